@@ -1,0 +1,98 @@
+/**
+ * Every failure the tool reports carries an `E_*` code. Codes map to exit codes in one place
+ * (`exitCodeFor`), so the CLI never invents its own.
+ */
+export type ErrorCode =
+  | 'E_INPUT' // malformed target, case id, flag
+  | 'E_CONFIG' // missing or invalid configuration
+  | 'E_ACCOUNT_NOT_ALLOWED' // target account is not in the allowed list
+  | 'E_NOT_FOUND' // target does not exist (or vanished mid-run)
+  | 'E_ACCESS_DENIED' // the cloud refused an action on a resource
+  | 'E_THROTTLED' // retries exhausted against a rate limit
+  | 'E_CREDENTIALS' // could not obtain or refresh credentials
+  | 'E_CLOUD' // any other provider-side failure
+  | 'E_TIMEOUT' // waited too long for the cloud (e.g. a snapshot never completed)
+  | 'E_LEDGER' // the ledger could not be written or read: collection must stop
+  | 'E_VERIFY' // a case folder failed verification
+  | 'E_UNSUPPORTED' // the target's provider or feature is not supported
+  | 'E_INTERNAL';
+
+export interface CustodyErrorOptions {
+  /** The provider's own error, kept for diagnosis. */
+  cause?: unknown;
+  /** Whether trying again later could succeed (throttling, transient network). */
+  retryable?: boolean;
+  /** For E_ACCESS_DENIED: the action that was refused, e.g. `ec2:CreateSnapshots`. */
+  action?: string;
+  /** The resource the failure concerns (ARN, pod path, file). */
+  resource?: string;
+  /** The provider's request id, when the failure came from a cloud API. */
+  requestId?: string;
+}
+
+export class CustodyError extends Error {
+  readonly code: ErrorCode;
+  readonly retryable: boolean;
+  readonly action: string | undefined;
+  readonly resource: string | undefined;
+  readonly requestId: string | undefined;
+
+  constructor(code: ErrorCode, message: string, options: CustodyErrorOptions = {}) {
+    super(message, options.cause === undefined ? undefined : { cause: options.cause });
+    this.name = 'CustodyError';
+    this.code = code;
+    this.retryable = options.retryable ?? false;
+    this.action = options.action;
+    this.resource = options.resource;
+    this.requestId = options.requestId;
+  }
+
+  /** A plain, credential-free description for the ledger and `--json` output. */
+  toRecord(): Record<string, unknown> {
+    const record: Record<string, unknown> = { code: this.code, message: this.message };
+    if (this.action) record.action = this.action;
+    if (this.resource) record.resource = this.resource;
+    if (this.requestId) record.requestId = this.requestId;
+    if (this.retryable) record.retryable = true;
+    return record;
+  }
+}
+
+export function isCustodyError(error: unknown): error is CustodyError {
+  return error instanceof CustodyError;
+}
+
+/**
+ * Exit codes, documented in the README:
+ * 0 every target collected; 1 some targets partial or failed (the case is still valid);
+ * 2 every target failed; 3 bad input or configuration; 4 verification failed;
+ * 5 the ledger could not be written (collection stopped); 70 internal error.
+ */
+export const EXIT = {
+  OK: 0,
+  PARTIAL: 1,
+  FAILED: 2,
+  BAD_INPUT: 3,
+  VERIFY_FAILED: 4,
+  LEDGER: 5,
+  INTERNAL: 70,
+} as const;
+
+export function exitCodeFor(error: unknown): number {
+  if (!isCustodyError(error)) return EXIT.INTERNAL;
+  switch (error.code) {
+    case 'E_INPUT':
+    case 'E_CONFIG':
+    case 'E_ACCOUNT_NOT_ALLOWED':
+    case 'E_UNSUPPORTED':
+      return EXIT.BAD_INPUT;
+    case 'E_VERIFY':
+      return EXIT.VERIFY_FAILED;
+    case 'E_LEDGER':
+      return EXIT.LEDGER;
+    case 'E_INTERNAL':
+      return EXIT.INTERNAL;
+    default:
+      return EXIT.FAILED;
+  }
+}
