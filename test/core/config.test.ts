@@ -1,0 +1,66 @@
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { loadConfigFile, parseConfig } from '../../src/core/config.js';
+import { CustodyError } from '../../src/core/errors.js';
+
+const minimal = {
+  aws: { forensicsAccount: '111111111111', region: 'us-east-1', allowedAccounts: ['222222222222'] },
+};
+
+function configError(raw: unknown): CustodyError {
+  try {
+    parseConfig(raw);
+  } catch (error) {
+    if (error instanceof CustodyError) return error;
+    throw error;
+  }
+  throw new Error('expected the config to be refused');
+}
+
+describe('configuration', () => {
+  it('fills safe defaults: 900 s sessions, copy into the forensics account, the default tag', () => {
+    const config = parseConfig(minimal);
+    expect(config.aws?.sessionDurationSeconds).toBe(900);
+    expect(config.aws?.transfer).toBe('copy');
+    expect(config.aws?.collectionTag).toEqual({ key: 'ForensicsEnabled', value: 'true' });
+    expect(config.aws?.collectorRole).toBe('CloudCustodyCollector');
+    expect(config.concurrency).toEqual({ perScope: 10, total: 64 });
+  });
+
+  it('names every bad field', () => {
+    const error = configError({
+      aws: { forensicsAccount: '1111', region: 'us-east-1', allowedAccounts: ['222222222222', 'abc'], sessionDurationSeconds: 7200 },
+    });
+    expect(error.code).toBe('E_CONFIG');
+    expect(error.message).toContain('aws.forensicsAccount: must be a 12-digit AWS account id');
+    expect(error.message).toContain('aws.allowedAccounts[1]: must be a 12-digit AWS account id');
+    expect(error.message).toContain('aws.sessionDurationSeconds');
+  });
+
+  it('refuses unknown fields, so a typo is not silently ignored', () => {
+    const error = configError({ ...minimal, casesDri: 'x' });
+    expect(error.message).toMatch(/casesDri/);
+  });
+
+  it('a file that is not JSON is named with the parse error', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'custody-config-'));
+    const path = join(dir, 'custody.config.json');
+    writeFileSync(path, '{ "aws": ');
+    expect(() => loadConfigFile(path)).toThrowError(/is not valid JSON/);
+  });
+
+  it('a missing file says which path was read', () => {
+    expect(() => loadConfigFile('/nonexistent/custody.config.json')).toThrowError(/cannot read config file \/nonexistent/);
+  });
+
+  it('relative paths in a config file resolve against the file, not the working directory', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'custody-config-'));
+    const path = join(dir, 'custody.config.json');
+    writeFileSync(path, JSON.stringify({ ...minimal, casesDir: 'my-cases', keysDir: 'keys' }));
+    const config = loadConfigFile(path);
+    expect(config.casesDir).toBe(join(dir, 'my-cases'));
+    expect(config.keysDir).toBe(join(dir, 'keys'));
+  });
+});

@@ -1,0 +1,80 @@
+import { describe, expect, it } from 'vitest';
+import { parseSelector, parseTarget, targetKey } from '../../src/core/targets.js';
+import { CustodyError } from '../../src/core/errors.js';
+
+function refusal(raw: string, parse: (s: string) => unknown = parseTarget): CustodyError {
+  try {
+    parse(raw);
+  } catch (error) {
+    if (error instanceof CustodyError) return error;
+    throw error;
+  }
+  throw new Error(`expected ${raw} to be refused`);
+}
+
+describe('targets named on the command line', () => {
+  it('an instance ARN becomes an instance target with its account and region', () => {
+    const target = parseTarget('arn:aws:ec2:eu-west-1:222222222222:instance/i-0123456789abcdef0');
+    expect(target).toEqual({
+      kind: 'aws-instance',
+      arn: 'arn:aws:ec2:eu-west-1:222222222222:instance/i-0123456789abcdef0',
+      partition: 'aws',
+      region: 'eu-west-1',
+      account: '222222222222',
+      instanceId: 'i-0123456789abcdef0',
+    });
+  });
+
+  it('a volume ARN in GovCloud keeps its partition', () => {
+    const target = parseTarget('arn:aws-us-gov:ec2:us-gov-west-1:222222222222:volume/vol-0123abcd');
+    expect(target).toMatchObject({ kind: 'aws-volume', partition: 'aws-us-gov', volumeId: 'vol-0123abcd' });
+  });
+
+  it.each([
+    ['arn:aws:ec2:us-east-1:2222:instance/i-0123456789abcdef0', 'is not a 12-digit account id'],
+    ['arn:aws:ec2:us-east-1:222222222222:instance/i-XYZ', 'is not an instance id'],
+    ['arn:aws:ec2:us-east-1:222222222222', 'six colon-separated fields'],
+    ['arn:aws:s3:::bucket', 'service is "s3"'],
+    ['arn:aws:s3:us-east-1:222222222222:bucket/x', 'service is "s3"'],
+    ['arn:aws:ec2:mars-1:222222222222:instance/i-0123456789abcdef0', 'is not a region'],
+    ['arn:aws:ec2:us-east-1:222222222222:snapshot/snap-0123456789abcdef0', 'cannot be collected'],
+    ['arn:aws:ec2:us-east-1:222222222222:instance/i-0123456789abcdef0/../x', 'is not an instance id'],
+    ['i-0123456789abcdef0', 'unrecognised form'],
+    ['k8s:prod/default', 'expected 3 or 4 path segments'],
+    ['k8s:prod/Default/api-1', 'is not a namespace name'],
+  ])('%s is refused: %s', (raw, why) => {
+    const error = refusal(raw);
+    expect(error.code).toBe('E_INPUT');
+    expect(error.message).toContain(why);
+    expect(error.message).toContain('Expected');
+  });
+
+  it('a pod target may name one container', () => {
+    const target = parseTarget('k8s:prod-eks/payments/api-7d9f-x2x/sidecar');
+    expect(target).toEqual({ kind: 'k8s-pod', cluster: 'prod-eks', namespace: 'payments', pod: 'api-7d9f-x2x', container: 'sidecar' });
+    expect(targetKey(target)).toBe('k8s:prod-eks/payments/api-7d9f-x2x/sidecar');
+  });
+});
+
+describe('selectors', () => {
+  it('a tag selector keeps key and value, including "=" in the value', () => {
+    expect(parseSelector('tag:Incident=INC-42')).toEqual({ kind: 'aws-tag', key: 'Incident', value: 'INC-42' });
+    expect(parseSelector('tag:Note=a=b')).toEqual({ kind: 'aws-tag', key: 'Note', value: 'a=b' });
+  });
+
+  it('a Kubernetes label selector names cluster, namespace and labels', () => {
+    expect(parseSelector('k8s:prod/payments?labels=app=api,tier=web')).toEqual({
+      kind: 'k8s-labels',
+      cluster: 'prod',
+      namespace: 'payments',
+      labelSelector: 'app=api,tier=web',
+    });
+  });
+
+  it.each(['tag:=x', 'tag:aws:cloudformation:stack-name=x', 'k8s:prod/payments', 'label:app=api', 'k8s:prod/payments?labels='])(
+    '%s is refused',
+    (raw) => {
+      expect(refusal(raw, parseSelector).code).toBe('E_INPUT');
+    },
+  );
+});
