@@ -1,0 +1,296 @@
+/**
+ * Runs a collection: validates every target before any cloud call, resolves selectors, collects
+ * targets concurrently (limited per scope and overall), follows the targets they discover, and
+ * returns one outcome per target. A failing target is an outcome, never an exception; only a
+ * ledger failure stops the run, because evidence taken without a record is worse than none.
+ */
+import { CustodyError } from './errors.js';
+import type { CustodyConfig } from './config.js';
+import { createScopedScheduler } from './concurrency.js';
+import { failedOutcome, isLedgerFailure, summarizeOutcomes, toCustodyError } from './outcomes.js';
+import type { OutcomeSummary } from './outcomes.js';
+import type {
+  CaseRecorder,
+  CollectOptions,
+  ProgressEvent,
+  ProgressSink,
+  Provider,
+  ProviderContext,
+  TargetOutcome,
+} from './ports.js';
+import { selectorKey, targetKey } from './targets.js';
+import type { Selector, Target } from './targets.js';
+
+export interface RunCollectionInput {
+  config: CustodyConfig;
+  providers: readonly Provider[];
+  recorder: CaseRecorder;
+  /** Targets named explicitly (already parsed). */
+  targets: readonly Target[];
+  selectors?: readonly Selector[];
+  options: CollectOptions;
+  progress?: ProgressSink;
+  /** Aborting stops new targets from starting and is passed on to the ones running. */
+  signal?: AbortSignal;
+}
+
+export interface CollectionResult {
+  /** One per target (and per selector that could not be resolved), in the order they were queued. */
+  outcomes: TargetOutcome[];
+  summary: OutcomeSummary;
+}
+
+/** Every collection option off: the least intrusive run. */
+export const DEFAULT_COLLECT_OPTIONS: CollectOptions = {
+  preserve: false,
+  isolate: false,
+  screenshot: false,
+  includeEnv: false,
+  retrieveCheckpoint: false,
+};
+
+/** The first provider that handles `target`, or undefined. */
+export function findProvider(providers: readonly Provider[], target: Target): Provider | undefined {
+  return providers.find((provider) => provider.handles(target));
+}
+
+/**
+ * Checks a target without touching a cloud: a provider must handle it and accept it.
+ * Returns the provider, or the `CustodyError` that refuses the target.
+ */
+export function checkTarget(
+  providers: readonly Provider[],
+  target: Target,
+): { ok: true; provider: Provider } | { ok: false; error: CustodyError } {
+  const provider = findProvider(providers, target);
+  if (!provider) {
+    return {
+      ok: false,
+      error: new CustodyError(
+        'E_UNSUPPORTED',
+        `no configured provider collects ${targetKey(target)} (is the ${target.kind.startsWith('k8s') ? 'kubernetes' : 'aws'} section of the config present?)`,
+        { resource: targetKey(target) },
+      ),
+    };
+  }
+  try {
+    provider.validate(target);
+    return { ok: true, provider };
+  } catch (error) {
+    return { ok: false, error: toCustodyError(error) };
+  }
+}
+
+/**
+ * Collects every target into the case behind `recorder`.
+ *
+ * @example
+ * const { outcomes } = await runCollection({ config, providers, recorder, targets: [parseTarget(arn)],
+ *   options: DEFAULT_COLLECT_OPTIONS });
+ */
+export async function runCollection(input: RunCollectionInput): Promise<CollectionResult> {
+  const { config, providers, recorder, options } = input;
+  const selectors = input.selectors ?? [];
+  const progress: ProgressSink = input.progress ?? (() => {});
+  const outer = input.signal;
+  const controller = new AbortController();
+  const onOuterAbort = () => controller.abort(outer?.reason);
+  if (outer?.aborted) controller.abort(outer.reason);
+  else outer?.addEventListener('abort', onOuterAbort, { once: true });
+  const signal = controller.signal;
+
+  try {
+    await recorder.record('collection.started', {
+      targets: input.targets.map(targetKey),
+      selectors: selectors.map(selectorKey),
+      options: { ...options },
+      concurrency: { perScope: config.concurrency.perScope, total: config.concurrency.total },
+    });
+
+    const outcomes: TargetOutcome[] = [];
+    const seen = new Set<string>();
+    const previouslyCollected = collectedInEarlierRuns(recorder);
+    const accepted: Array<{ target: Target; provider: Provider }> = [];
+
+    // Refuse bad targets before anything reaches a cloud, and record why.
+    const admit = async (
+      target: Target,
+      from?: string,
+      discovered = false,
+    ): Promise<{ target: Target; provider: Provider } | undefined> => {
+      const key = targetKey(target);
+      if (seen.has(key)) return undefined;
+      seen.add(key);
+      if (discovered) await recorder.record('target.discovered', { from }, key);
+      const checked = checkTarget(providers, target);
+      if (!checked.ok) {
+        const error = checked.error;
+        await recorder.record('target.refused', { reason: error.message, error: error.toRecord(), ...(from ? { from } : {}) }, key);
+        progress({ target: key, step: 'validate', state: 'failed', detail: error.message });
+        outcomes.push({ target: key, status: 'failed', reason: error.message, error: error.toRecord(), evidenceIds: [] });
+        return undefined;
+      }
+      return { target, provider: checked.provider };
+    };
+
+    const admitInto = async (target: Target, from?: string): Promise<void> => {
+      const admitted = await admit(target, from);
+      if (admitted) accepted.push(admitted);
+    };
+    for (const target of input.targets) await admitInto(target);
+
+    for (const selector of selectors) {
+      const key = selectorKey(selector);
+      const provider = providers.find((p) => p.handlesSelector(selector));
+      if (!provider) {
+        const error = new CustodyError('E_UNSUPPORTED', `no configured provider resolves the selector ${key}`, { resource: key });
+        await recorder.record('selector.refused', { selector: key, reason: error.message, error: error.toRecord() });
+        outcomes.push({ target: key, status: 'failed', reason: error.message, error: error.toRecord(), evidenceIds: [] });
+        continue;
+      }
+      progress({ step: 'resolve', state: 'started', detail: key });
+      try {
+        const found = await provider.resolveSelector(selector, contextFor(recorder, progress, options, signal, undefined));
+        await recorder.record('selector.resolved', { selector: key, provider: provider.name, targets: found.map(targetKey) });
+        progress({ step: 'resolve', state: 'done', detail: `${key}: ${found.length} target(s)` });
+        for (const target of found) await admitInto(target, key);
+      } catch (error) {
+        if (isLedgerFailure(error)) throw error;
+        const failure = toCustodyError(error);
+        await recorder.record('selector.failed', { selector: key, reason: failure.message, error: failure.toRecord() });
+        progress({ step: 'resolve', state: 'failed', detail: `${key}: ${failure.message}` });
+        outcomes.push({ target: key, status: 'failed', reason: failure.message, error: failure.toRecord(), evidenceIds: [] });
+      }
+    }
+
+    const scheduler = createScopedScheduler(config.concurrency);
+    let fatal: unknown;
+    const running = new Set<Promise<void>>();
+
+    // Called synchronously where the failure happens, so no queued target starts after it.
+    const stopEverything = (error: unknown): void => {
+      if (fatal !== undefined) return;
+      fatal = error;
+      controller.abort(error);
+      scheduler.cancelQueued(CANCELLED);
+    };
+
+    const collectOne = async (target: Target, provider: Provider): Promise<TargetOutcome> => {
+      try {
+        return await collectOneRecorded(target, provider);
+      } catch (error) {
+        stopEverything(error);
+        throw error;
+      }
+    };
+
+    const collectOneRecorded = async (target: Target, provider: Provider): Promise<TargetOutcome> => {
+      const key = targetKey(target);
+      const earlier = previouslyCollected.get(key);
+      if (earlier) {
+        await recorder.record('target.skipped', { reason: 'collected by an earlier run of this case', evidenceIds: earlier }, key);
+        progress({ target: key, step: 'collect', state: 'done', detail: 'already collected by an earlier run' });
+        return { target: key, status: 'collected', reason: 'collected by an earlier run of this case', evidenceIds: earlier };
+      }
+      if (signal.aborted) return interruptedOutcome(key);
+      progress({ target: key, step: 'collect', state: 'started' });
+      let outcome: TargetOutcome;
+      try {
+        outcome = await provider.collect(target, contextFor(recorder, progress, options, signal, key));
+      } catch (error) {
+        if (isLedgerFailure(error)) throw error;
+        outcome = signal.aborted && !(error instanceof CustodyError) ? interruptedOutcome(key) : failedOutcome(key, error);
+      }
+      if (outcome.error?.code === 'E_LEDGER') {
+        throw new CustodyError('E_LEDGER', String(outcome.reason ?? outcome.error.message ?? 'the ledger could not be written'));
+      }
+      await recorder.record(
+        'target.completed',
+        {
+          status: outcome.status,
+          ...(outcome.reason ? { reason: outcome.reason } : {}),
+          ...(outcome.error ? { error: outcome.error } : {}),
+          evidenceIds: outcome.evidenceIds,
+        },
+        key,
+      );
+      progress({
+        target: key,
+        step: 'collect',
+        state: outcome.status === 'collected' ? 'done' : 'failed',
+        detail: outcome.reason ?? outcome.status,
+      });
+      return { ...outcome, target: key };
+    };
+
+    const schedule = (target: Target, provider: Provider): void => {
+      const key = targetKey(target);
+      const slot = outcomes.length;
+      outcomes.push(interruptedOutcome(key)); // replaced when the target finishes
+      const task = scheduler
+        .run(provider.scopeOf(target), () => collectOne(target, provider))
+        .then(async (outcome) => {
+          outcomes[slot] = outcome;
+          for (const next of outcome.followUps ?? []) {
+            if (fatal !== undefined || signal.aborted) break;
+            const admitted = await admit(next, key, true);
+            if (admitted) schedule(admitted.target, admitted.provider);
+          }
+        })
+        .catch((error: unknown) => {
+          if (!isExpectedCancel(error)) stopEverything(error);
+        });
+      running.add(task);
+      void task.finally(() => running.delete(task));
+    };
+
+    for (const { target, provider } of accepted) schedule(target, provider);
+    const onAbort = () => scheduler.cancelQueued(CANCELLED);
+    signal.addEventListener('abort', onAbort, { once: true });
+    while (running.size > 0) await Promise.allSettled([...running]);
+    signal.removeEventListener('abort', onAbort);
+    if (fatal !== undefined) throw fatal;
+
+    const summary = summarizeOutcomes(outcomes);
+    await recorder.record(signal.aborted ? 'collection.interrupted' : 'collection.finished', { ...summary });
+    return { outcomes, summary };
+  } finally {
+    outer?.removeEventListener('abort', onOuterAbort);
+  }
+}
+
+const CANCELLED = Symbol('cancelled');
+
+function isExpectedCancel(error: unknown): boolean {
+  return error === CANCELLED;
+}
+
+function interruptedOutcome(key: string): TargetOutcome {
+  return { target: key, status: 'skipped', reason: 'the collection was interrupted before this target ran', evidenceIds: [] };
+}
+
+function contextFor(
+  recorder: CaseRecorder,
+  progress: ProgressSink,
+  options: CollectOptions,
+  signal: AbortSignal,
+  target: string | undefined,
+): ProviderContext {
+  const sink: ProgressSink =
+    target === undefined ? progress : (event: ProgressEvent) => progress(event.target ? event : { ...event, target });
+  return { recorder, progress: sink, options, signal };
+}
+
+/**
+ * Targets an earlier (interrupted) run of this case finished collecting, with their evidence ids:
+ * a resumed run does not take them again.
+ */
+function collectedInEarlierRuns(recorder: CaseRecorder): Map<string, string[]> {
+  const done = new Map<string, string[]>();
+  for (const entry of recorder.entries()) {
+    if (entry.type !== 'target.completed' || !entry.target || entry.data.status !== 'collected') continue;
+    const ids = Array.isArray(entry.data.evidenceIds) ? entry.data.evidenceIds.filter((id): id is string => typeof id === 'string') : [];
+    done.set(entry.target, ids);
+  }
+  return done;
+}

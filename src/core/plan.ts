@@ -1,0 +1,102 @@
+/**
+ * What a collection would do, touching nothing: for each target, its provider's steps, the API
+ * calls and the permissions they need. Targets the providers would refuse are listed with why.
+ */
+import type { CustodyConfig } from './config.js';
+import { checkTarget } from './orchestrator.js';
+import type { CollectOptions, PermissionNeed, PlannedStep, Provider } from './ports.js';
+import { selectorKey, targetKey } from './targets.js';
+import type { Selector, Target } from './targets.js';
+
+export interface TargetPlan {
+  target: string;
+  provider?: string;
+  scope?: string;
+  /** Set when the target would be refused before any cloud call. */
+  refused?: { code: string; reason: string };
+  steps: PlannedStep[];
+  /** Every API call, in order, with where it runs and whether it changes anything. */
+  calls: Array<{ step: string; api: string; where: string; mutates: boolean }>;
+  /** The distinct permissions the steps need. */
+  permissions: PermissionNeed[];
+}
+
+export interface SelectorPlan {
+  selector: string;
+  provider?: string;
+  /** Selectors are expanded only at collection time, by searching the cloud. */
+  note: string;
+}
+
+export interface CollectionPlan {
+  targets: TargetPlan[];
+  selectors: SelectorPlan[];
+  /** Union of every target's permissions. */
+  permissions: PermissionNeed[];
+}
+
+export interface PlanCollectionInput {
+  config: CustodyConfig;
+  providers: readonly Provider[];
+  targets: readonly Target[];
+  selectors?: readonly Selector[];
+  options: CollectOptions;
+}
+
+/** Plans a collection without any cloud call or write. */
+export function planCollection(input: PlanCollectionInput): CollectionPlan {
+  const seen = new Set<string>();
+  const targets: TargetPlan[] = [];
+  for (const target of input.targets) {
+    const key = targetKey(target);
+    if (seen.has(key)) continue;
+    seen.add(key);
+    const checked = checkTarget(input.providers, target);
+    if (!checked.ok) {
+      targets.push({
+        target: key,
+        refused: { code: checked.error.code, reason: checked.error.message },
+        steps: [],
+        calls: [],
+        permissions: [],
+      });
+      continue;
+    }
+    const steps = checked.provider.plan(target, input.options);
+    targets.push({
+      target: key,
+      provider: checked.provider.name,
+      scope: checked.provider.scopeOf(target),
+      steps,
+      calls: steps.flatMap((step) =>
+        step.calls.map((call) => ({ step: step.step, api: call.api, where: call.where, mutates: call.mutates })),
+      ),
+      permissions: uniquePermissions(steps.flatMap((step) => step.calls.flatMap((call) => call.permissions))),
+    });
+  }
+  const selectors: SelectorPlan[] = (input.selectors ?? []).map((selector) => {
+    const provider = input.providers.find((p) => p.handlesSelector(selector));
+    return provider
+      ? {
+          selector: selectorKey(selector),
+          provider: provider.name,
+          note: 'expanded at collection time by searching the configured accounts; each target found is then collected as planned above',
+        }
+      : { selector: selectorKey(selector), note: 'refused: no configured provider resolves this selector' };
+  });
+  return { targets, selectors, permissions: uniquePermissions(targets.flatMap((t) => t.permissions)) };
+}
+
+/** Removes duplicate permissions (same action, resource and context). */
+export function uniquePermissions(permissions: readonly PermissionNeed[]): PermissionNeed[] {
+  const byKey = new Map<string, PermissionNeed>();
+  for (const permission of permissions) {
+    const key = JSON.stringify([permission.action, permission.resource, sortedContext(permission.context)]);
+    if (!byKey.has(key)) byKey.set(key, permission);
+  }
+  return [...byKey.values()].sort((a, b) => a.action.localeCompare(b.action) || a.resource.localeCompare(b.resource));
+}
+
+function sortedContext(context: PermissionNeed['context']): Array<[string, unknown]> {
+  return context ? Object.entries(context).sort(([a], [b]) => a.localeCompare(b)) : [];
+}

@@ -1,0 +1,243 @@
+import { describe, expect, it } from 'vitest';
+import { CustodyError } from '../../src/core/errors.js';
+import { DEFAULT_COLLECT_OPTIONS, runCollection } from '../../src/core/orchestrator.js';
+import { parseSelector, parseTarget, targetKey } from '../../src/core/targets.js';
+import { FakeAwsProvider, MemoryRecorder, deferred, instance, testConfig } from './fakes.js';
+
+const options = DEFAULT_COLLECT_OPTIONS;
+
+describe('runCollection', () => {
+  it('refuses a target in an account outside the allowed list before any cloud call, and the case records why', async () => {
+    const provider = new FakeAwsProvider();
+    const recorder = new MemoryRecorder();
+    const foreign = instance('999999999999', 1);
+    const good = instance('222222222222', 2);
+    const { outcomes } = await runCollection({ config: testConfig(), providers: [provider], recorder, targets: [foreign, good], options });
+
+    expect(provider.collected).toEqual([targetKey(good)]);
+    const refused = recorder.ofType('target.refused');
+    expect(refused).toHaveLength(1);
+    expect(refused[0]!.target).toBe(targetKey(foreign));
+    expect(String(refused[0]!.data.reason)).toContain('999999999999');
+    // Refusals come before the first collection step touches anything.
+    const firstCloudStep = recorder.log.findIndex((e) => e.type === 'snapshot.requested');
+    expect(recorder.log.indexOf(refused[0]!)).toBeLessThan(firstCloudStep);
+    expect(outcomes.find((o) => o.target === targetKey(foreign))).toMatchObject({ status: 'failed', error: { code: 'E_ACCOUNT_NOT_ALLOWED' } });
+    expect(outcomes.find((o) => o.target === targetKey(good))).toMatchObject({ status: 'collected' });
+  });
+
+  it('records the start of the collection with its targets and options, and one completion per target', async () => {
+    const provider = new FakeAwsProvider();
+    const recorder = new MemoryRecorder();
+    const targets = [instance('222222222222', 1), instance('333333333333', 2)];
+    await runCollection({ config: testConfig(), providers: [provider], recorder, targets, options: { ...options, preserve: true } });
+
+    const started = recorder.ofType('collection.started')[0]!;
+    expect(started.data.targets).toEqual(targets.map(targetKey));
+    expect(started.data.options).toMatchObject({ preserve: true, screenshot: false });
+    const completed = recorder.ofType('target.completed');
+    expect(completed.map((e) => e.target).sort()).toEqual(targets.map(targetKey).sort());
+    expect(completed.every((e) => e.data.status === 'collected')).toBe(true);
+    expect(recorder.ofType('collection.finished')[0]!.data).toMatchObject({ total: 2, collected: 2 });
+  });
+
+  it('collects a target named twice only once', async () => {
+    const provider = new FakeAwsProvider();
+    const arn = 'arn:aws:ec2:us-east-1:222222222222:instance/i-0123456789abcdef0';
+    const { outcomes } = await runCollection({
+      config: testConfig(),
+      providers: [provider],
+      recorder: new MemoryRecorder(),
+      targets: [parseTarget(arn), parseTarget(` ${arn}`)],
+      options,
+    });
+    expect(provider.collected).toEqual([arn]);
+    expect(outcomes).toHaveLength(1);
+  });
+
+  it('keeps collecting the other targets when one fails, and records the failure on its target', async () => {
+    const provider = new FakeAwsProvider();
+    const locked = instance('222222222222', 7);
+    const base = provider.behaviour;
+    provider.behaviour = async (target, ctx) => {
+      if (targetKey(target) === targetKey(locked)) {
+        throw new CustodyError('E_ACCESS_DENIED', 'ec2:CreateSnapshots was denied on volume/vol-1', { action: 'ec2:CreateSnapshots' });
+      }
+      return base(target, ctx);
+    };
+    const recorder = new MemoryRecorder();
+    const targets = [instance('222222222222', 6), locked, instance('333333333333', 8)];
+    const { outcomes, summary } = await runCollection({ config: testConfig(), providers: [provider], recorder, targets, options });
+
+    expect(summary).toMatchObject({ total: 3, collected: 2, failed: 1 });
+    expect(outcomes.find((o) => o.target === targetKey(locked))).toMatchObject({
+      status: 'failed',
+      error: { code: 'E_ACCESS_DENIED', action: 'ec2:CreateSnapshots' },
+    });
+    const completion = recorder.ofType('target.completed').find((e) => e.target === targetKey(locked))!;
+    expect(completion.data).toMatchObject({ status: 'failed', reason: expect.stringContaining('ec2:CreateSnapshots') });
+  });
+
+  it('stops everything and rethrows when the ledger cannot be written', async () => {
+    const provider = new FakeAwsProvider();
+    const recorder = new MemoryRecorder();
+    // collection.started is write 1, the first target's snapshot.requested write 2.
+    recorder.failAtWrite = 3;
+    const targets = Array.from({ length: 6 }, (_, i) => instance('222222222222', i + 1));
+    const run = runCollection({ config: testConfig({ perScope: 1, total: 1 }), providers: [provider], recorder, targets, options });
+    await expect(run).rejects.toMatchObject({ code: 'E_LEDGER' });
+    // The run stopped after the first target: none of the queued ones started.
+    expect(provider.collected).toHaveLength(1);
+  });
+
+  it('treats a provider that reports a ledger failure as an outcome the same way: the run stops', async () => {
+    const provider = new FakeAwsProvider();
+    provider.behaviour = async (target) => ({
+      target: targetKey(target),
+      status: 'failed',
+      reason: 'ledger unwritable',
+      error: { code: 'E_LEDGER', message: 'ledger unwritable' },
+      evidenceIds: [],
+    });
+    const run = runCollection({
+      config: testConfig({ perScope: 1, total: 1 }),
+      providers: [provider],
+      recorder: new MemoryRecorder(),
+      targets: [instance('222222222222', 1), instance('222222222222', 2)],
+      options,
+    });
+    await expect(run).rejects.toBeInstanceOf(CustodyError);
+    expect(provider.collected).toHaveLength(1);
+  });
+
+  it('never runs more targets at once than allowed per account and overall', async () => {
+    const provider = new FakeAwsProvider();
+    const gates: Array<() => void> = [];
+    provider.behaviour = async (target) => {
+      const gate = deferred();
+      gates.push(gate.resolve);
+      await gate.promise;
+      return { target: targetKey(target), status: 'collected', evidenceIds: [] };
+    };
+    const targets = [
+      ...Array.from({ length: 5 }, (_, i) => instance('222222222222', i + 1)),
+      ...Array.from({ length: 5 }, (_, i) => instance('333333333333', i + 100)),
+    ];
+    const run = runCollection({ config: testConfig({ perScope: 2, total: 3 }), providers: [provider], recorder: new MemoryRecorder(), targets, options });
+    // Release targets one at a time as they start, until all ten have run.
+    while (provider.collected.length < 10 || provider.inFlight > 0) {
+      await new Promise((r) => setImmediate(r));
+      gates.shift()?.();
+    }
+    const { summary } = await run;
+    expect(summary.collected).toBe(10);
+    expect(provider.maxInFlight).toBe(3);
+    expect(Math.max(...provider.maxInFlightByScope.values())).toBe(2);
+  });
+
+  it('follows the targets a collection discovers, once each, and records where they came from', async () => {
+    const provider = new FakeAwsProvider();
+    const node = instance('222222222222', 50);
+    const base = provider.behaviour;
+    provider.behaviour = async (target, ctx) => {
+      const outcome = await base(target, ctx);
+      // Both pods run on the same node; the node must be collected once.
+      return targetKey(target) === targetKey(node) ? outcome : { ...outcome, followUps: [node] };
+    };
+    const recorder = new MemoryRecorder();
+    await runCollection({
+      config: testConfig(),
+      providers: [provider],
+      recorder,
+      targets: [instance('222222222222', 1), instance('222222222222', 2)],
+      options,
+    });
+    expect(provider.collected.filter((t) => t === targetKey(node))).toHaveLength(1);
+    expect(recorder.ofType('target.discovered')).toHaveLength(1);
+    expect(recorder.ofType('target.completed')).toHaveLength(3);
+  });
+
+  it('a discovered target in a refused account is recorded as refused, not collected', async () => {
+    const provider = new FakeAwsProvider();
+    const foreignNode = instance('999999999999', 3);
+    provider.behaviour = async (target) => ({ target: targetKey(target), status: 'collected', evidenceIds: [], followUps: [foreignNode] });
+    const recorder = new MemoryRecorder();
+    const { outcomes } = await runCollection({ config: testConfig(), providers: [provider], recorder, targets: [instance('222222222222', 1)], options });
+    expect(provider.collected).not.toContain(targetKey(foreignNode));
+    expect(recorder.ofType('target.refused')[0]).toMatchObject({ target: targetKey(foreignNode), data: { from: targetKey(instance('222222222222', 1)) } });
+    expect(outcomes).toHaveLength(2);
+  });
+
+  it('resolves a tag selector, records what it found, and collects each target once even when also named', async () => {
+    const provider = new FakeAwsProvider();
+    const a = instance('222222222222', 1);
+    const b = instance('333333333333', 2);
+    provider.selectorResult = [a, b];
+    const recorder = new MemoryRecorder();
+    const { outcomes } = await runCollection({
+      config: testConfig(),
+      providers: [provider],
+      recorder,
+      targets: [a],
+      selectors: [parseSelector('tag:Incident=IR-1')],
+      options,
+    });
+    expect(recorder.ofType('selector.resolved')[0]!.data).toMatchObject({ selector: 'tag:Incident=IR-1', targets: [targetKey(a), targetKey(b)] });
+    expect(provider.collected.sort()).toEqual([targetKey(a), targetKey(b)].sort());
+    expect(outcomes.map((o) => o.status)).toEqual(['collected', 'collected']);
+  });
+
+  it('a selector no provider handles is refused and recorded, and the named targets are still collected', async () => {
+    const provider = new FakeAwsProvider();
+    const recorder = new MemoryRecorder();
+    const { outcomes } = await runCollection({
+      config: testConfig(),
+      providers: [provider],
+      recorder,
+      targets: [instance('222222222222', 1)],
+      selectors: [parseSelector('k8s:prod/default?labels=app=api')],
+      options,
+    });
+    expect(recorder.ofType('selector.refused')).toHaveLength(1);
+    expect(outcomes.map((o) => o.status).sort()).toEqual(['collected', 'failed']);
+  });
+
+  it('a resumed run does not collect again a target an earlier run finished', async () => {
+    const done = instance('222222222222', 1);
+    const interrupted = instance('222222222222', 2);
+    const recorder = new MemoryRecorder([
+      { type: 'collection.started', data: {} },
+      { type: 'target.completed', target: targetKey(done), data: { status: 'collected', evidenceIds: ['ev-aaaaaaaaaaaa'] } },
+    ]);
+    const provider = new FakeAwsProvider();
+    const { outcomes } = await runCollection({ config: testConfig(), providers: [provider], recorder, targets: [done, interrupted], options });
+    expect(provider.collected).toEqual([targetKey(interrupted)]);
+    expect(outcomes.find((o) => o.target === targetKey(done))).toMatchObject({ status: 'collected', evidenceIds: ['ev-aaaaaaaaaaaa'] });
+    expect(recorder.ofType('target.skipped')[0]!.target).toBe(targetKey(done));
+  });
+
+  it('an aborted run starts no new target, passes the abort to the running one and says the rest were skipped', async () => {
+    const provider = new FakeAwsProvider();
+    const controller = new AbortController();
+    let sawAbort = false;
+    provider.behaviour = async (target, ctx) => {
+      controller.abort();
+      sawAbort = ctx.signal.aborted;
+      return { target: targetKey(target), status: 'partial', reason: 'interrupted', evidenceIds: [] };
+    };
+    const recorder = new MemoryRecorder();
+    const targets = [instance('222222222222', 1), instance('222222222222', 2), instance('222222222222', 3)];
+    const { outcomes } = await runCollection({
+      config: testConfig({ perScope: 1, total: 1 }),
+      providers: [provider],
+      recorder,
+      targets,
+      options,
+      signal: controller.signal,
+    });
+    expect(sawAbort).toBe(true);
+    expect(provider.collected).toHaveLength(1);
+    expect(outcomes.map((o) => o.status)).toEqual(['partial', 'skipped', 'skipped']);
+    expect(recorder.ofType('collection.interrupted')).toHaveLength(1);
+  });
+});

@@ -1,0 +1,36 @@
+import { describe, expect, it } from 'vitest';
+import { DEFAULT_COLLECT_OPTIONS } from '../../src/core/orchestrator.js';
+import { planCollection } from '../../src/core/plan.js';
+import { parseSelector, targetKey } from '../../src/core/targets.js';
+import { FakeAwsProvider, instance, testConfig } from './fakes.js';
+
+describe('planCollection', () => {
+  it('lists the steps, calls and permissions per target without collecting or searching anything', () => {
+    const provider = new FakeAwsProvider();
+    const target = instance('222222222222', 1);
+    const plan = planCollection({
+      config: testConfig(),
+      providers: [provider],
+      targets: [target, target],
+      selectors: [parseSelector('tag:ForensicsEnabled=true')],
+      options: DEFAULT_COLLECT_OPTIONS,
+    });
+    expect(provider.collected).toEqual([]);
+    expect(provider.resolved).toEqual([]);
+    expect(plan.targets).toHaveLength(1);
+    expect(plan.targets[0]).toMatchObject({ target: targetKey(target), provider: 'aws', scope: '222222222222/us-east-1' });
+    expect(plan.targets[0]!.calls.map((c) => c.api)).toEqual(['ec2:CreateSnapshots', 'ec2:DescribeSnapshots']);
+    expect(plan.permissions.map((p) => p.action)).toEqual(['ec2:CreateSnapshots', 'ec2:DescribeSnapshots']);
+    expect(plan.selectors[0]).toMatchObject({ selector: 'tag:ForensicsEnabled=true', provider: 'aws' });
+  });
+
+  it('shows a target the policy would refuse, with the reason, and no steps', () => {
+    const plan = planCollection({
+      config: testConfig(),
+      providers: [new FakeAwsProvider()],
+      targets: [instance('999999999999', 1)],
+      options: DEFAULT_COLLECT_OPTIONS,
+    });
+    expect(plan.targets[0]).toMatchObject({ refused: { code: 'E_ACCOUNT_NOT_ALLOWED' }, steps: [] });
+  });
+});
