@@ -1,0 +1,69 @@
+/**
+ * The CLI as a function: arguments in, exit code out. Only main.ts touches the process; tests
+ * call `runCli` with their own IO and dependencies.
+ */
+import { readFileSync } from 'node:fs';
+import { EXIT, exitCodeFor, isCustodyError } from '../core/errors.js';
+import { isCommandName } from './args.js';
+import type { CommandName } from './args.js';
+import { runCollectCommand } from './commands/collect.js';
+import { runDemoCommand } from './commands/demo.js';
+import { runPlanCommand } from './commands/plan.js';
+import { runReportCommand } from './commands/report.js';
+import { runVerifyCommand } from './commands/verify.js';
+import type { CliDeps } from './deps.js';
+import { MAIN_HELP } from './help.js';
+import type { CliIo } from './io.js';
+
+type Command = (args: readonly string[], io: CliIo, deps: CliDeps) => Promise<number>;
+
+const COMMANDS: Record<CommandName, Command> = {
+  collect: runCollectCommand,
+  plan: runPlanCommand,
+  verify: runVerifyCommand,
+  report: runReportCommand,
+  demo: runDemoCommand,
+};
+
+/** The package version, read from package.json (two levels up from src/cli and dist/cli). */
+export function packageVersion(): string {
+  try {
+    const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version?: string };
+    return pkg.version ?? 'unknown';
+  } catch {
+    return 'unknown';
+  }
+}
+
+/** Runs one command line. Errors become `custody: <message>` on stderr and their exit code. */
+export async function runCli(argv: readonly string[], io: CliIo, deps: () => Promise<CliDeps> | CliDeps): Promise<number> {
+  const [first, ...rest] = argv;
+  if (first === undefined || first === '-h' || first === '--help' || first === 'help') {
+    io.stdout(`${MAIN_HELP}\n`);
+    return first === undefined ? EXIT.BAD_INPUT : EXIT.OK;
+  }
+  if (first === '-v' || first === '--version' || first === 'version') {
+    io.stdout(`custody ${packageVersion()}\n`);
+    return EXIT.OK;
+  }
+  if (!isCommandName(first)) {
+    io.stderr(`custody: unknown command "${first}" [E_INPUT]\nRun custody --help for the list of commands.\n`);
+    return EXIT.BAD_INPUT;
+  }
+  try {
+    return await COMMANDS[first](rest, io, await deps());
+  } catch (error) {
+    reportError(error, io);
+    return exitCodeFor(error);
+  }
+}
+
+function reportError(error: unknown, io: CliIo): void {
+  const message = error instanceof Error ? error.message : String(error);
+  const code = isCustodyError(error) ? error.code : 'E_INTERNAL';
+  io.stderr(`custody: ${message} [${code}]\n`);
+  if (io.env.CUSTODY_DEBUG === '1' && error instanceof Error && error.stack) {
+    io.stderr(`${error.stack}\n`);
+    if (error.cause instanceof Error && error.cause.stack) io.stderr(`caused by: ${error.cause.stack}\n`);
+  }
+}

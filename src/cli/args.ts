@@ -1,0 +1,96 @@
+/**
+ * Command-line parsing with node:util parseArgs. Unknown flags and missing values are bad input
+ * (`E_INPUT`, exit 3) with a message that says what to type instead.
+ */
+import { parseArgs } from 'node:util';
+import type { ParseArgsConfig } from 'node:util';
+import { CustodyError } from '../core/errors.js';
+import type { CollectOptions } from '../core/ports.js';
+
+type Options = NonNullable<ParseArgsConfig['options']>;
+
+const COLLECT_FLAGS = {
+  preserve: { type: 'boolean' },
+  screenshot: { type: 'boolean' },
+  isolate: { type: 'boolean' },
+  'include-env': { type: 'boolean' },
+  'retrieve-checkpoint': { type: 'boolean' },
+} as const satisfies Options;
+
+export const COMMAND_OPTIONS = {
+  collect: {
+    case: { type: 'string' },
+    analyst: { type: 'string' },
+    config: { type: 'string' },
+    select: { type: 'string', multiple: true },
+    resume: { type: 'boolean' },
+    json: { type: 'boolean' },
+    help: { type: 'boolean', short: 'h' },
+    ...COLLECT_FLAGS,
+  },
+  plan: {
+    case: { type: 'string' },
+    analyst: { type: 'string' },
+    config: { type: 'string' },
+    select: { type: 'string', multiple: true },
+    json: { type: 'boolean' },
+    help: { type: 'boolean', short: 'h' },
+    ...COLLECT_FLAGS,
+  },
+  verify: { json: { type: 'boolean' }, help: { type: 'boolean', short: 'h' } },
+  report: { json: { type: 'boolean' }, help: { type: 'boolean', short: 'h' } },
+  demo: {
+    keep: { type: 'boolean' },
+    json: { type: 'boolean' },
+    dir: { type: 'string' },
+    help: { type: 'boolean', short: 'h' },
+  },
+} as const satisfies Record<string, Options>;
+
+export type CommandName = keyof typeof COMMAND_OPTIONS;
+
+export function isCommandName(name: string): name is CommandName {
+  return Object.hasOwn(COMMAND_OPTIONS, name);
+}
+
+export interface ParsedCommand {
+  values: Record<string, string | boolean | string[] | undefined>;
+  positionals: string[];
+}
+
+/** Parses one command's arguments; throws `E_INPUT` naming the offending flag. */
+export function parseCommandArgs(command: CommandName, args: readonly string[]): ParsedCommand {
+  try {
+    const { values, positionals } = parseArgs({
+      args: [...args],
+      options: COMMAND_OPTIONS[command],
+      allowPositionals: true,
+      strict: true,
+    });
+    return { values: values as ParsedCommand['values'], positionals };
+  } catch (cause) {
+    const message = (cause as Error).message.replace(/\. To specify a positional argument.*$/s, '');
+    throw new CustodyError('E_INPUT', `${message} (see custody ${command} --help)`, { cause });
+  }
+}
+
+/** The per-run options the collect flags choose. */
+export function collectOptionsFrom(values: ParsedCommand['values']): CollectOptions {
+  return {
+    preserve: values.preserve === true,
+    screenshot: values.screenshot === true,
+    isolate: values.isolate === true,
+    includeEnv: values['include-env'] === true,
+    retrieveCheckpoint: values['retrieve-checkpoint'] === true,
+  };
+}
+
+export function stringValue(values: ParsedCommand['values'], name: string): string | undefined {
+  const value = values[name];
+  return typeof value === 'string' ? value : undefined;
+}
+
+export function listValue(values: ParsedCommand['values'], name: string): string[] {
+  const value = values[name];
+  return Array.isArray(value) ? value : [];
+}

@@ -1,0 +1,88 @@
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import type { CustodyConfig } from '../core/config.js';
+import { CustodyError } from '../core/errors.js';
+import { runCollection } from '../core/orchestrator.js';
+import type { OutcomeSummary } from '../core/outcomes.js';
+import type { CollectOptions, ProgressSink, Provider, TargetOutcome } from '../core/ports.js';
+import type { Selector, Target } from '../core/targets.js';
+import type { CliDeps, VerifyOutcome } from './deps.js';
+
+export interface CollectCaseInput {
+  config: CustodyConfig;
+  caseId: string;
+  analyst?: string;
+  targets: readonly Target[];
+  selectors: readonly Selector[];
+  options: CollectOptions;
+  resume: boolean;
+  progress: ProgressSink;
+  signal?: AbortSignal;
+}
+
+export interface CollectCaseResult {
+  caseId: string;
+  caseDir: string;
+  analyst: string;
+  outcomes: TargetOutcome[];
+  summary: OutcomeSummary;
+  /** Absent when the run was interrupted: the case was left open to be resumed. */
+  verify: VerifyOutcome | undefined;
+  interrupted: boolean;
+}
+
+/** The case folder a case id gets under the configured cases folder. */
+export function caseDirFor(config: CustodyConfig, caseId: string): string {
+  return join(config.casesDir, caseId);
+}
+
+/**
+ * Opens (or resumes) the case, collects, closes it with its manifest, and verifies the result:
+ * the whole `custody collect`, shared with `custody demo`.
+ */
+export async function collectCase(input: CollectCaseInput, deps: CliDeps): Promise<CollectCaseResult> {
+  const caseDir = caseDirFor(input.config, input.caseId);
+  const exists = existsSync(caseDir);
+  if (exists && !input.resume) {
+    throw new CustodyError(
+      'E_INPUT',
+      `case folder ${caseDir} already exists; add --resume to continue that case (targets already collected are not taken again), or choose another --case`,
+      { resource: caseDir },
+    );
+  }
+  const providers: Provider[] = deps.createProviders(input.config);
+  try {
+    const analyst = input.analyst ?? input.config.analyst ?? (await deps.callerIdentity(input.config));
+    // --resume on a case an interrupted run never got to create simply starts it: rerunning the
+    // same command line with --resume is always the way to finish a case.
+    const opened = await deps.openCase({ config: input.config, caseId: input.caseId, analyst, resume: input.resume && exists });
+    let result;
+    try {
+      result = await runCollection({
+        config: input.config,
+        providers,
+        recorder: opened.recorder,
+        targets: input.targets,
+        selectors: input.selectors,
+        options: input.options,
+        progress: input.progress,
+        ...(input.signal ? { signal: input.signal } : {}),
+      });
+    } catch (error) {
+      // The ledger failed (or something unexpected): leave the case resumable, then report.
+      await opened.release().catch(() => undefined);
+      throw error;
+    }
+    const { outcomes, summary } = result;
+    const base = { caseId: input.caseId, caseDir: opened.recorder.caseDir, analyst, outcomes, summary };
+    if (input.signal?.aborted) {
+      await opened.release();
+      return { ...base, verify: undefined, interrupted: true };
+    }
+    await opened.close(outcomes);
+    const verify = await deps.verifyCase(opened.recorder.caseDir);
+    return { ...base, verify, interrupted: false };
+  } finally {
+    await Promise.allSettled(providers.map((p) => p.close?.()));
+  }
+}

@@ -1,0 +1,171 @@
+import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { loadConfigFile } from '../../core/config.js';
+import { EXIT } from '../../core/errors.js';
+import { exitCodeForOutcomes } from '../../core/outcomes.js';
+import { DEFAULT_COLLECT_OPTIONS } from '../../core/orchestrator.js';
+import { parseTarget } from '../../core/targets.js';
+import { parseCommandArgs, stringValue } from '../args.js';
+import { collectCase } from '../collect-case.js';
+import type { CollectCaseResult } from '../collect-case.js';
+import type { CliDeps, DemoLab, ReportPaths } from '../deps.js';
+import { DEMO_HELP } from '../help.js';
+import type { CliIo } from '../io.js';
+import { createProgress } from '../progress.js';
+import { renderOutcomes, renderSummary, renderVerify } from '../render.js';
+
+const CREDENTIAL_VARS = ['AWS_ACCESS_KEY_ID', 'AWS_SECRET_ACCESS_KEY', 'AWS_SESSION_TOKEN', 'AWS_PROFILE', 'AWS_REGION'] as const;
+
+/**
+ * `custody demo`: a whole case against the rehearsal lab. Exit 0 when the demo ran as designed:
+ * every tagged target collected, the untagged one refused by the collector policy, the case
+ * verified.
+ */
+export async function runDemoCommand(args: readonly string[], io: CliIo, deps: CliDeps): Promise<number> {
+  const { values } = parseCommandArgs('demo', args);
+  if (values.help) {
+    io.stdout(`${DEMO_HELP}\n`);
+    return EXIT.OK;
+  }
+  const json = values.json === true;
+  const given = stringValue(values, 'dir');
+  const dir = given ? resolve(io.cwd, given) : mkdtempSync(join(tmpdir(), 'custody-demo-'));
+  mkdirSync(dir, { recursive: true });
+  const say = (line: string) => {
+    if (!json) io.stdout(`${line}\n`);
+  };
+
+  const lab = await deps.startDemoLab();
+  const restoreEnv = useLabCredentials(lab);
+  try {
+    say(`Rehearsal lab listening on ${lab.endpoint} (STS, EC2, KMS; accounts ${[lab.forensicsAccount, ...lab.allowedAccounts].join(', ')})`);
+    const configPath = writeDemoConfig(dir, lab);
+    say(`Config: ${configPath} (endpoints point at the lab; credentials are only in this process's environment)`);
+    const config = loadConfigFile(configPath);
+    const caseId = `DEMO-${new Date().toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z')}`;
+    const targets = [...lab.targets.collectable, ...lab.targets.refusedByPolicy].map(parseTarget);
+    const result = await collectCase(
+      {
+        config,
+        caseId,
+        targets,
+        selectors: [],
+        options: { ...DEFAULT_COLLECT_OPTIONS, screenshot: true },
+        resume: false,
+        progress: createProgress(io, json),
+        ...(io.signal ? { signal: io.signal } : {}),
+      },
+      deps,
+    );
+    const verified = result.verify?.ok === true;
+    const report = verified ? await deps.renderReport(result.caseDir) : undefined;
+    const asDesigned = ranAsDesigned(result, lab);
+    const exitCode = asDesigned ? EXIT.OK : result.verify && !verified ? EXIT.VERIFY_FAILED : Math.max(EXIT.PARTIAL, exitCodeForOutcomes(result.outcomes));
+
+    if (json) {
+      io.stdout(
+        `${JSON.stringify(
+          {
+            caseId: result.caseId,
+            caseDir: result.caseDir,
+            analyst: result.analyst,
+            outcomes: result.outcomes,
+            summary: result.summary,
+            verify: result.verify ?? null,
+            report: report ?? null,
+            refusedByDesign: lab.targets.refusedByPolicy,
+            ranAsDesigned: asDesigned,
+            exitCode,
+          },
+          null,
+          2,
+        )}\n`,
+      );
+    } else {
+      say(renderDemo(result, lab, report, asDesigned));
+    }
+    if (values.keep === true) await keepLabRunning(lab, configPath, io, json);
+    return exitCode;
+  } finally {
+    restoreEnv();
+    await lab.close();
+  }
+}
+
+/** Every collectable target collected and every untagged one refused (by the policy, not by us). */
+function ranAsDesigned(result: CollectCaseResult, lab: DemoLab): boolean {
+  const byTarget = new Map(result.outcomes.map((o) => [o.target, o]));
+  const collected = lab.targets.collectable.every((t) => byTarget.get(t)?.status === 'collected');
+  const refused = lab.targets.refusedByPolicy.every((t) => {
+    const outcome = byTarget.get(t);
+    return outcome?.status === 'failed' && outcome.error?.code === 'E_ACCESS_DENIED';
+  });
+  return collected && refused && result.verify?.ok === true;
+}
+
+function renderDemo(result: CollectCaseResult, lab: DemoLab, report: ReportPaths | undefined, asDesigned: boolean): string {
+  const lines = [
+    '',
+    `Case ${result.caseId} (analyst ${result.analyst})`,
+    renderOutcomes(result.outcomes),
+    renderSummary(result.summary),
+    result.verify ? renderVerify(result.verify) : 'Interrupted before the case could be closed.',
+  ];
+  if (report) lines.push(`Report: ${report.markdown}`, `        ${report.html}`);
+  lines.push(`Case folder: ${result.caseDir}`, '');
+  if (asDesigned) {
+    lines.push(
+      `The demo ran as designed: ${lab.targets.refusedByPolicy.length} untagged instance${lab.targets.refusedByPolicy.length === 1 ? ' was' : 's were'} refused by the collector policy`,
+      'on purpose (it lacks the collection tag); the case records the denied action and resource, and the',
+      'other targets were collected and verified. Try: custody verify ' + result.caseDir,
+    );
+  } else {
+    lines.push('The demo did NOT run as designed: see the outcomes above.');
+  }
+  return lines.join('\n');
+}
+
+function writeDemoConfig(dir: string, lab: DemoLab): string {
+  const path = join(dir, 'custody.config.json');
+  const config = {
+    casesDir: 'cases',
+    keysDir: 'keys',
+    aws: {
+      forensicsAccount: lab.forensicsAccount,
+      region: lab.region,
+      allowedAccounts: lab.allowedAccounts,
+      transfer: 'copy',
+      endpoints: { sts: lab.endpoint, ec2: lab.endpoint, kms: lab.endpoint },
+    },
+  };
+  writeFileSync(path, `${JSON.stringify(config, null, 2)}\n`, { mode: 0o600 });
+  return path;
+}
+
+/** Puts the lab's orchestrator credentials where the standard chain finds them; returns an undo. */
+function useLabCredentials(lab: DemoLab): () => void {
+  const saved = new Map(CREDENTIAL_VARS.map((name) => [name, process.env[name]]));
+  delete process.env.AWS_PROFILE;
+  process.env.AWS_ACCESS_KEY_ID = lab.credentials.accessKeyId;
+  process.env.AWS_SECRET_ACCESS_KEY = lab.credentials.secretAccessKey;
+  if (lab.credentials.sessionToken) process.env.AWS_SESSION_TOKEN = lab.credentials.sessionToken;
+  else delete process.env.AWS_SESSION_TOKEN;
+  process.env.AWS_REGION = lab.region;
+  return () => {
+    for (const [name, value] of saved) {
+      if (value === undefined) delete process.env[name];
+      else process.env[name] = value;
+    }
+  };
+}
+
+async function keepLabRunning(lab: DemoLab, configPath: string, io: CliIo, json: boolean): Promise<void> {
+  if (!json) {
+    io.stdout(`\nThe lab keeps running at ${lab.endpoint} (config ${configPath}); press Ctrl-C to stop it.\n`);
+  }
+  await new Promise<void>((done) => {
+    if (!io.signal || io.signal.aborted) return done();
+    io.signal.addEventListener('abort', () => done(), { once: true });
+  });
+}

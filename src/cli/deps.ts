@@ -1,0 +1,69 @@
+/**
+ * What the CLI needs from the rest of the product, as one object. `defaultDeps()` (in
+ * default-deps.ts) wires the real custody, providers and lab; tests can pass their own.
+ */
+import type { CustodyConfig } from '../core/config.js';
+import type { CaseRecorder, Provider, TargetOutcome } from '../core/ports.js';
+
+export interface OpenCaseInput {
+  config: CustodyConfig;
+  caseId: string;
+  analyst: string;
+  /** Continue an existing case folder instead of refusing it. */
+  resume: boolean;
+}
+
+export interface OpenedCase {
+  recorder: CaseRecorder;
+  /** Records `case.closed` with the outcomes and writes the signed manifest. */
+  close(outcomes: readonly TargetOutcome[]): Promise<void>;
+  /** Stops recording without closing (an interrupted run): the case can be resumed later. */
+  release(): Promise<void>;
+}
+
+/** One thing verify found wrong, as the CLI shows it. */
+export interface VerifyProblem {
+  kind: string;
+  severity: 'error' | 'warning';
+  message: string;
+  entrySeq?: number;
+  line?: number;
+  path?: string;
+}
+
+export interface VerifyOutcome {
+  ok: boolean;
+  caseDir: string;
+  entries?: number;
+  files?: number;
+  problems: VerifyProblem[];
+}
+
+export interface ReportPaths {
+  markdown: string;
+  html: string;
+}
+
+/** A running rehearsal lab, as the demo uses it. */
+export interface DemoLab {
+  /** The one loopback URL serving STS, EC2 and KMS. */
+  endpoint: string;
+  region: string;
+  forensicsAccount: string;
+  allowedAccounts: string[];
+  /** The lab's orchestrator credentials, put into the process env for the standard chain only. */
+  credentials: { accessKeyId: string; secretAccessKey: string; sessionToken?: string };
+  /** The demo's targets, the untagged one last. */
+  targets: { collectable: string[]; refusedByPolicy: string[] };
+  close(): Promise<void>;
+}
+
+export interface CliDeps {
+  createProviders(config: CustodyConfig): Provider[];
+  openCase(input: OpenCaseInput): Promise<OpenedCase>;
+  verifyCase(caseDir: string): Promise<VerifyOutcome>;
+  renderReport(caseDir: string): Promise<ReportPaths>;
+  /** The caller identity (AWS GetCallerIdentity ARN), used as the analyst when none is given. */
+  callerIdentity(config: CustodyConfig): Promise<string>;
+  startDemoLab(): Promise<DemoLab>;
+}

@@ -1,0 +1,97 @@
+// Help texts: one per command, shown by `custody --help` and `custody <command> --help`.
+
+export const MAIN_HELP = `custody — cloud forensics evidence collection with a tamper-evident chain of custody
+
+Usage: custody <command> [options]
+
+Commands:
+  collect   collect evidence from targets into a case folder (ledger, evidence, manifest)
+  plan      show what collect would do — steps, API calls, IAM permissions — touching nothing
+  verify    check a case folder: hash chain, signatures, every evidence file
+  report    write report.md and report.html into a case folder
+  demo      run a whole case against a local rehearsal lab (no cloud account needed)
+
+Options:
+  -h, --help     show help (also: custody <command> --help)
+  -v, --version  show the version
+
+Configuration: --config FILE, else $CUSTODY_CONFIG, else ./custody.config.json.
+Exit codes: 0 all collected; 1 some targets partial or failed; 2 all failed; 3 bad input or
+configuration; 4 verification failed; 5 the ledger could not be written; 70 internal error.
+Set CUSTODY_DEBUG=1 to print stack traces.`;
+
+const TARGET_FORMS = `Targets:
+  arn:aws:ec2:REGION:ACCOUNT:instance/i-...    an instance and all its volumes
+  arn:aws:ec2:REGION:ACCOUNT:volume/vol-...    one volume
+  k8s:CLUSTER/NAMESPACE/POD[/CONTAINER]        a pod (and its node's disks)
+Selectors (--select, repeatable):
+  tag:KEY=VALUE                                every instance with that tag in the allowed accounts
+  k8s:CLUSTER/NAMESPACE?labels=K=V[,K=V]       every pod matching the labels`;
+
+export const COLLECT_HELP = `Usage: custody collect --case ID [options] TARGET...
+
+Collects evidence from each target into <casesDir>/<ID>/. One failing target never stops the
+others; every step is recorded in ledger.jsonl before and after it runs.
+
+Options:
+  --case ID          case id (letters, digits, ".", "_", "-"; no "/" or "..")  [required]
+  --analyst NAME     who is collecting (default: config "analyst", else the AWS caller identity)
+  --config FILE      configuration file
+  --select EXPR      add the targets a selector finds (repeatable)
+  --preserve         set DeleteOnTermination=false and termination protection (recorded changes)
+  --screenshot       also take the instance console screenshot
+  --isolate          (Kubernetes) label the pod, deny-all NetworkPolicy, cordon the node
+  --include-env      (Kubernetes) also capture container environment variables
+  --retrieve-checkpoint  (Kubernetes) copy the container checkpoint archive off the node
+  --resume           continue an existing case (an interrupted run); done targets are not redone
+  --json             print one JSON document on stdout (no progress lines)
+  -h, --help         show this help
+
+${TARGET_FORMS}`;
+
+export const PLAN_HELP = `Usage: custody plan [options] TARGET...
+
+Shows, per target, the steps collect would take, the API calls (and which mutate), and the IAM
+permissions they need. Makes no cloud call and writes nothing.
+
+Options:
+  --config FILE      configuration file
+  --select EXPR      selectors (listed; they are expanded only when collecting)
+  --case ID          optional: the case id the plan is for
+  --preserve, --screenshot, --isolate, --include-env, --retrieve-checkpoint   as for collect
+  --json             print the plan as JSON
+  -h, --help         show this help
+
+${TARGET_FORMS}`;
+
+export const VERIFY_HELP = `Usage: custody verify CASE_DIR [--json]
+
+Re-walks the ledger's hash chain, checks every signature, and re-hashes every evidence file
+against the manifest. Exit 0 when everything matches; exit 4 naming the first entry or file
+that does not.
+
+Options:
+  --json        print the verification result as JSON
+  -h, --help    show this help`;
+
+export const REPORT_HELP = `Usage: custody report CASE_DIR
+
+Writes report.md and report.html into the case folder and prints their paths. Verifies the case
+first; the report says whether it verified.
+
+Options:
+  -h, --help    show this help`;
+
+export const DEMO_HELP = `Usage: custody demo [--keep] [--json] [--dir D]
+
+Starts a local rehearsal lab that speaks the AWS wire protocols (STS, EC2, KMS) on 127.0.0.1,
+points custody at it, and runs a whole case: tagged instances in two accounts, a volume under
+the aws/ebs key, and one untagged instance that the collector policy refuses (by design). Then
+closes, verifies and reports the case. No cloud account or credentials are needed.
+
+Options:
+  --dir D       where to put the demo's config, keys and case folder (default: a new temporary
+                folder, which is kept so you can read the case afterwards)
+  --keep        keep the lab running after the case until Ctrl-C
+  --json        print one JSON document on stdout
+  -h, --help    show this help`;

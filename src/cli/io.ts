@@ -1,0 +1,11 @@
+/** Where the CLI reads and writes; main.ts binds it to the process, tests to buffers. */
+export interface CliIo {
+  stdout(text: string): void;
+  stderr(text: string): void;
+  /** Progress lines are shown only on a terminal. */
+  stderrIsTTY: boolean;
+  env: NodeJS.ProcessEnv;
+  cwd: string;
+  /** Aborted on Ctrl-C: running targets stop, the case is closed. */
+  signal?: AbortSignal;
+}

@@ -1,0 +1,28 @@
+#!/usr/bin/env node
+// The process entry point: binds the CLI to stdin/stdout, Ctrl-C and the exit code. The only
+// place that calls process.exit.
+import { runCli } from './app.js';
+import type { CliIo } from './io.js';
+
+const controller = new AbortController();
+let interrupts = 0;
+process.on('SIGINT', () => {
+  interrupts += 1;
+  // The first Ctrl-C lets running steps record how they ended and closes the case; the second quits.
+  if (interrupts > 1) process.exit(130);
+  process.stderr.write('custody: interrupted; finishing the running steps and closing the case (Ctrl-C again to quit now)\n');
+  controller.abort(new Error('interrupted by the user'));
+});
+
+const io: CliIo = {
+  stdout: (text) => process.stdout.write(text),
+  stderr: (text) => process.stderr.write(text),
+  stderrIsTTY: process.stderr.isTTY === true,
+  env: process.env,
+  cwd: process.cwd(),
+  signal: controller.signal,
+};
+
+const code = await runCli(process.argv.slice(2), io, async () => (await import('./default-deps.js')).defaultDeps());
+// Let stdout drain before leaving: a JSON document piped to another program must arrive whole.
+process.stdout.write('', () => process.exit(code));

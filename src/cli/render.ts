@@ -1,0 +1,88 @@
+// Human-readable rendering of results. JSON output is built by the commands directly.
+import type { CollectionPlan } from '../core/plan.js';
+import type { OutcomeSummary } from '../core/outcomes.js';
+import type { TargetOutcome } from '../core/ports.js';
+import type { VerifyOutcome } from './deps.js';
+
+export function renderOutcomes(outcomes: readonly TargetOutcome[]): string {
+  const width = Math.max(9, ...outcomes.map((o) => o.status.length));
+  return outcomes
+    .map((o) => {
+      const items = o.evidenceIds.length > 0 ? ` (${o.evidenceIds.length} evidence item${o.evidenceIds.length === 1 ? '' : 's'})` : '';
+      const reason = o.reason && o.status !== 'collected' ? `\n      ${o.reason}` : '';
+      return `  ${o.status.padEnd(width)} ${o.target}${items}${reason}`;
+    })
+    .join('\n');
+}
+
+export function renderSummary(summary: OutcomeSummary): string {
+  return `${summary.total} target${summary.total === 1 ? '' : 's'}: ${summary.collected} collected, ${summary.partial} partial, ${summary.failed} failed, ${summary.skipped} skipped`;
+}
+
+/** Where the first problem is: `ledger.jsonl entry 12 (line 13)` or `evidence/ev-…/x.json`. */
+export function problemLocation(problem: VerifyOutcome['problems'][number]): string {
+  if (problem.path && problem.entrySeq === undefined && problem.line === undefined) return problem.path;
+  const parts: string[] = [];
+  if (problem.entrySeq !== undefined) parts.push(`entry ${problem.entrySeq}`);
+  if (problem.line !== undefined) parts.push(`line ${problem.line}`);
+  const where = parts.length > 0 ? `ledger.jsonl ${parts.join(', ')}` : 'ledger.jsonl';
+  return problem.path && problem.path !== 'ledger.jsonl' ? `${problem.path} (${where})` : where;
+}
+
+export function firstError(result: VerifyOutcome): VerifyOutcome['problems'][number] | undefined {
+  return result.problems.find((p) => p.severity === 'error');
+}
+
+export function renderVerify(result: VerifyOutcome): string {
+  const first = firstError(result);
+  const counts = [
+    result.entries === undefined ? undefined : `${result.entries} ledger entries`,
+    result.files === undefined ? undefined : `${result.files} evidence files`,
+  ].filter(Boolean);
+  if (!first) {
+    const warnings = result.problems.filter((p) => p.severity === 'warning');
+    const lines = [`verified: ${result.caseDir}${counts.length ? ` (${counts.join(', ')})` : ''}`];
+    for (const w of warnings) lines.push(`  warning: ${problemLocation(w)}: ${w.message}`);
+    return lines.join('\n');
+  }
+  const lines = [`NOT verified: ${result.caseDir}`, `  first problem: ${problemLocation(first)}: ${first.message} [${first.kind}]`];
+  const rest = result.problems.filter((p) => p !== first);
+  for (const p of rest.slice(0, 20)) lines.push(`  ${p.severity}: ${problemLocation(p)}: ${p.message} [${p.kind}]`);
+  if (rest.length > 20) lines.push(`  … and ${rest.length - 20} more`);
+  return lines.join('\n');
+}
+
+export function renderPlan(plan: CollectionPlan): string {
+  const lines: string[] = [];
+  for (const target of plan.targets) {
+    lines.push(target.target);
+    if (target.refused) {
+      lines.push(`  refused before any cloud call: ${target.refused.reason} [${target.refused.code}]`, '');
+      continue;
+    }
+    lines.push(`  provider ${target.provider}, concurrency scope ${target.scope}`);
+    target.steps.forEach((step, i) => {
+      lines.push(`  ${i + 1}. ${step.step}: ${step.description}`);
+      for (const call of step.calls) {
+        lines.push(`       ${call.mutates ? 'changes' : 'reads  '} ${call.api}  (${call.where})`);
+      }
+    });
+    lines.push('  permissions:');
+    for (const p of target.permissions) lines.push(`    ${permissionLine(p)}`);
+    lines.push('');
+  }
+  for (const selector of plan.selectors) {
+    lines.push(`${selector.selector}`, `  ${selector.provider ? `provider ${selector.provider}: ` : ''}${selector.note}`, '');
+  }
+  if (plan.permissions.length > 0) {
+    lines.push('All permissions needed:');
+    for (const p of plan.permissions) lines.push(`  ${permissionLine(p)}`);
+  }
+  lines.push('', 'Nothing was called or written.');
+  return lines.join('\n');
+}
+
+function permissionLine(p: CollectionPlan['permissions'][number]): string {
+  const context = p.context && Object.keys(p.context).length > 0 ? `  when ${JSON.stringify(p.context)}` : '';
+  return `${p.action}  on ${p.resource}${context}`;
+}

@@ -1,0 +1,230 @@
+import { existsSync, mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { CustodyError, EXIT } from '../../src/core/errors.js';
+import { GOOD_CONFIG, cli, fakeWorld, writeConfig } from './harness.js';
+
+const I1 = 'arn:aws:ec2:us-east-1:222222222222:instance/i-0123456789abcdef0';
+const I2 = 'arn:aws:ec2:us-east-1:333333333333:instance/i-0123456789abcdef1';
+
+describe('custody help and version', () => {
+  it.each(['collect', 'plan', 'verify', 'report', 'demo'])('custody %s --help shows that command’s usage and exits 0', async (command) => {
+    const run = await cli(fakeWorld(), [command, '--help']);
+    expect(run.code).toBe(EXIT.OK);
+    expect(run.stdout).toContain(`Usage: custody ${command}`);
+  });
+
+  it('custody --help lists every command and the exit codes', async () => {
+    const run = await cli(fakeWorld(), ['--help']);
+    expect(run.code).toBe(0);
+    for (const command of ['collect', 'plan', 'verify', 'report', 'demo']) expect(run.stdout).toContain(command);
+    expect(run.stdout).toContain('5 the ledger could not be written');
+  });
+
+  it('custody --version prints the package version', async () => {
+    const run = await cli(fakeWorld(), ['--version']);
+    expect(run.stdout).toMatch(/^custody \d+\.\d+\.\d+/);
+  });
+
+  it('an unknown command or flag is bad input (exit 3) and says where to look', async () => {
+    const world = fakeWorld();
+    expect((await cli(world, ['colect'])).code).toBe(EXIT.BAD_INPUT);
+    const run = await cli(world, ['collect', '--case', 'IR-1', '--presrve', I1]);
+    expect(run.code).toBe(EXIT.BAD_INPUT);
+    expect(run.stderr).toMatch(/^custody: .*--presrve.*\[E_INPUT\]/);
+  });
+});
+
+describe('custody collect: refusing bad input before anything is opened', () => {
+  it.each([
+    ['a case id with a slash', ['--case', 'IR/1', I1], /invalid case id "IR\/1"/],
+    ['a case id with ..', ['--case', '..', I1], /invalid case id "\.\."/],
+    ['no case id', [I1], /--case ID/],
+    ['a malformed ARN', ['--case', 'IR-1', 'arn:aws:ec2:us-east-1:2222:instance/i-1'], /"2222" is not a 12-digit account id/],
+    ['no target', ['--case', 'IR-1'], /at least one TARGET/],
+  ])('%s → exit 3, nothing opened', async (_name, args, message) => {
+    const world = fakeWorld();
+    writeConfig(world.dir, GOOD_CONFIG);
+    const run = await cli(world, ['collect', ...args]);
+    expect(run.code).toBe(EXIT.BAD_INPUT);
+    expect(run.stderr).toMatch(message);
+    expect(run.stderr).not.toContain('    at '); // no stack without CUSTODY_DEBUG
+    expect(world.opened).toEqual([]);
+    expect(world.provider.collected).toEqual([]);
+  });
+
+  it('a missing config names where it looked and how to give one (exit 3)', async () => {
+    const world = fakeWorld();
+    const run = await cli(world, ['collect', '--case', 'IR-1', I1]);
+    expect(run.code).toBe(EXIT.BAD_INPUT);
+    expect(run.stderr).toContain(join(world.dir, 'custody.config.json'));
+    expect(run.stderr).toContain('--config');
+  });
+
+  it('an invalid config names the bad field (exit 3)', async () => {
+    const world = fakeWorld();
+    const path = writeConfig(world.dir, { aws: { ...GOOD_CONFIG.aws, allowedAccounts: ['2222'] } }, 'bad.json');
+    const run = await cli(world, ['collect', '--case', 'IR-1', '--config', path, I1]);
+    expect(run.code).toBe(EXIT.BAD_INPUT);
+    expect(run.stderr).toContain('aws.allowedAccounts[0]');
+  });
+
+  it('finds the config through $CUSTODY_CONFIG', async () => {
+    const world = fakeWorld();
+    const path = writeConfig(world.dir, GOOD_CONFIG, 'elsewhere.json');
+    const run = await cli(world, ['collect', '--case', 'IR-1', I1], { env: { CUSTODY_CONFIG: path } });
+    expect(run.code).toBe(EXIT.OK);
+  });
+
+  it('an existing case folder is not appended to without --resume, and the message says so', async () => {
+    const world = fakeWorld();
+    writeConfig(world.dir, GOOD_CONFIG);
+    mkdirSync(join(world.dir, 'cases', 'IR-1'), { recursive: true });
+    const run = await cli(world, ['collect', '--case', 'IR-1', I1]);
+    expect(run.code).toBe(EXIT.BAD_INPUT);
+    expect(run.stderr).toContain('--resume');
+    expect(world.opened).toEqual([]);
+    const resumed = await cli(world, ['collect', '--case', 'IR-1', '--resume', I1]);
+    expect(resumed.code).toBe(EXIT.OK);
+    expect(world.opened).toEqual([expect.objectContaining({ caseId: 'IR-1', resume: true })]);
+  });
+});
+
+describe('custody collect: results and exit codes', () => {
+  it('collects, closes and verifies the case; the analyst defaults to the caller identity', async () => {
+    const world = fakeWorld();
+    writeConfig(world.dir, GOOD_CONFIG);
+    const run = await cli(world, ['collect', '--case', 'IR-1', I1, I2]);
+    expect(run.code).toBe(EXIT.OK);
+    expect(world.opened[0]!.analyst).toBe('arn:aws:sts::111111111111:assumed-role/Responder/carol');
+    expect(world.closed[0]).toHaveLength(2);
+    expect(run.stdout).toContain('2 targets: 2 collected');
+    expect(run.stdout).toContain('verified:');
+    expect(run.stdout).toContain(join(world.dir, 'cases', 'IR-1'));
+  });
+
+  it('--analyst wins over the config and the caller identity', async () => {
+    const world = fakeWorld();
+    writeConfig(world.dir, { ...GOOD_CONFIG, analyst: 'from-config' });
+    await cli(world, ['collect', '--case', 'IR-1', '--analyst', 'dave', I1]);
+    expect(world.opened[0]!.analyst).toBe('dave');
+  });
+
+  it('one denied target among collected ones exits 1 and names the denied action', async () => {
+    const world = fakeWorld();
+    writeConfig(world.dir, GOOD_CONFIG);
+    const base = world.provider.behaviour;
+    world.provider.behaviour = async (target, ctx) => {
+      if (target.kind === 'aws-instance' && target.account === '333333333333') {
+        throw new CustodyError('E_ACCESS_DENIED', 'ec2:CreateSnapshots was denied on arn:aws:ec2:us-east-1:333333333333:volume/vol-1', {
+          action: 'ec2:CreateSnapshots',
+        });
+      }
+      return base(target, ctx);
+    };
+    const run = await cli(world, ['collect', '--case', 'IR-1', I1, I2]);
+    expect(run.code).toBe(EXIT.PARTIAL);
+    expect(run.stdout).toContain('ec2:CreateSnapshots was denied');
+  });
+
+  it('every target in a refused account is bad input (exit 3), recorded in the case', async () => {
+    const world = fakeWorld();
+    writeConfig(world.dir, GOOD_CONFIG);
+    const run = await cli(world, ['collect', '--case', 'IR-1', 'arn:aws:ec2:us-east-1:999999999999:instance/i-0123456789abcdef0']);
+    expect(run.code).toBe(EXIT.BAD_INPUT);
+    expect(world.closed[0]![0]).toMatchObject({ status: 'failed', error: { code: 'E_ACCOUNT_NOT_ALLOWED' } });
+  });
+
+  it('--json prints exactly one JSON document with outcomes, case folder and verification, and no progress', async () => {
+    const world = fakeWorld();
+    writeConfig(world.dir, GOOD_CONFIG);
+    const run = await cli(world, ['collect', '--case', 'IR-1', '--json', I1], { tty: true });
+    const doc = JSON.parse(run.stdout) as Record<string, unknown>;
+    expect(doc).toMatchObject({ caseId: 'IR-1', caseDir: join(world.dir, 'cases', 'IR-1'), verify: { ok: true }, exitCode: 0 });
+    expect(doc.outcomes).toEqual([expect.objectContaining({ target: I1, status: 'collected' })]);
+    expect(run.stderr).toBe('');
+  });
+
+  it('shows progress on a terminal only', async () => {
+    const world = fakeWorld();
+    writeConfig(world.dir, GOOD_CONFIG);
+    const onTty = await cli(world, ['collect', '--case', 'IR-1', I1], { tty: true });
+    expect(onTty.stderr).toContain('222222222222/i-0123456789abcdef0  collect started');
+    const piped = await cli(world, ['collect', '--case', 'IR-2', I1], { tty: false });
+    expect(piped.stderr).toBe('');
+  });
+
+  it('a case that does not verify after collection exits 4', async () => {
+    const world = fakeWorld();
+    writeConfig(world.dir, GOOD_CONFIG);
+    world.verifyResult = {
+      ok: false,
+      caseDir: 'x',
+      problems: [{ kind: 'changed-file', severity: 'error', path: 'evidence/ev-1/instance.json', message: 'sha256 differs' }],
+    };
+    const run = await cli(world, ['collect', '--case', 'IR-1', I1]);
+    expect(run.code).toBe(EXIT.VERIFY_FAILED);
+    expect(run.stdout).toContain('evidence/ev-1/instance.json');
+  });
+
+  it('an unwritable ledger stops the run with exit 5', async () => {
+    const world = fakeWorld();
+    writeConfig(world.dir, GOOD_CONFIG);
+    const { MemoryRecorder } = await import('../core/fakes.js');
+    world.recorder = new MemoryRecorder();
+    world.recorder.failAtWrite = 2;
+    const run = await cli(world, ['collect', '--case', 'IR-1', I1, I2]);
+    expect(run.code).toBe(EXIT.LEDGER);
+    expect(run.stderr).toMatch(/^custody: .*disk full.*\[E_LEDGER\]/);
+  });
+
+  it('CUSTODY_DEBUG=1 adds the stack to an error', async () => {
+    const world = fakeWorld();
+    const run = await cli(world, ['collect', '--case', 'IR-1', I1], { env: { CUSTODY_DEBUG: '1' } });
+    expect(run.stderr).toContain('    at ');
+  });
+});
+
+describe('custody plan, verify, report', () => {
+  it('plan lists steps, calls and permissions and collects nothing', async () => {
+    const world = fakeWorld();
+    writeConfig(world.dir, GOOD_CONFIG);
+    const run = await cli(world, ['plan', I1]);
+    expect(run.code).toBe(EXIT.OK);
+    expect(run.stdout).toContain('changes ec2:CreateSnapshots');
+    expect(run.stdout).toContain('ec2:DescribeSnapshots  on *');
+    expect(world.provider.collected).toEqual([]);
+    expect(existsSync(join(world.dir, 'cases'))).toBe(false);
+    const json = JSON.parse((await cli(world, ['plan', '--json', I1])).stdout) as { targets: unknown[] };
+    expect(json.targets).toHaveLength(1);
+  });
+
+  it('verify exits 4 and names the first failing entry', async () => {
+    const world = fakeWorld();
+    world.verifyResult = {
+      ok: false,
+      caseDir: join(world.dir, 'c'),
+      problems: [
+        { kind: 'hash-mismatch', severity: 'error', entrySeq: 7, line: 8, message: 'hash does not match the entry' },
+        { kind: 'broken-link', severity: 'error', entrySeq: 8, line: 9, message: 'prev does not match' },
+      ],
+    };
+    const run = await cli(world, ['verify', 'c']);
+    expect(run.code).toBe(EXIT.VERIFY_FAILED);
+    expect(run.stdout).toContain('first problem: ledger.jsonl entry 7, line 8: hash does not match the entry');
+    const json = JSON.parse((await cli(world, ['verify', '--json', 'c'])).stdout) as { firstProblem: { location: string } };
+    expect(json.firstProblem.location).toBe('ledger.jsonl entry 7, line 8');
+  });
+
+  it('verify of a good case exits 0', async () => {
+    const run = await cli(fakeWorld(), ['verify', 'c']);
+    expect(run.code).toBe(0);
+    expect(run.stdout).toMatch(/^verified: /);
+  });
+
+  it('report prints the paths it wrote', async () => {
+    const world = fakeWorld();
+    const run = await cli(world, ['report', 'c']);
+    expect(run.stdout.trim().split('\n')).toEqual([join(world.dir, 'c', 'report.md'), join(world.dir, 'c', 'report.html')]);
+  });
+});

@@ -1,0 +1,81 @@
+// Runs the CLI in-process with buffers for IO and fake dependencies (the real ones are exercised
+// by test/e2e).
+import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { runCli } from '../../src/cli/app.js';
+import type { CliDeps, VerifyOutcome } from '../../src/cli/deps.js';
+import type { CliIo } from '../../src/cli/io.js';
+import type { TargetOutcome } from '../../src/core/ports.js';
+import { FakeAwsProvider, MemoryRecorder } from '../core/fakes.js';
+
+export interface CliRun {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+export interface FakeWorld {
+  dir: string;
+  provider: FakeAwsProvider;
+  opened: Array<{ caseId: string; resume: boolean; analyst: string }>;
+  closed: Array<readonly TargetOutcome[]>;
+  recorder?: MemoryRecorder;
+  verifyResult: VerifyOutcome | undefined;
+  deps: CliDeps;
+}
+
+export function fakeWorld(): FakeWorld {
+  const dir = mkdtempSync(join(tmpdir(), 'custody-cli-'));
+  const world: FakeWorld = {
+    dir,
+    provider: new FakeAwsProvider(),
+    opened: [],
+    closed: [],
+    verifyResult: undefined,
+    deps: undefined as unknown as CliDeps,
+  };
+  world.deps = {
+    createProviders: () => [world.provider],
+    openCase: async ({ config, caseId, resume, analyst }) => {
+      world.opened.push({ caseId, resume, analyst });
+      const caseDir = join(config.casesDir, caseId);
+      mkdirSync(caseDir, { recursive: true });
+      const recorder = world.recorder ?? new MemoryRecorder();
+      Object.defineProperty(recorder, 'caseDir', { value: caseDir });
+      return { recorder, close: async (outcomes) => void world.closed.push(outcomes), release: async () => {} };
+    },
+    verifyCase: async (caseDir) => world.verifyResult ?? { ok: true, caseDir, entries: 3, files: 1, problems: [] },
+    renderReport: async (caseDir) => ({ markdown: join(caseDir, 'report.md'), html: join(caseDir, 'report.html') }),
+    callerIdentity: async () => 'arn:aws:sts::111111111111:assumed-role/Responder/carol',
+    startDemoLab: async () => {
+      throw new Error('no lab in CLI unit tests');
+    },
+  };
+  return world;
+}
+
+export function writeConfig(dir: string, config: unknown, name = 'custody.config.json'): string {
+  const path = join(dir, name);
+  writeFileSync(path, typeof config === 'string' ? config : JSON.stringify(config));
+  return path;
+}
+
+export const GOOD_CONFIG = {
+  casesDir: 'cases',
+  aws: { forensicsAccount: '111111111111', region: 'us-east-1', allowedAccounts: ['222222222222', '333333333333'] },
+};
+
+export async function cli(world: FakeWorld, argv: string[], options: { tty?: boolean; env?: NodeJS.ProcessEnv } = {}): Promise<CliRun> {
+  let stdout = '';
+  let stderr = '';
+  const io: CliIo = {
+    stdout: (t) => void (stdout += t),
+    stderr: (t) => void (stderr += t),
+    stderrIsTTY: options.tty ?? false,
+    env: options.env ?? {},
+    cwd: world.dir,
+  };
+  const code = await runCli(argv, io, () => world.deps);
+  return { code, stdout, stderr };
+}
