@@ -1,0 +1,97 @@
+/**
+ * RFC 8785 (JSON Canonicalization Scheme) for everything that is hashed or signed.
+ *
+ * The `canonicalize` package does the RFC's work (ES number serialisation, UTF-16 key order,
+ * minimal string escaping); this wrapper refuses whatever JSON cannot represent exactly instead
+ * of letting it silently become `null` or disappear, because a hash over a value that changed on
+ * the way to disk would never verify again.
+ */
+import { createRequire } from 'node:module';
+import { CustodyError } from '../core/errors.js';
+
+// The package is CommonJS with `module.exports = fn` while its typings declare a default export;
+// require() gives the function the same way under Node, tsx and vitest.
+const canonicalizeLib = createRequire(import.meta.url)('canonicalize') as (input: unknown) => string | undefined;
+
+/** Any value JSON can carry exactly. */
+export type JsonValue = null | boolean | number | string | JsonValue[] | { [key: string]: JsonValue };
+
+/**
+ * Serialises a JSON value in RFC 8785 canonical form.
+ * Throws `E_INTERNAL` naming the offending path for `undefined`, non-finite numbers, bigint,
+ * functions, symbols, lone UTF-16 surrogates and objects that are not plain (Date, Map, Buffer…).
+ *
+ * @example canonicalize({ b: 1, a: [true, null] }) // '{"a":[true,null],"b":1}'
+ */
+export function canonicalize(value: unknown): string {
+  assertJsonValue(value, '$');
+  const text = canonicalizeLib(value);
+  if (text === undefined) {
+    // Unreachable after assertJsonValue; kept so a library change cannot yield a silent hole.
+    throw new CustodyError('E_INTERNAL', 'canonical JSON produced nothing for the value');
+  }
+  return text;
+}
+
+/** The canonical form as UTF-8 bytes: what hashes and signatures are computed over. */
+export function canonicalBytes(value: unknown): Buffer {
+  return Buffer.from(canonicalize(value), 'utf8');
+}
+
+/** Throws `E_INTERNAL` unless `value` is exactly representable as JSON; `path` names where. */
+export function assertJsonValue(value: unknown, path = '$'): asserts value is JsonValue {
+  const fail = (what: string): never => {
+    throw new CustodyError('E_INTERNAL', `cannot canonicalise ${path}: ${what}`, { resource: path });
+  };
+  switch (typeof value) {
+    case 'string':
+      if (hasLoneSurrogate(value)) fail('string contains a lone UTF-16 surrogate');
+      return;
+    case 'boolean':
+      return;
+    case 'number':
+      if (!Number.isFinite(value)) fail(`${String(value)} is not a JSON number`);
+      return;
+    case 'undefined':
+      return fail('undefined is not a JSON value');
+    case 'bigint':
+      return fail('bigint is not a JSON number (convert it to a string)');
+    case 'function':
+    case 'symbol':
+      return fail(`${typeof value} is not a JSON value`);
+    case 'object':
+      break;
+  }
+  if (value === null) return;
+  if (Array.isArray(value)) {
+    value.forEach((item, index) => assertJsonValue(item, `${path}[${index}]`));
+    return;
+  }
+  const proto = Object.getPrototypeOf(value) as unknown;
+  if (proto !== Object.prototype && proto !== null) {
+    const name = (value as object).constructor?.name ?? 'object';
+    fail(`${name} is not a plain JSON object`);
+  }
+  for (const [key, item] of Object.entries(value as Record<string, unknown>)) {
+    if (hasLoneSurrogate(key)) fail(`key ${JSON.stringify(key)} contains a lone UTF-16 surrogate`);
+    assertJsonValue(item, `${path}.${key}`);
+  }
+}
+
+function hasLoneSurrogate(text: string): boolean {
+  // Fast path: most strings have no surrogates at all.
+  if (!/[\uD800-\uDFFF]/.test(text)) return false;
+  for (let i = 0; i < text.length; i++) {
+    const unit = text.charCodeAt(i);
+    if (unit >= 0xd800 && unit <= 0xdbff) {
+      const next = text.charCodeAt(i + 1);
+      if (next >= 0xdc00 && next <= 0xdfff) {
+        i++;
+        continue;
+      }
+      return true;
+    }
+    if (unit >= 0xdc00 && unit <= 0xdfff) return true;
+  }
+  return false;
+}

@@ -1,0 +1,68 @@
+/**
+ * One run at a time per case: two writers appending to one ledger would fork its chain.
+ * The lock is a file holding the owner's pid; a lock left by a crashed run (its pid is gone) is
+ * taken over, so an interrupted case can always be resumed.
+ */
+import { hostname } from 'node:os';
+import { readFile, unlink, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { CustodyError } from '../core/errors.js';
+
+export const LOCK_FILE = '.lock';
+
+export interface CaseLock {
+  release(): Promise<void>;
+}
+
+/** Takes the case lock or throws `E_INPUT` naming the run that holds it. */
+export async function acquireCaseLock(caseDir: string, caseId: string): Promise<CaseLock> {
+  const path = join(caseDir, LOCK_FILE);
+  const body = JSON.stringify({ pid: process.pid, host: hostname() });
+  for (let attempt = 0; attempt < 2; attempt++) {
+    try {
+      await writeFile(path, body, { flag: 'wx', mode: 0o600 });
+      return { release: () => unlink(path).catch(() => undefined) };
+    } catch (cause) {
+      if ((cause as NodeJS.ErrnoException).code !== 'EEXIST') {
+        throw new CustodyError('E_LEDGER', `cannot lock case ${caseId} (${path}): ${(cause as Error).message}`, { cause });
+      }
+    }
+    const holder = await readHolder(path);
+    if (holder && holder.host === hostname() && isAlive(holder.pid)) {
+      throw new CustodyError(
+        'E_INPUT',
+        `case ${caseId} is open in another run (pid ${holder.pid}); wait for it to finish, or stop it first`,
+        { resource: caseDir },
+      );
+    }
+    if (holder && holder.host !== hostname()) {
+      throw new CustodyError(
+        'E_INPUT',
+        `case ${caseId} is locked by a run on host ${holder.host} (pid ${holder.pid}); if that run is gone, delete ${path}`,
+        { resource: caseDir },
+      );
+    }
+    await unlink(path).catch(() => undefined); // stale: its run died without releasing it
+  }
+  throw new CustodyError('E_INPUT', `case ${caseId} is being opened by another run at the same moment`, { resource: caseDir });
+}
+
+async function readHolder(path: string): Promise<{ pid: number; host: string } | undefined> {
+  try {
+    const parsed = JSON.parse(await readFile(path, 'utf8')) as { pid?: unknown; host?: unknown };
+    if (typeof parsed.pid === 'number' && typeof parsed.host === 'string') return { pid: parsed.pid, host: parsed.host };
+  } catch {
+    // unreadable or half-written: treat as stale
+  }
+  return undefined;
+}
+
+function isAlive(pid: number): boolean {
+  if (pid === process.pid) return true;
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}

@@ -1,0 +1,124 @@
+/**
+ * Walks ledger.jsonl: line shape, seq continuity, prev links, recomputed hashes and every
+ * signature against the key pinned in the first entry. Used by verify (report everything) and by
+ * resume (refuse on the first problem).
+ */
+import type { LedgerEntry } from '../core/ports.js';
+import { canonicalize } from './canonical-json.js';
+import { GENESIS_PREV, hashEntry, parseEntryLine, verifyEntrySignature } from './entry.js';
+import type { Problem } from './problems.js';
+import { fingerprintOf } from './signing-key.js';
+
+export interface ChainResult {
+  /** Well-formed entries, in file order (including ones with a bad hash or signature). */
+  entries: LedgerEntry[];
+  /** Chain problems in line order; the first one is the first thing that does not match. */
+  problems: Problem[];
+  /** The public key pinned by `case.opened` (base64 SPKI DER). */
+  publicKey?: string;
+  caseId?: string;
+}
+
+export interface CheckChainOptions {
+  /** A public key known from elsewhere (printed at case open, kept by counsel). */
+  expectedPublicKey?: string;
+}
+
+/** Checks the text of a ledger. Never throws for bad content: it reports it. */
+export function checkChain(text: string, options: CheckChainOptions = {}): ChainResult {
+  const problems: Problem[] = [];
+  const entries: LedgerEntry[] = [];
+  const error = (problem: Omit<Problem, 'severity'>) => problems.push({ severity: 'error', ...problem });
+
+  const lines = text.split('\n');
+  const last = lines.pop();
+  if (last !== undefined && last !== '') {
+    error({
+      kind: 'partial-line',
+      line: lines.length + 1,
+      message: `line ${lines.length + 1} of ledger.jsonl is incomplete (no newline at the end): the writing run was interrupted, or the file was cut`,
+    });
+  }
+
+  let publicKey: string | undefined;
+  let caseId: string | undefined;
+  let expectedSeq = 1;
+  let prev = GENESIS_PREV;
+
+  lines.forEach((line, index) => {
+    const lineNo = index + 1;
+    const parsed = line === '' ? { error: 'empty line' } : parseEntryLine(line);
+    if ('error' in parsed) {
+      error({ kind: 'malformed-entry', line: lineNo, message: `line ${lineNo} is not a ledger entry: ${parsed.error}` });
+      return;
+    }
+    const entry = parsed.entry;
+    entries.push(entry);
+    const at = { entrySeq: entry.seq, line: lineNo };
+    const name = `entry ${entry.seq} (line ${lineNo}, ${entry.type})`;
+
+    if (lineNo === 1) {
+      const pinned = entry.data.publicKey;
+      if (entry.type !== 'case.opened' || typeof pinned !== 'string' || entry.data.keyAlgorithm !== 'Ed25519') {
+        error({ ...at, kind: 'no-pinned-key', message: `${name} is not a case.opened entry pinning an Ed25519 public key; signatures cannot be checked` });
+      } else {
+        publicKey = pinned;
+        if (typeof entry.data.caseId === 'string') caseId = entry.data.caseId;
+        if (options.expectedPublicKey && options.expectedPublicKey !== pinned) {
+          error({
+            ...at,
+            kind: 'key-mismatch',
+            message: `the ledger pins key ${fingerprintOf(pinned)}, not the expected ${fingerprintOf(options.expectedPublicKey)}: the whole ledger may have been re-signed`,
+          });
+        }
+      }
+    }
+
+    if (entry.seq !== expectedSeq) {
+      const why =
+        entry.seq > expectedSeq
+          ? `entries ${expectedSeq}..${entry.seq - 1} are missing before it`
+          : 'it repeats or goes back (an inserted or reordered entry)';
+      error({ ...at, kind: 'seq-mismatch', message: `${name}: expected seq ${expectedSeq}, found ${entry.seq}: ${why}` });
+    }
+    let sound = true;
+    if (entry.prev !== prev) {
+      sound = false;
+      error({ ...at, kind: 'broken-link', message: `${name}: prev does not match the hash of the entry before it` });
+    }
+    if (safeHash(entry) !== entry.hash) {
+      sound = false;
+      error({ ...at, kind: 'hash-mismatch', message: `${name}: content does not match its hash (the entry was changed)` });
+    } else if (publicKey && !verifyEntrySignature(entry, publicKey)) {
+      sound = false;
+      error({ ...at, kind: 'bad-signature', message: `${name}: signature does not verify with the pinned key` });
+    }
+    if (sound && !isCanonicalLine(line, entry)) {
+      error({ ...at, kind: 'non-canonical-line', message: `${name}: the line is not in canonical form (bytes were changed outside the hashed values)` });
+    }
+    // Resynchronise on what the line claims, so one bad entry is reported once, not cascaded.
+    expectedSeq = entry.seq + 1;
+    prev = entry.hash;
+  });
+
+  if (lines.length === 0 && problems.length === 0) {
+    error({ kind: 'malformed-entry', message: 'ledger.jsonl has no entries' });
+  }
+  return { entries, problems, ...(publicKey ? { publicKey } : {}), ...(caseId ? { caseId } : {}) };
+}
+
+function safeHash(entry: LedgerEntry): string | undefined {
+  try {
+    return hashEntry(entry);
+  } catch {
+    return undefined; // e.g. a lone surrogate smuggled in through a \ud800 escape
+  }
+}
+
+function isCanonicalLine(line: string, entry: LedgerEntry): boolean {
+  try {
+    return canonicalize(entry) === line;
+  } catch {
+    return false;
+  }
+}

@@ -1,0 +1,64 @@
+/**
+ * One ledger entry: how its hash is computed, how it is signed and checked, and what a
+ * well-formed line looks like. Shared by the writer, resume and verify so they cannot disagree.
+ */
+import { createHash } from 'node:crypto';
+import type { LedgerEntry } from '../core/ports.js';
+import { canonicalize } from './canonical-json.js';
+import { signText, verifyText, type SigningKey } from './signing-key.js';
+
+/** `prev` of the first entry. */
+export const GENESIS_PREV = '0'.repeat(64);
+
+/** The entry as hashed: every field but `hash` and `sig`. */
+export type UnsealedEntry = Omit<LedgerEntry, 'hash' | 'sig'>;
+
+/** `sha256hex(canonical(entry without hash and sig))`. */
+export function hashEntry(entry: UnsealedEntry | LedgerEntry): string {
+  const { hash: _hash, sig: _sig, ...rest } = entry as LedgerEntry;
+  return createHash('sha256').update(canonicalize(rest), 'utf8').digest('hex');
+}
+
+/** Adds `hash` and `sig` (Ed25519 over the hash's 64 hex characters, base64). */
+export function sealEntry(entry: UnsealedEntry, key: SigningKey): LedgerEntry {
+  const hash = hashEntry(entry);
+  return { ...entry, hash, sig: signText(key, hash) };
+}
+
+/** The line written to ledger.jsonl: the canonical JSON of the whole entry, then `\n`. */
+export function entryLine(entry: LedgerEntry): string {
+  return `${canonicalize(entry)}\n`;
+}
+
+export function verifyEntrySignature(entry: LedgerEntry, publicKey: string): boolean {
+  return verifyText(publicKey, entry.hash, entry.sig);
+}
+
+const HEX64 = /^[0-9a-f]{64}$/;
+const FIELDS = new Set(['seq', 'time', 'type', 'actor', 'target', 'data', 'prev', 'hash', 'sig']);
+
+/**
+ * Parses one line into an entry, or says what is wrong with its shape. Values are not trusted
+ * here; the chain walk checks hashes and signatures.
+ */
+export function parseEntryLine(line: string): { entry: LedgerEntry } | { error: string } {
+  let raw: unknown;
+  try {
+    raw = JSON.parse(line);
+  } catch (cause) {
+    return { error: `not valid JSON (${(cause as Error).message})` };
+  }
+  if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) return { error: 'not a JSON object' };
+  const e = raw as Record<string, unknown>;
+  for (const key of Object.keys(e)) if (!FIELDS.has(key)) return { error: `unexpected field "${key}"` };
+  if (!Number.isSafeInteger(e.seq) || (e.seq as number) < 1) return { error: 'seq is not a positive integer' };
+  if (typeof e.time !== 'string') return { error: 'time is not a string' };
+  if (typeof e.type !== 'string' || e.type === '') return { error: 'type is missing' };
+  if (typeof e.actor !== 'string') return { error: 'actor is not a string' };
+  if (e.target !== undefined && typeof e.target !== 'string') return { error: 'target is not a string' };
+  if (e.data === null || typeof e.data !== 'object' || Array.isArray(e.data)) return { error: 'data is not an object' };
+  if (typeof e.prev !== 'string' || !HEX64.test(e.prev)) return { error: 'prev is not 64 hex characters' };
+  if (typeof e.hash !== 'string' || !HEX64.test(e.hash)) return { error: 'hash is not 64 hex characters' };
+  if (typeof e.sig !== 'string' || e.sig === '') return { error: 'sig is missing' };
+  return { entry: e as unknown as LedgerEntry };
+}

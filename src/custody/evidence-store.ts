@@ -1,0 +1,248 @@
+/**
+ * Writes evidence files into `evidence/<evidenceId>/<name>`, hashing and counting while the bytes
+ * go to disk (a 50 GiB log is never held in memory), and records each file in the ledger.
+ *
+ * Files are written under `.partial/` first and linked into place only when complete and synced,
+ * so a crash never leaves a half file under its final name. An existing file is never replaced.
+ */
+import { createHash, randomBytes } from 'node:crypto';
+import { createReadStream } from 'node:fs';
+import { link, mkdir, open, rename, stat, unlink, type FileHandle } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { ArtifactInput, EvidenceContent, EvidenceInput, LedgerEntry, StoredEvidence } from '../core/ports.js';
+import { CustodyError } from '../core/errors.js';
+import { syncDir } from './fs-util.js';
+import { validateSegment } from './names.js';
+
+/** What the store needs from the case: where it is and how to record. */
+export interface EvidenceSink {
+  caseDir: string;
+  record(type: string, data: Record<string, unknown>, target?: string): Promise<LedgerEntry>;
+  entries(): readonly LedgerEntry[];
+}
+
+/** Folder (at the case root, outside `evidence/`) where files are written before they are complete. */
+export const PARTIAL_DIR = '.partial';
+export const EVIDENCE_DIR = 'evidence';
+
+const inFlight = new Map<string, Promise<unknown>>();
+
+/**
+ * Streams `input.content` into the case folder and records `evidence.stored`.
+ * If the same file already exists with the same bytes (a resumed run), nothing new is written or
+ * recorded unless the earlier run stopped before recording it. Different bytes under the same
+ * name are refused with `E_INPUT`: evidence is never overwritten.
+ *
+ * @example
+ * await storeEvidence(sink, { evidenceId, name: 'instance.json', kind: 'instance-description',
+ *   source: instanceArn, content: JSON.stringify(description, null, 2) });
+ */
+export async function storeEvidence(sink: EvidenceSink, input: EvidenceInput): Promise<StoredEvidence> {
+  validateSegment(input.evidenceId, 'evidence id');
+  validateSegment(input.name, 'evidence file name');
+  if (!input.kind) throw new CustodyError('E_INPUT', `evidence ${input.evidenceId}/${input.name} needs a kind`);
+  if (!input.source) throw new CustodyError('E_INPUT', `evidence ${input.evidenceId}/${input.name} needs a source`);
+  const relPath = `${EVIDENCE_DIR}/${input.evidenceId}/${input.name}`;
+  const key = join(sink.caseDir, relPath);
+  // Two collectors storing the same file at once must not race each other's existence check.
+  const previous = inFlight.get(key) ?? Promise.resolve();
+  const task = previous.catch(() => undefined).then(() => storeOne(sink, input, relPath));
+  inFlight.set(key, task);
+  try {
+    return await task;
+  } finally {
+    if (inFlight.get(key) === task) inFlight.delete(key);
+  }
+}
+
+/** Records `artifact.recorded` for something that lives in a cloud (a snapshot and its copies). */
+export async function recordArtifact(sink: EvidenceSink, input: ArtifactInput): Promise<LedgerEntry> {
+  validateSegment(input.evidenceId, 'evidence id');
+  if (!input.kind) throw new CustodyError('E_INPUT', `artifact ${input.evidenceId} needs a kind`);
+  if (!input.source) throw new CustodyError('E_INPUT', `artifact ${input.evidenceId} needs a source`);
+  return sink.record(
+    'artifact.recorded',
+    {
+      evidenceId: input.evidenceId,
+      kind: input.kind,
+      source: input.source,
+      cloudIds: input.cloudIds,
+      ...(input.details !== undefined ? { details: input.details } : {}),
+    },
+    input.target,
+  );
+}
+
+async function storeOne(sink: EvidenceSink, input: EvidenceInput, relPath: string): Promise<StoredEvidence> {
+  const finalDir = join(sink.caseDir, EVIDENCE_DIR, input.evidenceId);
+  const finalPath = join(finalDir, input.name);
+  const partialDir = join(sink.caseDir, PARTIAL_DIR);
+  await ensureDir(partialDir);
+  // Short and unique: a long evidence id plus a long name would exceed the 255-byte name limit.
+  const tempPath = join(partialDir, `${randomBytes(8).toString('hex')}-${input.name.slice(0, 40)}.tmp`);
+
+  const { sha256, size } = await writeHashed(tempPath, input.content, relPath);
+  let placed = false;
+  try {
+    await ensureDir(join(sink.caseDir, EVIDENCE_DIR));
+    await ensureDir(finalDir);
+    placed = await placeFile(tempPath, finalPath);
+  } finally {
+    await unlink(tempPath).catch(() => undefined);
+  }
+  if (!placed) {
+    const existing = await hashFile(finalPath);
+    if (existing.sha256 !== sha256 || existing.size !== size) {
+      throw new CustodyError(
+        'E_INPUT',
+        `${relPath} already exists with different content (sha256 ${existing.sha256}, new ${sha256}); evidence is never overwritten, store the new content under another name`,
+        { resource: relPath },
+      );
+    }
+    const recorded = sink
+      .entries()
+      .some((e) => e.type === 'evidence.stored' && e.data.path === relPath && e.data.sha256 === sha256);
+    if (recorded) return { evidenceId: input.evidenceId, name: input.name, path: relPath, sha256, size };
+    // Same bytes, but the run that wrote them stopped before recording: record them now.
+  } else {
+    await syncDir(finalDir);
+  }
+  await sink.record(
+    'evidence.stored',
+    {
+      evidenceId: input.evidenceId,
+      name: input.name,
+      path: relPath,
+      kind: input.kind,
+      source: input.source,
+      sha256,
+      size,
+      mediaType: input.mediaType ?? guessMediaType(input.name),
+      ...(input.cloudIds !== undefined ? { cloudIds: input.cloudIds } : {}),
+      ...(input.requestIds !== undefined ? { requestIds: input.requestIds } : {}),
+    },
+    input.target,
+  );
+  return { evidenceId: input.evidenceId, name: input.name, path: relPath, sha256, size };
+}
+
+/** Streams content to `path`, hashing as it goes; the file is fsync'd before this resolves. */
+async function writeHashed(path: string, content: EvidenceContent, relPath: string): Promise<{ sha256: string; size: number }> {
+  const hash = createHash('sha256');
+  let size = 0;
+  let handle: FileHandle;
+  try {
+    handle = await open(path, 'wx', 0o600);
+  } catch (cause) {
+    throw localWriteError(relPath, cause);
+  }
+  try {
+    for await (const chunk of chunksOf(content)) {
+      hash.update(chunk);
+      size += chunk.length;
+      let offset = 0;
+      while (offset < chunk.length) {
+        const { bytesWritten } = await handle.write(chunk, offset, chunk.length - offset, null).catch((cause: unknown) => {
+          throw localWriteError(relPath, cause);
+        });
+        offset += bytesWritten;
+      }
+    }
+    await handle.sync().catch((cause: unknown) => {
+      throw localWriteError(relPath, cause);
+    });
+  } catch (error) {
+    await handle.close().catch(() => undefined);
+    await unlink(path).catch(() => undefined);
+    throw error; // a source that failed mid-stream keeps its own error (the collector's to judge)
+  }
+  await handle.close();
+  return { sha256: hash.digest('hex'), size };
+}
+
+async function* chunksOf(content: EvidenceContent): AsyncGenerator<Uint8Array> {
+  if (typeof content === 'string') {
+    yield Buffer.from(content, 'utf8');
+    return;
+  }
+  if (content instanceof Uint8Array) {
+    yield content;
+    return;
+  }
+  for await (const chunk of content as AsyncIterable<unknown>) {
+    if (typeof chunk === 'string') yield Buffer.from(chunk, 'utf8');
+    else if (chunk instanceof Uint8Array) yield chunk;
+    else throw new CustodyError('E_INTERNAL', `evidence content yielded a ${typeof chunk}, not bytes or text`);
+  }
+}
+
+/** Links the complete temp file into place without ever replacing an existing file. */
+async function placeFile(tempPath: string, finalPath: string): Promise<boolean> {
+  try {
+    await link(tempPath, finalPath);
+    return true;
+  } catch (cause) {
+    const code = (cause as NodeJS.ErrnoException).code;
+    if (code === 'EEXIST') return false;
+    if (code !== 'EPERM' && code !== 'ENOTSUP' && code !== 'EOPNOTSUPP' && code !== 'ENOSYS') {
+      throw localWriteError(finalPath, cause);
+    }
+  }
+  // Filesystems without hard links: check, then rename (not atomic against a racing writer, but
+  // writers of one path are serialised in this process).
+  if (await exists(finalPath)) return false;
+  await rename(tempPath, finalPath).catch((cause: unknown) => {
+    throw localWriteError(finalPath, cause);
+  });
+  return true;
+}
+
+/** SHA-256 and size of a file, streamed. */
+export async function hashFile(path: string): Promise<{ sha256: string; size: number }> {
+  const hash = createHash('sha256');
+  let size = 0;
+  for await (const chunk of createReadStream(path)) {
+    hash.update(chunk as Buffer);
+    size += (chunk as Buffer).length;
+  }
+  return { sha256: hash.digest('hex'), size };
+}
+
+async function ensureDir(path: string): Promise<void> {
+  await mkdir(path, { recursive: true, mode: 0o700 }).catch((cause: unknown) => {
+    throw localWriteError(path, cause);
+  });
+}
+
+async function exists(path: string): Promise<boolean> {
+  return stat(path).then(
+    () => true,
+    () => false,
+  );
+}
+
+function localWriteError(what: string, cause: unknown): CustodyError {
+  // The case folder is the custody record: if it cannot be written, collection must stop.
+  return new CustodyError('E_LEDGER', `cannot write ${what} in the case folder: ${(cause as Error).message}`, {
+    cause,
+    resource: what,
+  });
+}
+
+const MEDIA_TYPES: Record<string, string> = {
+  json: 'application/json',
+  jsonl: 'application/x-ndjson',
+  log: 'text/plain',
+  txt: 'text/plain',
+  yaml: 'application/yaml',
+  yml: 'application/yaml',
+  png: 'image/png',
+  jpg: 'image/jpeg',
+  tar: 'application/x-tar',
+  gz: 'application/gzip',
+};
+
+function guessMediaType(name: string): string {
+  const ext = name.includes('.') ? name.slice(name.lastIndexOf('.') + 1).toLowerCase() : '';
+  return MEDIA_TYPES[ext] ?? 'application/octet-stream';
+}

@@ -1,0 +1,46 @@
+/**
+ * Turns what collectors hand the ledger into plain JSON, the way they would expect `JSON.stringify`
+ * to, but without its silent losses: SDK responses carry `Date`s and optional fields that are
+ * `undefined`, and a request id that happens to be missing must not stop a collection.
+ */
+import { CustodyError } from '../core/errors.js';
+import { assertJsonValue, type JsonValue } from './canonical-json.js';
+
+/**
+ * Returns a deep copy of `value` as plain JSON:
+ * - object properties whose value is `undefined` are left out (as `JSON.stringify` does);
+ * - `Date` becomes its ISO 8601 string;
+ * - everything else must already be JSON (`E_INTERNAL` names the path otherwise: a `NaN`, an
+ *   `undefined` array item or a `Buffer` in ledger data is a bug, not something to guess about).
+ */
+export function toJsonData(value: unknown, path = '$'): JsonValue {
+  if (value instanceof Date) {
+    if (Number.isNaN(value.getTime())) {
+      throw new CustodyError('E_INTERNAL', `cannot record ${path}: invalid Date`, { resource: path });
+    }
+    return value.toISOString();
+  }
+  if (Array.isArray(value)) return value.map((item, index) => toJsonData(item, `${path}[${index}]`));
+  if (value !== null && typeof value === 'object') {
+    const proto = Object.getPrototypeOf(value) as unknown;
+    if (proto === Object.prototype || proto === null) {
+      const out: Record<string, JsonValue> = {};
+      for (const [key, item] of Object.entries(value as Record<string, unknown>)) {
+        if (item === undefined) continue;
+        out[key] = toJsonData(item, `${path}.${key}`);
+      }
+      return out;
+    }
+  }
+  assertJsonValue(value, path);
+  return value;
+}
+
+/** Freezes a JSON value all the way down, so an entry handed out cannot be edited in memory. */
+export function deepFreeze<T>(value: T): T {
+  if (value !== null && typeof value === 'object' && !Object.isFrozen(value)) {
+    for (const item of Object.values(value as object)) deepFreeze(item);
+    Object.freeze(value);
+  }
+  return value;
+}

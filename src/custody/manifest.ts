@@ -1,0 +1,135 @@
+/**
+ * manifest.json: the signed list of everything a closed case holds — files in `evidence/` and
+ * artefacts that live in a cloud — tied to the ledger by its head `{seq, hash}`.
+ */
+import type { LedgerEntry } from '../core/ports.js';
+import { canonicalize } from './canonical-json.js';
+import { signText, verifyText, type SigningKey } from './signing-key.js';
+
+export const MANIFEST_FILE = 'manifest.json';
+
+export interface ManifestFile {
+  evidenceId: string;
+  name: string;
+  /** `evidence/<evidenceId>/<name>` */
+  path: string;
+  kind: string;
+  source: string;
+  sha256: string;
+  size: number;
+  mediaType?: string;
+  target?: string;
+  cloudIds?: Record<string, unknown>;
+  requestIds?: unknown[];
+  /** The ledger entry that recorded it. */
+  entrySeq: number;
+}
+
+export interface ManifestArtifact {
+  evidenceId: string;
+  kind: string;
+  source: string;
+  target?: string;
+  /** Merged over every `artifact.recorded` of this item (a snapshot, then its copy, …). */
+  cloudIds: Record<string, unknown>;
+  details?: Record<string, unknown>;
+  /** The latest entry that recorded it. */
+  entrySeq: number;
+}
+
+export interface Manifest {
+  manifestVersion: 1;
+  caseId: string;
+  keyAlgorithm: 'Ed25519';
+  /** Base64 SPKI DER; must equal the key pinned in `case.opened`. */
+  publicKey: string;
+  ledgerHead: { seq: number; hash: string };
+  /** Time of the head entry (`case.closed`). */
+  closedAt: string;
+  files: ManifestFile[];
+  artifacts: ManifestArtifact[];
+  /** Ed25519 over the canonical JSON of the manifest without this field, base64. */
+  signature: string;
+}
+
+export type UnsignedManifest = Omit<Manifest, 'signature'>;
+
+/** The evidence items recorded in `entries`, latest state per item. */
+export function collectEvidenceItems(entries: readonly LedgerEntry[]): { files: ManifestFile[]; artifacts: ManifestArtifact[] } {
+  const files = new Map<string, ManifestFile>();
+  const artifacts = new Map<string, ManifestArtifact>();
+  for (const entry of entries) {
+    const d = entry.data;
+    if (entry.type === 'evidence.stored' && typeof d.path === 'string') {
+      files.set(d.path, {
+        evidenceId: String(d.evidenceId),
+        name: String(d.name),
+        path: d.path,
+        kind: String(d.kind),
+        source: String(d.source),
+        sha256: String(d.sha256),
+        size: Number(d.size),
+        ...(typeof d.mediaType === 'string' ? { mediaType: d.mediaType } : {}),
+        ...(entry.target !== undefined ? { target: entry.target } : {}),
+        ...(isRecord(d.cloudIds) ? { cloudIds: d.cloudIds } : {}),
+        ...(Array.isArray(d.requestIds) ? { requestIds: d.requestIds } : {}),
+        entrySeq: entry.seq,
+      });
+    } else if (entry.type === 'artifact.recorded') {
+      const key = `${String(d.evidenceId)}\n${String(d.kind)}\n${String(d.source)}`;
+      const before = artifacts.get(key);
+      const details = { ...(before?.details ?? {}), ...(isRecord(d.details) ? d.details : {}) };
+      artifacts.set(key, {
+        evidenceId: String(d.evidenceId),
+        kind: String(d.kind),
+        source: String(d.source),
+        ...((entry.target ?? before?.target) !== undefined ? { target: (entry.target ?? before?.target) as string } : {}),
+        cloudIds: { ...(before?.cloudIds ?? {}), ...(isRecord(d.cloudIds) ? d.cloudIds : {}) },
+        ...(Object.keys(details).length > 0 ? { details } : {}),
+        entrySeq: entry.seq,
+      });
+    }
+  }
+  return {
+    files: [...files.values()].sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0)),
+    artifacts: [...artifacts.values()],
+  };
+}
+
+/** Builds the unsigned manifest for a ledger whose last entry is the head. */
+export function buildManifest(caseId: string, publicKey: string, entries: readonly LedgerEntry[]): UnsignedManifest {
+  const head = entries[entries.length - 1];
+  if (!head) throw new Error('a manifest needs at least one ledger entry');
+  return {
+    manifestVersion: 1,
+    caseId,
+    keyAlgorithm: 'Ed25519',
+    publicKey,
+    ledgerHead: { seq: head.seq, hash: head.hash },
+    closedAt: head.time,
+    ...collectEvidenceItems(entries),
+  };
+}
+
+/** The exact text the manifest signature covers. */
+export function manifestSigningText(manifest: UnsignedManifest | Manifest): string {
+  const { signature: _signature, ...rest } = manifest as Manifest;
+  return canonicalize(rest);
+}
+
+export function signManifest(manifest: UnsignedManifest, key: SigningKey): Manifest {
+  return { ...manifest, signature: signText(key, manifestSigningText(manifest)) };
+}
+
+export function verifyManifestSignature(manifest: Manifest, publicKey: string): boolean {
+  if (typeof manifest.signature !== 'string') return false;
+  try {
+    return verifyText(publicKey, manifestSigningText(manifest), manifest.signature);
+  } catch {
+    return false;
+  }
+}
+
+function isRecord(value: unknown): value is Record<string, unknown> {
+  return value !== null && typeof value === 'object' && !Array.isArray(value);
+}

@@ -1,0 +1,367 @@
+/**
+ * Opens a case folder for recording: creates it (new case) or re-verifies and continues it
+ * (`resume`), and returns the `CaseRecorder` the collectors write through.
+ */
+import { hostname } from 'node:os';
+import { lstat, mkdir, open, readFile, readdir, rename, rm, chmod } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
+import { validateCaseId } from '../core/case-id.js';
+import { defaultKeysDir } from '../core/config.js';
+import { CustodyError } from '../core/errors.js';
+import type {
+  ArtifactInput,
+  CaseRecorder,
+  EvidenceInput,
+  LedgerEntry,
+  OutcomeStatus,
+  StoredEvidence,
+  TargetOutcome,
+} from '../core/ports.js';
+import { acquireCaseLock, type CaseLock } from './case-lock.js';
+import { checkChain } from './chain.js';
+import { EVIDENCE_DIR, PARTIAL_DIR, recordArtifact, storeEvidence, hashFile } from './evidence-store.js';
+import { Ledger, type LedgerHead } from './ledger.js';
+import { MANIFEST_FILE, buildManifest, signManifest, type Manifest } from './manifest.js';
+import { fingerprintOf, resolveSigningKey, type SigningKey } from './signing-key.js';
+import { syncDir } from './fs-util.js';
+
+export const LEDGER_FILE = 'ledger.jsonl';
+export const TOOL_NAME = 'cloud-custody';
+
+export interface OpenCaseOptions {
+  /** Folder holding case folders; created if missing. */
+  casesDir: string;
+  caseId: string;
+  /** Who runs this collection: every entry of this run names them as actor. */
+  analyst: string;
+  /** Where per-case keys are kept (default `defaultKeysDir()`); never inside the case folder. */
+  keysDir?: string;
+  /** Sign with this Ed25519 PKCS#8 PEM instead of a per-case key. */
+  signingKeyFile?: string;
+  toolVersion: string;
+  /** A non-secret summary of the configuration, recorded in `case.opened` / `case.resumed`. */
+  config?: Record<string, unknown>;
+  /**
+   * Continue an existing case. Without it an existing case folder is refused (a typo in a case id
+   * must not append to someone else's case); with it a missing case folder is refused.
+   */
+  resume?: boolean;
+  /** Recorded as the host of this run (default: `os.hostname()`). */
+  host?: string;
+  /** Clock for the ledger (tests). */
+  now?: () => Date;
+}
+
+export interface CloseSummary {
+  /** Per-target outcomes: counted in `case.closed`, and every target not collected is listed. */
+  outcomes?: readonly TargetOutcome[];
+  /** Free text for the record (why the case was closed early, …). */
+  note?: string;
+}
+
+export interface CloseResult {
+  manifest: Manifest;
+  manifestPath: string;
+  head: LedgerHead;
+}
+
+/** The case as returned by `openCase`: the recorder collectors use, plus its lifecycle. */
+export interface CaseHandle extends CaseRecorder {
+  /** Base64 SPKI DER of the signing key, pinned in `case.opened`. */
+  readonly publicKey: string;
+  /** SHA-256 (hex) of the public key: print it, keep it, compare it later. */
+  readonly fingerprint: string;
+  /** Where the private key is kept. */
+  readonly keyPath: string;
+  /** True when this run continues an existing case. */
+  readonly resumed: boolean;
+  /** Records `case.closed` with outcome counts and writes the signed manifest.json. */
+  close(summary?: CloseSummary): Promise<CloseResult>;
+  /**
+   * Stops recording without closing the case (an interrupted run, Ctrl-C): pending entries are
+   * finished, the file and the lock are released, and the case can be resumed later.
+   */
+  release(): Promise<void>;
+}
+
+/**
+ * Opens a new case (`case.opened`) or resumes one (`case.resumed`, after re-verifying the whole
+ * ledger and checking the signing key against the pinned one).
+ *
+ * @example
+ * const kase = await openCase({ casesDir: 'cases', caseId: 'IR-2024-001', analyst: 'alice',
+ *   toolVersion: '0.1.0' });
+ * await kase.storeEvidence({ evidenceId, name: 'instance.json', kind: 'instance-description',
+ *   source: arn, content: json });
+ * await kase.close({ outcomes });
+ */
+export async function openCase(options: OpenCaseOptions): Promise<CaseHandle> {
+  const caseId = validateCaseId(options.caseId);
+  if (!options.analyst || !options.analyst.trim()) {
+    throw new CustodyError('E_INPUT', 'an analyst is required: every ledger entry names who acted');
+  }
+  const casesDir = resolve(options.casesDir);
+  const caseDir = join(casesDir, caseId);
+  const keysDir = resolve(options.keysDir ?? defaultKeysDir());
+  const exists = await lstat(caseDir).then(
+    (s) => {
+      if (!s.isDirectory()) throw new CustodyError('E_INPUT', `${caseDir} exists and is not a case folder`, { resource: caseDir });
+      return true;
+    },
+    () => false,
+  );
+  if (exists && !options.resume) {
+    throw new CustodyError(
+      'E_INPUT',
+      `case ${caseId} already exists in ${casesDir}; pass --resume to continue it, or choose another case id`,
+      { resource: caseDir },
+    );
+  }
+  if (!exists && options.resume) {
+    throw new CustodyError('E_INPUT', `there is no case ${caseId} in ${casesDir} to resume (check the case id)`, {
+      resource: caseDir,
+    });
+  }
+  if (!exists) {
+    await mkdir(casesDir, { recursive: true });
+    await mkdir(caseDir, { mode: 0o700 }).catch((cause: unknown) => {
+      const code = (cause as NodeJS.ErrnoException).code;
+      throw new CustodyError(
+        code === 'EEXIST' ? 'E_INPUT' : 'E_LEDGER',
+        `cannot create the case folder ${caseDir}: ${(cause as Error).message}`,
+        { cause, resource: caseDir },
+      );
+    });
+    await chmod(caseDir, 0o700); // mkdir's mode is filtered by the umask
+  }
+
+  const lock = await acquireCaseLock(caseDir, caseId);
+  try {
+    return await startRun({ ...options, caseId }, caseDir, keysDir, lock);
+  } catch (error) {
+    await lock.release();
+    throw error;
+  }
+}
+
+async function startRun(options: OpenCaseOptions, caseDir: string, keysDir: string, lock: CaseLock): Promise<CaseHandle> {
+  const ledgerPath = join(caseDir, LEDGER_FILE);
+  const previous = await readPreviousRun(ledgerPath, caseDir);
+  const key = await resolveSigningKey({
+    caseId: options.caseId,
+    keysDir,
+    ...(options.signingKeyFile ? { signingKeyFile: options.signingKeyFile } : {}),
+    allowCreate: previous === undefined,
+    caseDir,
+  });
+  if (previous && previous.publicKey !== key.publicKey) {
+    throw new CustodyError(
+      'E_LEDGER',
+      `the signing key ${key.path} (fingerprint ${key.fingerprint}) is not the key this case was opened with (fingerprint ${previous.fingerprint}); resume with the key that signed the case`,
+      { resource: key.path },
+    );
+  }
+
+  const ledger = await Ledger.open({ path: ledgerPath, key, existing: previous?.entries ?? [], ...(options.now ? { now: options.now } : {}) });
+  const run = {
+    analyst: options.analyst,
+    tool: { name: TOOL_NAME, version: options.toolVersion },
+    host: options.host ?? hostname(),
+    ...(options.config !== undefined ? { config: options.config } : {}),
+  };
+  try {
+    if (!previous) {
+      await ledger.append('case.opened', options.analyst, {
+        caseId: options.caseId,
+        keyAlgorithm: 'Ed25519',
+        publicKey: key.publicKey,
+        keyFingerprint: key.fingerprint,
+        keyOrigin: key.origin === 'file' ? 'signingKeyFile' : 'per-case key',
+        ...run,
+      });
+      await syncDir(caseDir);
+    } else {
+      const housekeeping = await tidyForResume(caseDir);
+      await ledger.append('case.resumed', options.analyst, {
+        caseId: options.caseId,
+        previousHead: previous.head,
+        wasClosed: previous.closed,
+        ...housekeeping,
+        ...run,
+      });
+    }
+  } catch (error) {
+    await ledger.close();
+    throw error;
+  }
+  return createHandle(options, caseDir, key, ledger, lock, previous !== undefined);
+}
+
+interface PreviousRun {
+  entries: LedgerEntry[];
+  publicKey: string;
+  fingerprint: string;
+  head: LedgerHead;
+  closed: boolean;
+}
+
+/** Re-reads and re-verifies an existing ledger; undefined when the case has none yet. */
+async function readPreviousRun(ledgerPath: string, caseDir: string): Promise<PreviousRun | undefined> {
+  let text: string;
+  try {
+    text = await readFile(ledgerPath, 'utf8');
+  } catch (cause) {
+    if ((cause as NodeJS.ErrnoException).code !== 'ENOENT') {
+      throw new CustodyError('E_LEDGER', `cannot read the ledger ${ledgerPath}: ${(cause as Error).message}`, { cause });
+    }
+    text = '';
+  }
+  if (text === '') {
+    // The earlier run died before its first entry; only an empty case can start over.
+    const evidence = await readdir(join(caseDir, EVIDENCE_DIR)).catch(() => []);
+    if (evidence.length > 0) {
+      throw new CustodyError('E_LEDGER', `case folder ${caseDir} holds evidence but no ledger; it cannot be resumed`, {
+        resource: ledgerPath,
+      });
+    }
+    return undefined;
+  }
+  const chain = checkChain(text);
+  const first = chain.problems[0];
+  if (first) {
+    throw new CustodyError(
+      'E_LEDGER',
+      `cannot resume: ${first.message}. The case was not changed; run \`custody verify\` on it for the full list`,
+      { resource: ledgerPath },
+    );
+  }
+  const last = chain.entries[chain.entries.length - 1];
+  if (!chain.publicKey || !last) throw new CustodyError('E_LEDGER', `cannot resume: ${ledgerPath} pins no public key`);
+  return {
+    entries: chain.entries,
+    publicKey: chain.publicKey,
+    fingerprint: fingerprintOf(chain.publicKey),
+    head: { seq: last.seq, hash: last.hash },
+    closed: last.type === 'case.closed',
+  };
+}
+
+/**
+ * A resumed case is about to change: its old manifest no longer describes it (the next close
+ * writes a new one; what it said is kept in `case.resumed`), and temp files of an interrupted
+ * write are incomplete by definition.
+ */
+async function tidyForResume(caseDir: string): Promise<Record<string, unknown>> {
+  const result: Record<string, unknown> = {};
+  const manifestPath = join(caseDir, MANIFEST_FILE);
+  const manifestText = await readFile(manifestPath, 'utf8').catch(() => undefined);
+  if (manifestText !== undefined) {
+    const { sha256 } = await hashFile(manifestPath);
+    let head: unknown;
+    try {
+      head = (JSON.parse(manifestText) as { ledgerHead?: unknown }).ledgerHead;
+    } catch {
+      head = undefined;
+    }
+    result.supersededManifest = { sha256, ...(head !== undefined ? { ledgerHead: head } : {}) };
+    await rm(manifestPath);
+  }
+  const partials = await readdir(join(caseDir, PARTIAL_DIR)).catch(() => [] as string[]);
+  if (partials.length > 0) {
+    await Promise.all(partials.map((name) => rm(join(caseDir, PARTIAL_DIR, name), { force: true, recursive: true })));
+    result.discardedPartialFiles = partials.sort();
+  }
+  return result;
+}
+
+function createHandle(
+  options: OpenCaseOptions,
+  caseDir: string,
+  key: SigningKey,
+  ledger: Ledger,
+  lock: CaseLock,
+  resumed: boolean,
+): CaseHandle {
+  const analyst = options.analyst;
+  let ended = false;
+  const record = (type: string, data: Record<string, unknown> = {}, target?: string): Promise<LedgerEntry> =>
+    ledger.append(type, analyst, data, target);
+  const sink = { caseDir, record, entries: () => ledger.entries() };
+
+  return {
+    caseId: options.caseId,
+    analyst,
+    caseDir,
+    publicKey: key.publicKey,
+    fingerprint: key.fingerprint,
+    keyPath: key.path,
+    resumed,
+    record,
+    entries: () => ledger.entries(),
+    storeEvidence: (input: EvidenceInput): Promise<StoredEvidence> => storeEvidence(sink, input),
+    recordArtifact: (input: ArtifactInput): Promise<LedgerEntry> => recordArtifact(sink, input),
+    async close(summary: CloseSummary = {}): Promise<CloseResult> {
+      if (ended) throw new CustodyError('E_INTERNAL', `case ${options.caseId} is already closed or released`);
+      ended = true;
+      try {
+        await record('case.closed', closedData(summary, ledger.entries()));
+        const manifest = signManifest(buildManifest(options.caseId, key.publicKey, ledger.entries()), key);
+        const manifestPath = await writeManifest(caseDir, manifest);
+        return { manifest, manifestPath, head: manifest.ledgerHead };
+      } finally {
+        await ledger.close();
+        await lock.release();
+      }
+    },
+    async release(): Promise<void> {
+      if (ended) return;
+      ended = true;
+      await ledger.close();
+      await lock.release();
+    },
+  };
+}
+
+function closedData(summary: CloseSummary, entries: readonly LedgerEntry[]): Record<string, unknown> {
+  const counts: Record<OutcomeStatus, number> = { collected: 0, partial: 0, failed: 0, skipped: 0 };
+  const notCollected: Record<string, unknown>[] = [];
+  for (const outcome of summary.outcomes ?? []) {
+    counts[outcome.status] += 1;
+    if (outcome.status !== 'collected') {
+      notCollected.push({
+        target: outcome.target,
+        status: outcome.status,
+        ...(outcome.reason !== undefined ? { reason: outcome.reason } : {}),
+        ...(outcome.error !== undefined ? { error: outcome.error } : {}),
+      });
+    }
+  }
+  return {
+    outcomes: counts,
+    targets: summary.outcomes?.length ?? 0,
+    notCollected,
+    evidenceFiles: entries.filter((e) => e.type === 'evidence.stored').length,
+    artifactRecords: entries.filter((e) => e.type === 'artifact.recorded').length,
+    ...(summary.note !== undefined ? { note: summary.note } : {}),
+  };
+}
+
+async function writeManifest(caseDir: string, manifest: Manifest): Promise<string> {
+  const finalPath = join(caseDir, MANIFEST_FILE);
+  await mkdir(join(caseDir, PARTIAL_DIR), { recursive: true, mode: 0o700 });
+  const tempPath = join(caseDir, PARTIAL_DIR, `${MANIFEST_FILE}.tmp`);
+  try {
+    const handle = await open(tempPath, 'w', 0o600);
+    try {
+      await handle.writeFile(`${JSON.stringify(manifest, null, 2)}\n`, 'utf8');
+      await handle.sync();
+    } finally {
+      await handle.close();
+    }
+    await rename(tempPath, finalPath);
+    await syncDir(caseDir);
+  } catch (cause) {
+    throw new CustodyError('E_LEDGER', `cannot write ${finalPath}: ${(cause as Error).message}`, { cause, resource: finalPath });
+  }
+  return finalPath;
+}

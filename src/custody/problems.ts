@@ -1,0 +1,36 @@
+/** What verify (and resume) report when a case folder does not match its ledger. */
+export type ProblemKind =
+  | 'ledger-missing'
+  | 'partial-line'
+  | 'malformed-entry'
+  | 'non-canonical-line'
+  | 'seq-mismatch'
+  | 'broken-link'
+  | 'hash-mismatch'
+  | 'bad-signature'
+  | 'no-pinned-key'
+  | 'key-mismatch'
+  | 'truncated'
+  | 'manifest-invalid'
+  | 'manifest-signature'
+  | 'manifest-mismatch'
+  | 'manifest-stale'
+  | 'missing-file'
+  | 'changed-file'
+  | 'unrecorded-file'
+  | 'not-closed'
+  | 'leftover-partial'
+  | 'unknown-file';
+
+export interface Problem {
+  kind: ProblemKind;
+  /** `error` fails verification; `warning` is reported but the case still verifies. */
+  severity: 'error' | 'warning';
+  /** The `seq` of the entry concerned (as written in the line, which may itself be wrong). */
+  entrySeq?: number;
+  /** 1-based line of ledger.jsonl. */
+  line?: number;
+  /** Path relative to the case folder, `/`-separated. */
+  path?: string;
+  message: string;
+}

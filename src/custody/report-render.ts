@@ -1,0 +1,180 @@
+/**
+ * Lays out a report model as Markdown and as one self-contained HTML file (inline CSS, no
+ * scripts, no external assets). Every value from the ledger is escaped: pod names, tags and error
+ * messages are attacker-controlled text.
+ */
+import type { ReportModel } from './report-model.js';
+
+interface Section {
+  title: string;
+  paragraphs?: string[];
+  list?: string[];
+  table?: { headers: string[]; rows: string[][] };
+  /** Shown instead of an empty table. */
+  empty?: string;
+}
+
+export const REPORT_DISCLAIMER =
+  'This report is generated from ledger.jsonl and is not part of the verified evidence: `custody verify` ignores report.md and report.html. The ledger, the files under evidence/ and the signed manifest.json are authoritative.';
+
+function sectionsOf(model: ReportModel): Section[] {
+  const v = model.verification;
+  const verdict = v.ok
+    ? `PASSED: ${v.entries} ledger entries, ${v.evidence.verified} of ${v.evidence.files} evidence files re-hashed and matching, every signature valid.`
+    : `FAILED: ${v.problems.length} problem(s); the first: ${v.firstProblem?.message ?? ''}`;
+  const kv = (k: string, value: string) => `${k}: ${value}`;
+  const ids = (record: Record<string, unknown> | undefined) =>
+    Object.entries(record ?? {})
+      .map(([k, value]) => `${k}=${typeof value === 'string' ? value : JSON.stringify(value)}`)
+      .join(', ');
+  return [
+    {
+      title: 'Case',
+      list: [
+        kv('Case id', model.caseId),
+        kv('Analyst(s)', model.analysts.join(', ') || '(none recorded)'),
+        kv('Tool version(s)', model.toolVersions.join(', ') || '(unknown)'),
+        kv('Host(s)', model.hosts.join(', ') || '(unknown)'),
+        kv('Signing key fingerprint (SHA-256 of the public key)', model.fingerprint),
+        kv('Closed', v.closed ? 'yes (signed manifest.json present)' : 'no (the case was not closed)'),
+        kv('Report generated', model.generatedAt),
+      ],
+      paragraphs: [REPORT_DISCLAIMER],
+    },
+    {
+      title: 'Verification',
+      paragraphs: [verdict],
+      list: [...v.problems, ...v.warnings].map(
+        (p) => `${p.severity.toUpperCase()} ${p.kind}${p.entrySeq !== undefined ? ` (entry ${p.entrySeq})` : ''}${p.path ? ` [${p.path}]` : ''}: ${p.message}`,
+      ),
+    },
+    {
+      title: 'Evidence files',
+      table: {
+        headers: ['Path', 'Kind', 'Source', 'SHA-256', 'Size (bytes)', 'Cloud ids'],
+        rows: model.files.map((f) => [f.path, f.kind, f.source, f.sha256, String(f.size), ids(f.cloudIds)]),
+      },
+      empty: 'No evidence files were recorded.',
+    },
+    {
+      title: 'Cloud artefacts (snapshots and their copies)',
+      table: {
+        headers: ['Evidence id', 'Kind', 'Source', 'Target', 'Cloud ids'],
+        rows: model.artifacts.map((a) => [a.evidenceId, a.kind, a.source, a.target ?? '', ids(a.cloudIds)]),
+      },
+      empty: 'No cloud artefacts were recorded.',
+    },
+    {
+      title: 'Failures',
+      table: {
+        headers: ['Entry', 'Time', 'Target', 'Step', 'Error'],
+        rows: model.failures.map((f) => [String(f.seq ?? ''), f.time ?? '', f.target, f.what, f.message]),
+      },
+      empty: 'No step failed.',
+    },
+    {
+      title: 'Targets not collected',
+      table: {
+        headers: ['Target', 'Status', 'Reason'],
+        rows: model.notCollected.map((f) => [f.target, f.what, f.message]),
+      },
+      empty: 'Every target was collected (or the case was not closed with outcomes).',
+    },
+    {
+      title: 'Who acted',
+      list: model.analysts.map((a) => `Actor: ${a}`),
+      table: {
+        headers: ['Entry', 'Time', 'Target', 'Assumed role'],
+        rows: model.roles.map((r) => [String(r.seq), r.time, r.target, r.summary]),
+      },
+      empty: 'No role was assumed.',
+    },
+    {
+      title: 'Timeline (every ledger entry)',
+      table: {
+        headers: ['Seq', 'Time (UTC)', 'Type', 'Actor', 'Target', 'Summary'],
+        rows: model.timeline.map((t) => [String(t.seq), t.time, t.type, t.actor, t.target, t.summary]),
+      },
+      empty: 'The ledger has no readable entries.',
+    },
+  ];
+}
+
+/** Escapes text for a Markdown table cell or line: no markup, links or raw HTML get through. */
+export function escapeMarkdown(text: string): string {
+  return text
+    .replace(/[\r\n]+/g, ' ')
+    .replace(/&/g, '&amp;')
+    .replace(/</g, '&lt;')
+    .replace(/>/g, '&gt;')
+    .replace(/([\\`*_[\]|#!])/g, '\\$1');
+}
+
+export function escapeHtml(text: string): string {
+  return text
+    .replace(/&/g, '&amp;')
+    .replace(/</g, '&lt;')
+    .replace(/>/g, '&gt;')
+    .replace(/"/g, '&quot;')
+    .replace(/'/g, '&#39;');
+}
+
+export function renderMarkdown(model: ReportModel): string {
+  const out: string[] = [`# Chain of custody report: ${escapeMarkdown(model.caseId)}`, ''];
+  for (const section of sectionsOf(model)) {
+    out.push(`## ${escapeMarkdown(section.title)}`, '');
+    for (const p of section.paragraphs ?? []) out.push(escapeMarkdown(p), '');
+    if (section.list?.length) out.push(...section.list.map((item) => `- ${escapeMarkdown(item)}`), '');
+    if (section.table) {
+      if (section.table.rows.length === 0) {
+        out.push(`_${escapeMarkdown(section.empty ?? 'None.')}_`, '');
+      } else {
+        const row = (cells: string[]) => `| ${cells.map(escapeMarkdown).join(' | ')} |`;
+        out.push(row(section.table.headers), `|${section.table.headers.map(() => ' --- |').join('')}`);
+        out.push(...section.table.rows.map(row), '');
+      }
+    }
+  }
+  return `${out.join('\n').trimEnd()}\n`;
+}
+
+const STYLE = `
+body{font-family:system-ui,-apple-system,"Segoe UI",sans-serif;margin:2rem;color:#1b1f24;line-height:1.4}
+h1{font-size:1.5rem}h2{font-size:1.15rem;margin-top:2rem;border-bottom:1px solid #d0d7de}
+table{border-collapse:collapse;width:100%;font-size:.85rem}
+th,td{border:1px solid #d0d7de;padding:.25rem .5rem;text-align:left;vertical-align:top;word-break:break-all}
+th{background:#f6f8fa}.ok{color:#1a7f37;font-weight:600}.bad{color:#cf222e;font-weight:600}
+.note{background:#fff8c5;padding:.5rem;border:1px solid #d4a72c}
+`;
+
+export function renderHtml(model: ReportModel): string {
+  const e = escapeHtml;
+  const body: string[] = [`<h1>Chain of custody report: ${e(model.caseId)}</h1>`];
+  for (const section of sectionsOf(model)) {
+    body.push(`<h2>${e(section.title)}</h2>`);
+    for (const p of section.paragraphs ?? []) {
+      const cls = p === REPORT_DISCLAIMER ? 'note' : p.startsWith('PASSED') ? 'ok' : p.startsWith('FAILED') ? 'bad' : '';
+      body.push(`<p${cls ? ` class="${cls}"` : ''}>${e(p)}</p>`);
+    }
+    if (section.list?.length) body.push(`<ul>${section.list.map((item) => `<li>${e(item)}</li>`).join('')}</ul>`);
+    if (section.table) {
+      if (section.table.rows.length === 0) {
+        body.push(`<p><em>${e(section.empty ?? 'None.')}</em></p>`);
+      } else {
+        const head = section.table.headers.map((h) => `<th>${e(h)}</th>`).join('');
+        const rows = section.table.rows.map((r) => `<tr>${r.map((c) => `<td>${e(c)}</td>`).join('')}</tr>`).join('\n');
+        body.push(`<table><thead><tr>${head}</tr></thead><tbody>\n${rows}\n</tbody></table>`);
+      }
+    }
+  }
+  return [
+    '<!DOCTYPE html>',
+    '<html lang="en"><head><meta charset="utf-8">',
+    `<meta http-equiv="Content-Security-Policy" content="default-src 'none'; style-src 'unsafe-inline'">`,
+    `<title>Chain of custody report: ${e(model.caseId)}</title>`,
+    `<style>${STYLE}</style></head><body>`,
+    ...body,
+    '</body></html>',
+    '',
+  ].join('\n');
+}

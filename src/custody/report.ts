@@ -1,0 +1,56 @@
+/**
+ * Writes report.md and report.html into a case folder: who did what, when, to which target,
+ * what was collected with its hashes, what failed, and whether the case verifies.
+ */
+import { readFile, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { LedgerEntry } from '../core/ports.js';
+import { CustodyError } from '../core/errors.js';
+import { parseEntryLine } from './entry.js';
+import { buildReportModel } from './report-model.js';
+import { renderHtml, renderMarkdown } from './report-render.js';
+import { verifyCase, type VerifyResult } from './verify.js';
+
+export interface ReportResult {
+  /** Absolute paths of the written files. */
+  markdown: string;
+  html: string;
+  verification: VerifyResult;
+}
+
+/**
+ * Verifies the case, then renders its report. A case that fails verification still gets a
+ * report, which says so at the top and lists every problem.
+ *
+ * @example
+ * const { html } = await renderReport('cases/IR-2024-001'); // cases/IR-2024-001/report.html
+ */
+export async function renderReport(caseDir: string, options: { now?: Date } = {}): Promise<ReportResult> {
+  const verification = await verifyCase(caseDir);
+  const entries = await readEntriesLeniently(caseDir);
+  const model = buildReportModel(entries, verification, options.now ?? new Date());
+  const markdown = join(caseDir, 'report.md');
+  const html = join(caseDir, 'report.html');
+  try {
+    await writeFile(markdown, renderMarkdown(model), { mode: 0o600 });
+    await writeFile(html, renderHtml(model), { mode: 0o600 });
+  } catch (cause) {
+    throw new CustodyError('E_INTERNAL', `cannot write the report in ${caseDir}: ${(cause as Error).message}`, {
+      cause,
+      resource: caseDir,
+    });
+  }
+  return { markdown, html, verification };
+}
+
+/** Every line that parses as an entry; a report of a damaged ledger shows what is readable. */
+async function readEntriesLeniently(caseDir: string): Promise<LedgerEntry[]> {
+  const text = await readFile(join(caseDir, 'ledger.jsonl'), 'utf8').catch(() => '');
+  const entries: LedgerEntry[] = [];
+  for (const line of text.split('\n')) {
+    if (!line) continue;
+    const parsed = parseEntryLine(line);
+    if ('entry' in parsed) entries.push(parsed.entry);
+  }
+  return entries;
+}

@@ -1,0 +1,275 @@
+/**
+ * `custody verify`: re-walks the ledger chain, checks every signature with the pinned key,
+ * checks the signed manifest against the ledger, and re-hashes every evidence file. Names the
+ * first entry or file that does not match. Reads only; never changes the case folder.
+ */
+import { lstat, readdir, readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { LedgerEntry } from '../core/ports.js';
+import { canonicalize } from './canonical-json.js';
+import { checkChain } from './chain.js';
+import { EVIDENCE_DIR, PARTIAL_DIR, hashFile } from './evidence-store.js';
+import { LOCK_FILE } from './case-lock.js';
+import { collectEvidenceItems, MANIFEST_FILE, verifyManifestSignature, type Manifest } from './manifest.js';
+import { segmentProblem } from './names.js';
+import type { Problem } from './problems.js';
+import { fingerprintOf } from './signing-key.js';
+
+const LEDGER_FILE = 'ledger.jsonl';
+/** Files at the case root that are derived from the ledger, not evidence: verify ignores them. */
+export const REPORT_FILES = ['report.md', 'report.html'] as const;
+
+export interface VerifyOptions {
+  /** A public key (base64 SPKI DER) known from elsewhere; a ledger pinning another key fails. */
+  expectedPublicKey?: string;
+}
+
+export interface VerifyResult {
+  /** True when there is no problem of severity `error`. */
+  ok: boolean;
+  caseId?: string;
+  /** The case was closed: manifest.json is present, valid, and its head is the last entry. */
+  closed: boolean;
+  /** Number of well-formed ledger entries. */
+  entries: number;
+  head?: { seq: number; hash: string };
+  publicKey?: string;
+  fingerprint?: string;
+  evidence: { files: number; verified: number; artifacts: number };
+  /** Failures, in order: ledger lines first, then the manifest, then files. */
+  problems: Problem[];
+  /** Reported, but the case still verifies (not closed, leftover temp files, …). */
+  warnings: Problem[];
+  /** The first thing that does not match. */
+  firstProblem?: Problem;
+}
+
+/**
+ * Verifies a case folder. Never throws for bad content; problems are data.
+ *
+ * @example
+ * const result = await verifyCase('cases/IR-2024-001');
+ * if (!result.ok) console.error(result.firstProblem?.message);
+ */
+export async function verifyCase(caseDir: string, options: VerifyOptions = {}): Promise<VerifyResult> {
+  const problems: Problem[] = [];
+  const warnings: Problem[] = [];
+  const fail = (p: Omit<Problem, 'severity'>) => problems.push({ severity: 'error', ...p });
+  const warn = (p: Omit<Problem, 'severity'>) => warnings.push({ severity: 'warning', ...p });
+
+  let text: string;
+  try {
+    text = await readFile(join(caseDir, LEDGER_FILE), 'utf8');
+  } catch (cause) {
+    fail({ kind: 'ledger-missing', path: LEDGER_FILE, message: `cannot read ${LEDGER_FILE}: ${(cause as Error).message}` });
+    return finish({ problems, warnings, closed: false, entries: [], evidence: { files: 0, verified: 0, artifacts: 0 } });
+  }
+
+  const chain = checkChain(text, options);
+  problems.push(...chain.problems);
+  const entries = chain.entries;
+  const closed = await checkManifest(caseDir, chain.publicKey, chain.caseId, entries, fail, warn);
+  const items = collectEvidenceItems(entries);
+  const verified = await checkFiles(caseDir, entries, fail);
+  await checkCaseRoot(caseDir, warn);
+
+  const last = entries[entries.length - 1];
+  return finish({
+    problems,
+    warnings,
+    closed,
+    entries,
+    evidence: { files: items.files.length, verified, artifacts: items.artifacts.length },
+    ...(chain.caseId ? { caseId: chain.caseId } : {}),
+    ...(chain.publicKey ? { publicKey: chain.publicKey } : {}),
+    ...(last ? { head: { seq: last.seq, hash: last.hash } } : {}),
+  });
+}
+
+function finish(parts: {
+  problems: Problem[];
+  warnings: Problem[];
+  closed: boolean;
+  entries: LedgerEntry[];
+  evidence: VerifyResult['evidence'];
+  caseId?: string;
+  publicKey?: string;
+  head?: VerifyResult['head'];
+}): VerifyResult {
+  const first = parts.problems[0];
+  return {
+    ok: parts.problems.length === 0,
+    ...(parts.caseId ? { caseId: parts.caseId } : {}),
+    closed: parts.closed,
+    entries: parts.entries.length,
+    ...(parts.head ? { head: parts.head } : {}),
+    ...(parts.publicKey ? { publicKey: parts.publicKey, fingerprint: fingerprintOf(parts.publicKey) } : {}),
+    evidence: parts.evidence,
+    problems: parts.problems,
+    warnings: parts.warnings,
+    ...(first ? { firstProblem: first } : {}),
+  };
+}
+
+type Report = (p: Omit<Problem, 'severity'>) => void;
+
+/** Checks manifest.json against the ledger; returns whether the case is properly closed. */
+async function checkManifest(
+  caseDir: string,
+  publicKey: string | undefined,
+  caseId: string | undefined,
+  entries: readonly LedgerEntry[],
+  fail: Report,
+  warn: Report,
+): Promise<boolean> {
+  let text: string;
+  try {
+    text = await readFile(join(caseDir, MANIFEST_FILE), 'utf8');
+  } catch {
+    warn({
+      kind: 'not-closed',
+      path: MANIFEST_FILE,
+      message: 'the case was not closed (no manifest.json): its ledger verifies up to its last entry, but entries cut from its end could not be noticed',
+    });
+    return false;
+  }
+  const path = MANIFEST_FILE;
+  let manifest: Manifest;
+  try {
+    manifest = JSON.parse(text) as Manifest;
+  } catch (cause) {
+    fail({ kind: 'manifest-invalid', path, message: `manifest.json is not valid JSON: ${(cause as Error).message}` });
+    return false;
+  }
+  if (manifest === null || typeof manifest !== 'object' || typeof manifest.ledgerHead?.seq !== 'number') {
+    fail({ kind: 'manifest-invalid', path, message: 'manifest.json has no ledger head' });
+    return false;
+  }
+  if (publicKey && manifest.publicKey !== publicKey) {
+    fail({ kind: 'manifest-signature', path, message: 'manifest.json names a different public key than the one pinned in the ledger' });
+    return false;
+  }
+  if (!publicKey || !verifyManifestSignature(manifest, publicKey)) {
+    fail({ kind: 'manifest-signature', path, message: 'the signature of manifest.json does not verify with the pinned key (the manifest was changed)' });
+    return false;
+  }
+  if (caseId !== undefined && manifest.caseId !== caseId) {
+    fail({ kind: 'manifest-mismatch', path, message: `manifest.json is for case ${manifest.caseId}, the ledger for ${caseId}` });
+  }
+  const head = manifest.ledgerHead;
+  const last = entries[entries.length - 1];
+  const atHead = entries.find((e) => e.seq === head.seq);
+  if (!atHead) {
+    const lastSeq = last?.seq ?? 0;
+    fail({
+      kind: 'truncated',
+      entrySeq: lastSeq + 1,
+      path: LEDGER_FILE,
+      message: `the ledger ends at entry ${lastSeq} but the signed manifest records its head as entry ${head.seq}: entries ${lastSeq + 1}..${head.seq} were removed`,
+    });
+    return false;
+  }
+  if (atHead.hash !== head.hash) {
+    fail({ kind: 'manifest-mismatch', entrySeq: head.seq, path, message: `entry ${head.seq} does not have the hash the manifest records for the ledger head` });
+    return false;
+  }
+  const upToHead = entries.filter((e) => e.seq <= head.seq);
+  const expected = collectEvidenceItems(upToHead);
+  if (canonicalize({ f: manifest.files, a: manifest.artifacts }) !== canonicalize({ f: expected.files, a: expected.artifacts })) {
+    fail({ kind: 'manifest-mismatch', path, message: 'the evidence listed in manifest.json differs from what the ledger records' });
+  }
+  if (last && last.seq > head.seq) {
+    fail({
+      kind: 'manifest-stale',
+      entrySeq: head.seq + 1,
+      path,
+      message: `the ledger continues past the manifest head (entry ${head.seq}) to entry ${last.seq}; a resumed case removes its manifest, so this one was put back or the ledger was extended`,
+    });
+    return false;
+  }
+  return atHead.type === 'case.closed';
+}
+
+/** Re-hashes every recorded file and looks for files nobody recorded. Returns how many matched. */
+async function checkFiles(caseDir: string, entries: readonly LedgerEntry[], fail: Report): Promise<number> {
+  const recorded = new Map<string, { sha256: string; size: number; seq: number }>();
+  for (const entry of entries) {
+    if (entry.type !== 'evidence.stored') continue;
+    const { path, sha256, size } = entry.data;
+    if (typeof path !== 'string' || typeof sha256 !== 'string' || typeof size !== 'number' || !isEvidencePath(path)) {
+      fail({ kind: 'malformed-entry', entrySeq: entry.seq, message: `entry ${entry.seq} (evidence.stored) does not name a valid evidence file` });
+      continue;
+    }
+    const before = recorded.get(path);
+    if (before && before.sha256 !== sha256) {
+      fail({ kind: 'changed-file', entrySeq: entry.seq, path, message: `${path} is recorded twice with different hashes (entries ${before.seq} and ${entry.seq})` });
+    }
+    if (!before) recorded.set(path, { sha256, size, seq: entry.seq });
+  }
+
+  let verified = 0;
+  for (const [path, want] of recorded) {
+    const abs = join(caseDir, ...path.split('/'));
+    const info = await lstat(abs).catch(() => undefined);
+    if (!info) {
+      fail({ kind: 'missing-file', entrySeq: want.seq, path, message: `${path} (recorded in entry ${want.seq}) is missing` });
+      continue;
+    }
+    if (!info.isFile()) {
+      fail({ kind: 'changed-file', entrySeq: want.seq, path, message: `${path} is no longer a regular file` });
+      continue;
+    }
+    const got = await hashFile(abs);
+    if (got.sha256 !== want.sha256 || got.size !== want.size) {
+      fail({
+        kind: 'changed-file',
+        entrySeq: want.seq,
+        path,
+        message: `${path} does not match entry ${want.seq}: sha256 ${got.sha256} (${got.size} bytes), recorded ${want.sha256} (${want.size} bytes)`,
+      });
+      continue;
+    }
+    verified++;
+  }
+
+  for (const path of await listFiles(caseDir, EVIDENCE_DIR)) {
+    if (!recorded.has(path)) {
+      fail({ kind: 'unrecorded-file', path, message: `${path} is in the case folder but no ledger entry records it` });
+    }
+  }
+  return verified;
+}
+
+async function checkCaseRoot(caseDir: string, warn: Report): Promise<void> {
+  const known = new Set<string>([LEDGER_FILE, MANIFEST_FILE, EVIDENCE_DIR, PARTIAL_DIR, ...REPORT_FILES]);
+  for (const name of await readdir(caseDir).catch(() => [] as string[])) {
+    if (name === LOCK_FILE) {
+      warn({ kind: 'leftover-partial', path: name, message: 'the case is open in a run, or its last run was interrupted (.lock is present)' });
+    } else if (!known.has(name)) {
+      warn({ kind: 'unknown-file', path: name, message: `${name} at the case root is not part of the case (ignored)` });
+    }
+  }
+  for (const path of await listFiles(caseDir, PARTIAL_DIR)) {
+    warn({ kind: 'leftover-partial', path, message: `${path} is an incomplete write from an interrupted run (not evidence; removed on resume)` });
+  }
+}
+
+/** Every non-directory under `dir` (relative to the case folder, `/`-separated), sorted. */
+async function listFiles(caseDir: string, dir: string): Promise<string[]> {
+  const out: string[] = [];
+  const walk = async (rel: string): Promise<void> => {
+    const items = await readdir(join(caseDir, ...rel.split('/')), { withFileTypes: true }).catch(() => []);
+    for (const item of items) {
+      const child = `${rel}/${item.name}`;
+      if (item.isDirectory()) await walk(child);
+      else out.push(child);
+    }
+  };
+  await walk(dir);
+  return out.sort();
+}
+
+function isEvidencePath(path: string): boolean {
+  const parts = path.split('/');
+  return parts.length === 3 && parts[0] === EVIDENCE_DIR && parts.slice(1).every((p) => segmentProblem(p) === undefined);
+}
