@@ -3,7 +3,7 @@
  * (`resume`), and returns the `CaseRecorder` the collectors write through.
  */
 import { hostname } from 'node:os';
-import { lstat, mkdir, open, readFile, readdir, rename, rm, chmod } from 'node:fs/promises';
+import { chmod, lstat, mkdir, open, readFile, readdir, rename, rm, rmdir } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { validateCaseId } from '../core/case-id.js';
 import { defaultKeysDir } from '../core/config.js';
@@ -22,7 +22,7 @@ import { checkChain } from './chain.js';
 import { EVIDENCE_DIR, PARTIAL_DIR, recordArtifact, storeEvidence, hashFile } from './evidence-store.js';
 import { Ledger, type LedgerHead } from './ledger.js';
 import { MANIFEST_FILE, buildManifest, signManifest, type Manifest } from './manifest.js';
-import { fingerprintOf, resolveSigningKey, type SigningKey } from './signing-key.js';
+import { fingerprintOf, refuseInsideCase, resolveSigningKey, type SigningKey } from './signing-key.js';
 import { syncDir } from './fs-util.js';
 
 export const LEDGER_FILE = 'ledger.jsonl';
@@ -103,6 +103,9 @@ export async function openCase(options: OpenCaseOptions): Promise<CaseHandle> {
   const casesDir = resolve(options.casesDir);
   const caseDir = join(casesDir, caseId);
   const keysDir = resolve(options.keysDir ?? defaultKeysDir());
+  // Checked before anything is created: a refused configuration leaves no folder behind.
+  if (options.signingKeyFile) refuseInsideCase(options.signingKeyFile, caseDir, 'signingKeyFile');
+  else refuseInsideCase(keysDir, caseDir, 'keysDir');
   const exists = await lstat(caseDir).then(
     (s) => {
       if (!s.isDirectory()) throw new CustodyError('E_INPUT', `${caseDir} exists and is not a case folder`, { resource: caseDir });
@@ -140,8 +143,19 @@ export async function openCase(options: OpenCaseOptions): Promise<CaseHandle> {
     return await startRun({ ...options, caseId }, caseDir, keysDir, lock);
   } catch (error) {
     await lock.release();
+    if (!exists) await removeIfUnused(caseDir);
     throw error;
   }
+}
+
+/** A new case that failed before its first entry leaves nothing behind (so no --resume is needed). */
+async function removeIfUnused(caseDir: string): Promise<void> {
+  const ledgerPath = join(caseDir, LEDGER_FILE);
+  const size = await lstat(ledgerPath).then((s) => s.size, () => 0);
+  if (size > 0) return;
+  await rm(ledgerPath, { force: true });
+  await rmdir(join(caseDir, PARTIAL_DIR)).catch(() => undefined);
+  await rmdir(caseDir).catch(() => undefined); // only if empty: never remove anything else
 }
 
 async function startRun(options: OpenCaseOptions, caseDir: string, keysDir: string, lock: CaseLock): Promise<CaseHandle> {

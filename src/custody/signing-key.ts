@@ -154,7 +154,8 @@ async function readKeyFile(path: string, code: 'E_CONFIG' | 'E_LEDGER', missingO
   }
 }
 
-function refuseInsideCase(path: string, caseDir: string, what: string): void {
+/** Throws `E_CONFIG` when `path` is the case folder or inside it. */
+export function refuseInsideCase(path: string, caseDir: string, what: string): void {
   const rel = relative(resolve(caseDir), resolve(path));
   if (rel === '' || (rel !== '..' && !rel.startsWith(`..${sep}`) && !isAbsolute(rel))) {
     throw new CustodyError(

@@ -1,0 +1,179 @@
+import { createHash, createPrivateKey, createPublicKey, verify } from 'node:crypto';
+import { existsSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { CustodyError } from '../../src/core/errors.js';
+import type { LedgerEntry } from '../../src/core/ports.js';
+import { canonicalize } from '../../src/custody/canonical-json.js';
+import { GENESIS_PREV, hashEntry, sealEntry } from '../../src/custody/entry.js';
+import { Ledger } from '../../src/custody/ledger.js';
+import { signingKeyFrom } from '../../src/custody/signing-key.js';
+import { openCase, verifyCase } from '../../src/custody/index.js';
+import { caseOptions, makeScratch, type Scratch } from './helpers.js';
+
+// A fixed Ed25519 key from a 32-byte seed (PKCS#8 DER prefix + seed), for golden values.
+const SEED = Buffer.alloc(32, 7);
+const FIXED_KEY = signingKeyFrom(
+  createPrivateKey({ key: Buffer.concat([Buffer.from('302e020100300506032b657004220420', 'hex'), SEED]), format: 'der', type: 'pkcs8' }),
+);
+
+async function readLines(path: string): Promise<LedgerEntry[]> {
+  const text = await readFile(path, 'utf8');
+  return text.trimEnd().split('\n').map((line) => JSON.parse(line) as LedgerEntry);
+}
+
+describe('ledger entry format', () => {
+  it('hashes the canonical JSON of every field except hash and sig, and signs the hash hex text', () => {
+    const entry = sealEntry(
+      {
+        seq: 1,
+        time: '2026-01-02T03:04:05.678Z',
+        type: 'case.opened',
+        actor: 'alice',
+        data: { publicKey: FIXED_KEY.publicKey, keyAlgorithm: 'Ed25519', caseId: 'IR-1' },
+        prev: GENESIS_PREV,
+      },
+      FIXED_KEY,
+    );
+    // Written out by hand, not by canonicalize(): keys sorted, no whitespace.
+    const canonicalText =
+      `{"actor":"alice","data":{"caseId":"IR-1","keyAlgorithm":"Ed25519","publicKey":"${FIXED_KEY.publicKey}"},` +
+      `"prev":"${GENESIS_PREV}","seq":1,"time":"2026-01-02T03:04:05.678Z","type":"case.opened"}`;
+    expect(entry.hash).toBe(createHash('sha256').update(canonicalText).digest('hex'));
+    expect(hashEntry(entry)).toBe(entry.hash);
+
+    const publicKey = createPublicKey({ key: Buffer.from(FIXED_KEY.publicKey, 'base64'), format: 'der', type: 'spki' });
+    const sig = Buffer.from(entry.sig, 'base64');
+    expect(verify(null, Buffer.from(entry.hash, 'utf8'), publicKey, sig)).toBe(true);
+    // The signed message is the 64 hex characters, not the 32 raw digest bytes.
+    expect(verify(null, Buffer.from(entry.hash, 'hex'), publicKey, sig)).toBe(false);
+    // Golden values (the public key agrees with `openssl pkey -pubout` on the same seed); Ed25519
+    // is deterministic, so these pin the format across versions.
+    expect(FIXED_KEY.publicKey).toBe('MCowBQYDK2VwAyEA6kpsY+KcUgq+9VB7Ey7F+ZVHdq6+vnuSQh7qaRRG0iw=');
+    expect(entry.hash).toBe('db4d86c78a9731dfe719314d6eb95c093c4f0db0cb99e2848c8d9280c093e435');
+    expect(entry.sig).toBe('XhbTQAdeLF2mJBsHvW0h5J828oZT+cLiYfCcEPPo+yvhO9049H2v+RIlEyoyT2vXWtpOERQiY6qYMXQbR1tDBw==');
+  });
+});
+
+describe('ledger writer', () => {
+  let scratch: Scratch;
+  beforeEach(async () => {
+    scratch = await makeScratch();
+  });
+  afterEach(async () => {
+    await scratch.cleanup();
+  });
+
+  it('chains every entry to the one before it and signs each with the key pinned in case.opened', async () => {
+    const kase = await openCase(caseOptions(scratch));
+    await kase.record('credentials.assumed', { roleArn: 'arn:aws:iam::222222222222:role/CloudCustodyCollector' });
+    await kase.record('snapshot.requested', { volumeId: 'vol-1' }, 'arn:aws:ec2:us-east-1:222222222222:volume/vol-1');
+    await kase.release();
+
+    const lines = await readLines(join(kase.caseDir, 'ledger.jsonl'));
+    expect(lines.map((e) => [e.seq, e.type])).toEqual([
+      [1, 'case.opened'],
+      [2, 'credentials.assumed'],
+      [3, 'snapshot.requested'],
+    ]);
+    const first = lines[0]!;
+    expect(first.prev).toBe(GENESIS_PREV);
+    expect(first.data).toMatchObject({
+      caseId: 'IR-2026-0042',
+      keyAlgorithm: 'Ed25519',
+      publicKey: kase.publicKey,
+      analyst: 'alice@example.org',
+      tool: { name: 'cloud-custody', version: '0.1.0-test' },
+    });
+    expect(typeof first.data.host).toBe('string');
+    const publicKey = createPublicKey({ key: Buffer.from(kase.publicKey, 'base64'), format: 'der', type: 'spki' });
+    lines.forEach((entry, i) => {
+      const { hash, sig, ...rest } = entry;
+      expect(hash).toBe(createHash('sha256').update(canonicalize(rest)).digest('hex'));
+      if (i > 0) expect(entry.prev).toBe(lines[i - 1]!.hash);
+      expect(verify(null, Buffer.from(hash), publicKey, Buffer.from(sig, 'base64'))).toBe(true);
+      expect(entry.actor).toBe('alice@example.org');
+    });
+    expect(lines[2]!.target).toBe('arn:aws:ec2:us-east-1:222222222222:volume/vol-1');
+    expect('target' in lines[1]!).toBe(false);
+  });
+
+  it('keeps concurrent records in one unbroken chain, one whole line each', async () => {
+    const kase = await openCase(caseOptions(scratch));
+    const written = await Promise.all(
+      Array.from({ length: 60 }, (_, i) => kase.record('snapshot.requested', { volumeId: `vol-${i}` })),
+    );
+    await kase.release();
+    expect(written.map((e) => e.seq)).toEqual(Array.from({ length: 60 }, (_, i) => i + 2));
+    const lines = await readLines(join(kase.caseDir, 'ledger.jsonl'));
+    expect(lines.map((e) => e.seq)).toEqual(Array.from({ length: 61 }, (_, i) => i + 1));
+    const result = await verifyCase(kase.caseDir);
+    expect(result.problems).toEqual([]);
+  });
+
+  it('refuses credentials in entry data, names where, writes nothing, and keeps recording', async () => {
+    const kase = await openCase(caseOptions(scratch));
+    const leaks: Array<[Record<string, unknown>, string]> = [
+      [{ credentials: { AccessKeyId: 'ASIAEXAMPLE', SecretAccessKey: 'wJalrXUtnFEMIsecret', SessionToken: 'FQoGZXIvYXdzEXAMPLE' } }, '$.credentials.SecretAccessKey'],
+      [{ sessionToken: 'FQoGZXIvYXdzEXAMPLE' }, '$.sessionToken'],
+      [{ secretAccessKey: 'wJalrXUtnFEMIsecret' }, '$.secretAccessKey'],
+      [{ request: { headers: [{ Authorization: 'AWS4-HMAC-SHA256 Credential=ASIA...' }] } }, '$.request.headers[0].Authorization'],
+      [{ kubeconfig: { user: { TOKEN: 'eyJhbGciOiJSUzI1NiJ9.secret' } } }, '$.kubeconfig.user.TOKEN'],
+      [{ db: { Password: 'hunter2' } }, '$.db.Password'],
+      [{ header: 'Bearer eyJhbGciOiJSUzI1NiJ9.secret' }, '$.header (a bearer token)'],
+    ];
+    for (const [data, where] of leaks) {
+      const error = await kase.record('credentials.assumed', data).catch((e: unknown) => e);
+      expect(error).toBeInstanceOf(CustodyError);
+      expect((error as CustodyError).code).toBe('E_INTERNAL');
+      expect((error as CustodyError).message).toContain(where);
+      expect((error as CustodyError).message).not.toMatch(/wJalr|FQoG|hunter2|eyJhbG/);
+    }
+    // Ordinary fields whose names merely contain a credential word are fine.
+    await kase.record('credentials.assumed', { tokenExpiry: '2026-01-01T00:00:00Z', passwordPolicy: 'n/a', accessKeyId: 'ASIAEXAMPLE' });
+    await kase.release();
+    const text = await readFile(join(kase.caseDir, 'ledger.jsonl'), 'utf8');
+    expect(text).not.toMatch(/wJalr|FQoG|hunter2|eyJhbG|AWS4-HMAC/);
+    expect(text.trimEnd().split('\n')).toHaveLength(2);
+  });
+
+  it('stops for good when the ledger cannot be written: that append and every later one reject with E_LEDGER', async () => {
+    // /dev/full accepts the open and fails every write with ENOSPC, like a full disk.
+    expect(existsSync('/dev/full')).toBe(true);
+    const ledger = await Ledger.open({ path: '/dev/full', key: FIXED_KEY });
+    const first = await ledger.append('snapshot.requested', 'alice', { volumeId: 'vol-1' }).catch((e: unknown) => e);
+    expect(first).toBeInstanceOf(CustodyError);
+    expect((first as CustodyError).code).toBe('E_LEDGER');
+    expect((first as CustodyError).message).toMatch(/snapshot\.requested .*collection must stop/);
+    const later = await ledger.append('snapshot.created', 'alice', { snapshotId: 'snap-1' }).catch((e: unknown) => e);
+    expect((later as CustodyError).code).toBe('E_LEDGER');
+    expect(ledger.entries()).toHaveLength(0);
+    await ledger.close();
+  });
+
+  it('hands out frozen copies: neither the caller nor a reader can edit a recorded entry', async () => {
+    const kase = await openCase(caseOptions(scratch));
+    const data = { snapshotId: 'snap-1', tags: ['CaseId'] };
+    const entry = await kase.record('snapshot.created', data);
+    data.snapshotId = 'snap-2';
+    data.tags.push('changed');
+    expect(entry.data).toEqual({ snapshotId: 'snap-1', tags: ['CaseId'] });
+    expect(() => {
+      (entry.data as Record<string, unknown>).snapshotId = 'snap-3';
+    }).toThrow(TypeError);
+    expect(kase.entries()[1]!.data.snapshotId).toBe('snap-1');
+    await kase.release();
+  });
+
+  it('records an SDK response with Dates and missing request ids as plain JSON', async () => {
+    const kase = await openCase(caseOptions(scratch));
+    const entry = await kase.record('snapshot.created', {
+      snapshotId: 'snap-1',
+      startTime: new Date('2026-11-26T05:00:00.000Z'),
+      requestId: undefined,
+    });
+    expect(entry.data).toEqual({ snapshotId: 'snap-1', startTime: '2026-11-26T05:00:00.000Z' });
+    await kase.release();
+  });
+});

@@ -1,0 +1,203 @@
+import { generateKeyPairSync } from 'node:crypto';
+import { existsSync } from 'node:fs';
+import { appendFile, mkdir, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { CustodyError } from '../../src/core/errors.js';
+import { caseKeyPath, MANIFEST_FILE, openCase, verifyCase, type Manifest } from '../../src/custody/index.js';
+import { manifestSigningText } from '../../src/custody/manifest.js';
+import { verifyText } from '../../src/custody/signing-key.js';
+import { buildClosedCase, caseOptions, INSTANCE, makeScratch, type Scratch } from './helpers.js';
+
+async function errorOf(promise: Promise<unknown>): Promise<CustodyError> {
+  const error = await promise.then(
+    () => undefined,
+    (e: unknown) => e,
+  );
+  expect(error).toBeInstanceOf(CustodyError);
+  return error as CustodyError;
+}
+
+describe('opening, resuming and closing a case', () => {
+  let scratch: Scratch;
+  beforeEach(async () => {
+    scratch = await makeScratch();
+  });
+  afterEach(async () => {
+    await scratch.cleanup();
+  });
+
+  it('creates a private case folder whose first entry is case.opened', async () => {
+    const kase = await openCase(caseOptions(scratch));
+    expect(kase.caseDir).toBe(join(scratch.casesDir, 'IR-2026-0042'));
+    expect((await stat(kase.caseDir)).mode & 0o777).toBe(0o700);
+    expect(kase.resumed).toBe(false);
+    expect(kase.entries().map((e) => e.type)).toEqual(['case.opened']);
+    expect(kase.entries()[0]!.data.config).toEqual({ aws: { forensicsAccount: '111111111111', region: 'us-east-1' } });
+    await kase.release();
+  });
+
+  it('refuses a case id that would escape the cases folder, creating nothing', async () => {
+    for (const caseId of ['../evil', 'a/b', '..', '.hidden']) {
+      const error = await errorOf(openCase(caseOptions(scratch, { caseId })));
+      expect(error.code).toBe('E_INPUT');
+    }
+    expect(existsSync(scratch.casesDir)).toBe(false);
+  });
+
+  it('refuses to open an existing case without resume, so a mistyped id never appends to another case', async () => {
+    const kase = await openCase(caseOptions(scratch));
+    await kase.release();
+    const before = await readFile(join(kase.caseDir, 'ledger.jsonl'), 'utf8');
+    const error = await errorOf(openCase(caseOptions(scratch)));
+    expect(error.code).toBe('E_INPUT');
+    expect(error.message).toMatch(/already exists.*--resume/);
+    expect(await readFile(join(kase.caseDir, 'ledger.jsonl'), 'utf8')).toBe(before);
+  });
+
+  it('refuses to resume a case that does not exist', async () => {
+    const error = await errorOf(openCase(caseOptions(scratch, { resume: true })));
+    expect(error.code).toBe('E_INPUT');
+    expect(error.message).toMatch(/no case IR-2026-0042/);
+  });
+
+  it('refuses a second run on a case that is still open', async () => {
+    const kase = await openCase(caseOptions(scratch));
+    const error = await errorOf(openCase(caseOptions(scratch, { resume: true })));
+    expect(error.code).toBe('E_INPUT');
+    expect(error.message).toMatch(/open in another run/);
+    await kase.release();
+  });
+
+  it('resumes an interrupted run with the same key, re-verified, and appends case.resumed', async () => {
+    const first = await openCase(caseOptions(scratch));
+    await first.storeEvidence({ evidenceId: 'ev-1', name: 'instance.json', kind: 'instance-description', source: INSTANCE, content: '{}' });
+    const head = first.entries()[first.entries().length - 1]!;
+    await first.release(); // the run was interrupted (Ctrl-C)
+    const keyFiles = await readdir(scratch.keysDir);
+
+    const second = await openCase(caseOptions(scratch, { resume: true, analyst: 'bob@example.org' }));
+    expect(second.resumed).toBe(true);
+    expect(second.publicKey).toBe(first.publicKey);
+    expect(await readdir(scratch.keysDir)).toEqual(keyFiles);
+    const types = second.entries().map((e) => e.type);
+    expect(types).toEqual(['case.opened', 'evidence.stored', 'case.resumed']);
+    const resumed = second.entries()[2]!;
+    expect(resumed.actor).toBe('bob@example.org');
+    expect(resumed.prev).toBe(head.hash);
+    expect(resumed.data).toMatchObject({ previousHead: { seq: head.seq, hash: head.hash }, wasClosed: false, analyst: 'bob@example.org' });
+    await second.close({ outcomes: [] });
+    const result = await verifyCase(second.caseDir);
+    expect(result.ok).toBe(true);
+    expect(result.closed).toBe(true);
+  });
+
+  it('refuses to resume with a key other than the pinned one, leaving the ledger untouched', async () => {
+    const first = await openCase(caseOptions(scratch));
+    await first.release();
+    const { privateKey } = generateKeyPairSync('ed25519');
+    const otherKey = join(scratch.root, 'other.pem');
+    await writeFile(otherKey, privateKey.export({ format: 'pem', type: 'pkcs8' }));
+    const before = await readFile(join(first.caseDir, 'ledger.jsonl'), 'utf8');
+
+    const error = await errorOf(openCase(caseOptions(scratch, { resume: true, signingKeyFile: otherKey })));
+    expect(error.code).toBe('E_LEDGER');
+    expect(error.message).toContain(first.fingerprint);
+    expect(error.message).toMatch(/not the key this case was opened with/);
+    expect(await readFile(join(first.caseDir, 'ledger.jsonl'), 'utf8')).toBe(before);
+  });
+
+  it('refuses to resume when the per-case key is lost, instead of silently pinning a new one', async () => {
+    const first = await openCase(caseOptions(scratch));
+    await first.release();
+    await rm(caseKeyPath(scratch.keysDir, 'IR-2026-0042'));
+    const error = await errorOf(openCase(caseOptions(scratch, { resume: true })));
+    expect(error.code).toBe('E_LEDGER');
+    expect(error.message).toMatch(/signing key of case IR-2026-0042 is missing/);
+    expect(existsSync(caseKeyPath(scratch.keysDir, 'IR-2026-0042'))).toBe(false);
+  });
+
+  it('refuses to resume a ledger whose last line was cut mid-write, naming the line', async () => {
+    const first = await openCase(caseOptions(scratch));
+    await first.record('snapshot.requested', { volumeId: 'vol-1' });
+    await first.release();
+    const ledgerPath = join(first.caseDir, 'ledger.jsonl');
+    await appendFile(ledgerPath, '{"actor":"alice@example.org","data":{"snap');
+    const before = await readFile(ledgerPath, 'utf8');
+    const error = await errorOf(openCase(caseOptions(scratch, { resume: true })));
+    expect(error.code).toBe('E_LEDGER');
+    expect(error.message).toMatch(/line 3 of ledger\.jsonl is incomplete/);
+    expect(await readFile(ledgerPath, 'utf8')).toBe(before);
+  });
+
+  it('refuses to resume a ledger that was tampered with', async () => {
+    const first = await openCase(caseOptions(scratch));
+    await first.record('snapshot.created', { snapshotId: 'snap-0001' });
+    await first.release();
+    const ledgerPath = join(first.caseDir, 'ledger.jsonl');
+    await writeFile(ledgerPath, (await readFile(ledgerPath, 'utf8')).replace('snap-0001', 'snap-0002'));
+    const error = await errorOf(openCase(caseOptions(scratch, { resume: true })));
+    expect(error.code).toBe('E_LEDGER');
+    expect(error.message).toMatch(/entry 2 .*does not match its hash/);
+  });
+
+  it('discards incomplete temp files of the interrupted run and says so in case.resumed', async () => {
+    const first = await openCase(caseOptions(scratch));
+    await first.release();
+    await mkdir(join(first.caseDir, '.partial'), { recursive: true });
+    await writeFile(join(first.caseDir, '.partial', 'abc-pod.log.tmp'), 'half a log');
+    const second = await openCase(caseOptions(scratch, { resume: true }));
+    expect(second.entries().at(-1)!.data.discardedPartialFiles).toEqual(['abc-pod.log.tmp']);
+    expect(await readdir(join(first.caseDir, '.partial'))).toEqual([]);
+    await second.release();
+  });
+
+  it('starts over when the previous run died before writing its first entry', async () => {
+    await mkdir(join(scratch.casesDir, 'IR-2026-0042'), { recursive: true });
+    await writeFile(join(scratch.casesDir, 'IR-2026-0042', 'ledger.jsonl'), '');
+    const kase = await openCase(caseOptions(scratch, { resume: true }));
+    expect(kase.entries().map((e) => e.type)).toEqual(['case.opened']);
+    await kase.release();
+  });
+
+  it('closes with outcome counts and a signed manifest of every file and cloud artefact', async () => {
+    const kase = await buildClosedCase(scratch);
+    const closed = kase.entries().at(-1)!;
+    expect(closed.type).toBe('case.closed');
+    expect(closed.data).toMatchObject({
+      outcomes: { collected: 0, partial: 1, failed: 0, skipped: 0 },
+      notCollected: [{ target: INSTANCE, status: 'partial', reason: 'the console screenshot was denied' }],
+      evidenceFiles: 2,
+    });
+    const manifest = JSON.parse(await readFile(join(kase.caseDir, MANIFEST_FILE), 'utf8')) as Manifest;
+    expect(manifest.caseId).toBe('IR-2026-0042');
+    expect(manifest.publicKey).toBe(kase.publicKey);
+    expect(manifest.ledgerHead).toEqual({ seq: closed.seq, hash: closed.hash });
+    expect(manifest.files.map((f) => f.path)).toEqual([
+      'evidence/ev-aaaaaaaaaaaa/console-output.log',
+      'evidence/ev-aaaaaaaaaaaa/instance.json',
+    ]);
+    expect(manifest.files[1]).toMatchObject({ kind: 'instance-description', source: INSTANCE, cloudIds: { instanceId: 'i-0abc1234def567890' } });
+    // Two records of one snapshot become one item with both ids: the latest state.
+    expect(manifest.artifacts).toHaveLength(1);
+    expect(manifest.artifacts[0]!.cloudIds).toEqual({ snapshotId: 'snap-0001', forensicsCopyId: 'snap-0999' });
+    expect(verifyText(kase.publicKey, manifestSigningText(manifest), manifest.signature)).toBe(true);
+
+    const late = await errorOf(kase.record('snapshot.created', { snapshotId: 'snap-late' }));
+    expect(late.code).toBe('E_LEDGER');
+  });
+
+  it('resuming a closed case retires its manifest until the next close writes a new one', async () => {
+    const first = await buildClosedCase(scratch);
+    const manifestPath = join(first.caseDir, MANIFEST_FILE);
+    const oldHead = (JSON.parse(await readFile(manifestPath, 'utf8')) as Manifest).ledgerHead;
+    const second = await openCase(caseOptions(scratch, { resume: true }));
+    expect(existsSync(manifestPath)).toBe(false);
+    expect(second.entries().at(-1)!.data).toMatchObject({ wasClosed: true, supersededManifest: { ledgerHead: oldHead } });
+    await second.record('snapshot.requested', { volumeId: 'vol-9' });
+    await second.close({ outcomes: [] });
+    const manifest = JSON.parse(await readFile(manifestPath, 'utf8')) as Manifest;
+    expect(manifest.ledgerHead.seq).toBe(second.entries().at(-1)!.seq);
+    expect((await verifyCase(second.caseDir)).ok).toBe(true);
+  });
+});

@@ -1,0 +1,85 @@
+import { generateKeyPairSync } from 'node:crypto';
+import { existsSync } from 'node:fs';
+import { mkdir, readdir, readFile, stat, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { CustodyError } from '../../src/core/errors.js';
+import { caseKeyPath, fingerprintOf, openCase, publicKeyPem } from '../../src/custody/index.js';
+import { caseOptions, makeScratch, type Scratch } from './helpers.js';
+
+async function errorOf(promise: Promise<unknown>): Promise<CustodyError> {
+  const error = await promise.then(
+    () => undefined,
+    (e: unknown) => e,
+  );
+  expect(error).toBeInstanceOf(CustodyError);
+  return error as CustodyError;
+}
+
+describe('signing keys', () => {
+  let scratch: Scratch;
+  beforeEach(async () => {
+    scratch = await makeScratch();
+  });
+  afterEach(async () => {
+    await scratch.cleanup();
+  });
+
+  it('generates a per-case key outside the case folder, private to the user, and pins it', async () => {
+    const kase = await openCase(caseOptions(scratch));
+    await kase.release();
+    const keyPath = caseKeyPath(scratch.keysDir, 'IR-2026-0042');
+    expect(kase.keyPath).toBe(keyPath);
+    expect((await stat(keyPath)).mode & 0o777).toBe(0o600);
+    expect((await stat(scratch.keysDir)).mode & 0o777).toBe(0o700);
+    expect(await readFile(keyPath, 'utf8')).toMatch(/^-----BEGIN PRIVATE KEY-----/);
+    // Nothing in the case folder holds a private key.
+    const caseFiles = await readdir(kase.caseDir, { recursive: true });
+    for (const name of caseFiles) {
+      const path = join(kase.caseDir, String(name));
+      if ((await stat(path)).isFile()) expect(await readFile(path, 'utf8')).not.toContain('PRIVATE KEY');
+    }
+    expect(kase.entries()[0]!.data.publicKey).toBe(kase.publicKey);
+    expect(kase.fingerprint).toBe(fingerprintOf(kase.publicKey));
+    expect(publicKeyPem(kase.publicKey)).toMatch(/^-----BEGIN PUBLIC KEY-----\n[A-Za-z0-9+/=]{60}\n-----END PUBLIC KEY-----\n$/);
+  });
+
+  it("signs with the operator's own PKCS#8 key when signingKeyFile is set, creating no per-case key", async () => {
+    const { privateKey, publicKey } = generateKeyPairSync('ed25519');
+    const keyFile = join(scratch.root, 'operator.pem');
+    await writeFile(keyFile, privateKey.export({ format: 'pem', type: 'pkcs8' }), { mode: 0o600 });
+    const kase = await openCase(caseOptions(scratch, { signingKeyFile: keyFile }));
+    await kase.release();
+    expect(kase.publicKey).toBe(publicKey.export({ format: 'der', type: 'spki' }).toString('base64'));
+    expect(kase.entries()[0]!.data.keyOrigin).toBe('signingKeyFile');
+    expect(existsSync(scratch.keysDir)).toBe(false);
+  });
+
+  it('refuses a key that is not Ed25519 before creating the case', async () => {
+    const { privateKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' });
+    const keyFile = join(scratch.root, 'ec.pem');
+    await writeFile(keyFile, privateKey.export({ format: 'pem', type: 'pkcs8' }));
+    const error = await errorOf(openCase(caseOptions(scratch, { signingKeyFile: keyFile })));
+    expect(error.code).toBe('E_CONFIG');
+    expect(error.message).toMatch(/ec, not Ed25519/);
+    expect(existsSync(join(scratch.casesDir, 'IR-2026-0042'))).toBe(false);
+  });
+
+  it('refuses an unreadable signing key file with E_CONFIG naming it', async () => {
+    const error = await errorOf(openCase(caseOptions(scratch, { signingKeyFile: join(scratch.root, 'missing.pem') })));
+    expect(error.code).toBe('E_CONFIG');
+    expect(error.message).toContain('missing.pem');
+  });
+
+  it('refuses to keep keys inside the case folder, which is handed to others', async () => {
+    const caseDir = join(scratch.casesDir, 'IR-2026-0042');
+    const error = await errorOf(openCase(caseOptions(scratch, { keysDir: join(caseDir, 'keys') })));
+    expect(error.code).toBe('E_CONFIG');
+    expect(error.message).toMatch(/inside the case folder/);
+    expect(existsSync(caseDir)).toBe(false);
+
+    await mkdir(scratch.casesDir, { recursive: true });
+    const keyError = await errorOf(openCase(caseOptions(scratch, { signingKeyFile: join(caseDir, 'key.pem') })));
+    expect(keyError.code).toBe('E_CONFIG');
+  });
+});
