@@ -1,0 +1,167 @@
+/**
+ * One loopback HTTP server for STS, EC2 and KMS. Routing follows what the SDK puts on the wire:
+ * KMS by `X-Amz-Target: TrentService.*`, the others by the service in the SigV4 credential scope
+ * (`Credential=AKID/date/region/SERVICE/aws4_request`); the region comes from the scope and the
+ * caller from the access key id. Signatures are not verified.
+ */
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { CallContext, HandlerResult, LabContext } from './context.js';
+import { handleEc2, isFilteredRequest } from './ec2.js';
+import {
+  expiredCredentials,
+  invalidCredentials,
+  LabAwsError,
+  missingAuthentication,
+  renderError,
+  type ServiceName,
+} from './errors.js';
+import { newRequestId } from './ids.js';
+import { handleKms } from './kms.js';
+import { parseQuery, type QueryTree } from './query.js';
+import { handleSts } from './sts.js';
+
+interface Scope {
+  accessKeyId: string;
+  region: string;
+  service: string;
+}
+
+const SCOPE = /Credential=([^/,\s]+)\/\d{8}\/([^/]+)\/([^/]+)\/aws4_request/;
+
+function readScope(request: IncomingMessage, url: URL): Scope | undefined {
+  const header = request.headers.authorization;
+  const match = header ? SCOPE.exec(header) : undefined;
+  if (match) return { accessKeyId: match[1] ?? '', region: match[2] ?? '', service: match[3] ?? '' };
+  // Presigned requests (e.g. an EKS token's GetCallerIdentity) carry the scope in the query.
+  const credential = url.searchParams.get('X-Amz-Credential');
+  const parts = credential?.split('/');
+  if (parts && parts.length === 5) return { accessKeyId: parts[0] ?? '', region: parts[2] ?? '', service: parts[3] ?? '' };
+  return undefined;
+}
+
+async function readBody(request: IncomingMessage): Promise<string> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of request) chunks.push(chunk as Buffer);
+  return Buffer.concat(chunks).toString('utf8');
+}
+
+function internalError(service: ServiceName): LabAwsError {
+  if (service === 'kms') return new LabAwsError('KMSInternalException', 'An internal error occurred.', 500, 'Receiver');
+  if (service === 'sts') return new LabAwsError('InternalFailure', 'An internal error occurred.', 500, 'Receiver');
+  return new LabAwsError('InternalError', 'An internal error has occurred.', 500, 'Receiver');
+}
+
+const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+
+async function serve(lab: LabContext, request: IncomingMessage, body: string, requestId: string): Promise<{ service: ServiceName; result: HandlerResult }> {
+  const url = new URL(request.url ?? '/', 'http://lab.invalid');
+  const scope = readScope(request, url);
+  const target = request.headers['x-amz-target'];
+  const kmsTarget = typeof target === 'string' && target.startsWith('TrentService.') ? target.slice('TrentService.'.length) : undefined;
+  const service: ServiceName = kmsTarget !== undefined ? 'kms' : scope?.service === 'sts' ? 'sts' : 'ec2';
+  if (!scope) throw missingAuthentication(service);
+  if (kmsTarget === undefined && scope.service !== 'sts' && scope.service !== 'ec2') {
+    throw new LabAwsError('UnknownService', `The lab does not serve ${scope.service}`, 400);
+  }
+
+  let params: QueryTree = {};
+  let action: string;
+  if (service === 'kms') {
+    action = kmsTarget ?? '';
+  } else {
+    params = parseQuery(request.method === 'GET' ? url.search.slice(1) : body);
+    const named = params.Action;
+    if (typeof named !== 'string') throw new LabAwsError('MissingAction', 'The request must contain the parameter Action', 400);
+    action = named;
+  }
+
+  const { state, control } = lab;
+  const credential = state.credentials.get(scope.accessKeyId);
+  const account = credential?.principal.account ?? 'unknown';
+  const admitted = control.admit({
+    service,
+    action: `${service}:${action}`,
+    account,
+    region: scope.region,
+    filtered: isFilteredRequest(params),
+  });
+  const latency = control.latencyFor(`${service}:${action}`);
+  if (latency > 0) await sleep(latency);
+
+  if (!credential) throw invalidCredentials(service);
+  if (credential.sessionToken !== undefined) {
+    const token = request.headers['x-amz-security-token'] ?? url.searchParams.get('X-Amz-Security-Token') ?? undefined;
+    if (token !== credential.sessionToken) throw invalidCredentials(service);
+  }
+  if (credential.expiresAt !== undefined && credential.expiresAt <= state.clock.now()) throw expiredCredentials(service);
+  if (admitted) throw admitted;
+
+  const call: CallContext = {
+    lab,
+    service,
+    principal: credential.principal,
+    credential,
+    account: credential.principal.account,
+    region: scope.region,
+    requestId,
+  };
+  if (service === 'kms') return { service, result: await handleKms(call, action, body) };
+  if (service === 'sts') return { service, result: await handleSts(call, action, params) };
+  return { service, result: await handleEc2(call, action, params) };
+}
+
+function serviceOf(request: IncomingMessage): ServiceName {
+  const target = request.headers['x-amz-target'];
+  if (typeof target === 'string' && target.startsWith('TrentService.')) return 'kms';
+  const match = request.headers.authorization ? SCOPE.exec(request.headers.authorization) : undefined;
+  return match?.[3] === 'sts' ? 'sts' : 'ec2';
+}
+
+function send(response: ServerResponse, requestId: string, result: HandlerResult): void {
+  response.writeHead(result.status ?? 200, {
+    'content-type': result.contentType,
+    'content-length': Buffer.byteLength(result.body),
+    'x-amzn-requestid': requestId,
+  });
+  response.end(result.body);
+}
+
+export interface AwsLabServer {
+  /** `http://127.0.0.1:<port>` */
+  url: string;
+  server: Server;
+  close(): Promise<void>;
+}
+
+/** Starts the server on 127.0.0.1 (port 0: any free port). */
+export async function startAwsServer(lab: LabContext, options: { port?: number; host?: string } = {}): Promise<AwsLabServer> {
+  const server = createServer((request, response) => {
+    const requestId = newRequestId();
+    readBody(request)
+      .then((body) => serve(lab, request, body, requestId))
+      .then(({ result }) => send(response, requestId, result))
+      .catch((error: unknown) => {
+        const service = serviceOf(request);
+        const labError = error instanceof LabAwsError ? error : internalError(service);
+        if (!(error instanceof LabAwsError)) process.emitWarning(`cloud-custody lab: ${(error as Error)?.stack ?? String(error)}`);
+        const rendered = renderError(service, labError, requestId);
+        send(response, requestId, { status: rendered.status, contentType: rendered.contentType, body: rendered.body });
+      });
+  });
+  const host = options.host ?? '127.0.0.1';
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(options.port ?? 0, host, () => resolve());
+  });
+  const { port } = server.address() as AddressInfo;
+  return {
+    url: `http://${host}:${port}`,
+    server,
+    close: () =>
+      new Promise<void>((resolve, reject) => {
+        server.closeAllConnections();
+        server.close((error) => (error ? reject(error) : resolve()));
+      }),
+  };
+}

@@ -1,0 +1,61 @@
+/**
+ * Starts the lab and builds real AWS SDK v3 clients pointed at it, as the product does.
+ */
+import { EC2Client } from '@aws-sdk/client-ec2';
+import { KMSClient } from '@aws-sdk/client-kms';
+import { AssumeRoleCommand, STSClient, type AssumeRoleCommandInput } from '@aws-sdk/client-sts';
+import { startLab, type RunningLab, type StartLabOptions } from '../../../src/lab/index.js';
+import { demoScenario } from '../../../src/lab/scenarios.js';
+
+export interface Credentials {
+  accessKeyId: string;
+  secretAccessKey: string;
+  sessionToken?: string;
+}
+
+export async function startDemoLab(options: StartLabOptions = {}): Promise<RunningLab> {
+  return startLab(demoScenario(), options);
+}
+
+export function stsClient(lab: RunningLab, credentials: Credentials = lab.orchestratorCredentials): STSClient {
+  return new STSClient({ endpoint: lab.endpoint, region: lab.region, credentials, maxAttempts: 1 });
+}
+
+export function ec2Client(lab: RunningLab, credentials: Credentials, options: { maxAttempts?: number } = {}): EC2Client {
+  return new EC2Client({ endpoint: lab.endpoint, region: lab.region, credentials, maxAttempts: options.maxAttempts ?? 1 });
+}
+
+export function kmsClient(lab: RunningLab, credentials: Credentials): KMSClient {
+  return new KMSClient({ endpoint: lab.endpoint, region: lab.region, credentials, maxAttempts: 1 });
+}
+
+/** Assumes the collector role in a target account the way the product does. */
+export async function assumeCollector(
+  lab: RunningLab,
+  account: string,
+  overrides: Partial<AssumeRoleCommandInput> = {},
+): Promise<Credentials> {
+  const out = await stsClient(lab).send(
+    new AssumeRoleCommand({
+      RoleArn: `arn:aws:iam::${account}:role/CloudCustodyCollector`,
+      RoleSessionName: 'custody-CASE-2026-001',
+      SourceIdentity: 'alice@example.com',
+      Tags: [{ Key: 'CaseId', Value: 'CASE-2026-001' }],
+      DurationSeconds: 900,
+      ...overrides,
+    }),
+  );
+  const c = out.Credentials;
+  if (!c?.AccessKeyId || !c.SecretAccessKey || !c.SessionToken) throw new Error('AssumeRole returned no credentials');
+  return { accessKeyId: c.AccessKeyId, secretAccessKey: c.SecretAccessKey, sessionToken: c.SessionToken };
+}
+
+/** Runs a call expected to fail and returns the SDK error. */
+export async function failureOf(promise: Promise<unknown>): Promise<Error & { name: string; $metadata?: { httpStatusCode?: number; requestId?: string } }> {
+  try {
+    await promise;
+  } catch (error) {
+    return error as Error & { name: string };
+  }
+  throw new Error('expected the call to fail, but it succeeded');
+}
