@@ -1,0 +1,130 @@
+/**
+ * Collecting one EC2 instance, in the order the evidence decays: describe, console output
+ * (volatile) first, then volumes and keys, preserve (opt-in), one CreateSnapshots for all
+ * volumes, then each volume's chain (wait, re-encrypt, share, copy, lock) concurrently.
+ */
+import type { Instance, Volume } from '@aws-sdk/client-ec2';
+import { evidenceIdFor } from '../../core/case-id.js';
+import type { TargetOutcome } from '../../core/ports.js';
+import type { AwsInstanceTarget } from '../../core/targets.js';
+import { snapshotInstance } from './create-snapshots.js';
+import { describeKeys } from './describe-keys.js';
+import { failedOutcome, outcomeOf } from './outcome.js';
+import { preserveInstance } from './preserve.js';
+import { jsonEvidence, runStep, volumeArnOf, type TargetRun } from './run.js';
+import { collectConsoleOutput, collectScreenshot } from './volatile.js';
+import { runVolumeChain, type ChainResult } from './volume-chain.js';
+
+export async function collectInstance(run: TargetRun<AwsInstanceTarget>): Promise<TargetOutcome> {
+  const { target } = run;
+  const assumed = await runStep(run, 'assume-role', () => run.sessions.ensure(target.account, run.recorder));
+  if (!assumed.ok) return failedOutcome(run, `could not assume the collector role in ${target.account}: ${assumed.error.message}`);
+
+  const described = await runStep(run, 'describe-instance', () => run.scope.directory.describeInstance(target.instanceId));
+  if (!described.ok) {
+    const why = described.error.code === 'E_NOT_FOUND' ? `instance ${target.instanceId} was not found in ${target.account} ${target.region}` : described.error.message;
+    return failedOutcome(run, why);
+  }
+  const instance: Instance = described.value.value;
+  await runStep(run, 'store-instance-description', async () => {
+    await run.recorder.storeEvidence({
+      evidenceId: run.evidenceId,
+      name: 'instance.json',
+      kind: 'instance-description',
+      source: target.arn,
+      content: jsonEvidence({
+        api: 'ec2:DescribeInstances',
+        describedAt: described.value.describedAt,
+        requestId: described.value.requestId ?? null,
+        ownerId: described.value.ownerId ?? null,
+        instance,
+      }),
+      mediaType: 'application/json',
+      target: target.arn,
+      cloudIds: { instanceId: target.instanceId },
+      requestIds: described.value.requestId ? [described.value.requestId] : [],
+    });
+    run.evidenceIds.add(run.evidenceId);
+  });
+
+  const state = instance.State?.Name;
+  if (state === 'terminated' || state === 'shutting-down') {
+    return failedOutcome(run, `instance ${target.instanceId} is ${state}: its volumes cannot be snapshotted; its description was recorded`);
+  }
+
+  await collectConsoleOutput(run);
+  run.evidenceIds.add(run.evidenceId);
+  if (run.options.screenshot) await collectScreenshot(run);
+
+  const volumeIds = (instance.BlockDeviceMappings ?? []).map((m) => m.Ebs?.VolumeId).filter((v): v is string => typeof v === 'string');
+  const volumes = await describeVolumes(run, volumeIds);
+  const shareableKey = await describeKeys(run, volumes);
+
+  if (run.options.preserve) await preserveInstance(run, instance);
+
+  if (volumeIds.length === 0) return outcomeOf(run, [], `instance ${target.instanceId} has no EBS volumes: only its description and console output were collected`);
+
+  const snapshots = await runStep(run, 'snapshot', () => snapshotInstance(run, instance, volumeIds), { instanceId: target.instanceId });
+  if (!snapshots.ok) {
+    const vanished = snapshots.error.code === 'E_NOT_FOUND';
+    return failedOutcome(
+      run,
+      vanished
+        ? `instance ${target.instanceId} vanished while it was being collected (${snapshots.error.message}); what was collected before stays recorded`
+        : `no snapshot was taken: ${snapshots.error.message}`,
+    );
+  }
+
+  const chains: ChainResult[] = await Promise.all(
+    snapshots.value.map((s) =>
+      runVolumeChain(
+        run,
+        {
+          snapshotId: s.snapshotId,
+          volumeId: s.volumeId,
+          volumeArn: volumeArnOf(target, s.volumeId),
+          evidenceId: evidenceIdFor(run.caseId, volumeArnOf(target, s.volumeId)),
+          ...(s.completed ? { completed: s.completed } : {}),
+        },
+        shareableKey,
+      ),
+    ),
+  );
+  // A volume the instance listed but that got no snapshot is a volume not preserved.
+  for (const volumeId of volumeIds) {
+    if (!chains.some((c) => c.volumeId === volumeId)) chains.push({ volumeId, done: false, cloudIds: {} });
+  }
+  return outcomeOf(run, chains);
+}
+
+/** Describes the volumes (batched with other targets) and stores them as `volumes.json`. */
+async function describeVolumes(run: TargetRun<AwsInstanceTarget>, volumeIds: string[]): Promise<Volume[]> {
+  const { target } = run;
+  const results = await Promise.all(
+    volumeIds.map(async (volumeId) => {
+      const r = await runStep(run, 'describe-volume', () => run.scope.directory.describeVolume(volumeId), { volumeId });
+      return r.ok ? r.value : undefined;
+    }),
+  );
+  const described = results.filter((r): r is NonNullable<typeof r> => r !== undefined);
+  if (volumeIds.length === 0) return [];
+  await runStep(run, 'store-volume-descriptions', async () => {
+    const requestIds = [...new Set(described.map((d) => d.requestId).filter((r): r is string => typeof r === 'string'))];
+    await run.recorder.storeEvidence({
+      evidenceId: run.evidenceId,
+      name: 'volumes.json',
+      kind: 'volumes-description',
+      source: target.arn,
+      content: jsonEvidence({
+        api: 'ec2:DescribeVolumes',
+        requestIds,
+        volumes: described.map((d) => ({ describedAt: d.describedAt, volume: d.value })),
+      }),
+      mediaType: 'application/json',
+      target: target.arn,
+      cloudIds: Object.fromEntries(described.map((d, i) => [`volume${i}`, d.value.VolumeId ?? ''])),
+      requestIds,
+    });
+  });
+  return described.map((d) => d.value);
+}

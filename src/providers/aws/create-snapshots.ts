@@ -1,0 +1,167 @@
+/**
+ * Snapshots for a target, exactly once per case: first look for snapshots this case already has
+ * (a run that was killed after CreateSnapshots still left them, tagged at creation), adopt
+ * those, and create only what is missing: ONE CreateSnapshots per instance (crash-consistent
+ * across its volumes), or CreateSnapshot for a volume named on its own.
+ */
+import { CreateSnapshotCommand, CreateSnapshotsCommand, type Instance } from '@aws-sdk/client-ec2';
+import { CustodyError } from '../../core/errors.js';
+import type { AwsInstanceTarget, AwsVolumeTarget } from '../../core/targets.js';
+import type { TargetRun } from './run.js';
+import type { IndexedSnapshot } from './snapshot-index.js';
+
+export interface VolumeSnapshot {
+  volumeId: string;
+  snapshotId: string;
+  /** Set when adopted already completed: no wait needed. */
+  completed?: IndexedSnapshot;
+}
+
+function caseTags(run: TargetRun): Array<{ Key: string; Value: string }> {
+  return [
+    { Key: 'CaseId', Value: run.caseId },
+    { Key: 'EvidenceId', Value: run.evidenceId },
+  ];
+}
+
+/** Snapshots of `volumeId` this case's earlier runs created for this target (not copies). */
+function findExisting(run: TargetRun, volumeId: string): IndexedSnapshot | undefined {
+  const found = run.scope.snapshots
+    .find({ CaseId: run.caseId, EvidenceId: run.evidenceId }, volumeId)
+    .filter((s) => s.tags.SourceSnapshotId === undefined);
+  return found.find((s) => s.state === 'completed') ?? found[0];
+}
+
+async function adopt(run: TargetRun, volumeId: string, s: IndexedSnapshot): Promise<VolumeSnapshot> {
+  await run.recorder.record(
+    'snapshot.adopted',
+    {
+      snapshotId: s.snapshotId,
+      volumeId,
+      role: 'source',
+      state: s.state ?? null,
+      foundBy: 'DescribeSnapshots tag:CaseId, matched EvidenceId and VolumeId',
+      lookupRequestId: run.scope.snapshots.lookupRequestId ?? null,
+    },
+    run.target.arn,
+  );
+  return { volumeId, snapshotId: s.snapshotId, ...(s.state === 'completed' ? { completed: s } : {}) };
+}
+
+/**
+ * Returns one snapshot per volume it could get. Throws (for `runStep`) when the lookup or the
+ * create call fails.
+ */
+export async function snapshotInstance(run: TargetRun<AwsInstanceTarget>, instance: Instance, volumeIds: string[]): Promise<VolumeSnapshot[]> {
+  const { target } = run;
+  await run.scope.snapshots.load(run.signal);
+  const result: VolumeSnapshot[] = [];
+  const missing: string[] = [];
+  for (const volumeId of volumeIds) {
+    const existing = findExisting(run, volumeId);
+    if (existing) result.push(await adopt(run, volumeId, existing));
+    else missing.push(volumeId);
+  }
+  if (missing.length === 0) return result;
+
+  const rootVolume = (instance.BlockDeviceMappings ?? []).find((m) => m.DeviceName === instance.RootDeviceName)?.Ebs?.VolumeId;
+  const excludeBootVolume = rootVolume !== undefined && !missing.includes(rootVolume);
+  const excludeDataVolumeIds = volumeIds.filter((v) => !missing.includes(v) && v !== rootVolume);
+  const tags = caseTags(run);
+  await run.recorder.record(
+    'snapshot.requested',
+    {
+      operation: 'CreateSnapshots',
+      role: 'source',
+      instanceId: target.instanceId,
+      volumeIds: missing,
+      excludeBootVolume,
+      excludeDataVolumeIds,
+      tags: Object.fromEntries(tags.map((t) => [t.Key, t.Value])),
+    },
+    target.arn,
+  );
+  const { output, requestId } = await run.scope.caller.ec2(
+    'createSnapshots',
+    new CreateSnapshotsCommand({
+      InstanceSpecification: {
+        InstanceId: target.instanceId,
+        ExcludeBootVolume: excludeBootVolume,
+        ...(excludeDataVolumeIds.length > 0 ? { ExcludeDataVolumeIds: excludeDataVolumeIds } : {}),
+      },
+      Description: `cloud-custody case ${run.caseId} evidence ${run.evidenceId}`,
+      TagSpecifications: [{ ResourceType: 'snapshot', Tags: tags }],
+    }),
+    target.arn,
+    run.signal,
+  );
+  const created = (output.Snapshots ?? []).filter((s) => s.SnapshotId && s.VolumeId);
+  for (const s of created) {
+    run.scope.snapshots.add({
+      snapshotId: s.SnapshotId as string,
+      volumeId: s.VolumeId,
+      state: s.State,
+      tags: Object.fromEntries(tags.map((t) => [t.Key, t.Value])),
+      encrypted: s.Encrypted === true,
+      kmsKeyId: undefined,
+    });
+  }
+  await run.recorder.record(
+    'snapshot.created',
+    {
+      operation: 'CreateSnapshots',
+      instanceId: target.instanceId,
+      snapshots: created.map((s) => ({ volumeId: s.VolumeId, snapshotId: s.SnapshotId, state: s.State ?? null, startTime: s.StartTime?.toISOString() ?? null })),
+      requestId: requestId ?? null,
+    },
+    target.arn,
+  );
+  for (const s of created) result.push({ volumeId: s.VolumeId as string, snapshotId: s.SnapshotId as string });
+  if (created.length === 0) {
+    throw new CustodyError('E_CLOUD', `CreateSnapshots for ${target.instanceId} returned no snapshots`, { resource: target.arn, requestId });
+  }
+  return result;
+}
+
+/** A volume named on its own: adopt or CreateSnapshot. */
+export async function snapshotVolume(run: TargetRun<AwsVolumeTarget>): Promise<VolumeSnapshot> {
+  const { target } = run;
+  await run.scope.snapshots.load(run.signal);
+  const existing = findExisting(run, target.volumeId);
+  if (existing) return adopt(run, target.volumeId, existing);
+  const tags = caseTags(run);
+  await run.recorder.record(
+    'snapshot.requested',
+    { operation: 'CreateSnapshot', role: 'source', volumeId: target.volumeId, tags: Object.fromEntries(tags.map((t) => [t.Key, t.Value])) },
+    target.arn,
+  );
+  const { output, requestId } = await run.scope.caller.ec2(
+    'createSnapshot',
+    new CreateSnapshotCommand({
+      VolumeId: target.volumeId,
+      Description: `cloud-custody case ${run.caseId} evidence ${run.evidenceId}`,
+      TagSpecifications: [{ ResourceType: 'snapshot', Tags: tags }],
+    }),
+    target.arn,
+    run.signal,
+  );
+  if (!output.SnapshotId) throw new CustodyError('E_CLOUD', `CreateSnapshot for ${target.volumeId} returned no snapshot id`, { resource: target.arn, requestId });
+  run.scope.snapshots.add({
+    snapshotId: output.SnapshotId,
+    volumeId: target.volumeId,
+    state: output.State,
+    tags: Object.fromEntries(tags.map((t) => [t.Key, t.Value])),
+    encrypted: output.Encrypted === true,
+    kmsKeyId: output.KmsKeyId,
+  });
+  await run.recorder.record(
+    'snapshot.created',
+    {
+      operation: 'CreateSnapshot',
+      snapshots: [{ volumeId: target.volumeId, snapshotId: output.SnapshotId, state: output.State ?? null, startTime: output.StartTime?.toISOString() ?? null }],
+      requestId: requestId ?? null,
+    },
+    target.arn,
+  );
+  return { volumeId: target.volumeId, snapshotId: output.SnapshotId };
+}

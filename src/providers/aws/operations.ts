@@ -1,0 +1,388 @@
+/**
+ * The single declaration of every AWS API call the AWS provider makes, with the IAM permissions
+ * each one needs and the condition context its request carries. Plain data on purpose: the
+ * policies in `policies/` are held to exactly this set by a test, `plan()` renders it, and
+ * `callAws` refuses a command that does not belong to the operation it is called for.
+ *
+ * Placeholders in resources and context values: `${Partition}`, `${Region}`, `${Account}` (the
+ * account the call runs in: the target account for `account: 'target'`, the forensics account
+ * for `account: 'forensics'`), `${TargetAccount}` (the target account, from a forensics-side
+ * call), `${ForensicsAccount}`, `${CaseId}`, `${Analyst}`, `${CollectionTagValue}`.
+ */
+import type { CollectOptions, PermissionNeed, PlannedCall, PlannedStep } from '../../core/ports.js';
+import type { CustodyConfig } from '../../core/config.js';
+import type { Target } from '../../core/targets.js';
+
+export interface AwsOperation {
+  /** `service:Action`, exactly as the SDK command is named (`ec2:CreateSnapshots`). */
+  readonly api: string;
+  /** Whose credentials make the call: the forensics account's, or the collector role's. */
+  readonly account: 'forensics' | 'target';
+  readonly mutates: boolean;
+  readonly permissions: readonly PermissionNeed[];
+}
+
+const INSTANCE = 'arn:${Partition}:ec2:${Region}:${Account}:instance/*';
+const VOLUME = 'arn:${Partition}:ec2:${Region}:${Account}:volume/*';
+// Snapshot ARNs carry no account.
+const SNAPSHOT = 'arn:${Partition}:ec2:${Region}::snapshot/*';
+const KEY = 'arn:${Partition}:kms:${Region}:${Account}:key/*';
+const TARGET_KEY = 'arn:${Partition}:kms:${Region}:${TargetAccount}:key/*';
+const TAGGED = { 'aws:ResourceTag/ForensicsEnabled': '${CollectionTagValue}' };
+const VIA_EC2 = { 'kms:ViaService': 'ec2.${Region}.amazonaws.com' };
+const CASE_TAGS = {
+  'aws:RequestTag/CaseId': '${CaseId}',
+  'aws:RequestTag/EvidenceId': '*',
+  'aws:TagKeys': ['CaseId', 'EvidenceId'],
+};
+const COPY_TAGS = {
+  'aws:RequestTag/CaseId': '${CaseId}',
+  'aws:RequestTag/EvidenceId': '*',
+  'aws:RequestTag/SourceSnapshotId': '*',
+  'aws:TagKeys': ['CaseId', 'EvidenceId', 'SourceSnapshotId'],
+};
+
+/** What EC2 does with KMS on the caller's behalf when it reads an encrypted snapshot. */
+function kmsToDecrypt(resource: string): PermissionNeed[] {
+  return [
+    { action: 'kms:DescribeKey', resource, context: VIA_EC2 },
+    { action: 'kms:Decrypt', resource, context: VIA_EC2 },
+    { action: 'kms:CreateGrant', resource, context: { ...VIA_EC2, 'kms:GrantIsForAWSResource': 'true' } },
+  ];
+}
+
+/** What EC2 does with KMS on the caller's behalf when it writes a snapshot under a key. */
+function kmsToEncrypt(resource: string): PermissionNeed[] {
+  return [
+    { action: 'kms:DescribeKey', resource, context: VIA_EC2 },
+    { action: 'kms:GenerateDataKeyWithoutPlaintext', resource, context: VIA_EC2 },
+    { action: 'kms:ReEncryptFrom', resource, context: VIA_EC2 },
+    { action: 'kms:ReEncryptTo', resource, context: VIA_EC2 },
+    { action: 'kms:CreateGrant', resource, context: { ...VIA_EC2, 'kms:GrantIsForAWSResource': 'true' } },
+  ];
+}
+
+export const AWS_OPERATIONS = {
+  /** Who is running the tool: the default analyst. Needs no permission. */
+  getCallerIdentity: {
+    api: 'sts:GetCallerIdentity',
+    account: 'forensics',
+    mutates: false,
+    permissions: [],
+  },
+  assumeCollectorRole: {
+    api: 'sts:AssumeRole',
+    account: 'forensics',
+    mutates: false,
+    permissions: [
+      { action: 'sts:AssumeRole', resource: 'arn:${Partition}:iam::${TargetAccount}:role/CloudCustodyCollector' },
+      {
+        action: 'sts:SetSourceIdentity',
+        resource: 'arn:${Partition}:iam::${TargetAccount}:role/CloudCustodyCollector',
+        context: { 'sts:SourceIdentity': '${Analyst}' },
+      },
+      {
+        action: 'sts:TagSession',
+        resource: 'arn:${Partition}:iam::${TargetAccount}:role/CloudCustodyCollector',
+        context: { 'aws:RequestTag/CaseId': '${CaseId}', 'aws:TagKeys': ['CaseId'] },
+      },
+    ],
+  },
+  describeInstances: {
+    api: 'ec2:DescribeInstances',
+    account: 'target',
+    mutates: false,
+    permissions: [{ action: 'ec2:DescribeInstances', resource: '*' }],
+  },
+  describeVolumes: {
+    api: 'ec2:DescribeVolumes',
+    account: 'target',
+    mutates: false,
+    permissions: [{ action: 'ec2:DescribeVolumes', resource: '*' }],
+  },
+  describeSnapshots: {
+    api: 'ec2:DescribeSnapshots',
+    account: 'target',
+    mutates: false,
+    permissions: [{ action: 'ec2:DescribeSnapshots', resource: '*' }],
+  },
+  describeKey: {
+    api: 'kms:DescribeKey',
+    account: 'target',
+    mutates: false,
+    permissions: [{ action: 'kms:DescribeKey', resource: KEY }],
+  },
+  getConsoleOutput: {
+    api: 'ec2:GetConsoleOutput',
+    account: 'target',
+    mutates: false,
+    permissions: [{ action: 'ec2:GetConsoleOutput', resource: INSTANCE, context: TAGGED }],
+  },
+  getConsoleScreenshot: {
+    api: 'ec2:GetConsoleScreenshot',
+    account: 'target',
+    mutates: false,
+    permissions: [{ action: 'ec2:GetConsoleScreenshot', resource: INSTANCE, context: TAGGED }],
+  },
+  /** `--preserve`: termination protection, and DeleteOnTermination=false on every volume. */
+  preserveInstance: {
+    api: 'ec2:ModifyInstanceAttribute',
+    account: 'target',
+    mutates: true,
+    permissions: [{ action: 'ec2:ModifyInstanceAttribute', resource: INSTANCE, context: TAGGED }],
+  },
+  /** One crash-consistent snapshot set per instance, tagged at creation. */
+  createSnapshots: {
+    api: 'ec2:CreateSnapshots',
+    account: 'target',
+    mutates: true,
+    permissions: [
+      { action: 'ec2:CreateSnapshots', resource: INSTANCE, context: TAGGED },
+      { action: 'ec2:CreateSnapshots', resource: VOLUME },
+      { action: 'ec2:CreateSnapshots', resource: SNAPSHOT, context: CASE_TAGS },
+      { action: 'ec2:CreateTags', resource: SNAPSHOT, context: { ...CASE_TAGS, 'ec2:CreateAction': 'CreateSnapshots' } },
+    ],
+  },
+  /** A volume named on its own. */
+  createSnapshot: {
+    api: 'ec2:CreateSnapshot',
+    account: 'target',
+    mutates: true,
+    permissions: [
+      { action: 'ec2:CreateSnapshot', resource: VOLUME, context: TAGGED },
+      { action: 'ec2:CreateSnapshot', resource: SNAPSHOT, context: CASE_TAGS },
+      { action: 'ec2:CreateTags', resource: SNAPSHOT, context: { ...CASE_TAGS, 'ec2:CreateAction': 'CreateSnapshot' } },
+    ],
+  },
+  /** In the target account: a copy under the shareable key (`aws/ebs` snapshots cannot be shared). */
+  reencryptSnapshot: {
+    api: 'ec2:CopySnapshot',
+    account: 'target',
+    mutates: true,
+    permissions: [
+      { action: 'ec2:CopySnapshot', resource: SNAPSHOT, context: { 'aws:ResourceTag/CaseId': '${CaseId}' } },
+      { action: 'ec2:CopySnapshot', resource: SNAPSHOT, context: COPY_TAGS },
+      { action: 'ec2:CreateTags', resource: SNAPSHOT, context: { ...COPY_TAGS, 'ec2:CreateAction': 'CopySnapshot' } },
+      ...kmsToDecrypt(KEY),
+      ...kmsToEncrypt(KEY),
+    ],
+  },
+  /** createVolumePermission for the forensics account only. */
+  shareSnapshot: {
+    api: 'ec2:ModifySnapshotAttribute',
+    account: 'target',
+    mutates: true,
+    permissions: [
+      {
+        action: 'ec2:ModifySnapshotAttribute',
+        resource: SNAPSHOT,
+        context: { 'aws:ResourceTag/CaseId': '${CaseId}', 'ec2:Add/userId': '${ForensicsAccount}' },
+      },
+    ],
+  },
+  /** In the forensics account: finds copies an interrupted run already made, and waits for them. */
+  describeForensicsSnapshots: {
+    api: 'ec2:DescribeSnapshots',
+    account: 'forensics',
+    mutates: false,
+    permissions: [{ action: 'ec2:DescribeSnapshots', resource: '*' }],
+  },
+  /** In the forensics account: the copy it keeps, under its own key. */
+  copyToForensics: {
+    api: 'ec2:CopySnapshot',
+    account: 'forensics',
+    mutates: true,
+    permissions: [
+      { action: 'ec2:CopySnapshot', resource: SNAPSHOT },
+      { action: 'ec2:CopySnapshot', resource: SNAPSHOT, context: COPY_TAGS },
+      { action: 'ec2:CreateTags', resource: SNAPSHOT, context: { ...COPY_TAGS, 'ec2:CreateAction': 'CopySnapshot' } },
+      ...kmsToDecrypt(TARGET_KEY),
+      ...kmsToEncrypt(KEY),
+    ],
+  },
+  lockSnapshot: {
+    api: 'ec2:LockSnapshot',
+    account: 'forensics',
+    mutates: true,
+    permissions: [
+      { action: 'ec2:LockSnapshot', resource: SNAPSHOT, context: { 'aws:ResourceTag/CaseId': '${CaseId}' } },
+    ],
+  },
+} as const satisfies Record<string, AwsOperation>;
+
+export type AwsOperationName = keyof typeof AWS_OPERATIONS;
+
+/** The SDK command class name an operation's calls must use (`CreateSnapshotsCommand`). */
+export function commandNameOf(op: AwsOperationName): string {
+  const api = AWS_OPERATIONS[op].api;
+  return `${api.slice(api.indexOf(':') + 1)}Command`;
+}
+
+/** Every IAM action the collector role in a target account must allow (its session policy too). */
+export function targetAccountActions(): string[] {
+  const actions = new Set<string>();
+  for (const op of Object.values(AWS_OPERATIONS) as AwsOperation[]) {
+    if (op.account !== 'target') continue;
+    for (const p of op.permissions) actions.add(p.action);
+  }
+  return [...actions].sort();
+}
+
+export interface PlanValues {
+  partition: string;
+  region: string;
+  account: string;
+  targetAccount: string;
+  forensicsAccount: string;
+  caseId?: string;
+  analyst?: string;
+  collectionTagValue?: string;
+}
+
+/** Fills the placeholders of an ARN pattern or a condition value. */
+export function fillPlaceholders(text: string, values: PlanValues): string {
+  return text
+    .replaceAll('${Partition}', values.partition)
+    .replaceAll('${Region}', values.region)
+    .replaceAll('${Account}', values.account)
+    .replaceAll('${TargetAccount}', values.targetAccount)
+    .replaceAll('${ForensicsAccount}', values.forensicsAccount)
+    .replaceAll('${CaseId}', values.caseId ?? '${CaseId}')
+    .replaceAll('${Analyst}', values.analyst ?? '${Analyst}')
+    .replaceAll('${CollectionTagValue}', values.collectionTagValue ?? 'true');
+}
+
+function fillNeed(need: PermissionNeed, values: PlanValues): PermissionNeed {
+  const filled: PermissionNeed = { action: need.action, resource: fillPlaceholders(need.resource, values) };
+  if (need.context) {
+    filled.context = Object.fromEntries(
+      Object.entries(need.context).map(([k, v]) => [
+        fillPlaceholders(k, values),
+        Array.isArray(v) ? v.map((x) => fillPlaceholders(x, values)) : fillPlaceholders(v as string, values),
+      ]),
+    );
+  }
+  return filled;
+}
+
+function plannedCall(op: AwsOperationName, where: string, values: PlanValues): PlannedCall {
+  const decl: AwsOperation = AWS_OPERATIONS[op];
+  return {
+    api: decl.api,
+    where,
+    mutates: decl.mutates,
+    permissions: decl.permissions.map((p) => fillNeed(p, values)),
+  };
+}
+
+const DEFAULT_ROLE_SUFFIX = ':role/CloudCustodyCollector';
+
+/** The collector role ARN in `account`: config `aws.collectorRole` is a role name or an ARN pattern with `{account}`. */
+export function roleArnFor(config: CustodyConfig, account: string, partition = 'aws'): string {
+  const role = config.aws?.collectorRole ?? 'CloudCustodyCollector';
+  return role.startsWith('arn:') ? role.replaceAll('{account}', account) : `arn:${partition}:iam::${account}:role/${role}`;
+}
+
+function withRoleArn(call: PlannedCall, roleArn: string): PlannedCall {
+  return {
+    ...call,
+    permissions: call.permissions.map((p) => (p.resource.endsWith(DEFAULT_ROLE_SUFFIX) ? { ...p, resource: roleArn } : p)),
+  };
+}
+
+/**
+ * What collecting `target` would call, step by step, with the permissions each call needs
+ * (placeholders filled for this target). Touches nothing; `plan()` returns it.
+ *
+ * @example plannedCalls(parseTarget('arn:aws:ec2:us-east-1:222222222222:instance/i-0abc12345'), options, config)
+ */
+export function plannedCalls(target: Target, options: CollectOptions, config: CustodyConfig): PlannedStep[] {
+  if (target.kind !== 'aws-instance' && target.kind !== 'aws-volume') return [];
+  const aws = config.aws;
+  const forensicsAccount = aws?.forensicsAccount ?? '${ForensicsAccount}';
+  const forensicsRegion = aws?.region ?? target.region;
+  const transfer = aws?.transfer ?? 'copy';
+  const inTarget: PlanValues = {
+    partition: target.partition,
+    region: target.region,
+    account: target.account,
+    targetAccount: target.account,
+    forensicsAccount,
+    collectionTagValue: aws?.collectionTag.value ?? 'true',
+  };
+  const inForensics: PlanValues = { ...inTarget, account: forensicsAccount, region: forensicsRegion };
+  const roleWhere = `forensics account ${forensicsAccount}, into ${target.account}'s collector role`;
+  const targetWhere = `target account ${target.account} ${target.region} (collector role)`;
+  const forensicsWhere = `forensics account ${forensicsAccount} ${forensicsRegion}`;
+  const isInstance = target.kind === 'aws-instance';
+
+  const steps: PlannedStep[] = [
+    {
+      step: 'credentials',
+      description: 'Assume the collector role with the case id as session name and tag, the analyst as source identity',
+      calls: [withRoleArn(plannedCall('assumeCollectorRole', roleWhere, { ...inTarget, account: forensicsAccount }), roleArnFor(config, target.account, target.partition))],
+    },
+    {
+      step: 'describe',
+      description: isInstance
+        ? 'Describe the instance, its volumes and their KMS keys; store them as evidence'
+        : 'Describe the volume and its KMS key; store them as evidence',
+      calls: [
+        ...(isInstance ? [plannedCall('describeInstances', targetWhere, inTarget)] : []),
+        plannedCall('describeVolumes', targetWhere, inTarget),
+        plannedCall('describeKey', targetWhere, inTarget),
+      ],
+    },
+  ];
+  if (isInstance) {
+    steps.push({
+      step: 'volatile',
+      description: options.screenshot ? 'Console output and screenshot' : 'Console output',
+      calls: [
+        plannedCall('getConsoleOutput', targetWhere, inTarget),
+        ...(options.screenshot ? [plannedCall('getConsoleScreenshot', targetWhere, inTarget)] : []),
+      ],
+    });
+    if (options.preserve) {
+      steps.push({
+        step: 'preserve',
+        description: 'Termination protection on, DeleteOnTermination off for every volume (recorded changes)',
+        calls: [plannedCall('preserveInstance', targetWhere, inTarget)],
+      });
+    }
+  }
+  steps.push({
+    step: 'snapshot',
+    description: isInstance
+      ? 'Find snapshots an interrupted run made; otherwise one CreateSnapshots for all volumes, tagged with the case'
+      : 'Find a snapshot an interrupted run made; otherwise CreateSnapshot, tagged with the case',
+    calls: [
+      plannedCall('describeSnapshots', targetWhere, inTarget),
+      plannedCall(isInstance ? 'createSnapshots' : 'createSnapshot', targetWhere, inTarget),
+    ],
+  });
+  steps.push({
+    step: 'wait',
+    description: 'Wait for completion: batched DescribeSnapshots with backoff',
+    calls: [plannedCall('describeSnapshots', targetWhere, inTarget)],
+  });
+  if (transfer !== 'in-place') {
+    steps.push({
+      step: 'share',
+      description: 'Re-encrypt under the shareable key when needed, then share with the forensics account only',
+      calls: [plannedCall('reencryptSnapshot', targetWhere, inTarget), plannedCall('shareSnapshot', targetWhere, inTarget)],
+    });
+  }
+  if (transfer === 'copy') {
+    steps.push({
+      step: 'copy',
+      description: 'Copy into the forensics account under its own key' + (aws?.lock ? ', then lock (compliance mode)' : ''),
+      calls: [
+        plannedCall('describeForensicsSnapshots', forensicsWhere, inForensics),
+        plannedCall('copyToForensics', forensicsWhere, inForensics),
+        ...(aws?.lock ? [plannedCall('lockSnapshot', forensicsWhere, inForensics)] : []),
+      ],
+    });
+  }
+  return steps;
+}

@@ -1,0 +1,53 @@
+/** Turns what happened to a target into its outcome: data, with a sentence for humans. */
+import type { TargetOutcome } from '../../core/ports.js';
+import type { ChainResult } from './volume-chain.js';
+import type { StepFailure, TargetRun } from './run.js';
+
+/** Steps whose failure decides that nothing useful was preserved. */
+const DECISIVE = ['assume-role', 'describe-instance', 'describe-volume', 'snapshot', 'wait-snapshot', 'reencrypt', 'share', 'forensics-copy', 'lock'];
+
+function decisive(failures: StepFailure[]): StepFailure | undefined {
+  for (const step of DECISIVE) {
+    const f = failures.find((x) => x.step === step);
+    if (f) return f;
+  }
+  return failures[0];
+}
+
+function describeFailure(f: StepFailure): string {
+  return `${f.step}${f.volumeId ? ` (${f.volumeId})` : ''}: ${f.error.message}`;
+}
+
+export function failedOutcome(run: TargetRun, reason: string, failure?: StepFailure): TargetOutcome {
+  const f = failure ?? decisive(run.failures);
+  return {
+    target: run.target.arn,
+    status: 'failed',
+    reason,
+    ...(f ? { error: f.error.toRecord() } : {}),
+    evidenceIds: [...run.evidenceIds],
+  };
+}
+
+/** collected: every chain done and no step failed; partial: something preserved, something not; failed: no chain done. */
+export function outcomeOf(run: TargetRun, chains: ChainResult[], noVolumesReason?: string): TargetOutcome {
+  const done = chains.filter((c) => c.done);
+  const base = { target: run.target.arn, evidenceIds: [...run.evidenceIds] };
+  if (chains.length === 0) {
+    const f = decisive(run.failures);
+    return { ...base, status: 'partial', reason: noVolumesReason ?? 'no volume was snapshotted', ...(f ? { error: f.error.toRecord() } : {}) };
+  }
+  if (done.length === 0) {
+    const f = decisive(run.failures);
+    return { ...base, status: 'failed', reason: f ? `no snapshot was preserved: ${describeFailure(f)}` : 'no snapshot was preserved', ...(f ? { error: f.error.toRecord() } : {}) };
+  }
+  if (run.failures.length > 0 || done.length < chains.length) {
+    const f = decisive(run.failures);
+    const missing = chains.filter((c) => !c.done).map((c) => c.volumeId);
+    const parts = [`${done.length} of ${chains.length} volumes preserved`];
+    if (missing.length > 0) parts.push(`not preserved: ${missing.join(', ')}`);
+    if (f) parts.push(describeFailure(f));
+    return { ...base, status: 'partial', reason: parts.join('; '), ...(f ? { error: f.error.toRecord() } : {}) };
+  }
+  return { ...base, status: 'collected' };
+}

@@ -1,0 +1,170 @@
+/**
+ * The AWS provider: EC2 instances and EBS volumes (targets), `tag:KEY=VALUE` (selector).
+ * See DESIGN.md "The flow" for the order of steps and research/aws.md for why.
+ */
+import type { AwsCredentialIdentityProvider } from '@aws-sdk/types';
+import { evidenceIdFor } from '../../core/case-id.js';
+import type { AwsConfig, CustodyConfig } from '../../core/config.js';
+import { CustodyError } from '../../core/errors.js';
+import type { CollectOptions, PlannedStep, Provider, ProviderContext, ProviderFactory, TargetOutcome } from '../../core/ports.js';
+import type { AwsInstanceTarget, AwsVolumeTarget, Selector, Target } from '../../core/targets.js';
+import { CaseState } from './case-state.js';
+import { DEFAULT_RETRY, type RetrySettings } from './clients.js';
+import { systemClock, type Clock } from './clock.js';
+import { collectInstance } from './collect-instance.js';
+import { collectVolume } from './collect-volume.js';
+import { plannedCalls } from './operations.js';
+import { partitionOf, resolveTagSelector } from './resolve-selector.js';
+import { guardRecorder, type TargetRun } from './run.js';
+import { DEFAULT_WAIT, type WaitSettings } from './snapshot-waiter.js';
+
+export interface AwsProviderDeps {
+  /** The forensics account's credentials. Default: the SDK's standard chain. */
+  credentials?: AwsCredentialIdentityProvider;
+  clock?: Clock;
+  /** SDK retry settings (default adaptive, 8 attempts). */
+  retry?: Partial<RetrySettings>;
+  /** Snapshot-wait polling (defaults: 3 s first pause, backing off to 30 s). */
+  wait?: Partial<Omit<WaitSettings, 'timeoutMs'>>;
+  /** Reuse a description fetched for another target this long (default 5 minutes). */
+  describeMaxAgeMs?: number;
+}
+
+type AwsTarget = AwsInstanceTarget | AwsVolumeTarget;
+
+function isAwsTarget(target: Target): target is AwsTarget {
+  return target.kind === 'aws-instance' || target.kind === 'aws-volume';
+}
+
+/** The extra surface tests and the benchmark use beyond `Provider`. */
+export interface AwsProvider extends Provider {
+  /** Snapshot-wait polls made for a case (excluded from the benchmark's call budget). */
+  waitPolls(caseId: string): number;
+}
+
+/**
+ * Builds the AWS provider. Throws `E_CONFIG` when the config has no `aws` section.
+ *
+ * @example
+ * const aws = createAwsProvider(loadConfigFile('custody.json'));
+ * aws.validate(parseTarget('arn:aws:ec2:us-east-1:222222222222:instance/i-0abc1234'));
+ */
+export function createAwsProvider(config: CustodyConfig, deps: AwsProviderDeps = {}): AwsProvider {
+  const aws = config.aws;
+  if (!aws) throw new CustodyError('E_CONFIG', 'the config has no "aws" section: forensicsAccount, region and allowedAccounts are required to collect from AWS');
+  const withAws = config as CustodyConfig & { aws: AwsConfig };
+  const clock = deps.clock ?? systemClock;
+  const retry: RetrySettings = { ...DEFAULT_RETRY, ...deps.retry };
+  const wait: WaitSettings = { ...DEFAULT_WAIT, ...deps.wait, timeoutMs: aws.snapshotTimeoutSeconds * 1000 };
+  const describeMaxAgeMs = deps.describeMaxAgeMs ?? 5 * 60_000;
+  const cases = new Map<string, CaseState>();
+  // Targets announced by validate(): every case state learns them so describes can batch them.
+  const expected: AwsTarget[] = [];
+
+  const expect = (state: CaseState, target: AwsTarget) => {
+    const scope = state.targetScope(target.account, target.region, target.partition);
+    if (target.kind === 'aws-instance') {
+      state.sessions.cover(target.account, target.partition, target.region, { instanceArn: target.arn });
+      scope.directory.expectInstance(target.instanceId);
+    } else {
+      state.sessions.cover(target.account, target.partition, target.region, { volumeArn: target.arn });
+      scope.directory.expectVolume(target.volumeId);
+    }
+  };
+
+  const stateFor = (caseId: string): CaseState => {
+    let state = cases.get(caseId);
+    if (!state) {
+      state = new CaseState({ config: withAws, caseId, credentials: deps.credentials, clock, retry, wait, describeMaxAgeMs });
+      for (const t of expected) expect(state, t);
+      cases.set(caseId, state);
+    }
+    return state;
+  };
+
+  const checkAllowed = (target: AwsTarget) => {
+    if (!aws.allowedAccounts.includes(target.account)) {
+      throw new CustodyError(
+        'E_ACCOUNT_NOT_ALLOWED',
+        `account ${target.account} is not in aws.allowedAccounts (${aws.allowedAccounts.join(', ')}): ${target.arn} was refused before any call. Add the account to the config if it should be collected.`,
+        { resource: target.arn },
+      );
+    }
+  };
+
+  return {
+    name: 'aws',
+    handles: (target) => isAwsTarget(target),
+    handlesSelector: (selector: Selector) => selector.kind === 'aws-tag',
+
+    validate(target: Target): void {
+      if (!isAwsTarget(target)) throw new CustodyError('E_UNSUPPORTED', `the AWS provider does not collect ${target.kind} targets`);
+      checkAllowed(target);
+      if (!expected.some((t) => t.arn === target.arn)) {
+        expected.push(target);
+        for (const state of cases.values()) expect(state, target);
+      }
+    },
+
+    scopeOf(target: Target): string {
+      return isAwsTarget(target) ? `aws:${target.account}:${target.region}` : 'aws';
+    },
+
+    plan(target: Target, options: CollectOptions): PlannedStep[] {
+      return plannedCalls(target, options, config);
+    },
+
+    async resolveSelector(selector: Selector, ctx: ProviderContext): Promise<Target[]> {
+      if (selector.kind !== 'aws-tag') throw new CustodyError('E_UNSUPPORTED', `the AWS provider does not resolve ${selector.kind} selectors`);
+      const recorder = guardRecorder(ctx.recorder);
+      return resolveTagSelector(selector, stateFor(recorder.caseId), recorder, ctx.signal);
+    },
+
+    async collect(target: Target, ctx: ProviderContext): Promise<TargetOutcome> {
+      const recorder = guardRecorder(ctx.recorder);
+      if (!isAwsTarget(target)) {
+        return { target: String((target as { kind: string }).kind), status: 'skipped', reason: 'not an AWS target', evidenceIds: [] };
+      }
+      try {
+        checkAllowed(target);
+      } catch (error) {
+        const e = error as CustodyError;
+        await recorder.record('step.failed', { step: 'validate', error: e.toRecord() }, target.arn);
+        return { target: target.arn, status: 'failed', reason: e.message, error: e.toRecord(), evidenceIds: [] };
+      }
+      const state = stateFor(recorder.caseId);
+      expect(state, target);
+      const partition = target.partition || partitionOf(target.region);
+      const run: TargetRun = {
+        target,
+        caseId: recorder.caseId,
+        evidenceId: evidenceIdFor(recorder.caseId, target.arn),
+        recorder,
+        progress: ctx.progress,
+        options: ctx.options,
+        signal: ctx.signal,
+        aws,
+        sessions: state.sessions,
+        scope: state.targetScope(target.account, target.region, partition),
+        forensics: () => state.forensicsScope(aws.region, partition),
+        failures: [],
+        evidenceIds: new Set(),
+      };
+      return target.kind === 'aws-instance'
+        ? collectInstance(run as TargetRun<AwsInstanceTarget>)
+        : collectVolume(run as TargetRun<AwsVolumeTarget>);
+    },
+
+    waitPolls(caseId: string): number {
+      return cases.get(caseId)?.waitPolls() ?? 0;
+    },
+
+    async close(): Promise<void> {
+      for (const state of cases.values()) state.close();
+      cases.clear();
+    },
+  };
+}
+
+/** For the provider registry: no `aws` section, no AWS provider. */
+export const awsProviderFactory: ProviderFactory = (config) => (config.aws ? createAwsProvider(config) : undefined);

@@ -1,0 +1,89 @@
+/**
+ * `tag:KEY=VALUE`: every instance carrying the tag, in every allowed account and configured
+ * region. Each account and region searched is recorded with what it found, including searches
+ * that failed (a role missing in one account must not hide the others).
+ */
+import { DescribeInstancesCommand, type Instance } from '@aws-sdk/client-ec2';
+import { isCustodyError, CustodyError } from '../../core/errors.js';
+import type { AwsTagSelector, AwsInstanceTarget } from '../../core/targets.js';
+import { selectorKey } from '../../core/targets.js';
+import type { CaseRecorder } from '../../core/ports.js';
+import type { CaseState } from './case-state.js';
+import { isLedgerError } from './run.js';
+
+export function partitionOf(region: string): string {
+  if (region.startsWith('cn-')) return 'aws-cn';
+  if (region.startsWith('us-gov-')) return 'aws-us-gov';
+  return 'aws';
+}
+
+/** States worth collecting: a terminated instance has no volumes left to snapshot. */
+const LIVE_STATES = ['pending', 'running', 'stopping', 'stopped'];
+
+export async function resolveTagSelector(
+  selector: AwsTagSelector,
+  state: CaseState,
+  recorder: CaseRecorder,
+  signal: AbortSignal,
+): Promise<AwsInstanceTarget[]> {
+  const aws = state.aws;
+  const key = selectorKey(selector);
+  const regions = aws.regions ?? [aws.region];
+  const found: AwsInstanceTarget[] = [];
+  const searches: Array<{ account: string; region: string }> = [];
+  for (const account of aws.allowedAccounts) for (const region of regions) searches.push({ account, region });
+
+  const failedScopes: string[] = [];
+  await Promise.all(
+    searches.map(async ({ account, region }) => {
+      const partition = partitionOf(region);
+      try {
+        state.sessions.cover(account, partition, region, { anyInstance: true });
+        await state.sessions.ensure(account, recorder);
+        const scope = state.targetScope(account, region, partition);
+        const instances: Instance[] = [];
+        const owners = new Map<string, string>();
+        const requestIds: string[] = [];
+        let nextToken: string | undefined;
+        do {
+          const { output, requestId } = await scope.caller.ec2(
+            'describeInstances',
+            new DescribeInstancesCommand({
+              Filters: [
+                { Name: `tag:${selector.key}`, Values: [selector.value] },
+                { Name: 'instance-state-name', Values: LIVE_STATES },
+              ],
+              ...(nextToken ? { NextToken: nextToken } : {}),
+            }),
+            `instances tagged ${selector.key}=${selector.value} in ${account} ${region}`,
+            signal,
+          );
+          if (requestId) requestIds.push(requestId);
+          for (const reservation of output.Reservations ?? []) {
+            for (const instance of reservation.Instances ?? []) {
+              if (!instance.InstanceId) continue;
+              instances.push(instance);
+              if (reservation.OwnerId) owners.set(instance.InstanceId, reservation.OwnerId);
+            }
+          }
+          nextToken = output.NextToken;
+        } while (nextToken);
+        // The search already described them: collecting them needs no second DescribeInstances.
+        scope.directory.seedInstances(instances, requestIds[0], owners);
+        const ids = instances.map((i) => i.InstanceId as string).sort();
+        await recorder.record('selector.searched', { selector: key, account, region, filters: { [`tag:${selector.key}`]: selector.value, 'instance-state-name': LIVE_STATES }, found: ids, requestIds }, key);
+        for (const id of ids) {
+          found.push({ kind: 'aws-instance', arn: `arn:${partition}:ec2:${region}:${account}:instance/${id}`, partition, region, account, instanceId: id });
+        }
+      } catch (error) {
+        if (isLedgerError(error)) throw error;
+        const e = isCustodyError(error) ? error : new CustodyError('E_CLOUD', String((error as Error)?.message ?? error), { cause: error });
+        failedScopes.push(`${account}/${region}`);
+        await recorder.record('step.failed', { step: 'resolve-selector', selector: key, account, region, error: e.toRecord() }, key);
+      }
+    }),
+  );
+  found.sort((a, b) => a.arn.localeCompare(b.arn));
+  await recorder.record('selector.resolved', { selector: key, searched: searches.length, failed: failedScopes.sort(), targets: found.map((t) => t.arn) }, key);
+  return found;
+}

@@ -1,0 +1,145 @@
+/**
+ * One target's collection run: its context, and `runStep`, which turns a failed step into a
+ * `step.failed` ledger entry and a remembered failure instead of an exception. Only a ledger
+ * failure escapes (as `E_LEDGER`): if the case cannot be written, collection must stop.
+ */
+import type { AwsConfig } from '../../core/config.js';
+import { CustodyError, isCustodyError } from '../../core/errors.js';
+import type {
+  ArtifactInput,
+  CaseRecorder,
+  CollectOptions,
+  EvidenceInput,
+  LedgerEntry,
+  ProgressSink,
+  StoredEvidence,
+} from '../../core/ports.js';
+import type { AwsInstanceTarget, AwsVolumeTarget } from '../../core/targets.js';
+import type { CollectorSessions } from './credentials.js';
+import type { ResourceDirectory } from './describe.js';
+import type { KeyDirectory } from './kms-keys.js';
+import type { ScopeCaller } from './scope.js';
+import type { CaseSnapshotIndex } from './snapshot-index.js';
+import type { SnapshotWaiter } from './snapshot-waiter.js';
+
+export interface TargetScope {
+  caller: ScopeCaller;
+  directory: ResourceDirectory;
+  snapshots: CaseSnapshotIndex;
+  waiter: SnapshotWaiter;
+  keys: KeyDirectory;
+}
+
+export interface ForensicsScope {
+  caller: ScopeCaller;
+  snapshots: CaseSnapshotIndex;
+  waiter: SnapshotWaiter;
+}
+
+export interface StepFailure {
+  step: string;
+  error: CustodyError;
+  volumeId?: string;
+}
+
+export interface TargetRun<T extends AwsInstanceTarget | AwsVolumeTarget = AwsInstanceTarget | AwsVolumeTarget> {
+  target: T;
+  caseId: string;
+  /** The target's evidence id (instance or volume). */
+  evidenceId: string;
+  recorder: CaseRecorder;
+  progress: ProgressSink;
+  options: CollectOptions;
+  signal: AbortSignal;
+  aws: AwsConfig;
+  sessions: CollectorSessions;
+  scope: TargetScope;
+  forensics: () => ForensicsScope;
+  failures: StepFailure[];
+  evidenceIds: Set<string>;
+}
+
+/** Wraps a recorder so any failure to write becomes `E_LEDGER`, which nothing below catches. */
+export function guardRecorder(recorder: CaseRecorder): CaseRecorder {
+  const guard = async <T>(what: string, fn: () => Promise<T>): Promise<T> => {
+    try {
+      return await fn();
+    } catch (error) {
+      if (isCustodyError(error) && error.code === 'E_LEDGER') throw error;
+      throw new CustodyError('E_LEDGER', `the case could not record ${what}: ${(error as Error)?.message ?? String(error)}`, {
+        cause: error,
+        resource: recorder.caseDir,
+      });
+    }
+  };
+  return {
+    get caseId() {
+      return recorder.caseId;
+    },
+    get analyst() {
+      return recorder.analyst;
+    },
+    get caseDir() {
+      return recorder.caseDir;
+    },
+    record: (type: string, data?: Record<string, unknown>, target?: string): Promise<LedgerEntry> =>
+      guard(type, () => recorder.record(type, data, target)),
+    entries: () => recorder.entries(),
+    storeEvidence: (input: EvidenceInput): Promise<StoredEvidence> => guard(`evidence ${input.name}`, () => recorder.storeEvidence(input)),
+    recordArtifact: (input: ArtifactInput): Promise<LedgerEntry> => guard(`artifact ${input.kind}`, () => recorder.recordArtifact(input)),
+  };
+}
+
+export function isLedgerError(error: unknown): boolean {
+  return isCustodyError(error) && error.code === 'E_LEDGER';
+}
+
+function asCustodyError(error: unknown): CustodyError {
+  if (isCustodyError(error)) return error;
+  return new CustodyError('E_INTERNAL', `unexpected failure: ${(error as Error)?.message ?? String(error)}`, { cause: error });
+}
+
+export type StepResult<T> = { ok: true; value: T } | { ok: false; error: CustodyError };
+
+/**
+ * Runs one step. On failure: records `step.failed` (with the error record and `extra`), remembers
+ * it for the outcome, reports progress, and returns `{ ok: false }`. Ledger failures propagate.
+ */
+export async function runStep<T>(
+  run: TargetRun,
+  step: string,
+  fn: () => Promise<T>,
+  extra: Record<string, unknown> = {},
+): Promise<StepResult<T>> {
+  const target = run.target.arn;
+  run.progress({ target, step, state: 'started', ...(extra.volumeId ? { detail: String(extra.volumeId) } : {}) });
+  try {
+    const value = await fn();
+    run.progress({ target, step, state: 'done', ...(extra.volumeId ? { detail: String(extra.volumeId) } : {}) });
+    return { ok: true, value };
+  } catch (raw) {
+    if (isLedgerError(raw)) throw raw;
+    const error = asCustodyError(raw);
+    const failure: StepFailure = { step, error };
+    if (typeof extra.volumeId === 'string') failure.volumeId = extra.volumeId;
+    run.failures.push(failure);
+    await run.recorder.record('step.failed', { step, ...extra, error: error.toRecord() }, target);
+    run.progress({ target, step, state: 'failed', detail: error.message });
+    return { ok: false, error };
+  }
+}
+
+export function volumeArnOf(target: AwsInstanceTarget | AwsVolumeTarget, volumeId: string): string {
+  return `arn:${target.partition}:ec2:${target.region}:${target.account}:volume/${volumeId}`;
+}
+
+/** Renders a JSON evidence file: stable, indented, with a trailing newline. */
+export function jsonEvidence(value: unknown): string {
+  return `${JSON.stringify(value, (_k, v: unknown) => (v instanceof Date ? v.toISOString() : v), 2)}\n`;
+}
+
+/** Drops the SDK's `$metadata` from an output before it becomes evidence. */
+export function withoutMetadata<T extends object>(output: T): Omit<T, '$metadata'> {
+  const { $metadata: _ignored, ...rest } = output as T & { $metadata?: unknown };
+  return rest;
+}

@@ -1,0 +1,50 @@
+/**
+ * Everything shared by the targets of one account and region: the collector role's clients,
+ * the describe batchers, the case's snapshot index, the snapshot waiter and the KMS key cache.
+ * The forensics account gets the same shape under its own credentials.
+ */
+import type { AccountClients } from './clients.js';
+import { callAws, type AwsResult, type OutputOf } from './call-aws.js';
+import type { AwsOperationName } from './operations.js';
+import type { Clock } from './clock.js';
+
+export interface ScopeIdentity {
+  kind: 'target' | 'forensics';
+  account: string;
+  region: string;
+  partition: string;
+}
+
+/** Sends calls for one account and region, refreshing the session once when AWS says it expired. */
+export class ScopeCaller {
+  constructor(
+    readonly id: ScopeIdentity,
+    readonly clients: AccountClients,
+    private readonly clock: Clock,
+    private readonly refresh: ((since: number) => Promise<void>) | undefined,
+  ) {}
+
+  async ec2<C extends object>(op: AwsOperationName, command: C, resource: string, signal?: AbortSignal): Promise<AwsResult<OutputOf<C>>> {
+    return this.send(op, this.clients.ec2, command, resource, signal);
+  }
+
+  async kms<C extends object>(op: AwsOperationName, command: C, resource: string, signal?: AbortSignal): Promise<AwsResult<OutputOf<C>>> {
+    return this.send(op, this.clients.kms, command, resource, signal);
+  }
+
+  private async send<C extends object>(
+    op: AwsOperationName,
+    client: { send(command: never, options?: { abortSignal?: AbortSignal }): Promise<unknown> },
+    command: C,
+    resource: string,
+    signal?: AbortSignal,
+  ): Promise<AwsResult<OutputOf<C>>> {
+    const started = this.clock.now();
+    const refresh = this.refresh;
+    return callAws(op, client, command, {
+      resource,
+      ...(signal ? { signal } : {}),
+      ...(refresh ? { refreshCredentials: () => refresh(started) } : {}),
+    });
+  }
+}

@@ -1,0 +1,170 @@
+/**
+ * One waiter per account and region: a single loop polls DescribeSnapshots for every pending
+ * snapshot at once (filtered by id, so a vanished id does not fail the whole call), backing off
+ * between polls. Never one poller per snapshot: 400 pending snapshots cost one call per round.
+ */
+import { DescribeSnapshotsCommand, type Snapshot } from '@aws-sdk/client-ec2';
+import { CustodyError, isCustodyError } from '../../core/errors.js';
+import type { Clock } from './clock.js';
+import type { AwsOperationName } from './operations.js';
+import type { ScopeCaller } from './scope.js';
+
+export interface WaitSettings {
+  /** First pause before polling, and after a new snapshot joins. */
+  initialDelayMs: number;
+  maxDelayMs: number;
+  /** Give up on a snapshot after this long (config `aws.snapshotTimeoutSeconds`). */
+  timeoutMs: number;
+  /** A just-created snapshot may not be listed yet (eventual consistency): how long to allow. */
+  notFoundGraceMs: number;
+}
+
+export const DEFAULT_WAIT: Omit<WaitSettings, 'timeoutMs'> = { initialDelayMs: 3_000, maxDelayMs: 30_000, notFoundGraceMs: 60_000 };
+
+const MAX_IDS = 200;
+
+interface Pending {
+  snapshotId: string;
+  addedAt: number;
+  onProgress: Array<(fraction: number, snapshot: Snapshot) => void>;
+  resolve: Array<(s: Snapshot & { requestId?: string }) => void>;
+  reject: Array<(e: unknown) => void>;
+}
+
+export interface CompletedSnapshot {
+  snapshot: Snapshot;
+  /** The request id of the poll that saw it complete. */
+  requestId: string | undefined;
+}
+
+export class SnapshotWaiter {
+  private readonly pending = new Map<string, Pending>();
+  private running = false;
+  private round = 0;
+  /** Polls made, for tests and the benchmark. */
+  polls = 0;
+  private closed = false;
+
+  constructor(
+    private readonly caller: ScopeCaller,
+    private readonly clock: Clock,
+    private readonly settings: WaitSettings,
+    private readonly op: AwsOperationName,
+  ) {}
+
+  /** Resolves when `snapshotId` is `completed`; rejects on `error`, timeout or disappearance. */
+  wait(snapshotId: string, onProgress?: (fraction: number, snapshot: Snapshot) => void): Promise<CompletedSnapshot> {
+    return new Promise<CompletedSnapshot>((resolve, reject) => {
+      let entry = this.pending.get(snapshotId);
+      if (!entry) {
+        entry = { snapshotId, addedAt: this.clock.now(), onProgress: [], resolve: [], reject: [] };
+        this.pending.set(snapshotId, entry);
+        // A newcomer should not wait out a long backoff meant for old snapshots.
+        this.round = 0;
+      }
+      if (onProgress) entry.onProgress.push(onProgress);
+      entry.resolve.push((s) => {
+        const { requestId, ...snapshot } = s;
+        resolve({ snapshot, requestId });
+      });
+      entry.reject.push(reject);
+      if (!this.running) void this.loop();
+    });
+  }
+
+  close(): void {
+    this.closed = true;
+    const error = new CustodyError('E_CLOUD', 'the provider was closed while snapshots were still pending');
+    for (const entry of this.pending.values()) for (const r of entry.reject) r(error);
+    this.pending.clear();
+  }
+
+  private settle(entry: Pending, outcome: { snapshot: Snapshot; requestId: string | undefined } | { error: unknown }): void {
+    this.pending.delete(entry.snapshotId);
+    if ('error' in outcome) for (const r of entry.reject) r(outcome.error);
+    else for (const r of entry.resolve) r({ ...outcome.snapshot, ...(outcome.requestId ? { requestId: outcome.requestId } : {}) });
+  }
+
+  private async loop(): Promise<void> {
+    this.running = true;
+    try {
+      while (this.pending.size > 0 && !this.closed) {
+        const delay = Math.min(this.settings.maxDelayMs, this.settings.initialDelayMs * 1.5 ** this.round);
+        this.round += 1;
+        await this.clock.sleep(delay);
+        if (this.closed) break;
+        await this.pollOnce();
+      }
+    } finally {
+      this.running = false;
+    }
+  }
+
+  private async pollOnce(): Promise<void> {
+    const entries = [...this.pending.values()];
+    const { account, region } = this.caller.id;
+    for (let i = 0; i < entries.length; i += MAX_IDS) {
+      const chunk = entries.slice(i, i + MAX_IDS);
+      const ids = chunk.map((e) => e.snapshotId);
+      let snapshots: Snapshot[];
+      let requestId: string | undefined;
+      try {
+        const result = await this.caller.ec2(
+          this.op,
+          new DescribeSnapshotsCommand({ Filters: [{ Name: 'snapshot-id', Values: ids }] }),
+          `snapshots ${ids.join(', ')} in ${account} ${region}`,
+        );
+        this.polls += 1;
+        snapshots = result.output.Snapshots ?? [];
+        requestId = result.requestId;
+      } catch (error) {
+        // Throttling and server errors pass; anything else (denied, bad credentials) ends the wait.
+        if (isCustodyError(error) && (error.code === 'E_THROTTLED' || error.retryable)) continue;
+        for (const entry of chunk) this.settle(entry, { error });
+        continue;
+      }
+      const now = this.clock.now();
+      const byId = new Map(snapshots.map((s) => [s.SnapshotId, s]));
+      for (const entry of chunk) {
+        const s = byId.get(entry.snapshotId);
+        if (!s) {
+          if (now - entry.addedAt > this.settings.notFoundGraceMs) {
+            this.settle(entry, {
+              error: new CustodyError('E_NOT_FOUND', `snapshot ${entry.snapshotId} vanished while waiting for it in ${account} ${region}`, {
+                resource: entry.snapshotId,
+                action: 'ec2:DescribeSnapshots',
+              }),
+            });
+          }
+          continue;
+        }
+        if (s.State === 'completed') {
+          for (const p of entry.onProgress) p(1, s);
+          this.settle(entry, { snapshot: s, requestId });
+        } else if (s.State === 'error' || s.State === 'recoverable' || s.State === 'recovering') {
+          this.settle(entry, {
+            error: new CustodyError('E_CLOUD', `snapshot ${entry.snapshotId} failed: state ${s.State}${s.StateMessage ? ` (${s.StateMessage})` : ''}`, {
+              resource: entry.snapshotId,
+              requestId,
+            }),
+          });
+        } else if (now - entry.addedAt > this.settings.timeoutMs) {
+          this.settle(entry, {
+            error: new CustodyError('E_TIMEOUT', `snapshot ${entry.snapshotId} was still ${s.State ?? 'pending'} (${s.Progress ?? '?'}) after ${Math.round(this.settings.timeoutMs / 1000)} s`, {
+              resource: entry.snapshotId,
+              retryable: true,
+            }),
+          });
+        } else {
+          const fraction = parseProgress(s.Progress);
+          for (const p of entry.onProgress) p(fraction, s);
+        }
+      }
+    }
+  }
+}
+
+function parseProgress(progress: string | undefined): number {
+  const n = progress ? Number.parseFloat(progress) : Number.NaN;
+  return Number.isFinite(n) ? Math.min(1, Math.max(0, n / 100)) : 0;
+}

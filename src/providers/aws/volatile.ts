@@ -1,0 +1,52 @@
+/** Volatile evidence first: console output (and, asked for, the screenshot) before anything slower. */
+import { GetConsoleOutputCommand, GetConsoleScreenshotCommand } from '@aws-sdk/client-ec2';
+import type { AwsInstanceTarget } from '../../core/targets.js';
+import { runStep, type TargetRun } from './run.js';
+
+export async function collectConsoleOutput(run: TargetRun<AwsInstanceTarget>): Promise<void> {
+  const { target } = run;
+  await runStep(run, 'console-output', async () => {
+    const { output, requestId } = await run.scope.caller.ec2(
+      'getConsoleOutput',
+      new GetConsoleOutputCommand({ InstanceId: target.instanceId }),
+      target.arn,
+      run.signal,
+    );
+    // EC2 returns the console base64-encoded; the evidence is the text the instance printed.
+    const text = output.Output ? Buffer.from(output.Output, 'base64') : new Uint8Array();
+    await run.recorder.storeEvidence({
+      evidenceId: run.evidenceId,
+      name: 'console-output.txt',
+      kind: 'console-output',
+      source: target.arn,
+      content: text,
+      mediaType: 'text/plain',
+      target: target.arn,
+      cloudIds: { instanceId: target.instanceId, ...(output.Timestamp ? { consoleTimestamp: output.Timestamp.toISOString() } : {}) },
+      requestIds: requestId ? [requestId] : [],
+    });
+  });
+}
+
+export async function collectScreenshot(run: TargetRun<AwsInstanceTarget>): Promise<void> {
+  const { target } = run;
+  await runStep(run, 'console-screenshot', async () => {
+    const { output, requestId } = await run.scope.caller.ec2(
+      'getConsoleScreenshot',
+      new GetConsoleScreenshotCommand({ InstanceId: target.instanceId, WakeUp: false }),
+      target.arn,
+      run.signal,
+    );
+    await run.recorder.storeEvidence({
+      evidenceId: run.evidenceId,
+      name: 'console-screenshot.jpg',
+      kind: 'console-screenshot',
+      source: target.arn,
+      content: output.ImageData ? Buffer.from(output.ImageData, 'base64') : new Uint8Array(),
+      mediaType: 'image/jpeg',
+      target: target.arn,
+      cloudIds: { instanceId: target.instanceId },
+      requestIds: requestId ? [requestId] : [],
+    });
+  });
+}

@@ -1,0 +1,341 @@
+/**
+ * One volume's chain after its snapshot was requested (or adopted): wait for it, re-encrypt
+ * under the shareable key when needed, share with the forensics account only, copy into the
+ * forensics account under its key, optionally lock, and record the artefact. Each mutation is
+ * recorded before and after; each copy is first looked for (tags EvidenceId + SourceSnapshotId)
+ * so a resumed run adopts instead of copying again.
+ */
+import {
+  CopySnapshotCommand,
+  LockSnapshotCommand,
+  ModifySnapshotAttributeCommand,
+  type CopySnapshotCommandOutput,
+  type Snapshot,
+} from '@aws-sdk/client-ec2';
+import type { AwsResult } from './call-aws.js';
+import { CustodyError } from '../../core/errors.js';
+import type { DescribedKey } from './kms-keys.js';
+import { fillKeyPattern } from './kms-keys.js';
+import { runStep, type TargetRun } from './run.js';
+import type { CaseSnapshotIndex, IndexedSnapshot } from './snapshot-index.js';
+import type { SnapshotWaiter } from './snapshot-waiter.js';
+
+export interface SourceSnapshot {
+  snapshotId: string;
+  volumeId: string;
+  volumeArn: string;
+  /** The volume's own evidence id (copies are tagged with it). */
+  evidenceId: string;
+  /** Known already when adopted in `completed` state. */
+  completed?: IndexedSnapshot;
+}
+
+export interface ChainResult {
+  volumeId: string;
+  done: boolean;
+  cloudIds: Record<string, string>;
+}
+
+type SnapshotFacts = { snapshotId: string; encrypted: boolean; kmsKeyId: string | undefined };
+
+function factsOf(s: Snapshot | IndexedSnapshot): SnapshotFacts {
+  if ('snapshotId' in s) return { snapshotId: s.snapshotId, encrypted: s.encrypted, kmsKeyId: s.kmsKeyId };
+  return { snapshotId: s.SnapshotId ?? '', encrypted: s.Encrypted === true, kmsKeyId: s.KmsKeyId };
+}
+
+async function waitCompleted(
+  run: TargetRun,
+  waiter: SnapshotWaiter,
+  snapshotId: string,
+  volumeId: string,
+  role: string,
+): Promise<SnapshotFacts> {
+  const target = run.target.arn;
+  const step = `wait-${role}`;
+  const { snapshot, requestId } = await waiter.wait(snapshotId, (fraction) =>
+    run.progress({ target, step, state: 'waiting', detail: snapshotId, fraction }),
+  );
+  await run.recorder.record(
+    'snapshot.completed',
+    {
+      snapshotId,
+      volumeId,
+      role,
+      encrypted: snapshot.Encrypted === true,
+      kmsKeyId: snapshot.KmsKeyId ?? null,
+      volumeSize: snapshot.VolumeSize ?? null,
+      startTime: snapshot.StartTime?.toISOString() ?? null,
+      requestId: requestId ?? null,
+    },
+    target,
+  );
+  return factsOf(snapshot);
+}
+
+function usable(found: IndexedSnapshot[]): IndexedSnapshot | undefined {
+  return found.find((s) => s.state === 'completed') ?? found[0];
+}
+
+/** Copies `source` (or adopts a copy an earlier run made), then waits for the copy. */
+async function copyOnce(
+  run: TargetRun,
+  args: {
+    role: 'reencrypted' | 'forensics';
+    index: CaseSnapshotIndex;
+    waiter: SnapshotWaiter;
+    send: (command: CopySnapshotCommand) => Promise<AwsResult<CopySnapshotCommandOutput>>;
+    source: SnapshotFacts;
+    sourceRegion: string;
+    chain: SourceSnapshot;
+    kmsKeyId: string;
+    reason: string;
+  },
+): Promise<SnapshotFacts> {
+  const target = run.target.arn;
+  const tags = { CaseId: run.caseId, EvidenceId: args.chain.evidenceId, SourceSnapshotId: args.source.snapshotId };
+  await args.index.load(run.signal);
+  const existing = usable(args.index.find(tags));
+  if (existing) {
+    await run.recorder.record(
+      'snapshot.adopted',
+      {
+        snapshotId: existing.snapshotId,
+        volumeId: args.chain.volumeId,
+        role: args.role,
+        state: existing.state ?? null,
+        sourceSnapshotId: args.source.snapshotId,
+        foundBy: 'DescribeSnapshots tag:CaseId, matched EvidenceId and SourceSnapshotId',
+        lookupRequestId: args.index.lookupRequestId ?? null,
+      },
+      target,
+    );
+    if (existing.state === 'completed') return factsOf(existing);
+    return waitCompleted(run, args.waiter, existing.snapshotId, args.chain.volumeId, args.role);
+  }
+  await run.recorder.record(
+    'snapshot.requested',
+    {
+      operation: 'CopySnapshot',
+      role: args.role,
+      reason: args.reason,
+      sourceSnapshotId: args.source.snapshotId,
+      sourceRegion: args.sourceRegion,
+      volumeId: args.chain.volumeId,
+      kmsKeyId: args.kmsKeyId,
+      tags,
+    },
+    target,
+  );
+  const { output, requestId } = await args.send(
+    new CopySnapshotCommand({
+      SourceSnapshotId: args.source.snapshotId,
+      SourceRegion: args.sourceRegion,
+      Encrypted: true,
+      KmsKeyId: args.kmsKeyId,
+      Description: `cloud-custody case ${run.caseId} evidence ${args.chain.evidenceId} from ${args.source.snapshotId}`,
+      TagSpecifications: [{ ResourceType: 'snapshot', Tags: Object.entries(tags).map(([Key, Value]) => ({ Key, Value })) }],
+    }),
+  );
+  const copyId = output.SnapshotId;
+  if (!copyId) throw new CustodyError('E_CLOUD', `CopySnapshot of ${args.source.snapshotId} returned no snapshot id`, { requestId });
+  args.index.add({ snapshotId: copyId, volumeId: args.chain.volumeId, state: 'pending', tags, encrypted: true, kmsKeyId: args.kmsKeyId });
+  await run.recorder.record(
+    'snapshot.copied',
+    { snapshotId: copyId, sourceSnapshotId: args.source.snapshotId, volumeId: args.chain.volumeId, role: args.role, kmsKeyId: args.kmsKeyId, requestId: requestId ?? null },
+    target,
+  );
+  return waitCompleted(run, args.waiter, copyId, args.chain.volumeId, args.role);
+}
+
+function alreadyLocked(run: TargetRun, snapshotId: string): boolean {
+  return run.recorder.entries().some((e) => e.type === 'snapshot.locked' && e.data.snapshotId === snapshotId);
+}
+
+function alreadyRecordedArtifact(run: TargetRun, evidenceId: string, cloudIds: Record<string, string>): boolean {
+  return run.recorder.entries().some((e) => {
+    if (e.type !== 'artifact.recorded') return false;
+    const data = e.data as { evidenceId?: unknown; cloudIds?: Record<string, unknown>; artifact?: { evidenceId?: unknown; cloudIds?: Record<string, unknown> } };
+    const recorded = data.cloudIds ?? data.artifact?.cloudIds;
+    const id = data.evidenceId ?? data.artifact?.evidenceId;
+    return id === evidenceId && recorded !== undefined && Object.entries(cloudIds).every(([k, v]) => recorded[k] === v);
+  });
+}
+
+/**
+ * Runs a volume's chain to the end the config asks for (`aws.transfer`). Failures are recorded
+ * as `step.failed` and end this volume's chain only.
+ */
+export async function runVolumeChain(run: TargetRun, chain: SourceSnapshot, shareableKey: DescribedKey | undefined): Promise<ChainResult> {
+  const { target } = run;
+  const cloudIds: Record<string, string> = { snapshotId: chain.snapshotId, volumeId: chain.volumeId };
+  const failed = { volumeId: chain.volumeId, done: false, cloudIds };
+  const extra = { volumeId: chain.volumeId, snapshotId: chain.snapshotId };
+
+  const source = await runStep(
+    run,
+    'wait-snapshot',
+    async () => (chain.completed ? factsOf(chain.completed) : waitCompleted(run, run.scope.waiter, chain.snapshotId, chain.volumeId, 'source')),
+    extra,
+  );
+  if (!source.ok) return failed;
+
+  const transfer = run.aws.transfer;
+  if (transfer !== 'in-place') {
+    let shareable = source.value;
+    const shareKeyArn = shareableKey?.metadata.Arn;
+    const needsCopy = !source.value.encrypted || !shareKeyArn || source.value.kmsKeyId !== shareKeyArn;
+    if (needsCopy) {
+      const reencrypted = await runStep(
+        run,
+        'reencrypt',
+        async () => {
+          if (!shareKeyArn) {
+            throw new CustodyError('E_CONFIG', `the shareable key ${run.aws.kms.shareableKey} could not be described in ${target.account} ${target.region}, so ${chain.snapshotId} cannot be re-encrypted for sharing`, {
+              resource: fillKeyPattern(run.aws.kms.shareableKey, target.account, target.region),
+            });
+          }
+          const sourceKey = source.value.kmsKeyId ? await run.scope.keys.describe(source.value.kmsKeyId).catch(() => undefined) : undefined;
+          const reason = !source.value.encrypted
+            ? 'unencrypted snapshot: encrypt before sharing'
+            : sourceKey?.metadata.KeyManager === 'AWS'
+              ? 'AWS-managed key (aws/ebs) cannot be shared'
+              : 'encrypted under a key other than the shareable key';
+          return copyOnce(run, {
+            role: 'reencrypted',
+            index: run.scope.snapshots,
+            waiter: run.scope.waiter,
+            send: (command) => run.scope.caller.ec2('reencryptSnapshot', command, `arn:${target.partition}:ec2:${target.region}::snapshot/${source.value.snapshotId}`, run.signal),
+            source: source.value,
+            sourceRegion: target.region,
+            chain,
+            kmsKeyId: shareKeyArn,
+            reason,
+          });
+        },
+        extra,
+      );
+      if (!reencrypted.ok) return failed;
+      shareable = reencrypted.value;
+      cloudIds.reencryptedSnapshotId = shareable.snapshotId;
+    }
+
+    const forensicsAccount = run.aws.forensicsAccount;
+    const shared = await runStep(
+      run,
+      'share',
+      async () => {
+        const snapshotArn = `arn:${target.partition}:ec2:${target.region}::snapshot/${shareable.snapshotId}`;
+        await run.recorder.record(
+          'snapshot.requested',
+          { operation: 'ModifySnapshotAttribute', role: 'share', snapshotId: shareable.snapshotId, volumeId: chain.volumeId, attribute: 'createVolumePermission', add: [forensicsAccount] },
+          target.arn,
+        );
+        // Adding a permission that already exists changes nothing: sharing again on resume is safe.
+        const { requestId } = await run.scope.caller.ec2(
+          'shareSnapshot',
+          new ModifySnapshotAttributeCommand({
+            SnapshotId: shareable.snapshotId,
+            Attribute: 'createVolumePermission',
+            OperationType: 'add',
+            UserIds: [forensicsAccount],
+          }),
+          snapshotArn,
+          run.signal,
+        );
+        await run.recorder.record(
+          'snapshot.shared',
+          { snapshotId: shareable.snapshotId, volumeId: chain.volumeId, withAccount: forensicsAccount, requestId: requestId ?? null },
+          target.arn,
+        );
+      },
+      { volumeId: chain.volumeId, snapshotId: shareable.snapshotId },
+    );
+    if (!shared.ok) return failed;
+
+    if (transfer === 'copy') {
+      const forensicsRegion = run.aws.region;
+      const forensicsKey = fillKeyPattern(
+        run.aws.kms.forensicsKey ?? `arn:${target.partition}:kms:{region}:{account}:alias/cloud-custody-forensics`,
+        forensicsAccount,
+        forensicsRegion,
+      );
+      const copied = await runStep(
+        run,
+        'forensics-copy',
+        async () => {
+          const forensics = run.forensics();
+          return copyOnce(run, {
+            role: 'forensics',
+            index: forensics.snapshots,
+            waiter: forensics.waiter,
+            send: (command) => forensics.caller.ec2('copyToForensics', command, `arn:${target.partition}:ec2:${target.region}::snapshot/${shareable.snapshotId}`, run.signal),
+            source: shareable,
+            sourceRegion: target.region,
+            chain,
+            kmsKeyId: forensicsKey,
+            reason: 'the forensics account keeps its own copy under its own key',
+          });
+        },
+        { volumeId: chain.volumeId, snapshotId: shareable.snapshotId },
+      );
+      if (!copied.ok) return failed;
+      cloudIds.forensicsSnapshotId = copied.value.snapshotId;
+
+      const lock = run.aws.lock;
+      if (lock && !alreadyLocked(run, copied.value.snapshotId)) {
+        const locked = await runStep(
+          run,
+          'lock',
+          async () => {
+            const forensics = run.forensics();
+            const snapshotId = copied.value.snapshotId;
+            await run.recorder.record(
+              'snapshot.requested',
+              { operation: 'LockSnapshot', role: 'lock', snapshotId, volumeId: chain.volumeId, lockMode: lock.mode, lockDurationDays: lock.durationDays, coolOffHours: lock.coolOffHours ?? null },
+              target.arn,
+            );
+            const { output, requestId } = await forensics.caller.ec2(
+              'lockSnapshot',
+              new LockSnapshotCommand({
+                SnapshotId: snapshotId,
+                LockMode: lock.mode,
+                LockDuration: lock.durationDays,
+                ...(lock.coolOffHours ? { CoolOffPeriod: lock.coolOffHours } : {}),
+              }),
+              `arn:${target.partition}:ec2:${forensicsRegion}::snapshot/${snapshotId}`,
+              run.signal,
+            );
+            await run.recorder.record(
+              'snapshot.locked',
+              {
+                snapshotId,
+                volumeId: chain.volumeId,
+                lockState: output.LockState ?? null,
+                lockExpiresOn: output.LockExpiresOn?.toISOString() ?? null,
+                requestId: requestId ?? null,
+              },
+              target.arn,
+            );
+          },
+          { volumeId: chain.volumeId, snapshotId: copied.value.snapshotId },
+        );
+        if (!locked.ok) return failed;
+      }
+    }
+  }
+
+  const artifactIds = { ...cloudIds };
+  delete artifactIds.volumeId;
+  if (!alreadyRecordedArtifact(run, chain.evidenceId, artifactIds)) {
+    await run.recorder.recordArtifact({
+      evidenceId: chain.evidenceId,
+      kind: 'ebs-snapshot',
+      source: chain.volumeArn,
+      target: target.arn,
+      cloudIds: artifactIds,
+      details: { volumeId: chain.volumeId, transfer, account: target.account, region: target.region, forensicsAccount: run.aws.forensicsAccount },
+    });
+  }
+  run.evidenceIds.add(chain.evidenceId);
+  return { volumeId: chain.volumeId, done: true, cloudIds };
+}
