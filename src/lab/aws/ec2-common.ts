@@ -93,11 +93,19 @@ export function applyFilters<T>(items: T[], filters: Filter[], valuesOf: (item: 
  * MaxResults / NextToken. The token is opaque to callers; here it encodes the action and offset
  * so a token from another action is refused.
  */
-export function paginate<T>(
-  items: T[],
-  params: QueryTree,
-  options: { action: string; min: number; max: number; idsGiven: boolean; idsParameter: string },
-): { page: T[]; nextToken?: string } {
+export interface PagingOptions {
+  action: string;
+  min: number;
+  max: number;
+  idsGiven: boolean;
+  idsParameter: string;
+}
+
+/**
+ * Checks MaxResults / NextToken before anything is looked up (EC2 validates parameters first) and
+ * returns where the page starts and how long it is.
+ */
+export function validatePaging(params: QueryTree, options: PagingOptions): { offset: number; max?: number } {
   const maxText = getString(params, 'MaxResults');
   const token = getString(params, 'NextToken');
   let offset = 0;
@@ -110,7 +118,7 @@ export function paginate<T>(
       throw invalidParameterValue(`Invalid value '${token}' for NextToken`);
     }
   }
-  if (maxText === undefined) return { page: items.slice(offset) };
+  if (maxText === undefined) return { offset };
   if (options.idsGiven) {
     throw new LabAwsError(
       'InvalidParameterCombination',
@@ -124,6 +132,16 @@ export function paginate<T>(
       `Value ( ${maxText} ) for parameter maxResults is invalid. Expecting a value between ${options.min} and ${options.max}.`,
     );
   }
+  return { offset, max };
+}
+
+/**
+ * MaxResults / NextToken. The token is opaque to callers; here it encodes the action and offset
+ * so a token from another action is refused.
+ */
+export function paginate<T>(items: T[], params: QueryTree, options: PagingOptions): { page: T[]; nextToken?: string } {
+  const { offset, max } = validatePaging(params, options);
+  if (max === undefined) return { page: items.slice(offset) };
   const page = items.slice(offset, offset + max);
   const next = offset + max;
   return next < items.length

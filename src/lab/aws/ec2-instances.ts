@@ -14,6 +14,7 @@ import {
   requireString,
   respond,
   tagFilterValues,
+  validatePaging,
   visibleInstances,
   visibleVolumes,
 } from './ec2-common.js';
@@ -108,17 +109,13 @@ function renderInstance(instance: LabInstance): XmlChild[] {
 
 async function describeInstances(call: CallContext, params: QueryTree): Promise<HandlerResult> {
   const ids = getStrings(params, 'InstanceId');
+  const paging = { action: 'DescribeInstances', min: 5, max: 1000, idsGiven: ids.length > 0, idsParameter: 'instancesSet' };
+  validatePaging(params, paging);
   await authorize(call, 'ec2:DescribeInstances', [{ resource: '*' }]);
   endIfDryRun(params);
   const candidates = ids.length > 0 ? findInstances(call, ids) : visibleInstances(call);
   const matched = applyFilters(candidates, parseFilters(params), instanceFilterValues);
-  const { page, nextToken } = paginate(matched, params, {
-    action: 'DescribeInstances',
-    min: 5,
-    max: 1000,
-    idsGiven: ids.length > 0,
-    idsParameter: 'instancesSet',
-  });
+  const { page, nextToken } = paginate(matched, params, paging);
   // One reservation per instance: the lab launches each instance on its own.
   return respond(call, 'DescribeInstances', [
     [
@@ -199,18 +196,14 @@ function renderVolume(state: LabState, volume: LabVolume): XmlChild[] {
 
 async function describeVolumes(call: CallContext, params: QueryTree): Promise<HandlerResult> {
   const ids = getStrings(params, 'VolumeId');
+  const paging = { action: 'DescribeVolumes', min: 5, max: 500, idsGiven: ids.length > 0, idsParameter: 'volumeSet' };
+  validatePaging(params, paging);
   await authorize(call, 'ec2:DescribeVolumes', [{ resource: '*' }]);
   endIfDryRun(params);
   const { state } = call.lab;
   const candidates = ids.length > 0 ? findVolumes(call, ids) : visibleVolumes(call);
   const matched = applyFilters(candidates, parseFilters(params), (v, name) => volumeFilterValues(state, v, name));
-  const { page, nextToken } = paginate(matched, params, {
-    action: 'DescribeVolumes',
-    min: 5,
-    max: 500,
-    idsGiven: ids.length > 0,
-    idsParameter: 'volumeSet',
-  });
+  const { page, nextToken } = paginate(matched, params, paging);
   return respond(call, 'DescribeVolumes', [
     ['volumeSet', items(page, (v) => renderVolume(state, v))],
     ['nextToken', nextToken],
