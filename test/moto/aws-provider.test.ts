@@ -1,0 +1,187 @@
+/**
+ * The AWS provider against moto, an AWS emulator nobody here wrote. Within moto's known gaps
+ * (no SourceIdentity or session tags, no IAM conditions, shared snapshots invisible to the other
+ * account, no LockSnapshot / screenshot), this checks our requests are ones AWS-shaped code
+ * accepts: assume-role, describes, CreateSnapshots, waiting, re-encryption and sharing.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { AssumeRoleCommand, STSClient } from '@aws-sdk/client-sts';
+import { DescribeSnapshotsCommand, DescribeSnapshotAttributeCommand, EC2Client, RunInstancesCommand } from '@aws-sdk/client-ec2';
+import { CreateAliasCommand, CreateKeyCommand, KMSClient } from '@aws-sdk/client-kms';
+import { parseConfig, type CustodyConfig } from '../../src/core/config.js';
+import { parseSelector, parseTarget } from '../../src/core/targets.js';
+import { createAwsProvider, resolveCallerIdentity, type AwsProvider } from '../../src/providers/aws/index.js';
+import { contextFor, ledgerText, MemoryRecorder } from '../providers/aws/helpers.js';
+import { startMoto, type MotoServer } from './moto-server.js';
+
+const TARGET_ACCOUNT = '222222222222';
+const REGION = 'us-east-1';
+const forensicsCredentials = async () => ({ accessKeyId: 'AKIAFORENSICSEXAMPLE', secretAccessKey: 'forensics-secret-never-logged' });
+
+let moto: MotoServer;
+let config: CustodyConfig;
+let ec2: EC2Client;
+let instanceId: string;
+let instanceArn: string;
+
+async function targetCredentials(endpoint: string) {
+  const sts = new STSClient({ region: REGION, endpoint, credentials: forensicsCredentials });
+  const out = await sts.send(
+    new AssumeRoleCommand({ RoleArn: `arn:aws:iam::${TARGET_ACCOUNT}:role/CloudCustodyCollector`, RoleSessionName: 'lab-setup' }),
+  );
+  sts.destroy();
+  const c = out.Credentials!;
+  return { accessKeyId: c.AccessKeyId!, secretAccessKey: c.SecretAccessKey!, sessionToken: c.SessionToken! };
+}
+
+function provider(): AwsProvider {
+  return createAwsProvider(config, { credentials: forensicsCredentials, wait: { initialDelayMs: 20, maxDelayMs: 100 }, retry: { maxAttempts: 2 } });
+}
+
+async function caseSnapshots(caseId: string) {
+  const out = await ec2.send(new DescribeSnapshotsCommand({ Filters: [{ Name: 'tag:CaseId', Values: [caseId] }] }));
+  return out.Snapshots ?? [];
+}
+
+beforeAll(async () => {
+  moto = await startMoto();
+  const endpoint = moto.endpoint;
+  config = parseConfig({
+    aws: {
+      forensicsAccount: '111111111111',
+      region: REGION,
+      allowedAccounts: [TARGET_ACCOUNT],
+      // moto does not show a shared snapshot to the other account, so the forensics-side copy cannot be rehearsed here.
+      transfer: 'share',
+      endpoints: { sts: endpoint, ec2: endpoint, kms: endpoint },
+    },
+  });
+  const credentials = await targetCredentials(endpoint);
+  ec2 = new EC2Client({ region: REGION, endpoint, credentials });
+  const kms = new KMSClient({ region: REGION, endpoint, credentials });
+  const key = await kms.send(new CreateKeyCommand({ Description: 'cloud-custody shareable key' }));
+  await kms.send(new CreateAliasCommand({ AliasName: 'alias/cloud-custody-share', TargetKeyId: key.KeyMetadata!.KeyId! }));
+  kms.destroy();
+  const run = await ec2.send(
+    new RunInstancesCommand({
+      ImageId: 'ami-12c6146b',
+      MinCount: 1,
+      MaxCount: 1,
+      BlockDeviceMappings: [
+        { DeviceName: '/dev/sda1', Ebs: { VolumeSize: 8 } },
+        { DeviceName: '/dev/sdf', Ebs: { VolumeSize: 10 } },
+      ],
+      TagSpecifications: [{ ResourceType: 'instance', Tags: [{ Key: 'ForensicsEnabled', Value: 'true' }, { Key: 'Incident', Value: 'ir-42' }] }],
+    }),
+  );
+  instanceId = run.Instances![0]!.InstanceId!;
+  instanceArn = `arn:aws:ec2:${REGION}:${TARGET_ACCOUNT}:instance/${instanceId}`;
+});
+
+afterAll(async () => {
+  ec2?.destroy();
+  await moto?.stop();
+});
+
+describe('AWS provider against moto', () => {
+  it('resolves the analyst from the forensics credentials when none is given', async () => {
+    const identity = await resolveCallerIdentity(config, { credentials: forensicsCredentials });
+    expect(identity.account).toMatch(/^\d{12}$/);
+    expect(identity.arn).toMatch(/^arn:aws:/);
+    expect(identity.requestId).toBeTruthy();
+  });
+
+  it('collects a tagged instance: one CreateSnapshots for both volumes, re-encrypted under the shareable key, shared with the forensics account only', async () => {
+    const aws = provider();
+    const recorder = new MemoryRecorder('case-moto-1');
+    const target = parseTarget(instanceArn);
+    aws.validate(target);
+    const outcome = await aws.collect(target, contextFor(recorder));
+    await aws.close?.();
+
+    expect(outcome.status, outcome.reason).toBe('collected');
+    const assumed = recorder.ofType('credentials.assumed')[0]!;
+    expect(assumed.data).toMatchObject({
+      account: TARGET_ACCOUNT,
+      roleArn: `arn:aws:iam::${TARGET_ACCOUNT}:role/CloudCustodyCollector`,
+      sessionName: 'custody-case-moto-1',
+      sourceIdentity: 'alice@example.com',
+    });
+    expect(String(assumed.data.arn)).toContain('assumed-role/CloudCustodyCollector/custody-case-moto-1');
+    expect(ledgerText(recorder.log)).not.toMatch(/forensics-secret|secretAccessKey|sessionToken|SessionToken/);
+
+    const creates = recorder.ofType('snapshot.requested').filter((e) => e.data.operation === 'CreateSnapshots');
+    expect(creates).toHaveLength(1);
+    const created = recorder.ofType('snapshot.created')[0]!;
+    const snaps = created.data.snapshots as Array<{ volumeId: string; snapshotId: string }>;
+    expect(snaps).toHaveLength(2);
+    expect(recorder.types().indexOf('snapshot.requested')).toBeLessThan(recorder.types().indexOf('snapshot.created'));
+
+    // moto volumes are unencrypted: each is copied under the shareable key before sharing.
+    const copies = recorder.ofType('snapshot.copied');
+    expect(copies).toHaveLength(2);
+    for (const copy of copies) {
+      const attr = await ec2.send(new DescribeSnapshotAttributeCommand({ SnapshotId: String(copy.data.snapshotId), Attribute: 'createVolumePermission' }));
+      expect(attr.CreateVolumePermissions).toEqual([{ UserId: '111111111111' }]);
+    }
+    const artifacts = recorder.ofType('artifact.recorded');
+    expect(artifacts).toHaveLength(2);
+    expect(artifacts.map((a) => (a.data.cloudIds as Record<string, string>).snapshotId).sort()).toEqual(snaps.map((s) => s.snapshotId).sort());
+
+    const evidenceId = outcome.evidenceIds[0]!;
+    expect(JSON.parse(recorder.file(evidenceId, 'instance.json')!).instance.InstanceId).toBe(instanceId);
+    expect(JSON.parse(recorder.file(evidenceId, 'volumes.json')!).volumes).toHaveLength(2);
+    expect(recorder.file(evidenceId, 'console-output.txt')).toContain('Linux');
+    expect(JSON.parse(recorder.file(evidenceId, 'kms-keys.json')!).keys[0].role).toBe('shareable');
+
+    const tagged = await caseSnapshots('case-moto-1');
+    // Two source snapshots and two re-encrypted copies, every one carrying the case and evidence ids.
+    expect(tagged).toHaveLength(4);
+    for (const s of tagged) expect(s.Tags?.some((t) => t.Key === 'EvidenceId')).toBe(true);
+  });
+
+  it('a rerun of the same case adopts the snapshots and copies it finds instead of creating new ones', async () => {
+    const first = new MemoryRecorder('case-moto-resume');
+    const target = parseTarget(instanceArn);
+    const a = provider();
+    expect((await a.collect(target, contextFor(first))).status).toBe('collected');
+    await a.close?.();
+    const before = (await caseSnapshots('case-moto-resume')).map((s) => s.SnapshotId).sort();
+
+    const second = new MemoryRecorder('case-moto-resume', 'alice@example.com', first.log);
+    const b = provider();
+    const outcome = await b.collect(target, contextFor(second));
+    await b.close?.();
+    expect(outcome.status, outcome.reason).toBe('collected');
+    const after = (await caseSnapshots('case-moto-resume')).map((s) => s.SnapshotId).sort();
+    expect(after).toEqual(before);
+    const rerun = second.log.slice(first.log.length);
+    expect(rerun.filter((e) => e.type === 'snapshot.adopted')).toHaveLength(4);
+    expect(rerun.filter((e) => e.type === 'snapshot.requested' && e.data.operation !== 'ModifySnapshotAttribute')).toHaveLength(0);
+    // The artefacts were recorded by the first run; the rerun does not record them twice.
+    expect(rerun.filter((e) => e.type === 'artifact.recorded')).toHaveLength(0);
+  });
+
+  it('an instance that does not exist fails with a reason naming it, and the ledger says why', async () => {
+    const aws = provider();
+    const recorder = new MemoryRecorder('case-moto-missing');
+    const target = parseTarget(`arn:aws:ec2:${REGION}:${TARGET_ACCOUNT}:instance/i-0123456789abcdef0`);
+    const outcome = await aws.collect(target, contextFor(recorder));
+    await aws.close?.();
+    expect(outcome.status).toBe('failed');
+    expect(outcome.reason).toContain('i-0123456789abcdef0');
+    expect(outcome.error).toMatchObject({ code: 'E_NOT_FOUND' });
+    expect(recorder.ofType('step.failed')[0]!.data).toMatchObject({ step: 'describe-instance', error: { code: 'E_NOT_FOUND' } });
+    expect(recorder.ofType('snapshot.requested')).toHaveLength(0);
+  });
+
+  it('a tag selector searches every allowed account and region and records what it found', async () => {
+    const aws = provider();
+    const recorder = new MemoryRecorder('case-moto-select');
+    const targets = await aws.resolveSelector(parseSelector('tag:Incident=ir-42'), contextFor(recorder));
+    await aws.close?.();
+    expect(targets.map((t) => (t.kind === 'aws-instance' ? t.instanceId : ''))).toEqual([instanceId]);
+    expect(recorder.ofType('selector.searched')[0]!.data).toMatchObject({ account: TARGET_ACCOUNT, region: REGION, found: [instanceId] });
+    expect(recorder.ofType('selector.resolved')[0]!.data).toMatchObject({ targets: [instanceArn] });
+  });
+});
