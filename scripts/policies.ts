@@ -113,3 +113,21 @@ function walkStrings(value: unknown, map: (text: string) => string): unknown {
   }
   return value;
 }
+
+/**
+ * `node --import tsx scripts/policies.ts <policy-name> Name=value …` prints the policy filled in,
+ * e.g. the SCP for `aws organizations create-policy --content file://…`.
+ */
+function main(argv: string[]): void {
+  const [name, ...pairs] = argv;
+  if (!name || !(AWS_POLICY_NAMES as readonly string[]).includes(name)) {
+    console.error(`usage: scripts/policies.ts <${AWS_POLICY_NAMES.join('|')}> Name=value …`);
+    console.error(`placeholders:\n${Object.entries(PLACEHOLDERS).map(([k, v]) => `  ${k}: ${v.description}`).join('\n')}`);
+    process.exitCode = 2;
+    return;
+  }
+  const values = Object.fromEntries(pairs.map((pair) => [pair.slice(0, pair.indexOf('=')), pair.slice(pair.indexOf('=') + 1)]));
+  console.log(JSON.stringify(fillPolicy(name as AwsPolicyName, values), null, 2));
+}
+
+if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) main(process.argv.slice(2));
