@@ -1,0 +1,102 @@
+/**
+ * The one way the provider talks to an API server: every call names its declared operation
+ * (operations.ts), and every failure becomes a `CustodyError` that says which verb on which
+ * resource failed — without ever carrying request headers (the bearer token) into a message.
+ */
+import { CustodyError } from '../../core/errors.js';
+import { describeOperation, K8S_OPERATIONS } from './operations.js';
+import type { KubernetesOperationName } from './operations.js';
+
+/** A non-2xx answer seen outside the generated client (streams, the node proxy, exec). */
+export class KubernetesHttpError extends Error {
+  constructor(
+    readonly status: number,
+    /** The response body, at most a few KiB (a Status object or the kubelet's text). */
+    readonly body: string,
+  ) {
+    super(`HTTP ${status}`);
+    this.name = 'KubernetesHttpError';
+  }
+}
+
+/** The HTTP status and the server's own message from whatever the client threw. */
+export function statusOf(error: unknown): { status?: number; message?: string; reason?: string } {
+  if (error instanceof KubernetesHttpError) return { status: error.status, ...parseStatusBody(error.body) };
+  const e = error as { code?: unknown; body?: unknown; message?: unknown };
+  // client-node's ApiException: numeric `code`, `body` a Status object or its JSON text.
+  if (typeof e?.code === 'number' && e.code >= 100 && e.code < 600) {
+    const body = typeof e.body === 'string' ? parseStatusBody(e.body) : statusFields(e.body);
+    return { status: e.code, ...body };
+  }
+  // ws refuses an upgrade with "Unexpected server response: 403".
+  const match = typeof e?.message === 'string' ? /Unexpected server response: (\d{3})/.exec(e.message) : null;
+  if (match) return { status: Number(match[1]) };
+  return {};
+}
+
+function statusFields(body: unknown): { message?: string; reason?: string } {
+  if (!body || typeof body !== 'object') return {};
+  const b = body as { message?: unknown; reason?: unknown };
+  return {
+    ...(typeof b.message === 'string' ? { message: b.message } : {}),
+    ...(typeof b.reason === 'string' ? { reason: b.reason } : {}),
+  };
+}
+
+function parseStatusBody(text: string): { message?: string; reason?: string } {
+  try {
+    return statusFields(JSON.parse(text));
+  } catch {
+    const trimmed = text.trim().slice(0, 500);
+    return trimmed ? { message: trimmed } : {};
+  }
+}
+
+/**
+ * Maps a failure of operation `name` on `resource` (`k8s:cluster/ns/pod`, `k8s:cluster/node/n`)
+ * to a `CustodyError`: 403 → E_ACCESS_DENIED naming the verb and resource, 404/410 → E_NOT_FOUND,
+ * 401 → E_CREDENTIALS, 429 → E_THROTTLED, 5xx and network failures → E_CLOUD (retryable).
+ */
+export function toKubernetesError(name: KubernetesOperationName, resource: string, error: unknown): CustodyError {
+  if (error instanceof CustodyError) return error;
+  const op = K8S_OPERATIONS[name];
+  const action = `k8s:${describeOperation(op)}`;
+  const { status, message, reason } = statusOf(error);
+  const said = message ? `: ${message}` : '';
+  switch (true) {
+    case status === 403:
+      return new CustodyError(
+        'E_ACCESS_DENIED',
+        `Kubernetes refused ${describeOperation(op)} on ${resource}${said}. The ${op.role} role in policies/kubernetes/ grants it.`,
+        { cause: error, action, resource },
+      );
+    case status === 404 || status === 410:
+      return new CustodyError('E_NOT_FOUND', `${resource} was not found (${describeOperation(op)}, HTTP ${status})${said}`, { cause: error, action, resource });
+    case status === 401:
+      return new CustodyError('E_CREDENTIALS', `the API server did not accept the credentials for ${resource} (HTTP 401); check the cluster's kubeconfig or EKS access entry`, { cause: error, action, resource });
+    case status === 429:
+      return new CustodyError('E_THROTTLED', `the API server throttled ${describeOperation(op)} on ${resource}${said}`, { cause: error, action, resource, retryable: true });
+    case status !== undefined && status >= 500:
+      return new CustodyError('E_CLOUD', `the API server failed ${describeOperation(op)} on ${resource} (HTTP ${status}${reason ? ` ${reason}` : ''})${said}`, { cause: error, action, resource, retryable: true });
+    case status !== undefined:
+      return new CustodyError('E_CLOUD', `${describeOperation(op)} on ${resource} was refused (HTTP ${status}${reason ? ` ${reason}` : ''})${said}`, { cause: error, action, resource });
+    default: {
+      const text = error instanceof Error ? error.message.split('\n')[0] : String(error);
+      return new CustodyError('E_CLOUD', `${describeOperation(op)} on ${resource} failed: ${text}`, { cause: error, action, resource, retryable: true });
+    }
+  }
+}
+
+/**
+ * Runs one declared operation, mapping its failure.
+ *
+ * @example
+ * const pod = await callKubernetes('readPod', 'k8s:prod/shop/web-1', () => core.readNamespacedPod({ name, namespace }));
+ */
+export async function callKubernetes<T>(name: KubernetesOperationName, resource: string, run: () => Promise<T>): Promise<T> {
+  try {
+    return await run();
+  } catch (error) {
+    throw toKubernetesError(name, resource, error);
+  }
+}

@@ -1,0 +1,93 @@
+/**
+ * Container checkpoint (KEP-2008) through the API server's node proxy:
+ * `POST /api/v1/nodes/{node}/proxy/checkpoint/{ns}/{pod}/{container}`. Managed clusters usually
+ * answer 403 (RBAC, or the kubelet refusing the API server), 404 (feature gate off) or 500 (the
+ * runtime cannot checkpoint): every answer is recorded and none fails the case.
+ *
+ * The archive stays on the node under /var/lib/kubelet/checkpoints (root-only: it holds every
+ * memory page of the container). Copying it off the node is opt-in (`--retrieve-checkpoint`) and
+ * not implemented in this version: the ledger says so, and the node's disk snapshot (the
+ * follow-up) preserves the archive with the rest of the root volume.
+ */
+import { isCustodyError } from '../../core/errors.js';
+import { callKubernetes, KubernetesHttpError, statusOf } from './call.js';
+import type { ContainerInfo, PodRun } from './collect-pod.js';
+import { readBody, requestKubernetes } from './http-stream.js';
+
+/** Seconds the kubelet may spend (the CRI default is 2 minutes; memory size drives it). */
+const CHECKPOINT_TIMEOUT_S = 120;
+
+/** What an HTTP status from the checkpoint endpoint means, for the record. */
+export function explainCheckpointStatus(status: number, body: string): string {
+  if (status === 403) {
+    return /kube-apiserver-kubelet-client|subresource\(s\)=\[checkpoint\]/.test(body)
+      ? "the kubelet refused the API server's kubelet-client identity nodes/checkpoint (a cluster-side grant, owned by the provider on managed clusters)"
+      : 'RBAC refused nodes/proxy create to the collector (bind cloud-custody-node-checkpoint just in time for this node)';
+  }
+  if (status === 404) return 'the kubelet has no checkpoint API (ContainerCheckpoint feature gate off) or does not know the container';
+  if (status === 500) return 'the container runtime could not checkpoint (no CRIU on the node, or the runtime does not implement CheckpointContainer)';
+  if (status === 401) return 'the API server did not accept the credentials';
+  return `unexpected HTTP ${status}`;
+}
+
+/** Probes (and, where allowed, takes) a checkpoint of every running container of `containers`. */
+export async function probeCheckpoint(run: PodRun, node: string, containers: readonly ContainerInfo[]): Promise<void> {
+  const { namespace, pod } = run.target;
+  const { recorder } = run.ctx;
+  for (const container of containers) {
+    if (container.init || !container.status?.state?.running) continue;
+    const path = `/api/v1/nodes/${node}/proxy/checkpoint/${namespace}/${pod}/${container.name}`;
+    await recorder.record('checkpoint.requested', { node, container: container.name, path, timeoutSeconds: CHECKPOINT_TIMEOUT_S, note: 'a successful checkpoint writes an archive on the node' }, run.key);
+    try {
+      const response = await callKubernetes('checkpointContainer', `k8s:${run.target.cluster}/node/${node}`, () =>
+        requestKubernetes(run.access.kc, 'POST', path, { timeout: String(CHECKPOINT_TIMEOUT_S) }, run.ctx.signal),
+      );
+      const body = await readBody(response, 64 * 1024);
+      let archives: string[] = [];
+      try {
+        archives = ((JSON.parse(body) as { items?: unknown }).items as string[] | undefined)?.filter((i) => typeof i === 'string') ?? [];
+      } catch {
+        archives = [];
+      }
+      await recorder.record('checkpoint.created', { node, container: container.name, archives }, run.key);
+      for (const archive of archives) {
+        await recorder.recordArtifact({
+          evidenceId: run.evidenceId,
+          kind: 'container-checkpoint',
+          source: `k8s:${run.target.cluster}/node/${node}`,
+          target: run.key,
+          cloudIds: { node, path: archive },
+          details: { container: container.name, containerID: container.status?.containerID ?? '', retrieved: false },
+        });
+      }
+      await recorder.record(
+        'checkpoint.not-retrieved',
+        {
+          node,
+          container: container.name,
+          archives,
+          reason: run.ctx.options.retrieveCheckpoint
+            ? 'copying the archive off the node is not implemented in this version (see docs/kubernetes.md for the manual procedure)'
+            : 'retrieval is opt-in (--retrieve-checkpoint)',
+          preservedBy: "the node's disk snapshot, when /var/lib/kubelet is on a snapshotted volume",
+        },
+        run.key,
+      );
+    } catch (error) {
+      if (isCustodyError(error) && error.code === 'E_LEDGER') throw error;
+      const cause = isCustodyError(error) ? error.cause : error;
+      const { status, message } = statusOf(cause);
+      const body = cause instanceof KubernetesHttpError ? cause.body : '';
+      await recorder.record(
+        'checkpoint.unavailable',
+        {
+          node,
+          container: container.name,
+          ...(status !== undefined ? { httpStatus: status, meaning: explainCheckpointStatus(status, body) } : {}),
+          response: (message ?? (isCustodyError(error) ? error.message : String(error))).slice(0, 500),
+        },
+        run.key,
+      );
+    }
+  }
+}

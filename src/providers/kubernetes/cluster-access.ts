@@ -1,0 +1,136 @@
+/**
+ * Reaching a configured cluster: a kubeconfig file and context, or an EKS cluster with a token
+ * minted from the collector role's credentials in the cluster's account (refreshed before its
+ * 15 minutes end by an authenticator, so long log downloads and exec sessions keep working).
+ */
+import { existsSync } from 'node:fs';
+import { AppsV1Api, BatchV1Api, CoreV1Api, Exec, KubeConfig, NetworkingV1Api } from '@kubernetes/client-node';
+import type { Cluster } from '@kubernetes/client-node';
+import type { AwsCredentialIdentity } from '@aws-sdk/types';
+import type { ClusterConfig, CustodyConfig } from '../../core/config.js';
+import { CustodyError } from '../../core/errors.js';
+import type { CaseRecorder } from '../../core/ports.js';
+import { EKS_AUTH_PROVIDER, EksAuthenticator, mintEksToken } from './eks-token.js';
+
+/** What the Kubernetes provider needs from outside. */
+export interface KubernetesDeps {
+  /**
+   * Credentials of the collector role in `account` (the cluster's account), to sign EKS tokens.
+   * Pass the AWS provider's sessions so one AssumeRole serves both; by default the provider
+   * assumes the role itself with the AWS provider's `CollectorSessions`.
+   */
+  awsCredentials?: (account: string, recorder: CaseRecorder) => Promise<AwsCredentialIdentity>;
+  /** Clock for token refresh (tests). */
+  now?: () => number;
+}
+
+export interface ClusterAccess {
+  name: string;
+  kc: KubeConfig;
+  server: string;
+  auth: 'eks-token' | 'kubeconfig';
+  context?: string;
+  core: CoreV1Api;
+  apps: AppsV1Api;
+  batch: BatchV1Api;
+  networking: NetworkingV1Api;
+  exec: Exec;
+  /** Present for EKS: how many tokens were minted so far. */
+  eks?: EksAuthenticator;
+}
+
+function withApis(name: string, kc: KubeConfig, auth: ClusterAccess['auth'], context: string | undefined, eks?: EksAuthenticator): ClusterAccess {
+  const cluster = kc.getCurrentCluster();
+  if (!cluster) throw new CustodyError('E_CONFIG', `cluster "${name}": the kubeconfig context names no cluster`, { resource: name });
+  return {
+    name,
+    kc,
+    server: cluster.server,
+    auth,
+    ...(context ? { context } : {}),
+    core: kc.makeApiClient(CoreV1Api),
+    apps: kc.makeApiClient(AppsV1Api),
+    batch: kc.makeApiClient(BatchV1Api),
+    networking: kc.makeApiClient(NetworkingV1Api),
+    exec: new Exec(kc),
+    ...(eks ? { eks } : {}),
+  };
+}
+
+function loadKubeconfig(name: string, cluster: ClusterConfig): ClusterAccess {
+  const kc = new KubeConfig();
+  try {
+    if (cluster.kubeconfig) {
+      if (!existsSync(cluster.kubeconfig)) throw new Error(`${cluster.kubeconfig} does not exist`);
+      kc.loadFromFile(cluster.kubeconfig);
+    } else {
+      kc.loadFromDefault();
+    }
+  } catch (cause) {
+    throw new CustodyError('E_CONFIG', `cluster "${name}": cannot load kubeconfig ${cluster.kubeconfig ?? '(default)'}: ${(cause as Error).message}`, { cause, resource: name });
+  }
+  if (cluster.context) {
+    if (!kc.getContextObject(cluster.context)) {
+      const known = kc.getContexts().map((c) => c.name).join(', ') || 'none';
+      throw new CustodyError('E_CONFIG', `cluster "${name}": context "${cluster.context}" is not in the kubeconfig (contexts: ${known})`, { resource: name });
+    }
+    kc.setCurrentContext(cluster.context);
+  }
+  if (cluster.skipTLSVerify !== undefined || cluster.caFile !== undefined || cluster.server !== undefined) {
+    // Config overrides the kubeconfig's cluster entry (a lab on http://, a pinned CA).
+    const current = kc.getCurrentCluster();
+    if (current) {
+      const replaced: Cluster = {
+        ...current,
+        ...(cluster.server ? { server: cluster.server } : {}),
+        ...(cluster.caFile ? { caFile: cluster.caFile, caData: undefined } : {}),
+        ...(cluster.skipTLSVerify !== undefined ? { skipTLSVerify: cluster.skipTLSVerify } : {}),
+      } as Cluster;
+      kc.loadFromOptions({
+        clusters: kc.getClusters().map((c) => (c.name === current.name ? replaced : c)),
+        contexts: kc.getContexts(),
+        users: kc.getUsers(),
+        currentContext: kc.getCurrentContext(),
+      });
+    }
+  }
+  return withApis(name, kc, 'kubeconfig', kc.getCurrentContext());
+}
+
+/**
+ * Builds the client for cluster `name` of the config.
+ *
+ * @example
+ * const access = connectCluster(config, 'prod', recorder, deps);
+ * await access.core.readNamespacedPod({ name: 'web-1', namespace: 'shop' });
+ */
+export function connectCluster(config: CustodyConfig, name: string, recorder: CaseRecorder, deps: KubernetesDeps): ClusterAccess {
+  const cluster = config.kubernetes?.clusters[name];
+  if (!cluster) throw new CustodyError('E_CONFIG', `cluster "${name}" is not in kubernetes.clusters of the config`, { resource: name });
+  if (!cluster.eks) return loadKubeconfig(name, cluster);
+
+  const eks = cluster.eks;
+  if (!cluster.server) throw new CustodyError('E_CONFIG', `cluster "${name}": an EKS cluster needs "server" (its API server endpoint)`, { resource: name });
+  const credentialsFor = deps.awsCredentials;
+  if (!credentialsFor) throw new CustodyError('E_CONFIG', `cluster "${name}": EKS tokens need AWS credentials, but no "aws" section is configured`, { resource: name });
+  const authenticator = new EksAuthenticator(
+    async () =>
+      mintEksToken({
+        clusterName: eks.name,
+        region: eks.region,
+        credentials: await credentialsFor(eks.account, recorder),
+        ...(config.aws?.endpoints.sts ? { stsEndpoint: config.aws.endpoints.sts } : {}),
+        ...(deps.now ? { now: new Date(deps.now()) } : {}),
+      }),
+    deps.now,
+  );
+  const kc = new KubeConfig();
+  kc.addAuthenticator(authenticator);
+  kc.loadFromOptions({
+    clusters: [{ name: `eks-${eks.name}`, server: cluster.server.replace(/\/$/, ''), skipTLSVerify: cluster.skipTLSVerify ?? false, ...(cluster.caFile ? { caFile: cluster.caFile } : {}) }],
+    users: [{ name: 'cloud-custody', authProvider: { name: EKS_AUTH_PROVIDER, config: {} } }],
+    contexts: [{ name: `eks-${eks.name}`, cluster: `eks-${eks.name}`, user: 'cloud-custody' }],
+    currentContext: `eks-${eks.name}`,
+  });
+  return withApis(name, kc, 'eks-token', undefined, authenticator);
+}

@@ -1,0 +1,251 @@
+/**
+ * Collecting one pod, most volatile and shortest-lived first:
+ * 1. the pod object, its owners, its ServiceAccount and its Node;
+ * 2. events for the pod (they expire after an hour by default);
+ * 3. volatile state through exec, from the fixed allow-list (then, with --isolate, containment);
+ * 4. logs of every container, init containers too, current and previous, streamed;
+ * 5. a checkpoint probe through the node proxy (never fails the case);
+ * 6. the node's cloud instance, returned as a follow-up target for its provider.
+ * A step that fails is recorded and the next one runs; a pod that vanishes ends the pod steps,
+ * keeping what was collected (outcome `partial`).
+ */
+import type { V1Container, V1ContainerStatus, V1Node, V1Pod } from '@kubernetes/client-node';
+import type { ClusterConfig } from '../../core/config.js';
+import { evidenceIdFor } from '../../core/case-id.js';
+import { CustodyError, isCustodyError } from '../../core/errors.js';
+import type { ProviderContext, TargetOutcome } from '../../core/ports.js';
+import { targetKey } from '../../core/targets.js';
+import type { KubernetesPodTarget, Target } from '../../core/targets.js';
+import { callKubernetes } from './call.js';
+import type { ClusterAccess } from './cluster-access.js';
+import { probeCheckpoint } from './checkpoint.js';
+import { runVolatileCommands } from './exec.js';
+import { isolatePod } from './isolate.js';
+import { streamContainerLog } from './logs.js';
+import { K8S_OPERATIONS, OWNER_OPERATIONS } from './operations.js';
+import { nodeFollowUp } from './node-follow-up.js';
+
+/** Shared by the steps of one pod's collection. */
+export interface PodRun {
+  target: KubernetesPodTarget;
+  /** `k8s:cluster/ns/pod[/container]`: the ledger's target field. */
+  key: string;
+  /** `k8s:cluster/ns/pod`: the resource named in errors. */
+  resource: string;
+  evidenceId: string;
+  ctx: ProviderContext;
+  access: ClusterAccess;
+  cluster: ClusterConfig;
+  stored: string[];
+  failures: CustodyError[];
+  podGone: boolean;
+}
+
+export interface ContainerInfo {
+  name: string;
+  init: boolean;
+  spec: V1Container;
+  status?: V1ContainerStatus;
+}
+
+const json = (value: unknown) => `${JSON.stringify(value, null, 2)}\n`;
+
+/** Stores `content` under the pod's evidence id unless an earlier run of the case already did. */
+export async function storeOnce(run: PodRun, name: string, kind: string, source: string, content: string, cloudIds?: Record<string, string>): Promise<void> {
+  const path = `evidence/${run.evidenceId}/${name}`;
+  if (run.ctx.recorder.entries().some((e) => e.type === 'evidence.stored' && e.data.path === path)) return;
+  await run.ctx.recorder.storeEvidence({
+    evidenceId: run.evidenceId,
+    name,
+    kind,
+    source,
+    content,
+    mediaType: 'application/json',
+    target: run.key,
+    ...(cloudIds ? { cloudIds } : {}),
+  });
+  run.stored.push(name);
+}
+
+/** File-name-safe form of a Kubernetes name (they are DNS names, so this rarely changes anything). */
+export function safeName(name: string): string {
+  return name.replace(/[^A-Za-z0-9._-]/g, '_');
+}
+
+/**
+ * Runs `work` as step `step`: a failure is recorded (`step.failed`) and kept for the outcome;
+ * a ledger failure propagates (collection must stop); a 404 on the pod marks it gone.
+ */
+export async function runStep(run: PodRun, step: string, work: () => Promise<void>): Promise<void> {
+  if (run.podGone) return;
+  run.ctx.progress({ target: run.key, step, state: 'started' });
+  try {
+    await work();
+    run.ctx.progress({ target: run.key, step, state: 'done' });
+  } catch (error) {
+    const failure = isCustodyError(error) ? error : new CustodyError('E_INTERNAL', (error as Error).message ?? String(error), { cause: error });
+    if (failure.code === 'E_LEDGER') throw failure;
+    run.failures.push(failure);
+    await run.ctx.recorder.record('step.failed', { step, error: failure.toRecord() }, run.key);
+    run.ctx.progress({ target: run.key, step, state: 'failed', detail: failure.message });
+    if (failure.code === 'E_NOT_FOUND' && failure.resource === run.resource) {
+      run.podGone = true;
+      await run.ctx.recorder.record('pod.vanished', { step, note: 'the pod no longer exists: the remaining pod steps are skipped, what was collected is kept' }, run.key);
+    }
+  }
+}
+
+/** Every container of the pod (init containers first), with its status. */
+export function containersOf(pod: V1Pod): ContainerInfo[] {
+  const statuses = new Map<string, V1ContainerStatus>();
+  for (const s of [...(pod.status?.initContainerStatuses ?? []), ...(pod.status?.containerStatuses ?? [])]) statuses.set(s.name, s);
+  const list = (specs: V1Container[] | undefined, init: boolean): ContainerInfo[] =>
+    (specs ?? []).map((spec) => {
+      const status = statuses.get(spec.name);
+      return { name: spec.name, init, spec, ...(status ? { status } : {}) };
+    });
+  return [...list(pod.spec?.initContainers, true), ...list(pod.spec?.containers, false)];
+}
+
+async function describePod(run: PodRun): Promise<{ pod: V1Pod; node?: V1Node }> {
+  const { namespace, pod: name } = run.target;
+  const { core, apps, batch } = run.access;
+  const pod = await callKubernetes('readPod', run.resource, () => core.readNamespacedPod({ name, namespace }));
+  await storeOnce(run, 'pod.json', 'pod-description', `/api/v1/namespaces/${namespace}/pods/${name}`, json(pod), {
+    uid: pod.metadata?.uid ?? '',
+    resourceVersion: pod.metadata?.resourceVersion ?? '',
+    nodeName: pod.spec?.nodeName ?? '',
+  });
+  let node: V1Node | undefined;
+
+  await runStep(run, 'owners', async () => {
+    // Follow controller references up (Pod → ReplicaSet → Deployment), at most three hops.
+    let refs = pod.metadata?.ownerReferences ?? [];
+    for (let depth = 0; depth < 3 && refs.length > 0; depth += 1) {
+      const next = [];
+      for (const ref of refs) {
+        const opName = OWNER_OPERATIONS[ref.kind];
+        if (!opName) {
+          await run.ctx.recorder.record('owner.skipped', { kind: ref.kind, name: ref.name, apiVersion: ref.apiVersion, reason: `owner kind ${ref.kind} is not read by the collector` }, run.key);
+          continue;
+        }
+        const resource = `k8s:${run.target.cluster}/${namespace}/${ref.kind}/${ref.name}`;
+        const args = { name: ref.name, namespace };
+        const owner = await callKubernetes(opName, resource, async (): Promise<{ metadata?: { ownerReferences?: typeof refs; uid?: string } }> => {
+          switch (ref.kind) {
+            case 'ReplicaSet':
+              return apps.readNamespacedReplicaSet(args);
+            case 'Deployment':
+              return apps.readNamespacedDeployment(args);
+            case 'StatefulSet':
+              return apps.readNamespacedStatefulSet(args);
+            case 'DaemonSet':
+              return apps.readNamespacedDaemonSet(args);
+            default:
+              return batch.readNamespacedJob(args);
+          }
+        });
+        const op = K8S_OPERATIONS[opName];
+        await storeOnce(run, `owner-${ref.kind.toLowerCase()}-${safeName(ref.name)}.json`, 'workload-description', `/apis/${op.apiGroup}/v1/namespaces/${namespace}/${op.resource}/${ref.name}`, json(owner), { uid: owner.metadata?.uid ?? '' });
+        next.push(...(owner.metadata?.ownerReferences ?? []));
+      }
+      refs = next;
+    }
+  });
+
+  await runStep(run, 'service-account', async () => {
+    const saName = pod.spec?.serviceAccountName ?? 'default';
+    const sa = await callKubernetes('readServiceAccount', `k8s:${run.target.cluster}/${namespace}/serviceaccount/${saName}`, () =>
+      core.readNamespacedServiceAccount({ name: saName, namespace }),
+    );
+    await storeOnce(run, `serviceaccount-${safeName(saName)}.json`, 'serviceaccount-description', `/api/v1/namespaces/${namespace}/serviceaccounts/${saName}`, json(sa), { uid: sa.metadata?.uid ?? '' });
+  });
+
+  await runStep(run, 'node', async () => {
+    const nodeName = pod.spec?.nodeName;
+    if (!nodeName) {
+      await run.ctx.recorder.record('node.unknown', { reason: 'the pod is not scheduled on a node' }, run.key);
+      return;
+    }
+    node = await callKubernetes('readNode', `k8s:${run.target.cluster}/node/${nodeName}`, () => core.readNode({ name: nodeName }));
+    await storeOnce(run, `node-${safeName(nodeName)}.json`, 'node-description', `/api/v1/nodes/${nodeName}`, json(node), {
+      uid: node.metadata?.uid ?? '',
+      providerID: node.spec?.providerID ?? '',
+    });
+  });
+  return node ? { pod, node } : { pod };
+}
+
+async function collectEvents(run: PodRun, pod: V1Pod): Promise<void> {
+  const { namespace, pod: name } = run.target;
+  const fieldSelector = `involvedObject.kind=Pod,involvedObject.name=${name}`;
+  const events = await callKubernetes('listEvents', run.resource, () => run.access.core.listNamespacedEvent({ namespace, fieldSelector }));
+  // Events of an earlier pod with the same name are kept too; its uid tells them apart.
+  await storeOnce(run, 'events.json', 'pod-events', `/api/v1/namespaces/${namespace}/events?fieldSelector=${fieldSelector}`, json(events), {
+    podUid: pod.metadata?.uid ?? '',
+    count: String(events.items.length),
+  });
+}
+
+/**
+ * Collects one pod and returns its outcome; the node's cloud instance, when it maps to a
+ * supported provider, is in `followUps`.
+ */
+export async function collectPod(target: KubernetesPodTarget, ctx: ProviderContext, access: ClusterAccess, cluster: ClusterConfig): Promise<TargetOutcome> {
+  const key = targetKey(target);
+  const resource = `k8s:${target.cluster}/${target.namespace}/${target.pod}`;
+  const run: PodRun = {
+    target,
+    key,
+    resource,
+    evidenceId: evidenceIdFor(ctx.recorder.caseId, resource),
+    ctx,
+    access,
+    cluster,
+    stored: [],
+    failures: [],
+    podGone: false,
+  };
+  await ctx.recorder.record('cluster.connected', { cluster: target.cluster, server: access.server, auth: access.auth, ...(access.context ? { context: access.context } : {}) }, key);
+
+  let described: { pod: V1Pod; node?: V1Node } | undefined;
+  await runStep(run, 'describe', async () => {
+    described = await describePod(run);
+  });
+  const followUps: Target[] = [];
+  if (described) {
+    const { pod, node } = described;
+    let containers = containersOf(pod);
+    if (target.container) {
+      containers = containers.filter((c) => c.name === target.container);
+      if (containers.length === 0) {
+        run.failures.push(new CustodyError('E_NOT_FOUND', `container "${target.container}" is not in pod ${resource}`, { resource: `${resource}/${target.container}` }));
+        await ctx.recorder.record('step.failed', { step: 'containers', error: run.failures[run.failures.length - 1]!.toRecord() }, key);
+      }
+    }
+    await runStep(run, 'events', () => collectEvents(run, pod));
+    await runStep(run, 'volatile', () => runVolatileCommands(run, containers));
+    if (ctx.options.isolate) await runStep(run, 'isolate', () => isolatePod(run, pod));
+    for (const container of containers) {
+      await runStep(run, `logs:${container.name}`, () => streamContainerLog(run, container, false));
+      await runStep(run, `logs:${container.name}:previous`, () => streamContainerLog(run, container, true));
+    }
+    if (node?.metadata?.name) {
+      await runStep(run, 'checkpoint', () => probeCheckpoint(run, node.metadata!.name!, containers));
+    }
+    if (node) {
+      const next = await nodeFollowUp(run, node);
+      if (next) followUps.push(next);
+    }
+  }
+
+  const status = run.failures.length === 0 ? 'collected' : run.stored.length > 0 ? 'partial' : 'failed';
+  const first = run.failures[0];
+  return {
+    target: key,
+    status,
+    ...(first ? { reason: run.podGone ? `the pod vanished during collection; ${first.message}` : first.message, error: first.toRecord() } : {}),
+    evidenceIds: run.stored.length > 0 ? [run.evidenceId] : [],
+    ...(followUps.length ? { followUps } : {}),
+  };
+}

@@ -1,0 +1,69 @@
+/**
+ * Opt-in containment (`--isolate`), after the quick volatile triage: label the pod, apply a
+ * deny-all NetworkPolicy selecting that label, cordon the node. Each change is recorded before
+ * (`change.requested`) and after (`change.applied`). The pod is never deleted and the node never
+ * drained: both would destroy evidence.
+ */
+import type { V1NetworkPolicy, V1Pod } from '@kubernetes/client-node';
+import { PatchStrategy, setHeaderOptions } from '@kubernetes/client-node';
+import { CustodyError } from '../../core/errors.js';
+import { callKubernetes, statusOf } from './call.js';
+import type { PodRun } from './collect-pod.js';
+
+export const ISOLATION_LABEL = 'cloud-custody.io/isolated';
+
+/** A case id as a label value: at most 63 characters, starting and ending alphanumeric. */
+export function labelValueFor(caseId: string): string {
+  return caseId.slice(0, 63).replace(/[^A-Za-z0-9]+$/, '') || 'case';
+}
+
+/** `cloud-custody-isolate-<case>`: a DNS subdomain. */
+export function networkPolicyNameFor(caseId: string): string {
+  const base = `cloud-custody-isolate-${caseId.toLowerCase().replace(/[^a-z0-9.-]/g, '-')}`;
+  return base.slice(0, 253).replace(/[^a-z0-9]+$/, '');
+}
+
+const mergePatch = setHeaderOptions('Content-Type', PatchStrategy.MergePatch);
+
+/** Applies the three containment changes to the pod of `run`. */
+export async function isolatePod(run: PodRun, pod: V1Pod): Promise<void> {
+  const { namespace, pod: name, cluster } = run.target;
+  const { recorder, caseId } = { recorder: run.ctx.recorder, caseId: run.ctx.recorder.caseId };
+  const value = labelValueFor(caseId);
+  const { core, networking } = run.access;
+
+  await recorder.record('change.requested', { change: 'label-pod', resource: run.resource, labels: { [ISOLATION_LABEL]: value } }, run.key);
+  const labelled = await callKubernetes('labelPod', run.resource, () =>
+    core.patchNamespacedPod({ name, namespace, body: { metadata: { labels: { [ISOLATION_LABEL]: value } } } }, mergePatch),
+  );
+  await recorder.record('change.applied', { change: 'label-pod', resource: run.resource, resourceVersion: labelled.metadata?.resourceVersion ?? null }, run.key);
+
+  const policyName = networkPolicyNameFor(caseId);
+  const policy: V1NetworkPolicy = {
+    apiVersion: 'networking.k8s.io/v1',
+    kind: 'NetworkPolicy',
+    metadata: { name: policyName, namespace, labels: { 'app.kubernetes.io/managed-by': 'cloud-custody' }, annotations: { 'cloud-custody.io/case-id': caseId } },
+    // No ingress or egress rules with both policy types: nothing in, nothing out.
+    spec: { podSelector: { matchLabels: { [ISOLATION_LABEL]: value } }, policyTypes: ['Ingress', 'Egress'] },
+  };
+  const policyResource = `k8s:${cluster}/${namespace}/networkpolicy/${policyName}`;
+  await recorder.record('change.requested', { change: 'deny-all-network-policy', resource: policyResource, spec: policy.spec as Record<string, unknown> }, run.key);
+  let created: V1NetworkPolicy;
+  let alreadyExisted = false;
+  try {
+    created = await callKubernetes('createNetworkPolicy', policyResource, () => networking.createNamespacedNetworkPolicy({ namespace, body: policy }));
+  } catch (error) {
+    // A resumed case finds the policy it created before: read it instead.
+    if (!(error instanceof CustodyError) || statusOf(error.cause).status !== 409) throw error;
+    created = await callKubernetes('readNetworkPolicy', policyResource, () => networking.readNamespacedNetworkPolicy({ name: policyName, namespace }));
+    alreadyExisted = true;
+  }
+  await recorder.record('change.applied', { change: 'deny-all-network-policy', resource: policyResource, uid: created.metadata?.uid ?? null, alreadyExisted }, run.key);
+
+  const nodeName = pod.spec?.nodeName;
+  if (!nodeName) return;
+  const nodeResource = `k8s:${cluster}/node/${nodeName}`;
+  await recorder.record('change.requested', { change: 'cordon-node', resource: nodeResource, patch: { spec: { unschedulable: true } } }, run.key);
+  const cordoned = await callKubernetes('cordonNode', nodeResource, () => core.patchNode({ name: nodeName, body: { spec: { unschedulable: true } } }, mergePatch));
+  await recorder.record('change.applied', { change: 'cordon-node', resource: nodeResource, unschedulable: cordoned.spec?.unschedulable ?? null }, run.key);
+}

@@ -1,0 +1,71 @@
+/**
+ * Every Kubernetes API operation the provider performs, with the RBAC verb, API group, resource
+ * and subresource the API server authorises it as, and the shipped role (policies/kubernetes/)
+ * that grants it. A test holds the YAML to exactly this set, and every call goes through
+ * `callKubernetes(operation, …)` so an undeclared call cannot slip in.
+ */
+
+/** The roles shipped in policies/kubernetes/, by `metadata.name`. */
+export type KubernetesRoleName =
+  | 'cloud-custody-collector'
+  | 'cloud-custody-containment'
+  | 'cloud-custody-node-reader'
+  | 'cloud-custody-node-checkpoint'
+  | 'cloud-custody-node-cordon';
+
+export interface KubernetesOperation {
+  /** RBAC verb as the API server authorises the request. */
+  verb: 'get' | 'list' | 'create' | 'patch';
+  /** API group: '' for the core group. */
+  apiGroup: string;
+  resource: string;
+  subresource?: string;
+  /** Namespaced (bound per namespace with a RoleBinding) or cluster-scoped (nodes). */
+  scope: 'namespace' | 'cluster';
+  mutates: boolean;
+  role: KubernetesRoleName;
+  /** Why the collector needs it, for plans and the RBAC docs. */
+  why: string;
+}
+
+const op = (o: KubernetesOperation): KubernetesOperation => o;
+
+export const K8S_OPERATIONS = {
+  readPod: op({ verb: 'get', apiGroup: '', resource: 'pods', scope: 'namespace', mutates: false, role: 'cloud-custody-collector', why: 'the pod object: uid, container ids, image digests, node' }),
+  listPods: op({ verb: 'list', apiGroup: '', resource: 'pods', scope: 'namespace', mutates: false, role: 'cloud-custody-collector', why: 'expand a label selector into pods' }),
+  readReplicaSet: op({ verb: 'get', apiGroup: 'apps', resource: 'replicasets', scope: 'namespace', mutates: false, role: 'cloud-custody-collector', why: "the pod's owner" }),
+  readDeployment: op({ verb: 'get', apiGroup: 'apps', resource: 'deployments', scope: 'namespace', mutates: false, role: 'cloud-custody-collector', why: "the ReplicaSet's owner" }),
+  readStatefulSet: op({ verb: 'get', apiGroup: 'apps', resource: 'statefulsets', scope: 'namespace', mutates: false, role: 'cloud-custody-collector', why: "the pod's owner" }),
+  readDaemonSet: op({ verb: 'get', apiGroup: 'apps', resource: 'daemonsets', scope: 'namespace', mutates: false, role: 'cloud-custody-collector', why: "the pod's owner" }),
+  readJob: op({ verb: 'get', apiGroup: 'batch', resource: 'jobs', scope: 'namespace', mutates: false, role: 'cloud-custody-collector', why: "the pod's owner" }),
+  readServiceAccount: op({ verb: 'get', apiGroup: '', resource: 'serviceaccounts', scope: 'namespace', mutates: false, role: 'cloud-custody-collector', why: 'the identity the pod runs as' }),
+  listEvents: op({ verb: 'list', apiGroup: '', resource: 'events', scope: 'namespace', mutates: false, role: 'cloud-custody-collector', why: 'events for the pod (kept one hour by default)' }),
+  readPodLog: op({ verb: 'get', apiGroup: '', resource: 'pods', subresource: 'log', scope: 'namespace', mutates: false, role: 'cloud-custody-collector', why: 'current and previous logs of every container' }),
+  // API servers from 1.35 authorise the exec WebSocket upgrade as `create`
+  // (AuthorizePodWebsocketUpgradeCreatePermission); older ones authorise the GET as `get`.
+  execInPod: op({ verb: 'create', apiGroup: '', resource: 'pods', subresource: 'exec', scope: 'namespace', mutates: false, role: 'cloud-custody-collector', why: 'volatile state from the fixed allow-list of read-only commands' }),
+  execInPodLegacy: op({ verb: 'get', apiGroup: '', resource: 'pods', subresource: 'exec', scope: 'namespace', mutates: false, role: 'cloud-custody-collector', why: 'the same exec, as API servers before 1.35 authorise it' }),
+  readNode: op({ verb: 'get', apiGroup: '', resource: 'nodes', scope: 'cluster', mutates: false, role: 'cloud-custody-node-reader', why: "the pod's node: providerID (its cloud instance) and node info" }),
+  checkpointContainer: op({ verb: 'create', apiGroup: '', resource: 'nodes', subresource: 'proxy', scope: 'cluster', mutates: false, role: 'cloud-custody-node-checkpoint', why: 'kubelet checkpoint API through the API server node proxy' }),
+  labelPod: op({ verb: 'patch', apiGroup: '', resource: 'pods', scope: 'namespace', mutates: true, role: 'cloud-custody-containment', why: '--isolate: label the pod so the deny-all NetworkPolicy selects it' }),
+  createNetworkPolicy: op({ verb: 'create', apiGroup: 'networking.k8s.io', resource: 'networkpolicies', scope: 'namespace', mutates: true, role: 'cloud-custody-containment', why: '--isolate: deny all ingress and egress of the labelled pod' }),
+  readNetworkPolicy: op({ verb: 'get', apiGroup: 'networking.k8s.io', resource: 'networkpolicies', scope: 'namespace', mutates: false, role: 'cloud-custody-containment', why: '--isolate: a resumed case finds the policy it created' }),
+  cordonNode: op({ verb: 'patch', apiGroup: '', resource: 'nodes', scope: 'cluster', mutates: true, role: 'cloud-custody-node-cordon', why: '--isolate: cordon the node (never drain)' }),
+} as const;
+
+export type KubernetesOperationName = keyof typeof K8S_OPERATIONS;
+
+/** `create pods/exec`, `get apps/replicasets`: how an operation is named in errors and plans. */
+export function describeOperation(operation: KubernetesOperation): string {
+  const resource = operation.subresource ? `${operation.resource}/${operation.subresource}` : operation.resource;
+  return `${operation.verb} ${operation.apiGroup ? `${operation.apiGroup}/` : ''}${resource}`;
+}
+
+/** The owner kinds the collector follows, and the operation that reads each. */
+export const OWNER_OPERATIONS: Readonly<Record<string, KubernetesOperationName>> = {
+  ReplicaSet: 'readReplicaSet',
+  Deployment: 'readDeployment',
+  StatefulSet: 'readStatefulSet',
+  DaemonSet: 'readDaemonSet',
+  Job: 'readJob',
+};

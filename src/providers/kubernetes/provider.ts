@@ -1,0 +1,144 @@
+/**
+ * The Kubernetes provider: `k8s:CLUSTER/NAMESPACE/POD[/CONTAINER]` targets and
+ * `k8s:CLUSTER/NAMESPACE?labels=…` selectors, for clusters named in `kubernetes.clusters`.
+ */
+import type { AwsCredentialIdentity } from '@aws-sdk/types';
+import type { CustodyConfig } from '../../core/config.js';
+import { CustodyError } from '../../core/errors.js';
+import type { CaseRecorder, CollectOptions, PlannedCall, PlannedStep, Provider, ProviderContext, TargetOutcome } from '../../core/ports.js';
+import { selectorKey, targetKey } from '../../core/targets.js';
+import type { KubernetesPodTarget, Selector, Target } from '../../core/targets.js';
+import { AwsClients } from '../aws/clients.js';
+import { systemClock } from '../aws/clock.js';
+import { CollectorSessions } from '../aws/credentials.js';
+import { callKubernetes } from './call.js';
+import { connectCluster } from './cluster-access.js';
+import type { ClusterAccess, KubernetesDeps } from './cluster-access.js';
+import { collectPod } from './collect-pod.js';
+import { volatileCommands } from './commands.js';
+import { describeOperation, K8S_OPERATIONS, OWNER_OPERATIONS } from './operations.js';
+import type { KubernetesOperationName } from './operations.js';
+
+/**
+ * EKS tokens by default: the collector role's session in the cluster's account, assumed through
+ * the AWS provider's `CollectorSessions` (same role, same attribution, refreshed before expiry).
+ */
+function defaultAwsCredentials(config: CustodyConfig): KubernetesDeps['awsCredentials'] {
+  const aws = config.aws;
+  if (!aws) return undefined;
+  let sessions: CollectorSessions | undefined;
+  return async (account: string, recorder: CaseRecorder): Promise<AwsCredentialIdentity> => {
+    sessions ??= new CollectorSessions({ ...config, aws }, new AwsClients(aws, undefined), systemClock);
+    // The token only signs sts:GetCallerIdentity, which no policy can deny; the session covers
+    // the cluster's instances so an inline session policy is never empty.
+    const cluster = Object.values(config.kubernetes?.clusters ?? {}).find((c) => c.eks?.account === account);
+    sessions.cover(account, 'aws', cluster?.eks?.region ?? aws.region, { anyInstance: true });
+    await sessions.ensure(account, recorder);
+    return sessions.providerFor(account)();
+  };
+}
+
+function planCall(name: KubernetesOperationName, where: string, resource: string): PlannedCall {
+  const op = K8S_OPERATIONS[name];
+  return { api: `k8s:${describeOperation(op)}`, where, mutates: op.mutates, permissions: [{ action: `k8s:${describeOperation(op)}`, resource }] };
+}
+
+/** The plan for one pod: what would be called, touching nothing. */
+export function planPod(target: KubernetesPodTarget, options: CollectOptions): PlannedStep[] {
+  const where = `cluster ${target.cluster}, namespace ${target.namespace}`;
+  const pod = `k8s:${target.cluster}/${target.namespace}/${target.pod}`;
+  const node = `k8s:${target.cluster}/node/(the pod's node)`;
+  const steps: PlannedStep[] = [
+    {
+      step: 'describe',
+      description: 'the pod (uid, container ids, image digests), its owners, its ServiceAccount and its Node',
+      calls: [planCall('readPod', where, pod), ...Object.values(OWNER_OPERATIONS).map((o) => planCall(o, where, `${pod} owners`)), planCall('readServiceAccount', where, pod), planCall('readNode', `cluster ${target.cluster}`, node)],
+    },
+    { step: 'events', description: 'events for the pod (kept one hour by default)', calls: [planCall('listEvents', where, pod)] },
+    {
+      step: 'volatile',
+      description: `exec in each running container: ${volatileCommands(options.includeEnv).map((c) => c.argv.join(' ')).join('; ')}`,
+      calls: [planCall('execInPod', where, pod)],
+    },
+  ];
+  if (options.isolate) {
+    steps.push({
+      step: 'isolate',
+      description: 'label the pod, deny-all NetworkPolicy on that label, cordon the node (never delete or drain)',
+      calls: [planCall('labelPod', where, pod), planCall('createNetworkPolicy', where, `k8s:${target.cluster}/${target.namespace}/networkpolicy`), planCall('cordonNode', `cluster ${target.cluster}`, node)],
+    });
+  }
+  steps.push(
+    { step: 'logs', description: 'current and previous logs of every container (init too), with timestamps, streamed', calls: [planCall('readPodLog', where, pod)] },
+    {
+      step: 'checkpoint',
+      description: `checkpoint probe through the node proxy (403/404/500 recorded, never fatal)${options.retrieveCheckpoint ? '; archive retrieval is not implemented in this version' : ''}`,
+      calls: [planCall('checkpointContainer', `cluster ${target.cluster}`, node)],
+    },
+    { step: 'node-follow-up', description: "the node's providerID → its cloud instance, snapshotted by that cloud's provider in the same case", calls: [] },
+  );
+  return steps;
+}
+
+/**
+ * Builds the Kubernetes provider, or undefined when the config has no `kubernetes` section.
+ *
+ * @example
+ * const provider = createKubernetesProvider(config);
+ * const outcome = await provider?.collect(parseTarget('k8s:prod/shop/web-1'), ctx);
+ */
+export function createKubernetesProvider(config: CustodyConfig, deps: KubernetesDeps = {}): Provider | undefined {
+  const clusters = config.kubernetes?.clusters;
+  if (!clusters) return undefined;
+  const awsCredentials = deps.awsCredentials ?? defaultAwsCredentials(config);
+  const resolvedDeps: KubernetesDeps = { ...deps, ...(awsCredentials ? { awsCredentials } : {}) };
+  // One client per cluster and case: the EKS authenticator caches its token across targets.
+  const accesses = new Map<string, { recorder: CaseRecorder; access: ClusterAccess }>();
+  const accessFor = (cluster: string, recorder: CaseRecorder): ClusterAccess => {
+    const cached = accesses.get(cluster);
+    if (cached && cached.recorder === recorder) return cached.access;
+    const access = connectCluster(config, cluster, recorder, resolvedDeps);
+    accesses.set(cluster, { recorder, access });
+    return access;
+  };
+
+  const checkCluster = (cluster: string, what: string) => {
+    if (!clusters[cluster]) {
+      const known = Object.keys(clusters).join(', ') || 'none';
+      throw new CustodyError('E_CONFIG', `${what}: cluster "${cluster}" is not in kubernetes.clusters (configured: ${known})`, { resource: what });
+    }
+  };
+
+  return {
+    name: 'kubernetes',
+    handles: (target: Target) => target.kind === 'k8s-pod',
+    handlesSelector: (selector: Selector) => selector.kind === 'k8s-labels',
+    validate(target: Target): void {
+      if (target.kind !== 'k8s-pod') throw new CustodyError('E_UNSUPPORTED', `the kubernetes provider does not collect ${target.kind} targets`);
+      checkCluster(target.cluster, targetKey(target));
+    },
+    scopeOf: (target: Target) => (target.kind === 'k8s-pod' ? `k8s:${target.cluster}` : 'k8s'),
+    plan: (target: Target, options: CollectOptions) => (target.kind === 'k8s-pod' ? planPod(target, options) : []),
+    async resolveSelector(selector: Selector, ctx: ProviderContext): Promise<Target[]> {
+      if (selector.kind !== 'k8s-labels') return [];
+      const key = selectorKey(selector);
+      checkCluster(selector.cluster, key);
+      const access = accessFor(selector.cluster, ctx.recorder);
+      const list = await callKubernetes('listPods', `k8s:${selector.cluster}/${selector.namespace}`, () =>
+        access.core.listNamespacedPod({ namespace: selector.namespace, labelSelector: selector.labelSelector }),
+      );
+      const pods = list.items.map((p) => p.metadata?.name ?? '').filter(Boolean).sort();
+      await ctx.recorder.record('selector.resolved', { selector: key, cluster: selector.cluster, namespace: selector.namespace, labelSelector: selector.labelSelector, pods, resourceVersion: list.metadata?.resourceVersion ?? null });
+      return pods.map((pod) => ({ kind: 'k8s-pod', cluster: selector.cluster, namespace: selector.namespace, pod }));
+    },
+    async collect(target: Target, ctx: ProviderContext): Promise<TargetOutcome> {
+      if (target.kind !== 'k8s-pod') throw new CustodyError('E_UNSUPPORTED', `the kubernetes provider does not collect ${target.kind} targets`);
+      const cluster = clusters[target.cluster];
+      if (!cluster) throw new CustodyError('E_CONFIG', `cluster "${target.cluster}" is not in kubernetes.clusters`);
+      return collectPod(target, ctx, accessFor(target.cluster, ctx.recorder), cluster);
+    },
+    async close(): Promise<void> {
+      accesses.clear();
+    },
+  };
+}

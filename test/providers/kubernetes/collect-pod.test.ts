@@ -1,0 +1,68 @@
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { createKubernetesProvider } from '../../../src/providers/kubernetes/index.js';
+import { parseTarget } from '../../../src/core/targets.js';
+import type { K8sFixture } from './helpers.js';
+import { contextFor, entriesOf, openTestCase, startFixture } from './helpers.js';
+
+let fixture: K8sFixture | undefined;
+afterEach(async () => {
+  await fixture?.close();
+  fixture = undefined;
+});
+
+describe('collecting a compromised pod from the lab cluster', () => {
+  it('takes pod, owners, service account, node, events, exec output and every log, and hands the node to AWS', async () => {
+    fixture = await startFixture();
+    const { scenario } = fixture;
+    const provider = createKubernetesProvider(fixture.config)!;
+    const kase = await openTestCase(fixture);
+    const target = parseTarget(`k8s:lab/${scenario.namespace}/${scenario.compromisedPod}`);
+    const outcome = await provider.collect(target, contextFor(kase));
+
+    expect(outcome.status).toBe('collected');
+    expect(outcome.followUps).toEqual([
+      { kind: 'aws-instance', arn: `arn:aws:ec2:us-east-1:222222222222:instance/${scenario.compromisedInstanceId}`, partition: 'aws', region: 'us-east-1', account: '222222222222', instanceId: scenario.compromisedInstanceId },
+    ]);
+    const names = entriesOf(kase, 'evidence.stored').map((e) => e.data.name);
+    expect(names).toEqual(expect.arrayContaining([
+      'pod.json', 'owner-replicaset-web-7d9f8b6c5d.json', 'owner-deployment-web.json', 'serviceaccount-web.json',
+      `node-${scenario.compromisedNode}.json`, 'events.json',
+      'exec-app-processes.out', 'exec-app-net-tcp.out',
+      'log-migrate.log', 'log-app.log', 'log-app-previous.log', 'log-log-shipper.log',
+    ]));
+    // Order of volatility: events before exec before logs.
+    const order = (name: string) => names.indexOf(name);
+    expect(order('events.json')).toBeLessThan(order('exec-app-processes.out'));
+    expect(order('exec-app-processes.out')).toBeLessThan(order('log-app.log'));
+
+    // The init container has finished and the sidecar never restarted: no previous logs asked for.
+    const skipped = entriesOf(kase, 'log.skipped').map((e) => [e.data.container, e.data.previous]);
+    expect(skipped).toEqual(expect.arrayContaining([['migrate', true], ['log-shipper', true]]));
+    const previous = await readFile(join(kase.caseDir, 'evidence', outcome.evidenceIds[0]!, 'log-app-previous.log'), 'utf8');
+    expect(previous).toMatch(/^2026-11-26T03:40:58\.402110071Z POST \/api\/render 500/m);
+
+    // Each command is recorded exactly before it ran, and the lab saw exactly that argv.
+    const requested = entriesOf(kase, 'exec.requested').map((e) => e.data.command);
+    expect(requested).toContainEqual(['ps', '-o', 'pid,ppid,user,etime,args']);
+    expect(fixture.lab.execs.map((x) => x.command)).toEqual(requested);
+    // No environment without --include-env.
+    expect(requested).not.toContainEqual(['cat', '/proc/1/environ']);
+
+    // The sidecar image has no ps: recorded, not fatal.
+    const missing = entriesOf(kase, 'exec.completed').filter((e) => e.data.container === 'log-shipper' && e.data.result === 'command-not-found');
+    expect(missing.map((e) => e.data.command)).toContainEqual(['ps', '-o', 'pid,ppid,user,etime,args']);
+    const stdout = entriesOf(kase, 'exec.completed').find((e) => e.data.container === 'app' && (e.data.command as string[])[1] === '/proc/net/tcp');
+    expect(stdout?.data.result).toBe('exited');
+
+    // The demo node's runtime cannot checkpoint: recorded as unavailable with its meaning.
+    const checkpoint = entriesOf(kase, 'checkpoint.unavailable');
+    expect(checkpoint.map((e) => e.data.httpStatus)).toEqual([500, 500]);
+    expect(String(checkpoint[0]!.data.meaning)).toMatch(/runtime could not checkpoint/);
+
+    // Read-only: nothing was patched, created or deleted.
+    expect(fixture.lab.audit.filter((a) => ['patch', 'delete'].includes(a.verb) || (a.verb === 'create' && a.subresource !== 'exec' && a.subresource !== 'proxy'))).toEqual([]);
+    await kase.release();
+  });
+});
