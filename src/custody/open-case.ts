@@ -373,6 +373,7 @@ async function writeManifest(caseDir: string, manifest: Manifest): Promise<strin
       await handle.close();
     }
     await rename(tempPath, finalPath);
+    await rmdir(join(caseDir, PARTIAL_DIR)).catch(() => undefined); // only if empty
     await syncDir(caseDir);
   } catch (cause) {
     throw new CustodyError('E_LEDGER', `cannot write ${finalPath}: ${(cause as Error).message}`, { cause, resource: finalPath });
