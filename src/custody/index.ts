@@ -12,3 +12,4 @@ export { hashEntry, GENESIS_PREV } from './entry.js';
 export { caseKeyPath, fingerprintOf, publicKeyPem } from './signing-key.js';
 export { MANIFEST_FILE } from './manifest.js';
 export type { Manifest, ManifestFile, ManifestArtifact } from './manifest.js';
+export { summarizeConfig } from './config-summary.js';
