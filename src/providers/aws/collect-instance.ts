@@ -5,13 +5,14 @@
  */
 import type { Instance, Volume } from '@aws-sdk/client-ec2';
 import { evidenceIdFor } from '../../core/case-id.js';
+import { isCustodyError, type CustodyError } from '../../core/errors.js';
 import type { TargetOutcome } from '../../core/ports.js';
 import type { AwsInstanceTarget } from '../../core/targets.js';
 import { snapshotInstance } from './create-snapshots.js';
 import { describeKeys } from './describe-keys.js';
 import { failedOutcome, outcomeOf } from './outcome.js';
 import { preserveInstance } from './preserve.js';
-import { jsonEvidence, runStep, volumeArnOf, type TargetRun } from './run.js';
+import { isLedgerError, jsonEvidence, runStep, storedBefore, volumeArnOf, type TargetRun } from './run.js';
 import { collectConsoleOutput, collectScreenshot } from './volatile.js';
 import { runVolumeChain, type ChainResult } from './volume-chain.js';
 
@@ -27,6 +28,8 @@ export async function collectInstance(run: TargetRun<AwsInstanceTarget>): Promis
   }
   const instance: Instance = described.value.value;
   await runStep(run, 'store-instance-description', async () => {
+    run.evidenceIds.add(run.evidenceId);
+    if (storedBefore(run, run.evidenceId, 'instance.json')) return;
     await run.recorder.storeEvidence({
       evidenceId: run.evidenceId,
       name: 'instance.json',
@@ -44,7 +47,6 @@ export async function collectInstance(run: TargetRun<AwsInstanceTarget>): Promis
       cloudIds: { instanceId: target.instanceId },
       requestIds: described.value.requestId ? [described.value.requestId] : [],
     });
-    run.evidenceIds.add(run.evidenceId);
   });
 
   const state = instance.State?.Name;
@@ -66,7 +68,7 @@ export async function collectInstance(run: TargetRun<AwsInstanceTarget>): Promis
 
   const snapshots = await runStep(run, 'snapshot', () => snapshotInstance(run, instance, volumeIds), { instanceId: target.instanceId });
   if (!snapshots.ok) {
-    const vanished = snapshots.error.code === 'E_NOT_FOUND';
+    const vanished = await hasVanished(run, snapshots.error);
     return failedOutcome(
       run,
       vanished
@@ -97,6 +99,22 @@ export async function collectInstance(run: TargetRun<AwsInstanceTarget>): Promis
   return outcomeOf(run, chains);
 }
 
+/**
+ * After a failed snapshot: was it because the instance went away (terminated mid-run)? Asks
+ * EC2 afresh (one describe, on the failure path only).
+ */
+async function hasVanished(run: TargetRun<AwsInstanceTarget>, error: CustodyError): Promise<boolean> {
+  if (error.code === 'E_NOT_FOUND') return true;
+  if (error.code !== 'E_CLOUD') return false;
+  try {
+    const state = (await run.scope.directory.describeInstance(run.target.instanceId, { fresh: true })).value.State?.Name;
+    return state === 'terminated' || state === 'shutting-down';
+  } catch (e) {
+    if (isLedgerError(e)) throw e;
+    return isCustodyError(e) && e.code === 'E_NOT_FOUND';
+  }
+}
+
 /** Describes the volumes (batched with other targets) and stores them as `volumes.json`. */
 async function describeVolumes(run: TargetRun<AwsInstanceTarget>, volumeIds: string[]): Promise<Volume[]> {
   const { target } = run;
@@ -107,7 +125,7 @@ async function describeVolumes(run: TargetRun<AwsInstanceTarget>, volumeIds: str
     }),
   );
   const described = results.filter((r): r is NonNullable<typeof r> => r !== undefined);
-  if (volumeIds.length === 0) return [];
+  if (volumeIds.length === 0 || storedBefore(run, run.evidenceId, 'volumes.json')) return described.map((d) => d.value);
   await runStep(run, 'store-volume-descriptions', async () => {
     const requestIds = [...new Set(described.map((d) => d.requestId).filter((r): r is string => typeof r === 'string'))];
     await run.recorder.storeEvidence({

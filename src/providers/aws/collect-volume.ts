@@ -4,7 +4,7 @@ import type { AwsVolumeTarget } from '../../core/targets.js';
 import { snapshotVolume } from './create-snapshots.js';
 import { describeKeys } from './describe-keys.js';
 import { failedOutcome, outcomeOf } from './outcome.js';
-import { jsonEvidence, runStep, type TargetRun } from './run.js';
+import { jsonEvidence, runStep, storedBefore, type TargetRun } from './run.js';
 import { runVolumeChain } from './volume-chain.js';
 
 export async function collectVolume(run: TargetRun<AwsVolumeTarget>): Promise<TargetOutcome> {
@@ -19,6 +19,8 @@ export async function collectVolume(run: TargetRun<AwsVolumeTarget>): Promise<Ta
   }
   const volume = described.value.value;
   await runStep(run, 'store-volume-descriptions', async () => {
+    run.evidenceIds.add(run.evidenceId);
+    if (storedBefore(run, run.evidenceId, 'volumes.json')) return;
     await run.recorder.storeEvidence({
       evidenceId: run.evidenceId,
       name: 'volumes.json',
@@ -34,7 +36,6 @@ export async function collectVolume(run: TargetRun<AwsVolumeTarget>): Promise<Ta
       cloudIds: { volumeId: target.volumeId },
       requestIds: described.value.requestId ? [described.value.requestId] : [],
     });
-    run.evidenceIds.add(run.evidenceId);
   });
   const shareableKey = await describeKeys(run, [volume]);
 

@@ -83,8 +83,9 @@ export class ResourceDirectory {
     }
   }
 
-  async describeInstance(id: string): Promise<Described<Instance>> {
-    const cached = this.fresh(this.instances.get(id));
+  /** `fresh: true` asks EC2 again even when a recent description is cached. */
+  async describeInstance(id: string, options: { fresh?: boolean } = {}): Promise<Described<Instance>> {
+    const cached = options.fresh ? undefined : this.fresh(this.instances.get(id));
     if (cached) return cached;
     return this.instanceBatcher.load(id);
   }

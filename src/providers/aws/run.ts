@@ -133,6 +133,15 @@ export function volumeArnOf(target: AwsInstanceTarget | AwsVolumeTarget, volumeI
   return `arn:${target.partition}:ec2:${target.region}:${target.account}:volume/${volumeId}`;
 }
 
+/**
+ * Whether an earlier (interrupted) run of this case already stored `name` for `evidenceId`.
+ * Evidence is never overwritten, and a resumed run finishes what is missing rather than
+ * re-taking what is there.
+ */
+export function storedBefore(run: TargetRun, evidenceId: string, name: string): boolean {
+  return run.recorder.entries().some((e) => e.type === 'evidence.stored' && e.data.evidenceId === evidenceId && e.data.name === name);
+}
+
 /** Renders a JSON evidence file: stable, indented, with a trailing newline. */
 export function jsonEvidence(value: unknown): string {
   return `${JSON.stringify(value, (_k, v: unknown) => (v instanceof Date ? v.toISOString() : v), 2)}\n`;

@@ -1,10 +1,11 @@
 /** Volatile evidence first: console output (and, asked for, the screenshot) before anything slower. */
 import { GetConsoleOutputCommand, GetConsoleScreenshotCommand } from '@aws-sdk/client-ec2';
 import type { AwsInstanceTarget } from '../../core/targets.js';
-import { runStep, type TargetRun } from './run.js';
+import { runStep, storedBefore, type TargetRun } from './run.js';
 
 export async function collectConsoleOutput(run: TargetRun<AwsInstanceTarget>): Promise<void> {
   const { target } = run;
+  if (storedBefore(run, run.evidenceId, 'console-output.txt')) return;
   await runStep(run, 'console-output', async () => {
     const { output, requestId } = await run.scope.caller.ec2(
       'getConsoleOutput',
@@ -30,6 +31,7 @@ export async function collectConsoleOutput(run: TargetRun<AwsInstanceTarget>): P
 
 export async function collectScreenshot(run: TargetRun<AwsInstanceTarget>): Promise<void> {
   const { target } = run;
+  if (storedBefore(run, run.evidenceId, 'console-screenshot.jpg')) return;
   await runStep(run, 'console-screenshot', async () => {
     const { output, requestId } = await run.scope.caller.ec2(
       'getConsoleScreenshot',

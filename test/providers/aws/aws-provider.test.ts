@@ -1,0 +1,268 @@
+/**
+ * The AWS provider end to end against the rehearsal lab (loopback STS/EC2/KMS speaking the real
+ * wire protocols), with a real case folder: the incidents it must survive.
+ */
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { parseConfig, type CustodyConfig } from '../../../src/core/config.js';
+import { CustodyError } from '../../../src/core/errors.js';
+import type { CaseRecorder } from '../../../src/core/ports.js';
+import { parseSelector, parseTarget } from '../../../src/core/targets.js';
+import { openCase, verifyCase, type CaseHandle } from '../../../src/custody/index.js';
+import { addInstance, demoScenario, startLab, type LabInstance, type RunningLab } from '../../../src/lab/index.js';
+import { createAwsProvider, type AwsProvider } from '../../../src/providers/aws/index.js';
+import { contextFor, ledgerText } from './helpers.js';
+
+const REGION = 'us-east-1';
+let lab: RunningLab;
+let dir: string;
+let config: CustodyConfig;
+const providers: AwsProvider[] = [];
+let caseCounter = 0;
+
+function instanceNamed(name: string): LabInstance {
+  const found = [...lab.state.region(REGION).instances.values()].find((i) => i.tags.Name === name);
+  if (!found) throw new Error(`no ${name} in the lab`);
+  return found;
+}
+
+function arnOf(instance: LabInstance): string {
+  return `arn:aws:ec2:${REGION}:${instance.ownerId}:instance/${instance.id}`;
+}
+
+function provider(overrides: Partial<NonNullable<CustodyConfig['aws']>> = {}): AwsProvider {
+  const p = createAwsProvider(
+    { ...config, aws: { ...config.aws!, ...overrides } },
+    { credentials: async () => lab.orchestratorCredentials, wait: { initialDelayMs: 50, maxDelayMs: 200 } },
+  );
+  providers.push(p);
+  return p;
+}
+
+async function newCase(label: string, resume = false, caseId?: string): Promise<CaseHandle> {
+  caseCounter += 1;
+  return openCase({
+    casesDir: join(dir, 'cases'),
+    keysDir: join(dir, 'keys'),
+    caseId: caseId ?? `IR-${label}-${caseCounter}`,
+    analyst: 'alice',
+    toolVersion: 'test',
+    resume,
+  });
+}
+
+function snapshotsOf(caseId: string) {
+  return [...lab.state.region(REGION).snapshots.values()].filter((s) => s.tags.CaseId === caseId);
+}
+
+beforeAll(async () => {
+  lab = await startLab(demoScenario({ snapshotDurationMs: 150 }));
+  dir = await mkdtemp(join(tmpdir(), 'custody-aws-'));
+  config = parseConfig({
+    aws: {
+      forensicsAccount: lab.forensicsAccount,
+      region: REGION,
+      allowedAccounts: ['222222222222', '333333333333'],
+      endpoints: { sts: lab.endpoint, ec2: lab.endpoint, kms: lab.endpoint },
+    },
+  });
+});
+
+afterEach(async () => {
+  for (const p of providers.splice(0)) await p.close?.();
+});
+
+afterAll(async () => {
+  await lab?.stop();
+  if (dir) await rm(dir, { recursive: true, force: true });
+});
+
+describe('AWS provider in the lab', () => {
+  it('collects web-01: its aws/ebs root is re-encrypted before sharing, both volumes land in the forensics account, and the case verifies', async () => {
+    const kase = await newCase('happy');
+    const web = instanceNamed('web-01');
+    const target = parseTarget(arnOf(web));
+    const aws = provider({ lock: { mode: 'compliance', durationDays: 30 } });
+    aws.validate(target);
+    const ctx = contextFor(kase);
+    const outcome = await aws.collect(target, ctx);
+    expect(outcome.status, outcome.reason).toBe('collected');
+
+    const entries = kase.entries();
+    const assumed = entries.find((e) => e.type === 'credentials.assumed')!;
+    expect(assumed.data).toMatchObject({ account: '222222222222', sourceIdentity: 'alice', sessionName: `custody-${kase.caseId}` });
+    expect(ledgerText(entries)).not.toContain(lab.orchestratorCredentials.secretAccessKey);
+
+    const [root, data] = web.blockDevices.map((d) => d.volumeId);
+    const artifacts = entries.filter((e) => e.type === 'artifact.recorded');
+    expect(artifacts).toHaveLength(2);
+    const byVolume = new Map(artifacts.map((a) => [String((a.data.details as { volumeId: string }).volumeId), a.data.cloudIds as Record<string, string>]));
+    // aws/ebs cannot be shared: the root needed a copy under the shareable key; the data volume did not.
+    expect(byVolume.get(root!)?.reencryptedSnapshotId).toMatch(/^snap-/);
+    expect(byVolume.get(data!)?.reencryptedSnapshotId).toBeUndefined();
+
+    const snapshots = lab.state.region(REGION).snapshots;
+    for (const ids of byVolume.values()) {
+      const shared = snapshots.get(ids.reencryptedSnapshotId ?? ids.snapshotId!)!;
+      expect([...shared.createVolumePermissions]).toEqual(['111111111111']);
+      const kept = snapshots.get(ids.forensicsSnapshotId!)!;
+      expect(kept.ownerId).toBe('111111111111');
+      expect(kept.tags).toMatchObject({ CaseId: kase.caseId, SourceSnapshotId: shared.id });
+      expect(kept.lock?.mode).toBe('compliance');
+    }
+    // One CreateSnapshots for the whole instance, recorded before and after.
+    expect(lab.calls()['222222222222']?.['ec2:CreateSnapshots']).toBe(1);
+    const types = entries.map((e) => e.type);
+    expect(types.indexOf('snapshot.requested')).toBeLessThan(types.indexOf('snapshot.created'));
+    expect(ctx.events.some((e) => e.fraction !== undefined)).toBe(true);
+
+    await kase.close({ outcomes: [outcome] });
+    const verified = await verifyCase(join(dir, 'cases', kase.caseId));
+    expect(verified.ok, JSON.stringify(verified.problems)).toBe(true);
+  });
+
+  it('an untagged instance is refused: the outcome and the ledger name the action and the resource that were denied', async () => {
+    const kase = await newCase('untagged');
+    const batch = instanceNamed('batch-01');
+    const aws = provider();
+    const outcome = await aws.collect(parseTarget(arnOf(batch)), contextFor(kase));
+    expect(outcome.status).toBe('failed');
+    expect(outcome.error).toMatchObject({ code: 'E_ACCESS_DENIED', action: 'ec2:CreateSnapshots' });
+    expect(String(outcome.error?.resource)).toContain(batch.id);
+    const failures = kase.entries().filter((e) => e.type === 'step.failed');
+    expect(failures.map((f) => f.data.step)).toEqual(expect.arrayContaining(['console-output', 'snapshot']));
+    const snapshotFailure = failures.find((f) => f.data.step === 'snapshot')!;
+    expect(snapshotFailure.target).toBe(arnOf(batch));
+    expect(snapshotFailure.data.error).toMatchObject({ code: 'E_ACCESS_DENIED', action: 'ec2:CreateSnapshots' });
+    expect(snapshotsOf(kase.caseId)).toHaveLength(0);
+    await kase.release();
+  });
+
+  it('an instance that does not exist fails with E_NOT_FOUND and no snapshot call', async () => {
+    const kase = await newCase('unknown');
+    const aws = provider();
+    const outcome = await aws.collect(parseTarget(`arn:aws:ec2:${REGION}:222222222222:instance/i-0fedcba9876543210`), contextFor(kase));
+    expect(outcome).toMatchObject({ status: 'failed', error: { code: 'E_NOT_FOUND' } });
+    expect(outcome.reason).toContain('i-0fedcba9876543210');
+    await kase.release();
+  });
+
+  it('an account outside aws.allowedAccounts is refused before any call is made', async () => {
+    const aws = provider();
+    const target = parseTarget(`arn:aws:ec2:${REGION}:999999999999:instance/i-0fedcba9876543210`);
+    lab.control.resetCalls();
+    expect(() => aws.validate(target)).toThrow(expect.objectContaining({ code: 'E_ACCOUNT_NOT_ALLOWED' }));
+    const kase = await newCase('not-allowed');
+    const outcome = await aws.collect(target, contextFor(kase));
+    expect(outcome).toMatchObject({ status: 'failed', error: { code: 'E_ACCOUNT_NOT_ALLOWED' } });
+    expect(lab.control.totalCalls()).toBe(0);
+    await kase.release();
+  });
+
+  it('throttled CreateSnapshots calls are retried by the SDK and only one snapshot set is made', async () => {
+    const kase = await newCase('throttled');
+    const api = instanceNamed('api-01');
+    lab.control.failNext({ action: 'ec2:CreateSnapshots', code: 'RequestLimitExceeded', status: 503, count: 2, account: '333333333333' });
+    const aws = provider({ transfer: 'in-place' });
+    const outcome = await aws.collect(parseTarget(arnOf(api)), contextFor(kase));
+    expect(outcome.status, outcome.reason).toBe('collected');
+    expect(snapshotsOf(kase.caseId)).toHaveLength(1);
+    expect(kase.entries().filter((e) => e.type === 'snapshot.created')).toHaveLength(1);
+    await kase.release();
+  });
+
+  it('credentials that expire mid-run are refreshed once and the case records the new session', async () => {
+    const kase = await newCase('expired');
+    const aws = provider({ transfer: 'in-place' });
+    const web = parseTarget(arnOf(instanceNamed('web-01')));
+    const db = parseTarget(arnOf(instanceNamed('db-01')));
+    aws.validate(web);
+    aws.validate(db);
+    const first = await aws.collect(web, contextFor(kase));
+    expect(first.status, first.reason).toBe('collected');
+    expect(lab.control.expireSessions()).toBeGreaterThan(0);
+    const second = await aws.collect(db, contextFor(kase));
+    expect(second.status, second.reason).toBe('collected');
+    const sessions = kase.entries().filter((e) => e.type === 'credentials.assumed');
+    expect(sessions.map((e) => e.data.reason)).toEqual(['first', 'expired-token']);
+    await kase.release();
+  });
+
+  it('an instance terminated mid-run fails with a clear reason and keeps what was collected before', async () => {
+    const kase = await newCase('terminated');
+    const worker = addInstance(lab.state, '333333333333', REGION, {
+      tags: { Name: 'doomed-01', ForensicsEnabled: 'true' },
+      volumes: [{ sizeGiB: 8, encryption: 'aws/ebs', tags: { ForensicsEnabled: 'true' } }],
+      consoleOutput: 'doomed-01 login: ',
+    });
+    lab.control.terminateInstance(worker.id, { onCall: { action: 'ec2:CreateSnapshots', n: 1 } });
+    const aws = provider();
+    const outcome = await aws.collect(parseTarget(arnOf(worker)), contextFor(kase));
+    expect(outcome.status).toBe('failed');
+    expect(outcome.reason).toMatch(/vanished|terminated/);
+    const stored = kase.entries().filter((e) => e.type === 'evidence.stored').map((e) => e.data.name);
+    expect(stored).toEqual(expect.arrayContaining(['instance.json', 'console-output.txt', 'volumes.json']));
+    expect(kase.entries().some((e) => e.type === 'step.failed' && e.data.step === 'snapshot')).toBe(true);
+    await kase.release();
+  });
+
+  it('a run killed right after CreateSnapshots and again after the forensics copy resumes without a single duplicate snapshot', async () => {
+    const web = instanceNamed('web-01');
+    const target = parseTarget(arnOf(web));
+    const crashOn = (kase: CaseHandle, type: string, when: (data: Record<string, unknown>) => boolean): CaseRecorder => ({
+      get caseId() {
+        return kase.caseId;
+      },
+      get analyst() {
+        return kase.analyst;
+      },
+      get caseDir() {
+        return kase.caseDir;
+      },
+      record: async (t, data, tgt) => {
+        if (t === type && when(data ?? {})) throw new CustodyError('E_LEDGER', 'simulated kill -9');
+        return kase.record(t, data, tgt);
+      },
+      entries: () => kase.entries(),
+      storeEvidence: (input) => kase.storeEvidence(input),
+      recordArtifact: (input) => kase.recordArtifact(input),
+    });
+
+    const first = await newCase('crash');
+    const caseId = first.caseId;
+    await expect(provider().collect(target, contextFor(crashOn(first, 'snapshot.created', () => true)))).rejects.toMatchObject({ code: 'E_LEDGER' });
+    await first.release();
+    expect(snapshotsOf(caseId)).toHaveLength(2);
+
+    const second = await newCase('crash', true, caseId);
+    await expect(
+      provider().collect(target, contextFor(crashOn(second, 'snapshot.copied', (d) => d.role === 'forensics'))),
+    ).rejects.toMatchObject({ code: 'E_LEDGER' });
+    await second.release();
+
+    const third = await newCase('crash', true, caseId);
+    const outcome = await provider().collect(target, contextFor(third));
+    expect(outcome.status, outcome.reason).toBe('collected');
+    // Two source snapshots, one re-encrypted copy of the aws/ebs root, two forensics copies: nothing twice.
+    const all = snapshotsOf(caseId);
+    expect(all).toHaveLength(5);
+    const sources = all.filter((s) => s.tags.SourceSnapshotId === undefined);
+    expect(new Set(sources.map((s) => s.volumeId)).size).toBe(2);
+    const copies = all.filter((s) => s.tags.SourceSnapshotId !== undefined).map((s) => `${s.ownerId}:${s.tags.SourceSnapshotId}`);
+    expect(new Set(copies).size).toBe(copies.length);
+    expect(third.entries().filter((e) => e.type === 'snapshot.adopted').length).toBeGreaterThanOrEqual(2);
+    await third.close({ outcomes: [outcome] });
+  });
+
+  it('a tag selector searches every allowed account and finds the tagged host', async () => {
+    const kase = await newCase('selector');
+    const aws = provider();
+    const targets = await aws.resolveSelector(parseSelector('tag:Incident=INC-42'), contextFor(kase));
+    expect(targets.map((t) => t.kind === 'aws-instance' && t.instanceId)).toEqual([instanceNamed('worker-07').id]);
+    const searched = kase.entries().filter((e) => e.type === 'selector.searched');
+    expect(searched.map((e) => e.data.account).sort()).toEqual(['222222222222', '333333333333']);
+    await kase.release();
+  });
+});
