@@ -1,0 +1,103 @@
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { loadAll } from 'js-yaml';
+import { describe, expect, it } from 'vitest';
+import { K8S_OPERATIONS, OWNER_OPERATIONS } from '../../../src/providers/kubernetes/operations.js';
+import type { KubernetesOperation } from '../../../src/providers/kubernetes/operations.js';
+import { COLLECTOR_RULES, CONTAINMENT_RULES, NODE_CHECKPOINT_RULES, NODE_CORDON_RULES, NODE_READER_RULES } from '../../../src/lab/kubernetes/index.js';
+import type { LabPolicyRule } from '../../../src/lab/kubernetes/index.js';
+
+interface Rule { apiGroups: string[]; resources: string[]; verbs: string[]; resourceNames?: string[] }
+interface Doc { kind: string; metadata: { name: string; namespace?: string }; rules?: Rule[]; roleRef?: { kind: string; name: string } }
+
+const dir = join(import.meta.dirname, '../../../policies/kubernetes');
+const docs: Doc[] = readdirSync(dir)
+  .filter((f) => f.endsWith('.yaml'))
+  .flatMap((f) => loadAll(readFileSync(join(dir, f), 'utf8')) as Doc[]);
+const roles = new Map(docs.filter((d) => d.kind === 'ClusterRole').map((d) => [d.metadata.name, d.rules ?? []]));
+const operations = Object.entries(K8S_OPERATIONS) as Array<[string, KubernetesOperation]>;
+const resourceOf = (op: KubernetesOperation) => (op.subresource ? `${op.resource}/${op.subresource}` : op.resource);
+
+/** Every (group, resource, verb) a set of rules grants. */
+function grants(rules: Rule[]): string[] {
+  return rules.flatMap((r) => r.apiGroups.flatMap((g) => r.resources.flatMap((res) => r.verbs.map((v) => `${g}|${res}|${v}`))));
+}
+
+describe('the shipped RBAC in policies/kubernetes', () => {
+  it('grants every operation the provider declares, in the role the operation names', () => {
+    for (const [name, op] of operations) {
+      const rules = roles.get(op.role);
+      expect(rules, `${name}: role ${op.role} is not shipped`).toBeDefined();
+      expect(grants(rules!), `${name} is not granted by ${op.role}`).toContain(`${op.apiGroup}|${resourceOf(op)}|${op.verb}`);
+    }
+  });
+
+  it('grants nothing the provider does not use', () => {
+    for (const [role, rules] of roles) {
+      const declared = operations.filter(([, op]) => op.role === role).map(([, op]) => `${op.apiGroup}|${resourceOf(op)}|${op.verb}`);
+      for (const grant of grants(rules)) expect(declared, `${role} grants ${grant}, which no operation uses`).toContain(grant);
+    }
+  });
+
+  it('never grants delete, wildcards or escalation verbs', () => {
+    for (const [role, rules] of roles) {
+      for (const rule of rules) {
+        expect(rule.verbs, role).not.toEqual(expect.arrayContaining(['delete']));
+        for (const bad of ['*', 'deletecollection', 'escalate', 'bind', 'impersonate', 'update']) expect(rule.verbs, role).not.toContain(bad);
+        expect(rule.resources, role).not.toContain('*');
+        expect(rule.apiGroups, role).not.toContain('*');
+      }
+    }
+  });
+
+  it('binds namespaced roles only per namespace, and ships no standing binding for nodes/proxy or cordon', () => {
+    const bindings = docs.filter((d) => d.kind === 'RoleBinding' || d.kind === 'ClusterRoleBinding');
+    for (const binding of bindings) {
+      const scopes = new Set(operations.filter(([, op]) => op.role === binding.roleRef?.name).map(([, op]) => op.scope));
+      if (scopes.has('namespace')) expect(binding.kind, binding.metadata.name).toBe('RoleBinding');
+    }
+    const bound = bindings.map((b) => b.roleRef?.name);
+    expect(bound).not.toContain('cloud-custody-node-checkpoint');
+    expect(bound).not.toContain('cloud-custody-node-cordon');
+    // Just-in-time roles are restricted to one node by name.
+    for (const role of ['cloud-custody-node-checkpoint', 'cloud-custody-node-cordon']) {
+      for (const rule of roles.get(role)!) expect(rule.resourceNames).toEqual(['NODE']);
+    }
+  });
+
+  it('is what the lab API server enforces for the demo collector', () => {
+    const strip = (rules: Array<Rule | LabPolicyRule>) => grants(rules.map((r) => ({ apiGroups: r.apiGroups, resources: r.resources, verbs: r.verbs }))).sort();
+    expect(strip(COLLECTOR_RULES)).toEqual(strip(roles.get('cloud-custody-collector')!));
+    expect(strip(CONTAINMENT_RULES)).toEqual(strip(roles.get('cloud-custody-containment')!));
+    expect(strip(NODE_READER_RULES)).toEqual(strip(roles.get('cloud-custody-node-reader')!));
+    expect(strip(NODE_CHECKPOINT_RULES)).toEqual(strip(roles.get('cloud-custody-node-checkpoint')!));
+    expect(strip(NODE_CORDON_RULES)).toEqual(strip(roles.get('cloud-custody-node-cordon')!));
+  });
+});
+
+describe('the declared operations', () => {
+  it('are each used by the provider through callKubernetes (no dead declaration, no undeclared call)', () => {
+    const srcDir = join(import.meta.dirname, '../../../src/providers/kubernetes');
+    const source = readdirSync(srcDir)
+      .filter((f) => f.endsWith('.ts') && f !== 'operations.ts')
+      .map((f) => readFileSync(join(srcDir, f), 'utf8'))
+      .join('\n');
+    const called = new Set([...source.matchAll(/callKubernetes\('(\w+)'/g)].map((m) => m[1]));
+    const ownerOps = new Set(Object.values(OWNER_OPERATIONS));
+    for (const [name] of operations) {
+      // The legacy exec verb is the same call, authorised as `get` by API servers before 1.35.
+      if (name === 'execInPodLegacy' || ownerOps.has(name as never)) continue;
+      expect(called, `${name} is declared but never called`).toContain(name);
+    }
+    // The owner reads share one call site keyed by the owner kind.
+    expect(source).toMatch(/callKubernetes\(opName,/);
+    // Every API client method is called inside a callKubernetes(...) that opened just before it.
+    const code = source.replace(/^\s*(\*|\/\/).*$/gm, '');
+    const rawCalls = [...code.matchAll(/\b(core|apps|batch|networking)\.(\w+)\(/g)];
+    expect(rawCalls.length).toBeGreaterThan(5);
+    for (const call of rawCalls) {
+      const before = code.slice(Math.max(0, call.index - 600), call.index);
+      expect(before, `${call[0]} is not inside callKubernetes`).toContain('callKubernetes(');
+    }
+  });
+});
