@@ -16,7 +16,8 @@ import { buildState, type LabScenario } from './aws/scenario.js';
 import type { LabState } from './aws/state.js';
 
 export type { Authorizer, AuthorizationDecision, AuthorizationRequest, DefaultAuthorizerOptions } from './aws/authorizer.js';
-export { allowAll, createDefaultAuthorizer } from './aws/authorizer.js';
+export { allowAll, createDefaultAuthorizer, withSessionPolicy } from './aws/authorizer.js';
+export { evaluateSessionPolicy } from './aws/session-policy.js';
 export type { CallCounts, FaultSpec, LatencySpec, TerminationSchedule } from './aws/control.js';
 export { LabControl } from './aws/control.js';
 export { LabClock } from './aws/clock.js';

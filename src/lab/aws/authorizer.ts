@@ -3,6 +3,7 @@
  * evaluate (action, resource ARNs, condition keys). The built-in one encodes the collector role's
  * intent; tests can inject one backed by a policy simulator reading `policies/`.
  */
+import { evaluateSessionPolicy } from './session-policy.js';
 import type { LabPrincipal } from './state.js';
 
 export interface AuthorizationRequest {
@@ -18,7 +19,13 @@ export interface AuthorizationRequest {
   context: Record<string, string | string[]>;
 }
 
-export type AuthorizationDecision = { allowed: true } | { allowed: false; reason: string };
+/**
+ * `denial` (optional) picks the wording of the service's error: no identity-based policy allows
+ * (the default), no session policy allows, or an explicit deny.
+ */
+export type AuthorizationDecision =
+  | { allowed: true }
+  | { allowed: false; reason: string; denial?: 'identity' | 'session' | 'explicit' };
 
 /** Decides one request. May be async (a simulator may be). */
 export type Authorizer = (request: AuthorizationRequest) => AuthorizationDecision | Promise<AuthorizationDecision>;
@@ -28,6 +35,29 @@ export interface DefaultAuthorizerOptions {
   collectorRoleName?: string;
   collectionTag?: { key: string; value: string };
   caseTagKey?: string;
+}
+
+/**
+ * Narrows any authorizer by the session's inline policy (AssumeRole `Policy`), as AWS does: the
+ * session may do only what both allow.
+ */
+export function withSessionPolicy(inner: Authorizer): Authorizer {
+  return async (request) => {
+    const decision = await inner(request);
+    const policy = request.principal.sessionPolicy;
+    if (!decision.allowed || policy === undefined) return decision;
+    for (const resource of request.resources) {
+      const result = evaluateSessionPolicy(policy, request.action, resource, request.context);
+      if (result !== 'allowed') {
+        return {
+          allowed: false,
+          reason: `the session policy does not allow ${request.action} on ${resource}`,
+          denial: result === 'explicit-deny' ? 'explicit' : 'session',
+        };
+      }
+    }
+    return decision;
+  };
 }
 
 /** Everything allowed: for labs that test something other than permissions. */
@@ -50,9 +80,14 @@ function list(value: string | string[] | undefined): string[] {
  * The collector role's intent, simply: in target accounts a `CloudCustodyCollector` session may
  * read anything, act only on instances and volumes carrying the collection tag, create snapshots
  * only with a `CaseId` tag at creation, share only with the forensics account, and never delete,
- * stop or terminate. Other principals (the orchestrator) may do anything but destroy.
+ * stop or terminate. Other principals (the orchestrator) may do anything but destroy. A session's
+ * inline policy narrows all of this further.
  */
 export function createDefaultAuthorizer(options: DefaultAuthorizerOptions): Authorizer {
+  return withSessionPolicy(collectorIntent(options));
+}
+
+function collectorIntent(options: DefaultAuthorizerOptions): Authorizer {
   const collectorRole = options.collectorRoleName ?? 'CloudCustodyCollector';
   const tag = options.collectionTag ?? { key: 'ForensicsEnabled', value: 'true' };
   const caseTag = options.caseTagKey ?? 'CaseId';

@@ -60,8 +60,20 @@ export function requestTagContext(tags: Tags): Record<string, string | string[]>
 }
 
 /** The denial each service answers with when the Authorizer refuses. */
-function denial(call: CallContext, action: string, resource: string, reason: string): LabAwsError {
+function denial(
+  call: CallContext,
+  action: string,
+  resource: string,
+  reason: string,
+  kind: 'identity' | 'session' | 'explicit' = 'identity',
+): LabAwsError {
   const who = call.principal.arn;
+  const because =
+    kind === 'explicit'
+      ? 'with an explicit deny in an identity-based policy'
+      : kind === 'session'
+        ? `because no session policy allows the ${action} action`
+        : `because no identity-based policy allows the ${action} action`;
   if (call.service === 'ec2') {
     // EC2 appends an opaque blob callers can decode with sts:DecodeAuthorizationMessage; the lab's
     // is the Authorizer's reason, base64-encoded, so a test can still read why.
@@ -69,7 +81,7 @@ function denial(call: CallContext, action: string, resource: string, reason: str
     return new LabAwsError(
       'UnauthorizedOperation',
       `You are not authorized to perform this operation. User: ${who} is not authorized to perform: ${action} ` +
-        `on resource: ${resource} because no identity-based policy allows the ${action} action. ` +
+        `on resource: ${resource} ${because}. ` +
         `Encoded authorization failure message: ${encoded}`,
       403,
     );
@@ -77,7 +89,7 @@ function denial(call: CallContext, action: string, resource: string, reason: str
   if (call.service === 'kms') {
     return new LabAwsError(
       'AccessDeniedException',
-      `User: ${who} is not authorized to perform: ${action} on resource: ${resource} because no identity-based policy allows the ${action} action`,
+      `User: ${who} is not authorized to perform: ${action} on resource: ${resource} ${because}`,
       400,
     );
   }
@@ -102,7 +114,7 @@ export async function authorize(
       resources: [check.resource],
       context: { ...principalContext(call), ...(check.context ?? {}) },
     });
-    if (!decision.allowed) throw denial(call, action, check.resource, decision.reason);
+    if (!decision.allowed) throw denial(call, action, check.resource, decision.reason, decision.denial);
   }
 }
 

@@ -200,7 +200,9 @@ async function canUseKey(call: CallContext, key: LabKey | undefined, actions: st
   if (key.keyManager === 'AWS') return true;
   const context = { 'kms:ViaService': `ec2.${call.region}.amazonaws.com`, 'kms:CallerAccount': call.account };
   for (const action of actions) {
-    if (!(await isAllowed(call, action, key.arn, context))) return false;
+    // EC2 creates its grants for the snapshot it is working on: an AWS resource.
+    const extra: Record<string, string> = action === 'kms:CreateGrant' ? { 'kms:GrantIsForAWSResource': 'true' } : {};
+    if (!(await isAllowed(call, action, key.arn, { ...context, ...extra }))) return false;
   }
   return true;
 }

@@ -70,7 +70,9 @@ async function assumeRole(call: CallContext, params: QueryTree): Promise<Handler
   const externalId = getString(params, 'ExternalId');
   const policy = getString(params, 'Policy');
   if (policy !== undefined && policy.length > 2048) {
-    throw new LabAwsError('PackedPolicyTooLarge', 'Packed size of the policy exceeds the limit.', 400);
+    throw validation(
+      "1 validation error detected: Value at 'policy' failed to satisfy constraint: Member must have length less than or equal to 2048",
+    );
   }
   const tags = parseTags(params);
   const durationText = getString(params, 'DurationSeconds');
