@@ -8,7 +8,7 @@ import { readFile, unlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { CustodyError } from '../core/errors.js';
 
-export const LOCK_FILE = '.lock';
+import { LOCK_FILE } from './layout.js';
 
 export interface CaseLock {
   release(): Promise<void>;

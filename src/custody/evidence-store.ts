@@ -13,6 +13,7 @@ import type { ArtifactInput, EvidenceContent, EvidenceInput, LedgerEntry, Stored
 import { CustodyError } from '../core/errors.js';
 import { assertNoCredentials } from './credential-guard.js';
 import { syncDir } from './fs-util.js';
+import { EVIDENCE_DIR, PARTIAL_DIR } from './layout.js';
 import { validateSegment } from './names.js';
 
 /** What the store needs from the case: where it is and how to record. */
@@ -22,9 +23,7 @@ export interface EvidenceSink {
   entries(): readonly LedgerEntry[];
 }
 
-/** Folder (at the case root, outside `evidence/`) where files are written before they are complete. */
-export const PARTIAL_DIR = '.partial';
-export const EVIDENCE_DIR = 'evidence';
+export { EVIDENCE_DIR, PARTIAL_DIR } from './layout.js';
 
 const inFlight = new Map<string, Promise<unknown>>();
 

@@ -6,7 +6,7 @@ import type { LedgerEntry } from '../core/ports.js';
 import { canonicalize } from './canonical-json.js';
 import { signText, verifyText, type SigningKey } from './signing-key.js';
 
-export const MANIFEST_FILE = 'manifest.json';
+export { MANIFEST_FILE } from './layout.js';
 
 export interface ManifestFile {
   evidenceId: string;

@@ -3,29 +3,23 @@
  * (`resume`), and returns the `CaseRecorder` the collectors write through.
  */
 import { hostname } from 'node:os';
-import { chmod, lstat, mkdir, open, readFile, readdir, rename, rm, rmdir } from 'node:fs/promises';
+import { chmod, lstat, mkdir, rm, rmdir } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { validateCaseId } from '../core/case-id.js';
 import { defaultKeysDir } from '../core/config.js';
 import { CustodyError } from '../core/errors.js';
-import type {
-  ArtifactInput,
-  CaseRecorder,
-  EvidenceInput,
-  LedgerEntry,
-  OutcomeStatus,
-  StoredEvidence,
-  TargetOutcome,
-} from '../core/ports.js';
+import type { ArtifactInput, CaseRecorder, EvidenceInput, LedgerEntry, StoredEvidence } from '../core/ports.js';
 import { acquireCaseLock, type CaseLock } from './case-lock.js';
-import { checkChain } from './chain.js';
-import { EVIDENCE_DIR, PARTIAL_DIR, recordArtifact, storeEvidence, hashFile } from './evidence-store.js';
-import { Ledger, type LedgerHead } from './ledger.js';
-import { MANIFEST_FILE, buildManifest, signManifest, type Manifest } from './manifest.js';
-import { fingerprintOf, refuseInsideCase, resolveSigningKey, type SigningKey } from './signing-key.js';
+import { closedData, writeManifest, type CloseSummary } from './close-case.js';
+import { recordArtifact, storeEvidence } from './evidence-store.js';
+import { LEDGER_FILE, PARTIAL_DIR } from './layout.js';
 import { syncDir } from './fs-util.js';
+import { Ledger, type LedgerHead } from './ledger.js';
+import { buildManifest, signManifest, type Manifest } from './manifest.js';
+import { readPreviousRun, tidyForResume } from './resume.js';
+import { refuseInsideCase, resolveSigningKey, type SigningKey } from './signing-key.js';
 
-export const LEDGER_FILE = 'ledger.jsonl';
+export { LEDGER_FILE } from './layout.js';
 export const TOOL_NAME = 'cloud-custody';
 
 export interface OpenCaseOptions {
@@ -52,12 +46,7 @@ export interface OpenCaseOptions {
   now?: () => Date;
 }
 
-export interface CloseSummary {
-  /** Per-target outcomes: counted in `case.closed`, and every target not collected is listed. */
-  outcomes?: readonly TargetOutcome[];
-  /** Free text for the record (why the case was closed early, …). */
-  note?: string;
-}
+export type { CloseSummary } from './close-case.js';
 
 export interface CloseResult {
   manifest: Manifest;
@@ -211,83 +200,6 @@ async function startRun(options: OpenCaseOptions, caseDir: string, keysDir: stri
   return createHandle(options, caseDir, key, ledger, lock, previous !== undefined);
 }
 
-interface PreviousRun {
-  entries: LedgerEntry[];
-  publicKey: string;
-  fingerprint: string;
-  head: LedgerHead;
-  closed: boolean;
-}
-
-/** Re-reads and re-verifies an existing ledger; undefined when the case has none yet. */
-async function readPreviousRun(ledgerPath: string, caseDir: string): Promise<PreviousRun | undefined> {
-  let text: string;
-  try {
-    text = await readFile(ledgerPath, 'utf8');
-  } catch (cause) {
-    if ((cause as NodeJS.ErrnoException).code !== 'ENOENT') {
-      throw new CustodyError('E_LEDGER', `cannot read the ledger ${ledgerPath}: ${(cause as Error).message}`, { cause });
-    }
-    text = '';
-  }
-  if (text === '') {
-    // The earlier run died before its first entry; only an empty case can start over.
-    const evidence = await readdir(join(caseDir, EVIDENCE_DIR)).catch(() => []);
-    if (evidence.length > 0) {
-      throw new CustodyError('E_LEDGER', `case folder ${caseDir} holds evidence but no ledger; it cannot be resumed`, {
-        resource: ledgerPath,
-      });
-    }
-    return undefined;
-  }
-  const chain = checkChain(text);
-  const first = chain.problems[0];
-  if (first) {
-    throw new CustodyError(
-      'E_LEDGER',
-      `cannot resume: ${first.message}. The case was not changed; run \`custody verify\` on it for the full list`,
-      { resource: ledgerPath },
-    );
-  }
-  const last = chain.entries[chain.entries.length - 1];
-  if (!chain.publicKey || !last) throw new CustodyError('E_LEDGER', `cannot resume: ${ledgerPath} pins no public key`);
-  return {
-    entries: chain.entries,
-    publicKey: chain.publicKey,
-    fingerprint: fingerprintOf(chain.publicKey),
-    head: { seq: last.seq, hash: last.hash },
-    closed: last.type === 'case.closed',
-  };
-}
-
-/**
- * A resumed case is about to change: its old manifest no longer describes it (the next close
- * writes a new one; what it said is kept in `case.resumed`), and temp files of an interrupted
- * write are incomplete by definition.
- */
-async function tidyForResume(caseDir: string): Promise<Record<string, unknown>> {
-  const result: Record<string, unknown> = {};
-  const manifestPath = join(caseDir, MANIFEST_FILE);
-  const manifestText = await readFile(manifestPath, 'utf8').catch(() => undefined);
-  if (manifestText !== undefined) {
-    const { sha256 } = await hashFile(manifestPath);
-    let head: unknown;
-    try {
-      head = (JSON.parse(manifestText) as { ledgerHead?: unknown }).ledgerHead;
-    } catch {
-      head = undefined;
-    }
-    result.supersededManifest = { sha256, ...(head !== undefined ? { ledgerHead: head } : {}) };
-    await rm(manifestPath);
-  }
-  const partials = await readdir(join(caseDir, PARTIAL_DIR)).catch(() => [] as string[]);
-  if (partials.length > 0) {
-    await Promise.all(partials.map((name) => rm(join(caseDir, PARTIAL_DIR, name), { force: true, recursive: true })));
-    result.discardedPartialFiles = partials.sort();
-  }
-  return result;
-}
-
 function createHandle(
   options: OpenCaseOptions,
   caseDir: string,
@@ -334,49 +246,4 @@ function createHandle(
       await lock.release();
     },
   };
-}
-
-function closedData(summary: CloseSummary, entries: readonly LedgerEntry[]): Record<string, unknown> {
-  const counts: Record<OutcomeStatus, number> = { collected: 0, partial: 0, failed: 0, skipped: 0 };
-  const notCollected: Record<string, unknown>[] = [];
-  for (const outcome of summary.outcomes ?? []) {
-    counts[outcome.status] += 1;
-    if (outcome.status !== 'collected') {
-      notCollected.push({
-        target: outcome.target,
-        status: outcome.status,
-        ...(outcome.reason !== undefined ? { reason: outcome.reason } : {}),
-        ...(outcome.error !== undefined ? { error: outcome.error } : {}),
-      });
-    }
-  }
-  return {
-    outcomes: counts,
-    targets: summary.outcomes?.length ?? 0,
-    notCollected,
-    evidenceFiles: entries.filter((e) => e.type === 'evidence.stored').length,
-    artifactRecords: entries.filter((e) => e.type === 'artifact.recorded').length,
-    ...(summary.note !== undefined ? { note: summary.note } : {}),
-  };
-}
-
-async function writeManifest(caseDir: string, manifest: Manifest): Promise<string> {
-  const finalPath = join(caseDir, MANIFEST_FILE);
-  await mkdir(join(caseDir, PARTIAL_DIR), { recursive: true, mode: 0o700 });
-  const tempPath = join(caseDir, PARTIAL_DIR, `${MANIFEST_FILE}.tmp`);
-  try {
-    const handle = await open(tempPath, 'w', 0o600);
-    try {
-      await handle.writeFile(`${JSON.stringify(manifest, null, 2)}\n`, 'utf8');
-      await handle.sync();
-    } finally {
-      await handle.close();
-    }
-    await rename(tempPath, finalPath);
-    await rmdir(join(caseDir, PARTIAL_DIR)).catch(() => undefined); // only if empty
-    await syncDir(caseDir);
-  } catch (cause) {
-    throw new CustodyError('E_LEDGER', `cannot write ${finalPath}: ${(cause as Error).message}`, { cause, resource: finalPath });
-  }
-  return finalPath;
 }

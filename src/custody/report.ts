@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import type { LedgerEntry } from '../core/ports.js';
 import { CustodyError } from '../core/errors.js';
 import { parseEntryLine } from './entry.js';
+import { LEDGER_FILE, REPORT_FILES } from './layout.js';
 import { buildReportModel } from './report-model.js';
 import { renderHtml, renderMarkdown } from './report-render.js';
 import { verifyCase, type VerifyResult } from './verify.js';
@@ -29,8 +30,9 @@ export async function renderReport(caseDir: string, options: { now?: Date } = {}
   const verification = await verifyCase(caseDir);
   const entries = await readEntriesLeniently(caseDir);
   const model = buildReportModel(entries, verification, options.now ?? new Date());
-  const markdown = join(caseDir, 'report.md');
-  const html = join(caseDir, 'report.html');
+  const [mdName, htmlName] = REPORT_FILES;
+  const markdown = join(caseDir, mdName);
+  const html = join(caseDir, htmlName);
   try {
     await writeFile(markdown, renderMarkdown(model), { mode: 0o600 });
     await writeFile(html, renderHtml(model), { mode: 0o600 });
@@ -45,7 +47,7 @@ export async function renderReport(caseDir: string, options: { now?: Date } = {}
 
 /** Every line that parses as an entry; a report of a damaged ledger shows what is readable. */
 async function readEntriesLeniently(caseDir: string): Promise<LedgerEntry[]> {
-  const text = await readFile(join(caseDir, 'ledger.jsonl'), 'utf8').catch(() => '');
+  const text = await readFile(join(caseDir, LEDGER_FILE), 'utf8').catch(() => '');
   const entries: LedgerEntry[] = [];
   for (const line of text.split('\n')) {
     if (!line) continue;

@@ -8,16 +8,14 @@ import { join } from 'node:path';
 import type { LedgerEntry } from '../core/ports.js';
 import { canonicalize } from './canonical-json.js';
 import { checkChain } from './chain.js';
-import { EVIDENCE_DIR, PARTIAL_DIR, hashFile } from './evidence-store.js';
-import { LOCK_FILE } from './case-lock.js';
-import { collectEvidenceItems, MANIFEST_FILE, verifyManifestSignature, type Manifest } from './manifest.js';
+import { hashFile } from './evidence-store.js';
+import { EVIDENCE_DIR, LEDGER_FILE, LOCK_FILE, MANIFEST_FILE, PARTIAL_DIR, REPORT_FILES } from './layout.js';
+import { collectEvidenceItems, verifyManifestSignature, type Manifest } from './manifest.js';
 import { segmentProblem } from './names.js';
 import type { Problem } from './problems.js';
 import { fingerprintOf } from './signing-key.js';
 
-const LEDGER_FILE = 'ledger.jsonl';
-/** Files at the case root that are derived from the ledger, not evidence: verify ignores them. */
-export const REPORT_FILES = ['report.md', 'report.html'] as const;
+export { REPORT_FILES } from './layout.js';
 
 export interface VerifyOptions {
   /** A public key (base64 SPKI DER) known from elsewhere; a ledger pinning another key fails. */

@@ -1,0 +1,64 @@
+/**
+ * Closing a case: the `case.closed` summary of outcomes and the signed manifest.json.
+ */
+import { mkdir, open, rename, rmdir } from 'node:fs/promises';
+import { join } from 'node:path';
+import { CustodyError } from '../core/errors.js';
+import type { LedgerEntry, OutcomeStatus, TargetOutcome } from '../core/ports.js';
+import { MANIFEST_FILE, PARTIAL_DIR } from './layout.js';
+import { syncDir } from './fs-util.js';
+import type { Manifest } from './manifest.js';
+
+export interface CloseSummary {
+  /** Per-target outcomes: counted in `case.closed`, and every target not collected is listed. */
+  outcomes?: readonly TargetOutcome[];
+  /** Free text for the record (why the case was closed early, …). */
+  note?: string;
+}
+
+/** The data of `case.closed`: outcome counts and every target not collected, with its reason. */
+export function closedData(summary: CloseSummary, entries: readonly LedgerEntry[]): Record<string, unknown> {
+  const counts: Record<OutcomeStatus, number> = { collected: 0, partial: 0, failed: 0, skipped: 0 };
+  const notCollected: Record<string, unknown>[] = [];
+  for (const outcome of summary.outcomes ?? []) {
+    counts[outcome.status] += 1;
+    if (outcome.status !== 'collected') {
+      notCollected.push({
+        target: outcome.target,
+        status: outcome.status,
+        ...(outcome.reason !== undefined ? { reason: outcome.reason } : {}),
+        ...(outcome.error !== undefined ? { error: outcome.error } : {}),
+      });
+    }
+  }
+  return {
+    outcomes: counts,
+    targets: summary.outcomes?.length ?? 0,
+    notCollected,
+    evidenceFiles: entries.filter((e) => e.type === 'evidence.stored').length,
+    artifactRecords: entries.filter((e) => e.type === 'artifact.recorded').length,
+    ...(summary.note !== undefined ? { note: summary.note } : {}),
+  };
+}
+
+/** Writes manifest.json atomically (temp file, fsync, rename). Throws `E_LEDGER` if it cannot. */
+export async function writeManifest(caseDir: string, manifest: Manifest): Promise<string> {
+  const finalPath = join(caseDir, MANIFEST_FILE);
+  await mkdir(join(caseDir, PARTIAL_DIR), { recursive: true, mode: 0o700 });
+  const tempPath = join(caseDir, PARTIAL_DIR, `${MANIFEST_FILE}.tmp`);
+  try {
+    const handle = await open(tempPath, 'w', 0o600);
+    try {
+      await handle.writeFile(`${JSON.stringify(manifest, null, 2)}\n`, 'utf8');
+      await handle.sync();
+    } finally {
+      await handle.close();
+    }
+    await rename(tempPath, finalPath);
+    await rmdir(join(caseDir, PARTIAL_DIR)).catch(() => undefined); // only if empty
+    await syncDir(caseDir);
+  } catch (cause) {
+    throw new CustodyError('E_LEDGER', `cannot write ${finalPath}: ${(cause as Error).message}`, { cause, resource: finalPath });
+  }
+  return finalPath;
+}

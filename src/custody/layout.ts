@@ -1,0 +1,9 @@
+/** Names in a case folder, in one place: the writer, verify and the report must agree on them. */
+export const LEDGER_FILE = 'ledger.jsonl';
+export const MANIFEST_FILE = 'manifest.json';
+export const EVIDENCE_DIR = 'evidence';
+/** Where files are written before they are complete: at the case root, outside `evidence/`. */
+export const PARTIAL_DIR = '.partial';
+export const LOCK_FILE = '.lock';
+/** Derived from the ledger, not evidence: verify ignores them. */
+export const REPORT_FILES = ['report.md', 'report.html'] as const;
