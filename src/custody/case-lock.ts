@@ -31,7 +31,7 @@ export async function acquireCaseLock(caseDir: string, caseId: string): Promise<
     if (holder && holder.host === hostname() && isAlive(holder.pid)) {
       throw new CustodyError(
         'E_INPUT',
-        `case ${caseId} is open in another run (pid ${holder.pid}); wait for it to finish, or stop it first`,
+        `case ${caseId} is open in another run (pid ${holder.pid}); wait for it to finish or stop it, and if no such run exists delete ${path}`,
         { resource: caseDir },
       );
     }

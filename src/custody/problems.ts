@@ -20,6 +20,7 @@ export type ProblemKind =
   | 'unrecorded-file'
   | 'not-closed'
   | 'leftover-partial'
+  | 'lock-present'
   | 'unknown-file';
 
 export interface Problem {

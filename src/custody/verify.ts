@@ -242,7 +242,7 @@ async function checkCaseRoot(caseDir: string, warn: Report): Promise<void> {
   const known = new Set<string>([LEDGER_FILE, MANIFEST_FILE, EVIDENCE_DIR, PARTIAL_DIR, ...REPORT_FILES]);
   for (const name of await readdir(caseDir).catch(() => [] as string[])) {
     if (name === LOCK_FILE) {
-      warn({ kind: 'leftover-partial', path: name, message: 'the case is open in a run, or its last run was interrupted (.lock is present)' });
+      warn({ kind: 'lock-present', path: name, message: 'the case is open in a run, or its last run was interrupted (.lock is present)' });
     } else if (!known.has(name)) {
       warn({ kind: 'unknown-file', path: name, message: `${name} at the case root is not part of the case (ignored)` });
     }

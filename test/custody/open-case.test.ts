@@ -1,6 +1,7 @@
 import { generateKeyPairSync } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { appendFile, mkdir, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { CustodyError } from '../../src/core/errors.js';
@@ -67,6 +68,21 @@ describe('opening, resuming and closing a case', () => {
     expect(error.code).toBe('E_INPUT');
     expect(error.message).toMatch(/open in another run/);
     await kase.release();
+  });
+
+  it('takes over the lock of a run that died, but not one held on another host', async () => {
+    const first = await openCase(caseOptions(scratch));
+    await first.release();
+    const lockPath = join(first.caseDir, '.lock');
+    // A pid above Linux's pid_max: no process can have it, like a run that crashed.
+    await writeFile(lockPath, JSON.stringify({ pid: 99_999_999, host: hostname() }));
+    const second = await openCase(caseOptions(scratch, { resume: true }));
+    await second.release();
+
+    await writeFile(lockPath, JSON.stringify({ pid: 1234, host: 'forensics-bastion-2' }));
+    const error = await errorOf(openCase(caseOptions(scratch, { resume: true })));
+    expect(error.code).toBe('E_INPUT');
+    expect(error.message).toMatch(/locked by a run on host forensics-bastion-2/);
   });
 
   it('resumes an interrupted run with the same key, re-verified, and appends case.resumed', async () => {
