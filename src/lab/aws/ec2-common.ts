@@ -67,12 +67,17 @@ export function tagFilterValues(name: string, tags: Tags): string[] | undefined 
 
 /**
  * Filters are ANDed, a filter's values ORed, `*` and `?` are wildcards. `valuesOf` returns the
- * resource's values for a filter name, or undefined when EC2 does not know the filter.
+ * resource's values for a filter name; a name outside `known` (and not a tag filter) is refused
+ * as EC2 refuses it, whether or not anything would match.
  */
-export function applyFilters<T>(items: T[], filters: Filter[], valuesOf: (item: T, name: string) => string[] | undefined): T[] {
+export function applyFilters<T>(
+  items: T[],
+  filters: Filter[],
+  known: readonly string[],
+  valuesOf: (item: T, name: string) => string[] | undefined,
+): T[] {
   for (const filter of filters) {
-    if (items.length === 0) break;
-    if (valuesOf(items[0] as T, filter.name) === undefined) {
+    if (!known.includes(filter.name) && tagFilterValues(filter.name, {}) === undefined) {
       throw invalidParameterValue(`The filter '${filter.name}' is invalid`);
     }
   }

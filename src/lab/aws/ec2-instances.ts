@@ -23,6 +23,33 @@ import { getList, getString, getStrings, type QueryTree } from './query.js';
 import { INSTANCE_STATE_CODES, type LabInstance, type LabVolume, type LabState } from './state.js';
 import { items, tagSet, type XmlChild } from './xml.js';
 
+const INSTANCE_FILTERS = [
+  'instance-id',
+  'instance-state-name',
+  'instance-state-code',
+  'instance-type',
+  'availability-zone',
+  'vpc-id',
+  'subnet-id',
+  'private-ip-address',
+  'owner-id',
+  'block-device-mapping.volume-id',
+  'block-device-mapping.device-name',
+] as const;
+
+const VOLUME_FILTERS = [
+  'volume-id',
+  'status',
+  'encrypted',
+  'size',
+  'volume-type',
+  'availability-zone',
+  'attachment.instance-id',
+  'attachment.device',
+  'attachment.status',
+  'attachment.delete-on-termination',
+] as const;
+
 function instanceFilterValues(instance: LabInstance, name: string): string[] | undefined {
   const tagValues = tagFilterValues(name, instance.tags);
   if (tagValues) return tagValues;
@@ -114,7 +141,7 @@ async function describeInstances(call: CallContext, params: QueryTree): Promise<
   await authorize(call, 'ec2:DescribeInstances', [{ resource: '*' }]);
   endIfDryRun(params);
   const candidates = ids.length > 0 ? findInstances(call, ids) : visibleInstances(call);
-  const matched = applyFilters(candidates, parseFilters(params), instanceFilterValues);
+  const matched = applyFilters(candidates, parseFilters(params), INSTANCE_FILTERS, instanceFilterValues);
   const { page, nextToken } = paginate(matched, params, paging);
   // One reservation per instance: the lab launches each instance on its own.
   return respond(call, 'DescribeInstances', [
@@ -202,7 +229,7 @@ async function describeVolumes(call: CallContext, params: QueryTree): Promise<Ha
   endIfDryRun(params);
   const { state } = call.lab;
   const candidates = ids.length > 0 ? findVolumes(call, ids) : visibleVolumes(call);
-  const matched = applyFilters(candidates, parseFilters(params), (v, name) => volumeFilterValues(state, v, name));
+  const matched = applyFilters(candidates, parseFilters(params), VOLUME_FILTERS, (v, name) => volumeFilterValues(state, v, name));
   const { page, nextToken } = paginate(matched, params, paging);
   return respond(call, 'DescribeVolumes', [
     ['volumeSet', items(page, (v) => renderVolume(state, v))],

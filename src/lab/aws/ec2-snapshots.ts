@@ -51,6 +51,18 @@ function renderSnapshot(state: LabState, snapshot: LabSnapshot): XmlChild[] {
   return children;
 }
 
+const SNAPSHOT_FILTERS = [
+  'snapshot-id',
+  'volume-id',
+  'owner-id',
+  'status',
+  'progress',
+  'encrypted',
+  'description',
+  'volume-size',
+  'storage-tier',
+] as const;
+
 function snapshotFilterValues(state: LabState, snapshot: LabSnapshot, name: string): string[] | undefined {
   const tagValues = tagFilterValues(name, snapshot.tags);
   if (tagValues) return tagValues;
@@ -95,7 +107,7 @@ async function describeSnapshots(call: CallContext, params: QueryTree): Promise<
       restorableBy.some((who) => s.ownerId === who || s.createVolumePermissions.has(who) || (who === 'all' && s.createVolumePermissions.has('all'))),
     );
   }
-  const matched = applyFilters(candidates, parseFilters(params), (s, name) => snapshotFilterValues(state, s, name));
+  const matched = applyFilters(candidates, parseFilters(params), SNAPSHOT_FILTERS, (s, name) => snapshotFilterValues(state, s, name));
   const { page, nextToken } = paginate(matched, params, {
     action: 'DescribeSnapshots',
     min: 5,
@@ -437,7 +449,7 @@ async function describeLockedSnapshots(call: CallContext, params: QueryTree): Pr
   endIfDryRun(params);
   const own = [...state.region(call.region).snapshots.values()].filter((s) => s.ownerId === call.account && s.lock);
   const candidates = ids.length > 0 ? own.filter((s) => ids.includes(s.id)) : own;
-  const matched = applyFilters(candidates, parseFilters(params), (s, name) =>
+  const matched = applyFilters(candidates, parseFilters(params), ['lock-state'], (s, name) =>
     name === 'lock-state' ? [lockState(state, s) ?? ''] : undefined,
   );
   const { page, nextToken } = paginate(matched, params, {

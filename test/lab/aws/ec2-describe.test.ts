@@ -1,5 +1,6 @@
 import {
   DescribeInstancesCommand,
+  DescribeSnapshotsCommand,
   DescribeVolumesCommand,
   GetConsoleOutputCommand,
   GetConsoleScreenshotCommand,
@@ -73,6 +74,11 @@ describe('lab EC2: describing what is there', () => {
       ec2Client(lab, collector).send(new DescribeInstancesCommand({ Filters: [{ Name: 'colour', Values: ['red'] }] })),
     );
     expect(error.name).toBe('InvalidParameterValue');
+    // Even where nothing could match: there are no snapshots in the account yet.
+    const empty = await failureOf(
+      ec2Client(lab, collector).send(new DescribeSnapshotsCommand({ OwnerIds: ['self'], Filters: [{ Name: 'colour', Values: ['red'] }] })),
+    );
+    expect(empty.name).toBe('InvalidParameterValue');
   });
 
   it('describes the volumes of one instance with their keys and attachments', async () => {
