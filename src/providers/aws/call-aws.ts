@@ -48,6 +48,9 @@ const THROTTLED = new Set([
   'RequestThrottled',
   'RequestThrottledException',
   'SlowDown',
+  // EC2's limits on work in flight (pending snapshots, concurrent copies): try again later.
+  'ResourceLimitExceeded',
+  'SnapshotCreationPerVolumeRateExceeded',
 ]);
 const EXPIRED = new Set(['ExpiredToken', 'ExpiredTokenException', 'RequestExpired', 'TokenRefreshRequired']);
 const BAD_CREDENTIALS = new Set(['InvalidClientTokenId', 'AuthFailure', 'SignatureDoesNotMatch', 'UnrecognizedClientException', 'InvalidToken']);

@@ -10,6 +10,7 @@ import type { Clock } from './clock.js';
 import { CollectorSessions } from './credentials.js';
 import { ResourceDirectory } from './describe.js';
 import { KeyDirectory } from './kms-keys.js';
+import { MAX_CONCURRENT_COPIES, MAX_PENDING_SNAPSHOTS, Semaphore } from './limits.js';
 import type { ForensicsScope, TargetScope } from './run.js';
 import { ScopeCaller } from './scope.js';
 import { CaseSnapshotIndex } from './snapshot-index.js';
@@ -54,6 +55,8 @@ export class CaseState {
       this.waiters.push(waiter);
       scope = {
         caller,
+        pendingSnapshots: new Semaphore(MAX_PENDING_SNAPSHOTS),
+        copies: new Semaphore(MAX_CONCURRENT_COPIES),
         directory: new ResourceDirectory(caller, clock, this.options.describeMaxAgeMs),
         snapshots: new CaseSnapshotIndex(caller, this.options.caseId, 'describeSnapshots'),
         waiter,
@@ -71,7 +74,7 @@ export class CaseState {
       const caller = new ScopeCaller({ kind: 'forensics', account: this.aws.forensicsAccount, region, partition }, this.clients.forensics(region), clock, undefined);
       const waiter = new SnapshotWaiter(caller, clock, this.options.wait, 'describeForensicsSnapshots');
       this.waiters.push(waiter);
-      scope = { caller, waiter, snapshots: new CaseSnapshotIndex(caller, this.options.caseId, 'describeForensicsSnapshots') };
+      scope = { caller, waiter, copies: new Semaphore(MAX_CONCURRENT_COPIES), snapshots: new CaseSnapshotIndex(caller, this.options.caseId, 'describeForensicsSnapshots') };
       this.forensicsScopes.set(region, scope);
     }
     return scope;

@@ -87,6 +87,7 @@ export async function collectInstance(run: TargetRun<AwsInstanceTarget>): Promis
           volumeArn: volumeArnOf(target, s.volumeId),
           evidenceId: evidenceIdFor(run.caseId, volumeArnOf(target, s.volumeId)),
           ...(s.completed ? { completed: s.completed } : {}),
+          ...(s.release ? { release: s.release } : {}),
         },
         shareableKey,
       ),

@@ -55,6 +55,7 @@ export async function collectVolume(run: TargetRun<AwsVolumeTarget>): Promise<Ta
       volumeArn: target.arn,
       evidenceId: run.evidenceId,
       ...(snapshot.value.completed ? { completed: snapshot.value.completed } : {}),
+      ...(snapshot.value.release ? { release: snapshot.value.release } : {}),
     },
     shareableKey,
   );

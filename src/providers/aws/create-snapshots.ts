@@ -15,6 +15,8 @@ export interface VolumeSnapshot {
   snapshotId: string;
   /** Set when adopted already completed: no wait needed. */
   completed?: IndexedSnapshot;
+  /** Gives back this snapshot's pending-snapshot permit once it completed or failed. */
+  release?: () => void;
 }
 
 function caseTags(run: TargetRun): Array<{ Key: string; Value: string }> {
@@ -68,6 +70,26 @@ export async function snapshotInstance(run: TargetRun<AwsInstanceTarget>, instan
   const excludeBootVolume = rootVolume !== undefined && !missing.includes(rootVolume);
   const excludeDataVolumeIds = volumeIds.filter((v) => !missing.includes(v) && v !== rootVolume);
   const tags = caseTags(run);
+  const release = await run.scope.pendingSnapshots.acquire(missing.length);
+  const releaseAll = () => missing.forEach(() => release());
+  try {
+    return [...result, ...(await createInstanceSnapshots(run, missing, excludeBootVolume, excludeDataVolumeIds, tags, release))];
+  } catch (error) {
+    releaseAll();
+    throw error;
+  }
+}
+
+async function createInstanceSnapshots(
+  run: TargetRun<AwsInstanceTarget>,
+  missing: string[],
+  excludeBootVolume: boolean,
+  excludeDataVolumeIds: string[],
+  tags: Array<{ Key: string; Value: string }>,
+  release: () => void,
+): Promise<VolumeSnapshot[]> {
+  const { target } = run;
+  const result: VolumeSnapshot[] = [];
   await run.recorder.record(
     'snapshot.requested',
     {
@@ -116,7 +138,9 @@ export async function snapshotInstance(run: TargetRun<AwsInstanceTarget>, instan
     },
     target.arn,
   );
-  for (const s of created) result.push({ volumeId: s.VolumeId as string, snapshotId: s.SnapshotId as string });
+  for (const s of created) result.push({ volumeId: s.VolumeId as string, snapshotId: s.SnapshotId as string, release });
+  // Permits for volumes EC2 did not snapshot go back now.
+  for (let i = created.length; i < missing.length; i += 1) release();
   if (created.length === 0) {
     throw new CustodyError('E_CLOUD', `CreateSnapshots for ${target.instanceId} returned no snapshots`, { resource: target.arn, requestId });
   }
@@ -130,6 +154,17 @@ export async function snapshotVolume(run: TargetRun<AwsVolumeTarget>): Promise<V
   const existing = findExisting(run, target.volumeId);
   if (existing) return adopt(run, target.volumeId, existing);
   const tags = caseTags(run);
+  const release = await run.scope.pendingSnapshots.acquire(1);
+  try {
+    return { ...(await createVolumeSnapshot(run, tags)), release };
+  } catch (error) {
+    release();
+    throw error;
+  }
+}
+
+async function createVolumeSnapshot(run: TargetRun<AwsVolumeTarget>, tags: Array<{ Key: string; Value: string }>): Promise<VolumeSnapshot> {
+  const { target } = run;
   await run.recorder.record(
     'snapshot.requested',
     { operation: 'CreateSnapshot', role: 'source', volumeId: target.volumeId, tags: Object.fromEntries(tags.map((t) => [t.Key, t.Value])) },

@@ -18,12 +18,17 @@ import type { AwsInstanceTarget, AwsVolumeTarget } from '../../core/targets.js';
 import type { CollectorSessions } from './credentials.js';
 import type { ResourceDirectory } from './describe.js';
 import type { KeyDirectory } from './kms-keys.js';
+import type { Semaphore } from './limits.js';
 import type { ScopeCaller } from './scope.js';
 import type { CaseSnapshotIndex } from './snapshot-index.js';
 import type { SnapshotWaiter } from './snapshot-waiter.js';
 
 export interface TargetScope {
   caller: ScopeCaller;
+  /** Pending snapshots in this account and region (EC2 allows 100). */
+  pendingSnapshots: Semaphore;
+  /** Copies in flight into this account and region (EC2 allows 20). */
+  copies: Semaphore;
   directory: ResourceDirectory;
   snapshots: CaseSnapshotIndex;
   waiter: SnapshotWaiter;
@@ -32,6 +37,7 @@ export interface TargetScope {
 
 export interface ForensicsScope {
   caller: ScopeCaller;
+  copies: Semaphore;
   snapshots: CaseSnapshotIndex;
   waiter: SnapshotWaiter;
 }

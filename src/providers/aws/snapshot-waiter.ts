@@ -118,8 +118,17 @@ export class SnapshotWaiter {
         snapshots = result.output.Snapshots ?? [];
         requestId = result.requestId;
       } catch (error) {
-        // Throttling and server errors pass; anything else (denied, bad credentials) ends the wait.
-        if (isCustodyError(error) && (error.code === 'E_THROTTLED' || error.retryable)) continue;
+        // Throttling and server errors pass (until a snapshot's own deadline); anything else
+        // (denied, bad credentials) ends the wait.
+        if (isCustodyError(error) && (error.code === 'E_THROTTLED' || error.retryable)) {
+          const now = this.clock.now();
+          for (const entry of chunk) {
+            if (now - entry.addedAt > this.settings.timeoutMs) {
+              this.settle(entry, { error: new CustodyError('E_TIMEOUT', `snapshot ${entry.snapshotId} could not be checked before its deadline: ${error.message}`, { resource: entry.snapshotId, cause: error, retryable: true }) });
+            }
+          }
+          continue;
+        }
         for (const entry of chunk) this.settle(entry, { error });
         continue;
       }

@@ -15,6 +15,7 @@ import {
 import type { AwsResult } from './call-aws.js';
 import { CustodyError } from '../../core/errors.js';
 import type { DescribedKey } from './kms-keys.js';
+import type { Semaphore } from './limits.js';
 import { fillKeyPattern } from './kms-keys.js';
 import { runStep, type TargetRun } from './run.js';
 import type { CaseSnapshotIndex, IndexedSnapshot } from './snapshot-index.js';
@@ -28,6 +29,8 @@ export interface SourceSnapshot {
   evidenceId: string;
   /** Known already when adopted in `completed` state. */
   completed?: IndexedSnapshot;
+  /** Gives back the pending-snapshot permit once the snapshot completed or failed. */
+  release?: () => void;
 }
 
 export interface ChainResult {
@@ -76,21 +79,22 @@ function usable(found: IndexedSnapshot[]): IndexedSnapshot | undefined {
   return found.find((s) => s.state === 'completed') ?? found[0];
 }
 
+interface CopyArgs {
+  role: 'reencrypted' | 'forensics';
+  index: CaseSnapshotIndex;
+  waiter: SnapshotWaiter;
+  /** Copies in flight into the destination (EC2 allows 20 per region). */
+  copies: Semaphore;
+  send: (command: CopySnapshotCommand) => Promise<AwsResult<CopySnapshotCommandOutput>>;
+  source: SnapshotFacts;
+  sourceRegion: string;
+  chain: SourceSnapshot;
+  kmsKeyId: string;
+  reason: string;
+}
+
 /** Copies `source` (or adopts a copy an earlier run made), then waits for the copy. */
-async function copyOnce(
-  run: TargetRun,
-  args: {
-    role: 'reencrypted' | 'forensics';
-    index: CaseSnapshotIndex;
-    waiter: SnapshotWaiter;
-    send: (command: CopySnapshotCommand) => Promise<AwsResult<CopySnapshotCommandOutput>>;
-    source: SnapshotFacts;
-    sourceRegion: string;
-    chain: SourceSnapshot;
-    kmsKeyId: string;
-    reason: string;
-  },
-): Promise<SnapshotFacts> {
+async function copyOnce(run: TargetRun, args: CopyArgs): Promise<SnapshotFacts> {
   const target = run.target.arn;
   const tags = { CaseId: run.caseId, EvidenceId: args.chain.evidenceId, SourceSnapshotId: args.source.snapshotId };
   await args.index.load(run.signal);
@@ -112,6 +116,16 @@ async function copyOnce(
     if (existing.state === 'completed') return factsOf(existing);
     return waitCompleted(run, args.waiter, existing.snapshotId, args.chain.volumeId, args.role);
   }
+  const release = await args.copies.acquire(1);
+  try {
+    return await requestCopy(run, args, tags);
+  } finally {
+    release();
+  }
+}
+
+async function requestCopy(run: TargetRun, args: CopyArgs, tags: Record<string, string>): Promise<SnapshotFacts> {
+  const target = run.target.arn;
   await run.recorder.record(
     'snapshot.requested',
     {
@@ -174,7 +188,13 @@ export async function runVolumeChain(run: TargetRun, chain: SourceSnapshot, shar
   const source = await runStep(
     run,
     'wait-snapshot',
-    async () => (chain.completed ? factsOf(chain.completed) : waitCompleted(run, run.scope.waiter, chain.snapshotId, chain.volumeId, 'source')),
+    async () => {
+      try {
+        return chain.completed ? factsOf(chain.completed) : await waitCompleted(run, run.scope.waiter, chain.snapshotId, chain.volumeId, 'source');
+      } finally {
+        chain.release?.();
+      }
+    },
     extra,
   );
   if (!source.ok) return failed;
@@ -204,6 +224,7 @@ export async function runVolumeChain(run: TargetRun, chain: SourceSnapshot, shar
             role: 'reencrypted',
             index: run.scope.snapshots,
             waiter: run.scope.waiter,
+            copies: run.scope.copies,
             send: (command) => run.scope.caller.ec2('reencryptSnapshot', command, `arn:${target.partition}:ec2:${target.region}::snapshot/${source.value.snapshotId}`, run.signal),
             source: source.value,
             sourceRegion: target.region,
@@ -268,6 +289,7 @@ export async function runVolumeChain(run: TargetRun, chain: SourceSnapshot, shar
             role: 'forensics',
             index: forensics.snapshots,
             waiter: forensics.waiter,
+            copies: forensics.copies,
             send: (command) => forensics.caller.ec2('copyToForensics', command, `arn:${target.partition}:ec2:${target.region}::snapshot/${shareable.snapshotId}`, run.signal),
             source: shareable,
             sourceRegion: target.region,

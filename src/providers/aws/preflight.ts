@@ -1,0 +1,399 @@
+/**
+ * Preflight: before an incident, check in every configured account (or for given targets) that
+ * collection would be allowed — without changing anything. It assumes the collector role as the
+ * orchestrator would, reads what is read-only anyway (DescribeInstances, DescribeSnapshots,
+ * kms:DescribeKey of the shareable key), and asks EC2 with `DryRun` about every mutation it can
+ * (CreateSnapshots with the case tags, ModifyInstanceAttribute, ModifySnapshotAttribute,
+ * CopySnapshot): EC2 answers `DryRunOperation` when the call would have been allowed and
+ * `UnauthorizedOperation` when not, and does nothing either way.
+ */
+import {
+  CopySnapshotCommand,
+  CreateSnapshotCommand,
+  CreateSnapshotsCommand,
+  DescribeInstancesCommand,
+  DescribeSnapshotsCommand,
+  ModifyInstanceAttributeCommand,
+  ModifySnapshotAttributeCommand,
+  type Tag,
+} from '@aws-sdk/client-ec2';
+import { DescribeKeyCommand } from '@aws-sdk/client-kms';
+import { AssumeRoleCommand } from '@aws-sdk/client-sts';
+import type { AwsCredentialIdentity, AwsCredentialIdentityProvider } from '@aws-sdk/types';
+import type { AwsConfig, CustodyConfig } from '../../core/config.js';
+import { CustodyError, isCustodyError } from '../../core/errors.js';
+import type { Target } from '../../core/targets.js';
+import { callAws } from './call-aws.js';
+import { AwsClients, type AccountClients } from './clients.js';
+import { sessionNameFor, sourceIdentityFor } from './credentials.js';
+import { fillKeyPattern } from './kms-keys.js';
+import { roleArnFor } from './operations.js';
+
+export type PreflightResult = 'ok' | 'denied' | 'error';
+
+/** One line of the preflight table: account × check → result. */
+export interface PreflightRow {
+  account: string;
+  region: string;
+  /** `assume-role`, `describe-instances`, `create-snapshots`, `preserve-instance`, `shareable-key`, `share-snapshot`, `copy-snapshot`, `create-snapshot`. */
+  check: string;
+  result: PreflightResult;
+  /** The IAM action the check exercises. */
+  action: string;
+  /** What was checked on which resource, or why it was denied or could not be checked. */
+  detail: string;
+}
+
+export interface PreflightOptions {
+  config: CustodyConfig;
+  /** Accounts to check; default: the targets' accounts, else `aws.allowedAccounts`. */
+  accounts?: string[];
+  /** Instances or volumes to check exactly (their tags decide what the role may do). */
+  targets?: Target[];
+  /** The forensics account's credentials; default: the SDK's standard chain. */
+  credentials?: AwsCredentialIdentityProvider;
+  /** Recorded as the sessions' SourceIdentity; default: config `analyst`, else `cloud-custody-preflight`. */
+  analyst?: string;
+}
+
+/** The case id preflight sessions and dry-run tags carry: recognisable in CloudTrail. */
+export const PREFLIGHT_CASE_ID = 'preflight';
+
+type AwsTarget = Extract<Target, { kind: 'aws-instance' | 'aws-volume' }>;
+
+interface Probe {
+  account: string;
+  region: string;
+  push(check: string, action: string, result: PreflightResult, detail: string): void;
+}
+
+/**
+ * Runs every check and returns the table; never throws for a check that fails (that is a row),
+ * only `E_CONFIG` when there is no `aws` section.
+ *
+ * @example
+ * const rows = await runPreflight({ config: loadConfigFile('custody.json') });
+ * for (const r of rows) console.log(r.account, r.region, r.check, r.result, r.action, r.detail);
+ */
+export async function runPreflight(options: PreflightOptions): Promise<PreflightRow[]> {
+  const aws = options.config.aws;
+  if (!aws) throw new CustodyError('E_CONFIG', 'the config has no "aws" section: preflight needs forensicsAccount, region and allowedAccounts');
+  const targets = (options.targets ?? []).filter((t): t is AwsTarget => t.kind === 'aws-instance' || t.kind === 'aws-volume');
+  const accounts = options.accounts ?? (targets.length > 0 ? [...new Set(targets.map((t) => t.account))] : aws.allowedAccounts);
+  const analyst = options.analyst ?? options.config.analyst ?? 'cloud-custody-preflight';
+  const rows: PreflightRow[] = [];
+  const forensics = new AwsClients(aws, options.credentials);
+  try {
+    for (const account of accounts) {
+      const accountTargets = targets.filter((t) => t.account === account);
+      const regions = accountTargets.length > 0 ? [...new Set(accountTargets.map((t) => t.region))] : (aws.regions ?? [aws.region]);
+      const partition = accountTargets[0]?.partition ?? 'aws';
+      const session = await assumeForPreflight(options.config, forensics, account, partition, analyst, PREFLIGHT_CASE_ID, (row) => rows.push(row));
+      if (!session) continue;
+      for (const region of regions) {
+        const probe: Probe = {
+          account,
+          region,
+          push: (check, action, result, detail) => rows.push({ account, region, check, result, action, detail }),
+        };
+        await checkRegion(options.config, aws, probe, partition, session, analyst, accountTargets.filter((t) => t.region === region), forensics);
+      }
+    }
+  } finally {
+    forensics.destroy();
+  }
+  return rows;
+}
+
+/** Assumes the collector role exactly as a case would (session name, tag, source identity, external id). */
+async function assumeForPreflight(
+  config: CustodyConfig,
+  forensics: AwsClients,
+  account: string,
+  partition: string,
+  analyst: string,
+  caseId: string,
+  report: (row: PreflightRow) => void,
+): Promise<AwsCredentialIdentity | undefined> {
+  const aws = config.aws as AwsConfig;
+  const roleArn = roleArnFor(config, account, partition);
+  try {
+    const { output } = await callAws(
+      'assumeCollectorRole',
+      forensics.sts(),
+      new AssumeRoleCommand({
+        RoleArn: roleArn,
+        RoleSessionName: sessionNameFor(caseId),
+        SourceIdentity: sourceIdentityFor(analyst),
+        Tags: [{ Key: 'CaseId', Value: caseId }],
+        DurationSeconds: 900,
+        ...(aws.externalId ? { ExternalId: aws.externalId } : {}),
+      }),
+      { resource: roleArn },
+    );
+    const c = output.Credentials;
+    if (!c?.AccessKeyId || !c.SecretAccessKey || !c.SessionToken) throw new CustodyError('E_CREDENTIALS', `sts:AssumeRole on ${roleArn} returned no credentials`);
+    report({
+      account,
+      region: aws.region,
+      check: 'assume-role',
+      result: 'ok',
+      action: 'sts:AssumeRole',
+      detail: `assumed ${roleArn} as ${output.AssumedRoleUser?.Arn ?? 'a session'} (source identity ${output.SourceIdentity ?? sourceIdentityFor(analyst)}, session tag CaseId=${caseId})`,
+    });
+    return { accessKeyId: c.AccessKeyId, secretAccessKey: c.SecretAccessKey, sessionToken: c.SessionToken, ...(c.Expiration ? { expiration: c.Expiration } : {}) };
+  } catch (error) {
+    const { result, detail } = classify(error);
+    report({
+      account,
+      region: aws.region,
+      check: 'assume-role',
+      result,
+      action: 'sts:AssumeRole',
+      detail: `${detail} — is the collector StackSet deployed in ${account}, does its trust policy name this orchestrator role, and does aws.externalId match?`,
+    });
+    return undefined;
+  }
+}
+
+async function checkRegion(
+  config: CustodyConfig,
+  aws: AwsConfig,
+  probe: Probe,
+  partition: string,
+  session: AwsCredentialIdentity,
+  analyst: string,
+  targets: AwsTarget[],
+  forensics: AwsClients,
+): Promise<void> {
+  const { account, region } = probe;
+  const roleClients = new AwsClients(aws, undefined);
+  try {
+    const clients = roleClients.forAccount(account, region, async () => session);
+    const tag = aws.collectionTag;
+    const instanceTargets = targets.filter((t) => t.kind === 'aws-instance');
+    const volumeTargets = targets.filter((t) => t.kind === 'aws-volume');
+
+    // Read-only: which instances collection would see.
+    let instanceIds: string[] = instanceTargets.map((t) => t.instanceId);
+    if (targets.length === 0 || instanceTargets.length > 0) {
+      try {
+        const command =
+          instanceTargets.length > 0
+            ? new DescribeInstancesCommand({ InstanceIds: instanceIds })
+            : new DescribeInstancesCommand({ Filters: [{ Name: `tag:${tag.key}`, Values: [tag.value] }], MaxResults: 5 });
+        const { output } = await callAws('describeInstances', clients.ec2, command, { resource: `${account} ${region}` });
+        const found = (output.Reservations ?? []).flatMap((r) => r.Instances ?? []).map((i) => i.InstanceId ?? '').filter(Boolean);
+        if (instanceTargets.length === 0) instanceIds = found.slice(0, 1);
+        probe.push(
+          'describe-instances',
+          'ec2:DescribeInstances',
+          'ok',
+          instanceTargets.length > 0 ? `found ${found.join(', ') || 'none'}` : `${found.length === 5 ? 'at least 5' : found.length} instance(s) tagged ${tag.key}=${tag.value}`,
+        );
+      } catch (error) {
+        const { result, detail } = classify(error);
+        probe.push('describe-instances', 'ec2:DescribeInstances', result, detail);
+        instanceIds = instanceTargets.map((t) => t.instanceId);
+      }
+    }
+
+    const caseTags: Tag[] = [
+      { Key: 'CaseId', Value: PREFLIGHT_CASE_ID },
+      { Key: 'EvidenceId', Value: PREFLIGHT_CASE_ID },
+    ];
+    if (instanceIds.length === 0 && volumeTargets.length === 0) {
+      const why = `not checked: no instance in ${region} carries ${tag.key}=${tag.value} (tag a workload, or name a target)`;
+      probe.push('create-snapshots', 'ec2:CreateSnapshots', 'error', why);
+      probe.push('preserve-instance', 'ec2:ModifyInstanceAttribute', 'error', why);
+    }
+    for (const instanceId of instanceIds) {
+      const arn = `arn:${partition}:ec2:${region}:${account}:instance/${instanceId}`;
+      await dryRun(probe, 'create-snapshots', 'ec2:CreateSnapshots', arn, () =>
+        callAws(
+          'createSnapshots',
+          clients.ec2,
+          new CreateSnapshotsCommand({
+            DryRun: true,
+            InstanceSpecification: { InstanceId: instanceId, ExcludeBootVolume: false },
+            TagSpecifications: [{ ResourceType: 'snapshot', Tags: caseTags }],
+          }),
+          { resource: arn },
+        ),
+      );
+      await dryRun(probe, 'preserve-instance', 'ec2:ModifyInstanceAttribute', arn, () =>
+        callAws(
+          'preserveInstance',
+          clients.ec2,
+          new ModifyInstanceAttributeCommand({ DryRun: true, InstanceId: instanceId, DisableApiTermination: { Value: true } }),
+          { resource: arn },
+        ),
+      );
+    }
+    for (const volume of volumeTargets) {
+      await dryRun(probe, 'create-snapshot', 'ec2:CreateSnapshot', volume.arn, () =>
+        callAws(
+          'createSnapshot',
+          clients.ec2,
+          new CreateSnapshotCommand({ DryRun: true, VolumeId: volume.volumeId, TagSpecifications: [{ ResourceType: 'snapshot', Tags: caseTags }] }),
+          { resource: volume.arn },
+        ),
+      );
+    }
+
+    const shareableKey = fillKeyPattern(aws.kms.shareableKey, account, region);
+    let shareableKeyArn: string | undefined;
+    try {
+      const { output } = await callAws('describeKey', clients.kms, new DescribeKeyCommand({ KeyId: shareableKey }), { resource: shareableKey });
+      const meta = output.KeyMetadata;
+      shareableKeyArn = meta?.Arn;
+      const usable = meta?.Enabled !== false && meta?.KeyState !== 'PendingDeletion';
+      probe.push(
+        'shareable-key',
+        'kms:DescribeKey',
+        usable ? 'ok' : 'error',
+        usable ? `${shareableKey} is ${meta?.Arn ?? 'present'}` : `${shareableKey} exists but is ${meta?.KeyState ?? 'disabled'}: snapshots under aws/ebs cannot be re-encrypted for sharing`,
+      );
+    } catch (error) {
+      const { result, detail } = classify(error);
+      probe.push(
+        'shareable-key',
+        'kms:DescribeKey',
+        result,
+        result === 'error' && isNotFound(error)
+          ? `${shareableKey} does not exist: deploy the collector StackSet to ${region} (snapshots under aws/ebs cannot be shared without it)`
+          : detail,
+      );
+    }
+
+    await checkSnapshotSharing(config, aws, probe, partition, clients, analyst, shareableKeyArn ?? shareableKey, forensics);
+  } finally {
+    roleClients.destroy();
+  }
+}
+
+/**
+ * Sharing and copying are allowed only on snapshots of the session's own case, so they are
+ * checked on the newest snapshot an earlier case left (as that case, through a second session).
+ */
+async function checkSnapshotSharing(
+  config: CustodyConfig,
+  aws: AwsConfig,
+  probe: Probe,
+  partition: string,
+  clients: AccountClients,
+  analyst: string,
+  shareableKey: string,
+  forensics: AwsClients,
+): Promise<void> {
+  const { account, region } = probe;
+  let sample: { id: string; caseId: string } | undefined;
+  try {
+    const { output } = await callAws(
+      'describeSnapshots',
+      clients.ec2,
+      new DescribeSnapshotsCommand({ OwnerIds: ['self'], Filters: [{ Name: 'tag-key', Values: ['CaseId'] }], MaxResults: 5 }),
+      { resource: `${account} ${region}` },
+    );
+    const newest = [...(output.Snapshots ?? [])]
+      .filter((s) => s.SnapshotId && s.State === 'completed')
+      .sort((a, b) => (b.StartTime?.getTime() ?? 0) - (a.StartTime?.getTime() ?? 0))[0];
+    const caseId = newest?.Tags?.find((t) => t.Key === 'CaseId')?.Value;
+    if (newest?.SnapshotId && caseId) sample = { id: newest.SnapshotId, caseId };
+  } catch (error) {
+    const { result, detail } = classify(error);
+    probe.push('share-snapshot', 'ec2:DescribeSnapshots', result, detail);
+    return;
+  }
+  if (!sample) {
+    const why = `not checked: no completed snapshot of an earlier case (tagged CaseId) in ${region}; sharing is allowed only on a case's own snapshots`;
+    probe.push('share-snapshot', 'ec2:ModifySnapshotAttribute', 'error', why);
+    probe.push('copy-snapshot', 'ec2:CopySnapshot', 'error', why);
+    return;
+  }
+  const rows: PreflightRow[] = [];
+  const session = await assumeForPreflight(config, forensics, account, partition, analyst, sample.caseId, (row) => rows.push(row));
+  if (!session) {
+    for (const row of rows) probe.push('share-snapshot', row.action, row.result, `as case ${sample.caseId}: ${row.detail}`);
+    return;
+  }
+  const caseClients = new AwsClients(aws, undefined);
+  try {
+    const asCase = caseClients.forAccount(account, region, async () => session);
+    const arn = `arn:${partition}:ec2:${region}::snapshot/${sample.id}`;
+    await dryRun(probe, 'share-snapshot', 'ec2:ModifySnapshotAttribute', `${arn} (case ${sample.caseId}) with ${aws.forensicsAccount}`, () =>
+      callAws(
+        'shareSnapshot',
+        asCase.ec2,
+        new ModifySnapshotAttributeCommand({
+          DryRun: true,
+          SnapshotId: sample.id,
+          Attribute: 'createVolumePermission',
+          OperationType: 'add',
+          UserIds: [aws.forensicsAccount],
+        }),
+        { resource: arn },
+      ),
+    );
+    await dryRun(probe, 'copy-snapshot', 'ec2:CopySnapshot', `${arn} (case ${sample.caseId}) under ${shareableKey}`, () =>
+      callAws(
+        'reencryptSnapshot',
+        asCase.ec2,
+        new CopySnapshotCommand({
+          DryRun: true,
+          SourceSnapshotId: sample.id,
+          SourceRegion: region,
+          Encrypted: true,
+          KmsKeyId: shareableKey,
+          TagSpecifications: [
+            {
+              ResourceType: 'snapshot',
+              Tags: [
+                { Key: 'CaseId', Value: sample.caseId },
+                { Key: 'EvidenceId', Value: PREFLIGHT_CASE_ID },
+                { Key: 'SourceSnapshotId', Value: sample.id },
+              ],
+            },
+          ],
+        }),
+        { resource: arn },
+      ),
+    );
+  } finally {
+    caseClients.destroy();
+  }
+}
+
+/** Runs a DryRun call: `DryRunOperation` means it would have been allowed. */
+async function dryRun(probe: Probe, check: string, action: string, what: string, call: () => Promise<unknown>): Promise<void> {
+  try {
+    await call();
+    // EC2 never succeeds a DryRun; if it did, something is wrong with the endpoint.
+    probe.push(check, action, 'error', `${what}: the endpoint ran the call instead of a dry run`);
+  } catch (error) {
+    if (errorName(error) === 'DryRunOperation') {
+      probe.push(check, action, 'ok', `${what}: would be allowed (DryRun)`);
+      return;
+    }
+    const { result, detail } = classify(error);
+    probe.push(check, action, result, detail);
+  }
+}
+
+function errorName(error: unknown): string | undefined {
+  const cause = isCustodyError(error) ? error.cause : error;
+  return (cause as { name?: string } | undefined)?.name;
+}
+
+function isNotFound(error: unknown): boolean {
+  return isCustodyError(error) ? error.code === 'E_NOT_FOUND' : /NotFound/.test(errorName(error) ?? '');
+}
+
+/** Denials are `denied` (with the action and resource AWS named); everything else is `error`. */
+function classify(error: unknown): { result: PreflightResult; detail: string } {
+  if (isCustodyError(error)) {
+    if (error.code === 'E_ACCESS_DENIED') return { result: 'denied', detail: `denied: ${error.action ?? ''} on ${error.resource ?? ''}`.trim() };
+    return { result: 'error', detail: error.message };
+  }
+  return { result: 'error', detail: error instanceof Error ? error.message : String(error) };
+}
