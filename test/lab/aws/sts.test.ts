@@ -1,6 +1,6 @@
-import { GetCallerIdentityCommand } from '@aws-sdk/client-sts';
+import { AssumeRoleCommand, GetCallerIdentityCommand } from '@aws-sdk/client-sts';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { RunningLab } from '../../../src/lab/index.js';
+import { demoScenario, startLab, type RunningLab } from '../../../src/lab/index.js';
 import { assumeCollector, failureOf, startDemoLab, stsClient } from './helpers.js';
 
 describe('lab STS', () => {
@@ -42,7 +42,7 @@ describe('lab STS', () => {
     // A collector session trying to hop on to another account's collector role.
     const error = await failureOf(
       stsClient(lab, other).send(
-        new (await import('@aws-sdk/client-sts')).AssumeRoleCommand({
+        new AssumeRoleCommand({
           RoleArn: 'arn:aws:iam::333333333333:role/CloudCustodyCollector',
           RoleSessionName: 'hop',
           SourceIdentity: 'mallory',
@@ -76,5 +76,31 @@ describe('lab STS', () => {
     const expired = await failureOf(stsClient(lab, creds).send(new GetCallerIdentityCommand({})));
     expect(expired.name).toBe('ExpiredToken');
     expect(expired.$metadata?.httpStatusCode).toBe(403);
+  });
+});
+
+describe('lab STS with a role that requires an ExternalId', () => {
+  let lab: RunningLab;
+  beforeAll(async () => {
+    const scenario = demoScenario();
+    const target = scenario.accounts.find((a) => a.id === '333333333333');
+    const role = target?.roles?.[0];
+    if (role) role.externalId = 'ext-7f3a';
+    lab = await startLab(scenario);
+  });
+  afterAll(async () => {
+    await lab.stop();
+  });
+
+  it('refuses a missing or wrong ExternalId and accepts the right one', async () => {
+    expect((await failureOf(assumeCollector(lab, '333333333333'))).name).toBe('AccessDenied');
+    expect((await failureOf(assumeCollector(lab, '333333333333', { ExternalId: 'guess' }))).name).toBe('AccessDenied');
+    const creds = await assumeCollector(lab, '333333333333', { ExternalId: 'ext-7f3a' });
+    expect(lab.state.credentials.get(creds.accessKeyId)?.principal.account).toBe('333333333333');
+  });
+
+  it('refuses sessions shorter than 15 minutes', async () => {
+    const error = await failureOf(assumeCollector(lab, '222222222222', { DurationSeconds: 600 }));
+    expect(error.name).toBe('ValidationError');
   });
 });
