@@ -4,6 +4,15 @@
 import { runCli } from './app.js';
 import type { CliIo } from './io.js';
 
+// The AWS SDK warns on every run under Node 20 about a future release; responders cannot act on
+// it mid-incident, and it would bury the real output. Every other warning still shows.
+const emitWarning = process.emitWarning.bind(process);
+process.emitWarning = ((warning: string | Error, ...rest: unknown[]) => {
+  const text = `${typeof warning === 'string' ? warning : warning.name} ${JSON.stringify(rest)}`;
+  if (text.includes('NodeVersionSupportWarning')) return;
+  (emitWarning as (w: string | Error, ...r: unknown[]) => void)(warning, ...rest);
+}) as typeof process.emitWarning;
+
 const controller = new AbortController();
 let interrupts = 0;
 process.on('SIGINT', () => {
