@@ -1,0 +1,166 @@
+/**
+ * `runPreflight` in the lab, under the shipped least-privilege policies (the simulator
+ * authorizer): a platform team checks every account before an incident and sees, per account
+ * and check, whether collection would work — and preflight changes nothing.
+ */
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { parseConfig, type CustodyConfig } from '../../src/core/config.js';
+import { parseTarget } from '../../src/core/targets.js';
+import { openCase } from '../../src/custody/index.js';
+import { demoScenario, startLab, type LabInstance, type LabScenario, type RunningLab } from '../../src/lab/index.js';
+import { createAwsProvider } from '../../src/providers/aws/index.js';
+import { runPreflight, type PreflightRow } from '../../src/providers/aws/preflight.js';
+import { defaultWorld } from '../policies/iam-simulator.js';
+import { createSimulatorAuthorizer, type SimulatorAuthorizer } from './simulator-authorizer.js';
+
+const REGION = 'us-east-1';
+const NO_ROLE = '444444444444';
+const NO_KEY = '555555555555';
+const world = defaultWorld();
+let lab: RunningLab;
+let sim: SimulatorAuthorizer;
+let config: CustodyConfig;
+let dir: string;
+
+const taggedHost = (name: string) => ({
+  tags: { Name: name, ForensicsEnabled: 'true' },
+  volumes: [{ sizeGiB: 8, encryption: 'aws/ebs' as const, tags: { Name: `${name}-root`, ForensicsEnabled: 'true' } }],
+});
+
+function scenario(): LabScenario {
+  const base = demoScenario({ snapshotDurationMs: 100 });
+  const collector = [{ name: 'CloudCustodyCollector', trustedPrincipals: [`arn:aws:iam::${base.forensicsAccount}:role/CloudCustodyOrchestrator`], requireSourceIdentity: true }];
+  return {
+    ...base,
+    accounts: [
+      ...base.accounts,
+      // Misconfigured: the StackSet never reached this account (no collector role).
+      { id: NO_ROLE, instances: [taggedHost('legacy-01')] },
+      // Misconfigured: the role is there, but the region has no shareable key.
+      { id: NO_KEY, roles: collector, instances: [taggedHost('edge-01')] },
+    ],
+  };
+}
+
+function instanceNamed(name: string): LabInstance {
+  const found = [...lab.state.region(REGION).instances.values()].find((i) => i.tags.Name === name);
+  if (!found) throw new Error(`no ${name} in the lab`);
+  return found;
+}
+
+function row(rows: PreflightRow[], account: string, check: string): PreflightRow {
+  const found = rows.find((r) => r.account === account && r.check === check);
+  if (!found) throw new Error(`no ${check} row for ${account}: ${JSON.stringify(rows, null, 1)}`);
+  return found;
+}
+
+/** What preflight must never change: snapshots, tags, instance attributes. */
+function fingerprint(): string {
+  const region = lab.state.region(REGION);
+  return JSON.stringify({
+    snapshots: [...region.snapshots.values()].map((s) => [s.id, s.tags, [...s.createVolumePermissions]]),
+    instances: [...region.instances.values()].map((i) => [i.id, i.tags, i.disableApiTermination, i.blockDevices.map((d) => d.deleteOnTermination)]),
+    volumes: [...region.volumes.values()].map((v) => [v.id, v.tags]),
+  });
+}
+
+const preflight = (extra: Partial<Parameters<typeof runPreflight>[0]> = {}) =>
+  runPreflight({ config, credentials: async () => lab.orchestratorCredentials, analyst: 'platform-team', ...extra });
+
+beforeAll(async () => {
+  sim = createSimulatorAuthorizer();
+  lab = await startLab(scenario(), { authorizer: sim.authorizer, throttling: false });
+  sim.attach(lab.state, REGION);
+  dir = await mkdtemp(join(tmpdir(), 'custody-preflight-'));
+  config = parseConfig({
+    aws: {
+      forensicsAccount: lab.forensicsAccount,
+      region: REGION,
+      allowedAccounts: ['222222222222', '333333333333', NO_ROLE, NO_KEY],
+      externalId: world.externalId,
+      endpoints: { sts: lab.endpoint, ec2: lab.endpoint, kms: lab.endpoint },
+    },
+  });
+});
+
+afterAll(async () => {
+  await lab?.stop();
+  if (dir) await rm(dir, { recursive: true, force: true });
+});
+
+describe('preflight in the lab, under the shipped policies', () => {
+  it('a well-deployed account passes every check it can make, and nothing in the lab changes', async () => {
+    const before = fingerprint();
+    const rows = await preflight({ accounts: ['222222222222'] });
+    for (const check of ['assume-role', 'describe-instances', 'create-snapshots', 'preserve-instance', 'shareable-key']) {
+      expect(row(rows, '222222222222', check).result, JSON.stringify(row(rows, '222222222222', check))).toBe('ok');
+    }
+    expect(row(rows, '222222222222', 'create-snapshots')).toMatchObject({ action: 'ec2:CreateSnapshots', detail: expect.stringContaining('DryRun') });
+    // Before any case there is no case snapshot to dry-run sharing on: said, not faked.
+    expect(row(rows, '222222222222', 'share-snapshot')).toMatchObject({ result: 'error', detail: expect.stringContaining('not checked') });
+    expect(fingerprint()).toBe(before);
+  });
+
+  it('after a first case, sharing and copying are dry-run on that case snapshot, as that case', async () => {
+    const kase = await openCase({ casesDir: join(dir, 'cases'), keysDir: join(dir, 'keys'), caseId: 'IR-PREFLIGHT-SEED', analyst: 'alice', toolVersion: 'test', resume: false });
+    const aws = createAwsProvider({ ...config, aws: { ...config.aws!, transfer: 'in-place' } }, { credentials: async () => lab.orchestratorCredentials, wait: { initialDelayMs: 50, maxDelayMs: 100 } });
+    const web = instanceNamed('web-01');
+    const outcome = await aws.collect(parseTarget(`arn:aws:ec2:${REGION}:222222222222:instance/${web.id}`), {
+      recorder: kase,
+      progress: () => undefined,
+      options: { preserve: false, isolate: false, screenshot: false, includeEnv: false, retrieveCheckpoint: false },
+      signal: new AbortController().signal,
+    });
+    expect(outcome.status, outcome.reason).toBe('collected');
+    await aws.close?.();
+    await kase.release();
+
+    const before = fingerprint();
+    const rows = await preflight({ accounts: ['222222222222'] });
+    expect(row(rows, '222222222222', 'share-snapshot')).toMatchObject({ result: 'ok', action: 'ec2:ModifySnapshotAttribute', detail: expect.stringContaining('IR-PREFLIGHT-SEED') });
+    expect(row(rows, '222222222222', 'copy-snapshot')).toMatchObject({ result: 'ok', action: 'ec2:CopySnapshot' });
+    expect(fingerprint()).toBe(before);
+  });
+
+  it('an account without the collector role is denied at assume-role, and the other accounts are still checked', async () => {
+    const rows = await preflight();
+    expect(row(rows, NO_ROLE, 'assume-role')).toMatchObject({ result: 'denied', action: 'sts:AssumeRole' });
+    expect(row(rows, NO_ROLE, 'assume-role').detail).toContain(`arn:aws:iam::${NO_ROLE}:role/CloudCustodyCollector`);
+    expect(rows.filter((r) => r.account === NO_ROLE)).toHaveLength(1);
+    expect(row(rows, '333333333333', 'create-snapshots').result).toBe('ok');
+  });
+
+  it('an account whose region lacks the shareable key says which key is missing', async () => {
+    const rows = await preflight({ accounts: [NO_KEY] });
+    expect(row(rows, NO_KEY, 'assume-role').result).toBe('ok');
+    expect(row(rows, NO_KEY, 'create-snapshots').result).toBe('ok');
+    expect(row(rows, NO_KEY, 'shareable-key')).toMatchObject({
+      result: 'error',
+      action: 'kms:DescribeKey',
+      detail: expect.stringContaining(`arn:aws:kms:${REGION}:${NO_KEY}:alias/cloud-custody-share does not exist`),
+    });
+  });
+
+  it('a named untagged target is denied with the action and the resource, before an incident rather than during one', async () => {
+    const batch = instanceNamed('batch-01');
+    const arn = `arn:aws:ec2:${REGION}:222222222222:instance/${batch.id}`;
+    const rows = await preflight({ targets: [parseTarget(arn)] });
+    expect(row(rows, '222222222222', 'describe-instances').result).toBe('ok');
+    const snapshot = row(rows, '222222222222', 'create-snapshots');
+    expect(snapshot).toMatchObject({ result: 'denied', action: 'ec2:CreateSnapshots' });
+    expect(snapshot.detail).toContain(arn);
+    expect(row(rows, '222222222222', 'preserve-instance')).toMatchObject({ result: 'denied', action: 'ec2:ModifyInstanceAttribute' });
+  });
+
+  it('a wrong external id is denied by the trust policy', async () => {
+    const rows = await runPreflight({
+      config: { ...config, aws: { ...config.aws!, externalId: 'not-the-one' } },
+      accounts: ['222222222222'],
+      credentials: async () => lab.orchestratorCredentials,
+    });
+    expect(rows).toEqual([expect.objectContaining({ account: '222222222222', check: 'assume-role', result: 'denied' })]);
+  });
+});
