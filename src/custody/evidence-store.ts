@@ -94,7 +94,12 @@ async function storeOne(sink: EvidenceSink, input: EvidenceInput, relPath: strin
     await unlink(tempPath).catch(() => undefined);
   }
   if (!placed) {
-    const existing = await hashFile(finalPath);
+    const existing = await hashFile(finalPath).catch((cause: unknown) => {
+      throw new CustodyError('E_INPUT', `${relPath} already exists and cannot be read: ${(cause as Error).message}`, {
+        cause,
+        resource: relPath,
+      });
+    });
     if (existing.sha256 !== sha256 || existing.size !== size) {
       throw new CustodyError(
         'E_INPUT',

@@ -243,7 +243,7 @@ async function checkCaseRoot(caseDir: string, warn: Report): Promise<void> {
   for (const name of await readdir(caseDir).catch(() => [] as string[])) {
     if (name === LOCK_FILE) {
       warn({ kind: 'lock-present', path: name, message: 'the case is open in a run, or its last run was interrupted (.lock is present)' });
-    } else if (!known.has(name)) {
+    } else if (!known.has(name) && !/^report\.[A-Za-z0-9]+$/.test(name)) {
       warn({ kind: 'unknown-file', path: name, message: `${name} at the case root is not part of the case (ignored)` });
     }
   }
