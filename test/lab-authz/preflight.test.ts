@@ -3,7 +3,7 @@
  * authorizer): a platform team checks every account before an incident and sees, per account
  * and check, whether collection would work — and preflight changes nothing.
  */
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -12,6 +12,7 @@ import { parseTarget } from '../../src/core/targets.js';
 import { openCase } from '../../src/custody/index.js';
 import { demoScenario, startLab, type LabInstance, type LabScenario, type RunningLab } from '../../src/lab/index.js';
 import { createAwsProvider } from '../../src/providers/aws/index.js';
+import { runPreflightCommand } from '../../src/cli/commands/preflight.js';
 import { runPreflight, type PreflightRow } from '../../src/providers/aws/preflight.js';
 import { defaultWorld } from '../policies/iam-simulator.js';
 import { createSimulatorAuthorizer, type SimulatorAuthorizer } from './simulator-authorizer.js';
@@ -162,5 +163,24 @@ describe('preflight in the lab, under the shipped policies', () => {
       credentials: async () => lab.orchestratorCredentials,
     });
     expect(rows).toEqual([expect.objectContaining({ account: '222222222222', check: 'assume-role', result: 'denied' })]);
+  });
+});
+
+describe('custody preflight (the command)', () => {
+  it('prints account × check → result with the action, and exits 2 because one account is denied', async () => {
+    const file = join(dir, 'custody.config.json');
+    await writeFile(file, JSON.stringify({ aws: config.aws }));
+    let out = '';
+    const code = await runPreflightCommand(
+      ['--config', file, '--account', '222222222222', '--account', NO_ROLE],
+      { stdout: (t) => (out += t), stderr: () => undefined, stderrIsTTY: false, env: {}, cwd: dir },
+      undefined,
+      (options) => runPreflight({ ...options, credentials: async () => lab.orchestratorCredentials }),
+    );
+    expect(code).toBe(2);
+    const lines = out.trim().split('\n');
+    expect(lines[0]).toMatch(/^ACCOUNT\s+REGION\s+CHECK\s+RESULT\s+ACTION\s+DETAIL$/);
+    expect(lines.find((l) => l.startsWith(NO_ROLE))).toMatch(/assume-role\s+denied\s+sts:AssumeRole/);
+    expect(lines.find((l) => l.startsWith('222222222222') && l.includes('create-snapshots'))).toMatch(/ok\s+ec2:CreateSnapshots/);
   });
 });
