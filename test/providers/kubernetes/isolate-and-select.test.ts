@@ -1,0 +1,101 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import { parseSelector, parseTarget } from '../../../src/core/targets.js';
+import { createKubernetesProvider, planPod } from '../../../src/providers/kubernetes/index.js';
+import type { K8sFixture } from './helpers.js';
+import { NO_OPTIONS, contextFor, entriesOf, openTestCase, startFixture } from './helpers.js';
+
+let fixture: K8sFixture | undefined;
+afterEach(async () => {
+  await fixture?.close();
+  fixture = undefined;
+});
+
+describe('--isolate', () => {
+  it('labels the pod, denies all its traffic and cordons its node, recording each change before and after, and deletes nothing', async () => {
+    fixture = await startFixture();
+    const { scenario, lab } = fixture;
+    const provider = createKubernetesProvider(fixture.config)!;
+    const kase = await openTestCase(fixture, 'IR-2026-042');
+    const outcome = await provider.collect(parseTarget(`k8s:lab/shop/${scenario.compromisedPod}`), contextFor(kase, { isolate: true }));
+    expect(outcome.status).toBe('collected');
+
+    const changes = kase.entries().filter((e) => e.type.startsWith('change.')).map((e) => `${e.type}:${e.data.change}`);
+    expect(changes).toEqual([
+      'change.requested:label-pod', 'change.applied:label-pod',
+      'change.requested:deny-all-network-policy', 'change.applied:deny-all-network-policy',
+      'change.requested:cordon-node', 'change.applied:cordon-node',
+    ]);
+    const pod = lab.getObject('pods', 'shop', scenario.compromisedPod) as { metadata: { labels: Record<string, string> } };
+    expect(pod.metadata.labels['cloud-custody.io/isolated']).toBe('IR-2026-042');
+    const policy = lab.getObject('networkpolicies', 'shop', 'cloud-custody-isolate-ir-2026-042') as { spec: Record<string, unknown> };
+    expect(policy.spec).toEqual({ podSelector: { matchLabels: { 'cloud-custody.io/isolated': 'IR-2026-042' } }, policyTypes: ['Ingress', 'Egress'] });
+    const node = lab.getObject('nodes', undefined, scenario.compromisedNode) as { spec: { unschedulable?: boolean } };
+    expect(node.spec.unschedulable).toBe(true);
+    // Containment happens after the quick volatile triage and before the logs.
+    const types = kase.entries().map((e) => `${e.type}:${String(e.data.name ?? e.data.change ?? '')}`);
+    expect(types.indexOf('change.requested:label-pod')).toBeGreaterThan(types.lastIndexOf('exec.completed:'));
+    expect(types.indexOf('change.requested:label-pod')).toBeLessThan(types.indexOf('evidence.stored:log-app.log'));
+    expect(lab.audit.filter((a) => a.verb === 'delete' || a.method === 'DELETE')).toEqual([]);
+    expect(lab.getObject('pods', 'shop', scenario.compromisedPod)).toBeDefined();
+    await kase.release();
+  });
+
+  it('a second pod of the same case reuses the deny-all policy it already created', async () => {
+    fixture = await startFixture();
+    const provider = createKubernetesProvider(fixture.config)!;
+    const kase = await openTestCase(fixture);
+    for (const pod of ['web-7d9f8b6c5d-x2x7k', 'web-7d9f8b6c5d-q8m4z']) {
+      await provider.collect(parseTarget(`k8s:lab/shop/${pod}`), contextFor(kase, { isolate: true }));
+    }
+    const applied = entriesOf(kase, 'change.applied').filter((e) => e.data.change === 'deny-all-network-policy');
+    expect(applied.map((e) => e.data.alreadyExisted)).toEqual([false, true]);
+    await kase.release();
+  });
+
+  it('without --isolate nothing is changed and the plan lists no mutating call', () => {
+    const target = parseTarget('k8s:lab/shop/web-1');
+    if (target.kind !== 'k8s-pod') throw new Error('unexpected');
+    expect(planPod(target, NO_OPTIONS).flatMap((s) => s.calls).filter((c) => c.mutates)).toEqual([]);
+    expect(planPod(target, { ...NO_OPTIONS, isolate: true }).flatMap((s) => s.calls).filter((c) => c.mutates).map((c) => c.api)).toEqual([
+      'k8s:patch pods', 'k8s:create networking.k8s.io/networkpolicies', 'k8s:patch nodes',
+    ]);
+  });
+});
+
+describe('selectors and container targets', () => {
+  it('a label selector expands to the matching pods and is recorded', async () => {
+    fixture = await startFixture();
+    const provider = createKubernetesProvider(fixture.config)!;
+    const kase = await openTestCase(fixture);
+    const targets = await provider.resolveSelector(parseSelector('k8s:lab/shop?labels=app=web'), contextFor(kase));
+    expect(targets.map((t) => (t.kind === 'k8s-pod' ? t.pod : ''))).toEqual(['web-7d9f8b6c5d-q8m4z', 'web-7d9f8b6c5d-x2x7k']);
+    expect(entriesOf(kase, 'selector.resolved')[0]!.data).toMatchObject({ labelSelector: 'app=web', pods: ['web-7d9f8b6c5d-q8m4z', 'web-7d9f8b6c5d-x2x7k'] });
+    expect(await provider.resolveSelector(parseSelector('k8s:lab/shop?labels=app=nothing'), contextFor(kase))).toEqual([]);
+    await kase.release();
+  });
+
+  it('a container target takes the pod facts but only that container\'s exec, logs and checkpoint', async () => {
+    fixture = await startFixture();
+    const provider = createKubernetesProvider(fixture.config)!;
+    const kase = await openTestCase(fixture);
+    const outcome = await provider.collect(parseTarget(`k8s:lab/shop/${fixture.scenario.compromisedPod}/log-shipper`), contextFor(kase));
+    expect(outcome.status).toBe('collected');
+    expect(outcome.target).toBe(`k8s:lab/shop/${fixture.scenario.compromisedPod}/log-shipper`);
+    const names = entriesOf(kase, 'evidence.stored').map((e) => String(e.data.name));
+    expect(names).toContain('pod.json');
+    expect(names.filter((n) => n.startsWith('log-'))).toEqual(['log-log-shipper.log']);
+    expect(new Set(fixture.lab.execs.map((x) => x.container))).toEqual(new Set(['log-shipper']));
+    await kase.release();
+  });
+
+  it('a target on a cluster the config does not name is refused before any call', () => {
+    const provider = createKubernetesProvider(
+      { ...fixtureConfigWithout(), kubernetes: { clusters: { prod: { kubeconfig: '/nonexistent' } } } },
+    )!;
+    expect(() => provider.validate(parseTarget('k8s:staging/shop/web-1'))).toThrow(/cluster "staging" is not in kubernetes.clusters \(configured: prod\)/);
+  });
+});
+
+function fixtureConfigWithout() {
+  return { casesDir: 'cases', concurrency: { perScope: 10, total: 64 } } as const;
+}
