@@ -239,7 +239,9 @@ export class CollectorSessions {
     const expiration = c.Expiration ?? new Date(startedAt + aws.sessionDurationSeconds * 1000);
     const session: Session = {
       identity: { accessKeyId: c.AccessKeyId, secretAccessKey: c.SecretAccessKey, sessionToken: c.SessionToken, expiration },
-      expiresAt: expiration.getTime(),
+      // Measured on our clock from before the call: a skewed local clock cannot make a fresh
+      // session look stale (and be re-assumed in a loop).
+      expiresAt: startedAt + aws.sessionDurationSeconds * 1000,
       assumedAt: this.clock.now(),
       coveredVersion,
     };

@@ -1,0 +1,132 @@
+/**
+ * Collector sessions: attributed to the analyst and the case, narrowed to the targets, refreshed
+ * before they lapse, and never written down with their secrets.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { parseConfig, type CustodyConfig } from '../../../src/core/config.js';
+import { parseTarget } from '../../../src/core/targets.js';
+import { demoScenario, startLab, type RunningLab } from '../../../src/lab/index.js';
+import { createAwsProvider, sessionNameFor, sessionPolicyFor, sourceIdentityFor } from '../../../src/providers/aws/index.js';
+import { contextFor, ledgerText, MemoryRecorder } from './helpers.js';
+
+const REGION = 'us-east-1';
+let lab: RunningLab;
+let config: CustodyConfig;
+
+function arnsOf(account: string): string[] {
+  return [...lab.state.region(REGION).instances.values()]
+    .filter((i) => i.ownerId === account && i.tags.ForensicsEnabled === 'true')
+    .map((i) => `arn:aws:ec2:${REGION}:${account}:instance/${i.id}`);
+}
+
+beforeAll(async () => {
+  lab = await startLab(demoScenario({ snapshotDurationMs: 50 }));
+  config = parseConfig({
+    aws: {
+      forensicsAccount: lab.forensicsAccount,
+      region: REGION,
+      allowedAccounts: ['222222222222', '333333333333'],
+      transfer: 'in-place',
+      endpoints: { sts: lab.endpoint, ec2: lab.endpoint, kms: lab.endpoint },
+    },
+  });
+});
+
+afterAll(async () => {
+  await lab?.stop();
+});
+
+describe('session names and identities', () => {
+  it('keeps the session name within 64 characters of the allowed set', () => {
+    expect(sessionNameFor('IR-2026-001')).toBe('custody-IR-2026-001');
+    const long = sessionNameFor('A'.repeat(64));
+    expect(long).toHaveLength(64);
+    expect(long).toMatch(/^custody-A+$/);
+  });
+
+  it('turns an analyst ARN or e-mail into a valid SourceIdentity', () => {
+    expect(sourceIdentityFor('arn:aws:sts::111111111111:assumed-role/Responder/alice')).toBe('alice');
+    expect(sourceIdentityFor('bob@example.com')).toBe('bob@example.com');
+    expect(sourceIdentityFor('Carol Smith (IR)')).toBe('Carol_Smith__IR_');
+  });
+});
+
+describe('session policy', () => {
+  const coverage = (instances: string[]) => ({
+    partition: 'aws',
+    instances: new Map<string, Set<string> | '*'>([[REGION, new Set(instances)]]),
+    volumes: new Map<string, Set<string> | '*'>([[REGION, '*']]),
+    version: 1,
+  });
+
+  it('names the target instances, their region’s volumes and snapshots, and the account’s keys', () => {
+    const arn = `arn:aws:ec2:${REGION}:222222222222:instance/i-0abc1234def567890`;
+    const policy = sessionPolicyFor('222222222222', coverage([arn]));
+    const resources = policy.Statement.flatMap((s) => (Array.isArray(s.Resource) ? s.Resource : [s.Resource]));
+    expect(resources).toEqual(
+      expect.arrayContaining([arn, `arn:aws:ec2:${REGION}:222222222222:volume/*`, `arn:aws:ec2:${REGION}::snapshot/*`, `arn:aws:kms:${REGION}:222222222222:key/*`, '*']),
+    );
+    expect(resources).not.toContain(`arn:aws:ec2:${REGION}:222222222222:instance/*`);
+    const describeOnly = policy.Statement.find((s) => s.Resource === '*')!;
+    expect(describeOnly.Action.every((a) => a.startsWith('ec2:Describe'))).toBe(true);
+    expect(JSON.stringify(policy).length).toBeLessThan(2048);
+  });
+});
+
+describe('collector sessions in the lab', () => {
+  it('one session per account, attributed to the analyst, narrowed to the validated targets, with no secret in the ledger', async () => {
+    const aws = createAwsProvider(config, { credentials: async () => lab.orchestratorCredentials, wait: { initialDelayMs: 20, maxDelayMs: 50 } });
+    const recorder = new MemoryRecorder('IR-sessions', 'arn:aws:sts::111111111111:assumed-role/Responder/alice');
+    const targets = arnsOf('222222222222').map((a) => parseTarget(a));
+    for (const t of targets) aws.validate(t);
+    const outcomes = await Promise.all(targets.map((t) => aws.collect(t, contextFor(recorder))));
+    await aws.close?.();
+    expect(outcomes.map((o) => o.status)).toEqual(targets.map(() => 'collected'));
+    const assumed = recorder.ofType('credentials.assumed');
+    expect(assumed).toHaveLength(1);
+    expect(assumed[0]!.data).toMatchObject({
+      roleArn: 'arn:aws:iam::222222222222:role/CloudCustodyCollector',
+      sessionName: 'custody-IR-sessions',
+      sourceIdentity: 'alice',
+      sessionTags: { CaseId: 'IR-sessions' },
+      reason: 'first',
+    });
+    expect((assumed[0]!.data.sessionPolicy as { narrowedTo: string[] }).narrowedTo).toEqual(expect.arrayContaining(targets.map((t) => (t as { arn: string }).arn)));
+    const text = ledgerText(recorder.log);
+    expect(text).not.toContain(lab.orchestratorCredentials.secretAccessKey);
+    expect(text).not.toMatch(/secretAccessKey|sessionToken/i);
+  });
+
+  it('re-assumes the role about two minutes before the session expires', async () => {
+    let offset = 0;
+    const clock = {
+      now: () => Date.now() + offset,
+      sleep: (ms: number) => new Promise<void>((r) => setTimeout(r, ms)),
+    };
+    const aws = createAwsProvider(config, { credentials: async () => lab.orchestratorCredentials, clock, wait: { initialDelayMs: 20, maxDelayMs: 50 } });
+    const recorder = new MemoryRecorder('IR-refresh');
+    const [first, second] = arnsOf('333333333333').map((a) => parseTarget(a));
+    aws.validate(first!);
+    aws.validate(second!);
+    expect((await aws.collect(first!, contextFor(recorder))).status).toBe('collected');
+    // 900 s sessions: at 800 s the session has 100 s left, inside the two-minute margin.
+    offset = 800_000;
+    expect((await aws.collect(second!, contextFor(recorder))).status).toBe('collected');
+    await aws.close?.();
+    expect(recorder.ofType('credentials.assumed').map((e) => e.data.reason)).toEqual(['first', 'expiring']);
+  });
+
+  it('a collector role that cannot be assumed fails the target with sts:AssumeRole and the role named', async () => {
+    const aws = createAwsProvider(
+      { ...config, aws: { ...config.aws!, collectorRole: 'NoSuchCollector' } },
+      { credentials: async () => lab.orchestratorCredentials },
+    );
+    const recorder = new MemoryRecorder('IR-no-role');
+    const outcome = await aws.collect(parseTarget(arnsOf('222222222222')[0]!), contextFor(recorder));
+    await aws.close?.();
+    expect(outcome.status).toBe('failed');
+    expect(outcome.error).toMatchObject({ code: 'E_ACCESS_DENIED', action: 'sts:AssumeRole' });
+    expect(String(outcome.error?.resource)).toContain('NoSuchCollector');
+    expect(recorder.ofType('step.failed')[0]!.data.step).toBe('assume-role');
+  });
+});
