@@ -13,7 +13,7 @@ import { LabClock } from './aws/clock.js';
 import { LabControl, type CallCounts, type LatencySpec } from './aws/control.js';
 import { startAwsServer } from './aws/server.js';
 import { buildState, type LabScenario } from './aws/scenario.js';
-import type { LabState } from './aws/state.js';
+import type { LabLimits, LabState } from './aws/state.js';
 
 export type { Authorizer, AuthorizationDecision, AuthorizationRequest, DefaultAuthorizerOptions } from './aws/authorizer.js';
 export { allowAll, createDefaultAuthorizer, withSessionPolicy } from './aws/authorizer.js';
@@ -23,7 +23,7 @@ export { LabControl } from './aws/control.js';
 export { LabClock } from './aws/clock.js';
 export type { LabScenario, LabScenarioAccount, LabScenarioInstance, LabScenarioKey, LabScenarioRole, LabScenarioVolume } from './aws/scenario.js';
 export { addInstance } from './aws/scenario.js';
-export type { LabCredential, LabInstance, LabKey, LabPrincipal, LabRole, LabSnapshot, LabVolume, Tags } from './aws/state.js';
+export type { LabCredential, LabInstance, LabLimits, LabKey, LabPrincipal, LabRole, LabSnapshot, LabVolume, Tags } from './aws/state.js';
 export { LabState } from './aws/state.js';
 export { benchScenario, demoScenario } from './scenarios.js';
 
@@ -42,6 +42,8 @@ export interface StartLabOptions {
   latency?: number | LatencySpec;
   /** EC2 token-bucket throttling (default on). */
   throttling?: boolean;
+  /** EC2 quotas: pending snapshots (100) and concurrent copies (20) per account and region. */
+  limits?: Partial<LabLimits>;
 }
 
 export interface RunningLab {
@@ -67,6 +69,7 @@ export async function startLab(scenario: LabScenario, options: StartLabOptions =
     clock,
     snapshotDurationMs: options.snapshotDurationMs,
     terminatedVisibleMs: options.terminatedVisibleMs,
+    limits: options.limits,
   });
   const control = new LabControl(built.state, clock);
   if (options.latency !== undefined) control.setLatency(options.latency);

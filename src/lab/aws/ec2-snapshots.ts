@@ -173,6 +173,14 @@ async function createSnapshots(call: CallContext, params: QueryTree): Promise<Ha
     throw new LabAwsError('IncorrectInstanceState', `The instance '${instance.id}' is not in a state from which snapshots can be created.`, 400);
   }
 
+  const pending = state.pendingSnapshots(call.account, call.region);
+  if (pending.all + volumes.length > state.limits.pendingSnapshots) {
+    throw new LabAwsError(
+      'PendingSnapshotLimitExceeded',
+      `You've reached the limit on the number of Amazon EBS snapshots that you can have in the pending state (${state.limits.pendingSnapshots}).`,
+      400,
+    );
+  }
   const created = volumes.map((volume) =>
     newSnapshot(state, {
       ownerId: call.account,
@@ -244,6 +252,22 @@ async function copySnapshot(call: CallContext, params: QueryTree): Promise<Handl
   endIfDryRun(params);
   if (state.snapshotStatus(source).state !== 'completed') {
     throw new LabAwsError('IncorrectState', `Snapshot '${source.id}' is not 'completed'.`, 400);
+  }
+
+  const pending = state.pendingSnapshots(call.account, call.region);
+  if (pending.copies >= state.limits.concurrentCopies) {
+    throw new LabAwsError(
+      'ResourceLimitExceeded',
+      `Too many snapshot copies in progress. The limit is ${state.limits.concurrentCopies} for this destination region.`,
+      400,
+    );
+  }
+  if (pending.all >= state.limits.pendingSnapshots) {
+    throw new LabAwsError(
+      'PendingSnapshotLimitExceeded',
+      `You've reached the limit on the number of Amazon EBS snapshots that you can have in the pending state (${state.limits.pendingSnapshots}).`,
+      400,
+    );
   }
 
   const encrypted = source.encrypted || encryptedFlag;

@@ -3,7 +3,7 @@
  * Scenario files stay declarative; ids are generated from the lab's seed.
  */
 import { LabClock } from './clock.js';
-import { LabState, type LabInstance, type LabPrincipal, type Tags } from './state.js';
+import { LabState, type LabInstance, type LabLimits, type LabPrincipal, type Tags } from './state.js';
 
 export interface LabScenarioVolume {
   sizeGiB: number;
@@ -73,13 +73,14 @@ export interface BuiltLab {
 /** Builds the lab's state from a scenario. */
 export function buildState(
   scenario: LabScenario,
-  options: { clock: LabClock; terminatedVisibleMs?: number; snapshotDurationMs?: number },
+  options: { clock: LabClock; terminatedVisibleMs?: number; snapshotDurationMs?: number; limits?: Partial<LabLimits> },
 ): BuiltLab {
   const state = new LabState({
     clock: options.clock,
     seed: scenario.seed ?? 'cloud-custody-lab',
     snapshotDurationMs: options.snapshotDurationMs ?? scenario.snapshotDurationMs ?? 1500,
     terminatedVisibleMs: options.terminatedVisibleMs ?? 60 * 60 * 1000,
+    limits: options.limits,
   });
   const orchestratorRoleArn = `arn:aws:iam::${scenario.forensicsAccount}:role/${scenario.orchestrator.roleName}`;
   state.accounts.add(scenario.forensicsAccount);

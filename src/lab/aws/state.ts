@@ -163,6 +163,15 @@ export interface LabStateOptions {
   snapshotDurationMs: number;
   /** Lab ms a terminated instance stays visible to DescribeInstances. */
   terminatedVisibleMs: number;
+  limits?: Partial<LabLimits>;
+}
+
+/** EC2's per-account, per-region quotas the lab enforces (AWS defaults). */
+export interface LabLimits {
+  /** Snapshots in `pending` state per account and region (PendingSnapshotLimitExceeded). */
+  pendingSnapshots: number;
+  /** Snapshot copies in progress per destination account and region (ResourceLimitExceeded). */
+  concurrentCopies: number;
 }
 
 export class LabState {
@@ -170,6 +179,8 @@ export class LabState {
   readonly ids: IdGenerator;
   snapshotDurationMs: number;
   terminatedVisibleMs: number;
+  /** Change freely (e.g. `Infinity`) to take a quota out of play. */
+  readonly limits: LabLimits;
   readonly accounts = new Set<string>();
   readonly roles = new Map<string, LabRole>();
   readonly credentials = new Map<string, LabCredential>();
@@ -180,6 +191,19 @@ export class LabState {
     this.ids = new IdGenerator(options.seed);
     this.snapshotDurationMs = options.snapshotDurationMs;
     this.terminatedVisibleMs = options.terminatedVisibleMs;
+    this.limits = { pendingSnapshots: 100, concurrentCopies: 20, ...options.limits };
+  }
+
+  /** The account's snapshots in a region that are still pending (copies counted apart too). */
+  pendingSnapshots(account: string, region: string): { all: number; copies: number } {
+    let all = 0;
+    let copies = 0;
+    for (const snapshot of this.region(region).snapshots.values()) {
+      if (snapshot.ownerId !== account || this.snapshotStatus(snapshot).state !== 'pending') continue;
+      all += 1;
+      if (snapshot.sourceSnapshotId) copies += 1;
+    }
+    return { all, copies };
   }
 
   region(name: string): RegionState {

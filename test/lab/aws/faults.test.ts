@@ -1,4 +1,5 @@
 import {
+  CopySnapshotCommand,
   CreateSnapshotsCommand,
   DescribeInstancesCommand,
   DescribeVolumesCommand,
@@ -129,5 +130,43 @@ describe('lab faults, expiry and termination', () => {
     expect(calls['222222222222']?.['ec2:CreateSnapshots']).toBe(1);
     expect(calls['333333333333']?.['ec2:DescribeVolumes']).toBe(3);
     expect(lab.control.totalCalls('ec2:DescribeVolumes')).toBe(4);
+  });
+});
+
+describe('lab EC2 quotas', () => {
+  let lab: RunningLab;
+  beforeAll(async () => {
+    lab = await startDemoLab({ limits: { pendingSnapshots: 3, concurrentCopies: 1 } });
+  });
+  afterAll(async () => {
+    await lab.stop();
+  });
+
+  it('refuses snapshots beyond the pending quota and copies beyond the concurrent-copy quota', async () => {
+    const target = ec2Client(lab, await assumeCollector(lab, '222222222222'));
+    const web = await instanceNamed(target, 'web-01');
+    const db = await instanceNamed(target, 'db-01');
+    const first = await target.send(new CreateSnapshotsCommand({ InstanceSpecification: { InstanceId: web }, TagSpecifications: CASE_TAGS }));
+    await target.send(new CreateSnapshotsCommand({ InstanceSpecification: { InstanceId: db }, TagSpecifications: CASE_TAGS }));
+    const over = await failureOf(target.send(new CreateSnapshotsCommand({ InstanceSpecification: { InstanceId: web }, TagSpecifications: CASE_TAGS })));
+    expect(over.name).toBe('PendingSnapshotLimitExceeded');
+
+    lab.clock.advance(2_000);
+    const copy = (id: string | undefined) =>
+      target.send(
+        new CopySnapshotCommand({
+          SourceRegion: 'us-east-1',
+          SourceSnapshotId: id,
+          Encrypted: true,
+          KmsKeyId: 'alias/cloud-custody-share',
+          TagSpecifications: CASE_TAGS,
+        }),
+      );
+    await copy(first.Snapshots?.[0]?.SnapshotId);
+    const busy = await failureOf(copy(first.Snapshots?.[1]?.SnapshotId));
+    expect(busy.name).toBe('ResourceLimitExceeded');
+    expect(busy.message).toBe('Too many snapshot copies in progress. The limit is 1 for this destination region.');
+    lab.clock.advance(2_000);
+    await copy(first.Snapshots?.[1]?.SnapshotId);
   });
 });
