@@ -1,0 +1,207 @@
+import { cpSync, existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, unlinkSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { EXIT } from '../../src/core/errors.js';
+import { runCliChild } from './child-cli.js';
+import { custody } from './cli-run.js';
+
+interface DemoDoc {
+  caseId: string;
+  caseDir: string;
+  outcomes: Array<{ target: string; status: string; reason?: string; error?: { code: string; action?: string; resource?: string } }>;
+  verify: { ok: boolean };
+  report: { markdown: string; html: string };
+  refusedByDesign: string[];
+  ranAsDesigned: boolean;
+  exitCode: number;
+}
+
+let dir: string;
+let demo: DemoDoc;
+let demoCode: number;
+
+beforeAll(async () => {
+  dir = mkdtempSync(join(tmpdir(), 'custody-demo-e2e-'));
+  const run = await custody(['demo', '--dir', dir, '--json']);
+  demoCode = run.code;
+  demo = JSON.parse(run.stdout) as DemoDoc;
+}, 60_000);
+
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+describe('custody demo, end to end against the rehearsal lab', () => {
+  it('runs a whole case as designed and exits 0 although the untagged instance failed', () => {
+    expect(demo.ranAsDesigned).toBe(true);
+    expect(demoCode).toBe(EXIT.OK);
+    expect(demo.verify.ok).toBe(true);
+    const refused = demo.outcomes.filter((o) => demo.refusedByDesign.includes(o.target));
+    expect(refused).toHaveLength(1);
+    expect(refused[0]).toMatchObject({ status: 'failed', error: { code: 'E_ACCESS_DENIED', action: 'ec2:CreateSnapshots' } });
+    expect(demo.outcomes.filter((o) => !demo.refusedByDesign.includes(o.target)).every((o) => o.status === 'collected')).toBe(true);
+    // Tagged instances in two accounts and one volume target.
+    const collected = demo.outcomes.filter((o) => o.status === 'collected').map((o) => o.target);
+    expect(new Set(collected.map((t) => t.split(':')[4])).size).toBe(2);
+    expect(collected.some((t) => t.includes(':volume/'))).toBe(true);
+  });
+
+  it('leaves a closed case folder with a manifest and both reports, and no credential anywhere in it', () => {
+    expect(existsSync(join(demo.caseDir, 'manifest.json'))).toBe(true);
+    expect(existsSync(demo.report.markdown)).toBe(true);
+    expect(existsSync(demo.report.html)).toBe(true);
+    const ledger = readFileSync(join(demo.caseDir, 'ledger.jsonl'), 'utf8');
+    expect(ledger).not.toMatch(/secretAccessKey|SecretAccessKey|sessionToken|SessionToken/);
+    const config = readFileSync(join(dir, 'custody.config.json'), 'utf8');
+    expect(config).not.toMatch(/AKIA|ASIA|secret/i);
+  });
+
+  it('the untagged instance’s refusal is in the ledger with the denied action and resource', () => {
+    const target = demo.refusedByDesign[0]!;
+    const entries = readFileSync(join(demo.caseDir, 'ledger.jsonl'), 'utf8')
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as { type: string; target?: string; data: Record<string, unknown> });
+    const completed = entries.find((e) => e.type === 'target.completed' && e.target === target)!;
+    expect(completed.data).toMatchObject({ status: 'failed', error: { code: 'E_ACCESS_DENIED', action: 'ec2:CreateSnapshots', resource: target } });
+  });
+
+  it('prints where the case is and that it verified, in words, without --json', async () => {
+    const human = mkdtempSync(join(tmpdir(), 'custody-demo-human-'));
+    try {
+      const run = await custody(['demo', '--dir', human]);
+      expect(run.code).toBe(EXIT.OK);
+      expect(run.stdout).toMatch(/verified: .*cases\/DEMO-/);
+      expect(run.stdout).toMatch(/Case folder: .*cases\/DEMO-/);
+      expect(run.stdout).toContain('The demo ran as designed');
+      expect(run.stdout).toContain('refused by the collector policy');
+    } finally {
+      rmSync(human, { recursive: true, force: true });
+    }
+  }, 60_000);
+});
+
+// Each tampering is made on a fresh copy of the demo case.
+describe('custody verify catches tampering with a demo case', () => {
+  const copies: string[] = [];
+  afterAll(() => copies.forEach((c) => rmSync(c, { recursive: true, force: true })));
+
+  function tampered(change: (caseDir: string) => void): string {
+    const copy = join(mkdtempSync(join(tmpdir(), 'custody-tamper-')), 'case');
+    copies.push(copy);
+    cpSync(demo.caseDir, copy, { recursive: true });
+    change(copy);
+    return copy;
+  }
+  const ledgerLines = (caseDir: string) => readFileSync(join(caseDir, 'ledger.jsonl'), 'utf8').split('\n').slice(0, -1);
+  const writeLines = (caseDir: string, lines: string[]) => writeFileSync(join(caseDir, 'ledger.jsonl'), `${lines.join('\n')}\n`);
+  const firstEvidence = (caseDir: string, name: string) => {
+    const evidence = join(caseDir, 'evidence');
+    const id = readdirSync(evidence)
+      .sort()
+      .find((d) => existsSync(join(evidence, d, name)));
+    if (!id) throw new Error(`no ${name} in the demo case`);
+    return { abs: join(evidence, id, name), rel: `evidence/${id}/${name}` };
+  };
+
+  const cases: Array<[string, (caseDir: string) => void, RegExp | ((caseDir: string) => string)]> = [
+    [
+      'a changed byte in a ledger entry',
+      (c) => {
+        const lines = ledgerLines(c);
+        lines[5] = lines[5]!.replace('us-east-1', 'us-east-2');
+        writeLines(c, lines);
+      },
+      /first problem: ledger\.jsonl entry 6, line 6: .*\[hash-mismatch\]/,
+    ],
+    [
+      'a removed entry',
+      (c) => {
+        const lines = ledgerLines(c);
+        lines.splice(5, 1);
+        writeLines(c, lines);
+      },
+      /first problem: ledger\.jsonl entry 7, line 6: .*entries 6\.\.6 are missing/,
+    ],
+    [
+      'an inserted entry',
+      (c) => {
+        const lines = ledgerLines(c);
+        lines.splice(6, 0, lines[3]!);
+        writeLines(c, lines);
+      },
+      /first problem: ledger\.jsonl entry 4, line 7: .*inserted or reordered/,
+    ],
+    [
+      'two entries swapped',
+      (c) => {
+        const lines = ledgerLines(c);
+        [lines[5], lines[6]] = [lines[6]!, lines[5]!];
+        writeLines(c, lines);
+      },
+      /first problem: ledger\.jsonl entry 7, line 6: /,
+    ],
+    [
+      'the last entries cut off',
+      (c) => writeLines(c, ledgerLines(c).slice(0, -3)),
+      /first problem: ledger\.jsonl entry \d+: .*were removed \[truncated\]/,
+    ],
+    [
+      'the ledger cut mid-line',
+      (c) => {
+        const text = readFileSync(join(c, 'ledger.jsonl'), 'utf8');
+        writeFileSync(join(c, 'ledger.jsonl'), text.slice(0, -40));
+      },
+      /first problem: ledger\.jsonl line \d+: .*incomplete/,
+    ],
+    [
+      'a wrong signature',
+      (c) => {
+        const lines = ledgerLines(c);
+        const entry = JSON.parse(lines[4]!) as { sig: string };
+        const forged = `${entry.sig.startsWith('A') ? 'B' : 'A'}${entry.sig.slice(1)}`;
+        lines[4] = lines[4]!.replace(entry.sig, forged);
+        writeLines(c, lines);
+      },
+      /first problem: ledger\.jsonl entry 5, line 5: .*signature does not verify/,
+    ],
+    [
+      'a flipped byte in an evidence file',
+      (c) => {
+        const { abs } = firstEvidence(c, 'instance.json');
+        const bytes = readFileSync(abs);
+        bytes[10] = bytes[10]! ^ 1;
+        writeFileSync(abs, bytes);
+      },
+      (c) => `first problem: ${firstEvidence(c, 'instance.json').rel}`,
+    ],
+    [
+      'a missing evidence file',
+      (c) => unlinkSync(firstEvidence(c, 'volumes.json').abs),
+      /first problem: evidence\/ev-[0-9a-f]+\/volumes\.json .*is missing \[missing-file\]/,
+    ],
+    [
+      'an added evidence file',
+      (c) => writeFileSync(join(firstEvidence(c, 'instance.json').abs, '..', 'planted.txt'), 'not collected by us'),
+      /first problem: evidence\/ev-[0-9a-f]+\/planted\.txt: .*no ledger entry records it/,
+    ],
+  ];
+
+  it.each(cases)('%s → exit 4 naming the entry or file', async (_name, change, expected) => {
+    const caseDir = tampered(change);
+    const run = await custody(['verify', caseDir]);
+    expect(run.code).toBe(EXIT.VERIFY_FAILED);
+    if (typeof expected === 'function') expect(run.stdout).toContain(expected(caseDir));
+    else expect(run.stdout).toMatch(expected);
+  });
+
+  it('the untouched case verifies, and the built command line agrees on both (child process)', async () => {
+    const good = await runCliChild(['verify', demo.caseDir], {});
+    expect(good.code).toBe(EXIT.OK);
+    const bad = tampered((c) => unlinkSync(firstEvidence(c, 'instance.json').abs));
+    const run = await runCliChild(['verify', '--json', bad], {});
+    expect(run.code).toBe(EXIT.VERIFY_FAILED);
+    const doc = JSON.parse(run.stdout) as { ok: boolean; firstProblem: { kind: string; location: string } };
+    expect(doc.ok).toBe(false);
+    expect(doc.firstProblem).toMatchObject({ kind: 'missing-file', location: expect.stringMatching(/^evidence\/ev-[0-9a-f]+\/instance\.json/) });
+  }, 30_000);
+});
