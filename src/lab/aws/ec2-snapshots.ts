@@ -21,6 +21,7 @@ import {
   respond,
   snapshotArn,
   tagFilterValues,
+  validatePaging,
   volumeArn,
 } from './ec2-common.js';
 import { invalidParameterValue, LabAwsError, missingParameter } from './errors.js';
@@ -95,6 +96,8 @@ async function describeSnapshots(call: CallContext, params: QueryTree): Promise<
   const ids = getStrings(params, 'SnapshotId');
   const owners = getStrings(params, 'Owner').map((o) => (o === 'self' ? call.account : o));
   const restorableBy = getStrings(params, 'RestorableBy').map((r) => (r === 'self' ? call.account : r));
+  const paging = { action: 'DescribeSnapshots', min: 5, max: 1000, idsGiven: ids.length > 0, idsParameter: 'snapshotSet' };
+  validatePaging(params, paging);
   await authorize(call, 'ec2:DescribeSnapshots', [{ resource: '*' }]);
   endIfDryRun(params);
   let candidates =
@@ -108,13 +111,7 @@ async function describeSnapshots(call: CallContext, params: QueryTree): Promise<
     );
   }
   const matched = applyFilters(candidates, parseFilters(params), SNAPSHOT_FILTERS, (s, name) => snapshotFilterValues(state, s, name));
-  const { page, nextToken } = paginate(matched, params, {
-    action: 'DescribeSnapshots',
-    min: 5,
-    max: 1000,
-    idsGiven: false,
-    idsParameter: 'snapshotSet',
-  });
+  const { page, nextToken } = paginate(matched, params, paging);
   return respond(call, 'DescribeSnapshots', [
     ['snapshotSet', items(page, (s) => renderSnapshot(state, s))],
     ['nextToken', nextToken],
@@ -402,100 +399,11 @@ async function describeSnapshotAttribute(call: CallContext, params: QueryTree): 
   return respond(call, 'DescribeSnapshotAttribute', children);
 }
 
-function lockState(state: LabState, snapshot: LabSnapshot): string | undefined {
-  const lock = snapshot.lock;
-  if (!lock) return undefined;
-  const now = state.clock.now();
-  if (now >= lock.expiresOn) return 'expired';
-  if (lock.mode === 'compliance' && lock.coolOffHours !== undefined && now < lock.createdOn + lock.coolOffHours * 3600_000) {
-    return 'compliance-cooloff';
-  }
-  return lock.mode;
-}
-
-function renderLock(state: LabState, snapshot: LabSnapshot): XmlChild[] {
-  const lock = snapshot.lock;
-  if (!lock) return [['snapshotId', snapshot.id]];
-  return [
-    ['ownerId', snapshot.ownerId],
-    ['snapshotId', snapshot.id],
-    ['lockState', lockState(state, snapshot)],
-    ['lockDuration', lock.durationDays],
-    ['coolOffPeriod', lock.coolOffHours],
-    ['coolOffPeriodExpiresOn', lock.coolOffHours !== undefined ? new Date(lock.createdOn + lock.coolOffHours * 3600_000) : undefined],
-    ['lockCreatedOn', new Date(lock.createdOn)],
-    ['lockDurationStartTime', new Date(lock.createdOn)],
-    ['lockExpiresOn', new Date(lock.expiresOn)],
-  ];
-}
-
-async function lockSnapshot(call: CallContext, params: QueryTree): Promise<HandlerResult> {
-  const { state } = call.lab;
-  const snapshot = findOwnSnapshot(call, requireString(params, 'SnapshotId'));
-  const mode = requireString(params, 'LockMode');
-  if (mode !== 'compliance' && mode !== 'governance') throw invalidParameterValue(`Value (${mode}) for parameter lockMode is invalid.`);
-  const durationText = getString(params, 'LockDuration');
-  const expirationText = getString(params, 'ExpirationDate');
-  const coolOffText = getString(params, 'CoolOffPeriod');
-  if ((durationText === undefined) === (expirationText === undefined)) {
-    throw new LabAwsError('InvalidParameterCombination', 'Specify either LockDuration or ExpirationDate, but not both.', 400);
-  }
-  const durationDays = durationText === undefined ? undefined : Number(durationText);
-  if (durationDays !== undefined && (!Number.isInteger(durationDays) || durationDays < 1 || durationDays > 36500)) {
-    throw invalidParameterValue(`Value (${durationText}) for parameter lockDuration is invalid. Expecting a value between 1 and 36500.`);
-  }
-  const coolOffHours = coolOffText === undefined ? undefined : Number(coolOffText);
-  if (coolOffHours !== undefined) {
-    if (mode !== 'compliance') throw new LabAwsError('InvalidParameterCombination', 'CoolOffPeriod can only be specified with compliance mode.', 400);
-    if (!Number.isInteger(coolOffHours) || coolOffHours < 1 || coolOffHours > 72) {
-      throw invalidParameterValue(`Value (${coolOffText}) for parameter coolOffPeriod is invalid. Expecting a value between 1 and 72.`);
-    }
-  }
-  await authorize(call, 'ec2:LockSnapshot', [
-    { resource: snapshotArn(snapshot.region, snapshot.id), context: resourceTagContext(snapshot.tags) },
-  ]);
-  endIfDryRun(params);
-  const current = lockState(state, snapshot);
-  if (current === 'compliance') {
-    throw new LabAwsError('SnapshotLocked', `The snapshot '${snapshot.id}' is locked in compliance mode and the lock cannot be modified.`, 400);
-  }
-  const now = state.clock.now();
-  const expiresOn = durationDays !== undefined ? now + durationDays * 86_400_000 : Date.parse(expirationText ?? '');
-  if (!Number.isFinite(expiresOn) || expiresOn <= now) throw invalidParameterValue('The expiration date must be in the future.');
-  snapshot.lock = { mode, createdOn: now, durationDays, coolOffHours, expiresOn };
-  return respond(call, 'LockSnapshot', renderLock(state, snapshot));
-}
-
-async function describeLockedSnapshots(call: CallContext, params: QueryTree): Promise<HandlerResult> {
-  const { state } = call.lab;
-  const ids = getStrings(params, 'SnapshotId');
-  await authorize(call, 'ec2:DescribeLockedSnapshots', [{ resource: '*' }]);
-  endIfDryRun(params);
-  const own = [...state.region(call.region).snapshots.values()].filter((s) => s.ownerId === call.account && s.lock);
-  const candidates = ids.length > 0 ? own.filter((s) => ids.includes(s.id)) : own;
-  const matched = applyFilters(candidates, parseFilters(params), ['lock-state'], (s, name) =>
-    name === 'lock-state' ? [lockState(state, s) ?? ''] : undefined,
-  );
-  const { page, nextToken } = paginate(matched, params, {
-    action: 'DescribeLockedSnapshots',
-    min: 5,
-    max: 1000,
-    idsGiven: false,
-    idsParameter: 'snapshotIdSet',
-  });
-  return respond(call, 'DescribeLockedSnapshots', [
-    ['snapshotSet', items(page, (s) => renderLock(state, s))],
-    ['nextToken', nextToken],
-  ]);
-}
-
 export const snapshotHandlers: Record<string, (call: CallContext, params: QueryTree) => Promise<HandlerResult>> = {
   DescribeSnapshots: describeSnapshots,
   CreateSnapshots: createSnapshots,
   CopySnapshot: copySnapshot,
   ModifySnapshotAttribute: modifySnapshotAttribute,
   DescribeSnapshotAttribute: describeSnapshotAttribute,
-  LockSnapshot: lockSnapshot,
-  DescribeLockedSnapshots: describeLockedSnapshots,
 };
 

@@ -4,6 +4,7 @@
  */
 import type { CallContext, HandlerResult } from './context.js';
 import { instanceHandlers } from './ec2-instances.js';
+import { lockHandlers } from './ec2-locks.js';
 import { snapshotHandlers } from './ec2-snapshots.js';
 import { LabAwsError } from './errors.js';
 import type { QueryTree } from './query.js';
@@ -11,6 +12,7 @@ import type { QueryTree } from './query.js';
 const handlers: Record<string, (call: CallContext, params: QueryTree) => Promise<HandlerResult>> = {
   ...instanceHandlers,
   ...snapshotHandlers,
+  ...lockHandlers,
 };
 
 /** The EC2 actions the lab speaks. */
