@@ -201,6 +201,9 @@ const orchestratorDenials: DenyCase[] = [
   ],
   ['decrypting with a target account key directly (not through EC2)', asOrchestrator('kms:Decrypt', shareableKey, { 'aws:ResourceOrgID': world.organizationId }, T)],
   ['decrypting with the forensics key directly', asOrchestrator('kms:Decrypt', world.forensicsKeyArn)],
+  ['unlocking an evidence copy', asOrchestrator('ec2:UnlockSnapshot', snapshot('snap-0copy'), { 'aws:ResourceTag/CaseId': CASE_ID })],
+  ['scheduling the deletion of the forensics key', asOrchestrator('kms:ScheduleKeyDeletion', world.forensicsKeyArn)],
+  ['reading evidence blocks directly (EBS direct APIs)', asOrchestrator('ebs:GetSnapshotBlock', snapshot('snap-0copy'), { 'aws:ResourceTag/CaseId': CASE_ID })],
   ['reading an S3 object', asOrchestrator('s3:GetObject', 'arn:aws:s3:::payroll/2026.csv')],
   ['creating an IAM role', asOrchestrator('iam:CreateRole', `arn:aws:iam::${F}:role/x`)],
 ];
