@@ -6,7 +6,7 @@
 import { existsSync } from 'node:fs';
 import { AppsV1Api, BatchV1Api, CoreV1Api, Exec, KubeConfig, NetworkingV1Api } from '@kubernetes/client-node';
 import type { Cluster } from '@kubernetes/client-node';
-import type { AwsCredentialIdentity } from '@aws-sdk/types';
+import type { AwsCredentialIdentity, AwsCredentialIdentityProvider } from '@aws-sdk/types';
 import type { ClusterConfig, CustodyConfig } from '../../core/config.js';
 import { CustodyError } from '../../core/errors.js';
 import type { CaseRecorder } from '../../core/ports.js';
@@ -20,6 +20,8 @@ export interface KubernetesDeps {
    * assumes the role itself with the AWS provider's `CollectorSessions`.
    */
   awsCredentials?: (account: string, recorder: CaseRecorder) => Promise<AwsCredentialIdentity>;
+  /** The forensics account's credentials for the default collector sessions (default: the SDK chain). */
+  forensicsCredentials?: AwsCredentialIdentityProvider;
   /** Clock for token refresh (tests). */
   now?: () => number;
 }

@@ -23,12 +23,12 @@ import type { KubernetesOperationName } from './operations.js';
  * EKS tokens by default: the collector role's session in the cluster's account, assumed through
  * the AWS provider's `CollectorSessions` (same role, same attribution, refreshed before expiry).
  */
-function defaultAwsCredentials(config: CustodyConfig): KubernetesDeps['awsCredentials'] {
+function defaultAwsCredentials(config: CustodyConfig, forensicsCredentials: KubernetesDeps['forensicsCredentials']): KubernetesDeps['awsCredentials'] {
   const aws = config.aws;
   if (!aws) return undefined;
   let sessions: CollectorSessions | undefined;
   return async (account: string, recorder: CaseRecorder): Promise<AwsCredentialIdentity> => {
-    sessions ??= new CollectorSessions({ ...config, aws }, new AwsClients(aws, undefined), systemClock);
+    sessions ??= new CollectorSessions({ ...config, aws }, new AwsClients(aws, forensicsCredentials), systemClock);
     // The token only signs sts:GetCallerIdentity, which no policy can deny; the session covers
     // the cluster's instances so an inline session policy is never empty.
     const cluster = Object.values(config.kubernetes?.clusters ?? {}).find((c) => c.eks?.account === account);
@@ -90,7 +90,7 @@ export function planPod(target: KubernetesPodTarget, options: CollectOptions): P
 export function createKubernetesProvider(config: CustodyConfig, deps: KubernetesDeps = {}): Provider | undefined {
   const clusters = config.kubernetes?.clusters;
   if (!clusters) return undefined;
-  const awsCredentials = deps.awsCredentials ?? defaultAwsCredentials(config);
+  const awsCredentials = deps.awsCredentials ?? defaultAwsCredentials(config, deps.forensicsCredentials);
   const resolvedDeps: KubernetesDeps = { ...deps, ...(awsCredentials ? { awsCredentials } : {}) };
   // One client per cluster and case: the EKS authenticator caches its token across targets.
   const accesses = new Map<string, { recorder: CaseRecorder; access: ClusterAccess }>();

@@ -66,3 +66,23 @@ describe('collecting a compromised pod from the lab cluster', () => {
     await kase.release();
   });
 });
+
+describe('nodes outside AWS', () => {
+  it.each([
+    ['gce://forensics-prj/europe-west1-b/gke-prod-pool-1-8f2c1a7e-x9zq', 'gce'],
+    ['azure:///subscriptions/sub/resourceGroups/MC_rg/providers/Microsoft.Compute/virtualMachineScaleSets/aks-np1-vmss/virtualMachines/3', 'azure'],
+  ])('a pod on %s is collected and its node recorded as "provider not yet supported"', async (providerID, cloud) => {
+    fixture = await startFixture((cluster) => {
+      for (const node of cluster.nodes) node.providerID = providerID;
+    });
+    const provider = createKubernetesProvider(fixture.config)!;
+    const kase = await openTestCase(fixture);
+    const outcome = await provider.collect(parseTarget(`k8s:lab/shop/${fixture.scenario.compromisedPod}`), contextFor(kase));
+    expect(outcome.status).toBe('collected');
+    expect(outcome.followUps).toBeUndefined();
+    const notMapped = entriesOf(kase, 'node.not-mapped')[0]!;
+    expect(notMapped.data).toMatchObject({ cloud, providerID });
+    expect(String(notMapped.data.reason)).toMatch(/provider not yet supported/);
+    await kase.release();
+  });
+});

@@ -1,0 +1,74 @@
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { parseConfig } from '../../../src/core/config.js';
+import { DEFAULT_COLLECT_OPTIONS, runCollection } from '../../../src/core/orchestrator.js';
+import { parseTarget } from '../../../src/core/targets.js';
+import { openCase } from '../../../src/custody/open-case.js';
+import { verifyCase } from '../../../src/custody/verify.js';
+import { demoScenario, startLab } from '../../../src/lab/index.js';
+import type { LabInstance } from '../../../src/lab/index.js';
+import { startKubernetesDemoLab } from '../../../src/lab/kubernetes/index.js';
+import type { KubernetesDemoLab } from '../../../src/lab/kubernetes/index.js';
+import { createAwsProvider } from '../../../src/providers/aws/index.js';
+import { createKubernetesProvider } from '../../../src/providers/kubernetes/index.js';
+
+let aws: Awaited<ReturnType<typeof startLab>>;
+let k8s: KubernetesDemoLab;
+let dir: string;
+let worker: LabInstance;
+
+beforeAll(async () => {
+  aws = await startLab(demoScenario({ snapshotDurationMs: 200 }));
+  const instances = aws.state.regionNames().flatMap((r) => [...aws.state.region(r).instances.values()]);
+  worker = instances.find((i) => i.tags.Name === 'worker-07')!;
+  k8s = await startKubernetesDemoLab({
+    nodeInstances: [worker],
+    eks: { clusterName: 'demo-eks', account: worker.ownerId, region: worker.region },
+    secretFor: (id) => aws.state.credentials.get(id)?.secretAccessKey,
+  });
+  dir = await mkdtemp(join(tmpdir(), 'k8s-pod-and-node-'));
+});
+
+afterAll(async () => {
+  await k8s.close();
+  await aws.stop();
+  await rm(dir, { recursive: true, force: true });
+});
+
+describe('a compromised pod on an EKS node', () => {
+  it("lands its container evidence and its node's snapshots in one case that verifies", async () => {
+    const config = parseConfig({
+      casesDir: join(dir, 'cases'),
+      keysDir: join(dir, 'keys'),
+      aws: {
+        forensicsAccount: aws.forensicsAccount,
+        region: aws.region,
+        allowedAccounts: ['222222222222', '333333333333'],
+        endpoints: { sts: aws.endpoint, ec2: aws.endpoint, kms: aws.endpoint },
+        snapshotTimeoutSeconds: 60,
+      },
+      kubernetes: { clusters: { [k8s.configName]: k8s.clusterConfig } },
+    });
+    const credentials = async () => aws.orchestratorCredentials;
+    const providers = [createAwsProvider(config, { credentials, wait: { initialDelayMs: 50, maxDelayMs: 200 } }), createKubernetesProvider(config, { forensicsCredentials: credentials })!];
+    const kase = await openCase({ casesDir: config.casesDir, keysDir: join(dir, 'keys'), caseId: 'IR-POD-NODE', analyst: 'alice', toolVersion: 'test' });
+    const result = await runCollection({ config, providers, recorder: kase, targets: [parseTarget(k8s.podTarget)], options: DEFAULT_COLLECT_OPTIONS });
+    await kase.close({ outcomes: result.outcomes });
+
+    const nodeArn = `arn:aws:ec2:${worker.region}:${worker.ownerId}:instance/${worker.id}`;
+    expect(result.outcomes.map((o) => [o.target, o.status])).toEqual([
+      [k8s.podTarget, 'collected'],
+      [nodeArn, 'collected'],
+    ]);
+    // The EKS token was signed with the collector role's session and checked for real.
+    expect(k8s.lab.eksLogins.length).toBeGreaterThan(0);
+    const types = kase.entries().map((e) => e.type);
+    expect(types).toContain('target.discovered');
+    expect(kase.entries().filter((e) => e.type === 'artifact.recorded' && e.target === nodeArn).length).toBeGreaterThan(0);
+    const verified = await verifyCase(kase.caseDir);
+    expect(verified.problems).toEqual([]);
+    expect(verified.ok).toBe(true);
+  }, 60_000);
+});
