@@ -6,7 +6,13 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AssumeRoleCommand, STSClient } from '@aws-sdk/client-sts';
-import { DescribeSnapshotsCommand, DescribeSnapshotAttributeCommand, EC2Client, RunInstancesCommand } from '@aws-sdk/client-ec2';
+import {
+  DescribeInstancesCommand,
+  DescribeSnapshotAttributeCommand,
+  DescribeSnapshotsCommand,
+  EC2Client,
+  RunInstancesCommand,
+} from '@aws-sdk/client-ec2';
 import { CreateAliasCommand, CreateKeyCommand, KMSClient } from '@aws-sdk/client-kms';
 import { parseConfig, type CustodyConfig } from '../../src/core/config.js';
 import { parseSelector, parseTarget } from '../../src/core/targets.js';
@@ -175,6 +181,21 @@ describe('AWS provider against moto', () => {
     expect(recorder.ofType('snapshot.requested')).toHaveLength(0);
   });
 
+  it('a volume named on its own is snapshotted alone with CreateSnapshot, tagged, and shared', async () => {
+    const aws = provider();
+    const recorder = new MemoryRecorder('case-moto-volume');
+    const described = await ec2.send(new DescribeInstancesCommand({ InstanceIds: [instanceId] }));
+    const volumeId = described.Reservations![0]!.Instances![0]!.BlockDeviceMappings!.find((m) => m.DeviceName === '/dev/sdf')!.Ebs!.VolumeId!;
+    const target = parseTarget(`arn:aws:ec2:${REGION}:${TARGET_ACCOUNT}:volume/${volumeId}`);
+    const outcome = await aws.collect(target, contextFor(recorder));
+    await aws.close?.();
+    expect(outcome.status, outcome.reason).toBe('collected');
+    expect(recorder.ofType('snapshot.requested')[0]!.data).toMatchObject({ operation: 'CreateSnapshot', volumeId });
+    const sources = (await caseSnapshots('case-moto-volume')).filter((s) => !s.Tags?.some((t) => t.Key === 'SourceSnapshotId'));
+    expect(sources.map((s) => s.VolumeId)).toEqual([volumeId]);
+    expect(recorder.ofType('artifact.recorded')[0]!.data).toMatchObject({ evidenceId: outcome.evidenceIds[0], source: target.kind === 'aws-volume' ? target.arn : '' });
+  });
+
   it('a tag selector searches every allowed account and region and records what it found', async () => {
     const aws = provider();
     const recorder = new MemoryRecorder('case-moto-select');
@@ -182,6 +203,5 @@ describe('AWS provider against moto', () => {
     await aws.close?.();
     expect(targets.map((t) => (t.kind === 'aws-instance' ? t.instanceId : ''))).toEqual([instanceId]);
     expect(recorder.ofType('selector.searched')[0]!.data).toMatchObject({ account: TARGET_ACCOUNT, region: REGION, found: [instanceId] });
-    expect(recorder.ofType('selector.resolved')[0]!.data).toMatchObject({ targets: [instanceArn] });
   });
 });

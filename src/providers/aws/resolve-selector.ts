@@ -30,10 +30,10 @@ export async function resolveTagSelector(
   const key = selectorKey(selector);
   const regions = aws.regions ?? [aws.region];
   const found: AwsInstanceTarget[] = [];
+  const failures: CustodyError[] = [];
   const searches: Array<{ account: string; region: string }> = [];
   for (const account of aws.allowedAccounts) for (const region of regions) searches.push({ account, region });
 
-  const failedScopes: string[] = [];
   await Promise.all(
     searches.map(async ({ account, region }) => {
       const partition = partitionOf(region);
@@ -78,12 +78,13 @@ export async function resolveTagSelector(
       } catch (error) {
         if (isLedgerError(error)) throw error;
         const e = isCustodyError(error) ? error : new CustodyError('E_CLOUD', String((error as Error)?.message ?? error), { cause: error });
-        failedScopes.push(`${account}/${region}`);
+        failures.push(e);
         await recorder.record('step.failed', { step: 'resolve-selector', selector: key, account, region, error: e.toRecord() }, key);
       }
     }),
   );
-  found.sort((a, b) => a.arn.localeCompare(b.arn));
-  await recorder.record('selector.resolved', { selector: key, searched: searches.length, failed: failedScopes.sort(), targets: found.map((t) => t.arn) }, key);
-  return found;
+  // Nothing could be searched at all: that is the selector failing, not an empty result.
+  if (failures.length === searches.length && failures[0]) throw failures[0];
+  // The orchestrator records `selector.resolved` with the targets; failed searches are `step.failed` above.
+  return found.sort((a, b) => a.arn.localeCompare(b.arn));
 }

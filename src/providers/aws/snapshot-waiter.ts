@@ -52,9 +52,16 @@ export class SnapshotWaiter {
     private readonly op: AwsOperationName,
   ) {}
 
-  /** Resolves when `snapshotId` is `completed`; rejects on `error`, timeout or disappearance. */
-  wait(snapshotId: string, onProgress?: (fraction: number, snapshot: Snapshot) => void): Promise<CompletedSnapshot> {
+  /**
+   * Resolves when `snapshotId` is `completed`; rejects on `error`, timeout, disappearance, or
+   * when `signal` aborts (the snapshot itself carries on in AWS; a resumed run adopts it).
+   */
+  wait(snapshotId: string, onProgress?: (fraction: number, snapshot: Snapshot) => void, signal?: AbortSignal): Promise<CompletedSnapshot> {
     return new Promise<CompletedSnapshot>((resolve, reject) => {
+      if (signal?.aborted) {
+        reject(cancelled(snapshotId));
+        return;
+      }
       let entry = this.pending.get(snapshotId);
       if (!entry) {
         entry = { snapshotId, addedAt: this.clock.now(), onProgress: [], resolve: [], reject: [] };
@@ -62,12 +69,27 @@ export class SnapshotWaiter {
         // A newcomer should not wait out a long backoff meant for old snapshots.
         this.round = 0;
       }
-      if (onProgress) entry.onProgress.push(onProgress);
-      entry.resolve.push((s) => {
+      const e = entry;
+      const onResolve = (s: Snapshot & { requestId?: string }) => {
+        signal?.removeEventListener('abort', onAbort);
         const { requestId, ...snapshot } = s;
         resolve({ snapshot, requestId });
-      });
-      entry.reject.push(reject);
+      };
+      const onReject = (error: unknown) => {
+        signal?.removeEventListener('abort', onAbort);
+        reject(error);
+      };
+      const onAbort = () => {
+        e.resolve = e.resolve.filter((r) => r !== onResolve);
+        e.reject = e.reject.filter((r) => r !== onReject);
+        if (onProgress) e.onProgress = e.onProgress.filter((p) => p !== onProgress);
+        if (e.resolve.length === 0 && this.pending.get(snapshotId) === e) this.pending.delete(snapshotId);
+        reject(cancelled(snapshotId));
+      };
+      if (onProgress) e.onProgress.push(onProgress);
+      e.resolve.push(onResolve);
+      e.reject.push(onReject);
+      signal?.addEventListener('abort', onAbort, { once: true });
       if (!this.running) void this.loop();
     });
   }
@@ -171,6 +193,12 @@ export class SnapshotWaiter {
       }
     }
   }
+}
+
+function cancelled(snapshotId: string): CustodyError {
+  return new CustodyError('E_CLOUD', `stopped waiting for ${snapshotId}: the run was cancelled (the snapshot continues in AWS; resume the case to adopt it)`, {
+    resource: snapshotId,
+  });
 }
 
 function parseProgress(progress: string | undefined): number {

@@ -55,8 +55,10 @@ async function waitCompleted(
 ): Promise<SnapshotFacts> {
   const target = run.target.arn;
   const step = `wait-${role}`;
-  const { snapshot, requestId } = await waiter.wait(snapshotId, (fraction) =>
-    run.progress({ target, step, state: 'waiting', detail: snapshotId, fraction }),
+  const { snapshot, requestId } = await waiter.wait(
+    snapshotId,
+    (fraction) => run.progress({ target, step, state: 'waiting', detail: snapshotId, fraction }),
+    run.signal,
   );
   await run.recorder.record(
     'snapshot.completed',

@@ -1,0 +1,120 @@
+/**
+ * Collection options beyond the default instance run: --preserve and --screenshot, the `share`
+ * transfer, and a run cancelled while waiting. (A volume named on its own uses CreateSnapshot,
+ * which the lab does not speak yet: see test/moto.)
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { parseConfig, type CustodyConfig } from '../../../src/core/config.js';
+import { parseTarget } from '../../../src/core/targets.js';
+import { addInstance, demoScenario, startLab, type LabInstance, type RunningLab } from '../../../src/lab/index.js';
+import { createAwsProvider } from '../../../src/providers/aws/index.js';
+import { contextFor, MemoryRecorder } from './helpers.js';
+
+const REGION = 'us-east-1';
+let lab: RunningLab;
+let config: CustodyConfig;
+
+function instanceNamed(name: string): LabInstance {
+  const found = [...lab.state.region(REGION).instances.values()].find((i) => i.tags.Name === name);
+  if (!found) throw new Error(`no ${name} in the lab`);
+  return found;
+}
+
+function provider(overrides: Partial<NonNullable<CustodyConfig['aws']>> = {}) {
+  return createAwsProvider(
+    { ...config, aws: { ...config.aws!, ...overrides } },
+    { credentials: async () => lab.orchestratorCredentials, wait: { initialDelayMs: 20, maxDelayMs: 100 } },
+  );
+}
+
+beforeAll(async () => {
+  lab = await startLab(demoScenario({ snapshotDurationMs: 100 }));
+  config = parseConfig({
+    aws: {
+      forensicsAccount: lab.forensicsAccount,
+      region: REGION,
+      allowedAccounts: ['222222222222', '333333333333'],
+      endpoints: { sts: lab.endpoint, ec2: lab.endpoint, kms: lab.endpoint },
+    },
+  });
+});
+
+afterAll(async () => {
+  await lab?.stop();
+});
+
+describe('AWS provider options', () => {
+  it('--preserve turns on termination protection and keeps the volumes on termination, recording before and after', async () => {
+    const host = addInstance(lab.state, '333333333333', REGION, {
+      tags: { Name: 'preserve-me', ForensicsEnabled: 'true' },
+      volumes: [
+        { sizeGiB: 8, encryption: 'aws/ebs', tags: { ForensicsEnabled: 'true' } },
+        { sizeGiB: 16, encryption: 'none', tags: { ForensicsEnabled: 'true' }, deleteOnTermination: true },
+      ],
+      consoleOutput: 'preserve-me login: ',
+    });
+    const aws = provider({ transfer: 'in-place' });
+    const recorder = new MemoryRecorder('IR-preserve');
+    const outcome = await aws.collect(parseTarget(`arn:aws:ec2:${REGION}:333333333333:instance/${host.id}`), contextFor(recorder, { preserve: true, screenshot: true }));
+    await aws.close?.();
+    expect(outcome.status, outcome.reason).toBe('collected');
+    expect(host.disableApiTermination).toBe(true);
+    expect(host.blockDevices.every((d) => d.deleteOnTermination === false)).toBe(true);
+    const applied = recorder.ofType('change.applied');
+    expect(applied.map((e) => e.data.attribute)).toEqual(['disableApiTermination', 'deleteOnTermination']);
+    expect((applied[1]!.data.volumes as Array<{ before: unknown; after: unknown }>).every((v) => v.after === false)).toBe(true);
+    const types = recorder.types();
+    expect(types.indexOf('change.requested')).toBeLessThan(types.indexOf('change.applied'));
+    // Preserving comes before the snapshot, and the screenshot was taken with the console output.
+    expect(types.lastIndexOf('change.applied')).toBeLessThan(types.indexOf('snapshot.requested'));
+    expect(recorder.ofType('evidence.stored').map((e) => e.data.name)).toEqual(expect.arrayContaining(['console-output.txt', 'console-screenshot.jpg']));
+  });
+
+  it('transfer "share" stops once the forensics account may use the snapshot, without copying it', async () => {
+    const aws = provider({ transfer: 'share' });
+    const recorder = new MemoryRecorder('IR-share');
+    const api = instanceNamed('api-01');
+    const outcome = await aws.collect(parseTarget(`arn:aws:ec2:${REGION}:333333333333:instance/${api.id}`), contextFor(recorder));
+    await aws.close?.();
+    expect(outcome.status, outcome.reason).toBe('collected');
+    expect(recorder.ofType('snapshot.shared')).toHaveLength(1);
+    expect(recorder.ofType('snapshot.copied').map((e) => e.data.role)).toEqual(['reencrypted']);
+    expect((recorder.ofType('artifact.recorded')[0]!.data.cloudIds as Record<string, string>).forensicsSnapshotId).toBeUndefined();
+  });
+});
+
+describe('a cancelled run', () => {
+  it('stops waiting for a slow snapshot, says so, and leaves the snapshot for a resumed run', async () => {
+    const slow = await startLab(demoScenario({ snapshotDurationMs: 10 * 60_000 }));
+    try {
+      const aws = createAwsProvider(
+        parseConfig({
+          aws: {
+            forensicsAccount: slow.forensicsAccount,
+            region: REGION,
+            allowedAccounts: ['333333333333'],
+            endpoints: { sts: slow.endpoint, ec2: slow.endpoint, kms: slow.endpoint },
+          },
+        }),
+        { credentials: async () => slow.orchestratorCredentials, wait: { initialDelayMs: 20, maxDelayMs: 50 } },
+      );
+      const api = [...slow.state.region(REGION).instances.values()].find((i) => i.tags.Name === 'api-01')!;
+      const recorder = new MemoryRecorder('IR-cancel');
+      const controller = new AbortController();
+      const ctx = { ...contextFor(recorder), signal: controller.signal };
+      const running = aws.collect(parseTarget(`arn:aws:ec2:${REGION}:333333333333:instance/${api.id}`), ctx);
+      await new Promise<void>((resolve) => {
+        const check = () => (recorder.ofType('snapshot.created').length > 0 ? resolve() : setTimeout(check, 10));
+        check();
+      });
+      controller.abort();
+      const outcome = await running;
+      await aws.close?.();
+      expect(outcome.status).toBe('failed');
+      expect(outcome.reason).toMatch(/cancelled/);
+      expect([...slow.state.region(REGION).snapshots.values()].filter((s) => s.tags.CaseId === 'IR-cancel')).toHaveLength(1);
+    } finally {
+      await slow.stop();
+    }
+  });
+});
