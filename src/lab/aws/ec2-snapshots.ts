@@ -13,6 +13,7 @@ import {
   findInstances,
   findOwnSnapshot,
   findSnapshots,
+  findVolumes,
   instanceArn,
   paginate,
   parseFilters,
@@ -170,14 +171,7 @@ async function createSnapshots(call: CallContext, params: QueryTree): Promise<Ha
     throw new LabAwsError('IncorrectInstanceState', `The instance '${instance.id}' is not in a state from which snapshots can be created.`, 400);
   }
 
-  const pending = state.pendingSnapshots(call.account, call.region);
-  if (pending.all + volumes.length > state.limits.pendingSnapshots) {
-    throw new LabAwsError(
-      'PendingSnapshotLimitExceeded',
-      `You've reached the limit on the number of Amazon EBS snapshots that you can have in the pending state (${state.limits.pendingSnapshots}).`,
-      400,
-    );
-  }
+  assertPendingQuota(state, call.account, call.region, volumes.length);
   const created = volumes.map((volume) =>
     newSnapshot(state, {
       ownerId: call.account,
@@ -207,6 +201,50 @@ async function createSnapshots(call: CallContext, params: QueryTree): Promise<Ha
       ]),
     ],
   ]);
+}
+
+function assertPendingQuota(state: LabState, account: string, region: string, adding: number): void {
+  const pending = state.pendingSnapshots(account, region);
+  if (pending.all + adding > state.limits.pendingSnapshots) {
+    throw new LabAwsError(
+      'PendingSnapshotLimitExceeded',
+      `You've reached the limit on the number of Amazon EBS snapshots that you can have in the pending state (${state.limits.pendingSnapshots}).`,
+      400,
+    );
+  }
+}
+
+/** One volume's snapshot (the older, single-volume API; used for volume targets). */
+async function createSnapshot(call: CallContext, params: QueryTree): Promise<HandlerResult> {
+  const { state } = call.lab;
+  const [volume] = findVolumes(call, [requireString(params, 'VolumeId')]);
+  if (!volume) throw missingParameter('VolumeId');
+  const tags = parseTagSpecifications(params, 'snapshot');
+  await authorize(call, 'ec2:CreateSnapshot', [
+    {
+      resource: volumeArn(volume),
+      context: { ...resourceTagContext(volume.tags), 'ec2:Encrypted': String(volume.encrypted), 'ec2:VolumeSize': String(volume.size) },
+    },
+    { resource: snapshotArn(call.region, '*'), context: requestTagContext(tags) },
+  ]);
+  if (Object.keys(tags).length > 0) {
+    await authorize(call, 'ec2:CreateTags', [
+      { resource: snapshotArn(call.region, '*'), context: { ...requestTagContext(tags), 'ec2:CreateAction': 'CreateSnapshot' } },
+    ]);
+  }
+  endIfDryRun(params);
+  assertPendingQuota(state, call.account, call.region, 1);
+  const created = newSnapshot(state, {
+    ownerId: call.account,
+    region: call.region,
+    volumeId: volume.id,
+    volumeSize: volume.size,
+    description: getString(params, 'Description') ?? '',
+    encrypted: volume.encrypted,
+    kmsKeyId: volume.kmsKeyId,
+    tags,
+  });
+  return respond(call, 'CreateSnapshot', renderSnapshot(state, created));
 }
 
 /** Whether the caller can use a customer key through EC2 for `actions` (key policy + identity). */
@@ -259,13 +297,7 @@ async function copySnapshot(call: CallContext, params: QueryTree): Promise<Handl
       400,
     );
   }
-  if (pending.all >= state.limits.pendingSnapshots) {
-    throw new LabAwsError(
-      'PendingSnapshotLimitExceeded',
-      `You've reached the limit on the number of Amazon EBS snapshots that you can have in the pending state (${state.limits.pendingSnapshots}).`,
-      400,
-    );
-  }
+  assertPendingQuota(state, call.account, call.region, 1);
 
   const encrypted = source.encrypted || encryptedFlag;
   let destinationKey: LabKey | undefined;
@@ -401,6 +433,7 @@ async function describeSnapshotAttribute(call: CallContext, params: QueryTree): 
 
 export const snapshotHandlers: Record<string, (call: CallContext, params: QueryTree) => Promise<HandlerResult>> = {
   DescribeSnapshots: describeSnapshots,
+  CreateSnapshot: createSnapshot,
   CreateSnapshots: createSnapshots,
   CopySnapshot: copySnapshot,
   ModifySnapshotAttribute: modifySnapshotAttribute,

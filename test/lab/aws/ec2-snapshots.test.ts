@@ -1,10 +1,12 @@
 import {
   CopySnapshotCommand,
+  CreateSnapshotCommand,
   CreateSnapshotsCommand,
   DescribeInstancesCommand,
   DescribeLockedSnapshotsCommand,
   DescribeSnapshotAttributeCommand,
   DescribeSnapshotsCommand,
+  DescribeVolumesCommand,
   LockSnapshotCommand,
   ModifySnapshotAttributeCommand,
   type EC2Client,
@@ -90,6 +92,24 @@ describe('lab EC2: snapshots and the transfer to the forensics account', () => {
     expect(created.Snapshots?.map((s) => s.VolumeSize)).toEqual([20]);
   });
 
+  it('snapshots a single tagged volume with CreateSnapshot, and refuses an untagged one', async () => {
+    const volumes = await target.send(new DescribeVolumesCommand({ Filters: [{ Name: 'tag:Name', Values: ['web-01-data', 'batch-01-root'] }] }));
+    const tagged = volumes.Volumes?.find((v) => v.Tags?.some((t) => t.Value === 'web-01-data'));
+    const untagged = volumes.Volumes?.find((v) => v.Tags?.some((t) => t.Value === 'batch-01-root'));
+    const one = await target.send(
+      new CreateSnapshotCommand({ VolumeId: tagged?.VolumeId, TagSpecifications: [{ ResourceType: 'snapshot', Tags: CASE_TAGS }] }),
+    );
+    expect(one.SnapshotId).toMatch(/^snap-/);
+    expect(one.State).toBe('pending');
+    expect(one.VolumeId).toBe(tagged?.VolumeId);
+    expect(one.Tags).toEqual(CASE_TAGS);
+    const refused = await failureOf(
+      target.send(new CreateSnapshotCommand({ VolumeId: untagged?.VolumeId, TagSpecifications: [{ ResourceType: 'snapshot', Tags: CASE_TAGS }] })),
+    );
+    expect(refused.name).toBe('UnauthorizedOperation');
+    expect(refused.message).toContain(`ec2:CreateSnapshot on resource: arn:aws:ec2:us-east-1:222222222222:volume/${untagged?.VolumeId}`);
+  });
+
   it('finds the case snapshots by tag and status', async () => {
     lab.clock.advance(2_000);
     const out = await target.send(
@@ -101,7 +121,7 @@ describe('lab EC2: snapshots and the transfer to the forensics account', () => {
         ],
       }),
     );
-    expect(out.Snapshots?.length).toBe(3);
+    expect(out.Snapshots?.length).toBe(4);
   });
 
   it('refuses to share a snapshot under aws/ebs, as AWS does', async () => {
