@@ -124,11 +124,22 @@ describe('lab faults, expiry and termination', () => {
     expect(gone.name).toBe('InvalidInstanceID.NotFound');
   });
 
+  it('terminates an instance at a scheduled lab time, not before', async () => {
+    const target = ec2Client(lab, await assumeCollector(lab, '333333333333'));
+    const api = await instanceNamed(target, 'api-01');
+    lab.control.terminateInstance(api, { afterMs: 60_000 });
+    const state = async () => (await target.send(new DescribeInstancesCommand({ InstanceIds: [api] }))).Reservations?.[0]?.Instances?.[0]?.State?.Name;
+    expect(await state()).toBe('running');
+    lab.clock.advance(60_000);
+    expect(await state()).toBe('terminated');
+  });
+
   it('counts every call by account and action', () => {
     const calls = lab.calls();
     expect(calls['111111111111']?.['sts:AssumeRole']).toBeGreaterThanOrEqual(5);
     expect(calls['222222222222']?.['ec2:CreateSnapshots']).toBe(1);
     expect(calls['333333333333']?.['ec2:DescribeVolumes']).toBe(3);
+    expect(calls['333333333333']?.['ec2:DescribeInstances']).toBe(3);
     expect(lab.control.totalCalls('ec2:DescribeVolumes')).toBe(4);
   });
 });
