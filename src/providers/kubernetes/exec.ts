@@ -15,6 +15,8 @@ import { volatileCommands } from './commands.js';
 import type { VolatileCommand } from './commands.js';
 
 const MAX_STDERR = 64 * 1024;
+/** The allow-listed commands finish in milliseconds; one that has not ended by then is abandoned. */
+export const EXEC_TIMEOUT_MS = 60_000;
 
 export type ExecResult =
   | { result: 'exited'; exitCode: number }
@@ -79,7 +81,16 @@ async function runOne(run: PodRun, container: ContainerInfo, command: VolatileCo
     throw error;
   });
   // The status channel ends stdout; a socket that closes without one must end it too.
+  let timedOut = false;
+  const timer = setTimeout(() => {
+    timedOut = true;
+    socket.close();
+  }, EXEC_TIMEOUT_MS);
+  const onAbort = () => socket.close();
+  run.ctx.signal.addEventListener('abort', onAbort, { once: true });
   socket.on('close', () => {
+    clearTimeout(timer);
+    run.ctx.signal.removeEventListener('abort', onAbort);
     if (!stdout.writableEnded) stdout.end();
     settle();
   });
@@ -102,7 +113,8 @@ async function runOne(run: PodRun, container: ContainerInfo, command: VolatileCo
     run.stored.push(e.name);
     stderrFile = { path: e.path, sha256: e.sha256, size: e.size };
   }
-  const outcome = interpretExecStatus(status);
+  const outcome: ExecResult =
+    !status && timedOut ? { result: 'failed', message: `no status after ${EXEC_TIMEOUT_MS / 1000} s: the session was closed` } : interpretExecStatus(status);
   await recorder.record(
     'exec.completed',
     {

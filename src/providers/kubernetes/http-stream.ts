@@ -12,6 +12,8 @@ import { CustodyError } from '../../core/errors.js';
 import { KubernetesHttpError } from './call.js';
 
 const MAX_ERROR_BODY = 16 * 1024;
+/** A response that sends nothing for this long is abandoned (a stalled log must not hang the case). */
+export const IDLE_TIMEOUT_MS = 120_000;
 
 async function readCapped(res: IncomingMessage, limit: number): Promise<string> {
   const chunks: Buffer[] = [];
@@ -35,6 +37,7 @@ export async function requestKubernetes(
   path: string,
   query: Record<string, string> = {},
   signal?: AbortSignal,
+  idleTimeoutMs = IDLE_TIMEOUT_MS,
 ): Promise<IncomingMessage> {
   const cluster = kc.getCurrentCluster();
   if (!cluster) throw new CustodyError('E_CONFIG', 'the kubeconfig has no current cluster');
@@ -45,6 +48,7 @@ export async function requestKubernetes(
   const send = url.protocol === 'http:' ? httpRequest : httpsRequest;
   const res = await new Promise<IncomingMessage>((resolve, reject) => {
     const req = send(url, { ...options, method, ...(signal ? { signal } : {}) }, resolve);
+    req.setTimeout(idleTimeoutMs, () => req.destroy(new Error(`no data from the API server for ${Math.round(idleTimeoutMs / 1000)} s`)));
     req.on('error', reject);
     req.end();
   });
