@@ -4,7 +4,7 @@
  * 15 minutes end by an authenticator, so long log downloads and exec sessions keep working).
  */
 import { existsSync } from 'node:fs';
-import { AppsV1Api, BatchV1Api, CoreV1Api, Exec, KubeConfig, NetworkingV1Api } from '@kubernetes/client-node';
+import { AppsV1Api, AuthorizationV1Api, BatchV1Api, CoreV1Api, Exec, KubeConfig, NetworkingV1Api } from '@kubernetes/client-node';
 import type { Cluster } from '@kubernetes/client-node';
 import type { AwsCredentialIdentity, AwsCredentialIdentityProvider } from '@aws-sdk/types';
 import type { ClusterConfig, CustodyConfig } from '../../core/config.js';
@@ -36,6 +36,7 @@ export interface ClusterAccess {
   apps: AppsV1Api;
   batch: BatchV1Api;
   networking: NetworkingV1Api;
+  authorization: AuthorizationV1Api;
   exec: Exec;
   /** Present for EKS: how many tokens were minted so far. */
   eks?: EksAuthenticator;
@@ -54,6 +55,7 @@ function withApis(name: string, kc: KubeConfig, auth: ClusterAccess['auth'], con
     apps: kc.makeApiClient(AppsV1Api),
     batch: kc.makeApiClient(BatchV1Api),
     networking: kc.makeApiClient(NetworkingV1Api),
+    authorization: kc.makeApiClient(AuthorizationV1Api),
     exec: new Exec(kc),
     ...(eks ? { eks } : {}),
   };

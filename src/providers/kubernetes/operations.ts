@@ -11,7 +11,9 @@ export type KubernetesRoleName =
   | 'cloud-custody-containment'
   | 'cloud-custody-node-reader'
   | 'cloud-custody-node-checkpoint'
-  | 'cloud-custody-node-cordon';
+  | 'cloud-custody-node-cordon'
+  /** Built into every cluster and bound to every authenticated user: nothing to ship. */
+  | 'system:basic-user';
 
 export interface KubernetesOperation {
   /** RBAC verb as the API server authorises the request. */
@@ -50,6 +52,7 @@ export const K8S_OPERATIONS = {
   labelPod: op({ verb: 'patch', apiGroup: '', resource: 'pods', scope: 'namespace', mutates: true, role: 'cloud-custody-containment', why: '--isolate: label the pod so the deny-all NetworkPolicy selects it' }),
   createNetworkPolicy: op({ verb: 'create', apiGroup: 'networking.k8s.io', resource: 'networkpolicies', scope: 'namespace', mutates: true, role: 'cloud-custody-containment', why: '--isolate: deny all ingress and egress of the labelled pod' }),
   readNetworkPolicy: op({ verb: 'get', apiGroup: 'networking.k8s.io', resource: 'networkpolicies', scope: 'namespace', mutates: false, role: 'cloud-custody-containment', why: '--isolate: a resumed case finds the policy it created' }),
+  reviewAccess: op({ verb: 'create', apiGroup: 'authorization.k8s.io', resource: 'selfsubjectaccessreviews', scope: 'cluster', mutates: false, role: 'system:basic-user', why: 'preflight: ask the API server whether each declared operation is allowed' }),
   cordonNode: op({ verb: 'patch', apiGroup: '', resource: 'nodes', scope: 'cluster', mutates: true, role: 'cloud-custody-node-cordon', why: '--isolate: cordon the node (never drain)' }),
 } as const;
 

@@ -5,7 +5,7 @@
 import type { AwsCredentialIdentity } from '@aws-sdk/types';
 import type { CustodyConfig } from '../../core/config.js';
 import { CustodyError } from '../../core/errors.js';
-import type { CaseRecorder, CollectOptions, PlannedCall, PlannedStep, Provider, ProviderContext, TargetOutcome } from '../../core/ports.js';
+import type { CaseRecorder, CollectOptions, PlannedCall, PlannedStep, Provider, ProviderContext, ProviderFactory, TargetOutcome } from '../../core/ports.js';
 import { selectorKey, targetKey } from '../../core/targets.js';
 import type { KubernetesPodTarget, Selector, Target } from '../../core/targets.js';
 import { AwsClients } from '../aws/clients.js';
@@ -142,3 +142,6 @@ export function createKubernetesProvider(config: CustodyConfig, deps: Kubernetes
     },
   };
 }
+
+/** The registry's factory (src/providers/registry.ts): undefined without a `kubernetes` section. */
+export const kubernetesProviderFactory: ProviderFactory = (config) => createKubernetesProvider(config);

@@ -1,0 +1,117 @@
+/**
+ * Kubernetes preflight: before an incident, asks each configured cluster (SelfSubjectAccessReview,
+ * which every authenticated user may do) whether the collector may perform each declared
+ * operation, in each namespace it should be able to collect from. Changes nothing.
+ */
+import type { CustodyConfig } from '../../core/config.js';
+import { CustodyError, isCustodyError } from '../../core/errors.js';
+import type { CaseRecorder, LedgerEntry } from '../../core/ports.js';
+import { callKubernetes } from './call.js';
+import { connectCluster } from './cluster-access.js';
+import type { ClusterAccess, KubernetesDeps } from './cluster-access.js';
+import { describeOperation, K8S_OPERATIONS } from './operations.js';
+import type { KubernetesOperation, KubernetesOperationName } from './operations.js';
+
+export interface KubernetesPreflightRow {
+  cluster: string;
+  /** The namespace checked, or `(cluster)` for cluster-scoped operations. */
+  namespace: string;
+  check: KubernetesOperationName;
+  result: 'ok' | 'denied' | 'error';
+  /** `k8s:create pods/exec`. */
+  action: string;
+  /** `required` for every case; `--isolate` or `just in time` for the others. */
+  need: 'required' | '--isolate' | 'just in time';
+  detail: string;
+}
+
+export interface KubernetesPreflightOptions {
+  config: CustodyConfig;
+  /** Clusters to check (default: all configured). */
+  clusters?: string[];
+  /** Namespaces the collector must be able to collect from (default: `default`). */
+  namespaces?: string[];
+  /** Recorded as the collector sessions' SourceIdentity (EKS). */
+  analyst?: string;
+  deps?: KubernetesDeps;
+}
+
+// Preflight opens no case: the collector session's `credentials.assumed` goes nowhere.
+function discardingRecorder(analyst: string): CaseRecorder {
+  const entry = (type: string, data: Record<string, unknown>): LedgerEntry => ({ seq: 0, time: new Date().toISOString(), type, actor: analyst, data, prev: '', hash: '', sig: '' });
+  return {
+    caseId: 'preflight',
+    analyst,
+    caseDir: '',
+    record: async (type, data = {}) => entry(type, data),
+    entries: () => [],
+    storeEvidence: async () => {
+      throw new CustodyError('E_INTERNAL', 'preflight stores no evidence');
+    },
+    recordArtifact: async () => {
+      throw new CustodyError('E_INTERNAL', 'preflight records no artefact');
+    },
+  };
+}
+
+function needOf(op: KubernetesOperation): KubernetesPreflightRow['need'] {
+  if (op.role === 'cloud-custody-containment') return '--isolate';
+  if (op.role === 'cloud-custody-node-checkpoint' || op.role === 'cloud-custody-node-cordon') return 'just in time';
+  return 'required';
+}
+
+async function review(access: ClusterAccess, op: KubernetesOperation, namespace: string | undefined): Promise<{ allowed: boolean; reason?: string }> {
+  const result = await callKubernetes('reviewAccess', `k8s:${access.name}`, () =>
+    access.authorization.createSelfSubjectAccessReview({
+      body: {
+        spec: {
+          resourceAttributes: {
+            verb: op.verb,
+            group: op.apiGroup,
+            resource: op.resource,
+            ...(op.subresource ? { subresource: op.subresource } : {}),
+            ...(namespace ? { namespace } : {}),
+          },
+        },
+      },
+    }),
+  );
+  return { allowed: result.status?.allowed === true, ...(result.status?.reason ? { reason: result.status.reason } : {}) };
+}
+
+/**
+ * Checks every declared operation in every cluster and namespace; a failure is a row, never a throw.
+ *
+ * @example
+ * const rows = await runKubernetesPreflight({ config, namespaces: ['shop'] });
+ * rows.filter((r) => r.result !== 'ok' && r.need === 'required');
+ */
+export async function runKubernetesPreflight(options: KubernetesPreflightOptions): Promise<KubernetesPreflightRow[]> {
+  const clusters = options.clusters ?? Object.keys(options.config.kubernetes?.clusters ?? {});
+  const namespaces = options.namespaces?.length ? options.namespaces : ['default'];
+  const recorder = discardingRecorder(options.analyst ?? options.config.analyst ?? 'cloud-custody-preflight');
+  const rows: KubernetesPreflightRow[] = [];
+  for (const cluster of clusters) {
+    let access: ClusterAccess;
+    try {
+      access = connectCluster(options.config, cluster, recorder, options.deps ?? {});
+    } catch (error) {
+      rows.push({ cluster, namespace: '(cluster)', check: 'reviewAccess', result: 'error', action: `k8s:${describeOperation(K8S_OPERATIONS.reviewAccess)}`, need: 'required', detail: (error as Error).message });
+      continue;
+    }
+    for (const [name, op] of Object.entries(K8S_OPERATIONS) as Array<[KubernetesOperationName, KubernetesOperation]>) {
+      if (name === 'reviewAccess') continue;
+      for (const namespace of op.scope === 'namespace' ? namespaces : [undefined]) {
+        const row = { cluster, namespace: namespace ?? '(cluster)', check: name, action: `k8s:${describeOperation(op)}`, need: needOf(op) };
+        try {
+          const { allowed, reason } = await review(access, op, namespace);
+          const grantedBy = `granted by ${op.role}`;
+          rows.push({ ...row, result: allowed ? 'ok' : 'denied', detail: allowed ? grantedBy : `not allowed${reason ? ` (${reason})` : ''}: bind ${op.role} (policies/kubernetes/)` });
+        } catch (error) {
+          rows.push({ ...row, result: 'error', detail: isCustodyError(error) ? error.message : String(error) });
+        }
+      }
+    }
+  }
+  return rows;
+}

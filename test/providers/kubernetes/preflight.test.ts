@@ -1,0 +1,40 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import { runKubernetesPreflight } from '../../../src/providers/kubernetes/index.js';
+import type { K8sFixture } from './helpers.js';
+import { startFixture } from './helpers.js';
+
+let fixture: K8sFixture | undefined;
+afterEach(async () => {
+  await fixture?.close();
+  fixture = undefined;
+});
+
+describe('Kubernetes preflight', () => {
+  it('finds every declared operation allowed for a collector bound with the shipped roles, changing nothing', async () => {
+    fixture = await startFixture();
+    const rows = await runKubernetesPreflight({ config: fixture.config, namespaces: ['shop'] });
+    expect(rows.filter((r) => r.result !== 'ok')).toEqual([]);
+    expect(rows.map((r) => r.check)).toEqual(expect.arrayContaining(['readPod', 'execInPod', 'readPodLog', 'readNode', 'checkpointContainer', 'cordonNode']));
+    expect(rows.find((r) => r.check === 'readPod')).toMatchObject({ cluster: 'lab', namespace: 'shop', action: 'k8s:get pods', need: 'required' });
+    expect(fixture.lab.audit.every((a) => a.resource === 'selfsubjectaccessreviews')).toBe(true);
+  });
+
+  it('names the missing grants of a collector bound without exec or containment, and which role grants them', async () => {
+    fixture = await startFixture(undefined, 'lab-k8s-reader-without-exec-token');
+    const rows = await runKubernetesPreflight({ config: fixture.config, namespaces: ['shop', 'payments'] });
+    const denied = rows.filter((r) => r.result === 'denied' && r.need === 'required' && r.namespace === 'shop');
+    expect(denied.map((r) => r.action).sort()).toEqual(['k8s:create pods/exec', 'k8s:get pods/exec']);
+    expect(denied[0]!.detail).toMatch(/bind cloud-custody-collector/);
+    // The reader's rules are not namespace-limited in this lab scenario, so payments reads are ok too.
+    expect(rows.find((r) => r.check === 'readPod' && r.namespace === 'payments')?.result).toBe('ok');
+    expect(rows.find((r) => r.check === 'createNetworkPolicy' && r.namespace === 'shop')).toMatchObject({ result: 'denied', need: '--isolate' });
+    expect(rows.find((r) => r.check === 'checkpointContainer')).toMatchObject({ result: 'denied', need: 'just in time' });
+  });
+
+  it('reports an unreadable kubeconfig as an error row instead of throwing', async () => {
+    fixture = await startFixture();
+    const config = { ...fixture.config, kubernetes: { clusters: { broken: { kubeconfig: '/nonexistent/kubeconfig' } } } };
+    const rows = await runKubernetesPreflight({ config });
+    expect(rows).toEqual([expect.objectContaining({ cluster: 'broken', result: 'error', detail: expect.stringMatching(/cannot load kubeconfig \/nonexistent\/kubeconfig/) })]);
+  });
+});
