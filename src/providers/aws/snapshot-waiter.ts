@@ -19,7 +19,7 @@ export interface WaitSettings {
   notFoundGraceMs: number;
 }
 
-export const DEFAULT_WAIT: Omit<WaitSettings, 'timeoutMs'> = { initialDelayMs: 3_000, maxDelayMs: 30_000, notFoundGraceMs: 60_000 };
+export const DEFAULT_WAIT: Omit<WaitSettings, 'timeoutMs'> = { initialDelayMs: 1_000, maxDelayMs: 30_000, notFoundGraceMs: 60_000 };
 
 const MAX_IDS = 200;
 

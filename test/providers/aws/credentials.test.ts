@@ -116,6 +116,42 @@ describe('collector sessions in the lab', () => {
     expect(recorder.ofType('credentials.assumed').map((e) => e.data.reason)).toEqual(['first', 'expiring']);
   });
 
+  it('passes the configured ExternalId, and a role that requires one refuses a session without it', async () => {
+    const scenario = demoScenario({ snapshotDurationMs: 50 });
+    const account = scenario.accounts.find((a) => a.id === '222222222222')!;
+    account.roles = account.roles!.map((r) => ({ ...r, externalId: 'ext-4242' }));
+    const guarded = await startLab(scenario);
+    try {
+      const base = parseConfig({
+        aws: {
+          forensicsAccount: guarded.forensicsAccount,
+          region: REGION,
+          allowedAccounts: ['222222222222'],
+          transfer: 'in-place',
+          endpoints: { sts: guarded.endpoint, ec2: guarded.endpoint, kms: guarded.endpoint },
+        },
+      });
+      const web = [...guarded.state.region(REGION).instances.values()].find((i) => i.tags.Name === 'web-01')!;
+      const target = parseTarget(`arn:aws:ec2:${REGION}:222222222222:instance/${web.id}`);
+      const deps = { credentials: async () => guarded.orchestratorCredentials, wait: { initialDelayMs: 20, maxDelayMs: 50 } };
+
+      const without = createAwsProvider(base, deps);
+      const refused = await without.collect(target, contextFor(new MemoryRecorder('IR-ext-1')));
+      await without.close?.();
+      expect(refused).toMatchObject({ status: 'failed', error: { code: 'E_ACCESS_DENIED', action: 'sts:AssumeRole' } });
+
+      const withId = createAwsProvider({ ...base, aws: { ...base.aws!, externalId: 'ext-4242' } }, deps);
+      const recorder = new MemoryRecorder('IR-ext-2');
+      const outcome = await withId.collect(target, contextFor(recorder));
+      await withId.close?.();
+      expect(outcome.status, outcome.reason).toBe('collected');
+      expect(recorder.ofType('credentials.assumed')[0]!.data.externalIdUsed).toBe(true);
+      expect(ledgerText(recorder.log)).not.toContain('ext-4242');
+    } finally {
+      await guarded.stop();
+    }
+  });
+
   it('a collector role that cannot be assumed fails the target with sts:AssumeRole and the role named', async () => {
     const aws = createAwsProvider(
       { ...config, aws: { ...config.aws!, collectorRole: 'NoSuchCollector' } },
