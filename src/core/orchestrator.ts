@@ -4,6 +4,7 @@
  * returns one outcome per target. A failing target is an outcome, never an exception; only a
  * ledger failure stops the run, because evidence taken without a record is worse than none.
  */
+import { setMaxListeners } from 'node:events';
 import { CustodyError } from './errors.js';
 import type { CustodyConfig } from './config.js';
 import { createScopedScheduler } from './concurrency.js';
@@ -94,6 +95,8 @@ export async function runCollection(input: RunCollectionInput): Promise<Collecti
   const progress: ProgressSink = input.progress ?? (() => {});
   const outer = input.signal;
   const controller = new AbortController();
+  // Every running target listens to this one signal: hundreds of listeners are expected.
+  setMaxListeners(0, controller.signal);
   const onOuterAbort = () => controller.abort(outer?.reason);
   if (outer?.aborted) controller.abort(outer.reason);
   else outer?.addEventListener('abort', onOuterAbort, { once: true });

@@ -1,0 +1,82 @@
+/**
+ * The benchmark's lab, in its own process: the cloud's CPU is not the collector's, so the lab's
+ * request handling must not share the collector's event loop. Talks to the parent over IPC.
+ *
+ * Parent → child: { type: 'calls' } | { type: 'reset' } | { type: 'stop' }
+ * Child → parent: { type: 'ready', … } | { type: 'calls', calls, throttled }
+ */
+import { benchScenario, startLab } from '../src/lab/index.js';
+import type { CallCounts } from '../src/lab/index.js';
+
+export interface LabInstanceInfo {
+  id: string;
+  region: string;
+  account: string;
+  volumes: Array<{ id: string; awsEbs: boolean }>;
+}
+
+export interface ReadyMessage {
+  type: 'ready';
+  endpoint: string;
+  region: string;
+  forensicsAccount: string;
+  credentials: { accessKeyId: string; secretAccessKey: string };
+  snapshotDurationMs: number;
+  instances: LabInstanceInfo[];
+}
+
+export interface CallsMessage {
+  type: 'calls';
+  calls: CallCounts;
+  throttled: number;
+}
+
+export interface LabProcessOptions {
+  accounts: number;
+  instancesPerAccount: number;
+  volumesPerInstance: number;
+  latencyMs: number;
+}
+
+async function main(): Promise<void> {
+  const options = JSON.parse(process.argv[2] ?? '{}') as LabProcessOptions;
+  const lab = await startLab(
+    benchScenario({ accounts: options.accounts, instancesPerAccount: options.instancesPerAccount, volumesPerInstance: options.volumesPerInstance }),
+    { latency: options.latencyMs, throttling: true },
+  );
+  const instances: LabInstanceInfo[] = lab.state.regionNames().flatMap((region) =>
+    [...lab.state.region(region).instances.values()].map((i) => ({
+      id: i.id,
+      region: i.region,
+      account: i.ownerId,
+      volumes: i.blockDevices.map((d) => {
+        const volume = lab.state.region(region).volumes.get(d.volumeId);
+        return { id: d.volumeId, awsEbs: volume?.kmsKeyId === lab.state.awsEbsKey(i.ownerId, region).arn };
+      }),
+    })),
+  );
+  const ready: ReadyMessage = {
+    type: 'ready',
+    endpoint: lab.endpoint,
+    region: lab.region,
+    forensicsAccount: lab.forensicsAccount,
+    credentials: lab.orchestratorCredentials,
+    snapshotDurationMs: lab.state.snapshotDurationMs,
+    instances,
+  };
+  process.send?.(ready);
+  process.on('message', (message: { type: string }) => {
+    if (message.type === 'calls') {
+      const reply: CallsMessage = { type: 'calls', calls: lab.calls(), throttled: lab.control.throttled() };
+      process.send?.(reply);
+    } else if (message.type === 'reset') {
+      lab.control.resetCalls();
+      process.send?.({ type: 'reset' });
+    } else if (message.type === 'stop') {
+      void lab.stop().then(() => process.exit(0));
+    }
+  });
+  process.on('disconnect', () => process.exit(0));
+}
+
+await main();
