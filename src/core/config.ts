@@ -76,6 +76,13 @@ const clusterSchema = z
     /** Where the nodes run, to snapshot them: the AWS account and region of the node instances. */
     nodeAccount: accountId.optional(),
     nodeRegion: region.optional(),
+    /**
+     * `--retrieve-checkpoint`: the namespace the helper pod that copies a checkpoint archive off
+     * the node runs in (it mounts the node's checkpoint folder read-only, so the namespace must
+     * admit hostPath volumes), and the image it runs (pin it by digest).
+     */
+    forensicsNamespace: z.string().regex(/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/, 'must be a namespace name').optional(),
+    helperImage: z.string().min(1).optional(),
   })
   .strict();
 
