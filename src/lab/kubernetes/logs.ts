@@ -48,3 +48,19 @@ export function* generateLogChunks(bytes: number, timestamps: boolean, startTime
 export function renderLogLines(lines: readonly LabLogLine[], timestamps: boolean): string {
   return lines.map((line) => (timestamps ? `${line.time} ${line.text}\n` : `${line.text}\n`)).join('');
 }
+
+const ARCHIVE_BLOCK = 64 * 1024;
+let filler: Buffer | undefined;
+
+/**
+ * The bytes of a lab checkpoint archive (not a real tar): 64 KiB blocks, each stamped with the
+ * archive path and its index, so a test can recompute the expected digest.
+ */
+export function* generateArchiveChunks(path: string, bytes: number): Generator<Buffer> {
+  filler ??= Buffer.from(Array.from({ length: ARCHIVE_BLOCK }, (_, i) => (i * 2654435761) >>> 24));
+  for (let offset = 0, index = 0; offset < bytes; offset += ARCHIVE_BLOCK, index += 1) {
+    const block = Buffer.from(filler.subarray(0, Math.min(ARCHIVE_BLOCK, bytes - offset)));
+    block.write(`checkpoint ${path} block ${index}\n`.slice(0, block.length), 0, 'utf8');
+    yield block;
+  }
+}

@@ -44,6 +44,8 @@ export interface LabPodSpec {
   containers: LabContainerSpec[];
   /** Deleted (404 from then on) after this many API requests concerning the pod. */
   vanishAfterRequests?: number;
+  /** Set for pods created through the API that mount the node's checkpoint folder: the mount path. */
+  checkpointMount?: string;
 }
 
 /** What the kubelet answers to a checkpoint request through the node proxy. */
@@ -55,6 +57,8 @@ export interface LabNodeSpec {
   providerID: string;
   zone?: string;
   checkpoint?: LabCheckpointBehaviour;
+  /** Size of the archives a successful checkpoint writes on this node (default 1 MiB). */
+  checkpointBytes?: number;
 }
 
 export interface LabWorkloadSpec {

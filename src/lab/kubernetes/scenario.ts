@@ -47,6 +47,12 @@ export const CONTAINMENT_RULES: LabPolicyRule[] = [
 export const NODE_READER_RULES: LabPolicyRule[] = [{ apiGroups: [''], resources: ['nodes'], verbs: ['get'] }];
 export const NODE_CHECKPOINT_RULES: LabPolicyRule[] = [{ apiGroups: [''], resources: ['nodes/proxy'], verbs: ['create'] }];
 export const NODE_CORDON_RULES: LabPolicyRule[] = [{ apiGroups: [''], resources: ['nodes'], verbs: ['patch'] }];
+/** Bound only in the forensics namespace (`cloud-custody`), where helper pods run. */
+export const RETRIEVER_RULES: LabPolicyRule[] = [
+  { apiGroups: [''], resources: ['pods'], verbs: ['create', 'get', 'delete'] },
+  { apiGroups: [''], resources: ['pods/exec'], verbs: ['create', 'get'] },
+];
+export const FORENSICS_NAMESPACE = 'cloud-custody';
 
 /** A subject holding every shipped role (the namespaced ones bound in `namespaces`). */
 export function collectorSubject(user: string, namespaces?: string[]): LabSubject {
@@ -54,7 +60,14 @@ export function collectorSubject(user: string, namespaces?: string[]): LabSubjec
   return {
     user,
     groups: ['cloud-custody:collectors'],
-    rules: [...scoped(COLLECTOR_RULES), ...scoped(CONTAINMENT_RULES), ...NODE_READER_RULES, ...NODE_CHECKPOINT_RULES, ...NODE_CORDON_RULES],
+    rules: [
+      ...scoped(COLLECTOR_RULES),
+      ...scoped(CONTAINMENT_RULES),
+      ...NODE_READER_RULES,
+      ...NODE_CHECKPOINT_RULES,
+      ...NODE_CORDON_RULES,
+      ...RETRIEVER_RULES.map((r) => ({ ...r, namespaces: [FORENSICS_NAMESPACE] })),
+    ],
   };
 }
 

@@ -10,11 +10,11 @@ import type { AddressInfo } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { WebSocketServer } from 'ws';
 import { decodeEksToken, EKS_TOKEN_LIFETIME_MS, verifyEksSignature } from './eks-token.js';
-import { runLabCommand } from './exec.js';
-import { generateLogChunks, renderLogLines } from './logs.js';
+import { DEFAULT_BINARIES, runLabCommand } from './exec.js';
+import { generateArchiveChunks, generateLogChunks, renderLogLines } from './logs.js';
 import type { LabLog } from './logs.js';
 import { buildEvent, buildNode, buildPod, buildServiceAccount, buildWorkload } from './objects.js';
-import type { LabCheckpointBehaviour, LabClusterSpec, LabContainerSpec, LabPodSpec } from './objects.js';
+import type { LabCheckpointBehaviour, LabClusterSpec, LabContainerSpec, LabNodeSpec, LabPodSpec } from './objects.js';
 import { forbiddenStatus, isAllowed } from './rbac.js';
 import type { LabSubject, RequestAttributes } from './rbac.js';
 
@@ -162,6 +162,11 @@ export async function startKubernetesLab(options: StartKubernetesLabOptions): Pr
   const podSpecs = new Map<string, LabPodSpec>();
   const podRequests = new Map<string, number>();
   const checkpoints = new Map<string, LabCheckpointBehaviour>();
+  const nodeSpecs = new Map<string, LabNodeSpec>(spec.nodes.map((n) => [n.name, n]));
+  /** Archives written by successful checkpoints: path → node and size. */
+  const archives = new Map<string, { node: string; bytes: number }>();
+  /** Pods created through the API that have not been seen running yet. */
+  const pendingPods = new Set<string>();
   const audit: LabAuditRecord[] = [];
   const execs: LabExecRecord[] = [];
   const eksLogins: Array<{ accessKeyId: string; signedAt: Date }> = [];
@@ -280,11 +285,14 @@ export async function startKubernetesLab(options: StartKubernetesLabOptions): Pr
         return 500;
       }
       const stamp = new Date().toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, '');
-      sendJson(res, 200, { items: [`/var/lib/kubelet/checkpoints/checkpoint-${podName}_${ns}-${container}-${stamp}.tar`] });
+      const archive = `/var/lib/kubelet/checkpoints/checkpoint-${podName}_${ns}-${container}-${stamp}.tar`;
+      archives.set(archive, { node: name, bytes: nodeSpecs.get(name)?.checkpointBytes ?? 1024 * 1024 });
+      sendJson(res, 200, { items: [archive] });
       return 200;
     }
 
     if (resource === 'pods' && namespace) {
+      if (!name && method === 'POST') return createPod(req, res, namespace);
       if (!name) {
         if (method !== 'GET') return reply(res, status(405, 'MethodNotAllowed', 'the server does not allow this method on the requested resource'));
         const selector = url.searchParams.get('labelSelector') ?? '';
@@ -313,7 +321,19 @@ export async function startKubernetesLab(options: StartKubernetesLabOptions): Pr
         return 200;
       }
       if (subresource) return reply(res, notFound(`pods/${subresource}`, name));
-      if (method === 'GET') return reply(res, object, 200);
+      if (method === 'GET') {
+        // A created pod is Pending at first, then Running (its node "started" it).
+        if (pendingPods.delete(`${namespace}/${name}`)) {
+          const started = new Date().toISOString().replace(/\.\d+Z$/, 'Z');
+          const containers = ((object.spec as { containers?: Array<{ name: string; image: string }> }).containers ?? []).map((c) => ({ name: c.name, image: c.image, imageID: '', containerID: `containerd://${namespace}-${name}-${c.name}`, ready: true, started: true, restartCount: 0, state: { running: { startedAt: started } } }));
+          object.status = { phase: 'Running', startTime: started, containerStatuses: containers };
+        }
+        return reply(res, object, 200);
+      }
+      if (method === 'DELETE') {
+        deletePod(namespace, name);
+        return reply(res, { ...object, metadata: { ...(object.metadata as object), deletionTimestamp: new Date().toISOString().replace(/\.\d+Z$/, 'Z') } }, 200);
+      }
       if (method === 'PATCH') return patchObject(req, res, 'pods', namespace, name);
       return reply(res, status(405, 'MethodNotAllowed', 'the server does not allow this method on the requested resource'));
     }
@@ -373,6 +393,39 @@ export async function startKubernetesLab(options: StartKubernetesLabOptions): Pr
     const c = code ?? ((body as { code?: number }).code ?? 200);
     sendJson(res, c, body);
     return c;
+  }
+
+  async function createPod(req: IncomingMessage, res: ServerResponse, namespace: string): Promise<number> {
+    const body = JSON.parse(await readBody(req)) as { metadata?: Record<string, unknown>; spec?: Record<string, unknown> };
+    const podName = String(body.metadata?.name ?? '');
+    if (store.has(key('pods', namespace, podName))) {
+      return reply(res, status(409, 'AlreadyExists', `pods "${podName}" already exists`, { name: podName, kind: 'pods' }));
+    }
+    const podSpec = (body.spec ?? {}) as {
+      nodeName?: string;
+      containers?: Array<{ name: string; image: string; volumeMounts?: Array<{ name: string; mountPath: string }> }>;
+      volumes?: Array<{ name: string; hostPath?: { path: string } }>;
+    };
+    const hostVolume = podSpec.volumes?.find((v) => v.hostPath?.path === '/var/lib/kubelet/checkpoints')?.name;
+    const mount = podSpec.containers?.flatMap((c) => c.volumeMounts ?? []).find((m) => m.name === hostVolume)?.mountPath;
+    resourceVersion += 1;
+    const created = {
+      ...body,
+      kind: 'Pod',
+      apiVersion: 'v1',
+      metadata: { ...body.metadata, namespace, uid: `pod-${resourceVersion}`, resourceVersion: String(resourceVersion), creationTimestamp: new Date().toISOString().replace(/\.\d+Z$/, 'Z') },
+      status: { phase: 'Pending' },
+    };
+    store.set(key('pods', namespace, podName), created);
+    podSpecs.set(`${namespace}/${podName}`, {
+      namespace,
+      name: podName,
+      nodeName: podSpec.nodeName ?? '',
+      containers: (podSpec.containers ?? []).map((c) => ({ name: c.name, image: c.image, binaries: DEFAULT_BINARIES })),
+      ...(mount ? { checkpointMount: mount } : {}),
+    });
+    pendingPods.add(`${namespace}/${podName}`);
+    return reply(res, created, 201);
   }
 
   async function patchObject(req: IncomingMessage, res: ServerResponse, resource: string, namespace: string | undefined, name: string): Promise<number> {
@@ -479,8 +532,22 @@ export async function startKubernetesLab(options: StartKubernetesLabOptions): Pr
       const podObject = store.get(key('pods', namespace, podName));
       const statuses = ((podObject?.status as Record<string, unknown> | undefined)?.containerStatuses ?? []) as Array<{ name: string; containerID?: string }>;
       const containerId = (statuses.find((s) => s.name === containerName)?.containerID ?? '').replace(/^containerd:\/\//, '');
+      const frame = (channel: number, data: string | Buffer) => Buffer.concat([Buffer.from([channel]), typeof data === 'string' ? Buffer.from(data, 'utf8') : data]);
+      // A helper pod reading a checkpoint archive from the node's folder: stream it, with backpressure.
+      const file = pod.checkpointMount && command[0] === 'cat' && command.length === 2 && command[1]!.startsWith(`${pod.checkpointMount}/`) ? command[1]!.slice(pod.checkpointMount.length + 1) : undefined;
+      const archivePath = file && !file.includes('/') ? `/var/lib/kubelet/checkpoints/${file}` : undefined;
+      const archive = archivePath ? archives.get(archivePath) : undefined;
+      if (archivePath && archive && archive.node === pod.nodeName) {
+        void (async () => {
+          for (const chunk of generateArchiveChunks(archivePath, archive.bytes)) {
+            if (ws.readyState !== ws.OPEN) return;
+            await new Promise<void>((resolve, reject) => ws.send(frame(1, chunk), (error) => (error ? reject(error) : resolve())));
+          }
+          ws.send(frame(3, JSON.stringify({ metadata: {}, status: 'Success' })), () => ws.close(1000));
+        })().catch(() => ws.terminate());
+        return;
+      }
       const outcome = runLabCommand(container, containerId, command);
-      const frame = (channel: number, data: string) => Buffer.concat([Buffer.from([channel]), Buffer.from(data, 'utf8')]);
       if (outcome.stdout) ws.send(frame(1, outcome.stdout));
       if (outcome.stderr) ws.send(frame(2, outcome.stderr));
       ws.send(frame(3, JSON.stringify(outcome.status)), () => ws.close(1000));

@@ -5,14 +5,15 @@
  * runtime cannot checkpoint): every answer is recorded and none fails the case.
  *
  * The archive stays on the node under /var/lib/kubelet/checkpoints (root-only: it holds every
- * memory page of the container). Copying it off the node is opt-in (`--retrieve-checkpoint`) and
- * not implemented in this version: the ledger says so, and the node's disk snapshot (the
- * follow-up) preserves the archive with the rest of the root volume.
+ * memory page of the container). Copying it into the case is opt-in (`--retrieve-checkpoint`,
+ * checkpoint-retrieve.ts); without it the ledger says it was not retrieved, and the node's disk
+ * snapshot (the follow-up) preserves the archive with the rest of the root volume.
  */
 import { isCustodyError } from '../../core/errors.js';
 import { callKubernetes, KubernetesHttpError, statusOf } from './call.js';
 import type { ContainerInfo, PodRun } from './collect-pod.js';
 import { readBody, requestKubernetes } from './http-stream.js';
+import { retrieveCheckpoint } from './checkpoint-retrieve.js';
 
 /** Seconds the kubelet may spend (the CRI default is 2 minutes; memory size drives it). */
 const CHECKPOINT_TIMEOUT_S = 120;
@@ -60,19 +61,26 @@ export async function probeCheckpoint(run: PodRun, node: string, containers: rea
           details: { container: container.name, containerID: container.status?.containerID ?? '', retrieved: false },
         });
       }
-      await recorder.record(
-        'checkpoint.not-retrieved',
-        {
-          node,
-          container: container.name,
-          archives,
-          reason: run.ctx.options.retrieveCheckpoint
-            ? 'copying the archive off the node is not implemented in this version (see docs/kubernetes.md for the manual procedure)'
-            : 'retrieval is opt-in (--retrieve-checkpoint)',
-          preservedBy: "the node's disk snapshot, when /var/lib/kubelet is on a snapshotted volume",
-        },
-        run.key,
-      );
+      if (!run.ctx.options.retrieveCheckpoint) {
+        await recorder.record(
+          'checkpoint.not-retrieved',
+          { node, container: container.name, archives, reason: 'retrieval is opt-in (--retrieve-checkpoint)', preservedBy: "the node's disk snapshot, when /var/lib/kubelet is on a snapshotted volume" },
+          run.key,
+        );
+        continue;
+      }
+      for (const archive of archives) {
+        try {
+          await retrieveCheckpoint(run, node, container, archive);
+        } catch (error) {
+          if (isCustodyError(error) && error.code === 'E_LEDGER') throw error;
+          await recorder.record(
+            'checkpoint.not-retrieved',
+            { node, container: container.name, archive, reason: isCustodyError(error) ? error.message : String(error), ...(isCustodyError(error) ? { error: error.toRecord() } : {}) },
+            run.key,
+          );
+        }
+      }
     } catch (error) {
       if (isCustodyError(error) && error.code === 'E_LEDGER') throw error;
       const cause = isCustodyError(error) ? error.cause : error;

@@ -5,16 +5,14 @@
  * the recorded result. A command the image lacks is recorded as `command-not-found` and the next
  * one runs. If RBAC refuses exec, the remaining commands are not attempted.
  */
-import { PassThrough, Writable } from 'node:stream';
 import type { V1Status } from '@kubernetes/client-node';
 import { CustodyError } from '../../core/errors.js';
-import { callKubernetes } from './call.js';
+import { openExecStream } from './exec-stream.js';
 import type { ContainerInfo, PodRun } from './collect-pod.js';
 import { safeName } from './collect-pod.js';
 import { volatileCommands } from './commands.js';
 import type { VolatileCommand } from './commands.js';
 
-const MAX_STDERR = 64 * 1024;
 /** The allow-listed commands finish in milliseconds; one that has not ended by then is abandoned. */
 export const EXEC_TIMEOUT_MS = 60_000;
 
@@ -40,18 +38,6 @@ export function interpretExecStatus(status: V1Status | undefined): ExecResult {
   return { result: 'failed', ...(status.reason ? { reason: status.reason } : {}), message };
 }
 
-function boundedSink(limit: number): { stream: Writable; text: () => string } {
-  const chunks: Buffer[] = [];
-  let size = 0;
-  const stream = new Writable({
-    write(chunk: Buffer, _enc, done) {
-      if (size < limit) chunks.push(chunk.subarray(0, limit - size));
-      size += chunk.length;
-      done();
-    },
-  });
-  return { stream, text: () => Buffer.concat(chunks).toString('utf8') + (size > limit ? `\n[… ${size - limit} more bytes not kept]\n` : '') };
-}
 
 async function runOne(run: PodRun, container: ContainerInfo, command: VolatileCommand): Promise<void> {
   const { namespace, pod } = run.target;
@@ -62,51 +48,33 @@ async function runOne(run: PodRun, container: ContainerInfo, command: VolatileCo
   if (recorder.entries().some((e) => e.type === 'evidence.stored' && e.data.path === stdoutPath)) return; // a resumed case ran it already
   await recorder.record('exec.requested', { container: container.name, command: argv, purpose: command.why }, run.key);
 
-  const stdout = new PassThrough();
-  const stderr = boundedSink(MAX_STDERR);
-  let status: V1Status | undefined;
-  let settle: () => void = () => undefined;
-  const finished = new Promise<void>((resolve) => (settle = resolve));
   const query = new URLSearchParams({ container: container.name, stdout: 'true', stderr: 'true' });
   for (const arg of argv) query.append('command', arg);
   const source = `/api/v1/namespaces/${namespace}/pods/${pod}/exec?${query.toString()}`;
-
-  const socket = await callKubernetes('execInPod', run.resource, () =>
-    run.access.exec.exec(namespace, pod, container.name, argv, stdout, stderr.stream, null, false, (s) => {
-      status = s;
-      settle();
-    }),
-  ).catch(async (error: unknown) => {
-    stdout.destroy();
-    throw error;
-  });
-  // The status channel ends stdout; a socket that closes without one must end it too.
-  let timedOut = false;
-  const timer = setTimeout(() => {
-    timedOut = true;
-    socket.close();
-  }, EXEC_TIMEOUT_MS);
-  const onAbort = () => socket.close();
-  run.ctx.signal.addEventListener('abort', onAbort, { once: true });
-  socket.on('close', () => {
-    clearTimeout(timer);
-    run.ctx.signal.removeEventListener('abort', onAbort);
-    if (!stdout.writableEnded) stdout.end();
-    settle();
+  const session = await openExecStream({
+    access: run.access,
+    operation: 'execInPod',
+    resource: run.resource,
+    namespace,
+    pod,
+    container: container.name,
+    argv,
+    signal: run.ctx.signal,
+    idleTimeoutMs: EXEC_TIMEOUT_MS,
   });
   const stored = await recorder.storeEvidence({
     evidenceId: run.evidenceId,
     name: `${base}.out`,
     kind: 'exec-output',
     source,
-    content: stdout,
+    content: session.stdout,
     mediaType: 'text/plain',
     target: run.key,
     cloudIds: { container: container.name, containerID: container.status?.containerID ?? '' },
   });
   run.stored.push(stored.name);
-  await finished;
-  const errText = stderr.text();
+  const { status, idleTimedOut } = await session.finished;
+  const errText = session.stderrText();
   let stderrFile: { path: string; sha256: string; size: number } | undefined;
   if (errText) {
     const e = await recorder.storeEvidence({ evidenceId: run.evidenceId, name: `${base}.err`, kind: 'exec-stderr', source, content: errText, mediaType: 'text/plain', target: run.key });
@@ -114,7 +82,7 @@ async function runOne(run: PodRun, container: ContainerInfo, command: VolatileCo
     stderrFile = { path: e.path, sha256: e.sha256, size: e.size };
   }
   const outcome: ExecResult =
-    !status && timedOut ? { result: 'failed', message: `no status after ${EXEC_TIMEOUT_MS / 1000} s: the session was closed` } : interpretExecStatus(status);
+    !status && idleTimedOut ? { result: 'failed', message: `nothing for ${EXEC_TIMEOUT_MS / 1000} s: the session was closed` } : interpretExecStatus(status);
   await recorder.record(
     'exec.completed',
     {

@@ -12,12 +12,13 @@ export type KubernetesRoleName =
   | 'cloud-custody-node-reader'
   | 'cloud-custody-node-checkpoint'
   | 'cloud-custody-node-cordon'
+  | 'cloud-custody-checkpoint-retriever'
   /** Built into every cluster and bound to every authenticated user: nothing to ship. */
   | 'system:basic-user';
 
 export interface KubernetesOperation {
   /** RBAC verb as the API server authorises the request. */
-  verb: 'get' | 'list' | 'create' | 'patch';
+  verb: 'get' | 'list' | 'create' | 'patch' | 'delete';
   /** API group: '' for the core group. */
   apiGroup: string;
   resource: string;
@@ -52,6 +53,13 @@ export const K8S_OPERATIONS = {
   labelPod: op({ verb: 'patch', apiGroup: '', resource: 'pods', scope: 'namespace', mutates: true, role: 'cloud-custody-containment', why: '--isolate: label the pod so the deny-all NetworkPolicy selects it' }),
   createNetworkPolicy: op({ verb: 'create', apiGroup: 'networking.k8s.io', resource: 'networkpolicies', scope: 'namespace', mutates: true, role: 'cloud-custody-containment', why: '--isolate: deny all ingress and egress of the labelled pod' }),
   readNetworkPolicy: op({ verb: 'get', apiGroup: 'networking.k8s.io', resource: 'networkpolicies', scope: 'namespace', mutates: false, role: 'cloud-custody-containment', why: '--isolate: a resumed case finds the policy it created' }),
+  // --retrieve-checkpoint: a helper pod in the forensics namespace (never the target's) copies the
+  // archive off the node through exec, and is deleted afterwards.
+  createHelperPod: op({ verb: 'create', apiGroup: '', resource: 'pods', scope: 'namespace', mutates: true, role: 'cloud-custody-checkpoint-retriever', why: '--retrieve-checkpoint: a helper pod on the node, mounting its checkpoint folder read-only' }),
+  readHelperPod: op({ verb: 'get', apiGroup: '', resource: 'pods', scope: 'namespace', mutates: false, role: 'cloud-custody-checkpoint-retriever', why: '--retrieve-checkpoint: wait for the helper pod to run' }),
+  execInHelperPod: op({ verb: 'create', apiGroup: '', resource: 'pods', subresource: 'exec', scope: 'namespace', mutates: false, role: 'cloud-custody-checkpoint-retriever', why: '--retrieve-checkpoint: stream the archive out (cat), hashed while written' }),
+  execInHelperPodLegacy: op({ verb: 'get', apiGroup: '', resource: 'pods', subresource: 'exec', scope: 'namespace', mutates: false, role: 'cloud-custody-checkpoint-retriever', why: 'the same exec, as API servers before 1.35 authorise it' }),
+  deleteHelperPod: op({ verb: 'delete', apiGroup: '', resource: 'pods', scope: 'namespace', mutates: true, role: 'cloud-custody-checkpoint-retriever', why: '--retrieve-checkpoint: remove the helper pod (only in the forensics namespace)' }),
   reviewAccess: op({ verb: 'create', apiGroup: 'authorization.k8s.io', resource: 'selfsubjectaccessreviews', scope: 'cluster', mutates: false, role: 'system:basic-user', why: 'preflight: ask the API server whether each declared operation is allowed' }),
   cordonNode: op({ verb: 'patch', apiGroup: '', resource: 'nodes', scope: 'cluster', mutates: true, role: 'cloud-custody-node-cordon', why: '--isolate: cordon the node (never drain)' }),
 } as const;

@@ -7,6 +7,7 @@ import type { CustodyConfig } from '../../core/config.js';
 import { CustodyError, isCustodyError } from '../../core/errors.js';
 import type { CaseRecorder, LedgerEntry } from '../../core/ports.js';
 import { callKubernetes } from './call.js';
+import { DEFAULT_FORENSICS_NAMESPACE } from './checkpoint-retrieve.js';
 import { connectCluster } from './cluster-access.js';
 import type { ClusterAccess, KubernetesDeps } from './cluster-access.js';
 import { describeOperation, K8S_OPERATIONS } from './operations.js';
@@ -20,8 +21,8 @@ export interface KubernetesPreflightRow {
   result: 'ok' | 'denied' | 'error';
   /** `k8s:create pods/exec`. */
   action: string;
-  /** `required` for every case; `--isolate` or `just in time` for the others. */
-  need: 'required' | '--isolate' | 'just in time';
+  /** `required` for every case; the option that needs it; or `just in time` (bound per node during an incident). */
+  need: 'required' | '--isolate' | '--retrieve-checkpoint' | 'just in time';
   detail: string;
 }
 
@@ -56,6 +57,7 @@ function discardingRecorder(analyst: string): CaseRecorder {
 
 function needOf(op: KubernetesOperation): KubernetesPreflightRow['need'] {
   if (op.role === 'cloud-custody-containment') return '--isolate';
+  if (op.role === 'cloud-custody-checkpoint-retriever') return '--retrieve-checkpoint';
   if (op.role === 'cloud-custody-node-checkpoint' || op.role === 'cloud-custody-node-cordon') return 'just in time';
   return 'required';
 }
@@ -101,7 +103,10 @@ export async function runKubernetesPreflight(options: KubernetesPreflightOptions
     }
     for (const [name, op] of Object.entries(K8S_OPERATIONS) as Array<[KubernetesOperationName, KubernetesOperation]>) {
       if (name === 'reviewAccess') continue;
-      for (const namespace of op.scope === 'namespace' ? namespaces : [undefined]) {
+      // Helper pods run in the forensics namespace, not in the namespaces collected from.
+      const forensics = options.config.kubernetes?.clusters[cluster]?.forensicsNamespace ?? DEFAULT_FORENSICS_NAMESPACE;
+      const scopes = op.scope === 'cluster' ? [undefined] : op.role === 'cloud-custody-checkpoint-retriever' ? [forensics] : namespaces;
+      for (const namespace of scopes) {
         const row = { cluster, namespace: namespace ?? '(cluster)', check: name, action: `k8s:${describeOperation(op)}`, need: needOf(op) };
         try {
           const { allowed, reason } = await review(access, op, namespace);

@@ -72,8 +72,13 @@ export function planPod(target: KubernetesPodTarget, options: CollectOptions): P
     { step: 'logs', description: 'current and previous logs of every container (init too), with timestamps, streamed', calls: [planCall('readPodLog', where, pod)] },
     {
       step: 'checkpoint',
-      description: `checkpoint probe through the node proxy (403/404/500 recorded, never fatal)${options.retrieveCheckpoint ? '; archive retrieval is not implemented in this version' : ''}`,
-      calls: [planCall('checkpointContainer', `cluster ${target.cluster}`, node)],
+      description: `checkpoint probe through the node proxy (403/404/500 recorded, never fatal)${options.retrieveCheckpoint ? '; each archive copied off the node by a helper pod in the forensics namespace, then the helper deleted' : ''}`,
+      calls: [
+        planCall('checkpointContainer', `cluster ${target.cluster}`, node),
+        ...(options.retrieveCheckpoint
+          ? [planCall('createHelperPod', `cluster ${target.cluster}, forensics namespace`, 'helper pod'), planCall('readHelperPod', `cluster ${target.cluster}, forensics namespace`, 'helper pod'), planCall('execInHelperPod', `cluster ${target.cluster}, forensics namespace`, 'helper pod'), planCall('deleteHelperPod', `cluster ${target.cluster}, forensics namespace`, 'helper pod')]
+          : []),
+      ],
     },
     { step: 'node-follow-up', description: "the node's providerID → its cloud instance, snapshotted by that cloud's provider in the same case", calls: [] },
   );

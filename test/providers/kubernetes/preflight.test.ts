@@ -16,6 +16,8 @@ describe('Kubernetes preflight', () => {
     expect(rows.filter((r) => r.result !== 'ok')).toEqual([]);
     expect(rows.map((r) => r.check)).toEqual(expect.arrayContaining(['readPod', 'execInPod', 'readPodLog', 'readNode', 'checkpointContainer', 'cordonNode']));
     expect(rows.find((r) => r.check === 'readPod')).toMatchObject({ cluster: 'lab', namespace: 'shop', action: 'k8s:get pods', need: 'required' });
+    // Helper pods for --retrieve-checkpoint are checked where they run: the forensics namespace.
+    expect(rows.filter((r) => r.need === '--retrieve-checkpoint').map((r) => r.namespace)).toEqual(Array(5).fill('cloud-custody'));
     expect(fixture.lab.audit.every((a) => a.resource === 'selfsubjectaccessreviews')).toBe(true);
   });
 

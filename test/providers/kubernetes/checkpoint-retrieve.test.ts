@@ -1,0 +1,109 @@
+import { createHash } from 'node:crypto';
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import type { CaseRecorder, EvidenceInput } from '../../../src/core/ports.js';
+import { parseTarget } from '../../../src/core/targets.js';
+import { FORENSICS_NAMESPACE, generateArchiveChunks } from '../../../src/lab/kubernetes/index.js';
+import { createKubernetesProvider } from '../../../src/providers/kubernetes/index.js';
+import type { K8sFixture } from './helpers.js';
+import { contextFor, entriesOf, openTestCase, startFixture } from './helpers.js';
+
+const MiB = 1024 * 1024;
+let fixture: K8sFixture | undefined;
+afterEach(async () => {
+  await fixture?.close();
+  fixture = undefined;
+});
+
+function expectedDigest(path: string, bytes: number): string {
+  const hash = createHash('sha256');
+  for (const chunk of generateArchiveChunks(path, bytes)) hash.update(chunk);
+  return hash.digest('hex');
+}
+
+describe('--retrieve-checkpoint', () => {
+  it('copies each archive off the node through a helper pod in the forensics namespace, hashed, and removes the helper', async () => {
+    fixture = await startFixture((cluster) => {
+      for (const node of cluster.nodes) {
+        node.checkpoint = 200;
+        node.checkpointBytes = 3 * MiB + 123;
+      }
+    });
+    const provider = createKubernetesProvider(fixture.config)!;
+    const kase = await openTestCase(fixture);
+    const outcome = await provider.collect(parseTarget(`k8s:lab/shop/${fixture.scenario.compromisedPod}/app`), contextFor(kase, { retrieveCheckpoint: true }));
+    expect(outcome.status).toBe('collected');
+
+    const retrieved = entriesOf(kase, 'checkpoint.retrieved');
+    expect(retrieved).toHaveLength(1);
+    const archive = String(retrieved[0]!.data.archive);
+    expect(retrieved[0]!.data).toMatchObject({ container: 'app', size: 3 * MiB + 123, sha256: expectedDigest(archive, 3 * MiB + 123), leftOnNode: true });
+    const bytes = await readFile(join(kase.caseDir, String(retrieved[0]!.data.path)));
+    expect(createHash('sha256').update(bytes).digest('hex')).toBe(retrieved[0]!.data.sha256);
+
+    // The helper was created and deleted in the forensics namespace only, each change recorded.
+    const changes = kase.entries().filter((e) => e.type.startsWith('change.')).map((e) => `${e.type}:${e.data.change}`);
+    expect(changes).toEqual(['change.requested:create-helper-pod', 'change.applied:create-helper-pod', 'change.requested:delete-helper-pod', 'change.applied:delete-helper-pod']);
+    const writes = fixture.lab.audit.filter((a) => ['create', 'delete', 'patch'].includes(a.verb) && a.subresource === undefined);
+    expect(writes.map((a) => [a.verb, a.resource, a.namespace])).toEqual([
+      ['create', 'pods', FORENSICS_NAMESPACE],
+      ['delete', 'pods', FORENSICS_NAMESPACE],
+    ]);
+    const helperName = String(entriesOf(kase, 'change.applied')[0]!.data.resource).split('/').pop()!;
+    expect(fixture.lab.getObject('pods', FORENSICS_NAMESPACE, helperName)).toBeUndefined();
+    // The only command the helper ran is the cat of that archive, under its read-only mount.
+    expect(fixture.lab.execs.filter((x) => x.namespace === FORENSICS_NAMESPACE).map((x) => x.command)).toEqual([['cat', `/checkpoints/${archive.split('/').pop()}`]]);
+  });
+
+  it('streams a large archive into the case with bounded memory', async () => {
+    const size = 96 * MiB;
+    fixture = await startFixture((cluster) => {
+      for (const node of cluster.nodes) {
+        node.checkpoint = 200;
+        node.checkpointBytes = size;
+      }
+    });
+    const provider = createKubernetesProvider(fixture.config)!;
+    const kase = await openTestCase(fixture);
+    let peak = process.memoryUsage.rss();
+    const recorder = Object.create(kase) as CaseRecorder;
+    recorder.storeEvidence = (input: EvidenceInput) =>
+      kase.storeEvidence(
+        typeof input.content === 'string' || input.content instanceof Uint8Array
+          ? input
+          : {
+              ...input,
+              content: (async function* (content) {
+                for await (const chunk of content) {
+                  peak = Math.max(peak, process.memoryUsage.rss());
+                  yield chunk;
+                }
+              })(input.content),
+            },
+      );
+    const baseline = process.memoryUsage.rss();
+    await provider.collect(parseTarget(`k8s:lab/shop/${fixture.scenario.compromisedPod}/app`), { ...contextFor(kase, { retrieveCheckpoint: true }), recorder });
+    const retrieved = entriesOf(kase, 'checkpoint.retrieved')[0]!;
+    expect(retrieved.data.size).toBe(size);
+    expect(peak - baseline).toBeLessThan(64 * MiB);
+  }, 60_000);
+
+  it('a helper that cannot be created (no retriever binding) is recorded as not retrieved, and the case goes on', async () => {
+    fixture = await startFixture((cluster, s) => {
+      for (const node of cluster.nodes) node.checkpoint = 200;
+      const subject = cluster.subjects[s.collectorToken]!;
+      subject.rules = subject.rules.filter((r) => !r.namespaces?.includes(FORENSICS_NAMESPACE));
+    });
+    const provider = createKubernetesProvider(fixture.config)!;
+    const kase = await openTestCase(fixture);
+    const outcome = await provider.collect(parseTarget(`k8s:lab/shop/${fixture.scenario.compromisedPod}/app`), contextFor(kase, { retrieveCheckpoint: true }));
+    expect(outcome.status).toBe('collected');
+    const notRetrieved = entriesOf(kase, 'checkpoint.not-retrieved')[0]!;
+    expect(notRetrieved.data).toMatchObject({ error: { code: 'E_ACCESS_DENIED', action: 'k8s:create pods' } });
+    expect(String(notRetrieved.data.reason)).toMatch(/cloud-custody-checkpoint-retriever/);
+    // Nothing was created, so there is nothing to delete.
+    expect(entriesOf(kase, 'change.applied')).toEqual([]);
+    expect(fixture.lab.audit.filter((a) => a.verb === 'delete')).toEqual([]);
+  });
+});
