@@ -12,7 +12,7 @@ import { snapshotInstance } from './create-snapshots.js';
 import { describeKeys } from './describe-keys.js';
 import { failedOutcome, outcomeOf } from './outcome.js';
 import { preserveInstance } from './preserve.js';
-import { isLedgerError, jsonEvidence, runStep, storedBefore, volumeArnOf, type TargetRun } from './run.js';
+import { isLedgerError, jsonEvidence, runStep, storedBefore, storeEvidenceOnce, volumeArnOf, type TargetRun } from './run.js';
 import { collectConsoleOutput, collectScreenshot } from './volatile.js';
 import { runVolumeChain, type ChainResult } from './volume-chain.js';
 
@@ -29,8 +29,7 @@ export async function collectInstance(run: TargetRun<AwsInstanceTarget>): Promis
   const instance: Instance = described.value.value;
   await runStep(run, 'store-instance-description', async () => {
     run.evidenceIds.add(run.evidenceId);
-    if (storedBefore(run, run.evidenceId, 'instance.json')) return;
-    await run.recorder.storeEvidence({
+    await storeEvidenceOnce(run, {
       evidenceId: run.evidenceId,
       name: 'instance.json',
       kind: 'instance-description',
@@ -129,7 +128,7 @@ async function describeVolumes(run: TargetRun<AwsInstanceTarget>, volumeIds: str
   if (volumeIds.length === 0 || storedBefore(run, run.evidenceId, 'volumes.json')) return described.map((d) => d.value);
   await runStep(run, 'store-volume-descriptions', async () => {
     const requestIds = [...new Set(described.map((d) => d.requestId).filter((r): r is string => typeof r === 'string'))];
-    await run.recorder.storeEvidence({
+    await storeEvidenceOnce(run, {
       evidenceId: run.evidenceId,
       name: 'volumes.json',
       kind: 'volumes-description',

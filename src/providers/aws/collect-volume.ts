@@ -4,7 +4,7 @@ import type { AwsVolumeTarget } from '../../core/targets.js';
 import { snapshotVolume } from './create-snapshots.js';
 import { describeKeys } from './describe-keys.js';
 import { failedOutcome, outcomeOf } from './outcome.js';
-import { jsonEvidence, runStep, storedBefore, type TargetRun } from './run.js';
+import { jsonEvidence, runStep, storeEvidenceOnce, type TargetRun } from './run.js';
 import { runVolumeChain } from './volume-chain.js';
 
 export async function collectVolume(run: TargetRun<AwsVolumeTarget>): Promise<TargetOutcome> {
@@ -20,8 +20,7 @@ export async function collectVolume(run: TargetRun<AwsVolumeTarget>): Promise<Ta
   const volume = described.value.value;
   await runStep(run, 'store-volume-descriptions', async () => {
     run.evidenceIds.add(run.evidenceId);
-    if (storedBefore(run, run.evidenceId, 'volumes.json')) return;
-    await run.recorder.storeEvidence({
+    await storeEvidenceOnce(run, {
       evidenceId: run.evidenceId,
       name: 'volumes.json',
       kind: 'volumes-description',

@@ -5,7 +5,7 @@
  */
 import type { Volume } from '@aws-sdk/client-ec2';
 import { fillKeyPattern, type DescribedKey } from './kms-keys.js';
-import { jsonEvidence, runStep, storedBefore, type TargetRun } from './run.js';
+import { jsonEvidence, runStep, storedBefore, storeEvidenceOnce, type TargetRun } from './run.js';
 
 /** Returns the shareable key's description (undefined when it could not be described or is not needed). */
 export async function describeKeys(run: TargetRun, volumes: Volume[]): Promise<DescribedKey | undefined> {
@@ -32,7 +32,7 @@ export async function describeKeys(run: TargetRun, volumes: Volume[]): Promise<D
   const unique = [...new Map(described.map((d) => [d.metadata.Arn ?? d.requested, d])).values()];
   await runStep(run, 'store-key-descriptions', async () => {
     const requestIds = [...new Set(unique.map((d) => d.requestId).filter((r): r is string => typeof r === 'string'))];
-    await run.recorder.storeEvidence({
+    await storeEvidenceOnce(run, {
       evidenceId: run.evidenceId,
       name: 'kms-keys.json',
       kind: 'kms-key-descriptions',

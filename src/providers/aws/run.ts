@@ -65,13 +65,17 @@ export interface TargetRun<T extends AwsInstanceTarget | AwsVolumeTarget = AwsIn
   evidenceIds: Set<string>;
 }
 
-/** Wraps a recorder so any failure to write becomes `E_LEDGER`, which nothing below catches. */
+/**
+ * Wraps a recorder so any failure to write becomes `E_LEDGER`, which nothing below catches.
+ * One exception: `storeEvidence` refusing its input (`E_INPUT`, e.g. a name that already holds
+ * other bytes) is passed through for the caller to handle.
+ */
 export function guardRecorder(recorder: CaseRecorder): CaseRecorder {
-  const guard = async <T>(what: string, fn: () => Promise<T>): Promise<T> => {
+  const guard = async <T>(what: string, fn: () => Promise<T>, passInputErrors = false): Promise<T> => {
     try {
       return await fn();
     } catch (error) {
-      if (isCustodyError(error) && error.code === 'E_LEDGER') throw error;
+      if (isCustodyError(error) && (error.code === 'E_LEDGER' || (passInputErrors && error.code === 'E_INPUT'))) throw error;
       throw new CustodyError('E_LEDGER', `the case could not record ${what}: ${(error as Error)?.message ?? String(error)}`, {
         cause: error,
         resource: recorder.caseDir,
@@ -91,7 +95,8 @@ export function guardRecorder(recorder: CaseRecorder): CaseRecorder {
     record: (type: string, data?: Record<string, unknown>, target?: string): Promise<LedgerEntry> =>
       guard(type, () => recorder.record(type, data, target)),
     entries: () => recorder.entries(),
-    storeEvidence: (input: EvidenceInput): Promise<StoredEvidence> => guard(`evidence ${input.name}`, () => recorder.storeEvidence(input)),
+    storeEvidence: (input: EvidenceInput): Promise<StoredEvidence> =>
+      guard(`evidence ${input.name}`, () => recorder.storeEvidence(input), true),
     recordArtifact: (input: ArtifactInput): Promise<LedgerEntry> => guard(`artifact ${input.kind}`, () => recorder.recordArtifact(input)),
   };
 }
@@ -146,6 +151,24 @@ export function volumeArnOf(target: AwsInstanceTarget | AwsVolumeTarget, volumeI
  */
 export function storedBefore(run: TargetRun, evidenceId: string, name: string): boolean {
   return run.recorder.entries().some((e) => e.type === 'evidence.stored' && e.data.evidenceId === evidenceId && e.data.name === name);
+}
+
+/**
+ * Stores an evidence file once per case. A file an interrupted run wrote but never recorded
+ * (killed in between) holds other bytes (other request ids and times): evidence is never
+ * overwritten, so this run's copy goes under a name of its own, `instance.resumed-<seq>.json`.
+ */
+export async function storeEvidenceOnce(run: TargetRun, input: EvidenceInput): Promise<StoredEvidence | undefined> {
+  if (storedBefore(run, input.evidenceId, input.name)) return undefined;
+  try {
+    return await run.recorder.storeEvidence(input);
+  } catch (error) {
+    if (!isCustodyError(error) || error.code !== 'E_INPUT') throw error;
+    const dot = input.name.lastIndexOf('.');
+    const stem = dot > 0 ? input.name.slice(0, dot) : input.name;
+    const ext = dot > 0 ? input.name.slice(dot) : '';
+    return run.recorder.storeEvidence({ ...input, name: `${stem}.resumed-${run.recorder.entries().length}${ext}` });
+  }
 }
 
 /** Renders a JSON evidence file: stable, indented, with a trailing newline. */

@@ -1,7 +1,7 @@
 /** Volatile evidence first: console output (and, asked for, the screenshot) before anything slower. */
 import { GetConsoleOutputCommand, GetConsoleScreenshotCommand } from '@aws-sdk/client-ec2';
 import type { AwsInstanceTarget } from '../../core/targets.js';
-import { runStep, storedBefore, type TargetRun } from './run.js';
+import { runStep, storedBefore, storeEvidenceOnce, type TargetRun } from './run.js';
 
 export async function collectConsoleOutput(run: TargetRun<AwsInstanceTarget>): Promise<void> {
   const { target } = run;
@@ -15,7 +15,7 @@ export async function collectConsoleOutput(run: TargetRun<AwsInstanceTarget>): P
     );
     // EC2 returns the console base64-encoded; the evidence is the text the instance printed.
     const text = output.Output ? Buffer.from(output.Output, 'base64') : new Uint8Array();
-    await run.recorder.storeEvidence({
+    await storeEvidenceOnce(run, {
       evidenceId: run.evidenceId,
       name: 'console-output.txt',
       kind: 'console-output',
@@ -39,7 +39,7 @@ export async function collectScreenshot(run: TargetRun<AwsInstanceTarget>): Prom
       target.arn,
       run.signal,
     );
-    await run.recorder.storeEvidence({
+    await storeEvidenceOnce(run, {
       evidenceId: run.evidenceId,
       name: 'console-screenshot.jpg',
       kind: 'console-screenshot',

@@ -13,7 +13,8 @@ import { parseSelector, parseTarget } from '../../../src/core/targets.js';
 import { openCase, verifyCase, type CaseHandle } from '../../../src/custody/index.js';
 import { addInstance, demoScenario, startLab, type LabInstance, type RunningLab } from '../../../src/lab/index.js';
 import { createAwsProvider, type AwsProvider } from '../../../src/providers/aws/index.js';
-import { contextFor, ledgerText } from './helpers.js';
+import { contextFor, ledgerText, MemoryRecorder } from './helpers.js';
+import { evidenceIdFor } from '../../../src/core/case-id.js';
 
 const REGION = 'us-east-1';
 let lab: RunningLab;
@@ -254,6 +255,20 @@ describe('AWS provider in the lab', () => {
     expect(new Set(copies).size).toBe(copies.length);
     expect(third.entries().filter((e) => e.type === 'snapshot.adopted').length).toBeGreaterThanOrEqual(2);
     await third.close({ outcomes: [outcome] });
+  });
+
+  it('a run killed after writing instance.json but before recording it keeps that file and records this run’s under its own name', async () => {
+    const db = instanceNamed('db-01');
+    const target = parseTarget(arnOf(db));
+    const recorder = new MemoryRecorder('IR-half-written');
+    const evidenceId = evidenceIdFor(recorder.caseId, arnOf(db));
+    recorder.files.set(`evidence/${evidenceId}/instance.json`, Buffer.from('{"written by":"the killed run"}'));
+    const outcome = await provider({ transfer: 'in-place' }).collect(target, contextFor(recorder));
+    expect(outcome.status, outcome.reason).toBe('collected');
+    expect(recorder.file(evidenceId, 'instance.json')).toContain('the killed run');
+    const stored = recorder.ofType('evidence.stored').map((e) => String(e.data.name));
+    expect(stored.find((n) => /^instance\.resumed-\d+\.json$/.test(n))).toBeDefined();
+    expect(stored).toContain('console-output.txt');
   });
 
   it('a tag selector searches every allowed account and finds the tagged host', async () => {

@@ -71,6 +71,11 @@ export class MemoryRecorder implements CaseRecorder {
   async storeEvidence(input: EvidenceInput): Promise<StoredEvidence> {
     const bytes = await toBytes(input.content);
     const path = `evidence/${input.evidenceId}/${input.name}`;
+    // Like the real evidence store: never overwrite a file with other bytes.
+    const existing = this.files.get(path);
+    if (existing && !existing.equals(bytes)) {
+      throw new CustodyError('E_INPUT', `${path} already exists with different content; evidence is never overwritten`, { resource: path });
+    }
     this.files.set(path, bytes);
     const sha256 = createHash('sha256').update(bytes).digest('hex');
     await this.record('evidence.stored', { evidenceId: input.evidenceId, name: input.name, kind: input.kind, source: input.source, path, sha256, size: bytes.length, cloudIds: input.cloudIds ?? {}, requestIds: input.requestIds ?? [] }, input.target);
