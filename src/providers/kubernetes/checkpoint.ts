@@ -37,6 +37,11 @@ export async function probeCheckpoint(run: PodRun, node: string, containers: rea
   const { recorder } = run.ctx;
   for (const container of containers) {
     if (container.init || !container.status?.state?.running) continue;
+    // A resumed case must not write a second archive on the node for the same container.
+    if (recorder.entries().some((e) => e.type === 'checkpoint.created' && e.target === run.key && e.data.container === container.name)) {
+      await recorder.record('checkpoint.skipped', { node, container: container.name, reason: 'an earlier run of this case took it' }, run.key);
+      continue;
+    }
     const path = `/api/v1/nodes/${node}/proxy/checkpoint/${namespace}/${pod}/${container.name}`;
     await recorder.record('checkpoint.requested', { node, container: container.name, path, timeoutSeconds: CHECKPOINT_TIMEOUT_S, note: 'a successful checkpoint writes an archive on the node' }, run.key);
     try {

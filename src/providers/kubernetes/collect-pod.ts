@@ -53,7 +53,11 @@ const json = (value: unknown) => `${JSON.stringify(value, null, 2)}\n`;
 /** Stores `content` under the pod's evidence id unless an earlier run of the case already did. */
 export async function storeOnce(run: PodRun, name: string, kind: string, source: string, content: string, cloudIds?: Record<string, string>): Promise<void> {
   const path = `evidence/${run.evidenceId}/${name}`;
-  if (run.ctx.recorder.entries().some((e) => e.type === 'evidence.stored' && e.data.path === path)) return;
+  // Stored by an earlier run of this case: it counts, and is not stored twice.
+  if (run.ctx.recorder.entries().some((e) => e.type === 'evidence.stored' && e.data.path === path)) {
+    run.stored.push(name);
+    return;
+  }
   await run.ctx.recorder.storeEvidence({
     evidenceId: run.evidenceId,
     name,

@@ -45,7 +45,10 @@ async function runOne(run: PodRun, container: ContainerInfo, command: VolatileCo
   const argv = [...command.argv];
   const base = `exec-${safeName(container.name)}-${command.name}`;
   const stdoutPath = `evidence/${run.evidenceId}/${base}.out`;
-  if (recorder.entries().some((e) => e.type === 'evidence.stored' && e.data.path === stdoutPath)) return; // a resumed case ran it already
+  if (recorder.entries().some((e) => e.type === 'evidence.stored' && e.data.path === stdoutPath)) {
+    run.stored.push(`${base}.out`); // a resumed case ran it already: never run a command twice
+    return;
+  }
   await recorder.record('exec.requested', { container: container.name, command: argv, purpose: command.why }, run.key);
 
   const query = new URLSearchParams({ container: container.name, stdout: 'true', stderr: 'true' });

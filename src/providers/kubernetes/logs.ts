@@ -29,7 +29,10 @@ export async function streamContainerLog(run: PodRun, container: ContainerInfo, 
     await recorder.record('log.skipped', { container: container.name, previous, reason: previous ? 'the container has not restarted: no previous instance' : 'the container has not started: no log yet' }, run.key);
     return;
   }
-  if (recorder.entries().some((e) => e.type === 'evidence.stored' && e.data.path === `evidence/${run.evidenceId}/${name}`)) return;
+  if (recorder.entries().some((e) => e.type === 'evidence.stored' && e.data.path === `evidence/${run.evidenceId}/${name}`)) {
+    run.stored.push(name);
+    return;
+  }
   const query = { container: container.name, timestamps: 'true', follow: 'false', previous: String(previous) };
   const path = `/api/v1/namespaces/${namespace}/pods/${pod}/log`;
   let response;

@@ -1,0 +1,40 @@
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { parseTarget } from '../../../src/core/targets.js';
+import { openCase } from '../../../src/custody/open-case.js';
+import { verifyCase } from '../../../src/custody/verify.js';
+import { createKubernetesProvider } from '../../../src/providers/kubernetes/index.js';
+import type { K8sFixture } from './helpers.js';
+import { contextFor, openTestCase, startFixture } from './helpers.js';
+
+let fixture: K8sFixture | undefined;
+afterEach(async () => {
+  await fixture?.close();
+  fixture = undefined;
+});
+
+describe('a resumed case', () => {
+  it('does not run exec again, take a second checkpoint or store evidence twice, and still verifies', async () => {
+    fixture = await startFixture((cluster) => {
+      for (const node of cluster.nodes) node.checkpoint = 200;
+    });
+    const target = parseTarget(`k8s:lab/shop/${fixture.scenario.compromisedPod}`);
+    const first = await openTestCase(fixture, 'IR-RESUME');
+    await createKubernetesProvider(fixture.config)!.collect(target, contextFor(first));
+    await first.release();
+    const execs = fixture.lab.execs.length;
+    const checkpoints = fixture.lab.audit.filter((a) => a.subresource === 'proxy').length;
+    const stored = first.entries().filter((e) => e.type === 'evidence.stored').length;
+
+    const resumed = await openCase({ casesDir: join(fixture.dir, 'cases'), keysDir: join(fixture.dir, 'keys'), caseId: 'IR-RESUME', analyst: 'alice', toolVersion: 'test', resume: true });
+    const outcome = await createKubernetesProvider(fixture.config)!.collect(target, contextFor(resumed));
+    expect(outcome.status).toBe('collected');
+    expect(outcome.evidenceIds).toHaveLength(1);
+    expect(fixture.lab.execs.length).toBe(execs);
+    expect(fixture.lab.audit.filter((a) => a.subresource === 'proxy').length).toBe(checkpoints);
+    expect(resumed.entries().filter((e) => e.type === 'evidence.stored').length).toBe(stored);
+    expect(resumed.entries().filter((e) => e.type === 'checkpoint.skipped').map((e) => e.data.container)).toEqual(['app', 'log-shipper']);
+    await resumed.close({ outcomes: [outcome] });
+    expect((await verifyCase(resumed.caseDir)).ok).toBe(true);
+  });
+});
