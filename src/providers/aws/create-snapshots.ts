@@ -55,7 +55,6 @@ async function adopt(run: TargetRun, volumeId: string, s: IndexedSnapshot): Prom
  * create call fails.
  */
 export async function snapshotInstance(run: TargetRun<AwsInstanceTarget>, instance: Instance, volumeIds: string[]): Promise<VolumeSnapshot[]> {
-  const { target } = run;
   await run.scope.snapshots.load(run.signal);
   const result: VolumeSnapshot[] = [];
   const missing: string[] = [];

@@ -271,6 +271,32 @@ describe('AWS provider in the lab', () => {
     expect(stored).toContain('console-output.txt');
   });
 
+  it('on resume, a volume without a snapshot gets one while the volumes that have one are excluded from CreateSnapshots', async () => {
+    const host = addInstance(lab.state, '222222222222', REGION, {
+      tags: { Name: 'two-disks', ForensicsEnabled: 'true' },
+      volumes: [
+        { sizeGiB: 8, encryption: 'aws/ebs', tags: { ForensicsEnabled: 'true' } },
+        { sizeGiB: 30, encryption: 'alias/cloud-custody-share', tags: { ForensicsEnabled: 'true' } },
+      ],
+      consoleOutput: 'two-disks login: ',
+    });
+    const target = parseTarget(arnOf(host));
+    const first = new MemoryRecorder('IR-partial');
+    expect((await provider({ transfer: 'in-place' }).collect(target, contextFor(first))).status).toBe('collected');
+    // The data volume's snapshot is gone (as if the volume had been attached after the first run).
+    const dataVolume = host.blockDevices[1]!.volumeId;
+    const snapshots = lab.state.region(REGION).snapshots;
+    for (const s of snapshotsOf('IR-partial')) if (s.volumeId === dataVolume) snapshots.delete(s.id);
+
+    const second = new MemoryRecorder('IR-partial', 'alice', first.log);
+    const outcome = await provider({ transfer: 'in-place' }).collect(target, contextFor(second));
+    expect(outcome.status, outcome.reason).toBe('collected');
+    const rerun = second.log.slice(first.log.length);
+    expect(rerun.find((e) => e.type === 'snapshot.requested')!.data).toMatchObject({ volumeIds: [dataVolume], excludeBootVolume: true });
+    expect(rerun.filter((e) => e.type === 'snapshot.adopted').map((e) => e.data.volumeId)).toEqual([host.blockDevices[0]!.volumeId]);
+    expect(snapshotsOf('IR-partial').map((s) => s.volumeId).sort()).toEqual(host.blockDevices.map((d) => d.volumeId).sort());
+  });
+
   it('a tag selector searches every allowed account and finds the tagged host', async () => {
     const kase = await newCase('selector');
     const aws = provider();
