@@ -94,7 +94,10 @@ export async function runStep(run: PodRun, step: string, work: () => Promise<voi
     run.ctx.progress({ target: run.key, step, state: 'failed', detail: failure.message });
     if (failure.code === 'E_NOT_FOUND' && failure.resource === run.resource) {
       run.podGone = true;
-      await run.ctx.recorder.record('pod.vanished', { step, note: 'the pod no longer exists: the remaining pod steps are skipped, what was collected is kept' }, run.key);
+      // A pod that was never found did not vanish: the outcome says not found.
+      if (step !== 'describe' || run.stored.length > 0) {
+        await run.ctx.recorder.record('pod.vanished', { step, note: 'the pod no longer exists: the remaining pod steps are skipped, what was collected is kept' }, run.key);
+      }
     }
   }
 }

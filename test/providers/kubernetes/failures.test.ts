@@ -45,6 +45,7 @@ describe('when the pod or the cluster gets in the way', () => {
     const { kase, outcome, names } = await collect(fixture, 'web-gone-12345');
     expect(outcome).toMatchObject({ status: 'failed', evidenceIds: [], error: { code: 'E_NOT_FOUND', resource: 'k8s:lab/shop/web-gone-12345' } });
     expect(names).toEqual([]);
+    expect(entriesOf(kase, 'pod.vanished')).toEqual([]);
     await kase.release();
   });
 

@@ -72,3 +72,38 @@ describe('a compromised pod on an EKS node', () => {
     expect(verified.ok).toBe(true);
   }, 60_000);
 });
+
+describe('the demo with the compromised pod added', () => {
+  it('collects the AWS demo targets and the pod with its node in one case that verifies', async () => {
+    const config = parseConfig({
+      casesDir: join(dir, 'cases'),
+      keysDir: join(dir, 'keys'),
+      aws: {
+        forensicsAccount: aws.forensicsAccount,
+        region: aws.region,
+        allowedAccounts: ['222222222222', '333333333333'],
+        endpoints: { sts: aws.endpoint, ec2: aws.endpoint, kms: aws.endpoint },
+        snapshotTimeoutSeconds: 60,
+      },
+      kubernetes: { clusters: { [k8s.configName]: k8s.clusterConfig } },
+    });
+    const instances = aws.state.regionNames().flatMap((r) => [...aws.state.region(r).instances.values()]);
+    const arn = (name: string) => {
+      const i = instances.find((x) => x.tags.Name === name)!;
+      return `arn:aws:ec2:${i.region}:${i.ownerId}:instance/${i.id}`;
+    };
+    const rootVolume = worker.blockDevices.find((d) => d.deviceName === worker.rootDeviceName)!.volumeId;
+    const targets = [arn('web-01'), arn('db-01'), arn('api-01'), `arn:aws:ec2:${worker.region}:${worker.ownerId}:volume/${rootVolume}`, arn('batch-01'), k8s.podTarget].map(parseTarget);
+    const credentials = async () => aws.orchestratorCredentials;
+    const providers = [createAwsProvider(config, { credentials, wait: { initialDelayMs: 50, maxDelayMs: 200 } }), createKubernetesProvider(config, { forensicsCredentials: credentials })!];
+    const kase = await openCase({ casesDir: config.casesDir, keysDir: join(dir, 'keys'), caseId: 'DEMO-WITH-POD', analyst: 'alice', toolVersion: 'test' });
+    const result = await runCollection({ config, providers, recorder: kase, targets, options: DEFAULT_COLLECT_OPTIONS });
+    await kase.close({ outcomes: result.outcomes });
+    const status = Object.fromEntries(result.outcomes.map((o) => [o.target, o.status]));
+    expect(status[k8s.podTarget]).toBe('collected');
+    expect(status[arn('worker-07')]).toBe('collected');
+    expect(status[arn('batch-01')]).toBe('failed');
+    expect(Object.values(status).filter((s) => s === 'collected')).toHaveLength(6);
+    expect((await verifyCase(kase.caseDir)).ok).toBe(true);
+  }, 90_000);
+});
