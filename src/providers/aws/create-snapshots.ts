@@ -7,7 +7,7 @@
 import { CreateSnapshotCommand, CreateSnapshotsCommand, type Instance } from '@aws-sdk/client-ec2';
 import { CustodyError } from '../../core/errors.js';
 import type { AwsInstanceTarget, AwsVolumeTarget } from '../../core/targets.js';
-import type { TargetRun } from './run.js';
+import { loadIndexOrProceed, type TargetRun } from './run.js';
 import type { IndexedSnapshot } from './snapshot-index.js';
 
 export interface VolumeSnapshot {
@@ -55,7 +55,7 @@ async function adopt(run: TargetRun, volumeId: string, s: IndexedSnapshot): Prom
  * create call fails.
  */
 export async function snapshotInstance(run: TargetRun<AwsInstanceTarget>, instance: Instance, volumeIds: string[]): Promise<VolumeSnapshot[]> {
-  await run.scope.snapshots.load(run.signal);
+  await loadIndexOrProceed(run, run.scope.snapshots, (d) => d.operation === 'CreateSnapshots');
   const result: VolumeSnapshot[] = [];
   const missing: string[] = [];
   for (const volumeId of volumeIds) {
@@ -149,7 +149,7 @@ async function createInstanceSnapshots(
 /** A volume named on its own: adopt or CreateSnapshot. */
 export async function snapshotVolume(run: TargetRun<AwsVolumeTarget>): Promise<VolumeSnapshot> {
   const { target } = run;
-  await run.scope.snapshots.load(run.signal);
+  await loadIndexOrProceed(run, run.scope.snapshots, (d) => d.operation === 'CreateSnapshot');
   const existing = findExisting(run, target.volumeId);
   if (existing) return adopt(run, target.volumeId, existing);
   const tags = caseTags(run);

@@ -171,6 +171,32 @@ export async function storeEvidenceOnce(run: TargetRun, input: EvidenceInput): P
   }
 }
 
+/**
+ * Loads a case-snapshot index before creating anything. If the lookup fails, creating is still
+ * safe when this case never asked for such a snapshot before (`requestedBefore` is false): the
+ * lookup only exists to find what an interrupted run left. Otherwise the failure stands, since
+ * creating blind could duplicate evidence.
+ */
+export async function loadIndexOrProceed(
+  run: TargetRun,
+  index: CaseSnapshotIndex,
+  requestedBefore: (data: Record<string, unknown>) => boolean,
+): Promise<void> {
+  try {
+    await index.load(run.signal);
+  } catch (error) {
+    if (isLedgerError(error)) throw error;
+    const earlier = run.recorder.entries().some((e) => e.type === 'snapshot.requested' && e.target === run.target.arn && requestedBefore(e.data));
+    if (earlier) throw error;
+    const failure = isCustodyError(error) ? error : new CustodyError('E_CLOUD', String((error as Error)?.message ?? error), { cause: error });
+    await run.recorder.record(
+      'step.failed',
+      { step: 'snapshot-lookup', consequence: 'no earlier request in this case: creating without the lookup', error: failure.toRecord() },
+      run.target.arn,
+    );
+  }
+}
+
 /** Renders a JSON evidence file: stable, indented, with a trailing newline. */
 export function jsonEvidence(value: unknown): string {
   return `${JSON.stringify(value, (_k, v: unknown) => (v instanceof Date ? v.toISOString() : v), 2)}\n`;

@@ -17,7 +17,7 @@ import { CustodyError } from '../../core/errors.js';
 import type { DescribedKey } from './kms-keys.js';
 import type { Semaphore } from './limits.js';
 import { fillKeyPattern } from './kms-keys.js';
-import { runStep, type TargetRun } from './run.js';
+import { loadIndexOrProceed, runStep, type TargetRun } from './run.js';
 import type { CaseSnapshotIndex, IndexedSnapshot } from './snapshot-index.js';
 import type { SnapshotWaiter } from './snapshot-waiter.js';
 
@@ -99,7 +99,7 @@ interface CopyArgs {
 async function copyOnce(run: TargetRun, args: CopyArgs): Promise<SnapshotFacts> {
   const target = run.target.arn;
   const tags = { CaseId: run.caseId, EvidenceId: args.chain.evidenceId, SourceSnapshotId: args.source.snapshotId };
-  await args.index.load(run.signal);
+  await loadIndexOrProceed(run, args.index, (d) => d.operation === 'CopySnapshot' && d.role === args.role && d.sourceSnapshotId === args.source.snapshotId);
   const existing = usable(args.index.find(tags));
   if (existing) {
     await run.recorder.record(

@@ -297,6 +297,26 @@ describe('AWS provider in the lab', () => {
     expect(snapshotsOf('IR-partial').map((s) => s.volumeId).sort()).toEqual(host.blockDevices.map((d) => d.volumeId).sort());
   });
 
+  it('a failed lookup of earlier snapshots does not stop a first collection, but does stop a resumed one from creating blind', async () => {
+    const host = addInstance(lab.state, '333333333333', REGION, {
+      tags: { Name: 'lookup-denied', ForensicsEnabled: 'true' },
+      volumes: [{ sizeGiB: 8, encryption: 'aws/ebs', tags: { ForensicsEnabled: 'true' } }],
+      consoleOutput: 'lookup-denied login: ',
+    });
+    const target = parseTarget(arnOf(host));
+    const first = new MemoryRecorder('IR-lookup');
+    lab.control.failNext({ action: 'ec2:DescribeSnapshots', code: 'UnauthorizedOperation', status: 403, account: '333333333333' });
+    const outcome = await provider({ transfer: 'in-place' }).collect(target, contextFor(first));
+    expect(outcome.status, outcome.reason).toBe('collected');
+    expect(first.ofType('step.failed')[0]!.data).toMatchObject({ step: 'snapshot-lookup', error: { code: 'E_ACCESS_DENIED' } });
+
+    const second = new MemoryRecorder('IR-lookup', 'alice', first.log);
+    lab.control.failNext({ action: 'ec2:DescribeSnapshots', code: 'UnauthorizedOperation', status: 403, account: '333333333333' });
+    const resumed = await provider({ transfer: 'in-place' }).collect(target, contextFor(second));
+    expect(resumed).toMatchObject({ status: 'failed', error: { code: 'E_ACCESS_DENIED', action: 'ec2:DescribeSnapshots' } });
+    expect(snapshotsOf('IR-lookup')).toHaveLength(1);
+  });
+
   it('a tag selector searches every allowed account and finds the tagged host', async () => {
     const kase = await newCase('selector');
     const aws = provider();
