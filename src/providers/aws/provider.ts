@@ -1,6 +1,26 @@
 /**
  * The AWS provider: EC2 instances and EBS volumes (targets), `tag:KEY=VALUE` (selector).
  * See DESIGN.md "The flow" for the order of steps and research/aws.md for why.
+ *
+ * Ledger entries it writes (target = the instance or volume ARN unless noted):
+ * - `credentials.assumed` (case-level): account, roleArn, sessionName, assumedRoleId, arn,
+ *   sourceIdentity, sessionTags, durationSeconds, expiration, externalIdUsed, sessionPolicy,
+ *   reason (`first` | `expiring` | `expired-token` | `wider-scope`), requestId. Never a secret.
+ * - `selector.searched` (target = the selector): account, region, filters, found, requestIds.
+ * - `evidence.stored` (through the recorder): instance.json, volumes.json, kms-keys.json,
+ *   console-output.txt, console-screenshot.jpg (a resumed run that finds an unrecorded file of
+ *   the same name stores `<name>.resumed-<seq>.<ext>`).
+ * - `change.requested` / `change.applied` (`--preserve`): attribute, before, after, requestId.
+ * - `snapshot.requested` before every mutation: operation (CreateSnapshots | CreateSnapshot |
+ *   CopySnapshot | ModifySnapshotAttribute | LockSnapshot), role (source | reencrypted | share |
+ *   forensics | lock), ids and tags; then `snapshot.created` | `snapshot.copied` |
+ *   `snapshot.shared` | `snapshot.locked` with the new ids and requestId.
+ * - `snapshot.adopted`: found by the case-tag lookup instead of created again (resume).
+ * - `snapshot.completed`: snapshotId, volumeId, role, encrypted, kmsKeyId, requestId.
+ * - `artifact.recorded` (through the recorder): one `ebs-snapshot` per volume whose chain ended,
+ *   evidence id = evidenceIdFor(case, volume ARN), cloudIds snapshotId, reencryptedSnapshotId?,
+ *   forensicsSnapshotId?.
+ * - `step.failed`: step, the ids concerned, error (CustodyError.toRecord()).
  */
 import type { AwsCredentialIdentityProvider } from '@aws-sdk/types';
 import { evidenceIdFor } from '../../core/case-id.js';

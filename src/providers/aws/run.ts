@@ -201,9 +201,3 @@ export async function loadIndexOrProceed(
 export function jsonEvidence(value: unknown): string {
   return `${JSON.stringify(value, (_k, v: unknown) => (v instanceof Date ? v.toISOString() : v), 2)}\n`;
 }
-
-/** Drops the SDK's `$metadata` from an output before it becomes evidence. */
-export function withoutMetadata<T extends object>(output: T): Omit<T, '$metadata'> {
-  const { $metadata: _ignored, ...rest } = output as T & { $metadata?: unknown };
-  return rest;
-}
