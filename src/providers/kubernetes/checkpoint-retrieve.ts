@@ -12,7 +12,7 @@ import type { V1Pod } from '@kubernetes/client-node';
 import { CustodyError } from '../../core/errors.js';
 import { callKubernetes } from './call.js';
 import type { ContainerInfo, PodRun } from './collect-pod.js';
-import { safeName } from './collect-pod.js';
+import { freshName, safeName } from './collect-pod.js';
 import { openExecStream } from './exec-stream.js';
 import { interpretExecStatus } from './exec.js';
 
@@ -101,7 +101,7 @@ export async function retrieveCheckpoint(run: PodRun, node: string, container: C
     const session = await openExecStream({ access: run.access, operation: 'execInHelperPod', resource, namespace, pod: name, container: 'retrieve', argv, signal: run.ctx.signal, idleTimeoutMs: IDLE_TIMEOUT_MS });
     const stored = await recorder.storeEvidence({
       evidenceId: run.evidenceId,
-      name: `checkpoint-${safeName(container.name)}-${safeName(file)}`,
+      name: freshName(run, `checkpoint-${safeName(container.name)}-${safeName(file)}`),
       kind: 'container-checkpoint-archive',
       source: `k8s:${run.target.cluster}/node/${node}${archive}`,
       content: session.stdout,

@@ -9,6 +9,8 @@
  * A step that fails is recorded and the next one runs; a pod that vanishes ends the pod steps,
  * keeping what was collected (outcome `partial`).
  */
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
 import type { V1Container, V1ContainerStatus, V1Node, V1Pod } from '@kubernetes/client-node';
 import type { ClusterConfig } from '../../core/config.js';
 import { evidenceIdFor } from '../../core/case-id.js';
@@ -50,17 +52,41 @@ export interface ContainerInfo {
 
 const json = (value: unknown) => `${JSON.stringify(value, null, 2)}\n`;
 
+/**
+ * The name this run stores `name` under. An interrupted run may have written the file without
+ * recording it (killed in between); evidence is never overwritten, so this run's copy gets a name
+ * of its own, `log-app.resumed-<seq>.log`. Checked before a stream is consumed, not after.
+ */
+export function freshName(run: PodRun, name: string): string {
+  if (!existsSync(join(run.ctx.recorder.caseDir, 'evidence', run.evidenceId, name))) return name;
+  const dot = name.lastIndexOf('.');
+  const stem = dot > 0 ? name.slice(0, dot) : name;
+  const ext = dot > 0 ? name.slice(dot) : '';
+  return `${stem}.resumed-${run.ctx.recorder.entries().length}${ext}`;
+}
+
+/** The name under which an earlier run of the case recorded `name` (itself or a `.resumed-` copy). */
+export function storedBefore(run: PodRun, name: string): string | undefined {
+  const dot = name.lastIndexOf('.');
+  const stem = dot > 0 ? name.slice(0, dot) : name;
+  const ext = dot > 0 ? name.slice(dot) : '';
+  const entry = run.ctx.recorder
+    .entries()
+    .find((e) => e.type === 'evidence.stored' && e.data.evidenceId === run.evidenceId && (e.data.name === name || (String(e.data.name).startsWith(`${stem}.resumed-`) && String(e.data.name).endsWith(ext))));
+  return entry ? String(entry.data.name) : undefined;
+}
+
 /** Stores `content` under the pod's evidence id unless an earlier run of the case already did. */
 export async function storeOnce(run: PodRun, name: string, kind: string, source: string, content: string, cloudIds?: Record<string, string>): Promise<void> {
-  const path = `evidence/${run.evidenceId}/${name}`;
   // Stored by an earlier run of this case: it counts, and is not stored twice.
-  if (run.ctx.recorder.entries().some((e) => e.type === 'evidence.stored' && e.data.path === path)) {
-    run.stored.push(name);
+  const earlier = storedBefore(run, name);
+  if (earlier) {
+    run.stored.push(earlier);
     return;
   }
-  await run.ctx.recorder.storeEvidence({
+  const stored = await run.ctx.recorder.storeEvidence({
     evidenceId: run.evidenceId,
-    name,
+    name: freshName(run, name),
     kind,
     source,
     content,
@@ -68,7 +94,7 @@ export async function storeOnce(run: PodRun, name: string, kind: string, source:
     target: run.key,
     ...(cloudIds ? { cloudIds } : {}),
   });
-  run.stored.push(name);
+  run.stored.push(stored.name);
 }
 
 /** File-name-safe form of a Kubernetes name (they are DNS names, so this rarely changes anything). */

@@ -9,7 +9,7 @@ import type { V1Status } from '@kubernetes/client-node';
 import { CustodyError } from '../../core/errors.js';
 import { openExecStream } from './exec-stream.js';
 import type { ContainerInfo, PodRun } from './collect-pod.js';
-import { safeName } from './collect-pod.js';
+import { freshName, safeName, storedBefore } from './collect-pod.js';
 import { volatileCommands } from './commands.js';
 import type { VolatileCommand } from './commands.js';
 
@@ -44,9 +44,9 @@ async function runOne(run: PodRun, container: ContainerInfo, command: VolatileCo
   const { recorder } = run.ctx;
   const argv = [...command.argv];
   const base = `exec-${safeName(container.name)}-${command.name}`;
-  const stdoutPath = `evidence/${run.evidenceId}/${base}.out`;
-  if (recorder.entries().some((e) => e.type === 'evidence.stored' && e.data.path === stdoutPath)) {
-    run.stored.push(`${base}.out`); // a resumed case ran it already: never run a command twice
+  const earlier = storedBefore(run, `${base}.out`);
+  if (earlier) {
+    run.stored.push(earlier); // a resumed case ran it already: never run a command twice
     return;
   }
   await recorder.record('exec.requested', { container: container.name, command: argv, purpose: command.why }, run.key);
@@ -67,7 +67,7 @@ async function runOne(run: PodRun, container: ContainerInfo, command: VolatileCo
   });
   const stored = await recorder.storeEvidence({
     evidenceId: run.evidenceId,
-    name: `${base}.out`,
+    name: freshName(run, `${base}.out`),
     kind: 'exec-output',
     source,
     content: session.stdout,
@@ -80,7 +80,7 @@ async function runOne(run: PodRun, container: ContainerInfo, command: VolatileCo
   const errText = session.stderrText();
   let stderrFile: { path: string; sha256: string; size: number } | undefined;
   if (errText) {
-    const e = await recorder.storeEvidence({ evidenceId: run.evidenceId, name: `${base}.err`, kind: 'exec-stderr', source, content: errText, mediaType: 'text/plain', target: run.key });
+    const e = await recorder.storeEvidence({ evidenceId: run.evidenceId, name: freshName(run, `${base}.err`), kind: 'exec-stderr', source, content: errText, mediaType: 'text/plain', target: run.key });
     run.stored.push(e.name);
     stderrFile = { path: e.path, sha256: e.sha256, size: e.size };
   }

@@ -6,7 +6,7 @@
 import { CustodyError } from '../../core/errors.js';
 import { callKubernetes, statusOf } from './call.js';
 import type { ContainerInfo, PodRun } from './collect-pod.js';
-import { safeName } from './collect-pod.js';
+import { freshName, safeName, storedBefore } from './collect-pod.js';
 import { requestKubernetes } from './http-stream.js';
 
 /** Whether the container has a previous (terminated) instance whose log the kubelet keeps. */
@@ -29,8 +29,9 @@ export async function streamContainerLog(run: PodRun, container: ContainerInfo, 
     await recorder.record('log.skipped', { container: container.name, previous, reason: previous ? 'the container has not restarted: no previous instance' : 'the container has not started: no log yet' }, run.key);
     return;
   }
-  if (recorder.entries().some((e) => e.type === 'evidence.stored' && e.data.path === `evidence/${run.evidenceId}/${name}`)) {
-    run.stored.push(name);
+  const earlier = storedBefore(run, name);
+  if (earlier) {
+    run.stored.push(earlier);
     return;
   }
   const query = { container: container.name, timestamps: 'true', follow: 'false', previous: String(previous) };
@@ -51,7 +52,7 @@ export async function streamContainerLog(run: PodRun, container: ContainerInfo, 
   const stored = await callKubernetes('readPodLog', run.resource, () =>
     recorder.storeEvidence({
       evidenceId: run.evidenceId,
-      name,
+      name: freshName(run, name),
       kind: previous ? 'pod-log-previous' : 'pod-log',
       source: `${path}?${new URLSearchParams(query).toString()}`,
       content: response,

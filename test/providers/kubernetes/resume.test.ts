@@ -1,4 +1,6 @@
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { evidenceIdFor } from '../../../src/core/case-id.js';
 import { afterEach, describe, expect, it } from 'vitest';
 import { parseTarget } from '../../../src/core/targets.js';
 import { openCase } from '../../../src/custody/open-case.js';
@@ -36,5 +38,22 @@ describe('a resumed case', () => {
     expect(resumed.entries().filter((e) => e.type === 'checkpoint.skipped').map((e) => e.data.container)).toEqual(['app', 'log-shipper']);
     await resumed.close({ outcomes: [outcome] });
     expect((await verifyCase(resumed.caseDir)).ok).toBe(true);
+  });
+});
+
+describe('a case an earlier run was killed in', () => {
+  it('keeps a log file that run wrote but never recorded, and stores this run\'s copy beside it', async () => {
+    fixture = await startFixture();
+    const kase = await openTestCase(fixture, 'IR-KILLED');
+    const resource = `k8s:lab/shop/${fixture.scenario.compromisedPod}`;
+    const evidenceId = evidenceIdFor('IR-KILLED', resource);
+    await mkdir(join(kase.caseDir, 'evidence', evidenceId), { recursive: true });
+    await writeFile(join(kase.caseDir, 'evidence', evidenceId, 'log-app.log'), 'half a log from the killed run\n');
+    const outcome = await createKubernetesProvider(fixture.config)!.collect(parseTarget(resource), contextFor(kase));
+    expect(outcome.status).toBe('collected');
+    const names = kase.entries().filter((e) => e.type === 'evidence.stored').map((e) => String(e.data.name));
+    expect(names.filter((n) => n.startsWith('log-app.'))).toEqual([expect.stringMatching(/^log-app\.resumed-\d+\.log$/)]);
+    expect(await readFile(join(kase.caseDir, 'evidence', evidenceId, 'log-app.log'), 'utf8')).toBe('half a log from the killed run\n');
+    await kase.release();
   });
 });
