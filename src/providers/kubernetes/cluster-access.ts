@@ -3,7 +3,8 @@
  * minted from the collector role's credentials in the cluster's account (refreshed before its
  * 15 minutes end by an authenticator, so long log downloads and exec sessions keep working).
  */
-import { existsSync } from 'node:fs';
+import { X509Certificate } from 'node:crypto';
+import { existsSync, readFileSync } from 'node:fs';
 import { AppsV1Api, AuthorizationV1Api, BatchV1Api, CoreV1Api, Exec, KubeConfig, NetworkingV1Api } from '@kubernetes/client-node';
 import type { Cluster } from '@kubernetes/client-node';
 import type { AwsCredentialIdentity, AwsCredentialIdentityProvider } from '@aws-sdk/types';
@@ -38,18 +39,36 @@ export interface ClusterAccess {
   networking: NetworkingV1Api;
   authorization: AuthorizationV1Api;
   exec: Exec;
+  /** SHA-256 fingerprint of the CA certificate the server is verified against, when one is pinned. */
+  caFingerprint?: string;
+  /** True when TLS is not verified (the lab's http:// server): recorded, because it weakens custody. */
+  skipTLSVerify: boolean;
   /** Present for EKS: how many tokens were minted so far. */
   eks?: EksAuthenticator;
+}
+
+/** The CA's fingerprint, as `openssl x509 -fingerprint -sha256` prints it. */
+function caFingerprintOf(cluster: Cluster): string | undefined {
+  try {
+    const pem = cluster.caData ? Buffer.from(cluster.caData, 'base64').toString('utf8') : cluster.caFile ? readFileSync(cluster.caFile, 'utf8') : undefined;
+    return pem ? new X509Certificate(pem).fingerprint256 : undefined;
+  } catch {
+    // An unreadable CA fails the first request with a TLS error; the fingerprint is only a record.
+    return undefined;
+  }
 }
 
 function withApis(name: string, kc: KubeConfig, auth: ClusterAccess['auth'], context: string | undefined, eks?: EksAuthenticator): ClusterAccess {
   const cluster = kc.getCurrentCluster();
   if (!cluster) throw new CustodyError('E_CONFIG', `cluster "${name}": the kubeconfig context names no cluster`, { resource: name });
+  const caFingerprint = caFingerprintOf(cluster);
   return {
     name,
     kc,
     server: cluster.server,
     auth,
+    skipTLSVerify: cluster.skipTLSVerify === true,
+    ...(caFingerprint ? { caFingerprint } : {}),
     ...(context ? { context } : {}),
     core: kc.makeApiClient(CoreV1Api),
     apps: kc.makeApiClient(AppsV1Api),

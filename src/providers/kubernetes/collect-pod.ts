@@ -239,7 +239,18 @@ export async function collectPod(target: KubernetesPodTarget, ctx: ProviderConte
     failures: [],
     podGone: false,
   };
-  await ctx.recorder.record('cluster.connected', { cluster: target.cluster, server: access.server, auth: access.auth, ...(access.context ? { context: access.context } : {}) }, key);
+  await ctx.recorder.record(
+    'cluster.connected',
+    {
+      cluster: target.cluster,
+      server: access.server,
+      auth: access.auth,
+      ...(access.context ? { context: access.context } : {}),
+      ...(access.caFingerprint ? { caFingerprint: access.caFingerprint } : {}),
+      ...(access.skipTLSVerify ? { tlsVerified: false } : {}),
+    },
+    key,
+  );
 
   let described: { pod: V1Pod; node?: V1Node } | undefined;
   await runStep(run, 'describe', async () => {

@@ -1,4 +1,4 @@
-import { readFile } from 'node:fs/promises';
+import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createKubernetesProvider } from '../../../src/providers/kubernetes/index.js';
@@ -83,6 +83,45 @@ describe('nodes outside AWS', () => {
     const notMapped = entriesOf(kase, 'node.not-mapped')[0]!;
     expect(notMapped.data).toMatchObject({ cloud, providerID });
     expect(String(notMapped.data.reason)).toMatch(/provider not yet supported/);
+    await kase.release();
+  });
+});
+
+// A throwaway self-signed CA; its fingerprint as `openssl x509 -noout -fingerprint -sha256` printed it.
+const TEST_CA = `-----BEGIN CERTIFICATE-----
+MIIBfzCCASWgAwIBAgIURLwcwJbpLyIUvyaGcasD6GJMihcwCgYIKoZIzj0EAwIw
+FTETMBEGA1UEAwwKa3ViZXJuZXRlczAeFw0yNjExMjYwNjAzMjlaFw0zNjExMjMw
+NjAzMjlaMBUxEzARBgNVBAMMCmt1YmVybmV0ZXMwWTATBgcqhkjOPQIBBggqhkjO
+PQMBBwNCAAR3vj1nNfpcEnExjTH+TSZGG9E2SGK3nTTO+9Uaf+c+iC4VjO3CfUnL
+YTvqgrPcbUhKnJf0PB5cpaxBs7rZqNW0o1MwUTAdBgNVHQ4EFgQUmKRl54v7oCfC
+nMTRxthNm0afNpowHwYDVR0jBBgwFoAUmKRl54v7oCfCnMTRxthNm0afNpowDwYD
+VR0TAQH/BAUwAwEB/zAKBggqhkjOPQQDAgNIADBFAiEAsfAOqtyhcc9U2TRzdT11
+PuSdBbizV8JGqbSS2WvTD24CIDQIRJL2GOXZUqhug5u+2AJZ3pRuNy1jRq25O5Lv
+mP9G
+-----END CERTIFICATE-----
+`;
+const TEST_CA_SHA256 = 'C6:87:50:18:92:58:59:EF:C2:98:C1:01:9D:3B:AB:82:7E:5B:F2:BD:D9:23:F8:14:1A:61:AE:7A:88:62:96:31';
+
+describe('the record of how the cluster was reached', () => {
+  it('names the API server, the pinned CA by fingerprint, and that TLS was not verified, but never the token', async () => {
+    fixture = await startFixture();
+    const kubeconfig = join(fixture.dir, 'kubeconfig-ca');
+    await writeFile(
+      kubeconfig,
+      JSON.stringify({
+        apiVersion: 'v1',
+        kind: 'Config',
+        clusters: [{ name: 'lab', cluster: { server: fixture.lab.url, 'certificate-authority-data': Buffer.from(TEST_CA).toString('base64'), 'insecure-skip-tls-verify': true } }],
+        users: [{ name: 'u', user: { token: fixture.scenario.collectorToken } }],
+        contexts: [{ name: 'lab', context: { cluster: 'lab', user: 'u' } }],
+        'current-context': 'lab',
+      }),
+    );
+    const config = { ...fixture.config, kubernetes: { clusters: { lab: { kubeconfig, nodeAccount: '222222222222' } } } };
+    const kase = await openTestCase(fixture);
+    await createKubernetesProvider(config)!.collect(parseTarget(`k8s:lab/shop/${fixture.scenario.compromisedPod}`), contextFor(kase));
+    expect(entriesOf(kase, 'cluster.connected')[0]!.data).toEqual({ cluster: 'lab', server: fixture.lab.url, auth: 'kubeconfig', context: 'lab', caFingerprint: TEST_CA_SHA256, tlsVerified: false });
+    expect(JSON.stringify(kase.entries())).not.toContain(fixture.scenario.collectorToken);
     await kase.release();
   });
 });
