@@ -262,6 +262,12 @@ export async function startKubernetesLab(options: StartKubernetesLabOptions): Pr
       return 201;
     }
 
+    if (resource === 'selfsubjectreviews' && method === 'POST') {
+      const subject = authenticate(req)!;
+      sendJson(res, 201, { kind: 'SelfSubjectReview', apiVersion: 'authentication.k8s.io/v1', metadata: {}, status: { userInfo: { username: subject.user, groups: [...(subject.groups ?? []), 'system:authenticated'] } } });
+      return 201;
+    }
+
     // Node proxy → the kubelet's checkpoint API.
     if (resource === 'nodes' && subresource === 'proxy' && name) {
       if (!store.has(key('nodes', undefined, name))) return reply(res, notFound('nodes', name));
@@ -454,7 +460,7 @@ export async function startKubernetesLab(options: StartKubernetesLabOptions): Pr
     const subject = authenticate(req);
     if (!subject) return { code: 401, body: status(401, 'Unauthorized', 'Unauthorized'), user: 'system:anonymous', attrs };
     // Every authenticated user may ask what it may do, as with the built-in system:basic-user.
-    if (parsed.resource === 'selfsubjectaccessreviews') return { subject, attrs };
+    if (parsed.resource === 'selfsubjectaccessreviews' || parsed.resource === 'selfsubjectreviews') return { subject, attrs };
     if (!isAllowed(subject, attrs)) return { code: 403, body: forbiddenStatus(subject.user, attrs), user: subject.user, attrs };
     return { subject, attrs };
   }

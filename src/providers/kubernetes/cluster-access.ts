@@ -5,7 +5,7 @@
  */
 import { X509Certificate } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
-import { AppsV1Api, AuthorizationV1Api, BatchV1Api, CoreV1Api, Exec, KubeConfig, NetworkingV1Api } from '@kubernetes/client-node';
+import { AppsV1Api, AuthenticationV1Api, AuthorizationV1Api, BatchV1Api, CoreV1Api, Exec, KubeConfig, NetworkingV1Api } from '@kubernetes/client-node';
 import type { Cluster } from '@kubernetes/client-node';
 import type { AwsCredentialIdentity, AwsCredentialIdentityProvider } from '@aws-sdk/types';
 import type { ClusterConfig, CustodyConfig } from '../../core/config.js';
@@ -38,7 +38,10 @@ export interface ClusterAccess {
   batch: BatchV1Api;
   networking: NetworkingV1Api;
   authorization: AuthorizationV1Api;
+  authentication: AuthenticationV1Api;
   exec: Exec;
+  /** Who the API server takes us for (SelfSubjectReview), asked once per cluster and case. */
+  identity?: Promise<Record<string, unknown>>;
   /** SHA-256 fingerprint of the CA certificate the server is verified against, when one is pinned. */
   caFingerprint?: string;
   /** True when TLS is not verified (the lab's http:// server): recorded, because it weakens custody. */
@@ -75,6 +78,7 @@ function withApis(name: string, kc: KubeConfig, auth: ClusterAccess['auth'], con
     batch: kc.makeApiClient(BatchV1Api),
     networking: kc.makeApiClient(NetworkingV1Api),
     authorization: kc.makeApiClient(AuthorizationV1Api),
+    authentication: kc.makeApiClient(AuthenticationV1Api),
     exec: new Exec(kc),
     ...(eks ? { eks } : {}),
   };

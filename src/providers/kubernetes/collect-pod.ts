@@ -128,6 +128,20 @@ export async function runStep(run: PodRun, step: string, work: () => Promise<voi
   }
 }
 
+/**
+ * The user and groups the API server authenticated the collector as (SelfSubjectReview, GA in
+ * 1.28), for the record. An older or refusing server is recorded as unknown, never a failure.
+ */
+async function whoAmI(access: ClusterAccess): Promise<Record<string, unknown>> {
+  try {
+    const review = await callKubernetes('reviewIdentity', `k8s:${access.name}`, () => access.authentication.createSelfSubjectReview({ body: {} }));
+    const user = review.status?.userInfo;
+    return { username: user?.username ?? null, groups: user?.groups ?? [] };
+  } catch (error) {
+    return { username: null, unknownBecause: isCustodyError(error) ? error.message : String(error) };
+  }
+}
+
 /** Every container of the pod (init containers first), with its status. */
 export function containersOf(pod: V1Pod): ContainerInfo[] {
   const statuses = new Map<string, V1ContainerStatus>();
@@ -239,9 +253,12 @@ export async function collectPod(target: KubernetesPodTarget, ctx: ProviderConte
     failures: [],
     podGone: false,
   };
+  access.identity ??= whoAmI(access);
+  const identity = await access.identity;
   await ctx.recorder.record(
     'cluster.connected',
     {
+      identity,
       cluster: target.cluster,
       server: access.server,
       auth: access.auth,

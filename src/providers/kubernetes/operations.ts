@@ -60,6 +60,7 @@ export const K8S_OPERATIONS = {
   execInHelperPod: op({ verb: 'create', apiGroup: '', resource: 'pods', subresource: 'exec', scope: 'namespace', mutates: false, role: 'cloud-custody-checkpoint-retriever', why: '--retrieve-checkpoint: stream the archive out (cat), hashed while written' }),
   execInHelperPodLegacy: op({ verb: 'get', apiGroup: '', resource: 'pods', subresource: 'exec', scope: 'namespace', mutates: false, role: 'cloud-custody-checkpoint-retriever', why: 'the same exec, as API servers before 1.35 authorise it' }),
   deleteHelperPod: op({ verb: 'delete', apiGroup: '', resource: 'pods', scope: 'namespace', mutates: true, role: 'cloud-custody-checkpoint-retriever', why: '--retrieve-checkpoint: remove the helper pod (only in the forensics namespace)' }),
+  reviewIdentity: op({ verb: 'create', apiGroup: 'authentication.k8s.io', resource: 'selfsubjectreviews', scope: 'cluster', mutates: false, role: 'system:basic-user', why: 'who the API server takes the collector for, recorded with the case' }),
   reviewAccess: op({ verb: 'create', apiGroup: 'authorization.k8s.io', resource: 'selfsubjectaccessreviews', scope: 'cluster', mutates: false, role: 'system:basic-user', why: 'preflight: ask the API server whether each declared operation is allowed' }),
   cordonNode: op({ verb: 'patch', apiGroup: '', resource: 'nodes', scope: 'cluster', mutates: true, role: 'cloud-custody-node-cordon', why: '--isolate: cordon the node (never drain)' }),
 } as const;

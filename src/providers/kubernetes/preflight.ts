@@ -102,7 +102,7 @@ export async function runKubernetesPreflight(options: KubernetesPreflightOptions
       continue;
     }
     for (const [name, op] of Object.entries(K8S_OPERATIONS) as Array<[KubernetesOperationName, KubernetesOperation]>) {
-      if (name === 'reviewAccess') continue;
+      if (name === 'reviewAccess' || name === 'reviewIdentity') continue;
       // Helper pods run in the forensics namespace, not in the namespaces collected from.
       const forensics = options.config.kubernetes?.clusters[cluster]?.forensicsNamespace ?? DEFAULT_FORENSICS_NAMESPACE;
       const scopes = op.scope === 'cluster' ? [undefined] : op.role === 'cloud-custody-checkpoint-retriever' ? [forensics] : namespaces;
