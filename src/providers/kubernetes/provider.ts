@@ -11,6 +11,7 @@ import type { KubernetesPodTarget, Selector, Target } from '../../core/targets.j
 import { AwsClients } from '../aws/clients.js';
 import { systemClock } from '../aws/clock.js';
 import { CollectorSessions } from '../aws/credentials.js';
+import { roleArnFor } from '../aws/operations.js';
 import { callKubernetes } from './call.js';
 import { connectCluster } from './cluster-access.js';
 import type { ClusterAccess, KubernetesDeps } from './cluster-access.js';
@@ -123,7 +124,20 @@ export function createKubernetesProvider(config: CustodyConfig, deps: Kubernetes
       checkCluster(target.cluster, targetKey(target));
     },
     scopeOf: (target: Target) => (target.kind === 'k8s-pod' ? `k8s:${target.cluster}` : 'k8s'),
-    plan: (target: Target, options: CollectOptions) => (target.kind === 'k8s-pod' ? planPod(target, options) : []),
+    plan(target: Target, options: CollectOptions): PlannedStep[] {
+      if (target.kind !== 'k8s-pod') return [];
+      const eks = clusters[target.cluster]?.eks;
+      if (!eks) return planPod(target, options);
+      const roleArn = roleArnFor(config, eks.account);
+      // The EKS token is a presigned sts:GetCallerIdentity, which needs no permission; the
+      // session it is signed with is the collector role's, which the cluster's access entry maps.
+      const access: PlannedStep = {
+        step: 'cluster-access',
+        description: `EKS token for cluster ${eks.name}, signed with the collector role's session in ${eks.account} and refreshed before its 15 minutes end`,
+        calls: [{ api: 'sts:AssumeRole', where: `forensics account → ${eks.account}`, mutates: false, permissions: [{ action: 'sts:AssumeRole', resource: roleArn }] }],
+      };
+      return [access, ...planPod(target, options)];
+    },
     async resolveSelector(selector: Selector, ctx: ProviderContext): Promise<Target[]> {
       if (selector.kind !== 'k8s-labels') return [];
       const key = selectorKey(selector);

@@ -1,4 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest';
+import { parseConfig } from '../../../src/core/config.js';
 import { parseSelector, parseTarget } from '../../../src/core/targets.js';
 import { createKubernetesProvider, planPod } from '../../../src/providers/kubernetes/index.js';
 import type { K8sFixture } from './helpers.js';
@@ -99,3 +100,17 @@ describe('selectors and container targets', () => {
 function fixtureConfigWithout() {
   return { casesDir: 'cases', concurrency: { perScope: 10, total: 64 } } as const;
 }
+
+describe('plans', () => {
+  it('an EKS cluster plans the collector role assumption that signs its token, before the pod steps', () => {
+    const provider = createKubernetesProvider(
+      parseConfig({
+        aws: { forensicsAccount: '111111111111', region: 'us-east-1', allowedAccounts: ['222222222222'] },
+        kubernetes: { clusters: { prod: { eks: { name: 'prod-eks', account: '222222222222', region: 'us-east-1' }, server: 'https://eks.example' } } },
+      }),
+    )!;
+    const steps = provider.plan(parseTarget('k8s:prod/shop/web-1'), NO_OPTIONS);
+    expect(steps[0]).toMatchObject({ step: 'cluster-access', calls: [{ api: 'sts:AssumeRole', permissions: [{ action: 'sts:AssumeRole', resource: 'arn:aws:iam::222222222222:role/CloudCustodyCollector' }] }] });
+    expect(steps.map((s) => s.step)).toEqual(['cluster-access', 'describe', 'events', 'volatile', 'logs', 'checkpoint', 'node-follow-up']);
+  });
+});
