@@ -27,45 +27,58 @@ export async function collectInstance(run: TargetRun<AwsInstanceTarget>): Promis
     return failedOutcome(run, why);
   }
   const instance: Instance = described.value.value;
-  await runStep(run, 'store-instance-description', async () => {
-    run.evidenceIds.add(run.evidenceId);
-    await storeEvidenceOnce(run, {
-      evidenceId: run.evidenceId,
-      name: 'instance.json',
-      kind: 'instance-description',
-      source: target.arn,
-      content: jsonEvidence({
-        api: 'ec2:DescribeInstances',
-        describedAt: described.value.describedAt,
-        requestId: described.value.requestId ?? null,
-        ownerId: described.value.ownerId ?? null,
-        instance,
+  run.evidenceIds.add(run.evidenceId);
+  const storeDescription = () =>
+    runStep(run, 'store-instance-description', () =>
+      storeEvidenceOnce(run, {
+        evidenceId: run.evidenceId,
+        name: 'instance.json',
+        kind: 'instance-description',
+        source: target.arn,
+        content: jsonEvidence({
+          api: 'ec2:DescribeInstances',
+          describedAt: described.value.describedAt,
+          requestId: described.value.requestId ?? null,
+          ownerId: described.value.ownerId ?? null,
+          instance,
+        }),
+        mediaType: 'application/json',
+        target: target.arn,
+        cloudIds: { instanceId: target.instanceId },
+        requestIds: described.value.requestId ? [described.value.requestId] : [],
       }),
-      mediaType: 'application/json',
-      target: target.arn,
-      cloudIds: { instanceId: target.instanceId },
-      requestIds: described.value.requestId ? [described.value.requestId] : [],
-    });
-  });
+    );
 
   const state = instance.State?.Name;
   if (state === 'terminated' || state === 'shutting-down') {
+    await storeDescription();
     return failedOutcome(run, `instance ${target.instanceId} is ${state}: its volumes cannot be snapshotted; its description was recorded`);
   }
 
-  await collectConsoleOutput(run);
-  run.evidenceIds.add(run.evidenceId);
-  if (run.options.screenshot) await collectScreenshot(run);
-
   const volumeIds = (instance.BlockDeviceMappings ?? []).map((m) => m.Ebs?.VolumeId).filter((v): v is string => typeof v === 'string');
-  const volumes = await describeVolumes(run, volumeIds);
-  const shareableKey = await describeKeys(run, volumes);
+  // Three paths, started together so no one waits for another: the volatile console (its request
+  // leaves first), preserve-then-snapshot, and the descriptions. Descriptions do not decay, so
+  // they are written to the case once the snapshot request is on record: the ledger is one
+  // queue, and the snapshot should not wait behind files. Each path records its own failures;
+  // only a ledger failure escapes.
+  const volatile = (async () => {
+    await collectConsoleOutput(run);
+    if (run.options.screenshot) await collectScreenshot(run);
+  })();
+  const snapshotting = (async () => {
+    if (run.options.preserve) await preserveInstance(run, instance);
+    if (volumeIds.length === 0) return undefined;
+    return runStep(run, 'snapshot', () => snapshotInstance(run, instance, volumeIds), { instanceId: target.instanceId });
+  })();
+  const snapshotRecorded = snapshotting.then(
+    () => undefined,
+    () => undefined,
+  );
+  const storing = snapshotRecorded.then(storeDescription);
+  const keys = (async () => describeKeys(run, await describeVolumes(run, volumeIds, snapshotRecorded), snapshotRecorded))();
+  const [, , shareableKey, snapshots] = await Promise.all([storing, volatile, keys, snapshotting]);
 
-  if (run.options.preserve) await preserveInstance(run, instance);
-
-  if (volumeIds.length === 0) return outcomeOf(run, [], `instance ${target.instanceId} has no EBS volumes: only its description and console output were collected`);
-
-  const snapshots = await runStep(run, 'snapshot', () => snapshotInstance(run, instance, volumeIds), { instanceId: target.instanceId });
+  if (!snapshots) return outcomeOf(run, [], `instance ${target.instanceId} has no EBS volumes: only its description and console output were collected`);
   if (!snapshots.ok) {
     const vanished = await hasVanished(run, snapshots.error);
     return failedOutcome(
@@ -115,8 +128,8 @@ async function hasVanished(run: TargetRun<AwsInstanceTarget>, error: CustodyErro
   }
 }
 
-/** Describes the volumes (batched with other targets) and stores them as `volumes.json`. */
-async function describeVolumes(run: TargetRun<AwsInstanceTarget>, volumeIds: string[]): Promise<Volume[]> {
+/** Describes the volumes (batched with other targets) and, once `storeAfter` settles, stores them as `volumes.json`. */
+async function describeVolumes(run: TargetRun<AwsInstanceTarget>, volumeIds: string[], storeAfter: Promise<unknown>): Promise<Volume[]> {
   const { target } = run;
   const results = await Promise.all(
     volumeIds.map(async (volumeId) => {
@@ -126,6 +139,7 @@ async function describeVolumes(run: TargetRun<AwsInstanceTarget>, volumeIds: str
   );
   const described = results.filter((r): r is NonNullable<typeof r> => r !== undefined);
   if (volumeIds.length === 0 || storedBefore(run, run.evidenceId, 'volumes.json')) return described.map((d) => d.value);
+  await storeAfter;
   await runStep(run, 'store-volume-descriptions', async () => {
     const requestIds = [...new Set(described.map((d) => d.requestId).filter((r): r is string => typeof r === 'string'))];
     await storeEvidenceOnce(run, {

@@ -7,8 +7,11 @@ import type { Volume } from '@aws-sdk/client-ec2';
 import { fillKeyPattern, type DescribedKey } from './kms-keys.js';
 import { jsonEvidence, runStep, storedBefore, storeEvidenceOnce, type TargetRun } from './run.js';
 
-/** Returns the shareable key's description (undefined when it could not be described or is not needed). */
-export async function describeKeys(run: TargetRun, volumes: Volume[]): Promise<DescribedKey | undefined> {
+/**
+ * Returns the shareable key's description (undefined when it could not be described or is not
+ * needed). The file is written once `storeAfter` settles (default: at once).
+ */
+export async function describeKeys(run: TargetRun, volumes: Volume[], storeAfter: Promise<unknown> = Promise.resolve()): Promise<DescribedKey | undefined> {
   const { target } = run;
   const needShareable = run.aws.transfer !== 'in-place';
   const shareableRef = fillKeyPattern(run.aws.kms.shareableKey, target.account, target.region);
@@ -30,6 +33,7 @@ export async function describeKeys(run: TargetRun, volumes: Volume[]): Promise<D
   }
   if (described.length === 0 || storedBefore(run, run.evidenceId, 'kms-keys.json')) return shareable;
   const unique = [...new Map(described.map((d) => [d.metadata.Arn ?? d.requested, d])).values()];
+  await storeAfter;
   await runStep(run, 'store-key-descriptions', async () => {
     const requestIds = [...new Set(unique.map((d) => d.requestId).filter((r): r is string => typeof r === 'string'))];
     await storeEvidenceOnce(run, {

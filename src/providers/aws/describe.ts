@@ -30,6 +30,9 @@ interface Cached<T> {
 export class ResourceDirectory {
   private readonly instances = new Map<string, Cached<Instance>>();
   private readonly volumes = new Map<string, Cached<Volume>>();
+  /** Descriptions on their way (a prefetch that rode along in another target's call). */
+  private readonly inflightInstances = new Map<string, Promise<Described<Instance> | undefined>>();
+  private readonly inflightVolumes = new Map<string, Promise<Described<Volume> | undefined>>();
   private readonly expectedInstances = new Set<string>();
   private readonly expectedVolumes = new Set<string>();
   private readonly instanceBatcher: CoalescingBatcher<string, Described<Instance>>;
@@ -85,15 +88,32 @@ export class ResourceDirectory {
 
   /** `fresh: true` asks EC2 again even when a recent description is cached. */
   async describeInstance(id: string, options: { fresh?: boolean } = {}): Promise<Described<Instance>> {
-    const cached = options.fresh ? undefined : this.fresh(this.instances.get(id));
-    if (cached) return cached;
+    if (!options.fresh) {
+      const cached = this.fresh(this.instances.get(id)) ?? (await this.inflightInstances.get(id));
+      if (cached) return cached;
+    }
     return this.instanceBatcher.load(id);
   }
 
   async describeVolume(id: string): Promise<Described<Volume>> {
-    const cached = this.fresh(this.volumes.get(id));
+    const cached = this.fresh(this.volumes.get(id)) ?? (await this.inflightVolumes.get(id));
     if (cached) return cached;
     return this.volumeBatcher.load(id);
+  }
+
+  /** Marks `ids` as on their way until `fetch` settles; a failed or missing one resolves undefined. */
+  private track<T>(ids: string[], inflight: Map<string, Promise<Described<T> | undefined>>, fetch: Promise<Map<string, Described<T>>>): void {
+    for (const id of ids) {
+      if (inflight.has(id)) continue;
+      const p = fetch.then(
+        (found) => found.get(id),
+        () => undefined,
+      );
+      inflight.set(id, p);
+      void p.finally(() => {
+        if (inflight.get(id) === p) inflight.delete(id);
+      });
+    }
   }
 
   private fresh<T>(cached: Cached<T> | undefined): Described<T> | undefined {
@@ -105,17 +125,24 @@ export class ResourceDirectory {
     for (const m of instance.BlockDeviceMappings ?? []) if (m.Ebs?.VolumeId) this.expectedVolumes.add(m.Ebs.VolumeId);
   }
 
-  private withExpected(ids: string[], expected: Set<string>, cache: Map<string, Cached<unknown>>): string[] {
+  private withExpected(ids: string[], expected: Set<string>, cache: Map<string, Cached<unknown>>, inflight: Map<string, unknown>): string[] {
     const all = new Set(ids);
     for (const id of expected) {
       if (all.size >= MAX_IDS) break;
-      if (!this.fresh(cache.get(id))) all.add(id);
+      if (!this.fresh(cache.get(id)) && !inflight.has(id)) all.add(id);
     }
     return [...all];
   }
 
-  private async fetchInstances(ids: string[]): Promise<Map<string, Described<Instance>>> {
-    const wanted = this.withExpected(ids, this.expectedInstances, this.instances);
+  private fetchInstances(ids: string[]): Promise<Map<string, Described<Instance>>> {
+    const wanted = this.withExpected(ids, this.expectedInstances, this.instances, this.inflightInstances);
+    for (const id of wanted) this.expectedInstances.delete(id);
+    const fetch = this.fetchInstancesNow(wanted);
+    this.track(wanted, this.inflightInstances, fetch);
+    return fetch;
+  }
+
+  private async fetchInstancesNow(wanted: string[]): Promise<Map<string, Described<Instance>>> {
     const out = new Map<string, Described<Instance>>();
     let nextToken: string | undefined;
     do {
@@ -141,12 +168,18 @@ export class ResourceDirectory {
       }
       nextToken = output.NextToken;
     } while (nextToken);
-    for (const id of wanted) this.expectedInstances.delete(id);
     return out;
   }
 
-  private async fetchVolumes(ids: string[]): Promise<Map<string, Described<Volume>>> {
-    const wanted = this.withExpected(ids, this.expectedVolumes, this.volumes);
+  private fetchVolumes(ids: string[]): Promise<Map<string, Described<Volume>>> {
+    const wanted = this.withExpected(ids, this.expectedVolumes, this.volumes, this.inflightVolumes);
+    for (const id of wanted) this.expectedVolumes.delete(id);
+    const fetch = this.fetchVolumesNow(wanted);
+    this.track(wanted, this.inflightVolumes, fetch);
+    return fetch;
+  }
+
+  private async fetchVolumesNow(wanted: string[]): Promise<Map<string, Described<Volume>>> {
     const out = new Map<string, Described<Volume>>();
     let nextToken: string | undefined;
     do {
@@ -164,7 +197,6 @@ export class ResourceDirectory {
       }
       nextToken = output.NextToken;
     } while (nextToken);
-    for (const id of wanted) this.expectedVolumes.delete(id);
     return out;
   }
 }

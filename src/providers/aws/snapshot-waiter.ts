@@ -22,6 +22,9 @@ export interface WaitSettings {
 export const DEFAULT_WAIT: Omit<WaitSettings, 'timeoutMs'> = { initialDelayMs: 1_000, maxDelayMs: 30_000, notFoundGraceMs: 60_000 };
 
 const MAX_IDS = 200;
+// Gentle: one poll serves every pending snapshot of the scope, so polling is cheap, and a steep
+// backoff would notice a completed snapshot long after it completed.
+const BACKOFF = 1.25;
 
 interface Pending {
   snapshotId: string;
@@ -111,7 +114,7 @@ export class SnapshotWaiter {
     this.running = true;
     try {
       while (this.pending.size > 0 && !this.closed) {
-        const delay = Math.min(this.settings.maxDelayMs, this.settings.initialDelayMs * 1.5 ** this.round);
+        const delay = Math.min(this.settings.maxDelayMs, this.settings.initialDelayMs * BACKOFF ** this.round);
         this.round += 1;
         await this.clock.sleep(delay);
         if (this.closed) break;
