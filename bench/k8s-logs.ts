@@ -1,9 +1,10 @@
 /**
  * Streams one large container log (1 GiB by default) from the lab API server into a case folder
  * through the Kubernetes provider, and reports the peak resident memory: a collector that
- * buffered the log would need at least its size.
+ * buffered the log would need at least its size. With `--checkpoint`, streams a checkpoint
+ * archive of that size off the node instead (--retrieve-checkpoint, through exec).
  *
- *   node --import tsx bench/k8s-logs.ts [--mib 1024] [--keep]
+ *   node --import tsx bench/k8s-logs.ts [--mib 1024] [--checkpoint] [--keep]
  *
  * Prints one JSON line: bytes, seconds, MiB/s, baseline and peak RSS, growth, sha256.
  */
@@ -19,12 +20,19 @@ import { k8sDemoScenario, startKubernetesLab } from '../src/lab/kubernetes/index
 import { createKubernetesProvider } from '../src/providers/kubernetes/index.js';
 
 const MiB = 1024 * 1024;
-const { values } = parseArgs({ options: { mib: { type: 'string', default: '1024' }, keep: { type: 'boolean', default: false } } });
+const { values } = parseArgs({ options: { mib: { type: 'string', default: '1024' }, checkpoint: { type: 'boolean', default: false }, keep: { type: 'boolean', default: false } } });
 const bytes = Number(values.mib) * MiB;
 
 const dir = await mkdtemp(join(tmpdir(), 'bench-k8s-logs-'));
 const scenario = k8sDemoScenario({ instances: [{ id: 'i-0a1b2c3d4e5f60718', availabilityZone: 'us-east-1a' }] });
-scenario.cluster.pods.find((p) => p.name === scenario.compromisedPod)!.containers.find((c) => c.name === 'app')!.log = { generatedBytes: bytes };
+if (values.checkpoint) {
+  for (const node of scenario.cluster.nodes) {
+    node.checkpoint = 200;
+    node.checkpointBytes = bytes;
+  }
+} else {
+  scenario.cluster.pods.find((p) => p.name === scenario.compromisedPod)!.containers.find((c) => c.name === 'app')!.log = { generatedBytes: bytes };
+}
 const lab = await startKubernetesLab({ cluster: scenario.cluster });
 const kubeconfig = join(dir, 'kubeconfig');
 await writeFile(
@@ -61,15 +69,15 @@ const started = process.hrtime.bigint();
 const outcome = await provider.collect(parseTarget(`k8s:lab/${scenario.namespace}/${scenario.compromisedPod}/app`), {
   recorder,
   progress: () => undefined,
-  options: { preserve: false, isolate: false, screenshot: false, includeEnv: false, retrieveCheckpoint: false },
+  options: { preserve: false, isolate: false, screenshot: false, includeEnv: false, retrieveCheckpoint: values.checkpoint === true },
   signal: new AbortController().signal,
 });
 const seconds = Number(process.hrtime.bigint() - started) / 1e9;
 clearInterval(timer);
-const log = kase.entries().find((e) => e.type === 'evidence.stored' && e.data.name === 'log-app.log');
+const log = kase.entries().find((e) => e.type === 'evidence.stored' && (values.checkpoint ? e.data.kind === 'container-checkpoint-archive' : e.data.name === 'log-app.log'));
 console.log(
   JSON.stringify({
-    bench: 'k8s-logs',
+    bench: values.checkpoint ? 'k8s-checkpoint-archive' : 'k8s-logs',
     status: outcome.status,
     bytes: log?.data.size,
     seconds: Number(seconds.toFixed(2)),
