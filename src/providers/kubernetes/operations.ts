@@ -49,7 +49,8 @@ export const K8S_OPERATIONS = {
   execInPod: op({ verb: 'create', apiGroup: '', resource: 'pods', subresource: 'exec', scope: 'namespace', mutates: false, role: 'cloud-custody-collector', why: 'volatile state from the fixed allow-list of read-only commands' }),
   execInPodLegacy: op({ verb: 'get', apiGroup: '', resource: 'pods', subresource: 'exec', scope: 'namespace', mutates: false, role: 'cloud-custody-collector', why: 'the same exec, as API servers before 1.35 authorise it' }),
   readNode: op({ verb: 'get', apiGroup: '', resource: 'nodes', scope: 'cluster', mutates: false, role: 'cloud-custody-node-reader', why: "the pod's node: providerID (its cloud instance) and node info" }),
-  checkpointContainer: op({ verb: 'create', apiGroup: '', resource: 'nodes', subresource: 'proxy', scope: 'cluster', mutates: false, role: 'cloud-custody-node-checkpoint', why: 'kubelet checkpoint API through the API server node proxy' }),
+  // Mutates: CRIU freezes the container while it dumps it, and the archive is written to the node.
+  checkpointContainer: op({ verb: 'create', apiGroup: '', resource: 'nodes', subresource: 'proxy', scope: 'cluster', mutates: true, role: 'cloud-custody-node-checkpoint', why: 'kubelet checkpoint API through the API server node proxy' }),
   labelPod: op({ verb: 'patch', apiGroup: '', resource: 'pods', scope: 'namespace', mutates: true, role: 'cloud-custody-containment', why: '--isolate: label the pod so the deny-all NetworkPolicy selects it' }),
   createNetworkPolicy: op({ verb: 'create', apiGroup: 'networking.k8s.io', resource: 'networkpolicies', scope: 'namespace', mutates: true, role: 'cloud-custody-containment', why: '--isolate: deny all ingress and egress of the labelled pod' }),
   readNetworkPolicy: op({ verb: 'get', apiGroup: 'networking.k8s.io', resource: 'networkpolicies', scope: 'namespace', mutates: false, role: 'cloud-custody-containment', why: '--isolate: a resumed case finds the policy it created' }),

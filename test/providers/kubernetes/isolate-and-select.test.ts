@@ -53,12 +53,12 @@ describe('--isolate', () => {
     await kase.release();
   });
 
-  it('without --isolate nothing is changed and the plan lists no mutating call', () => {
+  it('without --isolate the plan changes nothing but the checkpoint (which freezes the container briefly and writes on the node)', () => {
     const target = parseTarget('k8s:lab/shop/web-1');
     if (target.kind !== 'k8s-pod') throw new Error('unexpected');
-    expect(planPod(target, NO_OPTIONS).flatMap((s) => s.calls).filter((c) => c.mutates)).toEqual([]);
+    expect(planPod(target, NO_OPTIONS).flatMap((s) => s.calls).filter((c) => c.mutates).map((c) => c.api)).toEqual(['k8s:create nodes/proxy']);
     expect(planPod(target, { ...NO_OPTIONS, isolate: true }).flatMap((s) => s.calls).filter((c) => c.mutates).map((c) => c.api)).toEqual([
-      'k8s:patch pods', 'k8s:create networking.k8s.io/networkpolicies', 'k8s:patch nodes',
+      'k8s:patch pods', 'k8s:create networking.k8s.io/networkpolicies', 'k8s:patch nodes', 'k8s:create nodes/proxy',
     ]);
   });
 });
