@@ -5,10 +5,11 @@
 import type { CustodyConfig } from '../core/config.js';
 import type { Provider, ProviderFactory } from '../core/ports.js';
 import { awsProviderFactory } from './aws/index.js';
+import { kubernetesProviderFactory } from './kubernetes/index.js';
 
 export const PROVIDER_FACTORIES: Readonly<Record<string, ProviderFactory>> = {
   aws: awsProviderFactory,
-  // kubernetes: kubernetesProviderFactory,
+  kubernetes: kubernetesProviderFactory,
 };
 
 /** Builds every provider the config has a section for. */
