@@ -22,3 +22,9 @@ export function shortTarget(target: string): string {
   const arn = /^arn:[^:]+:ec2:[^:]+:(\d{12}):[a-z]+\/(.+)$/.exec(target);
   return arn ? `${arn[1]}/${arn[2]}` : target;
 }
+
+/** The closing progress line on a terminal: counts and where the case is. */
+export function writeProgressSummary(io: CliIo, json: boolean, text: string): void {
+  if (json || !io.stderrIsTTY) return;
+  io.stderr(`  done: ${text}\n`);
+}

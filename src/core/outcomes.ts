@@ -27,15 +27,15 @@ export function outcomeErrorCode(outcome: TargetOutcome): string | undefined {
 }
 
 /**
- * The exit code a run's outcomes deserve: 0 when every target was collected, 2 when none was
- * (3 when every one of them was refused as bad input), 1 otherwise. A run with no target at all
- * is bad input.
+ * The exit code a run's outcomes deserve: 0 when every target was collected, 2 when every one
+ * failed (3 when every one was refused as bad input), 1 otherwise — some collected, partial, or
+ * skipped by an interruption. A run with no target at all is bad input.
  */
 export function exitCodeForOutcomes(outcomes: readonly TargetOutcome[]): number {
   if (outcomes.length === 0) return EXIT.BAD_INPUT;
   const summary = summarizeOutcomes(outcomes);
   if (summary.collected === summary.total) return EXIT.OK;
-  if (summary.collected === 0 && summary.partial === 0) {
+  if (summary.failed === summary.total) {
     const allRefused = outcomes.every((o) => INPUT_CODES.has(outcomeErrorCode(o) ?? ''));
     return allRefused ? EXIT.BAD_INPUT : EXIT.FAILED;
   }

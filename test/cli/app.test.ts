@@ -150,6 +150,7 @@ describe('custody collect: results and exit codes', () => {
     writeConfig(world.dir, GOOD_CONFIG);
     const onTty = await cli(world, ['collect', '--case', 'IR-1', I1], { tty: true });
     expect(onTty.stderr).toContain('222222222222/i-0123456789abcdef0  collect started');
+    expect(onTty.stderr).toMatch(/done: 1 target: 1 collected.*case folder /);
     const piped = await cli(world, ['collect', '--case', 'IR-2', I1], { tty: false });
     expect(piped.stderr).toBe('');
   });

@@ -17,6 +17,7 @@ describe('exitCodeForOutcomes', () => {
     ['every target refused as bad input', [refused], EXIT.BAD_INPUT],
     ['refused and denied', [refused, denied], EXIT.FAILED],
     ['no target at all', [], EXIT.BAD_INPUT],
+    ['one failed and the rest skipped by an interruption', [denied, { target: 't5', status: 'skipped', evidenceIds: [] }], EXIT.PARTIAL],
   ] as const)('%s', (_name, outcomes, code) => {
     expect(exitCodeForOutcomes(outcomes)).toBe(code);
   });

@@ -9,7 +9,7 @@ import { loadCliConfig } from '../config-source.js';
 import type { CliDeps } from '../deps.js';
 import { COLLECT_HELP } from '../help.js';
 import type { CliIo } from '../io.js';
-import { createProgress } from '../progress.js';
+import { createProgress, writeProgressSummary } from '../progress.js';
 import { renderOutcomes, renderSummary, renderVerify } from '../render.js';
 
 /** `custody collect --case ID [options] TARGET...` */
@@ -45,6 +45,7 @@ export async function runCollectCommand(args: readonly string[], io: CliIo, deps
     },
     deps,
   );
+  writeProgressSummary(io, json, `${renderSummary(result.summary)}; case folder ${result.caseDir}`);
   const exitCode = collectExitCode(result);
   if (json) io.stdout(`${JSON.stringify(collectJson(result, exitCode), null, 2)}\n`);
   else io.stdout(`${renderCollect(result)}\n`);

@@ -12,7 +12,7 @@ import type { CollectCaseResult } from '../collect-case.js';
 import type { CliDeps, DemoLab, ReportPaths } from '../deps.js';
 import { DEMO_HELP } from '../help.js';
 import type { CliIo } from '../io.js';
-import { createProgress } from '../progress.js';
+import { createProgress, writeProgressSummary } from '../progress.js';
 import { renderOutcomes, renderSummary, renderVerify } from '../render.js';
 
 const CREDENTIAL_VARS = ['AWS_ACCESS_KEY_ID', 'AWS_SECRET_ACCESS_KEY', 'AWS_SESSION_TOKEN', 'AWS_PROFILE', 'AWS_REGION'] as const;
@@ -58,6 +58,7 @@ export async function runDemoCommand(args: readonly string[], io: CliIo, deps: C
       },
       deps,
     );
+    writeProgressSummary(io, json, `${renderSummary(result.summary)}; case folder ${result.caseDir}`);
     const verified = result.verify?.ok === true;
     const report = verified ? await deps.renderReport(result.caseDir) : undefined;
     const asDesigned = ranAsDesigned(result, lab);

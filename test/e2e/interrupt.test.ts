@@ -1,0 +1,49 @@
+// Ctrl-C during a collection: the running steps finish and are recorded, the case is left open
+// (not closed), the responder is told how to finish it, and --resume does.
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { verifyCase } from '../../src/custody/index.js';
+import { EXIT } from '../../src/core/errors.js';
+import { ledgerLines, runCliChild, startCli } from './child-cli.js';
+import { startLabFixture } from './lab-fixture.js';
+import type { LabFixture } from './lab-fixture.js';
+
+let fx: LabFixture;
+beforeAll(async () => {
+  // One target at a time, so an interrupt leaves later targets not started.
+  fx = await startLabFixture({}, { concurrency: { perScope: 1, total: 1 } });
+});
+afterAll(async () => {
+  await fx.lab.stop();
+});
+
+describe('Ctrl-C', () => {
+  it('stops starting targets, leaves the case resumable, says how to finish it, and --resume finishes it', async () => {
+    const targets = ['web-01', 'db-01', 'api-01', 'worker-07'].map((n) => fx.instanceArn(n));
+    const args = ['collect', '--case', 'IR-CTRL-C', '--analyst', 'alice', '--config', fx.configPath];
+    const run = startCli([...args, ...targets], fx.env);
+    const ledger = join(fx.dir, 'cases', 'IR-CTRL-C', 'ledger.jsonl');
+    while (ledgerLines(ledger) < 6) await new Promise((r) => setTimeout(r, 5));
+    run.child.kill('SIGINT');
+    const interrupted = await run.done;
+    expect(interrupted.code).toBe(EXIT.PARTIAL);
+    expect(interrupted.stdout).toContain('--resume');
+    expect(interrupted.stdout).toMatch(/skipped/);
+    const types = ledgerOf(ledger);
+    expect(types).toContain('collection.interrupted');
+    expect(types).not.toContain('case.closed');
+
+    const resumed = await runCliChild([...args, '--resume', '--json', ...targets], fx.env);
+    expect(resumed.code).toBe(EXIT.OK);
+    const verified = await verifyCase(join(fx.dir, 'cases', 'IR-CTRL-C'));
+    expect(verified.ok).toBe(true);
+  }, 60_000);
+});
+
+function ledgerOf(path: string): string[] {
+  return readFileSync(path, 'utf8')
+    .trim()
+    .split('\n')
+    .map((l: string) => (JSON.parse(l) as { type: string }).type);
+}
