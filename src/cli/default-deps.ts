@@ -32,8 +32,8 @@ export function defaultDeps(): CliDeps {
     },
     verifyCase: async (caseDir) => toVerifyOutcome(caseDir, await verifyCase(caseDir)),
     async renderReport(caseDir) {
-      const { markdown, html } = await renderReport(caseDir);
-      return { markdown, html };
+      const { markdown, html, verification } = await renderReport(caseDir);
+      return { markdown, html, verify: toVerifyOutcome(caseDir, verification) };
     },
     async callerIdentity(config) {
       if (!config.aws) {

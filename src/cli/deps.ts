@@ -42,6 +42,8 @@ export interface VerifyOutcome {
 export interface ReportPaths {
   markdown: string;
   html: string;
+  /** The verification the report was rendered with (a failing case still gets a report). */
+  verify?: VerifyOutcome;
 }
 
 /** A running rehearsal lab, as the demo uses it. */

@@ -77,7 +77,7 @@ Options:
 export const REPORT_HELP = `Usage: custody report CASE_DIR
 
 Writes report.md and report.html into the case folder and prints their paths. Verifies the case
-first; the report says whether it verified.
+first; the report says whether it verified, and the exit code is 4 when it did not.
 
 Options:
   -h, --help    show this help`;

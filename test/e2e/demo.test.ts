@@ -205,3 +205,29 @@ describe('custody verify catches tampering with a demo case', () => {
     expect(doc.firstProblem).toMatchObject({ kind: 'missing-file', location: expect.stringMatching(/^evidence\/ev-[0-9a-f]+\/instance\.json/) });
   }, 30_000);
 });
+
+describe('custody report', () => {
+  it('writes both reports for a verified case and prints their paths', async () => {
+    const run = await custody(['report', demo.caseDir]);
+    expect(run.code).toBe(EXIT.OK);
+    expect(run.stdout.trim().split('\n')).toEqual([join(demo.caseDir, 'report.md'), join(demo.caseDir, 'report.html')]);
+    expect(readFileSync(join(demo.caseDir, 'report.md'), 'utf8')).toContain(demo.caseId);
+  });
+
+  it('still writes the report of a tampered case, and exits 4 naming the first problem', async () => {
+    const copy = join(mkdtempSync(join(tmpdir(), 'custody-report-')), 'case');
+    try {
+      cpSync(demo.caseDir, copy, { recursive: true });
+      const evidence = join(copy, 'evidence');
+      const id = readdirSync(evidence).sort()[0]!;
+      const name = readdirSync(join(evidence, id)).sort()[0]!;
+      writeFileSync(join(evidence, id, name), 'replaced');
+      const run = await custody(['report', copy]);
+      expect(run.code).toBe(EXIT.VERIFY_FAILED);
+      expect(run.stderr).toContain(`evidence/${id}/${name}`);
+      expect(existsSync(join(copy, 'report.html'))).toBe(true);
+    } finally {
+      rmSync(join(copy, '..'), { recursive: true, force: true });
+    }
+  });
+});

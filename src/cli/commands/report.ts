@@ -4,6 +4,7 @@ import { parseCommandArgs } from '../args.js';
 import type { CliDeps } from '../deps.js';
 import { REPORT_HELP } from '../help.js';
 import type { CliIo } from '../io.js';
+import { firstError, problemLocation } from '../render.js';
 import { onlyCaseDir } from './verify.js';
 
 /** `custody report CASE_DIR`: writes report.md and report.html, prints their paths. */
@@ -14,8 +15,15 @@ export async function runReportCommand(args: readonly string[], io: CliIo, deps:
     return EXIT.OK;
   }
   const caseDir = resolve(io.cwd, onlyCaseDir(positionals, 'report'));
-  const paths = await deps.renderReport(caseDir);
-  if (values.json === true) io.stdout(`${JSON.stringify({ caseDir, report: paths }, null, 2)}\n`);
+  const { verify, ...paths } = await deps.renderReport(caseDir);
+  const verified = verify === undefined || verify.ok;
+  if (values.json === true) io.stdout(`${JSON.stringify({ caseDir, report: paths, verify: verify ?? null }, null, 2)}\n`);
   else io.stdout(`${paths.markdown}\n${paths.html}\n`);
-  return EXIT.OK;
+  if (!verified) {
+    const first = firstError(verify);
+    io.stderr(
+      `custody: ${caseDir} does not verify${first ? ` (first problem: ${problemLocation(first)}: ${first.message})` : ''}; the report says so at the top [E_VERIFY]\n`,
+    );
+  }
+  return verified ? EXIT.OK : EXIT.VERIFY_FAILED;
 }
