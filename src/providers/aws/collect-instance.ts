@@ -21,6 +21,9 @@ export async function collectInstance(run: TargetRun<AwsInstanceTarget>): Promis
   const assumed = await runStep(run, 'assume-role', () => run.sessions.ensure(target.account, run.recorder));
   if (!assumed.ok) return failedOutcome(run, `could not assume the collector role in ${target.account}: ${assumed.error.message}`);
 
+  // The case-snapshot lookup (one per account and region) rides alongside the describe instead
+  // of after it; a failure here is handled where the snapshot step awaits it again.
+  run.scope.snapshots.load(run.signal).catch(() => undefined);
   const described = await runStep(run, 'describe-instance', () => run.scope.directory.describeInstance(target.instanceId));
   if (!described.ok) {
     const why = described.error.code === 'E_NOT_FOUND' ? `instance ${target.instanceId} was not found in ${target.account} ${target.region}` : described.error.message;

@@ -305,13 +305,15 @@ describe('AWS provider in the lab', () => {
     });
     const target = parseTarget(arnOf(host));
     const first = new MemoryRecorder('IR-lookup');
-    lab.control.failNext({ action: 'ec2:DescribeSnapshots', code: 'UnauthorizedOperation', status: 403, account: '333333333333' });
+    // Twice: the lookup is started early and asked again by the snapshot step.
+    lab.control.failNext({ action: 'ec2:DescribeSnapshots', code: 'UnauthorizedOperation', status: 403, account: '333333333333', count: 2 });
     const outcome = await provider({ transfer: 'in-place' }).collect(target, contextFor(first));
     expect(outcome.status, outcome.reason).toBe('collected');
     expect(first.ofType('step.failed')[0]!.data).toMatchObject({ step: 'snapshot-lookup', error: { code: 'E_ACCESS_DENIED' } });
 
     const second = new MemoryRecorder('IR-lookup', 'alice', first.log);
-    lab.control.failNext({ action: 'ec2:DescribeSnapshots', code: 'UnauthorizedOperation', status: 403, account: '333333333333' });
+    // Twice: the lookup is started early and asked again by the snapshot step.
+    lab.control.failNext({ action: 'ec2:DescribeSnapshots', code: 'UnauthorizedOperation', status: 403, account: '333333333333', count: 2 });
     const resumed = await provider({ transfer: 'in-place' }).collect(target, contextFor(second));
     expect(resumed).toMatchObject({ status: 'failed', error: { code: 'E_ACCESS_DENIED', action: 'ec2:DescribeSnapshots' } });
     expect(snapshotsOf('IR-lookup')).toHaveLength(1);
