@@ -1,7 +1,8 @@
 /**
- * Collecting one EC2 instance, in the order the evidence decays: describe, console output
- * (volatile) first, then volumes and keys, preserve (opt-in), one CreateSnapshots for all
- * volumes, then each volume's chain (wait, re-encrypt, share, copy, lock) concurrently.
+ * Collecting one EC2 instance, in the order the evidence decays: describe it; then, at once,
+ * console output (volatile: its request leaves first), preserve (opt-in) and one CreateSnapshots
+ * for all volumes, and the volume and key descriptions; then each volume's chain (wait,
+ * re-encrypt, share, copy, lock) concurrently.
  */
 import type { Instance, Volume } from '@aws-sdk/client-ec2';
 import { evidenceIdFor } from '../../core/case-id.js';

@@ -17,7 +17,7 @@ import { CustodyError } from '../../core/errors.js';
 import type { DescribedKey } from './kms-keys.js';
 import type { Semaphore } from './limits.js';
 import { fillKeyPattern } from './kms-keys.js';
-import { loadIndexOrProceed, runStep, type TargetRun } from './run.js';
+import { isLedgerError, loadIndexOrProceed, runStep, type TargetRun } from './run.js';
 import type { CaseSnapshotIndex, IndexedSnapshot } from './snapshot-index.js';
 import type { SnapshotWaiter } from './snapshot-waiter.js';
 
@@ -216,7 +216,13 @@ export async function runVolumeChain(run: TargetRun, chain: SourceSnapshot, shar
               resource: fillKeyPattern(run.aws.kms.shareableKey, target.account, target.region),
             });
           }
-          const sourceKey = source.value.kmsKeyId ? await run.scope.keys.describe(source.value.kmsKeyId).catch(() => undefined) : undefined;
+          // Only for the reason recorded; a key we may not describe is no reason to stop.
+          const sourceKey = source.value.kmsKeyId
+            ? await run.scope.keys.describe(source.value.kmsKeyId).catch((error: unknown) => {
+                if (isLedgerError(error)) throw error;
+                return undefined;
+              })
+            : undefined;
           const reason = !source.value.encrypted
             ? 'unencrypted snapshot: encrypt before sharing'
             : sourceKey?.metadata.KeyManager === 'AWS'
