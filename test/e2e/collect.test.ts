@@ -1,0 +1,54 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { EXIT } from '../../src/core/errors.js';
+import { custody } from './cli-run.js';
+import { startLabFixture, useCredentials } from './lab-fixture.js';
+import type { LabFixture } from './lab-fixture.js';
+
+let fx: LabFixture;
+let restore: () => void;
+
+beforeAll(async () => {
+  fx = await startLabFixture();
+  restore = useCredentials(fx.env);
+});
+afterAll(async () => {
+  restore();
+  await fx.lab.stop();
+});
+
+describe('custody collect and plan against the lab', () => {
+  it('plan shows the steps, calls and permissions and makes no call at all', async () => {
+    fx.lab.control.resetCalls();
+    const run = await custody(['plan', '--config', fx.configPath, fx.instanceArn('web-01')], { cwd: fx.dir });
+    expect(run.code).toBe(EXIT.OK);
+    expect(run.stdout).toContain('changes ec2:CreateSnapshots');
+    expect(run.stdout).toContain('sts:AssumeRole');
+    expect(run.stdout).toContain('Nothing was called or written.');
+    expect(fx.lab.control.totalCalls()).toBe(0);
+  });
+
+  it('a tag selector finds the tagged instance in the allowed accounts and collects it, recording the search', async () => {
+    const run = await custody(
+      ['collect', '--case', 'IR-SELECT', '--analyst', 'alice', '--config', fx.configPath, '--json', '--select', 'tag:Incident=INC-42'],
+      { cwd: fx.dir },
+    );
+    expect(run.code).toBe(EXIT.OK);
+    const doc = JSON.parse(run.stdout) as { outcomes: Array<{ target: string; status: string }> };
+    expect(doc.outcomes).toEqual([expect.objectContaining({ target: fx.instanceArn('worker-07'), status: 'collected' })]);
+    const resolved = readFileSync(join(fx.dir, 'cases', 'IR-SELECT', 'ledger.jsonl'), 'utf8')
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as { type: string; data: Record<string, unknown> })
+      .find((e) => e.type === 'selector.resolved');
+    expect(resolved?.data).toMatchObject({ selector: 'tag:Incident=INC-42', targets: [fx.instanceArn('worker-07')] });
+  }, 30_000);
+
+  it('the analyst defaults to the caller identity of the forensics credentials', async () => {
+    const run = await custody(['collect', '--case', 'IR-WHO', '--config', fx.configPath, '--json', fx.instanceArn('api-01')], { cwd: fx.dir });
+    expect(run.code).toBe(EXIT.OK);
+    const doc = JSON.parse(run.stdout) as { analyst: string };
+    expect(doc.analyst).toMatch(/^arn:aws:sts::111111111111:assumed-role\//);
+  }, 30_000);
+});
