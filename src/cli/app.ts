@@ -54,8 +54,16 @@ export async function runCli(argv: readonly string[], io: CliIo, deps: () => Pro
     return await COMMANDS[first](rest, io, await deps());
   } catch (error) {
     reportError(error, io);
-    return exitCodeFor(error);
+    const code = exitCodeFor(error);
+    // Automation asked for JSON: it gets a document even when the command could not run.
+    if (rest.includes('--json')) io.stdout(`${JSON.stringify({ error: errorRecord(error), exitCode: code }, null, 2)}\n`);
+    return code;
   }
+}
+
+function errorRecord(error: unknown): Record<string, unknown> {
+  if (isCustodyError(error)) return error.toRecord();
+  return { code: 'E_INTERNAL', message: error instanceof Error ? error.message : String(error) };
 }
 
 function reportError(error: unknown, io: CliIo): void {

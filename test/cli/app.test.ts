@@ -179,6 +179,13 @@ describe('custody collect: results and exit codes', () => {
     expect(run.stderr).toMatch(/^custody: .*disk full.*\[E_LEDGER\]/);
   });
 
+  it('with --json, an error is also a JSON document on stdout', async () => {
+    const world = fakeWorld();
+    const run = await cli(world, ['collect', '--json', '--case', 'IR/1', I1]);
+    expect(run.code).toBe(EXIT.BAD_INPUT);
+    expect(JSON.parse(run.stdout)).toMatchObject({ error: { code: 'E_INPUT', message: expect.stringContaining('IR/1') }, exitCode: 3 });
+  });
+
   it('CUSTODY_DEBUG=1 adds the stack to an error', async () => {
     const world = fakeWorld();
     const run = await cli(world, ['collect', '--case', 'IR-1', I1], { env: { CUSTODY_DEBUG: '1' } });
