@@ -41,8 +41,6 @@ export async function collectInstance(run: TargetRun<AwsInstanceTarget>): Promis
         source: target.arn,
         content: jsonEvidence({
           api: 'ec2:DescribeInstances',
-          describedAt: described.value.describedAt,
-          requestId: described.value.requestId ?? null,
           ownerId: described.value.ownerId ?? null,
           instance,
         }),
@@ -153,8 +151,7 @@ async function describeVolumes(run: TargetRun<AwsInstanceTarget>, volumeIds: str
       source: target.arn,
       content: jsonEvidence({
         api: 'ec2:DescribeVolumes',
-        requestIds,
-        volumes: described.map((d) => ({ describedAt: d.describedAt, volume: d.value })),
+        volumes: described.map((d) => d.value),
       }),
       mediaType: 'application/json',
       target: target.arn,

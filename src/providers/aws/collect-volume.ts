@@ -27,8 +27,7 @@ export async function collectVolume(run: TargetRun<AwsVolumeTarget>): Promise<Ta
       source: target.arn,
       content: jsonEvidence({
         api: 'ec2:DescribeVolumes',
-        requestIds: described.value.requestId ? [described.value.requestId] : [],
-        volumes: [{ describedAt: described.value.describedAt, volume }],
+        volumes: [volume],
       }),
       mediaType: 'application/json',
       target: target.arn,

@@ -32,7 +32,10 @@ export async function describeKeys(run: TargetRun, volumes: Volume[], storeAfter
     }
   }
   if (described.length === 0 || storedBefore(run, run.evidenceId, 'kms-keys.json')) return shareable;
-  const unique = [...new Map(described.map((d) => [d.metadata.Arn ?? d.requested, d])).values()];
+  // Sorted: the same keys always give the same file, whatever order the answers came in.
+  const unique = [...new Map(described.map((d) => [d.metadata.Arn ?? d.requested, d])).values()].sort((a, b) =>
+    `${a === shareable ? 0 : 1}${a.metadata.Arn ?? a.requested}`.localeCompare(`${b === shareable ? 0 : 1}${b.metadata.Arn ?? b.requested}`),
+  );
   await storeAfter;
   await runStep(run, 'store-key-descriptions', async () => {
     const requestIds = [...new Set(unique.map((d) => d.requestId).filter((r): r is string => typeof r === 'string'))];
@@ -46,7 +49,6 @@ export async function describeKeys(run: TargetRun, volumes: Volume[], storeAfter
         keys: unique.map((d) => ({
           requested: d.requested,
           role: d === shareable ? 'shareable' : 'volume',
-          requestId: d.requestId ?? null,
           keyMetadata: d.metadata,
         })),
       }),

@@ -197,7 +197,12 @@ export async function loadIndexOrProceed(
   }
 }
 
-/** Renders a JSON evidence file: stable, indented, with a trailing newline. */
+/**
+ * Renders a JSON evidence file: stable, indented, with a trailing newline. Callers put only what
+ * AWS returned in it (request ids and times go in the `evidence.stored` entry, and CloudTrail
+ * dates a call by its request id): the same resource described twice gives the same bytes, so
+ * a file an interrupted run wrote but never recorded is recognised and recorded on resume.
+ */
 export function jsonEvidence(value: unknown): string {
   return `${JSON.stringify(value, (_k, v: unknown) => (v instanceof Date ? v.toISOString() : v), 2)}\n`;
 }
