@@ -65,7 +65,7 @@ export async function resolveCallerIdentity(
 }
 
 /** What a session must be allowed to touch in one account. */
-interface Coverage {
+export interface Coverage {
   partition: string;
   /** region → instance ARNs named, or '*' for every instance in the region. */
   instances: Map<string, Set<string> | '*'>;
@@ -216,7 +216,7 @@ export class CollectorSessions {
     const sessionName = sessionNameFor(recorder.caseId);
     const sourceIdentity = sourceIdentityFor(recorder.analyst);
     const coveredVersion = state.coverage.version;
-    const policy = aws.narrowSessionPolicy ? sessionPolicyFor(account, state.coverage) : undefined;
+    const policy = aws.narrowSessionPolicy ? fitSessionPolicy(account, state.coverage) : undefined;
     const startedAt = this.clock.now();
     const { output, requestId } = await callAws(
       'assumeCollectorRole',
@@ -257,7 +257,11 @@ export class CollectorSessions {
       durationSeconds: aws.sessionDurationSeconds,
       expiration: expiration.toISOString(),
       externalIdUsed: aws.externalId !== undefined,
-      sessionPolicy: policy ? summarisePolicy(policy) : null,
+      sessionPolicy: policy
+        ? summarisePolicy(policy)
+        : aws.narrowSessionPolicy
+          ? { narrowedTo: null, note: `a narrowing policy would exceed ${MAX_SESSION_POLICY_CHARS} characters: the role's own policy alone applies` }
+          : null,
       reason,
       requestId: requestId ?? null,
     });
@@ -311,6 +315,25 @@ export function sessionPolicyFor(account: string, coverage: Coverage): PolicyDoc
     statements.push({ Effect: 'Allow', Action: [...actions].sort(), Resource: list.length === 1 ? (list[0] as string) : list });
   }
   return { Version: '2012-10-17', Statement: statements };
+}
+
+/** STS refuses an inline session policy longer than this (plaintext characters). */
+export const MAX_SESSION_POLICY_CHARS = 2048;
+
+/**
+ * The narrowest session policy that STS accepts: named instances if it fits, else every
+ * instance of the covered regions; if even that is too long (many regions), none, and the
+ * role's own policy alone decides (recorded as `sessionPolicy: null`).
+ */
+export function fitSessionPolicy(account: string, coverage: Coverage): PolicyDocument | undefined {
+  const named = sessionPolicyFor(account, coverage);
+  if (JSON.stringify(named).length <= MAX_SESSION_POLICY_CHARS) return named;
+  const wide = sessionPolicyFor(account, {
+    ...coverage,
+    instances: new Map([...coverage.instances.keys()].map((r) => [r, '*' as const])),
+    volumes: new Map([...coverage.volumes.keys()].map((r) => [r, '*' as const])),
+  });
+  return JSON.stringify(wide).length <= MAX_SESSION_POLICY_CHARS ? wide : undefined;
 }
 
 function summarisePolicy(policy: PolicyDocument): Record<string, unknown> {

@@ -7,6 +7,7 @@ import { parseConfig, type CustodyConfig } from '../../../src/core/config.js';
 import { parseTarget } from '../../../src/core/targets.js';
 import { demoScenario, startLab, type RunningLab } from '../../../src/lab/index.js';
 import { createAwsProvider, sessionNameFor, sessionPolicyFor, sourceIdentityFor } from '../../../src/providers/aws/index.js';
+import { fitSessionPolicy } from '../../../src/providers/aws/credentials.js';
 import { contextFor, ledgerText, MemoryRecorder } from './helpers.js';
 
 const REGION = 'us-east-1';
@@ -70,6 +71,31 @@ describe('session policy', () => {
     const describeOnly = policy.Statement.find((s) => s.Resource === '*')!;
     expect(describeOnly.Action.every((a) => a.startsWith('ec2:Describe'))).toBe(true);
     expect(JSON.stringify(policy).length).toBeLessThan(2048);
+  });
+});
+
+describe('session policy size', () => {
+  it('widens to every instance of a region, then to no inline policy, rather than exceed what STS accepts', () => {
+    const regions = ['us-east-1', 'us-east-2', 'us-west-1', 'us-west-2', 'eu-west-1', 'eu-west-2', 'eu-central-1', 'ap-south-1'];
+    const manyNamed = {
+      partition: 'aws',
+      instances: new Map<string, Set<string> | '*'>(
+        regions.slice(0, 2).map((r) => [r, new Set(Array.from({ length: 10 }, (_, i) => `arn:aws:ec2:${r}:222222222222:instance/i-0000000000000000${i}`))]),
+      ),
+      volumes: new Map<string, Set<string> | '*'>(regions.slice(0, 2).map((r) => [r, '*'])),
+      version: 1,
+    };
+    const widened = fitSessionPolicy('222222222222', manyNamed)!;
+    expect(JSON.stringify(widened).length).toBeLessThanOrEqual(2048);
+    expect(JSON.stringify(widened)).toContain('arn:aws:ec2:us-east-2:222222222222:instance/*');
+
+    const everywhere = {
+      partition: 'aws',
+      instances: new Map<string, Set<string> | '*'>(regions.map((r) => [r, '*'])),
+      volumes: new Map<string, Set<string> | '*'>(regions.map((r) => [r, '*'])),
+      version: 1,
+    };
+    expect(fitSessionPolicy('222222222222', everywhere)).toBeUndefined();
   });
 });
 
