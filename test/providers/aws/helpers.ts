@@ -31,8 +31,6 @@ export class MemoryRecorder implements CaseRecorder {
   readonly caseDir: string;
   readonly log: LedgerEntry[];
   readonly files = new Map<string, Buffer>();
-  /** When set, the Nth write from now fails like a full disk. */
-  failAfter: number | undefined;
 
   constructor(
     readonly caseId: string,
@@ -44,10 +42,6 @@ export class MemoryRecorder implements CaseRecorder {
   }
 
   async record(type: string, data: Record<string, unknown> = {}, target?: string): Promise<LedgerEntry> {
-    if (this.failAfter !== undefined) {
-      if (this.failAfter <= 0) throw new CustodyError('E_LEDGER', 'ledger.jsonl: no space left on device');
-      this.failAfter -= 1;
-    }
     const entry: LedgerEntry = {
       seq: this.log.length,
       time: new Date().toISOString(),

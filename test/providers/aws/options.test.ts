@@ -118,3 +118,47 @@ describe('a cancelled run', () => {
     }
   });
 });
+
+describe('another region', () => {
+  it('an instance in us-west-2 is re-encrypted there and copied across into the forensics region', async () => {
+    const scenario = demoScenario({ snapshotDurationMs: 50 });
+    const account = scenario.accounts.find((a) => a.id === '333333333333')!;
+    account.keys = [...(account.keys ?? []), { alias: 'alias/cloud-custody-share', region: 'us-west-2', allowedAccounts: [scenario.forensicsAccount] }];
+    account.instances = [
+      ...(account.instances ?? []),
+      {
+        region: 'us-west-2',
+        tags: { Name: 'west-01', ForensicsEnabled: 'true' },
+        volumes: [{ sizeGiB: 8, encryption: 'aws/ebs', tags: { ForensicsEnabled: 'true' } }],
+        consoleOutput: 'west-01 login: ',
+      },
+    ];
+    const west = await startLab(scenario);
+    try {
+      const aws = createAwsProvider(
+        parseConfig({
+          aws: {
+            forensicsAccount: west.forensicsAccount,
+            region: REGION,
+            regions: [REGION, 'us-west-2'],
+            allowedAccounts: ['333333333333'],
+            endpoints: { sts: west.endpoint, ec2: west.endpoint, kms: west.endpoint },
+          },
+        }),
+        { credentials: async () => west.orchestratorCredentials, wait: { initialDelayMs: 20, maxDelayMs: 50 } },
+      );
+      const host = [...west.state.region('us-west-2').instances.values()].find((i) => i.tags.Name === 'west-01')!;
+      const recorder = new MemoryRecorder('IR-west');
+      const outcome = await aws.collect(parseTarget(`arn:aws:ec2:us-west-2:333333333333:instance/${host.id}`), contextFor(recorder));
+      await aws.close?.();
+      expect(outcome.status, outcome.reason).toBe('collected');
+      const ids = recorder.ofType('artifact.recorded')[0]!.data.cloudIds as Record<string, string>;
+      expect(west.state.region('us-west-2').snapshots.get(ids.reencryptedSnapshotId!)?.ownerId).toBe('333333333333');
+      const kept = west.state.region(REGION).snapshots.get(ids.forensicsSnapshotId!)!;
+      expect(kept.ownerId).toBe('111111111111');
+      expect(recorder.ofType('snapshot.requested').find((e) => e.data.role === 'forensics')!.data).toMatchObject({ sourceRegion: 'us-west-2' });
+    } finally {
+      await west.stop();
+    }
+  });
+});
