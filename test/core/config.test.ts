@@ -64,3 +64,11 @@ describe('configuration', () => {
     expect(config.keysDir).toBe(join(dir, 'keys'));
   });
 });
+
+describe('the example config shipped in examples/', () => {
+  it('is valid, so a user can start from it', () => {
+    const config = loadConfigFile(join(__dirname, '..', '..', 'examples', 'custody.config.json'));
+    expect(config.aws?.allowedAccounts).toEqual(['222222222222', '333333333333']);
+    expect(Object.keys(config.kubernetes?.clusters ?? {})).toEqual(['prod', 'staging']);
+  });
+});
