@@ -206,6 +206,11 @@ function checkMalformed(kind: 'instance' | 'volume' | 'snapshot', ids: string[])
   for (const id of ids) if (!pattern.test(id)) throw new LabAwsError(code, `Invalid id: "${id}"`);
 }
 
+/** Refuses volume ids that are not `vol-` + 8 or 17 hex digits, with EC2's Malformed code. */
+export function checkMalformedVolumeIds(ids: string[]): void {
+  checkMalformed('volume', ids);
+}
+
 /** Instances the caller can see in its account and region (terminated ones until they are gone). */
 export function visibleInstances(call: CallContext): LabInstance[] {
   const { state } = call.lab;

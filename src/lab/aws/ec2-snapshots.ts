@@ -9,6 +9,7 @@ import { authorize, isAllowed, requestTagContext, resourceTagContext, type CallC
 import {
   applyFilters,
   canSeeSnapshot,
+  checkMalformedVolumeIds,
   endIfDryRun,
   findInstances,
   findOwnSnapshot,
@@ -27,7 +28,7 @@ import {
 } from './ec2-common.js';
 import { invalidParameterValue, LabAwsError, missingParameter } from './errors.js';
 import { getBoolean, getList, getString, getStrings, type QueryTree } from './query.js';
-import type { LabKey, LabSnapshot, LabState, LabVolume } from './state.js';
+import type { LabInstance, LabKey, LabSnapshot, LabState, LabVolume } from './state.js';
 import { items, tagSet, type XmlChild } from './xml.js';
 
 const KEY_NOT_ACCESSIBLE = 'Given key ID is not accessible';
@@ -143,6 +144,7 @@ async function createSnapshots(call: CallContext, params: QueryTree): Promise<Ha
   const copyTagsFrom = getString(params, 'CopyTagsFromSource');
   if (copyTagsFrom !== undefined && copyTagsFrom !== 'volume') throw invalidParameterValue(`Value (${copyTagsFrom}) for parameter CopyTagsFromSource is invalid.`);
   const description = getString(params, 'Description') ?? '';
+  checkExcludedDataVolumes(instance, excluded);
 
   const devices = instance.blockDevices.filter(
     (d) => !(excludeBoot && d.deviceName === instance.rootDeviceName) && !excluded.includes(d.volumeId),
@@ -201,6 +203,36 @@ async function createSnapshots(call: CallContext, params: QueryTree): Promise<Ha
       ]),
     ],
   ]);
+}
+
+const MAX_EXCLUDED_DATA_VOLUMES = 40;
+
+/**
+ * `InstanceSpecification.ExcludeDataVolumeId.N` as AWS documents it: data (non-root) volumes only,
+ * at most 40. Naming the root volume fails the request (ExcludeBootVolume is the way to leave it
+ * out). AWS documents no code for an id that is not attached to the instance; the lab refuses it
+ * as an invalid parameter rather than silently ignoring it, so a caller whose idea of the
+ * instance's volumes is stale finds out instead of getting an unexpected snapshot set.
+ */
+function checkExcludedDataVolumes(instance: LabInstance, excluded: string[]): void {
+  if (excluded.length === 0) return;
+  if (excluded.length > MAX_EXCLUDED_DATA_VOLUMES) {
+    throw invalidParameterValue(
+      `The request includes ${excluded.length} ExcludeDataVolumeIds; you can specify up to ${MAX_EXCLUDED_DATA_VOLUMES} volume IDs per request.`,
+    );
+  }
+  checkMalformedVolumeIds(excluded);
+  const root = instance.blockDevices.find((d) => d.deviceName === instance.rootDeviceName)?.volumeId;
+  for (const id of excluded) {
+    if (id === root) {
+      throw invalidParameterValue(
+        `The volume '${id}' is the root volume of instance '${instance.id}' and cannot be excluded with ExcludeDataVolumeIds. Use ExcludeBootVolume instead.`,
+      );
+    }
+    if (!instance.blockDevices.some((d) => d.volumeId === id)) {
+      throw invalidParameterValue(`The volume '${id}' in ExcludeDataVolumeIds is not attached to instance '${instance.id}'.`);
+    }
+  }
 }
 
 function assertPendingQuota(state: LabState, account: string, region: string, adding: number): void {
