@@ -1,20 +1,36 @@
 /**
- * The append-only writer of ledger.jsonl. Appends are serialised through one promise queue; each
- * entry is one write of one line followed by fsync, and the promise resolves only then. The first
- * failed write poisons the ledger: that append and every later one reject with `E_LEDGER`, because
- * a collection whose actions can no longer be recorded must stop.
+ * The append-only writer of ledger.jsonl, with group commit.
+ *
+ * Each `append` is sealed at once, in call order: its seq is the next one and its `prev` is the
+ * hash of the entry appended just before it, whether or not that one is on disk yet. Sealed
+ * entries wait in a queue; one flush at a time writes every queued line with one write and one
+ * fsync, then resolves all of them. So an append's promise resolves only once its own bytes are
+ * fsync'd, but 200 collectors recording at once share fsyncs instead of waiting for one each.
+ *
+ * The first failed flush poisons the ledger: every append of that flush, every append queued
+ * behind it and every later one reject with `E_LEDGER`, because a collection whose actions can no
+ * longer be recorded must stop.
  */
-import { open, type FileHandle } from 'node:fs/promises';
+import { open } from 'node:fs/promises';
 import type { LedgerEntry } from '../core/ports.js';
 import { CustodyError } from '../core/errors.js';
 import { assertNoCredentials } from './credential-guard.js';
-import { GENESIS_PREV, entryLine, sealEntry, type UnsealedEntry } from './entry.js';
+import { GENESIS_PREV, entryLine, sealEntry } from './entry.js';
 import { deepFreeze, toJsonData } from './json-data.js';
 import type { SigningKey } from './signing-key.js';
 
 export interface LedgerHead {
   seq: number;
   hash: string;
+}
+
+/** The file operations the ledger needs; injectable so tests can count and hold fsyncs. */
+export interface LedgerFile {
+  /** Writes all of `bytes` at the end of the file. */
+  write(bytes: Uint8Array): Promise<void>;
+  /** Makes everything written so far durable (fsync). */
+  sync(): Promise<void>;
+  close(): Promise<void>;
 }
 
 export interface OpenLedgerOptions {
@@ -24,63 +40,116 @@ export interface OpenLedgerOptions {
   existing?: readonly LedgerEntry[];
   /** Injectable clock for golden tests. */
   now?: () => Date;
+  /** Opens the file for appending (default `openLedgerFile`); tests wrap it to watch fsyncs. */
+  openFile?: (path: string) => Promise<LedgerFile>;
+}
+
+/** Opens `path` for appending (created `0600` if missing). */
+export async function openLedgerFile(path: string): Promise<LedgerFile> {
+  const handle = await open(path, 'a', 0o600);
+  return {
+    async write(bytes: Uint8Array): Promise<void> {
+      let offset = 0;
+      while (offset < bytes.length) {
+        const { bytesWritten } = await handle.write(bytes, offset, bytes.length - offset, null);
+        offset += bytesWritten;
+      }
+    },
+    sync: () => handle.sync(),
+    close: () => handle.close(),
+  };
+}
+
+/** A sealed entry waiting for the flush that makes it durable. */
+interface Queued {
+  entry: LedgerEntry;
+  resolve(entry: LedgerEntry): void;
+  reject(error: CustodyError): void;
 }
 
 export class Ledger {
+  /** Durable entries only: an entry appears here once its flush has completed. */
   private readonly all: LedgerEntry[];
-  private queue: Promise<unknown> = Promise.resolve();
+  /** The last sealed entry, durable or queued: the next append chains to it. */
+  private tail: LedgerHead | undefined;
+  private queued: Queued[] = [];
+  private flushing = false;
+  private drained: Promise<void> = Promise.resolve();
   private failure: CustodyError | undefined;
+  private closing = false;
   private closed = false;
 
   private constructor(
     readonly path: string,
-    private readonly handle: FileHandle,
+    private readonly file: LedgerFile,
     private readonly key: SigningKey,
     existing: readonly LedgerEntry[],
     private readonly now: () => Date,
   ) {
     this.all = existing.map((entry) => deepFreeze(structuredClone(entry)));
+    const last = this.all[this.all.length - 1];
+    this.tail = last ? { seq: last.seq, hash: last.hash } : undefined;
   }
 
   /** Opens (creating if needed) the ledger file for appending. Throws `E_LEDGER` if it cannot. */
   static async open(options: OpenLedgerOptions): Promise<Ledger> {
-    let handle: FileHandle;
+    let file: LedgerFile;
     try {
-      handle = await open(options.path, 'a', 0o600);
+      file = await (options.openFile ?? openLedgerFile)(options.path);
     } catch (cause) {
       throw new CustodyError('E_LEDGER', `cannot open the ledger ${options.path}: ${(cause as Error).message}`, {
         cause,
         resource: options.path,
       });
     }
-    return new Ledger(options.path, handle, options.key, options.existing ?? [], options.now ?? (() => new Date()));
+    return new Ledger(options.path, file, options.key, options.existing ?? [], options.now ?? (() => new Date()));
   }
 
   /**
-   * Appends one signed entry and resolves once it is on disk.
-   * Rejects with `E_INTERNAL` (nothing written, the ledger stays usable) when `data` is not JSON or
-   * holds a credential, and with `E_LEDGER` when the ledger cannot be written (and from then on).
+   * Appends one signed entry and resolves once it is on disk (written and fsync'd).
+   * Rejects with `E_INTERNAL` (nothing written, no seq used, the ledger stays usable) when `data`
+   * is not JSON or holds a credential, and with `E_LEDGER` when the ledger cannot be written (and
+   * from then on) or is closed.
    */
   append(type: string, actor: string, data: Record<string, unknown> = {}, target?: string): Promise<LedgerEntry> {
-    let clean: Record<string, unknown>;
+    if (this.failure) return Promise.reject(this.failure);
+    if (this.closing) {
+      return Promise.reject(new CustodyError('E_LEDGER', `the ledger ${this.path} is closed; ${type} was not recorded`));
+    }
+    let entry: LedgerEntry;
     try {
       if (!type) throw new CustodyError('E_INTERNAL', 'a ledger entry needs a type');
-      clean = toJsonData(data, 'data') as Record<string, unknown>;
+      const clean = toJsonData(data, 'data') as Record<string, unknown>;
       assertNoCredentials(clean, `${type} data`);
       if (target !== undefined) assertNoCredentials({ target }, `${type} target`);
+      entry = sealEntry(
+        {
+          seq: (this.tail?.seq ?? 0) + 1,
+          time: this.now().toISOString(),
+          type,
+          actor,
+          ...(target !== undefined ? { target } : {}),
+          data: clean,
+          prev: this.tail?.hash ?? GENESIS_PREV,
+        },
+        this.key,
+      );
     } catch (error) {
       return Promise.reject(error);
     }
-    const task = this.queue.then(() => this.write(type, actor, clean, target));
-    this.queue = task.catch(() => undefined);
-    return task;
+    this.tail = { seq: entry.seq, hash: entry.hash };
+    return new Promise<LedgerEntry>((resolve, reject) => {
+      this.queued.push({ entry, resolve, reject });
+      this.startFlushing();
+    });
   }
 
-  /** Every entry, oldest first, including those of earlier runs. Entries are frozen. */
+  /** Every durable entry, oldest first, including those of earlier runs. Entries are frozen. */
   entries(): readonly LedgerEntry[] {
     return this.all;
   }
 
+  /** The last durable entry. */
   head(): LedgerHead | undefined {
     const last = this.all[this.all.length - 1];
     return last ? { seq: last.seq, hash: last.hash } : undefined;
@@ -91,46 +160,65 @@ export class Ledger {
     return this.failure;
   }
 
-  /** Waits for pending appends, then closes the file. Later appends reject with `E_LEDGER`. */
+  /**
+   * Refuses further appends, waits until every entry already appended is flushed (or refused),
+   * then closes the file. Later appends reject with `E_LEDGER`.
+   */
   async close(): Promise<void> {
-    await this.queue;
+    this.closing = true;
+    while (this.flushing) await this.drained;
     if (this.closed) return;
     this.closed = true;
-    await this.handle.close().catch(() => undefined);
+    await this.file.close().catch(() => undefined);
   }
 
-  private async write(type: string, actor: string, data: Record<string, unknown>, target?: string): Promise<LedgerEntry> {
-    if (this.failure) throw this.failure;
-    if (this.closed) throw new CustodyError('E_LEDGER', `the ledger ${this.path} is closed; ${type} was not recorded`);
-    const head = this.head();
-    const unsealed: UnsealedEntry = {
-      seq: (head?.seq ?? 0) + 1,
-      time: this.now().toISOString(),
-      type,
-      actor,
-      ...(target !== undefined ? { target } : {}),
-      data,
-      prev: head?.hash ?? GENESIS_PREV,
-    };
-    const entry = sealEntry(unsealed, this.key);
-    const bytes = Buffer.from(entryLine(entry), 'utf8');
-    try {
-      let offset = 0;
-      while (offset < bytes.length) {
-        const { bytesWritten } = await this.handle.write(bytes, offset, bytes.length - offset, null);
-        offset += bytesWritten;
+  private startFlushing(): void {
+    if (this.flushing) return; // the flush in flight picks the new entry up when it is done
+    this.flushing = true;
+    this.drained = this.drain();
+  }
+
+  /** Flushes batches until the queue is empty. Never rejects: failures go to the appenders. */
+  private async drain(): Promise<void> {
+    for (;;) {
+      const batch = this.queued;
+      if (batch.length === 0) {
+        // Cleared in the same synchronous step as the emptiness check, so an append arriving
+        // after it starts a new drain instead of waiting for this finished one.
+        this.flushing = false;
+        return;
       }
-      await this.handle.sync();
-    } catch (cause) {
-      this.failure = new CustodyError(
-        'E_LEDGER',
-        `cannot write the ledger ${this.path} (${(cause as Error).message}); ${type} (seq ${entry.seq}) was not recorded and collection must stop`,
-        { cause, resource: this.path },
-      );
-      throw this.failure;
+      this.queued = [];
+      try {
+        await this.file.write(Buffer.from(batch.map((q) => entryLine(q.entry)).join(''), 'utf8'));
+        await this.file.sync();
+      } catch (cause) {
+        this.failure = this.flushError(batch, cause);
+        const refused = [...batch, ...this.queued];
+        this.queued = [];
+        this.flushing = false;
+        for (const q of refused) q.reject(this.failure);
+        return;
+      }
+      for (const q of batch) {
+        const frozen = deepFreeze(q.entry);
+        this.all.push(frozen);
+        q.resolve(frozen);
+      }
     }
-    const frozen = deepFreeze(entry);
-    this.all.push(frozen);
-    return frozen;
+  }
+
+  private flushError(batch: readonly Queued[], cause: unknown): CustodyError {
+    const first = batch[0]!.entry;
+    const last = batch[batch.length - 1]!.entry;
+    const what =
+      batch.length === 1
+        ? `${first.type} (seq ${first.seq}) was`
+        : `entries ${first.seq}..${last.seq} (${[...new Set(batch.map((q) => q.entry.type))].join(', ')}) were`;
+    return new CustodyError(
+      'E_LEDGER',
+      `cannot write the ledger ${this.path} (${(cause as Error).message}); ${what} not recorded and collection must stop`,
+      { cause, resource: this.path },
+    );
   }
 }

@@ -7,7 +7,8 @@ import { CustodyError } from '../../src/core/errors.js';
 import type { LedgerEntry } from '../../src/core/ports.js';
 import { canonicalize } from '../../src/custody/canonical-json.js';
 import { GENESIS_PREV, hashEntry, sealEntry } from '../../src/custody/entry.js';
-import { Ledger } from '../../src/custody/ledger.js';
+import { checkChain } from '../../src/custody/chain.js';
+import { Ledger, openLedgerFile, type LedgerFile } from '../../src/custody/ledger.js';
 import { signingKeyFrom } from '../../src/custody/signing-key.js';
 import { openCase, verifyCase } from '../../src/custody/index.js';
 import { caseOptions, makeScratch, type Scratch } from './helpers.js';
@@ -175,5 +176,155 @@ describe('ledger writer', () => {
     });
     expect(entry.data).toEqual({ snapshotId: 'snap-1', startTime: '2026-11-26T05:00:00.000Z' });
     await kase.release();
+  });
+});
+
+/** A ledger file whose fsyncs the test completes (or fails) one by one. */
+function heldFile() {
+  const writes: string[] = [];
+  const syncs: Array<{ release(): void; fail(error: Error): void }> = [];
+  const file: LedgerFile = {
+    write: async (bytes) => {
+      writes.push(Buffer.from(bytes).toString('utf8'));
+    },
+    sync: () => new Promise<void>((release, fail) => syncs.push({ release, fail })),
+    close: async () => undefined,
+  };
+  return { file, writes, syncs };
+}
+
+/** Lets every pending promise callback and I/O callback run (not a timer: nothing is timed). */
+const settle = () => new Promise<void>((resolve) => setImmediate(resolve));
+
+/** Records which promises have settled, and how, without awaiting them. */
+function watch<T>(promise: Promise<T>) {
+  const state: { settled: boolean; value?: T; error?: unknown } = { settled: false };
+  promise.then(
+    (value) => Object.assign(state, { settled: true, value }),
+    (error: unknown) => Object.assign(state, { settled: true, error }),
+  );
+  return state;
+}
+
+describe('ledger group commit', () => {
+  let scratch: Scratch;
+  beforeEach(async () => {
+    scratch = await makeScratch();
+  });
+  afterEach(async () => {
+    await scratch.cleanup();
+  });
+
+  it('200 collectors recording at once share fsyncs, and the chain is exactly what one-by-one appends would give', async () => {
+    let syncs = 0;
+    let writes = 0;
+    const path = join(scratch.root, 'ledger.jsonl');
+    const ledger = await Ledger.open({
+      path,
+      key: FIXED_KEY,
+      openFile: async (p) => {
+        const real = await openLedgerFile(p);
+        return {
+          write: (bytes) => ((writes += 1), real.write(bytes)),
+          sync: () => ((syncs += 1), real.sync()),
+          close: () => real.close(),
+        };
+      },
+    });
+    await ledger.append('case.opened', 'alice', { caseId: 'IR-1', keyAlgorithm: 'Ed25519', publicKey: FIXED_KEY.publicKey });
+    const written = await Promise.all(
+      Array.from({ length: 200 }, (_, i) => ledger.append('snapshot.requested', 'alice', { volumeId: `vol-${i}` })),
+    );
+    await ledger.close();
+
+    // seq in call order, each chained to the entry appended just before it.
+    expect(written.map((e) => e.seq)).toEqual(Array.from({ length: 200 }, (_, i) => i + 2));
+    expect(written.map((e) => e.data.volumeId)).toEqual(Array.from({ length: 200 }, (_, i) => `vol-${i}`));
+    const chain = checkChain(await readFile(path, 'utf8'));
+    expect(chain.problems).toEqual([]);
+    expect(chain.entries).toHaveLength(201);
+    expect(ledger.entries().map((e) => e.hash)).toEqual(chain.entries.map((e) => e.hash));
+    // One fsync per flush, and far fewer flushes than entries.
+    expect(syncs).toBe(writes);
+    expect(syncs).toBeLessThan(201);
+    expect(syncs).toBeLessThanOrEqual(3);
+  });
+
+  it('no append resolves before the fsync of the flush that carries it has completed', async () => {
+    const held = heldFile();
+    const ledger = await Ledger.open({ path: 'held.jsonl', key: FIXED_KEY, openFile: async () => held.file });
+    const a = watch(ledger.append('snapshot.requested', 'alice', { volumeId: 'vol-a' }));
+    await settle();
+    // a is written and its fsync is in flight; b and c arrive meanwhile and wait for the next flush.
+    expect(held.writes).toHaveLength(1);
+    expect(held.syncs).toHaveLength(1);
+    const b = watch(ledger.append('snapshot.requested', 'alice', { volumeId: 'vol-b' }));
+    const c = watch(ledger.append('snapshot.requested', 'alice', { volumeId: 'vol-c' }));
+    await settle();
+    expect([a.settled, b.settled, c.settled]).toEqual([false, false, false]);
+    expect(held.writes).toHaveLength(1);
+    expect(ledger.entries()).toHaveLength(0);
+
+    held.syncs[0]!.release();
+    await settle();
+    expect(a.settled).toBe(true);
+    expect(a.value?.seq).toBe(1);
+    expect(ledger.entries().map((e) => e.seq)).toEqual([1]);
+    // b and c went out together in one write, and are still not acknowledged: their fsync is held.
+    expect(held.writes).toHaveLength(2);
+    expect(held.writes[1]!.split('\n').filter(Boolean).map((l) => (JSON.parse(l) as LedgerEntry).data.volumeId)).toEqual(['vol-b', 'vol-c']);
+    expect([b.settled, c.settled]).toEqual([false, false]);
+
+    held.syncs[1]!.release();
+    await settle();
+    expect([b.value?.seq, c.value?.seq]).toEqual([2, 3]);
+    expect(c.value?.prev).toBe(b.value?.hash);
+    expect(b.value?.prev).toBe(a.value?.hash);
+    expect(held.syncs).toHaveLength(2);
+    await ledger.close();
+  });
+
+  it('a failed flush rejects every append it carried, those queued behind it and every later one, with E_LEDGER', async () => {
+    const held = heldFile();
+    const ledger = await Ledger.open({ path: 'held.jsonl', key: FIXED_KEY, openFile: async () => held.file });
+    const a = watch(ledger.append('credentials.assumed', 'alice', { account: '222222222222' }));
+    await settle();
+    const b = watch(ledger.append('snapshot.requested', 'alice', { volumeId: 'vol-b' }));
+    const c = watch(ledger.append('snapshot.created', 'alice', { snapshotId: 'snap-c' }));
+    held.syncs[0]!.release();
+    await settle();
+    expect(a.value?.seq).toBe(1);
+    // b and c are being flushed; d arrives behind them.
+    const d = watch(ledger.append('snapshot.requested', 'alice', { volumeId: 'vol-d' }));
+    held.syncs[1]!.fail(Object.assign(new Error('EIO: i/o error, fsync'), { code: 'EIO' }));
+    await settle();
+    for (const refused of [b, c, d]) {
+      expect(refused.settled).toBe(true);
+      expect(refused.error).toBeInstanceOf(CustodyError);
+      expect((refused.error as CustodyError).code).toBe('E_LEDGER');
+    }
+    expect((b.error as CustodyError).message).toMatch(/EIO.*entries 2\.\.3 \(snapshot\.requested, snapshot\.created\) were not recorded and collection must stop/);
+    const later = await ledger.append('step.failed', 'alice', { step: 'x' }).catch((e: unknown) => e);
+    expect((later as CustodyError).code).toBe('E_LEDGER');
+    expect(ledger.broken).toBe(b.error);
+    // Only what was acknowledged counts as recorded; d was never even written.
+    expect(ledger.entries().map((e) => e.seq)).toEqual([1]);
+    expect(held.writes).toHaveLength(2);
+    await ledger.close();
+  });
+
+  it('close waits for the entries already appended and refuses later ones', async () => {
+    const held = heldFile();
+    const ledger = await Ledger.open({ path: 'held.jsonl', key: FIXED_KEY, openFile: async () => held.file });
+    const a = watch(ledger.append('case.closed', 'alice', {}));
+    const closing = watch(ledger.close());
+    await settle();
+    expect(closing.settled).toBe(false);
+    const late = await ledger.append('snapshot.requested', 'alice', {}).catch((e: unknown) => e);
+    expect((late as CustodyError).code).toBe('E_LEDGER');
+    held.syncs[0]!.release();
+    await settle();
+    expect(a.value?.seq).toBe(1);
+    expect(closing.settled).toBe(true);
   });
 });
