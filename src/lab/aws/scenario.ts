@@ -146,41 +146,47 @@ export function buildState(
   return { state, orchestratorCredentials, orchestratorRoleArn };
 }
 
+/** Creates one volume in `account`/`region` under the key its spec names; returns its id. */
+function createVolume(state: LabState, account: string, region: string, availabilityZone: string, spec: LabScenarioVolume, createTime: Date): string {
+  const encryption = spec.encryption ?? 'aws/ebs';
+  let kmsKeyId: string | undefined;
+  if (encryption === 'aws/ebs') kmsKeyId = state.awsEbsKey(account, region).arn;
+  else if (encryption !== 'none') {
+    const key = state.resolveKey(account, region, encryption);
+    if (!key) throw new Error(`scenario: no key ${encryption} in ${account} ${region}`);
+    kmsKeyId = key.arn;
+  }
+  const volumeId = state.ids.volume();
+  state.region(region).volumes.set(volumeId, {
+    id: volumeId,
+    ownerId: account,
+    region,
+    availabilityZone,
+    size: spec.sizeGiB,
+    volumeType: spec.volumeType ?? 'gp3',
+    encrypted: encryption !== 'none',
+    kmsKeyId,
+    tags: spec.tags ?? {},
+    createTime,
+  });
+  return volumeId;
+}
+
+/** `/dev/xvda` for the boot volume, then `/dev/sdf`, `/dev/sdg`, … */
+const deviceNameAt = (index: number): string => (index === 0 ? '/dev/xvda' : `/dev/sd${String.fromCharCode(102 + index - 1)}`);
+
 /** Adds one instance with its volumes to the state; returns it. */
 export function addInstance(state: LabState, account: string, region: string, spec: LabScenarioInstance): LabInstance {
   const launchTime = new Date(state.clock.now() - 3 * 24 * 3600 * 1000);
   const availabilityZone = `${region}a`;
   const instanceId = state.ids.instance();
   const regionState = state.region(region);
-  const blockDevices = spec.volumes.map((volumeSpec, index) => {
-    const encryption = volumeSpec.encryption ?? 'aws/ebs';
-    let kmsKeyId: string | undefined;
-    if (encryption === 'aws/ebs') kmsKeyId = state.awsEbsKey(account, region).arn;
-    else if (encryption !== 'none') {
-      const key = state.resolveKey(account, region, encryption);
-      if (!key) throw new Error(`scenario: no key ${encryption} in ${account} ${region}`);
-      kmsKeyId = key.arn;
-    }
-    const volumeId = state.ids.volume();
-    regionState.volumes.set(volumeId, {
-      id: volumeId,
-      ownerId: account,
-      region,
-      availabilityZone,
-      size: volumeSpec.sizeGiB,
-      volumeType: volumeSpec.volumeType ?? 'gp3',
-      encrypted: encryption !== 'none',
-      kmsKeyId,
-      tags: volumeSpec.tags ?? {},
-      createTime: launchTime,
-    });
-    return {
-      deviceName: volumeSpec.deviceName ?? (index === 0 ? '/dev/xvda' : `/dev/sd${String.fromCharCode(102 + index - 1)}`),
-      volumeId,
-      deleteOnTermination: volumeSpec.deleteOnTermination ?? index === 0,
-      attachTime: launchTime,
-    };
-  });
+  const blockDevices = spec.volumes.map((volumeSpec, index) => ({
+    deviceName: volumeSpec.deviceName ?? deviceNameAt(index),
+    volumeId: createVolume(state, account, region, availabilityZone, volumeSpec, launchTime),
+    deleteOnTermination: volumeSpec.deleteOnTermination ?? index === 0,
+    attachTime: launchTime,
+  }));
   const octet = (regionState.instances.size % 250) + 4;
   const instance: LabInstance = {
     id: instanceId,
@@ -203,4 +209,26 @@ export function addInstance(state: LabState, account: string, region: string, sp
   };
   regionState.instances.set(instanceId, instance);
   return instance;
+}
+
+/**
+ * Creates a data volume and attaches it to a running instance now (the next free device name),
+ * as when a volume is attached between an interrupted collection and its resume. Returns the
+ * volume id.
+ */
+export function attachVolume(state: LabState, instanceId: string, spec: LabScenarioVolume): string {
+  const instance = state.findInstance(instanceId);
+  if (!instance) throw new Error(`no instance ${instanceId} in the lab`);
+  const now = new Date(state.clock.now());
+  const volumeId = createVolume(state, instance.ownerId, instance.region, instance.availabilityZone, spec, now);
+  const used = new Set(instance.blockDevices.map((d) => d.deviceName));
+  let index = instance.blockDevices.length;
+  while (used.has(deviceNameAt(index))) index += 1;
+  instance.blockDevices.push({
+    deviceName: spec.deviceName ?? deviceNameAt(index),
+    volumeId,
+    deleteOnTermination: spec.deleteOnTermination ?? false,
+    attachTime: now,
+  });
+  return volumeId;
 }
