@@ -1,0 +1,172 @@
+/**
+ * Resuming an instance whose snapshots exist for only some of its volumes, end to end against the
+ * rehearsal lab with a real case folder. The provider adopts what the case already has and asks
+ * CreateSnapshots for the rest only (ExcludeBootVolume / ExcludeDataVolumeIds), so every volume
+ * ends with exactly one source snapshot in the case: duplicates would be evidence nobody can
+ * account for.
+ */
+import { CreateSnapshotCommand } from '@aws-sdk/client-ec2';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { evidenceIdFor } from '../../../src/core/case-id.js';
+import { parseConfig, type CustodyConfig } from '../../../src/core/config.js';
+import { parseTarget } from '../../../src/core/targets.js';
+import { openCase, verifyCase, type CaseHandle } from '../../../src/custody/index.js';
+import { attachVolume } from '../../../src/lab/aws/scenario.js';
+import { addInstance, demoScenario, startLab, type LabInstance, type RunningLab } from '../../../src/lab/index.js';
+import { createAwsProvider, type AwsProvider } from '../../../src/providers/aws/index.js';
+import { assumeCollector, ec2Client } from '../../lab/aws/helpers.js';
+import { contextFor } from './helpers.js';
+
+const REGION = 'us-east-1';
+const ACCOUNT = '222222222222';
+const TAGGED = { ForensicsEnabled: 'true' };
+let lab: RunningLab;
+let dir: string;
+let config: CustodyConfig;
+const providers: AwsProvider[] = [];
+
+function arnOf(instance: LabInstance): string {
+  return `arn:aws:ec2:${REGION}:${instance.ownerId}:instance/${instance.id}`;
+}
+
+function provider(overrides: Partial<NonNullable<CustodyConfig['aws']>> = {}): AwsProvider {
+  const p = createAwsProvider(
+    { ...config, aws: { ...config.aws!, ...overrides } },
+    { credentials: async () => lab.orchestratorCredentials, wait: { initialDelayMs: 50, maxDelayMs: 200 } },
+  );
+  providers.push(p);
+  return p;
+}
+
+async function openTestCase(caseId: string, resume: boolean): Promise<CaseHandle> {
+  return openCase({ casesDir: join(dir, 'cases'), keysDir: join(dir, 'keys'), caseId, analyst: 'alice', toolVersion: 'test', resume });
+}
+
+/** How many source snapshots (not copies) the lab holds for each volume in this case. */
+function sourceSnapshotsPerVolume(caseId: string): Record<string, number> {
+  const counts: Record<string, number> = {};
+  for (const s of lab.state.region(REGION).snapshots.values()) {
+    if (s.tags.CaseId !== caseId || s.tags.SourceSnapshotId !== undefined) continue;
+    counts[s.volumeId] = (counts[s.volumeId] ?? 0) + 1;
+  }
+  return counts;
+}
+
+function threeDiskHost(name: string): LabInstance {
+  return addInstance(lab.state, ACCOUNT, REGION, {
+    tags: { Name: name, ...TAGGED },
+    volumes: [
+      { sizeGiB: 8, encryption: 'aws/ebs', tags: TAGGED },
+      { sizeGiB: 30, encryption: 'alias/cloud-custody-share', tags: TAGGED },
+      { sizeGiB: 60, encryption: 'alias/cloud-custody-share', tags: TAGGED },
+    ],
+    consoleOutput: `${name} login: `,
+  });
+}
+
+beforeAll(async () => {
+  lab = await startLab(demoScenario({ snapshotDurationMs: 150 }));
+  dir = await mkdtemp(join(tmpdir(), 'custody-aws-partial-'));
+  config = parseConfig({
+    aws: {
+      forensicsAccount: lab.forensicsAccount,
+      region: REGION,
+      allowedAccounts: [ACCOUNT, '333333333333'],
+      endpoints: { sts: lab.endpoint, ec2: lab.endpoint, kms: lab.endpoint },
+    },
+  });
+});
+
+afterEach(async () => {
+  for (const p of providers.splice(0)) await p.close?.();
+});
+
+afterAll(async () => {
+  await lab?.stop();
+  if (dir) await rm(dir, { recursive: true, force: true });
+});
+
+describe('AWS provider: resuming an instance whose snapshots are only partly there', () => {
+  it('only one data volume has a snapshot: the resume adopts it, snapshots the root and the other data volume, and each volume ends with exactly one', async () => {
+    const host = threeDiskHost('half-done-01');
+    const [root, logs, scratch] = host.blockDevices.map((d) => d.volumeId) as [string, string, string];
+    const target = parseTarget(arnOf(host));
+    const caseId = 'IR-partial-data-1';
+    const first = await openTestCase(caseId, false);
+    await first.release();
+    // What an interrupted earlier run left: one data volume's snapshot, tagged with the case at creation.
+    const collector = ec2Client(lab, await assumeCollector(lab, ACCOUNT, { RoleSessionName: `custody-${caseId}`, Tags: [{ Key: 'CaseId', Value: caseId }] }));
+    const earlier = await collector.send(
+      new CreateSnapshotCommand({
+        VolumeId: logs,
+        TagSpecifications: [
+          {
+            ResourceType: 'snapshot',
+            Tags: [
+              { Key: 'CaseId', Value: caseId },
+              { Key: 'EvidenceId', Value: evidenceIdFor(caseId, arnOf(host)) },
+            ],
+          },
+        ],
+      }),
+    );
+    expect(sourceSnapshotsPerVolume(caseId)).toEqual({ [logs]: 1 });
+
+    const kase = await openTestCase(caseId, true);
+    lab.control.resetCalls();
+    const outcome = await provider().collect(target, contextFor(kase));
+    expect(outcome.status, outcome.reason).toBe('collected');
+
+    expect(sourceSnapshotsPerVolume(caseId)).toEqual({ [root]: 1, [logs]: 1, [scratch]: 1 });
+    expect(lab.calls()[ACCOUNT]?.['ec2:CreateSnapshots']).toBe(1);
+    const entries = kase.entries();
+    expect(entries.filter((e) => e.type === 'snapshot.adopted').map((e) => e.data)).toEqual([
+      expect.objectContaining({ volumeId: logs, snapshotId: earlier.SnapshotId }),
+    ]);
+    const requested = entries.filter((e) => e.type === 'snapshot.requested' && e.data.operation === 'CreateSnapshots');
+    expect(requested).toHaveLength(1);
+    expect(requested[0]!.data).toMatchObject({ volumeIds: [root, scratch], excludeBootVolume: false, excludeDataVolumeIds: [logs] });
+    const created = entries.find((e) => e.type === 'snapshot.created')!.data.snapshots as Array<{ volumeId: string }>;
+    expect(created.map((s) => s.volumeId).sort()).toEqual([root, scratch].sort());
+    // Every volume's evidence is carried through, the adopted one included.
+    const artifacts = entries.filter((e) => e.type === 'artifact.recorded');
+    expect(artifacts.map((a) => (a.data.details as { volumeId: string }).volumeId).sort()).toEqual([root, logs, scratch].sort());
+
+    await kase.close({ outcomes: [outcome] });
+    const verified = await verifyCase(join(dir, 'cases', caseId));
+    expect(verified.ok, JSON.stringify(verified.problems)).toBe(true);
+  });
+
+  it('a data volume attached after the first run: the resume snapshots only it (boot and the known data volume excluded), each volume exactly once', async () => {
+    const host = threeDiskHost('grown-01');
+    const target = parseTarget(arnOf(host));
+    const caseId = 'IR-partial-attached-1';
+    const first = await openTestCase(caseId, false);
+    const firstOutcome = await provider({ transfer: 'in-place' }).collect(target, contextFor(first));
+    expect(firstOutcome.status, firstOutcome.reason).toBe('collected');
+    await first.release();
+    const before = host.blockDevices.map((d) => d.volumeId);
+    expect(sourceSnapshotsPerVolume(caseId)).toEqual(Object.fromEntries(before.map((v) => [v, 1])));
+
+    const added = attachVolume(lab.state, host.id, { sizeGiB: 200, encryption: 'alias/cloud-custody-share', tags: TAGGED });
+    const kase = await openTestCase(caseId, true);
+    const resumedFrom = kase.entries().length;
+    const outcome = await provider({ transfer: 'in-place' }).collect(target, contextFor(kase));
+    expect(outcome.status, outcome.reason).toBe('collected');
+
+    expect(sourceSnapshotsPerVolume(caseId)).toEqual(Object.fromEntries([...before, added].map((v) => [v, 1])));
+    const rerun = kase.entries().slice(resumedFrom);
+    const requested = rerun.filter((e) => e.type === 'snapshot.requested' && e.data.operation === 'CreateSnapshots');
+    expect(requested).toHaveLength(1);
+    const [root, ...data] = before as [string, ...string[]];
+    expect(requested[0]!.data).toMatchObject({ volumeIds: [added], excludeBootVolume: true, excludeDataVolumeIds: data });
+    expect(rerun.filter((e) => e.type === 'snapshot.adopted').map((e) => e.data.volumeId).sort()).toEqual([root, ...data].sort());
+
+    await kase.close({ outcomes: [outcome] });
+    const verified = await verifyCase(join(dir, 'cases', caseId));
+    expect(verified.ok, JSON.stringify(verified.problems)).toBe(true);
+  });
+});
