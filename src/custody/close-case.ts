@@ -31,12 +31,14 @@ export function closedData(summary: CloseSummary, entries: readonly LedgerEntry[
       });
     }
   }
+  const recovered = entries.filter((e) => e.type === 'evidence.recovered').length;
   return {
     outcomes: counts,
     targets: summary.outcomes?.length ?? 0,
     notCollected,
     evidenceFiles: entries.filter((e) => e.type === 'evidence.stored').length,
     artifactRecords: entries.filter((e) => e.type === 'artifact.recorded').length,
+    ...(recovered > 0 ? { recoveredFiles: recovered } : {}),
     ...(summary.note !== undefined ? { note: summary.note } : {}),
   };
 }

@@ -7,3 +7,5 @@ export const PARTIAL_DIR = '.partial';
 export const LOCK_FILE = '.lock';
 /** Derived from the ledger, not evidence: verify ignores them. */
 export const REPORT_FILES = ['report.md', 'report.html'] as const;
+/** Entry types that record a file under `evidence/`: the store's, and resume's recovery. */
+export const FILE_ENTRY_TYPES: ReadonlySet<string> = new Set(['evidence.stored', 'evidence.recovered']);

@@ -13,14 +13,20 @@ export interface ManifestFile {
   name: string;
   /** `evidence/<evidenceId>/<name>` */
   path: string;
-  kind: string;
-  source: string;
+  /** Absent for a recovered file: the run that wrote it was killed before saying what it was. */
+  kind?: string;
+  source?: string;
   sha256: string;
   size: number;
   mediaType?: string;
   target?: string;
   cloudIds?: Record<string, unknown>;
   requestIds?: unknown[];
+  /**
+   * Recorded by `evidence.recovered`: found after an interrupted run, written but not recorded
+   * before the interruption, so its content before the resume that recorded it is not attested.
+   */
+  recovered?: true;
   /** The ledger entry that recorded it. */
   entrySeq: number;
 }
@@ -73,6 +79,17 @@ export function collectEvidenceItems(entries: readonly LedgerEntry[]): { files: 
         ...(entry.target !== undefined ? { target: entry.target } : {}),
         ...(isRecord(d.cloudIds) ? { cloudIds: d.cloudIds } : {}),
         ...(Array.isArray(d.requestIds) ? { requestIds: d.requestIds } : {}),
+        entrySeq: entry.seq,
+      });
+    } else if (entry.type === 'evidence.recovered' && typeof d.path === 'string') {
+      files.set(d.path, {
+        evidenceId: String(d.evidenceId),
+        name: String(d.name),
+        path: d.path,
+        sha256: String(d.sha256),
+        size: Number(d.size),
+        ...(entry.target !== undefined ? { target: entry.target } : {}),
+        recovered: true,
         entrySeq: entry.seq,
       });
     } else if (entry.type === 'artifact.recorded') {

@@ -16,7 +16,7 @@ import { LEDGER_FILE, PARTIAL_DIR } from './layout.js';
 import { syncDir } from './fs-util.js';
 import { Ledger, type LedgerHead } from './ledger.js';
 import { buildManifest, signManifest, type Manifest } from './manifest.js';
-import { readPreviousRun, tidyForResume } from './resume.js';
+import { findUnrecordedFiles, readPreviousRun, RECOVERED_NOTE, tidyForResume } from './resume.js';
 import { refuseInsideCase, resolveSigningKey, type SigningKey } from './signing-key.js';
 
 export { LEDGER_FILE } from './layout.js';
@@ -185,13 +185,27 @@ async function startRun(options: OpenCaseOptions, caseDir: string, keysDir: stri
       await syncDir(caseDir);
     } else {
       const housekeeping = await tidyForResume(caseDir);
+      // Only an interrupted run leaves placed-but-unrecorded files: those are recorded as
+      // recovered. A closed case has none of its own, so an unrecorded file there was put in
+      // after the close: it is named in case.resumed, never recovered, and verify keeps failing.
+      const unrecorded = await findUnrecordedFiles(caseDir, previous.entries);
+      const recovered = previous.closed ? [] : unrecorded;
       await ledger.append('case.resumed', options.analyst, {
         caseId: options.caseId,
         previousHead: previous.head,
         wasClosed: previous.closed,
         ...housekeeping,
+        ...(recovered.length > 0 ? { recoveredFiles: recovered.map((f) => f.path) } : {}),
+        ...(previous.closed && unrecorded.length > 0
+          ? { unrecordedAfterClose: unrecorded.map((f) => ({ path: f.path, sha256: f.sha256, size: f.size })) }
+          : {}),
         ...run,
       });
+      await Promise.all(
+        recovered.map(({ target, ...file }) =>
+          ledger.append('evidence.recovered', options.analyst, { ...file, note: RECOVERED_NOTE }, target),
+        ),
+      );
     }
   } catch (error) {
     await ledger.close();

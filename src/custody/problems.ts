@@ -18,6 +18,7 @@ export type ProblemKind =
   | 'missing-file'
   | 'changed-file'
   | 'unrecorded-file'
+  | 'recovered-file'
   | 'not-closed'
   | 'leftover-partial'
   | 'lock-present'

@@ -109,6 +109,8 @@ export function summarize(entry: LedgerEntry): string {
       return `outcomes ${scalars((d.outcomes ?? {}) as Record<string, unknown>, 4)}`;
     case 'evidence.stored':
       return `${String(d.path)} (${String(d.size)} bytes, sha256 ${String(d.sha256).slice(0, 16)}…)`;
+    case 'evidence.recovered':
+      return `RECOVERED ${String(d.path)} (${String(d.size)} bytes, sha256 ${String(d.sha256).slice(0, 16)}…): found after an interrupted run, not attested before this resume`;
     case 'artifact.recorded':
       return `${String(d.kind)} ${String(d.evidenceId)}: ${scalars((d.cloudIds ?? {}) as Record<string, unknown>, 6)}`;
     case 'step.failed':

@@ -50,9 +50,20 @@ function sectionsOf(model: ReportModel): Section[] {
     },
     {
       title: 'Evidence files',
+      ...(model.files.some((f) => f.recovered)
+        ? {
+            paragraphs: [
+              'Files marked RECOVERED were found in the case folder when the case was resumed after an interrupted run: that run wrote them but was stopped before recording them. Their hash is recorded and checked from the resume on; what they held before it is not attested.',
+            ],
+          }
+        : {}),
       table: {
         headers: ['Path', 'Kind', 'Source', 'SHA-256', 'Size (bytes)', 'Cloud ids'],
-        rows: model.files.map((f) => [f.path, f.kind, f.source, f.sha256, String(f.size), ids(f.cloudIds)]),
+        rows: model.files.map((f) =>
+          f.recovered
+            ? [f.path, `RECOVERED (entry ${f.entrySeq}), not attested before the resume`, '(not recorded by the interrupted run)', f.sha256, String(f.size), '']
+            : [f.path, f.kind ?? '', f.source ?? '', f.sha256, String(f.size), ids(f.cloudIds)],
+        ),
       },
       empty: 'No evidence files were recorded.',
     },

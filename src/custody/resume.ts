@@ -7,8 +7,9 @@ import { CustodyError } from '../core/errors.js';
 import type { LedgerEntry } from '../core/ports.js';
 import { checkChain } from './chain.js';
 import { hashFile } from './evidence-store.js';
-import { EVIDENCE_DIR, MANIFEST_FILE, PARTIAL_DIR } from './layout.js';
+import { EVIDENCE_DIR, FILE_ENTRY_TYPES, MANIFEST_FILE, PARTIAL_DIR } from './layout.js';
 import type { LedgerHead } from './ledger.js';
+import { segmentProblem } from './names.js';
 import { fingerprintOf } from './signing-key.js';
 
 export interface PreviousRun {
@@ -86,4 +87,57 @@ export async function tidyForResume(caseDir: string): Promise<Record<string, unk
     result.discardedPartialFiles = partials.sort();
   }
   return result;
+}
+
+/** What `evidence.recovered` says about every file it records. */
+export const RECOVERED_NOTE =
+  'found after an interrupted run; it was written but not recorded before the interruption, so its content before this resume is not attested';
+
+export interface UnrecordedFile {
+  evidenceId: string;
+  name: string;
+  /** `evidence/<evidenceId>/<name>` */
+  path: string;
+  sha256: string;
+  size: number;
+  /** The target earlier entries of the same evidence id name, if any. */
+  target?: string;
+}
+
+/**
+ * Files an interrupted run placed under `evidence/<evidenceId>/<name>` but was killed before
+ * recording (the store links a complete, synced file into place, then records it). Only regular
+ * files at that depth with names the store itself could have written are returned; anything else
+ * is not something this tool leaves behind, so it stays unrecorded and verify names it. Files
+ * already listed as `unrecordedAfterClose` by an earlier `case.resumed` are not returned again.
+ */
+export async function findUnrecordedFiles(caseDir: string, entries: readonly LedgerEntry[]): Promise<UnrecordedFile[]> {
+  const recorded = new Set<string>();
+  const targets = new Map<string, string>();
+  for (const entry of entries) {
+    if (FILE_ENTRY_TYPES.has(entry.type) && typeof entry.data.path === 'string') recorded.add(entry.data.path);
+    // Found when a closed case was resumed: never this tool's, so never recovered later either.
+    if (entry.type === 'case.resumed' && Array.isArray(entry.data.unrecordedAfterClose)) {
+      for (const item of entry.data.unrecordedAfterClose as unknown[]) {
+        const path = (item as { path?: unknown } | null)?.path;
+        if (typeof path === 'string') recorded.add(path);
+      }
+    }
+    const evidenceId = entry.data.evidenceId;
+    if (typeof evidenceId === 'string' && entry.target !== undefined && !targets.has(evidenceId)) targets.set(evidenceId, entry.target);
+  }
+  const found: UnrecordedFile[] = [];
+  const evidenceDir = join(caseDir, EVIDENCE_DIR);
+  const ids = await readdir(evidenceDir, { withFileTypes: true }).catch(() => []);
+  for (const id of ids.filter((d) => d.isDirectory() && segmentProblem(d.name) === undefined).map((d) => d.name).sort()) {
+    const names = await readdir(join(evidenceDir, id), { withFileTypes: true }).catch(() => []);
+    for (const name of names.filter((d) => d.isFile() && segmentProblem(d.name) === undefined).map((d) => d.name).sort()) {
+      const path = `${EVIDENCE_DIR}/${id}/${name}`;
+      if (recorded.has(path)) continue;
+      const { sha256, size } = await hashFile(join(evidenceDir, id, name));
+      const target = targets.get(id);
+      found.push({ evidenceId: id, name, path, sha256, size, ...(target !== undefined ? { target } : {}) });
+    }
+  }
+  return found;
 }

@@ -9,7 +9,7 @@ import type { LedgerEntry } from '../core/ports.js';
 import { canonicalize } from './canonical-json.js';
 import { checkChain } from './chain.js';
 import { hashFile } from './evidence-store.js';
-import { EVIDENCE_DIR, LEDGER_FILE, LOCK_FILE, MANIFEST_FILE, PARTIAL_DIR, REPORT_FILES } from './layout.js';
+import { EVIDENCE_DIR, FILE_ENTRY_TYPES, LEDGER_FILE, LOCK_FILE, MANIFEST_FILE, PARTIAL_DIR, REPORT_FILES } from './layout.js';
 import { collectEvidenceItems, verifyManifestSignature, type Manifest } from './manifest.js';
 import { segmentProblem } from './names.js';
 import type { Problem } from './problems.js';
@@ -68,7 +68,7 @@ export async function verifyCase(caseDir: string, options: VerifyOptions = {}): 
   const entries = chain.entries;
   const closed = await checkManifest(caseDir, chain.publicKey, chain.caseId, entries, fail, warn);
   const items = collectEvidenceItems(entries);
-  const verified = await checkFiles(caseDir, entries, fail);
+  const verified = await checkFiles(caseDir, entries, fail, warn);
   await checkCaseRoot(caseDir, warn);
 
   const last = entries[entries.length - 1];
@@ -189,13 +189,16 @@ async function checkManifest(
 }
 
 /** Re-hashes every recorded file and looks for files nobody recorded. Returns how many matched. */
-async function checkFiles(caseDir: string, entries: readonly LedgerEntry[], fail: Report): Promise<number> {
+async function checkFiles(caseDir: string, entries: readonly LedgerEntry[], fail: Report, warn: Report): Promise<number> {
   const recorded = new Map<string, { sha256: string; size: number; seq: number }>();
+  // Per path, the entry that recorded it last: a recovered file later stored again with the same
+  // bytes by the run that collected them is attested from then on.
+  const latest = new Map<string, LedgerEntry>();
   for (const entry of entries) {
-    if (entry.type !== 'evidence.stored') continue;
+    if (!FILE_ENTRY_TYPES.has(entry.type)) continue;
     const { path, sha256, size } = entry.data;
     if (typeof path !== 'string' || typeof sha256 !== 'string' || typeof size !== 'number' || !isEvidencePath(path)) {
-      fail({ kind: 'malformed-entry', entrySeq: entry.seq, message: `entry ${entry.seq} (evidence.stored) does not name a valid evidence file` });
+      fail({ kind: 'malformed-entry', entrySeq: entry.seq, message: `entry ${entry.seq} (${entry.type}) does not name a valid evidence file` });
       continue;
     }
     const before = recorded.get(path);
@@ -203,6 +206,16 @@ async function checkFiles(caseDir: string, entries: readonly LedgerEntry[], fail
       fail({ kind: 'changed-file', entrySeq: entry.seq, path, message: `${path} is recorded twice with different hashes (entries ${before.seq} and ${entry.seq})` });
     }
     if (!before) recorded.set(path, { sha256, size, seq: entry.seq });
+    latest.set(path, entry);
+  }
+  for (const [path, entry] of latest) {
+    if (entry.type !== 'evidence.recovered') continue;
+    warn({
+      kind: 'recovered-file',
+      entrySeq: entry.seq,
+      path,
+      message: `${path} was found unrecorded after an interrupted run and recorded when the case was resumed (entry ${entry.seq}): its hash is checked, but its content before then is not attested`,
+    });
   }
 
   let verified = 0;
