@@ -27,14 +27,15 @@ function caseTags(run: TargetRun): Array<{ Key: string; Value: string }> {
 }
 
 /** Snapshots of `volumeId` this case's earlier runs created for this target (not copies). */
-function findExisting(run: TargetRun, volumeId: string): IndexedSnapshot | undefined {
+export function findExisting(run: TargetRun, volumeId: string): IndexedSnapshot | undefined {
   const found = run.scope.snapshots
     .find({ CaseId: run.caseId, EvidenceId: run.evidenceId }, volumeId)
     .filter((s) => s.tags.SourceSnapshotId === undefined);
   return found.find((s) => s.state === 'completed') ?? found[0];
 }
 
-async function adopt(run: TargetRun, volumeId: string, s: IndexedSnapshot): Promise<VolumeSnapshot> {
+/** Records `snapshot.adopted` for a source snapshot an earlier run of this case created; `note` says anything unusual about it. */
+export async function adopt(run: TargetRun, volumeId: string, s: IndexedSnapshot, note?: string): Promise<VolumeSnapshot> {
   await run.recorder.record(
     'snapshot.adopted',
     {
@@ -44,6 +45,7 @@ async function adopt(run: TargetRun, volumeId: string, s: IndexedSnapshot): Prom
       state: s.state ?? null,
       foundBy: 'DescribeSnapshots tag:CaseId, matched EvidenceId and VolumeId',
       lookupRequestId: run.scope.snapshots.lookupRequestId ?? null,
+      ...(note ? { note } : {}),
     },
     run.target.arn,
   );

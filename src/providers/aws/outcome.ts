@@ -29,17 +29,23 @@ export function failedOutcome(run: TargetRun, reason: string, failure?: StepFail
   };
 }
 
-/** collected: every chain done and no step failed; partial: something preserved, something not; failed: no chain done. */
+/**
+ * collected: every chain done and no step failed; partial: something preserved, something not;
+ * failed: no chain done. Notes on volumes (one detached between runs) are part of the reason,
+ * even when everything was collected.
+ */
 export function outcomeOf(run: TargetRun, chains: ChainResult[], noVolumesReason?: string): TargetOutcome {
   const done = chains.filter((c) => c.done);
   const base = { target: run.target.arn, evidenceIds: [...run.evidenceIds] };
+  const notes = chains.map((c) => c.note).filter((n): n is string => typeof n === 'string');
   if (chains.length === 0) {
     const f = decisive(run.failures);
     return { ...base, status: 'partial', reason: noVolumesReason ?? 'no volume was snapshotted', ...(f ? { error: f.error.toRecord() } : {}) };
   }
   if (done.length === 0) {
     const f = decisive(run.failures);
-    return { ...base, status: 'failed', reason: f ? `no snapshot was preserved: ${describeFailure(f)}` : 'no snapshot was preserved', ...(f ? { error: f.error.toRecord() } : {}) };
+    const reason = [f ? `no snapshot was preserved: ${describeFailure(f)}` : 'no snapshot was preserved', ...notes].join('; ');
+    return { ...base, status: 'failed', reason, ...(f ? { error: f.error.toRecord() } : {}) };
   }
   if (run.failures.length > 0 || done.length < chains.length) {
     const f = decisive(run.failures);
@@ -47,7 +53,8 @@ export function outcomeOf(run: TargetRun, chains: ChainResult[], noVolumesReason
     const parts = [`${done.length} of ${chains.length} volumes preserved`];
     if (missing.length > 0) parts.push(`not preserved: ${missing.join(', ')}`);
     if (f) parts.push(describeFailure(f));
+    parts.push(...notes);
     return { ...base, status: 'partial', reason: parts.join('; '), ...(f ? { error: f.error.toRecord() } : {}) };
   }
-  return { ...base, status: 'collected' };
+  return { ...base, status: 'collected', ...(notes.length > 0 ? { reason: notes.join('; ') } : {}) };
 }

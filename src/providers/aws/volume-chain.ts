@@ -37,6 +37,8 @@ export interface ChainResult {
   volumeId: string;
   done: boolean;
   cloudIds: Record<string, string>;
+  /** Something the outcome's reason must say about this volume (e.g. it was detached between runs). */
+  note?: string;
 }
 
 type SnapshotFacts = { snapshotId: string; encrypted: boolean; kmsKeyId: string | undefined };
