@@ -2,14 +2,16 @@
  * Collecting one EC2 instance, in the order the evidence decays: describe it; then, at once,
  * console output (volatile: its request leaves first), preserve (opt-in) and one CreateSnapshots
  * for all volumes, and the volume and key descriptions; then each volume's chain (wait,
- * re-encrypt, share, copy, lock) concurrently.
+ * re-encrypt, share, copy, lock) concurrently. On a resume, snapshots the case took of volumes
+ * detached since are adopted and carried through too (adopt-detached.ts).
  */
 import type { Instance, Volume } from '@aws-sdk/client-ec2';
 import { evidenceIdFor } from '../../core/case-id.js';
 import { isCustodyError, type CustodyError } from '../../core/errors.js';
 import type { TargetOutcome } from '../../core/ports.js';
 import type { AwsInstanceTarget } from '../../core/targets.js';
-import { snapshotInstance } from './create-snapshots.js';
+import { adoptDetachedVolumes, type DetachedVolume } from './adopt-detached.js';
+import { snapshotInstance, type VolumeSnapshot } from './create-snapshots.js';
 import { describeKeys } from './describe-keys.js';
 import { failedOutcome, outcomeOf } from './outcome.js';
 import { preserveInstance } from './preserve.js';
@@ -78,10 +80,15 @@ export async function collectInstance(run: TargetRun<AwsInstanceTarget>): Promis
   );
   const storing = snapshotRecorded.then(storeDescription);
   const keys = (async () => describeKeys(run, await describeVolumes(run, volumeIds, snapshotRecorded), snapshotRecorded))();
-  const [, , shareableKey, snapshots] = await Promise.all([storing, volatile, keys, snapshotting]);
+  // Snapshots the case took of volumes detached since (a resume after an interruption).
+  const detaching = runStep(run, 'adopt-detached', () => adoptDetachedVolumes(run, volumeIds, snapshotRecorded), { instanceId: target.instanceId });
+  const [, , shareableKey, snapshots, detachedFound] = await Promise.all([storing, volatile, keys, snapshotting, detaching]);
+  const detached = detachedFound.ok ? detachedFound.value : [];
 
-  if (!snapshots) return outcomeOf(run, [], `instance ${target.instanceId} has no EBS volumes: only its description and console output were collected`);
-  if (!snapshots.ok) {
+  if (!snapshots && detached.length === 0) {
+    return outcomeOf(run, [], `instance ${target.instanceId} has no EBS volumes: only its description and console output were collected`);
+  }
+  if (snapshots && !snapshots.ok && !detached.some((d) => d.snapshot)) {
     const vanished = await hasVanished(run, snapshots.error);
     return failedOutcome(
       run,
@@ -91,27 +98,40 @@ export async function collectInstance(run: TargetRun<AwsInstanceTarget>): Promis
     );
   }
 
-  const chains: ChainResult[] = await Promise.all(
-    snapshots.value.map((s) =>
-      runVolumeChain(
-        run,
-        {
-          snapshotId: s.snapshotId,
-          volumeId: s.volumeId,
-          volumeArn: volumeArnOf(target, s.volumeId),
-          evidenceId: evidenceIdFor(run.caseId, volumeArnOf(target, s.volumeId)),
-          ...(s.completed ? { completed: s.completed } : {}),
-          ...(s.release ? { release: s.release } : {}),
-        },
-        shareableKey,
-      ),
-    ),
-  );
+  const chainOf = (s: VolumeSnapshot): Promise<ChainResult> =>
+    runVolumeChain(
+      run,
+      {
+        snapshotId: s.snapshotId,
+        volumeId: s.volumeId,
+        volumeArn: volumeArnOf(target, s.volumeId),
+        evidenceId: evidenceIdFor(run.caseId, volumeArnOf(target, s.volumeId)),
+        ...(s.completed ? { completed: s.completed } : {}),
+        ...(s.release ? { release: s.release } : {}),
+      },
+      shareableKey,
+    );
+  const chains: ChainResult[] = await Promise.all([
+    ...(snapshots?.ok ? snapshots.value : []).map(chainOf),
+    ...detached.map(async (d): Promise<ChainResult> => {
+      const note = detachedNote(d);
+      if (!d.snapshot) return { volumeId: d.volumeId, done: d.preservedBefore, cloudIds: {}, note };
+      return { ...(await chainOf(d.snapshot)), note };
+    }),
+  ]);
   // A volume the instance listed but that got no snapshot is a volume not preserved.
   for (const volumeId of volumeIds) {
     if (!chains.some((c) => c.volumeId === volumeId)) chains.push({ volumeId, done: false, cloudIds: {} });
   }
   return outcomeOf(run, chains);
+}
+
+/** The sentence the outcome carries for a volume detached between runs. */
+function detachedNote(d: DetachedVolume): string {
+  const what = `${d.volumeId} was detached from the instance since the case requested its snapshot`;
+  if (d.snapshot) return `${what}; the snapshot taken before (${d.snapshot.snapshotId}) was adopted, not retaken`;
+  if (d.preservedBefore) return `${what}; its evidence was carried through by an earlier run`;
+  return `${what}; the case holds no snapshot of it`;
 }
 
 /**

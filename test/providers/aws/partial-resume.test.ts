@@ -11,6 +11,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { evidenceIdFor } from '../../../src/core/case-id.js';
+import { CustodyError } from '../../../src/core/errors.js';
+import type { CaseRecorder } from '../../../src/core/ports.js';
 import { parseConfig, type CustodyConfig } from '../../../src/core/config.js';
 import { parseTarget } from '../../../src/core/targets.js';
 import { openCase, verifyCase, type CaseHandle } from '../../../src/custody/index.js';
@@ -164,6 +166,59 @@ describe('AWS provider: resuming an instance whose snapshots are only partly the
     const [root, ...data] = before as [string, ...string[]];
     expect(requested[0]!.data).toMatchObject({ volumeIds: [added], excludeBootVolume: true, excludeDataVolumeIds: data });
     expect(rerun.filter((e) => e.type === 'snapshot.adopted').map((e) => e.data.volumeId).sort()).toEqual([root, ...data].sort());
+
+    await kase.close({ outcomes: [outcome] });
+    const verified = await verifyCase(join(dir, 'cases', caseId));
+    expect(verified.ok, JSON.stringify(verified.problems)).toBe(true);
+  });
+
+  it('a volume detached between a killed run and its resume keeps the snapshot the case took, and it is carried to the forensics account', async () => {
+    const host = threeDiskHost('detached-01');
+    const target = parseTarget(arnOf(host));
+    const caseId = 'IR-partial-detached-1';
+    const first = await openTestCase(caseId, false);
+    // kill -9 right after CreateSnapshots returned: all three snapshots exist, the result is not on record.
+    const killedAfterCreate: CaseRecorder = {
+      caseId: first.caseId, analyst: first.analyst, caseDir: first.caseDir,
+      record: async (type, data, tgt) => {
+        if (type === 'snapshot.created') throw new CustodyError('E_LEDGER', 'simulated kill -9');
+        return first.record(type, data, tgt);
+      },
+      entries: () => first.entries(),
+      storeEvidence: (input) => first.storeEvidence(input),
+      recordArtifact: (input) => first.recordArtifact(input),
+    };
+    await expect(provider().collect(target, contextFor(killedAfterCreate))).rejects.toMatchObject({ code: 'E_LEDGER' });
+    await first.release();
+    const volumes = host.blockDevices.map((d) => d.volumeId);
+    const detached = host.blockDevices.pop()!.volumeId; // the attacker detaches a data volume
+    const kase = await openTestCase(caseId, true);
+    const resumedFrom = kase.entries().length;
+    lab.control.resetCalls();
+    const outcome = await provider().collect(target, contextFor(kase));
+    const artifacts = kase.entries().filter((e) => e.type === 'artifact.recorded');
+    const detachedArtifact = artifacts.find((a) => (a.data.details as { volumeId: string }).volumeId === detached);
+    expect(detachedArtifact, `outcome ${outcome.status}; artifacts for ${artifacts.map((a) => (a.data.details as { volumeId: string }).volumeId).join(', ')}`).toBeDefined();
+    const copies = [...lab.state.region(REGION).snapshots.values()].filter((s) => s.ownerId === lab.forensicsAccount && s.tags.CaseId === caseId);
+    expect(copies).toHaveLength(3);
+
+    // The detached volume is not snapshotted again: the case keeps the one it took before.
+    expect(lab.calls()[ACCOUNT]?.['ec2:CreateSnapshots'] ?? 0).toBe(0);
+    expect(lab.calls()[ACCOUNT]?.['ec2:CreateSnapshot'] ?? 0).toBe(0);
+    expect(sourceSnapshotsPerVolume(caseId)).toEqual(Object.fromEntries(volumes.map((v) => [v, 1])));
+    // The ledger says the volume was detached since the case asked for its snapshot.
+    const entries = kase.entries();
+    const firstRequest = entries.find((e) => e.type === 'snapshot.requested' && e.data.operation === 'CreateSnapshots')!;
+    expect(firstRequest.data.volumeIds).toContain(detached);
+    const rerun = entries.slice(resumedFrom);
+    const adopted = rerun.find((e) => e.type === 'snapshot.adopted' && e.data.volumeId === detached);
+    expect(adopted?.data).toMatchObject({ role: 'source', note: 'volume no longer attached to the instance' });
+    expect(rerun.filter((e) => e.type === 'volume.detached-since-request').map((e) => e.data)).toEqual([
+      expect.objectContaining({ volumeId: detached, snapshotId: adopted!.data.snapshotId, firstRequestedSeq: firstRequest.seq, volumeFound: true, volumeState: 'available', attachments: [] }),
+    ]);
+    expect(detachedArtifact!.data.cloudIds).toMatchObject({ snapshotId: adopted!.data.snapshotId });
+    expect(outcome.status, outcome.reason).toBe('collected');
+    expect(outcome.reason).toContain(`${detached} was detached from the instance`);
 
     await kase.close({ outcomes: [outcome] });
     const verified = await verifyCase(join(dir, 'cases', caseId));
