@@ -3,7 +3,8 @@
  * rehearsal lab with a real case folder. The provider adopts what the case already has and asks
  * CreateSnapshots for the rest only (ExcludeBootVolume / ExcludeDataVolumeIds), so every volume
  * ends with exactly one source snapshot in the case: duplicates would be evidence nobody can
- * account for.
+ * account for. A volume detached between the runs keeps the snapshot the case took of it (carried
+ * through and recorded as detached), and is never snapshotted again in its new state.
  */
 import { CreateSnapshotCommand } from '@aws-sdk/client-ec2';
 import { mkdtemp, rm } from 'node:fs/promises';
@@ -219,6 +220,49 @@ describe('AWS provider: resuming an instance whose snapshots are only partly the
     expect(detachedArtifact!.data.cloudIds).toMatchObject({ snapshotId: adopted!.data.snapshotId });
     expect(outcome.status, outcome.reason).toBe('collected');
     expect(outcome.reason).toContain(`${detached} was detached from the instance`);
+
+    await kase.close({ outcomes: [outcome] });
+    const verified = await verifyCase(join(dir, 'cases', caseId));
+    expect(verified.ok, JSON.stringify(verified.problems)).toBe(true);
+  });
+
+  it('a volume detached after its snapshot was requested but before CreateSnapshots reached EC2 is reported not preserved, and is not snapshotted in its new state', async () => {
+    const host = threeDiskHost('detached-02');
+    const target = parseTarget(arnOf(host));
+    const caseId = 'IR-partial-detached-2';
+    const first = await openTestCase(caseId, false);
+    // kill -9 right after the request was on record, before the call left: no snapshot exists.
+    const killedAfterRequest: CaseRecorder = {
+      caseId: first.caseId, analyst: first.analyst, caseDir: first.caseDir,
+      record: async (type, data, tgt) => {
+        const entry = await first.record(type, data, tgt);
+        if (type === 'snapshot.requested') throw new CustodyError('E_LEDGER', 'simulated kill -9');
+        return entry;
+      },
+      entries: () => first.entries(),
+      storeEvidence: (input) => first.storeEvidence(input),
+      recordArtifact: (input) => first.recordArtifact(input),
+    };
+    await expect(provider().collect(target, contextFor(killedAfterRequest))).rejects.toMatchObject({ code: 'E_LEDGER' });
+    await first.release();
+    expect(sourceSnapshotsPerVolume(caseId)).toEqual({});
+    const [root, logs] = host.blockDevices.map((d) => d.volumeId) as [string, string];
+    const detached = host.blockDevices.pop()!.volumeId;
+
+    const kase = await openTestCase(caseId, true);
+    const resumedFrom = kase.entries().length;
+    const outcome = await provider().collect(target, contextFor(kase));
+
+    expect(outcome.status).toBe('partial');
+    expect(outcome.reason).toContain(`not preserved: ${detached}`);
+    expect(outcome.reason).toContain(`${detached} was detached from the instance since the case requested its snapshot; the case holds no snapshot of it`);
+    expect(sourceSnapshotsPerVolume(caseId)).toEqual({ [root]: 1, [logs]: 1 });
+    const rerun = kase.entries().slice(resumedFrom);
+    expect(rerun.filter((e) => e.type === 'volume.detached-since-request').map((e) => e.data)).toEqual([
+      expect.objectContaining({ volumeId: detached, snapshotId: null, volumeFound: true, volumeState: 'available' }),
+    ]);
+    const artifacts = rerun.filter((e) => e.type === 'artifact.recorded').map((a) => (a.data.details as { volumeId: string }).volumeId);
+    expect(artifacts.sort()).toEqual([root, logs].sort());
 
     await kase.close({ outcomes: [outcome] });
     const verified = await verifyCase(join(dir, 'cases', caseId));
