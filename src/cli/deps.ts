@@ -55,8 +55,13 @@ export interface DemoLab {
   allowedAccounts: string[];
   /** The lab's orchestrator credentials, put into the process env for the standard chain only. */
   credentials: { accessKeyId: string; secretAccessKey: string; sessionToken?: string };
-  /** The demo's targets, the untagged one last. */
-  targets: { collectable: string[]; refusedByPolicy: string[] };
+  /**
+   * The demo's targets: named ones expected to be collected, ones the collector policy refuses
+   * by design, and ones expected to be found and collected through follow-ups (a pod's node).
+   */
+  targets: { collectable: string[]; refusedByPolicy: string[]; followed: string[] };
+  /** A demo Kubernetes cluster, for the config's `kubernetes.clusters`. */
+  kubernetes?: { configName: string; clusterConfig: Record<string, unknown> };
   close(): Promise<void>;
 }
 

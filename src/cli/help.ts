@@ -85,9 +85,11 @@ Options:
 export const DEMO_HELP = `Usage: custody demo [--keep] [--json] [--dir D]
 
 Starts a local rehearsal lab that speaks the AWS wire protocols (STS, EC2, KMS) on 127.0.0.1,
-points custody at it, and runs a whole case: tagged instances in two accounts, a volume under
-the aws/ebs key, and one untagged instance that the collector policy refuses (by design). Then
-closes, verifies and reports the case. No cloud account or credentials are needed.
+and a Kubernetes API server for a demo EKS cluster, points custody at them, and runs a whole
+case: tagged instances, a volume under the aws/ebs key, a compromised pod whose node is followed
+to its instance in a second account, and one untagged instance that the collector policy refuses
+(by design). Then closes, verifies and reports the case. No cloud account or credentials are
+needed.
 
 Options:
   --dir D       where to put the demo's config, keys and case folder (default: a new temporary

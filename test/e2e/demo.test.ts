@@ -13,6 +13,7 @@ interface DemoDoc {
   verify: { ok: boolean };
   report: { markdown: string; html: string };
   refusedByDesign: string[];
+  followed: string[];
   ranAsDesigned: boolean;
   exitCode: number;
 }
@@ -41,8 +42,22 @@ describe('custody demo, end to end against the rehearsal lab', () => {
     expect(demo.outcomes.filter((o) => !demo.refusedByDesign.includes(o.target)).every((o) => o.status === 'collected')).toBe(true);
     // Tagged instances in two accounts and one volume target.
     const collected = demo.outcomes.filter((o) => o.status === 'collected').map((o) => o.target);
-    expect(new Set(collected.map((t) => t.split(':')[4])).size).toBe(2);
+    const instances = collected.filter((t) => t.includes(':instance/'));
+    expect(new Set(instances.map((t) => t.split(':')[4]))).toEqual(new Set(['222222222222', '333333333333']));
     expect(collected.some((t) => t.includes(':volume/'))).toBe(true);
+  });
+
+  it('collects the compromised pod and follows it to its node’s instance, recording where it came from', () => {
+    const pod = demo.outcomes.find((o) => o.target.startsWith('k8s:'));
+    expect(pod).toMatchObject({ status: 'collected' });
+    expect(demo.followed).toHaveLength(1);
+    expect(demo.outcomes.find((o) => o.target === demo.followed[0])).toMatchObject({ status: 'collected' });
+    const discovered = readFileSync(join(demo.caseDir, 'ledger.jsonl'), 'utf8')
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as { type: string; target?: string; data: Record<string, unknown> })
+      .find((e) => e.type === 'target.discovered');
+    expect(discovered).toMatchObject({ target: demo.followed[0], data: { from: pod!.target } });
   });
 
   it('leaves a closed case folder with a manifest and both reports, and no credential anywhere in it', () => {

@@ -40,6 +40,7 @@ export async function runDemoCommand(args: readonly string[], io: CliIo, deps: C
   const restoreEnv = useLabCredentials(lab);
   try {
     say(`Rehearsal lab listening on ${lab.endpoint} (STS, EC2, KMS; accounts ${[lab.forensicsAccount, ...lab.allowedAccounts].join(', ')})`);
+    if (lab.kubernetes) say(`Demo EKS cluster "${lab.kubernetes.configName}" at ${String(lab.kubernetes.clusterConfig.server)}; its node is the instance ${lab.targets.followed.join(', ')}`);
     const configPath = writeDemoConfig(dir, lab);
     say(`Config: ${configPath} (endpoints point at the lab; credentials are only in this process's environment)`);
     const config = loadConfigFile(configPath);
@@ -76,6 +77,7 @@ export async function runDemoCommand(args: readonly string[], io: CliIo, deps: C
             verify: result.verify ?? null,
             report: report ?? null,
             refusedByDesign: lab.targets.refusedByPolicy,
+            followed: lab.targets.followed,
             ranAsDesigned: asDesigned,
             exitCode,
           },
@@ -97,7 +99,7 @@ export async function runDemoCommand(args: readonly string[], io: CliIo, deps: C
 /** Every collectable target collected and every untagged one refused (by the policy, not by us). */
 function ranAsDesigned(result: CollectCaseResult, lab: DemoLab): boolean {
   const byTarget = new Map(result.outcomes.map((o) => [o.target, o]));
-  const collected = lab.targets.collectable.every((t) => byTarget.get(t)?.status === 'collected');
+  const collected = [...lab.targets.collectable, ...lab.targets.followed].every((t) => byTarget.get(t)?.status === 'collected');
   const refused = lab.targets.refusedByPolicy.every((t) => {
     const outcome = byTarget.get(t);
     return outcome?.status === 'failed' && outcome.error?.code === 'E_ACCESS_DENIED';
@@ -116,6 +118,9 @@ function renderDemo(result: CollectCaseResult, lab: DemoLab, report: ReportPaths
   if (report) lines.push(`Report: ${report.markdown}`, `        ${report.html}`);
   lines.push(`Case folder: ${result.caseDir}`, '');
   if (asDesigned) {
+    if (lab.targets.followed.length > 0) {
+      lines.push(`The pod's node was followed to its instance (${lab.targets.followed.join(', ')}) and snapshotted too.`);
+    }
     lines.push(
       `The demo ran as designed: ${lab.targets.refusedByPolicy.length} untagged instance${lab.targets.refusedByPolicy.length === 1 ? ' was' : 's were'} refused by the collector policy`,
       'on purpose (it lacks the collection tag); the case records the denied action and resource, and the',
@@ -139,6 +144,7 @@ function writeDemoConfig(dir: string, lab: DemoLab): string {
       transfer: 'copy',
       endpoints: { sts: lab.endpoint, ec2: lab.endpoint, kms: lab.endpoint },
     },
+    ...(lab.kubernetes ? { kubernetes: { clusters: { [lab.kubernetes.configName]: lab.kubernetes.clusterConfig } } } : {}),
   };
   writeFileSync(path, `${JSON.stringify(config, null, 2)}\n`, { mode: 0o600 });
   return path;
