@@ -1,8 +1,10 @@
 import { existsSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { CustodyError, EXIT } from '../../src/core/errors.js';
-import { GOOD_CONFIG, cli, fakeWorld, writeConfig } from './harness.js';
+import { GOOD_CONFIG, cli, fakeWorld, removeWorlds, writeConfig } from './harness.js';
+
+afterAll(removeWorlds);
 
 const I1 = 'arn:aws:ec2:us-east-1:222222222222:instance/i-0123456789abcdef0';
 const I2 = 'arn:aws:ec2:us-east-1:333333333333:instance/i-0123456789abcdef1';

@@ -1,6 +1,6 @@
 // Runs the CLI in-process with buffers for IO and fake dependencies (the real ones are exercised
 // by test/e2e).
-import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { runCli } from '../../src/cli/app.js';
@@ -25,8 +25,16 @@ export interface FakeWorld {
   deps: CliDeps;
 }
 
+const worldDirs: string[] = [];
+
+/** Removes every folder `fakeWorld` made (call from afterAll). */
+export function removeWorlds(): void {
+  for (const dir of worldDirs.splice(0)) rmSync(dir, { recursive: true, force: true });
+}
+
 export function fakeWorld(): FakeWorld {
   const dir = mkdtempSync(join(tmpdir(), 'custody-cli-'));
+  worldDirs.push(dir);
   const world: FakeWorld = {
     dir,
     provider: new FakeAwsProvider(),

@@ -1,4 +1,4 @@
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { EXIT } from '../../src/core/errors.js';
@@ -26,6 +26,7 @@ beforeAll(async () => {
 afterAll(async () => {
   restore();
   await fx.lab.stop();
+  rmSync(fx.dir, { recursive: true, force: true });
 });
 
 describe('bad input through the CLI: refused with the right exit code, nothing collected lost', () => {

@@ -1,4 +1,4 @@
-import { readFileSync } from 'node:fs';
+import { readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { EXIT } from '../../src/core/errors.js';
@@ -16,6 +16,7 @@ beforeAll(async () => {
 afterAll(async () => {
   restore();
   await fx.lab.stop();
+  rmSync(fx.dir, { recursive: true, force: true });
 });
 
 describe('custody collect and plan against the lab', () => {

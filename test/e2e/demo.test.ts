@@ -102,7 +102,7 @@ describe('custody verify catches tampering with a demo case', () => {
 
   function tampered(change: (caseDir: string) => void): string {
     const copy = join(mkdtempSync(join(tmpdir(), 'custody-tamper-')), 'case');
-    copies.push(copy);
+    copies.push(join(copy, '..'));
     cpSync(demo.caseDir, copy, { recursive: true });
     change(copy);
     return copy;

@@ -1,6 +1,6 @@
 // Ctrl-C during a collection: the running steps finish and are recorded, the case is left open
 // (not closed), the responder is told how to finish it, and --resume does.
-import { readFileSync } from 'node:fs';
+import { readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { verifyCase } from '../../src/custody/index.js';
@@ -16,6 +16,7 @@ beforeAll(async () => {
 });
 afterAll(async () => {
   await fx.lab.stop();
+  rmSync(fx.dir, { recursive: true, force: true });
 });
 
 describe('Ctrl-C', () => {

@@ -1,5 +1,6 @@
 // A collection killed with SIGKILL at chosen points (watching ledger.jsonl grow) and resumed with
 // --resume must end with every target collected, no snapshot taken twice, and a case that verifies.
+import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { verifyCase } from '../../src/custody/index.js';
@@ -16,6 +17,7 @@ beforeAll(async () => {
 });
 afterAll(async () => {
   await fx.lab.stop();
+  rmSync(fx.dir, { recursive: true, force: true });
 });
 
 function collectArgs(caseId: string, resume: boolean): string[] {
