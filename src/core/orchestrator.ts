@@ -33,6 +33,12 @@ export interface RunCollectionInput {
   progress?: ProgressSink;
   /** Aborting stops new targets from starting and is passed on to the ones running. */
   signal?: AbortSignal;
+  /**
+   * A target whose failure is retryable (throttling or a 5xx that outlived the SDK's own
+   * retries) is collected again, up to `attempts` more times, after `delayMs` doubling each time.
+   * Default: 2 more attempts, from 2 s.
+   */
+  retry?: { attempts: number; delayMs: number };
 }
 
 export interface CollectionResult {
@@ -49,6 +55,8 @@ export const DEFAULT_COLLECT_OPTIONS: CollectOptions = {
   includeEnv: false,
   retrieveCheckpoint: false,
 };
+
+export const DEFAULT_RETRY = { attempts: 2, delayMs: 2_000 } as const;
 
 /** The first provider that handles `target`, or undefined. */
 export function findProvider(providers: readonly Provider[], target: Target): Provider | undefined {
@@ -187,6 +195,8 @@ export async function runCollection(input: RunCollectionInput): Promise<Collecti
       }
     };
 
+    const retry = input.retry ?? DEFAULT_RETRY;
+
     const collectOneRecorded = async (target: Target, provider: Provider): Promise<TargetOutcome> => {
       const key = targetKey(target);
       const earlier = previouslyCollected.get(key);
@@ -195,8 +205,44 @@ export async function runCollection(input: RunCollectionInput): Promise<Collecti
         progress({ target: key, step: 'collect', state: 'done', detail: 'already collected by an earlier run' });
         return { target: key, status: 'collected', reason: 'collected by an earlier run of this case', evidenceIds: earlier };
       }
-      if (signal.aborted) return interruptedOutcome(key);
-      progress({ target: key, step: 'collect', state: 'started' });
+      for (let attempt = 1; ; attempt += 1) {
+        if (signal.aborted) return interruptedOutcome(key);
+        progress({ target: key, step: 'collect', state: 'started', ...(attempt > 1 ? { detail: `attempt ${attempt}` } : {}) });
+        const outcome = await attemptOne(target, provider, key);
+        const delayMs = retry.delayMs * 2 ** (attempt - 1);
+        if (attempt <= retry.attempts && shouldRetry(outcome) && !signal.aborted) {
+          // The provider resumes from what this case already holds (deterministic evidence ids,
+          // snapshots found by their tags), so another attempt never takes anything twice.
+          await recorder.record(
+            'target.requeued',
+            { attempt, status: outcome.status, ...(outcome.reason ? { reason: outcome.reason } : {}), ...(outcome.error ? { error: outcome.error } : {}), delayMs },
+            key,
+          );
+          progress({ target: key, step: 'collect', state: 'waiting', detail: `retrying in ${Math.round(delayMs / 1000)} s: ${outcome.reason ?? outcome.status}` });
+          if (await sleep(delayMs, signal)) continue;
+        }
+        await recorder.record(
+          'target.completed',
+          {
+            status: outcome.status,
+            ...(outcome.reason ? { reason: outcome.reason } : {}),
+            ...(outcome.error ? { error: outcome.error } : {}),
+            evidenceIds: outcome.evidenceIds,
+            ...(attempt > 1 ? { attempts: attempt } : {}),
+          },
+          key,
+        );
+        progress({
+          target: key,
+          step: 'collect',
+          state: outcome.status === 'collected' ? 'done' : 'failed',
+          detail: outcome.reason ?? outcome.status,
+        });
+        return { ...outcome, target: key };
+      }
+    };
+
+    const attemptOne = async (target: Target, provider: Provider, key: string): Promise<TargetOutcome> => {
       let outcome: TargetOutcome;
       try {
         outcome = await provider.collect(target, contextFor(recorder, progress, options, signal, key));
@@ -207,23 +253,7 @@ export async function runCollection(input: RunCollectionInput): Promise<Collecti
       if (outcome.error?.code === 'E_LEDGER') {
         throw new CustodyError('E_LEDGER', String(outcome.reason ?? outcome.error.message ?? 'the ledger could not be written'));
       }
-      await recorder.record(
-        'target.completed',
-        {
-          status: outcome.status,
-          ...(outcome.reason ? { reason: outcome.reason } : {}),
-          ...(outcome.error ? { error: outcome.error } : {}),
-          evidenceIds: outcome.evidenceIds,
-        },
-        key,
-      );
-      progress({
-        target: key,
-        step: 'collect',
-        state: outcome.status === 'collected' ? 'done' : 'failed',
-        detail: outcome.reason ?? outcome.status,
-      });
-      return { ...outcome, target: key };
+      return outcome;
     };
 
     const schedule = (target: Target, provider: Provider): void => {
@@ -263,6 +293,26 @@ export async function runCollection(input: RunCollectionInput): Promise<Collecti
 }
 
 const CANCELLED = Symbol('cancelled');
+
+function shouldRetry(outcome: TargetOutcome): boolean {
+  return (outcome.status === 'failed' || outcome.status === 'partial') && outcome.error?.retryable === true;
+}
+
+/** Waits `ms`; resolves false at once if `signal` aborts first. */
+function sleep(ms: number, signal: AbortSignal): Promise<boolean> {
+  if (signal.aborted) return Promise.resolve(false);
+  return new Promise((resolve) => {
+    const onAbort = () => {
+      clearTimeout(timer);
+      resolve(false);
+    };
+    const timer = setTimeout(() => {
+      signal.removeEventListener('abort', onAbort);
+      resolve(true);
+    }, ms);
+    signal.addEventListener('abort', onAbort, { once: true });
+  });
+}
 
 function isExpectedCancel(error: unknown): boolean {
   return error === CANCELLED;

@@ -240,4 +240,70 @@ describe('runCollection', () => {
     expect(outcomes.map((o) => o.status)).toEqual(['partial', 'skipped', 'skipped']);
     expect(recorder.ofType('collection.interrupted')).toHaveLength(1);
   });
+
+  it('collects again a target that failed on throttling, and records the failed attempt', async () => {
+    const provider = new FakeAwsProvider();
+    const base = provider.behaviour;
+    let calls = 0;
+    provider.behaviour = async (target, ctx) => {
+      calls += 1;
+      if (calls === 1) {
+        throw new CustodyError('E_THROTTLED', 'ec2:CreateSnapshots was throttled (RequestLimitExceeded) after 8 attempts', { retryable: true });
+      }
+      return base(target, ctx);
+    };
+    const recorder = new MemoryRecorder();
+    const { outcomes } = await runCollection({
+      config: testConfig(),
+      providers: [provider],
+      recorder,
+      targets: [instance('222222222222', 1)],
+      options,
+      retry: { attempts: 2, delayMs: 0 },
+    });
+    expect(outcomes[0]).toMatchObject({ status: 'collected' });
+    expect(recorder.ofType('target.requeued')[0]!.data).toMatchObject({ attempt: 1, status: 'failed', error: { code: 'E_THROTTLED' } });
+    expect(recorder.ofType('target.completed')).toEqual([expect.objectContaining({ data: expect.objectContaining({ status: 'collected', attempts: 2 }) })]);
+  });
+
+  it('does not retry a refusal, and gives up on a retryable failure after the allowed attempts', async () => {
+    const denied = new FakeAwsProvider();
+    denied.behaviour = async () => {
+      throw new CustodyError('E_ACCESS_DENIED', 'ec2:CreateSnapshots was denied');
+    };
+    await runCollection({ config: testConfig(), providers: [denied], recorder: new MemoryRecorder(), targets: [instance('222222222222', 1)], options, retry: { attempts: 2, delayMs: 0 } });
+    expect(denied.collected).toHaveLength(1);
+
+    const flaky = new FakeAwsProvider();
+    flaky.behaviour = async () => {
+      throw new CustodyError('E_CLOUD', 'InternalError (500)', { retryable: true });
+    };
+    const recorder = new MemoryRecorder();
+    const { outcomes } = await runCollection({ config: testConfig(), providers: [flaky], recorder, targets: [instance('222222222222', 1)], options, retry: { attempts: 2, delayMs: 0 } });
+    expect(flaky.collected).toHaveLength(3);
+    expect(recorder.ofType('target.requeued')).toHaveLength(2);
+    expect(outcomes[0]).toMatchObject({ status: 'failed', error: { code: 'E_CLOUD', retryable: true } });
+  });
+
+  it('an abort while waiting to retry ends the wait and records the failure as it stood', async () => {
+    const provider = new FakeAwsProvider();
+    const controller = new AbortController();
+    provider.behaviour = async () => {
+      setImmediate(() => controller.abort());
+      throw new CustodyError('E_THROTTLED', 'throttled', { retryable: true });
+    };
+    const recorder = new MemoryRecorder();
+    const { outcomes } = await runCollection({
+      config: testConfig(),
+      providers: [provider],
+      recorder,
+      targets: [instance('222222222222', 1)],
+      options,
+      signal: controller.signal,
+      retry: { attempts: 2, delayMs: 3_600_000 },
+    });
+    expect(provider.collected).toHaveLength(1);
+    expect(outcomes[0]).toMatchObject({ status: 'failed', error: { code: 'E_THROTTLED' } });
+    expect(recorder.ofType('target.completed')).toHaveLength(1);
+  });
 });
