@@ -56,7 +56,7 @@ export const DEFAULT_COLLECT_OPTIONS: CollectOptions = {
   retrieveCheckpoint: false,
 };
 
-export const DEFAULT_RETRY = { attempts: 2, delayMs: 2_000 } as const;
+export const DEFAULT_TARGET_RETRY = { attempts: 2, delayMs: 2_000 } as const;
 
 /** The first provider that handles `target`, or undefined. */
 export function findProvider(providers: readonly Provider[], target: Target): Provider | undefined {
@@ -195,7 +195,7 @@ export async function runCollection(input: RunCollectionInput): Promise<Collecti
       }
     };
 
-    const retry = input.retry ?? DEFAULT_RETRY;
+    const retry = input.retry ?? DEFAULT_TARGET_RETRY;
 
     const collectOneRecorded = async (target: Target, provider: Provider): Promise<TargetOutcome> => {
       const key = targetKey(target);
