@@ -8,17 +8,10 @@ import { setMaxListeners } from 'node:events';
 import { CustodyError } from './errors.js';
 import type { CustodyConfig } from './config.js';
 import { createScopedScheduler } from './concurrency.js';
-import { failedOutcome, isLedgerFailure, summarizeOutcomes, toCustodyError } from './outcomes.js';
+import { collectTarget, collectedInEarlierRuns, contextFor, interruptedOutcome } from './collect.js';
+import { isLedgerFailure, summarizeOutcomes, toCustodyError } from './outcomes.js';
 import type { OutcomeSummary } from './outcomes.js';
-import type {
-  CaseRecorder,
-  CollectOptions,
-  ProgressEvent,
-  ProgressSink,
-  Provider,
-  ProviderContext,
-  TargetOutcome,
-} from './ports.js';
+import type { CaseRecorder, CollectOptions, ProgressSink, Provider, TargetOutcome } from './ports.js';
 import { selectorKey, targetKey } from './targets.js';
 import type { Selector, Target } from './targets.js';
 
@@ -186,74 +179,14 @@ export async function runCollection(input: RunCollectionInput): Promise<Collecti
       scheduler.cancelQueued(CANCELLED);
     };
 
+    const run = { recorder, progress, options, signal, retry: input.retry ?? DEFAULT_TARGET_RETRY, previouslyCollected };
     const collectOne = async (target: Target, provider: Provider): Promise<TargetOutcome> => {
       try {
-        return await collectOneRecorded(target, provider);
+        return await collectTarget(target, provider, run);
       } catch (error) {
         stopEverything(error);
         throw error;
       }
-    };
-
-    const retry = input.retry ?? DEFAULT_TARGET_RETRY;
-
-    const collectOneRecorded = async (target: Target, provider: Provider): Promise<TargetOutcome> => {
-      const key = targetKey(target);
-      const earlier = previouslyCollected.get(key);
-      if (earlier) {
-        await recorder.record('target.skipped', { reason: 'collected by an earlier run of this case', evidenceIds: earlier }, key);
-        progress({ target: key, step: 'collect', state: 'done', detail: 'already collected by an earlier run' });
-        return { target: key, status: 'collected', reason: 'collected by an earlier run of this case', evidenceIds: earlier };
-      }
-      for (let attempt = 1; ; attempt += 1) {
-        if (signal.aborted) return interruptedOutcome(key);
-        progress({ target: key, step: 'collect', state: 'started', ...(attempt > 1 ? { detail: `attempt ${attempt}` } : {}) });
-        const outcome = await attemptOne(target, provider, key);
-        const delayMs = retry.delayMs * 2 ** (attempt - 1);
-        if (attempt <= retry.attempts && shouldRetry(outcome) && !signal.aborted) {
-          // The provider resumes from what this case already holds (deterministic evidence ids,
-          // snapshots found by their tags), so another attempt never takes anything twice.
-          await recorder.record(
-            'target.requeued',
-            { attempt, status: outcome.status, ...(outcome.reason ? { reason: outcome.reason } : {}), ...(outcome.error ? { error: outcome.error } : {}), delayMs },
-            key,
-          );
-          progress({ target: key, step: 'collect', state: 'waiting', detail: `retrying in ${Math.round(delayMs / 1000)} s: ${outcome.reason ?? outcome.status}` });
-          if (await sleep(delayMs, signal)) continue;
-        }
-        await recorder.record(
-          'target.completed',
-          {
-            status: outcome.status,
-            ...(outcome.reason ? { reason: outcome.reason } : {}),
-            ...(outcome.error ? { error: outcome.error } : {}),
-            evidenceIds: outcome.evidenceIds,
-            ...(attempt > 1 ? { attempts: attempt } : {}),
-          },
-          key,
-        );
-        progress({
-          target: key,
-          step: 'collect',
-          state: outcome.status === 'collected' ? 'done' : 'failed',
-          detail: outcome.reason ?? outcome.status,
-        });
-        return { ...outcome, target: key };
-      }
-    };
-
-    const attemptOne = async (target: Target, provider: Provider, key: string): Promise<TargetOutcome> => {
-      let outcome: TargetOutcome;
-      try {
-        outcome = await provider.collect(target, contextFor(recorder, progress, options, signal, key));
-      } catch (error) {
-        if (isLedgerFailure(error)) throw error;
-        outcome = signal.aborted && !(error instanceof CustodyError) ? interruptedOutcome(key) : failedOutcome(key, error);
-      }
-      if (outcome.error?.code === 'E_LEDGER') {
-        throw new CustodyError('E_LEDGER', String(outcome.reason ?? outcome.error.message ?? 'the ledger could not be written'));
-      }
-      return outcome;
     };
 
     const schedule = (target: Target, provider: Provider): void => {
@@ -294,56 +227,6 @@ export async function runCollection(input: RunCollectionInput): Promise<Collecti
 
 const CANCELLED = Symbol('cancelled');
 
-function shouldRetry(outcome: TargetOutcome): boolean {
-  return (outcome.status === 'failed' || outcome.status === 'partial') && outcome.error?.retryable === true;
-}
-
-/** Waits `ms`; resolves false at once if `signal` aborts first. */
-function sleep(ms: number, signal: AbortSignal): Promise<boolean> {
-  if (signal.aborted) return Promise.resolve(false);
-  return new Promise((resolve) => {
-    const onAbort = () => {
-      clearTimeout(timer);
-      resolve(false);
-    };
-    const timer = setTimeout(() => {
-      signal.removeEventListener('abort', onAbort);
-      resolve(true);
-    }, ms);
-    signal.addEventListener('abort', onAbort, { once: true });
-  });
-}
-
 function isExpectedCancel(error: unknown): boolean {
   return error === CANCELLED;
-}
-
-function interruptedOutcome(key: string): TargetOutcome {
-  return { target: key, status: 'skipped', reason: 'the collection was interrupted before this target ran', evidenceIds: [] };
-}
-
-function contextFor(
-  recorder: CaseRecorder,
-  progress: ProgressSink,
-  options: CollectOptions,
-  signal: AbortSignal,
-  target: string | undefined,
-): ProviderContext {
-  const sink: ProgressSink =
-    target === undefined ? progress : (event: ProgressEvent) => progress(event.target ? event : { ...event, target });
-  return { recorder, progress: sink, options, signal };
-}
-
-/**
- * Targets an earlier (interrupted) run of this case finished collecting, with their evidence ids:
- * a resumed run does not take them again.
- */
-function collectedInEarlierRuns(recorder: CaseRecorder): Map<string, string[]> {
-  const done = new Map<string, string[]>();
-  for (const entry of recorder.entries()) {
-    if (entry.type !== 'target.completed' || !entry.target || entry.data.status !== 'collected') continue;
-    const ids = Array.isArray(entry.data.evidenceIds) ? entry.data.evidenceIds.filter((id): id is string => typeof id === 'string') : [];
-    done.set(entry.target, ids);
-  }
-  return done;
 }

@@ -1,0 +1,129 @@
+/**
+ * Collecting one target: skip it when an earlier run of the case finished it, call its provider,
+ * turn a thrown failure into an outcome, retry a retryable failure, and record how it ended.
+ */
+import { CustodyError } from './errors.js';
+import { failedOutcome, isLedgerFailure } from './outcomes.js';
+import type { CaseRecorder, CollectOptions, ProgressEvent, ProgressSink, Provider, ProviderContext, TargetOutcome } from './ports.js';
+import { targetKey } from './targets.js';
+import type { Target } from './targets.js';
+
+export interface TargetRunContext {
+  recorder: CaseRecorder;
+  progress: ProgressSink;
+  options: CollectOptions;
+  signal: AbortSignal;
+  /** More attempts allowed after a retryable failure, and the first pause (doubling). */
+  retry: { attempts: number; delayMs: number };
+  /** Targets an earlier run of this case collected, with their evidence ids. */
+  previouslyCollected: ReadonlyMap<string, string[]>;
+}
+
+/**
+ * Collects one target and records `target.completed` (or `target.skipped` when an earlier run
+ * finished it). Throws only when the ledger fails: the whole run must stop then.
+ */
+export async function collectTarget(target: Target, provider: Provider, run: TargetRunContext): Promise<TargetOutcome> {
+  const { recorder, progress, signal, retry } = run;
+  const key = targetKey(target);
+  const earlier = run.previouslyCollected.get(key);
+  if (earlier) {
+    await recorder.record('target.skipped', { reason: 'collected by an earlier run of this case', evidenceIds: earlier }, key);
+    progress({ target: key, step: 'collect', state: 'done', detail: 'already collected by an earlier run' });
+    return { target: key, status: 'collected', reason: 'collected by an earlier run of this case', evidenceIds: earlier };
+  }
+  for (let attempt = 1; ; attempt += 1) {
+    if (signal.aborted) return interruptedOutcome(key);
+    progress({ target: key, step: 'collect', state: 'started', ...(attempt > 1 ? { detail: `attempt ${attempt}` } : {}) });
+    const outcome = await attemptOnce(target, provider, key, run);
+    const delayMs = retry.delayMs * 2 ** (attempt - 1);
+    if (attempt <= retry.attempts && shouldRetry(outcome) && !signal.aborted) {
+      // The provider resumes from what this case already holds (deterministic evidence ids,
+      // snapshots found by their tags), so another attempt never takes anything twice.
+      await recorder.record('target.requeued', { attempt, ...endingOf(outcome), delayMs }, key);
+      progress({ target: key, step: 'collect', state: 'waiting', detail: `retrying in ${Math.round(delayMs / 1000)} s: ${outcome.reason ?? outcome.status}` });
+      if (await sleep(delayMs, signal)) continue;
+    }
+    await recorder.record(
+      'target.completed',
+      { ...endingOf(outcome), evidenceIds: outcome.evidenceIds, ...(attempt > 1 ? { attempts: attempt } : {}) },
+      key,
+    );
+    progress({ target: key, step: 'collect', state: outcome.status === 'collected' ? 'done' : 'failed', detail: outcome.reason ?? outcome.status });
+    return { ...outcome, target: key };
+  }
+}
+
+async function attemptOnce(target: Target, provider: Provider, key: string, run: TargetRunContext): Promise<TargetOutcome> {
+  let outcome: TargetOutcome;
+  try {
+    outcome = await provider.collect(target, contextFor(run.recorder, run.progress, run.options, run.signal, key));
+  } catch (error) {
+    if (isLedgerFailure(error)) throw error;
+    outcome = run.signal.aborted && !(error instanceof CustodyError) ? interruptedOutcome(key) : failedOutcome(key, error);
+  }
+  if (outcome.error?.code === 'E_LEDGER') {
+    throw new CustodyError('E_LEDGER', String(outcome.reason ?? outcome.error.message ?? 'the ledger could not be written'));
+  }
+  return outcome;
+}
+
+function endingOf(outcome: TargetOutcome): Record<string, unknown> {
+  return {
+    status: outcome.status,
+    ...(outcome.reason ? { reason: outcome.reason } : {}),
+    ...(outcome.error ? { error: outcome.error } : {}),
+  };
+}
+
+function shouldRetry(outcome: TargetOutcome): boolean {
+  return (outcome.status === 'failed' || outcome.status === 'partial') && outcome.error?.retryable === true;
+}
+
+/** Waits `ms`; resolves false at once if `signal` aborts first. */
+function sleep(ms: number, signal: AbortSignal): Promise<boolean> {
+  if (signal.aborted) return Promise.resolve(false);
+  return new Promise((resolve) => {
+    const onAbort = () => {
+      clearTimeout(timer);
+      resolve(false);
+    };
+    const timer = setTimeout(() => {
+      signal.removeEventListener('abort', onAbort);
+      resolve(true);
+    }, ms);
+    signal.addEventListener('abort', onAbort, { once: true });
+  });
+}
+
+/** The outcome of a target the run never got to (it was interrupted first). */
+export function interruptedOutcome(key: string): TargetOutcome {
+  return { target: key, status: 'skipped', reason: 'the collection was interrupted before this target ran', evidenceIds: [] };
+}
+
+/** The context a provider gets; its progress events are attributed to `target`. */
+export function contextFor(
+  recorder: CaseRecorder,
+  progress: ProgressSink,
+  options: CollectOptions,
+  signal: AbortSignal,
+  target: string | undefined,
+): ProviderContext {
+  const sink: ProgressSink =
+    target === undefined ? progress : (event: ProgressEvent) => progress(event.target ? event : { ...event, target });
+  return { recorder, progress: sink, options, signal };
+}
+
+/**
+ * Targets an earlier (interrupted) run of this case finished collecting, with their evidence ids:
+ * a resumed run does not take them again.
+ */
+export function collectedInEarlierRuns(recorder: CaseRecorder): Map<string, string[]> {
+  const done = new Map<string, string[]>();
+  for (const entry of recorder.entries()) {
+    if (entry.type !== 'target.completed' || !entry.target || entry.data.status !== 'collected') continue;
+    const ids = Array.isArray(entry.data.evidenceIds) ? entry.data.evidenceIds.filter((id): id is string => typeof id === 'string') : [];
+    done.set(entry.target, ids);
+  }
+  return done;
+}
