@@ -17,9 +17,10 @@ const controller = new AbortController();
 let interrupts = 0;
 process.on('SIGINT', () => {
   interrupts += 1;
-  // The first Ctrl-C lets running steps record how they ended and closes the case; the second quits.
+  // The first Ctrl-C lets running steps record how they ended and leaves the case resumable; the
+  // second quits at once.
   if (interrupts > 1) process.exit(130);
-  process.stderr.write('custody: interrupted; finishing the running steps and closing the case (Ctrl-C again to quit now)\n');
+  process.stderr.write('custody: interrupted; stopping cleanly, no new target starts (Ctrl-C again to quit at once)\n');
   controller.abort(new Error('interrupted by the user'));
 });
 
