@@ -1,0 +1,41 @@
+// A burst of server errors outlasting the SDK's own retries fails one attempt of one target; the
+// orchestrator records it, tries the target again, and the case ends with every target collected
+// and no volume snapshotted twice.
+import { readFileSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { EXIT } from '../../src/core/errors.js';
+import { custody } from './cli-run.js';
+import { snapshotsPerVolume, startLabFixture, useCredentials } from './lab-fixture.js';
+import type { LabFixture } from './lab-fixture.js';
+
+let fx: LabFixture;
+let restore: () => void;
+beforeAll(async () => {
+  fx = await startLabFixture();
+  restore = useCredentials(fx.env);
+});
+afterAll(async () => {
+  restore();
+  await fx.lab.stop();
+  rmSync(fx.dir, { recursive: true, force: true });
+});
+
+describe('a transient EC2 outage in one account', () => {
+  it('is outlasted: the failed attempt is recorded, the target is collected on the next, nothing is taken twice', async () => {
+    // More consecutive 500s than the SDK retries (8 attempts): the first attempt must fail.
+    fx.lab.control.failNext({ action: 'ec2:CreateSnapshots', account: '333333333333', code: 'InternalError', status: 500, count: 8 });
+    const targets = [fx.instanceArn('web-01'), fx.instanceArn('api-01')];
+    const run = await custody(['collect', '--case', 'IR-OUTAGE', '--analyst', 'alice', '--config', fx.configPath, '--json', ...targets], { cwd: fx.dir });
+    expect(run.code, run.stdout).toBe(EXIT.OK);
+    const entries = readFileSync(join(fx.dir, 'cases', 'IR-OUTAGE', 'ledger.jsonl'), 'utf8')
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as { type: string; target?: string; data: Record<string, unknown> });
+    const requeued = entries.filter((e) => e.type === 'target.requeued');
+    expect(requeued).toHaveLength(1);
+    expect(requeued[0]).toMatchObject({ target: fx.instanceArn('api-01'), data: { attempt: 1, error: { retryable: true } } });
+    expect(entries.filter((e) => e.type === 'target.completed').map((e) => e.data.status)).toEqual(['collected', 'collected']);
+    expect([...snapshotsPerVolume(fx.lab, 'IR-OUTAGE').values()].every((n) => n === 1)).toBe(true);
+  }, 90_000);
+});
