@@ -86,6 +86,18 @@ export function checkTarget(
 /**
  * Collects every target into the case behind `recorder`.
  *
+ * Ledger entries it writes (providers add their own between them):
+ * - `collection.started` — `targets`, `selectors`, `options`, `concurrency`
+ * - `target.refused` (target) — refused before any cloud call: `reason`, `error`, `from?`
+ * - `selector.resolved` — `selector`, `provider`, `targets`; `selector.refused` / `selector.failed`
+ *   — `selector`, `reason`, `error`
+ * - `target.discovered` (target) — found while collecting another: `from`
+ * - `target.skipped` (target) — an earlier run of the case collected it: `reason`, `evidenceIds`
+ * - `target.requeued` (target) — a retryable failure, tried again: `attempt`, `status`,
+ *   `reason?`, `error?`, `delayMs`
+ * - `target.completed` (target) — `status`, `reason?`, `error?`, `evidenceIds`, `attempts?`
+ * - `collection.finished` or `collection.interrupted` — the counts per status
+ *
  * @example
  * const { outcomes } = await runCollection({ config, providers, recorder, targets: [parseTarget(arn)],
  *   options: DEFAULT_COLLECT_OPTIONS });
