@@ -209,8 +209,18 @@ describe('custody plan, verify, report', () => {
     expect(json.targets).toHaveLength(1);
   });
 
+  it('verify or report of a path that is not a folder is bad input (exit 3), not a failed verification', async () => {
+    const world = fakeWorld();
+    for (const command of ['verify', 'report']) {
+      const run = await cli(world, [command, 'no-such-case']);
+      expect(run.code).toBe(EXIT.BAD_INPUT);
+      expect(run.stderr).toContain(`there is no case folder at ${join(world.dir, 'no-such-case')}`);
+    }
+  });
+
   it('verify exits 4 and names the first failing entry', async () => {
     const world = fakeWorld();
+    mkdirSync(join(world.dir, 'c'));
     world.verifyResult = {
       ok: false,
       caseDir: join(world.dir, 'c'),
@@ -227,13 +237,16 @@ describe('custody plan, verify, report', () => {
   });
 
   it('verify of a good case exits 0', async () => {
-    const run = await cli(fakeWorld(), ['verify', 'c']);
+    const world = fakeWorld();
+    mkdirSync(join(world.dir, 'c'));
+    const run = await cli(world, ['verify', 'c']);
     expect(run.code).toBe(0);
     expect(run.stdout).toMatch(/^verified: /);
   });
 
   it('report prints the paths it wrote', async () => {
     const world = fakeWorld();
+    mkdirSync(join(world.dir, 'c'));
     const run = await cli(world, ['report', 'c']);
     expect(run.stdout.trim().split('\n')).toEqual([join(world.dir, 'c', 'report.md'), join(world.dir, 'c', 'report.html')]);
   });

@@ -5,7 +5,7 @@ import type { CliDeps } from '../deps.js';
 import { REPORT_HELP } from '../help.js';
 import type { CliIo } from '../io.js';
 import { firstError, problemLocation } from '../render.js';
-import { onlyCaseDir } from './verify.js';
+import { assertFolder, onlyCaseDir } from './verify.js';
 
 /** `custody report CASE_DIR`: writes report.md and report.html, prints their paths. */
 export async function runReportCommand(args: readonly string[], io: CliIo, deps: CliDeps): Promise<number> {
@@ -15,6 +15,7 @@ export async function runReportCommand(args: readonly string[], io: CliIo, deps:
     return EXIT.OK;
   }
   const caseDir = resolve(io.cwd, onlyCaseDir(positionals, 'report'));
+  assertFolder(caseDir);
   const { verify, ...paths } = await deps.renderReport(caseDir);
   const verified = verify === undefined || verify.ok;
   if (values.json === true) io.stdout(`${JSON.stringify({ caseDir, report: paths, verify: verify ?? null }, null, 2)}\n`);

@@ -1,3 +1,4 @@
+import { statSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { CustodyError, EXIT } from '../../core/errors.js';
 import { parseCommandArgs } from '../args.js';
@@ -13,8 +14,9 @@ export async function runVerifyCommand(args: readonly string[], io: CliIo, deps:
     io.stdout(`${VERIFY_HELP}\n`);
     return EXIT.OK;
   }
-  const caseDir = onlyCaseDir(positionals, 'verify');
-  const result = await deps.verifyCase(resolve(io.cwd, caseDir));
+  const caseDir = resolve(io.cwd, onlyCaseDir(positionals, 'verify'));
+  assertFolder(caseDir);
+  const result = await deps.verifyCase(caseDir);
   const exitCode = result.ok ? EXIT.OK : EXIT.VERIFY_FAILED;
   if (values.json === true) {
     const first = firstError(result);
@@ -30,4 +32,15 @@ export function onlyCaseDir(positionals: readonly string[], command: string): st
     throw new CustodyError('E_INPUT', `${command} needs exactly one CASE_DIR (see custody ${command} --help)`);
   }
   return positionals[0];
+}
+
+/** A path that is not a folder at all is a typo (exit 3), not a case that failed verification. */
+export function assertFolder(path: string): void {
+  let isDir = false;
+  try {
+    isDir = statSync(path).isDirectory();
+  } catch {
+    isDir = false;
+  }
+  if (!isDir) throw new CustodyError('E_INPUT', `there is no case folder at ${path}`, { resource: path });
 }
