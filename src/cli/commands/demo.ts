@@ -142,7 +142,8 @@ function writeDemoConfig(dir: string, lab: DemoLab): string {
       region: lab.region,
       allowedAccounts: lab.allowedAccounts,
       transfer: 'copy',
-      endpoints: { sts: lab.endpoint, ec2: lab.endpoint, kms: lab.endpoint },
+      // Every AWS endpoint points at the lab, so nothing can reach a real cloud by accident.
+      endpoints: { sts: lab.endpoint, ec2: lab.endpoint, kms: lab.endpoint, ebs: lab.endpoint },
     },
     ...(lab.kubernetes ? { kubernetes: { clusters: { [lab.kubernetes.configName]: lab.kubernetes.clusterConfig } } } : {}),
   };
