@@ -9,6 +9,7 @@ import type { CommandName } from './args.js';
 import { runCollectCommand } from './commands/collect.js';
 import { runDemoCommand } from './commands/demo.js';
 import { runPlanCommand } from './commands/plan.js';
+import { runPreflightCommand } from './commands/preflight.js';
 import { runReportCommand } from './commands/report.js';
 import { runVerifyCommand } from './commands/verify.js';
 import type { CliDeps } from './deps.js';
@@ -20,6 +21,7 @@ type Command = (args: readonly string[], io: CliIo, deps: CliDeps) => Promise<nu
 const COMMANDS: Record<CommandName, Command> = {
   collect: runCollectCommand,
   plan: runPlanCommand,
+  preflight: runPreflightCommand,
   verify: runVerifyCommand,
   report: runReportCommand,
   demo: runDemoCommand,

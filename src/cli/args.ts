@@ -37,7 +37,16 @@ export const COMMAND_OPTIONS = {
     help: { type: 'boolean', short: 'h' },
     ...COLLECT_FLAGS,
   },
-  verify: { json: { type: 'boolean' }, help: { type: 'boolean', short: 'h' } },
+  verify: { json: { type: 'boolean' }, 'expect-key': { type: 'string' }, help: { type: 'boolean', short: 'h' } },
+  preflight: {
+    config: { type: 'string' },
+    account: { type: 'string', multiple: true },
+    cluster: { type: 'string', multiple: true },
+    namespace: { type: 'string', multiple: true },
+    analyst: { type: 'string' },
+    json: { type: 'boolean' },
+    help: { type: 'boolean', short: 'h' },
+  },
   report: { json: { type: 'boolean' }, help: { type: 'boolean', short: 'h' } },
   demo: {
     keep: { type: 'boolean' },

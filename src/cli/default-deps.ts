@@ -5,10 +5,12 @@
 import { openCase, renderReport, summarizeConfig, verifyCase } from '../custody/index.js';
 import type { VerifyResult } from '../custody/index.js';
 import { resolveCallerIdentity } from '../providers/aws/index.js';
+import { runPreflight } from '../providers/aws/preflight.js';
+import { runKubernetesPreflight } from '../providers/kubernetes/index.js';
 import { createProviders } from '../providers/registry.js';
 import { CustodyError } from '../core/errors.js';
 import { packageVersion } from './app.js';
-import type { CliDeps, DemoLab, VerifyOutcome } from './deps.js';
+import type { CliDeps, DemoLab, PreflightInput, PreflightRowView, VerifyOutcome } from './deps.js';
 
 export function defaultDeps(): CliDeps {
   return {
@@ -30,7 +32,8 @@ export function defaultDeps(): CliDeps {
         release: () => handle.release(),
       };
     },
-    verifyCase: async (caseDir) => toVerifyOutcome(caseDir, await verifyCase(caseDir)),
+    verifyCase: async (caseDir, options = {}) => verifyWithKey(caseDir, options.expectKey),
+    preflight,
     async renderReport(caseDir) {
       const { markdown, html, verification } = await renderReport(caseDir);
       return { markdown, html, verify: toVerifyOutcome(caseDir, verification) };
@@ -43,6 +46,58 @@ export function defaultDeps(): CliDeps {
     },
     startDemoLab,
   };
+}
+
+const FINGERPRINT = /^(?:sha256:)?([0-9a-f]{64})$/i;
+
+/**
+ * Verifies a case; with `expectKey` (a SHA-256 fingerprint, as printed when the case was opened,
+ * or the base64 public key) a case signed by any other key fails, even if it is internally
+ * consistent: a whole re-signed ledger would be.
+ */
+async function verifyWithKey(caseDir: string, expectKey: string | undefined): Promise<VerifyOutcome> {
+  const normalized = expectKey?.replace(/:/g, '').trim();
+  const fingerprint = normalized ? FINGERPRINT.exec(normalized)?.[1]?.toLowerCase() : undefined;
+  const result = await verifyCase(caseDir, normalized && !fingerprint ? { expectedPublicKey: normalized } : {});
+  const outcome = toVerifyOutcome(caseDir, result);
+  if (fingerprint && result.fingerprint && result.fingerprint !== fingerprint) {
+    outcome.ok = false;
+    outcome.problems.unshift({
+      kind: 'key-mismatch',
+      severity: 'error',
+      entrySeq: 1,
+      message: `the ledger is signed with key ${result.fingerprint}, not the expected ${fingerprint}: the whole ledger may have been re-signed`,
+    });
+  }
+  return outcome;
+}
+
+async function preflight(input: PreflightInput): Promise<PreflightRowView[]> {
+  const rows: PreflightRowView[] = [];
+  const analyst = input.analyst ? { analyst: input.analyst } : {};
+  if (input.config.aws) {
+    const awsRows = await runPreflight({
+      config: input.config,
+      ...(input.accounts.length > 0 ? { accounts: input.accounts } : {}),
+      ...(input.targets.length > 0 ? { targets: input.targets } : {}),
+      ...analyst,
+    });
+    for (const r of awsRows) {
+      rows.push({ provider: 'aws', scope: `${r.account} ${r.region}`, check: r.check, result: r.result, action: r.action, detail: r.detail });
+    }
+  }
+  if (input.config.kubernetes) {
+    const k8sRows = await runKubernetesPreflight({
+      config: input.config,
+      ...(input.clusters.length > 0 ? { clusters: input.clusters } : {}),
+      ...(input.namespaces.length > 0 ? { namespaces: input.namespaces } : {}),
+      ...analyst,
+    });
+    for (const r of k8sRows) {
+      rows.push({ provider: 'kubernetes', scope: `${r.cluster} ${r.namespace}`, check: r.check, result: r.result, action: r.action, need: r.need, detail: r.detail });
+    }
+  }
+  return rows;
 }
 
 export function toVerifyOutcome(caseDir: string, result: VerifyResult): VerifyOutcome {

@@ -4,6 +4,7 @@
  */
 import type { CustodyConfig } from '../core/config.js';
 import type { CaseRecorder, Provider, TargetOutcome } from '../core/ports.js';
+import type { Target } from '../core/targets.js';
 
 export interface OpenCaseInput {
   config: CustodyConfig;
@@ -65,10 +66,37 @@ export interface DemoLab {
   close(): Promise<void>;
 }
 
+/** One preflight check, as the CLI shows it. */
+export interface PreflightRowView {
+  provider: 'aws' | 'kubernetes';
+  /** `222222222222 us-east-1`, or `demo-eks shop`. */
+  scope: string;
+  check: string;
+  result: 'ok' | 'denied' | 'error';
+  action: string;
+  /** Kubernetes: `required`, the option that needs it, or `just in time`. */
+  need?: string;
+  detail: string;
+}
+
+export interface PreflightInput {
+  config: CustodyConfig;
+  /** AWS accounts to check (default: the targets' accounts, else every allowed account). */
+  accounts: string[];
+  targets: Target[];
+  /** Kubernetes clusters (default: every configured one) and namespaces (default: `default`). */
+  clusters: string[];
+  namespaces: string[];
+  analyst?: string;
+}
+
 export interface CliDeps {
+  /** Checks, changing nothing, that collection would be allowed. */
+  preflight(input: PreflightInput): Promise<PreflightRowView[]>;
   createProviders(config: CustodyConfig): Provider[];
   openCase(input: OpenCaseInput): Promise<OpenedCase>;
-  verifyCase(caseDir: string): Promise<VerifyOutcome>;
+  /** `expectKey`: a key fingerprint (SHA-256 hex) or base64 public key the case must be signed with. */
+  verifyCase(caseDir: string, options?: { expectKey?: string }): Promise<VerifyOutcome>;
   renderReport(caseDir: string): Promise<ReportPaths>;
   /** The caller identity (AWS GetCallerIdentity ARN), used as the analyst when none is given. */
   callerIdentity(config: CustodyConfig): Promise<string>;

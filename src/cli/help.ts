@@ -7,6 +7,7 @@ Usage: custody <command> [options]
 Commands:
   collect   collect evidence from targets into a case folder (ledger, evidence, manifest)
   plan      show what collect would do — steps, API calls, IAM permissions — touching nothing
+  preflight check, changing nothing, that the roles in every account and cluster allow collection
   verify    check a case folder: hash chain, signatures, every evidence file
   report    write report.md and report.html into a case folder
   demo      run a whole case against a local rehearsal lab (no cloud account needed)
@@ -64,14 +65,16 @@ Options:
 
 ${TARGET_FORMS}`;
 
-export const VERIFY_HELP = `Usage: custody verify CASE_DIR [--json]
+export const VERIFY_HELP = `Usage: custody verify CASE_DIR [--expect-key FINGERPRINT] [--json]
 
 Re-walks the ledger's hash chain, checks every signature, and re-hashes every evidence file
 against the manifest. Exit 0 when everything matches; exit 4 naming the first entry or file
-that does not.
+that does not. Works offline.
 
 Options:
-  --json        print the verification result as JSON
+  --expect-key K  the case must be signed by this key: its SHA-256 fingerprint (as recorded when
+                  the case was opened) or the base64 public key; catches a wholly re-signed ledger
+  --json          print the verification result as JSON
   -h, --help    show this help`;
 
 export const REPORT_HELP = `Usage: custody report CASE_DIR
@@ -97,3 +100,22 @@ Options:
   --keep        keep the lab running after the case until Ctrl-C
   --json        print one JSON document on stdout
   -h, --help    show this help`;
+
+export const PREFLIGHT_HELP = `Usage: custody preflight [options] [TARGET...]
+
+Before an incident: checks that collection would be allowed, changing nothing. AWS: in every
+allowed account (or --account, or the targets' accounts) assumes the collector role as a case
+would and asks EC2 with DryRun about every mutation. Kubernetes: asks each configured cluster
+(SelfSubjectAccessReview) about every operation the collector needs. Prints one row per check:
+ok, denied (with the action) or error.
+
+Exit codes: 0 every required check passed; 1 some failed; 2 all failed; 3 bad input or config.
+
+Options:
+  --config FILE      configuration file
+  --account ID       an AWS account to check (repeatable)
+  --cluster NAME     a Kubernetes cluster from the config (repeatable; default: all)
+  --namespace NS     a namespace to check in each cluster (repeatable; default: default)
+  --analyst NAME     recorded as the session's source identity (default: config "analyst")
+  --json             print the rows as JSON
+  -h, --help         show this help`;

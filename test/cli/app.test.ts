@@ -10,7 +10,7 @@ const I1 = 'arn:aws:ec2:us-east-1:222222222222:instance/i-0123456789abcdef0';
 const I2 = 'arn:aws:ec2:us-east-1:333333333333:instance/i-0123456789abcdef1';
 
 describe('custody help and version', () => {
-  it.each(['collect', 'plan', 'verify', 'report', 'demo'])('custody %s --help shows that command’s usage and exits 0', async (command) => {
+  it.each(['collect', 'plan', 'preflight', 'verify', 'report', 'demo'])('custody %s --help shows that command’s usage and exits 0', async (command) => {
     const run = await cli(fakeWorld(), [command, '--help']);
     expect(run.code).toBe(EXIT.OK);
     expect(run.stdout).toContain(`Usage: custody ${command}`);
@@ -19,7 +19,7 @@ describe('custody help and version', () => {
   it('custody --help lists every command and the exit codes', async () => {
     const run = await cli(fakeWorld(), ['--help']);
     expect(run.code).toBe(0);
-    for (const command of ['collect', 'plan', 'verify', 'report', 'demo']) expect(run.stdout).toContain(command);
+    for (const command of ['collect', 'plan', 'preflight', 'verify', 'report', 'demo']) expect(run.stdout).toContain(command);
     expect(run.stdout).toContain('5 the ledger could not be written');
   });
 
@@ -249,5 +249,45 @@ describe('custody plan, verify, report', () => {
     mkdirSync(join(world.dir, 'c'));
     const run = await cli(world, ['report', 'c']);
     expect(run.stdout.trim().split('\n')).toEqual([join(world.dir, 'c', 'report.md'), join(world.dir, 'c', 'report.html')]);
+  });
+});
+
+describe('custody preflight', () => {
+  const row = (result: 'ok' | 'denied', need?: string) => ({
+    provider: 'aws' as const,
+    scope: '222222222222 us-east-1',
+    check: 'create-snapshots',
+    result,
+    action: 'ec2:CreateSnapshots',
+    ...(need ? { need } : {}),
+    detail: result === 'ok' ? 'DryRun would have succeeded' : 'UnauthorizedOperation',
+  });
+
+  it('exits 0 when every required check passes, and says nothing was changed', async () => {
+    const world = fakeWorld();
+    writeConfig(world.dir, GOOD_CONFIG);
+    world.preflightRows = [row('ok'), { ...row('denied', 'just in time'), provider: 'kubernetes' }];
+    const run = await cli(world, ['preflight']);
+    expect(run.code).toBe(EXIT.OK);
+    expect(run.stdout).toContain('All 1 required checks passed. Nothing was changed.');
+    expect(run.stdout).toContain('[just in time]');
+  });
+
+  it('exits 1 when some required checks are denied, naming the action', async () => {
+    const world = fakeWorld();
+    writeConfig(world.dir, GOOD_CONFIG);
+    world.preflightRows = [row('ok'), row('denied')];
+    const run = await cli(world, ['preflight']);
+    expect(run.code).toBe(EXIT.PARTIAL);
+    expect(run.stdout).toMatch(/denied\s+ec2:CreateSnapshots/);
+  });
+
+  it('refuses a malformed account or an unknown cluster (exit 3)', async () => {
+    const world = fakeWorld();
+    writeConfig(world.dir, GOOD_CONFIG);
+    expect((await cli(world, ['preflight', '--account', '2222'])).code).toBe(EXIT.BAD_INPUT);
+    const run = await cli(world, ['preflight', '--cluster', 'prod']);
+    expect(run.code).toBe(EXIT.BAD_INPUT);
+    expect(run.stderr).toContain('"prod" is not in the config');
   });
 });

@@ -4,7 +4,7 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { runCli } from '../../src/cli/app.js';
-import type { CliDeps, VerifyOutcome } from '../../src/cli/deps.js';
+import type { CliDeps, PreflightRowView, VerifyOutcome } from '../../src/cli/deps.js';
 import type { CliIo } from '../../src/cli/io.js';
 import type { TargetOutcome } from '../../src/core/ports.js';
 import { FakeAwsProvider, MemoryRecorder } from '../core/fakes.js';
@@ -22,6 +22,7 @@ export interface FakeWorld {
   closed: Array<readonly TargetOutcome[]>;
   recorder?: MemoryRecorder;
   verifyResult: VerifyOutcome | undefined;
+  preflightRows: PreflightRowView[];
   deps: CliDeps;
 }
 
@@ -41,10 +42,12 @@ export function fakeWorld(): FakeWorld {
     opened: [],
     closed: [],
     verifyResult: undefined,
+    preflightRows: [],
     deps: undefined as unknown as CliDeps,
   };
   world.deps = {
     createProviders: () => [world.provider],
+    preflight: async () => world.preflightRows,
     openCase: async ({ config, caseId, resume, analyst }) => {
       world.opened.push({ caseId, resume, analyst });
       const caseDir = join(config.casesDir, caseId);

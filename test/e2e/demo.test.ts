@@ -209,6 +209,15 @@ describe('custody verify catches tampering with a demo case', () => {
     else expect(run.stdout).toMatch(expected);
   });
 
+  it('--expect-key accepts the key the case was opened with and refuses any other (exit 4)', async () => {
+    const first = JSON.parse(readFileSync(join(demo.caseDir, 'ledger.jsonl'), 'utf8').split('\n')[0]!) as { data: { keyFingerprint: string } };
+    const right = await custody(['verify', '--expect-key', first.data.keyFingerprint, demo.caseDir]);
+    expect(right.code).toBe(EXIT.OK);
+    const wrong = await custody(['verify', '--expect-key', 'f'.repeat(64), demo.caseDir]);
+    expect(wrong.code).toBe(EXIT.VERIFY_FAILED);
+    expect(wrong.stdout).toMatch(/first problem: ledger\.jsonl entry 1: the ledger is signed with key [0-9a-f]{64}, not the expected f{64}/);
+  });
+
   it('the untouched case verifies, and the built command line agrees on both (child process)', async () => {
     const good = await runCliChild(['verify', demo.caseDir], {});
     expect(good.code).toBe(EXIT.OK);

@@ -1,82 +1,74 @@
-/**
- * `custody preflight [options] [TARGET...]`: before an incident, checks in every configured
- * account (or for the named targets) that collection would be allowed, changing nothing, and
- * prints account × check → ok / denied / error with the IAM action.
- *
- * Self-contained (own flags, own help) so it can be registered with one line in app.ts's
- * COMMANDS and one entry in args.ts's COMMAND_OPTIONS when the CLI owner wires it.
- */
-import { parseArgs } from 'node:util';
 import { CustodyError, EXIT } from '../../core/errors.js';
 import { parseTarget } from '../../core/targets.js';
-import { runPreflight, type PreflightOptions, type PreflightRow } from '../../providers/aws/preflight.js';
+import { listValue, parseCommandArgs, stringValue } from '../args.js';
 import { loadCliConfig } from '../config-source.js';
+import type { CliDeps, PreflightRowView } from '../deps.js';
+import { PREFLIGHT_HELP } from '../help.js';
 import type { CliIo } from '../io.js';
 
-export const PREFLIGHT_HELP = `Usage: custody preflight [options] [TARGET...]
+const ACCOUNT = /^\d{12}$/;
 
-Assumes the collector role in every configured account (aws.allowedAccounts), or in the accounts
-of the named targets, and checks that collection would be allowed: DescribeInstances, EC2 DryRun
-of CreateSnapshots (with the case tags), ModifyInstanceAttribute, ModifySnapshotAttribute and
-CopySnapshot, and DescribeKey of the shareable key. Changes nothing.
-
-Exit 0 when every check is ok; 1 when some could not be made (error); 2 when one is denied.
-
-Options:
-  --config FILE       configuration file
-  --account ID        check only this account (repeatable)
-  --analyst NAME      recorded as the sessions' SourceIdentity (default: config analyst)
-  --json              print the rows as JSON
-  -h, --help          show this help`;
-
-/** Renders the rows as an aligned table. */
-export function renderPreflight(rows: readonly PreflightRow[]): string {
-  const header = ['ACCOUNT', 'REGION', 'CHECK', 'RESULT', 'ACTION', 'DETAIL'];
-  const cells = rows.map((r) => [r.account, r.region, r.check, r.result, r.action, r.detail]);
-  const widths = header.slice(0, 5).map((h, i) => Math.max(h.length, ...cells.map((c) => c[i]!.length)));
-  const line = (c: string[]) => [...c.slice(0, 5).map((v, i) => v.padEnd(widths[i]!)), c[5]].join('  ').trimEnd();
-  return [line(header), ...cells.map(line)].join('\n');
-}
-
-/** `custody preflight`; `run` is injectable for tests. */
-export async function runPreflightCommand(
-  args: readonly string[],
-  io: CliIo,
-  _deps: unknown = undefined,
-  run: (options: PreflightOptions) => Promise<PreflightRow[]> = runPreflight,
-): Promise<number> {
-  let parsed;
-  try {
-    parsed = parseArgs({
-      args: [...args],
-      options: {
-        config: { type: 'string' },
-        account: { type: 'string', multiple: true },
-        analyst: { type: 'string' },
-        json: { type: 'boolean' },
-        help: { type: 'boolean', short: 'h' },
-      },
-      allowPositionals: true,
-      strict: true,
-    });
-  } catch (cause) {
-    throw new CustodyError('E_INPUT', `${(cause as Error).message} (see custody preflight --help)`, { cause });
-  }
-  const { values, positionals } = parsed;
+/** `custody preflight`: are the roles in place? Changes nothing. */
+export async function runPreflightCommand(args: readonly string[], io: CliIo, deps: CliDeps): Promise<number> {
+  const { values, positionals } = parseCommandArgs('preflight', args);
   if (values.help) {
     io.stdout(`${PREFLIGHT_HELP}\n`);
     return EXIT.OK;
   }
   const targets = positionals.map(parseTarget);
-  const { config } = loadCliConfig(values.config, io.env, io.cwd);
-  const rows = await run({
+  const accounts = listValue(values, 'account');
+  const bad = accounts.find((a) => !ACCOUNT.test(a));
+  if (bad) throw new CustodyError('E_INPUT', `--account "${bad}" is not a 12-digit AWS account id`, { resource: bad });
+  const { config } = loadCliConfig(stringValue(values, 'config'), io.env, io.cwd);
+  const clusters = listValue(values, 'cluster');
+  const unknown = clusters.find((c) => !config.kubernetes?.clusters[c]);
+  if (unknown) throw new CustodyError('E_INPUT', `--cluster "${unknown}" is not in the config's kubernetes.clusters`, { resource: unknown });
+  if (!config.aws && !config.kubernetes) {
+    throw new CustodyError('E_CONFIG', 'the config has neither an "aws" nor a "kubernetes" section: there is nothing to check');
+  }
+  const analyst = stringValue(values, 'analyst');
+  const rows = await deps.preflight({
     config,
-    ...(values.account ? { accounts: values.account } : {}),
-    ...(targets.length > 0 ? { targets } : {}),
-    ...(values.analyst ? { analyst: values.analyst } : {}),
+    accounts,
+    targets,
+    clusters,
+    namespaces: listValue(values, 'namespace'),
+    ...(analyst ? { analyst } : {}),
   });
-  io.stdout(values.json ? `${JSON.stringify(rows, null, 2)}\n` : `${renderPreflight(rows)}\n`);
-  if (rows.some((r) => r.result === 'denied')) return EXIT.FAILED;
-  if (rows.some((r) => r.result === 'error')) return EXIT.PARTIAL;
-  return EXIT.OK;
+  const exitCode = preflightExitCode(rows);
+  if (values.json === true) io.stdout(`${JSON.stringify({ rows, exitCode }, null, 2)}\n`);
+  else io.stdout(`${renderPreflight(rows)}\n`);
+  return exitCode;
+}
+
+/** Rows that must pass for collection to work (Kubernetes rows for options or just-in-time roles are advisory). */
+function isRequired(row: PreflightRowView): boolean {
+  return row.need === undefined || row.need === 'required';
+}
+
+export function preflightExitCode(rows: readonly PreflightRowView[]): number {
+  const required = rows.filter(isRequired);
+  const failed = required.filter((r) => r.result !== 'ok');
+  if (failed.length === 0) return EXIT.OK;
+  return failed.length === required.length ? EXIT.FAILED : EXIT.PARTIAL;
+}
+
+export function renderPreflight(rows: readonly PreflightRowView[]): string {
+  if (rows.length === 0) return 'Nothing to check.';
+  const scopeWidth = Math.max(...rows.map((r) => r.scope.length));
+  const checkWidth = Math.max(...rows.map((r) => r.check.length));
+  const lines = rows.map((r) => {
+    const need = r.need && r.need !== 'required' ? ` [${r.need}]` : '';
+    return `${r.provider === 'aws' ? 'aws' : 'k8s'}  ${r.scope.padEnd(scopeWidth)}  ${r.check.padEnd(checkWidth)}  ${r.result.padEnd(6)}  ${r.action}${need}  ${r.detail}`;
+  });
+  const required = rows.filter(isRequired);
+  const denied = required.filter((r) => r.result === 'denied').length;
+  const unchecked = required.filter((r) => r.result === 'error').length;
+  lines.push(
+    '',
+    denied + unchecked === 0
+      ? `All ${required.length} required checks passed. Nothing was changed.`
+      : `Of ${required.length} required checks, ${denied} denied and ${unchecked} could not be checked (see each row). Nothing was changed.`,
+  );
+  return lines.join('\n');
 }

@@ -16,7 +16,8 @@ export async function runVerifyCommand(args: readonly string[], io: CliIo, deps:
   }
   const caseDir = resolve(io.cwd, onlyCaseDir(positionals, 'verify'));
   assertFolder(caseDir);
-  const result = await deps.verifyCase(caseDir);
+  const expectKey = typeof values['expect-key'] === 'string' ? values['expect-key'] : undefined;
+  const result = await deps.verifyCase(caseDir, expectKey ? { expectKey } : {});
   const exitCode = result.ok ? EXIT.OK : EXIT.VERIFY_FAILED;
   if (values.json === true) {
     const first = firstError(result);
