@@ -24,6 +24,8 @@ export interface CollectCaseResult {
   caseId: string;
   caseDir: string;
   analyst: string;
+  /** SHA-256 of the key the ledger is signed with. */
+  keyFingerprint?: string;
   outcomes: TargetOutcome[];
   summary: OutcomeSummary;
   /** Absent when the run was interrupted: the case was left open to be resumed. */
@@ -74,7 +76,14 @@ export async function collectCase(input: CollectCaseInput, deps: CliDeps): Promi
       throw error;
     }
     const { outcomes, summary } = result;
-    const base = { caseId: input.caseId, caseDir: opened.recorder.caseDir, analyst, outcomes, summary };
+    const base = {
+      caseId: input.caseId,
+      caseDir: opened.recorder.caseDir,
+      analyst,
+      ...(opened.fingerprint ? { keyFingerprint: opened.fingerprint } : {}),
+      outcomes,
+      summary,
+    };
     if (input.signal?.aborted) {
       await opened.release();
       return { ...base, verify: undefined, interrupted: true };

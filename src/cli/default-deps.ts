@@ -28,6 +28,7 @@ export function defaultDeps(): CliDeps {
       });
       return {
         recorder: handle,
+        fingerprint: handle.fingerprint,
         close: async (outcomes) => void (await handle.close({ outcomes })),
         release: () => handle.release(),
       };

@@ -16,6 +16,8 @@ export interface OpenCaseInput {
 
 export interface OpenedCase {
   recorder: CaseRecorder;
+  /** SHA-256 of the signing key: print it so it can be kept apart and checked with --expect-key. */
+  fingerprint?: string;
   /** Records `case.closed` with the outcomes and writes the signed manifest. */
   close(outcomes: readonly TargetOutcome[]): Promise<void>;
   /** Stops recording without closing (an interrupted run): the case can be resumed later. */

@@ -14,6 +14,7 @@ interface DemoDoc {
   report: { markdown: string; html: string };
   refusedByDesign: string[];
   followed: string[];
+  keyFingerprint: string;
   ranAsDesigned: boolean;
   exitCode: number;
 }
@@ -209,9 +210,10 @@ describe('custody verify catches tampering with a demo case', () => {
     else expect(run.stdout).toMatch(expected);
   });
 
-  it('--expect-key accepts the key the case was opened with and refuses any other (exit 4)', async () => {
+  it('--expect-key accepts the fingerprint the run printed (the key pinned in the case) and refuses any other (exit 4)', async () => {
     const first = JSON.parse(readFileSync(join(demo.caseDir, 'ledger.jsonl'), 'utf8').split('\n')[0]!) as { data: { keyFingerprint: string } };
-    const right = await custody(['verify', '--expect-key', first.data.keyFingerprint, demo.caseDir]);
+    expect(demo.keyFingerprint).toBe(first.data.keyFingerprint);
+    const right = await custody(['verify', '--expect-key', demo.keyFingerprint, demo.caseDir]);
     expect(right.code).toBe(EXIT.OK);
     const wrong = await custody(['verify', '--expect-key', 'f'.repeat(64), demo.caseDir]);
     expect(wrong.code).toBe(EXIT.VERIFY_FAILED);

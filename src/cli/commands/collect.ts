@@ -64,6 +64,7 @@ export function collectJson(result: CollectCaseResult, exitCode: number): Record
     caseId: result.caseId,
     caseDir: result.caseDir,
     analyst: result.analyst,
+    keyFingerprint: result.keyFingerprint ?? null,
     outcomes: result.outcomes,
     summary: result.summary,
     verify: result.verify ?? null,
@@ -81,5 +82,8 @@ export function renderCollect(result: CollectCaseResult): string {
       ? renderVerify(result.verify)
       : `Interrupted: the case was left open. Finish it with the same command and --resume (custody collect --case ${result.caseId} --resume ...).`,
     `Case folder: ${result.caseDir}`,
+    ...(result.keyFingerprint
+      ? [`Signing key fingerprint: ${result.keyFingerprint} (keep it apart from the case; custody verify --expect-key checks it)`]
+      : []),
   ].join('\n');
 }

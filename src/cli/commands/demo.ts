@@ -72,6 +72,7 @@ export async function runDemoCommand(args: readonly string[], io: CliIo, deps: C
             caseId: result.caseId,
             caseDir: result.caseDir,
             analyst: result.analyst,
+            keyFingerprint: result.keyFingerprint ?? null,
             outcomes: result.outcomes,
             summary: result.summary,
             verify: result.verify ?? null,
@@ -116,7 +117,9 @@ function renderDemo(result: CollectCaseResult, lab: DemoLab, report: ReportPaths
     result.verify ? renderVerify(result.verify) : 'Interrupted before the case could be closed.',
   ];
   if (report) lines.push(`Report: ${report.markdown}`, `        ${report.html}`);
-  lines.push(`Case folder: ${result.caseDir}`, '');
+  lines.push(`Case folder: ${result.caseDir}`);
+  if (result.keyFingerprint) lines.push(`Signing key fingerprint: ${result.keyFingerprint}`);
+  lines.push('');
   if (asDesigned) {
     if (lab.targets.followed.length > 0) {
       lines.push(`The pod's node was followed to its instance (${lab.targets.followed.join(', ')}) and snapshotted too.`);
