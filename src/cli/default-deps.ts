@@ -5,12 +5,10 @@
 import { openCase, renderReport, summarizeConfig, verifyCase } from '../custody/index.js';
 import type { VerifyResult } from '../custody/index.js';
 import { resolveCallerIdentity } from '../providers/aws/index.js';
-import { runPreflight } from '../providers/aws/preflight.js';
-import { runKubernetesPreflight } from '../providers/kubernetes/index.js';
 import { createProviders } from '../providers/registry.js';
 import { CustodyError } from '../core/errors.js';
 import { packageVersion } from './app.js';
-import type { CliDeps, DemoLab, PreflightInput, PreflightRowView, VerifyOutcome } from './deps.js';
+import type { CliDeps, DemoLab, VerifyOutcome } from './deps.js';
 
 export function defaultDeps(): CliDeps {
   return {
@@ -34,7 +32,10 @@ export function defaultDeps(): CliDeps {
       };
     },
     verifyCase: async (caseDir, options = {}) => verifyWithKey(caseDir, options.expectKey),
-    preflight,
+    async preflight(input) {
+      const { runPreflightChecks } = await import('./preflight-runner.js');
+      return runPreflightChecks(input);
+    },
     async renderReport(caseDir) {
       const { markdown, html, verification } = await renderReport(caseDir);
       return { markdown, html, verify: toVerifyOutcome(caseDir, verification) };
@@ -71,34 +72,6 @@ async function verifyWithKey(caseDir: string, expectKey: string | undefined): Pr
     });
   }
   return outcome;
-}
-
-async function preflight(input: PreflightInput): Promise<PreflightRowView[]> {
-  const rows: PreflightRowView[] = [];
-  const analyst = input.analyst ? { analyst: input.analyst } : {};
-  if (input.config.aws) {
-    const awsRows = await runPreflight({
-      config: input.config,
-      ...(input.accounts.length > 0 ? { accounts: input.accounts } : {}),
-      ...(input.targets.length > 0 ? { targets: input.targets } : {}),
-      ...analyst,
-    });
-    for (const r of awsRows) {
-      rows.push({ provider: 'aws', scope: `${r.account} ${r.region}`, check: r.check, result: r.result, action: r.action, detail: r.detail });
-    }
-  }
-  if (input.config.kubernetes) {
-    const k8sRows = await runKubernetesPreflight({
-      config: input.config,
-      ...(input.clusters.length > 0 ? { clusters: input.clusters } : {}),
-      ...(input.namespaces.length > 0 ? { namespaces: input.namespaces } : {}),
-      ...analyst,
-    });
-    for (const r of k8sRows) {
-      rows.push({ provider: 'kubernetes', scope: `${r.cluster} ${r.namespace}`, check: r.check, result: r.result, action: r.action, need: r.need, detail: r.detail });
-    }
-  }
-  return rows;
 }
 
 export function toVerifyOutcome(caseDir: string, result: VerifyResult): VerifyOutcome {

@@ -71,8 +71,8 @@ export interface DemoLab {
 /** One preflight check, as the CLI shows it. */
 export interface PreflightRowView {
   provider: 'aws' | 'kubernetes';
-  /** `222222222222 us-east-1`, or `demo-eks shop`. */
-  scope: string;
+  /** AWS `[account, region]`; Kubernetes `[cluster, namespace]`. */
+  scope: [string, string];
   check: string;
   result: 'ok' | 'denied' | 'error';
   action: string;

@@ -109,7 +109,8 @@ would and asks EC2 with DryRun about every mutation. Kubernetes: asks each confi
 (SelfSubjectAccessReview) about every operation the collector needs. Prints one row per check:
 ok, denied (with the action) or error.
 
-Exit codes: 0 every required check passed; 1 some failed; 2 all failed; 3 bad input or config.
+Exit codes: 0 every required check passed; 1 some could not be made (error); 2 one was denied
+(collection would fail there); 3 bad input or config.
 
 Options:
   --config FILE      configuration file

@@ -255,7 +255,7 @@ describe('custody plan, verify, report', () => {
 describe('custody preflight', () => {
   const row = (result: 'ok' | 'denied', need?: string) => ({
     provider: 'aws' as const,
-    scope: '222222222222 us-east-1',
+    scope: ['222222222222', 'us-east-1'] as [string, string],
     check: 'create-snapshots',
     result,
     action: 'ec2:CreateSnapshots',
@@ -270,16 +270,27 @@ describe('custody preflight', () => {
     const run = await cli(world, ['preflight']);
     expect(run.code).toBe(EXIT.OK);
     expect(run.stdout).toContain('All 1 required checks passed. Nothing was changed.');
-    expect(run.stdout).toContain('[just in time]');
+    expect(run.stdout).toMatch(/^CLUSTER\s+NAMESPACE\s+CHECK\s+RESULT\s+ACTION\s+NEEDED\s+DETAIL$/m);
+    expect(run.stdout).toMatch(/denied\s+ec2:CreateSnapshots\s+just in time/);
   });
 
-  it('exits 1 when some required checks are denied, naming the action', async () => {
+  it('exits 2 when a required check is denied (collection would fail there), naming the action', async () => {
     const world = fakeWorld();
     writeConfig(world.dir, GOOD_CONFIG);
     world.preflightRows = [row('ok'), row('denied')];
     const run = await cli(world, ['preflight']);
+    expect(run.code).toBe(EXIT.FAILED);
+    expect(run.stdout).toMatch(/^ACCOUNT\s+REGION\s+CHECK\s+RESULT\s+ACTION\s+DETAIL$/m);
+    expect(run.stdout).toMatch(/^222222222222\s+us-east-1\s+create-snapshots\s+denied\s+ec2:CreateSnapshots/m);
+  });
+
+  it('exits 1 when a required check could not be made', async () => {
+    const world = fakeWorld();
+    writeConfig(world.dir, GOOD_CONFIG);
+    world.preflightRows = [row('ok'), { ...row('ok'), result: 'error', detail: 'not checked: no completed snapshot of an earlier case' }];
+    const run = await cli(world, ['preflight']);
     expect(run.code).toBe(EXIT.PARTIAL);
-    expect(run.stdout).toMatch(/denied\s+ec2:CreateSnapshots/);
+    expect(run.stdout).toContain('1 could not be checked');
   });
 
   it('refuses a malformed account or an unknown cluster (exit 3)', async () => {

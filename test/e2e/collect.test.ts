@@ -58,17 +58,17 @@ describe('custody preflight against the lab', () => {
   it('assumes the collector role in every allowed account and dry-runs the mutations, changing nothing', async () => {
     const snapshotsBefore = fx.lab.state.regionNames().reduce((n, r) => n + fx.lab.state.region(r).snapshots.size, 0);
     const run = await custody(['preflight', '--config', fx.configPath, '--json'], { cwd: fx.dir });
-    const doc = JSON.parse(run.stdout) as { rows: Array<{ scope: string; check: string; result: string }> };
+    const doc = JSON.parse(run.stdout) as { rows: Array<{ scope: string[]; check: string; result: string }> };
     for (const account of ['222222222222', '333333333333']) {
-      expect(doc.rows).toContainEqual(expect.objectContaining({ scope: `${account} us-east-1`, check: 'assume-role', result: 'ok' }));
-      expect(doc.rows).toContainEqual(expect.objectContaining({ scope: `${account} us-east-1`, check: 'create-snapshots', result: 'ok' }));
+      expect(doc.rows).toContainEqual(expect.objectContaining({ scope: [account, 'us-east-1'], check: 'assume-role', result: 'ok' }));
+      expect(doc.rows).toContainEqual(expect.objectContaining({ scope: [account, 'us-east-1'], check: 'create-snapshots', result: 'ok' }));
     }
     expect(fx.lab.state.regionNames().reduce((n, r) => n + fx.lab.state.region(r).snapshots.size, 0)).toBe(snapshotsBefore);
   }, 30_000);
 
   it('names the denied action for an untagged instance', async () => {
     const run = await custody(['preflight', '--config', fx.configPath, fx.instanceArn('batch-01')], { cwd: fx.dir });
-    expect(run.code).toBe(EXIT.PARTIAL);
+    expect(run.code).toBe(EXIT.FAILED);
     expect(run.stdout).toMatch(/create-snapshots\s+denied\s+ec2:CreateSnapshots\s+denied: ec2:CreateSnapshots on arn:aws:ec2:us-east-1:222222222222:instance\//);
   }, 30_000);
 });
