@@ -1,15 +1,44 @@
 /**
  * Lays out a report model as Markdown and as one self-contained HTML file (inline CSS, no
- * scripts, no external assets). Every value from the ledger is escaped: pod names, tags and error
- * messages are attacker-controlled text.
+ * scripts, no external assets). The tool's own words are trusted Markdown; every value from the
+ * ledger is untrusted (pod names, tags and error messages are attacker-controlled text) and is
+ * escaped for the format it lands in: Markdown escapes for report.md, HTML entities for report.html.
  */
 import type { ReportModel } from './report-model.js';
 
+/**
+ * A line of report text: the tool's own prose (Markdown, written here, never escaped) with
+ * untrusted values spliced in. Built with the {@link prose} tag.
+ */
+export interface Prose {
+  readonly parts: ReadonlyArray<{ readonly prose: string } | { readonly value: string }>;
+}
+
+/** Report text: a bare string is an untrusted value; prose marks the tool's own words. */
+type Content = string | Prose;
+
+/**
+ * Tags a template as the tool's own prose: the literal parts are trusted Markdown, every
+ * interpolation is an untrusted value escaped when rendered.
+ *
+ * @example
+ * prose`Case id: ${model.caseId}` // "Case id" stays as written, the id is escaped
+ */
+export function prose(strings: TemplateStringsArray, ...values: string[]): Prose {
+  const parts: Array<{ prose: string } | { value: string }> = [];
+  strings.forEach((text, i) => {
+    if (text) parts.push({ prose: text });
+    const value = values[i];
+    if (value !== undefined) parts.push({ value });
+  });
+  return { parts };
+}
+
 interface Section {
   title: string;
-  paragraphs?: string[];
-  list?: string[];
-  table?: { headers: string[]; rows: string[][] };
+  paragraphs?: Content[];
+  list?: Content[];
+  table?: { headers: string[]; rows: Content[][] };
   /** Shown instead of an empty table. */
   empty?: string;
 }
@@ -20,9 +49,9 @@ export const REPORT_DISCLAIMER =
 function sectionsOf(model: ReportModel): Section[] {
   const v = model.verification;
   const verdict = v.ok
-    ? `PASSED: ${v.entries} ledger entries, ${v.evidence.verified} of ${v.evidence.files} evidence files re-hashed and matching, every signature valid.`
-    : `FAILED: ${v.problems.length} problem(s); the first: ${v.firstProblem?.message ?? ''}`;
-  const kv = (k: string, value: string) => `${k}: ${value}`;
+    ? prose`PASSED: ${String(v.entries)} ledger entries, ${String(v.evidence.verified)} of ${String(v.evidence.files)} evidence files re-hashed and matching, every signature valid.`
+    : prose`FAILED: ${String(v.problems.length)} problem(s); the first: ${v.firstProblem?.message ?? ''}`;
+  const kv = (label: string, value: string): Prose => ({ parts: [{ prose: `${label}: ` }, { value }] });
   const ids = (record: Record<string, unknown> | undefined) =>
     Object.entries(record ?? {})
       .map(([k, value]) => `${k}=${typeof value === 'string' ? value : JSON.stringify(value)}`)
@@ -39,13 +68,21 @@ function sectionsOf(model: ReportModel): Section[] {
         kv('Closed', v.closed ? 'yes (signed manifest.json present)' : 'no (the case was not closed)'),
         kv('Report generated', model.generatedAt),
       ],
-      paragraphs: [REPORT_DISCLAIMER],
+      paragraphs: [{ parts: [{ prose: REPORT_DISCLAIMER }] }],
     },
     {
       title: 'Verification',
       paragraphs: [verdict],
       list: [...v.problems, ...v.warnings].map(
-        (p) => `${p.severity.toUpperCase()} ${p.kind}${p.entrySeq !== undefined ? ` (entry ${p.entrySeq})` : ''}${p.path ? ` [${p.path}]` : ''}: ${p.message}`,
+        (p): Prose => ({
+          parts: [
+            { prose: `${p.severity.toUpperCase()} ${p.kind}${p.entrySeq !== undefined ? ` (entry ${p.entrySeq})` : ''}` },
+            // The path comes from the ledger; the brackets around it are ours.
+            ...(p.path ? [{ prose: ' [' }, { value: p.path }, { prose: ']' }] : []),
+            { prose: ': ' },
+            { value: p.message },
+          ],
+        }),
       ),
     },
     {
@@ -53,7 +90,7 @@ function sectionsOf(model: ReportModel): Section[] {
       ...(model.files.some((f) => f.recovered)
         ? {
             paragraphs: [
-              'Files marked RECOVERED were found in the case folder when the case was resumed after an interrupted run: that run wrote them but was stopped before recording them. Their hash is recorded and checked from the resume on; what they held before it is not attested.',
+              prose`Files marked RECOVERED were found in the case folder when the case was resumed after an interrupted run: that run wrote them but was stopped before recording them. Their hash is recorded and checked from the resume on; what they held before it is not attested.`,
             ],
           }
         : {}),
@@ -93,7 +130,7 @@ function sectionsOf(model: ReportModel): Section[] {
     },
     {
       title: 'Who acted',
-      list: model.analysts.map((a) => `Actor: ${a}`),
+      list: model.analysts.map((a) => prose`Actor: ${a}`),
       table: {
         headers: ['Entry', 'Time', 'Target', 'Assumed role'],
         rows: model.roles.map((r) => [String(r.seq), r.time, r.target, r.summary]),
@@ -111,15 +148,31 @@ function sectionsOf(model: ReportModel): Section[] {
   ];
 }
 
-/** Escapes text for a Markdown table cell or line: no markup, links or raw HTML get through. */
+/**
+ * Escapes an untrusted value for report.md, touching only what would change the Markdown's
+ * structure, so the file stays readable as plain text (a URL keeps its `&`):
+ * - newlines fold to a space (a value cannot end a table row or start a block);
+ * - `|` cannot open a table column, `` ` `` cannot open a code span, `[`/`]` cannot form a link
+ *   or image, `<` cannot open raw HTML or an autolink, `&` cannot spell an entity;
+ * - a backslash that would escape the next character is itself escaped;
+ * - a leading `#`, `>`, list marker, fence or thematic break cannot start a block.
+ * HTML-entity escaping belongs to report.html ({@link escapeHtml}), not here.
+ */
 export function escapeMarkdown(text: string): string {
   return text
     .replace(/[\r\n]+/g, ' ')
-    .replace(/&/g, '&amp;')
-    .replace(/</g, '&lt;')
-    .replace(/>/g, '&gt;')
-    .replace(/([\\`*_[\]|#!])/g, '\\$1');
+    .replace(/\\(?=[!-/:-@[-`{-~]|$)/g, '\\\\')
+    .replace(/[|`[\]<]/g, '\\$&')
+    .replace(/&(?=#?[A-Za-z0-9]+;)/g, '\\&')
+    // A digit cannot be backslash-escaped, so an ordered-list marker has its `.` or `)` escaped.
+    .replace(BLOCK_START, (_all, indent: string, marker: string) =>
+      /^\d/.test(marker) ? `${indent}${marker.slice(0, -1)}\\${marker.slice(-1)}` : `${indent}\\${marker}`,
+    );
 }
+
+// Values never start a line in this report, but one that did must not open a heading, quote,
+// list item, thematic break or fence (a backtick fence is already escaped above).
+const BLOCK_START = /^(\s*)(#{1,6}(?=\s|$)|>|[-+*](?=\s|$)|\d{1,9}[.)](?=\s|$)|([-*_])\s*\3\s*\3|~~~)/;
 
 export function escapeHtml(text: string): string {
   return text
@@ -130,18 +183,36 @@ export function escapeHtml(text: string): string {
     .replace(/'/g, '&#39;');
 }
 
+/** The text as a reader sees it, unescaped (for choosing a paragraph's style). */
+function plainText(content: Content): string {
+  return typeof content === 'string' ? content : content.parts.map((p) => ('prose' in p ? p.prose : p.value)).join('');
+}
+
+function toMarkdown(content: Content): string {
+  if (typeof content === 'string') return escapeMarkdown(content);
+  return content.parts.map((p) => ('prose' in p ? p.prose : escapeMarkdown(p.value))).join('');
+}
+
+/** The tool's prose uses Markdown code spans; in HTML they become <code>. */
+function toHtml(content: Content): string {
+  if (typeof content === 'string') return escapeHtml(content);
+  return content.parts
+    .map((p) => ('prose' in p ? escapeHtml(p.prose).replace(/`([^`]+)`/g, '<code>$1</code>') : escapeHtml(p.value)))
+    .join('');
+}
+
 export function renderMarkdown(model: ReportModel): string {
   const out: string[] = [`# Chain of custody report: ${escapeMarkdown(model.caseId)}`, ''];
   for (const section of sectionsOf(model)) {
-    out.push(`## ${escapeMarkdown(section.title)}`, '');
-    for (const p of section.paragraphs ?? []) out.push(escapeMarkdown(p), '');
-    if (section.list?.length) out.push(...section.list.map((item) => `- ${escapeMarkdown(item)}`), '');
+    out.push(`## ${section.title}`, '');
+    for (const p of section.paragraphs ?? []) out.push(toMarkdown(p), '');
+    if (section.list?.length) out.push(...section.list.map((item) => `- ${toMarkdown(item)}`), '');
     if (section.table) {
       if (section.table.rows.length === 0) {
-        out.push(`_${escapeMarkdown(section.empty ?? 'None.')}_`, '');
+        out.push(`_${section.empty ?? 'None.'}_`, '');
       } else {
-        const row = (cells: string[]) => `| ${cells.map(escapeMarkdown).join(' | ')} |`;
-        out.push(row(section.table.headers), `|${section.table.headers.map(() => ' --- |').join('')}`);
+        const row = (cells: Content[]) => `| ${cells.map(toMarkdown).join(' | ')} |`;
+        out.push(`| ${section.table.headers.join(' | ')} |`, `|${section.table.headers.map(() => ' --- |').join('')}`);
         out.push(...section.table.rows.map(row), '');
       }
     }
@@ -164,16 +235,17 @@ export function renderHtml(model: ReportModel): string {
   for (const section of sectionsOf(model)) {
     body.push(`<h2>${e(section.title)}</h2>`);
     for (const p of section.paragraphs ?? []) {
-      const cls = p === REPORT_DISCLAIMER ? 'note' : p.startsWith('PASSED') ? 'ok' : p.startsWith('FAILED') ? 'bad' : '';
-      body.push(`<p${cls ? ` class="${cls}"` : ''}>${e(p)}</p>`);
+      const text = plainText(p);
+      const cls = text === REPORT_DISCLAIMER ? 'note' : text.startsWith('PASSED') ? 'ok' : text.startsWith('FAILED') ? 'bad' : '';
+      body.push(`<p${cls ? ` class="${cls}"` : ''}>${toHtml(p)}</p>`);
     }
-    if (section.list?.length) body.push(`<ul>${section.list.map((item) => `<li>${e(item)}</li>`).join('')}</ul>`);
+    if (section.list?.length) body.push(`<ul>${section.list.map((item) => `<li>${toHtml(item)}</li>`).join('')}</ul>`);
     if (section.table) {
       if (section.table.rows.length === 0) {
         body.push(`<p><em>${e(section.empty ?? 'None.')}</em></p>`);
       } else {
         const head = section.table.headers.map((h) => `<th>${e(h)}</th>`).join('');
-        const rows = section.table.rows.map((r) => `<tr>${r.map((c) => `<td>${e(c)}</td>`).join('')}</tr>`).join('\n');
+        const rows = section.table.rows.map((r) => `<tr>${r.map((c) => `<td>${toHtml(c)}</td>`).join('')}</tr>`).join('\n');
         body.push(`<table><thead><tr>${head}</tr></thead><tbody>\n${rows}\n</tbody></table>`);
       }
     }

@@ -53,18 +53,60 @@ describe('report', () => {
   it('escapes hostile names from the cluster in both formats', async () => {
     const kase = await openCase(caseOptions(scratch));
     const hostile = 'k8s:prod/default/pod/<img src=x onerror=alert(1)>';
-    await kase.record('step.failed', { step: 'logs', error: { code: 'E_CLOUD', message: '| [click](javascript:alert(1)) <script>alert(2)</script>' } }, hostile);
+    await kase.record('step.failed', { step: 'logs', error: { code: 'E_CLOUD', message: '| [click](javascript:alert(1)) <script>alert(2)</script>\n# pwned' } }, hostile);
     await kase.close({ outcomes: [{ target: hostile, status: 'failed', reason: 'pod </td></tr></table> vanished', evidenceIds: [] }] });
     const result = await renderReport(kase.caseDir);
     const html = await readFile(result.html, 'utf8');
     expect(html).not.toMatch(/<img|<script|<\/td><\/tr><\/table> vanished/);
     expect(html).toContain('&lt;img src=x onerror=alert(1)&gt;');
     const md = await readFile(result.markdown, 'utf8');
+    // Every `<` from a value is backslash-escaped, so no raw HTML tag can open.
+    expect(md).not.toMatch(/(^|[^\\])<(img|script|\/td)/m);
+    expect(md).toContain('\\<script>alert(2)\\</script>');
+    expect(md).toContain('\\<img src=x onerror=alert(1)>');
     // Every bracket is escaped, so no link can form.
-    expect(md).not.toMatch(/<img|<script|[^\\]\]\(javascript:/);
-    expect(md).toContain('&lt;script&gt;');
+    expect(md).not.toMatch(/[^\\]\]\(javascript:/);
     // A `|` in a value cannot open a new table column.
     expect(md).toContain('\\| \\[click\\]');
+    // A newline in a value cannot end the table row or start a heading.
+    expect(md).not.toMatch(/^#+ pwned/m);
+  });
+
+  it('a kubectl exec URL with & stays readable in report.md, while a <script> in the same source stays text', async () => {
+    const kase = await openCase(caseOptions(scratch));
+    const source = '/api/v1/namespaces/shop/pods/web-1/exec?container=app&stdout=true&command=<script>alert(1)</script>';
+    await kase.storeEvidence({
+      evidenceId: 'ev-cccccccccccc',
+      name: 'exec-app-identity.out',
+      kind: 'exec-output',
+      source,
+      target: 'k8s:prod/shop/pod/web-1',
+      content: 'uid=0(root)\n',
+      cloudIds: { container: 'app' },
+    });
+    await kase.close({ outcomes: [] });
+    const result = await renderReport(kase.caseDir);
+
+    const md = await readFile(result.markdown, 'utf8');
+    const row = md.split('\n').find((line) => line.includes('exec-app-identity.out'));
+    expect(row).toContain('exec?container=app&stdout=true&command=\\<script>alert(1)\\</script> |');
+    expect(md).not.toContain('&amp;');
+    expect(md).not.toMatch(/(^|[^\\])<script/m);
+
+    const html = await readFile(result.html, 'utf8');
+    expect(html).toContain('exec?container=app&amp;stdout=true&amp;command=&lt;script&gt;alert(1)&lt;/script&gt;');
+    expect(html).not.toContain('<script');
+  });
+
+  it("the report's own words are Markdown, not escaped as if they were data", async () => {
+    const kase = await buildClosedCase(scratch);
+    const result = await renderReport(kase.caseDir);
+    const md = await readFile(result.markdown, 'utf8');
+    expect(md).toContain('not part of the verified evidence: `custody verify` ignores report.md and report.html.');
+    expect(md).not.toContain('\\`');
+    expect(md).toContain('| Path | Kind | Source | SHA-256 | Size (bytes) | Cloud ids |');
+    const html = await readFile(result.html, 'utf8');
+    expect(html).toContain('<code>custody verify</code> ignores report.md');
   });
 
   it('a report of a tampered case says verification failed and names the first problem', async () => {
