@@ -2,83 +2,19 @@
  * The AWS provider end to end against the rehearsal lab (loopback STS/EC2/KMS speaking the real
  * wire protocols), with a real case folder: the incidents it must survive.
  */
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { parseConfig, type CustodyConfig } from '../../../src/core/config.js';
+import { describe, expect, it } from 'vitest';
 import { CustodyError } from '../../../src/core/errors.js';
 import type { CaseRecorder } from '../../../src/core/ports.js';
 import { parseSelector, parseTarget } from '../../../src/core/targets.js';
-import { openCase, verifyCase, type CaseHandle } from '../../../src/custody/index.js';
-import { addInstance, demoScenario, startLab, type LabInstance, type RunningLab } from '../../../src/lab/index.js';
-import { createAwsProvider, type AwsProvider } from '../../../src/providers/aws/index.js';
+import { verifyCase, type CaseHandle } from '../../../src/custody/index.js';
+import { addInstance } from '../../../src/lab/index.js';
 import { contextFor, ledgerText, MemoryRecorder } from './helpers.js';
+import { instanceArn as arnOf, REGION, useAwsLab } from './lab-fixture.js';
 import { evidenceIdFor } from '../../../src/core/case-id.js';
 
-const REGION = 'us-east-1';
-let lab: RunningLab;
-let dir: string;
-let config: CustodyConfig;
-const providers: AwsProvider[] = [];
-let caseCounter = 0;
-
-function instanceNamed(name: string): LabInstance {
-  const found = [...lab.state.region(REGION).instances.values()].find((i) => i.tags.Name === name);
-  if (!found) throw new Error(`no ${name} in the lab`);
-  return found;
-}
-
-function arnOf(instance: LabInstance): string {
-  return `arn:aws:ec2:${REGION}:${instance.ownerId}:instance/${instance.id}`;
-}
-
-function provider(overrides: Partial<NonNullable<CustodyConfig['aws']>> = {}): AwsProvider {
-  const p = createAwsProvider(
-    { ...config, aws: { ...config.aws!, ...overrides } },
-    { credentials: async () => lab.orchestratorCredentials, wait: { initialDelayMs: 50, maxDelayMs: 200 } },
-  );
-  providers.push(p);
-  return p;
-}
-
-async function newCase(label: string, resume = false, caseId?: string): Promise<CaseHandle> {
-  caseCounter += 1;
-  return openCase({
-    casesDir: join(dir, 'cases'),
-    keysDir: join(dir, 'keys'),
-    caseId: caseId ?? `IR-${label}-${caseCounter}`,
-    analyst: 'alice',
-    toolVersion: 'test',
-    resume,
-  });
-}
-
-function snapshotsOf(caseId: string) {
-  return [...lab.state.region(REGION).snapshots.values()].filter((s) => s.tags.CaseId === caseId);
-}
-
-beforeAll(async () => {
-  lab = await startLab(demoScenario({ snapshotDurationMs: 150 }));
-  dir = await mkdtemp(join(tmpdir(), 'custody-aws-'));
-  config = parseConfig({
-    aws: {
-      forensicsAccount: lab.forensicsAccount,
-      region: REGION,
-      allowedAccounts: ['222222222222', '333333333333'],
-      endpoints: { sts: lab.endpoint, ec2: lab.endpoint, kms: lab.endpoint },
-    },
-  });
-});
-
-afterEach(async () => {
-  for (const p of providers.splice(0)) await p.close?.();
-});
-
-afterAll(async () => {
-  await lab?.stop();
-  if (dir) await rm(dir, { recursive: true, force: true });
-});
+const world = useAwsLab({ scratchPrefix: 'custody-aws-' });
+const { instanceNamed, provider, newCase, snapshotsOf } = world;
 
 describe('AWS provider in the lab', () => {
   it('collects web-01: its aws/ebs root is re-encrypted before sharing, both volumes land in the forensics account, and the case verifies', async () => {
@@ -94,7 +30,7 @@ describe('AWS provider in the lab', () => {
     const entries = kase.entries();
     const assumed = entries.find((e) => e.type === 'credentials.assumed')!;
     expect(assumed.data).toMatchObject({ account: '222222222222', sourceIdentity: 'alice', sessionName: `custody-${kase.caseId}` });
-    expect(ledgerText(entries)).not.toContain(lab.orchestratorCredentials.secretAccessKey);
+    expect(ledgerText(entries)).not.toContain(world.lab.orchestratorCredentials.secretAccessKey);
 
     const [root, data] = web.blockDevices.map((d) => d.volumeId);
     const artifacts = entries.filter((e) => e.type === 'artifact.recorded');
@@ -104,7 +40,7 @@ describe('AWS provider in the lab', () => {
     expect(byVolume.get(root!)?.reencryptedSnapshotId).toMatch(/^snap-/);
     expect(byVolume.get(data!)?.reencryptedSnapshotId).toBeUndefined();
 
-    const snapshots = lab.state.region(REGION).snapshots;
+    const snapshots = world.lab.state.region(REGION).snapshots;
     for (const ids of byVolume.values()) {
       const shared = snapshots.get(ids.reencryptedSnapshotId ?? ids.snapshotId!)!;
       expect([...shared.createVolumePermissions]).toEqual(['111111111111']);
@@ -114,13 +50,13 @@ describe('AWS provider in the lab', () => {
       expect(kept.lock?.mode).toBe('compliance');
     }
     // One CreateSnapshots for the whole instance, recorded before and after.
-    expect(lab.calls()['222222222222']?.['ec2:CreateSnapshots']).toBe(1);
+    expect(world.lab.calls()['222222222222']?.['ec2:CreateSnapshots']).toBe(1);
     const types = entries.map((e) => e.type);
     expect(types.indexOf('snapshot.requested')).toBeLessThan(types.indexOf('snapshot.created'));
     expect(ctx.events.some((e) => e.fraction !== undefined)).toBe(true);
 
     await kase.close({ outcomes: [outcome] });
-    const verified = await verifyCase(join(dir, 'cases', kase.caseId));
+    const verified = await verifyCase(join(world.dir, 'cases', kase.caseId));
     expect(verified.ok, JSON.stringify(verified.problems)).toBe(true);
   });
 
@@ -153,19 +89,19 @@ describe('AWS provider in the lab', () => {
   it('an account outside aws.allowedAccounts is refused before any call is made', async () => {
     const aws = provider();
     const target = parseTarget(`arn:aws:ec2:${REGION}:999999999999:instance/i-0fedcba9876543210`);
-    lab.control.resetCalls();
+    world.lab.control.resetCalls();
     expect(() => aws.validate(target)).toThrow(expect.objectContaining({ code: 'E_ACCOUNT_NOT_ALLOWED' }));
     const kase = await newCase('not-allowed');
     const outcome = await aws.collect(target, contextFor(kase));
     expect(outcome).toMatchObject({ status: 'failed', error: { code: 'E_ACCOUNT_NOT_ALLOWED' } });
-    expect(lab.control.totalCalls()).toBe(0);
+    expect(world.lab.control.totalCalls()).toBe(0);
     await kase.release();
   });
 
   it('throttled CreateSnapshots calls are retried by the SDK and only one snapshot set is made', async () => {
     const kase = await newCase('throttled');
     const api = instanceNamed('api-01');
-    lab.control.failNext({ action: 'ec2:CreateSnapshots', code: 'RequestLimitExceeded', status: 503, count: 2, account: '333333333333' });
+    world.lab.control.failNext({ action: 'ec2:CreateSnapshots', code: 'RequestLimitExceeded', status: 503, count: 2, account: '333333333333' });
     const aws = provider({ transfer: 'in-place' });
     const outcome = await aws.collect(parseTarget(arnOf(api)), contextFor(kase));
     expect(outcome.status, outcome.reason).toBe('collected');
@@ -183,7 +119,7 @@ describe('AWS provider in the lab', () => {
     aws.validate(db);
     const first = await aws.collect(web, contextFor(kase));
     expect(first.status, first.reason).toBe('collected');
-    expect(lab.control.expireSessions()).toBeGreaterThan(0);
+    expect(world.lab.control.expireSessions()).toBeGreaterThan(0);
     const second = await aws.collect(db, contextFor(kase));
     expect(second.status, second.reason).toBe('collected');
     const sessions = kase.entries().filter((e) => e.type === 'credentials.assumed');
@@ -193,12 +129,12 @@ describe('AWS provider in the lab', () => {
 
   it('an instance terminated mid-run fails with a clear reason and keeps what was collected before', async () => {
     const kase = await newCase('terminated');
-    const worker = addInstance(lab.state, '333333333333', REGION, {
+    const worker = addInstance(world.lab.state, '333333333333', REGION, {
       tags: { Name: 'doomed-01', ForensicsEnabled: 'true' },
       volumes: [{ sizeGiB: 8, encryption: 'aws/ebs', tags: { ForensicsEnabled: 'true' } }],
       consoleOutput: 'doomed-01 login: ',
     });
-    lab.control.terminateInstance(worker.id, { onCall: { action: 'ec2:CreateSnapshots', n: 1 } });
+    world.lab.control.terminateInstance(worker.id, { onCall: { action: 'ec2:CreateSnapshots', n: 1 } });
     const aws = provider();
     const outcome = await aws.collect(parseTarget(arnOf(worker)), contextFor(kase));
     expect(outcome.status).toBe('failed');
@@ -272,7 +208,7 @@ describe('AWS provider in the lab', () => {
   });
 
   it('on resume, a volume without a snapshot gets one while the volumes that have one are excluded from CreateSnapshots', async () => {
-    const host = addInstance(lab.state, '222222222222', REGION, {
+    const host = addInstance(world.lab.state, '222222222222', REGION, {
       tags: { Name: 'two-disks', ForensicsEnabled: 'true' },
       volumes: [
         { sizeGiB: 8, encryption: 'aws/ebs', tags: { ForensicsEnabled: 'true' } },
@@ -285,7 +221,7 @@ describe('AWS provider in the lab', () => {
     expect((await provider({ transfer: 'in-place' }).collect(target, contextFor(first))).status).toBe('collected');
     // The data volume's snapshot is gone (as if the volume had been attached after the first run).
     const dataVolume = host.blockDevices[1]!.volumeId;
-    const snapshots = lab.state.region(REGION).snapshots;
+    const snapshots = world.lab.state.region(REGION).snapshots;
     for (const s of snapshotsOf('IR-partial')) if (s.volumeId === dataVolume) snapshots.delete(s.id);
 
     const second = new MemoryRecorder('IR-partial', 'alice', first.log);
@@ -298,7 +234,7 @@ describe('AWS provider in the lab', () => {
   });
 
   it('a failed lookup of earlier snapshots does not stop a first collection, but does stop a resumed one from creating blind', async () => {
-    const host = addInstance(lab.state, '333333333333', REGION, {
+    const host = addInstance(world.lab.state, '333333333333', REGION, {
       tags: { Name: 'lookup-denied', ForensicsEnabled: 'true' },
       volumes: [{ sizeGiB: 8, encryption: 'aws/ebs', tags: { ForensicsEnabled: 'true' } }],
       consoleOutput: 'lookup-denied login: ',
@@ -306,14 +242,14 @@ describe('AWS provider in the lab', () => {
     const target = parseTarget(arnOf(host));
     const first = new MemoryRecorder('IR-lookup');
     // Twice: the lookup is started early and asked again by the snapshot step.
-    lab.control.failNext({ action: 'ec2:DescribeSnapshots', code: 'UnauthorizedOperation', status: 403, account: '333333333333', count: 2 });
+    world.lab.control.failNext({ action: 'ec2:DescribeSnapshots', code: 'UnauthorizedOperation', status: 403, account: '333333333333', count: 2 });
     const outcome = await provider({ transfer: 'in-place' }).collect(target, contextFor(first));
     expect(outcome.status, outcome.reason).toBe('collected');
     expect(first.ofType('step.failed')[0]!.data).toMatchObject({ step: 'snapshot-lookup', error: { code: 'E_ACCESS_DENIED' } });
 
     const second = new MemoryRecorder('IR-lookup', 'alice', first.log);
     // Twice: the lookup is started early and asked again by the snapshot step.
-    lab.control.failNext({ action: 'ec2:DescribeSnapshots', code: 'UnauthorizedOperation', status: 403, account: '333333333333', count: 2 });
+    world.lab.control.failNext({ action: 'ec2:DescribeSnapshots', code: 'UnauthorizedOperation', status: 403, account: '333333333333', count: 2 });
     const resumed = await provider({ transfer: 'in-place' }).collect(target, contextFor(second));
     expect(resumed).toMatchObject({ status: 'failed', error: { code: 'E_ACCESS_DENIED', action: 'ec2:DescribeSnapshots' } });
     expect(snapshotsOf('IR-lookup')).toHaveLength(1);

@@ -7,51 +7,29 @@
  * through and recorded as detached), and is never snapshotted again in its new state.
  */
 import { CreateSnapshotCommand } from '@aws-sdk/client-ec2';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { evidenceIdFor } from '../../../src/core/case-id.js';
 import { CustodyError } from '../../../src/core/errors.js';
 import type { CaseRecorder } from '../../../src/core/ports.js';
-import { parseConfig, type CustodyConfig } from '../../../src/core/config.js';
 import { parseTarget } from '../../../src/core/targets.js';
-import { openCase, verifyCase, type CaseHandle } from '../../../src/custody/index.js';
+import { verifyCase } from '../../../src/custody/index.js';
 import { attachVolume } from '../../../src/lab/aws/scenario.js';
-import { addInstance, demoScenario, startLab, type LabInstance, type RunningLab } from '../../../src/lab/index.js';
-import { createAwsProvider, type AwsProvider } from '../../../src/providers/aws/index.js';
+import { addInstance, type LabInstance } from '../../../src/lab/index.js';
 import { assumeCollector, ec2Client } from '../../lab/aws/helpers.js';
 import { contextFor } from './helpers.js';
+import { instanceArn as arnOf, REGION, useAwsLab } from './lab-fixture.js';
 
-const REGION = 'us-east-1';
 const ACCOUNT = '222222222222';
 const TAGGED = { ForensicsEnabled: 'true' };
-let lab: RunningLab;
-let dir: string;
-let config: CustodyConfig;
-const providers: AwsProvider[] = [];
-
-function arnOf(instance: LabInstance): string {
-  return `arn:aws:ec2:${REGION}:${instance.ownerId}:instance/${instance.id}`;
-}
-
-function provider(overrides: Partial<NonNullable<CustodyConfig['aws']>> = {}): AwsProvider {
-  const p = createAwsProvider(
-    { ...config, aws: { ...config.aws!, ...overrides } },
-    { credentials: async () => lab.orchestratorCredentials, wait: { initialDelayMs: 50, maxDelayMs: 200 } },
-  );
-  providers.push(p);
-  return p;
-}
-
-async function openTestCase(caseId: string, resume: boolean): Promise<CaseHandle> {
-  return openCase({ casesDir: join(dir, 'cases'), keysDir: join(dir, 'keys'), caseId, analyst: 'alice', toolVersion: 'test', resume });
-}
+const world = useAwsLab({ scratchPrefix: 'custody-aws-partial-', allowedAccounts: [ACCOUNT, '333333333333'] });
+const { provider } = world;
+const openTestCase = (caseId: string, resume: boolean) => world.openCase(caseId, resume);
 
 /** How many source snapshots (not copies) the lab holds for each volume in this case. */
 function sourceSnapshotsPerVolume(caseId: string): Record<string, number> {
   const counts: Record<string, number> = {};
-  for (const s of lab.state.region(REGION).snapshots.values()) {
+  for (const s of world.lab.state.region(REGION).snapshots.values()) {
     if (s.tags.CaseId !== caseId || s.tags.SourceSnapshotId !== undefined) continue;
     counts[s.volumeId] = (counts[s.volumeId] ?? 0) + 1;
   }
@@ -59,7 +37,7 @@ function sourceSnapshotsPerVolume(caseId: string): Record<string, number> {
 }
 
 function threeDiskHost(name: string): LabInstance {
-  return addInstance(lab.state, ACCOUNT, REGION, {
+  return addInstance(world.lab.state, ACCOUNT, REGION, {
     tags: { Name: name, ...TAGGED },
     volumes: [
       { sizeGiB: 8, encryption: 'aws/ebs', tags: TAGGED },
@@ -70,27 +48,6 @@ function threeDiskHost(name: string): LabInstance {
   });
 }
 
-beforeAll(async () => {
-  lab = await startLab(demoScenario({ snapshotDurationMs: 150 }));
-  dir = await mkdtemp(join(tmpdir(), 'custody-aws-partial-'));
-  config = parseConfig({
-    aws: {
-      forensicsAccount: lab.forensicsAccount,
-      region: REGION,
-      allowedAccounts: [ACCOUNT, '333333333333'],
-      endpoints: { sts: lab.endpoint, ec2: lab.endpoint, kms: lab.endpoint },
-    },
-  });
-});
-
-afterEach(async () => {
-  for (const p of providers.splice(0)) await p.close?.();
-});
-
-afterAll(async () => {
-  await lab?.stop();
-  if (dir) await rm(dir, { recursive: true, force: true });
-});
 
 describe('AWS provider: resuming an instance whose snapshots are only partly there', () => {
   it('only one data volume has a snapshot: the resume adopts it, snapshots the root and the other data volume, and each volume ends with exactly one', async () => {
@@ -101,7 +58,7 @@ describe('AWS provider: resuming an instance whose snapshots are only partly the
     const first = await openTestCase(caseId, false);
     await first.release();
     // What an interrupted earlier run left: one data volume's snapshot, tagged with the case at creation.
-    const collector = ec2Client(lab, await assumeCollector(lab, ACCOUNT, { RoleSessionName: `custody-${caseId}`, Tags: [{ Key: 'CaseId', Value: caseId }] }));
+    const collector = ec2Client(world.lab, await assumeCollector(world.lab, ACCOUNT, { RoleSessionName: `custody-${caseId}`, Tags: [{ Key: 'CaseId', Value: caseId }] }));
     const earlier = await collector.send(
       new CreateSnapshotCommand({
         VolumeId: logs,
@@ -119,12 +76,12 @@ describe('AWS provider: resuming an instance whose snapshots are only partly the
     expect(sourceSnapshotsPerVolume(caseId)).toEqual({ [logs]: 1 });
 
     const kase = await openTestCase(caseId, true);
-    lab.control.resetCalls();
+    world.lab.control.resetCalls();
     const outcome = await provider().collect(target, contextFor(kase));
     expect(outcome.status, outcome.reason).toBe('collected');
 
     expect(sourceSnapshotsPerVolume(caseId)).toEqual({ [root]: 1, [logs]: 1, [scratch]: 1 });
-    expect(lab.calls()[ACCOUNT]?.['ec2:CreateSnapshots']).toBe(1);
+    expect(world.lab.calls()[ACCOUNT]?.['ec2:CreateSnapshots']).toBe(1);
     const entries = kase.entries();
     expect(entries.filter((e) => e.type === 'snapshot.adopted').map((e) => e.data)).toEqual([
       expect.objectContaining({ volumeId: logs, snapshotId: earlier.SnapshotId }),
@@ -139,7 +96,7 @@ describe('AWS provider: resuming an instance whose snapshots are only partly the
     expect(artifacts.map((a) => (a.data.details as { volumeId: string }).volumeId).sort()).toEqual([root, logs, scratch].sort());
 
     await kase.close({ outcomes: [outcome] });
-    const verified = await verifyCase(join(dir, 'cases', caseId));
+    const verified = await verifyCase(join(world.dir, 'cases', caseId));
     expect(verified.ok, JSON.stringify(verified.problems)).toBe(true);
   });
 
@@ -154,7 +111,7 @@ describe('AWS provider: resuming an instance whose snapshots are only partly the
     const before = host.blockDevices.map((d) => d.volumeId);
     expect(sourceSnapshotsPerVolume(caseId)).toEqual(Object.fromEntries(before.map((v) => [v, 1])));
 
-    const added = attachVolume(lab.state, host.id, { sizeGiB: 200, encryption: 'alias/cloud-custody-share', tags: TAGGED });
+    const added = attachVolume(world.lab.state, host.id, { sizeGiB: 200, encryption: 'alias/cloud-custody-share', tags: TAGGED });
     const kase = await openTestCase(caseId, true);
     const resumedFrom = kase.entries().length;
     const outcome = await provider({ transfer: 'in-place' }).collect(target, contextFor(kase));
@@ -169,7 +126,7 @@ describe('AWS provider: resuming an instance whose snapshots are only partly the
     expect(rerun.filter((e) => e.type === 'snapshot.adopted').map((e) => e.data.volumeId).sort()).toEqual([root, ...data].sort());
 
     await kase.close({ outcomes: [outcome] });
-    const verified = await verifyCase(join(dir, 'cases', caseId));
+    const verified = await verifyCase(join(world.dir, 'cases', caseId));
     expect(verified.ok, JSON.stringify(verified.problems)).toBe(true);
   });
 
@@ -195,17 +152,17 @@ describe('AWS provider: resuming an instance whose snapshots are only partly the
     const detached = host.blockDevices.pop()!.volumeId; // the attacker detaches a data volume
     const kase = await openTestCase(caseId, true);
     const resumedFrom = kase.entries().length;
-    lab.control.resetCalls();
+    world.lab.control.resetCalls();
     const outcome = await provider().collect(target, contextFor(kase));
     const artifacts = kase.entries().filter((e) => e.type === 'artifact.recorded');
     const detachedArtifact = artifacts.find((a) => (a.data.details as { volumeId: string }).volumeId === detached);
     expect(detachedArtifact, `outcome ${outcome.status}; artifacts for ${artifacts.map((a) => (a.data.details as { volumeId: string }).volumeId).join(', ')}`).toBeDefined();
-    const copies = [...lab.state.region(REGION).snapshots.values()].filter((s) => s.ownerId === lab.forensicsAccount && s.tags.CaseId === caseId);
+    const copies = [...world.lab.state.region(REGION).snapshots.values()].filter((s) => s.ownerId === world.lab.forensicsAccount && s.tags.CaseId === caseId);
     expect(copies).toHaveLength(3);
 
     // The detached volume is not snapshotted again: the case keeps the one it took before.
-    expect(lab.calls()[ACCOUNT]?.['ec2:CreateSnapshots'] ?? 0).toBe(0);
-    expect(lab.calls()[ACCOUNT]?.['ec2:CreateSnapshot'] ?? 0).toBe(0);
+    expect(world.lab.calls()[ACCOUNT]?.['ec2:CreateSnapshots'] ?? 0).toBe(0);
+    expect(world.lab.calls()[ACCOUNT]?.['ec2:CreateSnapshot'] ?? 0).toBe(0);
     expect(sourceSnapshotsPerVolume(caseId)).toEqual(Object.fromEntries(volumes.map((v) => [v, 1])));
     // The ledger says the volume was detached since the case asked for its snapshot.
     const entries = kase.entries();
@@ -222,7 +179,7 @@ describe('AWS provider: resuming an instance whose snapshots are only partly the
     expect(outcome.reason).toContain(`${detached} was detached from the instance`);
 
     await kase.close({ outcomes: [outcome] });
-    const verified = await verifyCase(join(dir, 'cases', caseId));
+    const verified = await verifyCase(join(world.dir, 'cases', caseId));
     expect(verified.ok, JSON.stringify(verified.problems)).toBe(true);
   });
 
@@ -265,7 +222,7 @@ describe('AWS provider: resuming an instance whose snapshots are only partly the
     expect(artifacts.sort()).toEqual([root, logs].sort());
 
     await kase.close({ outcomes: [outcome] });
-    const verified = await verifyCase(join(dir, 'cases', caseId));
+    const verified = await verifyCase(join(world.dir, 'cases', caseId));
     expect(verified.ok, JSON.stringify(verified.problems)).toBe(true);
   });
 });

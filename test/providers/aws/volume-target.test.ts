@@ -3,81 +3,16 @@
  * rehearsal lab with a real case folder: it is snapshotted alone with CreateSnapshot (never the
  * whole instance it is attached to), carried into the forensics account, and recorded.
  */
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { parseConfig, type CustodyConfig } from '../../../src/core/config.js';
+import { describe, expect, it } from 'vitest';
 import { parseTarget } from '../../../src/core/targets.js';
-import { openCase, verifyCase, type CaseHandle } from '../../../src/custody/index.js';
-import { demoScenario, startLab, type LabVolume, type RunningLab } from '../../../src/lab/index.js';
-import { createAwsProvider, type AwsProvider } from '../../../src/providers/aws/index.js';
+import { verifyCase } from '../../../src/custody/index.js';
 import { contextFor, ledgerText } from './helpers.js';
+import { REGION, useAwsLab, volumeArn as arnOf } from './lab-fixture.js';
 
-const REGION = 'us-east-1';
 const FORENSICS = '111111111111';
-let lab: RunningLab;
-let dir: string;
-let config: CustodyConfig;
-const providers: AwsProvider[] = [];
-let caseCounter = 0;
-
-function volumeNamed(name: string): LabVolume {
-  const found = [...lab.state.region(REGION).volumes.values()].find((v) => v.tags.Name === name);
-  if (!found) throw new Error(`no volume ${name} in the lab`);
-  return found;
-}
-
-function arnOf(volume: LabVolume): string {
-  return `arn:aws:ec2:${REGION}:${volume.ownerId}:volume/${volume.id}`;
-}
-
-function provider(overrides: Partial<NonNullable<CustodyConfig['aws']>> = {}): AwsProvider {
-  const p = createAwsProvider(
-    { ...config, aws: { ...config.aws!, ...overrides } },
-    { credentials: async () => lab.orchestratorCredentials, wait: { initialDelayMs: 50, maxDelayMs: 200 } },
-  );
-  providers.push(p);
-  return p;
-}
-
-async function newCase(label: string, resume = false, caseId?: string): Promise<CaseHandle> {
-  caseCounter += 1;
-  return openCase({
-    casesDir: join(dir, 'cases'),
-    keysDir: join(dir, 'keys'),
-    caseId: caseId ?? `IR-vol-${label}-${caseCounter}`,
-    analyst: 'alice',
-    toolVersion: 'test',
-    resume,
-  });
-}
-
-function snapshotsOf(caseId: string) {
-  return [...lab.state.region(REGION).snapshots.values()].filter((s) => s.tags.CaseId === caseId);
-}
-
-beforeAll(async () => {
-  lab = await startLab(demoScenario({ snapshotDurationMs: 150 }));
-  dir = await mkdtemp(join(tmpdir(), 'custody-aws-volume-'));
-  config = parseConfig({
-    aws: {
-      forensicsAccount: lab.forensicsAccount,
-      region: REGION,
-      allowedAccounts: ['222222222222', '333333333333'],
-      endpoints: { sts: lab.endpoint, ec2: lab.endpoint, kms: lab.endpoint },
-    },
-  });
-});
-
-afterEach(async () => {
-  for (const p of providers.splice(0)) await p.close?.();
-});
-
-afterAll(async () => {
-  await lab?.stop();
-  if (dir) await rm(dir, { recursive: true, force: true });
-});
+const world = useAwsLab({ scratchPrefix: 'custody-aws-volume-', caseIdPrefix: 'IR-vol-' });
+const { volumeNamed, provider, newCase, snapshotsOf } = world;
 
 describe('AWS provider: a volume target in the lab', () => {
   it('snapshots web-01’s aws/ebs root alone with CreateSnapshot, re-encrypts it to share, lands it in the forensics account, and the case verifies', async () => {
@@ -86,14 +21,14 @@ describe('AWS provider: a volume target in the lab', () => {
     const data = volumeNamed('web-01-data');
     const target = parseTarget(arnOf(root));
     expect(target.kind).toBe('aws-volume');
-    lab.control.resetCalls();
+    world.lab.control.resetCalls();
     const aws = provider();
     aws.validate(target);
     const outcome = await aws.collect(target, contextFor(kase));
     expect(outcome.status, outcome.reason).toBe('collected');
 
     // One single-volume call; the instance's other volume is not touched.
-    const calls = lab.calls()['222222222222'] ?? {};
+    const calls = world.lab.calls()['222222222222'] ?? {};
     expect(calls['ec2:CreateSnapshot']).toBe(1);
     expect(calls['ec2:CreateSnapshots']).toBeUndefined();
     const sources = snapshotsOf(kase.caseId).filter((s) => s.tags.SourceSnapshotId === undefined);
@@ -119,16 +54,16 @@ describe('AWS provider: a volume target in the lab', () => {
     const ids = artifacts[0]!.data.cloudIds as Record<string, string>;
     expect(ids.snapshotId).toBe(sources[0]!.id);
     expect(ids.reencryptedSnapshotId).toMatch(/^snap-/);
-    const snapshots = lab.state.region(REGION).snapshots;
+    const snapshots = world.lab.state.region(REGION).snapshots;
     const shared = snapshots.get(ids.reencryptedSnapshotId!)!;
     expect([...shared.createVolumePermissions]).toEqual([FORENSICS]);
     const kept = snapshots.get(ids.forensicsSnapshotId!)!;
     expect(kept.ownerId).toBe(FORENSICS);
     expect(kept.tags).toMatchObject({ CaseId: kase.caseId, SourceSnapshotId: shared.id });
-    expect(ledgerText(entries)).not.toContain(lab.orchestratorCredentials.secretAccessKey);
+    expect(ledgerText(entries)).not.toContain(world.lab.orchestratorCredentials.secretAccessKey);
 
     await kase.close({ outcomes: [outcome] });
-    const verified = await verifyCase(join(dir, 'cases', kase.caseId));
+    const verified = await verifyCase(join(world.dir, 'cases', kase.caseId));
     expect(verified.ok, JSON.stringify(verified.problems)).toBe(true);
   });
 
@@ -158,10 +93,10 @@ describe('AWS provider: a volume target in the lab', () => {
     await first.release();
 
     const second = await newCase('resume', true, caseId);
-    lab.control.resetCalls();
+    world.lab.control.resetCalls();
     const outcome = await provider({ transfer: 'in-place' }).collect(target, contextFor(second));
     expect(outcome.status, outcome.reason).toBe('collected');
-    expect(lab.calls()['333333333333']?.['ec2:CreateSnapshot']).toBeUndefined();
+    expect(world.lab.calls()['333333333333']?.['ec2:CreateSnapshot']).toBeUndefined();
     expect(snapshotsOf(caseId).filter((s) => s.volumeId === data.id)).toHaveLength(1);
     const adopted = second.entries().filter((e) => e.type === 'snapshot.adopted');
     expect(adopted.map((e) => e.data.volumeId)).toContain(data.id);
