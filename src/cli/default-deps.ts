@@ -130,6 +130,8 @@ async function startDemoLab(): Promise<DemoLab> {
       collectable: [arnOf('web-01'), arnOf('db-01'), volumeArn, k8s.podTarget],
       refusedByPolicy: [arnOf('batch-01')],
       followed: [arnOf('worker-07')],
+      // worker-07 is the one host the scenario tags with the incident.
+      selector: `tag:Incident=${worker.tags.Incident ?? 'INC-42'}`,
     },
     kubernetes: { configName: k8s.configName, clusterConfig: { ...k8s.clusterConfig } },
     close: async () => {

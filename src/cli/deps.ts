@@ -60,9 +60,10 @@ export interface DemoLab {
   credentials: { accessKeyId: string; secretAccessKey: string; sessionToken?: string };
   /**
    * The demo's targets: named ones expected to be collected, ones the collector policy refuses
-   * by design, and ones expected to be found and collected through follow-ups (a pod's node).
+   * by design, and ones expected to be found and collected through follow-ups (a pod's node);
+   * `selector` is a tag selector that matches a collectable instance (suggested for `--keep`).
    */
-  targets: { collectable: string[]; refusedByPolicy: string[]; followed: string[] };
+  targets: { collectable: string[]; refusedByPolicy: string[]; followed: string[]; selector: string };
   /** A demo Kubernetes cluster, for the config's `kubernetes.clusters`. */
   kubernetes?: { configName: string; clusterConfig: Record<string, unknown> };
   close(): Promise<void>;

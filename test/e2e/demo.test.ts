@@ -69,6 +69,8 @@ describe('custody demo, end to end against the rehearsal lab', () => {
     expect(ledger).not.toMatch(/secretAccessKey|SecretAccessKey|sessionToken|SessionToken/);
     const config = readFileSync(join(dir, 'custody.config.json'), 'utf8');
     expect(config).not.toMatch(/AKIA|ASIA|secret/i);
+    // Without --keep the lab's keys are written nowhere: they die with this run.
+    expect(existsSync(join(dir, 'lab.env'))).toBe(false);
   });
 
   it('the untagged instance’s refusal is in the ledger with the denied action and resource', () => {

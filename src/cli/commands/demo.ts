@@ -1,4 +1,4 @@
-import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { loadConfigFile } from '../../core/config.js';
@@ -38,11 +38,19 @@ export async function runDemoCommand(args: readonly string[], io: CliIo, deps: C
 
   const lab = await deps.startDemoLab();
   const restoreEnv = useLabCredentials(lab);
+  let labEnvPath: string | undefined;
+  // The keys in lab.env die with the lab: remove the file however the process ends (a second
+  // Ctrl-C exits at once, without running the finally below).
+  const removeLabEnv = () => {
+    if (labEnvPath) rmSync(labEnvPath, { force: true });
+  };
+  process.once('exit', removeLabEnv);
   try {
     say(`Rehearsal lab listening on ${lab.endpoint} (STS, EC2, KMS; accounts ${[lab.forensicsAccount, ...lab.allowedAccounts].join(', ')})`);
     if (lab.kubernetes) say(`Demo EKS cluster "${lab.kubernetes.configName}" at ${String(lab.kubernetes.clusterConfig.server)}; its node is the instance ${lab.targets.followed.join(', ')}`);
     const configPath = writeDemoConfig(dir, lab);
-    say(`Config: ${configPath} (endpoints point at the lab; credentials are only in this process's environment)`);
+    const where = values.keep === true ? "in this process's environment, and in lab.env once the case is done" : "only in this process's environment";
+    say(`Config: ${configPath} (endpoints point at the lab; the lab's keys are ${where})`);
     const config = loadConfigFile(configPath);
     const caseId = `DEMO-${new Date().toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z')}`;
     const targets = [...lab.targets.collectable, ...lab.targets.refusedByPolicy].map(parseTarget);
@@ -65,6 +73,9 @@ export async function runDemoCommand(args: readonly string[], io: CliIo, deps: C
     const asDesigned = ranAsDesigned(result, lab);
     const exitCode = asDesigned ? EXIT.OK : result.verify && !verified ? EXIT.VERIFY_FAILED : Math.max(EXIT.PARTIAL, exitCodeForOutcomes(result.outcomes));
 
+    const keep = values.keep === true;
+    // The lab's keys go to a file only when the lab outlives the case, for commands in another shell.
+    if (keep) labEnvPath = writeLabEnv(dir, lab);
     if (json) {
       io.stdout(
         `${JSON.stringify(
@@ -81,6 +92,7 @@ export async function runDemoCommand(args: readonly string[], io: CliIo, deps: C
             followed: lab.targets.followed,
             ranAsDesigned: asDesigned,
             exitCode,
+            ...(labEnvPath ? { lab: { endpoint: lab.endpoint, config: configPath, env: labEnvPath } } : {}),
           },
           null,
           2,
@@ -89,9 +101,11 @@ export async function runDemoCommand(args: readonly string[], io: CliIo, deps: C
     } else {
       say(renderDemo(result, lab, report, asDesigned));
     }
-    if (values.keep === true) await keepLabRunning(lab, configPath, io, json);
+    if (keep) await keepLabRunning(lab, configPath, labEnvPath, io, json);
     return exitCode;
   } finally {
+    process.off('exit', removeLabEnv);
+    removeLabEnv();
     restoreEnv();
     await lab.close();
   }
@@ -171,12 +185,50 @@ function useLabCredentials(lab: DemoLab): () => void {
   };
 }
 
-async function keepLabRunning(lab: DemoLab, configPath: string, io: CliIo, json: boolean): Promise<void> {
+/**
+ * Writes `<dir>/lab.env` (0600): the lab's own orchestrator keys, which this loopback process
+ * made up and alone accepts, for `. lab.env` in another shell. Never real credentials.
+ */
+function writeLabEnv(dir: string, lab: DemoLab): string {
+  const path = join(dir, 'lab.env');
+  const lines = [
+    `# cloud-custody demo lab: lab-only keys, valid only against the rehearsal lab at ${lab.endpoint}`,
+    '# (a loopback process started by `custody demo --keep`), not AWS credentials. Removed when the lab stops.',
+    // A profile would make the SDK skip these variables; a leftover session token would be sent with them.
+    'unset AWS_PROFILE AWS_SESSION_TOKEN',
+    `export AWS_ACCESS_KEY_ID=${shellQuote(lab.credentials.accessKeyId)}`,
+    `export AWS_SECRET_ACCESS_KEY=${shellQuote(lab.credentials.secretAccessKey)}`,
+    ...(lab.credentials.sessionToken ? [`export AWS_SESSION_TOKEN=${shellQuote(lab.credentials.sessionToken)}`] : []),
+    `export AWS_REGION=${shellQuote(lab.region)}`,
+  ];
+  writeFileSync(path, `${lines.join('\n')}\n`, { mode: 0o600 });
+  // `mode` applies only when the file is created; a lab.env left by an earlier run keeps its own.
+  chmodSync(path, 0o600);
+  return path;
+}
+
+/** Quotes for a POSIX shell only when needed, so the printed commands stay readable. */
+function shellQuote(text: string): string {
+  return /^[\w@%+=:,./-]+$/.test(text) ? text : `'${text.replace(/'/g, `'\\''`)}'`;
+}
+
+async function keepLabRunning(lab: DemoLab, configPath: string, labEnvPath: string | undefined, io: CliIo, json: boolean): Promise<void> {
   if (!json) {
-    io.stdout(`\nThe lab keeps running at ${lab.endpoint} (config ${configPath}); press Ctrl-C to stop it.\n`);
+    const config = shellQuote(configPath);
+    const lines = [
+      '',
+      `The lab keeps running at ${lab.endpoint}; press Ctrl-C to stop it. In another shell:`,
+      ...(labEnvPath ? [`  . ${shellQuote(labEnvPath)}`] : []),
+      `  custody preflight --config ${config}`,
+      ...(lab.targets.collectable[0] ? [`  custody plan --config ${config} ${shellQuote(lab.targets.collectable[0])}`] : []),
+      `  custody collect --config ${config} --case LAB-CASE-1 --select ${shellQuote(lab.targets.selector)}`,
+      `${labEnvPath ?? 'lab.env'} holds lab-only keys, valid only against this loopback lab (not AWS credentials); it is removed when the lab stops.`,
+    ];
+    io.stdout(`${lines.join('\n')}\n`);
   }
   await new Promise<void>((done) => {
     if (!io.signal || io.signal.aborted) return done();
     io.signal.addEventListener('abort', () => done(), { once: true });
   });
+  if (!json) io.stdout(`Stopping the lab${labEnvPath ? ' and removing lab.env (its keys die with the lab)' : ''}.\n`);
 }

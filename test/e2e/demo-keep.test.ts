@@ -1,0 +1,106 @@
+// `custody demo --keep` as a user runs it: the lab stays up, and from another shell (another
+// process, with only lab.env's variables) preflight and collect work against it.
+import { existsSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { EXIT } from '../../src/core/errors.js';
+import { runCliChild, startCli } from './child-cli.js';
+import type { ChildResult, ChildRun } from './child-cli.js';
+
+let dir: string;
+let demo: ChildRun;
+let demoOutput = '';
+let envFile: string;
+let configPath: string;
+
+/** Resolves once the child has printed `pattern` on stdout; rejects if it exits first. */
+function waitForOutput(run: ChildRun, pattern: RegExp): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const check = () => {
+      if (pattern.test(demoOutput)) resolve();
+    };
+    run.child.stdout!.on('data', (d: Buffer) => {
+      demoOutput += d.toString();
+      check();
+    });
+    void run.done.then((r) => reject(new Error(`the demo exited (${String(r.code)}) before printing ${String(pattern)}:\n${r.stdout}\n${r.stderr}`)));
+  });
+}
+
+/** The variables a shell would have after `. lab.env` (the file's `export NAME=value` lines). */
+function sourceLabEnv(path: string): Record<string, string> {
+  const env: Record<string, string> = {};
+  for (const line of readFileSync(path, 'utf8').split('\n')) {
+    const match = /^export (\w+)=(.*)$/.exec(line);
+    if (match) env[match[1]!] = match[2]!.replace(/^'(.*)'$/, '$1');
+  }
+  return env;
+}
+
+beforeAll(async () => {
+  dir = mkdtempSync(join(tmpdir(), 'custody-keep-e2e-'));
+  envFile = join(dir, 'lab.env');
+  configPath = join(dir, 'custody.config.json');
+  // A clean environment: no AWS credentials reach the demo or the commands below except lab.env's.
+  demo = startCli(['demo', '--keep', '--dir', dir], {});
+  await waitForOutput(demo, /In another shell:[\s\S]*removed when the lab stops/);
+}, 120_000);
+
+afterAll(async () => {
+  if (demo.child.exitCode === null && demo.child.signalCode === null) {
+    demo.child.kill('SIGKILL');
+    await demo.done;
+  }
+  rmSync(dir, { recursive: true, force: true });
+});
+
+describe('custody demo --keep: the kept lab is usable from another shell', () => {
+  it('writes lab.env (0600, marked as lab-only keys) and prints exactly what to run next', () => {
+    expect(statSync(envFile).mode & 0o777).toBe(0o600);
+    const text = readFileSync(envFile, 'utf8');
+    expect(text).toMatch(/^# .*lab-only keys, valid only against the rehearsal lab at http:\/\/127\.0\.0\.1:\d+/);
+    expect(text).toContain('not AWS credentials');
+    expect(Object.keys(sourceLabEnv(envFile)).sort()).toEqual(['AWS_ACCESS_KEY_ID', 'AWS_REGION', 'AWS_SECRET_ACCESS_KEY']);
+    expect(demoOutput).toMatch(/The lab keeps running at http:\/\/127\.0\.0\.1:\d+; press Ctrl-C to stop it\. In another shell:/);
+    expect(demoOutput).toContain(`  . ${envFile}\n`);
+    expect(demoOutput).toContain(`  custody preflight --config ${configPath}\n`);
+    expect(demoOutput).toMatch(new RegExp(`  custody plan --config ${configPath} arn:aws:ec2:us-east-1:\\d{12}:instance/i-[0-9a-f]+\\n`));
+    expect(demoOutput).toContain(`  custody collect --config ${configPath} --case LAB-CASE-1 --select tag:Incident=INC-42\n`);
+  });
+
+  it('preflight with lab.env’s variables passes every AWS check in both target accounts (exit 0)', async () => {
+    const run = await runCliChild(['preflight', '--config', configPath, '--json'], sourceLabEnv(envFile));
+    expect(run.stderr).toBe('');
+    expect(run.code).toBe(EXIT.OK);
+    const doc = JSON.parse(run.stdout) as { rows: Array<{ provider: string; scope: [string, string]; check: string; result: string; detail: string }> };
+    const aws = doc.rows.filter((r) => r.provider === 'aws');
+    expect(new Set(aws.map((r) => r.scope[0]))).toEqual(new Set(['222222222222', '333333333333']));
+    expect(aws.filter((r) => r.result !== 'ok')).toEqual([]);
+    expect(aws.filter((r) => r.check === 'assume-role')).toHaveLength(2);
+  }, 60_000);
+
+  it('collect of the suggested tag selector against the kept lab collects the incident’s host', async () => {
+    const run = await runCliChild(['collect', '--config', configPath, '--case', 'LAB-KEEP-1', '--select', 'tag:Incident=INC-42', '--json'], sourceLabEnv(envFile));
+    expect(run.code).toBe(EXIT.OK);
+    const doc = JSON.parse(run.stdout) as { caseDir: string; outcomes: Array<{ target: string; status: string }>; verify: { ok: boolean } };
+    expect(doc.outcomes).toEqual([expect.objectContaining({ target: expect.stringMatching(/^arn:aws:ec2:us-east-1:333333333333:instance\/i-/), status: 'collected' })]);
+    expect(doc.verify.ok).toBe(true);
+    expect(doc.caseDir).toBe(join(dir, 'cases', 'LAB-KEEP-1'));
+  }, 60_000);
+
+  it('without lab.env the same preflight cannot get in: the keys come from the file, nowhere else', async () => {
+    const run = await runCliChild(['preflight', '--config', configPath, '--json', '--account', '222222222222'], { AWS_EC2_METADATA_DISABLED: 'true' });
+    expect(run.code).toBe(EXIT.PARTIAL);
+    const doc = JSON.parse(run.stdout) as { rows: Array<{ check: string; result: string; detail: string }> };
+    expect(doc.rows[0]).toMatchObject({ check: 'assume-role', result: 'error', detail: expect.stringContaining('Could not load credentials') });
+  }, 60_000);
+
+  it('Ctrl-C stops the lab, ends the demo with its own exit code and removes lab.env', async () => {
+    demo.child.kill('SIGINT');
+    const result: ChildResult = await demo.done;
+    expect(result.code).toBe(EXIT.OK);
+    expect(result.stdout).toContain('Stopping the lab and removing lab.env');
+    expect(existsSync(envFile)).toBe(false);
+  }, 30_000);
+});
