@@ -2,16 +2,9 @@
  * Gathers preflight rows from every configured cloud: AWS (assume the collector role, DryRun every
  * mutation) and Kubernetes (SelfSubjectAccessReview per operation). Loaded only by preflight.
  */
-import type { AwsCredentialIdentity } from '@aws-sdk/types';
-import type { CustodyConfig } from '../core/config.js';
-import type { CaseRecorder } from '../core/ports.js';
-import { AwsClients } from '../providers/aws/clients.js';
-import { systemClock } from '../providers/aws/clock.js';
-import { CollectorSessions } from '../providers/aws/credentials.js';
 import { runPreflight } from '../providers/aws/preflight.js';
 import type { PreflightOptions, PreflightRow } from '../providers/aws/preflight.js';
 import { runKubernetesPreflight } from '../providers/kubernetes/index.js';
-import type { KubernetesDeps } from '../providers/kubernetes/index.js';
 import type { PreflightInput, PreflightRowView } from './deps.js';
 
 export type AwsPreflightRunner = (options: PreflightOptions) => Promise<PreflightRow[]>;
@@ -33,10 +26,8 @@ export async function runPreflightChecks(input: PreflightInput, runAws: AwsPrefl
   }
   // Only when asked for explicitly or when no AWS account was named: `--account` alone means AWS.
   if (input.config.kubernetes && (input.clusters.length > 0 || input.accounts.length === 0)) {
-    const awsCredentials = eksCredentials(input.config);
     const k8sRows = await runKubernetesPreflight({
       config: input.config,
-      ...(awsCredentials ? { deps: { awsCredentials } } : {}),
       ...(input.clusters.length > 0 ? { clusters: input.clusters } : {}),
       ...(input.namespaces.length > 0 ? { namespaces: input.namespaces } : {}),
       ...analyst,
@@ -46,25 +37,4 @@ export async function runPreflightChecks(input: PreflightInput, runAws: AwsPrefl
     }
   }
   return rows;
-}
-
-/**
- * EKS tokens for preflight, signed as a collection would sign them: the collector role's session
- * in the cluster's account. Without this an EKS cluster's row is an error ("EKS tokens need AWS
- * credentials") although the config has an aws section; the Kubernetes provider builds the same
- * sessions for collection but not for `runKubernetesPreflight`.
- */
-function eksCredentials(config: CustodyConfig): KubernetesDeps['awsCredentials'] {
-  const aws = config.aws;
-  if (!aws) return undefined;
-  let sessions: CollectorSessions | undefined;
-  return async (account: string, recorder: CaseRecorder): Promise<AwsCredentialIdentity> => {
-    sessions ??= new CollectorSessions({ ...config, aws }, new AwsClients(aws, undefined), systemClock);
-    // The token signs only sts:GetCallerIdentity; covering the cluster's instances keeps the
-    // session policy from being empty.
-    const cluster = Object.values(config.kubernetes?.clusters ?? {}).find((c) => c.eks?.account === account);
-    sessions.cover(account, 'aws', cluster?.eks?.region ?? aws.region, { anyInstance: true });
-    await sessions.ensure(account, recorder);
-    return sessions.providerFor(account)();
-  };
 }

@@ -9,6 +9,7 @@ import type { CaseRecorder, LedgerEntry } from '../../core/ports.js';
 import { callKubernetes } from './call.js';
 import { DEFAULT_FORENSICS_NAMESPACE } from './checkpoint-retrieve.js';
 import { connectCluster } from './cluster-access.js';
+import { collectorEksCredentials } from './eks-credentials.js';
 import type { ClusterAccess, KubernetesDeps } from './cluster-access.js';
 import { describeOperation, K8S_OPERATIONS } from './operations.js';
 import type { KubernetesOperation, KubernetesOperationName } from './operations.js';
@@ -92,11 +93,14 @@ export async function runKubernetesPreflight(options: KubernetesPreflightOptions
   const clusters = options.clusters ?? Object.keys(options.config.kubernetes?.clusters ?? {});
   const namespaces = options.namespaces?.length ? options.namespaces : ['default'];
   const recorder = discardingRecorder(options.analyst ?? options.config.analyst ?? 'cloud-custody-preflight');
+  // EKS tokens are signed as a collection signs them: the collector role's session.
+  const awsCredentials = options.deps?.awsCredentials ?? collectorEksCredentials(options.config, options.deps?.forensicsCredentials);
+  const deps: KubernetesDeps = { ...options.deps, ...(awsCredentials ? { awsCredentials } : {}) };
   const rows: KubernetesPreflightRow[] = [];
   for (const cluster of clusters) {
     let access: ClusterAccess;
     try {
-      access = connectCluster(options.config, cluster, recorder, options.deps ?? {});
+      access = connectCluster(options.config, cluster, recorder, deps);
     } catch (error) {
       rows.push({ cluster, namespace: '(cluster)', check: 'reviewAccess', result: 'error', action: `k8s:${describeOperation(K8S_OPERATIONS.reviewAccess)}`, need: 'required', detail: (error as Error).message });
       continue;

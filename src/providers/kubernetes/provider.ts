@@ -2,42 +2,20 @@
  * The Kubernetes provider: `k8s:CLUSTER/NAMESPACE/POD[/CONTAINER]` targets and
  * `k8s:CLUSTER/NAMESPACE?labels=…` selectors, for clusters named in `kubernetes.clusters`.
  */
-import type { AwsCredentialIdentity } from '@aws-sdk/types';
 import type { CustodyConfig } from '../../core/config.js';
 import { CustodyError } from '../../core/errors.js';
 import type { CaseRecorder, CollectOptions, PlannedCall, PlannedStep, Provider, ProviderContext, ProviderFactory, TargetOutcome } from '../../core/ports.js';
 import { selectorKey, targetKey } from '../../core/targets.js';
 import type { KubernetesPodTarget, Selector, Target } from '../../core/targets.js';
-import { AwsClients } from '../aws/clients.js';
-import { systemClock } from '../aws/clock.js';
-import { CollectorSessions } from '../aws/credentials.js';
 import { roleArnFor } from '../aws/operations.js';
 import { callKubernetes } from './call.js';
 import { connectCluster } from './cluster-access.js';
+import { collectorEksCredentials } from './eks-credentials.js';
 import type { ClusterAccess, KubernetesDeps } from './cluster-access.js';
 import { collectPod } from './collect-pod.js';
 import { volatileCommands } from './commands.js';
 import { describeOperation, K8S_OPERATIONS, OWNER_OPERATIONS } from './operations.js';
 import type { KubernetesOperationName } from './operations.js';
-
-/**
- * EKS tokens by default: the collector role's session in the cluster's account, assumed through
- * the AWS provider's `CollectorSessions` (same role, same attribution, refreshed before expiry).
- */
-function defaultAwsCredentials(config: CustodyConfig, forensicsCredentials: KubernetesDeps['forensicsCredentials']): KubernetesDeps['awsCredentials'] {
-  const aws = config.aws;
-  if (!aws) return undefined;
-  let sessions: CollectorSessions | undefined;
-  return async (account: string, recorder: CaseRecorder): Promise<AwsCredentialIdentity> => {
-    sessions ??= new CollectorSessions({ ...config, aws }, new AwsClients(aws, forensicsCredentials), systemClock);
-    // The token only signs sts:GetCallerIdentity, which no policy can deny; the session covers
-    // the cluster's instances so an inline session policy is never empty.
-    const cluster = Object.values(config.kubernetes?.clusters ?? {}).find((c) => c.eks?.account === account);
-    sessions.cover(account, 'aws', cluster?.eks?.region ?? aws.region, { anyInstance: true });
-    await sessions.ensure(account, recorder);
-    return sessions.providerFor(account)();
-  };
-}
 
 function planCall(name: KubernetesOperationName, where: string, resource: string): PlannedCall {
   const op = K8S_OPERATIONS[name];
@@ -96,7 +74,7 @@ export function planPod(target: KubernetesPodTarget, options: CollectOptions): P
 export function createKubernetesProvider(config: CustodyConfig, deps: KubernetesDeps = {}): Provider | undefined {
   const clusters = config.kubernetes?.clusters;
   if (!clusters) return undefined;
-  const awsCredentials = deps.awsCredentials ?? defaultAwsCredentials(config, deps.forensicsCredentials);
+  const awsCredentials = deps.awsCredentials ?? collectorEksCredentials(config, deps.forensicsCredentials);
   const resolvedDeps: KubernetesDeps = { ...deps, ...(awsCredentials ? { awsCredentials } : {}) };
   // One client per cluster and case: the EKS authenticator caches its token across targets.
   const accesses = new Map<string, { recorder: CaseRecorder; access: ClusterAccess }>();
