@@ -4,31 +4,19 @@ import { mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { CustodyError } from '../../src/core/errors.js';
 import { openCase, verifyCase, type CaseHandle } from '../../src/custody/index.js';
-import { caseOptions, INSTANCE, makeScratch, type Scratch } from './helpers.js';
+import { caseOptions, errorOf, INSTANCE, useScratch } from './helpers.js';
 
 const sha256 = (data: string | Uint8Array) => createHash('sha256').update(data).digest('hex');
 
-async function errorOf(promise: Promise<unknown>): Promise<CustodyError> {
-  const error = await promise.then(
-    () => undefined,
-    (e: unknown) => e,
-  );
-  expect(error).toBeInstanceOf(CustodyError);
-  return error as CustodyError;
-}
-
 describe('evidence store', () => {
-  let scratch: Scratch;
+  const scratch = useScratch();
   let kase: CaseHandle;
   beforeEach(async () => {
-    scratch = await makeScratch();
     kase = await openCase(caseOptions(scratch));
   });
   afterEach(async () => {
     await kase.release();
-    await scratch.cleanup();
   });
 
   const base = { evidenceId: 'ev-0123456789ab', kind: 'pod-log', source: 'k8s:prod/default/pod/web-0', target: 'k8s:prod/default/pod/web-0' };

@@ -6,9 +6,9 @@
 import { createPrivateKey } from 'node:crypto';
 import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { openCase, verifyCase } from '../../src/custody/index.js';
-import { makeScratch, type Scratch } from './helpers.js';
+import { useScratch, type Scratch } from './helpers.js';
 
 const VECTORS = join(import.meta.dirname, 'vectors');
 const SEED_PKCS8 = Buffer.concat([Buffer.from('302e020100300506032b657004220420', 'hex'), Buffer.alloc(32, 7)]);
@@ -39,13 +39,7 @@ async function buildGoldenCase(scratch: Scratch): Promise<string> {
 }
 
 describe('golden case', () => {
-  let scratch: Scratch;
-  beforeEach(async () => {
-    scratch = await makeScratch();
-  });
-  afterEach(async () => {
-    await scratch.cleanup();
-  });
+  const scratch = useScratch();
 
   it('the writer reproduces the committed ledger and manifest byte for byte, and they verify', async () => {
     const caseDir = await buildGoldenCase(scratch);

@@ -1,6 +1,8 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { afterEach, beforeEach, expect } from 'vitest';
+import { CustodyError } from '../../src/core/errors.js';
 import { openCase, type CaseHandle, type OpenCaseOptions } from '../../src/custody/index.js';
 
 /** A scratch folder with separate cases and keys folders, as a real deployment has. */
@@ -19,6 +21,32 @@ export async function makeScratch(): Promise<Scratch> {
     keysDir: join(root, 'keys'),
     cleanup: () => rm(root, { recursive: true, force: true }),
   };
+}
+
+/**
+ * A fresh scratch folder for every test of the calling describe block, removed after it. The
+ * returned object is filled in before each test, so tests read `scratch.casesDir` as usual;
+ * hooks the caller registers afterwards run inside this one (vitest runs after-hooks as a stack).
+ */
+export function useScratch(): Scratch {
+  const scratch = {} as Scratch;
+  beforeEach(async () => {
+    Object.assign(scratch, await makeScratch());
+  });
+  afterEach(async () => {
+    await scratch.cleanup();
+  });
+  return scratch;
+}
+
+/** The CustodyError a promise rejects with; fails the test if it resolves or rejects otherwise. */
+export async function errorOf(promise: Promise<unknown>): Promise<CustodyError> {
+  const error = await promise.then(
+    () => undefined,
+    (e: unknown) => e,
+  );
+  expect(error).toBeInstanceOf(CustodyError);
+  return error as CustodyError;
 }
 
 export function caseOptions(scratch: Scratch, overrides: Partial<OpenCaseOptions> = {}): OpenCaseOptions {

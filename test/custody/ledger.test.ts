@@ -2,7 +2,7 @@ import { createHash, createPrivateKey, createPublicKey, verify } from 'node:cryp
 import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { CustodyError } from '../../src/core/errors.js';
 import type { LedgerEntry } from '../../src/core/ports.js';
 import { canonicalize } from '../../src/custody/canonical-json.js';
@@ -11,7 +11,7 @@ import { checkChain } from '../../src/custody/chain.js';
 import { Ledger, openLedgerFile, type LedgerFile } from '../../src/custody/ledger.js';
 import { signingKeyFrom } from '../../src/custody/signing-key.js';
 import { openCase, verifyCase } from '../../src/custody/index.js';
-import { caseOptions, makeScratch, type Scratch } from './helpers.js';
+import { caseOptions, useScratch } from './helpers.js';
 
 // A fixed Ed25519 key from a 32-byte seed (PKCS#8 DER prefix + seed), for golden values.
 const SEED = Buffer.alloc(32, 7);
@@ -58,13 +58,7 @@ describe('ledger entry format', () => {
 });
 
 describe('ledger writer', () => {
-  let scratch: Scratch;
-  beforeEach(async () => {
-    scratch = await makeScratch();
-  });
-  afterEach(async () => {
-    await scratch.cleanup();
-  });
+  const scratch = useScratch();
 
   it('chains every entry to the one before it and signs each with the key pinned in case.opened', async () => {
     const kase = await openCase(caseOptions(scratch));
@@ -207,13 +201,7 @@ function watch<T>(promise: Promise<T>) {
 }
 
 describe('ledger group commit', () => {
-  let scratch: Scratch;
-  beforeEach(async () => {
-    scratch = await makeScratch();
-  });
-  afterEach(async () => {
-    await scratch.cleanup();
-  });
+  const scratch = useScratch();
 
   it('200 collectors recording at once share fsyncs, and the chain is exactly what one-by-one appends would give', async () => {
     let syncs = 0;

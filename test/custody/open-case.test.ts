@@ -3,30 +3,14 @@ import { existsSync } from 'node:fs';
 import { appendFile, mkdir, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { CustodyError } from '../../src/core/errors.js';
+import { describe, expect, it } from 'vitest';
 import { caseKeyPath, MANIFEST_FILE, openCase, verifyCase, type Manifest } from '../../src/custody/index.js';
 import { manifestSigningText } from '../../src/custody/manifest.js';
 import { verifyText } from '../../src/custody/signing-key.js';
-import { buildClosedCase, caseOptions, INSTANCE, makeScratch, type Scratch } from './helpers.js';
-
-async function errorOf(promise: Promise<unknown>): Promise<CustodyError> {
-  const error = await promise.then(
-    () => undefined,
-    (e: unknown) => e,
-  );
-  expect(error).toBeInstanceOf(CustodyError);
-  return error as CustodyError;
-}
+import { buildClosedCase, caseOptions, errorOf, INSTANCE, useScratch } from './helpers.js';
 
 describe('opening, resuming and closing a case', () => {
-  let scratch: Scratch;
-  beforeEach(async () => {
-    scratch = await makeScratch();
-  });
-  afterEach(async () => {
-    await scratch.cleanup();
-  });
+  const scratch = useScratch();
 
   it('creates a private case folder whose first entry is case.opened', async () => {
     const kase = await openCase(caseOptions(scratch));

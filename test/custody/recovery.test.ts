@@ -6,11 +6,11 @@
 import { createHash } from 'node:crypto';
 import { mkdir, readFile, symlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { isCustodyError } from '../../src/core/errors.js';
 import type { EvidenceInput } from '../../src/core/ports.js';
 import { MANIFEST_FILE, openCase, renderReport, verifyCase, type CaseHandle, type Manifest } from '../../src/custody/index.js';
-import { buildClosedCase, caseOptions, INSTANCE, makeScratch, type Scratch } from './helpers.js';
+import { buildClosedCase, caseOptions, INSTANCE, useScratch } from './helpers.js';
 
 const EV = 'ev-aaaaaaaaaaaa';
 const KILLED_BYTES = '{"InstanceId":"i-0abc1234def567890","requestedAt":"the killed run"}\n';
@@ -30,13 +30,7 @@ async function storeLikeAProvider(kase: CaseHandle, input: EvidenceInput): Promi
 }
 
 describe('files left by an interrupted run', () => {
-  let scratch: Scratch;
-  beforeEach(async () => {
-    scratch = await makeScratch();
-  });
-  afterEach(async () => {
-    await scratch.cleanup();
-  });
+  const scratch = useScratch();
 
   /** A first run that recorded console-output.log, placed instance.json, and was killed before recording it. */
   async function killedRun(instanceBytes = KILLED_BYTES): Promise<string> {

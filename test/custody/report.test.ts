@@ -1,17 +1,11 @@
 import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { openCase, renderReport, verifyCase } from '../../src/custody/index.js';
-import { buildClosedCase, caseOptions, makeScratch, type Scratch } from './helpers.js';
+import { buildClosedCase, caseOptions, useScratch } from './helpers.js';
 
 describe('report', () => {
-  let scratch: Scratch;
-  beforeEach(async () => {
-    scratch = await makeScratch();
-  });
-  afterEach(async () => {
-    await scratch.cleanup();
-  });
+  const scratch = useScratch();
 
   it('tells counsel who did what, what was kept with which hash, what failed, and that it verifies', async () => {
     const kase = await buildClosedCase(scratch);

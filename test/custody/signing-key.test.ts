@@ -2,28 +2,12 @@ import { generateKeyPairSync } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { mkdir, readdir, readFile, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { CustodyError } from '../../src/core/errors.js';
+import { describe, expect, it } from 'vitest';
 import { caseKeyPath, fingerprintOf, openCase, publicKeyPem } from '../../src/custody/index.js';
-import { caseOptions, makeScratch, type Scratch } from './helpers.js';
-
-async function errorOf(promise: Promise<unknown>): Promise<CustodyError> {
-  const error = await promise.then(
-    () => undefined,
-    (e: unknown) => e,
-  );
-  expect(error).toBeInstanceOf(CustodyError);
-  return error as CustodyError;
-}
+import { caseOptions, errorOf, useScratch } from './helpers.js';
 
 describe('signing keys', () => {
-  let scratch: Scratch;
-  beforeEach(async () => {
-    scratch = await makeScratch();
-  });
-  afterEach(async () => {
-    await scratch.cleanup();
-  });
+  const scratch = useScratch();
 
   it('generates a per-case key outside the case folder, private to the user, and pins it', async () => {
     const kase = await openCase(caseOptions(scratch));

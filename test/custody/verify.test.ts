@@ -1,21 +1,21 @@
 import { generateKeyPairSync } from 'node:crypto';
 import { appendFile, mkdir, readFile, rm, truncate, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { beforeEach, describe, expect, it } from 'vitest';
 import type { LedgerEntry } from '../../src/core/ports.js';
 import { canonicalize } from '../../src/custody/canonical-json.js';
 import { hashEntry, sealEntry } from '../../src/custody/entry.js';
 import { signManifest, type Manifest } from '../../src/custody/manifest.js';
 import { signingKeyFrom } from '../../src/custody/signing-key.js';
 import { openCase, renderReport, verifyCase, type CaseHandle } from '../../src/custody/index.js';
-import { buildClosedCase, caseOptions, makeScratch, type Scratch } from './helpers.js';
+import { buildClosedCase, caseOptions, useScratch } from './helpers.js';
 
 // The case built by buildClosedCase: 1 case.opened, 2 credentials.assumed, 3-4 evidence.stored,
 // 5 snapshot.requested, 6 snapshot.created, 7-8 artifact.recorded, 9 step.failed, 10 case.closed.
 const LOG = 'evidence/ev-aaaaaaaaaaaa/console-output.log';
 
 describe('verify', () => {
-  let scratch: Scratch;
+  const scratch = useScratch();
   let kase: CaseHandle;
   let ledgerPath: string;
   let lines: string[];
@@ -25,14 +25,10 @@ describe('verify', () => {
   const attackerKey = () => signingKeyFrom(generateKeyPairSync('ed25519').privateKey);
 
   beforeEach(async () => {
-    scratch = await makeScratch();
     kase = await buildClosedCase(scratch);
     ledgerPath = join(kase.caseDir, 'ledger.jsonl');
     lines = (await readFile(ledgerPath, 'utf8')).trimEnd().split('\n');
     expect(lines).toHaveLength(10);
-  });
-  afterEach(async () => {
-    await scratch.cleanup();
   });
 
   it('an untouched closed case verifies: every entry, signature and file', async () => {
