@@ -1,0 +1,49 @@
+/**
+ * AccessDenied on one step of an instance's collection: the step is recorded as failed with the
+ * action that was refused, and the other steps (above all the snapshot) still happen.
+ */
+import { describe, expect, it } from 'vitest';
+import { parseTarget } from '../../../src/core/targets.js';
+import { addInstance } from '../../../src/lab/index.js';
+import { contextFor, MemoryRecorder } from './helpers.js';
+import { instanceArn as arnOf, REGION, useAwsLab } from './lab-fixture.js';
+
+const world = useAwsLab({ scratchPrefix: 'custody-aws-step-denied-' });
+const { provider, snapshotsOf } = world;
+
+function taggedHost(name: string) {
+  return addInstance(world.lab.state, '333333333333', REGION, {
+    tags: { Name: name, ForensicsEnabled: 'true' },
+    volumes: [{ sizeGiB: 8, encryption: 'aws/ebs', tags: { ForensicsEnabled: 'true' } }],
+    consoleOutput: `${name} login: `,
+  });
+}
+
+describe('a step refused by AWS', () => {
+  it('console output denied: recorded with the action, and the disk is still snapshotted', async () => {
+    const host = taggedHost('console-denied');
+    const kase = new MemoryRecorder('IR-console-denied');
+    world.lab.control.failNext({ action: 'ec2:GetConsoleOutput', code: 'UnauthorizedOperation', status: 403, account: '333333333333', count: 1 });
+    const outcome = await provider({ transfer: 'in-place' }).collect(parseTarget(arnOf(host)), contextFor(kase));
+
+    expect(outcome.status).toBe('partial');
+    const failed = kase.ofType('step.failed').map((e) => e.data);
+    expect(failed).toContainEqual(expect.objectContaining({ error: expect.objectContaining({ code: 'E_ACCESS_DENIED', action: 'ec2:GetConsoleOutput' }) }));
+    expect(snapshotsOf('IR-console-denied')).toHaveLength(1);
+    expect(kase.ofType('snapshot.completed').length).toBeGreaterThan(0);
+  });
+
+  it('sharing denied: the snapshot taken is kept and recorded, and the outcome is partial, not collected', async () => {
+    const host = taggedHost('share-denied');
+    const kase = new MemoryRecorder('IR-share-denied');
+    world.lab.control.failNext({ action: 'ec2:ModifySnapshotAttribute', code: 'UnauthorizedOperation', status: 403, account: '333333333333', count: 5 });
+    const outcome = await provider({ transfer: 'share' }).collect(parseTarget(arnOf(host)), contextFor(kase));
+
+    expect(outcome.status).not.toBe('collected');
+    const failed = kase.ofType('step.failed').map((e) => e.data);
+    expect(failed).toContainEqual(expect.objectContaining({ error: expect.objectContaining({ code: 'E_ACCESS_DENIED', action: 'ec2:ModifySnapshotAttribute' }) }));
+    const created = kase.ofType('snapshot.created');
+    expect(created.length).toBeGreaterThan(0);
+    expect(snapshotsOf('IR-share-denied').length).toBeGreaterThan(0);
+  });
+});
