@@ -1,13 +1,11 @@
-import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { EXIT } from '../../src/core/errors.js';
 import { custody } from './cli-run.js';
-import { startLabFixture, useCredentials } from './lab-fixture.js';
-import type { LabFixture } from './lab-fixture.js';
+import { useLabFixture } from './lab-fixture.js';
 
-let fx: LabFixture;
-let restore: () => void;
+const fx = useLabFixture({ credentials: true });
 
 const ledgerOf = (caseDir: string) =>
   readFileSync(join(caseDir, 'ledger.jsonl'), 'utf8')
@@ -17,17 +15,6 @@ const ledgerOf = (caseDir: string) =>
 
 const collect = (caseId: string, ...args: string[]) =>
   custody(['collect', '--case', caseId, '--analyst', 'alice', '--config', fx.configPath, ...args], { cwd: fx.dir });
-
-beforeAll(async () => {
-  fx = await startLabFixture();
-  restore = useCredentials(fx.env);
-});
-
-afterAll(async () => {
-  restore();
-  await fx.lab.stop();
-  rmSync(fx.dir, { recursive: true, force: true });
-});
 
 describe('bad input through the CLI: refused with the right exit code, nothing collected lost', () => {
   let goodCase: string;

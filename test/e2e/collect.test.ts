@@ -1,23 +1,11 @@
-import { readFileSync, rmSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { EXIT } from '../../src/core/errors.js';
 import { custody } from './cli-run.js';
-import { startLabFixture, useCredentials } from './lab-fixture.js';
-import type { LabFixture } from './lab-fixture.js';
+import { useLabFixture } from './lab-fixture.js';
 
-let fx: LabFixture;
-let restore: () => void;
-
-beforeAll(async () => {
-  fx = await startLabFixture();
-  restore = useCredentials(fx.env);
-});
-afterAll(async () => {
-  restore();
-  await fx.lab.stop();
-  rmSync(fx.dir, { recursive: true, force: true });
-});
+const fx = useLabFixture({ credentials: true });
 
 describe('custody collect and plan against the lab', () => {
   it('plan shows the steps, calls and permissions and makes no call at all', async () => {

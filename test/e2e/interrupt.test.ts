@@ -1,23 +1,15 @@
 // Ctrl-C during a collection: the running steps finish and are recorded, the case is left open
 // (not closed), the responder is told how to finish it, and --resume does.
-import { readFileSync, rmSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { verifyCase } from '../../src/custody/index.js';
 import { EXIT } from '../../src/core/errors.js';
 import { ledgerLines, runCliChild, startCli } from './child-cli.js';
-import { startLabFixture } from './lab-fixture.js';
-import type { LabFixture } from './lab-fixture.js';
+import { useLabFixture } from './lab-fixture.js';
 
-let fx: LabFixture;
-beforeAll(async () => {
-  // One target at a time, so an interrupt leaves later targets not started.
-  fx = await startLabFixture({}, { concurrency: { perScope: 1, total: 1 } });
-});
-afterAll(async () => {
-  await fx.lab.stop();
-  rmSync(fx.dir, { recursive: true, force: true });
-});
+// One target at a time, so an interrupt leaves later targets not started.
+const fx = useLabFixture({ config: { concurrency: { perScope: 1, total: 1 } } });
 
 describe('Ctrl-C', () => {
   it('stops starting targets, leaves the case resumable, says how to finish it, and --resume finishes it', async () => {

@@ -1,10 +1,11 @@
 // A demo lab for end-to-end tests: the lab, a config file pointing at it, the credentials for
 // the standard chain (env only), and the demo's target ARNs by instance name.
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { demoScenario, startLab } from '../../src/lab/index.js';
 import type { RunningLab, StartLabOptions } from '../../src/lab/index.js';
+import { afterAll, beforeAll } from 'vitest';
 
 export interface LabFixture {
   lab: RunningLab;
@@ -63,6 +64,28 @@ export async function startLabFixture(options: StartLabOptions = {}, config: Rec
     },
     volumeIdsOf: (name) => byName(name).blockDevices.map((d) => d.volumeId),
   };
+}
+
+/**
+ * One lab for the whole test file: started before the first test, stopped and its folder removed
+ * after the last. The returned object is filled in by then, so tests read `fx.configPath` as usual.
+ * With `credentials`, the lab's credentials are in process.env for the file and put back after.
+ */
+export function useLabFixture(
+  options: { lab?: StartLabOptions; config?: Record<string, unknown>; credentials?: boolean } = {},
+): LabFixture {
+  const fx = {} as LabFixture;
+  let restore: (() => void) | undefined;
+  beforeAll(async () => {
+    Object.assign(fx, await startLabFixture(options.lab, options.config));
+    if (options.credentials) restore = useCredentials(fx.env);
+  });
+  afterAll(async () => {
+    restore?.();
+    await fx.lab.stop();
+    rmSync(fx.dir, { recursive: true, force: true });
+  });
+  return fx;
 }
 
 /** Puts the lab credentials into this process's env for the SDK's standard chain; returns an undo. */

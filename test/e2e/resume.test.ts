@@ -1,24 +1,15 @@
 // A collection killed with SIGKILL at chosen points (watching ledger.jsonl grow) and resumed with
 // --resume must end with every target collected, no snapshot taken twice, and a case that verifies.
-import { rmSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { verifyCase } from '../../src/custody/index.js';
 import { EXIT } from '../../src/core/errors.js';
 import { killAfterLedgerLines, ledgerLines, runCliChild, startCli } from './child-cli.js';
-import { snapshotsPerVolume, startLabFixture } from './lab-fixture.js';
-import type { LabFixture } from './lab-fixture.js';
+import { snapshotsPerVolume, useLabFixture } from './lab-fixture.js';
 
-let fx: LabFixture;
+const fx = useLabFixture();
 const INSTANCES = ['web-01', 'db-01', 'api-01', 'worker-07'];
 
-beforeAll(async () => {
-  fx = await startLabFixture();
-});
-afterAll(async () => {
-  await fx.lab.stop();
-  rmSync(fx.dir, { recursive: true, force: true });
-});
 
 function collectArgs(caseId: string, resume: boolean): string[] {
   const args = ['collect', '--case', caseId, '--analyst', 'alice', '--config', fx.configPath, '--json'];

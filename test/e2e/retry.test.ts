@@ -1,25 +1,14 @@
 // A burst of server errors outlasting the SDK's own retries fails one attempt of one target; the
 // orchestrator records it, tries the target again, and the case ends with every target collected
 // and no volume snapshotted twice.
-import { readFileSync, rmSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { EXIT } from '../../src/core/errors.js';
 import { custody } from './cli-run.js';
-import { snapshotsPerVolume, startLabFixture, useCredentials } from './lab-fixture.js';
-import type { LabFixture } from './lab-fixture.js';
+import { snapshotsPerVolume, useLabFixture } from './lab-fixture.js';
 
-let fx: LabFixture;
-let restore: () => void;
-beforeAll(async () => {
-  fx = await startLabFixture();
-  restore = useCredentials(fx.env);
-});
-afterAll(async () => {
-  restore();
-  await fx.lab.stop();
-  rmSync(fx.dir, { recursive: true, force: true });
-});
+const fx = useLabFixture({ credentials: true });
 
 describe('a transient EC2 outage in one account', () => {
   it('is outlasted: the failed attempt is recorded, the target is collected on the next, nothing is taken twice', async () => {
