@@ -1,6 +1,5 @@
 import {
   CreateSnapshotsCommand,
-  DescribeInstancesCommand,
   DescribeSnapshotsCommand,
   ModifyInstanceAttributeCommand,
   ModifySnapshotAttributeCommand,
@@ -9,14 +8,7 @@ import {
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startLab, demoScenario, type AuthorizationRequest, type RunningLab } from '../../../src/lab/index.js';
 import { createDefaultAuthorizer } from '../../../src/lab/aws/authorizer.js';
-import { assumeCollector, ec2Client, failureOf, startDemoLab } from './helpers.js';
-
-const CASE_TAGS = [{ ResourceType: 'snapshot' as const, Tags: [{ Key: 'CaseId', Value: 'CASE-2026-001' }] }];
-
-async function instanceNamed(ec2: EC2Client, name: string): Promise<string> {
-  const out = await ec2.send(new DescribeInstancesCommand({ Filters: [{ Name: 'tag:Name', Values: [name] }] }));
-  return out.Reservations?.[0]?.Instances?.[0]?.InstanceId ?? '';
-}
+import { assumeCollector, CASE_TAGS, ec2Client, failureOf, instanceNamed, startDemoLab } from './helpers.js';
 
 describe('lab authorization with the collector role intent', () => {
   let lab: RunningLab;

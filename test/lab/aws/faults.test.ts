@@ -3,19 +3,11 @@ import {
   CreateSnapshotsCommand,
   DescribeInstancesCommand,
   DescribeVolumesCommand,
-  type EC2Client,
 } from '@aws-sdk/client-ec2';
 import { DescribeKeyCommand } from '@aws-sdk/client-kms';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RunningLab } from '../../../src/lab/index.js';
-import { assumeCollector, ec2Client, failureOf, kmsClient, startDemoLab } from './helpers.js';
-
-const CASE_TAGS = [{ ResourceType: 'snapshot' as const, Tags: [{ Key: 'CaseId', Value: 'CASE-2026-001' }] }];
-
-async function instanceNamed(ec2: EC2Client, name: string): Promise<string> {
-  const out = await ec2.send(new DescribeInstancesCommand({ Filters: [{ Name: 'tag:Name', Values: [name] }] }));
-  return out.Reservations?.[0]?.Instances?.[0]?.InstanceId ?? '';
-}
+import { assumeCollector, CASE_TAGS, ec2Client, failureOf, instanceNamed, kmsClient, startDemoLab } from './helpers.js';
 
 describe('lab EC2 throttling', () => {
   let lab: RunningLab;

@@ -1,7 +1,7 @@
 /**
  * Starts the lab and builds real AWS SDK v3 clients pointed at it, as the product does.
  */
-import { EC2Client } from '@aws-sdk/client-ec2';
+import { DescribeInstancesCommand, EC2Client } from '@aws-sdk/client-ec2';
 import { KMSClient } from '@aws-sdk/client-kms';
 import { AssumeRoleCommand, STSClient, type AssumeRoleCommandInput } from '@aws-sdk/client-sts';
 import { startLab, type RunningLab, type StartLabOptions } from '../../../src/lab/index.js';
@@ -11,6 +11,15 @@ export interface Credentials {
   accessKeyId: string;
   secretAccessKey: string;
   sessionToken?: string;
+}
+
+/** TagSpecifications putting the demo case's CaseId on created snapshots. */
+export const CASE_TAGS = [{ ResourceType: 'snapshot' as const, Tags: [{ Key: 'CaseId', Value: 'CASE-2026-001' }] }];
+
+/** The id of the instance tagged Name=`name` in the client's account, or '' when there is none. */
+export async function instanceNamed(ec2: EC2Client, name: string): Promise<string> {
+  const out = await ec2.send(new DescribeInstancesCommand({ Filters: [{ Name: 'tag:Name', Values: [name] }] }));
+  return out.Reservations?.[0]?.Instances?.[0]?.InstanceId ?? '';
 }
 
 export async function startDemoLab(options: StartLabOptions = {}): Promise<RunningLab> {
