@@ -1,10 +1,20 @@
 import { describe, expect, it } from 'vitest';
 import { CustodyError } from '../../src/core/errors.js';
-import { DEFAULT_COLLECT_OPTIONS, runCollection } from '../../src/core/orchestrator.js';
+import { DEFAULT_COLLECT_OPTIONS, runCollection, type CollectionResult, type RunCollectionInput } from '../../src/core/orchestrator.js';
 import { parseSelector, parseTarget, targetKey } from '../../src/core/targets.js';
 import { FakeAwsProvider, MemoryRecorder, deferred, instance, testConfig } from './fakes.js';
 
 const options = DEFAULT_COLLECT_OPTIONS;
+
+/** Runs a collection with one provider, the test config and the default options unless `extra` says otherwise. */
+function collectWith(
+  provider: FakeAwsProvider,
+  recorder: MemoryRecorder,
+  targets: RunCollectionInput['targets'],
+  extra: Partial<RunCollectionInput> = {},
+): Promise<CollectionResult> {
+  return runCollection({ config: testConfig(), providers: [provider], recorder, targets, options, ...extra });
+}
 
 describe('runCollection', () => {
   it('refuses a target in an account outside the allowed list before any cloud call, and the case records why', async () => {
@@ -12,7 +22,7 @@ describe('runCollection', () => {
     const recorder = new MemoryRecorder();
     const foreign = instance('999999999999', 1);
     const good = instance('222222222222', 2);
-    const { outcomes } = await runCollection({ config: testConfig(), providers: [provider], recorder, targets: [foreign, good], options });
+    const { outcomes } = await collectWith(provider, recorder, [foreign, good]);
 
     expect(provider.collected).toEqual([targetKey(good)]);
     const refused = recorder.ofType('target.refused');
@@ -30,7 +40,7 @@ describe('runCollection', () => {
     const provider = new FakeAwsProvider();
     const recorder = new MemoryRecorder();
     const targets = [instance('222222222222', 1), instance('333333333333', 2)];
-    await runCollection({ config: testConfig(), providers: [provider], recorder, targets, options: { ...options, preserve: true } });
+    await collectWith(provider, recorder, targets, { options: { ...options, preserve: true } });
 
     const started = recorder.ofType('collection.started')[0]!;
     expect(started.data.targets).toEqual(targets.map(targetKey));
@@ -44,13 +54,7 @@ describe('runCollection', () => {
   it('collects a target named twice only once', async () => {
     const provider = new FakeAwsProvider();
     const arn = 'arn:aws:ec2:us-east-1:222222222222:instance/i-0123456789abcdef0';
-    const { outcomes } = await runCollection({
-      config: testConfig(),
-      providers: [provider],
-      recorder: new MemoryRecorder(),
-      targets: [parseTarget(arn), parseTarget(` ${arn}`)],
-      options,
-    });
+    const { outcomes } = await collectWith(provider, new MemoryRecorder(), [parseTarget(arn), parseTarget(` ${arn}`)]);
     expect(provider.collected).toEqual([arn]);
     expect(outcomes).toHaveLength(1);
   });
@@ -67,7 +71,7 @@ describe('runCollection', () => {
     };
     const recorder = new MemoryRecorder();
     const targets = [instance('222222222222', 6), locked, instance('333333333333', 8)];
-    const { outcomes, summary } = await runCollection({ config: testConfig(), providers: [provider], recorder, targets, options });
+    const { outcomes, summary } = await collectWith(provider, recorder, targets);
 
     expect(summary).toMatchObject({ total: 3, collected: 2, failed: 1 });
     expect(outcomes.find((o) => o.target === targetKey(locked))).toMatchObject({
@@ -84,7 +88,7 @@ describe('runCollection', () => {
     // collection.started is write 1, the first target's snapshot.requested write 2.
     recorder.failAtWrite = 3;
     const targets = Array.from({ length: 6 }, (_, i) => instance('222222222222', i + 1));
-    const run = runCollection({ config: testConfig({ perScope: 1, total: 1 }), providers: [provider], recorder, targets, options });
+    const run = collectWith(provider, recorder, targets, { config: testConfig({ perScope: 1, total: 1 }) });
     await expect(run).rejects.toMatchObject({ code: 'E_LEDGER' });
     // The run stopped after the first target: none of the queued ones started.
     expect(provider.collected).toHaveLength(1);
@@ -99,13 +103,12 @@ describe('runCollection', () => {
       error: { code: 'E_LEDGER', message: 'ledger unwritable' },
       evidenceIds: [],
     });
-    const run = runCollection({
-      config: testConfig({ perScope: 1, total: 1 }),
-      providers: [provider],
-      recorder: new MemoryRecorder(),
-      targets: [instance('222222222222', 1), instance('222222222222', 2)],
-      options,
-    });
+    const run = collectWith(
+      provider,
+      new MemoryRecorder(),
+      [instance('222222222222', 1), instance('222222222222', 2)],
+      { config: testConfig({ perScope: 1, total: 1 }) },
+    );
     await expect(run).rejects.toBeInstanceOf(CustodyError);
     expect(provider.collected).toHaveLength(1);
   });
@@ -123,7 +126,7 @@ describe('runCollection', () => {
       ...Array.from({ length: 5 }, (_, i) => instance('222222222222', i + 1)),
       ...Array.from({ length: 5 }, (_, i) => instance('333333333333', i + 100)),
     ];
-    const run = runCollection({ config: testConfig({ perScope: 2, total: 3 }), providers: [provider], recorder: new MemoryRecorder(), targets, options });
+    const run = collectWith(provider, new MemoryRecorder(), targets, { config: testConfig({ perScope: 2, total: 3 }) });
     // Release targets one at a time as they start, until all ten have run.
     while (provider.collected.length < 10 || provider.inFlight > 0) {
       await new Promise((r) => setImmediate(r));
@@ -145,13 +148,7 @@ describe('runCollection', () => {
       return targetKey(target) === targetKey(node) ? outcome : { ...outcome, followUps: [node] };
     };
     const recorder = new MemoryRecorder();
-    await runCollection({
-      config: testConfig(),
-      providers: [provider],
-      recorder,
-      targets: [instance('222222222222', 1), instance('222222222222', 2)],
-      options,
-    });
+    await collectWith(provider, recorder, [instance('222222222222', 1), instance('222222222222', 2)]);
     expect(provider.collected.filter((t) => t === targetKey(node))).toHaveLength(1);
     expect(recorder.ofType('target.discovered')).toHaveLength(1);
     expect(recorder.ofType('target.completed')).toHaveLength(3);
@@ -162,7 +159,7 @@ describe('runCollection', () => {
     const foreignNode = instance('999999999999', 3);
     provider.behaviour = async (target) => ({ target: targetKey(target), status: 'collected', evidenceIds: [], followUps: [foreignNode] });
     const recorder = new MemoryRecorder();
-    const { outcomes } = await runCollection({ config: testConfig(), providers: [provider], recorder, targets: [instance('222222222222', 1)], options });
+    const { outcomes } = await collectWith(provider, recorder, [instance('222222222222', 1)]);
     expect(provider.collected).not.toContain(targetKey(foreignNode));
     expect(recorder.ofType('target.refused')[0]).toMatchObject({ target: targetKey(foreignNode), data: { from: targetKey(instance('222222222222', 1)) } });
     expect(outcomes).toHaveLength(2);
@@ -174,14 +171,7 @@ describe('runCollection', () => {
     const b = instance('333333333333', 2);
     provider.selectorResult = [a, b];
     const recorder = new MemoryRecorder();
-    const { outcomes } = await runCollection({
-      config: testConfig(),
-      providers: [provider],
-      recorder,
-      targets: [a],
-      selectors: [parseSelector('tag:Incident=IR-1')],
-      options,
-    });
+    const { outcomes } = await collectWith(provider, recorder, [a], { selectors: [parseSelector('tag:Incident=IR-1')] });
     expect(recorder.ofType('selector.resolved')[0]!.data).toMatchObject({ selector: 'tag:Incident=IR-1', targets: [targetKey(a), targetKey(b)] });
     expect(provider.collected.sort()).toEqual([targetKey(a), targetKey(b)].sort());
     expect(outcomes.map((o) => o.status)).toEqual(['collected', 'collected']);
@@ -190,14 +180,12 @@ describe('runCollection', () => {
   it('a selector no provider handles is refused and recorded, and the named targets are still collected', async () => {
     const provider = new FakeAwsProvider();
     const recorder = new MemoryRecorder();
-    const { outcomes } = await runCollection({
-      config: testConfig(),
-      providers: [provider],
+    const { outcomes } = await collectWith(
+      provider,
       recorder,
-      targets: [instance('222222222222', 1)],
-      selectors: [parseSelector('k8s:prod/default?labels=app=api')],
-      options,
-    });
+      [instance('222222222222', 1)],
+      { selectors: [parseSelector('k8s:prod/default?labels=app=api')] },
+    );
     expect(recorder.ofType('selector.refused')).toHaveLength(1);
     expect(outcomes.map((o) => o.status).sort()).toEqual(['collected', 'failed']);
   });
@@ -210,7 +198,7 @@ describe('runCollection', () => {
       { type: 'target.completed', target: targetKey(done), data: { status: 'collected', evidenceIds: ['ev-aaaaaaaaaaaa'] } },
     ]);
     const provider = new FakeAwsProvider();
-    const { outcomes } = await runCollection({ config: testConfig(), providers: [provider], recorder, targets: [done, interrupted], options });
+    const { outcomes } = await collectWith(provider, recorder, [done, interrupted]);
     expect(provider.collected).toEqual([targetKey(interrupted)]);
     expect(outcomes.find((o) => o.target === targetKey(done))).toMatchObject({ status: 'collected', evidenceIds: ['ev-aaaaaaaaaaaa'] });
     expect(recorder.ofType('target.skipped')[0]!.target).toBe(targetKey(done));
@@ -227,14 +215,7 @@ describe('runCollection', () => {
     };
     const recorder = new MemoryRecorder();
     const targets = [instance('222222222222', 1), instance('222222222222', 2), instance('222222222222', 3)];
-    const { outcomes } = await runCollection({
-      config: testConfig({ perScope: 1, total: 1 }),
-      providers: [provider],
-      recorder,
-      targets,
-      options,
-      signal: controller.signal,
-    });
+    const { outcomes } = await collectWith(provider, recorder, targets, { config: testConfig({ perScope: 1, total: 1 }), signal: controller.signal });
     expect(sawAbort).toBe(true);
     expect(provider.collected).toHaveLength(1);
     expect(outcomes.map((o) => o.status)).toEqual(['partial', 'skipped', 'skipped']);
@@ -253,14 +234,7 @@ describe('runCollection', () => {
       return base(target, ctx);
     };
     const recorder = new MemoryRecorder();
-    const { outcomes } = await runCollection({
-      config: testConfig(),
-      providers: [provider],
-      recorder,
-      targets: [instance('222222222222', 1)],
-      options,
-      retry: { attempts: 2, delayMs: 0 },
-    });
+    const { outcomes } = await collectWith(provider, recorder, [instance('222222222222', 1)], { retry: { attempts: 2, delayMs: 0 } });
     expect(outcomes[0]).toMatchObject({ status: 'collected' });
     expect(recorder.ofType('target.requeued')[0]!.data).toMatchObject({ attempt: 1, status: 'failed', error: { code: 'E_THROTTLED' } });
     expect(recorder.ofType('target.completed')).toEqual([expect.objectContaining({ data: expect.objectContaining({ status: 'collected', attempts: 2 }) })]);
@@ -271,7 +245,7 @@ describe('runCollection', () => {
     denied.behaviour = async () => {
       throw new CustodyError('E_ACCESS_DENIED', 'ec2:CreateSnapshots was denied');
     };
-    await runCollection({ config: testConfig(), providers: [denied], recorder: new MemoryRecorder(), targets: [instance('222222222222', 1)], options, retry: { attempts: 2, delayMs: 0 } });
+    await collectWith(denied, new MemoryRecorder(), [instance('222222222222', 1)], { retry: { attempts: 2, delayMs: 0 } });
     expect(denied.collected).toHaveLength(1);
 
     const flaky = new FakeAwsProvider();
@@ -279,7 +253,7 @@ describe('runCollection', () => {
       throw new CustodyError('E_CLOUD', 'InternalError (500)', { retryable: true });
     };
     const recorder = new MemoryRecorder();
-    const { outcomes } = await runCollection({ config: testConfig(), providers: [flaky], recorder, targets: [instance('222222222222', 1)], options, retry: { attempts: 2, delayMs: 0 } });
+    const { outcomes } = await collectWith(flaky, recorder, [instance('222222222222', 1)], { retry: { attempts: 2, delayMs: 0 } });
     expect(flaky.collected).toHaveLength(3);
     expect(recorder.ofType('target.requeued')).toHaveLength(2);
     expect(outcomes[0]).toMatchObject({ status: 'failed', error: { code: 'E_CLOUD', retryable: true } });
@@ -293,15 +267,12 @@ describe('runCollection', () => {
       throw new CustodyError('E_THROTTLED', 'throttled', { retryable: true });
     };
     const recorder = new MemoryRecorder();
-    const { outcomes } = await runCollection({
-      config: testConfig(),
-      providers: [provider],
+    const { outcomes } = await collectWith(
+      provider,
       recorder,
-      targets: [instance('222222222222', 1)],
-      options,
-      signal: controller.signal,
-      retry: { attempts: 2, delayMs: 3_600_000 },
-    });
+      [instance('222222222222', 1)],
+      { signal: controller.signal, retry: { attempts: 2, delayMs: 3_600_000 } },
+    );
     expect(provider.collected).toHaveLength(1);
     expect(outcomes[0]).toMatchObject({ status: 'failed', error: { code: 'E_THROTTLED' } });
     expect(recorder.ofType('target.completed')).toHaveLength(1);
