@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseConfig } from '../../../src/core/config.js';
 import { DEFAULT_COLLECT_OPTIONS, runCollection } from '../../../src/core/orchestrator.js';
-import { parseTarget } from '../../../src/core/targets.js';
+import { parseTarget, type Target } from '../../../src/core/targets.js';
 import { openCase } from '../../../src/custody/open-case.js';
 import { verifyCase } from '../../../src/custody/verify.js';
 import { demoScenario, startLab } from '../../../src/lab/index.js';
@@ -37,25 +37,31 @@ afterAll(async () => {
   await rm(dir, { recursive: true, force: true });
 });
 
+/** Collects `targets` with the AWS and Kubernetes providers, both at the labs, into a new case, closed after. */
+async function collectIntoCase(caseId: string, targets: Target[]) {
+  const config = parseConfig({
+    casesDir: join(dir, 'cases'),
+    keysDir: join(dir, 'keys'),
+    aws: {
+      forensicsAccount: aws.forensicsAccount,
+      region: aws.region,
+      allowedAccounts: ['222222222222', '333333333333'],
+      endpoints: { sts: aws.endpoint, ec2: aws.endpoint, kms: aws.endpoint },
+      snapshotTimeoutSeconds: 60,
+    },
+    kubernetes: { clusters: { [k8s.configName]: k8s.clusterConfig } },
+  });
+  const credentials = async () => aws.orchestratorCredentials;
+  const providers = [createAwsProvider(config, { credentials, wait: { initialDelayMs: 50, maxDelayMs: 200 } }), createKubernetesProvider(config, { forensicsCredentials: credentials })!];
+  const kase = await openCase({ casesDir: config.casesDir, keysDir: join(dir, 'keys'), caseId, analyst: 'alice', toolVersion: 'test' });
+  const result = await runCollection({ config, providers, recorder: kase, targets, options: DEFAULT_COLLECT_OPTIONS });
+  await kase.close({ outcomes: result.outcomes });
+  return { kase, result };
+}
+
 describe('a compromised pod on an EKS node', () => {
   it("lands its container evidence and its node's snapshots in one case that verifies", async () => {
-    const config = parseConfig({
-      casesDir: join(dir, 'cases'),
-      keysDir: join(dir, 'keys'),
-      aws: {
-        forensicsAccount: aws.forensicsAccount,
-        region: aws.region,
-        allowedAccounts: ['222222222222', '333333333333'],
-        endpoints: { sts: aws.endpoint, ec2: aws.endpoint, kms: aws.endpoint },
-        snapshotTimeoutSeconds: 60,
-      },
-      kubernetes: { clusters: { [k8s.configName]: k8s.clusterConfig } },
-    });
-    const credentials = async () => aws.orchestratorCredentials;
-    const providers = [createAwsProvider(config, { credentials, wait: { initialDelayMs: 50, maxDelayMs: 200 } }), createKubernetesProvider(config, { forensicsCredentials: credentials })!];
-    const kase = await openCase({ casesDir: config.casesDir, keysDir: join(dir, 'keys'), caseId: 'IR-POD-NODE', analyst: 'alice', toolVersion: 'test' });
-    const result = await runCollection({ config, providers, recorder: kase, targets: [parseTarget(k8s.podTarget)], options: DEFAULT_COLLECT_OPTIONS });
-    await kase.close({ outcomes: result.outcomes });
+    const { kase, result } = await collectIntoCase('IR-POD-NODE', [parseTarget(k8s.podTarget)]);
 
     const nodeArn = `arn:aws:ec2:${worker.region}:${worker.ownerId}:instance/${worker.id}`;
     expect(result.outcomes.map((o) => [o.target, o.status])).toEqual([
@@ -75,18 +81,6 @@ describe('a compromised pod on an EKS node', () => {
 
 describe('the demo with the compromised pod added', () => {
   it('collects the AWS demo targets and the pod with its node in one case that verifies', async () => {
-    const config = parseConfig({
-      casesDir: join(dir, 'cases'),
-      keysDir: join(dir, 'keys'),
-      aws: {
-        forensicsAccount: aws.forensicsAccount,
-        region: aws.region,
-        allowedAccounts: ['222222222222', '333333333333'],
-        endpoints: { sts: aws.endpoint, ec2: aws.endpoint, kms: aws.endpoint },
-        snapshotTimeoutSeconds: 60,
-      },
-      kubernetes: { clusters: { [k8s.configName]: k8s.clusterConfig } },
-    });
     const instances = aws.state.regionNames().flatMap((r) => [...aws.state.region(r).instances.values()]);
     const arn = (name: string) => {
       const i = instances.find((x) => x.tags.Name === name)!;
@@ -94,11 +88,7 @@ describe('the demo with the compromised pod added', () => {
     };
     const rootVolume = worker.blockDevices.find((d) => d.deviceName === worker.rootDeviceName)!.volumeId;
     const targets = [arn('web-01'), arn('db-01'), arn('api-01'), `arn:aws:ec2:${worker.region}:${worker.ownerId}:volume/${rootVolume}`, arn('batch-01'), k8s.podTarget].map(parseTarget);
-    const credentials = async () => aws.orchestratorCredentials;
-    const providers = [createAwsProvider(config, { credentials, wait: { initialDelayMs: 50, maxDelayMs: 200 } }), createKubernetesProvider(config, { forensicsCredentials: credentials })!];
-    const kase = await openCase({ casesDir: config.casesDir, keysDir: join(dir, 'keys'), caseId: 'DEMO-WITH-POD', analyst: 'alice', toolVersion: 'test' });
-    const result = await runCollection({ config, providers, recorder: kase, targets, options: DEFAULT_COLLECT_OPTIONS });
-    await kase.close({ outcomes: result.outcomes });
+    const { kase, result } = await collectIntoCase('DEMO-WITH-POD', targets);
     const status = Object.fromEntries(result.outcomes.map((o) => [o.target, o.status]));
     expect(status[k8s.podTarget]).toBe('collected');
     expect(status[arn('worker-07')]).toBe('collected');
