@@ -8,17 +8,13 @@ import {
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startLab, demoScenario, type AuthorizationRequest, type RunningLab } from '../../../src/lab/index.js';
 import { createDefaultAuthorizer } from '../../../src/lab/aws/authorizer.js';
-import { assumeCollector, CASE_TAGS, ec2Client, failureOf, instanceNamed, startDemoLab } from './helpers.js';
+import { assumeCollector, CASE_TAGS, ec2Client, failureOf, instanceNamed, startDemoLab, useLab } from './helpers.js';
 
 describe('lab authorization with the collector role intent', () => {
-  let lab: RunningLab;
+  const lab = useLab(() => startDemoLab());
   let target: EC2Client;
   beforeAll(async () => {
-    lab = await startDemoLab();
     target = ec2Client(lab, await assumeCollector(lab, '222222222222'));
-  });
-  afterAll(async () => {
-    await lab.stop();
   });
 
   it('refuses to snapshot an untagged instance and names the action and the instance', async () => {

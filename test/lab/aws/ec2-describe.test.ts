@@ -7,19 +7,15 @@ import {
   paginateDescribeInstances,
   type Instance,
 } from '@aws-sdk/client-ec2';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { benchScenario, startLab, type RunningLab } from '../../../src/lab/index.js';
-import { assumeCollector, ec2Client, failureOf, startDemoLab, type Credentials } from './helpers.js';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { benchScenario, startLab } from '../../../src/lab/index.js';
+import { assumeCollector, ec2Client, failureOf, startDemoLab, useLab, type Credentials } from './helpers.js';
 
 describe('lab EC2: describing what is there', () => {
-  let lab: RunningLab;
+  const lab = useLab(() => startDemoLab());
   let collector: Credentials;
   beforeAll(async () => {
-    lab = await startDemoLab();
     collector = await assumeCollector(lab, '222222222222');
-  });
-  afterAll(async () => {
-    await lab.stop();
   });
 
   it('finds only the instances carrying the collection tag', async () => {
@@ -119,13 +115,7 @@ describe('lab EC2: describing what is there', () => {
 });
 
 describe('lab EC2: paging a large account', () => {
-  let lab: RunningLab;
-  beforeAll(async () => {
-    lab = await startLab(benchScenario({ accounts: 1, instancesPerAccount: 12, volumesPerInstance: 1 }));
-  });
-  afterAll(async () => {
-    await lab.stop();
-  });
+  const lab = useLab(() => startLab(benchScenario({ accounts: 1, instancesPerAccount: 12, volumesPerInstance: 1 })));
 
   it('pages through every instance with the SDK paginator, each exactly once', async () => {
     const collector = await assumeCollector(lab, '200000000001');

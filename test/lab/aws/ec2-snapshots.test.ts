@@ -12,9 +12,8 @@ import {
   type EC2Client,
   type Snapshot,
 } from '@aws-sdk/client-ec2';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { RunningLab } from '../../../src/lab/index.js';
-import { assumeCollector, ec2Client, failureOf, startDemoLab, type Credentials } from './helpers.js';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { assumeCollector, ec2Client, failureOf, startDemoLab, useLab, type Credentials } from './helpers.js';
 
 const CASE_TAGS = [
   { Key: 'CaseId', Value: 'CASE-2026-001' },
@@ -36,7 +35,7 @@ async function snapshot(ec2: EC2Client, id: string): Promise<Snapshot> {
 }
 
 describe('lab EC2: snapshots and the transfer to the forensics account', () => {
-  let lab: RunningLab;
+  const lab = useLab(() => startDemoLab());
   let collector: Credentials;
   let target: EC2Client;
   let forensics: EC2Client;
@@ -44,7 +43,6 @@ describe('lab EC2: snapshots and the transfer to the forensics account', () => {
   let dataSnapshot: Snapshot;
 
   beforeAll(async () => {
-    lab = await startDemoLab();
     collector = await assumeCollector(lab, '222222222222');
     target = ec2Client(lab, collector);
     forensics = ec2Client(lab, lab.orchestratorCredentials);
@@ -60,9 +58,6 @@ describe('lab EC2: snapshots and the transfer to the forensics account', () => {
     expect(snapshots).toHaveLength(2);
     rootSnapshot = snapshots.find((s) => s.VolumeSize === 8) as Snapshot;
     dataSnapshot = snapshots.find((s) => s.VolumeSize === 20) as Snapshot;
-  });
-  afterAll(async () => {
-    await lab.stop();
   });
 
   it('creates one snapshot per attached volume, tagged at creation, pending until the clock moves', async () => {

@@ -4,16 +4,16 @@
  * as AWS does, or a rehearsal would show duplicate evidence that production never makes.
  */
 import { CreateSnapshotsCommand, type EC2Client } from '@aws-sdk/client-ec2';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { addInstance, type LabInstance, type RunningLab } from '../../../src/lab/index.js';
-import { assumeCollector, ec2Client, failureOf, startDemoLab } from './helpers.js';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { addInstance, type LabInstance } from '../../../src/lab/index.js';
+import { assumeCollector, ec2Client, failureOf, startDemoLab, useLab } from './helpers.js';
 
 const ACCOUNT = '222222222222';
 const REGION = 'us-east-1';
 const TAGS = [{ Key: 'CaseId', Value: 'CASE-2026-077' }];
 
 describe('lab EC2: CreateSnapshots leaves out the data volumes it is told to', () => {
-  let lab: RunningLab;
+  const lab = useLab(() => startDemoLab());
   let target: EC2Client;
   let host: LabInstance;
   let other: LabInstance;
@@ -46,7 +46,6 @@ describe('lab EC2: CreateSnapshots leaves out the data volumes it is told to', (
   }
 
   beforeAll(async () => {
-    lab = await startDemoLab();
     const tagged = { ForensicsEnabled: 'true' };
     host = addInstance(lab.state, ACCOUNT, REGION, {
       tags: { Name: 'three-disks', ...tagged },
@@ -59,9 +58,6 @@ describe('lab EC2: CreateSnapshots leaves out the data volumes it is told to', (
     other = addInstance(lab.state, ACCOUNT, REGION, { tags: { Name: 'neighbour', ...tagged }, volumes: [{ sizeGiB: 8, tags: tagged }] });
     [root, logs, scratch] = host.blockDevices.map((d) => d.volumeId) as [string, string, string];
     target = ec2Client(lab, await assumeCollector(lab, ACCOUNT));
-  });
-  afterAll(async () => {
-    await lab.stop();
   });
 
   it('snapshots the root and the data volume that was not excluded, and nothing of the excluded one', async () => {

@@ -5,19 +5,12 @@ import {
   DescribeVolumesCommand,
 } from '@aws-sdk/client-ec2';
 import { DescribeKeyCommand } from '@aws-sdk/client-kms';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { RunningLab } from '../../../src/lab/index.js';
-import { assumeCollector, CASE_TAGS, ec2Client, failureOf, instanceNamed, kmsClient, startDemoLab } from './helpers.js';
+import { describe, expect, it } from 'vitest';
+import { assumeCollector, CASE_TAGS, ec2Client, failureOf, instanceNamed, kmsClient, startDemoLab, useLab } from './helpers.js';
 
 describe('lab EC2 throttling', () => {
-  let lab: RunningLab;
-  beforeAll(async () => {
-    // A stopped clock: buckets refill only when the test moves time.
-    lab = await startDemoLab({ clockSpeed: 0 });
-  });
-  afterAll(async () => {
-    await lab.stop();
-  });
+  // A stopped clock: buckets refill only when the test moves time.
+  const lab = useLab(() => startDemoLab({ clockSpeed: 0 }));
 
   it('empties the unfiltered Describe bucket after 50 calls and answers RequestLimitExceeded', async () => {
     const ec2 = ec2Client(lab, lab.orchestratorCredentials);
@@ -60,13 +53,7 @@ describe('lab EC2 throttling', () => {
 });
 
 describe('lab faults, expiry and termination', () => {
-  let lab: RunningLab;
-  beforeAll(async () => {
-    lab = await startDemoLab();
-  });
-  afterAll(async () => {
-    await lab.stop();
-  });
+  const lab = useLab(() => startDemoLab());
 
   it('fails the next N calls of an action with the injected error, then recovers', async () => {
     const target = ec2Client(lab, await assumeCollector(lab, '333333333333'));
@@ -137,13 +124,7 @@ describe('lab faults, expiry and termination', () => {
 });
 
 describe('lab EC2 quotas', () => {
-  let lab: RunningLab;
-  beforeAll(async () => {
-    lab = await startDemoLab({ limits: { pendingSnapshots: 3, concurrentCopies: 1 } });
-  });
-  afterAll(async () => {
-    await lab.stop();
-  });
+  const lab = useLab(() => startDemoLab({ limits: { pendingSnapshots: 3, concurrentCopies: 1 } }));
 
   it('refuses snapshots beyond the pending quota and copies beyond the concurrent-copy quota', async () => {
     const target = ec2Client(lab, await assumeCollector(lab, '222222222222'));

@@ -4,6 +4,7 @@
 import { DescribeInstancesCommand, EC2Client } from '@aws-sdk/client-ec2';
 import { KMSClient } from '@aws-sdk/client-kms';
 import { AssumeRoleCommand, STSClient, type AssumeRoleCommandInput } from '@aws-sdk/client-sts';
+import { afterAll, beforeAll } from 'vitest';
 import { startLab, type RunningLab, type StartLabOptions } from '../../../src/lab/index.js';
 import { demoScenario } from '../../../src/lab/scenarios.js';
 
@@ -24,6 +25,22 @@ export async function instanceNamed(ec2: EC2Client, name: string): Promise<strin
 
 export async function startDemoLab(options: StartLabOptions = {}): Promise<RunningLab> {
   return startLab(demoScenario(), options);
+}
+
+/**
+ * A lab for the calling describe block (or file): started before its first test, stopped after its
+ * last. The returned object is filled in by then, so tests read `lab.state` as usual; hooks the
+ * caller registers afterwards run after the start and before the stop.
+ */
+export function useLab(start: () => Promise<RunningLab>): RunningLab {
+  const lab = {} as RunningLab;
+  beforeAll(async () => {
+    Object.assign(lab, await start());
+  });
+  afterAll(async () => {
+    await lab.stop();
+  });
+  return lab;
 }
 
 export function stsClient(lab: RunningLab, credentials: Credentials = lab.orchestratorCredentials): STSClient {

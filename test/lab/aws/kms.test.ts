@@ -1,16 +1,9 @@
 import { DescribeKeyCommand } from '@aws-sdk/client-kms';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { RunningLab } from '../../../src/lab/index.js';
-import { assumeCollector, failureOf, kmsClient, startDemoLab } from './helpers.js';
+import { describe, expect, it } from 'vitest';
+import { assumeCollector, failureOf, kmsClient, startDemoLab, useLab } from './helpers.js';
 
 describe('lab KMS', () => {
-  let lab: RunningLab;
-  beforeAll(async () => {
-    lab = await startDemoLab();
-  });
-  afterAll(async () => {
-    await lab.stop();
-  });
+  const lab = useLab(() => startDemoLab());
 
   it('describes the AWS-managed aws/ebs key as AWS-managed', async () => {
     const kms = kmsClient(lab, await assumeCollector(lab, '222222222222'));

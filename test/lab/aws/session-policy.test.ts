@@ -1,8 +1,7 @@
 import { CreateSnapshotsCommand, DescribeInstancesCommand } from '@aws-sdk/client-ec2';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { evaluateSessionPolicy } from '../../../src/lab/aws/session-policy.js';
-import type { RunningLab } from '../../../src/lab/index.js';
-import { assumeCollector, ec2Client, failureOf, startDemoLab } from './helpers.js';
+import { assumeCollector, ec2Client, failureOf, startDemoLab, useLab } from './helpers.js';
 
 const policy = (statement: unknown) => JSON.stringify({ Version: '2012-10-17', Statement: statement });
 const INSTANCE = 'arn:aws:ec2:us-east-1:222222222222:instance/i-0123456789abcdef0';
@@ -25,13 +24,7 @@ describe('session policy evaluation', () => {
 });
 
 describe('a session narrowed to one instance', () => {
-  let lab: RunningLab;
-  beforeAll(async () => {
-    lab = await startDemoLab();
-  });
-  afterAll(async () => {
-    await lab.stop();
-  });
+  const lab = useLab(() => startDemoLab());
 
   it('may snapshot that instance only, and the refusal says the session policy decided', async () => {
     const broad = ec2Client(lab, await assumeCollector(lab, '222222222222'));

@@ -1,16 +1,10 @@
 import { AssumeRoleCommand, GetCallerIdentityCommand } from '@aws-sdk/client-sts';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { demoScenario, startLab, type RunningLab } from '../../../src/lab/index.js';
-import { assumeCollector, failureOf, startDemoLab, stsClient } from './helpers.js';
+import { assumeCollector, failureOf, startDemoLab, stsClient, useLab } from './helpers.js';
 
 describe('lab STS', () => {
-  let lab: RunningLab;
-  beforeAll(async () => {
-    lab = await startDemoLab();
-  });
-  afterAll(async () => {
-    await lab.stop();
-  });
+  const lab = useLab(() => startDemoLab());
 
   it('tells the orchestrator who it is', async () => {
     const me = await stsClient(lab).send(new GetCallerIdentityCommand({}));
