@@ -8,6 +8,7 @@ import { DEFAULT_COLLECT_OPTIONS } from '../../core/orchestrator.js';
 import { parseTarget } from '../../core/targets.js';
 import { parseCommandArgs, stringValue } from '../args.js';
 import { collectCase } from '../collect-case.js';
+import { collectJson } from './collect.js';
 import type { CollectCaseResult } from '../collect-case.js';
 import type { CliDeps, DemoLab, ReportPaths } from '../deps.js';
 import { DEMO_HELP } from '../help.js';
@@ -80,18 +81,11 @@ export async function runDemoCommand(args: readonly string[], io: CliIo, deps: C
       io.stdout(
         `${JSON.stringify(
           {
-            caseId: result.caseId,
-            caseDir: result.caseDir,
-            analyst: result.analyst,
-            keyFingerprint: result.keyFingerprint ?? null,
-            outcomes: result.outcomes,
-            summary: result.summary,
-            verify: result.verify ?? null,
+            ...collectJson(result, exitCode),
             report: report ?? null,
             refusedByDesign: lab.targets.refusedByPolicy,
             followed: lab.targets.followed,
             ranAsDesigned: asDesigned,
-            exitCode,
             ...(labEnvPath ? { lab: { endpoint: lab.endpoint, config: configPath, env: labEnvPath } } : {}),
           },
           null,

@@ -15,7 +15,7 @@ import { snapshotInstance, type VolumeSnapshot } from './create-snapshots.js';
 import { describeKeys } from './describe-keys.js';
 import { failedOutcome, outcomeOf } from './outcome.js';
 import { preserveInstance } from './preserve.js';
-import { isLedgerError, jsonEvidence, runStep, storedBefore, storeEvidenceOnce, volumeArnOf, type TargetRun } from './run.js';
+import { isLedgerError, jsonEvidence, runStep, storedBefore, storeEvidenceOnce, storeVolumeDescriptions, volumeArnOf, type TargetRun } from './run.js';
 import { collectConsoleOutput, collectScreenshot } from './volatile.js';
 import { runVolumeChain, type ChainResult } from './volume-chain.js';
 
@@ -163,21 +163,12 @@ async function describeVolumes(run: TargetRun<AwsInstanceTarget>, volumeIds: str
   if (volumeIds.length === 0 || storedBefore(run, run.evidenceId, 'volumes.json')) return described.map((d) => d.value);
   await storeAfter;
   await runStep(run, 'store-volume-descriptions', async () => {
-    const requestIds = [...new Set(described.map((d) => d.requestId).filter((r): r is string => typeof r === 'string'))];
-    await storeEvidenceOnce(run, {
-      evidenceId: run.evidenceId,
-      name: 'volumes.json',
-      kind: 'volumes-description',
-      source: target.arn,
-      content: jsonEvidence({
-        api: 'ec2:DescribeVolumes',
-        volumes: described.map((d) => d.value),
-      }),
-      mediaType: 'application/json',
-      target: target.arn,
-      cloudIds: Object.fromEntries(described.map((d, i) => [`volume${i}`, d.value.VolumeId ?? ''])),
-      requestIds,
-    });
+    await storeVolumeDescriptions(
+      run,
+      described.map((d) => d.value),
+      Object.fromEntries(described.map((d, i) => [`volume${i}`, d.value.VolumeId ?? ''])),
+      described.map((d) => d.requestId),
+    );
   });
   return described.map((d) => d.value);
 }

@@ -4,7 +4,7 @@ import type { AwsVolumeTarget } from '../../core/targets.js';
 import { snapshotVolume } from './create-snapshots.js';
 import { describeKeys } from './describe-keys.js';
 import { failedOutcome, outcomeOf } from './outcome.js';
-import { jsonEvidence, runStep, storeEvidenceOnce, type TargetRun } from './run.js';
+import { runStep, storeVolumeDescriptions, type TargetRun } from './run.js';
 import { runVolumeChain } from './volume-chain.js';
 
 export async function collectVolume(run: TargetRun<AwsVolumeTarget>): Promise<TargetOutcome> {
@@ -20,20 +20,7 @@ export async function collectVolume(run: TargetRun<AwsVolumeTarget>): Promise<Ta
   const volume = described.value.value;
   await runStep(run, 'store-volume-descriptions', async () => {
     run.evidenceIds.add(run.evidenceId);
-    await storeEvidenceOnce(run, {
-      evidenceId: run.evidenceId,
-      name: 'volumes.json',
-      kind: 'volumes-description',
-      source: target.arn,
-      content: jsonEvidence({
-        api: 'ec2:DescribeVolumes',
-        volumes: [volume],
-      }),
-      mediaType: 'application/json',
-      target: target.arn,
-      cloudIds: { volumeId: target.volumeId },
-      requestIds: described.value.requestId ? [described.value.requestId] : [],
-    });
+    await storeVolumeDescriptions(run, [volume], { volumeId: target.volumeId }, [described.value.requestId]);
   });
   const shareableKey = await describeKeys(run, [volume]);
 

@@ -172,6 +172,29 @@ export async function storeEvidenceOnce(run: TargetRun, input: EvidenceInput): P
 }
 
 /**
+ * Stores `volumes.json`: the DescribeVolumes results for a target, as AWS returned them. Used by
+ * instance and volume targets alike, so both give the same file for the same volumes.
+ */
+export async function storeVolumeDescriptions(
+  run: TargetRun,
+  volumes: readonly unknown[],
+  cloudIds: Record<string, string>,
+  requestIds: readonly (string | undefined)[],
+): Promise<StoredEvidence | undefined> {
+  return storeEvidenceOnce(run, {
+    evidenceId: run.evidenceId,
+    name: 'volumes.json',
+    kind: 'volumes-description',
+    source: run.target.arn,
+    content: jsonEvidence({ api: 'ec2:DescribeVolumes', volumes }),
+    mediaType: 'application/json',
+    target: run.target.arn,
+    cloudIds,
+    requestIds: [...new Set(requestIds.filter((r): r is string => typeof r === 'string'))],
+  });
+}
+
+/**
  * Loads a case-snapshot index before creating anything. If the lookup fails, creating is still
  * safe when this case never asked for such a snapshot before (`requestedBefore` is false): the
  * lookup only exists to find what an interrupted run left. Otherwise the failure stands, since
