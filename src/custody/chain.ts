@@ -7,7 +7,7 @@ import type { LedgerEntry } from '../core/ports.js';
 import { canonicalize } from './canonical-json.js';
 import { GENESIS_PREV, hashEntry, parseEntryLine, verifyEntrySignature } from './entry.js';
 import type { Problem } from './problems.js';
-import { fingerprintOf } from './signing-key.js';
+import { decodeCanonicalBase64, fingerprintOf } from './signing-key.js';
 
 export interface ChainResult {
   /** Well-formed entries, in file order (including ones with a bad hash or signature). */
@@ -59,8 +59,8 @@ export function checkChain(text: string, options: CheckChainOptions = {}): Chain
 
     if (lineNo === 1) {
       const pinned = entry.data.publicKey;
-      if (entry.type !== 'case.opened' || typeof pinned !== 'string' || entry.data.keyAlgorithm !== 'Ed25519') {
-        error({ ...at, kind: 'no-pinned-key', message: `${name} is not a case.opened entry pinning an Ed25519 public key; signatures cannot be checked` });
+      if (entry.type !== 'case.opened' || typeof pinned !== 'string' || !decodeCanonicalBase64(pinned) || entry.data.keyAlgorithm !== 'Ed25519') {
+        error({ ...at, kind: 'no-pinned-key', message: `${name} is not a case.opened entry pinning an Ed25519 public key (canonical base64 SPKI DER); signatures cannot be checked` });
       } else {
         publicKey = pinned;
         if (typeof entry.data.caseId === 'string') caseId = entry.data.caseId;
@@ -89,6 +89,13 @@ export function checkChain(text: string, options: CheckChainOptions = {}): Chain
     if (safeHash(entry) !== entry.hash) {
       sound = false;
       error({ ...at, kind: 'hash-mismatch', message: `${name}: content does not match its hash (the entry was changed)` });
+    } else if (!isCanonicalSignature(entry.sig)) {
+      sound = false;
+      error({
+        ...at,
+        kind: 'bad-signature',
+        message: `${name}: sig is not the canonical base64 of a 64-byte Ed25519 signature (88 characters ending in "="; the field was respelled or changed)`,
+      });
     } else if (publicKey && !verifyEntrySignature(entry, publicKey)) {
       sound = false;
       error({ ...at, kind: 'bad-signature', message: `${name}: signature does not verify with the pinned key` });
@@ -105,6 +112,10 @@ export function checkChain(text: string, options: CheckChainOptions = {}): Chain
     error({ kind: 'malformed-entry', message: 'ledger.jsonl has no entries' });
   }
   return { entries, problems, ...(publicKey ? { publicKey } : {}), ...(caseId ? { caseId } : {}) };
+}
+
+function isCanonicalSignature(sig: string): boolean {
+  return decodeCanonicalBase64(sig)?.length === 64;
 }
 
 function safeHash(entry: LedgerEntry): string | undefined {

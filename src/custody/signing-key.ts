@@ -95,15 +95,40 @@ export function signText(key: SigningKey, message: string): string {
   return sign(null, Buffer.from(message, 'utf8'), key.privateKey).toString('base64');
 }
 
-/** Checks a base64 Ed25519 signature over `message` against a base64 SPKI DER public key. */
+/**
+ * Checks a base64 Ed25519 signature over `message` against a base64 SPKI DER public key. Both
+ * must be in canonical base64 ({@link decodeCanonicalBase64}): a respelled signature is a changed
+ * signature.
+ */
 export function verifyText(publicKey: string, message: string, signature: string): boolean {
+  const der = decodeCanonicalBase64(publicKey);
+  const sig = decodeCanonicalBase64(signature);
+  if (!der || !sig || sig.length !== 64) return false;
   try {
-    const key = createPublicKey({ key: Buffer.from(publicKey, 'base64'), format: 'der', type: 'spki' });
+    const key = createPublicKey({ key: der, format: 'der', type: 'spki' });
     if (key.asymmetricKeyType !== 'ed25519') return false;
-    return verify(null, Buffer.from(message, 'utf8'), key, Buffer.from(signature, 'base64'));
+    return verify(null, Buffer.from(message, 'utf8'), key, sig);
   } catch {
     return false;
   }
+}
+
+const BASE64 = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/;
+
+/**
+ * Decodes base64 only in its canonical spelling (standard alphabet, `=` padding, zero unused
+ * bits, nothing else): the bytes re-encode to exactly the text. Node's own decoder also accepts
+ * base64url, missing padding, spaces and stray characters, so a signature could be respelled
+ * (changing the file) while still verifying. Returns undefined for anything else, or for "".
+ *
+ * @example
+ * decodeCanonicalBase64('+/8BAg==') // <Buffer fb ff 01 02>
+ * decodeCanonicalBase64('+/8BAg')   // undefined (padding stripped)
+ */
+export function decodeCanonicalBase64(text: string): Buffer | undefined {
+  if (text === '' || !BASE64.test(text)) return undefined;
+  const bytes = Buffer.from(text, 'base64');
+  return bytes.toString('base64') === text ? bytes : undefined;
 }
 
 /** SHA-256 (hex) of a base64 SPKI DER public key. */
