@@ -37,7 +37,14 @@ export const COMMAND_OPTIONS = {
     help: { type: 'boolean', short: 'h' },
     ...COLLECT_FLAGS,
   },
-  verify: { json: { type: 'boolean' }, 'expect-key': { type: 'string' }, help: { type: 'boolean', short: 'h' } },
+  verify: {
+    json: { type: 'boolean' },
+    'expect-key': { type: 'string' },
+    'expect-head': { type: 'string' },
+    'allow-open': { type: 'boolean' },
+    config: { type: 'string' },
+    help: { type: 'boolean', short: 'h' },
+  },
   preflight: {
     config: { type: 'string' },
     account: { type: 'string', multiple: true },
@@ -47,7 +54,7 @@ export const COMMAND_OPTIONS = {
     json: { type: 'boolean' },
     help: { type: 'boolean', short: 'h' },
   },
-  report: { json: { type: 'boolean' }, help: { type: 'boolean', short: 'h' } },
+  report: { json: { type: 'boolean' }, config: { type: 'string' }, help: { type: 'boolean', short: 'h' } },
   demo: {
     keep: { type: 'boolean' },
     json: { type: 'boolean' },

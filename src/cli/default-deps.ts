@@ -8,7 +8,7 @@ import { resolveCallerIdentity } from '../providers/aws/index.js';
 import { createProviders } from '../providers/registry.js';
 import { CustodyError } from '../core/errors.js';
 import { packageVersion } from './app.js';
-import type { CliDeps, DemoLab, VerifyOutcome } from './deps.js';
+import type { CliDeps, DemoLab, VerifyOutcome, VerifyRequest } from './deps.js';
 
 export function defaultDeps(): CliDeps {
   return {
@@ -31,7 +31,7 @@ export function defaultDeps(): CliDeps {
         release: () => handle.release(),
       };
     },
-    verifyCase: async (caseDir, options = {}) => verifyWithKey(caseDir, options.expectKey),
+    verifyCase: async (caseDir, request = {}) => verifyRequested(caseDir, request),
     async preflight(input) {
       const { runPreflightChecks } = await import('./preflight-runner.js');
       return runPreflightChecks(input);
@@ -50,36 +50,31 @@ export function defaultDeps(): CliDeps {
   };
 }
 
-const FINGERPRINT = /^(?:sha256:)?([0-9a-f]{64})$/i;
-
 /**
- * Verifies a case; with `expectKey` (a SHA-256 fingerprint, as printed when the case was opened,
- * or the base64 public key) a case signed by any other key fails, even if it is internally
- * consistent: a whole re-signed ledger would be.
+ * Verifies a case. With `expectKey` (the fingerprint printed when the case was opened, or the
+ * public key) a case signed by any other key fails even if it is internally consistent, as a
+ * wholly re-signed ledger would be; with `expectHead` a ledger cut back or extended fails.
  */
-async function verifyWithKey(caseDir: string, expectKey: string | undefined): Promise<VerifyOutcome> {
-  const normalized = expectKey?.replace(/:/g, '').trim();
-  const fingerprint = normalized ? FINGERPRINT.exec(normalized)?.[1]?.toLowerCase() : undefined;
-  const result = await verifyCase(caseDir, normalized && !fingerprint ? { expectedPublicKey: normalized } : {});
-  const outcome = toVerifyOutcome(caseDir, result);
-  if (fingerprint && result.fingerprint && result.fingerprint !== fingerprint) {
-    outcome.ok = false;
-    outcome.problems.unshift({
-      kind: 'key-mismatch',
-      severity: 'error',
-      entrySeq: 1,
-      message: `the ledger is signed with key ${result.fingerprint}, not the expected ${fingerprint}: the whole ledger may have been re-signed`,
-    });
-  }
-  return outcome;
+async function verifyRequested(caseDir: string, request: VerifyRequest): Promise<VerifyOutcome> {
+  const key = request.expectKey;
+  const result = await verifyCase(caseDir, {
+    ...(key && 'fingerprint' in key ? { expectedFingerprint: key.fingerprint } : {}),
+    ...(key && 'publicKey' in key ? { expectedPublicKey: key.publicKey } : {}),
+    ...(request.expectHead ? { expectedHead: request.expectHead } : {}),
+    requireClosed: request.allowOpen !== true,
+  });
+  return toVerifyOutcome(caseDir, result);
 }
 
 export function toVerifyOutcome(caseDir: string, result: VerifyResult): VerifyOutcome {
   return {
     ok: result.ok,
     caseDir,
+    closed: result.closed,
     entries: result.entries,
     files: result.evidence.files,
+    ...(result.head ? { head: result.head } : {}),
+    ...(result.fingerprint ? { fingerprint: result.fingerprint } : {}),
     problems: [...result.problems, ...result.warnings],
   };
 }

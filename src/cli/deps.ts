@@ -5,6 +5,7 @@
 import type { CustodyConfig } from '../core/config.js';
 import type { CaseRecorder, Provider, TargetOutcome } from '../core/ports.js';
 import type { Target } from '../core/targets.js';
+import type { HeadExpectation, KeyExpectation } from '../custody/expectations.js';
 
 export interface OpenCaseInput {
   config: CustodyConfig;
@@ -37,9 +38,23 @@ export interface VerifyProblem {
 export interface VerifyOutcome {
   ok: boolean;
   caseDir: string;
+  /** `case.closed` is the ledger's head and the signed manifest matches it. */
+  closed?: boolean;
   entries?: number;
   files?: number;
+  /** The ledger's last entry: print it as `SEQ:HASH`; `verify --expect-head` checks it. */
+  head?: { seq: number; hash: string };
+  /** SHA-256 (hex) of the pinned public key. */
+  fingerprint?: string;
   problems: VerifyProblem[];
+}
+
+/** What a verifier knows from elsewhere, already parsed (bad input was refused before). */
+export interface VerifyRequest {
+  expectKey?: KeyExpectation;
+  expectHead?: HeadExpectation;
+  /** Verify a case that was not closed up to its last entry instead of failing it. */
+  allowOpen?: boolean;
 }
 
 export interface ReportPaths {
@@ -98,8 +113,8 @@ export interface CliDeps {
   preflight(input: PreflightInput): Promise<PreflightRowView[]>;
   createProviders(config: CustodyConfig): Provider[];
   openCase(input: OpenCaseInput): Promise<OpenedCase>;
-  /** `expectKey`: a key fingerprint (SHA-256 hex) or base64 public key the case must be signed with. */
-  verifyCase(caseDir: string, options?: { expectKey?: string }): Promise<VerifyOutcome>;
+  /** Verifies a case folder; a case that is not closed fails unless `allowOpen`. */
+  verifyCase(caseDir: string, request?: VerifyRequest): Promise<VerifyOutcome>;
   renderReport(caseDir: string): Promise<ReportPaths>;
   /** The caller identity (AWS GetCallerIdentity ARN), used as the analyst when none is given. */
   callerIdentity(config: CustodyConfig): Promise<string>;

@@ -65,25 +65,39 @@ Options:
 
 ${TARGET_FORMS}`;
 
-export const VERIFY_HELP = `Usage: custody verify CASE_DIR [--expect-key FINGERPRINT] [--json]
+export const VERIFY_HELP = `Usage: custody verify CASE [--expect-key K] [--expect-head SEQ:HASH] [--allow-open] [--json]
 
-Re-walks the ledger's hash chain, checks every signature, and re-hashes every evidence file
-against the manifest. Exit 0 when everything matches; exit 4 naming the first entry or file
-that does not. Works offline.
+CASE is a case folder, or a case id looked up in casesDir of the configuration (--config,
+$CUSTODY_CONFIG, ./custody.config.json). Re-walks the ledger's hash chain, checks every
+signature, and re-hashes every evidence file against the signed manifest. Exit 0 when everything
+matches; exit 4 naming the first entry or file that does not; exit 3 when CASE is not a case
+folder or an option is malformed. Works offline.
 
-Options:
-  --expect-key K  the case must be signed by this key: its SHA-256 fingerprint (as recorded when
-                  the case was opened) or the base64 public key; catches a wholly re-signed ledger
-  --json          print the verification result as JSON
-  -h, --help    show this help`;
-
-export const REPORT_HELP = `Usage: custody report CASE_DIR
-
-Writes report.md and report.html into the case folder and prints their paths. Verifies the case
-first; the report says whether it verified, and the exit code is 4 when it did not.
+A case must be closed (its ledger ends in case.closed, its manifest.json matches): entries cut
+from the end of an open case cannot be noticed, so an open case fails unless --allow-open.
 
 Options:
-  -h, --help    show this help`;
+  --expect-key K          the case must be signed by this key: its fingerprint as collect prints
+                          it (sha256:<64 hex>, the prefix optional) or the base64 public key;
+                          catches a wholly re-signed ledger
+  --expect-head SEQ:HASH  the ledger must end at this entry, as collect prints it ("Ledger
+                          head"); catches a ledger cut back or extended, manifest and all
+  --allow-open            verify a case that was not closed, up to its last entry
+  --config FILE           where to find casesDir when CASE is a case id
+  --json                  print the verification result as JSON
+  -h, --help              show this help`;
+
+export const REPORT_HELP = `Usage: custody report CASE [--config FILE] [--json]
+
+CASE is a case folder, or a case id looked up in casesDir of the configuration. Writes report.md
+and report.html into the case folder and prints their paths; anything that is not a case folder
+is refused (exit 3) and nothing is written. Verifies the case first; the report says whether it
+verified, and the exit code is 4 when it did not.
+
+Options:
+  --config FILE   where to find casesDir when CASE is a case id
+  --json          print the paths and the verification as JSON
+  -h, --help      show this help`;
 
 export const DEMO_HELP = `Usage: custody demo [--keep] [--json] [--dir D]
 

@@ -2,6 +2,7 @@
 import type { CollectionPlan } from '../core/plan.js';
 import type { OutcomeSummary } from '../core/outcomes.js';
 import type { TargetOutcome } from '../core/ports.js';
+import { formatFingerprint, formatHead } from '../custody/expectations.js';
 import type { VerifyOutcome } from './deps.js';
 
 export function renderOutcomes(outcomes: readonly TargetOutcome[]): string {
@@ -42,6 +43,8 @@ export function renderVerify(result: VerifyOutcome): string {
   if (!first) {
     const warnings = result.problems.filter((p) => p.severity === 'warning');
     const lines = [`verified: ${result.caseDir}${counts.length ? ` (${counts.join(', ')})` : ''}`];
+    if (result.head) lines.push(`  ledger head: ${formatHead(result.head)}${result.closed === false ? ' (the case is not closed)' : ''}`);
+    if (result.fingerprint) lines.push(`  signing key: ${formatFingerprint(result.fingerprint)}`);
     for (const w of warnings) lines.push(`  warning: ${problemLocation(w)}: ${w.message}`);
     return lines.join('\n');
   }
@@ -85,4 +88,18 @@ export function renderPlan(plan: CollectionPlan): string {
 function permissionLine(p: CollectionPlan['permissions'][number]): string {
   const context = p.context && Object.keys(p.context).length > 0 ? `  when ${JSON.stringify(p.context)}` : '';
   return `${p.action}  on ${p.resource}${context}`;
+}
+
+/**
+ * The two values to keep apart from the case folder (in the ticket, with counsel): later,
+ * `custody verify --expect-key K --expect-head H` proves the folder is the one collected.
+ */
+export function renderKeepApart(fingerprint: string | undefined, head: { seq: number; hash: string } | undefined): string[] {
+  const lines: string[] = [];
+  if (fingerprint) lines.push(`Signing key fingerprint: ${formatFingerprint(fingerprint)}`);
+  if (head) lines.push(`Ledger head:             ${formatHead(head)}`);
+  if (fingerprint && head) {
+    lines.push(`Keep both apart from the case folder; custody verify --expect-key ${formatFingerprint(fingerprint)} --expect-head ${formatHead(head)} checks them.`);
+  }
+  return lines;
 }

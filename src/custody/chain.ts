@@ -22,6 +22,8 @@ export interface ChainResult {
 export interface CheckChainOptions {
   /** A public key known from elsewhere (printed at case open, kept by counsel). */
   expectedPublicKey?: string;
+  /** Its SHA-256 fingerprint (lowercase hex), as collect prints it. */
+  expectedFingerprint?: string;
 }
 
 /** Checks the text of a ledger. Never throws for bad content: it reports it. */
@@ -64,11 +66,15 @@ export function checkChain(text: string, options: CheckChainOptions = {}): Chain
       } else {
         publicKey = pinned;
         if (typeof entry.data.caseId === 'string') caseId = entry.data.caseId;
-        if (options.expectedPublicKey && options.expectedPublicKey !== pinned) {
+        const mismatch =
+          (options.expectedPublicKey !== undefined && options.expectedPublicKey !== pinned) ||
+          (options.expectedFingerprint !== undefined && options.expectedFingerprint !== fingerprintOf(pinned));
+        if (mismatch) {
+          const expected = options.expectedFingerprint ?? fingerprintOf(options.expectedPublicKey ?? '');
           error({
             ...at,
             kind: 'key-mismatch',
-            message: `the ledger pins key ${fingerprintOf(pinned)}, not the expected ${fingerprintOf(options.expectedPublicKey)}: the whole ledger may have been re-signed`,
+            message: `the ledger pins key sha256:${fingerprintOf(pinned)}, not the expected sha256:${expected}: the whole ledger may have been re-signed`,
           });
         }
       }

@@ -11,6 +11,8 @@ export type ProblemKind =
   | 'no-pinned-key'
   | 'key-mismatch'
   | 'truncated'
+  | 'head-mismatch'
+  | 'manifest-missing'
   | 'manifest-invalid'
   | 'manifest-signature'
   | 'manifest-mismatch'

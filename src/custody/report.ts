@@ -2,11 +2,12 @@
  * Writes report.md and report.html into a case folder: who did what, when, to which target,
  * what was collected with its hashes, what failed, and whether the case verifies.
  */
-import { readFile, writeFile } from 'node:fs/promises';
+import { readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { LedgerEntry } from '../core/ports.js';
 import { CustodyError } from '../core/errors.js';
 import { parseEntryLine } from './entry.js';
+import { assertCaseFolder } from './case-folder.js';
 import { LEDGER_FILE, REPORT_FILES } from './layout.js';
 import { buildReportModel } from './report-model.js';
 import { renderHtml, renderMarkdown } from './report-render.js';
@@ -27,6 +28,9 @@ export interface ReportResult {
  * const { html } = await renderReport('cases/IR-2024-001'); // cases/IR-2024-001/report.html
  */
 export async function renderReport(caseDir: string, options: { now?: Date } = {}): Promise<ReportResult> {
+  // Never write report files into a folder that is not a case (an evidence tree, someone's own
+  // folder with a report.md of its own).
+  await assertCaseFolder(caseDir);
   const verification = await verifyCase(caseDir);
   const entries = await readEntriesLeniently(caseDir);
   const model = buildReportModel(entries, verification, options.now ?? new Date());
@@ -34,8 +38,8 @@ export async function renderReport(caseDir: string, options: { now?: Date } = {}
   const markdown = join(caseDir, mdName);
   const html = join(caseDir, htmlName);
   try {
-    await writeFile(markdown, renderMarkdown(model), { mode: 0o600 });
-    await writeFile(html, renderHtml(model), { mode: 0o600 });
+    await replaceFile(markdown, renderMarkdown(model));
+    await replaceFile(html, renderHtml(model));
   } catch (cause) {
     throw new CustodyError('E_INTERNAL', `cannot write the report in ${caseDir}: ${(cause as Error).message}`, {
       cause,
@@ -43,6 +47,12 @@ export async function renderReport(caseDir: string, options: { now?: Date } = {}
     });
   }
   return { markdown, html, verification };
+}
+
+/** Writes a fresh file: a symlink planted under a report's name is replaced, never followed. */
+async function replaceFile(path: string, text: string): Promise<void> {
+  await rm(path, { force: true });
+  await writeFile(path, text, { mode: 0o600, flag: 'wx' });
 }
 
 /** Every line that parses as an entry; a report of a damaged ledger shows what is readable. */

@@ -14,12 +14,25 @@ import { collectEvidenceItems, verifyManifestSignature, type Manifest } from './
 import { segmentProblem } from './names.js';
 import type { Problem } from './problems.js';
 import { fingerprintOf } from './signing-key.js';
+import { formatHead, type HeadExpectation } from './expectations.js';
 
 export { REPORT_FILES } from './layout.js';
 
 export interface VerifyOptions {
   /** A public key (base64 SPKI DER) known from elsewhere; a ledger pinning another key fails. */
   expectedPublicKey?: string;
+  /** A key fingerprint (SHA-256 of the SPKI DER, lowercase hex) known from elsewhere. */
+  expectedFingerprint?: string;
+  /**
+   * The ledger head known from elsewhere (printed by collect): a ledger that ends anywhere else
+   * (cut back, extended, or with another last entry) fails.
+   */
+  expectedHead?: HeadExpectation;
+  /**
+   * A case without `case.closed` at its head fails (`not-closed`) instead of only warning: entries
+   * cut from the end of an open case cannot be noticed, so only a closed case is vouched for.
+   */
+  requireClosed?: boolean;
 }
 
 export interface VerifyResult {
@@ -66,7 +79,8 @@ export async function verifyCase(caseDir: string, options: VerifyOptions = {}): 
   const chain = checkChain(text, options);
   problems.push(...chain.problems);
   const entries = chain.entries;
-  const closed = await checkManifest(caseDir, chain.publicKey, chain.caseId, entries, fail, warn);
+  const closed = await checkManifest(caseDir, chain.publicKey, chain.caseId, entries, fail, options.requireClosed ? fail : warn);
+  if (options.expectedHead) checkHead(entries, options.expectedHead, fail);
   const items = collectEvidenceItems(entries);
   const verified = await checkFiles(caseDir, entries, fail, warn);
   await checkCaseRoot(caseDir, warn);
@@ -118,20 +132,41 @@ async function checkManifest(
   caseId: string | undefined,
   entries: readonly LedgerEntry[],
   fail: Report,
-  warn: Report,
+  notClosed: Report,
 ): Promise<boolean> {
-  let text: string;
-  try {
-    text = await readFile(join(caseDir, MANIFEST_FILE), 'utf8');
-  } catch {
-    warn({
+  const path = MANIFEST_FILE;
+  const last = entries[entries.length - 1];
+  const info = await lstat(join(caseDir, MANIFEST_FILE)).catch(() => undefined);
+  if (!info) {
+    if (last?.type === 'case.closed') {
+      // Closing writes the manifest right after case.closed; only its removal explains this, and
+      // without it a ledger cut back to an earlier entry could no longer be noticed.
+      fail({
+        kind: 'manifest-missing',
+        entrySeq: last.seq,
+        path,
+        message: `the ledger ends in case.closed (entry ${last.seq}) but manifest.json is missing: the signed manifest of a closed case was removed`,
+      });
+      return false;
+    }
+    notClosed({
       kind: 'not-closed',
-      path: MANIFEST_FILE,
-      message: 'the case was not closed (no manifest.json): its ledger verifies up to its last entry, but entries cut from its end could not be noticed',
+      path,
+      message: `the case is not closed (its ledger ends in ${last?.type ?? 'no entry'}, not case.closed, and there is no manifest.json): entries cut from its end could not be noticed; finish it with collect --resume, or verify it with --allow-open to check it up to its last entry`,
     });
     return false;
   }
-  const path = MANIFEST_FILE;
+  if (!info.isFile()) {
+    fail({ kind: 'manifest-invalid', path, message: 'manifest.json is not a regular file (the signed manifest was replaced)' });
+    return false;
+  }
+  let text: string;
+  try {
+    text = await readFile(join(caseDir, MANIFEST_FILE), 'utf8');
+  } catch (cause) {
+    fail({ kind: 'manifest-invalid', path, message: `cannot read manifest.json: ${(cause as Error).message}` });
+    return false;
+  }
   let manifest: Manifest;
   try {
     manifest = JSON.parse(text) as Manifest;
@@ -155,7 +190,6 @@ async function checkManifest(
     fail({ kind: 'manifest-mismatch', path, message: `manifest.json is for case ${manifest.caseId}, the ledger for ${caseId}` });
   }
   const head = manifest.ledgerHead;
-  const last = entries[entries.length - 1];
   const atHead = entries.find((e) => e.seq === head.seq);
   if (!atHead) {
     const lastSeq = last?.seq ?? 0;
@@ -186,6 +220,25 @@ async function checkManifest(
     return false;
   }
   return atHead.type === 'case.closed';
+}
+
+/** The ledger must end exactly at the head the verifier was given. */
+function checkHead(entries: readonly LedgerEntry[], want: HeadExpectation, fail: Report): void {
+  const last = entries[entries.length - 1];
+  if (last && last.seq === want.seq && last.hash === want.hash) return;
+  const expected = formatHead(want);
+  const atSeq = entries.find((e) => e.seq === want.seq);
+  let why: string;
+  if (!last) why = 'the ledger has no entries';
+  else if (atSeq && atSeq.hash !== want.hash) why = `entry ${want.seq} has another hash (${atSeq.hash}): the ledger was rewritten`;
+  else if (last.seq < want.seq) why = `the ledger ends at entry ${last.seq}: entries ${last.seq + 1}..${want.seq} were cut from its end`;
+  else why = `the ledger continues to entry ${last.seq}: ${last.seq - want.seq} entries were added after the expected head`;
+  fail({
+    kind: 'head-mismatch',
+    entrySeq: Math.min(last?.seq ?? 1, want.seq),
+    path: LEDGER_FILE,
+    message: `the ledger does not end at the expected head ${expected}: ${why}`,
+  });
 }
 
 /** Re-hashes every recorded file and looks for files nobody recorded. Returns how many matched. */

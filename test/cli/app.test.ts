@@ -1,4 +1,4 @@
-import { existsSync, mkdirSync } from 'node:fs';
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { CustodyError, EXIT } from '../../src/core/errors.js';
@@ -212,7 +212,7 @@ describe('custody plan, verify, report', () => {
   it('verify or report of a path that is not a folder is bad input (exit 3), not a failed verification', async () => {
     const world = fakeWorld();
     for (const command of ['verify', 'report']) {
-      const run = await cli(world, [command, 'no-such-case']);
+      const run = await cli(world, [command, './no-such-case']);
       expect(run.code).toBe(EXIT.BAD_INPUT);
       expect(run.stderr).toContain(`there is no case folder at ${join(world.dir, 'no-such-case')}`);
     }
@@ -220,7 +220,7 @@ describe('custody plan, verify, report', () => {
 
   it('verify exits 4 and names the first failing entry', async () => {
     const world = fakeWorld();
-    mkdirSync(join(world.dir, 'c'));
+    makeCaseFolder(join(world.dir, 'c'));
     world.verifyResult = {
       ok: false,
       caseDir: join(world.dir, 'c'),
@@ -238,7 +238,7 @@ describe('custody plan, verify, report', () => {
 
   it('verify of a good case exits 0', async () => {
     const world = fakeWorld();
-    mkdirSync(join(world.dir, 'c'));
+    makeCaseFolder(join(world.dir, 'c'));
     const run = await cli(world, ['verify', 'c']);
     expect(run.code).toBe(0);
     expect(run.stdout).toMatch(/^verified: /);
@@ -246,7 +246,7 @@ describe('custody plan, verify, report', () => {
 
   it('report prints the paths it wrote', async () => {
     const world = fakeWorld();
-    mkdirSync(join(world.dir, 'c'));
+    makeCaseFolder(join(world.dir, 'c'));
     const run = await cli(world, ['report', 'c']);
     expect(run.stdout.trim().split('\n')).toEqual([join(world.dir, 'c', 'report.md'), join(world.dir, 'c', 'report.html')]);
   });
@@ -302,3 +302,9 @@ describe('custody preflight', () => {
     expect(run.stderr).toContain('"prod" is not in the config');
   });
 });
+
+/** The least a folder needs to be taken for a case folder (the fakes do the rest). */
+function makeCaseFolder(dir: string): void {
+  mkdirSync(dir);
+  writeFileSync(join(dir, 'ledger.jsonl'), '');
+}

@@ -15,6 +15,7 @@ interface DemoDoc {
   refusedByDesign: string[];
   followed: string[];
   keyFingerprint: string;
+  ledgerHead: string;
   ranAsDesigned: boolean;
   exitCode: number;
 }
@@ -92,6 +93,14 @@ describe('custody demo, end to end against the rehearsal lab', () => {
       expect(run.stdout).toMatch(/Case folder: .*cases\/DEMO-/);
       expect(run.stdout).toContain('The demo ran as designed');
       expect(run.stdout).toContain('refused by the collector policy');
+      // The two values to keep apart from the folder, in the form verify takes them.
+      const key = /Signing key fingerprint: (sha256:[0-9a-f]{64})/.exec(run.stdout)?.[1];
+      const head = /Ledger head: +(\d+:[0-9a-f]{64})/.exec(run.stdout)?.[1];
+      const caseDir = /Case folder: (.*)/.exec(run.stdout)?.[1];
+      expect(key && head && caseDir).toBeTruthy();
+      const verify = await custody(['verify', '--expect-key', key!, '--expect-head', head!, caseDir!]);
+      expect(verify.stdout).toMatch(/^verified: /);
+      expect(verify.code).toBe(EXIT.OK);
     } finally {
       rmSync(human, { recursive: true, force: true });
     }
@@ -110,6 +119,7 @@ describe('custody verify catches tampering with a demo case', () => {
     change(copy);
     return copy;
   }
+  const firstEntryOfType = (lines: string[], type: string) => lines.findIndex((l) => (JSON.parse(l) as { type: string }).type === type);
   const ledgerLines = (caseDir: string) => readFileSync(join(caseDir, 'ledger.jsonl'), 'utf8').split('\n').slice(0, -1);
   const writeLines = (caseDir: string, lines: string[]) => writeFileSync(join(caseDir, 'ledger.jsonl'), `${lines.join('\n')}\n`);
   const firstEvidence = (caseDir: string, name: string) => {
@@ -125,11 +135,18 @@ describe('custody verify catches tampering with a demo case', () => {
     [
       'a changed byte in a ledger entry',
       (c) => {
+        // Chosen by type, never by line number: which line an entry lands on depends on timing.
         const lines = ledgerLines(c);
-        lines[5] = lines[5]!.replace('us-east-1', 'us-east-2');
+        const at = firstEntryOfType(lines, 'evidence.stored');
+        const changed = lines[at]!.replace(/"sha256":"(.)/, (_all, digit: string) => `"sha256":"${digit === '0' ? '1' : '0'}`);
+        expect(changed).not.toBe(lines[at]);
+        lines[at] = changed;
         writeLines(c, lines);
       },
-      /first problem: ledger\.jsonl entry 6, line 6: .*\[hash-mismatch\]/,
+      (c) => {
+        const seq = firstEntryOfType(ledgerLines(c), 'evidence.stored') + 1;
+        return `first problem: ledger.jsonl entry ${seq}, line ${seq}: entry ${seq} (line ${seq}, evidence.stored): content does not match its hash`;
+      },
     ],
     [
       'a removed entry',
@@ -219,7 +236,25 @@ describe('custody verify catches tampering with a demo case', () => {
     expect(right.code).toBe(EXIT.OK);
     const wrong = await custody(['verify', '--expect-key', 'f'.repeat(64), demo.caseDir]);
     expect(wrong.code).toBe(EXIT.VERIFY_FAILED);
-    expect(wrong.stdout).toMatch(/first problem: ledger\.jsonl entry 1: the ledger is signed with key [0-9a-f]{64}, not the expected f{64}/);
+    expect(wrong.stdout).toMatch(/first problem: ledger\.jsonl entry 1, line 1: the ledger pins key sha256:[0-9a-f]{64}, not the expected sha256:f{64}/);
+  });
+
+  it('--expect-head takes the head --json printed: the untouched case passes, a ledger cut back to any earlier entry fails (manifest removed too)', async () => {
+    expect(demo.ledgerHead).toMatch(/^\d+:[0-9a-f]{64}$/);
+    const good = await custody(['verify', '--expect-key', `sha256:${demo.keyFingerprint}`, '--expect-head', demo.ledgerHead, demo.caseDir]);
+    expect(good.code).toBe(EXIT.OK);
+    // The attack of issue 7: drop the manifest, cut the ledger back before the snapshots.
+    const cut = tampered((c) => {
+      unlinkSync(join(c, 'manifest.json'));
+      const lines = ledgerLines(c);
+      writeLines(c, lines.slice(0, firstEntryOfType(lines, 'artifact.recorded')));
+    });
+    const open = await custody(['verify', '--expect-key', demo.keyFingerprint, cut]);
+    expect(open.code).toBe(EXIT.VERIFY_FAILED);
+    expect(open.stdout).toContain('[not-closed]');
+    const allowed = await custody(['verify', '--allow-open', '--expect-head', demo.ledgerHead, cut]);
+    expect(allowed.code).toBe(EXIT.VERIFY_FAILED);
+    expect(allowed.stdout).toContain('[head-mismatch]');
   });
 
   it('the untouched case verifies, and the built command line agrees on both (child process)', async () => {
@@ -231,7 +266,7 @@ describe('custody verify catches tampering with a demo case', () => {
     const doc = JSON.parse(run.stdout) as { ok: boolean; firstProblem: { kind: string; location: string } };
     expect(doc.ok).toBe(false);
     expect(doc.firstProblem).toMatchObject({ kind: 'missing-file', location: expect.stringMatching(/^evidence\/ev-[0-9a-f]+\/instance\.json/) });
-  }, 30_000);
+  }, 60_000);
 });
 
 describe('custody report', () => {

@@ -10,7 +10,8 @@ import type { CliDeps } from '../deps.js';
 import { COLLECT_HELP } from '../help.js';
 import type { CliIo } from '../io.js';
 import { createProgress, writeProgressSummary } from '../progress.js';
-import { renderOutcomes, renderSummary, renderVerify } from '../render.js';
+import { formatHead } from '../../custody/expectations.js';
+import { renderKeepApart, renderOutcomes, renderSummary, renderVerify } from '../render.js';
 
 /** `custody collect --case ID [options] TARGET...` */
 export async function runCollectCommand(args: readonly string[], io: CliIo, deps: CliDeps): Promise<number> {
@@ -65,6 +66,7 @@ export function collectJson(result: CollectCaseResult, exitCode: number): Record
     caseDir: result.caseDir,
     analyst: result.analyst,
     keyFingerprint: result.keyFingerprint ?? null,
+    ledgerHead: result.verify?.head ? formatHead(result.verify.head) : null,
     outcomes: result.outcomes,
     summary: result.summary,
     verify: result.verify ?? null,
@@ -82,8 +84,6 @@ export function renderCollect(result: CollectCaseResult): string {
       ? renderVerify(result.verify)
       : `Interrupted: the case was left open. Finish it with the same command and --resume (custody collect --case ${result.caseId} --resume ...).`,
     `Case folder: ${result.caseDir}`,
-    ...(result.keyFingerprint
-      ? [`Signing key fingerprint: ${result.keyFingerprint} (keep it apart from the case; custody verify --expect-key checks it)`]
-      : []),
+    ...renderKeepApart(result.keyFingerprint, result.verify?.head),
   ].join('\n');
 }

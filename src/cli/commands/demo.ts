@@ -14,7 +14,7 @@ import type { CliDeps, DemoLab, ReportPaths } from '../deps.js';
 import { DEMO_HELP } from '../help.js';
 import type { CliIo } from '../io.js';
 import { createProgress, writeProgressSummary } from '../progress.js';
-import { renderOutcomes, renderSummary, renderVerify } from '../render.js';
+import { renderKeepApart, renderOutcomes, renderSummary, renderVerify } from '../render.js';
 
 const CREDENTIAL_VARS = ['AWS_ACCESS_KEY_ID', 'AWS_SECRET_ACCESS_KEY', 'AWS_SESSION_TOKEN', 'AWS_PROFILE', 'AWS_REGION'] as const;
 
@@ -126,7 +126,7 @@ function renderDemo(result: CollectCaseResult, lab: DemoLab, report: ReportPaths
   ];
   if (report) lines.push(`Report: ${report.markdown}`, `        ${report.html}`);
   lines.push(`Case folder: ${result.caseDir}`);
-  if (result.keyFingerprint) lines.push(`Signing key fingerprint: ${result.keyFingerprint}`);
+  lines.push(...renderKeepApart(result.keyFingerprint, result.verify?.head));
   lines.push('');
   if (asDesigned) {
     if (lab.targets.followed.length > 0) {

@@ -1,21 +1,20 @@
-import { resolve } from 'node:path';
 import { EXIT } from '../../core/errors.js';
 import { parseCommandArgs } from '../args.js';
+import { resolveCaseDir } from '../case-arg.js';
 import type { CliDeps } from '../deps.js';
 import { REPORT_HELP } from '../help.js';
 import type { CliIo } from '../io.js';
 import { firstError, problemLocation } from '../render.js';
-import { assertFolder, onlyCaseDir } from './verify.js';
 
 /** `custody report CASE_DIR`: writes report.md and report.html, prints their paths. */
 export async function runReportCommand(args: readonly string[], io: CliIo, deps: CliDeps): Promise<number> {
-  const { values, positionals } = parseCommandArgs('report', args);
+  const parsed = parseCommandArgs('report', args);
+  const { values } = parsed;
   if (values.help) {
     io.stdout(`${REPORT_HELP}\n`);
     return EXIT.OK;
   }
-  const caseDir = resolve(io.cwd, onlyCaseDir(positionals, 'report'));
-  assertFolder(caseDir);
+  const caseDir = await resolveCaseDir('report', parsed, io);
   const { verify, ...paths } = await deps.renderReport(caseDir);
   const verified = verify === undefined || verify.ok;
   if (values.json === true) io.stdout(`${JSON.stringify({ caseDir, report: paths, verify: verify ?? null }, null, 2)}\n`);

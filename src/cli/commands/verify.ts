@@ -1,47 +1,53 @@
-import { statSync } from 'node:fs';
-import { resolve } from 'node:path';
-import { CustodyError, EXIT } from '../../core/errors.js';
-import { parseCommandArgs } from '../args.js';
-import type { CliDeps } from '../deps.js';
+import { EXIT } from '../../core/errors.js';
+import { formatFingerprint, formatHead, parseHeadExpectation, parseKeyExpectation } from '../../custody/expectations.js';
+import { parseCommandArgs, stringValue, type ParsedCommand } from '../args.js';
+import { resolveCaseDir } from '../case-arg.js';
+import type { CliDeps, VerifyRequest } from '../deps.js';
 import { VERIFY_HELP } from '../help.js';
 import type { CliIo } from '../io.js';
 import { problemLocation, renderVerify, firstError } from '../render.js';
 
-/** `custody verify CASE_DIR [--json]`: exit 4 naming the first entry or file that does not match. */
+/** `custody verify CASE [--expect-key K] [--expect-head SEQ:HASH] [--allow-open] [--json]`. */
 export async function runVerifyCommand(args: readonly string[], io: CliIo, deps: CliDeps): Promise<number> {
-  const { values, positionals } = parseCommandArgs('verify', args);
+  const parsed = parseCommandArgs('verify', args);
+  const { values } = parsed;
   if (values.help) {
     io.stdout(`${VERIFY_HELP}\n`);
     return EXIT.OK;
   }
-  const caseDir = resolve(io.cwd, onlyCaseDir(positionals, 'verify'));
-  assertFolder(caseDir);
-  const expectKey = typeof values['expect-key'] === 'string' ? values['expect-key'] : undefined;
-  const result = await deps.verifyCase(caseDir, expectKey ? { expectKey } : {});
+  // What the verifier knows from elsewhere is checked before the case is read: a typo in it is
+  // bad input (exit 3), never a verdict on the case.
+  const request = verifyRequestFrom(values);
+  const caseDir = await resolveCaseDir('verify', parsed, io);
+  const result = await deps.verifyCase(caseDir, request);
   const exitCode = result.ok ? EXIT.OK : EXIT.VERIFY_FAILED;
   if (values.json === true) {
     const first = firstError(result);
-    io.stdout(`${JSON.stringify({ ...result, firstProblem: first ? { ...first, location: problemLocation(first) } : null, exitCode }, null, 2)}\n`);
+    io.stdout(
+      `${JSON.stringify(
+        {
+          ...result,
+          ledgerHead: result.head ? formatHead(result.head) : null,
+          keyFingerprint: result.fingerprint ? formatFingerprint(result.fingerprint) : null,
+          firstProblem: first ? { ...first, location: problemLocation(first) } : null,
+          exitCode,
+        },
+        null,
+        2,
+      )}\n`,
+    );
   } else {
     io.stdout(`${renderVerify(result)}\n`);
   }
   return exitCode;
 }
 
-export function onlyCaseDir(positionals: readonly string[], command: string): string {
-  if (positionals.length !== 1 || !positionals[0]) {
-    throw new CustodyError('E_INPUT', `${command} needs exactly one CASE_DIR (see custody ${command} --help)`);
-  }
-  return positionals[0];
-}
-
-/** A path that is not a folder at all is a typo (exit 3), not a case that failed verification. */
-export function assertFolder(path: string): void {
-  let isDir = false;
-  try {
-    isDir = statSync(path).isDirectory();
-  } catch {
-    isDir = false;
-  }
-  if (!isDir) throw new CustodyError('E_INPUT', `there is no case folder at ${path}`, { resource: path });
+function verifyRequestFrom(values: ParsedCommand['values']): VerifyRequest {
+  const key = stringValue(values, 'expect-key');
+  const head = stringValue(values, 'expect-head');
+  return {
+    ...(key !== undefined ? { expectKey: parseKeyExpectation(key) } : {}),
+    ...(head !== undefined ? { expectHead: parseHeadExpectation(head) } : {}),
+    ...(values['allow-open'] === true ? { allowOpen: true } : {}),
+  };
 }

@@ -1,0 +1,34 @@
+/**
+ * Whether a folder is a case folder at all. A folder that holds none of a case's own names is
+ * not a case (bad input: exit 3), which is different from a case that fails verification (a
+ * case folder whose ledger was removed still has its evidence or manifest: exit 4). Commands
+ * that write into a case folder (report) refuse anything else, so they never write into an
+ * evidence tree or over somebody's own files.
+ */
+import { lstat, readdir } from 'node:fs/promises';
+import { CustodyError } from '../core/errors.js';
+import { EVIDENCE_DIR, LEDGER_FILE, MANIFEST_FILE } from './layout.js';
+
+const CASE_NAMES: ReadonlySet<string> = new Set([LEDGER_FILE, MANIFEST_FILE, EVIDENCE_DIR]);
+
+/**
+ * Throws `E_INPUT` unless `dir` is a folder holding a ledger, a manifest or an evidence folder.
+ *
+ * @example
+ * await assertCaseFolder('cases/IR-2024-001');
+ */
+export async function assertCaseFolder(dir: string): Promise<void> {
+  const info = await lstat(dir).catch(() => undefined);
+  if (!info) throw new CustodyError('E_INPUT', `there is no case folder at ${dir}`, { resource: dir });
+  if (!info.isDirectory()) throw new CustodyError('E_INPUT', `${dir} is not a case folder (it is not a folder)`, { resource: dir });
+  const names = await readdir(dir).catch((cause: unknown) => {
+    throw new CustodyError('E_INPUT', `cannot read ${dir}: ${(cause as Error).message}`, { cause, resource: dir });
+  });
+  if (!names.some((name) => CASE_NAMES.has(name))) {
+    throw new CustodyError(
+      'E_INPUT',
+      `${dir} is not a case folder (it has no ${LEDGER_FILE}, ${MANIFEST_FILE} or ${EVIDENCE_DIR}/); give the case folder itself, or a case id from casesDir`,
+      { resource: dir },
+    );
+  }
+}

@@ -1,0 +1,171 @@
+/**
+ * custody verify and custody report through the CLI with the real custody code, on a small
+ * closed case: what the verifier knows from elsewhere (key, head), closed vs open cases, and what
+ * is and is not a case folder.
+ */
+import { mkdir, readFile, readdir, rm, writeFile } from 'node:fs/promises';
+import { join, relative } from 'node:path';
+import { beforeEach, describe, expect, it } from 'vitest';
+import { EXIT } from '../../src/core/errors.js';
+import { openCase, type CaseHandle } from '../../src/custody/index.js';
+import { custody } from '../e2e/cli-run.js';
+import { buildClosedCase, caseOptions, useScratch } from '../custody/helpers.js';
+
+describe('custody verify: closed cases, expected key and head', () => {
+  const scratch = useScratch();
+  let kase: CaseHandle;
+  let lines: string[];
+  const ledgerPath = () => join(kase.caseDir, 'ledger.jsonl');
+  const cutTo = (n: number) => writeFile(ledgerPath(), `${lines.slice(0, n).join('\n')}\n`);
+  const head = (n: number) => {
+    const entry = JSON.parse(lines[n - 1]!) as { seq: number; hash: string };
+    return `${entry.seq}:${entry.hash}`;
+  };
+
+  beforeEach(async () => {
+    kase = await buildClosedCase(scratch);
+    lines = (await readFile(ledgerPath(), 'utf8')).trimEnd().split('\n');
+  });
+
+  it('prints the ledger head and the key fingerprint in the form --expect-head and --expect-key take', async () => {
+    const run = await custody(['verify', kase.caseDir]);
+    expect(run.code).toBe(EXIT.OK);
+    expect(run.stdout).toContain(`ledger head: ${head(10)}`);
+    expect(run.stdout).toContain(`signing key: sha256:${kase.fingerprint}`);
+    const json = JSON.parse((await custody(['verify', '--json', kase.caseDir])).stdout) as Record<string, unknown>;
+    expect(json).toMatchObject({ ok: true, closed: true, ledgerHead: head(10), keyFingerprint: `sha256:${kase.fingerprint}` });
+  });
+
+  it('--expect-key takes the fingerprint with or without sha256:, in either case, or the public key', async () => {
+    for (const key of [`sha256:${kase.fingerprint}`, kase.fingerprint, kase.fingerprint.toUpperCase(), kase.publicKey]) {
+      const run = await custody(['verify', '--expect-key', key, kase.caseDir]);
+      expect([key, run.code, run.stdout]).toEqual([key, EXIT.OK, expect.stringMatching(/^verified: /)]);
+    }
+    const other = await custody(['verify', '--expect-key', `sha256:${'ab'.repeat(32)}`, kase.caseDir]);
+    expect(other.code).toBe(EXIT.VERIFY_FAILED);
+    expect(other.stdout).toContain('[key-mismatch]');
+  });
+
+  it.each([[''], ['garbage'], ['sha256:'], [`sha256:${'0'.repeat(63)}`], ['MCowBQYDK2VwAyEA']])(
+    '--expect-key %j is bad input (exit 3), never a skipped check or a verdict on the case',
+    async (key) => {
+      const run = await custody(['verify', '--expect-key', key, kase.caseDir]);
+      expect(run.code).toBe(EXIT.BAD_INPUT);
+      expect(run.stderr).toContain('--expect-key');
+      expect(run.stdout).toBe('');
+    },
+  );
+
+  it.each([[''], ['10'], ['10:xyz'], [`0:${'a'.repeat(64)}`], [`ten:${'a'.repeat(64)}`]])('--expect-head %j is bad input (exit 3)', async (value) => {
+    const run = await custody(['verify', '--expect-head', value, kase.caseDir]);
+    expect(run.code).toBe(EXIT.BAD_INPUT);
+    expect(run.stderr).toContain('--expect-head');
+  });
+
+  it('--expect-head passes at the head and fails a ledger cut back or extended', async () => {
+    expect((await custody(['verify', '--expect-head', head(10), kase.caseDir])).code).toBe(EXIT.OK);
+    const earlier = await custody(['verify', '--expect-head', head(8), kase.caseDir]);
+    expect(earlier.code).toBe(EXIT.VERIFY_FAILED);
+    expect(earlier.stdout).toMatch(/the ledger does not end at the expected head 8:[0-9a-f]{64}: the ledger continues to entry 10.*\[head-mismatch\]/);
+
+    await rm(join(kase.caseDir, 'manifest.json'));
+    await cutTo(8);
+    const cut = await custody(['verify', '--allow-open', '--expect-head', head(10), kase.caseDir]);
+    expect(cut.code).toBe(EXIT.VERIFY_FAILED);
+    expect(cut.stdout).toMatch(/the ledger ends at entry 8: entries 9\.\.10 were cut from its end \[head-mismatch\]/);
+  });
+
+  it('a closed case whose manifest.json is deleted fails: its ledger ends in case.closed', async () => {
+    await rm(join(kase.caseDir, 'manifest.json'));
+    const run = await custody(['verify', kase.caseDir]);
+    expect(run.code).toBe(EXIT.VERIFY_FAILED);
+    expect(run.stdout).toMatch(/first problem: manifest\.json \(ledger\.jsonl entry 10\): the ledger ends in case\.closed \(entry 10\) but manifest\.json is missing.*\[manifest-missing\]/);
+    // --allow-open does not excuse it: the case was closed.
+    expect((await custody(['verify', '--allow-open', kase.caseDir])).code).toBe(EXIT.VERIFY_FAILED);
+  });
+
+  it('a closed case whose manifest.json is replaced by a directory fails', async () => {
+    await rm(join(kase.caseDir, 'manifest.json'));
+    await mkdir(join(kase.caseDir, 'manifest.json'));
+    const run = await custody(['verify', '--allow-open', kase.caseDir]);
+    expect(run.code).toBe(EXIT.VERIFY_FAILED);
+    expect(run.stdout).toContain('manifest.json is not a regular file');
+  });
+
+  it('with the manifest deleted, a ledger cut back to any earlier entry does not verify as intact (even with the right key)', async () => {
+    await rm(join(kase.caseDir, 'manifest.json'));
+    for (let n = 9; n >= 1; n--) {
+      await cutTo(n);
+      const run = await custody(['verify', '--expect-key', kase.fingerprint, kase.caseDir]);
+      expect([n, run.code]).toEqual([n, EXIT.VERIFY_FAILED]);
+      expect(run.stdout).toContain('[not-closed]');
+    }
+  });
+
+  it('a case that was never closed fails unless --allow-open, which verifies it up to its last entry with a warning', async () => {
+    const open = await openCase(caseOptions(scratch, { caseId: 'IR-2026-0043' }));
+    await open.storeEvidence({ evidenceId: 'ev-1', name: 'a.json', kind: 'k', source: 's', content: '{}' });
+    await open.release();
+    const strict = await custody(['verify', open.caseDir]);
+    expect(strict.code).toBe(EXIT.VERIFY_FAILED);
+    expect(strict.stdout).toMatch(/first problem: manifest\.json: the case is not closed .*--allow-open/);
+    const allowed = await custody(['verify', '--allow-open', open.caseDir]);
+    expect(allowed.code).toBe(EXIT.OK);
+    expect(allowed.stdout).toMatch(/ledger head: 2:[0-9a-f]{64} \(the case is not closed\)/);
+    expect(allowed.stdout).toContain('warning: manifest.json: the case is not closed');
+  });
+});
+
+describe('custody verify and report: only case folders, by path or by case id', () => {
+  const scratch = useScratch();
+  let kase: CaseHandle;
+  let configPath: string;
+
+  beforeEach(async () => {
+    kase = await buildClosedCase(scratch);
+    configPath = join(scratch.root, 'custody.config.json');
+    await writeFile(configPath, JSON.stringify({ casesDir: 'cases', keysDir: 'keys' }));
+  });
+
+  /** Every file under `dir`, relative, sorted. */
+  async function snapshotTree(dir: string): Promise<string[]> {
+    const entries = await readdir(dir, { recursive: true, withFileTypes: true });
+    return entries.filter((e) => e.isFile()).map((e) => relative(dir, join(e.parentPath, e.name))).sort();
+  }
+
+  it.each(['verify', 'report'])('%s of a folder that is not a case is exit 3 "not a case folder", and nothing is written', async (command) => {
+    const plain = join(scratch.root, 'notes');
+    await mkdir(plain);
+    await writeFile(join(plain, 'report.md'), 'my own notes');
+    const evidence = join(kase.caseDir, 'evidence');
+    const before = await snapshotTree(kase.caseDir);
+    for (const dir of [plain, evidence]) {
+      const run = await custody([command, dir]);
+      expect([dir, run.code]).toEqual([dir, EXIT.BAD_INPUT]);
+      expect(run.stderr).toContain(`${dir} is not a case folder`);
+    }
+    expect(await readFile(join(plain, 'report.md'), 'utf8')).toBe('my own notes');
+    expect(await snapshotTree(kase.caseDir)).toEqual(before);
+  });
+
+  it.each(['verify', 'report'])('%s takes a case id and finds it in casesDir of the configuration', async (command) => {
+    const run = await custody([command, '--config', configPath, kase.caseId], { cwd: scratch.root });
+    expect(run.code).toBe(EXIT.OK);
+    const viaEnv = await custody([command, kase.caseId], { cwd: '/', env: { CUSTODY_CONFIG: configPath } });
+    expect(viaEnv.code).toBe(EXIT.OK);
+    expect(viaEnv.stdout).toContain(kase.caseDir);
+  });
+
+  it('a case id that is not in casesDir is exit 3 naming where it looked', async () => {
+    const run = await custody(['verify', '--config', configPath, 'IR-NOPE'], { cwd: scratch.root });
+    expect(run.code).toBe(EXIT.BAD_INPUT);
+    expect(run.stderr).toContain(`there is no case folder at ${join(scratch.casesDir, 'IR-NOPE')}`);
+  });
+
+  it('a case folder whose ledger was removed is still a case: it fails verification (exit 4), it is not bad input', async () => {
+    await rm(join(kase.caseDir, 'ledger.jsonl'));
+    const run = await custody(['verify', kase.caseDir]);
+    expect(run.code).toBe(EXIT.VERIFY_FAILED);
+    expect(run.stdout).toContain('[ledger-missing]');
+  });
+});
