@@ -77,16 +77,36 @@ export interface ParsedCommand {
 /** Parses one command's arguments; throws `E_INPUT` naming the offending flag. */
 export function parseCommandArgs(command: CommandName, args: readonly string[]): ParsedCommand {
   try {
-    const { values, positionals } = parseArgs({
+    const options: Options = COMMAND_OPTIONS[command];
+    const { values, positionals, tokens } = parseArgs({
       args: [...args],
-      options: COMMAND_OPTIONS[command],
+      options,
       allowPositionals: true,
       strict: true,
+      tokens: true,
     });
+    refuseRepeatedFlags(command, options, tokens);
     return { values: values as ParsedCommand['values'], positionals };
   } catch (cause) {
+    if (cause instanceof CustodyError) throw cause;
     const message = (cause as Error).message.replace(/\. To specify a positional argument.*$/s, '');
     throw new CustodyError('E_INPUT', `${message} (see custody ${command} --help)`, { cause });
+  }
+}
+
+/**
+ * parseArgs keeps the last of a repeated single-valued flag: `--case A --case B` would silently
+ * collect into B. Only flags declared `multiple` (targets' `--select`, `--account`, …) repeat.
+ */
+function refuseRepeatedFlags(command: CommandName, options: Options, tokens: ReadonlyArray<{ kind: string; name?: string }>): void {
+  const seen = new Set<string>();
+  for (const token of tokens) {
+    if (token.kind !== 'option' || token.name === undefined) continue;
+    if (options[token.name]?.multiple === true) continue;
+    if (seen.has(token.name)) {
+      throw new CustodyError('E_INPUT', `--${token.name} is given more than once; give it once (see custody ${command} --help)`);
+    }
+    seen.add(token.name);
   }
 }
 

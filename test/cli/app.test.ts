@@ -1,6 +1,7 @@
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
+import { COMMAND_OPTIONS, parseCommandArgs } from '../../src/cli/args.js';
 import { CustodyError, EXIT } from '../../src/core/errors.js';
 import { GOOD_CONFIG, cli, fakeWorld, removeWorlds, writeConfig } from './harness.js';
 
@@ -308,3 +309,38 @@ function makeCaseFolder(dir: string): void {
   mkdirSync(dir);
   writeFileSync(join(dir, 'ledger.jsonl'), '');
 }
+
+describe('a flag given twice', () => {
+  const singleValued = Object.entries(COMMAND_OPTIONS).flatMap(([command, options]) =>
+    Object.entries(options as Record<string, { type: string; multiple?: boolean }>)
+      .filter(([, option]) => option.multiple !== true)
+      .map(([flag, option]) => [command, flag, option.type] as const),
+  );
+
+  it.each(singleValued)('custody %s --%s twice is refused (exit 3), never the last one silently', async (command, flag, type) => {
+    const world = fakeWorld();
+    writeConfig(world.dir, GOOD_CONFIG);
+    const twice = type === 'string' ? [`--${flag}`, 'A', `--${flag}`, 'B'] : [`--${flag}`, `--${flag}`];
+    const run = await cli(world, [command, ...twice, I1]);
+    expect(run.code).toBe(EXIT.BAD_INPUT);
+    expect(run.stderr).toContain(`--${flag} is given more than once`);
+    expect(world.opened).toEqual([]);
+  });
+
+  it('--case A --case B collects into neither', async () => {
+    const world = fakeWorld();
+    writeConfig(world.dir, GOOD_CONFIG);
+    const run = await cli(world, ['collect', '--case', 'IR-A', '--case', 'IR-B', I1]);
+    expect(run.code).toBe(EXIT.BAD_INPUT);
+    expect(existsSync(join(world.dir, 'cases'))).toBe(false);
+  });
+
+  it('repeatable flags stay repeatable (--select, --account)', async () => {
+    const world = fakeWorld();
+    writeConfig(world.dir, GOOD_CONFIG);
+    const plan = await cli(world, ['plan', '--select', 'tag:A=1', '--select', 'tag:B=2']);
+    expect(plan.stderr).not.toContain('more than once');
+    expect(plan.code).toBe(EXIT.OK);
+    expect(parseCommandArgs('preflight', ['--account', '1', '--account', '2']).values.account).toEqual(['1', '2']);
+  });
+});
