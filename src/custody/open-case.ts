@@ -13,6 +13,7 @@ import { acquireCaseLock, type CaseLock } from './case-lock.js';
 import { closedData, writeManifest, type CloseSummary } from './close-case.js';
 import { recordArtifact, storeEvidence } from './evidence-store.js';
 import { LEDGER_FILE, PARTIAL_DIR } from './layout.js';
+import { ensureConfiguredDir } from './configured-dir.js';
 import { syncDir } from './fs-util.js';
 import { Ledger, type LedgerHead } from './ledger.js';
 import { buildManifest, signManifest, type Manifest } from './manifest.js';
@@ -114,8 +115,11 @@ export async function openCase(options: OpenCaseOptions): Promise<CaseHandle> {
       resource: caseDir,
     });
   }
+  // Folders the configuration names are checked (and made) before the case folder exists, so a
+  // bad path is a configuration error that leaves nothing behind.
+  if (!options.signingKeyFile) await ensureConfiguredDir(keysDir, 'keysDir', 0o700);
   if (!exists) {
-    await mkdir(casesDir, { recursive: true });
+    await ensureConfiguredDir(casesDir, 'casesDir');
     await mkdir(caseDir, { mode: 0o700 }).catch((cause: unknown) => {
       const code = (cause as NodeJS.ErrnoException).code;
       throw new CustodyError(

@@ -4,9 +4,10 @@
  * case folder, which travels: whoever holds the folder must not be able to re-sign it.
  */
 import { createHash, createPrivateKey, createPublicKey, generateKeyPairSync, sign, verify, type KeyObject } from 'node:crypto';
-import { chmod, mkdir, readFile, writeFile } from 'node:fs/promises';
+import { chmod, readFile, writeFile } from 'node:fs/promises';
 import { isAbsolute, join, relative, resolve, sep } from 'node:path';
 import { CustodyError } from '../core/errors.js';
+import { ensureConfiguredDir } from './configured-dir.js';
 
 export interface SigningKey {
   readonly privateKey: KeyObject;
@@ -62,7 +63,7 @@ export async function resolveSigningKey(options: ResolveSigningKeyOptions): Prom
       { resource: path },
     );
   }
-  await mkdir(keysDir, { recursive: true, mode: 0o700 });
+  await ensureConfiguredDir(keysDir, 'keysDir', 0o700);
   const { privateKey } = generateKeyPairSync('ed25519');
   const pem = privateKey.export({ format: 'pem', type: 'pkcs8' });
   try {

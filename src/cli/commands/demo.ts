@@ -1,7 +1,8 @@
-import { chmodSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { loadConfigFile } from '../../core/config.js';
+import { ensureConfiguredDir } from '../../custody/configured-dir.js';
 import { EXIT } from '../../core/errors.js';
 import { exitCodeForOutcomes } from '../../core/outcomes.js';
 import { DEFAULT_COLLECT_OPTIONS } from '../../core/orchestrator.js';
@@ -32,7 +33,7 @@ export async function runDemoCommand(args: readonly string[], io: CliIo, deps: C
   const json = values.json === true;
   const given = stringValue(values, 'dir');
   const dir = given ? resolve(io.cwd, given) : mkdtempSync(join(tmpdir(), 'custody-demo-'));
-  mkdirSync(dir, { recursive: true });
+  await ensureConfiguredDir(dir, '--dir');
   const say = (line: string) => {
     if (!json) io.stdout(`${line}\n`);
   };

@@ -1,0 +1,50 @@
+/**
+ * The folders the configuration names (casesDir, keysDir, the demo's --dir): made to exist, or
+ * refused as bad configuration (`E_CONFIG`, exit 3) naming the path — never an internal error,
+ * and never a hang.
+ */
+import { lstat, mkdir, stat } from 'node:fs/promises';
+import { dirname, resolve } from 'node:path';
+import { CustodyError } from '../core/errors.js';
+
+/**
+ * Makes `path` a folder, creating missing parents one level at a time. Node's recursive mkdir
+ * loops forever where mkdir answers ENOENT for a parent that exists (under /proc/self/…), so each
+ * level is made with a plain mkdir, whose answer is final.
+ *
+ * @example
+ * await ensureConfiguredDir('/var/custody/cases', 'casesDir');
+ */
+export async function ensureConfiguredDir(path: string, what: string, mode?: number): Promise<void> {
+  const target = resolve(path);
+  const missing: string[] = [];
+  let at = target;
+  for (;;) {
+    const info = await stat(at).catch((cause: NodeJS.ErrnoException) => {
+      if (cause.code === 'ENOENT') return undefined;
+      throw refused(what, target, `${at}: ${cause.message}`, cause);
+    });
+    if (info) {
+      if (!info.isDirectory()) throw refused(what, target, `${at} is ${at === target ? 'a file' : 'not a folder'}, not a folder`);
+      break;
+    }
+    missing.unshift(at);
+    const parent = dirname(at);
+    if (parent === at) break;
+    at = parent;
+  }
+  for (const dir of missing) {
+    await mkdir(dir, mode === undefined ? {} : { mode }).catch(async (cause: NodeJS.ErrnoException) => {
+      // Another run may have made it meanwhile; anything else cannot be created.
+      const made = cause.code === 'EEXIST' && (await lstat(dir).then((s) => s.isDirectory(), () => false));
+      if (!made) throw refused(what, target, `cannot create ${dir}: ${cause.message}`, cause);
+    });
+  }
+}
+
+function refused(what: string, path: string, detail: string, cause?: unknown): CustodyError {
+  return new CustodyError('E_CONFIG', `${what} ${path} cannot be used as a folder (${detail})`, {
+    resource: path,
+    ...(cause !== undefined ? { cause } : {}),
+  });
+}
