@@ -137,6 +137,7 @@ function renderDemo(result: CollectCaseResult, lab: DemoLab, report: ReportPaths
       `The demo ran as designed: ${lab.targets.refusedByPolicy.length} untagged instance${lab.targets.refusedByPolicy.length === 1 ? ' was' : 's were'} refused by the collector policy`,
       'on purpose (it lacks the collection tag); the case records the denied action and resource, and the',
       'other targets were collected and verified. Try: custody verify ' + result.caseDir,
+      '(custody is on your PATH after npm install -g . or npm link in the checkout; there, node bin/custody.js works too)',
     );
   } else {
     lines.push('The demo did NOT run as designed: see the outcomes above.');
