@@ -30,9 +30,50 @@ export interface RoleRow {
   summary: string;
 }
 
+/** One run of the case (`case.opened`, then each `case.resumed`): who says they ran it, and who the cloud authenticated. */
+export interface RunRow {
+  seq: number;
+  time: string;
+  kind: 'opened' | 'resumed';
+  /** The analyst as asserted (`--analyst`, config, or the caller identity). */
+  analyst: string;
+  /** The authenticated principal (GetCallerIdentity), or "not recorded" for cases from before it was. */
+  principal: string;
+  host: string;
+  tool: string;
+}
+
+/** Every target the ledger names, with how it ended and what was preserved of it in the cloud. */
+export interface TargetRow {
+  target: string;
+  status: string;
+  reason: string;
+  /** One line per volume: source snapshot, re-encrypted copy, forensics copy, KMS keys, lock. */
+  snapshots: string[];
+  files: number;
+}
+
+/** A change made to a target (`--preserve`, `--isolate`, a helper pod), as requested and as applied. */
+export interface ChangeRow {
+  seq: number;
+  time: string;
+  target: string;
+  change: string;
+  before: string;
+  after: string;
+  result: string;
+}
+
 export interface ReportModel {
   caseId: string;
   generatedAt: string;
+  runs: RunRow[];
+  openedAt?: string;
+  closedAt?: string;
+  /** `SEQ:HASH` of the ledger's last entry. */
+  head?: string;
+  targets: TargetRow[];
+  changes: ChangeRow[];
   analysts: string[];
   toolVersions: string[];
   hosts: string[];
@@ -52,9 +93,17 @@ export function buildReportModel(entries: readonly LedgerEntry[], verification: 
   const { files, artifacts } = collectEvidenceItems(entries);
   const lastClosed = [...entries].reverse().find((e) => e.type === 'case.closed');
   const notCollected = Array.isArray(lastClosed?.data.notCollected) ? (lastClosed.data.notCollected as unknown[]) : [];
+  const opened = entries.find((e) => e.type === 'case.opened');
+  const last = entries[entries.length - 1];
   return {
     caseId: verification.caseId ?? stringOf(runs[0]?.data.caseId) ?? '(unknown)',
     generatedAt: now.toISOString(),
+    runs: runs.map(runRow),
+    ...(opened ? { openedAt: opened.time } : {}),
+    ...(last?.type === 'case.closed' ? { closedAt: last.time } : {}),
+    ...(verification.head ? { head: `${verification.head.seq}:${verification.head.hash}` } : {}),
+    targets: targetRows(entries, artifacts, files, notCollected),
+    changes: changeRows(entries),
     analysts: unique([...runs.map((e) => e.data.analyst), ...entries.map((e) => e.actor)]),
     toolVersions: unique(runs.map((e) => {
       const tool = e.data.tool as { name?: unknown; version?: unknown } | undefined;
@@ -94,6 +143,148 @@ export function buildReportModel(entries: readonly LedgerEntry[], verification: 
       .filter((e) => e.type === 'credentials.assumed')
       .map((e) => ({ seq: e.seq, time: e.time, target: e.target ?? '', summary: scalars(e.data, 8) })),
   };
+}
+
+function runRow(entry: LedgerEntry): RunRow {
+  const tool = entry.data.tool as { name?: unknown; version?: unknown } | undefined;
+  return {
+    seq: entry.seq,
+    time: entry.time,
+    kind: entry.type === 'case.opened' ? 'opened' : 'resumed',
+    analyst: stringOf(entry.data.analyst) ?? entry.actor,
+    principal: principalText(entry.data.principal),
+    host: stringOf(entry.data.host) ?? '(unknown)',
+    tool: tool ? `${String(tool.name ?? '')} ${String(tool.version ?? '')}`.trim() : '(unknown)',
+  };
+}
+
+/** `arn (account …, user id …)`; cases recorded before principals were have none. */
+function principalText(principal: unknown): string {
+  if (typeof principal === 'string' && principal !== '') return principal;
+  if (principal === null || typeof principal !== 'object') return 'not recorded';
+  const p = principal as Record<string, unknown>;
+  const arn = stringOf(p.arn) ?? stringOf(p.Arn);
+  const account = stringOf(p.account) ?? stringOf(p.Account);
+  const userId = stringOf(p.userId) ?? stringOf(p.UserId);
+  const extra = [account ? `account ${account}` : undefined, userId ? `user id ${userId}` : undefined].filter(Boolean).join(', ');
+  if (!arn && !extra) return scalars(p, 4) || 'not recorded';
+  return `${arn ?? '(no ARN)'}${extra ? ` (${extra})` : ''}`;
+}
+
+/**
+ * Targets in the order the ledger first names them. The status is the last `target.completed`
+ * for it, else the case's `notCollected`, else unknown (a run cut short before it finished).
+ */
+function targetRows(
+  entries: readonly LedgerEntry[],
+  artifacts: readonly ManifestArtifact[],
+  files: readonly ManifestFile[],
+  notCollected: readonly unknown[],
+): TargetRow[] {
+  const rows = new Map<string, TargetRow>();
+  const rowOf = (target: string): TargetRow => {
+    let row = rows.get(target);
+    if (!row) {
+      row = { target, status: 'no outcome recorded', reason: '', snapshots: [], files: 0 };
+      rows.set(target, row);
+    }
+    return row;
+  };
+  for (const entry of entries) {
+    if (!entry.target || entry.type === 'evidence.recovered') continue;
+    const row = rowOf(entry.target);
+    if (entry.type === 'target.completed') {
+      row.status = stringOf(entry.data.status) ?? row.status;
+      row.reason = stringOf(entry.data.reason) ?? errorText(entry.data);
+    }
+  }
+  for (const item of notCollected) {
+    const record = (item ?? {}) as Record<string, unknown>;
+    const target = stringOf(record.target);
+    if (!target) continue;
+    const row = rowOf(target);
+    if (row.status === 'no outcome recorded') row.status = stringOf(record.status) ?? row.status;
+    if (!row.reason) row.reason = stringOf(record.reason) ?? errorText(record);
+  }
+  const keys = snapshotKeys(entries);
+  const locks = snapshotLocks(entries);
+  for (const artifact of artifacts) {
+    if (!artifact.target) continue;
+    rowOf(artifact.target).snapshots.push(snapshotLine(artifact, keys, locks));
+  }
+  for (const file of files) if (file.target) rowOf(file.target).files += 1;
+  return [...rows.values()];
+}
+
+/** `vol-…: snap-a → re-encrypted snap-b → forensics copy snap-c (key …), locked …`. */
+function snapshotLine(artifact: ManifestArtifact, keys: Map<string, string>, locks: Map<string, string>): string {
+  const ids = artifact.cloudIds;
+  const volume = stringOf(artifact.details?.volumeId) ?? artifact.source;
+  const step = (label: string, id: unknown) => {
+    const snapshot = stringOf(id);
+    if (!snapshot) return undefined;
+    const key = keys.get(snapshot);
+    const lock = locks.get(snapshot);
+    return `${label}${snapshot}${key ? ` (key ${key})` : ''}${lock ? `, ${lock}` : ''}`;
+  };
+  const parts = [
+    step('', ids.snapshotId),
+    step('re-encrypted ', ids.reencryptedSnapshotId),
+    step('forensics copy ', ids.forensicsSnapshotId),
+  ].filter((p): p is string => p !== undefined);
+  const other = Object.entries(ids)
+    .filter(([k]) => !['snapshotId', 'reencryptedSnapshotId', 'forensicsSnapshotId'].includes(k))
+    .map(([k, v]) => `${k}=${typeof v === 'string' ? v : JSON.stringify(v)}`);
+  return `${volume}: ${[...parts, ...other].join(' → ') || '(no snapshot id recorded)'}`;
+}
+
+function snapshotKeys(entries: readonly LedgerEntry[]): Map<string, string> {
+  const keys = new Map<string, string>();
+  for (const e of entries) {
+    const id = stringOf(e.data.snapshotId);
+    const key = stringOf(e.data.kmsKeyId);
+    if (id && key && (e.type === 'snapshot.copied' || e.type === 'snapshot.completed' || e.type === 'snapshot.created')) keys.set(id, key);
+  }
+  return keys;
+}
+
+function snapshotLocks(entries: readonly LedgerEntry[]): Map<string, string> {
+  const locks = new Map<string, string>();
+  for (const e of entries) {
+    const id = stringOf(e.data.snapshotId);
+    if (e.type !== 'snapshot.locked' || !id) continue;
+    const until = stringOf(e.data.lockExpiresOn);
+    locks.set(id, `locked ${stringOf(e.data.lockState) ?? ''}${until ? ` until ${until}` : ''}`.replace(/\s+/g, ' ').trim());
+  }
+  return locks;
+}
+
+/** `change.requested` entries, each with what its `change.applied` (or a failure) said. */
+function changeRows(entries: readonly LedgerEntry[]): ChangeRow[] {
+  const rows: ChangeRow[] = [];
+  const nameOf = (d: Record<string, unknown>) =>
+    [stringOf(d.change) ?? stringOf(d.attribute) ?? '(change)', stringOf(d.resource) ?? stringOf(d.instanceId)].filter(Boolean).join(' on ');
+  entries.forEach((entry, index) => {
+    if (entry.type !== 'change.requested') return;
+    const name = nameOf(entry.data);
+    const outcome = entries.slice(index + 1).find((e) => e.type === 'change.applied' && e.target === entry.target && nameOf(e.data) === name);
+    const applied = outcome?.data;
+    rows.push({
+      seq: entry.seq,
+      time: entry.time,
+      target: entry.target ?? '',
+      change: name,
+      before: valueText(entry.data.before, 'not read'),
+      after: valueText(applied?.after ?? entry.data.after ?? entry.data.labels ?? entry.data.patch, 'see change'),
+      result: outcome ? `applied (entry ${outcome.seq})` : 'not confirmed: no change.applied follows (see Failures)',
+    });
+  });
+  return rows;
+}
+
+function valueText(value: unknown, missing: string): string {
+  if (value === undefined || value === null) return missing;
+  return typeof value === 'string' ? value : JSON.stringify(value);
 }
 
 /** One short line per entry for the timeline. */

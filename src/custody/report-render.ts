@@ -41,6 +41,8 @@ interface Section {
   table?: { headers: string[]; rows: Content[][] };
   /** Shown instead of an empty table. */
   empty?: string;
+  /** Printing starts a new page after this section (the one-page summary ends here). */
+  pageBreakAfter?: boolean;
 }
 
 export const REPORT_DISCLAIMER =
@@ -56,22 +58,87 @@ function sectionsOf(model: ReportModel): Section[] {
     Object.entries(record ?? {})
       .map(([k, value]) => `${k}=${typeof value === 'string' ? value : JSON.stringify(value)}`)
       .join(', ');
+  const fingerprint = v.fingerprint ? `sha256:${v.fingerprint}` : model.fingerprint;
+  const byTarget = new Map<string, ReportModel['files']>();
+  for (const f of model.files) {
+    const key = f.target ?? '';
+    byTarget.set(key, [...(byTarget.get(key) ?? []), f]);
+  }
+  const fileRow = (f: ReportModel['files'][number]): Content[] =>
+    f.recovered
+      ? [f.path, `RECOVERED (entry ${f.entrySeq}), not attested before the resume`, '(not recorded by the interrupted run)', f.sha256, String(f.size), '']
+      : [f.path, f.kind ?? '', f.source ?? '', f.sha256, String(f.size), ids(f.cloudIds)];
+  const evidenceSections: Section[] = [...byTarget.entries()].map(([target, files], i) => ({
+    title: `Evidence files: ${target || 'the case itself'}`,
+    ...(i === 0
+      ? {
+          paragraphs: [
+            prose`Every file under evidence/, grouped by the target it was collected from, with the SHA-256 and size recorded when it was written.${model.files.some((f) => f.recovered) ? ' Files marked RECOVERED were found in the case folder when the case was resumed after an interrupted run: that run wrote them but was stopped before recording them. Their hash is recorded and checked from the resume on; what they held before it is not attested.' : ''}`,
+          ],
+        }
+      : {}),
+    table: { headers: ['Path', 'Kind', 'Source', 'SHA-256', 'Size (bytes)', 'Cloud ids'], rows: files.map(fileRow) },
+  }));
+  const head = model.head ?? '(no entries)';
   return [
     {
-      title: 'Case',
+      title: 'Summary',
+      paragraphs: [verdict],
       list: [
         kv('Case id', model.caseId),
-        kv('Analyst(s)', model.analysts.join(', ') || '(none recorded)'),
+        kv('Opened (UTC)', model.openedAt ?? '(no case.opened entry)'),
+        kv('Closed (UTC)', model.closedAt ?? (v.closed ? '(closed)' : 'not closed: the ledger does not end in case.closed')),
+        { parts: [{ prose: 'Time zone: all times in this report are UTC (ISO 8601, ' }, { prose: '`Z`' }, { prose: '), as the ledger records them' }] },
+        kv('Ledger head (last entry, SEQ:HASH)', head),
+        kv('Signing key fingerprint (SHA-256 of the public key)', fingerprint),
+        kv('Signed manifest', v.closed ? 'present and matching the ledger head' : 'none (the case is not closed)'),
+        kv('Analyst(s), as asserted', model.analysts.join(', ') || '(none recorded)'),
         kv('Tool version(s)', model.toolVersions.join(', ') || '(unknown)'),
-        kv('Host(s)', model.hosts.join(', ') || '(unknown)'),
-        kv('Signing key fingerprint (SHA-256 of the public key)', model.fingerprint),
-        kv('Closed', v.closed ? 'yes (signed manifest.json present)' : 'no (the case was not closed)'),
-        kv('Report generated', model.generatedAt),
+        kv('Report generated (UTC)', model.generatedAt),
       ],
-      paragraphs: [{ parts: [{ prose: REPORT_DISCLAIMER }] }],
     },
     {
-      title: 'Verification',
+      title: 'Who ran the collection',
+      paragraphs: [
+        prose`The analyst is who the operator said they are (--analyst or the configuration); the authenticated principal is who the cloud's GetCallerIdentity said the tool's credentials belong to. Cases recorded before the principal was recorded show "not recorded".`,
+      ],
+      table: {
+        headers: ['Entry', 'Time (UTC)', 'Run', 'Analyst (asserted)', 'Authenticated principal', 'Host', 'Tool'],
+        rows: model.runs.map((r) => [String(r.seq), r.time, r.kind, r.analyst, r.principal, r.host, r.tool]),
+      },
+      empty: 'No case.opened or case.resumed entry is readable.',
+    },
+    {
+      title: 'Targets',
+      table: {
+        headers: ['Target', 'Status', 'Snapshots: source → copies (KMS key, lock)', 'Files', 'Reason'],
+        rows: model.targets.map((t) => [t.target, t.status, t.snapshots.join('\n') || '(none)', String(t.files), t.reason]),
+      },
+      empty: 'The ledger names no target.',
+    },
+    {
+      title: 'Changes made to targets',
+      paragraphs: [prose`The tool changes a target only when asked (--preserve, --isolate, or retrieving a checkpoint through a helper pod), and records each change before and after making it.`],
+      table: {
+        headers: ['Entry', 'Time (UTC)', 'Target', 'Change', 'Before', 'After', 'Result'],
+        rows: model.changes.map((c) => [String(c.seq), c.time, c.target, c.change, c.before, c.after, c.result]),
+      },
+      empty: 'No change was made to any target.',
+      pageBreakAfter: true,
+    },
+    {
+      title: 'How to verify this case yourself',
+      paragraphs: [{ parts: [{ prose: REPORT_DISCLAIMER }] }],
+      list: [
+        prose`Get the signing key fingerprint and the ledger head from the collector's own record (the ticket, the handover note), not from this report: the report travels with the folder, so it proves nothing about it.`,
+        prose`Install the tool from its source or its npm package (\`npm install -g cloud-custody\`; never \`npx\` with another package name), then run: \`custody verify --expect-key sha256:<fingerprint> --expect-head <SEQ:HASH> <case folder>\`. Exit 0 means every entry, signature and file matches, the case is closed, and it is the case that was collected; exit 4 names the first entry or file that does not match.`,
+        prose`Without the tool: docs/ledger-format.md ("Verifying by hand") checks the same with jq, sha256sum and openssl.`,
+        kv('This case, as the folder states it: fingerprint', fingerprint),
+        kv('This case, as the folder states it: ledger head', head),
+      ],
+    },
+    {
+      title: 'Verification details',
       paragraphs: [verdict],
       list: [...v.problems, ...v.warnings].map(
         (p): Prose => ({
@@ -85,25 +152,7 @@ function sectionsOf(model: ReportModel): Section[] {
         }),
       ),
     },
-    {
-      title: 'Evidence files',
-      ...(model.files.some((f) => f.recovered)
-        ? {
-            paragraphs: [
-              prose`Files marked RECOVERED were found in the case folder when the case was resumed after an interrupted run: that run wrote them but was stopped before recording them. Their hash is recorded and checked from the resume on; what they held before it is not attested.`,
-            ],
-          }
-        : {}),
-      table: {
-        headers: ['Path', 'Kind', 'Source', 'SHA-256', 'Size (bytes)', 'Cloud ids'],
-        rows: model.files.map((f) =>
-          f.recovered
-            ? [f.path, `RECOVERED (entry ${f.entrySeq}), not attested before the resume`, '(not recorded by the interrupted run)', f.sha256, String(f.size), '']
-            : [f.path, f.kind ?? '', f.source ?? '', f.sha256, String(f.size), ids(f.cloudIds)],
-        ),
-      },
-      empty: 'No evidence files were recorded.',
-    },
+    ...(evidenceSections.length > 0 ? evidenceSections : [{ title: 'Evidence files', table: { headers: ['Path'], rows: [] }, empty: 'No evidence files were recorded.' }]),
     {
       title: 'Cloud artefacts (snapshots and their copies)',
       table: {
@@ -115,7 +164,7 @@ function sectionsOf(model: ReportModel): Section[] {
     {
       title: 'Failures',
       table: {
-        headers: ['Entry', 'Time', 'Target', 'Step', 'Error'],
+        headers: ['Entry', 'Time (UTC)', 'Target', 'Step', 'Error'],
         rows: model.failures.map((f) => [String(f.seq ?? ''), f.time ?? '', f.target, f.what, f.message]),
       },
       empty: 'No step failed.',
@@ -129,10 +178,10 @@ function sectionsOf(model: ReportModel): Section[] {
       empty: 'Every target was collected (or the case was not closed with outcomes).',
     },
     {
-      title: 'Who acted',
+      title: 'Role sessions',
       list: model.analysts.map((a) => prose`Actor: ${a}`),
       table: {
-        headers: ['Entry', 'Time', 'Target', 'Assumed role'],
+        headers: ['Entry', 'Time (UTC)', 'Target', 'Assumed role'],
         rows: model.roles.map((r) => [String(r.seq), r.time, r.target, r.summary]),
       },
       empty: 'No role was assumed.',
@@ -220,20 +269,27 @@ export function renderMarkdown(model: ReportModel): string {
   return `${out.join('\n').trimEnd()}\n`;
 }
 
+// Screen and paper: the summary (up to the changes made to targets) fills the first printed
+// page; long ids and hashes wrap inside their cells instead of widening the table; rows and
+// headings never split across pages.
 const STYLE = `
-body{font-family:system-ui,-apple-system,"Segoe UI",sans-serif;margin:2rem;color:#1b1f24;line-height:1.4}
-h1{font-size:1.5rem}h2{font-size:1.15rem;margin-top:2rem;border-bottom:1px solid #d0d7de}
-table{border-collapse:collapse;width:100%;font-size:.85rem}
-th,td{border:1px solid #d0d7de;padding:.25rem .5rem;text-align:left;vertical-align:top;word-break:break-all}
+body{font-family:system-ui,-apple-system,"Segoe UI",sans-serif;margin:2rem;color:#1b1f24;line-height:1.35}
+h1{font-size:1.4rem;margin:0 0 .5rem}h2{font-size:1.1rem;margin:1.5rem 0 .5rem;border-bottom:1px solid #d0d7de}
+ul{margin:.25rem 0;padding-left:1.25rem}p{margin:.4rem 0}
+table{border-collapse:collapse;width:100%;font-size:.8rem}
+th,td{border:1px solid #d0d7de;padding:.2rem .4rem;text-align:left;vertical-align:top;overflow-wrap:anywhere;white-space:pre-line}
 th{background:#f6f8fa}.ok{color:#1a7f37;font-weight:600}.bad{color:#cf222e;font-weight:600}
 .note{background:#fff8c5;padding:.5rem;border:1px solid #d4a72c}
+code{font-size:.9em}
+@page{size:A4;margin:12mm}
+@media print{body{margin:0;font-size:9.5pt}h2{break-after:avoid}tr,li{break-inside:avoid}thead{display:table-header-group}.page-break{break-after:page}table{font-size:7.5pt}}
 `;
 
 export function renderHtml(model: ReportModel): string {
   const e = escapeHtml;
   const body: string[] = [`<h1>Chain of custody report: ${e(model.caseId)}</h1>`];
   for (const section of sectionsOf(model)) {
-    body.push(`<h2>${e(section.title)}</h2>`);
+    body.push(`<section${section.pageBreakAfter ? ' class="page-break"' : ''}>`, `<h2>${e(section.title)}</h2>`);
     for (const p of section.paragraphs ?? []) {
       const text = plainText(p);
       const cls = text === REPORT_DISCLAIMER ? 'note' : text.startsWith('PASSED') ? 'ok' : text.startsWith('FAILED') ? 'bad' : '';
@@ -249,6 +305,7 @@ export function renderHtml(model: ReportModel): string {
         body.push(`<table><thead><tr>${head}</tr></thead><tbody>\n${rows}\n</tbody></table>`);
       }
     }
+    body.push('</section>');
   }
   return [
     '<!DOCTYPE html>',
