@@ -225,7 +225,7 @@ function snapshotLine(artifact: ManifestArtifact, keys: Map<string, string>, loc
     if (!snapshot) return undefined;
     const key = keys.get(snapshot);
     const lock = locks.get(snapshot);
-    return `${label}${snapshot}${key ? ` (key ${key})` : ''}${lock ? `, ${lock}` : ''}`;
+    return `${label}${snapshot}${key ? ` (key ${shortKey(key)})` : ''}${lock ? `, ${lock}` : ''}`;
   };
   const parts = [
     step('', ids.snapshotId),
@@ -236,6 +236,12 @@ function snapshotLine(artifact: ManifestArtifact, keys: Map<string, string>, loc
     .filter(([k]) => !['snapshotId', 'reencryptedSnapshotId', 'forensicsSnapshotId'].includes(k))
     .map(([k, v]) => `${k}=${typeof v === 'string' ? v : JSON.stringify(v)}`);
   return `${volume}: ${[...parts, ...other].join(' → ') || '(no snapshot id recorded)'}`;
+}
+
+/** `ACCOUNT:key/ID` of a KMS key ARN (the region is the snapshot's; the full ARN is in the timeline). */
+function shortKey(key: string): string {
+  const arn = /^arn:[^:]+:kms:[^:]*:(\d*):(.+)$/.exec(key);
+  return arn ? `${arn[1]}:${arn[2]}` : key;
 }
 
 function snapshotKeys(entries: readonly LedgerEntry[]): Map<string, string> {

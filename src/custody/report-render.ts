@@ -38,7 +38,8 @@ interface Section {
   title: string;
   paragraphs?: Content[];
   list?: Content[];
-  table?: { headers: string[]; rows: Content[][] };
+  /** `narrow`: columns of short values (status, seq, size) that never wrap. */
+  table?: { headers: string[]; rows: Content[][]; narrow?: number[] };
   /** Shown instead of an empty table. */
   empty?: string;
   /** Printing starts a new page after this section (the one-page summary ends here). */
@@ -77,7 +78,7 @@ function sectionsOf(model: ReportModel): Section[] {
           ],
         }
       : {}),
-    table: { headers: ['Path', 'Kind', 'Source', 'SHA-256', 'Size (bytes)', 'Cloud ids'], rows: files.map(fileRow) },
+    table: { headers: ['Path', 'Kind', 'Source', 'SHA-256', 'Size (bytes)', 'Cloud ids'], rows: files.map(fileRow), narrow: [4] },
   }));
   const head = model.head ?? '(no entries)';
   return [
@@ -104,6 +105,7 @@ function sectionsOf(model: ReportModel): Section[] {
       ],
       table: {
         headers: ['Entry', 'Time (UTC)', 'Run', 'Analyst (asserted)', 'Authenticated principal', 'Host', 'Tool'],
+        narrow: [0, 2],
         rows: model.runs.map((r) => [String(r.seq), r.time, r.kind, r.analyst, r.principal, r.host, r.tool]),
       },
       empty: 'No case.opened or case.resumed entry is readable.',
@@ -112,6 +114,7 @@ function sectionsOf(model: ReportModel): Section[] {
       title: 'Targets',
       table: {
         headers: ['Target', 'Status', 'Snapshots: source → copies (KMS key, lock)', 'Files', 'Reason'],
+        narrow: [1, 3],
         rows: model.targets.map((t) => [t.target, t.status, t.snapshots.join('\n') || '(none)', String(t.files), t.reason]),
       },
       empty: 'The ledger names no target.',
@@ -121,6 +124,7 @@ function sectionsOf(model: ReportModel): Section[] {
       paragraphs: [prose`The tool changes a target only when asked (--preserve, --isolate, or retrieving a checkpoint through a helper pod), and records each change before and after making it.`],
       table: {
         headers: ['Entry', 'Time (UTC)', 'Target', 'Change', 'Before', 'After', 'Result'],
+        narrow: [0],
         rows: model.changes.map((c) => [String(c.seq), c.time, c.target, c.change, c.before, c.after, c.result]),
       },
       empty: 'No change was made to any target.',
@@ -165,6 +169,7 @@ function sectionsOf(model: ReportModel): Section[] {
       title: 'Failures',
       table: {
         headers: ['Entry', 'Time (UTC)', 'Target', 'Step', 'Error'],
+        narrow: [0],
         rows: model.failures.map((f) => [String(f.seq ?? ''), f.time ?? '', f.target, f.what, f.message]),
       },
       empty: 'No step failed.',
@@ -173,6 +178,7 @@ function sectionsOf(model: ReportModel): Section[] {
       title: 'Targets not collected',
       table: {
         headers: ['Target', 'Status', 'Reason'],
+        narrow: [1],
         rows: model.notCollected.map((f) => [f.target, f.what, f.message]),
       },
       empty: 'Every target was collected (or the case was not closed with outcomes).',
@@ -182,6 +188,7 @@ function sectionsOf(model: ReportModel): Section[] {
       list: model.analysts.map((a) => prose`Actor: ${a}`),
       table: {
         headers: ['Entry', 'Time (UTC)', 'Target', 'Assumed role'],
+        narrow: [0],
         rows: model.roles.map((r) => [String(r.seq), r.time, r.target, r.summary]),
       },
       empty: 'No role was assumed.',
@@ -190,6 +197,7 @@ function sectionsOf(model: ReportModel): Section[] {
       title: 'Timeline (every ledger entry)',
       table: {
         headers: ['Seq', 'Time (UTC)', 'Type', 'Actor', 'Target', 'Summary'],
+        narrow: [0],
         rows: model.timeline.map((t) => [String(t.seq), t.time, t.type, t.actor, t.target, t.summary]),
       },
       empty: 'The ledger has no readable entries.',
@@ -278,11 +286,11 @@ h1{font-size:1.4rem;margin:0 0 .5rem}h2{font-size:1.1rem;margin:1.5rem 0 .5rem;b
 ul{margin:.25rem 0;padding-left:1.25rem}p{margin:.4rem 0}
 table{border-collapse:collapse;width:100%;font-size:.8rem}
 th,td{border:1px solid #d0d7de;padding:.2rem .4rem;text-align:left;vertical-align:top;overflow-wrap:anywhere;white-space:pre-line}
-th{background:#f6f8fa}.ok{color:#1a7f37;font-weight:600}.bad{color:#cf222e;font-weight:600}
+th{background:#f6f8fa}.n{white-space:nowrap;overflow-wrap:normal}.ok{color:#1a7f37;font-weight:600}.bad{color:#cf222e;font-weight:600}
 .note{background:#fff8c5;padding:.5rem;border:1px solid #d4a72c}
 code{font-size:.9em}
-@page{size:A4;margin:12mm}
-@media print{body{margin:0;font-size:9.5pt}h2{break-after:avoid}tr,li{break-inside:avoid}thead{display:table-header-group}.page-break{break-after:page}table{font-size:7.5pt}}
+@page{size:A4;margin:10mm}
+@media print{body{margin:0;font-size:8.5pt;line-height:1.25}h1{font-size:13pt}h2{font-size:10.5pt;margin:.6rem 0 .3rem;break-after:avoid}p{margin:.2rem 0}tr,li{break-inside:avoid}thead{display:table-header-group}.page-break{break-after:page}table{font-size:6.8pt}th,td{padding:.1rem .25rem}}
 `;
 
 export function renderHtml(model: ReportModel): string {
@@ -300,8 +308,10 @@ export function renderHtml(model: ReportModel): string {
       if (section.table.rows.length === 0) {
         body.push(`<p><em>${e(section.empty ?? 'None.')}</em></p>`);
       } else {
-        const head = section.table.headers.map((h) => `<th>${e(h)}</th>`).join('');
-        const rows = section.table.rows.map((r) => `<tr>${r.map((c) => `<td>${toHtml(c)}</td>`).join('')}</tr>`).join('\n');
+        const narrow = new Set(section.table.narrow ?? []);
+        const cell = (tag: string, i: number, html: string) => `<${tag}${narrow.has(i) ? ' class="n"' : ''}>${html}</${tag}>`;
+        const head = section.table.headers.map((h, i) => cell('th', i, e(h))).join('');
+        const rows = section.table.rows.map((r) => `<tr>${r.map((c, i) => cell('td', i, toHtml(c))).join('')}</tr>`).join('\n');
         body.push(`<table><thead><tr>${head}</tr></thead><tbody>\n${rows}\n</tbody></table>`);
       }
     }
