@@ -8,6 +8,39 @@ const accountId = z.string().regex(/^\d{12}$/, 'must be a 12-digit AWS account i
 const region = z.string().regex(/^[a-z]{2}(-[a-z]+)+-\d$/, 'must be an AWS region such as us-east-1');
 const endpoint = z.url({ message: 'must be a URL such as http://127.0.0.1:4566' });
 
+const MIB = 1024 * 1024;
+/** S3 refuses parts smaller than 5 MiB (except the last) and larger than 5 GiB. */
+const partBytes = z.number().int().min(5 * MIB, 'must be at least 5 MiB (5242880): S3 refuses smaller parts').max(5 * 1024 * MIB);
+
+/** Default Object Lock retention of the copy: one year, like the forensics template's bucket default. */
+export const DEFAULT_RETENTION_DAYS = 365;
+
+const evidenceBucketSchema = z
+  .object({
+    /** The bucket's name (it must have Object Lock enabled). */
+    name: z.string().regex(/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/, 'must be an S3 bucket name'),
+    /** Where the bucket is (default: `aws.region`). */
+    region: region.optional(),
+    /** Prepended to every key: `PREFIX` + `CASE/…` (no leading slash; end it with `/` for a folder). */
+    prefix: z
+      .string()
+      .max(512)
+      .regex(/^(?!\/)[A-Za-z0-9!_.*'()\/-]*$/, 'must be an S3 key prefix without a leading slash')
+      .default(''),
+    retention: z
+      .object({
+        /** COMPLIANCE: nobody, not even the root user, can shorten or remove it. */
+        mode: z.enum(['COMPLIANCE', 'GOVERNANCE']).default('COMPLIANCE'),
+        days: z.number().int().min(1).max(36500).default(DEFAULT_RETENTION_DAYS),
+      })
+      .strict()
+      .default({ mode: 'COMPLIANCE', days: DEFAULT_RETENTION_DAYS }),
+    /** Files at least this large go up in parts (multipart upload). */
+    multipartThresholdBytes: partBytes.default(64 * MIB),
+    partSizeBytes: partBytes.default(16 * MIB),
+  })
+  .strict();
+
 const awsSchema = z
   .object({
     /** The account the orchestrator runs in; snapshots are copied here. */
@@ -55,8 +88,10 @@ const awsSchema = z
       .optional(),
     /** Endpoint overrides (the lab, emulators). `AWS_ENDPOINT_URL_*` variables also work. */
     endpoints: z
-      .object({ sts: endpoint.optional(), ec2: endpoint.optional(), kms: endpoint.optional(), ebs: endpoint.optional() })
+      .object({ sts: endpoint.optional(), ec2: endpoint.optional(), kms: endpoint.optional(), ebs: endpoint.optional(), s3: endpoint.optional() })
       .default({}),
+    /** An S3 bucket with Object Lock: closing a case copies the case folder there (see docs/deploy-aws.md). */
+    evidenceBucket: evidenceBucketSchema.optional(),
     /** How long to wait for a snapshot to complete before recording a timeout. */
     snapshotTimeoutSeconds: z.number().int().min(1).default(6 * 3600),
   })
@@ -111,6 +146,7 @@ const configSchema = z
 
 export type CustodyConfig = z.infer<typeof configSchema>;
 export type AwsConfig = z.infer<typeof awsSchema>;
+export type EvidenceBucketConfig = z.infer<typeof evidenceBucketSchema>;
 export type ClusterConfig = z.infer<typeof clusterSchema>;
 
 /**

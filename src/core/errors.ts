@@ -14,6 +14,7 @@ export type ErrorCode =
   | 'E_TIMEOUT' // waited too long for the cloud (e.g. a snapshot never completed)
   | 'E_LEDGER' // the ledger could not be written or read: collection must stop
   | 'E_VERIFY' // a case folder failed verification
+  | 'E_COPY' // the off-machine copy of a closed case failed (the case stays closed and intact locally)
   | 'E_UNSUPPORTED' // the target's provider or feature is not supported
   | 'E_INTERNAL';
 
@@ -66,7 +67,8 @@ export function isCustodyError(error: unknown): error is CustodyError {
  * Exit codes, documented in the README:
  * 0 every target collected; 1 some targets partial or failed (the case is still valid);
  * 2 every target failed; 3 bad input or configuration; 4 verification failed;
- * 5 the ledger could not be written (collection stopped); 70 internal error.
+ * 5 the ledger could not be written (collection stopped); 6 the off-machine copy failed (the
+ * case is closed and intact locally); 70 internal error.
  */
 export const EXIT = {
   OK: 0,
@@ -75,6 +77,8 @@ export const EXIT = {
   BAD_INPUT: 3,
   VERIFY_FAILED: 4,
   LEDGER: 5,
+  /** The case is closed and verifies locally, but its immutable copy off this machine failed. */
+  COPY_FAILED: 6,
   INTERNAL: 70,
 } as const;
 
@@ -90,6 +94,8 @@ export function exitCodeFor(error: unknown): number {
       return EXIT.VERIFY_FAILED;
     case 'E_LEDGER':
       return EXIT.LEDGER;
+    case 'E_COPY':
+      return EXIT.COPY_FAILED;
     case 'E_INTERNAL':
       return EXIT.INTERNAL;
     default:

@@ -24,7 +24,15 @@ export type ProblemKind =
   | 'not-closed'
   | 'leftover-partial'
   | 'lock-present'
-  | 'unknown-file';
+  | 'unknown-file'
+  // verify --against: the off-machine copy (src/custody/immutable-copy.ts)
+  | 'copy-not-recorded'
+  | 'copy-location'
+  | 'copy-missing'
+  | 'copy-changed'
+  | 'copy-version'
+  | 'copy-unlocked'
+  | 'copy-retention-ended';
 
 export interface Problem {
   kind: ProblemKind;

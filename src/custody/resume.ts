@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { CustodyError } from '../core/errors.js';
 import type { LedgerEntry } from '../core/ports.js';
 import { checkChain } from './chain.js';
+import { sealIndex } from './copy-records.js';
 import { hashFile } from './evidence-store.js';
 import { EVIDENCE_DIR, FILE_ENTRY_TYPES, MANIFEST_FILE, PARTIAL_DIR } from './layout.js';
 import type { LedgerHead } from './ledger.js';
@@ -57,7 +58,8 @@ export async function readPreviousRun(ledgerPath: string, caseDir: string): Prom
     publicKey: chain.publicKey,
     fingerprint: fingerprintOf(chain.publicKey),
     head: { seq: last.seq, hash: last.hash },
-    closed: last.type === 'case.closed',
+    // Copy records may follow the seal (copy-records.ts): the case is still closed.
+    closed: sealIndex(chain.entries) >= 0,
   };
 }
 

@@ -25,7 +25,8 @@ export type { LabScenario, LabScenarioAccount, LabScenarioInstance, LabScenarioK
 export { addInstance } from './aws/scenario.js';
 export type { LabCredential, LabInstance, LabLimits, LabKey, LabPrincipal, LabRole, LabSnapshot, LabVolume, Tags } from './aws/state.js';
 export { LabState } from './aws/state.js';
-export { benchScenario, demoScenario } from './scenarios.js';
+export { benchScenario, demoScenario, EVIDENCE_BUCKET } from './scenarios.js';
+export type { LabBucket, LabObjectVersion } from './aws/s3-state.js';
 
 export interface StartLabOptions {
   /** Default 0: any free port on 127.0.0.1. */

@@ -4,6 +4,8 @@
 import type { LabScenario, LabScenarioAccount, LabScenarioInstance } from './aws/scenario.js';
 
 export const FORENSICS_ACCOUNT = '111111111111';
+/** The forensics account's Object Lock bucket, as infra/aws/forensics-account.template.json creates it. */
+export const EVIDENCE_BUCKET = `cloud-custody-evidence-${FORENSICS_ACCOUNT}`;
 export const ORCHESTRATOR_ROLE = 'CloudCustodyOrchestrator';
 export const COLLECTOR_ROLE = 'CloudCustodyCollector';
 const ORCHESTRATOR_ROLE_ARN = `arn:aws:iam::${FORENSICS_ACCOUNT}:role/${ORCHESTRATOR_ROLE}`;
@@ -103,6 +105,7 @@ export function demoScenario(options: DemoScenarioOptions = {}): LabScenario {
     region: options.region ?? 'us-east-1',
     orchestrator: { roleName: ORCHESTRATOR_ROLE },
     snapshotDurationMs: options.snapshotDurationMs ?? 1500,
+    buckets: [{ name: EVIDENCE_BUCKET, objectLock: true }],
     accounts: [
       forensicsAccount(),
       {

@@ -63,7 +63,8 @@ export function withSessionPolicy(inner: Authorizer): Authorizer {
 /** Everything allowed: for labs that test something other than permissions. */
 export const allowAll: Authorizer = () => ({ allowed: true });
 
-const DESTRUCTIVE = /^ec2:(Delete|Terminate|Stop|Detach|Disable|Deregister)/;
+// Evidence is never destroyed: no snapshot deleted, no object version removed, no retention bypassed.
+const DESTRUCTIVE = /^ec2:(Delete|Terminate|Stop|Detach|Disable|Deregister)|^s3:(Delete|BypassGovernanceRetention$)/;
 const READ_ONLY = /^(ec2:Describe|sts:GetCallerIdentity$|kms:DescribeKey$)/;
 const CREATE_ACTIONS = new Set(['CreateSnapshots', 'CreateSnapshot', 'CopySnapshot']);
 

@@ -28,7 +28,9 @@ export interface CallContext {
 export interface HandlerResult {
   status?: number;
   contentType: string;
-  body: string;
+  body: string | Buffer;
+  /** Extra response headers (S3 answers in headers: version id, checksum, retention). */
+  headers?: Record<string, string>;
 }
 
 /** Condition keys every request carries about its principal. */

@@ -6,7 +6,7 @@
  */
 import { escapeXml } from './xml.js';
 
-export type ServiceName = 'ec2' | 'sts' | 'kms';
+export type ServiceName = 'ec2' | 'sts' | 'kms' | 's3';
 
 export class LabAwsError extends Error {
   readonly code: string;
@@ -46,6 +46,15 @@ export function renderError(service: ServiceName, error: LabAwsError, requestId:
         `<ErrorResponse xmlns="https://sts.amazonaws.com/doc/2011-06-15/"><Error><Type>${error.fault}</Type>` +
         `<Code>${escapeXml(error.code)}</Code><Message>${escapeXml(error.message)}</Message></Error>` +
         `<RequestId>${requestId}</RequestId></ErrorResponse>`,
+    };
+  }
+  if (service === 's3') {
+    return {
+      status: error.status,
+      contentType: 'application/xml',
+      body:
+        `<?xml version="1.0" encoding="UTF-8"?>\n<Error><Code>${escapeXml(error.code)}</Code><Message>${escapeXml(error.message)}</Message>` +
+        `<RequestId>${requestId}</RequestId></Error>`,
     };
   }
   return {

@@ -62,6 +62,8 @@ export interface LabScenario {
   snapshotDurationMs?: number;
   /** Seed for generated ids (default: `cloud-custody-lab`). */
   seed?: string;
+  /** S3 buckets (default owner: the forensics account; default region: `region`). */
+  buckets?: Array<{ name: string; account?: string; region?: string; objectLock?: boolean }>;
 }
 
 export interface BuiltLab {
@@ -84,6 +86,13 @@ export function buildState(
   });
   const orchestratorRoleArn = `arn:aws:iam::${scenario.forensicsAccount}:role/${scenario.orchestrator.roleName}`;
   state.accounts.add(scenario.forensicsAccount);
+  for (const bucket of scenario.buckets ?? []) {
+    state.s3.createBucket(bucket.name, {
+      account: bucket.account ?? scenario.forensicsAccount,
+      region: bucket.region ?? scenario.region,
+      objectLock: bucket.objectLock ?? false,
+    });
+  }
   state.roles.set(orchestratorRoleArn, {
     account: scenario.forensicsAccount,
     name: scenario.orchestrator.roleName,

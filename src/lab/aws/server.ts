@@ -1,5 +1,5 @@
 /**
- * One loopback HTTP server for STS, EC2 and KMS. Routing follows what the SDK puts on the wire:
+ * One loopback HTTP server for STS, EC2, KMS and S3 (path-style). Routing follows what the SDK puts on the wire:
  * KMS by `X-Amz-Target: TrentService.*`, the others by the service in the SigV4 credential scope
  * (`Credential=AKID/date/region/SERVICE/aws4_request`); the region comes from the scope and the
  * caller from the access key id. Signatures are not verified.
@@ -18,6 +18,7 @@ import {
 } from './errors.js';
 import { newRequestId } from './ids.js';
 import { handleKms } from './kms.js';
+import { handleS3, s3OperationOf } from './s3.js';
 import { parseQuery, type QueryTree } from './query.js';
 import { handleSts } from './sts.js';
 
@@ -40,10 +41,10 @@ function readScope(request: IncomingMessage, url: URL): Scope | undefined {
   return undefined;
 }
 
-async function readBody(request: IncomingMessage): Promise<string> {
+async function readBody(request: IncomingMessage): Promise<Buffer> {
   const chunks: Buffer[] = [];
   for await (const chunk of request) chunks.push(chunk as Buffer);
-  return Buffer.concat(chunks).toString('utf8');
+  return Buffer.concat(chunks);
 }
 
 function internalError(service: ServiceName): LabAwsError {
@@ -54,14 +55,14 @@ function internalError(service: ServiceName): LabAwsError {
 
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
-async function serve(lab: LabContext, request: IncomingMessage, body: string, requestId: string): Promise<{ service: ServiceName; result: HandlerResult }> {
+async function serve(lab: LabContext, request: IncomingMessage, raw: Buffer, requestId: string): Promise<{ service: ServiceName; result: HandlerResult }> {
   const url = new URL(request.url ?? '/', 'http://lab.invalid');
   const scope = readScope(request, url);
-  const target = request.headers['x-amz-target'];
-  const kmsTarget = typeof target === 'string' && target.startsWith('TrentService.') ? target.slice('TrentService.'.length) : undefined;
-  const service: ServiceName = kmsTarget !== undefined ? 'kms' : scope?.service === 'sts' ? 'sts' : 'ec2';
+  const service = serviceOf(request);
+  const body = service === 's3' ? '' : raw.toString('utf8');
+  const kmsTarget = service === 'kms' ? String(request.headers['x-amz-target']).slice('TrentService.'.length) : undefined;
   if (!scope) throw missingAuthentication(service);
-  if (kmsTarget === undefined && scope.service !== 'sts' && scope.service !== 'ec2') {
+  if (kmsTarget === undefined && scope.service !== 'sts' && scope.service !== 'ec2' && scope.service !== 's3') {
     throw new LabAwsError('UnknownService', `The lab does not serve ${scope.service}`, 400);
   }
 
@@ -69,6 +70,8 @@ async function serve(lab: LabContext, request: IncomingMessage, body: string, re
   let action: string;
   if (service === 'kms') {
     action = kmsTarget ?? '';
+  } else if (service === 's3') {
+    action = s3OperationOf(request.method ?? 'GET', url);
   } else {
     params = parseQuery(request.method === 'GET' ? url.search.slice(1) : body);
     const named = params.Action;
@@ -108,6 +111,9 @@ async function serve(lab: LabContext, request: IncomingMessage, body: string, re
   };
   if (service === 'kms') return { service, result: await handleKms(call, action, body) };
   if (service === 'sts') return { service, result: await handleSts(call, action, params) };
+  if (service === 's3') {
+    return { service, result: await handleS3(call, { method: request.method ?? 'GET', url, headers: request.headers, body: raw }) };
+  }
   return { service, result: await handleEc2(call, action, params) };
 }
 
@@ -115,7 +121,7 @@ function serviceOf(request: IncomingMessage): ServiceName {
   const target = request.headers['x-amz-target'];
   if (typeof target === 'string' && target.startsWith('TrentService.')) return 'kms';
   const match = request.headers.authorization ? SCOPE.exec(request.headers.authorization) : undefined;
-  return match?.[3] === 'sts' ? 'sts' : 'ec2';
+  return match?.[3] === 'sts' ? 'sts' : match?.[3] === 's3' ? 's3' : 'ec2';
 }
 
 function send(response: ServerResponse, requestId: string, result: HandlerResult): void {
@@ -123,6 +129,9 @@ function send(response: ServerResponse, requestId: string, result: HandlerResult
     'content-type': result.contentType,
     'content-length': Buffer.byteLength(result.body),
     'x-amzn-requestid': requestId,
+    // S3 names its request id differently.
+    'x-amz-request-id': requestId,
+    ...result.headers,
   });
   response.end(result.body);
 }

@@ -3,6 +3,7 @@
  * volumes, snapshots and KMS keys. Handlers read and change it; tests and the demo inspect it.
  * Snapshot progress is computed from the lab clock when read, so no timers run.
  */
+import { LabS3Store } from './s3-state.js';
 import { LabClock } from './clock.js';
 import { IdGenerator } from './ids.js';
 
@@ -185,6 +186,8 @@ export class LabState {
   readonly roles = new Map<string, LabRole>();
   readonly credentials = new Map<string, LabCredential>();
   private readonly regions = new Map<string, RegionState>();
+  /** S3 buckets (the forensics account's evidence bucket). */
+  readonly s3 = new LabS3Store();
 
   constructor(options: LabStateOptions) {
     this.clock = options.clock;

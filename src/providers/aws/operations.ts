@@ -42,6 +42,16 @@ const COPY_TAGS = {
   'aws:TagKeys': ['CaseId', 'EvidenceId', 'SourceSnapshotId'],
 };
 
+// The evidence bucket's objects of one case (`aws.evidenceBucket.prefix` + case id).
+const CASE_OBJECTS = 'arn:${Partition}:s3:::${EvidenceBucket}/${EvidencePrefix}${CaseId}/*';
+// Object Lock at upload: the configured mode, for the configured number of days.
+const RETENTION = { 's3:object-lock-mode': '${RetentionMode}', 's3:object-lock-remaining-retention-days': '${RetentionDays}' };
+// Writing an object with a retention is s3:PutObject plus s3:PutObjectRetention.
+const LOCKED_WRITE: readonly PermissionNeed[] = [
+  { action: 's3:PutObject', resource: CASE_OBJECTS },
+  { action: 's3:PutObjectRetention', resource: CASE_OBJECTS, context: RETENTION },
+];
+
 /** What EC2 does with KMS on the caller's behalf when it reads an encrypted snapshot. */
 function kmsToDecrypt(resource: string): PermissionNeed[] {
   return [
@@ -208,6 +218,56 @@ export const AWS_OPERATIONS = {
       { action: 'ec2:LockSnapshot', resource: SNAPSHOT, context: { 'aws:ResourceTag/CaseId': '${CaseId}' } },
     ],
   },
+  // The immutable copy of a closed case (src/providers/aws/evidence-bucket.ts): the forensics
+  // account's own credentials, on the evidence bucket only, under the case's prefix.
+  putEvidenceObject: {
+    api: 's3:PutObject',
+    account: 'forensics',
+    mutates: true,
+    permissions: LOCKED_WRITE,
+  },
+  startEvidenceUpload: {
+    api: 's3:CreateMultipartUpload',
+    account: 'forensics',
+    mutates: true,
+    permissions: LOCKED_WRITE,
+  },
+  uploadEvidencePart: {
+    api: 's3:UploadPart',
+    account: 'forensics',
+    mutates: true,
+    permissions: [{ action: 's3:PutObject', resource: CASE_OBJECTS }],
+  },
+  completeEvidenceUpload: {
+    api: 's3:CompleteMultipartUpload',
+    account: 'forensics',
+    mutates: true,
+    permissions: [{ action: 's3:PutObject', resource: CASE_OBJECTS }],
+  },
+  /** An upload that failed part-way is abandoned: its parts are not an object and hold nothing locked. */
+  abortEvidenceUpload: {
+    api: 's3:AbortMultipartUpload',
+    account: 'forensics',
+    mutates: true,
+    permissions: [{ action: 's3:AbortMultipartUpload', resource: CASE_OBJECTS }],
+  },
+  /** One recorded version: its SHA-256 and its Object Lock retention. */
+  headEvidenceObject: {
+    api: 's3:HeadObject',
+    account: 'forensics',
+    mutates: false,
+    permissions: [
+      { action: 's3:GetObjectVersion', resource: CASE_OBJECTS },
+      { action: 's3:GetObjectRetention', resource: CASE_OBJECTS },
+    ],
+  },
+  /** fetch-case: the newest version of each object of the case. */
+  getEvidenceObject: {
+    api: 's3:GetObject',
+    account: 'forensics',
+    mutates: false,
+    permissions: [{ action: 's3:GetObject', resource: CASE_OBJECTS }],
+  },
 } as const satisfies Record<string, AwsOperation>;
 
 export type AwsOperationName = keyof typeof AWS_OPERATIONS;
@@ -237,6 +297,11 @@ export interface PlanValues {
   caseId?: string;
   analyst?: string;
   collectionTagValue?: string;
+  /** The evidence bucket (`aws.evidenceBucket`): name, key prefix, retention. */
+  evidenceBucket?: string;
+  evidencePrefix?: string;
+  retentionMode?: string;
+  retentionDays?: number;
 }
 
 /** Fills the placeholders of an ARN pattern or a condition value. */
@@ -249,7 +314,11 @@ export function fillPlaceholders(text: string, values: PlanValues): string {
     .replaceAll('${ForensicsAccount}', values.forensicsAccount)
     .replaceAll('${CaseId}', values.caseId ?? '${CaseId}')
     .replaceAll('${Analyst}', values.analyst ?? '${Analyst}')
-    .replaceAll('${CollectionTagValue}', values.collectionTagValue ?? 'true');
+    .replaceAll('${CollectionTagValue}', values.collectionTagValue ?? 'true')
+    .replaceAll('${EvidenceBucket}', values.evidenceBucket ?? '${EvidenceBucket}')
+    .replaceAll('${EvidencePrefix}', values.evidencePrefix ?? '')
+    .replaceAll('${RetentionMode}', values.retentionMode ?? 'COMPLIANCE')
+    .replaceAll('${RetentionDays}', String(values.retentionDays ?? 365));
 }
 
 function fillNeed(need: PermissionNeed, values: PlanValues): PermissionNeed {

@@ -1,0 +1,29 @@
+/**
+ * Where the records of the off-machine copy sit in a ledger. The copy can only be made of a
+ * sealed case (its ledger ends in `case.closed` and the signed manifest names that entry), and
+ * what S3 confirmed is only known afterwards, so its records are appended *after* `case.closed`:
+ * hash-chained and signed like every entry, but outside the manifest's seal. These are the only
+ * entries allowed after the seal; anything else there is tampering (see docs/ledger-format.md).
+ */
+import type { LedgerEntry } from '../core/ports.js';
+
+/** One object confirmed in the bucket; a copy that failed; the copy complete. */
+export const COPY_ENTRY_TYPES: ReadonlySet<string> = new Set(['evidence.copied', 'copy.failed', 'case.copied']);
+
+/** True for the entry types that may follow the sealing `case.closed`. */
+export function isCopyRecord(entry: Pick<LedgerEntry, 'type'>): boolean {
+  return COPY_ENTRY_TYPES.has(entry.type);
+}
+
+/**
+ * The index of the entry that sealed the case: the last entry that is not a copy record, when
+ * it is `case.closed`; -1 when the case is open (its last such entry is anything else).
+ */
+export function sealIndex(entries: readonly LedgerEntry[]): number {
+  for (let i = entries.length - 1; i >= 0; i--) {
+    const entry = entries[i]!;
+    if (isCopyRecord(entry)) continue;
+    return entry.type === 'case.closed' ? i : -1;
+  }
+  return -1;
+}

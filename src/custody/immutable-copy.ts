@@ -1,0 +1,541 @@
+/**
+ * The immutable copy of a closed case off this machine: every file of the sealed case uploaded to
+ * a write-once store (S3 with Object Lock), each object recorded in the ledger as the store
+ * confirmed it; `verify --against` checks the folder against that copy; `fetch-case` restores a
+ * folder from it. Cloud-free: the store is a port (`ImmutableStore`), implemented for S3 in
+ * `src/providers/aws/evidence-bucket.ts`.
+ *
+ * Order (docs/ledger-format.md): `case.closed` and the signed manifest seal the case first; the
+ * copy uploads the sealed ledger (up to and including `case.closed`), the manifest and every
+ * evidence file, then appends one `evidence.copied` per confirmed object and a final
+ * `case.copied` (or `copy.failed`) after the seal. Those are the only entries verify accepts after
+ * `case.closed`.
+ */
+import { createHash } from 'node:crypto';
+import { createReadStream } from 'node:fs';
+import { lstat, mkdir, open, readFile, rename, rm } from 'node:fs/promises';
+import { dirname, join, resolve } from 'node:path';
+import { CustodyError, isCustodyError } from '../core/errors.js';
+import type { LedgerEntry } from '../core/ports.js';
+import { acquireCaseLock } from './case-lock.js';
+import { checkChain } from './chain.js';
+import { sealIndex } from './copy-records.js';
+import { hashFile } from './evidence-store.js';
+import { EVIDENCE_DIR, LEDGER_FILE, MANIFEST_FILE, REPORT_FILES } from './layout.js';
+import { Ledger } from './ledger.js';
+import { collectEvidenceItems, type Manifest } from './manifest.js';
+import { segmentProblem } from './names.js';
+import type { Problem } from './problems.js';
+import { readPreviousRun } from './resume.js';
+import { resolveSigningKey } from './signing-key.js';
+import { verifyCase } from './verify.js';
+
+export type RetentionMode = 'COMPLIANCE' | 'GOVERNANCE';
+
+/** What the store says it holds for one object, exactly as it said it. */
+export interface StoredChecksum {
+  algorithm: 'SHA256';
+  /** As the store returned it: base64 SHA-256, or for a multipart object `base64-N` (composite). */
+  value: string;
+  /** As the store returned it (`FULL_OBJECT`, `COMPOSITE`); absent when it did not say. */
+  type?: string;
+  /** Multipart only: how many parts, and the size of every part but the last. */
+  parts?: number;
+  partSize?: number;
+}
+
+export interface UploadRequest {
+  /** Path relative to the case folder (`evidence/<id>/<name>`, `manifest.json`, …). */
+  path: string;
+  source: { file: string } | { bytes: Uint8Array };
+  size: number;
+  retention: { mode: RetentionMode; retainUntil: Date };
+}
+
+export interface UploadReceipt {
+  key: string;
+  versionId?: string;
+  etag?: string;
+  checksum: StoredChecksum;
+  /** The checksum the store had to return for the bytes that were read and sent. */
+  expectedChecksum: string;
+  /** SHA-256 (hex) of the bytes read and sent. */
+  sentSha256: string;
+  requestIds: string[];
+}
+
+/** One object version as the store describes it now. */
+export interface RemoteObject {
+  key: string;
+  versionId?: string;
+  size?: number;
+  checksum?: { value: string; type?: string };
+  retention?: { mode?: string; retainUntil?: string };
+  requestId?: string;
+}
+
+/** A write-once object store holding one case under one prefix. */
+export interface ImmutableStore {
+  /** `s3://bucket/prefix/CASE` */
+  readonly url: string;
+  readonly bucket: string;
+  /** The object key of a case-relative path. */
+  keyFor(path: string): string;
+  /** Uploads one object with its retention and the store's own SHA-256; throws a `CustodyError`. */
+  upload(request: UploadRequest): Promise<UploadReceipt>;
+  /** Describes one version (checksum, retention); undefined when that version does not exist. */
+  inspect(path: string, versionId: string): Promise<RemoteObject | undefined>;
+  /** The newest version's bytes; throws `E_NOT_FOUND` when there is none. */
+  download(path: string): Promise<{ body: AsyncIterable<Uint8Array>; versionId?: string; requestId?: string }>;
+}
+
+/** Base64 of a hex SHA-256: how S3 writes a whole-object SHA-256 checksum. */
+export function base64OfHex(hex: string): string {
+  return Buffer.from(hex, 'hex').toString('base64');
+}
+
+/**
+ * The composite checksum S3 keeps for a multipart upload with SHA-256: the SHA-256 of the
+ * concatenated binary part digests, base64, then `-N` (N parts). Parts are `partSize` bytes,
+ * the last one shorter.
+ */
+export async function compositeSha256(source: { file: string } | { bytes: Uint8Array }, partSize: number): Promise<string> {
+  const outer = createHash('sha256');
+  let parts = 0;
+  if ('bytes' in source) {
+    for (let offset = 0; offset < source.bytes.length || parts === 0; offset += partSize) {
+      outer.update(createHash('sha256').update(source.bytes.subarray(offset, offset + partSize)).digest());
+      parts++;
+      if (offset + partSize >= source.bytes.length) break;
+    }
+  } else {
+    let part = createHash('sha256');
+    let filled = 0;
+    for await (const chunk of createReadStream(source.file)) {
+      let data = chunk as Buffer;
+      while (data.length > 0) {
+        const take = Math.min(partSize - filled, data.length);
+        part.update(data.subarray(0, take));
+        filled += take;
+        data = data.subarray(take);
+        if (filled === partSize) {
+          outer.update(part.digest());
+          parts++;
+          part = createHash('sha256');
+          filled = 0;
+        }
+      }
+    }
+    if (filled > 0 || parts === 0) {
+      outer.update(part.digest());
+      parts++;
+    }
+  }
+  return `${outer.digest('base64')}-${parts}`;
+}
+
+/** The checksum value S3 must hold for these bytes, given how they were uploaded. */
+async function expectedChecksumOf(source: { file: string } | { bytes: Uint8Array }, sha256: string, checksum: StoredChecksum): Promise<string> {
+  if (checksum.partSize !== undefined && checksum.parts !== undefined) return compositeSha256(source, checksum.partSize);
+  return base64OfHex(sha256);
+}
+
+/** Compares a store's checksum with the expected one; a composite may come with or without `-N`. */
+export function sameChecksum(got: string | undefined, expected: string): boolean {
+  if (got === undefined) return false;
+  if (got === expected) return true;
+  const [gotBase, gotParts] = got.split('-');
+  const [expectedBase, expectedParts] = expected.split('-');
+  return gotBase === expectedBase && (gotParts === undefined || gotParts === expectedParts);
+}
+
+interface CaseObject {
+  path: string;
+  source: { file: string } | { bytes: Uint8Array };
+  sha256: string;
+  size: number;
+}
+
+interface SealedCase {
+  caseId: string;
+  entries: LedgerEntry[];
+  /** Index of the sealing `case.closed`. */
+  seal: number;
+  /** ledger.jsonl up to and including `case.closed`: what the copy holds. */
+  sealedLedger: Buffer;
+}
+
+/** Reads a case's ledger and its sealed prefix; `E_INPUT` when the case is not closed. */
+async function readSealedCase(caseDir: string, entries: LedgerEntry[]): Promise<SealedCase> {
+  const seal = sealIndex(entries);
+  const caseId = String(entries[0]?.data.caseId ?? '');
+  if (seal < 0) {
+    throw new CustodyError(
+      'E_INPUT',
+      `case ${caseId} in ${caseDir} is not closed: only a closed case is copied (finish it with custody collect --case ${caseId} --resume ...)`,
+      { resource: caseDir },
+    );
+  }
+  const text = await readFile(join(caseDir, LEDGER_FILE));
+  // One entry a line: the sealed ledger is the first seal+1 lines, byte for byte.
+  let offset = 0;
+  for (let line = 0; line <= seal; line++) {
+    const end = text.indexOf(0x0a, offset);
+    if (end < 0) throw new CustodyError('E_VERIFY', `${LEDGER_FILE} of ${caseDir} ends inside entry ${line + 1}`, { resource: caseDir });
+    offset = end + 1;
+  }
+  return { caseId, entries, seal, sealedLedger: text.subarray(0, offset) };
+}
+
+/** Every object of a sealed case, in upload order: the ledger, the manifest, evidence, reports. */
+async function caseObjects(caseDir: string, sealed: SealedCase): Promise<CaseObject[]> {
+  const ledger = sealed.sealedLedger;
+  const objects: CaseObject[] = [
+    { path: LEDGER_FILE, source: { bytes: ledger }, sha256: createHash('sha256').update(ledger).digest('hex'), size: ledger.length },
+  ];
+  const manifestPath = join(caseDir, MANIFEST_FILE);
+  objects.push({ path: MANIFEST_FILE, source: { file: manifestPath }, ...(await hashFile(manifestPath)) });
+  const { files } = collectEvidenceItems(sealed.entries.slice(0, sealed.seal + 1));
+  for (const file of files) {
+    objects.push({ path: file.path, source: { file: join(caseDir, ...file.path.split('/')) }, sha256: file.sha256, size: file.size });
+  }
+  // Reports are a convenience, not evidence, but a copy of what counsel read is worth keeping.
+  for (const name of REPORT_FILES) {
+    const path = join(caseDir, name);
+    const info = await lstat(path).catch(() => undefined);
+    if (info?.isFile()) objects.push({ path: name, source: { file: path }, ...(await hashFile(path)) });
+  }
+  return objects;
+}
+
+/** The latest `evidence.copied` per path after the seal: what the copy holds, as recorded. */
+export function copiedRecords(entries: readonly LedgerEntry[]): Map<string, LedgerEntry> {
+  const seal = sealIndex(entries);
+  const out = new Map<string, LedgerEntry>();
+  if (seal < 0) return out;
+  for (const entry of entries.slice(seal + 1)) {
+    if (entry.type === 'evidence.copied' && typeof entry.data.path === 'string') out.set(entry.data.path, entry);
+  }
+  return out;
+}
+
+export interface CopyCaseOptions {
+  caseDir: string;
+  store: ImmutableStore;
+  /** Who makes the copy: the actor of its ledger entries. */
+  actor: string;
+  keysDir: string;
+  signingKeyFile?: string;
+  retention: { mode: RetentionMode; days: number };
+  now?: () => Date;
+  /** Called after each object is confirmed. */
+  onObject?: (path: string, index: number, total: number) => void;
+}
+
+export interface CopyCaseResult {
+  url: string;
+  /** Objects uploaded and confirmed by this run. */
+  copied: number;
+  /** Objects an earlier run had already copied (same path, same SHA-256). */
+  alreadyCopied: number;
+  total: number;
+  /** The ledger head after `case.copied`. */
+  head: { seq: number; hash: string };
+  /** The entry that sealed the case (what the copied ledger ends with). */
+  sealedHead: { seq: number; hash: string };
+}
+
+/**
+ * Copies a closed, intact case to the store and records each object as it is confirmed. Refuses
+ * an open case (`E_INPUT`) or one that does not verify (`E_VERIFY`, nothing uploaded). A failure
+ * is recorded (`copy.failed`) and thrown as `E_COPY` with how to retry; running it again copies
+ * only what is missing.
+ *
+ * @example
+ * await copyCase({ caseDir, store: await openEvidenceBucket(config, caseId), actor: 'alice',
+ *   keysDir, retention: { mode: 'COMPLIANCE', days: 365 } });
+ */
+export async function copyCase(options: CopyCaseOptions): Promise<CopyCaseResult> {
+  const { caseDir, store } = options;
+  const now = options.now ?? (() => new Date());
+  const ledgerPath = join(caseDir, LEDGER_FILE);
+  // A copy of a case that does not verify would lock in whatever is wrong with it.
+  const check = await verifyCase(caseDir);
+  if (!check.ok) {
+    throw new CustodyError('E_VERIFY', `${caseDir} does not verify (${check.firstProblem?.message ?? 'see custody verify'}): nothing was copied`, { resource: caseDir });
+  }
+  const previous = await readPreviousRun(ledgerPath, caseDir);
+  if (!previous) throw new CustodyError('E_INPUT', `${caseDir} holds no ledger: it is not a case folder`, { resource: caseDir });
+  const sealed = await readSealedCase(caseDir, previous.entries);
+  const sealEntry = sealed.entries[sealed.seal]!;
+  await assertManifestSeals(caseDir, sealEntry);
+
+  const lock = await acquireCaseLock(caseDir, sealed.caseId);
+  let ledger: Ledger | undefined;
+  try {
+    // Re-read under the lock: another run may have appended since.
+    const current = (await readPreviousRun(ledgerPath, caseDir))!;
+    const key = await resolveSigningKey({
+      caseId: sealed.caseId,
+      keysDir: options.keysDir,
+      ...(options.signingKeyFile ? { signingKeyFile: options.signingKeyFile } : {}),
+      allowCreate: false,
+      caseDir,
+    });
+    if (key.publicKey !== current.publicKey) {
+      throw new CustodyError('E_LEDGER', `the signing key ${key.path} is not the key case ${sealed.caseId} was opened with`, { resource: key.path });
+    }
+    const objects = await caseObjects(caseDir, sealed);
+    const done = copiedRecords(current.entries);
+    const todo = objects.filter((o) => done.get(o.path)?.data.sha256 !== o.sha256 || done.get(o.path)?.data.key !== store.keyFor(o.path));
+    ledger = await Ledger.open({ path: ledgerPath, key, existing: current.entries, now });
+    // Whole seconds: S3 keeps retain-until dates to the second.
+    const retainUntil = new Date(Math.floor(now().getTime() / 1000) * 1000 + options.retention.days * 86_400_000);
+    let copied = 0;
+    for (const object of todo) {
+      try {
+        const data = await uploadAndConfirm(store, object, { mode: options.retention.mode, retainUntil });
+        await ledger.append('evidence.copied', options.actor, data);
+      } catch (error) {
+        if (isCustodyError(error) && error.code === 'E_LEDGER') throw error;
+        const failure = error instanceof Error ? error : new Error(String(error));
+        await ledger.append('copy.failed', options.actor, {
+          bucket: store.bucket,
+          key: store.keyFor(object.path),
+          path: object.path,
+          error: isCustodyError(error) ? error.toRecord() : { code: 'E_INTERNAL', message: failure.message },
+          copied: done.size + copied,
+          remaining: todo.length - copied,
+        });
+        throw new CustodyError(
+          'E_COPY',
+          `the copy to ${store.url} failed at ${object.path}: ${failure.message}. The case is closed and intact here; ${copied} object(s) were copied by this run. Retry with: custody copy-case ${caseDir}`,
+          { cause: error, resource: store.keyFor(object.path), ...(isCustodyError(error) && error.requestId ? { requestId: error.requestId } : {}) },
+        );
+      }
+      copied++;
+      options.onObject?.(object.path, copied, todo.length);
+    }
+    const last = await ledger.append('case.copied', options.actor, {
+      url: store.url,
+      bucket: store.bucket,
+      objects: objects.length,
+      copiedNow: copied,
+      sealedHead: { seq: sealEntry.seq, hash: sealEntry.hash },
+      retention: { mode: options.retention.mode, retainUntil: retainUntil.toISOString() },
+    });
+    return {
+      url: store.url,
+      copied,
+      alreadyCopied: objects.length - todo.length,
+      total: objects.length,
+      head: { seq: last.seq, hash: last.hash },
+      sealedHead: { seq: sealEntry.seq, hash: sealEntry.hash },
+    };
+  } finally {
+    await ledger?.close();
+    await lock.release();
+  }
+}
+
+/** The manifest must name the sealing entry: a copy of an unsealed case would prove nothing. */
+async function assertManifestSeals(caseDir: string, sealEntry: LedgerEntry): Promise<void> {
+  let manifest: Manifest;
+  try {
+    manifest = JSON.parse(await readFile(join(caseDir, MANIFEST_FILE), 'utf8')) as Manifest;
+  } catch (cause) {
+    throw new CustodyError('E_VERIFY', `${caseDir} has no readable ${MANIFEST_FILE}: run custody verify ${caseDir}`, { cause, resource: caseDir });
+  }
+  if (manifest.ledgerHead?.seq !== sealEntry.seq || manifest.ledgerHead.hash !== sealEntry.hash) {
+    throw new CustodyError('E_VERIFY', `${MANIFEST_FILE} does not seal entry ${sealEntry.seq} (case.closed): run custody verify ${caseDir}`, { resource: caseDir });
+  }
+}
+
+async function uploadAndConfirm(
+  store: ImmutableStore,
+  object: CaseObject,
+  retention: { mode: RetentionMode; retainUntil: Date },
+): Promise<Record<string, unknown>> {
+  const receipt = await store.upload({ path: object.path, source: object.source, size: object.size, retention });
+  const key = receipt.key;
+  if (receipt.sentSha256 !== object.sha256) {
+    throw new CustodyError('E_VERIFY', `${object.path} changed while it was copied (sent sha256 ${receipt.sentSha256}, recorded ${object.sha256})`, { resource: key });
+  }
+  if (!sameChecksum(receipt.checksum.value, receipt.expectedChecksum)) {
+    throw new CustodyError('E_CLOUD', `the store holds SHA-256 ${receipt.checksum.value} for ${key}, not ${receipt.expectedChecksum}`, { resource: key });
+  }
+  if (!receipt.versionId) {
+    throw new CustodyError('E_CLOUD', `the bucket gave ${key} no version id: it is not versioned, so it cannot hold Object Lock`, { resource: key });
+  }
+  // Ask the store what it now holds under that version: the retention is recorded as confirmed,
+  // not as requested.
+  const stored = await store.inspect(object.path, receipt.versionId);
+  if (!stored) throw new CustodyError('E_CLOUD', `${key} version ${receipt.versionId} is not in the bucket right after its upload`, { resource: key });
+  const until = stored.retention?.retainUntil;
+  if (stored.retention?.mode !== retention.mode || !until || Date.parse(until) < retention.retainUntil.getTime()) {
+    throw new CustodyError(
+      'E_CLOUD',
+      `${key} version ${receipt.versionId} is not locked as asked (${retention.mode} until ${retention.retainUntil.toISOString()}); the bucket reports ${stored.retention?.mode ?? 'no retention'}${until ? ` until ${until}` : ''}: is Object Lock enabled on the bucket?`,
+      { resource: key },
+    );
+  }
+  if (stored.checksum && !sameChecksum(stored.checksum.value, receipt.expectedChecksum)) {
+    throw new CustodyError('E_CLOUD', `${key} version ${receipt.versionId} reports SHA-256 ${stored.checksum.value}, not ${receipt.expectedChecksum}`, { resource: key });
+  }
+  return {
+    path: object.path,
+    bucket: store.bucket,
+    key,
+    versionId: receipt.versionId,
+    size: object.size,
+    sha256: object.sha256,
+    checksum: receipt.checksum,
+    ...(receipt.etag ? { etag: receipt.etag } : {}),
+    retention: { mode: stored.retention.mode, retainUntil: until },
+    requestIds: [...receipt.requestIds, ...(stored.requestId ? [stored.requestId] : [])],
+  };
+}
+
+export interface AgainstResult {
+  ok: boolean;
+  url: string;
+  /** Objects found in the store as recorded. */
+  checked: number;
+  problems: Problem[];
+  warnings: Problem[];
+}
+
+/**
+ * Checks a case folder against its copy: every object of the sealed case was recorded as copied
+ * to this location, is in the store under the recorded version, with the SHA-256 the store
+ * reported at upload (which must also be the local bytes'), and still under the recorded
+ * retention. Run it after the offline verify, which it does not replace.
+ */
+export async function verifyAgainstCopy(caseDir: string, store: ImmutableStore, now: () => Date = () => new Date()): Promise<AgainstResult> {
+  const problems: Problem[] = [];
+  const warnings: Problem[] = [];
+  const fail = (p: Omit<Problem, 'severity'>) => problems.push({ severity: 'error', ...p });
+  const result = () => ({ ok: problems.length === 0, url: store.url, checked, problems, warnings });
+  let checked = 0;
+  const chain = checkChain(await readFile(join(caseDir, LEDGER_FILE), 'utf8').catch(() => ''));
+  if (sealIndex(chain.entries) < 0) {
+    fail({ kind: 'copy-not-recorded', path: LEDGER_FILE, message: 'the case is not closed, so it has no copy to check against' });
+    return result();
+  }
+  const sealed = await readSealedCase(caseDir, chain.entries);
+  const records = copiedRecords(chain.entries);
+  if (records.size === 0) {
+    fail({ kind: 'copy-not-recorded', path: LEDGER_FILE, message: `the ledger records no copy after case.closed (no evidence.copied entry): copy it with custody copy-case ${caseDir}` });
+    return result();
+  }
+  const objects = (await caseObjects(caseDir, sealed)).filter((o) => !(REPORT_FILES as readonly string[]).includes(o.path));
+  for (const object of objects) {
+    const record = records.get(object.path);
+    if (!record) {
+      fail({ kind: 'copy-not-recorded', path: object.path, message: `${object.path} is not recorded as copied (no evidence.copied entry for it)` });
+      continue;
+    }
+    const d = record.data as { key?: string; bucket?: string; versionId?: string; checksum?: StoredChecksum; retention?: { mode?: string; retainUntil?: string } };
+    const key = store.keyFor(object.path);
+    if (d.bucket !== store.bucket || d.key !== key) {
+      fail({ kind: 'copy-location', entrySeq: record.seq, path: object.path, message: `${object.path} was copied to s3://${d.bucket}/${d.key} (entry ${record.seq}), not to ${store.url}` });
+      continue;
+    }
+    const checksum = d.checksum;
+    // The local bytes as they are now, not as the ledger says they were.
+    const localSha256 = 'file' in object.source ? (await hashFile(object.source.file).catch(() => undefined))?.sha256 : object.sha256;
+    const localExpected = checksum && localSha256 ? await expectedChecksumOf(object.source, localSha256, checksum) : undefined;
+    if (!checksum || !localExpected || !sameChecksum(checksum.value, localExpected)) {
+      fail({ kind: 'copy-changed', entrySeq: record.seq, path: object.path, message: `${object.path} here does not match the SHA-256 recorded for its copy in entry ${record.seq}` });
+      continue;
+    }
+    const remote = await store.inspect(object.path, String(d.versionId ?? ''));
+    if (!remote) {
+      fail({ kind: 'copy-missing', entrySeq: record.seq, path: object.path, message: `${key} version ${String(d.versionId)} (entry ${record.seq}) is not in the bucket` });
+      continue;
+    }
+    if (remote.versionId !== undefined && remote.versionId !== d.versionId) {
+      fail({ kind: 'copy-version', entrySeq: record.seq, path: object.path, message: `${key} answers with version ${remote.versionId}, entry ${record.seq} recorded ${String(d.versionId)}` });
+      continue;
+    }
+    if (!sameChecksum(remote.checksum?.value, localExpected)) {
+      fail({
+        kind: 'copy-changed',
+        entrySeq: record.seq,
+        path: object.path,
+        message: `${key} version ${String(d.versionId)} reports SHA-256 ${remote.checksum?.value ?? '(none)'}, recorded ${checksum.value} (entry ${record.seq})`,
+      });
+      continue;
+    }
+    const recordedUntil = Date.parse(d.retention?.retainUntil ?? '');
+    const remoteUntil = Date.parse(remote.retention?.retainUntil ?? '');
+    if (!remote.retention?.mode || remote.retention.mode !== d.retention?.mode || Number.isNaN(remoteUntil) || remoteUntil < recordedUntil) {
+      fail({
+        kind: 'copy-unlocked',
+        entrySeq: record.seq,
+        path: object.path,
+        message: `${key} version ${String(d.versionId)} is held ${remote.retention?.mode ?? 'without retention'}${remote.retention?.retainUntil ? ` until ${remote.retention.retainUntil}` : ''}, recorded ${String(d.retention?.mode)} until ${String(d.retention?.retainUntil)} (entry ${record.seq})`,
+      });
+      continue;
+    }
+    if (remoteUntil <= now().getTime()) {
+      warnings.push({ severity: 'warning', kind: 'copy-retention-ended', path: object.path, message: `the retention of ${key} ended on ${remote.retention.retainUntil}: it is no longer locked` });
+    }
+    checked++;
+  }
+  return result();
+}
+
+export interface FetchCaseResult {
+  dir: string;
+  objects: Array<{ path: string; versionId?: string; requestId?: string }>;
+}
+
+/**
+ * Restores a case folder from its copy into `dir`, which must not exist (nothing is ever
+ * overwritten). Downloads the ledger, the manifest and every evidence file the ledger records,
+ * into a temporary folder beside `dir` that is renamed at the end. Verify the result offline.
+ */
+export async function fetchCase(store: ImmutableStore, dir: string): Promise<FetchCaseResult> {
+  const target = resolve(dir);
+  if (await lstat(target).then(() => true, () => false)) {
+    throw new CustodyError('E_INPUT', `${target} already exists; fetch-case never overwrites: choose a new --dir`, { resource: target });
+  }
+  const temp = `${target}.fetching`;
+  await mkdir(dirname(target), { recursive: true });
+  await mkdir(temp, { mode: 0o700 }).catch((cause: unknown) => {
+    throw new CustodyError('E_INPUT', `cannot create ${temp} (${(cause as Error).message}): is another fetch running? remove it if not`, { cause, resource: temp });
+  });
+  const objects: FetchCaseResult['objects'] = [];
+  try {
+    const fetchOne = async (path: string) => {
+      const { body, versionId, requestId } = await store.download(path);
+      const file = join(temp, ...path.split('/'));
+      await mkdir(dirname(file), { recursive: true, mode: 0o700 });
+      const handle = await open(file, 'wx', 0o600);
+      try {
+        for await (const chunk of body) await handle.write(chunk);
+        await handle.sync();
+      } finally {
+        await handle.close();
+      }
+      objects.push({ path, ...(versionId ? { versionId } : {}), ...(requestId ? { requestId } : {}) });
+    };
+    await fetchOne(LEDGER_FILE);
+    await fetchOne(MANIFEST_FILE);
+    const chain = checkChain(await readFile(join(temp, LEDGER_FILE), 'utf8'));
+    for (const file of collectEvidenceItems(chain.entries).files) {
+      const parts = file.path.split('/');
+      // Paths come from a downloaded ledger: never let one point outside the folder.
+      if (parts.length !== 3 || parts[0] !== EVIDENCE_DIR || parts.slice(1).some((p) => segmentProblem(p) !== undefined)) {
+        throw new CustodyError('E_VERIFY', `the copied ledger names an unsafe evidence path ${JSON.stringify(file.path)}`, { resource: file.path });
+      }
+      await fetchOne(file.path);
+    }
+    await rename(temp, target);
+  } catch (error) {
+    await rm(temp, { recursive: true, force: true });
+    throw error;
+  }
+  return { dir: target, objects };
+}
