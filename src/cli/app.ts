@@ -7,6 +7,7 @@ import { EXIT, exitCodeFor, isCustodyError } from '../core/errors.js';
 import { isCommandName } from './args.js';
 import type { CommandName } from './args.js';
 import { runCollectCommand } from './commands/collect.js';
+import { runCopyCaseCommand, runFetchCaseCommand } from './commands/copy-case.js';
 import { runDemoCommand } from './commands/demo.js';
 import { runPlanCommand } from './commands/plan.js';
 import { runPreflightCommand } from './commands/preflight.js';
@@ -25,6 +26,8 @@ const COMMANDS: Record<CommandName, Command> = {
   verify: runVerifyCommand,
   report: runReportCommand,
   demo: runDemoCommand,
+  'copy-case': runCopyCaseCommand,
+  'fetch-case': runFetchCaseCommand,
 };
 
 /** The package version, read from package.json (two levels up from src/cli and dist/cli). */

@@ -42,9 +42,12 @@ export const COMMAND_OPTIONS = {
     'expect-key': { type: 'string' },
     'expect-head': { type: 'string' },
     'allow-open': { type: 'boolean' },
+    against: { type: 'string' },
     config: { type: 'string' },
     help: { type: 'boolean', short: 'h' },
   },
+  'copy-case': { config: { type: 'string' }, analyst: { type: 'string' }, json: { type: 'boolean' }, help: { type: 'boolean', short: 'h' } },
+  'fetch-case': { config: { type: 'string' }, dir: { type: 'string' }, json: { type: 'boolean' }, help: { type: 'boolean', short: 'h' } },
   preflight: {
     config: { type: 'string' },
     account: { type: 'string', multiple: true },

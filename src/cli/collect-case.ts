@@ -6,7 +6,7 @@ import { runCollection } from '../core/orchestrator.js';
 import type { OutcomeSummary } from '../core/outcomes.js';
 import type { CollectOptions, ProgressSink, Provider, TargetOutcome } from '../core/ports.js';
 import type { Selector, Target } from '../core/targets.js';
-import type { CliDeps, VerifyOutcome } from './deps.js';
+import type { CliDeps, CopyOutcome, VerifyOutcome } from './deps.js';
 
 export interface CollectCaseInput {
   config: CustodyConfig;
@@ -30,6 +30,8 @@ export interface CollectCaseResult {
   summary: OutcomeSummary;
   /** Absent when the run was interrupted: the case was left open to be resumed. */
   verify: VerifyOutcome | undefined;
+  /** The immutable copy, when `aws.evidenceBucket` is configured and the case was closed. */
+  copy?: CopyOutcome;
   interrupted: boolean;
 }
 
@@ -89,9 +91,26 @@ export async function collectCase(input: CollectCaseInput, deps: CliDeps): Promi
       return { ...base, verify: undefined, interrupted: true };
     }
     await opened.close(outcomes);
-    const verify = await deps.verifyCase(opened.recorder.caseDir);
-    return { ...base, verify, interrupted: false };
+    let verify = await deps.verifyCase(opened.recorder.caseDir);
+    const copy = await copyClosedCase(input, deps, opened.recorder.caseDir, analyst, verify);
+    // The copy appended its records after case.closed: verify again, so the ledger head printed
+    // to be kept apart is the one the case now ends with.
+    if (copy && verify.ok) verify = await deps.verifyCase(opened.recorder.caseDir);
+    return { ...base, verify, ...(copy ? { copy } : {}), interrupted: false };
   } finally {
     await Promise.allSettled(providers.map((p) => p.close?.()));
   }
+}
+
+/**
+ * With `aws.evidenceBucket`, the closed case goes to the bucket: its records follow case.closed
+ * in the ledger. A case that does not verify is not copied (a copy would lock in the damage).
+ */
+async function copyClosedCase(input: CollectCaseInput, deps: CliDeps, caseDir: string, analyst: string, verify: VerifyOutcome): Promise<CopyOutcome | undefined> {
+  const bucket = input.config.aws?.evidenceBucket;
+  if (!bucket) return undefined;
+  const url = `s3://${bucket.name}/${bucket.prefix}${input.caseId}`;
+  if (!verify.ok) return { ok: false, url, error: { code: 'E_VERIFY', message: 'the case does not verify, so it was not copied' } };
+  if (!deps.copyCase) return { ok: false, url, error: { code: 'E_UNSUPPORTED', message: 'this build cannot copy cases' } };
+  return deps.copyCase({ config: input.config, caseDir, caseId: input.caseId, actor: analyst });
 }

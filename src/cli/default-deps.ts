@@ -6,9 +6,10 @@ import { openCase, renderReport, summarizeConfig, verifyCase } from '../custody/
 import type { VerifyResult } from '../custody/index.js';
 import { resolveCallerIdentity } from '../providers/aws/index.js';
 import { createProviders } from '../providers/registry.js';
-import { CustodyError } from '../core/errors.js';
+import { defaultKeysDir } from '../core/config.js';
+import { CustodyError, isCustodyError } from '../core/errors.js';
 import { packageVersion } from './app.js';
-import type { CliDeps, DemoLab, VerifyOutcome, VerifyRequest } from './deps.js';
+import type { CliDeps, CopyOutcome, DemoLab, VerifyOutcome, VerifyRequest } from './deps.js';
 
 export function defaultDeps(): CliDeps {
   return {
@@ -47,7 +48,61 @@ export function defaultDeps(): CliDeps {
       return (await resolveCallerIdentity(config)).arn;
     },
     startDemoLab,
+    copyCase: copyToEvidenceBucket,
+    async verifyAgainst(caseDir, url, config) {
+      const { verifyAgainstCopy } = await import('../custody/immutable-copy.js');
+      const { evidenceBucketOptions, openEvidenceBucket } = await import('../providers/aws/evidence-bucket.js');
+      const store = openEvidenceBucket(evidenceBucketOptions(config ?? {}, { url }));
+      try {
+        const result = await verifyAgainstCopy(caseDir, store);
+        return { ok: result.ok, url: result.url, checked: result.checked, problems: [...result.problems, ...result.warnings] };
+      } finally {
+        store.destroy();
+      }
+    },
+    async fetchCase(url, dir, config) {
+      const { fetchCase } = await import('../custody/immutable-copy.js');
+      const { evidenceBucketOptions, openEvidenceBucket } = await import('../providers/aws/evidence-bucket.js');
+      const store = openEvidenceBucket(evidenceBucketOptions(config ?? {}, { url }));
+      try {
+        const fetched = await fetchCase(store, dir);
+        return { dir: fetched.dir, objects: fetched.objects.length };
+      } finally {
+        store.destroy();
+      }
+    },
   };
+}
+
+/**
+ * Copies a closed case to `aws.evidenceBucket` with the forensics account's credentials (the
+ * standard chain). A failure is recorded in the ledger by the copy itself and returned with how
+ * to retry; only a ledger that cannot be written is thrown.
+ */
+async function copyToEvidenceBucket({ config, caseDir, caseId, actor }: Parameters<NonNullable<CliDeps['copyCase']>>[0]): Promise<CopyOutcome> {
+  const bucket = config.aws?.evidenceBucket;
+  if (!bucket) throw new CustodyError('E_CONFIG', 'aws.evidenceBucket is not configured: there is no bucket to copy the case to');
+  const { copyCase } = await import('../custody/immutable-copy.js');
+  const { evidenceBucketOptions, openEvidenceBucket } = await import('../providers/aws/evidence-bucket.js');
+  const store = openEvidenceBucket(evidenceBucketOptions(config, { caseId }));
+  const retention = { mode: bucket.retention.mode, days: bucket.retention.days };
+  try {
+    const result = await copyCase({
+      caseDir,
+      store,
+      actor,
+      keysDir: config.keysDir ?? defaultKeysDir(),
+      ...(config.signingKeyFile ? { signingKeyFile: config.signingKeyFile } : {}),
+      retention,
+    });
+    return { ok: true, url: result.url, copied: result.copied, alreadyCopied: result.alreadyCopied, total: result.total, retention, head: result.head };
+  } catch (error) {
+    if (isCustodyError(error) && error.code === 'E_LEDGER') throw error;
+    const record = isCustodyError(error) ? error.toRecord() : { code: 'E_INTERNAL', message: String(error) };
+    return { ok: false, url: store.url, retention, error: { code: String(record.code), message: String(record.message) } };
+  } finally {
+    store.destroy();
+  }
 }
 
 /**
@@ -81,7 +136,7 @@ export function toVerifyOutcome(caseDir: string, result: VerifyResult): VerifyOu
 
 // The labs are loaded only for the demo: collection never needs them.
 async function startDemoLab(): Promise<DemoLab> {
-  const { startLab, demoScenario } = await import('../lab/index.js');
+  const { startLab, demoScenario, EVIDENCE_BUCKET } = await import('../lab/index.js');
   const { startKubernetesDemoLab } = await import('../lab/kubernetes/index.js');
   const lab = await startLab(demoScenario());
   const instances = lab.state.regionNames().flatMap((region) => [...lab.state.region(region).instances.values()]);
@@ -117,6 +172,7 @@ async function startDemoLab(): Promise<DemoLab> {
   const accounts = [...new Set(instances.map((i) => i.ownerId))].sort();
   return {
     endpoint: lab.endpoint,
+    evidenceBucket: EVIDENCE_BUCKET,
     region: lab.region,
     forensicsAccount: lab.forensicsAccount,
     allowedAccounts: accounts,

@@ -57,6 +57,29 @@ export interface VerifyRequest {
   allowOpen?: boolean;
 }
 
+/** The immutable copy of a closed case (aws.evidenceBucket), as the CLI shows it. */
+export interface CopyOutcome {
+  ok: boolean;
+  /** `s3://bucket/prefix/CASE` */
+  url: string;
+  copied?: number;
+  alreadyCopied?: number;
+  total?: number;
+  retention?: { mode: string; days: number };
+  /** The ledger head after the copy records (`case.copied`, or `copy.failed`). */
+  head?: { seq: number; hash: string };
+  /** Why it failed, and how to retry. */
+  error?: { code: string; message: string };
+}
+
+/** `verify --against`: the folder checked against its copy. */
+export interface AgainstOutcome {
+  ok: boolean;
+  url: string;
+  checked: number;
+  problems: VerifyProblem[];
+}
+
 export interface ReportPaths {
   markdown: string;
   html: string;
@@ -66,8 +89,10 @@ export interface ReportPaths {
 
 /** A running rehearsal lab, as the demo uses it. */
 export interface DemoLab {
-  /** The one loopback URL serving STS, EC2 and KMS. */
+  /** The one loopback URL serving STS, EC2, KMS and S3. */
   endpoint: string;
+  /** The forensics account's Object Lock bucket in the lab: the demo copies its case there. */
+  evidenceBucket?: string;
   region: string;
   forensicsAccount: string;
   allowedAccounts: string[];
@@ -119,4 +144,13 @@ export interface CliDeps {
   /** The caller identity (AWS GetCallerIdentity ARN), used as the analyst when none is given. */
   callerIdentity(config: CustodyConfig): Promise<string>;
   startDemoLab(): Promise<DemoLab>;
+  /**
+   * The immutable copy (absent: the command refuses). Copies a closed case to the configured
+   * evidence bucket; a failure is recorded in the ledger and returned, not thrown.
+   */
+  copyCase?(input: { config: CustodyConfig; caseDir: string; caseId: string; actor: string }): Promise<CopyOutcome>;
+  /** Checks a case folder against its copy at `url` (s3://BUCKET/CASE). */
+  verifyAgainst?(caseDir: string, url: string, config: CustodyConfig | undefined): Promise<AgainstOutcome>;
+  /** Restores a case folder from its copy at `url` into `dir` (which must not exist). */
+  fetchCase?(url: string, dir: string, config: CustodyConfig | undefined): Promise<{ dir: string; objects: number }>;
 }

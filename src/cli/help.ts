@@ -10,6 +10,8 @@ Commands:
   preflight check, changing nothing, that the roles in every account and cluster allow collection
   verify    check a case folder: hash chain, signatures, every evidence file
   report    write report.md and report.html into a case folder
+  copy-case copy a closed case to the Object Lock evidence bucket (aws.evidenceBucket), or retry
+  fetch-case restore a case folder from its copy in the evidence bucket
   demo      run a whole case against a local rehearsal lab (no cloud account needed)
 
 Options:
@@ -18,7 +20,8 @@ Options:
 
 Configuration: --config FILE, else $CUSTODY_CONFIG, else ./custody.config.json.
 Exit codes: 0 all collected; 1 some targets partial or failed; 2 all failed; 3 bad input or
-configuration; 4 verification failed; 5 the ledger could not be written; 70 internal error.
+configuration; 4 verification failed; 5 the ledger could not be written; 6 the copy to the
+evidence bucket failed (the case is closed and intact locally); 70 internal error.
 Set CUSTODY_DEBUG=1 to print stack traces.`;
 
 const TARGET_FORMS = `Targets:
@@ -65,7 +68,7 @@ Options:
 
 ${TARGET_FORMS}`;
 
-export const VERIFY_HELP = `Usage: custody verify CASE [--expect-key K] [--expect-head SEQ:HASH] [--allow-open] [--json]
+export const VERIFY_HELP = `Usage: custody verify CASE [--expect-key K] [--expect-head SEQ:HASH] [--allow-open] [--against s3://BUCKET/CASE] [--json]
 
 CASE is a case folder, or a case id looked up in casesDir of the configuration (--config,
 $CUSTODY_CONFIG, ./custody.config.json). Re-walks the ledger's hash chain, checks every
@@ -73,8 +76,9 @@ signature, and re-hashes every evidence file against the signed manifest. Exit 0
 matches; exit 4 naming the first entry or file that does not; exit 3 when CASE is not a case
 folder or an option is malformed. Works offline.
 
-A case must be closed (its ledger ends in case.closed, its manifest.json matches): entries cut
-from the end of an open case cannot be noticed, so an open case fails unless --allow-open.
+A case must be closed (its ledger ends in case.closed — followed only by the records of its copy
+to the evidence bucket, if any — and its manifest.json matches): entries cut from the end of an
+open case cannot be noticed, so an open case fails unless --allow-open.
 
 Options:
   --expect-key K          the case must be signed by this key: its fingerprint as collect prints
@@ -83,7 +87,12 @@ Options:
   --expect-head SEQ:HASH  the ledger must end at this entry, as collect prints it ("Ledger
                           head"); catches a ledger cut back or extended, manifest and all
   --allow-open            verify a case that was not closed, up to its last entry
-  --config FILE           where to find casesDir when CASE is a case id
+  --against URL           after the offline checks, also check the folder against its copy in
+                          S3: every object recorded as copied is there under its recorded
+                          version, with the same SHA-256, still under Object Lock until the
+                          recorded date (forensics account credentials, standard AWS chain)
+  --config FILE           where to find casesDir when CASE is a case id; with --against, the
+                          S3 endpoint and region
   --json                  print the verification result as JSON
   -h, --help              show this help`;
 
@@ -134,4 +143,36 @@ Options:
   --namespace NS     a namespace to check in each cluster (repeatable; default: default)
   --analyst NAME     recorded as the session's source identity (default: config "analyst")
   --json             print the rows as JSON
+  -h, --help         show this help`;
+
+export const COPY_CASE_HELP = `Usage: custody copy-case CASE [--config FILE] [--analyst NAME] [--json]
+
+Copies a closed case to the evidence bucket of the configuration (aws.evidenceBucket), under
+PREFIX + CASE/: the ledger as sealed by case.closed, manifest.json, every evidence file (and the
+reports if present), each with S3's SHA-256 checksum and an Object Lock retention. Each object is
+recorded in the ledger as S3 confirmed it (evidence.copied, then case.copied). collect does this
+by itself when the bucket is configured; run copy-case to retry a copy that failed: it uploads
+only what is not yet recorded as copied. The case must verify first. CASE is a case folder or a
+case id in casesDir.
+
+Exit codes: 0 copied; 3 bad input or configuration; 4 the case does not verify; 6 the copy failed
+(recorded in the ledger; run the command again to retry).
+
+Options:
+  --config FILE      configuration file
+  --analyst NAME     who makes the copy (default: config "analyst", else the AWS caller identity)
+  --json             print the result as JSON
+  -h, --help         show this help`;
+
+export const FETCH_CASE_HELP = `Usage: custody fetch-case s3://BUCKET/CASE --dir DIR [--config FILE] [--json]
+
+Restores a case folder from its copy in the evidence bucket into DIR (which must not exist:
+nothing is ever overwritten): the sealed ledger, manifest.json and every evidence file the ledger
+records (the newest version of each), then verifies the folder offline. Exit 0 when it verifies,
+4 when it does not.
+
+Options:
+  --dir DIR          the new case folder  [required]
+  --config FILE      configuration file (S3 endpoint, region); optional
+  --json             print the result as JSON
   -h, --help         show this help`;

@@ -3,7 +3,7 @@ import type { CollectionPlan } from '../core/plan.js';
 import type { OutcomeSummary } from '../core/outcomes.js';
 import type { TargetOutcome } from '../core/ports.js';
 import { formatFingerprint, formatHead } from '../custody/expectations.js';
-import type { VerifyOutcome } from './deps.js';
+import type { AgainstOutcome, CopyOutcome, VerifyOutcome } from './deps.js';
 
 export function renderOutcomes(outcomes: readonly TargetOutcome[]): string {
   const width = Math.max(9, ...outcomes.map((o) => o.status.length));
@@ -53,6 +53,26 @@ export function renderVerify(result: VerifyOutcome): string {
   for (const p of rest.slice(0, 20)) lines.push(`  ${p.severity}: ${problemLocation(p)}: ${p.message} [${p.kind}]`);
   if (rest.length > 20) lines.push(`  … and ${rest.length - 20} more`);
   return lines.join('\n');
+}
+
+/** One paragraph on the immutable copy: where, how many objects, until when — or why not and how to retry. */
+export function renderCopy(copy: CopyOutcome): string {
+  if (!copy.ok) {
+    return `NOT copied to ${copy.url}: ${copy.error?.message ?? 'unknown failure'} [${copy.error?.code ?? 'E_INTERNAL'}]\n  The case is closed and intact here; the failure is recorded in its ledger.`;
+  }
+  const retention = copy.retention ? `, locked ${copy.retention.mode} for ${copy.retention.days} days` : '';
+  const earlier = copy.alreadyCopied ? ` (${copy.alreadyCopied} already there from an earlier run)` : '';
+  const head = copy.head ? `\n  Ledger head after the copy records: ${copy.head.seq}:${copy.head.hash}` : '';
+  return `copied: ${copy.url} (${copy.copied ?? 0} objects now${earlier}${retention}; each recorded in the ledger after case.closed)${head}`;
+}
+
+/** verify --against: the first object that does not match its copy, or how many matched. */
+export function renderAgainst(result: AgainstOutcome): string {
+  const first = result.problems.find((p) => p.severity === 'error');
+  const warnings = result.problems.filter((p) => p.severity === 'warning').map((w) => `  warning: ${w.path ?? ''}: ${w.message}`);
+  if (!first) return [`matches its copy: ${result.url} (${result.checked} objects: version, SHA-256 and retention as recorded)`, ...warnings].join('\n');
+  const rest = result.problems.filter((p) => p !== first && p.severity === 'error').map((p) => `  error: ${problemLocation(p)}: ${p.message} [${p.kind}]`);
+  return [`does NOT match its copy: ${result.url}`, `  first problem: ${problemLocation(first)}: ${first.message} [${first.kind}]`, ...rest, ...warnings].join('\n');
 }
 
 export function renderPlan(plan: CollectionPlan): string {

@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import type { LedgerEntry } from '../core/ports.js';
 import { canonicalize } from './canonical-json.js';
 import { checkChain } from './chain.js';
-import { isCopyRecord } from './copy-records.js';
+import { isCopyRecord, sealIndex } from './copy-records.js';
 import { hashFile } from './evidence-store.js';
 import { EVIDENCE_DIR, FILE_ENTRY_TYPES, LEDGER_FILE, LOCK_FILE, MANIFEST_FILE, PARTIAL_DIR, REPORT_FILES } from './layout.js';
 import { collectEvidenceItems, verifyManifestSignature, type Manifest } from './manifest.js';
@@ -139,14 +139,16 @@ async function checkManifest(
   const last = entries[entries.length - 1];
   const info = await lstat(join(caseDir, MANIFEST_FILE)).catch(() => undefined);
   if (!info) {
-    if (last?.type === 'case.closed') {
+    // The seal: case.closed at the end, or followed only by the records of its copy.
+    const seal = entries[sealIndex(entries)];
+    if (seal) {
       // Closing writes the manifest right after case.closed; only its removal explains this, and
       // without it a ledger cut back to an earlier entry could no longer be noticed.
       fail({
         kind: 'manifest-missing',
-        entrySeq: last.seq,
+        entrySeq: seal.seq,
         path,
-        message: `the ledger ends in case.closed (entry ${last.seq}) but manifest.json is missing: the signed manifest of a closed case was removed`,
+        message: `the ledger ends in case.closed (entry ${seal.seq}) but manifest.json is missing: the signed manifest of a closed case was removed`,
       });
       return false;
     }

@@ -11,7 +11,7 @@ import { COLLECT_HELP } from '../help.js';
 import type { CliIo } from '../io.js';
 import { createProgress, writeProgressSummary } from '../progress.js';
 import { formatHead } from '../../custody/expectations.js';
-import { renderKeepApart, renderOutcomes, renderSummary, renderVerify } from '../render.js';
+import { renderCopy, renderKeepApart, renderOutcomes, renderSummary, renderVerify } from '../render.js';
 
 /** `custody collect --case ID [options] TARGET...` */
 export async function runCollectCommand(args: readonly string[], io: CliIo, deps: CliDeps): Promise<number> {
@@ -57,6 +57,8 @@ export async function runCollectCommand(args: readonly string[], io: CliIo, deps
 export function collectExitCode(result: CollectCaseResult): number {
   if (result.interrupted) return Math.max(EXIT.PARTIAL, exitCodeForOutcomes(result.outcomes));
   if (!result.verify?.ok) return EXIT.VERIFY_FAILED;
+  // The case is valid here, but the copy that was asked for is not there: not a silent success.
+  if (result.copy && !result.copy.ok) return EXIT.COPY_FAILED;
   return exitCodeForOutcomes(result.outcomes);
 }
 
@@ -70,6 +72,7 @@ export function collectJson(result: CollectCaseResult, exitCode: number): Record
     outcomes: result.outcomes,
     summary: result.summary,
     verify: result.verify ?? null,
+    ...(result.copy ? { copy: result.copy } : {}),
     interrupted: result.interrupted,
     exitCode,
   };
@@ -83,6 +86,7 @@ export function renderCollect(result: CollectCaseResult): string {
     result.verify
       ? renderVerify(result.verify)
       : `Interrupted: the case was left open. Finish it with the same command and --resume (custody collect --case ${result.caseId} --resume ...).`,
+    ...(result.copy ? [renderCopy(result.copy)] : []),
     `Case folder: ${result.caseDir}`,
     ...renderKeepApart(result.keyFingerprint, result.verify?.head),
   ].join('\n');

@@ -11,11 +11,11 @@ import { parseCommandArgs, stringValue } from '../args.js';
 import { collectCase } from '../collect-case.js';
 import { collectJson } from './collect.js';
 import type { CollectCaseResult } from '../collect-case.js';
-import type { CliDeps, DemoLab, ReportPaths } from '../deps.js';
+import type { AgainstOutcome, CliDeps, DemoLab, ReportPaths } from '../deps.js';
 import { DEMO_HELP } from '../help.js';
 import type { CliIo } from '../io.js';
 import { createProgress, writeProgressSummary } from '../progress.js';
-import { renderKeepApart, renderOutcomes, renderSummary, renderVerify } from '../render.js';
+import { renderAgainst, renderCopy, renderKeepApart, renderOutcomes, renderSummary, renderVerify } from '../render.js';
 
 const CREDENTIAL_VARS = ['AWS_ACCESS_KEY_ID', 'AWS_SECRET_ACCESS_KEY', 'AWS_SESSION_TOKEN', 'AWS_PROFILE', 'AWS_REGION'] as const;
 
@@ -48,7 +48,7 @@ export async function runDemoCommand(args: readonly string[], io: CliIo, deps: C
   };
   process.once('exit', removeLabEnv);
   try {
-    say(`Rehearsal lab listening on ${lab.endpoint} (STS, EC2, KMS; accounts ${[lab.forensicsAccount, ...lab.allowedAccounts].join(', ')})`);
+    say(`Rehearsal lab listening on ${lab.endpoint} (STS, EC2, KMS, S3; accounts ${[lab.forensicsAccount, ...lab.allowedAccounts].join(', ')})`);
     if (lab.kubernetes) say(`Demo EKS cluster "${lab.kubernetes.configName}" at ${String(lab.kubernetes.clusterConfig.server)}; its node is the instance ${lab.targets.followed.join(', ')}`);
     const configPath = writeDemoConfig(dir, lab);
     const where = values.keep === true ? "in this process's environment, and in lab.env once the case is done" : "only in this process's environment";
@@ -71,8 +71,10 @@ export async function runDemoCommand(args: readonly string[], io: CliIo, deps: C
     );
     writeProgressSummary(io, json, `${renderSummary(result.summary)}; case folder ${result.caseDir}`);
     const verified = result.verify?.ok === true;
+    // The copy in the lab's Object Lock bucket, checked as an examiner would: verify --against.
+    const against = result.copy?.ok && deps.verifyAgainst ? await deps.verifyAgainst(result.caseDir, result.copy.url, config) : undefined;
     const report = verified ? await deps.renderReport(result.caseDir) : undefined;
-    const asDesigned = ranAsDesigned(result, lab);
+    const asDesigned = ranAsDesigned(result, lab) && (lab.evidenceBucket === undefined || against?.ok === true);
     const exitCode = asDesigned ? EXIT.OK : result.verify && !verified ? EXIT.VERIFY_FAILED : Math.max(EXIT.PARTIAL, exitCodeForOutcomes(result.outcomes));
 
     const keep = values.keep === true;
@@ -86,6 +88,7 @@ export async function runDemoCommand(args: readonly string[], io: CliIo, deps: C
             report: report ?? null,
             refusedByDesign: lab.targets.refusedByPolicy,
             followed: lab.targets.followed,
+            ...(against ? { against } : {}),
             ranAsDesigned: asDesigned,
             ...(labEnvPath ? { lab: { endpoint: lab.endpoint, config: configPath, env: labEnvPath } } : {}),
           },
@@ -94,7 +97,7 @@ export async function runDemoCommand(args: readonly string[], io: CliIo, deps: C
         )}\n`,
       );
     } else {
-      say(renderDemo(result, lab, report, asDesigned));
+      say(renderDemo(result, lab, report, asDesigned, against));
     }
     if (keep) await keepLabRunning(lab, configPath, labEnvPath, io, json);
     return exitCode;
@@ -117,13 +120,15 @@ function ranAsDesigned(result: CollectCaseResult, lab: DemoLab): boolean {
   return collected && refused && result.verify?.ok === true;
 }
 
-function renderDemo(result: CollectCaseResult, lab: DemoLab, report: ReportPaths | undefined, asDesigned: boolean): string {
+function renderDemo(result: CollectCaseResult, lab: DemoLab, report: ReportPaths | undefined, asDesigned: boolean, against: AgainstOutcome | undefined): string {
   const lines = [
     '',
     `Case ${result.caseId} (analyst ${result.analyst})`,
     renderOutcomes(result.outcomes),
     renderSummary(result.summary),
     result.verify ? renderVerify(result.verify) : 'Interrupted before the case could be closed.',
+    ...(result.copy ? [renderCopy(result.copy)] : []),
+    ...(against ? [renderAgainst(against)] : []),
   ];
   if (report) lines.push(`Report: ${report.markdown}`, `        ${report.html}`);
   lines.push(`Case folder: ${result.caseDir}`);
@@ -139,6 +144,7 @@ function renderDemo(result: CollectCaseResult, lab: DemoLab, report: ReportPaths
       'other targets were collected and verified. Try: custody verify ' + result.caseDir,
       '(custody is on your PATH after npm install -g . or npm link in the checkout; there, node bin/custody.js works too)',
     );
+    if (result.copy?.ok) lines.push(`The case was copied to the lab's Object Lock bucket and checked against it (custody verify --against ${result.copy.url}).`);
   } else {
     lines.push('The demo did NOT run as designed: see the outcomes above.');
   }
@@ -156,7 +162,9 @@ function writeDemoConfig(dir: string, lab: DemoLab): string {
       allowedAccounts: lab.allowedAccounts,
       transfer: 'copy',
       // Every AWS endpoint points at the lab, so nothing can reach a real cloud by accident.
-      endpoints: { sts: lab.endpoint, ec2: lab.endpoint, kms: lab.endpoint, ebs: lab.endpoint },
+      endpoints: { sts: lab.endpoint, ec2: lab.endpoint, kms: lab.endpoint, ebs: lab.endpoint, s3: lab.endpoint },
+      // Closing the case copies it to the lab's Object Lock bucket, as aws.evidenceBucket does in a deployment.
+      ...(lab.evidenceBucket ? { evidenceBucket: { name: lab.evidenceBucket, retention: { mode: 'COMPLIANCE', days: 30 } } } : {}),
     },
     ...(lab.kubernetes ? { kubernetes: { clusters: { [lab.kubernetes.configName]: lab.kubernetes.clusterConfig } } } : {}),
   };

@@ -1,13 +1,14 @@
-import { EXIT } from '../../core/errors.js';
+import { CustodyError, EXIT } from '../../core/errors.js';
 import { formatFingerprint, formatHead, parseHeadExpectation, parseKeyExpectation } from '../../custody/expectations.js';
 import { parseCommandArgs, stringValue, type ParsedCommand } from '../args.js';
 import { resolveCaseDir } from '../case-arg.js';
 import type { CliDeps, VerifyRequest } from '../deps.js';
 import { VERIFY_HELP } from '../help.js';
 import type { CliIo } from '../io.js';
-import { problemLocation, renderVerify, firstError } from '../render.js';
+import { problemLocation, renderAgainst, renderVerify, firstError } from '../render.js';
+import { optionalConfig } from './copy-case.js';
 
-/** `custody verify CASE [--expect-key K] [--expect-head SEQ:HASH] [--allow-open] [--json]`. */
+/** `custody verify CASE [--expect-key K] [--expect-head SEQ:HASH] [--allow-open] [--against s3://BUCKET/CASE] [--json]`. */
 export async function runVerifyCommand(args: readonly string[], io: CliIo, deps: CliDeps): Promise<number> {
   const parsed = parseCommandArgs('verify', args);
   const { values } = parsed;
@@ -18,9 +19,14 @@ export async function runVerifyCommand(args: readonly string[], io: CliIo, deps:
   // What the verifier knows from elsewhere is checked before the case is read: a typo in it is
   // bad input (exit 3), never a verdict on the case.
   const request = verifyRequestFrom(values);
+  const against = stringValue(values, 'against');
+  if (against !== undefined && !deps.verifyAgainst) throw new CustodyError('E_UNSUPPORTED', 'this build cannot check a case against its copy');
   const caseDir = await resolveCaseDir('verify', parsed, io);
+  const config = against !== undefined ? optionalConfig(stringValue(values, 'config'), io) : undefined;
   const result = await deps.verifyCase(caseDir, request);
-  const exitCode = result.ok ? EXIT.OK : EXIT.VERIFY_FAILED;
+  // The offline checks run first and unchanged; the copy is an extra check, never a substitute.
+  const copy = against !== undefined ? await deps.verifyAgainst!(caseDir, against, config) : undefined;
+  const exitCode = result.ok && (copy?.ok ?? true) ? EXIT.OK : EXIT.VERIFY_FAILED;
   if (values.json === true) {
     const first = firstError(result);
     io.stdout(
@@ -30,6 +36,7 @@ export async function runVerifyCommand(args: readonly string[], io: CliIo, deps:
           ledgerHead: result.head ? formatHead(result.head) : null,
           keyFingerprint: result.fingerprint ? formatFingerprint(result.fingerprint) : null,
           firstProblem: first ? { ...first, location: problemLocation(first) } : null,
+          ...(copy ? { against: copy } : {}),
           exitCode,
         },
         null,
@@ -37,7 +44,7 @@ export async function runVerifyCommand(args: readonly string[], io: CliIo, deps:
       )}\n`,
     );
   } else {
-    io.stdout(`${renderVerify(result)}\n`);
+    io.stdout(`${renderVerify(result)}\n${copy ? `${renderAgainst(copy)}\n` : ''}`);
   }
   return exitCode;
 }

@@ -56,7 +56,7 @@ export function casePrefixFor(bucket: EvidenceBucketConfig, caseId: string): str
 }
 
 /** Options for a case's store from the config; `url` (s3://…) overrides bucket and prefix. */
-export function evidenceBucketOptions(config: CustodyConfig, target: { caseId: string } | { url: string }): EvidenceBucketOptions {
+export function evidenceBucketOptions(config: Pick<CustodyConfig, 'aws'>, target: { caseId: string } | { url: string }): EvidenceBucketOptions {
   const configured = config.aws?.evidenceBucket;
   let bucket: string;
   let casePrefix: string;
