@@ -195,7 +195,20 @@ export function buildForensicsTemplate(): Template {
           Description: 'cloud-custody: assumes collector roles in the organisation and keeps evidence copies under the forensics key',
           MaxSessionDuration: 43200,
           AssumeRolePolicyDocument: policyForTemplate('orchestrator-trust-policy', FORENSICS_MAPPING),
-          Policies: [{ PolicyName: 'cloud-custody-orchestrator', PolicyDocument: policyForTemplate('orchestrator-policy', FORENSICS_MAPPING) }],
+          Policies: [
+            { PolicyName: 'cloud-custody-orchestrator', PolicyDocument: policyForTemplate('orchestrator-policy', FORENSICS_MAPPING) },
+            // The S3 permissions of the case copy exist only with the bucket: they name its ARN.
+            {
+              'Fn::If': [
+                'CreateBucket',
+                {
+                  PolicyName: 'cloud-custody-evidence-bucket',
+                  PolicyDocument: policyForTemplate('orchestrator-evidence-bucket-policy', FORENSICS_MAPPING),
+                },
+                { Ref: 'AWS::NoValue' },
+              ],
+            },
+          ],
           Tags: [{ Key: 'cloud-custody', Value: 'orchestrator' }],
         },
       },

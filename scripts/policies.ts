@@ -19,6 +19,7 @@ export const AWS_POLICY_NAMES = [
   'collector-policy',
   'orchestrator-trust-policy',
   'orchestrator-policy',
+  'orchestrator-evidence-bucket-policy',
   'forensics-kms-key-policy',
   'shareable-kms-key-policy',
   'protect-collection-tag-scp',

@@ -101,7 +101,8 @@ function checkIntrinsic(value: { [key: string]: Json }, where: string, scope: Sc
         return;
       }
       if (!scope.conditions.has(arg[0])) problems.push(`${where}: Fn::If names an undefined condition ${arg[0]}`);
-      checkValue(arg[1]!, `${where}[1]`, scope, problems, owner);
+      // The `then` branch exists only when the condition holds: it may use that condition's resources.
+      checkValue(arg[1]!, `${where}[1]`, scope, problems, `condition:${arg[0]}`);
       checkValue(arg[2]!, `${where}[2]`, scope, problems, owner);
       return;
     }

@@ -63,6 +63,15 @@ describe('the validator catches broken templates', () => {
     ['a malformed intrinsic', (t) => { t.Conditions.CreateBucket = { 'Fn::Equals': [{ Ref: 'CreateEvidenceBucket' }] }; }, /Fn::Equals takes two values/],
     ['a conditional resource used unconditionally', (t) => { delete t.Outputs.EvidenceBucketName.Condition; }, /exists only when CreateBucket, outside that condition/],
     ['an unknown resource attribute', (t) => { t.Resources.ForensicsKey.DeletionPolicyy = 'Retain'; }, /unknown resource attribute DeletionPolicyy/],
+    [
+      'a conditional resource in the else branch of its own Fn::If',
+      (t) => {
+        const policy = t.Resources.OrchestratorRole.Properties.Policies[1];
+        const [condition, then, otherwise] = policy['Fn::If'];
+        policy['Fn::If'] = [condition, otherwise, then];
+      },
+      /exists only when CreateBucket, outside that condition/,
+    ],
   ])('%s', (_name, change, expected) => {
     const problems = mutate(change);
     expect(problems.some((p) => expected.test(p)), problems.join('\n')).toBe(true);

@@ -6,7 +6,7 @@
 import { describe, expect, it } from 'vitest';
 import { AWS_OPERATIONS, type AwsOperation } from '../../src/providers/aws/operations.js';
 import { readPolicyTemplate, type PolicyDocument } from '../../scripts/policies.js';
-import { collectorRoleArn, defaultWorld, simulateRequest, type SimRequest, type SimVerdict } from './iam-simulator.js';
+import { collectorRoleArn, defaultWorld, evidenceBucketName, simulateRequest, type SimRequest, type SimVerdict } from './iam-simulator.js';
 import {
   ANALYST,
   CASE_ID,
@@ -46,6 +46,9 @@ const caseSnapshot = { 'aws:ResourceTag/CaseId': CASE_ID, 'ec2:Owner': T };
 const viaEc2 = { 'kms:ViaService': `ec2.${REGION}.amazonaws.com`, 'aws:ResourceOrgID': world.organizationId };
 
 const declared = declaredRequests(world);
+const EVIDENCE_BUCKET_ARN = `arn:aws:s3:::${evidenceBucketName(world)}`;
+const evidenceObject = `${EVIDENCE_BUCKET_ARN}/cases/${CASE_ID}/evidence/ev-1/console-output.txt`;
+const overTls = { 'aws:SecureTransport': 'true' };
 
 describe('every AWS call the provider declares is allowed for a tagged target', () => {
   it('the provider declares operations for both sides (target and forensics account)', () => {
@@ -76,26 +79,29 @@ describe('nothing the policies allow goes unused', () => {
     expect(unused).toEqual([]);
   });
 
-  it('every action the orchestrator policy allows is declared by a forensics-account operation', () => {
-    const unused = [...actionsOf(readPolicyTemplate('orchestrator-policy'))].filter((a) => !declaredActions('forensics').has(a));
-    expect(unused).toEqual([]);
+  it('every action the orchestrator policies allow is declared by a forensics-account operation', () => {
+    for (const name of ['orchestrator-policy', 'orchestrator-evidence-bucket-policy'] as const) {
+      const unused = [...actionsOf(readPolicyTemplate(name))].filter((a) => !declaredActions('forensics').has(a));
+      expect(unused, name).toEqual([]);
+    }
   });
 
   it('every Allow statement of the collector and orchestrator policies (and the collector trust policy) grants some declared call', async () => {
     const used = new Set<string>();
     for (const { request } of declared) for (const s of (await simulateRequest(world, request)).allowedBy) used.add(s);
-    const statements = (name: 'collector-policy' | 'orchestrator-policy' | 'collector-trust-policy') =>
+    const statements = (name: 'collector-policy' | 'orchestrator-policy' | 'orchestrator-evidence-bucket-policy' | 'collector-trust-policy') =>
       readPolicyTemplate(name).Statement.filter((s) => s.Effect === 'Allow').map((s) => `${name}#${s.Sid}`);
     const unused = [
       ...statements('collector-policy'),
       ...statements('orchestrator-policy'),
+      ...statements('orchestrator-evidence-bucket-policy'),
       ...statements('collector-trust-policy'),
     ].filter((s) => !used.has(s));
     expect(unused).toEqual([]);
   });
 
   it('no policy grants a wildcard action', () => {
-    for (const name of ['collector-policy', 'orchestrator-policy', 'collector-trust-policy'] as const) {
+    for (const name of ['collector-policy', 'orchestrator-policy', 'orchestrator-evidence-bucket-policy', 'collector-trust-policy'] as const) {
       expect([...actionsOf(readPolicyTemplate(name))].filter((a) => a.includes('*')), name).toEqual([]);
     }
   });
@@ -206,6 +212,48 @@ const orchestratorDenials: DenyCase[] = [
   ['reading evidence blocks directly (EBS direct APIs)', asOrchestrator('ebs:GetSnapshotBlock', snapshot('snap-0copy'), { 'aws:ResourceTag/CaseId': CASE_ID })],
   ['reading an S3 object', asOrchestrator('s3:GetObject', 'arn:aws:s3:::payroll/2026.csv')],
   ['creating an IAM role', asOrchestrator('iam:CreateRole', `arn:aws:iam::${F}:role/x`)],
+  ['writing a case object into another bucket', asOrchestrator('s3:PutObject', `arn:aws:s3:::exfil-bucket/${CASE_ID}/ledger.jsonl`, overTls)],
+  ['reading another bucket', asOrchestrator('s3:GetObjectVersion', `arn:aws:s3:::exfil-bucket/${CASE_ID}/ledger.jsonl`, overTls)],
+  ['listing the evidence bucket (nothing the copy calls needs it)', asOrchestrator('s3:ListBucket', EVIDENCE_BUCKET_ARN, overTls)],
+  ['deleting an evidence object', asOrchestrator('s3:DeleteObject', evidenceObject, overTls), 'ExplicitlyDenied'],
+  ['deleting an evidence object version', asOrchestrator('s3:DeleteObjectVersion', evidenceObject, overTls), 'ExplicitlyDenied'],
+  ['bypassing a governance retention', asOrchestrator('s3:BypassGovernanceRetention', evidenceObject, overTls), 'ExplicitlyDenied'],
+  [
+    'shortening a retention to less than a day (PutObjectRetention)',
+    asOrchestrator('s3:PutObjectRetention', evidenceObject, { ...overTls, 's3:object-lock-mode': 'COMPLIANCE', 's3:object-lock-remaining-retention-days': '0' }),
+  ],
+  ['setting a retention without a mode', asOrchestrator('s3:PutObjectRetention', evidenceObject, overTls)],
+  ['changing the bucket’s Object Lock configuration', asOrchestrator('s3:PutBucketObjectLockConfiguration', EVIDENCE_BUCKET_ARN, overTls)],
+  ['changing the evidence bucket’s policy', asOrchestrator('s3:PutBucketPolicy', EVIDENCE_BUCKET_ARN, overTls)],
+  [
+    'writing a case object over plain HTTP',
+    asOrchestrator('s3:PutObject', evidenceObject, { 'aws:SecureTransport': 'false' }),
+    'ExplicitlyDenied',
+  ],
+  [
+    'another account writing into the evidence bucket, even with every IAM permission',
+    {
+      principal: `arn:aws:sts::${OTHER}:assumed-role/Administrator/mallory`,
+      action: 's3:PutObject',
+      resource: evidenceObject,
+      resourceAccount: F,
+      identityPolicy: ALLOW_EVERYTHING,
+      context: { 'aws:PrincipalArn': `arn:aws:iam::${OTHER}:role/Administrator`, ...overTls },
+    },
+    'ExplicitlyDenied',
+  ],
+  [
+    'an administrator of the forensics account deleting an evidence version',
+    {
+      principal: `arn:aws:sts::${F}:assumed-role/Administrator/mallory`,
+      action: 's3:DeleteObjectVersion',
+      resource: evidenceObject,
+      resourceAccount: F,
+      identityPolicy: ALLOW_EVERYTHING,
+      context: { 'aws:PrincipalArn': `arn:aws:iam::${F}:role/Administrator`, ...overTls },
+    },
+    'ExplicitlyDenied',
+  ],
 ];
 
 const trustDenials: DenyCase[] = [

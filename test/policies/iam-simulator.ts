@@ -43,6 +43,11 @@ export function defaultWorld(overrides: Partial<PolicyWorld> = {}): PolicyWorld 
   };
 }
 
+/** The forensics account's Object Lock bucket, as the forensics template names it in this world. */
+export function evidenceBucketName(world: PolicyWorld): string {
+  return `cloud-custody-evidence-${world.forensicsAccount}`;
+}
+
 export function orchestratorRoleArn(world: PolicyWorld): string {
   return `arn:${world.partition}:iam::${world.forensicsAccount}:role/${world.orchestratorRoleName}`;
 }
@@ -66,7 +71,7 @@ export function placeholderValues(world: PolicyWorld, account: string): Placehol
     ForensicsKeyArn: world.forensicsKeyArn,
     ResponderPrincipalArnPattern: world.responderPrincipalArnPattern,
     TagAdminPrincipalArnPattern: world.tagAdminPrincipalArnPattern,
-    EvidenceBucketArn: `arn:${world.partition}:s3:::cloud-custody-evidence-${world.forensicsAccount}`,
+    EvidenceBucketArn: `arn:${world.partition}:s3:::${evidenceBucketName(world)}`,
   };
 }
 
@@ -78,6 +83,8 @@ export function shippedPolicies(world: PolicyWorld, account: string) {
     collector: fillPolicy('collector-policy', values),
     orchestratorTrust: fillPolicy('orchestrator-trust-policy', values),
     orchestrator: fillPolicy('orchestrator-policy', placeholderValues(world, world.forensicsAccount)),
+    orchestratorEvidenceBucket: fillPolicy('orchestrator-evidence-bucket-policy', placeholderValues(world, world.forensicsAccount)),
+    evidenceBucket: fillPolicy('evidence-bucket-policy', placeholderValues(world, world.forensicsAccount)),
     forensicsKey: fillPolicy('forensics-kms-key-policy', placeholderValues(world, world.forensicsAccount)),
     shareableKey: fillPolicy('shareable-kms-key-policy', values),
     protectTagScp: fillPolicy('protect-collection-tag-scp', values),
@@ -182,12 +189,15 @@ export async function simulateRequest(world: PolicyWorld, request: SimRequest): 
 
   let identity: PolicyDocument | undefined = request.identityPolicy;
   let identityName = 'identity';
+  // The orchestrator role holds two policies (the bucket's only when the template creates it).
+  let extraIdentity: { name: string; policy: PolicyDocument } | undefined;
   if (!identity && caller.roleName === world.collectorRoleName && caller.account !== world.forensicsAccount) {
     identity = callerPolicies.collector;
     identityName = 'collector-policy';
   } else if (!identity && caller.roleName === world.orchestratorRoleName && caller.account === world.forensicsAccount) {
     identity = callerPolicies.orchestrator;
     identityName = 'orchestrator-policy';
+    extraIdentity = { name: 'orchestrator-evidence-bucket-policy', policy: callerPolicies.orchestratorEvidenceBucket };
   }
 
   let resourcePolicy: PolicyDocument | undefined;
@@ -215,6 +225,11 @@ export async function simulateRequest(world: PolicyWorld, request: SimRequest): 
     }
   }
 
+  if (request.action.startsWith('s3:') && request.resource.startsWith(`arn:${world.partition}:s3:::${evidenceBucketName(world)}`)) {
+    resourcePolicy = shippedPolicies(world, world.forensicsAccount).evidenceBucket;
+    resourcePolicyName = 'evidence-bucket-policy';
+  }
+
   if (request.snapshotSharedWith && request.resource.includes(':snapshot/')) {
     // createVolumePermission is EC2's resource-based grant: it lets the accounts named use the snapshot.
     resourcePolicy = createVolumePermission(request.snapshotSharedWith, world.partition);
@@ -238,7 +253,7 @@ export async function simulateRequest(world: PolicyWorld, request: SimRequest): 
         resource: { resource: request.resource, accountId: request.resourceAccount },
         contextVariables: context,
       },
-      identityPolicies: identity ? [{ name: identityName, policy: identity }] : [],
+      identityPolicies: [...(identity ? [{ name: identityName, policy: identity }] : []), ...(extraIdentity ? [extraIdentity] : [])],
       sessionPolicy: request.sessionPolicy,
       serviceControlPolicies: [
         {
@@ -262,12 +277,15 @@ export async function simulateRequest(world: PolicyWorld, request: SimRequest): 
   const analysis = single?.analysis;
   const label = (policyName: string) => (s: { statement: { sid(): string | undefined } }) =>
     `${policyName}#${s.statement.sid() ?? '(no Sid)'}`;
+  // Statements are labelled with the policy they came from (the simulator names it).
+  const labelOf = (s: { policyId: string; statement: { sid(): string | undefined } }, fallback: string) =>
+    `${s.policyId || fallback}#${s.statement.sid() ?? '(no Sid)'}`;
   const allowedBy = [
-    ...(analysis?.identityAnalysis?.allowStatements ?? []).map(label(identityName)),
+    ...(analysis?.identityAnalysis?.allowStatements ?? []).map((s) => labelOf(s, identityName)),
     ...(analysis?.resourceAnalysis?.allowStatements ?? []).map(label(resourcePolicyName)),
   ];
   const deniedBy = [
-    ...(analysis?.identityAnalysis?.denyStatements ?? []).map(label(identityName)),
+    ...(analysis?.identityAnalysis?.denyStatements ?? []).map((s) => labelOf(s, identityName)),
     ...(analysis?.resourceAnalysis?.denyStatements ?? []).map(label(resourcePolicyName)),
     ...(analysis?.scpAnalysis?.ouAnalysis ?? []).flatMap((ou) => ou.denyStatements.map(label('scp'))),
   ];

@@ -13,7 +13,7 @@
  */
 import type { PermissionNeed } from '../../src/core/ports.js';
 import { AWS_OPERATIONS, fillPlaceholders, type AwsOperation, type PlanValues } from '../../src/providers/aws/operations.js';
-import { collectorRoleArn, orchestratorRoleArn, type PolicyWorld, type SimRequest } from './iam-simulator.js';
+import { collectorRoleArn, evidenceBucketName, orchestratorRoleArn, type PolicyWorld, type SimRequest } from './iam-simulator.js';
 
 export const TARGET_ACCOUNT = '222222222222';
 export const REGION = 'us-east-1';
@@ -68,6 +68,8 @@ function concreteResource(arn: string, world: PolicyWorld, forensicsSide: boolea
     // The forensics side's own key is the configured forensics key; a target account's is its shareable key.
     return forensicsSide && !targetKey ? world.forensicsKeyArn : arn.replace(/key\/\*$/, `key/${SHAREABLE_KEY_ID}`);
   }
+  // An object of the case in the evidence bucket.
+  if (/^arn:[^:]+:s3:::/.test(arn)) return arn.replace(/\/\*$/, '/evidence/ev-1/console-output.txt');
   for (const [pattern, id] of CONCRETE_IDS) if (pattern.test(arn)) return arn.replace(pattern, id);
   return arn;
 }
@@ -96,6 +98,10 @@ export function requestFor(world: PolicyWorld, operation: string, op: AwsOperati
     caseId: CASE_ID,
     analyst: ANALYST,
     collectionTagValue: world.collectionTag.value,
+    evidenceBucket: evidenceBucketName(world),
+    evidencePrefix: 'cases/',
+    retentionMode: 'COMPLIANCE',
+    retentionDays: 365,
   };
   const filledResource = fillPlaceholders(need.resource, values);
   const filledContext = Object.fromEntries(
@@ -117,6 +123,8 @@ export function requestFor(world: PolicyWorld, operation: string, op: AwsOperati
     facts['aws:ResourceOrgID'] = world.organizationId;
   }
   if (/:key\//.test(resource) || /:role\//.test(resource)) facts['aws:ResourceOrgID'] = world.organizationId;
+  // The product talks to S3 over TLS (the SDK's https endpoint); the bucket policy denies anything else.
+  if (need.action.startsWith('s3:')) facts['aws:SecureTransport'] = 'true';
 
   const principal = forensicsSide ? orchestratorSession(world) : collectorSession(world);
   const principalContext = forensicsSide ? { 'aws:PrincipalArn': orchestratorRoleArn(world) } : collectorSessionContext(world);

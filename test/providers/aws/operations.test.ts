@@ -5,6 +5,7 @@
 import { describe, expect, it } from 'vitest';
 import * as ec2 from '@aws-sdk/client-ec2';
 import * as kms from '@aws-sdk/client-kms';
+import * as s3 from '@aws-sdk/client-s3';
 import * as sts from '@aws-sdk/client-sts';
 import { parseConfig } from '../../../src/core/config.js';
 import { parseTarget } from '../../../src/core/targets.js';
@@ -21,7 +22,7 @@ describe('AWS_OPERATIONS', () => {
   const ops = Object.entries(AWS_OPERATIONS) as Array<[string, AwsOperation]>;
 
   it('every operation is a command the SDK really has', () => {
-    const modules: Record<string, Record<string, unknown>> = { ec2, kms, sts };
+    const modules: Record<string, Record<string, unknown>> = { ec2, kms, sts, s3 };
     for (const [name, op] of ops) {
       const [service, action] = op.api.split(':') as [string, string];
       expect(modules[service]?.[`${action}Command`], `${name}: ${op.api}`).toBeTypeOf('function');
