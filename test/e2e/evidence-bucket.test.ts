@@ -1,0 +1,89 @@
+/**
+ * The immutable copy from the command line, as a responder runs it against the lab: collect with
+ * `aws.evidenceBucket` configured copies the closed case; verify --against checks it; a failed
+ * copy exits 6 with the retry command, and copy-case retries it; fetch-case restores a folder
+ * that verifies and refuses to overwrite one.
+ */
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { EVIDENCE_BUCKET } from '../../src/lab/index.js';
+import { custody } from './cli-run.js';
+import { useLabFixture } from './lab-fixture.js';
+
+describe('the evidence bucket from the CLI', () => {
+  const fx = useLabFixture({ credentials: true });
+  const configWithBucket = () => {
+    const config = JSON.parse(readFileSync(fx.configPath, 'utf8')) as { aws: Record<string, unknown> & { endpoints: Record<string, string> } };
+    config.aws.endpoints = { ...config.aws.endpoints, s3: fx.lab.endpoint };
+    config.aws.evidenceBucket = { name: EVIDENCE_BUCKET, prefix: 'cases/', retention: { days: 7 } };
+    const path = join(fx.dir, 'bucket.config.json');
+    writeFileSync(path, JSON.stringify(config));
+    return path;
+  };
+  const url = (caseId: string) => `s3://${EVIDENCE_BUCKET}/cases/${caseId}`;
+
+  it('collect copies the closed case; verify --against passes; fetch-case restores a folder that verifies', async () => {
+    const config = configWithBucket();
+    const run = await custody(['collect', '--case', 'IR-S3-1', '--config', config, '--analyst', 'alice', fx.instanceArn('web-01')], { cwd: fx.dir });
+    expect(run.code, run.stderr + run.stdout).toBe(0);
+    expect(run.stdout).toContain(`copied: ${url('IR-S3-1')}`);
+    const caseDir = join(fx.dir, 'cases', 'IR-S3-1');
+
+    const offline = await custody(['verify', caseDir]);
+    expect(offline.code, offline.stdout).toBe(0);
+    const against = await custody(['verify', caseDir, '--against', url('IR-S3-1'), '--config', config, '--json']);
+    expect(against.code, against.stdout).toBe(0);
+    const doc = JSON.parse(against.stdout) as { ok: boolean; against: { ok: boolean; checked: number } };
+    expect(doc.ok).toBe(true);
+    expect(doc.against.ok).toBe(true);
+    expect(doc.against.checked).toBeGreaterThan(2);
+
+    const restored = join(fx.dir, 'restored', 'IR-S3-1');
+    const fetched = await custody(['fetch-case', url('IR-S3-1'), '--dir', restored, '--config', config]);
+    expect(fetched.code, fetched.stderr + fetched.stdout).toBe(0);
+    expect(fetched.stdout).toContain('verified:');
+    const again = await custody(['fetch-case', url('IR-S3-1'), '--dir', restored, '--config', config]);
+    expect(again.code).toBe(3);
+    expect(again.stderr).toContain('never overwrites');
+  });
+
+  it('a copy the bucket refuses exits 6 naming the retry, the case stays closed and verified, and copy-case retries', async () => {
+    const config = configWithBucket();
+    fx.lab.control.failNext({ action: 's3:PutObject', code: 'AccessDenied', status: 403, message: 'Access Denied' });
+    const run = await custody(['collect', '--case', 'IR-S3-2', '--config', config, '--analyst', 'alice', fx.instanceArn('web-01')], { cwd: fx.dir });
+    const caseDir = join(fx.dir, 'cases', 'IR-S3-2');
+    expect(run.code, run.stdout).toBe(6);
+    expect(run.stdout).toContain(`NOT copied to ${url('IR-S3-2')}`);
+    expect(run.stdout).toContain(`custody copy-case ${caseDir}`);
+    expect((await custody(['verify', caseDir])).code).toBe(0);
+    const against = await custody(['verify', caseDir, '--against', url('IR-S3-2'), '--config', config]);
+    expect(against.code).toBe(4);
+    expect(against.stdout).toContain('copy-not-recorded');
+
+    const retry = await custody(['copy-case', caseDir, '--config', config, '--analyst', 'alice']);
+    expect(retry.code, retry.stderr + retry.stdout).toBe(0);
+    expect((await custody(['verify', caseDir, '--against', url('IR-S3-2'), '--config', config])).code).toBe(0);
+  });
+
+  it('verify --against names an object whose retention was lifted, after the offline checks pass', async () => {
+    const config = configWithBucket();
+    const run = await custody(['collect', '--case', 'IR-S3-3', '--config', config, '--analyst', 'alice', fx.instanceArn('web-01')], { cwd: fx.dir });
+    expect(run.code, run.stdout).toBe(0);
+    const bucket = fx.lab.state.s3.buckets.get(EVIDENCE_BUCKET)!;
+    const manifest = fx.lab.state.s3.version(bucket, 'cases/IR-S3-3/manifest.json')!;
+    delete manifest.lockMode;
+    delete manifest.retainUntil;
+    const against = await custody(['verify', join(fx.dir, 'cases', 'IR-S3-3'), '--against', url('IR-S3-3'), '--config', config]);
+    expect(against.code).toBe(4);
+    expect(against.stdout).toMatch(/^verified: /m);
+    expect(against.stdout).toContain('first problem: manifest.json');
+    expect(against.stdout).toContain('[copy-unlocked]');
+  });
+
+  it('copy-case without a configured bucket is a configuration error', async () => {
+    const run = await custody(['copy-case', join(fx.dir, 'cases', 'IR-S3-1'), '--config', fx.configPath]);
+    expect(run.code).toBe(3);
+    expect(run.stderr).toContain('aws.evidenceBucket is not configured');
+  });
+});
