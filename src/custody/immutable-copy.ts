@@ -42,6 +42,11 @@ export interface StoredChecksum {
   /** Multipart only: how many parts, and the size of every part but the last. */
   parts?: number;
   partSize?: number;
+  /**
+   * Which answer the value is from: the upload's (PutObject, CompleteMultipartUpload), or, when
+   * that carried none (moto's CompleteMultipartUpload), the HeadObject that followed it.
+   */
+  reportedBy?: 'upload' | 'head';
 }
 
 export interface UploadRequest {
@@ -361,7 +366,7 @@ async function uploadAndConfirm(
   if (receipt.sentSha256 !== object.sha256) {
     throw new CustodyError('E_VERIFY', `${object.path} changed while it was copied (sent sha256 ${receipt.sentSha256}, recorded ${object.sha256})`, { resource: key });
   }
-  if (!sameChecksum(receipt.checksum.value, receipt.expectedChecksum)) {
+  if (receipt.checksum.value !== '' && !sameChecksum(receipt.checksum.value, receipt.expectedChecksum)) {
     throw new CustodyError('E_CLOUD', `the store holds SHA-256 ${receipt.checksum.value} for ${key}, not ${receipt.expectedChecksum}`, { resource: key });
   }
   if (!receipt.versionId) {
@@ -379,9 +384,13 @@ async function uploadAndConfirm(
       { resource: key },
     );
   }
-  if (stored.checksum && !sameChecksum(stored.checksum.value, receipt.expectedChecksum)) {
-    throw new CustodyError('E_CLOUD', `${key} version ${receipt.versionId} reports SHA-256 ${stored.checksum.value}, not ${receipt.expectedChecksum}`, { resource: key });
+  if (!sameChecksum(stored.checksum?.value, receipt.expectedChecksum)) {
+    throw new CustodyError('E_CLOUD', `${key} version ${receipt.versionId} reports SHA-256 ${stored.checksum?.value ?? '(none)'}, not ${receipt.expectedChecksum}`, { resource: key });
   }
+  const checksum: StoredChecksum =
+    receipt.checksum.value !== ''
+      ? { ...receipt.checksum, reportedBy: 'upload' }
+      : { ...receipt.checksum, value: stored.checksum!.value, ...(stored.checksum!.type ? { type: stored.checksum!.type } : {}), reportedBy: 'head' };
   return {
     path: object.path,
     bucket: store.bucket,
@@ -389,7 +398,7 @@ async function uploadAndConfirm(
     versionId: receipt.versionId,
     size: object.size,
     sha256: object.sha256,
-    checksum: receipt.checksum,
+    checksum,
     ...(receipt.etag ? { etag: receipt.etag } : {}),
     retention: { mode: stored.retention.mode, retainUntil: until },
     requestIds: [...receipt.requestIds, ...(stored.requestId ? [stored.requestId] : [])],

@@ -94,6 +94,7 @@ describe('the immutable copy in the lab', () => {
     expect(small.data.checksum).toEqual({
       algorithm: 'SHA256',
       type: 'FULL_OBJECT',
+      reportedBy: 'upload',
       value: Buffer.from(small.data.sha256 as string, 'hex').toString('base64'),
     });
     // The copied ledger is the sealed one: it ends with case.closed.
