@@ -27,3 +27,27 @@ export function sealIndex(entries: readonly LedgerEntry[]): number {
   }
   return -1;
 }
+
+/**
+ * A warning for a closed case whose recorded configuration asked for a copy
+ * (`aws.evidenceBucket`) when the ledger holds no completed one after the seal: the copy failed
+ * or never ran — or its records were cut from the end, which only the printed head or
+ * `verify --against` can tell apart. Undefined when there is nothing to say.
+ */
+export function copyRecordWarning(entries: readonly LedgerEntry[]): string | undefined {
+  const seal = sealIndex(entries);
+  if (seal < 0) return undefined;
+  const run = [...entries.slice(0, seal)].reverse().find((e) => e.type === 'case.opened' || e.type === 'case.resumed');
+  const bucket = (run?.data.config as { aws?: { evidenceBucket?: { name?: unknown; prefix?: unknown } } } | undefined)?.aws?.evidenceBucket;
+  if (!bucket || typeof bucket.name !== 'string') return undefined;
+  const after = entries.slice(seal + 1);
+  const last = after[after.length - 1];
+  const where = `s3://${bucket.name}/${typeof bucket.prefix === 'string' ? bucket.prefix : ''}${String(entries[0]?.data.caseId ?? '')}`;
+  if (!last) {
+    return `the case was to be copied to ${where}, but its ledger records no copy after case.closed (the copy never ran, or its records were cut off): check with custody verify --against ${where}, or copy it with custody copy-case`;
+  }
+  if (last.type !== 'case.copied') {
+    return `the last copy to ${where} did not complete (the ledger ends with ${last.type}): retry with custody copy-case`;
+  }
+  return undefined;
+}

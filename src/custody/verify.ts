@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import type { LedgerEntry } from '../core/ports.js';
 import { canonicalize } from './canonical-json.js';
 import { checkChain } from './chain.js';
-import { isCopyRecord, sealIndex } from './copy-records.js';
+import { copyRecordWarning, isCopyRecord, sealIndex } from './copy-records.js';
 import { hashFile } from './evidence-store.js';
 import { EVIDENCE_DIR, FILE_ENTRY_TYPES, LEDGER_FILE, LOCK_FILE, MANIFEST_FILE, PARTIAL_DIR, REPORT_FILES } from './layout.js';
 import { collectEvidenceItems, verifyManifestSignature, type Manifest } from './manifest.js';
@@ -82,6 +82,8 @@ export async function verifyCase(caseDir: string, options: VerifyOptions = {}): 
   const entries = chain.entries;
   const closed = await checkManifest(caseDir, chain.publicKey, chain.caseId, entries, fail, options.requireClosed ? fail : warn);
   if (options.expectedHead) checkHead(entries, options.expectedHead, fail);
+  const copyNote = closed ? copyRecordWarning(entries) : undefined;
+  if (copyNote) warn({ kind: 'copy-not-recorded', path: LEDGER_FILE, message: copyNote });
   const items = collectEvidenceItems(entries);
   const verified = await checkFiles(caseDir, entries, fail, warn);
   await checkCaseRoot(caseDir, warn);

@@ -81,6 +81,22 @@ describe('the evidence bucket from the CLI', () => {
     expect(against.stdout).toContain('[copy-unlocked]');
   });
 
+  it('copy records cut from the end: the sealed case still verifies offline, with a warning; verify --against names it', async () => {
+    const config = configWithBucket();
+    const run = await custody(['collect', '--case', 'IR-S3-4', '--config', config, '--analyst', 'alice', fx.instanceArn('web-01')], { cwd: fx.dir });
+    expect(run.code, run.stdout).toBe(0);
+    const caseDir = join(fx.dir, 'cases', 'IR-S3-4');
+    const lines = readFileSync(join(caseDir, 'ledger.jsonl'), 'utf8').split('\n').slice(0, -1);
+    const sealed = lines.findIndex((l) => l.includes('"type":"case.closed"'));
+    writeFileSync(join(caseDir, 'ledger.jsonl'), `${lines.slice(0, sealed + 1).join('\n')}\n`);
+    const offline = await custody(['verify', caseDir]);
+    expect(offline.code).toBe(0);
+    expect(offline.stdout).toContain(`warning: ledger.jsonl: the case was to be copied to ${url('IR-S3-4')}, but its ledger records no copy`);
+    const against = await custody(['verify', caseDir, '--against', url('IR-S3-4'), '--config', config]);
+    expect(against.code).toBe(4);
+    expect(against.stdout).toContain('[copy-not-recorded]');
+  });
+
   it('copy-case without a configured bucket is a configuration error', async () => {
     const run = await custody(['copy-case', join(fx.dir, 'cases', 'IR-S3-1'), '--config', fx.configPath]);
     expect(run.code).toBe(3);
