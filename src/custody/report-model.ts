@@ -5,6 +5,7 @@
 import type { LedgerEntry } from '../core/ports.js';
 import { collectEvidenceItems, type ManifestArtifact, type ManifestFile } from './manifest.js';
 import type { VerifyResult } from './verify.js';
+import { sealIndex } from './copy-records.js';
 
 export interface TimelineRow {
   seq: number;
@@ -94,13 +95,14 @@ export function buildReportModel(entries: readonly LedgerEntry[], verification: 
   const lastClosed = [...entries].reverse().find((e) => e.type === 'case.closed');
   const notCollected = Array.isArray(lastClosed?.data.notCollected) ? (lastClosed.data.notCollected as unknown[]) : [];
   const opened = entries.find((e) => e.type === 'case.opened');
-  const last = entries[entries.length - 1];
+  const sealed = entries[sealIndex(entries)];
   return {
     caseId: verification.caseId ?? stringOf(runs[0]?.data.caseId) ?? '(unknown)',
     generatedAt: now.toISOString(),
     runs: runs.map(runRow),
     ...(opened ? { openedAt: opened.time } : {}),
-    ...(last?.type === 'case.closed' ? { closedAt: last.time } : {}),
+    // Closed: case.closed at the end, or followed only by the records of its copy.
+    ...(sealed ? { closedAt: sealed.time } : {}),
     ...(verification.head ? { head: `${verification.head.seq}:${verification.head.hash}` } : {}),
     targets: targetRows(entries, artifacts, files, notCollected),
     changes: changeRows(entries),
@@ -312,6 +314,10 @@ export function summarize(entry: LedgerEntry): string {
       return `${String(d.kind)} ${String(d.evidenceId)}: ${scalars((d.cloudIds ?? {}) as Record<string, unknown>, 6)}`;
     case 'step.failed':
       return `${stringOf(d.step) ?? ''} ${errorText(d)}`.trim();
+    case 'evidence.copied':
+      return `${String(d.path)} → s3://${String(d.bucket)}/${String(d.key)} version ${String(d.versionId)}, locked ${scalars((d.retention ?? {}) as Record<string, unknown>, 2)}`;
+    case 'copy.failed':
+      return `COPY FAILED ${String(d.path)} → s3://${String(d.bucket)}/${String(d.key)}: ${errorText(d)}`;
     default:
       return scalars(d, 5);
   }
