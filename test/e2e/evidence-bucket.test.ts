@@ -86,6 +86,10 @@ describe('the evidence bucket from the CLI', () => {
     const run = await custody(['collect', '--case', 'IR-S3-4', '--config', config, '--analyst', 'alice', fx.instanceArn('web-01')], { cwd: fx.dir });
     expect(run.code, run.stdout).toBe(0);
     const caseDir = join(fx.dir, 'cases', 'IR-S3-4');
+    // The head collect prints to keep apart is the one after the copy records.
+    const head = /Ledger head:\s+(\S+)/.exec(run.stdout)?.[1];
+    expect(head).toBeDefined();
+    expect((await custody(['verify', caseDir, '--expect-head', head!])).code).toBe(0);
     const lines = readFileSync(join(caseDir, 'ledger.jsonl'), 'utf8').split('\n').slice(0, -1);
     const sealed = lines.findIndex((l) => l.includes('"type":"case.closed"'));
     writeFileSync(join(caseDir, 'ledger.jsonl'), `${lines.slice(0, sealed + 1).join('\n')}\n`);
@@ -95,6 +99,7 @@ describe('the evidence bucket from the CLI', () => {
     const against = await custody(['verify', caseDir, '--against', url('IR-S3-4'), '--config', config]);
     expect(against.code).toBe(4);
     expect(against.stdout).toContain('[copy-not-recorded]');
+    expect((await custody(['verify', caseDir, '--expect-head', head!])).code).toBe(4);
   });
 
   it('copy-case without a configured bucket is a configuration error', async () => {
