@@ -13,7 +13,7 @@ import type { CliDeps, DemoLab, VerifyOutcome, VerifyRequest } from './deps.js';
 export function defaultDeps(): CliDeps {
   return {
     createProviders,
-    async openCase({ config, caseId, analyst, resume }) {
+    async openCase({ config, caseId, analyst, resume, principal }) {
       const handle = await openCase({
         casesDir: config.casesDir,
         caseId,
@@ -23,6 +23,7 @@ export function defaultDeps(): CliDeps {
         toolVersion: packageVersion(),
         config: summarizeConfig(config),
         resume,
+        ...(principal ? { principal } : {}),
       });
       return {
         recorder: handle,
@@ -44,7 +45,8 @@ export function defaultDeps(): CliDeps {
       if (!config.aws) {
         throw new CustodyError('E_CONFIG', 'no analyst: pass --analyst NAME or set "analyst" in the config (there is no aws section to ask for the caller identity)');
       }
-      return (await resolveCallerIdentity(config)).arn;
+      const { arn, account, userId } = await resolveCallerIdentity(config);
+      return { arn, account, userId };
     },
     startDemoLab,
   };

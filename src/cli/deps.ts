@@ -7,10 +7,19 @@ import type { CaseRecorder, Provider, TargetOutcome } from '../core/ports.js';
 import type { Target } from '../core/targets.js';
 import type { HeadExpectation, KeyExpectation } from '../custody/expectations.js';
 
+/** Who the orchestrator's own credentials authenticated as (STS GetCallerIdentity). */
+export interface CallerPrincipal {
+  arn: string;
+  account: string;
+  userId: string;
+}
+
 export interface OpenCaseInput {
   config: CustodyConfig;
   caseId: string;
   analyst: string;
+  /** Recorded in `case.opened` / `case.resumed` beside the asserted analyst. */
+  principal?: CallerPrincipal;
   /** Continue an existing case folder instead of refusing it. */
   resume: boolean;
 }
@@ -116,7 +125,10 @@ export interface CliDeps {
   /** Verifies a case folder; a case that is not closed fails unless `allowOpen`. */
   verifyCase(caseDir: string, request?: VerifyRequest): Promise<VerifyOutcome>;
   renderReport(caseDir: string): Promise<ReportPaths>;
-  /** The caller identity (AWS GetCallerIdentity ARN), used as the analyst when none is given. */
-  callerIdentity(config: CustodyConfig): Promise<string>;
+  /**
+   * Who the orchestrator's AWS credentials authenticate as (GetCallerIdentity): recorded in the
+   * case, and the analyst when none is given. Missing credentials are `E_CONFIG` with a hint.
+   */
+  callerIdentity(config: CustodyConfig): Promise<CallerPrincipal>;
   startDemoLab(): Promise<DemoLab>;
 }

@@ -28,6 +28,7 @@ import { AwsClients, type AccountClients } from './clients.js';
 import { sessionNameFor, sourceIdentityFor } from './credentials.js';
 import { fillKeyPattern } from './kms-keys.js';
 import { roleArnFor } from './operations.js';
+import { refuseAccountsNotAllowed } from './preflight-scope.js';
 
 export type PreflightResult = 'ok' | 'denied' | 'error';
 
@@ -79,6 +80,7 @@ export async function runPreflight(options: PreflightOptions): Promise<Preflight
   const aws = options.config.aws;
   if (!aws) throw new CustodyError('E_CONFIG', 'the config has no "aws" section: preflight needs forensicsAccount, region and allowedAccounts');
   const targets = (options.targets ?? []).filter((t): t is AwsTarget => t.kind === 'aws-instance' || t.kind === 'aws-volume');
+  refuseAccountsNotAllowed(aws.allowedAccounts, options.accounts ?? [], targets);
   const accounts = options.accounts ?? (targets.length > 0 ? [...new Set(targets.map((t) => t.account))] : aws.allowedAccounts);
   const analyst = options.analyst ?? options.config.analyst ?? 'cloud-custody-preflight';
   const rows: PreflightRow[] = [];
