@@ -159,6 +159,19 @@ describe('custody collect: results and exit codes', () => {
     expect(started.data).toMatchObject({ targets: [], fromEarlierRuns: { targets: [I1], selectors: ['tag:Incident=INC-1'] } });
   });
 
+  it('a selector that matched nothing is exit 3, and the message says how to continue the case (not "already exists")', async () => {
+    const world = fakeWorld();
+    writeConfig(world.dir, GOOD_CONFIG);
+    world.provider.selectorResult = [];
+    const run = await cli(world, ['collect', '--case', 'IR-1', '--select', 'tag:Incident=TYPO']);
+    expect(run.code).toBe(EXIT.BAD_INPUT);
+    expect(run.stdout).toContain('custody collect --case IR-1 --resume --select');
+    world.provider.selectorResult = [(await import('../../src/core/targets.js')).parseTarget(I1)];
+    const rerun = await cli(world, ['collect', '--case', 'IR-1', '--resume', '--select', 'tag:Incident=INC-1']);
+    expect(rerun.code).toBe(EXIT.OK);
+    expect(world.provider.collected).toEqual([I1]);
+  });
+
   it('the authenticated principal is recorded beside the analyst and shown', async () => {
     const world = fakeWorld();
     writeConfig(world.dir, GOOD_CONFIG);

@@ -94,6 +94,11 @@ export function renderCollect(result: CollectCaseResult): string {
     `Case ${result.caseId} (analyst ${result.analyst}${result.principal && result.principal.arn !== result.analyst ? `, authenticated as ${result.principal.arn}` : ''})`,
     renderOutcomes(result.outcomes),
     renderSummary(result.summary),
+    // Only a selector that matched nothing leaves a run with no target: its search (made with the
+    // case's own session) is recorded, so the case exists; it is continued, not opened again.
+    ...(result.outcomes.length === 0
+      ? [`Nothing matched: the selector search is recorded in case ${result.caseId}. Continue it with a corrected selector: custody collect --case ${result.caseId} --resume --select EXPR`]
+      : []),
     result.verify
       ? renderVerify(result.verify)
       : `Interrupted: the case was left open. Finish it with the same command and --resume (custody collect --case ${result.caseId} --resume ...).`,
