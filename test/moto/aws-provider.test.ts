@@ -111,7 +111,11 @@ describe('AWS provider against moto', () => {
       account: TARGET_ACCOUNT,
       roleArn: `arn:aws:iam::${TARGET_ACCOUNT}:role/CloudCustodyCollector`,
       sessionName: 'custody-case-moto-1',
-      sourceIdentity: 'alice@example.com',
+      // moto drops SourceIdentity from its answer: the ledger says so instead of claiming it.
+      sourceIdentity: 'requested, not echoed',
+      sourceIdentityRequested: 'alice@example.com',
+      sessionTags: 'requested, not echoed',
+      sessionTagsRequested: { CaseId: 'case-moto-1' },
     });
     expect(String(assumed.data.arn)).toContain('assumed-role/CloudCustodyCollector/custody-case-moto-1');
     expect(ledgerText(recorder.log)).not.toMatch(/forensics-secret|secretAccessKey|sessionToken|SessionToken/);

@@ -141,7 +141,7 @@ async function assumeForPreflight(
       check: 'assume-role',
       result: 'ok',
       action: 'sts:AssumeRole',
-      detail: `assumed ${roleArn} as ${output.AssumedRoleUser?.Arn ?? 'a session'} (source identity ${output.SourceIdentity ?? sourceIdentityFor(analyst)}, session tag CaseId=${caseId})`,
+      detail: `assumed ${roleArn} as ${output.AssumedRoleUser?.Arn ?? 'a session'} (source identity ${output.SourceIdentity ?? `${sourceIdentityFor(analyst)} requested, not echoed`}, session tag CaseId=${caseId} requested)`,
     });
     return { accessKeyId: c.AccessKeyId, secretAccessKey: c.SecretAccessKey, sessionToken: c.SessionToken, ...(c.Expiration ? { expiration: c.Expiration } : {}) };
   } catch (error) {

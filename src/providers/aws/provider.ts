@@ -4,7 +4,9 @@
  *
  * Ledger entries it writes (target = the instance or volume ARN unless noted):
  * - `credentials.assumed` (case-level): account, roleArn, sessionName, assumedRoleId, arn,
- *   sourceIdentity, sessionTags, durationSeconds, expiration, externalIdUsed, sessionPolicy,
+ *   sourceIdentity (as STS echoed it, else "requested, not echoed"), sourceIdentityRequested,
+ *   sessionTags ("requested, not echoed": the answer never lists them), sessionTagsRequested,
+ *   packedPolicySize, durationSeconds, expiration, externalIdUsed, sessionPolicy,
  *   reason (`first` | `expiring` | `expired-token` | `wider-scope`), requestId. Never a secret.
  * - `selector.searched` (target = the selector): account, region, filters, found, requestIds.
  * - `evidence.stored` (through the recorder): instance.json, volumes.json, kms-keys.json,
