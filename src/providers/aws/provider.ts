@@ -19,9 +19,12 @@
  *   `snapshot.shared` | `snapshot.locked` with the new ids and requestId.
  * - `snapshot.adopted`: found by the case-tag lookup instead of created again (resume).
  * - `snapshot.completed`: snapshotId, volumeId, role, encrypted, kmsKeyId, requestId.
- * - `artifact.recorded` (through the recorder): one `ebs-snapshot` per volume whose chain ended,
- *   evidence id = evidenceIdFor(case, volume ARN), cloudIds snapshotId, reencryptedSnapshotId?,
- *   forensicsSnapshotId?.
+ * - `artifact.recorded` (through the recorder): an `ebs-snapshot` record as soon as each snapshot
+ *   of a volume exists (the source once requested or adopted, the re-encrypted copy and the
+ *   forensics copy once requested or adopted), each with every id known so far; the manifest
+ *   merges them per evidence id = evidenceIdFor(case, volume ARN). cloudIds snapshotId,
+ *   reencryptedSnapshotId?, forensicsSnapshotId?; details volumeId, transfer, account, region,
+ *   forensicsAccount, latest (which snapshot the record added).
  * - `step.failed`: step, the ids concerned, error (CustodyError.toRecord()).
  */
 import type { AwsCredentialIdentityProvider } from '@aws-sdk/types';
