@@ -25,6 +25,10 @@
  *   merges them per evidence id = evidenceIdFor(case, volume ARN). cloudIds snapshotId,
  *   reencryptedSnapshotId?, forensicsSnapshotId?; details volumeId, transfer, account, region,
  *   forensicsAccount, latest (which snapshot the record added).
+ * - `volume.covered`: volumeId, coveredBy (the target whose chain snapshots it), reason — a
+ *   volume is snapshotted once per case: an instance and its own volume (named, or found by a
+ *   selector) share one snapshot; the target that did not take it records this and reports the
+ *   other's chain as its own result.
  * - `step.failed`: step, the ids concerned, error (CustodyError.toRecord()).
  */
 import type { AwsCredentialIdentityProvider } from '@aws-sdk/types';
@@ -172,6 +176,7 @@ export function createAwsProvider(config: CustodyConfig, deps: AwsProviderDeps =
         sessions: state.sessions,
         scope: state.targetScope(target.account, target.region, partition),
         forensics: () => state.forensicsScope(aws.region, partition),
+        volumes: state.volumes,
         failures: [],
         evidenceIds: new Set(),
       };
