@@ -18,7 +18,7 @@ import { preserveInstance } from './preserve.js';
 import { isLedgerError, jsonEvidence, runStep, storedBefore, storeEvidenceOnce, storeVolumeDescriptions, volumeArnOf, type TargetRun } from './run.js';
 import { collectConsoleOutput, collectScreenshot } from './volatile.js';
 import { runVolumeChain, type ChainResult } from './volume-chain.js';
-import { volumeKeyOf, type VolumeClaim } from './volume-plan.js';
+import { earlierSourceHolders, ledgerChainResult, volumeKeyOf, type VolumeClaim } from './volume-plan.js';
 
 export async function collectInstance(run: TargetRun<AwsInstanceTarget>): Promise<TargetOutcome> {
   const { target } = run;
@@ -79,7 +79,14 @@ async function collectClaimedInstance(run: TargetRun<AwsInstanceTarget>): Promis
   const keyOf = (volumeId: string) => volumeKeyOf(target.account, target.region, volumeId);
   const own: string[] = [];
   const covered: Array<{ volumeId: string; claim: VolumeClaim }> = [];
+  const holders = earlierSourceHolders(run.recorder.entries());
   for (const volumeId of volumeIds) {
+    const holder = holders.get(keyOf(volumeId));
+    if (holder !== undefined && holder !== target.arn) {
+      // An earlier run of the case had another target snapshot it: that snapshot stands.
+      covered.push({ volumeId, claim: earlierClaim(run, holder, volumeId) });
+      continue;
+    }
     const claimed = run.volumes.claim(keyOf(volumeId), target.arn);
     if (claimed.own) own.push(volumeId);
     else covered.push({ volumeId, claim: claimed.claim });
@@ -167,6 +174,18 @@ async function runOwnChain(run: TargetRun<AwsInstanceTarget>, s: VolumeSnapshot,
   } finally {
     run.volumes.settle(key, run.target.arn, { volumeId: s.volumeId, done: false, cloudIds: { snapshotId: s.snapshotId } });
   }
+}
+
+/**
+ * The claim of a target that snapshotted the volume in an earlier run: its chain in this run if
+ * it runs now (claimed already), else what the ledger says of it. Never a wait on a target that
+ * may be queued behind this one.
+ */
+function earlierClaim(run: TargetRun<AwsInstanceTarget>, holder: string, volumeId: string): VolumeClaim {
+  const live = run.volumes.current(volumeKeyOf(run.target.account, run.target.region, volumeId));
+  if (live && live.by === holder) return live;
+  const result = ledgerChainResult(run.recorder.entries(), volumeId, evidenceIdFor(run.caseId, volumeArnOf(run.target, volumeId)), run.aws);
+  return { by: holder, result: Promise.resolve(result) };
 }
 
 /** A volume of this instance another target of the case snapshots: recorded, then its chain awaited. */

@@ -10,7 +10,7 @@ import { describeKeys } from './describe-keys.js';
 import { failedOutcome, outcomeOf } from './outcome.js';
 import { runStep, storeVolumeDescriptions, type TargetRun } from './run.js';
 import { runVolumeChain, type ChainResult } from './volume-chain.js';
-import { volumeKeyOf, type VolumeClaim } from './volume-plan.js';
+import { earlierSourceHolders, ledgerChainResult, volumeKeyOf, type VolumeClaim } from './volume-plan.js';
 
 export async function collectVolume(run: TargetRun<AwsVolumeTarget>): Promise<TargetOutcome> {
   try {
@@ -38,6 +38,12 @@ async function collectUnlessCovered(run: TargetRun<AwsVolumeTarget>): Promise<Ta
   const key = volumeKeyOf(target.account, target.region, target.volumeId);
   const attachedTo = volume.Attachments?.find((a) => a.InstanceId)?.InstanceId;
   const attachedArn = attachedTo ? `arn:${target.partition}:ec2:${target.region}:${target.account}:instance/${attachedTo}` : undefined;
+  const holder = earlierSourceHolders(run.recorder.entries()).get(key);
+  if (holder !== undefined && holder !== target.arn) {
+    // An earlier run of the case had another target (its instance) snapshot it: that stands.
+    const live = await run.volumes.coveringClaim(key, target.arn, holder);
+    return coveredOutcome(run, live ?? { by: holder, result: Promise.resolve(ledgerChainResult(run.recorder.entries(), target.volumeId, run.evidenceId, run.aws)) });
+  }
   const covering = await run.volumes.coveringClaim(key, target.arn, attachedArn);
   if (covering) return coveredOutcome(run, covering);
   const claimed = run.volumes.claim(key, target.arn);

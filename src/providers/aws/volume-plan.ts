@@ -7,6 +7,7 @@
  * away. An instance whose volume a volume target already claimed leaves it out of its
  * CreateSnapshots and waits for that chain in turn.
  */
+import type { LedgerEntry } from '../../core/ports.js';
 import type { ChainResult } from './volume-chain.js';
 
 export interface VolumeClaim {
@@ -65,6 +66,11 @@ export class VolumePlan {
     return { own: true };
   }
 
+  /** The claim on `volumeKey` in this run, if any target made one. */
+  current(volumeKey: string): VolumeClaim | undefined {
+    return this.claims.get(volumeKey);
+  }
+
   /** Ends `by`'s claim on `volumeKey` with its chain's result (first call wins). */
   settle(volumeKey: string, by: string, result: ChainResult): void {
     const claim = this.claims.get(volumeKey);
@@ -94,4 +100,74 @@ export class VolumePlan {
 /** The key a volume is planned under: account, region and id. */
 export function volumeKeyOf(account: string, region: string, volumeId: string): string {
   return `${account}/${region}/${volumeId}`;
+}
+
+/**
+ * Which target of the case requested (or adopted) a source snapshot of each volume in earlier
+ * runs, by volume key: on a resume that target still holds the volume, so no other target of
+ * the case snapshots it again.
+ */
+export function earlierSourceHolders(entries: readonly LedgerEntry[]): Map<string, string> {
+  const holders = new Map<string, string>();
+  for (const entry of entries) {
+    if (!entry.target) continue;
+    const d = entry.data;
+    let volumeIds: unknown[] = [];
+    if (entry.type === 'snapshot.requested' && (d.operation === 'CreateSnapshots' || d.operation === 'CreateSnapshot')) {
+      volumeIds = Array.isArray(d.volumeIds) ? d.volumeIds : [d.volumeId];
+    } else if (entry.type === 'snapshot.adopted' && d.role === 'source') {
+      volumeIds = [d.volumeId];
+    } else {
+      continue;
+    }
+    const scope = accountAndRegionOf(entry.target);
+    if (!scope) continue;
+    for (const volumeId of volumeIds) {
+      if (typeof volumeId !== 'string') continue;
+      const key = volumeKeyOf(scope.account, scope.region, volumeId);
+      if (!holders.has(key)) holders.set(key, entry.target);
+    }
+  }
+  return holders;
+}
+
+function accountAndRegionOf(arn: string): { account: string; region: string } | undefined {
+  const [, , service, region, account] = arn.split(':');
+  return service === 'ec2' && region && account ? { account, region } : undefined;
+}
+
+/**
+ * What the ledger says about the chain of a volume another target holds since an earlier run:
+ * the ids the manifest merged for the volume's evidence id, and done when the chain reached the
+ * end the config asks for (copy: the forensics copy completed, and locked if locking is on;
+ * share: shared; in-place: the snapshot completed).
+ */
+export function ledgerChainResult(
+  entries: readonly LedgerEntry[],
+  volumeId: string,
+  evidenceId: string,
+  aws: { transfer: 'copy' | 'share' | 'in-place'; lock?: unknown },
+): ChainResult {
+  const cloudIds: Record<string, string> = {};
+  const completed = new Set<string>();
+  const shared = new Set<string>();
+  const locked = new Set<string>();
+  for (const entry of entries) {
+    const d = entry.data;
+    if (entry.type === 'artifact.recorded' && d.evidenceId === evidenceId) {
+      for (const [k, v] of Object.entries((d.cloudIds as Record<string, unknown> | undefined) ?? {})) if (typeof v === 'string') cloudIds[k] = v;
+    }
+    if (typeof d.snapshotId !== 'string') continue;
+    if (entry.type === 'snapshot.completed' || (entry.type === 'snapshot.adopted' && d.state === 'completed')) completed.add(d.snapshotId);
+    if (entry.type === 'snapshot.shared') shared.add(d.snapshotId);
+    if (entry.type === 'snapshot.locked') locked.add(d.snapshotId);
+  }
+  const { snapshotId, reencryptedSnapshotId, forensicsSnapshotId } = cloudIds;
+  const done =
+    aws.transfer === 'in-place'
+      ? snapshotId !== undefined && completed.has(snapshotId)
+      : aws.transfer === 'share'
+        ? shared.has(reencryptedSnapshotId ?? snapshotId ?? '')
+        : forensicsSnapshotId !== undefined && completed.has(forensicsSnapshotId) && (!aws.lock || locked.has(forensicsSnapshotId));
+  return { volumeId, done, cloudIds };
 }

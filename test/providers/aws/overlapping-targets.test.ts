@@ -11,7 +11,7 @@ import { DEFAULT_COLLECT_OPTIONS, runCollection } from '../../../src/core/orches
 import { parseTarget } from '../../../src/core/targets.js';
 import { collectEvidenceItems } from '../../../src/custody/manifest.js';
 import { verifyCase } from '../../../src/custody/index.js';
-import { manifestArtifacts } from './helpers.js';
+import { contextFor, manifestArtifacts } from './helpers.js';
 import { instanceArn, REGION, useAwsLab, volumeArn } from './lab-fixture.js';
 
 const world = useAwsLab({ scratchPrefix: 'custody-aws-overlap-', caseIdPrefix: 'IR-overlap-' });
@@ -60,5 +60,35 @@ describe('overlapping targets: an instance and its own volume in one case', () =
     expect(collectEvidenceItems(kase.entries()).artifacts).toHaveLength(web.blockDevices.length);
     const verified = await verifyCase(join(world.dir, 'cases', kase.caseId));
     expect(verified.ok, JSON.stringify(verified.problems)).toBe(true);
+  });
+});
+
+describe('overlapping targets across runs of one case', () => {
+  it.each(['volume-then-instance', 'instance-then-volume'] as const)('%s: the later target finds the earlier run\'s snapshot in the ledger and takes no second one', async (order) => {
+    const web = world.instanceNamed('web-01');
+    const root = world.volumeNamed('web-01-root');
+    const [first, second] = order === 'volume-then-instance' ? [volumeArn(root), instanceArn(web)] : [instanceArn(web), volumeArn(root)];
+    const kase = await world.newCase(order);
+    const aws1 = world.provider();
+    aws1.validate(parseTarget(first));
+    expect((await aws1.collect(parseTarget(first), contextFor(kase))).status).toBe('collected');
+    await kase.release();
+
+    const resumed = await world.openCase(kase.caseId, true);
+    const aws2 = world.provider();
+    aws2.validate(parseTarget(second));
+    const outcome = await aws2.collect(parseTarget(second), contextFor(resumed));
+    expect(outcome.status, outcome.reason).toBe('collected');
+    const covered = resumed.entries().filter((e) => e.type === 'volume.covered');
+    expect(covered.map((e) => e.data)).toEqual([expect.objectContaining({ volumeId: root.id, coveredBy: first })]);
+
+    const sources = world.snapshotsOf(kase.caseId).filter((s) => s.tags.SourceSnapshotId === undefined);
+    const perVolume = new Map<string, number>();
+    for (const s of sources) perVolume.set(s.volumeId, (perVolume.get(s.volumeId) ?? 0) + 1);
+    // The instance (in whichever run) took its other volume; the root was taken once, by the first run.
+    expect(Object.fromEntries(perVolume)).toEqual(Object.fromEntries(web.blockDevices.map((d) => [d.volumeId, 1])));
+    expect(manifestArtifacts(resumed.entries()).map((a) => a.cloudIds.snapshotId).sort()).toEqual(sources.map((s) => s.id).sort());
+    await resumed.close({ outcomes: [outcome] });
+    expect((await verifyCase(join(world.dir, 'cases', kase.caseId))).ok).toBe(true);
   });
 });
