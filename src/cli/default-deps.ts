@@ -7,12 +7,18 @@ import type { VerifyResult } from '../custody/index.js';
 import { resolveCallerIdentity } from '../providers/aws/index.js';
 import { createProviders } from '../providers/registry.js';
 import { CustodyError } from '../core/errors.js';
+import { defaultKeysDir } from '../core/config.js';
+import { ensureConfiguredDir } from '../custody/configured-dir.js';
 import { packageVersion } from './app.js';
 import type { CliDeps, DemoLab, VerifyOutcome, VerifyRequest } from './deps.js';
 
 export function defaultDeps(): CliDeps {
   return {
     createProviders,
+    async prepareFolders(config) {
+      if (!config.signingKeyFile) await ensureConfiguredDir(config.keysDir ?? defaultKeysDir(), 'keysDir', 0o700);
+      await ensureConfiguredDir(config.casesDir, 'casesDir');
+    },
     async openCase({ config, caseId, analyst, resume, principal }) {
       const handle = await openCase({
         casesDir: config.casesDir,

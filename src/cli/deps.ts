@@ -121,6 +121,11 @@ export interface CliDeps {
   /** Checks, changing nothing, that collection would be allowed. */
   preflight(input: PreflightInput): Promise<PreflightRowView[]>;
   createProviders(config: CustodyConfig): Provider[];
+  /**
+   * Checks (and makes) the folders the configuration names, before any cloud call: a bad path is
+   * bad configuration, found before the caller identity is asked for. Optional (test doubles).
+   */
+  prepareFolders?(config: CustodyConfig): Promise<void>;
   openCase(input: OpenCaseInput): Promise<OpenedCase>;
   /** Verifies a case folder; a case that is not closed fails unless `allowOpen`. */
   verifyCase(caseDir: string, request?: VerifyRequest): Promise<VerifyOutcome>;
