@@ -2,11 +2,12 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import type { CustodyConfig } from '../core/config.js';
 import { CustodyError } from '../core/errors.js';
-import { runCollection } from '../core/orchestrator.js';
+import { checkTarget, runCollection } from '../core/orchestrator.js';
 import type { OutcomeSummary } from '../core/outcomes.js';
 import type { CollectOptions, ProgressSink, Provider, TargetOutcome } from '../core/ports.js';
+import { selectorKey } from '../core/targets.js';
 import type { Selector, Target } from '../core/targets.js';
-import type { CliDeps, CopyOutcome, VerifyOutcome } from './deps.js';
+import type { CallerPrincipal, CliDeps, CopyOutcome, VerifyOutcome } from './deps.js';
 
 export interface CollectCaseInput {
   config: CustodyConfig;
@@ -24,6 +25,8 @@ export interface CollectCaseResult {
   caseId: string;
   caseDir: string;
   analyst: string;
+  /** Who the orchestrator's own credentials authenticated as (absent without an aws section). */
+  principal?: CallerPrincipal;
   /** SHA-256 of the key the ledger is signed with. */
   keyFingerprint?: string;
   outcomes: TargetOutcome[];
@@ -54,12 +57,28 @@ export async function collectCase(input: CollectCaseInput, deps: CliDeps): Promi
       { resource: caseDir },
     );
   }
+  if (!exists && input.resume) {
+    // A mistyped case id must not start a second case beside the one meant.
+    throw new CustodyError(
+      'E_INPUT',
+      `there is no case ${input.caseId} in ${input.config.casesDir} to resume (check --case and casesDir); to open a new case, run without --resume`,
+      { resource: caseDir },
+    );
+  }
   const providers: Provider[] = deps.createProviders(input.config);
   try {
-    const analyst = input.analyst ?? input.config.analyst ?? (await deps.callerIdentity(input.config));
-    // --resume on a case an interrupted run never got to create simply starts it: rerunning the
-    // same command line with --resume is always the way to finish a case.
-    const opened = await deps.openCase({ config: input.config, caseId: input.caseId, analyst, resume: input.resume && exists });
+    // Everything that can be refused without a cloud call is refused before the case exists, so
+    // the corrected command runs as typed (no folder left behind to --resume).
+    refuseBadInput(providers, input.targets, input.selectors);
+    await deps.prepareFolders?.(input.config);
+    // The orchestrator's own identity: recorded beside the asserted analyst, and the first call
+    // that needs credentials, so missing credentials are refused before anything is created.
+    const principal = input.config.aws ? await deps.callerIdentity(input.config) : undefined;
+    const analyst = input.analyst ?? input.config.analyst ?? principal?.arn;
+    if (!analyst) {
+      throw new CustodyError('E_CONFIG', 'no analyst: pass --analyst NAME or set "analyst" in the config (there is no aws section to ask for the caller identity)');
+    }
+    const opened = await deps.openCase({ config: input.config, caseId: input.caseId, analyst, resume: input.resume, ...(principal ? { principal } : {}) });
     let result;
     try {
       result = await runCollection({
@@ -82,6 +101,7 @@ export async function collectCase(input: CollectCaseInput, deps: CliDeps): Promi
       caseId: input.caseId,
       caseDir: opened.recorder.caseDir,
       analyst,
+      ...(principal ? { principal } : {}),
       ...(opened.fingerprint ? { keyFingerprint: opened.fingerprint } : {}),
       outcomes,
       summary,
@@ -113,4 +133,37 @@ async function copyClosedCase(input: CollectCaseInput, deps: CliDeps, caseDir: s
   if (!verify.ok) return { ok: false, url, error: { code: 'E_VERIFY', message: 'the case does not verify, so it was not copied' } };
   if (!deps.copyCase) return { ok: false, url, error: { code: 'E_UNSUPPORTED', message: 'this build cannot copy cases' } };
   return deps.copyCase({ config: input.config, caseDir, caseId: input.caseId, actor: analyst });
+}
+
+/**
+ * Refuses, before anything is created, every named target no provider would accept (an account
+ * outside allowedAccounts, an unknown cluster) and every selector no provider can resolve. One
+ * error names them all: the responder fixes the command once.
+ */
+export function refuseBadInput(providers: readonly Provider[], targets: readonly Target[], selectors: readonly Selector[]): void {
+  const refused: CustodyError[] = [];
+  for (const target of targets) {
+    const checked = checkTarget(providers, target);
+    if (!checked.ok) refused.push(checked.error);
+  }
+  for (const selector of selectors) {
+    const key = selectorKey(selector);
+    const provider = providers.find((p) => p.handlesSelector(selector));
+    if (!provider) {
+      refused.push(new CustodyError('E_UNSUPPORTED', `no configured provider resolves the selector ${key}`, { resource: key }));
+      continue;
+    }
+    try {
+      provider.validateSelector?.(selector);
+    } catch (error) {
+      refused.push(error instanceof CustodyError ? error : new CustodyError('E_INPUT', `selector ${key}: ${(error as Error).message}`, { resource: key }));
+    }
+  }
+  const first = refused[0];
+  if (!first) return;
+  const message =
+    refused.length === 1
+      ? `${first.message}. Nothing was created: fix the command and run it again.`
+      : `${refused.length} targets or selectors were refused, nothing was created (fix them and run again):\n${refused.map((e) => `  - ${e.message}`).join('\n')}`;
+  throw new CustodyError(first.code, message, { ...(first.resource ? { resource: first.resource } : {}) });
 }

@@ -8,13 +8,18 @@ import { resolveCallerIdentity } from '../providers/aws/index.js';
 import { createProviders } from '../providers/registry.js';
 import { defaultKeysDir } from '../core/config.js';
 import { CustodyError, isCustodyError } from '../core/errors.js';
+import { ensureConfiguredDir } from '../custody/configured-dir.js';
 import { packageVersion } from './app.js';
 import type { CliDeps, CopyOutcome, DemoLab, VerifyOutcome, VerifyRequest } from './deps.js';
 
 export function defaultDeps(): CliDeps {
   return {
     createProviders,
-    async openCase({ config, caseId, analyst, resume }) {
+    async prepareFolders(config) {
+      if (!config.signingKeyFile) await ensureConfiguredDir(config.keysDir ?? defaultKeysDir(), 'keysDir', 0o700);
+      await ensureConfiguredDir(config.casesDir, 'casesDir');
+    },
+    async openCase({ config, caseId, analyst, resume, principal }) {
       const handle = await openCase({
         casesDir: config.casesDir,
         caseId,
@@ -24,6 +29,7 @@ export function defaultDeps(): CliDeps {
         toolVersion: packageVersion(),
         config: summarizeConfig(config),
         resume,
+        ...(principal ? { principal } : {}),
       });
       return {
         recorder: handle,
@@ -45,7 +51,8 @@ export function defaultDeps(): CliDeps {
       if (!config.aws) {
         throw new CustodyError('E_CONFIG', 'no analyst: pass --analyst NAME or set "analyst" in the config (there is no aws section to ask for the caller identity)');
       }
-      return (await resolveCallerIdentity(config)).arn;
+      const { arn, account, userId } = await resolveCallerIdentity(config);
+      return { arn, account, userId };
     },
     startDemoLab,
     copyCase: copyToEvidenceBucket,

@@ -7,10 +7,19 @@ import type { CaseRecorder, Provider, TargetOutcome } from '../core/ports.js';
 import type { Target } from '../core/targets.js';
 import type { HeadExpectation, KeyExpectation } from '../custody/expectations.js';
 
+/** Who the orchestrator's own credentials authenticated as (STS GetCallerIdentity). */
+export interface CallerPrincipal {
+  arn: string;
+  account: string;
+  userId: string;
+}
+
 export interface OpenCaseInput {
   config: CustodyConfig;
   caseId: string;
   analyst: string;
+  /** Recorded in `case.opened` / `case.resumed` beside the asserted analyst. */
+  principal?: CallerPrincipal;
   /** Continue an existing case folder instead of refusing it. */
   resume: boolean;
 }
@@ -137,12 +146,20 @@ export interface CliDeps {
   /** Checks, changing nothing, that collection would be allowed. */
   preflight(input: PreflightInput): Promise<PreflightRowView[]>;
   createProviders(config: CustodyConfig): Provider[];
+  /**
+   * Checks (and makes) the folders the configuration names, before any cloud call: a bad path is
+   * bad configuration, found before the caller identity is asked for. Optional (test doubles).
+   */
+  prepareFolders?(config: CustodyConfig): Promise<void>;
   openCase(input: OpenCaseInput): Promise<OpenedCase>;
   /** Verifies a case folder; a case that is not closed fails unless `allowOpen`. */
   verifyCase(caseDir: string, request?: VerifyRequest): Promise<VerifyOutcome>;
   renderReport(caseDir: string): Promise<ReportPaths>;
-  /** The caller identity (AWS GetCallerIdentity ARN), used as the analyst when none is given. */
-  callerIdentity(config: CustodyConfig): Promise<string>;
+  /**
+   * Who the orchestrator's AWS credentials authenticate as (GetCallerIdentity): recorded in the
+   * case, and the analyst when none is given. Missing credentials are `E_CONFIG` with a hint.
+   */
+  callerIdentity(config: CustodyConfig): Promise<CallerPrincipal>;
   startDemoLab(): Promise<DemoLab>;
   /**
    * The immutable copy (absent: the command refuses). Copies a closed case to the configured

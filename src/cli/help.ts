@@ -39,7 +39,8 @@ others; every step is recorded in ledger.jsonl before and after it runs.
 
 Options:
   --case ID          case id (letters, digits, ".", "_", "-"; no "/" or "..")  [required]
-  --analyst NAME     who is collecting (default: config "analyst", else the AWS caller identity)
+  --analyst NAME     who is collecting (default: config "analyst", else the AWS caller identity);
+                     the authenticated caller identity is recorded beside it either way
   --config FILE      configuration file
   --select EXPR      add the targets a selector finds (repeatable)
   --preserve         set DeleteOnTermination=false and termination protection (recorded changes)
@@ -47,7 +48,10 @@ Options:
   --isolate          (Kubernetes) label the pod, deny-all NetworkPolicy, cordon the node
   --include-env      (Kubernetes) also capture container environment variables
   --retrieve-checkpoint  (Kubernetes) copy the container checkpoint archive off the node
-  --resume           continue an existing case (an interrupted run); done targets are not redone
+  --resume           continue an existing case: every target an earlier run admitted (named,
+                     selected or followed up) is finished; collected ones are not redone. With
+                     no TARGET or --select, the case's recorded targets and selectors are
+                     continued. A case that does not exist is refused.
   --json             print one JSON document on stdout (no progress lines)
   -h, --help         show this help
 

@@ -4,6 +4,7 @@
  */
 import { CustodyError } from './errors.js';
 import { failedOutcome, isLedgerFailure } from './outcomes.js';
+import type { EarlierCollection } from './earlier-runs.js';
 import type { CaseRecorder, CollectOptions, ProgressEvent, ProgressSink, Provider, ProviderContext, TargetOutcome } from './ports.js';
 import { targetKey } from './targets.js';
 import type { Target } from './targets.js';
@@ -15,8 +16,8 @@ export interface TargetRunContext {
   signal: AbortSignal;
   /** More attempts allowed after a retryable failure, and the first pause (doubling). */
   retry: { attempts: number; delayMs: number };
-  /** Targets an earlier run of this case collected, with their evidence ids. */
-  previouslyCollected: ReadonlyMap<string, string[]>;
+  /** Targets an earlier run of this case collected, with their evidence ids and follow-ups. */
+  previouslyCollected: ReadonlyMap<string, EarlierCollection>;
 }
 
 /**
@@ -28,9 +29,21 @@ export async function collectTarget(target: Target, provider: Provider, run: Tar
   const key = targetKey(target);
   const earlier = run.previouslyCollected.get(key);
   if (earlier) {
-    await recorder.record('target.skipped', { reason: 'collected by an earlier run of this case', evidenceIds: earlier }, key);
+    const followUps = earlier.followUps.map(targetKey);
+    await recorder.record(
+      'target.skipped',
+      { reason: 'collected by an earlier run of this case', evidenceIds: earlier.evidenceIds, ...(followUps.length > 0 ? { followUps } : {}) },
+      key,
+    );
     progress({ target: key, step: 'collect', state: 'done', detail: 'already collected by an earlier run' });
-    return { target: key, status: 'collected', reason: 'collected by an earlier run of this case', evidenceIds: earlier };
+    // Its follow-ups are taken up again: an earlier run may have been cut off before finishing them.
+    return {
+      target: key,
+      status: 'collected',
+      reason: 'collected by an earlier run of this case',
+      evidenceIds: earlier.evidenceIds,
+      ...(earlier.followUps.length > 0 ? { followUps: earlier.followUps } : {}),
+    };
   }
   for (let attempt = 1; ; attempt += 1) {
     if (signal.aborted) return interruptedOutcome(key);
@@ -44,9 +57,17 @@ export async function collectTarget(target: Target, provider: Provider, run: Tar
       progress({ target: key, step: 'collect', state: 'waiting', detail: `retrying in ${Math.round(delayMs / 1000)} s: ${outcome.reason ?? outcome.status}` });
       if (await sleep(delayMs, signal)) continue;
     }
+    // Follow-ups are recorded with the ending, so a resumed run finds them even if this run is
+    // interrupted before it admits them.
+    const followUps = (outcome.followUps ?? []).map(targetKey);
     await recorder.record(
       'target.completed',
-      { ...endingOf(outcome), evidenceIds: outcome.evidenceIds, ...(attempt > 1 ? { attempts: attempt } : {}) },
+      {
+        ...endingOf(outcome),
+        evidenceIds: outcome.evidenceIds,
+        ...(followUps.length > 0 ? { followUps } : {}),
+        ...(attempt > 1 ? { attempts: attempt } : {}),
+      },
       key,
     );
     progress({ target: key, step: 'collect', state: outcome.status === 'collected' ? 'done' : 'failed', detail: outcome.reason ?? outcome.status });
@@ -112,18 +133,4 @@ export function contextFor(
   const sink: ProgressSink =
     target === undefined ? progress : (event: ProgressEvent) => progress(event.target ? event : { ...event, target });
   return { recorder, progress: sink, options, signal };
-}
-
-/**
- * Targets an earlier (interrupted) run of this case finished collecting, with their evidence ids:
- * a resumed run does not take them again.
- */
-export function collectedInEarlierRuns(recorder: CaseRecorder): Map<string, string[]> {
-  const done = new Map<string, string[]>();
-  for (const entry of recorder.entries()) {
-    if (entry.type !== 'target.completed' || !entry.target || entry.data.status !== 'collected') continue;
-    const ids = Array.isArray(entry.data.evidenceIds) ? entry.data.evidenceIds.filter((id): id is string => typeof id === 'string') : [];
-    done.set(entry.target, ids);
-  }
-  return done;
 }

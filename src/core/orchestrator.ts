@@ -8,7 +8,8 @@ import { setMaxListeners } from 'node:events';
 import { CustodyError } from './errors.js';
 import type { CustodyConfig } from './config.js';
 import { createScopedScheduler } from './concurrency.js';
-import { collectTarget, collectedInEarlierRuns, contextFor, interruptedOutcome } from './collect.js';
+import { collectTarget, contextFor, interruptedOutcome } from './collect.js';
+import { collectedInEarlierRuns, earlierAdmissions } from './earlier-runs.js';
 import { isLedgerFailure, summarizeOutcomes, toCustodyError } from './outcomes.js';
 import type { OutcomeSummary } from './outcomes.js';
 import type { CaseRecorder, CollectOptions, ProgressSink, Provider, TargetOutcome } from './ports.js';
@@ -19,7 +20,11 @@ export interface RunCollectionInput {
   config: CustodyConfig;
   providers: readonly Provider[];
   recorder: CaseRecorder;
-  /** Targets named explicitly (already parsed). */
+  /**
+   * Targets named explicitly (already parsed). Targets earlier runs of the case admitted are
+   * always added (a resume finishes what they left); with no targets and no selectors at all, a
+   * resumed case also re-resolves the selectors earlier runs were given.
+   */
   targets: readonly Target[];
   selectors?: readonly Selector[];
   options: CollectOptions;
@@ -87,7 +92,8 @@ export function checkTarget(
  * Collects every target into the case behind `recorder`.
  *
  * Ledger entries it writes (providers add their own between them):
- * - `collection.started` — `targets`, `selectors`, `options`, `concurrency`
+ * - `collection.started` — `targets`, `selectors`, `options`, `concurrency`, and on a resume
+ *   `fromEarlierRuns: { targets, selectors }` (taken up from the ledger, not named this run)
  * - `target.refused` (target) — refused before any cloud call: `reason`, `error`, `from?`
  * - `selector.resolved` — `selector`, `provider`, `targets`; `selector.refused` / `selector.failed`
  *   — `selector`, `reason`, `error`
@@ -95,7 +101,7 @@ export function checkTarget(
  * - `target.skipped` (target) — an earlier run of the case collected it: `reason`, `evidenceIds`
  * - `target.requeued` (target) — a retryable failure, tried again: `attempt`, `status`,
  *   `reason?`, `error?`, `delayMs`
- * - `target.completed` (target) — `status`, `reason?`, `error?`, `evidenceIds`, `attempts?`
+ * - `target.completed` (target) — `status`, `reason?`, `error?`, `evidenceIds`, `followUps?`, `attempts?`
  * - `collection.finished` or `collection.interrupted` — the counts per status
  *
  * @example
@@ -104,7 +110,13 @@ export function checkTarget(
  */
 export async function runCollection(input: RunCollectionInput): Promise<CollectionResult> {
   const { config, providers, recorder, options } = input;
-  const selectors = input.selectors ?? [];
+  const earlier = earlierAdmissions(recorder.entries());
+  const continuing = input.targets.length === 0 && (input.selectors ?? []).length === 0;
+  const named = new Set(input.targets.map(targetKey));
+  const earlierTargets = earlier.targets.filter((t) => !named.has(targetKey(t)));
+  const givenSelectors = input.selectors ?? [];
+  const earlierSelectors = continuing ? earlier.selectors : [];
+  const selectors = [...givenSelectors, ...earlierSelectors];
   const progress: ProgressSink = input.progress ?? (() => {});
   const outer = input.signal;
   const controller = new AbortController();
@@ -116,16 +128,21 @@ export async function runCollection(input: RunCollectionInput): Promise<Collecti
   const signal = controller.signal;
 
   try {
+    const fromEarlierRuns =
+      earlierTargets.length > 0 || earlierSelectors.length > 0
+        ? { fromEarlierRuns: { targets: earlierTargets.map(targetKey), selectors: earlierSelectors.map(selectorKey) } }
+        : {};
     await recorder.record('collection.started', {
       targets: input.targets.map(targetKey),
-      selectors: selectors.map(selectorKey),
+      selectors: givenSelectors.map(selectorKey),
+      ...fromEarlierRuns,
       options: { ...options },
       concurrency: { perScope: config.concurrency.perScope, total: config.concurrency.total },
     });
 
     const outcomes: TargetOutcome[] = [];
     const seen = new Set<string>();
-    const previouslyCollected = collectedInEarlierRuns(recorder);
+    const previouslyCollected = collectedInEarlierRuns(recorder.entries());
     const accepted: Array<{ target: Target; provider: Provider }> = [];
 
     // Refuse bad targets before anything reaches a cloud, and record why.
@@ -153,6 +170,8 @@ export async function runCollection(input: RunCollectionInput): Promise<Collecti
       const admitted = await admit(target, from);
       if (admitted) accepted.push(admitted);
     };
+    // What the case already holds comes first: a target an earlier run admitted never drops out.
+    for (const target of earlierTargets) await admitInto(target);
     for (const target of input.targets) await admitInto(target);
 
     for (const selector of selectors) {

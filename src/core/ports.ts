@@ -167,6 +167,8 @@ export interface Provider {
   resolveSelector(selector: Selector, ctx: ProviderContext): Promise<Target[]>;
   /** Refuses a target before any cloud call (e.g. an account not in the allowed list). */
   validate(target: Target): void;
+  /** Refuses a selector before any cloud call (e.g. an unknown cluster); optional. */
+  validateSelector?(selector: Selector): void;
   /** Targets with the same scope share a concurrency limit (AWS: account and region). */
   scopeOf(target: Target): string;
   /** What collecting this target would do, touching nothing. */

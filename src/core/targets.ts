@@ -61,8 +61,8 @@ const CLUSTER_NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,99}$/;
 const TAG_KEY = /^[\p{L}\p{N}\s_.:/=+\-@]{1,128}$/u;
 const TAG_VALUE = /^[\p{L}\p{N}\s_.:/=+\-@]{0,256}$/u;
 
-function inputError(raw: string, expected: string, why: string): CustodyError {
-  return new CustodyError('E_INPUT', `invalid target "${raw}": ${why}. Expected ${expected}.`, {
+function inputError(raw: string, expected: string, why: string, what: 'target' | 'selector' = 'target'): CustodyError {
+  return new CustodyError('E_INPUT', `invalid ${what} "${raw}": ${why}. Expected ${expected}.`, {
     resource: raw,
   });
 }
@@ -125,27 +125,27 @@ export function parseSelector(raw: string): Selector {
   if (text.startsWith('tag:')) {
     const body = text.slice('tag:'.length);
     const eq = body.indexOf('=');
-    if (eq <= 0) throw inputError(raw, TAG_FORM, 'a tag selector needs KEY=VALUE');
+    if (eq <= 0) throw inputError(raw, TAG_FORM, 'a tag selector needs KEY=VALUE', 'selector');
     const key = body.slice(0, eq);
     const value = body.slice(eq + 1);
-    if (!TAG_KEY.test(key) || key.toLowerCase().startsWith('aws:')) throw inputError(raw, TAG_FORM, `"${key}" is not a valid tag key`);
-    if (!TAG_VALUE.test(value)) throw inputError(raw, TAG_FORM, `"${value}" is not a valid tag value`);
+    if (!TAG_KEY.test(key) || key.toLowerCase().startsWith('aws:')) throw inputError(raw, TAG_FORM, `"${key}" is not a valid tag key`, 'selector');
+    if (!TAG_VALUE.test(value)) throw inputError(raw, TAG_FORM, `"${value}" is not a valid tag value`, 'selector');
     return { kind: 'aws-tag', key, value };
   }
   if (text.startsWith('k8s:')) {
     const body = text.slice('k8s:'.length);
     const q = body.indexOf('?');
-    if (q < 0) throw inputError(raw, TAG_FORM, 'a Kubernetes selector needs ?labels=...');
+    if (q < 0) throw inputError(raw, TAG_FORM, 'a Kubernetes selector needs ?labels=...', 'selector');
     const [cluster = '', namespace = '', ...rest] = body.slice(0, q).split('/');
     if (rest.length > 0 || !CLUSTER_NAME.test(cluster) || !DNS_LABEL.test(namespace)) {
-      throw inputError(raw, TAG_FORM, 'expected CLUSTER/NAMESPACE before "?"');
+      throw inputError(raw, TAG_FORM, 'expected CLUSTER/NAMESPACE before "?"', 'selector');
     }
     const query = new URLSearchParams(body.slice(q + 1));
     const labels = query.get('labels');
-    if (!labels) throw inputError(raw, TAG_FORM, 'the labels= parameter is empty');
+    if (!labels) throw inputError(raw, TAG_FORM, 'the labels= parameter is empty', 'selector');
     return { kind: 'k8s-labels', cluster, namespace, labelSelector: labels };
   }
-  throw inputError(raw, TAG_FORM, 'unrecognised selector');
+  throw inputError(raw, TAG_FORM, 'unrecognised selector', 'selector');
 }
 
 /** A stable, human-readable key for a target: used in the ledger's `target` field. */

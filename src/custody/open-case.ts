@@ -27,8 +27,13 @@ export interface OpenCaseOptions {
   /** Folder holding case folders; created if missing. */
   casesDir: string;
   caseId: string;
-  /** Who runs this collection: every entry of this run names them as actor. */
+  /** Who runs this collection (as asserted): every entry of this run names them as actor. */
   analyst: string;
+  /**
+   * Who the orchestrator's credentials authenticated as (STS GetCallerIdentity), recorded beside
+   * the asserted analyst in `case.opened` / `case.resumed`.
+   */
+  principal?: Principal;
   /** Where per-case keys are kept (default `defaultKeysDir()`); never inside the case folder. */
   keysDir?: string;
   /** Sign with this Ed25519 PKCS#8 PEM instead of a per-case key. */
@@ -48,6 +53,13 @@ export interface OpenCaseOptions {
 }
 
 export type { CloseSummary } from './close-case.js';
+
+/** An authenticated caller: `{ arn, account, userId }` from STS GetCallerIdentity. */
+export interface Principal {
+  arn: string;
+  account: string;
+  userId: string;
+}
 
 export interface CloseResult {
   manifest: Manifest;
@@ -87,7 +99,7 @@ export interface CaseHandle extends CaseRecorder {
  */
 export async function openCase(options: OpenCaseOptions): Promise<CaseHandle> {
   const caseId = validateCaseId(options.caseId);
-  if (!options.analyst || !options.analyst.trim()) {
+  if (typeof options.analyst !== 'string' || !options.analyst.trim()) {
     throw new CustodyError('E_INPUT', 'an analyst is required: every ledger entry names who acted');
   }
   const casesDir = resolve(options.casesDir);
@@ -172,6 +184,8 @@ async function startRun(options: OpenCaseOptions, caseDir: string, keysDir: stri
   const ledger = await Ledger.open({ path: ledgerPath, key, existing: previous?.entries ?? [], ...(options.now ? { now: options.now } : {}) });
   const run = {
     analyst: options.analyst,
+    // Only what was authenticated: without an aws section there is no caller identity to record.
+    ...(options.principal ? { principal: { arn: options.principal.arn, account: options.principal.account, userId: options.principal.userId } } : {}),
     tool: { name: TOOL_NAME, version: options.toolVersion },
     host: options.host ?? hostname(),
     ...(options.config !== undefined ? { config: options.config } : {}),
@@ -200,6 +214,7 @@ async function startRun(options: OpenCaseOptions, caseDir: string, keysDir: stri
         wasClosed: previous.closed,
         ...housekeeping,
         ...(recovered.length > 0 ? { recoveredFiles: recovered.map((f) => f.path) } : {}),
+        ...differencesFromOpening(previous.entries, options.analyst, options.principal ?? null),
         ...(previous.closed && unrecorded.length > 0
           ? { unrecordedAfterClose: unrecorded.map((f) => ({ path: f.path, sha256: f.sha256, size: f.size })) }
           : {}),
@@ -216,6 +231,23 @@ async function startRun(options: OpenCaseOptions, caseDir: string, keysDir: stri
     throw error;
   }
   return createHandle(options, caseDir, key, ledger, lock, previous !== undefined);
+}
+
+/**
+ * How this run's analyst and principal differ from the case's opening run: a resume by someone
+ * else is recorded as such (`differsFromOpened: { analyst?: {opened, now}, principal?: {opened, now} }`).
+ */
+function differencesFromOpening(entries: readonly LedgerEntry[], analyst: string, principal: Principal | null): Record<string, unknown> {
+  const opened = entries.find((e) => e.type === 'case.opened');
+  if (!opened) return {};
+  const differs: Record<string, unknown> = {};
+  const openedAnalyst = typeof opened.data.analyst === 'string' ? opened.data.analyst : opened.actor;
+  if (openedAnalyst !== analyst) differs.analyst = { opened: openedAnalyst, now: analyst };
+  const openedPrincipal = (opened.data.principal ?? null) as { arn?: unknown } | null;
+  const openedArn = typeof openedPrincipal?.arn === 'string' ? openedPrincipal.arn : null;
+  const nowArn = principal?.arn ?? null;
+  if (openedArn !== nowArn) differs.principal = { opened: openedArn, now: nowArn };
+  return Object.keys(differs).length > 0 ? { differsFromOpened: differs } : {};
 }
 
 function createHandle(

@@ -4,6 +4,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { COMMAND_OPTIONS, parseCommandArgs } from '../../src/cli/args.js';
 import { CustodyError, EXIT } from '../../src/core/errors.js';
 import { GOOD_CONFIG, cli, fakeWorld, removeWorlds, writeConfig } from './harness.js';
+import { MemoryRecorder } from '../core/fakes.js';
 
 afterAll(removeWorlds);
 
@@ -130,12 +131,63 @@ describe('custody collect: results and exit codes', () => {
     expect(run.stdout).toContain('ec2:CreateSnapshots was denied');
   });
 
-  it('every target in a refused account is bad input (exit 3), recorded in the case', async () => {
+  it('a target in a refused account is bad input (exit 3) refused before the case is opened, so the corrected rerun is not "already exists"', async () => {
     const world = fakeWorld();
     writeConfig(world.dir, GOOD_CONFIG);
-    const run = await cli(world, ['collect', '--case', 'IR-1', 'arn:aws:ec2:us-east-1:999999999999:instance/i-0123456789abcdef0']);
+    const run = await cli(world, ['collect', '--case', 'IR-1', 'arn:aws:ec2:us-east-1:999999999999:instance/i-0123456789abcdef0', I1]);
     expect(run.code).toBe(EXIT.BAD_INPUT);
-    expect(world.closed[0]![0]).toMatchObject({ status: 'failed', error: { code: 'E_ACCOUNT_NOT_ALLOWED' } });
+    expect(run.stderr).toContain('999999999999');
+    expect(world.opened).toEqual([]);
+    expect(world.provider.collected).toEqual([]);
+    const rerun = await cli(world, ['collect', '--case', 'IR-1', I1]);
+    expect(rerun.code).toBe(EXIT.OK);
+  });
+
+  it('--resume without targets continues the case (the ledger holds its targets and selectors)', async () => {
+    const world = fakeWorld();
+    writeConfig(world.dir, GOOD_CONFIG);
+    mkdirSync(join(world.dir, 'cases', 'IR-1'), { recursive: true });
+    world.recorder = new MemoryRecorder([
+      { type: 'case.opened', data: {} },
+      { type: 'collection.started', data: { targets: [I1], selectors: ['tag:Incident=INC-1'] } },
+      { type: 'collection.interrupted', data: {} },
+    ]);
+    const run = await cli(world, ['collect', '--case', 'IR-1', '--resume', '--json']);
+    expect(run.code, run.stderr).toBe(EXIT.OK);
+    expect(world.provider.collected).toContain(I1);
+    const started = world.recorder.ofType('collection.started')[1]!;
+    expect(started.data).toMatchObject({ targets: [], fromEarlierRuns: { targets: [I1], selectors: ['tag:Incident=INC-1'] } });
+  });
+
+  it('a selector that matched nothing is exit 3, and the message says how to continue the case (not "already exists")', async () => {
+    const world = fakeWorld();
+    writeConfig(world.dir, GOOD_CONFIG);
+    world.provider.selectorResult = [];
+    const run = await cli(world, ['collect', '--case', 'IR-1', '--select', 'tag:Incident=TYPO']);
+    expect(run.code).toBe(EXIT.BAD_INPUT);
+    expect(run.stdout).toContain('custody collect --case IR-1 --resume --select');
+    world.provider.selectorResult = [(await import('../../src/core/targets.js')).parseTarget(I1)];
+    const rerun = await cli(world, ['collect', '--case', 'IR-1', '--resume', '--select', 'tag:Incident=INC-1']);
+    expect(rerun.code).toBe(EXIT.OK);
+    expect(world.provider.collected).toEqual([I1]);
+  });
+
+  it('the authenticated principal is recorded beside the analyst and shown', async () => {
+    const world = fakeWorld();
+    writeConfig(world.dir, GOOD_CONFIG);
+    const run = await cli(world, ['collect', '--case', 'IR-1', '--analyst', 'alice', '--json', I1]);
+    const doc = JSON.parse(run.stdout) as { analyst: string; principal: Record<string, string> };
+    expect(doc.analyst).toBe('alice');
+    expect(doc.principal).toEqual({ arn: 'arn:aws:sts::111111111111:assumed-role/Responder/carol', account: '111111111111', userId: 'AROAEXAMPLE:carol' });
+    expect(world.opened[0]).toMatchObject({ analyst: 'alice', principal: doc.principal });
+  });
+
+  it('--analyst "" is bad input (exit 3), and nothing is opened', async () => {
+    const world = fakeWorld();
+    writeConfig(world.dir, GOOD_CONFIG);
+    const run = await cli(world, ['collect', '--case', 'IR-1', '--analyst', '', I1]);
+    expect(run.code).toBe(EXIT.BAD_INPUT);
+    expect(world.opened).toEqual([]);
   });
 
   it('--json prints exactly one JSON document with outcomes, case folder and verification, and no progress', async () => {

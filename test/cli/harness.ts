@@ -18,7 +18,7 @@ export interface CliRun {
 export interface FakeWorld {
   dir: string;
   provider: FakeAwsProvider;
-  opened: Array<{ caseId: string; resume: boolean; analyst: string }>;
+  opened: Array<{ caseId: string; resume: boolean; analyst: string; principal?: unknown }>;
   closed: Array<readonly TargetOutcome[]>;
   recorder?: MemoryRecorder;
   verifyResult: VerifyOutcome | undefined;
@@ -48,8 +48,8 @@ export function fakeWorld(): FakeWorld {
   world.deps = {
     createProviders: () => [world.provider],
     preflight: async () => world.preflightRows,
-    openCase: async ({ config, caseId, resume, analyst }) => {
-      world.opened.push({ caseId, resume, analyst });
+    openCase: async ({ config, caseId, resume, analyst, principal }) => {
+      world.opened.push({ caseId, resume, analyst, ...(principal ? { principal } : {}) });
       const caseDir = join(config.casesDir, caseId);
       mkdirSync(caseDir, { recursive: true });
       const recorder = world.recorder ?? new MemoryRecorder();
@@ -58,7 +58,7 @@ export function fakeWorld(): FakeWorld {
     },
     verifyCase: async (caseDir) => world.verifyResult ?? { ok: true, caseDir, entries: 3, files: 1, problems: [] },
     renderReport: async (caseDir) => ({ markdown: join(caseDir, 'report.md'), html: join(caseDir, 'report.html') }),
-    callerIdentity: async () => 'arn:aws:sts::111111111111:assumed-role/Responder/carol',
+    callerIdentity: async () => ({ arn: 'arn:aws:sts::111111111111:assumed-role/Responder/carol', account: '111111111111', userId: 'AROAEXAMPLE:carol' }),
     startDemoLab: async () => {
       throw new Error('no lab in CLI unit tests');
     },

@@ -154,6 +154,79 @@ describe('runCollection', () => {
     expect(recorder.ofType('target.completed')).toHaveLength(3);
   });
 
+  describe('resume re-derives every target earlier runs admitted', () => {
+    const pod = instance('222222222222', 1); // stands for the pod: collected, its node cut off
+    const node = instance('222222222222', 50);
+    const other = instance('333333333333', 2);
+
+    it('a followed-up node cut off by the interruption is taken up again, and never drops out of the outcomes', async () => {
+      const provider = new FakeAwsProvider();
+      const recorder = new MemoryRecorder([
+        { type: 'collection.started', data: { targets: [targetKey(pod), targetKey(other)], selectors: [] } },
+        { type: 'target.completed', target: targetKey(pod), data: { status: 'collected', evidenceIds: ['ev-pod'] } },
+        { type: 'target.discovered', target: targetKey(node), data: { from: targetKey(pod) } },
+        { type: 'target.completed', target: targetKey(node), data: { status: 'failed', reason: 'stopped waiting for snap-1', evidenceIds: [] } },
+        { type: 'target.completed', target: targetKey(other), data: { status: 'collected', evidenceIds: ['ev-other'] } },
+        { type: 'collection.interrupted', data: {} },
+      ]);
+      // The same command line again, with --resume: the node is not named on it.
+      const { outcomes } = await collectWith(provider, recorder, [pod, other]);
+      expect(provider.collected).toEqual([targetKey(node)]);
+      expect(outcomes.map((o) => [o.target, o.status]).sort()).toEqual(
+        [[targetKey(pod), 'collected'], [targetKey(node), 'collected'], [targetKey(other), 'collected']].sort(),
+      );
+      expect(recorder.ofType('collection.started')[1]!.data.fromEarlierRuns).toEqual({ targets: [targetKey(node)], selectors: [] });
+    });
+
+    it('a follow-up recorded with its target but never admitted (interrupted first) is taken up on resume', async () => {
+      const provider = new FakeAwsProvider();
+      const recorder = new MemoryRecorder([
+        { type: 'collection.started', data: { targets: [targetKey(pod)], selectors: [] } },
+        { type: 'target.completed', target: targetKey(pod), data: { status: 'collected', evidenceIds: ['ev-pod'], followUps: [targetKey(node)] } },
+        { type: 'collection.interrupted', data: {} },
+      ]);
+      const { outcomes } = await collectWith(provider, recorder, [pod]);
+      expect(provider.collected).toEqual([targetKey(node)]);
+      expect(outcomes.find((o) => o.target === targetKey(node))).toMatchObject({ status: 'collected' });
+    });
+
+    it('a follow-up is recorded in its target.completed, so an interruption before it is admitted cannot lose it', async () => {
+      const provider = new FakeAwsProvider();
+      const base = provider.behaviour;
+      provider.behaviour = async (target, ctx) => {
+        const outcome = await base(target, ctx);
+        return targetKey(target) === targetKey(node) ? outcome : { ...outcome, followUps: [node] };
+      };
+      const recorder = new MemoryRecorder();
+      await collectWith(provider, recorder, [pod]);
+      expect(recorder.ofType('target.completed').find((e) => e.target === targetKey(pod))!.data.followUps).toEqual([targetKey(node)]);
+    });
+
+    it('with no targets and no selectors, the recorded targets and selectors are continued', async () => {
+      const provider = new FakeAwsProvider();
+      provider.selectorResult = [other];
+      const recorder = new MemoryRecorder([
+        { type: 'collection.started', data: { targets: [targetKey(pod)], selectors: ['tag:Incident=IR-1'] } },
+        { type: 'collection.interrupted', data: {} },
+      ]);
+      const { outcomes } = await collectWith(provider, recorder, []);
+      expect(provider.resolved).toEqual(['aws-tag']);
+      expect(provider.collected.sort()).toEqual([targetKey(pod), targetKey(other)].sort());
+      expect(outcomes).toHaveLength(2);
+    });
+
+    it('a target an earlier run admitted but was refused stays in the outcomes as not collected', async () => {
+      const provider = new FakeAwsProvider();
+      const foreign = instance('999999999999', 3);
+      const recorder = new MemoryRecorder([
+        { type: 'target.discovered', target: targetKey(foreign), data: { from: targetKey(pod) } },
+        { type: 'target.refused', target: targetKey(foreign), data: {} },
+      ]);
+      const { outcomes } = await collectWith(provider, recorder, [pod]);
+      expect(outcomes.find((o) => o.target === targetKey(foreign))).toMatchObject({ status: 'failed', error: { code: 'E_ACCOUNT_NOT_ALLOWED' } });
+    });
+  });
+
   it('a discovered target in a refused account is recorded as refused, not collected', async () => {
     const provider = new FakeAwsProvider();
     const foreignNode = instance('999999999999', 3);

@@ -92,6 +92,41 @@ describe('opening, resuming and closing a case', () => {
     expect(result.closed).toBe(true);
   });
 
+  it('records the authenticated principal beside the asserted analyst, and a resume by someone else as such', async () => {
+    const alice = { arn: 'arn:aws:sts::111111111111:assumed-role/Responder/alice', account: '111111111111', userId: 'AROAEXAMPLE1:alice' };
+    const bob = { arn: 'arn:aws:sts::111111111111:assumed-role/Responder/bob', account: '111111111111', userId: 'AROAEXAMPLE1:bob' };
+    const first = await openCase(caseOptions(scratch, { caseId: 'IR-WHO', principal: alice }));
+    expect(first.entries()[0]!.data).toMatchObject({ analyst: 'alice@example.org', principal: alice });
+    await first.release();
+
+    const same = await openCase(caseOptions(scratch, { caseId: 'IR-WHO', resume: true, principal: alice }));
+    const sameResumed = same.entries().at(-1)!;
+    expect(sameResumed.data).toMatchObject({ analyst: 'alice@example.org', principal: alice });
+    expect(sameResumed.data.differsFromOpened).toBeUndefined();
+    await same.release();
+
+    // Bob resumes the case still asserting to be alice: his credentials say otherwise, and the record says so.
+    const other = await openCase(caseOptions(scratch, { caseId: 'IR-WHO', resume: true, principal: bob }));
+    expect(other.entries().at(-1)!.data).toMatchObject({
+      principal: bob,
+      differsFromOpened: { principal: { opened: alice.arn, now: bob.arn } },
+    });
+    await other.release();
+
+    const renamed = await openCase(caseOptions(scratch, { caseId: 'IR-WHO', resume: true, analyst: 'bob@example.org', principal: bob }));
+    expect(renamed.entries().at(-1)!.data.differsFromOpened).toEqual({
+      analyst: { opened: 'alice@example.org', now: 'bob@example.org' },
+      principal: { opened: alice.arn, now: bob.arn },
+    });
+    await renamed.close({ outcomes: [] });
+    expect((await verifyCase(renamed.caseDir)).ok).toBe(true);
+  });
+
+  it('refuses an empty or blank analyst', async () => {
+    expect((await errorOf(openCase(caseOptions(scratch, { caseId: 'IR-NOBODY', analyst: ' ' })))).code).toBe('E_INPUT');
+    expect(existsSync(join(scratch.casesDir, 'IR-NOBODY'))).toBe(false);
+  });
+
   it('refuses to resume with a key other than the pinned one, leaving the ledger untouched', async () => {
     const first = await openCase(caseOptions(scratch));
     await first.release();

@@ -2,7 +2,10 @@ import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { EXIT } from '../../src/core/errors.js';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { custody } from './cli-run.js';
+import { runCliChild } from './child-cli.js';
 import { useLabFixture } from './lab-fixture.js';
 
 const fx = useLabFixture({ credentials: true });
@@ -34,17 +37,65 @@ describe('bad input through the CLI: refused with the right exit code, nothing c
     expect(existsSync(join(fx.dir, 'cases', 'IR-BAD-ARN'))).toBe(false);
   });
 
-  it('an account outside the allowed list is refused before any call to it (exit 3), and the case records why', async () => {
+  it('an account outside the allowed list is refused before any call and before the case exists (exit 3); the corrected rerun runs as typed', async () => {
     const before = fx.lab.control.totalCalls('sts:AssumeRole');
     const arn = 'arn:aws:ec2:us-east-1:444444444444:instance/i-0123456789abcdef0';
-    const run = await collect('IR-FOREIGN', arn);
+    const run = await collect('IR-FOREIGN', arn, fx.instanceArn('web-01'));
     expect(run.code).toBe(EXIT.BAD_INPUT);
-    expect(run.stdout).toContain('444444444444');
+    expect(run.stderr).toContain('444444444444');
+    expect(run.stderr).toContain('Nothing was created');
     expect(fx.lab.calls()['444444444444']).toBeUndefined();
     expect(fx.lab.control.totalCalls('sts:AssumeRole')).toBe(before);
-    const refused = ledgerOf(join(fx.dir, 'cases', 'IR-FOREIGN')).find((e) => e.type === 'target.refused')!;
-    expect(refused.target).toBe(arn);
-    expect(refused.data).toMatchObject({ error: { code: 'E_ACCOUNT_NOT_ALLOWED' } });
+    expect(existsSync(join(fx.dir, 'cases', 'IR-FOREIGN'))).toBe(false);
+
+    const corrected = await collect('IR-FOREIGN', fx.instanceArn('web-01'));
+    expect(corrected.stderr).not.toContain('already exists');
+    expect(corrected.code).toBe(EXIT.OK);
+  }, 60_000);
+
+  it('a selector naming a cluster the config does not have is refused before the case exists (exit 3), as a selector', async () => {
+    const run = await collect('IR-NOCLUSTER', '--select', 'k8s:nowhere/shop?labels=app=web');
+    expect(run.code).toBe(EXIT.BAD_INPUT);
+    expect(run.stderr).toContain('selector k8s:nowhere/shop?labels=app=web');
+    expect(existsSync(join(fx.dir, 'cases', 'IR-NOCLUSTER'))).toBe(false);
+  });
+
+  it('no AWS credentials at all: exit 3 with a hint about AWS_PROFILE / SSO, and no case folder', async () => {
+    const home = mkdtempSync(join(tmpdir(), 'custody-nocreds-'));
+    const env = {
+      HOME: home,
+      AWS_EC2_METADATA_DISABLED: 'true',
+      AWS_CONFIG_FILE: join(home, 'none'),
+      AWS_SHARED_CREDENTIALS_FILE: join(home, 'none'),
+      AWS_REGION: fx.lab.region,
+    };
+    const run = await runCliChild(['collect', '--case', 'IR-NOCREDS', '--analyst', 'alice', '--config', fx.configPath, fx.instanceArn('web-01')], env);
+    expect(run.code, run.stderr).toBe(EXIT.BAD_INPUT);
+    expect(run.stderr).toContain('AWS_PROFILE');
+    expect(run.stderr).toContain('aws sso login');
+    expect(existsSync(join(fx.dir, 'cases', 'IR-NOCREDS'))).toBe(false);
+  }, 60_000);
+
+  it('preflight --account for an account outside allowedAccounts is refused (exit 3) without assuming a role there', async () => {
+    const before = fx.lab.control.totalCalls('sts:AssumeRole');
+    const run = await custody(['preflight', '--account', '444444444444', '--config', fx.configPath], { cwd: fx.dir });
+    expect(run.code).toBe(EXIT.BAD_INPUT);
+    expect(run.stderr).toContain('444444444444 is not in aws.allowedAccounts');
+    expect(fx.lab.control.totalCalls('sts:AssumeRole')).toBe(before);
+  });
+
+  it('--resume of a case that does not exist is refused (exit 3) and creates nothing', async () => {
+    const run = await collect('IR-NEVER-OPENED', '--resume', fx.instanceArn('web-01'));
+    expect(run.code).toBe(EXIT.BAD_INPUT);
+    expect(run.stderr).toContain('there is no case IR-NEVER-OPENED');
+    expect(existsSync(join(fx.dir, 'cases', 'IR-NEVER-OPENED'))).toBe(false);
+  });
+
+  it('--analyst "" is bad input (exit 3), not "use the caller identity"', async () => {
+    const run = await custody(['collect', '--case', 'IR-NOBODY', '--analyst', '', '--config', fx.configPath, fx.instanceArn('web-01')], { cwd: fx.dir });
+    expect(run.code).toBe(EXIT.BAD_INPUT);
+    expect(run.stderr).toContain('--analyst is empty');
+    expect(existsSync(join(fx.dir, 'cases', 'IR-NOBODY'))).toBe(false);
   });
 
   it('an instance that does not exist fails (exit 2) saying so, and the case records it', async () => {
@@ -94,6 +145,7 @@ describe('bad input through the CLI: refused with the right exit code, nothing c
   });
 
   it('bad input against an existing case leaves what it collected intact and verifiable', async () => {
+    const ledgerBefore = readFileSync(join(goodCase, 'ledger.jsonl'), 'utf8');
     const malformed = await collect('IR-GOOD', '--resume', 'arn:aws:ec2:us-east-1:222222222222:volume/vol-zz');
     expect(malformed.code).toBe(EXIT.BAD_INPUT);
     expect(readFileSync(join(goodCase, 'manifest.json'), 'utf8')).toBe(goodManifest);
@@ -102,8 +154,8 @@ describe('bad input through the CLI: refused with the right exit code, nothing c
     expect(foreign.code).toBe(EXIT.BAD_INPUT);
     const verify = await custody(['verify', goodCase]);
     expect(verify.code).toBe(EXIT.OK);
-    const entries = ledgerOf(goodCase);
-    expect(entries.filter((e) => e.type === 'target.completed' && e.data.status === 'collected').map((e) => e.target)).toEqual([fx.instanceArn('web-01')]);
-    expect(entries.some((e) => e.type === 'target.refused')).toBe(true);
+    // Refused before the case was reopened: not one byte appended.
+    expect(readFileSync(join(goodCase, 'ledger.jsonl'), 'utf8')).toBe(ledgerBefore);
+    expect(readFileSync(join(goodCase, 'manifest.json'), 'utf8')).toBe(goodManifest);
   }, 30_000);
 });

@@ -69,14 +69,16 @@ describe('custody demo --keep: the kept lab is usable from another shell', () =>
     expect(demoOutput).toContain(`  custody collect --config ${configPath} --case LAB-CASE-1 --select tag:Incident=INC-42\n`);
   });
 
-  it('preflight with lab.env’s variables passes every AWS check in both target accounts (exit 0)', async () => {
+  it('preflight with lab.env’s variables passes every AWS check in both target accounts and the forensics account (exit 0)', async () => {
     const run = await runCliChild(['preflight', '--config', configPath, '--json'], sourceLabEnv(envFile));
     expect(run.stderr).toBe('');
     expect(run.code).toBe(EXIT.OK);
     const doc = JSON.parse(run.stdout) as { rows: Array<{ provider: string; scope: [string, string]; check: string; result: string; detail: string }> };
     const aws = doc.rows.filter((r) => r.provider === 'aws');
-    expect(new Set(aws.map((r) => r.scope[0]))).toEqual(new Set(['222222222222', '333333333333']));
+    // Both target accounts, and the forensics account's own side (the copy it keeps).
+    expect(new Set(aws.map((r) => r.scope[0]))).toEqual(new Set(['111111111111', '222222222222', '333333333333']));
     expect(aws.filter((r) => r.result !== 'ok')).toEqual([]);
+    expect(aws.find((r) => r.check === 'forensics-copy')).toMatchObject({ scope: ['111111111111', 'us-east-1'], result: 'ok' });
     expect(aws.filter((r) => r.check === 'assume-role')).toHaveLength(2);
   }, 60_000);
 

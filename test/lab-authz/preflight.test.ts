@@ -92,6 +92,22 @@ afterAll(async () => {
   if (dir) await rm(dir, { recursive: true, force: true });
 });
 
+/** Collects web-01 into a case of its own, so preflight has an earlier case's snapshots to dry-run on. */
+async function seedCase(caseId: string, transfer: 'in-place' | 'copy'): Promise<void> {
+  const kase = await openCase({ casesDir: join(dir, 'cases'), keysDir: join(dir, 'keys'), caseId, analyst: 'alice', toolVersion: 'test', resume: false });
+  const aws = createAwsProvider({ ...config, aws: { ...config.aws!, transfer } }, { credentials: async () => lab.orchestratorCredentials, wait: { initialDelayMs: 50, maxDelayMs: 100 } });
+  const web = instanceNamed('web-01');
+  const outcome = await aws.collect(parseTarget(`arn:aws:ec2:${REGION}:222222222222:instance/${web.id}`), {
+    recorder: kase,
+    progress: () => undefined,
+    options: { preserve: false, isolate: false, screenshot: false, includeEnv: false, retrieveCheckpoint: false },
+    signal: new AbortController().signal,
+  });
+  expect(outcome.status, outcome.reason).toBe('collected');
+  await aws.close?.();
+  await kase.release();
+}
+
 describe('preflight in the lab, under the shipped policies', () => {
   it('a well-deployed account passes every check it can make, and nothing in the lab changes', async () => {
     const before = fingerprint();
@@ -102,22 +118,22 @@ describe('preflight in the lab, under the shipped policies', () => {
     expect(row(rows, '222222222222', 'create-snapshots')).toMatchObject({ action: 'ec2:CreateSnapshots', detail: expect.stringContaining('DryRun') });
     // Before any case there is no case snapshot to dry-run sharing on: said, not faked.
     expect(row(rows, '222222222222', 'share-snapshot')).toMatchObject({ result: 'error', detail: expect.stringContaining('not checked') });
+    expect(row(rows, lab.forensicsAccount, 'forensics-copy')).toMatchObject({ result: 'error', detail: expect.stringContaining('not checked') });
+    expect(fingerprint()).toBe(before);
+  });
+
+  it('after a case copied into the forensics account, the copy and the lock are dry-run there as the orchestrator', async () => {
+    await seedCase('IR-PREFLIGHT-COPY', 'copy');
+
+    const before = fingerprint();
+    const rows = await preflight({ accounts: ['222222222222'], config: { ...config, aws: { ...config.aws!, lock: { mode: 'compliance', durationDays: 7 } } } });
+    expect(row(rows, lab.forensicsAccount, 'forensics-copy')).toMatchObject({ result: 'ok', action: 'ec2:CopySnapshot', detail: expect.stringContaining('alias/cloud-custody-forensics') });
+    expect(row(rows, lab.forensicsAccount, 'forensics-lock')).toMatchObject({ result: 'ok', action: 'ec2:LockSnapshot' });
     expect(fingerprint()).toBe(before);
   });
 
   it('after a first case, sharing and copying are dry-run on that case snapshot, as that case', async () => {
-    const kase = await openCase({ casesDir: join(dir, 'cases'), keysDir: join(dir, 'keys'), caseId: 'IR-PREFLIGHT-SEED', analyst: 'alice', toolVersion: 'test', resume: false });
-    const aws = createAwsProvider({ ...config, aws: { ...config.aws!, transfer: 'in-place' } }, { credentials: async () => lab.orchestratorCredentials, wait: { initialDelayMs: 50, maxDelayMs: 100 } });
-    const web = instanceNamed('web-01');
-    const outcome = await aws.collect(parseTarget(`arn:aws:ec2:${REGION}:222222222222:instance/${web.id}`), {
-      recorder: kase,
-      progress: () => undefined,
-      options: { preserve: false, isolate: false, screenshot: false, includeEnv: false, retrieveCheckpoint: false },
-      signal: new AbortController().signal,
-    });
-    expect(outcome.status, outcome.reason).toBe('collected');
-    await aws.close?.();
-    await kase.release();
+    await seedCase('IR-PREFLIGHT-SEED', 'in-place');
 
     const before = fingerprint();
     const rows = await preflight({ accounts: ['222222222222'] });
@@ -153,6 +169,9 @@ describe('preflight in the lab, under the shipped policies', () => {
     const snapshot = row(rows, '222222222222', 'create-snapshots');
     expect(snapshot).toMatchObject({ result: 'denied', action: 'ec2:CreateSnapshots' });
     expect(snapshot.detail).toContain(arn);
+    // The real cause, not "is the StackSet deployed".
+    expect(snapshot.detail).toContain('lacks the collection tag ForensicsEnabled=true');
+    expect(snapshot.detail).not.toMatch(/StackSet/);
     expect(row(rows, '222222222222', 'preserve-instance')).toMatchObject({ result: 'denied', action: 'ec2:ModifyInstanceAttribute' });
   });
 
@@ -162,7 +181,7 @@ describe('preflight in the lab, under the shipped policies', () => {
       accounts: ['222222222222'],
       credentials: async () => lab.orchestratorCredentials,
     });
-    expect(rows).toEqual([expect.objectContaining({ account: '222222222222', check: 'assume-role', result: 'denied' })]);
+    expect(rows.filter((r) => r.account === '222222222222')).toEqual([expect.objectContaining({ account: '222222222222', check: 'assume-role', result: 'denied' })]);
   });
 });
 

@@ -17,7 +17,7 @@ import { CreateAliasCommand, CreateKeyCommand, KMSClient } from '@aws-sdk/client
 import { parseConfig, type CustodyConfig } from '../../src/core/config.js';
 import { parseSelector, parseTarget } from '../../src/core/targets.js';
 import { createAwsProvider, resolveCallerIdentity, type AwsProvider } from '../../src/providers/aws/index.js';
-import { contextFor, ledgerText, MemoryRecorder } from '../providers/aws/helpers.js';
+import { contextFor, ledgerText, manifestArtifacts, MemoryRecorder } from '../providers/aws/helpers.js';
 import { startMoto, type MotoServer } from './moto-server.js';
 
 const TARGET_ACCOUNT = '222222222222';
@@ -111,7 +111,11 @@ describe('AWS provider against moto', () => {
       account: TARGET_ACCOUNT,
       roleArn: `arn:aws:iam::${TARGET_ACCOUNT}:role/CloudCustodyCollector`,
       sessionName: 'custody-case-moto-1',
-      sourceIdentity: 'alice@example.com',
+      // moto drops SourceIdentity from its answer: the ledger says so instead of claiming it.
+      sourceIdentity: 'requested, not echoed',
+      sourceIdentityRequested: 'alice@example.com',
+      sessionTags: 'requested, not echoed',
+      sessionTagsRequested: { CaseId: 'case-moto-1' },
     });
     expect(String(assumed.data.arn)).toContain('assumed-role/CloudCustodyCollector/custody-case-moto-1');
     expect(ledgerText(recorder.log)).not.toMatch(/forensics-secret|secretAccessKey|sessionToken|SessionToken/);
@@ -130,9 +134,9 @@ describe('AWS provider against moto', () => {
       const attr = await ec2.send(new DescribeSnapshotAttributeCommand({ SnapshotId: String(copy.data.snapshotId), Attribute: 'createVolumePermission' }));
       expect(attr.CreateVolumePermissions).toEqual([{ UserId: '111111111111' }]);
     }
-    const artifacts = recorder.ofType('artifact.recorded');
+    const artifacts = manifestArtifacts(recorder.log);
     expect(artifacts).toHaveLength(2);
-    expect(artifacts.map((a) => (a.data.cloudIds as Record<string, string>).snapshotId).sort()).toEqual(snaps.map((s) => s.snapshotId).sort());
+    expect(artifacts.map((a) => a.cloudIds.snapshotId).sort()).toEqual(snaps.map((s) => s.snapshotId).sort());
 
     const evidenceId = outcome.evidenceIds[0]!;
     expect(JSON.parse(recorder.file(evidenceId, 'instance.json')!).instance.InstanceId).toBe(instanceId);

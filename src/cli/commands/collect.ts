@@ -26,12 +26,14 @@ export async function runCollectCommand(args: readonly string[], io: CliIo, deps
   // Every target and selector must parse before anything is opened or called.
   const targets = positionals.map(parseTarget);
   const selectors = listValue(values, 'select').map(parseSelector);
-  if (targets.length === 0 && selectors.length === 0) {
-    throw new CustodyError('E_INPUT', 'collect needs at least one TARGET or --select EXPR (see custody collect --help)');
+  const resume = values.resume === true;
+  // --resume alone continues the targets and selectors the case's ledger holds.
+  if (targets.length === 0 && selectors.length === 0 && !resume) {
+    throw new CustodyError('E_INPUT', 'collect needs at least one TARGET or --select EXPR, or --resume to continue a case (see custody collect --help)');
   }
+  const analyst = analystValue(stringValue(values, 'analyst'));
   const { config } = loadCliConfig(stringValue(values, 'config'), io.env, io.cwd);
   const json = values.json === true;
-  const analyst = stringValue(values, 'analyst');
   const result = await collectCase(
     {
       config,
@@ -40,7 +42,7 @@ export async function runCollectCommand(args: readonly string[], io: CliIo, deps
       targets,
       selectors,
       options: collectOptionsFrom(values),
-      resume: values.resume === true,
+      resume,
       progress: createProgress(io, json),
       ...(io.signal ? { signal: io.signal } : {}),
     },
@@ -51,6 +53,17 @@ export async function runCollectCommand(args: readonly string[], io: CliIo, deps
   if (json) io.stdout(`${JSON.stringify(collectJson(result, exitCode), null, 2)}\n`);
   else io.stdout(`${renderCollect(result)}\n`);
   return exitCode;
+}
+
+/**
+ * `--analyst` as given: an empty or blank value is a mistake (a variable that was not set), never
+ * "use the caller identity", which is what leaving the flag out means.
+ */
+export function analystValue(value: string | undefined): string | undefined {
+  if (value !== undefined && value.trim() === '') {
+    throw new CustodyError('E_INPUT', '--analyst is empty: give the name of the person collecting, or leave the flag out to use the config\'s analyst or the caller identity');
+  }
+  return value;
 }
 
 /** Verification failure outranks everything; an interrupted run is partial at best. */
@@ -67,6 +80,7 @@ export function collectJson(result: CollectCaseResult, exitCode: number): Record
     caseId: result.caseId,
     caseDir: result.caseDir,
     analyst: result.analyst,
+    principal: result.principal ?? null,
     keyFingerprint: result.keyFingerprint ?? null,
     ledgerHead: result.verify?.head ? formatHead(result.verify.head) : null,
     outcomes: result.outcomes,
@@ -80,9 +94,14 @@ export function collectJson(result: CollectCaseResult, exitCode: number): Record
 
 export function renderCollect(result: CollectCaseResult): string {
   return [
-    `Case ${result.caseId} (analyst ${result.analyst})`,
+    `Case ${result.caseId} (analyst ${result.analyst}${result.principal && result.principal.arn !== result.analyst ? `, authenticated as ${result.principal.arn}` : ''})`,
     renderOutcomes(result.outcomes),
     renderSummary(result.summary),
+    // Only a selector that matched nothing leaves a run with no target: its search (made with the
+    // case's own session) is recorded, so the case exists; it is continued, not opened again.
+    ...(result.outcomes.length === 0
+      ? [`Nothing matched: the selector search is recorded in case ${result.caseId}. Continue it with a corrected selector: custody collect --case ${result.caseId} --resume --select EXPR`]
+      : []),
     result.verify
       ? renderVerify(result.verify)
       : `Interrupted: the case was left open. Finish it with the same command and --resume (custody collect --case ${result.caseId} --resume ...).`,

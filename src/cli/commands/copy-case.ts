@@ -24,7 +24,7 @@ export async function runCopyCaseCommand(args: readonly string[], io: CliIo, dep
     throw new CustodyError('E_CONFIG', 'aws.evidenceBucket is not configured: there is no bucket to copy the case to (see docs/deploy-aws.md)');
   }
   if (!deps.copyCase) throw new CustodyError('E_UNSUPPORTED', 'this build cannot copy cases');
-  const actor = stringValue(values, 'analyst') ?? config.analyst ?? (await deps.callerIdentity(config));
+  const actor = stringValue(values, 'analyst') ?? config.analyst ?? (await deps.callerIdentity(config)).arn;
   const copy = await deps.copyCase({ config, caseDir, caseId: caseIdOf(caseDir), actor });
   const exitCode = copy.ok ? EXIT.OK : copy.error?.code === 'E_VERIFY' ? EXIT.VERIFY_FAILED : copy.error?.code === 'E_INPUT' ? EXIT.BAD_INPUT : EXIT.COPY_FAILED;
   if (values.json === true) io.stdout(`${JSON.stringify({ caseDir, copy, exitCode }, null, 2)}\n`);

@@ -7,10 +7,12 @@ import { CustodyError, EXIT } from '../../core/errors.js';
 import { parseTarget } from '../../core/targets.js';
 import { listValue, parseCommandArgs, stringValue } from '../args.js';
 import { loadCliConfig } from '../config-source.js';
+import { analystValue } from './collect.js';
 import type { CliDeps, PreflightInput, PreflightRowView } from '../deps.js';
 import { PREFLIGHT_HELP } from '../help.js';
 import type { CliIo } from '../io.js';
 import type { AwsPreflightRunner } from '../preflight-runner.js';
+import { refuseAccountsNotAllowed } from '../../providers/aws/preflight-scope.js';
 
 const ACCOUNT = /^\d{12}$/;
 
@@ -40,7 +42,8 @@ export async function runPreflightCommand(
   if (!config.aws && !config.kubernetes) {
     throw new CustodyError('E_CONFIG', 'the config has neither an "aws" nor a "kubernetes" section: there is nothing to check');
   }
-  const analyst = stringValue(values, 'analyst');
+  if (config.aws) refuseAccountsNotAllowed(config.aws.allowedAccounts, accounts, targets);
+  const analyst = analystValue(stringValue(values, 'analyst'));
   const input: PreflightInput = { config, accounts, targets, clusters, namespaces: listValue(values, 'namespace'), ...(analyst ? { analyst } : {}) };
   const rows = await checksFor(input, deps, runAws);
   const exitCode = preflightExitCode(rows);

@@ -64,6 +64,13 @@ interface SdkErrorLike {
   $metadata?: { requestId?: string; httpStatusCode?: number };
 }
 
+/** The SDK's credential chain found nothing usable (no profile, an expired SSO session, …). */
+const NO_CREDENTIALS = new Set(['CredentialsProviderError', 'TokenProviderError']);
+
+/** Where the orchestrator's credentials come from, for the error that says there are none. */
+export const NO_CREDENTIALS_HINT =
+  'Set AWS_PROFILE to a profile of the forensics account (for IAM Identity Center: aws sso login --profile NAME), or export AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY / AWS_SESSION_TOKEN, then run the command again.';
+
 function errorName(error: SdkErrorLike): string {
   return error.name && error.name !== 'Error' ? error.name : (error.Code ?? error.code ?? 'Error');
 }
@@ -87,6 +94,15 @@ export function toCustodyError(op: AwsOperationName, error: unknown, resource: s
   const message = e.message ?? String(error);
   const requestId = e.$metadata?.requestId;
   const base = { cause: error, requestId };
+  if (NO_CREDENTIALS.has(name)) {
+    // Nothing was sent: the orchestrator's own environment has no usable credentials. That is
+    // configuration, not a cloud failure.
+    return new CustodyError('E_CONFIG', `no AWS credentials for the forensics account to call ${api} (${name}: ${message}). ${NO_CREDENTIALS_HINT}`, {
+      ...base,
+      action: api,
+      resource,
+    });
+  }
   if (ACCESS_DENIED.has(name)) {
     const parsed = parseDenial(message);
     const action = parsed.action ?? api;

@@ -15,6 +15,7 @@ import type { ForensicsScope, TargetScope } from './run.js';
 import { ScopeCaller } from './scope.js';
 import { CaseSnapshotIndex } from './snapshot-index.js';
 import { SnapshotWaiter, type WaitSettings } from './snapshot-waiter.js';
+import { VolumePlan } from './volume-plan.js';
 
 export interface CaseStateOptions {
   config: CustodyConfig & { aws: AwsConfig };
@@ -30,6 +31,8 @@ export class CaseState {
   readonly aws: AwsConfig;
   readonly clients: AwsClients;
   readonly sessions: CollectorSessions;
+  /** Which target snapshots each volume: one snapshot per volume per case. */
+  readonly volumes = new VolumePlan();
   private readonly scopes = new Map<string, TargetScope>();
   private readonly forensicsScopes = new Map<string, ForensicsScope>();
   private readonly waiters: SnapshotWaiter[] = [];

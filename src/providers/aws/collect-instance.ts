@@ -18,8 +18,22 @@ import { preserveInstance } from './preserve.js';
 import { isLedgerError, jsonEvidence, runStep, storedBefore, storeEvidenceOnce, storeVolumeDescriptions, volumeArnOf, type TargetRun } from './run.js';
 import { collectConsoleOutput, collectScreenshot } from './volatile.js';
 import { runVolumeChain, type ChainResult } from './volume-chain.js';
+import { earlierSourceHolders, ledgerChainResult, volumeKeyOf, type VolumeClaim } from './volume-plan.js';
 
 export async function collectInstance(run: TargetRun<AwsInstanceTarget>): Promise<TargetOutcome> {
+  const { target } = run;
+  // Announced before the first await: a volume target of this case attached to this instance
+  // waits for what it claims instead of snapshotting the volume a second time.
+  run.volumes.instanceStarted(target.arn);
+  try {
+    return await collectClaimedInstance(run);
+  } finally {
+    run.volumes.instanceDecided(target.arn);
+    run.volumes.settleRemaining(target.arn, (key) => ({ volumeId: key.split('/')[2] ?? key, done: false, cloudIds: {} }));
+  }
+}
+
+async function collectClaimedInstance(run: TargetRun<AwsInstanceTarget>): Promise<TargetOutcome> {
   const { target } = run;
   const assumed = await runStep(run, 'assume-role', () => run.sessions.ensure(target.account, run.recorder));
   if (!assumed.ok) return failedOutcome(run, `could not assume the collector role in ${target.account}: ${assumed.error.message}`);
@@ -60,6 +74,24 @@ export async function collectInstance(run: TargetRun<AwsInstanceTarget>): Promis
   }
 
   const volumeIds = (instance.BlockDeviceMappings ?? []).map((m) => m.Ebs?.VolumeId).filter((v): v is string => typeof v === 'string');
+  // One snapshot per volume per case: a volume a volume target of the case claimed first is left
+  // out of this CreateSnapshots, and its chain's result is awaited instead.
+  const keyOf = (volumeId: string) => volumeKeyOf(target.account, target.region, volumeId);
+  const own: string[] = [];
+  const covered: Array<{ volumeId: string; claim: VolumeClaim }> = [];
+  const holders = earlierSourceHolders(run.recorder.entries());
+  for (const volumeId of volumeIds) {
+    const holder = holders.get(keyOf(volumeId));
+    if (holder !== undefined && holder !== target.arn) {
+      // An earlier run of the case had another target snapshot it: that snapshot stands.
+      covered.push({ volumeId, claim: earlierClaim(run, holder, volumeId) });
+      continue;
+    }
+    const claimed = run.volumes.claim(keyOf(volumeId), target.arn);
+    if (claimed.own) own.push(volumeId);
+    else covered.push({ volumeId, claim: claimed.claim });
+  }
+  run.volumes.instanceDecided(target.arn);
   // Three paths, started together so no one waits for another: the volatile console (its request
   // leaves first), preserve-then-snapshot, and the descriptions. Descriptions do not decay, so
   // they are written to the case once the snapshot request is on record: the ledger is one
@@ -71,8 +103,13 @@ export async function collectInstance(run: TargetRun<AwsInstanceTarget>): Promis
   })();
   const snapshotting = (async () => {
     if (run.options.preserve) await preserveInstance(run, instance);
-    if (volumeIds.length === 0) return undefined;
-    return runStep(run, 'snapshot', () => snapshotInstance(run, instance, volumeIds), { instanceId: target.instanceId });
+    if (own.length === 0) return undefined;
+    return runStep(
+      run,
+      'snapshot',
+      () => snapshotInstance(run, instance, own, covered.map((c) => c.volumeId)),
+      { instanceId: target.instanceId },
+    );
   })();
   const snapshotRecorded = snapshotting.then(
     () => undefined,
@@ -85,7 +122,7 @@ export async function collectInstance(run: TargetRun<AwsInstanceTarget>): Promis
   const [, , shareableKey, snapshots, detachedFound] = await Promise.all([storing, volatile, keys, snapshotting, detaching]);
   const detached = detachedFound.ok ? detachedFound.value : [];
 
-  if (!snapshots && detached.length === 0) {
+  if (!snapshots && detached.length === 0 && covered.length === 0) {
     return outcomeOf(run, [], `instance ${target.instanceId} has no EBS volumes: only its description and console output were collected`);
   }
   if (snapshots && !snapshots.ok && !detached.some((d) => d.snapshot)) {
@@ -99,7 +136,7 @@ export async function collectInstance(run: TargetRun<AwsInstanceTarget>): Promis
   }
 
   const chainOf = (s: VolumeSnapshot): Promise<ChainResult> =>
-    runVolumeChain(
+    runOwnChain(run, s, () => runVolumeChain(
       run,
       {
         snapshotId: s.snapshotId,
@@ -110,8 +147,9 @@ export async function collectInstance(run: TargetRun<AwsInstanceTarget>): Promis
         ...(s.release ? { release: s.release } : {}),
       },
       shareableKey,
-    );
+    ));
   const chains: ChainResult[] = await Promise.all([
+    ...covered.map(({ volumeId, claim }) => awaitCoveringChain(run, volumeId, claim)),
     ...(snapshots?.ok ? snapshots.value : []).map(chainOf),
     ...detached.map(async (d): Promise<ChainResult> => {
       const note = detachedNote(d);
@@ -124,6 +162,46 @@ export async function collectInstance(run: TargetRun<AwsInstanceTarget>): Promis
     if (!chains.some((c) => c.volumeId === volumeId)) chains.push({ volumeId, done: false, cloudIds: {} });
   }
   return outcomeOf(run, chains);
+}
+
+/** Runs one of this instance's own chains and ends its claim with the result, for any waiter. */
+async function runOwnChain(run: TargetRun<AwsInstanceTarget>, s: VolumeSnapshot, chain: () => Promise<ChainResult>): Promise<ChainResult> {
+  const key = volumeKeyOf(run.target.account, run.target.region, s.volumeId);
+  try {
+    const result = await chain();
+    run.volumes.settle(key, run.target.arn, result);
+    return result;
+  } finally {
+    run.volumes.settle(key, run.target.arn, { volumeId: s.volumeId, done: false, cloudIds: { snapshotId: s.snapshotId } });
+  }
+}
+
+/**
+ * The claim of a target that snapshotted the volume in an earlier run: its chain in this run if
+ * it runs now (claimed already), else what the ledger says of it. Never a wait on a target that
+ * may be queued behind this one.
+ */
+function earlierClaim(run: TargetRun<AwsInstanceTarget>, holder: string, volumeId: string): VolumeClaim {
+  const live = run.volumes.current(volumeKeyOf(run.target.account, run.target.region, volumeId));
+  if (live && live.by === holder) return live;
+  const result = ledgerChainResult(run.recorder.entries(), volumeId, evidenceIdFor(run.caseId, volumeArnOf(run.target, volumeId)), run.aws);
+  return { by: holder, result: Promise.resolve(result) };
+}
+
+/** A volume of this instance another target of the case snapshots: recorded, then its chain awaited. */
+async function awaitCoveringChain(run: TargetRun<AwsInstanceTarget>, volumeId: string, claim: VolumeClaim): Promise<ChainResult> {
+  await run.recorder.record(
+    'volume.covered',
+    {
+      volumeId,
+      coveredBy: claim.by,
+      reason: 'another target of this case claimed this volume first: it is snapshotted once per case, by that target, and left out of this instance\'s CreateSnapshots',
+    },
+    run.target.arn,
+  );
+  const result = await claim.result;
+  if (result.done) run.evidenceIds.add(evidenceIdFor(run.caseId, volumeArnOf(run.target, volumeId)));
+  return { ...result, volumeId, note: `${volumeId} was snapshotted once for the case by ${claim.by} (not crash-consistent with this instance's other volumes)` };
 }
 
 /** The sentence the outcome carries for a volume detached between runs. */

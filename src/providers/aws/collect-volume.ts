@@ -1,13 +1,26 @@
-/** Collecting one EBS volume named on its own: describe, key, CreateSnapshot, then its chain. */
+/**
+ * Collecting one EBS volume named on its own: describe, key, CreateSnapshot, then its chain —
+ * unless another target of the case snapshots it already (its instance's CreateSnapshots): then
+ * that chain is awaited and recorded as covering this target, never a second snapshot.
+ */
 import type { TargetOutcome } from '../../core/ports.js';
 import type { AwsVolumeTarget } from '../../core/targets.js';
 import { snapshotVolume } from './create-snapshots.js';
 import { describeKeys } from './describe-keys.js';
 import { failedOutcome, outcomeOf } from './outcome.js';
 import { runStep, storeVolumeDescriptions, type TargetRun } from './run.js';
-import { runVolumeChain } from './volume-chain.js';
+import { runVolumeChain, type ChainResult } from './volume-chain.js';
+import { earlierSourceHolders, ledgerChainResult, volumeKeyOf, type VolumeClaim } from './volume-plan.js';
 
 export async function collectVolume(run: TargetRun<AwsVolumeTarget>): Promise<TargetOutcome> {
+  try {
+    return await collectUnlessCovered(run);
+  } finally {
+    run.volumes.settleRemaining(run.target.arn, () => ({ volumeId: run.target.volumeId, done: false, cloudIds: {} }));
+  }
+}
+
+async function collectUnlessCovered(run: TargetRun<AwsVolumeTarget>): Promise<TargetOutcome> {
   const { target } = run;
   const assumed = await runStep(run, 'assume-role', () => run.sessions.ensure(target.account, run.recorder));
   if (!assumed.ok) return failedOutcome(run, `could not assume the collector role in ${target.account}: ${assumed.error.message}`);
@@ -22,6 +35,20 @@ export async function collectVolume(run: TargetRun<AwsVolumeTarget>): Promise<Ta
     run.evidenceIds.add(run.evidenceId);
     await storeVolumeDescriptions(run, [volume], { volumeId: target.volumeId }, [described.value.requestId]);
   });
+  const key = volumeKeyOf(target.account, target.region, target.volumeId);
+  const attachedTo = volume.Attachments?.find((a) => a.InstanceId)?.InstanceId;
+  const attachedArn = attachedTo ? `arn:${target.partition}:ec2:${target.region}:${target.account}:instance/${attachedTo}` : undefined;
+  const holder = earlierSourceHolders(run.recorder.entries()).get(key);
+  if (holder !== undefined && holder !== target.arn) {
+    // An earlier run of the case had another target (its instance) snapshot it: that stands.
+    const live = await run.volumes.coveringClaim(key, target.arn, holder);
+    return coveredOutcome(run, live ?? { by: holder, result: Promise.resolve(ledgerChainResult(run.recorder.entries(), target.volumeId, run.evidenceId, run.aws)) });
+  }
+  const covering = await run.volumes.coveringClaim(key, target.arn, attachedArn);
+  if (covering) return coveredOutcome(run, covering);
+  const claimed = run.volumes.claim(key, target.arn);
+  if (!claimed.own) return coveredOutcome(run, claimed.claim);
+
   const shareableKey = await describeKeys(run, [volume]);
 
   const snapshot = await runStep(run, 'snapshot', () => snapshotVolume(run), { volumeId: target.volumeId });
@@ -44,5 +71,24 @@ export async function collectVolume(run: TargetRun<AwsVolumeTarget>): Promise<Ta
     },
     shareableKey,
   );
+  run.volumes.settle(key, target.arn, chain);
   return outcomeOf(run, [chain]);
+}
+
+/** The volume is snapshotted by another target of the case: record that, await its chain, report it. */
+async function coveredOutcome(run: TargetRun<AwsVolumeTarget>, claim: VolumeClaim): Promise<TargetOutcome> {
+  const { target } = run;
+  await run.recorder.record(
+    'volume.covered',
+    {
+      volumeId: target.volumeId,
+      coveredBy: claim.by,
+      reason: 'another target of this case (its instance) snapshots this volume: one snapshot per volume per case, not a second one here',
+    },
+    target.arn,
+  );
+  const result: ChainResult = await claim.result;
+  const note = `${target.volumeId} is covered by ${claim.by}, whose chain snapshotted it${result.cloudIds.snapshotId ? ` (${result.cloudIds.snapshotId})` : ''}`;
+  if (result.done) run.evidenceIds.add(run.evidenceId);
+  return outcomeOf(run, [{ ...result, volumeId: target.volumeId, note }]);
 }

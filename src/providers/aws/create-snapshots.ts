@@ -56,7 +56,13 @@ export async function adopt(run: TargetRun, volumeId: string, s: IndexedSnapshot
  * Returns one snapshot per volume it could get. Throws (for `runStep`) when the lookup or the
  * create call fails.
  */
-export async function snapshotInstance(run: TargetRun<AwsInstanceTarget>, instance: Instance, volumeIds: string[]): Promise<VolumeSnapshot[]> {
+export async function snapshotInstance(
+  run: TargetRun<AwsInstanceTarget>,
+  instance: Instance,
+  volumeIds: string[],
+  /** Volumes of the instance another target of the case snapshots: left out of CreateSnapshots. */
+  covered: readonly string[] = [],
+): Promise<VolumeSnapshot[]> {
   await loadIndexOrProceed(run, run.scope.snapshots, (d) => d.operation === 'CreateSnapshots');
   const result: VolumeSnapshot[] = [];
   const missing: string[] = [];
@@ -69,7 +75,7 @@ export async function snapshotInstance(run: TargetRun<AwsInstanceTarget>, instan
 
   const rootVolume = (instance.BlockDeviceMappings ?? []).find((m) => m.DeviceName === instance.RootDeviceName)?.Ebs?.VolumeId;
   const excludeBootVolume = rootVolume !== undefined && !missing.includes(rootVolume);
-  const excludeDataVolumeIds = volumeIds.filter((v) => !missing.includes(v) && v !== rootVolume);
+  const excludeDataVolumeIds = [...volumeIds, ...covered].filter((v) => !missing.includes(v) && v !== rootVolume);
   const tags = caseTags(run);
   const release = await run.scope.pendingSnapshots.acquire(missing.length);
   const releaseAll = () => missing.forEach(() => release());

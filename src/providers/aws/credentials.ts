@@ -252,8 +252,9 @@ export class CollectorSessions {
       sessionName,
       assumedRoleId: output.AssumedRoleUser?.AssumedRoleId ?? null,
       arn: output.AssumedRoleUser?.Arn ?? null,
-      sourceIdentity: output.SourceIdentity ?? sourceIdentity,
-      sessionTags: { CaseId: recorder.caseId },
+      // What STS's answer confirmed, not what was asked: AssumeRole echoes SourceIdentity (an
+      // emulator may not), and never lists session tags; PackedPolicySize is its only sign of them.
+      ...confirmedAttribution(output, sourceIdentity, { CaseId: recorder.caseId }),
       durationSeconds: aws.sessionDurationSeconds,
       expiration: expiration.toISOString(),
       externalIdUsed: aws.externalId !== undefined,
@@ -267,6 +268,31 @@ export class CollectorSessions {
     });
     return session;
   }
+}
+
+/** Said where STS's answer lacks what the request carried. */
+export const NOT_ECHOED = 'requested, not echoed';
+
+/**
+ * The attribution fields of `credentials.assumed`, from STS's answer: `sourceIdentity` is the
+ * value the answer echoed, or `"requested, not echoed"` (a phrase no source identity can be: it
+ * has spaces); `sessionTags` is always `"requested, not echoed"` because the AssumeRole answer
+ * has no field for them; the requested values sit beside them, and `packedPolicySize` is the
+ * answer's percentage of the packed policy and tag allowance used (null when absent).
+ */
+export function confirmedAttribution(
+  output: { SourceIdentity?: string | undefined; PackedPolicySize?: number | undefined },
+  requestedSourceIdentity: string,
+  requestedTags: Record<string, string>,
+): Record<string, unknown> {
+  return {
+    sourceIdentity: output.SourceIdentity ?? NOT_ECHOED,
+    sourceIdentityRequested: requestedSourceIdentity,
+    ...(output.SourceIdentity !== undefined && output.SourceIdentity !== requestedSourceIdentity ? { sourceIdentityDiffers: true } : {}),
+    sessionTags: NOT_ECHOED,
+    sessionTagsRequested: requestedTags,
+    packedPolicySize: output.PackedPolicySize ?? null,
+  };
 }
 
 interface PolicyStatement {

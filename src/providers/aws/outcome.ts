@@ -29,9 +29,21 @@ export function failedOutcome(run: TargetRun, reason: string, failure?: StepFail
   };
 }
 
+/** What exists in the cloud for a chain that stopped early, in words: its snapshots, by role. */
+function existing(chain: ChainResult): string | undefined {
+  const ids = chain.cloudIds;
+  const parts = [
+    ids.snapshotId ? `source snapshot ${ids.snapshotId}` : undefined,
+    ids.reencryptedSnapshotId ? `re-encrypted ${ids.reencryptedSnapshotId}` : undefined,
+    ids.forensicsSnapshotId ? `forensics copy ${ids.forensicsSnapshotId}` : undefined,
+  ].filter((p): p is string => p !== undefined);
+  return parts.length > 0 ? `${chain.volumeId}: ${parts.join(', ')} exist` : undefined;
+}
+
 /**
- * collected: every chain done and no step failed; partial: something preserved, something not;
- * failed: no chain done. Notes on volumes (one detached between runs) are part of the reason,
+ * collected: every chain done and no step failed; partial: something preserved, something not
+ * (a chain that stopped after its snapshot exists counts: the snapshot is evidence, recorded in
+ * the manifest); failed: no snapshot exists at all. Notes on volumes (one detached between runs) are part of the reason,
  * even when everything was collected.
  */
 export function outcomeOf(run: TargetRun, chains: ChainResult[], noVolumesReason?: string): TargetOutcome {
@@ -42,7 +54,8 @@ export function outcomeOf(run: TargetRun, chains: ChainResult[], noVolumesReason
     const f = decisive(run.failures);
     return { ...base, status: 'partial', reason: noVolumesReason ?? 'no volume was snapshotted', ...(f ? { error: f.error.toRecord() } : {}) };
   }
-  if (done.length === 0) {
+  const exists = chains.filter((c) => !c.done).map(existing).filter((e): e is string => e !== undefined);
+  if (done.length === 0 && exists.length === 0) {
     const f = decisive(run.failures);
     const reason = [f ? `no snapshot was preserved: ${describeFailure(f)}` : 'no snapshot was preserved', ...notes].join('; ');
     return { ...base, status: 'failed', reason, ...(f ? { error: f.error.toRecord() } : {}) };
@@ -53,6 +66,7 @@ export function outcomeOf(run: TargetRun, chains: ChainResult[], noVolumesReason
     const parts = [`${done.length} of ${chains.length} volumes preserved`];
     if (missing.length > 0) parts.push(`not preserved: ${missing.join(', ')}`);
     if (f) parts.push(describeFailure(f));
+    if (exists.length > 0) parts.push(`what exists (in the manifest): ${exists.join('; ')}`);
     parts.push(...notes);
     return { ...base, status: 'partial', reason: parts.join('; '), ...(f ? { error: f.error.toRecord() } : {}) };
   }

@@ -14,6 +14,7 @@ import {
   DescribeInstancesCommand,
   DescribeSnapshotsCommand,
   ModifyInstanceAttributeCommand,
+  LockSnapshotCommand,
   ModifySnapshotAttributeCommand,
   type Tag,
 } from '@aws-sdk/client-ec2';
@@ -28,6 +29,7 @@ import { AwsClients, type AccountClients } from './clients.js';
 import { sessionNameFor, sourceIdentityFor } from './credentials.js';
 import { fillKeyPattern } from './kms-keys.js';
 import { roleArnFor } from './operations.js';
+import { refuseAccountsNotAllowed } from './preflight-scope.js';
 
 export type PreflightResult = 'ok' | 'denied' | 'error';
 
@@ -35,7 +37,11 @@ export type PreflightResult = 'ok' | 'denied' | 'error';
 export interface PreflightRow {
   account: string;
   region: string;
-  /** `assume-role`, `describe-instances`, `create-snapshots`, `preserve-instance`, `shareable-key`, `share-snapshot`, `copy-snapshot`, `create-snapshot`. */
+  /**
+   * `assume-role`, `describe-instances`, `create-snapshots`, `preserve-instance`, `shareable-key`,
+   * `share-snapshot`, `copy-snapshot`, `create-snapshot`; in the forensics account
+   * `forensics-copy` and (with `aws.lock`) `forensics-lock`.
+   */
   check: string;
   result: PreflightResult;
   /** The IAM action the check exercises. */
@@ -79,6 +85,7 @@ export async function runPreflight(options: PreflightOptions): Promise<Preflight
   const aws = options.config.aws;
   if (!aws) throw new CustodyError('E_CONFIG', 'the config has no "aws" section: preflight needs forensicsAccount, region and allowedAccounts');
   const targets = (options.targets ?? []).filter((t): t is AwsTarget => t.kind === 'aws-instance' || t.kind === 'aws-volume');
+  refuseAccountsNotAllowed(aws.allowedAccounts, options.accounts ?? [], targets);
   const accounts = options.accounts ?? (targets.length > 0 ? [...new Set(targets.map((t) => t.account))] : aws.allowedAccounts);
   const analyst = options.analyst ?? options.config.analyst ?? 'cloud-custody-preflight';
   const rows: PreflightRow[] = [];
@@ -99,10 +106,98 @@ export async function runPreflight(options: PreflightOptions): Promise<Preflight
         await checkRegion(options.config, aws, probe, partition, session, analyst, accountTargets.filter((t) => t.region === region), forensics);
       }
     }
+    await checkForensicsSide(aws, forensics, partition(targets), (row) => rows.push(row));
   } finally {
     forensics.destroy();
   }
   return rows;
+}
+
+function partition(targets: readonly AwsTarget[]): string {
+  return targets[0]?.partition ?? 'aws';
+}
+
+/**
+ * The forensics account's side, as the orchestrator itself: the copy it keeps (CopySnapshot
+ * under the forensics key, tagged as a case copy) and, when configured, LockSnapshot — both
+ * dry-run on the newest snapshot an earlier case copied there. The forensics key is named in the
+ * copy check; the orchestrator may use it only through EC2 (kms:ViaService), so it is not
+ * described directly.
+ */
+async function checkForensicsSide(aws: AwsConfig, forensics: AwsClients, partition: string, report: (row: PreflightRow) => void): Promise<void> {
+  const account = aws.forensicsAccount;
+  const region = aws.region;
+  const push = (check: string, action: string, result: PreflightResult, detail: string) => report({ account, region, check, result, action, detail });
+  const probe: Probe = { account, region, push };
+  const clients = forensics.forensics(region);
+  const forensicsKey = fillKeyPattern(aws.kms.forensicsKey ?? `arn:${partition}:kms:{region}:{account}:alias/cloud-custody-forensics`, account, region);
+  // The copy is allowed only from snapshots another account shared with this one (never of its
+  // own copies), so it is dry-run on a shared one; the lock on the newest case copy it owns.
+  let shared: string | undefined;
+  let own: { id: string; caseId: string } | undefined;
+  try {
+    const { output } = await callAws(
+      'describeForensicsSnapshots',
+      clients.ec2,
+      new DescribeSnapshotsCommand({ RestorableByUserIds: ['self'], Filters: [{ Name: 'status', Values: ['completed'] }], MaxResults: 1000 }),
+      { resource: `forensics account ${account} ${region}` },
+    );
+    const newestFirst = [...(output.Snapshots ?? [])].filter((s) => s.SnapshotId).sort((a, b) => (b.StartTime?.getTime() ?? 0) - (a.StartTime?.getTime() ?? 0));
+    shared = newestFirst.find((s) => s.OwnerId !== account)?.SnapshotId;
+    const ownCopy = newestFirst.find((s) => s.OwnerId === account && s.Tags?.some((t) => t.Key === 'CaseId'));
+    const caseId = ownCopy?.Tags?.find((t) => t.Key === 'CaseId')?.Value;
+    if (ownCopy?.SnapshotId && caseId) own = { id: ownCopy.SnapshotId, caseId };
+  } catch (error) {
+    const { result, detail } = classify(error);
+    push('forensics-copy', 'ec2:DescribeSnapshots', result, detail);
+    return;
+  }
+  const notYet = 'a first case (or custody demo in the lab) leaves one';
+  if (!shared) {
+    push('forensics-copy', 'ec2:CopySnapshot', 'error', `not checked: no snapshot shared with the forensics account ${account} in ${region} to dry-run a copy on (${notYet}); copies would be encrypted under ${forensicsKey}`);
+  } else {
+    const arn = `arn:${partition}:ec2:${region}::snapshot/${shared}`;
+    await dryRun(probe, 'forensics-copy', 'ec2:CopySnapshot', `copy of the shared ${arn} into ${account} under ${forensicsKey}`, () =>
+      callAws(
+        'copyToForensics',
+        clients.ec2,
+        new CopySnapshotCommand({
+          DryRun: true,
+          SourceSnapshotId: shared,
+          SourceRegion: region,
+          Encrypted: true,
+          KmsKeyId: forensicsKey,
+          TagSpecifications: [
+            {
+              ResourceType: 'snapshot',
+              Tags: [
+                { Key: 'CaseId', Value: PREFLIGHT_CASE_ID },
+                { Key: 'EvidenceId', Value: PREFLIGHT_CASE_ID },
+                { Key: 'SourceSnapshotId', Value: shared },
+              ],
+            },
+          ],
+        }),
+        { resource: arn },
+      ),
+    );
+  }
+  const lock = aws.lock;
+  if (!lock) return;
+  if (!own) {
+    push('forensics-lock', 'ec2:LockSnapshot', 'error', `not checked: no case copy in the forensics account ${account} in ${region} to dry-run a lock on (${notYet})`);
+    return;
+  }
+  const { id, caseId } = own;
+  const ownArn = `arn:${partition}:ec2:${region}::snapshot/${id}`;
+  await dryRun(probe, 'forensics-lock', 'ec2:LockSnapshot', `${lock.mode} lock of ${ownArn} (case ${caseId}) for ${lock.durationDays} days`, () =>
+    callAws(
+      'lockSnapshot',
+      clients.ec2,
+      new LockSnapshotCommand({ DryRun: true, SnapshotId: id, LockMode: lock.mode, LockDuration: lock.durationDays, ...(lock.coolOffHours ? { CoolOffPeriod: lock.coolOffHours } : {}) }),
+      { resource: ownArn },
+    ),
+  );
 }
 
 /** Assumes the collector role exactly as a case would (session name, tag, source identity, external id). */
@@ -139,7 +234,7 @@ async function assumeForPreflight(
       check: 'assume-role',
       result: 'ok',
       action: 'sts:AssumeRole',
-      detail: `assumed ${roleArn} as ${output.AssumedRoleUser?.Arn ?? 'a session'} (source identity ${output.SourceIdentity ?? sourceIdentityFor(analyst)}, session tag CaseId=${caseId})`,
+      detail: `assumed ${roleArn} as ${output.AssumedRoleUser?.Arn ?? 'a session'} (source identity ${output.SourceIdentity ?? `${sourceIdentityFor(analyst)} requested, not echoed`}, session tag CaseId=${caseId} requested)`,
     });
     return { accessKeyId: c.AccessKeyId, secretAccessKey: c.SecretAccessKey, sessionToken: c.SessionToken, ...(c.Expiration ? { expiration: c.Expiration } : {}) };
   } catch (error) {
@@ -176,6 +271,9 @@ async function checkRegion(
 
     // Read-only: which instances collection would see.
     let instanceIds: string[] = instanceTargets.map((t) => t.instanceId);
+    // Named instances without the collection tag: the collector role refuses them by design, and
+    // a denial on them should say so rather than point at the deployment.
+    const untagged = new Set<string>();
     if (targets.length === 0 || instanceTargets.length > 0) {
       try {
         const command =
@@ -183,7 +281,11 @@ async function checkRegion(
             ? new DescribeInstancesCommand({ InstanceIds: instanceIds })
             : new DescribeInstancesCommand({ Filters: [{ Name: `tag:${tag.key}`, Values: [tag.value] }], MaxResults: 5 });
         const { output } = await callAws('describeInstances', clients.ec2, command, { resource: `${account} ${region}` });
-        const found = (output.Reservations ?? []).flatMap((r) => r.Instances ?? []).map((i) => i.InstanceId ?? '').filter(Boolean);
+        const described = (output.Reservations ?? []).flatMap((r) => r.Instances ?? []);
+        const found = described.map((i) => i.InstanceId ?? '').filter(Boolean);
+        for (const i of described) {
+          if (i.InstanceId && !(i.Tags ?? []).some((t) => t.Key === tag.key && t.Value === tag.value)) untagged.add(i.InstanceId);
+        }
         if (instanceTargets.length === 0) instanceIds = found.slice(0, 1);
         probe.push(
           'describe-instances',
@@ -209,6 +311,9 @@ async function checkRegion(
     }
     for (const instanceId of instanceIds) {
       const arn = `arn:${partition}:ec2:${region}:${account}:instance/${instanceId}`;
+      const cause = untagged.has(instanceId)
+        ? `the instance lacks the collection tag ${tag.key}=${tag.value}, which the collector role requires (tag it to make it collectable)`
+        : undefined;
       await dryRun(probe, 'create-snapshots', 'ec2:CreateSnapshots', arn, () =>
         callAws(
           'createSnapshots',
@@ -220,14 +325,21 @@ async function checkRegion(
           }),
           { resource: arn },
         ),
+        cause,
       );
-      await dryRun(probe, 'preserve-instance', 'ec2:ModifyInstanceAttribute', arn, () =>
-        callAws(
-          'preserveInstance',
-          clients.ec2,
-          new ModifyInstanceAttributeCommand({ DryRun: true, InstanceId: instanceId, DisableApiTermination: { Value: true } }),
-          { resource: arn },
-        ),
+      await dryRun(
+        probe,
+        'preserve-instance',
+        'ec2:ModifyInstanceAttribute',
+        arn,
+        () =>
+          callAws(
+            'preserveInstance',
+            clients.ec2,
+            new ModifyInstanceAttributeCommand({ DryRun: true, InstanceId: instanceId, DisableApiTermination: { Value: true } }),
+            { resource: arn },
+          ),
+        cause,
       );
     }
     for (const volume of volumeTargets) {
@@ -364,8 +476,8 @@ async function checkSnapshotSharing(
   }
 }
 
-/** Runs a DryRun call: `DryRunOperation` means it would have been allowed. */
-async function dryRun(probe: Probe, check: string, action: string, what: string, call: () => Promise<unknown>): Promise<void> {
+/** Runs a DryRun call: `DryRunOperation` means it would have been allowed; `cause` explains a denial. */
+async function dryRun(probe: Probe, check: string, action: string, what: string, call: () => Promise<unknown>, cause?: string): Promise<void> {
   try {
     await call();
     // EC2 never succeeds a DryRun; if it did, something is wrong with the endpoint.
@@ -376,7 +488,7 @@ async function dryRun(probe: Probe, check: string, action: string, what: string,
       return;
     }
     const { result, detail } = classify(error);
-    probe.push(check, action, result, detail);
+    probe.push(check, action, result, result === 'denied' && cause ? `${detail}: ${cause}` : detail);
   }
 }
 

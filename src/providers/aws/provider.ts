@@ -4,7 +4,9 @@
  *
  * Ledger entries it writes (target = the instance or volume ARN unless noted):
  * - `credentials.assumed` (case-level): account, roleArn, sessionName, assumedRoleId, arn,
- *   sourceIdentity, sessionTags, durationSeconds, expiration, externalIdUsed, sessionPolicy,
+ *   sourceIdentity (as STS echoed it, else "requested, not echoed"), sourceIdentityRequested,
+ *   sessionTags ("requested, not echoed": the answer never lists them), sessionTagsRequested,
+ *   packedPolicySize, durationSeconds, expiration, externalIdUsed, sessionPolicy,
  *   reason (`first` | `expiring` | `expired-token` | `wider-scope`), requestId. Never a secret.
  * - `selector.searched` (target = the selector): account, region, filters, found, requestIds.
  * - `evidence.stored` (through the recorder): instance.json, volumes.json, kms-keys.json,
@@ -17,9 +19,16 @@
  *   `snapshot.shared` | `snapshot.locked` with the new ids and requestId.
  * - `snapshot.adopted`: found by the case-tag lookup instead of created again (resume).
  * - `snapshot.completed`: snapshotId, volumeId, role, encrypted, kmsKeyId, requestId.
- * - `artifact.recorded` (through the recorder): one `ebs-snapshot` per volume whose chain ended,
- *   evidence id = evidenceIdFor(case, volume ARN), cloudIds snapshotId, reencryptedSnapshotId?,
- *   forensicsSnapshotId?.
+ * - `artifact.recorded` (through the recorder): an `ebs-snapshot` record as soon as each snapshot
+ *   of a volume exists (the source once requested or adopted, the re-encrypted copy and the
+ *   forensics copy once requested or adopted), each with every id known so far; the manifest
+ *   merges them per evidence id = evidenceIdFor(case, volume ARN). cloudIds snapshotId,
+ *   reencryptedSnapshotId?, forensicsSnapshotId?; details volumeId, transfer, account, region,
+ *   forensicsAccount, latest (which snapshot the record added).
+ * - `volume.covered`: volumeId, coveredBy (the target whose chain snapshots it), reason — a
+ *   volume is snapshotted once per case: an instance and its own volume (named, or found by a
+ *   selector) share one snapshot; the target that did not take it records this and reports the
+ *   other's chain as its own result.
  * - `step.failed`: step, the ids concerned, error (CustodyError.toRecord()).
  */
 import type { AwsCredentialIdentityProvider } from '@aws-sdk/types';
@@ -167,6 +176,7 @@ export function createAwsProvider(config: CustodyConfig, deps: AwsProviderDeps =
         sessions: state.sessions,
         scope: state.targetScope(target.account, target.region, partition),
         forensics: () => state.forensicsScope(aws.region, partition),
+        volumes: state.volumes,
         failures: [],
         evidenceIds: new Set(),
       };

@@ -22,6 +22,7 @@ import type { Semaphore } from './limits.js';
 import type { ScopeCaller } from './scope.js';
 import type { CaseSnapshotIndex } from './snapshot-index.js';
 import type { SnapshotWaiter } from './snapshot-waiter.js';
+import type { VolumePlan } from './volume-plan.js';
 
 export interface TargetScope {
   caller: ScopeCaller;
@@ -61,6 +62,7 @@ export interface TargetRun<T extends AwsInstanceTarget | AwsVolumeTarget = AwsIn
   sessions: CollectorSessions;
   scope: TargetScope;
   forensics: () => ForensicsScope;
+  volumes: VolumePlan;
   failures: StepFailure[];
   evidenceIds: Set<string>;
 }

@@ -95,6 +95,8 @@ interface CopyArgs {
   chain: SourceSnapshot;
   kmsKeyId: string;
   reason: string;
+  /** Called as soon as the copy exists (requested or adopted), before waiting for it. */
+  onExists: (snapshotId: string) => Promise<void>;
 }
 
 /** Copies `source` (or adopts a copy an earlier run made), then waits for the copy. */
@@ -117,6 +119,7 @@ async function copyOnce(run: TargetRun, args: CopyArgs): Promise<SnapshotFacts> 
       },
       target,
     );
+    await args.onExists(existing.snapshotId);
     if (existing.state === 'completed') return factsOf(existing);
     return waitCompleted(run, args.waiter, existing.snapshotId, args.chain.volumeId, args.role);
   }
@@ -162,6 +165,7 @@ async function requestCopy(run: TargetRun, args: CopyArgs, tags: Record<string, 
     { snapshotId: copyId, sourceSnapshotId: args.source.snapshotId, volumeId: args.chain.volumeId, role: args.role, kmsKeyId: args.kmsKeyId, requestId: requestId ?? null },
     target,
   );
+  await args.onExists(copyId);
   return waitCompleted(run, args.waiter, copyId, args.chain.volumeId, args.role);
 }
 
@@ -180,14 +184,45 @@ function alreadyRecordedArtifact(run: TargetRun, evidenceId: string, cloudIds: R
 }
 
 /**
+ * Records the volume's artefact with every cloud id it has so far (the manifest merges the
+ * records of one evidence id): called as soon as each snapshot exists, so a chain that stops
+ * later (a failed copy, an interruption) still leaves what it preserved in the manifest.
+ */
+async function recordArtifactSoFar(run: TargetRun, chain: SourceSnapshot, cloudIds: Record<string, string>, stage: string): Promise<void> {
+  const artifactIds = { ...cloudIds };
+  delete artifactIds.volumeId;
+  if (alreadyRecordedArtifact(run, chain.evidenceId, artifactIds)) return;
+  const { target } = run;
+  await run.recorder.recordArtifact({
+    evidenceId: chain.evidenceId,
+    kind: 'ebs-snapshot',
+    source: chain.volumeArn,
+    target: target.arn,
+    cloudIds: artifactIds,
+    details: {
+      volumeId: chain.volumeId,
+      transfer: run.aws.transfer,
+      account: target.account,
+      region: target.region,
+      forensicsAccount: run.aws.forensicsAccount,
+      latest: stage,
+    },
+  });
+  run.evidenceIds.add(chain.evidenceId);
+}
+
+/**
  * Runs a volume's chain to the end the config asks for (`aws.transfer`). Failures are recorded
  * as `step.failed` and end this volume's chain only.
  */
 export async function runVolumeChain(run: TargetRun, chain: SourceSnapshot, shareableKey: DescribedKey | undefined): Promise<ChainResult> {
   const { target } = run;
   const cloudIds: Record<string, string> = { snapshotId: chain.snapshotId, volumeId: chain.volumeId };
-  const failed = { volumeId: chain.volumeId, done: false, cloudIds };
+  // A chain that stops early still names what exists (cloudIds grows as each snapshot appears).
+  const failed: ChainResult = { volumeId: chain.volumeId, done: false, cloudIds };
   const extra = { volumeId: chain.volumeId, snapshotId: chain.snapshotId };
+  // The source snapshot exists from its request on: it is evidence whatever happens next.
+  await recordArtifactSoFar(run, chain, cloudIds, 'source snapshot requested');
 
   const source = await runStep(
     run,
@@ -241,6 +276,10 @@ export async function runVolumeChain(run: TargetRun, chain: SourceSnapshot, shar
             chain,
             kmsKeyId: shareKeyArn,
             reason,
+            onExists: async (snapshotId) => {
+              cloudIds.reencryptedSnapshotId = snapshotId;
+              await recordArtifactSoFar(run, chain, cloudIds, 're-encrypted copy requested');
+            },
           });
         },
         extra,
@@ -306,6 +345,10 @@ export async function runVolumeChain(run: TargetRun, chain: SourceSnapshot, shar
             chain,
             kmsKeyId: forensicsKey,
             reason: 'the forensics account keeps its own copy under its own key',
+            onExists: async (snapshotId) => {
+              cloudIds.forensicsSnapshotId = snapshotId;
+              await recordArtifactSoFar(run, chain, cloudIds, 'forensics copy requested');
+            },
           });
         },
         { volumeId: chain.volumeId, snapshotId: shareable.snapshotId },
@@ -356,18 +399,6 @@ export async function runVolumeChain(run: TargetRun, chain: SourceSnapshot, shar
     }
   }
 
-  const artifactIds = { ...cloudIds };
-  delete artifactIds.volumeId;
-  if (!alreadyRecordedArtifact(run, chain.evidenceId, artifactIds)) {
-    await run.recorder.recordArtifact({
-      evidenceId: chain.evidenceId,
-      kind: 'ebs-snapshot',
-      source: chain.volumeArn,
-      target: target.arn,
-      cloudIds: artifactIds,
-      details: { volumeId: chain.volumeId, transfer, account: target.account, region: target.region, forensicsAccount: run.aws.forensicsAccount },
-    });
-  }
-  run.evidenceIds.add(chain.evidenceId);
+  await recordArtifactSoFar(run, chain, cloudIds, 'chain complete');
   return { volumeId: chain.volumeId, done: true, cloudIds };
 }

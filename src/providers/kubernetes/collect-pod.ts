@@ -41,6 +41,8 @@ export interface PodRun {
   stored: string[];
   failures: CustodyError[];
   podGone: boolean;
+  /** Set when the pod was seen and then disappeared (not when it was never there). */
+  vanished?: boolean;
 }
 
 export interface ContainerInfo {
@@ -122,6 +124,7 @@ export async function runStep(run: PodRun, step: string, work: () => Promise<voi
       run.podGone = true;
       // A pod that was never found did not vanish: the outcome says not found.
       if (step !== 'describe' || run.stored.length > 0) {
+        run.vanished = true;
         await run.ctx.recorder.record('pod.vanished', { step, note: 'the pod no longer exists: the remaining pod steps are skipped, what was collected is kept' }, run.key);
       }
     }
@@ -305,8 +308,15 @@ export async function collectPod(target: KubernetesPodTarget, ctx: ProviderConte
   return {
     target: key,
     status,
-    ...(first ? { reason: run.podGone ? `the pod vanished during collection; ${first.message}` : first.message, error: first.toRecord() } : {}),
+    ...(first ? { reason: reasonFor(run, first), error: first.toRecord() } : {}),
     evidenceIds: run.stored.length > 0 ? [run.evidenceId] : [],
     ...(followUps.length ? { followUps } : {}),
   };
+}
+
+/** The outcome's sentence: a pod that was never there is "not found", one seen and lost "vanished". */
+function reasonFor(run: PodRun, first: CustodyError): string {
+  if (run.vanished) return `the pod vanished during collection; ${first.message}`;
+  if (run.podGone) return `pod ${run.resource} was not found in cluster ${run.target.cluster} (${first.message})`;
+  return first.message;
 }

@@ -101,6 +101,9 @@ export function createKubernetesProvider(config: CustodyConfig, deps: Kubernetes
       if (target.kind !== 'k8s-pod') throw new CustodyError('E_UNSUPPORTED', `the kubernetes provider does not collect ${target.kind} targets`);
       checkCluster(target.cluster, targetKey(target));
     },
+    validateSelector(selector: Selector): void {
+      if (selector.kind === 'k8s-labels') checkCluster(selector.cluster, `selector ${selectorKey(selector)}`);
+    },
     scopeOf: (target: Target) => (target.kind === 'k8s-pod' ? `k8s:${target.cluster}` : 'k8s'),
     plan(target: Target, options: CollectOptions): PlannedStep[] {
       if (target.kind !== 'k8s-pod') return [];
@@ -119,7 +122,7 @@ export function createKubernetesProvider(config: CustodyConfig, deps: Kubernetes
     async resolveSelector(selector: Selector, ctx: ProviderContext): Promise<Target[]> {
       if (selector.kind !== 'k8s-labels') return [];
       const key = selectorKey(selector);
-      checkCluster(selector.cluster, key);
+      checkCluster(selector.cluster, `selector ${key}`);
       const access = accessFor(selector.cluster, ctx.recorder);
       const list = await callKubernetes('listPods', `k8s:${selector.cluster}/${selector.namespace}`, () =>
         access.core.listNamespacedPod({ namespace: selector.namespace, labelSelector: selector.labelSelector }),

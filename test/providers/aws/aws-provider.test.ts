@@ -9,7 +9,7 @@ import type { CaseRecorder } from '../../../src/core/ports.js';
 import { parseSelector, parseTarget } from '../../../src/core/targets.js';
 import { verifyCase, type CaseHandle } from '../../../src/custody/index.js';
 import { addInstance } from '../../../src/lab/index.js';
-import { contextFor, ledgerText, MemoryRecorder } from './helpers.js';
+import { contextFor, ledgerText, manifestArtifacts, MemoryRecorder } from './helpers.js';
 import { instanceArn as arnOf, REGION, useAwsLab } from './lab-fixture.js';
 import { evidenceIdFor } from '../../../src/core/case-id.js';
 
@@ -33,9 +33,9 @@ describe('AWS provider in the lab', () => {
     expect(ledgerText(entries)).not.toContain(world.lab.orchestratorCredentials.secretAccessKey);
 
     const [root, data] = web.blockDevices.map((d) => d.volumeId);
-    const artifacts = entries.filter((e) => e.type === 'artifact.recorded');
+    const artifacts = manifestArtifacts(entries);
     expect(artifacts).toHaveLength(2);
-    const byVolume = new Map(artifacts.map((a) => [String((a.data.details as { volumeId: string }).volumeId), a.data.cloudIds as Record<string, string>]));
+    const byVolume = new Map(artifacts.map((a) => [a.volumeId, a.cloudIds]));
     // aws/ebs cannot be shared: the root needed a copy under the shareable key; the data volume did not.
     expect(byVolume.get(root!)?.reencryptedSnapshotId).toMatch(/^snap-/);
     expect(byVolume.get(data!)?.reencryptedSnapshotId).toBeUndefined();

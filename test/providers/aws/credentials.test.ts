@@ -113,8 +113,12 @@ describe('collector sessions in the lab', () => {
     expect(assumed[0]!.data).toMatchObject({
       roleArn: 'arn:aws:iam::222222222222:role/CloudCustodyCollector',
       sessionName: 'custody-IR-sessions',
+      // The lab echoes SourceIdentity as STS does; no STS answer lists session tags.
       sourceIdentity: 'alice',
-      sessionTags: { CaseId: 'IR-sessions' },
+      sourceIdentityRequested: 'alice',
+      sessionTags: 'requested, not echoed',
+      sessionTagsRequested: { CaseId: 'IR-sessions' },
+      packedPolicySize: expect.any(Number),
       reason: 'first',
     });
     expect((assumed[0]!.data.sessionPolicy as { narrowedTo: string[] }).narrowedTo).toEqual(expect.arrayContaining(targets.map((t) => (t as { arn: string }).arn)));

@@ -5,6 +5,7 @@
 import { createHash } from 'node:crypto';
 import { Readable } from 'node:stream';
 import { CustodyError } from '../../../src/core/errors.js';
+import { collectEvidenceItems } from '../../../src/custody/manifest.js';
 import type {
   ArtifactInput,
   CaseRecorder,
@@ -115,4 +116,17 @@ export function contextFor(recorder: CaseRecorder, options: Partial<CollectOptio
 /** Every string in the ledger, to check no credential leaked into it. */
 export function ledgerText(entries: readonly LedgerEntry[]): string {
   return entries.map((e) => JSON.stringify(e)).join('\n');
+}
+
+/**
+ * The artefacts as the signed manifest lists them: every `artifact.recorded` of one evidence id
+ * merged (a chain records each snapshot as soon as it exists). Each with its volume id.
+ */
+export function manifestArtifacts(entries: readonly LedgerEntry[]): Array<{ volumeId: string; cloudIds: Record<string, string>; evidenceId: string; target?: string }> {
+  return collectEvidenceItems(entries).artifacts.map((a) => ({
+    volumeId: String(a.details?.volumeId),
+    cloudIds: a.cloudIds as Record<string, string>,
+    evidenceId: a.evidenceId,
+    ...(a.target !== undefined ? { target: a.target } : {}),
+  }));
 }

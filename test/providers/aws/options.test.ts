@@ -8,7 +8,7 @@ import { parseConfig, type CustodyConfig } from '../../../src/core/config.js';
 import { parseTarget } from '../../../src/core/targets.js';
 import { addInstance, demoScenario, startLab, type LabInstance, type RunningLab } from '../../../src/lab/index.js';
 import { createAwsProvider } from '../../../src/providers/aws/index.js';
-import { contextFor, MemoryRecorder } from './helpers.js';
+import { contextFor, manifestArtifacts, MemoryRecorder } from './helpers.js';
 
 const REGION = 'us-east-1';
 let lab: RunningLab;
@@ -79,7 +79,7 @@ describe('AWS provider options', () => {
     expect(outcome.status, outcome.reason).toBe('collected');
     expect(recorder.ofType('snapshot.shared')).toHaveLength(1);
     expect(recorder.ofType('snapshot.copied').map((e) => e.data.role)).toEqual(['reencrypted']);
-    expect((recorder.ofType('artifact.recorded')[0]!.data.cloudIds as Record<string, string>).forensicsSnapshotId).toBeUndefined();
+    expect(manifestArtifacts(recorder.log)[0]!.cloudIds.forensicsSnapshotId).toBeUndefined();
   });
 });
 
@@ -110,8 +110,11 @@ describe('a cancelled run', () => {
       controller.abort();
       const outcome = await running;
       await aws.close?.();
-      expect(outcome.status).toBe('failed');
+      // The snapshot exists (pending, it continues in AWS): partial, and the manifest names it.
+      expect(outcome.status).toBe('partial');
       expect(outcome.reason).toMatch(/cancelled/);
+      expect(outcome.reason).toMatch(/source snapshot snap-\w+ exist/);
+      expect(manifestArtifacts(recorder.log)).toHaveLength(1);
       expect([...slow.state.region(REGION).snapshots.values()].filter((s) => s.tags.CaseId === 'IR-cancel')).toHaveLength(1);
     } finally {
       await slow.stop();
@@ -152,7 +155,7 @@ describe('another region', () => {
       const outcome = await aws.collect(parseTarget(`arn:aws:ec2:us-west-2:333333333333:instance/${host.id}`), contextFor(recorder));
       await aws.close?.();
       expect(outcome.status, outcome.reason).toBe('collected');
-      const ids = recorder.ofType('artifact.recorded')[0]!.data.cloudIds as Record<string, string>;
+      const ids = manifestArtifacts(recorder.log)[0]!.cloudIds;
       expect(west.state.region('us-west-2').snapshots.get(ids.reencryptedSnapshotId!)?.ownerId).toBe('333333333333');
       const kept = west.state.region(REGION).snapshots.get(ids.forensicsSnapshotId!)!;
       expect(kept.ownerId).toBe('111111111111');

@@ -17,7 +17,7 @@ import { verifyCase } from '../../../src/custody/index.js';
 import { attachVolume } from '../../../src/lab/aws/scenario.js';
 import { addInstance, type LabInstance } from '../../../src/lab/index.js';
 import { assumeCollector, ec2Client } from '../../lab/aws/helpers.js';
-import { contextFor } from './helpers.js';
+import { contextFor, manifestArtifacts } from './helpers.js';
 import { instanceArn as arnOf, REGION, useAwsLab } from './lab-fixture.js';
 
 const ACCOUNT = '222222222222';
@@ -92,8 +92,8 @@ describe('AWS provider: resuming an instance whose snapshots are only partly the
     const created = entries.find((e) => e.type === 'snapshot.created')!.data.snapshots as Array<{ volumeId: string }>;
     expect(created.map((s) => s.volumeId).sort()).toEqual([root, scratch].sort());
     // Every volume's evidence is carried through, the adopted one included.
-    const artifacts = entries.filter((e) => e.type === 'artifact.recorded');
-    expect(artifacts.map((a) => (a.data.details as { volumeId: string }).volumeId).sort()).toEqual([root, logs, scratch].sort());
+    const artifacts = manifestArtifacts(entries);
+    expect(artifacts.map((a) => a.volumeId).sort()).toEqual([root, logs, scratch].sort());
 
     await kase.close({ outcomes: [outcome] });
     const verified = await verifyCase(join(world.dir, 'cases', caseId));
@@ -154,9 +154,9 @@ describe('AWS provider: resuming an instance whose snapshots are only partly the
     const resumedFrom = kase.entries().length;
     world.lab.control.resetCalls();
     const outcome = await provider().collect(target, contextFor(kase));
-    const artifacts = kase.entries().filter((e) => e.type === 'artifact.recorded');
-    const detachedArtifact = artifacts.find((a) => (a.data.details as { volumeId: string }).volumeId === detached);
-    expect(detachedArtifact, `outcome ${outcome.status}; artifacts for ${artifacts.map((a) => (a.data.details as { volumeId: string }).volumeId).join(', ')}`).toBeDefined();
+    const artifacts = manifestArtifacts(kase.entries());
+    const detachedArtifact = artifacts.find((a) => a.volumeId === detached);
+    expect(detachedArtifact, `outcome ${outcome.status}; artifacts for ${artifacts.map((a) => a.volumeId).join(', ')}`).toBeDefined();
     const copies = [...world.lab.state.region(REGION).snapshots.values()].filter((s) => s.ownerId === world.lab.forensicsAccount && s.tags.CaseId === caseId);
     expect(copies).toHaveLength(3);
 
@@ -174,7 +174,7 @@ describe('AWS provider: resuming an instance whose snapshots are only partly the
     expect(rerun.filter((e) => e.type === 'volume.detached-since-request').map((e) => e.data)).toEqual([
       expect.objectContaining({ volumeId: detached, snapshotId: adopted!.data.snapshotId, firstRequestedSeq: firstRequest.seq, volumeFound: true, volumeState: 'available', attachments: [] }),
     ]);
-    expect(detachedArtifact!.data.cloudIds).toMatchObject({ snapshotId: adopted!.data.snapshotId });
+    expect(detachedArtifact!.cloudIds).toMatchObject({ snapshotId: adopted!.data.snapshotId });
     expect(outcome.status, outcome.reason).toBe('collected');
     expect(outcome.reason).toContain(`${detached} was detached from the instance`);
 
@@ -218,7 +218,7 @@ describe('AWS provider: resuming an instance whose snapshots are only partly the
     expect(rerun.filter((e) => e.type === 'volume.detached-since-request').map((e) => e.data)).toEqual([
       expect.objectContaining({ volumeId: detached, snapshotId: null, volumeFound: true, volumeState: 'available' }),
     ]);
-    const artifacts = rerun.filter((e) => e.type === 'artifact.recorded').map((a) => (a.data.details as { volumeId: string }).volumeId);
+    const artifacts = manifestArtifacts(rerun).map((a) => a.volumeId);
     expect(artifacts.sort()).toEqual([root, logs].sort());
 
     await kase.close({ outcomes: [outcome] });

@@ -35,14 +35,16 @@ describe('a step refused by AWS', () => {
 
   // The title names the status asserted. Issue 7 item 4 (a snapshot that exists but could not be
   // transferred counts as preserved) will make this 'partial'; until then the outcome is 'failed'.
-  it('sharing denied: the snapshot taken is kept and recorded, and the outcome is failed, naming the share step', async () => {
+  it('sharing denied: the snapshot taken is kept and recorded, and the outcome is partial, naming the share step and the snapshots that exist', async () => {
     const host = taggedHost('share-denied');
     const kase = new MemoryRecorder('IR-share-denied');
     world.lab.control.failNext({ action: 'ec2:ModifySnapshotAttribute', code: 'UnauthorizedOperation', status: 403, account: '333333333333', count: 5 });
     const outcome = await provider({ transfer: 'share' }).collect(parseTarget(arnOf(host)), contextFor(kase));
 
-    expect(outcome.status).toBe('failed');
-    expect(outcome.reason).toMatch(/^no snapshot was preserved: share/);
+    // The snapshots exist and are in the manifest: partial, never "no snapshot was preserved".
+    expect(outcome.status).toBe('partial');
+    expect(outcome.reason).toMatch(/share \(vol-\w+\): AWS refused ec2:ModifySnapshotAttribute/);
+    expect(outcome.reason).toMatch(/what exists \(in the manifest\): vol-\w+: source snapshot snap-\w+, re-encrypted snap-\w+ exist/);
     const failed = kase.ofType('step.failed').map((e) => e.data);
     expect(failed).toContainEqual(expect.objectContaining({ error: expect.objectContaining({ code: 'E_ACCESS_DENIED', action: 'ec2:ModifySnapshotAttribute' }) }));
     const created = kase.ofType('snapshot.created');

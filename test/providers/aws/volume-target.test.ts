@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parseTarget } from '../../../src/core/targets.js';
 import { verifyCase } from '../../../src/custody/index.js';
-import { contextFor, ledgerText } from './helpers.js';
+import { contextFor, ledgerText, manifestArtifacts } from './helpers.js';
 import { REGION, useAwsLab, volumeArn as arnOf } from './lab-fixture.js';
 
 const FORENSICS = '111111111111';
@@ -49,9 +49,9 @@ describe('AWS provider: a volume target in the lab', () => {
 
     // aws/ebs cannot be shared: a copy under the shareable key is shared, and the forensics
     // account keeps its own copy of that.
-    const artifacts = entries.filter((e) => e.type === 'artifact.recorded');
+    const artifacts = manifestArtifacts(entries);
     expect(artifacts).toHaveLength(1);
-    const ids = artifacts[0]!.data.cloudIds as Record<string, string>;
+    const ids = artifacts[0]!.cloudIds;
     expect(ids.snapshotId).toBe(sources[0]!.id);
     expect(ids.reencryptedSnapshotId).toMatch(/^snap-/);
     const snapshots = world.lab.state.region(REGION).snapshots;

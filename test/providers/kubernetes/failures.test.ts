@@ -44,6 +44,9 @@ describe('when the pod or the cluster gets in the way', () => {
     fixture = await startFixture();
     const { kase, outcome, names } = await collect(fixture, 'web-gone-12345');
     expect(outcome).toMatchObject({ status: 'failed', evidenceIds: [], error: { code: 'E_NOT_FOUND', resource: 'k8s:lab/shop/web-gone-12345' } });
+    // It never existed: "not found", never "vanished during collection".
+    expect(outcome.reason).toMatch(/^pod k8s:lab\/shop\/web-gone-12345 was not found/);
+    expect(outcome.reason).not.toMatch(/vanished/);
     expect(names).toEqual([]);
     expect(entriesOf(kase, 'pod.vanished')).toEqual([]);
     await kase.release();

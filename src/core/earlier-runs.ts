@@ -1,0 +1,98 @@
+/**
+ * What earlier runs of a case admitted and finished, read back from its ledger: a resumed run
+ * takes up every target any earlier run admitted (named, found by a selector, or followed up
+ * from another target) and skips only those an earlier run collected.
+ */
+import type { LedgerEntry } from './ports.js';
+import { parseSelector, parseTarget, selectorKey, targetKey } from './targets.js';
+import type { Selector, Target } from './targets.js';
+
+export interface EarlierAdmissions {
+  /** Every target an earlier run admitted, in the order it was first admitted. */
+  targets: Target[];
+  /** Every selector an earlier run was given, in order. */
+  selectors: Selector[];
+}
+
+export interface EarlierCollection {
+  evidenceIds: string[];
+  /** Targets that collection led to (a pod's node): they belong to the case as well. */
+  followUps: Target[];
+}
+
+/**
+ * Targets and selectors earlier runs admitted: `collection.started` (`targets`,
+ * `fromEarlierRuns.targets`, `selectors`), the orchestrator's `selector.resolved` (`targets`),
+ * `target.discovered` and a collected target's recorded `followUps`. A key that no longer parses
+ * (written by another version) is left out rather than guessed at.
+ */
+export function earlierAdmissions(entries: readonly LedgerEntry[]): EarlierAdmissions {
+  const targets = new Map<string, Target>();
+  const selectors = new Map<string, Selector>();
+  const addTarget = (key: unknown) => {
+    if (typeof key !== 'string' || targets.has(key)) return;
+    const target = parseOrUndefined(() => parseTarget(key));
+    if (target) targets.set(targetKey(target), target);
+  };
+  const addSelector = (key: unknown) => {
+    if (typeof key !== 'string' || selectors.has(key)) return;
+    const selector = parseOrUndefined(() => parseSelector(key));
+    if (selector) selectors.set(selectorKey(selector), selector);
+  };
+  for (const entry of entries) {
+    const d = entry.data;
+    switch (entry.type) {
+      case 'collection.started':
+        for (const key of listOf(d.targets)) addTarget(key);
+        for (const key of listOf((d.fromEarlierRuns as { targets?: unknown } | undefined)?.targets)) addTarget(key);
+        for (const key of listOf(d.selectors)) addSelector(key);
+        for (const key of listOf((d.fromEarlierRuns as { selectors?: unknown } | undefined)?.selectors)) addSelector(key);
+        break;
+      case 'selector.resolved':
+        // The orchestrator's entry lists targets; a provider's own (Kubernetes: `pods`) does not.
+        for (const key of listOf(d.targets)) addTarget(key);
+        break;
+      case 'target.discovered':
+        addTarget(entry.target);
+        break;
+      case 'target.completed':
+        for (const key of listOf(d.followUps)) addTarget(key);
+        break;
+    }
+  }
+  return { targets: [...targets.values()], selectors: [...selectors.values()] };
+}
+
+/**
+ * Targets whose latest `target.completed` says `collected`, with their evidence ids and the
+ * follow-ups that collection found: a resumed run does not take them again, but still takes up
+ * what they led to.
+ */
+export function collectedInEarlierRuns(entries: readonly LedgerEntry[]): Map<string, EarlierCollection> {
+  const done = new Map<string, EarlierCollection>();
+  for (const entry of entries) {
+    if (entry.type !== 'target.completed' || !entry.target) continue;
+    if (entry.data.status !== 'collected') {
+      done.delete(entry.target);
+      continue;
+    }
+    const evidenceIds = listOf(entry.data.evidenceIds);
+    const followUps = listOf(entry.data.followUps)
+      .map((key) => parseOrUndefined(() => parseTarget(key)))
+      .filter((t): t is Target => t !== undefined);
+    done.set(entry.target, { evidenceIds, followUps });
+  }
+  return done;
+}
+
+function listOf(value: unknown): string[] {
+  return Array.isArray(value) ? value.filter((v): v is string => typeof v === 'string') : [];
+}
+
+function parseOrUndefined<T>(parse: () => T): T | undefined {
+  try {
+    return parse();
+  } catch {
+    return undefined;
+  }
+}
