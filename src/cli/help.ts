@@ -124,8 +124,9 @@ needed.
 Options:
   --dir D       where to put the demo's config, keys and case folder (default: a new temporary
                 folder, which is kept so you can read the case afterwards)
-  --keep        keep the lab running after the case until Ctrl-C, with its lab-only keys in
-                D/lab.env (removed on Ctrl-C) for preflight, plan and collect in another shell
+  --keep        keep the lab running after the case until Ctrl-C (or SIGTERM), with its
+                lab-only keys in D/lab.env (removed when it stops) for preflight, plan and
+                collect in another shell
   --json        print one JSON document on stdout
   -h, --help    show this help`;
 

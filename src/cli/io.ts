@@ -6,6 +6,6 @@ export interface CliIo {
   stderrIsTTY: boolean;
   env: NodeJS.ProcessEnv;
   cwd: string;
-  /** Aborted on Ctrl-C: running targets stop, the case is closed. */
+  /** Aborted on Ctrl-C or SIGTERM: no new target starts, the case is left resumable. */
   signal?: AbortSignal;
 }

@@ -1,28 +1,26 @@
 #!/usr/bin/env node
-// The process entry point: binds the CLI to stdin/stdout, Ctrl-C and the exit code. The only
+// The process entry point: binds the CLI to stdin/stdout, Ctrl-C and SIGTERM, and the exit code. The only
 // place that calls process.exit.
 import { runCli } from './app.js';
 import type { CliIo } from './io.js';
 
-// The AWS SDK warns on every run under Node 20 about a future release; responders cannot act on
-// it mid-incident, and it would bury the real output. Every other warning still shows.
-const emitWarning = process.emitWarning.bind(process);
-process.emitWarning = ((warning: string | Error, ...rest: unknown[]) => {
-  const text = `${typeof warning === 'string' ? warning : warning.name} ${JSON.stringify(rest)}`;
-  if (text.includes('NodeVersionSupportWarning')) return;
-  (emitWarning as (w: string | Error, ...r: unknown[]) => void)(warning, ...rest);
-}) as typeof process.emitWarning;
-
 const controller = new AbortController();
-let interrupts = 0;
-process.on('SIGINT', () => {
-  interrupts += 1;
-  // The first Ctrl-C lets running steps record how they ended and leaves the case resumable; the
-  // second quits at once.
-  if (interrupts > 1) process.exit(130);
-  process.stderr.write('custody: interrupted; stopping cleanly, no new target starts (Ctrl-C again to quit at once)\n');
-  controller.abort(new Error('interrupted by the user'));
-});
+let stops = 0;
+/**
+ * Ctrl-C (SIGINT) and SIGTERM (what containers, Lambda and Kubernetes Jobs send before killing)
+ * stop the same way: the first lets running steps record how they ended and leaves the case
+ * resumable; a second of either quits at once.
+ */
+function stopOn(signal: 'SIGINT' | 'SIGTERM', exitCode: number, how: string): void {
+  process.on(signal, () => {
+    stops += 1;
+    if (stops > 1) process.exit(exitCode);
+    process.stderr.write(`custody: ${how}; stopping cleanly, no new target starts (${signal === 'SIGINT' ? 'Ctrl-C' : 'send SIGTERM'} again to quit at once)\n`);
+    controller.abort(new Error(signal === 'SIGINT' ? 'interrupted by the user' : 'stopped by SIGTERM'));
+  });
+}
+stopOn('SIGINT', 130, 'interrupted');
+stopOn('SIGTERM', 143, 'SIGTERM received');
 
 const io: CliIo = {
   stdout: (text) => process.stdout.write(text),

@@ -6,12 +6,8 @@
  * of letting it silently become `null` or disappear, because a hash over a value that changed on
  * the way to disk would never verify again.
  */
-import { createRequire } from 'node:module';
+import canonicalizeLib from 'canonicalize';
 import { CustodyError } from '../core/errors.js';
-
-// The package is CommonJS with `module.exports = fn` while its typings declare a default export;
-// require() gives the function the same way under Node, tsx and vitest.
-const canonicalizeLib = createRequire(import.meta.url)('canonicalize') as (input: unknown) => string | undefined;
 
 /** Any value JSON can carry exactly. */
 export type JsonValue = null | boolean | number | string | JsonValue[] | { [key: string]: JsonValue };

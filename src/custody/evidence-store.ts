@@ -38,6 +38,30 @@ const inFlight = new Map<string, Promise<unknown>>();
  *   source: instanceArn, content: JSON.stringify(description, null, 2) });
  */
 export async function storeEvidence(sink: EvidenceSink, input: EvidenceInput): Promise<StoredEvidence> {
+  try {
+    return await storeValidated(sink, input);
+  } catch (error) {
+    releaseContent(input.content);
+    throw error;
+  }
+}
+
+/**
+ * A stream the store refused or stopped reading is destroyed, so its socket or file is closed now
+ * rather than left to the garbage collector (an exec session, a log response, a checkpoint
+ * archive). Destroying a stream that was read to the end changes nothing.
+ */
+function releaseContent(content: EvidenceContent): void {
+  if (typeof content === 'string' || content instanceof Uint8Array) return;
+  if (typeof (content as { destroy?: unknown }).destroy === 'function') {
+    (content as { destroy(): void }).destroy();
+    return;
+  }
+  const iterator = (content as AsyncIterable<unknown>)[Symbol.asyncIterator]?.();
+  void iterator?.return?.().catch(() => undefined);
+}
+
+async function storeValidated(sink: EvidenceSink, input: EvidenceInput): Promise<StoredEvidence> {
   validateSegment(input.evidenceId, 'evidence id');
   validateSegment(input.name, 'evidence file name');
   if (!input.kind) throw new CustodyError('E_INPUT', `evidence ${input.evidenceId}/${input.name} needs a kind`);

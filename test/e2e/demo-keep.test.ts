@@ -98,8 +98,10 @@ describe('custody demo --keep: the kept lab is usable from another shell', () =>
     expect(doc.rows[0]).toMatchObject({ check: 'assume-role', result: 'error', detail: expect.stringContaining('Could not load credentials') });
   }, 60_000);
 
-  it('Ctrl-C stops the lab, ends the demo with its own exit code and removes lab.env', async () => {
-    demo.child.kill('SIGINT');
+  // SIGTERM (a container or Job being stopped) takes the same path as Ctrl-C (main.ts aborts the
+  // same signal for both; interrupt.test.ts sends each to a collection).
+  it('SIGTERM, like Ctrl-C, stops the lab, ends the demo with its own exit code and removes lab.env', async () => {
+    demo.child.kill('SIGTERM');
     const result: ChildResult = await demo.done;
     expect(result.code).toBe(EXIT.OK);
     expect(result.stdout).toContain('Stopping the lab and removing lab.env');

@@ -1,5 +1,6 @@
-// Ctrl-C during a collection: the running steps finish and are recorded, the case is left open
-// (not closed), the responder is told how to finish it, and --resume does.
+// Ctrl-C during a collection, or SIGTERM (a container, Lambda or Kubernetes Job being stopped):
+// the running steps finish and are recorded, the case is left open (not closed), the responder is
+// told how to finish it, and --resume does.
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -11,15 +12,20 @@ import { useLabFixture } from './lab-fixture.js';
 // One target at a time, so an interrupt leaves later targets not started.
 const fx = useLabFixture({ config: { concurrency: { perScope: 1, total: 1 } } });
 
-describe('Ctrl-C', () => {
+describe.each([
+  ['Ctrl-C', 'SIGINT', 'IR-CTRL-C'],
+  ['SIGTERM', 'SIGTERM', 'IR-SIGTERM'],
+] as const)('%s', (_name, signal, caseId) => {
   it('stops starting targets, leaves the case resumable, says how to finish it, and --resume finishes it', async () => {
     const targets = ['web-01', 'db-01', 'api-01', 'worker-07'].map((n) => fx.instanceArn(n));
-    const args = ['collect', '--case', 'IR-CTRL-C', '--analyst', 'alice', '--config', fx.configPath];
+    const args = ['collect', '--case', caseId, '--analyst', 'alice', '--config', fx.configPath];
     const run = startCli([...args, ...targets], fx.env);
-    const ledger = join(fx.dir, 'cases', 'IR-CTRL-C', 'ledger.jsonl');
+    const ledger = join(fx.dir, 'cases', caseId, 'ledger.jsonl');
     while (ledgerLines(ledger) < 6) await new Promise((r) => setTimeout(r, 5));
-    run.child.kill('SIGINT');
+    run.child.kill(signal);
     const interrupted = await run.done;
+    expect(interrupted.signal).toBeNull(); // handled, not killed by the signal
+    expect(interrupted.stderr).toContain('stopping cleanly, no new target starts');
     expect(interrupted.code).toBe(EXIT.PARTIAL);
     expect(interrupted.stdout).toContain('--resume');
     expect(interrupted.stdout).toMatch(/skipped/);
@@ -29,7 +35,7 @@ describe('Ctrl-C', () => {
 
     const resumed = await runCliChild([...args, '--resume', '--json', ...targets], fx.env);
     expect(resumed.code).toBe(EXIT.OK);
-    const verified = await verifyCase(join(fx.dir, 'cases', 'IR-CTRL-C'));
+    const verified = await verifyCase(join(fx.dir, 'cases', caseId));
     expect(verified.ok).toBe(true);
   }, 60_000);
 });

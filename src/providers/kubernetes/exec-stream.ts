@@ -96,6 +96,9 @@ export async function openExecStream(input: OpenExecInput): Promise<ExecStream> 
   armIdle();
   const onAbort = () => ws.close();
   input.signal.addEventListener('abort', onAbort, { once: true });
+  // A reader that gives up (the case folder refused the file) destroys stdout: end the session
+  // then, instead of leaving the socket open until the idle timeout.
+  out.once('close', () => ws.close());
   ws.on('close', () => {
     clearTimeout(timer);
     input.signal.removeEventListener('abort', onAbort);

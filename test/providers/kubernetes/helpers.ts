@@ -24,6 +24,8 @@ export interface K8sFixture {
   scenario: K8sDemoScenario;
   kubeconfig: string;
   config: CustodyConfig;
+  /** Cases opened on this fixture (openTestCase): released by close(), so a failed test leaks no ledger handle. */
+  cases: CaseHandle[];
   close(): Promise<void>;
 }
 
@@ -55,13 +57,16 @@ export async function startFixture(edit?: (cluster: LabClusterSpec, scenario: K8
     keysDir: join(dir, 'keys'),
     kubernetes: { clusters: { lab: { kubeconfig, context: 'lab', nodeAccount: '222222222222', nodeRegion: 'us-east-1' } } },
   });
+  const cases: CaseHandle[] = [];
   return {
     dir,
     lab,
     scenario,
     kubeconfig,
     config,
+    cases,
     close: async () => {
+      await Promise.all(cases.map((kase) => kase.release()));
       await lab.close();
       await rm(dir, { recursive: true, force: true });
     },
@@ -69,7 +74,9 @@ export async function startFixture(edit?: (cluster: LabClusterSpec, scenario: K8
 }
 
 export async function openTestCase(fixture: K8sFixture, caseId = 'IR-K8S-1'): Promise<CaseHandle> {
-  return openCase({ casesDir: join(fixture.dir, 'cases'), keysDir: join(fixture.dir, 'keys'), caseId, analyst: 'alice', toolVersion: 'test' });
+  const kase = await openCase({ casesDir: join(fixture.dir, 'cases'), keysDir: join(fixture.dir, 'keys'), caseId, analyst: 'alice', toolVersion: 'test' });
+  fixture.cases.push(kase);
+  return kase;
 }
 
 export function contextFor(recorder: CaseHandle, options: Partial<CollectOptions> = {}): ProviderContext & { events: ProgressEvent[] } {
