@@ -69,7 +69,12 @@ describe.skipIf(!CAN_LIST_OPEN_FILES)('no file handle is left to the garbage col
     provider.behaviour = async () => {
       throw new CustodyError('E_LEDGER', 'cannot write the ledger: disk full');
     };
-    const deps = { ...defaultDeps(), createProviders: () => [provider] };
+    const deps = {
+      ...defaultDeps(),
+      createProviders: () => [provider],
+      // The forensics account's identity, as STS would answer: no cloud here.
+      callerIdentity: async () => ({ arn: 'arn:aws:iam::111111111111:user/alice', account: '111111111111', userId: 'AIDAEXAMPLE' }),
+    };
     const input = {
       config,
       caseId: 'IR-ABANDONED',
