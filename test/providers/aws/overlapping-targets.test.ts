@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parseConfig } from '../../../src/core/config.js';
 import { DEFAULT_COLLECT_OPTIONS, runCollection } from '../../../src/core/orchestrator.js';
-import { parseTarget } from '../../../src/core/targets.js';
+import { parseSelector, parseTarget } from '../../../src/core/targets.js';
 import { collectEvidenceItems } from '../../../src/custody/manifest.js';
 import { verifyCase } from '../../../src/custody/index.js';
 import { contextFor, manifestArtifacts } from './helpers.js';
@@ -60,6 +60,39 @@ describe('overlapping targets: an instance and its own volume in one case', () =
     expect(collectEvidenceItems(kase.entries()).artifacts).toHaveLength(web.blockDevices.length);
     const verified = await verifyCase(join(world.dir, 'cases', kase.caseId));
     expect(verified.ok, JSON.stringify(verified.problems)).toBe(true);
+  });
+});
+
+describe('overlapping targets: a selector and an explicit volume of an instance it finds', () => {
+  it('--select finds worker-07 and its root volume is also named: the root is snapshotted once, both targets collected', async () => {
+    const kase = await world.newCase('select-plus-volume');
+    const worker = world.instanceNamed('worker-07');
+    const root = world.volumeNamed('worker-07-root');
+    const config = parseConfig({
+      concurrency: { perScope: 10, total: 64 },
+      aws: { forensicsAccount: '111111111111', region: REGION, allowedAccounts: ['222222222222', '333333333333'] },
+    });
+    const result = await runCollection({
+      config,
+      providers: [world.provider()],
+      recorder: kase,
+      targets: [parseTarget(volumeArn(root))],
+      selectors: [parseSelector('tag:Incident=INC-42')],
+      options: DEFAULT_COLLECT_OPTIONS,
+    });
+    const outcomeOf = (arn: string) => result.outcomes.find((o) => o.target === arn);
+    expect(outcomeOf(instanceArn(worker))?.status, outcomeOf(instanceArn(worker))?.reason).toBe('collected');
+    expect(outcomeOf(volumeArn(root))?.status, outcomeOf(volumeArn(root))?.reason).toBe('collected');
+
+    const sources = world.snapshotsOf(kase.caseId).filter((s) => s.tags.SourceSnapshotId === undefined);
+    const perVolume = new Map<string, number>();
+    for (const s of sources) perVolume.set(s.volumeId, (perVolume.get(s.volumeId) ?? 0) + 1);
+    expect(Object.fromEntries(perVolume)).toEqual(Object.fromEntries(worker.blockDevices.map((d) => [d.volumeId, 1])));
+    expect(manifestArtifacts(kase.entries()).map((a) => a.cloudIds.snapshotId).sort()).toEqual(sources.map((s) => s.id).sort());
+
+    await kase.close({ outcomes: result.outcomes });
+    expect(collectEvidenceItems(kase.entries()).artifacts).toHaveLength(worker.blockDevices.length);
+    expect((await verifyCase(join(world.dir, 'cases', kase.caseId))).ok).toBe(true);
   });
 });
 
