@@ -12,7 +12,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { copyCase, fetchCase, verifyAgainstCopy } from '../../src/custody/immutable-copy.js';
 import { openCase, verifyCase } from '../../src/custody/index.js';
 import { demoScenario, EVIDENCE_BUCKET, startLab, type RunningLab } from '../../src/lab/index.js';
-import { openEvidenceBucket } from '../../src/providers/aws/evidence-bucket.js';
+import { openEvidenceBucket, readEvidenceBucketLock } from '../../src/providers/aws/evidence-bucket.js';
 import { AWS_OPERATIONS, type AwsOperation } from '../../src/providers/aws/operations.js';
 import { createSimulatorAuthorizer, type SimulatorAuthorizer } from './simulator-authorizer.js';
 
@@ -45,13 +45,15 @@ const store = (caseId: string) =>
   });
 
 describe('the case copy under the shipped least-privilege policies', () => {
-  it('copies (one file in parts), verifies against the copy and restores it with exactly the declared S3 actions', async () => {
+  it('checks the bucket lock, copies (one file in parts), verifies against the copy and restores it with exactly the declared S3 actions', async () => {
     const kase = await openCase({ casesDir: join(dir, 'cases'), keysDir: join(dir, 'keys'), caseId: 'IR-COPY-AUTHZ', analyst: 'alice', toolVersion: 'test' });
     await kase.storeEvidence({ evidenceId: 'ev-1', name: 'console.txt', kind: 'console-output', source: 'i-1', content: 'log\n' });
     await kase.storeEvidence({ evidenceId: 'ev-2', name: 'memory.bin', kind: 'memory', source: 'i-1', content: Buffer.alloc(5 * MIB + 1, 9) });
     await kase.close({ outcomes: [] });
 
     const before = sim.decisions.length;
+    // What preflight checks first: the bucket has Object Lock, read as the orchestrator.
+    expect(await readEvidenceBucketLock({ bucket: EVIDENCE_BUCKET, casePrefix: 'cases/IR-COPY-AUTHZ', region: lab.region, endpoint: lab.endpoint, multipartThresholdBytes: 5 * MIB, partSizeBytes: 5 * MIB, credentials: async () => lab.orchestratorCredentials })).toMatchObject({ enabled: true, defaultRetention: { mode: 'COMPLIANCE', days: 365 } });
     await copyCase({ caseDir: kase.caseDir, store: store('IR-COPY-AUTHZ'), actor: 'alice', keysDir: join(dir, 'keys'), retention: { mode: 'COMPLIANCE', days: 30 } });
     expect((await verifyAgainstCopy(kase.caseDir, store('IR-COPY-AUTHZ'))).problems).toEqual([]);
     const restored = join(dir, 'restored');

@@ -10,7 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseConfig, type CustodyConfig } from '../../src/core/config.js';
 import { parseTarget } from '../../src/core/targets.js';
 import { openCase } from '../../src/custody/index.js';
-import { demoScenario, startLab, type LabInstance, type LabScenario, type RunningLab } from '../../src/lab/index.js';
+import { demoScenario, EVIDENCE_BUCKET, startLab, type LabInstance, type LabScenario, type RunningLab } from '../../src/lab/index.js';
 import { createAwsProvider } from '../../src/providers/aws/index.js';
 import { runPreflightCommand } from '../../src/cli/commands/preflight.js';
 import { runPreflight, type PreflightRow } from '../../src/providers/aws/preflight.js';
@@ -20,6 +20,7 @@ import { createSimulatorAuthorizer, type SimulatorAuthorizer } from './simulator
 const REGION = 'us-east-1';
 const NO_ROLE = '444444444444';
 const NO_KEY = '555555555555';
+const UNLOCKED_BUCKET = 'cloud-custody-unlocked-111111111111';
 const world = defaultWorld();
 let lab: RunningLab;
 let sim: SimulatorAuthorizer;
@@ -36,6 +37,8 @@ function scenario(): LabScenario {
   const collector = [{ name: 'CloudCustodyCollector', trustedPrincipals: [`arn:aws:iam::${base.forensicsAccount}:role/CloudCustodyOrchestrator`], requireSourceIdentity: true }];
   return {
     ...base,
+    // A bucket the orchestrator's policy does not name.
+    buckets: [...(base.buckets ?? []), { name: UNLOCKED_BUCKET, objectLock: false }],
     accounts: [
       ...base.accounts,
       // Misconfigured: the StackSet never reached this account (no collector role).
@@ -132,6 +135,29 @@ describe('preflight in the lab, under the shipped policies', () => {
     expect(fingerprint()).toBe(before);
   });
 
+  it('the evidence bucket: Object Lock read as the orchestrator; another bucket is denied, naming the action and the bucket', async () => {
+    const withBucket = (name: string): CustodyConfig => ({
+      ...config,
+      aws: { ...config.aws!, endpoints: { ...config.aws!.endpoints, s3: lab.endpoint }, evidenceBucket: parseConfig({ aws: { ...config.aws!, evidenceBucket: { name } } }).aws!.evidenceBucket! },
+    });
+    const before = fingerprint();
+    const locked = await preflight({ accounts: ['222222222222'], config: withBucket(EVIDENCE_BUCKET) });
+    expect(row(locked, lab.forensicsAccount, 'evidence-bucket')).toMatchObject({
+      result: 'ok',
+      action: 's3:GetBucketObjectLockConfiguration',
+      detail: expect.stringMatching(/Object Lock on \(bucket default COMPLIANCE 365 days\); copies are written with COMPLIANCE for 365 days/),
+    });
+    // The policy names the evidence bucket only: another bucket is refused, naming action and bucket.
+    const other = await preflight({ accounts: ['222222222222'], config: withBucket(UNLOCKED_BUCKET) });
+    expect(row(other, lab.forensicsAccount, 'evidence-bucket')).toMatchObject({
+      result: 'denied',
+      detail: expect.stringContaining(`s3:GetBucketObjectLockConfiguration on arn:aws:s3:::${UNLOCKED_BUCKET}`),
+    });
+    // Without aws.evidenceBucket there is nothing to check, and no row pretends otherwise.
+    expect((await preflight({ accounts: ['222222222222'] })).some((r) => r.check === 'evidence-bucket')).toBe(false);
+    expect(fingerprint()).toBe(before);
+  });
+
   it('after a first case, sharing and copying are dry-run on that case snapshot, as that case', async () => {
     await seedCase('IR-PREFLIGHT-SEED', 'in-place');
 
@@ -201,5 +227,38 @@ describe('custody preflight (the command)', () => {
     expect(lines[0]).toMatch(/^ACCOUNT\s+REGION\s+CHECK\s+RESULT\s+ACTION\s+DETAIL$/);
     expect(lines.find((l) => l.startsWith(NO_ROLE))).toMatch(/assume-role\s+denied\s+sts:AssumeRole/);
     expect(lines.find((l) => l.startsWith('222222222222') && l.includes('create-snapshots'))).toMatch(/ok\s+ec2:CreateSnapshots/);
+  });
+});
+
+describe('preflight of an evidence bucket made without Object Lock', () => {
+  it('is an error that says copies there would not be immutable', async () => {
+    const unlockedSim = createSimulatorAuthorizer();
+    const base = demoScenario({ snapshotDurationMs: 100 });
+    const unlockedLab = await startLab({ ...base, buckets: [{ name: EVIDENCE_BUCKET, objectLock: false }] }, { authorizer: unlockedSim.authorizer, throttling: false });
+    try {
+      unlockedSim.attach(unlockedLab.state, REGION);
+      const rows = await runPreflight({
+        config: parseConfig({
+          aws: {
+            forensicsAccount: unlockedLab.forensicsAccount,
+            region: REGION,
+            allowedAccounts: ['222222222222'],
+            externalId: world.externalId,
+            endpoints: { sts: unlockedLab.endpoint, ec2: unlockedLab.endpoint, kms: unlockedLab.endpoint, s3: unlockedLab.endpoint },
+            evidenceBucket: { name: EVIDENCE_BUCKET },
+          },
+        }),
+        credentials: async () => unlockedLab.orchestratorCredentials,
+        analyst: 'platform-team',
+        accounts: ['222222222222'],
+      });
+      expect(row(rows, unlockedLab.forensicsAccount, 'evidence-bucket')).toMatchObject({
+        result: 'error',
+        action: 's3:GetBucketObjectLockConfiguration',
+        detail: expect.stringContaining(`s3://${EVIDENCE_BUCKET} has no Object Lock`),
+      });
+    } finally {
+      await unlockedLab.stop();
+    }
   });
 });

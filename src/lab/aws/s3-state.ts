@@ -39,6 +39,8 @@ export interface LabBucket {
   account: string;
   region: string;
   objectLock: boolean;
+  /** The bucket's default COMPLIANCE retention (GetObjectLockConfiguration); default 365 days. */
+  defaultRetentionDays?: number;
   /** Every version of every key, oldest first. */
   objects: Map<string, LabObjectVersion[]>;
   uploads: Map<string, LabMultipartUpload>;

@@ -32,6 +32,7 @@ export function s3OperationOf(method: string, url: URL): string {
   if (method === 'DELETE' && q.has('uploadId')) return 'AbortMultipartUpload';
   if (method === 'PUT' && q.has('retention')) return 'PutObjectRetention';
   if (method === 'GET' && q.has('retention')) return 'GetObjectRetention';
+  if (method === 'GET' && q.has('object-lock') && !hasKey) return 'GetObjectLockConfiguration';
   if (method === 'PUT' && hasKey) return 'PutObject';
   if (method === 'HEAD') return 'HeadObject';
   if (method === 'DELETE') return 'DeleteObject';
@@ -292,6 +293,21 @@ export async function handleS3(call: CallContext, request: S3Request): Promise<H
         xml(
           `<Retention xmlns="http://s3.amazonaws.com/doc/2006-03-01/"><Mode>${version.lockMode}</Mode>` +
             `<RetainUntilDate>${new Date(version.retainUntil).toISOString()}</RetainUntilDate></Retention>`,
+        ),
+      );
+    }
+    case 'GetObjectLockConfiguration': {
+      const bucketArn = `arn:aws:s3:::${bucket.name}`;
+      await authorize(call, 's3:GetBucketObjectLockConfiguration', [{ resource: bucketArn, context: transport }]);
+      if (!bucket.objectLock) {
+        throw s3Error('ObjectLockConfigurationNotFoundError', 'Object Lock configuration does not exist for this bucket', 404);
+      }
+      // The forensics template's bucket: Object Lock on, a COMPLIANCE default retention.
+      return ok(
+        {},
+        xml(
+          '<ObjectLockConfiguration xmlns="http://s3.amazonaws.com/doc/2006-03-01/"><ObjectLockEnabled>Enabled</ObjectLockEnabled>' +
+            `<Rule><DefaultRetention><Mode>COMPLIANCE</Mode><Days>${bucket.defaultRetentionDays ?? 365}</Days></DefaultRetention></Rule></ObjectLockConfiguration>`,
         ),
       );
     }

@@ -17,6 +17,7 @@ import {
   CompleteMultipartUploadCommand,
   CreateMultipartUploadCommand,
   GetObjectCommand,
+  GetObjectLockConfigurationCommand,
   HeadObjectCommand,
   PutObjectCommand,
   S3Client,
@@ -91,15 +92,8 @@ function isAbsent(error: unknown): boolean {
   return status === 404 || status === 400 || ['NotFound', 'NoSuchKey', 'NoSuchVersion'].includes(cause?.name ?? '');
 }
 
-/**
- * Opens the evidence bucket of one case.
- *
- * @example
- * const store = openEvidenceBucket(evidenceBucketOptions(config, { caseId: 'IR-2026-0042' }));
- * await copyCase({ caseDir, store, actor: 'alice', keysDir, retention: { mode: 'COMPLIANCE', days: 365 } });
- */
-export function openEvidenceBucket(options: EvidenceBucketOptions): ImmutableStore & { destroy(): void } {
-  const client = new S3Client({
+function s3ClientFor(options: EvidenceBucketOptions): S3Client {
+  return new S3Client({
     region: options.region,
     retryMode: DEFAULT_RETRY.mode,
     maxAttempts: DEFAULT_RETRY.maxAttempts,
@@ -110,6 +104,50 @@ export function openEvidenceBucket(options: EvidenceBucketOptions): ImmutableSto
     ...(options.endpoint ? { endpoint: options.endpoint, forcePathStyle: true } : {}),
     ...(options.credentials ? { credentials: options.credentials } : {}),
   });
+}
+
+/** The evidence bucket's Object Lock configuration, as S3 answers it. */
+export interface EvidenceBucketLock {
+  enabled: boolean;
+  defaultRetention?: { mode?: string; days?: number; years?: number };
+  requestId?: string;
+}
+
+/**
+ * Reads the bucket's Object Lock configuration with the orchestrator's credentials: proves the
+ * bucket exists, this role reaches it, and copies would be immutable. (S3 has no dry run for a
+ * write, so this is as far as a check can go without leaving a locked object behind.)
+ */
+export async function readEvidenceBucketLock(options: EvidenceBucketOptions): Promise<EvidenceBucketLock> {
+  const client = s3ClientFor(options);
+  try {
+    const { output, requestId } = await callAws('getEvidenceBucketLock', client, new GetObjectLockConfigurationCommand({ Bucket: options.bucket }), {
+      resource: `arn:aws:s3:::${options.bucket}`,
+    });
+    const rule = output.ObjectLockConfiguration?.Rule?.DefaultRetention;
+    return {
+      enabled: output.ObjectLockConfiguration?.ObjectLockEnabled === 'Enabled',
+      ...(rule ? { defaultRetention: { ...(rule.Mode ? { mode: rule.Mode } : {}), ...(rule.Days ? { days: rule.Days } : {}), ...(rule.Years ? { years: rule.Years } : {}) } } : {}),
+      ...(requestId ? { requestId } : {}),
+    };
+  } catch (error) {
+    const cause = (isCustodyError(error) ? error.cause : error) as { name?: string } | undefined;
+    if (cause?.name === 'ObjectLockConfigurationNotFoundError') return { enabled: false };
+    throw error;
+  } finally {
+    client.destroy();
+  }
+}
+
+/**
+ * Opens the evidence bucket of one case.
+ *
+ * @example
+ * const store = openEvidenceBucket(evidenceBucketOptions(config, { caseId: 'IR-2026-0042' }));
+ * await copyCase({ caseDir, store, actor: 'alice', keysDir, retention: { mode: 'COMPLIANCE', days: 365 } });
+ */
+export function openEvidenceBucket(options: EvidenceBucketOptions): ImmutableStore & { destroy(): void } {
+  const client = s3ClientFor(options);
   const { bucket } = options;
   const keyFor = (path: string) => `${options.casePrefix}/${path}`;
   const where = (key: string) => `s3://${bucket}/${key}`;

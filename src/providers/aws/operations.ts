@@ -44,6 +44,7 @@ const COPY_TAGS = {
 
 // The evidence bucket's objects of one case (`aws.evidenceBucket.prefix` + case id).
 const CASE_OBJECTS = 'arn:${Partition}:s3:::${EvidenceBucket}/${EvidencePrefix}${CaseId}/*';
+const EVIDENCE_BUCKET = 'arn:${Partition}:s3:::${EvidenceBucket}';
 // Object Lock at upload: the configured mode, for the configured number of days.
 const RETENTION = { 's3:object-lock-mode': '${RetentionMode}', 's3:object-lock-remaining-retention-days': '${RetentionDays}' };
 // Writing an object with a retention is s3:PutObject plus s3:PutObjectRetention.
@@ -260,6 +261,13 @@ export const AWS_OPERATIONS = {
       { action: 's3:GetObjectVersion', resource: CASE_OBJECTS },
       { action: 's3:GetObjectRetention', resource: CASE_OBJECTS },
     ],
+  },
+  /** preflight: the evidence bucket exists, this role reaches it, and Object Lock is on. */
+  getEvidenceBucketLock: {
+    api: 's3:GetObjectLockConfiguration',
+    account: 'forensics',
+    mutates: false,
+    permissions: [{ action: 's3:GetBucketObjectLockConfiguration', resource: EVIDENCE_BUCKET }],
   },
   /** fetch-case: the newest version of each object of the case. */
   getEvidenceObject: {

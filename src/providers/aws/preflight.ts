@@ -25,6 +25,7 @@ import type { AwsConfig, CustodyConfig } from '../../core/config.js';
 import { CustodyError, isCustodyError } from '../../core/errors.js';
 import type { Target } from '../../core/targets.js';
 import { callAws } from './call-aws.js';
+import { evidenceBucketOptions, readEvidenceBucketLock } from './evidence-bucket.js';
 import { AwsClients, type AccountClients } from './clients.js';
 import { sessionNameFor, sourceIdentityFor } from './credentials.js';
 import { fillKeyPattern } from './kms-keys.js';
@@ -107,6 +108,9 @@ export async function runPreflight(options: PreflightOptions): Promise<Preflight
       }
     }
     await checkForensicsSide(aws, forensics, partition(targets), (row) => rows.push(row));
+    await checkEvidenceBucket(aws, options.credentials, (check, action, result, detail) =>
+      rows.push({ account: aws.forensicsAccount, region: aws.evidenceBucket?.region ?? aws.region, check, result, action, detail }),
+    );
   } finally {
     forensics.destroy();
   }
@@ -198,6 +202,32 @@ async function checkForensicsSide(aws: AwsConfig, forensics: AwsClients, partiti
       { resource: ownArn },
     ),
   );
+}
+
+/**
+ * The evidence bucket (`aws.evidenceBucket`), as `copy-case` reaches it: it exists, the
+ * orchestrator may read its Object Lock configuration, and Object Lock is on (otherwise the copy
+ * would not be immutable). A write is not tried: S3 has no dry run, and a probe object in a
+ * COMPLIANCE bucket could never be removed.
+ */
+async function checkEvidenceBucket(aws: AwsConfig, credentials: AwsCredentialIdentityProvider | undefined, push: Probe['push']): Promise<void> {
+  const configured = aws.evidenceBucket;
+  if (!configured) return;
+  const options = { ...evidenceBucketOptions({ aws }, { caseId: PREFLIGHT_CASE_ID }), ...(credentials ? { credentials } : {}) };
+  const bucket = `s3://${configured.name}`;
+  try {
+    const lock = await readEvidenceBucketLock(options);
+    if (!lock.enabled) {
+      push('evidence-bucket', 's3:GetBucketObjectLockConfiguration', 'error', `${bucket} has no Object Lock: copies there would not be immutable (create it with Object Lock, as infra/aws's forensics template does)`);
+      return;
+    }
+    const retention = lock.defaultRetention;
+    const bucketDefault = retention ? `bucket default ${retention.mode ?? '?'} ${retention.days ?? retention.years ?? '?'} ${retention.days ? 'days' : 'years'}` : 'no bucket default retention';
+    push('evidence-bucket', 's3:GetBucketObjectLockConfiguration', 'ok', `${bucket}: Object Lock on (${bucketDefault}); copies are written with ${configured.retention.mode} for ${configured.retention.days} days (s3:PutObject itself is not tried: S3 has no dry run)`);
+  } catch (error) {
+    const { result, detail } = classify(error);
+    push('evidence-bucket', 's3:GetBucketObjectLockConfiguration', result, `${detail} (${bucket})`);
+  }
 }
 
 /** Assumes the collector role exactly as a case would (session name, tag, source identity, external id). */
