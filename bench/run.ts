@@ -1,3 +1,4 @@
+import { REGISTRY } from '../src/providers/registry.js';
 /**
  * Benchmark: a real collection (orchestrator + AWS provider + custody case on disk) against the
  * lab with benchScenario — 200 instances × 2 volumes in 10 accounts — 50 ms latency on every API
@@ -16,9 +17,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { parseConfig } from '../src/core/config.js';
+import { parseConfig } from '../src/providers/config.js';
 import { DEFAULT_COLLECT_OPTIONS, runCollection } from '../src/core/orchestrator.js';
-import { parseTarget } from '../src/core/targets.js';
+import { parseTarget } from '../src/providers/targets.js';
 import { openCase, verifyCase } from '../src/custody/index.js';
 import { createAwsProvider } from '../src/providers/aws/index.js';
 import { computeFloor, type Transfer } from './floor.js';
@@ -114,7 +115,7 @@ async function benchOnce(transfer: Transfer): Promise<BenchResult> {
 
     await lab.reset();
     const t0 = Date.now();
-    const { summary, outcomes } = await runCollection({ config, providers: [provider], recorder, targets, options: DEFAULT_COLLECT_OPTIONS });
+    const { summary, outcomes } = await runCollection({ config, parser: REGISTRY, providers: [provider], recorder, targets, options: DEFAULT_COLLECT_OPTIONS });
     const totalMs = Date.now() - t0;
     const { calls, throttled } = await lab.calls();
 

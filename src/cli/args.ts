@@ -6,16 +6,9 @@ import { parseArgs } from 'node:util';
 import type { ParseArgsConfig } from 'node:util';
 import { CustodyError } from '../core/errors.js';
 import type { CollectOptions } from '../core/ports.js';
+import { REGISTRY } from '../providers/registry.js';
 
 type Options = NonNullable<ParseArgsConfig['options']>;
-
-const COLLECT_FLAGS = {
-  preserve: { type: 'boolean' },
-  screenshot: { type: 'boolean' },
-  isolate: { type: 'boolean' },
-  'include-env': { type: 'boolean' },
-  'retrieve-checkpoint': { type: 'boolean' },
-} as const satisfies Options;
 
 export const COMMAND_OPTIONS = {
   collect: {
@@ -26,7 +19,6 @@ export const COMMAND_OPTIONS = {
     resume: { type: 'boolean' },
     json: { type: 'boolean' },
     help: { type: 'boolean', short: 'h' },
-    ...COLLECT_FLAGS,
   },
   plan: {
     case: { type: 'string' },
@@ -35,7 +27,6 @@ export const COMMAND_OPTIONS = {
     select: { type: 'string', multiple: true },
     json: { type: 'boolean' },
     help: { type: 'boolean', short: 'h' },
-    ...COLLECT_FLAGS,
   },
   verify: {
     json: { type: 'boolean' },
@@ -50,9 +41,6 @@ export const COMMAND_OPTIONS = {
   'fetch-case': { config: { type: 'string' }, dir: { type: 'string' }, json: { type: 'boolean' }, help: { type: 'boolean', short: 'h' } },
   preflight: {
     config: { type: 'string' },
-    account: { type: 'string', multiple: true },
-    cluster: { type: 'string', multiple: true },
-    namespace: { type: 'string', multiple: true },
     analyst: { type: 'string' },
     json: { type: 'boolean' },
     help: { type: 'boolean', short: 'h' },
@@ -80,7 +68,7 @@ export interface ParsedCommand {
 /** Parses one command's arguments; throws `E_INPUT` naming the offending flag. */
 export function parseCommandArgs(command: CommandName, args: readonly string[]): ParsedCommand {
   try {
-    const options: Options = COMMAND_OPTIONS[command];
+    const options: Options = { ...COMMAND_OPTIONS[command], ...providerOptions(command) };
     const { values, positionals, tokens } = parseArgs({
       args: [...args],
       options,
@@ -113,15 +101,20 @@ function refuseRepeatedFlags(command: CommandName, options: Options, tokens: Rea
   }
 }
 
-/** The per-run options the collect flags choose. */
+/** The flags the providers add: their collect/plan options and their preflight scopes. */
+function providerOptions(command: CommandName): Options {
+  if (command === 'collect' || command === 'plan') {
+    return Object.fromEntries(REGISTRY.flags().map((f) => [f.flag, { type: 'boolean' }]));
+  }
+  if (command === 'preflight') {
+    return Object.fromEntries(REGISTRY.modules.flatMap((m) => m.preflightScopes ?? []).map((s) => [s.flag, { type: 'string', multiple: true }]));
+  }
+  return {};
+}
+
+/** The per-run options the providers' collect flags choose (every flag present, false when not given). */
 export function collectOptionsFrom(values: ParsedCommand['values']): CollectOptions {
-  return {
-    preserve: values.preserve === true,
-    screenshot: values.screenshot === true,
-    isolate: values.isolate === true,
-    includeEnv: values['include-env'] === true,
-    retrieveCheckpoint: values['retrieve-checkpoint'] === true,
-  };
+  return Object.fromEntries(REGISTRY.flags().map((f) => [f.option, values[f.flag] === true]));
 }
 
 export function stringValue(values: ParsedCommand['values'], name: string): string | undefined {

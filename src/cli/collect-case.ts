@@ -1,11 +1,12 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import type { CustodyConfig } from '../core/config.js';
+import type { CustodyConfig } from '../providers/config.js';
 import { CustodyError } from '../core/errors.js';
 import { checkTarget, runCollection } from '../core/orchestrator.js';
 import type { OutcomeSummary } from '../core/outcomes.js';
 import type { CollectOptions, ProgressSink, Provider, TargetOutcome } from '../core/ports.js';
 import { selectorKey } from '../core/targets.js';
+import { REGISTRY } from '../providers/registry.js';
 import type { Selector, Target } from '../core/targets.js';
 import type { CallerPrincipal, CliDeps, CopyOutcome, VerifyOutcome } from './deps.js';
 
@@ -65,7 +66,7 @@ export async function collectCase(input: CollectCaseInput, deps: CliDeps): Promi
       { resource: caseDir },
     );
   }
-  const providers: Provider[] = deps.createProviders(input.config);
+  const providers: Provider[] = await deps.createProviders(input.config);
   try {
     // Everything that can be refused without a cloud call is refused before the case exists, so
     // the corrected command runs as typed (no folder left behind to --resume).
@@ -73,10 +74,10 @@ export async function collectCase(input: CollectCaseInput, deps: CliDeps): Promi
     await deps.prepareFolders?.(input.config);
     // The orchestrator's own identity: recorded beside the asserted analyst, and the first call
     // that needs credentials, so missing credentials are refused before anything is created.
-    const principal = input.config.aws ? await deps.callerIdentity(input.config) : undefined;
+    const principal = await deps.callerIdentity(input.config);
     const analyst = input.analyst ?? input.config.analyst ?? principal?.arn;
     if (!analyst) {
-      throw new CustodyError('E_CONFIG', 'no analyst: pass --analyst NAME or set "analyst" in the config (there is no aws section to ask for the caller identity)');
+      throw new CustodyError('E_CONFIG', 'no analyst: pass --analyst NAME or set "analyst" in the config (no configured provider can tell the caller identity)');
     }
     const opened = await deps.openCase({ config: input.config, caseId: input.caseId, analyst, resume: input.resume, ...(principal ? { principal } : {}) });
     let result;
@@ -84,6 +85,7 @@ export async function collectCase(input: CollectCaseInput, deps: CliDeps): Promi
       result = await runCollection({
         config: input.config,
         providers,
+        parser: REGISTRY,
         recorder: opened.recorder,
         targets: input.targets,
         selectors: input.selectors,

@@ -1,7 +1,7 @@
 import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { loadConfigFile } from '../core/config.js';
-import type { CustodyConfig } from '../core/config.js';
+import { loadConfigFile } from '../providers/config.js';
+import type { CustodyConfig } from '../providers/config.js';
 import { CustodyError } from '../core/errors.js';
 
 export const DEFAULT_CONFIG_FILE = 'custody.config.json';

@@ -2,10 +2,9 @@
  * The real wiring behind the CLI: custody (case folders, verify, report), the provider registry,
  * the AWS caller identity, and the rehearsal lab for `custody demo`.
  */
-import { openCase, renderReport, summarizeConfig, verifyCase } from '../custody/index.js';
+import { openCase, renderReport, verifyCase } from '../custody/index.js';
 import type { VerifyResult } from '../custody/index.js';
-import { resolveCallerIdentity } from '../providers/aws/index.js';
-import { createProviders } from '../providers/registry.js';
+import { REGISTRY } from '../providers/registry.js';
 import { defaultKeysDir } from '../core/config.js';
 import { CustodyError, isCustodyError } from '../core/errors.js';
 import { ensureConfiguredDir } from '../custody/configured-dir.js';
@@ -14,7 +13,7 @@ import type { CliDeps, CopyOutcome, DemoLab, VerifyOutcome, VerifyRequest } from
 
 export function defaultDeps(): CliDeps {
   return {
-    createProviders,
+    createProviders: (config) => REGISTRY.createProviders(config),
     async prepareFolders(config) {
       if (!config.signingKeyFile) await ensureConfiguredDir(config.keysDir ?? defaultKeysDir(), 'keysDir', 0o700);
       await ensureConfiguredDir(config.casesDir, 'casesDir');
@@ -27,7 +26,7 @@ export function defaultDeps(): CliDeps {
         ...(config.keysDir ? { keysDir: config.keysDir } : {}),
         ...(config.signingKeyFile ? { signingKeyFile: config.signingKeyFile } : {}),
         toolVersion: packageVersion(),
-        config: summarizeConfig(config),
+        config: REGISTRY.summarizeConfig(config),
         resume,
         ...(principal ? { principal } : {}),
       });
@@ -39,21 +38,12 @@ export function defaultDeps(): CliDeps {
       };
     },
     verifyCase: async (caseDir, request = {}) => verifyRequested(caseDir, request),
-    async preflight(input) {
-      const { runPreflightChecks } = await import('./preflight-runner.js');
-      return runPreflightChecks(input);
-    },
+    preflight: (input) => REGISTRY.preflight({ config: input.config, targets: input.targets, scopes: input.scopes, ...(input.analyst ? { analyst: input.analyst } : {}) }),
     async renderReport(caseDir) {
       const { markdown, html, verification } = await renderReport(caseDir);
       return { markdown, html, verify: toVerifyOutcome(caseDir, verification) };
     },
-    async callerIdentity(config) {
-      if (!config.aws) {
-        throw new CustodyError('E_CONFIG', 'no analyst: pass --analyst NAME or set "analyst" in the config (there is no aws section to ask for the caller identity)');
-      }
-      const { arn, account, userId } = await resolveCallerIdentity(config);
-      return { arn, account, userId };
-    },
+    callerIdentity: (config) => REGISTRY.callerIdentity(config),
     startDemoLab,
     copyCase: copyToEvidenceBucket,
     async verifyAgainst(caseDir, url, config) {

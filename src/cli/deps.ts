@@ -2,17 +2,13 @@
  * What the CLI needs from the rest of the product, as one object. `defaultDeps()` (in
  * default-deps.ts) wires the real custody, providers and lab; tests can pass their own.
  */
-import type { CustodyConfig } from '../core/config.js';
+import type { CustodyConfig } from '../providers/config.js';
 import type { CaseRecorder, Provider, TargetOutcome } from '../core/ports.js';
 import type { Target } from '../core/targets.js';
 import type { HeadExpectation, KeyExpectation } from '../custody/expectations.js';
 
-/** Who the orchestrator's own credentials authenticated as (STS GetCallerIdentity). */
-export interface CallerPrincipal {
-  arn: string;
-  account: string;
-  userId: string;
-}
+export type { CallerPrincipal } from '../core/provider-module.js';
+import type { CallerPrincipal, PreflightRow } from '../core/provider-module.js';
 
 export interface OpenCaseInput {
   config: CustodyConfig;
@@ -118,34 +114,25 @@ export interface DemoLab {
   close(): Promise<void>;
 }
 
-/** One preflight check, as the CLI shows it. */
-export interface PreflightRowView {
-  provider: 'aws' | 'kubernetes';
-  /** AWS `[account, region]`; Kubernetes `[cluster, namespace]`. */
-  scope: [string, string];
-  check: string;
-  result: 'ok' | 'denied' | 'error';
-  action: string;
-  /** Kubernetes: `required`, the option that needs it, or `just in time`. */
-  need?: string;
-  detail: string;
-}
+/** One preflight check, as the CLI shows it: the shared row type of every provider. */
+export type PreflightRowView = PreflightRow;
 
 export interface PreflightInput {
   config: CustodyConfig;
-  /** AWS accounts to check (default: the targets' accounts, else every allowed account). */
-  accounts: string[];
   targets: Target[];
-  /** Kubernetes clusters (default: every configured one) and namespaces (default: `default`). */
-  clusters: string[];
-  namespaces: string[];
+  /**
+   * Each provider's scoping flags as given (`account`, `cluster`, `namespace`): a provider's own
+   * flag limits preflight to it; none given checks every configured provider.
+   */
+  scopes: Record<string, string[]>;
   analyst?: string;
 }
 
 export interface CliDeps {
   /** Checks, changing nothing, that collection would be allowed. */
   preflight(input: PreflightInput): Promise<PreflightRowView[]>;
-  createProviders(config: CustodyConfig): Provider[];
+  /** The providers of every configured section, sharing one set of services (one case). */
+  createProviders(config: CustodyConfig): Promise<Provider[]>;
   /**
    * Checks (and makes) the folders the configuration names, before any cloud call: a bad path is
    * bad configuration, found before the caller identity is asked for. Optional (test doubles).
@@ -156,10 +143,11 @@ export interface CliDeps {
   verifyCase(caseDir: string, request?: VerifyRequest): Promise<VerifyOutcome>;
   renderReport(caseDir: string): Promise<ReportPaths>;
   /**
-   * Who the orchestrator's AWS credentials authenticate as (GetCallerIdentity): recorded in the
-   * case, and the analyst when none is given. Missing credentials are `E_CONFIG` with a hint.
+   * Who the orchestrator's credentials authenticate as (the first configured provider with an
+   * identity; AWS: GetCallerIdentity): recorded in the case, and the analyst when none is given.
+   * Undefined when no configured provider has one. Missing credentials are `E_CONFIG` with a hint.
    */
-  callerIdentity(config: CustodyConfig): Promise<CallerPrincipal>;
+  callerIdentity(config: CustodyConfig): Promise<CallerPrincipal | undefined>;
   startDemoLab(): Promise<DemoLab>;
   /**
    * The immutable copy (absent: the command refuses). Copies a closed case to the configured

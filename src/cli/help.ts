@@ -1,4 +1,6 @@
-// Help texts: one per command, shown by `custody --help` and `custody <command> --help`.
+// Help texts: one per command, shown by `custody --help` and `custody <command> --help`. The
+// target forms and provider flags come from the registry's light descriptors (no SDK loaded).
+import { REGISTRY } from '../providers/registry.js';
 
 export const MAIN_HELP = `custody — cloud forensics evidence collection with a tamper-evident chain of custody
 
@@ -24,30 +26,27 @@ configuration; 4 verification failed; 5 the ledger could not be written; 6 the c
 evidence bucket failed (the case is closed and intact locally); 70 internal error.
 Set CUSTODY_DEBUG=1 to print stack traces.`;
 
-const TARGET_FORMS = `Targets:
-  arn:aws:ec2:REGION:ACCOUNT:instance/i-...    an instance and all its volumes
-  arn:aws:ec2:REGION:ACCOUNT:volume/vol-...    one volume
-  k8s:CLUSTER/NAMESPACE/POD[/CONTAINER]        a pod (and its node's disks)
-Selectors (--select, repeatable):
-  tag:KEY=VALUE                                every instance with that tag in the allowed accounts
-  k8s:CLUSTER/NAMESPACE?labels=K=V[,K=V]       every pod matching the labels`;
+/** Flag lines for the providers' own options, aligned like the others. */
+function flagLines(): string {
+  return REGISTRY.flags()
+    .map((f) => `  ${`--${f.flag}`.padEnd(17)}  ${f.help}`)
+    .join('\n');
+}
 
-export const COLLECT_HELP = `Usage: custody collect --case ID [options] TARGET...
+export function collectHelp(): string {
+  return `Usage: custody collect --case ID [options] TARGET...
 
 Collects evidence from each target into <casesDir>/<ID>/. One failing target never stops the
 others; every step is recorded in ledger.jsonl before and after it runs.
 
 Options:
   --case ID          case id (letters, digits, ".", "_", "-"; no "/" or "..")  [required]
-  --analyst NAME     who is collecting (default: config "analyst", else the AWS caller identity);
-                     the authenticated caller identity is recorded beside it either way
+  --analyst NAME     who is collecting (default: config "analyst", else the caller identity of
+                     the first configured provider that has one, e.g. AWS); the authenticated
+                     caller identity is recorded beside it either way
   --config FILE      configuration file
   --select EXPR      add the targets a selector finds (repeatable)
-  --preserve         set DeleteOnTermination=false and termination protection (recorded changes)
-  --screenshot       also take the instance console screenshot
-  --isolate          (Kubernetes) label the pod, deny-all NetworkPolicy, cordon the node
-  --include-env      (Kubernetes) also capture container environment variables
-  --retrieve-checkpoint  (Kubernetes) copy the container checkpoint archive off the node
+${flagLines()}
   --resume           continue an existing case: every target an earlier run admitted (named,
                      selected or followed up) is finished; collected ones are not redone. With
                      no TARGET or --select, the case's recorded targets and selectors are
@@ -55,9 +54,14 @@ Options:
   --json             print one JSON document on stdout (no progress lines)
   -h, --help         show this help
 
-${TARGET_FORMS}`;
+${REGISTRY.helpForms()}`;
+}
 
-export const PLAN_HELP = `Usage: custody plan [options] TARGET...
+/** @deprecated the text of collectHelp() for the product's registry, kept for callers of the constant. */
+export const COLLECT_HELP = collectHelp();
+
+export function planHelp(): string {
+  return `Usage: custody plan [options] TARGET...
 
 Shows, per target, the steps collect would take, the API calls (and which mutate), and the IAM
 permissions they need. Makes no cloud call and writes nothing.
@@ -66,11 +70,12 @@ Options:
   --config FILE      configuration file
   --select EXPR      selectors (listed; they are expanded only when collecting)
   --case ID          optional: the case id the plan is for
-  --preserve, --screenshot, --isolate, --include-env, --retrieve-checkpoint   as for collect
+  ${REGISTRY.flags().map((f) => `--${f.flag}`).join(', ')}   as for collect
   --json             print the plan as JSON
   -h, --help         show this help
 
-${TARGET_FORMS}`;
+${REGISTRY.helpForms()}`;
+}
 
 export const VERIFY_HELP = `Usage: custody verify CASE [--expect-key K] [--expect-head SEQ:HASH] [--allow-open] [--against s3://BUCKET/CASE] [--json]
 
@@ -130,7 +135,12 @@ Options:
   --json        print one JSON document on stdout
   -h, --help    show this help`;
 
-export const PREFLIGHT_HELP = `Usage: custody preflight [options] [TARGET...]
+export function preflightHelp(): string {
+  const scopes = REGISTRY.modules
+    .flatMap((m) => m.preflightScopes ?? [])
+    .map((f) => `  --${`${f.flag} ${f.flag === 'account' ? 'ID' : f.flag === 'cluster' ? 'NAME' : f.flag === 'namespace' ? 'NS' : 'VALUE'}`.padEnd(16)} ${f.help}`)
+    .join('\n');
+  return `Usage: custody preflight [options] [TARGET...]
 
 Before an incident: checks that collection would be allowed, changing nothing. AWS: in every
 allowed account (or --account, or the targets' accounts) assumes the collector role as a case
@@ -143,12 +153,13 @@ Exit codes: 0 every required check passed; 1 some could not be made (error); 2 o
 
 Options:
   --config FILE      configuration file
-  --account ID       an AWS account to check (repeatable)
-  --cluster NAME     a Kubernetes cluster from the config (repeatable; default: all)
-  --namespace NS     a namespace to check in each cluster (repeatable; default: default)
+${scopes}
   --analyst NAME     recorded as the session's source identity (default: config "analyst")
   --json             print the rows as JSON
-  -h, --help         show this help`;
+  -h, --help         show this help
+
+A provider's own scoping flag (--account, --cluster) limits the checks to that provider.`;
+}
 
 export const COPY_CASE_HELP = `Usage: custody copy-case CASE [--config FILE] [--analyst NAME] [--json]
 

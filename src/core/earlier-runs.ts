@@ -4,8 +4,14 @@
  * from another target) and skips only those an earlier run collected.
  */
 import type { LedgerEntry } from './ports.js';
-import { parseSelector, parseTarget, selectorKey, targetKey } from './targets.js';
+import { selectorKey, targetKey } from './targets.js';
 import type { Selector, Target } from './targets.js';
+
+/** Turns a recorded key back into its target or selector: the registry does (src/providers/registry.ts). */
+export interface TargetParser {
+  parseTarget(raw: string): Target;
+  parseSelector(raw: string): Selector;
+}
 
 export interface EarlierAdmissions {
   /** Every target an earlier run admitted, in the order it was first admitted. */
@@ -26,17 +32,17 @@ export interface EarlierCollection {
  * `target.discovered` and a collected target's recorded `followUps`. A key that no longer parses
  * (written by another version) is left out rather than guessed at.
  */
-export function earlierAdmissions(entries: readonly LedgerEntry[]): EarlierAdmissions {
+export function earlierAdmissions(entries: readonly LedgerEntry[], parser: TargetParser): EarlierAdmissions {
   const targets = new Map<string, Target>();
   const selectors = new Map<string, Selector>();
   const addTarget = (key: unknown) => {
     if (typeof key !== 'string' || targets.has(key)) return;
-    const target = parseOrUndefined(() => parseTarget(key));
+    const target = parseOrUndefined(() => parser.parseTarget(key));
     if (target) targets.set(targetKey(target), target);
   };
   const addSelector = (key: unknown) => {
     if (typeof key !== 'string' || selectors.has(key)) return;
-    const selector = parseOrUndefined(() => parseSelector(key));
+    const selector = parseOrUndefined(() => parser.parseSelector(key));
     if (selector) selectors.set(selectorKey(selector), selector);
   };
   for (const entry of entries) {
@@ -68,7 +74,7 @@ export function earlierAdmissions(entries: readonly LedgerEntry[]): EarlierAdmis
  * follow-ups that collection found: a resumed run does not take them again, but still takes up
  * what they led to.
  */
-export function collectedInEarlierRuns(entries: readonly LedgerEntry[]): Map<string, EarlierCollection> {
+export function collectedInEarlierRuns(entries: readonly LedgerEntry[], parser: TargetParser): Map<string, EarlierCollection> {
   const done = new Map<string, EarlierCollection>();
   for (const entry of entries) {
     if (entry.type !== 'target.completed' || !entry.target) continue;
@@ -78,7 +84,7 @@ export function collectedInEarlierRuns(entries: readonly LedgerEntry[]): Map<str
     }
     const evidenceIds = listOf(entry.data.evidenceIds);
     const followUps = listOf(entry.data.followUps)
-      .map((key) => parseOrUndefined(() => parseTarget(key)))
+      .map((key) => parseOrUndefined(() => parser.parseTarget(key)))
       .filter((t): t is Target => t !== undefined);
     done.set(entry.target, { evidenceIds, followUps });
   }

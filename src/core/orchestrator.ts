@@ -6,10 +6,10 @@
  */
 import { setMaxListeners } from 'node:events';
 import { CustodyError } from './errors.js';
-import type { CustodyConfig } from './config.js';
+import type { CoreConfig } from './config.js';
 import { createScopedScheduler } from './concurrency.js';
 import { collectTarget, contextFor, interruptedOutcome } from './collect.js';
-import { collectedInEarlierRuns, earlierAdmissions } from './earlier-runs.js';
+import { collectedInEarlierRuns, earlierAdmissions, type TargetParser } from './earlier-runs.js';
 import { isLedgerFailure, summarizeOutcomes, toCustodyError } from './outcomes.js';
 import type { OutcomeSummary } from './outcomes.js';
 import type { CaseRecorder, CollectOptions, ProgressSink, Provider, TargetOutcome } from './ports.js';
@@ -17,8 +17,10 @@ import { selectorKey, targetKey } from './targets.js';
 import type { Selector, Target } from './targets.js';
 
 export interface RunCollectionInput {
-  config: CustodyConfig;
+  config: Pick<CoreConfig, 'concurrency'>;
   providers: readonly Provider[];
+  /** Parses the keys earlier runs recorded back into targets and selectors: the registry. */
+  parser: TargetParser;
   recorder: CaseRecorder;
   /**
    * Targets named explicitly (already parsed). Targets earlier runs of the case admitted are
@@ -75,7 +77,7 @@ export function checkTarget(
       ok: false,
       error: new CustodyError(
         'E_UNSUPPORTED',
-        `no configured provider collects ${targetKey(target)} (is the ${target.kind.startsWith('k8s') ? 'kubernetes' : 'aws'} section of the config present?)`,
+        `no configured provider collects ${targetKey(target)} (is the ${target.provider} section of the config present?)`,
         { resource: targetKey(target) },
       ),
     };
@@ -110,7 +112,7 @@ export function checkTarget(
  */
 export async function runCollection(input: RunCollectionInput): Promise<CollectionResult> {
   const { config, providers, recorder, options } = input;
-  const earlier = earlierAdmissions(recorder.entries());
+  const earlier = earlierAdmissions(recorder.entries(), input.parser);
   const continuing = input.targets.length === 0 && (input.selectors ?? []).length === 0;
   const named = new Set(input.targets.map(targetKey));
   const earlierTargets = earlier.targets.filter((t) => !named.has(targetKey(t)));
@@ -142,7 +144,7 @@ export async function runCollection(input: RunCollectionInput): Promise<Collecti
 
     const outcomes: TargetOutcome[] = [];
     const seen = new Set<string>();
-    const previouslyCollected = collectedInEarlierRuns(recorder.entries());
+    const previouslyCollected = collectedInEarlierRuns(recorder.entries(), input.parser);
     const accepted: Array<{ target: Target; provider: Provider }> = [];
 
     // Refuse bad targets before anything reaches a cloud, and record why.

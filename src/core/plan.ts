@@ -2,7 +2,6 @@
  * What a collection would do, touching nothing: for each target, its provider's steps, the API
  * calls and the permissions they need. Targets the providers would refuse are listed with why.
  */
-import type { CustodyConfig } from './config.js';
 import { checkTarget } from './orchestrator.js';
 import type { CollectOptions, PermissionNeed, PlannedStep, Provider } from './ports.js';
 import { selectorKey, targetKey } from './targets.js';
@@ -36,7 +35,6 @@ export interface CollectionPlan {
 }
 
 export interface PlanCollectionInput {
-  config: CustodyConfig;
   providers: readonly Provider[];
   targets: readonly Target[];
   selectors?: readonly Selector[];

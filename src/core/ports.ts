@@ -5,7 +5,6 @@
  */
 import type { Readable } from 'node:stream';
 import type { Selector, Target } from './targets.js';
-import type { CustodyConfig } from './config.js';
 
 /** One line of ledger.jsonl. `hash` covers every other field except `sig`. */
 export interface LedgerEntry {
@@ -114,19 +113,13 @@ export interface ProgressEvent {
 
 export type ProgressSink = (event: ProgressEvent) => void;
 
-/** Options chosen per run (flags), separate from the config file. */
-export interface CollectOptions {
-  /** `--preserve`: DeleteOnTermination=false and termination protection (recorded changes). */
-  preserve: boolean;
-  /** `--isolate` (Kubernetes): label the pod, deny-all NetworkPolicy, cordon the node. */
-  isolate: boolean;
-  /** `--screenshot`: also take the instance console screenshot. */
-  screenshot: boolean;
-  /** `--include-env` (Kubernetes): also capture container environment variables. */
-  includeEnv: boolean;
-  /** `--retrieve-checkpoint` (Kubernetes): copy the checkpoint archive off the node. */
-  retrieveCheckpoint: boolean;
-}
+/**
+ * Options chosen per run (flags), separate from the config file. Each provider module declares
+ * its own (`ProviderFlag.option`): AWS `preserve`, `screenshot`; Kubernetes `isolate`,
+ * `includeEnv`, `retrieveCheckpoint`. A flag not given is `false`; one no provider reads is
+ * ignored. Recorded in `collection.started`.
+ */
+export type CollectOptions = Readonly<Record<string, boolean | undefined>>;
 
 export interface ProviderContext {
   recorder: CaseRecorder;
@@ -177,5 +170,4 @@ export interface Provider {
   close?(): Promise<void>;
 }
 
-/** Builds a provider from the config; registered in one map (src/providers/registry.ts). */
-export type ProviderFactory = (config: CustodyConfig) => Provider | undefined;
+

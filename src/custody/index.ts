@@ -12,4 +12,3 @@ export { hashEntry, GENESIS_PREV } from './entry.js';
 export { caseKeyPath, fingerprintOf, publicKeyPem } from './signing-key.js';
 export { MANIFEST_FILE } from './manifest.js';
 export type { Manifest, ManifestFile, ManifestArtifact } from './manifest.js';
-export { summarizeConfig } from './config-summary.js';

@@ -1,20 +1,175 @@
 /**
- * Every provider the product knows, by name: adding a provider is one folder and one line here.
- * A factory returns undefined when the config has no section for its cloud.
+ * Every provider the product knows. Adding a provider is one folder (src/providers/NAME/ with a
+ * `module.ts`) and one line in PROVIDER_MODULES; docs/providers.md says what the module holds.
+ *
+ * The registry composes what the modules declare — config sections, target and selector
+ * syntax, flags, help, preflight rows, the caller identity — and creates the collecting
+ * providers, loading each provider's SDK only then.
  */
-import type { CustodyConfig } from '../core/config.js';
-import type { Provider, ProviderFactory } from '../core/ports.js';
-import { awsProviderFactory } from './aws/index.js';
-import { kubernetesProviderFactory } from './kubernetes/index.js';
+import { z } from 'zod';
+import { coreConfigShape, type CoreConfig } from '../core/config.js';
+import { CustodyError } from '../core/errors.js';
+import type { AnyConfig, CallerPrincipal, NodeMachine, NodeMapping, PreflightRequest, PreflightRow, ProviderFlag, ProviderModule, ProviderServices } from '../core/provider-module.js';
+import type { Provider } from '../core/ports.js';
+import type { Selector, Target } from '../core/targets.js';
+import { awsModule } from './aws/module.js';
+import { kubernetesModule } from './kubernetes/module.js';
 
-export const PROVIDER_FACTORIES: Readonly<Record<string, ProviderFactory>> = {
-  aws: awsProviderFactory,
-  kubernetes: kubernetesProviderFactory,
-};
+/** The product's providers, in the order their rows, help lines and flags are shown. */
+export const PROVIDER_MODULES = [awsModule, kubernetesModule] as const;
 
-/** Builds every provider the config has a section for. */
-export function createProviders(config: CustodyConfig, factories: Readonly<Record<string, ProviderFactory>> = PROVIDER_FACTORIES): Provider[] {
-  return Object.values(factories)
-    .map((factory) => factory(config))
-    .filter((provider): provider is Provider => provider !== undefined);
+// The registry holds modules of every section type; each module's own code is typed.
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+type AnyModule = ProviderModule<string, any>;
+
+export interface Registry {
+  readonly modules: readonly AnyModule[];
+  /** The whole config file's schema: the core fields and one optional section per provider, strict. */
+  readonly configSchema: z.ZodType<CoreConfig & AnyConfig>;
+  /** Parses a target through the provider that claims it; `E_INPUT` listing every form when none does. */
+  parseTarget(raw: string): Target;
+  parseSelector(raw: string): Selector;
+  /** The first provider that recognises a node's providerID maps it. */
+  mapNode(machine: NodeMachine): NodeMapping | undefined;
+  /** Every provider's collect/plan flags. */
+  flags(): ProviderFlag[];
+  /** The modules whose config section is present. */
+  configured(config: AnyConfig): AnyModule[];
+  /** One set of shared services: one per case in library use (one credential broker per case). */
+  createServices(): ProviderServices;
+  /** Creates the provider of every configured module, sharing `services`. */
+  createProviders(config: AnyConfig, services?: ProviderServices): Promise<Provider[]>;
+  /** Who the first configured provider with an identity authenticates as; undefined if none has one. */
+  callerIdentity(config: AnyConfig): Promise<CallerPrincipal | undefined>;
+  /** Refuses a preflight request any configured provider forbids (before any call). */
+  checkPreflight(request: PreflightRequest<AnyConfig>): void;
+  /** Preflight rows of every configured provider the request concerns. */
+  preflight(request: PreflightRequest<AnyConfig>): Promise<PreflightRow[]>;
+  /** The config as `case.opened` records it: every section summarised by its provider. */
+  summarizeConfig(config: AnyConfig): Record<string, unknown>;
+  /** Target and selector forms for `--help`. */
+  helpForms(): string;
+}
+
+/** Builds a registry over `modules` (tests add a test-only provider this way). */
+export function createRegistry(modules: readonly AnyModule[]): Registry {
+  const names = new Set<string>();
+  for (const m of modules) {
+    if (names.has(m.name) || Object.hasOwn(coreConfigShape, m.name)) throw new CustodyError('E_INTERNAL', `provider name "${m.name}" is used twice`);
+    names.add(m.name);
+  }
+  const configSchema = z
+    .object({ ...coreConfigShape, ...Object.fromEntries(modules.map((m) => [m.name, m.configSection.optional()])) })
+    .strict() as unknown as z.ZodType<CoreConfig & AnyConfig>;
+  const configured = (config: AnyConfig) => modules.filter((m) => config[m.name] !== undefined);
+
+  const targetForms = () => modules.flatMap((m) => m.help.targets.map((line) => line.split(/\s{2,}/)[0] ?? line));
+  const selectorForms = () => modules.flatMap((m) => m.help.selectors.map((line) => line.split(/\s{2,}/)[0] ?? line));
+
+  const registry: Registry = {
+    modules,
+    configSchema,
+    parseTarget(raw) {
+      for (const m of modules) {
+        const target = m.parseTarget(raw);
+        if (target) return target;
+      }
+      throw new CustodyError('E_INPUT', `invalid target "${raw}": unrecognised form. Expected ${targetForms().join(', or ')}.`, { resource: raw });
+    },
+    parseSelector(raw) {
+      for (const m of modules) {
+        const selector = m.parseSelector(raw);
+        if (selector) return selector;
+      }
+      throw new CustodyError('E_INPUT', `invalid selector "${raw}": unrecognised selector. Expected ${selectorForms().join(' or ')}.`, { resource: raw });
+    },
+    mapNode(machine) {
+      for (const m of modules) {
+        const mapping = m.mapNode?.(machine);
+        if (mapping) return mapping;
+      }
+      return undefined;
+    },
+    flags: () => modules.flatMap((m) => m.flags ?? []),
+    configured,
+    createServices() {
+      const offered = new Map<string, unknown>();
+      return {
+        parseTarget: (raw) => registry.parseTarget(raw),
+        mapNode: (machine) => registry.mapNode(machine),
+        offer(name, service) {
+          if (offered.has(name)) throw new CustodyError('E_INTERNAL', `the shared service "${name}" is offered twice`);
+          offered.set(name, service);
+        },
+        lookup: <T>(name: string) => offered.get(name) as T | undefined,
+      };
+    },
+    async createProviders(config, services = registry.createServices()) {
+      const providers: Provider[] = [];
+      // In registry order: a provider offering a shared service (AWS sessions) comes before its users.
+      for (const m of configured(config)) providers.push(await m.create(config, services));
+      return providers;
+    },
+    async callerIdentity(config) {
+      const m = configured(config).find((candidate) => candidate.callerIdentity);
+      return m?.callerIdentity?.(config);
+    },
+    checkPreflight(request) {
+      for (const m of modules) {
+        if (request.config[m.name] !== undefined) {
+          m.checkPreflight?.(request.config[m.name], request);
+          continue;
+        }
+        // A scoping flag for a provider the config has no section for names nothing to check.
+        for (const scope of m.preflightScopes ?? []) {
+          const given = request.scopes[scope.flag]?.[0];
+          if (given !== undefined) {
+            throw new CustodyError('E_INPUT', `--${scope.flag} "${given}" is not in the config: it has no "${m.name}" section`, { resource: given });
+          }
+        }
+      }
+    },
+    async preflight(request) {
+      const given = (m: AnyModule) => (m.preflightScopes ?? []).some((s) => (request.scopes[s.flag]?.length ?? 0) > 0);
+      const anyGiven = modules.some(given);
+      // A provider's own scoping flag (--account, --cluster) limits preflight to that provider;
+      // with none given, every configured provider is checked.
+      const checked = configured(request.config).filter((m) => m.preflight && (!anyGiven || given(m)));
+      const services = registry.createServices();
+      // The providers offer their shared services (the AWS session broker EKS tokens are signed
+      // with); creating them makes no call.
+      const providers = await registry.createProviders(request.config, services);
+      try {
+        const rows: PreflightRow[] = [];
+        for (const m of checked) rows.push(...(await m.preflight!(request, services)));
+        return rows;
+      } finally {
+        await Promise.allSettled(providers.map((p) => p.close?.()));
+      }
+    },
+    summarizeConfig(config) {
+      const summary: Record<string, unknown> = {
+        concurrency: config.concurrency,
+        signingKey: config.signingKeyFile ? 'signingKeyFile' : 'per-case key',
+      };
+      for (const m of configured(config)) {
+        const section = config[m.name];
+        summary[m.name] = m.summarizeConfig ? m.summarizeConfig(section) : section;
+      }
+      return summary;
+    },
+    helpForms() {
+      const indent = (lines: readonly string[]) => lines.map((l) => `  ${l}`).join('\n');
+      return `Targets:\n${indent(modules.flatMap((m) => m.help.targets))}\nSelectors (--select, repeatable):\n${indent(modules.flatMap((m) => m.help.selectors))}`;
+    },
+  };
+  return registry;
+}
+
+/** The product's registry. */
+export const REGISTRY: Registry = createRegistry(PROVIDER_MODULES);
+
+/** Builds every provider the config has a section for (one set of shared services). */
+export function createProviders(config: AnyConfig, registry: Registry = REGISTRY): Promise<Provider[]> {
+  return registry.createProviders(config);
 }

@@ -1,3 +1,4 @@
+import { isAwsTarget } from '../../src/providers/targets.js';
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -119,7 +120,7 @@ describe('custody collect: results and exit codes', () => {
     writeConfig(world.dir, GOOD_CONFIG);
     const base = world.provider.behaviour;
     world.provider.behaviour = async (target, ctx) => {
-      if (target.kind === 'aws-instance' && target.account === '333333333333') {
+      if (isAwsTarget(target) && target.account === '333333333333') {
         throw new CustodyError('E_ACCESS_DENIED', 'ec2:CreateSnapshots was denied on arn:aws:ec2:us-east-1:333333333333:volume/vol-1', {
           action: 'ec2:CreateSnapshots',
         });
@@ -166,7 +167,7 @@ describe('custody collect: results and exit codes', () => {
     const run = await cli(world, ['collect', '--case', 'IR-1', '--select', 'tag:Incident=TYPO']);
     expect(run.code).toBe(EXIT.BAD_INPUT);
     expect(run.stdout).toContain('custody collect --case IR-1 --resume --select');
-    world.provider.selectorResult = [(await import('../../src/core/targets.js')).parseTarget(I1)];
+    world.provider.selectorResult = [(await import('../../src/providers/targets.js')).parseTarget(I1)];
     const rerun = await cli(world, ['collect', '--case', 'IR-1', '--resume', '--select', 'tag:Incident=INC-1']);
     expect(rerun.code).toBe(EXIT.OK);
     expect(world.provider.collected).toEqual([I1]);

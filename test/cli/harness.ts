@@ -46,7 +46,7 @@ export function fakeWorld(): FakeWorld {
     deps: undefined as unknown as CliDeps,
   };
   world.deps = {
-    createProviders: () => [world.provider],
+    createProviders: async () => [world.provider],
     preflight: async () => world.preflightRows,
     openCase: async ({ config, caseId, resume, analyst, principal }) => {
       world.opened.push({ caseId, resume, analyst, ...(principal ? { principal } : {}) });

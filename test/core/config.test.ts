@@ -2,7 +2,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { loadConfigFile, parseConfig } from '../../src/core/config.js';
+import { loadConfigFile, parseConfig } from '../../src/providers/config.js';
 import { CustodyError } from '../../src/core/errors.js';
 
 const minimal = {

@@ -1,7 +1,7 @@
 // Small in-memory stand-ins for the recorder and a provider, for orchestrator tests.
 import { CustodyError } from '../../src/core/errors.js';
-import { parseConfig } from '../../src/core/config.js';
-import type { CustodyConfig } from '../../src/core/config.js';
+import { parseConfig } from '../../src/providers/config.js';
+import type { CustodyConfig } from '../../src/providers/config.js';
 import type {
   ArtifactInput,
   CaseRecorder,
@@ -13,8 +13,8 @@ import type {
   StoredEvidence,
   TargetOutcome,
 } from '../../src/core/ports.js';
-import { parseTarget, targetKey } from '../../src/core/targets.js';
-import type { Selector, Target } from '../../src/core/targets.js';
+import { isAwsTarget, isPodTarget, parseTarget, targetKey } from '../../src/providers/targets.js';
+import type { Selector, Target } from '../../src/providers/targets.js';
 
 export function testConfig(concurrency = { perScope: 10, total: 64 }): CustodyConfig {
   return parseConfig({
@@ -119,12 +119,12 @@ export class FakeAwsProvider implements Provider {
     return this.selectorResult;
   }
   validate(target: Target): void {
-    if (target.kind !== 'k8s-pod' && !this.allowed.includes(target.account)) {
+    if (isAwsTarget(target) && !this.allowed.includes(target.account)) {
       throw new CustodyError('E_ACCOUNT_NOT_ALLOWED', `account ${target.account} is not in aws.allowedAccounts`, { resource: targetKey(target) });
     }
   }
   scopeOf(target: Target): string {
-    return target.kind === 'k8s-pod' ? target.cluster : `${target.account}/${target.region}`;
+    return isPodTarget(target) ? target.cluster : isAwsTarget(target) ? `${target.account}/${target.region}` : target.key;
   }
   plan(): PlannedStep[] {
     return [

@@ -1,7 +1,8 @@
+import { REGISTRY } from '../../src/providers/registry.js';
 import { describe, expect, it } from 'vitest';
 import { CustodyError } from '../../src/core/errors.js';
 import { DEFAULT_COLLECT_OPTIONS, runCollection, type CollectionResult, type RunCollectionInput } from '../../src/core/orchestrator.js';
-import { parseSelector, parseTarget, targetKey } from '../../src/core/targets.js';
+import { parseSelector, parseTarget, targetKey } from '../../src/providers/targets.js';
 import { FakeAwsProvider, MemoryRecorder, deferred, instance, testConfig } from './fakes.js';
 
 const options = DEFAULT_COLLECT_OPTIONS;
@@ -13,7 +14,7 @@ function collectWith(
   targets: RunCollectionInput['targets'],
   extra: Partial<RunCollectionInput> = {},
 ): Promise<CollectionResult> {
-  return runCollection({ config: testConfig(), providers: [provider], recorder, targets, options, ...extra });
+  return runCollection({ config: testConfig(), providers: [provider], parser: REGISTRY, recorder, targets, options, ...extra });
 }
 
 describe('runCollection', () => {

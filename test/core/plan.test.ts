@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { DEFAULT_COLLECT_OPTIONS } from '../../src/core/orchestrator.js';
 import { planCollection } from '../../src/core/plan.js';
-import { parseSelector, targetKey } from '../../src/core/targets.js';
+import { parseSelector, targetKey } from '../../src/providers/targets.js';
 import { FakeAwsProvider, instance, testConfig } from './fakes.js';
 
 describe('planCollection', () => {
@@ -9,7 +9,6 @@ describe('planCollection', () => {
     const provider = new FakeAwsProvider();
     const target = instance('222222222222', 1);
     const plan = planCollection({
-      config: testConfig(),
       providers: [provider],
       targets: [target, target],
       selectors: [parseSelector('tag:ForensicsEnabled=true')],
@@ -26,7 +25,6 @@ describe('planCollection', () => {
 
   it('shows a target the policy would refuse, with the reason, and no steps', () => {
     const plan = planCollection({
-      config: testConfig(),
       providers: [new FakeAwsProvider()],
       targets: [instance('999999999999', 1)],
       options: DEFAULT_COLLECT_OPTIONS,

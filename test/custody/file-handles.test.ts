@@ -10,7 +10,7 @@ import { setImmediate as nextTurn } from 'node:timers/promises';
 import { describe, expect, it } from 'vitest';
 import { collectCase } from '../../src/cli/collect-case.js';
 import { defaultDeps } from '../../src/cli/default-deps.js';
-import { parseConfig } from '../../src/core/config.js';
+import { parseConfig } from '../../src/providers/config.js';
 import { CustodyError } from '../../src/core/errors.js';
 import { openCase } from '../../src/custody/index.js';
 import { FakeAwsProvider, instance } from '../core/fakes.js';
@@ -71,7 +71,7 @@ describe.skipIf(!CAN_LIST_OPEN_FILES)('no file handle is left to the garbage col
     };
     const deps = {
       ...defaultDeps(),
-      createProviders: () => [provider],
+      createProviders: async () => [provider],
       // The forensics account's identity, as STS would answer: no cloud here.
       callerIdentity: async () => ({ arn: 'arn:aws:iam::111111111111:user/alice', account: '111111111111', userId: 'AIDAEXAMPLE' }),
     };

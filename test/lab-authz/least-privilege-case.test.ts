@@ -1,3 +1,4 @@
+import { REGISTRY } from '../../src/providers/registry.js';
 /**
  * A whole case in the lab under exactly the shipped least privilege: every request the lab
  * receives is decided by the IAM simulator against policies/aws (collector policy and trust
@@ -9,10 +10,10 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { parseConfig, type CustodyConfig } from '../../src/core/config.js';
+import { parseConfig, type CustodyConfig } from '../../src/providers/config.js';
 import { DEFAULT_COLLECT_OPTIONS, runCollection } from '../../src/core/orchestrator.js';
 import type { ProgressEvent } from '../../src/core/ports.js';
-import { parseSelector, parseTarget } from '../../src/core/targets.js';
+import { parseSelector, parseTarget } from '../../src/providers/targets.js';
 import { openCase, verifyCase } from '../../src/custody/index.js';
 import { demoScenario, startLab, type LabInstance, type RunningLab } from '../../src/lab/index.js';
 import { createAwsProvider, type AwsProvider } from '../../src/providers/aws/index.js';
@@ -44,6 +45,7 @@ async function runCase(caseId: string, targets: string[], selectors: string[] = 
   const kase = await openCase({ casesDir: join(dir, 'cases'), keysDir: join(dir, 'keys'), caseId, analyst: 'alice', toolVersion: 'test', resume: false });
   const progress: ProgressEvent[] = [];
   const result = await runCollection({
+    parser: REGISTRY,
     config,
     providers: [provider()],
     recorder: kase,

@@ -7,13 +7,13 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { parseConfig, type CustodyConfig } from '../../src/core/config.js';
-import { parseTarget } from '../../src/core/targets.js';
+import { parseConfig, type CustodyConfig } from '../../src/providers/config.js';
+import { parseTarget } from '../../src/providers/targets.js';
 import { openCase } from '../../src/custody/index.js';
 import { demoScenario, EVIDENCE_BUCKET, startLab, type LabInstance, type LabScenario, type RunningLab } from '../../src/lab/index.js';
 import { createAwsProvider } from '../../src/providers/aws/index.js';
 import { runPreflightCommand } from '../../src/cli/commands/preflight.js';
-import { runPreflight, type PreflightRow } from '../../src/providers/aws/preflight.js';
+import { runAwsPreflightRows, runPreflight, type PreflightRow } from '../../src/providers/aws/preflight.js';
 import { defaultWorld } from '../policies/iam-simulator.js';
 import { createSimulatorAuthorizer, type SimulatorAuthorizer } from './simulator-authorizer.js';
 
@@ -219,8 +219,7 @@ describe('custody preflight (the command)', () => {
     const code = await runPreflightCommand(
       ['--config', file, '--account', '222222222222', '--account', NO_ROLE],
       { stdout: (t) => (out += t), stderr: () => undefined, stderrIsTTY: false, env: {}, cwd: dir },
-      undefined,
-      (options) => runPreflight({ ...options, credentials: async () => lab.orchestratorCredentials }),
+      { preflight: (input) => runAwsPreflightRows({ config: input.config, accounts: input.scopes.account ?? [], credentials: async () => lab.orchestratorCredentials }) },
     );
     expect(code).toBe(2);
     const lines = out.trim().split('\n');

@@ -1,3 +1,4 @@
+import { isAwsTarget } from '../../src/providers/targets.js';
 /**
  * The AWS provider against moto, an AWS emulator nobody here wrote. Within moto's known gaps
  * (no SourceIdentity or session tags, no IAM conditions, shared snapshots invisible to the other
@@ -14,8 +15,8 @@ import {
   RunInstancesCommand,
 } from '@aws-sdk/client-ec2';
 import { CreateAliasCommand, CreateKeyCommand, KMSClient } from '@aws-sdk/client-kms';
-import { parseConfig, type CustodyConfig } from '../../src/core/config.js';
-import { parseSelector, parseTarget } from '../../src/core/targets.js';
+import { parseConfig, type CustodyConfig } from '../../src/providers/config.js';
+import { parseSelector, parseTarget } from '../../src/providers/targets.js';
 import { createAwsProvider, resolveCallerIdentity, type AwsProvider } from '../../src/providers/aws/index.js';
 import { contextFor, ledgerText, manifestArtifacts, MemoryRecorder } from '../providers/aws/helpers.js';
 import { startMoto, type MotoServer } from './moto-server.js';
@@ -197,7 +198,7 @@ describe('AWS provider against moto', () => {
     expect(recorder.ofType('snapshot.requested')[0]!.data).toMatchObject({ operation: 'CreateSnapshot', volumeId });
     const sources = (await caseSnapshots('case-moto-volume')).filter((s) => !s.Tags?.some((t) => t.Key === 'SourceSnapshotId'));
     expect(sources.map((s) => s.VolumeId)).toEqual([volumeId]);
-    expect(recorder.ofType('artifact.recorded')[0]!.data).toMatchObject({ evidenceId: outcome.evidenceIds[0], source: target.kind === 'aws-volume' ? target.arn : '' });
+    expect(recorder.ofType('artifact.recorded')[0]!.data).toMatchObject({ evidenceId: outcome.evidenceIds[0], source: target.key });
   });
 
   it('a tag selector searches every allowed account and region and records what it found', async () => {
@@ -205,7 +206,7 @@ describe('AWS provider against moto', () => {
     const recorder = new MemoryRecorder('case-moto-select');
     const targets = await aws.resolveSelector(parseSelector('tag:Incident=ir-42'), contextFor(recorder));
     await aws.close?.();
-    expect(targets.map((t) => (t.kind === 'aws-instance' ? t.instanceId : ''))).toEqual([instanceId]);
+    expect(targets.map((t) => (isAwsTarget(t) && t.kind === 'aws-instance' ? t.instanceId : ''))).toEqual([instanceId]);
     expect(recorder.ofType('selector.searched')[0]!.data).toMatchObject({ account: TARGET_ACCOUNT, region: REGION, found: [instanceId] });
   });
 });

@@ -1,13 +1,13 @@
 import { validateCaseId } from '../../core/case-id.js';
 import { CustodyError, EXIT } from '../../core/errors.js';
 import { exitCodeForOutcomes } from '../../core/outcomes.js';
-import { parseSelector, parseTarget } from '../../core/targets.js';
+import { parseSelector, parseTarget } from '../../providers/targets.js';
 import { collectOptionsFrom, listValue, parseCommandArgs, stringValue } from '../args.js';
 import { collectCase } from '../collect-case.js';
 import type { CollectCaseResult } from '../collect-case.js';
 import { loadCliConfig } from '../config-source.js';
 import type { CliDeps } from '../deps.js';
-import { COLLECT_HELP } from '../help.js';
+import { collectHelp } from '../help.js';
 import type { CliIo } from '../io.js';
 import { createProgress, writeProgressSummary } from '../progress.js';
 import { formatHead } from '../../custody/expectations.js';
@@ -17,7 +17,7 @@ import { renderCopy, renderKeepApart, renderOutcomes, renderSummary, renderVerif
 export async function runCollectCommand(args: readonly string[], io: CliIo, deps: CliDeps): Promise<number> {
   const { values, positionals } = parseCommandArgs('collect', args);
   if (values.help) {
-    io.stdout(`${COLLECT_HELP}\n`);
+    io.stdout(`${collectHelp()}\n`);
     return EXIT.OK;
   }
   const caseId = stringValue(values, 'case');

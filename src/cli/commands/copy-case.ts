@@ -1,6 +1,6 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { basename, join, resolve } from 'node:path';
-import type { CustodyConfig } from '../../core/config.js';
+import type { CustodyConfig } from '../../providers/config.js';
 import { CustodyError, EXIT } from '../../core/errors.js';
 import { parseCommandArgs, stringValue } from '../args.js';
 import { resolveCaseDir } from '../case-arg.js';
@@ -24,7 +24,8 @@ export async function runCopyCaseCommand(args: readonly string[], io: CliIo, dep
     throw new CustodyError('E_CONFIG', 'aws.evidenceBucket is not configured: there is no bucket to copy the case to (see docs/deploy-aws.md)');
   }
   if (!deps.copyCase) throw new CustodyError('E_UNSUPPORTED', 'this build cannot copy cases');
-  const actor = stringValue(values, 'analyst') ?? config.analyst ?? (await deps.callerIdentity(config)).arn;
+  const actor = stringValue(values, 'analyst') ?? config.analyst ?? (await deps.callerIdentity(config))?.arn;
+  if (!actor) throw new CustodyError('E_CONFIG', 'no analyst: pass --analyst NAME or set "analyst" in the config');
   const copy = await deps.copyCase({ config, caseDir, caseId: caseIdOf(caseDir), actor });
   const exitCode = copy.ok ? EXIT.OK : copy.error?.code === 'E_VERIFY' ? EXIT.VERIFY_FAILED : copy.error?.code === 'E_INPUT' ? EXIT.BAD_INPUT : EXIT.COPY_FAILED;
   if (values.json === true) io.stdout(`${JSON.stringify({ caseDir, copy, exitCode }, null, 2)}\n`);

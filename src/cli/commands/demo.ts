@@ -1,12 +1,12 @@
 import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { loadConfigFile } from '../../core/config.js';
+import { loadConfigFile } from '../../providers/config.js';
 import { ensureConfiguredDir } from '../../custody/configured-dir.js';
 import { EXIT } from '../../core/errors.js';
 import { exitCodeForOutcomes } from '../../core/outcomes.js';
 import { DEFAULT_COLLECT_OPTIONS } from '../../core/orchestrator.js';
-import { parseTarget } from '../../core/targets.js';
+import { parseTarget } from '../../providers/targets.js';
 import { parseCommandArgs, stringValue } from '../args.js';
 import { collectCase } from '../collect-case.js';
 import { collectJson } from './collect.js';

@@ -1,11 +1,11 @@
 import { validateCaseId } from '../../core/case-id.js';
 import { CustodyError, EXIT } from '../../core/errors.js';
 import { planCollection } from '../../core/plan.js';
-import { parseSelector, parseTarget } from '../../core/targets.js';
+import { parseSelector, parseTarget } from '../../providers/targets.js';
 import { collectOptionsFrom, listValue, parseCommandArgs, stringValue } from '../args.js';
 import { loadCliConfig } from '../config-source.js';
 import type { CliDeps } from '../deps.js';
-import { PLAN_HELP } from '../help.js';
+import { planHelp } from '../help.js';
 import type { CliIo } from '../io.js';
 import { renderPlan } from '../render.js';
 
@@ -13,7 +13,7 @@ import { renderPlan } from '../render.js';
 export async function runPlanCommand(args: readonly string[], io: CliIo, deps: CliDeps): Promise<number> {
   const { values, positionals } = parseCommandArgs('plan', args);
   if (values.help) {
-    io.stdout(`${PLAN_HELP}\n`);
+    io.stdout(`${planHelp()}\n`);
     return EXIT.OK;
   }
   const caseId = stringValue(values, 'case');
@@ -24,9 +24,9 @@ export async function runPlanCommand(args: readonly string[], io: CliIo, deps: C
     throw new CustodyError('E_INPUT', 'plan needs at least one TARGET or --select EXPR (see custody plan --help)');
   }
   const { config } = loadCliConfig(stringValue(values, 'config'), io.env, io.cwd);
-  const providers = deps.createProviders(config);
+  const providers = await deps.createProviders(config);
   try {
-    const plan = planCollection({ config, providers, targets, selectors, options: collectOptionsFrom(values) });
+    const plan = planCollection({ providers, targets, selectors, options: collectOptionsFrom(values) });
     if (values.json === true) io.stdout(`${JSON.stringify(plan, null, 2)}\n`);
     else io.stdout(`${renderPlan(plan)}\n`);
     return plan.targets.length > 0 && plan.targets.every((t) => t.refused) ? EXIT.BAD_INPUT : EXIT.OK;

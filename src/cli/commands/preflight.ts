@@ -1,65 +1,42 @@
 /**
  * `custody preflight [options] [TARGET...]`: before an incident, checks that collection would be
- * allowed, changing nothing. AWS: account × region × check → ok / denied / error with the IAM
- * action; Kubernetes: cluster × namespace × operation, with what needs it.
+ * allowed, changing nothing. Every configured provider adds its rows (AWS: account × region ×
+ * check; Kubernetes: cluster × namespace × operation, with what needs it) and its scoping flags.
  */
 import { CustodyError, EXIT } from '../../core/errors.js';
-import { parseTarget } from '../../core/targets.js';
+import { REGISTRY, type Registry } from '../../providers/registry.js';
 import { listValue, parseCommandArgs, stringValue } from '../args.js';
 import { loadCliConfig } from '../config-source.js';
 import { analystValue } from './collect.js';
 import type { CliDeps, PreflightInput, PreflightRowView } from '../deps.js';
-import { PREFLIGHT_HELP } from '../help.js';
+import { preflightHelp } from '../help.js';
 import type { CliIo } from '../io.js';
-import type { AwsPreflightRunner } from '../preflight-runner.js';
-import { refuseAccountsNotAllowed } from '../../providers/aws/preflight-scope.js';
 
-const ACCOUNT = /^\d{12}$/;
-
-/**
- * Runs `custody preflight`. `runAws` replaces the AWS checks (tests drive it against a lab with
- * their own credentials); otherwise `deps.preflight` runs them.
- */
-export async function runPreflightCommand(
-  args: readonly string[],
-  io: CliIo,
-  deps?: Pick<CliDeps, 'preflight'>,
-  runAws?: AwsPreflightRunner,
-): Promise<number> {
+/** Runs `custody preflight`; `deps.preflight` runs the checks (tests drive it against a lab). */
+export async function runPreflightCommand(args: readonly string[], io: CliIo, deps: Pick<CliDeps, 'preflight'>, registry: Registry = REGISTRY): Promise<number> {
   const { values, positionals } = parseCommandArgs('preflight', args);
   if (values.help) {
-    io.stdout(`${PREFLIGHT_HELP}\n`);
+    io.stdout(`${preflightHelp()}\n`);
     return EXIT.OK;
   }
-  const targets = positionals.map(parseTarget);
-  const accounts = listValue(values, 'account');
-  const bad = accounts.find((a) => !ACCOUNT.test(a));
-  if (bad) throw new CustodyError('E_INPUT', `--account "${bad}" is not a 12-digit AWS account id`, { resource: bad });
+  const targets = positionals.map((raw) => registry.parseTarget(raw));
+  const scopes = Object.fromEntries(registry.modules.flatMap((m) => (m.preflightScopes ?? []).map((s) => [s.flag, listValue(values, s.flag)] as const)));
   const { config } = loadCliConfig(stringValue(values, 'config'), io.env, io.cwd);
-  const clusters = listValue(values, 'cluster');
-  const unknown = clusters.find((c) => !config.kubernetes?.clusters[c]);
-  if (unknown) throw new CustodyError('E_INPUT', `--cluster "${unknown}" is not in the config's kubernetes.clusters`, { resource: unknown });
-  if (!config.aws && !config.kubernetes) {
-    throw new CustodyError('E_CONFIG', 'the config has neither an "aws" nor a "kubernetes" section: there is nothing to check');
+  if (registry.configured(config).length === 0) {
+    throw new CustodyError('E_CONFIG', `the config has no provider section (${registry.modules.map((m) => `"${m.name}"`).join(', ')}): there is nothing to check`);
   }
-  if (config.aws) refuseAccountsNotAllowed(config.aws.allowedAccounts, accounts, targets);
   const analyst = analystValue(stringValue(values, 'analyst'));
-  const input: PreflightInput = { config, accounts, targets, clusters, namespaces: listValue(values, 'namespace'), ...(analyst ? { analyst } : {}) };
-  const rows = await checksFor(input, deps, runAws);
+  const input: PreflightInput = { config, targets, scopes, ...(analyst ? { analyst } : {}) };
+  // Bad scoping (an account outside allowedAccounts, an unknown cluster) is refused before any call.
+  registry.checkPreflight(input);
+  const rows = await deps.preflight(input);
   const exitCode = preflightExitCode(rows);
   if (values.json === true) io.stdout(`${JSON.stringify({ rows, exitCode }, null, 2)}\n`);
-  else io.stdout(`${renderPreflight(rows)}\n`);
+  else io.stdout(`${renderPreflight(rows, registry)}\n`);
   return exitCode;
 }
 
-async function checksFor(input: PreflightInput, deps: Pick<CliDeps, 'preflight'> | undefined, runAws: AwsPreflightRunner | undefined): Promise<PreflightRowView[]> {
-  if (deps && !runAws) return deps.preflight(input);
-  // The provider code is loaded only when preflight runs: other commands start without it.
-  const { runPreflightChecks } = await import('../preflight-runner.js');
-  return runPreflightChecks(input, runAws);
-}
-
-/** Rows that must pass for collection to work (Kubernetes rows for options or just-in-time roles are advisory). */
+/** Rows that must pass for collection to work (rows for options or just-in-time roles are advisory). */
 function isRequired(row: PreflightRowView): boolean {
   return row.need === undefined || row.need === 'required';
 }
@@ -72,18 +49,21 @@ export function preflightExitCode(rows: readonly PreflightRowView[]): number {
   return EXIT.OK;
 }
 
-/** Aligned tables (AWS, then Kubernetes) and a summary line. */
-export function renderPreflight(rows: readonly PreflightRowView[]): string {
+/** One aligned table per provider (in registry order) and a summary line. */
+export function renderPreflight(rows: readonly PreflightRowView[], registry: Registry = REGISTRY): string {
   if (rows.length === 0) return 'Nothing to check.';
   const blocks: string[] = [];
-  const aws = rows.filter((r) => r.provider === 'aws');
-  const k8s = rows.filter((r) => r.provider === 'kubernetes');
-  if (aws.length > 0) {
-    blocks.push(table(['ACCOUNT', 'REGION', 'CHECK', 'RESULT', 'ACTION', 'DETAIL'], aws.map((r) => [r.scope[0], r.scope[1], r.check, r.result, r.action, r.detail])));
-  }
-  if (k8s.length > 0) {
+  const names = [...registry.modules.map((m) => m.name), ...rows.map((r) => r.provider)];
+  for (const name of [...new Set(names)]) {
+    const own = rows.filter((r) => r.provider === name);
+    if (own.length === 0) continue;
+    const [first, second] = registry.modules.find((m) => m.name === name)?.preflightColumns ?? ['SCOPE', 'WHERE'];
+    const withNeed = own.some((r) => r.need !== undefined);
     blocks.push(
-      table(['CLUSTER', 'NAMESPACE', 'CHECK', 'RESULT', 'ACTION', 'NEEDED', 'DETAIL'], k8s.map((r) => [r.scope[0], r.scope[1], r.check, r.result, r.action, r.need ?? 'required', r.detail])),
+      table(
+        [first, second, 'CHECK', 'RESULT', 'ACTION', ...(withNeed ? ['NEEDED'] : []), 'DETAIL'],
+        own.map((r) => [r.scope[0], r.scope[1], r.check, r.result, r.action, ...(withNeed ? [r.need ?? 'required'] : []), r.detail]),
+      ),
     );
   }
   const required = rows.filter(isRequired);

@@ -10,7 +10,7 @@
 import type { Volume } from '@aws-sdk/client-ec2';
 import { evidenceIdFor } from '../../core/case-id.js';
 import { isCustodyError } from '../../core/errors.js';
-import type { AwsInstanceTarget } from '../../core/targets.js';
+import type { AwsInstanceTarget } from './targets.js';
 import { adopt, findExisting, type VolumeSnapshot } from './create-snapshots.js';
 import { isLedgerError, volumeArnOf, type TargetRun } from './run.js';
 

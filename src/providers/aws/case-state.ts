@@ -4,7 +4,7 @@
  * index, waiter and key cache. The forensics account has its own scope per region.
  */
 import type { AwsCredentialIdentityProvider } from '@aws-sdk/types';
-import type { AwsConfig, CustodyConfig } from '../../core/config.js';
+import type { AwsConfig, CustodyConfig } from '../config.js';
 import { AwsClients, type RetrySettings } from './clients.js';
 import type { Clock } from './clock.js';
 import { CollectorSessions } from './credentials.js';

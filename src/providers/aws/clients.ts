@@ -8,7 +8,7 @@ import { EC2Client } from '@aws-sdk/client-ec2';
 import { KMSClient } from '@aws-sdk/client-kms';
 import { STSClient } from '@aws-sdk/client-sts';
 import type { AwsCredentialIdentityProvider } from '@aws-sdk/types';
-import type { AwsConfig } from '../../core/config.js';
+import type { AwsConfig } from '../config.js';
 
 export interface RetrySettings {
   /** `adaptive` (default) or `standard`. */

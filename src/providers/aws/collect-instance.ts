@@ -9,7 +9,7 @@ import type { Instance, Volume } from '@aws-sdk/client-ec2';
 import { evidenceIdFor } from '../../core/case-id.js';
 import { isCustodyError, type CustodyError } from '../../core/errors.js';
 import type { TargetOutcome } from '../../core/ports.js';
-import type { AwsInstanceTarget } from '../../core/targets.js';
+import type { AwsInstanceTarget } from './targets.js';
 import { adoptDetachedVolumes, type DetachedVolume } from './adopt-detached.js';
 import { snapshotInstance, type VolumeSnapshot } from './create-snapshots.js';
 import { describeKeys } from './describe-keys.js';

@@ -4,7 +4,7 @@
  * that chain is awaited and recorded as covering this target, never a second snapshot.
  */
 import type { TargetOutcome } from '../../core/ports.js';
-import type { AwsVolumeTarget } from '../../core/targets.js';
+import type { AwsVolumeTarget } from './targets.js';
 import { snapshotVolume } from './create-snapshots.js';
 import { describeKeys } from './describe-keys.js';
 import { failedOutcome, outcomeOf } from './outcome.js';

@@ -6,7 +6,7 @@
  */
 import { CreateSnapshotCommand, CreateSnapshotsCommand, type Instance } from '@aws-sdk/client-ec2';
 import { CustodyError } from '../../core/errors.js';
-import type { AwsInstanceTarget, AwsVolumeTarget } from '../../core/targets.js';
+import type { AwsInstanceTarget, AwsVolumeTarget } from './targets.js';
 import { loadIndexOrProceed, type TargetRun } from './run.js';
 import type { IndexedSnapshot } from './snapshot-index.js';
 

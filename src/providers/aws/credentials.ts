@@ -8,7 +8,7 @@
  */
 import { AssumeRoleCommand, GetCallerIdentityCommand } from '@aws-sdk/client-sts';
 import type { AwsCredentialIdentity, AwsCredentialIdentityProvider } from '@aws-sdk/types';
-import type { AwsConfig, CustodyConfig } from '../../core/config.js';
+import type { AwsConfig, CustodyConfig } from '../config.js';
 import { CustodyError } from '../../core/errors.js';
 import type { CaseRecorder } from '../../core/ports.js';
 import { callAws } from './call-aws.js';

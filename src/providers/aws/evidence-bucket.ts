@@ -24,7 +24,7 @@ import {
   UploadPartCommand,
 } from '@aws-sdk/client-s3';
 import type { AwsCredentialIdentityProvider } from '@aws-sdk/types';
-import type { CustodyConfig, EvidenceBucketConfig } from '../../core/config.js';
+import type { CustodyConfig, EvidenceBucketConfig } from '../config.js';
 import { CustodyError, isCustodyError } from '../../core/errors.js';
 import type { ImmutableStore, RemoteObject, StoredChecksum, UploadReceipt, UploadRequest } from '../../custody/immutable-copy.js';
 import { callAws } from './call-aws.js';

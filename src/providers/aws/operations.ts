@@ -10,8 +10,10 @@
  * call), `${ForensicsAccount}`, `${CaseId}`, `${Analyst}`, `${CollectionTagValue}`.
  */
 import type { CollectOptions, PermissionNeed, PlannedCall, PlannedStep } from '../../core/ports.js';
-import type { CustodyConfig } from '../../core/config.js';
+import type { CustodyConfig } from '../config.js';
 import type { Target } from '../../core/targets.js';
+import { isAwsTarget } from './targets.js';
+import { collectorRoleArn } from '../shared/aws-names.js';
 
 export interface AwsOperation {
   /** `service:Action`, exactly as the SDK command is named (`ec2:CreateSnapshots`). */
@@ -356,8 +358,7 @@ const DEFAULT_ROLE_SUFFIX = ':role/CloudCustodyCollector';
 
 /** The collector role ARN in `account`: config `aws.collectorRole` is a role name or an ARN pattern with `{account}`. */
 export function roleArnFor(config: CustodyConfig, account: string, partition = 'aws'): string {
-  const role = config.aws?.collectorRole ?? 'CloudCustodyCollector';
-  return role.startsWith('arn:') ? role.replaceAll('{account}', account) : `arn:${partition}:iam::${account}:role/${role}`;
+  return collectorRoleArn(config.aws?.collectorRole, account, partition);
 }
 
 function withRoleArn(call: PlannedCall, roleArn: string): PlannedCall {
@@ -374,7 +375,7 @@ function withRoleArn(call: PlannedCall, roleArn: string): PlannedCall {
  * @example plannedCalls(parseTarget('arn:aws:ec2:us-east-1:222222222222:instance/i-0abc12345'), options, config)
  */
 export function plannedCalls(target: Target, options: CollectOptions, config: CustodyConfig): PlannedStep[] {
-  if (target.kind !== 'aws-instance' && target.kind !== 'aws-volume') return [];
+  if (!isAwsTarget(target)) return [];
   const aws = config.aws;
   const forensicsAccount = aws?.forensicsAccount ?? '${ForensicsAccount}';
   const forensicsRegion = aws?.region ?? target.region;

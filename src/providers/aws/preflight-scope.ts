@@ -4,10 +4,11 @@
  */
 import { CustodyError } from '../../core/errors.js';
 import type { Target } from '../../core/targets.js';
+import { isAwsTarget } from './targets.js';
 
 /** Throws `E_ACCOUNT_NOT_ALLOWED` (before any call) naming every account outside `allowed`. */
 export function refuseAccountsNotAllowed(allowed: readonly string[], accounts: readonly string[], targets: readonly Target[] = []): void {
-  const named = [...accounts, ...targets.flatMap((t) => (t.kind === 'aws-instance' || t.kind === 'aws-volume' ? [t.account] : []))];
+  const named = [...accounts, ...targets.filter(isAwsTarget).map((t) => t.account)];
   const outside = [...new Set(named.filter((a) => !allowed.includes(a)))];
   if (outside.length === 0) return;
   throw new CustodyError(

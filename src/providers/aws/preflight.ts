@@ -21,9 +21,11 @@ import {
 import { DescribeKeyCommand } from '@aws-sdk/client-kms';
 import { AssumeRoleCommand } from '@aws-sdk/client-sts';
 import type { AwsCredentialIdentity, AwsCredentialIdentityProvider } from '@aws-sdk/types';
-import type { AwsConfig, CustodyConfig } from '../../core/config.js';
+import type { AwsConfig, CustodyConfig } from '../config.js';
 import { CustodyError, isCustodyError } from '../../core/errors.js';
 import type { Target } from '../../core/targets.js';
+import type { PreflightRow as SharedPreflightRow } from '../../core/provider-module.js';
+import { isAwsTarget, type AwsTarget } from './targets.js';
 import { callAws } from './call-aws.js';
 import { evidenceBucketOptions, readEvidenceBucketLock } from './evidence-bucket.js';
 import { AwsClients, type AccountClients } from './clients.js';
@@ -66,7 +68,7 @@ export interface PreflightOptions {
 /** The case id preflight sessions and dry-run tags carry: recognisable in CloudTrail. */
 export const PREFLIGHT_CASE_ID = 'preflight';
 
-type AwsTarget = Extract<Target, { kind: 'aws-instance' | 'aws-volume' }>;
+
 
 interface Probe {
   account: string;
@@ -85,7 +87,7 @@ interface Probe {
 export async function runPreflight(options: PreflightOptions): Promise<PreflightRow[]> {
   const aws = options.config.aws;
   if (!aws) throw new CustodyError('E_CONFIG', 'the config has no "aws" section: preflight needs forensicsAccount, region and allowedAccounts');
-  const targets = (options.targets ?? []).filter((t): t is AwsTarget => t.kind === 'aws-instance' || t.kind === 'aws-volume');
+  const targets = (options.targets ?? []).filter(isAwsTarget);
   refuseAccountsNotAllowed(aws.allowedAccounts, options.accounts ?? [], targets);
   const accounts = options.accounts ?? (targets.length > 0 ? [...new Set(targets.map((t) => t.account))] : aws.allowedAccounts);
   const analyst = options.analyst ?? options.config.analyst ?? 'cloud-custody-preflight';
@@ -538,4 +540,10 @@ function classify(error: unknown): { result: PreflightResult; detail: string } {
     return { result: 'error', detail: error.message };
   }
   return { result: 'error', detail: error instanceof Error ? error.message : String(error) };
+}
+
+/** The checks as the registry's shared rows (`custody preflight` prints them per provider). */
+export async function runAwsPreflightRows(options: PreflightOptions): Promise<SharedPreflightRow[]> {
+  const rows = await runPreflight(options);
+  return rows.map((r) => ({ provider: 'aws', scope: [r.account, r.region], check: r.check, result: r.result, action: r.action, detail: r.detail }));
 }

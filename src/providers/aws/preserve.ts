@@ -4,7 +4,7 @@
  * with its before and after values; nothing else about the instance is touched.
  */
 import { ModifyInstanceAttributeCommand, type Instance } from '@aws-sdk/client-ec2';
-import type { AwsInstanceTarget } from '../../core/targets.js';
+import type { AwsInstanceTarget } from './targets.js';
 import { runStep, type TargetRun } from './run.js';
 
 export async function preserveInstance(run: TargetRun<AwsInstanceTarget>, instance: Instance): Promise<void> {

@@ -33,10 +33,13 @@
  */
 import type { AwsCredentialIdentityProvider } from '@aws-sdk/types';
 import { evidenceIdFor } from '../../core/case-id.js';
-import type { AwsConfig, CustodyConfig } from '../../core/config.js';
+import type { AwsConfig, CustodyConfig } from '../config.js';
 import { CustodyError } from '../../core/errors.js';
-import type { CollectOptions, PlannedStep, Provider, ProviderContext, ProviderFactory, TargetOutcome } from '../../core/ports.js';
-import type { AwsInstanceTarget, AwsVolumeTarget, Selector, Target } from '../../core/targets.js';
+import type { CollectOptions, PlannedStep, Provider, ProviderContext, TargetOutcome } from '../../core/ports.js';
+import type { ProviderServices } from '../../core/provider-module.js';
+import { AWS_SESSIONS, type AwsSessionBroker } from '../shared/aws-sessions.js';
+import type { Selector, Target } from '../../core/targets.js';
+import { isAwsTarget, isAwsTagSelector, type AwsInstanceTarget, type AwsTarget, type AwsVolumeTarget } from './targets.js';
 import { CaseState } from './case-state.js';
 import { DEFAULT_RETRY, type RetrySettings } from './clients.js';
 import { systemClock, type Clock } from './clock.js';
@@ -59,12 +62,6 @@ export interface AwsProviderDeps {
   describeMaxAgeMs?: number;
 }
 
-type AwsTarget = AwsInstanceTarget | AwsVolumeTarget;
-
-function isAwsTarget(target: Target): target is AwsTarget {
-  return target.kind === 'aws-instance' || target.kind === 'aws-volume';
-}
-
 /** The extra surface tests and the benchmark use beyond `Provider`. */
 export interface AwsProvider extends Provider {
   /** Snapshot-wait polls made for a case (excluded from the benchmark's call budget). */
@@ -78,7 +75,7 @@ export interface AwsProvider extends Provider {
  * const aws = createAwsProvider(loadConfigFile('custody.json'));
  * aws.validate(parseTarget('arn:aws:ec2:us-east-1:222222222222:instance/i-0abc1234'));
  */
-export function createAwsProvider(config: CustodyConfig, deps: AwsProviderDeps = {}): AwsProvider {
+export function createAwsProvider(config: CustodyConfig, deps: AwsProviderDeps = {}, services?: ProviderServices): AwsProvider {
   const aws = config.aws;
   if (!aws) throw new CustodyError('E_CONFIG', 'the config has no "aws" section: forensicsAccount, region and allowedAccounts are required to collect from AWS');
   const withAws = config as CustodyConfig & { aws: AwsConfig };
@@ -121,10 +118,24 @@ export function createAwsProvider(config: CustodyConfig, deps: AwsProviderDeps =
     }
   };
 
+  // The case's sessions, shared with the Kubernetes provider (EKS tokens) through the registry.
+  const broker: AwsSessionBroker = {
+    async credentialsFor(account, region, recorder) {
+      const guarded = guardRecorder(recorder);
+      const state = stateFor(guarded.caseId);
+      // Declares the account's partition without widening what the session covers.
+      state.sessions.cover(account, partitionOf(region), region, {});
+      await state.sessions.ensure(account, guarded);
+      return state.sessions.providerFor(account)();
+    },
+    stsEndpoint: aws.endpoints.sts,
+  };
+  services?.offer(AWS_SESSIONS, broker);
+
   return {
     name: 'aws',
     handles: (target) => isAwsTarget(target),
-    handlesSelector: (selector: Selector) => selector.kind === 'aws-tag',
+    handlesSelector: (selector: Selector) => isAwsTagSelector(selector),
 
     validate(target: Target): void {
       if (!isAwsTarget(target)) throw new CustodyError('E_UNSUPPORTED', `the AWS provider does not collect ${target.kind} targets`);
@@ -140,11 +151,11 @@ export function createAwsProvider(config: CustodyConfig, deps: AwsProviderDeps =
     },
 
     plan(target: Target, options: CollectOptions): PlannedStep[] {
-      return plannedCalls(target, options, config);
+      return isAwsTarget(target) ? plannedCalls(target, options, config) : [];
     },
 
     async resolveSelector(selector: Selector, ctx: ProviderContext): Promise<Target[]> {
-      if (selector.kind !== 'aws-tag') throw new CustodyError('E_UNSUPPORTED', `the AWS provider does not resolve ${selector.kind} selectors`);
+      if (!isAwsTagSelector(selector)) throw new CustodyError('E_UNSUPPORTED', `the AWS provider does not resolve ${selector.kind} selectors`);
       const recorder = guardRecorder(ctx.recorder);
       return resolveTagSelector(selector, stateFor(recorder.caseId), recorder, ctx.signal);
     },
@@ -196,5 +207,3 @@ export function createAwsProvider(config: CustodyConfig, deps: AwsProviderDeps =
   };
 }
 
-/** For the provider registry: no `aws` section, no AWS provider. */
-export const awsProviderFactory: ProviderFactory = (config) => (config.aws ? createAwsProvider(config) : undefined);

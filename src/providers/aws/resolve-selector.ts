@@ -5,17 +5,15 @@
  */
 import { DescribeInstancesCommand, type Instance } from '@aws-sdk/client-ec2';
 import { isCustodyError, CustodyError } from '../../core/errors.js';
-import type { AwsTagSelector, AwsInstanceTarget } from '../../core/targets.js';
 import { selectorKey } from '../../core/targets.js';
+import { instanceTarget, type AwsInstanceTarget, type AwsTagSelector } from './targets.js';
+import { partitionOfRegion } from '../shared/aws-names.js';
 import type { CaseRecorder } from '../../core/ports.js';
 import type { CaseState } from './case-state.js';
 import { isLedgerError } from './run.js';
 
-export function partitionOf(region: string): string {
-  if (region.startsWith('cn-')) return 'aws-cn';
-  if (region.startsWith('us-gov-')) return 'aws-us-gov';
-  return 'aws';
-}
+/** The partition a region belongs to. */
+export const partitionOf = partitionOfRegion;
 
 /** States worth collecting: a terminated instance has no volumes left to snapshot. */
 const LIVE_STATES = ['pending', 'running', 'stopping', 'stopped'];
@@ -50,12 +48,12 @@ export async function resolveTagSelector(
             'describeInstances',
             new DescribeInstancesCommand({
               Filters: [
-                { Name: `tag:${selector.key}`, Values: [selector.value] },
+                { Name: `tag:${selector.tagKey}`, Values: [selector.value] },
                 { Name: 'instance-state-name', Values: LIVE_STATES },
               ],
               ...(nextToken ? { NextToken: nextToken } : {}),
             }),
-            `instances tagged ${selector.key}=${selector.value} in ${account} ${region}`,
+            `instances tagged ${selector.tagKey}=${selector.value} in ${account} ${region}`,
             signal,
           );
           if (requestId) requestIds.push(requestId);
@@ -71,9 +69,9 @@ export async function resolveTagSelector(
         // The search already described them: collecting them needs no second DescribeInstances.
         scope.directory.seedInstances(instances, requestIds[0], owners);
         const ids = instances.map((i) => i.InstanceId as string).sort();
-        await recorder.record('selector.searched', { selector: key, account, region, filters: { [`tag:${selector.key}`]: selector.value, 'instance-state-name': LIVE_STATES }, found: ids, requestIds }, key);
+        await recorder.record('selector.searched', { selector: key, account, region, filters: { [`tag:${selector.tagKey}`]: selector.value, 'instance-state-name': LIVE_STATES }, found: ids, requestIds }, key);
         for (const id of ids) {
-          found.push({ kind: 'aws-instance', arn: `arn:${partition}:ec2:${region}:${account}:instance/${id}`, partition, region, account, instanceId: id });
+          found.push(instanceTarget(partition, region, account, id));
         }
       } catch (error) {
         if (isLedgerError(error)) throw error;

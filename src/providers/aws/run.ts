@@ -3,7 +3,7 @@
  * `step.failed` ledger entry and a remembered failure instead of an exception. Only a ledger
  * failure escapes (as `E_LEDGER`): if the case cannot be written, collection must stop.
  */
-import type { AwsConfig } from '../../core/config.js';
+import type { AwsConfig } from '../config.js';
 import { CustodyError, isCustodyError } from '../../core/errors.js';
 import type {
   ArtifactInput,
@@ -14,7 +14,7 @@ import type {
   ProgressSink,
   StoredEvidence,
 } from '../../core/ports.js';
-import type { AwsInstanceTarget, AwsVolumeTarget } from '../../core/targets.js';
+import type { AwsInstanceTarget, AwsVolumeTarget } from './targets.js';
 import type { CollectorSessions } from './credentials.js';
 import type { ResourceDirectory } from './describe.js';
 import type { KeyDirectory } from './kms-keys.js';

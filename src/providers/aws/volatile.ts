@@ -1,6 +1,6 @@
 /** Volatile evidence first: console output (and, asked for, the screenshot) before anything slower. */
 import { GetConsoleOutputCommand, GetConsoleScreenshotCommand } from '@aws-sdk/client-ec2';
-import type { AwsInstanceTarget } from '../../core/targets.js';
+import type { AwsInstanceTarget } from './targets.js';
 import { runStep, storedBefore, storeEvidenceOnce, type TargetRun } from './run.js';
 
 export async function collectConsoleOutput(run: TargetRun<AwsInstanceTarget>): Promise<void> {

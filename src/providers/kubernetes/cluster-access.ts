@@ -7,8 +7,8 @@ import { X509Certificate } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import { AppsV1Api, AuthenticationV1Api, AuthorizationV1Api, BatchV1Api, CoreV1Api, Exec, KubeConfig, NetworkingV1Api } from '@kubernetes/client-node';
 import type { Cluster } from '@kubernetes/client-node';
-import type { AwsCredentialIdentity, AwsCredentialIdentityProvider } from '@aws-sdk/types';
-import type { ClusterConfig, CustodyConfig } from '../../core/config.js';
+import type { AwsCredentialIdentity } from '@aws-sdk/types';
+import type { ClusterConfig, CustodyConfig } from '../config.js';
 import { CustodyError } from '../../core/errors.js';
 import type { CaseRecorder } from '../../core/ports.js';
 import { EKS_AUTH_PROVIDER, EksAuthenticator, mintEksToken } from './eks-token.js';
@@ -16,13 +16,13 @@ import { EKS_AUTH_PROVIDER, EksAuthenticator, mintEksToken } from './eks-token.j
 /** What the Kubernetes provider needs from outside. */
 export interface KubernetesDeps {
   /**
-   * Credentials of the collector role in `account` (the cluster's account), to sign EKS tokens.
-   * Pass the AWS provider's sessions so one AssumeRole serves both; by default the provider
-   * assumes the role itself with the AWS provider's `CollectorSessions`.
+   * Credentials of the collector role in `account` (the cluster's account and region), to sign
+   * EKS tokens. Default: the AWS provider's session broker from the registry's services, so one
+   * AssumeRole per account and case serves both providers.
    */
-  awsCredentials?: (account: string, recorder: CaseRecorder) => Promise<AwsCredentialIdentity>;
-  /** The forensics account's credentials for the default collector sessions (default: the SDK chain). */
-  forensicsCredentials?: AwsCredentialIdentityProvider;
+  awsCredentials?: (account: string, recorder: CaseRecorder, region: string) => Promise<AwsCredentialIdentity>;
+  /** The STS endpoint EKS tokens are presigned for (default: the broker's, else AWS's). */
+  stsEndpoint?: string;
   /** Clock for token refresh (tests). */
   now?: () => number;
 }
@@ -145,8 +145,8 @@ export function connectCluster(config: CustodyConfig, name: string, recorder: Ca
       mintEksToken({
         clusterName: eks.name,
         region: eks.region,
-        credentials: await credentialsFor(eks.account, recorder),
-        ...(config.aws?.endpoints.sts ? { stsEndpoint: config.aws.endpoints.sts } : {}),
+        credentials: await credentialsFor(eks.account, recorder, eks.region),
+        ...(deps.stsEndpoint ? { stsEndpoint: deps.stsEndpoint } : {}),
         ...(deps.now ? { now: new Date(deps.now()) } : {}),
       }),
     deps.now,

@@ -12,12 +12,13 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import type { V1Container, V1ContainerStatus, V1Node, V1Pod } from '@kubernetes/client-node';
-import type { ClusterConfig } from '../../core/config.js';
+import type { ClusterConfig } from '../config.js';
 import { evidenceIdFor } from '../../core/case-id.js';
 import { CustodyError, isCustodyError } from '../../core/errors.js';
 import type { ProviderContext, TargetOutcome } from '../../core/ports.js';
 import { targetKey } from '../../core/targets.js';
-import type { KubernetesPodTarget, Target } from '../../core/targets.js';
+import type { Target } from '../../core/targets.js';
+import type { KubernetesPodTarget } from './targets.js';
 import { callKubernetes } from './call.js';
 import type { ClusterAccess } from './cluster-access.js';
 import { probeCheckpoint } from './checkpoint.js';
@@ -25,7 +26,7 @@ import { runVolatileCommands } from './exec.js';
 import { isolatePod } from './isolate.js';
 import { streamContainerLog } from './logs.js';
 import { K8S_OPERATIONS, OWNER_OPERATIONS } from './operations.js';
-import { nodeFollowUp } from './node-follow-up.js';
+import { nodeFollowUp, type NodeFollowUps } from './node-follow-up.js';
 
 /** Shared by the steps of one pod's collection. */
 export interface PodRun {
@@ -241,7 +242,7 @@ async function collectEvents(run: PodRun, pod: V1Pod): Promise<void> {
  * Collects one pod and returns its outcome; the node's cloud instance, when it maps to a
  * supported provider, is in `followUps`.
  */
-export async function collectPod(target: KubernetesPodTarget, ctx: ProviderContext, access: ClusterAccess, cluster: ClusterConfig): Promise<TargetOutcome> {
+export async function collectPod(target: KubernetesPodTarget, ctx: ProviderContext, access: ClusterAccess, cluster: ClusterConfig, registry?: NodeFollowUps): Promise<TargetOutcome> {
   const key = targetKey(target);
   const resource = `k8s:${target.cluster}/${target.namespace}/${target.pod}`;
   const run: PodRun = {
@@ -298,7 +299,7 @@ export async function collectPod(target: KubernetesPodTarget, ctx: ProviderConte
       await runStep(run, 'checkpoint', () => probeCheckpoint(run, node.metadata!.name!, containers));
     }
     if (node) {
-      const next = await nodeFollowUp(run, node);
+      const next = await nodeFollowUp(run, node, registry);
       if (next) followUps.push(next);
     }
   }

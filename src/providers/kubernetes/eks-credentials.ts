@@ -1,30 +1,27 @@
 /**
- * The AWS credentials EKS tokens are signed with, shared by collection and preflight so both
- * authenticate to a cluster exactly the same way.
+ * The AWS credentials EKS tokens are signed with: the AWS provider's session broker, found in the
+ * registry's shared services, so collection and preflight authenticate to a cluster exactly as the
+ * case's AWS targets do — one AssumeRole per account and case, and never a wider session.
  */
-import type { AwsCredentialIdentity } from '@aws-sdk/types';
-import type { CustodyConfig } from '../../core/config.js';
-import type { CaseRecorder } from '../../core/ports.js';
-import { AwsClients } from '../aws/clients.js';
-import { systemClock } from '../aws/clock.js';
-import { CollectorSessions } from '../aws/credentials.js';
+import type { ProviderServices } from '../../core/provider-module.js';
+import { CustodyError } from '../../core/errors.js';
+import { AWS_SESSIONS, type AwsSessionBroker } from '../shared/aws-sessions.js';
 import type { KubernetesDeps } from './cluster-access.js';
 
-/**
- * EKS tokens by default: the collector role's session in the cluster's account, assumed through
- * the AWS provider's `CollectorSessions` (same role, same attribution, refreshed before expiry).
- */
-export function collectorEksCredentials(config: CustodyConfig, forensicsCredentials: KubernetesDeps['forensicsCredentials']): KubernetesDeps['awsCredentials'] {
-  const aws = config.aws;
-  if (!aws) return undefined;
-  let sessions: CollectorSessions | undefined;
-  return async (account: string, recorder: CaseRecorder): Promise<AwsCredentialIdentity> => {
-    sessions ??= new CollectorSessions({ ...config, aws }, new AwsClients(aws, forensicsCredentials), systemClock);
-    // The token only signs sts:GetCallerIdentity, which no policy can deny; the session covers
-    // the cluster's instances so an inline session policy is never empty.
-    const cluster = Object.values(config.kubernetes?.clusters ?? {}).find((c) => c.eks?.account === account);
-    sessions.cover(account, 'aws', cluster?.eks?.region ?? aws.region, { anyInstance: true });
-    await sessions.ensure(account, recorder);
-    return sessions.providerFor(account)();
+/** `deps` with the broker's credentials and STS endpoint filled in where the caller gave none. */
+export function withEksCredentials(deps: KubernetesDeps, services: ProviderServices | undefined): KubernetesDeps {
+  if (deps.awsCredentials || !services) return deps;
+  // Looked up when a token is needed: the AWS provider may be created after this one.
+  const broker = (): AwsSessionBroker => {
+    const found = services.lookup<AwsSessionBroker>(AWS_SESSIONS);
+    if (!found) throw new CustodyError('E_CONFIG', 'EKS tokens need AWS credentials, but no "aws" section is configured');
+    return found;
+  };
+  return {
+    ...deps,
+    awsCredentials: (account, recorder, region) => broker().credentialsFor(account, region, recorder),
+    get stsEndpoint() {
+      return deps.stsEndpoint ?? services.lookup<AwsSessionBroker>(AWS_SESSIONS)?.stsEndpoint;
+    },
   };
 }

@@ -101,7 +101,7 @@ async function runOne(run: PodRun, container: ContainerInfo, command: VolatileCo
 
 /** Runs the allow-listed commands in every running, non-init container of `containers`. */
 export async function runVolatileCommands(run: PodRun, containers: readonly ContainerInfo[]): Promise<void> {
-  const commands = volatileCommands(run.ctx.options.includeEnv);
+  const commands = volatileCommands(run.ctx.options.includeEnv === true);
   for (const container of containers) {
     if (container.init || !container.status?.state?.running) {
       await run.ctx.recorder.record('exec.skipped', { container: container.name, reason: container.init ? 'init containers have finished: nothing runs to exec into' : 'the container is not running' }, run.key);

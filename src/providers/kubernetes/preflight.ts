@@ -3,13 +3,14 @@
  * which every authenticated user may do) whether the collector may perform each declared
  * operation, in each namespace it should be able to collect from. Changes nothing.
  */
-import type { CustodyConfig } from '../../core/config.js';
+import type { CustodyConfig } from '../config.js';
 import { CustodyError, isCustodyError } from '../../core/errors.js';
 import type { CaseRecorder, LedgerEntry } from '../../core/ports.js';
+import type { ProviderServices } from '../../core/provider-module.js';
 import { callKubernetes } from './call.js';
 import { DEFAULT_FORENSICS_NAMESPACE } from './checkpoint-retrieve.js';
 import { connectCluster } from './cluster-access.js';
-import { collectorEksCredentials } from './eks-credentials.js';
+import { withEksCredentials } from './eks-credentials.js';
 import type { ClusterAccess, KubernetesDeps } from './cluster-access.js';
 import { describeOperation, K8S_OPERATIONS } from './operations.js';
 import type { KubernetesOperation, KubernetesOperationName } from './operations.js';
@@ -36,6 +37,8 @@ export interface KubernetesPreflightOptions {
   /** Recorded as the collector sessions' SourceIdentity (EKS). */
   analyst?: string;
   deps?: KubernetesDeps;
+  /** The registry's shared services (the AWS session broker EKS tokens are signed with). */
+  services?: ProviderServices;
 }
 
 // Preflight opens no case: the collector session's `credentials.assumed` goes nowhere.
@@ -94,8 +97,7 @@ export async function runKubernetesPreflight(options: KubernetesPreflightOptions
   const namespaces = options.namespaces?.length ? options.namespaces : ['default'];
   const recorder = discardingRecorder(options.analyst ?? options.config.analyst ?? 'cloud-custody-preflight');
   // EKS tokens are signed as a collection signs them: the collector role's session.
-  const awsCredentials = options.deps?.awsCredentials ?? collectorEksCredentials(options.config, options.deps?.forensicsCredentials);
-  const deps: KubernetesDeps = { ...options.deps, ...(awsCredentials ? { awsCredentials } : {}) };
+  const deps: KubernetesDeps = withEksCredentials(options.deps ?? {}, options.services);
   const rows: KubernetesPreflightRow[] = [];
   for (const cluster of clusters) {
     let access: ClusterAccess;

@@ -2,15 +2,17 @@
  * The Kubernetes provider: `k8s:CLUSTER/NAMESPACE/POD[/CONTAINER]` targets and
  * `k8s:CLUSTER/NAMESPACE?labels=…` selectors, for clusters named in `kubernetes.clusters`.
  */
-import type { CustodyConfig } from '../../core/config.js';
+import type { CustodyConfig } from '../config.js';
 import { CustodyError } from '../../core/errors.js';
-import type { CaseRecorder, CollectOptions, PlannedCall, PlannedStep, Provider, ProviderContext, ProviderFactory, TargetOutcome } from '../../core/ports.js';
+import type { CaseRecorder, CollectOptions, PlannedCall, PlannedStep, Provider, ProviderContext, TargetOutcome } from '../../core/ports.js';
+import type { ProviderServices } from '../../core/provider-module.js';
 import { selectorKey, targetKey } from '../../core/targets.js';
-import type { KubernetesPodTarget, Selector, Target } from '../../core/targets.js';
-import { roleArnFor } from '../aws/operations.js';
+import type { Selector, Target } from '../../core/targets.js';
+import { isLabelSelector, isPodTarget, podTarget, type KubernetesPodTarget } from './targets.js';
+import { collectorRoleArn, partitionOfRegion } from '../shared/aws-names.js';
 import { callKubernetes } from './call.js';
 import { connectCluster } from './cluster-access.js';
-import { collectorEksCredentials } from './eks-credentials.js';
+import { withEksCredentials } from './eks-credentials.js';
 import type { ClusterAccess, KubernetesDeps } from './cluster-access.js';
 import { collectPod } from './collect-pod.js';
 import { volatileCommands } from './commands.js';
@@ -36,7 +38,7 @@ export function planPod(target: KubernetesPodTarget, options: CollectOptions): P
     { step: 'events', description: 'events for the pod (kept one hour by default)', calls: [planCall('listEvents', where, pod)] },
     {
       step: 'volatile',
-      description: `exec in each running container: ${volatileCommands(options.includeEnv).map((c) => c.argv.join(' ')).join('; ')}`,
+      description: `exec in each running container: ${volatileCommands(options.includeEnv === true).map((c) => c.argv.join(' ')).join('; ')}`,
       calls: [planCall('execInPod', where, pod)],
     },
   ];
@@ -71,11 +73,10 @@ export function planPod(target: KubernetesPodTarget, options: CollectOptions): P
  * const provider = createKubernetesProvider(config);
  * const outcome = await provider?.collect(parseTarget('k8s:prod/shop/web-1'), ctx);
  */
-export function createKubernetesProvider(config: CustodyConfig, deps: KubernetesDeps = {}): Provider | undefined {
+export function createKubernetesProvider(config: CustodyConfig, deps: KubernetesDeps = {}, services?: ProviderServices): Provider {
   const clusters = config.kubernetes?.clusters;
-  if (!clusters) return undefined;
-  const awsCredentials = deps.awsCredentials ?? collectorEksCredentials(config, deps.forensicsCredentials);
-  const resolvedDeps: KubernetesDeps = { ...deps, ...(awsCredentials ? { awsCredentials } : {}) };
+  if (!clusters) throw new CustodyError('E_CONFIG', 'the config has no "kubernetes" section: name the clusters to collect from in kubernetes.clusters');
+  const resolvedDeps = withEksCredentials(deps, services);
   // One client per cluster and case: the EKS authenticator caches its token across targets.
   const accesses = new Map<string, { recorder: CaseRecorder; access: ClusterAccess }>();
   const accessFor = (cluster: string, recorder: CaseRecorder): ClusterAccess => {
@@ -86,6 +87,10 @@ export function createKubernetesProvider(config: CustodyConfig, deps: Kubernetes
     return access;
   };
 
+  // A node's cloud machine is mapped and parsed by the registry: this provider knows no other
+  // provider's target types. Without the registry's services (a unit test) nothing is followed up.
+  const followUps = services;
+
   const checkCluster = (cluster: string, what: string) => {
     if (!clusters[cluster]) {
       const known = Object.keys(clusters).join(', ') || 'none';
@@ -95,21 +100,21 @@ export function createKubernetesProvider(config: CustodyConfig, deps: Kubernetes
 
   return {
     name: 'kubernetes',
-    handles: (target: Target) => target.kind === 'k8s-pod',
-    handlesSelector: (selector: Selector) => selector.kind === 'k8s-labels',
+    handles: (target: Target) => isPodTarget(target),
+    handlesSelector: (selector: Selector) => isLabelSelector(selector),
     validate(target: Target): void {
-      if (target.kind !== 'k8s-pod') throw new CustodyError('E_UNSUPPORTED', `the kubernetes provider does not collect ${target.kind} targets`);
+      if (!isPodTarget(target)) throw new CustodyError('E_UNSUPPORTED', `the kubernetes provider does not collect ${target.kind} targets`);
       checkCluster(target.cluster, targetKey(target));
     },
     validateSelector(selector: Selector): void {
-      if (selector.kind === 'k8s-labels') checkCluster(selector.cluster, `selector ${selectorKey(selector)}`);
+      if (isLabelSelector(selector)) checkCluster(selector.cluster, `selector ${selectorKey(selector)}`);
     },
-    scopeOf: (target: Target) => (target.kind === 'k8s-pod' ? `k8s:${target.cluster}` : 'k8s'),
+    scopeOf: (target: Target) => (isPodTarget(target) ? `k8s:${target.cluster}` : 'k8s'),
     plan(target: Target, options: CollectOptions): PlannedStep[] {
-      if (target.kind !== 'k8s-pod') return [];
+      if (!isPodTarget(target)) return [];
       const eks = clusters[target.cluster]?.eks;
       if (!eks) return planPod(target, options);
-      const roleArn = roleArnFor(config, eks.account);
+      const roleArn = collectorRoleArn(config.aws?.collectorRole, eks.account, partitionOfRegion(eks.region));
       // The EKS token is a presigned sts:GetCallerIdentity, which needs no permission; the
       // session it is signed with is the collector role's, which the cluster's access entry maps.
       const access: PlannedStep = {
@@ -120,7 +125,7 @@ export function createKubernetesProvider(config: CustodyConfig, deps: Kubernetes
       return [access, ...planPod(target, options)];
     },
     async resolveSelector(selector: Selector, ctx: ProviderContext): Promise<Target[]> {
-      if (selector.kind !== 'k8s-labels') return [];
+      if (!isLabelSelector(selector)) return [];
       const key = selectorKey(selector);
       checkCluster(selector.cluster, `selector ${key}`);
       const access = accessFor(selector.cluster, ctx.recorder);
@@ -129,19 +134,16 @@ export function createKubernetesProvider(config: CustodyConfig, deps: Kubernetes
       );
       const pods = list.items.map((p) => p.metadata?.name ?? '').filter(Boolean).sort();
       await ctx.recorder.record('selector.resolved', { selector: key, cluster: selector.cluster, namespace: selector.namespace, labelSelector: selector.labelSelector, pods, resourceVersion: list.metadata?.resourceVersion ?? null });
-      return pods.map((pod) => ({ kind: 'k8s-pod', cluster: selector.cluster, namespace: selector.namespace, pod }));
+      return pods.map((pod) => podTarget(selector.cluster, selector.namespace, pod));
     },
     async collect(target: Target, ctx: ProviderContext): Promise<TargetOutcome> {
-      if (target.kind !== 'k8s-pod') throw new CustodyError('E_UNSUPPORTED', `the kubernetes provider does not collect ${target.kind} targets`);
+      if (!isPodTarget(target)) throw new CustodyError('E_UNSUPPORTED', `the kubernetes provider does not collect ${target.kind} targets`);
       const cluster = clusters[target.cluster];
       if (!cluster) throw new CustodyError('E_CONFIG', `cluster "${target.cluster}" is not in kubernetes.clusters`);
-      return collectPod(target, ctx, accessFor(target.cluster, ctx.recorder), cluster);
+      return collectPod(target, ctx, accessFor(target.cluster, ctx.recorder), cluster, followUps);
     },
     async close(): Promise<void> {
       accesses.clear();
     },
   };
 }
-
-/** The registry's factory (src/providers/registry.ts): undefined without a `kubernetes` section. */
-export const kubernetesProviderFactory: ProviderFactory = (config) => createKubernetesProvider(config);

@@ -1,3 +1,4 @@
+import { isAwsTarget } from '../../../src/providers/targets.js';
 /**
  * The AWS provider end to end against the rehearsal lab (loopback STS/EC2/KMS speaking the real
  * wire protocols), with a real case folder: the incidents it must survive.
@@ -6,7 +7,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { CustodyError } from '../../../src/core/errors.js';
 import type { CaseRecorder } from '../../../src/core/ports.js';
-import { parseSelector, parseTarget } from '../../../src/core/targets.js';
+import { parseSelector, parseTarget } from '../../../src/providers/targets.js';
 import { verifyCase, type CaseHandle } from '../../../src/custody/index.js';
 import { addInstance } from '../../../src/lab/index.js';
 import { contextFor, ledgerText, manifestArtifacts, MemoryRecorder } from './helpers.js';
@@ -259,7 +260,7 @@ describe('AWS provider in the lab', () => {
     const kase = await newCase('selector');
     const aws = provider();
     const targets = await aws.resolveSelector(parseSelector('tag:Incident=INC-42'), contextFor(kase));
-    expect(targets.map((t) => t.kind === 'aws-instance' && t.instanceId)).toEqual([instanceNamed('worker-07').id]);
+    expect(targets.map((t) => isAwsTarget(t) && t.kind === 'aws-instance' && t.instanceId)).toEqual([instanceNamed('worker-07').id]);
     const searched = kase.entries().filter((e) => e.type === 'selector.searched');
     expect(searched.map((e) => e.data.account).sort()).toEqual(['222222222222', '333333333333']);
     await kase.release();

@@ -4,9 +4,9 @@
  * KMS key descriptions; only console output and CreateSnapshots are per instance.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { parseConfig } from '../../../src/core/config.js';
+import { parseConfig } from '../../../src/providers/config.js';
 import type { TargetOutcome } from '../../../src/core/ports.js';
-import type { AwsInstanceTarget } from '../../../src/core/targets.js';
+import { parseEc2Arn } from '../../../src/providers/targets.js';
 import { benchScenario, startLab, type RunningLab } from '../../../src/lab/index.js';
 import { createAwsProvider } from '../../../src/providers/aws/index.js';
 import { contextFor, MemoryRecorder } from './helpers.js';
@@ -52,14 +52,7 @@ describe('AWS provider call budget', () => {
       },
     });
     const aws = createAwsProvider(config, { credentials: async () => lab.orchestratorCredentials, wait: { initialDelayMs: 50, maxDelayMs: 200 } });
-    const targets: AwsInstanceTarget[] = [...lab.state.region(REGION).instances.values()].map((i) => ({
-      kind: 'aws-instance',
-      arn: `arn:aws:ec2:${REGION}:${i.ownerId}:instance/${i.id}`,
-      partition: 'aws',
-      region: REGION,
-      account: i.ownerId,
-      instanceId: i.id,
-    }));
+    const targets = [...lab.state.region(REGION).instances.values()].map((i) => parseEc2Arn(`arn:aws:ec2:${REGION}:${i.ownerId}:instance/${i.id}`));
     expect(targets).toHaveLength(ACCOUNTS * PER_ACCOUNT);
     for (const t of targets) aws.validate(t);
     const recorder = new MemoryRecorder('case-budget');

@@ -4,7 +4,7 @@
  * list those snapshots — they are evidence sitting in the target account.
  */
 import { describe, expect, it } from 'vitest';
-import { parseTarget } from '../../../src/core/targets.js';
+import { parseTarget } from '../../../src/providers/targets.js';
 import { addInstance } from '../../../src/lab/index.js';
 import { contextFor, manifestArtifacts, MemoryRecorder } from './helpers.js';
 import { instanceArn as arnOf, REGION, useAwsLab } from './lab-fixture.js';

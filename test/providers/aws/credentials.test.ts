@@ -1,10 +1,12 @@
+import { REGISTRY } from '../../../src/providers/registry.js';
+import { AWS_SESSIONS, type AwsSessionBroker } from '../../../src/providers/shared/aws-sessions.js';
 /**
  * Collector sessions: attributed to the analyst and the case, narrowed to the targets, refreshed
  * before they lapse, and never written down with their secrets.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { parseConfig, type CustodyConfig } from '../../../src/core/config.js';
-import { parseTarget } from '../../../src/core/targets.js';
+import { parseConfig, type CustodyConfig } from '../../../src/providers/config.js';
+import { parseTarget } from '../../../src/providers/targets.js';
 import { demoScenario, startLab, type RunningLab } from '../../../src/lab/index.js';
 import { createAwsProvider, sessionNameFor, sessionPolicyFor, sourceIdentityFor } from '../../../src/providers/aws/index.js';
 import { fitSessionPolicy } from '../../../src/providers/aws/credentials.js';
@@ -121,10 +123,27 @@ describe('collector sessions in the lab', () => {
       packedPolicySize: expect.any(Number),
       reason: 'first',
     });
-    expect((assumed[0]!.data.sessionPolicy as { narrowedTo: string[] }).narrowedTo).toEqual(expect.arrayContaining(targets.map((t) => (t as { arn: string }).arn)));
+    expect((assumed[0]!.data.sessionPolicy as { narrowedTo: string[] }).narrowedTo).toEqual(expect.arrayContaining(targets.map((t) => t.key)));
     const text = ledgerText(recorder.log);
     expect(text).not.toContain(lab.orchestratorCredentials.secretAccessKey);
     expect(text).not.toMatch(/secretAccessKey|sessionToken/i);
+  });
+
+  it('a provider kept between cases (a warm Lambda) gives each case its own session, and each set of registry services its own broker', async () => {
+    const services = [REGISTRY.createServices(), REGISTRY.createServices()];
+    const aws = createAwsProvider(config, { credentials: async () => lab.orchestratorCredentials, wait: { initialDelayMs: 20, maxDelayMs: 50 } }, services[0]);
+    createAwsProvider(config, { credentials: async () => lab.orchestratorCredentials }, services[1]);
+    expect(services[0]!.lookup(AWS_SESSIONS)).not.toBe(services[1]!.lookup(AWS_SESSIONS));
+    const [first, second] = [new MemoryRecorder('IR-case-a', 'alice'), new MemoryRecorder('IR-case-b', 'bob')];
+    const target = parseTarget(arnsOf('222222222222')[0]!);
+    aws.validate(target);
+    expect((await aws.collect(target, contextFor(first))).status).toBe('collected');
+    const broker = services[0]!.lookup<AwsSessionBroker>(AWS_SESSIONS)!;
+    await broker.credentialsFor('222222222222', 'us-east-1', second);
+    await aws.close?.();
+    // Case B's ledger has its own AssumeRole, named and attributed for case B: nothing of case A's session.
+    expect(first.ofType('credentials.assumed').map((e) => [e.data.sessionName, e.data.sourceIdentityRequested, e.data.reason])).toEqual([['custody-IR-case-a', 'alice', 'first']]);
+    expect(second.ofType('credentials.assumed').map((e) => [e.data.sessionName, e.data.sourceIdentityRequested, e.data.reason])).toEqual([['custody-IR-case-b', 'bob', 'first']]);
   });
 
   it('re-assumes the role about two minutes before the session expires', async () => {

@@ -8,7 +8,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll } from 'vitest';
-import { parseConfig, type CustodyConfig } from '../../../src/core/config.js';
+import { parseConfig, type CustodyConfig } from '../../../src/providers/config.js';
 import { openCase, type CaseHandle } from '../../../src/custody/index.js';
 import { demoScenario, startLab, type LabInstance, type LabSnapshot, type LabVolume, type RunningLab } from '../../../src/lab/index.js';
 import { createAwsProvider, type AwsProvider } from '../../../src/providers/aws/index.js';

@@ -4,8 +4,8 @@
  * which the lab does not speak yet: see test/moto.)
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { parseConfig, type CustodyConfig } from '../../../src/core/config.js';
-import { parseTarget } from '../../../src/core/targets.js';
+import { parseConfig, type CustodyConfig } from '../../../src/providers/config.js';
+import { parseTarget } from '../../../src/providers/targets.js';
 import { addInstance, demoScenario, startLab, type LabInstance, type RunningLab } from '../../../src/lab/index.js';
 import { createAwsProvider } from '../../../src/providers/aws/index.js';
 import { contextFor, manifestArtifacts, MemoryRecorder } from './helpers.js';

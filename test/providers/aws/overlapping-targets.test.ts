@@ -1,3 +1,4 @@
+import { REGISTRY } from '../../../src/providers/registry.js';
 /**
  * An instance and one of its own volumes named in the same case (or found by --select beside an
  * explicit volume): the volume must be snapshotted once, and the signed manifest must hold every
@@ -6,9 +7,9 @@
  */
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { parseConfig } from '../../../src/core/config.js';
+import { parseConfig } from '../../../src/providers/config.js';
 import { DEFAULT_COLLECT_OPTIONS, runCollection } from '../../../src/core/orchestrator.js';
-import { parseSelector, parseTarget } from '../../../src/core/targets.js';
+import { parseSelector, parseTarget } from '../../../src/providers/targets.js';
 import { collectEvidenceItems } from '../../../src/custody/manifest.js';
 import { verifyCase } from '../../../src/custody/index.js';
 import { contextFor, manifestArtifacts } from './helpers.js';
@@ -27,7 +28,7 @@ async function collectBoth(label: string, order: 'instance-first' | 'volume-firs
     concurrency: { perScope, total: 64 },
     aws: { forensicsAccount: '111111111111', region: REGION, allowedAccounts: ['222222222222', '333333333333'] },
   });
-  const result = await runCollection({ config, providers: [aws], recorder: kase, targets, options: DEFAULT_COLLECT_OPTIONS });
+  const result = await runCollection({ config, parser: REGISTRY, providers: [aws], recorder: kase, targets, options: DEFAULT_COLLECT_OPTIONS });
   return { kase, web, root, result };
 }
 

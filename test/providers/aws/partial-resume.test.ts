@@ -12,7 +12,7 @@ import { describe, expect, it } from 'vitest';
 import { evidenceIdFor } from '../../../src/core/case-id.js';
 import { CustodyError } from '../../../src/core/errors.js';
 import type { CaseRecorder } from '../../../src/core/ports.js';
-import { parseTarget } from '../../../src/core/targets.js';
+import { parseTarget } from '../../../src/providers/targets.js';
 import { verifyCase } from '../../../src/custody/index.js';
 import { attachVolume } from '../../../src/lab/aws/scenario.js';
 import { addInstance, type LabInstance } from '../../../src/lab/index.js';

@@ -3,7 +3,7 @@
  * action that was refused, and the other steps (above all the snapshot) still happen.
  */
 import { describe, expect, it } from 'vitest';
-import { parseTarget } from '../../../src/core/targets.js';
+import { parseTarget } from '../../../src/providers/targets.js';
 import { addInstance } from '../../../src/lab/index.js';
 import { contextFor, MemoryRecorder } from './helpers.js';
 import { instanceArn as arnOf, REGION, useAwsLab } from './lab-fixture.js';

@@ -5,7 +5,7 @@
  */
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { parseTarget } from '../../../src/core/targets.js';
+import { parseTarget } from '../../../src/providers/targets.js';
 import { verifyCase } from '../../../src/custody/index.js';
 import { contextFor, ledgerText, manifestArtifacts } from './helpers.js';
 import { REGION, useAwsLab, volumeArn as arnOf } from './lab-fixture.js';

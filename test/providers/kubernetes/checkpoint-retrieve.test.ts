@@ -1,8 +1,9 @@
+import { REGISTRY } from '../../../src/providers/registry.js';
 import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { parseTarget } from '../../../src/core/targets.js';
+import { parseTarget } from '../../../src/providers/targets.js';
 import { FORENSICS_NAMESPACE, generateArchiveChunks } from '../../../src/lab/kubernetes/index.js';
 import { createKubernetesProvider } from '../../../src/providers/kubernetes/index.js';
 import type { K8sFixture } from './helpers.js';
@@ -30,7 +31,7 @@ describe('--retrieve-checkpoint', () => {
         node.checkpointBytes = 3 * MiB + 123;
       }
     });
-    const provider = createKubernetesProvider(fixture.config)!;
+    const provider = createKubernetesProvider(fixture.config, {}, REGISTRY.createServices());
     const kase = await openTestCase(fixture);
     const outcome = await provider.collect(parseTarget(`k8s:lab/shop/${fixture.scenario.compromisedPod}/app`), contextFor(kase, { retrieveCheckpoint: true }));
     expect(outcome.status).toBe('collected');
@@ -64,7 +65,7 @@ describe('--retrieve-checkpoint', () => {
         node.checkpointBytes = size;
       }
     });
-    const provider = createKubernetesProvider(fixture.config)!;
+    const provider = createKubernetesProvider(fixture.config, {}, REGISTRY.createServices());
     const kase = await openTestCase(fixture);
     const { recorder, peakGrowth, samples } = sampleLiveMemory(kase);
     await provider.collect(parseTarget(`k8s:lab/shop/${fixture.scenario.compromisedPod}/app`), { ...contextFor(kase, { retrieveCheckpoint: true }), recorder });
@@ -83,7 +84,7 @@ describe('--retrieve-checkpoint', () => {
       const subject = cluster.subjects[s.collectorToken]!;
       subject.rules = subject.rules.filter((r) => !r.namespaces?.includes(FORENSICS_NAMESPACE));
     });
-    const provider = createKubernetesProvider(fixture.config)!;
+    const provider = createKubernetesProvider(fixture.config, {}, REGISTRY.createServices());
     const kase = await openTestCase(fixture);
     const outcome = await provider.collect(parseTarget(`k8s:lab/shop/${fixture.scenario.compromisedPod}/app`), contextFor(kase, { retrieveCheckpoint: true }));
     expect(outcome.status).toBe('collected');

@@ -1,8 +1,9 @@
+import { REGISTRY } from '../../../src/providers/registry.js';
 import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createKubernetesProvider } from '../../../src/providers/kubernetes/index.js';
-import { parseTarget } from '../../../src/core/targets.js';
+import { parseTarget } from '../../../src/providers/targets.js';
 import type { K8sFixture } from './helpers.js';
 import { contextFor, entriesOf, openTestCase, startFixture } from './helpers.js';
 
@@ -16,14 +17,14 @@ describe('collecting a compromised pod from the lab cluster', () => {
   it('takes pod, owners, service account, node, events, exec output and every log, and hands the node to AWS', async () => {
     fixture = await startFixture();
     const { scenario } = fixture;
-    const provider = createKubernetesProvider(fixture.config)!;
+    const provider = createKubernetesProvider(fixture.config, {}, REGISTRY.createServices());
     const kase = await openTestCase(fixture);
     const target = parseTarget(`k8s:lab/${scenario.namespace}/${scenario.compromisedPod}`);
     const outcome = await provider.collect(target, contextFor(kase));
 
     expect(outcome.status).toBe('collected');
     expect(outcome.followUps).toEqual([
-      { kind: 'aws-instance', arn: `arn:aws:ec2:us-east-1:222222222222:instance/${scenario.compromisedInstanceId}`, partition: 'aws', region: 'us-east-1', account: '222222222222', instanceId: scenario.compromisedInstanceId },
+      parseTarget(`arn:aws:ec2:us-east-1:222222222222:instance/${scenario.compromisedInstanceId}`),
     ]);
     const names = entriesOf(kase, 'evidence.stored').map((e) => e.data.name);
     expect(names).toEqual(expect.arrayContaining([
@@ -77,7 +78,7 @@ describe('nodes outside AWS', () => {
     fixture = await startFixture((cluster) => {
       for (const node of cluster.nodes) node.providerID = providerID;
     });
-    const provider = createKubernetesProvider(fixture.config)!;
+    const provider = createKubernetesProvider(fixture.config, {}, REGISTRY.createServices());
     const kase = await openTestCase(fixture);
     const outcome = await provider.collect(parseTarget(`k8s:lab/shop/${fixture.scenario.compromisedPod}`), contextFor(kase));
     expect(outcome.status).toBe('collected');
@@ -121,7 +122,7 @@ describe('the record of how the cluster was reached', () => {
     );
     const config = { ...fixture.config, kubernetes: { clusters: { lab: { kubeconfig, nodeAccount: '222222222222' } } } };
     const kase = await openTestCase(fixture);
-    await createKubernetesProvider(config)!.collect(parseTarget(`k8s:lab/shop/${fixture.scenario.compromisedPod}`), contextFor(kase));
+    await createKubernetesProvider(config, {}, REGISTRY.createServices()).collect(parseTarget(`k8s:lab/shop/${fixture.scenario.compromisedPod}`), contextFor(kase));
     expect(entriesOf(kase, 'cluster.connected')[0]!.data).toEqual({
       identity: { username: 'cloud-custody-collector', groups: ['cloud-custody:collectors', 'system:authenticated'] },
       cluster: 'lab',

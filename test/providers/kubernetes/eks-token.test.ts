@@ -1,9 +1,10 @@
+import { REGISTRY } from '../../../src/providers/registry.js';
 import { afterEach, describe, expect, it } from 'vitest';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { parseConfig } from '../../../src/core/config.js';
-import { parseTarget } from '../../../src/core/targets.js';
+import { parseConfig } from '../../../src/providers/config.js';
+import { parseTarget } from '../../../src/providers/targets.js';
 import { EksAuthenticator, createKubernetesProvider, mintEksToken } from '../../../src/providers/kubernetes/index.js';
 import { EKS_TOKEN_REFRESH_MARGIN_MS } from '../../../src/providers/kubernetes/eks-token.js';
 import { collectorSubject, decodeEksToken, k8sDemoScenario, startKubernetesLab, verifyEksSignature } from '../../../src/lab/kubernetes/index.js';
@@ -103,7 +104,7 @@ describe('an EKS cluster in the lab', () => {
         asked.push(account);
         return credentials;
       },
-    })!;
+    }, REGISTRY.createServices());
     const kase = await openCase({ casesDir: join(dir, 'cases'), keysDir: join(dir, 'keys'), caseId: 'IR-EKS', analyst: 'alice', toolVersion: 'test' });
     const outcome = await provider.collect(parseTarget(`k8s:prod/shop/${scenario.compromisedPod}`), contextFor(kase));
     expect(outcome.status).toBe('collected');
@@ -129,7 +130,7 @@ describe('an EKS cluster in the lab', () => {
       casesDir: join(dir, 'cases'),
       kubernetes: { clusters: { prod: { eks: { name: 'other-cluster', account: '222222222222', region: 'us-east-1' }, server: lab.url, skipTLSVerify: true } } },
     });
-    const provider = createKubernetesProvider(config, { awsCredentials: async () => credentials })!;
+    const provider = createKubernetesProvider(config, { awsCredentials: async () => credentials }, REGISTRY.createServices());
     const kase = await openCase({ casesDir: join(dir, 'cases'), keysDir: join(dir, 'keys'), caseId: 'IR-EKS-2', analyst: 'alice', toolVersion: 'test' });
     const outcome = await provider.collect(parseTarget(`k8s:prod/shop/${scenario.compromisedPod}`), contextFor(kase));
     expect(outcome).toMatchObject({ status: 'failed', error: { code: 'E_CREDENTIALS' } });

@@ -1,5 +1,6 @@
+import { REGISTRY } from '../../../src/providers/registry.js';
 import { afterEach, describe, expect, it } from 'vitest';
-import { parseTarget } from '../../../src/core/targets.js';
+import { parseTarget } from '../../../src/providers/targets.js';
 import { createKubernetesProvider } from '../../../src/providers/kubernetes/index.js';
 import type { K8sFixture } from './helpers.js';
 import { contextFor, entriesOf, openTestCase, startFixture } from './helpers.js';
@@ -12,7 +13,7 @@ afterEach(async () => {
 });
 
 async function collect(f: K8sFixture, pod = f.scenario.compromisedPod) {
-  const provider = createKubernetesProvider(f.config)!;
+  const provider = createKubernetesProvider(f.config, {}, REGISTRY.createServices());
   const kase = await openTestCase(f);
   const outcome = await provider.collect(parseTarget(`k8s:lab/${f.scenario.namespace}/${pod}`), contextFor(kase));
   const names = entriesOf(kase, 'evidence.stored').map((e) => e.data.name);

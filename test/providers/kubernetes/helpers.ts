@@ -3,8 +3,8 @@
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { parseConfig } from '../../../src/core/config.js';
-import type { CustodyConfig } from '../../../src/core/config.js';
+import { parseConfig } from '../../../src/providers/config.js';
+import type { CustodyConfig } from '../../../src/providers/config.js';
 import type { CollectOptions, ProviderContext, ProgressEvent } from '../../../src/core/ports.js';
 import { openCase } from '../../../src/custody/open-case.js';
 import type { CaseHandle } from '../../../src/custody/open-case.js';

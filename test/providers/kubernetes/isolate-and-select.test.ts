@@ -1,6 +1,8 @@
+import { REGISTRY } from '../../../src/providers/registry.js';
+import { isPodTarget } from '../../../src/providers/targets.js';
 import { afterEach, describe, expect, it } from 'vitest';
-import { parseConfig } from '../../../src/core/config.js';
-import { parseSelector, parseTarget } from '../../../src/core/targets.js';
+import { parseConfig } from '../../../src/providers/config.js';
+import { parseSelector, parseTarget } from '../../../src/providers/targets.js';
 import { createKubernetesProvider, planPod } from '../../../src/providers/kubernetes/index.js';
 import type { K8sFixture } from './helpers.js';
 import { NO_OPTIONS, contextFor, entriesOf, openTestCase, startFixture } from './helpers.js';
@@ -15,7 +17,7 @@ describe('--isolate', () => {
   it('labels the pod, denies all its traffic and cordons its node, recording each change before and after, and deletes nothing', async () => {
     fixture = await startFixture();
     const { scenario, lab } = fixture;
-    const provider = createKubernetesProvider(fixture.config)!;
+    const provider = createKubernetesProvider(fixture.config, {}, REGISTRY.createServices());
     const kase = await openTestCase(fixture, 'IR-2026-042');
     const outcome = await provider.collect(parseTarget(`k8s:lab/shop/${scenario.compromisedPod}`), contextFor(kase, { isolate: true }));
     expect(outcome.status).toBe('collected');
@@ -43,7 +45,7 @@ describe('--isolate', () => {
 
   it('a second pod of the same case reuses the deny-all policy it already created', async () => {
     fixture = await startFixture();
-    const provider = createKubernetesProvider(fixture.config)!;
+    const provider = createKubernetesProvider(fixture.config, {}, REGISTRY.createServices());
     const kase = await openTestCase(fixture);
     for (const pod of ['web-7d9f8b6c5d-x2x7k', 'web-7d9f8b6c5d-q8m4z']) {
       await provider.collect(parseTarget(`k8s:lab/shop/${pod}`), contextFor(kase, { isolate: true }));
@@ -55,7 +57,7 @@ describe('--isolate', () => {
 
   it('without --isolate the plan changes nothing but the checkpoint (which freezes the container briefly and writes on the node)', () => {
     const target = parseTarget('k8s:lab/shop/web-1');
-    if (target.kind !== 'k8s-pod') throw new Error('unexpected');
+    if (!isPodTarget(target)) throw new Error('unexpected');
     expect(planPod(target, NO_OPTIONS).flatMap((s) => s.calls).filter((c) => c.mutates).map((c) => c.api)).toEqual(['k8s:create nodes/proxy']);
     expect(planPod(target, { ...NO_OPTIONS, isolate: true }).flatMap((s) => s.calls).filter((c) => c.mutates).map((c) => c.api)).toEqual([
       'k8s:patch pods', 'k8s:create networking.k8s.io/networkpolicies', 'k8s:patch nodes', 'k8s:create nodes/proxy',
@@ -66,10 +68,10 @@ describe('--isolate', () => {
 describe('selectors and container targets', () => {
   it('a label selector expands to the matching pods and is recorded', async () => {
     fixture = await startFixture();
-    const provider = createKubernetesProvider(fixture.config)!;
+    const provider = createKubernetesProvider(fixture.config, {}, REGISTRY.createServices());
     const kase = await openTestCase(fixture);
     const targets = await provider.resolveSelector(parseSelector('k8s:lab/shop?labels=app=web'), contextFor(kase));
-    expect(targets.map((t) => (t.kind === 'k8s-pod' ? t.pod : ''))).toEqual(['web-7d9f8b6c5d-q8m4z', 'web-7d9f8b6c5d-x2x7k']);
+    expect(targets.map((t) => (isPodTarget(t) ? t.pod : ''))).toEqual(['web-7d9f8b6c5d-q8m4z', 'web-7d9f8b6c5d-x2x7k']);
     expect(entriesOf(kase, 'selector.resolved')[0]!.data).toMatchObject({ labelSelector: 'app=web', pods: ['web-7d9f8b6c5d-q8m4z', 'web-7d9f8b6c5d-x2x7k'] });
     expect(await provider.resolveSelector(parseSelector('k8s:lab/shop?labels=app=nothing'), contextFor(kase))).toEqual([]);
     await kase.release();
@@ -77,7 +79,7 @@ describe('selectors and container targets', () => {
 
   it('a container target takes the pod facts but only that container\'s exec, logs and checkpoint', async () => {
     fixture = await startFixture();
-    const provider = createKubernetesProvider(fixture.config)!;
+    const provider = createKubernetesProvider(fixture.config, {}, REGISTRY.createServices());
     const kase = await openTestCase(fixture);
     const outcome = await provider.collect(parseTarget(`k8s:lab/shop/${fixture.scenario.compromisedPod}/log-shipper`), contextFor(kase));
     expect(outcome.status).toBe('collected');

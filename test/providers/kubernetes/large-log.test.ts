@@ -1,6 +1,7 @@
+import { REGISTRY } from '../../../src/providers/registry.js';
 import { createHash } from 'node:crypto';
 import { afterEach, describe, expect, it } from 'vitest';
-import { parseTarget } from '../../../src/core/targets.js';
+import { parseTarget } from '../../../src/providers/targets.js';
 import { generateLogChunks } from '../../../src/lab/kubernetes/index.js';
 import { createKubernetesProvider } from '../../../src/providers/kubernetes/index.js';
 import type { K8sFixture } from './helpers.js';
@@ -22,7 +23,7 @@ describe('a large container log', () => {
       const pod = cluster.pods.find((p) => p.name === s.compromisedPod)!;
       pod.containers.find((c) => c.name === 'app')!.log = { generatedBytes: LOG_BYTES };
     });
-    const provider = createKubernetesProvider(fixture.config)!;
+    const provider = createKubernetesProvider(fixture.config, {}, REGISTRY.createServices());
     const kase = await openTestCase(fixture);
     const { recorder, peakGrowth, samples } = sampleLiveMemory(kase);
     const outcome = await provider.collect(parseTarget(`k8s:lab/shop/${fixture.scenario.compromisedPod}/app`), { ...contextFor(kase), recorder });

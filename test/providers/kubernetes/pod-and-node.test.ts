@@ -1,10 +1,11 @@
+import { REGISTRY } from '../../../src/providers/registry.js';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { parseConfig } from '../../../src/core/config.js';
+import { parseConfig } from '../../../src/providers/config.js';
 import { DEFAULT_COLLECT_OPTIONS, runCollection } from '../../../src/core/orchestrator.js';
-import { parseTarget, type Target } from '../../../src/core/targets.js';
+import { parseTarget, type Target } from '../../../src/providers/targets.js';
 import { openCase } from '../../../src/custody/open-case.js';
 import { verifyCase } from '../../../src/custody/verify.js';
 import { demoScenario, startLab } from '../../../src/lab/index.js';
@@ -52,9 +53,11 @@ async function collectIntoCase(caseId: string, targets: Target[]) {
     kubernetes: { clusters: { [k8s.configName]: k8s.clusterConfig } },
   });
   const credentials = async () => aws.orchestratorCredentials;
-  const providers = [createAwsProvider(config, { credentials, wait: { initialDelayMs: 50, maxDelayMs: 200 } }), createKubernetesProvider(config, { forensicsCredentials: credentials })!];
+  // One set of registry services, as one case gets: the pod's node is mapped through the registry.
+  const services = REGISTRY.createServices();
+  const providers = [createAwsProvider(config, { credentials, wait: { initialDelayMs: 50, maxDelayMs: 200 } }, services), createKubernetesProvider(config, {}, services)];
   const kase = await openCase({ casesDir: config.casesDir, keysDir: join(dir, 'keys'), caseId, analyst: 'alice', toolVersion: 'test' });
-  const result = await runCollection({ config, providers, recorder: kase, targets, options: DEFAULT_COLLECT_OPTIONS });
+  const result = await runCollection({ config, parser: REGISTRY, providers, recorder: kase, targets, options: DEFAULT_COLLECT_OPTIONS });
   await kase.close({ outcomes: result.outcomes });
   return { kase, result };
 }
@@ -77,6 +80,17 @@ describe('a compromised pod on an EKS node', () => {
     expect(verified.problems).toEqual([]);
     expect(verified.ok).toBe(true);
   }, 60_000);
+
+  it('signs the EKS token with the case\'s one session in the node account, never wider than the narrowed policy', async () => {
+    const { kase } = await collectIntoCase('IR-POD-BROKER', [parseTarget(k8s.podTarget)]);
+    const assumed = kase.entries().filter((e) => e.type === 'credentials.assumed' && e.data.account === worker.ownerId);
+    // One AssumeRole for the pod's token and the node's snapshot: a later one only widens to the node.
+    expect(assumed.filter((e) => e.data.reason === 'first')).toHaveLength(1);
+    expect(assumed.map((e) => e.data.reason).filter((r) => r !== 'first' && r !== 'wider-scope')).toEqual([]);
+    // No session covered every instance of the region (the old EKS session did: instance/*).
+    const narrowed = assumed.flatMap((e) => ((e.data.sessionPolicy as { narrowedTo?: string[] } | null)?.narrowedTo ?? []));
+    expect(narrowed.filter((arn) => arn.endsWith(':instance/*'))).toEqual([]);
+  }, 60_000);
 });
 
 describe('the demo with the compromised pod added', () => {
@@ -95,5 +109,8 @@ describe('the demo with the compromised pod added', () => {
     expect(status[arn('batch-01')]).toBe('failed');
     expect(Object.values(status).filter((s) => s === 'collected')).toHaveLength(6);
     expect((await verifyCase(kase.caseDir)).ok).toBe(true);
+    // The AWS targets and the pod's EKS token share the case's sessions: each account assumed once first.
+    const firsts = kase.entries().filter((e) => e.type === 'credentials.assumed' && e.data.reason === 'first').map((e) => e.data.account);
+    expect(firsts.sort()).toEqual([...new Set(firsts)].sort());
   }, 90_000);
 });

@@ -1,8 +1,9 @@
+import { REGISTRY } from '../../../src/providers/registry.js';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { evidenceIdFor } from '../../../src/core/case-id.js';
 import { afterEach, describe, expect, it } from 'vitest';
-import { parseTarget } from '../../../src/core/targets.js';
+import { parseTarget } from '../../../src/providers/targets.js';
 import { openCase } from '../../../src/custody/open-case.js';
 import { verifyCase } from '../../../src/custody/verify.js';
 import { createKubernetesProvider } from '../../../src/providers/kubernetes/index.js';
@@ -22,14 +23,14 @@ describe('a resumed case', () => {
     });
     const target = parseTarget(`k8s:lab/shop/${fixture.scenario.compromisedPod}`);
     const first = await openTestCase(fixture, 'IR-RESUME');
-    await createKubernetesProvider(fixture.config)!.collect(target, contextFor(first));
+    await createKubernetesProvider(fixture.config, {}, REGISTRY.createServices()).collect(target, contextFor(first));
     await first.release();
     const execs = fixture.lab.execs.length;
     const checkpoints = fixture.lab.audit.filter((a) => a.subresource === 'proxy').length;
     const stored = first.entries().filter((e) => e.type === 'evidence.stored').length;
 
     const resumed = await openCase({ casesDir: join(fixture.dir, 'cases'), keysDir: join(fixture.dir, 'keys'), caseId: 'IR-RESUME', analyst: 'alice', toolVersion: 'test', resume: true });
-    const outcome = await createKubernetesProvider(fixture.config)!.collect(target, contextFor(resumed));
+    const outcome = await createKubernetesProvider(fixture.config, {}, REGISTRY.createServices()).collect(target, contextFor(resumed));
     expect(outcome.status).toBe('collected');
     expect(outcome.evidenceIds).toHaveLength(1);
     expect(fixture.lab.execs.length).toBe(execs);
@@ -49,7 +50,7 @@ describe('a case an earlier run was killed in', () => {
     const evidenceId = evidenceIdFor('IR-KILLED', resource);
     await mkdir(join(kase.caseDir, 'evidence', evidenceId), { recursive: true });
     await writeFile(join(kase.caseDir, 'evidence', evidenceId, 'log-app.log'), 'half a log from the killed run\n');
-    const outcome = await createKubernetesProvider(fixture.config)!.collect(parseTarget(resource), contextFor(kase));
+    const outcome = await createKubernetesProvider(fixture.config, {}, REGISTRY.createServices()).collect(parseTarget(resource), contextFor(kase));
     expect(outcome.status).toBe('collected');
     const names = kase.entries().filter((e) => e.type === 'evidence.stored').map((e) => String(e.data.name));
     expect(names.filter((n) => n.startsWith('log-app.'))).toEqual([expect.stringMatching(/^log-app\.resumed-\d+\.log$/)]);

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { parseConfig } from '../../src/core/config.js';
-import { summarizeConfig } from '../../src/custody/config-summary.js';
+import { parseConfig } from '../../src/providers/config.js';
+import { REGISTRY } from '../../src/providers/registry.js';
+const summarizeConfig = REGISTRY.summarizeConfig;
 import { findCredential } from '../../src/custody/credential-guard.js';
 
 describe('config summary for the ledger', () => {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { parseSelector, parseTarget, targetKey } from '../../src/core/targets.js';
+import { parseSelector, parseTarget, targetKey } from '../../src/providers/targets.js';
 import { CustodyError } from '../../src/core/errors.js';
 
 function refusal(raw: string, parse: (s: string) => unknown = parseTarget): CustodyError {
@@ -16,7 +16,9 @@ describe('targets named on the command line', () => {
   it('an instance ARN becomes an instance target with its account and region', () => {
     const target = parseTarget('arn:aws:ec2:eu-west-1:222222222222:instance/i-0123456789abcdef0');
     expect(target).toEqual({
+      provider: 'aws',
       kind: 'aws-instance',
+      key: 'arn:aws:ec2:eu-west-1:222222222222:instance/i-0123456789abcdef0',
       arn: 'arn:aws:ec2:eu-west-1:222222222222:instance/i-0123456789abcdef0',
       partition: 'aws',
       region: 'eu-west-1',
@@ -51,20 +53,22 @@ describe('targets named on the command line', () => {
 
   it('a pod target may name one container', () => {
     const target = parseTarget('k8s:prod-eks/payments/api-7d9f-x2x/sidecar');
-    expect(target).toEqual({ kind: 'k8s-pod', cluster: 'prod-eks', namespace: 'payments', pod: 'api-7d9f-x2x', container: 'sidecar' });
+    expect(target).toEqual({ provider: 'kubernetes', kind: 'k8s-pod', key: 'k8s:prod-eks/payments/api-7d9f-x2x/sidecar', cluster: 'prod-eks', namespace: 'payments', pod: 'api-7d9f-x2x', container: 'sidecar' });
     expect(targetKey(target)).toBe('k8s:prod-eks/payments/api-7d9f-x2x/sidecar');
   });
 });
 
 describe('selectors', () => {
   it('a tag selector keeps key and value, including "=" in the value', () => {
-    expect(parseSelector('tag:Incident=INC-42')).toEqual({ kind: 'aws-tag', key: 'Incident', value: 'INC-42' });
-    expect(parseSelector('tag:Note=a=b')).toEqual({ kind: 'aws-tag', key: 'Note', value: 'a=b' });
+    expect(parseSelector('tag:Incident=INC-42')).toEqual({ provider: 'aws', kind: 'aws-tag', key: 'tag:Incident=INC-42', tagKey: 'Incident', value: 'INC-42' });
+    expect(parseSelector('tag:Note=a=b')).toEqual({ provider: 'aws', kind: 'aws-tag', key: 'tag:Note=a=b', tagKey: 'Note', value: 'a=b' });
   });
 
   it('a Kubernetes label selector names cluster, namespace and labels', () => {
     expect(parseSelector('k8s:prod/payments?labels=app=api,tier=web')).toEqual({
+      provider: 'kubernetes',
       kind: 'k8s-labels',
+      key: 'k8s:prod/payments?labels=app=api,tier=web',
       cluster: 'prod',
       namespace: 'payments',
       labelSelector: 'app=api,tier=web',

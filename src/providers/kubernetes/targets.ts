@@ -1,0 +1,85 @@
+/**
+ * Kubernetes target and selector syntax: `k8s:CLUSTER/NAMESPACE/POD[/CONTAINER]` and
+ * `k8s:CLUSTER/NAMESPACE?labels=KEY=VALUE[,KEY=VALUE]`.
+ */
+import { CustodyError } from '../../core/errors.js';
+import type { Selector, Target } from '../../core/targets.js';
+
+export interface KubernetesPodTarget extends Target {
+  provider: 'kubernetes';
+  kind: 'k8s-pod';
+  cluster: string;
+  namespace: string;
+  pod: string;
+  /** When set, only this container's evidence is taken (the pod's facts are always taken). */
+  container?: string;
+}
+
+/** `k8s:CLUSTER/NAMESPACE?labels=app=api,tier=web` */
+export interface KubernetesLabelSelector extends Selector {
+  provider: 'kubernetes';
+  kind: 'k8s-labels';
+  cluster: string;
+  namespace: string;
+  labelSelector: string;
+}
+
+export function isPodTarget(target: Target): target is KubernetesPodTarget {
+  return target.provider === 'kubernetes' && target.kind === 'k8s-pod';
+}
+
+export function isLabelSelector(selector: Selector): selector is KubernetesLabelSelector {
+  return selector.provider === 'kubernetes' && selector.kind === 'k8s-labels';
+}
+
+// RFC 1123 labels, as Kubernetes requires for namespaces and pod names.
+const DNS_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
+const DNS_SUBDOMAIN = /^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/;
+const CLUSTER_NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,99}$/;
+
+export const K8S_FORM = 'k8s:CLUSTER/NAMESPACE/POD[/CONTAINER]';
+export const K8S_SELECTOR_FORM = 'k8s:CLUSTER/NAMESPACE?labels=KEY=VALUE[,KEY=VALUE]';
+
+function inputError(raw: string, expected: string, why: string, what: 'target' | 'selector' = 'target'): CustodyError {
+  return new CustodyError('E_INPUT', `invalid ${what} "${raw}": ${why}. Expected ${expected}.`, { resource: raw });
+}
+
+/** A pod target from its parts (a label selector's match). */
+export function podTarget(cluster: string, namespace: string, pod: string, container?: string): KubernetesPodTarget {
+  const key = `k8s:${cluster}/${namespace}/${pod}${container ? `/${container}` : ''}`;
+  return container === undefined
+    ? { provider: 'kubernetes', kind: 'k8s-pod', key, cluster, namespace, pod }
+    : { provider: 'kubernetes', kind: 'k8s-pod', key, cluster, namespace, pod, container };
+}
+
+/** `k8s:…` without `?`, or undefined when the text is not a Kubernetes target. */
+export function parseKubernetesTarget(raw: string): KubernetesPodTarget | undefined {
+  const text = raw.trim();
+  if (!text.startsWith('k8s:')) return undefined;
+  const path = text.slice('k8s:'.length);
+  if (path.includes('?')) throw inputError(raw, K8S_FORM, 'a label selector goes in --select');
+  const parts = path.split('/');
+  if (parts.length < 3 || parts.length > 4) throw inputError(raw, K8S_FORM, 'expected 3 or 4 path segments');
+  const [cluster = '', namespace = '', pod = '', container] = parts;
+  if (!CLUSTER_NAME.test(cluster)) throw inputError(raw, K8S_FORM, `"${cluster}" is not a cluster name`);
+  if (!DNS_LABEL.test(namespace)) throw inputError(raw, K8S_FORM, `"${namespace}" is not a namespace name`);
+  if (!DNS_SUBDOMAIN.test(pod) || pod.length > 253) throw inputError(raw, K8S_FORM, `"${pod}" is not a pod name`);
+  if (container !== undefined && !DNS_LABEL.test(container)) throw inputError(raw, K8S_FORM, `"${container}" is not a container name`);
+  return podTarget(cluster, namespace, pod, container);
+}
+
+/** `k8s:CLUSTER/NAMESPACE?labels=…`, or undefined when the text is not a Kubernetes selector. */
+export function parseKubernetesSelector(raw: string): KubernetesLabelSelector | undefined {
+  const text = raw.trim();
+  if (!text.startsWith('k8s:')) return undefined;
+  const body = text.slice('k8s:'.length);
+  const q = body.indexOf('?');
+  if (q < 0) throw inputError(raw, K8S_SELECTOR_FORM, 'a Kubernetes selector needs ?labels=...', 'selector');
+  const [cluster = '', namespace = '', ...rest] = body.slice(0, q).split('/');
+  if (rest.length > 0 || !CLUSTER_NAME.test(cluster) || !DNS_LABEL.test(namespace)) {
+    throw inputError(raw, K8S_SELECTOR_FORM, 'expected CLUSTER/NAMESPACE before "?"', 'selector');
+  }
+  const labels = new URLSearchParams(body.slice(q + 1)).get('labels');
+  if (!labels) throw inputError(raw, K8S_SELECTOR_FORM, 'the labels= parameter is empty', 'selector');
+  return { provider: 'kubernetes', kind: 'k8s-labels', key: `k8s:${cluster}/${namespace}?labels=${labels}`, cluster, namespace, labelSelector: labels };
+}

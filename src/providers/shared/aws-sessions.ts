@@ -1,0 +1,21 @@
+/**
+ * The AWS credential broker, shared through the registry's services: the AWS provider offers it
+ * under `AWS_SESSIONS`, and the Kubernetes provider signs EKS tokens with it. One broker per set
+ * of services (one case in library use): one AssumeRole per account and case serves both, and
+ * the EKS token is signed with that same session, never a wider one.
+ */
+import type { AwsCredentialIdentity } from '@aws-sdk/types';
+import type { CaseRecorder } from '../../core/ports.js';
+
+export const AWS_SESSIONS = 'aws.sessions';
+
+export interface AwsSessionBroker {
+  /**
+   * The collector role's session in `account` for the recorder's case — assumed at most once per
+   * account and case, narrowed to what that case's AWS targets cover (nothing is added for EKS:
+   * the token only signs sts:GetCallerIdentity, which no policy can deny).
+   */
+  credentialsFor(account: string, region: string, recorder: CaseRecorder): Promise<AwsCredentialIdentity>;
+  /** The STS endpoint the sessions use (the lab, an emulator), for presigning EKS tokens. */
+  readonly stsEndpoint: string | undefined;
+}
