@@ -3,6 +3,7 @@
  * turn a thrown failure into an outcome, retry a retryable failure, and record how it ended.
  */
 import { CustodyError } from './errors.js';
+import { guardRecorder } from './kernel.js';
 import { failedOutcome, isLedgerFailure } from './outcomes.js';
 import type { EarlierCollection } from './earlier-runs.js';
 import type { CaseRecorder, CollectOptions, ProgressEvent, ProgressSink, Provider, ProviderContext, TargetOutcome } from './ports.js';
@@ -132,5 +133,6 @@ export function contextFor(
 ): ProviderContext {
   const sink: ProgressSink =
     target === undefined ? progress : (event: ProgressEvent) => progress(event.target ? event : { ...event, target });
-  return { recorder, progress: sink, options, signal };
+  // The ledger guard, applied by core to every provider: any failure to record is the stop signal.
+  return { recorder: guardRecorder(recorder), progress: sink, options, signal };
 }

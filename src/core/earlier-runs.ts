@@ -4,6 +4,7 @@
  * from another target) and skips only those an earlier run collected.
  */
 import type { LedgerEntry } from './ports.js';
+import { LEDGER_EVENTS } from './ledger-events.js';
 import { selectorKey, targetKey } from './targets.js';
 import type { Selector, Target } from './targets.js';
 
@@ -48,20 +49,20 @@ export function earlierAdmissions(entries: readonly LedgerEntry[], parser: Targe
   for (const entry of entries) {
     const d = entry.data;
     switch (entry.type) {
-      case 'collection.started':
+      case LEDGER_EVENTS.collectionStarted:
         for (const key of listOf(d.targets)) addTarget(key);
         for (const key of listOf((d.fromEarlierRuns as { targets?: unknown } | undefined)?.targets)) addTarget(key);
         for (const key of listOf(d.selectors)) addSelector(key);
         for (const key of listOf((d.fromEarlierRuns as { selectors?: unknown } | undefined)?.selectors)) addSelector(key);
         break;
-      case 'selector.resolved':
+      case LEDGER_EVENTS.selectorResolved:
         // The orchestrator's entry lists targets; a provider's own (Kubernetes: `pods`) does not.
         for (const key of listOf(d.targets)) addTarget(key);
         break;
-      case 'target.discovered':
+      case LEDGER_EVENTS.targetDiscovered:
         addTarget(entry.target);
         break;
-      case 'target.completed':
+      case LEDGER_EVENTS.targetCompleted:
         for (const key of listOf(d.followUps)) addTarget(key);
         break;
     }
@@ -77,7 +78,7 @@ export function earlierAdmissions(entries: readonly LedgerEntry[], parser: Targe
 export function collectedInEarlierRuns(entries: readonly LedgerEntry[], parser: TargetParser): Map<string, EarlierCollection> {
   const done = new Map<string, EarlierCollection>();
   for (const entry of entries) {
-    if (entry.type !== 'target.completed' || !entry.target) continue;
+    if (entry.type !== LEDGER_EVENTS.targetCompleted || !entry.target) continue;
     if (entry.data.status !== 'collected') {
       done.delete(entry.target);
       continue;

@@ -68,7 +68,8 @@ export function isCustodyError(error: unknown): error is CustodyError {
  * 0 every target collected; 1 some targets partial or failed (the case is still valid);
  * 2 every target failed; 3 bad input or configuration; 4 verification failed;
  * 5 the ledger could not be written (collection stopped); 6 the off-machine copy failed (the
- * case is closed and intact locally); 70 internal error.
+ * case is closed and intact locally); 7 cancelled (Ctrl-C or SIGTERM: stopped cleanly, the case
+ * left open to resume); 70 internal error.
  */
 export const EXIT = {
   OK: 0,
@@ -79,6 +80,8 @@ export const EXIT = {
   LEDGER: 5,
   /** The case is closed and verifies locally, but its immutable copy off this machine failed. */
   COPY_FAILED: 6,
+  /** Stopped by Ctrl-C or SIGTERM: no new target started, the case was left open for --resume. */
+  CANCELLED: 7,
   INTERNAL: 70,
 } as const;
 

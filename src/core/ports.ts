@@ -84,6 +84,12 @@ export interface CaseRecorder {
   storeEvidence(input: EvidenceInput): Promise<StoredEvidence>;
   /** Records `artifact.recorded` for a cloud-side artefact (it enters the manifest). */
   recordArtifact(input: ArtifactInput): Promise<LedgerEntry>;
+  /**
+   * The file `evidence/<evidenceId>/<name>` as it is in the case folder, recorded or not (an
+   * interrupted run may have written it and been killed before recording it): its SHA-256, or
+   * undefined when there is none. Optional: without it the kernel looks in `caseDir` itself.
+   */
+  evidenceFile?(evidenceId: string, name: string): { sha256: string } | undefined;
 }
 
 export type OutcomeStatus = 'collected' | 'partial' | 'failed' | 'skipped';

@@ -174,8 +174,9 @@ async function startRun(options: OpenCaseOptions, caseDir: string, keysDir: stri
     caseDir,
   });
   if (previous && previous.publicKey !== key.publicKey) {
+    // The ledger is fine; the configuration points at the wrong key: bad configuration (exit 3).
     throw new CustodyError(
-      'E_LEDGER',
+      'E_CONFIG',
       `the signing key ${key.path} (fingerprint ${key.fingerprint}) is not the key this case was opened with (fingerprint ${previous.fingerprint}); resume with the key that signed the case`,
       { resource: key.path },
     );

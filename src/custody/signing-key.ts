@@ -42,8 +42,8 @@ export function caseKeyPath(keysDir: string, caseId: string): string {
 
 /**
  * Loads the operator's key, or loads/generates the per-case key.
- * Throws `E_CONFIG` for an unreadable or non-Ed25519 key or a key inside the case folder, and
- * `E_LEDGER` when a resumed case's key is missing.
+ * Throws `E_CONFIG` for an unreadable or non-Ed25519 key, a key inside the case folder, or a
+ * resumed case's key that is missing (the ledger is intact: the configuration must find the key).
  */
 export async function resolveSigningKey(options: ResolveSigningKeyOptions): Promise<SigningKey> {
   const { caseId, keysDir, signingKeyFile, allowCreate, caseDir } = options;
@@ -58,7 +58,7 @@ export async function resolveSigningKey(options: ResolveSigningKeyOptions): Prom
   if (existing !== undefined) return describeKey(parsePrivateKey(existing, path), path, 'case', false);
   if (!allowCreate) {
     throw new CustodyError(
-      'E_LEDGER',
+      'E_CONFIG',
       `the signing key of case ${caseId} is missing (${path}); restore it, or pass the key that signed the case with signingKeyFile`,
       { resource: path },
     );

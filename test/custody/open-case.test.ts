@@ -1,3 +1,4 @@
+import { exitCodeFor } from '../../src/core/errors.js';
 import { generateKeyPairSync } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { appendFile, mkdir, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
@@ -136,7 +137,9 @@ describe('opening, resuming and closing a case', () => {
     const before = await readFile(join(first.caseDir, 'ledger.jsonl'), 'utf8');
 
     const error = await errorOf(openCase(caseOptions(scratch, { resume: true, signingKeyFile: otherKey })));
-    expect(error.code).toBe('E_LEDGER');
+    // A configuration error (exit 3): the ledger is intact, the config names the wrong key.
+    expect(error.code).toBe('E_CONFIG');
+    expect(exitCodeFor(error)).toBe(3);
     expect(error.message).toContain(first.fingerprint);
     expect(error.message).toMatch(/not the key this case was opened with/);
     expect(await readFile(join(first.caseDir, 'ledger.jsonl'), 'utf8')).toBe(before);
@@ -147,7 +150,7 @@ describe('opening, resuming and closing a case', () => {
     await first.release();
     await rm(caseKeyPath(scratch.keysDir, 'IR-2026-0042'));
     const error = await errorOf(openCase(caseOptions(scratch, { resume: true })));
-    expect(error.code).toBe('E_LEDGER');
+    expect(error.code).toBe('E_CONFIG');
     expect(error.message).toMatch(/signing key of case IR-2026-0042 is missing/);
     expect(existsSync(caseKeyPath(scratch.keysDir, 'IR-2026-0042'))).toBe(false);
   });

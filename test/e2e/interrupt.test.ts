@@ -26,7 +26,7 @@ describe.each([
     const interrupted = await run.done;
     expect(interrupted.signal).toBeNull(); // handled, not killed by the signal
     expect(interrupted.stderr).toContain('stopping cleanly, no new target starts');
-    expect(interrupted.code).toBe(EXIT.PARTIAL);
+    expect(interrupted.code).toBe(EXIT.CANCELLED);
     expect(interrupted.stdout).toContain('--resume');
     expect(interrupted.stdout).toMatch(/skipped/);
     const types = ledgerOf(ledger);

@@ -84,7 +84,7 @@ describe('Ctrl-C during the node follow-up, then --resume', () => {
     while (!finished && !entriesOf(ledger).some((e) => e.type === 'snapshot.created' && e.target === nodeArn)) await new Promise((r) => setTimeout(r, 10));
     run.child.kill('SIGINT');
     const interrupted = await run.done;
-    expect(interrupted.code, interrupted.stderr).toBe(EXIT.PARTIAL);
+    expect(interrupted.code, interrupted.stderr).toBe(EXIT.CANCELLED);
     const before = entriesOf(ledger);
     expect(before.map((e) => e.type)).not.toContain('case.closed');
     expect(before.some((e) => e.type === 'target.completed' && e.target === k8s.podTarget && e.data.status === 'collected')).toBe(true);

@@ -66,9 +66,9 @@ export function analystValue(value: string | undefined): string | undefined {
   return value;
 }
 
-/** Verification failure outranks everything; an interrupted run is partial at best. */
+/** A cancelled run has its own code (the case is open, to resume); then verification outranks everything. */
 export function collectExitCode(result: CollectCaseResult): number {
-  if (result.interrupted) return Math.max(EXIT.PARTIAL, exitCodeForOutcomes(result.outcomes));
+  if (result.interrupted) return EXIT.CANCELLED;
   if (!result.verify?.ok) return EXIT.VERIFY_FAILED;
   // The case is valid here, but the copy that was asked for is not there: not a silent success.
   if (result.copy && !result.copy.ok) return EXIT.COPY_FAILED;

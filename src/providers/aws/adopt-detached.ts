@@ -13,6 +13,8 @@ import { isCustodyError } from '../../core/errors.js';
 import type { AwsInstanceTarget } from './targets.js';
 import { adopt, findExisting, type VolumeSnapshot } from './create-snapshots.js';
 import { isLedgerError, volumeArnOf, type TargetRun } from './run.js';
+import { historyOf } from '../../core/case-history.js';
+import { LEDGER_EVENTS } from '../../core/ledger-events.js';
 
 /** What `snapshot.adopted` says about a snapshot whose volume was detached. */
 export const DETACHED_NOTE = 'volume no longer attached to the instance';
@@ -28,8 +30,8 @@ export interface DetachedVolume {
 /** Volume ids this target's earlier snapshot requests named, with the seq of the first request naming each. */
 function requestedEarlier(run: TargetRun<AwsInstanceTarget>): Map<string, number> {
   const requested = new Map<string, number>();
-  for (const e of run.recorder.entries()) {
-    if (e.type !== 'snapshot.requested' || e.target !== run.target.arn || e.data.operation !== 'CreateSnapshots') continue;
+  for (const e of historyOf(run.recorder).about(LEDGER_EVENTS.snapshotRequested, run.target.arn)) {
+    if (e.data.operation !== 'CreateSnapshots') continue;
     const ids = Array.isArray(e.data.volumeIds) ? e.data.volumeIds : [];
     for (const id of ids) if (typeof id === 'string' && !requested.has(id)) requested.set(id, e.seq);
   }
@@ -37,11 +39,7 @@ function requestedEarlier(run: TargetRun<AwsInstanceTarget>): Map<string, number
 }
 
 function artifactRecorded(run: TargetRun, evidenceId: string): boolean {
-  return run.recorder.entries().some((e) => {
-    if (e.type !== 'artifact.recorded') return false;
-    const data = e.data as { evidenceId?: unknown; artifact?: { evidenceId?: unknown } };
-    return (data.evidenceId ?? data.artifact?.evidenceId) === evidenceId;
-  });
+  return historyOf(run.recorder).artifactRecorded(evidenceId);
 }
 
 /** Where the volume is now, for the ledger: detached (`available`), attached elsewhere, or gone. */

@@ -6,6 +6,7 @@
  * detached since are adopted and carried through too (adopt-detached.ts).
  */
 import type { Instance, Volume } from '@aws-sdk/client-ec2';
+import { historyOf } from '../../core/case-history.js';
 import { evidenceIdFor } from '../../core/case-id.js';
 import { isCustodyError, type CustodyError } from '../../core/errors.js';
 import type { TargetOutcome } from '../../core/ports.js';
@@ -79,7 +80,7 @@ async function collectClaimedInstance(run: TargetRun<AwsInstanceTarget>): Promis
   const keyOf = (volumeId: string) => volumeKeyOf(target.account, target.region, volumeId);
   const own: string[] = [];
   const covered: Array<{ volumeId: string; claim: VolumeClaim }> = [];
-  const holders = earlierSourceHolders(run.recorder.entries());
+  const holders = earlierSourceHolders(historyOf(run.recorder));
   for (const volumeId of volumeIds) {
     const holder = holders.get(keyOf(volumeId));
     if (holder !== undefined && holder !== target.arn) {
@@ -184,7 +185,7 @@ async function runOwnChain(run: TargetRun<AwsInstanceTarget>, s: VolumeSnapshot,
 function earlierClaim(run: TargetRun<AwsInstanceTarget>, holder: string, volumeId: string): VolumeClaim {
   const live = run.volumes.current(volumeKeyOf(run.target.account, run.target.region, volumeId));
   if (live && live.by === holder) return live;
-  const result = ledgerChainResult(run.recorder.entries(), volumeId, evidenceIdFor(run.caseId, volumeArnOf(run.target, volumeId)), run.aws);
+  const result = ledgerChainResult(historyOf(run.recorder), volumeId, evidenceIdFor(run.caseId, volumeArnOf(run.target, volumeId)), run.aws);
   return { by: holder, result: Promise.resolve(result) };
 }
 

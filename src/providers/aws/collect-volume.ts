@@ -5,6 +5,7 @@
  */
 import type { TargetOutcome } from '../../core/ports.js';
 import type { AwsVolumeTarget } from './targets.js';
+import { historyOf } from '../../core/case-history.js';
 import { snapshotVolume } from './create-snapshots.js';
 import { describeKeys } from './describe-keys.js';
 import { failedOutcome, outcomeOf } from './outcome.js';
@@ -38,11 +39,11 @@ async function collectUnlessCovered(run: TargetRun<AwsVolumeTarget>): Promise<Ta
   const key = volumeKeyOf(target.account, target.region, target.volumeId);
   const attachedTo = volume.Attachments?.find((a) => a.InstanceId)?.InstanceId;
   const attachedArn = attachedTo ? `arn:${target.partition}:ec2:${target.region}:${target.account}:instance/${attachedTo}` : undefined;
-  const holder = earlierSourceHolders(run.recorder.entries()).get(key);
+  const holder = earlierSourceHolders(historyOf(run.recorder)).get(key);
   if (holder !== undefined && holder !== target.arn) {
     // An earlier run of the case had another target (its instance) snapshot it: that stands.
     const live = await run.volumes.coveringClaim(key, target.arn, holder);
-    return coveredOutcome(run, live ?? { by: holder, result: Promise.resolve(ledgerChainResult(run.recorder.entries(), target.volumeId, run.evidenceId, run.aws)) });
+    return coveredOutcome(run, live ?? { by: holder, result: Promise.resolve(ledgerChainResult(historyOf(run.recorder), target.volumeId, run.evidenceId, run.aws)) });
   }
   const covering = await run.volumes.coveringClaim(key, target.arn, attachedArn);
   if (covering) return coveredOutcome(run, covering);

@@ -5,15 +5,10 @@
  */
 import type { AwsConfig } from '../config.js';
 import { CustodyError, isCustodyError } from '../../core/errors.js';
-import type {
-  ArtifactInput,
-  CaseRecorder,
-  CollectOptions,
-  EvidenceInput,
-  LedgerEntry,
-  ProgressSink,
-  StoredEvidence,
-} from '../../core/ports.js';
+import { historyOf } from '../../core/case-history.js';
+import { isStopSignal, runStep as kernelRunStep, storeOnce, type StepFailure as KernelStepFailure, type StepResult } from '../../core/kernel.js';
+import { LEDGER_EVENTS } from '../../core/ledger-events.js';
+import type { CaseRecorder, CollectOptions, EvidenceInput, ProgressSink, StoredEvidence } from '../../core/ports.js';
 import type { AwsInstanceTarget, AwsVolumeTarget } from './targets.js';
 import type { CollectorSessions } from './credentials.js';
 import type { ResourceDirectory } from './describe.js';
@@ -67,79 +62,20 @@ export interface TargetRun<T extends AwsInstanceTarget | AwsVolumeTarget = AwsIn
   evidenceIds: Set<string>;
 }
 
-/**
- * Wraps a recorder so any failure to write becomes `E_LEDGER`, which nothing below catches.
- * One exception: `storeEvidence` refusing its input (`E_INPUT`, e.g. a name that already holds
- * other bytes) is passed through for the caller to handle.
- */
-export function guardRecorder(recorder: CaseRecorder): CaseRecorder {
-  const guard = async <T>(what: string, fn: () => Promise<T>, passInputErrors = false): Promise<T> => {
-    try {
-      return await fn();
-    } catch (error) {
-      if (isCustodyError(error) && (error.code === 'E_LEDGER' || (passInputErrors && error.code === 'E_INPUT'))) throw error;
-      throw new CustodyError('E_LEDGER', `the case could not record ${what}: ${(error as Error)?.message ?? String(error)}`, {
-        cause: error,
-        resource: recorder.caseDir,
-      });
-    }
-  };
-  return {
-    get caseId() {
-      return recorder.caseId;
-    },
-    get analyst() {
-      return recorder.analyst;
-    },
-    get caseDir() {
-      return recorder.caseDir;
-    },
-    record: (type: string, data?: Record<string, unknown>, target?: string): Promise<LedgerEntry> =>
-      guard(type, () => recorder.record(type, data, target)),
-    entries: () => recorder.entries(),
-    storeEvidence: (input: EvidenceInput): Promise<StoredEvidence> =>
-      guard(`evidence ${input.name}`, () => recorder.storeEvidence(input), true),
-    recordArtifact: (input: ArtifactInput): Promise<LedgerEntry> => guard(`artifact ${input.kind}`, () => recorder.recordArtifact(input)),
-  };
-}
+/** The case's ledger guard, applied by core to every provider's recorder (src/core/kernel.ts). */
+export { guardRecorder } from '../../core/kernel.js';
 
-export function isLedgerError(error: unknown): boolean {
-  return isCustodyError(error) && error.code === 'E_LEDGER';
-}
+/** The stop-the-run signal (`E_LEDGER`): nothing in a provider catches it. */
+export const isLedgerError = isStopSignal;
 
-function asCustodyError(error: unknown): CustodyError {
-  if (isCustodyError(error)) return error;
-  return new CustodyError('E_INTERNAL', `unexpected failure: ${(error as Error)?.message ?? String(error)}`, { cause: error });
-}
-
-export type StepResult<T> = { ok: true; value: T } | { ok: false; error: CustodyError };
+export type { StepResult } from '../../core/kernel.js';
 
 /**
- * Runs one step. On failure: records `step.failed` (with the error record and `extra`), remembers
- * it for the outcome, reports progress, and returns `{ ok: false }`. Ledger failures propagate.
+ * Runs one step of this target (the kernel's `runStep`): a failure becomes a `step.failed` entry
+ * and a remembered failure; only the stop signal escapes.
  */
-export async function runStep<T>(
-  run: TargetRun,
-  step: string,
-  fn: () => Promise<T>,
-  extra: Record<string, unknown> = {},
-): Promise<StepResult<T>> {
-  const target = run.target.arn;
-  run.progress({ target, step, state: 'started', ...(extra.volumeId ? { detail: String(extra.volumeId) } : {}) });
-  try {
-    const value = await fn();
-    run.progress({ target, step, state: 'done', ...(extra.volumeId ? { detail: String(extra.volumeId) } : {}) });
-    return { ok: true, value };
-  } catch (raw) {
-    if (isLedgerError(raw)) throw raw;
-    const error = asCustodyError(raw);
-    const failure: StepFailure = { step, error };
-    if (typeof extra.volumeId === 'string') failure.volumeId = extra.volumeId;
-    run.failures.push(failure);
-    await run.recorder.record('step.failed', { step, ...extra, error: error.toRecord() }, target);
-    run.progress({ target, step, state: 'failed', detail: error.message });
-    return { ok: false, error };
-  }
+export function runStep<T>(run: TargetRun, step: string, fn: () => Promise<T>, extra: Record<string, unknown> = {}): Promise<StepResult<T>> {
+  return kernelRunStep({ recorder: run.recorder, progress: run.progress, key: run.target.arn, failures: run.failures as KernelStepFailure[] }, step, fn, extra);
 }
 
 export function volumeArnOf(target: AwsInstanceTarget | AwsVolumeTarget, volumeId: string): string {
@@ -147,30 +83,18 @@ export function volumeArnOf(target: AwsInstanceTarget | AwsVolumeTarget, volumeI
 }
 
 /**
- * Whether an earlier (interrupted) run of this case already stored `name` for `evidenceId`.
- * Evidence is never overwritten, and a resumed run finishes what is missing rather than
- * re-taking what is there.
+ * Whether an earlier (interrupted) run of this case already stored `name` for `evidenceId` (or a
+ * resumed copy of it): evidence is never overwritten, and a resumed run finishes what is missing
+ * rather than re-taking what is there. Asked of the case history, never a ledger scan.
  */
 export function storedBefore(run: TargetRun, evidenceId: string, name: string): boolean {
-  return run.recorder.entries().some((e) => e.type === 'evidence.stored' && e.data.evidenceId === evidenceId && e.data.name === name);
+  return historyOf(run.recorder).storedName(evidenceId, name) !== undefined;
 }
 
-/**
- * Stores an evidence file once per case. A file an interrupted run wrote but never recorded
- * (killed in between) holds other bytes (other request ids and times): evidence is never
- * overwritten, so this run's copy goes under a name of its own, `instance.resumed-<seq>.json`.
- */
+/** Stores an evidence file once per case, with the kernel's one resume naming policy. */
 export async function storeEvidenceOnce(run: TargetRun, input: EvidenceInput): Promise<StoredEvidence | undefined> {
-  if (storedBefore(run, input.evidenceId, input.name)) return undefined;
-  try {
-    return await run.recorder.storeEvidence(input);
-  } catch (error) {
-    if (!isCustodyError(error) || error.code !== 'E_INPUT') throw error;
-    const dot = input.name.lastIndexOf('.');
-    const stem = dot > 0 ? input.name.slice(0, dot) : input.name;
-    const ext = dot > 0 ? input.name.slice(dot) : '';
-    return run.recorder.storeEvidence({ ...input, name: `${stem}.resumed-${run.recorder.entries().length}${ext}` });
-  }
+  const result = await storeOnce(run.recorder, input);
+  return result.status === 'stored' ? result.stored : undefined;
 }
 
 /**
@@ -211,7 +135,7 @@ export async function loadIndexOrProceed(
     await index.load(run.signal);
   } catch (error) {
     if (isLedgerError(error)) throw error;
-    const earlier = run.recorder.entries().some((e) => e.type === 'snapshot.requested' && e.target === run.target.arn && requestedBefore(e.data));
+    const earlier = historyOf(run.recorder).about(LEDGER_EVENTS.snapshotRequested, run.target.arn).some((e) => requestedBefore(e.data));
     if (earlier) throw error;
     const failure = isCustodyError(error) ? error : new CustodyError('E_CLOUD', String((error as Error)?.message ?? error), { cause: error });
     await run.recorder.record(

@@ -18,6 +18,8 @@ import type { DescribedKey } from './kms-keys.js';
 import type { Semaphore } from './limits.js';
 import { fillKeyPattern } from './kms-keys.js';
 import { isLedgerError, loadIndexOrProceed, runStep, type TargetRun } from './run.js';
+import { historyOf } from '../../core/case-history.js';
+import { LEDGER_EVENTS } from '../../core/ledger-events.js';
 import type { CaseSnapshotIndex, IndexedSnapshot } from './snapshot-index.js';
 import type { SnapshotWaiter } from './snapshot-waiter.js';
 
@@ -170,17 +172,15 @@ async function requestCopy(run: TargetRun, args: CopyArgs, tags: Record<string, 
 }
 
 function alreadyLocked(run: TargetRun, snapshotId: string): boolean {
-  return run.recorder.entries().some((e) => e.type === 'snapshot.locked' && e.data.snapshotId === snapshotId);
+  return historyOf(run.recorder)
+    .derived('aws.lockedSnapshots', () => new Set<string>(), (locked, e) => {
+      if (e.type === LEDGER_EVENTS.snapshotLocked && typeof e.data.snapshotId === 'string') locked.add(e.data.snapshotId);
+    })
+    .has(snapshotId);
 }
 
 function alreadyRecordedArtifact(run: TargetRun, evidenceId: string, cloudIds: Record<string, string>): boolean {
-  return run.recorder.entries().some((e) => {
-    if (e.type !== 'artifact.recorded') return false;
-    const data = e.data as { evidenceId?: unknown; cloudIds?: Record<string, unknown>; artifact?: { evidenceId?: unknown; cloudIds?: Record<string, unknown> } };
-    const recorded = data.cloudIds ?? data.artifact?.cloudIds;
-    const id = data.evidenceId ?? data.artifact?.evidenceId;
-    return id === evidenceId && recorded !== undefined && Object.entries(cloudIds).every(([k, v]) => recorded[k] === v);
-  });
+  return historyOf(run.recorder).artifactRecorded(evidenceId, cloudIds);
 }
 
 /**

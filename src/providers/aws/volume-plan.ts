@@ -7,6 +7,8 @@
  * away. An instance whose volume a volume target already claimed leaves it out of its
  * CreateSnapshots and waits for that chain in turn.
  */
+import type { CaseHistory } from '../../core/case-history.js';
+import { LEDGER_EVENTS } from '../../core/ledger-events.js';
 import type { LedgerEntry } from '../../core/ports.js';
 import type { ChainResult } from './volume-chain.js';
 
@@ -107,28 +109,28 @@ export function volumeKeyOf(account: string, region: string, volumeId: string): 
  * runs, by volume key: on a resume that target still holds the volume, so no other target of
  * the case snapshots it again.
  */
-export function earlierSourceHolders(entries: readonly LedgerEntry[]): Map<string, string> {
-  const holders = new Map<string, string>();
-  for (const entry of entries) {
-    if (!entry.target) continue;
-    const d = entry.data;
-    let volumeIds: unknown[] = [];
-    if (entry.type === 'snapshot.requested' && (d.operation === 'CreateSnapshots' || d.operation === 'CreateSnapshot')) {
-      volumeIds = Array.isArray(d.volumeIds) ? d.volumeIds : [d.volumeId];
-    } else if (entry.type === 'snapshot.adopted' && d.role === 'source') {
-      volumeIds = [d.volumeId];
-    } else {
-      continue;
-    }
-    const scope = accountAndRegionOf(entry.target);
-    if (!scope) continue;
-    for (const volumeId of volumeIds) {
-      if (typeof volumeId !== 'string') continue;
-      const key = volumeKeyOf(scope.account, scope.region, volumeId);
-      if (!holders.has(key)) holders.set(key, entry.target);
-    }
+export function earlierSourceHolders(history: CaseHistory): ReadonlyMap<string, string> {
+  return history.derived('aws.sourceHolders', () => new Map<string, string>(), addSourceHolder);
+}
+
+function addSourceHolder(holders: Map<string, string>, entry: LedgerEntry): void {
+  if (!entry.target) return;
+  const d = entry.data;
+  let volumeIds: unknown[];
+  if (entry.type === LEDGER_EVENTS.snapshotRequested && (d.operation === 'CreateSnapshots' || d.operation === 'CreateSnapshot')) {
+    volumeIds = Array.isArray(d.volumeIds) ? d.volumeIds : [d.volumeId];
+  } else if (entry.type === LEDGER_EVENTS.snapshotAdopted && d.role === 'source') {
+    volumeIds = [d.volumeId];
+  } else {
+    return;
   }
-  return holders;
+  const scope = accountAndRegionOf(entry.target);
+  if (!scope) return;
+  for (const volumeId of volumeIds) {
+    if (typeof volumeId !== 'string') continue;
+    const key = volumeKeyOf(scope.account, scope.region, volumeId);
+    if (!holders.has(key)) holders.set(key, entry.target);
+  }
 }
 
 function accountAndRegionOf(arn: string): { account: string; region: string } | undefined {
@@ -143,25 +145,27 @@ function accountAndRegionOf(arn: string): { account: string; region: string } | 
  * share: shared; in-place: the snapshot completed).
  */
 export function ledgerChainResult(
-  entries: readonly LedgerEntry[],
+  history: CaseHistory,
   volumeId: string,
   evidenceId: string,
   aws: { transfer: 'copy' | 'share' | 'in-place'; lock?: unknown },
 ): ChainResult {
-  const cloudIds: Record<string, string> = {};
-  const completed = new Set<string>();
-  const shared = new Set<string>();
-  const locked = new Set<string>();
-  for (const entry of entries) {
-    const d = entry.data;
-    if (entry.type === 'artifact.recorded' && d.evidenceId === evidenceId) {
-      for (const [k, v] of Object.entries((d.cloudIds as Record<string, unknown> | undefined) ?? {})) if (typeof v === 'string') cloudIds[k] = v;
-    }
-    if (typeof d.snapshotId !== 'string') continue;
-    if (entry.type === 'snapshot.completed' || (entry.type === 'snapshot.adopted' && d.state === 'completed')) completed.add(d.snapshotId);
-    if (entry.type === 'snapshot.shared') shared.add(d.snapshotId);
-    if (entry.type === 'snapshot.locked') locked.add(d.snapshotId);
-  }
+  // Every artefact record of an evidence id merged, as the manifest merges them.
+  const merged = history.derived('aws.artifactIds', () => new Map<string, Record<string, string>>(), (byId, e) => {
+    if (e.type !== LEDGER_EVENTS.artifactRecorded || typeof e.data.evidenceId !== 'string') return;
+    const ids = byId.get(e.data.evidenceId) ?? {};
+    for (const [k, v] of Object.entries((e.data.cloudIds as Record<string, unknown> | undefined) ?? {})) if (typeof v === 'string') ids[k] = v;
+    byId.set(e.data.evidenceId, ids);
+  });
+  const cloudIds: Record<string, string> = { ...merged.get(evidenceId) };
+  const states = history.derived('aws.snapshotStates', () => ({ completed: new Set<string>(), shared: new Set<string>(), locked: new Set<string>() }), (st, entry) => {
+    const id = entry.data.snapshotId;
+    if (typeof id !== 'string') return;
+    if (entry.type === 'snapshot.completed' || (entry.type === LEDGER_EVENTS.snapshotAdopted && entry.data.state === 'completed')) st.completed.add(id);
+    if (entry.type === 'snapshot.shared') st.shared.add(id);
+    if (entry.type === LEDGER_EVENTS.snapshotLocked) st.locked.add(id);
+  });
+  const { completed, shared, locked } = states;
   const { snapshotId, reencryptedSnapshotId, forensicsSnapshotId } = cloudIds;
   const done =
     aws.transfer === 'in-place'

@@ -11,8 +11,8 @@ import { createHash } from 'node:crypto';
 import type { V1Pod } from '@kubernetes/client-node';
 import { CustodyError } from '../../core/errors.js';
 import { callKubernetes } from './call.js';
-import type { ContainerInfo, PodRun } from './collect-pod.js';
-import { freshName, safeName } from './collect-pod.js';
+import type { ContainerInfo, PodRun } from './pod-run.js';
+import { freshName, safeName } from './pod-run.js';
 import { openExecStream } from './exec-stream.js';
 import { interpretExecStatus } from './exec.js';
 

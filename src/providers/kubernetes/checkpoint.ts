@@ -11,7 +11,9 @@
  */
 import { isCustodyError } from '../../core/errors.js';
 import { callKubernetes, KubernetesHttpError, statusOf } from './call.js';
-import type { ContainerInfo, PodRun } from './collect-pod.js';
+import type { ContainerInfo, PodRun } from './pod-run.js';
+import { historyOf } from '../../core/case-history.js';
+import { LEDGER_EVENTS } from '../../core/ledger-events.js';
 import { readBody, requestKubernetes } from './http-stream.js';
 import { retrieveCheckpoint } from './checkpoint-retrieve.js';
 
@@ -38,7 +40,7 @@ export async function probeCheckpoint(run: PodRun, node: string, containers: rea
   for (const container of containers) {
     if (container.init || !container.status?.state?.running) continue;
     // A resumed case must not write a second archive on the node for the same container.
-    if (recorder.entries().some((e) => e.type === 'checkpoint.created' && e.target === run.key && e.data.container === container.name)) {
+    if (historyOf(recorder).about(LEDGER_EVENTS.checkpointCreated, run.key).some((e) => e.data.container === container.name)) {
       await recorder.record('checkpoint.skipped', { node, container: container.name, reason: 'an earlier run of this case took it' }, run.key);
       continue;
     }

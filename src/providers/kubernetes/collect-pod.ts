@@ -9,8 +9,6 @@
  * A step that fails is recorded and the next one runs; a pod that vanishes ends the pod steps,
  * keeping what was collected (outcome `partial`).
  */
-import { existsSync } from 'node:fs';
-import { join } from 'node:path';
 import type { V1Container, V1ContainerStatus, V1Node, V1Pod } from '@kubernetes/client-node';
 import type { ClusterConfig } from '../config.js';
 import { evidenceIdFor } from '../../core/case-id.js';
@@ -27,110 +25,11 @@ import { isolatePod } from './isolate.js';
 import { streamContainerLog } from './logs.js';
 import { K8S_OPERATIONS, OWNER_OPERATIONS } from './operations.js';
 import { nodeFollowUp, type NodeFollowUps } from './node-follow-up.js';
+import { runStep, safeName, storeOnce, type ContainerInfo, type PodRun } from './pod-run.js';
 
-/** Shared by the steps of one pod's collection. */
-export interface PodRun {
-  target: KubernetesPodTarget;
-  /** `k8s:cluster/ns/pod[/container]`: the ledger's target field. */
-  key: string;
-  /** `k8s:cluster/ns/pod`: the resource named in errors. */
-  resource: string;
-  evidenceId: string;
-  ctx: ProviderContext;
-  access: ClusterAccess;
-  cluster: ClusterConfig;
-  stored: string[];
-  failures: CustodyError[];
-  podGone: boolean;
-  /** Set when the pod was seen and then disappeared (not when it was never there). */
-  vanished?: boolean;
-}
-
-export interface ContainerInfo {
-  name: string;
-  init: boolean;
-  spec: V1Container;
-  status?: V1ContainerStatus;
-}
+export type { ContainerInfo, PodRun } from './pod-run.js';
 
 const json = (value: unknown) => `${JSON.stringify(value, null, 2)}\n`;
-
-/**
- * The name this run stores `name` under. An interrupted run may have written the file without
- * recording it (killed in between); evidence is never overwritten, so this run's copy gets a name
- * of its own, `log-app.resumed-<seq>.log`. Checked before a stream is consumed, not after.
- */
-export function freshName(run: PodRun, name: string): string {
-  if (!existsSync(join(run.ctx.recorder.caseDir, 'evidence', run.evidenceId, name))) return name;
-  const dot = name.lastIndexOf('.');
-  const stem = dot > 0 ? name.slice(0, dot) : name;
-  const ext = dot > 0 ? name.slice(dot) : '';
-  return `${stem}.resumed-${run.ctx.recorder.entries().length}${ext}`;
-}
-
-/** The name under which an earlier run of the case recorded `name` (itself or a `.resumed-` copy). */
-export function storedBefore(run: PodRun, name: string): string | undefined {
-  const dot = name.lastIndexOf('.');
-  const stem = dot > 0 ? name.slice(0, dot) : name;
-  const ext = dot > 0 ? name.slice(dot) : '';
-  const entry = run.ctx.recorder
-    .entries()
-    .find((e) => e.type === 'evidence.stored' && e.data.evidenceId === run.evidenceId && (e.data.name === name || (String(e.data.name).startsWith(`${stem}.resumed-`) && String(e.data.name).endsWith(ext))));
-  return entry ? String(entry.data.name) : undefined;
-}
-
-/** Stores `content` under the pod's evidence id unless an earlier run of the case already did. */
-export async function storeOnce(run: PodRun, name: string, kind: string, source: string, content: string, cloudIds?: Record<string, string>): Promise<void> {
-  // Stored by an earlier run of this case: it counts, and is not stored twice.
-  const earlier = storedBefore(run, name);
-  if (earlier) {
-    run.stored.push(earlier);
-    return;
-  }
-  const stored = await run.ctx.recorder.storeEvidence({
-    evidenceId: run.evidenceId,
-    name: freshName(run, name),
-    kind,
-    source,
-    content,
-    mediaType: 'application/json',
-    target: run.key,
-    ...(cloudIds ? { cloudIds } : {}),
-  });
-  run.stored.push(stored.name);
-}
-
-/** File-name-safe form of a Kubernetes name (they are DNS names, so this rarely changes anything). */
-export function safeName(name: string): string {
-  return name.replace(/[^A-Za-z0-9._-]/g, '_');
-}
-
-/**
- * Runs `work` as step `step`: a failure is recorded (`step.failed`) and kept for the outcome;
- * a ledger failure propagates (collection must stop); a 404 on the pod marks it gone.
- */
-export async function runStep(run: PodRun, step: string, work: () => Promise<void>): Promise<void> {
-  if (run.podGone) return;
-  run.ctx.progress({ target: run.key, step, state: 'started' });
-  try {
-    await work();
-    run.ctx.progress({ target: run.key, step, state: 'done' });
-  } catch (error) {
-    const failure = isCustodyError(error) ? error : new CustodyError('E_INTERNAL', (error as Error).message ?? String(error), { cause: error });
-    if (failure.code === 'E_LEDGER') throw failure;
-    run.failures.push(failure);
-    await run.ctx.recorder.record('step.failed', { step, error: failure.toRecord() }, run.key);
-    run.ctx.progress({ target: run.key, step, state: 'failed', detail: failure.message });
-    if (failure.code === 'E_NOT_FOUND' && failure.resource === run.resource) {
-      run.podGone = true;
-      // A pod that was never found did not vanish: the outcome says not found.
-      if (step !== 'describe' || run.stored.length > 0) {
-        run.vanished = true;
-        await run.ctx.recorder.record('pod.vanished', { step, note: 'the pod no longer exists: the remaining pod steps are skipped, what was collected is kept' }, run.key);
-      }
-    }
-  }
-}
 
 /**
  * The user and groups the API server authenticated the collector as (SelfSubjectReview, GA in

@@ -8,8 +8,8 @@
 import type { V1Status } from '@kubernetes/client-node';
 import { CustodyError } from '../../core/errors.js';
 import { openExecStream } from './exec-stream.js';
-import type { ContainerInfo, PodRun } from './collect-pod.js';
-import { freshName, safeName, storedBefore } from './collect-pod.js';
+import type { ContainerInfo, PodRun } from './pod-run.js';
+import { freshName, safeName, storedBefore } from './pod-run.js';
 import { volatileCommands } from './commands.js';
 import type { VolatileCommand } from './commands.js';
 

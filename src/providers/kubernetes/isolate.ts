@@ -8,7 +8,7 @@ import type { V1NetworkPolicy, V1Pod } from '@kubernetes/client-node';
 import { PatchStrategy, setHeaderOptions } from '@kubernetes/client-node';
 import { CustodyError } from '../../core/errors.js';
 import { callKubernetes, statusOf } from './call.js';
-import type { PodRun } from './collect-pod.js';
+import type { PodRun } from './pod-run.js';
 
 export const ISOLATION_LABEL = 'cloud-custody.io/isolated';
 

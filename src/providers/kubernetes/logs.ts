@@ -5,8 +5,8 @@
  */
 import { CustodyError } from '../../core/errors.js';
 import { callKubernetes, statusOf } from './call.js';
-import type { ContainerInfo, PodRun } from './collect-pod.js';
-import { freshName, safeName, storedBefore } from './collect-pod.js';
+import type { ContainerInfo, PodRun } from './pod-run.js';
+import { freshName, safeName, storedBefore } from './pod-run.js';
 import { requestKubernetes } from './http-stream.js';
 
 /** Whether the container has a previous (terminated) instance whose log the kubelet keeps. */

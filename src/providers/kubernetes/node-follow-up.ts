@@ -8,7 +8,7 @@
 import type { V1Node } from '@kubernetes/client-node';
 import type { NodeMapping } from '../../core/provider-module.js';
 import type { Target } from '../../core/targets.js';
-import type { PodRun } from './collect-pod.js';
+import type { PodRun } from './pod-run.js';
 import { parseProviderId } from '../shared/provider-id.js';
 
 /** What the pod run needs from the registry to follow a node. */

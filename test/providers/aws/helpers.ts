@@ -63,6 +63,11 @@ export class MemoryRecorder implements CaseRecorder {
     return this.log;
   }
 
+  evidenceFile(evidenceId: string, name: string): { sha256: string } | undefined {
+    const bytes = this.files.get(`evidence/${evidenceId}/${name}`);
+    return bytes ? { sha256: createHash('sha256').update(bytes).digest('hex') } : undefined;
+  }
+
   async storeEvidence(input: EvidenceInput): Promise<StoredEvidence> {
     const bytes = await toBytes(input.content);
     const path = `evidence/${input.evidenceId}/${input.name}`;

@@ -1,0 +1,165 @@
+/**
+ * The collection kernel every provider shares: the ledger guard, one way to run a step, record
+ * before and after a mutation, and store a file once per case with one resume naming policy.
+ * Questions about the case's past go to `historyOf(recorder)` (src/core/case-history.ts).
+ */
+import { createHash } from 'node:crypto';
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { historyOf, resumedName } from './case-history.js';
+import { CustodyError, isCustodyError } from './errors.js';
+import { LEDGER_EVENTS } from './ledger-events.js';
+import type { ArtifactInput, CaseRecorder, EvidenceInput, LedgerEntry, ProgressSink, StoredEvidence } from './ports.js';
+
+/**
+ * The one stop-the-run signal: an `E_LEDGER` error. Evidence taken without a record is worse than
+ * none, so nothing below the orchestrator catches it, and the orchestrator stops every target.
+ */
+export function isStopSignal(error: unknown): boolean {
+  return isCustodyError(error) && error.code === 'E_LEDGER';
+}
+
+/**
+ * Wraps a recorder so any failure to write becomes `E_LEDGER` (the stop signal). Applied by core
+ * to the recorder every provider gets; wrapping twice changes nothing.
+ */
+export function guardRecorder(recorder: CaseRecorder): CaseRecorder {
+  if ((recorder as Guarded)[GUARDED]) return recorder;
+  const guard = async <T>(what: string, fn: () => Promise<T>): Promise<T> => {
+    try {
+      return await fn();
+    } catch (error) {
+      if (isStopSignal(error)) throw error;
+      throw new CustodyError('E_LEDGER', `the case could not record ${what}: ${(error as Error)?.message ?? String(error)}`, {
+        cause: error,
+        resource: recorder.caseDir,
+      });
+    }
+  };
+  const guarded: CaseRecorder & Guarded = {
+    [GUARDED]: true,
+    get caseId() {
+      return recorder.caseId;
+    },
+    get analyst() {
+      return recorder.analyst;
+    },
+    get caseDir() {
+      return recorder.caseDir;
+    },
+    record: (type: string, data?: Record<string, unknown>, target?: string): Promise<LedgerEntry> => guard(type, () => recorder.record(type, data, target)),
+    entries: () => recorder.entries(),
+    storeEvidence: (input: EvidenceInput): Promise<StoredEvidence> => guard(`evidence ${input.name}`, () => recorder.storeEvidence(input)),
+    recordArtifact: (input: ArtifactInput): Promise<LedgerEntry> => guard(`artifact ${input.kind}`, () => recorder.recordArtifact(input)),
+    ...(recorder.evidenceFile ? { evidenceFile: (evidenceId: string, name: string) => recorder.evidenceFile!(evidenceId, name) } : {}),
+  };
+  return guarded;
+}
+
+const GUARDED = Symbol('guarded recorder');
+interface Guarded {
+  readonly [GUARDED]?: true;
+}
+
+/** A failed step: kept for the target's outcome. */
+export interface StepFailure {
+  step: string;
+  error: CustodyError;
+  /** Provider detail (a volume id) for the outcome's sentence. */
+  [detail: string]: unknown;
+}
+
+export interface StepRun {
+  recorder: CaseRecorder;
+  progress: ProgressSink;
+  /** The ledger's `target` of the step's entries. */
+  key: string;
+  failures: StepFailure[];
+}
+
+export type StepResult<T> = { ok: true; value: T } | { ok: false; error: CustodyError };
+
+/**
+ * Runs one step of a target. A failure is recorded (`step.failed` with the error record and
+ * `extra`), kept in `run.failures`, reported as progress and returned; only the stop signal
+ * (`E_LEDGER`) propagates. One locked disk never aborts the case.
+ */
+export async function runStep<T>(run: StepRun, step: string, work: () => Promise<T>, extra: Record<string, unknown> = {}): Promise<StepResult<T>> {
+  const detail = typeof extra.volumeId === 'string' ? { detail: extra.volumeId } : {};
+  run.progress({ target: run.key, step, state: 'started', ...detail });
+  try {
+    const value = await work();
+    run.progress({ target: run.key, step, state: 'done', ...detail });
+    return { ok: true, value };
+  } catch (raw) {
+    if (isStopSignal(raw)) throw raw;
+    const error = isCustodyError(raw) ? raw : new CustodyError('E_INTERNAL', `unexpected failure: ${(raw as Error)?.message ?? String(raw)}`, { cause: raw });
+    run.failures.push({ step, error, ...extra });
+    await run.recorder.record(LEDGER_EVENTS.stepFailed, { step, ...extra, error: error.toRecord() }, run.key);
+    run.progress({ target: run.key, step, state: 'failed', detail: error.message });
+    return { ok: false, error };
+  }
+}
+
+/**
+ * Records before and after one mutation: `before` is durable before `call` runs, and `after`
+ * records what the provider confirmed (its ids, its request id). If the call fails, the failure
+ * propagates for the step to record; the `before` entry stays, an honest "asked, not done".
+ */
+export async function recordMutation<T>(
+  recorder: CaseRecorder,
+  target: string,
+  before: { type: string; data: Record<string, unknown> },
+  call: () => Promise<T>,
+  after: (result: T) => { type: string; data: Record<string, unknown> },
+): Promise<T> {
+  await recorder.record(before.type, before.data, target);
+  const result = await call();
+  const recorded = after(result);
+  await recorder.record(recorded.type, recorded.data, target);
+  return result;
+}
+
+/** What `storeOnce` did: stored now, or found stored by an earlier run of the case. */
+export type StoreOnceResult = { status: 'stored'; stored: StoredEvidence } | { status: 'earlier'; name: string };
+
+/**
+ * Stores an evidence file once per case, with the one resume naming policy: a file the case
+ * already recorded (under its name or a resumed copy's) is not stored again. A file an
+ * interrupted run wrote but never recorded (killed in between) is never overwritten: if it holds
+ * exactly these bytes it is recorded as it is, otherwise (other bytes, or a stream that cannot be
+ * compared before it is read) this run's copy goes under `name.resumed-<seq>.ext`. Decided before
+ * the store is called, so "same name, other bytes" is a result here, never an error to catch.
+ */
+export async function storeOnce(recorder: CaseRecorder, input: EvidenceInput): Promise<StoreOnceResult> {
+  const earlier = historyOf(recorder).storedName(input.evidenceId, input.name);
+  if (earlier !== undefined) return { status: 'earlier', name: earlier };
+  const leftover = evidenceFile(recorder, input.evidenceId, input.name);
+  const name = leftover && leftover.sha256 !== digestOf(input.content) ? resumedName(input.name, recorder.entries().length) : input.name;
+  return { status: 'stored', stored: await recorder.storeEvidence({ ...input, name }) };
+}
+
+/**
+ * The name a stream is stored under, decided before it is read (the same policy as `storeOnce`):
+ * `name`, or `name.resumed-<seq>.ext` when an interrupted run left an unrecorded file of that name.
+ */
+export function freshName(recorder: CaseRecorder, evidenceId: string, name: string): string {
+  return evidenceFile(recorder, evidenceId, name) ? resumedName(name, recorder.entries().length) : name;
+}
+
+function evidenceFile(recorder: CaseRecorder, evidenceId: string, name: string): { sha256: string } | undefined {
+  if (recorder.evidenceFile) return recorder.evidenceFile(evidenceId, name);
+  const path = join(recorder.caseDir, 'evidence', evidenceId, name);
+  if (!existsSync(path)) return undefined;
+  try {
+    return { sha256: createHash('sha256').update(readFileSync(path)).digest('hex') };
+  } catch {
+    return { sha256: '' };
+  }
+}
+
+/** SHA-256 of content that can be hashed before it is stored; undefined for a stream (read only once). */
+function digestOf(content: EvidenceInput['content']): string | undefined {
+  if (typeof content !== 'string' && !(content instanceof Uint8Array)) return undefined;
+  return createHash('sha256').update(content).digest('hex');
+}

@@ -1,0 +1,26 @@
+/**
+ * Ledger event types that code reads back (resume, the case history, custody's manifest): one
+ * constant each, so a reader and the writer cannot drift apart. docs/ledger-format.md describes
+ * every entry.
+ */
+export const LEDGER_EVENTS = {
+  caseOpened: 'case.opened',
+  caseResumed: 'case.resumed',
+  caseClosed: 'case.closed',
+  collectionStarted: 'collection.started',
+  selectorResolved: 'selector.resolved',
+  targetDiscovered: 'target.discovered',
+  targetCompleted: 'target.completed',
+  targetSkipped: 'target.skipped',
+  evidenceStored: 'evidence.stored',
+  artifactRecorded: 'artifact.recorded',
+  stepFailed: 'step.failed',
+  changeRequested: 'change.requested',
+  changeApplied: 'change.applied',
+  snapshotRequested: 'snapshot.requested',
+  snapshotAdopted: 'snapshot.adopted',
+  snapshotLocked: 'snapshot.locked',
+  checkpointCreated: 'checkpoint.created',
+} as const;
+
+export type LedgerEventType = (typeof LEDGER_EVENTS)[keyof typeof LEDGER_EVENTS];

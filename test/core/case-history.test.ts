@@ -1,0 +1,48 @@
+import { describe, expect, it } from 'vitest';
+import { askedName, CaseHistory, historyOf, resumedName } from '../../src/core/case-history.js';
+import type { LedgerEntry } from '../../src/core/ports.js';
+
+function entry(seq: number, type: string, data: Record<string, unknown>, target?: string): LedgerEntry {
+  return { seq, time: '', type, actor: 'alice', data, prev: '', hash: '', sig: '', ...(target ? { target } : {}) };
+}
+
+describe('the case history', () => {
+  it('answers from entries appended after it was built, indexing each entry once', () => {
+    const log: LedgerEntry[] = [entry(0, 'case.opened', {})];
+    const history = new CaseHistory(() => log);
+    expect(history.storedName('ev-1', 'pod.json')).toBeUndefined();
+    log.push(entry(1, 'evidence.stored', { evidenceId: 'ev-1', name: 'pod.json' }, 'k8s:c/ns/p'));
+    log.push(entry(2, 'evidence.stored', { evidenceId: 'ev-1', name: 'log-app.resumed-7.log' }, 'k8s:c/ns/p'));
+    log.push(entry(3, 'artifact.recorded', { evidenceId: 'ev-2', cloudIds: { snapshotId: 'snap-1', forensicsSnapshotId: 'snap-2' } }));
+    expect(history.storedName('ev-1', 'pod.json')).toBe('pod.json');
+    // A resumed copy answers for the name it was asked under.
+    expect(history.storedName('ev-1', 'log-app.log')).toBe('log-app.resumed-7.log');
+    expect(history.artifactRecorded('ev-2', { snapshotId: 'snap-1' })).toBe(true);
+    expect(history.artifactRecorded('ev-2', { snapshotId: 'snap-9' })).toBe(false);
+    expect(history.about('evidence.stored', 'k8s:c/ns/p').map((e) => e.seq)).toEqual([1, 2]);
+
+    let folded = 0;
+    const count = () => history.derived('test.count', () => ({ n: 0 }), (state) => void ((state.n += 1), (folded += 1)));
+    expect(count().n).toBe(4);
+    log.push(entry(4, 'step.failed', {}));
+    expect(count().n).toBe(5);
+    expect(count().n).toBe(5);
+    // Each entry was folded exactly once, however often the index was asked.
+    expect(folded).toBe(5);
+  });
+
+  it('is shared by every wrapper of the same case (keyed by its entries), so no target rebuilds it', () => {
+    const log: LedgerEntry[] = [];
+    const a = historyOf({ entries: () => log });
+    const b = historyOf({ entries: () => log });
+    expect(a).toBe(b);
+    expect(historyOf({ entries: () => [] })).not.toBe(a);
+  });
+
+  it('names a resumed copy one way everywhere', () => {
+    expect(resumedName('instance.json', 12)).toBe('instance.resumed-12.json');
+    expect(resumedName('README', 3)).toBe('README.resumed-3');
+    expect(askedName('instance.resumed-12.json')).toBe('instance.json');
+    expect(askedName('README.resumed-3')).toBe('README');
+  });
+});

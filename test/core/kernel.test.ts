@@ -1,0 +1,64 @@
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { CustodyError } from '../../src/core/errors.js';
+import { guardRecorder, recordMutation, storeOnce } from '../../src/core/kernel.js';
+import { openCase } from '../../src/custody/index.js';
+
+let dir: string | undefined;
+afterEach(async () => {
+  if (dir) await rm(dir, { recursive: true, force: true });
+  dir = undefined;
+});
+
+async function freshCase() {
+  dir = await mkdtemp(join(tmpdir(), 'kernel-'));
+  return openCase({ casesDir: join(dir, 'cases'), keysDir: join(dir, 'keys'), caseId: 'IR-KERNEL', analyst: 'alice', toolVersion: 'test' });
+}
+
+const input = (content: string) => ({ evidenceId: 'ev-1', name: 'pod.json', kind: 'pod', source: 'k8s:c/ns/p', content });
+
+describe('the collection kernel', () => {
+  it('stores once: a file an interrupted run left with other bytes is kept, and this run\'s copy gets its own name (a result, not an error)', async () => {
+    const kase = await freshCase();
+    await mkdir(join(kase.caseDir, 'evidence', 'ev-1'), { recursive: true });
+    await writeFile(join(kase.caseDir, 'evidence', 'ev-1', 'pod.json'), '{"killed":"run"}');
+    const first = await storeOnce(kase, input('{"this":"run"}'));
+    expect(first.status === 'stored' && first.stored.name).toMatch(/^pod\.resumed-\d+\.json$/);
+    // Asked again (a retry, a resumed run): the case already holds it under the resumed name.
+    expect(await storeOnce(kase, input('{"this":"run"}'))).toEqual({ status: 'earlier', name: first.status === 'stored' ? first.stored.name : '' });
+    await kase.release();
+  });
+
+  it('stores once: a leftover file with exactly these bytes is recorded as it is', async () => {
+    const kase = await freshCase();
+    await mkdir(join(kase.caseDir, 'evidence', 'ev-1'), { recursive: true });
+    await writeFile(join(kase.caseDir, 'evidence', 'ev-1', 'pod.json'), '{"same":1}');
+    const result = await storeOnce(kase, input('{"same":1}'));
+    expect(result.status === 'stored' && result.stored.name).toBe('pod.json');
+    expect(kase.entries().filter((e) => e.type === 'evidence.stored')).toHaveLength(1);
+    await kase.release();
+  });
+
+  it('records before and after a mutation, and the before entry stays when the call fails', async () => {
+    const kase = await freshCase();
+    const recorder = guardRecorder(kase);
+    await recordMutation(recorder, 't1', { type: 'change.requested', data: { attribute: 'x' } }, async () => 'req-1', (requestId) => ({ type: 'change.applied', data: { requestId } }));
+    await expect(
+      recordMutation(recorder, 't1', { type: 'change.requested', data: { attribute: 'y' } }, async () => {
+        throw new CustodyError('E_ACCESS_DENIED', 'denied');
+      }, () => ({ type: 'change.applied', data: {} })),
+    ).rejects.toThrow('denied');
+    expect(kase.entries().filter((e) => e.target === 't1').map((e) => e.type)).toEqual(['change.requested', 'change.applied', 'change.requested']);
+    await kase.release();
+  });
+
+  it('the ledger guard turns any failure to record into the stop signal (E_LEDGER)', async () => {
+    const kase = await freshCase();
+    await kase.release();
+    const error = await guardRecorder(kase).record('step.failed', {}).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(CustodyError);
+    expect((error as CustodyError).code).toBe('E_LEDGER');
+  });
+});
