@@ -2,7 +2,6 @@
  * The CLI as a function: arguments in, exit code out. Only main.ts touches the process; tests
  * call `runCli` with their own IO and dependencies.
  */
-import { readFileSync } from 'node:fs';
 import { EXIT, exitCodeFor, isCustodyError } from '../core/errors.js';
 import { isCommandName } from './args.js';
 import type { CommandName } from './args.js';
@@ -30,15 +29,8 @@ const COMMANDS: Record<CommandName, Command> = {
   'fetch-case': runFetchCaseCommand,
 };
 
-/** The package version, read from package.json (two levels up from src/cli and dist/cli). */
-export function packageVersion(): string {
-  try {
-    const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version?: string };
-    return pkg.version ?? 'unknown';
-  } catch {
-    return 'unknown';
-  }
-}
+export { packageVersion } from '../app/services.js';
+import { packageVersion } from '../app/services.js';
 
 /** Runs one command line. Errors become `custody: <message>` on stderr and their exit code. */
 export async function runCli(argv: readonly string[], io: CliIo, deps: () => Promise<CliDeps> | CliDeps): Promise<number> {

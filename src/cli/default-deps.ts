@@ -1,51 +1,25 @@
 /**
- * The real wiring behind the CLI: custody (case folders, verify, report), the provider registry,
- * the AWS caller identity, and the rehearsal lab for `custody demo`.
+ * The real wiring behind the CLI: the application service's (src/app/services.ts), plus what
+ * only the CLI does — preflight tables, reports, the copy checks, and the rehearsal lab for
+ * `custody demo`.
  */
-import { openCase, renderReport, verifyCase } from '../custody/index.js';
-import type { VerifyResult } from '../custody/index.js';
+import { renderReport } from '../custody/index.js';
 import { REGISTRY } from '../providers/registry.js';
-import { defaultKeysDir } from '../core/config.js';
-import { CustodyError, isCustodyError } from '../core/errors.js';
-import { ensureConfiguredDir } from '../custody/configured-dir.js';
-import { packageVersion } from './app.js';
-import type { CliDeps, CopyOutcome, DemoLab, VerifyOutcome, VerifyRequest } from './deps.js';
+import { CustodyError } from '../core/errors.js';
+import { appServices, toVerifyOutcome } from '../app/services.js';
+import type { CliDeps, DemoLab } from './deps.js';
+
+export { toVerifyOutcome } from '../app/services.js';
 
 export function defaultDeps(): CliDeps {
   return {
-    createProviders: (config) => REGISTRY.createProviders(config),
-    async prepareFolders(config) {
-      if (!config.signingKeyFile) await ensureConfiguredDir(config.keysDir ?? defaultKeysDir(), 'keysDir', 0o700);
-      await ensureConfiguredDir(config.casesDir, 'casesDir');
-    },
-    async openCase({ config, caseId, analyst, resume, principal }) {
-      const handle = await openCase({
-        casesDir: config.casesDir,
-        caseId,
-        analyst,
-        ...(config.keysDir ? { keysDir: config.keysDir } : {}),
-        ...(config.signingKeyFile ? { signingKeyFile: config.signingKeyFile } : {}),
-        toolVersion: packageVersion(),
-        config: REGISTRY.summarizeConfig(config),
-        resume,
-        ...(principal ? { principal } : {}),
-      });
-      return {
-        recorder: handle,
-        fingerprint: handle.fingerprint,
-        close: async (outcomes) => void (await handle.close({ outcomes })),
-        release: () => handle.release(),
-      };
-    },
-    verifyCase: async (caseDir, request = {}) => verifyRequested(caseDir, request),
+    ...appServices(),
     preflight: (input) => REGISTRY.preflight({ config: input.config, targets: input.targets, scopes: input.scopes, ...(input.analyst ? { analyst: input.analyst } : {}) }),
     async renderReport(caseDir) {
       const { markdown, html, verification } = await renderReport(caseDir);
       return { markdown, html, verify: toVerifyOutcome(caseDir, verification) };
     },
-    callerIdentity: (config) => REGISTRY.callerIdentity(config),
     startDemoLab,
-    copyCase: copyToEvidenceBucket,
     async verifyAgainst(caseDir, url, config) {
       const { verifyAgainstCopy } = await import('../custody/immutable-copy.js');
       const { evidenceBucketOptions, openEvidenceBucket } = await import('../providers/aws/evidence-bucket.js');
@@ -68,66 +42,6 @@ export function defaultDeps(): CliDeps {
         store.destroy();
       }
     },
-  };
-}
-
-/**
- * Copies a closed case to `aws.evidenceBucket` with the forensics account's credentials (the
- * standard chain). A failure is recorded in the ledger by the copy itself and returned with how
- * to retry; only a ledger that cannot be written is thrown.
- */
-async function copyToEvidenceBucket({ config, caseDir, caseId, actor }: Parameters<NonNullable<CliDeps['copyCase']>>[0]): Promise<CopyOutcome> {
-  const bucket = config.aws?.evidenceBucket;
-  if (!bucket) throw new CustodyError('E_CONFIG', 'aws.evidenceBucket is not configured: there is no bucket to copy the case to');
-  const { copyCase } = await import('../custody/immutable-copy.js');
-  const { evidenceBucketOptions, openEvidenceBucket } = await import('../providers/aws/evidence-bucket.js');
-  const store = openEvidenceBucket(evidenceBucketOptions(config, { caseId }));
-  const retention = { mode: bucket.retention.mode, days: bucket.retention.days };
-  try {
-    const result = await copyCase({
-      caseDir,
-      store,
-      actor,
-      keysDir: config.keysDir ?? defaultKeysDir(),
-      ...(config.signingKeyFile ? { signingKeyFile: config.signingKeyFile } : {}),
-      retention,
-    });
-    return { ok: true, url: result.url, copied: result.copied, alreadyCopied: result.alreadyCopied, total: result.total, retention, head: result.head };
-  } catch (error) {
-    if (isCustodyError(error) && error.code === 'E_LEDGER') throw error;
-    const record = isCustodyError(error) ? error.toRecord() : { code: 'E_INTERNAL', message: String(error) };
-    return { ok: false, url: store.url, retention, error: { code: String(record.code), message: String(record.message) } };
-  } finally {
-    store.destroy();
-  }
-}
-
-/**
- * Verifies a case. With `expectKey` (the fingerprint printed when the case was opened, or the
- * public key) a case signed by any other key fails even if it is internally consistent, as a
- * wholly re-signed ledger would be; with `expectHead` a ledger cut back or extended fails.
- */
-async function verifyRequested(caseDir: string, request: VerifyRequest): Promise<VerifyOutcome> {
-  const key = request.expectKey;
-  const result = await verifyCase(caseDir, {
-    ...(key && 'fingerprint' in key ? { expectedFingerprint: key.fingerprint } : {}),
-    ...(key && 'publicKey' in key ? { expectedPublicKey: key.publicKey } : {}),
-    ...(request.expectHead ? { expectedHead: request.expectHead } : {}),
-    requireClosed: request.allowOpen !== true,
-  });
-  return toVerifyOutcome(caseDir, result);
-}
-
-export function toVerifyOutcome(caseDir: string, result: VerifyResult): VerifyOutcome {
-  return {
-    ok: result.ok,
-    caseDir,
-    closed: result.closed,
-    entries: result.entries,
-    files: result.evidence.files,
-    ...(result.head ? { head: result.head } : {}),
-    ...(result.fingerprint ? { fingerprint: result.fingerprint } : {}),
-    problems: [...result.problems, ...result.warnings],
   };
 }
 

@@ -50,6 +50,11 @@ describe('layers', () => {
     expect(bad).toEqual([]);
   });
 
+  it('the application service (app/) imports no CLI and no lab: a Lambda function gets no demo', () => {
+    const bad = imports.filter((i) => layerOf(i.from) === 'app' && ['cli', 'lab'].includes(layerOf(i.to)));
+    expect(bad).toEqual([]);
+  });
+
   it('a provider folder imports no other provider folder, nor the registry (shared code lives in providers/shared)', () => {
     const folder = (path: string) => (/^providers\/[^/]+\//.test(path) ? path.split('/')[1] : undefined);
     const bad = imports.filter((i) => {

@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { setImmediate as nextTurn } from 'node:timers/promises';
 import { describe, expect, it } from 'vitest';
-import { collectCase } from '../../src/cli/collect-case.js';
+import { collectCase } from '../../src/app/collect-case.js';
 import { defaultDeps } from '../../src/cli/default-deps.js';
 import { parseConfig } from '../../src/providers/config.js';
 import { CustodyError } from '../../src/core/errors.js';

@@ -8,7 +8,7 @@ import type { CollectOptions, ProgressSink, Provider, TargetOutcome } from '../c
 import { selectorKey } from '../core/targets.js';
 import { REGISTRY } from '../providers/registry.js';
 import type { Selector, Target } from '../core/targets.js';
-import type { CallerPrincipal, CliDeps, CopyOutcome, VerifyOutcome } from './deps.js';
+import type { CallerPrincipal, AppDeps, CopyOutcome, VerifyOutcome } from './deps.js';
 
 export interface CollectCaseInput {
   config: CustodyConfig;
@@ -48,7 +48,7 @@ export function caseDirFor(config: CustodyConfig, caseId: string): string {
  * Opens (or resumes) the case, collects, closes it with its manifest, and verifies the result:
  * the whole `custody collect`, shared with `custody demo`.
  */
-export async function collectCase(input: CollectCaseInput, deps: CliDeps): Promise<CollectCaseResult> {
+export async function collectCase(input: CollectCaseInput, deps: AppDeps): Promise<CollectCaseResult> {
   const caseDir = caseDirFor(input.config, input.caseId);
   const exists = existsSync(caseDir);
   if (exists && !input.resume) {
@@ -128,7 +128,7 @@ export async function collectCase(input: CollectCaseInput, deps: CliDeps): Promi
  * With `aws.evidenceBucket`, the closed case goes to the bucket: its records follow case.closed
  * in the ledger. A case that does not verify is not copied (a copy would lock in the damage).
  */
-async function copyClosedCase(input: CollectCaseInput, deps: CliDeps, caseDir: string, analyst: string, verify: VerifyOutcome): Promise<CopyOutcome | undefined> {
+async function copyClosedCase(input: CollectCaseInput, deps: AppDeps, caseDir: string, analyst: string, verify: VerifyOutcome): Promise<CopyOutcome | undefined> {
   const bucket = input.config.aws?.evidenceBucket;
   if (!bucket) return undefined;
   const url = `s3://${bucket.name}/${bucket.prefix}${input.caseId}`;

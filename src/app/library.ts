@@ -1,0 +1,90 @@
+/**
+ * The library API: what the CLI, a Lambda function or a detection hook call. One call collects a
+ * case end to end — open (or resume) → collect → close with the signed manifest → verify → copy
+ * to the evidence bucket when configured — with a fresh set of providers and one credential
+ * broker for that case, closed when it returns.
+ *
+ * @example
+ * import { collect, loadConfig } from 'cloud-custody';
+ * const result = await collect({ config: loadConfig('/opt/custody.config.json'), caseId: 'IR-42',
+ *   analyst: 'guardduty-hook', targets: ['arn:aws:ec2:us-east-1:222222222222:instance/i-0abc…'] });
+ * if (!result.verify?.ok) throw new Error('the case does not verify');
+ */
+import { CustodyError } from '../core/errors.js';
+import type { CollectOptions, ProgressSink } from '../core/ports.js';
+import { loadConfigFile, parseConfig, resolveConfigPaths, type CustodyConfig } from '../providers/config.js';
+import { REGISTRY } from '../providers/registry.js';
+import { collectCase, type CollectCaseResult } from './collect-case.js';
+import type { AppDeps, VerifyOutcome, VerifyRequest } from './deps.js';
+import { appServices } from './services.js';
+
+export interface CollectRequest {
+  /** A validated config (`loadConfig`, `parseConfig`), or a plain object to validate here. */
+  config: CustodyConfig | Record<string, unknown>;
+  /** Relative folders in a plain-object config are resolved against this (default: the working directory). */
+  configBase?: string;
+  caseId: string;
+  /** Who is collecting; default: config `analyst`, else the caller identity. */
+  analyst?: string;
+  /** Targets as text (`arn:…`, `k8s:…`): every one is parsed before anything is created. */
+  targets?: readonly string[];
+  selectors?: readonly string[];
+  /** Provider flags by option name (`preserve`, `includeEnv`, …); every other one is off. */
+  options?: Readonly<Record<string, boolean>>;
+  /** Continue an existing case (everything earlier runs admitted is finished). */
+  resume?: boolean;
+  progress?: ProgressSink;
+  /** Aborting stops new targets from starting; the case is left open to resume. */
+  signal?: AbortSignal;
+}
+
+/** Reads and validates a config file (relative folders resolved against the file's folder). */
+export function loadConfig(path: string): CustodyConfig {
+  return loadConfigFile(path);
+}
+
+/**
+ * Collects a case end to end and returns its outcomes, verification and copy. Bad input (a
+ * target that does not parse, an account not allowed, missing credentials) is refused with a
+ * `CustodyError` before anything is created; a failing target is an outcome, never an exception.
+ */
+export async function collect(request: CollectRequest, deps: AppDeps = appServices()): Promise<CollectCaseResult> {
+  const config = isValidated(request.config) ? request.config : resolveConfigPaths(parseConfig(request.config, 'config'), request.configBase ?? process.cwd());
+  const targets = (request.targets ?? []).map((raw) => REGISTRY.parseTarget(raw));
+  const selectors = (request.selectors ?? []).map((raw) => REGISTRY.parseSelector(raw));
+  if (targets.length === 0 && selectors.length === 0 && request.resume !== true) {
+    throw new CustodyError('E_INPUT', 'collect needs at least one target or selector, or resume: true to continue a case');
+  }
+  return collectCase(
+    {
+      config,
+      caseId: request.caseId,
+      ...(request.analyst !== undefined ? { analyst: request.analyst } : {}),
+      targets,
+      selectors,
+      options: optionsFrom(request.options),
+      resume: request.resume === true,
+      progress: request.progress ?? (() => {}),
+      ...(request.signal ? { signal: request.signal } : {}),
+    },
+    deps,
+  );
+}
+
+/** Verifies a case folder offline (hash chain, signatures, every file, the signed manifest). */
+export function verify(caseDir: string, request: VerifyRequest = {}, deps: Pick<AppDeps, 'verifyCase'> = appServices()): Promise<VerifyOutcome> {
+  return deps.verifyCase(caseDir, request);
+}
+
+function optionsFrom(given: Readonly<Record<string, boolean>> = {}): CollectOptions {
+  const known = new Set(REGISTRY.flags().map((f) => f.option));
+  const unknown = Object.keys(given).filter((k) => !known.has(k));
+  if (unknown.length > 0) throw new CustodyError('E_INPUT', `unknown collect option ${unknown.join(', ')} (known: ${[...known].join(', ')})`);
+  return Object.fromEntries([...known].map((option) => [option, given[option] === true]));
+}
+
+// parseConfig fills every default (concurrency among them): a validated config carries them.
+function isValidated(config: CollectRequest['config']): config is CustodyConfig {
+  const c = config as Partial<CustodyConfig>;
+  return typeof c.concurrency === 'object' && c.concurrency !== null && typeof c.casesDir === 'string';
+}

@@ -1,0 +1,83 @@
+import { execFile } from 'node:child_process';
+import { mkdir, mkdtemp, rm, symlink, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { demoScenario, startLab, type RunningLab } from '../../src/lab/index.js';
+
+const run = promisify(execFile);
+const ROOT = join(import.meta.dirname, '..', '..');
+
+let lab: RunningLab;
+let dir: string;
+beforeAll(async () => {
+  lab = await startLab(demoScenario({ snapshotDurationMs: 200 }));
+  dir = await mkdtemp(join(tmpdir(), 'custody-lambda-'));
+  // Installed as a dependency of the function: node_modules/cloud-custody is the package.
+  await mkdir(join(dir, 'node_modules'));
+  await symlink(ROOT, join(dir, 'node_modules', 'cloud-custody'), 'dir');
+}, 60_000);
+afterAll(async () => {
+  await lab?.stop();
+  if (dir) await rm(dir, { recursive: true, force: true });
+});
+
+// A Lambda handler as a responder would write it: the package by name, a finding in, a case out.
+const HANDLER = `
+import { collect, REGISTRY } from 'cloud-custody';
+
+export async function handler(event) {
+  const result = await collect({
+    config: event.config,
+    configBase: event.workDir,
+    caseId: event.caseId,
+    analyst: 'guardduty-hook',
+    targets: [event.instanceArn],
+  });
+  return { caseDir: result.caseDir, outcomes: result.outcomes.map((o) => [o.target, o.status]), verified: result.verify?.ok, providers: REGISTRY.modules.map((m) => m.name) };
+}
+
+const out = await handler(JSON.parse(process.env.EVENT));
+process.stdout.write(JSON.stringify(out));
+`;
+
+describe('the library API, built and imported by name', () => {
+  it('npm run build, then a Lambda-style handler imports cloud-custody and collects a lab case that verifies', async () => {
+    await run('npm', ['run', 'build'], { cwd: ROOT });
+    await writeFile(join(dir, 'handler.mjs'), HANDLER);
+    const web = [...lab.state.region(lab.region).instances.values()].find((i) => i.tags.Name === 'web-01')!;
+    const instanceArn = `arn:aws:ec2:${web.region}:${web.ownerId}:instance/${web.id}`;
+    const event = {
+      caseId: 'IR-LAMBDA-1',
+      workDir: dir,
+      instanceArn,
+      config: {
+        casesDir: 'cases',
+        keysDir: 'keys',
+        aws: { forensicsAccount: lab.forensicsAccount, region: lab.region, allowedAccounts: ['222222222222', '333333333333'], endpoints: { sts: lab.endpoint, ec2: lab.endpoint, kms: lab.endpoint } },
+      },
+    };
+    const { stdout } = await run(process.execPath, ['handler.mjs'], {
+      cwd: dir,
+      env: {
+        PATH: process.env.PATH ?? '',
+        EVENT: JSON.stringify(event),
+        AWS_ACCESS_KEY_ID: lab.orchestratorCredentials.accessKeyId,
+        AWS_SECRET_ACCESS_KEY: lab.orchestratorCredentials.secretAccessKey,
+        AWS_REGION: lab.region,
+      },
+    });
+    const out = JSON.parse(stdout) as { caseDir: string; outcomes: Array<[string, string]>; verified: boolean; providers: string[] };
+    expect(out.outcomes).toEqual([[instanceArn, 'collected']]);
+    expect(out.verified).toBe(true);
+    expect(out.caseDir).toBe(join(dir, 'cases', 'IR-LAMBDA-1'));
+    expect(out.providers).toEqual(['aws', 'kubernetes']);
+  }, 120_000);
+
+  it('the types resolve by name too (package.json exports and types)', async () => {
+    const pkg = JSON.parse(await (await import('node:fs/promises')).readFile(join(ROOT, 'package.json'), 'utf8')) as { types: string; exports: Record<string, { types: string; import: string }> };
+    expect(pkg.exports['.']).toEqual({ types: './dist/index.d.ts', import: './dist/index.js' });
+    expect(pkg.types).toBe('./dist/index.d.ts');
+  });
+});
