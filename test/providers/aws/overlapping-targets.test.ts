@@ -75,6 +75,7 @@ describe('overlapping targets: a selector and an explicit volume of an instance 
     });
     const result = await runCollection({
       config,
+      parser: REGISTRY,
       providers: [world.provider()],
       recorder: kase,
       targets: [parseTarget(volumeArn(root))],
