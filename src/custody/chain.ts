@@ -4,10 +4,9 @@
  * resume (refuse on the first problem).
  */
 import type { LedgerEntry } from '../core/ports.js';
-import { canonicalize } from './canonical-json.js';
-import { GENESIS_PREV, hashEntry, parseEntryLine, verifyEntrySignature } from './entry.js';
+import { entryForms, GENESIS_PREV, parseEntryLine } from './entry.js';
 import type { Problem } from './problems.js';
-import { decodeCanonicalBase64, fingerprintOf } from './signing-key.js';
+import { decodeCanonicalBase64, fingerprintOf, textVerifier } from './signing-key.js';
 
 export interface ChainResult {
   /** Well-formed entries, in file order (including ones with a bad hash or signature). */
@@ -43,6 +42,7 @@ export function checkChain(text: string, options: CheckChainOptions = {}): Chain
   }
 
   let publicKey: string | undefined;
+  let checkSignature: ((message: string, signature: string) => boolean) | undefined;
   let caseId: string | undefined;
   let expectedSeq = 1;
   let prev = GENESIS_PREV;
@@ -65,6 +65,7 @@ export function checkChain(text: string, options: CheckChainOptions = {}): Chain
         error({ ...at, kind: 'no-pinned-key', message: `${name} is not a case.opened entry pinning an Ed25519 public key (canonical base64 SPKI DER); signatures cannot be checked` });
       } else {
         publicKey = pinned;
+        checkSignature = textVerifier(pinned);
         if (typeof entry.data.caseId === 'string') caseId = entry.data.caseId;
         const mismatch =
           (options.expectedPublicKey !== undefined && options.expectedPublicKey !== pinned) ||
@@ -88,11 +89,12 @@ export function checkChain(text: string, options: CheckChainOptions = {}): Chain
       error({ ...at, kind: 'seq-mismatch', message: `${name}: expected seq ${expectedSeq}, found ${entry.seq}: ${why}` });
     }
     let sound = true;
+    const forms = safeForms(entry);
     if (entry.prev !== prev) {
       sound = false;
       error({ ...at, kind: 'broken-link', message: `${name}: prev does not match the hash of the entry before it` });
     }
-    if (safeHash(entry) !== entry.hash) {
+    if (forms?.hash !== entry.hash) {
       sound = false;
       error({ ...at, kind: 'hash-mismatch', message: `${name}: content does not match its hash (the entry was changed)` });
     } else if (!isCanonicalSignature(entry.sig)) {
@@ -102,11 +104,11 @@ export function checkChain(text: string, options: CheckChainOptions = {}): Chain
         kind: 'bad-signature',
         message: `${name}: sig is not the canonical base64 of a 64-byte Ed25519 signature (88 characters ending in "="; the field was respelled or changed)`,
       });
-    } else if (publicKey && !verifyEntrySignature(entry, publicKey)) {
+    } else if (checkSignature && !checkSignature(entry.hash, entry.sig)) {
       sound = false;
       error({ ...at, kind: 'bad-signature', message: `${name}: signature does not verify with the pinned key` });
     }
-    if (sound && !isCanonicalLine(line, entry)) {
+    if (sound && !isCanonicalLine(line, forms)) {
       error({ ...at, kind: 'non-canonical-line', message: `${name}: the line is not in canonical form (bytes were changed outside the hashed values)` });
     }
     // Resynchronise on what the line claims, so one bad entry is reported once, not cascaded.
@@ -124,17 +126,18 @@ function isCanonicalSignature(sig: string): boolean {
   return decodeCanonicalBase64(sig)?.length === 64;
 }
 
-function safeHash(entry: LedgerEntry): string | undefined {
+/** The entry's canonical texts, or undefined when it cannot be canonicalised (its hash cannot match). */
+function safeForms(entry: LedgerEntry): ReturnType<typeof entryForms> | undefined {
   try {
-    return hashEntry(entry);
+    return entryForms(entry);
   } catch {
     return undefined; // e.g. a lone surrogate smuggled in through a \ud800 escape
   }
 }
 
-function isCanonicalLine(line: string, entry: LedgerEntry): boolean {
+function isCanonicalLine(line: string, forms: ReturnType<typeof entryForms> | undefined): boolean {
   try {
-    return canonicalize(entry) === line;
+    return forms?.line() === line;
   } catch {
     return false;
   }

@@ -5,7 +5,7 @@
 import { createHash } from 'node:crypto';
 import type { LedgerEntry } from '../core/ports.js';
 import { canonicalize } from './canonical-json.js';
-import { signText, verifyText, type SigningKey } from './signing-key.js';
+import { signText, type SigningKey } from './signing-key.js';
 
 /** `prev` of the first entry. */
 export const GENESIS_PREV = '0'.repeat(64);
@@ -15,8 +15,7 @@ export type UnsealedEntry = Omit<LedgerEntry, 'hash' | 'sig'>;
 
 /** `sha256hex(canonical(entry without hash and sig))`. */
 export function hashEntry(entry: UnsealedEntry | LedgerEntry): string {
-  const { hash: _hash, sig: _sig, ...rest } = entry as LedgerEntry;
-  return createHash('sha256').update(canonicalize(rest), 'utf8').digest('hex');
+  return entryForms(entry).hash;
 }
 
 /** Adds `hash` and `sig` (Ed25519 over the hash's 64 hex characters, base64). */
@@ -30,8 +29,25 @@ export function entryLine(entry: LedgerEntry): string {
   return `${canonicalize(entry)}\n`;
 }
 
-export function verifyEntrySignature(entry: LedgerEntry, publicKey: string): boolean {
-  return verifyText(publicKey, entry.hash, entry.sig);
+/**
+ * An entry's hash and the line it must be written as, from one serialisation of each field:
+ * verify needs both for every entry, and canonicalising the entry twice cost as much as checking
+ * its signature. Throws like `canonicalize` when a field cannot be canonicalised. `line()`
+ * serialises `hash` and `sig` only when asked, since the hash must not depend on them.
+ */
+export function entryForms(entry: UnsealedEntry | LedgerEntry): { hash: string; line(): string } {
+  const fields = entry as unknown as Record<string, unknown>;
+  const keys = Object.keys(fields).sort();
+  const members = keys.map((key) => (key === 'hash' || key === 'sig' ? undefined : member(key, fields[key])));
+  const unsealed = `{${members.filter((m) => m !== undefined).join(',')}}`;
+  return {
+    hash: createHash('sha256').update(unsealed, 'utf8').digest('hex'),
+    line: () => `{${keys.map((key, i) => members[i] ?? member(key, fields[key])).join(',')}}`,
+  };
+}
+
+function member(key: string, value: unknown): string {
+  return `${JSON.stringify(key)}:${canonicalize(value, `$.${key}`)}`;
 }
 
 const HEX64 = /^[0-9a-f]{64}$/;
