@@ -27,9 +27,50 @@ export interface CheckChainOptions {
 
 /** Checks the text of a ledger. Never throws for bad content: it reports it. */
 export function checkChain(text: string, options: CheckChainOptions = {}): ChainResult {
-  const problems: Problem[] = [];
+  const walk = walkChain(text, options);
+  const check = walk.publicKey !== undefined ? textVerifier(walk.publicKey) : () => false;
+  return settleChain(
+    walk,
+    walk.signatures.map((s) => check(s.hash, s.sig)),
+  );
+}
+
+/** A signature the walk leaves to be checked: Ed25519 by the pinned key over the entry's hash. */
+export interface PendingSignature {
+  hash: string;
+  /** Canonical base64 of 64 bytes (the walk has checked its spelling). */
+  sig: string;
+}
+
+/**
+ * A ledger walked for everything but its signatures, which are the bulk of the work: verify
+ * checks them on another thread while it hashes the evidence files ({@link settleChain} then
+ * puts each verdict in its place).
+ */
+export interface ChainWalk {
+  entries: LedgerEntry[];
+  publicKey?: string;
+  caseId?: string;
+  /** Problems in line order, with a placeholder where a signature's verdict decides. */
+  steps: Array<Problem | SignatureStep>;
+  /** The signatures to check, by the pinned key; `SignatureStep.pending` indexes this. */
+  signatures: PendingSignature[];
+}
+
+interface SignatureStep {
+  pending: number;
+  at: { entrySeq: number; line: number };
+  name: string;
+  /** The entry is otherwise sound but its line is not canonical: said only if the signature verifies. */
+  nonCanonicalLine: boolean;
+}
+
+/** Checks everything but the signatures; never throws for bad content. */
+export function walkChain(text: string, options: CheckChainOptions = {}): ChainWalk {
+  const steps: ChainWalk['steps'] = [];
+  const signatures: PendingSignature[] = [];
   const entries: LedgerEntry[] = [];
-  const error = (problem: Omit<Problem, 'severity'>) => problems.push({ severity: 'error', ...problem });
+  const error = (problem: Omit<Problem, 'severity'>) => steps.push({ severity: 'error', ...problem });
 
   const lines = text.split('\n');
   const last = lines.pop();
@@ -42,7 +83,6 @@ export function checkChain(text: string, options: CheckChainOptions = {}): Chain
   }
 
   let publicKey: string | undefined;
-  let checkSignature: ((message: string, signature: string) => boolean) | undefined;
   let caseId: string | undefined;
   let expectedSeq = 1;
   let prev = GENESIS_PREV;
@@ -65,7 +105,6 @@ export function checkChain(text: string, options: CheckChainOptions = {}): Chain
         error({ ...at, kind: 'no-pinned-key', message: `${name} is not a case.opened entry pinning an Ed25519 public key (canonical base64 SPKI DER); signatures cannot be checked` });
       } else {
         publicKey = pinned;
-        checkSignature = textVerifier(pinned);
         if (typeof entry.data.caseId === 'string') caseId = entry.data.caseId;
         const mismatch =
           (options.expectedPublicKey !== undefined && options.expectedPublicKey !== pinned) ||
@@ -104,9 +143,11 @@ export function checkChain(text: string, options: CheckChainOptions = {}): Chain
         kind: 'bad-signature',
         message: `${name}: sig is not the canonical base64 of a 64-byte Ed25519 signature (88 characters ending in "="; the field was respelled or changed)`,
       });
-    } else if (checkSignature && !checkSignature(entry.hash, entry.sig)) {
-      sound = false;
-      error({ ...at, kind: 'bad-signature', message: `${name}: signature does not verify with the pinned key` });
+    } else if (publicKey !== undefined) {
+      // Whether this entry is sound now rests on its signature: the verdict decides what is said.
+      steps.push({ pending: signatures.length, at, name, nonCanonicalLine: sound && !isCanonicalLine(line, forms) });
+      signatures.push({ hash: entry.hash, sig: entry.sig });
+      sound = false; // reported by settleChain
     }
     if (sound && !isCanonicalLine(line, forms)) {
       error({ ...at, kind: 'non-canonical-line', message: `${name}: the line is not in canonical form (bytes were changed outside the hashed values)` });
@@ -116,10 +157,35 @@ export function checkChain(text: string, options: CheckChainOptions = {}): Chain
     prev = entry.hash;
   });
 
-  if (lines.length === 0 && problems.length === 0) {
+  if (lines.length === 0 && steps.length === 0) {
     error({ kind: 'malformed-entry', message: 'ledger.jsonl has no entries' });
   }
-  return { entries, problems, ...(publicKey ? { publicKey } : {}), ...(caseId ? { caseId } : {}) };
+  return { entries, steps, signatures, ...(publicKey ? { publicKey } : {}), ...(caseId ? { caseId } : {}) };
+}
+
+/** The chain's result, given one verdict per pending signature of `walk` (true: it verifies). */
+export function settleChain(walk: ChainWalk, verdicts: readonly boolean[]): ChainResult {
+  const problems: Problem[] = [];
+  for (const step of walk.steps) {
+    if (!('pending' in step)) {
+      problems.push(step);
+    } else if (verdicts[step.pending] !== true) {
+      problems.push({ severity: 'error', ...step.at, kind: 'bad-signature', message: `${step.name}: signature does not verify with the pinned key` });
+    } else if (step.nonCanonicalLine) {
+      problems.push({
+        severity: 'error',
+        ...step.at,
+        kind: 'non-canonical-line',
+        message: `${step.name}: the line is not in canonical form (bytes were changed outside the hashed values)`,
+      });
+    }
+  }
+  return {
+    entries: walk.entries,
+    problems,
+    ...(walk.publicKey ? { publicKey: walk.publicKey } : {}),
+    ...(walk.caseId ? { caseId: walk.caseId } : {}),
+  };
 }
 
 function isCanonicalSignature(sig: string): boolean {

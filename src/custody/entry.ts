@@ -2,7 +2,7 @@
  * One ledger entry: how its hash is computed, how it is signed and checked, and what a
  * well-formed line looks like. Shared by the writer, resume and verify so they cannot disagree.
  */
-import { createHash } from 'node:crypto';
+import { hash } from 'node:crypto';
 import type { LedgerEntry } from '../core/ports.js';
 import { canonicalize } from './canonical-json.js';
 import { signText, type SigningKey } from './signing-key.js';
@@ -41,7 +41,7 @@ export function entryForms(entry: UnsealedEntry | LedgerEntry): { hash: string; 
   const members = keys.map((key) => (key === 'hash' || key === 'sig' ? undefined : member(key, fields[key])));
   const unsealed = `{${members.filter((m) => m !== undefined).join(',')}}`;
   return {
-    hash: createHash('sha256').update(unsealed, 'utf8').digest('hex'),
+    hash: hash('sha256', unsealed, 'hex'),
     line: () => `{${keys.map((key, i) => members[i] ?? member(key, fields[key])).join(',')}}`,
   };
 }

@@ -114,7 +114,7 @@ export function verifyText(publicKey: string, message: string, signature: string
  * const sound = entries.every((e) => check(e.hash, e.sig));
  */
 export function textVerifier(publicKey: string): (message: string, signature: string) => boolean {
-  const key = ed25519PublicKey(publicKey);
+  const key = parseEd25519PublicKey(publicKey);
   if (!key) return () => false;
   return (message, signature) => {
     const sig = decodeCanonicalBase64(signature);
@@ -127,7 +127,8 @@ export function textVerifier(publicKey: string): (message: string, signature: st
   };
 }
 
-function ed25519PublicKey(publicKey: string): KeyObject | undefined {
+/** The key object of a base64 SPKI DER Ed25519 public key in canonical spelling, else undefined. */
+export function parseEd25519PublicKey(publicKey: string): KeyObject | undefined {
   const der = decodeCanonicalBase64(publicKey);
   if (!der) return undefined;
   try {

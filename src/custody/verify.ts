@@ -7,12 +7,13 @@ import { lstat, readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { LedgerEntry } from '../core/ports.js';
 import { canonicalize } from './canonical-json.js';
-import { checkChain } from './chain.js';
+import { settleChain, walkChain } from './chain.js';
 import { copyRecordWarning, isCopyRecord, sealIndex } from './copy-records.js';
 import { hashBuffers, hashRegularFile, type EvidenceFileState } from './file-hash.js';
 import { EVIDENCE_DIR, FILE_ENTRY_TYPES, LEDGER_FILE, LOCK_FILE, MANIFEST_FILE, PARTIAL_DIR, REPORT_FILES } from './layout.js';
 import { collectEvidenceItems, verifyManifestSignature, type Manifest } from './manifest.js';
 import { segmentProblem } from './names.js';
+import { checkSignatures } from './signature-check.js';
 import type { Problem } from './problems.js';
 import { fingerprintOf } from './signing-key.js';
 import { formatHead, type HeadExpectation } from './expectations.js';
@@ -77,20 +78,23 @@ export async function verifyCase(caseDir: string, options: VerifyOptions = {}): 
     return finish({ problems, warnings, closed: false, entries: [], evidence: { files: 0, verified: 0, artifacts: 0 } });
   }
 
-  const chain = checkChain(text, options);
-  problems.push(...chain.problems);
-  const entries = chain.entries;
-  const closed = await checkManifest(caseDir, chain.publicKey, chain.caseId, entries, fail, options.requireClosed ? fail : warn);
+  // The signatures are checked (on a worker thread for a large ledger) while the manifest and
+  // the files are: they do not depend on each other. The chain's problems still come first.
+  const walk = walkChain(text, options);
+  const verdicts = checkSignatures(walk.publicKey, walk.signatures);
+  const entries = walk.entries;
+  const closed = await checkManifest(caseDir, walk.publicKey, walk.caseId, entries, fail, options.requireClosed ? fail : warn);
   if (options.expectedHead) checkHead(entries, options.expectedHead, fail);
   const copyNote = closed ? copyRecordWarning(entries) : undefined;
   if (copyNote) warn({ kind: 'copy-not-recorded', path: LEDGER_FILE, message: copyNote });
   const items = collectEvidenceItems(entries);
   const verified = await checkFiles(caseDir, entries, fail, warn);
   await checkCaseRoot(caseDir, warn);
+  const chain = settleChain(walk, await verdicts);
 
   const last = entries[entries.length - 1];
   return finish({
-    problems,
+    problems: chain.problems.concat(problems),
     warnings,
     closed,
     entries,
