@@ -87,6 +87,29 @@ function write(value: unknown): string | undefined {
   return `${out}}`;
 }
 
+/**
+ * Whether two JSON values are the same value, i.e. have the same canonical form, without
+ * serialising either: verify compares the manifest's list of thousands of files with the one
+ * the ledger implies. Object key order does not matter; `0` and `-0` are the same, as in the
+ * canonical form.
+ */
+export function sameJson(a: unknown, b: unknown): boolean {
+  if (a === b) return true;
+  if (typeof a !== 'object' || typeof b !== 'object' || a === null || b === null) return false;
+  if (Array.isArray(a)) {
+    if (!Array.isArray(b) || a.length !== b.length) return false;
+    for (let i = 0; i < a.length; i++) if (!sameJson(a[i], b[i])) return false;
+    return true;
+  }
+  if (Array.isArray(b)) return false;
+  const keys = Object.keys(a);
+  if (keys.length !== Object.keys(b).length) return false;
+  for (const key of keys) {
+    if (!Object.hasOwn(b, key) || !sameJson((a as Record<string, unknown>)[key], (b as Record<string, unknown>)[key])) return false;
+  }
+  return true;
+}
+
 /** The canonical form as UTF-8 bytes: what hashes and signatures are computed over. */
 export function canonicalBytes(value: unknown): Buffer {
   return Buffer.from(canonicalize(value), 'utf8');

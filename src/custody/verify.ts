@@ -6,14 +6,14 @@
 import { lstat, readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { LedgerEntry } from '../core/ports.js';
-import { canonicalize } from './canonical-json.js';
+import { sameJson } from './canonical-json.js';
 import { settleChain, walkChain } from './chain.js';
 import { copyRecordWarning, isCopyRecord, sealIndex } from './copy-records.js';
 import { hashBuffers, hashRegularFile, type EvidenceFileState } from './file-hash.js';
 import { EVIDENCE_DIR, FILE_ENTRY_TYPES, LEDGER_FILE, LOCK_FILE, MANIFEST_FILE, PARTIAL_DIR, REPORT_FILES } from './layout.js';
 import { collectEvidenceItems, verifyManifestSignature, type Manifest } from './manifest.js';
 import { segmentProblem } from './names.js';
-import { checkSignatures } from './signature-check.js';
+import { startSignatureChecks } from './signature-check.js';
 import type { Problem } from './problems.js';
 import { fingerprintOf } from './signing-key.js';
 import { formatHead, type HeadExpectation } from './expectations.js';
@@ -81,7 +81,7 @@ export async function verifyCase(caseDir: string, options: VerifyOptions = {}): 
   // The signatures are checked (on a worker thread for a large ledger) while the manifest and
   // the files are: they do not depend on each other. The chain's problems still come first.
   const walk = walkChain(text, options);
-  const verdicts = checkSignatures(walk.publicKey, walk.signatures);
+  const signatures = startSignatureChecks(walk.publicKey, walk.signatures);
   const entries = walk.entries;
   const closed = await checkManifest(caseDir, walk.publicKey, walk.caseId, entries, fail, options.requireClosed ? fail : warn);
   if (options.expectedHead) checkHead(entries, options.expectedHead, fail);
@@ -90,7 +90,7 @@ export async function verifyCase(caseDir: string, options: VerifyOptions = {}): 
   const items = collectEvidenceItems(entries);
   const verified = await checkFiles(caseDir, entries, fail, warn);
   await checkCaseRoot(caseDir, warn);
-  const chain = settleChain(walk, await verdicts);
+  const chain = settleChain(walk, await signatures.finish());
 
   const last = entries[entries.length - 1];
   return finish({
@@ -216,7 +216,7 @@ async function checkManifest(
   }
   const upToHead = entries.filter((e) => e.seq <= head.seq);
   const expected = collectEvidenceItems(upToHead);
-  if (canonicalize({ f: manifest.files, a: manifest.artifacts }) !== canonicalize({ f: expected.files, a: expected.artifacts })) {
+  if (!sameJson({ f: manifest.files, a: manifest.artifacts }, { f: expected.files, a: expected.artifacts })) {
     fail({ kind: 'manifest-mismatch', path, message: 'the evidence listed in manifest.json differs from what the ledger records' });
   }
   const afterSeal = entries.filter((e) => e.seq > head.seq);

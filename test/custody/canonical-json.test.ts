@@ -1,6 +1,6 @@
 import canonicalizeLib from 'canonicalize';
 import { describe, expect, it } from 'vitest';
-import { canonicalize, canonicalBytes } from '../../src/custody/canonical-json.js';
+import { canonicalize, canonicalBytes, sameJson } from '../../src/custody/canonical-json.js';
 import { toJsonData } from '../../src/custody/json-data.js';
 import { CustodyError } from '../../src/core/errors.js';
 import { CANONICAL_VECTORS } from './vectors/canonical-json.js';
@@ -37,10 +37,19 @@ describe('canonical JSON (RFC 8785)', () => {
       for (let i = Math.floor(rand() * 5); i > 0; i--) object[keys[Math.floor(rand() * keys.length)]!] = value(depth + 1);
       return object;
     };
+    let same = 0;
     for (let i = 0; i < 2_000; i++) {
       const v = value(0);
+      const w = value(0);
       expect(canonicalize(v)).toBe(canonicalizeLib(v));
+      // sameJson is equality of canonical forms, without writing them.
+      expect(sameJson(v, JSON.parse(canonicalize(v)))).toBe(true);
+      expect(sameJson(v, w)).toBe(canonicalize(v) === canonicalize(w));
+      if (canonicalize(v) === canonicalize(w)) same++;
     }
+    expect(same).toBeGreaterThan(0);
+    expect(sameJson({ a: [1, { b: 'x' }] }, { a: [1, { b: 'x', c: null }] })).toBe(false);
+    expect(sameJson({ a: 0 }, { a: -0 })).toBe(true);
     // Shapes the one-pass writer leaves to the careful path still come out as before.
     const sparse: unknown[] = [1];
     sparse[2] = 3;
