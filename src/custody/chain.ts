@@ -59,8 +59,8 @@ export interface ChainWalk {
 
 interface SignatureStep {
   pending: number;
-  at: { entrySeq: number; line: number };
-  name: string;
+  entry: LedgerEntry;
+  line: number;
   /** The entry is otherwise sound but its line is not canonical: said only if the signature verifies. */
   nonCanonicalLine: boolean;
 }
@@ -96,13 +96,12 @@ export function walkChain(text: string, options: CheckChainOptions = {}): ChainW
     }
     const entry = parsed.entry;
     entries.push(entry);
-    const at = { entrySeq: entry.seq, line: lineNo };
-    const name = `entry ${entry.seq} (line ${lineNo}, ${entry.type})`;
+    // Where and what, written out only for a problem: most entries have none.
 
     if (lineNo === 1) {
       const pinned = entry.data.publicKey;
       if (entry.type !== 'case.opened' || typeof pinned !== 'string' || !decodeCanonicalBase64(pinned) || entry.data.keyAlgorithm !== 'Ed25519') {
-        error({ ...at, kind: 'no-pinned-key', message: `${name} is not a case.opened entry pinning an Ed25519 public key (canonical base64 SPKI DER); signatures cannot be checked` });
+        error({ entrySeq: entry.seq, line: lineNo, kind: 'no-pinned-key', message: `${nameOf(entry, lineNo)} is not a case.opened entry pinning an Ed25519 public key (canonical base64 SPKI DER); signatures cannot be checked` });
       } else {
         publicKey = pinned;
         if (typeof entry.data.caseId === 'string') caseId = entry.data.caseId;
@@ -112,7 +111,7 @@ export function walkChain(text: string, options: CheckChainOptions = {}): ChainW
         if (mismatch) {
           const expected = options.expectedFingerprint ?? fingerprintOf(options.expectedPublicKey ?? '');
           error({
-            ...at,
+            entrySeq: entry.seq, line: lineNo,
             kind: 'key-mismatch',
             message: `the ledger pins key sha256:${fingerprintOf(pinned)}, not the expected sha256:${expected}: the whole ledger may have been re-signed`,
           });
@@ -125,32 +124,32 @@ export function walkChain(text: string, options: CheckChainOptions = {}): ChainW
         entry.seq > expectedSeq
           ? `entries ${expectedSeq}..${entry.seq - 1} are missing before it`
           : 'it repeats or goes back (an inserted or reordered entry)';
-      error({ ...at, kind: 'seq-mismatch', message: `${name}: expected seq ${expectedSeq}, found ${entry.seq}: ${why}` });
+      error({ entrySeq: entry.seq, line: lineNo, kind: 'seq-mismatch', message: `${nameOf(entry, lineNo)}: expected seq ${expectedSeq}, found ${entry.seq}: ${why}` });
     }
     let sound = true;
     const forms = safeForms(entry);
     if (entry.prev !== prev) {
       sound = false;
-      error({ ...at, kind: 'broken-link', message: `${name}: prev does not match the hash of the entry before it` });
+      error({ entrySeq: entry.seq, line: lineNo, kind: 'broken-link', message: `${nameOf(entry, lineNo)}: prev does not match the hash of the entry before it` });
     }
     if (forms?.hash !== entry.hash) {
       sound = false;
-      error({ ...at, kind: 'hash-mismatch', message: `${name}: content does not match its hash (the entry was changed)` });
+      error({ entrySeq: entry.seq, line: lineNo, kind: 'hash-mismatch', message: `${nameOf(entry, lineNo)}: content does not match its hash (the entry was changed)` });
     } else if (!isCanonicalSignature(entry.sig)) {
       sound = false;
       error({
-        ...at,
+        entrySeq: entry.seq, line: lineNo,
         kind: 'bad-signature',
-        message: `${name}: sig is not the canonical base64 of a 64-byte Ed25519 signature (88 characters ending in "="; the field was respelled or changed)`,
+        message: `${nameOf(entry, lineNo)}: sig is not the canonical base64 of a 64-byte Ed25519 signature (88 characters ending in "="; the field was respelled or changed)`,
       });
     } else if (publicKey !== undefined) {
       // Whether this entry is sound now rests on its signature: the verdict decides what is said.
-      steps.push({ pending: signatures.length, at, name, nonCanonicalLine: sound && !isCanonicalLine(line, forms) });
-      signatures.push({ hash: entry.hash, sig: entry.sig });
+      steps.push({ pending: signatures.length, entry, line: lineNo, nonCanonicalLine: sound && !isCanonicalLine(line, forms) });
+      signatures.push(entry);
       sound = false; // reported by settleChain
     }
     if (sound && !isCanonicalLine(line, forms)) {
-      error({ ...at, kind: 'non-canonical-line', message: `${name}: the line is not in canonical form (bytes were changed outside the hashed values)` });
+      error({ entrySeq: entry.seq, line: lineNo, kind: 'non-canonical-line', message: `${nameOf(entry, lineNo)}: the line is not in canonical form (bytes were changed outside the hashed values)` });
     }
     // Resynchronise on what the line claims, so one bad entry is reported once, not cascaded.
     expectedSeq = entry.seq + 1;
@@ -170,13 +169,20 @@ export function settleChain(walk: ChainWalk, verdicts: readonly boolean[]): Chai
     if (!('pending' in step)) {
       problems.push(step);
     } else if (verdicts[step.pending] !== true) {
-      problems.push({ severity: 'error', ...step.at, kind: 'bad-signature', message: `${step.name}: signature does not verify with the pinned key` });
+      problems.push({
+        severity: 'error',
+        entrySeq: step.entry.seq,
+        line: step.line,
+        kind: 'bad-signature',
+        message: `${nameOf(step.entry, step.line)}: signature does not verify with the pinned key`,
+      });
     } else if (step.nonCanonicalLine) {
       problems.push({
         severity: 'error',
-        ...step.at,
+        entrySeq: step.entry.seq,
+        line: step.line,
         kind: 'non-canonical-line',
-        message: `${step.name}: the line is not in canonical form (bytes were changed outside the hashed values)`,
+        message: `${nameOf(step.entry, step.line)}: the line is not in canonical form (bytes were changed outside the hashed values)`,
       });
     }
   }
@@ -186,6 +192,10 @@ export function settleChain(walk: ChainWalk, verdicts: readonly boolean[]): Chai
     ...(walk.publicKey ? { publicKey: walk.publicKey } : {}),
     ...(walk.caseId ? { caseId: walk.caseId } : {}),
   };
+}
+
+function nameOf(entry: LedgerEntry, line: number): string {
+  return `entry ${entry.seq} (line ${line}, ${entry.type})`;
 }
 
 function isCanonicalSignature(sig: string): boolean {
@@ -202,9 +212,5 @@ function safeForms(entry: LedgerEntry): ReturnType<typeof entryForms> | undefine
 }
 
 function isCanonicalLine(line: string, forms: ReturnType<typeof entryForms> | undefined): boolean {
-  try {
-    return forms?.line() === line;
-  } catch {
-    return false;
-  }
+  return forms?.line === line;
 }

@@ -32,18 +32,33 @@ export function entryLine(entry: LedgerEntry): string {
 /**
  * An entry's hash and the line it must be written as, from one serialisation of each field:
  * verify needs both for every entry, and canonicalising the entry twice cost as much as checking
- * its signature. Throws like `canonicalize` when a field cannot be canonicalised. `line()`
- * serialises `hash` and `sig` only when asked, since the hash must not depend on them.
+ * its signature. Throws like `canonicalize` when a field the hash covers cannot be canonicalised;
+ * `line` is undefined when `hash` or `sig` cannot be (the hash must not depend on them).
  */
-export function entryForms(entry: UnsealedEntry | LedgerEntry): { hash: string; line(): string } {
+export function entryForms(entry: UnsealedEntry | LedgerEntry): { hash: string; line: string | undefined } {
   const fields = entry as unknown as Record<string, unknown>;
   const keys = Object.keys(fields).sort();
-  const members = keys.map((key) => (key === 'hash' || key === 'sig' ? undefined : member(key, fields[key])));
-  const unsealed = `{${members.filter((m) => m !== undefined).join(',')}}`;
-  return {
-    hash: hash('sha256', unsealed, 'hex'),
-    line: () => `{${keys.map((key, i) => members[i] ?? member(key, fields[key])).join(',')}}`,
-  };
+  let unsealed = '';
+  let line: string | undefined = '';
+  for (const key of keys) {
+    if (key === 'hash' || key === 'sig') {
+      if (line !== undefined) line = appendMember(line, key, fields[key]);
+      continue;
+    }
+    const text = member(key, fields[key]);
+    unsealed += unsealed === '' ? text : `,${text}`;
+    if (line !== undefined) line += line === '' ? text : `,${text}`;
+  }
+  return { hash: hash('sha256', `{${unsealed}}`, 'hex'), line: line === undefined ? undefined : `{${line}}` };
+}
+
+function appendMember(line: string, key: string, value: unknown): string | undefined {
+  try {
+    const text = member(key, value);
+    return line === '' ? text : `${line},${text}`;
+  } catch {
+    return undefined;
+  }
 }
 
 function member(key: string, value: unknown): string {
