@@ -3,7 +3,7 @@
  *
  * Builds a realistic closed case with the product's own custody code (so every hash and
  * signature is real): ~10,500 ledger entries from 1,500 instances in 15 accounts (descriptions,
- * console logs, snapshot records) and a few checkpoint archives, ~310 MiB of evidence in all.
+ * console logs, snapshot records) and 8 checkpoint archives, 298 MiB of evidence in all.
  * Then, three times in the same process, it times
  *
  * - **verify**: `verifyCase(caseDir)`, the whole library call `custody verify` makes;
@@ -13,7 +13,10 @@
  *   memory (each 1 MiB read into a reused buffer before its timer starts), all on this one thread;
  *
  * and prints the ratio limit / verify per run (min / median / max) with PASS when the median is
- * ≥ 0.80. Verify also reads files, parses JSON and compares strings, so 1.0 is out of reach.
+ * ≥ 0.80. Verify also reads files, parses JSON and compares strings, so on one thread 1.0 is out
+ * of reach; but it checks a large ledger's signatures on a worker thread too, which on idle cores
+ * can take the wall-clock ratio past 1. So the same ratio in CPU time (every thread counted) is
+ * printed beside it: that one says how much work verify does beyond the crypto.
  *
  *   npm run bench:verify                          # build, measure 3 runs, remove the case
  *   npm run bench:verify -- --keep                # keep the case and print where it is
@@ -109,6 +112,7 @@ export async function runVerifyBench(options: VerifyBenchOptions = {}): Promise<
     const inputs = await loadLimitInputs(caseDir);
     out(`verify bench: ${inputs.entries.length} ledger entries, ${inputs.files.length} evidence files, ${(inputs.evidenceBytes / MiB).toFixed(1)} MiB of evidence${buildMs !== undefined ? ` (built in ${(buildMs / 1000).toFixed(1)} s)` : ''}`);
     out(`  limit = Ed25519 verify of ${inputs.entries.length + 1} signatures with one prebuilt KeyObject + SHA-256 of the entries' canonical bytes + SHA-256 of ${(inputs.evidenceBytes / MiB).toFixed(1)} MiB from memory, one thread`);
+    out('  verify = verifyCase(caseDir): signatures on a worker thread and the main thread, files hashed on the main thread, reads in the thread pool');
 
     const results: VerifyBenchRun[] = [];
     for (let run = 1; run <= runs; run++) {
