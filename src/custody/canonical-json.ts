@@ -15,18 +15,99 @@ export type JsonValue = null | boolean | number | string | JsonValue[] | { [key:
 /**
  * Serialises a JSON value in RFC 8785 canonical form.
  * Throws `E_INTERNAL` naming the offending path for `undefined`, non-finite numbers, bigint,
- * functions, symbols, lone UTF-16 surrogates and objects that are not plain (Date, Map, Buffer…).
+ * functions, symbols, lone UTF-16 surrogates and objects that are not plain (Date, Map, Buffer…);
+ * `path` names `value` when it is part of a larger value (`$.data`).
  *
  * @example canonicalize({ b: 1, a: [true, null] }) // '{"a":[true,null],"b":1}'
  */
-export function canonicalize(value: unknown): string {
-  assertJsonValue(value, '$');
+export function canonicalize(value: unknown, path = '$'): string {
+  const fast = writePlainJson(value);
+  if (fast !== undefined) return fast;
+  // Anything the fast writer declines (a refused value, or a shape it does not handle) takes the
+  // careful path: it names the offending path, or serialises what the fast writer left alone.
+  assertJsonValue(value, path);
   const text = canonicalizeLib(value);
   if (text === undefined) {
     // Unreachable after assertJsonValue; kept so a library change cannot yield a silent hole.
     throw new CustodyError('E_INTERNAL', 'canonical JSON produced nothing for the value');
   }
   return text;
+}
+
+/**
+ * The canonical text of `value` when it is plain JSON — strings without lone surrogates, finite
+ * numbers, booleans, null, dense arrays and plain objects — else undefined. One pass with no
+ * bookkeeping, because verify canonicalises every entry of a ledger that may hold 100,000.
+ * Strings and numbers are written by JSON.stringify, which RFC 8785 adopts for both; object keys
+ * are sorted by UTF-16 code units (the default sort), as the RFC requires.
+ */
+function writePlainJson(value: unknown): string | undefined {
+  try {
+    return write(value);
+  } catch {
+    return undefined; // a cycle or a nesting too deep for the stack: the careful path decides
+  }
+}
+
+function write(value: unknown): string | undefined {
+  switch (typeof value) {
+    case 'string':
+      return hasLoneSurrogate(value) ? undefined : JSON.stringify(value);
+    case 'number':
+      return Number.isFinite(value) ? JSON.stringify(value) : undefined;
+    case 'boolean':
+      return value ? 'true' : 'false';
+    case 'object':
+      break;
+    default:
+      return undefined;
+  }
+  if (value === null) return 'null';
+  if (Array.isArray(value)) {
+    let out = '[';
+    for (let i = 0; i < value.length; i++) {
+      if (!(i in value)) return undefined; // a hole
+      const item = write(value[i]);
+      if (item === undefined) return undefined;
+      out += i === 0 ? item : `,${item}`;
+    }
+    return `${out}]`;
+  }
+  const proto = Object.getPrototypeOf(value) as unknown;
+  if (proto !== Object.prototype && proto !== null) return undefined;
+  const keys = Object.keys(value).sort();
+  let out = '{';
+  for (let i = 0; i < keys.length; i++) {
+    const key = keys[i]!;
+    if (hasLoneSurrogate(key)) return undefined;
+    const item = write((value as Record<string, unknown>)[key]);
+    if (item === undefined) return undefined;
+    out += `${i === 0 ? '' : ','}${JSON.stringify(key)}:${item}`;
+  }
+  return `${out}}`;
+}
+
+/**
+ * Whether two JSON values are the same value, i.e. have the same canonical form, without
+ * serialising either: verify compares the manifest's list of thousands of files with the one
+ * the ledger implies. Object key order does not matter; `0` and `-0` are the same, as in the
+ * canonical form.
+ */
+export function sameJson(a: unknown, b: unknown): boolean {
+  if (a === b) return true;
+  if (typeof a !== 'object' || typeof b !== 'object' || a === null || b === null) return false;
+  if (Array.isArray(a)) {
+    if (!Array.isArray(b) || a.length !== b.length) return false;
+    for (let i = 0; i < a.length; i++) if (!sameJson(a[i], b[i])) return false;
+    return true;
+  }
+  if (Array.isArray(b)) return false;
+  const keys = Object.keys(a);
+  if (keys.length !== Object.keys(b).length) return false;
+  for (const key of keys) {
+    if (!Object.hasOwn(b, key) || !sameJson((a as Record<string, unknown>)[key], (b as Record<string, unknown>)[key])) return false;
+  }
+  return true;
 }
 
 /** The canonical form as UTF-8 bytes: what hashes and signatures are computed over. */

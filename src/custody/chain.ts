@@ -4,10 +4,9 @@
  * resume (refuse on the first problem).
  */
 import type { LedgerEntry } from '../core/ports.js';
-import { canonicalize } from './canonical-json.js';
-import { GENESIS_PREV, hashEntry, parseEntryLine, verifyEntrySignature } from './entry.js';
+import { entryForms, GENESIS_PREV, parseEntryLine } from './entry.js';
 import type { Problem } from './problems.js';
-import { decodeCanonicalBase64, fingerprintOf } from './signing-key.js';
+import { decodeCanonicalBase64, fingerprintOf, textVerifier } from './signing-key.js';
 
 export interface ChainResult {
   /** Well-formed entries, in file order (including ones with a bad hash or signature). */
@@ -28,9 +27,50 @@ export interface CheckChainOptions {
 
 /** Checks the text of a ledger. Never throws for bad content: it reports it. */
 export function checkChain(text: string, options: CheckChainOptions = {}): ChainResult {
-  const problems: Problem[] = [];
+  const walk = walkChain(text, options);
+  const check = walk.publicKey !== undefined ? textVerifier(walk.publicKey) : () => false;
+  return settleChain(
+    walk,
+    walk.signatures.map((s) => check(s.hash, s.sig)),
+  );
+}
+
+/** A signature the walk leaves to be checked: Ed25519 by the pinned key over the entry's hash. */
+export interface PendingSignature {
+  hash: string;
+  /** Canonical base64 of 64 bytes (the walk has checked its spelling). */
+  sig: string;
+}
+
+/**
+ * A ledger walked for everything but its signatures, which are the bulk of the work: verify
+ * checks them on another thread while it hashes the evidence files ({@link settleChain} then
+ * puts each verdict in its place).
+ */
+export interface ChainWalk {
+  entries: LedgerEntry[];
+  publicKey?: string;
+  caseId?: string;
+  /** Problems in line order, with a placeholder where a signature's verdict decides. */
+  steps: Array<Problem | SignatureStep>;
+  /** The signatures to check, by the pinned key; `SignatureStep.pending` indexes this. */
+  signatures: PendingSignature[];
+}
+
+interface SignatureStep {
+  pending: number;
+  entry: LedgerEntry;
+  line: number;
+  /** The entry is otherwise sound but its line is not canonical: said only if the signature verifies. */
+  nonCanonicalLine: boolean;
+}
+
+/** Checks everything but the signatures; never throws for bad content. */
+export function walkChain(text: string, options: CheckChainOptions = {}): ChainWalk {
+  const steps: ChainWalk['steps'] = [];
+  const signatures: PendingSignature[] = [];
   const entries: LedgerEntry[] = [];
-  const error = (problem: Omit<Problem, 'severity'>) => problems.push({ severity: 'error', ...problem });
+  const error = (problem: Omit<Problem, 'severity'>) => steps.push({ severity: 'error', ...problem });
 
   const lines = text.split('\n');
   const last = lines.pop();
@@ -56,13 +96,12 @@ export function checkChain(text: string, options: CheckChainOptions = {}): Chain
     }
     const entry = parsed.entry;
     entries.push(entry);
-    const at = { entrySeq: entry.seq, line: lineNo };
-    const name = `entry ${entry.seq} (line ${lineNo}, ${entry.type})`;
+    // Where and what, written out only for a problem: most entries have none.
 
     if (lineNo === 1) {
       const pinned = entry.data.publicKey;
       if (entry.type !== 'case.opened' || typeof pinned !== 'string' || !decodeCanonicalBase64(pinned) || entry.data.keyAlgorithm !== 'Ed25519') {
-        error({ ...at, kind: 'no-pinned-key', message: `${name} is not a case.opened entry pinning an Ed25519 public key (canonical base64 SPKI DER); signatures cannot be checked` });
+        error({ entrySeq: entry.seq, line: lineNo, kind: 'no-pinned-key', message: `${nameOf(entry, lineNo)} is not a case.opened entry pinning an Ed25519 public key (canonical base64 SPKI DER); signatures cannot be checked` });
       } else {
         publicKey = pinned;
         if (typeof entry.data.caseId === 'string') caseId = entry.data.caseId;
@@ -72,7 +111,7 @@ export function checkChain(text: string, options: CheckChainOptions = {}): Chain
         if (mismatch) {
           const expected = options.expectedFingerprint ?? fingerprintOf(options.expectedPublicKey ?? '');
           error({
-            ...at,
+            entrySeq: entry.seq, line: lineNo,
             kind: 'key-mismatch',
             message: `the ledger pins key sha256:${fingerprintOf(pinned)}, not the expected sha256:${expected}: the whole ledger may have been re-signed`,
           });
@@ -85,57 +124,93 @@ export function checkChain(text: string, options: CheckChainOptions = {}): Chain
         entry.seq > expectedSeq
           ? `entries ${expectedSeq}..${entry.seq - 1} are missing before it`
           : 'it repeats or goes back (an inserted or reordered entry)';
-      error({ ...at, kind: 'seq-mismatch', message: `${name}: expected seq ${expectedSeq}, found ${entry.seq}: ${why}` });
+      error({ entrySeq: entry.seq, line: lineNo, kind: 'seq-mismatch', message: `${nameOf(entry, lineNo)}: expected seq ${expectedSeq}, found ${entry.seq}: ${why}` });
     }
     let sound = true;
+    const forms = safeForms(entry);
     if (entry.prev !== prev) {
       sound = false;
-      error({ ...at, kind: 'broken-link', message: `${name}: prev does not match the hash of the entry before it` });
+      error({ entrySeq: entry.seq, line: lineNo, kind: 'broken-link', message: `${nameOf(entry, lineNo)}: prev does not match the hash of the entry before it` });
     }
-    if (safeHash(entry) !== entry.hash) {
+    if (forms?.hash !== entry.hash) {
       sound = false;
-      error({ ...at, kind: 'hash-mismatch', message: `${name}: content does not match its hash (the entry was changed)` });
+      error({ entrySeq: entry.seq, line: lineNo, kind: 'hash-mismatch', message: `${nameOf(entry, lineNo)}: content does not match its hash (the entry was changed)` });
     } else if (!isCanonicalSignature(entry.sig)) {
       sound = false;
       error({
-        ...at,
+        entrySeq: entry.seq, line: lineNo,
         kind: 'bad-signature',
-        message: `${name}: sig is not the canonical base64 of a 64-byte Ed25519 signature (88 characters ending in "="; the field was respelled or changed)`,
+        message: `${nameOf(entry, lineNo)}: sig is not the canonical base64 of a 64-byte Ed25519 signature (88 characters ending in "="; the field was respelled or changed)`,
       });
-    } else if (publicKey && !verifyEntrySignature(entry, publicKey)) {
-      sound = false;
-      error({ ...at, kind: 'bad-signature', message: `${name}: signature does not verify with the pinned key` });
+    } else if (publicKey !== undefined) {
+      // Whether this entry is sound now rests on its signature: the verdict decides what is said.
+      steps.push({ pending: signatures.length, entry, line: lineNo, nonCanonicalLine: sound && !isCanonicalLine(line, forms) });
+      signatures.push(entry);
+      sound = false; // reported by settleChain
     }
-    if (sound && !isCanonicalLine(line, entry)) {
-      error({ ...at, kind: 'non-canonical-line', message: `${name}: the line is not in canonical form (bytes were changed outside the hashed values)` });
+    if (sound && !isCanonicalLine(line, forms)) {
+      error({ entrySeq: entry.seq, line: lineNo, kind: 'non-canonical-line', message: `${nameOf(entry, lineNo)}: the line is not in canonical form (bytes were changed outside the hashed values)` });
     }
     // Resynchronise on what the line claims, so one bad entry is reported once, not cascaded.
     expectedSeq = entry.seq + 1;
     prev = entry.hash;
   });
 
-  if (lines.length === 0 && problems.length === 0) {
+  if (lines.length === 0 && steps.length === 0) {
     error({ kind: 'malformed-entry', message: 'ledger.jsonl has no entries' });
   }
-  return { entries, problems, ...(publicKey ? { publicKey } : {}), ...(caseId ? { caseId } : {}) };
+  return { entries, steps, signatures, ...(publicKey ? { publicKey } : {}), ...(caseId ? { caseId } : {}) };
+}
+
+/** The chain's result, given one verdict per pending signature of `walk` (true: it verifies). */
+export function settleChain(walk: ChainWalk, verdicts: readonly boolean[]): ChainResult {
+  const problems: Problem[] = [];
+  for (const step of walk.steps) {
+    if (!('pending' in step)) {
+      problems.push(step);
+    } else if (verdicts[step.pending] !== true) {
+      problems.push({
+        severity: 'error',
+        entrySeq: step.entry.seq,
+        line: step.line,
+        kind: 'bad-signature',
+        message: `${nameOf(step.entry, step.line)}: signature does not verify with the pinned key`,
+      });
+    } else if (step.nonCanonicalLine) {
+      problems.push({
+        severity: 'error',
+        entrySeq: step.entry.seq,
+        line: step.line,
+        kind: 'non-canonical-line',
+        message: `${nameOf(step.entry, step.line)}: the line is not in canonical form (bytes were changed outside the hashed values)`,
+      });
+    }
+  }
+  return {
+    entries: walk.entries,
+    problems,
+    ...(walk.publicKey ? { publicKey: walk.publicKey } : {}),
+    ...(walk.caseId ? { caseId: walk.caseId } : {}),
+  };
+}
+
+function nameOf(entry: LedgerEntry, line: number): string {
+  return `entry ${entry.seq} (line ${line}, ${entry.type})`;
 }
 
 function isCanonicalSignature(sig: string): boolean {
   return decodeCanonicalBase64(sig)?.length === 64;
 }
 
-function safeHash(entry: LedgerEntry): string | undefined {
+/** The entry's canonical texts, or undefined when it cannot be canonicalised (its hash cannot match). */
+function safeForms(entry: LedgerEntry): ReturnType<typeof entryForms> | undefined {
   try {
-    return hashEntry(entry);
+    return entryForms(entry);
   } catch {
     return undefined; // e.g. a lone surrogate smuggled in through a \ud800 escape
   }
 }
 
-function isCanonicalLine(line: string, entry: LedgerEntry): boolean {
-  try {
-    return canonicalize(entry) === line;
-  } catch {
-    return false;
-  }
+function isCanonicalLine(line: string, forms: ReturnType<typeof entryForms> | undefined): boolean {
+  return forms?.line === line;
 }

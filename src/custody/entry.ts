@@ -2,10 +2,10 @@
  * One ledger entry: how its hash is computed, how it is signed and checked, and what a
  * well-formed line looks like. Shared by the writer, resume and verify so they cannot disagree.
  */
-import { createHash } from 'node:crypto';
+import { hash } from 'node:crypto';
 import type { LedgerEntry } from '../core/ports.js';
 import { canonicalize } from './canonical-json.js';
-import { signText, verifyText, type SigningKey } from './signing-key.js';
+import { signText, type SigningKey } from './signing-key.js';
 
 /** `prev` of the first entry. */
 export const GENESIS_PREV = '0'.repeat(64);
@@ -15,8 +15,7 @@ export type UnsealedEntry = Omit<LedgerEntry, 'hash' | 'sig'>;
 
 /** `sha256hex(canonical(entry without hash and sig))`. */
 export function hashEntry(entry: UnsealedEntry | LedgerEntry): string {
-  const { hash: _hash, sig: _sig, ...rest } = entry as LedgerEntry;
-  return createHash('sha256').update(canonicalize(rest), 'utf8').digest('hex');
+  return entryForms(entry).hash;
 }
 
 /** Adds `hash` and `sig` (Ed25519 over the hash's 64 hex characters, base64). */
@@ -30,8 +29,40 @@ export function entryLine(entry: LedgerEntry): string {
   return `${canonicalize(entry)}\n`;
 }
 
-export function verifyEntrySignature(entry: LedgerEntry, publicKey: string): boolean {
-  return verifyText(publicKey, entry.hash, entry.sig);
+/**
+ * An entry's hash and the line it must be written as, from one serialisation of each field:
+ * verify needs both for every entry, and canonicalising the entry twice cost as much as checking
+ * its signature. Throws like `canonicalize` when a field the hash covers cannot be canonicalised;
+ * `line` is undefined when `hash` or `sig` cannot be (the hash must not depend on them).
+ */
+export function entryForms(entry: UnsealedEntry | LedgerEntry): { hash: string; line: string | undefined } {
+  const fields = entry as unknown as Record<string, unknown>;
+  const keys = Object.keys(fields).sort();
+  let unsealed = '';
+  let line: string | undefined = '';
+  for (const key of keys) {
+    if (key === 'hash' || key === 'sig') {
+      if (line !== undefined) line = appendMember(line, key, fields[key]);
+      continue;
+    }
+    const text = member(key, fields[key]);
+    unsealed += unsealed === '' ? text : `,${text}`;
+    if (line !== undefined) line += line === '' ? text : `,${text}`;
+  }
+  return { hash: hash('sha256', `{${unsealed}}`, 'hex'), line: line === undefined ? undefined : `{${line}}` };
+}
+
+function appendMember(line: string, key: string, value: unknown): string | undefined {
+  try {
+    const text = member(key, value);
+    return line === '' ? text : `${line},${text}`;
+  } catch {
+    return undefined;
+  }
+}
+
+function member(key: string, value: unknown): string {
+  return `${JSON.stringify(key)}:${canonicalize(value, `$.${key}`)}`;
 }
 
 const HEX64 = /^[0-9a-f]{64}$/;

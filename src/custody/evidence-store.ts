@@ -6,12 +6,12 @@
  * so a crash never leaves a half file under its final name. An existing file is never replaced.
  */
 import { createHash, randomBytes } from 'node:crypto';
-import { createReadStream } from 'node:fs';
 import { link, mkdir, open, rename, stat, unlink, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { ArtifactInput, EvidenceContent, EvidenceInput, LedgerEntry, StoredEvidence } from '../core/ports.js';
 import { CustodyError } from '../core/errors.js';
 import { assertNoCredentials } from './credential-guard.js';
+import { hashFile } from './file-hash.js';
 import { syncDir } from './fs-util.js';
 import { EVIDENCE_DIR, PARTIAL_DIR } from './layout.js';
 import { validateSegment } from './names.js';
@@ -227,17 +227,6 @@ async function placeFile(tempPath: string, finalPath: string): Promise<boolean> 
     throw localWriteError(finalPath, cause);
   });
   return true;
-}
-
-/** SHA-256 and size of a file, streamed. */
-export async function hashFile(path: string): Promise<{ sha256: string; size: number }> {
-  const hash = createHash('sha256');
-  let size = 0;
-  for await (const chunk of createReadStream(path)) {
-    hash.update(chunk as Buffer);
-    size += (chunk as Buffer).length;
-  }
-  return { sha256: hash.digest('hex'), size };
 }
 
 async function ensureDir(path: string): Promise<void> {

@@ -20,7 +20,7 @@ import type { LedgerEntry } from '../core/ports.js';
 import { acquireCaseLock } from './case-lock.js';
 import { checkChain } from './chain.js';
 import { sealIndex } from './copy-records.js';
-import { hashFile } from './evidence-store.js';
+import { hashFile } from './file-hash.js';
 import { EVIDENCE_DIR, LEDGER_FILE, MANIFEST_FILE, REPORT_FILES } from './layout.js';
 import { Ledger } from './ledger.js';
 import { collectEvidenceItems, type Manifest } from './manifest.js';

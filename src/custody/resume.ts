@@ -7,7 +7,7 @@ import { CustodyError } from '../core/errors.js';
 import type { LedgerEntry } from '../core/ports.js';
 import { checkChain } from './chain.js';
 import { sealIndex } from './copy-records.js';
-import { hashFile } from './evidence-store.js';
+import { hashFile } from './file-hash.js';
 import { EVIDENCE_DIR, FILE_ENTRY_TYPES, MANIFEST_FILE, PARTIAL_DIR } from './layout.js';
 import type { LedgerHead } from './ledger.js';
 import { segmentProblem } from './names.js';

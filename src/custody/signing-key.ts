@@ -102,15 +102,40 @@ export function signText(key: SigningKey, message: string): string {
  * signature.
  */
 export function verifyText(publicKey: string, message: string, signature: string): boolean {
+  return textVerifier(publicKey)(message, signature);
+}
+
+/**
+ * {@link verifyText} with the public key parsed once: verify checks one signature per ledger
+ * entry, and rebuilding the key object for each cost more than a third of the check itself.
+ *
+ * @example
+ * const check = textVerifier(pinnedKey);
+ * const sound = entries.every((e) => check(e.hash, e.sig));
+ */
+export function textVerifier(publicKey: string): (message: string, signature: string) => boolean {
+  const key = parseEd25519PublicKey(publicKey);
+  if (!key) return () => false;
+  return (message, signature) => {
+    const sig = decodeCanonicalBase64(signature);
+    if (!sig || sig.length !== 64) return false;
+    try {
+      return verify(null, Buffer.from(message, 'utf8'), key, sig);
+    } catch {
+      return false;
+    }
+  };
+}
+
+/** The key object of a base64 SPKI DER Ed25519 public key in canonical spelling, else undefined. */
+export function parseEd25519PublicKey(publicKey: string): KeyObject | undefined {
   const der = decodeCanonicalBase64(publicKey);
-  const sig = decodeCanonicalBase64(signature);
-  if (!der || !sig || sig.length !== 64) return false;
+  if (!der) return undefined;
   try {
     const key = createPublicKey({ key: der, format: 'der', type: 'spki' });
-    if (key.asymmetricKeyType !== 'ed25519') return false;
-    return verify(null, Buffer.from(message, 'utf8'), key, sig);
+    return key.asymmetricKeyType === 'ed25519' ? key : undefined;
   } catch {
-    return false;
+    return undefined;
   }
 }
 

@@ -3,16 +3,18 @@
  * checks the signed manifest against the ledger, and re-hashes every evidence file. Names the
  * first entry or file that does not match. Reads only; never changes the case folder.
  */
+import { readdirSync, type Dirent } from 'node:fs';
 import { lstat, readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { LedgerEntry } from '../core/ports.js';
-import { canonicalize } from './canonical-json.js';
-import { checkChain } from './chain.js';
+import { sameJson } from './canonical-json.js';
+import { settleChain, walkChain } from './chain.js';
 import { copyRecordWarning, isCopyRecord, sealIndex } from './copy-records.js';
-import { hashFile } from './evidence-store.js';
+import { hashBuffers, hashRegularFile, type EvidenceFileState } from './file-hash.js';
 import { EVIDENCE_DIR, FILE_ENTRY_TYPES, LEDGER_FILE, LOCK_FILE, MANIFEST_FILE, PARTIAL_DIR, REPORT_FILES } from './layout.js';
 import { collectEvidenceItems, verifyManifestSignature, type Manifest } from './manifest.js';
 import { segmentProblem } from './names.js';
+import { startSignatureChecks } from './signature-check.js';
 import type { Problem } from './problems.js';
 import { fingerprintOf } from './signing-key.js';
 import { formatHead, type HeadExpectation } from './expectations.js';
@@ -77,20 +79,23 @@ export async function verifyCase(caseDir: string, options: VerifyOptions = {}): 
     return finish({ problems, warnings, closed: false, entries: [], evidence: { files: 0, verified: 0, artifacts: 0 } });
   }
 
-  const chain = checkChain(text, options);
-  problems.push(...chain.problems);
-  const entries = chain.entries;
-  const closed = await checkManifest(caseDir, chain.publicKey, chain.caseId, entries, fail, options.requireClosed ? fail : warn);
+  // The signatures are checked (on a worker thread for a large ledger) while the manifest and
+  // the files are: they do not depend on each other. The chain's problems still come first.
+  const walk = walkChain(text, options);
+  const signatures = startSignatureChecks(walk.publicKey, walk.signatures);
+  const entries = walk.entries;
+  const closed = await checkManifest(caseDir, walk.publicKey, walk.caseId, entries, fail, options.requireClosed ? fail : warn);
   if (options.expectedHead) checkHead(entries, options.expectedHead, fail);
   const copyNote = closed ? copyRecordWarning(entries) : undefined;
   if (copyNote) warn({ kind: 'copy-not-recorded', path: LEDGER_FILE, message: copyNote });
   const items = collectEvidenceItems(entries);
   const verified = await checkFiles(caseDir, entries, fail, warn);
   await checkCaseRoot(caseDir, warn);
+  const chain = settleChain(walk, await signatures.finish());
 
   const last = entries[entries.length - 1];
   return finish({
-    problems,
+    problems: chain.problems.concat(problems),
     warnings,
     closed,
     entries,
@@ -212,7 +217,7 @@ async function checkManifest(
   }
   const upToHead = entries.filter((e) => e.seq <= head.seq);
   const expected = collectEvidenceItems(upToHead);
-  if (canonicalize({ f: manifest.files, a: manifest.artifacts }) !== canonicalize({ f: expected.files, a: expected.artifacts })) {
+  if (!sameJson({ f: manifest.files, a: manifest.artifacts }, { f: expected.files, a: expected.artifacts })) {
     fail({ kind: 'manifest-mismatch', path, message: 'the evidence listed in manifest.json differs from what the ledger records' });
   }
   const afterSeal = entries.filter((e) => e.seq > head.seq);
@@ -280,30 +285,26 @@ async function checkFiles(caseDir: string, entries: readonly LedgerEntry[], fail
     });
   }
 
+  const files = [...recorded];
+  const found = await hashEvidenceFiles(files.map(([path]) => join(caseDir, ...path.split('/'))));
   let verified = 0;
-  for (const [path, want] of recorded) {
-    const abs = join(caseDir, ...path.split('/'));
-    const info = await lstat(abs).catch(() => undefined);
-    if (!info) {
+  files.forEach(([path, want], i) => {
+    const got = found[i]!;
+    if (got.state === 'missing') {
       fail({ kind: 'missing-file', entrySeq: want.seq, path, message: `${path} (recorded in entry ${want.seq}) is missing` });
-      continue;
-    }
-    if (!info.isFile()) {
+    } else if (got.state === 'not-a-file') {
       fail({ kind: 'changed-file', entrySeq: want.seq, path, message: `${path} is no longer a regular file` });
-      continue;
-    }
-    const got = await hashFile(abs);
-    if (got.sha256 !== want.sha256 || got.size !== want.size) {
+    } else if (got.sha256 !== want.sha256 || got.size !== want.size) {
       fail({
         kind: 'changed-file',
         entrySeq: want.seq,
         path,
         message: `${path} does not match entry ${want.seq}: sha256 ${got.sha256} (${got.size} bytes), recorded ${want.sha256} (${want.size} bytes)`,
       });
-      continue;
+    } else {
+      verified++;
     }
-    verified++;
-  }
+  });
 
   for (const path of await listFiles(caseDir, EVIDENCE_DIR)) {
     if (!recorded.has(path)) {
@@ -311,6 +312,27 @@ async function checkFiles(caseDir: string, entries: readonly LedgerEntry[], fail
     }
   }
   return verified;
+}
+
+/**
+ * Two files at a time: while a chunk of one is hashed on this thread, the next reads of both are
+ * in flight in libuv's thread pool, so hashing (the crypto verify cannot avoid) rather than I/O
+ * sets the pace. Results come back in the order asked, so problems are reported in ledger order.
+ */
+const FILES_IN_FLIGHT = 2;
+
+async function hashEvidenceFiles(paths: readonly string[]): Promise<EvidenceFileState[]> {
+  const results = new Array<EvidenceFileState>(paths.length);
+  let next = 0;
+  const worker = async (): Promise<void> => {
+    const buffers = hashBuffers();
+    while (next < paths.length) {
+      const i = next++;
+      results[i] = await hashRegularFile(paths[i]!, buffers);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(FILES_IN_FLIGHT, paths.length) }, worker));
+  return results;
 }
 
 async function checkCaseRoot(caseDir: string, warn: Report): Promise<void> {
@@ -327,18 +349,27 @@ async function checkCaseRoot(caseDir: string, warn: Report): Promise<void> {
   }
 }
 
-/** Every non-directory under `dir` (relative to the case folder, `/`-separated), sorted. */
+/**
+ * Every non-directory under `dir` (relative to the case folder, `/`-separated), sorted. Listed
+ * with synchronous calls: a case has a folder per evidence item, thousands in a large one, and a
+ * trip through the thread pool for each cost more than the listing itself.
+ */
 async function listFiles(caseDir: string, dir: string): Promise<string[]> {
   const out: string[] = [];
-  const walk = async (rel: string): Promise<void> => {
-    const items = await readdir(join(caseDir, ...rel.split('/')), { withFileTypes: true }).catch(() => []);
+  const walk = (rel: string): void => {
+    let items: Dirent[];
+    try {
+      items = readdirSync(join(caseDir, ...rel.split('/')), { withFileTypes: true });
+    } catch {
+      return;
+    }
     for (const item of items) {
       const child = `${rel}/${item.name}`;
-      if (item.isDirectory()) await walk(child);
+      if (item.isDirectory()) walk(child);
       else out.push(child);
     }
   };
-  await walk(dir);
+  walk(dir);
   return out.sort();
 }
 

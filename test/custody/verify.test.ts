@@ -1,5 +1,5 @@
 import { generateKeyPairSync } from 'node:crypto';
-import { appendFile, mkdir, readFile, rm, truncate, writeFile } from 'node:fs/promises';
+import { appendFile, mkdir, readFile, rm, symlink, truncate, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { beforeEach, describe, expect, it } from 'vitest';
 import type { LedgerEntry } from '../../src/core/ports.js';
@@ -112,6 +112,55 @@ describe('verify', () => {
     const result = await verifyCase(kase.caseDir);
     expect(result.firstProblem).toMatchObject({ kind: 'changed-file', path: LOG, entrySeq: 4 });
     expect(result.evidence.verified).toBe(1);
+  });
+
+  it('a changed byte in a signature is named by its seq, even though the sig is still well spelled', async () => {
+    const entry = entryAt(5);
+    const bytes = Buffer.from(entry.sig, 'base64');
+    bytes[17] = bytes[17]! ^ 0x01;
+    const next = [...lines];
+    next[5] = canonicalize({ ...entry, sig: bytes.toString('base64') });
+    await writeLines(next);
+    const result = await verifyCase(kase.caseDir);
+    expect(result.problems).toEqual([expect.objectContaining({ kind: 'bad-signature', entrySeq: 6, line: 6 })]);
+    expect(result.firstProblem?.message).toMatch(/signature does not verify with the pinned key/);
+  });
+
+  it('an evidence file replaced by a symlink to the same bytes is no longer a regular file', async () => {
+    const path = join(kase.caseDir, LOG);
+    const copy = join(scratch.root, 'elsewhere.log');
+    await writeFile(copy, await readFile(path));
+    await rm(path);
+    await symlink(copy, path);
+    const result = await verifyCase(kase.caseDir);
+    expect(result.firstProblem).toMatchObject({ kind: 'changed-file', path: LOG, entrySeq: 4 });
+    expect(result.firstProblem?.message).toMatch(/no longer a regular file/);
+  });
+
+  it('an evidence file replaced by a directory is no longer a regular file', async () => {
+    const path = join(kase.caseDir, LOG);
+    await rm(path);
+    await mkdir(path);
+    const result = await verifyCase(kase.caseDir);
+    expect(result.firstProblem).toMatchObject({ kind: 'changed-file', path: LOG, entrySeq: 4 });
+    expect(result.firstProblem?.message).toMatch(/no longer a regular file/);
+  });
+
+  it('a flipped byte deep in a large evidence file (past the first 1 MiB read) is named', async () => {
+    const open = await openCase(caseOptions(scratch, { caseId: 'IR-2026-0044' }));
+    const big = Buffer.alloc(3 * 1024 * 1024 + 12_345);
+    for (let i = 0; i < big.length; i++) big[i] = (i * 7919) & 0xff;
+    await open.storeEvidence({ evidenceId: 'ev-cccccccccccc', name: 'checkpoint.tar', kind: 'container-checkpoint', source: 's', content: big });
+    await open.close();
+    expect((await verifyCase(open.caseDir)).ok).toBe(true);
+    const rel = 'evidence/ev-cccccccccccc/checkpoint.tar';
+    big[2 * 1024 * 1024 + 500] = big[2 * 1024 * 1024 + 500]! ^ 0x80;
+    await writeFile(join(open.caseDir, rel), big);
+    const result = await verifyCase(open.caseDir);
+    expect(result.problems).toEqual([expect.objectContaining({ kind: 'changed-file', path: rel, entrySeq: 2 })]);
+    // Cut by one byte: the size is part of what is recorded.
+    await writeFile(join(open.caseDir, rel), big.subarray(0, big.length - 1));
+    expect((await verifyCase(open.caseDir)).firstProblem?.message).toMatch(/\(3158072 bytes\), recorded [0-9a-f]{64} \(3158073 bytes\)/);
   });
 
   it('a missing evidence file is named', async () => {
