@@ -116,6 +116,10 @@ async function collectClaimedInstance(run: TargetRun<AwsInstanceTarget>): Promis
     () => undefined,
     () => undefined,
   );
+  // The request phase ends when the snapshots are requested and the volatile evidence is taken:
+  // the admission slot goes to the next target, and this one's waits, copies and files follow
+  // outside it.
+  void Promise.allSettled([volatile, snapshotting]).then(() => run.requested());
   const storing = snapshotRecorded.then(storeDescription);
   const keys = (async () => describeKeys(run, await describeVolumes(run, volumeIds, snapshotRecorded), snapshotRecorded))();
   // Snapshots the case took of volumes detached since (a resume after an interruption).
