@@ -10,7 +10,7 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { Session } from 'node:inspector/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { performance } from 'node:perf_hooks';
+import { monitorEventLoopDelay, performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 import { parseConfig } from '../src/providers/config.js';
 import { DEFAULT_COLLECT_OPTIONS, runCollection } from '../src/core/orchestrator.js';
@@ -52,6 +52,8 @@ export interface RunResult {
   labCpuMs: number;
   /** Event-loop utilisation during runCollection (1 = never idle). */
   eventLoopBusy: number;
+  /** How late timers ran during runCollection (monitorEventLoopDelay), ms. */
+  eventLoopDelayMs: { p50: number; p99: number; max: number };
   peakRssMiB: number;
   /** Collector's `snapshot.completed` entry time − the lab's completion time, per snapshot and copy. */
   noticedMs: { max: number; median: number; count: number };
@@ -152,11 +154,14 @@ async function runOnce(request: RunRequest): Promise<RunResult> {
     await lab.ask('reset');
     const cpu0 = process.cpuUsage();
     const elu0 = performance.eventLoopUtilization();
+    const lag = monitorEventLoopDelay({ resolution: 10 });
+    lag.enable();
     const t0 = Date.now();
     const { summary, outcomes } = await runCollection({ config, parser: REGISTRY, providers: [provider], recorder, targets, options: DEFAULT_COLLECT_OPTIONS });
     const totalMs = Date.now() - t0;
     const cpu = process.cpuUsage(cpu0);
     const elu = performance.eventLoopUtilization(elu0);
+    lag.disable();
     if (profiler && request.cpuProfDir) {
       const { profile } = await profiler.post('Profiler.stop');
       mkdirSync(request.cpuProfDir, { recursive: true });
@@ -220,6 +225,7 @@ async function runOnce(request: RunRequest): Promise<RunResult> {
       closeMs,
       cpuMs: (cpu.user + cpu.system) / 1000,
       eventLoopBusy: elu.utilization,
+      eventLoopDelayMs: { p50: lag.percentile(50) / 1e6, p99: lag.percentile(99) / 1e6, max: lag.max / 1e6 },
       labCpuMs,
       peakRssMiB: process.resourceUsage().maxRSS / 1024,
       noticedMs: {

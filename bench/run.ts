@@ -80,6 +80,7 @@ function figuresFor(scale: string, transfer: Transfer): Figure[] {
     { name: 'collector CPU', value: (r) => r.cpuMs, format: s },
     { name: 'event loop busy', value: (r) => r.eventLoopBusy * 100, format: (v) => `${v.toFixed(0)} %` },
     { name: 'completion noticed, median', value: (r) => r.noticedMs.median, format: s },
+    { name: 'event loop delay p99 (ms)', value: (r) => r.eventLoopDelayMs.p99, format: (v) => v.toFixed(0) },
   ];
   if (transfer === 'in-place') {
     figures.push({ name: 'API calls per volume (waits excluded)', value: (r) => r.calls.perVolume, format: ratio, pass: (v) => v <= GOAL.callsPerVolume, goal: `≤ ${GOAL.callsPerVolume}` });
@@ -95,7 +96,7 @@ function printRun(r: RunResult, index: number): void {
   out(`   ${r.described}`);
   out(`   outcomes: ${r.outcomes.collected} collected, ${r.outcomes.partial} partial, ${r.outcomes.failed} failed, ${r.outcomes.skipped} skipped; case ${r.verified ? 'verified' : 'NOT verified'} (close + verify ${s(r.closeMs)})`);
   out(`   requested ${s(r.requestedMs)} (floor ${s(r.floor.requestedMs)}; cloud-only ${s(r.floor.cloudRequestedMs)}, CPU budget ${s(r.floor.cpuBudgetMs)}), total ${s(r.totalMs)} (floor ${s(r.floor.floorMs)}; cloud-only ${s(r.floor.cloudFloorMs)}: chain ${s(r.floor.chainMs)}, buckets ${s(r.floor.bucketMs)}, copies ${s(r.floor.copiesMs)}${r.floor.busiest ? `; busiest: ${r.floor.busiest}` : ''})`);
-  out(`   collector CPU ${s(r.cpuMs)} = ${(r.cpuMs / r.targets).toFixed(2)} ms per target, event loop ${(r.eventLoopBusy * 100).toFixed(0)} % busy (lab process CPU ${s(r.labCpuMs)}), peak RSS ${r.peakRssMiB.toFixed(0)} MiB`);
+  out(`   collector CPU ${s(r.cpuMs)} = ${(r.cpuMs / r.targets).toFixed(2)} ms per target, event loop ${(r.eventLoopBusy * 100).toFixed(0)} % busy, delay p50/p99/max ${r.eventLoopDelayMs.p50.toFixed(0)}/${r.eventLoopDelayMs.p99.toFixed(0)}/${r.eventLoopDelayMs.max.toFixed(0)} ms (lab process CPU ${s(r.labCpuMs)}), peak RSS ${r.peakRssMiB.toFixed(0)} MiB`);
   out(`   completion noticed after the lab completed it: median ${s(r.noticedMs.median)}, worst ${s(r.noticedMs.max)} (${r.noticedMs.count} snapshots and copies)`);
   out(`   API calls, DescribeSnapshots excluded: ${r.calls.counted} = ${r.calls.perVolume.toFixed(2)} per volume (DescribeSnapshots: ${r.calls.waits}; throttled and retried: ${r.calls.throttled})`);
   out(`     ${r.calls.byAction.map(([a, n]) => `${a} ${n}`).join(', ')}`);
