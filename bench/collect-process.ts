@@ -28,6 +28,8 @@ export interface RunRequest {
   transfer: Transfer;
   settings: Settings;
   keep: boolean;
+  /** Overrides the concurrency of the chosen settings (to try defaults before shipping them). */
+  concurrency?: { perScope: number; total: number };
   /** Write a V8 CPU profile of the collection (runCollection only) into this folder. */
   cpuProfDir?: string;
 }
@@ -63,7 +65,10 @@ export interface RunResult {
 }
 
 /** The settings a run uses: `shipped` is what a user gets without configuring anything. */
-function settingsFor(settings: Settings, lab: LabProcessOptions) {
+function settingsFor(
+  settings: Settings,
+  lab: LabProcessOptions,
+): { concurrency: { perScope: number; total: number } | undefined; wait: { initialDelayMs: number; maxDelayMs: number } | undefined } {
   if (settings === 'shipped') return { concurrency: undefined, wait: undefined };
   // Lab snapshots complete in a second, not minutes: poll at the lab's pace, one account's
   // instances at once.
@@ -122,6 +127,7 @@ async function runOnce(request: RunRequest): Promise<RunResult> {
     const targetAccounts = [...new Set(ready.instances.map((i) => i.account))].sort();
     const volumes = ready.instances.reduce((n, i) => n + i.volumes.length, 0);
     const chosen = settingsFor(request.settings, request.lab);
+    if (request.concurrency) chosen.concurrency = request.concurrency;
     const config = parseConfig({
       casesDir: join(dir, 'cases'),
       keysDir: join(dir, 'keys'),
@@ -206,7 +212,7 @@ async function runOnce(request: RunRequest): Promise<RunResult> {
     const concurrency = config.concurrency;
     const wait = chosen.wait ?? { initialDelayMs: Number.NaN, maxDelayMs: Number.NaN };
     const described =
-      `${request.settings} settings: concurrency perScope ${concurrency.perScope}, total ${concurrency.total}; ` +
+      `${request.settings} settings${request.concurrency ? ' (concurrency overridden)' : ''}: concurrency perScope ${concurrency.perScope}, total ${concurrency.total}; ` +
       (chosen.wait ? `snapshot wait ${wait.initialDelayMs}..${wait.maxDelayMs} ms` : 'snapshot wait as shipped') +
       `; lab snapshot/copy time ${ready.snapshotDurationMs} ms; pending-snapshot limit ${ready.limits.pendingSnapshots} per account`;
     if (request.keep) kept = dir;

@@ -11,6 +11,7 @@
  *   npm run bench -- --scale 200 --runs 1           # one size, one run
  *   npm run bench -- --settings bench               # the bench's tuned settings instead of the shipped ones
  *   npm run bench -- --only copy --scale 200        # copy into the forensics account (~75 s a run)
+ *   npm run bench -- --concurrency 25,200          # other admission limits with the chosen settings
  *   npm run bench -- --cpu-prof /tmp/prof           # V8 CPU profile of each run's collection (runCollection only)
  */
 import { fork } from 'node:child_process';
@@ -115,6 +116,7 @@ const { values } = parseArgs({
     runs: { type: 'string' },
     settings: { type: 'string' },
     'cpu-prof': { type: 'string' },
+    concurrency: { type: 'string' },
   },
 });
 const transfer: Transfer = values.only === 'copy' ? 'copy' : 'in-place';
@@ -122,6 +124,9 @@ const scales = (values.scale ?? ['200', '1000']).flatMap((v) => v.split(','));
 for (const scale of scales) if (!SCALES[scale]) throw new Error(`--scale must be 200 or 1000, not ${scale}`);
 const runs = Math.max(1, Number.parseInt(values.runs ?? '3', 10));
 const settings: Settings = values.settings === 'bench' ? 'bench' : 'shipped';
+// --concurrency PERSCOPE,TOTAL tries other limits with the chosen settings (before shipping them).
+const [perScope, total] = (values.concurrency ?? '').split(',').map((n) => Number.parseInt(n, 10));
+const concurrency = perScope && total ? { perScope, total } : undefined;
 
 const summary: Array<{ scale: string; results: RunResult[] }> = [];
 let allPass = true;
@@ -130,7 +135,7 @@ for (const scale of scales) {
   out(`== ${scale} instances (${lab.accounts} accounts × ${lab.instancesPerAccount} × ${lab.volumesPerInstance} volumes), transfer ${transfer}, ${lab.latencyMs} ms latency per call, EC2 token buckets and pending-snapshot limit on, ${settings} settings`);
   const results: RunResult[] = [];
   for (let i = 0; i < runs; i += 1) {
-    const result = await runInProcess({ lab, transfer, settings, keep: process.env.BENCH_KEEP === '1', ...(values['cpu-prof'] ? { cpuProfDir: values['cpu-prof'] } : {}) });
+    const result = await runInProcess({ lab, transfer, settings, keep: process.env.BENCH_KEEP === '1', ...(concurrency ? { concurrency } : {}), ...(values['cpu-prof'] ? { cpuProfDir: values['cpu-prof'] } : {}) });
     printRun(result, i);
     results.push(result);
   }
