@@ -2,8 +2,8 @@
  * The benchmark's lab, in its own process: the cloud's CPU is not the collector's, so the lab's
  * request handling must not share the collector's event loop. Talks to the parent over IPC.
  *
- * Parent → child: { type: 'calls' } | { type: 'reset' } | { type: 'stop' }
- * Child → parent: { type: 'ready', … } | { type: 'calls', calls, throttled }
+ * Parent → child: { type: 'calls' } | { type: 'snapshots' } | { type: 'reset' } | { type: 'stop' }
+ * Child → parent: { type: 'ready', … } | { type: 'calls', calls, throttled } | { type: 'snapshots', snapshots }
  */
 import { benchScenario, startLab } from '../src/lab/index.js';
 import type { CallCounts } from '../src/lab/index.js';
@@ -22,6 +22,8 @@ export interface ReadyMessage {
   forensicsAccount: string;
   credentials: { accessKeyId: string; secretAccessKey: string };
   snapshotDurationMs: number;
+  /** EC2's quotas as the lab enforces them: pending snapshots per account and region, concurrent copies per destination. */
+  limits: { pendingSnapshots: number; concurrentCopies: number };
   instances: LabInstanceInfo[];
 }
 
@@ -29,6 +31,14 @@ export interface CallsMessage {
   type: 'calls';
   calls: CallCounts;
   throttled: number;
+  /** The lab process's CPU (user + system ms) since the last reset. */
+  cpuMs: number;
+}
+
+/** When the lab completed each snapshot and copy (lab clock = this machine's clock, speed 1). */
+export interface SnapshotsMessage {
+  type: 'snapshots';
+  snapshots: Array<{ id: string; account: string; completedAt: number; copy: boolean }>;
 }
 
 export interface LabProcessOptions {
@@ -62,15 +72,30 @@ async function main(): Promise<void> {
     forensicsAccount: lab.forensicsAccount,
     credentials: lab.orchestratorCredentials,
     snapshotDurationMs: lab.state.snapshotDurationMs,
+    limits: { ...lab.state.limits },
     instances,
   };
   process.send?.(ready);
+  let cpu0 = process.cpuUsage();
   process.on('message', (message: { type: string }) => {
     if (message.type === 'calls') {
-      const reply: CallsMessage = { type: 'calls', calls: lab.calls(), throttled: lab.control.throttled() };
+      const cpu = process.cpuUsage(cpu0);
+      const reply: CallsMessage = { type: 'calls', calls: lab.calls(), throttled: lab.control.throttled(), cpuMs: (cpu.user + cpu.system) / 1000 };
+      process.send?.(reply);
+    } else if (message.type === 'snapshots') {
+      const snapshots = lab.state.regionNames().flatMap((region) =>
+        [...lab.state.region(region).snapshots.values()].map((s) => ({
+          id: s.id,
+          account: s.ownerId,
+          completedAt: s.startTime + s.durationMs,
+          copy: s.sourceSnapshotId !== undefined,
+        })),
+      );
+      const reply: SnapshotsMessage = { type: 'snapshots', snapshots };
       process.send?.(reply);
     } else if (message.type === 'reset') {
       lab.control.resetCalls();
+      cpu0 = process.cpuUsage();
       process.send?.({ type: 'reset' });
     } else if (message.type === 'stop') {
       void lab.stop().then(() => process.exit(0));

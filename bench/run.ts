@@ -1,192 +1,178 @@
-import { REGISTRY } from '../src/providers/registry.js';
 /**
- * Benchmark: a real collection (orchestrator + AWS provider + custody case on disk) against the
- * lab with benchScenario — 200 instances × 2 volumes in 10 accounts — 50 ms latency on every API
- * call and EC2's token buckets on. The lab runs in its own process (bench/lab-process.ts).
- * Prints the time until every snapshot was requested, the total time, API calls per volume
- * (DescribeSnapshots waits excluded), the ratio to the floor computed in the same run (formula in
- * bench/floor.ts, printed too), PASS/FAIL per target, and peak RSS.
+ * Benchmark: real collections (orchestrator + AWS provider + custody case on disk) against the lab
+ * with 50 ms latency on every API call, EC2's token buckets and its pending-snapshot limit on, at
+ * 200 instances (10 accounts × 20 × 2 volumes) and 1,000 instances (20 accounts × 50 × 2 volumes).
+ * Every run is its own collector process (bench/collect-process.ts) with the lab in another
+ * (bench/lab-process.ts), so CPU time and peak RSS are the collector's alone. Prints each of
+ * issue 9's goals as a figure measured in the same run, with PASS/FAIL, and a closing table with
+ * min/median/max over the runs. Formulas for the floors: bench/floor.ts.
  *
- *   npm run bench                      # in-place (the main figure), then copy
- *   npm run bench -- --only in-place
+ *   npm run bench                                   # in-place, 200 and 1,000, 3 runs each, shipped defaults
+ *   npm run bench -- --scale 200 --runs 1           # one size, one run
+ *   npm run bench -- --settings bench               # the bench's tuned settings instead of the shipped ones
+ *   npm run bench -- --only copy --scale 200        # copy into the forensics account (~75 s a run)
+ *   npm run bench -- --concurrency 25,200          # other admission limits with the chosen settings
+ *   npm run bench -- --cpu-prof /tmp/prof           # V8 CPU profile of each run's collection (runCollection only)
  */
 import { fork } from 'node:child_process';
-import type { ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { parseConfig } from '../src/providers/config.js';
-import { DEFAULT_COLLECT_OPTIONS, runCollection } from '../src/core/orchestrator.js';
-import { parseTarget } from '../src/providers/targets.js';
-import { openCase, verifyCase } from '../src/custody/index.js';
-import { createAwsProvider } from '../src/providers/aws/index.js';
-import { computeFloor, type Transfer } from './floor.js';
-import type { CallsMessage, LabProcessOptions, ReadyMessage } from './lab-process.js';
+import type { RunRequest, RunResult, Settings } from './collect-process.js';
+import { CPU_GOAL_MS_PER_TARGET, type Transfer } from './floor.js';
+import type { LabProcessOptions } from './lab-process.js';
 
-const LAB: LabProcessOptions = { accounts: 10, instancesPerAccount: 20, volumesPerInstance: 2, latencyMs: 50 };
-const TARGET_RATIO = 2;
-const TARGET_CALLS_PER_VOLUME = 1.5;
-// Lab snapshots complete in about a second, not minutes: poll at the lab's pace. Everything else
-// runs with the provider's defaults.
-const WAIT = { initialDelayMs: 250, maxDelayMs: 1_000 };
-const CONCURRENCY = { perScope: LAB.instancesPerAccount, total: LAB.accounts * LAB.instancesPerAccount };
+const SCALES: Record<string, LabProcessOptions> = {
+  '200': { accounts: 10, instancesPerAccount: 20, volumesPerInstance: 2, latencyMs: 50 },
+  '1000': { accounts: 20, instancesPerAccount: 50, volumesPerInstance: 2, latencyMs: 50 },
+};
 
-interface LabHandle {
-  ready: ReadyMessage;
-  calls(): Promise<CallsMessage>;
-  reset(): Promise<void>;
-  stop(): Promise<void>;
-}
+/** Issue 9's goals. */
+const GOAL = {
+  totalRatio: { '200': 1.5, '1000': 2 } as Record<string, number>,
+  requestedRatio: 2,
+  cpuPerTargetMs: CPU_GOAL_MS_PER_TARGET,
+  cpuFlatness: 0.2,
+  peakRssMiB: 350,
+  noticedMs: 2_000,
+  callsPerVolume: 1.5,
+};
 
-async function startLabProcess(): Promise<LabHandle> {
-  const child: ChildProcess = fork(fileURLToPath(new URL('./lab-process.ts', import.meta.url)), [JSON.stringify(LAB)], {
-    execArgv: ['--import', 'tsx', '--no-warnings'],
+function runInProcess(request: RunRequest): Promise<RunResult> {
+  const execArgv = ['--import', 'tsx', '--no-warnings'];
+  const child = fork(fileURLToPath(new URL('./collect-process.ts', import.meta.url)), [JSON.stringify(request)], {
+    execArgv,
     stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
   });
-  const next = <T>(type: string) =>
-    new Promise<T>((resolve, reject) => {
-      const onMessage = (message: { type: string }) => {
-        if (message.type !== type) return;
-        child.off('message', onMessage);
-        child.off('exit', onExit);
-        resolve(message as T);
-      };
-      const onExit = (code: number | null) => reject(new Error(`the lab process exited (${code}) before answering ${type}`));
-      child.on('message', onMessage);
-      child.once('exit', onExit);
+  return new Promise((resolve, reject) => {
+    let result: RunResult | undefined;
+    child.on('message', (m: RunResult) => {
+      if (m.type === 'result') result = m;
     });
-  const ready = await next<ReadyMessage>('ready');
-  return {
-    ready,
-    calls: async () => {
-      const reply = next<CallsMessage>('calls');
-      child.send({ type: 'calls' });
-      return reply;
-    },
-    reset: async () => {
-      const reply = next<unknown>('reset');
-      child.send({ type: 'reset' });
-      await reply;
-    },
-    stop: async () => {
-      const exited = new Promise((r) => child.once('exit', r));
-      child.send({ type: 'stop' });
-      await exited;
-    },
-  };
+    child.once('exit', (code) => (result ? resolve(result) : reject(new Error(`the collector process exited (${code}) without a result`))));
+  });
 }
 
-interface BenchResult {
-  transfer: Transfer;
-  pass: boolean;
+const out = (line = '') => process.stdout.write(`${line}\n`);
+const s = (ms: number) => (Number.isFinite(ms) ? `${(ms / 1000).toFixed(2)} s` : 'n/a');
+const verdict = (ok: boolean) => (ok ? 'PASS' : 'FAIL');
+
+interface Figure {
+  name: string;
+  value: (r: RunResult) => number;
+  format: (v: number) => string;
+  /** Undefined: informational. */
+  pass?: (v: number) => boolean;
+  goal?: string;
 }
 
-async function benchOnce(transfer: Transfer): Promise<BenchResult> {
-  const lab = await startLabProcess();
-  const { ready } = lab;
-  const dir = mkdtempSync(join(tmpdir(), `custody-bench-${transfer}-`));
-  try {
-    const targetAccounts = [...new Set(ready.instances.map((i) => i.account))].sort();
-    const volumes = ready.instances.reduce((n, i) => n + i.volumes.length, 0);
-    const config = parseConfig({
-      casesDir: join(dir, 'cases'),
-      keysDir: join(dir, 'keys'),
-      concurrency: CONCURRENCY,
-      aws: {
-        forensicsAccount: ready.forensicsAccount,
-        region: ready.region,
-        allowedAccounts: targetAccounts,
-        transfer,
-        endpoints: { sts: ready.endpoint, ec2: ready.endpoint, kms: ready.endpoint },
-      },
-    });
-    const credentials = ready.credentials;
-    const provider = createAwsProvider(config, { credentials: async () => credentials, wait: WAIT });
-    const recorder = await openCase({
-      casesDir: config.casesDir,
-      caseId: `BENCH-${transfer}`,
-      analyst: 'bench',
-      keysDir: join(dir, 'keys'),
-      toolVersion: 'bench',
-    });
-    const targets = ready.instances.map((i) => parseTarget(`arn:aws:ec2:${i.region}:${i.account}:instance/${i.id}`));
+function figuresFor(scale: string, transfer: Transfer): Figure[] {
+  const totalGoal = GOAL.totalRatio[scale] ?? 2;
+  const ratio = (v: number) => v.toFixed(2);
+  const figures: Figure[] = [
+    { name: 'until every snapshot requested / its floor', value: (r) => r.requestedMs / r.floor.requestedMs, format: ratio, pass: (v) => v <= GOAL.requestedRatio, goal: `≤ ${GOAL.requestedRatio}` },
+    { name: 'total / floor', value: (r) => r.totalMs / r.floor.floorMs, format: ratio, pass: (v) => v <= totalGoal, goal: `≤ ${totalGoal}` },
+    { name: 'collector CPU per target (ms)', value: (r) => r.cpuMs / r.targets, format: (v) => v.toFixed(2), pass: (v) => v <= GOAL.cpuPerTargetMs, goal: `≤ ${GOAL.cpuPerTargetMs}` },
+    { name: 'completion noticed, worst (s after the lab)', value: (r) => r.noticedMs.max, format: s, pass: (v) => v <= GOAL.noticedMs, goal: `≤ ${s(GOAL.noticedMs)}` },
+    { name: 'peak RSS (MiB)', value: (r) => r.peakRssMiB, format: (v) => v.toFixed(0), pass: (v) => v <= GOAL.peakRssMiB, goal: `≤ ${GOAL.peakRssMiB}` },
+    { name: '  the same / cloud-only floor (no CPU budget)', value: (r) => r.requestedMs / r.floor.cloudRequestedMs, format: ratio },
+    { name: '  total / cloud-only floor', value: (r) => r.totalMs / r.floor.cloudFloorMs, format: ratio },
+    { name: 'until every snapshot requested', value: (r) => r.requestedMs, format: s },
+    { name: 'total', value: (r) => r.totalMs, format: s },
+    { name: 'collector CPU', value: (r) => r.cpuMs, format: s },
+    { name: 'event loop busy', value: (r) => r.eventLoopBusy * 100, format: (v) => `${v.toFixed(0)} %` },
+    { name: 'completion noticed, median', value: (r) => r.noticedMs.median, format: s },
+    { name: 'event loop delay p99 (ms)', value: (r) => r.eventLoopDelayMs.p99, format: (v) => v.toFixed(0) },
+  ];
+  if (transfer === 'in-place') {
+    figures.push({ name: 'API calls per volume (waits excluded)', value: (r) => r.calls.perVolume, format: ratio, pass: (v) => v <= GOAL.callsPerVolume, goal: `≤ ${GOAL.callsPerVolume}` });
+  } else {
+    figures.push({ name: 'API calls per volume (informational for copy)', value: (r) => r.calls.perVolume, format: ratio });
+  }
+  figures.push({ name: 'every target collected, case verified', value: (r) => (r.verified && r.outcomes.collected === r.targets ? 1 : 0), format: (v) => (v === 1 ? 'yes' : 'no'), pass: (v) => v === 1, goal: 'yes' });
+  return figures;
+}
 
-    await lab.reset();
-    const t0 = Date.now();
-    const { summary, outcomes } = await runCollection({ config, parser: REGISTRY, providers: [provider], recorder, targets, options: DEFAULT_COLLECT_OPTIONS });
-    const totalMs = Date.now() - t0;
-    const { calls, throttled } = await lab.calls();
+function printRun(r: RunResult, index: number): void {
+  out(`-- run ${index + 1}: ${r.targets} instances, ${r.volumes} volumes, ${r.accounts} accounts, transfer ${r.transfer}`);
+  out(`   ${r.described}`);
+  out(`   outcomes: ${r.outcomes.collected} collected, ${r.outcomes.partial} partial, ${r.outcomes.failed} failed, ${r.outcomes.skipped} skipped; case ${r.verified ? 'verified' : 'NOT verified'} (close + verify ${s(r.closeMs)})`);
+  out(`   requested ${s(r.requestedMs)} (floor ${s(r.floor.requestedMs)}; cloud-only ${s(r.floor.cloudRequestedMs)}, CPU budget ${s(r.floor.cpuBudgetMs)}), total ${s(r.totalMs)} (floor ${s(r.floor.floorMs)}; cloud-only ${s(r.floor.cloudFloorMs)}: chain ${s(r.floor.chainMs)}, buckets ${s(r.floor.bucketMs)}, copies ${s(r.floor.copiesMs)}${r.floor.busiest ? `; busiest: ${r.floor.busiest}` : ''})`);
+  out(`   collector CPU ${s(r.cpuMs)} = ${(r.cpuMs / r.targets).toFixed(2)} ms per target, event loop ${(r.eventLoopBusy * 100).toFixed(0)} % busy, delay p50/p99/max ${r.eventLoopDelayMs.p50.toFixed(0)}/${r.eventLoopDelayMs.p99.toFixed(0)}/${r.eventLoopDelayMs.max.toFixed(0)} ms (lab process CPU ${s(r.labCpuMs)}), peak RSS ${r.peakRssMiB.toFixed(0)} MiB`);
+  out(`   completion noticed after the lab completed it: median ${s(r.noticedMs.median)}, worst ${s(r.noticedMs.max)} (${r.noticedMs.count} snapshots and copies)`);
+  out(`   API calls, DescribeSnapshots excluded: ${r.calls.counted} = ${r.calls.perVolume.toFixed(2)} per volume (DescribeSnapshots: ${r.calls.waits}; throttled and retried: ${r.calls.throttled})`);
+  out(`     ${r.calls.byAction.map(([a, n]) => `${a} ${n}`).join(', ')}`);
+  if (r.kept) out(`   kept ${r.kept}`);
+}
 
-    const created = recorder.entries().filter((e) => e.type === 'snapshot.created' && Date.parse(e.time) >= t0);
-    const lastRequestedMs = created.length > 0 ? Math.max(...created.map((e) => Date.parse(e.time))) - t0 : NaN;
+function stats(values: number[]): { min: number; median: number; max: number } {
+  const sorted = [...values].sort((a, b) => a - b);
+  return { min: sorted[0] ?? Number.NaN, median: sorted[Math.floor((sorted.length - 1) / 2)] ?? Number.NaN, max: sorted[sorted.length - 1] ?? Number.NaN };
+}
 
-    const t1 = Date.now();
-    await recorder.close({ outcomes });
-    await provider.close?.();
-    const verified = await verifyCase(recorder.caseDir);
-    const closeMs = Date.now() - t1;
+const { values } = parseArgs({
+  options: {
+    only: { type: 'string' },
+    scale: { type: 'string', multiple: true },
+    runs: { type: 'string' },
+    settings: { type: 'string' },
+    'cpu-prof': { type: 'string' },
+    concurrency: { type: 'string' },
+  },
+});
+const transfer: Transfer = values.only === 'copy' ? 'copy' : 'in-place';
+const scales = (values.scale ?? ['200', '1000']).flatMap((v) => v.split(','));
+for (const scale of scales) if (!SCALES[scale]) throw new Error(`--scale must be 200 or 1000, not ${scale}`);
+const runs = Math.max(1, Number.parseInt(values.runs ?? '3', 10));
+const settings: Settings = values.settings === 'bench' ? 'bench' : 'shipped';
+// --concurrency PERSCOPE,TOTAL tries other limits with the chosen settings (before shipping them).
+const [perScope, total] = (values.concurrency ?? '').split(',').map((n) => Number.parseInt(n, 10));
+const concurrency = perScope && total ? { perScope, total } : undefined;
 
-    const byAction = new Map<string, number>();
-    for (const perAccount of Object.values(calls)) {
-      for (const [action, n] of Object.entries(perAccount)) byAction.set(action, (byAction.get(action) ?? 0) + n);
+const summary: Array<{ scale: string; results: RunResult[] }> = [];
+let allPass = true;
+for (const scale of scales) {
+  const lab = SCALES[scale]!;
+  out(`== ${scale} instances (${lab.accounts} accounts × ${lab.instancesPerAccount} × ${lab.volumesPerInstance} volumes), transfer ${transfer}, ${lab.latencyMs} ms latency per call, EC2 token buckets and pending-snapshot limit on, ${settings} settings`);
+  const results: RunResult[] = [];
+  for (let i = 0; i < runs; i += 1) {
+    const result = await runInProcess({ lab, transfer, settings, keep: process.env.BENCH_KEEP === '1', ...(concurrency ? { concurrency } : {}), ...(values['cpu-prof'] ? { cpuProfDir: values['cpu-prof'] } : {}) });
+    printRun(result, i);
+    results.push(result);
+  }
+  if (results[0]) out(`   floors: ${results[0].floor.formula}`);
+  out();
+  summary.push({ scale, results });
+}
+
+out(`== closing note: min / median / max of ${runs} run(s) per size; PASS/FAIL on the median (runs passing in brackets); ${settings} settings, transfer ${transfer}`);
+for (const { scale, results } of summary) {
+  out(`-- ${scale} instances`);
+  for (const figure of figuresFor(scale, transfer)) {
+    const v = results.map(figure.value);
+    const st = stats(v);
+    const line = `   ${figure.name.padEnd(46)} ${figure.format(st.min)} / ${figure.format(st.median)} / ${figure.format(st.max)}`;
+    if (!figure.pass) {
+      out(line);
+      continue;
     }
-    const waits = byAction.get('ec2:DescribeSnapshots') ?? 0;
-    const counted = [...byAction.entries()].filter(([a]) => a !== 'ec2:DescribeSnapshots').reduce((n, [, c]) => n + c, 0);
-    const perVolume = counted / volumes;
-    const floor = computeFloor({
-      transfer,
-      latencyMs: LAB.latencyMs,
-      snapshotDurationMs: ready.snapshotDurationMs,
-      forensicsAccount: ready.forensicsAccount,
-      instances: ready.instances,
-    });
-    const ratio = totalMs / floor.floorMs;
-    const ratioPass = ratio <= TARGET_RATIO;
-    const callsPass = perVolume <= TARGET_CALLS_PER_VOLUME;
-    const collectedAll = summary.collected === targets.length;
-
-    const out = (line = '') => process.stdout.write(`${line}\n`);
-    out(`== transfer ${transfer}: ${targets.length} instances, ${volumes} volumes, ${targetAccounts.length} accounts; ${LAB.latencyMs} ms latency per call; EC2 token buckets on`);
-    out(`   concurrency perScope ${CONCURRENCY.perScope}, total ${CONCURRENCY.total}; snapshot wait ${WAIT.initialDelayMs}..${WAIT.maxDelayMs} ms; lab snapshot/copy time ${ready.snapshotDurationMs} ms; case folder in ${tmpdir()}`);
-    out(`   outcomes: ${summary.collected} collected, ${summary.partial} partial, ${summary.failed} failed, ${summary.skipped} skipped`);
-    out(`   time until every snapshot was requested: ${fmt(lastRequestedMs)}`);
-    out(`   total collection time:                  ${fmt(totalMs)}   (then close + verify ${fmt(closeMs)}: ${verified.ok ? 'verified' : 'NOT verified'})`);
-    out(`   API calls, DescribeSnapshots waits excluded: ${counted} = ${perVolume.toFixed(2)} per volume (waits: ${waits}; throttled and retried: ${throttled})`);
-    out(`     ${[...byAction.entries()].sort().map(([a, n]) => `${a} ${n}`).join(', ')}`);
-    out(`   floor: ${fmt(floor.floorMs)} (chain ${fmt(floor.chainMs)}, buckets ${fmt(floor.bucketMs)}, copies ${fmt(floor.copiesMs)}${floor.busiest ? `; busiest bucket: ${floor.busiest}` : ''})`);
-    out(`     ${floor.formula}`);
-    out(`   ratio total time / floor: ${ratio.toFixed(2)}  target ≤ ${TARGET_RATIO}  ${ratioPass ? 'PASS' : 'FAIL'}`);
-    if (transfer === 'in-place') {
-      out(`   calls per volume: ${perVolume.toFixed(2)}  target ≤ ${TARGET_CALLS_PER_VOLUME}  ${callsPass ? 'PASS' : 'FAIL'}`);
-    } else {
-      out(`   calls per volume: ${perVolume.toFixed(2)}  (informational: copying needs share + copy per volume and a re-encrypting copy per aws/ebs volume)`);
-    }
-    out(`   every target collected and the case verified: ${collectedAll && verified.ok ? 'PASS' : 'FAIL'}`);
-    out(`   peak RSS so far (collector process): ${rssMiB()} MiB`);
-    out();
-    const pass = ratioPass && collectedAll && verified.ok && (transfer !== 'in-place' || callsPass);
-    return { transfer, pass };
-  } finally {
-    await lab.stop();
-    if (process.env.BENCH_KEEP === '1') process.stdout.write(`   kept ${dir}\n`);
-    else rmSync(dir, { recursive: true, force: true });
+    // The 200-instance noticed latency and RSS goals are the issue's for 1,000; shown for both.
+    const counts = !(scale === '200' && (figure.name.startsWith('completion') || figure.name.startsWith('peak RSS')));
+    const ok = figure.pass(st.median);
+    if (counts) allPass &&= ok;
+    out(`${line}   target ${figure.goal}  ${counts ? verdict(ok) : `(${verdict(ok)}, goal set for 1,000)`} [${v.filter(figure.pass).length}/${v.length}]`);
   }
 }
-
-function fmt(ms: number): string {
-  return Number.isFinite(ms) ? `${(ms / 1000).toFixed(2)} s` : 'n/a';
+const per = (scale: string) => {
+  const found = summary.find((x) => x.scale === scale);
+  return found ? stats(found.results.map((r) => r.cpuMs / r.targets)).median : undefined;
+};
+const small = per('200');
+const large = per('1000');
+if (small !== undefined && large !== undefined) {
+  const growth = large / small;
+  const ok = Math.abs(growth - 1) <= GOAL.cpuFlatness;
+  allPass &&= ok;
+  out(`-- collector CPU per target, 1,000 vs 200 (medians): ×${growth.toFixed(2)}   target within ±${GOAL.cpuFlatness * 100} %  ${verdict(ok)}`);
 }
-
-function rssMiB(): string {
-  return (process.resourceUsage().maxRSS / 1024).toFixed(0);
-}
-
-const { values } = parseArgs({ options: { only: { type: 'string' } } });
-const transfers: Transfer[] = values.only === 'copy' ? ['copy'] : values.only === 'in-place' ? ['in-place'] : ['in-place', 'copy'];
-const results: BenchResult[] = [];
-for (const transfer of transfers) results.push(await benchOnce(transfer));
-process.stdout.write(`peak RSS (collector process): ${rssMiB()} MiB\n`);
-process.stdout.write(`${results.map((r) => `${r.transfer}: ${r.pass ? 'PASS' : 'FAIL'}`).join('; ')}\n`);
-process.exitCode = results.every((r) => r.pass) ? 0 : 1;
+out(allPass ? 'bench: PASS' : 'bench: FAIL');
+process.exitCode = allPass ? 0 : 1;

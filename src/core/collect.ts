@@ -19,6 +19,8 @@ export interface TargetRunContext {
   retry: { attempts: number; delayMs: number };
   /** Targets an earlier run of this case collected, with their evidence ids and follow-ups. */
   previouslyCollected: ReadonlyMap<string, EarlierCollection>;
+  /** Frees the target's admission slot once its request phase is over (see `ProviderContext`). */
+  requested?: () => void;
 }
 
 /**
@@ -79,7 +81,8 @@ export async function collectTarget(target: Target, provider: Provider, run: Tar
 async function attemptOnce(target: Target, provider: Provider, key: string, run: TargetRunContext): Promise<TargetOutcome> {
   let outcome: TargetOutcome;
   try {
-    outcome = await provider.collect(target, contextFor(run.recorder, run.progress, run.options, run.signal, key));
+    const ctx = contextFor(run.recorder, run.progress, run.options, run.signal, key);
+    outcome = await provider.collect(target, run.requested ? { ...ctx, requested: run.requested } : ctx);
   } catch (error) {
     if (isLedgerFailure(error)) throw error;
     outcome = run.signal.aborted && !(error instanceof CustodyError) ? interruptedOutcome(key) : failedOutcome(key, error);

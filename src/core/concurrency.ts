@@ -2,7 +2,9 @@
  * A first-in, first-out scheduler with two limits: work items in the same scope (an AWS account
  * and region) share `perScope` slots, and everything shares `total` slots. An item whose scope is
  * full does not block items of other scopes queued behind it, so one busy account never starves
- * the rest.
+ * the rest. A task may give its slots back before it settles (`release`): admission bounds the
+ * request phase, and what follows (waiting for the cloud, copying) must not keep the next target
+ * from starting.
  */
 export interface ScopedLimits {
   perScope: number;
@@ -15,8 +17,11 @@ interface Pending {
 }
 
 export interface ScopedScheduler {
-  /** Runs `task` when a slot in its scope and an overall slot are free. */
-  run<T>(scope: string, task: () => Promise<T>): Promise<T>;
+  /**
+   * Runs `task` when a slot in its scope and an overall slot are free. The task is handed
+   * `release`, which frees its slots early (idempotent; they are freed when it settles anyway).
+   */
+  run<T>(scope: string, task: (release: () => void) => Promise<T>): Promise<T>;
   /** Items started and not yet settled, overall. */
   readonly active: number;
   /** Items waiting for a slot. */
@@ -57,25 +62,31 @@ export function createScopedScheduler(limits: ScopedLimits): ScopedScheduler {
   };
 
   return {
-    run<T>(scope: string, task: () => Promise<T>): Promise<T> {
+    run<T>(scope: string, task: (release: () => void) => Promise<T>): Promise<T> {
       return new Promise<T>((resolve, reject) => {
         queue.push({
           scope,
           reject,
           start: () => {
+            let held = true;
+            const releaseOnce = (): void => {
+              if (!held) return;
+              held = false;
+              release(scope);
+            };
             let settled: Promise<T>;
             try {
-              settled = task();
+              settled = task(releaseOnce);
             } catch (error) {
               settled = Promise.reject(error);
             }
             settled.then(
               (value) => {
-                release(scope);
+                releaseOnce();
                 resolve(value);
               },
               (error: unknown) => {
-                release(scope);
+                releaseOnce();
                 reject(error);
               },
             );

@@ -213,9 +213,11 @@ export async function runCollection(input: RunCollectionInput): Promise<Collecti
     };
 
     const run = { recorder, progress, options, signal, retry: input.retry ?? DEFAULT_TARGET_RETRY, previouslyCollected };
-    const collectOne = async (target: Target, provider: Provider): Promise<TargetOutcome> => {
+    // The admission slot bounds the request phase only: a provider hands it back through
+    // `requested` once its snapshots are requested, and waits for the cloud outside it.
+    const collectOne = async (target: Target, provider: Provider, requested: () => void): Promise<TargetOutcome> => {
       try {
-        return await collectTarget(target, provider, run);
+        return await collectTarget(target, provider, { ...run, requested });
       } catch (error) {
         stopEverything(error);
         throw error;
@@ -227,7 +229,7 @@ export async function runCollection(input: RunCollectionInput): Promise<Collecti
       const slot = outcomes.length;
       outcomes.push(interruptedOutcome(key)); // replaced when the target finishes
       const task = scheduler
-        .run(provider.scopeOf(target), () => collectOne(target, provider))
+        .run(provider.scopeOf(target), (requested) => collectOne(target, provider, requested))
         .then(async (outcome) => {
           outcomes[slot] = outcome;
           for (const next of outcome.followUps ?? []) {

@@ -132,6 +132,12 @@ export interface ProviderContext {
   progress: ProgressSink;
   options: CollectOptions;
   signal: AbortSignal;
+  /**
+   * Says the target's request phase is over (described, volatile evidence taken, snapshots
+   * requested): its admission slot goes to the next target while this one waits for the cloud.
+   * Idempotent; optional to call (the slot is freed when the target ends anyway).
+   */
+  requested?: () => void;
 }
 
 /** An IAM-style permission an operation needs; held against `policies/` by tests. */

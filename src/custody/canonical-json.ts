@@ -117,6 +117,44 @@ export function canonicalBytes(value: unknown): Buffer {
 
 /** Throws `E_INTERNAL` unless `value` is exactly representable as JSON; `path` names where. */
 export function assertJsonValue(value: unknown, path = '$'): asserts value is JsonValue {
+  // The walk itself builds no path strings (it runs over every ledger entry): only when it finds
+  // something wrong does it walk again, naming where.
+  if (isJsonValue(value)) return;
+  describeNonJson(value, path);
+  throw new CustodyError('E_INTERNAL', `cannot canonicalise ${path}`, { resource: path });
+}
+
+/** Whether `value` is exactly representable as JSON (see `assertJsonValue`). */
+function isJsonValue(value: unknown): boolean {
+  switch (typeof value) {
+    case 'string':
+      return !hasLoneSurrogate(value);
+    case 'boolean':
+      return true;
+    case 'number':
+      return Number.isFinite(value);
+    case 'object':
+      break;
+    default:
+      return false;
+  }
+  if (value === null) return true;
+  if (Array.isArray(value)) {
+    // Holes are skipped, as describeNonJson and the library treat them (written as null).
+    for (let i = 0; i < value.length; i++) if (i in value && !isJsonValue(value[i])) return false;
+    return true;
+  }
+  const proto = Object.getPrototypeOf(value) as unknown;
+  if (proto !== Object.prototype && proto !== null) return false;
+  for (const key in value) {
+    if (!Object.hasOwn(value, key)) continue;
+    if (hasLoneSurrogate(key) || !isJsonValue((value as Record<string, unknown>)[key])) return false;
+  }
+  return true;
+}
+
+/** Throws `E_INTERNAL` naming the first place in `value` that JSON cannot represent. */
+function describeNonJson(value: unknown, path: string): void {
   const fail = (what: string): never => {
     throw new CustodyError('E_INTERNAL', `cannot canonicalise ${path}: ${what}`, { resource: path });
   };
@@ -141,7 +179,7 @@ export function assertJsonValue(value: unknown, path = '$'): asserts value is Js
   }
   if (value === null) return;
   if (Array.isArray(value)) {
-    value.forEach((item, index) => assertJsonValue(item, `${path}[${index}]`));
+    value.forEach((item, index) => describeNonJson(item, `${path}[${index}]`));
     return;
   }
   const proto = Object.getPrototypeOf(value) as unknown;
@@ -151,7 +189,7 @@ export function assertJsonValue(value: unknown, path = '$'): asserts value is Js
   }
   for (const [key, item] of Object.entries(value as Record<string, unknown>)) {
     if (hasLoneSurrogate(key)) fail(`key ${JSON.stringify(key)} contains a lone UTF-16 surrogate`);
-    assertJsonValue(item, `${path}.${key}`);
+    describeNonJson(item, `${path}.${key}`);
   }
 }
 

@@ -37,26 +37,59 @@ const CREDENTIAL_VALUES: ReadonlyArray<[RegExp, string]> = [
 
 /** Where in `data` a credential was found, or undefined when there is none. */
 export function findCredential(data: unknown, path = '$'): string | undefined {
+  const found = locate(data);
+  if (!found) return undefined;
+  const where = path + found.segments.reverse().join('');
+  return found.what ? `${where} (${found.what})` : where;
+}
+
+/**
+ * The walk behind `findCredential`. It runs over every ledger entry, so it builds no path while
+ * searching: the segments are collected on the way back, only when something was found.
+ */
+function locate(data: unknown): { segments: string[]; what?: string } | undefined {
   if (typeof data === 'string') {
-    for (const [pattern, what] of CREDENTIAL_VALUES) if (pattern.test(data)) return `${path} (${what})`;
+    for (const [pattern, what] of CREDENTIAL_VALUES) if (pattern.test(data)) return { segments: [], what };
     return undefined;
   }
   if (Array.isArray(data)) {
     for (let i = 0; i < data.length; i++) {
-      const found = findCredential(data[i], `${path}[${i}]`);
-      if (found) return found;
+      const found = locate(data[i]);
+      if (found) {
+        found.segments.push(`[${i}]`);
+        return found;
+      }
     }
     return undefined;
   }
   if (data !== null && typeof data === 'object') {
-    for (const [key, value] of Object.entries(data as Record<string, unknown>)) {
+    for (const key in data) {
+      if (!Object.hasOwn(data, key)) continue;
+      const value = (data as Record<string, unknown>)[key];
       if (value === undefined || value === null) continue;
-      if (CREDENTIAL_KEYS.has(key.toLowerCase().replace(/[-_]/g, ''))) return `${path}.${key}`;
-      const found = findCredential(value, `${path}.${key}`);
-      if (found) return found;
+      if (isCredentialKey(key)) return { segments: [`.${key}`] };
+      const found = locate(value);
+      if (found) {
+        found.segments.push(`.${key}`);
+        return found;
+      }
     }
   }
   return undefined;
+}
+
+// The same keys recur in every entry (snapshotId, volumeId, …): remember the answer for each.
+const keyVerdicts = new Map<string, boolean>();
+
+function isCredentialKey(key: string): boolean {
+  let verdict = keyVerdicts.get(key);
+  if (verdict === undefined) {
+    verdict = CREDENTIAL_KEYS.has(key.toLowerCase().replace(/[-_]/g, ''));
+    // Bounded: keys can come from the cloud (tags, labels), so the cache must not grow without end.
+    if (keyVerdicts.size >= 10_000) keyVerdicts.clear();
+    keyVerdicts.set(key, verdict);
+  }
+  return verdict;
 }
 
 /**

@@ -2,7 +2,7 @@
  * One ledger entry: how its hash is computed, how it is signed and checked, and what a
  * well-formed line looks like. Shared by the writer, resume and verify so they cannot disagree.
  */
-import { hash } from 'node:crypto';
+import { createHash, hash } from 'node:crypto';
 import type { LedgerEntry } from '../core/ports.js';
 import { canonicalize } from './canonical-json.js';
 import { signText, type SigningKey } from './signing-key.js';
@@ -22,6 +22,24 @@ export function hashEntry(entry: UnsealedEntry | LedgerEntry): string {
 export function sealEntry(entry: UnsealedEntry, key: SigningKey): LedgerEntry {
   const hash = hashEntry(entry);
   return { ...entry, hash, sig: signText(key, hash) };
+}
+
+/**
+ * Seals an entry and renders its ledger line in one pass: `data` is canonicalised once and its
+ * text shared by the hashed form and the line, which differ only by `hash` and `sig`. Equal to
+ * `sealEntry` then `entryLine` (a test holds them equal); the ledger's append path uses it
+ * because canonicalising every entry twice was a third of its CPU.
+ */
+export function sealEntryLine(entry: UnsealedEntry, key: SigningKey): { entry: LedgerEntry; line: string } {
+  // RFC 8785 orders members by UTF-16 code units; the entry's members, in that order, are
+  // actor, data, hash, prev, seq, sig, target, time, type.
+  const before = `"actor":${canonicalize(entry.actor)},"data":${canonicalize(entry.data)}`;
+  const middle = `"prev":${canonicalize(entry.prev)},"seq":${canonicalize(entry.seq)}`;
+  const after = `${entry.target !== undefined ? `"target":${canonicalize(entry.target)},` : ''}"time":${canonicalize(entry.time)},"type":${canonicalize(entry.type)}`;
+  const hash = createHash('sha256').update(`{${before},${middle},${after}}`, 'utf8').digest('hex');
+  const sig = signText(key, hash);
+  const line = `{${before},"hash":"${hash}",${middle},"sig":${canonicalize(sig)},${after}}\n`;
+  return { entry: { ...entry, hash, sig }, line };
 }
 
 /** The line written to ledger.jsonl: the canonical JSON of the whole entry, then `\n`. */

@@ -14,20 +14,64 @@ import { assertJsonValue, type JsonValue } from './canonical-json.js';
  *   `undefined` array item or a `Buffer` in ledger data is a bug, not something to guess about).
  */
 export function toJsonData(value: unknown, path = '$'): JsonValue {
+  // Every ledger entry passes here: the walk builds no path strings unless something is wrong,
+  // and then walks again to name where.
+  const converted = convert(value);
+  return converted === NOT_JSON ? convertNamingPath(value, path) : converted;
+}
+
+const NOT_JSON = Symbol('not JSON');
+
+function convert(value: unknown): JsonValue | typeof NOT_JSON {
+  if (value instanceof Date) return Number.isNaN(value.getTime()) ? NOT_JSON : value.toISOString();
+  if (Array.isArray(value)) {
+    const out: JsonValue[] = new Array<JsonValue>(value.length);
+    for (let i = 0; i < value.length; i += 1) {
+      const item = convert(value[i]);
+      if (item === NOT_JSON) return NOT_JSON;
+      out[i] = item;
+    }
+    return out;
+  }
+  if (value !== null && typeof value === 'object') {
+    const proto = Object.getPrototypeOf(value) as unknown;
+    if (proto === Object.prototype || proto === null) {
+      const out: Record<string, JsonValue> = {};
+      for (const key in value) {
+        if (!Object.hasOwn(value, key)) continue;
+        const item = (value as Record<string, unknown>)[key];
+        if (item === undefined) continue;
+        const converted = convert(item);
+        if (converted === NOT_JSON) return NOT_JSON;
+        out[key] = converted;
+      }
+      return out;
+    }
+  }
+  try {
+    assertJsonValue(value);
+  } catch {
+    return NOT_JSON;
+  }
+  return value;
+}
+
+/** `toJsonData` again, for a value that is not JSON: throws naming the path. */
+function convertNamingPath(value: unknown, path: string): JsonValue {
   if (value instanceof Date) {
     if (Number.isNaN(value.getTime())) {
       throw new CustodyError('E_INTERNAL', `cannot record ${path}: invalid Date`, { resource: path });
     }
     return value.toISOString();
   }
-  if (Array.isArray(value)) return value.map((item, index) => toJsonData(item, `${path}[${index}]`));
+  if (Array.isArray(value)) return value.map((item, index) => convertNamingPath(item, `${path}[${index}]`));
   if (value !== null && typeof value === 'object') {
     const proto = Object.getPrototypeOf(value) as unknown;
     if (proto === Object.prototype || proto === null) {
       const out: Record<string, JsonValue> = {};
       for (const [key, item] of Object.entries(value as Record<string, unknown>)) {
         if (item === undefined) continue;
-        out[key] = toJsonData(item, `${path}.${key}`);
+        out[key] = convertNamingPath(item, `${path}.${key}`);
       }
       return out;
     }

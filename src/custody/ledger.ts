@@ -15,7 +15,7 @@ import { open } from 'node:fs/promises';
 import type { LedgerEntry } from '../core/ports.js';
 import { CustodyError } from '../core/errors.js';
 import { assertNoCredentials } from './credential-guard.js';
-import { GENESIS_PREV, entryLine, sealEntry } from './entry.js';
+import { GENESIS_PREV, sealEntryLine } from './entry.js';
 import { deepFreeze, toJsonData } from './json-data.js';
 import type { SigningKey } from './signing-key.js';
 
@@ -63,6 +63,8 @@ export async function openLedgerFile(path: string): Promise<LedgerFile> {
 /** A sealed entry waiting for the flush that makes it durable. */
 interface Queued {
   entry: LedgerEntry;
+  /** Its line in ledger.jsonl, rendered when it was sealed. */
+  line: string;
   resolve(entry: LedgerEntry): void;
   reject(error: CustodyError): void;
 }
@@ -117,12 +119,13 @@ export class Ledger {
       return Promise.reject(new CustodyError('E_LEDGER', `the ledger ${this.path} is closed; ${type} was not recorded`));
     }
     let entry: LedgerEntry;
+    let line: string;
     try {
       if (!type) throw new CustodyError('E_INTERNAL', 'a ledger entry needs a type');
       const clean = toJsonData(data, 'data') as Record<string, unknown>;
       assertNoCredentials(clean, `${type} data`);
       if (target !== undefined) assertNoCredentials({ target }, `${type} target`);
-      entry = sealEntry(
+      ({ entry, line } = sealEntryLine(
         {
           seq: (this.tail?.seq ?? 0) + 1,
           time: this.now().toISOString(),
@@ -133,13 +136,13 @@ export class Ledger {
           prev: this.tail?.hash ?? GENESIS_PREV,
         },
         this.key,
-      );
+      ));
     } catch (error) {
       return Promise.reject(error);
     }
     this.tail = { seq: entry.seq, hash: entry.hash };
     return new Promise<LedgerEntry>((resolve, reject) => {
-      this.queued.push({ entry, resolve, reject });
+      this.queued.push({ entry, line, resolve, reject });
       this.startFlushing();
     });
   }
@@ -190,7 +193,7 @@ export class Ledger {
       }
       this.queued = [];
       try {
-        await this.file.write(Buffer.from(batch.map((q) => entryLine(q.entry)).join(''), 'utf8'));
+        await this.file.write(Buffer.from(batch.map((q) => q.line).join(''), 'utf8'));
         await this.file.sync();
       } catch (cause) {
         this.failure = this.flushError(batch, cause);

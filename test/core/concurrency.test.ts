@@ -36,4 +36,25 @@ describe('createScopedScheduler', () => {
     await first;
     await expect(second).rejects.toThrow('stopped');
   });
+
+  it('a task that says its request phase is over lets the next one start while it still waits, and frees its slot only once', async () => {
+    const scheduler = createScopedScheduler({ perScope: 1, total: 1 });
+    const started: string[] = [];
+    const waiting = deferred();
+    const first = scheduler.run('A', async (release) => {
+      started.push('first requested');
+      release();
+      release(); // idempotent: a second call must not free another target's slot
+      await waiting.promise; // the snapshot wait, outside the slot
+    });
+    const second = scheduler.run('A', async () => { started.push('second'); });
+    const third = scheduler.run('A', async () => { started.push('third'); });
+    await second;
+    await third;
+    expect(started).toEqual(['first requested', 'second', 'third']);
+    expect(scheduler.active).toBe(0);
+    waiting.resolve();
+    await first;
+    expect(scheduler.active).toBe(0);
+  });
 });

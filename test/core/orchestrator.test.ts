@@ -139,6 +139,26 @@ describe('runCollection', () => {
     expect(Math.max(...provider.maxInFlightByScope.values())).toBe(2);
   });
 
+  it('requesting a snapshot never waits behind other targets\' snapshot waits: a target that has requested gives its slot to the next', async () => {
+    const provider = new FakeAwsProvider();
+    const requested: string[] = [];
+    const snapshotsDone = deferred();
+    provider.behaviour = async (target, ctx) => {
+      requested.push(targetKey(target));
+      ctx.requested?.();
+      await snapshotsDone.promise; // every target waits for its snapshot, outside its slot
+      return { target: targetKey(target), status: 'collected', evidenceIds: [] };
+    };
+    const targets = Array.from({ length: 6 }, (_, i) => instance('222222222222', i + 1));
+    const run = collectWith(provider, new MemoryRecorder(), targets, { config: testConfig({ perScope: 1, total: 1 }) });
+    while (requested.length < targets.length) await new Promise((r) => setImmediate(r));
+    // All six requested while the first is still waiting: one slot, six targets in flight.
+    expect(provider.maxInFlight).toBe(6);
+    snapshotsDone.resolve();
+    const { summary } = await run;
+    expect(summary.collected).toBe(6);
+  });
+
   it('follows the targets a collection discovers, once each, and records where they came from', async () => {
     const provider = new FakeAwsProvider();
     const node = instance('222222222222', 50);

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -20,6 +20,14 @@ describe('evidence store', () => {
   });
 
   const base = { evidenceId: 'ev-0123456789ab', kind: 'pod-log', source: 'k8s:prod/default/pod/web-0', target: 'k8s:prod/default/pod/web-0' };
+
+  it('folders removed behind its back after the first file (partial, evidence) are made again for the next file', async () => {
+    await kase.storeEvidence({ ...base, name: 'first.log', content: 'one' });
+    await rm(join(kase.caseDir, 'evidence'), { recursive: true });
+    await rm(join(kase.caseDir, '.partial'), { recursive: true, force: true });
+    const stored = await kase.storeEvidence({ ...base, name: 'second.log', content: 'two' });
+    expect(await readFile(join(kase.caseDir, stored.path), 'utf8')).toBe('two');
+  });
 
   it('stores text, bytes, a Readable and an async iterable, hashing exactly what lands on disk', async () => {
     const inputs: Array<[string, Parameters<CaseHandle['storeEvidence']>[0]['content'], string]> = [

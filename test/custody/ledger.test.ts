@@ -6,7 +6,7 @@ import { describe, expect, it } from 'vitest';
 import { CustodyError } from '../../src/core/errors.js';
 import type { LedgerEntry } from '../../src/core/ports.js';
 import { canonicalize } from '../../src/custody/canonical-json.js';
-import { GENESIS_PREV, hashEntry, sealEntry } from '../../src/custody/entry.js';
+import { GENESIS_PREV, entryLine, hashEntry, sealEntry, sealEntryLine } from '../../src/custody/entry.js';
 import { checkChain } from '../../src/custody/chain.js';
 import { Ledger, openLedgerFile, type LedgerFile } from '../../src/custody/ledger.js';
 import { signingKeyFrom } from '../../src/custody/signing-key.js';
@@ -54,6 +54,30 @@ describe('ledger entry format', () => {
     expect(FIXED_KEY.publicKey).toBe('MCowBQYDK2VwAyEA6kpsY+KcUgq+9VB7Ey7F+ZVHdq6+vnuSQh7qaRRG0iw=');
     expect(entry.hash).toBe('db4d86c78a9731dfe719314d6eb95c093c4f0db0cb99e2848c8d9280c093e435');
     expect(entry.sig).toBe('XhbTQAdeLF2mJBsHvW0h5J828oZT+cLiYfCcEPPo+yvhO9049H2v+RIlEyoyT2vXWtpOERQiY6qYMXQbR1tDBw==');
+  });
+});
+
+describe('the append path seals and renders in one pass', () => {
+  it('gives the same hash, signature and line as sealing then rendering, with and without a target, for awkward data', () => {
+    const entries = [
+      { seq: 1, time: '2026-01-02T03:04:05.678Z', type: 'case.opened', actor: 'alice', data: {}, prev: GENESIS_PREV },
+      {
+        seq: 42,
+        time: '2026-01-02T03:04:05.679Z',
+        type: 'snapshot.created',
+        actor: 'arn:aws:sts::111111111111:assumed-role/r/s',
+        target: 'arn:aws:ec2:us-east-1:222222222222:instance/i-1',
+        data: { z: [1, 2.5, -0, 1e21, null, true], a: { 'é': 'ü\u2028"\\', '\u0080': '', b: 'x' }, 'A': 'upper before lower', '10': 'ten', '9': 'nine' },
+        prev: 'a'.repeat(64),
+      },
+    ];
+    for (const entry of entries) {
+      const sealed = sealEntry(entry, FIXED_KEY);
+      const { entry: fast, line } = sealEntryLine(entry, FIXED_KEY);
+      expect(fast).toEqual(sealed);
+      expect(line).toBe(entryLine(sealed));
+      expect(hashEntry(fast)).toBe(fast.hash);
+    }
   });
 });
 

@@ -18,7 +18,7 @@ import { failedOutcome, outcomeOf } from './outcome.js';
 import { preserveInstance } from './preserve.js';
 import { isLedgerError, jsonEvidence, runStep, storedBefore, storeEvidenceOnce, storeVolumeDescriptions, volumeArnOf, type TargetRun } from './run.js';
 import { collectConsoleOutput, collectScreenshot } from './volatile.js';
-import { runVolumeChain, type ChainResult } from './volume-chain.js';
+import { runVolumeChain, startSourceWait, type ChainResult, type SnapshotFacts } from './volume-chain.js';
 import { earlierSourceHolders, ledgerChainResult, volumeKeyOf, type VolumeClaim } from './volume-plan.js';
 
 export async function collectInstance(run: TargetRun<AwsInstanceTarget>): Promise<TargetOutcome> {
@@ -116,6 +116,17 @@ async function collectClaimedInstance(run: TargetRun<AwsInstanceTarget>): Promis
     () => undefined,
     () => undefined,
   );
+  // Each new snapshot is watched from its creation: its completion is noticed and recorded when
+  // EC2 reports it, not once this instance's descriptions are on record.
+  const sourceWaits = new Map<string, Promise<SnapshotFacts>>();
+  void snapshotting.then((created) => {
+    if (!created?.ok) return;
+    for (const s of created.value) if (!s.completed) sourceWaits.set(s.snapshotId, startSourceWait(run, s.snapshotId, s.volumeId));
+  }, () => undefined);
+  // The request phase ends when the snapshots are requested and the volatile evidence is taken:
+  // the admission slot goes to the next target, and this one's waits, copies and files follow
+  // outside it.
+  void Promise.allSettled([volatile, snapshotting]).then(() => run.requested());
   const storing = snapshotRecorded.then(storeDescription);
   const keys = (async () => describeKeys(run, await describeVolumes(run, volumeIds, snapshotRecorded), snapshotRecorded))();
   // Snapshots the case took of volumes detached since (a resume after an interruption).
@@ -146,6 +157,7 @@ async function collectClaimedInstance(run: TargetRun<AwsInstanceTarget>): Promis
         evidenceId: evidenceIdFor(run.caseId, volumeArnOf(target, s.volumeId)),
         ...(s.completed ? { completed: s.completed } : {}),
         ...(s.release ? { release: s.release } : {}),
+        ...(sourceWaits.has(s.snapshotId) ? { completion: sourceWaits.get(s.snapshotId) } : {}),
       },
       shareableKey,
     ));

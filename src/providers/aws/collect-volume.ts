@@ -53,6 +53,8 @@ async function collectUnlessCovered(run: TargetRun<AwsVolumeTarget>): Promise<Ta
   const shareableKey = await describeKeys(run, [volume]);
 
   const snapshot = await runStep(run, 'snapshot', () => snapshotVolume(run), { volumeId: target.volumeId });
+  // Requested: the wait and the transfer run outside the admission slot.
+  run.requested();
   if (!snapshot.ok) {
     const vanished = snapshot.error.code === 'E_NOT_FOUND';
     return failedOutcome(
@@ -88,6 +90,8 @@ async function coveredOutcome(run: TargetRun<AwsVolumeTarget>, claim: VolumeClai
     },
     target.arn,
   );
+  // Nothing left to request here: waiting on the covering chain does not hold a slot.
+  run.requested();
   const result: ChainResult = await claim.result;
   const note = `${target.volumeId} is covered by ${claim.by}, whose chain snapshotted it${result.cloudIds.snapshotId ? ` (${result.cloudIds.snapshotId})` : ''}`;
   if (result.done) run.evidenceIds.add(run.evidenceId);

@@ -190,6 +190,7 @@ export function createAwsProvider(config: CustodyConfig, deps: AwsProviderDeps =
         volumes: state.volumes,
         failures: [],
         evidenceIds: new Set(),
+        requested: ctx.requested ?? (() => {}),
       };
       return target.kind === 'aws-instance'
         ? collectInstance(run as TargetRun<AwsInstanceTarget>)

@@ -60,6 +60,8 @@ export interface TargetRun<T extends AwsInstanceTarget | AwsVolumeTarget = AwsIn
   volumes: VolumePlan;
   failures: StepFailure[];
   evidenceIds: Set<string>;
+  /** The request phase is over: frees the target's admission slot (see `ProviderContext.requested`). */
+  requested: () => void;
 }
 
 /** The case's ledger guard, applied by core to every provider's recorder (src/core/kernel.ts). */

@@ -2,6 +2,12 @@
  * One waiter per account and region: a single loop polls DescribeSnapshots for every pending
  * snapshot at once (filtered by id, so a vanished id does not fail the whole call), backing off
  * between polls. Never one poller per snapshot: 400 pending snapshots cost one call per round.
+ *
+ * Completion is noticed promptly without polling faster: each poll's `Progress` and `StartTime`
+ * give every pending snapshot an expected completion time, and the next poll comes no later than
+ * the earliest of them (but never sooner than MIN_DELAY_MS after the last). A snapshot that
+ * joins while the loop sleeps long wakes it, so it is first checked after `initialDelayMs`, not
+ * after the remainder of a backoff meant for older ones.
  */
 import { DescribeSnapshotsCommand, type Snapshot } from '@aws-sdk/client-ec2';
 import { CustodyError, isCustodyError } from '../../core/errors.js';
@@ -22,6 +28,8 @@ export interface WaitSettings {
 export const DEFAULT_WAIT: Omit<WaitSettings, 'timeoutMs'> = { initialDelayMs: 1_000, maxDelayMs: 30_000, notFoundGraceMs: 60_000 };
 
 const MAX_IDS = 200;
+// The closest two polls come, whatever the estimates say (one call per account and region).
+const MIN_DELAY_MS = 500;
 // Gentle: one poll serves every pending snapshot of the scope, so polling is cheap, and a steep
 // backoff would notice a completed snapshot long after it completed.
 const BACKOFF = 1.25;
@@ -47,6 +55,10 @@ export class SnapshotWaiter {
   /** Polls made, for tests and the benchmark. */
   polls = 0;
   private closed = false;
+  /** The earliest expected completion among pending snapshots (from the last poll), if any. */
+  private expectedAt: number | undefined;
+  /** Wakes the loop's sleep early; set while it sleeps. */
+  private wake: { controller: AbortController; until: number } | undefined;
 
   constructor(
     private readonly caller: ScopeCaller,
@@ -71,6 +83,7 @@ export class SnapshotWaiter {
         this.pending.set(snapshotId, entry);
         // A newcomer should not wait out a long backoff meant for old snapshots.
         this.round = 0;
+        if (this.wake && this.wake.until - this.clock.now() > this.settings.initialDelayMs) this.wake.controller.abort();
       }
       const e = entry;
       const onResolve = (s: Snapshot & { requestId?: string }) => {
@@ -99,6 +112,7 @@ export class SnapshotWaiter {
 
   close(): void {
     this.closed = true;
+    this.wake?.controller.abort();
     const error = new CustodyError('E_CLOUD', 'the provider was closed while snapshots were still pending');
     for (const entry of this.pending.values()) for (const r of entry.reject) r(error);
     this.pending.clear();
@@ -114,10 +128,9 @@ export class SnapshotWaiter {
     this.running = true;
     try {
       while (this.pending.size > 0 && !this.closed) {
-        const delay = Math.min(this.settings.maxDelayMs, this.settings.initialDelayMs * BACKOFF ** this.round);
-        this.round += 1;
-        await this.clock.sleep(delay);
+        const woken = await this.sleep(this.nextDelay());
         if (this.closed) break;
+        if (woken) continue; // a newcomer: the round was reset, sleep the first delay from now
         await this.pollOnce();
       }
     } finally {
@@ -125,7 +138,33 @@ export class SnapshotWaiter {
     }
   }
 
+  /** The backoff delay, brought forward to the earliest expected completion. */
+  private nextDelay(): number {
+    const backoff = Math.min(this.settings.maxDelayMs, this.settings.initialDelayMs * BACKOFF ** this.round);
+    this.round += 1;
+    if (this.expectedAt === undefined) return backoff;
+    const until = this.expectedAt - this.clock.now();
+    // Already overdue (progress is not linear on real EBS): back to the plain backoff.
+    if (until <= 0) return backoff;
+    return Math.min(backoff, Math.max(MIN_DELAY_MS, until));
+  }
+
+  /** Sleeps `ms`; true when a newcomer woke it early. */
+  private async sleep(ms: number): Promise<boolean> {
+    const controller = new AbortController();
+    this.wake = { controller, until: this.clock.now() + ms };
+    try {
+      await this.clock.sleep(ms, controller.signal);
+      return false;
+    } catch {
+      return true;
+    } finally {
+      this.wake = undefined;
+    }
+  }
+
   private async pollOnce(): Promise<void> {
+    this.expectedAt = undefined;
     const entries = [...this.pending.values()];
     const { account, region } = this.caller.id;
     for (let i = 0; i < entries.length; i += MAX_IDS) {
@@ -192,6 +231,8 @@ export class SnapshotWaiter {
         } else {
           const fraction = parseProgress(s.Progress);
           for (const p of entry.onProgress) p(fraction, s);
+          const expected = expectedCompletion(s, fraction, now);
+          if (expected !== undefined && (this.expectedAt === undefined || expected < this.expectedAt)) this.expectedAt = expected;
         }
       }
     }
@@ -202,6 +243,16 @@ function cancelled(snapshotId: string): CustodyError {
   return new CustodyError('E_CLOUD', `stopped waiting for ${snapshotId}: the run was cancelled (the snapshot continues in AWS; resume the case to adopt it)`, {
     resource: snapshotId,
   });
+}
+
+/**
+ * When a pending snapshot should complete if it keeps its pace so far: start + elapsed / fraction.
+ * Undefined without a start time or any progress yet.
+ */
+function expectedCompletion(s: Snapshot, fraction: number, now: number): number | undefined {
+  const start = s.StartTime?.getTime();
+  if (start === undefined || !Number.isFinite(start) || fraction <= 0 || now <= start) return undefined;
+  return start + (now - start) / fraction;
 }
 
 function parseProgress(progress: string | undefined): number {

@@ -33,6 +33,8 @@ export interface SourceSnapshot {
   completed?: IndexedSnapshot;
   /** Gives back the pending-snapshot permit once the snapshot completed or failed. */
   release?: () => void;
+  /** The wait for the source snapshot, started when it was created (`startSourceWait`). */
+  completion?: Promise<SnapshotFacts>;
 }
 
 export interface ChainResult {
@@ -43,7 +45,7 @@ export interface ChainResult {
   note?: string;
 }
 
-type SnapshotFacts = { snapshotId: string; encrypted: boolean; kmsKeyId: string | undefined };
+export type SnapshotFacts = { snapshotId: string; encrypted: boolean; kmsKeyId: string | undefined };
 
 function factsOf(s: Snapshot | IndexedSnapshot): SnapshotFacts {
   if ('snapshotId' in s) return { snapshotId: s.snapshotId, encrypted: s.encrypted, kmsKeyId: s.kmsKeyId };
@@ -79,6 +81,19 @@ async function waitCompleted(
     target,
   );
   return factsOf(snapshot);
+}
+
+/**
+ * Starts waiting for a source snapshot as soon as EC2 has created it, and records
+ * `snapshot.completed` when the waiter sees it complete, instead of when the target's chain gets
+ * round to waiting (after its descriptions are on record). The chain awaits the returned promise
+ * (`SourceSnapshot.completion`) and handles its failure as its own.
+ */
+export function startSourceWait(run: TargetRun, snapshotId: string, volumeId: string): Promise<SnapshotFacts> {
+  const waiting = waitCompleted(run, run.scope.waiter, snapshotId, volumeId, 'source');
+  // Awaited by the chain; until then a failure must not count as unhandled.
+  waiting.catch(() => undefined);
+  return waiting;
 }
 
 function usable(found: IndexedSnapshot[]): IndexedSnapshot | undefined {
@@ -229,7 +244,8 @@ export async function runVolumeChain(run: TargetRun, chain: SourceSnapshot, shar
     'wait-snapshot',
     async () => {
       try {
-        return chain.completed ? factsOf(chain.completed) : await waitCompleted(run, run.scope.waiter, chain.snapshotId, chain.volumeId, 'source');
+        if (chain.completed) return factsOf(chain.completed);
+        return await (chain.completion ?? waitCompleted(run, run.scope.waiter, chain.snapshotId, chain.volumeId, 'source'));
       } finally {
         chain.release?.();
       }
