@@ -2,6 +2,7 @@
  * Command-line parsing with node:util parseArgs. Unknown flags and missing values are bad input
  * (`E_INPUT`, exit 3) with a message that says what to type instead.
  */
+import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import type { ParseArgsConfig } from 'node:util';
 import { CustodyError } from '../core/errors.js';
@@ -15,6 +16,9 @@ const COLLECT_FLAGS = {
   isolate: { type: 'boolean' },
   'include-env': { type: 'boolean' },
   'retrieve-checkpoint': { type: 'boolean' },
+  hash: { type: 'boolean' },
+  'hash-source': { type: 'boolean' },
+  image: { type: 'string' },
 } as const satisfies Options;
 
 export const COMMAND_OPTIONS = {
@@ -121,7 +125,19 @@ export function collectOptionsFrom(values: ParsedCommand['values']): CollectOpti
     isolate: values.isolate === true,
     includeEnv: values['include-env'] === true,
     retrieveCheckpoint: values['retrieve-checkpoint'] === true,
+    ...diskHashOptionsFrom(values),
   };
+}
+
+/** `--hash`, `--hash-source`, `--image DIR` (the last two imply `--hash`). */
+function diskHashOptionsFrom(values: ParsedCommand['values']): Pick<CollectOptions, 'hash' | 'hashSource' | 'imageDir'> {
+  const image = values.image;
+  if (image === '') throw new CustodyError('E_INPUT', '--image needs a folder to write raw images into (see custody collect --help)');
+  const out: Pick<CollectOptions, 'hash' | 'hashSource' | 'imageDir'> = {};
+  if (values.hash === true || values['hash-source'] === true || typeof image === 'string') out.hash = true;
+  if (values['hash-source'] === true) out.hashSource = true;
+  if (typeof image === 'string') out.imageDir = resolve(image);
+  return out;
 }
 
 export function stringValue(values: ParsedCommand['values'], name: string): string | undefined {

@@ -48,6 +48,10 @@ Options:
   --isolate          (Kubernetes) label the pod, deny-all NetworkPolicy, cordon the node
   --include-env      (Kubernetes) also capture container environment variables
   --retrieve-checkpoint  (Kubernetes) copy the container checkpoint archive off the node
+  --hash             (AWS) a whole-disk SHA-256 of every preserved snapshot, read through the
+                     EBS direct APIs, with its block-hash list (default: config aws.hash)
+  --hash-source      also hash each source snapshot and record that it matches the copy
+  --image DIR        also write each hashed disk as a sparse raw image file into DIR
   --resume           continue an existing case: every target an earlier run admitted (named,
                      selected or followed up) is finished; collected ones are not redone. With
                      no TARGET or --select, the case's recorded targets and selectors are
@@ -66,7 +70,8 @@ Options:
   --config FILE      configuration file
   --select EXPR      selectors (listed; they are expanded only when collecting)
   --case ID          optional: the case id the plan is for
-  --preserve, --screenshot, --isolate, --include-env, --retrieve-checkpoint   as for collect
+  --preserve, --screenshot, --isolate, --include-env, --retrieve-checkpoint,
+  --hash, --hash-source, --image DIR   as for collect
   --json             print the plan as JSON
   -h, --help         show this help
 

@@ -87,6 +87,8 @@ const awsSchema = z
       })
       .optional(),
     /** Endpoint overrides (the lab, emulators). `AWS_ENDPOINT_URL_*` variables also work. */
+    /** Default of `--hash`: a whole-disk SHA-256 of every preserved snapshot. */
+    hash: z.boolean().default(false),
     endpoints: z
       .object({ sts: endpoint.optional(), ec2: endpoint.optional(), kms: endpoint.optional(), ebs: endpoint.optional(), s3: endpoint.optional() })
       .default({}),

@@ -126,6 +126,12 @@ export interface CollectOptions {
   includeEnv: boolean;
   /** `--retrieve-checkpoint` (Kubernetes): copy the checkpoint archive off the node. */
   retrieveCheckpoint: boolean;
+  /** `--hash`: a whole-disk SHA-256 of every preserved snapshot (or config `aws.hash`). */
+  hash?: boolean;
+  /** `--hash-source`: also hash each source snapshot and record that it matches its copy. */
+  hashSource?: boolean;
+  /** `--image DIR`: also write each hashed disk as a sparse raw image into DIR (absolute). */
+  imageDir?: string;
 }
 
 export interface ProviderContext {

@@ -9,8 +9,9 @@ import type { LedgerEntry } from '../core/ports.js';
 import { canonicalize } from './canonical-json.js';
 import { checkChain } from './chain.js';
 import { copyRecordWarning, isCopyRecord, sealIndex } from './copy-records.js';
+import { checkDiskImages, imageRoots } from './disk-images.js';
 import { hashFile } from './evidence-store.js';
-import { EVIDENCE_DIR, FILE_ENTRY_TYPES, LEDGER_FILE, LOCK_FILE, MANIFEST_FILE, PARTIAL_DIR, REPORT_FILES } from './layout.js';
+import { EVIDENCE_DIR, FILE_ENTRY_TYPES, HASH_PROGRESS_DIR, LEDGER_FILE, LOCK_FILE, MANIFEST_FILE, PARTIAL_DIR, REPORT_FILES } from './layout.js';
 import { collectEvidenceItems, verifyManifestSignature, type Manifest } from './manifest.js';
 import { segmentProblem } from './names.js';
 import type { Problem } from './problems.js';
@@ -85,8 +86,9 @@ export async function verifyCase(caseDir: string, options: VerifyOptions = {}): 
   const copyNote = closed ? copyRecordWarning(entries) : undefined;
   if (copyNote) warn({ kind: 'copy-not-recorded', path: LEDGER_FILE, message: copyNote });
   const items = collectEvidenceItems(entries);
-  const verified = await checkFiles(caseDir, entries, fail, warn);
-  await checkCaseRoot(caseDir, warn);
+  // Raw disk images written into the case folder (`--image`) are re-hashed like evidence.
+  const verified = (await checkFiles(caseDir, entries, fail, warn)) + (await checkDiskImages(caseDir, entries, fail));
+  await checkCaseRoot(caseDir, warn, imageRoots(entries));
 
   const last = entries[entries.length - 1];
   return finish({
@@ -313,10 +315,12 @@ async function checkFiles(caseDir: string, entries: readonly LedgerEntry[], fail
   return verified;
 }
 
-async function checkCaseRoot(caseDir: string, warn: Report): Promise<void> {
-  const known = new Set<string>([LEDGER_FILE, MANIFEST_FILE, EVIDENCE_DIR, PARTIAL_DIR, ...REPORT_FILES]);
+async function checkCaseRoot(caseDir: string, warn: Report, imageDirs: ReadonlySet<string>): Promise<void> {
+  const known = new Set<string>([LEDGER_FILE, MANIFEST_FILE, EVIDENCE_DIR, PARTIAL_DIR, ...REPORT_FILES, ...imageDirs]);
   for (const name of await readdir(caseDir).catch(() => [] as string[])) {
-    if (name === LOCK_FILE) {
+    if (name === HASH_PROGRESS_DIR) {
+      warn({ kind: 'leftover-partial', path: name, message: 'a disk hash was interrupted: its progress is kept here for --resume (not evidence)' });
+    } else if (name === LOCK_FILE) {
       warn({ kind: 'lock-present', path: name, message: 'the case is open in a run, or its last run was interrupted (.lock is present)' });
     } else if (!known.has(name) && !/^report\.[A-Za-z0-9]+$/.test(name)) {
       warn({ kind: 'unknown-file', path: name, message: `${name} at the case root is not part of the case (ignored)` });
