@@ -497,5 +497,21 @@ export function plannedCalls(target: Target, options: CollectOptions, config: Cu
       ],
     });
   }
+  if (options.hash || aws?.hash) {
+    const copyHashed = transfer === 'copy';
+    steps.push({
+      step: 'hash',
+      description:
+        'Whole-disk SHA-256 of the preserved snapshot through the EBS direct APIs (every block\'s checksum checked, unwritten blocks as zeros), with its block-hash list' +
+        (options.hashSource ? '; the source snapshot too, which must match' : '') +
+        (options.imageDir ? `; a raw image into ${options.imageDir}` : ''),
+      calls: [
+        ...(copyHashed
+          ? [plannedCall('listForensicsSnapshotBlocks', forensicsWhere, inForensics), plannedCall('getForensicsSnapshotBlock', forensicsWhere, inForensics)]
+          : []),
+        ...(!copyHashed || options.hashSource ? [plannedCall('listSnapshotBlocks', targetWhere, inTarget), plannedCall('getSnapshotBlock', targetWhere, inTarget)] : []),
+      ],
+    });
+  }
   return steps;
 }
