@@ -31,6 +31,8 @@ interface EbsLabState {
   hooks: Array<{ n: number; seen: number; run: () => void }>;
   throttled: number;
   limitsOn: boolean;
+  /** GetSnapshotBlock requests still to refuse as throttled, whatever the rate (tests). */
+  throttleNext: number;
 }
 
 const ebsStates = new WeakMap<LabState, EbsLabState>();
@@ -38,7 +40,7 @@ const ebsStates = new WeakMap<LabState, EbsLabState>();
 function ebsState(state: LabState): EbsLabState {
   let s = ebsStates.get(state);
   if (!s) {
-    s = { buckets: new Map(), corrupt: new Map(), hooks: [], throttled: 0, limitsOn: true };
+    s = { buckets: new Map(), corrupt: new Map(), hooks: [], throttled: 0, limitsOn: true, throttleNext: 0 };
     ebsStates.set(state, s);
   }
   return s;
@@ -53,6 +55,10 @@ export const ebsControl = {
   /** Runs `run` just before the Nth (1-based) GetSnapshotBlock from now is served. */
   beforeBlockRequest(state: LabState, n: number, run: () => void): void {
     ebsState(state).hooks.push({ n, seen: 0, run });
+  },
+  /** The next `count` GetSnapshotBlock requests are refused as throttled (per snapshot), whatever the rate. */
+  throttleNextBlocks(state: LabState, count: number): void {
+    ebsState(state).throttleNext = count;
   },
   /** EBS's request-rate limits on (default) or off. */
   setLimits(state: LabState, on: boolean): void {
@@ -185,6 +191,11 @@ async function getSnapshotBlock(call: CallContext, snapshotId: string, index: nu
     if (hook.seen === hook.n) hook.run();
   }
   s.hooks = s.hooks.filter((h) => h.seen < h.n);
+  if (s.throttleNext > 0) {
+    s.throttleNext -= 1;
+    s.throttled += 1;
+    throw ebsError('RequestThrottledException', 'The request was throttled: too many requests.', 400, 'DEPENDENCY_REQUEST_THROTTLED');
+  }
   take(call, `account:${call.account}:get`, EBS_LIMITS.getPerAccount);
   take(call, `snapshot:${snapshotId}:get`, EBS_LIMITS.getPerSnapshot);
   const snapshot = findSnapshot(call, snapshotId);

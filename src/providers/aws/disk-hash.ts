@@ -26,8 +26,8 @@ export interface HashDiskOptions {
   window?: number;
   /** GetSnapshotBlock requests in flight. */
   concurrency?: number;
-  /** A range is made durable in the progress log every this many blocks. */
-  checkpointEvery?: number;
+  /** A range is made durable in the progress log every this many blocks (or as the disk's block count decides). */
+  checkpointEvery?: number | ((blockCount: number) => number);
   onProgress?: (hashedBlocks: number, blockCount: number) => void;
   /** Called with each range made durable (tests stop a run here to prove resume). */
   onRange?: (upTo: number) => void | Promise<void>;
@@ -160,7 +160,8 @@ class DiskHashRun {
     this.blockSize = first.blockSize;
     this.window = Math.max(2, options.window ?? DEFAULT_WINDOW);
     this.concurrency = Math.max(1, Math.min(options.concurrency ?? DEFAULT_CONCURRENCY, this.window));
-    this.checkpointEvery = options.checkpointEvery ?? 2048;
+    const every = options.checkpointEvery ?? 2048;
+    this.checkpointEvery = typeof every === 'function' ? every(blockCount) : every;
     for (let i = 0; i < this.window; i++) this.pool.push(Buffer.allocUnsafeSlow(first.blockSize));
   }
 

@@ -15,6 +15,14 @@ import { RawImage } from './raw-image.js';
 import { runStep, storeEvidenceOnce, type TargetRun } from './run.js';
 import type { ScopeCaller } from './scope.js';
 
+/**
+ * How often progress is made durable: every sixteenth of the disk, at least 16 MiB and at most
+ * 1 GiB of 512 KiB blocks apart. A killed run loses at most that much hashing.
+ */
+function checkpointBlocks(blockCount: number): number {
+  return Math.max(32, Math.min(2048, Math.floor(blockCount / 16)));
+}
+
 export interface HashableChain {
   volumeId: string;
   evidenceId: string;
@@ -140,6 +148,7 @@ async function hashSnapshot(run: TargetRun, chain: HashableChain, subject: HashS
       log,
       signal: run.signal,
       ...(place ? { openImage: (bytes: number, blockSize: number, resume: boolean) => RawImage.open(place.dir, place.name, bytes, blockSize, resume) } : {}),
+      checkpointEvery: checkpointBlocks,
       onProgress: (done, total) => {
         if (done % 256 === 0 || done === total) run.progress({ target, step: 'hash', state: 'waiting', detail: subject.snapshotId, fraction: done / total });
       },

@@ -165,4 +165,59 @@ describe('whole-disk hash at acquisition (--hash)', () => {
     for (const e of kase.entries().filter((x) => x.type === 'disk.hashed')) expect(e.data.sha256).toBe(expectedSha256(disk));
     await kase.close({ outcomes: [outcome] });
   });
+
+  for (const withImage of [false, true]) {
+    it(`a run killed mid-disk resumes from the last recorded block range${withImage ? ' (re-reading the hashed part from its image)' : ''}, records the hash once, lists every block once, and the case verifies`, async () => {
+      const { disk, target } = hostWithDisk(withImage ? 'resume-image' : 'resume-me', 64, 0.3);
+      const caseId = `IR-resume-${withImage ? 'image' : 'plain'}`;
+      const first = await world.openCase(caseId);
+      const imageDir = withImage ? join(first.caseDir, 'images') : undefined;
+      const stop = new AbortController();
+      const context = contextFor(first, { hash: true, ...(imageDir ? { imageDir } : {}) });
+      const interrupted = await world.provider().collect(target, {
+        ...context,
+        signal: stop.signal,
+        // Killed once more than half the disk is hashed (two ranges of 32 blocks are on record).
+        progress: (e) => {
+          if (e.step === 'hash' && (e.fraction ?? 0) >= 0.6) stop.abort();
+        },
+      });
+      expect(interrupted.status).not.toBe('collected');
+      expect(first.entries().some((e) => e.type === 'disk.hashed')).toBe(false);
+      await first.close({ outcomes: [interrupted] });
+
+      const again = await world.openCase(caseId, true);
+      const outcome = await world.provider().collect(target, contextFor(again, { hash: true, ...(imageDir ? { imageDir } : {}) }));
+      expect(outcome.status, outcome.reason).toBe('collected');
+      const hashed = again.entries().filter((e) => e.type === 'disk.hashed');
+      expect(hashed).toHaveLength(1);
+      expect(hashed[0]!.data).toMatchObject({ sha256: expectedSha256(disk), writtenBlocks: disk.written.length, resumed: { prefixFrom: withImage ? 'image' : 'ebs' } });
+      expect((hashed[0]!.data.resumed as { fromBlock: number }).fromBlock).toBeGreaterThanOrEqual(64);
+      const started = again.entries().filter((e) => e.type === 'disk.hash.started');
+      expect(started.at(-1)?.data.continues).toBeDefined();
+      const list = again.entries().find((e) => e.type === 'evidence.stored' && e.data.kind === 'disk-block-hashes')!;
+      const lines = (await readFile(join(again.caseDir, String(list.data.path)), 'utf8')).split('\n').filter((l) => l && !l.startsWith('#'));
+      expect(lines.map((l) => Number(l.split(' ')[0]))).toEqual([...disk.written]);
+      if (withImage) {
+        const imaged = again.entries().find((e) => e.type === 'disk.imaged')!;
+        expect(createHash('sha256').update(await readFile(join(again.caseDir, String(imaged.data.path)))).digest('hex')).toBe(expectedSha256(disk));
+      }
+      await again.close({ outcomes: [outcome] });
+      const verified = await verifyCase(again.caseDir);
+      expect(verified.ok, JSON.stringify(verified.problems)).toBe(true);
+      expect(verified.warnings.map((w) => w.path)).not.toContain('.hash-progress');
+    });
+  }
+
+  it('EBS throttling (RequestThrottledException) is absorbed by the SDK\'s retries; every block is still read and checked', async () => {
+    const { disk, target } = hostWithDisk('throttled', 16, 1);
+    const kase = await world.newCase('throttle');
+    const before = ebsControl.throttled(world.lab.state);
+    ebsControl.beforeBlockRequest(world.lab.state, 1, () => ebsControl.throttleNextBlocks(world.lab.state, 12));
+    const outcome = await world.provider().collect(target, contextFor(kase, { hash: true }));
+    expect(outcome.status, outcome.reason).toBe('collected');
+    expect(kase.entries().find((e) => e.type === 'disk.hashed')?.data).toMatchObject({ sha256: expectedSha256(disk), writtenBlocks: 32 });
+    expect(ebsControl.throttled(world.lab.state) - before).toBe(12);
+    await kase.close({ outcomes: [outcome] });
+  });
 });
