@@ -120,9 +120,17 @@ export function createEbsReader(options: EbsReaderOptions): SnapshotBlockReader 
       }
       const blocks: WrittenBlock[] = [];
       for (const b of output.Blocks ?? []) {
-        if (typeof b.BlockIndex !== 'number' || !b.BlockToken) continue;
-        blocks.push({ index: b.BlockIndex, token: b.BlockToken });
+        // AWS sends numbers in block order; an emulator may send numeric strings, in any order.
+        const index = Number(b.BlockIndex);
+        if (!Number.isSafeInteger(index) || index < 0 || !b.BlockToken) {
+          throw new CustodyError('E_CLOUD', `ListSnapshotBlocks of ${snapshotId} listed a block without a usable index or token (${JSON.stringify(b)})`, {
+            resource: snapshotArn,
+            ...(requestId ? { requestId } : {}),
+          });
+        }
+        blocks.push({ index, token: b.BlockToken });
       }
+      blocks.sort((a, b) => a.index - b.index);
       return { volumeBytes, blockSize, blocks, requestId, nextToken: output.NextToken || undefined };
     },
 

@@ -55,8 +55,8 @@ export class HashThread {
     events: HashThreadEvents,
   ) {
     this.worker = new Worker(WORKER_SOURCE, { eval: true });
-    // Zero runs are hashed 16 blocks (8 MiB for EBS's 512 KiB) per update.
-    this.worker.postMessage({ t: 'init', zeroBytes: blockSize * 16 });
+    // Zero runs are hashed about 8 MiB per update (16 of EBS's 512 KiB blocks).
+    this.worker.postMessage({ t: 'init', zeroBytes: blockSize * Math.max(16, Math.ceil((8 * 1024 * 1024) / blockSize)) });
     this.worker.on('message', (m: { t: string; buffer?: ArrayBuffer; hashed: number; hex?: string }) => {
       if (m.t === 'back' && m.buffer) events.onBuffer(m.buffer, m.hashed);
       else if (m.t === 'ack') events.onProgress(m.hashed);
