@@ -1,5 +1,5 @@
 /**
- * One loopback HTTP server for STS, EC2, KMS and S3 (path-style). Routing follows what the SDK puts on the wire:
+ * One loopback HTTP server for STS, EC2, KMS, S3 (path-style) and the EBS direct read APIs. Routing follows what the SDK puts on the wire:
  * KMS by `X-Amz-Target: TrentService.*`, the others by the service in the SigV4 credential scope
  * (`Credential=AKID/date/region/SERVICE/aws4_request`); the region comes from the scope and the
  * caller from the access key id. Signatures are not verified.

@@ -299,9 +299,11 @@ class DiskHashRun {
             cursor = this.blockCount;
             break;
           }
-          const waiting = this.sleep();
+          // issue() first: when it can start nothing (every buffer is with the hash thread) it
+          // returns at once, and a wake-up it gave then must not end this sleep, or this loop
+          // would spin on microtasks and never see the buffers come back.
           void this.issue().catch((e: unknown) => this.fail(e));
-          await waiting;
+          await this.sleep();
           continue;
         }
         if (head.block.index > cursor) {
