@@ -30,7 +30,7 @@ export interface CollectRequest {
   targets?: readonly string[];
   selectors?: readonly string[];
   /** Provider flags by option name (`preserve`, `includeEnv`, …); every other one is off. */
-  options?: Readonly<Record<string, boolean>>;
+  options?: Readonly<Record<string, boolean | string>>;
   /** Continue an existing case (everything earlier runs admitted is finished). */
   resume?: boolean;
   progress?: ProgressSink;
@@ -76,11 +76,11 @@ export function verify(caseDir: string, request: VerifyRequest = {}, deps: Pick<
   return deps.verifyCase(caseDir, request);
 }
 
-function optionsFrom(given: Readonly<Record<string, boolean>> = {}): CollectOptions {
+function optionsFrom(given: Readonly<Record<string, boolean | string>> = {}): CollectOptions {
   const known = new Set(REGISTRY.flags().map((f) => f.option));
   const unknown = Object.keys(given).filter((k) => !known.has(k));
   if (unknown.length > 0) throw new CustodyError('E_INPUT', `unknown collect option ${unknown.join(', ')} (known: ${[...known].join(', ')})`);
-  return Object.fromEntries([...known].map((option) => [option, given[option] === true]));
+  return REGISTRY.collectOptions(given, 'option');
 }
 
 // parseConfig fills every default (concurrency among them): a validated config carries them.

@@ -104,7 +104,7 @@ function refuseRepeatedFlags(command: CommandName, options: Options, tokens: Rea
 /** The flags the providers add: their collect/plan options and their preflight scopes. */
 function providerOptions(command: CommandName): Options {
   if (command === 'collect' || command === 'plan') {
-    return Object.fromEntries(REGISTRY.flags().map((f) => [f.flag, { type: 'boolean' }]));
+    return Object.fromEntries(REGISTRY.flags().map((f) => [f.flag, { type: f.value ? 'string' : 'boolean' }]));
   }
   if (command === 'preflight') {
     return Object.fromEntries(REGISTRY.modules.flatMap((m) => m.preflightScopes ?? []).map((s) => [s.flag, { type: 'string', multiple: true }]));
@@ -114,7 +114,7 @@ function providerOptions(command: CommandName): Options {
 
 /** The per-run options the providers' collect flags choose (every flag present, false when not given). */
 export function collectOptionsFrom(values: ParsedCommand['values']): CollectOptions {
-  return Object.fromEntries(REGISTRY.flags().map((f) => [f.option, values[f.flag] === true]));
+  return REGISTRY.collectOptions(values, 'flag');
 }
 
 export function stringValue(values: ParsedCommand['values'], name: string): string | undefined {

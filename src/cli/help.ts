@@ -1,5 +1,6 @@
 // Help texts: one per command, shown by `custody --help` and `custody <command> --help`. The
 // target forms and provider flags come from the registry's light descriptors (no SDK loaded).
+import type { ProviderFlag } from '../core/provider-module.js';
 import { REGISTRY } from '../providers/registry.js';
 
 export const MAIN_HELP = `custody — cloud forensics evidence collection with a tamper-evident chain of custody
@@ -30,8 +31,24 @@ Set CUSTODY_DEBUG=1 to print stack traces.`;
 /** Flag lines for the providers' own options, aligned like the others. */
 function flagLines(): string {
   return REGISTRY.flags()
-    .map((f) => `  ${`--${f.flag}`.padEnd(17)}  ${f.help}`)
+    .map((f) => `  ${flagForm(f).padEnd(17)}  ${f.help.replaceAll('\n', `\n${' '.repeat(21)}`)}`)
     .join('\n');
+}
+
+/** The providers' flags for `plan --help`, comma-separated and wrapped like the other lines. */
+function planFlagLines(): string {
+  const lines: string[] = [];
+  for (const form of REGISTRY.flags().map(flagForm)) {
+    const last = lines.length - 1;
+    if (last >= 0 && lines[last]!.length + form.length + 2 <= 76) lines[last] += `, ${form}`;
+    else lines.push(form);
+  }
+  return lines.map((l, i) => `  ${l}${i < lines.length - 1 ? ',' : ''}`).join('\n');
+}
+
+/** `--preserve`, `--image DIR`. */
+function flagForm(f: ProviderFlag): string {
+  return f.value ? `--${f.flag} ${f.value.placeholder}` : `--${f.flag}`;
 }
 
 export function collectHelp(): string {
@@ -71,7 +88,7 @@ Options:
   --config FILE      configuration file
   --select EXPR      selectors (listed; they are expanded only when collecting)
   --case ID          optional: the case id the plan is for
-  ${REGISTRY.flags().map((f) => `--${f.flag}`).join(', ')}   as for collect
+${planFlagLines()}   as for collect
   --json             print the plan as JSON
   -h, --help         show this help
 

@@ -121,11 +121,11 @@ export type ProgressSink = (event: ProgressEvent) => void;
 
 /**
  * Options chosen per run (flags), separate from the config file. Each provider module declares
- * its own (`ProviderFlag.option`): AWS `preserve`, `screenshot`; Kubernetes `isolate`,
- * `includeEnv`, `retrieveCheckpoint`. A flag not given is `false`; one no provider reads is
+ * its own (`ProviderFlag.option`) and reads them itself. A boolean flag not given is `false`; a
+ * flag with a value (a folder) is its text, absent when not given; one no provider reads is
  * ignored. Recorded in `collection.started`.
  */
-export type CollectOptions = Readonly<Record<string, boolean | undefined>>;
+export type CollectOptions = Readonly<Record<string, boolean | string | undefined>>;
 
 export interface ProviderContext {
   recorder: CaseRecorder;

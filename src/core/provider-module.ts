@@ -19,14 +19,22 @@ export interface CallerPrincipal {
   userId: string;
 }
 
-/** A per-run option a provider adds to `collect` and `plan` (a boolean flag). */
+/** A per-run option a provider adds to `collect` and `plan` (a boolean flag, or one with a value). */
 export interface ProviderFlag {
   /** The command-line name without dashes: `preserve`, `include-env`. */
   flag: string;
   /** The key in `CollectOptions` (camelCase of `flag`): `preserve`, `includeEnv`. */
   option: string;
-  /** One line for `--help`; say which provider it concerns when that is not obvious. */
+  /** `--help` text; say which provider it concerns when that is not obvious. Lines after the first are indented under it. */
   help: string;
+  /**
+   * Present when the flag takes a value (`--image DIR`): the placeholder `--help` shows. The
+   * option is the text given (an empty one is refused); with `path`, made absolute against the
+   * working directory. Not given: the option is absent. Without `value` the flag is boolean.
+   */
+  value?: { placeholder: string; path?: boolean };
+  /** Boolean options this flag also turns on when given (`--image DIR` implies `--hash`). */
+  implies?: readonly string[];
 }
 
 /** One preflight check, the same shape for every provider. */

@@ -9,3 +9,5 @@ export const LOCK_FILE = '.lock';
 export const REPORT_FILES = ['report.md', 'report.html'] as const;
 /** Entry types that record a file under `evidence/`: the store's, and resume's recovery. */
 export const FILE_ENTRY_TYPES: ReadonlySet<string> = new Set(['evidence.stored', 'evidence.recovered']);
+/** A disk hash's progress while it runs (`collect --hash`; removed once recorded): not evidence. */
+export const HASH_PROGRESS_DIR = '.hash-progress';

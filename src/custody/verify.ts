@@ -10,8 +10,9 @@ import type { LedgerEntry } from '../core/ports.js';
 import { sameJson } from './canonical-json.js';
 import { settleChain, walkChain } from './chain.js';
 import { copyRecordWarning, isCopyRecord, sealIndex } from './copy-records.js';
+import { checkDiskImages, imageRoots } from './disk-images.js';
 import { hashBuffers, hashRegularFile, type EvidenceFileState } from './file-hash.js';
-import { EVIDENCE_DIR, FILE_ENTRY_TYPES, LEDGER_FILE, LOCK_FILE, MANIFEST_FILE, PARTIAL_DIR, REPORT_FILES } from './layout.js';
+import { EVIDENCE_DIR, FILE_ENTRY_TYPES, HASH_PROGRESS_DIR, LEDGER_FILE, LOCK_FILE, MANIFEST_FILE, PARTIAL_DIR, REPORT_FILES } from './layout.js';
 import { collectEvidenceItems, verifyManifestSignature, type Manifest } from './manifest.js';
 import { segmentProblem } from './names.js';
 import { startSignatureChecks } from './signature-check.js';
@@ -89,8 +90,10 @@ export async function verifyCase(caseDir: string, options: VerifyOptions = {}): 
   const copyNote = closed ? copyRecordWarning(entries) : undefined;
   if (copyNote) warn({ kind: 'copy-not-recorded', path: LEDGER_FILE, message: copyNote });
   const items = collectEvidenceItems(entries);
-  const verified = await checkFiles(caseDir, entries, fail, warn);
-  await checkCaseRoot(caseDir, warn);
+  // Raw disk images written into the case folder (`--image`) are re-hashed like evidence, after
+  // the evidence files (a case without images pays one pass over the entries for them).
+  const verified = (await checkFiles(caseDir, entries, fail, warn)) + (await checkDiskImages(caseDir, entries, fail));
+  await checkCaseRoot(caseDir, warn, imageRoots(entries));
   const chain = settleChain(walk, await signatures.finish());
 
   const last = entries[entries.length - 1];
@@ -335,10 +338,12 @@ async function hashEvidenceFiles(paths: readonly string[]): Promise<EvidenceFile
   return results;
 }
 
-async function checkCaseRoot(caseDir: string, warn: Report): Promise<void> {
-  const known = new Set<string>([LEDGER_FILE, MANIFEST_FILE, EVIDENCE_DIR, PARTIAL_DIR, ...REPORT_FILES]);
+async function checkCaseRoot(caseDir: string, warn: Report, imageDirs: ReadonlySet<string>): Promise<void> {
+  const known = new Set<string>([LEDGER_FILE, MANIFEST_FILE, EVIDENCE_DIR, PARTIAL_DIR, ...REPORT_FILES, ...imageDirs]);
   for (const name of await readdir(caseDir).catch(() => [] as string[])) {
-    if (name === LOCK_FILE) {
+    if (name === HASH_PROGRESS_DIR) {
+      warn({ kind: 'leftover-partial', path: name, message: 'a disk hash was interrupted: its progress is kept here for --resume (not evidence)' });
+    } else if (name === LOCK_FILE) {
       warn({ kind: 'lock-present', path: name, message: 'the case is open in a run, or its last run was interrupted (.lock is present)' });
     } else if (!known.has(name) && !/^report\.[A-Za-z0-9]+$/.test(name)) {
       warn({ kind: 'unknown-file', path: name, message: `${name} at the case root is not part of the case (ignored)` });

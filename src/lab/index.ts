@@ -20,6 +20,8 @@ export { allowAll, createDefaultAuthorizer, withSessionPolicy } from './aws/auth
 export { evaluateSessionPolicy } from './aws/session-policy.js';
 export type { CallCounts, FaultSpec, LatencySpec, TerminationSchedule } from './aws/control.js';
 export { LabControl } from './aws/control.js';
+export { ebsControl, EBS_LIMITS } from './aws/ebs-direct.js';
+export { diskOfVolume, LabDisk, setVolumeDisk, EBS_BLOCK_SIZE, type LabDiskSpec } from './aws/disk-content.js';
 export { LabClock } from './aws/clock.js';
 export type { LabScenario, LabScenarioAccount, LabScenarioInstance, LabScenarioKey, LabScenarioRole, LabScenarioVolume } from './aws/scenario.js';
 export { addInstance } from './aws/scenario.js';

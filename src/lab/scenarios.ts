@@ -60,12 +60,14 @@ export interface DemoScenarioOptions {
  * host; target 333333333333 with a tagged API host and a host also tagged `Incident=INC-42`.
  */
 export function demoScenario(options: DemoScenarioOptions = {}): LabScenario {
+  // The disks the EBS direct API serves are small and mostly unwritten (64–128 MiB; the EC2 sizes
+  // stay realistic), so hashing every preserved volume keeps the demo fast. Big disks: the bench.
   const web: LabScenarioInstance = {
     tags: { Name: 'web-01', Environment: 'prod', ...COLLECTION_TAG },
     instanceType: 't3.large',
     volumes: [
-      { sizeGiB: 8, encryption: 'aws/ebs', tags: { Name: 'web-01-root', ...COLLECTION_TAG } },
-      { sizeGiB: 20, encryption: 'alias/cloud-custody-share', tags: { Name: 'web-01-data', ...COLLECTION_TAG } },
+      { sizeGiB: 8, encryption: 'aws/ebs', tags: { Name: 'web-01-root', ...COLLECTION_TAG }, disk: { sizeMiB: 64, writtenFraction: 0.25 } },
+      { sizeGiB: 20, encryption: 'alias/cloud-custody-share', tags: { Name: 'web-01-data', ...COLLECTION_TAG }, disk: { sizeMiB: 128, writtenFraction: 0.1 } },
     ],
     consoleOutput: consoleText('web-01', [
       '[183022.771201] nginx[2211]: 2026/11/25 23:41:07 [error] 2211#2211: *88121 open() "/usr/share/nginx/html/.env" failed (2: No such file or directory)',
@@ -76,24 +78,24 @@ export function demoScenario(options: DemoScenarioOptions = {}): LabScenario {
   const db: LabScenarioInstance = {
     tags: { Name: 'db-01', Environment: 'prod', ...COLLECTION_TAG },
     instanceType: 'r6i.large',
-    volumes: [{ sizeGiB: 50, encryption: 'alias/app-data', tags: { Name: 'db-01-root', ...COLLECTION_TAG } }],
+    volumes: [{ sizeGiB: 50, encryption: 'alias/app-data', tags: { Name: 'db-01-root', ...COLLECTION_TAG }, disk: { sizeMiB: 96, writtenFraction: 0.2 } }],
     consoleOutput: consoleText('db-01', ['[ 9021.551002] postgres[1410]: LOG:  checkpoint complete: wrote 1822 buffers (11.1%)']),
   };
   const batch: LabScenarioInstance = {
     tags: { Name: 'batch-01', Environment: 'prod' },
-    volumes: [{ sizeGiB: 8, encryption: 'aws/ebs', tags: { Name: 'batch-01-root' } }],
+    volumes: [{ sizeGiB: 8, encryption: 'aws/ebs', tags: { Name: 'batch-01-root' }, disk: { sizeMiB: 64, writtenFraction: 0.25 } }],
     consoleOutput: consoleText('batch-01', ['[ 4410.120001] cron[988]: (root) CMD (/opt/batch/run-nightly.sh)']),
   };
   const api: LabScenarioInstance = {
     tags: { Name: 'api-01', Environment: 'staging', ...COLLECTION_TAG },
-    volumes: [{ sizeGiB: 16, encryption: 'aws/ebs', tags: { Name: 'api-01-root', ...COLLECTION_TAG } }],
+    volumes: [{ sizeGiB: 16, encryption: 'aws/ebs', tags: { Name: 'api-01-root', ...COLLECTION_TAG }, disk: { sizeMiB: 64, writtenFraction: 0.2 } }],
     consoleOutput: consoleText('api-01', ['[ 7012.880100] node[1201]: listening on :8080']),
   };
   const worker: LabScenarioInstance = {
     tags: { Name: 'worker-07', Environment: 'staging', Incident: 'INC-42', ...COLLECTION_TAG },
     volumes: [
-      { sizeGiB: 8, encryption: 'aws/ebs', tags: { Name: 'worker-07-root', ...COLLECTION_TAG } },
-      { sizeGiB: 100, encryption: 'none', tags: { Name: 'worker-07-scratch', ...COLLECTION_TAG } },
+      { sizeGiB: 8, encryption: 'aws/ebs', tags: { Name: 'worker-07-root', ...COLLECTION_TAG }, disk: { sizeMiB: 64, writtenFraction: 0.25 } },
+      { sizeGiB: 100, encryption: 'none', tags: { Name: 'worker-07-scratch', ...COLLECTION_TAG }, disk: { sizeMiB: 128, writtenFraction: 0.05 } },
     ],
     consoleOutput: consoleText('worker-07', [
       '[52011.402200] kernel: xmrig[31337]: segfault at 0 ip 000055d5c1a2b3c4 sp 00007ffd2e8f1a20 error 4 in xmrig[55d5c1a00000+2b4000]',

@@ -10,9 +10,10 @@ import { z } from 'zod';
 import { coreConfigShape, type CoreConfig } from '../core/config.js';
 import { CustodyError } from '../core/errors.js';
 import type { AnyConfig, CallerPrincipal, NodeMachine, NodeMapping, PreflightRequest, PreflightRow, ProviderFlag, ProviderModule, ProviderServices } from '../core/provider-module.js';
-import type { Provider } from '../core/ports.js';
+import type { CollectOptions, Provider } from '../core/ports.js';
 import type { Selector, Target } from '../core/targets.js';
 import { awsModule } from './aws/module.js';
+import { collectOptionsFor } from './collect-options.js';
 import { kubernetesModule } from './kubernetes/module.js';
 
 /** The product's providers, in the order their rows, help lines and flags are shown. */
@@ -33,6 +34,8 @@ export interface Registry {
   mapNode(machine: NodeMachine): NodeMapping | undefined;
   /** Every provider's collect/plan flags. */
   flags(): ProviderFlag[];
+  /** The run's options from flags as given (by flag name: the CLI; by option name: the library). */
+  collectOptions(given: Readonly<Record<string, unknown>>, keyedBy: 'flag' | 'option'): CollectOptions;
   /** The modules whose config section is present. */
   configured(config: AnyConfig): AnyModule[];
   /** One set of shared services: one per case in library use (one credential broker per case). */
@@ -91,6 +94,7 @@ export function createRegistry(modules: readonly AnyModule[]): Registry {
       return undefined;
     },
     flags: () => modules.flatMap((m) => m.flags ?? []),
+    collectOptions: (given, keyedBy) => collectOptionsFor(registry.flags(), given, keyedBy),
     configured,
     createServices() {
       const offered = new Map<string, unknown>();

@@ -6,13 +6,14 @@ import { REGISTRY } from '../../src/providers/registry.js';
  * session policy). What works here works with the policies a platform team deploys; what is
  * refused here is refused by them.
  */
+import { EBSClient, GetSnapshotBlockCommand, ListSnapshotBlocksCommand } from '@aws-sdk/client-ebs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseConfig, type CustodyConfig } from '../../src/providers/config.js';
 import { DEFAULT_COLLECT_OPTIONS, runCollection } from '../../src/core/orchestrator.js';
-import type { ProgressEvent } from '../../src/core/ports.js';
+import type { CollectOptions, ProgressEvent } from '../../src/core/ports.js';
 import { parseSelector, parseTarget } from '../../src/providers/targets.js';
 import { openCase, verifyCase } from '../../src/custody/index.js';
 import { demoScenario, startLab, type LabInstance, type RunningLab } from '../../src/lab/index.js';
@@ -41,7 +42,7 @@ function provider(): AwsProvider {
   return p;
 }
 
-async function runCase(caseId: string, targets: string[], selectors: string[] = []) {
+async function runCase(caseId: string, targets: string[], selectors: string[] = [], extra: Partial<CollectOptions> = {}) {
   const kase = await openCase({ casesDir: join(dir, 'cases'), keysDir: join(dir, 'keys'), caseId, analyst: 'alice', toolVersion: 'test', resume: false });
   const progress: ProgressEvent[] = [];
   const result = await runCollection({
@@ -51,7 +52,7 @@ async function runCase(caseId: string, targets: string[], selectors: string[] = 
     recorder: kase,
     targets: targets.map((t) => parseTarget(t)),
     selectors: selectors.map((s) => parseSelector(s)),
-    options: { ...DEFAULT_COLLECT_OPTIONS, preserve: true, screenshot: true },
+    options: { ...DEFAULT_COLLECT_OPTIONS, preserve: true, screenshot: true, ...extra },
     progress: (e) => progress.push(e),
   });
   await kase.close({ outcomes: result.outcomes });
@@ -70,7 +71,7 @@ beforeAll(async () => {
       allowedAccounts: ['222222222222', '333333333333'],
       externalId: world.externalId,
       lock: { mode: 'compliance', durationDays: 30 },
-      endpoints: { sts: lab.endpoint, ec2: lab.endpoint, kms: lab.endpoint },
+      endpoints: { sts: lab.endpoint, ec2: lab.endpoint, kms: lab.endpoint, ebs: lab.endpoint },
     },
   });
 });
@@ -124,5 +125,41 @@ describe('a case in the lab under the shipped least-privilege policies', () => {
     const refusal = sim.decisions.find((d) => d.request.action === 'ec2:CreateSnapshots' && d.request.resources[0]?.endsWith(batch.id));
     expect(refusal?.verdict.result).toBe('ImplicitlyDenied');
     expect([...lab.state.region(REGION).snapshots.values()].filter((s) => s.tags.CaseId === kase.caseId)).toEqual([]);
+  });
+
+  it('hashes the forensics copy and its source through the EBS direct APIs under the shipped policies (collector and orchestrator, kms:Decrypt via EBS)', async () => {
+    const before = sim.decisions.length;
+    const { kase, result } = await runCase('IR-LEASTPRIV-3', [arnOf(instanceNamed('api-01'))], [], { hash: true, hashSource: true });
+    expect(result.outcomes[0]?.status, result.outcomes[0]?.reason).toBe('collected');
+    const decided = sim.decisions.slice(before);
+    expect(decided.filter((d) => d.verdict.result !== 'Allowed').map((d) => d.verdict.reason)).toEqual([]);
+    const actions = new Set(decided.map((d) => `${d.request.principal.roleName}:${d.request.action}`));
+    for (const expected of [
+      'CloudCustodyCollector:ebs:ListSnapshotBlocks',
+      'CloudCustodyCollector:ebs:GetSnapshotBlock',
+      'CloudCustodyOrchestrator:ebs:ListSnapshotBlocks',
+      'CloudCustodyOrchestrator:ebs:GetSnapshotBlock',
+      'CloudCustodyOrchestrator:kms:Decrypt',
+    ]) {
+      expect(actions, expected).toContain(expected);
+    }
+    const compared = kase.entries().find((e) => e.type === 'disk.hashes.compared');
+    expect(compared?.data.match).toBe(true);
+    expect((await verifyCase(join(dir, 'cases', kase.caseId))).ok).toBe(true);
+  });
+
+  it('the orchestrator may not read the blocks of a snapshot that is not evidence: the shipped policy refuses it', async () => {
+    const own = [...lab.state.region(REGION).snapshots.values()].find((s) => s.ownerId === '111111111111' && s.tags.CaseId !== undefined);
+    expect(own).toBeDefined();
+    const untagged = { ...own!, id: 'snap-0abcdef0123456789', tags: {} };
+    lab.state.region(REGION).snapshots.set(untagged.id, untagged);
+    const ebs = new EBSClient({ region: REGION, endpoint: lab.endpoint, credentials: lab.orchestratorCredentials, maxAttempts: 1 });
+    try {
+      await expect(ebs.send(new ListSnapshotBlocksCommand({ SnapshotId: untagged.id }))).rejects.toMatchObject({ name: 'AccessDeniedException' });
+      await expect(ebs.send(new GetSnapshotBlockCommand({ SnapshotId: untagged.id, BlockIndex: 0, BlockToken: 'x' }))).rejects.toMatchObject({ name: 'AccessDeniedException' });
+    } finally {
+      ebs.destroy();
+      lab.state.region(REGION).snapshots.delete(untagged.id);
+    }
   });
 });

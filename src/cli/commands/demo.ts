@@ -9,6 +9,7 @@ import { DEFAULT_COLLECT_OPTIONS } from '../../core/orchestrator.js';
 import { parseTarget } from '../../providers/targets.js';
 import { parseCommandArgs, stringValue } from '../args.js';
 import { collectCase } from '../../app/collect-case.js';
+import { tallyDiskHashes } from '../demo-hashes.js';
 import { collectJson } from './collect.js';
 import type { CollectCaseResult } from '../../app/collect-case.js';
 import type { AgainstOutcome, CliDeps, DemoLab, ReportPaths } from '../deps.js';
@@ -109,6 +110,12 @@ export async function runDemoCommand(args: readonly string[], io: CliIo, deps: C
   }
 }
 
+function renderDiskHashes(result: CollectCaseResult): string {
+  const tally = tallyDiskHashes(result.caseDir);
+  const line = `Whole-disk SHA-256 recorded for ${tally.hashed} of ${tally.preserved} preserved volumes (EBS direct APIs, every block checked)`;
+  return tally.missing.length > 0 ? `${line}; missing: ${tally.missing.join(', ')}` : line;
+}
+
 /** Every collectable target collected and every untagged one refused (by the policy, not by us). */
 function ranAsDesigned(result: CollectCaseResult, lab: DemoLab): boolean {
   const byTarget = new Map(result.outcomes.map((o) => [o.target, o]));
@@ -117,7 +124,13 @@ function ranAsDesigned(result: CollectCaseResult, lab: DemoLab): boolean {
     const outcome = byTarget.get(t);
     return outcome?.status === 'failed' && outcome.error?.code === 'E_ACCESS_DENIED';
   });
-  return collected && refused && result.verify?.ok === true;
+  return collected && refused && result.verify?.ok === true && everyVolumeHashed(result);
+}
+
+/** Every preserved volume has its whole-disk hash recorded (config `aws.hash` in the demo). */
+function everyVolumeHashed(result: CollectCaseResult): boolean {
+  const tally = tallyDiskHashes(result.caseDir);
+  return tally.preserved > 0 && tally.missing.length === 0;
 }
 
 function renderDemo(result: CollectCaseResult, lab: DemoLab, report: ReportPaths | undefined, asDesigned: boolean, against: AgainstOutcome | undefined): string {
@@ -129,6 +142,7 @@ function renderDemo(result: CollectCaseResult, lab: DemoLab, report: ReportPaths
     result.verify ? renderVerify(result.verify) : 'Interrupted before the case could be closed.',
     ...(result.copy ? [renderCopy(result.copy)] : []),
     ...(against ? [renderAgainst(against)] : []),
+    renderDiskHashes(result),
   ];
   if (report) lines.push(`Report: ${report.markdown}`, `        ${report.html}`);
   lines.push(`Case folder: ${result.caseDir}`);
@@ -161,6 +175,8 @@ function writeDemoConfig(dir: string, lab: DemoLab): string {
       region: lab.region,
       allowedAccounts: lab.allowedAccounts,
       transfer: 'copy',
+      // A whole-disk SHA-256 of every preserved volume, read through the lab's EBS direct API.
+      hash: true,
       // Every AWS endpoint points at the lab, so nothing can reach a real cloud by accident.
       endpoints: { sts: lab.endpoint, ec2: lab.endpoint, kms: lab.endpoint, ebs: lab.endpoint, s3: lab.endpoint },
       // Closing the case copies it to the lab's Object Lock bucket, as aws.evidenceBucket does in a deployment.

@@ -135,6 +135,13 @@ function collectorIntent(options: DefaultAuthorizerOptions): Authorizer {
       }
       case 'ec2:LockSnapshot':
         return hasCaseTag ? { allowed: true } : deny(`only snapshots tagged ${caseTag} may be locked`);
+      case 'ebs:ListSnapshotBlocks':
+      case 'ebs:GetSnapshotBlock': {
+        // Reading a disk's blocks: only the snapshots of the session's own case.
+        const sessionCase = request.principal.tags[caseTag];
+        const snapshotCase = single(context[`aws:ResourceTag/${caseTag}`]);
+        return sessionCase !== undefined && snapshotCase === sessionCase ? { allowed: true } : deny(`only snapshots tagged ${caseTag}=${sessionCase ?? '(the session has no case)'} may be read`);
+      }
       default:
         if (action.startsWith('kms:')) return { allowed: true };
         return deny(`the collector role does not allow ${action}`);

@@ -95,6 +95,9 @@ function denial(
       400,
     );
   }
+  if (call.service === 'ebs') {
+    return new LabAwsError('AccessDeniedException', `User: ${who} is not authorized to perform: ${action} on resource: ${resource} ${because}`, 403);
+  }
   return new LabAwsError('AccessDenied', `User: ${who} is not authorized to perform: ${action} on resource: ${resource}`, 403);
 }
 

@@ -6,7 +6,7 @@
  */
 import { escapeXml } from './xml.js';
 
-export type ServiceName = 'ec2' | 'sts' | 'kms' | 's3';
+export type ServiceName = 'ec2' | 'sts' | 'kms' | 's3' | 'ebs';
 
 export class LabAwsError extends Error {
   readonly code: string;
@@ -27,6 +27,7 @@ export interface RenderedError {
   status: number;
   contentType: string;
   body: string;
+  headers?: Record<string, string>;
 }
 
 /** Renders an error the way the named service does. */
@@ -46,6 +47,16 @@ export function renderError(service: ServiceName, error: LabAwsError, requestId:
         `<ErrorResponse xmlns="https://sts.amazonaws.com/doc/2011-06-15/"><Error><Type>${error.fault}</Type>` +
         `<Code>${escapeXml(error.code)}</Code><Message>${escapeXml(error.message)}</Message></Error>` +
         `<RequestId>${requestId}</RequestId></ErrorResponse>`,
+    };
+  }
+  if (service === 'ebs') {
+    // REST-JSON: the code in x-amzn-ErrorType, EBS's Reason beside the message.
+    const reason = (error as LabAwsError & { reason?: string }).reason;
+    return {
+      status: error.status,
+      contentType: 'application/json',
+      body: JSON.stringify({ Message: error.message, ...(reason ? { Reason: reason } : {}) }),
+      headers: { 'x-amzn-ErrorType': error.code },
     };
   }
   if (service === 's3') {
@@ -83,8 +94,8 @@ export function invalidCredentials(service: ServiceName): LabAwsError {
  */
 export function expiredCredentials(service: ServiceName): LabAwsError {
   if (service === 'ec2') return new LabAwsError('RequestExpired', 'Request has expired.', 400);
-  if (service === 'kms') {
-    return new LabAwsError('ExpiredTokenException', 'The security token included in the request is expired', 400);
+  if (service === 'kms' || service === 'ebs') {
+    return new LabAwsError('ExpiredTokenException', 'The security token included in the request is expired', service === 'ebs' ? 403 : 400);
   }
   return new LabAwsError('ExpiredToken', 'The security token included in the request is expired', 403);
 }

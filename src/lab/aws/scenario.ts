@@ -3,6 +3,7 @@
  * Scenario files stay declarative; ids are generated from the lab's seed.
  */
 import { LabClock } from './clock.js';
+import { setVolumeDisk, type LabDiskSpec } from './disk-content.js';
 import { LabState, type LabInstance, type LabLimits, type LabPrincipal, type Tags } from './state.js';
 
 export interface LabScenarioVolume {
@@ -13,6 +14,8 @@ export interface LabScenarioVolume {
   deleteOnTermination?: boolean;
   deviceName?: string;
   volumeType?: string;
+  /** What the EBS direct API serves for its snapshots (size, written share, content seed). */
+  disk?: LabDiskSpec;
 }
 
 export interface LabScenarioInstance {
@@ -178,6 +181,7 @@ function createVolume(state: LabState, account: string, region: string, availabi
     tags: spec.tags ?? {},
     createTime,
   });
+  if (spec.disk) setVolumeDisk(state, volumeId, spec.sizeGiB, spec.disk);
   return volumeId;
 }
 

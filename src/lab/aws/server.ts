@@ -1,5 +1,5 @@
 /**
- * One loopback HTTP server for STS, EC2, KMS and S3 (path-style). Routing follows what the SDK puts on the wire:
+ * One loopback HTTP server for STS, EC2, KMS, S3 (path-style) and the EBS direct read APIs. Routing follows what the SDK puts on the wire:
  * KMS by `X-Amz-Target: TrentService.*`, the others by the service in the SigV4 credential scope
  * (`Credential=AKID/date/region/SERVICE/aws4_request`); the region comes from the scope and the
  * caller from the access key id. Signatures are not verified.
@@ -7,6 +7,7 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { CallContext, HandlerResult, LabContext } from './context.js';
+import { ebsOperationOf, handleEbs } from './ebs-direct.js';
 import { handleEc2, isFilteredRequest } from './ec2.js';
 import {
   expiredCredentials,
@@ -59,10 +60,10 @@ async function serve(lab: LabContext, request: IncomingMessage, raw: Buffer, req
   const url = new URL(request.url ?? '/', 'http://lab.invalid');
   const scope = readScope(request, url);
   const service = serviceOf(request);
-  const body = service === 's3' ? '' : raw.toString('utf8');
+  const body = service === 's3' || service === 'ebs' ? '' : raw.toString('utf8');
   const kmsTarget = service === 'kms' ? String(request.headers['x-amz-target']).slice('TrentService.'.length) : undefined;
   if (!scope) throw missingAuthentication(service);
-  if (kmsTarget === undefined && scope.service !== 'sts' && scope.service !== 'ec2' && scope.service !== 's3') {
+  if (kmsTarget === undefined && scope.service !== 'sts' && scope.service !== 'ec2' && scope.service !== 's3' && scope.service !== 'ebs') {
     throw new LabAwsError('UnknownService', `The lab does not serve ${scope.service}`, 400);
   }
 
@@ -72,6 +73,8 @@ async function serve(lab: LabContext, request: IncomingMessage, raw: Buffer, req
     action = kmsTarget ?? '';
   } else if (service === 's3') {
     action = s3OperationOf(request.method ?? 'GET', url);
+  } else if (service === 'ebs') {
+    action = ebsOperationOf(request.method ?? 'GET', url);
   } else {
     params = parseQuery(request.method === 'GET' ? url.search.slice(1) : body);
     const named = params.Action;
@@ -111,6 +114,7 @@ async function serve(lab: LabContext, request: IncomingMessage, raw: Buffer, req
   };
   if (service === 'kms') return { service, result: await handleKms(call, action, body) };
   if (service === 'sts') return { service, result: await handleSts(call, action, params) };
+  if (service === 'ebs') return { service, result: await handleEbs(call, request.method ?? 'GET', url) };
   if (service === 's3') {
     return { service, result: await handleS3(call, { method: request.method ?? 'GET', url, headers: request.headers, body: raw }) };
   }
@@ -121,7 +125,7 @@ function serviceOf(request: IncomingMessage): ServiceName {
   const target = request.headers['x-amz-target'];
   if (typeof target === 'string' && target.startsWith('TrentService.')) return 'kms';
   const match = request.headers.authorization ? SCOPE.exec(request.headers.authorization) : undefined;
-  return match?.[3] === 'sts' ? 'sts' : match?.[3] === 's3' ? 's3' : 'ec2';
+  return match?.[3] === 'sts' ? 'sts' : match?.[3] === 's3' ? 's3' : match?.[3] === 'ebs' ? 'ebs' : 'ec2';
 }
 
 function send(response: ServerResponse, requestId: string, result: HandlerResult): void {
@@ -155,7 +159,7 @@ export async function startAwsServer(lab: LabContext, options: { port?: number; 
         const labError = error instanceof LabAwsError ? error : internalError(service);
         if (!(error instanceof LabAwsError)) process.emitWarning(`cloud-custody lab: ${(error as Error)?.stack ?? String(error)}`);
         const rendered = renderError(service, labError, requestId);
-        send(response, requestId, { status: rendered.status, contentType: rendered.contentType, body: rendered.body });
+        send(response, requestId, { status: rendered.status, contentType: rendered.contentType, body: rendered.body, ...(rendered.headers ? { headers: rendered.headers } : {}) });
       });
   });
   const host = options.host ?? '127.0.0.1';

@@ -4,6 +4,7 @@
  * SDK's own `AWS_ENDPOINT_URL*` handling keeps working. Retries are the SDK's (adaptive mode:
  * it backs off on throttling and rate-limits itself), never our own.
  */
+import { EBSClient } from '@aws-sdk/client-ebs';
 import { EC2Client } from '@aws-sdk/client-ec2';
 import { KMSClient } from '@aws-sdk/client-kms';
 import { STSClient } from '@aws-sdk/client-sts';
@@ -22,6 +23,8 @@ export const DEFAULT_RETRY: RetrySettings = { mode: 'adaptive', maxAttempts: 8 }
 export interface AccountClients {
   ec2: EC2Client;
   kms: KMSClient;
+  /** EBS direct APIs (`--hash`): made on first use, most runs never read a block. */
+  readonly ebs: EBSClient;
 }
 
 export class AwsClients {
@@ -62,10 +65,17 @@ export class AwsClients {
     let clients = this.byScope.get(key);
     if (!clients) {
       const creds = credentials ? { credentials } : {};
+      let ebs: EBSClient | undefined;
+      const common = () => this.common(region, this.config.endpoints.ebs);
       clients = {
         ec2: new EC2Client({ ...this.common(region, this.config.endpoints.ec2), ...creds }),
         kms: new KMSClient({ ...this.common(region, this.config.endpoints.kms), ...creds }),
-      };
+        get ebs() {
+          ebs ??= new EBSClient({ ...common(), ...creds });
+          return ebs;
+        },
+        destroyEbs: () => ebs?.destroy(),
+      } as AccountClients & { destroyEbs(): void };
       this.byScope.set(key, clients);
     }
     return clients;
@@ -80,6 +90,7 @@ export class AwsClients {
     for (const c of this.byScope.values()) {
       c.ec2.destroy();
       c.kms.destroy();
+      (c as Partial<{ destroyEbs(): void }>).destroyEbs?.();
     }
     this.byScope.clear();
     this.stsClient?.destroy();

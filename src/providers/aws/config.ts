@@ -85,6 +85,8 @@ export const awsConfigSection = z
         coolOffHours: z.number().int().min(1).max(72).optional(),
       })
       .optional(),
+    /** Default of `--hash`: a whole-disk SHA-256 of every preserved snapshot. */
+    hash: z.boolean().default(false),
     /** Endpoint overrides (the lab, emulators). `AWS_ENDPOINT_URL_*` variables also work. */
     endpoints: z
       .object({ sts: endpoint.optional(), ec2: endpoint.optional(), kms: endpoint.optional(), ebs: endpoint.optional(), s3: endpoint.optional() })

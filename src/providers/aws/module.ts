@@ -25,6 +25,19 @@ export const awsModule: ProviderModule<'aws', AwsConfig> = defineProvider({
   flags: [
     { flag: 'preserve', option: 'preserve', help: 'set DeleteOnTermination=false and termination protection (recorded changes)' },
     { flag: 'screenshot', option: 'screenshot', help: 'also take the instance console screenshot' },
+    {
+      flag: 'hash',
+      option: 'hash',
+      help: '(AWS) a whole-disk SHA-256 of every preserved snapshot, read through the\nEBS direct APIs, with its block-hash list (default: config aws.hash)',
+    },
+    { flag: 'hash-source', option: 'hashSource', implies: ['hash'], help: '(AWS) also hash each source snapshot and record that it matches the copy' },
+    {
+      flag: 'image',
+      option: 'imageDir',
+      value: { placeholder: 'DIR', path: true },
+      implies: ['hash'],
+      help: '(AWS) also write each hashed disk as a sparse raw image file into DIR',
+    },
   ],
   preflightColumns: ['ACCOUNT', 'REGION'],
   preflightScopes: [{ flag: 'account', help: 'an AWS account to check (repeatable; default: the targets\' accounts, else every allowed account)' }],

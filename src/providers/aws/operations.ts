@@ -32,6 +32,7 @@ const KEY = 'arn:${Partition}:kms:${Region}:${Account}:key/*';
 const TARGET_KEY = 'arn:${Partition}:kms:${Region}:${TargetAccount}:key/*';
 const TAGGED = { 'aws:ResourceTag/ForensicsEnabled': '${CollectionTagValue}' };
 const VIA_EC2 = { 'kms:ViaService': 'ec2.${Region}.amazonaws.com' };
+const VIA_EBS = { 'kms:ViaService': 'ebs.${Region}.amazonaws.com' };
 const CASE_TAGS = {
   'aws:RequestTag/CaseId': '${CaseId}',
   'aws:RequestTag/EvidenceId': '*',
@@ -219,6 +220,41 @@ export const AWS_OPERATIONS = {
     mutates: true,
     permissions: [
       { action: 'ec2:LockSnapshot', resource: SNAPSHOT, context: { 'aws:ResourceTag/CaseId': '${CaseId}' } },
+    ],
+  },
+  // `--hash` (src/providers/aws/hash-volume.ts): the EBS direct read APIs, on snapshots of this
+  // case only. EBS authorises them on the EC2 snapshot ARN; an encrypted snapshot is decrypted
+  // by EBS with the caller's kms:Decrypt (kms:ViaService ebs.REGION.amazonaws.com).
+  /** The written blocks of a source snapshot in the target account (`--hash-source`, or no forensics copy). */
+  listSnapshotBlocks: {
+    api: 'ebs:ListSnapshotBlocks',
+    account: 'target',
+    mutates: false,
+    permissions: [{ action: 'ebs:ListSnapshotBlocks', resource: SNAPSHOT, context: { 'aws:ResourceTag/CaseId': '${CaseId}' } }],
+  },
+  getSnapshotBlock: {
+    api: 'ebs:GetSnapshotBlock',
+    account: 'target',
+    mutates: false,
+    permissions: [
+      { action: 'ebs:GetSnapshotBlock', resource: SNAPSHOT, context: { 'aws:ResourceTag/CaseId': '${CaseId}' } },
+      { action: 'kms:Decrypt', resource: KEY, context: VIA_EBS },
+    ],
+  },
+  /** The forensics copy's written blocks, read with the forensics account's credentials. */
+  listForensicsSnapshotBlocks: {
+    api: 'ebs:ListSnapshotBlocks',
+    account: 'forensics',
+    mutates: false,
+    permissions: [{ action: 'ebs:ListSnapshotBlocks', resource: SNAPSHOT, context: { 'aws:ResourceTag/CaseId': '${CaseId}' } }],
+  },
+  getForensicsSnapshotBlock: {
+    api: 'ebs:GetSnapshotBlock',
+    account: 'forensics',
+    mutates: false,
+    permissions: [
+      { action: 'ebs:GetSnapshotBlock', resource: SNAPSHOT, context: { 'aws:ResourceTag/CaseId': '${CaseId}' } },
+      { action: 'kms:Decrypt', resource: KEY, context: VIA_EBS },
     ],
   },
   // The immutable copy of a closed case (src/providers/aws/evidence-bucket.ts): the forensics
@@ -459,6 +495,22 @@ export function plannedCalls(target: Target, options: CollectOptions, config: Cu
         plannedCall('describeForensicsSnapshots', forensicsWhere, inForensics),
         plannedCall('copyToForensics', forensicsWhere, inForensics),
         ...(aws?.lock ? [plannedCall('lockSnapshot', forensicsWhere, inForensics)] : []),
+      ],
+    });
+  }
+  if (options.hash || aws?.hash) {
+    const copyHashed = transfer === 'copy';
+    steps.push({
+      step: 'hash',
+      description:
+        'Whole-disk SHA-256 of the preserved snapshot through the EBS direct APIs (every block\'s checksum checked, unwritten blocks as zeros), with its block-hash list' +
+        (options.hashSource ? '; the source snapshot too, which must match' : '') +
+        (options.imageDir ? `; a raw image into ${options.imageDir}` : ''),
+      calls: [
+        ...(copyHashed
+          ? [plannedCall('listForensicsSnapshotBlocks', forensicsWhere, inForensics), plannedCall('getForensicsSnapshotBlock', forensicsWhere, inForensics)]
+          : []),
+        ...(!copyHashed || options.hashSource ? [plannedCall('listSnapshotBlocks', targetWhere, inTarget), plannedCall('getSnapshotBlock', targetWhere, inTarget)] : []),
       ],
     });
   }

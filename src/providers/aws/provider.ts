@@ -47,7 +47,7 @@ import { collectInstance } from './collect-instance.js';
 import { collectVolume } from './collect-volume.js';
 import { plannedCalls } from './operations.js';
 import { partitionOf, resolveTagSelector } from './resolve-selector.js';
-import { guardRecorder, type TargetRun } from './run.js';
+import { awsRunOptions, guardRecorder, type TargetRun } from './run.js';
 import { DEFAULT_WAIT, type WaitSettings } from './snapshot-waiter.js';
 
 export interface AwsProviderDeps {
@@ -181,7 +181,7 @@ export function createAwsProvider(config: CustodyConfig, deps: AwsProviderDeps =
         evidenceId: evidenceIdFor(recorder.caseId, target.arn),
         recorder,
         progress: ctx.progress,
-        options: ctx.options,
+        options: awsRunOptions(ctx.options),
         signal: ctx.signal,
         aws,
         sessions: state.sessions,

@@ -44,6 +44,18 @@ export interface StepFailure {
   volumeId?: string;
 }
 
+/** The run's options as the AWS steps read them: `imageDir` (`--image DIR`) is a folder path. */
+export type AwsRunOptions = CollectOptions & { readonly imageDir?: string };
+
+/** Narrows the run's options for the AWS steps; `imageDir` that is not text is bad input. */
+export function awsRunOptions(options: CollectOptions): AwsRunOptions {
+  const { imageDir } = options;
+  if (imageDir !== undefined && typeof imageDir !== 'string') {
+    throw new CustodyError('E_INPUT', 'the imageDir option (--image DIR) must be a folder path');
+  }
+  return options as AwsRunOptions;
+}
+
 export interface TargetRun<T extends AwsInstanceTarget | AwsVolumeTarget = AwsInstanceTarget | AwsVolumeTarget> {
   target: T;
   caseId: string;
@@ -51,7 +63,7 @@ export interface TargetRun<T extends AwsInstanceTarget | AwsVolumeTarget = AwsIn
   evidenceId: string;
   recorder: CaseRecorder;
   progress: ProgressSink;
-  options: CollectOptions;
+  options: AwsRunOptions;
   signal: AbortSignal;
   aws: AwsConfig;
   sessions: CollectorSessions;

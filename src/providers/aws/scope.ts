@@ -32,6 +32,11 @@ export class ScopeCaller {
     return this.send(op, this.clients.kms, command, resource, signal);
   }
 
+  /** EBS direct APIs (`--hash`), refreshed like the others when AWS says the session expired. */
+  async ebs<C extends object>(op: AwsOperationName, command: C, resource: string, signal?: AbortSignal): Promise<AwsResult<OutputOf<C>>> {
+    return this.send(op, this.clients.ebs, command, resource, signal);
+  }
+
   private async send<C extends object>(
     op: AwsOperationName,
     client: { send(command: never, options?: { abortSignal?: AbortSignal }): Promise<unknown> },

@@ -17,6 +17,7 @@ import { CustodyError } from '../../core/errors.js';
 import type { DescribedKey } from './kms-keys.js';
 import type { Semaphore } from './limits.js';
 import { fillKeyPattern } from './kms-keys.js';
+import { hashPreservedVolume, wantsDiskHash } from './hash-volume.js';
 import { isLedgerError, loadIndexOrProceed, runStep, type TargetRun } from './run.js';
 import { historyOf } from '../../core/case-history.js';
 import { LEDGER_EVENTS } from '../../core/ledger-events.js';
@@ -416,5 +417,7 @@ export async function runVolumeChain(run: TargetRun, chain: SourceSnapshot, shar
   }
 
   await recordArtifactSoFar(run, chain, cloudIds, 'chain complete');
+  // `--hash` (hash-volume.ts): a volume whose disk hash failed is not fully collected.
+  if (wantsDiskHash(run) && !(await hashPreservedVolume(run, { volumeId: chain.volumeId, evidenceId: chain.evidenceId, cloudIds }))) return failed;
   return { volumeId: chain.volumeId, done: true, cloudIds };
 }

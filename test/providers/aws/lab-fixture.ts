@@ -89,7 +89,7 @@ export function useAwsLab(options: AwsLabOptions): AwsLab {
         forensicsAccount: lab.forensicsAccount,
         region: REGION,
         allowedAccounts: options.allowedAccounts ?? ['222222222222', '333333333333'],
-        endpoints: { sts: lab.endpoint, ec2: lab.endpoint, kms: lab.endpoint },
+        endpoints: { sts: lab.endpoint, ec2: lab.endpoint, kms: lab.endpoint, ebs: lab.endpoint },
       },
     });
   });

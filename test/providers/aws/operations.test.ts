@@ -3,6 +3,7 @@
  * command, every mutation is scoped to ARNs (never `*`), and plan() renders it for a target.
  */
 import { describe, expect, it } from 'vitest';
+import * as ebs from '@aws-sdk/client-ebs';
 import * as ec2 from '@aws-sdk/client-ec2';
 import * as kms from '@aws-sdk/client-kms';
 import * as s3 from '@aws-sdk/client-s3';
@@ -22,7 +23,7 @@ describe('AWS_OPERATIONS', () => {
   const ops = Object.entries(AWS_OPERATIONS) as Array<[string, AwsOperation]>;
 
   it('every operation is a command the SDK really has', () => {
-    const modules: Record<string, Record<string, unknown>> = { ec2, kms, sts, s3 };
+    const modules: Record<string, Record<string, unknown>> = { ebs, ec2, kms, sts, s3 };
     for (const [name, op] of ops) {
       const [service, action] = op.api.split(':') as [string, string];
       expect(modules[service]?.[`${action}Command`], `${name}: ${op.api}`).toBeTypeOf('function');

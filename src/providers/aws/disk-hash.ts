@@ -1,0 +1,359 @@
+/**
+ * The whole-disk SHA-256 of a snapshot, as `sha256sum` of a `dd` image of the volume would give:
+ * every block in order, written blocks as EBS returns them (checksum checked), unwritten ones as
+ * zeros. Built for speed on one hash thread (hash-worker.ts):
+ * - blocks are fetched ahead, up to `concurrency` at once, into a fixed pool of `window` buffers
+ *   (memory is bounded whatever the disk size), and handed to the hash thread in disk order;
+ * - unwritten ranges cost no request: the hash thread hashes them from a preallocated zero
+ *   buffer; the block-hash list names the zero block's hash once;
+ * - checksum checks and image writes run here, off the hash thread.
+ * A result exists only once every block went through the hash; any failure rejects instead.
+ */
+import { createHash } from 'node:crypto';
+import { CustodyError } from '../../core/errors.js';
+import type { BlockRead, SnapshotBlockReader, WrittenBlock } from './ebs-reader.js';
+import type { BlockLog, ResumePoint } from './hash-progress.js';
+import { HashThread } from './hash-worker.js';
+import type { RawImage } from './raw-image.js';
+
+export interface HashDiskOptions {
+  reader: SnapshotBlockReader;
+  log: BlockLog;
+  signal?: AbortSignal;
+  /** Opens the raw image once the volume's size is known (`--image`). */
+  openImage?: (volumeBytes: number, blockSize: number, resume: boolean) => Promise<RawImage>;
+  /** Block buffers in the pool: bounds memory (64 × 512 KiB = 32 MiB). */
+  window?: number;
+  /** GetSnapshotBlock requests in flight. */
+  concurrency?: number;
+  /** A range is made durable in the progress log every this many blocks (or as the disk's block count decides). */
+  checkpointEvery?: number | ((blockCount: number) => number);
+  onProgress?: (hashedBlocks: number, blockCount: number) => void;
+  /** Called with each range made durable (tests stop a run here to prove resume). */
+  onRange?: (upTo: number) => void | Promise<void>;
+}
+
+export interface DiskHash {
+  snapshotId: string;
+  /** Hex SHA-256 of the whole volume. */
+  sha256: string;
+  volumeBytes: number;
+  blockSize: number;
+  blockCount: number;
+  writtenBlocks: number;
+  /** Hex SHA-256 of one unwritten (all-zero) block. */
+  zeroBlockSha256: string;
+  listRequestIds: string[];
+  /** GetSnapshotBlock requests answered (checksum retries included). */
+  blockRequests: number;
+  checksumRetries: number;
+  /** Where an earlier run stopped and this one took over, and how its blocks were re-read. */
+  resumed?: { fromBlock: number; prefixFrom: 'image' | 'ebs' };
+  imagePath?: string;
+}
+
+interface Fetchable {
+  index: number;
+  token: string | undefined;
+  /** Re-read from the image of an earlier run (resume) rather than from EBS. */
+  fromImage: boolean;
+}
+
+/** The written blocks, page by page in disk order, the next page asked for while this one is used. */
+class WrittenBlocks {
+  private queue: WrittenBlock[] = [];
+  private head = 0;
+  private nextPage: Promise<void> | undefined;
+  private token: string | undefined;
+  done = false;
+  readonly requestIds: string[] = [];
+
+  constructor(
+    private readonly reader: SnapshotBlockReader,
+    private readonly signal: AbortSignal | undefined,
+    first: { blocks: WrittenBlock[]; nextToken: string | undefined; requestId: string | undefined },
+  ) {
+    this.accept(first);
+  }
+
+  private accept(page: { blocks: WrittenBlock[]; nextToken: string | undefined; requestId: string | undefined }): void {
+    if (page.requestId) this.requestIds.push(page.requestId);
+    this.queue = this.queue.slice(this.head).concat(page.blocks);
+    this.head = 0;
+    this.token = page.nextToken;
+    if (!this.token) this.done = true;
+    else this.nextPage = undefined;
+  }
+
+  /** The next written block, or undefined at the end of the disk. */
+  async next(): Promise<WrittenBlock | undefined> {
+    while (this.head >= this.queue.length) {
+      if (this.done) return undefined;
+      await this.load();
+    }
+    if (!this.done && this.queue.length - this.head < 1000) void this.load().catch(() => undefined);
+    const block = this.queue[this.head];
+    this.head += 1;
+    return block;
+  }
+
+  private load(): Promise<void> {
+    this.nextPage ??= this.reader.listPage(this.token, this.signal).then((page) => this.accept(page));
+    return this.nextPage;
+  }
+}
+
+const DEFAULT_WINDOW = 64;
+const DEFAULT_CONCURRENCY = 32;
+
+/**
+ * Hashes a snapshot. Rejects (recording nothing) if any block cannot be read and checked.
+ *
+ * @example const result = await hashDisk({ reader: createEbsReader(...), log: new MemoryBlockLog() });
+ */
+export async function hashDisk(options: HashDiskOptions): Promise<DiskHash> {
+  const { reader, log, signal } = options;
+  const first = await reader.listPage(undefined, signal);
+  const { volumeBytes, blockSize } = first;
+  const blockCount = volumeBytes / blockSize;
+  const resume = await log.resumeFor({ snapshotId: reader.snapshotId, volumeBytes, blockSize });
+  const image = options.openImage ? await options.openImage(volumeBytes, blockSize, resume !== undefined) : undefined;
+  try {
+    return await new DiskHashRun(options, first, blockCount, resume, image).run();
+  } finally {
+    await image?.close();
+  }
+}
+
+class DiskHashRun {
+  private readonly written: WrittenBlocks;
+  private readonly zeroBlockSha256: string;
+  private readonly zeroChecksum: string;
+  private readonly pool: Buffer[] = [];
+  private readonly window: number;
+  private readonly concurrency: number;
+  private readonly checkpointEvery: number;
+  private readonly fifo: Array<{ block: Fetchable; buffer: Buffer; done: Promise<BlockRead> }> = [];
+  private inFlight = 0;
+  private prefixIndex = 0;
+  private peeked: WrittenBlock | undefined | null = null;
+  private sourceDone = false;
+  private blockRequests = 0;
+  private checksumRetries = 0;
+  private hashed = 0;
+  private lastRange = 0;
+  private wake: (() => void) | undefined;
+  private failure: Error | undefined;
+  private ranges: Promise<void> = Promise.resolve();
+
+  constructor(
+    private readonly options: HashDiskOptions,
+    first: Awaited<ReturnType<SnapshotBlockReader['listPage']>>,
+    private readonly blockCount: number,
+    private readonly resume: ResumePoint | undefined,
+    private readonly image: RawImage | undefined,
+  ) {
+    this.written = new WrittenBlocks(options.reader, options.signal, first);
+    const zero = createHash('sha256').update(Buffer.alloc(first.blockSize));
+    this.zeroChecksum = zero.copy().digest('base64');
+    this.zeroBlockSha256 = zero.digest('hex');
+    this.blockSize = first.blockSize;
+    this.window = Math.max(2, options.window ?? DEFAULT_WINDOW);
+    this.concurrency = Math.max(1, Math.min(options.concurrency ?? DEFAULT_CONCURRENCY, this.window));
+    const every = options.checkpointEvery ?? 2048;
+    this.checkpointEvery = typeof every === 'function' ? every(blockCount) : every;
+    for (let i = 0; i < this.window; i++) this.pool.push(Buffer.allocUnsafeSlow(first.blockSize));
+  }
+
+  private readonly blockSize: number;
+  /** Written blocks before the resume point that EBS listed again (each must have been recorded). */
+  private prefixSeen = 0;
+
+  private get prefixFromImage(): boolean {
+    return this.resume !== undefined && this.image !== undefined;
+  }
+
+  /** The next block to fetch in disk order (image prefix on resume, then written blocks). */
+  private async nextFetchable(): Promise<Fetchable | undefined> {
+    if (this.prefixFromImage && this.prefixIndex < (this.resume?.nextBlock ?? 0)) {
+      return { index: this.prefixIndex++, token: undefined, fromImage: true };
+    }
+    for (;;) {
+      const block = await this.written.next();
+      if (!block) return undefined;
+      // The image prefix covers these already.
+      if (this.prefixFromImage && block.index < (this.resume?.nextBlock ?? 0)) continue;
+      return { index: block.index, token: block.token, fromImage: false };
+    }
+  }
+
+  private notify(): void {
+    const wake = this.wake;
+    this.wake = undefined;
+    wake?.();
+  }
+
+  private sleep(): Promise<void> {
+    return new Promise((resolve) => (this.wake = resolve));
+  }
+
+  /** Starts fetches while buffers and request slots are free. Runs alone (one issuer at a time). */
+  private issuing = false;
+  private async issue(): Promise<void> {
+    if (this.issuing) return;
+    this.issuing = true;
+    try {
+      while (!this.sourceDone && !this.failure && this.pool.length > 0 && this.inFlight < this.concurrency) {
+        const block = await this.nextFetchable();
+        if (!block) {
+          this.sourceDone = true;
+          break;
+        }
+        const buffer = this.pool.pop() as Buffer;
+        this.inFlight += 1;
+        const done = this.fetch(block, buffer).finally(() => {
+          this.inFlight -= 1;
+          void this.issue().catch((e: unknown) => this.fail(e));
+          this.notify();
+        });
+        done.catch(() => undefined);
+        this.fifo.push({ block, buffer, done });
+      }
+    } finally {
+      this.issuing = false;
+      this.notify();
+    }
+  }
+
+  private fail(error: unknown): void {
+    this.failure ??= error instanceof Error ? error : new Error(String(error));
+    this.notify();
+  }
+
+  private async fetch(block: Fetchable, buffer: Buffer): Promise<BlockRead> {
+    const expected = this.resume && block.index < this.resume.nextBlock ? (this.resume.written.get(block.index) ?? this.zeroChecksum) : undefined;
+    if (block.fromImage && this.image) {
+      const length = await this.image.readBlock(block.index, buffer);
+      const checksum = createHash('sha256').update(buffer.subarray(0, length)).digest('base64');
+      if (length !== this.blockSize || checksum !== expected) {
+        throw new CustodyError(
+          'E_VERIFY',
+          `block ${block.index} of the image ${this.image.path} does not hold what an earlier run hashed (sha256 ${checksum}, recorded ${expected}): the image changed since; no hash is recorded`,
+          { resource: this.image.path },
+        );
+      }
+      return { checksum, length, requestId: undefined, checksumRetries: 0 };
+    }
+    const read = await this.options.reader.readBlock({ index: block.index, token: block.token ?? '' }, buffer, this.options.signal);
+    this.blockRequests += 1 + read.checksumRetries;
+    this.checksumRetries += read.checksumRetries;
+    if (expected !== undefined && read.checksum !== expected) {
+      throw new CustodyError(
+        'E_VERIFY',
+        `block ${block.index} of snapshot ${this.options.reader.snapshotId} now has checksum ${read.checksum}, but the interrupted run hashed ${expected}: a snapshot never changes, so no hash is recorded`,
+        { resource: this.options.reader.snapshotId },
+      );
+    }
+    if (this.image && !(this.resume && block.index < this.resume.nextBlock)) await this.image.writeBlock(block.index, buffer, read.length);
+    return read;
+  }
+
+  private async range(upTo: number): Promise<void> {
+    this.lastRange = upTo;
+    this.ranges = this.ranges.then(async () => {
+      await this.image?.sync();
+      await this.options.log.range(upTo);
+      await this.options.onRange?.(upTo);
+    });
+    this.ranges.catch((e: unknown) => this.fail(e));
+  }
+
+  private progressed(hashed: number): void {
+    this.hashed = hashed;
+    this.options.onProgress?.(hashed, this.blockCount);
+    if (hashed - this.lastRange >= this.checkpointEvery && hashed < this.blockCount) void this.range(hashed);
+    this.notify();
+  }
+
+  async run(): Promise<DiskHash> {
+    const thread = new HashThread(this.blockSize, {
+      onBuffer: (buffer, hashed) => {
+        this.pool.push(Buffer.from(buffer));
+        this.progressed(hashed);
+        void this.issue().catch((e: unknown) => this.fail(e));
+      },
+      onProgress: (hashed) => this.progressed(hashed),
+    });
+    const abort = () => this.fail(new CustodyError('E_CLOUD', `hashing ${this.options.reader.snapshotId} was cancelled`));
+    this.options.signal?.addEventListener('abort', abort, { once: true });
+    try {
+      let cursor = 0;
+      await this.issue();
+      const fromBlock = this.resume?.nextBlock ?? 0;
+      while (cursor < this.blockCount) {
+        if (this.failure) throw this.failure;
+        const head = this.fifo[0];
+        if (!head) {
+          if (this.sourceDone) {
+            thread.zeros(this.blockCount - cursor);
+            cursor = this.blockCount;
+            break;
+          }
+          // issue() first: when it can start nothing (every buffer is with the hash thread) it
+          // returns at once, and a wake-up it gave then must not end this sleep, or this loop
+          // would spin on microtasks and never see the buffers come back.
+          void this.issue().catch((e: unknown) => this.fail(e));
+          await this.sleep();
+          continue;
+        }
+        if (head.block.index > cursor) {
+          thread.zeros(head.block.index - cursor);
+          cursor = head.block.index;
+          continue;
+        }
+        if (head.block.index < cursor) throw new CustodyError('E_CLOUD', `ListSnapshotBlocks of ${this.options.reader.snapshotId} listed block ${head.block.index} twice or out of order`);
+        const read = await head.done;
+        if (this.failure) throw this.failure;
+        this.fifo.shift();
+        // Blocks before the resume point are in the progress log already.
+        if (cursor >= fromBlock) this.options.log.block({ index: cursor, checksum: read.checksum, requestId: read.requestId });
+        else if (!head.block.fromImage) this.prefixSeen += 1;
+        thread.data(head.buffer.buffer as ArrayBuffer, read.length);
+        cursor += 1;
+      }
+      if (this.resume && !this.image && this.prefixSeen !== this.resume.written.size) {
+        throw new CustodyError(
+          'E_VERIFY',
+          `snapshot ${this.options.reader.snapshotId} now lists ${this.prefixSeen} written blocks before block ${fromBlock}, but the interrupted run hashed ${this.resume.written.size}: no hash is recorded`,
+          { resource: this.options.reader.snapshotId },
+        );
+      }
+      const sha256 = await thread.digest();
+      if (this.failure) throw this.failure;
+      await this.ranges;
+      await this.image?.sync();
+      await this.options.log.range(this.blockCount);
+      let writtenBlocks = 0;
+      for await (const _ of this.options.log.lines()) writtenBlocks += 1;
+      return {
+        snapshotId: this.options.reader.snapshotId,
+        sha256,
+        volumeBytes: this.blockCount * this.blockSize,
+        blockSize: this.blockSize,
+        blockCount: this.blockCount,
+        writtenBlocks,
+        zeroBlockSha256: this.zeroBlockSha256,
+        listRequestIds: this.written.requestIds,
+        blockRequests: this.blockRequests,
+        checksumRetries: this.checksumRetries,
+        ...(this.resume ? { resumed: { fromBlock: this.resume.nextBlock, prefixFrom: this.image ? 'image' : 'ebs' } } : {}),
+        ...(this.image ? { imagePath: this.image.path } : {}),
+      };
+    } finally {
+      this.options.signal?.removeEventListener('abort', abort);
+      // Fetches still running end before the image closes; their failures are not this result's.
+      await Promise.allSettled(this.fifo.map((f) => f.done));
+      await thread.stop();
+    }
+  }
+}

@@ -1,0 +1,175 @@
+/**
+ * Reading a snapshot through the EBS direct APIs: `ListSnapshotBlocks` page by page (in block
+ * order, so a disk of any size is listed with one page in memory), and `GetSnapshotBlock` into a
+ * caller's buffer with the block's SHA-256 checked as EBS returned it. A block that fails its
+ * checksum is read again, then the read fails naming the block: a block is never skipped.
+ */
+import { createHash } from 'node:crypto';
+import { GetSnapshotBlockCommand, ListSnapshotBlocksCommand } from '@aws-sdk/client-ebs';
+import { CustodyError, isCustodyError } from '../../core/errors.js';
+import type { AwsOperationName } from './operations.js';
+import type { ScopeCaller } from './scope.js';
+
+const GIB = 1024 ** 3;
+/** EBS returns at most 10,000 blocks a page. */
+const PAGE_SIZE = 10_000;
+/** Reads of one block whose checksum does not match, before the hash fails. */
+export const CHECKSUM_ATTEMPTS = 3;
+
+export interface WrittenBlock {
+  index: number;
+  token: string;
+}
+
+export interface BlockPage {
+  /** The volume's size in bytes (`VolumeSize` GiB). */
+  volumeBytes: number;
+  blockSize: number;
+  blocks: WrittenBlock[];
+  requestId: string | undefined;
+  /** Where the next page starts; undefined on the last page. */
+  nextToken: string | undefined;
+}
+
+export interface BlockRead {
+  /** The block's SHA-256 as EBS returned it (base64), after it matched the bytes. */
+  checksum: string;
+  length: number;
+  requestId: string | undefined;
+  /** Reads that returned bytes not matching their checksum before this one matched. */
+  checksumRetries: number;
+}
+
+/** What the disk hash needs from a snapshot: its list of written blocks, and one block at a time. */
+export interface SnapshotBlockReader {
+  readonly snapshotId: string;
+  listPage(nextToken: string | undefined, signal?: AbortSignal): Promise<BlockPage>;
+  /** Fills `into` (at least one block long) with block `index`; the checksum is checked. */
+  readBlock(block: WrittenBlock, into: Buffer, signal?: AbortSignal): Promise<BlockRead>;
+}
+
+export interface EbsReaderOptions {
+  caller: ScopeCaller;
+  /** Which declared operations the calls are (target: collector role; forensics: orchestrator). */
+  side: 'target' | 'forensics';
+  snapshotId: string;
+  /** The snapshot's ARN, named in errors. */
+  snapshotArn: string;
+}
+
+const OPS: Record<EbsReaderOptions['side'], { list: AwsOperationName; get: AwsOperationName }> = {
+  target: { list: 'listSnapshotBlocks', get: 'getSnapshotBlock' },
+  forensics: { list: 'listForensicsSnapshotBlocks', get: 'getForensicsSnapshotBlock' },
+};
+
+/** The snapshot went away while it was read: EBS answers ResourceNotFoundException. */
+function vanished(error: unknown, snapshotId: string, what: string): CustodyError | undefined {
+  const cause = isCustodyError(error) ? (error.cause as { name?: string } | undefined) : (error as { name?: string } | undefined);
+  if (cause?.name !== 'ResourceNotFoundException') return undefined;
+  return new CustodyError(
+    'E_NOT_FOUND',
+    `snapshot ${snapshotId} could not be read (${what}): EBS says it no longer exists — deleted while it was being hashed? No hash is recorded for it.`,
+    { cause: error, resource: snapshotId, ...(isCustodyError(error) && error.requestId ? { requestId: error.requestId } : {}) },
+  );
+}
+
+/** Reads `body` into `into`; returns how many bytes came. Never allocates a block-sized buffer. */
+async function readInto(body: AsyncIterable<Uint8Array>, into: Buffer): Promise<number> {
+  let offset = 0;
+  for await (const chunk of body) {
+    if (offset + chunk.byteLength > into.byteLength) {
+      throw new CustodyError('E_CLOUD', `a block came with more than ${into.byteLength} bytes`);
+    }
+    into.set(chunk, offset);
+    offset += chunk.byteLength;
+  }
+  return offset;
+}
+
+/**
+ * A reader over the SDK's EBS client (`@aws-sdk/client-ebs`) through the scope's caller, so every
+ * call is a declared operation, carries its request id and refreshes an expired session once.
+ *
+ * @example const reader = createEbsReader({ caller, side: 'forensics', snapshotId, snapshotArn });
+ */
+export function createEbsReader(options: EbsReaderOptions): SnapshotBlockReader {
+  const { caller, snapshotId, snapshotArn } = options;
+  const ops = OPS[options.side];
+  return {
+    snapshotId,
+    async listPage(nextToken, signal) {
+      let result;
+      try {
+        result = await caller.ebs(
+          ops.list,
+          new ListSnapshotBlocksCommand({ SnapshotId: snapshotId, MaxResults: PAGE_SIZE, ...(nextToken ? { NextToken: nextToken } : {}) }),
+          snapshotArn,
+          signal,
+        );
+      } catch (error) {
+        throw vanished(error, snapshotId, 'ListSnapshotBlocks') ?? error;
+      }
+      const { output, requestId } = result;
+      const blockSize = output.BlockSize ?? 0;
+      const volumeBytes = Math.round((output.VolumeSize ?? 0) * GIB);
+      if (blockSize <= 0 || volumeBytes <= 0 || volumeBytes % blockSize !== 0) {
+        throw new CustodyError('E_CLOUD', `ListSnapshotBlocks of ${snapshotId} gave an unusable geometry (VolumeSize ${output.VolumeSize} GiB, BlockSize ${output.BlockSize})`, {
+          resource: snapshotArn,
+          ...(requestId ? { requestId } : {}),
+        });
+      }
+      const blocks: WrittenBlock[] = [];
+      for (const b of output.Blocks ?? []) {
+        // AWS sends numbers in block order; an emulator may send numeric strings, in any order.
+        const index = Number(b.BlockIndex);
+        if (!Number.isSafeInteger(index) || index < 0 || !b.BlockToken) {
+          throw new CustodyError('E_CLOUD', `ListSnapshotBlocks of ${snapshotId} listed a block without a usable index or token (${JSON.stringify(b)})`, {
+            resource: snapshotArn,
+            ...(requestId ? { requestId } : {}),
+          });
+        }
+        blocks.push({ index, token: b.BlockToken });
+      }
+      blocks.sort((a, b) => a.index - b.index);
+      return { volumeBytes, blockSize, blocks, requestId, nextToken: output.NextToken || undefined };
+    },
+
+    async readBlock(block, into, signal) {
+      let checksumRetries = 0;
+      for (;;) {
+        let result;
+        try {
+          result = await caller.ebs(
+            ops.get,
+            new GetSnapshotBlockCommand({ SnapshotId: snapshotId, BlockIndex: block.index, BlockToken: block.token }),
+            snapshotArn,
+            signal,
+          );
+        } catch (error) {
+          throw vanished(error, snapshotId, `GetSnapshotBlock of block ${block.index}`) ?? error;
+        }
+        const { output, requestId } = result;
+        const body = output.BlockData as unknown as AsyncIterable<Uint8Array> | undefined;
+        if (!body) throw new CustodyError('E_CLOUD', `GetSnapshotBlock of block ${block.index} of ${snapshotId} returned no data`, { resource: snapshotArn, ...(requestId ? { requestId } : {}) });
+        const length = await readInto(body, into);
+        const expected = output.Checksum;
+        if (output.ChecksumAlgorithm !== 'SHA256' || !expected) {
+          throw new CustodyError('E_CLOUD', `GetSnapshotBlock of block ${block.index} of ${snapshotId} came without a SHA256 checksum (${output.ChecksumAlgorithm ?? 'none'})`, {
+            resource: snapshotArn,
+            ...(requestId ? { requestId } : {}),
+          });
+        }
+        const got = createHash('sha256').update(into.subarray(0, length)).digest('base64');
+        if (got === expected && length === output.DataLength) return { checksum: expected, length, requestId, checksumRetries };
+        checksumRetries += 1;
+        if (checksumRetries >= CHECKSUM_ATTEMPTS) {
+          throw new CustodyError(
+            'E_CLOUD',
+            `block ${block.index} of snapshot ${snapshotId} did not match its checksum in ${CHECKSUM_ATTEMPTS} reads (last: ${length} bytes, sha256 ${got}, EBS says ${expected}): the disk hash stops here rather than skip a block`,
+            { resource: snapshotArn, ...(requestId ? { requestId } : {}) },
+          );
+        }
+      }
+    },
+  };
+}

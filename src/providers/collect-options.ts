@@ -1,0 +1,31 @@
+/**
+ * The run's `CollectOptions` from the providers' flag declarations: the CLI passes the parsed
+ * flags (keyed by flag name), the library its caller's options (keyed by option name). One rule
+ * for both: a boolean flag is `true` only when given; a flag with a value is its text (an
+ * absolute path when it names one), refused when empty; a given flag turns on what it implies.
+ */
+import { resolve } from 'node:path';
+import { CustodyError } from '../core/errors.js';
+import type { CollectOptions } from '../core/ports.js';
+import type { ProviderFlag } from '../core/provider-module.js';
+
+export function collectOptionsFor(flags: readonly ProviderFlag[], given: Readonly<Record<string, unknown>>, keyedBy: 'flag' | 'option'): CollectOptions {
+  const out: Record<string, boolean | string> = {};
+  const implied: string[] = [];
+  for (const f of flags) {
+    const v = given[keyedBy === 'flag' ? f.flag : f.option];
+    if (f.value) {
+      if (v === undefined) continue;
+      if (typeof v !== 'string' || v === '') {
+        throw new CustodyError('E_INPUT', `--${f.flag} needs ${f.value.placeholder} (see custody collect --help)`);
+      }
+      out[f.option] = f.value.path ? resolve(v) : v;
+    } else {
+      out[f.option] = v === true;
+      if (v !== true) continue;
+    }
+    implied.push(...(f.implies ?? []));
+  }
+  for (const option of implied) out[option] = true;
+  return out;
+}

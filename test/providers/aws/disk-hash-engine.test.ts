@@ -1,0 +1,58 @@
+/**
+ * The disk-hash engine on its own, over an in-memory snapshot: the whole-disk SHA-256 for any
+ * window size, including a window so small that every buffer is with the hash thread while more
+ * blocks remain (a state that once made the fetch loop spin on microtasks and hang), and blocks
+ * that complete out of order.
+ */
+import { createHash } from 'node:crypto';
+import { describe, expect, it } from 'vitest';
+import { hashDisk } from '../../../src/providers/aws/disk-hash.js';
+import type { SnapshotBlockReader } from '../../../src/providers/aws/ebs-reader.js';
+import { MemoryBlockLog } from '../../../src/providers/aws/hash-progress.js';
+
+const BLOCK = 4096;
+
+function memorySnapshot(blockCount: number, written: number[], pageSize = 3): { reader: SnapshotBlockReader; sha256: string } {
+  const data = new Map(written.map((i) => [i, createHash('sha256').update(`block ${i}`).digest().toString('hex').repeat(BLOCK / 64)]));
+  const whole = createHash('sha256');
+  for (let i = 0; i < blockCount; i++) whole.update(data.has(i) ? Buffer.from(data.get(i)!, 'latin1') : Buffer.alloc(BLOCK));
+  const sorted = [...written].sort((a, b) => a - b);
+  const reader: SnapshotBlockReader = {
+    snapshotId: 'snap-0memory',
+    async listPage(token) {
+      const from = token ? Number(token) : 0;
+      const blocks = sorted.slice(from, from + pageSize).map((index) => ({ index, token: `t${index}` }));
+      const next = from + pageSize < sorted.length ? String(from + pageSize) : undefined;
+      return { volumeBytes: blockCount * BLOCK, blockSize: BLOCK, blocks, requestId: `list-${from}`, nextToken: next };
+    },
+    async readBlock(block, into) {
+      // Later blocks answer sooner: the engine must put them back in disk order.
+      await new Promise((r) => setTimeout(r, (block.index % 3) * 2));
+      const bytes = Buffer.from(data.get(block.index)!, 'latin1');
+      bytes.copy(into);
+      return { checksum: createHash('sha256').update(bytes).digest('base64'), length: bytes.byteLength, requestId: `get-${block.index}`, checksumRetries: 0 };
+    },
+  };
+  return { reader, sha256: whole.digest('hex') };
+}
+
+describe('the disk-hash engine', () => {
+  for (const window of [2, 3, 64]) {
+    it(`hashes every block in disk order with a window of ${window} buffers (runs of written blocks longer than the window, gaps, a written last block)`, async () => {
+      const written = [0, 1, 2, 3, 4, 5, 9, 10, 11, 30, 31, 32, 33, 34, 35, 36, 63];
+      const { reader, sha256 } = memorySnapshot(64, written);
+      const log = new MemoryBlockLog();
+      const result = await hashDisk({ reader, log, window, concurrency: window });
+      expect(result).toMatchObject({ sha256, blockCount: 64, writtenBlocks: written.length, blockRequests: written.length, listRequestIds: ['list-0', 'list-3', 'list-6', 'list-9', 'list-12', 'list-15'] });
+      const lines = [];
+      for await (const line of log.lines()) lines.push(line.index);
+      expect(lines).toEqual(written);
+    });
+  }
+
+  it('a disk with nothing written costs no block request and hashes to the SHA-256 of its zeros', async () => {
+    const { reader, sha256 } = memorySnapshot(256, []);
+    const result = await hashDisk({ reader, log: new MemoryBlockLog(), window: 2 });
+    expect(result).toMatchObject({ sha256, writtenBlocks: 0, blockRequests: 0 });
+  });
+});
