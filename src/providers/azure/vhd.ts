@@ -23,23 +23,6 @@ export function parseVhdFooter(footer: Uint8Array): VhdFooter | undefined {
   return { currentSize: bytes.readBigUInt64BE(48), diskType: bytes.readUInt32BE(60) };
 }
 
-/** Builds a fixed-disk footer (what Azure appends); the lab uses it to serve realistic exports. */
-export function buildFixedVhdFooter(diskBytes: number): Buffer {
-  const footer = Buffer.alloc(VHD_FOOTER_BYTES);
-  COOKIE.copy(footer, 0);
-  footer.writeUInt32BE(2, 8); // features: reserved bit
-  footer.writeUInt32BE(0x00010000, 12); // format version 1.0
-  footer.writeBigUInt64BE(0xffffffffffffffffn, 16); // data offset: none for a fixed disk
-  footer.write('ccus', 28, 'latin1'); // creator application
-  footer.writeBigUInt64BE(BigInt(diskBytes), 40); // original size
-  footer.writeBigUInt64BE(BigInt(diskBytes), 48); // current size
-  footer.writeUInt32BE(2, 60); // disk type: fixed
-  let sum = 0;
-  for (const byte of footer) sum += byte;
-  footer.writeUInt32BE(~sum >>> 0, 64);
-  return footer;
-}
-
 export interface VhdHashes {
   /** SHA-256 of every byte of the file (disk + footer). */
   fileSha256: string;

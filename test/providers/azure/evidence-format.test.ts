@@ -1,7 +1,8 @@
 import { createHash, X509Certificate } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { recordableClaims } from '../../../src/providers/azure/token-claims.js';
-import { buildFixedVhdFooter, hashVhdStream, parseVhdFooter } from '../../../src/providers/azure/vhd.js';
+import { hashVhdStream, parseVhdFooter } from '../../../src/providers/azure/vhd.js';
+import { buildFixedVhdFooter } from '../../../src/lab/azure/vhd-export.js';
 import { createLabTls } from '../../../src/lab/azure/tls.js';
 
 const jwt = (payload: object) => `eyJhbGciOiJub25lIn0.${Buffer.from(JSON.stringify(payload)).toString('base64url')}.c2lnbmF0dXJl`;
