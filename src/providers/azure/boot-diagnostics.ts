@@ -8,7 +8,7 @@
 import type { CaseRecorder } from '../../core/ports.js';
 import { callAzure } from './arm-call.js';
 import type { AzureClients } from './clients.js';
-import { requestIdsOf } from './describe.js';
+import { requestIdsOf, storedBefore } from './describe.js';
 import { clientTlsOptions } from './identity.js';
 import type { AzureConfig } from './config.js';
 import { obj, str } from './raw.js';
@@ -16,6 +16,8 @@ import { openSasUrl, sasFacts } from './sas-download.js';
 import type { AzureVmssVmTarget, AzureVmTarget } from './targets.js';
 
 export async function collectBootDiagnostics(recorder: CaseRecorder, clients: AzureClients, config: AzureConfig, target: AzureVmTarget | AzureVmssVmTarget, evidenceId: string, signal?: AbortSignal): Promise<string[]> {
+  // A resumed case keeps what an earlier run read: no second SAS, no second Activity Log action.
+  if (storedBefore(recorder, evidenceId, 'serial-console.log') && storedBefore(recorder, evidenceId, 'console-screenshot.bmp')) return [];
   const { subscriptionId, resourceGroup } = target.resource;
   const compute = clients.compute(subscriptionId);
   const options = { sasUriExpirationTimeInMinutes: config.bootDiagnosticsSasMinutes };
@@ -41,7 +43,7 @@ export async function collectBootDiagnostics(recorder: CaseRecorder, clients: Az
     ['serial-console.log', urls.serialConsoleLog, 'azure-serial-console-log', 'text/plain'],
     ['console-screenshot.bmp', urls.consoleScreenshot, 'azure-console-screenshot', 'image/bmp'],
   ] as const) {
-    if (!url) continue;
+    if (!url || storedBefore(recorder, evidenceId, name)) continue;
     const body = await openSasUrl(url, ca, signal);
     const evidence = await recorder.storeEvidence({ evidenceId, name, kind, source: sasFacts(url).blob, target: target.id, content: body, mediaType, requestIds: requestIdsOf(result.exchanges) });
     stored.push(evidence.path);

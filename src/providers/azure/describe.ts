@@ -41,7 +41,17 @@ export function requestIdsOf(exchanges: AzureExchange[]): string[] {
   return exchanges.map((x) => x.requestId).filter((id): id is string => Boolean(id));
 }
 
-export async function storeJson(recorder: CaseRecorder, input: { evidenceId: string; name: string; kind: string; source: string; target: string; body: unknown; exchanges: AzureExchange[] }): Promise<StoredEvidence> {
+/**
+ * Whether an earlier (interrupted) run of this case already stored `name` for `evidenceId`:
+ * evidence is never overwritten, a resumed run keeps what is there and finishes what is missing.
+ */
+export function storedBefore(recorder: CaseRecorder, evidenceId: string, name: string): boolean {
+  return recorder.entries().some((e) => e.type === 'evidence.stored' && e.data.evidenceId === evidenceId && e.data.name === name);
+}
+
+/** Stores ARM JSON once per case (see `storedBefore`). */
+export async function storeJson(recorder: CaseRecorder, input: { evidenceId: string; name: string; kind: string; source: string; target: string; body: unknown; exchanges: AzureExchange[] }): Promise<StoredEvidence | undefined> {
+  if (storedBefore(recorder, input.evidenceId, input.name)) return undefined;
   return recorder.storeEvidence({
     evidenceId: input.evidenceId,
     name: input.name,

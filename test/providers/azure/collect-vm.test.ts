@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { collectAzureTarget } from '../../../src/providers/azure/collect.js';
-import { parseAzureTarget } from '../../../src/providers/azure/targets.js';
+import { collectAzureTarget, resolveAzureSelector } from '../../../src/providers/azure/collect.js';
+import { azureTargetFromProviderId, parseAzureSelector, parseAzureTarget } from '../../../src/providers/azure/targets.js';
 import { vhdFile } from '../../../src/lab/azure/vhd-export.js';
 import { startAzureFixture, type AzureFixture } from './fixture.js';
 
@@ -58,6 +58,55 @@ describe('an Azure VM in another tenant, collected into the SOC evidence contain
     // Every ARM request carried our client request id and the run's correlation id.
     const arm = fx.lab.armLog.filter((x) => x.operation !== 'lab.blob');
     expect(arm.every((x) => x.clientRequestId && x.correlationRequestId === 'corr-IR-AZ-VM')).toBe(true);
+    await kase.close();
+  });
+});
+
+describe('an AKS node followed from its providerID', () => {
+  it('reaches the scale-set VM (lower-cased node resource group), records the ephemeral OS disk as not collectable and collects the data disk', async () => {
+    const kase = await fx.openTestCase('IR-AZ-AKS');
+    const { ids, world } = fx.lab.estate;
+    const before = world.snapshots.size;
+    const outcome = await collectAzureTarget(fx.run(kase), azureTargetFromProviderId(ids.aksNodeProviderId)!);
+    expect(outcome.status).toBe('partial');
+    expect(outcome.reason).toContain('ephemeral OS disk');
+    expect(world.snapshots.size - before).toBe(1);
+    const consistency = kase.entries().find((e) => e.type === 'consistency.chosen')!;
+    expect(consistency.data).toMatchObject({ mode: 'per-disk' });
+    expect(String(consistency.data.reason)).toContain('uniform scale set');
+    expect(kase.entries().filter((e) => e.type === 'evidence.hashed')).toHaveLength(1);
+    // The ledger names the node as the providerID wrote it (lower-cased resource group).
+    expect(kase.entries().find((e) => e.type === 'collection.started')!.target).toContain('mc_aks-rg_aks-prod_eastus');
+    await kase.close();
+  });
+});
+
+describe('resume', () => {
+  it('a second run of the case adopts its snapshots and copies instead of making new ones', async () => {
+    const { ids, world } = fx.lab.estate;
+    const first = await fx.openTestCase('IR-AZ-RESUME');
+    await collectAzureTarget(fx.run(first), parseAzureTarget(ids.vm));
+    await first.release();
+    const before = world.snapshots.size;
+    const puts = fx.lab.armLog.filter((x) => x.method === 'PUT').length;
+    const again = await fx.openTestCase('IR-AZ-RESUME', true);
+    const outcome = await collectAzureTarget(fx.run(again), parseAzureTarget(ids.vm.toUpperCase().replace('/SUBSCRIPTIONS/', '/subscriptions/').replace('/RESOURCEGROUPS/', '/resourceGroups/').replace('/PROVIDERS/', '/providers/')));
+    expect(world.snapshots.size).toBe(before);
+    expect(fx.lab.armLog.filter((x) => x.method === 'PUT').length).toBe(puts);
+    const resumed = again.entries().slice(again.entries().findIndex((e) => e.type === 'case.resumed'));
+    expect(resumed.filter((e) => e.type === 'snapshot.adopted'), JSON.stringify(resumed.map((e) => [e.type, e.data.step, (e.data.error as {message?: string})?.message]))).toHaveLength(2);
+    expect(resumed.filter((e) => e.type === 'copy.adopted')).toHaveLength(2);
+    expect(outcome.status).toBe('partial'); // still not sealed: Azurite
+    await again.close();
+  });
+});
+
+describe('the tag selector', () => {
+  it('finds tagged VMs across the configured subscriptions and leaves untagged ones out', async () => {
+    const kase = await fx.openTestCase('IR-AZ-SELECT');
+    const targets = await resolveAzureSelector(fx.run(kase), parseAzureSelector('azure:tag:forensicsenabled=true'));
+    expect(targets.map((t) => t.id)).toEqual([fx.lab.estate.ids.vm]);
+    expect(kase.entries().find((e) => e.type === 'selector.resolved')!.data.matched).toEqual([fx.lab.estate.ids.vm]);
     await kase.close();
   });
 });
