@@ -18,7 +18,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { LabBlobHost, InlineBlobHost } from './blob-host.js';
 import type { LabTokenSigner } from './tokens.js';
 import { vhdFile } from './vhd-export.js';
-import { key, newUniqueId, type AzureLabWorld, type LabDisk, type LabSnapshot, type LabVm } from './world.js';
+import { key, newUniqueId, type AzureLabWorld, type LabDisk, type LabRestorePoint, type LabRestorePointCollection, type LabSnapshot, type LabVm } from './world.js';
 
 export const COMPUTE_API_VERSIONS = new Set(['2025-04-01', '2026-04-01']);
 export const DISK_API_VERSIONS = new Set(['2025-01-02', '2026-03-02']);
@@ -86,6 +86,13 @@ interface Route {
 }
 
 const C = 'Microsoft.Compute';
+
+const str = (v: unknown): string | undefined => (typeof v === 'string' ? v : undefined);
+function at(value: unknown, ...path: string[]): unknown {
+  let current = value;
+  for (const k of path) current = typeof current === 'object' && current !== null ? (current as Record<string, unknown>)[k] : undefined;
+  return current;
+}
 
 async function readJson(req: IncomingMessage): Promise<Record<string, unknown>> {
   const chunks: Buffer[] = [];
@@ -432,6 +439,135 @@ export function createArmHandler(ctx: ArmContext) {
             s.activeSas = { url, blob, expiresOn: expiresOn.toISOString() };
             return { status: 202, headers: startOperation(sub, s.location, () => ({ accessSAS: url }), apiVersion) };
           } };
+      }
+    }
+    // Restore point collections, restore points, disk restore points (ComputeRP restorePoint*.json).
+    if (type === 'restorepointcollections' && name) {
+      const rpcId = `${rgId}/providers/${C}/restorePointCollections/${names[1]}`;
+      const collection = () => {
+        const found = world.restorePointCollections.get(key(rpcId));
+        if (!found) throw notFound(`${C}/restorePointCollections`, names[1]!, rg);
+        return found;
+      };
+      const rpcModel = (c: LabRestorePointCollection) => ({ name: c.id.split('/').pop(), id: c.id, type: `${C}/restorePointCollections`, location: c.location, tags: c.tags, properties: { source: { id: c.sourceId, location: c.location }, restorePointCollectionId: c.id, provisioningState: 'Succeeded' } });
+      if (restLow.length === 2 && method === 'PUT') {
+        return { operation: 'restorePointCollections.createOrUpdate', family: 'compute', action: `${C}/restorePointCollections/write`, scope: rpcId, subscription: sub,
+          handle: async () => {
+            if (!resourceGroupExists(sub, rg)) throw new ArmError(404, 'ResourceGroupNotFound', `Resource group '${rg}' could not be found.`);
+            const request = await body();
+            const sourceId = str(at(request, 'properties', 'source', 'id'));
+            const vm = sourceId ? world.vms.get(key(sourceId)) : undefined;
+            if (!sourceId || !vm) throw new ArmError(400, 'InvalidParameter', 'properties.source.id must name an existing virtual machine.');
+            const linked = world.rbac.decide(caller.id, `${C}/virtualMachines/read`, vm.id);
+            if (!linked.allowed) throw new ArmError(403, 'LinkedAuthorizationFailed', `The client '${caller.id}' with object id '${caller.id}' has permission to perform action '${C}/restorePointCollections/write' on scope '${rpcId}'; however, it does not have permission to perform action '${C}/virtualMachines/read' on the linked scope(s) '${vm.id}' or the linked scope(s) are invalid.`);
+            const existing = world.restorePointCollections.get(key(rpcId));
+            const c: LabRestorePointCollection = existing ?? { id: rpcId, location: String(request.location ?? vm.location), sourceId: vm.id, tags: (request.tags ?? {}) as Record<string, string>, points: new Map() };
+            world.restorePointCollections.set(key(rpcId), c);
+            return { status: existing ? 200 : 201, body: rpcModel(c) };
+          } };
+      }
+      if (restLow.length === 2 && method === 'GET') {
+        return { operation: 'restorePointCollections.get', family: 'compute', action: `${C}/restorePointCollections/read`, scope: rpcId, subscription: sub, handle: async () => ({ status: 200, body: rpcModel(collection()) }) };
+      }
+      if (sub1 === 'restorepoints' && sub1name) {
+        const rpId = `${rpcId}/restorePoints/${names[3]}`;
+        const point = () => {
+          const found = collection().points.get(key(rpId));
+          if (!found) throw notFound(`${C}/restorePointCollections/restorePoints`, `${names[1]}/${names[3]}`, rg);
+          return found;
+        };
+        const rpModel = (p: LabRestorePoint) => {
+          const c = collection();
+          const vm = world.vms.get(key(c.sourceId));
+          const drpFor = (diskId: string | undefined) => [...p.diskRestorePoints.values()].find((d) => diskId && key(d.sourceDiskId) === key(diskId));
+          const done = p.pendingPolls <= 0;
+          return {
+            name: p.id.split('/').pop(),
+            id: p.id,
+            type: `${C}/restorePointCollections/restorePoints`,
+            properties: {
+              consistencyMode: p.consistencyMode,
+              timeCreated: p.timeCreated,
+              provisioningState: done ? 'Succeeded' : 'Creating',
+              sourceMetadata: {
+                vmId: vm?.vmId,
+                location: c.location,
+                storageProfile: {
+                  osDisk: vm?.osDiskId ? { name: vm.osDiskId.split('/').pop(), managedDisk: { id: vm.osDiskId }, diskRestorePoint: { id: drpFor(vm.osDiskId)?.id } } : undefined,
+                  dataDisks: (vm?.dataDisks ?? []).map((d) => ({ lun: d.lun, name: d.id.split('/').pop(), managedDisk: { id: d.id }, diskRestorePoint: { id: drpFor(d.id)?.id } })),
+                },
+              },
+            },
+          };
+        };
+        if (restLow.length === 4 && method === 'PUT') {
+          return { operation: 'restorePoints.create', family: 'compute', action: `${C}/restorePointCollections/restorePoints/write`, scope: rpId, subscription: sub,
+            handle: async () => {
+              const c = collection();
+              const request = await body();
+              const mode = str(at(request, 'properties', 'consistencyMode'));
+              const vm = world.vms.get(key(c.sourceId));
+              if (!vm) throw new ArmError(404, 'NotFound', `Virtual machine '${c.sourceId}' was not found.`);
+              if (vm.scaleSet) throw new ArmError(400, 'OperationNotAllowed', 'Restore points are not supported for virtual machines in a uniform virtual machine scale set.');
+              if (mode !== undefined && mode !== 'CrashConsistent') throw new ArmError(400, 'InvalidParameter', "Only 'CrashConsistent' may be requested as consistencyMode.");
+              if (c.points.get(key(rpId))) return { status: 200, body: rpModel(c.points.get(key(rpId))!) };
+              const p: LabRestorePoint = { id: rpId, consistencyMode: mode ?? 'ApplicationConsistent', timeCreated: new Date(ctx.now()).toISOString(), pendingPolls: ctx.operationPolls, diskRestorePoints: new Map() };
+              for (const diskId of [vm.osDiskId, ...vm.dataDisks.map((d) => d.id)]) {
+                const disk = diskId ? world.disks.get(key(diskId)) : undefined;
+                if (!disk) continue;
+                const drpId = `${rpId}/diskRestorePoints/${disk.id.split('/').pop()}_${disk.uniqueId}`;
+                p.diskRestorePoints.set(key(drpId), { id: drpId, sourceDiskId: disk.id, content: Buffer.from(disk.content) });
+              }
+              c.points.set(key(rpId), p);
+              return { status: 201, body: rpModel(p), headers: startOperation(sub, c.location, () => rpModel(p), apiVersion) };
+            } };
+        }
+        if (restLow.length === 4 && method === 'GET') {
+          return { operation: 'restorePoints.get', family: 'compute', action: `${C}/restorePointCollections/restorePoints/read`, scope: rpId, subscription: sub,
+            handle: async () => {
+              const p = point();
+              const model = rpModel(p);
+              if (p.pendingPolls > 0) p.pendingPolls -= 1;
+              return { status: 200, body: model };
+            } };
+        }
+        if (sub2 === 'diskrestorepoints' && sub2name) {
+          const drpId = `${rpId}/diskRestorePoints/${names[5]}`;
+          const drp = () => {
+            const found = point().diskRestorePoints.get(key(drpId));
+            if (!found) throw notFound(`${C}/restorePointCollections/restorePoints/diskRestorePoints`, names[5]!, rg);
+            return found;
+          };
+          if (restLow.length === 6 && method === 'GET') {
+            return { operation: 'diskRestorePoint.get', family: 'disk', action: `${C}/restorePointCollections/restorePoints/diskRestorePoints/read`, scope: drpId, subscription: sub,
+              handle: async () => { const d = drp(); return { status: 200, body: { name: names[5], id: d.id, type: `${C}/restorePointCollections/restorePoints/diskRestorePoints`, properties: { sourceResourceId: d.sourceDiskId, diskSizeBytes: d.content.length, provisioningState: 'Succeeded' } } }; } };
+          }
+          if (restLow.length === 7 && (verb === 'begingetaccess' || verb === 'endgetaccess') && method === 'POST') {
+            const begin = verb === 'begingetaccess';
+            return { operation: begin ? 'diskRestorePoint.grantAccess' : 'diskRestorePoint.revokeAccess', family: 'disk', action: `${C}/restorePointCollections/restorePoints/diskRestorePoints/${begin ? 'beginGetAccess' : 'endGetAccess'}/action`, scope: drpId, subscription: sub,
+              handle: async () => {
+                const d = drp();
+                const location = collection().location;
+                if (!begin) {
+                  d.activeSas = undefined;
+                  return { status: 202, headers: startOperation(sub, location, () => undefined, apiVersion) };
+                }
+                if (point().pendingPolls > 0) throw new ArmError(409, 'OperationNotAllowed', 'The restore point is still being created.');
+                const request = await body();
+                const seconds = Number(request.durationInSeconds);
+                if (request.access !== 'Read' || !Number.isInteger(seconds) || seconds < 1) throw new ArmError(400, 'InvalidParameter', "Grant 'Read' access for a positive durationInSeconds.");
+                // An active SAS is extended and the same URL returned (virtual-machines-create-restore-points.md).
+                if (!d.activeSas) {
+                  const expiresOn = new Date(ctx.now() + seconds * 1000);
+                  const blob = `${names[5]}.vhd`;
+                  const url = await ctx.blobHost.publish('restore-point-exports', blob, vhdFile(d.content), { pageBlob: true, expiresOn });
+                  d.activeSas = { url, blob, expiresOn: expiresOn.toISOString() };
+                }
+                const url = d.activeSas.url;
+                return { status: 202, headers: startOperation(sub, location, () => ({ accessSAS: url }), apiVersion) };
+              } };
+          }
+        }
       }
     }
     void sub2name;

@@ -70,6 +70,8 @@ function within(scope: string, resource: string): boolean {
 
 export class RbacModel {
   readonly assignments: RoleAssignment[] = [];
+  /** Every decision, in order: lets a test hold the code's calls to the declared set. */
+  readonly decisions: Array<{ principalId: string; action: string; scope: string; data: boolean; allowed: boolean }> = [];
 
   constructor(readonly roles: Map<string, RoleDefinition>) {}
 
@@ -92,6 +94,7 @@ export class RbacModel {
     const allowed = this.assignments.some(
       (a) => a.principalId === principalId && within(a.scope, scope) && this.roles.get(a.role)!.permissions.some((p) => permits(p, action, data)),
     );
+    this.decisions.push({ principalId, action, scope, data, allowed });
     return allowed ? { allowed: true } : { allowed: false, action, scope };
   }
 

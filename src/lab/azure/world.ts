@@ -65,6 +65,7 @@ export interface LabRestorePoint {
   id: string;
   consistencyMode: string;
   timeCreated: string;
+  pendingPolls: number;
   diskRestorePoints: Map<string, { id: string; sourceDiskId: string; content: Buffer; activeSas?: { url: string; blob: string; expiresOn: string } }>;
 }
 

@@ -3,10 +3,9 @@
  * → batched wait → export/copy/hash/revoke/seal. Steps that fail are recorded and the target's
  * outcome says what exists; one disk's failure never stops the others.
  *
- * Multi-disk consistency: each disk gets its own incremental snapshot (crash-consistent per disk,
- * not across disks), and the ledger says so. VM restore points in crash-consistent mode would
- * give a multi-disk point for VMs that support them (not uniform scale sets, i.e. not AKS nodes);
- * that path is not built yet and the record says `per-disk` for every VM.
+ * Multi-disk consistency: a VM gets a crash-consistent restore point where it supports one
+ * (restore-point.ts), else one incremental snapshot per disk (crash-consistent per disk, not
+ * across disks); `consistency.chosen` records which and why. A disk target is always per-disk.
  */
 import { evidenceIdFor } from '../../core/case-id.js';
 import { CustodyError } from '../../core/errors.js';
@@ -14,10 +13,11 @@ import type { CaseRecorder, TargetOutcome } from '../../core/ports.js';
 import { collectBootDiagnostics } from './boot-diagnostics.js';
 import type { AzureClients } from './clients.js';
 import type { AzureConfig } from './config.js';
-import { describeDisk, describeNics, describeVm, type DiskFacts } from './describe.js';
-import { exportSnapshots } from './export.js';
+import { describeDisk, describeNics, describeVm, type DiskFacts, type VmFacts } from './describe.js';
+import { exportSources, snapshotExportSource, type ExportSource } from './export.js';
+import { restorePointUnsupported, takeRestorePoint } from './restore-point.js';
 import { resourceKey } from './resource-id.js';
-import { awaitSnapshots, planSnapshot, requestSnapshots } from './snapshots.js';
+import { awaitSnapshots, planSnapshot, requestSnapshots, type SnapshotState } from './snapshots.js';
 import { tagsMatch, type AzureTagSelector, type AzureTarget } from './targets.js';
 import { parseAzureTarget } from './targets.js';
 import { callAzure } from './arm-call.js';
@@ -53,6 +53,7 @@ export async function collectAzureTarget(ctx: AzureRunContext, target: AzureTarg
   await recorder.record('collection.started', { provider: 'azure', kind: target.kind, subscriptionId: target.resource.subscriptionId, tenantId: clients.tenantOf(target.resource.subscriptionId), correlationRequestId: clients.correlationRequestId }, label);
 
   let disks: Array<Pick<DiskFacts, 'id' | 'role' | 'lun'>> = [];
+  let vmFacts: VmFacts | undefined;
   try {
     if (target.kind === 'azure-disk') {
       disks = [{ id: target.id, role: 'data' }];
@@ -73,13 +74,7 @@ export async function collectAzureTarget(ctx: AzureRunContext, target: AzureTarg
         problems.push(`boot diagnostics: ${asError(error).message}`);
         await recorder.record('step.failed', { step: 'boot-diagnostics', error: asError(error).toRecord() }, label);
       }
-      await recorder.record('consistency.chosen', {
-        mode: 'per-disk',
-        reason: vm.scaleSetInstance
-          ? 'restore points do not support VMs in a uniform scale set (AKS node pools): one incremental snapshot per disk, each crash-consistent on its own'
-          : 'restore-point collection is not built yet: one incremental snapshot per disk, each crash-consistent on its own, not consistent across disks',
-        disks: vm.disks.map((d) => d.id),
-      }, label);
+      vmFacts = vm;
     }
   } catch (error) {
     const e = asError(error);
@@ -99,11 +94,31 @@ export async function collectAzureTarget(ctx: AzureRunContext, target: AzureTarg
       await recorder.record('step.failed', { step: 'describe-disk', disk: disk.id, error: asError(error).toRecord() }, label);
     }
   }
-  const plans = described.map((disk) => planSnapshot(config, recorder.caseId, disk, evidenceIdFor(recorder.caseId, resourceKey(disk.id)), label));
-  const states = await requestSnapshots(recorder, clients, plans, label);
   const timing = { intervalMs: config.pollIntervalMs, timeoutMs: config.waitTimeoutMs, sleep: ctx.sleep, now: ctx.now };
-  await awaitSnapshots(recorder, clients, states, label, timing);
-  const exports = await exportSnapshots(recorder, clients, config, states, label, timing);
+  const evidenceIdOf = (disk: DiskFacts) => evidenceIdFor(recorder.caseId, resourceKey(disk.id));
+  let sources: ExportSource[] | undefined;
+  let states: SnapshotState[] = [];
+  if (vmFacts) {
+    const unsupported = config.consistency === 'per-disk' ? 'azure.consistency is per-disk' : restorePointUnsupported(vmFacts, described);
+    let fallback = unsupported;
+    if (!unsupported) {
+      const taken = await takeRestorePoint(recorder, clients, config, vmFacts, described, evidenceIdOf, targetEvidence, timing);
+      if ('sources' in taken) {
+        sources = taken.sources;
+        await recorder.record('consistency.chosen', { mode: 'crash-consistent-restore-point', restorePointId: taken.restorePointId, disks: described.map((d) => d.id) }, label);
+      } else fallback = taken.fallback;
+    }
+    if (!sources) {
+      await recorder.record('consistency.chosen', { mode: 'per-disk', reason: `${fallback}: one incremental snapshot per disk, each crash-consistent on its own, not consistent across disks`, disks: described.map((d) => d.id) }, label);
+    }
+  }
+  if (!sources) {
+    const plans = described.map((disk) => planSnapshot(config, recorder.caseId, disk, evidenceIdOf(disk), label));
+    states = await requestSnapshots(recorder, clients, plans, label);
+    await awaitSnapshots(recorder, clients, states, label, timing);
+    sources = states.filter((s) => s.status === 'succeeded').map((s) => snapshotExportSource(clients, s));
+  }
+  const exports = await exportSources(recorder, clients, config, sources, label, timing);
 
   for (const state of states.filter((s) => s.status === 'failed')) problems.push(`snapshot of ${state.plan.disk.id}: ${state.error?.message}`);
   for (const result of exports.filter((r) => r.error)) problems.push(`export of ${result.snapshotId}: ${result.error!.message}`);
@@ -112,10 +127,10 @@ export async function collectAzureTarget(ctx: AzureRunContext, target: AzureTarg
   }
   const hashed = exports.filter((r) => r.hashes).length;
   const unique = [...new Set(evidenceIds)];
-  if (problems.length === 0 && hashed === plans.length) return { target: label, status: 'collected', evidenceIds: unique };
-  const preserved = states.filter((s) => s.status === 'succeeded').length;
+  if (problems.length === 0 && hashed === described.length && described.length === disks.length) return { target: label, status: 'collected', evidenceIds: unique };
+  const preserved = sources.length;
   if (preserved === 0 && disks.length > 0) return { target: label, status: 'failed', reason: `no disk was preserved: ${problems.join('; ')}`, evidenceIds: unique };
-  return { target: label, status: 'partial', reason: problems.join('; ') || `${hashed} of ${plans.length} disks copied and hashed`, evidenceIds: unique };
+  return { target: label, status: 'partial', reason: problems.join('; ') || `${hashed} of ${disks.length} disks copied and hashed`, evidenceIds: unique };
 }
 
 /** Resolves `azure:tag:K=V` across the configured subscriptions (the discovery role's list). */

@@ -47,6 +47,11 @@ export const azureConfigSchema = z
     legalHold: z.boolean().default(true),
     /** The tag that marks a VM as collectable (selected by it; enforced by role assignment scope). */
     collectionTag: z.object({ key: z.string().min(1).max(512), value: z.string().max(256) }).default({ key: 'ForensicsEnabled', value: 'true' }),
+    /**
+     * Multi-disk consistency for a VM: a crash-consistent restore point where the VM supports it
+     * (else per-disk snapshots, recorded), or always per-disk incremental snapshots.
+     */
+    consistency: z.enum(['restore-point', 'per-disk']).default('restore-point'),
     /** Minutes a boot-diagnostics SAS lives (1–1440). */
     bootDiagnosticsSasMinutes: z.number().int().min(1).max(1440).default(5),
     /** Seconds a snapshot export SAS lives: long enough for the server-side copy. */

@@ -15,7 +15,8 @@
  */
 import type { CaseRecorder } from '../../core/ports.js';
 import { CustodyError } from '../../core/errors.js';
-import { callAzure, exchangesOf, withOperation, type AzureExchange } from './arm-call.js';
+import { callAzure, exchangesOf, withOperation, type AzureExchange, type CallOptions } from './arm-call.js';
+import type { AzureOperationName } from './operations.js';
 import type { AzureClients } from './clients.js';
 import type { AzureConfig } from './config.js';
 import { requestIdsOf } from './describe.js';
@@ -41,10 +42,46 @@ interface Timing {
   now: () => number;
 }
 
+/** A poller as far as custody uses it: first response awaited, then polled in rounds. Never awaited itself (it is thenable). */
+export interface GrantPoller {
+  submitted(): Promise<void>;
+  poll(): Promise<unknown>;
+  readonly isDone: boolean;
+  readonly result?: { accessSAS?: string } | void;
+}
+
+/** Something ARM can export read-only through a SAS: a snapshot or a disk restore point. */
+export interface ExportSource {
+  id: string;
+  diskId: string;
+  evidenceId: string;
+  /** The blob's base name in the evidence container. */
+  name: string;
+  grantOp: AzureOperationName;
+  revokeOp: AzureOperationName;
+  grant(options: CallOptions, body: { access: 'Read'; durationInSeconds: number; fileFormat: 'VHD' }): GrantPoller;
+  revoke(options: CallOptions): GrantPoller;
+}
+
+export function snapshotExportSource(clients: AzureClients, state: SnapshotState): ExportSource {
+  const id = parseResourceId(state.id);
+  const snapshots = () => clients.compute(id.subscriptionId).snapshots;
+  return {
+    id: state.id,
+    diskId: state.plan.disk.id,
+    evidenceId: state.plan.evidenceId,
+    name: state.plan.name,
+    grantOp: 'grantSnapshotAccess',
+    revokeOp: 'revokeSnapshotAccess',
+    grant: (o, body) => snapshots().grantAccess(id.resourceGroup, id.names[0]!, body, o) as unknown as GrantPoller,
+    revoke: (o) => snapshots().revokeAccess(id.resourceGroup, id.names[0]!, o) as unknown as GrantPoller,
+  };
+}
+
 interface Pending {
-  state: SnapshotState;
+  state: ExportSource;
   result: ExportResult;
-  poller?: { poll(): Promise<unknown>; isDone: boolean; result?: { accessSAS?: string } };
+  poller?: GrantPoller;
   exchanges: AzureExchange[];
   sas?: string;
   copyId?: string;
@@ -58,18 +95,16 @@ export function evidenceBlobName(caseId: string, evidenceId: string, snapshotNam
 async function fail(recorder: CaseRecorder, target: string, item: Pending, step: string, error: unknown): Promise<void> {
   const failure = error instanceof CustodyError ? error : new CustodyError('E_CLOUD', String((error as Error)?.message ?? error), { cause: error });
   item.result.error = failure;
-  await recorder.record('step.failed', { step, snapshotId: item.state.id, error: failure.toRecord(), exchanges: exchangesOf(error) }, target);
+  await recorder.record('step.failed', { step, source: item.state.id, error: failure.toRecord(), exchanges: exchangesOf(error) }, target);
 }
 
-export async function exportSnapshots(recorder: CaseRecorder, clients: AzureClients, config: AzureConfig, states: SnapshotState[], target: string, timing: Timing): Promise<ExportResult[]> {
-  const items: Pending[] = states
-    .filter((s) => s.status === 'succeeded')
-    .map((state) => ({ state, result: { snapshotId: state.id, evidenceId: state.plan.evidenceId }, exchanges: [], granted: false }));
+export async function exportSources(recorder: CaseRecorder, clients: AzureClients, config: AzureConfig, sources: ExportSource[], target: string, timing: Timing): Promise<ExportResult[]> {
+  const items: Pending[] = sources.map((state) => ({ state, result: { snapshotId: state.id, evidenceId: state.evidenceId }, exchanges: [], granted: false }));
   const container = clients.evidence();
 
   // 0. A copy an earlier run finished is reused: hash it again if the ledger has no hash.
   for (const item of items) {
-    const name = evidenceBlobName(recorder.caseId, item.state.plan.evidenceId, item.state.plan.name);
+    const name = evidenceBlobName(recorder.caseId, item.state.evidenceId, item.state.name);
     item.result.blobName = name;
     try {
       const props = await callAzure('readEvidence', name, () => container.getBlobClient(name).getProperties());
@@ -86,16 +121,14 @@ export async function exportSnapshots(recorder: CaseRecorder, clients: AzureClie
 
   // 1. Grant read access (LROs: first responses now, polls in rounds).
   for (const item of items.filter((i) => !i.copyId && !i.result.error)) {
-    const id = parseResourceId(item.state.id);
-    const compute = clients.compute(id.subscriptionId);
-    await recorder.record('export.requested', { operation: 'snapshots.grantAccess', snapshotId: item.state.id, access: 'Read', fileFormat: 'VHD', durationInSeconds: config.exportSasSeconds }, target);
+    await recorder.record('export.requested', { operation: item.state.grantOp, source: item.state.id, access: 'Read', fileFormat: 'VHD', durationInSeconds: config.exportSasSeconds }, target);
     try {
-      const sent = await callAzure('grantSnapshotAccess', item.state.id, async (o) => {
-        const poller = compute.snapshots.grantAccess(id.resourceGroup, id.names[0]!, { access: 'Read', durationInSeconds: config.exportSasSeconds, fileFormat: 'VHD' }, o);
+      const sent = await callAzure(item.state.grantOp, item.state.id, async (o) => {
+        const poller = item.state.grant(o, { access: 'Read', durationInSeconds: config.exportSasSeconds, fileFormat: 'VHD' });
         await poller.submitted();
         return { poller };
       });
-      item.poller = sent.value.poller as unknown as Pending['poller'];
+      item.poller = sent.value.poller;
       item.exchanges.push(...sent.exchanges);
       item.granted = true;
     } catch (error) {
@@ -114,14 +147,14 @@ export async function exportSnapshots(recorder: CaseRecorder, clients: AzureClie
       }
     }
     for (const item of waiting.filter((i) => i.poller!.isDone && !i.result.error)) {
-      const sas = item.poller!.result?.accessSAS;
+      const sas = (item.poller!.result as { accessSAS?: string } | undefined)?.accessSAS;
       if (!sas) {
         await fail(recorder, target, item, 'export', new CustodyError('E_CLOUD', `beginGetAccess on ${item.state.id} finished without an accessSAS`, { resource: item.state.id }));
         continue;
       }
       item.sas = sas;
       // The SAS is a credential: its path and expiry only.
-      await recorder.record('export.granted', { snapshotId: item.state.id, ...sasFacts(sas), requestIds: requestIdsOf(item.exchanges), exchanges: item.exchanges }, target);
+      await recorder.record('export.granted', { source: item.state.id, ...sasFacts(sas), requestIds: requestIdsOf(item.exchanges), exchanges: item.exchanges }, target);
     }
     waiting = waiting.filter((i) => !i.poller!.isDone && !i.result.error);
     if (waiting.length === 0) break;
@@ -140,7 +173,7 @@ export async function exportSnapshots(recorder: CaseRecorder, clients: AzureClie
       const started = await callAzure('copyToEvidence', name, async () => {
         // The storage poller sends Copy Blob on its first poll; progress is read below in rounds.
         const poller = await container.getBlobClient(name).beginCopyFromURL(item.sas!, {
-          metadata: { caseid: recorder.caseId, evidenceid: item.state.plan.evidenceId },
+          metadata: { caseid: recorder.caseId, evidenceid: item.state.evidenceId },
         });
         return poller.getOperationState() as { copyId?: string };
       });
@@ -177,19 +210,18 @@ export async function exportSnapshots(recorder: CaseRecorder, clients: AzureClie
 
   // 4 (before 3: the SAS is not needed to hash the copy). Revoke every grant that was made.
   for (const item of items.filter((i) => i.granted)) {
-    const id = parseResourceId(item.state.id);
     try {
-      const revoked = await callAzure('revokeSnapshotAccess', item.state.id, async (o) => {
-        const poller = clients.compute(id.subscriptionId).snapshots.revokeAccess(id.resourceGroup, id.names[0]!, o);
+      const revoked = await callAzure(item.state.revokeOp, item.state.id, async (o) => {
+        const poller = item.state.revoke(o);
         await poller.submitted();
         while (!poller.isDone) {
           await timing.sleep(timing.intervalMs);
           await poller.poll();
         }
       });
-      await recorder.record('export.revoked', { snapshotId: item.state.id, requestIds: requestIdsOf(revoked.exchanges) }, target);
+      await recorder.record('export.revoked', { source: item.state.id, requestIds: requestIdsOf(revoked.exchanges) }, target);
     } catch (error) {
-      await recorder.record('step.failed', { step: 'revoke', snapshotId: item.state.id, error: (error as CustodyError).toRecord?.() ?? String(error), exchanges: exchangesOf(error) }, target);
+      await recorder.record('step.failed', { step: 'revoke', source: item.state.id, error: (error as CustodyError).toRecord?.() ?? String(error), exchanges: exchangesOf(error) }, target);
     }
   }
 
@@ -205,11 +237,11 @@ export async function exportSnapshots(recorder: CaseRecorder, clients: AzureClie
       item.result.hashes = read.value;
       await recorder.record('evidence.hashed', { blob: name, ...read.value, requestIds: requestIdsOf(read.exchanges) }, target);
       await recorder.recordArtifact({
-        evidenceId: item.state.plan.evidenceId,
+        evidenceId: item.state.evidenceId,
         kind: 'azure-disk-export',
-        source: item.state.plan.disk.id,
+        source: item.state.diskId,
         target,
-        cloudIds: { blob: `${config.evidenceContainerUrl.replace(/\/+$/, '')}/${name}`, snapshotId: item.state.id },
+        cloudIds: { blob: `${config.evidenceContainerUrl.replace(/\/+$/, '')}/${name}`, exportedFrom: item.state.id },
         details: { ...read.value },
       });
     } catch (error) {

@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { collectAzureTarget, resolveAzureSelector } from '../../../src/providers/azure/collect.js';
 import { azureTargetFromProviderId, parseAzureSelector, parseAzureTarget } from '../../../src/providers/azure/targets.js';
+import { AZURE_OPERATIONS } from '../../../src/providers/azure/operations.js';
 import { vhdFile } from '../../../src/lab/azure/vhd-export.js';
 import { startAzureFixture, type AzureFixture } from './fixture.js';
 
@@ -14,9 +15,9 @@ afterAll(async () => fx?.close());
 const sha = (b: Buffer) => createHash('sha256').update(b).digest('hex');
 
 describe('an Azure VM in another tenant, collected into the SOC evidence container', () => {
-  it('describes, snapshots every disk, copies, hashes disk and file, revokes and records why nothing was sealed (Azurite)', async () => {
+  it('per-disk: describes, snapshots every disk, copies, hashes disk and file, revokes and records why nothing was sealed (Azurite)', async () => {
     const kase = await fx.openTestCase('IR-AZ-VM');
-    const ctx = fx.run(kase);
+    const ctx = fx.run(kase, { consistency: 'per-disk' });
     const { ids, world } = fx.lab.estate;
     const outcome = await collectAzureTarget(ctx, parseAzureTarget(ids.vm));
     const types = kase.entries().map((e) => e.type);
@@ -37,7 +38,7 @@ describe('an Azure VM in another tenant, collected into the SOC evidence contain
     const hashed = kase.entries().filter((e) => e.type === 'evidence.hashed');
     expect(hashed).toHaveLength(2);
     for (const entry of hashed) {
-      const source = snapshots.find((s) => String(entry.data.blob).includes(s.name))!;
+      const source = snapshots.find((s) => String(entry.data.blob).includes(`/${s.name}.vhd`))!;
       expect(entry.data.diskSha256).toBe(sha(source.content));
       expect(entry.data.fileSha256).toBe(sha(vhdFile(source.content)));
       expect(entry.data.footer).toMatchObject({ matchesLength: true });
@@ -58,7 +59,40 @@ describe('an Azure VM in another tenant, collected into the SOC evidence contain
     // Every ARM request carried our client request id and the run's correlation id.
     const arm = fx.lab.armLog.filter((x) => x.operation !== 'lab.blob');
     expect(arm.every((x) => x.clientRequestId && x.correlationRequestId === 'corr-IR-AZ-VM')).toBe(true);
+    // Every action ARM checked for this case is one the provider declares (operations.ts).
+    const declared = new Set(Object.values(AZURE_OPERATIONS).flatMap((op) => op.permissions.map((p) => p.action.toLowerCase())));
+    const checked = new Set(world.rbac.decisions.map((d) => d.action.toLowerCase()));
+    expect([...checked].filter((a) => !declared.has(a))).toEqual([]);
     await kase.close();
+  });
+});
+
+describe('a crash-consistent restore point where the VM supports one', () => {
+  it('takes one restore point for both disks, exports each disk restore point, and a resumed run adopts it', async () => {
+    const { ids, world } = fx.lab.estate;
+    const snapshotsBefore = world.snapshots.size;
+    const kase = await fx.openTestCase('IR-AZ-RP');
+    const outcome = await collectAzureTarget(fx.run(kase), parseAzureTarget(ids.vm));
+    expect(outcome.status, outcome.reason).toBe('partial'); // hashed, not sealed (Azurite)
+    expect(world.snapshots.size).toBe(snapshotsBefore);
+    const chosen = kase.entries().find((e) => e.type === 'consistency.chosen')!;
+    expect(chosen.data.mode).toBe('crash-consistent-restore-point');
+    const [collection] = [...world.restorePointCollections.values()].filter((c) => c.tags.CaseId === 'IR-AZ-RP');
+    expect(collection!.sourceId).toBe(ids.vm);
+    const [point] = [...collection!.points.values()];
+    expect(point!.consistencyMode).toBe('CrashConsistent');
+    const hashed = kase.entries().filter((e) => e.type === 'evidence.hashed');
+    expect(hashed).toHaveLength(2);
+    for (const drp of point!.diskRestorePoints.values()) {
+      expect(hashed.some((e) => e.data.diskSha256 === sha(drp.content))).toBe(true);
+      expect(drp.activeSas, 'endGetAccess on every disk restore point').toBeUndefined();
+    }
+    await kase.release();
+    const again = await fx.openTestCase('IR-AZ-RP', true);
+    await collectAzureTarget(fx.run(again), parseAzureTarget(ids.vm));
+    expect(collection!.points.size).toBe(1);
+    expect(again.entries().filter((e) => e.type === 'restorepoint.adopted')).toHaveLength(1);
+    await again.close();
   });
 });
 
@@ -85,12 +119,12 @@ describe('resume', () => {
   it('a second run of the case adopts its snapshots and copies instead of making new ones', async () => {
     const { ids, world } = fx.lab.estate;
     const first = await fx.openTestCase('IR-AZ-RESUME');
-    await collectAzureTarget(fx.run(first), parseAzureTarget(ids.vm));
+    await collectAzureTarget(fx.run(first, { consistency: 'per-disk' }), parseAzureTarget(ids.vm));
     await first.release();
     const before = world.snapshots.size;
     const puts = fx.lab.armLog.filter((x) => x.method === 'PUT').length;
     const again = await fx.openTestCase('IR-AZ-RESUME', true);
-    const outcome = await collectAzureTarget(fx.run(again), parseAzureTarget(ids.vm.toUpperCase().replace('/SUBSCRIPTIONS/', '/subscriptions/').replace('/RESOURCEGROUPS/', '/resourceGroups/').replace('/PROVIDERS/', '/providers/')));
+    const outcome = await collectAzureTarget(fx.run(again, { consistency: 'per-disk' }), parseAzureTarget(ids.vm.toUpperCase().replace('/SUBSCRIPTIONS/', '/subscriptions/').replace('/RESOURCEGROUPS/', '/resourceGroups/').replace('/PROVIDERS/', '/providers/')));
     expect(world.snapshots.size).toBe(before);
     expect(fx.lab.armLog.filter((x) => x.method === 'PUT').length).toBe(puts);
     const resumed = again.entries().slice(again.entries().findIndex((e) => e.type === 'case.resumed'));

@@ -41,7 +41,7 @@ describe('least privilege as the lab enforces it from policies/azure', () => {
     const f = await fixture();
     f.lab.estate.world.rbac.withoutAction('collector-role', 'Microsoft.Compute/disks/beginGetAccess/action');
     const kase = await f.openTestCase('IR-AZ-LINKED');
-    const outcome = await collectAzureTarget(f.run(kase), parseAzureTarget(f.lab.estate.ids.vm));
+    const outcome = await collectAzureTarget(f.run(kase, { consistency: 'per-disk' }), parseAzureTarget(f.lab.estate.ids.vm));
     expect(outcome.status).toBe('failed');
     const failures = kase.entries().filter((e) => e.type === 'step.failed' && e.data.step === 'snapshot');
     expect(failures).toHaveLength(2);
