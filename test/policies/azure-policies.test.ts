@@ -61,3 +61,12 @@ describe('Azure custom roles', () => {
     expect(discovery.filter((a) => /snapshots|GetAccess|retrieveBootDiagnosticsData|restorePoint|disks\//i.test(a))).toEqual([]);
   });
 });
+
+describe('Azure operations are all made by the code', () => {
+  it('every declared operation is called somewhere in src/providers/azure (callAzure, withOperation or an export source)', () => {
+    const dir = join(import.meta.dirname, '../../src/providers/azure');
+    const source = readdirSync(dir).filter((f) => f.endsWith('.ts') && f !== 'operations.ts' && f !== 'plan.ts').map((f) => readFileSync(join(dir, f), 'utf8')).join('\n');
+    const unused = ops.map(([name]) => name).filter((name) => !new RegExp(`(callAzure|withOperation)\\('${name}'|Op: '${name}'`).test(source));
+    expect(unused).toEqual([]);
+  });
+});

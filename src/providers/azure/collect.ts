@@ -146,13 +146,13 @@ export async function resolveAzureSelector(ctx: AzureRunContext, selector: Azure
       for (const vm of (obj(page).value as unknown[]) ?? []) {
         const raw = obj(vm);
         const id = str(raw.id);
-        if (id && tagsMatch(obj(raw.tags) as Record<string, string>, selector.key, selector.value)) {
+        if (id && tagsMatch(obj(raw.tags) as Record<string, string>, selector.tagKey, selector.value)) {
           matched.push(id);
           found.push(parseAzureTarget(id));
         }
       }
     }
-    await ctx.recorder.record('selector.resolved', { selector: `azure:tag:${selector.key}=${selector.value}`, subscriptionId, matched, requestIds: listed.exchanges.map((x) => x.requestId).filter(Boolean) });
+    await ctx.recorder.record('selector.resolved', { selector: selector.key, subscriptionId, matched, requestIds: listed.exchanges.map((x) => x.requestId).filter(Boolean) });
   }
   return found;
 }

@@ -67,7 +67,6 @@ export const AZURE_OPERATIONS = {
     { action: `${C}/snapshots/write`, scope: 'staging' },
     { action: `${C}/disks/beginGetAccess/action`, scope: 'disk', linked: true },
   ),
-  getSnapshot: op('compute:snapshots.get', 'target', false, { action: `${C}/snapshots/read`, scope: 'staging' }),
   listSnapshots: op('compute:snapshots.listByResourceGroup', 'target', false, { action: `${C}/snapshots/read`, scope: 'staging' }),
   grantSnapshotAccess: op('compute:snapshots.grantAccess', 'target', true, { action: `${C}/snapshots/beginGetAccess/action`, scope: 'staging' }),
   revokeSnapshotAccess: op('compute:snapshots.revokeAccess', 'target', true, { action: `${C}/snapshots/endGetAccess/action`, scope: 'staging' }),
@@ -78,13 +77,8 @@ export const AZURE_OPERATIONS = {
     { action: `${C}/restorePointCollections/write`, scope: 'staging' },
     { action: `${C}/virtualMachines/read`, scope: 'vm', linked: true },
   ),
-  getRestorePointCollection: op('compute:restorePointCollections.get', 'target', false, { action: `${C}/restorePointCollections/read`, scope: 'staging' }),
   createRestorePoint: op('compute:restorePoints.create', 'target', true, { action: `${C}/restorePointCollections/restorePoints/write`, scope: 'staging' }),
   getRestorePoint: op('compute:restorePoints.get', 'target', false, { action: `${C}/restorePointCollections/restorePoints/read`, scope: 'staging' }),
-  getDiskRestorePoint: op('compute:diskRestorePoint.get', 'target', false, {
-    action: `${C}/restorePointCollections/restorePoints/diskRestorePoints/read`,
-    scope: 'staging',
-  }),
   grantDiskRestorePointAccess: op('compute:diskRestorePoint.grantAccess', 'target', true, {
     action: `${C}/restorePointCollections/restorePoints/diskRestorePoints/beginGetAccess/action`,
     scope: 'staging',

@@ -5,23 +5,27 @@
  * written (resource-id.ts).
  */
 import { CustodyError } from '../../core/errors.js';
+import type { Selector, Target } from '../../core/targets.js';
 import { fullTypeKey, parseResourceId, resourceKey, RESOURCE_ID_FORM, type ResourceId } from './resource-id.js';
 
-export interface AzureVmTarget {
+export interface AzureVmTarget extends Target {
+  provider: 'azure';
   kind: 'azure-vm';
   /** As given: the ledger's target key. */
   id: string;
   resource: ResourceId;
 }
 
-export interface AzureDiskTarget {
+export interface AzureDiskTarget extends Target {
+  provider: 'azure';
   kind: 'azure-disk';
   id: string;
   resource: ResourceId;
 }
 
 /** A uniform scale set's instance: what an AKS node is. `instanceId` is the ARM name (`3`). */
-export interface AzureVmssVmTarget {
+export interface AzureVmssVmTarget extends Target {
+  provider: 'azure';
   kind: 'azure-vmss-vm';
   id: string;
   resource: ResourceId;
@@ -32,9 +36,11 @@ export interface AzureVmssVmTarget {
 export type AzureTarget = AzureVmTarget | AzureDiskTarget | AzureVmssVmTarget;
 
 /** `azure:tag:KEY=VALUE`: every VM carrying that tag in the configured subscriptions. */
-export interface AzureTagSelector {
+export interface AzureTagSelector extends Selector {
+  provider: 'azure';
   kind: 'azure-tag';
-  key: string;
+  /** The tag's name (`key` is the selector's stable text). */
+  tagKey: string;
   value: string;
 }
 
@@ -66,15 +72,15 @@ export function parseAzureTarget(raw: string): AzureTarget {
   }
   switch (fullTypeKey(resource)) {
     case 'microsoft.compute/virtualmachines':
-      return { kind: 'azure-vm', id: resource.id, resource };
+      return { provider: 'azure', kind: 'azure-vm', key: resource.id, id: resource.id, resource };
     case 'microsoft.compute/disks':
-      return { kind: 'azure-disk', id: resource.id, resource };
+      return { provider: 'azure', kind: 'azure-disk', key: resource.id, id: resource.id, resource };
     case 'microsoft.compute/virtualmachinescalesets/virtualmachines': {
       const [scaleSet = '', instanceId = ''] = resource.names;
       if (!/^\d+$/.test(instanceId)) {
         throw new CustodyError('E_INPUT', `invalid target "${raw}": "${instanceId}" is not a scale-set instance id (a number). Expected ${AZURE_TARGET_FORMS}.`, { resource: raw });
       }
-      return { kind: 'azure-vmss-vm', id: resource.id, resource, scaleSet, instanceId };
+      return { provider: 'azure', kind: 'azure-vmss-vm', key: resource.id, id: resource.id, resource, scaleSet, instanceId };
     }
     default:
       throw new CustodyError(
@@ -115,7 +121,7 @@ export function parseAzureSelector(raw: string): AzureTagSelector {
   const value = body.slice(eq + 1);
   if (!TAG_NAME.test(key)) throw fail(`"${key}" is not a valid Azure tag name`);
   if (!TAG_VALUE.test(value)) throw fail('the tag value is longer than 256 characters');
-  return { kind: 'azure-tag', key, value };
+  return { provider: 'azure', kind: 'azure-tag', key: `azure:tag:${key}=${value}`, tagKey: key, value };
 }
 
 /** The ledger's `target` field: the id as written. Compare targets with `azureTargetKey`. */
@@ -128,8 +134,12 @@ export function azureTargetKey(target: AzureTarget): string {
   return resourceKey(target.id);
 }
 
-export function azureSelectorKey(selector: AzureTagSelector): string {
-  return `azure:tag:${selector.key}=${selector.value}`;
+export function isAzureTargetValue(target: Target): target is AzureTarget {
+  return target.provider === 'azure';
+}
+
+export function isAzureSelectorValue(selector: Selector): selector is AzureTagSelector {
+  return selector.provider === 'azure' && selector.kind === 'azure-tag';
 }
 
 /**

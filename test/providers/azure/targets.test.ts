@@ -76,10 +76,10 @@ describe('Azure targets', () => {
 describe('Azure tag selector', () => {
   it('parses azure:tag:KEY=VALUE; tag names match case-insensitively, values exactly', () => {
     const s = parseAzureSelector('azure:tag:ForensicsEnabled=true');
-    expect(s).toEqual({ kind: 'azure-tag', key: 'ForensicsEnabled', value: 'true' });
-    expect(tagsMatch({ forensicsenabled: 'true' }, s.key, s.value)).toBe(true);
-    expect(tagsMatch({ ForensicsEnabled: 'True' }, s.key, s.value)).toBe(false);
-    expect(tagsMatch(undefined, s.key, s.value)).toBe(false);
+    expect(s).toEqual({ provider: 'azure', kind: 'azure-tag', key: 'azure:tag:ForensicsEnabled=true', tagKey: 'ForensicsEnabled', value: 'true' });
+    expect(tagsMatch({ forensicsenabled: 'true' }, s.tagKey, s.value)).toBe(true);
+    expect(tagsMatch({ ForensicsEnabled: 'True' }, s.tagKey, s.value)).toBe(false);
+    expect(tagsMatch(undefined, s.tagKey, s.value)).toBe(false);
   });
 
   it('refuses a selector without KEY=VALUE or with a forbidden character', () => {
