@@ -56,6 +56,10 @@ describe('an Azure VM in another tenant, collected into the SOC evidence contain
       expect.objectContaining({ identity: 'target', tenantId: fx.config.subscriptions[0]!.tenantId, claims: expect.objectContaining({ appId: fx.config.clientId, audience: 'https://management.azure.com' }) }),
       expect.objectContaining({ identity: 'soc', claims: expect.objectContaining({ audience: 'https://storage.azure.com' }) }),
     ]));
+    // Waiting was batched: one list of the staging group per round for both disks, no per-snapshot GET or poller.
+    const ops = fx.lab.armLog.filter((x) => x.correlationRequestId === 'corr-IR-AZ-VM').map((x) => x.operation);
+    expect(ops.filter((o) => o === 'snapshots.get')).toEqual([]);
+    expect(ops.filter((o) => o === 'snapshots.listByResourceGroup').length).toBeLessThanOrEqual(3);
     // Every ARM request carried our client request id and the run's correlation id.
     const arm = fx.lab.armLog.filter((x) => x.operation !== 'lab.blob');
     expect(arm.every((x) => x.clientRequestId && x.correlationRequestId === 'corr-IR-AZ-VM')).toBe(true);
