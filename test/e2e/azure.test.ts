@@ -72,6 +72,15 @@ describe('custody with an azure section', () => {
     expect(fx.lab.estate.world.snapshots.size).toBe(snapshots);
   });
 
+  it('a managed disk named alone is snapshotted (per-disk: a disk has no restore point), copied and hashed', async () => {
+    const run = await custody(['collect', '--case', 'INC-45', '--config', configPath, '--json', fx.lab.estate.ids.vmDataDisk], { cwd: fx.dir });
+    const doc = JSON.parse(run.stdout) as { outcomes: Array<{ target: string; status: string }> };
+    expect(doc.outcomes).toEqual([expect.objectContaining({ target: fx.lab.estate.ids.vmDataDisk, status: 'partial' })]);
+    const entries = ledger('INC-45');
+    expect(entries.filter((e) => e.type === 'snapshot.completed')).toHaveLength(1);
+    expect(entries.filter((e) => e.type === 'evidence.hashed')).toHaveLength(1);
+  });
+
   it('a tag selector collects the tagged VM in the configured subscriptions', async () => {
     const run = await custody(['collect', '--case', 'INC-43', '--config', configPath, '--json', '--select', 'azure:tag:ForensicsEnabled=true'], { cwd: fx.dir });
     const doc = JSON.parse(run.stdout) as { outcomes: Array<{ target: string; status: string }> };

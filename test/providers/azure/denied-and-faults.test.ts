@@ -93,6 +93,20 @@ describe('faults', () => {
     await kase.release();
   });
 
+  it('a token ARM holds expired is a credentials error naming ExpiredAuthenticationToken, not a silent retry', async () => {
+    const f = await fixture();
+    const kase = await f.openTestCase('IR-AZ-EXPIRED');
+    const ctx = f.run(kase);
+    const target = parseAzureTarget(f.lab.estate.ids.vm) as AzureVmTarget;
+    await describeVm(kase, ctx.clients, target, 'ev-000000000002');
+    // The cached token is still fresh to the client, expired to ARM (clock moved 2 h).
+    f.lab.clock.offsetMs = 2 * 3600 * 1000;
+    const outcome = await collectAzureTarget(ctx, target);
+    expect(outcome.error).toMatchObject({ code: 'E_CREDENTIALS' });
+    expect(String(outcome.error!.message)).toContain('ExpiredAuthenticationToken');
+    await kase.release();
+  });
+
   it('a subscription outside azure.subscriptions is refused before any call', async () => {
     const f = await fixture();
     const kase = await f.openTestCase('IR-AZ-OUTSIDE');
