@@ -6,6 +6,7 @@
  * secret-exposure path) — docs/deploy-azure.md says why custody makes it.
  */
 import type { CaseRecorder } from '../../core/ports.js';
+import { freshName } from '../../core/kernel.js';
 import { callAzure } from './arm-call.js';
 import type { AzureClients } from './clients.js';
 import { requestIdsOf, storedBefore } from './describe.js';
@@ -45,7 +46,8 @@ export async function collectBootDiagnostics(recorder: CaseRecorder, clients: Az
   ] as const) {
     if (!url || storedBefore(recorder, evidenceId, name)) continue;
     const body = await openSasUrl(url, ca, signal);
-    const evidence = await recorder.storeEvidence({ evidenceId, name, kind, source: sasFacts(url).blob, target: target.id, content: body, mediaType, requestIds: requestIdsOf(result.exchanges) });
+    // A file an interrupted run wrote but never recorded is kept: this run's goes beside it.
+    const evidence = await recorder.storeEvidence({ evidenceId, name: freshName(recorder, evidenceId, name), kind, source: sasFacts(url).blob, target: target.id, content: body, mediaType, requestIds: requestIdsOf(result.exchanges) });
     stored.push(evidence.path);
   }
   return stored;

@@ -5,6 +5,8 @@
  */
 import type { CaseRecorder, StoredEvidence } from '../../core/ports.js';
 import { CustodyError } from '../../core/errors.js';
+import { historyOf } from '../../core/case-history.js';
+import { storeOnce } from '../../core/kernel.js';
 import { callAzure, type AzureExchange } from './arm-call.js';
 import type { AzureClients } from './clients.js';
 import { arr, at, obj, str, type Json } from './raw.js';
@@ -42,17 +44,16 @@ export function requestIdsOf(exchanges: AzureExchange[]): string[] {
 }
 
 /**
- * Whether an earlier (interrupted) run of this case already stored `name` for `evidenceId`:
- * evidence is never overwritten, a resumed run keeps what is there and finishes what is missing.
+ * Whether an earlier (interrupted) run of this case already stored `name` for `evidenceId` (the
+ * case history index, not a ledger scan): a resumed run keeps what is there.
  */
 export function storedBefore(recorder: CaseRecorder, evidenceId: string, name: string): boolean {
-  return recorder.entries().some((e) => e.type === 'evidence.stored' && e.data.evidenceId === evidenceId && e.data.name === name);
+  return historyOf(recorder).storedName(evidenceId, name) !== undefined;
 }
 
-/** Stores ARM JSON once per case (see `storedBefore`). */
+/** Stores ARM JSON once per case, with the kernel's one resume naming policy (`storeOnce`). */
 export async function storeJson(recorder: CaseRecorder, input: { evidenceId: string; name: string; kind: string; source: string; target: string; body: unknown; exchanges: AzureExchange[] }): Promise<StoredEvidence | undefined> {
-  if (storedBefore(recorder, input.evidenceId, input.name)) return undefined;
-  return recorder.storeEvidence({
+  const result = await storeOnce(recorder, {
     evidenceId: input.evidenceId,
     name: input.name,
     kind: input.kind,
@@ -62,6 +63,7 @@ export async function storeJson(recorder: CaseRecorder, input: { evidenceId: str
     mediaType: 'application/json',
     requestIds: requestIdsOf(input.exchanges),
   });
+  return result.status === 'stored' ? result.stored : undefined;
 }
 
 /** Reads a VM or scale-set VM model and instance view and stores both. */
