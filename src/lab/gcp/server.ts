@@ -52,6 +52,8 @@ export interface LabGcpServer {
   readonly calls: Map<string, number>;
   /** Headers of every request, for attribution checks. */
   readonly requests: Array<{ api: string; path: string; userAgent: string; requestReason?: string; body?: unknown }>;
+  /** Every answer, for the contract test that holds them to the API description. */
+  readonly responses: Array<{ api: string; status: number; body: unknown }>;
   stop(): Promise<void>;
 }
 
@@ -107,6 +109,7 @@ export async function startGcpServer(options: LabGcpServerOptions): Promise<LabG
   const faults: LabGcpFault[] = [];
   const calls = new Map<string, number>();
   const requests: LabGcpServer['requests'] = [];
+  const responses: LabGcpServer['responses'] = [];
 
   const mint = (principal: string, lifetimeSeconds: number, scopes: string[], delegationChain: string[]) => {
     const token = `ya29.lab-${randomBytes(18).toString('base64url')}`;
@@ -212,7 +215,9 @@ export async function startGcpServer(options: LabGcpServerOptions): Promise<LabG
           if (!decision.allowed) throw forbidden(`Permission 'iam.serviceAccounts.getAccessToken' denied on resource (or it may not exist): projects/-/serviceAccounts/${next}`);
         }
         const { token, expiresAt } = mint(target, lifetime, input.scope, [principal, ...hops]);
-        return send(response, 200, { accessToken: token, expireTime: new Date(expiresAt).toISOString() });
+        const answer = { accessToken: token, expireTime: new Date(expiresAt).toISOString() };
+        responses.push({ api, status: 200, body: { ...answer, accessToken: '(redacted)' } });
+        return send(response, 200, answer);
       }
 
       if (method === 'GET' && path === '/v3/effectiveTags') {
@@ -239,6 +244,7 @@ export async function startGcpServer(options: LabGcpServerOptions): Promise<LabG
           tagKeyParentName: `organizations/${t.key.split('/')[0]}`,
           inherited: t.inherited,
         }));
+        responses.push({ api, status: 200, body: { effectiveTags } });
         return send(response, 200, { effectiveTags });
       }
 
@@ -255,10 +261,12 @@ export async function startGcpServer(options: LabGcpServerOptions): Promise<LabG
       injectFault(api);
       const groups = route.pattern.exec(path)!.slice(1);
       const result = route.handle({ state, principal, authorize, query: url.searchParams, body, settings }, groups);
+      responses.push({ api, status: 200, body: result });
       send(response, 200, result);
     } catch (error) {
       const e = error instanceof LabGcpError ? error : new LabGcpError(500, `lab error: ${(error as Error).message}`, 'backendError', 'INTERNAL');
       status = e.httpStatus;
+      responses.push({ api, status, body: e.body() });
       send(response, e.httpStatus, e.body());
     } finally {
       state.audit.push({
@@ -288,6 +296,7 @@ export async function startGcpServer(options: LabGcpServerOptions): Promise<LabG
     faults,
     calls,
     requests,
+    responses,
     async stop() {
       http.closeAllConnections();
       await new Promise<void>((resolve) => http.close(() => resolve()));
