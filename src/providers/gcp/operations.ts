@@ -151,18 +151,6 @@ export const GCP_OPERATIONS = {
 
 export type GcpOperationName = keyof typeof GCP_OPERATIONS;
 
-/** Every permission a role's operations declare: what `policies/gcp/<role>` must grant, exactly. */
-export function permissionsOfRole(role: GcpRoleName): string[] {
-  const actions = new Set<string>();
-  for (const op of Object.values(GCP_OPERATIONS) as GcpOperation[]) {
-    if (op.role !== role) continue;
-    // insertSnapshot's disk permission is granted by the collector role in the target project.
-    for (const p of op.permissions) actions.add(permissionRole(op, p.action) === role ? p.action : '');
-  }
-  actions.delete('');
-  return [...actions].sort();
-}
-
 /**
  * The role that grants one permission of an operation: createSnapshot on the source disk is the
  * collector's (target project, tag-conditioned); everything else belongs to the operation's role.

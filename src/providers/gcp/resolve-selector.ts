@@ -21,7 +21,8 @@ interface Listed {
 async function listInstances(session: GcpSession, project: string, filter: string | undefined): Promise<Listed[]> {
   return session.call('listInstances', project, `projects/${project}`, undefined, async (c, o) => {
     const found: Listed[] = [];
-    const iterable = c.instances.aggregatedListAsync({ project, ...(filter ? { filter } : {}) }, o);
+    // autoPaginate off: the async iterator pages itself, and the client warns on stderr otherwise.
+    const iterable = c.instances.aggregatedListAsync({ project, ...(filter ? { filter } : {}) }, { ...o, autoPaginate: false });
     for await (const [scope, list] of iterable) {
       for (const instance of list.instances ?? []) {
         found.push({ name: instance.name ?? '', zone: scope.replace(/^zones\//, ''), id: String(instance.id ?? '') });
