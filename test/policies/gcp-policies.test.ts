@@ -37,7 +37,8 @@ describe('policies/gcp against the declared calls', () => {
   it('every declared operation names a permission, and every permission belongs to a shipped role', () => {
     const all = new Set(Object.values(ROLE_FILE).flatMap((f) => readGcpRole(f).includedPermissions));
     for (const [name, op] of Object.entries(GCP_OPERATIONS)) {
-      expect(op.permissions.length, name).toBeGreaterThan(0);
+      // Only testIamPermissions needs none: it asks about the caller itself.
+      if (!op.api.endsWith('testIamPermissions')) expect(op.permissions.length, name).toBeGreaterThan(0);
       for (const p of op.permissions) expect(all.has(p.action), `${name}: ${p.action}`).toBe(true);
     }
   });

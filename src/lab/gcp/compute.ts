@@ -15,6 +15,8 @@ export interface ComputeCall {
   state: LabGcpState;
   principal: string;
   authorize(permission: string, resource: IamResource): void;
+  /** Asks without refusing: testIamPermissions answers the granted subset. */
+  allowed(permission: string, resource: IamResource): boolean;
   query: URLSearchParams;
   body: unknown;
   settings: ComputeSettings;
@@ -354,4 +356,27 @@ export function stopInstance(call: ComputeCall, project: string, zone: string, n
   call.authorize('compute.instances.stop', instanceResource(call.state, instance));
   instance.status = 'TERMINATED';
   return { kind: 'compute#operation', name: `operation-stop-${instance.id}`, status: 'DONE', operationType: 'stop', targetLink: link(LabGcpState.instanceKey(project, zone, name)) };
+}
+
+/** `testIamPermissions` on an instance or a disk: the subset of the asked permissions the caller holds. */
+export function testIamPermissions(call: ComputeCall, kind: 'instance' | 'disk', project: string, location: { zone?: string; region?: string }, name: string): unknown {
+  const asked = ((call.body ?? {}) as { permissions?: string[] }).permissions ?? [];
+  let resource: IamResource;
+  if (kind === 'instance') {
+    resource = instanceResource(call.state, instanceOf(call, project, location.zone!, name));
+  } else {
+    const key = LabGcpState.diskKey(project, location, name);
+    const disk = call.state.disks.get(key);
+    if (!disk) throw notFound(key);
+    resource = diskResource(call.state, disk);
+  }
+  if (asked.some((p) => p.includes('*'))) throw badRequest('Permissions with wildcards are not allowed.');
+  return { permissions: asked.filter((p) => call.allowed(p, resource)) };
+}
+
+/** Resource Manager `projects.testIamPermissions`, for the project-level grants. */
+export function testProjectPermissions(call: ComputeCall, project: string): unknown {
+  if (!call.state.projects.has(project)) throw notFound(`projects/${project}`);
+  const asked = ((call.body ?? {}) as { permissions?: string[] }).permissions ?? [];
+  return { permissions: asked.filter((p) => call.allowed(p, projectResource(call.state, project))) };
 }

@@ -19,6 +19,8 @@ import {
   insertSnapshot,
   instanceResource,
   stopInstance,
+  testIamPermissions,
+  testProjectPermissions,
   waitOperation,
   type ComputeCall,
   type ComputeSettings,
@@ -69,6 +71,10 @@ const SEG = '([^/]+)';
 const C = '/compute/v1/projects/';
 
 const ROUTES: Route[] = [
+  { method: 'POST', pattern: new RegExp(`^${C}${P}/zones/${SEG}/instances/${SEG}/testIamPermissions$`), api: 'compute.instances.testIamPermissions', handle: (c, [p, z, n]) => testIamPermissions(c, 'instance', p!, { zone: z! }, n!) },
+  { method: 'POST', pattern: new RegExp(`^${C}${P}/zones/${SEG}/disks/${SEG}/testIamPermissions$`), api: 'compute.disks.testIamPermissions', handle: (c, [p, z, n]) => testIamPermissions(c, 'disk', p!, { zone: z! }, n!) },
+  { method: 'POST', pattern: new RegExp(`^${C}${P}/regions/${SEG}/disks/${SEG}/testIamPermissions$`), api: 'compute.regionDisks.testIamPermissions', handle: (c, [p, r, n]) => testIamPermissions(c, 'disk', p!, { region: r! }, n!) },
+  { method: 'POST', pattern: /^\/v3\/projects\/([a-z][a-z0-9-]+):testIamPermissions$/, api: 'cloudresourcemanager.projects.testIamPermissions', handle: (c, [p]) => testProjectPermissions(c, p!) },
   { method: 'GET', pattern: new RegExp(`^${C}${P}/zones/${SEG}/instances/${SEG}/serialPort$`), api: 'compute.instances.getSerialPortOutput', handle: (c, [p, z, n]) => getSerialPortOutput(c, p!, z!, n!) },
   { method: 'GET', pattern: new RegExp(`^${C}${P}/zones/${SEG}/instances/${SEG}/screenshot$`), api: 'compute.instances.getScreenshot', handle: (c, [p, z, n]) => getScreenshot(c, p!, z!, n!) },
   { method: 'POST', pattern: new RegExp(`^${C}${P}/zones/${SEG}/instances/${SEG}/stop$`), api: 'compute.instances.stop', handle: (c, [p, z, n]) => stopInstance(c, p!, z!, n!) },
@@ -260,7 +266,8 @@ export async function startGcpServer(options: LabGcpServerOptions): Promise<LabG
       server.beforeRequest?.(api, path);
       injectFault(api);
       const groups = route.pattern.exec(path)!.slice(1);
-      const result = route.handle({ state, principal, authorize, query: url.searchParams, body, settings }, groups);
+      const allowed = (permission: string, resource: IamResource) => authorizer({ principal, permission, resource }).allowed;
+      const result = route.handle({ state, principal, authorize, allowed, query: url.searchParams, body, settings }, groups);
       responses.push({ api, status: 200, body: result });
       send(response, 200, result);
     } catch (error) {

@@ -147,6 +147,27 @@ export const GCP_OPERATIONS = {
       { action: 'resourcemanager.tagValueBindings.create', resource: 'tagValues/*' },
     ],
   },
+  /**
+   * `custody preflight`: asks IAM which of the declared permissions the collector holds on each
+   * resource (tag conditions are decided per resource, so a project-level answer cannot show them).
+   * Asking about yourself needs no permission (docs/research/gcp.md §7.4).
+   */
+  testResourcePermissions: {
+    api: 'compute.*.testIamPermissions',
+    caller: 'collector',
+    project: 'target',
+    mutates: false,
+    role: 'collector',
+    permissions: [],
+  },
+  testProjectPermissions: {
+    api: 'cloudresourcemanager.projects.testIamPermissions',
+    caller: 'collector',
+    project: 'target',
+    mutates: false,
+    role: 'inventory',
+    permissions: [],
+  },
 } as const satisfies Record<string, GcpOperation>;
 
 export type GcpOperationName = keyof typeof GCP_OPERATIONS;

@@ -7,6 +7,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { collectGcpTarget } from '../../../src/providers/gcp/collect.js';
+import { preflightGcp } from '../../../src/providers/gcp/preflight.js';
 import { resolveGcpSelector } from '../../../src/providers/gcp/resolve-selector.js';
 import { parseGcpTarget } from '../../../src/providers/gcp/targets.js';
 import { startGcpFixture, type GcpFixture } from '../../providers/gcp/fixture.js';
@@ -20,6 +21,7 @@ beforeAll(async () => {
   await collectGcpTarget(run, parseGcpTarget('projects/web-prod/regions/us-central1/disks/shared-data'));
   await collectGcpTarget(run, parseGcpTarget('projects/web-prod/zones/us-central1-a/instances/legacy-1'));
   await resolveGcpSelector(fx.session, fx.recorder, { kind: 'gcp-label', key: 'app', value: 'web' });
+  await preflightGcp(fx.session, { targets: [parseGcpTarget('projects/web-prod/zones/us-central1-a/instances/web-1'), parseGcpTarget('projects/web-prod/regions/us-central1/disks/shared-data')] });
 }, 120_000);
 afterAll(async () => fx?.stop());
 
@@ -28,12 +30,15 @@ describe('the GCP lab against the Compute protos', () => {
     const apis = new Set(fx.lab.server.responses.map((r) => r.api).filter((a) => a.startsWith('compute.')));
     expect([...apis].sort()).toEqual([
       'compute.disks.get',
+      'compute.disks.testIamPermissions',
       'compute.globalOperations.wait',
       'compute.instances.aggregatedList',
       'compute.instances.get',
       'compute.instances.getScreenshot',
       'compute.instances.getSerialPortOutput',
+      'compute.instances.testIamPermissions',
       'compute.regionDisks.get',
+      'compute.regionDisks.testIamPermissions',
       'compute.snapshots.get',
       'compute.snapshots.insert',
     ]);
