@@ -17,6 +17,8 @@ export interface GcpSessionOptions {
   recorder: CaseRecorder;
   version: string;
   sourceAuth?: AuthClient;
+  /** The orchestrator's email when `sourceAuth` does not carry one. */
+  orchestratorEmail?: string;
   retry?: Partial<RetryPolicy>;
   sleep?: (ms: number) => Promise<void>;
   /** Pause between wait rounds in which nothing finished (default 2 s). */
@@ -39,6 +41,7 @@ export class GcpSession {
     this.broker = new GcpCredentialBroker({
       config: options.config,
       ...(options.sourceAuth ? { sourceAuth: options.sourceAuth } : {}),
+      ...(options.orchestratorEmail ? { orchestratorEmail: options.orchestratorEmail } : {}),
       attribution: this.attribution,
       ...(options.now ? { now: options.now } : {}),
       onImpersonated: async (record: ImpersonationRecord) => {
