@@ -8,7 +8,7 @@
 import type { CaseRecorder } from '../../core/ports.js';
 import { CustodyError } from '../../core/errors.js';
 import type { GcpSession } from './session.js';
-import { gcpSelectorKey, type GcpInstanceTarget, type GcpSelector } from './targets.js';
+import { gcpSelectorKey, instanceTarget, type GcpInstanceTarget, type GcpSelector } from './targets.js';
 
 const RESOURCE_MANAGER = 'https://cloudresourcemanager.googleapis.com';
 
@@ -61,17 +61,17 @@ export async function resolveGcpSelector(session: GcpSession, recorder: CaseReco
   for (const project of session.config.allowedProjects) {
     try {
       if (selector.kind === 'gcp-label') {
-        const filter = `labels.${selector.key} = "${selector.value}"`;
+        const filter = `labels.${selector.label} = "${selector.value}"`;
         const found = await listInstances(session, project, filter);
         await recorder.record('selector.searched', { project, filter, found: found.map((f) => `projects/${project}/zones/${f.zone}/instances/${f.name}`) }, key);
-        for (const f of found) targets.push({ kind: 'gcp-instance', project, zone: f.zone, instance: f.name });
+        for (const f of found) targets.push(instanceTarget(project, f.zone, f.name));
       } else {
-        const wanted = `${selector.parent}/${selector.key}/${selector.value}`;
+        const wanted = `${selector.parent}/${selector.tagKey}/${selector.value}`;
         const listed = await listInstances(session, project, undefined);
         const found: Listed[] = [];
         for (const instance of listed) if ((await effectiveTags(session, project, instance)).includes(wanted)) found.push(instance);
         await recorder.record('selector.searched', { project, tagValue: wanted, examined: listed.length, found: found.map((f) => `projects/${project}/zones/${f.zone}/instances/${f.name}`) }, key);
-        for (const f of found) targets.push({ kind: 'gcp-instance', project, zone: f.zone, instance: f.name });
+        for (const f of found) targets.push(instanceTarget(project, f.zone, f.name));
       }
     } catch (error) {
       const e = error instanceof CustodyError ? error : new CustodyError('E_CLOUD', String(error));

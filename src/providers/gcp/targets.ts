@@ -6,14 +6,19 @@
 import { CustodyError } from '../../core/errors.js';
 
 export interface GcpInstanceTarget {
+  provider: 'gcp';
   kind: 'gcp-instance';
+  /** The full resource name (`//compute.googleapis.com/projects/…`): the ledger's target field. */
+  key: string;
   project: string;
   zone: string;
   instance: string;
 }
 
 export interface GcpDiskTarget {
+  provider: 'gcp';
   kind: 'gcp-disk';
+  key: string;
   project: string;
   /** Exactly one of zone (zonal disk) and region (regional disk). */
   zone?: string;
@@ -25,8 +30,11 @@ export type GcpTarget = GcpInstanceTarget | GcpDiskTarget;
 
 /** `gcp-label:KEY=VALUE`: instances carrying that label in every configured project. */
 export interface GcpLabelSelector {
+  provider: 'gcp';
   kind: 'gcp-label';
+  /** `gcp-label:KEY=VALUE` as typed: parses back to this selector. */
   key: string;
+  label: string;
   value: string;
 }
 
@@ -35,9 +43,11 @@ export interface GcpLabelSelector {
  * namespaced value `PARENT/KEY/VALUE` (PARENT an organization id or a project id).
  */
 export interface GcpTagSelector {
+  provider: 'gcp';
   kind: 'gcp-tag';
-  parent: string;
   key: string;
+  parent: string;
+  tagKey: string;
   value: string;
 }
 
@@ -96,13 +106,13 @@ export function parseGcpTarget(raw: string): GcpTarget {
   if (!NAME.test(name)) throw inputError(raw, GCP_TARGET_FORMS, `"${name}" is not a Compute Engine resource name`);
   if (locationKind === 'zones') {
     if (!ZONE.test(location)) throw inputError(raw, GCP_TARGET_FORMS, `"${location}" is not a zone`);
-    if (collection === 'instances') return { kind: 'gcp-instance', project, zone: location, instance: name };
-    if (collection === 'disks') return { kind: 'gcp-disk', project, zone: location, disk: name };
+    if (collection === 'instances') return instanceTarget(project, location, name);
+    if (collection === 'disks') return diskTarget(project, { zone: location }, name);
     throw inputError(raw, GCP_TARGET_FORMS, `"${collection}" cannot be collected`);
   }
   if (locationKind === 'regions') {
     if (!REGION.test(location)) throw inputError(raw, GCP_TARGET_FORMS, `"${location}" is not a region`);
-    if (collection === 'disks') return { kind: 'gcp-disk', project, region: location, disk: name };
+    if (collection === 'disks') return diskTarget(project, { region: location }, name);
     throw inputError(raw, GCP_TARGET_FORMS, collection === 'instances' ? 'instances are zonal, not regional' : `"${collection}" cannot be collected`);
   }
   throw inputError(raw, GCP_TARGET_FORMS, `"${locationKind}" is neither zones nor regions`);
@@ -116,7 +126,19 @@ export function parseProviderIdTarget(providerId: string, raw = providerId): Gcp
   if (!PROJECT.test(project)) throw inputError(raw, 'gce://PROJECT/ZONE/INSTANCE', `"${project}" is not a project id`);
   if (!ZONE.test(zone)) throw inputError(raw, 'gce://PROJECT/ZONE/INSTANCE', `"${zone}" is not a zone`);
   if (!NAME.test(instance)) throw inputError(raw, 'gce://PROJECT/ZONE/INSTANCE', `"${instance}" is not an instance name`);
-  return { kind: 'gcp-instance', project, zone, instance };
+  return instanceTarget(project, zone, instance);
+}
+
+/** An instance target with its ledger key. */
+export function instanceTarget(project: string, zone: string, instance: string): GcpInstanceTarget {
+  return { provider: 'gcp', kind: 'gcp-instance', key: `${COMPUTE_HOST}projects/${project}/zones/${zone}/instances/${instance}`, project, zone, instance };
+}
+
+/** A zonal or regional disk target with its ledger key. */
+export function diskTarget(project: string, location: { zone?: string; region?: string }, disk: string): GcpDiskTarget {
+  return location.zone !== undefined
+    ? { provider: 'gcp', kind: 'gcp-disk', key: `${COMPUTE_HOST}projects/${project}/zones/${location.zone}/disks/${disk}`, project, zone: location.zone, disk }
+    : { provider: 'gcp', kind: 'gcp-disk', key: `${COMPUTE_HOST}projects/${project}/regions/${location.region}/disks/${disk}`, project, region: location.region!, disk };
 }
 
 /**
@@ -138,7 +160,7 @@ export function parseGcpSelector(raw: string): GcpSelector {
   if (prefix === 'gcp-label:') {
     if (!LABEL_KEY.test(key)) throw inputError(raw, GCP_SELECTOR_FORMS, `"${key}" is not a label key (lowercase, starts with a letter)`, 'selector');
     if (!LABEL_VALUE.test(value)) throw inputError(raw, GCP_SELECTOR_FORMS, `"${value}" is not a label value`, 'selector');
-    return { kind: 'gcp-label', key, value };
+    return { provider: 'gcp', kind: 'gcp-label', key: `gcp-label:${key}=${value}`, label: key, value };
   }
   const slash = key.indexOf('/');
   const parent = key.slice(0, slash);
@@ -146,7 +168,7 @@ export function parseGcpSelector(raw: string): GcpSelector {
   if (slash <= 0 || !TAG_PARENT.test(parent)) throw inputError(raw, GCP_SELECTOR_FORMS, 'a tag key is namespaced by its organization id or project id', 'selector');
   if (!TAG_SHORT_NAME.test(shortKey)) throw inputError(raw, GCP_SELECTOR_FORMS, `"${shortKey}" is not a tag key short name`, 'selector');
   if (!TAG_SHORT_NAME.test(value)) throw inputError(raw, GCP_SELECTOR_FORMS, `"${value}" is not a tag value short name`, 'selector');
-  return { kind: 'gcp-tag', parent, key: shortKey, value };
+  return { provider: 'gcp', kind: 'gcp-tag', key: `gcp-tag:${parent}/${shortKey}=${value}`, parent, tagKey: shortKey, value };
 }
 
 /** The relative resource name: `projects/P/zones/Z/instances/N`, `projects/P/regions/R/disks/N`. */
@@ -163,9 +185,7 @@ export function gcpTargetKey(target: GcpTarget): string {
 }
 
 export function gcpSelectorKey(selector: GcpSelector): string {
-  return selector.kind === 'gcp-label'
-    ? `gcp-label:${selector.key}=${selector.value}`
-    : `gcp-tag:${selector.parent}/${selector.key}=${selector.value}`;
+  return selector.key;
 }
 
 /**
@@ -176,7 +196,7 @@ export function diskTargetFromUrl(url: string): GcpDiskTarget | undefined {
   const match = /(?:^|\/)projects\/([^/]+)\/(zones|regions)\/([^/]+)\/disks\/([^/]+)$/.exec(url);
   if (!match) return undefined;
   const [, project = '', kind, location = '', disk = ''] = match;
-  return kind === 'zones' ? { kind: 'gcp-disk', project, zone: location, disk } : { kind: 'gcp-disk', project, region: location, disk };
+  return kind === 'zones' ? diskTarget(project, { zone: location }, disk) : diskTarget(project, { region: location }, disk);
 }
 
 /** `us-central1-a` → `us-central1`. */

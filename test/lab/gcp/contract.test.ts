@@ -9,7 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { collectGcpTarget } from '../../../src/providers/gcp/collect.js';
 import { preflightGcp } from '../../../src/providers/gcp/preflight.js';
 import { resolveGcpSelector } from '../../../src/providers/gcp/resolve-selector.js';
-import { parseGcpTarget } from '../../../src/providers/gcp/targets.js';
+import { parseGcpSelector, parseGcpTarget } from '../../../src/providers/gcp/targets.js';
 import { startGcpFixture, type GcpFixture } from '../../providers/gcp/fixture.js';
 import { pathFitsTemplate, protoMethodOf, validateMessage } from './proto-schema.js';
 
@@ -20,7 +20,7 @@ beforeAll(async () => {
   await collectGcpTarget(run, parseGcpTarget('//compute.googleapis.com/projects/web-prod/zones/us-central1-a/instances/web-1'));
   await collectGcpTarget(run, parseGcpTarget('projects/web-prod/regions/us-central1/disks/shared-data'));
   await collectGcpTarget(run, parseGcpTarget('projects/web-prod/zones/us-central1-a/instances/legacy-1'));
-  await resolveGcpSelector(fx.session, fx.recorder, { kind: 'gcp-label', key: 'app', value: 'web' });
+  await resolveGcpSelector(fx.session, fx.recorder, parseGcpSelector('gcp-label:app=web'));
   await preflightGcp(fx.session, { targets: [parseGcpTarget('projects/web-prod/zones/us-central1-a/instances/web-1'), parseGcpTarget('projects/web-prod/regions/us-central1/disks/shared-data')] });
 }, 120_000);
 afterAll(async () => fx?.stop());

@@ -17,7 +17,7 @@ describe('GCP targets', () => {
     ['//compute.googleapis.com/projects/web-prod/regions/us-central1/disks/shared', { kind: 'gcp-disk', project: 'web-prod', region: 'us-central1', disk: 'shared' }],
     ['gce://gke-prod/us-central1-b/gke-prod-pool-1-abcd', { kind: 'gcp-instance', project: 'gke-prod', zone: 'us-central1-b', instance: 'gke-prod-pool-1-abcd' }],
   ])('%s parses', (raw, expected) => {
-    expect(parseGcpTarget(raw)).toEqual(expected);
+    expect(parseGcpTarget(raw)).toMatchObject({ provider: 'gcp', ...expected });
   });
 
   it.each([
@@ -46,16 +46,30 @@ describe('GCP targets', () => {
   });
 
   it('attached disk URLs become disk targets (zonal and regional)', () => {
-    expect(diskTargetFromUrl('https://www.googleapis.com/compute/v1/projects/p-123456/zones/us-east1-b/disks/boot')).toEqual({ kind: 'gcp-disk', project: 'p-123456', zone: 'us-east1-b', disk: 'boot' });
-    expect(diskTargetFromUrl('https://www.googleapis.com/compute/v1/projects/p-123456/regions/us-east1/disks/r')).toEqual({ kind: 'gcp-disk', project: 'p-123456', region: 'us-east1', disk: 'r' });
+    expect(diskTargetFromUrl('https://www.googleapis.com/compute/v1/projects/p-123456/zones/us-east1-b/disks/boot')).toMatchObject({ kind: 'gcp-disk', project: 'p-123456', zone: 'us-east1-b', disk: 'boot' });
+    expect(diskTargetFromUrl('https://www.googleapis.com/compute/v1/projects/p-123456/regions/us-east1/disks/r')).toEqual({
+      provider: 'gcp',
+      kind: 'gcp-disk',
+      key: '//compute.googleapis.com/projects/p-123456/regions/us-east1/disks/r',
+      project: 'p-123456',
+      region: 'us-east1',
+      disk: 'r',
+    });
     expect(diskTargetFromUrl('')).toBeUndefined();
   });
 });
 
 describe('GCP selectors', () => {
   it('labels and Resource Manager tags', () => {
-    expect(parseGcpSelector('gcp-label:incident=inc-42')).toEqual({ kind: 'gcp-label', key: 'incident', value: 'inc-42' });
-    expect(parseGcpSelector('gcp-tag:123456789012/ForensicsEnabled=true')).toEqual({ kind: 'gcp-tag', parent: '123456789012', key: 'ForensicsEnabled', value: 'true' });
+    expect(parseGcpSelector('gcp-label:incident=inc-42')).toEqual({ provider: 'gcp', kind: 'gcp-label', key: 'gcp-label:incident=inc-42', label: 'incident', value: 'inc-42' });
+    expect(parseGcpSelector('gcp-tag:123456789012/ForensicsEnabled=true')).toEqual({
+      provider: 'gcp',
+      kind: 'gcp-tag',
+      key: 'gcp-tag:123456789012/ForensicsEnabled=true',
+      parent: '123456789012',
+      tagKey: 'ForensicsEnabled',
+      value: 'true',
+    });
   });
   it.each([
     ['gcp-label:Incident=x', 'is not a label key'],
