@@ -13,10 +13,11 @@ import type { AnyConfig, CallerPrincipal, NodeMachine, NodeMapping, PreflightReq
 import type { Provider } from '../core/ports.js';
 import type { Selector, Target } from '../core/targets.js';
 import { awsModule } from './aws/module.js';
+import { gcpModule } from './gcp/module.js';
 import { kubernetesModule } from './kubernetes/module.js';
 
 /** The product's providers, in the order their rows, help lines and flags are shown. */
-export const PROVIDER_MODULES = [awsModule, kubernetesModule] as const;
+export const PROVIDER_MODULES = [awsModule, kubernetesModule, gcpModule] as const;
 
 // The registry holds modules of every section type; each module's own code is typed.
 // eslint-disable-next-line @typescript-eslint/no-explicit-any

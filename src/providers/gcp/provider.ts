@@ -21,14 +21,16 @@
  */
 import type { AuthClient } from 'google-auth-library';
 import { CustodyError } from '../../core/errors.js';
-import type { CaseRecorder, CollectOptions, PlannedStep, ProgressSink, TargetOutcome } from '../../core/ports.js';
+import type { CaseRecorder, CollectOptions, PlannedStep, ProgressSink, Provider, ProviderContext, TargetOutcome } from '../../core/ports.js';
+import type { AnyConfig, PreflightRequest, PreflightRow } from '../../core/provider-module.js';
+import type { Selector, Target } from '../../core/targets.js';
 import { collectGcpTarget } from './collect.js';
 import type { GcpConfig } from './config.js';
 import { plannedGcpCalls } from './operations.js';
 import { preflightGcp, type GcpPreflightRow } from './preflight.js';
 import { resolveGcpSelector } from './resolve-selector.js';
 import { GcpSession, type GcpSessionOptions } from './session.js';
-import { gcpTargetKey, parseProviderIdTarget, type GcpInstanceTarget, type GcpSelector, type GcpTarget } from './targets.js';
+import { gcpTargetKey, isGcpSelector, isGcpTarget, parseProviderIdTarget, type GcpInstanceTarget, type GcpSelector, type GcpTarget } from './targets.js';
 
 export interface GcpProviderDeps {
   /** The orchestrator's credentials (default: ADC). */
@@ -112,7 +114,7 @@ export function createGcpProvider(config: GcpConfig, deps: GcpProviderDeps = {})
     async callerIdentity() {
       identitySession ??= new GcpSession({
         config,
-        recorder: { caseId: 'identity', analyst: '', caseDir: '', record: async () => { throw new Error('no case'); }, entries: () => [], storeEvidence: async () => { throw new Error('no case'); }, recordArtifact: async () => { throw new Error('no case'); } } as CaseRecorder,
+        recorder: detachedRecorder('caller identity'),
         version: deps.version ?? '0.1.0',
         ...(deps.sourceAuth ? { sourceAuth: deps.sourceAuth } : {}),
       });
@@ -129,4 +131,71 @@ export function createGcpProvider(config: GcpConfig, deps: GcpProviderDeps = {})
       await identitySession?.close();
     },
   };
+}
+
+/** The module's caller identity: the orchestrator's service account, in the forensics project. */
+export async function gcpCallerIdentity(config: GcpConfig, deps: GcpProviderDeps = {}): Promise<{ arn: string; account: string; userId: string }> {
+  const provider = createGcpProvider(config, deps);
+  try {
+    const { principal } = await provider.callerIdentity();
+    return { arn: principal, account: config.forensicsProject, userId: principal };
+  } finally {
+    await provider.close();
+  }
+}
+
+/** The module's preflight rows, in the registry's shared row shape. */
+export async function runGcpPreflightRows(config: GcpConfig, request: PreflightRequest<AnyConfig>, deps: GcpProviderDeps = {}): Promise<PreflightRow[]> {
+  const provider = createGcpProvider(config, deps);
+  const recorder = detachedRecorder('preflight');
+  try {
+    const projects = request.scopes.project;
+    const targets = request.targets.filter(isGcpTarget);
+    const rows = await provider.preflight(recorder, { ...(projects && projects.length > 0 ? { projects: [...projects] } : {}), ...(targets.length > 0 ? { targets } : {}) });
+    return rows.map((row) => ({
+      provider: 'gcp',
+      scope: [row.scope, row.resource],
+      check: row.check,
+      result: row.result,
+      action: row.missing?.join(', ') ?? (row.check.includes('impersonate') ? 'iam.serviceAccounts.getAccessToken' : 'testIamPermissions'),
+      detail: row.detail ?? (row.result === 'ok' ? 'allowed' : ''),
+    }));
+  } finally {
+    await provider.close();
+  }
+}
+
+/**
+ * The collecting `Provider` the registry creates: the GCP provider behind core's port (targets
+ * and selectors narrowed by their `provider`).
+ */
+export function createGcpCoreProvider(config: GcpConfig, deps: GcpProviderDeps = {}): Provider {
+  const gcp = createGcpProvider(config, deps);
+  const own = (target: Target): GcpTarget => {
+    if (!isGcpTarget(target)) throw new CustodyError('E_UNSUPPORTED', `the GCP provider does not collect ${target.kind} targets`);
+    return target;
+  };
+  return {
+    name: 'gcp',
+    handles: isGcpTarget,
+    handlesSelector: isGcpSelector,
+    validate: (target) => gcp.validate(own(target)),
+    scopeOf: (target) => (isGcpTarget(target) ? gcp.scopeOf(target) : 'gcp'),
+    plan: (target, options) => gcp.plan(own(target), options),
+    async resolveSelector(selector: Selector, ctx: ProviderContext): Promise<Target[]> {
+      if (!isGcpSelector(selector)) throw new CustodyError('E_UNSUPPORTED', `the GCP provider does not resolve ${selector.kind} selectors`);
+      return gcp.resolveSelector(selector, ctx.recorder);
+    },
+    collect: (target, ctx) => gcp.collect(own(target), ctx),
+    close: () => gcp.close(),
+  };
+}
+
+/** A recorder for work outside a case (preflight, identity): nothing may be recorded. */
+function detachedRecorder(purpose: string): CaseRecorder {
+  const refuse = async (): Promise<never> => {
+    throw new CustodyError('E_INTERNAL', `${purpose} has no case to record in`);
+  };
+  // Preflight mints tokens; their credentials.impersonated entries have no case to go to.
+  return { caseId: purpose, analyst: '', caseDir: '', record: async () => ({}) as never, entries: () => [], storeEvidence: refuse, recordArtifact: refuse };
 }

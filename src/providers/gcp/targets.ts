@@ -4,6 +4,7 @@
  * configured projects. Parsing is strict and touches no cloud; a bad name says which form it expected.
  */
 import { CustodyError } from '../../core/errors.js';
+import type { Selector, Target } from '../../core/targets.js';
 
 export interface GcpInstanceTarget {
   provider: 'gcp';
@@ -202,4 +203,12 @@ export function diskTargetFromUrl(url: string): GcpDiskTarget | undefined {
 /** `us-central1-a` → `us-central1`. */
 export function regionOfGcpZone(zone: string): string {
   return zone.replace(/-[a-z]$/, '');
+}
+
+export function isGcpTarget(target: Target): target is GcpTarget {
+  return target.provider === 'gcp' && (target.kind === 'gcp-instance' || target.kind === 'gcp-disk');
+}
+
+export function isGcpSelector(selector: Selector): selector is GcpSelector {
+  return selector.provider === 'gcp' && (selector.kind === 'gcp-label' || selector.kind === 'gcp-tag');
 }
