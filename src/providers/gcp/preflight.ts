@@ -64,6 +64,12 @@ function verdict(scope: string, check: string, resource: string, asked: string[]
     : { scope, check, resource, result: 'denied', missing, detail: `missing ${missing.join(', ')} on ${resource}` };
 }
 
+/** How the collection tag is named in messages: the configured one, else the shipped default. */
+function tagText(session: GcpSession): string {
+  const tag = session.config.collectionTag;
+  return tag ? `${tag.key}=${tag.value}` : 'ForensicsEnabled=true';
+}
+
 async function diskRow(session: GcpSession, scope: string, disk: GcpDiskTarget): Promise<GcpPreflightRow> {
   const name = resourceNameOf(disk);
   try {
@@ -73,7 +79,7 @@ async function diskRow(session: GcpSession, scope: string, disk: GcpDiskTarget):
         : c.regionDisks.testIamPermissions({ project: disk.project, region: disk.region!, resource: disk.disk, testPermissionsRequestResource: { permissions: DISK_PERMISSIONS } }, o),
     );
     const row = verdict(scope, 'disk permissions (tag-conditioned)', name, DISK_PERMISSIONS, answer.permissions ?? []);
-    if (row.result === 'denied') row.detail = `${row.detail}: is the disk (or its project/folder) tagged ForensicsEnabled=true?`;
+    if (row.result === 'denied') row.detail = `${row.detail}: is the disk (or its project/folder) tagged ${tagText(session)}?`;
     return row;
   } catch (error) {
     return errorRow(scope, 'disk permissions (tag-conditioned)', name, error);
@@ -122,7 +128,7 @@ export async function preflightGcp(session: GcpSession, options: { projects?: st
         c.instances.testIamPermissions({ project: target.project, zone: target.zone, resource: target.instance, testPermissionsRequestResource: { permissions: INSTANCE_PERMISSIONS } }, o),
       );
       const row = verdict(scope, 'instance permissions (tag-conditioned)', name, INSTANCE_PERMISSIONS, answer.permissions ?? []);
-      if (row.result === 'denied') row.detail = `${row.detail}: ${gcpTargetKey(target)} does not carry the collection tag ForensicsEnabled=true (own or inherited)`;
+      if (row.result === 'denied') row.detail = `${row.detail}: ${gcpTargetKey(target)} does not carry the collection tag ${tagText(session)} (own or inherited)`;
       rows.push(row);
       if (!(answer.permissions ?? []).includes('compute.instances.get')) continue;
       const [instance] = await session.call('getInstance', target.project, name, undefined, (c, o) => c.instances.get({ project: target.project, zone: target.zone, instance: target.instance }, o));
