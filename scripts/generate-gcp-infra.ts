@@ -109,6 +109,15 @@ resource "google_project_iam_member" "${name}" {
   member   = "serviceAccount:\${each.value}"${condition(binding)}
 }
 `;
+    case 'evidence-hold-tag-value':
+      return `# ${binding.id}: ${binding.role} on the EvidenceHold tag value (to bind it at creation), for every collector.
+resource "google_tags_tag_value_iam_member" "${name}" {
+  for_each  = { for email in local.collector_emails : email => email if var.evidence_hold }
+  tag_value = google_tags_tag_value.evidence_hold_true[0].name
+  role      = ${role}
+  member    = "serviceAccount:\${each.value}"
+}
+`;
     case 'collector-service-account':
       return `# ${binding.id}: ${binding.role} on each collector service account, for the orchestrator only.
 resource "google_service_account_iam_member" "${name}" {

@@ -216,6 +216,14 @@ resource "google_project_iam_member" "evidence_hold" {
   member   = "serviceAccount:${each.value}"
 }
 
+# evidence-hold-tag: evidence-hold-role on the EvidenceHold tag value (to bind it at creation), for every collector.
+resource "google_tags_tag_value_iam_member" "evidence_hold_tag" {
+  for_each  = { for email in local.collector_emails : email => email if var.evidence_hold }
+  tag_value = google_tags_tag_value.evidence_hold_true[0].name
+  role      = google_organization_iam_custom_role.evidence_hold.name
+  member    = "serviceAccount:${each.value}"
+}
+
 # token-creator: token-creator-role on each collector service account, for the orchestrator only.
 resource "google_service_account_iam_member" "token_creator" {
   for_each           = local.collector_ids

@@ -39,7 +39,7 @@ describe('infra/gcp/main.tf', () => {
   it('every conditional binding carries its policy condition, for projects and folders alike', () => {
     for (const binding of readGcpBindings()) {
       const name = binding.id.replace(/-/g, '_');
-      const blocks = [resources.google_project_iam_member?.[name], resources.google_folder_iam_member?.[name], resources.google_service_account_iam_member?.[name]]
+      const blocks = [resources.google_project_iam_member?.[name], resources.google_folder_iam_member?.[name], resources.google_service_account_iam_member?.[name], resources.google_tags_tag_value_iam_member?.[name]]
         .filter((b): b is Array<Record<string, any>> => b !== undefined)
         .map((b) => b[0]!);
       expect(blocks.length, binding.id).toBeGreaterThan(0);

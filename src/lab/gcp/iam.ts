@@ -128,15 +128,18 @@ export function createPolicyAuthorizer(world: PolicyWorld): GcpAuthorizer {
           ? [`projects/${project}`]
           : binding.scope === 'forensics-project'
             ? [`projects/${world.forensicsProject}`]
-            : [`projects/-/serviceAccounts/${collector}`];
+            : binding.scope === 'evidence-hold-tag-value'
+              ? [`tagValues/${world.orgId}/EvidenceHold/true`]
+              : [`projects/-/serviceAccounts/${collector}`];
       resolved.push({ binding, member, on, permissions });
     }
   }
   const denyPolicies: GcpDenyPolicy[] = GCP_DENY_POLICY_FILES.map((name) => fillGcpPlaceholders(readGcpDenyPolicy(name), values('')));
   const evidenceHoldActive = world.evidenceHold === true;
 
+  // A binding on a service account or a tag value covers that resource; on a project, everything in it.
   const covers = (on: string, resource: IamResource) =>
-    on.startsWith('projects/-/serviceAccounts/') ? resource.name === on : resource.project !== undefined && on === `projects/${resource.project}`;
+    on.startsWith('projects/-/serviceAccounts/') || on.startsWith('tagValues/') ? resource.name === on : resource.project !== undefined && on === `projects/${resource.project}`;
 
   const conditionHolds = (expression: string, resource: IamResource): boolean => {
     const value = env.evaluate(expression, { resource: new CelResource(resource.name, resource.type, serviceOf(resource.type), resource.tags) });

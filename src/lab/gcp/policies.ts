@@ -24,7 +24,7 @@ export interface GcpBinding {
   id: string;
   /** File name of the role in policies/gcp/ without `.json`. */
   role: string;
-  scope: 'target-project' | 'forensics-project' | 'collector-service-account';
+  scope: 'target-project' | 'forensics-project' | 'collector-service-account' | 'evidence-hold-tag-value';
   member: string;
   condition?: GcpCondition;
   /** Bound only when the feature is configured (the evidence hold). */
