@@ -7,11 +7,15 @@
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { EXIT } from '../../src/core/errors.js';
 import { gcpDemoScenario, startGcpLab, type GcpLab } from '../../src/lab/gcp/index.js';
 import { pointAdcAt } from '../providers/gcp/fixture.js';
 import { custody } from './cli-run.js';
+
+// Each test runs whole collections against the loopback lab with the real Google clients: on a
+// loaded machine that can take longer than the default; correctness never depends on the time.
+vi.setConfig({ testTimeout: 240_000, hookTimeout: 240_000 });
 
 let lab: GcpLab;
 let dir: string;
@@ -72,7 +76,7 @@ describe('custody with a gcp section', () => {
     expect(entries.filter((e) => e.type === 'snapshot.completed')).toHaveLength(3);
     const verify = await custody(['verify', join(dir, 'cases', 'INC-42')], { cwd: dir });
     expect(verify.code).toBe(EXIT.OK);
-  }, 120_000);
+  }, 240_000);
 
   it('--resume never duplicates: no second insert, one snapshot per disk', async () => {
     const inserts = lab.server.calls.get('compute.snapshots.insert') ?? 0;
@@ -84,7 +88,7 @@ describe('custody with a gcp section', () => {
     // Each disk has exactly one snapshot in the forensics project, whatever the resume re-ran.
     const names = [...lab.state.snapshots.values()].map((s) => s.sourceDisk);
     expect(new Set(names).size).toBe(names.length);
-  }, 120_000);
+  }, 240_000);
 
   it('a label selector searches every allowed project and records the search', async () => {
     const run = await custody(['collect', '--case', 'INC-43', '--analyst', 'alice', '--config', configPath, '--json', '--select', 'gcp-label:incident=inc-42'], { cwd: dir });
@@ -94,7 +98,7 @@ describe('custody with a gcp section', () => {
       [WEB_1, 'collected'],
     ]);
     expect(ledger('INC-43').filter((e) => e.type === 'selector.searched').map((e) => e.data.project)).toEqual(['web-prod', 'gke-prod']);
-  }, 120_000);
+  }, 240_000);
 
   it('preflight --json: impersonation and grants per project, and a named untagged instance denied', async () => {
     const run = await custody(['preflight', '--config', configPath, '--json', WEB_1, LEGACY], { cwd: dir });
@@ -103,11 +107,11 @@ describe('custody with a gcp section', () => {
     expect(doc.rows).toContainEqual(expect.objectContaining({ provider: 'gcp', scope: ['web-prod', 'projects/web-prod'], result: 'ok', action: 'iam.serviceAccounts.getAccessToken' }));
     expect(doc.rows).toContainEqual(expect.objectContaining({ scope: ['web-prod', WEB_1.replace('//compute.googleapis.com/', '')], result: 'ok' }));
     expect(doc.rows).toContainEqual(expect.objectContaining({ scope: ['web-prod', LEGACY], result: 'denied', action: expect.stringContaining('compute.instances.get') }));
-  }, 120_000);
+  }, 240_000);
 
   it('a project outside gcp.allowedProjects is refused before anything is created', async () => {
     const run = await custody(['collect', '--case', 'INC-44', '--analyst', 'alice', '--config', configPath, 'projects/other-proj/zones/us-central1-a/instances/x'], { cwd: dir });
     expect(run.code).toBe(EXIT.BAD_INPUT);
     expect(run.stderr).toContain('gcp.allowedProjects');
-  }, 60_000);
+  }, 240_000);
 });

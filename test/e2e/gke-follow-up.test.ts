@@ -6,13 +6,17 @@
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { EXIT } from '../../src/core/errors.js';
 import { gcpDemoScenario, startGcpLab, type GcpLab } from '../../src/lab/gcp/index.js';
 import { k8sDemoScenario, startKubernetesLab } from '../../src/lab/kubernetes/index.js';
 import { writeKubeconfig } from '../providers/kubernetes/helpers.js';
 import { pointAdcAt } from '../providers/gcp/fixture.js';
 import { custody } from './cli-run.js';
+
+// Each test runs whole collections against the loopback lab with the real Google clients: on a
+// loaded machine that can take longer than the default; correctness never depends on the time.
+vi.setConfig({ testTimeout: 240_000, hookTimeout: 240_000 });
 
 let gcp: GcpLab;
 let k8s: Awaited<ReturnType<typeof startKubernetesLab>>;
@@ -57,5 +61,5 @@ describe('a GKE pod and its node', () => {
     expect(run.code === EXIT.OK || run.code === EXIT.PARTIAL).toBe(true);
     const verify = await custody(['verify', join(dir, 'cases', 'INC-GKE')], { cwd: dir });
     expect(verify.code).toBe(EXIT.OK);
-  }, 180_000);
+  }, 240_000);
 });

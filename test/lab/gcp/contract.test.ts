@@ -5,13 +5,17 @@
  * valid). Source: node_modules/@google-cloud/compute/build/protos/protos.json
  * (google.cloud.compute.v1, the google.api.http options of each method).
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { collectGcpTarget } from '../../../src/providers/gcp/collect.js';
 import { preflightGcp } from '../../../src/providers/gcp/preflight.js';
 import { resolveGcpSelector } from '../../../src/providers/gcp/resolve-selector.js';
 import { parseGcpSelector, parseGcpTarget } from '../../../src/providers/gcp/targets.js';
 import { startGcpFixture, type GcpFixture } from '../../providers/gcp/fixture.js';
 import { pathFitsTemplate, protoMethodOf, validateMessage } from './proto-schema.js';
+
+// Each test runs whole collections against the loopback lab with the real Google clients: on a
+// loaded machine that can take longer than the default; correctness never depends on the time.
+vi.setConfig({ testTimeout: 240_000, hookTimeout: 240_000 });
 
 let fx: GcpFixture;
 beforeAll(async () => {
@@ -22,7 +26,7 @@ beforeAll(async () => {
   await collectGcpTarget(run, parseGcpTarget('projects/web-prod/zones/us-central1-a/instances/legacy-1'));
   await resolveGcpSelector(fx.session, fx.recorder, parseGcpSelector('gcp-label:app=web'));
   await preflightGcp(fx.session, { targets: [parseGcpTarget('projects/web-prod/zones/us-central1-a/instances/web-1'), parseGcpTarget('projects/web-prod/regions/us-central1/disks/shared-data')] });
-}, 120_000);
+}, 240_000);
 afterAll(async () => fx?.stop());
 
 describe('the GCP lab against the Compute protos', () => {

@@ -2,11 +2,15 @@
  * The GCP provider against the lab, under the shipped policies/gcp/ (the lab's IAM evaluates the
  * tag conditions with CEL): what a responder gets for an instance, a disk, and what is refused.
  */
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { collectGcpTarget } from '../../../src/providers/gcp/collect.js';
 import { CONSISTENCY, NO_CONTENT_HASH } from '../../../src/providers/gcp/snapshot.js';
 import { parseGcpTarget } from '../../../src/providers/gcp/targets.js';
 import { ContentRecorder, startGcpFixture, type GcpFixture } from './fixture.js';
+
+// Each test runs whole collections against the loopback lab with the real Google clients: on a
+// loaded machine that can take longer than the default; correctness never depends on the time.
+vi.setConfig({ testTimeout: 240_000, hookTimeout: 240_000 });
 
 const WEB_1 = '//compute.googleapis.com/projects/web-prod/zones/us-central1-a/instances/web-1';
 let fx: GcpFixture | undefined;

@@ -2,10 +2,14 @@
  * The opt-in evidence hold: each snapshot is bound to the EvidenceHold tag at creation, and the
  * evidence-hold deny policy then refuses deleting it — decided by the lab's IAM from policies/gcp.
  */
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { collectGcpTarget } from '../../../src/providers/gcp/collect.js';
 import { parseGcpTarget } from '../../../src/providers/gcp/targets.js';
 import { startGcpFixture, type GcpFixture } from './fixture.js';
+
+// Each test runs whole collections against the loopback lab with the real Google clients: on a
+// loaded machine that can take longer than the default; correctness never depends on the time.
+vi.setConfig({ testTimeout: 240_000, hookTimeout: 240_000 });
 
 let fx: GcpFixture | undefined;
 afterEach(async () => {

@@ -1,7 +1,11 @@
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { preflightGcp } from '../../../src/providers/gcp/preflight.js';
 import { parseGcpTarget } from '../../../src/providers/gcp/targets.js';
 import { startGcpFixture, type GcpFixture } from './fixture.js';
+
+// Each test runs whole collections against the loopback lab with the real Google clients: on a
+// loaded machine that can take longer than the default; correctness never depends on the time.
+vi.setConfig({ testTimeout: 240_000, hookTimeout: 240_000 });
 
 let fx: GcpFixture | undefined;
 afterEach(async () => {

@@ -1,7 +1,11 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { resolveGcpSelector } from '../../../src/providers/gcp/resolve-selector.js';
 import { parseGcpSelector } from '../../../src/providers/gcp/targets.js';
 import { startGcpFixture, type GcpFixture } from './fixture.js';
+
+// Each test runs whole collections against the loopback lab with the real Google clients: on a
+// loaded machine that can take longer than the default; correctness never depends on the time.
+vi.setConfig({ testTimeout: 240_000, hookTimeout: 240_000 });
 
 let fx: GcpFixture;
 beforeAll(async () => {
