@@ -1,4 +1,4 @@
-import { REGISTRY } from '../../../src/providers/registry.js';
+import { createRegistry, PROVIDER_MODULES, REGISTRY } from '../../../src/providers/registry.js';
 import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -71,13 +71,30 @@ describe('collecting a compromised pod from the lab cluster', () => {
 });
 
 describe('nodes outside AWS', () => {
-  it.each([
-    ['gce://forensics-prj/europe-west1-b/gke-prod-pool-1-8f2c1a7e-x9zq', 'gce'],
-  ])('a pod on %s is collected and its node recorded as "provider not yet supported"', async (providerID, cloud) => {
+  it('a pod on a GKE node is collected and its node followed to the GCP instance (mapped by the GCP module)', async () => {
+    const providerID = 'gce://forensics-prj/europe-west1-b/gke-prod-pool-1-8f2c1a7e-x9zq';
     fixture = await startFixture((cluster) => {
       for (const node of cluster.nodes) node.providerID = providerID;
     });
     const provider = createKubernetesProvider(fixture.config, {}, REGISTRY.createServices());
+    const kase = await openTestCase(fixture);
+    const outcome = await provider.collect(parseTarget(`k8s:lab/shop/${fixture.scenario.compromisedPod}`), contextFor(kase));
+    expect(outcome.status).toBe('collected');
+    const instance = '//compute.googleapis.com/projects/forensics-prj/zones/europe-west1-b/instances/gke-prod-pool-1-8f2c1a7e-x9zq';
+    expect(outcome.followUps?.map((t) => [t.provider, t.key])).toEqual([['gcp', instance]]);
+    expect(entriesOf(kase, 'node.mapped')[0]!.data).toMatchObject({ cloud: 'gce', providerID, followUp: instance });
+    await kase.release();
+  });
+
+  it.each([
+    ['gce://forensics-prj/europe-west1-b/gke-prod-pool-1-8f2c1a7e-x9zq', 'gce', 'gcp'],
+    ['azure:///subscriptions/sub/resourceGroups/MC_rg/providers/Microsoft.Compute/virtualMachineScaleSets/aks-np1-vmss/virtualMachines/3', 'azure', 'azure'],
+  ])('a pod on %s, with a registry that lacks that cloud, is collected and its node recorded as "provider not yet supported"', async (providerID, cloud, missing) => {
+    fixture = await startFixture((cluster) => {
+      for (const node of cluster.nodes) node.providerID = providerID;
+    });
+    const without = createRegistry(PROVIDER_MODULES.filter((m) => m.name !== missing));
+    const provider = createKubernetesProvider(fixture.config, {}, without.createServices());
     const kase = await openTestCase(fixture);
     const outcome = await provider.collect(parseTarget(`k8s:lab/shop/${fixture.scenario.compromisedPod}`), contextFor(kase));
     expect(outcome.status).toBe('collected');
