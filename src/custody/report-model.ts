@@ -237,7 +237,11 @@ function snapshotLine(artifact: ManifestArtifact, keys: Map<string, string>, loc
   const other = Object.entries(ids)
     .filter(([k]) => !['snapshotId', 'reencryptedSnapshotId', 'forensicsSnapshotId'].includes(k))
     .map(([k, v]) => `${k}=${typeof v === 'string' ? v : JSON.stringify(v)}`);
-  return `${volume}: ${[...parts, ...other].join(' → ') || '(no snapshot id recorded)'}`;
+  // A provider that cannot hash its snapshots says so in details.contentHash; the report repeats it.
+  const hash = stringOf(artifact.details?.contentHash);
+  const consistency = stringOf(artifact.details?.consistency);
+  const notes = [hash ? `content hash: ${hash}` : undefined, consistency].filter((n): n is string => n !== undefined);
+  return `${volume}: ${[...parts, ...other].join(' → ') || '(no snapshot id recorded)'}${notes.length > 0 ? ` (${notes.join('; ')})` : ''}`;
 }
 
 /** `ACCOUNT:key/ID` of a KMS key ARN (the region is the snapshot's; the full ARN is in the timeline). */

@@ -17,6 +17,7 @@ export type CustodyConfig = CoreConfig & Sections<typeof PROVIDER_MODULES>;
 export type { AwsConfig, EvidenceBucketConfig } from './aws/config.js';
 export { DEFAULT_RETENTION_DAYS } from './aws/config.js';
 export type { ClusterConfig, KubernetesConfig } from './kubernetes/config.js';
+export type { GcpConfig } from './gcp/config.js';
 export { defaultKeysDir, resolveConfigPaths } from '../core/config.js';
 
 /**

@@ -13,11 +13,13 @@ import type { AnyConfig, CallerPrincipal, NodeMachine, NodeMapping, PreflightReq
 import type { CollectOptions, Provider } from '../core/ports.js';
 import type { Selector, Target } from '../core/targets.js';
 import { awsModule } from './aws/module.js';
+import { azureModule } from './azure/module.js';
 import { collectOptionsFor } from './collect-options.js';
+import { gcpModule } from './gcp/module.js';
 import { kubernetesModule } from './kubernetes/module.js';
 
 /** The product's providers, in the order their rows, help lines and flags are shown. */
-export const PROVIDER_MODULES = [awsModule, kubernetesModule] as const;
+export const PROVIDER_MODULES = [awsModule, kubernetesModule, azureModule, gcpModule] as const;
 
 // The registry holds modules of every section type; each module's own code is typed.
 // eslint-disable-next-line @typescript-eslint/no-explicit-any

@@ -72,7 +72,7 @@ describe('the library API, built and imported by name', () => {
     expect(out.outcomes).toEqual([[instanceArn, 'collected']]);
     expect(out.verified).toBe(true);
     expect(out.caseDir).toBe(join(dir, 'cases', 'IR-LAMBDA-1'));
-    expect(out.providers).toEqual(['aws', 'kubernetes']);
+    expect(out.providers).toEqual(['aws', 'kubernetes', 'azure', 'gcp']);
   }, 120_000);
 
   it('the types resolve by name too (package.json exports and types)', async () => {

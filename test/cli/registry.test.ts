@@ -5,8 +5,8 @@ import { PROVIDER_MODULES, createProviders } from '../../src/providers/registry.
 const aws = { forensicsAccount: '111111111111', region: 'us-east-1', allowedAccounts: ['222222222222'] };
 
 describe('provider registry', () => {
-  it('knows aws and kubernetes by name', () => {
-    expect(PROVIDER_MODULES.map((m) => m.name).sort()).toEqual(['aws', 'kubernetes']);
+  it('knows aws, azure, gcp and kubernetes by name', () => {
+    expect(PROVIDER_MODULES.map((m) => m.name).sort()).toEqual(['aws', 'azure', 'gcp', 'kubernetes']);
   });
 
   it('builds only the providers the config has a section for', async () => {

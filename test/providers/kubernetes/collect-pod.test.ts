@@ -1,4 +1,4 @@
-import { REGISTRY } from '../../../src/providers/registry.js';
+import { createRegistry, PROVIDER_MODULES, REGISTRY } from '../../../src/providers/registry.js';
 import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -71,10 +71,8 @@ describe('collecting a compromised pod from the lab cluster', () => {
 });
 
 describe('nodes outside AWS', () => {
-  it.each([
-    ['gce://forensics-prj/europe-west1-b/gke-prod-pool-1-8f2c1a7e-x9zq', 'gce'],
-    ['azure:///subscriptions/sub/resourceGroups/MC_rg/providers/Microsoft.Compute/virtualMachineScaleSets/aks-np1-vmss/virtualMachines/3', 'azure'],
-  ])('a pod on %s is collected and its node recorded as "provider not yet supported"', async (providerID, cloud) => {
+  it('a pod on a GKE node is collected and its node followed to the GCP instance (mapped by the GCP module)', async () => {
+    const providerID = 'gce://forensics-prj/europe-west1-b/gke-prod-pool-1-8f2c1a7e-x9zq';
     fixture = await startFixture((cluster) => {
       for (const node of cluster.nodes) node.providerID = providerID;
     });
@@ -82,10 +80,55 @@ describe('nodes outside AWS', () => {
     const kase = await openTestCase(fixture);
     const outcome = await provider.collect(parseTarget(`k8s:lab/shop/${fixture.scenario.compromisedPod}`), contextFor(kase));
     expect(outcome.status).toBe('collected');
+    const instance = '//compute.googleapis.com/projects/forensics-prj/zones/europe-west1-b/instances/gke-prod-pool-1-8f2c1a7e-x9zq';
+    expect(outcome.followUps?.map((t) => [t.provider, t.key])).toEqual([['gcp', instance]]);
+    expect(entriesOf(kase, 'node.mapped')[0]!.data).toMatchObject({ cloud: 'gce', providerID, followUp: instance });
+    await kase.release();
+  });
+
+  it.each([
+    ['gce://forensics-prj/europe-west1-b/gke-prod-pool-1-8f2c1a7e-x9zq', 'gce', 'gcp'],
+    ['azure:///subscriptions/sub/resourceGroups/MC_rg/providers/Microsoft.Compute/virtualMachineScaleSets/aks-np1-vmss/virtualMachines/3', 'azure', 'azure'],
+  ])('a pod on %s, with a registry that lacks that cloud, is collected and its node recorded as "provider not yet supported"', async (providerID, cloud, missing) => {
+    fixture = await startFixture((cluster) => {
+      for (const node of cluster.nodes) node.providerID = providerID;
+    });
+    const without = createRegistry(PROVIDER_MODULES.filter((m) => m.name !== missing));
+    const provider = createKubernetesProvider(fixture.config, {}, without.createServices());
+    const kase = await openTestCase(fixture);
+    const outcome = await provider.collect(parseTarget(`k8s:lab/shop/${fixture.scenario.compromisedPod}`), contextFor(kase));
+    expect(outcome.status).toBe('collected');
     expect(outcome.followUps).toBeUndefined();
     const notMapped = entriesOf(kase, 'node.not-mapped')[0]!;
     expect(notMapped.data).toMatchObject({ cloud, providerID });
     expect(String(notMapped.data.reason)).toMatch(/provider not yet supported/);
+    await kase.release();
+  });
+});
+
+describe('nodes on Azure (AKS)', () => {
+  const aksNode = '/subscriptions/11111111-2222-3333-4444-555555555555/resourceGroups/mc_rg_aks_eastus/providers/Microsoft.Compute/virtualMachineScaleSets/aks-np1-vmss/virtualMachines/3';
+  it('a scale-set VM providerID becomes an Azure follow-up target through the registry', async () => {
+    fixture = await startFixture((cluster) => {
+      for (const node of cluster.nodes) node.providerID = `azure://${aksNode}`;
+    });
+    const provider = createKubernetesProvider(fixture.config, {}, REGISTRY.createServices());
+    const kase = await openTestCase(fixture);
+    const outcome = await provider.collect(parseTarget(`k8s:lab/shop/${fixture.scenario.compromisedPod}`), contextFor(kase));
+    expect(outcome.followUps).toEqual([expect.objectContaining({ provider: 'azure', kind: 'azure-vmss-vm', key: aksNode })]);
+    expect(entriesOf(kase, 'node.mapped')[0]!.data).toMatchObject({ provider: 'azure', followUp: aksNode });
+    await kase.release();
+  });
+
+  it('a malformed Azure providerID is recorded as not mapped, with the reason', async () => {
+    fixture = await startFixture((cluster) => {
+      for (const node of cluster.nodes) node.providerID = 'azure:///subscriptions/sub/resourceGroups/MC_rg/providers/Microsoft.Compute/virtualMachineScaleSets/aks-np1-vmss/virtualMachines/3';
+    });
+    const provider = createKubernetesProvider(fixture.config, {}, REGISTRY.createServices());
+    const kase = await openTestCase(fixture);
+    const outcome = await provider.collect(parseTarget(`k8s:lab/shop/${fixture.scenario.compromisedPod}`), contextFor(kase));
+    expect(outcome.followUps).toBeUndefined();
+    expect(String(entriesOf(kase, 'node.not-mapped')[0]!.data.reason)).toContain('not a subscription id');
     await kase.release();
   });
 });

@@ -1,0 +1,128 @@
+/**
+ * The lab's default Azure estate: a SOC tenant and subscription, and a customer tenant with one
+ * subscription holding a tagged VM (OS + data disk, one NIC), an untagged VM, and an AKS node
+ * pool (uniform scale set) whose node has an ephemeral OS disk and a managed data disk (a PV).
+ * Role assignments follow the deployment the docs describe: the collector role at each tagged
+ * VM and disk and at the staging resource group (what the Azure Policy deployIfNotExists
+ * assigns), the discovery role at the subscription.
+ */
+import { randomUUID } from 'node:crypto';
+import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
+import { loadRoleDefinitions, RbacModel } from './rbac.js';
+import { key, newUniqueId, type AzureLabWorld, type LabDisk, type LabVm } from './world.js';
+
+export const LAB_SOC_TENANT = 'aaaaaaaa-0000-4000-8000-000000000001';
+export const LAB_SOC_SUBSCRIPTION = 'aaaaaaaa-1111-4111-8111-000000000001';
+export const LAB_CUSTOMER_TENANT = 'bbbbbbbb-0000-4000-8000-000000000002';
+export const LAB_CUSTOMER_SUBSCRIPTION = 'bbbbbbbb-1111-4111-8111-000000000002';
+export const LAB_APP_CLIENT_ID = 'cccccccc-2222-4222-8222-000000000003';
+export const LAB_WORKLOAD_ISSUER = 'https://oidc.lab.invalid/soc-cluster';
+export const LAB_WORKLOAD_SUBJECT = 'system:serviceaccount:forensics:cloud-custody';
+export const LAB_LOCATION = 'eastus';
+export const LAB_STAGING_RG = 'cloud-custody-staging';
+export const LAB_EVIDENCE_RG = 'soc-evidence';
+
+const POLICIES = join(fileURLToPath(new URL('../../../policies/azure', import.meta.url)));
+
+export interface LabIds {
+  vm: string;
+  vmOsDisk: string;
+  vmDataDisk: string;
+  untaggedVm: string;
+  untaggedDisk: string;
+  aksNode: string;
+  aksNodeProviderId: string;
+  aksDataDisk: string;
+  nic: string;
+}
+
+export interface AzureLabEstate {
+  world: AzureLabWorld;
+  ids: LabIds;
+  /** Object ids of the app's service principal in each tenant. */
+  principals: { soc: string; customer: string };
+}
+
+/** Disk bytes: a recognisable pattern, 512-byte aligned like every managed disk. */
+export function labDiskContent(label: string, bytes = 64 * 1024): Buffer {
+  const content = Buffer.alloc(bytes);
+  for (let offset = 0; offset < bytes; offset += 512) content.write(`${label}@${offset}\n`, offset);
+  return content;
+}
+
+export function defaultAzureEstate(policiesDir = POLICIES): AzureLabEstate {
+  const rbac = new RbacModel(loadRoleDefinitions(policiesDir));
+  const soc = randomUUID();
+  const customer = randomUUID();
+  const sub = LAB_CUSTOMER_SUBSCRIPTION;
+  const rg = (name: string) => `/subscriptions/${sub}/resourceGroups/${name}`;
+  const compute = (group: string, type: string, name: string) => `${rg(group)}/providers/Microsoft.Compute/${type}/${name}`;
+  const world: AzureLabWorld = {
+    socTenant: LAB_SOC_TENANT,
+    socSubscription: LAB_SOC_SUBSCRIPTION,
+    subscriptionTenants: new Map([
+      [LAB_SOC_SUBSCRIPTION, LAB_SOC_TENANT],
+      [sub, LAB_CUSTOMER_TENANT],
+    ]),
+    apps: new Map([
+      [
+        LAB_APP_CLIENT_ID,
+        {
+          clientId: LAB_APP_CLIENT_ID,
+          servicePrincipals: new Map([
+            [LAB_SOC_TENANT, soc],
+            [LAB_CUSTOMER_TENANT, customer],
+          ]),
+          federated: [{ issuer: LAB_WORKLOAD_ISSUER, subject: LAB_WORKLOAD_SUBJECT, audience: 'api://AzureADTokenExchange' }],
+        },
+      ],
+    ]),
+    vms: new Map(),
+    disks: new Map(),
+    nics: new Map(),
+    snapshots: new Map(),
+    restorePointCollections: new Map(),
+    operations: new Map(),
+    rbac,
+    resourceGroups: new Set([rg('Web-RG'), rg('legacy'), rg('MC_aks-rg_aks-prod_eastus'), rg(LAB_STAGING_RG), `/subscriptions/${LAB_SOC_SUBSCRIPTION}/resourceGroups/${LAB_EVIDENCE_RG}`].map(key)),
+  };
+  const tagged = { ForensicsEnabled: 'true', app: 'web' };
+  const addDisk = (id: string, tags: Record<string, string>, managedBy?: string, sku = 'Premium_LRS') => {
+    const disk: LabDisk = { id, location: LAB_LOCATION, tags, uniqueId: newUniqueId(), content: labDiskContent(id), sku };
+    if (managedBy) disk.managedBy = managedBy;
+    world.disks.set(key(id), disk);
+    return disk;
+  };
+  const addVm = (vm: Omit<LabVm, 'vmId' | 'serialLog' | 'screenshot' | 'location'>) => {
+    const full: LabVm = { ...vm, location: LAB_LOCATION, vmId: randomUUID(), serialLog: `[    0.000000] Linux version 6.8.0 (${vm.id.split('/').pop()})\nlogin: `, screenshot: Buffer.from('BM lab screenshot') };
+    world.vms.set(key(vm.id), full);
+    return full;
+  };
+  const ids: LabIds = {
+    vm: compute('Web-RG', 'virtualMachines', 'web-1'),
+    vmOsDisk: compute('Web-RG', 'disks', 'web-1_OsDisk_1'),
+    vmDataDisk: compute('Web-RG', 'disks', 'web-1_data_0'),
+    untaggedVm: compute('legacy', 'virtualMachines', 'build-7'),
+    untaggedDisk: compute('legacy', 'disks', 'build-7_OsDisk_1'),
+    aksNode: compute('MC_aks-rg_aks-prod_eastus', 'virtualMachineScaleSets', 'aks-nodepool1-12345678-vmss/virtualMachines/0'),
+    aksNodeProviderId: '',
+    aksDataDisk: compute('MC_aks-rg_aks-prod_eastus', 'disks', 'pvc-0d1e2f3a'),
+    nic: `${rg('Web-RG')}/providers/Microsoft.Network/networkInterfaces/web-1-nic`,
+  };
+  // AKS writes the node resource group lower-cased into providerID (docs/research/azure.md §4.2).
+  ids.aksNodeProviderId = `azure://${ids.aksNode.replace('MC_aks-rg_aks-prod_eastus', 'mc_aks-rg_aks-prod_eastus')}`;
+  addVm({ id: ids.vm, tags: tagged, osDiskId: ids.vmOsDisk, dataDisks: [{ lun: 0, id: ids.vmDataDisk }], nicIds: [ids.nic], powerState: 'running' });
+  addDisk(ids.vmOsDisk, tagged, ids.vm);
+  addDisk(ids.vmDataDisk, tagged, ids.vm);
+  world.nics.set(key(ids.nic), { id: ids.nic, location: LAB_LOCATION, properties: { ipConfigurations: [{ name: 'ipconfig1', properties: { privateIPAddress: '10.0.0.4', primary: true } }], macAddress: '00-0D-3A-00-00-01', virtualMachine: { id: ids.vm } } });
+  addVm({ id: ids.untaggedVm, tags: {}, osDiskId: ids.untaggedDisk, dataDisks: [], nicIds: [], powerState: 'running' });
+  addDisk(ids.untaggedDisk, {}, ids.untaggedVm);
+  addVm({ id: ids.aksNode, tags: { ForensicsEnabled: 'true', 'aks-managed-poolName': 'nodepool1' }, ephemeralOsDisk: { name: 'aks-nodepool1-12345678-vmss_0_OsDisk_1_ephemeral' }, dataDisks: [{ lun: 0, id: ids.aksDataDisk }], nicIds: [], powerState: 'running', scaleSet: { name: 'aks-nodepool1-12345678-vmss', instanceId: '0' } });
+  addDisk(ids.aksDataDisk, { ForensicsEnabled: 'true', 'kubernetes.io-created-for-pvc-name': 'data-db-0' }, ids.aksNode);
+
+  // What the shipped deployment creates (docs/deploy-azure.md): role assignments by scope.
+  for (const scope of [ids.vm, ids.vmOsDisk, ids.vmDataDisk, ids.aksNode, ids.aksDataDisk, rg(LAB_STAGING_RG)]) rbac.assign(customer, 'collector-role', scope);
+  rbac.assign(customer, 'collector-discovery-role', `/subscriptions/${sub}`);
+  return { world, ids, principals: { soc, customer } };
+}

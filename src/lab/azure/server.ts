@@ -1,0 +1,92 @@
+/**
+ * Starts the lab's Azure: an https Entra (token issuance) and an https ARM on loopback, with a
+ * CA made for this run (tls.ts). Blob exports go to Azurite when one is given (azurite.ts),
+ * else the ARM server serves read-only blobs itself (boot diagnostics only).
+ */
+import { createServer, type Server } from 'node:https';
+import type { AddressInfo } from 'node:net';
+import { createArmHandler, type ArmExchange, type ArmFault } from './arm.js';
+import { InlineBlobHost, type LabBlobHost } from './blob-host.js';
+import { handleEntra, issueWorkloadToken, type EntraLog } from './entra.js';
+import { defaultAzureEstate, LAB_WORKLOAD_ISSUER, LAB_WORKLOAD_SUBJECT, type AzureLabEstate } from './scenario.js';
+import { createLabTls, type LabTls } from './tls.js';
+import { LabTokenSigner } from './tokens.js';
+
+export interface AzureLab {
+  estate: AzureLabEstate;
+  tls: LabTls;
+  authorityHost: string;
+  armEndpoint: string;
+  armLog: ArmExchange[];
+  entraLog: EntraLog[];
+  faults: ArmFault[];
+  /** A federated token for the SOC workload (what a projected service-account token file holds). */
+  workloadToken(lifetimeSeconds?: number): string;
+  /** Lets tests move the lab's clock (token expiry, SAS expiry). */
+  clock: { offsetMs: number };
+  close(): Promise<void>;
+}
+
+export interface AzureLabOptions {
+  estate?: AzureLabEstate;
+  tls?: LabTls;
+  blobHost?: LabBlobHost;
+  /** Polls a long-running operation answers 202 before finishing (default 1). */
+  operationPolls?: number;
+}
+
+async function listen(server: Server): Promise<string> {
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return `https://127.0.0.1:${(server.address() as AddressInfo).port}`;
+}
+
+export async function startAzureLab(options: AzureLabOptions = {}): Promise<AzureLab> {
+  const estate = options.estate ?? defaultAzureEstate();
+  const tls = options.tls ?? createLabTls();
+  const signer = new LabTokenSigner();
+  const clock = { offsetMs: 0 };
+  const now = () => Date.now() + clock.offsetMs;
+  const armLog: ArmExchange[] = [];
+  const entraLog: EntraLog[] = [];
+  const faults: ArmFault[] = [];
+  let armBase = '';
+  let entraBase = '';
+  const inlineBlobs = new InlineBlobHost(() => armBase);
+  const arm = createArmHandler({
+    world: estate.world,
+    signer,
+    blobHost: options.blobHost ?? inlineBlobs,
+    inlineBlobs,
+    baseUrl: () => armBase,
+    now,
+    log: armLog,
+    faults,
+    operationPolls: options.operationPolls ?? 1,
+  });
+  const armServer = createServer({ cert: tls.certPem, key: tls.keyPem }, (req, res) => void arm(req, res));
+  const entraServer = createServer({ cert: tls.certPem, key: tls.keyPem }, (req, res) => {
+    handleEntra(req, res, estate.world, signer, entraBase, entraLog, now).catch((error: Error) => {
+      res.writeHead(500);
+      res.end(error.message);
+    });
+  });
+  armBase = await listen(armServer);
+  entraBase = await listen(entraServer);
+  return {
+    estate,
+    tls,
+    authorityHost: entraBase,
+    armEndpoint: armBase,
+    armLog,
+    entraLog,
+    faults,
+    clock,
+    workloadToken: (lifetimeSeconds = 3600) => issueWorkloadToken(signer, LAB_WORKLOAD_ISSUER, LAB_WORKLOAD_SUBJECT, now(), lifetimeSeconds),
+    async close() {
+      for (const server of [armServer, entraServer]) {
+        server.closeAllConnections();
+        await new Promise<void>((resolve) => server.close(() => resolve()));
+      }
+    },
+  };
+}

@@ -1,0 +1,319 @@
+/**
+ * One loopback HTTP server for the Google APIs the GCP provider uses: the GCE metadata server
+ * (ADC's source of the orchestrator's token, reached through `GCE_METADATA_HOST`), IAM
+ * Credentials `generateAccessToken`, Resource Manager `effectiveTags.list` and the Compute
+ * Engine REST subset. Every request is authenticated by its bearer token and authorized by the
+ * lab's IAM; each is kept as a Cloud Audit Logs-shaped record.
+ */
+import { randomBytes } from 'node:crypto';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import {
+  aggregatedListInstances,
+  deleteSnapshot,
+  getDisk,
+  getInstance,
+  getScreenshot,
+  getSerialPortOutput,
+  getSnapshot,
+  insertSnapshot,
+  instanceResource,
+  stopInstance,
+  testIamPermissions,
+  testProjectPermissions,
+  waitOperation,
+  type ComputeCall,
+  type ComputeSettings,
+} from './compute.js';
+import { badRequest, forbidden, LabGcpError, notFound, quotaExceeded, rateLimited, unauthenticated, unavailable } from './errors.js';
+import type { GcpAuthorizer, IamResource } from './iam.js';
+import type { LabAuditRecord, LabGcpState } from './state.js';
+
+/** Faults a test injects: the next `times` calls of `api` fail with `kind`. */
+export interface LabGcpFault {
+  api: string;
+  kind: 'rate-limit' | 'quota' | 'unavailable';
+  times: number;
+}
+
+export interface LabGcpServerOptions {
+  state: LabGcpState;
+  authorizer: GcpAuthorizer;
+  settings: ComputeSettings;
+  port?: number;
+}
+
+export interface LabGcpServer {
+  readonly url: string;
+  readonly host: string;
+  readonly port: number;
+  readonly faults: LabGcpFault[];
+  /** Runs before a request of `api` is served (e.g. delete a disk mid-run). */
+  beforeRequest?: (api: string, path: string) => void;
+  /** Requests served, by api. */
+  readonly calls: Map<string, number>;
+  /** Headers of every request, for attribution checks. */
+  readonly requests: Array<{ api: string; path: string; userAgent: string; requestReason?: string; body?: unknown }>;
+  /** Every answer, for the contract test that holds them to the API description. */
+  readonly responses: Array<{ api: string; status: number; body: unknown }>;
+  stop(): Promise<void>;
+}
+
+interface Route {
+  method: string;
+  pattern: RegExp;
+  api: string;
+  handle(call: ComputeCall, groups: string[]): unknown;
+}
+
+const P = '([a-z][a-z0-9-]+)';
+const SEG = '([^/]+)';
+const C = '/compute/v1/projects/';
+
+const ROUTES: Route[] = [
+  { method: 'POST', pattern: new RegExp(`^${C}${P}/zones/${SEG}/instances/${SEG}/testIamPermissions$`), api: 'compute.instances.testIamPermissions', handle: (c, [p, z, n]) => testIamPermissions(c, 'instance', p!, { zone: z! }, n!) },
+  { method: 'POST', pattern: new RegExp(`^${C}${P}/zones/${SEG}/disks/${SEG}/testIamPermissions$`), api: 'compute.disks.testIamPermissions', handle: (c, [p, z, n]) => testIamPermissions(c, 'disk', p!, { zone: z! }, n!) },
+  { method: 'POST', pattern: new RegExp(`^${C}${P}/regions/${SEG}/disks/${SEG}/testIamPermissions$`), api: 'compute.regionDisks.testIamPermissions', handle: (c, [p, r, n]) => testIamPermissions(c, 'disk', p!, { region: r! }, n!) },
+  { method: 'POST', pattern: /^\/v3\/projects\/([a-z][a-z0-9-]+):testIamPermissions$/, api: 'cloudresourcemanager.projects.testIamPermissions', handle: (c, [p]) => testProjectPermissions(c, p!) },
+  { method: 'GET', pattern: new RegExp(`^${C}${P}/zones/${SEG}/instances/${SEG}/serialPort$`), api: 'compute.instances.getSerialPortOutput', handle: (c, [p, z, n]) => getSerialPortOutput(c, p!, z!, n!) },
+  { method: 'GET', pattern: new RegExp(`^${C}${P}/zones/${SEG}/instances/${SEG}/screenshot$`), api: 'compute.instances.getScreenshot', handle: (c, [p, z, n]) => getScreenshot(c, p!, z!, n!) },
+  { method: 'POST', pattern: new RegExp(`^${C}${P}/zones/${SEG}/instances/${SEG}/stop$`), api: 'compute.instances.stop', handle: (c, [p, z, n]) => stopInstance(c, p!, z!, n!) },
+  { method: 'GET', pattern: new RegExp(`^${C}${P}/zones/${SEG}/instances/${SEG}$`), api: 'compute.instances.get', handle: (c, [p, z, n]) => getInstance(c, p!, z!, n!) },
+  { method: 'GET', pattern: new RegExp(`^${C}${P}/zones/${SEG}/disks/${SEG}$`), api: 'compute.disks.get', handle: (c, [p, z, n]) => getDisk(c, p!, { zone: z! }, n!) },
+  { method: 'GET', pattern: new RegExp(`^${C}${P}/regions/${SEG}/disks/${SEG}$`), api: 'compute.regionDisks.get', handle: (c, [p, r, n]) => getDisk(c, p!, { region: r! }, n!) },
+  { method: 'GET', pattern: new RegExp(`^${C}${P}/aggregated/instances$`), api: 'compute.instances.aggregatedList', handle: (c, [p]) => aggregatedListInstances(c, p!) },
+  { method: 'POST', pattern: new RegExp(`^${C}${P}/global/snapshots$`), api: 'compute.snapshots.insert', handle: (c, [p]) => insertSnapshot(c, p!) },
+  { method: 'GET', pattern: new RegExp(`^${C}${P}/global/snapshots/${SEG}$`), api: 'compute.snapshots.get', handle: (c, [p, n]) => getSnapshot(c, p!, n!) },
+  { method: 'DELETE', pattern: new RegExp(`^${C}${P}/global/snapshots/${SEG}$`), api: 'compute.snapshots.delete', handle: (c, [p, n]) => deleteSnapshot(c, p!, n!) },
+  { method: 'POST', pattern: new RegExp(`^${C}${P}/global/operations/${SEG}/wait$`), api: 'compute.globalOperations.wait', handle: (c, [p, n]) => waitOperation(c, p!, n!) },
+];
+
+async function readBody(request: IncomingMessage): Promise<string> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of request) chunks.push(chunk as Buffer);
+  return Buffer.concat(chunks).toString('utf8');
+}
+
+function send(response: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
+  const text = typeof body === 'string' ? body : JSON.stringify(body);
+  response.writeHead(status, { 'content-type': typeof body === 'string' ? 'text/plain' : 'application/json; charset=UTF-8', ...headers });
+  response.end(text);
+}
+
+const MAX_LIFETIME_SECONDS = 3600;
+const DURATION = /^(\d+)(?:\.\d+)?s$/;
+
+/**
+ * Starts the server on 127.0.0.1.
+ *
+ * @example
+ * const server = await startGcpServer({ state, authorizer, settings });
+ * new InstancesClient({ apiEndpoint: server.host, port: server.port, protocol: 'http', authClient });
+ */
+export async function startGcpServer(options: LabGcpServerOptions): Promise<LabGcpServer> {
+  const { state, authorizer, settings } = options;
+  const faults: LabGcpFault[] = [];
+  const calls = new Map<string, number>();
+  const requests: LabGcpServer['requests'] = [];
+  const responses: LabGcpServer['responses'] = [];
+
+  const mint = (principal: string, lifetimeSeconds: number, scopes: string[], delegationChain: string[]) => {
+    const token = `ya29.lab-${randomBytes(18).toString('base64url')}`;
+    const expiresAt = state.now() + lifetimeSeconds * 1000;
+    state.tokens.set(token, { principal, expiresAt, scopes, delegationChain });
+    return { token, expiresAt };
+  };
+
+  const authenticate = (request: IncomingMessage) => {
+    const header = request.headers.authorization ?? '';
+    const token = /^Bearer (.+)$/.exec(header)?.[1];
+    if (!token) throw unauthenticated('no bearer token');
+    const known = state.tokens.get(token);
+    if (!known) throw unauthenticated('unknown token');
+    if (known.expiresAt <= state.now()) throw unauthenticated('the token has expired');
+    return known;
+  };
+
+  const injectFault = (api: string) => {
+    const fault = faults.find((f) => f.api === api && f.times > 0);
+    if (!fault) return;
+    fault.times -= 1;
+    if (fault.kind === 'rate-limit') throw rateLimited(api);
+    if (fault.kind === 'quota') throw quotaExceeded('SNAPSHOTS');
+    throw unavailable();
+  };
+
+  const handle = async (request: IncomingMessage, response: ServerResponse) => {
+    const url = new URL(request.url ?? '/', 'http://lab.invalid');
+    const path = decodeURIComponent(url.pathname);
+    const method = request.method ?? 'GET';
+    const text = await readBody(request);
+
+    // The GCE metadata server: ADC's last source, the one a forensics VM or Cloud Run job uses.
+    if (path.startsWith('/computeMetadata/v1')) {
+      const flavor = { 'metadata-flavor': 'Google' };
+      if (request.headers['metadata-flavor'] !== 'Google') return send(response, 403, 'Missing Metadata-Flavor:Google header.', flavor);
+      const rest = path.slice('/computeMetadata/v1'.length);
+      if (rest === '/instance/service-accounts/default/token') {
+        const { token, expiresAt } = mint(state.orchestrator, 3600, ['https://www.googleapis.com/auth/cloud-platform'], []);
+        return send(response, 200, { access_token: token, expires_in: Math.floor((expiresAt - state.now()) / 1000), token_type: 'Bearer' }, flavor);
+      }
+      if (rest === '/instance/service-accounts/default/email') return send(response, 200, state.orchestrator, flavor);
+      if (rest === '/project/project-id') return send(response, 200, state.forensicsProject, flavor);
+      if (rest === '/instance' || rest === '/instance/' || rest === '' || rest === '/') return send(response, 200, '', flavor);
+      return send(response, 404, 'not found', flavor);
+    }
+
+    let api = 'unknown';
+    let principal = '';
+    let delegation: string[] = [];
+    const authorizationInfo: LabAuditRecord['authorizationInfo'] = [];
+    let resourceName = path;
+    let status = 200;
+    const userAgent = String(request.headers['user-agent'] ?? '');
+    const requestReason = request.headers['x-goog-request-reason'] as string | undefined;
+    try {
+      let body: unknown;
+      if (text) {
+        try {
+          body = JSON.parse(text);
+        } catch {
+          throw badRequest('Invalid JSON payload received.');
+        }
+      }
+      const authorize = (permission: string, resource: IamResource) => {
+        const decision = authorizer({ principal, permission, resource });
+        authorizationInfo.push({ permission, resource: resource.name, granted: decision.allowed });
+        if (!decision.allowed) throw forbidden(decision.allowed === false && decision.reason.startsWith('Required') ? decision.reason : `Required '${permission}' permission for '${resource.name}' (${decision.reason})`);
+      };
+
+      const tokenCall = /^\/v1\/projects\/([^/]+)\/serviceAccounts\/([^/:]+):generateAccessToken$/.exec(path);
+      if (method === 'POST' && tokenCall) {
+        api = 'iamcredentials.serviceAccounts.generateAccessToken';
+        resourceName = `projects/-/serviceAccounts/${tokenCall[2]}`;
+        calls.set(api, (calls.get(api) ?? 0) + 1);
+        requests.push({ api, path, userAgent, ...(requestReason ? { requestReason } : {}), body });
+        const caller = authenticate(request);
+        principal = caller.principal;
+        delegation = [...caller.delegationChain];
+        injectFault(api);
+        if (tokenCall[1] !== '-') throw badRequest('The project part of the resource name must be the wildcard "-".');
+        const input = (body ?? {}) as { delegates?: string[]; scope?: string[]; lifetime?: string };
+        const lifetime = input.lifetime === undefined ? MAX_LIFETIME_SECONDS : Number(DURATION.exec(input.lifetime)?.[1] ?? NaN);
+        if (!Number.isFinite(lifetime) || lifetime <= 0 || lifetime > MAX_LIFETIME_SECONDS) {
+          throw badRequest(`The lifetime ${input.lifetime} is outside the allowed range: at most ${MAX_LIFETIME_SECONDS}s.`);
+        }
+        if (!input.scope || input.scope.length === 0) throw badRequest('Scope is required.');
+        const target = tokenCall[2]!;
+        const hops: string[] = [];
+        for (const delegate of input.delegates ?? []) {
+          const email = /^projects\/-\/serviceAccounts\/(.+)$/.exec(delegate)?.[1];
+          if (!email) throw badRequest(`Invalid delegate "${delegate}": use projects/-/serviceAccounts/EMAIL.`);
+          hops.push(email);
+        }
+        // Each hop needs getAccessToken on the next: caller → delegates… → target.
+        const chain = [principal, ...hops, target];
+        for (let i = 0; i + 1 < chain.length; i += 1) {
+          const next = chain[i + 1]!;
+          if (!state.collectors().includes(next) && !hops.includes(next)) throw notFound(`projects/-/serviceAccounts/${next}`);
+          const decision = authorizer({ principal: chain[i]!, permission: 'iam.serviceAccounts.getAccessToken', resource: { name: `projects/-/serviceAccounts/${next}`, type: 'iam.googleapis.com/ServiceAccount', tags: [] } });
+          authorizationInfo.push({ permission: 'iam.serviceAccounts.getAccessToken', resource: `projects/-/serviceAccounts/${next}`, granted: decision.allowed });
+          if (!decision.allowed) throw forbidden(`Permission 'iam.serviceAccounts.getAccessToken' denied on resource (or it may not exist): projects/-/serviceAccounts/${next}`);
+        }
+        const { token, expiresAt } = mint(target, lifetime, input.scope, [principal, ...hops]);
+        const answer = { accessToken: token, expireTime: new Date(expiresAt).toISOString() };
+        responses.push({ api, status: 200, body: { ...answer, accessToken: '(redacted)' } });
+        return send(response, 200, answer);
+      }
+
+      if (method === 'GET' && path === '/v3/effectiveTags') {
+        api = 'cloudresourcemanager.effectiveTags.list';
+        calls.set(api, (calls.get(api) ?? 0) + 1);
+        requests.push({ api, path, userAgent, ...(requestReason ? { requestReason } : {}) });
+        const caller = authenticate(request);
+        principal = caller.principal;
+        delegation = caller.delegationChain;
+        injectFault(api);
+        const parent = url.searchParams.get('parent') ?? '';
+        resourceName = parent;
+        const match = /^\/\/compute\.googleapis\.com\/projects\/([^/]+)\/zones\/([^/]+)\/instances\/(\d+)$/.exec(parent);
+        if (!match) throw badRequest(`Invalid parent "${parent}".`);
+        const instance = [...state.instances.values()].find((i) => i.project === match[1] && i.zone === match[2] && i.id === match[3]);
+        if (!instance) throw notFound(parent);
+        const resource = instanceResource(state, instance);
+        authorize('compute.instances.listEffectiveTags', resource);
+        const effectiveTags = state.effectiveTags(instance.project, instance.tags).map((t) => ({
+          tagValue: `tagValues/${tagId(t.key + '/' + t.value)}`,
+          namespacedTagValue: `${t.key}/${t.value}`,
+          tagKey: `tagKeys/${tagId(t.key)}`,
+          namespacedTagKey: t.key,
+          tagKeyParentName: `organizations/${t.key.split('/')[0]}`,
+          inherited: t.inherited,
+        }));
+        responses.push({ api, status: 200, body: { effectiveTags } });
+        return send(response, 200, { effectiveTags });
+      }
+
+      const route = ROUTES.find((r) => r.method === method && r.pattern.test(path));
+      if (!route) throw new LabGcpError(404, `The lab does not serve ${method} ${path}`, 'notFound', 'NOT_FOUND');
+      api = route.api;
+      resourceName = path.replace(/^\/compute\/v1\//, '');
+      calls.set(api, (calls.get(api) ?? 0) + 1);
+      requests.push({ api, path, userAgent, ...(requestReason ? { requestReason } : {}), ...(body !== undefined ? { body } : {}) });
+      const caller = authenticate(request);
+      principal = caller.principal;
+      delegation = caller.delegationChain;
+      server.beforeRequest?.(api, path);
+      injectFault(api);
+      const groups = route.pattern.exec(path)!.slice(1);
+      const allowed = (permission: string, resource: IamResource) => authorizer({ principal, permission, resource }).allowed;
+      const result = route.handle({ state, principal, authorize, allowed, query: url.searchParams, body, settings }, groups);
+      responses.push({ api, status: 200, body: result });
+      send(response, 200, result);
+    } catch (error) {
+      const e = error instanceof LabGcpError ? error : new LabGcpError(500, `lab error: ${(error as Error).message}`, 'backendError', 'INTERNAL');
+      status = e.httpStatus;
+      responses.push({ api, status, body: e.body() });
+      send(response, e.httpStatus, e.body());
+    } finally {
+      state.audit.push({
+        methodName: api,
+        resourceName,
+        principalEmail: principal,
+        serviceAccountDelegationInfo: delegation.map((email) => ({ firstPartyPrincipal: { principalEmail: email } })),
+        callerSuppliedUserAgent: userAgent,
+        ...(requestReason ? { requestReason } : {}),
+        status,
+        authorizationInfo,
+      });
+    }
+  };
+
+  const http: Server = createServer((request, response) => {
+    handle(request, response).catch((error: unknown) => {
+      if (!response.headersSent) send(response, 500, { error: { code: 500, message: String(error) } });
+    });
+  });
+  await new Promise<void>((resolve) => http.listen(options.port ?? 0, '127.0.0.1', resolve));
+  const port = (http.address() as AddressInfo).port;
+  const server: LabGcpServer = {
+    url: `http://127.0.0.1:${port}`,
+    host: '127.0.0.1',
+    port,
+    faults,
+    calls,
+    requests,
+    responses,
+    async stop() {
+      http.closeAllConnections();
+      await new Promise<void>((resolve) => http.close(() => resolve()));
+    },
+  };
+  return server;
+}
+
+function tagId(text: string): string {
+  let h = 0;
+  for (const c of text) h = (h * 31 + c.charCodeAt(0)) >>> 0;
+  return String(h);
+}

@@ -1,0 +1,163 @@
+/**
+ * Every ARM and Blob call goes through here, so that each one is attributable:
+ * - `x-ms-client-request-id`: a fresh UUID per attempt, set by custody (core-rest-pipeline keeps a
+ *   value already set — docs/research/azure.md §3) and recorded;
+ * - `x-ms-correlation-request-id`: one per run, so the Activity Log's `correlationId` groups the
+ *   run's writes;
+ * - the answer's `x-ms-request-id` (and the correlation id ARM echoed) recorded beside it.
+ * A pipeline policy placed per retry sees every attempt, including 429s the SDK retries and the
+ * polls of long-running operations, and files it under the operation that is running
+ * (AsyncLocalStorage), so the ledger can list every request of a step.
+ * Errors become `CustodyError`s that name the action and scope Azure refused.
+ */
+import { AsyncLocalStorage } from 'node:async_hooks';
+import { randomUUID } from 'node:crypto';
+import type { PipelinePolicy } from '@azure/core-rest-pipeline';
+import { CustodyError } from '../../core/errors.js';
+import { AZURE_OPERATIONS, type AzureOperationName } from './operations.js';
+
+/** One HTTP exchange, as recorded: no URL query (it may hold a SAS), no headers beyond the ids. */
+export interface AzureExchange {
+  method: string;
+  /** Host and path only. */
+  url: string;
+  status?: number;
+  clientRequestId: string;
+  requestId?: string;
+  correlationRequestId?: string;
+  retryAfter?: string;
+}
+
+interface CallContext {
+  operation: AzureOperationName;
+  exchanges: AzureExchange[];
+}
+
+const current = new AsyncLocalStorage<CallContext>();
+
+/** Strips the query (SAS tokens live there) and fragment from a URL for the record. */
+export function redactUrl(url: string): string {
+  try {
+    const parsed = new URL(url);
+    return `${parsed.origin}${parsed.pathname}`;
+  } catch {
+    return url.split('?')[0] ?? '';
+  }
+}
+
+/** The policy that stamps and records request ids. One per run (it carries the correlation id). */
+export function requestIdPolicy(correlationRequestId: string): PipelinePolicy {
+  return {
+    name: 'custodyRequestIds',
+    async sendRequest(request, next) {
+      const clientRequestId = randomUUID();
+      request.headers.set('x-ms-client-request-id', clientRequestId);
+      request.headers.set('x-ms-correlation-request-id', correlationRequestId);
+      const exchange: AzureExchange = { method: request.method, url: redactUrl(request.url), clientRequestId };
+      current.getStore()?.exchanges.push(exchange);
+      const response = await next(request);
+      exchange.status = response.status;
+      const requestId = response.headers.get('x-ms-request-id');
+      if (requestId) exchange.requestId = requestId;
+      const correlation = response.headers.get('x-ms-correlation-request-id');
+      if (correlation) exchange.correlationRequestId = correlation;
+      const retryAfter = response.headers.get('retry-after');
+      if (retryAfter && response.status >= 400) exchange.retryAfter = retryAfter;
+      return response;
+    },
+  };
+}
+
+/** Files a Blob exchange (ids read from the answer) under the running operation. */
+export function recordBlobExchange(method: string, url: string, status: number, header: (name: string) => string | undefined): void {
+  const exchange: AzureExchange = { method, url: redactUrl(url), status, clientRequestId: header('x-ms-client-request-id') ?? '' };
+  const requestId = header('x-ms-request-id');
+  if (requestId) exchange.requestId = requestId;
+  current.getStore()?.exchanges.push(exchange);
+}
+
+export interface CallResult<T> {
+  value: T;
+  /** The JSON body exactly as Azure sent it (the SDK's models rename and drop fields). */
+  raw: unknown;
+  exchanges: AzureExchange[];
+}
+
+export interface CallOptions {
+  requestOptions?: { headers?: Record<string, string> };
+  onResponse?: (response: { parsedBody?: unknown; status: number }) => void;
+}
+
+/** What a failed call left behind: its exchanges, for the ledger. */
+export function exchangesOf(error: unknown): AzureExchange[] {
+  return (error as { exchanges?: AzureExchange[] })?.exchanges ?? [];
+}
+
+/**
+ * Runs one declared operation. `fn` gets the options to pass to the SDK call (they capture the
+ * raw body). Resolves with the value, the raw JSON and every exchange; rejects with a
+ * `CustodyError` that carries the exchanges too.
+ */
+export async function callAzure<T>(operation: AzureOperationName, resource: string, fn: (options: CallOptions) => Promise<T>): Promise<CallResult<T>> {
+  const context: CallContext = { operation, exchanges: [] };
+  let raw: unknown;
+  const options: CallOptions = {
+    onResponse: (response) => {
+      raw = response.parsedBody;
+    },
+  };
+  try {
+    const value = await current.run(context, () => fn(options));
+    return { value, raw, exchanges: context.exchanges };
+  } catch (error) {
+    const mapped = toCustodyError(error, operation, resource, context.exchanges);
+    Object.assign(mapped, { exchanges: context.exchanges });
+    throw mapped;
+  }
+}
+
+/** Runs `fn` with its exchanges filed under `operation` (for SDK pollers polled later). */
+export function withOperation<T>(operation: AzureOperationName, exchanges: AzureExchange[], fn: () => Promise<T>): Promise<T> {
+  return current.run({ operation, exchanges }, fn);
+}
+
+interface RestLikeError {
+  statusCode?: number;
+  code?: string;
+  message?: string;
+  details?: { error?: { code?: string; message?: string }; code?: string; message?: string };
+}
+
+/** Azure's `{error: {code, message}}`, wherever the SDK put it. */
+function azureError(error: RestLikeError): { code?: string; message: string } {
+  const details = error.details;
+  const inner = details?.error ?? details;
+  return { code: inner?.code ?? error.code, message: inner?.message ?? error.message ?? String(error) };
+}
+
+export function toCustodyError(error: unknown, operation: AzureOperationName, resource: string, exchanges: AzureExchange[]): CustodyError {
+  if (error instanceof CustodyError) return error;
+  const e = error as RestLikeError;
+  const { code, message } = azureError(e);
+  const requestId = [...exchanges].reverse().find((x) => x.requestId)?.requestId;
+  const declared = AZURE_OPERATIONS[operation].permissions[0]?.action;
+  const base = { cause: error, resource, ...(requestId ? { requestId } : {}) };
+  const status = e.statusCode;
+  if (status === 403) {
+    // ARM names the refused action and scope in the message; keep Azure's own words for both.
+    const linked = /does not have permission to perform action(?:\(s\))? '([^']+)' on the linked scope\(s\) '([^']+)'/.exec(message);
+    const direct = /perform action '([^']+)' over scope '([^']+)'/.exec(message);
+    const action = linked?.[1] ?? direct?.[1] ?? declared;
+    const scope = linked?.[2] ?? direct?.[2] ?? resource;
+    return new CustodyError('E_ACCESS_DENIED', `Azure refused ${action} on ${scope} (${code ?? 'Forbidden'}). Check the collector role assignment at that scope (docs/deploy-azure.md).`, {
+      ...base,
+      action,
+      resource: scope,
+    });
+  }
+  if (status === 401) return new CustodyError('E_CREDENTIALS', `Azure did not accept the token for ${resource} (${code ?? 'Unauthorized'}): ${message}`, base);
+  if (status === 404) return new CustodyError('E_NOT_FOUND', `${resource} was not found (${code ?? 'NotFound'})`, base);
+  if (status === 429) return new CustodyError('E_THROTTLED', `Azure kept throttling ${operation} on ${resource} after retries (${code ?? 'TooManyRequests'})`, { ...base, retryable: true });
+  if (status === 409) return new CustodyError('E_CLOUD', `Azure refused ${operation} on ${resource}: conflict (${code ?? 'Conflict'}): ${message}`, { ...base, retryable: true });
+  return new CustodyError('E_CLOUD', `${operation} on ${resource} failed${status ? ` (HTTP ${status}${code ? ` ${code}` : ''})` : ''}: ${message.split('\n')[0]}`, base);
+}

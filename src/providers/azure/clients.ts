@@ -1,0 +1,104 @@
+/**
+ * The SDK clients a case uses: one Compute client per target subscription, authenticated in that
+ * subscription's tenant; one container client for the SOC evidence container under the SOC
+ * identity. All share the request-id policy (one correlation id per run) and the CA option.
+ */
+import { ComputeManagementClient } from '@azure/arm-compute';
+import { createComputeManagement, type ComputeManagementContext } from '@azure/arm-compute/api';
+import { Agent } from 'node:https';
+import type { TokenCredential } from '@azure/identity';
+import { ContainerClient, newPipeline, type RequestPolicy, type RequestPolicyFactory } from '@azure/storage-blob';
+import { CustodyError } from '../../core/errors.js';
+import { recordBlobExchange, requestIdPolicy } from './arm-call.js';
+import type { AzureConfig } from './config.js';
+import { ARM_SCOPE, clientTlsOptions, type AzureIdentity } from './identity.js';
+
+export interface AzureClients {
+  readonly correlationRequestId: string;
+  /** The tenant a subscription belongs to (config), or `E_ACCOUNT_NOT_ALLOWED`. */
+  tenantOf(subscriptionId: string): string;
+  compute(subscriptionId: string): ComputeManagementClient;
+  /** The same pipeline for paths the Compute client has no method for (a NIC). */
+  rawArm(subscriptionId: string): ComputeManagementContext;
+  evidence(): ContainerClient;
+}
+
+// Few SDK retries: custody's own waits see and record each 429 (docs/research/azure.md §4.5).
+const RETRY = { maxRetries: 2, retryDelayInMs: 1000, maxRetryDelayInMs: 30_000 };
+
+export function createAzureClients(config: AzureConfig, identity: AzureIdentity, correlationRequestId: string): AzureClients {
+  const policy = { policy: requestIdPolicy(correlationRequestId), position: 'perRetry' as const };
+  const common = {
+    endpoint: config.endpoints.resourceManager,
+    credentials: { scopes: [ARM_SCOPE] },
+    additionalPolicies: [policy],
+    retryOptions: RETRY,
+    ...clientTlsOptions(config),
+  };
+  const tenants = new Map(config.subscriptions.map((s) => [s.subscriptionId.toLowerCase(), s.tenantId]));
+  tenants.set(config.socSubscriptionId.toLowerCase(), config.socTenantId);
+  const computes = new Map<string, ComputeManagementClient>();
+  const raws = new Map<string, ComputeManagementContext>();
+  let container: ContainerClient | undefined;
+  const tenantOf = (subscriptionId: string) => {
+    const tenant = tenants.get(subscriptionId.toLowerCase());
+    if (!tenant) {
+      throw new CustodyError('E_ACCOUNT_NOT_ALLOWED', `subscription ${subscriptionId} is not in azure.subscriptions: custody collects only from configured subscriptions`, {
+        resource: `/subscriptions/${subscriptionId}`,
+      });
+    }
+    return tenant;
+  };
+  return {
+    correlationRequestId,
+    tenantOf,
+    compute(subscriptionId) {
+      const k = subscriptionId.toLowerCase();
+      let client = computes.get(k);
+      if (!client) {
+        client = new ComputeManagementClient(identity.forTenant(tenantOf(subscriptionId)), subscriptionId, common);
+        computes.set(k, client);
+      }
+      return client;
+    },
+    rawArm(subscriptionId) {
+      const k = subscriptionId.toLowerCase();
+      let client = raws.get(k);
+      if (!client) {
+        client = createComputeManagement(identity.forTenant(tenantOf(subscriptionId)), subscriptionId, common);
+        raws.set(k, client);
+      }
+      return client;
+    },
+    evidence() {
+      if (!container) {
+        const pipeline = newPipeline(identity.soc as TokenCredential, { retryOptions: { maxTries: 3 } });
+        pipeline.factories.push(blobExchangeFactory(config));
+        container = new ContainerClient(config.evidenceContainerUrl, pipeline);
+      }
+      return container;
+    },
+  };
+}
+
+/**
+ * Storage's pipeline is the older kind (no `additionalPolicies`, no `tlsOptions`): a request
+ * policy factory gives the same two things — the extra CA (through the request's agent) and the
+ * request ids of every attempt (Blob echoes `x-ms-client-request-id` and adds `x-ms-request-id`).
+ */
+function blobExchangeFactory(config: AzureConfig): RequestPolicyFactory {
+  const ca = clientTlsOptions(config).tlsOptions?.ca;
+  const agent = ca ? new Agent({ ca, keepAlive: true }) : undefined;
+  return {
+    create(next: RequestPolicy): RequestPolicy {
+      return {
+        async sendRequest(request) {
+          if (agent) request.agent = agent;
+          const response = await next.sendRequest(request);
+          recordBlobExchange(request.method, request.url, response.status, (name) => response.headers.get(name));
+          return response;
+        },
+      };
+    },
+  };
+}

@@ -1,0 +1,284 @@
+/**
+ * Export, copy, hash, revoke, seal — the path every Azure disk takes into the SOC evidence
+ * container, the same for same-tenant and cross-tenant targets (copies by resource id do not
+ * cross tenants; a SAS does — docs/research/azure.md §5.3):
+ * 1. `beginGetAccess` on the snapshot (Read, VHD, short duration). The answer's SAS URL is a
+ *    credential: only its blob path and `se` expiry are recorded.
+ * 2. Server-side async Copy Blob from that URL into `CASE/EVIDENCE-ID/NAME.vhd` in the evidence
+ *    container (page blobs and any size; Copy Blob From URL is limited to 256 MiB).
+ * 3. Stream-hash the preserved copy (not the source): the file (every byte) and the disk (all
+ *    but the 512-byte VHD footer).
+ * 4. `endGetAccess` — always, also after a failed copy.
+ * 5. Seal the verified copy: time-based immutability and/or legal hold (`immutableStorage/
+ *    runAsSuperUser`). A page blob under a policy refuses writes, so sealing comes after the hash.
+ * Grants and copies are awaited in rounds over the whole set, not one poller each.
+ */
+import type { CaseRecorder } from '../../core/ports.js';
+import { CustodyError } from '../../core/errors.js';
+import { callAzure, exchangesOf, withOperation, type AzureExchange, type CallOptions } from './arm-call.js';
+import type { AzureOperationName } from './operations.js';
+import type { AzureClients } from './clients.js';
+import type { AzureConfig } from './config.js';
+import { requestIdsOf } from './describe.js';
+import { obj, str } from './raw.js';
+import { parseResourceId } from './resource-id.js';
+import { sasFacts } from './sas-download.js';
+import type { SnapshotState } from './snapshots.js';
+import { hashVhdStream, type VhdHashes } from './vhd.js';
+
+export interface ExportResult {
+  snapshotId: string;
+  evidenceId: string;
+  blobName?: string;
+  hashes?: VhdHashes;
+  sealed?: { immutableUntil?: string; legalHold?: boolean } | { unavailable: string };
+  error?: CustodyError;
+}
+
+interface Timing {
+  intervalMs: number;
+  timeoutMs: number;
+  sleep: (ms: number) => Promise<void>;
+  now: () => number;
+}
+
+/** A poller as far as custody uses it: first response awaited, then polled in rounds. Never awaited itself (it is thenable). */
+export interface GrantPoller {
+  submitted(): Promise<void>;
+  poll(): Promise<unknown>;
+  readonly isDone: boolean;
+  readonly result?: { accessSAS?: string } | void;
+}
+
+/** Something ARM can export read-only through a SAS: a snapshot or a disk restore point. */
+export interface ExportSource {
+  id: string;
+  diskId: string;
+  evidenceId: string;
+  /** The blob's base name in the evidence container. */
+  name: string;
+  grantOp: AzureOperationName;
+  revokeOp: AzureOperationName;
+  grant(options: CallOptions, body: { access: 'Read'; durationInSeconds: number; fileFormat: 'VHD' }): GrantPoller;
+  revoke(options: CallOptions): GrantPoller;
+}
+
+export function snapshotExportSource(clients: AzureClients, state: SnapshotState): ExportSource {
+  const id = parseResourceId(state.id);
+  const snapshots = () => clients.compute(id.subscriptionId).snapshots;
+  return {
+    id: state.id,
+    diskId: state.plan.disk.id,
+    evidenceId: state.plan.evidenceId,
+    name: state.plan.name,
+    grantOp: 'grantSnapshotAccess',
+    revokeOp: 'revokeSnapshotAccess',
+    grant: (o, body) => snapshots().grantAccess(id.resourceGroup, id.names[0]!, body, o) as unknown as GrantPoller,
+    revoke: (o) => snapshots().revokeAccess(id.resourceGroup, id.names[0]!, o) as unknown as GrantPoller,
+  };
+}
+
+interface Pending {
+  state: ExportSource;
+  result: ExportResult;
+  poller?: GrantPoller;
+  exchanges: AzureExchange[];
+  sas?: string;
+  copyId?: string;
+  granted: boolean;
+}
+
+export function evidenceBlobName(caseId: string, evidenceId: string, snapshotName: string): string {
+  return `${caseId}/${evidenceId}/${snapshotName}.vhd`;
+}
+
+async function fail(recorder: CaseRecorder, target: string, item: Pending, step: string, error: unknown): Promise<void> {
+  const failure = error instanceof CustodyError ? error : new CustodyError('E_CLOUD', String((error as Error)?.message ?? error), { cause: error });
+  item.result.error = failure;
+  await recorder.record('step.failed', { step, source: item.state.id, error: failure.toRecord(), exchanges: exchangesOf(error) }, target);
+}
+
+export async function exportSources(recorder: CaseRecorder, clients: AzureClients, config: AzureConfig, sources: ExportSource[], target: string, timing: Timing): Promise<ExportResult[]> {
+  const items: Pending[] = sources.map((state) => ({ state, result: { snapshotId: state.id, evidenceId: state.evidenceId }, exchanges: [], granted: false }));
+  const container = clients.evidence();
+
+  // 0. A copy an earlier run finished is reused: hash it again if the ledger has no hash.
+  for (const item of items) {
+    const name = evidenceBlobName(recorder.caseId, item.state.evidenceId, item.state.name);
+    item.result.blobName = name;
+    try {
+      const props = await callAzure('readEvidence', name, () => container.getBlobClient(name).getProperties());
+      if (props.value.copyStatus === 'success') {
+        item.copyId = props.value.copyId ?? 'earlier run';
+        await recorder.record('copy.adopted', { blob: name, copyId: props.value.copyId, requestIds: requestIdsOf(props.exchanges) }, target);
+      }
+    } catch (error) {
+      if ((error as CustodyError).code !== 'E_NOT_FOUND') {
+        await fail(recorder, target, item, 'copy', error);
+      }
+    }
+  }
+
+  // 1. Grant read access (LROs: first responses now, polls in rounds).
+  for (const item of items.filter((i) => !i.copyId && !i.result.error)) {
+    await recorder.record('export.requested', { operation: item.state.grantOp, source: item.state.id, access: 'Read', fileFormat: 'VHD', durationInSeconds: config.exportSasSeconds }, target);
+    try {
+      const sent = await callAzure(item.state.grantOp, item.state.id, async (o) => {
+        const poller = item.state.grant(o, { access: 'Read', durationInSeconds: config.exportSasSeconds, fileFormat: 'VHD' });
+        await poller.submitted();
+        return { poller };
+      });
+      item.poller = sent.value.poller;
+      item.exchanges.push(...sent.exchanges);
+      item.granted = true;
+    } catch (error) {
+      await fail(recorder, target, item, 'export', error);
+    }
+  }
+  const deadline = timing.now() + timing.timeoutMs;
+  let waiting = items.filter((i) => i.poller && !i.result.error);
+  while (waiting.length > 0) {
+    for (const item of waiting) {
+      if (item.poller!.isDone) continue;
+      try {
+        await withOperation('pollComputeOperation', item.exchanges, () => item.poller!.poll());
+      } catch (error) {
+        await fail(recorder, target, item, 'export', error);
+      }
+    }
+    for (const item of waiting.filter((i) => i.poller!.isDone && !i.result.error)) {
+      const sas = (item.poller!.result as { accessSAS?: string } | undefined)?.accessSAS;
+      if (!sas) {
+        await fail(recorder, target, item, 'export', new CustodyError('E_CLOUD', `beginGetAccess on ${item.state.id} finished without an accessSAS`, { resource: item.state.id }));
+        continue;
+      }
+      item.sas = sas;
+      // The SAS is a credential: its path and expiry only.
+      await recorder.record('export.granted', { source: item.state.id, ...sasFacts(sas), requestIds: requestIdsOf(item.exchanges), exchanges: item.exchanges }, target);
+    }
+    waiting = waiting.filter((i) => !i.poller!.isDone && !i.result.error);
+    if (waiting.length === 0) break;
+    if (timing.now() > deadline) {
+      for (const item of waiting) await fail(recorder, target, item, 'export', new CustodyError('E_TIMEOUT', `beginGetAccess on ${item.state.id} did not finish`, { resource: item.state.id, retryable: true }));
+      break;
+    }
+    await timing.sleep(timing.intervalMs);
+  }
+
+  // 2. Server-side copies into the evidence container, awaited in rounds.
+  for (const item of items.filter((i) => i.sas && !i.result.error)) {
+    const name = item.result.blobName!;
+    await recorder.record('copy.requested', { blob: name, container: config.evidenceContainerUrl, source: sasFacts(item.sas!).blob }, target);
+    try {
+      const started = await callAzure('copyToEvidence', name, async () => {
+        // The storage poller sends Copy Blob on its first poll; progress is read below in rounds.
+        const poller = await container.getBlobClient(name).beginCopyFromURL(item.sas!, {
+          metadata: { caseid: recorder.caseId, evidenceid: item.state.evidenceId },
+        });
+        return poller.getOperationState() as { copyId?: string };
+      });
+      item.copyId = started.value.copyId ?? '';
+      await recorder.record('copy.started', { blob: name, copyId: started.value.copyId, requestIds: requestIdsOf(started.exchanges) }, target);
+    } catch (error) {
+      await fail(recorder, target, item, 'copy', error);
+    }
+  }
+  let copying = items.filter((i) => i.sas && i.copyId && !i.result.error);
+  while (copying.length > 0) {
+    for (const item of copying) {
+      try {
+        const props = await callAzure('readEvidence', item.result.blobName!, () => container.getBlobClient(item.result.blobName!).getProperties());
+        const status = props.value.copyStatus;
+        if (status === 'success') {
+          await recorder.record('copy.completed', { blob: item.result.blobName, copyId: props.value.copyId, copyProgress: props.value.copyProgress, contentLength: props.value.contentLength, requestIds: requestIdsOf(props.exchanges) }, target);
+          item.sas = undefined;
+        } else if (status === 'failed' || status === 'aborted') {
+          await fail(recorder, target, item, 'copy', new CustodyError('E_CLOUD', `copy into ${item.result.blobName} ${status}: ${props.value.copyStatusDescription ?? ''}`, { resource: item.result.blobName! }));
+        }
+      } catch (error) {
+        await fail(recorder, target, item, 'copy', error);
+      }
+    }
+    copying = copying.filter((i) => i.sas && !i.result.error);
+    if (copying.length === 0) break;
+    if (timing.now() > deadline) {
+      for (const item of copying) await fail(recorder, target, item, 'copy', new CustodyError('E_TIMEOUT', `copy into ${item.result.blobName} did not finish`, { resource: item.result.blobName!, retryable: true }));
+      break;
+    }
+    await timing.sleep(timing.intervalMs);
+  }
+
+  // 4 (before 3: the SAS is not needed to hash the copy). Revoke every grant that was made.
+  for (const item of items.filter((i) => i.granted)) {
+    try {
+      const revoked = await callAzure(item.state.revokeOp, item.state.id, async (o) => {
+        const poller = item.state.revoke(o);
+        await poller.submitted();
+        while (!poller.isDone) {
+          await timing.sleep(timing.intervalMs);
+          await poller.poll();
+        }
+      });
+      await recorder.record('export.revoked', { source: item.state.id, requestIds: requestIdsOf(revoked.exchanges) }, target);
+    } catch (error) {
+      await recorder.record('step.failed', { step: 'revoke', source: item.state.id, error: (error as CustodyError).toRecord?.() ?? String(error), exchanges: exchangesOf(error) }, target);
+    }
+  }
+
+  // 3. Hash the preserved copy, then 5. seal it.
+  for (const item of items.filter((i) => i.copyId && !i.result.error)) {
+    const name = item.result.blobName!;
+    try {
+      const read = await callAzure('readEvidence', name, async () => {
+        const download = await container.getBlobClient(name).download(0);
+        if (!download.readableStreamBody) throw new CustodyError('E_CLOUD', `download of ${name} returned no body`, { resource: name });
+        return hashVhdStream(download.readableStreamBody as AsyncIterable<Uint8Array>);
+      });
+      item.result.hashes = read.value;
+      await recorder.record('evidence.hashed', { blob: name, ...read.value, requestIds: requestIdsOf(read.exchanges) }, target);
+      await recorder.recordArtifact({
+        evidenceId: item.state.evidenceId,
+        kind: 'azure-disk-export',
+        source: item.state.diskId,
+        target,
+        cloudIds: { blob: `${config.evidenceContainerUrl.replace(/\/+$/, '')}/${name}`, exportedFrom: item.state.id },
+        details: { ...read.value },
+      });
+    } catch (error) {
+      await fail(recorder, target, item, 'hash', error);
+      continue;
+    }
+    item.result.sealed = await sealEvidence(recorder, clients, config, name, target);
+  }
+  return items.map((i) => i.result);
+}
+
+async function sealEvidence(recorder: CaseRecorder, clients: AzureClients, config: AzureConfig, name: string, target: string): Promise<ExportResult['sealed']> {
+  const blob = clients.evidence().getBlobClient(name);
+  const sealed: { immutableUntil?: string; legalHold?: boolean } = {};
+  const until = config.immutabilityDays > 0 ? new Date(Date.now() + config.immutabilityDays * 86_400_000) : undefined;
+  await recorder.record('seal.requested', { blob: name, immutableUntil: until?.toISOString(), mode: until ? 'Unlocked' : undefined, legalHold: config.legalHold }, target);
+  try {
+    const result = await callAzure('sealEvidence', name, async () => {
+      if (until) await blob.setImmutabilityPolicy({ expiriesOn: until, policyMode: 'Unlocked' });
+      if (config.legalHold) await blob.setLegalHold(true);
+    });
+    if (until) sealed.immutableUntil = until.toISOString();
+    if (config.legalHold) sealed.legalHold = true;
+    await recorder.record('evidence.sealed', { blob: name, ...sealed, requestIds: requestIdsOf(result.exchanges) }, target);
+    return sealed;
+  } catch (error) {
+    const status = obj((error as { cause?: unknown }).cause).statusCode;
+    const why = status === 501 ? 'the storage service does not implement blob immutability (HTTP 501 — Azurite has no immutability policies or legal holds)' : String((error as Error).message);
+    await recorder.record('seal.failed', { blob: name, reason: why, error: (error as CustodyError).toRecord?.(), exchanges: exchangesOf(error) }, target);
+    return { unavailable: why };
+  }
+}
+
+/** A short, credential-free summary of a grant's SAS, for tests and the report. */
+export function describeSas(url: string): string {
+  const facts = sasFacts(url);
+  return `${facts.blob}${facts.expiresOn ? ` (expires ${facts.expiresOn})` : ''}`;
+}
+
+void str;

@@ -1,0 +1,68 @@
+/**
+ * The collecting Azure provider (imports the Azure SDKs; module.ts loads this lazily). One per
+ * case: one set of identities (a credential per tenant) and clients, one correlation id for the
+ * run's ARM requests.
+ */
+import { randomUUID } from 'node:crypto';
+import type { CaseRecorder, CollectOptions, PlannedStep, Provider, ProviderContext, TargetOutcome } from '../../core/ports.js';
+import type { ProviderServices } from '../../core/provider-module.js';
+import type { Selector, Target } from '../../core/targets.js';
+import { CustodyError } from '../../core/errors.js';
+import { createAzureClients, type AzureClients } from './clients.js';
+import { collectAzureTarget, resolveAzureSelector, type AzureRunContext } from './collect.js';
+import type { AzureConfig } from './config.js';
+import { createAzureIdentity, type IdentityDeps } from './identity.js';
+import { planAzureTarget } from './plan.js';
+import { isAzureSelectorValue, isAzureTargetValue, type AzureTarget } from './targets.js';
+
+export interface AzureProviderDeps extends IdentityDeps {
+  sleep?: (ms: number) => Promise<void>;
+  now?: () => number;
+}
+
+export function checkSubscription(config: AzureConfig, subscriptionId: string, what: string): void {
+  if (!config.subscriptions.some((s) => s.subscriptionId.toLowerCase() === subscriptionId.toLowerCase())) {
+    throw new CustodyError('E_ACCOUNT_NOT_ALLOWED', `${what}: subscription ${subscriptionId} is not in azure.subscriptions (custody collects only from configured subscriptions and their tenants)`, {
+      resource: `/subscriptions/${subscriptionId}`,
+    });
+  }
+}
+
+export function createAzureProvider(config: AzureConfig, deps: AzureProviderDeps = {}, _services?: ProviderServices): Provider {
+  let recorder: CaseRecorder | undefined;
+  let clients: AzureClients | undefined;
+  const sleep = deps.sleep ?? ((ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms)));
+  const now = deps.now ?? Date.now;
+  const contextFor = (ctx: ProviderContext): AzureRunContext => {
+    // Token claims go into the case that is collecting (one provider per case).
+    recorder = ctx.recorder;
+    if (!clients) {
+      const identity = createAzureIdentity(config, async (record) => {
+        await recorder?.record('credentials.obtained', { provider: 'azure', ...record });
+      }, deps);
+      clients = createAzureClients(config, identity, randomUUID());
+    }
+    return { recorder: ctx.recorder, clients, config, signal: ctx.signal, sleep, now };
+  };
+  return {
+    name: 'azure',
+    handles: (target: Target) => isAzureTargetValue(target),
+    handlesSelector: (selector: Selector) => isAzureSelectorValue(selector),
+    validate(target: Target) {
+      if (!isAzureTargetValue(target)) throw new CustodyError('E_UNSUPPORTED', `the azure provider does not collect ${target.kind} targets`);
+      checkSubscription(config, target.resource.subscriptionId, target.key);
+    },
+    scopeOf: (target: Target) => (isAzureTargetValue(target) ? `azure:${target.resource.subscriptionId.toLowerCase()}` : `azure:${target.key}`),
+    plan(target: Target, _options: CollectOptions): PlannedStep[] {
+      return isAzureTargetValue(target) ? planAzureTarget(config, target) : [];
+    },
+    async resolveSelector(selector: Selector, ctx: ProviderContext): Promise<Target[]> {
+      if (!isAzureSelectorValue(selector)) return [];
+      return resolveAzureSelector(contextFor(ctx), selector);
+    },
+    async collect(target: Target, ctx: ProviderContext): Promise<TargetOutcome> {
+      if (!isAzureTargetValue(target)) throw new CustodyError('E_UNSUPPORTED', `the azure provider does not collect ${target.kind} targets`);
+      return collectAzureTarget(contextFor(ctx), target as AzureTarget);
+    },
+  };
+}

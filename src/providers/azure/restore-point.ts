@@ -1,0 +1,137 @@
+/**
+ * Multi-disk crash consistency: a VM restore point in `CrashConsistent` mode captures every disk
+ * at one instant without touching the guest (no VSS, no agent — what a forensic collection must
+ * not trigger; docs/research/azure.md §5.5). Not supported for VMs in a uniform scale set (AKS
+ * nodes), Ultra or shared disks: those take per-disk snapshots, and the ledger says which path
+ * was taken and why. Each disk restore point is then exported like a snapshot (export.ts).
+ *
+ * Names derive from the target's evidence id, so a resumed run finds the point an interrupted
+ * run created (GET first) instead of making a second one.
+ */
+import type { CaseRecorder } from '../../core/ports.js';
+import { CustodyError } from '../../core/errors.js';
+import { callAzure, exchangesOf } from './arm-call.js';
+import type { AzureClients } from './clients.js';
+import type { AzureConfig } from './config.js';
+import { requestIdsOf, type DiskFacts, type VmFacts } from './describe.js';
+import type { ExportSource, GrantPoller } from './export.js';
+import { arr, at, obj, str, type Json } from './raw.js';
+import { parseResourceId, resourceKey } from './resource-id.js';
+
+export interface RestorePointPlan {
+  subscriptionId: string;
+  resourceGroup: string;
+  collection: string;
+  point: string;
+}
+
+/** Why a VM cannot have a crash-consistent restore point, or undefined when it can. */
+export function restorePointUnsupported(vm: VmFacts, disks: DiskFacts[]): string | undefined {
+  if (vm.scaleSetInstance) return 'restore points do not support VMs in a uniform scale set (AKS node pools)';
+  if (vm.ephemeralOsDisk) return 'restore points do not support ephemeral OS disks';
+  const ultra = disks.find((d) => /ultra|premiumv2/i.test(d.sku ?? ''));
+  if (ultra) return `restore points do not include ${ultra.sku} disks (${ultra.id})`;
+  if (disks.length !== vm.disks.length) return 'not every disk could be described';
+  return undefined;
+}
+
+export function planRestorePoint(config: AzureConfig, vm: VmFacts, targetEvidenceId: string): RestorePointPlan {
+  const id = parseResourceId(vm.id);
+  const inSoc = id.subscriptionId.toLowerCase() === config.socSubscriptionId.toLowerCase();
+  return { subscriptionId: id.subscriptionId, resourceGroup: inSoc ? config.evidenceResourceGroup : config.stagingResourceGroup, collection: `custody-${targetEvidenceId}`, point: `custody-${targetEvidenceId}-crash` };
+}
+
+interface Timing {
+  intervalMs: number;
+  timeoutMs: number;
+  sleep: (ms: number) => Promise<void>;
+  now: () => number;
+}
+
+/**
+ * Creates (or adopts) the restore point and waits for it. Returns the export sources, one per
+ * disk, or a reason to fall back to per-disk snapshots (nothing is half-made by a fallback: a
+ * failed restore point leaves no disk restore points to export).
+ */
+export async function takeRestorePoint(
+  recorder: CaseRecorder,
+  clients: AzureClients,
+  config: AzureConfig,
+  vm: VmFacts,
+  disks: DiskFacts[],
+  evidenceIdOf: (disk: DiskFacts) => string,
+  targetEvidenceId: string,
+  timing: Timing,
+): Promise<{ sources: ExportSource[]; restorePointId: string } | { fallback: string }> {
+  const plan = planRestorePoint(config, vm, targetEvidenceId);
+  const compute = clients.compute(plan.subscriptionId);
+  const collectionId = `/subscriptions/${plan.subscriptionId}/resourceGroups/${plan.resourceGroup}/providers/Microsoft.Compute/restorePointCollections/${plan.collection}`;
+  const pointId = `${collectionId}/restorePoints/${plan.point}`;
+  let raw: Json | undefined;
+  try {
+    const existing = await callAzure('getRestorePoint', pointId, (o) => compute.restorePoints.get(plan.resourceGroup, plan.collection, plan.point, o)).catch((error: CustodyError) => {
+      if (error.code === 'E_NOT_FOUND') return undefined;
+      throw error;
+    });
+    if (existing) {
+      raw = obj(existing.raw);
+      await recorder.record('restorepoint.adopted', { restorePointId: str(raw.id) ?? pointId, provisioningState: str(at(raw, 'properties', 'provisioningState')) }, vm.id);
+    } else {
+      const tags = { CaseId: recorder.caseId, EvidenceId: targetEvidenceId, CreatedBy: 'cloud-custody' };
+      await recorder.record('restorepoint.requested', { operation: 'restorePointCollections.createOrUpdate + restorePoints.create', collectionId, restorePointId: pointId, consistencyMode: 'CrashConsistent', vm: vm.id, tags }, vm.id);
+      const made = await callAzure('createRestorePointCollection', collectionId, (o) => compute.restorePointCollections.createOrUpdate(plan.resourceGroup, plan.collection, { location: vm.location, tags, source: { id: vm.id } }, o));
+      const sent = await callAzure('createRestorePoint', pointId, async (o) => {
+        const poller = compute.restorePoints.create(plan.resourceGroup, plan.collection, plan.point, { consistencyMode: 'CrashConsistent' }, o);
+        await poller.submitted();
+      });
+      raw = obj(sent.raw);
+      await recorder.record('restorepoint.created', { restorePointId: str(raw.id) ?? pointId, provisioningState: str(at(raw, 'properties', 'provisioningState')), requestIds: [...requestIdsOf(made.exchanges), ...requestIdsOf(sent.exchanges)] }, vm.id);
+    }
+    const deadline = timing.now() + timing.timeoutMs;
+    while (str(at(raw, 'properties', 'provisioningState')) !== 'Succeeded') {
+      const state = str(at(raw, 'properties', 'provisioningState'));
+      if (state === 'Failed' || state === 'Canceled') throw new CustodyError('E_CLOUD', `restore point ${pointId} ended ${state}`, { resource: pointId });
+      if (timing.now() > deadline) throw new CustodyError('E_TIMEOUT', `restore point ${pointId} did not finish`, { resource: pointId, retryable: true });
+      await timing.sleep(timing.intervalMs);
+      raw = obj((await callAzure('getRestorePoint', pointId, (o) => compute.restorePoints.get(plan.resourceGroup, plan.collection, plan.point, o))).raw);
+    }
+  } catch (error) {
+    const e = error instanceof CustodyError ? error : new CustodyError('E_CLOUD', String(error), { cause: error });
+    await recorder.record('step.failed', { step: 'restore-point', restorePointId: pointId, error: e.toRecord(), exchanges: exchangesOf(error) }, vm.id);
+    return { fallback: `the crash-consistent restore point failed (${e.message})` };
+  }
+  const storage = obj(at(raw, 'properties', 'sourceMetadata', 'storageProfile'));
+  const byDisk = new Map<string, string>();
+  for (const d of [storage.osDisk, ...arr(storage.dataDisks)]) {
+    const diskId = str(at(d, 'managedDisk', 'id'));
+    const drp = str(at(d, 'diskRestorePoint', 'id'));
+    if (diskId && drp) byDisk.set(resourceKey(diskId), drp);
+  }
+  const missing = disks.filter((d) => !byDisk.has(resourceKey(d.id)));
+  if (missing.length > 0) return { fallback: `the restore point has no disk restore point for ${missing.map((d) => d.id).join(', ')}` };
+  await recorder.record('restorepoint.completed', {
+    restorePointId: str(raw!.id) ?? pointId,
+    consistencyMode: str(at(raw, 'properties', 'consistencyMode')),
+    timeCreated: str(at(raw, 'properties', 'timeCreated')),
+    diskRestorePoints: Object.fromEntries(disks.map((d) => [d.id, byDisk.get(resourceKey(d.id))])),
+  }, vm.id);
+  const sources = disks.map((disk): ExportSource => {
+    const drpId = byDisk.get(resourceKey(disk.id))!;
+    const drpName = drpId.split('/').pop()!;
+    const evidenceId = evidenceIdOf(disk);
+    return {
+      id: drpId,
+      diskId: disk.id,
+      evidenceId,
+      name: `custody-${evidenceId}-crash`,
+      grantOp: 'grantDiskRestorePointAccess',
+      revokeOp: 'revokeDiskRestorePointAccess',
+      grant: (o, body) => compute.diskRestorePoint.grantAccess(plan.resourceGroup, plan.collection, plan.point, drpName, body, o) as unknown as GrantPoller,
+      revoke: (o) => compute.diskRestorePoint.revokeAccess(plan.resourceGroup, plan.collection, plan.point, drpName, o) as unknown as GrantPoller,
+    };
+  });
+  for (const source of sources) {
+    await recorder.recordArtifact({ evidenceId: source.evidenceId, kind: 'azure-disk-restore-point', source: source.diskId, target: vm.id, cloudIds: { diskRestorePointId: source.id, restorePointId: str(raw!.id) ?? pointId }, details: { consistencyMode: 'CrashConsistent', multiDisk: true } });
+  }
+  return { sources, restorePointId: str(raw!.id) ?? pointId };
+}

@@ -1,0 +1,201 @@
+/**
+ * Incremental snapshots of managed disks, tagged with the case and evidence ids at creation.
+ *
+ * Where: incremental snapshots cannot be created outside the disk's subscription (docs/research/
+ * azure.md §5.3), so a disk in the SOC subscription gets its snapshot in the SOC evidence
+ * resource group, any other disk in the staging resource group of its own subscription; the
+ * ledger says which and why.
+ *
+ * Resume: names are derived from the evidence id, and before creating anything the staging
+ * group is listed once per subscription: a snapshot an interrupted run created (same name, tag
+ * `EvidenceId`, same source `uniqueId`) is adopted, never duplicated.
+ *
+ * Waiting: the PUTs are sent (the SDK poller is only asked for its first response), then the
+ * set is awaited by listing each resource group once per round — one request per group per
+ * round however many disks, never one poller per disk.
+ */
+import type { CaseRecorder } from '../../core/ports.js';
+import { CustodyError } from '../../core/errors.js';
+import { callAzure, exchangesOf } from './arm-call.js';
+import type { AzureClients } from './clients.js';
+import type { AzureConfig } from './config.js';
+import type { DiskFacts } from './describe.js';
+import { requestIdsOf } from './describe.js';
+import { at, obj, str, type Json } from './raw.js';
+import { parseResourceId, resourceKey, type ResourceId } from './resource-id.js';
+
+export interface SnapshotPlan {
+  disk: DiskFacts;
+  evidenceId: string;
+  subscriptionId: string;
+  resourceGroup: string;
+  name: string;
+  /** Why it lives where it does. */
+  placement: 'soc-evidence-group' | 'target-staging-group';
+  tags: Record<string, string>;
+}
+
+export interface SnapshotState {
+  plan: SnapshotPlan;
+  id: string;
+  status: 'requested' | 'adopted' | 'succeeded' | 'failed';
+  raw?: Json;
+  error?: CustodyError;
+}
+
+export function snapshotName(evidenceId: string): string {
+  return `custody-${evidenceId}`;
+}
+
+export function planSnapshot(config: AzureConfig, caseId: string, disk: DiskFacts, evidenceId: string, targetLabel: string): SnapshotPlan {
+  const id: ResourceId = parseResourceId(disk.id);
+  const inSoc = id.subscriptionId.toLowerCase() === config.socSubscriptionId.toLowerCase();
+  return {
+    disk,
+    evidenceId,
+    subscriptionId: id.subscriptionId,
+    resourceGroup: inSoc ? config.evidenceResourceGroup : config.stagingResourceGroup,
+    name: snapshotName(evidenceId),
+    placement: inSoc ? 'soc-evidence-group' : 'target-staging-group',
+    // Azure tag values are at most 256 characters: the target is named by evidence id instead.
+    tags: { CaseId: caseId, EvidenceId: evidenceId, CreatedBy: 'cloud-custody', SourceDiskName: id.names[0]!.slice(0, 256), Target: targetLabel.slice(-256) },
+  };
+}
+
+const PLACEMENT_WHY = {
+  'soc-evidence-group': 'the disk is in the SOC subscription',
+  'target-staging-group': "incremental snapshots cannot be created outside the disk's subscription",
+} as const;
+
+/** Lists the case's existing snapshots in each group once: name (lower-case) → raw snapshot. */
+export async function existingSnapshots(clients: AzureClients, plans: SnapshotPlan[]): Promise<Map<string, Json>> {
+  const found = new Map<string, Json>();
+  const groups = new Map<string, SnapshotPlan>();
+  for (const plan of plans) groups.set(`${plan.subscriptionId}/${plan.resourceGroup}`.toLowerCase(), plan);
+  for (const plan of groups.values()) {
+    const compute = clients.compute(plan.subscriptionId);
+    const pages: unknown[] = [];
+    await callAzure('listSnapshots', `/subscriptions/${plan.subscriptionId}/resourceGroups/${plan.resourceGroup}`, async (o) => {
+      for await (const _ of compute.snapshots.listByResourceGroup(plan.resourceGroup, { ...o, onResponse: (r) => pages.push(r.parsedBody) })) void _;
+    });
+    for (const page of pages) {
+      for (const item of (obj(page).value as unknown[]) ?? []) {
+        const raw = obj(item);
+        const id = str(raw.id);
+        if (id) found.set(resourceKey(id), raw);
+      }
+    }
+  }
+  return found;
+}
+
+function snapshotId(plan: SnapshotPlan): string {
+  return `/subscriptions/${plan.subscriptionId}/resourceGroups/${plan.resourceGroup}/providers/Microsoft.Compute/snapshots/${plan.name}`;
+}
+
+/** Adopts or requests one snapshot per plan. Records before and after every PUT. */
+export async function requestSnapshots(recorder: CaseRecorder, clients: AzureClients, plans: SnapshotPlan[], target: string): Promise<SnapshotState[]> {
+  const existing = await existingSnapshots(clients, plans);
+  const states: SnapshotState[] = [];
+  for (const plan of plans) {
+    const id = snapshotId(plan);
+    const found = existing.get(resourceKey(id));
+    if (found) {
+      const sameSource = str(at(found, 'properties', 'creationData', 'sourceUniqueId')) === plan.disk.uniqueId && obj(found.tags).EvidenceId === plan.evidenceId;
+      if (!sameSource) {
+        const error = new CustodyError('E_CLOUD', `${id} exists but was not made by this case from ${plan.disk.id} (tags or source uniqueId differ): refusing to adopt or overwrite it`, { resource: id });
+        await recorder.record('step.failed', { step: 'snapshot', disk: plan.disk.id, error: error.toRecord() }, target);
+        states.push({ plan, id, status: 'failed', error });
+        continue;
+      }
+      await recorder.record('snapshot.adopted', { disk: plan.disk.id, snapshotId: str(found.id) ?? id, evidenceId: plan.evidenceId, provisioningState: str(at(found, 'properties', 'provisioningState')), uniqueId: str(at(found, 'properties', 'uniqueId')) }, target);
+      states.push({ plan, id: str(found.id) ?? id, status: 'adopted', raw: found });
+      continue;
+    }
+    // The SDK's model is flat; it serializes to {location, tags, properties: {creationData, incremental}}.
+    const body = { location: plan.disk.location, tags: plan.tags, creationData: { createOption: 'Copy' as const, sourceResourceId: plan.disk.id }, incremental: true };
+    await recorder.record(
+      'snapshot.requested',
+      { operation: 'snapshots.createOrUpdate', disk: plan.disk.id, diskUniqueId: plan.disk.uniqueId, role: plan.disk.role, lun: plan.disk.lun, snapshotId: id, evidenceId: plan.evidenceId, incremental: true, placement: plan.placement, why: PLACEMENT_WHY[plan.placement], tags: plan.tags },
+      target,
+    );
+    try {
+      const compute = clients.compute(plan.subscriptionId);
+      const sent = await callAzure('createSnapshot', id, async (o) => {
+        // Only the first response: waiting is batched below (a PollerLike is thenable — never await it).
+        const poller = compute.snapshots.createOrUpdate(plan.resourceGroup, plan.name, body, o);
+        await poller.submitted();
+        return undefined;
+      });
+      await recorder.record('snapshot.created', { snapshotId: str(obj(sent.raw).id) ?? id, provisioningState: str(at(sent.raw, 'properties', 'provisioningState')), requestIds: requestIdsOf(sent.exchanges), exchanges: sent.exchanges }, target);
+      states.push({ plan, id: str(obj(sent.raw).id) ?? id, status: 'requested', raw: obj(sent.raw) });
+    } catch (error) {
+      const failure = error instanceof CustodyError ? error : new CustodyError('E_CLOUD', String(error), { cause: error });
+      await recorder.record('step.failed', { step: 'snapshot', disk: plan.disk.id, snapshotId: id, error: failure.toRecord(), exchanges: exchangesOf(error) }, target);
+      states.push({ plan, id, status: 'failed', error: failure });
+    }
+  }
+  return states;
+}
+
+/**
+ * Waits until every requested or adopted snapshot is `Succeeded` (or `Failed`), listing each
+ * resource group once per round.
+ */
+export async function awaitSnapshots(
+  recorder: CaseRecorder,
+  clients: AzureClients,
+  states: SnapshotState[],
+  target: string,
+  options: { intervalMs: number; timeoutMs: number; sleep: (ms: number) => Promise<void>; now: () => number },
+): Promise<void> {
+  const pending = () => states.filter((s) => s.status === 'requested' || (s.status === 'adopted' && str(at(s.raw, 'properties', 'provisioningState')) !== 'Succeeded'));
+  const settle = async (state: SnapshotState, raw: Json) => {
+    state.raw = raw;
+    const provisioning = str(at(raw, 'properties', 'provisioningState'));
+    if (provisioning === 'Succeeded') {
+      state.status = 'succeeded';
+      await recorder.record('snapshot.completed', {
+        snapshotId: str(raw.id) ?? state.id,
+        uniqueId: str(at(raw, 'properties', 'uniqueId')),
+        sourceResourceId: str(at(raw, 'properties', 'creationData', 'sourceResourceId')),
+        sourceUniqueId: str(at(raw, 'properties', 'creationData', 'sourceUniqueId')),
+        incrementalSnapshotFamilyId: str(at(raw, 'properties', 'incrementalSnapshotFamilyId')),
+        diskSizeBytes: at(raw, 'properties', 'diskSizeBytes'),
+        timeCreated: str(at(raw, 'properties', 'timeCreated')),
+        consistency: 'per-disk crash-consistent (each disk at its own instant; not multi-disk consistent)',
+      }, target);
+      await recorder.recordArtifact({
+        evidenceId: state.plan.evidenceId,
+        kind: 'azure-incremental-snapshot',
+        source: state.plan.disk.id,
+        target,
+        cloudIds: { snapshotId: str(raw.id) ?? state.id, uniqueId: str(at(raw, 'properties', 'uniqueId')) ?? '', sourceUniqueId: str(at(raw, 'properties', 'creationData', 'sourceUniqueId')) ?? '' },
+        details: { placement: state.plan.placement, tags: state.plan.tags },
+      });
+    } else if (provisioning === 'Failed' || provisioning === 'Canceled') {
+      state.status = 'failed';
+      state.error = new CustodyError('E_CLOUD', `snapshot ${state.id} ended ${provisioning}`, { resource: state.id });
+      await recorder.record('step.failed', { step: 'snapshot', snapshotId: state.id, error: state.error.toRecord() }, target);
+    }
+  };
+  // Adopted snapshots that had already finished are settled without a request.
+  for (const state of states.filter((s) => s.status === 'adopted' && str(at(s.raw, 'properties', 'provisioningState')) === 'Succeeded')) await settle(state, state.raw!);
+  const deadline = options.now() + options.timeoutMs;
+  while (pending().length > 0) {
+    if (options.now() > deadline) {
+      for (const state of pending()) {
+        state.status = 'failed';
+        state.error = new CustodyError('E_TIMEOUT', `snapshot ${state.id} did not finish within ${options.timeoutMs} ms`, { resource: state.id, retryable: true });
+        await recorder.record('step.failed', { step: 'snapshot', snapshotId: state.id, error: state.error.toRecord() }, target);
+      }
+      return;
+    }
+    await options.sleep(options.intervalMs);
+    const listed = await existingSnapshots(clients, pending().map((s) => s.plan));
+    for (const state of pending()) {
+      const raw = listed.get(resourceKey(state.id));
+      if (raw) await settle(state, raw);
+    }
+  }
+}

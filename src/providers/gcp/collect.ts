@@ -1,0 +1,135 @@
+/**
+ * Collecting one GCP target: describe (instance and disks, as evidence), volatile first (serial
+ * ports, screenshot), then one snapshot per disk in the forensics project, awaited in batches.
+ * The outcome is data: one disk that fails never stops the others.
+ */
+import { evidenceIdFor } from '../../core/case-id.js';
+import { CustodyError, isCustodyError } from '../../core/errors.js';
+import type { CaseRecorder, ProgressSink, TargetOutcome } from '../../core/ports.js';
+import { attachedDisks, getDisk, getInstance, toEvidenceJson, type Disk } from './describe.js';
+import type { GcpSession } from './session.js';
+import { snapshotDisk, type DiskSnapshotResult } from './snapshot.js';
+import { gcpTargetKey, resourceNameOf, type GcpDiskTarget, type GcpInstanceTarget, type GcpTarget } from './targets.js';
+import { collectVolatile } from './volatile.js';
+
+export interface GcpTargetRun {
+  session: GcpSession;
+  recorder: CaseRecorder;
+  progress?: ProgressSink;
+  signal?: AbortSignal;
+}
+
+async function failed(run: GcpTargetRun, key: string, step: string, error: unknown, evidenceIds: string[]): Promise<TargetOutcome> {
+  if (isCustodyError(error) && error.code === 'E_LEDGER') throw error;
+  const e = isCustodyError(error) ? error : new CustodyError('E_CLOUD', String((error as Error).message ?? error), { cause: error });
+  await run.recorder.record('step.failed', { step, error: e.toRecord() }, key);
+  return { target: key, status: 'failed', reason: e.message, error: e.toRecord(), evidenceIds };
+}
+
+function outcomeOf(key: string, snapshots: DiskSnapshotResult[], evidenceIds: string[], extra: string[]): TargetOutcome {
+  const done = snapshots.filter((s) => s.status === 'completed');
+  const bad = snapshots.filter((s) => s.status === 'failed');
+  for (const s of snapshots) evidenceIds.push(s.evidenceId);
+  if (bad.length === 0 && extra.length === 0) return { target: key, status: 'collected', evidenceIds };
+  const reasons = [...bad.map((s) => `${s.disk}: ${s.error?.message ?? 'failed'}`), ...extra];
+  if (done.length === 0 && snapshots.length > 0) {
+    return { target: key, status: 'failed', reason: `no snapshot was preserved: ${reasons.join('; ')}`, ...(bad[0]?.error ? { error: bad[0].error.toRecord() } : {}), evidenceIds };
+  }
+  return {
+    target: key,
+    status: 'partial',
+    reason: `${done.length} of ${snapshots.length} disks preserved (${done.map((s) => s.snapshotName).join(', ') || 'none'}); ${reasons.join('; ')}`,
+    ...(bad[0]?.error ? { error: bad[0].error.toRecord() } : {}),
+    evidenceIds,
+  };
+}
+
+async function storeDisks(run: GcpTargetRun, key: string, evidenceId: string, described: Array<{ target: GcpDiskTarget; disk: Disk }>): Promise<void> {
+  await run.recorder.storeEvidence({
+    evidenceId,
+    name: 'disks.json',
+    kind: 'disks-description',
+    source: described.map((d) => resourceNameOf(d.target)).join(' '),
+    content: toEvidenceJson(described.map((d) => d.disk)),
+    mediaType: 'application/json',
+    target: key,
+    cloudIds: Object.fromEntries(described.map((d) => [resourceNameOf(d.target), String(d.disk.id ?? '')])),
+  });
+}
+
+/**
+ * An instance: its description, volatile state, every persistent disk described and snapshotted.
+ *
+ * @example
+ * const outcome = await collectGcpInstance(run, parseGcpTarget('projects/web-prod/zones/us-central1-a/instances/web-1'));
+ */
+export async function collectGcpInstance(run: GcpTargetRun, target: GcpInstanceTarget): Promise<TargetOutcome> {
+  const { session, recorder } = run;
+  const key = gcpTargetKey(target);
+  const evidenceId = evidenceIdFor(recorder.caseId, key);
+  const evidenceIds = [evidenceId];
+  run.progress?.({ target: key, step: 'describe', state: 'started' });
+  let instance;
+  try {
+    instance = await getInstance(session, target, evidenceId);
+    await recorder.storeEvidence({
+      evidenceId,
+      name: 'instance.json',
+      kind: 'instance-description',
+      source: resourceNameOf(target),
+      content: toEvidenceJson(instance),
+      mediaType: 'application/json',
+      target: key,
+      cloudIds: { instanceId: String(instance.id ?? ''), project: target.project, zone: target.zone },
+    });
+  } catch (error) {
+    return failed(run, key, 'describe', error, []);
+  }
+  run.progress?.({ target: key, step: 'volatile', state: 'started' });
+  const volatile = await collectVolatile(session, recorder, target, instance, evidenceId);
+  const { disks, skipped } = attachedDisks(instance);
+  if (skipped.length > 0) {
+    await recorder.record('disk.skipped', { devices: skipped, reason: 'no persistent disk source (local SSD or scratch): cannot be snapshotted' }, key);
+  }
+  const described: Array<{ target: GcpDiskTarget; disk: Disk }> = [];
+  const describeFailures: string[] = [];
+  for (const disk of disks) {
+    try {
+      described.push({ target: disk, disk: await getDisk(session, disk, evidenceId) });
+    } catch (error) {
+      if (isCustodyError(error) && error.code === 'E_LEDGER') throw error;
+      const e = isCustodyError(error) ? error : new CustodyError('E_CLOUD', String(error));
+      await recorder.record('step.failed', { step: 'describe-disk', disk: gcpTargetKey(disk), error: e.toRecord() }, key);
+      describeFailures.push(`${gcpTargetKey(disk)}: ${e.message}`);
+    }
+  }
+  if (described.length > 0) await storeDisks(run, key, evidenceId, described);
+  run.progress?.({ target: key, step: 'snapshot', state: 'started' });
+  const snapshots = await Promise.all(described.map((d) => snapshotDisk(session, recorder, key, d.target, d.disk, run.signal)));
+  const outcome = outcomeOf(key, snapshots, evidenceIds, describeFailures);
+  if (outcome.status === 'collected' && volatile.unavailable.some((u) => u.what !== 'screenshot')) {
+    // The disks are safe; say plainly what volatile evidence could not be had.
+    return { ...outcome, status: 'partial', reason: `volatile evidence unavailable: ${volatile.unavailable.map((u) => `${u.what} (${u.reason})`).join('; ')}` };
+  }
+  return outcome;
+}
+
+/** A disk named on its own (zonal or regional). */
+export async function collectGcpDisk(run: GcpTargetRun, target: GcpDiskTarget): Promise<TargetOutcome> {
+  const { session, recorder } = run;
+  const key = gcpTargetKey(target);
+  const evidenceId = evidenceIdFor(recorder.caseId, key);
+  let disk: Disk;
+  try {
+    disk = await getDisk(session, target, evidenceId);
+    await storeDisks(run, key, evidenceId, [{ target, disk }]);
+  } catch (error) {
+    return failed(run, key, 'describe', error, []);
+  }
+  const snapshot = await snapshotDisk(session, recorder, key, target, disk, run.signal);
+  return outcomeOf(key, [snapshot], [], []);
+}
+
+export function collectGcpTarget(run: GcpTargetRun, target: GcpTarget): Promise<TargetOutcome> {
+  return target.kind === 'gcp-instance' ? collectGcpInstance(run, target) : collectGcpDisk(run, target);
+}

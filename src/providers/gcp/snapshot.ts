@@ -1,0 +1,205 @@
+/**
+ * One snapshot per disk, created straight in the forensics project (`snapshots.insert` with
+ * `sourceDisk` in the target project), named, labelled and request-id'd deterministically so a
+ * resumed run adopts what an interrupted one created. Each is its own point in time: snapshots
+ * of an instance's disks are not multi-disk consistent, and the ledger says so per disk.
+ * GCP offers no snapshot lock and no block-read API for snapshots, so what is recorded is what
+ * the provider confirmed (ids, sizes, the source disk's id and last attach time) — and that no
+ * content hash exists.
+ */
+import { evidenceIdFor } from '../../core/case-id.js';
+import { CustodyError, isCustodyError } from '../../core/errors.js';
+import type { CaseRecorder } from '../../core/ports.js';
+import type { Disk } from './describe.js';
+import { requestIdFor, snapshotLabelsFor, snapshotNameFor } from './ids.js';
+import type { GcpSession } from './session.js';
+import { gcpTargetKey, resourceNameOf, type GcpDiskTarget } from './targets.js';
+import type { protos } from '@google-cloud/compute';
+
+type Snapshot = protos.google.cloud.compute.v1.ISnapshot;
+
+export const NO_CONTENT_HASH =
+  'none: Compute Engine offers no content hash and no block-read API for snapshots; the snapshot id, storageBytes and source disk id are what the provider confirms';
+export const CONSISTENCY = 'per-disk: this snapshot is not consistent with the snapshots of the instance\'s other disks';
+
+export interface DiskSnapshotResult {
+  disk: string;
+  evidenceId: string;
+  status: 'completed' | 'failed';
+  snapshotName: string;
+  snapshotId?: string;
+  error?: CustodyError;
+}
+
+function sourceDiskOf(disk: GcpDiskTarget): string {
+  return resourceNameOf(disk);
+}
+
+async function getExisting(session: GcpSession, disk: GcpDiskTarget, name: string, evidenceId: string): Promise<Snapshot | undefined> {
+  const forensics = session.config.forensicsProject;
+  try {
+    const [snapshot] = await session.call('getSnapshot', disk.project, `projects/${forensics}/global/snapshots/${name}`, evidenceId, (c, o) =>
+      c.snapshots.get({ project: forensics, snapshot: name }, o),
+    );
+    return snapshot;
+  } catch (error) {
+    if (isCustodyError(error) && error.code === 'E_NOT_FOUND') return undefined;
+    throw error;
+  }
+}
+
+/**
+ * Snapshots one disk into the forensics project and waits for it. Failures are returned (the
+ * caller decides the target's outcome); only a ledger failure is thrown.
+ */
+export async function snapshotDisk(
+  session: GcpSession,
+  recorder: CaseRecorder,
+  target: string,
+  disk: GcpDiskTarget,
+  description: Disk,
+  signal?: AbortSignal,
+): Promise<DiskSnapshotResult> {
+  const config = session.config;
+  const forensics = config.forensicsProject;
+  const diskKey = gcpTargetKey(disk);
+  const evidenceId = evidenceIdFor(recorder.caseId, diskKey);
+  const name = snapshotNameFor(evidenceId);
+  const snapshotResource = `projects/${forensics}/global/snapshots/${name}`;
+  const requestId = requestIdFor(recorder.caseId, evidenceId);
+  const labels = snapshotLabelsFor(recorder.caseId, evidenceId);
+  const result: DiskSnapshotResult = { disk: diskKey, evidenceId, status: 'failed', snapshotName: name };
+  try {
+    let snapshot = await getExisting(session, disk, name, evidenceId);
+    let operationName: string | undefined;
+    if (snapshot) {
+      await recorder.record(
+        'snapshot.adopted',
+        { snapshotName: name, snapshotId: String(snapshot.id ?? ''), status: snapshot.status ?? null, sourceDisk: sourceDiskOf(disk), evidenceId, labels: snapshot.labels ?? {} },
+        target,
+      );
+    } else {
+      if (signal?.aborted) throw new CustodyError('E_CLOUD', `stopped before snapshotting ${diskKey}`, { resource: diskKey });
+      const body: Snapshot = {
+        name,
+        sourceDisk: sourceDiskOf(disk),
+        description: `cloud-custody case ${recorder.caseId} evidence ${evidenceId} of ${diskKey}`,
+        labels,
+        ...(config.snapshots.storageLocations ? { storageLocations: config.snapshots.storageLocations } : {}),
+        ...(config.snapshots.kmsKeyName ? { snapshotEncryptionKey: { kmsKeyName: config.snapshots.kmsKeyName } } : {}),
+        ...(config.snapshots.guestFlush ? { guestFlush: true } : {}),
+        ...(config.snapshots.evidenceHoldTag
+          ? { params: { resourceManagerTags: { [config.snapshots.evidenceHoldTag.key]: config.snapshots.evidenceHoldTag.value } } }
+          : {}),
+      };
+      await recorder.record(
+        'snapshot.requested',
+        {
+          operation: 'compute.snapshots.insert',
+          project: forensics,
+          snapshotName: name,
+          requestId,
+          sourceDisk: body.sourceDisk,
+          sourceDiskId: String(description.id ?? ''),
+          labels,
+          storageLocations: config.snapshots.storageLocations ?? 'default (nearest multi-region)',
+          kmsKeyName: config.snapshots.kmsKeyName ?? 'Google-managed',
+          guestFlush: config.snapshots.guestFlush,
+          ...(config.snapshots.evidenceHoldTag ? { evidenceHoldTag: config.snapshots.evidenceHoldTag } : {}),
+          consistency: CONSISTENCY,
+          evidenceId,
+        },
+        target,
+      );
+      try {
+        const [operation] = await session.call('insertSnapshot', disk.project, snapshotResource, evidenceId, (c, o) =>
+          c.snapshots.insert({ project: forensics, requestId, snapshotResource: body }, o),
+        );
+        const latest = (operation as unknown as { latestResponse?: { name?: string; id?: string; user?: string; targetId?: string } }).latestResponse ?? {};
+        operationName = latest.name;
+        await recorder.record(
+          'snapshot.created',
+          { snapshotName: name, operationName: latest.name ?? null, operationId: latest.id ?? null, snapshotId: latest.targetId ?? null, user: latest.user ?? null, requestId, evidenceId },
+          target,
+        );
+      } catch (error) {
+        // The name exists: an earlier run (or another target of this case) created it meanwhile.
+        if (!(isCustodyError(error) && /already exists/i.test(error.message))) throw error;
+        snapshot = await getExisting(session, disk, name, evidenceId);
+        if (!snapshot) throw error;
+        await recorder.record('snapshot.adopted', { snapshotName: name, snapshotId: String(snapshot.id ?? ''), status: snapshot.status ?? null, sourceDisk: sourceDiskOf(disk), evidenceId, reason: 'insert answered already exists' }, target);
+      }
+    }
+    if (operationName) {
+      const done = await session.waiter.waitFor(operationName, disk.project);
+      const failure = done.error?.errors?.[0];
+      if (failure) {
+        const gone = failure.code === 'RESOURCE_NOT_FOUND';
+        throw new CustodyError(gone ? 'E_NOT_FOUND' : 'E_CLOUD', `the snapshot of ${diskKey} failed (operation ${operationName}): ${failure.code}: ${failure.message}`, {
+          resource: diskKey,
+        });
+      }
+    }
+    snapshot = await waitUntilReady(session, disk, name, evidenceId);
+    result.snapshotId = String(snapshot.id ?? '');
+    const record = {
+      snapshotName: name,
+      snapshotId: String(snapshot.id ?? ''),
+      selfLink: snapshot.selfLink ?? null,
+      status: snapshot.status ?? null,
+      storageBytes: snapshot.storageBytes ?? null,
+      storageBytesStatus: snapshot.storageBytesStatus ?? null,
+      storageBytesReadAt: new Date().toISOString(),
+      diskSizeGb: snapshot.diskSizeGb ?? null,
+      sourceDisk: sourceDiskOf(disk),
+      sourceDiskId: snapshot.sourceDiskId ?? null,
+      sourceDiskLastAttachTimestamp: description.lastAttachTimestamp ?? null,
+      creationTimestamp: snapshot.creationTimestamp ?? null,
+      storageLocations: snapshot.storageLocations ?? [],
+      kmsKeyName: snapshot.snapshotEncryptionKey?.kmsKeyName ?? null,
+      labels: snapshot.labels ?? {},
+      consistency: CONSISTENCY,
+      contentHash: NO_CONTENT_HASH,
+      lock: 'none: Compute Engine has no snapshot lock; see gcp.snapshots.evidenceHoldTag for the opt-in deny policy',
+      evidenceId,
+    };
+    await recorder.record('snapshot.completed', record, target);
+    await recorder.recordArtifact({
+      evidenceId,
+      kind: 'gce-snapshot',
+      source: diskKey,
+      target,
+      cloudIds: { snapshotId: record.snapshotId, snapshotName: name, project: forensics, sourceDiskId: String(record.sourceDiskId ?? '') },
+      details: {
+        storageBytes: record.storageBytes,
+        storageBytesStatus: record.storageBytesStatus,
+        sourceDiskLastAttachTimestamp: record.sourceDiskLastAttachTimestamp,
+        consistency: CONSISTENCY,
+        contentHash: NO_CONTENT_HASH,
+      },
+    });
+    result.status = 'completed';
+    return result;
+  } catch (error) {
+    if (isCustodyError(error) && error.code === 'E_LEDGER') throw error;
+    const e = isCustodyError(error) ? error : new CustodyError('E_CLOUD', `snapshot of ${diskKey} failed: ${(error as Error).message}`, { cause: error, resource: diskKey });
+    await recorder.record('step.failed', { step: 'snapshot', disk: diskKey, snapshotName: name, evidenceId, error: e.toRecord() }, target);
+    result.error = e;
+    return result;
+  }
+}
+
+async function waitUntilReady(session: GcpSession, disk: GcpDiskTarget, name: string, evidenceId: string): Promise<Snapshot> {
+  const deadline = Date.now() + session.config.snapshotTimeoutSeconds * 1000;
+  const sleep = session.options.sleep ?? ((ms: number) => new Promise<void>((r) => setTimeout(r, ms)));
+  for (;;) {
+    const snapshot = await getExisting(session, disk, name, evidenceId);
+    if (!snapshot) throw new CustodyError('E_NOT_FOUND', `snapshot ${name} disappeared before it was READY`, { resource: name });
+    if (snapshot.status === 'READY') return snapshot;
+    if (snapshot.status === 'FAILED' || snapshot.status === 'DELETING') {
+      throw new CustodyError('E_CLOUD', `snapshot ${name} is ${snapshot.status}`, { resource: name });
+    }
+    if (Date.now() > deadline) throw new CustodyError('E_TIMEOUT', `snapshot ${name} was not READY after ${session.config.snapshotTimeoutSeconds} s (status ${snapshot.status})`, { resource: name });
+    await sleep(session.options.readyPollMs ?? 5000);
+  }
+}

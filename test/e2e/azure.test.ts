@@ -1,0 +1,109 @@
+// The Azure provider through the CLI, in process, against the lab's Azure (https Entra + ARM with
+// a fresh CA), Azurite on the same CA, and the Kubernetes lab with an AKS-like node.
+import { readFileSync } from 'node:fs';
+import { writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { EXIT } from '../../src/core/errors.js';
+import { startKubernetesLab } from '../../src/lab/kubernetes/server.js';
+import { k8sDemoScenario } from '../../src/lab/kubernetes/scenario.js';
+import { startAzureFixture, type AzureFixture } from '../providers/azure/fixture.js';
+import { writeKubeconfig } from '../providers/kubernetes/helpers.js';
+import { custody } from './cli-run.js';
+
+let fx: AzureFixture;
+let k8s: Awaited<ReturnType<typeof startKubernetesLab>>;
+let scenario: ReturnType<typeof k8sDemoScenario>;
+let configPath: string;
+
+beforeAll(async () => {
+  fx = await startAzureFixture({ azurite: true });
+  scenario = k8sDemoScenario({ instances: [{ id: 'i-0aks0000000000000', availabilityZone: 'eastus-1' }] });
+  // The compromised pod's node is the lab's AKS node: its providerID names the scale-set VM.
+  scenario.cluster.nodes[0]!.providerID = fx.lab.estate.ids.aksNodeProviderId;
+  k8s = await startKubernetesLab({ cluster: scenario.cluster });
+  const kubeconfig = await writeKubeconfig(fx.dir, k8s.url, scenario.collectorToken);
+  configPath = join(fx.dir, 'custody.json');
+  await writeFile(
+    configPath,
+    JSON.stringify({ casesDir: 'cases', keysDir: 'keys', analyst: 'alice@soc.example', azure: fx.config, kubernetes: { clusters: { aks: { kubeconfig, context: 'lab' } } } }, null, 2),
+  );
+});
+afterAll(async () => {
+  await k8s?.close();
+  await fx?.close();
+});
+
+const ledger = (caseId: string) =>
+  readFileSync(join(fx.dir, 'cases', caseId, 'ledger.jsonl'), 'utf8')
+    .trim()
+    .split('\n')
+    .map((l) => JSON.parse(l) as { type: string; target?: string; data: Record<string, unknown> });
+
+describe('custody with an azure section', () => {
+  it('plan names the Azure calls, actions and scopes and calls nothing', async () => {
+    const before = fx.lab.armLog.length;
+    const run = await custody(['plan', '--config', configPath, fx.lab.estate.ids.vm], { cwd: fx.dir });
+    expect(run.code, run.stderr).toBe(EXIT.OK);
+    expect(run.stdout).toContain('Microsoft.Compute/snapshots/write');
+    expect(run.stdout).toContain('Microsoft.Compute/restorePointCollections/restorePoints/write');
+    expect(fx.lab.armLog.length).toBe(before);
+  });
+
+  it('collect VM --json: restore point, copies hashed, the case verifies; resume makes nothing twice', async () => {
+    const run = await custody(['collect', '--case', 'INC-42', '--config', configPath, '--json', fx.lab.estate.ids.vm], { cwd: fx.dir });
+    const doc = JSON.parse(run.stdout) as { outcomes: Array<{ target: string; status: string; reason?: string }> };
+    expect(doc.outcomes).toEqual([expect.objectContaining({ target: fx.lab.estate.ids.vm, status: 'partial' })]);
+    expect(doc.outcomes[0]!.reason).toContain('not sealed');
+    expect(run.code).not.toBe(EXIT.OK); // partial: Azurite cannot seal
+    const entries = ledger('INC-42');
+    expect(entries.filter((e) => e.type === 'evidence.hashed')).toHaveLength(2);
+    const verify = await custody(['verify', join(fx.dir, 'cases', 'INC-42')], { cwd: fx.dir });
+    expect(verify.code, verify.stdout + verify.stderr).toBe(EXIT.OK);
+    const points = [...fx.lab.estate.world.restorePointCollections.values()].reduce((n, c) => n + c.points.size, 0);
+    const snapshots = fx.lab.estate.world.snapshots.size;
+    const again = await custody(['collect', '--case', 'INC-42', '--resume', '--config', configPath, '--json'], { cwd: fx.dir });
+    const resumed = JSON.parse(again.stdout) as { outcomes: Array<{ target: string; status: string }> };
+    expect(resumed.outcomes).toEqual([expect.objectContaining({ target: fx.lab.estate.ids.vm, status: 'partial' })]);
+    const afterResume = ledger('INC-42').slice(ledger('INC-42').findIndex((e) => e.type === 'case.resumed'));
+    expect(afterResume.filter((e) => e.type === 'restorepoint.adopted')).toHaveLength(1);
+    expect(afterResume.filter((e) => e.type === 'copy.adopted')).toHaveLength(2);
+    expect([...fx.lab.estate.world.restorePointCollections.values()].reduce((n, c) => n + c.points.size, 0)).toBe(points);
+    expect(fx.lab.estate.world.snapshots.size).toBe(snapshots);
+  });
+
+  it('a managed disk named alone is snapshotted (per-disk: a disk has no restore point), copied and hashed', async () => {
+    const run = await custody(['collect', '--case', 'INC-45', '--config', configPath, '--json', fx.lab.estate.ids.vmDataDisk], { cwd: fx.dir });
+    const doc = JSON.parse(run.stdout) as { outcomes: Array<{ target: string; status: string }> };
+    expect(doc.outcomes).toEqual([expect.objectContaining({ target: fx.lab.estate.ids.vmDataDisk, status: 'partial' })]);
+    const entries = ledger('INC-45');
+    expect(entries.filter((e) => e.type === 'snapshot.completed')).toHaveLength(1);
+    expect(entries.filter((e) => e.type === 'evidence.hashed')).toHaveLength(1);
+  });
+
+  it('a tag selector collects the tagged VM in the configured subscriptions', async () => {
+    const run = await custody(['collect', '--case', 'INC-43', '--config', configPath, '--json', '--select', 'azure:tag:ForensicsEnabled=true'], { cwd: fx.dir });
+    const doc = JSON.parse(run.stdout) as { outcomes: Array<{ target: string; status: string }> };
+    expect(doc.outcomes.map((o) => o.target)).toEqual([fx.lab.estate.ids.vm]);
+  });
+
+  it('an AKS pod is followed to its scale-set VM node and that node\'s data disk', async () => {
+    const pod = `k8s:aks/${scenario.namespace}/${scenario.compromisedPod}`;
+    const run = await custody(['collect', '--case', 'INC-44', '--config', configPath, '--json', pod], { cwd: fx.dir });
+    const doc = JSON.parse(run.stdout) as { outcomes: Array<{ target: string; status: string; reason?: string }> };
+    const node = doc.outcomes.find((o) => o.target.includes('virtualMachineScaleSets'));
+    expect(node, run.stdout).toBeDefined();
+    expect(node!.target.toLowerCase()).toBe(fx.lab.estate.ids.aksNode.toLowerCase());
+    expect(node!.reason).toContain('ephemeral OS disk');
+    expect(ledger('INC-44').filter((e) => e.type === 'evidence.hashed')).toHaveLength(1);
+  });
+
+  it('preflight --json asks ARM for effective permissions and shows what is granted where', async () => {
+    const run = await custody(['preflight', '--config', configPath, '--json', fx.lab.estate.ids.untaggedVm], { cwd: fx.dir });
+    const doc = JSON.parse(run.stdout) as { rows: Array<{ provider: string; scope: string[]; check: string; result: string; action: string }> };
+    const azure = doc.rows.filter((r) => r.provider === 'azure');
+    expect(azure).toContainEqual(expect.objectContaining({ check: 'token in the target tenant', result: 'ok' }));
+    expect(azure).toContainEqual(expect.objectContaining({ check: 'staging scope', result: 'ok', action: 'Microsoft.Compute/snapshots/write' }));
+    expect(azure).toContainEqual(expect.objectContaining({ check: 'vm scope', result: 'denied', action: 'Microsoft.Compute/virtualMachines/retrieveBootDiagnosticsData/action' }));
+  });
+});

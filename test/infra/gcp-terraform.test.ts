@@ -1,0 +1,71 @@
+/**
+ * infra/gcp/main.tf carries policies/gcp/ exactly: it is what the generator writes, and parsed
+ * offline (@cdktf/hcl2json, no terraform binary, no network) its custom roles, bindings,
+ * conditions and deny policies are the policy files with Terraform's values in the placeholders.
+ */
+import { readFileSync } from 'node:fs';
+import { parse } from '@cdktf/hcl2json';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { GCP_INFRA_FILE, GCP_TERRAFORM_MAPPING, renderGcpTerraform } from '../../scripts/generate-gcp-infra.js';
+import { GCP_DENY_POLICY_FILES, GCP_ROLE_FILES, readGcpBindings, readGcpDenyPolicy, readGcpRole } from '../../src/lab/gcp/policies.js';
+
+type Blocks = Record<string, Array<Record<string, any>>>;
+let resources: Record<string, Blocks>;
+let variables: Record<string, unknown>;
+
+const terraformForm = (text: string) => text.replace(/\$\{([A-Za-z]+)\}/g, (_, name: string) => GCP_TERRAFORM_MAPPING[name]!);
+
+beforeAll(async () => {
+  const parsed = (await parse('main.tf', readFileSync(GCP_INFRA_FILE, 'utf8'))) as { resource: Record<string, Blocks>; variable: Record<string, unknown> };
+  resources = parsed.resource;
+  variables = parsed.variable;
+});
+
+describe('infra/gcp/main.tf', () => {
+  it('is exactly what scripts/generate-gcp-infra.ts generates from policies/gcp (run npm run generate:infra)', () => {
+    expect(readFileSync(GCP_INFRA_FILE, 'utf8')).toBe(renderGcpTerraform());
+  });
+
+  it('each custom role has exactly the permissions of its policy file', () => {
+    const roles = Object.values(resources.google_organization_iam_custom_role!).map((blocks) => blocks[0]!);
+    expect(roles.map((r) => r.role_id).sort()).toEqual(GCP_ROLE_FILES.map((f) => readGcpRole(f).roleId).sort());
+    for (const file of GCP_ROLE_FILES) {
+      const role = readGcpRole(file);
+      const block = roles.find((r) => r.role_id === role.roleId)!;
+      expect(block.permissions).toEqual(role.includedPermissions);
+    }
+  });
+
+  it('every conditional binding carries its policy condition, for projects and folders alike', () => {
+    for (const binding of readGcpBindings()) {
+      const name = binding.id.replace(/-/g, '_');
+      const blocks = [resources.google_project_iam_member?.[name], resources.google_folder_iam_member?.[name], resources.google_service_account_iam_member?.[name], resources.google_tags_tag_value_iam_member?.[name]]
+        .filter((b): b is Array<Record<string, any>> => b !== undefined)
+        .map((b) => b[0]!);
+      expect(blocks.length, binding.id).toBeGreaterThan(0);
+      for (const block of blocks) {
+        if (binding.condition) expect(block.condition?.[0]?.expression, binding.id).toBe(terraformForm(binding.condition.expression));
+        else expect(block.condition, binding.id).toBeUndefined();
+      }
+    }
+  });
+
+  it('the deny policies deny exactly the policy files\' permissions to the policy files\' principals', () => {
+    const deployed = resources.google_iam_deny_policy!;
+    for (const file of GCP_DENY_POLICY_FILES) {
+      const policy = readGcpDenyPolicy(file);
+      const block = Object.values(deployed).map((b) => b[0]!).find((b) => b.name === policy.policyId)!;
+      expect(block.provider).toBe('${google-beta}');
+      const rule = block.rules[0].deny_rule[0];
+      expect(rule.denied_permissions).toEqual(policy.rules[0]!.denyRule.deniedPermissions);
+      expect(rule.denied_principals).toEqual(policy.rules[0]!.denyRule.deniedPrincipals);
+      expect(rule.exception_principals).toEqual((policy.rules[0]!.denyRule.exceptionPrincipals ?? []).map(terraformForm));
+      expect(rule.denial_condition[0].expression).toBe(terraformForm(policy.rules[0]!.denyRule.denialCondition!.expression));
+    }
+  });
+
+  it('asks for what a deployment must decide, and deploys the collection tag', () => {
+    expect(Object.keys(variables).sort()).toEqual(['break_glass_group', 'evidence_hold', 'forensics_project', 'org_id', 'tag_admin_group', 'target_folders', 'target_projects']);
+    expect(resources.google_tags_tag_key!.forensics_enabled![0]!.short_name).toBe('ForensicsEnabled');
+  });
+});

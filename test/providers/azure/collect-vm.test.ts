@@ -1,0 +1,150 @@
+import { createHash } from 'node:crypto';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { collectAzureTarget, resolveAzureSelector } from '../../../src/providers/azure/collect.js';
+import { azureTargetFromProviderId, parseAzureSelector, parseAzureTarget } from '../../../src/providers/azure/targets.js';
+import { AZURE_OPERATIONS } from '../../../src/providers/azure/operations.js';
+import { vhdFile } from '../../../src/lab/azure/vhd-export.js';
+import { startAzureFixture, type AzureFixture } from './fixture.js';
+
+let fx: AzureFixture;
+beforeAll(async () => {
+  fx = await startAzureFixture({ azurite: true });
+});
+afterAll(async () => fx?.close());
+
+const sha = (b: Buffer) => createHash('sha256').update(b).digest('hex');
+
+describe('an Azure VM in another tenant, collected into the SOC evidence container', () => {
+  it('per-disk: describes, snapshots every disk, copies, hashes disk and file, revokes and records why nothing was sealed (Azurite)', async () => {
+    const kase = await fx.openTestCase('IR-AZ-VM');
+    const ctx = fx.run(kase, { consistency: 'per-disk' });
+    const { ids, world } = fx.lab.estate;
+    const outcome = await collectAzureTarget(ctx, parseAzureTarget(ids.vm));
+    const types = kase.entries().map((e) => e.type);
+    expect(outcome, JSON.stringify(kase.entries().filter((e) => e.type === 'step.failed').map((e) => e.data))).toMatchObject({ status: 'partial' });
+    expect(outcome.reason).toContain('immutability');
+
+    // Both disks: one incremental snapshot each, tagged with case and evidence ids, in the staging group.
+    const snapshots = [...world.snapshots.values()];
+    expect(snapshots).toHaveLength(2);
+    for (const s of snapshots) {
+      expect(s.id).toContain('/resourceGroups/cloud-custody-staging/');
+      expect(s.incremental).toBe(true);
+      expect(s.tags).toMatchObject({ CaseId: 'IR-AZ-VM', CreatedBy: 'cloud-custody' });
+      expect(s.tags.EvidenceId).toMatch(/^ev-[0-9a-f]{12}$/);
+      expect(s.activeSas, 'endGetAccess revoked every grant').toBeUndefined();
+    }
+    // Hashes of the preserved copy: the file with its VHD footer, and the disk without it.
+    const hashed = kase.entries().filter((e) => e.type === 'evidence.hashed');
+    expect(hashed).toHaveLength(2);
+    for (const entry of hashed) {
+      const source = snapshots.find((s) => String(entry.data.blob).includes(`/${s.name}.vhd`))!;
+      expect(entry.data.diskSha256).toBe(sha(source.content));
+      expect(entry.data.fileSha256).toBe(sha(vhdFile(source.content)));
+      expect(entry.data.footer).toMatchObject({ matchesLength: true });
+    }
+    expect(types).toEqual(expect.arrayContaining(['credentials.obtained', 'bootdiagnostics.retrieved', 'snapshot.requested', 'snapshot.created', 'snapshot.completed', 'export.granted', 'copy.completed', 'export.revoked', 'seal.failed']));
+    // Boot diagnostics and the model are evidence files; the SAS URLs are nowhere in the ledger.
+    const ledger = JSON.stringify(kase.entries());
+    expect(ledger).not.toMatch(/sig=/);
+    expect(ledger).not.toMatch(/"access_token"|eyJ/);
+    const seal = kase.entries().find((e) => e.type === 'seal.failed')!;
+    expect(seal.data.reason).toContain('501');
+    // Token claims recorded: the target tenant's token for ARM, the SOC tenant's for storage.
+    const creds = kase.entries().filter((e) => e.type === 'credentials.obtained').map((e) => e.data as { identity: string; tenantId: string; claims?: { appId?: string; audience?: string } });
+    expect(creds).toEqual(expect.arrayContaining([
+      expect.objectContaining({ identity: 'target', tenantId: fx.config.subscriptions[0]!.tenantId, claims: expect.objectContaining({ appId: fx.config.clientId, audience: 'https://management.azure.com' }) }),
+      expect.objectContaining({ identity: 'soc', claims: expect.objectContaining({ audience: 'https://storage.azure.com' }) }),
+    ]));
+    // Waiting was batched: one list of the staging group per round for both disks, no per-snapshot GET or poller.
+    const ops = fx.lab.armLog.filter((x) => x.correlationRequestId === 'corr-IR-AZ-VM').map((x) => x.operation);
+    expect(ops.filter((o) => o === 'snapshots.get')).toEqual([]);
+    expect(ops.filter((o) => o === 'snapshots.listByResourceGroup').length).toBeLessThanOrEqual(3);
+    // Every ARM request carried our client request id and the run's correlation id.
+    const arm = fx.lab.armLog.filter((x) => x.operation !== 'lab.blob');
+    expect(arm.every((x) => x.clientRequestId && x.correlationRequestId === 'corr-IR-AZ-VM')).toBe(true);
+    // Every action ARM checked for this case is one the provider declares (operations.ts).
+    const declared = new Set(Object.values(AZURE_OPERATIONS).flatMap((op) => op.permissions.map((p) => p.action.toLowerCase())));
+    const checked = new Set(world.rbac.decisions.map((d) => d.action.toLowerCase()));
+    expect([...checked].filter((a) => !declared.has(a))).toEqual([]);
+    await kase.close();
+  });
+});
+
+describe('a crash-consistent restore point where the VM supports one', () => {
+  it('takes one restore point for both disks, exports each disk restore point, and a resumed run adopts it', async () => {
+    const { ids, world } = fx.lab.estate;
+    const snapshotsBefore = world.snapshots.size;
+    const kase = await fx.openTestCase('IR-AZ-RP');
+    const outcome = await collectAzureTarget(fx.run(kase), parseAzureTarget(ids.vm));
+    expect(outcome.status, outcome.reason).toBe('partial'); // hashed, not sealed (Azurite)
+    expect(world.snapshots.size).toBe(snapshotsBefore);
+    const chosen = kase.entries().find((e) => e.type === 'consistency.chosen')!;
+    expect(chosen.data.mode).toBe('crash-consistent-restore-point');
+    const [collection] = [...world.restorePointCollections.values()].filter((c) => c.tags.CaseId === 'IR-AZ-RP');
+    expect(collection!.sourceId).toBe(ids.vm);
+    const [point] = [...collection!.points.values()];
+    expect(point!.consistencyMode).toBe('CrashConsistent');
+    const hashed = kase.entries().filter((e) => e.type === 'evidence.hashed');
+    expect(hashed).toHaveLength(2);
+    for (const drp of point!.diskRestorePoints.values()) {
+      expect(hashed.some((e) => e.data.diskSha256 === sha(drp.content))).toBe(true);
+      expect(drp.activeSas, 'endGetAccess on every disk restore point').toBeUndefined();
+    }
+    await kase.release();
+    const again = await fx.openTestCase('IR-AZ-RP', true);
+    await collectAzureTarget(fx.run(again), parseAzureTarget(ids.vm));
+    expect(collection!.points.size).toBe(1);
+    expect(again.entries().filter((e) => e.type === 'restorepoint.adopted')).toHaveLength(1);
+    await again.close();
+  });
+});
+
+describe('an AKS node followed from its providerID', () => {
+  it('reaches the scale-set VM (lower-cased node resource group), records the ephemeral OS disk as not collectable and collects the data disk', async () => {
+    const kase = await fx.openTestCase('IR-AZ-AKS');
+    const { ids, world } = fx.lab.estate;
+    const before = world.snapshots.size;
+    const outcome = await collectAzureTarget(fx.run(kase), azureTargetFromProviderId(ids.aksNodeProviderId)!);
+    expect(outcome.status).toBe('partial');
+    expect(outcome.reason).toContain('ephemeral OS disk');
+    expect(world.snapshots.size - before).toBe(1);
+    const consistency = kase.entries().find((e) => e.type === 'consistency.chosen')!;
+    expect(consistency.data).toMatchObject({ mode: 'per-disk' });
+    expect(String(consistency.data.reason)).toContain('uniform scale set');
+    expect(kase.entries().filter((e) => e.type === 'evidence.hashed')).toHaveLength(1);
+    // The ledger names the node as the providerID wrote it (lower-cased resource group).
+    expect(kase.entries().find((e) => e.type === 'collection.started')!.target).toContain('mc_aks-rg_aks-prod_eastus');
+    await kase.close();
+  });
+});
+
+describe('resume', () => {
+  it('a second run of the case adopts its snapshots and copies instead of making new ones', async () => {
+    const { ids, world } = fx.lab.estate;
+    const first = await fx.openTestCase('IR-AZ-RESUME');
+    await collectAzureTarget(fx.run(first, { consistency: 'per-disk' }), parseAzureTarget(ids.vm));
+    await first.release();
+    const before = world.snapshots.size;
+    const puts = fx.lab.armLog.filter((x) => x.method === 'PUT').length;
+    const again = await fx.openTestCase('IR-AZ-RESUME', true);
+    const outcome = await collectAzureTarget(fx.run(again, { consistency: 'per-disk' }), parseAzureTarget(ids.vm.toUpperCase().replace('/SUBSCRIPTIONS/', '/subscriptions/').replace('/RESOURCEGROUPS/', '/resourceGroups/').replace('/PROVIDERS/', '/providers/')));
+    expect(world.snapshots.size).toBe(before);
+    expect(fx.lab.armLog.filter((x) => x.method === 'PUT').length).toBe(puts);
+    const resumed = again.entries().slice(again.entries().findIndex((e) => e.type === 'case.resumed'));
+    expect(resumed.filter((e) => e.type === 'snapshot.adopted'), JSON.stringify(resumed.map((e) => [e.type, e.data.step, (e.data.error as {message?: string})?.message]))).toHaveLength(2);
+    expect(resumed.filter((e) => e.type === 'copy.adopted')).toHaveLength(2);
+    expect(outcome.status).toBe('partial'); // still not sealed: Azurite
+    await again.close();
+  });
+});
+
+describe('the tag selector', () => {
+  it('finds tagged VMs across the configured subscriptions and leaves untagged ones out', async () => {
+    const kase = await fx.openTestCase('IR-AZ-SELECT');
+    const targets = await resolveAzureSelector(fx.run(kase), parseAzureSelector('azure:tag:forensicsenabled=true'));
+    expect(targets.map((t) => t.id)).toEqual([fx.lab.estate.ids.vm]);
+    expect(kase.entries().find((e) => e.type === 'selector.resolved')!.data.matched).toEqual([fx.lab.estate.ids.vm]);
+    await kase.close();
+  });
+});

@@ -1,0 +1,118 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import { collectAzureTarget } from '../../../src/providers/azure/collect.js';
+import { parseAzureTarget, type AzureVmTarget } from '../../../src/providers/azure/targets.js';
+import { describeVm } from '../../../src/providers/azure/describe.js';
+import { LAB_SOC_TENANT } from '../../../src/lab/azure/scenario.js';
+import { startAzureFixture, type AzureFixture } from './fixture.js';
+
+let fx: AzureFixture | undefined;
+afterEach(async () => {
+  await fx?.close();
+  fx = undefined;
+});
+
+async function fixture() {
+  fx = await startAzureFixture();
+  return fx;
+}
+
+describe('least privilege as the lab enforces it from policies/azure', () => {
+  it('an untagged VM is refused, naming the action and the scope Azure refused', async () => {
+    const f = await fixture();
+    const kase = await f.openTestCase('IR-AZ-DENY');
+    const outcome = await collectAzureTarget(f.run(kase), parseAzureTarget(f.lab.estate.ids.untaggedVm));
+    expect(outcome.status).toBe('failed');
+    expect(outcome.error).toMatchObject({ code: 'E_ACCESS_DENIED', action: 'Microsoft.Compute/virtualMachines/instanceView/read', resource: f.lab.estate.ids.untaggedVm });
+    expect(f.lab.estate.world.snapshots.size).toBe(0);
+    await kase.close();
+  });
+
+  it('an untagged disk is refused at its own scope', async () => {
+    const f = await fixture();
+    const kase = await f.openTestCase('IR-AZ-DENY-DISK');
+    const outcome = await collectAzureTarget(f.run(kase), parseAzureTarget(f.lab.estate.ids.untaggedDisk));
+    expect(outcome.status).toBe('failed');
+    const failed = kase.entries().find((e) => e.type === 'step.failed')!;
+    expect(failed.data.error).toMatchObject({ code: 'E_ACCESS_DENIED', action: 'Microsoft.Compute/disks/read', resource: f.lab.estate.ids.untaggedDisk });
+    await kase.close();
+  });
+
+  it('without disks/beginGetAccess on the source disk, ARM refuses the snapshot (linked authorization) and nothing is created', async () => {
+    const f = await fixture();
+    f.lab.estate.world.rbac.withoutAction('collector-role', 'Microsoft.Compute/disks/beginGetAccess/action');
+    const kase = await f.openTestCase('IR-AZ-LINKED');
+    const outcome = await collectAzureTarget(f.run(kase, { consistency: 'per-disk' }), parseAzureTarget(f.lab.estate.ids.vm));
+    expect(outcome.status).toBe('failed');
+    const failures = kase.entries().filter((e) => e.type === 'step.failed' && e.data.step === 'snapshot');
+    expect(failures).toHaveLength(2);
+    expect(failures[0]!.data.error).toMatchObject({ code: 'E_ACCESS_DENIED', action: 'Microsoft.Compute/disks/beginGetAccess/action', resource: f.lab.estate.ids.vmOsDisk });
+    expect(f.lab.estate.world.snapshots.size).toBe(0);
+    await kase.close();
+  });
+});
+
+describe('faults', () => {
+  it('a 429 with Retry-After is retried and both requests are on the record', async () => {
+    const f = await fixture();
+    f.lab.faults.push({ operation: 'virtualMachines.get', status: 429, code: 'TooManyRequests', message: 'throttled', times: 1, retryAfterSeconds: 0 });
+    const kase = await f.openTestCase('IR-AZ-429');
+    const { clients } = f.run(kase);
+    await describeVm(kase, clients, parseAzureTarget(f.lab.estate.ids.vm) as AzureVmTarget, 'ev-000000000001');
+    const gets = f.lab.armLog.filter((x) => x.operation === 'virtualMachines.get');
+    expect(gets.map((x) => x.status)).toEqual([429, 200]);
+    const stored = kase.entries().find((e) => e.type === 'evidence.stored' && e.data.name === 'vm-model.json')!;
+    expect(stored.data.requestIds).toEqual(gets.map((x) => x.requestId));
+    await kase.release();
+  });
+
+  it('throttling that does not end fails the target as E_THROTTLED, retryable', async () => {
+    const f = await fixture();
+    f.lab.faults.push({ operation: 'virtualMachines.get', status: 429, code: 'TooManyRequests', message: 'throttled', times: 10, retryAfterSeconds: 0 });
+    const kase = await f.openTestCase('IR-AZ-429X');
+    const outcome = await collectAzureTarget(f.run(kase), parseAzureTarget(f.lab.estate.ids.vm));
+    expect(outcome.error).toMatchObject({ code: 'E_THROTTLED', retryable: true });
+    await kase.release();
+  });
+
+  it('a VM deleted mid-run is not found, and the outcome says so', async () => {
+    const f = await fixture();
+    f.lab.faults.push({ operation: 'virtualMachines.instanceView', status: 404, code: 'ResourceNotFound', message: "The Resource 'Microsoft.Compute/virtualMachines/web-1' under resource group 'Web-RG' was not found.", times: 1 });
+    const kase = await f.openTestCase('IR-AZ-GONE');
+    const outcome = await collectAzureTarget(f.run(kase), parseAzureTarget(f.lab.estate.ids.vm));
+    expect(outcome).toMatchObject({ status: 'failed', error: { code: 'E_NOT_FOUND' } });
+    await kase.release();
+  });
+
+  it('a subscription configured with the wrong tenant gets InvalidAuthenticationTokenTenant: a credentials error, not a silent cross-tenant call', async () => {
+    const f = await fixture();
+    const kase = await f.openTestCase('IR-AZ-TENANT');
+    const ctx = f.run(kase, { subscriptions: [{ subscriptionId: f.config.subscriptions[0]!.subscriptionId, tenantId: LAB_SOC_TENANT }] });
+    const outcome = await collectAzureTarget(ctx, parseAzureTarget(f.lab.estate.ids.vm));
+    expect(outcome.error).toMatchObject({ code: 'E_CREDENTIALS' });
+    expect(String(outcome.error!.message)).toContain('InvalidAuthenticationTokenTenant');
+    await kase.release();
+  });
+
+  it('a token ARM holds expired is a credentials error naming ExpiredAuthenticationToken, not a silent retry', async () => {
+    const f = await fixture();
+    const kase = await f.openTestCase('IR-AZ-EXPIRED');
+    const ctx = f.run(kase);
+    const target = parseAzureTarget(f.lab.estate.ids.vm) as AzureVmTarget;
+    await describeVm(kase, ctx.clients, target, 'ev-000000000002');
+    // The cached token is still fresh to the client, expired to ARM (clock moved 2 h).
+    f.lab.clock.offsetMs = 2 * 3600 * 1000;
+    const outcome = await collectAzureTarget(ctx, target);
+    expect(outcome.error).toMatchObject({ code: 'E_CREDENTIALS' });
+    expect(String(outcome.error!.message)).toContain('ExpiredAuthenticationToken');
+    await kase.release();
+  });
+
+  it('a subscription outside azure.subscriptions is refused before any call', async () => {
+    const f = await fixture();
+    const kase = await f.openTestCase('IR-AZ-OUTSIDE');
+    const outcome = await collectAzureTarget(f.run(kase), parseAzureTarget('/subscriptions/dddddddd-1111-4111-8111-000000000009/resourceGroups/x/providers/Microsoft.Compute/virtualMachines/y'));
+    expect(outcome).toMatchObject({ status: 'skipped', error: { code: 'E_ACCOUNT_NOT_ALLOWED' } });
+    expect(f.lab.armLog).toHaveLength(0);
+    await kase.release();
+  });
+});

@@ -1,0 +1,82 @@
+// Test fixture: the lab's Azure (Entra + ARM over https with a fresh CA) and Azurite on the same
+// CA, a config pointing the unchanged product at them, and real case folders.
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { openCase, type CaseHandle } from '../../../src/custody/open-case.js';
+import { azureConfigSchema, type AzureConfig } from '../../../src/providers/azure/config.js';
+import { createAzureClients, type AzureClients } from '../../../src/providers/azure/clients.js';
+import { createAzureIdentity, type TokenRecord } from '../../../src/providers/azure/identity.js';
+import type { AzureRunContext } from '../../../src/providers/azure/collect.js';
+import { startAzurite, type AzuriteInstance } from '../../../src/lab/azure/azurite.js';
+import { startAzureLab, type AzureLab, type AzureLabOptions } from '../../../src/lab/azure/server.js';
+import { createLabTls } from '../../../src/lab/azure/tls.js';
+import { LAB_APP_CLIENT_ID, LAB_CUSTOMER_SUBSCRIPTION, LAB_CUSTOMER_TENANT, LAB_SOC_SUBSCRIPTION, LAB_SOC_TENANT } from '../../../src/lab/azure/scenario.js';
+
+export const EVIDENCE_CONTAINER = 'evidence';
+
+export interface AzureFixture {
+  dir: string;
+  lab: AzureLab;
+  azurite?: AzuriteInstance;
+  config: AzureConfig;
+  tokens: TokenRecord[];
+  cases: CaseHandle[];
+  openTestCase(caseId?: string, resume?: boolean): Promise<CaseHandle>;
+  run(recorder: CaseHandle, overrides?: Partial<AzureConfig>): AzureRunContext & { clients: AzureClients };
+  close(): Promise<void>;
+}
+
+export async function startAzureFixture(options: { azurite?: boolean; lab?: AzureLabOptions } = {}): Promise<AzureFixture> {
+  const dir = await mkdtemp(join(tmpdir(), 'custody-azure-'));
+  const tls = createLabTls();
+  const azurite = options.azurite ? await startAzurite(tls) : undefined;
+  const lab = await startAzureLab({ tls, ...(azurite ? { blobHost: azurite.blobHost } : {}), ...options.lab });
+  if (azurite) await azurite.admin.getContainerClient(EVIDENCE_CONTAINER).createIfNotExists();
+  const caFile = join(dir, 'lab-ca.pem');
+  await writeFile(caFile, tls.caPem);
+  const tokenFile = join(dir, 'federated-token');
+  await writeFile(tokenFile, lab.workloadToken());
+  const config = azureConfigSchema.parse({
+    socTenantId: LAB_SOC_TENANT,
+    socSubscriptionId: LAB_SOC_SUBSCRIPTION,
+    clientId: LAB_APP_CLIENT_ID,
+    assertion: { source: 'token-file', path: tokenFile },
+    subscriptions: [{ subscriptionId: LAB_CUSTOMER_SUBSCRIPTION, tenantId: LAB_CUSTOMER_TENANT }],
+    evidenceContainerUrl: `${azurite?.accountUrl ?? 'https://127.0.0.1:1/devstoreaccount1'}/${EVIDENCE_CONTAINER}`,
+    endpoints: { resourceManager: lab.armEndpoint, authorityHost: lab.authorityHost },
+    caFile,
+    pollIntervalMs: 0,
+    waitTimeoutMs: 30_000,
+  });
+  const tokens: TokenRecord[] = [];
+  const cases: CaseHandle[] = [];
+  return {
+    dir,
+    lab,
+    ...(azurite ? { azurite } : {}),
+    config,
+    tokens,
+    cases,
+    async openTestCase(caseId = 'IR-AZ-1', resume = false) {
+      const kase = await openCase({ casesDir: join(dir, 'cases'), keysDir: join(dir, 'keys'), caseId, analyst: 'alice', toolVersion: 'test', ...(resume ? { resume: true } : {}) });
+      cases.push(kase);
+      return kase;
+    },
+    run(recorder, overrides = {}) {
+      const merged = { ...config, ...overrides };
+      const identity = createAzureIdentity(merged, async (record) => {
+        tokens.push(record);
+        await recorder.record('credentials.obtained', { provider: 'azure', ...record });
+      });
+      const clients = createAzureClients(merged, identity, `corr-${recorder.caseId}`);
+      return { recorder, clients, config: merged, sleep: async () => {}, now: () => Date.now() };
+    },
+    async close() {
+      for (const kase of cases) await kase.release().catch(() => {});
+      await lab.close();
+      await azurite?.close();
+      await rm(dir, { recursive: true, force: true });
+    },
+  };
+}

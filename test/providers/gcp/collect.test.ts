@@ -1,0 +1,212 @@
+/**
+ * The GCP provider against the lab, under the shipped policies/gcp/ (the lab's IAM evaluates the
+ * tag conditions with CEL): what a responder gets for an instance, a disk, and what is refused.
+ */
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import { collectGcpTarget } from '../../../src/providers/gcp/collect.js';
+import { CONSISTENCY, NO_CONTENT_HASH } from '../../../src/providers/gcp/snapshot.js';
+import { parseGcpTarget } from '../../../src/providers/gcp/targets.js';
+import { ContentRecorder, startGcpFixture, type GcpFixture } from './fixture.js';
+
+// Each test runs whole collections against the loopback lab with the real Google clients: on a
+// loaded machine that can take longer than the default; correctness never depends on the time.
+vi.setConfig({ testTimeout: 240_000, hookTimeout: 240_000 });
+
+const WEB_1 = '//compute.googleapis.com/projects/web-prod/zones/us-central1-a/instances/web-1';
+let fx: GcpFixture | undefined;
+afterEach(async () => {
+  await fx?.stop();
+  fx = undefined;
+});
+
+function forensicsSnapshots(f: GcpFixture) {
+  return [...f.lab.state.snapshots.values()].filter((s) => s.project === 'custody-forensics');
+}
+
+describe('collecting a tagged GCE instance', () => {
+  it('describes it, reads every serial port and the screenshot first, then snapshots each disk into the forensics project', async () => {
+    fx = await startGcpFixture();
+    const outcome = await collectGcpTarget({ session: fx.session, recorder: fx.recorder }, parseGcpTarget(WEB_1));
+    expect(outcome).toMatchObject({ target: WEB_1, status: 'collected' });
+
+    const types = fx.recorder.log.map((e) => e.type);
+    const stored = fx.recorder.ofType('evidence.stored').map((e) => e.data.name);
+    expect(stored.slice(0, 6)).toEqual(['instance.json', 'serial-port-1.txt', 'serial-port-2.txt', 'serial-port-3.txt', 'serial-port-4.txt', 'screenshot.png']);
+    expect(stored).toContain('disks.json');
+    expect(String(fx.recorder.fileNamed('serial-port-1.txt'))).toContain('Accepted publickey for root from 203.0.113.9');
+    expect(Buffer.from(fx.recorder.fileNamed('screenshot.png') as Buffer).subarray(1, 4).toString()).toBe('PNG');
+    // Volatile first: the screenshot is stored before any snapshot is requested.
+    const screenshotAt = fx.recorder.log.findIndex((e) => e.type === 'evidence.stored' && e.data.name === 'screenshot.png');
+    expect(types.indexOf('snapshot.requested')).toBeGreaterThan(screenshotAt);
+
+    const snapshots = forensicsSnapshots(fx);
+    expect(snapshots.map((s) => s.sourceDisk).sort()).toEqual([
+      'projects/web-prod/zones/us-central1-a/disks/web-1',
+      'projects/web-prod/zones/us-central1-a/disks/web-1-data',
+    ]);
+    for (const s of snapshots) {
+      expect(s.status).toBe('READY');
+      expect(s.labels['custody-case']).toBe('ir-test');
+      expect(s.labels['custody-evidence']).toMatch(/^ev-[0-9a-f]{12}$/);
+    }
+    const completed = fx.recorder.ofType('snapshot.completed');
+    expect(completed).toHaveLength(2);
+    for (const c of completed) {
+      expect(c.data).toMatchObject({ status: 'READY', storageBytesStatus: 'UP_TO_DATE', consistency: CONSISTENCY, contentHash: NO_CONTENT_HASH });
+      expect(c.data.storageBytes).toMatch(/^\d+$/);
+      expect(c.data.sourceDiskId).toMatch(/^\d+$/);
+      expect(c.data.sourceDiskLastAttachTimestamp).toMatch(/^\d{4}-\d\d-\d\dT/);
+    }
+    for (const r of fx.recorder.ofType('snapshot.requested')) expect(r.data.consistency).toBe(CONSISTENCY);
+    expect(fx.recorder.ofType('artifact.recorded').map((e) => e.data.kind)).toEqual(['gce-snapshot', 'gce-snapshot']);
+  });
+
+  it('impersonates the collector with the lifetime it sends, records who/chain/scopes/expiry and never the token', async () => {
+    fx = await startGcpFixture({ config: { tokenLifetimeSeconds: 1200 } });
+    await collectGcpTarget({ session: fx.session, recorder: fx.recorder }, parseGcpTarget(WEB_1));
+    const minted = fx.lab.server.requests.filter((r) => r.api === 'iamcredentials.serviceAccounts.generateAccessToken');
+    expect(minted).toHaveLength(1);
+    expect(minted[0]!.body).toEqual({ delegates: [], scope: fx.config.scopes, lifetime: '1200s' });
+    const [impersonated] = fx.recorder.ofType('credentials.impersonated');
+    expect(impersonated!.data).toMatchObject({
+      project: 'web-prod',
+      serviceAccount: 'cloud-custody-collector@web-prod.iam.gserviceaccount.com',
+      orchestrator: 'custody-orchestrator@custody-forensics.iam.gserviceaccount.com',
+      delegationChain: ['custody-orchestrator@custody-forensics.iam.gserviceaccount.com'],
+      lifetimeSecondsRequested: 1200,
+      reason: 'first',
+    });
+    const ledger = JSON.stringify(fx.recorder.log);
+    for (const token of fx.lab.state.tokens.keys()) expect(ledger).not.toContain(token);
+    expect(ledger).not.toMatch(/ya29\./);
+  });
+
+  it('Cloud Audit Logs would show the collector as principal, the orchestrator as delegation, and the case in the user agent and request reason', async () => {
+    fx = await startGcpFixture();
+    await collectGcpTarget({ session: fx.session, recorder: fx.recorder }, parseGcpTarget(WEB_1));
+    const insert = fx.lab.state.audit.find((a) => a.methodName === 'compute.snapshots.insert')!;
+    expect(insert.principalEmail).toBe('cloud-custody-collector@web-prod.iam.gserviceaccount.com');
+    expect(insert.serviceAccountDelegationInfo).toEqual([{ firstPartyPrincipal: { principalEmail: 'custody-orchestrator@custody-forensics.iam.gserviceaccount.com' } }]);
+    expect(insert.callerSuppliedUserAgent).toMatch(/^cloud-custody\/0\.1\.0 case\/IR-TEST evidence\/ev-[0-9a-f]{12} /);
+    expect(insert.requestReason).toMatch(/^cloud-custody case IR-TEST evidence ev-/);
+  });
+
+  it('an instance without the collection tag is refused, naming the permission and the resource', async () => {
+    fx = await startGcpFixture();
+    const outcome = await collectGcpTarget({ session: fx.session, recorder: fx.recorder }, parseGcpTarget('projects/web-prod/zones/us-central1-a/instances/legacy-1'));
+    expect(outcome.status).toBe('failed');
+    expect(outcome.error).toMatchObject({ code: 'E_ACCESS_DENIED', action: 'compute.instances.get', resource: 'projects/web-prod/zones/us-central1-a/instances/legacy-1' });
+    expect(forensicsSnapshots(fx)).toEqual([]);
+    expect(fx.recorder.ofType('step.failed')[0]!.data.step).toBe('describe');
+  });
+
+  it('a regional disk named on its own is snapshotted into the forensics project', async () => {
+    fx = await startGcpFixture();
+    const outcome = await collectGcpTarget({ session: fx.session, recorder: fx.recorder }, parseGcpTarget('projects/web-prod/regions/us-central1/disks/shared-data'));
+    expect(outcome.status).toBe('collected');
+    expect(forensicsSnapshots(fx).map((s) => s.sourceDisk)).toEqual(['projects/web-prod/regions/us-central1/disks/shared-data']);
+  });
+
+  it('storage location, CMEK and guest flush from the config reach snapshots.insert', async () => {
+    fx = await startGcpFixture({
+      config: { snapshots: { storageLocations: ['europe-west4'], kmsKeyName: 'projects/custody-forensics/locations/europe-west4/keyRings/custody/cryptoKeys/evidence', guestFlush: true } },
+    });
+    await collectGcpTarget({ session: fx.session, recorder: fx.recorder }, parseGcpTarget('projects/web-prod/regions/us-central1/disks/shared-data'));
+    const [s] = forensicsSnapshots(fx);
+    expect(s).toMatchObject({ storageLocations: ['europe-west4'], kmsKeyName: 'projects/custody-forensics/locations/europe-west4/keyRings/custody/cryptoKeys/evidence', guestFlushRequested: true });
+    expect(fx.recorder.ofType('snapshot.completed')[0]!.data.kmsKeyName).toBe(
+      'projects/custody-forensics/locations/europe-west4/keyRings/custody/cryptoKeys/evidence/cryptoKeyVersions/1',
+    );
+  });
+});
+
+describe('resume and faults', () => {
+  it('a resumed run adopts the snapshots the interrupted one created and never inserts twice', async () => {
+    fx = await startGcpFixture();
+    await collectGcpTarget({ session: fx.session, recorder: fx.recorder }, parseGcpTarget(WEB_1));
+    const resumed = new ContentRecorder(fx.recorder.log);
+    const outcome = await collectGcpTarget({ session: fx.newSession(resumed), recorder: resumed }, parseGcpTarget(WEB_1));
+    expect(outcome.status).toBe('collected');
+    expect(fx.lab.server.calls.get('compute.snapshots.insert')).toBe(2);
+    expect(forensicsSnapshots(fx)).toHaveLength(2);
+    expect(resumed.ofType('snapshot.adopted').length).toBeGreaterThanOrEqual(2);
+  });
+
+  it('an instance and its own disk named in one case share one snapshot (same name and request id)', async () => {
+    fx = await startGcpFixture();
+    const run = { session: fx.session, recorder: fx.recorder };
+    const [a, b] = await Promise.all([
+      collectGcpTarget(run, parseGcpTarget(WEB_1)),
+      collectGcpTarget(run, parseGcpTarget('projects/web-prod/zones/us-central1-a/disks/web-1-data')),
+    ]);
+    expect([a.status, b.status]).toEqual(['collected', 'collected']);
+    expect(forensicsSnapshots(fx)).toHaveLength(2);
+  });
+
+  it('rate limits (403 rateLimitExceeded, which the client calls PERMISSION_DENIED) are retried, not reported as denials', async () => {
+    fx = await startGcpFixture();
+    fx.lab.server.faults.push({ api: 'compute.snapshots.insert', kind: 'rate-limit', times: 2 });
+    const outcome = await collectGcpTarget({ session: fx.session, recorder: fx.recorder }, parseGcpTarget('projects/web-prod/zones/us-central1-a/disks/web-1'));
+    expect(outcome.status).toBe('collected');
+    expect(fx.lab.server.calls.get('compute.snapshots.insert')).toBe(3);
+  });
+
+  it('a rate limit that never lifts ends as E_THROTTLED for that disk', async () => {
+    fx = await startGcpFixture();
+    fx.lab.server.faults.push({ api: 'compute.snapshots.insert', kind: 'rate-limit', times: 100 });
+    const outcome = await collectGcpTarget({ session: fx.session, recorder: fx.recorder }, parseGcpTarget('projects/web-prod/zones/us-central1-a/disks/web-1'));
+    expect(outcome.status).toBe('failed');
+    expect(outcome.error).toMatchObject({ code: 'E_THROTTLED' });
+  });
+
+  it('an exhausted snapshot quota is named as a quota, not a denial, and the other disk still completes', async () => {
+    fx = await startGcpFixture({ lab: { settings: { snapshotQuota: 1 } } });
+    const outcome = await collectGcpTarget({ session: fx.session, recorder: fx.recorder }, parseGcpTarget(WEB_1));
+    expect(outcome.status).toBe('partial');
+    expect(outcome.reason).toMatch(/1 of 2 disks preserved/);
+    expect(outcome.reason).toMatch(/exceeded a quota/);
+  });
+
+  it('a disk deleted while its snapshot runs: the operation ends DONE with an error and the target is partial, naming the disk', async () => {
+    fx = await startGcpFixture({ lab: { settings: { operationPolls: 2 } } });
+    fx.lab.server.beforeRequest = (api) => {
+      if (api === 'compute.globalOperations.wait') fx!.lab.state.disks.delete('projects/web-prod/zones/us-central1-a/disks/web-1-data');
+    };
+    const outcome = await collectGcpTarget({ session: fx.session, recorder: fx.recorder }, parseGcpTarget(WEB_1));
+    expect(outcome.status).toBe('partial');
+    expect(outcome.reason).toContain('projects/web-prod/zones/us-central1-a/disks/web-1-data');
+    expect(outcome.reason).toContain('RESOURCE_NOT_FOUND');
+  });
+
+  it('an expired token is renewed once and the call goes through (recorded as expired-token)', async () => {
+    fx = await startGcpFixture();
+    const run = { session: fx.session, recorder: fx.recorder };
+    await collectGcpTarget(run, parseGcpTarget('projects/web-prod/zones/us-central1-a/disks/web-1'));
+    // The collector's token lapses early (revoked, clock skew): the broker believes it still valid.
+    for (const token of fx.lab.state.tokens.values()) if (token.principal.startsWith('cloud-custody-collector@')) token.expiresAt = 0;
+    const outcome = await collectGcpTarget(run, parseGcpTarget('projects/web-prod/regions/us-central1/disks/shared-data'));
+    expect(outcome.status).toBe('collected');
+    expect(fx.recorder.ofType('credentials.impersonated').map((e) => e.data.reason)).toEqual(['first', 'expired-token']);
+  });
+
+  it('an orchestrator without token-creator on the collector is refused naming iam.serviceAccounts.getAccessToken', async () => {
+    fx = await startGcpFixture({ config: { collectorServiceAccount: 'someone-else@{project}.iam.gserviceaccount.com' } });
+    const outcome = await collectGcpTarget({ session: fx.session, recorder: fx.recorder }, parseGcpTarget(WEB_1));
+    expect(outcome.status).toBe('failed');
+    expect(outcome.error).toMatchObject({ code: 'E_ACCESS_DENIED', action: 'iam.serviceAccounts.getAccessToken' });
+  });
+
+  it('snapshot operations are awaited in rounds over all pending operations, not one poller per disk', async () => {
+    fx = await startGcpFixture({ lab: { settings: { operationPolls: 3 } } });
+    const run = { session: fx.session, recorder: fx.recorder };
+    const outcomes = await Promise.all([
+      collectGcpTarget(run, parseGcpTarget(WEB_1)),
+      collectGcpTarget(run, parseGcpTarget('projects/web-prod/regions/us-central1/disks/shared-data')),
+    ]);
+    expect(outcomes.map((o) => o.status)).toEqual(['collected', 'collected']);
+    const waiter = fx.session.waiter;
+    // 3 operations × 4 waits each; the rounds are shared by all of them.
+    expect(waiter.calls).toBe(fx.lab.server.calls.get('compute.globalOperations.wait'));
+    expect(waiter.rounds).toBeLessThan(waiter.calls);
+  });
+});

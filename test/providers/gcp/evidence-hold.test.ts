@@ -1,0 +1,57 @@
+/**
+ * The opt-in evidence hold: each snapshot is bound to the EvidenceHold tag at creation, and the
+ * evidence-hold deny policy then refuses deleting it — decided by the lab's IAM from policies/gcp.
+ */
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import { collectGcpTarget } from '../../../src/providers/gcp/collect.js';
+import { parseGcpTarget } from '../../../src/providers/gcp/targets.js';
+import { startGcpFixture, type GcpFixture } from './fixture.js';
+
+// Each test runs whole collections against the loopback lab with the real Google clients: on a
+// loaded machine that can take longer than the default; correctness never depends on the time.
+vi.setConfig({ testTimeout: 240_000, hookTimeout: 240_000 });
+
+let fx: GcpFixture | undefined;
+afterEach(async () => {
+  await fx?.stop();
+  fx = undefined;
+});
+
+describe('evidence hold (opt-in)', () => {
+  it('binds the hold tag at creation; the deny policy then refuses deleting the snapshot', async () => {
+    fx = await startGcpFixture({
+      lab: { evidenceHold: true },
+      config: { snapshots: { evidenceHoldTag: { key: '123456789012/EvidenceHold', value: 'true' } } },
+    });
+    const outcome = await collectGcpTarget({ session: fx.session, recorder: fx.recorder }, parseGcpTarget('projects/web-prod/regions/us-central1/disks/shared-data'));
+    expect(outcome.status).toBe('collected');
+    const [snapshot] = [...fx.lab.state.snapshots.values()];
+    expect(snapshot!.tags).toEqual([{ key: '123456789012/EvidenceHold', value: 'true' }]);
+    expect(fx.recorder.ofType('snapshot.requested')[0]!.data.evidenceHoldTag).toEqual({ key: '123456789012/EvidenceHold', value: 'true' });
+    const decide = fx.lab.server;
+    // Someone who could otherwise delete snapshots is refused by the hold.
+    const { createPolicyAuthorizer } = await import('../../../src/lab/gcp/index.js');
+    const iam = createPolicyAuthorizer({
+      orgId: '123456789012',
+      forensicsProject: 'custody-forensics',
+      orchestrator: 'custody-orchestrator@custody-forensics.iam.gserviceaccount.com',
+      targetProjects: ['web-prod'],
+      collectorFor: (p) => `cloud-custody-collector@${p}.iam.gserviceaccount.com`,
+      evidenceHold: true,
+    });
+    const verdict = iam({
+      principal: 'project-owner@example.com',
+      permission: 'compute.snapshots.delete',
+      resource: { name: `projects/custody-forensics/global/snapshots/${snapshot!.name}`, type: 'compute.googleapis.com/Snapshot', project: 'custody-forensics', tags: snapshot!.tags },
+    });
+    expect(verdict).toMatchObject({ allowed: false, reason: expect.stringContaining('cloud-custody-evidence-hold') });
+    expect(decide.calls.get('compute.snapshots.insert')).toBe(1);
+  });
+
+  it('without the hold role bound, the insert is refused naming the tag-binding permission', async () => {
+    fx = await startGcpFixture({ config: { snapshots: { evidenceHoldTag: { key: '123456789012/EvidenceHold', value: 'true' } } } });
+    const outcome = await collectGcpTarget({ session: fx.session, recorder: fx.recorder }, parseGcpTarget('projects/web-prod/regions/us-central1/disks/shared-data'));
+    expect(outcome.status).toBe('failed');
+    expect(outcome.error).toMatchObject({ code: 'E_ACCESS_DENIED', action: 'compute.snapshots.createTagBinding' });
+  });
+});

@@ -1,0 +1,83 @@
+/**
+ * A GCP lab and a case session pointed at it, the way a deployment points the product at Google:
+ * ADC finds the orchestrator's token on the (lab's) metadata server through GCE_METADATA_HOST;
+ * the collector tokens come from the lab's IAM Credentials; Compute is the real client.
+ */
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { EvidenceInput, StoredEvidence } from '../../../src/core/ports.js';
+import { gcpDemoScenario, startGcpLab, type GcpLab, type LabGcpScenario, type StartGcpLabOptions } from '../../../src/lab/gcp/index.js';
+import { parseGcpConfig, type GcpConfig } from '../../../src/providers/gcp/config.js';
+import { GcpSession } from '../../../src/providers/gcp/session.js';
+import { MemoryRecorder } from '../../core/fakes.js';
+
+/** Keeps what was stored, so tests can read the evidence. */
+export class ContentRecorder extends MemoryRecorder {
+  readonly files = new Map<string, string | Buffer>();
+
+  override async storeEvidence(input: EvidenceInput): Promise<StoredEvidence> {
+    const content = typeof input.content === 'string' || input.content instanceof Uint8Array ? input.content : '(stream)';
+    this.files.set(`${input.evidenceId}/${input.name}`, typeof content === 'string' ? content : Buffer.from(content));
+    await this.record('evidence.stored', { evidenceId: input.evidenceId, name: input.name, kind: input.kind, cloudIds: input.cloudIds ?? {} }, input.target);
+    return { evidenceId: input.evidenceId, name: input.name, path: `evidence/${input.evidenceId}/${input.name}`, sha256: '0'.repeat(64), size: 0 };
+  }
+
+  override async recordArtifact(input: Parameters<MemoryRecorder['recordArtifact']>[0]) {
+    return this.record('artifact.recorded', { ...input });
+  }
+
+  fileNamed(name: string): string | Buffer | undefined {
+    for (const [key, value] of this.files) if (key.endsWith(`/${name}`)) return value;
+    return undefined;
+  }
+}
+
+/** ADC, as on a forensics VM: the metadata server is the lab; no key file, no gcloud login. */
+export function pointAdcAt(lab: GcpLab): void {
+  process.env.GCE_METADATA_HOST = lab.metadataHost;
+  process.env.METADATA_SERVER_DETECTION = 'assume-present';
+  delete process.env.GOOGLE_APPLICATION_CREDENTIALS;
+  process.env.CLOUDSDK_CONFIG = mkdtempSync(join(tmpdir(), 'custody-gcloud-'));
+}
+
+export interface GcpFixture {
+  lab: GcpLab;
+  config: GcpConfig;
+  recorder: ContentRecorder;
+  session: GcpSession;
+  newSession(recorder?: ContentRecorder): GcpSession;
+  stop(): Promise<void>;
+}
+
+export async function startGcpFixture(
+  options: { config?: Record<string, unknown>; lab?: StartGcpLabOptions; scenario?: LabGcpScenario } = {},
+): Promise<GcpFixture> {
+  const lab = await startGcpLab(options.scenario ?? gcpDemoScenario(), options.lab);
+  pointAdcAt(lab);
+  const config = parseGcpConfig({
+    forensicsProject: 'custody-forensics',
+    allowedProjects: ['web-prod', 'gke-prod'],
+    endpoints: lab.endpoints,
+    ...options.config,
+  });
+  const sessions: GcpSession[] = [];
+  const newSession = (recorder: ContentRecorder = new ContentRecorder()) => {
+    const session = new GcpSession({ config, recorder, version: '0.1.0', sleep: async () => {}, waitIdleDelayMs: 0, readyPollMs: 0, retry: { baseDelayMs: 0 } });
+    sessions.push(session);
+    return session;
+  };
+  const recorder = new ContentRecorder();
+  const session = newSession(recorder);
+  return {
+    lab,
+    config,
+    recorder,
+    session,
+    newSession,
+    async stop() {
+      for (const s of sessions) await s.close();
+      await lab.stop();
+    },
+  };
+}

@@ -1,0 +1,53 @@
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import { preflightGcp } from '../../../src/providers/gcp/preflight.js';
+import { parseGcpTarget } from '../../../src/providers/gcp/targets.js';
+import { startGcpFixture, type GcpFixture } from './fixture.js';
+
+// Each test runs whole collections against the loopback lab with the real Google clients: on a
+// loaded machine that can take longer than the default; correctness never depends on the time.
+vi.setConfig({ testTimeout: 240_000, hookTimeout: 240_000 });
+
+let fx: GcpFixture | undefined;
+afterEach(async () => {
+  await fx?.stop();
+  fx = undefined;
+});
+
+describe('GCP preflight (testIamPermissions, nothing changed)', () => {
+  it('every project: impersonation, listing, snapshot creation in the forensics project are ok', async () => {
+    fx = await startGcpFixture();
+    const rows = await preflightGcp(fx.session);
+    expect(rows.map((r) => [r.scope, r.check, r.result])).toEqual([
+      ['web-prod', 'impersonate the collector (iam.serviceAccounts.getAccessToken)', 'ok'],
+      ['web-prod', 'target project permissions', 'ok'],
+      ['web-prod', 'forensics project permissions', 'ok'],
+      ['gke-prod', 'impersonate the collector (iam.serviceAccounts.getAccessToken)', 'ok'],
+      ['gke-prod', 'target project permissions', 'ok'],
+      ['gke-prod', 'forensics project permissions', 'ok'],
+    ]);
+    expect(fx.lab.state.snapshots.size).toBe(0);
+  });
+
+  it('a named tagged instance and its disks are ok; an untagged one is denied, naming the tag and the permissions', async () => {
+    fx = await startGcpFixture();
+    const rows = await preflightGcp(fx.session, {
+      targets: [parseGcpTarget('projects/web-prod/zones/us-central1-a/instances/web-1'), parseGcpTarget('projects/web-prod/zones/us-central1-a/instances/legacy-1')],
+    });
+    const resourceRows = rows.filter((r) => r.check.includes('tag-conditioned'));
+    expect(resourceRows.map((r) => [r.resource, r.result])).toEqual([
+      ['projects/web-prod/zones/us-central1-a/instances/web-1', 'ok'],
+      ['projects/web-prod/zones/us-central1-a/disks/web-1', 'ok'],
+      ['projects/web-prod/zones/us-central1-a/disks/web-1-data', 'ok'],
+      ['projects/web-prod/zones/us-central1-a/instances/legacy-1', 'denied'],
+    ]);
+    const denied = resourceRows.at(-1)!;
+    expect(denied.missing).toContain('compute.instances.get');
+    expect(denied.detail).toContain('ForensicsEnabled=true');
+  });
+
+  it('an orchestrator that may not impersonate is denied for that project', async () => {
+    fx = await startGcpFixture({ config: { collectorServiceAccount: 'nobody@{project}.iam.gserviceaccount.com' } });
+    const rows = await preflightGcp(fx.session, { projects: ['web-prod'] });
+    expect(rows).toEqual([expect.objectContaining({ result: 'denied', missing: ['iam.serviceAccounts.getAccessToken'] })]);
+  });
+});

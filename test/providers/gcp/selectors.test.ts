@@ -1,0 +1,37 @@
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { resolveGcpSelector } from '../../../src/providers/gcp/resolve-selector.js';
+import { parseGcpSelector } from '../../../src/providers/gcp/targets.js';
+import { startGcpFixture, type GcpFixture } from './fixture.js';
+
+// Each test runs whole collections against the loopback lab with the real Google clients: on a
+// loaded machine that can take longer than the default; correctness never depends on the time.
+vi.setConfig({ testTimeout: 240_000, hookTimeout: 240_000 });
+
+let fx: GcpFixture;
+beforeAll(async () => {
+  fx = await startGcpFixture();
+});
+afterAll(async () => fx?.stop());
+
+describe('GCP selectors across the configured projects', () => {
+  it('a label selects instances in every allowed project, tagged or not (labels only select; IAM decides later)', async () => {
+    const found = await resolveGcpSelector(fx.session, fx.recorder, parseGcpSelector('gcp-label:incident=inc-42'));
+    expect(found.map((t) => t.instance).sort()).toEqual(['legacy-1', 'web-1']);
+    const searched = fx.recorder.ofType('selector.searched');
+    expect(searched.map((e) => e.data.project)).toEqual(['web-prod', 'gke-prod']);
+    expect(searched[0]!.data.filter).toBe('labels.incident = "inc-42"');
+  });
+
+  it('a Resource Manager tag selects by effective tags (own or inherited)', async () => {
+    const found = await resolveGcpSelector(fx.session, fx.recorder, parseGcpSelector('gcp-tag:123456789012/ForensicsEnabled=true'));
+    expect(found.map((t) => `${t.project}/${t.instance}`).sort()).toEqual(['gke-prod/gke-prod-pool-1-abcd', 'web-prod/web-1']);
+  });
+
+  it('a project where listing is refused is recorded and the others still searched', async () => {
+    fx.lab.server.faults.push({ api: 'compute.instances.aggregatedList', kind: 'quota', times: 1 });
+    const found = await resolveGcpSelector(fx.session, fx.recorder, parseGcpSelector('gcp-label:app=web'));
+    expect(found.length).toBe(0);
+    const failed = fx.recorder.ofType('selector.failed');
+    expect(failed.at(-1)!.data.project).toBe('web-prod');
+  });
+});
