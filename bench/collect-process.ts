@@ -4,14 +4,13 @@
  * a real orchestrator + AWS provider + custody case on disk, closes and verifies the case, and
  * sends its figures to the parent (bench/run.ts) over IPC.
  */
-import { fork } from 'node:child_process';
-import type { ChildProcess } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { Session } from 'node:inspector/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { monitorEventLoopDelay, performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
+import { forkLab } from './lab-child.js';
 import { parseConfig } from '../src/providers/config.js';
 import { DEFAULT_COLLECT_OPTIONS, runCollection } from '../src/core/orchestrator.js';
 import { parseTarget } from '../src/providers/targets.js';
@@ -85,22 +84,7 @@ interface LabHandle {
 }
 
 async function startLabProcess(options: LabProcessOptions): Promise<LabHandle> {
-  const child: ChildProcess = fork(fileURLToPath(new URL('./lab-process.ts', import.meta.url)), [JSON.stringify(options)], {
-    execArgv: ['--import', 'tsx', '--no-warnings'],
-    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
-  });
-  const next = <T>(type: string) =>
-    new Promise<T>((resolve, reject) => {
-      const onMessage = (message: { type: string }) => {
-        if (message.type !== type) return;
-        child.off('message', onMessage);
-        child.off('exit', onExit);
-        resolve(message as T);
-      };
-      const onExit = (code: number | null) => reject(new Error(`the lab process exited (${code}) before answering ${type}`));
-      child.on('message', onMessage);
-      child.once('exit', onExit);
-    });
+  const { child, next } = forkLab(new URL('./lab-process.ts', import.meta.url), [JSON.stringify(options)]);
   const ready = await next<ReadyMessage>('ready');
   return {
     ready,

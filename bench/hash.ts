@@ -13,12 +13,13 @@
  *   npm run bench:hash                 # three runs; min / median / max of each ratio
  *   npm run bench:hash -- --runs 1
  */
-import { fork, type ChildProcess } from 'node:child_process';
+import { fork } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { forkLab } from './lab-child.js';
 import { parseArgs } from 'node:util';
 import { parseConfig } from '../src/providers/config.js';
 import { LabDisk } from '../src/lab/index.js';
@@ -47,22 +48,7 @@ interface LabHandle {
 }
 
 async function startLabProcess(): Promise<LabHandle> {
-  const child: ChildProcess = fork(fileURLToPath(new URL('./hash-lab-process.ts', import.meta.url)), [JSON.stringify(DISKS)], {
-    execArgv: ['--import', 'tsx', '--no-warnings'],
-    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
-  });
-  const next = <T>(type: string) =>
-    new Promise<T>((resolve, reject) => {
-      const onMessage = (message: { type: string }) => {
-        if (message.type !== type) return;
-        child.off('message', onMessage);
-        child.off('exit', onExit);
-        resolve(message as T);
-      };
-      const onExit = (code: number | null) => reject(new Error(`the lab process exited (${code}) before answering ${type}`));
-      child.on('message', onMessage);
-      child.once('exit', onExit);
-    });
+  const { child, next } = forkLab(new URL('./hash-lab-process.ts', import.meta.url), [JSON.stringify(DISKS)]);
   const ready = await next<HashLabReady>('ready');
   return {
     ready,
