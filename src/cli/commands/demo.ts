@@ -142,12 +142,13 @@ function renderDemo(
   lines.push(...renderKeepApart(result.keyFingerprint, result.verify?.head));
   lines.push('');
   if (asDesigned) {
-    if (lab.targets.followed.length > 0) {
-      lines.push(`The pod's node was followed to its instance (${lab.targets.followed.join(', ')}) and snapshotted too.`);
-    }
+    const { followed, refusedByPolicy } = lab.targets;
+    if (followed.length === 1) lines.push(`The pod's node was followed to its instance (${followed[0]}) and snapshotted too.`);
+    if (followed.length > 1) lines.push(`Each pod's node was followed to its instance and snapshotted too: ${followed.join(', ')}.`);
+    const one = refusedByPolicy.length === 1;
     lines.push(
-      `The demo ran as designed: ${lab.targets.refusedByPolicy.length} untagged instance${lab.targets.refusedByPolicy.length === 1 ? ' was' : 's were'} refused by the collector policy`,
-      'on purpose (it lacks the collection tag); the case records the denied action and resource, and the',
+      `The demo ran as designed: ${refusedByPolicy.length} untagged instance${one ? ' was' : 's were'} refused by the collector policy`,
+      `on purpose (${one ? 'it lacks' : 'they lack'} the collection tag); the case records the denied action and resource, and the`,
       'other targets were collected and verified. Try: custody verify ' + result.caseDir,
       '(custody is on your PATH after npm install -g . or npm link in the checkout; there, node bin/custody.js works too)',
     );
@@ -190,7 +191,7 @@ function writeLabEnv(dir: string, lab: DemoLab): string {
   const unset = Object.entries(lab.env).flatMap(([name, value]) => (value === undefined ? [name] : []));
   const lines = [
     `# cloud-custody demo lab: lab-only keys, valid only against the rehearsal lab at ${labEndpoints(lab)}`,
-    '# (a loopback process started by `custody demo --keep`), not AWS credentials. Removed when the lab stops.',
+    '# (a loopback process started by `custody demo --keep`), not real cloud credentials. Removed when the lab stops.',
     ...(unset.length > 0 ? [`unset ${unset.join(' ')}`] : []),
     ...Object.entries(lab.env).flatMap(([name, value]) => (value === undefined ? [] : [`export ${name}=${shellQuote(value)}`])),
   ];
@@ -219,9 +220,10 @@ async function keepLabRunning(lab: DemoLab, configPath: string, labEnvPath: stri
       `The lab keeps running at ${labEndpoints(lab)}; press Ctrl-C to stop it. In another shell:`,
       ...(labEnvPath ? [`  . ${shellQuote(labEnvPath)}`] : []),
       `  custody preflight --config ${config}`,
-      ...(lab.targets.collectable[0] ? [`  custody plan --config ${config} ${shellQuote(lab.targets.collectable[0])}`] : []),
+      // One named target per cloud, to see what collecting it would call.
+      ...lab.parts.flatMap((part) => (part.targets.collectable[0] ? [`  custody plan --config ${config} ${shellQuote(part.targets.collectable[0])}`] : [])),
       ...(lab.targets.selector ? [`  custody collect --config ${config} --case LAB-CASE-1 --select ${shellQuote(lab.targets.selector)}`] : []),
-      `${labEnvPath ?? 'lab.env'} holds lab-only keys, valid only against this loopback lab (not AWS credentials); it is removed when the lab stops.`,
+      `${labEnvPath ?? 'lab.env'} holds lab-only keys, valid only against this loopback lab (not real cloud credentials); it is removed when the lab stops.`,
     ];
     io.stdout(`${lines.join('\n')}\n`);
   }

@@ -95,7 +95,7 @@ export async function startAwsDemoPart(): Promise<DemoPart> {
 /** Every preserved volume has its whole-disk hash recorded (config `aws.hash` in the demo). */
 function checkVolumesHashed(caseDir: string): DemoCaseCheck {
   const tally = tallyDiskHashes(caseDir);
-  const line = `Whole-disk SHA-256 recorded for ${tally.hashed} of ${tally.preserved} preserved volumes (EBS direct APIs, every block checked)`;
+  const line = `Whole-disk SHA-256 recorded for ${tally.hashed} of ${tally.preserved} preserved AWS volumes (EBS direct APIs, every block checked)`;
   return {
     ok: tally.preserved > 0 && tally.missing.length === 0,
     lines: [tally.missing.length > 0 ? `${line}; missing: ${tally.missing.join(', ')}` : line],

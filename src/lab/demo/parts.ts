@@ -4,5 +4,6 @@
  */
 import type { DemoPartStarter } from './part.js';
 import { startAwsDemoPart } from './aws.js';
+import { startGcpDemoPart } from './gcp.js';
 
-export const DEMO_PARTS: readonly DemoPartStarter[] = [startAwsDemoPart];
+export const DEMO_PARTS: readonly DemoPartStarter[] = [startAwsDemoPart, startGcpDemoPart];
