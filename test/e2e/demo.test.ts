@@ -146,7 +146,7 @@ describe('custody demo, end to end against the rehearsal lab', () => {
       expect(run.stdout).toContain('refused by the collector policy');
       // The hash tally counts AWS volumes only and says GCP snapshots have none.
       expect(run.stdout).toMatch(/^Whole-disk SHA-256 recorded for (\d+) of \1 preserved AWS volumes/m);
-      expect(run.stdout).toMatch(/^GCP snapshots have no content hash: 3 held in the forensics project/m);
+      expect(run.stdout).toMatch(/^GCP snapshots have no content hash: 3 held in the forensics project .*; 3 of 3 created with the evidence-hold tag$/m);
       expect(run.stdout).toContain(`Demo GKE cluster "demo-gke"`);
       expect(run.stdout).toContain(`collected ${WEB_1}`);
       expect(run.stdout).toContain(`collected ${GKE_NODE}`);

@@ -83,16 +83,23 @@ export async function startGcpDemoPart(): Promise<DemoPart> {
  * case records what identifies each one instead, and this line must never claim a hash.
  */
 function checkSnapshotsHeld(caseDir: string): DemoCaseCheck {
-  let held = 0;
+  const held = new Set<string>();
+  const withHold = new Set<string>();
   for (const line of readFileSync(join(caseDir, 'ledger.jsonl'), 'utf8').split('\n')) {
     if (!line) continue;
-    const entry = JSON.parse(line) as { type: string; data: { kind?: unknown; artifact?: { kind?: unknown } } };
-    if (entry.type === 'artifact.recorded' && (entry.data.kind ?? entry.data.artifact?.kind) === 'gce-snapshot') held += 1;
+    const entry = JSON.parse(line) as { type: string; data: { kind?: unknown; evidenceId?: unknown; evidenceHoldTag?: unknown; artifact?: { kind?: unknown; evidenceId?: unknown } } };
+    const kind = entry.data.kind ?? entry.data.artifact?.kind;
+    const evidenceId = entry.data.evidenceId ?? entry.data.artifact?.evidenceId;
+    if (typeof evidenceId !== 'string') continue;
+    if (entry.type === 'artifact.recorded' && kind === 'gce-snapshot') held.add(evidenceId);
+    // The hold tag is bound by the insert itself (params.resourceManagerTags): no insert, no snapshot.
+    if (entry.type === 'snapshot.requested' && entry.data.evidenceHoldTag) withHold.add(evidenceId);
   }
+  const bound = [...held].filter((id) => withHold.has(id)).length;
   return {
-    ok: held > 0,
+    ok: held.size > 0 && bound === held.size,
     lines: [
-      `GCP snapshots have no content hash: ${held} held in the forensics project by id, storageBytes, source disk id and lastAttachTimestamp, each bound to the evidence-hold tag`,
+      `GCP snapshots have no content hash: ${held.size} held in the forensics project by id, storageBytes, source disk id and lastAttachTimestamp; ${bound} of ${held.size} created with the evidence-hold tag`,
     ],
   };
 }
