@@ -26,27 +26,9 @@ export interface ReportPaths {
   verify?: VerifyOutcome;
 }
 
-/** A running rehearsal lab, as the demo uses it. */
-export interface DemoLab {
-  /** The one loopback URL serving STS, EC2, KMS and S3. */
-  endpoint: string;
-  /** The forensics account's Object Lock bucket in the lab: the demo copies its case there. */
-  evidenceBucket?: string;
-  region: string;
-  forensicsAccount: string;
-  allowedAccounts: string[];
-  /** The lab's orchestrator credentials, put into the process env for the standard chain only. */
-  credentials: { accessKeyId: string; secretAccessKey: string; sessionToken?: string };
-  /**
-   * The demo's targets: named ones expected to be collected, ones the collector policy refuses
-   * by design, and ones expected to be found and collected through follow-ups (a pod's node);
-   * `selector` is a tag selector that matches a collectable instance (suggested for `--keep`).
-   */
-  targets: { collectable: string[]; refusedByPolicy: string[]; followed: string[]; selector: string };
-  /** A demo Kubernetes cluster, for the config's `kubernetes.clusters`. */
-  kubernetes?: { configName: string; clusterConfig: Record<string, unknown> };
-  close(): Promise<void>;
-}
+/** A running rehearsal lab, as the demo uses it: its parts (one per cloud) merged (src/lab/demo). */
+export type { DemoLab } from '../lab/demo/part.js';
+import type { DemoLab } from '../lab/demo/part.js';
 
 /** One preflight check, as the CLI shows it: the shared row type of every provider. */
 export type PreflightRowView = PreflightRow;

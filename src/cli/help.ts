@@ -137,12 +137,14 @@ Options:
 
 export const DEMO_HELP = `Usage: custody demo [--keep] [--json] [--dir D]
 
-Starts a local rehearsal lab that speaks the AWS wire protocols (STS, EC2, KMS) on 127.0.0.1,
-and a Kubernetes API server for a demo EKS cluster, points custody at them, and runs a whole
-case: tagged instances, a volume under the aws/ebs key, a compromised pod whose node is followed
-to its instance in a second account, and one untagged instance that the collector policy refuses
-(by design). Then closes, verifies and reports the case. No cloud account or credentials are
-needed.
+Starts a local rehearsal lab on 127.0.0.1 that speaks the AWS wire protocols (STS, EC2, KMS, S3,
+EBS direct) and GCP's (metadata server, IAM Credentials, Compute Engine), and Kubernetes API
+servers for a demo EKS and a demo GKE cluster, points custody at them, and runs one case across
+both clouds: tagged AWS instances, a volume under the aws/ebs key, a GCE instance and its disks
+(snapshotted into the forensics project), a compromised pod in each cluster whose node is followed
+to its instance, and one untagged AWS and one untagged GCE instance that the collector policy
+refuses (by design). Then closes, verifies and reports the case. No cloud account or credentials
+are needed.
 
 Options:
   --dir D       where to put the demo's config, keys and case folder (default: a new temporary

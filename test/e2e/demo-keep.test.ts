@@ -38,6 +38,8 @@ function sourceLabEnv(path: string): Record<string, string> {
   return env;
 }
 
+// Each command below is a child process that loads every configured provider's SDK (AWS,
+// Kubernetes, GCP): on a loaded machine one can take over a minute; correctness never depends on it.
 beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), 'custody-keep-e2e-'));
   envFile = join(dir, 'lab.env');
@@ -45,7 +47,7 @@ beforeAll(async () => {
   // A clean environment: no AWS credentials reach the demo or the commands below except lab.env's.
   demo = startCli(['demo', '--keep', '--dir', dir], {});
   await waitForOutput(demo, /In another shell:[\s\S]*removed when the lab stops/);
-}, 120_000);
+}, 240_000);
 
 afterAll(async () => {
   if (demo.child.exitCode === null && demo.child.signalCode === null) {
@@ -60,16 +62,25 @@ describe('custody demo --keep: the kept lab is usable from another shell', () =>
     expect(statSync(envFile).mode & 0o777).toBe(0o600);
     const text = readFileSync(envFile, 'utf8');
     expect(text).toMatch(/^# .*lab-only keys, valid only against the rehearsal lab at http:\/\/127\.0\.0\.1:\d+/);
-    expect(text).toContain('not AWS credentials');
-    expect(Object.keys(sourceLabEnv(envFile)).sort()).toEqual(['AWS_ACCESS_KEY_ID', 'AWS_REGION', 'AWS_SECRET_ACCESS_KEY']);
-    expect(demoOutput).toMatch(/The lab keeps running at http:\/\/127\.0\.0\.1:\d+; press Ctrl-C to stop it\. In another shell:/);
+    expect(text).toContain('not real cloud credentials');
+    expect(text).toContain('unset AWS_PROFILE AWS_SESSION_TOKEN GOOGLE_APPLICATION_CREDENTIALS\n');
+    expect(Object.keys(sourceLabEnv(envFile)).sort()).toEqual([
+      'AWS_ACCESS_KEY_ID',
+      'AWS_REGION',
+      'AWS_SECRET_ACCESS_KEY',
+      'CLOUDSDK_CONFIG',
+      'GCE_METADATA_HOST',
+      'METADATA_SERVER_DETECTION',
+    ]);
+    expect(demoOutput).toMatch(/The lab keeps running at http:\/\/127\.0\.0\.1:\d+ \(AWS\), http:\/\/127\.0\.0\.1:\d+ \(GCP\); press Ctrl-C to stop it\. In another shell:/);
     expect(demoOutput).toContain(`  . ${envFile}\n`);
     expect(demoOutput).toContain(`  custody preflight --config ${configPath}\n`);
     expect(demoOutput).toMatch(new RegExp(`  custody plan --config ${configPath} arn:aws:ec2:us-east-1:\\d{12}:instance/i-[0-9a-f]+\\n`));
+    expect(demoOutput).toContain(`  custody plan --config ${configPath} //compute.googleapis.com/projects/web-prod/zones/us-central1-a/instances/web-1\n`);
     expect(demoOutput).toContain(`  custody collect --config ${configPath} --case LAB-CASE-1 --select tag:Incident=INC-42\n`);
   });
 
-  it('preflight with lab.env’s variables passes every AWS check in both target accounts and the forensics account (exit 0)', async () => {
+  it('preflight with lab.env’s variables passes every AWS check in both target accounts and the forensics account, and every GCP check (exit 0)', async () => {
     const run = await runCliChild(['preflight', '--config', configPath, '--json'], sourceLabEnv(envFile));
     expect(run.stderr).toBe('');
     expect(run.code).toBe(EXIT.OK);
@@ -80,7 +91,17 @@ describe('custody demo --keep: the kept lab is usable from another shell', () =>
     expect(aws.filter((r) => r.result !== 'ok')).toEqual([]);
     expect(aws.find((r) => r.check === 'forensics-copy')).toMatchObject({ scope: ['111111111111', 'us-east-1'], result: 'ok' });
     expect(aws.filter((r) => r.check === 'assume-role')).toHaveLength(2);
-  }, 60_000);
+    // The GCP side through the same lab.env (ADC on the lab's metadata server): impersonation and grants in both projects.
+    const gcp = doc.rows.filter((r) => r.provider === 'gcp');
+    expect(new Set(gcp.map((r) => r.scope[0]))).toEqual(new Set(['web-prod', 'gke-prod']));
+    expect(gcp.filter((r) => r.result !== 'ok')).toEqual([]);
+  }, 240_000);
+
+  it('plan of the suggested GCE instance against the kept lab names the GCP permissions', async () => {
+    const run = await runCliChild(['plan', '--config', configPath, '//compute.googleapis.com/projects/web-prod/zones/us-central1-a/instances/web-1'], sourceLabEnv(envFile));
+    expect(run.code).toBe(EXIT.OK);
+    expect(run.stdout).toContain('compute.disks.createSnapshot');
+  }, 240_000);
 
   it('collect of the suggested tag selector against the kept lab collects the incident’s host', async () => {
     const run = await runCliChild(['collect', '--config', configPath, '--case', 'LAB-KEEP-1', '--select', 'tag:Incident=INC-42', '--json'], sourceLabEnv(envFile));
@@ -89,14 +110,14 @@ describe('custody demo --keep: the kept lab is usable from another shell', () =>
     expect(doc.outcomes).toEqual([expect.objectContaining({ target: expect.stringMatching(/^arn:aws:ec2:us-east-1:333333333333:instance\/i-/), status: 'collected' })]);
     expect(doc.verify.ok).toBe(true);
     expect(doc.caseDir).toBe(join(dir, 'cases', 'LAB-KEEP-1'));
-  }, 60_000);
+  }, 240_000);
 
   it('without lab.env the same preflight cannot get in: the keys come from the file, nowhere else', async () => {
     const run = await runCliChild(['preflight', '--config', configPath, '--json', '--account', '222222222222'], { AWS_EC2_METADATA_DISABLED: 'true' });
     expect(run.code).toBe(EXIT.PARTIAL);
     const doc = JSON.parse(run.stdout) as { rows: Array<{ check: string; result: string; detail: string }> };
     expect(doc.rows[0]).toMatchObject({ check: 'assume-role', result: 'error', detail: expect.stringContaining('Could not load credentials') });
-  }, 60_000);
+  }, 240_000);
 
   // SIGTERM (a container or Job being stopped) takes the same path as Ctrl-C (main.ts aborts the
   // same signal for both; interrupt.test.ts sends each to a collection).

@@ -20,6 +20,10 @@ interface DemoDoc {
   exitCode: number;
 }
 
+const WEB_1 = '//compute.googleapis.com/projects/web-prod/zones/us-central1-a/instances/web-1';
+const LEGACY = '//compute.googleapis.com/projects/web-prod/zones/us-central1-a/instances/legacy-1';
+const GKE_NODE = '//compute.googleapis.com/projects/gke-prod/zones/us-central1-b/instances/gke-prod-pool-1-abcd';
+
 let dir: string;
 let demo: DemoDoc;
 let demoCode: number;
@@ -29,18 +33,25 @@ beforeAll(async () => {
   const run = await custody(['demo', '--dir', dir, '--json']);
   demoCode = run.code;
   demo = JSON.parse(run.stdout) as DemoDoc;
-}, 60_000);
+  // Four labs (AWS, EKS, GCP, GKE) and the real SDKs in one process: on a loaded machine a whole
+  // case can take longer than a minute; correctness never depends on the time.
+}, 240_000);
 
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 describe('custody demo, end to end against the rehearsal lab', () => {
-  it('runs a whole case as designed and exits 0 although the untagged instance failed', () => {
+  it('runs a whole case as designed and exits 0 although the untagged instances (one AWS, one GCP) failed', () => {
     expect(demo.ranAsDesigned).toBe(true);
     expect(demoCode).toBe(EXIT.OK);
     expect(demo.verify.ok).toBe(true);
     const refused = demo.outcomes.filter((o) => demo.refusedByDesign.includes(o.target));
-    expect(refused).toHaveLength(1);
-    expect(refused[0]).toMatchObject({ status: 'failed', error: { code: 'E_ACCESS_DENIED', action: 'ec2:CreateSnapshots' } });
+    expect(refused).toHaveLength(2);
+    expect(refused.find((o) => o.target.startsWith('arn:aws:'))).toMatchObject({ status: 'failed', error: { code: 'E_ACCESS_DENIED', action: 'ec2:CreateSnapshots' } });
+    // The collector role's tag condition refuses the untagged GCE instance, naming permission and resource.
+    expect(refused.find((o) => o.target === LEGACY)).toMatchObject({
+      status: 'failed',
+      error: { code: 'E_ACCESS_DENIED', action: 'compute.instances.get', resource: 'projects/web-prod/zones/us-central1-a/instances/legacy-1' },
+    });
     expect(demo.outcomes.filter((o) => !demo.refusedByDesign.includes(o.target)).every((o) => o.status === 'collected')).toBe(true);
     // Tagged instances in two accounts and one volume target.
     const collected = demo.outcomes.filter((o) => o.status === 'collected').map((o) => o.target);
@@ -49,17 +60,53 @@ describe('custody demo, end to end against the rehearsal lab', () => {
     expect(collected.some((t) => t.includes(':volume/'))).toBe(true);
   });
 
-  it('collects the compromised pod and follows it to its node’s instance, recording where it came from', () => {
-    const pod = demo.outcomes.find((o) => o.target.startsWith('k8s:'));
-    expect(pod).toMatchObject({ status: 'collected' });
-    expect(demo.followed).toHaveLength(1);
-    expect(demo.outcomes.find((o) => o.target === demo.followed[0])).toMatchObject({ status: 'collected' });
-    const discovered = readFileSync(join(demo.caseDir, 'ledger.jsonl'), 'utf8')
+  it('collects the compromised pods on EKS and GKE and follows each to its node’s instance, recording where it came from', () => {
+    const entries = readFileSync(join(demo.caseDir, 'ledger.jsonl'), 'utf8')
       .trim()
       .split('\n')
-      .map((l) => JSON.parse(l) as { type: string; target?: string; data: Record<string, unknown> })
-      .find((e) => e.type === 'target.discovered');
-    expect(discovered).toMatchObject({ target: demo.followed[0], data: { from: pod!.target } });
+      .map((l) => JSON.parse(l) as { type: string; target?: string; data: Record<string, unknown> });
+    expect(demo.followed).toHaveLength(2);
+    for (const [cluster, node] of [
+      ['demo-eks', /^arn:aws:ec2:us-east-1:333333333333:instance\/i-/],
+      ['demo-gke', GKE_NODE],
+    ] as const) {
+      const pod = demo.outcomes.find((o) => o.target.startsWith(`k8s:${cluster}/`));
+      expect(pod).toMatchObject({ status: 'collected' });
+      const followed = demo.followed.find((t) => (typeof node === 'string' ? t === node : node.test(t)))!;
+      expect(demo.outcomes.find((o) => o.target === followed)).toMatchObject({ status: 'collected' });
+      expect(entries.find((e) => e.type === 'target.discovered' && e.target === followed)).toMatchObject({ data: { from: pod!.target } });
+    }
+    expect(entries.find((e) => e.type === 'node.mapped' && e.data.cloud === 'gce')?.data).toMatchObject({ project: 'gke-prod', followUp: GKE_NODE });
+  });
+
+  it('collects the GCE instance with all its disks and the GKE node, snapshotted into the forensics project, held, and never claims a hash for them', () => {
+    const entries = readFileSync(join(demo.caseDir, 'ledger.jsonl'), 'utf8')
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as { type: string; target?: string; data: Record<string, unknown> });
+    expect(demo.outcomes.find((o) => o.target === WEB_1)).toMatchObject({ status: 'collected' });
+    const gcpSnapshots = entries.filter((e) => e.type === 'snapshot.completed' && e.target?.startsWith('//compute.googleapis.com/'));
+    expect(gcpSnapshots.map((e) => e.data.sourceDisk).sort()).toEqual([
+      'projects/gke-prod/zones/us-central1-b/disks/gke-prod-pool-1-abcd',
+      'projects/web-prod/zones/us-central1-a/disks/web-1',
+      'projects/web-prod/zones/us-central1-a/disks/web-1-data',
+    ]);
+    for (const snapshot of gcpSnapshots) {
+      expect(snapshot.data).toMatchObject({ contentHash: expect.stringMatching(/^none/), selfLink: expect.stringContaining('/projects/custody-forensics/global/snapshots/') });
+    }
+    // The opt-in evidence hold: each insert asked for the hold tag.
+    const requested = entries.filter((e) => e.type === 'snapshot.requested' && e.target?.startsWith('//compute.googleapis.com/'));
+    expect(requested).toHaveLength(3);
+    for (const r of requested) expect(r.data.evidenceHoldTag).toEqual({ key: '123456789012/EvidenceHold', value: 'true' });
+    // No disk.hashed entry for a GCP snapshot: GCP has no block-read API for them.
+    expect(entries.filter((e) => e.type === 'disk.hashed' && e.target?.startsWith('//compute.googleapis.com/'))).toEqual([]);
+    // The followed GKE node is closed with the case: collected before case.closed, and counted there.
+    const closedAt = entries.findIndex((e) => e.type === 'case.closed');
+    const nodeDone = entries.findIndex((e) => e.type === 'target.completed' && e.target === GKE_NODE);
+    expect(nodeDone).toBeGreaterThan(-1);
+    expect(nodeDone).toBeLessThan(closedAt);
+    expect(entries[nodeDone]!.data).toMatchObject({ status: 'collected' });
+    expect(entries[closedAt]!.data).toMatchObject({ targets: demo.outcomes.length });
   });
 
   it('leaves a closed case folder with a manifest and both reports, and no credential anywhere in it', () => {
@@ -74,14 +121,18 @@ describe('custody demo, end to end against the rehearsal lab', () => {
     expect(existsSync(join(dir, 'lab.env'))).toBe(false);
   });
 
-  it('the untagged instance’s refusal is in the ledger with the denied action and resource', () => {
-    const target = demo.refusedByDesign[0]!;
+  it('each untagged instance’s refusal is in the ledger with the denied action and resource', () => {
+    const aws = demo.refusedByDesign.find((t) => t.startsWith('arn:aws:'))!;
     const entries = readFileSync(join(demo.caseDir, 'ledger.jsonl'), 'utf8')
       .trim()
       .split('\n')
       .map((l) => JSON.parse(l) as { type: string; target?: string; data: Record<string, unknown> });
-    const completed = entries.find((e) => e.type === 'target.completed' && e.target === target)!;
-    expect(completed.data).toMatchObject({ status: 'failed', error: { code: 'E_ACCESS_DENIED', action: 'ec2:CreateSnapshots', resource: target } });
+    const completed = (target: string) => entries.find((e) => e.type === 'target.completed' && e.target === target)!;
+    expect(completed(aws).data).toMatchObject({ status: 'failed', error: { code: 'E_ACCESS_DENIED', action: 'ec2:CreateSnapshots', resource: aws } });
+    expect(completed(LEGACY).data).toMatchObject({
+      status: 'failed',
+      error: { code: 'E_ACCESS_DENIED', action: 'compute.instances.get', resource: 'projects/web-prod/zones/us-central1-a/instances/legacy-1' },
+    });
   });
 
   it('prints where the case is and that it verified, in words, without --json', async () => {
@@ -93,6 +144,12 @@ describe('custody demo, end to end against the rehearsal lab', () => {
       expect(run.stdout).toMatch(/Case folder: .*cases\/DEMO-/);
       expect(run.stdout).toContain('The demo ran as designed');
       expect(run.stdout).toContain('refused by the collector policy');
+      // The hash tally counts AWS volumes only and says GCP snapshots have none.
+      expect(run.stdout).toMatch(/^Whole-disk SHA-256 recorded for (\d+) of \1 preserved AWS volumes/m);
+      expect(run.stdout).toMatch(/^GCP snapshots have no content hash: 3 held in the forensics project .*; 3 of 3 created with the evidence-hold tag$/m);
+      expect(run.stdout).toContain(`Demo GKE cluster "demo-gke"`);
+      expect(run.stdout).toContain(`collected ${WEB_1}`);
+      expect(run.stdout).toContain(`collected ${GKE_NODE}`);
       // The two values to keep apart from the folder, in the form verify takes them.
       const key = /Signing key fingerprint: (sha256:[0-9a-f]{64})/.exec(run.stdout)?.[1];
       const head = /Ledger head: +(\d+:[0-9a-f]{64})/.exec(run.stdout)?.[1];
@@ -104,7 +161,7 @@ describe('custody demo, end to end against the rehearsal lab', () => {
     } finally {
       rmSync(human, { recursive: true, force: true });
     }
-  }, 60_000);
+  }, 240_000);
 });
 
 // Each tampering is made on a fresh copy of the demo case.

@@ -9,7 +9,6 @@ import { DEFAULT_COLLECT_OPTIONS } from '../../core/orchestrator.js';
 import { parseTarget } from '../../providers/targets.js';
 import { parseCommandArgs, stringValue } from '../args.js';
 import { collectCase } from '../../app/collect-case.js';
-import { tallyDiskHashes } from '../demo-hashes.js';
 import { collectJson } from './collect.js';
 import type { CollectCaseResult } from '../../app/collect-case.js';
 import type { AgainstOutcome, CliDeps, DemoLab, ReportPaths } from '../deps.js';
@@ -17,8 +16,6 @@ import { DEMO_HELP } from '../help.js';
 import type { CliIo } from '../io.js';
 import { createProgress, writeProgressSummary } from '../progress.js';
 import { renderAgainst, renderCopy, renderKeepApart, renderOutcomes, renderSummary, renderVerify } from '../render.js';
-
-const CREDENTIAL_VARS = ['AWS_ACCESS_KEY_ID', 'AWS_SECRET_ACCESS_KEY', 'AWS_SESSION_TOKEN', 'AWS_PROFILE', 'AWS_REGION'] as const;
 
 /**
  * `custody demo`: a whole case against the rehearsal lab. Exit 0 when the demo ran as designed:
@@ -40,7 +37,7 @@ export async function runDemoCommand(args: readonly string[], io: CliIo, deps: C
   };
 
   const lab = await deps.startDemoLab();
-  const restoreEnv = useLabCredentials(lab);
+  const restoreEnv = useLabEnv(lab);
   let labEnvPath: string | undefined;
   // The keys in lab.env die with the lab: remove the file however the process ends (a second
   // Ctrl-C exits at once, without running the finally below).
@@ -49,8 +46,7 @@ export async function runDemoCommand(args: readonly string[], io: CliIo, deps: C
   };
   process.once('exit', removeLabEnv);
   try {
-    say(`Rehearsal lab listening on ${lab.endpoint} (STS, EC2, KMS, S3; accounts ${[lab.forensicsAccount, ...lab.allowedAccounts].join(', ')})`);
-    if (lab.kubernetes) say(`Demo EKS cluster "${lab.kubernetes.configName}" at ${String(lab.kubernetes.clusterConfig.server)}; its node is the instance ${lab.targets.followed.join(', ')}`);
+    for (const line of lab.description) say(line);
     const configPath = writeDemoConfig(dir, lab);
     const where = values.keep === true ? "in this process's environment, and in lab.env once the case is done" : "only in this process's environment";
     say(`Config: ${configPath} (endpoints point at the lab; the lab's keys are ${where})`);
@@ -75,7 +71,9 @@ export async function runDemoCommand(args: readonly string[], io: CliIo, deps: C
     // The copy in the lab's Object Lock bucket, checked as an examiner would: verify --against.
     const against = result.copy?.ok && deps.verifyAgainst ? await deps.verifyAgainst(result.caseDir, result.copy.url, config) : undefined;
     const report = verified ? await deps.renderReport(result.caseDir) : undefined;
-    const asDesigned = ranAsDesigned(result, lab) && (lab.evidenceBucket === undefined || against?.ok === true);
+    // Each part's own checks on the closed case (AWS: every preserved volume hashed).
+    const checks = lab.checkCase(result.caseDir);
+    const asDesigned = ranAsDesigned(result, lab) && checks.ok && (lab.evidenceBucket === undefined || against?.ok === true);
     const exitCode = asDesigned ? EXIT.OK : result.verify && !verified ? EXIT.VERIFY_FAILED : Math.max(EXIT.PARTIAL, exitCodeForOutcomes(result.outcomes));
 
     const keep = values.keep === true;
@@ -91,14 +89,14 @@ export async function runDemoCommand(args: readonly string[], io: CliIo, deps: C
             followed: lab.targets.followed,
             ...(against ? { against } : {}),
             ranAsDesigned: asDesigned,
-            ...(labEnvPath ? { lab: { endpoint: lab.endpoint, config: configPath, env: labEnvPath } } : {}),
+            ...(labEnvPath ? { lab: { endpoint: lab.endpoint, endpoints: lab.endpoints, config: configPath, env: labEnvPath } } : {}),
           },
           null,
           2,
         )}\n`,
       );
     } else {
-      say(renderDemo(result, lab, report, asDesigned, against));
+      say(renderDemo(result, lab, report, asDesigned, against, checks.lines));
     }
     if (keep) await keepLabRunning(lab, configPath, labEnvPath, io, json);
     return exitCode;
@@ -110,12 +108,6 @@ export async function runDemoCommand(args: readonly string[], io: CliIo, deps: C
   }
 }
 
-function renderDiskHashes(result: CollectCaseResult): string {
-  const tally = tallyDiskHashes(result.caseDir);
-  const line = `Whole-disk SHA-256 recorded for ${tally.hashed} of ${tally.preserved} preserved volumes (EBS direct APIs, every block checked)`;
-  return tally.missing.length > 0 ? `${line}; missing: ${tally.missing.join(', ')}` : line;
-}
-
 /** Every collectable target collected and every untagged one refused (by the policy, not by us). */
 function ranAsDesigned(result: CollectCaseResult, lab: DemoLab): boolean {
   const byTarget = new Map(result.outcomes.map((o) => [o.target, o]));
@@ -124,16 +116,17 @@ function ranAsDesigned(result: CollectCaseResult, lab: DemoLab): boolean {
     const outcome = byTarget.get(t);
     return outcome?.status === 'failed' && outcome.error?.code === 'E_ACCESS_DENIED';
   });
-  return collected && refused && result.verify?.ok === true && everyVolumeHashed(result);
+  return collected && refused && result.verify?.ok === true;
 }
 
-/** Every preserved volume has its whole-disk hash recorded (config `aws.hash` in the demo). */
-function everyVolumeHashed(result: CollectCaseResult): boolean {
-  const tally = tallyDiskHashes(result.caseDir);
-  return tally.preserved > 0 && tally.missing.length === 0;
-}
-
-function renderDemo(result: CollectCaseResult, lab: DemoLab, report: ReportPaths | undefined, asDesigned: boolean, against: AgainstOutcome | undefined): string {
+function renderDemo(
+  result: CollectCaseResult,
+  lab: DemoLab,
+  report: ReportPaths | undefined,
+  asDesigned: boolean,
+  against: AgainstOutcome | undefined,
+  checkLines: readonly string[],
+): string {
   const lines = [
     '',
     `Case ${result.caseId} (analyst ${result.analyst})`,
@@ -142,19 +135,20 @@ function renderDemo(result: CollectCaseResult, lab: DemoLab, report: ReportPaths
     result.verify ? renderVerify(result.verify) : 'Interrupted before the case could be closed.',
     ...(result.copy ? [renderCopy(result.copy)] : []),
     ...(against ? [renderAgainst(against)] : []),
-    renderDiskHashes(result),
+    ...checkLines,
   ];
   if (report) lines.push(`Report: ${report.markdown}`, `        ${report.html}`);
   lines.push(`Case folder: ${result.caseDir}`);
   lines.push(...renderKeepApart(result.keyFingerprint, result.verify?.head));
   lines.push('');
   if (asDesigned) {
-    if (lab.targets.followed.length > 0) {
-      lines.push(`The pod's node was followed to its instance (${lab.targets.followed.join(', ')}) and snapshotted too.`);
-    }
+    const { followed, refusedByPolicy } = lab.targets;
+    if (followed.length === 1) lines.push(`The pod's node was followed to its instance (${followed[0]}) and snapshotted too.`);
+    if (followed.length > 1) lines.push(`Each pod's node was followed to its instance and snapshotted too: ${followed.join(', ')}.`);
+    const one = refusedByPolicy.length === 1;
     lines.push(
-      `The demo ran as designed: ${lab.targets.refusedByPolicy.length} untagged instance${lab.targets.refusedByPolicy.length === 1 ? ' was' : 's were'} refused by the collector policy`,
-      'on purpose (it lacks the collection tag); the case records the denied action and resource, and the',
+      `The demo ran as designed: ${refusedByPolicy.length} untagged instance${one ? ' was' : 's were'} refused by the collector policy`,
+      `on purpose (${one ? 'it lacks' : 'they lack'} the collection tag); the case records the denied action and resource, and the`,
       'other targets were collected and verified. Try: custody verify ' + result.caseDir,
       '(custody is on your PATH after npm install -g . or npm link in the checkout; there, node bin/custody.js works too)',
     );
@@ -167,36 +161,19 @@ function renderDemo(result: CollectCaseResult, lab: DemoLab, report: ReportPaths
 
 function writeDemoConfig(dir: string, lab: DemoLab): string {
   const path = join(dir, 'custody.config.json');
-  const config = {
-    casesDir: 'cases',
-    keysDir: 'keys',
-    aws: {
-      forensicsAccount: lab.forensicsAccount,
-      region: lab.region,
-      allowedAccounts: lab.allowedAccounts,
-      transfer: 'copy',
-      // A whole-disk SHA-256 of every preserved volume, read through the lab's EBS direct API.
-      hash: true,
-      // Every AWS endpoint points at the lab, so nothing can reach a real cloud by accident.
-      endpoints: { sts: lab.endpoint, ec2: lab.endpoint, kms: lab.endpoint, ebs: lab.endpoint, s3: lab.endpoint },
-      // Closing the case copies it to the lab's Object Lock bucket, as aws.evidenceBucket does in a deployment.
-      ...(lab.evidenceBucket ? { evidenceBucket: { name: lab.evidenceBucket, retention: { mode: 'COMPLIANCE', days: 30 } } } : {}),
-    },
-    ...(lab.kubernetes ? { kubernetes: { clusters: { [lab.kubernetes.configName]: lab.kubernetes.clusterConfig } } } : {}),
-  };
+  // Every cloud section comes from a demo part and points at its lab, so nothing can reach a real cloud by accident.
+  const config = { casesDir: 'cases', keysDir: 'keys', ...lab.config };
   writeFileSync(path, `${JSON.stringify(config, null, 2)}\n`, { mode: 0o600 });
   return path;
 }
 
-/** Puts the lab's orchestrator credentials where the standard chain finds them; returns an undo. */
-function useLabCredentials(lab: DemoLab): () => void {
-  const saved = new Map(CREDENTIAL_VARS.map((name) => [name, process.env[name]]));
-  delete process.env.AWS_PROFILE;
-  process.env.AWS_ACCESS_KEY_ID = lab.credentials.accessKeyId;
-  process.env.AWS_SECRET_ACCESS_KEY = lab.credentials.secretAccessKey;
-  if (lab.credentials.sessionToken) process.env.AWS_SESSION_TOKEN = lab.credentials.sessionToken;
-  else delete process.env.AWS_SESSION_TOKEN;
-  process.env.AWS_REGION = lab.region;
+/** Sets (or unsets) the variables the demo parts need while the case runs; returns an undo. */
+function useLabEnv(lab: DemoLab): () => void {
+  const saved = new Map(Object.keys(lab.env).map((name) => [name, process.env[name]]));
+  for (const [name, value] of Object.entries(lab.env)) {
+    if (value === undefined) delete process.env[name];
+    else process.env[name] = value;
+  }
   return () => {
     for (const [name, value] of saved) {
       if (value === undefined) delete process.env[name];
@@ -211,20 +188,23 @@ function useLabCredentials(lab: DemoLab): () => void {
  */
 function writeLabEnv(dir: string, lab: DemoLab): string {
   const path = join(dir, 'lab.env');
+  const unset = Object.entries(lab.env).flatMap(([name, value]) => (value === undefined ? [name] : []));
   const lines = [
-    `# cloud-custody demo lab: lab-only keys, valid only against the rehearsal lab at ${lab.endpoint}`,
-    '# (a loopback process started by `custody demo --keep`), not AWS credentials. Removed when the lab stops.',
-    // A profile would make the SDK skip these variables; a leftover session token would be sent with them.
-    'unset AWS_PROFILE AWS_SESSION_TOKEN',
-    `export AWS_ACCESS_KEY_ID=${shellQuote(lab.credentials.accessKeyId)}`,
-    `export AWS_SECRET_ACCESS_KEY=${shellQuote(lab.credentials.secretAccessKey)}`,
-    ...(lab.credentials.sessionToken ? [`export AWS_SESSION_TOKEN=${shellQuote(lab.credentials.sessionToken)}`] : []),
-    `export AWS_REGION=${shellQuote(lab.region)}`,
+    `# cloud-custody demo lab: lab-only keys, valid only against the rehearsal lab at ${labEndpoints(lab)}`,
+    '# (a loopback process started by `custody demo --keep`), not real cloud credentials. Removed when the lab stops.',
+    ...(unset.length > 0 ? [`unset ${unset.join(' ')}`] : []),
+    ...Object.entries(lab.env).flatMap(([name, value]) => (value === undefined ? [] : [`export ${name}=${shellQuote(value)}`])),
   ];
   writeFileSync(path, `${lines.join('\n')}\n`, { mode: 0o600 });
   // `mode` applies only when the file is created; a lab.env left by an earlier run keeps its own.
   chmodSync(path, 0o600);
   return path;
+}
+
+/** One part: its URL; several: each URL with its cloud (`http://… (AWS), http://… (GCP)`). */
+function labEndpoints(lab: DemoLab): string {
+  const entries = Object.entries(lab.endpoints);
+  return entries.length === 1 ? lab.endpoint : entries.map(([label, url]) => `${url} (${label})`).join(', ');
 }
 
 /** Quotes for a POSIX shell only when needed, so the printed commands stay readable. */
@@ -237,12 +217,13 @@ async function keepLabRunning(lab: DemoLab, configPath: string, labEnvPath: stri
     const config = shellQuote(configPath);
     const lines = [
       '',
-      `The lab keeps running at ${lab.endpoint}; press Ctrl-C to stop it. In another shell:`,
+      `The lab keeps running at ${labEndpoints(lab)}; press Ctrl-C to stop it. In another shell:`,
       ...(labEnvPath ? [`  . ${shellQuote(labEnvPath)}`] : []),
       `  custody preflight --config ${config}`,
-      ...(lab.targets.collectable[0] ? [`  custody plan --config ${config} ${shellQuote(lab.targets.collectable[0])}`] : []),
-      `  custody collect --config ${config} --case LAB-CASE-1 --select ${shellQuote(lab.targets.selector)}`,
-      `${labEnvPath ?? 'lab.env'} holds lab-only keys, valid only against this loopback lab (not AWS credentials); it is removed when the lab stops.`,
+      // One named target per cloud, to see what collecting it would call.
+      ...lab.parts.flatMap((part) => (part.targets.collectable[0] ? [`  custody plan --config ${config} ${shellQuote(part.targets.collectable[0])}`] : [])),
+      ...(lab.targets.selector ? [`  custody collect --config ${config} --case LAB-CASE-1 --select ${shellQuote(lab.targets.selector)}`] : []),
+      `${labEnvPath ?? 'lab.env'} holds lab-only keys, valid only against this loopback lab (not real cloud credentials); it is removed when the lab stops.`,
     ];
     io.stdout(`${lines.join('\n')}\n`);
   }

@@ -1,8 +1,11 @@
 /**
- * The Kubernetes part of `custody demo`: the demo cluster as an EKS cluster whose nodes are AWS
- * lab instances, accepting EKS tokens signed with the AWS lab's credentials (the collector role's
- * session in the cluster's account), and the config and targets that point the product at it.
+ * The Kubernetes clusters of `custody demo`, with the config and targets that point the product
+ * at them: an EKS cluster whose nodes are AWS lab instances, accepting EKS tokens signed with the
+ * AWS lab's credentials (the collector role's session in the cluster's account), and a GKE
+ * cluster whose node is a GCP lab instance, reached through a kubeconfig.
  */
+import { writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import { startKubernetesLab } from './server.js';
 import type { KubernetesLab } from './server.js';
 import { collectorSubject, k8sDemoScenario } from './scenario.js';
@@ -59,6 +62,72 @@ export async function startKubernetesDemoLab(input: KubernetesDemoLabInput): Pro
     clusterConfig: { eks: { name: clusterName, account, region }, server: lab.url, skipTLSVerify: true, nodeAccount: account, nodeRegion: region },
     podTarget: `k8s:${configName}/${scenario.namespace}/${scenario.compromisedPod}`,
     selector: `k8s:${configName}/${scenario.namespace}?labels=${scenario.appLabel}`,
+    close: () => lab.close(),
+  };
+}
+
+export interface GkeDemoLabInput {
+  /** The GCE instance the compromised pod's node is (a GKE node is named after its instance). */
+  node: { project: string; zone: string; name: string };
+  /** Where the cluster's kubeconfig is written (0600); its owner removes the folder. */
+  dir: string;
+  namespace?: string;
+  /** Name of the cluster in the product's config (default `demo-gke`). */
+  configName?: string;
+}
+
+export interface GkeDemoLab {
+  lab: KubernetesLab;
+  scenario: K8sDemoScenario;
+  /** Put under `kubernetes.clusters[configName]`: a kubeconfig, as a GKE cluster is reached. */
+  clusterConfig: { kubeconfig: string; context: string };
+  configName: string;
+  podTarget: string;
+  /** The node's instance as the GCP provider names it once the node is followed. */
+  nodeTarget: string;
+  close(): Promise<void>;
+}
+
+/**
+ * Starts a GKE-like demo cluster whose node is a GCP lab instance (`spec.providerID`
+ * `gce://PROJECT/ZONE/INSTANCE`), reached through a kubeconfig that holds the lab's own collector
+ * token (made up by the lab, valid only against it).
+ *
+ * @example
+ * const gke = await startGkeDemoLab({ node: { project: 'gke-prod', zone: 'us-central1-b', name: 'gke-prod-pool-1-abcd' }, dir });
+ * config.kubernetes = { clusters: { [gke.configName]: gke.clusterConfig } };  targets.push(gke.podTarget);
+ */
+export async function startGkeDemoLab(input: GkeDemoLabInput): Promise<GkeDemoLab> {
+  const { project, zone, name } = input.node;
+  const scenario = k8sDemoScenario({
+    instances: [{ id: name, availabilityZone: zone, nodeName: name, providerID: `gce://${project}/${zone}/${name}` }],
+    ...(input.namespace ? { namespace: input.namespace } : {}),
+  });
+  const lab = await startKubernetesLab({ cluster: scenario.cluster });
+  const configName = input.configName ?? 'demo-gke';
+  const kubeconfig = join(input.dir, `${configName}.kubeconfig`);
+  const doc = {
+    apiVersion: 'v1',
+    kind: 'Config',
+    clusters: [{ name: configName, cluster: { server: lab.url, 'insecure-skip-tls-verify': true } }],
+    users: [{ name: 'cloud-custody-collector', user: { token: scenario.collectorToken } }],
+    contexts: [{ name: configName, context: { cluster: configName, user: 'cloud-custody-collector' } }],
+    'current-context': configName,
+  };
+  try {
+    // JSON is YAML: client-node reads it as a kubeconfig.
+    await writeFile(kubeconfig, `${JSON.stringify(doc, null, 2)}\n`, { mode: 0o600 });
+  } catch (error) {
+    await lab.close();
+    throw error;
+  }
+  return {
+    lab,
+    scenario,
+    configName,
+    clusterConfig: { kubeconfig, context: configName },
+    podTarget: `k8s:${configName}/${scenario.namespace}/${scenario.compromisedPod}`,
+    nodeTarget: `//compute.googleapis.com/projects/${project}/zones/${zone}/instances/${name}`,
     close: () => lab.close(),
   };
 }

@@ -7,5 +7,5 @@ export type * from './objects.js';
 export type { LabPolicyRule, LabSubject } from './rbac.js';
 export { generateArchiveChunks, generateLogChunks, generatedLogLine } from './logs.js';
 export { decodeEksToken, verifyEksSignature, EKS_TOKEN_PREFIX } from './eks-token.js';
-export { startKubernetesDemoLab } from './demo.js';
-export type { KubernetesDemoLab, KubernetesDemoLabInput } from './demo.js';
+export { startGkeDemoLab, startKubernetesDemoLab } from './demo.js';
+export type { GkeDemoLab, GkeDemoLabInput, KubernetesDemoLab, KubernetesDemoLabInput } from './demo.js';

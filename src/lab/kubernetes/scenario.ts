@@ -6,10 +6,17 @@
 import type { LabClusterSpec, LabContainerSpec, LabNodeSpec, LabPodSpec } from './objects.js';
 import type { LabPolicyRule, LabSubject } from './rbac.js';
 
-/** An AWS lab instance a node runs on (structurally, the AWS lab's `LabInstance`). */
+/**
+ * The instance a node runs on: structurally the AWS lab's `LabInstance`, or a GCE instance given
+ * with its node name and `gce://PROJECT/ZONE/INSTANCE` provider id (a GKE node is named after it).
+ */
 export interface DemoNodeInstance {
   id: string;
   availabilityZone: string;
+  /** Default: an EKS-style `ip-10-0-1-N.ec2.internal`. */
+  nodeName?: string;
+  /** Default: `aws:///ZONE/ID`. */
+  providerID?: string;
 }
 
 export interface K8sDemoScenario {
@@ -131,8 +138,8 @@ export function k8sDemoScenario(input: { instances: readonly DemoNodeInstance[];
   const namespace = input.namespace ?? 'shop';
   if (input.instances.length === 0) throw new Error('k8sDemoScenario needs at least one instance for the node');
   const nodes: LabNodeSpec[] = input.instances.map((instance, i) => ({
-    name: `ip-10-0-1-${23 + i}.ec2.internal`,
-    providerID: `aws:///${instance.availabilityZone}/${instance.id}`,
+    name: instance.nodeName ?? `ip-10-0-1-${23 + i}.ec2.internal`,
+    providerID: instance.providerID ?? `aws:///${instance.availabilityZone}/${instance.id}`,
     zone: instance.availabilityZone,
     checkpoint: 500,
   }));
