@@ -35,20 +35,29 @@ describe('collector-assignment-policy.json (deployIfNotExists)', () => {
     expect(deployed).toHaveLength(1);
     const [assignment] = deployed;
     expect(assignment!.type).toBe('Microsoft.Authorization/roleAssignments');
-    expect(assignment!.scope).toBe("[parameters('resourceId')]");
+    // The relative form of an extension resource's scope, in the evaluated resource's own resource group.
+    expect(assignment!.scope).toBe("[concat(parameters('resourceType'), '/', parameters('resourceName'))]");
     expect(assignment!.properties.roleDefinitionId).toBe('{collectorRoleDefinitionId}');
     expect(assignment!.properties.principalId).toBe("[parameters('principalId')]");
     expect(assignment!.properties.principalType).toBe('ServicePrincipal');
     // guid() of the resource, the principal and the role: a re-evaluation PUTs the same assignment.
     expect(assignment!.name).toBe("[guid(parameters('resourceId'), parameters('principalId'), '{collectorRoleGuid}')]");
-    expect(details.deployment.properties.parameters).toEqual({ resourceId: { value: "[field('id')]" }, principalId: { value: "[parameters('collectorPrincipalId')]" } });
+    expect(details.deployment.properties.parameters).toEqual({
+      resourceId: { value: "[field('id')]" },
+      resourceType: { value: "[field('type')]" },
+      resourceName: { value: "[field('name')]" },
+      principalId: { value: "[parameters('collectorPrincipalId')]" },
+    });
   });
 
-  it('its existence condition finds that assignment (same role GUID, same principal), so a compliant resource gets no second deployment', () => {
+  it('its existence condition finds that assignment (same role GUID, same principal, at the evaluated resource itself), so a compliant resource gets no second deployment', () => {
+    // The scope test keeps one tagged resource's assignment from satisfying another's check
+    // wherever Policy looks related role assignments up (the resource group, or the resource).
     expect(details.existenceCondition).toEqual({
       allOf: [
         { field: 'Microsoft.Authorization/roleAssignments/roleDefinitionId', like: '*/providers/Microsoft.Authorization/roleDefinitions/{collectorRoleGuid}' },
         { field: 'Microsoft.Authorization/roleAssignments/principalId', equals: "[parameters('collectorPrincipalId')]" },
+        { field: 'Microsoft.Authorization/roleAssignments/scope', equals: "[field('id')]" },
       ],
     });
   });
