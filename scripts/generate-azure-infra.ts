@@ -9,6 +9,9 @@
  * - `soc-subscription.template.json` (`az deployment sub create` in the SOC subscription): the
  *   evidence writer, sealer and verifier roles, and their assignments at the evidence container
  *   with the ABAC conditions of `soc-assignments.json`.
+ * - `target-subscription.template.json` (`az deployment sub create` in each target
+ *   subscription): the staging resource group and the collector role on it
+ *   (`staging-assignment.json`), the one collector assignment the policy does not make.
  *
  * The policy files are embedded verbatim. ARM evaluates every string that starts with `[` as an
  * expression, so a policy expression (`[field('id')]`, meant for Azure Policy) is escaped as
@@ -23,7 +26,7 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { readAzurePolicyFile, readSocAssignments } from '../src/lab/azure/policy-files.js';
+import { readAzurePolicyFile, readSocAssignments, readStagingAssignment } from '../src/lab/azure/policy-files.js';
 import { REPO_ROOT } from './policies.js';
 
 export const AZURE_INFRA_DIR = join(REPO_ROOT, 'infra', 'azure');
@@ -36,6 +39,7 @@ const ROLE_API = '2022-04-01';
 const POLICY_DEFINITION_API = '2023-04-01';
 const POLICY_ASSIGNMENT_API = '2024-04-01';
 const DEPLOYMENT_API = '2022-09-01';
+const RESOURCE_GROUP_API = '2022-09-01';
 
 export const SCHEMAS = {
   managementGroup: 'https://schema.management.azure.com/schemas/2019-08-01/managementGroupDeploymentTemplate.json#',
@@ -298,10 +302,80 @@ export function buildSocSubscriptionTemplate(): Template {
   };
 }
 
+/** Inside the staging group's nested deployment (inner scope). */
+export const STAGING_NESTED_MAPPING: Record<string, string> = {
+  collectorPrincipalId: "parameters('collectorPrincipalId')",
+};
+
+/** The target-subscription template: the staging resource group and the collector role on it. */
+export function buildTargetSubscriptionTemplate(): Template {
+  const staging = readStagingAssignment();
+  if (!/\/resourceGroups\/\{stagingResourceGroup\}$/.test(staging.scope)) throw new Error('staging-assignment.json: the scope must be the staging resource group');
+  return {
+    $schema: SCHEMAS.subscription,
+    contentVersion: '1.0.0.0',
+    metadata: {
+      description: `cloud-custody in a target subscription: the staging resource group that holds case snapshots and restore points, and the collector role on it. ${GENERATED}`,
+    },
+    parameters: {
+      collectorPrincipalId: { type: 'string', metadata: { description: "Object id of the cloud-custody multi-tenant app's service principal in this subscription's tenant." } },
+      collectorRoleDefinitionId: {
+        type: 'string',
+        metadata: { description: 'The collector role: output collectorRoleDefinitionId of the management-group deployment.' },
+      },
+      stagingResourceGroup: { type: 'string', defaultValue: 'cloud-custody-staging', metadata: { description: 'Config azure.stagingResourceGroup.' } },
+      location: { type: 'string', defaultValue: '[deployment().location]', metadata: { description: 'Region of the staging resource group.' } },
+    },
+    resources: [
+      {
+        type: 'Microsoft.Resources/resourceGroups',
+        apiVersion: RESOURCE_GROUP_API,
+        name: "[parameters('stagingResourceGroup')]",
+        location: "[parameters('location')]",
+        tags: { 'cloud-custody': 'staging' },
+      },
+      {
+        type: 'Microsoft.Resources/deployments',
+        apiVersion: DEPLOYMENT_API,
+        name: 'cloud-custody-staging-assignment',
+        resourceGroup: "[parameters('stagingResourceGroup')]",
+        dependsOn: ["[subscriptionResourceId('Microsoft.Resources/resourceGroups', parameters('stagingResourceGroup'))]"],
+        properties: {
+          mode: 'Incremental',
+          expressionEvaluationOptions: { scope: 'Inner' },
+          parameters: {
+            collectorPrincipalId: { value: "[parameters('collectorPrincipalId')]" },
+            collectorRoleDefinitionId: { value: "[parameters('collectorRoleDefinitionId')]" },
+          },
+          template: {
+            $schema: SCHEMAS.resourceGroup,
+            contentVersion: '1.0.0.0',
+            parameters: { collectorPrincipalId: { type: 'string' }, collectorRoleDefinitionId: { type: 'string' } },
+            resources: [
+              {
+                type: 'Microsoft.Authorization/roleAssignments',
+                apiVersion: ROLE_API,
+                name: `[guid(resourceGroup().id, ${armString(staging.principalId, STAGING_NESTED_MAPPING).slice(1, -1)}, '${staging.role}')]`,
+                properties: {
+                  roleDefinitionId: "[parameters('collectorRoleDefinitionId')]",
+                  principalId: armString(staging.principalId, STAGING_NESTED_MAPPING),
+                  principalType: 'ServicePrincipal',
+                  description: 'cloud-custody: case snapshots and restore points are made and exported in the staging resource group',
+                },
+              },
+            ],
+          },
+        },
+      },
+    ],
+  };
+}
+
 /** Every generated file, by its name in `infra/azure/`. */
 export const AZURE_INFRA_TEMPLATES: Record<string, () => Template> = {
   'management-group.template.json': buildManagementGroupTemplate,
   'soc-subscription.template.json': buildSocSubscriptionTemplate,
+  'target-subscription.template.json': buildTargetSubscriptionTemplate,
 };
 
 /** The exact text a template file must have. */

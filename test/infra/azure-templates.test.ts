@@ -15,11 +15,12 @@ import {
   AZURE_INFRA_TEMPLATES,
   buildManagementGroupTemplate,
   buildSocSubscriptionTemplate,
+  buildTargetSubscriptionTemplate,
   driftedAzureTemplates,
   renderAzureTemplate,
   SCHEMAS,
 } from '../../scripts/generate-azure-infra.js';
-import { fillAzurePlaceholders, readAzurePolicyFile, readSocAssignments } from '../../src/lab/azure/policy-files.js';
+import { fillAzurePlaceholders, readAzurePolicyFile, readSocAssignments, readStagingAssignment } from '../../src/lab/azure/policy-files.js';
 import { evaluateCondition } from '../../src/lab/azure/abac-condition.js';
 import { evaluateArm, evaluateArmString } from './arm-expressions.js';
 
@@ -27,6 +28,7 @@ type Template = Record<string, any>;
 const load = (file: string): Template => JSON.parse(readFileSync(join(AZURE_INFRA_DIR, file), 'utf8')) as Template;
 const MG = 'management-group.template.json';
 const SOC = 'soc-subscription.template.json';
+const TARGET = 'target-subscription.template.json';
 
 const schema = JSON.parse(readFileSync(join(import.meta.dirname, 'fixtures', 'arm-deployment-template-schema.json'), 'utf8')) as object;
 const validate = new Ajv({ allErrors: true, strict: true, allowUnionTypes: true, strictRequired: false }).compile(schema);
@@ -161,6 +163,31 @@ describe('soc-subscription.template.json', () => {
   });
 });
 
+describe('target-subscription.template.json', () => {
+  const template = load(TARGET);
+
+  it('is a subscription deployment template that validates against the vendored schema subset', () => {
+    expect(template.$schema).toBe(SCHEMAS.subscription);
+    expect(errorsOf(template)).toEqual([]);
+  });
+
+  it('creates the staging resource group and assigns it the role the management-group deployment outputs as the collector role, to the collector principal', () => {
+    const staging = readStagingAssignment();
+    const [group] = resourcesOf(template, 'Microsoft.Resources/resourceGroups');
+    expect(group!.name).toBe("[parameters('stagingResourceGroup')]");
+    const nested = resourcesOf(template, 'Microsoft.Resources/deployments')[0]!;
+    expect(nested.resourceGroup).toBe("[parameters('stagingResourceGroup')]");
+    const [assignment] = nested.properties.template.resources as Template[];
+    expect(assignment!.scope).toBeUndefined(); // the nested deployment's resource group itself
+    expect(assignment!.name).toContain(`'${staging.role}'`);
+    expect(assignment!.properties.roleDefinitionId).toBe("[parameters('collectorRoleDefinitionId')]");
+    expect(nested.properties.parameters.collectorRoleDefinitionId.value).toBe("[parameters('collectorRoleDefinitionId')]");
+    expect(evaluateArmString(assignment!.properties.principalId, { "parameters('collectorPrincipalId')": PRINCIPAL })).toBe(fillAzurePlaceholders(staging, { collectorPrincipalId: PRINCIPAL, targetSubscriptionId: 's', stagingResourceGroup: 'g' }).principalId);
+    expect(staging.role).toBe('collector-role');
+    expect(load(MG).outputs.collectorRoleDefinitionId.value).toBe("[variables('collectorRoleDefinitionId')]");
+  });
+});
+
 describe('the vendored schema subset catches what ARM would refuse', () => {
   const clone = <T>(v: T): T => structuredClone(v);
   it.each([
@@ -176,6 +203,12 @@ describe('the vendored schema subset catches what ARM would refuse', () => {
   ])('%s fails validation', (_name, breakIt) => {
     const template = clone(buildManagementGroupTemplate()) as Template;
     breakIt(template);
+    expect(errorsOf(template).length).toBeGreaterThan(0);
+  });
+
+  it('a resource group without a location fails validation', () => {
+    const template = clone(buildTargetSubscriptionTemplate()) as Template;
+    delete resourcesOf(template, 'Microsoft.Resources/resourceGroups')[0]!.location;
     expect(errorsOf(template).length).toBeGreaterThan(0);
   });
 

@@ -34,8 +34,8 @@ describe('Azure custom roles', () => {
     }
   });
 
-  it('policies/azure holds only role definitions, the SOC assignments, the collector-assignment policy and the assignment of its identity', () => {
-    expect(readdirSync(DIR).filter((f) => !f.endsWith('-role.json')).sort()).toEqual(['collector-assignment-policy.json', 'policy-identity-assignment.json', 'soc-assignments.json']);
+  it('policies/azure holds only role definitions, the SOC and staging assignments, the collector-assignment policy and the assignment of its identity', () => {
+    expect(readdirSync(DIR).filter((f) => !f.endsWith('-role.json')).sort()).toEqual(['collector-assignment-policy.json', 'policy-identity-assignment.json', 'soc-assignments.json', 'staging-assignment.json']);
   });
 
   it.each(ops.flatMap(([name, op]) => op.permissions.map((p) => [`${name}: ${p.action}`, op, p] as const)))('%s is granted by a role on its side', (_n, op, need) => {

@@ -1,6 +1,7 @@
 /**
  * Reads the non-role files of `policies/azure/` — the SOC role assignments with their ABAC
- * conditions and the Azure Policy definition — and fills their `{placeholder}`s. The lab, the
+ * conditions, the staging-group assignment and the Azure Policy definition — and fills their
+ * `{placeholder}`s. The lab, the
  * infra generator (scripts/generate-azure-infra.ts) and the tests read them through here, so
  * all three hold the same text.
  */
@@ -59,4 +60,16 @@ export function readAzurePolicyFile<T = unknown>(file: string, dir = AZURE_POLIC
 
 export function readSocAssignments(dir = AZURE_POLICIES_DIR): SocAssignmentsFile {
   return readAzurePolicyFile<SocAssignmentsFile>('soc-assignments.json', dir);
+}
+
+/** The collector's assignment at the staging resource group of a target subscription. */
+export interface StagingAssignmentFile {
+  description: string;
+  role: string;
+  principalId: string;
+  scope: string;
+}
+
+export function readStagingAssignment(dir = AZURE_POLICIES_DIR): StagingAssignmentFile {
+  return readAzurePolicyFile<StagingAssignmentFile>('staging-assignment.json', dir);
 }

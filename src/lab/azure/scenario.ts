@@ -9,7 +9,7 @@
 import { randomUUID } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
 import { join } from 'node:path';
-import { fillAzurePlaceholders, readSocAssignments } from './policy-files.js';
+import { fillAzurePlaceholders, readSocAssignments, readStagingAssignment } from './policy-files.js';
 import { loadRoleDefinitions, RbacModel } from './rbac.js';
 import { key, newUniqueId, type AzureLabWorld, type LabDisk, type LabVm } from './world.js';
 
@@ -132,7 +132,9 @@ export function defaultAzureEstate(policiesDir = POLICIES): AzureLabEstate {
   // The policy (collector-assignment-policy.json) assigns at a tagged scale set, which covers its
   // instances (AKS nodes); the staging resource group's assignment is made once per subscription.
   const aksScaleSet = ids.aksNode.replace(/\/virtualMachines\/[^/]+$/, '');
-  for (const scope of [ids.vm, ids.vmOsDisk, ids.vmDataDisk, aksScaleSet, ids.aksDataDisk, rg(LAB_STAGING_RG)]) rbac.assign(customer, 'collector-role', scope);
+  for (const scope of [ids.vm, ids.vmOsDisk, ids.vmDataDisk, aksScaleSet, ids.aksDataDisk]) rbac.assign(customer, 'collector-role', scope);
+  const staging = fillAzurePlaceholders(readStagingAssignment(policiesDir), { collectorPrincipalId: customer, targetSubscriptionId: sub, stagingResourceGroup: LAB_STAGING_RG });
+  rbac.assign(staging.principalId, staging.role, staging.scope);
   rbac.assign(customer, 'collector-discovery-role', `/subscriptions/${sub}`);
   // The SOC side, from the shipped assignments file with its ABAC conditions.
   const socAssignments = fillAzurePlaceholders(readSocAssignments(policiesDir), {
