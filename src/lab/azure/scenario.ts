@@ -2,9 +2,10 @@
  * The lab's default Azure estate: a SOC tenant and subscription, and a customer tenant with one
  * subscription holding a tagged VM (OS + data disk, one NIC), an untagged VM, and an AKS node
  * pool (uniform scale set) whose node has an ephemeral OS disk and a managed data disk (a PV).
- * Role assignments follow the deployment the docs describe: the collector role at each tagged
- * VM and disk and at the staging resource group (what the Azure Policy deployIfNotExists
- * assigns), the discovery role at the subscription.
+ * Role assignments follow the deployment docs/deploy-azure.md describes, read from the same
+ * policy files: the collector role at each tagged VM, scale set and disk (what the Azure Policy
+ * deployIfNotExists assigns) and at the staging resource group, the discovery role above the
+ * subscription, and the SOC roles at the evidence container with their ABAC conditions.
  */
 import { randomUUID } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
