@@ -105,5 +105,15 @@ describe('custody with an azure section', () => {
     expect(azure).toContainEqual(expect.objectContaining({ check: 'token in the target tenant', result: 'ok' }));
     expect(azure).toContainEqual(expect.objectContaining({ check: 'staging scope', result: 'ok', action: 'Microsoft.Compute/snapshots/write' }));
     expect(azure).toContainEqual(expect.objectContaining({ check: 'vm scope', result: 'denied', action: 'Microsoft.Compute/virtualMachines/retrieveBootDiagnosticsData/action' }));
+    // The SOC identity at the evidence container: the writer's and sealer's data actions, from the same role files.
+    const container = azure.filter((r) => r.check === 'container scope');
+    expect(container.map((r) => [r.action, r.result]).sort()).toEqual(
+      [
+        'Microsoft.Storage/storageAccounts/blobServices/containers/blobs/add/action',
+        'Microsoft.Storage/storageAccounts/blobServices/containers/blobs/immutableStorage/runAsSuperUser/action',
+        'Microsoft.Storage/storageAccounts/blobServices/containers/blobs/read',
+        'Microsoft.Storage/storageAccounts/blobServices/containers/blobs/write',
+      ].map((a) => [a, 'ok']),
+    );
   });
 });

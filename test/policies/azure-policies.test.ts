@@ -14,14 +14,16 @@ const roles = loadRoleDefinitions(DIR);
 const ops = Object.entries(AZURE_OPERATIONS) as Array<[string, AzureOperation]>;
 const TARGET_ROLES = ['collector-role', 'collector-discovery-role'];
 const SOC_ROLES = ['evidence-writer-role', 'evidence-sealer-role', 'evidence-verifier-role'];
+/** Held by the Azure Policy assignment's managed identity, not by custody: collector-assignment-policy.test.ts holds it. */
+const DEPLOYMENT_ROLES = ['policy-remediator-role'];
 
 const granted = (names: string[], data: boolean) =>
   new Set(names.flatMap((n) => roles.get(n)!.permissions.flatMap((p) => (data ? p.dataActions : p.actions))));
 
 describe('Azure custom roles', () => {
   it('are ARM custom role definitions with assignable scopes and no wildcard, delete or write-to-target action', () => {
-    expect([...roles.keys()].sort()).toEqual([...TARGET_ROLES, ...SOC_ROLES].sort());
-    for (const file of readdirSync(DIR).filter((f) => f.endsWith('.json'))) {
+    expect([...roles.keys()].sort()).toEqual([...TARGET_ROLES, ...SOC_ROLES, ...DEPLOYMENT_ROLES].sort());
+    for (const file of readdirSync(DIR).filter((f) => f.endsWith('-role.json'))) {
       const doc = JSON.parse(readFileSync(join(DIR, file), 'utf8')) as { properties: { type: string; assignableScopes: string[]; permissions: Array<Record<string, string[]>> } };
       expect(doc.properties.type, file).toBe('CustomRole');
       expect(doc.properties.assignableScopes.length, file).toBeGreaterThan(0);
@@ -30,6 +32,10 @@ describe('Azure custom roles', () => {
       expect(all.filter((a) => /\/delete$/i.test(a)), file).toEqual([]);
       expect(all.filter((a) => /^Microsoft\.Compute\/(virtualMachines|disks|virtualMachineScaleSets)\/.*write$/i.test(a)), file).toEqual([]);
     }
+  });
+
+  it('policies/azure holds only role definitions, the SOC and staging assignments, the collector-assignment policy and the assignment of its identity', () => {
+    expect(readdirSync(DIR).filter((f) => !f.endsWith('-role.json')).sort()).toEqual(['collector-assignment-policy.json', 'policy-identity-assignment.json', 'soc-assignments.json', 'staging-assignment.json']);
   });
 
   it.each(ops.flatMap(([name, op]) => op.permissions.map((p) => [`${name}: ${p.action}`, op, p] as const)))('%s is granted by a role on its side', (_n, op, need) => {

@@ -3,11 +3,15 @@
  * `policies/azure/` and the lab's role assignments, the way ARM does for the parts custody
  * relies on — an assignment applies at its scope and everything below it (case-insensitive),
  * a role allows `actions` minus `notActions` (data: `dataActions` minus `notDataActions`),
- * `*` matches any run of characters, case does not matter. No deny assignments, no conditions
- * (ABAC conditions do not apply to Compute actions — docs/research/azure.md §7.4).
+ * `*` matches any run of characters, case does not matter. An assignment may carry an ABAC
+ * condition (abac-condition.ts): it is evaluated for the request, and a condition that is false
+ * or cannot be evaluated means the assignment does not grant it. Azure applies conditions only
+ * to Blob/Queue data actions (docs/research/azure.md §7.4): the shipped ones target blob data
+ * actions and pass every other action through `!(ActionMatches{…}) OR …`. No deny assignments.
  */
 import { readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
+import { blobResourceAttributes, evaluateCondition } from './abac-condition.js';
 
 export interface RolePermissions {
   actions: string[];
@@ -28,6 +32,13 @@ export interface RoleAssignment {
   /** `RoleDefinition.name`. */
   role: string;
   scope: string;
+  /** An ABAC condition (version 2.0), as in policies/azure/soc-assignments.json. */
+  condition?: string;
+}
+
+/** What a data request carries beyond its scope: the suboperation (`Blob.List`). */
+export interface DataRequest {
+  subOperation?: string;
 }
 
 export type Decision = { allowed: true } | { allowed: false; action: string; scope: string };
@@ -68,6 +79,12 @@ function within(scope: string, resource: string): boolean {
   return s === '' || r === s || r.startsWith(`${s}/`);
 }
 
+function conditionHolds(condition: string | undefined, action: string, scope: string, request: DataRequest): boolean {
+  if (!condition) return true;
+  const outcome = evaluateCondition(condition, { action, attributes: blobResourceAttributes(scope), ...(request.subOperation ? { subOperation: request.subOperation } : {}) });
+  return 'result' in outcome && outcome.result;
+}
+
 export class RbacModel {
   readonly assignments: RoleAssignment[] = [];
   /** Every decision, in order: lets a test hold the code's calls to the declared set. */
@@ -75,9 +92,9 @@ export class RbacModel {
 
   constructor(readonly roles: Map<string, RoleDefinition>) {}
 
-  assign(principalId: string, role: string, scope: string): void {
+  assign(principalId: string, role: string, scope: string, condition?: string): void {
     if (!this.roles.has(role)) throw new Error(`lab RBAC: no role definition "${role}" in policies/azure`);
-    this.assignments.push({ principalId, role, scope });
+    this.assignments.push({ principalId, role, scope, ...(condition ? { condition } : {}) });
   }
 
   /** Removes an action from a role, as a test that proves the role needs it. */
@@ -90,9 +107,17 @@ export class RbacModel {
     }
   }
 
-  decide(principalId: string, action: string, scope: string, data = false): Decision {
+  /**
+   * Whether the principal may perform the action at the scope. For a blob, pass its scope as
+   * `…/containers/C/blobs/PATH`: the condition's container and path attributes are read from it.
+   */
+  decide(principalId: string, action: string, scope: string, data = false, request: DataRequest = {}): Decision {
     const allowed = this.assignments.some(
-      (a) => a.principalId === principalId && within(a.scope, scope) && this.roles.get(a.role)!.permissions.some((p) => permits(p, action, data)),
+      (a) =>
+        a.principalId === principalId &&
+        within(a.scope, scope) &&
+        this.roles.get(a.role)!.permissions.some((p) => permits(p, action, data)) &&
+        conditionHolds(a.condition, action, scope, request),
     );
     this.decisions.push({ principalId, action, scope, data, allowed });
     return allowed ? { allowed: true } : { allowed: false, action, scope };

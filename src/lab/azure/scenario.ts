@@ -2,13 +2,15 @@
  * The lab's default Azure estate: a SOC tenant and subscription, and a customer tenant with one
  * subscription holding a tagged VM (OS + data disk, one NIC), an untagged VM, and an AKS node
  * pool (uniform scale set) whose node has an ephemeral OS disk and a managed data disk (a PV).
- * Role assignments follow the deployment the docs describe: the collector role at each tagged
- * VM and disk and at the staging resource group (what the Azure Policy deployIfNotExists
- * assigns), the discovery role at the subscription.
+ * Role assignments follow the deployment docs/deploy-azure.md describes, read from the same
+ * policy files: the collector role at each tagged VM, scale set and disk (what the Azure Policy
+ * deployIfNotExists assigns) and at the staging resource group, the discovery role above the
+ * subscription, and the SOC roles at the evidence container with their ABAC conditions.
  */
 import { randomUUID } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
 import { join } from 'node:path';
+import { fillAzurePlaceholders, readSocAssignments, readStagingAssignment } from './policy-files.js';
 import { loadRoleDefinitions, RbacModel } from './rbac.js';
 import { key, newUniqueId, type AzureLabWorld, type LabDisk, type LabVm } from './world.js';
 
@@ -22,6 +24,11 @@ export const LAB_WORKLOAD_SUBJECT = 'system:serviceaccount:forensics:cloud-custo
 export const LAB_LOCATION = 'eastus';
 export const LAB_STAGING_RG = 'cloud-custody-staging';
 export const LAB_EVIDENCE_RG = 'soc-evidence';
+/** The evidence storage account: Azurite's well-known account, which the lab's Blob Storage serves. */
+export const LAB_EVIDENCE_ACCOUNT = 'devstoreaccount1';
+export const LAB_EVIDENCE_CONTAINER = 'evidence';
+/** The evidence container as an ARM scope (where the SOC roles are assigned). */
+export const LAB_EVIDENCE_CONTAINER_SCOPE = `/subscriptions/${LAB_SOC_SUBSCRIPTION}/resourceGroups/${LAB_EVIDENCE_RG}/providers/Microsoft.Storage/storageAccounts/${LAB_EVIDENCE_ACCOUNT}/blobServices/default/containers/${LAB_EVIDENCE_CONTAINER}`;
 
 const POLICIES = join(fileURLToPath(new URL('../../../policies/azure', import.meta.url)));
 
@@ -40,8 +47,8 @@ export interface LabIds {
 export interface AzureLabEstate {
   world: AzureLabWorld;
   ids: LabIds;
-  /** Object ids of the app's service principal in each tenant. */
-  principals: { soc: string; customer: string };
+  /** Object ids of the app's service principal in each tenant, and of the analysts who verify. */
+  principals: { soc: string; customer: string; verifier: string };
 }
 
 /** Disk bytes: a recognisable pattern, 512-byte aligned like every managed disk. */
@@ -55,6 +62,7 @@ export function defaultAzureEstate(policiesDir = POLICIES): AzureLabEstate {
   const rbac = new RbacModel(loadRoleDefinitions(policiesDir));
   const soc = randomUUID();
   const customer = randomUUID();
+  const verifier = randomUUID();
   const sub = LAB_CUSTOMER_SUBSCRIPTION;
   const rg = (name: string) => `/subscriptions/${sub}/resourceGroups/${name}`;
   const compute = (group: string, type: string, name: string) => `${rg(group)}/providers/Microsoft.Compute/${type}/${name}`;
@@ -122,7 +130,22 @@ export function defaultAzureEstate(policiesDir = POLICIES): AzureLabEstate {
   addDisk(ids.aksDataDisk, { ForensicsEnabled: 'true', 'kubernetes.io-created-for-pvc-name': 'data-db-0' }, ids.aksNode);
 
   // What the shipped deployment creates (docs/deploy-azure.md): role assignments by scope.
-  for (const scope of [ids.vm, ids.vmOsDisk, ids.vmDataDisk, ids.aksNode, ids.aksDataDisk, rg(LAB_STAGING_RG)]) rbac.assign(customer, 'collector-role', scope);
+  // The policy (collector-assignment-policy.json) assigns at a tagged scale set, which covers its
+  // instances (AKS nodes); the staging resource group's assignment is made once per subscription.
+  const aksScaleSet = ids.aksNode.replace(/\/virtualMachines\/[^/]+$/, '');
+  for (const scope of [ids.vm, ids.vmOsDisk, ids.vmDataDisk, aksScaleSet, ids.aksDataDisk]) rbac.assign(customer, 'collector-role', scope);
+  const staging = fillAzurePlaceholders(readStagingAssignment(policiesDir), { collectorPrincipalId: customer, targetSubscriptionId: sub, stagingResourceGroup: LAB_STAGING_RG });
+  rbac.assign(staging.principalId, staging.role, staging.scope);
   rbac.assign(customer, 'collector-discovery-role', `/subscriptions/${sub}`);
-  return { world, ids, principals: { soc, customer } };
+  // The SOC side, from the shipped assignments file with its ABAC conditions.
+  const socAssignments = fillAzurePlaceholders(readSocAssignments(policiesDir), {
+    socSubscriptionId: LAB_SOC_SUBSCRIPTION,
+    evidenceResourceGroup: LAB_EVIDENCE_RG,
+    storageAccountName: LAB_EVIDENCE_ACCOUNT,
+    containerName: LAB_EVIDENCE_CONTAINER,
+    socPrincipalId: soc,
+    verifierPrincipalId: verifier,
+  });
+  for (const a of socAssignments.assignments) rbac.assign(a.principalId, a.role, socAssignments.scope, a.condition);
+  return { world, ids, principals: { soc, customer, verifier } };
 }

@@ -20,6 +20,8 @@ export interface AzureClients {
   compute(subscriptionId: string): ComputeManagementClient;
   /** The same pipeline for paths the Compute client has no method for (a NIC). */
   rawArm(subscriptionId: string): ComputeManagementContext;
+  /** ARM in the SOC subscription as the SOC identity (the one that writes evidence blobs). */
+  socArm(): ComputeManagementContext;
   evidence(): ContainerClient;
 }
 
@@ -40,6 +42,7 @@ export function createAzureClients(config: AzureConfig, identity: AzureIdentity,
   const computes = new Map<string, ComputeManagementClient>();
   const raws = new Map<string, ComputeManagementContext>();
   let container: ContainerClient | undefined;
+  let socRaw: ComputeManagementContext | undefined;
   const tenantOf = (subscriptionId: string) => {
     const tenant = tenants.get(subscriptionId.toLowerCase());
     if (!tenant) {
@@ -69,6 +72,10 @@ export function createAzureClients(config: AzureConfig, identity: AzureIdentity,
         raws.set(k, client);
       }
       return client;
+    },
+    socArm() {
+      socRaw ??= createComputeManagement(identity.soc, config.socSubscriptionId, common);
+      return socRaw;
     },
     evidence() {
       if (!container) {

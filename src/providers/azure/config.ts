@@ -42,6 +42,12 @@ export const azureConfigSchema = z
     evidenceResourceGroup: resourceGroup.default('soc-evidence'),
     /** The SOC evidence container: `https://ACCOUNT.blob.core.windows.net/CONTAINER`. */
     evidenceContainerUrl: httpsUrl,
+    /**
+     * Resource group of the evidence storage account in the SOC subscription, where preflight asks
+     * ARM for the SOC identity's effective data actions on the container; default
+     * `evidenceResourceGroup`.
+     */
+    evidenceStorageResourceGroup: resourceGroup.optional(),
     /** Time-based immutability on each verified copy, in days; 0 = none (legal hold only). */
     immutabilityDays: z.number().int().min(0).max(146_000).default(365),
     legalHold: z.boolean().default(true),

@@ -19,22 +19,51 @@ function glob(pattern: string): RegExp {
   return new RegExp(`^${pattern.split('*').map((p) => p.replace(/[.+?^${}()|[\]\\/]/g, '\\$&')).join('.*')}$`, 'i');
 }
 
-/** Whether ARM's effective permissions at a scope include an action (actions − notActions). */
-export function effectiveAllows(permissions: unknown[], action: string): boolean {
+/**
+ * Whether ARM's effective permissions at a scope include an action: actions − notActions, or for
+ * a data action dataActions − notDataActions. ARM does not evaluate role-assignment conditions
+ * here, so a conditional grant counts as granted (docs/deploy-azure.md says what they enforce).
+ */
+export function effectiveAllows(permissions: unknown[], action: string, data = false): boolean {
+  const strings = (value: unknown) => arr(value).filter((a): a is string => typeof a === 'string');
   return permissions.some((p) => {
-    const allow = arr(obj(p).actions).filter((a): a is string => typeof a === 'string');
-    const deny = arr(obj(p).notActions).filter((a): a is string => typeof a === 'string');
+    const allow = strings(data ? obj(p).dataActions : obj(p).actions);
+    const deny = strings(data ? obj(p).notDataActions : obj(p).notActions);
     return allow.some((a) => glob(a).test(action)) && !deny.some((a) => glob(a).test(action));
   });
 }
 
-function neededAt(kind: AzureScopeKind): string[] {
-  const actions = new Set<string>();
+function neededAt(kind: AzureScopeKind, side: 'target' | 'soc' = 'target'): Array<{ action: string; data: boolean }> {
+  const needs = new Map<string, boolean>();
   for (const op of Object.values(AZURE_OPERATIONS) as AzureOperation[]) {
-    if (op.side !== 'target') continue;
-    for (const p of op.permissions) if (p.scope === kind && !p.data) actions.add(p.action);
+    if (op.side !== side) continue;
+    for (const p of op.permissions) if (p.scope === kind) needs.set(p.action, Boolean(p.data));
   }
-  return [...actions].sort();
+  return [...needs].sort(([a], [b]) => a.localeCompare(b)).map(([action, data]) => ({ action, data }));
+}
+
+/**
+ * The evidence container as an ARM scope, from `evidenceContainerUrl`: the account is the first
+ * label of the host (`ACCOUNT.blob.core.windows.net/CONTAINER`), or the first path segment for an
+ * emulator-style URL on an IP address or localhost (`https://127.0.0.1:10000/ACCOUNT/CONTAINER`).
+ */
+export function evidenceContainerScope(config: AzureConfig): string {
+  const url = new URL(config.evidenceContainerUrl);
+  const path = url.pathname.split('/').filter(Boolean);
+  const pathStyle = /^(\d+\.){3}\d+$|^\[|^localhost$/i.test(url.hostname);
+  const account = pathStyle ? path[0] : url.hostname.split('.')[0];
+  const container = pathStyle ? path[1] : path[0];
+  if (!account || !container) throw new Error(`azure.evidenceContainerUrl ${config.evidenceContainerUrl} names no account and container`);
+  const group = config.evidenceStorageResourceGroup ?? config.evidenceResourceGroup;
+  return `/subscriptions/${config.socSubscriptionId}/resourceGroups/${group}/providers/Microsoft.Storage/storageAccounts/${account}/blobServices/default/containers/${container}`;
+}
+
+type RawArm = ReturnType<ReturnType<typeof createAzureClients>['rawArm']>;
+
+async function effectivePermissions(arm: RawArm, scope: string): Promise<unknown[]> {
+  const response = await arm.pathUnchecked(`${scope}/providers/Microsoft.Authorization/permissions`).get({ queryParameters: { 'api-version': PERMISSIONS_API_VERSION } });
+  if (response.status !== '200') throw new Error(`HTTP ${response.status} ${str(obj(obj(response.body).error).code) ?? ''}`);
+  return arr(obj(response.body).value);
 }
 
 export interface AzurePreflightRequest {
@@ -71,18 +100,44 @@ export async function runAzurePreflight(request: AzurePreflightRequest): Promise
     for (const [scope, label, kind] of scopes) {
       let permissions: unknown[];
       try {
-        const response = await clients.rawArm(subscriptionId).pathUnchecked(`${scope}/providers/Microsoft.Authorization/permissions`).get({ queryParameters: { 'api-version': PERMISSIONS_API_VERSION } });
-        if (response.status !== '200') throw new Error(`HTTP ${response.status} ${str(obj(obj(response.body).error).code) ?? ''}`);
-        permissions = arr(obj(response.body).value);
+        permissions = await effectivePermissions(clients.rawArm(subscriptionId), scope);
       } catch (error) {
         rows.push(row('effective permissions', 'error', 'Microsoft.Authorization/permissions', `${scope}: ${(error as Error).message}`, label));
         continue;
       }
-      for (const action of neededAt(kind)) {
+      for (const { action } of neededAt(kind)) {
         const ok = effectiveAllows(permissions, action);
         rows.push(row(`${kind} scope`, ok ? 'ok' : 'denied', action, ok ? scope : `not granted at ${scope}: assign the collector role there (docs/deploy-azure.md)`, label));
       }
     }
   }
+  rows.push(...(await preflightEvidenceContainer(config, clients)));
   return rows;
+}
+
+/**
+ * The SOC side: the SOC identity's effective data actions at the evidence container, compared
+ * with what the writer and sealer steps declare (operations.ts, scope `container`).
+ */
+async function preflightEvidenceContainer(config: AzureConfig, clients: ReturnType<typeof createAzureClients>): Promise<PreflightRow[]> {
+  const row = (result: PreflightRow['result'], action: string, detail: string, check = 'container scope'): PreflightRow => ({
+    provider: 'azure',
+    scope: [config.socSubscriptionId, 'evidence container'],
+    check,
+    result,
+    action,
+    detail,
+  });
+  let scope: string;
+  let permissions: unknown[];
+  try {
+    scope = evidenceContainerScope(config);
+    permissions = await effectivePermissions(clients.socArm(), scope);
+  } catch (error) {
+    return [row('error', 'Microsoft.Authorization/permissions', `evidence container: ${(error as Error).message}`, 'effective permissions')];
+  }
+  return neededAt('container', 'soc').map(({ action, data }) => {
+    const ok = effectiveAllows(permissions, action, data);
+    return row(ok ? 'ok' : 'denied', action, ok ? scope : `not granted at ${scope}: assign the evidence writer and sealer roles there (docs/deploy-azure.md)`);
+  });
 }
