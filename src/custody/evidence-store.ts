@@ -12,7 +12,7 @@ import type { ArtifactInput, EvidenceContent, EvidenceInput, LedgerEntry, Stored
 import { CustodyError } from '../core/errors.js';
 import { assertNoCredentials } from './credential-guard.js';
 import { hashFile } from './file-hash.js';
-import { syncDir } from './fs-util.js';
+import { syncDirShared } from './fs-util.js';
 import { EVIDENCE_DIR, PARTIAL_DIR } from './layout.js';
 import { validateSegment } from './names.js';
 
@@ -26,6 +26,8 @@ export interface EvidenceSink {
 export { EVIDENCE_DIR, PARTIAL_DIR } from './layout.js';
 
 const inFlight = new Map<string, Promise<unknown>>();
+const TEMP_PREFIX = randomBytes(6).toString('hex');
+let tempCounter = 0;
 
 /**
  * Streams `input.content` into the case folder and records `evidence.stored`.
@@ -106,7 +108,8 @@ async function storeOne(sink: EvidenceSink, input: EvidenceInput, relPath: strin
   const partialDir = join(sink.caseDir, PARTIAL_DIR);
   await ensureDir(partialDir);
   // Short and unique: a long evidence id plus a long name would exceed the 255-byte name limit.
-  const tempPath = join(partialDir, `${randomBytes(8).toString('hex')}-${input.name.slice(0, 40)}.tmp`);
+  // A random prefix per process and a counter: unique without random bytes for every file.
+  const tempPath = join(partialDir, `${TEMP_PREFIX}-${(tempCounter += 1)}-${input.name.slice(0, 40)}.tmp`);
 
   const { sha256, size } = await writeHashed(tempPath, input.content, relPath).catch(async (error: unknown) => {
     // The partial folder was removed behind our back (ensureDir remembers it as made): make it
@@ -152,7 +155,7 @@ async function storeOne(sink: EvidenceSink, input: EvidenceInput, relPath: strin
     if (recorded) return { evidenceId: input.evidenceId, name: input.name, path: relPath, sha256, size };
     // Same bytes, but the run that wrote them stopped before recording: record them now.
   } else {
-    await syncDir(finalDir);
+    await syncDirShared(finalDir);
   }
   await sink.record(
     'evidence.stored',
@@ -195,7 +198,8 @@ async function writeHashed(path: string, content: EvidenceContent, relPath: stri
         offset += bytesWritten;
       }
     }
-    await handle.sync().catch((cause: unknown) => {
+    // fdatasync: the bytes and the length, not the times (cheaper, and all a reader needs).
+    await handle.datasync().catch((cause: unknown) => {
       throw localWriteError(relPath, cause);
     });
   } catch (error) {
