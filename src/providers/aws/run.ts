@@ -74,6 +74,8 @@ export interface TargetRun<T extends AwsInstanceTarget | AwsVolumeTarget = AwsIn
   evidenceIds: Set<string>;
   /** The request phase is over: frees the target's admission slot (see `ProviderContext.requested`). */
   requested: () => void;
+  /** Runs work that does not decay when targets still requesting leave room (`ProviderContext.background`). */
+  background: <T>(work: () => Promise<T>) => Promise<T>;
 }
 
 /** The case's ledger guard, applied by core to every provider's recorder (src/core/kernel.ts). */
