@@ -6,7 +6,7 @@
  */
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { Session } from 'node:inspector/promises';
-import { tmpdir } from 'node:os';
+import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { monitorEventLoopDelay, performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
@@ -60,6 +60,8 @@ export interface RunResult {
   noticedMs: { max: number; median: number; count: number };
   calls: { counted: number; perVolume: number; waits: number; throttled: number; byAction: Array<[string, number]> };
   floor: Floor;
+  /** The machine's 1-minute load average at the start and the end of the collection (shared machines). */
+  load: { start: number; end: number };
   kept?: string;
 }
 
@@ -142,6 +144,7 @@ async function runOnce(request: RunRequest): Promise<RunResult> {
       await profiler.post('Profiler.start');
     }
     await lab.ask('reset');
+    const loadAtStart = loadavg()[0]!;
     const cpu0 = process.cpuUsage();
     const elu0 = performance.eventLoopUtilization();
     const lag = monitorEventLoopDelay({ resolution: 10 });
@@ -151,6 +154,7 @@ async function runOnce(request: RunRequest): Promise<RunResult> {
     const totalMs = Date.now() - t0;
     const cpu = process.cpuUsage(cpu0);
     const elu = performance.eventLoopUtilization(elu0);
+    const loadAtEnd = loadavg()[0]!;
     lag.disable();
     if (profiler && request.cpuProfDir) {
       const { profile } = await profiler.post('Profiler.stop');
@@ -225,6 +229,7 @@ async function runOnce(request: RunRequest): Promise<RunResult> {
       },
       calls: { counted, perVolume: counted / volumes, waits, throttled, byAction: [...byAction.entries()].sort() },
       floor,
+      load: { start: loadAtStart, end: loadAtEnd },
       ...(kept ? { kept } : {}),
     };
   } finally {

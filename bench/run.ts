@@ -15,6 +15,7 @@
  *   npm run bench -- --cpu-prof /tmp/prof           # V8 CPU profile of each run's collection (runCollection only)
  */
 import { fork } from 'node:child_process';
+import { availableParallelism } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import type { RunRequest, RunResult, Settings } from './collect-process.js';
@@ -82,6 +83,7 @@ function figuresFor(scale: string, transfer: Transfer): Figure[] {
     { name: 'event loop busy', value: (r) => r.eventLoopBusy * 100, format: (v) => `${v.toFixed(0)} %` },
     { name: 'completion noticed, median', value: (r) => r.noticedMs.median, format: s },
     { name: 'event loop delay p99 (ms)', value: (r) => r.eventLoopDelayMs.p99, format: (v) => v.toFixed(0) },
+    { name: 'machine load average (1 min, at the end)', value: (r) => r.load.end, format: (v) => v.toFixed(1) },
   ];
   if (transfer === 'in-place') {
     figures.push({ name: 'API calls per volume (waits excluded)', value: (r) => r.calls.perVolume, format: ratio, pass: (v) => v <= GOAL.callsPerVolume, goal: `≤ ${GOAL.callsPerVolume}` });
@@ -93,7 +95,7 @@ function figuresFor(scale: string, transfer: Transfer): Figure[] {
 }
 
 function printRun(r: RunResult, index: number): void {
-  out(`-- run ${index + 1}: ${r.targets} instances, ${r.volumes} volumes, ${r.accounts} accounts, transfer ${r.transfer}`);
+  out(`-- run ${index + 1}: ${r.targets} instances, ${r.volumes} volumes, ${r.accounts} accounts, transfer ${r.transfer}; load average ${r.load.start.toFixed(1)} → ${r.load.end.toFixed(1)} on ${availableParallelism()} cores`);
   out(`   ${r.described}`);
   out(`   outcomes: ${r.outcomes.collected} collected, ${r.outcomes.partial} partial, ${r.outcomes.failed} failed, ${r.outcomes.skipped} skipped; case ${r.verified ? 'verified' : 'NOT verified'} (close + verify ${s(r.closeMs)})`);
   out(`   requested ${s(r.requestedMs)} (floor ${s(r.floor.requestedMs)}; cloud-only ${s(r.floor.cloudRequestedMs)}, CPU budget ${s(r.floor.cpuBudgetMs)}), total ${s(r.totalMs)} (floor ${s(r.floor.floorMs)}; cloud-only ${s(r.floor.cloudFloorMs)}: chain ${s(r.floor.chainMs)}, buckets ${s(r.floor.bucketMs)}, copies ${s(r.floor.copiesMs)}${r.floor.busiest ? `; busiest: ${r.floor.busiest}` : ''})`);

@@ -21,6 +21,8 @@ export interface TargetRunContext {
   previouslyCollected: ReadonlyMap<string, EarlierCollection>;
   /** Frees the target's admission slot once its request phase is over (see `ProviderContext`). */
   requested?: () => void;
+  /** The run's background lane (see `ProviderContext.background`). */
+  background?: <T>(work: () => Promise<T>) => Promise<T>;
 }
 
 /**
@@ -82,7 +84,11 @@ async function attemptOnce(target: Target, provider: Provider, key: string, run:
   let outcome: TargetOutcome;
   try {
     const ctx = contextFor(run.recorder, run.progress, run.options, run.signal, key);
-    outcome = await provider.collect(target, run.requested ? { ...ctx, requested: run.requested } : ctx);
+    outcome = await provider.collect(target, {
+      ...ctx,
+      ...(run.requested ? { requested: run.requested } : {}),
+      ...(run.background ? { background: run.background } : {}),
+    });
   } catch (error) {
     if (isLedgerFailure(error)) throw error;
     outcome = run.signal.aborted && !(error instanceof CustodyError) ? interruptedOutcome(key) : failedOutcome(key, error);

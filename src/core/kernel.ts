@@ -148,8 +148,12 @@ export function freshName(recorder: CaseRecorder, evidenceId: string, name: stri
 }
 
 function evidenceFile(recorder: CaseRecorder, evidenceId: string, name: string): { sha256: string } | undefined {
-  if (recorder.evidenceFile) return recorder.evidenceFile(evidenceId, name);
-  const path = join(recorder.caseDir, 'evidence', evidenceId, name);
+  return recorder.evidenceFile ? recorder.evidenceFile(evidenceId, name) : evidenceFileOnDisk(recorder.caseDir, evidenceId, name);
+}
+
+/** `CaseRecorder.evidenceFile` by looking in the case folder: the file's SHA-256, or undefined when there is none. */
+export function evidenceFileOnDisk(caseDir: string, evidenceId: string, name: string): { sha256: string } | undefined {
+  const path = join(caseDir, 'evidence', evidenceId, name);
   if (!existsSync(path)) return undefined;
   try {
     return { sha256: createHash('sha256').update(readFileSync(path)).digest('hex') };

@@ -8,6 +8,7 @@ import { setMaxListeners } from 'node:events';
 import { CustodyError } from './errors.js';
 import type { CoreConfig } from './config.js';
 import { createScopedScheduler } from './concurrency.js';
+import { createBackgroundLane } from './background.js';
 import { collectTarget, contextFor, interruptedOutcome } from './collect.js';
 import { collectedInEarlierRuns, earlierAdmissions, type TargetParser } from './earlier-runs.js';
 import { isLedgerFailure, summarizeOutcomes, toCustodyError } from './outcomes.js';
@@ -212,10 +213,17 @@ export async function runCollection(input: RunCollectionInput): Promise<Collecti
       scheduler.cancelQueued(CANCELLED);
     };
 
-    const run = { recorder, progress, options, signal, retry: input.retry ?? DEFAULT_TARGET_RETRY, previouslyCollected };
+    // Work that does not decay yields to targets still requesting snapshots (src/core/background.ts).
+    const lane = createBackgroundLane({ busy: () => scheduler.active > 0 || scheduler.queued > 0, ...BACKGROUND_LIMITS });
+    const background = <T>(work: () => Promise<T>): Promise<T> => lane.run(work);
+    const run = { recorder, progress, options, signal, retry: input.retry ?? DEFAULT_TARGET_RETRY, previouslyCollected, background };
     // The admission slot bounds the request phase only: a provider hands it back through
     // `requested` once its snapshots are requested, and waits for the cloud outside it.
-    const collectOne = async (target: Target, provider: Provider, requested: () => void): Promise<TargetOutcome> => {
+    const collectOne = async (target: Target, provider: Provider, release: () => void): Promise<TargetOutcome> => {
+      const requested = () => {
+        release();
+        lane.poke();
+      };
       try {
         return await collectTarget(target, provider, { ...run, requested });
       } catch (error) {
@@ -240,7 +248,8 @@ export async function runCollection(input: RunCollectionInput): Promise<Collecti
         })
         .catch((error: unknown) => {
           if (!isExpectedCancel(error)) stopEverything(error);
-        });
+        })
+        .finally(() => lane.poke());
       running.add(task);
       void task.finally(() => running.delete(task));
     };
@@ -261,6 +270,14 @@ export async function runCollection(input: RunCollectionInput): Promise<Collecti
 }
 
 const CANCELLED = Symbol('cancelled');
+
+/**
+ * The background lane's limits. While targets are requesting: one item at a time, so a long
+ * request phase (throttling, the pending-snapshot limit) never parks the lane, and its CPU stays
+ * a small share of the event loop. After: 16 at once, enough to keep the disk busy (each item is
+ * mostly an fsync wait) without thousands of files open at once.
+ */
+const BACKGROUND_LIMITS = { whileBusy: 1, whenIdle: 16 };
 
 function isExpectedCancel(error: unknown): boolean {
   return error === CANCELLED;

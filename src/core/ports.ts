@@ -138,6 +138,12 @@ export interface ProviderContext {
    * Idempotent; optional to call (the slot is freed when the target ends anyway).
    */
   requested?: () => void;
+  /**
+   * Runs work that follows the request phase and does not decay (writing descriptions already
+   * in memory to the case) when targets still requesting snapshots leave room (see
+   * src/core/background.ts). Absent: run the work at once.
+   */
+  background?: <T>(work: () => Promise<T>) => Promise<T>;
 }
 
 /** An IAM-style permission an operation needs; held against `policies/` by tests. */

@@ -7,3 +7,47 @@ export async function syncDir(path: string): Promise<void> {
   await handle.sync().catch(() => undefined);
   await handle.close().catch(() => undefined);
 }
+
+/** Callers waiting for the next fsync of one directory, and whether one is running. */
+interface DirSyncs {
+  waiting: Array<() => void>;
+  running: boolean;
+}
+
+const dirSyncs = new Map<string, DirSyncs>();
+
+/**
+ * `syncDir` with group commit: resolves once an fsync of `path` that started after this call has
+ * completed, so every entry the caller made in the folder before calling is durable. Callers that
+ * arrive while one fsync runs share the next one. A directory fsync costs more CPU than the small
+ * file it makes durable (measured on the development VM: ~350 of ~600 µs of CPU per small
+ * evidence file), and a target's files land in its folder close together. `sync` is the fsync
+ * (tests count it); the one of the caller that starts a round is used.
+ */
+export function syncDirShared(path: string, sync: (path: string) => Promise<void> = syncDir): Promise<void> {
+  let state = dirSyncs.get(path);
+  if (!state) {
+    state = { waiting: [], running: false };
+    dirSyncs.set(path, state);
+  }
+  const promise = new Promise<void>((resolve) => state.waiting.push(resolve));
+  if (!state.running) {
+    state.running = true;
+    // Started after the I/O callbacks of this turn of the event loop: files of one folder written
+    // together (a target's descriptions) finish in the same turn and share the first fsync.
+    setImmediate(() => void drainDirSyncs(path, state, sync));
+  }
+  return promise;
+}
+
+async function drainDirSyncs(path: string, state: DirSyncs, sync: (path: string) => Promise<void>): Promise<void> {
+  while (state.waiting.length > 0) {
+    // Taken before the fsync starts: only callers already waiting are covered by it.
+    const batch = state.waiting;
+    state.waiting = [];
+    await sync(path).catch(() => undefined); // as syncDir: a folder that cannot be synced is not an error
+    for (const resolve of batch) resolve();
+  }
+  state.running = false;
+  dirSyncs.delete(path);
+}

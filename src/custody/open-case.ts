@@ -7,11 +7,12 @@ import { chmod, lstat, mkdir, rm, rmdir } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { validateCaseId } from '../core/case-id.js';
 import { defaultKeysDir } from '../core/config.js';
+import { evidenceFileOnDisk } from '../core/kernel.js';
 import { CustodyError } from '../core/errors.js';
 import type { ArtifactInput, CaseRecorder, EvidenceInput, LedgerEntry, StoredEvidence } from '../core/ports.js';
 import { acquireCaseLock, type CaseLock } from './case-lock.js';
 import { closedData, writeManifest, type CloseSummary } from './close-case.js';
-import { recordArtifact, storeEvidence } from './evidence-store.js';
+import { knownEvidenceFile, recordArtifact, storeEvidence } from './evidence-store.js';
 import { LEDGER_FILE, PARTIAL_DIR } from './layout.js';
 import { ensureConfiguredDir } from './configured-dir.js';
 import { syncDir } from './fs-util.js';
@@ -276,6 +277,12 @@ function createHandle(
     record,
     entries: () => ledger.entries(),
     storeEvidence: (input: EvidenceInput): Promise<StoredEvidence> => storeEvidence(sink, input),
+    // What the store knows first (folders it made hold only what it placed), the disk otherwise.
+    evidenceFile(evidenceId: string, name: string): { sha256: string } | undefined {
+      const known = knownEvidenceFile(caseDir, evidenceId, name);
+      if (known === 'unknown') return evidenceFileOnDisk(caseDir, evidenceId, name);
+      return known === 'absent' ? undefined : known;
+    },
     recordArtifact: (input: ArtifactInput): Promise<LedgerEntry> => recordArtifact(sink, input),
     async close(summary: CloseSummary = {}): Promise<CloseResult> {
       if (ended) throw new CustodyError('E_INTERNAL', `case ${options.caseId} is already closed or released`);

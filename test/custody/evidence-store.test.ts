@@ -29,6 +29,18 @@ describe('evidence store', () => {
     expect(await readFile(join(kase.caseDir, stored.path), 'utf8')).toBe('two');
   });
 
+  it('the case answers "is this file already there?" from what it placed in folders it made, and from the disk for folders it found', async () => {
+    const stored = await kase.storeEvidence({ ...base, name: 'placed.log', content: 'placed' });
+    expect(kase.evidenceFile!(base.evidenceId, 'placed.log')).toEqual({ sha256: stored.sha256 });
+    expect(kase.evidenceFile!(base.evidenceId, 'never.log')).toBeUndefined();
+    // A folder the case found (as a resumed case does) is looked at on disk: a file left there counts.
+    await mkdir(join(kase.caseDir, 'evidence', 'ev-found'), { recursive: true });
+    await writeFile(join(kase.caseDir, 'evidence', 'ev-found', 'left.log'), 'left by a killed run');
+    await kase.storeEvidence({ ...base, evidenceId: 'ev-found', name: 'other.log', content: 'other' });
+    expect(kase.evidenceFile!('ev-found', 'left.log')).toEqual({ sha256: sha256('left by a killed run') });
+    expect(kase.evidenceFile!('ev-found', 'absent.log')).toBeUndefined();
+  });
+
   it('stores text, bytes, a Readable and an async iterable, hashing exactly what lands on disk', async () => {
     const inputs: Array<[string, Parameters<CaseHandle['storeEvidence']>[0]['content'], string]> = [
       ['text.log', 'line one\nline two é\n', 'line one\nline two é\n'],

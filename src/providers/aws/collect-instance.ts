@@ -127,18 +127,28 @@ async function collectClaimedInstance(run: TargetRun<AwsInstanceTarget>): Promis
   // the admission slot goes to the next target, and this one's waits, copies and files follow
   // outside it.
   void Promise.allSettled([volatile, snapshotting]).then(() => run.requested());
-  const storing = snapshotRecorded.then(storeDescription);
-  const keys = (async () => describeKeys(run, await describeVolumes(run, volumeIds, snapshotRecorded), snapshotRecorded))();
+  const volumesDescribed = describeVolumes(run, volumeIds);
+  const keys = (async () => describeKeys(run, (await volumesDescribed).volumes))();
   // Snapshots the case took of volumes detached since (a resume after an interruption).
   const detaching = runStep(run, 'adopt-detached', () => adoptDetachedVolumes(run, volumeIds, snapshotRecorded), { instanceId: target.instanceId });
-  const [, , shareableKey, snapshots, detachedFound] = await Promise.all([storing, volatile, keys, snapshotting, detaching]);
+  const [, keysDescribed, snapshots, detachedFound] = await Promise.all([volatile, keys, snapshotting, detaching]);
+  const shareableKey = keysDescribed.shareable;
+  const storeVolumes = (await volumesDescribed).store;
+  // The snapshot request is on record. The three description files do not decay (they are in
+  // memory): one background job writes them together (they share their folder's fsync), after
+  // the targets still requesting snapshots. The volume chains do not wait for them; every
+  // outcome below does (a failed store makes the target partial).
+  const filesStored = run.background(() => Promise.all([storeDescription(), storeVolumes?.(), keysDescribed.store?.()]));
+  filesStored.catch(() => undefined); // awaited below; a ledger failure is not unhandled meanwhile
   const detached = detachedFound.ok ? detachedFound.value : [];
 
   if (!snapshots && detached.length === 0 && covered.length === 0) {
+    await filesStored;
     return outcomeOf(run, [], `instance ${target.instanceId} has no EBS volumes: only its description and console output were collected`);
   }
   if (snapshots && !snapshots.ok && !detached.some((d) => d.snapshot)) {
     const vanished = await hasVanished(run, snapshots.error);
+    await filesStored;
     return failedOutcome(
       run,
       vanished
@@ -174,6 +184,7 @@ async function collectClaimedInstance(run: TargetRun<AwsInstanceTarget>): Promis
   for (const volumeId of volumeIds) {
     if (!chains.some((c) => c.volumeId === volumeId)) chains.push({ volumeId, done: false, cloudIds: {} });
   }
+  await filesStored;
   return outcomeOf(run, chains);
 }
 
@@ -241,8 +252,14 @@ async function hasVanished(run: TargetRun<AwsInstanceTarget>, error: CustodyErro
   }
 }
 
-/** Describes the volumes (batched with other targets) and, once `storeAfter` settles, stores them as `volumes.json`. */
-async function describeVolumes(run: TargetRun<AwsInstanceTarget>, volumeIds: string[], storeAfter: Promise<unknown>): Promise<Volume[]> {
+/**
+ * Describes the volumes (batched with other targets), and says how to store them as
+ * `volumes.json` (`store`: a failure is a recorded step, only `E_LEDGER` rejects).
+ */
+async function describeVolumes(
+  run: TargetRun<AwsInstanceTarget>,
+  volumeIds: string[],
+): Promise<{ volumes: Volume[]; store: (() => Promise<unknown>) | undefined }> {
   const { target } = run;
   const results = await Promise.all(
     volumeIds.map(async (volumeId) => {
@@ -251,15 +268,16 @@ async function describeVolumes(run: TargetRun<AwsInstanceTarget>, volumeIds: str
     }),
   );
   const described = results.filter((r): r is NonNullable<typeof r> => r !== undefined);
-  if (volumeIds.length === 0 || storedBefore(run, run.evidenceId, 'volumes.json')) return described.map((d) => d.value);
-  await storeAfter;
-  await runStep(run, 'store-volume-descriptions', async () => {
-    await storeVolumeDescriptions(
-      run,
-      described.map((d) => d.value),
-      Object.fromEntries(described.map((d, i) => [`volume${i}`, d.value.VolumeId ?? ''])),
-      described.map((d) => d.requestId),
-    );
-  });
-  return described.map((d) => d.value);
+  const volumes = described.map((d) => d.value);
+  if (volumeIds.length === 0 || storedBefore(run, run.evidenceId, 'volumes.json')) return { volumes, store: undefined };
+  const store = () =>
+    runStep(run, 'store-volume-descriptions', async () => {
+      await storeVolumeDescriptions(
+        run,
+        volumes,
+        Object.fromEntries(described.map((d, i) => [`volume${i}`, d.value.VolumeId ?? ''])),
+        described.map((d) => d.requestId),
+      );
+    });
+  return { volumes, store };
 }

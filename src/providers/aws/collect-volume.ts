@@ -50,7 +50,9 @@ async function collectUnlessCovered(run: TargetRun<AwsVolumeTarget>): Promise<Ta
   const claimed = run.volumes.claim(key, target.arn);
   if (!claimed.own) return coveredOutcome(run, claimed.claim);
 
-  const shareableKey = await describeKeys(run, [volume]);
+  const keys = await describeKeys(run, [volume]);
+  await keys.store?.();
+  const shareableKey = keys.shareable;
 
   const snapshot = await runStep(run, 'snapshot', () => snapshotVolume(run), { volumeId: target.volumeId });
   // Requested: the wait and the transfer run outside the admission slot.

@@ -7,11 +7,16 @@ import type { Volume } from '@aws-sdk/client-ec2';
 import { fillKeyPattern, type DescribedKey } from './kms-keys.js';
 import { jsonEvidence, runStep, storedBefore, storeEvidenceOnce, type TargetRun } from './run.js';
 
-/**
- * Returns the shareable key's description (undefined when it could not be described or is not
- * needed). The file is written once `storeAfter` settles (default: at once).
- */
-export async function describeKeys(run: TargetRun, volumes: Volume[], storeAfter: Promise<unknown> = Promise.resolve()): Promise<DescribedKey | undefined> {
+/** The keys described, and how to write them as `kms-keys.json` (undefined: nothing to write). */
+export interface KeysDescribed {
+  /** The shareable key's description (undefined when it could not be described or is not needed). */
+  shareable: DescribedKey | undefined;
+  /** Stores `kms-keys.json` (a failure is a recorded step; only `E_LEDGER` rejects). */
+  store: (() => Promise<void>) | undefined;
+}
+
+/** Describes the keys; the caller decides when to write the file (`store`). */
+export async function describeKeys(run: TargetRun, volumes: Volume[]): Promise<KeysDescribed> {
   const { target } = run;
   const needShareable = run.aws.transfer !== 'in-place';
   const shareableRef = fillKeyPattern(run.aws.kms.shareableKey, target.account, target.region);
@@ -31,12 +36,16 @@ export async function describeKeys(run: TargetRun, volumes: Volume[], storeAfter
       described.push(r.value);
     }
   }
-  if (described.length === 0 || storedBefore(run, run.evidenceId, 'kms-keys.json')) return shareable;
+  if (described.length === 0 || storedBefore(run, run.evidenceId, 'kms-keys.json')) return { shareable, store: undefined };
   // Sorted: the same keys always give the same file, whatever order the answers came in.
   const unique = [...new Map(described.map((d) => [d.metadata.Arn ?? d.requested, d])).values()].sort((a, b) =>
     `${a === shareable ? 0 : 1}${a.metadata.Arn ?? a.requested}`.localeCompare(`${b === shareable ? 0 : 1}${b.metadata.Arn ?? b.requested}`),
   );
-  await storeAfter;
+  return { shareable, store: () => storeKeyDescriptions(run, unique, shareable) };
+}
+
+async function storeKeyDescriptions(run: TargetRun, unique: DescribedKey[], shareable: DescribedKey | undefined): Promise<void> {
+  const { target } = run;
   await runStep(run, 'store-key-descriptions', async () => {
     const requestIds = [...new Set(unique.map((d) => d.requestId).filter((r): r is string => typeof r === 'string'))];
     await storeEvidenceOnce(run, {
@@ -57,5 +66,4 @@ export async function describeKeys(run: TargetRun, volumes: Volume[], storeAfter
       requestIds,
     });
   });
-  return shareable;
 }

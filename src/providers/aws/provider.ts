@@ -33,6 +33,7 @@
  */
 import type { AwsCredentialIdentityProvider } from '@aws-sdk/types';
 import { evidenceIdFor } from '../../core/case-id.js';
+import { runAtOnce } from '../../core/background.js';
 import type { AwsConfig, CustodyConfig } from '../config.js';
 import { CustodyError } from '../../core/errors.js';
 import type { CollectOptions, PlannedStep, Provider, ProviderContext, TargetOutcome } from '../../core/ports.js';
@@ -191,6 +192,7 @@ export function createAwsProvider(config: CustodyConfig, deps: AwsProviderDeps =
         failures: [],
         evidenceIds: new Set(),
         requested: ctx.requested ?? (() => {}),
+        background: ctx.background ?? runAtOnce,
       };
       return target.kind === 'aws-instance'
         ? collectInstance(run as TargetRun<AwsInstanceTarget>)

@@ -74,6 +74,8 @@ export interface TargetRun<T extends AwsInstanceTarget | AwsVolumeTarget = AwsIn
   evidenceIds: Set<string>;
   /** The request phase is over: frees the target's admission slot (see `ProviderContext.requested`). */
   requested: () => void;
+  /** Runs work that does not decay when targets still requesting leave room (`ProviderContext.background`). */
+  background: <T>(work: () => Promise<T>) => Promise<T>;
 }
 
 /** The case's ledger guard, applied by core to every provider's recorder (src/core/kernel.ts). */
@@ -167,5 +169,7 @@ export async function loadIndexOrProceed(
  * a file an interrupted run wrote but never recorded is recognised and recorded on resume.
  */
 export function jsonEvidence(value: unknown): string {
-  return `${JSON.stringify(value, (_k, v: unknown) => (v instanceof Date ? v.toISOString() : v), 2)}\n`;
+  // No replacer: a Date is written by its toJSON (its ISO string) before any replacer would see
+  // it, so the bytes are the same, and JSON.stringify keeps its fast path without one.
+  return `${JSON.stringify(value, null, 2)}\n`;
 }

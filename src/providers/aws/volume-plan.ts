@@ -26,6 +26,8 @@ interface OpenClaim extends VolumeClaim {
 
 export class VolumePlan {
   private readonly claims = new Map<string, OpenClaim>();
+  /** The keys of each target's claims not settled yet: ending a target looks at its own only. */
+  private readonly openBy = new Map<string, Set<string>>();
   /** Instances being collected that have not claimed their volumes yet. */
   private readonly deciding = new Map<string, { promise: Promise<void>; resolve: () => void }>();
 
@@ -61,10 +63,16 @@ export class VolumePlan {
       settle: (r) => {
         if (claim.settled) return;
         claim.settled = true;
+        const open = this.openBy.get(by);
+        open?.delete(volumeKey);
+        if (open?.size === 0) this.openBy.delete(by);
         settle(r);
       },
     };
     this.claims.set(volumeKey, claim);
+    const open = this.openBy.get(by) ?? new Set<string>();
+    open.add(volumeKey);
+    this.openBy.set(by, open);
     return { own: true };
   }
 
@@ -81,7 +89,11 @@ export class VolumePlan {
 
   /** Ends every claim of `by` still open (its collection ended without a chain for them). */
   settleRemaining(by: string, notDone: (volumeKey: string) => ChainResult): void {
-    for (const [key, claim] of this.claims) if (claim.by === by && !claim.settled) claim.settle(notDone(key));
+    // Its own open claims only: a scan of every claim per target was quadratic in the case.
+    for (const key of [...(this.openBy.get(by) ?? [])]) {
+      const claim = this.claims.get(key);
+      if (claim && claim.by === by && !claim.settled) claim.settle(notDone(key));
+    }
   }
 
   /**
