@@ -9,6 +9,7 @@
 import { randomUUID } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
 import { join } from 'node:path';
+import { blobScope, LabBlobStore } from './blob-store.js';
 import { loadRoleDefinitions, RbacModel } from './rbac.js';
 import { key, newUniqueId, type AzureLabWorld, type LabDisk, type LabVm } from './world.js';
 
@@ -22,6 +23,9 @@ export const LAB_WORKLOAD_SUBJECT = 'system:serviceaccount:forensics:cloud-custo
 export const LAB_LOCATION = 'eastus';
 export const LAB_STAGING_RG = 'cloud-custody-staging';
 export const LAB_EVIDENCE_RG = 'soc-evidence';
+/** The SOC storage account and its evidence container (version-level immutability on). */
+export const LAB_EVIDENCE_ACCOUNT = 'socevidence';
+export const LAB_EVIDENCE_CONTAINER = 'evidence';
 
 const POLICIES = join(fileURLToPath(new URL('../../../policies/azure', import.meta.url)));
 
@@ -35,6 +39,8 @@ export interface LabIds {
   aksNodeProviderId: string;
   aksDataDisk: string;
   nic: string;
+  /** ARM id of the SOC evidence container: where the evidence roles are assigned. */
+  evidenceContainer: string;
 }
 
 export interface AzureLabEstate {
@@ -42,6 +48,8 @@ export interface AzureLabEstate {
   ids: LabIds;
   /** Object ids of the app's service principal in each tenant. */
   principals: { soc: string; customer: string };
+  /** The lab's Blob Storage state: the SOC evidence account (and, once used, the disk exports). */
+  blobStore: LabBlobStore;
 }
 
 /** Disk bytes: a recognisable pattern, 512-byte aligned like every managed disk. */
@@ -109,6 +117,7 @@ export function defaultAzureEstate(policiesDir = POLICIES): AzureLabEstate {
     aksNodeProviderId: '',
     aksDataDisk: compute('MC_aks-rg_aks-prod_eastus', 'disks', 'pvc-0d1e2f3a'),
     nic: `${rg('Web-RG')}/providers/Microsoft.Network/networkInterfaces/web-1-nic`,
+    evidenceContainer: '',
   };
   // AKS writes the node resource group lower-cased into providerID (docs/research/azure.md §4.2).
   ids.aksNodeProviderId = `azure://${ids.aksNode.replace('MC_aks-rg_aks-prod_eastus', 'mc_aks-rg_aks-prod_eastus')}`;
@@ -124,5 +133,18 @@ export function defaultAzureEstate(policiesDir = POLICIES): AzureLabEstate {
   // What the shipped deployment creates (docs/deploy-azure.md): role assignments by scope.
   for (const scope of [ids.vm, ids.vmOsDisk, ids.vmDataDisk, ids.aksNode, ids.aksDataDisk, rg(LAB_STAGING_RG)]) rbac.assign(customer, 'collector-role', scope);
   rbac.assign(customer, 'collector-discovery-role', `/subscriptions/${sub}`);
-  return { world, ids, principals: { soc, customer } };
+
+  // The SOC evidence container: the writer copies and reads, the sealer seals (docs/azure.md).
+  const blobStore = new LabBlobStore();
+  const account = blobStore.addAccount({
+    name: LAB_EVIDENCE_ACCOUNT,
+    armId: `/subscriptions/${LAB_SOC_SUBSCRIPTION}/resourceGroups/${LAB_EVIDENCE_RG}/providers/Microsoft.Storage/storageAccounts/${LAB_EVIDENCE_ACCOUNT}`,
+    tenant: LAB_SOC_TENANT,
+    sasOnly: false,
+  });
+  blobStore.addContainer(LAB_EVIDENCE_ACCOUNT, LAB_EVIDENCE_CONTAINER, true);
+  ids.evidenceContainer = blobScope(account, LAB_EVIDENCE_CONTAINER);
+  rbac.assign(soc, 'evidence-writer-role', ids.evidenceContainer);
+  rbac.assign(soc, 'evidence-sealer-role', ids.evidenceContainer);
+  return { world, ids, principals: { soc, customer }, blobStore };
 }
