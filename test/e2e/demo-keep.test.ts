@@ -62,7 +62,9 @@ describe('custody demo --keep: the kept lab is usable from another shell', () =>
     expect(text).toMatch(/^# .*lab-only keys, valid only against the rehearsal lab at http:\/\/127\.0\.0\.1:\d+/);
     expect(text).toContain('not AWS credentials');
     expect(Object.keys(sourceLabEnv(envFile)).sort()).toEqual(['AWS_ACCESS_KEY_ID', 'AWS_REGION', 'AWS_SECRET_ACCESS_KEY']);
-    expect(demoOutput).toMatch(/The lab keeps running at http:\/\/127\.0\.0\.1:\d+; press Ctrl-C to stop it\. In another shell:/);
+    // Every cloud's lab by its label (AWS first: its keys are what lab.env holds).
+    expect(demoOutput).toMatch(/The lab keeps running at http:\/\/127\.0\.0\.1:\d+ \(AWS\)(, https?:\/\/127\.0\.0\.1:\d+ \(\w+\))+; press Ctrl-C to stop it\. In another shell:/);
+    expect(demoOutput).toMatch(/https:\/\/127\.0\.0\.1:\d+ \(Azure\)/);
     expect(demoOutput).toContain(`  . ${envFile}\n`);
     expect(demoOutput).toContain(`  custody preflight --config ${configPath}\n`);
     expect(demoOutput).toMatch(new RegExp(`  custody plan --config ${configPath} arn:aws:ec2:us-east-1:\\d{12}:instance/i-[0-9a-f]+\\n`));

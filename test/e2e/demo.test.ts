@@ -33,33 +33,74 @@ beforeAll(async () => {
 
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
+const ledger = () =>
+  readFileSync(join(demo.caseDir, 'ledger.jsonl'), 'utf8')
+    .trim()
+    .split('\n')
+    .map((l) => JSON.parse(l) as { type: string; target?: string; data: Record<string, unknown> });
+
 describe('custody demo, end to end against the rehearsal lab', () => {
-  it('runs a whole case as designed and exits 0 although the untagged instance failed', () => {
+  it('runs a whole case as designed and exits 0 although the untagged instances failed', () => {
     expect(demo.ranAsDesigned).toBe(true);
     expect(demoCode).toBe(EXIT.OK);
     expect(demo.verify.ok).toBe(true);
     const refused = demo.outcomes.filter((o) => demo.refusedByDesign.includes(o.target));
-    expect(refused).toHaveLength(1);
-    expect(refused[0]).toMatchObject({ status: 'failed', error: { code: 'E_ACCESS_DENIED', action: 'ec2:CreateSnapshots' } });
+    expect(refused).toHaveLength(2);
+    expect(refused.find((o) => o.target.startsWith('arn:'))).toMatchObject({ status: 'failed', error: { code: 'E_ACCESS_DENIED', action: 'ec2:CreateSnapshots' } });
+    // Azure: the untagged VM has no collector assignment; ARM refuses it, naming action and scope.
+    const azureRefused = refused.find((o) => o.target.startsWith('/subscriptions/'))!;
+    expect(azureRefused).toMatchObject({ status: 'failed', error: { code: 'E_ACCESS_DENIED', action: expect.stringMatching(/^Microsoft\.Compute\/virtualMachines\//), resource: azureRefused.target } });
     expect(demo.outcomes.filter((o) => !demo.refusedByDesign.includes(o.target)).every((o) => o.status === 'collected')).toBe(true);
     // Tagged instances in two accounts and one volume target.
     const collected = demo.outcomes.filter((o) => o.status === 'collected').map((o) => o.target);
     const instances = collected.filter((t) => t.includes(':instance/'));
     expect(new Set(instances.map((t) => t.split(':')[4]))).toEqual(new Set(['222222222222', '333333333333']));
     expect(collected.some((t) => t.includes(':volume/'))).toBe(true);
+    expect(collected.some((t) => t.includes('/providers/Microsoft.Compute/virtualMachines/'))).toBe(true);
   });
 
-  it('collects the compromised pod and follows it to its node’s instance, recording where it came from', () => {
-    const pod = demo.outcomes.find((o) => o.target.startsWith('k8s:'));
-    expect(pod).toMatchObject({ status: 'collected' });
-    expect(demo.followed).toHaveLength(1);
-    expect(demo.outcomes.find((o) => o.target === demo.followed[0])).toMatchObject({ status: 'collected' });
-    const discovered = readFileSync(join(demo.caseDir, 'ledger.jsonl'), 'utf8')
-      .trim()
-      .split('\n')
-      .map((l) => JSON.parse(l) as { type: string; target?: string; data: Record<string, unknown> })
-      .find((e) => e.type === 'target.discovered');
-    expect(discovered).toMatchObject({ target: demo.followed[0], data: { from: pod!.target } });
+  it('collects the compromised pods and follows each to its node (an EKS instance, an AKS scale-set VM), recording where it came from', () => {
+    const pods = demo.outcomes.filter((o) => o.target.startsWith('k8s:'));
+    expect(pods.map((p) => p.target.split('/')[0])).toEqual(expect.arrayContaining(['k8s:demo-eks', 'k8s:demo-aks']));
+    for (const pod of pods) expect(pod.status).toBe('collected');
+    expect(demo.followed).toHaveLength(2);
+    const discovered = ledger().filter((e) => e.type === 'target.discovered');
+    for (const node of demo.followed) {
+      expect(demo.outcomes.find((o) => o.target === node)).toMatchObject({ status: 'collected' });
+      const from = discovered.find((e) => e.target === node)?.data.from;
+      expect(pods.map((p) => p.target)).toContain(from);
+    }
+    expect(demo.followed.find((t) => t.startsWith('arn:'))).toContain(':instance/');
+    expect(demo.followed.find((t) => t.startsWith('/subscriptions/'))).toMatch(/\/virtualMachineScaleSets\/aks-[^/]+\/virtualMachines\/0$/);
+  });
+
+  it('the Azure VM and the AKS node are copied, hashed (disk and VHD file) and sealed as Blob Storage confirmed, and the closed case counts them', () => {
+    const entries = ledger();
+    const azureTargets = [...demo.outcomes.map((o) => o.target).filter((t) => t.startsWith('/subscriptions/') && !demo.refusedByDesign.includes(t))];
+    const vm = azureTargets.find((t) => t.includes('/virtualMachines/web-1'))!;
+    const node = azureTargets.find((t) => t.includes('/virtualMachineScaleSets/'))!;
+    for (const [target, disks] of [[vm, 2], [node, 2]] as const) {
+      const of = (type: string) => entries.filter((e) => e.type === type && e.target === target);
+      expect(of('copy.completed'), target).toHaveLength(disks);
+      const hashed = of('evidence.hashed');
+      expect(hashed).toHaveLength(disks);
+      for (const h of hashed) expect(h.data).toMatchObject({ diskSha256: expect.stringMatching(/^[0-9a-f]{64}$/), fileSha256: expect.stringMatching(/^[0-9a-f]{64}$/), footer: { matchesLength: true } });
+      const sealed = of('evidence.sealed');
+      expect(sealed.map((e) => e.data.blob).sort()).toEqual(hashed.map((e) => e.data.blob).sort());
+      for (const seal of sealed) expect(seal.data).toMatchObject({ mode: 'Unlocked', legalHold: true, immutableUntil: expect.any(String), requestIds: [expect.any(String), expect.any(String)] });
+      expect(of('seal.failed')).toEqual([]);
+    }
+    // The VM was taken as one crash-consistent restore point; the scale-set VM (uniform) per disk.
+    const chosen = (target: string) => entries.find((e) => e.type === 'consistency.chosen' && e.target === target)?.data.mode;
+    expect(chosen(vm)).toBe('crash-consistent-restore-point');
+    expect(chosen(node)).toBe('per-disk');
+    // case.closed counts every target, and names as not collected only the two refused by design.
+    const closed = entries.find((e) => e.type === 'case.closed')!;
+    expect(closed.data).toMatchObject({ targets: demo.outcomes.length, outcomes: { collected: demo.outcomes.length - 2, failed: 2, partial: 0 } });
+    expect((closed.data.notCollected as Array<{ target: string }>).map((n) => n.target).sort()).toEqual([...demo.refusedByDesign].sort());
+    const nodeDone = entries.findIndex((e) => e.type === 'target.completed' && e.target === node && e.data.status === 'collected');
+    expect(nodeDone).toBeGreaterThan(-1);
+    expect(nodeDone).toBeLessThan(entries.indexOf(closed));
   });
 
   it('leaves a closed case folder with a manifest and both reports, and no credential anywhere in it', () => {

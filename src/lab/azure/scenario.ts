@@ -23,9 +23,15 @@ export const LAB_WORKLOAD_SUBJECT = 'system:serviceaccount:forensics:cloud-custo
 export const LAB_LOCATION = 'eastus';
 export const LAB_STAGING_RG = 'cloud-custody-staging';
 export const LAB_EVIDENCE_RG = 'soc-evidence';
-/** The SOC storage account and its evidence container (version-level immutability on). */
-export const LAB_EVIDENCE_ACCOUNT = 'socevidence';
+/**
+ * The SOC storage account and its evidence container (version-level immutability on), served by
+ * the lab's Blob Storage. The account is named as Azurite's well-known one, so a config and the
+ * role scopes read the same whichever service answers.
+ */
+export const LAB_EVIDENCE_ACCOUNT = 'devstoreaccount1';
 export const LAB_EVIDENCE_CONTAINER = 'evidence';
+/** The evidence container as an ARM scope (where the SOC roles are assigned). */
+export const LAB_EVIDENCE_CONTAINER_SCOPE = `/subscriptions/${LAB_SOC_SUBSCRIPTION}/resourceGroups/${LAB_EVIDENCE_RG}/providers/Microsoft.Storage/storageAccounts/${LAB_EVIDENCE_ACCOUNT}/blobServices/default/containers/${LAB_EVIDENCE_CONTAINER}`;
 
 const POLICIES = join(fileURLToPath(new URL('../../../policies/azure', import.meta.url)));
 
@@ -38,6 +44,8 @@ export interface LabIds {
   aksNode: string;
   aksNodeProviderId: string;
   aksDataDisk: string;
+  /** The AKS node's managed OS disk, when the node pool has one (`aksOsDisk: 'managed'`). */
+  aksOsDisk?: string;
   nic: string;
   /** ARM id of the SOC evidence container: where the evidence roles are assigned. */
   evidenceContainer: string;
@@ -59,7 +67,15 @@ export function labDiskContent(label: string, bytes = 64 * 1024): Buffer {
   return content;
 }
 
-export function defaultAzureEstate(policiesDir = POLICIES): AzureLabEstate {
+export interface AzureEstateOptions {
+  /**
+   * The AKS node pool's OS disk: `ephemeral` (AKS's default where the VM size allows; nothing to
+   * snapshot, the node is `partial`) or `managed` (a managed disk, collected like any other).
+   */
+  aksOsDisk?: 'ephemeral' | 'managed';
+}
+
+export function defaultAzureEstate(policiesDir = POLICIES, options: AzureEstateOptions = {}): AzureLabEstate {
   const rbac = new RbacModel(loadRoleDefinitions(policiesDir));
   const soc = randomUUID();
   const customer = randomUUID();
@@ -127,11 +143,22 @@ export function defaultAzureEstate(policiesDir = POLICIES): AzureLabEstate {
   world.nics.set(key(ids.nic), { id: ids.nic, location: LAB_LOCATION, properties: { ipConfigurations: [{ name: 'ipconfig1', properties: { privateIPAddress: '10.0.0.4', primary: true } }], macAddress: '00-0D-3A-00-00-01', virtualMachine: { id: ids.vm } } });
   addVm({ id: ids.untaggedVm, tags: {}, osDiskId: ids.untaggedDisk, dataDisks: [], nicIds: [], powerState: 'running' });
   addDisk(ids.untaggedDisk, {}, ids.untaggedVm);
-  addVm({ id: ids.aksNode, tags: { ForensicsEnabled: 'true', 'aks-managed-poolName': 'nodepool1' }, ephemeralOsDisk: { name: 'aks-nodepool1-12345678-vmss_0_OsDisk_1_ephemeral' }, dataDisks: [{ lun: 0, id: ids.aksDataDisk }], nicIds: [], powerState: 'running', scaleSet: { name: 'aks-nodepool1-12345678-vmss', instanceId: '0' } });
+  const aksTags = { ForensicsEnabled: 'true', 'aks-managed-poolName': 'nodepool1' };
+  if (options.aksOsDisk === 'managed') ids.aksOsDisk = compute('MC_aks-rg_aks-prod_eastus', 'disks', 'aks-nodepool1-12345678-vmss_0_OsDisk_1_3f0c2a');
+  addVm({
+    id: ids.aksNode,
+    tags: aksTags,
+    ...(ids.aksOsDisk ? { osDiskId: ids.aksOsDisk } : { ephemeralOsDisk: { name: 'aks-nodepool1-12345678-vmss_0_OsDisk_1_ephemeral' } }),
+    dataDisks: [{ lun: 0, id: ids.aksDataDisk }],
+    nicIds: [],
+    powerState: 'running',
+    scaleSet: { name: 'aks-nodepool1-12345678-vmss', instanceId: '0' },
+  });
+  if (ids.aksOsDisk) addDisk(ids.aksOsDisk, aksTags, ids.aksNode);
   addDisk(ids.aksDataDisk, { ForensicsEnabled: 'true', 'kubernetes.io-created-for-pvc-name': 'data-db-0' }, ids.aksNode);
 
   // What the shipped deployment creates (docs/deploy-azure.md): role assignments by scope.
-  for (const scope of [ids.vm, ids.vmOsDisk, ids.vmDataDisk, ids.aksNode, ids.aksDataDisk, rg(LAB_STAGING_RG)]) rbac.assign(customer, 'collector-role', scope);
+  for (const scope of [ids.vm, ids.vmOsDisk, ids.vmDataDisk, ids.aksNode, ids.aksDataDisk, ...(ids.aksOsDisk ? [ids.aksOsDisk] : []), rg(LAB_STAGING_RG)]) rbac.assign(customer, 'collector-role', scope);
   rbac.assign(customer, 'collector-discovery-role', `/subscriptions/${sub}`);
 
   // The SOC evidence container: the writer copies and reads, the sealer seals (docs/azure.md).
@@ -144,6 +171,7 @@ export function defaultAzureEstate(policiesDir = POLICIES): AzureLabEstate {
   });
   blobStore.addContainer(LAB_EVIDENCE_ACCOUNT, LAB_EVIDENCE_CONTAINER, true);
   ids.evidenceContainer = blobScope(account, LAB_EVIDENCE_CONTAINER);
+  if (ids.evidenceContainer !== LAB_EVIDENCE_CONTAINER_SCOPE) throw new Error('lab: the evidence container scope and its account disagree');
   rbac.assign(soc, 'evidence-writer-role', ids.evidenceContainer);
   rbac.assign(soc, 'evidence-sealer-role', ids.evidenceContainer);
   return { world, ids, principals: { soc, customer }, blobStore };

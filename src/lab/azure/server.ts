@@ -21,7 +21,7 @@ export interface AzureLab {
   armEndpoint: string;
   /** The lab's Blob Storage (absent when Azurite serves the blobs). */
   blob?: LabBlobService;
-  /** `https://127.0.0.1:PORT/socevidence/evidence` on the lab's Blob Storage (absent with Azurite). */
+  /** `https://127.0.0.1:PORT/devstoreaccount1/evidence` on the lab's Blob Storage (absent with Azurite). */
   evidenceContainerUrl?: string;
   armLog: ArmExchange[];
   entraLog: EntraLog[];

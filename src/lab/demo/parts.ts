@@ -4,5 +4,6 @@
  */
 import type { DemoPartStarter } from './part.js';
 import { startAwsDemoPart } from './aws.js';
+import { startAzureDemoPart } from './azure.js';
 
-export const DEMO_PARTS: readonly DemoPartStarter[] = [startAwsDemoPart];
+export const DEMO_PARTS: readonly DemoPartStarter[] = [startAwsDemoPart, startAzureDemoPart];

@@ -87,7 +87,7 @@ function expectError(answer: Answer, code: string) {
   return text;
 }
 
-/** A page blob copied into the evidence container from a disk export, as custody makes one. */
+/** A page blob copied into the evidence container from a disk export, as custody makes one (CASE/EVIDENCE-ID/NAME.vhd). */
 async function copiedBlob(name: string, disk = Buffer.alloc(4096, 7)): Promise<{ answer: Answer; file: Buffer }> {
   const file = vhdFile(disk);
   const source = await lab.blob!.publish('contract-exports', `${name}.vhd`, file, { pageBlob: true, expiresOn: new Date(Date.now() + 600_000) });
@@ -106,34 +106,34 @@ function grantOwner(): void {
 
 describe('the lab Blob Storage holds to the Blob service REST description', () => {
   it('Copy Blob answers 202 pending, Get Blob Properties shows the copy until success, Get Blob serves ranges', async () => {
-    const { answer, file } = await copiedBlob('c/copy.vhd');
+    const { answer, file } = await copiedBlob('INC-C/ev-copy/copy.vhd');
     expectShape(answer, 'Blob_StartCopyFromURL');
     expect(answer.headers['x-ms-copy-status']).toBe('pending');
-    const pending = await send('HEAD', blobUrl('c/copy.vhd'));
+    const pending = await send('HEAD', blobUrl('INC-C/ev-copy/copy.vhd'));
     expectShape(pending, 'Blob_GetProperties', facts.operations.Blob_StartCopyFromURL!.propertiesWhileCopying);
     expect(pending.headers['x-ms-copy-status']).toBe('pending');
     expect(pending.headers['x-ms-copy-source']).not.toMatch(/sig=/);
-    const done = await send('HEAD', blobUrl('c/copy.vhd'));
+    const done = await send('HEAD', blobUrl('INC-C/ev-copy/copy.vhd'));
     expectShape(done, 'Blob_GetProperties', facts.operations.Blob_StartCopyFromURL!.propertiesWhenDone);
     expect(done.headers).toMatchObject({ 'x-ms-copy-status': 'success', 'x-ms-copy-progress': `${file.length}/${file.length}`, 'x-ms-blob-type': 'PageBlob', 'content-length': String(file.length), 'x-ms-meta-caseid': 'INC-C', 'x-ms-is-current-version': 'true' });
 
-    const whole = await send('GET', blobUrl('c/copy.vhd'));
+    const whole = await send('GET', blobUrl('INC-C/ev-copy/copy.vhd'));
     expectShape(whole, 'Blob_Download');
     expect(whole.status).toBe(200);
     expect(whole.body.equals(file)).toBe(true);
-    const ranged = await send('GET', blobUrl('c/copy.vhd'), { 'x-ms-range': 'bytes=4096-4607' });
+    const ranged = await send('GET', blobUrl('INC-C/ev-copy/copy.vhd'), { 'x-ms-range': 'bytes=4096-4607' });
     expectShape(ranged, 'Blob_Download', facts.operations.Blob_Download!.rangeHeaders);
     expect(ranged.status).toBe(206);
     expect(ranged.headers['content-range']).toBe(`bytes 4096-4607/${file.length}`);
     expect(ranged.body.subarray(0, 8).toString('latin1')).toBe('conectix');
-    const open = await send('GET', blobUrl('c/copy.vhd'), { range: 'bytes=4000-' });
+    const open = await send('GET', blobUrl('INC-C/ev-copy/copy.vhd'), { range: 'bytes=4000-' });
     expect(open.body.equals(file.subarray(4000))).toBe(true);
-    expectError(await send('GET', blobUrl('c/copy.vhd'), { 'x-ms-range': `bytes=${file.length}-` }), 'InvalidRange');
+    expectError(await send('GET', blobUrl('INC-C/ev-copy/copy.vhd'), { 'x-ms-range': `bytes=${file.length}-` }), 'InvalidRange');
   });
 
   it('a copy whose source SAS has lapsed is refused as CannotVerifyCopySource with the source status', async () => {
     const source = await lab.blob!.publish('contract-exports', 'old.vhd', vhdFile(Buffer.alloc(512)), { pageBlob: true, expiresOn: new Date(Date.now() - 1000) });
-    const answer = await send('PUT', blobUrl('c/old.vhd'), { 'x-ms-copy-source': source });
+    const answer = await send('PUT', blobUrl('INC-C/ev-old/old.vhd'), { 'x-ms-copy-source': source });
     const text = expectError(answer, 'CannotVerifyCopySource');
     expect(answer.status).toBe(403);
     expect(text).toContain('<CopySourceStatusCode>403</CopySourceStatusCode>');
@@ -144,38 +144,38 @@ describe('the lab Blob Storage holds to the Blob service REST description', () =
   });
 
   it('tokens are checked for expiry, audience and issuer (401 InvalidAuthenticationInfo with the detail); none at all is 401', async () => {
-    await copiedBlob('c/auth.vhd');
-    expect(expectError(await send('HEAD', blobUrl('c/auth.vhd'), {}, undefined, armToken), 'InvalidAuthenticationInfo')).toBe('');
-    const wrongAudience = await send('GET', blobUrl('c/auth.vhd'), {}, undefined, armToken);
+    await copiedBlob('INC-C/ev-auth/auth.vhd');
+    expect(expectError(await send('HEAD', blobUrl('INC-C/ev-auth/auth.vhd'), {}, undefined, armToken), 'InvalidAuthenticationInfo')).toBe('');
+    const wrongAudience = await send('GET', blobUrl('INC-C/ev-auth/auth.vhd'), {}, undefined, armToken);
     expect(expectError(wrongAudience, 'InvalidAuthenticationInfo')).toContain('Audience validation failed');
-    expect(expectError(await send('GET', blobUrl('c/auth.vhd'), {}, undefined, foreignToken), 'InvalidAuthenticationInfo')).toContain('Issuer validation failed');
+    expect(expectError(await send('GET', blobUrl('INC-C/ev-auth/auth.vhd'), {}, undefined, foreignToken), 'InvalidAuthenticationInfo')).toContain('Issuer validation failed');
     lab.clock.offsetMs = 2 * 3600_000;
     try {
-      expect(expectError(await send('GET', blobUrl('c/auth.vhd')), 'InvalidAuthenticationInfo')).toContain('Lifetime validation failed');
+      expect(expectError(await send('GET', blobUrl('INC-C/ev-auth/auth.vhd')), 'InvalidAuthenticationInfo')).toContain('Lifetime validation failed');
     } finally {
       lab.clock.offsetMs = 0;
     }
-    expect((await send('GET', blobUrl('c/auth.vhd'), {}, undefined, '')).status).toBe(401);
+    expect((await send('GET', blobUrl('INC-C/ev-auth/auth.vhd'), {}, undefined, '')).status).toBe(401);
   });
 
   it('data actions are decided from policies/azure: the writer cannot delete, and the refusal names the data action and scope', async () => {
-    await copiedBlob('c/rbac.vhd');
-    const text = expectError(await send('DELETE', blobUrl('c/rbac.vhd')), 'AuthorizationPermissionMismatch');
+    await copiedBlob('INC-C/ev-rbac/rbac.vhd');
+    const text = expectError(await send('DELETE', blobUrl('INC-C/ev-rbac/rbac.vhd')), 'AuthorizationPermissionMismatch');
     expect(text).toContain("perform action 'Microsoft.Storage/storageAccounts/blobServices/containers/blobs/delete'");
-    expect(text).toContain(`over scope '${lab.estate.ids.evidenceContainer}/blobs/c/rbac.vhd'`);
+    expect(text).toContain(`over scope '${lab.estate.ids.evidenceContainer}/blobs/INC-C/ev-rbac/rbac.vhd'`);
   });
 
   it('Set Blob Immutability Policy and Set Blob Legal Hold answer what they set, and Get Blob Properties shows it', async () => {
-    await copiedBlob('c/seal.vhd');
-    await send('HEAD', blobUrl('c/seal.vhd'));
+    await copiedBlob('INC-C/ev-seal/seal.vhd');
+    await send('HEAD', blobUrl('INC-C/ev-seal/seal.vhd'));
     const until = new Date(Date.now() + 86_400_000);
-    const policy = await send('PUT', blobUrl('c/seal.vhd', '?comp=immutabilityPolicies'), { 'x-ms-immutability-policy-until-date': until.toUTCString(), 'x-ms-immutability-policy-mode': 'Unlocked' });
+    const policy = await send('PUT', blobUrl('INC-C/ev-seal/seal.vhd', '?comp=immutabilityPolicies'), { 'x-ms-immutability-policy-until-date': until.toUTCString(), 'x-ms-immutability-policy-mode': 'Unlocked' });
     expectShape(policy, 'Blob_SetImmutabilityPolicy');
     expect(policy.headers).toMatchObject({ 'x-ms-immutability-policy-until-date': until.toUTCString(), 'x-ms-immutability-policy-mode': 'Unlocked' });
-    const hold = await send('PUT', blobUrl('c/seal.vhd', '?comp=legalhold'), { 'x-ms-legal-hold': 'true' });
+    const hold = await send('PUT', blobUrl('INC-C/ev-seal/seal.vhd', '?comp=legalhold'), { 'x-ms-legal-hold': 'true' });
     expectShape(hold, 'Blob_SetLegalHold');
     expect(hold.headers['x-ms-legal-hold']).toBe('true');
-    const props = await send('HEAD', blobUrl('c/seal.vhd'));
+    const props = await send('HEAD', blobUrl('INC-C/ev-seal/seal.vhd'));
     expect(props.headers).toMatchObject({ 'x-ms-immutability-policy-until-date': until.toUTCString(), 'x-ms-immutability-policy-mode': 'Unlocked', 'x-ms-legal-hold': 'true' });
   });
 });
@@ -183,64 +183,64 @@ describe('the lab Blob Storage holds to the Blob service REST description', () =
 describe('version-level immutability, as custody relies on it', () => {
   it('a sealed version refuses delete, Put Page and metadata changes; an overwrite keeps it as a previous version', async () => {
     grantOwner();
-    const { file } = await copiedBlob('v/sealed.vhd');
-    const first = await send('HEAD', blobUrl('v/sealed.vhd'));
-    await send('HEAD', blobUrl('v/sealed.vhd'));
+    const { file } = await copiedBlob('INC-V/ev-sealed/sealed.vhd');
+    const first = await send('HEAD', blobUrl('INC-V/ev-sealed/sealed.vhd'));
+    await send('HEAD', blobUrl('INC-V/ev-sealed/sealed.vhd'));
     const versionId = String(first.headers['x-ms-version-id']);
     const until = new Date(Date.now() + 86_400_000).toUTCString();
-    await send('PUT', blobUrl('v/sealed.vhd', '?comp=immutabilityPolicies'), { 'x-ms-immutability-policy-until-date': until, 'x-ms-immutability-policy-mode': 'Unlocked' });
+    await send('PUT', blobUrl('INC-V/ev-sealed/sealed.vhd', '?comp=immutabilityPolicies'), { 'x-ms-immutability-policy-until-date': until, 'x-ms-immutability-policy-mode': 'Unlocked' });
 
-    expectError(await send('DELETE', blobUrl('v/sealed.vhd', `?versionid=${encodeURIComponent(versionId)}`)), 'BlobImmutableDueToPolicy');
-    expectError(await send('PUT', blobUrl('v/sealed.vhd', '?comp=page'), { 'x-ms-page-write': 'update', 'x-ms-range': 'bytes=0-511', 'content-length': '512' }, Buffer.alloc(512, 1)), 'BlobImmutableDueToPolicy');
-    expectError(await send('PUT', blobUrl('v/sealed.vhd', '?comp=metadata'), { 'x-ms-meta-caseid': 'tampered' }), 'BlobImmutableDueToPolicy');
+    expectError(await send('DELETE', blobUrl('INC-V/ev-sealed/sealed.vhd', `?versionid=${encodeURIComponent(versionId)}`)), 'BlobImmutableDueToPolicy');
+    expectError(await send('PUT', blobUrl('INC-V/ev-sealed/sealed.vhd', '?comp=page'), { 'x-ms-page-write': 'update', 'x-ms-range': 'bytes=0-511', 'content-length': '512' }, Buffer.alloc(512, 1)), 'BlobImmutableDueToPolicy');
+    expectError(await send('PUT', blobUrl('INC-V/ev-sealed/sealed.vhd', '?comp=metadata'), { 'x-ms-meta-caseid': 'tampered' }), 'BlobImmutableDueToPolicy');
 
-    const overwrite = await send('PUT', blobUrl('v/sealed.vhd'), { 'x-ms-blob-type': 'BlockBlob', 'content-length': '8' }, Buffer.from('tampered'));
+    const overwrite = await send('PUT', blobUrl('INC-V/ev-sealed/sealed.vhd'), { 'x-ms-blob-type': 'BlockBlob', 'content-length': '8' }, Buffer.from('tampered'));
     expect(overwrite.status).toBe(201);
     expect(overwrite.headers['x-ms-version-id']).not.toBe(versionId);
-    const kept = await send('GET', blobUrl('v/sealed.vhd', `?versionid=${encodeURIComponent(versionId)}`));
+    const kept = await send('GET', blobUrl('INC-V/ev-sealed/sealed.vhd', `?versionid=${encodeURIComponent(versionId)}`));
     expect(kept.body.equals(file)).toBe(true);
     expect(kept.headers).toMatchObject({ 'x-ms-is-current-version': 'false', 'x-ms-immutability-policy-until-date': until });
     // Deleting the current version keeps it too (versioning); the sealed one still refuses.
-    expect((await send('DELETE', blobUrl('v/sealed.vhd'))).status).toBe(202);
-    expectError(await send('HEAD', blobUrl('v/sealed.vhd')), 'BlobNotFound');
-    expectError(await send('DELETE', blobUrl('v/sealed.vhd', `?versionid=${encodeURIComponent(versionId)}`)), 'BlobImmutableDueToPolicy');
+    expect((await send('DELETE', blobUrl('INC-V/ev-sealed/sealed.vhd'))).status).toBe(202);
+    expectError(await send('HEAD', blobUrl('INC-V/ev-sealed/sealed.vhd')), 'BlobNotFound');
+    expectError(await send('DELETE', blobUrl('INC-V/ev-sealed/sealed.vhd', `?versionid=${encodeURIComponent(versionId)}`)), 'BlobImmutableDueToPolicy');
   });
 
   it('a legal hold holds until cleared; an unlocked policy lapses at its expiry and can be shortened; a locked one cannot', async () => {
     grantOwner();
-    await copiedBlob('v/hold.vhd');
-    const versionId = String((await send('HEAD', blobUrl('v/hold.vhd'))).headers['x-ms-version-id']);
+    await copiedBlob('INC-V/ev-hold/hold.vhd');
+    const versionId = String((await send('HEAD', blobUrl('INC-V/ev-hold/hold.vhd'))).headers['x-ms-version-id']);
     const version = `?versionid=${encodeURIComponent(versionId)}`;
     const inAnHour = new Date(Date.now() + 3600_000).toUTCString();
-    await send('PUT', blobUrl('v/hold.vhd', '?comp=immutabilityPolicies'), { 'x-ms-immutability-policy-until-date': inAnHour, 'x-ms-immutability-policy-mode': 'Unlocked' });
-    await send('PUT', blobUrl('v/hold.vhd', '?comp=legalhold'), { 'x-ms-legal-hold': 'true' });
+    await send('PUT', blobUrl('INC-V/ev-hold/hold.vhd', '?comp=immutabilityPolicies'), { 'x-ms-immutability-policy-until-date': inAnHour, 'x-ms-immutability-policy-mode': 'Unlocked' });
+    await send('PUT', blobUrl('INC-V/ev-hold/hold.vhd', '?comp=legalhold'), { 'x-ms-legal-hold': 'true' });
     lab.clock.offsetMs = 2 * 3600_000;
     try {
       // Past the policy's expiry: the hold alone still refuses (tokens are re-issued under the moved clock).
       storageToken = await tokenFor(LAB_SOC_TENANT, 'https://storage.azure.com/.default');
-      expectError(await send('DELETE', blobUrl('v/hold.vhd', version)), 'BlobImmutableDueToLegalHold');
-      expect((await send('PUT', blobUrl('v/hold.vhd', '?comp=legalhold'), { 'x-ms-legal-hold': 'false' })).status).toBe(200);
-      expect((await send('DELETE', blobUrl('v/hold.vhd', version))).status).toBe(202);
+      expectError(await send('DELETE', blobUrl('INC-V/ev-hold/hold.vhd', version)), 'BlobImmutableDueToLegalHold');
+      expect((await send('PUT', blobUrl('INC-V/ev-hold/hold.vhd', '?comp=legalhold'), { 'x-ms-legal-hold': 'false' })).status).toBe(200);
+      expect((await send('DELETE', blobUrl('INC-V/ev-hold/hold.vhd', version))).status).toBe(202);
     } finally {
       lab.clock.offsetMs = 0;
       storageToken = await tokenFor(LAB_SOC_TENANT, 'https://storage.azure.com/.default');
     }
 
-    await copiedBlob('v/lock.vhd');
-    const lockVersion = `?versionid=${encodeURIComponent(String((await send('HEAD', blobUrl('v/lock.vhd'))).headers['x-ms-version-id']))}`;
+    await copiedBlob('INC-V/ev-lock/lock.vhd');
+    const lockVersion = `?versionid=${encodeURIComponent(String((await send('HEAD', blobUrl('INC-V/ev-lock/lock.vhd'))).headers['x-ms-version-id']))}`;
     const far = new Date(Date.now() + 10 * 86_400_000).toUTCString();
     const near = new Date(Date.now() + 86_400_000).toUTCString();
-    await send('PUT', blobUrl('v/lock.vhd', '?comp=immutabilityPolicies'), { 'x-ms-immutability-policy-until-date': far, 'x-ms-immutability-policy-mode': 'Unlocked' });
-    expect((await send('PUT', blobUrl('v/lock.vhd', '?comp=immutabilityPolicies'), { 'x-ms-immutability-policy-until-date': near, 'x-ms-immutability-policy-mode': 'Unlocked' })).status).toBe(200);
-    expect((await send('DELETE', blobUrl('v/lock.vhd', '?comp=immutabilityPolicies'))).status).toBe(200);
-    expect((await send('PUT', blobUrl('v/lock.vhd', '?comp=immutabilityPolicies'), { 'x-ms-immutability-policy-until-date': far, 'x-ms-immutability-policy-mode': 'Locked' })).status).toBe(200);
-    expectError(await send('PUT', blobUrl('v/lock.vhd', '?comp=immutabilityPolicies'), { 'x-ms-immutability-policy-until-date': near, 'x-ms-immutability-policy-mode': 'Locked' }), 'BlobImmutableDueToPolicy');
-    expectError(await send('DELETE', blobUrl('v/lock.vhd', '?comp=immutabilityPolicies')), 'BlobImmutableDueToPolicy');
-    expectError(await send('DELETE', blobUrl('v/lock.vhd', lockVersion)), 'BlobImmutableDueToPolicy');
+    await send('PUT', blobUrl('INC-V/ev-lock/lock.vhd', '?comp=immutabilityPolicies'), { 'x-ms-immutability-policy-until-date': far, 'x-ms-immutability-policy-mode': 'Unlocked' });
+    expect((await send('PUT', blobUrl('INC-V/ev-lock/lock.vhd', '?comp=immutabilityPolicies'), { 'x-ms-immutability-policy-until-date': near, 'x-ms-immutability-policy-mode': 'Unlocked' })).status).toBe(200);
+    expect((await send('DELETE', blobUrl('INC-V/ev-lock/lock.vhd', '?comp=immutabilityPolicies'))).status).toBe(200);
+    expect((await send('PUT', blobUrl('INC-V/ev-lock/lock.vhd', '?comp=immutabilityPolicies'), { 'x-ms-immutability-policy-until-date': far, 'x-ms-immutability-policy-mode': 'Locked' })).status).toBe(200);
+    expectError(await send('PUT', blobUrl('INC-V/ev-lock/lock.vhd', '?comp=immutabilityPolicies'), { 'x-ms-immutability-policy-until-date': near, 'x-ms-immutability-policy-mode': 'Locked' }), 'BlobImmutableDueToPolicy');
+    expectError(await send('DELETE', blobUrl('INC-V/ev-lock/lock.vhd', '?comp=immutabilityPolicies')), 'BlobImmutableDueToPolicy');
+    expectError(await send('DELETE', blobUrl('INC-V/ev-lock/lock.vhd', lockVersion)), 'BlobImmutableDueToPolicy');
   });
 
   it('an operation the lab does not model answers 501 in the same error form', async () => {
-    const answer = await send('GET', blobUrl('c/copy.vhd', '?comp=tags'));
+    const answer = await send('GET', blobUrl('INC-C/ev-copy/copy.vhd', '?comp=tags'));
     expect(answer.status).toBe(501);
     expect(answer.headers[facts.error.header]).toBe('NotImplemented');
   });

@@ -4,6 +4,7 @@ import { collectAzureTarget, resolveAzureSelector } from '../../../src/providers
 import { azureTargetFromProviderId, parseAzureSelector, parseAzureTarget } from '../../../src/providers/azure/targets.js';
 import { AZURE_OPERATIONS } from '../../../src/providers/azure/operations.js';
 import { vhdFile } from '../../../src/lab/azure/vhd-export.js';
+import { LAB_EVIDENCE_ACCOUNT, LAB_EVIDENCE_CONTAINER } from '../../../src/lab/azure/scenario.js';
 import { startAzureFixture, type AzureFixture } from './fixture.js';
 
 let fx: AzureFixture;
@@ -52,7 +53,7 @@ describe('an Azure VM in another tenant, collected into the SOC evidence contain
     // and the lab's container holds exactly that on each copy's current version.
     const seals = kase.entries().filter((e) => e.type === 'evidence.sealed');
     expect(seals).toHaveLength(2);
-    const container = fx.lab.estate.blobStore.container('socevidence', 'evidence')!;
+    const container = fx.lab.estate.blobStore.container(LAB_EVIDENCE_ACCOUNT, LAB_EVIDENCE_CONTAINER)!;
     for (const seal of seals) {
       expect(seal.data).toMatchObject({ mode: 'Unlocked', legalHold: true });
       const until = Date.parse(String(seal.data.immutableUntil));
