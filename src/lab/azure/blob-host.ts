@@ -12,6 +12,8 @@ export interface LabBlobHost {
   publish(container: string, name: string, content: Buffer, options: { pageBlob: boolean; expiresOn: Date }): Promise<string>;
   /** Whether a server-side copy from these URLs can reach the SOC evidence container. */
   readonly copyable: boolean;
+  /** `endGetAccess`: the SAS stops working before its `se` (hosts that can model it). */
+  revoke?(url: string): Promise<void> | void;
 }
 
 /** Blobs served by the ARM lab server itself at `/_lab/blobs/…` with an HMAC `sig`. */

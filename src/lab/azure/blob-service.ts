@@ -13,8 +13,8 @@
  *   (`…/storageAccounts/A/blobServices/default/containers/C/blobs/PATH`): 403
  *   `AuthorizationPermissionMismatch`, the message naming the data action and scope;
  * - disk exports live in an Azure-owned account read only through a SAS the lab signs (HMAC,
- *   `se` expiry, `sp=r`); a Copy Blob whose source SAS is refused answers `CannotVerifyCopySource`
- *   with the source's status;
+ *   `se` expiry, `sp=r`) until ARM's `endGetAccess` revokes it; a Copy Blob whose source is
+ *   refused answers `CannotVerifyCopySource` with the source's status;
  * - errors in Storage's XML form (`<Error><Code/><Message/>…</Error>`, `x-ms-error-code`).
  * Not modelled (answered 501): every other operation, copies from outside this service.
  */
@@ -100,6 +100,12 @@ export class LabBlobService implements LabBlobHost {
     const path = `/${EXPORT_ACCOUNT}/${container}/${name.split('/').map(encodeURIComponent).join('/')}`;
     const se = options.expiresOn.toISOString().replace(/\.\d{3}Z$/, 'Z');
     return `${this.baseUrl}${path}?sv=${BLOB_SERVICE_VERSION}&sr=b&sp=r&se=${encodeURIComponent(se)}&sig=${encodeURIComponent(this.sign(path, 'r', se))}`;
+  }
+
+  /** `endGetAccess` on the export: its SAS stops working at once, as Azure revokes it. */
+  revoke(url: string): void {
+    const [, container = '', ...rest] = new URL(url).pathname.slice(1).split('/').map((s) => decodeURIComponent(s));
+    this.store.container(EXPORT_ACCOUNT, container)?.blobs.delete(rest.join('/'));
   }
 
   private sign(path: string, sp: string, se: string): string {

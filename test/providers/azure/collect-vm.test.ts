@@ -34,6 +34,8 @@ describe('an Azure VM in another tenant, collected into the SOC evidence contain
       expect(s.tags.EvidenceId).toMatch(/^ev-[0-9a-f]{12}$/);
       expect(s.activeSas, 'endGetAccess revoked every grant').toBeUndefined();
     }
+    // Revoked means the export's SAS no longer reads anything in the lab's Blob Storage either.
+    expect(fx.lab.estate.blobStore.container('mdexports', 'snapshot-exports')!.blobs.size).toBe(0);
     // Hashes of the preserved copy: the file with its VHD footer, and the disk without it.
     const hashed = kase.entries().filter((e) => e.type === 'evidence.hashed');
     expect(hashed).toHaveLength(2);
