@@ -29,7 +29,7 @@ beforeAll(async () => {
   const run = await custody(['demo', '--dir', dir, '--json']);
   demoCode = run.code;
   demo = JSON.parse(run.stdout) as DemoDoc;
-}, 60_000);
+}, 120_000);
 
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
@@ -145,7 +145,7 @@ describe('custody demo, end to end against the rehearsal lab', () => {
     } finally {
       rmSync(human, { recursive: true, force: true });
     }
-  }, 60_000);
+  }, 120_000); // a second whole demo (AWS and Azure labs) on a shared machine
 });
 
 // Each tampering is made on a fresh copy of the demo case.
