@@ -1,5 +1,5 @@
-// The Azure provider through the CLI, in process, against the lab's Azure (https Entra + ARM with
-// a fresh CA), Azurite on the same CA, and the Kubernetes lab with an AKS-like node.
+// The Azure provider through the CLI, in process, against the lab's Azure (https Entra, ARM and
+// Blob Storage with a fresh CA) and the Kubernetes lab with an AKS-like node.
 import { readFileSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -17,7 +17,7 @@ let scenario: ReturnType<typeof k8sDemoScenario>;
 let configPath: string;
 
 beforeAll(async () => {
-  fx = await startAzureFixture({ azurite: true });
+  fx = await startAzureFixture();
   scenario = k8sDemoScenario({ instances: [{ id: 'i-0aks0000000000000', availabilityZone: 'eastus-1' }] });
   // The compromised pod's node is the lab's AKS node: its providerID names the scale-set VM.
   scenario.cluster.nodes[0]!.providerID = fx.lab.estate.ids.aksNodeProviderId;
@@ -50,24 +50,44 @@ describe('custody with an azure section', () => {
     expect(fx.lab.armLog.length).toBe(before);
   });
 
-  it('collect VM --json: restore point, copies hashed, the case verifies; resume makes nothing twice', async () => {
+  it('collect VM --json: restore point, copies hashed and sealed, the case verifies', async () => {
     const run = await custody(['collect', '--case', 'INC-42', '--config', configPath, '--json', fx.lab.estate.ids.vm], { cwd: fx.dir });
+    const doc = JSON.parse(run.stdout) as { outcomes: Array<{ target: string; status: string; reason?: string }> };
+    expect(doc.outcomes).toEqual([expect.objectContaining({ target: fx.lab.estate.ids.vm, status: 'collected' })]);
+    expect(run.code, run.stderr).toBe(EXIT.OK);
+    const entries = ledger('INC-42');
+    expect(entries.filter((e) => e.type === 'evidence.hashed')).toHaveLength(2);
+    const seals = entries.filter((e) => e.type === 'evidence.sealed');
+    expect(seals).toHaveLength(2);
+    for (const seal of seals) expect(seal.data).toMatchObject({ mode: 'Unlocked', legalHold: true, immutableUntil: expect.any(String), requestIds: [expect.any(String), expect.any(String)] });
+    const verify = await custody(['verify', join(fx.dir, 'cases', 'INC-42')], { cwd: fx.dir });
+    expect(verify.code, verify.stdout + verify.stderr).toBe(EXIT.OK);
+  });
+
+  it('without the sealer role the copies are hashed but not sealed (the data action and scope named); --resume after the role is assigned seals them and makes nothing twice', async () => {
+    const rbac = fx.lab.estate.world.rbac;
+    const sealer = rbac.assignments.findIndex((a) => a.role === 'evidence-sealer-role');
+    const [assignment] = rbac.assignments.splice(sealer, 1);
+    const run = await custody(['collect', '--case', 'INC-46', '--config', configPath, '--json', fx.lab.estate.ids.vm], { cwd: fx.dir });
+    rbac.assignments.push(assignment!);
     const doc = JSON.parse(run.stdout) as { outcomes: Array<{ target: string; status: string; reason?: string }> };
     expect(doc.outcomes).toEqual([expect.objectContaining({ target: fx.lab.estate.ids.vm, status: 'partial' })]);
     expect(doc.outcomes[0]!.reason).toContain('not sealed');
-    expect(run.code).not.toBe(EXIT.OK); // partial: Azurite cannot seal
-    const entries = ledger('INC-42');
-    expect(entries.filter((e) => e.type === 'evidence.hashed')).toHaveLength(2);
-    const verify = await custody(['verify', join(fx.dir, 'cases', 'INC-42')], { cwd: fx.dir });
-    expect(verify.code, verify.stdout + verify.stderr).toBe(EXIT.OK);
+    const failed = ledger('INC-46').filter((e) => e.type === 'seal.failed');
+    expect(failed).toHaveLength(2);
+    for (const f of failed) {
+      expect(f.data.error).toMatchObject({ code: 'E_ACCESS_DENIED', action: 'Microsoft.Storage/storageAccounts/blobServices/containers/blobs/immutableStorage/runAsSuperUser/action' });
+      expect(String(f.data.reason)).toContain(`${fx.lab.estate.ids.evidenceContainer}/blobs/INC-46/`);
+    }
     const points = [...fx.lab.estate.world.restorePointCollections.values()].reduce((n, c) => n + c.points.size, 0);
     const snapshots = fx.lab.estate.world.snapshots.size;
-    const again = await custody(['collect', '--case', 'INC-42', '--resume', '--config', configPath, '--json'], { cwd: fx.dir });
+    const again = await custody(['collect', '--case', 'INC-46', '--resume', '--config', configPath, '--json'], { cwd: fx.dir });
     const resumed = JSON.parse(again.stdout) as { outcomes: Array<{ target: string; status: string }> };
-    expect(resumed.outcomes).toEqual([expect.objectContaining({ target: fx.lab.estate.ids.vm, status: 'partial' })]);
-    const afterResume = ledger('INC-42').slice(ledger('INC-42').findIndex((e) => e.type === 'case.resumed'));
+    expect(resumed.outcomes).toEqual([expect.objectContaining({ target: fx.lab.estate.ids.vm, status: 'collected' })]);
+    const afterResume = ledger('INC-46').slice(ledger('INC-46').findIndex((e) => e.type === 'case.resumed'));
     expect(afterResume.filter((e) => e.type === 'restorepoint.adopted')).toHaveLength(1);
     expect(afterResume.filter((e) => e.type === 'copy.adopted')).toHaveLength(2);
+    expect(afterResume.filter((e) => e.type === 'evidence.sealed')).toHaveLength(2);
     expect([...fx.lab.estate.world.restorePointCollections.values()].reduce((n, c) => n + c.points.size, 0)).toBe(points);
     expect(fx.lab.estate.world.snapshots.size).toBe(snapshots);
   });
@@ -75,8 +95,9 @@ describe('custody with an azure section', () => {
   it('a managed disk named alone is snapshotted (per-disk: a disk has no restore point), copied and hashed', async () => {
     const run = await custody(['collect', '--case', 'INC-45', '--config', configPath, '--json', fx.lab.estate.ids.vmDataDisk], { cwd: fx.dir });
     const doc = JSON.parse(run.stdout) as { outcomes: Array<{ target: string; status: string }> };
-    expect(doc.outcomes).toEqual([expect.objectContaining({ target: fx.lab.estate.ids.vmDataDisk, status: 'partial' })]);
+    expect(doc.outcomes).toEqual([expect.objectContaining({ target: fx.lab.estate.ids.vmDataDisk, status: 'collected' })]);
     const entries = ledger('INC-45');
+    expect(entries.filter((e) => e.type === 'evidence.sealed')).toHaveLength(1);
     expect(entries.filter((e) => e.type === 'snapshot.completed')).toHaveLength(1);
     expect(entries.filter((e) => e.type === 'evidence.hashed')).toHaveLength(1);
   });
@@ -96,6 +117,7 @@ describe('custody with an azure section', () => {
     expect(node!.target.toLowerCase()).toBe(fx.lab.estate.ids.aksNode.toLowerCase());
     expect(node!.reason).toContain('ephemeral OS disk');
     expect(ledger('INC-44').filter((e) => e.type === 'evidence.hashed')).toHaveLength(1);
+    expect(ledger('INC-44').filter((e) => e.type === 'evidence.sealed')).toHaveLength(1);
   });
 
   it('preflight --json asks ARM for effective permissions and shows what is granted where', async () => {

@@ -72,7 +72,10 @@ describe('custody demo --keep: the kept lab is usable from another shell', () =>
       'GCE_METADATA_HOST',
       'METADATA_SERVER_DETECTION',
     ]);
-    expect(demoOutput).toMatch(/The lab keeps running at http:\/\/127\.0\.0\.1:\d+ \(AWS\), http:\/\/127\.0\.0\.1:\d+ \(GCP\); press Ctrl-C to stop it\. In another shell:/);
+    // Every cloud's lab by its label (AWS first: its keys are what lab.env holds).
+    expect(demoOutput).toMatch(/The lab keeps running at http:\/\/127\.0\.0\.1:\d+ \(AWS\)(, https?:\/\/127\.0\.0\.1:\d+ \(\w+\))+; press Ctrl-C to stop it\. In another shell:/);
+    expect(demoOutput).toMatch(/https:\/\/127\.0\.0\.1:\d+ \(Azure\)/);
+    expect(demoOutput).toMatch(/http:\/\/127\.0\.0\.1:\d+ \(GCP\)/);
     expect(demoOutput).toContain(`  . ${envFile}\n`);
     expect(demoOutput).toContain(`  custody preflight --config ${configPath}\n`);
     expect(demoOutput).toMatch(new RegExp(`  custody plan --config ${configPath} arn:aws:ec2:us-east-1:\\d{12}:instance/i-[0-9a-f]+\\n`));

@@ -33,20 +33,30 @@ beforeAll(async () => {
   const run = await custody(['demo', '--dir', dir, '--json']);
   demoCode = run.code;
   demo = JSON.parse(run.stdout) as DemoDoc;
-  // Four labs (AWS, EKS, GCP, GKE) and the real SDKs in one process: on a loaded machine a whole
-  // case can take longer than a minute; correctness never depends on the time.
-}, 240_000);
+  // Six labs (AWS, EKS, Azure, AKS, GCP, GKE) and the real SDKs in one process: on a loaded
+  // machine a whole case can take minutes; correctness never depends on the time.
+}, 300_000);
 
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
+const ledger = () =>
+  readFileSync(join(demo.caseDir, 'ledger.jsonl'), 'utf8')
+    .trim()
+    .split('\n')
+    .map((l) => JSON.parse(l) as { type: string; target?: string; data: Record<string, unknown> });
+
 describe('custody demo, end to end against the rehearsal lab', () => {
-  it('runs a whole case as designed and exits 0 although the untagged instances (one AWS, one GCP) failed', () => {
+  it('runs a whole case as designed and exits 0 although the untagged instances (one AWS, one Azure, one GCP) failed', () => {
     expect(demo.ranAsDesigned).toBe(true);
     expect(demoCode).toBe(EXIT.OK);
     expect(demo.verify.ok).toBe(true);
     const refused = demo.outcomes.filter((o) => demo.refusedByDesign.includes(o.target));
     expect(refused).toHaveLength(2);
+    expect(refused).toHaveLength(3);
     expect(refused.find((o) => o.target.startsWith('arn:aws:'))).toMatchObject({ status: 'failed', error: { code: 'E_ACCESS_DENIED', action: 'ec2:CreateSnapshots' } });
+    // Azure: the untagged VM has no collector assignment; ARM refuses it, naming action and scope.
+    const azureRefused = refused.find((o) => o.target.startsWith('/subscriptions/'))!;
+    expect(azureRefused).toMatchObject({ status: 'failed', error: { code: 'E_ACCESS_DENIED', action: expect.stringMatching(/^Microsoft\.Compute\/virtualMachines\//), resource: azureRefused.target } });
     // The collector role's tag condition refuses the untagged GCE instance, naming permission and resource.
     expect(refused.find((o) => o.target === LEGACY)).toMatchObject({
       status: 'failed',
@@ -58,16 +68,15 @@ describe('custody demo, end to end against the rehearsal lab', () => {
     const instances = collected.filter((t) => t.includes(':instance/'));
     expect(new Set(instances.map((t) => t.split(':')[4]))).toEqual(new Set(['222222222222', '333333333333']));
     expect(collected.some((t) => t.includes(':volume/'))).toBe(true);
+    expect(collected.some((t) => t.includes('/providers/Microsoft.Compute/virtualMachines/'))).toBe(true);
   });
 
-  it('collects the compromised pods on EKS and GKE and follows each to its node’s instance, recording where it came from', () => {
-    const entries = readFileSync(join(demo.caseDir, 'ledger.jsonl'), 'utf8')
-      .trim()
-      .split('\n')
-      .map((l) => JSON.parse(l) as { type: string; target?: string; data: Record<string, unknown> });
-    expect(demo.followed).toHaveLength(2);
+  it('collects the compromised pods on EKS, AKS and GKE and follows each to its node’s machine, recording where it came from', () => {
+    const entries = ledger();
+    expect(demo.followed).toHaveLength(3);
     for (const [cluster, node] of [
       ['demo-eks', /^arn:aws:ec2:us-east-1:333333333333:instance\/i-/],
+      ['demo-aks', /\/virtualMachineScaleSets\/aks-[^/]+\/virtualMachines\/0$/],
       ['demo-gke', GKE_NODE],
     ] as const) {
       const pod = demo.outcomes.find((o) => o.target.startsWith(`k8s:${cluster}/`));
@@ -80,10 +89,7 @@ describe('custody demo, end to end against the rehearsal lab', () => {
   });
 
   it('collects the GCE instance with all its disks and the GKE node, snapshotted into the forensics project, held, and never claims a hash for them', () => {
-    const entries = readFileSync(join(demo.caseDir, 'ledger.jsonl'), 'utf8')
-      .trim()
-      .split('\n')
-      .map((l) => JSON.parse(l) as { type: string; target?: string; data: Record<string, unknown> });
+    const entries = ledger();
     expect(demo.outcomes.find((o) => o.target === WEB_1)).toMatchObject({ status: 'collected' });
     const gcpSnapshots = entries.filter((e) => e.type === 'snapshot.completed' && e.target?.startsWith('//compute.googleapis.com/'));
     expect(gcpSnapshots.map((e) => e.data.sourceDisk).sort()).toEqual([
@@ -107,6 +113,35 @@ describe('custody demo, end to end against the rehearsal lab', () => {
     expect(nodeDone).toBeLessThan(closedAt);
     expect(entries[nodeDone]!.data).toMatchObject({ status: 'collected' });
     expect(entries[closedAt]!.data).toMatchObject({ targets: demo.outcomes.length });
+  });
+
+  it('the Azure VM and the AKS node are copied, hashed (disk and VHD file) and sealed as Blob Storage confirmed, and the closed case counts them', () => {
+    const entries = ledger();
+    const azureTargets = [...demo.outcomes.map((o) => o.target).filter((t) => t.startsWith('/subscriptions/') && !demo.refusedByDesign.includes(t))];
+    const vm = azureTargets.find((t) => t.includes('/virtualMachines/web-1'))!;
+    const node = azureTargets.find((t) => t.includes('/virtualMachineScaleSets/'))!;
+    for (const [target, disks] of [[vm, 2], [node, 2]] as const) {
+      const of = (type: string) => entries.filter((e) => e.type === type && e.target === target);
+      expect(of('copy.completed'), target).toHaveLength(disks);
+      const hashed = of('evidence.hashed');
+      expect(hashed).toHaveLength(disks);
+      for (const h of hashed) expect(h.data).toMatchObject({ diskSha256: expect.stringMatching(/^[0-9a-f]{64}$/), fileSha256: expect.stringMatching(/^[0-9a-f]{64}$/), footer: { matchesLength: true } });
+      const sealed = of('evidence.sealed');
+      expect(sealed.map((e) => e.data.blob).sort()).toEqual(hashed.map((e) => e.data.blob).sort());
+      for (const seal of sealed) expect(seal.data).toMatchObject({ mode: 'Unlocked', legalHold: true, immutableUntil: expect.any(String), requestIds: [expect.any(String), expect.any(String)] });
+      expect(of('seal.failed')).toEqual([]);
+    }
+    // The VM was taken as one crash-consistent restore point; the scale-set VM (uniform) per disk.
+    const chosen = (target: string) => entries.find((e) => e.type === 'consistency.chosen' && e.target === target)?.data.mode;
+    expect(chosen(vm)).toBe('crash-consistent-restore-point');
+    expect(chosen(node)).toBe('per-disk');
+    // case.closed counts every target, and names as not collected only the two refused by design.
+    const closed = entries.find((e) => e.type === 'case.closed')!;
+    expect(closed.data).toMatchObject({ targets: demo.outcomes.length, outcomes: { collected: demo.outcomes.length - 3, failed: 3, partial: 0 } });
+    expect((closed.data.notCollected as Array<{ target: string }>).map((n) => n.target).sort()).toEqual([...demo.refusedByDesign].sort());
+    const nodeDone = entries.findIndex((e) => e.type === 'target.completed' && e.target === node && e.data.status === 'collected');
+    expect(nodeDone).toBeGreaterThan(-1);
+    expect(nodeDone).toBeLessThan(entries.indexOf(closed));
   });
 
   it('leaves a closed case folder with a manifest and both reports, and no credential anywhere in it', () => {
@@ -161,7 +196,7 @@ describe('custody demo, end to end against the rehearsal lab', () => {
     } finally {
       rmSync(human, { recursive: true, force: true });
     }
-  }, 240_000);
+  }, 300_000); // a second whole demo (six labs) on a shared machine
 });
 
 // Each tampering is made on a fresh copy of the demo case.

@@ -423,6 +423,7 @@ export function createArmHandler(ctx: ArmContext) {
           handle: async () => {
             const s = snapshot();
             if (!begin) {
+              if (s.activeSas) await ctx.blobHost.revoke?.(s.activeSas.url);
               s.activeSas = undefined;
               return { status: 202, headers: startOperation(sub, s.location, () => undefined, apiVersion) };
             }
@@ -549,6 +550,7 @@ export function createArmHandler(ctx: ArmContext) {
                 const d = drp();
                 const location = collection().location;
                 if (!begin) {
+                  if (d.activeSas) await ctx.blobHost.revoke?.(d.activeSas.url);
                   d.activeSas = undefined;
                   return { status: 202, headers: startOperation(sub, location, () => undefined, apiVersion) };
                 }

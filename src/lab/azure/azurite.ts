@@ -1,16 +1,17 @@
 /**
- * Azurite (Microsoft's Azure Storage emulator, npm `azurite`, a dev dependency) as the lab's
- * Blob Storage: https with the lab's CA, `--oauth basic` so the product's bearer tokens from the
- * lab's Entra are checked for issuer, audience and expiry (not signature or RBAC), in memory,
- * no telemetry, any api-version (`--skipApiVersionCheck`: the SDK is newer than Azurite's table).
+ * Azurite (Microsoft's Azure Storage emulator, npm `azurite`, a dev dependency) as a second Blob
+ * Storage for the blob part of a collection, beside the lab's own (blob-service.ts), so each
+ * checks the other (test/providers/azure/blob-part.test.ts, `npm run test:azurite`): https with
+ * the lab's CA, `--oauth basic` so the product's bearer tokens from the lab's Entra are checked
+ * for issuer, audience and expiry (not signature or RBAC), in memory, no telemetry, any
+ * api-version (`--skipApiVersionCheck`: the SDK is newer than Azurite's table).
  *
- * What Azurite does not do (docs/research/azure.md §11), and what the lab models instead:
+ * What Azurite does not do (docs/research/azure.md §11), and what follows here:
  * - immutability policies and legal holds answer 501: custody records `seal.failed` naming that,
- *   and the tests assert the record; nothing claims a seal that did not happen;
+ *   and the test asserts the record; nothing claims a seal that did not happen;
  * - copies only from the same instance: the lab's disk exports are page blobs in this Azurite,
  *   under the well-known emulator account (`devstoreaccount1`), read through a service SAS;
- * - no RBAC on data actions: the evidence writer/sealer roles are checked by the policy tests,
- *   not by Azurite.
+ * - no RBAC on data actions (the lab's Blob Storage decides them from policies/azure).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
@@ -76,7 +77,7 @@ export async function startAzurite(tls: LabTls): Promise<AzuriteInstance> {
   });
   let output = '';
   const port = await new Promise<number>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`Azurite did not start within 20 s: ${output}`)), 20_000);
+    const timer = setTimeout(() => reject(new Error(`Azurite did not start within 60 s: ${output}`)), 60_000);
     const onData = (chunk: Buffer) => {
       output += chunk.toString();
       const match = /listens on https:\/\/127\.0\.0\.1:(\d+)/.exec(output);

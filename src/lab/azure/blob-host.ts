@@ -1,9 +1,9 @@
 /**
  * Where the lab's Azure puts what it hands out as SAS URLs: boot-diagnostics blobs and disk
  * exports. Real Azure serves them from storage accounts it owns (`md-….blob.storage.azure.net`);
- * the lab serves them either from its own ARM server (read-only GETs: enough for boot
- * diagnostics) or from Azurite, which is needed for exports because Azurite copies only from its
- * own instance (docs/research/azure.md §11).
+ * the lab serves boot diagnostics from its own ARM server (read-only GETs) and disk exports from
+ * its Blob Storage (blob-service.ts) — or from Azurite when the tests run against it, because
+ * Azurite copies only from its own instance (docs/research/azure.md §11).
  */
 import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 
@@ -12,6 +12,8 @@ export interface LabBlobHost {
   publish(container: string, name: string, content: Buffer, options: { pageBlob: boolean; expiresOn: Date }): Promise<string>;
   /** Whether a server-side copy from these URLs can reach the SOC evidence container. */
   readonly copyable: boolean;
+  /** `endGetAccess`: the SAS stops working before its `se` (hosts that can model it). */
+  revoke?(url: string): Promise<void> | void;
 }
 
 /** Blobs served by the ARM lab server itself at `/_lab/blobs/…` with an HMAC `sig`. */

@@ -11,6 +11,7 @@ import { randomUUID } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
 import { join } from 'node:path';
 import { fillAzurePlaceholders, readSocAssignments, readStagingAssignment } from './policy-files.js';
+import { blobScope, LabBlobStore } from './blob-store.js';
 import { loadRoleDefinitions, RbacModel } from './rbac.js';
 import { key, newUniqueId, type AzureLabWorld, type LabDisk, type LabVm } from './world.js';
 
@@ -24,7 +25,11 @@ export const LAB_WORKLOAD_SUBJECT = 'system:serviceaccount:forensics:cloud-custo
 export const LAB_LOCATION = 'eastus';
 export const LAB_STAGING_RG = 'cloud-custody-staging';
 export const LAB_EVIDENCE_RG = 'soc-evidence';
-/** The evidence storage account: Azurite's well-known account, which the lab's Blob Storage serves. */
+/**
+ * The SOC storage account and its evidence container (version-level immutability on), served by
+ * the lab's Blob Storage. The account is named as Azurite's well-known one, so a config and the
+ * role scopes read the same whichever service answers.
+ */
 export const LAB_EVIDENCE_ACCOUNT = 'devstoreaccount1';
 export const LAB_EVIDENCE_CONTAINER = 'evidence';
 /** The evidence container as an ARM scope (where the SOC roles are assigned). */
@@ -41,7 +46,11 @@ export interface LabIds {
   aksNode: string;
   aksNodeProviderId: string;
   aksDataDisk: string;
+  /** The AKS node's managed OS disk, when the node pool has one (`aksOsDisk: 'managed'`). */
+  aksOsDisk?: string;
   nic: string;
+  /** ARM id of the SOC evidence container: where the evidence roles are assigned. */
+  evidenceContainer: string;
 }
 
 export interface AzureLabEstate {
@@ -49,6 +58,8 @@ export interface AzureLabEstate {
   ids: LabIds;
   /** Object ids of the app's service principal in each tenant, and of the analysts who verify. */
   principals: { soc: string; customer: string; verifier: string };
+  /** The lab's Blob Storage state: the SOC evidence account (and, once used, the disk exports). */
+  blobStore: LabBlobStore;
 }
 
 /** Disk bytes: a recognisable pattern, 512-byte aligned like every managed disk. */
@@ -58,7 +69,15 @@ export function labDiskContent(label: string, bytes = 64 * 1024): Buffer {
   return content;
 }
 
-export function defaultAzureEstate(policiesDir = POLICIES): AzureLabEstate {
+export interface AzureEstateOptions {
+  /**
+   * The AKS node pool's OS disk: `ephemeral` (AKS's default where the VM size allows; nothing to
+   * snapshot, the node is `partial`) or `managed` (a managed disk, collected like any other).
+   */
+  aksOsDisk?: 'ephemeral' | 'managed';
+}
+
+export function defaultAzureEstate(policiesDir = POLICIES, options: AzureEstateOptions = {}): AzureLabEstate {
   const rbac = new RbacModel(loadRoleDefinitions(policiesDir));
   const soc = randomUUID();
   const customer = randomUUID();
@@ -117,6 +136,7 @@ export function defaultAzureEstate(policiesDir = POLICIES): AzureLabEstate {
     aksNodeProviderId: '',
     aksDataDisk: compute('MC_aks-rg_aks-prod_eastus', 'disks', 'pvc-0d1e2f3a'),
     nic: `${rg('Web-RG')}/providers/Microsoft.Network/networkInterfaces/web-1-nic`,
+    evidenceContainer: '',
   };
   // AKS writes the node resource group lower-cased into providerID (docs/research/azure.md §4.2).
   ids.aksNodeProviderId = `azure://${ids.aksNode.replace('MC_aks-rg_aks-prod_eastus', 'mc_aks-rg_aks-prod_eastus')}`;
@@ -126,18 +146,42 @@ export function defaultAzureEstate(policiesDir = POLICIES): AzureLabEstate {
   world.nics.set(key(ids.nic), { id: ids.nic, location: LAB_LOCATION, properties: { ipConfigurations: [{ name: 'ipconfig1', properties: { privateIPAddress: '10.0.0.4', primary: true } }], macAddress: '00-0D-3A-00-00-01', virtualMachine: { id: ids.vm } } });
   addVm({ id: ids.untaggedVm, tags: {}, osDiskId: ids.untaggedDisk, dataDisks: [], nicIds: [], powerState: 'running' });
   addDisk(ids.untaggedDisk, {}, ids.untaggedVm);
-  addVm({ id: ids.aksNode, tags: { ForensicsEnabled: 'true', 'aks-managed-poolName': 'nodepool1' }, ephemeralOsDisk: { name: 'aks-nodepool1-12345678-vmss_0_OsDisk_1_ephemeral' }, dataDisks: [{ lun: 0, id: ids.aksDataDisk }], nicIds: [], powerState: 'running', scaleSet: { name: 'aks-nodepool1-12345678-vmss', instanceId: '0' } });
+  const aksTags = { ForensicsEnabled: 'true', 'aks-managed-poolName': 'nodepool1' };
+  if (options.aksOsDisk === 'managed') ids.aksOsDisk = compute('MC_aks-rg_aks-prod_eastus', 'disks', 'aks-nodepool1-12345678-vmss_0_OsDisk_1_3f0c2a');
+  addVm({
+    id: ids.aksNode,
+    tags: aksTags,
+    ...(ids.aksOsDisk ? { osDiskId: ids.aksOsDisk } : { ephemeralOsDisk: { name: 'aks-nodepool1-12345678-vmss_0_OsDisk_1_ephemeral' } }),
+    dataDisks: [{ lun: 0, id: ids.aksDataDisk }],
+    nicIds: [],
+    powerState: 'running',
+    scaleSet: { name: 'aks-nodepool1-12345678-vmss', instanceId: '0' },
+  });
+  if (ids.aksOsDisk) addDisk(ids.aksOsDisk, aksTags, ids.aksNode);
   addDisk(ids.aksDataDisk, { ForensicsEnabled: 'true', 'kubernetes.io-created-for-pvc-name': 'data-db-0' }, ids.aksNode);
 
   // What the shipped deployment creates (docs/deploy-azure.md): role assignments by scope.
   // The policy (collector-assignment-policy.json) assigns at a tagged scale set, which covers its
-  // instances (AKS nodes); the staging resource group's assignment is made once per subscription.
+  // instances (AKS nodes), and at every tagged disk; the staging resource group's assignment is
+  // made once per subscription.
   const aksScaleSet = ids.aksNode.replace(/\/virtualMachines\/[^/]+$/, '');
-  for (const scope of [ids.vm, ids.vmOsDisk, ids.vmDataDisk, aksScaleSet, ids.aksDataDisk]) rbac.assign(customer, 'collector-role', scope);
+  for (const scope of [ids.vm, ids.vmOsDisk, ids.vmDataDisk, aksScaleSet, ids.aksDataDisk, ...(ids.aksOsDisk ? [ids.aksOsDisk] : [])]) rbac.assign(customer, 'collector-role', scope);
   const staging = fillAzurePlaceholders(readStagingAssignment(policiesDir), { collectorPrincipalId: customer, targetSubscriptionId: sub, stagingResourceGroup: LAB_STAGING_RG });
   rbac.assign(staging.principalId, staging.role, staging.scope);
   rbac.assign(customer, 'collector-discovery-role', `/subscriptions/${sub}`);
-  // The SOC side, from the shipped assignments file with its ABAC conditions.
+
+  // The SOC evidence container (version-level immutability on), served by the lab's Blob Storage.
+  const blobStore = new LabBlobStore();
+  const account = blobStore.addAccount({
+    name: LAB_EVIDENCE_ACCOUNT,
+    armId: `/subscriptions/${LAB_SOC_SUBSCRIPTION}/resourceGroups/${LAB_EVIDENCE_RG}/providers/Microsoft.Storage/storageAccounts/${LAB_EVIDENCE_ACCOUNT}`,
+    tenant: LAB_SOC_TENANT,
+    sasOnly: false,
+  });
+  blobStore.addContainer(LAB_EVIDENCE_ACCOUNT, LAB_EVIDENCE_CONTAINER, true);
+  ids.evidenceContainer = blobScope(account, LAB_EVIDENCE_CONTAINER);
+  if (ids.evidenceContainer !== LAB_EVIDENCE_CONTAINER_SCOPE) throw new Error('lab: the evidence container scope and its account disagree');
+  // Its roles, from the shipped assignments file with their ABAC conditions.
   const socAssignments = fillAzurePlaceholders(readSocAssignments(policiesDir), {
     socSubscriptionId: LAB_SOC_SUBSCRIPTION,
     evidenceResourceGroup: LAB_EVIDENCE_RG,
@@ -147,5 +191,5 @@ export function defaultAzureEstate(policiesDir = POLICIES): AzureLabEstate {
     verifierPrincipalId: verifier,
   });
   for (const a of socAssignments.assignments) rbac.assign(a.principalId, a.role, socAssignments.scope, a.condition);
-  return { world, ids, principals: { soc, customer, verifier } };
+  return { world, ids, principals: { soc, customer, verifier }, blobStore };
 }

@@ -1,14 +1,16 @@
 /**
- * Starts the lab's Azure: an https Entra (token issuance) and an https ARM on loopback, with a
- * CA made for this run (tls.ts). Blob exports go to Azurite when one is given (azurite.ts),
- * else the ARM server serves read-only blobs itself (boot diagnostics only).
+ * Starts the lab's Azure: an https Entra (token issuance), an https ARM and the lab's https Blob
+ * Storage (blob-service.ts: the SOC evidence container and the disk exports) on loopback, with a
+ * CA made for this run (tls.ts). With `blobHost` (Azurite, azurite.ts) disk exports go there
+ * instead and the lab's Blob Storage is not started. Boot diagnostics are served by ARM itself.
  */
 import { createServer, type Server } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { createArmHandler, type ArmExchange, type ArmFault } from './arm.js';
 import { InlineBlobHost, type LabBlobHost } from './blob-host.js';
+import { LabBlobService } from './blob-service.js';
 import { handleEntra, issueWorkloadToken, type EntraLog } from './entra.js';
-import { defaultAzureEstate, LAB_WORKLOAD_ISSUER, LAB_WORKLOAD_SUBJECT, type AzureLabEstate } from './scenario.js';
+import { defaultAzureEstate, LAB_EVIDENCE_ACCOUNT, LAB_EVIDENCE_CONTAINER, LAB_WORKLOAD_ISSUER, LAB_WORKLOAD_SUBJECT, type AzureLabEstate } from './scenario.js';
 import { createLabTls, type LabTls } from './tls.js';
 import { LabTokenSigner } from './tokens.js';
 
@@ -17,6 +19,10 @@ export interface AzureLab {
   tls: LabTls;
   authorityHost: string;
   armEndpoint: string;
+  /** The lab's Blob Storage (absent when Azurite serves the blobs). */
+  blob?: LabBlobService;
+  /** `https://127.0.0.1:PORT/devstoreaccount1/evidence` on the lab's Blob Storage (absent with Azurite). */
+  evidenceContainerUrl?: string;
   armLog: ArmExchange[];
   entraLog: EntraLog[];
   faults: ArmFault[];
@@ -33,6 +39,8 @@ export interface AzureLabOptions {
   blobHost?: LabBlobHost;
   /** Polls a long-running operation answers 202 before finishing (default 1). */
   operationPolls?: number;
+  /** Reads of a copy's destination that see `pending` before `success` (default 1). */
+  copyReads?: number;
 }
 
 async function listen(server: Server): Promise<string> {
@@ -52,10 +60,11 @@ export async function startAzureLab(options: AzureLabOptions = {}): Promise<Azur
   let armBase = '';
   let entraBase = '';
   const inlineBlobs = new InlineBlobHost(() => armBase);
+  const blob = options.blobHost ? undefined : new LabBlobService({ store: estate.blobStore, signer, rbac: estate.world.rbac, now, copyReads: options.copyReads ?? 1 });
   const arm = createArmHandler({
     world: estate.world,
     signer,
-    blobHost: options.blobHost ?? inlineBlobs,
+    blobHost: options.blobHost ?? blob!,
     inlineBlobs,
     baseUrl: () => armBase,
     now,
@@ -70,20 +79,23 @@ export async function startAzureLab(options: AzureLabOptions = {}): Promise<Azur
       res.end(error.message);
     });
   });
+  const blobServer = blob ? createServer({ cert: tls.certPem, key: tls.keyPem }, (req, res) => void blob.handle(req, res)) : undefined;
   armBase = await listen(armServer);
   entraBase = await listen(entraServer);
+  if (blob && blobServer) blob.baseUrl = await listen(blobServer);
   return {
     estate,
     tls,
     authorityHost: entraBase,
     armEndpoint: armBase,
+    ...(blob ? { blob, evidenceContainerUrl: blob.containerUrl(LAB_EVIDENCE_ACCOUNT, LAB_EVIDENCE_CONTAINER) } : {}),
     armLog,
     entraLog,
     faults,
     clock,
     workloadToken: (lifetimeSeconds = 3600) => issueWorkloadToken(signer, LAB_WORKLOAD_ISSUER, LAB_WORKLOAD_SUBJECT, now(), lifetimeSeconds),
     async close() {
-      for (const server of [armServer, entraServer]) {
+      for (const server of [armServer, entraServer, ...(blobServer ? [blobServer] : [])]) {
         server.closeAllConnections();
         await new Promise<void>((resolve) => server.close(() => resolve()));
       }

@@ -4,6 +4,7 @@
  */
 import type { DemoPartStarter } from './part.js';
 import { startAwsDemoPart } from './aws.js';
+import { startAzureDemoPart } from './azure.js';
 import { startGcpDemoPart } from './gcp.js';
 
-export const DEMO_PARTS: readonly DemoPartStarter[] = [startAwsDemoPart, startGcpDemoPart];
+export const DEMO_PARTS: readonly DemoPartStarter[] = [startAwsDemoPart, startAzureDemoPart, startGcpDemoPart];

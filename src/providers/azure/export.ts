@@ -255,18 +255,33 @@ export async function exportSources(recorder: CaseRecorder, clients: AzureClient
 
 async function sealEvidence(recorder: CaseRecorder, clients: AzureClients, config: AzureConfig, name: string, target: string): Promise<ExportResult['sealed']> {
   const blob = clients.evidence().getBlobClient(name);
-  const sealed: { immutableUntil?: string; legalHold?: boolean } = {};
   const until = config.immutabilityDays > 0 ? new Date(Date.now() + config.immutabilityDays * 86_400_000) : undefined;
   await recorder.record('seal.requested', { blob: name, immutableUntil: until?.toISOString(), mode: until ? 'Unlocked' : undefined, legalHold: config.legalHold }, target);
   try {
+    // What the ledger says sealed is what Storage answered, not what was asked.
     const result = await callAzure('sealEvidence', name, async () => {
-      if (until) await blob.setImmutabilityPolicy({ expiriesOn: until, policyMode: 'Unlocked' });
-      if (config.legalHold) await blob.setLegalHold(true);
+      const confirmed: { immutableUntil?: string; mode?: string; legalHold?: boolean } = {};
+      if (until) {
+        const policy = await blob.setImmutabilityPolicy({ expiriesOn: until, policyMode: 'Unlocked' });
+        const expiry = policy.immutabilityPolicyExpiry as Date | string | undefined;
+        if (expiry) confirmed.immutableUntil = new Date(expiry).toISOString();
+        if (policy.immutabilityPolicyMode) confirmed.mode = policy.immutabilityPolicyMode;
+      }
+      if (config.legalHold) {
+        const hold = await blob.setLegalHold(true);
+        if (hold.legalHold !== undefined) confirmed.legalHold = hold.legalHold;
+      }
+      return confirmed;
     });
-    if (until) sealed.immutableUntil = until.toISOString();
-    if (config.legalHold) sealed.legalHold = true;
-    await recorder.record('evidence.sealed', { blob: name, ...sealed, requestIds: requestIdsOf(result.exchanges) }, target);
-    return sealed;
+    const sealed = result.value;
+    const missing = [until && !sealed.immutableUntil ? 'an immutability policy expiry' : '', config.legalHold && sealed.legalHold !== true ? 'legal hold = true' : ''].filter(Boolean);
+    if (missing.length > 0) {
+      const why = `the storage service answered without confirming ${missing.join(' and ')}`;
+      await recorder.record('seal.failed', { blob: name, reason: why, confirmed: sealed, requestIds: requestIdsOf(result.exchanges), exchanges: result.exchanges }, target);
+      return { unavailable: why };
+    }
+    await recorder.record('evidence.sealed', { blob: name, ...sealed, requestIds: requestIdsOf(result.exchanges), exchanges: result.exchanges }, target);
+    return { ...(sealed.immutableUntil ? { immutableUntil: sealed.immutableUntil } : {}), ...(sealed.legalHold !== undefined ? { legalHold: sealed.legalHold } : {}) };
   } catch (error) {
     const status = obj((error as { cause?: unknown }).cause).statusCode;
     const why = status === 501 ? 'the storage service does not implement blob immutability (HTTP 501 — Azurite has no immutability policies or legal holds)' : String((error as Error).message);

@@ -4,25 +4,25 @@ import { collectAzureTarget, resolveAzureSelector } from '../../../src/providers
 import { azureTargetFromProviderId, parseAzureSelector, parseAzureTarget } from '../../../src/providers/azure/targets.js';
 import { AZURE_OPERATIONS } from '../../../src/providers/azure/operations.js';
 import { vhdFile } from '../../../src/lab/azure/vhd-export.js';
+import { LAB_EVIDENCE_ACCOUNT, LAB_EVIDENCE_CONTAINER } from '../../../src/lab/azure/scenario.js';
 import { startAzureFixture, type AzureFixture } from './fixture.js';
 
 let fx: AzureFixture;
 beforeAll(async () => {
-  fx = await startAzureFixture({ azurite: true });
+  fx = await startAzureFixture();
 });
 afterAll(async () => fx?.close());
 
 const sha = (b: Buffer) => createHash('sha256').update(b).digest('hex');
 
 describe('an Azure VM in another tenant, collected into the SOC evidence container', () => {
-  it('per-disk: describes, snapshots every disk, copies, hashes disk and file, revokes and records why nothing was sealed (Azurite)', async () => {
+  it('per-disk: describes, snapshots every disk, copies, hashes disk and file, revokes and seals each copy (policy + legal hold, as Storage confirmed)', async () => {
     const kase = await fx.openTestCase('IR-AZ-VM');
     const ctx = fx.run(kase, { consistency: 'per-disk' });
     const { ids, world } = fx.lab.estate;
     const outcome = await collectAzureTarget(ctx, parseAzureTarget(ids.vm));
     const types = kase.entries().map((e) => e.type);
-    expect(outcome, JSON.stringify(kase.entries().filter((e) => e.type === 'step.failed').map((e) => e.data))).toMatchObject({ status: 'partial' });
-    expect(outcome.reason).toContain('immutability');
+    expect(outcome, JSON.stringify(kase.entries().filter((e) => e.type === 'step.failed' || e.type === 'seal.failed').map((e) => e.data))).toMatchObject({ status: 'collected' });
 
     // Both disks: one incremental snapshot each, tagged with case and evidence ids, in the staging group.
     const snapshots = [...world.snapshots.values()];
@@ -34,6 +34,8 @@ describe('an Azure VM in another tenant, collected into the SOC evidence contain
       expect(s.tags.EvidenceId).toMatch(/^ev-[0-9a-f]{12}$/);
       expect(s.activeSas, 'endGetAccess revoked every grant').toBeUndefined();
     }
+    // Revoked means the export's SAS no longer reads anything in the lab's Blob Storage either.
+    expect(fx.lab.estate.blobStore.container('mdexports', 'snapshot-exports')!.blobs.size).toBe(0);
     // Hashes of the preserved copy: the file with its VHD footer, and the disk without it.
     const hashed = kase.entries().filter((e) => e.type === 'evidence.hashed');
     expect(hashed).toHaveLength(2);
@@ -43,13 +45,33 @@ describe('an Azure VM in another tenant, collected into the SOC evidence contain
       expect(entry.data.fileSha256).toBe(sha(vhdFile(source.content)));
       expect(entry.data.footer).toMatchObject({ matchesLength: true });
     }
-    expect(types).toEqual(expect.arrayContaining(['credentials.obtained', 'bootdiagnostics.retrieved', 'snapshot.requested', 'snapshot.created', 'snapshot.completed', 'export.granted', 'copy.completed', 'export.revoked', 'seal.failed']));
+    expect(types).toEqual(expect.arrayContaining(['credentials.obtained', 'bootdiagnostics.retrieved', 'snapshot.requested', 'snapshot.created', 'snapshot.completed', 'export.granted', 'copy.completed', 'export.revoked', 'evidence.sealed']));
+    expect(types).not.toContain('seal.failed');
     // Boot diagnostics and the model are evidence files; the SAS URLs are nowhere in the ledger.
     const ledger = JSON.stringify(kase.entries());
     expect(ledger).not.toMatch(/sig=/);
     expect(ledger).not.toMatch(/"access_token"|eyJ/);
-    const seal = kase.entries().find((e) => e.type === 'seal.failed')!;
-    expect(seal.data.reason).toContain('501');
+    // The seal is what Storage confirmed: the policy's expiry and mode, the hold, the request ids;
+    // and the lab's container holds exactly that on each copy's current version.
+    const seals = kase.entries().filter((e) => e.type === 'evidence.sealed');
+    expect(seals).toHaveLength(2);
+    const container = fx.lab.estate.blobStore.container(LAB_EVIDENCE_ACCOUNT, LAB_EVIDENCE_CONTAINER)!;
+    for (const seal of seals) {
+      expect(seal.data).toMatchObject({ mode: 'Unlocked', legalHold: true });
+      const until = Date.parse(String(seal.data.immutableUntil));
+      expect(until - Date.now()).toBeGreaterThan(364 * 86_400_000);
+      const requestIds = seal.data.requestIds as string[];
+      expect(requestIds).toHaveLength(2);
+      const served = fx.lab.blob!.log.filter((x) => requestIds.includes(x.requestId)).map((x) => [x.operation, x.status]);
+      expect(served).toEqual([['Blob_SetImmutabilityPolicy', 200], ['Blob_SetLegalHold', 200]]);
+      const version = container.blobs.get(String(seal.data.blob))!.current!;
+      expect(version.legalHold).toBe(true);
+      expect(version.immutability).toEqual({ until: new Date(Math.floor(until / 1000) * 1000), mode: 'Unlocked' });
+    }
+    // Every data action was decided from policies/azure at the container: writer copies and reads, sealer seals.
+    const data = world.rbac.decisions.filter((d) => d.data && d.principalId === fx.lab.estate.principals.soc);
+    expect(new Set(data.map((d) => d.action.split('/blobs/')[1]))).toEqual(new Set(['read', 'add/action', 'immutableStorage/runAsSuperUser/action']));
+    expect(data.every((d) => d.allowed && d.scope.startsWith(`${fx.lab.estate.ids.evidenceContainer}/blobs/IR-AZ-VM/`))).toBe(true);
     // Token claims recorded: the target tenant's token for ARM, the SOC tenant's for storage.
     const creds = kase.entries().filter((e) => e.type === 'credentials.obtained').map((e) => e.data as { identity: string; tenantId: string; claims?: { appId?: string; audience?: string } });
     expect(creds).toEqual(expect.arrayContaining([
@@ -77,7 +99,8 @@ describe('a crash-consistent restore point where the VM supports one', () => {
     const snapshotsBefore = world.snapshots.size;
     const kase = await fx.openTestCase('IR-AZ-RP');
     const outcome = await collectAzureTarget(fx.run(kase), parseAzureTarget(ids.vm));
-    expect(outcome.status, outcome.reason).toBe('partial'); // hashed, not sealed (Azurite)
+    expect(outcome.status, outcome.reason).toBe('collected');
+    expect(kase.entries().filter((e) => e.type === 'evidence.sealed')).toHaveLength(2);
     expect(world.snapshots.size).toBe(snapshotsBefore);
     const chosen = kase.entries().find((e) => e.type === 'consistency.chosen')!;
     expect(chosen.data.mode).toBe('crash-consistent-restore-point');
@@ -134,7 +157,7 @@ describe('resume', () => {
     const resumed = again.entries().slice(again.entries().findIndex((e) => e.type === 'case.resumed'));
     expect(resumed.filter((e) => e.type === 'snapshot.adopted'), JSON.stringify(resumed.map((e) => [e.type, e.data.step, (e.data.error as {message?: string})?.message]))).toHaveLength(2);
     expect(resumed.filter((e) => e.type === 'copy.adopted')).toHaveLength(2);
-    expect(outcome.status).toBe('partial'); // still not sealed: Azurite
+    expect(outcome.status).toBe('collected');
     await again.close();
   });
 });

@@ -1,5 +1,6 @@
-// Test fixture: the lab's Azure (Entra + ARM over https with a fresh CA) and Azurite on the same
-// CA, a config pointing the unchanged product at them, and real case folders.
+// Test fixture: the lab's Azure (Entra + ARM + Blob Storage over https with a fresh CA) — or, with
+// `azurite: true`, Azurite on the same CA in place of the lab's Blob Storage — a config pointing
+// the unchanged product at them, and real case folders.
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -43,7 +44,7 @@ export async function startAzureFixture(options: { azurite?: boolean; lab?: Azur
     clientId: LAB_APP_CLIENT_ID,
     assertion: { source: 'token-file', path: tokenFile },
     subscriptions: [{ subscriptionId: LAB_CUSTOMER_SUBSCRIPTION, tenantId: LAB_CUSTOMER_TENANT }],
-    evidenceContainerUrl: `${azurite?.accountUrl ?? 'https://127.0.0.1:1/devstoreaccount1'}/${EVIDENCE_CONTAINER}`,
+    evidenceContainerUrl: azurite ? `${azurite.accountUrl}/${EVIDENCE_CONTAINER}` : lab.evidenceContainerUrl!,
     endpoints: { resourceManager: lab.armEndpoint, authorityHost: lab.authorityHost },
     caFile,
     pollIntervalMs: 0,
