@@ -13,9 +13,9 @@ import { copyRecordWarning, isCopyRecord, sealIndex } from './copy-records.js';
 import { checkDiskImages, imageRoots } from './disk-images.js';
 import { hashBuffers, hashRegularFile, type EvidenceFileState } from './file-hash.js';
 import { EVIDENCE_DIR, FILE_ENTRY_TYPES, HASH_PROGRESS_DIR, LEDGER_FILE, LOCK_FILE, MANIFEST_FILE, PARTIAL_DIR, REPORT_FILES } from './layout.js';
-import { collectEvidenceItems, verifyManifestSignature, type Manifest } from './manifest.js';
+import { collectEvidenceItems, ITEM_ENTRY_TYPES, verifyManifestSignature, type Manifest } from './manifest.js';
 import { segmentProblem } from './names.js';
-import { startSignatureChecks } from './signature-check.js';
+import { startSignatureChecks, type SignatureChecks } from './signature-check.js';
 import type { Problem } from './problems.js';
 import { fingerprintOf } from './signing-key.js';
 import { formatHead, type HeadExpectation } from './expectations.js';
@@ -80,16 +80,22 @@ export async function verifyCase(caseDir: string, options: VerifyOptions = {}): 
     return finish({ problems, warnings, closed: false, entries: [], evidence: { files: 0, verified: 0, artifacts: 0 } });
   }
 
-  // The signatures are checked (on a worker thread for a large ledger) while the manifest and
-  // the files are: they do not depend on each other. The chain's problems still come first.
-  const walk = walkChain(text, options);
-  const signatures = startSignatureChecks(walk.publicKey, walk.signatures);
+  // The signatures are checked (on a worker thread for a large ledger, from the moment the first
+  // entry pins the key) while the rest of the ledger is walked and the manifest and the files are
+  // checked: they do not depend on each other. The chain's problems still come first.
+  const pinned: { checks?: SignatureChecks } = {};
+  const walk = walkChain(text, options, (publicKey, expected) => {
+    const checks = startSignatureChecks(publicKey, expected);
+    pinned.checks = checks;
+    return (pending) => checks.add(pending);
+  });
+  const signatures = pinned.checks ?? startSignatureChecks(undefined, 0);
   const entries = walk.entries;
-  const closed = await checkManifest(caseDir, walk.publicKey, walk.caseId, entries, fail, options.requireClosed ? fail : warn);
+  const items = collectEvidenceItems(entries);
+  const closed = await checkManifest(caseDir, walk.publicKey, walk.caseId, entries, items, fail, options.requireClosed ? fail : warn);
   if (options.expectedHead) checkHead(entries, options.expectedHead, fail);
   const copyNote = closed ? copyRecordWarning(entries) : undefined;
   if (copyNote) warn({ kind: 'copy-not-recorded', path: LEDGER_FILE, message: copyNote });
-  const items = collectEvidenceItems(entries);
   // Raw disk images written into the case folder (`--image`) are re-hashed like evidence, after
   // the evidence files (a case without images pays one pass over the entries for them).
   const verified = (await checkFiles(caseDir, entries, fail, warn)) + (await checkDiskImages(caseDir, entries, fail));
@@ -142,6 +148,7 @@ async function checkManifest(
   publicKey: string | undefined,
   caseId: string | undefined,
   entries: readonly LedgerEntry[],
+  items: ReturnType<typeof collectEvidenceItems>,
   fail: Report,
   notClosed: Report,
 ): Promise<boolean> {
@@ -218,12 +225,12 @@ async function checkManifest(
     fail({ kind: 'manifest-mismatch', entrySeq: head.seq, path, message: `entry ${head.seq} does not have the hash the manifest records for the ledger head` });
     return false;
   }
-  const upToHead = entries.filter((e) => e.seq <= head.seq);
-  const expected = collectEvidenceItems(upToHead);
+  const afterSeal = entries.filter((e) => e.seq > head.seq);
+  // The items of the whole ledger are those up to the head unless an entry after it records one.
+  const expected = afterSeal.some((e) => ITEM_ENTRY_TYPES.has(e.type)) ? collectEvidenceItems(entries.filter((e) => e.seq <= head.seq)) : items;
   if (!sameJson({ f: manifest.files, a: manifest.artifacts }, { f: expected.files, a: expected.artifacts })) {
     fail({ kind: 'manifest-mismatch', path, message: 'the evidence listed in manifest.json differs from what the ledger records' });
   }
-  const afterSeal = entries.filter((e) => e.seq > head.seq);
   // The records of the off-machine copy are appended after the seal (copy-records.ts); any other
   // entry there means the ledger was extended behind the manifest's back.
   if (atHead.type === 'case.closed' && afterSeal.length > 0 && afterSeal.every(isCopyRecord)) return true;
