@@ -5,7 +5,7 @@
  * Reads are 1 MiB into reused buffers, and double-buffered: the next read is in flight (in libuv's
  * thread pool) while the current chunk is hashed, so a large file costs about its hashing time.
  * A read stream's 64 KiB chunks, each a new buffer, cost verify a fifth of its time in reads and
- * garbage collection.
+ * garbage collection. (4 MiB reads measured no different on the bench case.)
  */
 import { createHash, hash } from 'node:crypto';
 import { closeSync, constants, fstatSync, lstatSync, openSync, read, readSync } from 'node:fs';
