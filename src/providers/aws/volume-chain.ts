@@ -18,7 +18,7 @@ import type { DescribedKey } from './kms-keys.js';
 import type { Semaphore } from './limits.js';
 import { fillKeyPattern } from './kms-keys.js';
 import { hashPreservedVolume, wantsDiskHash } from './hash-volume.js';
-import { isLedgerError, loadIndexOrProceed, runStep, type TargetRun } from './run.js';
+import { isStopSignal, loadIndexOrProceed, runStep, type TargetRun } from './run.js';
 import { historyOf } from '../../core/case-history.js';
 import { recordMutation } from '../../core/kernel.js';
 import { LEDGER_EVENTS } from '../../core/ledger-events.js';
@@ -279,7 +279,7 @@ export async function runVolumeChain(run: TargetRun, chain: SourceSnapshot, shar
           // Only for the reason recorded; a key we may not describe is no reason to stop.
           const sourceKey = source.value.kmsKeyId
             ? await run.scope.keys.describe(source.value.kmsKeyId).catch((error: unknown) => {
-                if (isLedgerError(error)) throw error;
+                if (isStopSignal(error)) throw error;
                 return undefined;
               })
             : undefined;

@@ -5,7 +5,7 @@
  * the first `start` the API answered is recorded so overwritten output shows as a gap.
  */
 import type { CaseRecorder } from '../../core/ports.js';
-import { CustodyError } from '../../core/errors.js';
+import { CustodyError, isStopSignal } from '../../core/errors.js';
 import type { Instance } from './describe.js';
 import type { GcpSession } from './session.js';
 import { gcpTargetKey, resourceNameOf, type GcpInstanceTarget } from './targets.js';
@@ -62,7 +62,7 @@ export async function collectVolatile(
       result.stored.push(stored.path);
     } catch (error) {
       const e = error as CustodyError;
-      if (e.code === 'E_LEDGER') throw error;
+      if (isStopSignal(e)) throw error;
       await recorder.record('volatile.unavailable', { what: `serial-port-${port}`, error: e.toRecord?.() ?? { message: String(error) } }, key);
       result.unavailable.push({ what: `serial port ${port}`, reason: e.message });
     }
@@ -85,7 +85,7 @@ export async function collectVolatile(
       result.stored.push(stored.path);
     } catch (error) {
       const e = error as CustodyError;
-      if (e.code === 'E_LEDGER') throw error;
+      if (isStopSignal(e)) throw error;
       await recorder.record('volatile.unavailable', { what: 'screenshot', error: e.toRecord?.() ?? { message: String(error) } }, key);
       result.unavailable.push({ what: 'screenshot', reason: e.message });
     }

@@ -9,8 +9,8 @@
  */
 import { createHash } from 'node:crypto';
 import type { V1Pod } from '@kubernetes/client-node';
-import { CustodyError } from '../../core/errors.js';
-import { isStopSignal, recordMutation } from '../../core/kernel.js';
+import { CustodyError, isStopSignal } from '../../core/errors.js';
+import { recordMutation } from '../../core/kernel.js';
 import { callKubernetes } from './call.js';
 import type { ContainerInfo, PodRun } from './pod-run.js';
 import { freshName, safeName } from './pod-run.js';

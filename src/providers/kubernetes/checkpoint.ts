@@ -9,7 +9,7 @@
  * checkpoint-retrieve.ts); without it the ledger says it was not retrieved, and the node's disk
  * snapshot (the follow-up) preserves the archive with the rest of the root volume.
  */
-import { isCustodyError } from '../../core/errors.js';
+import { isCustodyError, isStopSignal } from '../../core/errors.js';
 import { callKubernetes, KubernetesHttpError, statusOf } from './call.js';
 import type { ContainerInfo, PodRun } from './pod-run.js';
 import { historyOf } from '../../core/case-history.js';
@@ -86,7 +86,7 @@ export async function probeCheckpoint(run: PodRun, node: string, containers: rea
         try {
           await retrieveCheckpoint(run, node, container, archive);
         } catch (error) {
-          if (isCustodyError(error) && error.code === 'E_LEDGER') throw error;
+          if (isStopSignal(error)) throw error;
           await recorder.record(
             'checkpoint.not-retrieved',
             { node, container: container.name, archive, reason: isCustodyError(error) ? error.message : String(error), ...(isCustodyError(error) ? { error: error.toRecord() } : {}) },
@@ -95,7 +95,7 @@ export async function probeCheckpoint(run: PodRun, node: string, containers: rea
         }
       }
     } catch (error) {
-      if (isCustodyError(error) && error.code === 'E_LEDGER') throw error;
+      if (isStopSignal(error)) throw error;
       const cause = isCustodyError(error) ? error.cause : error;
       const { status, message } = statusOf(cause);
       const body = cause instanceof KubernetesHttpError ? cause.body : '';
