@@ -5,6 +5,7 @@
  */
 import { evidenceIdFor } from '../../core/case-id.js';
 import { CustodyError, isCustodyError, isStopSignal } from '../../core/errors.js';
+import { storeOnce } from '../../core/kernel.js';
 import type { CaseRecorder, ProgressSink, TargetOutcome } from '../../core/ports.js';
 import { attachedDisks, getDisk, getInstance, toEvidenceJson, type Disk } from './describe.js';
 import type { GcpSession } from './session.js';
@@ -45,7 +46,7 @@ function outcomeOf(key: string, snapshots: DiskSnapshotResult[], evidenceIds: st
 }
 
 async function storeDisks(run: GcpTargetRun, key: string, evidenceId: string, described: Array<{ target: GcpDiskTarget; disk: Disk }>): Promise<void> {
-  await run.recorder.storeEvidence({
+  await storeOnce(run.recorder, {
     evidenceId,
     name: 'disks.json',
     kind: 'disks-description',
@@ -72,7 +73,7 @@ export async function collectGcpInstance(run: GcpTargetRun, target: GcpInstanceT
   let instance;
   try {
     instance = await getInstance(session, target, evidenceId);
-    await recorder.storeEvidence({
+    await storeOnce(recorder, {
       evidenceId,
       name: 'instance.json',
       kind: 'instance-description',
