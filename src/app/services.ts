@@ -8,7 +8,7 @@ import { openCase, verifyCase } from '../custody/index.js';
 import type { VerifyResult } from '../custody/index.js';
 import { REGISTRY } from '../providers/registry.js';
 import { defaultKeysDir } from '../core/config.js';
-import { CustodyError, isCustodyError } from '../core/errors.js';
+import { CustodyError, isCustodyError, isStopSignal } from '../core/errors.js';
 import { ensureConfiguredDir } from '../custody/configured-dir.js';
 import type { AppDeps, CopyOutcome, VerifyOutcome, VerifyRequest } from './deps.js';
 
@@ -78,7 +78,7 @@ async function copyToEvidenceBucket({ config, caseDir, caseId, actor }: Paramete
     });
     return { ok: true, url: result.url, copied: result.copied, alreadyCopied: result.alreadyCopied, total: result.total, retention, head: result.head };
   } catch (error) {
-    if (isCustodyError(error) && error.code === 'E_LEDGER') throw error;
+    if (isStopSignal(error)) throw error;
     const record = isCustodyError(error) ? error.toRecord() : { code: 'E_INTERNAL', message: String(error) };
     return { ok: false, url: store.url, retention, error: { code: String(record.code), message: String(record.message) } };
   } finally {

@@ -61,6 +61,21 @@ export class CaseHistory {
   }
 
   /**
+   * The first entry of `type` whose `data[field]` is the string `value` (e.g. the `disk.hashed`
+   * of a snapshot: "hashed before?"), from an index kept per type and field.
+   */
+  firstWhere(type: string, field: string, value: string): LedgerEntry | undefined {
+    return this.derived(
+      `core.firstWhere\u0000${type}\u0000${field}`,
+      () => new Map<string, LedgerEntry>(),
+      (first, entry) => {
+        const key = entry.type === type ? entry.data[field] : undefined;
+        if (typeof key === 'string' && !first.has(key)) first.set(key, entry);
+      },
+    ).get(value);
+  }
+
+  /**
    * A provider's own index over the case, folded entry by entry as the ledger grows (e.g. AWS:
    * which target's chain holds each volume). `key` names it; the first call's `init` and `add` define it.
    */

@@ -2,9 +2,9 @@
  * Collecting one target: skip it when an earlier run of the case finished it, call its provider,
  * turn a thrown failure into an outcome, retry a retryable failure, and record how it ended.
  */
-import { CustodyError } from './errors.js';
+import { CustodyError, isStopSignal } from './errors.js';
 import { guardRecorder } from './kernel.js';
-import { failedOutcome, isLedgerFailure } from './outcomes.js';
+import { failedOutcome } from './outcomes.js';
 import type { EarlierCollection } from './earlier-runs.js';
 import type { CaseRecorder, CollectOptions, ProgressEvent, ProgressSink, Provider, ProviderContext, TargetOutcome } from './ports.js';
 import { targetKey } from './targets.js';
@@ -90,9 +90,10 @@ async function attemptOnce(target: Target, provider: Provider, key: string, run:
       ...(run.background ? { background: run.background } : {}),
     });
   } catch (error) {
-    if (isLedgerFailure(error)) throw error;
+    if (isStopSignal(error)) throw error;
     outcome = run.signal.aborted && !(error instanceof CustodyError) ? interruptedOutcome(key) : failedOutcome(key, error);
   }
+  // An outcome that carries the stop signal stops the run as if it had been thrown.
   if (outcome.error?.code === 'E_LEDGER') {
     throw new CustodyError('E_LEDGER', String(outcome.reason ?? outcome.error.message ?? 'the ledger could not be written'));
   }

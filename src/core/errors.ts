@@ -64,6 +64,15 @@ export function isCustodyError(error: unknown): error is CustodyError {
 }
 
 /**
+ * The one stop-the-run signal: an `E_LEDGER` error. Evidence taken without a record is worse than
+ * none, so no provider catches it, and core (src/core/collect.ts, the orchestrator) stops every
+ * target when any provider lets it through, thrown or as an outcome's error.
+ */
+export function isStopSignal(error: unknown): boolean {
+  return isCustodyError(error) && error.code === 'E_LEDGER';
+}
+
+/**
  * Exit codes, documented in the README:
  * 0 every target collected; 1 some targets partial or failed (the case is still valid);
  * 2 every target failed; 3 bad input or configuration; 4 verification failed;

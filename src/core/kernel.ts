@@ -7,17 +7,11 @@ import { createHash } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { historyOf, resumedName } from './case-history.js';
-import { CustodyError, isCustodyError } from './errors.js';
+import { CustodyError, isCustodyError, isStopSignal } from './errors.js';
 import { LEDGER_EVENTS } from './ledger-events.js';
 import type { ArtifactInput, CaseRecorder, EvidenceInput, LedgerEntry, ProgressSink, StoredEvidence } from './ports.js';
 
-/**
- * The one stop-the-run signal: an `E_LEDGER` error. Evidence taken without a record is worse than
- * none, so nothing below the orchestrator catches it, and the orchestrator stops every target.
- */
-export function isStopSignal(error: unknown): boolean {
-  return isCustodyError(error) && error.code === 'E_LEDGER';
-}
+export { isStopSignal } from './errors.js';
 
 /**
  * Wraps a recorder so any failure to write becomes `E_LEDGER` (the stop signal). Applied by core

@@ -21,6 +21,9 @@ export const LEDGER_EVENTS = {
   snapshotAdopted: 'snapshot.adopted',
   snapshotLocked: 'snapshot.locked',
   checkpointCreated: 'checkpoint.created',
+  diskHashStarted: 'disk.hash.started',
+  diskHashed: 'disk.hashed',
+  diskHashesCompared: 'disk.hashes.compared',
 } as const;
 
 export type LedgerEventType = (typeof LEDGER_EVENTS)[keyof typeof LEDGER_EVENTS];

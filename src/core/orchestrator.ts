@@ -5,13 +5,13 @@
  * ledger failure stops the run, because evidence taken without a record is worse than none.
  */
 import { setMaxListeners } from 'node:events';
-import { CustodyError } from './errors.js';
+import { CustodyError, isStopSignal } from './errors.js';
 import type { CoreConfig } from './config.js';
 import { createScopedScheduler } from './concurrency.js';
 import { createBackgroundLane } from './background.js';
 import { collectTarget, contextFor, interruptedOutcome } from './collect.js';
 import { collectedInEarlierRuns, earlierAdmissions, type TargetParser } from './earlier-runs.js';
-import { isLedgerFailure, summarizeOutcomes, toCustodyError } from './outcomes.js';
+import { summarizeOutcomes, toCustodyError } from './outcomes.js';
 import type { OutcomeSummary } from './outcomes.js';
 import type { CaseRecorder, CollectOptions, ProgressSink, Provider, TargetOutcome } from './ports.js';
 import { selectorKey, targetKey } from './targets.js';
@@ -193,7 +193,7 @@ export async function runCollection(input: RunCollectionInput): Promise<Collecti
         progress({ step: 'resolve', state: 'done', detail: `${key}: ${found.length} target(s)` });
         for (const target of found) await admitInto(target, key);
       } catch (error) {
-        if (isLedgerFailure(error)) throw error;
+        if (isStopSignal(error)) throw error;
         const failure = toCustodyError(error);
         await recorder.record('selector.failed', { selector: key, reason: failure.message, error: failure.toRecord() });
         progress({ step: 'resolve', state: 'failed', detail: `${key}: ${failure.message}` });

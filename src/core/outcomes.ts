@@ -54,8 +54,3 @@ export function toCustodyError(error: unknown): CustodyError {
   const message = error instanceof Error ? error.message : String(error);
   return new CustodyError('E_INTERNAL', message || 'unexpected error', { cause: error });
 }
-
-/** True when the failure means the ledger can no longer be trusted to record: stop everything. */
-export function isLedgerFailure(error: unknown): boolean {
-  return isCustodyError(error) && error.code === 'E_LEDGER';
-}

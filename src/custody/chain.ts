@@ -3,10 +3,11 @@
  * signature against the key pinned in the first entry. Used by verify (report everything) and by
  * resume (refuse on the first problem).
  */
+import { hash } from 'node:crypto';
 import type { LedgerEntry } from '../core/ports.js';
-import { entryForms, GENESIS_PREV, parseEntryLine } from './entry.js';
+import { entryForms, GENESIS_PREV, parseEntryLine, unsealedTextOf } from './entry.js';
 import type { Problem } from './problems.js';
-import { decodeCanonicalBase64, fingerprintOf, textVerifier } from './signing-key.js';
+import { decodeCanonicalBase64, fingerprintOf, isCanonicalSignature, textVerifier } from './signing-key.js';
 
 export interface ChainResult {
   /** Well-formed entries, in file order (including ones with a bad hash or signature). */
@@ -63,12 +64,29 @@ interface SignatureStep {
   line: number;
   /** The entry is otherwise sound but its line is not canonical: said only if the signature verifies. */
   nonCanonicalLine: boolean;
+  /** Its hash was checked over the line's own bytes ({@link unsealedTextOf}), not the canonical form. */
+  hashedAsWritten: boolean;
 }
 
-/** Checks everything but the signatures; never throws for bad content. */
-export function walkChain(text: string, options: CheckChainOptions = {}): ChainWalk {
+/**
+ * Called once the first entry pins a key, with at most how many signatures may follow; what it
+ * returns is handed every signature the walk leaves to be checked, in order, as it reaches it.
+ */
+export type SignatureHandOver = (publicKey: string, expected: number) => (pending: PendingSignature) => void;
+
+/**
+ * Checks everything but the signatures; never throws for bad content. With `handOver`, each
+ * signature is also handed over as soon as the walk reaches it (verify starts checking them on a
+ * worker thread while the walk goes on).
+ */
+export function walkChain(text: string, options: CheckChainOptions = {}, handOver?: SignatureHandOver): ChainWalk {
   const steps: ChainWalk['steps'] = [];
   const signatures: PendingSignature[] = [];
+  let hand: ((pending: PendingSignature) => void) | undefined;
+  const pend = (entry: LedgerEntry) => {
+    signatures.push(entry);
+    hand?.(entry);
+  };
   const entries: LedgerEntry[] = [];
   const error = (problem: Omit<Problem, 'severity'>) => steps.push({ severity: 'error', ...problem });
 
@@ -104,6 +122,7 @@ export function walkChain(text: string, options: CheckChainOptions = {}): ChainW
         error({ entrySeq: entry.seq, line: lineNo, kind: 'no-pinned-key', message: `${nameOf(entry, lineNo)} is not a case.opened entry pinning an Ed25519 public key (canonical base64 SPKI DER); signatures cannot be checked` });
       } else {
         publicKey = pinned;
+        hand = handOver?.(pinned, lines.length);
         if (typeof entry.data.caseId === 'string') caseId = entry.data.caseId;
         const mismatch =
           (options.expectedPublicKey !== undefined && options.expectedPublicKey !== pinned) ||
@@ -127,15 +146,27 @@ export function walkChain(text: string, options: CheckChainOptions = {}): ChainW
       error({ entrySeq: entry.seq, line: lineNo, kind: 'seq-mismatch', message: `${nameOf(entry, lineNo)}: expected seq ${expectedSeq}, found ${entry.seq}: ${why}` });
     }
     let sound = true;
-    const forms = safeForms(entry);
     if (entry.prev !== prev) {
       sound = false;
       error({ entrySeq: entry.seq, line: lineNo, kind: 'broken-link', message: `${nameOf(entry, lineNo)}: prev does not match the hash of the entry before it` });
     }
+    // The common case, without canonicalising the entry: the line minus hash and sig hashes to
+    // its hash. Sound if the signature verifies (see unsealedTextOf); settleChain asks the
+    // canonical form what is wrong if it does not.
+    const spelled = isCanonicalSignature(entry.sig);
+    const unsealed = spelled && publicKey !== undefined ? unsealedTextOf(line, entry) : undefined;
+    if (unsealed !== undefined && hash('sha256', unsealed, 'hex') === entry.hash) {
+      steps.push({ pending: signatures.length, entry, line: lineNo, nonCanonicalLine: false, hashedAsWritten: true });
+      pend(entry);
+      expectedSeq = entry.seq + 1;
+      prev = entry.hash;
+      return;
+    }
+    const forms = safeForms(entry);
     if (forms?.hash !== entry.hash) {
       sound = false;
-      error({ entrySeq: entry.seq, line: lineNo, kind: 'hash-mismatch', message: `${nameOf(entry, lineNo)}: content does not match its hash (the entry was changed)` });
-    } else if (!isCanonicalSignature(entry.sig)) {
+      error(hashMismatch(entry, lineNo));
+    } else if (!spelled) {
       sound = false;
       error({
         entrySeq: entry.seq, line: lineNo,
@@ -144,8 +175,8 @@ export function walkChain(text: string, options: CheckChainOptions = {}): ChainW
       });
     } else if (publicKey !== undefined) {
       // Whether this entry is sound now rests on its signature: the verdict decides what is said.
-      steps.push({ pending: signatures.length, entry, line: lineNo, nonCanonicalLine: sound && !isCanonicalLine(line, forms) });
-      signatures.push(entry);
+      steps.push({ pending: signatures.length, entry, line: lineNo, nonCanonicalLine: sound && !isCanonicalLine(line, forms), hashedAsWritten: false });
+      pend(entry);
       sound = false; // reported by settleChain
     }
     if (sound && !isCanonicalLine(line, forms)) {
@@ -169,6 +200,12 @@ export function settleChain(walk: ChainWalk, verdicts: readonly boolean[]): Chai
     if (!('pending' in step)) {
       problems.push(step);
     } else if (verdicts[step.pending] !== true) {
+      // Hashed as written, the line could also be a changed entry with a hash to match: which of
+      // the two it is, the canonical form says, as it does for every other entry.
+      if (step.hashedAsWritten && safeForms(step.entry)?.hash !== step.entry.hash) {
+        problems.push({ severity: 'error', ...hashMismatch(step.entry, step.line) });
+        continue;
+      }
       problems.push({
         severity: 'error',
         entrySeq: step.entry.seq,
@@ -194,12 +231,12 @@ export function settleChain(walk: ChainWalk, verdicts: readonly boolean[]): Chai
   };
 }
 
-function nameOf(entry: LedgerEntry, line: number): string {
-  return `entry ${entry.seq} (line ${line}, ${entry.type})`;
+function hashMismatch(entry: LedgerEntry, line: number): Omit<Problem, 'severity'> {
+  return { entrySeq: entry.seq, line, kind: 'hash-mismatch', message: `${nameOf(entry, line)}: content does not match its hash (the entry was changed)` };
 }
 
-function isCanonicalSignature(sig: string): boolean {
-  return decodeCanonicalBase64(sig)?.length === 64;
+function nameOf(entry: LedgerEntry, line: number): string {
+  return `entry ${entry.seq} (line ${line}, ${entry.type})`;
 }
 
 /** The entry's canonical texts, or undefined when it cannot be canonicalised (its hash cannot match). */

@@ -5,9 +5,9 @@
  * Reads are 1 MiB into reused buffers, and double-buffered: the next read is in flight (in libuv's
  * thread pool) while the current chunk is hashed, so a large file costs about its hashing time.
  * A read stream's 64 KiB chunks, each a new buffer, cost verify a fifth of its time in reads and
- * garbage collection.
+ * garbage collection. (4 MiB reads measured no different on the bench case.)
  */
-import { createHash } from 'node:crypto';
+import { createHash, hash } from 'node:crypto';
 import { closeSync, constants, fstatSync, lstatSync, openSync, read, readSync } from 'node:fs';
 import { open } from 'node:fs/promises';
 
@@ -75,12 +75,11 @@ export async function hashRegularFile(path: string, buffers: HashBuffers): Promi
         new Promise<number>((resolve, reject) => read(fd, buffer, 0, CHUNK, position, (error, bytesRead) => (error ? reject(error) : resolve(bytesRead))));
       return { state: 'hashed', ...(await hashChunks(readAt, buffers)) };
     }
-    const hash = createHash('sha256');
+    // Read to the size fstat gave, as readFileSync does: one read, not a second to find the end
+    // (a fifth of the system calls of a small file). A file cut meanwhile ends early.
     let size = 0;
-    for (let bytesRead; (bytesRead = readSync(fd, buffers[0], 0, CHUNK, size)) > 0; size += bytesRead) {
-      hash.update(buffers[0].subarray(0, bytesRead));
-    }
-    return { state: 'hashed', sha256: hash.digest('hex'), size };
+    for (let bytesRead; size < info.size && (bytesRead = readSync(fd, buffers[0], size, info.size - size, size)) > 0; ) size += bytesRead;
+    return { state: 'hashed', sha256: hash('sha256', buffers[0].subarray(0, size), 'hex'), size };
   } finally {
     closeSync(fd);
   }
@@ -99,7 +98,7 @@ function classify(path: string): EvidenceFileState | undefined {
 
 /** Hashes a file chunk by chunk, with the next read in flight while the current chunk is hashed. */
 async function hashChunks(readAt: (buffer: Buffer, position: number) => Promise<number>, buffers: HashBuffers): Promise<FileDigest> {
-  const hash = createHash('sha256');
+  const digest = createHash('sha256');
   let size = 0;
   let current: 0 | 1 = 0;
   let pending = readAt(buffers[current], 0);
@@ -110,7 +109,7 @@ async function hashChunks(readAt: (buffer: Buffer, position: number) => Promise<
     size += bytesRead;
     current = current === 0 ? 1 : 0;
     pending = readAt(buffers[current], size); // in flight while `chunk` is hashed
-    hash.update(chunk);
+    digest.update(chunk);
   }
-  return { sha256: hash.digest('hex'), size };
+  return { sha256: digest.digest('hex'), size };
 }

@@ -60,6 +60,9 @@ export interface Manifest {
 
 export type UnsignedManifest = Omit<Manifest, 'signature'>;
 
+/** The entry types {@link collectEvidenceItems} reads: no other entry changes the manifest. */
+export const ITEM_ENTRY_TYPES: ReadonlySet<string> = new Set(['evidence.stored', 'evidence.recovered', 'artifact.recorded']);
+
 /** The evidence items recorded in `entries`, latest state per item. */
 export function collectEvidenceItems(entries: readonly LedgerEntry[]): { files: ManifestFile[]; artifacts: ManifestArtifact[] } {
   const files = new Map<string, ManifestFile>();

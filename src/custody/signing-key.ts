@@ -157,6 +157,18 @@ export function decodeCanonicalBase64(text: string): Buffer | undefined {
   return bytes.toString('base64') === text ? bytes : undefined;
 }
 
+/**
+ * The canonical base64 of 64 bytes (an Ed25519 signature), as {@link decodeCanonicalBase64}
+ * defines it, without decoding: 21 groups of four, then two characters for the last byte (the
+ * second carries only its two high bits, so its four unused bits are zero: A, Q, g or w) and `==`.
+ */
+const SIGNATURE_BASE64 = /^[A-Za-z0-9+/]{85}[AQgw]==$/;
+
+/** Whether `sig` is the canonical base64 of a 64-byte signature (what `decodeCanonicalBase64` decodes to 64 bytes). */
+export function isCanonicalSignature(sig: string): boolean {
+  return SIGNATURE_BASE64.test(sig);
+}
+
 /** SHA-256 (hex) of a base64 SPKI DER public key. */
 export function fingerprintOf(publicKey: string): string {
   return createHash('sha256').update(Buffer.from(publicKey, 'base64')).digest('hex');

@@ -3,8 +3,10 @@
  * checks the signed manifest against the ledger, and re-hashes every evidence file. Names the
  * first entry or file that does not match. Reads only; never changes the case folder.
  */
-import { readdirSync, type Dirent } from 'node:fs';
-import { lstat, readdir, readFile } from 'node:fs/promises';
+// Synchronous calls for the whole files verify needs (ledger, manifest) and the case root: one
+// read of the size fstat gives, where the promise API reads 512 KiB at a time through the thread
+// pool and joins the pieces. (Evidence files: file-hash.ts.)
+import { lstatSync, readdirSync, readFileSync, type Dirent, type Stats } from 'node:fs';
 import { join } from 'node:path';
 import type { LedgerEntry } from '../core/ports.js';
 import { sameJson } from './canonical-json.js';
@@ -13,9 +15,9 @@ import { copyRecordWarning, isCopyRecord, sealIndex } from './copy-records.js';
 import { checkDiskImages, imageRoots } from './disk-images.js';
 import { hashBuffers, hashRegularFile, type EvidenceFileState } from './file-hash.js';
 import { EVIDENCE_DIR, FILE_ENTRY_TYPES, HASH_PROGRESS_DIR, LEDGER_FILE, LOCK_FILE, MANIFEST_FILE, PARTIAL_DIR, REPORT_FILES } from './layout.js';
-import { collectEvidenceItems, verifyManifestSignature, type Manifest } from './manifest.js';
+import { collectEvidenceItems, ITEM_ENTRY_TYPES, verifyManifestSignature, type Manifest } from './manifest.js';
 import { segmentProblem } from './names.js';
-import { startSignatureChecks } from './signature-check.js';
+import { startSignatureChecks, type SignatureChecks } from './signature-check.js';
 import type { Problem } from './problems.js';
 import { fingerprintOf } from './signing-key.js';
 import { formatHead, type HeadExpectation } from './expectations.js';
@@ -74,22 +76,28 @@ export async function verifyCase(caseDir: string, options: VerifyOptions = {}): 
 
   let text: string;
   try {
-    text = await readFile(join(caseDir, LEDGER_FILE), 'utf8');
+    text = readFileSync(join(caseDir, LEDGER_FILE), 'utf8');
   } catch (cause) {
     fail({ kind: 'ledger-missing', path: LEDGER_FILE, message: `cannot read ${LEDGER_FILE}: ${(cause as Error).message}` });
     return finish({ problems, warnings, closed: false, entries: [], evidence: { files: 0, verified: 0, artifacts: 0 } });
   }
 
-  // The signatures are checked (on a worker thread for a large ledger) while the manifest and
-  // the files are: they do not depend on each other. The chain's problems still come first.
-  const walk = walkChain(text, options);
-  const signatures = startSignatureChecks(walk.publicKey, walk.signatures);
+  // The signatures are checked (on a worker thread for a large ledger, from the moment the first
+  // entry pins the key) while the rest of the ledger is walked and the manifest and the files are
+  // checked: they do not depend on each other. The chain's problems still come first.
+  const pinned: { checks?: SignatureChecks } = {};
+  const walk = walkChain(text, options, (publicKey, expected) => {
+    const checks = startSignatureChecks(publicKey, expected);
+    pinned.checks = checks;
+    return (pending) => checks.add(pending);
+  });
+  const signatures = pinned.checks ?? startSignatureChecks(undefined, 0);
   const entries = walk.entries;
-  const closed = await checkManifest(caseDir, walk.publicKey, walk.caseId, entries, fail, options.requireClosed ? fail : warn);
+  const items = collectEvidenceItems(entries);
+  const closed = await checkManifest(caseDir, walk.publicKey, walk.caseId, entries, items, fail, options.requireClosed ? fail : warn);
   if (options.expectedHead) checkHead(entries, options.expectedHead, fail);
   const copyNote = closed ? copyRecordWarning(entries) : undefined;
   if (copyNote) warn({ kind: 'copy-not-recorded', path: LEDGER_FILE, message: copyNote });
-  const items = collectEvidenceItems(entries);
   // Raw disk images written into the case folder (`--image`) are re-hashed like evidence, after
   // the evidence files (a case without images pays one pass over the entries for them).
   const verified = (await checkFiles(caseDir, entries, fail, warn)) + (await checkDiskImages(caseDir, entries, fail));
@@ -142,12 +150,13 @@ async function checkManifest(
   publicKey: string | undefined,
   caseId: string | undefined,
   entries: readonly LedgerEntry[],
+  items: ReturnType<typeof collectEvidenceItems>,
   fail: Report,
   notClosed: Report,
 ): Promise<boolean> {
   const path = MANIFEST_FILE;
   const last = entries[entries.length - 1];
-  const info = await lstat(join(caseDir, MANIFEST_FILE)).catch(() => undefined);
+  const info = lstatOrUndefined(join(caseDir, MANIFEST_FILE));
   if (!info) {
     // The seal: case.closed at the end, or followed only by the records of its copy.
     const seal = entries[sealIndex(entries)];
@@ -175,7 +184,7 @@ async function checkManifest(
   }
   let text: string;
   try {
-    text = await readFile(join(caseDir, MANIFEST_FILE), 'utf8');
+    text = readFileSync(join(caseDir, MANIFEST_FILE), 'utf8');
   } catch (cause) {
     fail({ kind: 'manifest-invalid', path, message: `cannot read manifest.json: ${(cause as Error).message}` });
     return false;
@@ -218,12 +227,12 @@ async function checkManifest(
     fail({ kind: 'manifest-mismatch', entrySeq: head.seq, path, message: `entry ${head.seq} does not have the hash the manifest records for the ledger head` });
     return false;
   }
-  const upToHead = entries.filter((e) => e.seq <= head.seq);
-  const expected = collectEvidenceItems(upToHead);
+  const afterSeal = entries.filter((e) => e.seq > head.seq);
+  // The items of the whole ledger are those up to the head unless an entry after it records one.
+  const expected = afterSeal.some((e) => ITEM_ENTRY_TYPES.has(e.type)) ? collectEvidenceItems(entries.filter((e) => e.seq <= head.seq)) : items;
   if (!sameJson({ f: manifest.files, a: manifest.artifacts }, { f: expected.files, a: expected.artifacts })) {
     fail({ kind: 'manifest-mismatch', path, message: 'the evidence listed in manifest.json differs from what the ledger records' });
   }
-  const afterSeal = entries.filter((e) => e.seq > head.seq);
   // The records of the off-machine copy are appended after the seal (copy-records.ts); any other
   // entry there means the ledger was extended behind the manifest's back.
   if (atHead.type === 'case.closed' && afterSeal.length > 0 && afterSeal.every(isCopyRecord)) return true;
@@ -340,7 +349,7 @@ async function hashEvidenceFiles(paths: readonly string[]): Promise<EvidenceFile
 
 async function checkCaseRoot(caseDir: string, warn: Report, imageDirs: ReadonlySet<string>): Promise<void> {
   const known = new Set<string>([LEDGER_FILE, MANIFEST_FILE, EVIDENCE_DIR, PARTIAL_DIR, ...REPORT_FILES, ...imageDirs]);
-  for (const name of await readdir(caseDir).catch(() => [] as string[])) {
+  for (const name of readdirOrEmpty(caseDir)) {
     if (name === HASH_PROGRESS_DIR) {
       warn({ kind: 'leftover-partial', path: name, message: 'a disk hash was interrupted: its progress is kept here for --resume (not evidence)' });
     } else if (name === LOCK_FILE) {
@@ -376,6 +385,22 @@ async function listFiles(caseDir: string, dir: string): Promise<string[]> {
   };
   walk(dir);
   return out.sort();
+}
+
+function lstatOrUndefined(path: string): Stats | undefined {
+  try {
+    return lstatSync(path);
+  } catch {
+    return undefined;
+  }
+}
+
+function readdirOrEmpty(path: string): string[] {
+  try {
+    return readdirSync(path);
+  } catch {
+    return [];
+  }
 }
 
 function isEvidencePath(path: string): boolean {

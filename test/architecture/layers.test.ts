@@ -106,3 +106,14 @@ describe('layers', () => {
     expect(cycles).toEqual([]);
   });
 });
+
+describe('questions about the case past', () => {
+  it('go to the case history (an index), never a scan of the ledger by a provider', () => {
+    // `recorder.entries()` is the whole ledger: a provider asking it "hashed before?" per target
+    // costs a scan each time (src/core/case-history.ts answers from an index instead).
+    const scans = filesUnder(join(SRC, 'providers'))
+      .filter((file) => /recorder\.entries\(\)/.test(readFileSync(file, 'utf8')))
+      .map((file) => relative(SRC, file));
+    expect(scans).toEqual([]);
+  });
+});

@@ -31,6 +31,19 @@ describe('the case history', () => {
     expect(folded).toBe(5);
   });
 
+  it('answers "was this snapshot hashed before?" from an index: the first entry of a type with a field\'s value', () => {
+    const log: LedgerEntry[] = [entry(0, 'disk.hash.started', { snapshotId: 'snap-1' })];
+    const history = new CaseHistory(() => log);
+    expect(history.firstWhere('disk.hashed', 'snapshotId', 'snap-1')).toBeUndefined();
+    log.push(entry(1, 'disk.hashed', { snapshotId: 'snap-1', sha256: 'aa' }));
+    log.push(entry(2, 'disk.hashed', { snapshotId: 'snap-1', sha256: 'bb' }));
+    log.push(entry(3, 'disk.hashed', { snapshotId: 7 }));
+    expect(history.firstWhere('disk.hashed', 'snapshotId', 'snap-1')?.data.sha256).toBe('aa');
+    expect(history.firstWhere('disk.hash.started', 'snapshotId', 'snap-1')?.seq).toBe(0);
+    expect(history.firstWhere('disk.hashed', 'snapshotId', 'snap-2')).toBeUndefined();
+    expect(history.firstWhere('disk.hashed', 'snapshotId', '7')).toBeUndefined();
+  });
+
   it('is shared by every wrapper of the same case (keyed by its entries), so no target rebuilds it', () => {
     const log: LedgerEntry[] = [];
     const a = historyOf({ entries: () => log });

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { CustodyError } from '../../src/core/errors.js';
-import { guardRecorder, recordMutation, storeOnce } from '../../src/core/kernel.js';
+import { guardRecorder, isStopSignal, recordMutation, runStep, storeOnce, type StepFailure } from '../../src/core/kernel.js';
 import { openCase } from '../../src/custody/index.js';
 
 let dir: string | undefined;
@@ -51,6 +51,19 @@ describe('the collection kernel', () => {
       }, () => ({ type: 'change.applied', data: {} })),
     ).rejects.toThrow('denied');
     expect(kase.entries().filter((e) => e.target === 't1').map((e) => e.type)).toEqual(['change.requested', 'change.applied', 'change.requested']);
+    await kase.release();
+  });
+
+  it('has one stop signal, E_LEDGER: a step lets it through and records no step failure for it', async () => {
+    expect(isStopSignal(new CustodyError('E_LEDGER', 'disk full'))).toBe(true);
+    expect(isStopSignal(new CustodyError('E_CLOUD', 'E_LEDGER in the message'))).toBe(false);
+    expect(isStopSignal(Object.assign(new Error('look-alike'), { code: 'E_LEDGER' }))).toBe(false);
+    const kase = await freshCase();
+    const failures: StepFailure[] = [];
+    const run = { recorder: guardRecorder(kase), progress: () => undefined, key: 't1', failures };
+    await expect(runStep(run, 'snapshot', async () => Promise.reject(new CustodyError('E_LEDGER', 'disk full')))).rejects.toMatchObject({ code: 'E_LEDGER' });
+    expect(failures).toEqual([]);
+    expect(kase.entries().filter((e) => e.type === 'step.failed')).toEqual([]);
     await kase.release();
   });
 

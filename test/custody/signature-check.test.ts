@@ -25,12 +25,24 @@ describe('signature checks on a worker thread', () => {
       bytes[40] = bytes[40]! ^ 0x04;
       return { hash: hash(i), sig: bytes.toString('base64') };
     };
-    const pending = [good(1), flipped(2), { hash: hash(3), sig: signText(stranger, hash(3)) }, { hash: hash(4), sig: signText(signer, hash(5)) }, good(6)];
-    const expected = [true, false, false, false, true];
+    // Not in the walk's spelling (checked aside on the main thread): a message that is not a hash, a respelled signature.
+    const odd = 'ünïcödé, not a hash';
+    const pending = [
+      good(1),
+      flipped(2),
+      { hash: hash(3), sig: signText(stranger, hash(3)) },
+      { hash: hash(4), sig: signText(signer, hash(5)) },
+      good(6),
+      { hash: odd, sig: signText(signer, odd) },
+      { hash: hash(7), sig: signText(signer, hash(7)).replace(/=+$/, '') },
+      good(8),
+    ];
+    const expected = [true, false, false, false, true, true, false, true];
     expect(await checkSignatures(signer.publicKey, pending, { workerFrom: Number.POSITIVE_INFINITY })).toEqual(expected);
     expect(await checkSignatures(signer.publicKey, pending, { workerFrom: 1 })).toEqual(expected);
     // The worker itself answered (checkSignatures would fall back to this thread if it had not).
-    expect(await checkOnWorker(parseEd25519PublicKey(signer.publicKey)!, pending)).toEqual(expected);
+    const spelled = pending.filter((_, i) => i < 5 || i === 7);
+    expect(await checkOnWorker(parseEd25519PublicKey(signer.publicKey)!, spelled)).toEqual(expected.filter((_, i) => i < 5 || i === 7));
     // A pinned "key" that is not an Ed25519 key verifies nothing, on either thread.
     const notAKey = Buffer.from('not a key').toString('base64');
     expect(await checkSignatures(notAKey, pending, { workerFrom: 1 })).toEqual(pending.map(() => false));

@@ -1,9 +1,10 @@
-import { generateKeyPairSync } from 'node:crypto';
+import { generateKeyPairSync, sign } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { mkdir, readdir, readFile, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { caseKeyPath, fingerprintOf, openCase, publicKeyPem } from '../../src/custody/index.js';
+import { decodeCanonicalBase64, isCanonicalSignature } from '../../src/custody/signing-key.js';
 import { caseOptions, errorOf, useScratch } from './helpers.js';
 
 describe('signing keys', () => {
@@ -65,5 +66,30 @@ describe('signing keys', () => {
     await mkdir(scratch.casesDir, { recursive: true });
     const keyError = await errorOf(openCase(caseOptions(scratch, { signingKeyFile: join(caseDir, 'key.pem') })));
     expect(keyError.code).toBe('E_CONFIG');
+  });
+});
+
+describe('the spelling of a signature', () => {
+  it('is canonical exactly when the canonical decoder gives 64 bytes: padding, alphabet, unused bits, length', () => {
+    const key = generateKeyPairSync('ed25519').privateKey;
+    const sig = sign(null, Buffer.from('a'.repeat(64)), key).toString('base64');
+    const lastBits = (c: string) => `${sig.slice(0, 85)}${c}==`;
+    const spellings = [
+      sig,
+      sig.slice(0, -2), // padding stripped
+      `${sig.slice(0, -1)}`, // one "=" short
+      `${sig}=`,
+      sig.replace(/\+/g, '-').replace(/\//g, '_'), // base64url
+      ` ${sig}`,
+      `${sig.slice(0, 40)}\n${sig.slice(40)}`,
+      ...'AQgwBRhx'.split('').map(lastBits), // unused bits zero (A, Q, g, w) or not
+      Buffer.alloc(63, 7).toString('base64'),
+      Buffer.alloc(65, 7).toString('base64'),
+      '',
+    ];
+    for (const text of spellings) {
+      expect(isCanonicalSignature(text), JSON.stringify(text)).toBe(decodeCanonicalBase64(text)?.length === 64);
+    }
+    expect(spellings.filter(isCanonicalSignature)).toHaveLength(5);
   });
 });

@@ -1,4 +1,4 @@
-import { generateKeyPairSync } from 'node:crypto';
+import { createHash, generateKeyPairSync } from 'node:crypto';
 import { appendFile, mkdir, readFile, rm, symlink, truncate, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { beforeEach, describe, expect, it } from 'vitest';
@@ -207,6 +207,23 @@ describe('verify', () => {
     await writeLines(next);
     const result = await verifyCase(kase.caseDir);
     expect(result.firstProblem).toMatchObject({ kind: 'non-canonical-line', entrySeq: 6 });
+  });
+
+  it('an entry changed outside canonical form and given the hash of its own bytes is named as changed, not only as badly signed', async () => {
+    // Verify hashes a line's own bytes first (without hash and sig); this line hashes to its
+    // claimed hash that way, but not in canonical form, which is what decides for a bad signature.
+    const entry = entryAt(4);
+    const spaced = lines[4]!.replace('"data":{', '"data":{ ');
+    const unsealed = spaced.replace(`,"hash":"${entry.hash}"`, '').replace(`,"sig":"${entry.sig}"`, '');
+    const forgedHash = createHash('sha256').update(unsealed).digest('hex');
+    const next = [...lines];
+    next[4] = spaced.replace(entry.hash, forgedHash);
+    await writeLines(next);
+    const result = await verifyCase(kase.caseDir);
+    expect(result.problems.map((p) => [p.kind, p.entrySeq])).toEqual([
+      ['hash-mismatch', 5],
+      ['broken-link', 6],
+    ]);
   });
 
   it('a ledger and manifest wholly re-signed with another key pass alone, and fail against the known key', async () => {

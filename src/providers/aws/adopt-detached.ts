@@ -12,7 +12,7 @@ import { evidenceIdFor } from '../../core/case-id.js';
 import { isCustodyError } from '../../core/errors.js';
 import type { AwsInstanceTarget } from './targets.js';
 import { adopt, findExisting, type VolumeSnapshot } from './create-snapshots.js';
-import { isLedgerError, volumeArnOf, type TargetRun } from './run.js';
+import { isStopSignal, volumeArnOf, type TargetRun } from './run.js';
 import { historyOf } from '../../core/case-history.js';
 import { LEDGER_EVENTS } from '../../core/ledger-events.js';
 
@@ -54,7 +54,7 @@ async function describeNow(run: TargetRun, volumeId: string): Promise<Record<str
       describeRequestId: described.requestId ?? null,
     };
   } catch (error) {
-    if (isLedgerError(error)) throw error;
+    if (isStopSignal(error)) throw error;
     if (isCustodyError(error) && error.code === 'E_NOT_FOUND') return { volumeFound: false };
     return { volumeFound: null, describeError: (error as Error)?.message ?? String(error) };
   }
@@ -73,7 +73,7 @@ export async function adoptDetachedVolumes(run: TargetRun<AwsInstanceTarget>, at
   try {
     await run.scope.snapshots.load(run.signal);
   } catch (error) {
-    if (isLedgerError(error) || requestedDetached.length > 0) throw error;
+    if (isStopSignal(error) || requestedDetached.length > 0) throw error;
     // Nothing was ever requested for a volume now detached: nothing of this kind to find.
     return [];
   }

@@ -16,7 +16,7 @@ import { snapshotInstance, type VolumeSnapshot } from './create-snapshots.js';
 import { describeKeys } from './describe-keys.js';
 import { failedOutcome, outcomeOf } from './outcome.js';
 import { preserveInstance } from './preserve.js';
-import { isLedgerError, jsonEvidence, runStep, storedBefore, storeEvidenceOnce, storeVolumeDescriptions, volumeArnOf, type TargetRun } from './run.js';
+import { isStopSignal, jsonEvidence, runStep, storedBefore, storeEvidenceOnce, storeVolumeDescriptions, volumeArnOf, type TargetRun } from './run.js';
 import { collectConsoleOutput, collectScreenshot } from './volatile.js';
 import { runVolumeChain, startSourceWait, type ChainResult, type SnapshotFacts } from './volume-chain.js';
 import { earlierSourceHolders, ledgerChainResult, volumeKeyOf, type VolumeClaim } from './volume-plan.js';
@@ -247,7 +247,7 @@ async function hasVanished(run: TargetRun<AwsInstanceTarget>, error: CustodyErro
     const state = (await run.scope.directory.describeInstance(run.target.instanceId, { fresh: true })).value.State?.Name;
     return state === 'terminated' || state === 'shutting-down';
   } catch (e) {
-    if (isLedgerError(e)) throw e;
+    if (isStopSignal(e)) throw e;
     return isCustodyError(e) && e.code === 'E_NOT_FOUND';
   }
 }

@@ -6,6 +6,7 @@
  */
 import { CreateSnapshotCommand, CreateSnapshotsCommand, type Instance } from '@aws-sdk/client-ec2';
 import { CustodyError } from '../../core/errors.js';
+import { recordMutation } from '../../core/kernel.js';
 import type { AwsInstanceTarget, AwsVolumeTarget } from './targets.js';
 import { loadIndexOrProceed, type TargetRun } from './run.js';
 import type { IndexedSnapshot } from './snapshot-index.js';
@@ -97,53 +98,58 @@ async function createInstanceSnapshots(
 ): Promise<VolumeSnapshot[]> {
   const { target } = run;
   const result: VolumeSnapshot[] = [];
-  await run.recorder.record(
-    'snapshot.requested',
-    {
-      operation: 'CreateSnapshots',
-      role: 'source',
-      instanceId: target.instanceId,
-      volumeIds: missing,
-      excludeBootVolume,
-      excludeDataVolumeIds,
-      tags: Object.fromEntries(tags.map((t) => [t.Key, t.Value])),
-    },
+  const { created, requestId } = await recordMutation(
+    run.recorder,
     target.arn,
-  );
-  const { output, requestId } = await run.scope.caller.ec2(
-    'createSnapshots',
-    new CreateSnapshotsCommand({
-      InstanceSpecification: {
-        InstanceId: target.instanceId,
-        ExcludeBootVolume: excludeBootVolume,
-        ...(excludeDataVolumeIds.length > 0 ? { ExcludeDataVolumeIds: excludeDataVolumeIds } : {}),
+    {
+      type: 'snapshot.requested',
+      data: {
+        operation: 'CreateSnapshots',
+        role: 'source',
+        instanceId: target.instanceId,
+        volumeIds: missing,
+        excludeBootVolume,
+        excludeDataVolumeIds,
+        tags: Object.fromEntries(tags.map((t) => [t.Key, t.Value])),
       },
-      Description: `cloud-custody case ${run.caseId} evidence ${run.evidenceId}`,
-      TagSpecifications: [{ ResourceType: 'snapshot', Tags: tags }],
-    }),
-    target.arn,
-    run.signal,
-  );
-  const created = (output.Snapshots ?? []).filter((s) => s.SnapshotId && s.VolumeId);
-  for (const s of created) {
-    run.scope.snapshots.add({
-      snapshotId: s.SnapshotId as string,
-      volumeId: s.VolumeId,
-      state: s.State,
-      tags: Object.fromEntries(tags.map((t) => [t.Key, t.Value])),
-      encrypted: s.Encrypted === true,
-      kmsKeyId: undefined,
-    });
-  }
-  await run.recorder.record(
-    'snapshot.created',
-    {
-      operation: 'CreateSnapshots',
-      instanceId: target.instanceId,
-      snapshots: created.map((s) => ({ volumeId: s.VolumeId, snapshotId: s.SnapshotId, state: s.State ?? null, startTime: s.StartTime?.toISOString() ?? null })),
-      requestId: requestId ?? null,
     },
-    target.arn,
+    async () => {
+      const { output, requestId } = await run.scope.caller.ec2(
+        'createSnapshots',
+        new CreateSnapshotsCommand({
+          InstanceSpecification: {
+            InstanceId: target.instanceId,
+            ExcludeBootVolume: excludeBootVolume,
+            ...(excludeDataVolumeIds.length > 0 ? { ExcludeDataVolumeIds: excludeDataVolumeIds } : {}),
+          },
+          Description: `cloud-custody case ${run.caseId} evidence ${run.evidenceId}`,
+          TagSpecifications: [{ ResourceType: 'snapshot', Tags: tags }],
+        }),
+        target.arn,
+        run.signal,
+      );
+      const created = (output.Snapshots ?? []).filter((s) => s.SnapshotId && s.VolumeId);
+      for (const s of created) {
+        run.scope.snapshots.add({
+          snapshotId: s.SnapshotId as string,
+          volumeId: s.VolumeId,
+          state: s.State,
+          tags: Object.fromEntries(tags.map((t) => [t.Key, t.Value])),
+          encrypted: s.Encrypted === true,
+          kmsKeyId: undefined,
+        });
+      }
+      return { created, requestId };
+    },
+    ({ created, requestId }) => ({
+      type: 'snapshot.created',
+      data: {
+        operation: 'CreateSnapshots',
+        instanceId: target.instanceId,
+        snapshots: created.map((s) => ({ volumeId: s.VolumeId, snapshotId: s.SnapshotId, state: s.State ?? null, startTime: s.StartTime?.toISOString() ?? null })),
+        requestId: requestId ?? null,
+      },
+    }),
   );
   for (const s of created) result.push({ volumeId: s.VolumeId as string, snapshotId: s.SnapshotId as string, release });
   // Permits for volumes EC2 did not snapshot go back now.
@@ -172,38 +178,43 @@ export async function snapshotVolume(run: TargetRun<AwsVolumeTarget>): Promise<V
 
 async function createVolumeSnapshot(run: TargetRun<AwsVolumeTarget>, tags: Array<{ Key: string; Value: string }>): Promise<VolumeSnapshot> {
   const { target } = run;
-  await run.recorder.record(
-    'snapshot.requested',
-    { operation: 'CreateSnapshot', role: 'source', volumeId: target.volumeId, tags: Object.fromEntries(tags.map((t) => [t.Key, t.Value])) },
+  const { snapshotId } = await recordMutation(
+    run.recorder,
     target.arn,
-  );
-  const { output, requestId } = await run.scope.caller.ec2(
-    'createSnapshot',
-    new CreateSnapshotCommand({
-      VolumeId: target.volumeId,
-      Description: `cloud-custody case ${run.caseId} evidence ${run.evidenceId}`,
-      TagSpecifications: [{ ResourceType: 'snapshot', Tags: tags }],
-    }),
-    target.arn,
-    run.signal,
-  );
-  if (!output.SnapshotId) throw new CustodyError('E_CLOUD', `CreateSnapshot for ${target.volumeId} returned no snapshot id`, { resource: target.arn, requestId });
-  run.scope.snapshots.add({
-    snapshotId: output.SnapshotId,
-    volumeId: target.volumeId,
-    state: output.State,
-    tags: Object.fromEntries(tags.map((t) => [t.Key, t.Value])),
-    encrypted: output.Encrypted === true,
-    kmsKeyId: output.KmsKeyId,
-  });
-  await run.recorder.record(
-    'snapshot.created',
     {
-      operation: 'CreateSnapshot',
-      snapshots: [{ volumeId: target.volumeId, snapshotId: output.SnapshotId, state: output.State ?? null, startTime: output.StartTime?.toISOString() ?? null }],
-      requestId: requestId ?? null,
+      type: 'snapshot.requested',
+      data: { operation: 'CreateSnapshot', role: 'source', volumeId: target.volumeId, tags: Object.fromEntries(tags.map((t) => [t.Key, t.Value])) },
     },
-    target.arn,
+    async () => {
+      const { output, requestId } = await run.scope.caller.ec2(
+        'createSnapshot',
+        new CreateSnapshotCommand({
+          VolumeId: target.volumeId,
+          Description: `cloud-custody case ${run.caseId} evidence ${run.evidenceId}`,
+          TagSpecifications: [{ ResourceType: 'snapshot', Tags: tags }],
+        }),
+        target.arn,
+        run.signal,
+      );
+      if (!output.SnapshotId) throw new CustodyError('E_CLOUD', `CreateSnapshot for ${target.volumeId} returned no snapshot id`, { resource: target.arn, requestId });
+      run.scope.snapshots.add({
+        snapshotId: output.SnapshotId,
+        volumeId: target.volumeId,
+        state: output.State,
+        tags: Object.fromEntries(tags.map((t) => [t.Key, t.Value])),
+        encrypted: output.Encrypted === true,
+        kmsKeyId: output.KmsKeyId,
+      });
+      return { snapshotId: output.SnapshotId, output, requestId };
+    },
+    ({ snapshotId, output, requestId }) => ({
+      type: 'snapshot.created',
+      data: {
+        operation: 'CreateSnapshot',
+        snapshots: [{ volumeId: target.volumeId, snapshotId, state: output.State ?? null, startTime: output.StartTime?.toISOString() ?? null }],
+        requestId: requestId ?? null,
+      },
+    }),
   );
-  return { volumeId: target.volumeId, snapshotId: output.SnapshotId };
+  return { volumeId: target.volumeId, snapshotId };
 }

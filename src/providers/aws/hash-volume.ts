@@ -7,7 +7,9 @@
  * block. A killed run continues from the progress in the case folder (hash-progress.ts).
  */
 import { relative, isAbsolute, sep } from 'node:path';
+import { historyOf } from '../../core/case-history.js';
 import { CustodyError } from '../../core/errors.js';
+import { LEDGER_EVENTS } from '../../core/ledger-events.js';
 import { hashDisk, type DiskHash } from './disk-hash.js';
 import { createEbsReader } from './ebs-reader.js';
 import { FileBlockLog, type BlockLine } from './hash-progress.js';
@@ -53,7 +55,7 @@ function preservedSubject(run: TargetRun, cloudIds: Record<string, string>): Has
 }
 
 function hashedBefore(run: TargetRun, snapshotId: string): { sha256: string } | undefined {
-  const entry = run.recorder.entries().find((e) => e.type === 'disk.hashed' && e.data.snapshotId === snapshotId);
+  const entry = historyOf(run.recorder).firstWhere(LEDGER_EVENTS.diskHashed, 'snapshotId', snapshotId);
   return entry ? { sha256: String(entry.data.sha256) } : undefined;
 }
 
@@ -75,9 +77,9 @@ export async function hashPreservedVolume(run: TargetRun, chain: HashableChain):
     'compare-hashes',
     async () => {
       const match = source.sha256 === copy.sha256;
-      if (!run.recorder.entries().some((e) => e.type === 'disk.hashes.compared' && e.data.snapshotId === preserved.snapshotId)) {
+      if (!historyOf(run.recorder).firstWhere(LEDGER_EVENTS.diskHashesCompared, 'snapshotId', preserved.snapshotId)) {
         await run.recorder.record(
-          'disk.hashes.compared',
+          LEDGER_EVENTS.diskHashesCompared,
           { volumeId: chain.volumeId, snapshotId: preserved.snapshotId, sha256: copy.sha256, sourceSnapshotId: sourceId, sourceSha256: source.sha256, match },
           run.target.arn,
         );
@@ -126,9 +128,9 @@ async function hashSnapshot(run: TargetRun, chain: HashableChain, subject: HashS
   const reader = createEbsReader({ caller: callerFor(run, subject), side: subject.side, snapshotId: subject.snapshotId, snapshotArn });
   const log = new FileBlockLog(run.recorder.caseDir, subject.snapshotId);
   const place = imagePlace(run, chain, subject.snapshotId);
-  const startedBefore = run.recorder.entries().some((e) => e.type === 'disk.hash.started' && e.data.snapshotId === subject.snapshotId);
+  const startedBefore = historyOf(run.recorder).firstWhere(LEDGER_EVENTS.diskHashStarted, 'snapshotId', subject.snapshotId) !== undefined;
   await run.recorder.record(
-    'disk.hash.started',
+    LEDGER_EVENTS.diskHashStarted,
     {
       snapshotId: subject.snapshotId,
       role: subject.role,
@@ -169,7 +171,7 @@ async function hashSnapshot(run: TargetRun, chain: HashableChain, subject: HashS
     requestIds: hashed.listRequestIds,
   });
   await run.recorder.record(
-    'disk.hashed',
+    LEDGER_EVENTS.diskHashed,
     {
       snapshotId: subject.snapshotId,
       role: subject.role,

@@ -4,6 +4,7 @@
  * with its before and after values; nothing else about the instance is touched.
  */
 import { ModifyInstanceAttributeCommand, type Instance } from '@aws-sdk/client-ec2';
+import { recordMutation } from '../../core/kernel.js';
 import type { AwsInstanceTarget } from './targets.js';
 import { runStep, type TargetRun } from './run.js';
 
@@ -12,14 +13,19 @@ export async function preserveInstance(run: TargetRun<AwsInstanceTarget>, instan
   await runStep(run, 'preserve-termination-protection', async () => {
     const change = { attribute: 'disableApiTermination', instanceId: target.instanceId };
     // DescribeInstances does not report this attribute; the before value is not read (no extra permission).
-    await run.recorder.record('change.requested', { ...change, before: null, after: true }, target.arn);
-    const { requestId } = await run.scope.caller.ec2(
-      'preserveInstance',
-      new ModifyInstanceAttributeCommand({ InstanceId: target.instanceId, DisableApiTermination: { Value: true } }),
+    await recordMutation(
+      run.recorder,
       target.arn,
-      run.signal,
+      { type: 'change.requested', data: { ...change, before: null, after: true } },
+      () =>
+        run.scope.caller.ec2(
+          'preserveInstance',
+          new ModifyInstanceAttributeCommand({ InstanceId: target.instanceId, DisableApiTermination: { Value: true } }),
+          target.arn,
+          run.signal,
+        ),
+      ({ requestId }) => ({ type: 'change.applied', data: { ...change, before: null, after: true, requestId: requestId ?? null } }),
     );
-    await run.recorder.record('change.applied', { ...change, before: null, after: true, requestId: requestId ?? null }, target.arn);
   });
 
   const mappings = (instance.BlockDeviceMappings ?? []).filter((m) => m.DeviceName && m.Ebs?.VolumeId);
@@ -28,16 +34,21 @@ export async function preserveInstance(run: TargetRun<AwsInstanceTarget>, instan
   await runStep(run, 'preserve-volumes', async () => {
     const volumes = toChange.map((m) => ({ deviceName: m.DeviceName as string, volumeId: m.Ebs?.VolumeId as string, before: m.Ebs?.DeleteOnTermination ?? null, after: false }));
     const change = { attribute: 'deleteOnTermination', instanceId: target.instanceId, volumes };
-    await run.recorder.record('change.requested', change, target.arn);
-    const { requestId } = await run.scope.caller.ec2(
-      'preserveInstance',
-      new ModifyInstanceAttributeCommand({
-        InstanceId: target.instanceId,
-        BlockDeviceMappings: volumes.map((v) => ({ DeviceName: v.deviceName, Ebs: { VolumeId: v.volumeId, DeleteOnTermination: false } })),
-      }),
+    await recordMutation(
+      run.recorder,
       target.arn,
-      run.signal,
+      { type: 'change.requested', data: change },
+      () =>
+        run.scope.caller.ec2(
+          'preserveInstance',
+          new ModifyInstanceAttributeCommand({
+            InstanceId: target.instanceId,
+            BlockDeviceMappings: volumes.map((v) => ({ DeviceName: v.deviceName, Ebs: { VolumeId: v.volumeId, DeleteOnTermination: false } })),
+          }),
+          target.arn,
+          run.signal,
+        ),
+      ({ requestId }) => ({ type: 'change.applied', data: { ...change, requestId: requestId ?? null } }),
     );
-    await run.recorder.record('change.applied', { ...change, requestId: requestId ?? null }, target.arn);
   });
 }

@@ -10,7 +10,7 @@ import { instanceTarget, type AwsInstanceTarget, type AwsTagSelector } from './t
 import { partitionOfRegion } from '../shared/aws-names.js';
 import type { CaseRecorder } from '../../core/ports.js';
 import type { CaseState } from './case-state.js';
-import { isLedgerError } from './run.js';
+import { isStopSignal } from './run.js';
 
 /** The partition a region belongs to. */
 export const partitionOf = partitionOfRegion;
@@ -74,7 +74,7 @@ export async function resolveTagSelector(
           found.push(instanceTarget(partition, region, account, id));
         }
       } catch (error) {
-        if (isLedgerError(error)) throw error;
+        if (isStopSignal(error)) throw error;
         const e = isCustodyError(error) ? error : new CustodyError('E_CLOUD', String((error as Error)?.message ?? error), { cause: error });
         failures.push(e);
         await recorder.record('step.failed', { step: 'resolve-selector', selector: key, account, region, error: e.toRecord() }, key);

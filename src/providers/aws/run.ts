@@ -82,7 +82,7 @@ export interface TargetRun<T extends AwsInstanceTarget | AwsVolumeTarget = AwsIn
 export { guardRecorder } from '../../core/kernel.js';
 
 /** The stop-the-run signal (`E_LEDGER`): nothing in a provider catches it. */
-export const isLedgerError = isStopSignal;
+export { isStopSignal } from '../../core/kernel.js';
 
 export type { StepResult } from '../../core/kernel.js';
 
@@ -150,7 +150,7 @@ export async function loadIndexOrProceed(
   try {
     await index.load(run.signal);
   } catch (error) {
-    if (isLedgerError(error)) throw error;
+    if (isStopSignal(error)) throw error;
     const earlier = historyOf(run.recorder).about(LEDGER_EVENTS.snapshotRequested, run.target.arn).some((e) => requestedBefore(e.data));
     if (earlier) throw error;
     const failure = isCustodyError(error) ? error : new CustodyError('E_CLOUD', String((error as Error)?.message ?? error), { cause: error });

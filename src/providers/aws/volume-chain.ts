@@ -18,8 +18,9 @@ import type { DescribedKey } from './kms-keys.js';
 import type { Semaphore } from './limits.js';
 import { fillKeyPattern } from './kms-keys.js';
 import { hashPreservedVolume, wantsDiskHash } from './hash-volume.js';
-import { isLedgerError, loadIndexOrProceed, runStep, type TargetRun } from './run.js';
+import { isStopSignal, loadIndexOrProceed, runStep, type TargetRun } from './run.js';
 import { historyOf } from '../../core/case-history.js';
+import { recordMutation } from '../../core/kernel.js';
 import { LEDGER_EVENTS } from '../../core/ledger-events.js';
 import type { CaseSnapshotIndex, IndexedSnapshot } from './snapshot-index.js';
 import type { SnapshotWaiter } from './snapshot-waiter.js';
@@ -151,37 +152,42 @@ async function copyOnce(run: TargetRun, args: CopyArgs): Promise<SnapshotFacts> 
 
 async function requestCopy(run: TargetRun, args: CopyArgs, tags: Record<string, string>): Promise<SnapshotFacts> {
   const target = run.target.arn;
-  await run.recorder.record(
-    'snapshot.requested',
+  const { copyId } = await recordMutation(
+    run.recorder,
+    target,
     {
-      operation: 'CopySnapshot',
-      role: args.role,
-      reason: args.reason,
-      sourceSnapshotId: args.source.snapshotId,
-      sourceRegion: args.sourceRegion,
-      volumeId: args.chain.volumeId,
-      kmsKeyId: args.kmsKeyId,
-      tags,
+      type: 'snapshot.requested',
+      data: {
+        operation: 'CopySnapshot',
+        role: args.role,
+        reason: args.reason,
+        sourceSnapshotId: args.source.snapshotId,
+        sourceRegion: args.sourceRegion,
+        volumeId: args.chain.volumeId,
+        kmsKeyId: args.kmsKeyId,
+        tags,
+      },
     },
-    target,
-  );
-  const { output, requestId } = await args.send(
-    new CopySnapshotCommand({
-      SourceSnapshotId: args.source.snapshotId,
-      SourceRegion: args.sourceRegion,
-      Encrypted: true,
-      KmsKeyId: args.kmsKeyId,
-      Description: `cloud-custody case ${run.caseId} evidence ${args.chain.evidenceId} from ${args.source.snapshotId}`,
-      TagSpecifications: [{ ResourceType: 'snapshot', Tags: Object.entries(tags).map(([Key, Value]) => ({ Key, Value })) }],
+    async () => {
+      const { output, requestId } = await args.send(
+        new CopySnapshotCommand({
+          SourceSnapshotId: args.source.snapshotId,
+          SourceRegion: args.sourceRegion,
+          Encrypted: true,
+          KmsKeyId: args.kmsKeyId,
+          Description: `cloud-custody case ${run.caseId} evidence ${args.chain.evidenceId} from ${args.source.snapshotId}`,
+          TagSpecifications: [{ ResourceType: 'snapshot', Tags: Object.entries(tags).map(([Key, Value]) => ({ Key, Value })) }],
+        }),
+      );
+      const copyId = output.SnapshotId;
+      if (!copyId) throw new CustodyError('E_CLOUD', `CopySnapshot of ${args.source.snapshotId} returned no snapshot id`, { requestId });
+      args.index.add({ snapshotId: copyId, volumeId: args.chain.volumeId, state: 'pending', tags, encrypted: true, kmsKeyId: args.kmsKeyId });
+      return { copyId, requestId };
+    },
+    ({ copyId, requestId }) => ({
+      type: 'snapshot.copied',
+      data: { snapshotId: copyId, sourceSnapshotId: args.source.snapshotId, volumeId: args.chain.volumeId, role: args.role, kmsKeyId: args.kmsKeyId, requestId: requestId ?? null },
     }),
-  );
-  const copyId = output.SnapshotId;
-  if (!copyId) throw new CustodyError('E_CLOUD', `CopySnapshot of ${args.source.snapshotId} returned no snapshot id`, { requestId });
-  args.index.add({ snapshotId: copyId, volumeId: args.chain.volumeId, state: 'pending', tags, encrypted: true, kmsKeyId: args.kmsKeyId });
-  await run.recorder.record(
-    'snapshot.copied',
-    { snapshotId: copyId, sourceSnapshotId: args.source.snapshotId, volumeId: args.chain.volumeId, role: args.role, kmsKeyId: args.kmsKeyId, requestId: requestId ?? null },
-    target,
   );
   await args.onExists(copyId);
   return waitCompleted(run, args.waiter, copyId, args.chain.volumeId, args.role);
@@ -273,7 +279,7 @@ export async function runVolumeChain(run: TargetRun, chain: SourceSnapshot, shar
           // Only for the reason recorded; a key we may not describe is no reason to stop.
           const sourceKey = source.value.kmsKeyId
             ? await run.scope.keys.describe(source.value.kmsKeyId).catch((error: unknown) => {
-                if (isLedgerError(error)) throw error;
+                if (isStopSignal(error)) throw error;
                 return undefined;
               })
             : undefined;
@@ -312,27 +318,30 @@ export async function runVolumeChain(run: TargetRun, chain: SourceSnapshot, shar
       'share',
       async () => {
         const snapshotArn = `arn:${target.partition}:ec2:${target.region}::snapshot/${shareable.snapshotId}`;
-        await run.recorder.record(
-          'snapshot.requested',
-          { operation: 'ModifySnapshotAttribute', role: 'share', snapshotId: shareable.snapshotId, volumeId: chain.volumeId, attribute: 'createVolumePermission', add: [forensicsAccount] },
-          target.arn,
-        );
         // Adding a permission that already exists changes nothing: sharing again on resume is safe.
-        const { requestId } = await run.scope.caller.ec2(
-          'shareSnapshot',
-          new ModifySnapshotAttributeCommand({
-            SnapshotId: shareable.snapshotId,
-            Attribute: 'createVolumePermission',
-            OperationType: 'add',
-            UserIds: [forensicsAccount],
-          }),
-          snapshotArn,
-          run.signal,
-        );
-        await run.recorder.record(
-          'snapshot.shared',
-          { snapshotId: shareable.snapshotId, volumeId: chain.volumeId, withAccount: forensicsAccount, requestId: requestId ?? null },
+        await recordMutation(
+          run.recorder,
           target.arn,
+          {
+            type: 'snapshot.requested',
+            data: { operation: 'ModifySnapshotAttribute', role: 'share', snapshotId: shareable.snapshotId, volumeId: chain.volumeId, attribute: 'createVolumePermission', add: [forensicsAccount] },
+          },
+          () =>
+            run.scope.caller.ec2(
+              'shareSnapshot',
+              new ModifySnapshotAttributeCommand({
+                SnapshotId: shareable.snapshotId,
+                Attribute: 'createVolumePermission',
+                OperationType: 'add',
+                UserIds: [forensicsAccount],
+              }),
+              snapshotArn,
+              run.signal,
+            ),
+          ({ requestId }) => ({
+            type: 'snapshot.shared',
+            data: { snapshotId: shareable.snapshotId, volumeId: chain.volumeId, withAccount: forensicsAccount, requestId: requestId ?? null },
+          }),
         );
       },
       { volumeId: chain.volumeId, snapshotId: shareable.snapshotId },
@@ -381,32 +390,35 @@ export async function runVolumeChain(run: TargetRun, chain: SourceSnapshot, shar
           async () => {
             const forensics = run.forensics();
             const snapshotId = copied.value.snapshotId;
-            await run.recorder.record(
-              'snapshot.requested',
-              { operation: 'LockSnapshot', role: 'lock', snapshotId, volumeId: chain.volumeId, lockMode: lock.mode, lockDurationDays: lock.durationDays, coolOffHours: lock.coolOffHours ?? null },
+            await recordMutation(
+              run.recorder,
               target.arn,
-            );
-            const { output, requestId } = await forensics.caller.ec2(
-              'lockSnapshot',
-              new LockSnapshotCommand({
-                SnapshotId: snapshotId,
-                LockMode: lock.mode,
-                LockDuration: lock.durationDays,
-                ...(lock.coolOffHours ? { CoolOffPeriod: lock.coolOffHours } : {}),
-              }),
-              `arn:${target.partition}:ec2:${forensicsRegion}::snapshot/${snapshotId}`,
-              run.signal,
-            );
-            await run.recorder.record(
-              'snapshot.locked',
               {
-                snapshotId,
-                volumeId: chain.volumeId,
-                lockState: output.LockState ?? null,
-                lockExpiresOn: output.LockExpiresOn?.toISOString() ?? null,
-                requestId: requestId ?? null,
+                type: 'snapshot.requested',
+                data: { operation: 'LockSnapshot', role: 'lock', snapshotId, volumeId: chain.volumeId, lockMode: lock.mode, lockDurationDays: lock.durationDays, coolOffHours: lock.coolOffHours ?? null },
               },
-              target.arn,
+              () =>
+                forensics.caller.ec2(
+                  'lockSnapshot',
+                  new LockSnapshotCommand({
+                    SnapshotId: snapshotId,
+                    LockMode: lock.mode,
+                    LockDuration: lock.durationDays,
+                    ...(lock.coolOffHours ? { CoolOffPeriod: lock.coolOffHours } : {}),
+                  }),
+                  `arn:${target.partition}:ec2:${forensicsRegion}::snapshot/${snapshotId}`,
+                  run.signal,
+                ),
+              ({ output, requestId }) => ({
+                type: LEDGER_EVENTS.snapshotLocked,
+                data: {
+                  snapshotId,
+                  volumeId: chain.volumeId,
+                  lockState: output.LockState ?? null,
+                  lockExpiresOn: output.LockExpiresOn?.toISOString() ?? null,
+                  requestId: requestId ?? null,
+                },
+              }),
             );
           },
           { volumeId: chain.volumeId, snapshotId: copied.value.snapshotId },

@@ -4,7 +4,8 @@
  * The outcome is data: one disk that fails never stops the others.
  */
 import { evidenceIdFor } from '../../core/case-id.js';
-import { CustodyError, isCustodyError } from '../../core/errors.js';
+import { CustodyError, isCustodyError, isStopSignal } from '../../core/errors.js';
+import { storeOnce } from '../../core/kernel.js';
 import type { CaseRecorder, ProgressSink, TargetOutcome } from '../../core/ports.js';
 import { attachedDisks, getDisk, getInstance, toEvidenceJson, type Disk } from './describe.js';
 import type { GcpSession } from './session.js';
@@ -20,7 +21,7 @@ export interface GcpTargetRun {
 }
 
 async function failed(run: GcpTargetRun, key: string, step: string, error: unknown, evidenceIds: string[]): Promise<TargetOutcome> {
-  if (isCustodyError(error) && error.code === 'E_LEDGER') throw error;
+  if (isStopSignal(error)) throw error;
   const e = isCustodyError(error) ? error : new CustodyError('E_CLOUD', String((error as Error).message ?? error), { cause: error });
   await run.recorder.record('step.failed', { step, error: e.toRecord() }, key);
   return { target: key, status: 'failed', reason: e.message, error: e.toRecord(), evidenceIds };
@@ -45,7 +46,7 @@ function outcomeOf(key: string, snapshots: DiskSnapshotResult[], evidenceIds: st
 }
 
 async function storeDisks(run: GcpTargetRun, key: string, evidenceId: string, described: Array<{ target: GcpDiskTarget; disk: Disk }>): Promise<void> {
-  await run.recorder.storeEvidence({
+  await storeOnce(run.recorder, {
     evidenceId,
     name: 'disks.json',
     kind: 'disks-description',
@@ -72,7 +73,7 @@ export async function collectGcpInstance(run: GcpTargetRun, target: GcpInstanceT
   let instance;
   try {
     instance = await getInstance(session, target, evidenceId);
-    await recorder.storeEvidence({
+    await storeOnce(recorder, {
       evidenceId,
       name: 'instance.json',
       kind: 'instance-description',
@@ -97,7 +98,7 @@ export async function collectGcpInstance(run: GcpTargetRun, target: GcpInstanceT
     try {
       described.push({ target: disk, disk: await getDisk(session, disk, evidenceId) });
     } catch (error) {
-      if (isCustodyError(error) && error.code === 'E_LEDGER') throw error;
+      if (isStopSignal(error)) throw error;
       const e = isCustodyError(error) ? error : new CustodyError('E_CLOUD', String(error));
       await recorder.record('step.failed', { step: 'describe-disk', disk: gcpTargetKey(disk), error: e.toRecord() }, key);
       describeFailures.push(`${gcpTargetKey(disk)}: ${e.message}`);

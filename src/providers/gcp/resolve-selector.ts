@@ -6,7 +6,7 @@
  * Every search is recorded, with what it found.
  */
 import type { CaseRecorder } from '../../core/ports.js';
-import { CustodyError } from '../../core/errors.js';
+import { CustodyError, isStopSignal } from '../../core/errors.js';
 import type { GcpSession } from './session.js';
 import { gcpSelectorKey, instanceTarget, type GcpInstanceTarget, type GcpSelector } from './targets.js';
 
@@ -75,7 +75,7 @@ export async function resolveGcpSelector(session: GcpSession, recorder: CaseReco
       }
     } catch (error) {
       const e = error instanceof CustodyError ? error : new CustodyError('E_CLOUD', String(error));
-      if (e.code === 'E_LEDGER') throw e;
+      if (isStopSignal(e)) throw e;
       await recorder.record('selector.failed', { project, error: e.toRecord() }, key);
     }
   }

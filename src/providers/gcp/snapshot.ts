@@ -8,7 +8,7 @@
  * content hash exists.
  */
 import { evidenceIdFor } from '../../core/case-id.js';
-import { CustodyError, isCustodyError } from '../../core/errors.js';
+import { CustodyError, isCustodyError, isStopSignal } from '../../core/errors.js';
 import type { CaseRecorder } from '../../core/ports.js';
 import type { Disk } from './describe.js';
 import { requestIdFor, snapshotLabelsFor, snapshotNameFor } from './ids.js';
@@ -181,7 +181,7 @@ export async function snapshotDisk(
     result.status = 'completed';
     return result;
   } catch (error) {
-    if (isCustodyError(error) && error.code === 'E_LEDGER') throw error;
+    if (isStopSignal(error)) throw error;
     const e = isCustodyError(error) ? error : new CustodyError('E_CLOUD', `snapshot of ${diskKey} failed: ${(error as Error).message}`, { cause: error, resource: diskKey });
     await recorder.record('step.failed', { step: 'snapshot', disk: diskKey, snapshotName: name, evidenceId, error: e.toRecord() }, target);
     result.error = e;

@@ -5,7 +5,8 @@
  * the first `start` the API answered is recorded so overwritten output shows as a gap.
  */
 import type { CaseRecorder } from '../../core/ports.js';
-import { CustodyError } from '../../core/errors.js';
+import { CustodyError, isStopSignal } from '../../core/errors.js';
+import { storeOnce, type StoreOnceResult } from '../../core/kernel.js';
 import type { Instance } from './describe.js';
 import type { GcpSession } from './session.js';
 import { gcpTargetKey, resourceNameOf, type GcpInstanceTarget } from './targets.js';
@@ -49,7 +50,9 @@ export async function collectVolatile(
         if (Number(next) <= start) break;
         start = Number(next);
       }
-      const stored = await recorder.storeEvidence({
+      // Stored once per case (the kernel's storeOnce): a resumed run finds what an earlier one
+      // stored, even if the console has grown since, as a result, not as a refusal to catch.
+      const stored = await storeOnce(recorder, {
         evidenceId,
         name: `serial-port-${port}.txt`,
         kind: 'serial-port-output',
@@ -59,10 +62,10 @@ export async function collectVolatile(
         target: key,
         cloudIds: { instanceId: String(instance.id ?? ''), port: String(port), start: firstStart ?? '0', next },
       });
-      result.stored.push(stored.path);
+      result.stored.push(storedPath(evidenceId, stored));
     } catch (error) {
       const e = error as CustodyError;
-      if (e.code === 'E_LEDGER') throw error;
+      if (isStopSignal(e)) throw error;
       await recorder.record('volatile.unavailable', { what: `serial-port-${port}`, error: e.toRecord?.() ?? { message: String(error) } }, key);
       result.unavailable.push({ what: `serial port ${port}`, reason: e.message });
     }
@@ -72,7 +75,7 @@ export async function collectVolatile(
       const [shot] = await session.call('getScreenshot', target.project, name, evidenceId, (c, o) =>
         c.instances.getScreenshot({ project: target.project, zone: target.zone, instance: target.instance }, o),
       );
-      const stored = await recorder.storeEvidence({
+      const stored = await storeOnce(recorder, {
         evidenceId,
         name: 'screenshot.png',
         kind: 'screenshot',
@@ -82,10 +85,10 @@ export async function collectVolatile(
         target: key,
         cloudIds: { instanceId: String(instance.id ?? '') },
       });
-      result.stored.push(stored.path);
+      result.stored.push(storedPath(evidenceId, stored));
     } catch (error) {
       const e = error as CustodyError;
-      if (e.code === 'E_LEDGER') throw error;
+      if (isStopSignal(e)) throw error;
       await recorder.record('volatile.unavailable', { what: 'screenshot', error: e.toRecord?.() ?? { message: String(error) } }, key);
       result.unavailable.push({ what: 'screenshot', reason: e.message });
     }
@@ -94,4 +97,9 @@ export async function collectVolatile(
     result.unavailable.push({ what: 'screenshot', reason: 'no display device' });
   }
   return result;
+}
+
+/** Where the case holds the file: stored now, or by an earlier run under the name it recorded. */
+function storedPath(evidenceId: string, result: StoreOnceResult): string {
+  return result.status === 'stored' ? result.stored.path : `evidence/${evidenceId}/${result.name}`;
 }

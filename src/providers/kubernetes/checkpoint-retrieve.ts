@@ -9,7 +9,8 @@
  */
 import { createHash } from 'node:crypto';
 import type { V1Pod } from '@kubernetes/client-node';
-import { CustodyError } from '../../core/errors.js';
+import { CustodyError, isStopSignal } from '../../core/errors.js';
+import { recordMutation } from '../../core/kernel.js';
 import { callKubernetes } from './call.js';
 import type { ContainerInfo, PodRun } from './pod-run.js';
 import { freshName, safeName } from './pod-run.js';
@@ -85,14 +86,21 @@ export async function retrieveCheckpoint(run: PodRun, node: string, container: C
   const resource = `k8s:${run.target.cluster}/${namespace}/${name}`;
   const spec = helperPodSpec(name, namespace, node, image, recorder.caseId);
 
-  await recorder.record('change.requested', { change: 'create-helper-pod', resource, node, image, hostPath: CHECKPOINT_DIR, readOnly: true, purpose: `copy ${archive} off the node` }, run.key);
-  try {
-    const created = await callKubernetes('createHelperPod', resource, () => run.access.core.createNamespacedPod({ namespace, body: spec }));
-    await recorder.record('change.applied', { change: 'create-helper-pod', resource, uid: created.metadata?.uid ?? null }, run.key);
-  } catch (error) {
-    if (!(error instanceof CustodyError) || !/already exists|HTTP 409/.test(error.message)) throw error;
-    await recorder.record('change.applied', { change: 'create-helper-pod', resource, alreadyExisted: true }, run.key);
-  }
+  await recordMutation(
+    recorder,
+    run.key,
+    { type: 'change.requested', data: { change: 'create-helper-pod', resource, node, image, hostPath: CHECKPOINT_DIR, readOnly: true, purpose: `copy ${archive} off the node` } },
+    async (): Promise<{ uid: string | null } | { alreadyExisted: true }> => {
+      try {
+        const created = await callKubernetes('createHelperPod', resource, () => run.access.core.createNamespacedPod({ namespace, body: spec }));
+        return { uid: created.metadata?.uid ?? null };
+      } catch (error) {
+        if (!(error instanceof CustodyError) || !/already exists|HTTP 409/.test(error.message)) throw error;
+        return { alreadyExisted: true };
+      }
+    },
+    (result) => ({ type: 'change.applied', data: { change: 'create-helper-pod', resource, ...result } }),
+  );
 
   try {
     await waitRunning(run, namespace, name, resource);
@@ -118,14 +126,16 @@ export async function retrieveCheckpoint(run: PodRun, node: string, container: C
     }
     await recorder.record('checkpoint.retrieved', { node, container: container.name, archive, path: stored.path, sha256: stored.sha256, size: stored.size, leftOnNode: true }, run.key);
   } finally {
-    await recorder.record('change.requested', { change: 'delete-helper-pod', resource }, run.key);
-    const deleted = await callKubernetes('deleteHelperPod', resource, () => run.access.core.deleteNamespacedPod({ name, namespace, gracePeriodSeconds: 0 })).then(
-      () => true,
-      async (error: unknown) => {
-        await recorder.record('step.failed', { step: 'delete-helper-pod', error: error instanceof CustodyError ? error.toRecord() : { message: String(error) } }, run.key);
-        return false;
-      },
-    );
-    if (deleted) await recorder.record('change.applied', { change: 'delete-helper-pod', resource }, run.key);
+    // A helper pod left behind is recorded, not a reason to lose the archive already copied.
+    await recordMutation(
+      recorder,
+      run.key,
+      { type: 'change.requested', data: { change: 'delete-helper-pod', resource } },
+      () => callKubernetes('deleteHelperPod', resource, () => run.access.core.deleteNamespacedPod({ name, namespace, gracePeriodSeconds: 0 })),
+      () => ({ type: 'change.applied', data: { change: 'delete-helper-pod', resource } }),
+    ).catch(async (error: unknown) => {
+      if (isStopSignal(error)) throw error;
+      await recorder.record('step.failed', { step: 'delete-helper-pod', error: error instanceof CustodyError ? error.toRecord() : { message: String(error) } }, run.key);
+    });
   }
 }

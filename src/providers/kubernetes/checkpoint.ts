@@ -9,11 +9,12 @@
  * checkpoint-retrieve.ts); without it the ledger says it was not retrieved, and the node's disk
  * snapshot (the follow-up) preserves the archive with the rest of the root volume.
  */
-import { isCustodyError } from '../../core/errors.js';
+import { isCustodyError, isStopSignal } from '../../core/errors.js';
 import { callKubernetes, KubernetesHttpError, statusOf } from './call.js';
 import type { ContainerInfo, PodRun } from './pod-run.js';
 import { historyOf } from '../../core/case-history.js';
 import { LEDGER_EVENTS } from '../../core/ledger-events.js';
+import { recordMutation } from '../../core/kernel.js';
 import { readBody, requestKubernetes } from './http-stream.js';
 import { retrieveCheckpoint } from './checkpoint-retrieve.js';
 
@@ -45,19 +46,24 @@ export async function probeCheckpoint(run: PodRun, node: string, containers: rea
       continue;
     }
     const path = `/api/v1/nodes/${node}/proxy/checkpoint/${namespace}/${pod}/${container.name}`;
-    await recorder.record('checkpoint.requested', { node, container: container.name, path, timeoutSeconds: CHECKPOINT_TIMEOUT_S, note: 'a successful checkpoint writes an archive on the node' }, run.key);
     try {
-      const response = await callKubernetes('checkpointContainer', `k8s:${run.target.cluster}/node/${node}`, () =>
-        requestKubernetes(run.access.kc, 'POST', path, { timeout: String(CHECKPOINT_TIMEOUT_S) }, run.ctx.signal),
+      const archives = await recordMutation(
+        recorder,
+        run.key,
+        { type: 'checkpoint.requested', data: { node, container: container.name, path, timeoutSeconds: CHECKPOINT_TIMEOUT_S, note: 'a successful checkpoint writes an archive on the node' } },
+        async () => {
+          const response = await callKubernetes('checkpointContainer', `k8s:${run.target.cluster}/node/${node}`, () =>
+            requestKubernetes(run.access.kc, 'POST', path, { timeout: String(CHECKPOINT_TIMEOUT_S) }, run.ctx.signal),
+          );
+          const body = await readBody(response, 64 * 1024);
+          try {
+            return ((JSON.parse(body) as { items?: unknown }).items as string[] | undefined)?.filter((i) => typeof i === 'string') ?? [];
+          } catch {
+            return [];
+          }
+        },
+        (archives) => ({ type: LEDGER_EVENTS.checkpointCreated, data: { node, container: container.name, archives } }),
       );
-      const body = await readBody(response, 64 * 1024);
-      let archives: string[] = [];
-      try {
-        archives = ((JSON.parse(body) as { items?: unknown }).items as string[] | undefined)?.filter((i) => typeof i === 'string') ?? [];
-      } catch {
-        archives = [];
-      }
-      await recorder.record('checkpoint.created', { node, container: container.name, archives }, run.key);
       for (const archive of archives) {
         await recorder.recordArtifact({
           evidenceId: run.evidenceId,
@@ -80,7 +86,7 @@ export async function probeCheckpoint(run: PodRun, node: string, containers: rea
         try {
           await retrieveCheckpoint(run, node, container, archive);
         } catch (error) {
-          if (isCustodyError(error) && error.code === 'E_LEDGER') throw error;
+          if (isStopSignal(error)) throw error;
           await recorder.record(
             'checkpoint.not-retrieved',
             { node, container: container.name, archive, reason: isCustodyError(error) ? error.message : String(error), ...(isCustodyError(error) ? { error: error.toRecord() } : {}) },
@@ -89,7 +95,7 @@ export async function probeCheckpoint(run: PodRun, node: string, containers: rea
         }
       }
     } catch (error) {
-      if (isCustodyError(error) && error.code === 'E_LEDGER') throw error;
+      if (isStopSignal(error)) throw error;
       const cause = isCustodyError(error) ? error.cause : error;
       const { status, message } = statusOf(cause);
       const body = cause instanceof KubernetesHttpError ? cause.body : '';

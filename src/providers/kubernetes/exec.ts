@@ -6,7 +6,7 @@
  * one runs. If RBAC refuses exec, the remaining commands are not attempted.
  */
 import type { V1Status } from '@kubernetes/client-node';
-import { CustodyError } from '../../core/errors.js';
+import { CustodyError, isStopSignal } from '../../core/errors.js';
 import { openExecStream } from './exec-stream.js';
 import type { ContainerInfo, PodRun } from './pod-run.js';
 import { freshName, safeName, storedBefore } from './pod-run.js';
@@ -112,7 +112,7 @@ export async function runVolatileCommands(run: PodRun, containers: readonly Cont
         await runOne(run, container, command);
       } catch (error) {
         // Access denied or a vanished pod would fail every other command the same way.
-        if (error instanceof CustodyError && (error.code === 'E_ACCESS_DENIED' || error.code === 'E_NOT_FOUND' || error.code === 'E_LEDGER' || error.code === 'E_CREDENTIALS')) throw error;
+        if (isStopSignal(error) || (error instanceof CustodyError && (error.code === 'E_ACCESS_DENIED' || error.code === 'E_NOT_FOUND' || error.code === 'E_CREDENTIALS'))) throw error;
         run.failures.push(error instanceof CustodyError ? error : new CustodyError('E_CLOUD', String((error as Error).message ?? error), { cause: error }));
         await run.ctx.recorder.record('step.failed', { step: `exec:${container.name}:${command.name}`, error: run.failures[run.failures.length - 1]!.toRecord() }, run.key);
       }

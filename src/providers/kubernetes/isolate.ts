@@ -7,6 +7,7 @@
 import type { V1NetworkPolicy, V1Pod } from '@kubernetes/client-node';
 import { PatchStrategy, setHeaderOptions } from '@kubernetes/client-node';
 import { CustodyError } from '../../core/errors.js';
+import { recordMutation } from '../../core/kernel.js';
 import { callKubernetes, statusOf } from './call.js';
 import type { PodRun } from './pod-run.js';
 
@@ -32,11 +33,13 @@ export async function isolatePod(run: PodRun, pod: V1Pod): Promise<void> {
   const value = labelValueFor(caseId);
   const { core, networking } = run.access;
 
-  await recorder.record('change.requested', { change: 'label-pod', resource: run.resource, labels: { [ISOLATION_LABEL]: value } }, run.key);
-  const labelled = await callKubernetes('labelPod', run.resource, () =>
-    core.patchNamespacedPod({ name, namespace, body: { metadata: { labels: { [ISOLATION_LABEL]: value } } } }, mergePatch),
+  await recordMutation(
+    recorder,
+    run.key,
+    { type: 'change.requested', data: { change: 'label-pod', resource: run.resource, labels: { [ISOLATION_LABEL]: value } } },
+    () => callKubernetes('labelPod', run.resource, () => core.patchNamespacedPod({ name, namespace, body: { metadata: { labels: { [ISOLATION_LABEL]: value } } } }, mergePatch)),
+    (labelled) => ({ type: 'change.applied', data: { change: 'label-pod', resource: run.resource, resourceVersion: labelled.metadata?.resourceVersion ?? null } }),
   );
-  await recorder.record('change.applied', { change: 'label-pod', resource: run.resource, resourceVersion: labelled.metadata?.resourceVersion ?? null }, run.key);
 
   const policyName = networkPolicyNameFor(caseId);
   const policy: V1NetworkPolicy = {
@@ -47,23 +50,30 @@ export async function isolatePod(run: PodRun, pod: V1Pod): Promise<void> {
     spec: { podSelector: { matchLabels: { [ISOLATION_LABEL]: value } }, policyTypes: ['Ingress', 'Egress'] },
   };
   const policyResource = `k8s:${cluster}/${namespace}/networkpolicy/${policyName}`;
-  await recorder.record('change.requested', { change: 'deny-all-network-policy', resource: policyResource, spec: policy.spec as Record<string, unknown> }, run.key);
-  let created: V1NetworkPolicy;
-  let alreadyExisted = false;
-  try {
-    created = await callKubernetes('createNetworkPolicy', policyResource, () => networking.createNamespacedNetworkPolicy({ namespace, body: policy }));
-  } catch (error) {
-    // A resumed case finds the policy it created before: read it instead.
-    if (!(error instanceof CustodyError) || statusOf(error.cause).status !== 409) throw error;
-    created = await callKubernetes('readNetworkPolicy', policyResource, () => networking.readNamespacedNetworkPolicy({ name: policyName, namespace }));
-    alreadyExisted = true;
-  }
-  await recorder.record('change.applied', { change: 'deny-all-network-policy', resource: policyResource, uid: created.metadata?.uid ?? null, alreadyExisted }, run.key);
+  await recordMutation(
+    recorder,
+    run.key,
+    { type: 'change.requested', data: { change: 'deny-all-network-policy', resource: policyResource, spec: policy.spec as Record<string, unknown> } },
+    async (): Promise<{ created: V1NetworkPolicy; alreadyExisted: boolean }> => {
+      try {
+        return { created: await callKubernetes('createNetworkPolicy', policyResource, () => networking.createNamespacedNetworkPolicy({ namespace, body: policy })), alreadyExisted: false };
+      } catch (error) {
+        // A resumed case finds the policy it created before: read it instead.
+        if (!(error instanceof CustodyError) || statusOf(error.cause).status !== 409) throw error;
+        return { created: await callKubernetes('readNetworkPolicy', policyResource, () => networking.readNamespacedNetworkPolicy({ name: policyName, namespace })), alreadyExisted: true };
+      }
+    },
+    ({ created, alreadyExisted }) => ({ type: 'change.applied', data: { change: 'deny-all-network-policy', resource: policyResource, uid: created.metadata?.uid ?? null, alreadyExisted } }),
+  );
 
   const nodeName = pod.spec?.nodeName;
   if (!nodeName) return;
   const nodeResource = `k8s:${cluster}/node/${nodeName}`;
-  await recorder.record('change.requested', { change: 'cordon-node', resource: nodeResource, patch: { spec: { unschedulable: true } } }, run.key);
-  const cordoned = await callKubernetes('cordonNode', nodeResource, () => core.patchNode({ name: nodeName, body: { spec: { unschedulable: true } } }, mergePatch));
-  await recorder.record('change.applied', { change: 'cordon-node', resource: nodeResource, unschedulable: cordoned.spec?.unschedulable ?? null }, run.key);
+  await recordMutation(
+    recorder,
+    run.key,
+    { type: 'change.requested', data: { change: 'cordon-node', resource: nodeResource, patch: { spec: { unschedulable: true } } } },
+    () => callKubernetes('cordonNode', nodeResource, () => core.patchNode({ name: nodeName, body: { spec: { unschedulable: true } } }, mergePatch)),
+    (cordoned) => ({ type: 'change.applied', data: { change: 'cordon-node', resource: nodeResource, unschedulable: cordoned.spec?.unschedulable ?? null } }),
+  );
 }

@@ -52,3 +52,22 @@ describe('a step refused by AWS', () => {
     expect(snapshotsOf('IR-share-denied').length).toBeGreaterThan(0);
   });
 });
+
+describe('a mutation refused after its before-entry is on record', () => {
+  it('CreateSnapshots refused: the ledger says what was asked, then the refusal with its request id, and never that a snapshot was created', async () => {
+    const host = taggedHost('create-denied');
+    const kase = new MemoryRecorder('IR-create-denied');
+    world.lab.control.failNext({ action: 'ec2:CreateSnapshots', code: 'UnauthorizedOperation', status: 403, account: '333333333333', count: 5 });
+    const outcome = await provider({ transfer: 'in-place' }).collect(parseTarget(arnOf(host)), contextFor(kase));
+
+    expect(outcome.status).toBe('failed');
+    const about = kase.log.filter((e) => e.target === arnOf(host));
+    const requested = about.findIndex((e) => e.type === 'snapshot.requested' && e.data.operation === 'CreateSnapshots');
+    expect(requested).toBeGreaterThanOrEqual(0);
+    expect(about[requested]!.data).toMatchObject({ instanceId: host.id, volumeIds: [expect.stringMatching(/^vol-/)] });
+    const refusal = about.slice(requested + 1).find((e) => e.type === 'step.failed');
+    expect(refusal?.data.error).toMatchObject({ code: 'E_ACCESS_DENIED', action: 'ec2:CreateSnapshots', requestId: expect.any(String) });
+    expect(about.some((e) => e.type === 'snapshot.created')).toBe(false);
+    expect(snapshotsOf('IR-create-denied')).toHaveLength(0);
+  });
+});

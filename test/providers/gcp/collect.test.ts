@@ -2,7 +2,12 @@
  * The GCP provider against the lab, under the shipped policies/gcp/ (the lab's IAM evaluates the
  * tag conditions with CEL): what a responder gets for an instance, a disk, and what is refused.
  */
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterEach, describe, expect, it, vi } from 'vitest';
+import { LabGcpState } from '../../../src/lab/gcp/index.js';
+import { openCase } from '../../../src/custody/index.js';
 import { collectGcpTarget } from '../../../src/providers/gcp/collect.js';
 import { CONSISTENCY, NO_CONTENT_HASH } from '../../../src/providers/gcp/snapshot.js';
 import { parseGcpTarget } from '../../../src/providers/gcp/targets.js';
@@ -130,6 +135,26 @@ describe('resume and faults', () => {
     expect(fx.lab.server.calls.get('compute.snapshots.insert')).toBe(2);
     expect(forensicsSnapshots(fx)).toHaveLength(2);
     expect(resumed.ofType('snapshot.adopted').length).toBeGreaterThanOrEqual(2);
+  });
+
+  it('a resumed run whose serial console has grown finds the output an earlier run stored: a result, not a refusal recorded as unavailable', async () => {
+    fx = await startGcpFixture();
+    const dir = await mkdtemp(join(tmpdir(), 'gcp-resume-'));
+    try {
+      const options = { casesDir: join(dir, 'cases'), keysDir: join(dir, 'keys'), caseId: 'IR-GCP-RESUME', analyst: 'alice', toolVersion: 'test' };
+      const first = await openCase(options);
+      await collectGcpTarget({ session: fx.newSession(first as unknown as ContentRecorder), recorder: first }, parseGcpTarget(WEB_1));
+      await first.release();
+      fx.lab.state.appendSerial(LabGcpState.instanceKey('web-prod', 'us-central1-a', 'web-1'), 1, 'sshd[901]: Accepted publickey for root\n');
+      const resumed = await openCase({ ...options, resume: true });
+      const outcome = await collectGcpTarget({ session: fx.newSession(resumed as unknown as ContentRecorder), recorder: resumed }, parseGcpTarget(WEB_1));
+      expect(outcome.status).toBe('collected');
+      expect(resumed.entries().filter((e) => e.type === 'volatile.unavailable' && String(e.data.what).startsWith('serial'))).toEqual([]);
+      expect(resumed.entries().filter((e) => e.type === 'evidence.stored' && e.data.name === 'serial-port-1.txt')).toHaveLength(1);
+      await resumed.release();
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
   });
 
   it('an instance and its own disk named in one case share one snapshot (same name and request id)', async () => {

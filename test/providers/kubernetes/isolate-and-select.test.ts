@@ -43,6 +43,27 @@ describe('--isolate', () => {
     await kase.release();
   });
 
+  it('a cordon refused after its change.requested is on record: the ledger says it was asked and refused, never that it was applied', async () => {
+    fixture = await startFixture((cluster, s) => {
+      const subject = cluster.subjects[s.collectorToken]!;
+      subject.rules = subject.rules.map((r) => (r.resources.includes('nodes') ? { ...r, verbs: r.verbs.filter((v) => v !== 'patch') } : r));
+    });
+    const provider = createKubernetesProvider(fixture.config, {}, REGISTRY.createServices());
+    const kase = await openTestCase(fixture, 'IR-2026-043');
+    const outcome = await provider.collect(parseTarget(`k8s:lab/shop/${fixture.scenario.compromisedPod}`), contextFor(kase, { isolate: true }));
+    expect(outcome.status).toBe('partial');
+
+    const types = kase.entries().map((e) => `${e.type}:${String(e.data.change ?? e.data.step ?? '')}`);
+    const asked = types.indexOf('change.requested:cordon-node');
+    expect(asked).toBeGreaterThan(types.indexOf('change.applied:deny-all-network-policy'));
+    expect(types[asked + 1]).toBe('step.failed:isolate');
+    expect(types).not.toContain('change.applied:cordon-node');
+    expect(kase.entries()[asked + 1]!.data.error).toMatchObject({ code: 'E_ACCESS_DENIED' });
+    const node = fixture.lab.getObject('nodes', undefined, fixture.scenario.compromisedNode) as { spec: { unschedulable?: boolean } };
+    expect(node.spec.unschedulable).not.toBe(true);
+    await kase.release();
+  });
+
   it('a second pod of the same case reuses the deny-all policy it already created', async () => {
     fixture = await startFixture();
     const provider = createKubernetesProvider(fixture.config, {}, REGISTRY.createServices());
