@@ -138,13 +138,15 @@ Options:
 export const DEMO_HELP = `Usage: custody demo [--keep] [--json] [--dir D]
 
 Starts a local rehearsal lab on 127.0.0.1 that speaks the AWS wire protocols (STS, EC2, KMS, S3,
-EBS direct) and GCP's (metadata server, IAM Credentials, Compute Engine), and Kubernetes API
-servers for a demo EKS and a demo GKE cluster, points custody at them, and runs one case across
-both clouds: tagged AWS instances, a volume under the aws/ebs key, a GCE instance and its disks
+EBS direct), Azure's (Entra, Resource Manager, Blob Storage; https with a CA made for the run) and
+GCP's (metadata server, IAM Credentials, Compute Engine), and Kubernetes API servers for a demo
+EKS, AKS and GKE cluster, points custody at them, and runs one case across the three clouds:
+tagged AWS instances (every volume hashed), a volume under the aws/ebs key, an Azure VM (restore
+point, disks copied into the evidence container, hashed and sealed), a GCE instance and its disks
 (snapshotted into the forensics project), a compromised pod in each cluster whose node is followed
-to its instance, and one untagged AWS and one untagged GCE instance that the collector policy
-refuses (by design). Then closes, verifies and reports the case. No cloud account or credentials
-are needed.
+to the machine behind it, and one AWS instance, one Azure VM and one GCE instance outside the
+collector's reach that the collector policy refuses (by design). Then closes, verifies and reports
+the case. No cloud account or credentials are needed.
 
 Options:
   --dir D       where to put the demo's config, keys and case folder (default: a new temporary

@@ -19,7 +19,7 @@ import { renderAgainst, renderCopy, renderKeepApart, renderOutcomes, renderSumma
 
 /**
  * `custody demo`: a whole case against the rehearsal lab. Exit 0 when the demo ran as designed:
- * every tagged target collected, the untagged one refused by the collector policy, the case
+ * every tagged target collected, the untagged ones refused by the collector policy, the case
  * verified.
  */
 export async function runDemoCommand(args: readonly string[], io: CliIo, deps: CliDeps): Promise<number> {
@@ -143,12 +143,12 @@ function renderDemo(
   lines.push('');
   if (asDesigned) {
     const { followed, refusedByPolicy } = lab.targets;
-    if (followed.length === 1) lines.push(`The pod's node was followed to its instance (${followed[0]}) and snapshotted too.`);
-    if (followed.length > 1) lines.push(`Each pod's node was followed to its instance and snapshotted too: ${followed.join(', ')}.`);
+    if (followed.length === 1) lines.push(`The pod's node was followed to the machine behind it (${followed[0]}) and its disks preserved too.`);
+    if (followed.length > 1) lines.push(`Each pod's node was followed to the machine behind it and its disks preserved too: ${followed.join(', ')}.`);
     const one = refusedByPolicy.length === 1;
     lines.push(
-      `The demo ran as designed: ${refusedByPolicy.length} untagged instance${one ? ' was' : 's were'} refused by the collector policy`,
-      `on purpose (${one ? 'it lacks' : 'they lack'} the collection tag); the case records the denied action and resource, and the`,
+      `The demo ran as designed: ${refusedByPolicy.length} machine${one ? ' was' : 's were'} refused by the collector policy on purpose`,
+      `(no collection tag, or no collector role assignment on Azure); the case records the denied action and resource, and the`,
       'other targets were collected and verified. Try: custody verify ' + result.caseDir,
       '(custody is on your PATH after npm install -g . or npm link in the checkout; there, node bin/custody.js works too)',
     );
