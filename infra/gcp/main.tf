@@ -115,9 +115,10 @@ resource "google_organization_iam_custom_role" "inventory" {
   org_id      = var.org_id
   role_id     = "cloudCustodyInventory"
   title       = "cloud-custody inventory"
-  description = "Lists instances and their effective Resource Manager tags so that gcp-label: and gcp-tag: selectors can find targets. Reads names and labels only; collecting a found instance still needs the tag-conditioned collector role."
+  description = "Lists instances and their effective Resource Manager tags so that gcp-label: and gcp-tag: selectors can find targets, and holds the list permissions Compute's testIamPermissions methods require so custody preflight can ask per instance and disk. Reads names and labels only; collecting a found instance still needs the tag-conditioned collector role."
   stage       = "GA"
   permissions = [
+    "compute.disks.list",
     "compute.instances.list",
     "compute.instances.listEffectiveTags",
   ]

@@ -358,9 +358,14 @@ export function stopInstance(call: ComputeCall, project: string, zone: string, n
   return { kind: 'compute#operation', name: `operation-stop-${instance.id}`, status: 'DONE', operationType: 'stop', targetLink: link(LabGcpState.instanceKey(project, zone, name)) };
 }
 
-/** `testIamPermissions` on an instance or a disk: the subset of the asked permissions the caller holds. */
+/**
+ * `testIamPermissions` on an instance or a disk: the subset of the asked permissions the caller
+ * holds. The call itself needs `compute.<collection>.list` (Compute's reference, "IAM Permissions"
+ * of each testIamPermissions method), decided at the project as a list is.
+ */
 export function testIamPermissions(call: ComputeCall, kind: 'instance' | 'disk', project: string, location: { zone?: string; region?: string }, name: string): unknown {
   const asked = ((call.body ?? {}) as { permissions?: string[] }).permissions ?? [];
+  call.authorize(kind === 'instance' ? 'compute.instances.list' : 'compute.disks.list', projectResource(call.state, project));
   let resource: IamResource;
   if (kind === 'instance') {
     resource = instanceResource(call.state, instanceOf(call, project, location.zone!, name));

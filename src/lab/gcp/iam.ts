@@ -88,6 +88,8 @@ export interface PolicyWorld {
   groups?: Record<string, string[]>;
   /** Bind the optional bindings (the evidence hold role). */
   evidenceHold?: boolean;
+  /** Permissions taken out of every shipped role: a test proving the code needs them. */
+  withoutPermissions?: readonly string[];
 }
 
 interface ResolvedBinding {
@@ -118,7 +120,7 @@ export function createPolicyAuthorizer(world: PolicyWorld): GcpAuthorizer {
   const resolved: ResolvedBinding[] = [];
   for (const template of readGcpBindings()) {
     if (template.optional && !world.evidenceHold) continue;
-    const permissions = new Set(readGcpRole(template.role).includedPermissions);
+    const permissions = new Set(readGcpRole(template.role).includedPermissions.filter((p) => !world.withoutPermissions?.includes(p)));
     for (const project of world.targetProjects) {
       const collector = world.collectorFor(project);
       const binding = fillGcpPlaceholders(template, values(collector));

@@ -36,6 +36,8 @@ export interface StartGcpLabOptions {
   authorizer?: GcpAuthorizer;
   /** Bind the optional evidence-hold role in the default authorizer. */
   evidenceHold?: boolean;
+  /** Permissions taken out of the shipped roles in the default authorizer (a test proving the need). */
+  withoutPermissions?: readonly string[];
   settings?: Partial<ComputeSettings>;
   now?: () => number;
 }
@@ -51,6 +53,7 @@ export async function startGcpLab(scenario: LabGcpScenario, options: StartGcpLab
       targetProjects: scenario.projects.map((p) => p.id),
       collectorFor: state.collectorFor,
       ...(options.evidenceHold ? { evidenceHold: true } : {}),
+      ...(options.withoutPermissions ? { withoutPermissions: options.withoutPermissions } : {}),
     });
   const server = await startGcpServer({
     state,

@@ -150,15 +150,20 @@ export const GCP_OPERATIONS = {
   /**
    * `custody preflight`: asks IAM which of the declared permissions the collector holds on each
    * resource (tag conditions are decided per resource, so a project-level answer cannot show them).
-   * Asking about yourself needs no permission (docs/research/gcp.md §7.4).
+   * Compute's reference gives every `<collection>.testIamPermissions` method the permission
+   * `compute.<collection>.list` (docs/research/gcp.md §7.4); the collector holds it through the
+   * inventory role, bound at the project without a tag condition.
    */
   testResourcePermissions: {
     api: 'compute.*.testIamPermissions',
     caller: 'collector',
     project: 'target',
     mutates: false,
-    role: 'collector',
-    permissions: [],
+    role: 'inventory',
+    permissions: [
+      { action: 'compute.instances.list', resource: 'projects/${TargetProject}' },
+      { action: 'compute.disks.list', resource: 'projects/${TargetProject}' },
+    ],
   },
   testProjectPermissions: {
     api: 'cloudresourcemanager.projects.testIamPermissions',

@@ -45,6 +45,19 @@ describe('GCP preflight (testIamPermissions, nothing changed)', () => {
     expect(denied.detail).toContain('ForensicsEnabled=true');
   });
 
+  it('testIamPermissions itself needs compute.<collection>.list: without compute.disks.list the disk rows are denied naming it, the instance row still answers', async () => {
+    fx = await startGcpFixture({ lab: { withoutPermissions: ['compute.disks.list'] } });
+    const rows = await preflightGcp(fx.session, { targets: [parseGcpTarget('projects/web-prod/zones/us-central1-a/instances/web-1')] });
+    const resourceRows = rows.filter((r) => r.check.includes('tag-conditioned'));
+    expect(resourceRows.map((r) => [r.resource, r.result])).toEqual([
+      ['projects/web-prod/zones/us-central1-a/instances/web-1', 'ok'],
+      ['projects/web-prod/zones/us-central1-a/disks/web-1', 'denied'],
+      ['projects/web-prod/zones/us-central1-a/disks/web-1-data', 'denied'],
+    ]);
+    for (const row of resourceRows.slice(1)) expect(JSON.stringify(row)).toContain('compute.disks.list');
+    expect(fx.lab.state.snapshots.size).toBe(0);
+  });
+
   it('an orchestrator that may not impersonate is denied for that project', async () => {
     fx = await startGcpFixture({ config: { collectorServiceAccount: 'nobody@{project}.iam.gserviceaccount.com' } });
     const rows = await preflightGcp(fx.session, { projects: ['web-prod'] });
