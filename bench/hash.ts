@@ -12,6 +12,7 @@
  *
  *   npm run bench:hash                 # three runs; min / median / max of each ratio
  *   npm run bench:hash -- --runs 1
+ *   npm run bench:hash -- --runs 1 --profile DIR   # a .cpuprofile of each collector process in DIR
  */
 import { fork } from 'node:child_process';
 import { createHash } from 'node:crypto';
@@ -109,9 +110,9 @@ interface CollectorAnswer {
  * One hash in a fresh collector process (this file with `--collector`), so its peak RSS is the
  * product's alone: not the lab's, not the baseline's.
  */
-async function hashInCollector(lab: HashLabReady, snapshotId: string, scratch: string): Promise<CollectorAnswer> {
+async function hashInCollector(lab: HashLabReady, snapshotId: string, scratch: string, profileDir?: string): Promise<CollectorAnswer> {
   const child = fork(fileURLToPath(import.meta.url), ['--collector', JSON.stringify({ lab, snapshotId, scratch })], {
-    execArgv: ['--import', 'tsx', '--no-warnings'],
+    execArgv: ['--import', 'tsx', '--no-warnings', ...(profileDir ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] : [])],
     stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
   });
   return new Promise<CollectorAnswer>((resolve, reject) => {
@@ -157,7 +158,8 @@ const stats = (xs: number[]) => {
 const f2 = (n: number) => n.toFixed(2);
 
 async function main(): Promise<void> {
-  const { values } = parseArgs({ options: { runs: { type: 'string', default: '3' }, collector: { type: 'string' } } });
+  const { values } = parseArgs({ options: { runs: { type: 'string', default: '3' }, collector: { type: 'string' }, profile: { type: 'string' } } });
+  const profileDir = values.profile;
   if (values.collector) return collectorMain(values.collector);
   const runs = Math.max(1, Number(values.runs) || 3);
   const lab = await startLabProcess();
@@ -172,7 +174,7 @@ async function main(): Promise<void> {
       const vsHashFloor: number[] = [];
       for (let run = 1; run <= runs; run++) {
         await lab.configure(0, false);
-        const { result, seconds, rssMiB } = await hashInCollector(lab.ready, snap.snapshotId, scratch);
+        const { result, seconds, rssMiB } = await hashInCollector(lab.ready, snap.snapshotId, scratch, profileDir);
         rss.push(rssMiB);
         const sha = shaRate(disk);
         if (result.sha256 !== sha.sha256) throw new Error(`${snap.name}: the product's hash ${result.sha256} differs from the baseline's ${sha.sha256}`);
@@ -183,7 +185,7 @@ async function main(): Promise<void> {
         );
 
         const throttledBefore = await lab.configure(10, true);
-        const limited = await hashInCollector(lab.ready, snap.snapshotId, scratch);
+        const limited = await hashInCollector(lab.ready, snap.snapshotId, scratch, profileDir);
         rss.push(limited.rssMiB);
         const throttled = (await lab.configure(0, false)) - throttledBefore;
         if (limited.result.sha256 !== sha.sha256) throw new Error(`${snap.name}: the hash under limits differs`);

@@ -212,18 +212,20 @@ async function getSnapshotBlock(call: CallContext, snapshotId: string, index: nu
   if (!Number.isInteger(index) || index < 0 || index >= disk.blockCount || !disk.isWritten(index) || url.searchParams.get('blockToken') !== tokenFor(snapshotId, index)) {
     throw ebsError('ValidationException', `The block token for block ${index} of ${snapshotId} is not valid.`, 400, 'INVALID_BLOCK_TOKEN');
   }
-  const data = disk.block(index);
   const checksum = disk.checksum(index);
   const key = `${snapshotId}:${index}`;
   const corrupt = s.corrupt.get(key);
+  let body: Buffer[] = disk.blockParts(index);
   if (corrupt !== undefined && corrupt > 0) {
+    const data = disk.block(index);
     data[7] = (data[7] ?? 0) ^ 0xff;
+    body = [data];
     if (corrupt <= 1) s.corrupt.delete(key);
     else s.corrupt.set(key, corrupt - 1);
   }
   return {
     contentType: 'application/octet-stream',
-    body: data,
-    headers: { 'x-amz-Data-Length': String(data.byteLength), 'x-amz-Checksum': checksum, 'x-amz-Checksum-Algorithm': 'SHA256' },
+    body,
+    headers: { 'x-amz-Data-Length': String(EBS_BLOCK_SIZE), 'x-amz-Checksum': checksum, 'x-amz-Checksum-Algorithm': 'SHA256' },
   };
 }
