@@ -12,6 +12,7 @@
  *
  *   npm run bench:hash                 # three runs; min / median / max of each ratio
  *   npm run bench:hash -- --runs 1
+ *   npm run bench:hash -- --runs 1 --disk 2GiB-100pct   # one of the disks only
  *   npm run bench:hash -- --runs 1 --profile DIR   # a .cpuprofile of each collector process in DIR
  */
 import { fork } from 'node:child_process';
@@ -104,6 +105,8 @@ interface CollectorAnswer {
   seconds: number;
   /** Peak RSS of the collector process, MiB. */
   rssMiB: number;
+  /** CPU time of the collector process (every thread) during the hash, seconds. */
+  cpuSeconds: number;
 }
 
 /**
@@ -124,15 +127,15 @@ async function hashInCollector(lab: HashLabReady, snapshotId: string, scratch: s
 async function collectorMain(arg: string): Promise<void> {
   const { lab, snapshotId, scratch } = JSON.parse(arg) as { lab: HashLabReady; snapshotId: string; scratch: string };
   try {
-    const { result, seconds } = await hashOnce(lab, snapshotId, scratch);
-    process.send?.({ result, seconds, rssMiB: process.resourceUsage().maxRSS / 1024 });
+    const { result, seconds, cpuSeconds } = await hashOnce(lab, snapshotId, scratch);
+    process.send?.({ result, seconds, cpuSeconds, rssMiB: process.resourceUsage().maxRSS / 1024 });
   } catch (error) {
     process.send?.({ error: (error as Error)?.stack ?? String(error) });
   }
   process.disconnect?.();
 }
 
-async function hashOnce(lab: HashLabReady, snapshotId: string, scratch: string): Promise<{ result: DiskHash; seconds: number }> {
+async function hashOnce(lab: HashLabReady, snapshotId: string, scratch: string): Promise<{ result: DiskHash; seconds: number; cpuSeconds: number }> {
   const config = parseConfig({
     aws: { forensicsAccount: lab.forensicsAccount, region: lab.region, allowedAccounts: ['222222222222'], endpoints: { ebs: lab.endpoint, ec2: lab.endpoint, kms: lab.endpoint, sts: lab.endpoint } },
   });
@@ -142,10 +145,12 @@ async function hashOnce(lab: HashLabReady, snapshotId: string, scratch: string):
     const reader = createEbsReader({ caller, side: 'forensics', snapshotId, snapshotArn: `arn:aws:ec2:${lab.region}::snapshot/${snapshotId}` });
     const log = new FileBlockLog(scratch, snapshotId);
     const started = performance.now();
+    const cpu = process.cpuUsage();
     const result = await hashDisk({ reader, log, checkpointEvery: (n) => Math.max(32, Math.min(2048, Math.floor(n / 16))) });
     const seconds = (performance.now() - started) / 1000;
+    const used = process.cpuUsage(cpu);
     await log.finish();
-    return { result, seconds };
+    return { result, seconds, cpuSeconds: (used.user + used.system) / 1e6 };
   } finally {
     clients.destroy();
   }
@@ -158,7 +163,7 @@ const stats = (xs: number[]) => {
 const f2 = (n: number) => n.toFixed(2);
 
 async function main(): Promise<void> {
-  const { values } = parseArgs({ options: { runs: { type: 'string', default: '3' }, collector: { type: 'string' }, profile: { type: 'string' } } });
+  const { values } = parseArgs({ options: { runs: { type: 'string', default: '3' }, collector: { type: 'string' }, profile: { type: 'string' }, disk: { type: 'string' } } });
   const profileDir = values.profile;
   if (values.collector) return collectorMain(values.collector);
   const runs = Math.max(1, Number(values.runs) || 3);
@@ -167,21 +172,21 @@ async function main(): Promise<void> {
   const rss: number[] = [];
   const rows: Array<{ disk: string; metric: string; values: number[]; target: string; pass: (v: number) => boolean }> = [];
   try {
-    for (const snap of lab.ready.snapshots) {
+    for (const snap of lab.ready.snapshots.filter((s) => !values.disk || s.name === values.disk)) {
       const disk = new LabDisk(snap.seed, snap.sizeMiB * MIB, snap.writtenFraction);
       const shares: number[] = [];
       const floorRatios: number[] = [];
       const vsHashFloor: number[] = [];
       for (let run = 1; run <= runs; run++) {
         await lab.configure(0, false);
-        const { result, seconds, rssMiB } = await hashInCollector(lab.ready, snap.snapshotId, scratch, profileDir);
+        const { result, seconds, rssMiB, cpuSeconds } = await hashInCollector(lab.ready, snap.snapshotId, scratch, profileDir);
         rss.push(rssMiB);
         const sha = shaRate(disk);
         if (result.sha256 !== sha.sha256) throw new Error(`${snap.name}: the product's hash ${result.sha256} differs from the baseline's ${sha.sha256}`);
         const throughput = result.volumeBytes / seconds;
         shares.push(throughput / sha.bytesPerSecond);
         console.log(
-          `${snap.name} run ${run} (0 ms, no limits): ${f2(seconds)} s, ${f2(throughput / MIB)} MiB/s; SHA-256 alone ${f2(sha.bytesPerSecond / MIB)} MiB/s → ${f2(throughput / sha.bytesPerSecond)} of it; ${result.blockRequests} block requests`,
+          `${snap.name} run ${run} (0 ms, no limits): ${f2(seconds)} s, ${f2(throughput / MIB)} MiB/s; SHA-256 alone ${f2(sha.bytesPerSecond / MIB)} MiB/s → ${f2(throughput / sha.bytesPerSecond)} of it; ${result.blockRequests} block requests; collector CPU ${f2(cpuSeconds)} s, RSS ${f2(rssMiB)} MiB`,
         );
 
         const throttledBefore = await lab.configure(10, true);

@@ -9,8 +9,8 @@
 
 /** EBS's block size: a slot holds one block. */
 export const SLOT_BYTES = 512 * 1024;
-/** 48 MiB: 96 blocks in flight or waiting, shared by every disk of the process. */
-export const DEFAULT_BUDGET_BYTES = 96 * SLOT_BYTES;
+/** 16 MiB: 32 blocks in flight or waiting, shared by every disk of the process. */
+export const DEFAULT_BUDGET_BYTES = 32 * SLOT_BYTES;
 
 interface Waiter {
   owner: object;

@@ -109,8 +109,8 @@ class WrittenBlocks {
   }
 }
 
-const DEFAULT_WINDOW = 64;
-const DEFAULT_CONCURRENCY = 32;
+const DEFAULT_WINDOW = 32;
+const DEFAULT_CONCURRENCY = 16;
 
 /**
  * Hashes a snapshot. Rejects (recording nothing) if any block cannot be read and checked.

@@ -25,18 +25,18 @@ const SLOT = workerData.slotBytes;
 const digests = new Map();
 let zeros;
 const at = (slot, length) => memory.subarray(slot * SLOT, slot * SLOT + length);
-parentPort.on('message', (m) => {
+function handle(m, out) {
   if (m.t === 'verify') {
-    parentPort.postMessage({ t: 'verified', job: m.job, sum: createHash('sha256').update(at(m.slot, m.length)).digest('base64') });
+    out.push({ t: 'verified', job: m.job, sum: createHash('sha256').update(at(m.slot, m.length)).digest('base64') });
   } else if (m.t === 'data') {
     // A digest closed after a failure may still have blocks queued: they are answered, not hashed.
     const d = digests.get(m.id) ?? { hash: { update() {} }, hashed: 0 };
     d.hash.update(at(m.slot, m.length));
     d.hashed += 1;
-    parentPort.postMessage({ t: 'hashed', id: m.id, slot: m.slot, hashed: d.hashed });
+    out.push({ t: 'hashed', id: m.id, slot: m.slot, hashed: d.hashed });
   } else if (m.t === 'zeros') {
     const d = digests.get(m.id);
-    if (!d) return parentPort.postMessage({ t: 'ack', id: m.id, hashed: 0 });
+    if (!d) return out.push({ t: 'ack', id: m.id, hashed: 0 });
     zeros ??= new Uint8Array(${ZERO_BYTES});
     const per = Math.floor(zeros.byteLength / m.blockSize);
     let left = m.count;
@@ -46,17 +46,24 @@ parentPort.on('message', (m) => {
       left -= n;
     }
     d.hashed += m.count;
-    parentPort.postMessage({ t: 'ack', id: m.id, hashed: d.hashed });
+    out.push({ t: 'ack', id: m.id, hashed: d.hashed });
   } else if (m.t === 'open') {
     digests.set(m.id, { hash: createHash('sha256'), hashed: 0 });
   } else if (m.t === 'end') {
     const d = digests.get(m.id);
-    if (!d) return parentPort.postMessage({ t: 'digest', id: m.id, hex: '', hashed: 0 });
+    if (!d) return out.push({ t: 'digest', id: m.id, hex: '', hashed: 0 });
     digests.delete(m.id);
-    parentPort.postMessage({ t: 'digest', id: m.id, hex: d.hash.digest('hex'), hashed: d.hashed });
+    out.push({ t: 'digest', id: m.id, hex: d.hash.digest('hex'), hashed: d.hashed });
   } else if (m.t === 'close') {
     digests.delete(m.id);
   }
+}
+// Messages come in batches and answers go back in one: every message wakes a thread, and on a
+// busy machine a wake-up costs more than hashing a block.
+parentPort.on('message', (batch) => {
+  const out = [];
+  for (const m of batch) handle(m, out);
+  if (out.length > 0) parentPort.postMessage(out);
 });
 `;
 
@@ -80,9 +87,11 @@ export interface DiskDigest {
 
 interface PoolWorker {
   worker: Worker;
-  /** Messages posted and not yet answered. */
+  /** Jobs posted and not yet answered. */
   pending: number;
   disks: number;
+  /** Messages waiting for this turn of the event loop to end, then posted as one. */
+  outbox: object[];
 }
 
 type Message = { t: 'verified'; job: number; sum: string } | { t: 'hashed'; id: number; slot: number; hashed: number } | { t: 'ack'; id: number; hashed: number } | { t: 'digest'; id: number; hex: string };
@@ -100,10 +109,12 @@ class HashPool {
     const count = Math.max(2, Math.min(4, availableParallelism()));
     for (let i = 0; i < count; i++) {
       const worker = new Worker(WORKER_SOURCE, { eval: true, workerData: { memory: this.buffers.memory, slotBytes: SLOT_BYTES } });
-      const entry: PoolWorker = { worker, pending: 0, disks: 0 };
-      worker.on('message', (m: Message) => {
-        entry.pending -= 1;
-        this.receive(m);
+      const entry: PoolWorker = { worker, pending: 0, disks: 0, outbox: [] };
+      worker.on('message', (batch: Message[]) => {
+        for (const m of batch) {
+          entry.pending -= 1;
+          this.receive(m);
+        }
       });
       worker.on('error', (error) => this.failAll(error));
       this.workers.push(entry);
@@ -133,9 +144,22 @@ class HashPool {
     }
   }
 
-  private post(entry: PoolWorker, message: object): void {
-    entry.pending += 1;
-    entry.worker.postMessage(message);
+  private flushing = false;
+
+  /** Queues a message that gets an answer; everything queued in this turn goes in one message per worker. */
+  private post(entry: PoolWorker, message: object, answered = true): void {
+    if (answered) entry.pending += 1;
+    entry.outbox.push(message);
+    if (this.flushing) return;
+    this.flushing = true;
+    setImmediate(() => {
+      this.flushing = false;
+      for (const w of this.workers) {
+        if (w.outbox.length === 0) continue;
+        w.worker.postMessage(w.outbox);
+        w.outbox = [];
+      }
+    });
   }
 
   /** The SHA-256 (base64, as EBS gives checksums) of a slot's first `length` bytes, off this thread. */
@@ -157,7 +181,7 @@ class HashPool {
     const id = this.nextId++;
     const record: { events: DigestEvents; done?: { resolve: (hex: string) => void; reject: (e: Error) => void } } = { events };
     this.digests.set(id, record);
-    entry.worker.postMessage({ t: 'open', id });
+    this.post(entry, { t: 'open', id }, false);
     let closed = false;
     return {
       data: (slot, length) => this.post(entry, { t: 'data', id, slot, length }),
@@ -174,7 +198,7 @@ class HashPool {
         closed = true;
         this.digests.delete(id);
         entry.disks -= 1;
-        entry.worker.postMessage({ t: 'close', id });
+        this.post(entry, { t: 'close', id }, false);
         this.users -= 1;
         if (this.users === 0) this.stop();
       },
