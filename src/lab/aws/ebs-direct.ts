@@ -203,10 +203,11 @@ async function getSnapshotBlock(call: CallContext, snapshotId: string, index: nu
   await authorize(call, 'ebs:GetSnapshotBlock', [{ resource: arn, context: resourceTagContext(snapshot.tags) }]);
   // A customer key decides whether EBS may decrypt for the caller. The AWS-managed aws/ebs key's
   // own policy lets any principal of its account use it through AWS's storage services, so the
-  // lab asks no more for it (which kms:ViaService EBS direct presents to it is not verified).
+  // lab asks no more for it. EBS calls KMS as `ec2.REGION.amazonaws.com` (the KMS guide's
+  // kms:ViaService table names no `ebs.` service).
   const snapshotKey = snapshot.kmsKeyId ? call.lab.state.keyByArn(snapshot.kmsKeyId) : undefined;
   if (snapshot.encrypted && snapshot.kmsKeyId && snapshotKey?.keyManager !== 'AWS') {
-    await authorize(call, 'kms:Decrypt', [{ resource: snapshot.kmsKeyId, context: { 'kms:ViaService': `ebs.${call.region}.amazonaws.com` } }]);
+    await authorize(call, 'kms:Decrypt', [{ resource: snapshot.kmsKeyId, context: { 'kms:ViaService': `ec2.${call.region}.amazonaws.com` } }]);
   }
   const disk = diskOf(call.lab.state, snapshot);
   if (!Number.isInteger(index) || index < 0 || index >= disk.blockCount || !disk.isWritten(index) || url.searchParams.get('blockToken') !== tokenFor(snapshotId, index)) {
