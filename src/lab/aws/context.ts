@@ -28,7 +28,8 @@ export interface CallContext {
 export interface HandlerResult {
   status?: number;
   contentType: string;
-  body: string | Buffer;
+  /** Several buffers are sent one after the other (a large body served without a copy). */
+  body: string | Buffer | Buffer[];
   /** Extra response headers (S3 answers in headers: version id, checksum, retention). */
   headers?: Record<string, string>;
 }

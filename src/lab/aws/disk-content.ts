@@ -12,6 +12,8 @@ import type { LabState } from './state.js';
 export const EBS_BLOCK_SIZE = 512 * 1024;
 /** Distinct keystream blocks per disk; every written block is one of them with its own header. */
 const BASE_BLOCKS = 64;
+/** The per-block header: the block index (bytes 0-3) and the seed's key (bytes 8-39). */
+const HEADER_BYTES = 40;
 const MIB = 1024 * 1024;
 const GIB = 1024 * MIB;
 
@@ -78,6 +80,18 @@ export class LabDisk {
     into.writeUInt32BE(index, 0);
     this.key.copy(into, 8);
     return into;
+  }
+
+  /**
+   * Block `index` of a written block as two buffers — its own 40-byte header and the rest of its
+   * keystream block, shared — so the lab serves it without allocating or copying 512 KiB.
+   */
+  blockParts(index: number): [Buffer, Buffer] {
+    const base = this.bases[index % BASE_BLOCKS] ?? this.makeBase(index % BASE_BLOCKS);
+    const head = Buffer.from(base.subarray(0, HEADER_BYTES));
+    head.writeUInt32BE(index, 0);
+    this.key.copy(head, 8);
+    return [head, base.subarray(HEADER_BYTES, EBS_BLOCK_SIZE)];
   }
 
   private makeBase(slot: number): Buffer {

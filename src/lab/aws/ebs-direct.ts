@@ -203,27 +203,30 @@ async function getSnapshotBlock(call: CallContext, snapshotId: string, index: nu
   await authorize(call, 'ebs:GetSnapshotBlock', [{ resource: arn, context: resourceTagContext(snapshot.tags) }]);
   // A customer key decides whether EBS may decrypt for the caller. The AWS-managed aws/ebs key's
   // own policy lets any principal of its account use it through AWS's storage services, so the
-  // lab asks no more for it (which kms:ViaService EBS direct presents to it is not verified).
+  // lab asks no more for it. EBS calls KMS as `ec2.REGION.amazonaws.com` (the KMS guide's
+  // kms:ViaService table names no `ebs.` service).
   const snapshotKey = snapshot.kmsKeyId ? call.lab.state.keyByArn(snapshot.kmsKeyId) : undefined;
   if (snapshot.encrypted && snapshot.kmsKeyId && snapshotKey?.keyManager !== 'AWS') {
-    await authorize(call, 'kms:Decrypt', [{ resource: snapshot.kmsKeyId, context: { 'kms:ViaService': `ebs.${call.region}.amazonaws.com` } }]);
+    await authorize(call, 'kms:Decrypt', [{ resource: snapshot.kmsKeyId, context: { 'kms:ViaService': `ec2.${call.region}.amazonaws.com` } }]);
   }
   const disk = diskOf(call.lab.state, snapshot);
   if (!Number.isInteger(index) || index < 0 || index >= disk.blockCount || !disk.isWritten(index) || url.searchParams.get('blockToken') !== tokenFor(snapshotId, index)) {
     throw ebsError('ValidationException', `The block token for block ${index} of ${snapshotId} is not valid.`, 400, 'INVALID_BLOCK_TOKEN');
   }
-  const data = disk.block(index);
   const checksum = disk.checksum(index);
   const key = `${snapshotId}:${index}`;
   const corrupt = s.corrupt.get(key);
+  let body: Buffer[] = disk.blockParts(index);
   if (corrupt !== undefined && corrupt > 0) {
+    const data = disk.block(index);
     data[7] = (data[7] ?? 0) ^ 0xff;
+    body = [data];
     if (corrupt <= 1) s.corrupt.delete(key);
     else s.corrupt.set(key, corrupt - 1);
   }
   return {
     contentType: 'application/octet-stream',
-    body: data,
-    headers: { 'x-amz-Data-Length': String(data.byteLength), 'x-amz-Checksum': checksum, 'x-amz-Checksum-Algorithm': 'SHA256' },
+    body,
+    headers: { 'x-amz-Data-Length': String(EBS_BLOCK_SIZE), 'x-amz-Checksum': checksum, 'x-amz-Checksum-Algorithm': 'SHA256' },
   };
 }

@@ -129,15 +129,17 @@ function serviceOf(request: IncomingMessage): ServiceName {
 }
 
 function send(response: ServerResponse, requestId: string, result: HandlerResult): void {
+  const parts = Array.isArray(result.body) ? result.body : [result.body];
   response.writeHead(result.status ?? 200, {
     'content-type': result.contentType,
-    'content-length': Buffer.byteLength(result.body),
+    'content-length': parts.reduce((n, part) => n + Buffer.byteLength(part), 0),
     'x-amzn-requestid': requestId,
     // S3 names its request id differently.
     'x-amz-request-id': requestId,
     ...result.headers,
   });
-  response.end(result.body);
+  for (const part of parts.slice(0, -1)) response.write(part);
+  response.end(parts.at(-1));
 }
 
 export interface AwsLabServer {

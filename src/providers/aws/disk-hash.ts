@@ -1,19 +1,23 @@
 /**
  * The whole-disk SHA-256 of a snapshot, as `sha256sum` of a `dd` image of the volume would give:
  * every block in order, written blocks as EBS returns them (checksum checked), unwritten ones as
- * zeros. Built for speed on one hash thread (hash-worker.ts):
- * - blocks are fetched ahead, up to `concurrency` at once, into a fixed pool of `window` buffers
- *   (memory is bounded whatever the disk size), and handed to the hash thread in disk order;
- * - unwritten ranges cost no request: the hash thread hashes them from a preallocated zero
- *   buffer; the block-hash list names the zero block's hash once;
- * - checksum checks and image writes run here, off the hash thread.
+ * zeros. Built so the main thread only fetches:
+ * - blocks are fetched ahead, up to `concurrency` at once, into slots of the process's shared
+ *   block buffers (block-buffers.ts: one memory budget for every disk hashed at once, each disk
+ *   held to its share and to `window`), and handed to the hash threads in disk order;
+ * - each block's checksum is checked on a hash thread (hash-worker.ts) as soon as it arrives, out
+ *   of order; the disk's running digest, on another thread when the machine has one, takes the
+ *   checked blocks in order; a block is never copied after it left the socket;
+ * - unwritten ranges cost no request: the digest's thread hashes them from a preallocated zero
+ *   buffer; the block-hash list names the zero block's hash once.
  * A result exists only once every block went through the hash; any failure rejects instead.
  */
 import { createHash } from 'node:crypto';
 import { CustodyError } from '../../core/errors.js';
-import type { BlockRead, SnapshotBlockReader, WrittenBlock } from './ebs-reader.js';
+import { SLOT_BYTES, sharedBlockBuffers, type BlockBuffers } from './block-buffers.js';
+import { readCheckedBlock, type BlockRead, type SnapshotBlockReader, type WrittenBlock } from './ebs-reader.js';
 import type { BlockLog, ResumePoint } from './hash-progress.js';
-import { HashThread } from './hash-worker.js';
+import { hashPoolFor, type DiskDigest, type HashPool } from './hash-worker.js';
 import type { RawImage } from './raw-image.js';
 
 export interface HashDiskOptions {
@@ -22,8 +26,10 @@ export interface HashDiskOptions {
   signal?: AbortSignal;
   /** Opens the raw image once the volume's size is known (`--image`). */
   openImage?: (volumeBytes: number, blockSize: number, resume: boolean) => Promise<RawImage>;
-  /** Block buffers in the pool: bounds memory (64 × 512 KiB = 32 MiB). */
+  /** Most block buffers this disk holds at once (its share of the process's budget may be less). */
   window?: number;
+  /** The memory budget to draw buffers from (default: the process's, shared by every disk). */
+  buffers?: BlockBuffers;
   /** GetSnapshotBlock requests in flight. */
   concurrency?: number;
   /** A range is made durable in the progress log every this many blocks (or as the disk's block count decides). */
@@ -103,8 +109,8 @@ class WrittenBlocks {
   }
 }
 
-const DEFAULT_WINDOW = 64;
-const DEFAULT_CONCURRENCY = 32;
+const DEFAULT_WINDOW = 32;
+const DEFAULT_CONCURRENCY = 16;
 
 /**
  * Hashes a snapshot. Rejects (recording nothing) if any block cannot be read and checked.
@@ -116,6 +122,9 @@ export async function hashDisk(options: HashDiskOptions): Promise<DiskHash> {
   const first = await reader.listPage(undefined, signal);
   const { volumeBytes, blockSize } = first;
   const blockCount = volumeBytes / blockSize;
+  if (blockSize > SLOT_BYTES) {
+    throw new CustodyError('E_CLOUD', `snapshot ${reader.snapshotId} has ${blockSize}-byte blocks; EBS's are ${SLOT_BYTES} bytes and the hash holds no larger`, { resource: reader.snapshotId });
+  }
   const resume = await log.resumeFor({ snapshotId: reader.snapshotId, volumeBytes, blockSize });
   const image = options.openImage ? await options.openImage(volumeBytes, blockSize, resume !== undefined) : undefined;
   try {
@@ -129,22 +138,30 @@ class DiskHashRun {
   private readonly written: WrittenBlocks;
   private readonly zeroBlockSha256: string;
   private readonly zeroChecksum: string;
-  private readonly pool: Buffer[] = [];
+  private readonly buffers: BlockBuffers;
+  private readonly pool: HashPool;
   private readonly window: number;
   private readonly concurrency: number;
   private readonly checkpointEvery: number;
-  private readonly fifo: Array<{ block: Fetchable; buffer: Buffer; done: Promise<BlockRead> }> = [];
+  private readonly blockSize: number;
+  private readonly fifo: Array<{ block: Fetchable; slot: number; done: Promise<BlockRead> }> = [];
+  /** Slots this disk holds (fetching, waiting in order, or with the digest's thread). */
+  private readonly mine = new Set<number>();
+  /** A slot granted while none was free, kept for the next fetch. */
+  private spare: number | undefined;
+  private waitingForSlot = false;
+  private ended = false;
   private inFlight = 0;
   private prefixIndex = 0;
-  private peeked: WrittenBlock | undefined | null = null;
   private sourceDone = false;
   private blockRequests = 0;
   private checksumRetries = 0;
-  private hashed = 0;
   private lastRange = 0;
   private wake: (() => void) | undefined;
   private failure: Error | undefined;
   private ranges: Promise<void> = Promise.resolve();
+  /** Written blocks before the resume point that EBS listed again (each must have been recorded). */
+  private prefixSeen = 0;
 
   constructor(
     private readonly options: HashDiskOptions,
@@ -158,16 +175,13 @@ class DiskHashRun {
     this.zeroChecksum = zero.copy().digest('base64');
     this.zeroBlockSha256 = zero.digest('hex');
     this.blockSize = first.blockSize;
+    this.buffers = options.buffers ?? sharedBlockBuffers();
+    this.pool = hashPoolFor(this.buffers);
     this.window = Math.max(2, options.window ?? DEFAULT_WINDOW);
     this.concurrency = Math.max(1, Math.min(options.concurrency ?? DEFAULT_CONCURRENCY, this.window));
     const every = options.checkpointEvery ?? 2048;
     this.checkpointEvery = typeof every === 'function' ? every(blockCount) : every;
-    for (let i = 0; i < this.window; i++) this.pool.push(Buffer.allocUnsafeSlow(first.blockSize));
   }
-
-  private readonly blockSize: number;
-  /** Written blocks before the resume point that EBS listed again (each must have been recorded). */
-  private prefixSeen = 0;
 
   private get prefixFromImage(): boolean {
     return this.resume !== undefined && this.image !== undefined;
@@ -197,27 +211,55 @@ class DiskHashRun {
     return new Promise((resolve) => (this.wake = resolve));
   }
 
-  /** Starts fetches while buffers and request slots are free. Runs alone (one issuer at a time). */
+  /** A slot for the next fetch: now, or undefined (and one is asked for) when the budget is used up. */
+  private takeSlot(): number | undefined {
+    if (this.mine.size >= this.window) return undefined;
+    let slot = this.spare;
+    this.spare = undefined;
+    slot ??= this.buffers.tryAcquire(this);
+    if (slot === undefined && !this.waitingForSlot) {
+      this.waitingForSlot = true;
+      this.buffers.acquire(this).then(
+        (granted) => {
+          this.waitingForSlot = false;
+          if (this.ended) return this.buffers.release(this, granted);
+          this.spare = granted;
+          void this.issue().catch((e: unknown) => this.fail(e));
+        },
+        () => undefined,
+      );
+    }
+    if (slot !== undefined) this.mine.add(slot);
+    return slot;
+  }
+
+  private giveBack(slot: number): void {
+    if (this.mine.delete(slot)) this.buffers.release(this, slot);
+  }
+
+  /** Starts fetches while slots and request slots are free. Runs alone (one issuer at a time). */
   private issuing = false;
   private async issue(): Promise<void> {
     if (this.issuing) return;
     this.issuing = true;
     try {
-      while (!this.sourceDone && !this.failure && this.pool.length > 0 && this.inFlight < this.concurrency) {
+      while (!this.sourceDone && !this.failure && this.inFlight < this.concurrency) {
+        const slot = this.takeSlot();
+        if (slot === undefined) break;
         const block = await this.nextFetchable();
         if (!block) {
+          this.giveBack(slot);
           this.sourceDone = true;
           break;
         }
-        const buffer = this.pool.pop() as Buffer;
         this.inFlight += 1;
-        const done = this.fetch(block, buffer).finally(() => {
+        const done = this.fetch(block, slot).finally(() => {
           this.inFlight -= 1;
           void this.issue().catch((e: unknown) => this.fail(e));
           this.notify();
         });
         done.catch(() => undefined);
-        this.fifo.push({ block, buffer, done });
+        this.fifo.push({ block, slot, done });
       }
     } finally {
       this.issuing = false;
@@ -230,11 +272,13 @@ class DiskHashRun {
     this.notify();
   }
 
-  private async fetch(block: Fetchable, buffer: Buffer): Promise<BlockRead> {
+  private async fetch(block: Fetchable, slot: number): Promise<BlockRead> {
+    const into = this.buffers.view(slot, this.blockSize);
+    const checksumOf = (length: number) => this.pool.verify(slot, length);
     const expected = this.resume && block.index < this.resume.nextBlock ? (this.resume.written.get(block.index) ?? this.zeroChecksum) : undefined;
     if (block.fromImage && this.image) {
-      const length = await this.image.readBlock(block.index, buffer);
-      const checksum = createHash('sha256').update(buffer.subarray(0, length)).digest('base64');
+      const length = await this.image.readBlock(block.index, into);
+      const checksum = await checksumOf(length);
       if (length !== this.blockSize || checksum !== expected) {
         throw new CustodyError(
           'E_VERIFY',
@@ -244,7 +288,7 @@ class DiskHashRun {
       }
       return { checksum, length, requestId: undefined, checksumRetries: 0 };
     }
-    const read = await this.options.reader.readBlock({ index: block.index, token: block.token ?? '' }, buffer, this.options.signal);
+    const read = await readCheckedBlock(this.options.reader, { index: block.index, token: block.token ?? '' }, into, checksumOf, this.options.signal);
     this.blockRequests += 1 + read.checksumRetries;
     this.checksumRetries += read.checksumRetries;
     if (expected !== undefined && read.checksum !== expected) {
@@ -254,7 +298,7 @@ class DiskHashRun {
         { resource: this.options.reader.snapshotId },
       );
     }
-    if (this.image && !(this.resume && block.index < this.resume.nextBlock)) await this.image.writeBlock(block.index, buffer, read.length);
+    if (this.image && !(this.resume && block.index < this.resume.nextBlock)) await this.image.writeBlock(block.index, into, read.length);
     return read;
   }
 
@@ -269,20 +313,21 @@ class DiskHashRun {
   }
 
   private progressed(hashed: number): void {
-    this.hashed = hashed;
     this.options.onProgress?.(hashed, this.blockCount);
     if (hashed - this.lastRange >= this.checkpointEvery && hashed < this.blockCount) void this.range(hashed);
     this.notify();
   }
 
   async run(): Promise<DiskHash> {
-    const thread = new HashThread(this.blockSize, {
-      onBuffer: (buffer, hashed) => {
-        this.pool.push(Buffer.from(buffer));
+    this.buffers.join(this);
+    const digest: DiskDigest = this.pool.openDigest(this.blockSize, {
+      onHashed: (slot, hashed) => {
+        this.giveBack(slot);
         this.progressed(hashed);
         void this.issue().catch((e: unknown) => this.fail(e));
       },
       onProgress: (hashed) => this.progressed(hashed),
+      onError: (error) => this.fail(error),
     });
     const abort = () => this.fail(new CustodyError('E_CLOUD', `hashing ${this.options.reader.snapshotId} was cancelled`));
     this.options.signal?.addEventListener('abort', abort, { once: true });
@@ -295,19 +340,19 @@ class DiskHashRun {
         const head = this.fifo[0];
         if (!head) {
           if (this.sourceDone) {
-            thread.zeros(this.blockCount - cursor);
+            digest.zeros(this.blockCount - cursor);
             cursor = this.blockCount;
             break;
           }
-          // issue() first: when it can start nothing (every buffer is with the hash thread) it
+          // issue() first: when it can start nothing (every slot is with the hash threads) it
           // returns at once, and a wake-up it gave then must not end this sleep, or this loop
-          // would spin on microtasks and never see the buffers come back.
+          // would spin on microtasks and never see the slots come back.
           void this.issue().catch((e: unknown) => this.fail(e));
           await this.sleep();
           continue;
         }
         if (head.block.index > cursor) {
-          thread.zeros(head.block.index - cursor);
+          digest.zeros(head.block.index - cursor);
           cursor = head.block.index;
           continue;
         }
@@ -318,7 +363,7 @@ class DiskHashRun {
         // Blocks before the resume point are in the progress log already.
         if (cursor >= fromBlock) this.options.log.block({ index: cursor, checksum: read.checksum, requestId: read.requestId });
         else if (!head.block.fromImage) this.prefixSeen += 1;
-        thread.data(head.buffer.buffer as ArrayBuffer, read.length);
+        digest.data(head.slot, read.length);
         cursor += 1;
       }
       if (this.resume && !this.image && this.prefixSeen !== this.resume.written.size) {
@@ -328,7 +373,7 @@ class DiskHashRun {
           { resource: this.options.reader.snapshotId },
         );
       }
-      const sha256 = await thread.digest();
+      const sha256 = await digest.digest();
       if (this.failure) throw this.failure;
       await this.ranges;
       await this.image?.sync();
@@ -351,9 +396,15 @@ class DiskHashRun {
       };
     } finally {
       this.options.signal?.removeEventListener('abort', abort);
-      // Fetches still running end before the image closes; their failures are not this result's.
+      // Fetches still running end before their slots go back or the image closes; their failures
+      // are not this result's.
       await Promise.allSettled(this.fifo.map((f) => f.done));
-      await thread.stop();
+      digest.close();
+      this.ended = true;
+      if (this.spare !== undefined) this.mine.add(this.spare);
+      this.spare = undefined;
+      for (const slot of [...this.mine]) this.giveBack(slot);
+      this.buffers.leave(this);
     }
   }
 }

@@ -1,13 +1,16 @@
 /**
  * Reading a snapshot through the EBS direct APIs: `ListSnapshotBlocks` page by page (in block
  * order, so a disk of any size is listed with one page in memory), and `GetSnapshotBlock` into a
- * caller's buffer with the block's SHA-256 checked as EBS returned it. A block that fails its
- * checksum is read again, then the read fails naming the block: a block is never skipped.
+ * caller's buffer, paced to EBS's request rates (request-pacer.ts). `readCheckedBlock` checks the
+ * block's SHA-256 as EBS returned it, wherever the caller computes it (the disk hash does so on
+ * its hash threads): a block that fails its checksum is read again, then the read fails naming
+ * the block — a block is never skipped.
  */
 import { createHash } from 'node:crypto';
 import { GetSnapshotBlockCommand, ListSnapshotBlocksCommand } from '@aws-sdk/client-ebs';
 import { CustodyError, isCustodyError } from '../../core/errors.js';
 import type { AwsOperationName } from './operations.js';
+import { pacerFor } from './request-pacer.js';
 import type { ScopeCaller } from './scope.js';
 
 const GIB = 1024 ** 3;
@@ -31,6 +34,16 @@ export interface BlockPage {
   nextToken: string | undefined;
 }
 
+/** A block as EBS sent it: its bytes are in the caller's buffer, not yet checked. */
+export interface BlockFetch {
+  length: number;
+  /** The block's SHA-256 as EBS claims it (base64). */
+  checksum: string;
+  /** `x-amz-Data-Length`: how many bytes EBS says it sent. */
+  declaredLength: number | undefined;
+  requestId: string | undefined;
+}
+
 export interface BlockRead {
   /** The block's SHA-256 as EBS returned it (base64), after it matched the bytes. */
   checksum: string;
@@ -44,8 +57,40 @@ export interface BlockRead {
 export interface SnapshotBlockReader {
   readonly snapshotId: string;
   listPage(nextToken: string | undefined, signal?: AbortSignal): Promise<BlockPage>;
-  /** Fills `into` (at least one block long) with block `index`; the checksum is checked. */
-  readBlock(block: WrittenBlock, into: Buffer, signal?: AbortSignal): Promise<BlockRead>;
+  /** Fills `into` (at least one block long) with block `index`; the checksum is not checked here. */
+  fetchBlock(block: WrittenBlock, into: Buffer, signal?: AbortSignal): Promise<BlockFetch>;
+}
+
+/** SHA-256 (base64) of a buffer's first `length` bytes, on this thread. */
+export const sha256Here = (into: Buffer) => async (length: number) => createHash('sha256').update(into.subarray(0, length)).digest('base64');
+
+/**
+ * Reads block `block` into `into` and checks it against the checksum EBS sent with it, computed by
+ * `sha256` (this thread's by default); reads it again when they differ, up to CHECKSUM_ATTEMPTS.
+ */
+export async function readCheckedBlock(
+  reader: SnapshotBlockReader,
+  block: WrittenBlock,
+  into: Buffer,
+  sha256: (length: number) => Promise<string> = sha256Here(into),
+  signal?: AbortSignal,
+): Promise<BlockRead> {
+  let checksumRetries = 0;
+  for (;;) {
+    const fetched = await reader.fetchBlock(block, into, signal);
+    const got = await sha256(fetched.length);
+    if (got === fetched.checksum && fetched.length === fetched.declaredLength) {
+      return { checksum: fetched.checksum, length: fetched.length, requestId: fetched.requestId, checksumRetries };
+    }
+    checksumRetries += 1;
+    if (checksumRetries >= CHECKSUM_ATTEMPTS) {
+      throw new CustodyError(
+        'E_CLOUD',
+        `block ${block.index} of snapshot ${reader.snapshotId} did not match its checksum in ${CHECKSUM_ATTEMPTS} reads (last: ${fetched.length} bytes, sha256 ${got}, EBS says ${fetched.checksum}): the disk hash stops here rather than skip a block`,
+        { resource: reader.snapshotId, ...(fetched.requestId ? { requestId: fetched.requestId } : {}) },
+      );
+    }
+  }
 }
 
 export interface EbsReaderOptions {
@@ -55,6 +100,11 @@ export interface EbsReaderOptions {
   snapshotId: string;
   /** The snapshot's ARN, named in errors. */
   snapshotArn: string;
+  /**
+   * Pace GetSnapshotBlock to EBS's 1,000 requests a second per snapshot and per account (default
+   * true). Only a server known to have no such limit (the benchmark's unlimited lab) turns it off.
+   */
+  pace?: boolean;
 }
 
 const OPS: Record<EbsReaderOptions['side'], { list: AwsOperationName; get: AwsOperationName }> = {
@@ -78,6 +128,7 @@ async function readInto(body: AsyncIterable<Uint8Array>, into: Buffer): Promise<
   let offset = 0;
   for await (const chunk of body) {
     if (offset + chunk.byteLength > into.byteLength) {
+      // Leaving the loop destroys the body (and its connection): nothing more is read.
       throw new CustodyError('E_CLOUD', `a block came with more than ${into.byteLength} bytes`);
     }
     into.set(chunk, offset);
@@ -95,6 +146,9 @@ async function readInto(body: AsyncIterable<Uint8Array>, into: Buffer): Promise<
 export function createEbsReader(options: EbsReaderOptions): SnapshotBlockReader {
   const { caller, snapshotId, snapshotArn } = options;
   const ops = OPS[options.side];
+  const pace = options.pace !== false;
+  const accountPacer = pacerFor(`account:${caller.id.account}:${caller.id.region}`);
+  const snapshotPacer = pacerFor(`snapshot:${snapshotId}`);
   return {
     snapshotId,
     async listPage(nextToken, signal) {
@@ -134,42 +188,28 @@ export function createEbsReader(options: EbsReaderOptions): SnapshotBlockReader 
       return { volumeBytes, blockSize, blocks, requestId, nextToken: output.NextToken || undefined };
     },
 
-    async readBlock(block, into, signal) {
-      let checksumRetries = 0;
-      for (;;) {
-        let result;
-        try {
-          result = await caller.ebs(
-            ops.get,
-            new GetSnapshotBlockCommand({ SnapshotId: snapshotId, BlockIndex: block.index, BlockToken: block.token }),
-            snapshotArn,
-            signal,
-          );
-        } catch (error) {
-          throw vanished(error, snapshotId, `GetSnapshotBlock of block ${block.index}`) ?? error;
-        }
-        const { output, requestId } = result;
-        const body = output.BlockData as unknown as AsyncIterable<Uint8Array> | undefined;
-        if (!body) throw new CustodyError('E_CLOUD', `GetSnapshotBlock of block ${block.index} of ${snapshotId} returned no data`, { resource: snapshotArn, ...(requestId ? { requestId } : {}) });
-        const length = await readInto(body, into);
-        const expected = output.Checksum;
-        if (output.ChecksumAlgorithm !== 'SHA256' || !expected) {
-          throw new CustodyError('E_CLOUD', `GetSnapshotBlock of block ${block.index} of ${snapshotId} came without a SHA256 checksum (${output.ChecksumAlgorithm ?? 'none'})`, {
-            resource: snapshotArn,
-            ...(requestId ? { requestId } : {}),
-          });
-        }
-        const got = createHash('sha256').update(into.subarray(0, length)).digest('base64');
-        if (got === expected && length === output.DataLength) return { checksum: expected, length, requestId, checksumRetries };
-        checksumRetries += 1;
-        if (checksumRetries >= CHECKSUM_ATTEMPTS) {
-          throw new CustodyError(
-            'E_CLOUD',
-            `block ${block.index} of snapshot ${snapshotId} did not match its checksum in ${CHECKSUM_ATTEMPTS} reads (last: ${length} bytes, sha256 ${got}, EBS says ${expected}): the disk hash stops here rather than skip a block`,
-            { resource: snapshotArn, ...(requestId ? { requestId } : {}) },
-          );
-        }
+    async fetchBlock(block, into, signal) {
+      if (pace) {
+        const paced = [accountPacer.take(), snapshotPacer.take()];
+        if (paced[0] || paced[1]) await Promise.all(paced);
       }
+      let result;
+      try {
+        result = await caller.ebs(ops.get, new GetSnapshotBlockCommand({ SnapshotId: snapshotId, BlockIndex: block.index, BlockToken: block.token }), snapshotArn, signal);
+      } catch (error) {
+        throw vanished(error, snapshotId, `GetSnapshotBlock of block ${block.index}`) ?? error;
+      }
+      const { output, requestId } = result;
+      const body = output.BlockData as unknown as AsyncIterable<Uint8Array> | undefined;
+      if (!body) throw new CustodyError('E_CLOUD', `GetSnapshotBlock of block ${block.index} of ${snapshotId} returned no data`, { resource: snapshotArn, ...(requestId ? { requestId } : {}) });
+      const length = await readInto(body, into);
+      if (output.ChecksumAlgorithm !== 'SHA256' || !output.Checksum) {
+        throw new CustodyError('E_CLOUD', `GetSnapshotBlock of block ${block.index} of ${snapshotId} came without a SHA256 checksum (${output.ChecksumAlgorithm ?? 'none'})`, {
+          resource: snapshotArn,
+          ...(requestId ? { requestId } : {}),
+        });
+      }
+      return { length, checksum: output.Checksum, declaredLength: output.DataLength, requestId };
     },
   };
 }

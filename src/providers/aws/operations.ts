@@ -32,7 +32,6 @@ const KEY = 'arn:${Partition}:kms:${Region}:${Account}:key/*';
 const TARGET_KEY = 'arn:${Partition}:kms:${Region}:${TargetAccount}:key/*';
 const TAGGED = { 'aws:ResourceTag/ForensicsEnabled': '${CollectionTagValue}' };
 const VIA_EC2 = { 'kms:ViaService': 'ec2.${Region}.amazonaws.com' };
-const VIA_EBS = { 'kms:ViaService': 'ebs.${Region}.amazonaws.com' };
 const CASE_TAGS = {
   'aws:RequestTag/CaseId': '${CaseId}',
   'aws:RequestTag/EvidenceId': '*',
@@ -224,7 +223,9 @@ export const AWS_OPERATIONS = {
   },
   // `--hash` (src/providers/aws/hash-volume.ts): the EBS direct read APIs, on snapshots of this
   // case only. EBS authorises them on the EC2 snapshot ARN; an encrypted snapshot is decrypted
-  // by EBS with the caller's kms:Decrypt (kms:ViaService ebs.REGION.amazonaws.com).
+  // by EBS with the caller's kms:Decrypt. EBS presents itself to KMS as EC2: the KMS developer
+  // guide's table of kms:ViaService names gives Amazon EBS as `ec2.REGION.amazonaws.com` and
+  // lists no `ebs.` name (docs/research/aws-ebs-direct-kms.md).
   /** The written blocks of a source snapshot in the target account (`--hash-source`, or no forensics copy). */
   listSnapshotBlocks: {
     api: 'ebs:ListSnapshotBlocks',
@@ -238,7 +239,7 @@ export const AWS_OPERATIONS = {
     mutates: false,
     permissions: [
       { action: 'ebs:GetSnapshotBlock', resource: SNAPSHOT, context: { 'aws:ResourceTag/CaseId': '${CaseId}' } },
-      { action: 'kms:Decrypt', resource: KEY, context: VIA_EBS },
+      { action: 'kms:Decrypt', resource: KEY, context: VIA_EC2 },
     ],
   },
   /** The forensics copy's written blocks, read with the forensics account's credentials. */
@@ -254,7 +255,7 @@ export const AWS_OPERATIONS = {
     mutates: false,
     permissions: [
       { action: 'ebs:GetSnapshotBlock', resource: SNAPSHOT, context: { 'aws:ResourceTag/CaseId': '${CaseId}' } },
-      { action: 'kms:Decrypt', resource: KEY, context: VIA_EBS },
+      { action: 'kms:Decrypt', resource: KEY, context: VIA_EC2 },
     ],
   },
   // The immutable copy of a closed case (src/providers/aws/evidence-bucket.ts): the forensics

@@ -6,6 +6,7 @@
  */
 import { createHash } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
+import { BlockBuffers } from '../../../src/providers/aws/block-buffers.js';
 import { hashDisk } from '../../../src/providers/aws/disk-hash.js';
 import type { SnapshotBlockReader } from '../../../src/providers/aws/ebs-reader.js';
 import { MemoryBlockLog } from '../../../src/providers/aws/hash-progress.js';
@@ -25,12 +26,12 @@ function memorySnapshot(blockCount: number, written: number[], pageSize = 3): { 
       const next = from + pageSize < sorted.length ? String(from + pageSize) : undefined;
       return { volumeBytes: blockCount * BLOCK, blockSize: BLOCK, blocks, requestId: `list-${from}`, nextToken: next };
     },
-    async readBlock(block, into) {
+    async fetchBlock(block, into) {
       // Later blocks answer sooner: the engine must put them back in disk order.
       await new Promise((r) => setTimeout(r, (block.index % 3) * 2));
       const bytes = Buffer.from(data.get(block.index)!, 'latin1');
       bytes.copy(into);
-      return { checksum: createHash('sha256').update(bytes).digest('base64'), length: bytes.byteLength, requestId: `get-${block.index}`, checksumRetries: 0 };
+      return { checksum: createHash('sha256').update(bytes).digest('base64'), length: bytes.byteLength, declaredLength: bytes.byteLength, requestId: `get-${block.index}` };
     },
   };
   return { reader, sha256: whole.digest('hex') };
@@ -54,5 +55,24 @@ describe('the disk-hash engine', () => {
     const { reader, sha256 } = memorySnapshot(256, []);
     const result = await hashDisk({ reader, log: new MemoryBlockLog(), window: 2 });
     expect(result).toMatchObject({ sha256, writtenBlocks: 0, blockRequests: 0 });
+  });
+
+  it('several disks hashed at once share one small memory budget: each gets its share, none starves, every hash is right', async () => {
+    const buffers = new BlockBuffers(5 * 512 * 1024);
+    const disks = [
+      memorySnapshot(64, [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 40, 63]),
+      memorySnapshot(32, [0, 3, 4, 5, 31]),
+      memorySnapshot(48, Array.from({ length: 48 }, (_, i) => i)),
+    ];
+    let peak = 0;
+    const watch = setInterval(() => (peak = Math.max(peak, buffers.slots - (buffers as unknown as { free: number[] }).free.length)), 1);
+    try {
+      const results = await Promise.all(disks.map((d) => hashDisk({ reader: d.reader, log: new MemoryBlockLog(), buffers, window: 64, concurrency: 8 })));
+      expect(results.map((r) => r.sha256)).toEqual(disks.map((d) => d.sha256));
+    } finally {
+      clearInterval(watch);
+    }
+    expect(peak).toBeLessThanOrEqual(5);
+    expect((buffers as unknown as { free: number[] }).free).toHaveLength(5);
   });
 });
