@@ -127,6 +127,9 @@ describe('custody with an azure section', () => {
     expect(azure).toContainEqual(expect.objectContaining({ check: 'token in the target tenant', result: 'ok' }));
     expect(azure).toContainEqual(expect.objectContaining({ check: 'staging scope', result: 'ok', action: 'Microsoft.Compute/snapshots/write' }));
     expect(azure).toContainEqual(expect.objectContaining({ check: 'vm scope', result: 'denied', action: 'Microsoft.Compute/virtualMachines/retrieveBootDiagnosticsData/action' }));
+    // The untagged VM: the detail says which tag the shipped policy assigns the collector role by.
+    const vmDenied = azure.filter((r) => r.check === 'vm scope' && r.result === 'denied') as Array<{ detail?: string }>;
+    for (const r of vmDenied) expect(r.detail).toContain('tagged ForensicsEnabled=true');
     // The SOC identity at the evidence container: the writer's and sealer's data actions, from the same role files.
     const container = azure.filter((r) => r.check === 'container scope');
     expect(container.map((r) => [r.action, r.result]).sort()).toEqual(

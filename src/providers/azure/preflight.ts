@@ -66,6 +66,17 @@ async function effectivePermissions(arm: RawArm, scope: string): Promise<unknown
   return arr(obj(response.body).value);
 }
 
+/**
+ * What to do about a missing grant. On a VM or disk the shipped policy assigns the collector role
+ * wherever the collection tag is (ABAC cannot gate Compute actions), so the tag is the usual answer.
+ */
+function remedy(kind: AzureScopeKind, config: AzureConfig): string {
+  const tag = `${config.collectionTag.key}=${config.collectionTag.value}`;
+  return kind === 'vm' || kind === 'disk'
+    ? `the collector-assignment policy assigns the collector role to resources tagged ${tag} — tag it and let the policy (or a remediation task) assign it, or assign the role there yourself (docs/deploy-azure.md)`
+    : 'assign the collector role there (docs/deploy-azure.md)';
+}
+
 export interface AzurePreflightRequest {
   config: AzureConfig;
   subscriptions?: string[];
@@ -107,7 +118,7 @@ export async function runAzurePreflight(request: AzurePreflightRequest): Promise
       }
       for (const { action } of neededAt(kind)) {
         const ok = effectiveAllows(permissions, action);
-        rows.push(row(`${kind} scope`, ok ? 'ok' : 'denied', action, ok ? scope : `not granted at ${scope}: assign the collector role there (docs/deploy-azure.md)`, label));
+        rows.push(row(`${kind} scope`, ok ? 'ok' : 'denied', action, ok ? scope : `not granted at ${scope}: ${remedy(kind, config)}`, label));
       }
     }
   }
