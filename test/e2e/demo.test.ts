@@ -153,6 +153,17 @@ describe('custody demo, end to end against the rehearsal lab', () => {
     expect(config).not.toMatch(/AKIA|ASIA|secret/i);
     // Without --keep the lab's keys are written nowhere: they die with this run.
     expect(existsSync(join(dir, 'lab.env'))).toBe(false);
+    // Every file of the case, not only the ledger: no AWS key, no Entra or storage bearer token
+    // (a JWT), no SAS signature, no GCP access token from any of the three clouds' labs.
+    const credential = /AKIA[0-9A-Z]{12}|ASIA[0-9A-Z]{12}|SecretAccessKey|SessionToken|eyJ[\w-]{8,}\.eyJ[\w-]{8,}|[?&]sig=|ya29\./;
+    const found: string[] = [];
+    for (const file of readdirSync(demo.caseDir, { recursive: true, withFileTypes: true })) {
+      if (!file.isFile()) continue;
+      const path = join(file.parentPath, file.name);
+      const match = readFileSync(path).toString('latin1').match(credential);
+      if (match) found.push(`${path}: ${match[0]}`);
+    }
+    expect(found).toEqual([]);
   });
 
   it('each untagged instance’s refusal is in the ledger with the denied action and resource', () => {
