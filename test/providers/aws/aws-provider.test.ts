@@ -216,6 +216,30 @@ describe('AWS provider in the lab', () => {
     expect(stored).toContain('console-output.txt');
   });
 
+  it('a run killed after writing instance.json but before recording it, when the description is unchanged, has that file recorded as it is: one description, no resumed copy', async () => {
+    const db = instanceNamed('db-01');
+    const target = parseTarget(arnOf(db));
+    const first = new MemoryRecorder('IR-described-once');
+    expect((await provider({ transfer: 'in-place' }).collect(target, contextFor(first))).status).toBe('collected');
+    const written = first.file(evidenceIdFor(first.caseId, arnOf(db)), 'instance.json')!;
+    // The instance, its volumes and their keys in one file; request ids are in the entry only,
+    // so describing the same resources again gives the same bytes.
+    expect(Object.keys(JSON.parse(written))).toEqual(['instance', 'volumes', 'kmsKeys']);
+
+    const resumed = new MemoryRecorder('IR-described-twice');
+    const evidenceId = evidenceIdFor(resumed.caseId, arnOf(db));
+    resumed.files.set(`evidence/${evidenceId}/instance.json`, Buffer.from(written));
+    const outcome = await provider({ transfer: 'in-place' }).collect(target, contextFor(resumed));
+    expect(outcome.status, outcome.reason).toBe('collected');
+    const stored = resumed.ofType('evidence.stored').filter((e) => e.data.evidenceId === evidenceId);
+    expect(stored.map((e) => String(e.data.name)).sort()).toEqual(['console-output.txt', 'instance.json']);
+    expect(stored.find((e) => e.data.name === 'instance.json')!.data).toMatchObject({
+      kind: 'instance-description',
+      cloudIds: { instanceId: db.id, volume0: expect.stringMatching(/^vol-/) },
+      requestIds: expect.arrayContaining([expect.any(String), expect.any(String)]),
+    });
+  });
+
   it('on resume, a volume without a snapshot gets one while the volumes that have one are excluded from CreateSnapshots', async () => {
     const host = addInstance(world.lab.state, '222222222222', REGION, {
       tags: { Name: 'two-disks', ForensicsEnabled: 'true' },
