@@ -2,7 +2,7 @@
  * One ledger entry: how its hash is computed, how it is signed and checked, and what a
  * well-formed line looks like. Shared by the writer, resume and verify so they cannot disagree.
  */
-import { createHash, hash } from 'node:crypto';
+import { hash } from 'node:crypto';
 import type { LedgerEntry } from '../core/ports.js';
 import { canonicalize } from './canonical-json.js';
 import { signText, type SigningKey } from './signing-key.js';
@@ -36,10 +36,11 @@ export function sealEntryLine(entry: UnsealedEntry, key: SigningKey): { entry: L
   const before = `"actor":${canonicalize(entry.actor)},"data":${canonicalize(entry.data)}`;
   const middle = `"prev":${canonicalize(entry.prev)},"seq":${canonicalize(entry.seq)}`;
   const after = `${entry.target !== undefined ? `"target":${canonicalize(entry.target)},` : ''}"time":${canonicalize(entry.time)},"type":${canonicalize(entry.type)}`;
-  const hash = createHash('sha256').update(`{${before},${middle},${after}}`, 'utf8').digest('hex');
-  const sig = signText(key, hash);
-  const line = `{${before},"hash":"${hash}",${middle},"sig":${canonicalize(sig)},${after}}\n`;
-  return { entry: { ...entry, hash, sig }, line };
+  // One-shot `hash` (no Hash object) costs half of createHash().update().digest() for an entry.
+  const digest = hash('sha256', `{${before},${middle},${after}}`, 'hex');
+  const sig = signText(key, digest);
+  const line = `{${before},"hash":"${digest}",${middle},"sig":${canonicalize(sig)},${after}}\n`;
+  return { entry: { ...entry, hash: digest, sig }, line };
 }
 
 /** The line written to ledger.jsonl: the canonical JSON of the whole entry, then `\n`. */

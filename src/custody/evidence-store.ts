@@ -5,7 +5,7 @@
  * Files are written under `.partial/` first and linked into place only when complete and synced,
  * so a crash never leaves a half file under its final name. An existing file is never replaced.
  */
-import { createHash, randomBytes } from 'node:crypto';
+import { createHash, hash as oneShotHash, randomBytes } from 'node:crypto';
 import { link, mkdir, open, rename, stat, unlink, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { ArtifactInput, EvidenceContent, EvidenceInput, LedgerEntry, StoredEvidence } from '../core/ports.js';
@@ -180,7 +180,6 @@ async function storeOne(sink: EvidenceSink, input: EvidenceInput, relPath: strin
 
 /** Streams content to `path`, hashing as it goes; the file is fsync'd before this resolves. */
 async function writeHashed(path: string, content: EvidenceContent, relPath: string): Promise<{ sha256: string; size: number }> {
-  const hash = createHash('sha256');
   let size = 0;
   let handle: FileHandle;
   try {
@@ -188,17 +187,23 @@ async function writeHashed(path: string, content: EvidenceContent, relPath: stri
   } catch (cause) {
     throw localWriteError(relPath, cause);
   }
+  let digest: string;
   try {
-    for await (const chunk of chunksOf(content)) {
-      hash.update(chunk);
-      size += chunk.length;
-      let offset = 0;
-      while (offset < chunk.length) {
-        const { bytesWritten } = await handle.write(chunk, offset, chunk.length - offset, null).catch((cause: unknown) => {
-          throw localWriteError(relPath, cause);
-        });
-        offset += bytesWritten;
+    const whole = typeof content === 'string' ? Buffer.from(content, 'utf8') : content instanceof Uint8Array ? content : undefined;
+    if (whole) {
+      // Content in memory (every description and console output): hashed in one shot and written
+      // without the async generator a stream needs.
+      digest = oneShotHash('sha256', whole, 'hex');
+      size = whole.length;
+      await writeAll(handle, whole, relPath);
+    } else {
+      const hash = createHash('sha256');
+      for await (const chunk of chunksOf(content)) {
+        hash.update(chunk);
+        size += chunk.length;
+        await writeAll(handle, chunk, relPath);
       }
+      digest = hash.digest('hex');
     }
     // fdatasync: the bytes and the length, not the times (cheaper, and all a reader needs).
     await handle.datasync().catch((cause: unknown) => {
@@ -210,7 +215,17 @@ async function writeHashed(path: string, content: EvidenceContent, relPath: stri
     throw error; // a source that failed mid-stream keeps its own error (the collector's to judge)
   }
   await handle.close();
-  return { sha256: hash.digest('hex'), size };
+  return { sha256: digest, size };
+}
+
+async function writeAll(handle: FileHandle, chunk: Uint8Array, relPath: string): Promise<void> {
+  let offset = 0;
+  while (offset < chunk.length) {
+    const { bytesWritten } = await handle.write(chunk, offset, chunk.length - offset, null).catch((cause: unknown) => {
+      throw localWriteError(relPath, cause);
+    });
+    offset += bytesWritten;
+  }
 }
 
 async function* chunksOf(content: EvidenceContent): AsyncGenerator<Uint8Array> {

@@ -314,8 +314,8 @@ describe('custody verify catches tampering with a demo case', () => {
     ],
     [
       'a missing evidence file',
-      (c) => unlinkSync(firstEvidence(c, 'volumes.json').abs),
-      /first problem: evidence\/ev-[0-9a-f]+\/volumes\.json .*is missing \[missing-file\]/,
+      (c) => unlinkSync(firstEvidence(c, 'console-output.txt').abs),
+      /first problem: evidence\/ev-[0-9a-f]+\/console-output\.txt .*is missing \[missing-file\]/,
     ],
     [
       'an added evidence file',

@@ -140,10 +140,11 @@ describe('AWS provider against moto', () => {
     expect(artifacts.map((a) => a.cloudIds.snapshotId).sort()).toEqual(snaps.map((s) => s.snapshotId).sort());
 
     const evidenceId = outcome.evidenceIds[0]!;
-    expect(JSON.parse(recorder.file(evidenceId, 'instance.json')!).instance.InstanceId).toBe(instanceId);
-    expect(JSON.parse(recorder.file(evidenceId, 'volumes.json')!).volumes).toHaveLength(2);
+    const description = JSON.parse(recorder.file(evidenceId, 'instance.json')!);
+    expect(description.instance.instance.InstanceId).toBe(instanceId);
+    expect(description.volumes.volumes).toHaveLength(2);
     expect(recorder.file(evidenceId, 'console-output.txt')).toContain('Linux');
-    expect(JSON.parse(recorder.file(evidenceId, 'kms-keys.json')!).keys[0].role).toBe('shareable');
+    expect(description.kmsKeys.keys[0].role).toBe('shareable');
 
     const tagged = await caseSnapshots('case-moto-1');
     // Two source snapshots and two re-encrypted copies, every one carrying the case and evidence ids.

@@ -9,14 +9,15 @@ import type { Instance, Volume } from '@aws-sdk/client-ec2';
 import { historyOf } from '../../core/case-history.js';
 import { evidenceIdFor } from '../../core/case-id.js';
 import { isCustodyError, type CustodyError } from '../../core/errors.js';
-import type { TargetOutcome } from '../../core/ports.js';
+import type { EvidenceInput, TargetOutcome } from '../../core/ports.js';
 import type { AwsInstanceTarget } from './targets.js';
 import { adoptDetachedVolumes, type DetachedVolume } from './adopt-detached.js';
 import { snapshotInstance, type VolumeSnapshot } from './create-snapshots.js';
-import { describeKeys } from './describe-keys.js';
+import type { Described } from './describe.js';
+import { describeKeys, type KeysDescribed } from './describe-keys.js';
 import { failedOutcome, outcomeOf } from './outcome.js';
 import { preserveInstance } from './preserve.js';
-import { isStopSignal, jsonEvidence, runStep, storedBefore, storeEvidenceOnce, storeVolumeDescriptions, volumeArnOf, type TargetRun } from './run.js';
+import { isStopSignal, jsonEvidence, runStep, storedBefore, storeEvidenceOnce, volumeArnOf, type TargetRun } from './run.js';
 import { collectConsoleOutput, collectScreenshot } from './volatile.js';
 import { runVolumeChain, startSourceWait, type ChainResult, type SnapshotFacts } from './volume-chain.js';
 import { earlierSourceHolders, ledgerChainResult, volumeKeyOf, type VolumeClaim } from './volume-plan.js';
@@ -49,24 +50,12 @@ async function collectClaimedInstance(run: TargetRun<AwsInstanceTarget>): Promis
   }
   const instance: Instance = described.value.value;
   run.evidenceIds.add(run.evidenceId);
-  const storeDescription = () =>
-    runStep(run, 'store-instance-description', () =>
-      storeEvidenceOnce(run, {
-        evidenceId: run.evidenceId,
-        name: 'instance.json',
-        kind: 'instance-description',
-        source: target.arn,
-        content: jsonEvidence({
-          api: 'ec2:DescribeInstances',
-          ownerId: described.value.ownerId ?? null,
-          instance,
-        }),
-        mediaType: 'application/json',
-        target: target.arn,
-        cloudIds: { instanceId: target.instanceId },
-        requestIds: described.value.requestId ? [described.value.requestId] : [],
-      }),
-    );
+  // One description file: the instance, its volumes and their keys, each as its API answered.
+  const storeDescription = (volumes?: VolumesDescribed, keys?: KeysDescribed) =>
+    runStep(run, 'store-instance-description', async () => {
+      if (storedBefore(run, run.evidenceId, 'instance.json')) return undefined;
+      return storeEvidenceOnce(run, instanceDescription(run, described.value, volumes, keys));
+    });
 
   const state = instance.State?.Name;
   if (state === 'terminated' || state === 'shutting-down') {
@@ -133,12 +122,11 @@ async function collectClaimedInstance(run: TargetRun<AwsInstanceTarget>): Promis
   const detaching = runStep(run, 'adopt-detached', () => adoptDetachedVolumes(run, volumeIds, snapshotRecorded), { instanceId: target.instanceId });
   const [, keysDescribed, snapshots, detachedFound] = await Promise.all([volatile, keys, snapshotting, detaching]);
   const shareableKey = keysDescribed.shareable;
-  const storeVolumes = (await volumesDescribed).store;
-  // The snapshot request is on record. The three description files do not decay (they are in
-  // memory): one background job writes them together (they share their folder's fsync), after
-  // the targets still requesting snapshots. The volume chains do not wait for them; every
-  // outcome below does (a failed store makes the target partial).
-  const filesStored = run.background(() => Promise.all([storeDescription(), storeVolumes?.(), keysDescribed.store?.()]));
+  const volumesFound = await volumesDescribed;
+  // The snapshot request is on record. The description does not decay (it is in memory): a
+  // background job writes it after the targets still requesting snapshots. The volume chains do
+  // not wait for it; every outcome below does (a failed store makes the target partial).
+  const filesStored = run.background(() => storeDescription(volumesFound, keysDescribed));
   filesStored.catch(() => undefined); // awaited below; a ledger failure is not unhandled meanwhile
   const detached = detachedFound.ok ? detachedFound.value : [];
 
@@ -252,15 +240,14 @@ async function hasVanished(run: TargetRun<AwsInstanceTarget>, error: CustodyErro
   }
 }
 
-/**
- * Describes the volumes (batched with other targets), and says how to store them as
- * `volumes.json` (`store`: a failure is a recorded step, only `E_LEDGER` rejects).
- */
-async function describeVolumes(
-  run: TargetRun<AwsInstanceTarget>,
-  volumeIds: string[],
-): Promise<{ volumes: Volume[]; store: (() => Promise<unknown>) | undefined }> {
-  const { target } = run;
+/** The volumes DescribeVolumes answered for an instance, with the request ids behind them. */
+interface VolumesDescribed {
+  volumes: Volume[];
+  requestIds: Array<string | undefined>;
+}
+
+/** Describes the volumes (batched with other targets); one that cannot be is a recorded step. */
+async function describeVolumes(run: TargetRun<AwsInstanceTarget>, volumeIds: string[]): Promise<VolumesDescribed> {
   const results = await Promise.all(
     volumeIds.map(async (volumeId) => {
       const r = await runStep(run, 'describe-volume', () => run.scope.directory.describeVolume(volumeId), { volumeId });
@@ -268,16 +255,41 @@ async function describeVolumes(
     }),
   );
   const described = results.filter((r): r is NonNullable<typeof r> => r !== undefined);
-  const volumes = described.map((d) => d.value);
-  if (volumeIds.length === 0 || storedBefore(run, run.evidenceId, 'volumes.json')) return { volumes, store: undefined };
-  const store = () =>
-    runStep(run, 'store-volume-descriptions', async () => {
-      await storeVolumeDescriptions(
-        run,
-        volumes,
-        Object.fromEntries(described.map((d, i) => [`volume${i}`, d.value.VolumeId ?? ''])),
-        described.map((d) => d.requestId),
-      );
-    });
-  return { volumes, store };
+  return { volumes: described.map((d) => d.value), requestIds: described.map((d) => d.requestId) };
+}
+
+/**
+ * `instance.json`: one section per API, each as AWS answered it — `instance` (DescribeInstances),
+ * `volumes` (DescribeVolumes, when the instance has volumes) and `kmsKeys` (DescribeKey, when a
+ * key was described). One file and one `evidence.stored` instead of three: every stored file
+ * costs a file creation, an fdatasync and a signed entry. Its entry lists every section's
+ * request ids and the instance's and volumes' ids.
+ */
+function instanceDescription(
+  run: TargetRun<AwsInstanceTarget>,
+  described: Described<Instance>,
+  volumes: VolumesDescribed | undefined,
+  keys: KeysDescribed | undefined,
+): EvidenceInput {
+  const { target } = run;
+  const withVolumes = volumes !== undefined && volumes.volumes.length > 0;
+  const requestIds = [described.requestId, ...(withVolumes ? volumes.requestIds : []), ...(keys?.section ? keys.requestIds : [])];
+  return {
+    evidenceId: run.evidenceId,
+    name: 'instance.json',
+    kind: 'instance-description',
+    source: target.arn,
+    content: jsonEvidence({
+      instance: { api: 'ec2:DescribeInstances', ownerId: described.ownerId ?? null, instance: described.value },
+      ...(withVolumes ? { volumes: { api: 'ec2:DescribeVolumes', volumes: volumes.volumes } } : {}),
+      ...(keys?.section ? { kmsKeys: keys.section } : {}),
+    }),
+    mediaType: 'application/json',
+    target: target.arn,
+    cloudIds: {
+      instanceId: target.instanceId,
+      ...(withVolumes ? Object.fromEntries(volumes.volumes.map((v, i) => [`volume${i}`, v.VolumeId ?? ''])) : {}),
+    },
+    requestIds: [...new Set(requestIds.filter((r): r is string => typeof r === 'string'))],
+  };
 }

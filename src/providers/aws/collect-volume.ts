@@ -7,7 +7,7 @@ import type { TargetOutcome } from '../../core/ports.js';
 import type { AwsVolumeTarget } from './targets.js';
 import { historyOf } from '../../core/case-history.js';
 import { snapshotVolume } from './create-snapshots.js';
-import { describeKeys } from './describe-keys.js';
+import { describeKeys, storeKeyDescriptions } from './describe-keys.js';
 import { failedOutcome, outcomeOf } from './outcome.js';
 import { runStep, storeVolumeDescriptions, type TargetRun } from './run.js';
 import { runVolumeChain, type ChainResult } from './volume-chain.js';
@@ -51,7 +51,7 @@ async function collectUnlessCovered(run: TargetRun<AwsVolumeTarget>): Promise<Ta
   if (!claimed.own) return coveredOutcome(run, claimed.claim);
 
   const keys = await describeKeys(run, [volume]);
-  await keys.store?.();
+  await storeKeyDescriptions(run, keys);
   const shareableKey = keys.shareable;
 
   const snapshot = await runStep(run, 'snapshot', () => snapshotVolume(run), { volumeId: target.volumeId });

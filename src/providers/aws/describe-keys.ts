@@ -1,21 +1,30 @@
 /**
  * The KMS keys that matter to a target: the keys its volumes are encrypted under (is it the
  * AWS-managed `aws/ebs` key, which cannot be shared?) and the shareable key snapshots are
- * re-encrypted with. Described once per key for the whole run, stored as `kms-keys.json`.
+ * re-encrypted with. Described once per key for the whole run; an instance's keys are a section
+ * of its `instance.json`, a volume target's are stored as `kms-keys.json`.
  */
 import type { Volume } from '@aws-sdk/client-ec2';
 import { fillKeyPattern, type DescribedKey } from './kms-keys.js';
 import { jsonEvidence, runStep, storedBefore, storeEvidenceOnce, type TargetRun } from './run.js';
 
-/** The keys described, and how to write them as `kms-keys.json` (undefined: nothing to write). */
+/** What DescribeKey answered for a target: its evidence file's section (or file, `kms-keys.json`). */
+export interface KeySection {
+  api: 'kms:DescribeKey';
+  keys: Array<{ requested: string; role: 'shareable' | 'volume'; keyMetadata: DescribedKey['metadata'] }>;
+}
+
+/** The keys described. */
 export interface KeysDescribed {
   /** The shareable key's description (undefined when it could not be described or is not needed). */
   shareable: DescribedKey | undefined;
-  /** Stores `kms-keys.json` (a failure is a recorded step; only `E_LEDGER` rejects). */
-  store: (() => Promise<void>) | undefined;
+  /** The keys described, as written to the case (undefined: none was described). */
+  section: KeySection | undefined;
+  /** The request ids of the DescribeKey calls behind `section`. */
+  requestIds: string[];
 }
 
-/** Describes the keys; the caller decides when to write the file (`store`). */
+/** Describes the keys; the caller decides where and when to write them. */
 export async function describeKeys(run: TargetRun, volumes: Volume[]): Promise<KeysDescribed> {
   const { target } = run;
   const needShareable = run.aws.transfer !== 'in-place';
@@ -36,34 +45,35 @@ export async function describeKeys(run: TargetRun, volumes: Volume[]): Promise<K
       described.push(r.value);
     }
   }
-  if (described.length === 0 || storedBefore(run, run.evidenceId, 'kms-keys.json')) return { shareable, store: undefined };
-  // Sorted: the same keys always give the same file, whatever order the answers came in.
+  if (described.length === 0) return { shareable, section: undefined, requestIds: [] };
+  // Sorted: the same keys always give the same bytes, whatever order the answers came in.
   const unique = [...new Map(described.map((d) => [d.metadata.Arn ?? d.requested, d])).values()].sort((a, b) =>
     `${a === shareable ? 0 : 1}${a.metadata.Arn ?? a.requested}`.localeCompare(`${b === shareable ? 0 : 1}${b.metadata.Arn ?? b.requested}`),
   );
-  return { shareable, store: () => storeKeyDescriptions(run, unique, shareable) };
+  return {
+    shareable,
+    section: {
+      api: 'kms:DescribeKey',
+      keys: unique.map((d) => ({ requested: d.requested, role: d === shareable ? 'shareable' : 'volume', keyMetadata: d.metadata })),
+    },
+    requestIds: [...new Set(unique.map((d) => d.requestId).filter((r): r is string => typeof r === 'string'))],
+  };
 }
 
-async function storeKeyDescriptions(run: TargetRun, unique: DescribedKey[], shareable: DescribedKey | undefined): Promise<void> {
-  const { target } = run;
+/** Stores a volume target's keys as `kms-keys.json` (a failure is a recorded step; only `E_LEDGER` rejects). */
+export async function storeKeyDescriptions(run: TargetRun, keys: KeysDescribed): Promise<void> {
+  const { section } = keys;
+  if (!section || storedBefore(run, run.evidenceId, 'kms-keys.json')) return;
   await runStep(run, 'store-key-descriptions', async () => {
-    const requestIds = [...new Set(unique.map((d) => d.requestId).filter((r): r is string => typeof r === 'string'))];
     await storeEvidenceOnce(run, {
       evidenceId: run.evidenceId,
       name: 'kms-keys.json',
       kind: 'kms-key-descriptions',
-      source: target.arn,
-      content: jsonEvidence({
-        api: 'kms:DescribeKey',
-        keys: unique.map((d) => ({
-          requested: d.requested,
-          role: d === shareable ? 'shareable' : 'volume',
-          keyMetadata: d.metadata,
-        })),
-      }),
+      source: run.target.arn,
+      content: jsonEvidence(section),
       mediaType: 'application/json',
-      target: target.arn,
-      requestIds,
+      target: run.target.arn,
+      requestIds: keys.requestIds,
     });
   });
 }

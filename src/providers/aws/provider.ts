@@ -9,9 +9,10 @@
  *   packedPolicySize, durationSeconds, expiration, externalIdUsed, sessionPolicy,
  *   reason (`first` | `expiring` | `expired-token` | `wider-scope`), requestId. Never a secret.
  * - `selector.searched` (target = the selector): account, region, filters, found, requestIds.
- * - `evidence.stored` (through the recorder): instance.json, volumes.json, kms-keys.json,
- *   console-output.txt, console-screenshot.jpg (a resumed run that finds an unrecorded file of
- *   the same name stores `<name>.resumed-<seq>.<ext>`).
+ * - `evidence.stored` (through the recorder): an instance's instance.json (its DescribeInstances,
+ *   DescribeVolumes and DescribeKey answers, one section each), console-output.txt,
+ *   console-screenshot.jpg; a volume target's volumes.json and kms-keys.json (a resumed run that
+ *   finds an unrecorded file of the same name stores `<name>.resumed-<seq>.<ext>`).
  * - `change.requested` / `change.applied` (`--preserve`): attribute, before, after, requestId.
  * - `snapshot.requested` before every mutation: operation (CreateSnapshots | CreateSnapshot |
  *   CopySnapshot | ModifySnapshotAttribute | LockSnapshot), role (source | reencrypted | share |

@@ -114,8 +114,8 @@ export async function storeEvidenceOnce(run: TargetRun, input: EvidenceInput): P
 }
 
 /**
- * Stores `volumes.json`: the DescribeVolumes results for a target, as AWS returned them. Used by
- * instance and volume targets alike, so both give the same file for the same volumes.
+ * Stores a volume target's `volumes.json`: the DescribeVolumes results, as AWS returned them (an
+ * instance's volumes are a section of its `instance.json`, collect-instance.ts).
  */
 export async function storeVolumeDescriptions(
   run: TargetRun,

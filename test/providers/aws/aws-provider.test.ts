@@ -3,6 +3,7 @@ import { isAwsTarget } from '../../../src/providers/targets.js';
  * The AWS provider end to end against the rehearsal lab (loopback STS/EC2/KMS speaking the real
  * wire protocols), with a real case folder: the incidents it must survive.
  */
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { CustodyError } from '../../../src/core/errors.js';
@@ -135,13 +136,20 @@ describe('AWS provider in the lab', () => {
       volumes: [{ sizeGiB: 8, encryption: 'aws/ebs', tags: { ForensicsEnabled: 'true' } }],
       consoleOutput: 'doomed-01 login: ',
     });
+    const volumeIds = worker.blockDevices.map((d) => d.volumeId);
     world.lab.control.terminateInstance(worker.id, { onCall: { action: 'ec2:CreateSnapshots', n: 1 } });
     const aws = provider();
     const outcome = await aws.collect(parseTarget(arnOf(worker)), contextFor(kase));
     expect(outcome.status).toBe('failed');
     expect(outcome.reason).toMatch(/vanished|terminated/);
-    const stored = kase.entries().filter((e) => e.type === 'evidence.stored').map((e) => e.data.name);
-    expect(stored).toEqual(expect.arrayContaining(['instance.json', 'console-output.txt', 'volumes.json']));
+    const stored = kase.entries().filter((e) => e.type === 'evidence.stored');
+    expect(stored.map((e) => e.data.name).sort()).toEqual(['console-output.txt', 'instance.json']);
+    // One description file: the instance, its volume and the volume's key, each with its API.
+    const description = JSON.parse(readFileSync(join(kase.caseDir, stored.find((e) => e.data.name === 'instance.json')!.data.path as string), 'utf8'));
+    expect(description.instance).toMatchObject({ api: 'ec2:DescribeInstances', instance: { InstanceId: worker.id } });
+    expect(description.volumes.api).toBe('ec2:DescribeVolumes');
+    expect(description.volumes.volumes.map((v: { VolumeId: string }) => v.VolumeId)).toEqual(volumeIds);
+    expect(description.kmsKeys).toMatchObject({ api: 'kms:DescribeKey', keys: expect.arrayContaining([expect.objectContaining({ role: 'volume' })]) });
     expect(kase.entries().some((e) => e.type === 'step.failed' && e.data.step === 'snapshot')).toBe(true);
     await kase.release();
   });
@@ -206,6 +214,30 @@ describe('AWS provider in the lab', () => {
     const stored = recorder.ofType('evidence.stored').map((e) => String(e.data.name));
     expect(stored.find((n) => /^instance\.resumed-\d+\.json$/.test(n))).toBeDefined();
     expect(stored).toContain('console-output.txt');
+  });
+
+  it('a run killed after writing instance.json but before recording it, when the description is unchanged, has that file recorded as it is: one description, no resumed copy', async () => {
+    const db = instanceNamed('db-01');
+    const target = parseTarget(arnOf(db));
+    const first = new MemoryRecorder('IR-described-once');
+    expect((await provider({ transfer: 'in-place' }).collect(target, contextFor(first))).status).toBe('collected');
+    const written = first.file(evidenceIdFor(first.caseId, arnOf(db)), 'instance.json')!;
+    // The instance, its volumes and their keys in one file; request ids are in the entry only,
+    // so describing the same resources again gives the same bytes.
+    expect(Object.keys(JSON.parse(written))).toEqual(['instance', 'volumes', 'kmsKeys']);
+
+    const resumed = new MemoryRecorder('IR-described-twice');
+    const evidenceId = evidenceIdFor(resumed.caseId, arnOf(db));
+    resumed.files.set(`evidence/${evidenceId}/instance.json`, Buffer.from(written));
+    const outcome = await provider({ transfer: 'in-place' }).collect(target, contextFor(resumed));
+    expect(outcome.status, outcome.reason).toBe('collected');
+    const stored = resumed.ofType('evidence.stored').filter((e) => e.data.evidenceId === evidenceId);
+    expect(stored.map((e) => String(e.data.name)).sort()).toEqual(['console-output.txt', 'instance.json']);
+    expect(stored.find((e) => e.data.name === 'instance.json')!.data).toMatchObject({
+      kind: 'instance-description',
+      cloudIds: { instanceId: db.id, volume0: expect.stringMatching(/^vol-/) },
+      requestIds: expect.arrayContaining([expect.any(String), expect.any(String)]),
+    });
   });
 
   it('on resume, a volume without a snapshot gets one while the volumes that have one are excluded from CreateSnapshots', async () => {
