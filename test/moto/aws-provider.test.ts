@@ -95,7 +95,7 @@ afterAll(async () => {
 });
 
 describe('AWS provider against moto', () => {
-  it('the lean EC2 sender answers GetConsoleOutput and CreateSnapshots as the SDK does, and its errors map the same', async () => {
+  it('the lean EC2 sender answers GetConsoleOutput, CreateSnapshots and DescribeSnapshots as the SDK does, and its errors map the same', async () => {
     const aws = config.aws!;
     const clients = new AwsClients(aws, forensicsCredentials);
     try {
@@ -125,6 +125,15 @@ describe('AWS provider against moto', () => {
         return { ...rest, SnapshotId: typeof SnapshotId, StartTime: StartTime instanceof Date ? 'Date' : typeof StartTime };
       };
       expect(created2.map(comparable)).toEqual(created1.map(comparable));
+
+      const ids = [...created1, ...created2].map((s) => s.SnapshotId!);
+      const describe = () => new DescribeSnapshotsCommand({ Filters: [{ Name: 'snapshot-id', Values: ids }] });
+      const described1 = (await callAws('describeSnapshots', sdk, describe(), { resource: 'snapshots' })).output;
+      const described2 = (await callAws('describeSnapshots', lean!, describe(), { resource: 'snapshots' })).output;
+      const { $metadata: _m3, ...d1 } = described1;
+      const { $metadata: _m4, ...d2 } = described2;
+      expect(d2.Snapshots).toHaveLength(4);
+      expect(d2).toEqual(d1);
 
       const missing = await callAws('getConsoleOutput', lean!, new GetConsoleOutputCommand({ InstanceId: 'i-0123456789abcdef0' }), { resource: 'arn:missing' }).catch((e: unknown) => e);
       const missingSdk = await callAws('getConsoleOutput', sdk, new GetConsoleOutputCommand({ InstanceId: 'i-0123456789abcdef0' }), { resource: 'arn:missing' }).catch((e: unknown) => e);

@@ -1,9 +1,10 @@
 /**
- * A lean sender for the two EC2 calls every target makes (GetConsoleOutput, CreateSnapshots).
+ * A lean sender for the two EC2 calls every target makes (GetConsoleOutput, CreateSnapshots) and
+ * the snapshot waiter's poll (DescribeSnapshots by snapshot id).
  *
  * The SDK spends ~1 ms of CPU on each of these calls, most of it in its schema-driven serde and
  * per-call middleware stack (bench/sdk-calls.ts measures it); at hundreds of targets that was the
- * largest block of the collector's CPU. This sender writes the two EC2 Query requests by hand
+ * largest block of the collector's CPU. This sender writes these EC2 Query requests by hand
  * and reads the answers with the SDK's own XML parser. Everything else stays the SDK's, taken
  * from the EC2 client it stands beside: the endpoint (the SDK's endpoint rules, including
  * partitions, FIPS, dual-stack and `AWS_ENDPOINT_URL_EC2`, resolved once), the retry strategy
@@ -19,8 +20,16 @@ import type { Agent as HttpAgent, IncomingMessage } from 'node:http';
 import { request as httpRequest } from 'node:http';
 import type { Agent as HttpsAgent } from 'node:https';
 import { request as httpsRequest } from 'node:https';
-import { CreateSnapshotsCommand, GetConsoleOutputCommand, type EC2Client } from '@aws-sdk/client-ec2';
-import type { CreateSnapshotsCommandInput, CreateSnapshotsCommandOutput, GetConsoleOutputCommandOutput, SnapshotInfo } from '@aws-sdk/client-ec2';
+import { CreateSnapshotsCommand, DescribeSnapshotsCommand, GetConsoleOutputCommand, type EC2Client } from '@aws-sdk/client-ec2';
+import type {
+  CreateSnapshotsCommandInput,
+  CreateSnapshotsCommandOutput,
+  DescribeSnapshotsCommandInput,
+  DescribeSnapshotsCommandOutput,
+  GetConsoleOutputCommandOutput,
+  Snapshot,
+  SnapshotInfo,
+} from '@aws-sdk/client-ec2';
 import type { AwsCredentialIdentityProvider } from '@aws-sdk/types';
 import { parseXML } from '@aws-sdk/xml-builder';
 import { getEndpointFromInstructions } from '@smithy/core/endpoints';
@@ -66,6 +75,8 @@ export function queryBody(command: object): string | undefined {
     ];
   } else if (command instanceof CreateSnapshotsCommand) {
     params = createSnapshotsParams(command.input);
+  } else if (command instanceof DescribeSnapshotsCommand) {
+    params = describeSnapshotsParams(command.input);
   }
   if (!params) return undefined;
   params.splice(1, 0, ['Version', API_VERSION]);
@@ -97,6 +108,20 @@ function createSnapshotsParams(input: CreateSnapshotsCommandInput): Params | und
   return params;
 }
 
+/** The waiter's poll: `Filters` only (the SDK takes anything else). */
+function describeSnapshotsParams(input: DescribeSnapshotsCommandInput): Params | undefined {
+  const { Filters, ...rest } = input;
+  if (Object.keys(rest).length > 0) return undefined;
+  const params: Params = [['Action', 'DescribeSnapshots']];
+  for (const [f, filter] of (Filters ?? []).entries()) {
+    const { Name, Values, ...restFilter } = filter;
+    if (Object.keys(restFilter).length > 0) return undefined;
+    if (Name !== undefined) params.push([`Filter.${f + 1}.Name`, Name]);
+    (Values ?? []).forEach((v, i) => params.push([`Filter.${f + 1}.Value.${i + 1}`, v]));
+  }
+  return params;
+}
+
 type XmlValue = string | XmlObject | XmlValue[];
 interface XmlObject {
   [key: string]: XmlValue | undefined;
@@ -115,35 +140,72 @@ function text(node: XmlObject, key: string): string | undefined {
   return typeof v === 'string' ? v : undefined;
 }
 
-function date(node: XmlObject, key: string): Date | undefined {
-  const v = text(node, key);
-  return v === undefined || v === '' ? undefined : new Date(v);
-}
 
-function snapshotInfo(item: XmlObject): SnapshotInfo {
-  const out: SnapshotInfo = {};
-  const s = (k: keyof SnapshotInfo & string, xml: string) => {
-    const v = text(item, xml);
-    if (v !== undefined) (out as Record<string, unknown>)[k] = v;
-  };
-  s('Description', 'description');
-  s('VolumeId', 'volumeId');
-  s('State', 'state');
-  s('Progress', 'progress');
-  s('OwnerId', 'ownerId');
-  s('SnapshotId', 'snapshotId');
-  s('OutpostArn', 'outpostArn');
-  s('SseType', 'sseType');
-  s('AvailabilityZone', 'availabilityZone');
-  const encrypted = text(item, 'encrypted');
-  if (encrypted !== undefined) out.Encrypted = encrypted === 'true';
-  const size = text(item, 'volumeSize');
-  if (size !== undefined && size !== '') out.VolumeSize = Number(size);
-  const started = date(item, 'startTime');
-  if (started) out.StartTime = started;
-  const tags = items(item['tagSet']);
-  if (item['tagSet'] !== undefined) out.Tags = tags.map((t) => ({ Key: text(t, 'key'), Value: text(t, 'value') }));
-  return out;
+type FieldKind = 'string' | 'boolean' | 'number' | 'date' | 'tags';
+/** [SDK member, XML element, kind], as the SDK's schema for the shape names them. */
+type Fields = ReadonlyArray<readonly [string, string, FieldKind]>;
+
+/** `SnapshotInfo` (CreateSnapshots). */
+const SNAPSHOT_INFO: Fields = [
+  ['Description', 'description', 'string'],
+  ['Tags', 'tagSet', 'tags'],
+  ['Encrypted', 'encrypted', 'boolean'],
+  ['VolumeId', 'volumeId', 'string'],
+  ['State', 'state', 'string'],
+  ['VolumeSize', 'volumeSize', 'number'],
+  ['StartTime', 'startTime', 'date'],
+  ['Progress', 'progress', 'string'],
+  ['OwnerId', 'ownerId', 'string'],
+  ['SnapshotId', 'snapshotId', 'string'],
+  ['OutpostArn', 'outpostArn', 'string'],
+  ['SseType', 'sseType', 'string'],
+  ['AvailabilityZone', 'availabilityZone', 'string'],
+];
+
+/** `Snapshot` (DescribeSnapshots): its state is the element `status`. */
+const SNAPSHOT: Fields = [
+  ['OwnerAlias', 'ownerAlias', 'string'],
+  ['OutpostArn', 'outpostArn', 'string'],
+  ['Tags', 'tagSet', 'tags'],
+  ['StorageTier', 'storageTier', 'string'],
+  ['RestoreExpiryTime', 'restoreExpiryTime', 'date'],
+  ['SseType', 'sseType', 'string'],
+  ['AvailabilityZone', 'availabilityZone', 'string'],
+  ['TransferType', 'transferType', 'string'],
+  ['CompletionDurationMinutes', 'completionDurationMinutes', 'number'],
+  ['CompletionTime', 'completionTime', 'date'],
+  ['FullSnapshotSizeInBytes', 'fullSnapshotSizeInBytes', 'number'],
+  ['SnapshotId', 'snapshotId', 'string'],
+  ['VolumeId', 'volumeId', 'string'],
+  ['State', 'status', 'string'],
+  ['StateMessage', 'statusMessage', 'string'],
+  ['StartTime', 'startTime', 'date'],
+  ['Progress', 'progress', 'string'],
+  ['OwnerId', 'ownerId', 'string'],
+  ['Description', 'description', 'string'],
+  ['VolumeSize', 'volumeSize', 'number'],
+  ['Encrypted', 'encrypted', 'boolean'],
+  ['KmsKeyId', 'kmsKeyId', 'string'],
+  ['DataEncryptionKeyId', 'dataEncryptionKeyId', 'string'],
+];
+
+function readShape<T>(item: XmlObject, fields: Fields): T {
+  const out: Record<string, unknown> = {};
+  for (const [member, xml, kind] of fields) {
+    const node = item[xml];
+    if (node === undefined) continue;
+    if (kind === 'tags') {
+      out[member] = items(node).map((t) => ({ Key: text(t, 'key'), Value: text(t, 'value') }));
+      continue;
+    }
+    if (typeof node !== 'string') continue;
+    if (kind === 'string') out[member] = node;
+    else if (node === '') continue;
+    else if (kind === 'boolean') out[member] = node === 'true';
+    else if (kind === 'number') out[member] = Number(node);
+    else out[member] = new Date(node);
+  }
+  return out as T;
 }
 
 interface Metadata {
@@ -228,7 +290,8 @@ export interface Ec2QueryOptions {
 }
 
 /**
- * Sends GetConsoleOutput and CreateSnapshots itself; every other command goes to `client`.
+ * Sends GetConsoleOutput, CreateSnapshots and DescribeSnapshots (by filter) itself; every other
+ * command goes to `client`.
  *
  * @example
  * const lean = new Ec2QuerySender(ec2, { httpAgent, httpsAgent });
@@ -252,7 +315,9 @@ export class Ec2QuerySender implements SendsCommands {
     const body = queryBody(cmd);
     if (body === undefined) return (this.client.send as (c: object, o?: { abortSignal?: AbortSignal }) => Promise<unknown>)(cmd, options);
     const xml = await this.withRetries(body, options?.abortSignal);
-    return cmd instanceof GetConsoleOutputCommand ? consoleOutput(xml.root, xml.metadata) : createSnapshotsOutput(xml.root, xml.metadata);
+    if (cmd instanceof GetConsoleOutputCommand) return consoleOutput(xml.root, xml.metadata);
+    if (cmd instanceof CreateSnapshotsCommand) return createSnapshotsOutput(xml.root, xml.metadata);
+    return describeSnapshotsOutput(xml.root, xml.metadata);
   }
 
   private resolveEndpoint(): Promise<Endpoint> {
@@ -413,8 +478,8 @@ function consoleOutput(root: XmlObject, $metadata: Metadata): GetConsoleOutputCo
   const out: GetConsoleOutputCommandOutput = { $metadata };
   const instanceId = text(root, 'instanceId');
   if (instanceId !== undefined) out.InstanceId = instanceId;
-  const timestamp = date(root, 'timestamp');
-  if (timestamp) out.Timestamp = timestamp;
+  const timestamp = text(root, 'timestamp');
+  if (timestamp) out.Timestamp = new Date(timestamp);
   const output = text(root, 'output');
   if (output !== undefined) out.Output = output;
   return out;
@@ -422,6 +487,14 @@ function consoleOutput(root: XmlObject, $metadata: Metadata): GetConsoleOutputCo
 
 function createSnapshotsOutput(root: XmlObject, $metadata: Metadata): CreateSnapshotsCommandOutput {
   const out: CreateSnapshotsCommandOutput = { $metadata };
-  if (root['snapshotSet'] !== undefined) out.Snapshots = items(root['snapshotSet']).map(snapshotInfo);
+  if (root['snapshotSet'] !== undefined) out.Snapshots = items(root['snapshotSet']).map((i) => readShape<SnapshotInfo>(i, SNAPSHOT_INFO));
+  return out;
+}
+
+function describeSnapshotsOutput(root: XmlObject, $metadata: Metadata): DescribeSnapshotsCommandOutput {
+  const out: DescribeSnapshotsCommandOutput = { $metadata };
+  const nextToken = text(root, 'nextToken');
+  if (nextToken !== undefined) out.NextToken = nextToken;
+  if (root['snapshotSet'] !== undefined) out.Snapshots = items(root['snapshotSet']).map((i) => readShape<Snapshot>(i, SNAPSHOT));
   return out;
 }

@@ -4,7 +4,7 @@
  * the same errors through callAws, and the SDK's retries on throttling and server errors.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { CreateSnapshotsCommand, EC2Client, GetConsoleOutputCommand } from '@aws-sdk/client-ec2';
+import { CreateSnapshotsCommand, DescribeSnapshotsCommand, EC2Client, GetConsoleOutputCommand } from '@aws-sdk/client-ec2';
 import { AssumeRoleCommand } from '@aws-sdk/client-sts';
 import { callAws } from '../../../src/providers/aws/call-aws.js';
 import { AwsClients, type AccountClients } from '../../../src/providers/aws/clients.js';
@@ -47,6 +47,8 @@ describe('the lean EC2 sender: request bodies', () => {
         ],
       }),
       new CreateSnapshotsCommand({ InstanceSpecification: { InstanceId: 'i-1', ExcludeBootVolume: false } }),
+      new DescribeSnapshotsCommand({ Filters: [{ Name: 'snapshot-id', Values: ['snap-1', 'snap-2', 'snap-3'] }] }),
+      new DescribeSnapshotsCommand({ Filters: [{ Name: 'tag:CaseId', Values: ['IR 1'] }, { Name: 'status', Values: ['pending'] }] }),
     ];
     for (const command of commands) expect(queryBody(command)).toBe(await sdkBody(command));
   });
@@ -54,6 +56,7 @@ describe('the lean EC2 sender: request bodies', () => {
   it('leaves a command with a field it does not write to the SDK', () => {
     expect(queryBody(new CreateSnapshotsCommand({ InstanceSpecification: { InstanceId: 'i-1' }, CopyTagsFromSource: 'volume' }))).toBeUndefined();
     expect(queryBody(new GetConsoleOutputCommand({ InstanceId: 'i-1', Latest: true }))).toBeUndefined();
+    expect(queryBody(new DescribeSnapshotsCommand({ OwnerIds: ['self'], MaxResults: 5 }))).toBeUndefined();
   });
 });
 
@@ -134,6 +137,20 @@ describe('the lean EC2 sender against the lab', () => {
       expect(s.Tags).toEqual(expect.arrayContaining(tags));
       expect(lab.state.region(lab.region).snapshots.get(s.SnapshotId ?? '')?.description).toBe('cloud-custody case IR-LEAN');
     }
+
+    // The waiter's poll: the same descriptions as the SDK gives (progress moves between the two calls).
+    const ids = [...viaSdk, ...viaLean].map((s) => s.SnapshotId ?? '');
+    const describe = () => new DescribeSnapshotsCommand({ Filters: [{ Name: 'snapshot-id', Values: ids }] });
+    const [bySdk, byLean] = await Promise.all([
+      callAws('describeSnapshots', account.ec2, describe(), { resource: 'snapshots' }),
+      callAws('describeSnapshots', lean(), describe(), { resource: 'snapshots' }),
+    ]);
+    const steady = (list: typeof bySdk.output.Snapshots) =>
+      (list ?? []).map(({ Progress, ...rest }) => ({ ...rest, Progress: typeof Progress })).sort((a, b) => String(a.SnapshotId).localeCompare(String(b.SnapshotId)));
+    expect(byLean.output.Snapshots).toHaveLength(ids.length);
+    expect(steady(byLean.output.Snapshots)).toEqual(steady(bySdk.output.Snapshots));
+    expect(byLean.output.Snapshots?.[0]?.State).toBe('pending');
+    expect(byLean.requestId).toMatch(/\S/);
   });
 
   it('an error answer becomes the CustodyError the SDK path gives, naming the action, the resource and the request id', async () => {
