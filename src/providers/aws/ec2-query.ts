@@ -36,6 +36,7 @@ import { getEndpointFromInstructions } from '@smithy/core/endpoints';
 import { isServerError, isThrottlingError, isTransientError } from '@smithy/core/retry';
 import { SignatureV4 } from '@smithy/signature-v4';
 import type { SendsCommands } from './call-aws.js';
+import { systemClock } from './clock.js';
 
 const API_VERSION = '2016-11-15';
 /** The SDK corrects its clock when AWS's `Date` differs by this much (the same threshold). */
@@ -321,7 +322,9 @@ export class Ec2QuerySender implements SendsCommands {
   }
 
   private resolveEndpoint(): Promise<Endpoint> {
-    this.endpoint ??= getEndpointFromInstructions({}, GetConsoleOutputCommand, this.client.config).then((e) => {
+    // A copy, as the SDK's endpoint middleware passes one: resolving may note an endpoint from
+    // AWS_ENDPOINT_URL_EC2 on the config it is given.
+    this.endpoint ??= getEndpointFromInstructions({}, GetConsoleOutputCommand, { ...this.client.config }).then((e) => {
       const headers: Record<string, string> = {};
       for (const [k, v] of Object.entries(e.headers ?? {})) headers[k.toLowerCase()] = v.join(',');
       return { url: e.url, headers };
@@ -373,7 +376,7 @@ export class Ec2QuerySender implements SendsCommands {
         attempts = token.getRetryCount();
         const delay = token.getRetryDelay();
         totalRetryDelay += (token.$retryLog?.acquisitionDelay ?? 0) + delay;
-        if (delay > 0) await sleep(delay, signal);
+        if (delay > 0) await systemClock.sleep(delay, signal);
       }
     }
   }
@@ -434,20 +437,6 @@ function retryAfterDate(value: string): Date | undefined {
   if (Number.isFinite(seconds)) return new Date(Date.now() + seconds * 1000);
   const at = Date.parse(value);
   return Number.isNaN(at) ? undefined : new Date(at);
-}
-
-function sleep(ms: number, signal: AbortSignal | undefined): Promise<void> {
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => {
-      signal?.removeEventListener('abort', onAbort);
-      resolve();
-    }, ms);
-    const onAbort = () => {
-      clearTimeout(timer);
-      reject(signal?.reason as Error);
-    };
-    signal?.addEventListener('abort', onAbort, { once: true });
-  });
 }
 
 function post(

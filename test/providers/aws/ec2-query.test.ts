@@ -174,6 +174,26 @@ describe('the lean EC2 sender against the lab', () => {
     expect((error as { cause?: { $metadata?: { attempts?: number } } }).cause?.$metadata?.attempts).toBe(4);
   }, 30_000);
 
+  it('finds EC2 where the SDK would: AWS_ENDPOINT_URL_EC2 when the config names no endpoint', async () => {
+    const before = process.env['AWS_ENDPOINT_URL_EC2'];
+    process.env['AWS_ENDPOINT_URL_EC2'] = lab.endpoint;
+    const config = parseConfig({
+      casesDir: '/nonexistent',
+      aws: { forensicsAccount: lab.forensicsAccount, region: lab.region, allowedAccounts: [ACCOUNT], endpoints: { sts: lab.endpoint, kms: lab.endpoint } },
+    });
+    const fromEnv = new AwsClients(config.aws!, async () => lab.orchestratorCredentials);
+    try {
+      const identity = await account.ec2.config.credentials();
+      const { ec2Calls } = fromEnv.forAccount(ACCOUNT, lab.region, async () => identity);
+      const { output } = await callAws('getConsoleOutput', ec2Calls!, new GetConsoleOutputCommand({ InstanceId: instanceId }), { resource: instanceId });
+      expect(output.InstanceId).toBe(instanceId);
+    } finally {
+      fromEnv.destroy();
+      if (before === undefined) delete process.env['AWS_ENDPOINT_URL_EC2'];
+      else process.env['AWS_ENDPOINT_URL_EC2'] = before;
+    }
+  });
+
   it('an aborted call ends as cancelled', async () => {
     const controller = new AbortController();
     controller.abort();
