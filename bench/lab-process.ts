@@ -46,13 +46,21 @@ export interface LabProcessOptions {
   instancesPerAccount: number;
   volumesPerInstance: number;
   latencyMs: number;
+  /** EC2's token buckets (default on); bench/sdk-calls.ts turns them off to time calls alone. */
+  throttling?: boolean;
+  /** Pending snapshots per account and region (default EC2's 100). */
+  pendingSnapshotLimit?: number;
 }
 
 async function main(): Promise<void> {
   const options = JSON.parse(process.argv[2] ?? '{}') as LabProcessOptions;
   const lab = await startLab(
     benchScenario({ accounts: options.accounts, instancesPerAccount: options.instancesPerAccount, volumesPerInstance: options.volumesPerInstance }),
-    { latency: options.latencyMs, throttling: true },
+    {
+      latency: options.latencyMs,
+      throttling: options.throttling ?? true,
+      ...(options.pendingSnapshotLimit ? { limits: { pendingSnapshots: options.pendingSnapshotLimit } } : {}),
+    },
   );
   const instances: LabInstanceInfo[] = lab.state.regionNames().flatMap((region) =>
     [...lab.state.region(region).instances.values()].map((i) => ({

@@ -8,6 +8,8 @@ import { isAwsTarget } from '../../src/providers/targets.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AssumeRoleCommand, STSClient } from '@aws-sdk/client-sts';
 import {
+  CreateSnapshotsCommand,
+  GetConsoleOutputCommand,
   DescribeInstancesCommand,
   DescribeSnapshotAttributeCommand,
   DescribeSnapshotsCommand,
@@ -18,6 +20,8 @@ import { CreateAliasCommand, CreateKeyCommand, KMSClient } from '@aws-sdk/client
 import { parseConfig, type CustodyConfig } from '../../src/providers/config.js';
 import { parseSelector, parseTarget } from '../../src/providers/targets.js';
 import { createAwsProvider, resolveCallerIdentity, type AwsProvider } from '../../src/providers/aws/index.js';
+import { AwsClients } from '../../src/providers/aws/clients.js';
+import { callAws } from '../../src/providers/aws/call-aws.js';
 import { contextFor, ledgerText, manifestArtifacts, MemoryRecorder } from '../providers/aws/helpers.js';
 import { startMoto, type MotoServer } from './moto-server.js';
 
@@ -91,6 +95,55 @@ afterAll(async () => {
 });
 
 describe('AWS provider against moto', () => {
+  it('the lean EC2 sender answers GetConsoleOutput, CreateSnapshots and DescribeSnapshots as the SDK does, and its errors map the same', async () => {
+    const aws = config.aws!;
+    const clients = new AwsClients(aws, forensicsCredentials);
+    try {
+      const credentials = await targetCredentials(moto.endpoint);
+      const { ec2: sdk, ec2Calls: lean } = clients.forAccount(TARGET_ACCOUNT, REGION, async () => credentials);
+      expect(lean).toBeDefined();
+      const console1 = await callAws('getConsoleOutput', sdk, new GetConsoleOutputCommand({ InstanceId: instanceId }), { resource: instanceArn });
+      const console2 = await callAws('getConsoleOutput', lean!, new GetConsoleOutputCommand({ InstanceId: instanceId }), { resource: instanceArn });
+      const { $metadata: _m1, Timestamp: t1, ...out1 } = console1.output;
+      const { $metadata: _m2, Timestamp: t2, ...out2 } = console2.output;
+      expect(out2).toEqual(out1);
+      expect(out2.Output).toBeTruthy();
+      expect(t2).toEqual(t1 === undefined ? undefined : expect.any(Date));
+      expect(console2.requestId).toBeTruthy();
+
+      const make = () =>
+        new CreateSnapshotsCommand({
+          InstanceSpecification: { InstanceId: instanceId, ExcludeBootVolume: false },
+          Description: 'cloud-custody lean sender check',
+          TagSpecifications: [{ ResourceType: 'snapshot', Tags: [{ Key: 'CaseId', Value: 'lean-check' }, { Key: 'Note', Value: 'a & b / c' }] }],
+        });
+      const created1 = (await callAws('createSnapshots', sdk, make(), { resource: instanceArn })).output.Snapshots ?? [];
+      const created2 = (await callAws('createSnapshots', lean!, make(), { resource: instanceArn })).output.Snapshots ?? [];
+      expect(created2).toHaveLength(2);
+      const comparable = (s: (typeof created1)[number]) => {
+        const { SnapshotId, StartTime, ...rest } = s;
+        return { ...rest, SnapshotId: typeof SnapshotId, StartTime: StartTime instanceof Date ? 'Date' : typeof StartTime };
+      };
+      expect(created2.map(comparable)).toEqual(created1.map(comparable));
+
+      const ids = [...created1, ...created2].map((s) => s.SnapshotId!);
+      const describe = () => new DescribeSnapshotsCommand({ Filters: [{ Name: 'snapshot-id', Values: ids }] });
+      const described1 = (await callAws('describeSnapshots', sdk, describe(), { resource: 'snapshots' })).output;
+      const described2 = (await callAws('describeSnapshots', lean!, describe(), { resource: 'snapshots' })).output;
+      const { $metadata: _m3, ...d1 } = described1;
+      const { $metadata: _m4, ...d2 } = described2;
+      expect(d2.Snapshots).toHaveLength(4);
+      expect(d2).toEqual(d1);
+
+      const missing = await callAws('getConsoleOutput', lean!, new GetConsoleOutputCommand({ InstanceId: 'i-0123456789abcdef0' }), { resource: 'arn:missing' }).catch((e: unknown) => e);
+      const missingSdk = await callAws('getConsoleOutput', sdk, new GetConsoleOutputCommand({ InstanceId: 'i-0123456789abcdef0' }), { resource: 'arn:missing' }).catch((e: unknown) => e);
+      expect(missing).toMatchObject({ code: (missingSdk as { code: string }).code, action: 'ec2:GetConsoleOutput', resource: 'arn:missing' });
+      expect((missing as Error).message).toBe((missingSdk as Error).message);
+    } finally {
+      clients.destroy();
+    }
+  });
+
   it('resolves the analyst from the forensics credentials when none is given', async () => {
     const identity = await resolveCallerIdentity(config, { credentials: forensicsCredentials });
     expect(identity.account).toMatch(/^\d{12}$/);

@@ -3,13 +3,23 @@
  * Endpoints come from config `aws.endpoints.*`; when config is silent we pass nothing, so the
  * SDK's own `AWS_ENDPOINT_URL*` handling keeps working. Retries are the SDK's (adaptive mode:
  * it backs off on throttling and rate-limits itself), never our own.
+ *
+ * EC2, KMS and STS clients share one keep-alive agent per protocol: every account's calls in a
+ * region go to the same regional endpoint, so a socket (and its TLS session) opened for one
+ * account serves the next instead of each client opening its own. The two calls every target
+ * makes go through `Ec2QuerySender` (./ec2-query.ts), which borrows the EC2 client's endpoint,
+ * retry strategy and clock offset but skips its per-call serde.
  */
+import { Agent as HttpAgent } from 'node:http';
+import { Agent as HttpsAgent } from 'node:https';
 import { EBSClient } from '@aws-sdk/client-ebs';
 import { EC2Client } from '@aws-sdk/client-ec2';
 import { KMSClient } from '@aws-sdk/client-kms';
 import { STSClient } from '@aws-sdk/client-sts';
 import type { AwsCredentialIdentityProvider } from '@aws-sdk/types';
 import type { AwsConfig } from '../config.js';
+import type { SendsCommands } from './call-aws.js';
+import { Ec2QuerySender } from './ec2-query.js';
 
 export interface RetrySettings {
   /** `adaptive` (default) or `standard`. */
@@ -20,8 +30,16 @@ export interface RetrySettings {
 
 export const DEFAULT_RETRY: RetrySettings = { mode: 'adaptive', maxAttempts: 8 };
 
+/**
+ * Sockets per host in the shared agents: above the shipped total concurrency (64) plus the
+ * waiters' polls, so calls do not queue for a socket. (The SDK's own default is 50 per client.)
+ */
+const MAX_SOCKETS = 256;
+
 export interface AccountClients {
   ec2: EC2Client;
+  /** Sends EC2 commands: GetConsoleOutput and CreateSnapshots without the SDK's serde, the rest through `ec2`. */
+  ec2Calls?: SendsCommands;
   kms: KMSClient;
   /** EBS direct APIs (`--hash`): made on first use, most runs never read a block. */
   readonly ebs: EBSClient;
@@ -30,6 +48,8 @@ export interface AccountClients {
 export class AwsClients {
   private readonly byScope = new Map<string, AccountClients>();
   private stsClient: STSClient | undefined;
+  private readonly httpAgent = new HttpAgent({ keepAlive: true, maxSockets: MAX_SOCKETS });
+  private readonly httpsAgent = new HttpsAgent({ keepAlive: true, maxSockets: MAX_SOCKETS });
 
   constructor(
     private readonly config: AwsConfig,
@@ -38,11 +58,12 @@ export class AwsClients {
     private readonly retry: RetrySettings = DEFAULT_RETRY,
   ) {}
 
-  private common(region: string, endpoint: string | undefined) {
+  private common(region: string, endpoint: string | undefined, sharedAgents = true) {
     return {
       region,
       retryMode: this.retry.mode,
       maxAttempts: this.retry.maxAttempts,
+      ...(sharedAgents ? { requestHandler: { httpAgent: this.httpAgent, httpsAgent: this.httpsAgent } } : {}),
       ...(endpoint ? { endpoint } : {}),
     };
   }
@@ -66,12 +87,16 @@ export class AwsClients {
     if (!clients) {
       const creds = credentials ? { credentials } : {};
       let ebs: EBSClient | undefined;
-      const common = () => this.common(region, this.config.endpoints.ebs);
+      // EBS direct reads keep the SDK's own handler: block reads are many and large, and their
+      // pacing (request-pacer.ts) assumes a client of their own.
+      const ebsCommon = this.common(region, this.config.endpoints.ebs, false);
+      const ec2 = new EC2Client({ ...this.common(region, this.config.endpoints.ec2), ...creds });
       clients = {
-        ec2: new EC2Client({ ...this.common(region, this.config.endpoints.ec2), ...creds }),
+        ec2,
+        ec2Calls: new Ec2QuerySender(ec2, { httpAgent: this.httpAgent, httpsAgent: this.httpsAgent }),
         kms: new KMSClient({ ...this.common(region, this.config.endpoints.kms), ...creds }),
         get ebs() {
-          ebs ??= new EBSClient({ ...common(), ...creds });
+          ebs ??= new EBSClient({ ...ebsCommon, ...creds });
           return ebs;
         },
         destroyEbs: () => ebs?.destroy(),
@@ -95,5 +120,7 @@ export class AwsClients {
     this.byScope.clear();
     this.stsClient?.destroy();
     this.stsClient = undefined;
+    this.httpAgent.destroy();
+    this.httpsAgent.destroy();
   }
 }

@@ -25,7 +25,7 @@ export class ScopeCaller {
   ) {}
 
   async ec2<C extends object>(op: AwsOperationName, command: C, resource: string, signal?: AbortSignal): Promise<AwsResult<OutputOf<C>>> {
-    return this.send(op, this.clients.ec2, command, resource, signal);
+    return this.send(op, this.clients.ec2Calls ?? this.clients.ec2, command, resource, signal);
   }
 
   async kms<C extends object>(op: AwsOperationName, command: C, resource: string, signal?: AbortSignal): Promise<AwsResult<OutputOf<C>>> {
