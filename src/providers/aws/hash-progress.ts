@@ -65,18 +65,35 @@ function blockText(line: BlockLine): string {
   return `${JSON.stringify({ i: line.index, c: line.checksum, ...(line.requestId ? { r: line.requestId } : {}) })}\n`;
 }
 
+/**
+ * Progress files open in this process, per progress folder. Disks of one case hash together: the
+ * folder may only go with the last of them, or a disk starting between another's `rmdir` and its
+ * own `open` finds no folder (ENOENT) and fails. One process holds a case, so a count is exact.
+ */
+const openLogs = new Map<string, number>();
+/** A folder's removal in flight: a log starting meanwhile waits for it before making the folder. */
+const removing = new Map<string, Promise<void>>();
+
 /** The progress file of one snapshot in a case folder. */
 export class FileBlockLog implements BlockLog {
   private file: FileHandle | undefined;
   private pending: string[] = [];
   private readonly path: string;
+  private readonly dir: string;
+  private holdsDir = false;
 
   constructor(caseDir: string, snapshotId: string) {
-    this.path = join(caseDir, HASH_PROGRESS_DIR, `${snapshotId}.jsonl`);
+    this.dir = join(caseDir, HASH_PROGRESS_DIR);
+    this.path = join(this.dir, `${snapshotId}.jsonl`);
   }
 
   async resumeFor(geometry: Geometry): Promise<ResumePoint | undefined> {
-    await mkdir(join(this.path, '..'), { recursive: true });
+    if (!this.holdsDir) {
+      this.holdsDir = true;
+      openLogs.set(this.dir, (openLogs.get(this.dir) ?? 0) + 1);
+    }
+    await removing.get(this.dir);
+    await mkdir(this.dir, { recursive: true });
     const text = await readFile(this.path, 'utf8').catch(() => undefined);
     let point: ResumePoint | undefined;
     if (text !== undefined) {
@@ -148,13 +165,29 @@ export class FileBlockLog implements BlockLog {
     await this.file?.close();
     this.file = undefined;
     await rm(this.path, { force: true });
-    // The folder goes with its last file; another disk's progress keeps it.
-    await rmdir(join(this.path, '..')).catch(() => undefined);
+    // The folder goes with the last progress file this process has open in it.
+    if (this.release() === 0) {
+      const removed = rmdir(this.dir).catch(() => undefined);
+      removing.set(this.dir, removed);
+      await removed;
+      if (removing.get(this.dir) === removed) removing.delete(this.dir);
+    }
   }
 
   async close(): Promise<void> {
     await this.file?.close();
     this.file = undefined;
+    this.release();
+  }
+
+  /** Stops holding the folder; how many logs still hold it. */
+  private release(): number {
+    if (!this.holdsDir) return openLogs.get(this.dir) ?? 0;
+    this.holdsDir = false;
+    const left = (openLogs.get(this.dir) ?? 1) - 1;
+    if (left === 0) openLogs.delete(this.dir);
+    else openLogs.set(this.dir, left);
+    return left;
   }
 }
 
