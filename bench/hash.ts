@@ -16,6 +16,7 @@
  *   npm run bench:hash -- --runs 1
  *   npm run bench:hash -- --runs 1 --disk 2GiB-100pct   # one of the disks only
  *   npm run bench:hash -- --runs 1 --profile DIR   # a .cpuprofile of each collector process in DIR
+ *   npm run bench:hash -- --node-options=--max-semi-space-size=1   # Node options of the collector
  */
 import { fork, spawnSync } from 'node:child_process';
 import { stripTypeScriptTypes } from 'node:module';
@@ -112,10 +113,10 @@ interface CollectorAnswer {
  * under plain node),
  * so its peak RSS is the product's alone: not the lab's, not the baseline's, not tsx's.
  */
-async function hashInCollector(collector: string, lab: HashLabReady, snapshotId: string, scratch: string, pace: boolean, profileDir?: string): Promise<CollectorAnswer> {
+async function hashInCollector(collector: string, nodeOptions: string[], lab: HashLabReady, snapshotId: string, scratch: string, pace: boolean, profileDir?: string): Promise<CollectorAnswer> {
   const dist = new URL('../dist/', import.meta.url).href;
   const child = fork(collector, [JSON.stringify({ lab, snapshotId, scratch, pace, dist })], {
-    execArgv: ['--no-warnings', ...(profileDir ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] : [])],
+    execArgv: ['--no-warnings', ...nodeOptions, ...(profileDir ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] : [])],
     stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
   });
   return new Promise<CollectorAnswer>((resolve, reject) => {
@@ -131,8 +132,10 @@ const stats = (xs: number[]) => {
 const f2 = (n: number) => n.toFixed(2);
 
 async function main(): Promise<void> {
-  const { values } = parseArgs({ options: { runs: { type: 'string', default: '3' }, profile: { type: 'string' }, disk: { type: 'string' } } });
+  const { values } = parseArgs({ options: { runs: { type: 'string', default: '3' }, profile: { type: 'string' }, disk: { type: 'string' }, 'node-options': { type: 'string' } } });
   const profileDir = values.profile;
+  // Node options for the collector process only (e.g. --max-semi-space-size=1), printed with the results.
+  const nodeOptions = values['node-options']?.split(/\s+/).filter(Boolean) ?? [];
   // The collector runs the product as it ships (dist/): built from the sources now.
   const built = spawnSync(process.execPath, [fileURLToPath(new URL('../node_modules/typescript/bin/tsc', import.meta.url)), '-p', fileURLToPath(new URL('../tsconfig.build.json', import.meta.url))], { stdio: 'inherit' });
   if (built.status !== 0) throw new Error('the build of dist/ failed');
@@ -156,7 +159,7 @@ async function main(): Promise<void> {
       for (let run = 1; run <= runs; run++) {
         const labBefore = await lab.configure(0, false);
         // No limits at the lab, so no pacing either: this measures the product's own pipeline.
-        const { result, seconds, rssMiB, cpuSeconds } = await hashInCollector(collector, lab.ready, snap.snapshotId, scratch, false, profileDir);
+        const { result, seconds, rssMiB, cpuSeconds } = await hashInCollector(collector, nodeOptions, lab.ready, snap.snapshotId, scratch, false, profileDir);
         const labCpu = (await lab.configure(0, false)).cpuSeconds - labBefore.cpuSeconds;
         rss.push(rssMiB);
         const sha = shaRate(disk);
@@ -177,7 +180,7 @@ async function main(): Promise<void> {
         );
 
         const throttledBefore = (await lab.configure(10, true)).throttled;
-        const limited = await hashInCollector(collector, lab.ready, snap.snapshotId, scratch, true, profileDir);
+        const limited = await hashInCollector(collector, nodeOptions, lab.ready, snap.snapshotId, scratch, true, profileDir);
         rss.push(limited.rssMiB);
         const throttled = (await lab.configure(0, false)).throttled - throttledBefore;
         if (limited.result.sha256 !== sha.sha256) throw new Error(`${snap.name}: the hash under limits differs`);
@@ -200,7 +203,7 @@ async function main(): Promise<void> {
     rmSync(scratch, { recursive: true, force: true });
   }
   const rssMiB = Math.max(...rss);
-  console.log(`\n${runs} run(s); min / median / max`);
+  console.log(`\n${runs} run(s); min / median / max${nodeOptions.length ? `; collector under node ${nodeOptions.join(' ')}` : ''}`);
   for (const row of rows) {
     const s = stats(row.values);
     const verdict = row.target === '-' ? '' : row.pass(s.median) ? ' PASS' : ' FAIL';
