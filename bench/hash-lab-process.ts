@@ -5,7 +5,7 @@
  * as EBS has them stored, so serving a block costs the lab only its keystream.
  *
  * Parent → child: { type: 'configure', latencyMs, limits } | { type: 'stop' }
- * Child → parent: { type: 'ready', … } | { type: 'configured', throttled }
+ * Child → parent: { type: 'ready', … } | { type: 'configured', throttled, cpuSeconds } (the lab's CPU time so far)
  */
 import { addInstance, demoScenario, diskOfVolume, ebsControl, startLab } from '../src/lab/index.js';
 
@@ -61,7 +61,8 @@ async function main(): Promise<void> {
     if (message.type === 'configure') {
       lab.control.setLatency({ perAction: { 'ebs:GetSnapshotBlock': message.latencyMs ?? 0, 'ebs:ListSnapshotBlocks': message.latencyMs ?? 0 } });
       ebsControl.setLimits(lab.state, message.limits === true);
-      process.send?.({ type: 'configured', throttled: ebsControl.throttled(lab.state) });
+      const cpu = process.cpuUsage();
+      process.send?.({ type: 'configured', throttled: ebsControl.throttled(lab.state), cpuSeconds: (cpu.user + cpu.system) / 1e6 });
     } else if (message.type === 'stop') {
       void lab.stop().then(() => process.exit(0));
     }

@@ -399,6 +399,9 @@ class DiskHashRun {
       // Fetches still running end before their slots go back or the image closes; their failures
       // are not this result's.
       await Promise.allSettled(this.fifo.map((f) => f.done));
+      // Ranges already asked for are made durable before a failed or cancelled hash returns (a
+      // resumed run then starts from the last of them), not dropped with the run.
+      await this.ranges.catch(() => undefined);
       digest.close();
       this.ended = true;
       if (this.spare !== undefined) this.mine.add(this.spare);

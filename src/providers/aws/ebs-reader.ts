@@ -10,6 +10,7 @@ import { createHash } from 'node:crypto';
 import { GetSnapshotBlockCommand, ListSnapshotBlocksCommand } from '@aws-sdk/client-ebs';
 import { CustodyError, isCustodyError } from '../../core/errors.js';
 import type { AwsOperationName } from './operations.js';
+import { blockClientFor, type EbsBlockClient, type GetBlockInput } from './ebs-block-client.js';
 import { pacerFor } from './request-pacer.js';
 import type { ScopeCaller } from './scope.js';
 
@@ -123,23 +124,11 @@ function vanished(error: unknown, snapshotId: string, what: string): CustodyErro
   );
 }
 
-/** Reads `body` into `into`; returns how many bytes came. Never allocates a block-sized buffer. */
-async function readInto(body: AsyncIterable<Uint8Array>, into: Buffer): Promise<number> {
-  let offset = 0;
-  for await (const chunk of body) {
-    if (offset + chunk.byteLength > into.byteLength) {
-      // Leaving the loop destroys the body (and its connection): nothing more is read.
-      throw new CustodyError('E_CLOUD', `a block came with more than ${into.byteLength} bytes`);
-    }
-    into.set(chunk, offset);
-    offset += chunk.byteLength;
-  }
-  return offset;
-}
-
 /**
- * A reader over the SDK's EBS client (`@aws-sdk/client-ebs`) through the scope's caller, so every
- * call is a declared operation, carries its request id and refreshes an expired session once.
+ * A reader through the scope's caller, so every call is a declared operation, carries its request
+ * id and refreshes an expired session once: ListSnapshotBlocks over the SDK's EBS client
+ * (`@aws-sdk/client-ebs`), GetSnapshotBlock over the lean client built from that SDK client's
+ * settings (ebs-block-client.ts), its bytes going from the socket into the caller's buffer.
  *
  * @example const reader = createEbsReader({ caller, side: 'forensics', snapshotId, snapshotArn });
  */
@@ -149,6 +138,9 @@ export function createEbsReader(options: EbsReaderOptions): SnapshotBlockReader 
   const pace = options.pace !== false;
   const accountPacer = pacerFor(`account:${caller.id.account}:${caller.id.region}`);
   const snapshotPacer = pacerFor(`snapshot:${snapshotId}`);
+  // Made on the first block: the SDK client behind `caller.clients.ebs` is itself made on first use.
+  let blockClient: EbsBlockClient | undefined;
+  const blocks = () => (blockClient ??= blockClientFor(caller.clients.ebs));
   return {
     snapshotId,
     async listPage(nextToken, signal) {
@@ -193,16 +185,15 @@ export function createEbsReader(options: EbsReaderOptions): SnapshotBlockReader 
         const paced = [accountPacer.take(), snapshotPacer.take()];
         if (paced[0] || paced[1]) await Promise.all(paced);
       }
+      const command = new GetSnapshotBlockCommand({ SnapshotId: snapshotId, BlockIndex: block.index, BlockToken: block.token });
       let result;
       try {
-        result = await caller.ebs(ops.get, new GetSnapshotBlockCommand({ SnapshotId: snapshotId, BlockIndex: block.index, BlockToken: block.token }), snapshotArn, signal);
+        result = await caller.via(ops.get, { send: (c: GetSnapshotBlockCommand, o) => blocks().getBlock(c.input as GetBlockInput, into, o?.abortSignal) }, command, snapshotArn, signal);
       } catch (error) {
         throw vanished(error, snapshotId, `GetSnapshotBlock of block ${block.index}`) ?? error;
       }
       const { output, requestId } = result;
-      const body = output.BlockData as unknown as AsyncIterable<Uint8Array> | undefined;
-      if (!body) throw new CustodyError('E_CLOUD', `GetSnapshotBlock of block ${block.index} of ${snapshotId} returned no data`, { resource: snapshotArn, ...(requestId ? { requestId } : {}) });
-      const length = await readInto(body, into);
+      const length = output.length;
       if (output.ChecksumAlgorithm !== 'SHA256' || !output.Checksum) {
         throw new CustodyError('E_CLOUD', `GetSnapshotBlock of block ${block.index} of ${snapshotId} came without a SHA256 checksum (${output.ChecksumAlgorithm ?? 'none'})`, {
           resource: snapshotArn,

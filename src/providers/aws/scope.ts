@@ -4,7 +4,7 @@
  * The forensics account gets the same shape under its own credentials.
  */
 import type { AccountClients } from './clients.js';
-import { callAws, type AwsResult, type OutputOf } from './call-aws.js';
+import { callAws, type AwsResult, type OutputOf, type SendsCommands } from './call-aws.js';
 import type { AwsOperationName } from './operations.js';
 import type { Clock } from './clock.js';
 
@@ -37,9 +37,24 @@ export class ScopeCaller {
     return this.send(op, this.clients.ebs, command, resource, signal);
   }
 
+  /**
+   * A call through a client of our own rather than an SDK client (GetSnapshotBlock's lean path,
+   * ebs-block-client.ts): checked against the declared operation, its errors mapped and an
+   * expired session refreshed exactly as for the SDK's.
+   */
+  async via<C extends object, O>(
+    op: AwsOperationName,
+    client: { send(command: C, options?: { abortSignal?: AbortSignal }): Promise<O> },
+    command: C,
+    resource: string,
+    signal?: AbortSignal,
+  ): Promise<AwsResult<O>> {
+    return (await this.send(op, client as SendsCommands, command, resource, signal)) as unknown as AwsResult<O>;
+  }
+
   private async send<C extends object>(
     op: AwsOperationName,
-    client: { send(command: never, options?: { abortSignal?: AbortSignal }): Promise<unknown> },
+    client: SendsCommands,
     command: C,
     resource: string,
     signal?: AbortSignal,

@@ -1,0 +1,330 @@
+/**
+ * GetSnapshotBlock without the SDK's per-request machinery. A disk hash sends one request per
+ * 512 KiB block, thousands a second; through `@aws-sdk/client-ebs` each one paid for the
+ * middleware stack, the response deserialiser, a body stream and Node's HTTP client, which
+ * capped the reader near 600 blocks a second on a 2-core machine (bench/README.md, bench:hash).
+ * Here a request is signed with `@smithy/signature-v4` (what the SDK signs with) and sent over an
+ * `undici` connection pool; the block's bytes go from the socket straight into the caller's
+ * buffer. ListSnapshotBlocks (one request per 10,000 blocks) stays on the SDK.
+ *
+ * Everything else is the SDK client's: its region, endpoint (config `aws.endpoints.ebs`, or
+ * `AWS_ENDPOINT_URL_EBS`, or the partition's own), credentials provider (so a session renewed
+ * after `ExpiredTokenException` is used by the next request) and `maxAttempts`. Errors are shaped
+ * like the SDK's (`name` = EBS's error code, `$metadata.requestId`), so `callAws` maps them to
+ * the same `CustodyError`s and renews an expired session the same way. Retries follow the SDK's
+ * standard strategy: throttling, 5xx and broken connections, up to `maxAttempts`, with full-jitter
+ * exponential back-off (500 ms base for throttling, 100 ms otherwise, at most 20 s). The adaptive
+ * mode's client-side rate limiter is not reproduced: GetSnapshotBlock is paced to EBS's published
+ * rates before it is sent (request-pacer.ts).
+ */
+import { SignatureV4 } from '@smithy/signature-v4';
+import type { EBSClient } from '@aws-sdk/client-ebs';
+import type { AwsCredentialIdentity, ChecksumConstructor, HashConstructor } from '@aws-sdk/types';
+import { createRequire } from 'node:module';
+import type { Dispatcher, Pool as UndiciPool } from 'undici';
+
+// undici's connection pool alone: its index also loads fetch, WebSocket, caches and mocks (about
+// 12 MiB of a collector's resident memory) that this reader never uses. The test of this file
+// fails if a release of undici moves it.
+const Pool = createRequire(import.meta.url)('undici/lib/dispatcher/pool.js') as typeof UndiciPool;
+type Pool = UndiciPool;
+
+/** What a GetSnapshotBlock answered, shaped like the SDK's output (minus the body, which is in `into`). */
+export interface BlockResponse {
+  /** Bytes written into the caller's buffer. */
+  length: number;
+  Checksum: string | undefined;
+  ChecksumAlgorithm: string | undefined;
+  DataLength: number | undefined;
+  $metadata: { httpStatusCode: number; requestId: string | undefined; attempts: number };
+}
+
+export interface GetBlockInput {
+  SnapshotId: string;
+  BlockIndex: number;
+  BlockToken: string;
+}
+
+/** Connections one client keeps to EBS at most; each disk has at most 16 requests in flight. */
+const MAX_CONNECTIONS = 64;
+const MAX_BACKOFF_MS = 20_000;
+const THROTTLING_BACKOFF_BASE_MS = 500;
+const BACKOFF_BASE_MS = 100;
+/** An error response body is a small JSON document; more than this is not read. */
+const MAX_ERROR_BODY = 64 * 1024;
+
+/** The SDK's throttling error codes (@smithy/service-error-classification). */
+const THROTTLING = new Set([
+  'BandwidthLimitExceeded',
+  'EC2ThrottledException',
+  'LimitExceededException',
+  'PriorRequestNotComplete',
+  'ProvisionedThroughputExceededException',
+  'RequestLimitExceeded',
+  'RequestThrottled',
+  'RequestThrottledException',
+  'SlowDown',
+  'ThrottledException',
+  'Throttling',
+  'ThrottlingException',
+  'TooManyRequestsException',
+  'TransactionInProgressException',
+]);
+const TRANSIENT_CODES = new Set(['TimeoutError', 'RequestTimeout', 'RequestTimeoutException', 'InternalError', 'InternalFailure', 'ServiceUnavailable']);
+const TRANSIENT_STATUS = new Set([500, 502, 503, 504]);
+/** Connection-level failures worth another attempt (Node's and undici's codes). */
+const NETWORK_CODES = new Set([
+  'ECONNRESET',
+  'ECONNREFUSED',
+  'EPIPE',
+  'ETIMEDOUT',
+  'UND_ERR_SOCKET',
+  'UND_ERR_CLOSED',
+  'UND_ERR_CONNECT_TIMEOUT',
+  'UND_ERR_HEADERS_TIMEOUT',
+  'UND_ERR_BODY_TIMEOUT',
+]);
+
+/** An error as the SDK throws them: `name` is the service's code, `$metadata` has the request id. */
+export interface EbsServiceError extends Error {
+  $fault: 'client' | 'server';
+  $metadata: { httpStatusCode?: number; requestId?: string; attempts?: number };
+  /** EBS's `Reason` (e.g. `SNAPSHOT_NOT_FOUND`), when it sent one. */
+  Reason?: string;
+}
+
+function serviceError(status: number, headers: Record<string, string | string[] | undefined>, body: Buffer, requestId: string | undefined): EbsServiceError {
+  let parsed: Record<string, unknown> = {};
+  try {
+    const json = JSON.parse(body.toString('utf8')) as unknown;
+    if (json && typeof json === 'object') parsed = json as Record<string, unknown>;
+  } catch {
+    // Not JSON (a proxy's page, an empty body): the status names the failure.
+  }
+  const header = headerOf(headers, 'x-amzn-errortype');
+  const typed = header ?? (parsed.__type as string | undefined) ?? (parsed.code as string | undefined) ?? (parsed.Code as string | undefined);
+  // `x-amzn-ErrorType: Code:http://…` and `__type: namespace#Code` both end in the code.
+  const code = typed ? (typed.split(':')[0]!.split('#').pop() ?? typed) : status === 429 ? 'TooManyRequestsException' : `Http${status}`;
+  const message = (parsed.message as string | undefined) ?? (parsed.Message as string | undefined) ?? `GetSnapshotBlock answered HTTP ${status}`;
+  const error = new Error(message) as EbsServiceError;
+  error.name = code;
+  error.$fault = status >= 500 ? 'server' : 'client';
+  error.$metadata = { httpStatusCode: status, ...(requestId ? { requestId } : {}) };
+  if (typeof parsed.Reason === 'string') error.Reason = parsed.Reason;
+  return error;
+}
+
+function headerOf(headers: Record<string, string | string[] | undefined>, name: string): string | undefined {
+  const value = headers[name];
+  return Array.isArray(value) ? value[0] : value;
+}
+
+const requestIdOf = (headers: Record<string, string | string[] | undefined>) =>
+  headerOf(headers, 'x-amzn-requestid') ?? headerOf(headers, 'x-amzn-request-id') ?? headerOf(headers, 'x-amz-request-id');
+
+/** Whether the SDK's standard retry strategy would try `error` again. */
+function retryable(error: unknown): 'throttling' | 'transient' | undefined {
+  const e = error as Partial<EbsServiceError> & { code?: string };
+  if (e.name === 'AbortError') return undefined;
+  if (e.name && THROTTLING.has(e.name)) return 'throttling';
+  if (e.$metadata?.httpStatusCode === 429) return 'throttling';
+  if (e.name && TRANSIENT_CODES.has(e.name)) return 'transient';
+  if (e.$metadata?.httpStatusCode !== undefined && TRANSIENT_STATUS.has(e.$metadata.httpStatusCode)) return 'transient';
+  if (e.code && NETWORK_CODES.has(e.code)) return 'transient';
+  return undefined;
+}
+
+function abortError(signal: AbortSignal): Error {
+  const error = new Error(`the request was aborted${signal.reason instanceof Error ? ` (${signal.reason.message})` : ''}`);
+  error.name = 'AbortError';
+  return error;
+}
+
+function sleep(ms: number, signal: AbortSignal | undefined): Promise<void> {
+  return new Promise((resolve, reject) => {
+    if (signal?.aborted) return reject(abortError(signal));
+    const onAbort = () => {
+      clearTimeout(timer);
+      reject(abortError(signal!));
+    };
+    const timer = setTimeout(() => {
+      signal?.removeEventListener('abort', onAbort);
+      resolve();
+    }, ms);
+    signal?.addEventListener('abort', onAbort, { once: true });
+  });
+}
+
+interface Resolved {
+  signer: SignatureV4;
+  pool: Pool;
+  origin: URL;
+  /** The endpoint's path prefix without a trailing slash ('' for AWS's own endpoints). */
+  basePath: string;
+  host: string;
+  maxAttempts: number;
+}
+
+/** The parts of an SDK client's resolved config this reader uses. */
+interface SdkConfig {
+  region: () => Promise<string>;
+  credentials: () => Promise<AwsCredentialIdentity>;
+  sha256: ChecksumConstructor | HashConstructor;
+  maxAttempts: () => Promise<number>;
+  useFipsEndpoint: () => Promise<boolean>;
+  useDualstackEndpoint: () => Promise<boolean>;
+  endpoint?: () => Promise<{ protocol: string; hostname: string; port?: number; path: string }>;
+  serviceConfiguredEndpoint?: () => Promise<string | undefined>;
+  endpointProvider: (params: Record<string, unknown>) => { url: URL };
+}
+
+/** The endpoint the SDK client would send GetSnapshotBlock to. */
+async function endpointOf(config: SdkConfig, region: string): Promise<URL> {
+  if (config.endpoint) {
+    const e = await config.endpoint();
+    return new URL(`${e.protocol}//${e.hostname}${e.port ? `:${e.port}` : ''}${e.path}`);
+  }
+  const configured = await config.serviceConfiguredEndpoint?.();
+  if (configured) return new URL(configured);
+  const [UseFIPS, UseDualStack] = await Promise.all([config.useFipsEndpoint(), config.useDualstackEndpoint()]);
+  return new URL(config.endpointProvider({ Region: region, UseFIPS, UseDualStack }).url.href);
+}
+
+/** GetSnapshotBlock over one SDK client's settings (see the file's comment). */
+export class EbsBlockClient {
+  private resolved: Promise<Resolved> | undefined;
+  private destroyed = false;
+
+  constructor(private readonly sdk: EBSClient) {}
+
+  private resolve(): Promise<Resolved> {
+    this.resolved ??= (async () => {
+      const config = this.sdk.config as unknown as SdkConfig;
+      const region = await config.region();
+      const endpoint = await endpointOf(config, region);
+      const signer = new SignatureV4({ service: 'ebs', region, credentials: config.credentials, sha256: config.sha256, uriEscapePath: true, applyChecksum: false });
+      const pool = new Pool(endpoint.origin, { connections: MAX_CONNECTIONS, pipelining: 1 });
+      return { signer, pool, origin: endpoint, basePath: endpoint.pathname.replace(/\/+$/, ''), host: endpoint.host, maxAttempts: Math.max(1, await config.maxAttempts()) };
+    })();
+    return this.resolved;
+  }
+
+  /**
+   * Reads one block into `into` (at least a block long), retrying as the SDK would. Throws the
+   * last attempt's error, shaped like the SDK's.
+   */
+  async getBlock(input: GetBlockInput, into: Buffer, signal?: AbortSignal): Promise<BlockResponse> {
+    const r = await this.resolve();
+    for (let attempt = 1; ; attempt++) {
+      if (signal?.aborted) throw abortError(signal);
+      try {
+        const response = await this.once(r, input, into, signal);
+        response.$metadata.attempts = attempt;
+        return response;
+      } catch (error) {
+        const kind = retryable(error);
+        if (!kind || attempt >= r.maxAttempts || this.destroyed) {
+          const meta = (error as Partial<EbsServiceError>).$metadata;
+          if (meta) meta.attempts = attempt;
+          throw error;
+        }
+        const base = kind === 'throttling' ? THROTTLING_BACKOFF_BASE_MS : BACKOFF_BASE_MS;
+        await sleep(Math.floor(Math.min(MAX_BACKOFF_MS, Math.random() * 2 ** attempt * base)), signal);
+      }
+    }
+  }
+
+  private async once(r: Resolved, input: GetBlockInput, into: Buffer, signal: AbortSignal | undefined): Promise<BlockResponse> {
+    const path = `${r.basePath}/snapshots/${encodeURIComponent(input.SnapshotId)}/blocks/${encodeURIComponent(String(input.BlockIndex))}`;
+    const signed = await r.signer.sign({
+      method: 'GET',
+      protocol: r.origin.protocol,
+      hostname: r.origin.hostname,
+      ...(r.origin.port ? { port: Number(r.origin.port) } : {}),
+      path,
+      query: { blockToken: input.BlockToken },
+      headers: { host: r.host },
+    });
+    const headers: Record<string, string> = {};
+    for (const [name, value] of Object.entries(signed.headers)) headers[name] = value;
+    return new Promise<BlockResponse>((resolve, reject) => {
+      let status = 0;
+      let responseHeaders: Record<string, string | string[] | undefined> = {};
+      let offset = 0;
+      let errorBody: Buffer[] | undefined;
+      let errorBytes = 0;
+      let failed: Error | undefined;
+      const onAbort = () => controller?.abort(abortError(signal!));
+      let controller: Dispatcher.DispatchController | undefined;
+      const done = (error: Error | undefined, value?: BlockResponse) => {
+        signal?.removeEventListener('abort', onAbort);
+        if (error) reject(error);
+        else resolve(value!);
+      };
+      const handler: Dispatcher.DispatchHandler = {
+        onRequestStart(c) {
+          controller = c;
+          if (signal?.aborted) c.abort(abortError(signal));
+        },
+        onResponseStart(_c, statusCode, h) {
+          status = statusCode;
+          responseHeaders = h as Record<string, string | string[] | undefined>;
+          if (status !== 200) errorBody = [];
+        },
+        onResponseData(c, chunk) {
+          if (errorBody) {
+            if (errorBytes < MAX_ERROR_BODY) errorBody.push(chunk);
+            errorBytes += chunk.byteLength;
+            return;
+          }
+          if (failed) return;
+          if (offset + chunk.byteLength > into.byteLength) {
+            // Nothing more is read; the connection is closed, not reused.
+            failed = new Error(`a block came with more than ${into.byteLength} bytes`);
+            c.abort(failed);
+            return;
+          }
+          chunk.copy(into, offset);
+          offset += chunk.byteLength;
+        },
+        onResponseEnd() {
+          const requestId = requestIdOf(responseHeaders);
+          if (errorBody) return done(serviceError(status, responseHeaders, Buffer.concat(errorBody), requestId));
+          const declared = headerOf(responseHeaders, 'x-amz-data-length');
+          done(undefined, {
+            length: offset,
+            Checksum: headerOf(responseHeaders, 'x-amz-checksum'),
+            ChecksumAlgorithm: headerOf(responseHeaders, 'x-amz-checksum-algorithm'),
+            DataLength: declared === undefined ? undefined : Number(declared),
+            $metadata: { httpStatusCode: status, requestId, attempts: 1 },
+          });
+        },
+        onResponseError(_c, error) {
+          done(failed ?? error);
+        },
+      };
+      signal?.addEventListener('abort', onAbort, { once: true });
+      const query = `blockToken=${encodeURIComponent(input.BlockToken)}`;
+      r.pool.dispatch({ origin: r.origin.origin, path: `${path}?${query}`, method: 'GET', headers }, handler);
+    });
+  }
+
+  /** Closes the connections (idle ones do not hold the process open either way). */
+  async destroy(): Promise<void> {
+    this.destroyed = true;
+    const r = await this.resolved?.catch(() => undefined);
+    await r?.pool.close().catch(() => undefined);
+  }
+}
+
+const clients = new WeakMap<EBSClient, EbsBlockClient>();
+
+/** The block client over `sdk`'s settings, one per SDK client (so one connection pool per account and region). */
+export function blockClientFor(sdk: EBSClient): EbsBlockClient {
+  let client = clients.get(sdk);
+  if (!client) {
+    client = new EbsBlockClient(sdk);
+    clients.set(sdk, client);
+  }
+  return client;
+}
