@@ -15,7 +15,6 @@
  *
  * Any command or input field it does not know goes to the SDK client unchanged.
  */
-import { createHash, createHmac } from 'node:crypto';
 import type { Agent as HttpAgent, IncomingMessage } from 'node:http';
 import { request as httpRequest } from 'node:http';
 import type { Agent as HttpsAgent } from 'node:https';
@@ -30,7 +29,7 @@ import type {
   Snapshot,
   SnapshotInfo,
 } from '@aws-sdk/client-ec2';
-import type { AwsCredentialIdentityProvider } from '@aws-sdk/types';
+import type { AwsCredentialIdentityProvider, ChecksumConstructor, HashConstructor } from '@aws-sdk/types';
 import { parseXML } from '@aws-sdk/xml-builder';
 import { getEndpointFromInstructions } from '@smithy/core/endpoints';
 import { isServerError, isThrottlingError, isTransientError } from '@smithy/core/retry';
@@ -41,21 +40,6 @@ import { systemClock } from './clock.js';
 const API_VERSION = '2016-11-15';
 /** The SDK corrects its clock when AWS's `Date` differs by this much (the same threshold). */
 const SKEW_THRESHOLD_MS = 240_000;
-
-/** SHA-256 (HMAC when given a secret) from node:crypto for the signer. */
-class NodeSha256 {
-  private readonly hash;
-  constructor(secret?: string | ArrayBuffer | ArrayBufferView) {
-    this.hash =
-      secret === undefined ? createHash('sha256') : createHmac('sha256', typeof secret === 'string' ? secret : Buffer.from(secret as Uint8Array));
-  }
-  update(data: string | ArrayBuffer | ArrayBufferView): void {
-    this.hash.update(typeof data === 'string' ? data : Buffer.from(data as Uint8Array));
-  }
-  async digest(): Promise<Uint8Array> {
-    return new Uint8Array(this.hash.digest());
-  }
-}
 
 /** RFC 3986 encoding, as the SDK's query serializer writes values (`!'()*` escaped too). */
 function encode(value: string): string {
@@ -282,6 +266,8 @@ interface ResolvedEc2Config {
   credentials: AwsCredentialIdentityProvider;
   retryStrategy: () => Promise<unknown>;
   systemClockOffset?: number;
+  /** The SDK's SHA-256 for SigV4 (node:crypto on Node). */
+  sha256: ChecksumConstructor | HashConstructor;
 }
 
 export interface Ec2QueryOptions {
@@ -334,7 +320,7 @@ export class Ec2QuerySender implements SendsCommands {
 
   private resolveSigner(): Promise<SignatureV4> {
     this.signer ??= this.config.region().then(
-      (region) => new SignatureV4({ service: 'ec2', region, credentials: this.config.credentials, sha256: NodeSha256 }),
+      (region) => new SignatureV4({ service: 'ec2', region, credentials: this.config.credentials, sha256: this.config.sha256 }),
     );
     return this.signer;
   }

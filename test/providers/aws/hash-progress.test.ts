@@ -38,7 +38,7 @@ describe('hash progress files (several disks of one case)', () => {
       if (path.endsWith('snap-b.jsonl')) await first.finish();
     };
     await second.resumeFor(geometry('snap-b'));
-    second.block({ index: 0, checksum: 'x' });
+    second.block({ index: 0, checksum: 'x', requestId: undefined });
     await second.range(1);
     expect(existsSync(join(caseDir, HASH_PROGRESS_DIR, 'snap-a.jsonl'))).toBe(false);
     expect(existsSync(join(caseDir, HASH_PROGRESS_DIR, 'snap-b.jsonl'))).toBe(true);
