@@ -154,6 +154,23 @@ function byThreadKind(before: Map<string, number> | undefined, after: Map<string
   return kinds;
 }
 
+async function startProfiler(dir: string | undefined): Promise<Session | undefined> {
+  if (!dir) return undefined;
+  const profiler = new Session();
+  profiler.connect();
+  await profiler.post('Profiler.enable');
+  await profiler.post('Profiler.start');
+  return profiler;
+}
+
+async function stopProfiler(profiler: Session | undefined, dir: string | undefined, name: string): Promise<void> {
+  if (!profiler || !dir) return;
+  const { profile } = await profiler.post('Profiler.stop');
+  mkdirSync(dir, { recursive: true });
+  writeFileSync(join(dir, name), JSON.stringify(profile));
+  profiler.disconnect();
+}
+
 async function runOnce(request: RunRequest): Promise<RunResult> {
   const { transfer } = request;
   const lab = await startLabProcess(request.lab);
@@ -186,9 +203,11 @@ async function runOnce(request: RunRequest): Promise<RunResult> {
       // The same instances into another case, with a provider of its own; then the lab's buckets refill.
       const warmProvider = newProvider();
       const warmCase = await newCase(`BENCH-${transfer}-warm-up`);
+      const warmProfiler = await startProfiler(request.cpuProfDir);
       const before = { threads: threadsCpu(), cpu: process.cpuUsage() };
       const warm = await runCollection({ config, parser: REGISTRY, providers: [warmProvider], recorder: warmCase, targets, options: DEFAULT_COLLECT_OPTIONS });
       const cpu = process.cpuUsage(before.cpu);
+      await stopProfiler(warmProfiler, request.cpuProfDir, `collect-${targets.length}-${transfer}-${process.pid}-warm-up.cpuprofile`);
       warmUp = { cpuMs: (cpu.user + cpu.system) / 1000, threadsCpuMs: byThreadKind(before.threads, threadsCpu()) };
       await warmCase.close({ outcomes: warm.outcomes });
       await warmProvider.close?.();
@@ -197,12 +216,7 @@ async function runOnce(request: RunRequest): Promise<RunResult> {
     const provider = newProvider();
     const recorder = await newCase(`BENCH-${transfer}`);
 
-    const profiler = request.cpuProfDir ? new Session() : undefined;
-    if (profiler) {
-      profiler.connect();
-      await profiler.post('Profiler.enable');
-      await profiler.post('Profiler.start');
-    }
+    const profiler = await startProfiler(request.cpuProfDir);
     await lab.ask('reset');
     const loadAtStart = loadavg()[0]!;
     const threads0 = threadsCpu();
@@ -218,12 +232,7 @@ async function runOnce(request: RunRequest): Promise<RunResult> {
     const elu = performance.eventLoopUtilization(elu0);
     const loadAtEnd = loadavg()[0]!;
     lag.disable();
-    if (profiler && request.cpuProfDir) {
-      const { profile } = await profiler.post('Profiler.stop');
-      mkdirSync(request.cpuProfDir, { recursive: true });
-      writeFileSync(join(request.cpuProfDir, `collect-${targets.length}-${transfer}-${process.pid}.cpuprofile`), JSON.stringify(profile));
-      profiler.disconnect();
-    }
+    await stopProfiler(profiler, request.cpuProfDir, `collect-${targets.length}-${transfer}-${process.pid}.cpuprofile`);
     const { calls, throttled, cpuMs: labCpuMs } = await lab.ask<CallsMessage>('calls');
     const { snapshots } = await lab.ask<SnapshotsMessage>('snapshots');
 

@@ -38,8 +38,8 @@ const GOAL = {
   callsPerVolume: 1.5,
 };
 
-function runInProcess(request: RunRequest): Promise<RunResult> {
-  const execArgv = ['--import', 'tsx', '--no-warnings'];
+function runInProcess(request: RunRequest, nodeOptions: string[]): Promise<RunResult> {
+  const execArgv = ['--import', 'tsx', '--no-warnings', ...nodeOptions];
   const child = fork(fileURLToPath(new URL('./collect-process.ts', import.meta.url)), [JSON.stringify(request)], {
     execArgv,
     stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
@@ -122,6 +122,7 @@ const { values } = parseArgs({
     settings: { type: 'string' },
     'cpu-prof': { type: 'string' },
     'warm-up': { type: 'boolean' },
+    'node-options': { type: 'string' },
     concurrency: { type: 'string' },
   },
 });
@@ -133,15 +134,18 @@ const settings: Settings = values.settings === 'bench' ? 'bench' : 'shipped';
 // --concurrency PERSCOPE,TOTAL tries other limits with the chosen settings (before shipping them).
 const [perScope, total] = (values.concurrency ?? '').split(',').map((n) => Number.parseInt(n, 10));
 const concurrency = perScope && total ? { perScope, total } : undefined;
+// Node / V8 options of the collector process only (diagnosis, e.g. --always-sparkplug), printed with the results.
+const nodeOptions = values['node-options']?.split(/\s+/).filter(Boolean) ?? [];
 
 const summary: Array<{ scale: string; results: RunResult[] }> = [];
 let allPass = true;
 for (const scale of scales) {
   const lab = SCALES[scale]!;
+  if (nodeOptions.length > 0) out(`   collector process node options: ${nodeOptions.join(' ')}`);
   out(`== ${scale} instances (${lab.accounts} accounts × ${lab.instancesPerAccount} × ${lab.volumesPerInstance} volumes), transfer ${transfer}, ${lab.latencyMs} ms latency per call, EC2 token buckets and pending-snapshot limit on, ${settings} settings`);
   const results: RunResult[] = [];
   for (let i = 0; i < runs; i += 1) {
-    const result = await runInProcess({ lab, transfer, settings, keep: process.env.BENCH_KEEP === '1', ...(concurrency ? { concurrency } : {}), ...(values['cpu-prof'] ? { cpuProfDir: values['cpu-prof'] } : {}), warmUp: values['warm-up'] === true });
+    const result = await runInProcess({ lab, transfer, settings, keep: process.env.BENCH_KEEP === '1', ...(concurrency ? { concurrency } : {}), ...(values['cpu-prof'] ? { cpuProfDir: values['cpu-prof'] } : {}), warmUp: values['warm-up'] === true }, nodeOptions);
     printRun(result, i);
     results.push(result);
   }
