@@ -141,8 +141,8 @@ const summary: Array<{ scale: string; results: RunResult[] }> = [];
 let allPass = true;
 for (const scale of scales) {
   const lab = SCALES[scale]!;
-  if (nodeOptions.length > 0) out(`   collector process node options: ${nodeOptions.join(' ')}`);
   out(`== ${scale} instances (${lab.accounts} accounts × ${lab.instancesPerAccount} × ${lab.volumesPerInstance} volumes), transfer ${transfer}, ${lab.latencyMs} ms latency per call, EC2 token buckets and pending-snapshot limit on, ${settings} settings`);
+  if (nodeOptions.length > 0) out(`   collector process node options: ${nodeOptions.join(' ')}`);
   const results: RunResult[] = [];
   for (let i = 0; i < runs; i += 1) {
     const result = await runInProcess({ lab, transfer, settings, keep: process.env.BENCH_KEEP === '1', ...(concurrency ? { concurrency } : {}), ...(values['cpu-prof'] ? { cpuProfDir: values['cpu-prof'] } : {}), warmUp: values['warm-up'] === true }, nodeOptions);
