@@ -4,7 +4,7 @@
  * a real orchestrator + AWS provider + custody case on disk, closes and verifies the case, and
  * sends its figures to the parent (bench/run.ts) over IPC.
  */
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { Session } from 'node:inspector/promises';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -31,6 +31,12 @@ export interface RunRequest {
   concurrency?: { perScope: number; total: number };
   /** Write a V8 CPU profile of the collection (runCollection only) into this folder. */
   cpuProfDir?: string;
+  /**
+   * First collect the same instances into another case in this process (a provider and case of
+   * its own), then measure a second collection: what the first run of a process costs beyond
+   * the second is one-time cost (compilation, first-use set-up), not per-run cost.
+   */
+  warmUp?: boolean;
 }
 
 export interface RunResult {
@@ -49,6 +55,10 @@ export interface RunResult {
   closeMs: number;
   /** The collector process's own CPU (user + system) during runCollection. */
   cpuMs: number;
+  /** The same CPU by thread kind (Linux `/proc/self/task`, 10 ms ticks), ms: main, V8 helpers, libuv pool, other. */
+  threadsCpuMs?: Record<string, number>;
+  /** The first collection's CPU when one ran first in this process (`warmUp`): the figures above are the second's. */
+  warmUp?: { cpuMs: number; threadsCpuMs: Record<string, number> | undefined };
   /** The lab process's CPU during the run (informational: the cloud's stand-in shares the machine). */
   labCpuMs: number;
   /** Event-loop utilisation during runCollection (1 = never idle). */
@@ -103,6 +113,64 @@ async function startLabProcess(options: LabProcessOptions): Promise<LabHandle> {
   };
 }
 
+/** Long enough for the lab's EC2 token buckets to refill after a warm-up collection (CreateSnapshots 100, 5 a second). */
+const WARM_UP_PAUSE_MS = 25_000;
+
+/**
+ * CPU time of each of this process's threads so far, ms, keyed `tid:name` (Linux
+ * `/proc/self/task/<tid>/stat`: utime + stime in 10 ms ticks). Undefined without /proc.
+ */
+function threadsCpu(): Map<string, number> | undefined {
+  let tasks: string[];
+  try {
+    tasks = readdirSync('/proc/self/task');
+  } catch {
+    return undefined;
+  }
+  const now = new Map<string, number>();
+  for (const tid of tasks) {
+    try {
+      const stat = readFileSync(`/proc/self/task/${tid}/stat`, 'utf8');
+      const name = readFileSync(`/proc/self/task/${tid}/comm`, 'utf8').trim();
+      // The fields after the parenthesised name start with the state (field 3); utime is 14, stime 15.
+      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      now.set(`${tid}:${name}`, (Number(fields[11]) + Number(fields[12])) * 10);
+    } catch {
+      // The thread ended while we read.
+    }
+  }
+  return now;
+}
+
+/** The CPU spent between two `threadsCpu()` readings by thread kind (threads that ended in between are lost). */
+function byThreadKind(before: Map<string, number> | undefined, after: Map<string, number> | undefined): Record<string, number> | undefined {
+  if (!before || !after) return undefined;
+  const kinds: Record<string, number> = { main: 0, 'V8 helpers': 0, 'libuv pool': 0, other: 0 };
+  const kindOf: Record<string, string> = { 'node-MainThread': 'main', 'node-V8Worker': 'V8 helpers', 'libuv-worker': 'libuv pool' };
+  for (const [key, ms] of after) {
+    const kind = kindOf[key.slice(key.indexOf(':') + 1)] ?? 'other';
+    kinds[kind] = (kinds[kind] ?? 0) + ms - (before.get(key) ?? 0);
+  }
+  return kinds;
+}
+
+async function startProfiler(dir: string | undefined): Promise<Session | undefined> {
+  if (!dir) return undefined;
+  const profiler = new Session();
+  profiler.connect();
+  await profiler.post('Profiler.enable');
+  await profiler.post('Profiler.start');
+  return profiler;
+}
+
+async function stopProfiler(profiler: Session | undefined, dir: string | undefined, name: string): Promise<void> {
+  if (!profiler || !dir) return;
+  const { profile } = await profiler.post('Profiler.stop');
+  mkdirSync(dir, { recursive: true });
+  writeFileSync(join(dir, name), JSON.stringify(profile));
+  profiler.disconnect();
+}
+
 async function runOnce(request: RunRequest): Promise<RunResult> {
   const { transfer } = request;
   const lab = await startLabProcess(request.lab);
@@ -127,24 +195,31 @@ async function runOnce(request: RunRequest): Promise<RunResult> {
       },
     });
     const credentials = ready.credentials;
-    const provider = createAwsProvider(config, { credentials: async () => credentials, ...(chosen.wait ? { wait: chosen.wait } : {}) });
-    const recorder = await openCase({
-      casesDir: config.casesDir,
-      caseId: `BENCH-${transfer}`,
-      analyst: 'bench',
-      keysDir: join(dir, 'keys'),
-      toolVersion: 'bench',
-    });
+    const newProvider = () => createAwsProvider(config, { credentials: async () => credentials, ...(chosen.wait ? { wait: chosen.wait } : {}) });
+    const newCase = (caseId: string) => openCase({ casesDir: config.casesDir, caseId, analyst: 'bench', keysDir: join(dir, 'keys'), toolVersion: 'bench' });
     const targets = ready.instances.map((i) => parseTarget(`arn:aws:ec2:${i.region}:${i.account}:instance/${i.id}`));
-
-    const profiler = request.cpuProfDir ? new Session() : undefined;
-    if (profiler) {
-      profiler.connect();
-      await profiler.post('Profiler.enable');
-      await profiler.post('Profiler.start');
+    let warmUp: RunResult['warmUp'];
+    if (request.warmUp) {
+      // The same instances into another case, with a provider of its own; then the lab's buckets refill.
+      const warmProvider = newProvider();
+      const warmCase = await newCase(`BENCH-${transfer}-warm-up`);
+      const warmProfiler = await startProfiler(request.cpuProfDir);
+      const before = { threads: threadsCpu(), cpu: process.cpuUsage() };
+      const warm = await runCollection({ config, parser: REGISTRY, providers: [warmProvider], recorder: warmCase, targets, options: DEFAULT_COLLECT_OPTIONS });
+      const cpu = process.cpuUsage(before.cpu);
+      await stopProfiler(warmProfiler, request.cpuProfDir, `collect-${targets.length}-${transfer}-${process.pid}-warm-up.cpuprofile`);
+      warmUp = { cpuMs: (cpu.user + cpu.system) / 1000, threadsCpuMs: byThreadKind(before.threads, threadsCpu()) };
+      await warmCase.close({ outcomes: warm.outcomes });
+      await warmProvider.close?.();
+      await new Promise((r) => setTimeout(r, WARM_UP_PAUSE_MS));
     }
+    const provider = newProvider();
+    const recorder = await newCase(`BENCH-${transfer}`);
+
+    const profiler = await startProfiler(request.cpuProfDir);
     await lab.ask('reset');
     const loadAtStart = loadavg()[0]!;
+    const threads0 = threadsCpu();
     const cpu0 = process.cpuUsage();
     const elu0 = performance.eventLoopUtilization();
     const lag = monitorEventLoopDelay({ resolution: 10 });
@@ -153,15 +228,11 @@ async function runOnce(request: RunRequest): Promise<RunResult> {
     const { summary, outcomes } = await runCollection({ config, parser: REGISTRY, providers: [provider], recorder, targets, options: DEFAULT_COLLECT_OPTIONS });
     const totalMs = Date.now() - t0;
     const cpu = process.cpuUsage(cpu0);
+    const threads = byThreadKind(threads0, threadsCpu());
     const elu = performance.eventLoopUtilization(elu0);
     const loadAtEnd = loadavg()[0]!;
     lag.disable();
-    if (profiler && request.cpuProfDir) {
-      const { profile } = await profiler.post('Profiler.stop');
-      mkdirSync(request.cpuProfDir, { recursive: true });
-      writeFileSync(join(request.cpuProfDir, `collect-${targets.length}-${transfer}-${process.pid}.cpuprofile`), JSON.stringify(profile));
-      profiler.disconnect();
-    }
+    await stopProfiler(profiler, request.cpuProfDir, `collect-${targets.length}-${transfer}-${process.pid}.cpuprofile`);
     const { calls, throttled, cpuMs: labCpuMs } = await lab.ask<CallsMessage>('calls');
     const { snapshots } = await lab.ask<SnapshotsMessage>('snapshots');
 
@@ -218,6 +289,8 @@ async function runOnce(request: RunRequest): Promise<RunResult> {
       totalMs,
       closeMs,
       cpuMs: (cpu.user + cpu.system) / 1000,
+      ...(threads ? { threadsCpuMs: threads } : {}),
+      ...(warmUp ? { warmUp } : {}),
       eventLoopBusy: elu.utilization,
       eventLoopDelayMs: { p50: lag.percentile(50) / 1e6, p99: lag.percentile(99) / 1e6, max: lag.max / 1e6 },
       labCpuMs,

@@ -38,8 +38,8 @@ const GOAL = {
   callsPerVolume: 1.5,
 };
 
-function runInProcess(request: RunRequest): Promise<RunResult> {
-  const execArgv = ['--import', 'tsx', '--no-warnings'];
+function runInProcess(request: RunRequest, nodeOptions: string[]): Promise<RunResult> {
+  const execArgv = ['--import', 'tsx', '--no-warnings', ...nodeOptions];
   const child = fork(fileURLToPath(new URL('./collect-process.ts', import.meta.url)), [JSON.stringify(request)], {
     execArgv,
     stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
@@ -99,7 +99,10 @@ function printRun(r: RunResult, index: number): void {
   out(`   ${r.described}`);
   out(`   outcomes: ${r.outcomes.collected} collected, ${r.outcomes.partial} partial, ${r.outcomes.failed} failed, ${r.outcomes.skipped} skipped; case ${r.verified ? 'verified' : 'NOT verified'} (close + verify ${s(r.closeMs)})`);
   out(`   requested ${s(r.requestedMs)} (floor ${s(r.floor.requestedMs)}; cloud-only ${s(r.floor.cloudRequestedMs)}, CPU budget ${s(r.floor.cpuBudgetMs)}), total ${s(r.totalMs)} (floor ${s(r.floor.floorMs)}; cloud-only ${s(r.floor.cloudFloorMs)}: chain ${s(r.floor.chainMs)}, buckets ${s(r.floor.bucketMs)}, copies ${s(r.floor.copiesMs)}${r.floor.busiest ? `; busiest: ${r.floor.busiest}` : ''})`);
-  out(`   collector CPU ${s(r.cpuMs)} = ${(r.cpuMs / r.targets).toFixed(2)} ms per target, event loop ${(r.eventLoopBusy * 100).toFixed(0)} % busy, delay p50/p99/max ${r.eventLoopDelayMs.p50.toFixed(0)}/${r.eventLoopDelayMs.p99.toFixed(0)}/${r.eventLoopDelayMs.max.toFixed(0)} ms (lab process CPU ${s(r.labCpuMs)}), peak RSS ${r.peakRssMiB.toFixed(0)} MiB`);
+  const byThread = (t: Record<string, number> | undefined) => (t ? ` (by thread: ${Object.entries(t).map(([k, ms]) => `${k} ${s(ms)}`).join(', ')})` : '');
+  const threads = byThread(r.threadsCpuMs);
+  if (r.warmUp) out(`   first collection in this process (unmeasured warm-up, same instances, another case): CPU ${s(r.warmUp.cpuMs)} = ${(r.warmUp.cpuMs / r.targets).toFixed(2)} ms per target${byThread(r.warmUp.threadsCpuMs)}`);
+  out(`   collector CPU${r.warmUp ? ' (the second collection)' : ''} ${s(r.cpuMs)} = ${(r.cpuMs / r.targets).toFixed(2)} ms per target${threads}, event loop ${(r.eventLoopBusy * 100).toFixed(0)} % busy, delay p50/p99/max ${r.eventLoopDelayMs.p50.toFixed(0)}/${r.eventLoopDelayMs.p99.toFixed(0)}/${r.eventLoopDelayMs.max.toFixed(0)} ms (lab process CPU ${s(r.labCpuMs)}), peak RSS ${r.peakRssMiB.toFixed(0)} MiB`);
   out(`   completion noticed after the lab completed it: median ${s(r.noticedMs.median)}, worst ${s(r.noticedMs.max)} (${r.noticedMs.count} snapshots and copies)`);
   out(`   API calls, DescribeSnapshots excluded: ${r.calls.counted} = ${r.calls.perVolume.toFixed(2)} per volume (DescribeSnapshots: ${r.calls.waits}; throttled and retried: ${r.calls.throttled})`);
   out(`     ${r.calls.byAction.map(([a, n]) => `${a} ${n}`).join(', ')}`);
@@ -118,6 +121,8 @@ const { values } = parseArgs({
     runs: { type: 'string' },
     settings: { type: 'string' },
     'cpu-prof': { type: 'string' },
+    'warm-up': { type: 'boolean' },
+    'node-options': { type: 'string' },
     concurrency: { type: 'string' },
   },
 });
@@ -129,15 +134,18 @@ const settings: Settings = values.settings === 'bench' ? 'bench' : 'shipped';
 // --concurrency PERSCOPE,TOTAL tries other limits with the chosen settings (before shipping them).
 const [perScope, total] = (values.concurrency ?? '').split(',').map((n) => Number.parseInt(n, 10));
 const concurrency = perScope && total ? { perScope, total } : undefined;
+// Node / V8 options of the collector process only (diagnosis, e.g. --always-sparkplug), printed with the results.
+const nodeOptions = values['node-options']?.split(/\s+/).filter(Boolean) ?? [];
 
 const summary: Array<{ scale: string; results: RunResult[] }> = [];
 let allPass = true;
 for (const scale of scales) {
   const lab = SCALES[scale]!;
   out(`== ${scale} instances (${lab.accounts} accounts × ${lab.instancesPerAccount} × ${lab.volumesPerInstance} volumes), transfer ${transfer}, ${lab.latencyMs} ms latency per call, EC2 token buckets and pending-snapshot limit on, ${settings} settings`);
+  if (nodeOptions.length > 0) out(`   collector process node options: ${nodeOptions.join(' ')}`);
   const results: RunResult[] = [];
   for (let i = 0; i < runs; i += 1) {
-    const result = await runInProcess({ lab, transfer, settings, keep: process.env.BENCH_KEEP === '1', ...(concurrency ? { concurrency } : {}), ...(values['cpu-prof'] ? { cpuProfDir: values['cpu-prof'] } : {}) });
+    const result = await runInProcess({ lab, transfer, settings, keep: process.env.BENCH_KEEP === '1', ...(concurrency ? { concurrency } : {}), ...(values['cpu-prof'] ? { cpuProfDir: values['cpu-prof'] } : {}), warmUp: values['warm-up'] === true }, nodeOptions);
     printRun(result, i);
     results.push(result);
   }

@@ -88,6 +88,7 @@ export function createAwsProvider(config: CustodyConfig, deps: AwsProviderDeps =
   const cases = new Map<string, CaseState>();
   // Targets announced by validate(): every case state learns them so describes can batch them.
   const expected: AwsTarget[] = [];
+  const expectedArns = new Set<string>();
 
   const expect = (state: CaseState, target: AwsTarget) => {
     const scope = state.targetScope(target.account, target.region, target.partition);
@@ -142,7 +143,8 @@ export function createAwsProvider(config: CustodyConfig, deps: AwsProviderDeps =
     validate(target: Target): void {
       if (!isAwsTarget(target)) throw new CustodyError('E_UNSUPPORTED', `the AWS provider does not collect ${target.kind} targets`);
       checkAllowed(target);
-      if (!expected.some((t) => t.arn === target.arn)) {
+      if (!expectedArns.has(target.arn)) {
+        expectedArns.add(target.arn);
         expected.push(target);
         for (const state of cases.values()) expect(state, target);
       }
