@@ -15,7 +15,7 @@
 import { createHash } from 'node:crypto';
 import { CustodyError } from '../../core/errors.js';
 import { SLOT_BYTES, sharedBlockBuffers, type BlockBuffers } from './block-buffers.js';
-import { readCheckedBlock, type BlockRead, type SnapshotBlockReader, type WrittenBlock } from './ebs-reader.js';
+import { fetchThenSum, readCheckedBlock, type BlockRead, type SnapshotBlockReader, type WrittenBlock } from './ebs-reader.js';
 import type { BlockLog, ResumePoint } from './hash-progress.js';
 import { hashPoolFor, type DiskDigest, type HashPool } from './hash-worker.js';
 import type { RawImage } from './raw-image.js';
@@ -288,7 +288,14 @@ class DiskHashRun {
       }
       return { checksum, length, requestId: undefined, checksumRetries: 0 };
     }
-    const read = await readCheckedBlock(this.options.reader, { index: block.index, token: block.token ?? '' }, into, checksumOf, this.options.signal);
+    const { reader, signal } = this.options;
+    const written = { index: block.index, token: block.token ?? '' };
+    // A reader that can fetches on the hash threads, straight into the slot; another one here, its checksum computed there.
+    const read = await readCheckedBlock(
+      reader,
+      written,
+      reader.fetchToSlot ? () => reader.fetchToSlot!(written, slot, this.pool, signal) : fetchThenSum(reader, written, into, checksumOf, signal),
+    );
     this.blockRequests += 1 + read.checksumRetries;
     this.checksumRetries += read.checksumRetries;
     if (expected !== undefined && read.checksum !== expected) {
