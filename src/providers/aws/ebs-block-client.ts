@@ -24,10 +24,12 @@ import { createRequire } from 'node:module';
 import type { Dispatcher, Pool as UndiciPool } from 'undici';
 
 // undici's connection pool alone: its index also loads fetch, WebSocket, caches and mocks (about
-// 12 MiB of a collector's resident memory) that this reader never uses. The test of this file
-// fails if a release of undici moves it.
-const Pool = createRequire(import.meta.url)('undici/lib/dispatcher/pool.js') as typeof UndiciPool;
+// 12 MiB of a collector's resident memory) that this reader never uses. Loaded with the first
+// client that sends (the hash threads send; the main thread then never loads it). The test of
+// this file fails if a release of undici moves it.
 type Pool = UndiciPool;
+let poolClass: typeof UndiciPool | undefined;
+const loadPool = () => (poolClass ??= createRequire(import.meta.url)('undici/lib/dispatcher/pool.js') as typeof UndiciPool);
 
 /** What a GetSnapshotBlock answered, shaped like the SDK's output (minus the body, which is in `into`). */
 export interface BlockResponse {
@@ -234,7 +236,7 @@ export class EbsBlockClient {
       const { region, url, maxAttempts } = await this.source.endpoint();
       const endpoint = new URL(url);
       const signer = new SignatureV4({ service: 'ebs', region, credentials: this.source.credentials, sha256: this.source.sha256, uriEscapePath: true, applyChecksum: false });
-      const pool = new Pool(endpoint.origin, { connections: MAX_CONNECTIONS, pipelining: 1 });
+      const pool = new (loadPool())(endpoint.origin, { connections: MAX_CONNECTIONS, pipelining: 1 });
       return { signer, pool, origin: endpoint, basePath: endpoint.pathname.replace(/\/+$/, ''), host: endpoint.host, maxAttempts };
     })();
     return this.resolved;
