@@ -1,13 +1,15 @@
 /**
  * The whole-disk SHA-256 of a snapshot, as `sha256sum` of a `dd` image of the volume would give:
  * every block in order, written blocks as EBS returns them (checksum checked), unwritten ones as
- * zeros. Built so the main thread only fetches:
+ * zeros. Built so the main thread only plans (which blocks, in what order, paced how; the progress
+ * log, the image, the result):
  * - blocks are fetched ahead, up to `concurrency` at once, into slots of the process's shared
  *   block buffers (block-buffers.ts: one memory budget for every disk hashed at once, each disk
- *   held to its share and to `window`), and handed to the hash threads in disk order;
- * - each block's checksum is checked on a hash thread (hash-worker.ts) as soon as it arrives, out
- *   of order; the disk's running digest, on another thread when the machine has one, takes the
- *   checked blocks in order; a block is never copied after it left the socket;
+ *   held to its share and to `window`), and handed to the disk's digest in disk order;
+ * - the EBS reader sends each GetSnapshotBlock from a hash thread (hash-worker.ts), which writes
+ *   the bytes into the slot and computes their checksum there, out of order; the disk's running
+ *   digest, on one of those threads, takes the checked blocks in order; a block is never copied
+ *   after it left the socket;
  * - unwritten ranges cost no request: the digest's thread hashes them from a preallocated zero
  *   buffer; the block-hash list names the zero block's hash once.
  * A result exists only once every block went through the hash; any failure rejects instead.

@@ -1,10 +1,12 @@
 /**
  * Reading a snapshot through the EBS direct APIs: `ListSnapshotBlocks` page by page (in block
  * order, so a disk of any size is listed with one page in memory), and `GetSnapshotBlock` into a
- * caller's buffer, paced to EBS's request rates (request-pacer.ts). `readCheckedBlock` checks the
- * block's SHA-256 as EBS returned it, wherever the caller computes it (the disk hash does so on
- * its hash threads): a block that fails its checksum is read again, then the read fails naming
- * the block — a block is never skipped.
+ * slot of the disk hash's block buffers, sent from its hash threads (or into a caller's buffer
+ * from this thread), paced to EBS's request rates (request-pacer.ts); either way through the
+ * scope's caller, so errors, request ids and session renewal are those of every other call.
+ * `readCheckedBlock` checks the block's SHA-256 as EBS returned it, wherever it was computed: a
+ * block that fails its checksum is read again, then the read fails naming the block — a block is
+ * never skipped.
  */
 import { createHash } from 'node:crypto';
 import { GetSnapshotBlockCommand, ListSnapshotBlocksCommand } from '@aws-sdk/client-ebs';

@@ -1,11 +1,15 @@
 /**
- * The threads that do the SHA-256 work of every disk hashed in this process, so the main thread
- * only fetches: a few workers (as many as the machine has cores, 2 to 4) each keep the running
- * whole-disk digests of some disks and check block checksums for any disk. Blocks stay where they
- * were fetched, in the shared block buffers (block-buffers.ts): a message names a slot, never
- * carries bytes. A disk's digest lives on one worker (a SHA-256 is one sequential chain); checksum
- * checks go to the least busy worker, so with two cores one thread digests while the other
- * checks, and a disk whose blocks are all written is not held to one core's rate for both.
+ * The threads that fetch and hash the blocks of every disk hashed in this process, so the main
+ * thread only plans: a few workers (as many as the machine has cores, 2 to 4) each keep the
+ * running whole-disk digests of some disks and send GetSnapshotBlock for any disk — each over its
+ * own connection pool (ebs-block-client.ts), the bytes going from its sockets into the block's
+ * slot of the shared block buffers (block-buffers.ts), their SHA-256 (EBS's checksum) computed
+ * there at once. A message names a slot, never carries bytes; credentials go to a thread with the
+ * first request and again only when they change (a renewed session), and are never logged. A
+ * disk's digest lives on one worker (a SHA-256 is one sequential chain); fetches go to the least
+ * busy worker, so with two cores one thread digests while both fetch and check, and a disk whose
+ * blocks are all written is not held to one core's rate. The threads run with a small young
+ * generation, so the sockets' read buffers are freed a few blocks after they are used.
  *
  * The worker's code is a plain-JavaScript string run with `eval: true`, so the same code runs
  * from `dist/`, under tsx and under vitest without a build step of its own.
@@ -90,36 +94,56 @@ function fetchInto(m, EbsBlockClient, Sha256) {
   ).finally(() => fetches.delete(m.job));
 }
 
+// A disk's digest takes its blocks in order. A long run of unwritten blocks is hashed a few MiB
+// at a time with the event loop let in between, so this thread's own fetches (their sockets,
+// their answers) are not held up behind it.
+function drain(d) {
+  d.running = true;
+  const started = performance.now();
+  while (d.queue.length > 0) {
+    const op = d.queue[0];
+    if (op.t === 'zeros') {
+      zeros ??= new Uint8Array(${ZERO_BYTES});
+      const n = Math.min(op.left, Math.floor(zeros.byteLength / op.blockSize));
+      d.hash.update(zeros.subarray(0, n * op.blockSize));
+      d.hashed += n;
+      op.left -= n;
+      if (op.left > 0) {
+        if (performance.now() - started > 1) return setImmediate(() => drain(d));
+        continue;
+      }
+      answer({ t: 'ack', id: d.id, hashed: d.hashed });
+    } else if (op.t === 'data') {
+      d.hash.update(at(op.slot, op.length));
+      d.hashed += 1;
+      answer({ t: 'hashed', id: d.id, slot: op.slot, hashed: d.hashed });
+    } else {
+      digests.delete(d.id);
+      answer({ t: 'digest', id: d.id, hex: d.hash.digest('hex'), hashed: d.hashed });
+    }
+    d.queue.shift();
+  }
+  d.running = false;
+}
+
 function handle(m) {
   if (m.t === 'verify') {
     answer({ t: 'verified', job: m.job, sum: createHash('sha256').update(at(m.slot, m.length)).digest('base64') });
-  } else if (m.t === 'data') {
+  } else if (m.t === 'data' || m.t === 'zeros' || m.t === 'end') {
     // A digest closed after a failure may still have blocks queued: they are answered, not hashed.
-    const d = digests.get(m.id) ?? { hash: { update() {} }, hashed: 0 };
-    d.hash.update(at(m.slot, m.length));
-    d.hashed += 1;
-    answer({ t: 'hashed', id: m.id, slot: m.slot, hashed: d.hashed });
-  } else if (m.t === 'zeros') {
     const d = digests.get(m.id);
-    if (!d) return answer({ t: 'ack', id: m.id, hashed: 0 });
-    zeros ??= new Uint8Array(${ZERO_BYTES});
-    const per = Math.floor(zeros.byteLength / m.blockSize);
-    let left = m.count;
-    while (left > 0) {
-      const n = Math.min(left, per);
-      d.hash.update(zeros.subarray(0, n * m.blockSize));
-      left -= n;
+    if (!d) {
+      if (m.t === 'data') answer({ t: 'hashed', id: m.id, slot: m.slot, hashed: 0 });
+      else answer(m.t === 'end' ? { t: 'digest', id: m.id, hex: '', hashed: 0 } : { t: 'ack', id: m.id, hashed: 0 });
+      return;
     }
-    d.hashed += m.count;
-    answer({ t: 'ack', id: m.id, hashed: d.hashed });
+    d.queue.push(m.t === 'zeros' ? { t: 'zeros', left: m.count, blockSize: m.blockSize } : m);
+    if (!d.running) drain(d);
   } else if (m.t === 'open') {
-    digests.set(m.id, { hash: createHash('sha256'), hashed: 0 });
-  } else if (m.t === 'end') {
-    const d = digests.get(m.id);
-    if (!d) return answer({ t: 'digest', id: m.id, hex: '', hashed: 0 });
-    digests.delete(m.id);
-    answer({ t: 'digest', id: m.id, hex: d.hash.digest('hex'), hashed: d.hashed });
+    digests.set(m.id, { id: m.id, hash: createHash('sha256'), hashed: 0, queue: [], running: false });
   } else if (m.t === 'close') {
+    const d = digests.get(m.id);
+    if (d) d.queue.length = 0;
     digests.delete(m.id);
   } else if (m.t === 'abort') {
     const controller = fetches.get(m.job);
@@ -300,7 +324,9 @@ class HashPool {
     }
     const [endpoint, credentials] = await Promise.all([known.endpoint, source.credentials()]);
     if (this.workers.length === 0) throw new Error('no disk hash is running');
-    const entry = this.workers.reduce((a, b) => (b.pending < a.pending ? b : a));
+    // Fetches go to the threads keeping the fewest digests first: a digest must take its blocks in
+    // order, and a thread that is hashing a long run of them holds up the fetches queued behind it.
+    const entry = this.workers.reduce((a, b) => (b.disks < a.disks || (b.disks === a.disks && b.pending < a.pending) ? b : a));
     const given = known.given.get(entry);
     if (given === undefined) this.post(entry, { t: 'client', id: known.id, endpoint, credentials }, false);
     else if (!sameCredentials(given, credentials)) this.post(entry, { t: 'credentials', id: known.id, credentials }, false);
