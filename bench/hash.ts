@@ -1,6 +1,7 @@
 /**
  * Benchmark of `--hash`: the product's whole-disk hash (EBS reader: ListSnapshotBlocks over the
- * SDK, GetSnapshotBlock over its lean client; fetch-ahead window, hash threads) against the lab's EBS direct API in its own process, on
+ * SDK, GetSnapshotBlock over its lean client sent from the hash threads; fetch-ahead window)
+ * against the lab's EBS direct API in its own process, on
  *   - an 8 GiB disk with 25 % of its blocks written, and a 2 GiB disk written in full;
  *   - with 0 ms latency and no rate limits (and the reader's pacing to EBS's rates off): throughput
  *     as a share of this machine's single-process SHA-256 rate, measured in the same run on the

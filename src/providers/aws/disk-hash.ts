@@ -1,13 +1,15 @@
 /**
  * The whole-disk SHA-256 of a snapshot, as `sha256sum` of a `dd` image of the volume would give:
  * every block in order, written blocks as EBS returns them (checksum checked), unwritten ones as
- * zeros. Built so the main thread only fetches:
+ * zeros. Built so the main thread only plans (which blocks, in what order, paced how; the progress
+ * log, the image, the result):
  * - blocks are fetched ahead, up to `concurrency` at once, into slots of the process's shared
  *   block buffers (block-buffers.ts: one memory budget for every disk hashed at once, each disk
- *   held to its share and to `window`), and handed to the hash threads in disk order;
- * - each block's checksum is checked on a hash thread (hash-worker.ts) as soon as it arrives, out
- *   of order; the disk's running digest, on another thread when the machine has one, takes the
- *   checked blocks in order; a block is never copied after it left the socket;
+ *   held to its share and to `window`), and handed to the disk's digest in disk order;
+ * - the EBS reader sends each GetSnapshotBlock from a hash thread (hash-worker.ts), which writes
+ *   the bytes into the slot and computes their checksum there, out of order; the disk's running
+ *   digest, on one of those threads, takes the checked blocks in order; a block is never copied
+ *   after it left the socket;
  * - unwritten ranges cost no request: the digest's thread hashes them from a preallocated zero
  *   buffer; the block-hash list names the zero block's hash once.
  * A result exists only once every block went through the hash; any failure rejects instead.
@@ -15,7 +17,7 @@
 import { createHash } from 'node:crypto';
 import { CustodyError } from '../../core/errors.js';
 import { SLOT_BYTES, sharedBlockBuffers, type BlockBuffers } from './block-buffers.js';
-import { readCheckedBlock, type BlockRead, type SnapshotBlockReader, type WrittenBlock } from './ebs-reader.js';
+import { fetchThenSum, readCheckedBlock, type BlockRead, type SnapshotBlockReader, type WrittenBlock } from './ebs-reader.js';
 import type { BlockLog, ResumePoint } from './hash-progress.js';
 import { hashPoolFor, type DiskDigest, type HashPool } from './hash-worker.js';
 import type { RawImage } from './raw-image.js';
@@ -288,7 +290,14 @@ class DiskHashRun {
       }
       return { checksum, length, requestId: undefined, checksumRetries: 0 };
     }
-    const read = await readCheckedBlock(this.options.reader, { index: block.index, token: block.token ?? '' }, into, checksumOf, this.options.signal);
+    const { reader, signal } = this.options;
+    const written = { index: block.index, token: block.token ?? '' };
+    // A reader that can fetches on the hash threads, straight into the slot; another one here, its checksum computed there.
+    const read = await readCheckedBlock(
+      reader,
+      written,
+      reader.fetchToSlot ? () => reader.fetchToSlot!(written, slot, this.pool, signal) : fetchThenSum(reader, written, into, checksumOf, signal),
+    );
     this.blockRequests += 1 + read.checksumRetries;
     this.checksumRetries += read.checksumRetries;
     if (expected !== undefined && read.checksum !== expected) {

@@ -24,10 +24,12 @@ import { createRequire } from 'node:module';
 import type { Dispatcher, Pool as UndiciPool } from 'undici';
 
 // undici's connection pool alone: its index also loads fetch, WebSocket, caches and mocks (about
-// 12 MiB of a collector's resident memory) that this reader never uses. The test of this file
-// fails if a release of undici moves it.
-const Pool = createRequire(import.meta.url)('undici/lib/dispatcher/pool.js') as typeof UndiciPool;
+// 12 MiB of a collector's resident memory) that this reader never uses. Loaded with the first
+// client that sends (the hash threads send; the main thread then never loads it). The test of
+// this file fails if a release of undici moves it.
 type Pool = UndiciPool;
+let poolClass: typeof UndiciPool | undefined;
+const loadPool = () => (poolClass ??= createRequire(import.meta.url)('undici/lib/dispatcher/pool.js') as typeof UndiciPool);
 
 /** What a GetSnapshotBlock answered, shaped like the SDK's output (minus the body, which is in `into`). */
 export interface BlockResponse {
@@ -178,33 +180,64 @@ interface SdkConfig {
   endpointProvider: (params: Record<string, unknown>) => { url: URL };
 }
 
-/** The endpoint the SDK client would send GetSnapshotBlock to. */
-async function endpointOf(config: SdkConfig, region: string): Promise<URL> {
-  if (config.endpoint) {
-    const e = await config.endpoint();
-    return new URL(`${e.protocol}//${e.hostname}${e.port ? `:${e.port}` : ''}${e.path}`);
-  }
-  const configured = await config.serviceConfiguredEndpoint?.();
-  if (configured) return new URL(configured);
-  const [UseFIPS, UseDualStack] = await Promise.all([config.useFipsEndpoint(), config.useDualstackEndpoint()]);
-  return new URL(config.endpointProvider({ Region: region, UseFIPS, UseDualStack }).url.href);
+/** Where and how GetSnapshotBlock is sent: plain data, so a hash thread can be given it. */
+export interface BlockEndpoint {
+  region: string;
+  /** The endpoint's URL (a custom endpoint may have a path prefix). */
+  url: string;
+  maxAttempts: number;
 }
 
-/** GetSnapshotBlock over one SDK client's settings (see the file's comment). */
+/** What a block client is made of: its endpoint, its credentials (asked at every request) and the SHA-256 the signer uses. */
+export interface BlockClientSource {
+  endpoint(): Promise<BlockEndpoint>;
+  credentials: () => Promise<AwsCredentialIdentity>;
+  sha256: ChecksumConstructor | HashConstructor;
+}
+
+/** The endpoint, region and attempts the SDK client would send GetSnapshotBlock with. */
+export async function blockEndpointOf(sdk: EBSClient): Promise<BlockEndpoint> {
+  const config = sdk.config as unknown as SdkConfig;
+  const region = await config.region();
+  let url: string;
+  if (config.endpoint) {
+    const e = await config.endpoint();
+    url = `${e.protocol}//${e.hostname}${e.port ? `:${e.port}` : ''}${e.path}`;
+  } else {
+    const configured = await config.serviceConfiguredEndpoint?.();
+    if (configured) url = configured;
+    else {
+      const [UseFIPS, UseDualStack] = await Promise.all([config.useFipsEndpoint(), config.useDualstackEndpoint()]);
+      url = config.endpointProvider({ Region: region, UseFIPS, UseDualStack }).url.href;
+    }
+  }
+  return { region, url, maxAttempts: Math.max(1, await config.maxAttempts()) };
+}
+
+/** A block client's source made of an SDK client's settings. */
+export function sourceOfSdk(sdk: EBSClient): BlockClientSource {
+  const config = sdk.config as unknown as SdkConfig;
+  return { endpoint: () => blockEndpointOf(sdk), credentials: config.credentials, sha256: config.sha256 };
+}
+
+/** GetSnapshotBlock over one SDK client's settings (see the file's comment), or over a source of the same settings (a hash thread's). */
 export class EbsBlockClient {
   private resolved: Promise<Resolved> | undefined;
   private destroyed = false;
+  private readonly source: BlockClientSource;
 
-  constructor(private readonly sdk: EBSClient) {}
+  // No parameter properties: the hash threads load this file as it is, types stripped by Node.
+  constructor(from: EBSClient | BlockClientSource) {
+    this.source = 'send' in from ? sourceOfSdk(from) : from;
+  }
 
   private resolve(): Promise<Resolved> {
     this.resolved ??= (async () => {
-      const config = this.sdk.config as unknown as SdkConfig;
-      const region = await config.region();
-      const endpoint = await endpointOf(config, region);
-      const signer = new SignatureV4({ service: 'ebs', region, credentials: config.credentials, sha256: config.sha256, uriEscapePath: true, applyChecksum: false });
-      const pool = new Pool(endpoint.origin, { connections: MAX_CONNECTIONS, pipelining: 1 });
-      return { signer, pool, origin: endpoint, basePath: endpoint.pathname.replace(/\/+$/, ''), host: endpoint.host, maxAttempts: Math.max(1, await config.maxAttempts()) };
+      const { region, url, maxAttempts } = await this.source.endpoint();
+      const endpoint = new URL(url);
+      const signer = new SignatureV4({ service: 'ebs', region, credentials: this.source.credentials, sha256: this.source.sha256, uriEscapePath: true, applyChecksum: false });
+      const pool = new (loadPool())(endpoint.origin, { connections: MAX_CONNECTIONS, pipelining: 1 });
+      return { signer, pool, origin: endpoint, basePath: endpoint.pathname.replace(/\/+$/, ''), host: endpoint.host, maxAttempts };
     })();
     return this.resolved;
   }

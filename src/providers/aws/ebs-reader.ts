@@ -1,16 +1,19 @@
 /**
  * Reading a snapshot through the EBS direct APIs: `ListSnapshotBlocks` page by page (in block
  * order, so a disk of any size is listed with one page in memory), and `GetSnapshotBlock` into a
- * caller's buffer, paced to EBS's request rates (request-pacer.ts). `readCheckedBlock` checks the
- * block's SHA-256 as EBS returned it, wherever the caller computes it (the disk hash does so on
- * its hash threads): a block that fails its checksum is read again, then the read fails naming
- * the block — a block is never skipped.
+ * slot of the disk hash's block buffers, sent from its hash threads (or into a caller's buffer
+ * from this thread), paced to EBS's request rates (request-pacer.ts); either way through the
+ * scope's caller, so errors, request ids and session renewal are those of every other call.
+ * `readCheckedBlock` checks the block's SHA-256 as EBS returned it, wherever it was computed: a
+ * block that fails its checksum is read again, then the read fails naming the block — a block is
+ * never skipped.
  */
 import { createHash } from 'node:crypto';
 import { GetSnapshotBlockCommand, ListSnapshotBlocksCommand } from '@aws-sdk/client-ebs';
 import { CustodyError, isCustodyError } from '../../core/errors.js';
 import type { AwsOperationName } from './operations.js';
-import { blockClientFor, type EbsBlockClient, type GetBlockInput } from './ebs-block-client.js';
+import { blockClientFor, sourceOfSdk, type BlockClientSource, type EbsBlockClient, type GetBlockInput } from './ebs-block-client.js';
+import type { HashPool } from './hash-worker.js';
 import { pacerFor } from './request-pacer.js';
 import type { ScopeCaller } from './scope.js';
 
@@ -60,26 +63,37 @@ export interface SnapshotBlockReader {
   listPage(nextToken: string | undefined, signal?: AbortSignal): Promise<BlockPage>;
   /** Fills `into` (at least one block long) with block `index`; the checksum is not checked here. */
   fetchBlock(block: WrittenBlock, into: Buffer, signal?: AbortSignal): Promise<BlockFetch>;
+  /**
+   * Fills slot `slot` of `pool`'s buffers with block `index` from one of the pool's threads, which
+   * also computes the bytes' SHA-256 (`sha256`), so neither the request nor the bytes pass through
+   * this thread. A reader without it is read with `fetchBlock` and checked on a hash thread.
+   */
+  fetchToSlot?(block: WrittenBlock, slot: number, pool: HashPool, signal?: AbortSignal): Promise<BlockFetch & { sha256: string }>;
 }
 
 /** SHA-256 (base64) of a buffer's first `length` bytes, on this thread. */
 export const sha256Here = (into: Buffer) => async (length: number) => createHash('sha256').update(into.subarray(0, length)).digest('base64');
 
+/** One read of a block and the SHA-256 (base64) of the bytes that came, wherever it was computed. */
+export type SummedFetch = () => Promise<BlockFetch & { sha256: string }>;
+
+/** `fetchBlock` into `into`, its SHA-256 computed by `sha256` (this thread's by default). */
+export const fetchThenSum =
+  (reader: SnapshotBlockReader, block: WrittenBlock, into: Buffer, sha256: (length: number) => Promise<string> = sha256Here(into), signal?: AbortSignal): SummedFetch =>
+  async () => {
+    const fetched = await reader.fetchBlock(block, into, signal);
+    return { ...fetched, sha256: await sha256(fetched.length) };
+  };
+
 /**
- * Reads block `block` into `into` and checks it against the checksum EBS sent with it, computed by
- * `sha256` (this thread's by default); reads it again when they differ, up to CHECKSUM_ATTEMPTS.
+ * Reads block `block` (by `read`) and checks it against the checksum EBS sent with it; reads it
+ * again when they differ, up to CHECKSUM_ATTEMPTS.
  */
-export async function readCheckedBlock(
-  reader: SnapshotBlockReader,
-  block: WrittenBlock,
-  into: Buffer,
-  sha256: (length: number) => Promise<string> = sha256Here(into),
-  signal?: AbortSignal,
-): Promise<BlockRead> {
+export async function readCheckedBlock(reader: SnapshotBlockReader, block: WrittenBlock, read: SummedFetch): Promise<BlockRead> {
   let checksumRetries = 0;
   for (;;) {
-    const fetched = await reader.fetchBlock(block, into, signal);
-    const got = await sha256(fetched.length);
+    const fetched = await read();
+    const got = fetched.sha256;
     if (got === fetched.checksum && fetched.length === fetched.declaredLength) {
       return { checksum: fetched.checksum, length: fetched.length, requestId: fetched.requestId, checksumRetries };
     }
@@ -141,6 +155,22 @@ export function createEbsReader(options: EbsReaderOptions): SnapshotBlockReader 
   // Made on the first block: the SDK client behind `caller.clients.ebs` is itself made on first use.
   let blockClient: EbsBlockClient | undefined;
   const blocks = () => (blockClient ??= blockClientFor(caller.clients.ebs));
+  let source: BlockClientSource | undefined;
+  const pacing = async () => {
+    if (!pace) return;
+    const paced = [accountPacer.take(), snapshotPacer.take()];
+    if (paced[0] || paced[1]) await Promise.all(paced);
+  };
+  /** The checks of a GetSnapshotBlock answer, wherever it was sent from. */
+  const answered = (index: number, output: { length: number; Checksum: string | undefined; ChecksumAlgorithm: string | undefined; DataLength: number | undefined }, requestId: string | undefined): BlockFetch => {
+    if (output.ChecksumAlgorithm !== 'SHA256' || !output.Checksum) {
+      throw new CustodyError('E_CLOUD', `GetSnapshotBlock of block ${index} of ${snapshotId} came without a SHA256 checksum (${output.ChecksumAlgorithm ?? 'none'})`, {
+        resource: snapshotArn,
+        ...(requestId ? { requestId } : {}),
+      });
+    }
+    return { length: output.length, checksum: output.Checksum, declaredLength: output.DataLength, requestId };
+  };
   return {
     snapshotId,
     async listPage(nextToken, signal) {
@@ -181,10 +211,7 @@ export function createEbsReader(options: EbsReaderOptions): SnapshotBlockReader 
     },
 
     async fetchBlock(block, into, signal) {
-      if (pace) {
-        const paced = [accountPacer.take(), snapshotPacer.take()];
-        if (paced[0] || paced[1]) await Promise.all(paced);
-      }
+      await pacing();
       const command = new GetSnapshotBlockCommand({ SnapshotId: snapshotId, BlockIndex: block.index, BlockToken: block.token });
       let result;
       try {
@@ -192,15 +219,36 @@ export function createEbsReader(options: EbsReaderOptions): SnapshotBlockReader 
       } catch (error) {
         throw vanished(error, snapshotId, `GetSnapshotBlock of block ${block.index}`) ?? error;
       }
-      const { output, requestId } = result;
-      const length = output.length;
-      if (output.ChecksumAlgorithm !== 'SHA256' || !output.Checksum) {
-        throw new CustodyError('E_CLOUD', `GetSnapshotBlock of block ${block.index} of ${snapshotId} came without a SHA256 checksum (${output.ChecksumAlgorithm ?? 'none'})`, {
-          resource: snapshotArn,
-          ...(requestId ? { requestId } : {}),
-        });
+      return answered(block.index, result.output, result.requestId);
+    },
+
+    async fetchToSlot(block, slot, pool, signal) {
+      await pacing();
+      const sdk = caller.clients.ebs;
+      source ??= sourceOfSdk(sdk);
+      const from = source;
+      const command = new GetSnapshotBlockCommand({ SnapshotId: snapshotId, BlockIndex: block.index, BlockToken: block.token });
+      let sum = '';
+      let result;
+      try {
+        // Through the caller like any call: the operation checked, errors mapped, an expired session renewed once (the threads then get the new credentials).
+        result = await caller.via(
+          ops.get,
+          {
+            send: async (c: GetSnapshotBlockCommand, o) => {
+              const fetched = await pool.fetchBlock(sdk, from, slot, c.input as GetBlockInput, o?.abortSignal);
+              sum = fetched.sum;
+              return fetched.response;
+            },
+          },
+          command,
+          snapshotArn,
+          signal,
+        );
+      } catch (error) {
+        throw vanished(error, snapshotId, `GetSnapshotBlock of block ${block.index}`) ?? error;
       }
-      return { length, checksum: output.Checksum, declaredLength: output.DataLength, requestId };
+      return { ...answered(block.index, result.output, result.requestId), sha256: sum };
     },
   };
 }

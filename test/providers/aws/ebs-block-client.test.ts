@@ -10,7 +10,10 @@ import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { EBSClient, GetSnapshotBlockCommand } from '@aws-sdk/client-ebs';
 import { SignatureV4 } from '@smithy/signature-v4';
-import { EbsBlockClient } from '../../../src/providers/aws/ebs-block-client.js';
+import { createHash } from 'node:crypto';
+import { BlockBuffers } from '../../../src/providers/aws/block-buffers.js';
+import { EbsBlockClient, sourceOfSdk } from '../../../src/providers/aws/ebs-block-client.js';
+import { hashPoolFor } from '../../../src/providers/aws/hash-worker.js';
 
 type Answer = (req: IncomingMessage, res: ServerResponse) => void;
 const REGION = 'eu-west-1';
@@ -148,5 +151,42 @@ describe('GetSnapshotBlock without the SDK (ebs-block-client)', () => {
     expect(cancelled).toMatchObject({ name: 'AbortError' });
     await client.destroy();
     sdk.destroy();
+  });
+
+  it('from a hash thread: the bytes land in the slot with their SHA-256, renewed credentials reach the thread, errors keep their names, cancelling stops the request', async () => {
+    keys = { accessKeyId: 'AKIAFIRST', secretAccessKey: 'first-secret', sessionToken: 'first-token' };
+    const sdk = sdkClient(1);
+    const buffers = new BlockBuffers(4 * 512 * 1024);
+    const pool = hashPoolFor(buffers);
+    // The threads run while a digest is open.
+    const digest = pool.openDigest(512 * 1024, { onHashed() {}, onProgress() {}, onError() {} });
+    try {
+      const source = sourceOfSdk(sdk);
+      const got = await pool.fetchBlock(sdk, source, 2, input);
+      expect(got.response).toMatchObject({ length: block.byteLength, Checksum: 'c2hh', ChecksumAlgorithm: 'SHA256', $metadata: { httpStatusCode: 200, requestId: 'req-ok' } });
+      expect(buffers.view(2, block.byteLength).equals(block)).toBe(true);
+      expect(got.sum).toBe(createHash('sha256').update(block).digest('base64'));
+      expect(String(seen[0]!.headers.authorization)).toContain('Credential=AKIAFIRST/');
+
+      keys = { accessKeyId: 'AKIASECOND', secretAccessKey: 'second-secret', sessionToken: 'second-token' };
+      // The thread that signed with the first session signs the next requests with the renewed one.
+      await Promise.all([pool.fetchBlock(sdk, source, 0, input), pool.fetchBlock(sdk, source, 1, input)]);
+      for (const req of seen.slice(1)) expect(String(req.headers.authorization)).toContain('Credential=AKIASECOND/');
+
+      answers.push(fail(403, 'ExpiredTokenException'));
+      const error = await pool.fetchBlock(sdk, source, 0, input).catch((e: unknown) => e);
+      expect(error).toMatchObject({ name: 'ExpiredTokenException', $metadata: { httpStatusCode: 403, requestId: 'req-ExpiredTokenException' } });
+
+      const stop = new AbortController();
+      answers.push((req, res) => {
+        stop.abort();
+        setTimeout(() => ok(req, res), 200);
+      });
+      const cancelled = await pool.fetchBlock(sdk, source, 0, input, stop.signal).catch((e: unknown) => e);
+      expect(cancelled).toMatchObject({ name: 'AbortError' });
+    } finally {
+      digest.close();
+      sdk.destroy();
+    }
   });
 });
