@@ -8,12 +8,11 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Readable } from 'node:stream';
 import { isDeepStrictEqual } from 'node:util';
 import { DescribeInstancesCommand, DescribeSnapshotsCommand, DescribeVolumesCommand, EC2Client, GetConsoleOutputCommand } from '@aws-sdk/client-ec2';
-import { AssumeRoleCommand } from '@aws-sdk/client-sts';
 import { parseXML } from '@aws-sdk/xml-builder';
-import { AwsClients, type AccountClients } from '../../../src/providers/aws/clients.js';
+import type { AccountClients, AwsClients } from '../../../src/providers/aws/clients.js';
 import { parseAwsXml } from '../../../src/providers/aws/xml-parse.js';
-import { parseConfig } from '../../../src/providers/config.js';
 import { demoScenario, startLab, type RunningLab } from '../../../src/lab/index.js';
+import { collectorClients } from './lab-fixture.js';
 
 /** Both parsers' outcome: the value, or the error message. */
 function outcome(parse: (xml: string) => unknown, xml: string): { value: unknown } | { error: string } {
@@ -81,20 +80,9 @@ describe("the provider's EC2 client against the lab", () => {
 
   beforeAll(async () => {
     lab = await startLab(demoScenario({ snapshotDurationMs: 60_000 }));
-    const config = parseConfig({
-      casesDir: '/nonexistent',
-      aws: { forensicsAccount: lab.forensicsAccount, region: lab.region, allowedAccounts: [ACCOUNT], endpoints: { sts: lab.endpoint, ec2: lab.endpoint, kms: lab.endpoint } },
-    });
-    if (!config.aws) throw new Error('no aws section');
-    clients = new AwsClients(config.aws, async () => lab.orchestratorCredentials);
-    const assumed = await clients
-      .sts()
-      .send(new AssumeRoleCommand({ RoleArn: `arn:aws:iam::${ACCOUNT}:role/${config.aws.collectorRole}`, RoleSessionName: 'xml-test', SourceIdentity: 'alice' }));
-    const c = assumed.Credentials;
-    if (!c?.AccessKeyId || !c.SecretAccessKey || !c.SessionToken) throw new Error('no session');
-    const identity = { accessKeyId: c.AccessKeyId, secretAccessKey: c.SecretAccessKey, sessionToken: c.SessionToken };
-    account = clients.forAccount(ACCOUNT, lab.region, async () => identity);
-    stock = new EC2Client({ region: lab.region, endpoint: lab.endpoint, credentials: identity });
+    const made = await collectorClients(lab, ACCOUNT, 'xml-test');
+    ({ clients, account } = made);
+    stock = new EC2Client({ region: lab.region, endpoint: lab.endpoint, credentials: made.identity });
     // Keeps each raw answer the stock client reads, for the parser comparison below.
     stock.middlewareStack.add(
       (next) => async (args) => {
