@@ -15,7 +15,7 @@
  *
  * Any command or input field it does not know goes to the SDK client unchanged.
  */
-import type { Agent as HttpAgent, IncomingMessage } from 'node:http';
+import type { Agent as HttpAgent, ClientRequest, IncomingMessage } from 'node:http';
 import { request as httpRequest } from 'node:http';
 import type { Agent as HttpsAgent } from 'node:https';
 import { request as httpsRequest } from 'node:https';
@@ -425,6 +425,42 @@ function retryAfterDate(value: string): Date | undefined {
   return Number.isNaN(at) ? undefined : new Date(at);
 }
 
+/**
+ * Requests in flight per abort signal, with one abort listener per signal. Node's `signal` option
+ * adds a listener per request, and an EventTarget compares every listener it holds with the new
+ * one before adding it: with hundreds of requests in flight on the run's one signal that walk cost
+ * ~0.1 ms of CPU per target at 1,000 targets, and more the more targets.
+ */
+const inFlight = new WeakMap<AbortSignal, Set<ClientRequest>>();
+
+/** What Node's `signal` option does on abort: the request is destroyed with an `AbortError`. */
+function abortError(signal: AbortSignal): Error {
+  const error = new Error('The operation was aborted', { cause: signal.reason }) as Error & { code: string };
+  error.name = 'AbortError';
+  error.code = 'ABORT_ERR';
+  return error;
+}
+
+function watchAbort(signal: AbortSignal, req: ClientRequest): void {
+  let requests = inFlight.get(signal);
+  if (!requests) {
+    const watched = new Set<ClientRequest>();
+    requests = watched;
+    inFlight.set(signal, watched);
+    signal.addEventListener(
+      'abort',
+      () => {
+        for (const r of watched) r.destroy(abortError(signal));
+        watched.clear();
+      },
+      { once: true },
+    );
+  }
+  requests.add(req);
+  const watched = requests;
+  req.once('close', () => watched.delete(req));
+}
+
 function post(
   url: URL,
   headers: Record<string, string>,
@@ -433,17 +469,19 @@ function post(
   signal: AbortSignal | undefined,
 ): Promise<{ status: number; headers: IncomingMessage['headers']; text: string }> {
   return new Promise((resolve, reject) => {
+    if (signal?.aborted) {
+      reject(abortError(signal));
+      return;
+    }
     const send = url.protocol === 'https:' ? httpsRequest : httpRequest;
-    const req = send(
-      { agent, method: 'POST', hostname: url.hostname, port: url.port || undefined, path: url.pathname, headers, ...(signal ? { signal } : {}) },
-      (res) => {
-        res.setEncoding('utf8');
-        let data = '';
-        res.on('data', (chunk: string) => (data += chunk));
-        res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, text: data }));
-        res.on('error', reject);
-      },
-    );
+    const req = send({ agent, method: 'POST', hostname: url.hostname, port: url.port || undefined, path: url.pathname, headers }, (res) => {
+      res.setEncoding('utf8');
+      let data = '';
+      res.on('data', (chunk: string) => (data += chunk));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, text: data }));
+      res.on('error', reject);
+    });
+    if (signal) watchAbort(signal, req);
     req.on('error', reject);
     req.end(body);
   });

@@ -191,4 +191,26 @@ describe('the lean EC2 sender against the lab', () => {
     expect(error).toMatchObject({ code: 'E_CLOUD', action: 'ec2:GetConsoleOutput' });
     expect((error as Error).message).toContain('cancelled');
   });
+
+  it('calls in flight on one signal end as cancelled when it aborts, and later calls on other signals still answer', async () => {
+    lab.control.setLatency({ perAction: { 'ec2:GetConsoleOutput': 30_000 } });
+    try {
+      const controller = new AbortController();
+      const call = (signal: AbortSignal) =>
+        callAws('getConsoleOutput', lean(), new GetConsoleOutputCommand({ InstanceId: instanceId }), { resource: instanceId, signal }).catch((e: unknown) => e);
+      const before = lab.control.totalCalls('ec2:GetConsoleOutput');
+      const calls = [call(controller.signal), call(controller.signal), call(controller.signal)];
+      // Aborted once all three reached the lab, which holds each for 30 s (the test's timeout).
+      while (lab.control.totalCalls('ec2:GetConsoleOutput') < before + 3) await new Promise((r) => setTimeout(r, 10));
+      controller.abort();
+      for (const error of await Promise.all(calls)) {
+        expect(error).toMatchObject({ code: 'E_CLOUD', action: 'ec2:GetConsoleOutput' });
+        expect((error as Error).message).toContain('cancelled');
+      }
+    } finally {
+      lab.control.setLatency(0);
+    }
+    const after = await callAws('getConsoleOutput', lean(), new GetConsoleOutputCommand({ InstanceId: instanceId }), { resource: instanceId, signal: new AbortController().signal });
+    expect(after.output.Output).toMatch(/\S/);
+  });
 });
