@@ -123,14 +123,14 @@ async function storeOne(sink: EvidenceSink, input: EvidenceInput, relPath: strin
   try {
     const evidenceDir = join(sink.caseDir, EVIDENCE_DIR);
     await ensureDir(evidenceDir);
-    if (await ensureDir(finalDir)) rememberMade(finalDir);
+    await ensureDir(finalDir, true);
     placed = await placeFile(tempPath, finalPath).catch(async (error: unknown) => {
       if (!isMissingFolder(error)) throw error;
       ensured.delete(evidenceDir);
       ensured.delete(finalDir);
       madeHere.delete(finalDir);
       await ensureDir(evidenceDir);
-      if (await ensureDir(finalDir)) rememberMade(finalDir);
+      await ensureDir(finalDir, true);
       return placeFile(tempPath, finalPath);
     });
   } finally {
@@ -270,15 +270,34 @@ async function placeFile(tempPath: string, finalPath: string): Promise<boolean> 
 // made again by the caller that trips over it (placeFile, the partial-file retry above).
 const ensured = new Set<string>();
 
-/** Makes `path` (and its parents) unless this process did already; true when this call created it. */
-async function ensureDir(path: string): Promise<boolean> {
-  if (ensured.has(path)) return false;
-  const created = await mkdir(path, { recursive: true, mode: 0o700 }).catch((cause: unknown) => {
-    throw localWriteError(path, cause);
-  });
-  if (ensured.size >= 10_000) ensured.clear();
-  ensured.add(path);
-  return created !== undefined;
+// A folder being made: a second file for it waits for the same mkdir instead of racing it (two
+// files of one target are stored together), so the folder is remembered as made before either
+// file is placed in it.
+const making = new Map<string, Promise<void>>();
+
+/**
+ * Makes `path` (and its parents) unless this process did already. With `remember`, a folder this
+ * call created is remembered as made here (`knownEvidenceFile`), before any caller goes on.
+ */
+async function ensureDir(path: string, remember = false): Promise<void> {
+  if (ensured.has(path)) return;
+  let made = making.get(path);
+  if (!made) {
+    made = mkdir(path, { recursive: true, mode: 0o700 }).then(
+      (created) => {
+        if (ensured.size >= 10_000) ensured.clear();
+        ensured.add(path);
+        if (remember && created !== undefined) rememberMade(path);
+      },
+      (cause: unknown) => {
+        throw localWriteError(path, cause);
+      },
+    );
+    const settled = made.finally(() => making.delete(path));
+    settled.catch(() => undefined); // each caller awaits `made` and sees its failure
+    making.set(path, made);
+  }
+  await made;
 }
 
 // Evidence folders this process created, each with the files it placed there (name → sha256).

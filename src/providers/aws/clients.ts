@@ -20,6 +20,7 @@ import type { AwsCredentialIdentityProvider } from '@aws-sdk/types';
 import type { AwsConfig } from '../config.js';
 import type { SendsCommands } from './call-aws.js';
 import { Ec2QuerySender } from './ec2-query.js';
+import { FastXmlEc2QueryProtocol } from './xml-parse.js';
 
 export interface RetrySettings {
   /** `adaptive` (default) or `standard`. */
@@ -90,7 +91,7 @@ export class AwsClients {
       // EBS direct reads keep the SDK's own handler: block reads are many and large, and their
       // pacing (request-pacer.ts) assumes a client of their own.
       const ebsCommon = this.common(region, this.config.endpoints.ebs, false);
-      const ec2 = new EC2Client({ ...this.common(region, this.config.endpoints.ec2), ...creds });
+      const ec2 = new EC2Client({ ...this.common(region, this.config.endpoints.ec2), ...creds, protocol: FastXmlEc2QueryProtocol });
       clients = {
         ec2,
         ec2Calls: new Ec2QuerySender(ec2, { httpAgent: this.httpAgent, httpsAgent: this.httpsAgent }),

@@ -18,7 +18,7 @@ import { describeKeys, type KeysDescribed } from './describe-keys.js';
 import { failedOutcome, outcomeOf } from './outcome.js';
 import { preserveInstance } from './preserve.js';
 import { isStopSignal, jsonEvidence, runStep, storedBefore, storeEvidenceOnce, volumeArnOf, type TargetRun } from './run.js';
-import { collectConsoleOutput, collectScreenshot } from './volatile.js';
+import { collectScreenshot, fetchConsoleOutput, storeConsoleOutput } from './volatile.js';
 import { runVolumeChain, startSourceWait, type ChainResult, type SnapshotFacts } from './volume-chain.js';
 import { earlierSourceHolders, ledgerChainResult, volumeKeyOf, type VolumeClaim } from './volume-plan.js';
 
@@ -88,8 +88,9 @@ async function collectClaimedInstance(run: TargetRun<AwsInstanceTarget>): Promis
   // queue, and the snapshot should not wait behind files. Each path records its own failures;
   // only a ledger failure escapes.
   const volatile = (async () => {
-    await collectConsoleOutput(run);
+    const consoleOutput = await fetchConsoleOutput(run);
     if (run.options.screenshot) await collectScreenshot(run);
+    return consoleOutput;
   })();
   const snapshotting = (async () => {
     if (run.options.preserve) await preserveInstance(run, instance);
@@ -120,13 +121,17 @@ async function collectClaimedInstance(run: TargetRun<AwsInstanceTarget>): Promis
   const keys = (async () => describeKeys(run, (await volumesDescribed).volumes))();
   // Snapshots the case took of volumes detached since (a resume after an interruption).
   const detaching = runStep(run, 'adopt-detached', () => adoptDetachedVolumes(run, volumeIds, snapshotRecorded), { instanceId: target.instanceId });
-  const [, keysDescribed, snapshots, detachedFound] = await Promise.all([volatile, keys, snapshotting, detaching]);
+  const [consoleOutput, keysDescribed, snapshots, detachedFound] = await Promise.all([volatile, keys, snapshotting, detaching]);
   const shareableKey = keysDescribed.shareable;
   const volumesFound = await volumesDescribed;
-  // The snapshot request is on record. The description does not decay (it is in memory): a
-  // background job writes it after the targets still requesting snapshots. The volume chains do
-  // not wait for it; every outcome below does (a failed store makes the target partial).
-  const filesStored = run.background(() => storeDescription(volumesFound, keysDescribed));
+  // The snapshot request is on record. The console output and the description are in memory and
+  // do not decay there: one background job writes both after the targets still requesting
+  // snapshots, together, so the two files in the instance's folder share one folder fsync. The
+  // volume chains do not wait for it; every outcome below does (a failed store makes the target
+  // partial).
+  const filesStored = run.background(() =>
+    Promise.all([consoleOutput ? storeConsoleOutput(run, consoleOutput) : undefined, storeDescription(volumesFound, keysDescribed)]),
+  );
   filesStored.catch(() => undefined); // awaited below; a ledger failure is not unhandled meanwhile
   const detached = detachedFound.ok ? detachedFound.value : [];
 

@@ -5,12 +5,12 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CreateSnapshotsCommand, DescribeSnapshotsCommand, EC2Client, GetConsoleOutputCommand } from '@aws-sdk/client-ec2';
-import { AssumeRoleCommand } from '@aws-sdk/client-sts';
 import { callAws } from '../../../src/providers/aws/call-aws.js';
 import { AwsClients, type AccountClients } from '../../../src/providers/aws/clients.js';
 import { queryBody } from '../../../src/providers/aws/ec2-query.js';
 import { parseConfig } from '../../../src/providers/config.js';
 import { demoScenario, startLab, type RunningLab } from '../../../src/lab/index.js';
+import { collectorClients } from './lab-fixture.js';
 
 const ACCOUNT = '222222222222';
 
@@ -68,19 +68,7 @@ describe('the lean EC2 sender against the lab', () => {
 
   beforeAll(async () => {
     lab = await startLab(demoScenario({ snapshotDurationMs: 60_000 }));
-    const config = parseConfig({
-      casesDir: '/nonexistent',
-      aws: { forensicsAccount: lab.forensicsAccount, region: lab.region, allowedAccounts: [ACCOUNT], endpoints: { sts: lab.endpoint, ec2: lab.endpoint, kms: lab.endpoint } },
-    });
-    if (!config.aws) throw new Error('no aws section');
-    clients = new AwsClients(config.aws, async () => lab.orchestratorCredentials, { mode: 'adaptive', maxAttempts: 4 });
-    const assumed = await clients
-      .sts()
-      .send(new AssumeRoleCommand({ RoleArn: `arn:aws:iam::${ACCOUNT}:role/${config.aws.collectorRole}`, RoleSessionName: 'lean-test', SourceIdentity: 'alice' }));
-    const c = assumed.Credentials;
-    if (!c?.AccessKeyId || !c.SecretAccessKey || !c.SessionToken) throw new Error('no session');
-    const identity = { accessKeyId: c.AccessKeyId, secretAccessKey: c.SecretAccessKey, sessionToken: c.SessionToken };
-    account = clients.forAccount(ACCOUNT, lab.region, async () => identity);
+    ({ clients, account } = await collectorClients(lab, ACCOUNT, 'lean-test', { mode: 'adaptive', maxAttempts: 4 }));
     const web = [...lab.state.region(lab.region).instances.values()].find((i) => i.ownerId === ACCOUNT && i.blockDevices.length > 0);
     if (!web) throw new Error('no instance in the demo scenario');
     instanceId = web.id;
@@ -202,5 +190,27 @@ describe('the lean EC2 sender against the lab', () => {
     );
     expect(error).toMatchObject({ code: 'E_CLOUD', action: 'ec2:GetConsoleOutput' });
     expect((error as Error).message).toContain('cancelled');
+  });
+
+  it('calls in flight on one signal end as cancelled when it aborts, and later calls on other signals still answer', async () => {
+    lab.control.setLatency({ perAction: { 'ec2:GetConsoleOutput': 30_000 } });
+    try {
+      const controller = new AbortController();
+      const call = (signal: AbortSignal) =>
+        callAws('getConsoleOutput', lean(), new GetConsoleOutputCommand({ InstanceId: instanceId }), { resource: instanceId, signal }).catch((e: unknown) => e);
+      const before = lab.control.totalCalls('ec2:GetConsoleOutput');
+      const calls = [call(controller.signal), call(controller.signal), call(controller.signal)];
+      // Aborted once all three reached the lab, which holds each for 30 s (the test's timeout).
+      while (lab.control.totalCalls('ec2:GetConsoleOutput') < before + 3) await new Promise((r) => setTimeout(r, 10));
+      controller.abort();
+      for (const error of await Promise.all(calls)) {
+        expect(error).toMatchObject({ code: 'E_CLOUD', action: 'ec2:GetConsoleOutput' });
+        expect((error as Error).message).toContain('cancelled');
+      }
+    } finally {
+      lab.control.setLatency(0);
+    }
+    const after = await callAws('getConsoleOutput', lean(), new GetConsoleOutputCommand({ InstanceId: instanceId }), { resource: instanceId, signal: new AbortController().signal });
+    expect(after.output.Output).toMatch(/\S/);
   });
 });

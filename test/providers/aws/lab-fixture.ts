@@ -12,6 +12,8 @@ import { parseConfig, type CustodyConfig } from '../../../src/providers/config.j
 import { openCase, type CaseHandle } from '../../../src/custody/index.js';
 import { demoScenario, startLab, type LabInstance, type LabSnapshot, type LabVolume, type RunningLab } from '../../../src/lab/index.js';
 import { createAwsProvider, type AwsProvider } from '../../../src/providers/aws/index.js';
+import { AwsClients, type AccountClients } from '../../../src/providers/aws/clients.js';
+import { AssumeRoleCommand } from '@aws-sdk/client-sts';
 
 export const REGION = 'us-east-1';
 
@@ -145,4 +147,30 @@ export function useAwsLab(options: AwsLabOptions): AwsLab {
     },
   };
   return world;
+}
+
+/**
+ * The provider's AWS clients against a lab the test started itself, and one account's clients
+ * under the collector role (assumed through the lab's STS as `sessionName`), as the provider
+ * makes them. The caller destroys `clients`.
+ */
+export async function collectorClients(
+  lab: RunningLab,
+  account: string,
+  sessionName: string,
+  retry?: ConstructorParameters<typeof AwsClients>[2],
+): Promise<{ clients: AwsClients; account: AccountClients; identity: { accessKeyId: string; secretAccessKey: string; sessionToken: string } }> {
+  const config = parseConfig({
+    casesDir: '/nonexistent',
+    aws: { forensicsAccount: lab.forensicsAccount, region: lab.region, allowedAccounts: [account], endpoints: { sts: lab.endpoint, ec2: lab.endpoint, kms: lab.endpoint } },
+  });
+  if (!config.aws) throw new Error('no aws section');
+  const clients = new AwsClients(config.aws, async () => lab.orchestratorCredentials, retry);
+  const assumed = await clients
+    .sts()
+    .send(new AssumeRoleCommand({ RoleArn: `arn:aws:iam::${account}:role/${config.aws.collectorRole}`, RoleSessionName: sessionName, SourceIdentity: 'alice' }));
+  const c = assumed.Credentials;
+  if (!c?.AccessKeyId || !c.SecretAccessKey || !c.SessionToken) throw new Error('no session');
+  const identity = { accessKeyId: c.AccessKeyId, secretAccessKey: c.SecretAccessKey, sessionToken: c.SessionToken };
+  return { clients, account: clients.forAccount(account, lab.region, async () => identity), identity };
 }
