@@ -47,7 +47,7 @@ export interface GetBlockInput {
   BlockToken: string;
 }
 
-/** Connections one client keeps to EBS at most; each disk has at most 16 requests in flight. */
+/** Connections one client keeps to EBS at most; each disk has at most 24 requests in flight (disk-hash.ts). */
 const MAX_CONNECTIONS = 64;
 const MAX_BACKOFF_MS = 20_000;
 const THROTTLING_BACKOFF_BASE_MS = 500;
