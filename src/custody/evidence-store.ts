@@ -7,7 +7,7 @@
  */
 import { createHash, hash as oneShotHash, randomBytes } from 'node:crypto';
 import { link, mkdir, open, rename, stat, unlink, type FileHandle } from 'node:fs/promises';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import type { ArtifactInput, EvidenceContent, EvidenceInput, LedgerEntry, StoredEvidence } from '../core/ports.js';
 import { CustodyError } from '../core/errors.js';
 import { assertNoCredentials } from './credential-guard.js';
@@ -275,6 +275,16 @@ const ensured = new Set<string>();
 // file is placed in it.
 const making = new Map<string, Promise<void>>();
 
+/** Syncs the parent of every folder `mkdir -p` made, from `first` (the outermost) down to `last`. */
+async function syncNewFolders(first: string, last: string): Promise<void> {
+  const parents: string[] = [];
+  for (let folder = last; ; folder = dirname(folder)) {
+    parents.push(dirname(folder));
+    if (folder === first || dirname(folder) === folder) break;
+  }
+  await Promise.all(parents.map((parent) => syncDirShared(parent)));
+}
+
 /**
  * Makes `path` (and its parents) unless this process did already. With `remember`, a folder this
  * call created is remembered as made here (`knownEvidenceFile`), before any caller goes on.
@@ -284,7 +294,11 @@ async function ensureDir(path: string, remember = false): Promise<void> {
   let made = making.get(path);
   if (!made) {
     made = mkdir(path, { recursive: true, mode: 0o700 }).then(
-      (created) => {
+      async (created) => {
+        // A new folder's own name lives in its parent: synced (shared with other new folders of
+        // the same parent) before any file placed in it is recorded, or a crash could lose the
+        // folder, and with it files the ledger says are stored.
+        if (created !== undefined) await syncNewFolders(created, path);
         if (ensured.size >= 10_000) ensured.clear();
         ensured.add(path);
         if (remember && created !== undefined) rememberMade(path);
