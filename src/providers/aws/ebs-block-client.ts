@@ -17,6 +17,7 @@
  * mode's client-side rate limiter is not reproduced: GetSnapshotBlock is paced to EBS's published
  * rates before it is sent (request-pacer.ts).
  */
+import { isServerError, isThrottlingError, isTransientError } from '@smithy/core/retry';
 import { SignatureV4 } from '@smithy/signature-v4';
 import type { EBSClient } from '@aws-sdk/client-ebs';
 import type { AwsCredentialIdentity, ChecksumConstructor, HashConstructor } from '@aws-sdk/types';
@@ -55,31 +56,8 @@ const BACKOFF_BASE_MS = 100;
 /** An error response body is a small JSON document; more than this is not read. */
 const MAX_ERROR_BODY = 64 * 1024;
 
-/** The SDK's throttling error codes (@smithy/service-error-classification). */
-const THROTTLING = new Set([
-  'BandwidthLimitExceeded',
-  'EC2ThrottledException',
-  'LimitExceededException',
-  'PriorRequestNotComplete',
-  'ProvisionedThroughputExceededException',
-  'RequestLimitExceeded',
-  'RequestThrottled',
-  'RequestThrottledException',
-  'SlowDown',
-  'ThrottledException',
-  'Throttling',
-  'ThrottlingException',
-  'TooManyRequestsException',
-  'TransactionInProgressException',
-]);
-const TRANSIENT_CODES = new Set(['TimeoutError', 'RequestTimeout', 'RequestTimeoutException', 'InternalError', 'InternalFailure', 'ServiceUnavailable']);
-const TRANSIENT_STATUS = new Set([500, 502, 503, 504]);
-/** Connection-level failures worth another attempt (Node's and undici's codes). */
-const NETWORK_CODES = new Set([
-  'ECONNRESET',
-  'ECONNREFUSED',
-  'EPIPE',
-  'ETIMEDOUT',
+/** undici's connection-level failures worth another attempt (the SDK's classifier knows Node's codes, not these). */
+const UNDICI_NETWORK_CODES = new Set([
   'UND_ERR_SOCKET',
   'UND_ERR_CLOSED',
   'UND_ERR_CONNECT_TIMEOUT',
@@ -124,15 +102,13 @@ function headerOf(headers: Record<string, string | string[] | undefined>, name: 
 const requestIdOf = (headers: Record<string, string | string[] | undefined>) =>
   headerOf(headers, 'x-amzn-requestid') ?? headerOf(headers, 'x-amzn-request-id') ?? headerOf(headers, 'x-amz-request-id');
 
-/** Whether the SDK's standard retry strategy would try `error` again. */
+/** Whether the SDK's standard retry strategy would try `error` again, by the SDK's own classifiers. */
 function retryable(error: unknown): 'throttling' | 'transient' | undefined {
-  const e = error as Partial<EbsServiceError> & { code?: string };
+  const e = error as Parameters<typeof isThrottlingError>[0] & { name?: string; code?: string };
   if (e.name === 'AbortError') return undefined;
-  if (e.name && THROTTLING.has(e.name)) return 'throttling';
-  if (e.$metadata?.httpStatusCode === 429) return 'throttling';
-  if (e.name && TRANSIENT_CODES.has(e.name)) return 'transient';
-  if (e.$metadata?.httpStatusCode !== undefined && TRANSIENT_STATUS.has(e.$metadata.httpStatusCode)) return 'transient';
-  if (e.code && NETWORK_CODES.has(e.code)) return 'transient';
+  if (isThrottlingError(e)) return 'throttling';
+  if (isTransientError(e) || isServerError(e)) return 'transient';
+  if (e.code && UNDICI_NETWORK_CODES.has(e.code)) return 'transient';
   return undefined;
 }
 
