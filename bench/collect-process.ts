@@ -4,13 +4,14 @@
  * a real orchestrator + AWS provider + custody case on disk, closes and verifies the case, and
  * sends its figures to the parent (bench/run.ts) over IPC.
  */
-import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { Session } from 'node:inspector/promises';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { monitorEventLoopDelay, performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 import { forkLab } from './lab-child.js';
+import { byThreadKind, threadsCpu } from './threads-cpu.js';
 import { parseConfig } from '../src/providers/config.js';
 import { DEFAULT_COLLECT_OPTIONS, runCollection } from '../src/core/orchestrator.js';
 import { parseTarget } from '../src/providers/targets.js';
@@ -115,44 +116,6 @@ async function startLabProcess(options: LabProcessOptions): Promise<LabHandle> {
 
 /** Long enough for the lab's EC2 token buckets to refill after a warm-up collection (CreateSnapshots 100, 5 a second). */
 const WARM_UP_PAUSE_MS = 25_000;
-
-/**
- * CPU time of each of this process's threads so far, ms, keyed `tid:name` (Linux
- * `/proc/self/task/<tid>/stat`: utime + stime in 10 ms ticks). Undefined without /proc.
- */
-function threadsCpu(): Map<string, number> | undefined {
-  let tasks: string[];
-  try {
-    tasks = readdirSync('/proc/self/task');
-  } catch {
-    return undefined;
-  }
-  const now = new Map<string, number>();
-  for (const tid of tasks) {
-    try {
-      const stat = readFileSync(`/proc/self/task/${tid}/stat`, 'utf8');
-      const name = readFileSync(`/proc/self/task/${tid}/comm`, 'utf8').trim();
-      // The fields after the parenthesised name start with the state (field 3); utime is 14, stime 15.
-      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-      now.set(`${tid}:${name}`, (Number(fields[11]) + Number(fields[12])) * 10);
-    } catch {
-      // The thread ended while we read.
-    }
-  }
-  return now;
-}
-
-/** The CPU spent between two `threadsCpu()` readings by thread kind (threads that ended in between are lost). */
-function byThreadKind(before: Map<string, number> | undefined, after: Map<string, number> | undefined): Record<string, number> | undefined {
-  if (!before || !after) return undefined;
-  const kinds: Record<string, number> = { main: 0, 'V8 helpers': 0, 'libuv pool': 0, other: 0 };
-  const kindOf: Record<string, string> = { 'node-MainThread': 'main', 'node-V8Worker': 'V8 helpers', 'libuv-worker': 'libuv pool' };
-  for (const [key, ms] of after) {
-    const kind = kindOf[key.slice(key.indexOf(':') + 1)] ?? 'other';
-    kinds[kind] = (kinds[kind] ?? 0) + ms - (before.get(key) ?? 0);
-  }
-  return kinds;
-}
 
 async function startProfiler(dir: string | undefined): Promise<Session | undefined> {
   if (!dir) return undefined;

@@ -27,6 +27,7 @@ import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { forkLab } from './lab-child.js';
+import { byThreadKind, threadsCpu } from './threads-cpu.js';
 import { parseArgs } from 'node:util';
 import { LabDisk } from '../src/lab/index.js';
 import type { DiskHash } from '../src/providers/aws/disk-hash.js';
@@ -107,6 +108,10 @@ interface CollectorAnswer {
   rssMiB: number;
   /** CPU time of the collector process (every thread) during the hash, seconds. */
   cpuSeconds: number;
+  /** The part of it spent in the kernel, seconds. */
+  systemSeconds: number;
+  /** The same CPU by thread kind (Linux, read from outside the process while it hashes), ms. */
+  byThread: Record<string, number> | undefined;
 }
 
 /**
@@ -120,9 +125,30 @@ async function hashInCollector(collector: string, nodeOptions: string[], lab: Ha
     execArgv: ['--no-warnings', ...nodeOptions, ...(profileDir ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] : [])],
     stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
   });
+  // The collector's threads are read from here while it hashes: the hash threads end with the
+  // hash, so they are read every 250 ms and each one's last reading kept.
+  let before: Map<string, number> | undefined;
+  const last = new Map<string, number>();
+  const read = () => {
+    for (const [k, v] of threadsCpu(child.pid!) ?? []) last.set(k, v);
+  };
+  let timer: NodeJS.Timeout | undefined;
   return new Promise<CollectorAnswer>((resolve, reject) => {
-    child.once('message', (m: CollectorAnswer | { error: string }) => ('error' in m ? reject(new Error(m.error)) : resolve(m)));
-    child.once('exit', (code) => reject(new Error(`the collector process exited (${code}) without an answer`)));
+    child.on('message', (m: Omit<CollectorAnswer, 'byThread'> | { error: string } | { started: true }) => {
+      if ('started' in m) {
+        before = threadsCpu(child.pid!);
+        timer = setInterval(read, 250);
+        return;
+      }
+      clearInterval(timer);
+      read();
+      if ('error' in m) reject(new Error(m.error));
+      else resolve({ ...m, byThread: byThreadKind(before, last, ['main', 'worker threads', 'V8 helpers', 'libuv pool']) });
+    });
+    child.once('exit', (code) => {
+      clearInterval(timer);
+      reject(new Error(`the collector process exited (${code}) without an answer`));
+    });
   });
 }
 
@@ -131,6 +157,14 @@ const stats = (xs: number[]) => {
   return { min: s[0] ?? NaN, median: s[Math.floor(s.length / 2)] ?? NaN, max: s[s.length - 1] ?? NaN };
 };
 const f2 = (n: number) => n.toFixed(2);
+const threadsLine = (a: CollectorAnswer) =>
+  `${
+    a.byThread
+      ? `by thread ${Object.entries(a.byThread)
+          .map(([k, ms]) => `${k === 'worker threads' ? 'hash threads' : k} ${f2(ms / 1000)} s`)
+          .join(', ')}; `
+      : ''
+  }kernel ${f2(a.systemSeconds)} s of it`;
 
 async function main(): Promise<void> {
   const { values } = parseArgs({ options: { runs: { type: 'string', default: '3' }, profile: { type: 'string' }, disk: { type: 'string' }, 'node-options': { type: 'string' } } });
@@ -160,7 +194,8 @@ async function main(): Promise<void> {
       for (let run = 1; run <= runs; run++) {
         const labBefore = await lab.configure(0, false);
         // No limits at the lab, so no pacing either: this measures the product's own pipeline.
-        const { result, seconds, rssMiB, cpuSeconds } = await hashInCollector(collector, nodeOptions, lab.ready, snap.snapshotId, scratch, false, profileDir);
+        const unlimited = await hashInCollector(collector, nodeOptions, lab.ready, snap.snapshotId, scratch, false, profileDir);
+        const { result, seconds, rssMiB, cpuSeconds } = unlimited;
         const labCpu = (await lab.configure(0, false)).cpuSeconds - labBefore.cpuSeconds;
         rss.push(rssMiB);
         const sha = shaRate(disk);
@@ -177,7 +212,7 @@ async function main(): Promise<void> {
         ceilings.push(ceiling);
         vsCeiling.push(throughput / sha.bytesPerSecond / ceiling);
         console.log(
-          `${snap.name} run ${run} (0 ms, no limits): ${f2(seconds)} s, ${f2(throughput / MIB)} MiB/s; SHA-256 alone ${f2(sha.bytesPerSecond / MIB)} MiB/s → ${f2(throughput / sha.bytesPerSecond)} of it; ${result.blockRequests} block requests; collector CPU ${f2(cpuSeconds)} s (${f2((cpuSeconds / result.blockRequests) * 1000)} ms a block, the two SHA-256 passes ${f2(((digestSeconds + checksumSeconds) / result.blockRequests) * 1000)} ms of it), RSS ${f2(rssMiB)} MiB; lab CPU ${f2(labCpu)} s; ceiling on ${cores} cores ${f2(ceiling)} of the SHA-256 rate`,
+          `${snap.name} run ${run} (0 ms, no limits): ${f2(seconds)} s, ${f2(throughput / MIB)} MiB/s; SHA-256 alone ${f2(sha.bytesPerSecond / MIB)} MiB/s → ${f2(throughput / sha.bytesPerSecond)} of it; ${result.blockRequests} block requests; collector CPU ${f2(cpuSeconds)} s (${f2((cpuSeconds / result.blockRequests) * 1000)} ms a block, the two SHA-256 passes ${f2(((digestSeconds + checksumSeconds) / result.blockRequests) * 1000)} ms of it), RSS ${f2(rssMiB)} MiB; lab CPU ${f2(labCpu)} s; ceiling on ${cores} cores ${f2(ceiling)} of the SHA-256 rate; collector ${threadsLine(unlimited)}`,
         );
 
         const throttledBefore = (await lab.configure(10, true)).throttled;
@@ -190,7 +225,7 @@ async function main(): Promise<void> {
         floorRatios.push(limited.seconds / requestFloor);
         vsHashFloor.push(limited.seconds / Math.max(requestFloor, hashFloor));
         console.log(
-          `${snap.name} run ${run} (10 ms, EBS limits): ${f2(limited.seconds)} s; request-rate floor ${snap.writtenBlocks} blocks / ${PER_SNAPSHOT_RATE}/s = ${f2(requestFloor)} s → ${f2(limited.seconds / requestFloor)}×; hash floor ${f2(hashFloor)} s; ${throttled} requests throttled${hashFloor > TARGET_FLOOR_RATIO * requestFloor ? ' (the hash floor alone is above the request-floor target: unreachable on this machine)' : ''}`,
+          `${snap.name} run ${run} (10 ms, EBS limits): ${f2(limited.seconds)} s; request-rate floor ${snap.writtenBlocks} blocks / ${PER_SNAPSHOT_RATE}/s = ${f2(requestFloor)} s → ${f2(limited.seconds / requestFloor)}×; hash floor ${f2(hashFloor)} s; ${throttled} requests throttled; collector CPU ${f2(limited.cpuSeconds)} s, ${threadsLine(limited)}${hashFloor > TARGET_FLOOR_RATIO * requestFloor ? ' (the hash floor alone is above the request-floor target: unreachable on this machine)' : ''}`,
         );
       }
       rows.push({ disk: snap.name, metric: 'throughput / SHA-256 rate (0 ms)', values: shares, target: `≥ ${TARGET_SHA_SHARE}`, pass: (v) => v >= TARGET_SHA_SHARE });

@@ -4,7 +4,7 @@ import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 
 // Checked before anything loads: on an older Node a dependency fails with an unrelated error.
-// 22.19: the oldest release undici (the EBS block client's and the Kubernetes client's HTTP) supports.
+// 22.19: the oldest release undici (the Kubernetes client's HTTP) supports.
 const [major, minor] = process.versions.node.split('.').map(Number);
 if (major < 22 || (major === 22 && minor < 19)) {
   process.stderr.write(`custody: needs Node.js 22.19 or later (this is ${process.version}); README.md, "Requirements", says how to get it.\n`);

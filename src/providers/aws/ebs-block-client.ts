@@ -3,9 +3,9 @@
  * 512 KiB block, thousands a second; through `@aws-sdk/client-ebs` each one paid for the
  * middleware stack, the response deserialiser, a body stream and Node's HTTP client, which
  * capped the reader near 600 blocks a second on a 2-core machine (bench/README.md, bench:hash).
- * Here a request is signed with `@smithy/signature-v4` (what the SDK signs with) and sent over an
- * `undici` connection pool; the block's bytes go from the socket straight into the caller's
- * buffer. ListSnapshotBlocks (one request per 10,000 blocks) stays on the SDK.
+ * Here a request is signed with `@smithy/signature-v4` (what the SDK signs with) and sent over
+ * keep-alive connections that read the block's bytes straight into the caller's buffer
+ * (block-http.ts). ListSnapshotBlocks (one request per 10,000 blocks) stays on the SDK.
  *
  * Everything else is the SDK client's: its region, endpoint (config `aws.endpoints.ebs`, or
  * `AWS_ENDPOINT_URL_EBS`, or the partition's own), credentials provider (so a session renewed
@@ -21,16 +21,16 @@ import { isServerError, isThrottlingError, isTransientError } from '@smithy/core
 import { SignatureV4 } from '@smithy/signature-v4';
 import type { EBSClient } from '@aws-sdk/client-ebs';
 import type { AwsCredentialIdentity, ChecksumConstructor, HashConstructor } from '@aws-sdk/types';
-import { createRequire } from 'node:module';
-import type { Dispatcher, Pool as UndiciPool } from 'undici';
+import type { BlockHttpPool } from './block-http.js';
 
-// undici's connection pool alone: its index also loads fetch, WebSocket, caches and mocks (about
-// 12 MiB of a collector's resident memory) that this reader never uses. Loaded with the first
-// client that sends (the hash threads send; the main thread then never loads it). The test of
-// this file fails if a release of undici moves it.
-type Pool = UndiciPool;
-let poolClass: typeof UndiciPool | undefined;
-const loadPool = () => (poolClass ??= createRequire(import.meta.url)('undici/lib/dispatcher/pool.js') as typeof UndiciPool);
+// The connections (block-http.ts), loaded with the first client that sends: the hash threads
+// send, so the main thread never loads them. By URL, because the threads load this file as it is
+// (its TypeScript source under the tests, with Node stripping the types), where a relative
+// `.js` import would not resolve.
+type BlockHttp = typeof import('./block-http.js');
+let blockHttp: Promise<BlockHttp> | undefined;
+const loadBlockHttp = () =>
+  (blockHttp ??= import(new URL(`./block-http${import.meta.url.endsWith('.ts') ? '.ts' : '.js'}`, import.meta.url).href) as Promise<BlockHttp>);
 
 /** What a GetSnapshotBlock answered, shaped like the SDK's output (minus the body, which is in `into`). */
 export interface BlockResponse {
@@ -53,17 +53,6 @@ const MAX_CONNECTIONS = 64;
 const MAX_BACKOFF_MS = 20_000;
 const THROTTLING_BACKOFF_BASE_MS = 500;
 const BACKOFF_BASE_MS = 100;
-/** An error response body is a small JSON document; more than this is not read. */
-const MAX_ERROR_BODY = 64 * 1024;
-
-/** undici's connection-level failures worth another attempt (the SDK's classifier knows Node's codes, not these). */
-const UNDICI_NETWORK_CODES = new Set([
-  'UND_ERR_SOCKET',
-  'UND_ERR_CLOSED',
-  'UND_ERR_CONNECT_TIMEOUT',
-  'UND_ERR_HEADERS_TIMEOUT',
-  'UND_ERR_BODY_TIMEOUT',
-]);
 
 /** An error as the SDK throws them: `name` is the service's code, `$metadata` has the request id. */
 export interface EbsServiceError extends Error {
@@ -73,7 +62,7 @@ export interface EbsServiceError extends Error {
   Reason?: string;
 }
 
-function serviceError(status: number, headers: Record<string, string | string[] | undefined>, body: Buffer, requestId: string | undefined): EbsServiceError {
+function serviceError(status: number, headers: Record<string, string | undefined>, body: Buffer, requestId: string | undefined): EbsServiceError {
   let parsed: Record<string, unknown> = {};
   try {
     const json = JSON.parse(body.toString('utf8')) as unknown;
@@ -94,24 +83,24 @@ function serviceError(status: number, headers: Record<string, string | string[] 
   return error;
 }
 
-function headerOf(headers: Record<string, string | string[] | undefined>, name: string): string | undefined {
-  const value = headers[name];
-  return Array.isArray(value) ? value[0] : value;
+function headerOf(headers: Record<string, string | undefined>, name: string): string | undefined {
+  return headers[name];
 }
 
-const requestIdOf = (headers: Record<string, string | string[] | undefined>) =>
+const requestIdOf = (headers: Record<string, string | undefined>) =>
   headerOf(headers, 'x-amzn-requestid') ?? headerOf(headers, 'x-amzn-request-id') ?? headerOf(headers, 'x-amz-request-id');
 
 /** Whether the SDK's standard retry strategy would try `error` again, by the SDK's own classifiers. */
 function retryable(error: unknown): 'throttling' | 'transient' | undefined {
-  const e = error as Parameters<typeof isThrottlingError>[0] & { name?: string; code?: string };
+  const e = error as Parameters<typeof isThrottlingError>[0] & { name?: string };
   if (e.name === 'AbortError') return undefined;
   if (isThrottlingError(e)) return 'throttling';
+  // Connection failures carry Node's socket codes (ECONNRESET, ETIMEDOUT, …), which the SDK's classifier knows.
   if (isTransientError(e) || isServerError(e)) return 'transient';
-  if (e.code && UNDICI_NETWORK_CODES.has(e.code)) return 'transient';
   return undefined;
 }
 
+/** A request cancelled by its signal (the same as block-http.ts gives, which this file cannot import before it loads). */
 function abortError(signal: AbortSignal): Error {
   const error = new Error(`the request was aborted${signal.reason instanceof Error ? ` (${signal.reason.message})` : ''}`);
   error.name = 'AbortError';
@@ -135,7 +124,7 @@ function sleep(ms: number, signal: AbortSignal | undefined): Promise<void> {
 
 interface Resolved {
   signer: SignatureV4;
-  pool: Pool;
+  pool: BlockHttpPool;
   origin: URL;
   /** The endpoint's path prefix without a trailing slash ('' for AWS's own endpoints). */
   basePath: string;
@@ -212,7 +201,8 @@ export class EbsBlockClient {
       const { region, url, maxAttempts } = await this.source.endpoint();
       const endpoint = new URL(url);
       const signer = new SignatureV4({ service: 'ebs', region, credentials: this.source.credentials, sha256: this.source.sha256, uriEscapePath: true, applyChecksum: false });
-      const pool = new (loadPool())(endpoint.origin, { connections: MAX_CONNECTIONS, pipelining: 1 });
+      const { BlockHttpPool } = await loadBlockHttp();
+      const pool = new BlockHttpPool(endpoint.origin, { maxConnections: MAX_CONNECTIONS });
       return { signer, pool, origin: endpoint, basePath: endpoint.pathname.replace(/\/+$/, ''), host: endpoint.host, maxAttempts };
     })();
     return this.resolved;
@@ -254,68 +244,18 @@ export class EbsBlockClient {
       query: { blockToken: input.BlockToken },
       headers: { host: r.host },
     });
-    const headers: Record<string, string> = {};
-    for (const [name, value] of Object.entries(signed.headers)) headers[name] = value;
-    return new Promise<BlockResponse>((resolve, reject) => {
-      let status = 0;
-      let responseHeaders: Record<string, string | string[] | undefined> = {};
-      let offset = 0;
-      let errorBody: Buffer[] | undefined;
-      let errorBytes = 0;
-      let failed: Error | undefined;
-      const onAbort = () => controller?.abort(abortError(signal!));
-      let controller: Dispatcher.DispatchController | undefined;
-      const done = (error: Error | undefined, value?: BlockResponse) => {
-        signal?.removeEventListener('abort', onAbort);
-        if (error) reject(error);
-        else resolve(value!);
-      };
-      const handler: Dispatcher.DispatchHandler = {
-        onRequestStart(c) {
-          controller = c;
-          if (signal?.aborted) c.abort(abortError(signal));
-        },
-        onResponseStart(_c, statusCode, h) {
-          status = statusCode;
-          responseHeaders = h as Record<string, string | string[] | undefined>;
-          if (status !== 200) errorBody = [];
-        },
-        onResponseData(c, chunk) {
-          if (errorBody) {
-            if (errorBytes < MAX_ERROR_BODY) errorBody.push(chunk);
-            errorBytes += chunk.byteLength;
-            return;
-          }
-          if (failed) return;
-          if (offset + chunk.byteLength > into.byteLength) {
-            // Nothing more is read; the connection is closed, not reused.
-            failed = new Error(`a block came with more than ${into.byteLength} bytes`);
-            c.abort(failed);
-            return;
-          }
-          chunk.copy(into, offset);
-          offset += chunk.byteLength;
-        },
-        onResponseEnd() {
-          const requestId = requestIdOf(responseHeaders);
-          if (errorBody) return done(serviceError(status, responseHeaders, Buffer.concat(errorBody), requestId));
-          const declared = headerOf(responseHeaders, 'x-amz-data-length');
-          done(undefined, {
-            length: offset,
-            Checksum: headerOf(responseHeaders, 'x-amz-checksum'),
-            ChecksumAlgorithm: headerOf(responseHeaders, 'x-amz-checksum-algorithm'),
-            DataLength: declared === undefined ? undefined : Number(declared),
-            $metadata: { httpStatusCode: status, requestId, attempts: 1 },
-          });
-        },
-        onResponseError(_c, error) {
-          done(failed ?? error);
-        },
-      };
-      signal?.addEventListener('abort', onAbort, { once: true });
-      const query = `blockToken=${encodeURIComponent(input.BlockToken)}`;
-      r.pool.dispatch({ origin: r.origin.origin, path: `${path}?${query}`, method: 'GET', headers }, handler);
-    });
+    const query = `blockToken=${encodeURIComponent(input.BlockToken)}`;
+    const answer = await r.pool.get(`${path}?${query}`, signed.headers, into, signal);
+    const requestId = requestIdOf(answer.headers);
+    if (answer.errorBody) throw serviceError(answer.status, answer.headers, answer.errorBody, requestId);
+    const declared = headerOf(answer.headers, 'x-amz-data-length');
+    return {
+      length: answer.length,
+      Checksum: headerOf(answer.headers, 'x-amz-checksum'),
+      ChecksumAlgorithm: headerOf(answer.headers, 'x-amz-checksum-algorithm'),
+      DataLength: declared === undefined ? undefined : Number(declared),
+      $metadata: { httpStatusCode: answer.status, requestId, attempts: 1 },
+    };
   }
 
   /** Closes the connections (idle ones do not hold the process open either way). */

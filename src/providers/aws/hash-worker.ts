@@ -2,14 +2,14 @@
  * The threads that fetch and hash the blocks of every disk hashed in this process, so the main
  * thread only plans: a few workers (as many as the machine has cores, 2 to 4) each keep the
  * running whole-disk digests of some disks and send GetSnapshotBlock for any disk — each over its
- * own connection pool (ebs-block-client.ts), the bytes going from its sockets into the block's
+ * own connections (ebs-block-client.ts, block-http.ts), the bytes going from its sockets into the block's
  * slot of the shared block buffers (block-buffers.ts), their SHA-256 (EBS's checksum) computed
  * there at once. A message names a slot, never carries bytes; credentials go to a thread with the
  * first request and again only when they change (a renewed session), and are never logged. A
  * disk's digest lives on one worker (a SHA-256 is one sequential chain); fetches go to the least
  * busy worker, so with two cores one thread digests while both fetch and check, and a disk whose
  * blocks are all written is not held to one core's rate. The threads run with a small young
- * generation, so the sockets' read buffers are freed a few blocks after they are used.
+ * generation.
  *
  * The worker's code is a plain-JavaScript string run with `eval: true`, so the same code runs
  * from `dist/`, under tsx and under vitest without a build step of its own.
@@ -25,9 +25,10 @@ import type { BlockClientSource, BlockEndpoint, BlockResponse, EbsServiceError, 
 const ZERO_BYTES = 4 * 1024 * 1024;
 
 /**
- * A hash thread's garbage is mostly the socket's read buffers of the blocks it fetches, dead as
- * soon as a block is copied into its slot: with a 1 MiB young generation they are freed every
- * few blocks instead of piling up to V8's default (tens of MiB per thread) before a GC.
+ * A hash thread's garbage is a few tens of KiB of JavaScript objects per block (signing, the
+ * answer's headers, messages): the block's bytes themselves are read into one reused buffer
+ * (block-http.ts). A 1 MiB young generation keeps the thread's heap small; 4 MiB measured the
+ * same CPU in bench:hash.
  */
 const WORKER_LIMITS = { maxYoungGenerationSizeMb: 1 };
 
