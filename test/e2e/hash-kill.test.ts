@@ -58,12 +58,18 @@ describe.each([
 
     // From the 48th block read on, reads take seconds: the collector has hashed a few ranges by
     // then and stalls with them on record, so the kill lands mid-disk whatever the machine's
-    // speed — the test waits for a recorded range, never for a time.
-    ebsControl.beforeBlockRequest(fx.lab.state, 48, () => fx.lab.control.setLatency({ perAction: { 'ebs:GetSnapshotBlock': 3000 } }));
+    // speed — the test waits for the stall and a recorded range, never for a time. (Killed
+    // before the stall, its requests still on their way would reach the lab during the resumed
+    // run, and the stall would begin there.)
+    let stalled = false;
+    ebsControl.beforeBlockRequest(fx.lab.state, 48, () => {
+      fx.lab.control.setLatency({ perAction: { 'ebs:GetSnapshotBlock': 3000 } });
+      stalled = true;
+    });
     const run = startCli([...args, target], fx.env);
     let finished = false;
     void run.done.then(() => (finished = true));
-    while (!finished && recordedRange(caseDir) < 32) await new Promise((r) => setTimeout(r, 5));
+    while (!finished && !(stalled && recordedRange(caseDir) >= 32)) await new Promise((r) => setTimeout(r, 5));
     expect(finished, 'the hash finished before it could be killed').toBe(false);
     run.child.kill('SIGKILL');
     const killed = await run.done;
@@ -73,10 +79,14 @@ describe.each([
     const ledger = readFileSync(join(caseDir, 'ledger.jsonl'), 'utf8');
     expect(ledger).not.toContain('"disk.hashed"');
 
-    const before = getBlockCalls();
+    // The resumed run's reads are counted from its first ListSnapshotBlocks: requests the killed
+    // process had on their way when it died reach the lab while the new one is still starting.
+    let before: number | undefined;
+    ebsControl.beforeListRequest(fx.lab.state, 1, () => (before = getBlockCalls()));
     const resumed = await runCliChild([...args, '--resume', '--json', target], fx.env);
     expect(resumed.code, resumed.stderr).toBe(EXIT.OK);
-    const requests = getBlockCalls() - before;
+    expect(before, 'the resumed run listed the snapshot\'s blocks').toBeDefined();
+    const requests = getBlockCalls() - before!;
     const entries = readFileSync(join(caseDir, 'ledger.jsonl'), 'utf8')
       .trim()
       .split('\n')

@@ -29,6 +29,7 @@ interface EbsLabState {
   /** `snapshotId:index` → reads left that return corrupted bytes. */
   corrupt: Map<string, number>;
   hooks: Array<{ n: number; seen: number; run: () => void }>;
+  listHooks: Array<{ n: number; seen: number; run: () => void }>;
   throttled: number;
   limitsOn: boolean;
   /** GetSnapshotBlock requests still to refuse as throttled, whatever the rate (tests). */
@@ -40,7 +41,7 @@ const ebsStates = new WeakMap<LabState, EbsLabState>();
 function ebsState(state: LabState): EbsLabState {
   let s = ebsStates.get(state);
   if (!s) {
-    s = { buckets: new Map(), corrupt: new Map(), hooks: [], throttled: 0, limitsOn: true, throttleNext: 0 };
+    s = { buckets: new Map(), corrupt: new Map(), hooks: [], listHooks: [], throttled: 0, limitsOn: true, throttleNext: 0 };
     ebsStates.set(state, s);
   }
   return s;
@@ -55,6 +56,10 @@ export const ebsControl = {
   /** Runs `run` just before the Nth (1-based) GetSnapshotBlock from now is served. */
   beforeBlockRequest(state: LabState, n: number, run: () => void): void {
     ebsState(state).hooks.push({ n, seen: 0, run });
+  },
+  /** Runs `run` just before the Nth (1-based) ListSnapshotBlocks from now is served. */
+  beforeListRequest(state: LabState, n: number, run: () => void): void {
+    ebsState(state).listHooks.push({ n, seen: 0, run });
   },
   /** The next `count` GetSnapshotBlock requests are refused as throttled (per snapshot), whatever the rate. */
   throttleNextBlocks(state: LabState, count: number): void {
@@ -150,6 +155,12 @@ export async function handleEbs(call: CallContext, method: string, url: URL): Pr
 }
 
 async function listSnapshotBlocks(call: CallContext, snapshotId: string, url: URL): Promise<HandlerResult> {
+  const s = ebsState(call.lab.state);
+  for (const hook of s.listHooks) {
+    hook.seen += 1;
+    if (hook.seen === hook.n) hook.run();
+  }
+  s.listHooks = s.listHooks.filter((h) => h.seen < h.n);
   take(call, `account:${call.account}:list`, EBS_LIMITS.listPerAccount);
   const snapshot = findSnapshot(call, snapshotId);
   await authorize(call, 'ebs:ListSnapshotBlocks', [{ resource: snapshotArn(call, snapshotId), context: resourceTagContext(snapshot.tags) }]);
