@@ -133,7 +133,7 @@ class Connection {
   /** Bytes `buf[0, n)` arrived. Returns nothing; every byte is consumed before the next read. */
   onData(buf: Buffer, n: number): void {
     const request = this.request;
-    if (!request || this.closed) return;
+    if (!request || this.closed || n <= 0) return;
     this.received = true;
     let at = 0;
     // Only this request's answer is read here: finishing it may hand the connection a new one.
