@@ -10,7 +10,7 @@
  * then takes the three careful walks, which refuse with the same errors as always, or accept
  * what they accept. So for what it accepts, its copy and text are the careful walks' own.
  */
-import type { JsonValue } from './canonical-json.js';
+import { hasSurrogate, type JsonValue } from './canonical-json.js';
 import { credentialText, isCredentialKey } from './credential-guard.js';
 
 /** The entry's data, converted (frozen), and its RFC 8785 canonical text. */
@@ -28,13 +28,12 @@ export function entryData(data: Record<string, unknown>): EntryData | undefined 
 }
 
 const DECLINE = Symbol('decline');
-const SURROGATE = /[\uD800-\uDFFF]/;
 
 /** Converts `value` as `toJsonData` does, appending its canonical text to `sink.text`. */
 function walk(value: unknown, sink: { text: string }): JsonValue | typeof DECLINE {
   switch (typeof value) {
     case 'string':
-      if (SURROGATE.test(value) || credentialText(value) !== undefined) return DECLINE;
+      if (hasSurrogate(value) || credentialText(value) !== undefined) return DECLINE;
       sink.text += JSON.stringify(value);
       return value;
     case 'number':
@@ -81,7 +80,7 @@ function walk(value: unknown, sink: { text: string }): JsonValue | typeof DECLIN
     const key = keys[i]!;
     const item = (value as Record<string, unknown>)[key];
     if (item === undefined) continue; // left out, as JSON.stringify does
-    if (key === '__proto__' || SURROGATE.test(key) || (item !== null && isCredentialKey(key))) return DECLINE;
+    if (key === '__proto__' || hasSurrogate(key) || (item !== null && isCredentialKey(key))) return DECLINE;
     sink.text += first ? `${JSON.stringify(key)}:` : `,${JSON.stringify(key)}:`;
     first = false;
     const converted = walk(item, sink);
