@@ -21,6 +21,9 @@ export type JsonValue = null | boolean | number | string | JsonValue[] | { [key:
  * @example canonicalize({ b: 1, a: [true, null] }) // '{"a":[true,null],"b":1}'
  */
 export function canonicalize(value: unknown, path = '$'): string {
+  // A string alone (an entry's actor, type, time, target…: seven per ledger entry) is written as
+  // JSON.stringify writes it, which RFC 8785 adopts, unless a surrogate needs the closer look.
+  if (typeof value === 'string' && !SURROGATES.test(value)) return JSON.stringify(value);
   const fast = writePlainJson(value);
   if (fast !== undefined) return fast;
   // Anything the fast writer declines (a refused value, or a shape it does not handle) takes the
@@ -193,9 +196,18 @@ function describeNonJson(value: unknown, path: string): void {
   }
 }
 
+// One object for every test: a regular expression literal inside a function is a new object each
+// time the function runs, and every string of every entry is tested.
+const SURROGATES = /[\uD800-\uDFFF]/;
+
+/** Whether `text` holds any UTF-16 surrogate, paired or not (most text holds none). */
+export function hasSurrogate(text: string): boolean {
+  return SURROGATES.test(text);
+}
+
 function hasLoneSurrogate(text: string): boolean {
   // Fast path: most strings have no surrogates at all.
-  if (!/[\uD800-\uDFFF]/.test(text)) return false;
+  if (!SURROGATES.test(text)) return false;
   for (let i = 0; i < text.length; i++) {
     const unit = text.charCodeAt(i);
     if (unit >= 0xd800 && unit <= 0xdbff) {

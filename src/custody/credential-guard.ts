@@ -35,6 +35,17 @@ const CREDENTIAL_VALUES: ReadonlyArray<[RegExp, string]> = [
   [/-----BEGIN [A-Z ]*PRIVATE KEY-----/, 'a private key'],
 ];
 
+/** What kind of credential `text` is, whatever key carries it, or undefined when it is none. */
+export function credentialText(text: string): string | undefined {
+  // Indexed, not destructured: every string of every entry passes here, and a destructuring
+  // walks an iterator (with its garbage) until the function is optimised.
+  for (let i = 0; i < CREDENTIAL_VALUES.length; i++) {
+    const candidate = CREDENTIAL_VALUES[i]!;
+    if (candidate[0].test(text)) return candidate[1];
+  }
+  return undefined;
+}
+
 /** Where in `data` a credential was found, or undefined when there is none. */
 export function findCredential(data: unknown, path = '$'): string | undefined {
   const found = locate(data);
@@ -49,8 +60,8 @@ export function findCredential(data: unknown, path = '$'): string | undefined {
  */
 function locate(data: unknown): { segments: string[]; what?: string } | undefined {
   if (typeof data === 'string') {
-    for (const [pattern, what] of CREDENTIAL_VALUES) if (pattern.test(data)) return { segments: [], what };
-    return undefined;
+    const what = credentialText(data);
+    return what === undefined ? undefined : { segments: [], what };
   }
   if (Array.isArray(data)) {
     for (let i = 0; i < data.length; i++) {
@@ -81,7 +92,8 @@ function locate(data: unknown): { segments: string[]; what?: string } | undefine
 // The same keys recur in every entry (snapshotId, volumeId, …): remember the answer for each.
 const keyVerdicts = new Map<string, boolean>();
 
-function isCredentialKey(key: string): boolean {
+/** Whether a member named `key` would hold a credential (compared without case, `-` and `_`). */
+export function isCredentialKey(key: string): boolean {
   let verdict = keyVerdicts.get(key);
   if (verdict === undefined) {
     verdict = CREDENTIAL_KEYS.has(key.toLowerCase().replace(/[-_]/g, ''));

@@ -28,12 +28,13 @@ export function sealEntry(entry: UnsealedEntry, key: SigningKey): LedgerEntry {
  * Seals an entry and renders its ledger line in one pass: `data` is canonicalised once and its
  * text shared by the hashed form and the line, which differ only by `hash` and `sig`. Equal to
  * `sealEntry` then `entryLine` (a test holds them equal); the ledger's append path uses it
- * because canonicalising every entry twice was a third of its CPU.
+ * because canonicalising every entry twice was a third of its CPU. `dataText`: the canonical text
+ * of `entry.data` when the caller already wrote it in the same walk that made `data` (entry-data.ts).
  */
-export function sealEntryLine(entry: UnsealedEntry, key: SigningKey): { entry: LedgerEntry; line: string } {
+export function sealEntryLine(entry: UnsealedEntry, key: SigningKey, dataText?: string): { entry: LedgerEntry; line: string } {
   // RFC 8785 orders members by UTF-16 code units; the entry's members, in that order, are
   // actor, data, hash, prev, seq, sig, target, time, type.
-  const before = `"actor":${canonicalize(entry.actor)},"data":${canonicalize(entry.data)}`;
+  const before = `"actor":${canonicalize(entry.actor)},"data":${dataText ?? canonicalize(entry.data)}`;
   const middle = `"prev":${canonicalize(entry.prev)},"seq":${canonicalize(entry.seq)}`;
   const after = `${entry.target !== undefined ? `"target":${canonicalize(entry.target)},` : ''}"time":${canonicalize(entry.time)},"type":${canonicalize(entry.type)}`;
   // One-shot `hash` (no Hash object) costs half of createHash().update().digest() for an entry.

@@ -6,13 +6,14 @@
  * so a crash never leaves a half file under its final name. An existing file is never replaced.
  */
 import { createHash, hash as oneShotHash, randomBytes } from 'node:crypto';
-import { link, mkdir, open, rename, stat, unlink, type FileHandle } from 'node:fs/promises';
+import { constants } from 'node:fs';
+import { mkdir, open, rename, stat, unlink, type FileHandle } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import type { ArtifactInput, EvidenceContent, EvidenceInput, LedgerEntry, StoredEvidence } from '../core/ports.js';
 import { CustodyError } from '../core/errors.js';
 import { assertNoCredentials } from './credential-guard.js';
 import { hashFile } from './file-hash.js';
-import { syncDirShared } from './fs-util.js';
+import { closeFd, fdatasyncFd, linkPath, openFd, syncDirShared, unlinkPath, writeAllFd } from './fs-util.js';
 import { EVIDENCE_DIR, PARTIAL_DIR } from './layout.js';
 import { validateSegment } from './names.js';
 
@@ -134,7 +135,7 @@ async function storeOne(sink: EvidenceSink, input: EvidenceInput, relPath: strin
       return placeFile(tempPath, finalPath);
     });
   } finally {
-    await unlink(tempPath).catch(() => undefined);
+    await unlinkPath(tempPath).catch(() => undefined);
   }
   if (placed) madeHere.get(finalDir)?.set(input.name, sha256);
   if (!placed) {
@@ -180,6 +181,13 @@ async function storeOne(sink: EvidenceSink, input: EvidenceInput, relPath: strin
 
 /** Streams content to `path`, hashing as it goes; the file is fsync'd before this resolves. */
 async function writeHashed(path: string, content: EvidenceContent, relPath: string): Promise<{ sha256: string; size: number }> {
+  const whole = typeof content === 'string' ? Buffer.from(content, 'utf8') : content instanceof Uint8Array ? content : undefined;
+  if (whole) {
+    // Content in memory (every description and console output): hashed in one shot and written
+    // without the async generator a stream needs.
+    await writeWhole(path, whole, relPath);
+    return { sha256: oneShotHash('sha256', whole, 'hex'), size: whole.length };
+  }
   let size = 0;
   let handle: FileHandle;
   try {
@@ -189,22 +197,13 @@ async function writeHashed(path: string, content: EvidenceContent, relPath: stri
   }
   let digest: string;
   try {
-    const whole = typeof content === 'string' ? Buffer.from(content, 'utf8') : content instanceof Uint8Array ? content : undefined;
-    if (whole) {
-      // Content in memory (every description and console output): hashed in one shot and written
-      // without the async generator a stream needs.
-      digest = oneShotHash('sha256', whole, 'hex');
-      size = whole.length;
-      await writeAll(handle, whole, relPath);
-    } else {
-      const hash = createHash('sha256');
-      for await (const chunk of chunksOf(content)) {
-        hash.update(chunk);
-        size += chunk.length;
-        await writeAll(handle, chunk, relPath);
-      }
-      digest = hash.digest('hex');
+    const hash = createHash('sha256');
+    for await (const chunk of chunksOf(content)) {
+      hash.update(chunk);
+      size += chunk.length;
+      await writeAll(handle, chunk, relPath);
     }
+    digest = hash.digest('hex');
     // fdatasync: the bytes and the length, not the times (cheaper, and all a reader needs).
     await handle.datasync().catch((cause: unknown) => {
       throw localWriteError(relPath, cause);
@@ -217,6 +216,33 @@ async function writeHashed(path: string, content: EvidenceContent, relPath: stri
   await handle.close();
   return { sha256: digest, size };
 }
+
+/** `writeHashed` for bytes in memory: created exclusively, written, made durable (fdatasync), closed. */
+async function writeWhole(path: string, bytes: Uint8Array, relPath: string): Promise<void> {
+  let fd: number;
+  try {
+    fd = await openFd(path, CREATE_NEW, 0o600);
+  } catch (cause) {
+    throw localWriteError(relPath, cause);
+  }
+  try {
+    await writeAllFd(fd, bytes).catch((cause: unknown) => {
+      throw localWriteError(relPath, cause);
+    });
+    // fdatasync: the bytes and the length, not the times (cheaper, and all a reader needs).
+    await fdatasyncFd(fd).catch((cause: unknown) => {
+      throw localWriteError(relPath, cause);
+    });
+  } catch (error) {
+    await closeFd(fd).catch(() => undefined);
+    await unlinkPath(path).catch(() => undefined);
+    throw error;
+  }
+  await closeFd(fd);
+}
+
+/** `wx`: write only, created here, never an existing file. */
+const CREATE_NEW = constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL;
 
 async function writeAll(handle: FileHandle, chunk: Uint8Array, relPath: string): Promise<void> {
   let offset = 0;
@@ -247,7 +273,7 @@ async function* chunksOf(content: EvidenceContent): AsyncGenerator<Uint8Array> {
 /** Links the complete temp file into place without ever replacing an existing file. */
 async function placeFile(tempPath: string, finalPath: string): Promise<boolean> {
   try {
-    await link(tempPath, finalPath);
+    await linkPath(tempPath, finalPath);
     return true;
   } catch (cause) {
     const code = (cause as NodeJS.ErrnoException).code;

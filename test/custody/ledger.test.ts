@@ -6,6 +6,9 @@ import { describe, expect, it } from 'vitest';
 import { CustodyError } from '../../src/core/errors.js';
 import type { LedgerEntry } from '../../src/core/ports.js';
 import { canonicalize } from '../../src/custody/canonical-json.js';
+import { assertNoCredentials } from '../../src/custody/credential-guard.js';
+import { entryData } from '../../src/custody/entry-data.js';
+import { toJsonData } from '../../src/custody/json-data.js';
 import { GENESIS_PREV, entryLine, hashEntry, sealEntry, sealEntryLine } from '../../src/custody/entry.js';
 import { checkChain } from '../../src/custody/chain.js';
 import { Ledger, openLedgerFile, type LedgerFile } from '../../src/custody/ledger.js';
@@ -78,6 +81,76 @@ describe('the append path seals and renders in one pass', () => {
       expect(line).toBe(entryLine(sealed));
       expect(hashEntry(fast)).toBe(fast.hash);
     }
+  });
+});
+
+describe("the append path's one walk over an entry's data", () => {
+  // What the three careful walks make of `data`: the copy, the credential verdict, the text.
+  const careful = (data: Record<string, unknown>) => {
+    try {
+      const value = toJsonData(data, 'data');
+      assertNoCredentials(value, 'data');
+      return { value, text: canonicalize(value) };
+    } catch {
+      return undefined;
+    }
+  };
+  const proto = JSON.parse('{"__proto__": {"a": 1}}') as Record<string, unknown>;
+
+  it('gives the careful walks\' copy and canonical text for what it accepts, and declines the rest', () => {
+    const accepted: Array<Record<string, unknown>> = [
+      {},
+      { volumeId: 'vol-1', size: 8, encrypted: true, kmsKeyId: null, requestId: undefined },
+      { z: [1, 2.5, -0, 1e21, 1e-7, null, true, false], a: { 'é': 'ü\u2028"\\\n', '\u0080': '', b: 'x' }, A: 'upper', '10': 'ten', '9': 'nine' },
+      { startTime: new Date('2026-01-02T03:04:05.678Z'), nested: [{ b: 1, a: undefined }, [], {}] },
+      { tokenExpiry: 'x', passwordPolicy: 'y', token: null, note: 'Bearer' },
+      Object.assign(Object.create(null) as Record<string, unknown>, { b: 2, a: 1 }),
+    ];
+    for (const data of accepted) {
+      const fast = entryData(data);
+      const slow = careful(data);
+      expect(slow).toBeDefined();
+      expect(fast).toBeDefined();
+      expect(fast!.text).toBe(slow!.text);
+      expect(fast!.value).toEqual(slow!.value);
+      expect(canonicalize(fast!.value)).toBe(fast!.text);
+      expect(Object.isFrozen(fast!.value)).toBe(true);
+    }
+    // Declined: the careful walks refuse these (not JSON, or a credential) or accept them
+    // themselves (surrogate pairs, a __proto__ member, a Date's prototype swapped...).
+    const declined: Array<Record<string, unknown>> = [
+      { size: Number.NaN },
+      { ids: ['a', undefined] },
+      // eslint-disable-next-line no-sparse-arrays
+      { holes: [1, , 3] },
+      { at: new Date(Number.NaN) },
+      { buffer: Buffer.from('x') },
+      { big: 1n },
+      { sessionToken: 'x' },
+      { Session_Token: 'x' },
+      { header: 'Bearer abc' },
+      { list: ['k8s-aws-v1.abc'] },
+      { pem: '-----BEGIN RSA PRIVATE KEY-----' },
+      { emoji: '\u{1F600}' },
+      { lone: '\uD800' },
+      { '\uD800': 1 },
+      proto,
+    ];
+    for (const data of declined) expect(entryData(data)).toBeUndefined();
+  });
+
+  it('leaves a ledger refusing what it refused, with the same errors', async () => {
+    const appended: string[] = [];
+    const file: LedgerFile = { write: async (b) => void appended.push(Buffer.from(b).toString('utf8')), sync: async () => undefined, close: async () => undefined };
+    const ledger = await Ledger.open({ path: 'mem', key: FIXED_KEY, openFile: async () => file, now: () => new Date('2026-01-02T03:04:05.678Z') });
+    await expect(ledger.append('t', 'a', { size: Number.NaN })).rejects.toThrow(/data\.size/);
+    await expect(ledger.append('t', 'a', { nested: { clientSecret: 'x' } })).rejects.toThrow(/t data: \$\.nested\.clientSecret looks like a credential/);
+    await expect(ledger.append('t', 'a', { header: 'Bearer abc' })).rejects.toThrow(/\$\.header \(a bearer token\)/);
+    const entry = await ledger.append('t', 'a', { emoji: '\u{1F600}', at: new Date('2026-01-02T03:04:05.678Z'), z: 1, a: undefined });
+    expect(entry.seq).toBe(1);
+    expect(entry.data).toEqual({ at: '2026-01-02T03:04:05.678Z', emoji: '\u{1F600}', z: 1 });
+    expect(appended.join('')).toBe(entryLine(entry));
+    await ledger.close();
   });
 });
 
