@@ -35,6 +35,8 @@ export interface BlockHttpOptions {
   tls?: Pick<ConnectionOptions, 'ca' | 'rejectUnauthorized'>;
   /** A request whose connection sees no byte for this long fails with ETIMEDOUT (ms). */
   timeoutMs?: number;
+  /** An idle connection is closed after this long (ms; default `IDLE_MS`). */
+  idleMs?: number;
 }
 
 /** An error body is a small JSON document; more than this is not kept. */
@@ -133,7 +135,12 @@ class Connection {
   /** Bytes `buf[0, n)` arrived. Returns nothing; every byte is consumed before the next read. */
   onData(buf: Buffer, n: number): void {
     const request = this.request;
-    if (!request || this.closed || n <= 0) return;
+    if (this.closed || n <= 0) return;
+    if (!request) {
+      // Bytes on an idle connection answer nothing that was sent: it is not in step any more.
+      this.close();
+      return;
+    }
     this.received = true;
     let at = 0;
     // Only this request's answer is read here: finishing it may hand the connection a new one.
@@ -320,7 +327,7 @@ class Connection {
 
   idle(): void {
     this.socket.unref();
-    this.idleTimer = setTimeout(() => this.close(), IDLE_MS);
+    this.idleTimer = setTimeout(() => this.close(), this.pool.idleMs);
     this.idleTimer.unref();
   }
 
@@ -336,6 +343,7 @@ class Connection {
 /** Keep-alive connections to one origin (`http:` or `https:`), at most `maxConnections`, requests beyond them queued in order. */
 export class BlockHttpPool {
   readonly timeoutMs: number;
+  readonly idleMs: number;
   private readonly origin: URL;
   private readonly maxConnections: number;
   private readonly tls: BlockHttpOptions['tls'];
@@ -350,6 +358,7 @@ export class BlockHttpPool {
     this.maxConnections = Math.max(1, options.maxConnections);
     this.tls = options.tls;
     this.timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
+    this.idleMs = options.idleMs ?? IDLE_MS;
   }
 
   /**

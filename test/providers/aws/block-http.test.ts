@@ -147,6 +147,24 @@ describe('block-http: GET into the caller\'s buffer', () => {
     expect(server.requests.map((r) => r.connection)).toEqual([1, 2]);
   });
 
+  it('closes an idle connection on which the server sends bytes that answer nothing', async () => {
+    const sockets: Socket[] = [];
+    const server = await serve((socket) => {
+      sockets.push(socket);
+      socket.write(ok(bytes(10)));
+    });
+    // Idle connections are kept long here: only the stray bytes can close this one.
+    const p = pool(server.url, { idleMs: 600_000 });
+    await p.get('/a', { host: 'h' }, Buffer.alloc(64));
+    let closed = false;
+    sockets[0]!.once('close', () => (closed = true));
+    sockets[0]!.write('HTTP/1.1 200 OK\r\nContent-Length: 1\r\n\r\nx');
+    while (!closed) await new Promise((resolve) => setTimeout(resolve, 5));
+    const got = await p.get('/b', { host: 'h' }, Buffer.alloc(64));
+    expect(got.length).toBe(10);
+    expect(server.requests.map((r) => r.connection)).toEqual([1, 2]);
+  });
+
   it('closes the connection after an answer that says Connection: close', async () => {
     const server = await serve((socket) => socket.write(ok(bytes(10), 'Connection: close\r\n')));
     const p = pool(server.url);
