@@ -7,7 +7,7 @@
  */
 import { createHash, hash as oneShotHash, randomBytes } from 'node:crypto';
 import { constants } from 'node:fs';
-import { mkdir, open, rename, stat, unlink, type FileHandle } from 'node:fs/promises';
+import { mkdir, rename, stat } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import type { ArtifactInput, EvidenceContent, EvidenceInput, LedgerEntry, StoredEvidence } from '../core/ports.js';
 import { CustodyError } from '../core/errors.js';
@@ -179,56 +179,37 @@ async function storeOne(sink: EvidenceSink, input: EvidenceInput, relPath: strin
   return { evidenceId: input.evidenceId, name: input.name, path: relPath, sha256, size };
 }
 
-/** Streams content to `path`, hashing as it goes; the file is fsync'd before this resolves. */
+/** Writes content to `path` (created here, never an existing file), hashing as it goes; the file is fdatasync'd before this resolves. */
 async function writeHashed(path: string, content: EvidenceContent, relPath: string): Promise<{ sha256: string; size: number }> {
-  const whole = typeof content === 'string' ? Buffer.from(content, 'utf8') : content instanceof Uint8Array ? content : undefined;
-  if (whole) {
-    // Content in memory (every description and console output): hashed in one shot and written
-    // without the async generator a stream needs.
-    await writeWhole(path, whole, relPath);
-    return { sha256: oneShotHash('sha256', whole, 'hex'), size: whole.length };
-  }
-  let size = 0;
-  let handle: FileHandle;
-  try {
-    handle = await open(path, 'wx', 0o600);
-  } catch (cause) {
-    throw localWriteError(relPath, cause);
-  }
-  let digest: string;
-  try {
-    const hash = createHash('sha256');
-    for await (const chunk of chunksOf(content)) {
-      hash.update(chunk);
-      size += chunk.length;
-      await writeAll(handle, chunk, relPath);
-    }
-    digest = hash.digest('hex');
-    // fdatasync: the bytes and the length, not the times (cheaper, and all a reader needs).
-    await handle.datasync().catch((cause: unknown) => {
-      throw localWriteError(relPath, cause);
-    });
-  } catch (error) {
-    await handle.close().catch(() => undefined);
-    await unlink(path).catch(() => undefined);
-    throw error; // a source that failed mid-stream keeps its own error (the collector's to judge)
-  }
-  await handle.close();
-  return { sha256: digest, size };
-}
-
-/** `writeHashed` for bytes in memory: created exclusively, written, made durable (fdatasync), closed. */
-async function writeWhole(path: string, bytes: Uint8Array, relPath: string): Promise<void> {
   let fd: number;
   try {
     fd = await openFd(path, CREATE_NEW, 0o600);
   } catch (cause) {
     throw localWriteError(relPath, cause);
   }
-  try {
-    await writeAllFd(fd, bytes).catch((cause: unknown) => {
+  const write = (bytes: Uint8Array) =>
+    writeAllFd(fd, bytes).catch((cause: unknown) => {
       throw localWriteError(relPath, cause);
     });
+  let sha256: string;
+  let size = 0;
+  try {
+    const whole = typeof content === 'string' ? Buffer.from(content, 'utf8') : content instanceof Uint8Array ? content : undefined;
+    if (whole) {
+      // Content in memory (every description and console output): hashed in one shot, written
+      // without the async generator a stream needs.
+      await write(whole);
+      sha256 = oneShotHash('sha256', whole, 'hex');
+      size = whole.length;
+    } else {
+      const hash = createHash('sha256');
+      for await (const chunk of chunksOf(content as AsyncIterable<unknown>)) {
+        hash.update(chunk);
+        size += chunk.length;
+        await write(chunk);
+      }
+      sha256 = hash.digest('hex');
+    }
     // fdatasync: the bytes and the length, not the times (cheaper, and all a reader needs).
     await fdatasyncFd(fd).catch((cause: unknown) => {
       throw localWriteError(relPath, cause);
@@ -236,34 +217,18 @@ async function writeWhole(path: string, bytes: Uint8Array, relPath: string): Pro
   } catch (error) {
     await closeFd(fd).catch(() => undefined);
     await unlinkPath(path).catch(() => undefined);
-    throw error;
+    throw error; // a source that failed mid-stream keeps its own error (the collector's to judge)
   }
   await closeFd(fd);
+  return { sha256, size };
 }
 
 /** `wx`: write only, created here, never an existing file. */
 const CREATE_NEW = constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL;
 
-async function writeAll(handle: FileHandle, chunk: Uint8Array, relPath: string): Promise<void> {
-  let offset = 0;
-  while (offset < chunk.length) {
-    const { bytesWritten } = await handle.write(chunk, offset, chunk.length - offset, null).catch((cause: unknown) => {
-      throw localWriteError(relPath, cause);
-    });
-    offset += bytesWritten;
-  }
-}
-
-async function* chunksOf(content: EvidenceContent): AsyncGenerator<Uint8Array> {
-  if (typeof content === 'string') {
-    yield Buffer.from(content, 'utf8');
-    return;
-  }
-  if (content instanceof Uint8Array) {
-    yield content;
-    return;
-  }
-  for await (const chunk of content as AsyncIterable<unknown>) {
+/** A streamed source's chunks as bytes (text as UTF-8). */
+async function* chunksOf(content: AsyncIterable<unknown>): AsyncGenerator<Uint8Array> {
+  for await (const chunk of content) {
     if (typeof chunk === 'string') yield Buffer.from(chunk, 'utf8');
     else if (chunk instanceof Uint8Array) yield chunk;
     else throw new CustodyError('E_INTERNAL', `evidence content yielded a ${typeof chunk}, not bytes or text`);

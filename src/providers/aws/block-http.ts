@@ -40,7 +40,7 @@ export interface BlockHttpOptions {
 }
 
 /** An error body is a small JSON document; more than this is not kept. */
-export const MAX_ERROR_BODY = 64 * 1024;
+const MAX_ERROR_BODY = 64 * 1024;
 /** Status line and headers larger than this are refused. */
 const MAX_HEAD = 64 * 1024;
 /** An idle connection is closed after this long, before a server's own keep-alive timeout is likely to close it under a request. */
@@ -84,8 +84,8 @@ class Connection {
   /** Requests this connection answered in full. */
   served = 0;
   private phase: Phase = 'head';
-  private headBytes: Buffer[] = [];
-  private headLength = 0;
+  /** The head's bytes so far, when it did not come whole in one read. */
+  private headSoFar: Buffer | undefined;
   private status = 0;
   private headers: Record<string, string> = {};
   private keepAlive = true;
@@ -118,8 +118,7 @@ class Connection {
     this.idleTimer = undefined;
     this.request = request;
     this.phase = 'head';
-    this.headBytes = [];
-    this.headLength = 0;
+    this.headSoFar = undefined;
     this.status = 0;
     this.headers = {};
     this.keepAlive = true;
@@ -175,28 +174,23 @@ class Connection {
 
   private readHead(buf: Buffer, at: number, n: number): number {
     // Usually the whole head is in one read, and the block's first bytes follow it there.
-    if (this.headBytes.length === 0) {
+    if (!this.headSoFar) {
       const end = buf.subarray(at, n).indexOf(CRLF_CRLF);
       if (end >= 0) {
         this.parseHead(buf.toString('latin1', at, at + end));
         return at + end + 4;
       }
     }
-    // A head split over reads: what came so far is kept (it is all head) until its end arrives.
-    const before = this.headLength;
-    const all = Buffer.concat([...this.headBytes, buf.subarray(at, n)]);
+    // A head split over reads: what came so far is kept (copied: the read buffer is reused) until its end arrives.
+    const before = this.headSoFar?.byteLength ?? 0;
+    const all = Buffer.concat(this.headSoFar ? [this.headSoFar, buf.subarray(at, n)] : [buf.subarray(at, n)]);
     const end = all.indexOf(CRLF_CRLF, Math.max(0, before - 3));
     if (end < 0) {
-      if (all.byteLength > MAX_HEAD) {
-        this.fail(new Error(`the server's answer headers exceed ${MAX_HEAD} bytes`));
-        return n;
-      }
-      this.headBytes = [all];
-      this.headLength = all.byteLength;
+      if (all.byteLength > MAX_HEAD) this.fail(new Error(`the server's answer headers exceed ${MAX_HEAD} bytes`));
+      else this.headSoFar = all;
       return n;
     }
-    this.headBytes = [];
-    this.headLength = 0;
+    this.headSoFar = undefined;
     this.parseHead(all.toString('latin1', 0, end));
     return at + end + 4 - before;
   }

@@ -70,7 +70,7 @@ function serviceError(status: number, headers: Record<string, string | undefined
   } catch {
     // Not JSON (a proxy's page, an empty body): the status names the failure.
   }
-  const header = headerOf(headers, 'x-amzn-errortype');
+  const header = headers['x-amzn-errortype'];
   const typed = header ?? (parsed.__type as string | undefined) ?? (parsed.code as string | undefined) ?? (parsed.Code as string | undefined);
   // `x-amzn-ErrorType: Code:http://…` and `__type: namespace#Code` both end in the code.
   const code = typed ? (typed.split(':')[0]!.split('#').pop() ?? typed) : status === 429 ? 'TooManyRequestsException' : `Http${status}`;
@@ -83,12 +83,8 @@ function serviceError(status: number, headers: Record<string, string | undefined
   return error;
 }
 
-function headerOf(headers: Record<string, string | undefined>, name: string): string | undefined {
-  return headers[name];
-}
-
 const requestIdOf = (headers: Record<string, string | undefined>) =>
-  headerOf(headers, 'x-amzn-requestid') ?? headerOf(headers, 'x-amzn-request-id') ?? headerOf(headers, 'x-amz-request-id');
+  headers['x-amzn-requestid'] ?? headers['x-amzn-request-id'] ?? headers['x-amz-request-id'];
 
 /** Whether the SDK's standard retry strategy would try `error` again, by the SDK's own classifiers. */
 function retryable(error: unknown): 'throttling' | 'transient' | undefined {
@@ -100,14 +96,7 @@ function retryable(error: unknown): 'throttling' | 'transient' | undefined {
   return undefined;
 }
 
-/** A request cancelled by its signal (the same as block-http.ts gives, which this file cannot import before it loads). */
-function abortError(signal: AbortSignal): Error {
-  const error = new Error(`the request was aborted${signal.reason instanceof Error ? ` (${signal.reason.message})` : ''}`);
-  error.name = 'AbortError';
-  return error;
-}
-
-function sleep(ms: number, signal: AbortSignal | undefined): Promise<void> {
+function sleep(ms: number, signal: AbortSignal | undefined, abortError: (signal: AbortSignal) => Error): Promise<void> {
   return new Promise((resolve, reject) => {
     if (signal?.aborted) return reject(abortError(signal));
     const onAbort = () => {
@@ -125,6 +114,8 @@ function sleep(ms: number, signal: AbortSignal | undefined): Promise<void> {
 interface Resolved {
   signer: SignatureV4;
   pool: BlockHttpPool;
+  /** block-http.ts's error for a cancelled request, so a cancelled wait between attempts fails alike. */
+  abortError: (signal: AbortSignal) => Error;
   origin: URL;
   /** The endpoint's path prefix without a trailing slash ('' for AWS's own endpoints). */
   basePath: string;
@@ -201,9 +192,9 @@ export class EbsBlockClient {
       const { region, url, maxAttempts } = await this.source.endpoint();
       const endpoint = new URL(url);
       const signer = new SignatureV4({ service: 'ebs', region, credentials: this.source.credentials, sha256: this.source.sha256, uriEscapePath: true, applyChecksum: false });
-      const { BlockHttpPool } = await loadBlockHttp();
+      const { BlockHttpPool, abortError } = await loadBlockHttp();
       const pool = new BlockHttpPool(endpoint.origin, { maxConnections: MAX_CONNECTIONS });
-      return { signer, pool, origin: endpoint, basePath: endpoint.pathname.replace(/\/+$/, ''), host: endpoint.host, maxAttempts };
+      return { signer, pool, abortError, origin: endpoint, basePath: endpoint.pathname.replace(/\/+$/, ''), host: endpoint.host, maxAttempts };
     })();
     return this.resolved;
   }
@@ -215,7 +206,7 @@ export class EbsBlockClient {
   async getBlock(input: GetBlockInput, into: Buffer, signal?: AbortSignal): Promise<BlockResponse> {
     const r = await this.resolve();
     for (let attempt = 1; ; attempt++) {
-      if (signal?.aborted) throw abortError(signal);
+      if (signal?.aborted) throw r.abortError(signal);
       try {
         const response = await this.once(r, input, into, signal);
         response.$metadata.attempts = attempt;
@@ -228,7 +219,7 @@ export class EbsBlockClient {
           throw error;
         }
         const base = kind === 'throttling' ? THROTTLING_BACKOFF_BASE_MS : BACKOFF_BASE_MS;
-        await sleep(Math.floor(Math.min(MAX_BACKOFF_MS, Math.random() * 2 ** attempt * base)), signal);
+        await sleep(Math.floor(Math.min(MAX_BACKOFF_MS, Math.random() * 2 ** attempt * base)), signal, r.abortError);
       }
     }
   }
@@ -248,11 +239,11 @@ export class EbsBlockClient {
     const answer = await r.pool.get(`${path}?${query}`, signed.headers, into, signal);
     const requestId = requestIdOf(answer.headers);
     if (answer.errorBody) throw serviceError(answer.status, answer.headers, answer.errorBody, requestId);
-    const declared = headerOf(answer.headers, 'x-amz-data-length');
+    const declared = answer.headers['x-amz-data-length'];
     return {
       length: answer.length,
-      Checksum: headerOf(answer.headers, 'x-amz-checksum'),
-      ChecksumAlgorithm: headerOf(answer.headers, 'x-amz-checksum-algorithm'),
+      Checksum: answer.headers['x-amz-checksum'],
+      ChecksumAlgorithm: answer.headers['x-amz-checksum-algorithm'],
       DataLength: declared === undefined ? undefined : Number(declared),
       $metadata: { httpStatusCode: answer.status, requestId, attempts: 1 },
     };

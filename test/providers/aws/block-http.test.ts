@@ -228,6 +228,16 @@ describe('block-http: GET into the caller\'s buffer', () => {
     await expect(refused.get('/a', { host: 'h' }, Buffer.alloc(8))).rejects.toMatchObject({ code: 'ECONNREFUSED' });
   });
 
+  it('fails with ECONNRESET on an answer that is not HTTP/1.1 or whose chunked encoding is broken', async () => {
+    const answers = ['SSH-2.0-OpenSSH\r\n\r\n', 'HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n', 'HTTP/1.1 200 OK\r\nContent-Length: -1\r\n\r\n'];
+    const server = await serve((socket, _head, n) => socket.write(answers[n - 1]!));
+    const p = pool(server.url);
+    for (let i = 0; i < answers.length; i++) {
+      const error = await p.get('/a', { host: 'h' }, Buffer.alloc(64)).catch((e: unknown) => e);
+      expect(error).toMatchObject({ code: 'ECONNRESET' });
+    }
+  });
+
   it('fails with ETIMEDOUT when the server goes silent', async () => {
     const server = await serve(() => undefined);
     const p = pool(server.url, { timeoutMs: 100 });
