@@ -34,9 +34,16 @@ const bool = (value: boolean) => der(0x01, Buffer.from([value ? 0xff : 0]));
 const utf8 = (text: string) => der(0x0c, Buffer.from(text, 'utf8'));
 const explicit = (n: number, content: Buffer) => der(0xa0 + n, content);
 
-function integer(bytes: Buffer): Buffer {
-  const trimmed = bytes[0]! & 0x80 ? Buffer.concat([Buffer.from([0]), bytes]) : bytes;
-  return der(0x02, trimmed);
+/**
+ * A non-negative DER INTEGER of big-endian `bytes`, in its one minimal form: leading zero bytes
+ * dropped (a random serial starts with one every 256th time, and OpenSSL refuses the certificate
+ * then), and one zero put back when the first byte's high bit would read as a sign.
+ */
+export function derInteger(bytes: Buffer): Buffer {
+  let start = 0;
+  while (start < bytes.length - 1 && bytes[start] === 0) start += 1;
+  const minimal = bytes.subarray(start);
+  return der(0x02, minimal[0]! & 0x80 ? Buffer.concat([Buffer.from([0]), minimal]) : minimal);
 }
 
 function oid(dotted: string): Buffer {
@@ -84,7 +91,7 @@ function certificate(options: {
   }
   const tbs = seq(
     explicit(0, der(0x02, Buffer.from([2]))),
-    integer(randomBytes(16)),
+    derInteger(randomBytes(16)),
     ECDSA_SHA256,
     name(options.issuer),
     seq(generalizedTime(new Date(now - 60_000)), generalizedTime(new Date(now + 7 * 86_400_000))),
