@@ -3,9 +3,9 @@
  * 512 KiB block, thousands a second; through `@aws-sdk/client-ebs` each one paid for the
  * middleware stack, the response deserialiser, a body stream and Node's HTTP client, which
  * capped the reader near 600 blocks a second on a 2-core machine (bench/README.md, bench:hash).
- * Here a request is signed with `@smithy/signature-v4` (what the SDK signs with) and sent over
- * keep-alive connections that read the block's bytes straight into the caller's buffer
- * (block-http.ts). ListSnapshotBlocks (one request per 10,000 blocks) stays on the SDK.
+ * Here a request is signed by block-signer.ts (SigV4 for this one request shape, held equal to
+ * the SDK's signer by a test) and sent over keep-alive connections that read the block's bytes
+ * straight into the caller's buffer (block-http.ts). ListSnapshotBlocks (one request per 10,000 blocks) stays on the SDK.
  *
  * Everything else is the SDK client's: its region, endpoint (config `aws.endpoints.ebs`, or
  * `AWS_ENDPOINT_URL_EBS`, or the partition's own), credentials provider (so a session renewed
@@ -18,19 +18,21 @@
  * rates before it is sent (request-pacer.ts).
  */
 import { isServerError, isThrottlingError, isTransientError } from '@smithy/core/retry';
-import { SignatureV4 } from '@smithy/signature-v4';
 import type { EBSClient } from '@aws-sdk/client-ebs';
-import type { AwsCredentialIdentity, ChecksumConstructor, HashConstructor } from '@aws-sdk/types';
+import type { AwsCredentialIdentity } from '@aws-sdk/types';
 import type { BlockHttpPool } from './block-http.js';
+import type { BlockSigner } from './block-signer.js';
 
-// The connections (block-http.ts), loaded with the first client that sends: the hash threads
-// send, so the main thread never loads them. By URL, because the threads load this file as it is
-// (its TypeScript source under the tests, with Node stripping the types), where a relative
-// `.js` import would not resolve.
+// The connections (block-http.ts) and the signer (block-signer.ts), loaded with the first client
+// that sends: the hash threads send, so the main thread never loads them. By URL, because the
+// threads load this file as it is (its TypeScript source under the tests, with Node stripping
+// the types), where a relative `.js` import would not resolve.
 type BlockHttp = typeof import('./block-http.js');
-let blockHttp: Promise<BlockHttp> | undefined;
-const loadBlockHttp = () =>
-  (blockHttp ??= import(new URL(`./block-http${import.meta.url.endsWith('.ts') ? '.ts' : '.js'}`, import.meta.url).href) as Promise<BlockHttp>);
+type BlockSigning = typeof import('./block-signer.js');
+const sibling = (name: string) => new URL(`./${name}${import.meta.url.endsWith('.ts') ? '.ts' : '.js'}`, import.meta.url).href;
+let sendingModules: Promise<[BlockHttp, BlockSigning]> | undefined;
+const loadSendingModules = () =>
+  (sendingModules ??= Promise.all([import(sibling('block-http')) as Promise<BlockHttp>, import(sibling('block-signer')) as Promise<BlockSigning>]));
 
 /** What a GetSnapshotBlock answered, shaped like the SDK's output (minus the body, which is in `into`). */
 export interface BlockResponse {
@@ -112,11 +114,10 @@ function sleep(ms: number, signal: AbortSignal | undefined, abortError: (signal:
 }
 
 interface Resolved {
-  signer: SignatureV4;
+  signer: BlockSigner;
   pool: BlockHttpPool;
   /** block-http.ts's error for a cancelled request, so a cancelled wait between attempts fails alike. */
   abortError: (signal: AbortSignal) => Error;
-  origin: URL;
   /** The endpoint's path prefix without a trailing slash ('' for AWS's own endpoints). */
   basePath: string;
   host: string;
@@ -127,7 +128,6 @@ interface Resolved {
 interface SdkConfig {
   region: () => Promise<string>;
   credentials: () => Promise<AwsCredentialIdentity>;
-  sha256: ChecksumConstructor | HashConstructor;
   maxAttempts: () => Promise<number>;
   useFipsEndpoint: () => Promise<boolean>;
   useDualstackEndpoint: () => Promise<boolean>;
@@ -144,11 +144,10 @@ export interface BlockEndpoint {
   maxAttempts: number;
 }
 
-/** What a block client is made of: its endpoint, its credentials (asked at every request) and the SHA-256 the signer uses. */
+/** What a block client is made of: its endpoint and its credentials (asked at every request, as the SDK does). */
 export interface BlockClientSource {
   endpoint(): Promise<BlockEndpoint>;
   credentials: () => Promise<AwsCredentialIdentity>;
-  sha256: ChecksumConstructor | HashConstructor;
 }
 
 /** The endpoint, region and attempts the SDK client would send GetSnapshotBlock with. */
@@ -173,7 +172,7 @@ export async function blockEndpointOf(sdk: EBSClient): Promise<BlockEndpoint> {
 /** A block client's source made of an SDK client's settings. */
 export function sourceOfSdk(sdk: EBSClient): BlockClientSource {
   const config = sdk.config as unknown as SdkConfig;
-  return { endpoint: () => blockEndpointOf(sdk), credentials: config.credentials, sha256: config.sha256 };
+  return { endpoint: () => blockEndpointOf(sdk), credentials: config.credentials };
 }
 
 /** GetSnapshotBlock over one SDK client's settings (see the file's comment), or over a source of the same settings (a hash thread's). */
@@ -191,10 +190,10 @@ export class EbsBlockClient {
     this.resolved ??= (async () => {
       const { region, url, maxAttempts } = await this.source.endpoint();
       const endpoint = new URL(url);
-      const signer = new SignatureV4({ service: 'ebs', region, credentials: this.source.credentials, sha256: this.source.sha256, uriEscapePath: true, applyChecksum: false });
-      const { BlockHttpPool, abortError } = await loadBlockHttp();
+      const [{ BlockHttpPool, abortError }, { BlockSigner }] = await loadSendingModules();
+      const signer = new BlockSigner(region, 'ebs');
       const pool = new BlockHttpPool(endpoint.origin, { maxConnections: MAX_CONNECTIONS });
-      return { signer, pool, abortError, origin: endpoint, basePath: endpoint.pathname.replace(/\/+$/, ''), host: endpoint.host, maxAttempts };
+      return { signer, pool, abortError, basePath: endpoint.pathname.replace(/\/+$/, ''), host: endpoint.host, maxAttempts };
     })();
     return this.resolved;
   }
@@ -226,17 +225,9 @@ export class EbsBlockClient {
 
   private async once(r: Resolved, input: GetBlockInput, into: Buffer, signal: AbortSignal | undefined): Promise<BlockResponse> {
     const path = `${r.basePath}/snapshots/${encodeURIComponent(input.SnapshotId)}/blocks/${encodeURIComponent(String(input.BlockIndex))}`;
-    const signed = await r.signer.sign({
-      method: 'GET',
-      protocol: r.origin.protocol,
-      hostname: r.origin.hostname,
-      ...(r.origin.port ? { port: Number(r.origin.port) } : {}),
-      path,
-      query: { blockToken: input.BlockToken },
-      headers: { host: r.host },
-    });
-    const query = `blockToken=${encodeURIComponent(input.BlockToken)}`;
-    const answer = await r.pool.get(`${path}?${query}`, signed.headers, into, signal);
+    // Credentials are asked for at every request, as the SDK's signer does: a renewed session is used at once.
+    const signed = r.signer.sign(path, { name: 'blockToken', value: input.BlockToken }, r.host, await this.source.credentials());
+    const answer = await r.pool.get(`${path}?${signed.query}`, signed.headers, into, signal);
     const requestId = requestIdOf(answer.headers);
     if (answer.errorBody) throw serviceError(answer.status, answer.headers, answer.errorBody, requestId);
     const declared = answer.headers['x-amz-data-length'];

@@ -14,7 +14,6 @@
  * The worker's code is a plain-JavaScript string run with `eval: true`, so the same code runs
  * from `dist/`, under tsx and under vitest without a build step of its own.
  */
-import { createRequire } from 'node:module';
 import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
 import type { AwsCredentialIdentity } from '@aws-sdk/types';
@@ -34,14 +33,12 @@ const WORKER_LIMITS = { maxYoungGenerationSizeMb: 1 };
 
 /**
  * What a thread loads to fetch blocks: the block client (this folder's ebs-block-client, as built,
- * or its TypeScript source under the tests, which Node loads with its types stripped) and the SDK's
- * SHA-256 for the signer. Absolute URLs, so they load whatever the process's working folder.
+ * or its TypeScript source under the tests, which Node loads with its types stripped). An absolute
+ * URL, so it loads whatever the process's working folder.
  */
-function fetchModules(): { blockClient: string; checksum: string } {
+function fetchModules(): { blockClient: string } {
   const here = import.meta.url;
-  const blockClient = new URL(`./ebs-block-client${here.endsWith('.ts') ? '.ts' : '.js'}`, here).href;
-  const checksum = createRequire(here).resolve('@smithy/core/checksum');
-  return { blockClient, checksum };
+  return { blockClient: new URL(`./ebs-block-client${here.endsWith('.ts') ? '.ts' : '.js'}`, here).href };
 }
 
 const WORKER_SOURCE = `
@@ -71,13 +68,13 @@ const clients = new Map();
 const fetches = new Map();
 const cancelled = new Set();
 function load() {
-  loaded ??= Promise.all([import(workerData.modules.blockClient), import(workerData.modules.checksum)]);
+  loaded ??= import(workerData.modules.blockClient);
   return loaded;
 }
-function fetchInto(m, EbsBlockClient, Sha256) {
+function fetchInto(m, EbsBlockClient) {
   if (m.t === 'client') {
     const entry = { credentials: m.credentials };
-    entry.client = new EbsBlockClient({ endpoint: async () => m.endpoint, credentials: async () => entry.credentials, sha256: Sha256 });
+    entry.client = new EbsBlockClient({ endpoint: async () => m.endpoint, credentials: async () => entry.credentials });
     clients.set(m.id, entry);
     return;
   }
@@ -153,7 +150,7 @@ function handle(m) {
   } else {
     // 'client', 'credentials', 'fetch': in the order they came, once the modules are loaded.
     load().then(
-      ([c, s]) => fetchInto(m, c.EbsBlockClient, s.Sha256),
+      (c) => fetchInto(m, c.EbsBlockClient),
       (e) => m.t === 'fetch' && answer({ t: 'fetchFailed', job: m.job, error: { name: 'Error', message: 'the hash thread could not load its block client: ' + (e?.message ?? e) } }),
     );
   }
