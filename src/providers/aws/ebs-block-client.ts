@@ -11,7 +11,10 @@
  * `AWS_ENDPOINT_URL_EBS`, or the partition's own), credentials provider (so a session renewed
  * after `ExpiredTokenException` is used by the next request) and `maxAttempts`. Errors are shaped
  * like the SDK's (`name` = EBS's error code, `$metadata.requestId`), so `callAws` maps them to
- * the same `CustodyError`s and renews an expired session the same way. Retries follow the SDK's
+ * the same `CustodyError`s and renews an expired session the same way. The clock is corrected as
+ * the SDK's signer corrects it: every answer's `Date` sets the client's clock offset (started
+ * from the SDK client's), and a refusal that moved it past the SDK's threshold is retried at once
+ * with the corrected time, so a machine whose clock is off still reads its disks. Retries follow the SDK's
  * standard strategy: throttling, 5xx and broken connections, up to `maxAttempts`, with full-jitter
  * exponential back-off (500 ms base for throttling, 100 ms otherwise, at most 20 s). The adaptive
  * mode's client-side rate limiter is not reproduced: GetSnapshotBlock is paced to EBS's published
@@ -55,11 +58,15 @@ const MAX_CONNECTIONS = 64;
 const MAX_BACKOFF_MS = 20_000;
 const THROTTLING_BACKOFF_BASE_MS = 500;
 const BACKOFF_BASE_MS = 100;
+/** The SDK's signer: an offset this large means the local clock is skewed, and a refusal it corrects is retried. */
+const SKEW_THRESHOLD_MS = 240_000;
+/** The SDK's signer ignores a `Date` that answers a request sent longer ago than this. */
+const STALE_ANSWER_MS = 900_000;
 
 /** An error as the SDK throws them: `name` is the service's code, `$metadata` has the request id. */
 export interface EbsServiceError extends Error {
   $fault: 'client' | 'server';
-  $metadata: { httpStatusCode?: number; requestId?: string; attempts?: number };
+  $metadata: { httpStatusCode?: number; requestId?: string; attempts?: number; clockSkewCorrected?: true };
   /** EBS's `Reason` (e.g. `SNAPSHOT_NOT_FOUND`), when it sent one. */
   Reason?: string;
 }
@@ -134,6 +141,8 @@ interface SdkConfig {
   endpoint?: () => Promise<{ protocol: string; hostname: string; port?: number; path: string }>;
   serviceConfiguredEndpoint?: () => Promise<string | undefined>;
   endpointProvider: (params: Record<string, unknown>) => { url: URL };
+  /** Kept up to date by the SDK's signer from AWS's `Date` answers. */
+  systemClockOffset?: number;
 }
 
 /** Where and how GetSnapshotBlock is sent: plain data, so a hash thread can be given it. */
@@ -142,6 +151,8 @@ export interface BlockEndpoint {
   /** The endpoint's URL (a custom endpoint may have a path prefix). */
   url: string;
   maxAttempts: number;
+  /** The SDK client's clock offset (ms to add to the local clock) when the endpoint was read. */
+  clockOffsetMs: number;
 }
 
 /** What a block client is made of: its endpoint and its credentials (asked at every request, as the SDK does). */
@@ -166,7 +177,7 @@ export async function blockEndpointOf(sdk: EBSClient): Promise<BlockEndpoint> {
       url = config.endpointProvider({ Region: region, UseFIPS, UseDualStack }).url.href;
     }
   }
-  return { region, url, maxAttempts: Math.max(1, await config.maxAttempts()) };
+  return { region, url, maxAttempts: Math.max(1, await config.maxAttempts()), clockOffsetMs: config.systemClockOffset ?? 0 };
 }
 
 /** A block client's source made of an SDK client's settings. */
@@ -180,6 +191,8 @@ export class EbsBlockClient {
   private resolved: Promise<Resolved> | undefined;
   private destroyed = false;
   private readonly source: BlockClientSource;
+  /** Milliseconds to add to the local clock to sign with AWS's time (as the SDK's `systemClockOffset`). */
+  private clockOffset = 0;
 
   // No parameter properties: the hash threads load this file as it is, types stripped by Node.
   constructor(from: EBSClient | BlockClientSource) {
@@ -188,7 +201,8 @@ export class EbsBlockClient {
 
   private resolve(): Promise<Resolved> {
     this.resolved ??= (async () => {
-      const { region, url, maxAttempts } = await this.source.endpoint();
+      const { region, url, maxAttempts, clockOffsetMs } = await this.source.endpoint();
+      this.clockOffset = clockOffsetMs ?? 0;
       const endpoint = new URL(url);
       const [{ BlockHttpPool, abortError }, { BlockSigner }] = await loadSendingModules();
       const signer = new BlockSigner(region, 'ebs');
@@ -226,10 +240,19 @@ export class EbsBlockClient {
   private async once(r: Resolved, input: GetBlockInput, into: Buffer, signal: AbortSignal | undefined): Promise<BlockResponse> {
     const path = `${r.basePath}/snapshots/${encodeURIComponent(input.SnapshotId)}/blocks/${encodeURIComponent(String(input.BlockIndex))}`;
     // Credentials are asked for at every request, as the SDK's signer does: a renewed session is used at once.
-    const signed = r.signer.sign(path, { name: 'blockToken', value: input.BlockToken }, r.host, await this.source.credentials());
+    const credentials = await this.source.credentials();
+    const offset = this.clockOffset;
+    const sentAt = Date.now();
+    const signed = r.signer.sign(path, { name: 'blockToken', value: input.BlockToken }, r.host, credentials, new Date(sentAt + offset));
     const answer = await r.pool.get(`${path}?${signed.query}`, signed.headers, into, signal);
+    const corrected = this.sampleClock(answer.headers, sentAt, offset);
     const requestId = requestIdOf(answer.headers);
-    if (answer.errorBody) throw serviceError(answer.status, answer.headers, answer.errorBody, requestId);
+    if (answer.errorBody) {
+      const error = serviceError(answer.status, answer.headers, answer.errorBody, requestId);
+      // As the SDK: a refusal that corrected a skewed clock is retried (its classifier reads this flag).
+      if (corrected) error.$metadata.clockSkewCorrected = true;
+      throw error;
+    }
     const declared = answer.headers['x-amz-data-length'];
     return {
       length: answer.length,
@@ -238,6 +261,21 @@ export class EbsBlockClient {
       DataLength: declared === undefined ? undefined : Number(declared),
       $metadata: { httpStatusCode: answer.status, requestId, attempts: 1 },
     };
+  }
+
+  /**
+   * As the SDK's signer: AWS's `Date` (unless a cache's `Age` says it is old, or the request went
+   * out too long ago) sets the clock offset. True when the offset is past the skew threshold and
+   * differs from the one the request was signed with.
+   */
+  private sampleClock(headers: Record<string, string | undefined>, sentAt: number, signedWith: number): boolean {
+    const date = headers['date'];
+    if (date === undefined || headers['age'] !== undefined) return false;
+    const serverTime = Date.parse(date);
+    const now = Date.now();
+    if (Number.isNaN(serverTime) || now - sentAt > STALE_ANSWER_MS) return false;
+    this.clockOffset = serverTime - now;
+    return Math.abs(this.clockOffset) >= SKEW_THRESHOLD_MS && this.clockOffset !== signedWith;
   }
 
   /** Closes the connections (idle ones do not hold the process open either way). */

@@ -36,6 +36,28 @@ const fail =
     res.end(JSON.stringify({ Message: `${code} happened`, ...extra }));
   };
 
+/**
+ * A server whose clock is 20 minutes ahead of this machine's: as AWS does, it refuses a signature
+ * more than 5 minutes off its time (403 InvalidSignatureException, "Signature expired") and dates
+ * every answer with its own time.
+ */
+const AHEAD_MS = 20 * 60_000;
+const amzTime = (value: string) => Date.parse(value.replace(/^(\d{4})(\d{2})(\d{2})T(\d{2})(\d{2})(\d{2})Z$/, '$1-$2-$3T$4:$5:$6Z'));
+const signedAt: number[] = [];
+const aheadClock: Answer = (req, res) => {
+  const now = Date.now() + AHEAD_MS;
+  const date = new Date(now).toUTCString();
+  const signed = amzTime(String(req.headers['x-amz-date']));
+  signedAt.push(signed - now);
+  if (!(Math.abs(now - signed) <= 5 * 60_000)) {
+    res.writeHead(403, { 'content-type': 'application/json', date, 'x-amzn-ErrorType': 'InvalidSignatureException:http://internal.amazon.com/coral/', 'x-amzn-RequestId': 'req-expired' });
+    res.end(JSON.stringify({ message: `Signature expired: ${String(req.headers['x-amz-date'])} is now earlier than ${new Date(now - 5 * 60_000).toISOString()} (${new Date(now).toISOString()} - 5 min.)` }));
+    return;
+  }
+  res.writeHead(200, { date, 'x-amz-Checksum': 'c2hh', 'x-amz-Checksum-Algorithm': 'SHA256', 'x-amz-Data-Length': String(block.byteLength), 'x-amzn-RequestId': 'req-ok' });
+  res.end(block);
+};
+
 beforeAll(async () => {
   server = createServer((req, res) => {
     seen.push(req);
@@ -51,6 +73,7 @@ afterAll(async () => {
 });
 beforeEach(() => {
   seen.length = 0;
+  signedAt.length = 0;
   answers = [];
 });
 
@@ -153,6 +176,42 @@ describe('GetSnapshotBlock without the SDK (ebs-block-client)', () => {
     sdk.destroy();
   });
 
+  it('signs on AWS\'s time when this machine\'s clock is off: the offset comes from the SDK client and from every answer\'s Date, and the refusal that corrected it is retried', async () => {
+    // Whole minutes off the server's time (-0 made 0).
+    const minutes = (ms: number) => Math.round(ms / 60_000) || 0;
+    // The SDK itself against this server (what is matched): refused once, then signed on the server's time.
+    const sdk = sdkClient(3);
+    answers.push(aheadClock, aheadClock);
+    const viaSdk = await sdk.send(new GetSnapshotBlockCommand(input));
+    await viaSdk.BlockData?.transformToByteArray();
+    expect(viaSdk.$metadata.attempts).toBe(2);
+    expect(signedAt.map(minutes)).toEqual([-20, 0]);
+
+    // A block client made from that SDK client starts from its offset: nothing refused.
+    const informed = new EbsBlockClient(sdk);
+    answers.push(aheadClock);
+    expect((await informed.getBlock(input, Buffer.alloc(4096))).$metadata.attempts).toBe(1);
+    await informed.destroy();
+
+    // One made from a client that has not met the server yet learns the offset from the refusal, retries at once, and keeps it.
+    signedAt.length = 0;
+    const fresh = new EbsBlockClient(sdkClient(3));
+    answers.push(aheadClock, aheadClock, aheadClock);
+    const first = await fresh.getBlock(input, Buffer.alloc(4096));
+    expect(first).toMatchObject({ length: block.byteLength, $metadata: { httpStatusCode: 200, attempts: 2 } });
+    expect((await fresh.getBlock(input, Buffer.alloc(4096))).$metadata.attempts).toBe(1);
+    expect(signedAt.map(minutes)).toEqual([-20, 0, 0]);
+    await fresh.destroy();
+
+    // With one attempt only, the refusal is the error, named as EBS named it.
+    const once = new EbsBlockClient(sdkClient(1));
+    answers.push(aheadClock);
+    const refused = await once.getBlock(input, Buffer.alloc(4096)).catch((e: unknown) => e);
+    expect(refused).toMatchObject({ name: 'InvalidSignatureException', $metadata: { httpStatusCode: 403, requestId: 'req-expired', clockSkewCorrected: true } });
+    await once.destroy();
+    sdk.destroy();
+  });
+
   it('from a hash thread: the bytes land in the slot with their SHA-256, renewed credentials reach the thread, errors keep their names, cancelling stops the request', async () => {
     keys = { accessKeyId: 'AKIAFIRST', secretAccessKey: 'first-secret', sessionToken: 'first-token' };
     const sdk = sdkClient(1);
@@ -184,6 +243,20 @@ describe('GetSnapshotBlock without the SDK (ebs-block-client)', () => {
       });
       const cancelled = await pool.fetchBlock(sdk, source, 0, input, stop.signal).catch((e: unknown) => e);
       expect(cancelled).toMatchObject({ name: 'AbortError' });
+
+      // A thread corrects its clock from the answers as well (a fresh SDK client: no offset known yet).
+      const behind = sdkClient(3);
+      try {
+        signedAt.length = 0;
+        answers.push(aheadClock, aheadClock, aheadClock);
+        const corrected = await pool.fetchBlock(behind, sourceOfSdk(behind), 3, input);
+        expect(corrected.response.$metadata).toMatchObject({ httpStatusCode: 200, attempts: 2 });
+        expect(buffers.view(3, block.byteLength).equals(block)).toBe(true);
+        expect((await pool.fetchBlock(behind, sourceOfSdk(behind), 3, input)).response.$metadata.attempts).toBe(1);
+        expect(signedAt.map((ms) => Math.round(ms / 60_000) || 0)).toEqual([-20, 0, 0]);
+      } finally {
+        behind.destroy();
+      }
     } finally {
       digest.close();
       sdk.destroy();
