@@ -62,6 +62,8 @@ export class LabControl {
   private terminations: PendingTermination[] = [];
   private counts: CallCounts = {};
   private throttledCount = 0;
+  private clockSkewMs: number | undefined;
+  private readonly skewRefused = new Map<string, number>();
 
   constructor(
     private readonly state: LabState,
@@ -130,6 +132,32 @@ export class LabControl {
   resetCalls(): void {
     this.counts = {};
     this.throttledCount = 0;
+    this.skewRefused.clear();
+  }
+
+  /**
+   * AWS's clock runs `ms` ahead of this machine's (negative: behind it), as when the collector's
+   * clock is off: every answer is dated with AWS's time (the `Date` an SDK corrects its clock
+   * from), and a request signed more than 15 minutes off it is refused as its service refuses it.
+   * `undefined`, the default: signing times are not checked and answers are dated as Node dates them.
+   */
+  setClockSkew(ms: number | undefined): void {
+    this.clockSkewMs = ms;
+  }
+
+  /** AWS's time now, when a clock skew is set. */
+  awsTime(): number | undefined {
+    return this.clockSkewMs === undefined ? undefined : Date.now() + this.clockSkewMs;
+  }
+
+  /** Counts a request refused for its signing time (by service), for tests to see the path was taken. */
+  refusedForSkew(service: string): void {
+    this.skewRefused.set(service, (this.skewRefused.get(service) ?? 0) + 1);
+  }
+
+  /** Requests refused for their signing time since the last reset, by service. */
+  skewRefusals(): Record<string, number> {
+    return Object.fromEntries(this.skewRefused);
   }
 
   /**

@@ -100,6 +100,26 @@ export function expiredCredentials(service: ServiceName): LabAwsError {
   return new LabAwsError('ExpiredToken', 'The security token included in the request is expired', 403);
 }
 
+/** `YYYYMMDDTHHMMSSZ`, as SigV4 and AWS's messages write times. */
+const amzTime = (ms: number) => new Date(ms).toISOString().replace(/[-:]/g, '').replace(/\.\d{3}/, '');
+
+/**
+ * A request signed more than `windowMs` off AWS's time `now`, per service: EC2 `RequestExpired`,
+ * S3 `RequestTimeTooSkewed`, STS `SignatureDoesNotMatch`, KMS and EBS `InvalidSignatureException`,
+ * with AWS's "Signature expired" / "Signature not yet current" message.
+ */
+export function signingTimeRefused(service: ServiceName, signed: string, signedAt: number, now: number, windowMs: number): LabAwsError {
+  if (service === 'ec2') return new LabAwsError('RequestExpired', 'Request has expired.', 400);
+  if (service === 's3') return new LabAwsError('RequestTimeTooSkewed', 'The difference between the request time and the current time is too large.', 403);
+  const minutes = Math.round(windowMs / 60_000);
+  const message =
+    signedAt < now
+      ? `Signature expired: ${signed} is now earlier than ${amzTime(now - windowMs)} (${amzTime(now)} - ${minutes} min.)`
+      : `Signature not yet current: ${signed} is still later than ${amzTime(now + windowMs)} (${amzTime(now)} + ${minutes} min.)`;
+  if (service === 'sts') return new LabAwsError('SignatureDoesNotMatch', message, 403);
+  return new LabAwsError('InvalidSignatureException', message, service === 'ebs' ? 403 : 400);
+}
+
 /** A request with no SigV4 Authorization header at all. */
 export function missingAuthentication(service: ServiceName): LabAwsError {
   if (service === 'kms') {

@@ -2,7 +2,8 @@
  * One loopback HTTP server for STS, EC2, KMS, S3 (path-style) and the EBS direct read APIs. Routing follows what the SDK puts on the wire:
  * KMS by `X-Amz-Target: TrentService.*`, the others by the service in the SigV4 credential scope
  * (`Credential=AKID/date/region/SERVICE/aws4_request`); the region comes from the scope and the
- * caller from the access key id. Signatures are not verified.
+ * caller from the access key id. Signatures are not verified; their signing time is, against AWS's
+ * clock, when a clock skew is set (LabControl.setClockSkew).
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -15,6 +16,7 @@ import {
   LabAwsError,
   missingAuthentication,
   renderError,
+  signingTimeRefused,
   type ServiceName,
 } from './errors.js';
 import { newRequestId } from './ids.js';
@@ -30,6 +32,23 @@ interface Scope {
 }
 
 const SCOPE = /Credential=([^/,\s]+)\/\d{8}\/([^/]+)\/([^/]+)\/aws4_request/;
+/** How far a signing time may be from AWS's clock (EC2's documented window; STS and KMS quote the same). */
+const SIGNING_WINDOW_MS = 15 * 60_000;
+const AMZ_DATE = /^(\d{4})(\d{2})(\d{2})T(\d{2})(\d{2})(\d{2})Z$/;
+
+/** With a clock skew set (LabControl.setClockSkew): refuses a request signed too far from AWS's time. */
+function checkSigningTime(lab: LabContext, service: ServiceName, request: IncomingMessage, url: URL): void {
+  const now = lab.control.awsTime();
+  if (now === undefined) return;
+  const header = request.headers['x-amz-date'];
+  const signed = (typeof header === 'string' ? header : undefined) ?? url.searchParams.get('X-Amz-Date') ?? undefined;
+  const parts = signed ? AMZ_DATE.exec(signed) : null;
+  if (!signed || !parts) return;
+  const signedAt = Date.UTC(Number(parts[1]), Number(parts[2]) - 1, Number(parts[3]), Number(parts[4]), Number(parts[5]), Number(parts[6]));
+  if (Math.abs(signedAt - now) <= SIGNING_WINDOW_MS) return;
+  lab.control.refusedForSkew(service);
+  throw signingTimeRefused(service, signed, signedAt, now, SIGNING_WINDOW_MS);
+}
 
 function readScope(request: IncomingMessage, url: URL): Scope | undefined {
   const header = request.headers.authorization;
@@ -63,6 +82,7 @@ async function serve(lab: LabContext, request: IncomingMessage, raw: Buffer, req
   const body = service === 's3' || service === 'ebs' ? '' : raw.toString('utf8');
   const kmsTarget = service === 'kms' ? String(request.headers['x-amz-target']).slice('TrentService.'.length) : undefined;
   if (!scope) throw missingAuthentication(service);
+  checkSigningTime(lab, service, request, url);
   if (kmsTarget === undefined && scope.service !== 'sts' && scope.service !== 'ec2' && scope.service !== 's3' && scope.service !== 'ebs') {
     throw new LabAwsError('UnknownService', `The lab does not serve ${scope.service}`, 400);
   }
@@ -128,9 +148,16 @@ function serviceOf(request: IncomingMessage): ServiceName {
   return match?.[3] === 'sts' ? 'sts' : match?.[3] === 's3' ? 's3' : match?.[3] === 'ebs' ? 'ebs' : 'ec2';
 }
 
-function send(response: ServerResponse, requestId: string, result: HandlerResult): void {
+/** AWS's `Date` when the lab's clock skew is set; otherwise Node dates the answer. */
+function dateOf(lab: LabContext): Record<string, string> {
+  const now = lab.control.awsTime();
+  return now === undefined ? {} : { date: new Date(now).toUTCString() };
+}
+
+function send(response: ServerResponse, requestId: string, result: HandlerResult, date: Record<string, string>): void {
   const parts = Array.isArray(result.body) ? result.body : [result.body];
   response.writeHead(result.status ?? 200, {
+    ...date,
     'content-type': result.contentType,
     'content-length': parts.reduce((n, part) => n + Buffer.byteLength(part), 0),
     'x-amzn-requestid': requestId,
@@ -155,13 +182,13 @@ export async function startAwsServer(lab: LabContext, options: { port?: number; 
     const requestId = newRequestId();
     readBody(request)
       .then((body) => serve(lab, request, body, requestId))
-      .then(({ result }) => send(response, requestId, result))
+      .then(({ result }) => send(response, requestId, result, dateOf(lab)))
       .catch((error: unknown) => {
         const service = serviceOf(request);
         const labError = error instanceof LabAwsError ? error : internalError(service);
         if (!(error instanceof LabAwsError)) process.emitWarning(`cloud-custody lab: ${(error as Error)?.stack ?? String(error)}`);
         const rendered = renderError(service, labError, requestId);
-        send(response, requestId, { status: rendered.status, contentType: rendered.contentType, body: rendered.body, ...(rendered.headers ? { headers: rendered.headers } : {}) });
+        send(response, requestId, { status: rendered.status, contentType: rendered.contentType, body: rendered.body, ...(rendered.headers ? { headers: rendered.headers } : {}) }, dateOf(lab));
       });
   });
   const host = options.host ?? '127.0.0.1';

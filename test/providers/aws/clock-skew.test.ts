@@ -1,0 +1,65 @@
+/**
+ * A collector whose clock is 20 minutes off AWS's (the lab's AWS clock set ahead of this machine's,
+ * then behind it): AWS refuses a request signed more than 15 minutes off its time, and every client
+ * the AWS provider sends with — STS and KMS through the SDK, EC2's lean sender, ListSnapshotBlocks
+ * through the SDK, GetSnapshotBlock's lean client on the hash threads — takes AWS's time from the
+ * refusal's `Date` and goes on. A whole collection with `--hash` then completes, its hashes equal
+ * to the disk's bytes hashed here, and the case verifies.
+ */
+import { createHash } from 'node:crypto';
+import { afterEach, describe, expect, it } from 'vitest';
+import { parseTarget } from '../../../src/providers/targets.js';
+import { verifyCase } from '../../../src/custody/index.js';
+import { addInstance, diskOfVolume, type LabDisk } from '../../../src/lab/index.js';
+import { contextFor } from './helpers.js';
+import { REGION, useAwsLab } from './lab-fixture.js';
+
+const world = useAwsLab({ scratchPrefix: 'custody-clock-skew-' });
+const ACCOUNT = '222222222222';
+
+afterEach(() => world.lab.control.setClockSkew(undefined));
+
+function sha256Of(disk: LabDisk): string {
+  const hash = createHash('sha256');
+  const zeros = Buffer.alloc(disk.bytes / disk.blockCount);
+  for (let i = 0; i < disk.blockCount; i++) hash.update(disk.isWritten(i) ? disk.block(i) : zeros);
+  return hash.digest('hex');
+}
+
+describe('a collector whose clock is off', () => {
+  for (const minutes of [20, -20]) {
+    it(`AWS's clock ${minutes > 0 ? 'ahead of' : 'behind'} the collector's by 20 minutes: each client is refused once, corrects its clock from AWS's answer, and the collection with --hash completes and verifies`, async () => {
+      const host = addInstance(world.lab.state, ACCOUNT, REGION, {
+        tags: { Name: `skewed-${minutes}`, ForensicsEnabled: 'true' },
+        volumes: [{ sizeGiB: 8, encryption: 'aws/ebs', tags: { ForensicsEnabled: 'true' }, disk: { sizeMiB: 8, writtenFraction: 0.5 } }],
+        consoleOutput: 'skewed login: ',
+      });
+      const disk = diskOfVolume(world.lab.state, host.blockDevices[0]!.volumeId, 8);
+      const target = parseTarget(`arn:aws:ec2:${REGION}:${ACCOUNT}:instance/${host.id}`);
+      const kase = await world.newCase('skew');
+      world.lab.control.resetCalls();
+      world.lab.control.setClockSkew(minutes * 60_000);
+
+      const outcome = await world.provider().collect(target, contextFor(kase, { hash: true, hashSource: true }));
+      expect(outcome.status, outcome.reason).toBe('collected');
+
+      // The signing-time check was met by every service the collection sent to, and got past.
+      // Every service the collection sent to refused a request for its signing time, and only the
+      // first of each client's (one STS, KMS and ListSnapshotBlocks client or EC2 sender per
+      // account and side): after it, each signed on AWS's time.
+      const refused = world.lab.control.skewRefusals();
+      expect(Object.keys(refused).sort()).toEqual(['ebs', 'ec2', 'kms', 'sts']);
+      for (const count of Object.values(refused)) expect(count).toBeLessThanOrEqual(3);
+      const expected = sha256Of(disk);
+      const hashed = kase.entries().filter((e) => e.type === 'disk.hashed');
+      expect(hashed.map((e) => [e.data.role, e.data.sha256]).sort()).toEqual([
+        ['forensics', expected],
+        ['source', expected],
+      ]);
+
+      await kase.close({ outcomes: [outcome] });
+      const verified = await verifyCase(kase.caseDir);
+      expect(verified.ok, JSON.stringify(verified.problems)).toBe(true);
+    });
+  }
+});
