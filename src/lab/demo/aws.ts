@@ -37,6 +37,7 @@ export async function startAwsDemoPart(): Promise<DemoPart> {
       nodeInstances: [worker],
       eks: { clusterName: 'demo-eks', account: worker.ownerId, region: worker.region },
       secretFor: (id) => lab.state.credentials.get(id)?.secretAccessKey,
+      awsTime: () => lab.control.awsTime() ?? Date.now(),
     });
   } catch (error) {
     await lab.stop();

@@ -18,6 +18,8 @@ export interface KubernetesDemoLabInput {
   eks: { clusterName: string; account: string; region: string };
   /** The AWS lab's secret for an access key id, so EKS token signatures are checked for real. */
   secretFor?: (accessKeyId: string) => string | undefined;
+  /** AWS's time, when the AWS lab's clock is skewed (LabControl.awsTime): EKS checks token dates against it. */
+  awsTime?: () => number;
   /** Name of the cluster in the product's config (default `demo-eks`). */
   configName?: string;
 }
@@ -52,6 +54,7 @@ export async function startKubernetesDemoLab(input: KubernetesDemoLabInput): Pro
     // An EKS access entry maps the collector role to the group the shipped RBAC binds.
     subject: collectorSubject(`arn:aws:iam::${account}:role/CloudCustodyCollector`),
     ...(input.secretFor ? { secretFor: input.secretFor } : {}),
+    ...(input.awsTime ? { awsTime: input.awsTime } : {}),
   };
   const lab = await startKubernetesLab({ cluster: scenario.cluster });
   const configName = input.configName ?? 'demo-eks';

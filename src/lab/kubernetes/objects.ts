@@ -91,6 +91,8 @@ export interface LabEksSpec {
    * as STS would. Without it the lab checks the token's structure and 15-minute validity only.
    */
   secretFor?: (accessKeyId: string) => string | undefined;
+  /** AWS's time (the AWS lab's, when its clock is skewed): a token's date is checked against it. Default: this machine's clock. */
+  awsTime?: () => number;
 }
 
 export interface LabClusterSpec {

@@ -198,7 +198,7 @@ export async function startKubernetesLab(options: StartKubernetesLabOptions): Pr
     if (spec.eks && token.startsWith('k8s-aws-v1.')) {
       const decoded = decodeEksToken(token);
       if (typeof decoded === 'string') return undefined;
-      const age = Date.now() - decoded.signedAt.getTime();
+      const age = (spec.eks.awsTime?.() ?? Date.now()) - decoded.signedAt.getTime();
       if (age > EKS_TOKEN_LIFETIME_MS || age < -5 * 60 * 1000) return undefined;
       const secret = spec.eks.secretFor?.(decoded.accessKeyId);
       if (spec.eks.secretFor && (secret === undefined || !verifyEksSignature(decoded, spec.eks.clusterName, secret))) return undefined;

@@ -132,6 +132,9 @@ export function createAwsProvider(config: CustodyConfig, deps: AwsProviderDeps =
       return state.sessions.providerFor(account)();
     },
     stsEndpoint: aws.endpoints.sts,
+    awsTime(recorder) {
+      return Date.now() + (stateFor(guardRecorder(recorder).caseId).clients.sts().config.systemClockOffset ?? 0);
+    },
   };
   services?.offer(AWS_SESSIONS, broker);
 

@@ -23,7 +23,13 @@ export interface KubernetesDeps {
   awsCredentials?: (account: string, recorder: CaseRecorder, region: string) => Promise<AwsCredentialIdentity>;
   /** The STS endpoint EKS tokens are presigned for (default: the broker's, else AWS's). */
   stsEndpoint?: string;
-  /** Clock for token refresh (tests). */
+  /**
+   * AWS's time for the recorder's case, to date EKS tokens and time their refresh (default: the
+   * broker's, this machine's clock corrected by what STS answered), so a collector whose clock is
+   * off mints tokens EKS accepts.
+   */
+  awsTime?: (recorder: CaseRecorder) => number;
+  /** Clock for token dates and refresh (tests); wins over `awsTime`. */
   now?: () => number;
 }
 
@@ -140,17 +146,20 @@ export function connectCluster(config: CustodyConfig, name: string, recorder: Ca
   if (!cluster.server) throw new CustodyError('E_CONFIG', `cluster "${name}": an EKS cluster needs "server" (its API server endpoint)`, { resource: name });
   const credentialsFor = deps.awsCredentials;
   if (!credentialsFor) throw new CustodyError('E_CONFIG', `cluster "${name}": EKS tokens need AWS credentials, but no "aws" section is configured`, { resource: name });
-  const authenticator = new EksAuthenticator(
-    async () =>
-      mintEksToken({
-        clusterName: eks.name,
-        region: eks.region,
-        credentials: await credentialsFor(eks.account, recorder, eks.region),
-        ...(deps.stsEndpoint ? { stsEndpoint: deps.stsEndpoint } : {}),
-        ...(deps.now ? { now: new Date(deps.now()) } : {}),
-      }),
-    deps.now,
-  );
+  // Tokens are dated, and their refresh timed, on AWS's clock: EKS checks the date against its own.
+  const awsTime = deps.awsTime;
+  const tokenClock = deps.now ?? (awsTime ? () => awsTime(recorder) : Date.now);
+  const authenticator = new EksAuthenticator(async () => {
+    const credentials = await credentialsFor(eks.account, recorder, eks.region);
+    // Read after the AssumeRole: by then STS has told the SDK what time AWS has.
+    return mintEksToken({
+      clusterName: eks.name,
+      region: eks.region,
+      credentials,
+      ...(deps.stsEndpoint ? { stsEndpoint: deps.stsEndpoint } : {}),
+      now: new Date(tokenClock()),
+    });
+  }, tokenClock);
   const kc = new KubeConfig();
   kc.addAuthenticator(authenticator);
   kc.loadFromOptions({

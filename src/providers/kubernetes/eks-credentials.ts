@@ -20,6 +20,7 @@ export function withEksCredentials(deps: KubernetesDeps, services: ProviderServi
   return {
     ...deps,
     awsCredentials: (account, recorder, region) => broker().credentialsFor(account, region, recorder),
+    awsTime: deps.awsTime ?? ((recorder) => broker().awsTime(recorder)),
     get stsEndpoint() {
       return deps.stsEndpoint ?? services.lookup<AwsSessionBroker>(AWS_SESSIONS)?.stsEndpoint;
     },

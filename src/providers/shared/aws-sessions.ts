@@ -18,4 +18,10 @@ export interface AwsSessionBroker {
   credentialsFor(account: string, region: string, recorder: CaseRecorder): Promise<AwsCredentialIdentity>;
   /** The STS endpoint the sessions use (the lab, an emulator), for presigning EKS tokens. */
   readonly stsEndpoint: string | undefined;
+  /**
+   * AWS's time as the case's STS client knows it (this machine's clock plus the offset the SDK
+   * learnt from STS's answers), ms: an EKS token is dated with it, so a collector whose clock is
+   * off still mints tokens EKS accepts.
+   */
+  awsTime(recorder: CaseRecorder): number;
 }

@@ -28,6 +28,8 @@ beforeAll(async () => {
     nodeInstances: [worker],
     eks: { clusterName: 'demo-eks', account: worker.ownerId, region: worker.region },
     secretFor: (id) => aws.state.credentials.get(id)?.secretAccessKey,
+    // EKS and STS keep AWS's time: skewed with the AWS lab's clock in the test that sets one.
+    awsTime: () => aws.control.awsTime() ?? Date.now(),
   });
   dir = await mkdtemp(join(tmpdir(), 'k8s-pod-and-node-'));
 });
@@ -90,6 +92,24 @@ describe('a compromised pod on an EKS node', () => {
     // No session covered every instance of the region (the old EKS session did: instance/*).
     const narrowed = assumed.flatMap((e) => ((e.data.sessionPolicy as { narrowedTo?: string[] } | null)?.narrowedTo ?? []));
     expect(narrowed.filter((arn) => arn.endsWith(':instance/*'))).toEqual([]);
+  }, 60_000);
+});
+
+describe('a collector whose clock is 20 minutes behind AWS\'s', () => {
+  it('dates the EKS token on AWS\'s time, learnt from STS, so the cluster accepts it and the pod and its node are collected', async () => {
+    aws.control.setClockSkew(20 * 60_000);
+    aws.control.resetCalls();
+    try {
+      const { kase, result } = await collectIntoCase('IR-POD-SKEW', [parseTarget(k8s.podTarget)]);
+      expect(result.outcomes.map((o) => o.status)).toEqual(['collected', 'collected']);
+      // STS refused the first AssumeRole for its date, and the token minted after it was dated on AWS's time.
+      expect(aws.control.skewRefusals().sts).toBeGreaterThan(0);
+      const login = k8s.lab.eksLogins.at(-1)!;
+      expect(Math.abs(login.signedAt.getTime() - (Date.now() + 20 * 60_000))).toBeLessThan(5 * 60_000);
+      expect((await verifyCase(kase.caseDir)).ok).toBe(true);
+    } finally {
+      aws.control.setClockSkew(undefined);
+    }
   }, 60_000);
 });
 
