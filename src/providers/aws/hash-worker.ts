@@ -92,9 +92,12 @@ function fetchInto(m, EbsBlockClient) {
   ).finally(() => fetches.delete(m.job));
 }
 
-// A disk's digest takes its blocks in order. A long run of unwritten blocks is hashed a few MiB
-// at a time with the event loop let in between, so this thread's own fetches (their sockets,
-// their answers) are not held up behind it.
+// A disk's digest takes its blocks in order. The event loop is let in about every millisecond
+// (a long run of unwritten blocks is hashed a few MiB at a time): the blocks hashed so far go back
+// to the main thread then, so their slots are fetched into again while this thread hashes the
+// rest, and this thread's own fetches (their sockets, their answers) are not held up behind it.
+// Without it a thread handed a window full of blocks gave every slot back only once it had hashed
+// them all, and then waited, idle, for the fetches it had held up.
 function drain(d) {
   d.running = true;
   const started = performance.now();
@@ -106,20 +109,21 @@ function drain(d) {
       d.hash.update(zeros.subarray(0, n * op.blockSize));
       d.hashed += n;
       op.left -= n;
-      if (op.left > 0) {
-        if (performance.now() - started > 1) return setImmediate(() => drain(d));
-        continue;
+      if (op.left === 0) {
+        answer({ t: 'ack', id: d.id, hashed: d.hashed });
+        d.queue.shift();
       }
-      answer({ t: 'ack', id: d.id, hashed: d.hashed });
     } else if (op.t === 'data') {
       d.hash.update(at(op.slot, op.length));
       d.hashed += 1;
       answer({ t: 'hashed', id: d.id, slot: op.slot, hashed: d.hashed });
+      d.queue.shift();
     } else {
       digests.delete(d.id);
       answer({ t: 'digest', id: d.id, hex: d.hash.digest('hex'), hashed: d.hashed });
+      d.queue.shift();
     }
-    d.queue.shift();
+    if (d.queue.length > 0 && performance.now() - started > 1) return setImmediate(() => drain(d));
   }
   d.running = false;
 }
@@ -136,7 +140,8 @@ function handle(m) {
       return;
     }
     d.queue.push(m.t === 'zeros' ? { t: 'zeros', left: m.count, blockSize: m.blockSize } : m);
-    if (!d.running) drain(d);
+    // Drained once the whole message is queued, so a message of many blocks is hashed in slices too.
+    queued.add(d);
   } else if (m.t === 'open') {
     digests.set(m.id, { id: m.id, hash: createHash('sha256'), hashed: 0, queue: [], running: false });
   } else if (m.t === 'close') {
@@ -155,8 +160,11 @@ function handle(m) {
     );
   }
 }
+const queued = new Set();
 parentPort.on('message', (batch) => {
   for (const m of batch) handle(m);
+  for (const d of queued) if (!d.running && digests.get(d.id) === d) drain(d);
+  queued.clear();
 });
 `;
 

@@ -8,6 +8,7 @@ import { createHash } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { BlockBuffers } from '../../../src/providers/aws/block-buffers.js';
 import { hashDisk } from '../../../src/providers/aws/disk-hash.js';
+import { hashPoolFor } from '../../../src/providers/aws/hash-worker.js';
 import type { SnapshotBlockReader } from '../../../src/providers/aws/ebs-reader.js';
 import { MemoryBlockLog } from '../../../src/providers/aws/hash-progress.js';
 
@@ -55,6 +56,51 @@ describe('the disk-hash engine', () => {
     const { reader, sha256 } = memorySnapshot(256, []);
     const result = await hashDisk({ reader, log: new MemoryBlockLog(), window: 2 });
     expect(result).toMatchObject({ sha256, writtenBlocks: 0, blockRequests: 0 });
+  });
+
+  it('the digest thread gives slots back while it still has blocks to hash, not only once its queue is empty', async () => {
+    // 64 full blocks (32 MiB, tens of milliseconds of SHA-256 on any machine) handed over at once,
+    // as a window full of fetched blocks is. The thread lets its event loop in about every
+    // millisecond, so the first slots come back in one message and the last in a later one: the
+    // main thread can fetch into them while the thread still hashes. A thread that answered only
+    // with an empty queue gave all 64 back in one message, and the fetches waited for it.
+    const slots = 64;
+    const buffers = new BlockBuffers(slots * 512 * 1024);
+    const pool = hashPoolFor(buffers);
+    const messages: number[][] = [];
+    let current: number[] | undefined;
+    let digest: ReturnType<typeof pool.openDigest> | undefined;
+    const allBack = new Promise<void>((resolve, reject) => {
+      let back = 0;
+      digest = pool.openDigest(512 * 1024, {
+        onHashed(slot) {
+          // Answers that arrive in one message are handled in one synchronous run.
+          if (!current) {
+            current = [];
+            messages.push(current);
+            queueMicrotask(() => (current = undefined));
+          }
+          current.push(slot);
+          if (++back === slots) resolve();
+        },
+        onProgress() {},
+        onError: reject,
+      });
+    });
+    try {
+      const expected = createHash('sha256');
+      for (let slot = 0; slot < slots; slot++) {
+        buffers.view(slot, 512 * 1024).fill(slot);
+        expected.update(buffers.view(slot, 512 * 1024));
+      }
+      for (let slot = 0; slot < slots; slot++) digest!.data(slot, 512 * 1024);
+      await allBack;
+      expect(await digest!.digest()).toBe(expected.digest('hex'));
+      expect(messages.flat()).toEqual(Array.from({ length: slots }, (_, i) => i));
+      expect(messages.length).toBeGreaterThan(1);
+    } finally {
+      digest?.close();
+    }
   });
 
   it('several disks hashed at once share one small memory budget: each gets its share, none starves, every hash is right', async () => {
