@@ -138,7 +138,8 @@ export class LabControl {
   /**
    * AWS's clock runs `ms` ahead of this machine's (negative: behind it), as when the collector's
    * clock is off: every answer is dated with AWS's time (the `Date` an SDK corrects its clock
-   * from), and a request signed more than 15 minutes off it is refused as its service refuses it.
+   * from), and a request signed further off it than its service allows (5 or 15 minutes) is refused
+   * as that service refuses it.
    * `undefined`, the default: signing times are not checked and answers are dated as Node dates them.
    */
   setClockSkew(ms: number | undefined): void {

@@ -85,13 +85,27 @@ export function parseDenial(message: string): { action?: string; resource?: stri
   return out;
 }
 
+/** Where AWS starts quoting the request it computed, after a signature it could not match. */
+const SIGNING_QUOTE = /\s*The (?:Canonical String|String-to-Sign) for this request should have been[\s\S]*$/i;
+
+/**
+ * `message` without what a refused signature makes AWS quote: the canonical request and string to
+ * sign it computed, whose headers hold the session token (`x-amz-security-token:…`). The quote
+ * is cut and any token left is masked, so a refused request never carries a credential into an
+ * error, a log or the ledger.
+ */
+export function withoutSigningQuote(message: string): string {
+  const cut = message.replace(SIGNING_QUOTE, ' (AWS quoted the request it computed; not kept: it holds the session token)');
+  return cut.replace(/(x-amz-security-token\s*[:=]\s*)[^\s'"&]+/gi, '$1[not kept]');
+}
+
 /** Maps an SDK error to a `CustodyError`; exported for the paths that do not go through `callAws`. */
 export function toCustodyError(op: AwsOperationName, error: unknown, resource: string): CustodyError {
   if (isCustodyError(error)) return error;
   const api = AWS_OPERATIONS[op].api;
   const e = (error ?? {}) as SdkErrorLike;
   const name = errorName(e);
-  const message = e.message ?? String(error);
+  const message = withoutSigningQuote(e.message ?? String(error));
   const requestId = e.$metadata?.requestId;
   const base = { cause: error, requestId };
   if (NO_CREDENTIALS.has(name)) {

@@ -13,8 +13,9 @@
  * like the SDK's (`name` = EBS's error code, `$metadata.requestId`), so `callAws` maps them to
  * the same `CustodyError`s and renews an expired session the same way. The clock is corrected as
  * the SDK's signer corrects it: every answer's `Date` sets the client's clock offset (started
- * from the SDK client's), and a refusal that moved it past the SDK's threshold is retried at once
- * with the corrected time, so a machine whose clock is off still reads its disks. Retries follow the SDK's
+ * from the SDK client's), and a refusal that moved it past the SDK's threshold is retried (after
+ * the usual back-off, as the SDK does) with the corrected time, so a machine whose clock is off
+ * still reads its disks. Retries follow the SDK's
  * standard strategy: throttling, 5xx and broken connections, up to `maxAttempts`, with full-jitter
  * exponential back-off (500 ms base for throttling, 100 ms otherwise, at most 20 s). The adaptive
  * mode's client-side rate limiter is not reproduced: GetSnapshotBlock is paced to EBS's published

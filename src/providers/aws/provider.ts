@@ -133,7 +133,7 @@ export function createAwsProvider(config: CustodyConfig, deps: AwsProviderDeps =
     },
     stsEndpoint: aws.endpoints.sts,
     awsTime(recorder) {
-      return Date.now() + (stateFor(guardRecorder(recorder).caseId).clients.sts().config.systemClockOffset ?? 0);
+      return Date.now() + (stateFor(recorder.caseId).clients.sts().config.systemClockOffset ?? 0);
     },
   };
   services?.offer(AWS_SESSIONS, broker);

@@ -5,7 +5,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { mockClient } from 'aws-sdk-client-mock';
 import { CreateSnapshotsCommand, DescribeInstancesCommand, EC2Client, EC2ServiceException } from '@aws-sdk/client-ec2';
-import { callAws, parseDenial } from '../../../src/providers/aws/call-aws.js';
+import { callAws, parseDenial, toCustodyError } from '../../../src/providers/aws/call-aws.js';
 
 const ARN = 'arn:aws:ec2:us-east-1:222222222222:instance/i-0abc1234def567890';
 
@@ -93,6 +93,31 @@ describe('callAws', () => {
       code: 'E_INTERNAL',
     });
     expect(ec2Mock.calls()).toHaveLength(0);
+  });
+});
+
+describe('a refused signature', () => {
+  // AWS quotes the request it computed after a signature it could not match; its headers hold the session token.
+  const TOKEN = 'IQoJb3JpZ2luX2VjEXAMPLESESSIONTOKEN/abc+def==';
+  const quoted =
+    'The request signature we calculated does not match the signature you provided. Check your AWS Secret Access Key and signing method. Consult the service documentation for details.\n\n' +
+    `The Canonical String for this request should have been\n'GET\n/snapshots/snap-1/blocks/7\nblockToken=abc\nhost:ebs.us-east-1.amazonaws.com\nx-amz-date:20261203T081500Z\nx-amz-security-token:${TOKEN}\n\nhost;x-amz-date;x-amz-security-token\ne3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855'\n\n` +
+    "The String-to-Sign should have been\n'AWS4-HMAC-SHA256\n20261203T081500Z\n20261203/us-east-1/ebs/aws4_request\n0123'\n";
+
+  it('keeps no session token in the error AWS\'s quote of the canonical request would carry into the ledger', () => {
+    for (const name of ['SignatureDoesNotMatch', 'InvalidSignatureException', 'SomethingElse']) {
+      const error = toCustodyError('getSnapshotBlock', Object.assign(new Error(quoted), { name, $metadata: { requestId: 'req-sig' } }), 'arn:aws:ec2:us-east-1::snapshot/snap-1');
+      expect(error.message).not.toContain(TOKEN);
+      expect(error.message).not.toContain('Canonical String');
+      expect(error.message).toContain('The request signature we calculated does not match');
+      expect(error.requestId).toBe('req-sig');
+    }
+  });
+
+  it('masks a session token named anywhere else in a message (a presigned URL\'s query)', () => {
+    const error = toCustodyError('getSnapshotBlock', Object.assign(new Error(`bad request to /?X-Amz-Security-Token=${encodeURIComponent(TOKEN)}&X-Amz-Date=1`), { name: 'Weird' }), 'snap-1');
+    expect(error.message).not.toContain(encodeURIComponent(TOKEN));
+    expect(error.message).toContain('X-Amz-Security-Token=[not kept]&X-Amz-Date=1');
   });
 });
 
