@@ -264,6 +264,10 @@ export class CollectorSessions {
           ? { narrowedTo: null, note: `a narrowing policy would exceed ${MAX_SESSION_POLICY_CHARS} characters: the role's own policy alone applies` }
           : null,
       reason,
+      // AWS's clock minus this machine's when STS answered, as the SDK measured it from the
+      // answer's Date (1 s resolution): the ledger's times are this machine's, and an examiner
+      // lining them up with AWS's own (CloudTrail, a snapshot's StartTime) needs the difference.
+      awsClockOffsetMs: Math.round(this.clients.sts().config.systemClockOffset ?? 0),
       requestId: requestId ?? null,
     });
     return session;

@@ -7,7 +7,9 @@
  *   sourceIdentity (as STS echoed it, else "requested, not echoed"), sourceIdentityRequested,
  *   sessionTags ("requested, not echoed": the answer never lists them), sessionTagsRequested,
  *   packedPolicySize, durationSeconds, expiration, externalIdUsed, sessionPolicy,
- *   reason (`first` | `expiring` | `expired-token` | `wider-scope`), requestId. Never a secret.
+ *   reason (`first` | `expiring` | `expired-token` | `wider-scope`), awsClockOffsetMs (AWS's clock
+ *   minus this machine's at STS's answer, from its Date header: ledger times are this machine's),
+ *   requestId. Never a secret.
  * - `selector.searched` (target = the selector): account, region, filters, found, requestIds.
  * - `evidence.stored` (through the recorder): an instance's instance.json (its DescribeInstances,
  *   DescribeVolumes and DescribeKey answers, one section each), console-output.txt,

@@ -56,6 +56,10 @@ describe('a collector whose clock is off', () => {
       const refused = world.lab.control.skewRefusals();
       expect(Object.keys(refused).sort()).toEqual(refusing);
       for (const count of Object.values(refused)) expect(count).toBeLessThanOrEqual(3);
+      // The ledger says how far this machine's clock (its times) was from AWS's.
+      const offsets = kase.entries().filter((e) => e.type === 'credentials.assumed').map((e) => Number(e.data.awsClockOffsetMs));
+      expect(offsets.length).toBeGreaterThan(0);
+      for (const offset of offsets) expect(Math.abs(offset - minutes * 60_000)).toBeLessThan(5_000);
       const expected = sha256Of(disk);
       const hashed = kase.entries().filter((e) => e.type === 'disk.hashed');
       expect(hashed.map((e) => [e.data.role, e.data.sha256]).sort()).toEqual([
