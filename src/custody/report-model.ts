@@ -86,6 +86,11 @@ export interface ReportModel {
   failures: FailureRow[];
   notCollected: FailureRow[];
   roles: RoleRow[];
+  /**
+   * How far the collector's clock (the ledger's times) was from AWS's, from the sessions'
+   * `awsClockOffsetMs` (AWS's time minus the collector's at STS's answers), when any recorded it.
+   */
+  awsClock?: { minMs: number; maxMs: number; sessions: number };
 }
 
 export function buildReportModel(entries: readonly LedgerEntry[], verification: VerifyResult, now: Date): ReportModel {
@@ -144,7 +149,17 @@ export function buildReportModel(entries: readonly LedgerEntry[], verification: 
     roles: entries
       .filter((e) => e.type === 'credentials.assumed')
       .map((e) => ({ seq: e.seq, time: e.time, target: e.target ?? '', summary: scalars(e.data, 8) })),
+    ...awsClockOf(entries),
   };
+}
+
+/** The range of the AWS sessions' recorded clock offsets (cases recorded before the field have none). */
+function awsClockOf(entries: readonly LedgerEntry[]): { awsClock?: ReportModel['awsClock'] } {
+  const offsets = entries
+    .filter((e) => e.type === 'credentials.assumed' && typeof e.data.awsClockOffsetMs === 'number' && Number.isFinite(e.data.awsClockOffsetMs))
+    .map((e) => e.data.awsClockOffsetMs as number);
+  if (offsets.length === 0) return {};
+  return { awsClock: { minMs: Math.min(...offsets), maxMs: Math.max(...offsets), sessions: offsets.length } };
 }
 
 function runRow(entry: LedgerEntry): RunRow {

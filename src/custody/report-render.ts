@@ -93,6 +93,7 @@ function sectionsOf(model: ReportModel): Section[] {
         kv('Ledger head (last entry, SEQ:HASH)', head),
         kv('Signing key fingerprint (SHA-256 of the public key)', fingerprint),
         kv('Signed manifest', v.closed ? 'present and matching the ledger head' : 'none (the case is not closed)'),
+        ...(model.awsClock ? [kv("Collector's clock against AWS's", awsClockText(model.awsClock))] : []),
         kv('Analyst(s), as asserted', model.analysts.join(', ') || '(none recorded)'),
         kv('Tool version(s)', model.toolVersions.join(', ') || '(unknown)'),
         kv('Report generated (UTC)', model.generatedAt),
@@ -327,4 +328,18 @@ export function renderHtml(model: ReportModel): string {
     '</body></html>',
     '',
   ].join('\n');
+}
+
+/**
+ * How far the collector's clock — the ledger's times — was from AWS's. The offsets come from the
+ * Date of STS's answers, which has whole seconds: within a second is as close as it can tell.
+ */
+export function awsClockText(clock: { minMs: number; maxMs: number; sessions: number }): string {
+  const from = `STS's answers to ${clock.sessions} role session${clock.sessions === 1 ? '' : 's'}; the ledger's times are the collector's`;
+  const worst = Math.abs(clock.minMs) > Math.abs(clock.maxMs) ? clock.minMs : clock.maxMs;
+  if (Math.abs(worst) < 1_500) return `within a second of AWS's (${from})`;
+  const seconds = Math.round(Math.abs(worst) / 1000);
+  const amount = seconds >= 60 ? `${Math.floor(seconds / 60)} min ${seconds % 60} s` : `${seconds} s`;
+  // The offset is AWS's time minus the collector's: positive means the collector was behind.
+  return `up to ${amount} ${worst > 0 ? 'behind' : 'ahead of'} AWS's (${from})`;
 }

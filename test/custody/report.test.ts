@@ -2,6 +2,7 @@ import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { openCase, renderReport, verifyCase } from '../../src/custody/index.js';
+import { awsClockText } from '../../src/custody/report-render.js';
 import { buildClosedCase, caseOptions, useScratch } from './helpers.js';
 
 describe('report', () => {
@@ -30,9 +31,26 @@ describe('report', () => {
       expect(text).toContain('ec2:GetConsoleScreenshot denied');
       expect(text).toContain('the console screenshot was denied');
       expect(text).toContain('arn:aws:iam::222222222222:role/CloudCustodyCollector');
+      // Its role session was recorded before sessions recorded AWS's clock: the report says nothing of it.
+      expect(text.replaceAll('&#39;', "'")).not.toContain("clock against AWS's");
       // Every ledger entry appears in the timeline.
       for (const line of ledger) expect(text).toContain((JSON.parse(line) as { time: string }).time);
     }
+  });
+
+  it('says how far the collector\'s clock, the ledger\'s times, was from AWS\'s, as the role sessions recorded it', async () => {
+    const kase = await openCase(caseOptions(scratch));
+    for (const [account, offset] of [['222222222222', 1_199_400], ['333333333333', 1_200_300]] as const) {
+      await kase.record('credentials.assumed', { account, roleArn: `arn:aws:iam::${account}:role/CloudCustodyCollector`, reason: 'first', awsClockOffsetMs: offset, requestId: 'req-1' });
+    }
+    await kase.close({ outcomes: [] });
+    const result = await renderReport(kase.caseDir);
+    for (const path of [result.markdown, result.html]) {
+      // The HTML writes an apostrophe as &#39;.
+      expect((await readFile(path, 'utf8')).replaceAll('&#39;', "'")).toContain("up to 20 min 0 s behind AWS's (STS's answers to 2 role sessions; the ledger's times are the collector's)");
+    }
+    expect(awsClockText({ minMs: -700, maxMs: -20, sessions: 1 })).toBe("within a second of AWS's (STS's answers to 1 role session; the ledger's times are the collector's)");
+    expect(awsClockText({ minMs: -90_400, maxMs: 300, sessions: 3 })).toMatch(/^up to 1 min 30 s ahead of AWS's/);
   });
 
   it('is one self-contained HTML file: inline style, no script, no external asset', async () => {
