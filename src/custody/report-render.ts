@@ -5,6 +5,7 @@
  * escaped for the format it lands in: Markdown escapes for report.md, HTML entities for report.html.
  */
 import type { ReportModel } from './report-model.js';
+import { clockOffsetWords } from '../core/clock-offset.js';
 
 /**
  * A line of report text: the tool's own prose (Markdown, written here, never escaped) with
@@ -337,9 +338,6 @@ export function renderHtml(model: ReportModel): string {
 export function awsClockText(clock: { minMs: number; maxMs: number; sessions: number }): string {
   const from = `STS's answers to ${clock.sessions} role session${clock.sessions === 1 ? '' : 's'}; the ledger's times are the collector's`;
   const worst = Math.abs(clock.minMs) > Math.abs(clock.maxMs) ? clock.minMs : clock.maxMs;
-  if (Math.abs(worst) < 1_500) return `within a second of AWS's (${from})`;
-  const seconds = Math.round(Math.abs(worst) / 1000);
-  const amount = seconds >= 60 ? `${Math.floor(seconds / 60)} min ${seconds % 60} s` : `${seconds} s`;
-  // The offset is AWS's time minus the collector's: positive means the collector was behind.
-  return `up to ${amount} ${worst > 0 ? 'behind' : 'ahead of'} AWS's (${from})`;
+  const words = clockOffsetWords(worst);
+  return `${words === 'within a second of' ? words : `up to ${words}`} AWS's (${from})`;
 }

@@ -168,6 +168,18 @@ describe('preflight in the lab, under the shipped policies', () => {
     expect(fingerprint()).toBe(before);
   });
 
+  it('says how far this machine\'s clock is from AWS\'s, from STS\'s answers', async () => {
+    expect(row(await preflight({ accounts: ['222222222222'] }), lab.forensicsAccount, 'clock')).toMatchObject({ result: 'ok', detail: expect.stringContaining("within a second of AWS's") });
+    lab.control.setClockSkew(20 * 60_000);
+    try {
+      const skewed = row(await preflight({ accounts: ['222222222222'] }), lab.forensicsAccount, 'clock');
+      expect(skewed).toMatchObject({ result: 'ok', action: 'sts:AssumeRole' });
+      expect(skewed.detail).toMatch(/is (19 min 59 s|20 min 0 s|20 min 1 s) behind AWS's/);
+    } finally {
+      lab.control.setClockSkew(undefined);
+    }
+  });
+
   it('an account without the collector role is denied at assume-role, and the other accounts are still checked', async () => {
     const rows = await preflight();
     expect(row(rows, NO_ROLE, 'assume-role')).toMatchObject({ result: 'denied', action: 'sts:AssumeRole' });

@@ -33,6 +33,7 @@ import { sessionNameFor, sourceIdentityFor } from './credentials.js';
 import { fillKeyPattern } from './kms-keys.js';
 import { roleArnFor } from './operations.js';
 import { refuseAccountsNotAllowed } from './preflight-scope.js';
+import { clockOffsetWords } from '../../core/clock-offset.js';
 
 export type PreflightResult = 'ok' | 'denied' | 'error';
 
@@ -93,6 +94,7 @@ export async function runPreflight(options: PreflightOptions): Promise<Preflight
   const analyst = options.analyst ?? options.config.analyst ?? 'cloud-custody-preflight';
   const rows: PreflightRow[] = [];
   const forensics = new AwsClients(aws, options.credentials);
+  let stsAnswered = false;
   try {
     for (const account of accounts) {
       const accountTargets = targets.filter((t) => t.account === account);
@@ -100,6 +102,7 @@ export async function runPreflight(options: PreflightOptions): Promise<Preflight
       const partition = accountTargets[0]?.partition ?? 'aws';
       const session = await assumeForPreflight(options.config, forensics, account, partition, analyst, PREFLIGHT_CASE_ID, (row) => rows.push(row));
       if (!session) continue;
+      stsAnswered = true;
       for (const region of regions) {
         const probe: Probe = {
           account,
@@ -109,6 +112,7 @@ export async function runPreflight(options: PreflightOptions): Promise<Preflight
         await checkRegion(options.config, aws, probe, partition, session, analyst, accountTargets.filter((t) => t.region === region), forensics);
       }
     }
+    if (stsAnswered) rows.push(clockRow(aws, forensics.sts().config.systemClockOffset ?? 0));
     await checkForensicsSide(aws, forensics, partition(targets), (row) => rows.push(row));
     await checkEvidenceBucket(aws, options.credentials, (check, action, result, detail) =>
       rows.push({ account: aws.forensicsAccount, region: aws.evidenceBucket?.region ?? aws.region, check, result, action, detail }),
@@ -117,6 +121,21 @@ export async function runPreflight(options: PreflightOptions): Promise<Preflight
     forensics.destroy();
   }
   return rows;
+}
+
+/**
+ * How far this machine's clock is from AWS's, from the Date of STS's answers (whole seconds).
+ * Collection copes with any difference (every client signs on AWS's time), so the row is `ok`;
+ * but the ledger's times are this machine's, and a platform team would rather fix its clock
+ * before an incident than explain the difference after one.
+ */
+function clockRow(aws: AwsConfig, offsetMs: number): PreflightRow {
+  const words = clockOffsetWords(offsetMs);
+  const detail =
+    words === 'within a second of'
+      ? "this machine's clock is within a second of AWS's (the Date of STS's answers)"
+      : `this machine's clock is ${words} AWS's (the Date of STS's answers): collection signs on AWS's time, but the ledger's times are this machine's (each session records the difference); set its clock (NTP) before an incident`;
+  return { account: aws.forensicsAccount, region: aws.region, check: 'clock', result: 'ok', action: 'sts:AssumeRole', detail };
 }
 
 function partition(targets: readonly AwsTarget[]): string {
