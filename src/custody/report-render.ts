@@ -5,7 +5,7 @@
  * escaped for the format it lands in: Markdown escapes for report.md, HTML entities for report.html.
  */
 import type { ReportModel } from './report-model.js';
-import { clockOffsetWords } from '../core/clock-offset.js';
+import { clockOffsetWords, clockWithinASecond } from '../core/clock-offset.js';
 
 /**
  * A line of report text: the tool's own prose (Markdown, written here, never escaped) with
@@ -338,6 +338,5 @@ export function renderHtml(model: ReportModel): string {
 export function awsClockText(clock: { minMs: number; maxMs: number; sessions: number }): string {
   const from = `STS's answers to ${clock.sessions} role session${clock.sessions === 1 ? '' : 's'}; the ledger's times are the collector's`;
   const worst = Math.abs(clock.minMs) > Math.abs(clock.maxMs) ? clock.minMs : clock.maxMs;
-  const words = clockOffsetWords(worst);
-  return `${words === 'within a second of' ? words : `up to ${words}`} AWS's (${from})`;
+  return `${clockWithinASecond(worst) ? '' : 'up to '}${clockOffsetWords(worst)} AWS's (${from})`;
 }

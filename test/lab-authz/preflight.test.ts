@@ -174,7 +174,9 @@ describe('preflight in the lab, under the shipped policies', () => {
     try {
       const skewed = row(await preflight({ accounts: ['222222222222'] }), lab.forensicsAccount, 'clock');
       expect(skewed).toMatchObject({ result: 'ok', action: 'sts:AssumeRole' });
-      expect(skewed.detail).toMatch(/is (19 min 59 s|20 min 0 s|20 min 1 s) behind AWS's/);
+      // 20 minutes, give or take the Date header's whole second and a busy machine's delay in reading the answer.
+      const [, minutes, seconds] = /is (\d+) min (\d+) s behind AWS's/.exec(skewed.detail) ?? [];
+      expect(Math.abs(Number(minutes) * 60 + Number(seconds) - 20 * 60)).toBeLessThanOrEqual(10);
     } finally {
       lab.control.setClockSkew(undefined);
     }

@@ -15,6 +15,7 @@ import { adopt, findExisting, type VolumeSnapshot } from './create-snapshots.js'
 import { isStopSignal, volumeArnOf, type TargetRun } from './run.js';
 import { historyOf } from '../../core/case-history.js';
 import { LEDGER_EVENTS } from '../../core/ledger-events.js';
+import { awsErrorText } from './call-aws.js';
 
 /** What `snapshot.adopted` says about a snapshot whose volume was detached. */
 export const DETACHED_NOTE = 'volume no longer attached to the instance';
@@ -56,7 +57,7 @@ async function describeNow(run: TargetRun, volumeId: string): Promise<Record<str
   } catch (error) {
     if (isStopSignal(error)) throw error;
     if (isCustodyError(error) && error.code === 'E_NOT_FOUND') return { volumeFound: false };
-    return { volumeFound: null, describeError: (error as Error)?.message ?? String(error) };
+    return { volumeFound: null, describeError: awsErrorText(error) };
   }
 }
 

@@ -99,13 +99,18 @@ export function withoutSigningQuote(message: string): string {
   return cut.replace(/(x-amz-security-token\s*[:=]\s*)[^\s'"&]+/gi, '$1[not kept]');
 }
 
+/** What an error from an AWS call says, without what `withoutSigningQuote` removes: for every place one is written down. */
+export function awsErrorText(error: unknown): string {
+  return withoutSigningQuote(String((error as Error | undefined)?.message ?? error));
+}
+
 /** Maps an SDK error to a `CustodyError`; exported for the paths that do not go through `callAws`. */
 export function toCustodyError(op: AwsOperationName, error: unknown, resource: string): CustodyError {
   if (isCustodyError(error)) return error;
   const api = AWS_OPERATIONS[op].api;
   const e = (error ?? {}) as SdkErrorLike;
   const name = errorName(e);
-  const message = withoutSigningQuote(e.message ?? String(error));
+  const message = awsErrorText(error);
   const requestId = e.$metadata?.requestId;
   const base = { cause: error, requestId };
   if (NO_CREDENTIALS.has(name)) {

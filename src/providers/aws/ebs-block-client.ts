@@ -27,16 +27,22 @@ import type { AwsCredentialIdentity } from '@aws-sdk/types';
 import type { BlockHttpPool } from './block-http.js';
 import type { BlockSigner } from './block-signer.js';
 
-// The connections (block-http.ts) and the signer (block-signer.ts), loaded with the first client
+// The connections (block-http.ts), the signer (block-signer.ts) and the clock-offset rules the
+// SDK's signer follows (aws-clock.ts, shared with the lean EC2 sender), loaded with the first client
 // that sends: the hash threads send, so the main thread never loads them. By URL, because the
 // threads load this file as it is (its TypeScript source under the tests, with Node stripping
 // the types), where a relative `.js` import would not resolve.
 type BlockHttp = typeof import('./block-http.js');
 type BlockSigning = typeof import('./block-signer.js');
+type AwsClock = typeof import('./aws-clock.js');
 const sibling = (name: string) => new URL(`./${name}${import.meta.url.endsWith('.ts') ? '.ts' : '.js'}`, import.meta.url).href;
-let sendingModules: Promise<[BlockHttp, BlockSigning]> | undefined;
+let sendingModules: Promise<[BlockHttp, BlockSigning, AwsClock]> | undefined;
 const loadSendingModules = () =>
-  (sendingModules ??= Promise.all([import(sibling('block-http')) as Promise<BlockHttp>, import(sibling('block-signer')) as Promise<BlockSigning>]));
+  (sendingModules ??= Promise.all([
+    import(sibling('block-http')) as Promise<BlockHttp>,
+    import(sibling('block-signer')) as Promise<BlockSigning>,
+    import(sibling('aws-clock')) as Promise<AwsClock>,
+  ]));
 
 /** What a GetSnapshotBlock answered, shaped like the SDK's output (minus the body, which is in `into`). */
 export interface BlockResponse {
@@ -59,10 +65,6 @@ const MAX_CONNECTIONS = 64;
 const MAX_BACKOFF_MS = 20_000;
 const THROTTLING_BACKOFF_BASE_MS = 500;
 const BACKOFF_BASE_MS = 100;
-/** The SDK's signer: an offset this large means the local clock is skewed, and a refusal it corrects is retried. */
-const SKEW_THRESHOLD_MS = 240_000;
-/** The SDK's signer ignores a `Date` that answers a request sent longer ago than this. */
-const STALE_ANSWER_MS = 900_000;
 
 /** An error as the SDK throws them: `name` is the service's code, `$metadata` has the request id. */
 export interface EbsServiceError extends Error {
@@ -123,6 +125,7 @@ function sleep(ms: number, signal: AbortSignal | undefined, abortError: (signal:
 
 interface Resolved {
   signer: BlockSigner;
+  clock: AwsClock;
   pool: BlockHttpPool;
   /** block-http.ts's error for a cancelled request, so a cancelled wait between attempts fails alike. */
   abortError: (signal: AbortSignal) => Error;
@@ -205,10 +208,10 @@ export class EbsBlockClient {
       const { region, url, maxAttempts, clockOffsetMs } = await this.source.endpoint();
       this.clockOffset = clockOffsetMs ?? 0;
       const endpoint = new URL(url);
-      const [{ BlockHttpPool, abortError }, { BlockSigner }] = await loadSendingModules();
+      const [{ BlockHttpPool, abortError }, { BlockSigner }, clock] = await loadSendingModules();
       const signer = new BlockSigner(region, 'ebs');
       const pool = new BlockHttpPool(endpoint.origin, { maxConnections: MAX_CONNECTIONS });
-      return { signer, pool, abortError, basePath: endpoint.pathname.replace(/\/+$/, ''), host: endpoint.host, maxAttempts };
+      return { signer, clock, pool, abortError, basePath: endpoint.pathname.replace(/\/+$/, ''), host: endpoint.host, maxAttempts };
     })();
     return this.resolved;
   }
@@ -246,7 +249,7 @@ export class EbsBlockClient {
     const sentAt = Date.now();
     const signed = r.signer.sign(path, { name: 'blockToken', value: input.BlockToken }, r.host, credentials, new Date(sentAt + offset));
     const answer = await r.pool.get(`${path}?${signed.query}`, signed.headers, into, signal);
-    const corrected = this.sampleClock(answer.headers, sentAt, offset);
+    const corrected = this.sampleClock(r.clock, answer.headers, sentAt, offset);
     const requestId = requestIdOf(answer.headers);
     if (answer.errorBody) {
       const error = serviceError(answer.status, answer.headers, answer.errorBody, requestId);
@@ -264,19 +267,12 @@ export class EbsBlockClient {
     };
   }
 
-  /**
-   * As the SDK's signer: AWS's `Date` (unless a cache's `Age` says it is old, or the request went
-   * out too long ago) sets the clock offset. True when the offset is past the skew threshold and
-   * differs from the one the request was signed with.
-   */
-  private sampleClock(headers: Record<string, string | undefined>, sentAt: number, signedWith: number): boolean {
-    const date = headers['date'];
-    if (date === undefined || headers['age'] !== undefined) return false;
-    const serverTime = Date.parse(date);
-    const now = Date.now();
-    if (Number.isNaN(serverTime) || now - sentAt > STALE_ANSWER_MS) return false;
-    this.clockOffset = serverTime - now;
-    return Math.abs(this.clockOffset) >= SKEW_THRESHOLD_MS && this.clockOffset !== signedWith;
+  /** As the SDK's signer (aws-clock.ts): AWS's `Date` sets the clock offset. True when it corrected a skewed clock. */
+  private sampleClock(clock: AwsClock, headers: Record<string, string | undefined>, sentAt: number, signedWith: number): boolean {
+    const offset = clock.offsetFromAnswer(headers['date'], headers['age'], sentAt);
+    if (offset === undefined) return false;
+    this.clockOffset = offset;
+    return clock.correctsSkew(offset, signedWith);
   }
 
   /** Closes the connections (idle ones do not hold the process open either way). */

@@ -34,17 +34,15 @@ import { getEndpointFromInstructions } from '@smithy/core/endpoints';
 import { isServerError, isThrottlingError, isTransientError } from '@smithy/core/retry';
 import { SignatureV4 } from '@smithy/signature-v4';
 import type { SendsCommands } from './call-aws.js';
+import { correctsSkew, offsetFromAnswer } from './aws-clock.js';
+import { escapeSigV4 } from './block-signer.js';
 import { systemClock } from './clock.js';
 import { parseAwsXml } from './xml-parse.js';
 
 const API_VERSION = '2016-11-15';
-/** The SDK corrects its clock when AWS's `Date` differs by this much (the same threshold). */
-const SKEW_THRESHOLD_MS = 240_000;
 
-/** RFC 3986 encoding, as the SDK's query serializer writes values (`!'()*` escaped too). */
-function encode(value: string): string {
-  return encodeURIComponent(value).replace(/[!'()*]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`);
-}
+/** RFC 3986 encoding, as the SDK's query serializer writes values (`!'()*` escaped too): SigV4's. */
+const encode = escapeSigV4;
 
 type Params = Array<[string, string]>;
 
@@ -405,16 +403,12 @@ export class Ec2QuerySender implements SendsCommands {
     return root;
   }
 
-  /** As the SDK's SigV4 signer: AWS's `Date` header sets the client's clock offset. True when it moved past the threshold. */
+  /** As the SDK's SigV4 signer (aws-clock.ts): AWS's `Date` header sets the client's clock offset. True when it corrected a skewed clock. */
   private sampleClock(headers: IncomingMessage['headers'], sentAt: number, before: number): boolean {
-    const dateHeader = headerValue(headers, 'date');
-    if (dateHeader === undefined || headers['age'] !== undefined) return false;
-    const serverTime = Date.parse(dateHeader);
-    const now = Date.now();
-    if (Number.isNaN(serverTime) || now - sentAt > 900_000) return false;
-    const offset = serverTime - now;
+    const offset = offsetFromAnswer(headerValue(headers, 'date'), headers['age'], sentAt);
+    if (offset === undefined) return false;
     this.config.systemClockOffset = offset;
-    return Math.abs(offset) >= SKEW_THRESHOLD_MS && offset !== before;
+    return correctsSkew(offset, before);
   }
 }
 

@@ -26,14 +26,14 @@ import { CustodyError, isCustodyError } from '../../core/errors.js';
 import type { Target } from '../../core/targets.js';
 import type { PreflightRow as SharedPreflightRow } from '../../core/provider-module.js';
 import { isAwsTarget, type AwsTarget } from './targets.js';
-import { callAws } from './call-aws.js';
+import { awsErrorText, callAws } from './call-aws.js';
 import { evidenceBucketOptions, readEvidenceBucketLock } from './evidence-bucket.js';
 import { AwsClients, type AccountClients } from './clients.js';
 import { sessionNameFor, sourceIdentityFor } from './credentials.js';
 import { fillKeyPattern } from './kms-keys.js';
 import { roleArnFor } from './operations.js';
 import { refuseAccountsNotAllowed } from './preflight-scope.js';
-import { clockOffsetWords } from '../../core/clock-offset.js';
+import { clockOffsetWords, clockWithinASecond } from '../../core/clock-offset.js';
 
 export type PreflightResult = 'ok' | 'denied' | 'error';
 
@@ -130,11 +130,9 @@ export async function runPreflight(options: PreflightOptions): Promise<Preflight
  * before an incident than explain the difference after one.
  */
 function clockRow(aws: AwsConfig, offsetMs: number): PreflightRow {
-  const words = clockOffsetWords(offsetMs);
-  const detail =
-    words === 'within a second of'
+  const detail = clockWithinASecond(offsetMs)
       ? "this machine's clock is within a second of AWS's (the Date of STS's answers)"
-      : `this machine's clock is ${words} AWS's (the Date of STS's answers): collection signs on AWS's time, but the ledger's times are this machine's (each session records the difference); set its clock (NTP) before an incident`;
+      : `this machine's clock is ${clockOffsetWords(offsetMs)} AWS's (the Date of STS's answers): collection signs on AWS's time, but the ledger's times are this machine's (each session records the difference); set its clock (NTP) before an incident`;
   return { account: aws.forensicsAccount, region: aws.region, check: 'clock', result: 'ok', action: 'sts:AssumeRole', detail };
 }
 
@@ -558,7 +556,7 @@ function classify(error: unknown): { result: PreflightResult; detail: string } {
     if (error.code === 'E_ACCESS_DENIED') return { result: 'denied', detail: `denied: ${error.action ?? ''} on ${error.resource ?? ''}`.trim() };
     return { result: 'error', detail: error.message };
   }
-  return { result: 'error', detail: error instanceof Error ? error.message : String(error) };
+  return { result: 'error', detail: awsErrorText(error) };
 }
 
 /** The checks as the registry's shared rows (`custody preflight` prints them per provider). */

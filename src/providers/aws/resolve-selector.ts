@@ -11,6 +11,7 @@ import { partitionOfRegion } from '../shared/aws-names.js';
 import type { CaseRecorder } from '../../core/ports.js';
 import type { CaseState } from './case-state.js';
 import { isStopSignal } from './run.js';
+import { awsErrorText } from './call-aws.js';
 
 /** The partition a region belongs to. */
 export const partitionOf = partitionOfRegion;
@@ -75,7 +76,7 @@ export async function resolveTagSelector(
         }
       } catch (error) {
         if (isStopSignal(error)) throw error;
-        const e = isCustodyError(error) ? error : new CustodyError('E_CLOUD', String((error as Error)?.message ?? error), { cause: error });
+        const e = isCustodyError(error) ? error : new CustodyError('E_CLOUD', awsErrorText(error), { cause: error });
         failures.push(e);
         await recorder.record('step.failed', { step: 'resolve-selector', selector: key, account, region, error: e.toRecord() }, key);
       }

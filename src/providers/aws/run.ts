@@ -18,6 +18,7 @@ import type { ScopeCaller } from './scope.js';
 import type { CaseSnapshotIndex } from './snapshot-index.js';
 import type { SnapshotWaiter } from './snapshot-waiter.js';
 import type { VolumePlan } from './volume-plan.js';
+import { awsErrorText } from './call-aws.js';
 
 export interface TargetScope {
   caller: ScopeCaller;
@@ -153,7 +154,7 @@ export async function loadIndexOrProceed(
     if (isStopSignal(error)) throw error;
     const earlier = historyOf(run.recorder).about(LEDGER_EVENTS.snapshotRequested, run.target.arn).some((e) => requestedBefore(e.data));
     if (earlier) throw error;
-    const failure = isCustodyError(error) ? error : new CustodyError('E_CLOUD', String((error as Error)?.message ?? error), { cause: error });
+    const failure = isCustodyError(error) ? error : new CustodyError('E_CLOUD', awsErrorText(error), { cause: error });
     await run.recorder.record(
       'step.failed',
       { step: 'snapshot-lookup', consequence: 'no earlier request in this case: creating without the lookup', error: failure.toRecord() },

@@ -5,7 +5,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { mockClient } from 'aws-sdk-client-mock';
 import { CreateSnapshotsCommand, DescribeInstancesCommand, EC2Client, EC2ServiceException } from '@aws-sdk/client-ec2';
-import { callAws, parseDenial, toCustodyError } from '../../../src/providers/aws/call-aws.js';
+import { awsErrorText, callAws, parseDenial, toCustodyError } from '../../../src/providers/aws/call-aws.js';
 
 const ARN = 'arn:aws:ec2:us-east-1:222222222222:instance/i-0abc1234def567890';
 
@@ -112,6 +112,12 @@ describe('a refused signature', () => {
       expect(error.message).toContain('The request signature we calculated does not match');
       expect(error.requestId).toBe('req-sig');
     }
+  });
+
+  it('keeps no session token where an error that is not mapped is written down as it is (awsErrorText)', () => {
+    const text = awsErrorText(Object.assign(new Error(quoted), { name: 'InvalidSignatureException' }));
+    expect(text).not.toContain(TOKEN);
+    expect(text).toContain('The request signature we calculated does not match');
   });
 
   it('masks a session token named anywhere else in a message (a presigned URL\'s query)', () => {
