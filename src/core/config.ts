@@ -3,6 +3,17 @@ import { homedir } from 'node:os';
 import { dirname, isAbsolute, join, resolve } from 'node:path';
 import { z } from 'zod';
 import { CustodyError } from './errors.js';
+import { urlCredentialProblem } from './url-credentials.js';
+
+/**
+ * For a provider's URL fields (endpoints, API servers, containers): refuses a URL that carries a
+ * credential, a user name and password or a signed query, since configured URLs are written to
+ * the ledger and printed. The message says what is wrong, never the secret.
+ */
+export function credentialFreeUrl(value: string, ctx: z.RefinementCtx): void {
+  const problem = urlCredentialProblem(value);
+  if (problem) ctx.addIssue({ code: 'custom', message: problem });
+}
 
 /**
  * The provider-independent part of the config file. The registry (src/providers/config.ts) adds

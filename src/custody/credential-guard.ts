@@ -3,6 +3,7 @@
  * there leaks. Collectors are asked never to pass one; this guard makes the mistake loud instead.
  */
 import { CustodyError } from '../core/errors.js';
+import { hasSignedQuery } from '../core/url-credentials.js';
 
 // Compared after lower-casing and dropping '-' and '_', so `session_token`, `Session-Token` and
 // `sessionToken` all match. Exact key matches only: `tokenExpiry` or `passwordPolicy` are fine.
@@ -33,6 +34,8 @@ const CREDENTIAL_VALUES: ReadonlyArray<[RegExp, string]> = [
   [/^\s*Bearer\s+\S/i, 'a bearer token'],
   [/^k8s-aws-v1\./, 'an EKS bearer token'],
   [/-----BEGIN [A-Z ]*PRIVATE KEY-----/, 'a private key'],
+  // An Azure Storage or Service Bus connection string: its key or SAS is the access.
+  [/(?:^|;)\s*(?:AccountKey|SharedAccessSignature|SharedAccessKey)\s*=/i, 'a connection string with a key'],
 ];
 
 /** What kind of credential `text` is, whatever key carries it, or undefined when it is none. */
@@ -43,6 +46,7 @@ export function credentialText(text: string): string | undefined {
     const candidate = CREDENTIAL_VALUES[i]!;
     if (candidate[0].test(text)) return candidate[1];
   }
+  if (hasSignedQuery(text)) return 'a signed URL (SAS, presigned or signed URL)';
   return undefined;
 }
 

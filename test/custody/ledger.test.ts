@@ -214,20 +214,27 @@ describe('ledger writer', () => {
       [{ kubeconfig: { user: { TOKEN: 'eyJhbGciOiJSUzI1NiJ9.secret' } } }, '$.kubeconfig.user.TOKEN'],
       [{ db: { Password: 'hunter2' } }, '$.db.Password'],
       [{ header: 'Bearer eyJhbGciOiJSUzI1NiJ9.secret' }, '$.header (a bearer token)'],
+      // A SAS, a presigned and a signed URL are credentials whatever key carries them.
+      [{ source: 'https://acct.blob.core.windows.net/c/disk.vhd?sv=2022-11-02&sr=b&sp=r&sig=N2I0ZDdkSECRET%3D' }, '$.source (a signed URL'],
+      [{ links: ['https://b.s3.amazonaws.com/k?X-Amz-Algorithm=AWS4-HMAC-SHA256&X-Amz-Signature=abcSECRET'] }, '$.links[0] (a signed URL'],
+      [{ url: 'https://storage.googleapis.com/b/o?X-Goog-Algorithm=GOOG4-RSA-SHA256&X-Goog-Signature=0a1bSECRET' }, '$.url (a signed URL'],
+      [{ storage: 'DefaultEndpointsProtocol=https;AccountName=acct;AccountKey=c2VjcmV0SECRET==;EndpointSuffix=core.windows.net' }, '$.storage (a connection string'],
     ];
     for (const [data, where] of leaks) {
       const error = await kase.record('credentials.assumed', data).catch((e: unknown) => e);
       expect(error).toBeInstanceOf(CustodyError);
       expect((error as CustodyError).code).toBe('E_INTERNAL');
       expect((error as CustodyError).message).toContain(where);
-      expect((error as CustodyError).message).not.toMatch(/wJalr|FQoG|hunter2|eyJhbG/);
+      expect((error as CustodyError).message).not.toMatch(/wJalr|FQoG|hunter2|eyJhbG|SECRET/);
     }
     // Ordinary fields whose names merely contain a credential word are fine.
     await kase.record('credentials.assumed', { tokenExpiry: '2026-01-01T00:00:00Z', passwordPolicy: 'n/a', accessKeyId: 'ASIAEXAMPLE' });
+    // URLs without a signature, queries included, are fine.
+    await kase.record('copy.requested', { container: 'https://acct.blob.core.windows.net/c', arm: 'https://management.azure.com/x?api-version=2024-03-02' });
     await kase.release();
     const text = await readFile(join(kase.caseDir, 'ledger.jsonl'), 'utf8');
-    expect(text).not.toMatch(/wJalr|FQoG|hunter2|eyJhbG|AWS4-HMAC/);
-    expect(text.trimEnd().split('\n')).toHaveLength(2);
+    expect(text).not.toMatch(/wJalr|FQoG|hunter2|eyJhbG|AWS4-HMAC|SECRET/);
+    expect(text.trimEnd().split('\n')).toHaveLength(3);
   });
 
   it('stops for good when the ledger cannot be written: that append and every later one reject with E_LEDGER', async () => {

@@ -3,9 +3,10 @@
  * with the other providers' sections (src/providers/config.ts).
  */
 import { z } from 'zod';
+import { credentialFreeUrl } from '../../core/config.js';
 import { awsAccountId as accountId, awsRegion as region } from '../shared/aws-names.js';
 
-const endpoint = z.url({ message: 'must be a URL such as http://127.0.0.1:4566' });
+const endpoint = z.url({ message: 'must be a URL such as http://127.0.0.1:4566' }).superRefine(credentialFreeUrl);
 
 const MIB = 1024 * 1024;
 /** S3 refuses parts smaller than 5 MiB (except the last) and larger than 5 GiB. */

@@ -3,10 +3,16 @@
  * SOC identity's own token is the client assertion), so nothing here is a credential.
  */
 import { z } from 'zod';
+import { credentialFreeUrl } from '../../core/config.js';
 
 const guid = z.string().regex(/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i, 'must be a GUID');
 const resourceGroup = z.string().regex(/^[-\w.()]{1,90}$/u, 'must be a resource group name');
-const httpsUrl = z.url({ protocol: /^https$/, message: 'must be an https URL (the Azure SDKs refuse bearer tokens over http)' });
+const httpsUrl = z.url({ protocol: /^https$/, message: 'must be an https URL (the Azure SDKs refuse bearer tokens over http)' }).superRefine(credentialFreeUrl);
+// The container is reached with the SOC identity's Entra ID token; a query here would be a SAS
+// (a credential the ledger would record with every copy) or something the blob API does not take.
+const containerUrl = httpsUrl.refine((url) => new URL(url).search === '', {
+  message: 'must be the container URL without a query: cloud-custody reaches it with the SOC identity\'s Entra ID token, not a SAS',
+});
 
 export const azureConfigSchema = z
   .object({
@@ -41,7 +47,7 @@ export const azureConfigSchema = z
     /** The SOC subscription's evidence resource group (used when a disk is in the SOC subscription). */
     evidenceResourceGroup: resourceGroup.default('soc-evidence'),
     /** The SOC evidence container: `https://ACCOUNT.blob.core.windows.net/CONTAINER`. */
-    evidenceContainerUrl: httpsUrl,
+    evidenceContainerUrl: containerUrl,
     /**
      * Resource group of the evidence storage account in the SOC subscription, where preflight asks
      * ARM for the SOC identity's effective data actions on the container; default

@@ -3,10 +3,11 @@
  * and how snapshots are kept in the forensics project. Owned by the GCP provider.
  */
 import { z } from 'zod';
+import { credentialFreeUrl } from '../../core/config.js';
 import { CustodyError } from '../../core/errors.js';
 
 const project = z.string().regex(/^[a-z][a-z0-9-]{4,28}[a-z0-9]$/, 'must be a GCP project id such as forensics-prod');
-const endpoint = z.url({ message: 'must be a URL such as http://127.0.0.1:8085' });
+const endpoint = z.url({ message: 'must be a URL such as http://127.0.0.1:8085' }).superRefine(credentialFreeUrl);
 const serviceAccount = z
   .string()
   .regex(/^[a-z0-9{}][a-z0-9{}._-]*@[a-z0-9{}._-]+\.iam\.gserviceaccount\.com$/, 'must be a service account email (may contain {project})');

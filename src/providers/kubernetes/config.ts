@@ -3,6 +3,7 @@
  * kubeconfig or as an EKS cluster.
  */
 import { z } from 'zod';
+import { credentialFreeUrl } from '../../core/config.js';
 import { awsAccountId as accountId, awsRegion as region } from '../shared/aws-names.js';
 
 const clusterSchema = z
@@ -13,7 +14,7 @@ const clusterSchema = z
     /** An EKS cluster reached with a token minted from the collector role in `account`. */
     eks: z.object({ name: z.string().min(1), account: accountId, region }).strict().optional(),
     /** API server URL (required with `eks`). */
-    server: z.url().optional(),
+    server: z.url().superRefine(credentialFreeUrl).optional(),
     caFile: z.string().optional(),
     skipTLSVerify: z.boolean().optional(),
     /** Where the nodes run, to snapshot them: the AWS account and region of the node instances. */

@@ -1,0 +1,97 @@
+import { describe, expect, it } from 'vitest';
+import { CustodyError } from '../../src/core/errors.js';
+import { hasSignedQuery, urlCredentialProblem, withoutSignedQueries } from '../../src/core/url-credentials.js';
+import { parseConfig } from '../../src/providers/config.js';
+
+// Shapes of real signed URLs (values made up): an Azure SAS, an S3 presigned URL with a session
+// token, a Cloud Storage V4 signed URL and its older form.
+const SAS = 'https://socevidence.blob.core.windows.net/evidence/disk.vhd?sv=2022-11-02&se=2026-12-03T13%3A00%3A00Z&sr=b&sp=r&sig=N2I0ZDdkSECRET%3D';
+const PRESIGNED =
+  'https://bucket.s3.amazonaws.com/key?X-Amz-Algorithm=AWS4-HMAC-SHA256&X-Amz-Credential=ASIAEXAMPLE%2F20261203%2Fus-east-1%2Fs3%2Faws4_request&X-Amz-Security-Token=FQoGZXIvSECRET&X-Amz-Signature=abcdefSECRET';
+const GCS = 'https://storage.googleapis.com/bucket/object?X-Goog-Algorithm=GOOG4-RSA-SHA256&X-Goog-Credential=sa%40p.iam.gserviceaccount.com&X-Goog-Signature=0a1bSECRET';
+const GCS_V2 = 'https://storage.googleapis.com/bucket/object?GoogleAccessId=sa@p.iam.gserviceaccount.com&Expires=1700000000&Signature=dGVzdSECRET';
+
+describe('signed URLs', () => {
+  it('are recognised whatever cloud signed them, and plain URLs and queries are not', () => {
+    for (const url of [SAS, PRESIGNED, GCS, GCS_V2, '?sv=2022-11-02&sig=abc']) expect(hasSignedQuery(url), url).toBe(true);
+    for (const text of [
+      'https://socevidence.blob.core.windows.net/evidence/disk.vhd',
+      'https://management.azure.com/subscriptions/x?api-version=2024-03-02',
+      'https://socevidence.blob.core.windows.net/evidence?restype=container&comp=list',
+      'is the signature valid? sig=',
+      'design=1&signature=',
+    ]) {
+      expect(hasSignedQuery(text), text).toBe(false);
+    }
+  });
+
+  it('lose their query in error text, which still names the resource; other queries stay', () => {
+    // A comma may belong to a query, so the cut takes the one after the GCS URL too: it errs on
+    // the side of cutting.
+    const text = `copy from ${SAS} failed: 403; also GET ${GCS}, then "${PRESIGNED}" (https://management.azure.com/x?api-version=2024-03-02)`;
+    expect(withoutSignedQueries(text)).toBe(
+      'copy from https://socevidence.blob.core.windows.net/evidence/disk.vhd?… failed: 403; also GET https://storage.googleapis.com/bucket/object?… ' +
+        'then "https://bucket.s3.amazonaws.com/key?…" (https://management.azure.com/x?api-version=2024-03-02)',
+    );
+    expect(withoutSignedQueries('nothing to cut?')).toBe('nothing to cut?');
+  });
+
+  it('never reach an error message, its resource or its record', () => {
+    const error = new CustodyError('E_CLOUD', `beginCopyFromURL ${SAS} answered 409`, { resource: SAS });
+    expect(error.message).toBe('beginCopyFromURL https://socevidence.blob.core.windows.net/evidence/disk.vhd?… answered 409');
+    expect(error.resource).toBe('https://socevidence.blob.core.windows.net/evidence/disk.vhd?…');
+    expect(JSON.stringify(error.toRecord())).not.toContain('SECRET');
+  });
+
+  it('configured URLs may carry neither a password nor a signature', () => {
+    expect(urlCredentialProblem('https://user:hunter2@ec2.example.com')).toMatch(/user name or password/);
+    expect(urlCredentialProblem(SAS)).toMatch(/signature or token in its query/);
+    expect(urlCredentialProblem('http://127.0.0.1:4566')).toBeUndefined();
+  });
+});
+
+describe('configuration refuses a URL that is a credential, without repeating it', () => {
+  const azure = {
+    socTenantId: '00000000-0000-4000-8000-000000000001',
+    socSubscriptionId: '00000000-0000-4000-8000-000000000002',
+    clientId: '00000000-0000-4000-8000-000000000003',
+    assertion: { source: 'token-file', path: '/run/secrets/token' },
+    subscriptions: [{ subscriptionId: '00000000-0000-4000-8000-000000000004', tenantId: '00000000-0000-4000-8000-000000000005' }],
+  };
+  const aws = { forensicsAccount: '111111111111', region: 'us-east-1', allowedAccounts: ['222222222222'] };
+
+  function refusal(raw: unknown): string {
+    try {
+      parseConfig(raw);
+    } catch (error) {
+      expect(error).toBeInstanceOf(CustodyError);
+      expect((error as CustodyError).code).toBe('E_CONFIG');
+      return (error as CustodyError).message;
+    }
+    throw new Error('expected the config to be refused');
+  }
+
+  it('an Azure evidence container given as a SAS URL, or with any query', () => {
+    const sas = refusal({ azure: { ...azure, evidenceContainerUrl: 'https://socevidence.blob.core.windows.net/evidence?sv=2022-11-02&sp=racw&sig=N2I0SECRET' } });
+    expect(sas).toMatch(/azure\.evidenceContainerUrl: must not carry a signature or token in its query/);
+    expect(sas).not.toContain('SECRET');
+    expect(refusal({ azure: { ...azure, evidenceContainerUrl: 'https://socevidence.blob.core.windows.net/evidence?restype=container' } })).toMatch(
+      /azure\.evidenceContainerUrl: must be the container URL without a query/,
+    );
+    expect(parseConfig({ azure: { ...azure, evidenceContainerUrl: 'https://socevidence.blob.core.windows.net/evidence' } }).azure?.evidenceContainerUrl).toBe(
+      'https://socevidence.blob.core.windows.net/evidence',
+    );
+  });
+
+  it('endpoints and API servers with a user name and password', () => {
+    const message = refusal({
+      aws: { ...aws, endpoints: { ec2: 'https://admin:hunter2@ec2.internal.example' } },
+      gcp: { forensicsProject: 'forensics-prod', allowedProjects: ['victim-prod'], endpoints: { compute: 'https://u:hunter2@compute.example' } },
+      kubernetes: { clusters: { prod: { server: 'https://u:hunter2@k8s.example', eks: { name: 'prod', account: '222222222222', region: 'us-east-1' } } } },
+    });
+    expect(message).toMatch(/aws\.endpoints\.ec2: must not carry a user name or password/);
+    expect(message).toMatch(/gcp\.endpoints\.compute: must not carry a user name or password/);
+    expect(message).toMatch(/kubernetes\.clusters\.prod\.server: must not carry a user name or password/);
+    expect(message).not.toContain('hunter2');
+  });
+});
