@@ -2,14 +2,16 @@
  * A URL can be a credential: whoever holds an Azure SAS URL (`sig=`), an S3 presigned URL
  * (`X-Amz-Signature=`, with a session's `X-Amz-Security-Token=`) or a Cloud Storage signed URL
  * (`X-Goog-Signature=`; the older forms `Signature=`) holds the access it grants until it
- * expires, and `https://user:password@host` carries a password. None of them may reach a log, the
+ * expires, a URL with `access_token=` holds a bearer token, and `https://user:password@host`
+ * carries a password. None of them may reach a log, the
  * ledger or the case folder, which outlive the incident and travel to counsel. These helpers
  * find them (the ledger's credential guard refuses such a value; configuration refuses such a
  * URL) and cut them out of error text, which is where a provider puts a URL it was given.
  */
 
-// The query parameters that carry a signature or a session token, whatever cloud signed the URL.
-const SIGNING_PARAMETERS = 'sig|signature|x-amz-signature|x-amz-security-token|x-goog-signature';
+// The query parameters that carry a signature or a token, whatever cloud signed the URL; OAuth's
+// `access_token` is a bearer token (Google APIs take one in the query).
+const SIGNING_PARAMETERS = 'sig|signature|x-amz-signature|x-amz-security-token|x-goog-signature|access_token|refresh_token|client_secret';
 
 /** A query (or a bare `?…&…` fragment) with a signing parameter that has a value. */
 const SIGNED_QUERY = new RegExp(`[?&](?:${SIGNING_PARAMETERS})=[^&#\\s]`, 'i');

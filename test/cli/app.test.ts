@@ -242,6 +242,20 @@ describe('custody collect: results and exit codes', () => {
     expect(JSON.parse(run.stdout)).toMatchObject({ error: { code: 'E_INPUT', message: expect.stringContaining('IR/1') }, exitCode: 3 });
   });
 
+  it('an unexpected error quoting a signed URL is printed without its query, as text and as --json', async () => {
+    const world = fakeWorld();
+    writeConfig(world.dir, GOOD_CONFIG);
+    world.deps.callerIdentity = async () => {
+      throw new Error('GET https://acct.blob.core.windows.net/c/who?sv=2022-11-02&sig=N2I0SECRET failed');
+    };
+    for (const json of [false, true]) {
+      const run = await cli(world, ['collect', ...(json ? ['--json'] : []), '--case', 'IR-1', I1]);
+      expect(run.code).not.toBe(EXIT.OK);
+      expect(run.stderr + run.stdout).toContain('https://acct.blob.core.windows.net/c/who?…');
+      expect(run.stderr + run.stdout).not.toContain('SECRET');
+    }
+  });
+
   it('CUSTODY_DEBUG=1 adds the stack to an error', async () => {
     const world = fakeWorld();
     const run = await cli(world, ['collect', '--case', 'IR-1', I1], { env: { CUSTODY_DEBUG: '1' } });

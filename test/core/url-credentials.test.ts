@@ -13,7 +13,9 @@ const GCS_V2 = 'https://storage.googleapis.com/bucket/object?GoogleAccessId=sa@p
 
 describe('signed URLs', () => {
   it('are recognised whatever cloud signed them, and plain URLs and queries are not', () => {
-    for (const url of [SAS, PRESIGNED, GCS, GCS_V2, '?sv=2022-11-02&sig=abc']) expect(hasSignedQuery(url), url).toBe(true);
+    for (const url of [SAS, PRESIGNED, GCS, GCS_V2, '?sv=2022-11-02&sig=abc', 'https://compute.googleapis.com/x?alt=json&access_token=ya29.SECRET']) {
+      expect(hasSignedQuery(url), url).toBe(true);
+    }
     for (const text of [
       'https://socevidence.blob.core.windows.net/evidence/disk.vhd',
       'https://management.azure.com/subscriptions/x?api-version=2024-03-02',
