@@ -56,6 +56,8 @@ export interface RunResult {
   closeMs: number;
   /** The collector process's own CPU (user + system) during runCollection. */
   cpuMs: number;
+  /** The part of `cpuMs` spent in the kernel (system time: file and socket calls), ms. */
+  cpuSystemMs: number;
   /** The same CPU by thread kind (Linux `/proc/self/task`, 10 ms ticks), ms: main, V8 helpers, libuv pool, other. */
   threadsCpuMs?: Record<string, number>;
   /** The first collection's CPU when one ran first in this process (`warmUp`): the figures above are the second's. */
@@ -252,6 +254,7 @@ async function runOnce(request: RunRequest): Promise<RunResult> {
       totalMs,
       closeMs,
       cpuMs: (cpu.user + cpu.system) / 1000,
+      cpuSystemMs: cpu.system / 1000,
       ...(threads ? { threadsCpuMs: threads } : {}),
       ...(warmUp ? { warmUp } : {}),
       eventLoopBusy: elu.utilization,

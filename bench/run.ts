@@ -20,6 +20,7 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import type { RunRequest, RunResult, Settings } from './collect-process.js';
 import { CPU_GOAL_MS_PER_TARGET, type Transfer } from './floor.js';
+import { probeMachine, type MachineProbe } from './machine-probe.js';
 import type { LabProcessOptions } from './lab-process.js';
 
 const SCALES: Record<string, LabProcessOptions> = {
@@ -57,9 +58,12 @@ const out = (line = '') => process.stdout.write(`${line}\n`);
 const s = (ms: number) => (Number.isFinite(ms) ? `${(ms / 1000).toFixed(2)} s` : 'n/a');
 const verdict = (ok: boolean) => (ok ? 'PASS' : 'FAIL');
 
+/** A run's figures and what the machine charged, measured just before it (bench/machine-probe.ts). */
+type Measured = RunResult & { machine: MachineProbe };
+
 interface Figure {
   name: string;
-  value: (r: RunResult) => number;
+  value: (r: Measured) => number;
   format: (v: number) => string;
   /** Undefined: informational. */
   pass?: (v: number) => boolean;
@@ -80,10 +84,14 @@ function figuresFor(scale: string, transfer: Transfer): Figure[] {
     { name: 'until every snapshot requested', value: (r) => r.requestedMs, format: s },
     { name: 'total', value: (r) => r.totalMs, format: s },
     { name: 'collector CPU', value: (r) => r.cpuMs, format: s },
+    { name: '  of it in the kernel (file and socket calls)', value: (r) => r.cpuSystemMs, format: s },
     { name: 'event loop busy', value: (r) => r.eventLoopBusy * 100, format: (v) => `${v.toFixed(0)} %` },
     { name: 'completion noticed, median', value: (r) => r.noticedMs.median, format: s },
     { name: 'event loop delay p99 (ms)', value: (r) => r.eventLoopDelayMs.p99, format: (v) => v.toFixed(0) },
     { name: 'machine load average (1 min, at the end)', value: (r) => r.load.end, format: (v) => v.toFixed(1) },
+    { name: 'machine: folder + 2 files per target (ms)', value: (r) => r.machine.filesMs, format: (v) => v.toFixed(2) },
+    { name: 'machine: 9 signed entries per target (ms)', value: (r) => r.machine.entriesMs, format: (v) => v.toFixed(2) },
+    { name: 'collector CPU per target beyond those (ms)', value: (r) => r.cpuMs / r.targets - r.machine.filesMs - r.machine.entriesMs, format: (v) => v.toFixed(2) },
   ];
   if (transfer === 'in-place') {
     figures.push({ name: 'API calls per volume (waits excluded)', value: (r) => r.calls.perVolume, format: ratio, pass: (v) => v <= GOAL.callsPerVolume, goal: `≤ ${GOAL.callsPerVolume}` });
@@ -94,7 +102,7 @@ function figuresFor(scale: string, transfer: Transfer): Figure[] {
   return figures;
 }
 
-function printRun(r: RunResult, index: number): void {
+function printRun(r: Measured, index: number): void {
   out(`-- run ${index + 1}: ${r.targets} instances, ${r.volumes} volumes, ${r.accounts} accounts, transfer ${r.transfer}; load average ${r.load.start.toFixed(1)} → ${r.load.end.toFixed(1)} on ${availableParallelism()} cores`);
   out(`   ${r.described}`);
   out(`   outcomes: ${r.outcomes.collected} collected, ${r.outcomes.partial} partial, ${r.outcomes.failed} failed, ${r.outcomes.skipped} skipped; case ${r.verified ? 'verified' : 'NOT verified'} (close + verify ${s(r.closeMs)})`);
@@ -102,7 +110,8 @@ function printRun(r: RunResult, index: number): void {
   const byThread = (t: Record<string, number> | undefined) => (t ? ` (by thread: ${Object.entries(t).map(([k, ms]) => `${k} ${s(ms)}`).join(', ')})` : '');
   const threads = byThread(r.threadsCpuMs);
   if (r.warmUp) out(`   first collection in this process (unmeasured warm-up, same instances, another case): CPU ${s(r.warmUp.cpuMs)} = ${(r.warmUp.cpuMs / r.targets).toFixed(2)} ms per target${byThread(r.warmUp.threadsCpuMs)}`);
-  out(`   collector CPU${r.warmUp ? ' (the second collection)' : ''} ${s(r.cpuMs)} = ${(r.cpuMs / r.targets).toFixed(2)} ms per target${threads}, event loop ${(r.eventLoopBusy * 100).toFixed(0)} % busy, delay p50/p99/max ${r.eventLoopDelayMs.p50.toFixed(0)}/${r.eventLoopDelayMs.p99.toFixed(0)}/${r.eventLoopDelayMs.max.toFixed(0)} ms (lab process CPU ${s(r.labCpuMs)}), peak RSS ${r.peakRssMiB.toFixed(0)} MiB`);
+  out(`   collector CPU${r.warmUp ? ' (the second collection)' : ''} ${s(r.cpuMs)} = ${(r.cpuMs / r.targets).toFixed(2)} ms per target, ${s(r.cpuSystemMs)} of it in the kernel${threads}, event loop ${(r.eventLoopBusy * 100).toFixed(0)} % busy, delay p50/p99/max ${r.eventLoopDelayMs.p50.toFixed(0)}/${r.eventLoopDelayMs.p99.toFixed(0)}/${r.eventLoopDelayMs.max.toFixed(0)} ms (lab process CPU ${s(r.labCpuMs)}), peak RSS ${r.peakRssMiB.toFixed(0)} MiB`);
+  out(`   this machine, just before the run (bench/machine-probe.ts): a folder and two files stored as the evidence store does ${r.machine.filesMs.toFixed(2)} ms CPU per target, nine entries' SHA-256 + Ed25519 ${r.machine.entriesMs.toFixed(2)} ms per target`);
   out(`   completion noticed after the lab completed it: median ${s(r.noticedMs.median)}, worst ${s(r.noticedMs.max)} (${r.noticedMs.count} snapshots and copies)`);
   out(`   API calls, DescribeSnapshots excluded: ${r.calls.counted} = ${r.calls.perVolume.toFixed(2)} per volume (DescribeSnapshots: ${r.calls.waits}; throttled and retried: ${r.calls.throttled})`);
   out(`     ${r.calls.byAction.map(([a, n]) => `${a} ${n}`).join(', ')}`);
@@ -137,15 +146,18 @@ const concurrency = perScope && total ? { perScope, total } : undefined;
 // Node / V8 options of the collector process only (diagnosis, e.g. --always-sparkplug), printed with the results.
 const nodeOptions = values['node-options']?.split(/\s+/).filter(Boolean) ?? [];
 
-const summary: Array<{ scale: string; results: RunResult[] }> = [];
+const summary: Array<{ scale: string; results: Measured[] }> = [];
 let allPass = true;
 for (const scale of scales) {
   const lab = SCALES[scale]!;
   out(`== ${scale} instances (${lab.accounts} accounts × ${lab.instancesPerAccount} × ${lab.volumesPerInstance} volumes), transfer ${transfer}, ${lab.latencyMs} ms latency per call, EC2 token buckets and pending-snapshot limit on, ${settings} settings`);
   if (nodeOptions.length > 0) out(`   collector process node options: ${nodeOptions.join(' ')}`);
-  const results: RunResult[] = [];
+  const results: Measured[] = [];
   for (let i = 0; i < runs; i += 1) {
-    const result = await runInProcess({ lab, transfer, settings, keep: process.env.BENCH_KEEP === '1', ...(concurrency ? { concurrency } : {}), ...(values['cpu-prof'] ? { cpuProfDir: values['cpu-prof'] } : {}), warmUp: values['warm-up'] === true }, nodeOptions);
+    // Measured in this process before the collector starts, so the two never share the cores.
+    const machine = await probeMachine();
+    const collected = await runInProcess({ lab, transfer, settings, keep: process.env.BENCH_KEEP === '1', ...(concurrency ? { concurrency } : {}), ...(values['cpu-prof'] ? { cpuProfDir: values['cpu-prof'] } : {}), warmUp: values['warm-up'] === true }, nodeOptions);
+    const result = { ...collected, machine };
     printRun(result, i);
     results.push(result);
   }
