@@ -3,7 +3,7 @@
  * call `runCli` with their own IO and dependencies.
  */
 import { EXIT, exitCodeFor, isCustodyError } from '../core/errors.js';
-import { withoutSignedQueries } from '../core/url-credentials.js';
+import { withoutUrlCredentials } from '../core/url-credentials.js';
 import { isCommandName } from './args.js';
 import type { CommandName } from './args.js';
 import { runCollectCommand } from './commands/collect.js';
@@ -61,16 +61,19 @@ export async function runCli(argv: readonly string[], io: CliIo, deps: () => Pro
 
 function errorRecord(error: unknown): Record<string, unknown> {
   if (isCustodyError(error)) return error.toRecord();
-  return { code: 'E_INTERNAL', message: withoutSignedQueries(error instanceof Error ? error.message : String(error)) };
+  return { code: 'E_INTERNAL', message: withoutUrlCredentials(error instanceof Error ? error.message : String(error)) };
 }
 
 function reportError(error: unknown, io: CliIo): void {
   // An unexpected error's text can quote a signed URL: its query is a credential (CustodyError's cut already).
-  const message = withoutSignedQueries(error instanceof Error ? error.message : String(error));
+  const message = withoutUrlCredentials(error instanceof Error ? error.message : String(error));
   const code = isCustodyError(error) ? error.code : 'E_INTERNAL';
   io.stderr(`custody: ${message} [${code}]\n`);
   if (io.env.CUSTODY_DEBUG === '1' && error instanceof Error && error.stack) {
-    io.stderr(`${error.stack}\n`);
-    if (error.cause instanceof Error && error.cause.stack) io.stderr(`caused by: ${error.cause.stack}\n`);
+    io.stderr(`${withoutUrlCredentials(error.stack)}\n`);
+    // Not for a configuration error: its cause is a parser's message, which quotes the file's
+    // lines (a kubeconfig's hold tokens and keys).
+    const configError = isCustodyError(error) && error.code === 'E_CONFIG';
+    if (!configError && error.cause instanceof Error && error.cause.stack) io.stderr(`caused by: ${withoutUrlCredentials(error.cause.stack)}\n`);
   }
 }

@@ -2,7 +2,7 @@
  * Every failure the tool reports carries an `E_*` code. Codes map to exit codes in one place
  * (`exitCodeFor`), so the CLI never invents its own.
  */
-import { withoutSignedQueries } from './url-credentials.js';
+import { withoutUrlCredentials } from './url-credentials.js';
 
 export type ErrorCode =
   | 'E_INPUT' // malformed target, case id, flag
@@ -44,12 +44,12 @@ export class CustodyError extends Error {
     // A provider's error text can quote the URL it was given, and a SAS or signed URL is a
     // credential: cut its query here, so no message reaches the terminal, a log or the ledger
     // with one. `cause` keeps the provider's own error for diagnosis in memory only.
-    super(withoutSignedQueries(message), options.cause === undefined ? undefined : { cause: options.cause });
+    super(withoutUrlCredentials(message), options.cause === undefined ? undefined : { cause: options.cause });
     this.name = 'CustodyError';
     this.code = code;
     this.retryable = options.retryable ?? false;
     this.action = options.action;
-    this.resource = options.resource === undefined ? undefined : withoutSignedQueries(options.resource);
+    this.resource = options.resource === undefined ? undefined : withoutUrlCredentials(options.resource);
     this.requestId = options.requestId;
   }
 

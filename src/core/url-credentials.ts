@@ -3,35 +3,51 @@
  * (`X-Amz-Signature=`, with a session's `X-Amz-Security-Token=`) or a Cloud Storage signed URL
  * (`X-Goog-Signature=`; the older forms `Signature=`) holds the access it grants until it
  * expires, a URL with `access_token=` holds a bearer token, and `https://user:password@host`
- * carries a password. None of them may reach a log, the
- * ledger or the case folder, which outlive the incident and travel to counsel. These helpers
- * find them (the ledger's credential guard refuses such a value; configuration refuses such a
- * URL) and cut them out of error text, which is where a provider puts a URL it was given.
+ * carries a password. None of them may reach a log, the ledger or the case folder, which outlive
+ * the incident and travel to counsel. These helpers find them (the ledger's credential guard
+ * refuses such a value; configuration refuses such a URL) and cut them out of error text, which
+ * is where a provider puts a URL it was given.
  */
 
 // The query parameters that carry a signature or a token, whatever cloud signed the URL; OAuth's
 // `access_token` is a bearer token (Google APIs take one in the query).
 const SIGNING_PARAMETERS = 'sig|signature|x-amz-signature|x-amz-security-token|x-goog-signature|access_token|refresh_token|client_secret';
 
-/** A query (or a bare `?…&…` fragment) with a signing parameter that has a value. */
-const SIGNED_QUERY = new RegExp(`[?&](?:${SIGNING_PARAMETERS})=[^&#\\s]`, 'i');
+// A parameter starts after `?` or `&`, also as a URL quoted inside other text writes them: XML
+// (`&amp;`), JSON (`\u0026`) or percent-encoded (`%3F`, `%26`, `%3D`), as an error body that
+// quotes a URL it was given may.
+const PARAMETER_START = '(?:[?&]|&amp;|\\\\u0026|%26|%3F)';
 
-/** A `?` and the query text after it, up to whitespace, a quote or a closing bracket. */
-const QUERY_TEXT = /\?[^\s"'<>()[\]{}]*/g;
+/** A query (or a bare `?…&…` fragment) with a signing parameter that has a value. */
+const SIGNED_QUERY = new RegExp(`${PARAMETER_START}(?:${SIGNING_PARAMETERS})(?:=|%3D)[^&#\\s]`, 'i');
+
+/** A `?` (or `%3F`) and the query text after it, up to whitespace, a quote or a bracket. */
+const QUERY_TEXT = /(?:\?|%3F)[^\s"'<>()[\]{}]*/gi;
+
+/** An http(s) or ws(s) URL with a user name and password (`https://user:password@host`). */
+const URL_PASSWORD = /\b(?:https?|wss?):\/\/[^/\s:@]+:[^/\s@]*@/i;
+const URL_PASSWORD_ALL = new RegExp(URL_PASSWORD.source, 'gi');
 
 /** Whether `text` holds a signed URL's query (a SAS, a presigned or signed URL). */
 export function hasSignedQuery(text: string): boolean {
-  return text.includes('?') && SIGNED_QUERY.test(text);
+  return SIGNED_QUERY.test(text);
+}
+
+/** Whether `text` holds a URL with a password in it. */
+export function hasUrlPassword(text: string): boolean {
+  return text.includes('@') && URL_PASSWORD.test(text);
 }
 
 /**
- * `text` with every query that carries a signature or session token replaced by `?…`, so an
- * error that quotes the URL it failed on still names the resource. Other queries are kept
- * (`?api-version=…` says which API answered).
+ * `text` with every query that carries a signature or token replaced by `?…`, and every URL's
+ * user name and password by `…@`, so an error that quotes the URL it failed on still names the
+ * resource. Other queries are kept (`?api-version=…` says which API answered).
  */
-export function withoutSignedQueries(text: string): string {
-  if (!hasSignedQuery(text)) return text;
-  return text.replace(QUERY_TEXT, (query) => (SIGNED_QUERY.test(query) ? '?…' : query));
+export function withoutUrlCredentials(text: string): string {
+  let out = text;
+  if (hasSignedQuery(out)) out = out.replace(QUERY_TEXT, (query) => (SIGNED_QUERY.test(query) ? '?…' : query));
+  if (hasUrlPassword(out)) out = out.replace(URL_PASSWORD_ALL, (url) => `${url.slice(0, url.indexOf('//') + 2)}…@`);
+  return out;
 }
 
 /**

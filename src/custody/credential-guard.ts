@@ -3,7 +3,7 @@
  * there leaks. Collectors are asked never to pass one; this guard makes the mistake loud instead.
  */
 import { CustodyError } from '../core/errors.js';
-import { hasSignedQuery } from '../core/url-credentials.js';
+import { hasSignedQuery, hasUrlPassword } from '../core/url-credentials.js';
 
 // Compared after lower-casing and dropping '-' and '_', so `session_token`, `Session-Token` and
 // `sessionToken` all match. Exact key matches only: `tokenExpiry` or `passwordPolicy` are fine.
@@ -47,6 +47,7 @@ export function credentialText(text: string): string | undefined {
     if (candidate[0].test(text)) return candidate[1];
   }
   if (hasSignedQuery(text)) return 'a signed URL (SAS, presigned or signed URL)';
+  if (hasUrlPassword(text)) return 'a URL with a password';
   return undefined;
 }
 

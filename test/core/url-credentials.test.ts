@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { CustodyError } from '../../src/core/errors.js';
-import { hasSignedQuery, urlCredentialProblem, withoutSignedQueries } from '../../src/core/url-credentials.js';
+import { hasSignedQuery, hasUrlPassword, urlCredentialProblem, withoutUrlCredentials } from '../../src/core/url-credentials.js';
 import { parseConfig } from '../../src/providers/config.js';
 
 // Shapes of real signed URLs (values made up): an Azure SAS, an S3 presigned URL with a session
@@ -31,11 +31,28 @@ describe('signed URLs', () => {
     // A comma may belong to a query, so the cut takes the one after the GCS URL too: it errs on
     // the side of cutting.
     const text = `copy from ${SAS} failed: 403; also GET ${GCS}, then "${PRESIGNED}" (https://management.azure.com/x?api-version=2024-03-02)`;
-    expect(withoutSignedQueries(text)).toBe(
+    expect(withoutUrlCredentials(text)).toBe(
       'copy from https://socevidence.blob.core.windows.net/evidence/disk.vhd?… failed: 403; also GET https://storage.googleapis.com/bucket/object?… ' +
         'then "https://bucket.s3.amazonaws.com/key?…" (https://management.azure.com/x?api-version=2024-03-02)',
     );
-    expect(withoutSignedQueries('nothing to cut?')).toBe('nothing to cut?');
+    expect(withoutUrlCredentials('nothing to cut?')).toBe('nothing to cut?');
+  });
+
+  it('are cut when the URL is quoted XML-escaped, JSON-escaped or percent-encoded, and so are URL passwords', () => {
+    const quoted = [
+      '<Error><Url>https://acct.blob.core.windows.net/c/d.vhd?sv=2022-11-02&amp;sig=N2I0SECRET</Url></Error>',
+      '{"source":"https:\\/\\/acct.blob.core.windows.net\\/c\\/d.vhd?sv=2022-11-02\\u0026sig=N2I0SECRET"}',
+      'copySource=https%3A%2F%2Facct.blob.core.windows.net%2Fc%2Fd.vhd%3Fsv%3D2022-11-02%26sig%3DN2I0SECRET',
+      'GET https://admin:SECRET@registry.example/v2/ failed',
+    ];
+    for (const text of quoted) {
+      expect(hasSignedQuery(text) || hasUrlPassword(text), text).toBe(true);
+      expect(withoutUrlCredentials(text), text).not.toContain('SECRET');
+    }
+    expect(withoutUrlCredentials(quoted[3]!)).toBe('GET https://…@registry.example/v2/ failed');
+    // An image reference or a containerd id is no URL with a password.
+    expect(hasUrlPassword('docker-pullable://nginx:1.25@sha256:0123')).toBe(false);
+    expect(hasUrlPassword('containerd://4f2a')).toBe(false);
   });
 
   it('never reach an error message, its resource or its record', () => {

@@ -218,6 +218,7 @@ describe('ledger writer', () => {
       [{ source: 'https://acct.blob.core.windows.net/c/disk.vhd?sv=2022-11-02&sr=b&sp=r&sig=N2I0ZDdkSECRET%3D' }, '$.source (a signed URL'],
       [{ links: ['https://b.s3.amazonaws.com/k?X-Amz-Algorithm=AWS4-HMAC-SHA256&X-Amz-Signature=abcSECRET'] }, '$.links[0] (a signed URL'],
       [{ url: 'https://storage.googleapis.com/b/o?X-Goog-Algorithm=GOOG4-RSA-SHA256&X-Goog-Signature=0a1bSECRET' }, '$.url (a signed URL'],
+      [{ server: 'https://admin:hunter2@k8s.example:6443' }, '$.server (a URL with a password)'],
       [{ storage: 'DefaultEndpointsProtocol=https;AccountName=acct;AccountKey=c2VjcmV0SECRET==;EndpointSuffix=core.windows.net' }, '$.storage (a connection string'],
     ];
     for (const [data, where] of leaks) {

@@ -10,6 +10,7 @@
  * snapshot (the follow-up) preserves the archive with the rest of the root volume.
  */
 import { isCustodyError, isStopSignal } from '../../core/errors.js';
+import { withoutUrlCredentials } from '../../core/url-credentials.js';
 import { callKubernetes, KubernetesHttpError, statusOf } from './call.js';
 import type { ContainerInfo, PodRun } from './pod-run.js';
 import { historyOf } from '../../core/case-history.js';
@@ -105,7 +106,7 @@ export async function probeCheckpoint(run: PodRun, node: string, containers: rea
           node,
           container: container.name,
           ...(status !== undefined ? { httpStatus: status, meaning: explainCheckpointStatus(status, body) } : {}),
-          response: (message ?? (isCustodyError(error) ? error.message : String(error))).slice(0, 500),
+          response: withoutUrlCredentials(message ?? (isCustodyError(error) ? error.message : String(error))).slice(0, 500),
         },
         run.key,
       );

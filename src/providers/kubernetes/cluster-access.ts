@@ -100,7 +100,10 @@ function loadKubeconfig(name: string, cluster: ClusterConfig): ClusterAccess {
       kc.loadFromDefault();
     }
   } catch (cause) {
-    throw new CustodyError('E_CONFIG', `cluster "${name}": cannot load kubeconfig ${cluster.kubeconfig ?? '(default)'}: ${(cause as Error).message}`, { cause, resource: name });
+    // The first line only: a YAML parser's message goes on to quote the lines around the mistake,
+    // and a kubeconfig's lines hold tokens, passwords and client keys.
+    const reason = String((cause as Error).message).split('\n', 1)[0];
+    throw new CustodyError('E_CONFIG', `cluster "${name}": cannot load kubeconfig ${cluster.kubeconfig ?? '(default)'}: ${reason}`, { cause, resource: name });
   }
   if (cluster.context) {
     if (!kc.getContextObject(cluster.context)) {

@@ -26,6 +26,7 @@ import { streamContainerLog } from './logs.js';
 import { K8S_OPERATIONS, OWNER_OPERATIONS } from './operations.js';
 import { nodeFollowUp, type NodeFollowUps } from './node-follow-up.js';
 import { runStep, safeName, storeOnce, type ContainerInfo, type PodRun } from './pod-run.js';
+import { withoutUrlCredentials } from '../../core/url-credentials.js';
 
 export type { ContainerInfo, PodRun } from './pod-run.js';
 
@@ -163,7 +164,8 @@ export async function collectPod(target: KubernetesPodTarget, ctx: ProviderConte
     {
       identity,
       cluster: target.cluster,
-      server: access.server,
+      // From the kubeconfig, which configuration never validated: a password in it stays out.
+      server: withoutUrlCredentials(access.server),
       auth: access.auth,
       ...(access.context ? { context: access.context } : {}),
       ...(access.caFingerprint ? { caFingerprint: access.caFingerprint } : {}),

@@ -1,3 +1,6 @@
+import { mkdtemp, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { runKubernetesPreflight } from '../../../src/providers/kubernetes/index.js';
 import type { K8sFixture } from './helpers.js';
@@ -38,5 +41,20 @@ describe('Kubernetes preflight', () => {
     const config = { ...fixture.config, kubernetes: { clusters: { broken: { kubeconfig: '/nonexistent/kubeconfig' } } } };
     const rows = await runKubernetesPreflight({ config });
     expect(rows).toEqual([expect.objectContaining({ cluster: 'broken', result: 'error', detail: expect.stringMatching(/cannot load kubeconfig \/nonexistent\/kubeconfig/) })]);
+  });
+
+  it('a kubeconfig that is not valid YAML is named with the parser\'s reason, never the lines it quotes (they hold tokens)', async () => {
+    fixture = await startFixture();
+    const dir = await mkdtemp(join(tmpdir(), 'custody-kubeconfig-'));
+    const kubeconfig = join(dir, 'kubeconfig');
+    // A duplicated key two lines from the user's token: js-yaml quotes the lines around it.
+    await writeFile(
+      kubeconfig,
+      ['apiVersion: v1', 'kind: Config', 'users:', '- name: responder', '  user:', '    token: kubeadm.SECRETabcdef0123', '    token: again', 'clusters: []', ''].join('\n'),
+    );
+    const config = { ...fixture.config, kubernetes: { clusters: { broken: { kubeconfig } } } };
+    const rows = await runKubernetesPreflight({ config });
+    expect(rows).toEqual([expect.objectContaining({ cluster: 'broken', result: 'error', detail: expect.stringMatching(/cannot load kubeconfig .*duplicated mapping key/) })]);
+    expect(JSON.stringify(rows)).not.toContain('SECRET');
   });
 });
