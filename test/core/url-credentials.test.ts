@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { CustodyError } from '../../src/core/errors.js';
 import { hasSignedQuery, hasUrlPassword, urlCredentialProblem, withoutUrlCredentials } from '../../src/core/url-credentials.js';
 import { parseConfig } from '../../src/providers/config.js';
+import { KubernetesHttpError, statusOf } from '../../src/providers/kubernetes/call.js';
 
 // Shapes of real signed URLs (values made up): an Azure SAS, an S3 presigned URL with a session
 // token, a Cloud Storage V4 signed URL and its older form.
@@ -62,6 +63,13 @@ describe('signed URLs', () => {
     expect(JSON.stringify(error.toRecord())).not.toContain('SECRET');
   });
 
+  it('are cut from a Kubernetes Status message where it is read, for every step that records one', () => {
+    const body = JSON.stringify({ kind: 'Status', message: `proxy error from https://kubelet.example:10250/logs?access_token=ya29.SECRET`, reason: 'BadRequest' });
+    const { status, message, reason } = statusOf(new KubernetesHttpError(400, body));
+    expect({ status, reason }).toEqual({ status: 400, reason: 'BadRequest' });
+    expect(message).toBe('proxy error from https://kubelet.example:10250/logs?…');
+  });
+
   it('configured URLs may carry neither a password nor a signature', () => {
     expect(urlCredentialProblem('https://user:hunter2@ec2.example.com')).toMatch(/user name or password/);
     expect(urlCredentialProblem(SAS)).toMatch(/signature or token in its query/);
@@ -100,6 +108,10 @@ describe('configuration refuses a URL that is a credential, without repeating it
     expect(parseConfig({ azure: { ...azure, evidenceContainerUrl: 'https://socevidence.blob.core.windows.net/evidence' } }).azure?.evidenceContainerUrl).toBe(
       'https://socevidence.blob.core.windows.net/evidence',
     );
+  });
+
+  it('a container URL that is no URL at all is a configuration error, not a crash', () => {
+    expect(refusal({ azure: { ...azure, evidenceContainerUrl: 'not a url' } })).toMatch(/azure\.evidenceContainerUrl: must be an https URL/);
   });
 
   it('endpoints and API servers with a user name and password', () => {

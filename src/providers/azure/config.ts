@@ -10,7 +10,7 @@ const resourceGroup = z.string().regex(/^[-\w.()]{1,90}$/u, 'must be a resource 
 const httpsUrl = z.url({ protocol: /^https$/, message: 'must be an https URL (the Azure SDKs refuse bearer tokens over http)' }).superRefine(credentialFreeUrl);
 // The container is reached with the SOC identity's Entra ID token; a query here would be a SAS
 // (a credential the ledger would record with every copy) or something the blob API does not take.
-const containerUrl = httpsUrl.refine((url) => new URL(url).search === '', {
+const containerUrl = httpsUrl.refine((url) => !URL.canParse(url) || new URL(url).search === '', {
   message: 'must be the container URL without a query: cloud-custody reaches it with the SOC identity\'s Entra ID token, not a SAS',
 });
 

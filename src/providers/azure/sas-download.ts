@@ -38,7 +38,7 @@ export function openSasUrl(url: string, ca: string[] | undefined, signal?: Abort
       }
       resolve(res);
     });
-    req.on('error', (error) => reject(new CustodyError('E_CLOUD', `reading ${blob} through its SAS failed: ${error.message.replace(/\?[^\s]*/g, '?…')}`, { resource: blob })));
+    req.on('error', (error) => reject(new CustodyError('E_CLOUD', `reading ${blob} through its SAS failed: ${error.message}`, { resource: blob })));
     req.end();
   });
 }

@@ -4,6 +4,7 @@
  * resource failed — without ever carrying request headers (the bearer token) into a message.
  */
 import { CustodyError } from '../../core/errors.js';
+import { withoutUrlCredentials } from '../../core/url-credentials.js';
 import { describeOperation, K8S_OPERATIONS } from './operations.js';
 import type { KubernetesOperationName } from './operations.js';
 
@@ -38,7 +39,8 @@ function statusFields(body: unknown): { message?: string; reason?: string } {
   if (!body || typeof body !== 'object') return {};
   const b = body as { message?: unknown; reason?: unknown };
   return {
-    ...(typeof b.message === 'string' ? { message: b.message } : {}),
+    // The API server's or kubelet's own text, recorded and printed: it may quote a URL it was given.
+    ...(typeof b.message === 'string' ? { message: withoutUrlCredentials(b.message) } : {}),
     ...(typeof b.reason === 'string' ? { reason: b.reason } : {}),
   };
 }

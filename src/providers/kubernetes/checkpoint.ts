@@ -106,7 +106,7 @@ export async function probeCheckpoint(run: PodRun, node: string, containers: rea
           node,
           container: container.name,
           ...(status !== undefined ? { httpStatus: status, meaning: explainCheckpointStatus(status, body) } : {}),
-          response: withoutUrlCredentials(message ?? (isCustodyError(error) ? error.message : String(error))).slice(0, 500),
+          response: (message ?? (isCustodyError(error) ? error.message : withoutUrlCredentials(String(error)))).slice(0, 500),
         },
         run.key,
       );

@@ -4,7 +4,6 @@
  * written, so memory stays flat whatever the log's size.
  */
 import { CustodyError } from '../../core/errors.js';
-import { withoutUrlCredentials } from '../../core/url-credentials.js';
 import { callKubernetes, statusOf } from './call.js';
 import type { ContainerInfo, PodRun } from './pod-run.js';
 import { freshName, safeName, storedBefore } from './pod-run.js';
@@ -45,7 +44,7 @@ export async function streamContainerLog(run: PodRun, container: ContainerInfo, 
     const cause = error instanceof CustodyError ? error.cause : undefined;
     const { status, message } = statusOf(cause);
     if (previous && status === 400) {
-      await recorder.record('log.skipped', { container: container.name, previous, reason: `the kubelet keeps no previous log: ${withoutUrlCredentials(message ?? 'HTTP 400')}` }, run.key);
+      await recorder.record('log.skipped', { container: container.name, previous, reason: `the kubelet keeps no previous log: ${message ?? 'HTTP 400'}` }, run.key);
       return;
     }
     throw error;
