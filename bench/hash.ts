@@ -12,12 +12,7 @@
  *     (target ≤ 1.2×; the hash floor, disk bytes / SHA-256 rate, is printed beside it).
  * Each hash runs in a fresh collector process (hash-collector.ts: the product built to dist/ first,
  * under plain node as `custody` runs); its peak RSS is reported against 256 MiB.
- *
- *   npm run bench:hash                 # three runs; min / median / max of each ratio
- *   npm run bench:hash -- --runs 1
- *   npm run bench:hash -- --runs 1 --disk 2GiB-100pct   # one of the disks only
- *   npm run bench:hash -- --runs 1 --profile DIR   # a .cpuprofile of each collector process in DIR
- *   npm run bench:hash -- --node-options=--max-semi-space-size=1   # Node options of the collector
+ * Usage: USAGE below (`npm run bench:hash -- --help`).
  */
 import { fork, spawnSync } from 'node:child_process';
 import { stripTypeScriptTypes } from 'node:module';
@@ -28,10 +23,18 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { forkLab } from './lab-child.js';
 import { byThreadKind, threadsCpu } from './threads-cpu.js';
-import { parseArgs } from 'node:util';
 import { LabDisk } from '../src/lab/index.js';
 import type { DiskHash } from '../src/providers/aws/disk-hash.js';
 import type { HashDiskSpec, HashLabReady } from './hash-lab-process.js';
+import { benchArgs } from './args.js';
+
+const USAGE = `
+npm run bench:hash                 three runs; min / median / max of each ratio
+npm run bench:hash -- --runs 1
+npm run bench:hash -- --runs 1 --disk 2GiB-100pct   one of the disks only
+npm run bench:hash -- --runs 1 --profile DIR        a .cpuprofile of each collector process in DIR
+npm run bench:hash -- --node-options=--max-semi-space-size=1   Node options of the collector
+`;
 
 const MIB = 1024 * 1024;
 const DISKS: HashDiskSpec[] = [
@@ -167,7 +170,7 @@ const threadsLine = (a: CollectorAnswer) =>
   }kernel ${f2(a.systemSeconds)} s of it`;
 
 async function main(): Promise<void> {
-  const { values } = parseArgs({ options: { runs: { type: 'string', default: '3' }, profile: { type: 'string' }, disk: { type: 'string' }, 'node-options': { type: 'string' } } });
+  const values = benchArgs(USAGE, { runs: { type: 'string', default: '3' }, profile: { type: 'string' }, disk: { type: 'string' }, 'node-options': { type: 'string' } });
   const profileDir = values.profile;
   // Node options for the collector process only (e.g. --max-semi-space-size=1), printed with the results.
   const nodeOptions = values['node-options']?.split(/\s+/).filter(Boolean) ?? [];

@@ -3,24 +3,30 @@
  * through the Kubernetes provider, and reports the peak resident memory: a collector that
  * buffered the log would need at least its size. With `--checkpoint`, streams a checkpoint
  * archive of that size off the node instead (--retrieve-checkpoint, through exec).
- *
- *   node --import tsx bench/k8s-logs.ts [--mib 1024] [--checkpoint] [--keep]
+ * Usage: USAGE below (`npm run bench:k8s-logs -- --help`).
  *
  * Prints one JSON line: bytes, seconds, MiB/s, baseline and peak RSS, growth, sha256.
  */
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { parseArgs } from 'node:util';
 import { parseConfig } from '../src/providers/config.js';
 import type { CaseRecorder, EvidenceInput } from '../src/core/ports.js';
 import { parseTarget } from '../src/providers/targets.js';
 import { openCase } from '../src/custody/open-case.js';
 import { k8sDemoScenario, startKubernetesLab } from '../src/lab/kubernetes/index.js';
 import { createKubernetesProvider } from '../src/providers/kubernetes/index.js';
+import { benchArgs } from './args.js';
+
+const USAGE = `
+npm run bench:k8s-logs -- [--mib 1024] [--checkpoint] [--keep]
+  --mib N        size of the log (or checkpoint archive), MiB (default 1024)
+  --checkpoint   stream a checkpoint archive off the node instead of a log
+  --keep         keep the case folder
+`;
 
 const MiB = 1024 * 1024;
-const { values } = parseArgs({ options: { mib: { type: 'string', default: '1024' }, checkpoint: { type: 'boolean', default: false }, keep: { type: 'boolean', default: false } } });
+const values = benchArgs(USAGE, { mib: { type: 'string', default: '1024' }, checkpoint: { type: 'boolean', default: false }, keep: { type: 'boolean', default: false } });
 const bytes = Number(values.mib) * MiB;
 
 const dir = await mkdtemp(join(tmpdir(), 'bench-k8s-logs-'));

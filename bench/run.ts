@@ -5,19 +5,13 @@
  * Every run is its own collector process (bench/collect-process.ts) with the lab in another
  * (bench/lab-process.ts), so CPU time and peak RSS are the collector's alone. Prints each of
  * issue 9's goals as a figure measured in the same run, with PASS/FAIL, and a closing table with
- * min/median/max over the runs. Formulas for the floors: bench/floor.ts.
- *
- *   npm run bench                                   # in-place, 200 and 1,000, 3 runs each, shipped defaults
- *   npm run bench -- --scale 200 --runs 1           # one size, one run
- *   npm run bench -- --settings bench               # the bench's tuned settings instead of the shipped ones
- *   npm run bench -- --only copy --scale 200        # copy into the forensics account (~75 s a run)
- *   npm run bench -- --concurrency 25,200          # other admission limits with the chosen settings
- *   npm run bench -- --cpu-prof /tmp/prof           # V8 CPU profile of each run's collection (runCollection only)
+ * min/median/max over the runs. Formulas for the floors: bench/floor.ts. Usage: USAGE below
+ * (`npm run bench -- --help`).
  */
 import { fork } from 'node:child_process';
 import { availableParallelism } from 'node:os';
 import { fileURLToPath } from 'node:url';
-import { parseArgs } from 'node:util';
+import { benchArgs, usageError } from './args.js';
 import type { RunRequest, RunResult, Settings } from './collect-process.js';
 import { CPU_GOAL_MS_PER_TARGET, type Transfer } from './floor.js';
 import { probeMachine, type MachineProbe } from './machine-probe.js';
@@ -123,25 +117,41 @@ function stats(values: number[]): { min: number; median: number; max: number } {
   return { min: sorted[0] ?? Number.NaN, median: sorted[Math.floor((sorted.length - 1) / 2)] ?? Number.NaN, max: sorted[sorted.length - 1] ?? Number.NaN };
 }
 
-const { values } = parseArgs({
-  options: {
-    only: { type: 'string' },
-    scale: { type: 'string', multiple: true },
-    runs: { type: 'string' },
-    settings: { type: 'string' },
-    'cpu-prof': { type: 'string' },
-    'warm-up': { type: 'boolean' },
-    'node-options': { type: 'string' },
-    concurrency: { type: 'string' },
-  },
+const USAGE = `
+npm run bench -- [options]          issue 9's goals at 200 and 1,000 instances against the lab
+
+  (no options)                      in-place, 200 and 1,000 instances, 3 runs each, shipped defaults
+  --scale 200|1000                  one size (repeat, or 200,1000)
+  --runs N                          runs per size (default 3)
+  --settings bench                  the bench's tuned settings instead of the shipped defaults
+  --concurrency PERSCOPE,TOTAL      other admission limits, to try before shipping them
+  --only copy                       copy into the forensics account (~75 s a run)
+  --cpu-prof DIR                    a V8 CPU profile of each run's collection (runCollection only)
+  --warm-up                         an unmeasured collection first, in the same process
+  --node-options=OPTS               Node / V8 options of the collector process (diagnosis)
+  BENCH_KEEP=1 npm run bench        keep the case folders (each ledger is a timeline of its run)
+`;
+const values = benchArgs(USAGE, {
+  only: { type: 'string' },
+  scale: { type: 'string', multiple: true },
+  runs: { type: 'string' },
+  settings: { type: 'string' },
+  'cpu-prof': { type: 'string' },
+  'warm-up': { type: 'boolean' },
+  'node-options': { type: 'string' },
+  concurrency: { type: 'string' },
 });
+if (values.only !== undefined && values.only !== 'copy') usageError(USAGE, `--only must be copy, not ${values.only}`);
 const transfer: Transfer = values.only === 'copy' ? 'copy' : 'in-place';
 const scales = (values.scale ?? ['200', '1000']).flatMap((v) => v.split(','));
-for (const scale of scales) if (!SCALES[scale]) throw new Error(`--scale must be 200 or 1000, not ${scale}`);
-const runs = Math.max(1, Number.parseInt(values.runs ?? '3', 10));
+for (const scale of scales) if (!SCALES[scale]) usageError(USAGE, `--scale must be 200 or 1000, not ${scale}`);
+const runs = Number(values.runs ?? '3');
+if (!Number.isInteger(runs) || runs < 1) usageError(USAGE, `--runs must be a whole number of at least 1, not ${values.runs}`);
+if (values.settings !== undefined && values.settings !== 'bench' && values.settings !== 'shipped') usageError(USAGE, `--settings must be bench or shipped, not ${values.settings}`);
 const settings: Settings = values.settings === 'bench' ? 'bench' : 'shipped';
 // --concurrency PERSCOPE,TOTAL tries other limits with the chosen settings (before shipping them).
-const [perScope, total] = (values.concurrency ?? '').split(',').map((n) => Number.parseInt(n, 10));
+const [perScope, total] = (values.concurrency ?? '').split(',').map(Number);
+if (values.concurrency !== undefined && !(Number.isInteger(perScope) && Number.isInteger(total) && perScope! > 0 && total! > 0)) usageError(USAGE, `--concurrency must be PERSCOPE,TOTAL (two whole numbers), not ${values.concurrency}`);
 const concurrency = perScope && total ? { perScope, total } : undefined;
 // Node / V8 options of the collector process only (diagnosis, e.g. --always-sparkplug), printed with the results.
 const nodeOptions = values['node-options']?.split(/\s+/).filter(Boolean) ?? [];

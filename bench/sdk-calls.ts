@@ -2,11 +2,9 @@
  * CPU per AWS SDK call, one command at a time, against the lab in its own process (no latency,
  * no throttling): what each of the collector's calls costs the collector's main thread, with the
  * clients configured as the provider configures them (src/providers/aws/clients.ts).
- *
- *   npm run bench:sdk [-- --calls 400]
+ * Usage: USAGE below (`npm run bench:sdk -- --help`).
  */
 import { performance } from 'node:perf_hooks';
-import { parseArgs } from 'node:util';
 import { CreateSnapshotsCommand, DescribeInstancesCommand, DescribeSnapshotsCommand, DescribeVolumesCommand, GetConsoleOutputCommand } from '@aws-sdk/client-ec2';
 import { DescribeKeyCommand } from '@aws-sdk/client-kms';
 import { AssumeRoleCommand } from '@aws-sdk/client-sts';
@@ -15,8 +13,15 @@ import type { LabProcessOptions, ReadyMessage } from './lab-process.js';
 import { parseConfig } from '../src/providers/config.js';
 import { AwsClients } from '../src/providers/aws/clients.js';
 import { callAws } from '../src/providers/aws/call-aws.js';
+import { benchArgs } from './args.js';
 
-const { values } = parseArgs({ options: { calls: { type: 'string', default: '400' }, only: { type: 'string' } } });
+const USAGE = `
+npm run bench:sdk [-- --calls 400] [--only 'GetConsoleOutput,CreateSnapshots (lean)']
+  --calls N     calls of each command (default 400)
+  --only LIST   only these commands, by the names the bench prints
+`;
+
+const values = benchArgs(USAGE, { calls: { type: 'string', default: '400' }, only: { type: 'string' } });
 const calls = Number(values.calls);
 
 const options: LabProcessOptions = { accounts: 1, instancesPerAccount: calls + 50, volumesPerInstance: 2, latencyMs: 0, throttling: false, pendingSnapshotLimit: 100_000 };

@@ -18,10 +18,7 @@
  * can take the wall-clock ratio past 1. So the same ratio in CPU time (every thread counted) is
  * printed beside it: that one says how much work verify does beyond the crypto.
  *
- *   npm run bench:verify                          # build, measure 3 runs, remove the case
- *   npm run bench:verify -- --keep                # keep the case and print where it is
- *   npm run bench:verify -- --case DIR            # reuse a case kept earlier (no build)
- *   npm run bench:verify -- --instances 300 --archives 2   # a smaller case
+ * Usage: USAGE below (`npm run bench:verify -- --help`).
  */
 import { createHash, createPublicKey, hash, verify as verifySignature, type KeyObject } from 'node:crypto';
 import { closeSync, openSync, readSync } from 'node:fs';
@@ -30,11 +27,18 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
-import { parseArgs } from 'node:util';
 import type { LedgerEntry } from '../src/core/ports.js';
 import { canonicalize } from '../src/custody/canonical-json.js';
 import { openCase, verifyCase, type CaseHandle } from '../src/custody/index.js';
 import type { Manifest } from '../src/custody/manifest.js';
+import { benchArgs } from './args.js';
+
+const USAGE = `
+npm run bench:verify                                  build, measure 3 runs, remove the case
+npm run bench:verify -- --keep                        keep the case and print where it is
+npm run bench:verify -- --case DIR                    reuse a case kept earlier (no build)
+npm run bench:verify -- --instances 300 --archives 2  a smaller case (also --accounts N, --archive-mib N, --runs N)
+`;
 
 const MiB = 1024 * 1024;
 export const TARGET_VERIFY_RATIO = 0.8;
@@ -380,16 +384,14 @@ function fmtMs(ms: number): string {
 }
 
 if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
-  const { values } = parseArgs({
-    options: {
-      case: { type: 'string' },
-      keep: { type: 'boolean', default: false },
-      runs: { type: 'string', default: '3' },
-      instances: { type: 'string' },
-      accounts: { type: 'string' },
-      archives: { type: 'string' },
-      'archive-mib': { type: 'string' },
-    },
+  const values = benchArgs(USAGE, {
+    case: { type: 'string' },
+    keep: { type: 'boolean', default: false },
+    runs: { type: 'string', default: '3' },
+    instances: { type: 'string' },
+    accounts: { type: 'string' },
+    archives: { type: 'string' },
+    'archive-mib': { type: 'string' },
   });
   const shape: Partial<VerifyBenchShape> = {
     ...(values.instances ? { instances: Number(values.instances) } : {}),
