@@ -6,7 +6,7 @@
 // Synchronous calls for the whole files verify needs (ledger, manifest) and the case root: one
 // read of the size fstat gives, where the promise API reads 512 KiB at a time through the thread
 // pool and joins the pieces. (Evidence files: file-hash.ts.)
-import { lstatSync, readdirSync, readFileSync, type Dirent, type Stats } from 'node:fs';
+import { lstatSync, readdirSync, readFileSync, readlinkSync, type Dirent, type Stats } from 'node:fs';
 import { join } from 'node:path';
 import type { LedgerEntry } from '../core/ports.js';
 import { sameJson } from './canonical-json.js';
@@ -76,6 +76,14 @@ export async function verifyCase(caseDir: string, options: VerifyOptions = {}): 
 
   let text: string;
   try {
+    // As for manifest.json and every evidence file: a symlink is not the case's own ledger, and a
+    // FIFO planted under its name would block the read for ever.
+    const info = lstatOrUndefined(join(caseDir, LEDGER_FILE));
+    if (info && !info.isFile()) {
+      const what = notAFile(join(caseDir, LEDGER_FILE), info);
+      fail({ kind: 'ledger-missing', path: LEDGER_FILE, message: `${LEDGER_FILE} is not a regular file (it is ${what}): the case's ledger was replaced` });
+      return finish({ problems, warnings, closed: false, entries: [], evidence: { files: 0, verified: 0, artifacts: 0 } });
+    }
     text = readFileSync(join(caseDir, LEDGER_FILE), 'utf8');
   } catch (cause) {
     fail({ kind: 'ledger-missing', path: LEDGER_FILE, message: `cannot read ${LEDGER_FILE}: ${(cause as Error).message}` });
@@ -392,6 +400,22 @@ function lstatOrUndefined(path: string): Stats | undefined {
     return lstatSync(path);
   } catch {
     return undefined;
+  }
+}
+
+/** What the path that should be a regular file is instead, for a message. */
+function notAFile(path: string, info: Stats): string {
+  if (info.isSymbolicLink()) return `a symlink to ${readlinkOr(path)}`;
+  if (info.isDirectory()) return 'a folder';
+  if (info.isFIFO()) return 'a FIFO';
+  return 'a socket or a device';
+}
+
+function readlinkOr(path: string): string {
+  try {
+    return readlinkSync(path);
+  } catch {
+    return 'an unknown target';
   }
 }
 

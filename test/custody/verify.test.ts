@@ -1,4 +1,6 @@
+import { execFileSync, spawn } from 'node:child_process';
 import { createHash, generateKeyPairSync } from 'node:crypto';
+import { once } from 'node:events';
 import { appendFile, mkdir, readFile, rm, symlink, truncate, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { beforeEach, describe, expect, it } from 'vitest';
@@ -274,6 +276,33 @@ describe('verify', () => {
     const result = await verifyCase(kase.caseDir);
     expect(result.ok).toBe(true);
     expect(result.warnings.map((w) => [w.kind, w.path])).toEqual([['unknown-file', 'notes.txt']]);
+  });
+
+  it("a ledger replaced by a symlink to the same bytes is not the case's own ledger", async () => {
+    const copy = join(scratch.root, 'elsewhere.jsonl');
+    await writeFile(copy, await readFile(ledgerPath));
+    await rm(ledgerPath);
+    await symlink(copy, ledgerPath);
+    const result = await verifyCase(kase.caseDir);
+    expect(result.ok).toBe(false);
+    expect(result.firstProblem).toMatchObject({ kind: 'ledger-missing', path: 'ledger.jsonl' });
+    expect(result.firstProblem?.message).toBe(`ledger.jsonl is not a regular file (it is a symlink to ${copy}): the case's ledger was replaced`);
+  });
+
+  it.skipIf(process.platform === 'win32')('a FIFO planted as the ledger fails verification instead of blocking it', async () => {
+    await rm(ledgerPath);
+    execFileSync('mkfifo', [ledgerPath]);
+    // Holds the FIFO open for writing a few seconds, so code that reads it ends (at EOF) and this
+    // test fails instead of hanging the run.
+    const writer = spawn('sh', ['-c', 'exec 3<>"$1"; echo ready; exec sleep 3', 'sh', ledgerPath], { stdio: ['ignore', 'pipe', 'ignore'] });
+    try {
+      await once(writer.stdout, 'data');
+      const result = await verifyCase(kase.caseDir);
+      expect(result.firstProblem).toMatchObject({ kind: 'ledger-missing', path: 'ledger.jsonl' });
+      expect(result.firstProblem?.message).toMatch(/is not a regular file \(it is a FIFO\)/);
+    } finally {
+      writer.kill();
+    }
   });
 
   it('a case folder without a ledger fails', async () => {
