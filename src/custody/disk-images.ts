@@ -7,7 +7,7 @@
 import { lstat } from 'node:fs/promises';
 import { isAbsolute, join } from 'node:path';
 import type { LedgerEntry } from '../core/ports.js';
-import { hashFile } from './file-hash.js';
+import { hashFile, isNothingThere } from './file-hash.js';
 import type { Problem } from './problems.js';
 
 type Report = (p: Omit<Problem, 'severity'>) => void;
@@ -35,12 +35,27 @@ export async function checkDiskImages(caseDir: string, entries: readonly LedgerE
   let verified = 0;
   for (const image of recordedImages(entries)) {
     const abs = join(caseDir, ...image.path.split('/'));
-    const info = await lstat(abs).catch(() => undefined);
-    if (!info?.isFile()) {
-      fail({ kind: 'missing-file', entrySeq: image.seq, path: image.path, message: `the disk image ${image.path} (recorded in entry ${image.seq}) is missing` });
+    let got;
+    try {
+      const info = await lstat(abs).catch((cause: unknown) => {
+        if (isNothingThere(cause)) return undefined;
+        throw cause;
+      });
+      if (!info?.isFile()) {
+        fail({ kind: 'missing-file', entrySeq: image.seq, path: image.path, message: `the disk image ${image.path} (recorded in entry ${image.seq}) is missing` });
+        continue;
+      }
+      got = await hashFile(abs);
+    } catch (cause) {
+      // An image that cannot be read (EACCES) is a problem with that image, not the end of the verdict.
+      fail({
+        kind: 'unreadable',
+        entrySeq: image.seq,
+        path: image.path,
+        message: `the disk image ${image.path} (recorded in entry ${image.seq}) cannot be read, so it was not checked: ${(cause as Error).message}`,
+      });
       continue;
     }
-    const got = await hashFile(abs);
     if (got.sha256 !== image.sha256 || got.size !== image.size) {
       fail({
         kind: 'changed-file',

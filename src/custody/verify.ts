@@ -13,7 +13,7 @@ import { sameJson } from './canonical-json.js';
 import { settleChain, walkChain } from './chain.js';
 import { copyRecordWarning, isCopyRecord, sealIndex } from './copy-records.js';
 import { checkDiskImages, imageRoots } from './disk-images.js';
-import { hashBuffers, hashRegularFile, type EvidenceFileState } from './file-hash.js';
+import { hashBuffers, hashRegularFile, isNothingThere, type EvidenceFileState } from './file-hash.js';
 import { EVIDENCE_DIR, FILE_ENTRY_TYPES, HASH_PROGRESS_DIR, LEDGER_FILE, LOCK_FILE, MANIFEST_FILE, PARTIAL_DIR, REPORT_FILES } from './layout.js';
 import { collectEvidenceItems, ITEM_ENTRY_TYPES, verifyManifestSignature, type Manifest } from './manifest.js';
 import { segmentProblem } from './names.js';
@@ -312,6 +312,8 @@ async function checkFiles(caseDir: string, entries: readonly LedgerEntry[], fail
     const got = found[i]!;
     if (got.state === 'missing') {
       fail({ kind: 'missing-file', entrySeq: want.seq, path, message: `${path} (recorded in entry ${want.seq}) is missing` });
+    } else if (got.state === 'unreadable') {
+      fail({ kind: 'unreadable', entrySeq: want.seq, path, message: `${path} (recorded in entry ${want.seq}) cannot be read, so it was not checked: ${got.error}` });
     } else if (got.state === 'not-a-file') {
       fail({ kind: 'changed-file', entrySeq: want.seq, path, message: `${path} is no longer a regular file` });
     } else if (got.sha256 !== want.sha256 || got.size !== want.size) {
@@ -326,7 +328,9 @@ async function checkFiles(caseDir: string, entries: readonly LedgerEntry[], fail
     }
   });
 
-  for (const path of await listFiles(caseDir, EVIDENCE_DIR)) {
+  const unlisted = (path: string, cause: unknown) =>
+    fail({ kind: 'unreadable', path, message: `${path} cannot be listed, so a file in it that no entry records could not be looked for: ${(cause as Error).message}` });
+  for (const path of await listFiles(caseDir, EVIDENCE_DIR, unlisted)) {
     if (!recorded.has(path)) {
       fail({ kind: 'unrecorded-file', path, message: `${path} is in the case folder but no ledger entry records it` });
     }
@@ -341,14 +345,18 @@ async function checkFiles(caseDir: string, entries: readonly LedgerEntry[], fail
  */
 const FILES_IN_FLIGHT = 2;
 
-async function hashEvidenceFiles(paths: readonly string[]): Promise<EvidenceFileState[]> {
-  const results = new Array<EvidenceFileState>(paths.length);
+/** A recorded file as found; `unreadable`: it is there, or may be, but cannot be read (EACCES). */
+type FileCheck = EvidenceFileState | { state: 'unreadable'; error: string };
+
+async function hashEvidenceFiles(paths: readonly string[]): Promise<FileCheck[]> {
+  const results = new Array<FileCheck>(paths.length);
   let next = 0;
   const worker = async (): Promise<void> => {
     const buffers = hashBuffers();
     while (next < paths.length) {
       const i = next++;
-      results[i] = await hashRegularFile(paths[i]!, buffers);
+      // One file that cannot be read is a problem with that file, not the end of the verdict.
+      results[i] = await hashRegularFile(paths[i]!, buffers).catch((cause: unknown) => ({ state: 'unreadable' as const, error: (cause as Error).message }));
     }
   };
   await Promise.all(Array.from({ length: Math.min(FILES_IN_FLIGHT, paths.length) }, worker));
@@ -366,7 +374,7 @@ async function checkCaseRoot(caseDir: string, warn: Report, imageDirs: ReadonlyS
       warn({ kind: 'unknown-file', path: name, message: `${name} at the case root is not part of the case (ignored)` });
     }
   }
-  for (const path of await listFiles(caseDir, PARTIAL_DIR)) {
+  for (const path of await listFiles(caseDir, PARTIAL_DIR, () => undefined)) {
     warn({ kind: 'leftover-partial', path, message: `${path} is an incomplete write from an interrupted run (not evidence; removed on resume)` });
   }
 }
@@ -374,15 +382,17 @@ async function checkCaseRoot(caseDir: string, warn: Report, imageDirs: ReadonlyS
 /**
  * Every non-directory under `dir` (relative to the case folder, `/`-separated), sorted. Listed
  * with synchronous calls: a case has a folder per evidence item, thousands in a large one, and a
- * trip through the thread pool for each cost more than the listing itself.
+ * trip through the thread pool for each cost more than the listing itself. A folder that is
+ * there but cannot be read is handed to `unreadable` (a missing `dir` is simply empty).
  */
-async function listFiles(caseDir: string, dir: string): Promise<string[]> {
+async function listFiles(caseDir: string, dir: string, unreadable: (path: string, cause: unknown) => void): Promise<string[]> {
   const out: string[] = [];
   const walk = (rel: string): void => {
     let items: Dirent[];
     try {
       items = readdirSync(join(caseDir, ...rel.split('/')), { withFileTypes: true });
-    } catch {
+    } catch (cause) {
+      if (!isNothingThere(cause)) unreadable(rel, cause);
       return;
     }
     for (const item of items) {
