@@ -16,6 +16,7 @@ import { checkDiskImages, imageRoots } from './disk-images.js';
 import { hashBuffers, hashRegularFile, isNothingThere, type EvidenceFileState } from './file-hash.js';
 import { EVIDENCE_DIR, FILE_ENTRY_TYPES, HASH_PROGRESS_DIR, LEDGER_FILE, LOCK_FILE, MANIFEST_FILE, PARTIAL_DIR, REPORT_FILES } from './layout.js';
 import { collectEvidenceItems, ITEM_ENTRY_TYPES, verifyManifestSignature, type Manifest } from './manifest.js';
+import { linkedFolderFinder } from './linked-folders.js';
 import { segmentProblem } from './names.js';
 import { startSignatureChecks, type SignatureChecks } from './signature-check.js';
 import type { Problem } from './problems.js';
@@ -306,11 +307,23 @@ async function checkFiles(caseDir: string, entries: readonly LedgerEntry[], fail
   }
 
   const files = [...recorded];
-  const found = await hashEvidenceFiles(files.map(([path]) => join(caseDir, ...path.split('/'))));
+  // A file under a symlinked folder (evidence/ or its item's) is not read: its bytes are not in
+  // the case folder, whatever they are (linked-folders.ts).
+  const linkedOn = linkedFolderFinder(caseDir);
+  const links = files.map(([path]) => linkedOn(path));
+  const found = await hashEvidenceFiles(files.map(([path], i) => (links[i] ? undefined : join(caseDir, ...path.split('/')))));
   let verified = 0;
   files.forEach(([path, want], i) => {
     const got = found[i]!;
-    if (got.state === 'missing') {
+    const link = links[i];
+    if (link) {
+      fail({
+        kind: 'changed-file',
+        entrySeq: want.seq,
+        path,
+        message: `${path} (recorded in entry ${want.seq}) is reached through ${link.folder}, a symlink to ${link.target}: it is not stored in the case folder, so it was not checked`,
+      });
+    } else if (got.state === 'missing') {
       fail({ kind: 'missing-file', entrySeq: want.seq, path, message: `${path} (recorded in entry ${want.seq}) is missing` });
     } else if (got.state === 'unreadable') {
       fail({ kind: 'unreadable', entrySeq: want.seq, path, message: `${path} (recorded in entry ${want.seq}) cannot be read, so it was not checked: ${got.error}` });
@@ -330,8 +343,10 @@ async function checkFiles(caseDir: string, entries: readonly LedgerEntry[], fail
 
   const unlisted = (path: string, cause: unknown) =>
     fail({ kind: 'unreadable', path, message: `${path} cannot be listed, so a file in it that no entry records could not be looked for: ${(cause as Error).message}` });
+  // A symlinked item folder is listed as a file; if recorded files lie under it, it is named above.
+  const named = new Set(links.map((link) => link?.folder));
   for (const path of await listFiles(caseDir, EVIDENCE_DIR, unlisted)) {
-    if (!recorded.has(path)) {
+    if (!recorded.has(path) && !named.has(path)) {
       fail({ kind: 'unrecorded-file', path, message: `${path} is in the case folder but no ledger entry records it` });
     }
   }
@@ -348,15 +363,21 @@ const FILES_IN_FLIGHT = 2;
 /** A recorded file as found; `unreadable`: it is there, or may be, but cannot be read (EACCES). */
 type FileCheck = EvidenceFileState | { state: 'unreadable'; error: string };
 
-async function hashEvidenceFiles(paths: readonly string[]): Promise<FileCheck[]> {
+async function hashEvidenceFiles(paths: ReadonlyArray<string | undefined>): Promise<FileCheck[]> {
   const results = new Array<FileCheck>(paths.length);
   let next = 0;
   const worker = async (): Promise<void> => {
     const buffers = hashBuffers();
     while (next < paths.length) {
       const i = next++;
+      const path = paths[i];
+      // Undefined: not to be read (its result is not looked at).
+      if (path === undefined) {
+        results[i] = { state: 'not-a-file' };
+        continue;
+      }
       // One file that cannot be read is a problem with that file, not the end of the verdict.
-      results[i] = await hashRegularFile(paths[i]!, buffers).catch((cause: unknown) => ({ state: 'unreadable' as const, error: (cause as Error).message }));
+      results[i] = await hashRegularFile(path, buffers).catch((cause: unknown) => ({ state: 'unreadable' as const, error: (cause as Error).message }));
     }
   };
   await Promise.all(Array.from({ length: Math.min(FILES_IN_FLIGHT, paths.length) }, worker));

@@ -1,7 +1,7 @@
 import { execFileSync, spawn } from 'node:child_process';
 import { createHash, generateKeyPairSync } from 'node:crypto';
 import { once } from 'node:events';
-import { appendFile, mkdir, readFile, rm, symlink, truncate, writeFile } from 'node:fs/promises';
+import { appendFile, cp, mkdir, readFile, rename, rm, symlink, truncate, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { beforeEach, describe, expect, it } from 'vitest';
 import type { LedgerEntry } from '../../src/core/ports.js';
@@ -137,6 +137,63 @@ describe('verify', () => {
     const result = await verifyCase(kase.caseDir);
     expect(result.firstProblem).toMatchObject({ kind: 'changed-file', path: LOG, entrySeq: 4 });
     expect(result.firstProblem?.message).toMatch(/no longer a regular file/);
+  });
+
+  it("an evidence item's folder, or evidence/ itself, replaced by a symlink to a copy outside the case fails for every file under it, which is not read", async () => {
+    const item = join(kase.caseDir, 'evidence/ev-aaaaaaaaaaaa');
+    const elsewhere = join(scratch.root, 'elsewhere');
+    await cp(item, elsewhere, { recursive: true });
+    await rm(item, { recursive: true });
+    await symlink(elsewhere, item);
+    let result = await verifyCase(kase.caseDir);
+    expect(result.problems.map((p) => [p.kind, p.path, p.entrySeq])).toEqual([
+      ['changed-file', 'evidence/ev-aaaaaaaaaaaa/instance.json', 3],
+      ['changed-file', LOG, 4],
+    ]);
+    expect(result.firstProblem?.message).toBe(
+      `evidence/ev-aaaaaaaaaaaa/instance.json (recorded in entry 3) is reached through evidence/ev-aaaaaaaaaaaa, a symlink to ${elsewhere}: it is not stored in the case folder, so it was not checked`,
+    );
+    expect(result.evidence.verified).toBe(0);
+
+    await rm(item);
+    await cp(elsewhere, item, { recursive: true });
+    expect((await verifyCase(kase.caseDir)).ok).toBe(true);
+    const evidence = join(kase.caseDir, 'evidence');
+    const outside = join(scratch.root, 'evidence-elsewhere');
+    await rename(evidence, outside);
+    await symlink(outside, evidence);
+    result = await verifyCase(kase.caseDir);
+    expect(result.problems.map((p) => [p.kind, p.path])).toEqual([
+      ['changed-file', 'evidence/ev-aaaaaaaaaaaa/instance.json'],
+      ['changed-file', LOG],
+    ]);
+    expect(result.firstProblem?.message).toContain(`is reached through evidence, a symlink to ${outside}`);
+  });
+
+  it('a raw disk image, or its folder, replaced by a symlink to the same bytes fails', async () => {
+    const open = await openCase(caseOptions(scratch, { caseId: 'IR-2026-0046' }));
+    const bytes = Buffer.alloc(4096, 9);
+    const images = join(open.caseDir, 'images');
+    await mkdir(images);
+    await writeFile(join(images, 'vol-1.raw'), bytes);
+    const sha256 = createHash('sha256').update(bytes).digest('hex');
+    await open.record('disk.imaged', { volumeId: 'vol-1', path: 'images/vol-1.raw', insideCase: true, sha256, size: bytes.length });
+    await open.close();
+    expect((await verifyCase(open.caseDir)).ok).toBe(true);
+
+    const outside = join(scratch.root, 'images-elsewhere');
+    await rename(images, outside);
+    await symlink(outside, images);
+    let result = await verifyCase(open.caseDir);
+    expect(result.problems).toEqual([expect.objectContaining({ kind: 'changed-file', path: 'images/vol-1.raw', entrySeq: 2 })]);
+    expect(result.firstProblem?.message).toContain(`is reached through images, a symlink to ${outside}`);
+
+    await rm(images);
+    await mkdir(images);
+    await symlink(join(outside, 'vol-1.raw'), join(images, 'vol-1.raw'));
+    result = await verifyCase(open.caseDir);
+    expect(result.problems).toEqual([expect.objectContaining({ kind: 'changed-file', path: 'images/vol-1.raw', entrySeq: 2 })]);
+    expect(result.firstProblem?.message).toBe('the disk image images/vol-1.raw is no longer a regular file');
   });
 
   it('an evidence file replaced by a directory is no longer a regular file', async () => {
