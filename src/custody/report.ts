@@ -21,8 +21,9 @@ export interface ReportResult {
 }
 
 /**
- * Verifies the case, then renders its report. A case that fails verification still gets a
- * report, which says so at the top and lists every problem.
+ * Verifies the case as `custody verify` does, then renders its report. A case that fails
+ * verification (or is not closed) still gets a report, which says so at the top and lists every
+ * problem.
  *
  * @example
  * const { html } = await renderReport('cases/IR-2024-001'); // cases/IR-2024-001/report.html
@@ -31,7 +32,9 @@ export async function renderReport(caseDir: string, options: { now?: Date } = {}
   // Never write report files into a folder that is not a case (an evidence tree, someone's own
   // folder with a report.md of its own).
   await assertCaseFolder(caseDir);
-  const verification = await verifyCase(caseDir);
+  // The verdict `custody verify` gives, which the report tells counsel to run: a case that is not
+  // closed is not vouched for (entries cut from its end could not be noticed), so it never PASSES.
+  const verification = await verifyCase(caseDir, { requireClosed: true });
   const entries = await readEntriesLeniently(caseDir);
   const model = buildReportModel(entries, verification, options.now ?? new Date());
   const [mdName, htmlName] = REPORT_FILES;

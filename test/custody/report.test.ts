@@ -131,6 +131,18 @@ describe('report', () => {
     expect(md).toMatch(/ERROR changed-file \(entry 4\)/);
   });
 
+  it('a report of a case that was never closed does not say PASSED: its verdict is the one custody verify gives', async () => {
+    const open = await openCase(caseOptions(scratch, { caseId: 'IR-2026-0047' }));
+    await open.storeEvidence({ evidenceId: 'ev-1', name: 'a.json', kind: 'k', source: 's', content: '{}' });
+    await open.release();
+    const result = await renderReport(open.caseDir);
+    expect(result.verification.ok).toBe(false);
+    expect(result.verification.firstProblem).toMatchObject({ kind: 'not-closed' });
+    const md = await readFile(result.markdown, 'utf8');
+    expect(md).not.toContain('PASSED');
+    expect(md).toMatch(/FAILED: 1 problem\(s\); the first: the case is not closed/);
+  });
+
   it('writing the report does not change what verify sees', async () => {
     const kase = await buildClosedCase(scratch);
     const before = await verifyCase(kase.caseDir);
