@@ -209,11 +209,23 @@ async function checkManifest(
     fail({ kind: 'manifest-invalid', path, message: 'manifest.json has no ledger head' });
     return false;
   }
-  if (publicKey && manifest.publicKey !== publicKey) {
-    fail({ kind: 'manifest-signature', path, message: 'manifest.json names a different public key than the one pinned in the ledger' });
+  if (!publicKey) {
+    // Nothing says the manifest changed: the ledger's own first problem is why it cannot be checked.
+    fail({ kind: 'manifest-signature', path, message: 'the signature of manifest.json cannot be checked: the ledger pins no key (see the ledger problems)' });
     return false;
   }
-  if (!publicKey || !verifyManifestSignature(manifest, publicKey)) {
+  if (manifest.publicKey !== publicKey) {
+    const otherCase = caseId !== undefined && typeof manifest.caseId === 'string' && manifest.caseId !== caseId;
+    fail({
+      kind: 'manifest-signature',
+      path,
+      message: otherCase
+        ? `manifest.json is for case ${manifest.caseId}, signed with another key; the ledger is case ${caseId}'s: another case's manifest was put in its place`
+        : 'manifest.json names a different public key than the one pinned in the ledger',
+    });
+    return false;
+  }
+  if (!verifyManifestSignature(manifest, publicKey)) {
     fail({ kind: 'manifest-signature', path, message: 'the signature of manifest.json does not verify with the pinned key (the manifest was changed)' });
     return false;
   }

@@ -260,6 +260,25 @@ describe('verify', () => {
     expect(result.firstProblem).toMatchObject({ kind: 'manifest-signature', path: 'manifest.json' });
   });
 
+  it('a ledger whose first entry was removed fails on the ledger, and the manifest is not said to be changed', async () => {
+    await writeLines(lines.slice(1));
+    const result = await verifyCase(kase.caseDir);
+    expect(result.firstProblem).toMatchObject({ kind: 'no-pinned-key', line: 1 });
+    const manifest = result.problems.find((p) => p.path === 'manifest.json');
+    expect(manifest).toMatchObject({ kind: 'manifest-signature' });
+    expect(manifest?.message).toBe('the signature of manifest.json cannot be checked: the ledger pins no key (see the ledger problems)');
+  });
+
+  it("another case's manifest put in place of this one's is named as such", async () => {
+    const other = await buildClosedCase(scratch, { caseId: 'IR-2026-0099' });
+    await writeFile(join(kase.caseDir, 'manifest.json'), await readFile(join(other.caseDir, 'manifest.json')));
+    const result = await verifyCase(kase.caseDir);
+    expect(result.firstProblem).toMatchObject({ kind: 'manifest-signature', path: 'manifest.json' });
+    expect(result.firstProblem?.message).toBe(
+      "manifest.json is for case IR-2026-0099, signed with another key; the ledger is case IR-2026-0042's: another case's manifest was put in its place",
+    );
+  });
+
   it('bytes changed outside the hashed values (whitespace in a line) are named', async () => {
     const next = [...lines];
     next[5] = next[5]!.replace('{"actor"', '{ "actor"');
