@@ -5,7 +5,7 @@
  * that write into a case folder (report) refuse anything else, so they never write into an
  * evidence tree or over somebody's own files.
  */
-import { lstat, readdir } from 'node:fs/promises';
+import { readdir, stat } from 'node:fs/promises';
 import { CustodyError } from '../core/errors.js';
 import { EVIDENCE_DIR, LEDGER_FILE, MANIFEST_FILE } from './layout.js';
 
@@ -18,7 +18,9 @@ const CASE_NAMES: ReadonlySet<string> = new Set([LEDGER_FILE, MANIFEST_FILE, EVI
  * await assertCaseFolder('cases/IR-2024-001');
  */
 export async function assertCaseFolder(dir: string): Promise<void> {
-  const info = await lstat(dir).catch(() => undefined);
+  // The path the user named is followed (`cases/latest` → a case folder is that case, as the
+  // lookup of CASE already takes it); inside the case, verify follows no symlink.
+  const info = await stat(dir).catch(() => undefined);
   if (!info) throw new CustodyError('E_INPUT', `there is no case folder at ${dir}`, { resource: dir });
   if (!info.isDirectory()) throw new CustodyError('E_INPUT', `${dir} is not a case folder (it is not a folder)`, { resource: dir });
   const names = await readdir(dir).catch((cause: unknown) => {
