@@ -2,7 +2,7 @@
  * Writes report.md and report.html into a case folder: who did what, when, to which target,
  * what was collected with its hashes, what failed, and whether the case verifies.
  */
-import { readFile, rm, writeFile } from 'node:fs/promises';
+import { lstat, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { LedgerEntry } from '../core/ports.js';
 import { CustodyError } from '../core/errors.js';
@@ -60,7 +60,11 @@ async function replaceFile(path: string, text: string): Promise<void> {
 
 /** Every line that parses as an entry; a report of a damaged ledger shows what is readable. */
 async function readEntriesLeniently(caseDir: string): Promise<LedgerEntry[]> {
-  const text = await readFile(join(caseDir, LEDGER_FILE), 'utf8').catch(() => '');
+  // Only a regular file, as verify reads it: a FIFO planted under the ledger's name would block
+  // the read for ever (verify has named what is there instead).
+  const path = join(caseDir, LEDGER_FILE);
+  if (!(await lstat(path).catch(() => undefined))?.isFile()) return [];
+  const text = await readFile(path, 'utf8').catch(() => '');
   const entries: LedgerEntry[] = [];
   for (const line of text.split('\n')) {
     if (!line) continue;
