@@ -15,8 +15,8 @@ import { copyRecordWarning, isCopyRecord, sealIndex } from './copy-records.js';
 import { checkDiskImages, imageRoots } from './disk-images.js';
 import { hashBuffers, hashRegularFile, isNothingThere, type EvidenceFileState } from './file-hash.js';
 import { EVIDENCE_DIR, FILE_ENTRY_TYPES, HASH_PROGRESS_DIR, LEDGER_FILE, LOCK_FILE, MANIFEST_FILE, PARTIAL_DIR, REPORT_FILES } from './layout.js';
-import { collectEvidenceItems, ITEM_ENTRY_TYPES, verifyManifestSignature, type Manifest } from './manifest.js';
 import { linkedFolderFinder } from './linked-folders.js';
+import { collectEvidenceItems, ITEM_ENTRY_TYPES, verifyManifestSignature, type Manifest } from './manifest.js';
 import { segmentProblem } from './names.js';
 import { startSignatureChecks, type SignatureChecks } from './signature-check.js';
 import type { Problem } from './problems.js';
@@ -407,6 +407,7 @@ async function checkCaseRoot(caseDir: string, warn: Report, imageDirs: ReadonlyS
       warn({ kind: 'unknown-file', path: name, message: `${name} at the case root is not part of the case (ignored)` });
     }
   }
+  // Not evidence: a leftover write that cannot be listed leaves nothing to warn about.
   for (const path of await listFiles(caseDir, PARTIAL_DIR, () => undefined)) {
     warn({ kind: 'leftover-partial', path, message: `${path} is an incomplete write from an interrupted run (not evidence; removed on resume)` });
   }
