@@ -30,8 +30,8 @@ export interface ReportResult {
  */
 export async function renderReport(caseDir: string, options: { now?: Date } = {}): Promise<ReportResult> {
   // Never write report files into a folder that is not a case (an evidence tree, someone's own
-  // folder with a report.md of its own).
-  await assertCaseFolder(caseDir);
+  // folder with a report.md of its own, beside an evidence/ folder of its own).
+  await assertCaseFolder(caseDir, { toWrite: true });
   // The verdict `custody verify` gives, which the report tells counsel to run: a case that is not
   // closed is not vouched for (entries cut from its end could not be noticed), so it never PASSES.
   const verification = await verifyCase(caseDir, { requireClosed: true });

@@ -169,6 +169,21 @@ describe('custody verify and report: only case folders, by path or by case id', 
     expect(refused.stderr).toContain('is not a case folder (it has no ledger.jsonl');
   });
 
+  it("report does not write beside an evidence/ folder alone (someone's own matter folder); verify of it fails without writing", async () => {
+    const matter = join(scratch.root, 'matter');
+    await mkdir(join(matter, 'evidence'), { recursive: true });
+    await writeFile(join(matter, 'evidence', 'exhibit-a.pdf'), 'exhibit');
+    await writeFile(join(matter, 'report.md'), 'counsel notes');
+    const report = await custody(['report', matter]);
+    expect(report.code).toBe(EXIT.BAD_INPUT);
+    expect(report.stderr).toContain(`${matter} has an evidence/ folder but no ledger.jsonl or manifest.json: nothing is written into it`);
+    expect(await readFile(join(matter, 'report.md'), 'utf8')).toBe('counsel notes');
+    expect(await snapshotTree(matter)).toEqual(['evidence/exhibit-a.pdf', 'report.md']);
+    const verify = await custody(['verify', matter]);
+    expect(verify.code).toBe(EXIT.VERIFY_FAILED);
+    expect(verify.stdout).toContain('[ledger-missing]');
+  });
+
   it('a case id that is not in casesDir is exit 3 naming where it looked', async () => {
     const run = await custody(['verify', '--config', configPath, 'IR-NOPE'], { cwd: scratch.root });
     expect(run.code).toBe(EXIT.BAD_INPUT);
