@@ -127,7 +127,8 @@ export const REPORT_HELP = `Usage: custody report CASE [--config FILE] [--json]
 
 CASE is a case folder, or a case id looked up in casesDir of the configuration. Writes report.md
 and report.html into the case folder and prints their paths; anything that is not a case folder
-is refused (exit 3) and nothing is written. Verifies the case first; the report says whether it
+holding its ledger.jsonl or manifest.json is refused (exit 3) and nothing is written. Verifies the
+case first, as custody verify does (a case that is not closed fails); the report says whether it
 verified, and the exit code is 4 when it did not.
 
 Options:

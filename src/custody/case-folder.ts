@@ -2,23 +2,31 @@
  * Whether a folder is a case folder at all. A folder that holds none of a case's own names is
  * not a case (bad input: exit 3), which is different from a case that fails verification (a
  * case folder whose ledger was removed still has its evidence or manifest: exit 4). Commands
- * that write into a case folder (report) refuse anything else, so they never write into an
- * evidence tree or over somebody's own files.
+ * that write into a case folder (report) refuse anything else, and a folder whose only case name
+ * is `evidence/`, so they never write into an evidence tree or over somebody's own files.
  */
-import { lstat, readdir } from 'node:fs/promises';
+import { readdir, stat } from 'node:fs/promises';
 import { CustodyError } from '../core/errors.js';
 import { EVIDENCE_DIR, LEDGER_FILE, MANIFEST_FILE } from './layout.js';
 
 const CASE_NAMES: ReadonlySet<string> = new Set([LEDGER_FILE, MANIFEST_FILE, EVIDENCE_DIR]);
+/**
+ * What a folder must hold before a command writes into it: `evidence` alone is too common a name
+ * (counsel's own matter folder has one, beside a report.md of its own) to write beside.
+ */
+const WRITABLE_CASE_NAMES: ReadonlySet<string> = new Set([LEDGER_FILE, MANIFEST_FILE]);
 
 /**
- * Throws `E_INPUT` unless `dir` is a folder holding a ledger, a manifest or an evidence folder.
+ * Throws `E_INPUT` unless `dir` is a folder holding a ledger, a manifest or an evidence folder;
+ * with `toWrite` (report), a ledger or a manifest.
  *
  * @example
  * await assertCaseFolder('cases/IR-2024-001');
  */
-export async function assertCaseFolder(dir: string): Promise<void> {
-  const info = await lstat(dir).catch(() => undefined);
+export async function assertCaseFolder(dir: string, options: { toWrite?: boolean } = {}): Promise<void> {
+  // The path the user named is followed (`cases/latest` → a case folder is that case, as the
+  // lookup of CASE already takes it); inside the case, verify follows no symlink.
+  const info = await stat(dir).catch(() => undefined);
   if (!info) throw new CustodyError('E_INPUT', `there is no case folder at ${dir}`, { resource: dir });
   if (!info.isDirectory()) throw new CustodyError('E_INPUT', `${dir} is not a case folder (it is not a folder)`, { resource: dir });
   const names = await readdir(dir).catch((cause: unknown) => {
@@ -28,6 +36,13 @@ export async function assertCaseFolder(dir: string): Promise<void> {
     throw new CustodyError(
       'E_INPUT',
       `${dir} is not a case folder (it has no ${LEDGER_FILE}, ${MANIFEST_FILE} or ${EVIDENCE_DIR}/); give the case folder itself, or a case id from casesDir`,
+      { resource: dir },
+    );
+  }
+  if (options.toWrite && !names.some((name) => WRITABLE_CASE_NAMES.has(name))) {
+    throw new CustodyError(
+      'E_INPUT',
+      `${dir} has an ${EVIDENCE_DIR}/ folder but no ${LEDGER_FILE} or ${MANIFEST_FILE}: nothing is written into it (custody verify says what is wrong if it was a case)`,
       { resource: dir },
     );
   }

@@ -47,7 +47,9 @@ export function copyRecordWarning(entries: readonly LedgerEntry[]): string | und
     return `the case was to be copied to ${where}, but its ledger records no copy after case.closed (the copy never ran, or its records were cut off): check with custody verify --against ${where}, or copy it with custody copy-case`;
   }
   if (last.type !== 'case.copied') {
-    return `the last copy to ${where} did not complete (the ledger ends with ${last.type}): retry with custody copy-case`;
+    // Stopped or failed — or the records after this one (a retry that completed) were cut from the
+    // end, which only the printed head or --against can tell.
+    return `the last copy to ${where} did not complete (the ledger ends with ${last.type}), or the records after it were cut off: check with custody verify --against ${where}, or retry with custody copy-case`;
   }
   return undefined;
 }

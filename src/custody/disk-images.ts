@@ -7,7 +7,8 @@
 import { lstat } from 'node:fs/promises';
 import { isAbsolute, join } from 'node:path';
 import type { LedgerEntry } from '../core/ports.js';
-import { hashFile } from './file-hash.js';
+import { hashFile, isNothingThere } from './file-hash.js';
+import { linkedFolderFinder } from './linked-folders.js';
 import type { Problem } from './problems.js';
 
 type Report = (p: Omit<Problem, 'severity'>) => void;
@@ -33,14 +34,45 @@ export function imageRoots(entries: readonly LedgerEntry[]): Set<string> {
 /** Re-hashes every recorded image inside the case folder; returns how many matched. */
 export async function checkDiskImages(caseDir: string, entries: readonly LedgerEntry[], fail: Report): Promise<number> {
   let verified = 0;
+  const linkedOn = linkedFolderFinder(caseDir);
   for (const image of recordedImages(entries)) {
     const abs = join(caseDir, ...image.path.split('/'));
-    const info = await lstat(abs).catch(() => undefined);
-    if (!info?.isFile()) {
-      fail({ kind: 'missing-file', entrySeq: image.seq, path: image.path, message: `the disk image ${image.path} (recorded in entry ${image.seq}) is missing` });
+    const link = linkedOn(image.path);
+    if (link) {
+      fail({
+        kind: 'changed-file',
+        entrySeq: image.seq,
+        path: image.path,
+        message: `the disk image ${image.path} (recorded in entry ${image.seq}) is reached through ${link.folder}, a symlink to ${link.target}: it is not stored in the case folder, so it was not checked`,
+      });
       continue;
     }
-    const got = await hashFile(abs);
+    let got;
+    try {
+      const info = await lstat(abs).catch((cause: unknown) => {
+        if (isNothingThere(cause)) return undefined;
+        throw cause;
+      });
+      if (!info) {
+        fail({ kind: 'missing-file', entrySeq: image.seq, path: image.path, message: `the disk image ${image.path} (recorded in entry ${image.seq}) is missing` });
+        continue;
+      }
+      if (!info.isFile()) {
+        // A symlink is not followed, as for an evidence file: what it points to is not the case's.
+        fail({ kind: 'changed-file', entrySeq: image.seq, path: image.path, message: `the disk image ${image.path} is no longer a regular file` });
+        continue;
+      }
+      got = await hashFile(abs);
+    } catch (cause) {
+      // An image that cannot be read (EACCES) is a problem with that image, not the end of the verdict.
+      fail({
+        kind: 'unreadable',
+        entrySeq: image.seq,
+        path: image.path,
+        message: `the disk image ${image.path} (recorded in entry ${image.seq}) cannot be read, so it was not checked: ${(cause as Error).message}`,
+      });
+      continue;
+    }
     if (got.sha256 !== image.sha256 || got.size !== image.size) {
       fail({
         kind: 'changed-file',

@@ -45,7 +45,8 @@ const OPEN_FLAGS = constants.O_RDONLY | (NO_FOLLOW ?? 0) | (constants.O_NONBLOCK
 
 /**
  * Hashes the regular file at `path` without following a symlink. Missing → `missing`; a symlink,
- * directory, FIFO, … → `not-a-file`. Throws only when a regular file cannot be read.
+ * directory, FIFO, … → `not-a-file`. Throws when a regular file cannot be read, or when what is at
+ * the path cannot be told (a folder on the way that may not be searched).
  *
  * A file of up to 1 MiB is opened, read and closed with synchronous calls: a case holds
  * thousands of small files, and four trips through the thread pool per file cost four times the
@@ -85,15 +86,25 @@ export async function hashRegularFile(path: string, buffers: HashBuffers): Promi
   }
 }
 
-/** `missing` or `not-a-file` as lstat sees `path`; undefined for a regular file. */
+/**
+ * `missing` or `not-a-file` as lstat sees `path`; undefined for a regular file. Throws when lstat
+ * cannot tell (a folder on the way that may not be searched, EACCES): the file may well be there.
+ */
 function classify(path: string): EvidenceFileState | undefined {
   let info;
   try {
     info = lstatSync(path);
-  } catch {
-    return { state: 'missing' };
+  } catch (cause) {
+    if (isNothingThere(cause)) return { state: 'missing' };
+    throw cause;
   }
   return info.isFile() ? undefined : { state: 'not-a-file' };
+}
+
+/** ENOENT, or ENOTDIR (a file where a folder on the way should be): there is nothing at the path. */
+export function isNothingThere(cause: unknown): boolean {
+  const code = (cause as NodeJS.ErrnoException | undefined)?.code;
+  return code === 'ENOENT' || code === 'ENOTDIR';
 }
 
 /** Hashes a file chunk by chunk, with the next read in flight while the current chunk is hashed. */

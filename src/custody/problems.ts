@@ -20,6 +20,9 @@ export type ProblemKind =
   | 'missing-file'
   | 'changed-file'
   | 'unrecorded-file'
+  // a recorded file, or a folder of evidence/, that is there but cannot be read (permissions):
+  // not known to be changed, but not checked either
+  | 'unreadable'
   | 'recovered-file'
   | 'not-closed'
   | 'leftover-partial'

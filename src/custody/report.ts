@@ -2,7 +2,7 @@
  * Writes report.md and report.html into a case folder: who did what, when, to which target,
  * what was collected with its hashes, what failed, and whether the case verifies.
  */
-import { readFile, rm, writeFile } from 'node:fs/promises';
+import { lstat, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { LedgerEntry } from '../core/ports.js';
 import { CustodyError } from '../core/errors.js';
@@ -21,17 +21,20 @@ export interface ReportResult {
 }
 
 /**
- * Verifies the case, then renders its report. A case that fails verification still gets a
- * report, which says so at the top and lists every problem.
+ * Verifies the case as `custody verify` does, then renders its report. A case that fails
+ * verification (or is not closed) still gets a report, which says so at the top and lists every
+ * problem.
  *
  * @example
  * const { html } = await renderReport('cases/IR-2024-001'); // cases/IR-2024-001/report.html
  */
 export async function renderReport(caseDir: string, options: { now?: Date } = {}): Promise<ReportResult> {
   // Never write report files into a folder that is not a case (an evidence tree, someone's own
-  // folder with a report.md of its own).
-  await assertCaseFolder(caseDir);
-  const verification = await verifyCase(caseDir);
+  // folder with a report.md of its own, beside an evidence/ folder of its own).
+  await assertCaseFolder(caseDir, { toWrite: true });
+  // The verdict `custody verify` gives, which the report tells counsel to run: a case that is not
+  // closed is not vouched for (entries cut from its end could not be noticed), so it never PASSES.
+  const verification = await verifyCase(caseDir, { requireClosed: true });
   const entries = await readEntriesLeniently(caseDir);
   const model = buildReportModel(entries, verification, options.now ?? new Date());
   const [mdName, htmlName] = REPORT_FILES;
@@ -57,7 +60,11 @@ async function replaceFile(path: string, text: string): Promise<void> {
 
 /** Every line that parses as an entry; a report of a damaged ledger shows what is readable. */
 async function readEntriesLeniently(caseDir: string): Promise<LedgerEntry[]> {
-  const text = await readFile(join(caseDir, LEDGER_FILE), 'utf8').catch(() => '');
+  // Only a regular file, as verify reads it: a FIFO planted under the ledger's name would block
+  // the read for ever (verify has named what is there instead).
+  const path = join(caseDir, LEDGER_FILE);
+  if (!(await lstat(path).catch(() => undefined))?.isFile()) return [];
+  const text = await readFile(path, 'utf8').catch(() => '');
   const entries: LedgerEntry[] = [];
   for (const line of text.split('\n')) {
     if (!line) continue;

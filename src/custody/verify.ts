@@ -6,15 +6,16 @@
 // Synchronous calls for the whole files verify needs (ledger, manifest) and the case root: one
 // read of the size fstat gives, where the promise API reads 512 KiB at a time through the thread
 // pool and joins the pieces. (Evidence files: file-hash.ts.)
-import { lstatSync, readdirSync, readFileSync, type Dirent, type Stats } from 'node:fs';
+import { lstatSync, readdirSync, readFileSync, readlinkSync, type Dirent, type Stats } from 'node:fs';
 import { join } from 'node:path';
 import type { LedgerEntry } from '../core/ports.js';
 import { sameJson } from './canonical-json.js';
 import { settleChain, walkChain } from './chain.js';
 import { copyRecordWarning, isCopyRecord, sealIndex } from './copy-records.js';
 import { checkDiskImages, imageRoots } from './disk-images.js';
-import { hashBuffers, hashRegularFile, type EvidenceFileState } from './file-hash.js';
+import { hashBuffers, hashRegularFile, isNothingThere, type EvidenceFileState } from './file-hash.js';
 import { EVIDENCE_DIR, FILE_ENTRY_TYPES, HASH_PROGRESS_DIR, LEDGER_FILE, LOCK_FILE, MANIFEST_FILE, PARTIAL_DIR, REPORT_FILES } from './layout.js';
+import { linkedFolderFinder } from './linked-folders.js';
 import { collectEvidenceItems, ITEM_ENTRY_TYPES, verifyManifestSignature, type Manifest } from './manifest.js';
 import { segmentProblem } from './names.js';
 import { startSignatureChecks, type SignatureChecks } from './signature-check.js';
@@ -76,6 +77,14 @@ export async function verifyCase(caseDir: string, options: VerifyOptions = {}): 
 
   let text: string;
   try {
+    // As for manifest.json and every evidence file: a symlink is not the case's own ledger, and a
+    // FIFO planted under its name would block the read for ever.
+    const info = lstatOrUndefined(join(caseDir, LEDGER_FILE));
+    if (info && !info.isFile()) {
+      const what = notAFile(join(caseDir, LEDGER_FILE), info);
+      fail({ kind: 'ledger-missing', path: LEDGER_FILE, message: `${LEDGER_FILE} is not a regular file (it is ${what}): the case's ledger was replaced` });
+      return finish({ problems, warnings, closed: false, entries: [], evidence: { files: 0, verified: 0, artifacts: 0 } });
+    }
     text = readFileSync(join(caseDir, LEDGER_FILE), 'utf8');
   } catch (cause) {
     fail({ kind: 'ledger-missing', path: LEDGER_FILE, message: `cannot read ${LEDGER_FILE}: ${(cause as Error).message}` });
@@ -200,11 +209,23 @@ async function checkManifest(
     fail({ kind: 'manifest-invalid', path, message: 'manifest.json has no ledger head' });
     return false;
   }
-  if (publicKey && manifest.publicKey !== publicKey) {
-    fail({ kind: 'manifest-signature', path, message: 'manifest.json names a different public key than the one pinned in the ledger' });
+  if (!publicKey) {
+    // Nothing says the manifest changed: the ledger's own first problem is why it cannot be checked.
+    fail({ kind: 'manifest-signature', path, message: 'the signature of manifest.json cannot be checked: the ledger pins no key (see the ledger problems)' });
     return false;
   }
-  if (!publicKey || !verifyManifestSignature(manifest, publicKey)) {
+  if (manifest.publicKey !== publicKey) {
+    const otherCase = caseId !== undefined && typeof manifest.caseId === 'string' && manifest.caseId !== caseId;
+    fail({
+      kind: 'manifest-signature',
+      path,
+      message: otherCase
+        ? `manifest.json is for case ${manifest.caseId}, signed with another key; the ledger is case ${caseId}'s: another case's manifest was put in its place`
+        : 'manifest.json names a different public key than the one pinned in the ledger',
+    });
+    return false;
+  }
+  if (!verifyManifestSignature(manifest, publicKey)) {
     fail({ kind: 'manifest-signature', path, message: 'the signature of manifest.json does not verify with the pinned key (the manifest was changed)' });
     return false;
   }
@@ -298,12 +319,26 @@ async function checkFiles(caseDir: string, entries: readonly LedgerEntry[], fail
   }
 
   const files = [...recorded];
-  const found = await hashEvidenceFiles(files.map(([path]) => join(caseDir, ...path.split('/'))));
+  // A file under a symlinked folder (evidence/ or its item's) is not read: its bytes are not in
+  // the case folder, whatever they are (linked-folders.ts).
+  const linkedOn = linkedFolderFinder(caseDir);
+  const links = files.map(([path]) => linkedOn(path));
+  const found = await hashEvidenceFiles(files.map(([path], i) => (links[i] ? undefined : join(caseDir, ...path.split('/')))));
   let verified = 0;
   files.forEach(([path, want], i) => {
     const got = found[i]!;
-    if (got.state === 'missing') {
+    const link = links[i];
+    if (link) {
+      fail({
+        kind: 'changed-file',
+        entrySeq: want.seq,
+        path,
+        message: `${path} (recorded in entry ${want.seq}) is reached through ${link.folder}, a symlink to ${link.target}: it is not stored in the case folder, so it was not checked`,
+      });
+    } else if (got.state === 'missing') {
       fail({ kind: 'missing-file', entrySeq: want.seq, path, message: `${path} (recorded in entry ${want.seq}) is missing` });
+    } else if (got.state === 'unreadable') {
+      fail({ kind: 'unreadable', entrySeq: want.seq, path, message: `${path} (recorded in entry ${want.seq}) cannot be read, so it was not checked: ${got.error}` });
     } else if (got.state === 'not-a-file') {
       fail({ kind: 'changed-file', entrySeq: want.seq, path, message: `${path} is no longer a regular file` });
     } else if (got.sha256 !== want.sha256 || got.size !== want.size) {
@@ -318,8 +353,12 @@ async function checkFiles(caseDir: string, entries: readonly LedgerEntry[], fail
     }
   });
 
-  for (const path of await listFiles(caseDir, EVIDENCE_DIR)) {
-    if (!recorded.has(path)) {
+  const unlisted = (path: string, cause: unknown) =>
+    fail({ kind: 'unreadable', path, message: `${path} cannot be listed, so a file in it that no entry records could not be looked for: ${(cause as Error).message}` });
+  // A symlinked item folder is listed as a file; if recorded files lie under it, it is named above.
+  const named = new Set(links.map((link) => link?.folder));
+  for (const path of await listFiles(caseDir, EVIDENCE_DIR, unlisted)) {
+    if (!recorded.has(path) && !named.has(path)) {
       fail({ kind: 'unrecorded-file', path, message: `${path} is in the case folder but no ledger entry records it` });
     }
   }
@@ -333,14 +372,24 @@ async function checkFiles(caseDir: string, entries: readonly LedgerEntry[], fail
  */
 const FILES_IN_FLIGHT = 2;
 
-async function hashEvidenceFiles(paths: readonly string[]): Promise<EvidenceFileState[]> {
-  const results = new Array<EvidenceFileState>(paths.length);
+/** A recorded file as found; `unreadable`: it is there, or may be, but cannot be read (EACCES). */
+type FileCheck = EvidenceFileState | { state: 'unreadable'; error: string };
+
+async function hashEvidenceFiles(paths: ReadonlyArray<string | undefined>): Promise<FileCheck[]> {
+  const results = new Array<FileCheck>(paths.length);
   let next = 0;
   const worker = async (): Promise<void> => {
     const buffers = hashBuffers();
     while (next < paths.length) {
       const i = next++;
-      results[i] = await hashRegularFile(paths[i]!, buffers);
+      const path = paths[i];
+      // Undefined: not to be read (its result is not looked at).
+      if (path === undefined) {
+        results[i] = { state: 'not-a-file' };
+        continue;
+      }
+      // One file that cannot be read is a problem with that file, not the end of the verdict.
+      results[i] = await hashRegularFile(path, buffers).catch((cause: unknown) => ({ state: 'unreadable' as const, error: (cause as Error).message }));
     }
   };
   await Promise.all(Array.from({ length: Math.min(FILES_IN_FLIGHT, paths.length) }, worker));
@@ -358,7 +407,8 @@ async function checkCaseRoot(caseDir: string, warn: Report, imageDirs: ReadonlyS
       warn({ kind: 'unknown-file', path: name, message: `${name} at the case root is not part of the case (ignored)` });
     }
   }
-  for (const path of await listFiles(caseDir, PARTIAL_DIR)) {
+  // Not evidence: a leftover write that cannot be listed leaves nothing to warn about.
+  for (const path of await listFiles(caseDir, PARTIAL_DIR, () => undefined)) {
     warn({ kind: 'leftover-partial', path, message: `${path} is an incomplete write from an interrupted run (not evidence; removed on resume)` });
   }
 }
@@ -366,15 +416,17 @@ async function checkCaseRoot(caseDir: string, warn: Report, imageDirs: ReadonlyS
 /**
  * Every non-directory under `dir` (relative to the case folder, `/`-separated), sorted. Listed
  * with synchronous calls: a case has a folder per evidence item, thousands in a large one, and a
- * trip through the thread pool for each cost more than the listing itself.
+ * trip through the thread pool for each cost more than the listing itself. A folder that is
+ * there but cannot be read is handed to `unreadable` (a missing `dir` is simply empty).
  */
-async function listFiles(caseDir: string, dir: string): Promise<string[]> {
+async function listFiles(caseDir: string, dir: string, unreadable: (path: string, cause: unknown) => void): Promise<string[]> {
   const out: string[] = [];
   const walk = (rel: string): void => {
     let items: Dirent[];
     try {
       items = readdirSync(join(caseDir, ...rel.split('/')), { withFileTypes: true });
-    } catch {
+    } catch (cause) {
+      if (!isNothingThere(cause)) unreadable(rel, cause);
       return;
     }
     for (const item of items) {
@@ -392,6 +444,22 @@ function lstatOrUndefined(path: string): Stats | undefined {
     return lstatSync(path);
   } catch {
     return undefined;
+  }
+}
+
+/** What the path that should be a regular file is instead, for a message. */
+function notAFile(path: string, info: Stats): string {
+  if (info.isSymbolicLink()) return `a symlink to ${readlinkOr(path)}`;
+  if (info.isDirectory()) return 'a folder';
+  if (info.isFIFO()) return 'a FIFO';
+  return 'a socket or a device';
+}
+
+function readlinkOr(path: string): string {
+  try {
+    return readlinkSync(path);
+  } catch {
+    return 'an unknown target';
   }
 }
 

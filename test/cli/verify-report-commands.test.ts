@@ -3,7 +3,7 @@
  * closed case: what the verifier knows from elsewhere (key, head), closed vs open cases, and what
  * is and is not a case folder.
  */
-import { mkdir, readFile, readdir, rm, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, readdir, rm, symlink, writeFile } from 'node:fs/promises';
 import { join, relative } from 'node:path';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { EXIT } from '../../src/core/errors.js';
@@ -154,6 +154,34 @@ describe('custody verify and report: only case folders, by path or by case id', 
     const viaEnv = await custody([command, kase.caseId], { cwd: '/', env: { CUSTODY_CONFIG: configPath } });
     expect(viaEnv.code).toBe(EXIT.OK);
     expect(viaEnv.stdout).toContain(kase.caseDir);
+  });
+
+  it.each(['verify', 'report'])('%s takes a symlink to a case folder as that case, and still refuses one to a folder that is not a case', async (command) => {
+    const link = join(scratch.root, 'latest');
+    await symlink(kase.caseDir, link);
+    const run = await custody([command, link]);
+    expect([run.code, run.stderr]).toEqual([EXIT.OK, '']);
+    const plain = join(scratch.root, 'plain');
+    await mkdir(plain);
+    await symlink(plain, join(scratch.root, 'not-a-case'));
+    const refused = await custody([command, join(scratch.root, 'not-a-case')]);
+    expect(refused.code).toBe(EXIT.BAD_INPUT);
+    expect(refused.stderr).toContain('is not a case folder (it has no ledger.jsonl');
+  });
+
+  it("report does not write beside an evidence/ folder alone (someone's own matter folder); verify of it fails without writing", async () => {
+    const matter = join(scratch.root, 'matter');
+    await mkdir(join(matter, 'evidence'), { recursive: true });
+    await writeFile(join(matter, 'evidence', 'exhibit-a.pdf'), 'exhibit');
+    await writeFile(join(matter, 'report.md'), 'counsel notes');
+    const report = await custody(['report', matter]);
+    expect(report.code).toBe(EXIT.BAD_INPUT);
+    expect(report.stderr).toContain(`${matter} has an evidence/ folder but no ledger.jsonl or manifest.json: nothing is written into it`);
+    expect(await readFile(join(matter, 'report.md'), 'utf8')).toBe('counsel notes');
+    expect(await snapshotTree(matter)).toEqual(['evidence/exhibit-a.pdf', 'report.md']);
+    const verify = await custody(['verify', matter]);
+    expect(verify.code).toBe(EXIT.VERIFY_FAILED);
+    expect(verify.stdout).toContain('[ledger-missing]');
   });
 
   it('a case id that is not in casesDir is exit 3 naming where it looked', async () => {

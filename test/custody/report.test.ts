@@ -1,4 +1,6 @@
-import { readFile, writeFile } from 'node:fs/promises';
+import { execFileSync, spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { openCase, renderReport, verifyCase } from '../../src/custody/index.js';
@@ -129,6 +131,38 @@ describe('report', () => {
     const md = await readFile(result.markdown, 'utf8');
     expect(md).toMatch(/FAILED: 1 problem\(s\); the first: evidence\/ev-aaaaaaaaaaaa\/console-output\.log does not match entry 4/);
     expect(md).toMatch(/ERROR changed-file \(entry 4\)/);
+  });
+
+  it('a report of a case that was never closed does not say PASSED: its verdict is the one custody verify gives', async () => {
+    const open = await openCase(caseOptions(scratch, { caseId: 'IR-2026-0047' }));
+    await open.storeEvidence({ evidenceId: 'ev-1', name: 'a.json', kind: 'k', source: 's', content: '{}' });
+    await open.release();
+    const result = await renderReport(open.caseDir);
+    expect(result.verification.ok).toBe(false);
+    expect(result.verification.firstProblem).toMatchObject({ kind: 'not-closed' });
+    const md = await readFile(result.markdown, 'utf8');
+    expect(md).not.toContain('PASSED');
+    expect(md).toMatch(/FAILED: 1 problem\(s\); the first: the case is not closed/);
+  });
+
+  it.skipIf(process.platform === 'win32')('a FIFO planted as the ledger does not block the report, which says verification failed', async () => {
+    const kase = await buildClosedCase(scratch);
+    const ledger = join(kase.caseDir, 'ledger.jsonl');
+    await rm(ledger);
+    execFileSync('mkfifo', [ledger]);
+    // Holds the FIFO open for writing a few seconds, so code that reads it ends (at EOF) and this
+    // test fails instead of hanging the run.
+    const writer = spawn('sh', ['-c', 'exec 3<>"$1"; echo ready; exec sleep 3', 'sh', ledger], { stdio: ['ignore', 'pipe', 'ignore'] });
+    try {
+      await once(writer.stdout, 'data');
+      const started = Date.now();
+      const result = await renderReport(kase.caseDir);
+      expect(Date.now() - started).toBeLessThan(2_500);
+      expect(result.verification.firstProblem).toMatchObject({ kind: 'ledger-missing' });
+      expect(await readFile(result.markdown, 'utf8')).toMatch(/FAILED: 1 problem\(s\); the first: ledger\.jsonl is not a regular file \(it is a FIFO\)/);
+    } finally {
+      writer.kill();
+    }
   });
 
   it('writing the report does not change what verify sees', async () => {

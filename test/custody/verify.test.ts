@@ -1,5 +1,7 @@
+import { execFileSync, spawn } from 'node:child_process';
 import { createHash, generateKeyPairSync } from 'node:crypto';
-import { appendFile, mkdir, readFile, rm, symlink, truncate, writeFile } from 'node:fs/promises';
+import { once } from 'node:events';
+import { appendFile, cp, mkdir, readFile, rename, rm, symlink, truncate, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { beforeEach, describe, expect, it } from 'vitest';
 import type { LedgerEntry } from '../../src/core/ports.js';
@@ -137,6 +139,63 @@ describe('verify', () => {
     expect(result.firstProblem?.message).toMatch(/no longer a regular file/);
   });
 
+  it("an evidence item's folder, or evidence/ itself, replaced by a symlink to a copy outside the case fails for every file under it, which is not read", async () => {
+    const item = join(kase.caseDir, 'evidence/ev-aaaaaaaaaaaa');
+    const elsewhere = join(scratch.root, 'elsewhere');
+    await cp(item, elsewhere, { recursive: true });
+    await rm(item, { recursive: true });
+    await symlink(elsewhere, item);
+    let result = await verifyCase(kase.caseDir);
+    expect(result.problems.map((p) => [p.kind, p.path, p.entrySeq])).toEqual([
+      ['changed-file', 'evidence/ev-aaaaaaaaaaaa/instance.json', 3],
+      ['changed-file', LOG, 4],
+    ]);
+    expect(result.firstProblem?.message).toBe(
+      `evidence/ev-aaaaaaaaaaaa/instance.json (recorded in entry 3) is reached through evidence/ev-aaaaaaaaaaaa, a symlink to ${elsewhere}: it is not stored in the case folder, so it was not checked`,
+    );
+    expect(result.evidence.verified).toBe(0);
+
+    await rm(item);
+    await cp(elsewhere, item, { recursive: true });
+    expect((await verifyCase(kase.caseDir)).ok).toBe(true);
+    const evidence = join(kase.caseDir, 'evidence');
+    const outside = join(scratch.root, 'evidence-elsewhere');
+    await rename(evidence, outside);
+    await symlink(outside, evidence);
+    result = await verifyCase(kase.caseDir);
+    expect(result.problems.map((p) => [p.kind, p.path])).toEqual([
+      ['changed-file', 'evidence/ev-aaaaaaaaaaaa/instance.json'],
+      ['changed-file', LOG],
+    ]);
+    expect(result.firstProblem?.message).toContain(`is reached through evidence, a symlink to ${outside}`);
+  });
+
+  it('a raw disk image, or its folder, replaced by a symlink to the same bytes fails', async () => {
+    const open = await openCase(caseOptions(scratch, { caseId: 'IR-2026-0046' }));
+    const bytes = Buffer.alloc(4096, 9);
+    const images = join(open.caseDir, 'images');
+    await mkdir(images);
+    await writeFile(join(images, 'vol-1.raw'), bytes);
+    const sha256 = createHash('sha256').update(bytes).digest('hex');
+    await open.record('disk.imaged', { volumeId: 'vol-1', path: 'images/vol-1.raw', insideCase: true, sha256, size: bytes.length });
+    await open.close();
+    expect((await verifyCase(open.caseDir)).ok).toBe(true);
+
+    const outside = join(scratch.root, 'images-elsewhere');
+    await rename(images, outside);
+    await symlink(outside, images);
+    let result = await verifyCase(open.caseDir);
+    expect(result.problems).toEqual([expect.objectContaining({ kind: 'changed-file', path: 'images/vol-1.raw', entrySeq: 2 })]);
+    expect(result.firstProblem?.message).toContain(`is reached through images, a symlink to ${outside}`);
+
+    await rm(images);
+    await mkdir(images);
+    await symlink(join(outside, 'vol-1.raw'), join(images, 'vol-1.raw'));
+    result = await verifyCase(open.caseDir);
+    expect(result.problems).toEqual([expect.objectContaining({ kind: 'changed-file', path: 'images/vol-1.raw', entrySeq: 2 })]);
+    expect(result.firstProblem?.message).toBe('the disk image images/vol-1.raw is no longer a regular file');
+  });
+
   it('an evidence file replaced by a directory is no longer a regular file', async () => {
     const path = join(kase.caseDir, LOG);
     await rm(path);
@@ -199,6 +258,25 @@ describe('verify', () => {
     await writeFile(path, JSON.stringify(manifest, null, 2));
     const result = await verifyCase(kase.caseDir);
     expect(result.firstProblem).toMatchObject({ kind: 'manifest-signature', path: 'manifest.json' });
+  });
+
+  it('a ledger whose first entry was removed fails on the ledger, and the manifest is not said to be changed', async () => {
+    await writeLines(lines.slice(1));
+    const result = await verifyCase(kase.caseDir);
+    expect(result.firstProblem).toMatchObject({ kind: 'no-pinned-key', line: 1 });
+    const manifest = result.problems.find((p) => p.path === 'manifest.json');
+    expect(manifest).toMatchObject({ kind: 'manifest-signature' });
+    expect(manifest?.message).toBe('the signature of manifest.json cannot be checked: the ledger pins no key (see the ledger problems)');
+  });
+
+  it("another case's manifest put in place of this one's is named as such", async () => {
+    const other = await buildClosedCase(scratch, { caseId: 'IR-2026-0099' });
+    await writeFile(join(kase.caseDir, 'manifest.json'), await readFile(join(other.caseDir, 'manifest.json')));
+    const result = await verifyCase(kase.caseDir);
+    expect(result.firstProblem).toMatchObject({ kind: 'manifest-signature', path: 'manifest.json' });
+    expect(result.firstProblem?.message).toBe(
+      "manifest.json is for case IR-2026-0099, signed with another key; the ledger is case IR-2026-0042's: another case's manifest was put in its place",
+    );
   });
 
   it('bytes changed outside the hashed values (whitespace in a line) are named', async () => {
@@ -274,6 +352,33 @@ describe('verify', () => {
     const result = await verifyCase(kase.caseDir);
     expect(result.ok).toBe(true);
     expect(result.warnings.map((w) => [w.kind, w.path])).toEqual([['unknown-file', 'notes.txt']]);
+  });
+
+  it("a ledger replaced by a symlink to the same bytes is not the case's own ledger", async () => {
+    const copy = join(scratch.root, 'elsewhere.jsonl');
+    await writeFile(copy, await readFile(ledgerPath));
+    await rm(ledgerPath);
+    await symlink(copy, ledgerPath);
+    const result = await verifyCase(kase.caseDir);
+    expect(result.ok).toBe(false);
+    expect(result.firstProblem).toMatchObject({ kind: 'ledger-missing', path: 'ledger.jsonl' });
+    expect(result.firstProblem?.message).toBe(`ledger.jsonl is not a regular file (it is a symlink to ${copy}): the case's ledger was replaced`);
+  });
+
+  it.skipIf(process.platform === 'win32')('a FIFO planted as the ledger fails verification instead of blocking it', async () => {
+    await rm(ledgerPath);
+    execFileSync('mkfifo', [ledgerPath]);
+    // Holds the FIFO open for writing a few seconds, so code that reads it ends (at EOF) and this
+    // test fails instead of hanging the run.
+    const writer = spawn('sh', ['-c', 'exec 3<>"$1"; echo ready; exec sleep 3', 'sh', ledgerPath], { stdio: ['ignore', 'pipe', 'ignore'] });
+    try {
+      await once(writer.stdout, 'data');
+      const result = await verifyCase(kase.caseDir);
+      expect(result.firstProblem).toMatchObject({ kind: 'ledger-missing', path: 'ledger.jsonl' });
+      expect(result.firstProblem?.message).toMatch(/is not a regular file \(it is a FIFO\)/);
+    } finally {
+      writer.kill();
+    }
   });
 
   it('a case folder without a ledger fails', async () => {
