@@ -203,6 +203,14 @@ describe('resume and faults', () => {
     expect(outcome.reason).toContain('RESOURCE_NOT_FOUND');
   });
 
+  it('a screenshot the API failed to give leaves the target partial, not collected (only an instance without a display has none to take)', async () => {
+    fx = await startGcpFixture({ lab: { withoutPermissions: ['compute.instances.getScreenshot'] } });
+    const outcome = await collectGcpTarget({ session: fx.session, recorder: fx.recorder }, parseGcpTarget(WEB_1));
+    expect(fx.recorder.ofType('volatile.unavailable').map((e) => e.data.what)).toEqual(['screenshot']);
+    expect(outcome.status).toBe('partial');
+    expect(outcome.reason).toMatch(/screenshot/);
+  });
+
   it('an expired token is renewed once and the call goes through (recorded as expired-token)', async () => {
     fx = await startGcpFixture();
     const run = { session: fx.session, recorder: fx.recorder };
