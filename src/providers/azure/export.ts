@@ -15,7 +15,7 @@
  */
 import type { CaseRecorder } from '../../core/ports.js';
 import { CustodyError } from '../../core/errors.js';
-import { callAzure, exchangesOf, withOperation, type AzureExchange, type CallOptions } from './arm-call.js';
+import { callAzure, exchangesOf, failureOf, withOperation, type AzureExchange, type CallOptions } from './arm-call.js';
 import type { AzureOperationName } from './operations.js';
 import type { AzureClients } from './clients.js';
 import type { AzureConfig } from './config.js';
@@ -143,7 +143,8 @@ export async function exportSources(recorder: CaseRecorder, clients: AzureClient
       try {
         await withOperation('pollComputeOperation', item.exchanges, () => item.poller!.poll());
       } catch (error) {
-        await fail(recorder, target, item, 'export', error);
+        // The poller's own error: Azure's code and the request id are in the polls' exchanges.
+        await fail(recorder, target, item, 'export', failureOf(error, 'pollComputeOperation', item.state.id, item.exchanges));
       }
     }
     for (const item of waiting.filter((i) => i.poller!.isDone && !i.result.error)) {

@@ -107,6 +107,20 @@ describe('faults', () => {
     await kase.release();
   });
 
+  it('an export whose operation fails while it is polled is recorded with the code and the request id ARM answered with', async () => {
+    const f = await fixture();
+    f.lab.faults.push({ operation: 'locations.operations', status: 409, code: 'OperationNotAllowed', message: 'The export was refused.', times: 1 });
+    const kase = await f.openTestCase('IR-AZ-GRANT-FAILS');
+    const outcome = await collectAzureTarget(f.run(kase, { consistency: 'per-disk' }), parseAzureTarget(f.lab.estate.ids.vm));
+    expect(outcome.status).toBe('partial');
+    const refused = f.lab.armLog.find((x) => x.operation === 'locations.operations' && x.status === 409)!;
+    const failed = kase.entries().find((e) => e.type === 'step.failed' && e.data.step === 'export')!;
+    expect(failed.data.error).toMatchObject({ requestId: refused.requestId });
+    expect(String((failed.data.error as { message: string }).message)).toContain('OperationNotAllowed');
+    expect(failed.data.exchanges).toEqual(expect.arrayContaining([expect.objectContaining({ status: 409, requestId: refused.requestId, correlationRequestId: refused.correlationRequestId })]));
+    await kase.release();
+  });
+
   it('a subscription outside azure.subscriptions is refused before any call', async () => {
     const f = await fixture();
     const kase = await f.openTestCase('IR-AZ-OUTSIDE');
