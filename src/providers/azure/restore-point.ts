@@ -68,6 +68,8 @@ export async function takeRestorePoint(
   const collectionId = `/subscriptions/${plan.subscriptionId}/resourceGroups/${plan.resourceGroup}/providers/Microsoft.Compute/restorePointCollections/${plan.collection}`;
   const pointId = `${collectionId}/restorePoints/${plan.point}`;
   let raw: Json | undefined;
+  // The request ids of the answer `raw` is: what the ledger's "adopted" and "completed" stand on.
+  let answeredBy: string[] = [];
   try {
     const existing = await callAzure('getRestorePoint', pointId, (o) => compute.restorePoints.get(plan.resourceGroup, plan.collection, plan.point, o)).catch((error: CustodyError) => {
       if (error.code === 'E_NOT_FOUND') return undefined;
@@ -75,7 +77,8 @@ export async function takeRestorePoint(
     });
     if (existing) {
       raw = obj(existing.raw);
-      await recorder.record('restorepoint.adopted', { restorePointId: str(raw.id) ?? pointId, provisioningState: str(at(raw, 'properties', 'provisioningState')) }, vm.id);
+      answeredBy = requestIdsOf(existing.exchanges);
+      await recorder.record('restorepoint.adopted', { restorePointId: str(raw.id) ?? pointId, provisioningState: str(at(raw, 'properties', 'provisioningState')), requestIds: answeredBy }, vm.id);
     } else {
       const tags = { CaseId: recorder.caseId, EvidenceId: targetEvidenceId, CreatedBy: 'cloud-custody' };
       await recorder.record('restorepoint.requested', { operation: 'restorePointCollections.createOrUpdate + restorePoints.create', collectionId, restorePointId: pointId, consistencyMode: 'CrashConsistent', vm: vm.id, tags }, vm.id);
@@ -85,6 +88,7 @@ export async function takeRestorePoint(
         await poller.submitted();
       });
       raw = obj(sent.raw);
+      answeredBy = requestIdsOf(sent.exchanges);
       await recorder.record('restorepoint.created', { restorePointId: str(raw.id) ?? pointId, provisioningState: str(at(raw, 'properties', 'provisioningState')), requestIds: [...requestIdsOf(made.exchanges), ...requestIdsOf(sent.exchanges)] }, vm.id);
     }
     const deadline = timing.now() + timing.timeoutMs;
@@ -93,7 +97,9 @@ export async function takeRestorePoint(
       if (state === 'Failed' || state === 'Canceled') throw new CustodyError('E_CLOUD', `restore point ${pointId} ended ${state}`, { resource: pointId });
       if (timing.now() > deadline) throw new CustodyError('E_TIMEOUT', `restore point ${pointId} did not finish`, { resource: pointId, retryable: true });
       await timing.sleep(timing.intervalMs);
-      raw = obj((await callAzure('getRestorePoint', pointId, (o) => compute.restorePoints.get(plan.resourceGroup, plan.collection, plan.point, o))).raw);
+      const polled = await callAzure('getRestorePoint', pointId, (o) => compute.restorePoints.get(plan.resourceGroup, plan.collection, plan.point, o));
+      raw = obj(polled.raw);
+      answeredBy = requestIdsOf(polled.exchanges);
     }
   } catch (error) {
     const e = error instanceof CustodyError ? error : new CustodyError('E_CLOUD', String(error), { cause: error });
@@ -114,6 +120,7 @@ export async function takeRestorePoint(
     consistencyMode: str(at(raw, 'properties', 'consistencyMode')),
     timeCreated: str(at(raw, 'properties', 'timeCreated')),
     diskRestorePoints: Object.fromEntries(disks.map((d) => [d.id, byDisk.get(resourceKey(d.id))])),
+    requestIds: answeredBy,
   }, vm.id);
   const sources = disks.map((disk): ExportSource => {
     const drpId = byDisk.get(resourceKey(disk.id))!;

@@ -82,6 +82,14 @@ describe('an Azure VM in another tenant, collected into the SOC evidence contain
     const ops = fx.lab.armLog.filter((x) => x.correlationRequestId === 'corr-IR-AZ-VM').map((x) => x.operation);
     expect(ops.filter((o) => o === 'snapshots.get')).toEqual([]);
     expect(ops.filter((o) => o === 'snapshots.listByResourceGroup').length).toBeLessThanOrEqual(3);
+    // "Succeeded" is what a listing of the staging group answered: the entry names that listing's request ids.
+    const listings = fx.lab.armLog.filter((x) => x.operation === 'snapshots.listByResourceGroup' && x.status === 200).map((x) => x.requestId);
+    const completed = kase.entries().filter((e) => e.type === 'snapshot.completed');
+    expect(completed).toHaveLength(2);
+    for (const entry of completed) {
+      expect((entry.data.requestIds as string[]).length).toBeGreaterThan(0);
+      expect(listings).toEqual(expect.arrayContaining(entry.data.requestIds as string[]));
+    }
     // Every ARM request carried our client request id and the run's correlation id.
     const arm = fx.lab.armLog.filter((x) => x.operation !== 'lab.blob');
     expect(arm.every((x) => x.clientRequestId && x.correlationRequestId === 'corr-IR-AZ-VM')).toBe(true);
@@ -114,11 +122,19 @@ describe('a crash-consistent restore point where the VM supports one', () => {
       expect(hashed.some((e) => e.data.diskSha256 === sha(drp.content))).toBe(true);
       expect(drp.activeSas, 'endGetAccess on every disk restore point').toBeUndefined();
     }
+    // "Succeeded" and the disk restore points are what a GET of the restore point answered: the entry names it.
+    const gets = () => fx.lab.armLog.filter((x) => x.operation === 'restorePoints.get' && x.status === 200).map((x) => x.requestId);
+    const completed = kase.entries().find((e) => e.type === 'restorepoint.completed')!;
+    expect((completed.data.requestIds as string[]).length).toBeGreaterThan(0);
+    expect(gets()).toEqual(expect.arrayContaining(completed.data.requestIds as string[]));
     await kase.release();
     const again = await fx.openTestCase('IR-AZ-RP', true);
     await collectAzureTarget(fx.run(again), parseAzureTarget(ids.vm));
     expect(collection!.points.size).toBe(1);
-    expect(again.entries().filter((e) => e.type === 'restorepoint.adopted')).toHaveLength(1);
+    const adopted = again.entries().filter((e) => e.type === 'restorepoint.adopted');
+    expect(adopted).toHaveLength(1);
+    expect((adopted[0]!.data.requestIds as string[]).length).toBe(1);
+    expect(gets()).toEqual(expect.arrayContaining(adopted[0]!.data.requestIds as string[]));
     await again.close();
   });
 });
@@ -157,6 +173,11 @@ describe('resume', () => {
     const resumed = again.entries().slice(again.entries().findIndex((e) => e.type === 'case.resumed'));
     expect(resumed.filter((e) => e.type === 'snapshot.adopted'), JSON.stringify(resumed.map((e) => [e.type, e.data.step, (e.data.error as {message?: string})?.message]))).toHaveLength(2);
     expect(resumed.filter((e) => e.type === 'copy.adopted')).toHaveLength(2);
+    const listings = fx.lab.armLog.filter((x) => x.operation === 'snapshots.listByResourceGroup' && x.status === 200).map((x) => x.requestId);
+    for (const entry of resumed.filter((e) => e.type === 'snapshot.adopted')) {
+      expect((entry.data.requestIds as string[]).length).toBeGreaterThan(0);
+      expect(listings).toEqual(expect.arrayContaining(entry.data.requestIds as string[]));
+    }
     expect(outcome.status).toBe('collected');
     await again.close();
   });
