@@ -257,6 +257,11 @@ export async function exportSources(recorder: CaseRecorder, clients: AzureClient
 async function sealEvidence(recorder: CaseRecorder, clients: AzureClients, config: AzureConfig, name: string, target: string): Promise<ExportResult['sealed']> {
   const blob = clients.evidence().getBlobClient(name);
   const until = config.immutabilityDays > 0 ? new Date(Date.now() + config.immutabilityDays * 86_400_000) : undefined;
+  if (!until && !config.legalHold) {
+    // Nothing to ask Storage for: say so, rather than record a seal no request made.
+    await recorder.record('seal.skipped', { blob: name, reason: 'azure.immutabilityDays is 0 and azure.legalHold is false: this copy is not sealed' }, target);
+    return undefined;
+  }
   await recorder.record('seal.requested', { blob: name, immutableUntil: until?.toISOString(), mode: until ? 'Unlocked' : undefined, legalHold: config.legalHold }, target);
   try {
     // What the ledger says sealed is what Storage answered, not what was asked.

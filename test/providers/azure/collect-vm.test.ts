@@ -101,6 +101,19 @@ describe('an Azure VM in another tenant, collected into the SOC evidence contain
   });
 });
 
+describe('sealing turned off', () => {
+  it('with no immutability policy and no legal hold configured, nothing is sent and no copy is recorded as sealed', async () => {
+    const kase = await fx.openTestCase('IR-AZ-NOSEAL');
+    const outcome = await collectAzureTarget(fx.run(kase, { consistency: 'per-disk', immutabilityDays: 0, legalHold: false }), parseAzureTarget(fx.lab.estate.ids.vm));
+    expect(outcome.status, outcome.reason).toBe('collected');
+    expect(kase.entries().filter((e) => e.type === 'evidence.sealed')).toEqual([]);
+    const skipped = kase.entries().filter((e) => e.type === 'seal.skipped');
+    expect(skipped).toHaveLength(2);
+    expect(String(skipped[0]!.data.reason)).toMatch(/immutabilityDays.*legalHold/);
+    await kase.close();
+  });
+});
+
 describe('a crash-consistent restore point where the VM supports one', () => {
   it('takes one restore point for both disks, exports each disk restore point, and a resumed run adopts it', async () => {
     const { ids, world } = fx.lab.estate;
