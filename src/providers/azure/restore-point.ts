@@ -83,6 +83,9 @@ export async function takeRestorePoint(
       const tags = { CaseId: recorder.caseId, EvidenceId: targetEvidenceId, CreatedBy: 'cloud-custody' };
       await recorder.record('restorepoint.requested', { operation: 'restorePointCollections.createOrUpdate + restorePoints.create', collectionId, restorePointId: pointId, consistencyMode: 'CrashConsistent', vm: vm.id, tags }, vm.id);
       const made = await callAzure('createRestorePointCollection', collectionId, (o) => compute.restorePointCollections.createOrUpdate(plan.resourceGroup, plan.collection, { location: vm.location, tags, source: { id: vm.id } }, o));
+      // A change of its own: on the record before the restore point is asked for, which can fail.
+      const collection = obj(made.raw);
+      await recorder.record('restorepoint.collection.created', { collectionId: str(collection.id) ?? collectionId, provisioningState: str(at(collection, 'properties', 'provisioningState')), requestIds: requestIdsOf(made.exchanges) }, vm.id);
       const sent = await callAzure('createRestorePoint', pointId, async (o) => {
         const poller = compute.restorePoints.create(plan.resourceGroup, plan.collection, plan.point, { consistencyMode: 'CrashConsistent' }, o);
         await poller.submitted();

@@ -121,6 +121,22 @@ describe('faults', () => {
     await kase.release();
   });
 
+  it('a restore point refused after its collection was created still records the collection ARM created, with its request id', async () => {
+    const f = await fixture();
+    f.lab.faults.push({ operation: 'restorePoints.create', status: 409, code: 'OperationNotAllowed', message: 'Restore points are not allowed now.', times: 1 });
+    const kase = await f.openTestCase('IR-AZ-RPC');
+    await collectAzureTarget(f.run(kase), parseAzureTarget(f.lab.estate.ids.vm));
+    const created = f.lab.armLog.find((x) => x.operation === 'restorePointCollections.createOrUpdate' && x.status < 300)!;
+    expect(created).toBeDefined();
+    const ledger = kase.entries();
+    const failedAt = ledger.findIndex((e) => e.type === 'step.failed' && e.data.step === 'restore-point');
+    expect(failedAt).toBeGreaterThan(0);
+    const recorded = ledger.slice(0, failedAt).filter((e) => JSON.stringify(e.data).includes(created.requestId));
+    expect(recorded.map((e) => e.type)).toEqual(['restorepoint.collection.created']);
+    expect(recorded[0]!.data).toMatchObject({ collectionId: expect.stringContaining('/restorePointCollections/custody-ev-') });
+    await kase.release();
+  });
+
   it('a subscription outside azure.subscriptions is refused before any call', async () => {
     const f = await fixture();
     const kase = await f.openTestCase('IR-AZ-OUTSIDE');
