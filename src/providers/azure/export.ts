@@ -263,10 +263,11 @@ async function sealEvidence(recorder: CaseRecorder, clients: AzureClients, confi
     return undefined;
   }
   await recorder.record('seal.requested', { blob: name, immutableUntil: until?.toISOString(), mode: until ? 'Unlocked' : undefined, legalHold: config.legalHold }, target);
+  // What the ledger says sealed is what Storage answered, not what was asked; kept outside the
+  // call so a hold refused after the policy was set still records the policy that exists.
+  const confirmed: { immutableUntil?: string; mode?: string; legalHold?: boolean } = {};
   try {
-    // What the ledger says sealed is what Storage answered, not what was asked.
     const result = await callAzure('sealEvidence', name, async () => {
-      const confirmed: { immutableUntil?: string; mode?: string; legalHold?: boolean } = {};
       if (until) {
         const policy = await blob.setImmutabilityPolicy({ expiriesOn: until, policyMode: 'Unlocked' });
         const expiry = policy.immutabilityPolicyExpiry as Date | string | undefined;
@@ -291,7 +292,7 @@ async function sealEvidence(recorder: CaseRecorder, clients: AzureClients, confi
   } catch (error) {
     const status = obj((error as { cause?: unknown }).cause).statusCode;
     const why = status === 501 ? 'the storage service does not implement blob immutability (HTTP 501 — Azurite has no immutability policies or legal holds)' : String((error as Error).message);
-    await recorder.record('seal.failed', { blob: name, reason: why, error: (error as CustodyError).toRecord?.(), exchanges: exchangesOf(error) }, target);
+    await recorder.record('seal.failed', { blob: name, reason: why, error: (error as CustodyError).toRecord?.(), ...(Object.keys(confirmed).length > 0 ? { confirmed } : {}), exchanges: exchangesOf(error) }, target);
     return { unavailable: why };
   }
 }

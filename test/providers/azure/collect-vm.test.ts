@@ -114,6 +114,36 @@ describe('sealing turned off', () => {
   });
 });
 
+describe('a seal half made', () => {
+  it('a legal hold Storage refuses after the immutability policy was set: seal.failed still records the policy Storage confirmed', async () => {
+    const kase = await fx.openTestCase('IR-AZ-HALFSEAL');
+    const ctx = fx.run(kase, { consistency: 'per-disk' });
+    const container = ctx.clients.evidence();
+    const refusing = new Proxy(container, {
+      get(target, property, receiver) {
+        if (property !== 'getBlobClient') return Reflect.get(target, property, receiver);
+        return (name: string) => {
+          const blob = target.getBlobClient(name);
+          blob.setLegalHold = async () => {
+            throw Object.assign(new Error('The legal hold was refused.'), { statusCode: 409, code: 'OperationNotAllowed' });
+          };
+          return blob;
+        };
+      },
+    });
+    const outcome = await collectAzureTarget({ ...ctx, clients: { ...ctx.clients, evidence: () => refusing } }, parseAzureTarget(fx.lab.estate.ids.vm));
+    expect(outcome.status).toBe('partial');
+    const failed = kase.entries().filter((e) => e.type === 'seal.failed');
+    expect(failed).toHaveLength(2);
+    for (const entry of failed) {
+      const version = fx.lab.estate.blobStore.container(LAB_EVIDENCE_ACCOUNT, LAB_EVIDENCE_CONTAINER)!.blobs.get(String(entry.data.blob))!.current!;
+      expect(version.immutability?.mode).toBe('Unlocked');
+      expect(entry.data.confirmed).toEqual({ immutableUntil: version.immutability!.until.toISOString(), mode: 'Unlocked' });
+    }
+    await kase.release();
+  });
+});
+
 describe('a crash-consistent restore point where the VM supports one', () => {
   it('takes one restore point for both disks, exports each disk restore point, and a resumed run adopts it', async () => {
     const { ids, world } = fx.lab.estate;
