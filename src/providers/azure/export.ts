@@ -109,6 +109,11 @@ export async function exportSources(recorder: CaseRecorder, clients: AzureClient
     try {
       const props = await callAzure('readEvidence', name, () => container.getBlobClient(name).getProperties());
       if (props.value.copyStatus === 'success') {
+        // Names are predictable: a blob there is this case's copy only if its metadata says so.
+        const metadata = props.value.metadata ?? {};
+        if (metadata.caseid !== recorder.caseId || metadata.evidenceid !== item.state.evidenceId) {
+          throw new CustodyError('E_CLOUD', `${name} exists but was not copied by this case for ${item.state.evidenceId} (its metadata differs): refusing to adopt it`, { resource: name });
+        }
         item.copyId = props.value.copyId ?? 'earlier run';
         await recorder.record('copy.adopted', { blob: name, copyId: props.value.copyId, requestIds: requestIdsOf(props.exchanges) }, target);
       }

@@ -6,6 +6,10 @@ import { AZURE_OPERATIONS } from '../../../src/providers/azure/operations.js';
 import { vhdFile } from '../../../src/lab/azure/vhd-export.js';
 import { LAB_EVIDENCE_ACCOUNT, LAB_EVIDENCE_CONTAINER } from '../../../src/lab/azure/scenario.js';
 import { startAzureFixture, type AzureFixture } from './fixture.js';
+import { evidenceIdFor } from '../../../src/core/case-id.js';
+import { resourceKey } from '../../../src/providers/azure/resource-id.js';
+import { evidenceBlobName } from '../../../src/providers/azure/export.js';
+import { snapshotName } from '../../../src/providers/azure/snapshots.js';
 
 let fx: AzureFixture;
 beforeAll(async () => {
@@ -140,6 +144,25 @@ describe('a seal half made', () => {
       expect(version.immutability?.mode).toBe('Unlocked');
       expect(entry.data.confirmed).toEqual({ immutableUntil: version.immutability!.until.toISOString(), mode: 'Unlocked' });
     }
+    await kase.release();
+  });
+});
+
+describe('a copy found under the expected name', () => {
+  it('is adopted only if this case copied it (its metadata names the case and evidence id)', async () => {
+    const kase = await fx.openTestCase('IR-AZ-PLANTED');
+    const disk = fx.lab.estate.ids.vmOsDisk;
+    const evidenceId = evidenceIdFor('IR-AZ-PLANTED', resourceKey(disk));
+    const name = evidenceBlobName('IR-AZ-PLANTED', evidenceId, snapshotName(evidenceId));
+    const container = fx.lab.estate.blobStore.container(LAB_EVIDENCE_ACCOUNT, LAB_EVIDENCE_CONTAINER)!;
+    const planted = fx.lab.estate.blobStore.write(container, name, { type: 'PageBlob', content: Buffer.alloc(1024), metadata: { caseid: 'someone-else' } }, Date.now());
+    planted.copy = { id: 'planted', source: 'https://elsewhere.invalid/x.vhd', status: 'success', total: 1024, pendingReads: 0, completedOn: new Date() };
+    const outcome = await collectAzureTarget(fx.run(kase, { consistency: 'per-disk' }), parseAzureTarget(fx.lab.estate.ids.vm));
+    expect(outcome.status).toBe('partial');
+    expect(kase.entries().filter((e) => e.type === 'copy.adopted')).toEqual([]);
+    expect(kase.entries().filter((e) => e.type === 'evidence.hashed' && e.data.blob === name)).toEqual([]);
+    const refused = kase.entries().find((e) => e.type === 'step.failed' && e.data.step === 'copy')!;
+    expect(String((refused.data.error as { message: string }).message)).toContain('not copied by this case');
     await kase.release();
   });
 });
