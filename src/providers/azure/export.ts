@@ -14,7 +14,7 @@
  * Grants and copies are awaited in rounds over the whole set, not one poller each.
  */
 import type { CaseRecorder } from '../../core/ports.js';
-import { CustodyError } from '../../core/errors.js';
+import { CustodyError, isStopSignal } from '../../core/errors.js';
 import { callAzure, exchangesOf, failureOf, withOperation, type AzureExchange, type CallOptions } from './arm-call.js';
 import type { AzureOperationName } from './operations.js';
 import type { AzureClients } from './clients.js';
@@ -93,6 +93,7 @@ export function evidenceBlobName(caseId: string, evidenceId: string, snapshotNam
 }
 
 async function fail(recorder: CaseRecorder, target: string, item: Pending, step: string, error: unknown): Promise<void> {
+  if (isStopSignal(error)) throw error;
   const failure = error instanceof CustodyError ? error : new CustodyError('E_CLOUD', String((error as Error)?.message ?? error), { cause: error });
   item.result.error = failure;
   await recorder.record('step.failed', { step, source: item.state.id, error: failure.toRecord(), exchanges: exchangesOf(error) }, target);
@@ -227,6 +228,7 @@ export async function exportSources(recorder: CaseRecorder, clients: AzureClient
       });
       await recorder.record('export.revoked', { source: item.state.id, requestIds: requestIdsOf(revoked.exchanges) }, target);
     } catch (error) {
+      if (isStopSignal(error)) throw error;
       await recorder.record('step.failed', { step: 'revoke', source: item.state.id, error: (error as CustodyError).toRecord?.() ?? String(error), exchanges: exchangesOf(error) }, target);
     }
   }
@@ -295,6 +297,7 @@ async function sealEvidence(recorder: CaseRecorder, clients: AzureClients, confi
     await recorder.record('evidence.sealed', { blob: name, ...sealed, requestIds: requestIdsOf(result.exchanges), exchanges: result.exchanges }, target);
     return { ...(sealed.immutableUntil ? { immutableUntil: sealed.immutableUntil } : {}), ...(sealed.legalHold !== undefined ? { legalHold: sealed.legalHold } : {}) };
   } catch (error) {
+    if (isStopSignal(error)) throw error;
     const status = obj((error as { cause?: unknown }).cause).statusCode;
     const why = status === 501 ? 'the storage service does not implement blob immutability (HTTP 501 — Azurite has no immutability policies or legal holds)' : String((error as Error).message);
     await recorder.record('seal.failed', { blob: name, reason: why, error: (error as CustodyError).toRecord?.(), ...(Object.keys(confirmed).length > 0 ? { confirmed } : {}), exchanges: exchangesOf(error) }, target);

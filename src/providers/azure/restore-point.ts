@@ -9,7 +9,7 @@
  * run created (GET first) instead of making a second one.
  */
 import type { CaseRecorder } from '../../core/ports.js';
-import { CustodyError } from '../../core/errors.js';
+import { CustodyError, isStopSignal } from '../../core/errors.js';
 import { callAzure, exchangesOf } from './arm-call.js';
 import type { AzureClients } from './clients.js';
 import type { AzureConfig } from './config.js';
@@ -105,6 +105,7 @@ export async function takeRestorePoint(
       answeredBy = requestIdsOf(polled.exchanges);
     }
   } catch (error) {
+    if (isStopSignal(error)) throw error;
     const e = error instanceof CustodyError ? error : new CustodyError('E_CLOUD', String(error), { cause: error });
     await recorder.record('step.failed', { step: 'restore-point', restorePointId: pointId, error: e.toRecord(), exchanges: exchangesOf(error) }, vm.id);
     return { fallback: `the crash-consistent restore point failed (${e.message})` };

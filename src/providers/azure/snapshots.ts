@@ -15,7 +15,7 @@
  * round however many disks, never one poller per disk.
  */
 import type { CaseRecorder } from '../../core/ports.js';
-import { CustodyError } from '../../core/errors.js';
+import { CustodyError, isStopSignal } from '../../core/errors.js';
 import { callAzure, exchangesOf } from './arm-call.js';
 import type { AzureClients } from './clients.js';
 import type { AzureConfig } from './config.js';
@@ -140,6 +140,7 @@ export async function requestSnapshots(recorder: CaseRecorder, clients: AzureCli
       await recorder.record('snapshot.created', { snapshotId: str(obj(sent.raw).id) ?? id, provisioningState: str(at(sent.raw, 'properties', 'provisioningState')), requestIds: requestIdsOf(sent.exchanges), exchanges: sent.exchanges }, target);
       states.push({ plan, id: str(obj(sent.raw).id) ?? id, status: 'requested', raw: obj(sent.raw) });
     } catch (error) {
+      if (isStopSignal(error)) throw error;
       const failure = error instanceof CustodyError ? error : new CustodyError('E_CLOUD', String(error), { cause: error });
       await recorder.record('step.failed', { step: 'snapshot', disk: plan.disk.id, snapshotId: id, error: failure.toRecord(), exchanges: exchangesOf(error) }, target);
       states.push({ plan, id, status: 'failed', error: failure });

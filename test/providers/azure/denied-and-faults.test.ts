@@ -4,6 +4,7 @@ import { parseAzureTarget, type AzureVmTarget } from '../../../src/providers/azu
 import { describeVm } from '../../../src/providers/azure/describe.js';
 import { LAB_SOC_TENANT } from '../../../src/lab/azure/scenario.js';
 import { startAzureFixture, type AzureFixture } from './fixture.js';
+import { CustodyError } from '../../../src/core/errors.js';
 
 let fx: AzureFixture | undefined;
 afterEach(async () => {
@@ -48,6 +49,29 @@ describe('least privilege as the lab enforces it from policies/azure', () => {
     expect(failures[0]!.data.error).toMatchObject({ code: 'E_ACCESS_DENIED', action: 'Microsoft.Compute/disks/beginGetAccess/action', resource: f.lab.estate.ids.vmOsDisk });
     expect(f.lab.estate.world.snapshots.size).toBe(0);
     await kase.close();
+  });
+});
+
+describe('the stop signal', () => {
+  it('a piece of evidence the case cannot store (E_LEDGER) stops the target: nothing more is asked of Azure', async () => {
+    const f = await fixture();
+    const kase = await f.openTestCase('IR-AZ-STOP');
+    const recorder = new Proxy(kase, {
+      get(target, property, receiver) {
+        if (property !== 'storeEvidence') return Reflect.get(target, property, receiver);
+        return async (input: { name: string }) => {
+          if (input.name === 'serial-console.log') throw new CustodyError('E_LEDGER', 'the case could not record evidence serial-console.log: ENOSPC');
+          return target.storeEvidence(input as Parameters<typeof target.storeEvidence>[0]);
+        };
+      },
+    });
+    const outcome = await collectAzureTarget({ ...f.run(kase), recorder }, parseAzureTarget(f.lab.estate.ids.vm)).catch((error: CustodyError) => ({ thrown: error }));
+    const stopped = 'thrown' in outcome ? outcome.thrown.code : outcome.error?.code;
+    expect(stopped).toBe('E_LEDGER');
+    expect(kase.entries().filter((e) => /^(restorepoint|snapshot|export|copy|seal)\./.test(e.type))).toEqual([]);
+    // The boot diagnostics action (before the failure) is the only request that is not a read.
+    expect(f.lab.armLog.filter((x) => x.method !== 'GET').map((x) => x.operation)).toEqual(['virtualMachines.retrieveBootDiagnosticsData']);
+    await kase.release();
   });
 });
 
