@@ -129,6 +129,12 @@ export async function collectAzureTarget(ctx: AzureRunContext, target: AzureTarg
   for (const result of exports.filter((r) => r.error)) problems.push(`export of ${result.snapshotId}: ${result.error!.message}`);
   for (const result of exports) {
     if (result.sealed && 'unavailable' in result.sealed) problems.push(`copy ${result.blobName} is hashed but not sealed: ${result.sealed.unavailable}`);
+    // A copy is the disk's evidence only as a whole fixed VHD of it: a file hash alone is not a disk hash.
+    const size = described.find((d) => evidenceIdOf(d) === result.evidenceId)?.sizeBytes;
+    const hashes = result.hashes;
+    if (hashes && !hashes.footer) problems.push(`copy ${result.blobName} has no VHD footer: only the file is hashed, not the disk`);
+    else if (hashes?.footer && !hashes.footer.matchesLength) problems.push(`copy ${result.blobName}: its VHD footer states ${hashes.footer.currentSize} bytes, the file holds ${hashes.diskBytes}`);
+    else if (hashes && size !== undefined && hashes.diskBytes !== size) problems.push(`copy ${result.blobName} holds ${hashes.diskBytes} disk bytes, the disk has ${size}`);
   }
   const hashed = exports.filter((r) => r.hashes).length;
   const unique = [...new Set(evidenceIds)];

@@ -149,20 +149,37 @@ describe('a seal half made', () => {
 });
 
 describe('a copy found under the expected name', () => {
+  /** Puts a finished 1 KiB copy with `metadata` where the case will look for the VM's OS disk copy; returns its name. */
+  function plantCopy(caseId: string, metadata: (evidenceId: string) => Record<string, string>): string {
+    const evidenceId = evidenceIdFor(caseId, resourceKey(fx.lab.estate.ids.vmOsDisk));
+    const name = evidenceBlobName(caseId, evidenceId, snapshotName(evidenceId));
+    const container = fx.lab.estate.blobStore.container(LAB_EVIDENCE_ACCOUNT, LAB_EVIDENCE_CONTAINER)!;
+    const planted = fx.lab.estate.blobStore.write(container, name, { type: 'PageBlob', content: Buffer.alloc(1024), metadata: metadata(evidenceId) }, Date.now());
+    planted.copy = { id: 'planted', source: 'https://elsewhere.invalid/x.vhd', status: 'success', total: 1024, pendingReads: 0, completedOn: new Date() };
+    return name;
+  }
+
   it('is adopted only if this case copied it (its metadata names the case and evidence id)', async () => {
     const kase = await fx.openTestCase('IR-AZ-PLANTED');
-    const disk = fx.lab.estate.ids.vmOsDisk;
-    const evidenceId = evidenceIdFor('IR-AZ-PLANTED', resourceKey(disk));
-    const name = evidenceBlobName('IR-AZ-PLANTED', evidenceId, snapshotName(evidenceId));
-    const container = fx.lab.estate.blobStore.container(LAB_EVIDENCE_ACCOUNT, LAB_EVIDENCE_CONTAINER)!;
-    const planted = fx.lab.estate.blobStore.write(container, name, { type: 'PageBlob', content: Buffer.alloc(1024), metadata: { caseid: 'someone-else' } }, Date.now());
-    planted.copy = { id: 'planted', source: 'https://elsewhere.invalid/x.vhd', status: 'success', total: 1024, pendingReads: 0, completedOn: new Date() };
+    const name = plantCopy('IR-AZ-PLANTED', () => ({ caseid: 'someone-else' }));
     const outcome = await collectAzureTarget(fx.run(kase, { consistency: 'per-disk' }), parseAzureTarget(fx.lab.estate.ids.vm));
     expect(outcome.status).toBe('partial');
     expect(kase.entries().filter((e) => e.type === 'copy.adopted')).toEqual([]);
     expect(kase.entries().filter((e) => e.type === 'evidence.hashed' && e.data.blob === name)).toEqual([]);
     const refused = kase.entries().find((e) => e.type === 'step.failed' && e.data.step === 'copy')!;
     expect(String((refused.data.error as { message: string }).message)).toContain('not copied by this case');
+    await kase.release();
+  });
+
+  it('a copy that is not a VHD of the disk (no footer, or not the disk\'s size) leaves the target partial: no disk hash is claimed for it', async () => {
+    const kase = await fx.openTestCase('IR-AZ-NOTVHD');
+    // An earlier run's copy that stopped short: the metadata is this case's, the bytes are not a whole VHD.
+    const name = plantCopy('IR-AZ-NOTVHD', (evidenceId) => ({ caseid: 'IR-AZ-NOTVHD', evidenceid: evidenceId }));
+    const outcome = await collectAzureTarget(fx.run(kase, { consistency: 'per-disk' }), parseAzureTarget(fx.lab.estate.ids.vm));
+    expect(outcome.status).toBe('partial');
+    expect(outcome.reason).toContain(name);
+    const hashed = kase.entries().find((e) => e.type === 'evidence.hashed' && e.data.blob === name)!;
+    expect(hashed.data.diskSha256).toBeUndefined();
     await kase.release();
   });
 });
