@@ -110,10 +110,19 @@ export async function callAzure<T>(operation: AzureOperationName, resource: stri
     const value = await current.run(context, () => fn(options));
     return { value, raw, exchanges: context.exchanges };
   } catch (error) {
-    const mapped = toCustodyError(error, operation, resource, context.exchanges);
-    Object.assign(mapped, { exchanges: context.exchanges });
-    throw mapped;
+    throw failureOf(error, operation, resource, context.exchanges);
   }
+}
+
+/**
+ * A failure of `operation` as a `CustodyError` that names Azure's code and the request id of its
+ * last answer, carrying `exchanges` for the ledger (`exchangesOf`); for a call made outside
+ * `callAzure`, such as an SDK poller polled later under `withOperation`.
+ */
+export function failureOf(error: unknown, operation: AzureOperationName, resource: string, exchanges: AzureExchange[]): CustodyError {
+  const mapped = toCustodyError(error, operation, resource, exchanges);
+  Object.assign(mapped, { exchanges });
+  return mapped;
 }
 
 /** Runs `fn` with its exchanges filed under `operation` (for SDK pollers polled later). */

@@ -8,7 +8,7 @@
  * across disks); `consistency.chosen` records which and why. A disk target is always per-disk.
  */
 import { evidenceIdFor } from '../../core/case-id.js';
-import { CustodyError } from '../../core/errors.js';
+import { CustodyError, isStopSignal } from '../../core/errors.js';
 import type { CaseRecorder, TargetOutcome } from '../../core/ports.js';
 import { collectBootDiagnostics } from './boot-diagnostics.js';
 import type { AzureClients } from './clients.js';
@@ -65,18 +65,22 @@ export async function collectAzureTarget(ctx: AzureRunContext, target: AzureTarg
         problems.push(`ephemeral OS disk ${vm.ephemeralOsDisk} cannot be snapshotted`);
       }
       await describeNics(recorder, clients, vm.nicIds, targetEvidence, label).catch(async (error) => {
+        if (isStopSignal(error)) throw error;
         problems.push(`NICs: ${asError(error).message}`);
         await recorder.record('step.failed', { step: 'describe-nics', error: asError(error).toRecord() }, label);
       });
       try {
         await collectBootDiagnostics(recorder, clients, config, target, targetEvidence, ctx.signal);
       } catch (error) {
+        if (isStopSignal(error)) throw error;
         problems.push(`boot diagnostics: ${asError(error).message}`);
         await recorder.record('step.failed', { step: 'boot-diagnostics', error: asError(error).toRecord() }, label);
       }
       vmFacts = vm;
     }
   } catch (error) {
+    // The stop signal is never a step's failure: evidence taken without a record is worse than none.
+    if (isStopSignal(error)) throw error;
     const e = asError(error);
     await recorder.record('step.failed', { step: 'describe', error: e.toRecord() }, label);
     const status = e.code === 'E_NOT_FOUND' ? 'failed' : 'failed';
@@ -90,6 +94,7 @@ export async function collectAzureTarget(ctx: AzureRunContext, target: AzureTarg
     try {
       described.push(await describeDisk(recorder, clients, disk, evidenceId, label));
     } catch (error) {
+      if (isStopSignal(error)) throw error;
       problems.push(`disk ${disk.id}: ${asError(error).message}`);
       await recorder.record('step.failed', { step: 'describe-disk', disk: disk.id, error: asError(error).toRecord() }, label);
     }
@@ -124,6 +129,12 @@ export async function collectAzureTarget(ctx: AzureRunContext, target: AzureTarg
   for (const result of exports.filter((r) => r.error)) problems.push(`export of ${result.snapshotId}: ${result.error!.message}`);
   for (const result of exports) {
     if (result.sealed && 'unavailable' in result.sealed) problems.push(`copy ${result.blobName} is hashed but not sealed: ${result.sealed.unavailable}`);
+    // A copy is the disk's evidence only as a whole fixed VHD of it: a file hash alone is not a disk hash.
+    const size = described.find((d) => evidenceIdOf(d) === result.evidenceId)?.sizeBytes;
+    const hashes = result.hashes;
+    if (hashes && !hashes.footer) problems.push(`copy ${result.blobName} has no VHD footer: only the file is hashed, not the disk`);
+    else if (hashes?.footer && !hashes.footer.matchesLength) problems.push(`copy ${result.blobName}: its VHD footer states ${hashes.footer.currentSize} bytes, the file holds ${hashes.diskBytes}`);
+    else if (hashes && size !== undefined && hashes.diskBytes !== size) problems.push(`copy ${result.blobName} holds ${hashes.diskBytes} disk bytes, the disk has ${size}`);
   }
   const hashed = exports.filter((r) => r.hashes).length;
   const unique = [...new Set(evidenceIds)];

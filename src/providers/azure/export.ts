@@ -14,8 +14,8 @@
  * Grants and copies are awaited in rounds over the whole set, not one poller each.
  */
 import type { CaseRecorder } from '../../core/ports.js';
-import { CustodyError } from '../../core/errors.js';
-import { callAzure, exchangesOf, withOperation, type AzureExchange, type CallOptions } from './arm-call.js';
+import { CustodyError, isStopSignal } from '../../core/errors.js';
+import { callAzure, exchangesOf, failureOf, withOperation, type AzureExchange, type CallOptions } from './arm-call.js';
 import type { AzureOperationName } from './operations.js';
 import type { AzureClients } from './clients.js';
 import type { AzureConfig } from './config.js';
@@ -93,6 +93,7 @@ export function evidenceBlobName(caseId: string, evidenceId: string, snapshotNam
 }
 
 async function fail(recorder: CaseRecorder, target: string, item: Pending, step: string, error: unknown): Promise<void> {
+  if (isStopSignal(error)) throw error;
   const failure = error instanceof CustodyError ? error : new CustodyError('E_CLOUD', String((error as Error)?.message ?? error), { cause: error });
   item.result.error = failure;
   await recorder.record('step.failed', { step, source: item.state.id, error: failure.toRecord(), exchanges: exchangesOf(error) }, target);
@@ -109,6 +110,11 @@ export async function exportSources(recorder: CaseRecorder, clients: AzureClient
     try {
       const props = await callAzure('readEvidence', name, () => container.getBlobClient(name).getProperties());
       if (props.value.copyStatus === 'success') {
+        // Names are predictable: a blob there is this case's copy only if its metadata says so.
+        const metadata = props.value.metadata ?? {};
+        if (metadata.caseid !== recorder.caseId || metadata.evidenceid !== item.state.evidenceId) {
+          throw new CustodyError('E_CLOUD', `${name} exists but was not copied by this case for ${item.state.evidenceId} (its metadata differs): refusing to adopt it`, { resource: name });
+        }
         item.copyId = props.value.copyId ?? 'earlier run';
         await recorder.record('copy.adopted', { blob: name, copyId: props.value.copyId, requestIds: requestIdsOf(props.exchanges) }, target);
       }
@@ -143,7 +149,8 @@ export async function exportSources(recorder: CaseRecorder, clients: AzureClient
       try {
         await withOperation('pollComputeOperation', item.exchanges, () => item.poller!.poll());
       } catch (error) {
-        await fail(recorder, target, item, 'export', error);
+        // The poller's own error: Azure's code and the request id are in the polls' exchanges.
+        await fail(recorder, target, item, 'export', failureOf(error, 'pollComputeOperation', item.state.id, item.exchanges));
       }
     }
     for (const item of waiting.filter((i) => i.poller!.isDone && !i.result.error)) {
@@ -221,6 +228,7 @@ export async function exportSources(recorder: CaseRecorder, clients: AzureClient
       });
       await recorder.record('export.revoked', { source: item.state.id, requestIds: requestIdsOf(revoked.exchanges) }, target);
     } catch (error) {
+      if (isStopSignal(error)) throw error;
       await recorder.record('step.failed', { step: 'revoke', source: item.state.id, error: (error as CustodyError).toRecord?.() ?? String(error), exchanges: exchangesOf(error) }, target);
     }
   }
@@ -256,11 +264,17 @@ export async function exportSources(recorder: CaseRecorder, clients: AzureClient
 async function sealEvidence(recorder: CaseRecorder, clients: AzureClients, config: AzureConfig, name: string, target: string): Promise<ExportResult['sealed']> {
   const blob = clients.evidence().getBlobClient(name);
   const until = config.immutabilityDays > 0 ? new Date(Date.now() + config.immutabilityDays * 86_400_000) : undefined;
+  if (!until && !config.legalHold) {
+    // Nothing to ask Storage for: say so, rather than record a seal no request made.
+    await recorder.record('seal.skipped', { blob: name, reason: 'azure.immutabilityDays is 0 and azure.legalHold is false: this copy is not sealed' }, target);
+    return undefined;
+  }
   await recorder.record('seal.requested', { blob: name, immutableUntil: until?.toISOString(), mode: until ? 'Unlocked' : undefined, legalHold: config.legalHold }, target);
+  // What the ledger says sealed is what Storage answered, not what was asked; kept outside the
+  // call so a hold refused after the policy was set still records the policy that exists.
+  const confirmed: { immutableUntil?: string; mode?: string; legalHold?: boolean } = {};
   try {
-    // What the ledger says sealed is what Storage answered, not what was asked.
     const result = await callAzure('sealEvidence', name, async () => {
-      const confirmed: { immutableUntil?: string; mode?: string; legalHold?: boolean } = {};
       if (until) {
         const policy = await blob.setImmutabilityPolicy({ expiriesOn: until, policyMode: 'Unlocked' });
         const expiry = policy.immutabilityPolicyExpiry as Date | string | undefined;
@@ -283,9 +297,10 @@ async function sealEvidence(recorder: CaseRecorder, clients: AzureClients, confi
     await recorder.record('evidence.sealed', { blob: name, ...sealed, requestIds: requestIdsOf(result.exchanges), exchanges: result.exchanges }, target);
     return { ...(sealed.immutableUntil ? { immutableUntil: sealed.immutableUntil } : {}), ...(sealed.legalHold !== undefined ? { legalHold: sealed.legalHold } : {}) };
   } catch (error) {
+    if (isStopSignal(error)) throw error;
     const status = obj((error as { cause?: unknown }).cause).statusCode;
     const why = status === 501 ? 'the storage service does not implement blob immutability (HTTP 501 — Azurite has no immutability policies or legal holds)' : String((error as Error).message);
-    await recorder.record('seal.failed', { blob: name, reason: why, error: (error as CustodyError).toRecord?.(), exchanges: exchangesOf(error) }, target);
+    await recorder.record('seal.failed', { blob: name, reason: why, error: (error as CustodyError).toRecord?.(), ...(Object.keys(confirmed).length > 0 ? { confirmed } : {}), exchanges: exchangesOf(error) }, target);
     return { unavailable: why };
   }
 }

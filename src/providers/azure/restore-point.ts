@@ -9,7 +9,7 @@
  * run created (GET first) instead of making a second one.
  */
 import type { CaseRecorder } from '../../core/ports.js';
-import { CustodyError } from '../../core/errors.js';
+import { CustodyError, isStopSignal } from '../../core/errors.js';
 import { callAzure, exchangesOf } from './arm-call.js';
 import type { AzureClients } from './clients.js';
 import type { AzureConfig } from './config.js';
@@ -68,6 +68,8 @@ export async function takeRestorePoint(
   const collectionId = `/subscriptions/${plan.subscriptionId}/resourceGroups/${plan.resourceGroup}/providers/Microsoft.Compute/restorePointCollections/${plan.collection}`;
   const pointId = `${collectionId}/restorePoints/${plan.point}`;
   let raw: Json | undefined;
+  // The request ids of the answer `raw` is: what the ledger's "adopted" and "completed" stand on.
+  let answeredBy: string[] = [];
   try {
     const existing = await callAzure('getRestorePoint', pointId, (o) => compute.restorePoints.get(plan.resourceGroup, plan.collection, plan.point, o)).catch((error: CustodyError) => {
       if (error.code === 'E_NOT_FOUND') return undefined;
@@ -75,16 +77,21 @@ export async function takeRestorePoint(
     });
     if (existing) {
       raw = obj(existing.raw);
-      await recorder.record('restorepoint.adopted', { restorePointId: str(raw.id) ?? pointId, provisioningState: str(at(raw, 'properties', 'provisioningState')) }, vm.id);
+      answeredBy = requestIdsOf(existing.exchanges);
+      await recorder.record('restorepoint.adopted', { restorePointId: str(raw.id) ?? pointId, provisioningState: str(at(raw, 'properties', 'provisioningState')), requestIds: answeredBy }, vm.id);
     } else {
       const tags = { CaseId: recorder.caseId, EvidenceId: targetEvidenceId, CreatedBy: 'cloud-custody' };
       await recorder.record('restorepoint.requested', { operation: 'restorePointCollections.createOrUpdate + restorePoints.create', collectionId, restorePointId: pointId, consistencyMode: 'CrashConsistent', vm: vm.id, tags }, vm.id);
       const made = await callAzure('createRestorePointCollection', collectionId, (o) => compute.restorePointCollections.createOrUpdate(plan.resourceGroup, plan.collection, { location: vm.location, tags, source: { id: vm.id } }, o));
+      // A change of its own: on the record before the restore point is asked for, which can fail.
+      const collection = obj(made.raw);
+      await recorder.record('restorepoint.collection.created', { collectionId: str(collection.id) ?? collectionId, provisioningState: str(at(collection, 'properties', 'provisioningState')), requestIds: requestIdsOf(made.exchanges) }, vm.id);
       const sent = await callAzure('createRestorePoint', pointId, async (o) => {
         const poller = compute.restorePoints.create(plan.resourceGroup, plan.collection, plan.point, { consistencyMode: 'CrashConsistent' }, o);
         await poller.submitted();
       });
       raw = obj(sent.raw);
+      answeredBy = requestIdsOf(sent.exchanges);
       await recorder.record('restorepoint.created', { restorePointId: str(raw.id) ?? pointId, provisioningState: str(at(raw, 'properties', 'provisioningState')), requestIds: [...requestIdsOf(made.exchanges), ...requestIdsOf(sent.exchanges)] }, vm.id);
     }
     const deadline = timing.now() + timing.timeoutMs;
@@ -93,9 +100,12 @@ export async function takeRestorePoint(
       if (state === 'Failed' || state === 'Canceled') throw new CustodyError('E_CLOUD', `restore point ${pointId} ended ${state}`, { resource: pointId });
       if (timing.now() > deadline) throw new CustodyError('E_TIMEOUT', `restore point ${pointId} did not finish`, { resource: pointId, retryable: true });
       await timing.sleep(timing.intervalMs);
-      raw = obj((await callAzure('getRestorePoint', pointId, (o) => compute.restorePoints.get(plan.resourceGroup, plan.collection, plan.point, o))).raw);
+      const polled = await callAzure('getRestorePoint', pointId, (o) => compute.restorePoints.get(plan.resourceGroup, plan.collection, plan.point, o));
+      raw = obj(polled.raw);
+      answeredBy = requestIdsOf(polled.exchanges);
     }
   } catch (error) {
+    if (isStopSignal(error)) throw error;
     const e = error instanceof CustodyError ? error : new CustodyError('E_CLOUD', String(error), { cause: error });
     await recorder.record('step.failed', { step: 'restore-point', restorePointId: pointId, error: e.toRecord(), exchanges: exchangesOf(error) }, vm.id);
     return { fallback: `the crash-consistent restore point failed (${e.message})` };
@@ -114,6 +124,7 @@ export async function takeRestorePoint(
     consistencyMode: str(at(raw, 'properties', 'consistencyMode')),
     timeCreated: str(at(raw, 'properties', 'timeCreated')),
     diskRestorePoints: Object.fromEntries(disks.map((d) => [d.id, byDisk.get(resourceKey(d.id))])),
+    requestIds: answeredBy,
   }, vm.id);
   const sources = disks.map((disk): ExportSource => {
     const drpId = byDisk.get(resourceKey(disk.id))!;

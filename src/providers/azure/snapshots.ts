@@ -15,7 +15,7 @@
  * round however many disks, never one poller per disk.
  */
 import type { CaseRecorder } from '../../core/ports.js';
-import { CustodyError } from '../../core/errors.js';
+import { CustodyError, isStopSignal } from '../../core/errors.js';
 import { callAzure, exchangesOf } from './arm-call.js';
 import type { AzureClients } from './clients.js';
 import type { AzureConfig } from './config.js';
@@ -40,7 +40,15 @@ export interface SnapshotState {
   id: string;
   status: 'requested' | 'adopted' | 'succeeded' | 'failed';
   raw?: Json;
+  /** The request ids of the answer `raw` came from (a listing of its group). */
+  requestIds?: string[];
   error?: CustodyError;
+}
+
+/** A snapshot as a listing of its resource group answered it, with that listing's request ids. */
+export interface ListedSnapshot {
+  raw: Json;
+  requestIds: string[];
 }
 
 export function snapshotName(evidenceId: string): string {
@@ -67,22 +75,23 @@ const PLACEMENT_WHY = {
   'target-staging-group': "incremental snapshots cannot be created outside the disk's subscription",
 } as const;
 
-/** Lists the case's existing snapshots in each group once: name (lower-case) → raw snapshot. */
-export async function existingSnapshots(clients: AzureClients, plans: SnapshotPlan[]): Promise<Map<string, Json>> {
-  const found = new Map<string, Json>();
+/** Lists the case's existing snapshots in each group once: name (lower-case) → raw snapshot and the listing's request ids. */
+export async function existingSnapshots(clients: AzureClients, plans: SnapshotPlan[]): Promise<Map<string, ListedSnapshot>> {
+  const found = new Map<string, ListedSnapshot>();
   const groups = new Map<string, SnapshotPlan>();
   for (const plan of plans) groups.set(`${plan.subscriptionId}/${plan.resourceGroup}`.toLowerCase(), plan);
   for (const plan of groups.values()) {
     const compute = clients.compute(plan.subscriptionId);
     const pages: unknown[] = [];
-    await callAzure('listSnapshots', `/subscriptions/${plan.subscriptionId}/resourceGroups/${plan.resourceGroup}`, async (o) => {
+    const listed = await callAzure('listSnapshots', `/subscriptions/${plan.subscriptionId}/resourceGroups/${plan.resourceGroup}`, async (o) => {
       for await (const _ of compute.snapshots.listByResourceGroup(plan.resourceGroup, { ...o, onResponse: (r) => pages.push(r.parsedBody) })) void _;
     });
+    const requestIds = requestIdsOf(listed.exchanges);
     for (const page of pages) {
       for (const item of (obj(page).value as unknown[]) ?? []) {
         const raw = obj(item);
         const id = str(raw.id);
-        if (id) found.set(resourceKey(id), raw);
+        if (id) found.set(resourceKey(id), { raw, requestIds });
       }
     }
   }
@@ -99,8 +108,9 @@ export async function requestSnapshots(recorder: CaseRecorder, clients: AzureCli
   const states: SnapshotState[] = [];
   for (const plan of plans) {
     const id = snapshotId(plan);
-    const found = existing.get(resourceKey(id));
-    if (found) {
+    const listed = existing.get(resourceKey(id));
+    if (listed) {
+      const found = listed.raw;
       const sameSource = str(at(found, 'properties', 'creationData', 'sourceUniqueId')) === plan.disk.uniqueId && obj(found.tags).EvidenceId === plan.evidenceId;
       if (!sameSource) {
         const error = new CustodyError('E_CLOUD', `${id} exists but was not made by this case from ${plan.disk.id} (tags or source uniqueId differ): refusing to adopt or overwrite it`, { resource: id });
@@ -108,8 +118,8 @@ export async function requestSnapshots(recorder: CaseRecorder, clients: AzureCli
         states.push({ plan, id, status: 'failed', error });
         continue;
       }
-      await recorder.record('snapshot.adopted', { disk: plan.disk.id, snapshotId: str(found.id) ?? id, evidenceId: plan.evidenceId, provisioningState: str(at(found, 'properties', 'provisioningState')), uniqueId: str(at(found, 'properties', 'uniqueId')) }, target);
-      states.push({ plan, id: str(found.id) ?? id, status: 'adopted', raw: found });
+      await recorder.record('snapshot.adopted', { disk: plan.disk.id, snapshotId: str(found.id) ?? id, evidenceId: plan.evidenceId, provisioningState: str(at(found, 'properties', 'provisioningState')), uniqueId: str(at(found, 'properties', 'uniqueId')), requestIds: listed.requestIds }, target);
+      states.push({ plan, id: str(found.id) ?? id, status: 'adopted', raw: found, requestIds: listed.requestIds });
       continue;
     }
     // The SDK's model is flat; it serializes to {location, tags, properties: {creationData, incremental}}.
@@ -130,6 +140,7 @@ export async function requestSnapshots(recorder: CaseRecorder, clients: AzureCli
       await recorder.record('snapshot.created', { snapshotId: str(obj(sent.raw).id) ?? id, provisioningState: str(at(sent.raw, 'properties', 'provisioningState')), requestIds: requestIdsOf(sent.exchanges), exchanges: sent.exchanges }, target);
       states.push({ plan, id: str(obj(sent.raw).id) ?? id, status: 'requested', raw: obj(sent.raw) });
     } catch (error) {
+      if (isStopSignal(error)) throw error;
       const failure = error instanceof CustodyError ? error : new CustodyError('E_CLOUD', String(error), { cause: error });
       await recorder.record('step.failed', { step: 'snapshot', disk: plan.disk.id, snapshotId: id, error: failure.toRecord(), exchanges: exchangesOf(error) }, target);
       states.push({ plan, id, status: 'failed', error: failure });
@@ -150,8 +161,9 @@ export async function awaitSnapshots(
   options: { intervalMs: number; timeoutMs: number; sleep: (ms: number) => Promise<void>; now: () => number },
 ): Promise<void> {
   const pending = () => states.filter((s) => s.status === 'requested' || (s.status === 'adopted' && str(at(s.raw, 'properties', 'provisioningState')) !== 'Succeeded'));
-  const settle = async (state: SnapshotState, raw: Json) => {
+  const settle = async (state: SnapshotState, raw: Json, requestIds: string[]) => {
     state.raw = raw;
+    state.requestIds = requestIds;
     const provisioning = str(at(raw, 'properties', 'provisioningState'));
     if (provisioning === 'Succeeded') {
       state.status = 'succeeded';
@@ -164,6 +176,7 @@ export async function awaitSnapshots(
         diskSizeBytes: at(raw, 'properties', 'diskSizeBytes'),
         timeCreated: str(at(raw, 'properties', 'timeCreated')),
         consistency: 'per-disk crash-consistent (each disk at its own instant; not multi-disk consistent)',
+        requestIds,
       }, target);
       await recorder.recordArtifact({
         evidenceId: state.plan.evidenceId,
@@ -176,11 +189,11 @@ export async function awaitSnapshots(
     } else if (provisioning === 'Failed' || provisioning === 'Canceled') {
       state.status = 'failed';
       state.error = new CustodyError('E_CLOUD', `snapshot ${state.id} ended ${provisioning}`, { resource: state.id });
-      await recorder.record('step.failed', { step: 'snapshot', snapshotId: state.id, error: state.error.toRecord() }, target);
+      await recorder.record('step.failed', { step: 'snapshot', snapshotId: state.id, error: state.error.toRecord(), requestIds }, target);
     }
   };
   // Adopted snapshots that had already finished are settled without a request.
-  for (const state of states.filter((s) => s.status === 'adopted' && str(at(s.raw, 'properties', 'provisioningState')) === 'Succeeded')) await settle(state, state.raw!);
+  for (const state of states.filter((s) => s.status === 'adopted' && str(at(s.raw, 'properties', 'provisioningState')) === 'Succeeded')) await settle(state, state.raw!, state.requestIds ?? []);
   const deadline = options.now() + options.timeoutMs;
   while (pending().length > 0) {
     if (options.now() > deadline) {
@@ -194,8 +207,8 @@ export async function awaitSnapshots(
     await options.sleep(options.intervalMs);
     const listed = await existingSnapshots(clients, pending().map((s) => s.plan));
     for (const state of pending()) {
-      const raw = listed.get(resourceKey(state.id));
-      if (raw) await settle(state, raw);
+      const found = listed.get(resourceKey(state.id));
+      if (found) await settle(state, found.raw, found.requestIds);
     }
   }
 }

@@ -108,7 +108,7 @@ export async function collectGcpInstance(run: GcpTargetRun, target: GcpInstanceT
   run.progress?.({ target: key, step: 'snapshot', state: 'started' });
   const snapshots = await Promise.all(described.map((d) => snapshotDisk(session, recorder, key, d.target, d.disk, run.signal)));
   const outcome = outcomeOf(key, snapshots, evidenceIds, describeFailures);
-  if (outcome.status === 'collected' && volatile.unavailable.some((u) => u.what !== 'screenshot')) {
+  if (outcome.status === 'collected' && volatile.unavailable.some((u) => !u.absent)) {
     // The disks are safe; say plainly what volatile evidence could not be had.
     return { ...outcome, status: 'partial', reason: `volatile evidence unavailable: ${volatile.unavailable.map((u) => `${u.what} (${u.reason})`).join('; ')}` };
   }

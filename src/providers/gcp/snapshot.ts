@@ -49,6 +49,21 @@ async function getExisting(session: GcpSession, disk: GcpDiskTarget, name: strin
 }
 
 /**
+ * Why a snapshot found under this disk's name cannot be adopted as its evidence: not labelled with
+ * this case's evidence id, or made from another disk (the provider's `sourceDiskId`). Names are
+ * predictable, so the forensics project could hold one somebody else made.
+ */
+function notOurs(snapshot: Snapshot, labels: Record<string, string>, description: Disk): string | undefined {
+  if (snapshot.labels?.['custody-evidence'] !== labels['custody-evidence'] || snapshot.labels?.['custody-case'] !== labels['custody-case']) return 'its labels are not this case\'s';
+  if (String(snapshot.sourceDiskId ?? '') !== String(description.id ?? '')) return `it was made from disk id ${snapshot.sourceDiskId ?? 'unknown'}, not ${description.id ?? 'unknown'}`;
+  return undefined;
+}
+
+function refuseAdoption(snapshotResource: string, diskKey: string, why: string): CustodyError {
+  return new CustodyError('E_CLOUD', `${snapshotResource} exists but was not made by this case from ${diskKey} (${why}): refusing to adopt it`, { resource: snapshotResource });
+}
+
+/**
  * Snapshots one disk into the forensics project and waits for it. Failures are returned (the
  * caller decides the target's outcome); only a ledger failure is thrown.
  */
@@ -72,6 +87,8 @@ export async function snapshotDisk(
   try {
     let snapshot = await getExisting(session, disk, name, evidenceId);
     let operationName: string | undefined;
+    const foreign = snapshot && notOurs(snapshot, labels, description);
+    if (foreign) throw refuseAdoption(snapshotResource, diskKey, foreign);
     if (snapshot) {
       await recorder.record(
         'snapshot.adopted',
@@ -127,6 +144,8 @@ export async function snapshotDisk(
         if (!(isCustodyError(error) && /already exists/i.test(error.message))) throw error;
         snapshot = await getExisting(session, disk, name, evidenceId);
         if (!snapshot) throw error;
+        const why = notOurs(snapshot, labels, description);
+        if (why) throw refuseAdoption(snapshotResource, diskKey, why);
         await recorder.record('snapshot.adopted', { snapshotName: name, snapshotId: String(snapshot.id ?? ''), status: snapshot.status ?? null, sourceDisk: sourceDiskOf(disk), evidenceId, reason: 'insert answered already exists' }, target);
       }
     }

@@ -13,7 +13,8 @@ import { gcpTargetKey, resourceNameOf, type GcpInstanceTarget } from './targets.
 
 export interface VolatileResult {
   stored: string[];
-  unavailable: Array<{ what: string; reason: string }>;
+  /** `absent`: there was nothing to take (no display device), which is not a failure. */
+  unavailable: Array<{ what: string; reason: string; absent?: true }>;
 }
 
 const MAX_PAGES = 64;
@@ -94,7 +95,7 @@ export async function collectVolatile(
     }
   } else {
     await recorder.record('volatile.unavailable', { what: 'screenshot', reason: 'the instance has no display device enabled (displayDevice.enableDisplay is not true)' }, key);
-    result.unavailable.push({ what: 'screenshot', reason: 'no display device' });
+    result.unavailable.push({ what: 'screenshot', reason: 'no display device', absent: true });
   }
   return result;
 }

@@ -26,6 +26,21 @@ export function networkPolicyNameFor(caseId: string): string {
 
 const mergePatch = setHeaderOptions('Content-Type', PatchStrategy.MergePatch);
 
+/** Whether a policy's spec (as the API server answered it) selects the isolated pods and lets nothing in or out. */
+function deniesAll(spec: V1NetworkPolicy['spec'], value: string): boolean {
+  const labels = spec?.podSelector?.matchLabels ?? {};
+  const types = spec?.policyTypes ?? [];
+  return (
+    Object.keys(labels).length === 1 &&
+    labels[ISOLATION_LABEL] === value &&
+    (spec?.podSelector?.matchExpressions ?? []).length === 0 &&
+    types.includes('Ingress') &&
+    types.includes('Egress') &&
+    (spec?.ingress ?? []).length === 0 &&
+    (spec?.egress ?? []).length === 0
+  );
+}
+
 /** Applies the three containment changes to the pod of `run`. */
 export async function isolatePod(run: PodRun, pod: V1Pod): Promise<void> {
   const { namespace, pod: name, cluster } = run.target;
@@ -55,13 +70,20 @@ export async function isolatePod(run: PodRun, pod: V1Pod): Promise<void> {
     run.key,
     { type: 'change.requested', data: { change: 'deny-all-network-policy', resource: policyResource, spec: policy.spec as Record<string, unknown> } },
     async (): Promise<{ created: V1NetworkPolicy; alreadyExisted: boolean }> => {
+      let answered: { created: V1NetworkPolicy; alreadyExisted: boolean };
       try {
-        return { created: await callKubernetes('createNetworkPolicy', policyResource, () => networking.createNamespacedNetworkPolicy({ namespace, body: policy })), alreadyExisted: false };
+        answered = { created: await callKubernetes('createNetworkPolicy', policyResource, () => networking.createNamespacedNetworkPolicy({ namespace, body: policy })), alreadyExisted: false };
       } catch (error) {
         // A resumed case finds the policy it created before: read it instead.
         if (!(error instanceof CustodyError) || statusOf(error.cause).status !== 409) throw error;
-        return { created: await callKubernetes('readNetworkPolicy', policyResource, () => networking.readNamespacedNetworkPolicy({ name: policyName, namespace })), alreadyExisted: true };
+        answered = { created: await callKubernetes('readNetworkPolicy', policyResource, () => networking.readNamespacedNetworkPolicy({ name: policyName, namespace })), alreadyExisted: true };
       }
+      // Applied is what the API server answered, not what was sent: anyone who can edit policies
+      // (or a mutating webhook) can have made it let traffic through.
+      if (!deniesAll(answered.created.spec, value)) {
+        throw new CustodyError('E_CLOUD', `${policyResource} ${answered.alreadyExisted ? 'exists but' : 'was stored but'} does not deny all traffic to the pods labelled ${ISOLATION_LABEL}=${value}: the pod is not isolated`, { resource: policyResource });
+      }
+      return answered;
     },
     ({ created, alreadyExisted }) => ({ type: 'change.applied', data: { change: 'deny-all-network-policy', resource: policyResource, uid: created.metadata?.uid ?? null, alreadyExisted } }),
   );

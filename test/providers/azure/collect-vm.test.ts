@@ -6,6 +6,10 @@ import { AZURE_OPERATIONS } from '../../../src/providers/azure/operations.js';
 import { vhdFile } from '../../../src/lab/azure/vhd-export.js';
 import { LAB_EVIDENCE_ACCOUNT, LAB_EVIDENCE_CONTAINER } from '../../../src/lab/azure/scenario.js';
 import { startAzureFixture, type AzureFixture } from './fixture.js';
+import { evidenceIdFor } from '../../../src/core/case-id.js';
+import { resourceKey } from '../../../src/providers/azure/resource-id.js';
+import { evidenceBlobName } from '../../../src/providers/azure/export.js';
+import { snapshotName } from '../../../src/providers/azure/snapshots.js';
 
 let fx: AzureFixture;
 beforeAll(async () => {
@@ -82,6 +86,14 @@ describe('an Azure VM in another tenant, collected into the SOC evidence contain
     const ops = fx.lab.armLog.filter((x) => x.correlationRequestId === 'corr-IR-AZ-VM').map((x) => x.operation);
     expect(ops.filter((o) => o === 'snapshots.get')).toEqual([]);
     expect(ops.filter((o) => o === 'snapshots.listByResourceGroup').length).toBeLessThanOrEqual(3);
+    // "Succeeded" is what a listing of the staging group answered: the entry names that listing's request ids.
+    const listings = fx.lab.armLog.filter((x) => x.operation === 'snapshots.listByResourceGroup' && x.status === 200).map((x) => x.requestId);
+    const completed = kase.entries().filter((e) => e.type === 'snapshot.completed');
+    expect(completed).toHaveLength(2);
+    for (const entry of completed) {
+      expect((entry.data.requestIds as string[]).length).toBeGreaterThan(0);
+      expect(listings).toEqual(expect.arrayContaining(entry.data.requestIds as string[]));
+    }
     // Every ARM request carried our client request id and the run's correlation id.
     const arm = fx.lab.armLog.filter((x) => x.operation !== 'lab.blob');
     expect(arm.every((x) => x.clientRequestId && x.correlationRequestId === 'corr-IR-AZ-VM')).toBe(true);
@@ -90,6 +102,85 @@ describe('an Azure VM in another tenant, collected into the SOC evidence contain
     const checked = new Set(world.rbac.decisions.map((d) => d.action.toLowerCase()));
     expect([...checked].filter((a) => !declared.has(a))).toEqual([]);
     await kase.close();
+  });
+});
+
+describe('sealing turned off', () => {
+  it('with no immutability policy and no legal hold configured, nothing is sent and no copy is recorded as sealed', async () => {
+    const kase = await fx.openTestCase('IR-AZ-NOSEAL');
+    const outcome = await collectAzureTarget(fx.run(kase, { consistency: 'per-disk', immutabilityDays: 0, legalHold: false }), parseAzureTarget(fx.lab.estate.ids.vm));
+    expect(outcome.status, outcome.reason).toBe('collected');
+    expect(kase.entries().filter((e) => e.type === 'evidence.sealed')).toEqual([]);
+    const skipped = kase.entries().filter((e) => e.type === 'seal.skipped');
+    expect(skipped).toHaveLength(2);
+    expect(String(skipped[0]!.data.reason)).toMatch(/immutabilityDays.*legalHold/);
+    await kase.close();
+  });
+});
+
+describe('a seal half made', () => {
+  it('a legal hold Storage refuses after the immutability policy was set: seal.failed still records the policy Storage confirmed', async () => {
+    const kase = await fx.openTestCase('IR-AZ-HALFSEAL');
+    const ctx = fx.run(kase, { consistency: 'per-disk' });
+    const container = ctx.clients.evidence();
+    const refusing = new Proxy(container, {
+      get(target, property, receiver) {
+        if (property !== 'getBlobClient') return Reflect.get(target, property, receiver);
+        return (name: string) => {
+          const blob = target.getBlobClient(name);
+          blob.setLegalHold = async () => {
+            throw Object.assign(new Error('The legal hold was refused.'), { statusCode: 409, code: 'OperationNotAllowed' });
+          };
+          return blob;
+        };
+      },
+    });
+    const outcome = await collectAzureTarget({ ...ctx, clients: { ...ctx.clients, evidence: () => refusing } }, parseAzureTarget(fx.lab.estate.ids.vm));
+    expect(outcome.status).toBe('partial');
+    const failed = kase.entries().filter((e) => e.type === 'seal.failed');
+    expect(failed).toHaveLength(2);
+    for (const entry of failed) {
+      const version = fx.lab.estate.blobStore.container(LAB_EVIDENCE_ACCOUNT, LAB_EVIDENCE_CONTAINER)!.blobs.get(String(entry.data.blob))!.current!;
+      expect(version.immutability?.mode).toBe('Unlocked');
+      expect(entry.data.confirmed).toEqual({ immutableUntil: version.immutability!.until.toISOString(), mode: 'Unlocked' });
+    }
+    await kase.release();
+  });
+});
+
+describe('a copy found under the expected name', () => {
+  /** Puts a finished 1 KiB copy with `metadata` where the case will look for the VM's OS disk copy; returns its name. */
+  function plantCopy(caseId: string, metadata: (evidenceId: string) => Record<string, string>): string {
+    const evidenceId = evidenceIdFor(caseId, resourceKey(fx.lab.estate.ids.vmOsDisk));
+    const name = evidenceBlobName(caseId, evidenceId, snapshotName(evidenceId));
+    const container = fx.lab.estate.blobStore.container(LAB_EVIDENCE_ACCOUNT, LAB_EVIDENCE_CONTAINER)!;
+    const planted = fx.lab.estate.blobStore.write(container, name, { type: 'PageBlob', content: Buffer.alloc(1024), metadata: metadata(evidenceId) }, Date.now());
+    planted.copy = { id: 'planted', source: 'https://elsewhere.invalid/x.vhd', status: 'success', total: 1024, pendingReads: 0, completedOn: new Date() };
+    return name;
+  }
+
+  it('is adopted only if this case copied it (its metadata names the case and evidence id)', async () => {
+    const kase = await fx.openTestCase('IR-AZ-PLANTED');
+    const name = plantCopy('IR-AZ-PLANTED', () => ({ caseid: 'someone-else' }));
+    const outcome = await collectAzureTarget(fx.run(kase, { consistency: 'per-disk' }), parseAzureTarget(fx.lab.estate.ids.vm));
+    expect(outcome.status).toBe('partial');
+    expect(kase.entries().filter((e) => e.type === 'copy.adopted')).toEqual([]);
+    expect(kase.entries().filter((e) => e.type === 'evidence.hashed' && e.data.blob === name)).toEqual([]);
+    const refused = kase.entries().find((e) => e.type === 'step.failed' && e.data.step === 'copy')!;
+    expect(String((refused.data.error as { message: string }).message)).toContain('not copied by this case');
+    await kase.release();
+  });
+
+  it('a copy that is not a VHD of the disk (no footer, or not the disk\'s size) leaves the target partial: no disk hash is claimed for it', async () => {
+    const kase = await fx.openTestCase('IR-AZ-NOTVHD');
+    // An earlier run's copy that stopped short: the metadata is this case's, the bytes are not a whole VHD.
+    const name = plantCopy('IR-AZ-NOTVHD', (evidenceId) => ({ caseid: 'IR-AZ-NOTVHD', evidenceid: evidenceId }));
+    const outcome = await collectAzureTarget(fx.run(kase, { consistency: 'per-disk' }), parseAzureTarget(fx.lab.estate.ids.vm));
+    expect(outcome.status).toBe('partial');
+    expect(outcome.reason).toContain(name);
+    const hashed = kase.entries().find((e) => e.type === 'evidence.hashed' && e.data.blob === name)!;
+    expect(hashed.data.diskSha256).toBeUndefined();
+    await kase.release();
   });
 });
 
@@ -114,11 +205,19 @@ describe('a crash-consistent restore point where the VM supports one', () => {
       expect(hashed.some((e) => e.data.diskSha256 === sha(drp.content))).toBe(true);
       expect(drp.activeSas, 'endGetAccess on every disk restore point').toBeUndefined();
     }
+    // "Succeeded" and the disk restore points are what a GET of the restore point answered: the entry names it.
+    const gets = () => fx.lab.armLog.filter((x) => x.operation === 'restorePoints.get' && x.status === 200).map((x) => x.requestId);
+    const completed = kase.entries().find((e) => e.type === 'restorepoint.completed')!;
+    expect((completed.data.requestIds as string[]).length).toBeGreaterThan(0);
+    expect(gets()).toEqual(expect.arrayContaining(completed.data.requestIds as string[]));
     await kase.release();
     const again = await fx.openTestCase('IR-AZ-RP', true);
     await collectAzureTarget(fx.run(again), parseAzureTarget(ids.vm));
     expect(collection!.points.size).toBe(1);
-    expect(again.entries().filter((e) => e.type === 'restorepoint.adopted')).toHaveLength(1);
+    const adopted = again.entries().filter((e) => e.type === 'restorepoint.adopted');
+    expect(adopted).toHaveLength(1);
+    expect((adopted[0]!.data.requestIds as string[]).length).toBe(1);
+    expect(gets()).toEqual(expect.arrayContaining(adopted[0]!.data.requestIds as string[]));
     await again.close();
   });
 });
@@ -157,6 +256,11 @@ describe('resume', () => {
     const resumed = again.entries().slice(again.entries().findIndex((e) => e.type === 'case.resumed'));
     expect(resumed.filter((e) => e.type === 'snapshot.adopted'), JSON.stringify(resumed.map((e) => [e.type, e.data.step, (e.data.error as {message?: string})?.message]))).toHaveLength(2);
     expect(resumed.filter((e) => e.type === 'copy.adopted')).toHaveLength(2);
+    const listings = fx.lab.armLog.filter((x) => x.operation === 'snapshots.listByResourceGroup' && x.status === 200).map((x) => x.requestId);
+    for (const entry of resumed.filter((e) => e.type === 'snapshot.adopted')) {
+      expect((entry.data.requestIds as string[]).length).toBeGreaterThan(0);
+      expect(listings).toEqual(expect.arrayContaining(entry.data.requestIds as string[]));
+    }
     expect(outcome.status).toBe('collected');
     await again.close();
   });

@@ -4,6 +4,7 @@ import { parseAzureTarget, type AzureVmTarget } from '../../../src/providers/azu
 import { describeVm } from '../../../src/providers/azure/describe.js';
 import { LAB_SOC_TENANT } from '../../../src/lab/azure/scenario.js';
 import { startAzureFixture, type AzureFixture } from './fixture.js';
+import { CustodyError } from '../../../src/core/errors.js';
 
 let fx: AzureFixture | undefined;
 afterEach(async () => {
@@ -48,6 +49,29 @@ describe('least privilege as the lab enforces it from policies/azure', () => {
     expect(failures[0]!.data.error).toMatchObject({ code: 'E_ACCESS_DENIED', action: 'Microsoft.Compute/disks/beginGetAccess/action', resource: f.lab.estate.ids.vmOsDisk });
     expect(f.lab.estate.world.snapshots.size).toBe(0);
     await kase.close();
+  });
+});
+
+describe('the stop signal', () => {
+  it('a piece of evidence the case cannot store (E_LEDGER) stops the target: nothing more is asked of Azure', async () => {
+    const f = await fixture();
+    const kase = await f.openTestCase('IR-AZ-STOP');
+    const recorder = new Proxy(kase, {
+      get(target, property, receiver) {
+        if (property !== 'storeEvidence') return Reflect.get(target, property, receiver);
+        return async (input: { name: string }) => {
+          if (input.name === 'serial-console.log') throw new CustodyError('E_LEDGER', 'the case could not record evidence serial-console.log: ENOSPC');
+          return target.storeEvidence(input as Parameters<typeof target.storeEvidence>[0]);
+        };
+      },
+    });
+    const outcome = await collectAzureTarget({ ...f.run(kase), recorder }, parseAzureTarget(f.lab.estate.ids.vm)).catch((error: CustodyError) => ({ thrown: error }));
+    const stopped = 'thrown' in outcome ? outcome.thrown.code : outcome.error?.code;
+    expect(stopped).toBe('E_LEDGER');
+    expect(kase.entries().filter((e) => /^(restorepoint|snapshot|export|copy|seal)\./.test(e.type))).toEqual([]);
+    // The boot diagnostics action (before the failure) is the only request that is not a read.
+    expect(f.lab.armLog.filter((x) => x.method !== 'GET').map((x) => x.operation)).toEqual(['virtualMachines.retrieveBootDiagnosticsData']);
+    await kase.release();
   });
 });
 
@@ -104,6 +128,36 @@ describe('faults', () => {
     const outcome = await collectAzureTarget(ctx, target);
     expect(outcome.error).toMatchObject({ code: 'E_CREDENTIALS' });
     expect(String(outcome.error!.message)).toContain('ExpiredAuthenticationToken');
+    await kase.release();
+  });
+
+  it('an export whose operation fails while it is polled is recorded with the code and the request id ARM answered with', async () => {
+    const f = await fixture();
+    f.lab.faults.push({ operation: 'locations.operations', status: 409, code: 'OperationNotAllowed', message: 'The export was refused.', times: 1 });
+    const kase = await f.openTestCase('IR-AZ-GRANT-FAILS');
+    const outcome = await collectAzureTarget(f.run(kase, { consistency: 'per-disk' }), parseAzureTarget(f.lab.estate.ids.vm));
+    expect(outcome.status).toBe('partial');
+    const refused = f.lab.armLog.find((x) => x.operation === 'locations.operations' && x.status === 409)!;
+    const failed = kase.entries().find((e) => e.type === 'step.failed' && e.data.step === 'export')!;
+    expect(failed.data.error).toMatchObject({ requestId: refused.requestId });
+    expect(String((failed.data.error as { message: string }).message)).toContain('OperationNotAllowed');
+    expect(failed.data.exchanges).toEqual(expect.arrayContaining([expect.objectContaining({ status: 409, requestId: refused.requestId, correlationRequestId: refused.correlationRequestId })]));
+    await kase.release();
+  });
+
+  it('a restore point refused after its collection was created still records the collection ARM created, with its request id', async () => {
+    const f = await fixture();
+    f.lab.faults.push({ operation: 'restorePoints.create', status: 409, code: 'OperationNotAllowed', message: 'Restore points are not allowed now.', times: 1 });
+    const kase = await f.openTestCase('IR-AZ-RPC');
+    await collectAzureTarget(f.run(kase), parseAzureTarget(f.lab.estate.ids.vm));
+    const created = f.lab.armLog.find((x) => x.operation === 'restorePointCollections.createOrUpdate' && x.status < 300)!;
+    expect(created).toBeDefined();
+    const ledger = kase.entries();
+    const failedAt = ledger.findIndex((e) => e.type === 'step.failed' && e.data.step === 'restore-point');
+    expect(failedAt).toBeGreaterThan(0);
+    const recorded = ledger.slice(0, failedAt).filter((e) => JSON.stringify(e.data).includes(created.requestId));
+    expect(recorded.map((e) => e.type)).toEqual(['restorepoint.collection.created']);
+    expect(recorded[0]!.data).toMatchObject({ collectionId: expect.stringContaining('/restorePointCollections/custody-ev-') });
     await kase.release();
   });
 

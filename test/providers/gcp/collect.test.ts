@@ -10,7 +10,9 @@ import { LabGcpState } from '../../../src/lab/gcp/index.js';
 import { openCase } from '../../../src/custody/index.js';
 import { collectGcpTarget } from '../../../src/providers/gcp/collect.js';
 import { CONSISTENCY, NO_CONTENT_HASH } from '../../../src/providers/gcp/snapshot.js';
-import { parseGcpTarget } from '../../../src/providers/gcp/targets.js';
+import { gcpTargetKey, parseGcpTarget } from '../../../src/providers/gcp/targets.js';
+import { snapshotNameFor } from '../../../src/providers/gcp/ids.js';
+import { evidenceIdFor } from '../../../src/core/case-id.js';
 import { ContentRecorder, startGcpFixture, type GcpFixture } from './fixture.js';
 
 // Each test runs whole collections against the loopback lab with the real Google clients: on a
@@ -201,6 +203,32 @@ describe('resume and faults', () => {
     expect(outcome.status).toBe('partial');
     expect(outcome.reason).toContain('projects/web-prod/zones/us-central1-a/disks/web-1-data');
     expect(outcome.reason).toContain('RESOURCE_NOT_FOUND');
+  });
+
+  it('a snapshot of the expected name made from another disk is not adopted as this disk\'s evidence', async () => {
+    fx = await startGcpFixture();
+    const target = parseGcpTarget('projects/web-prod/zones/us-central1-a/disks/web-1');
+    const name = snapshotNameFor(evidenceIdFor(fx.recorder.caseId, gcpTargetKey(target)));
+    // Someone with access to the forensics project made it first, from the data disk.
+    const other = fx.lab.state.disks.get('projects/web-prod/zones/us-central1-a/disks/web-1-data')!;
+    fx.lab.state.snapshots.set(`projects/custody-forensics/global/snapshots/${name}`, {
+      project: 'custody-forensics', name, id: '424242', status: 'READY', sourceDisk: 'projects/web-prod/zones/us-central1-a/disks/web-1-data', sourceDiskId: other.id,
+      diskSizeGb: other.sizeGb, storageBytes: other.usedBytes, labels: {}, storageLocations: ['us'], tags: [], creationTimestamp: '2026-01-01T00:00:00.000-08:00', guestFlushRequested: false,
+    });
+    const outcome = await collectGcpTarget({ session: fx.session, recorder: fx.recorder }, target);
+    expect(outcome.status).toBe('failed');
+    expect(fx.recorder.ofType('snapshot.completed')).toEqual([]);
+    expect(fx.recorder.ofType('artifact.recorded')).toEqual([]);
+    expect(fx.recorder.ofType('snapshot.adopted')).toEqual([]);
+    expect(String(outcome.reason)).toContain(name);
+  });
+
+  it('a screenshot the API failed to give leaves the target partial, not collected (only an instance without a display has none to take)', async () => {
+    fx = await startGcpFixture({ lab: { withoutPermissions: ['compute.instances.getScreenshot'] } });
+    const outcome = await collectGcpTarget({ session: fx.session, recorder: fx.recorder }, parseGcpTarget(WEB_1));
+    expect(fx.recorder.ofType('volatile.unavailable').map((e) => e.data.what)).toEqual(['screenshot']);
+    expect(outcome.status).toBe('partial');
+    expect(outcome.reason).toMatch(/screenshot/);
   });
 
   it('an expired token is renewed once and the call goes through (recorded as expired-token)', async () => {

@@ -76,6 +76,23 @@ describe('--isolate', () => {
     await kase.release();
   });
 
+  it('a policy of that name that no longer denies all traffic is not recorded as the deny-all applied', async () => {
+    fixture = await startFixture();
+    const provider = createKubernetesProvider(fixture.config, {}, REGISTRY.createServices());
+    const kase = await openTestCase(fixture);
+    await provider.collect(parseTarget('k8s:lab/shop/web-7d9f8b6c5d-x2x7k'), contextFor(kase, { isolate: true }));
+    // Someone edits the case's policy to let everything in and out.
+    const policy = fixture.lab.getObject('networkpolicies', 'shop', 'cloud-custody-isolate-ir-k8s-1') as { spec: Record<string, unknown> };
+    policy.spec = { ...policy.spec, ingress: [{}], egress: [{}] };
+    const outcome = await provider.collect(parseTarget('k8s:lab/shop/web-7d9f8b6c5d-q8m4z'), contextFor(kase, { isolate: true }));
+    expect(outcome.status).toBe('partial');
+    const applied = entriesOf(kase, 'change.applied').filter((e) => e.data.change === 'deny-all-network-policy');
+    expect(applied).toHaveLength(1);
+    const failed = entriesOf(kase, 'step.failed').filter((e) => e.data.step === 'isolate');
+    expect(String((failed[0]!.data.error as { message: string }).message)).toContain('does not deny all traffic');
+    await kase.release();
+  });
+
   it('without --isolate the plan changes nothing but the checkpoint (which freezes the container briefly and writes on the node)', () => {
     const target = parseTarget('k8s:lab/shop/web-1');
     if (!isPodTarget(target)) throw new Error('unexpected');
