@@ -85,6 +85,8 @@ interface Pending {
   exchanges: AzureExchange[];
   sas?: string;
   copyId?: string;
+  /** A copy into the evidence container is in flight (started here, or by an interrupted run) and is awaited below. */
+  copying?: boolean;
   granted: boolean;
 }
 
@@ -111,6 +113,13 @@ export async function exportSources(recorder: CaseRecorder, clients: AzureClient
       if (props.value.copyStatus === 'success') {
         item.copyId = props.value.copyId ?? 'earlier run';
         await recorder.record('copy.adopted', { blob: name, copyId: props.value.copyId, requestIds: requestIdsOf(props.exchanges) }, target);
+      } else if (props.value.copyStatus === 'pending') {
+        // An interrupted run started this copy and was cut off before it finished: it is awaited
+        // as it is. A second grant and Copy Blob onto the same blob would export the source again
+        // (Storage refuses a copy onto a blob with one pending: 409 PendingCopyOperation).
+        item.copyId = props.value.copyId ?? 'earlier run';
+        item.copying = true;
+        await recorder.record('copy.adopted', { blob: name, copyId: props.value.copyId, copyStatus: 'pending', requestIds: requestIdsOf(props.exchanges) }, target);
       }
     } catch (error) {
       if ((error as CustodyError).code !== 'E_NOT_FOUND') {
@@ -178,12 +187,13 @@ export async function exportSources(recorder: CaseRecorder, clients: AzureClient
         return poller.getOperationState() as { copyId?: string };
       });
       item.copyId = started.value.copyId ?? '';
+      item.copying = item.copyId !== '';
       await recorder.record('copy.started', { blob: name, copyId: started.value.copyId, requestIds: requestIdsOf(started.exchanges) }, target);
     } catch (error) {
       await fail(recorder, target, item, 'copy', error);
     }
   }
-  let copying = items.filter((i) => i.sas && i.copyId && !i.result.error);
+  let copying = items.filter((i) => i.copying && !i.result.error);
   while (copying.length > 0) {
     for (const item of copying) {
       try {
@@ -192,6 +202,7 @@ export async function exportSources(recorder: CaseRecorder, clients: AzureClient
         if (status === 'success') {
           await recorder.record('copy.completed', { blob: item.result.blobName, copyId: props.value.copyId, copyProgress: props.value.copyProgress, contentLength: props.value.contentLength, requestIds: requestIdsOf(props.exchanges) }, target);
           item.sas = undefined;
+          item.copying = false;
         } else if (status === 'failed' || status === 'aborted') {
           await fail(recorder, target, item, 'copy', new CustodyError('E_CLOUD', `copy into ${item.result.blobName} ${status}: ${props.value.copyStatusDescription ?? ''}`, { resource: item.result.blobName! }));
         }
@@ -199,7 +210,7 @@ export async function exportSources(recorder: CaseRecorder, clients: AzureClient
         await fail(recorder, target, item, 'copy', error);
       }
     }
-    copying = copying.filter((i) => i.sas && !i.result.error);
+    copying = copying.filter((i) => i.copying && !i.result.error);
     if (copying.length === 0) break;
     if (timing.now() > deadline) {
       for (const item of copying) await fail(recorder, target, item, 'copy', new CustodyError('E_TIMEOUT', `copy into ${item.result.blobName} did not finish`, { resource: item.result.blobName!, retryable: true }));

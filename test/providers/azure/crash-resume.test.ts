@@ -1,0 +1,86 @@
+/**
+ * An Azure collection cut off between a cloud call and the ledger entry that records its answer,
+ * then resumed on the same case: the resumed run finds what the cut-off run started (by the names
+ * it derives from the evidence ids) and never makes a second export or copy of it.
+ *
+ * The cut is a ledger that can no longer be written from a chosen entry on (what a kill -9 or a
+ * full disk leaves: the cloud did the work, the case never heard the answer). Copies stay
+ * `pending` for a few reads (the lab's `copyReads`), so the resumed run meets the copy the
+ * cut-off run started still in flight.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { CustodyError } from '../../../src/core/errors.js';
+import type { CaseRecorder } from '../../../src/core/ports.js';
+import type { CaseHandle } from '../../../src/custody/open-case.js';
+import { verifyCase } from '../../../src/custody/index.js';
+import { LAB_EVIDENCE_ACCOUNT, LAB_EVIDENCE_CONTAINER } from '../../../src/lab/azure/scenario.js';
+import { collectAzureTarget } from '../../../src/providers/azure/collect.js';
+import { parseAzureTarget } from '../../../src/providers/azure/targets.js';
+import { startAzureFixture, type AzureFixture } from './fixture.js';
+
+let fx: AzureFixture;
+beforeAll(async () => {
+  fx = await startAzureFixture({ lab: { copyReads: 3 } });
+});
+afterAll(async () => fx?.close());
+
+/**
+ * `kase` as the collector sees it, except that from the first `type` entry on nothing can be
+ * recorded any more (E_LEDGER, as a poisoned ledger answers): that entry and everything after it
+ * never reach the ledger.
+ */
+function cutAt(kase: CaseHandle, type: string): CaseHandle {
+  let cut = false;
+  const refuse = (what: string) => {
+    cut = true;
+    return Promise.reject(new CustodyError('E_LEDGER', `test cut: ${what} was not recorded`));
+  };
+  const recorder: CaseRecorder = {
+    caseId: kase.caseId,
+    analyst: kase.analyst,
+    caseDir: kase.caseDir,
+    entries: () => kase.entries(),
+    record: (t, data, target) => (cut || t === type ? refuse(t) : kase.record(t, data, target)),
+    storeEvidence: (input) => (cut ? refuse(input.name) : kase.storeEvidence(input)),
+    recordArtifact: (input) => (cut ? refuse(input.kind) : kase.recordArtifact(input)),
+  };
+  return recorder as CaseHandle;
+}
+
+/** Versions the evidence container holds for each blob of `caseId` (current + previous). */
+function evidenceVersions(caseId: string): Record<string, number> {
+  const container = fx.lab.estate.blobStore.container(LAB_EVIDENCE_ACCOUNT, LAB_EVIDENCE_CONTAINER)!;
+  const counts: Record<string, number> = {};
+  for (const [name, blob] of container.blobs) {
+    if (name.startsWith(`${caseId}/`)) counts[name] = blob.previous.length + (blob.current ? 1 : 0);
+  }
+  return counts;
+}
+
+describe('an Azure run cut off after Copy Blob was sent, before copy.started was recorded', () => {
+  it('the resumed run adopts the copy still in flight: no second export grant, no second copy, one version per blob, and the case verifies', async () => {
+    const caseId = 'IR-AZ-CUT-COPY';
+    const target = parseAzureTarget(fx.lab.estate.ids.vm);
+    const first = await fx.openTestCase(caseId);
+    await expect(collectAzureTarget(fx.run(cutAt(first, 'copy.started'), { consistency: 'per-disk' }), target)).rejects.toMatchObject({ code: 'E_LEDGER' });
+    await first.release();
+    const blobs = evidenceVersions(caseId);
+    expect(Object.values(blobs)).toEqual([1]); // the cut came at the first disk's copy
+
+    const again = await fx.openTestCase(caseId, true);
+    const outcome = await collectAzureTarget(fx.run(again, { consistency: 'per-disk' }), target);
+    expect(outcome.status, outcome.reason).toBe('collected');
+    const resumed = again.entries().slice(again.entries().findIndex((e) => e.type === 'case.resumed'));
+    const [cutBlob] = Object.keys(blobs);
+    // The blob the cut-off run was copying into: found pending, adopted, awaited — never asked for again.
+    const aboutCutBlob = resumed.filter((e) => e.data.blob === cutBlob).map((e) => e.type);
+    expect(aboutCutBlob).toEqual(['copy.adopted', 'copy.completed', 'evidence.hashed', 'seal.requested', 'evidence.sealed']);
+    expect(resumed.find((e) => e.type === 'copy.adopted')!.data).toMatchObject({ blob: cutBlob, copyStatus: 'pending' });
+    // Exactly one export grant and one copy in the resumed run: the other disk's.
+    expect(resumed.filter((e) => e.type === 'export.requested')).toHaveLength(1);
+    expect(resumed.filter((e) => e.type === 'copy.requested').map((e) => e.data.blob)).not.toContain(cutBlob);
+    expect(Object.values(evidenceVersions(caseId))).toEqual([1, 1]);
+    await again.close({ outcomes: [outcome] });
+    expect((await verifyCase(again.caseDir)).ok).toBe(true);
+  });
+});
