@@ -13,6 +13,7 @@
  *    runAsSuperUser`). A page blob under a policy refuses writes, so sealing comes after the hash.
  * Grants and copies are awaited in rounds over the whole set, not one poller each.
  */
+import { historyOf } from '../../core/case-history.js';
 import type { CaseRecorder } from '../../core/ports.js';
 import { CustodyError } from '../../core/errors.js';
 import { callAzure, exchangesOf, withOperation, type AzureExchange, type CallOptions } from './arm-call.js';
@@ -126,6 +127,9 @@ export async function exportSources(recorder: CaseRecorder, clients: AzureClient
         await fail(recorder, target, item, 'copy', error);
       }
     }
+    // A copy adopted from an interrupted run may have left its grant open (killed before
+    // endGetAccess): revoked below with this run's own, once the copy no longer needs it.
+    if (item.copyId && grantLeftOpen(recorder, target, item.state.id)) item.granted = true;
   }
 
   // 1. Grant read access (LROs: first responses now, polls in rounds).
@@ -262,6 +266,13 @@ export async function exportSources(recorder: CaseRecorder, clients: AzureClient
     item.result.sealed = await sealEvidence(recorder, clients, config, name, target);
   }
   return items.map((i) => i.result);
+}
+
+/** Whether an earlier run asked for read access to `source` for `target` and no `export.revoked` followed. */
+function grantLeftOpen(recorder: CaseRecorder, target: string, source: string): boolean {
+  const history = historyOf(recorder);
+  const last = (type: string) => history.about(type, target).filter((e) => e.data.source === source).at(-1)?.seq ?? -1;
+  return last('export.requested') > last('export.revoked');
 }
 
 async function sealEvidence(recorder: CaseRecorder, clients: AzureClients, config: AzureConfig, name: string, target: string): Promise<ExportResult['sealed']> {

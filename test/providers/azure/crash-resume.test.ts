@@ -58,7 +58,7 @@ function evidenceVersions(caseId: string): Record<string, number> {
 }
 
 describe('an Azure run cut off after Copy Blob was sent, before copy.started was recorded', () => {
-  it('the resumed run adopts the copy still in flight: no second export grant, no second copy, one version per blob, and the case verifies', async () => {
+  it('the resumed run adopts the copy still in flight: no second export grant, no second copy, one version per blob, the cut-off run’s grant revoked once the copy is done, and the case verifies', async () => {
     const caseId = 'IR-AZ-CUT-COPY';
     const target = parseAzureTarget(fx.lab.estate.ids.vm);
     const first = await fx.openTestCase(caseId);
@@ -80,6 +80,14 @@ describe('an Azure run cut off after Copy Blob was sent, before copy.started was
     expect(resumed.filter((e) => e.type === 'export.requested')).toHaveLength(1);
     expect(resumed.filter((e) => e.type === 'copy.requested').map((e) => e.data.blob)).not.toContain(cutBlob);
     expect(Object.values(evidenceVersions(caseId))).toEqual([1, 1]);
+    // The cut-off run's grant was never revoked by it: the resumed run ends it once the copy is done.
+    const cutSource = resumed.find((e) => e.type === 'copy.adopted')!;
+    const source = first.entries().find((e) => e.type === 'export.granted')!.data.source;
+    expect(resumed.filter((e) => e.data.source === source).map((e) => e.type)).toEqual(['export.revoked']);
+    expect(resumed.indexOf(resumed.find((e) => e.type === 'export.revoked' && e.data.source === source)!)).toBeGreaterThan(resumed.findIndex((e) => e.type === 'copy.completed' && e.data.blob === cutSource.data.blob));
+    const snapshots = [...fx.lab.estate.world.snapshots.values()].filter((s) => s.tags.CaseId === caseId);
+    expect(snapshots).toHaveLength(2);
+    for (const s of snapshots) expect(s.activeSas, 'endGetAccess on every grant of the case').toBeUndefined();
     await again.close({ outcomes: [outcome] });
     expect((await verifyCase(again.caseDir)).ok).toBe(true);
   });
