@@ -92,3 +92,45 @@ describe('an Azure run cut off after Copy Blob was sent, before copy.started was
     expect((await verifyCase(again.caseDir)).ok).toBe(true);
   });
 });
+
+describe('an Azure run cut off at each step that follows a cloud call', () => {
+  const counts = (caseId: string) => ({
+    snapshots: [...fx.lab.estate.world.snapshots.values()].filter((s) => s.tags.CaseId === caseId).length,
+    restorePoints: [...fx.lab.estate.world.restorePointCollections.values()].filter((c) => c.tags.CaseId === caseId).reduce((n, c) => n + c.points.size, 0),
+  });
+  it.each([
+    ['per-disk', 'snapshot.created'],
+    ['per-disk', 'snapshot.completed'],
+    ['per-disk', 'export.granted'],
+    ['per-disk', 'copy.completed'],
+    ['per-disk', 'evidence.hashed'],
+    ['per-disk', 'evidence.sealed'],
+    ['restore-point', 'restorepoint.created'],
+    ['restore-point', 'restorepoint.completed'],
+    ['restore-point', 'copy.started'],
+  ] as const)('%s, cut at %s: the resumed run collects the VM with one snapshot or restore point, one copy per disk, no grant left open, and the case verifies', async (consistency, cut) => {
+    const caseId = `IR-AZ-CUT-${consistency}-${cut}`.replace(/\./g, '-');
+    const target = parseAzureTarget(fx.lab.estate.ids.vm);
+    const overrides = consistency === 'per-disk' ? { consistency: 'per-disk' as const } : {};
+    const first = await fx.openTestCase(caseId);
+    await expect(collectAzureTarget(fx.run(cutAt(first, cut), overrides), target)).rejects.toMatchObject({ code: 'E_LEDGER' });
+    await first.release();
+    const made = counts(caseId);
+
+    const again = await fx.openTestCase(caseId, true);
+    const outcome = await collectAzureTarget(fx.run(again, overrides), target);
+    expect(outcome.status, outcome.reason).toBe('collected');
+    expect(counts(caseId)).toEqual(consistency === 'per-disk' ? { snapshots: 2, restorePoints: 0 } : { snapshots: 0, restorePoints: 1 });
+    // What the cut-off run made is adopted, and the ledger says so.
+    const resumed = again.entries().slice(again.entries().findIndex((e) => e.type === 'case.resumed'));
+    expect(resumed.filter((e) => e.type === 'snapshot.adopted')).toHaveLength(made.snapshots);
+    expect(resumed.filter((e) => e.type === 'restorepoint.adopted')).toHaveLength(made.restorePoints);
+    expect(Object.values(evidenceVersions(caseId))).toEqual([1, 1]);
+    for (const s of fx.lab.estate.world.snapshots.values()) expect(s.activeSas).toBeUndefined();
+    for (const c of fx.lab.estate.world.restorePointCollections.values()) {
+      for (const p of c.points.values()) for (const d of p.diskRestorePoints.values()) expect(d.activeSas).toBeUndefined();
+    }
+    await again.close({ outcomes: [outcome] });
+    expect((await verifyCase(again.caseDir)).ok).toBe(true);
+  });
+});
