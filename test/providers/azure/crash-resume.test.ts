@@ -134,3 +134,39 @@ describe('an Azure run cut off at each step that follows a cloud call', () => {
     expect((await verifyCase(again.caseDir)).ok).toBe(true);
   });
 });
+
+describe('an Azure run whose case folder cannot take an evidence file (the disk is full for it, not yet for the ledger)', () => {
+  /** `kase`, except that storing a file named `name` fails as the evidence store fails when it cannot write. */
+  function fullFor(kase: CaseHandle, name: RegExp): CaseHandle {
+    const recorder: CaseRecorder = {
+      caseId: kase.caseId,
+      analyst: kase.analyst,
+      caseDir: kase.caseDir,
+      entries: () => kase.entries(),
+      record: (t, data, target) => kase.record(t, data, target),
+      storeEvidence: (input) =>
+        name.test(input.name)
+          ? Promise.reject(new CustodyError('E_LEDGER', `cannot write evidence/${input.evidenceId}/${input.name} in the case folder: ENOSPC: no space left on device`))
+          : kase.storeEvidence(input),
+      recordArtifact: (input) => kase.recordArtifact(input),
+    };
+    return recorder as CaseHandle;
+  }
+
+  it.each([
+    ['the serial console log', /^serial-console/],
+    ['a network interface', /^nic-/],
+    ['a disk description', /^disk\.json$/],
+  ])('%s: collection stops (E_LEDGER) before any snapshot or restore point is asked for', async (_what, name) => {
+    const caseId = `IR-AZ-FULL-${String(name).replace(/[^a-z]/g, '')}`;
+    const kase = await fx.openTestCase(caseId);
+    const result = await collectAzureTarget(fx.run(fullFor(kase, name)), parseAzureTarget(fx.lab.estate.ids.vm)).then(
+      (outcome) => outcome.error,
+      (error: unknown) => error,
+    );
+    expect(result).toMatchObject({ code: 'E_LEDGER' });
+    const types = kase.entries().map((e) => e.type);
+    expect(types.filter((t) => /^(snapshot|restorepoint|export|copy)\./.test(t))).toEqual([]);
+    await kase.release();
+  });
+});
