@@ -137,6 +137,10 @@ describe('resume and faults', () => {
     expect(fx.lab.server.calls.get('compute.snapshots.insert')).toBe(2);
     expect(forensicsSnapshots(fx)).toHaveLength(2);
     expect(resumed.ofType('snapshot.adopted').length).toBeGreaterThanOrEqual(2);
+    // Evidence the case already holds is not recorded again: one artefact and one completion per snapshot.
+    const again = resumed.log.slice(fx.recorder.log.length);
+    expect(again.filter((e) => e.type === 'snapshot.adopted').map((e) => e.data.status)).toEqual(['READY', 'READY']);
+    expect(again.filter((e) => e.type === 'artifact.recorded' || e.type === 'snapshot.completed')).toEqual([]);
   });
 
   it('a resumed run whose serial console has grown finds the output an earlier run stored: a result, not a refusal recorded as unavailable', async () => {
