@@ -254,7 +254,7 @@ function cutAt(kase: CaseHandle, type: string, nth: number): CaseRecorder {
 describe('AWS provider: a run cut off after each cloud call, then resumed', () => {
   // Preserve, an aws/ebs root (re-encrypted before sharing), a forensics copy, a lock and the disk hash: every step there is.
   const options = { preserve: true, hash: true };
-  const config = { lock: { mode: 'governance' as const, durationDays: 1 } };
+  const config = { lock: { mode: 'compliance' as const, durationDays: 1 } };
   it.each([
     ['change.applied', 1],
     ['change.applied', 2],
@@ -299,6 +299,9 @@ describe('AWS provider: a run cut off after each cloud call, then resumed', () =
     const rerun = kase.entries().slice(resumedFrom);
     const adopted = rerun.filter((e) => e.type === 'snapshot.adopted').map((e) => e.data.snapshotId);
     expect(existing.filter((id) => !adopted.includes(id))).toEqual([]);
+    // A compliance lock the cut-off run put on a copy is found in place and said so, not asked for again in vain.
+    const foundLocked = rerun.filter((e) => e.type === 'snapshot.locked' && e.data.foundLocked !== undefined);
+    expect(foundLocked).toHaveLength(type === 'snapshot.locked' ? 1 : 0);
     expect(kase.entries().filter((e) => e.type === 'disk.hashed').map((e) => e.data.volumeId).sort()).toEqual(host.blockDevices.map((d) => d.volumeId).sort());
     await kase.close({ outcomes: [outcome] });
     const verified = await verifyCase(join(world.dir, 'cases', caseId));
