@@ -113,7 +113,11 @@ export async function exportSources(recorder: CaseRecorder, clients: AzureClient
       const props = await callAzure('readEvidence', name, () => container.getBlobClient(name).getProperties());
       if (props.value.copyStatus === 'success') {
         item.copyId = props.value.copyId ?? 'earlier run';
+        const earlier = recordedForCopy(recorder, target, name, props.value.copyId);
         await recorder.record('copy.adopted', { blob: name, copyId: props.value.copyId, requestIds: requestIdsOf(props.exchanges) }, target);
+        // What the case recorded of this very copy stands: it is not hashed or sealed twice.
+        if (earlier.hashed) item.result.hashes = hashesOf(earlier.hashed);
+        if (earlier.sealed) item.result.sealed = sealedOf(earlier.sealed);
       } else if (props.value.copyStatus === 'pending') {
         // An interrupted run started this copy and was cut off before it finished: it is awaited
         // as it is. A second grant and Copy Blob onto the same blob would export the source again
@@ -243,6 +247,10 @@ export async function exportSources(recorder: CaseRecorder, clients: AzureClient
   // 3. Hash the preserved copy, then 5. seal it.
   for (const item of items.filter((i) => i.copyId && !i.result.error)) {
     const name = item.result.blobName!;
+    if (item.result.hashes) {
+      item.result.sealed ??= await sealEvidence(recorder, clients, config, name, target);
+      continue;
+    }
     try {
       const read = await callAzure('readEvidence', name, async () => {
         const download = await container.getBlobClient(name).download(0);
@@ -266,6 +274,31 @@ export async function exportSources(recorder: CaseRecorder, clients: AzureClient
     item.result.sealed = await sealEvidence(recorder, clients, config, name, target);
   }
   return items.map((i) => i.result);
+}
+
+/**
+ * The `evidence.hashed` and `evidence.sealed` data the case holds for the copy `copyId` in `blob`
+ * (recorded after that copy's `copy.completed` or `copy.adopted`), if any.
+ */
+function recordedForCopy(recorder: CaseRecorder, target: string, blob: string, copyId: string | undefined): { hashed?: Record<string, unknown>; sealed?: Record<string, unknown> } {
+  const history = historyOf(recorder);
+  const about = (type: string) => history.about(type, target).filter((e) => e.data.blob === blob);
+  const copied = [...about('copy.completed'), ...about('copy.adopted')].filter((e) => copyId !== undefined && e.data.copyId === copyId);
+  if (copied.length === 0) return {};
+  const since = Math.min(...copied.map((e) => e.seq));
+  const after = (type: string) => about(type).filter((e) => e.seq > since).at(-1)?.data;
+  const hashed = after('evidence.hashed');
+  const sealed = after('evidence.sealed');
+  return { ...(hashed ? { hashed } : {}), ...(sealed ? { sealed } : {}) };
+}
+
+function hashesOf(data: Record<string, unknown>): VhdHashes {
+  const { fileSha256, fileBytes, diskSha256, diskBytes, footer } = data as unknown as VhdHashes;
+  return { fileSha256, fileBytes, ...(diskSha256 !== undefined ? { diskSha256 } : {}), ...(diskBytes !== undefined ? { diskBytes } : {}), ...(footer !== undefined ? { footer } : {}) };
+}
+
+function sealedOf(data: Record<string, unknown>): ExportResult['sealed'] {
+  return { ...(typeof data.immutableUntil === 'string' ? { immutableUntil: data.immutableUntil } : {}), ...(typeof data.legalHold === 'boolean' ? { legalHold: data.legalHold } : {}) };
 }
 
 /** Whether an earlier run asked for read access to `source` for `target` and no `export.revoked` followed. */

@@ -170,3 +170,25 @@ describe('an Azure run whose case folder cannot take an evidence file (the disk 
     await kase.release();
   });
 });
+
+describe('an Azure VM a finished run already collected, taken again by a resumed run', () => {
+  it.each(['per-disk', 'restore-point'] as const)('%s: what the case holds is adopted, not completed, recorded, hashed or sealed a second time', async (consistency) => {
+    const caseId = `IR-AZ-AGAIN-${consistency}`;
+    const target = parseAzureTarget(fx.lab.estate.ids.vm);
+    const overrides = consistency === 'per-disk' ? { consistency: 'per-disk' as const } : {};
+    const first = await fx.openTestCase(caseId);
+    expect((await collectAzureTarget(fx.run(first, overrides), target)).status).toBe('collected');
+    await first.release();
+
+    const again = await fx.openTestCase(caseId, true);
+    const outcome = await collectAzureTarget(fx.run(again, overrides), target);
+    expect(outcome.status, outcome.reason).toBe('collected');
+    const resumed = again.entries().slice(again.entries().findIndex((e) => e.type === 'case.resumed'));
+    const adoptions = resumed.filter((e) => /\.adopted$/.test(e.type)).map((e) => e.type);
+    expect(adoptions).toEqual(consistency === 'per-disk' ? ['snapshot.adopted', 'snapshot.adopted', 'copy.adopted', 'copy.adopted'] : ['restorepoint.adopted', 'copy.adopted', 'copy.adopted']);
+    const twice = ['snapshot.completed', 'restorepoint.completed', 'artifact.recorded', 'evidence.hashed', 'seal.requested', 'evidence.sealed'];
+    expect(resumed.filter((e) => twice.includes(e.type)).map((e) => e.type)).toEqual([]);
+    await again.close({ outcomes: [outcome] });
+    expect((await verifyCase(again.caseDir)).ok).toBe(true);
+  });
+});
