@@ -46,9 +46,11 @@ export function closedData(summary: CloseSummary, entries: readonly LedgerEntry[
 /** Writes manifest.json atomically (temp file, fsync, rename). Throws `E_LEDGER` if it cannot. */
 export async function writeManifest(caseDir: string, manifest: Manifest): Promise<string> {
   const finalPath = join(caseDir, MANIFEST_FILE);
-  await mkdir(join(caseDir, PARTIAL_DIR), { recursive: true, mode: 0o700 });
   const tempPath = join(caseDir, PARTIAL_DIR, `${MANIFEST_FILE}.tmp`);
   try {
+    // Inside the try: a case with no evidence file has no partial folder yet, and failing to make
+    // it (a full disk) is a case-folder write failure like any other step here.
+    await mkdir(join(caseDir, PARTIAL_DIR), { recursive: true, mode: 0o700 });
     const handle = await open(tempPath, 'w', 0o600);
     try {
       await handle.writeFile(`${JSON.stringify(manifest, null, 2)}\n`, 'utf8');

@@ -1,4 +1,4 @@
-import { close, closeSync, constants, fdatasync, fsync, link, open, openSync, unlink, write } from 'node:fs';
+import { close, closeSync, constants, fdatasync, fstat, fsync, ftruncate, link, open, openSync, unlink, write } from 'node:fs';
 
 /*
  * The evidence store's and the ledger's file calls, as plain promises over Node's callback API.
@@ -26,6 +26,16 @@ export async function writeAllFd(fd: number, bytes: Uint8Array, position: number
 
 export function fdatasyncFd(fd: number): Promise<void> {
   return new Promise((resolve, reject) => fdatasync(fd, (error) => (error ? reject(error) : resolve())));
+}
+
+/** The length of the open file `fd`, in bytes. */
+export function sizeOfFd(fd: number): Promise<number> {
+  return new Promise((resolve, reject) => fstat(fd, (error, stats) => (error ? reject(error) : resolve(stats.size))));
+}
+
+/** Cuts the open file `fd` to `length` bytes. */
+export function truncateFd(fd: number, length: number): Promise<void> {
+  return new Promise((resolve, reject) => ftruncate(fd, length, (error) => (error ? reject(error) : resolve())));
 }
 
 export function closeFd(fd: number): Promise<void> {

@@ -17,7 +17,7 @@ import { CustodyError } from '../core/errors.js';
 import { assertNoCredentials } from './credential-guard.js';
 import { entryData } from './entry-data.js';
 import { GENESIS_PREV, sealEntryLine } from './entry.js';
-import { closeFd, fdatasyncFd, openFd, writeAllFd } from './fs-util.js';
+import { closeFd, fdatasyncFd, openFd, sizeOfFd, truncateFd, writeAllFd } from './fs-util.js';
 import { deepFreeze, toJsonData } from './json-data.js';
 import type { SigningKey } from './signing-key.js';
 
@@ -28,7 +28,7 @@ export interface LedgerHead {
 
 /** The file operations the ledger needs; injectable so tests can count and hold fsyncs. */
 export interface LedgerFile {
-  /** Writes all of `bytes` at the end of the file. */
+  /** Writes all of `bytes` at the end of the file; one that fails leaves none of them there. */
   write(bytes: Uint8Array): Promise<void>;
   /** Makes everything written so far durable (fsync). */
   sync(): Promise<void>;
@@ -50,8 +50,25 @@ export interface OpenLedgerOptions {
 export async function openLedgerFile(path: string): Promise<LedgerFile> {
   // Node's callback API, not node:fs/promises: half the main-thread CPU per call (fs-util.ts).
   const fd = await openFd(path, APPEND, 0o600);
+  // The length after the last complete write. A write that fails part way (a full disk takes what
+  // fits, then ENOSPC) is cut back to it: half a line at the end would stop the case from being
+  // resumed or verified, and the entries it held were refused, so none of them may stay.
+  let length = await sizeOfFd(fd).catch(async (cause: unknown) => {
+    await closeFd(fd).catch(() => undefined);
+    throw cause;
+  });
   return {
-    write: (bytes: Uint8Array) => writeAllFd(fd, bytes),
+    write: async (bytes: Uint8Array) => {
+      try {
+        await writeAllFd(fd, bytes);
+      } catch (error) {
+        await truncateFd(fd, length)
+          .then(() => fdatasyncFd(fd))
+          .catch(() => undefined); // the write's own error is the one to report
+        throw error;
+      }
+      length += bytes.length;
+    },
     // fdatasync: the appended bytes and the new length, without the inode's times (as a database
     // log does); what a reader of the file needs after a crash is all made durable.
     sync: () => fdatasyncFd(fd),

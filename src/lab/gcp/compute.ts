@@ -337,7 +337,14 @@ export function getSnapshot(call: ComputeCall, project: string, name: string): u
   const snapshot = call.state.snapshots.get(key);
   if (!snapshot) throw notFound(key);
   call.authorize('compute.snapshots.get', snapshotResource(call.state, project, name, snapshot.tags));
-  return renderSnapshot(snapshot);
+  // A snapshot gets made whether or not anyone waits on its operation (a run killed after the
+  // insert leaves nobody waiting): reading it moves its operation on, as time would.
+  if (snapshot.status === 'CREATING') {
+    for (const operation of call.state.operations.values()) if (operation.snapshot === key) advance(call.state, operation);
+  }
+  const current = call.state.snapshots.get(key);
+  if (!current) throw notFound(key);
+  return renderSnapshot(current);
 }
 
 /** Served so the deny matrix can show that nobody in custody's roles may delete evidence. */

@@ -201,6 +201,29 @@ function alreadyLocked(run: TargetRun, snapshotId: string): boolean {
     .has(snapshotId);
 }
 
+/** What the lock step records: LockSnapshot's answer, or a compliance lock found in place. */
+interface LockAnswer {
+  output: { LockState?: string; LockExpiresOn?: Date };
+  requestId?: string | undefined;
+  foundLocked?: true;
+}
+
+const FOUND_LOCKED =
+  'LockSnapshot answered SnapshotLocked: the copy is already under a compliance lock, which an earlier run of this case asked for and was cut off before recording (its expiry is as that request set it)';
+
+/**
+ * Whether `error` is EC2 refusing to change a compliance lock on `snapshotId` that an earlier run
+ * of the case asked for (a `LockSnapshot` request on record before this one): the lock this run
+ * wants is in place, and asking again can never succeed.
+ */
+function lockedByEarlierRun(run: TargetRun, snapshotId: string, error: unknown): boolean {
+  if (((error as CustodyError | undefined)?.cause as { name?: unknown } | undefined)?.name !== 'SnapshotLocked') return false;
+  const asked = historyOf(run.recorder)
+    .about('snapshot.requested', run.target.arn)
+    .filter((e) => e.data.operation === 'LockSnapshot' && e.data.snapshotId === snapshotId);
+  return asked.length >= 2; // this run's request, and an earlier one
+}
+
 function alreadyRecordedArtifact(run: TargetRun, evidenceId: string, cloudIds: Record<string, string>): boolean {
   return historyOf(run.recorder).artifactRecorded(evidenceId, cloudIds);
 }
@@ -398,18 +421,26 @@ export async function runVolumeChain(run: TargetRun, chain: SourceSnapshot, shar
                 data: { operation: 'LockSnapshot', role: 'lock', snapshotId, volumeId: chain.volumeId, lockMode: lock.mode, lockDurationDays: lock.durationDays, coolOffHours: lock.coolOffHours ?? null },
               },
               () =>
-                forensics.caller.ec2(
-                  'lockSnapshot',
-                  new LockSnapshotCommand({
-                    SnapshotId: snapshotId,
-                    LockMode: lock.mode,
-                    LockDuration: lock.durationDays,
-                    ...(lock.coolOffHours ? { CoolOffPeriod: lock.coolOffHours } : {}),
-                  }),
-                  `arn:${target.partition}:ec2:${forensicsRegion}::snapshot/${snapshotId}`,
-                  run.signal,
-                ),
-              ({ output, requestId }) => ({
+                forensics.caller
+                  .ec2(
+                    'lockSnapshot',
+                    new LockSnapshotCommand({
+                      SnapshotId: snapshotId,
+                      LockMode: lock.mode,
+                      LockDuration: lock.durationDays,
+                      ...(lock.coolOffHours ? { CoolOffPeriod: lock.coolOffHours } : {}),
+                    }),
+                    `arn:${target.partition}:ec2:${forensicsRegion}::snapshot/${snapshotId}`,
+                    run.signal,
+                  )
+                  .then(
+                    (answer): LockAnswer => answer,
+                    (error: unknown): LockAnswer => {
+                      if (!lockedByEarlierRun(run, snapshotId, error)) throw error;
+                      return { output: { LockState: 'compliance' }, requestId: (error as CustodyError).requestId, foundLocked: true };
+                    },
+                  ),
+              ({ output, requestId, foundLocked }) => ({
                 type: LEDGER_EVENTS.snapshotLocked,
                 data: {
                   snapshotId,
@@ -417,6 +448,7 @@ export async function runVolumeChain(run: TargetRun, chain: SourceSnapshot, shar
                   lockState: output.LockState ?? null,
                   lockExpiresOn: output.LockExpiresOn?.toISOString() ?? null,
                   requestId: requestId ?? null,
+                  ...(foundLocked ? { foundLocked: FOUND_LOCKED } : {}),
                 },
               }),
             );

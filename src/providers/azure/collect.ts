@@ -36,6 +36,16 @@ function asError(error: unknown): CustodyError {
   return error instanceof CustodyError ? error : new CustodyError('E_INTERNAL', String((error as Error)?.message ?? error), { cause: error });
 }
 
+/**
+ * A step's failure as a problem of the target, unless it is the stop signal: an evidence file the
+ * case folder could not take (E_LEDGER, while the ledger itself may still be written) stops the
+ * collection; it is never one more problem to go on past.
+ */
+function stepError(error: unknown): CustodyError {
+  if (isStopSignal(error)) throw error;
+  return asError(error);
+}
+
 /** Collects one VM, scale-set VM or disk. Never throws for a cloud failure: the outcome says. */
 export async function collectAzureTarget(ctx: AzureRunContext, target: AzureTarget): Promise<TargetOutcome> {
   const { recorder, clients, config } = ctx;
@@ -65,16 +75,16 @@ export async function collectAzureTarget(ctx: AzureRunContext, target: AzureTarg
         problems.push(`ephemeral OS disk ${vm.ephemeralOsDisk} cannot be snapshotted`);
       }
       await describeNics(recorder, clients, vm.nicIds, targetEvidence, label).catch(async (error) => {
-        if (isStopSignal(error)) throw error;
-        problems.push(`NICs: ${asError(error).message}`);
-        await recorder.record('step.failed', { step: 'describe-nics', error: asError(error).toRecord() }, label);
+        const e = stepError(error);
+        problems.push(`NICs: ${e.message}`);
+        await recorder.record('step.failed', { step: 'describe-nics', error: e.toRecord() }, label);
       });
       try {
         await collectBootDiagnostics(recorder, clients, config, target, targetEvidence, ctx.signal);
       } catch (error) {
-        if (isStopSignal(error)) throw error;
-        problems.push(`boot diagnostics: ${asError(error).message}`);
-        await recorder.record('step.failed', { step: 'boot-diagnostics', error: asError(error).toRecord() }, label);
+        const e = stepError(error);
+        problems.push(`boot diagnostics: ${e.message}`);
+        await recorder.record('step.failed', { step: 'boot-diagnostics', error: e.toRecord() }, label);
       }
       vmFacts = vm;
     }
@@ -94,9 +104,9 @@ export async function collectAzureTarget(ctx: AzureRunContext, target: AzureTarg
     try {
       described.push(await describeDisk(recorder, clients, disk, evidenceId, label));
     } catch (error) {
-      if (isStopSignal(error)) throw error;
-      problems.push(`disk ${disk.id}: ${asError(error).message}`);
-      await recorder.record('step.failed', { step: 'describe-disk', disk: disk.id, error: asError(error).toRecord() }, label);
+      const e = stepError(error);
+      problems.push(`disk ${disk.id}: ${e.message}`);
+      await recorder.record('step.failed', { step: 'describe-disk', disk: disk.id, error: e.toRecord() }, label);
     }
   }
   const timing = { intervalMs: config.pollIntervalMs, timeoutMs: config.waitTimeoutMs, sleep: ctx.sleep, now: ctx.now };

@@ -13,6 +13,7 @@
  *    runAsSuperUser`). A page blob under a policy refuses writes, so sealing comes after the hash.
  * Grants and copies are awaited in rounds over the whole set, not one poller each.
  */
+import { historyOf } from '../../core/case-history.js';
 import type { CaseRecorder } from '../../core/ports.js';
 import { CustodyError, isStopSignal } from '../../core/errors.js';
 import { callAzure, exchangesOf, failureOf, withOperation, type AzureExchange, type CallOptions } from './arm-call.js';
@@ -85,6 +86,8 @@ interface Pending {
   exchanges: AzureExchange[];
   sas?: string;
   copyId?: string;
+  /** A copy into the evidence container is in flight (started here, or by an interrupted run) and is awaited below. */
+  copying?: boolean;
   granted: boolean;
 }
 
@@ -116,13 +119,27 @@ export async function exportSources(recorder: CaseRecorder, clients: AzureClient
           throw new CustodyError('E_CLOUD', `${name} exists but was not copied by this case for ${item.state.evidenceId} (its metadata differs): refusing to adopt it`, { resource: name });
         }
         item.copyId = props.value.copyId ?? 'earlier run';
+        const earlier = recordedForCopy(recorder, target, name, props.value.copyId);
         await recorder.record('copy.adopted', { blob: name, copyId: props.value.copyId, requestIds: requestIdsOf(props.exchanges) }, target);
+        // What the case recorded of this very copy stands: it is not hashed or sealed twice.
+        if (earlier.hashed) item.result.hashes = hashesOf(earlier.hashed);
+        if (earlier.sealed) item.result.sealed = sealedOf(earlier.sealed);
+      } else if (props.value.copyStatus === 'pending') {
+        // An interrupted run started this copy and was cut off before it finished: it is awaited
+        // as it is. A second grant and Copy Blob onto the same blob would export the source again
+        // (Storage refuses a copy onto a blob with one pending: 409 PendingCopyOperation).
+        item.copyId = props.value.copyId ?? 'earlier run';
+        item.copying = true;
+        await recorder.record('copy.adopted', { blob: name, copyId: props.value.copyId, copyStatus: 'pending', requestIds: requestIdsOf(props.exchanges) }, target);
       }
     } catch (error) {
       if ((error as CustodyError).code !== 'E_NOT_FOUND') {
         await fail(recorder, target, item, 'copy', error);
       }
     }
+    // A copy adopted from an interrupted run may have left its grant open (killed before
+    // endGetAccess): revoked below with this run's own, once the copy no longer needs it.
+    if (item.copyId && grantLeftOpen(recorder, target, item.state.id)) item.granted = true;
   }
 
   // 1. Grant read access (LROs: first responses now, polls in rounds).
@@ -185,12 +202,13 @@ export async function exportSources(recorder: CaseRecorder, clients: AzureClient
         return poller.getOperationState() as { copyId?: string };
       });
       item.copyId = started.value.copyId ?? '';
+      item.copying = item.copyId !== '';
       await recorder.record('copy.started', { blob: name, copyId: started.value.copyId, requestIds: requestIdsOf(started.exchanges) }, target);
     } catch (error) {
       await fail(recorder, target, item, 'copy', error);
     }
   }
-  let copying = items.filter((i) => i.sas && i.copyId && !i.result.error);
+  let copying = items.filter((i) => i.copying && !i.result.error);
   while (copying.length > 0) {
     for (const item of copying) {
       try {
@@ -199,6 +217,7 @@ export async function exportSources(recorder: CaseRecorder, clients: AzureClient
         if (status === 'success') {
           await recorder.record('copy.completed', { blob: item.result.blobName, copyId: props.value.copyId, copyProgress: props.value.copyProgress, contentLength: props.value.contentLength, requestIds: requestIdsOf(props.exchanges) }, target);
           item.sas = undefined;
+          item.copying = false;
         } else if (status === 'failed' || status === 'aborted') {
           await fail(recorder, target, item, 'copy', new CustodyError('E_CLOUD', `copy into ${item.result.blobName} ${status}: ${props.value.copyStatusDescription ?? ''}`, { resource: item.result.blobName! }));
         }
@@ -206,7 +225,7 @@ export async function exportSources(recorder: CaseRecorder, clients: AzureClient
         await fail(recorder, target, item, 'copy', error);
       }
     }
-    copying = copying.filter((i) => i.sas && !i.result.error);
+    copying = copying.filter((i) => i.copying && !i.result.error);
     if (copying.length === 0) break;
     if (timing.now() > deadline) {
       for (const item of copying) await fail(recorder, target, item, 'copy', new CustodyError('E_TIMEOUT', `copy into ${item.result.blobName} did not finish`, { resource: item.result.blobName!, retryable: true }));
@@ -236,6 +255,10 @@ export async function exportSources(recorder: CaseRecorder, clients: AzureClient
   // 3. Hash the preserved copy, then 5. seal it.
   for (const item of items.filter((i) => i.copyId && !i.result.error)) {
     const name = item.result.blobName!;
+    if (item.result.hashes) {
+      item.result.sealed ??= await sealEvidence(recorder, clients, config, name, target);
+      continue;
+    }
     try {
       const read = await callAzure('readEvidence', name, async () => {
         const download = await container.getBlobClient(name).download(0);
@@ -259,6 +282,38 @@ export async function exportSources(recorder: CaseRecorder, clients: AzureClient
     item.result.sealed = await sealEvidence(recorder, clients, config, name, target);
   }
   return items.map((i) => i.result);
+}
+
+/**
+ * The `evidence.hashed` and `evidence.sealed` data the case holds for the copy `copyId` in `blob`
+ * (recorded after that copy's `copy.completed` or `copy.adopted`), if any.
+ */
+function recordedForCopy(recorder: CaseRecorder, target: string, blob: string, copyId: string | undefined): { hashed?: Record<string, unknown>; sealed?: Record<string, unknown> } {
+  const history = historyOf(recorder);
+  const about = (type: string) => history.about(type, target).filter((e) => e.data.blob === blob);
+  const copied = [...about('copy.completed'), ...about('copy.adopted')].filter((e) => copyId !== undefined && e.data.copyId === copyId);
+  if (copied.length === 0) return {};
+  const since = Math.min(...copied.map((e) => e.seq));
+  const after = (type: string) => about(type).filter((e) => e.seq > since).at(-1)?.data;
+  const hashed = after('evidence.hashed');
+  const sealed = after('evidence.sealed');
+  return { ...(hashed ? { hashed } : {}), ...(sealed ? { sealed } : {}) };
+}
+
+function hashesOf(data: Record<string, unknown>): VhdHashes {
+  const { fileSha256, fileBytes, diskSha256, diskBytes, footer } = data as unknown as VhdHashes;
+  return { fileSha256, fileBytes, ...(diskSha256 !== undefined ? { diskSha256 } : {}), ...(diskBytes !== undefined ? { diskBytes } : {}), ...(footer !== undefined ? { footer } : {}) };
+}
+
+function sealedOf(data: Record<string, unknown>): ExportResult['sealed'] {
+  return { ...(typeof data.immutableUntil === 'string' ? { immutableUntil: data.immutableUntil } : {}), ...(typeof data.legalHold === 'boolean' ? { legalHold: data.legalHold } : {}) };
+}
+
+/** Whether an earlier run asked for read access to `source` for `target` and no `export.revoked` followed. */
+function grantLeftOpen(recorder: CaseRecorder, target: string, source: string): boolean {
+  const history = historyOf(recorder);
+  const last = (type: string) => history.about(type, target).filter((e) => e.data.source === source).at(-1)?.seq ?? -1;
+  return last('export.requested') > last('export.revoked');
 }
 
 async function sealEvidence(recorder: CaseRecorder, clients: AzureClients, config: AzureConfig, name: string, target: string): Promise<ExportResult['sealed']> {

@@ -8,6 +8,7 @@
  * Names derive from the target's evidence id, so a resumed run finds the point an interrupted
  * run created (GET first) instead of making a second one.
  */
+import { historyOf } from '../../core/case-history.js';
 import type { CaseRecorder } from '../../core/ports.js';
 import { CustodyError, isStopSignal } from '../../core/errors.js';
 import { callAzure, exchangesOf } from './arm-call.js';
@@ -70,12 +71,14 @@ export async function takeRestorePoint(
   let raw: Json | undefined;
   // The request ids of the answer `raw` is: what the ledger's "adopted" and "completed" stand on.
   let answeredBy: string[] = [];
+  let adopted = false;
   try {
     const existing = await callAzure('getRestorePoint', pointId, (o) => compute.restorePoints.get(plan.resourceGroup, plan.collection, plan.point, o)).catch((error: CustodyError) => {
       if (error.code === 'E_NOT_FOUND') return undefined;
       throw error;
     });
     if (existing) {
+      adopted = true;
       raw = obj(existing.raw);
       answeredBy = requestIdsOf(existing.exchanges);
       await recorder.record('restorepoint.adopted', { restorePointId: str(raw.id) ?? pointId, provisioningState: str(at(raw, 'properties', 'provisioningState')), requestIds: answeredBy }, vm.id);
@@ -119,13 +122,6 @@ export async function takeRestorePoint(
   }
   const missing = disks.filter((d) => !byDisk.has(resourceKey(d.id)));
   if (missing.length > 0) return { fallback: `the restore point has no disk restore point for ${missing.map((d) => d.id).join(', ')}` };
-  await recorder.record('restorepoint.completed', {
-    restorePointId: str(raw!.id) ?? pointId,
-    consistencyMode: str(at(raw, 'properties', 'consistencyMode')),
-    timeCreated: str(at(raw, 'properties', 'timeCreated')),
-    diskRestorePoints: Object.fromEntries(disks.map((d) => [d.id, byDisk.get(resourceKey(d.id))])),
-    requestIds: answeredBy,
-  }, vm.id);
   const sources = disks.map((disk): ExportSource => {
     const drpId = byDisk.get(resourceKey(disk.id))!;
     const drpName = drpId.split('/').pop()!;
@@ -141,6 +137,19 @@ export async function takeRestorePoint(
       revoke: (o) => compute.diskRestorePoint.revokeAccess(plan.resourceGroup, plan.collection, plan.point, drpName, o) as unknown as GrantPoller,
     };
   });
+  // An earlier run of the case recorded this restore point's disks as evidence: restorepoint.adopted
+  // says it was found again; recording its completion and artefacts twice would count them twice.
+  const history = historyOf(recorder);
+  if (adopted && sources.every((source) => history.artifactRecorded(source.evidenceId, { diskRestorePointId: source.id }))) {
+    return { sources, restorePointId: str(raw!.id) ?? pointId };
+  }
+  await recorder.record('restorepoint.completed', {
+    restorePointId: str(raw!.id) ?? pointId,
+    consistencyMode: str(at(raw, 'properties', 'consistencyMode')),
+    timeCreated: str(at(raw, 'properties', 'timeCreated')),
+    diskRestorePoints: Object.fromEntries(disks.map((d) => [d.id, byDisk.get(resourceKey(d.id))])),
+    requestIds: answeredBy,
+  }, vm.id);
   for (const source of sources) {
     await recorder.recordArtifact({ evidenceId: source.evidenceId, kind: 'azure-disk-restore-point', source: source.diskId, target: vm.id, cloudIds: { diskRestorePointId: source.id, restorePointId: str(raw!.id) ?? pointId }, details: { consistencyMode: 'CrashConsistent', multiDisk: true } });
   }

@@ -14,6 +14,7 @@
  * set is awaited by listing each resource group once per round — one request per group per
  * round however many disks, never one poller per disk.
  */
+import { historyOf } from '../../core/case-history.js';
 import type { CaseRecorder } from '../../core/ports.js';
 import { CustodyError, isStopSignal } from '../../core/errors.js';
 import { callAzure, exchangesOf } from './arm-call.js';
@@ -166,7 +167,11 @@ export async function awaitSnapshots(
     state.requestIds = requestIds;
     const provisioning = str(at(raw, 'properties', 'provisioningState'));
     if (provisioning === 'Succeeded') {
+      const adopted = state.status === 'adopted';
       state.status = 'succeeded';
+      // An earlier run of the case recorded this very snapshot as evidence: snapshot.adopted says
+      // it was found again; recording its completion and artefact twice would count it twice.
+      if (adopted && historyOf(recorder).artifactRecorded(state.plan.evidenceId, { snapshotId: str(raw.id) ?? state.id })) return;
       await recorder.record('snapshot.completed', {
         snapshotId: str(raw.id) ?? state.id,
         uniqueId: str(at(raw, 'properties', 'uniqueId')),

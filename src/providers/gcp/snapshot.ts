@@ -7,6 +7,7 @@
  * the provider confirmed (ids, sizes, the source disk's id and last attach time) — and that no
  * content hash exists.
  */
+import { historyOf } from '../../core/case-history.js';
 import { evidenceIdFor } from '../../core/case-id.js';
 import { CustodyError, isCustodyError, isStopSignal } from '../../core/errors.js';
 import type { CaseRecorder } from '../../core/ports.js';
@@ -161,6 +162,12 @@ export async function snapshotDisk(
     }
     snapshot = await waitUntilReady(session, disk, name, evidenceId);
     result.snapshotId = String(snapshot.id ?? '');
+    if (historyOf(recorder).artifactRecorded(evidenceId, { snapshotId: result.snapshotId, snapshotName: name })) {
+      // An earlier run of the case recorded this very snapshot as evidence: snapshot.adopted above
+      // says it was found again; recording its completion and artefact twice would count it twice.
+      result.status = 'completed';
+      return result;
+    }
     const record = {
       snapshotName: name,
       snapshotId: String(snapshot.id ?? ''),

@@ -35,6 +35,21 @@ export function explainCheckpointStatus(status: number, body: string): string {
   return `unexpected HTTP ${status}`;
 }
 
+const UNANSWERED =
+  "an earlier run of this case asked for it and was cut off before the kubelet's answer was on record: its archive may be on the node (under /var/lib/kubelet/checkpoints, preserved by the node's disk snapshot) under a name the case does not know, and a second request would write a second memory image of the container onto the node's disk";
+
+/**
+ * Whether the latest `checkpoint.requested` for `container` has neither a `checkpoint.created`
+ * nor a `checkpoint.unavailable` after it: the request went out (it is recorded before it is
+ * sent) and the run ended before its answer was recorded.
+ */
+function unanswered(run: PodRun, container: string): boolean {
+  const history = historyOf(run.ctx.recorder);
+  const last = (type: string) => history.about(type, run.key).filter((e) => e.data.container === container).at(-1)?.seq ?? -1;
+  const asked = last('checkpoint.requested');
+  return asked >= 0 && asked > Math.max(last(LEDGER_EVENTS.checkpointCreated), last('checkpoint.unavailable'));
+}
+
 /** Probes (and, where allowed, takes) a checkpoint of every running container of `containers`. */
 export async function probeCheckpoint(run: PodRun, node: string, containers: readonly ContainerInfo[]): Promise<void> {
   const { namespace, pod } = run.target;
@@ -44,6 +59,10 @@ export async function probeCheckpoint(run: PodRun, node: string, containers: rea
     // A resumed case must not write a second archive on the node for the same container.
     if (historyOf(recorder).about(LEDGER_EVENTS.checkpointCreated, run.key).some((e) => e.data.container === container.name)) {
       await recorder.record('checkpoint.skipped', { node, container: container.name, reason: 'an earlier run of this case took it' }, run.key);
+      continue;
+    }
+    if (unanswered(run, container.name)) {
+      await recorder.record('checkpoint.skipped', { node, container: container.name, reason: UNANSWERED }, run.key);
       continue;
     }
     const path = `/api/v1/nodes/${node}/proxy/checkpoint/${namespace}/${pod}/${container.name}`;

@@ -13,7 +13,7 @@ import { evidenceIdFor } from '../../../src/core/case-id.js';
 import { CustodyError } from '../../../src/core/errors.js';
 import type { CaseRecorder } from '../../../src/core/ports.js';
 import { parseTarget } from '../../../src/providers/targets.js';
-import { verifyCase } from '../../../src/custody/index.js';
+import { verifyCase, type CaseHandle } from '../../../src/custody/index.js';
 import { attachVolume } from '../../../src/lab/aws/scenario.js';
 import { addInstance, type LabInstance } from '../../../src/lab/index.js';
 import { assumeCollector, ec2Client } from '../../lab/aws/helpers.js';
@@ -224,5 +224,87 @@ describe('AWS provider: resuming an instance whose snapshots are only partly the
     await kase.close({ outcomes: [outcome] });
     const verified = await verifyCase(join(world.dir, 'cases', caseId));
     expect(verified.ok, JSON.stringify(verified.problems)).toBe(true);
+  });
+});
+
+/**
+ * `kase`, except that from the `nth` entry of `type` on (`type` may name a role: `snapshot.copied
+ * forensics`) nothing can be recorded any more: what a kill -9 or a full disk right after the
+ * cloud answered leaves (the cloud did the work, the case never heard).
+ */
+function cutAt(kase: CaseHandle, type: string, nth: number): CaseRecorder {
+  let cut = false;
+  let seen = 0;
+  const refuse = (what: string) => {
+    cut = true;
+    return Promise.reject(new CustodyError('E_LEDGER', `test cut: ${what} was not recorded`));
+  };
+  const reaches = (what: string) => what === type && (seen += 1) === nth;
+  return {
+    caseId: kase.caseId,
+    analyst: kase.analyst,
+    caseDir: kase.caseDir,
+    entries: () => kase.entries(),
+    record: (t, data, target) => (cut || reaches(`${t} ${String(data?.role ?? '')}`.trim()) ? refuse(t) : kase.record(t, data, target)),
+    storeEvidence: (input) => (cut ? refuse(input.name) : kase.storeEvidence(input)),
+    recordArtifact: (input) => (cut || reaches('artifact.recorded') ? refuse(input.kind) : kase.recordArtifact(input)),
+  };
+}
+
+describe('AWS provider: a run cut off after each cloud call, then resumed', () => {
+  // Preserve, an aws/ebs root (re-encrypted before sharing), a forensics copy, a lock and the disk hash: every step there is.
+  const options = { preserve: true, hash: true };
+  const config = { lock: { mode: 'compliance' as const, durationDays: 1 } };
+  it.each([
+    ['change.applied', 1],
+    ['change.applied', 2],
+    ['snapshot.created', 1],
+    ['artifact.recorded', 1],
+    ['snapshot.completed source', 1],
+    ['snapshot.copied reencrypted', 1],
+    ['snapshot.shared', 1],
+    ['snapshot.copied forensics', 1],
+    ['snapshot.completed forensics', 1],
+    ['snapshot.copied forensics', 2],
+    ['snapshot.locked', 1],
+    ['disk.hashed forensics', 1],
+  ] as const)('cut at %s #%i: every volume ends with one source snapshot and one copy of each kind, what existed is adopted by id, each disk hashed once, and the case verifies', async (type, nth) => {
+    const host = addInstance(world.lab.state, ACCOUNT, REGION, {
+      tags: { Name: `cut-${type}-${nth}`, ...TAGGED },
+      volumes: [
+        // 1 GiB each: the whole-disk hash reads every block.
+        { sizeGiB: 1, encryption: 'aws/ebs', tags: TAGGED },
+        { sizeGiB: 1, encryption: 'alias/cloud-custody-share', tags: TAGGED },
+      ],
+      consoleOutput: 'login: ',
+    });
+    const target = parseTarget(arnOf(host));
+    const caseId = `IR-cut-${type.replace(/[ .]/g, '-')}-${nth}`;
+    const first = await openTestCase(caseId, false);
+    await expect(provider(config).collect(target, contextFor(cutAt(first, type, nth), options))).rejects.toMatchObject({ code: 'E_LEDGER' });
+    await first.release();
+    const existing = world.snapshotsOf(caseId).map((s) => s.id);
+
+    const kase = await openTestCase(caseId, true);
+    const resumedFrom = kase.entries().length;
+    const outcome = await provider(config).collect(target, contextFor(kase, options));
+    expect(outcome.status, outcome.reason).toBe('collected');
+    const all = world.snapshotsOf(caseId);
+    // 2 source snapshots, the root's re-encrypted copy, 2 forensics copies.
+    expect(all).toHaveLength(5);
+    expect(sourceSnapshotsPerVolume(caseId)).toEqual(Object.fromEntries(host.blockDevices.map((d) => [d.volumeId, 1])));
+    const copies = all.filter((s) => s.tags.SourceSnapshotId !== undefined).map((s) => `${s.ownerId}/${s.tags.SourceSnapshotId}`);
+    expect(new Set(copies).size).toBe(copies.length);
+    // The resumed run names every snapshot the cut-off run made as adopted.
+    const rerun = kase.entries().slice(resumedFrom);
+    const adopted = rerun.filter((e) => e.type === 'snapshot.adopted').map((e) => e.data.snapshotId);
+    expect(existing.filter((id) => !adopted.includes(id))).toEqual([]);
+    // A compliance lock the cut-off run put on a copy is found in place and said so, not asked for again in vain.
+    const foundLocked = rerun.filter((e) => e.type === 'snapshot.locked' && e.data.foundLocked !== undefined);
+    expect(foundLocked).toHaveLength(type === 'snapshot.locked' ? 1 : 0);
+    expect(kase.entries().filter((e) => e.type === 'disk.hashed').map((e) => e.data.volumeId).sort()).toEqual(host.blockDevices.map((d) => d.volumeId).sort());
+    await kase.close({ outcomes: [outcome] });
+    const verified = await verifyCase(join(world.dir, 'cases', caseId));
+    expect(verified.problems).toEqual([]);
   });
 });

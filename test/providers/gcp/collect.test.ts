@@ -6,6 +6,8 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it, vi } from 'vitest';
+import { CustodyError } from '../../../src/core/errors.js';
+import type { LedgerEntry } from '../../../src/core/ports.js';
 import { LabGcpState } from '../../../src/lab/gcp/index.js';
 import { openCase } from '../../../src/custody/index.js';
 import { collectGcpTarget } from '../../../src/providers/gcp/collect.js';
@@ -137,6 +139,10 @@ describe('resume and faults', () => {
     expect(fx.lab.server.calls.get('compute.snapshots.insert')).toBe(2);
     expect(forensicsSnapshots(fx)).toHaveLength(2);
     expect(resumed.ofType('snapshot.adopted').length).toBeGreaterThanOrEqual(2);
+    // Evidence the case already holds is not recorded again: one artefact and one completion per snapshot.
+    const again = resumed.log.slice(fx.recorder.log.length);
+    expect(again.filter((e) => e.type === 'snapshot.adopted').map((e) => e.data.status)).toEqual(['READY', 'READY']);
+    expect(again.filter((e) => e.type === 'artifact.recorded' || e.type === 'snapshot.completed')).toEqual([]);
   });
 
   it('a resumed run whose serial console has grown finds the output an earlier run stored: a result, not a refusal recorded as unavailable', async () => {
@@ -262,4 +268,46 @@ describe('resume and faults', () => {
     expect(waiter.calls).toBe(fx.lab.server.calls.get('compute.globalOperations.wait'));
     expect(waiter.rounds).toBeLessThan(waiter.calls);
   });
+});
+
+/** A recorder whose ledger can no longer be written from the first `type` entry on. */
+class CutRecorder extends ContentRecorder {
+  private cut = false;
+  constructor(private readonly at: string) {
+    super();
+  }
+  override async record(type: string, data: Record<string, unknown> = {}, target?: string): Promise<LedgerEntry> {
+    if (this.cut || type === this.at) {
+      this.cut = true;
+      throw new CustodyError('E_LEDGER', `test cut: ${type} was not recorded`);
+    }
+    return super.record(type, data, target);
+  }
+}
+
+describe('a run cut off after a cloud call (what a kill -9 or a full disk leaves: the cloud did the work, the case never heard)', () => {
+  it.each(['snapshot.created', 'snapshot.completed', 'artifact.recorded'])(
+    'cut at %s: the resumed run adopts each snapshot that exists, inserts only the missing ones, and the instance is collected',
+    async (cut) => {
+      fx = await startGcpFixture();
+      const first = new CutRecorder(cut);
+      await expect(collectGcpTarget({ session: fx.newSession(first), recorder: first }, parseGcpTarget(WEB_1))).rejects.toMatchObject({ code: 'E_LEDGER' });
+      // As after a kill: the cut-off run's inserts already sent have landed, nothing else follows.
+      const sent = first.log.filter((e) => e.type === 'snapshot.requested').length;
+      while ((fx.lab.server.calls.get('compute.snapshots.insert') ?? 0) < sent) await new Promise((r) => setTimeout(r, 5));
+      const existing = [...fx.lab.state.snapshots.values()].filter((s) => s.project === 'custody-forensics').map((s) => s.name);
+      expect(existing.length).toBeGreaterThan(0);
+      const inserts = fx.lab.server.calls.get('compute.snapshots.insert');
+
+      const resumed = new ContentRecorder(first.log);
+      const outcome = await collectGcpTarget({ session: fx.newSession(resumed), recorder: resumed }, parseGcpTarget(WEB_1));
+      expect(outcome.status, outcome.reason).toBe('collected');
+      const names = [...fx.lab.state.snapshots.values()].filter((s) => s.project === 'custody-forensics').map((s) => s.name);
+      expect(names).toHaveLength(2);
+      expect(fx.lab.server.calls.get('compute.snapshots.insert')).toBe(inserts! + (2 - existing.length));
+      const after = resumed.log.slice(first.log.length);
+      expect(after.filter((e) => e.type === 'snapshot.adopted').map((e) => e.data.snapshotName).sort()).toEqual([...existing].sort());
+      expect(after.filter((e) => e.type === 'artifact.recorded')).toHaveLength(2);
+    },
+  );
 });
