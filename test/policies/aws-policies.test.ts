@@ -142,6 +142,10 @@ const collectorDenials: DenyCase[] = [
     asCollector('ec2:CreateSnapshots', snapshot(), { ...caseTags, 'aws:RequestTag/Owner': 'x', 'aws:TagKeys': ['CaseId', 'EvidenceId', 'Owner'] }),
   ],
   ['retagging an existing snapshot (CreateTags outside creation)', asCollector('ec2:CreateTags', snapshot(), { ...caseTags, ...caseSnapshot })],
+  [
+    'tagging a new snapshot with another case while creating it',
+    asCollector('ec2:CreateTags', snapshot('snap-0new'), { ...caseTags, 'aws:RequestTag/CaseId': 'IR-OTHER', 'ec2:CreateAction': 'CreateSnapshots' }),
+  ],
   ['copying a snapshot of another case', asCollector('ec2:CopySnapshot', snapshot(), { 'aws:ResourceTag/CaseId': 'IR-OTHER' })],
   ['copying an untagged snapshot', asCollector('ec2:CopySnapshot', snapshot())],
   ['making a copy without the case tags', asCollector('ec2:CopySnapshot', snapshot('snap-0new'), { 'aws:RequestTag/CaseId': CASE_ID, 'aws:TagKeys': ['CaseId'] })],
@@ -201,6 +205,21 @@ const orchestratorDenials: DenyCase[] = [
     ),
   ],
   ['copying into the forensics account without the case tags', asOrchestrator('ec2:CopySnapshot', snapshot('snap-0copy'))],
+  [
+    'copying a snapshot shared from an account outside the organisation',
+    {
+      ...asOrchestrator('ec2:CopySnapshot', snapshot(), { 'ec2:Owner': '444444444444', 'aws:ResourceOrgID': 'o-elsewhere' }, '444444444444'),
+      snapshotSharedWith: [F],
+    },
+  ],
+  [
+    'copying one of its own snapshots (copies are made only from what a target account shared)',
+    asOrchestrator('ec2:CopySnapshot', snapshot('snap-0copy'), { 'ec2:Owner': F, 'aws:ResourceOrgID': world.organizationId, 'aws:ResourceTag/CaseId': CASE_ID }),
+  ],
+  [
+    'retagging an evidence copy (CreateTags outside a copy)',
+    asOrchestrator('ec2:CreateTags', snapshot('snap-0copy'), { 'aws:ResourceTag/CaseId': CASE_ID, 'aws:RequestTag/CaseId': 'IR-OTHER', 'aws:TagKeys': ['CaseId'] }),
+  ],
   ['locking a snapshot that is not evidence', asOrchestrator('ec2:LockSnapshot', snapshot('snap-0mine'), { 'ec2:Owner': F })],
   ['deleting an evidence copy', asOrchestrator('ec2:DeleteSnapshot', snapshot('snap-0copy'), { 'aws:ResourceTag/CaseId': CASE_ID })],
   [
