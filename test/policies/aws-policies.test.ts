@@ -6,7 +6,7 @@
 import { describe, expect, it } from 'vitest';
 import { AWS_OPERATIONS, type AwsOperation } from '../../src/providers/aws/operations.js';
 import { readPolicyTemplate, type PolicyDocument } from '../../scripts/policies.js';
-import { collectorRoleArn, defaultWorld, evidenceBucketName, simulateRequest, type SimRequest, type SimVerdict } from './iam-simulator.js';
+import { collectorRoleArn, defaultWorld, evidenceBucketName, orchestratorRoleArn, simulateRequest, type SimRequest, type SimVerdict } from './iam-simulator.js';
 import {
   ANALYST,
   CASE_ID,
@@ -313,6 +313,28 @@ const trustDenials: DenyCase[] = [
     },
   ],
   [
+    'the orchestrator tagging the collector session with more than the case id, even with every IAM permission (the trust policy alone refuses)',
+    {
+      principal: orchestrator,
+      action: 'sts:TagSession',
+      resource: collectorRoleArn(world, T),
+      resourceAccount: T,
+      identityPolicy: ALLOW_EVERYTHING,
+      context: { 'aws:PrincipalArn': orchestratorRoleArn(world), ...assumeRoleContext(world), 'aws:RequestTag/Team': 'x', 'aws:TagKeys': ['CaseId', 'Team'] },
+    },
+  ],
+  [
+    'another role of the forensics account (even an administrator) assuming the orchestrator role',
+    {
+      principal: `arn:aws:sts::${F}:assumed-role/Administrator/mallory`,
+      action: 'sts:AssumeRole',
+      resource: orchestratorRoleArn(world),
+      resourceAccount: F,
+      identityPolicy: ALLOW_EVERYTHING,
+      context: { 'aws:PrincipalArn': `arn:aws:iam::${F}:role/Administrator` },
+    },
+  ],
+  [
     'a role in the target account assuming the collector role',
     {
       principal: `arn:aws:sts::${T}:assumed-role/Administrator/mallory`,
@@ -383,6 +405,21 @@ describe('the deny matrix: each is refused', () => {
     const verdict = await simulateRequest(world, request);
     if (expected) expect(verdict.result, verdict.reason).toBe(expected);
     else expect(verdict.result, verdict.reason).not.toBe('Allowed');
+  });
+});
+
+describe('the orchestrator role is assumed by the responders', () => {
+  it('a responder role (ResponderPrincipalArnPattern) assumes it', async () => {
+    const verdict = await simulateRequest(world, {
+      principal: `arn:aws:sts::${F}:assumed-role/IncidentResponder/alice`,
+      action: 'sts:AssumeRole',
+      resource: orchestratorRoleArn(world),
+      resourceAccount: F,
+      identityPolicy: ALLOW_EVERYTHING,
+      context: { 'aws:PrincipalArn': `arn:aws:iam::${F}:role/responders/IncidentResponder` },
+    });
+    expect(verdict.result, verdict.reason).toBe('Allowed');
+    expect(verdict.allowedBy).toContain('orchestrator-trust-policy#RespondersOfTheForensicsAccountAssume');
   });
 });
 
