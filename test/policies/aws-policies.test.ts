@@ -100,6 +100,18 @@ describe('nothing the policies allow goes unused', () => {
     expect(unused).toEqual([]);
   });
 
+  it('every action the key policies allow the orchestrator is declared by a forensics-account operation', () => {
+    // A target account's key policy is its only say over what the forensics account does with its key.
+    for (const name of ['shareable-kms-key-policy', 'forensics-kms-key-policy'] as const) {
+      const toOrchestrator = readPolicyTemplate(name).Statement.filter(
+        (s) => s.Effect === 'Allow' && s.Condition?.ArnEquals?.['aws:PrincipalArn'] === '${OrchestratorRoleArn}',
+      );
+      expect(toOrchestrator.length, name).toBeGreaterThan(0);
+      const unused = [...actionsOf({ ...readPolicyTemplate(name), Statement: toOrchestrator })].filter((a) => !declaredActions('forensics').has(a));
+      expect(unused, name).toEqual([]);
+    }
+  });
+
   it('no policy grants a wildcard action', () => {
     for (const name of ['collector-policy', 'orchestrator-policy', 'orchestrator-evidence-bucket-policy', 'collector-trust-policy'] as const) {
       expect([...actionsOf(readPolicyTemplate(name))].filter((a) => a.includes('*')), name).toEqual([]);
@@ -232,6 +244,13 @@ const orchestratorDenials: DenyCase[] = [
   ],
   ['decrypting with a target account key directly (not through EC2)', asOrchestrator('kms:Decrypt', shareableKey, { 'aws:ResourceOrgID': world.organizationId }, T)],
   ['decrypting with the forensics key directly', asOrchestrator('kms:Decrypt', world.forensicsKeyArn)],
+  [
+    'decrypting with the shareable key directly, even with every IAM permission (the target account\'s key policy alone refuses)',
+    {
+      ...asOrchestrator('kms:Decrypt', shareableKey, { 'aws:PrincipalArn': orchestratorRoleArn(world), 'aws:ResourceOrgID': world.organizationId }, T),
+      identityPolicy: ALLOW_EVERYTHING,
+    },
+  ],
   ['unlocking an evidence copy', asOrchestrator('ec2:UnlockSnapshot', snapshot('snap-0copy'), { 'aws:ResourceTag/CaseId': CASE_ID })],
   ['scheduling the deletion of the forensics key', asOrchestrator('kms:ScheduleKeyDeletion', world.forensicsKeyArn)],
   ['reading the blocks of a snapshot that is not evidence (EBS direct APIs)', asOrchestrator('ebs:GetSnapshotBlock', snapshot('snap-0mine'), { 'ec2:Owner': F })],
