@@ -407,6 +407,11 @@ const scpDenials: DenyCase[] = [
     'ExplicitlyDenied',
   ],
   [
+    'a workload administrator flipping the collection tag to false through the tagging API',
+    workloadAdmin('tag:TagResources', '*', { [`aws:RequestTag/${tagKey}`]: 'false', 'aws:TagKeys': [tagKey] }),
+    'ExplicitlyDenied',
+  ],
+  [
     'a workload administrator removing the collection tag through the tagging API',
     workloadAdmin('tag:UntagResources', '*', { 'aws:TagKeys': [tagKey] }),
     'ExplicitlyDenied',
