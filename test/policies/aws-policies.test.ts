@@ -19,6 +19,7 @@ import {
   declaredRequests,
   orchestratorSession,
 } from './operation-requests.js';
+import { providerSource } from './provider-source.js';
 
 const world = defaultWorld();
 const F = world.forensicsAccount;
@@ -64,6 +65,16 @@ describe('every AWS call the provider declares is allowed for a tagged target', 
       expect(verdict.result, verdict.reason).toBe('Allowed');
     },
   );
+});
+
+describe('AWS operations are all made by the code', () => {
+  it('every declared operation is named by the provider where it calls AWS (callAws, a scope\'s ec2/kms/ebs, a waiter or reader given the operation)', () => {
+    // "Nothing unused" above is against AWS_OPERATIONS; this holds AWS_OPERATIONS to the code, so a
+    // declaration (and the grant it justifies) cannot outlive the call it was made for.
+    const source = providerSource('aws');
+    const unused = Object.keys(AWS_OPERATIONS).filter((name) => !source.includes(`'${name}'`));
+    expect(unused).toEqual([]);
+  });
 });
 
 describe('nothing the policies allow goes unused', () => {

@@ -19,6 +19,7 @@ import {
   type PolicyWorld,
 } from '../../src/lab/gcp/index.js';
 import { declaredPermissionsByRole, GCP_OPERATIONS, type GcpRoleName } from '../../src/providers/gcp/operations.js';
+import { providerSource } from './provider-source.js';
 
 const ROLE_FILE: Record<GcpRoleName, string> = {
   collector: 'collector-role',
@@ -57,6 +58,20 @@ describe('policies/gcp against the declared calls', () => {
         expect(p, `${file}: ${p}`).not.toMatch(/\.(delete|stop|suspend|reset|setIamPolicy|updateKmsKey|setMetadata|setLabels(?<!snapshots\.setLabels)|signBlob|signJwt|actAs|implicitDelegation)$/);
       }
     }
+  });
+
+  it('every declared operation is made by the code (no declaration, and no grant, outlives its call)', () => {
+    const source = providerSource('gcp');
+    // Two are made without callGcp: the token is minted by credentials.ts itself, and the hold's
+    // tag binding travels in snapshots.insert's params.
+    const madeOtherwise: Record<string, RegExp> = {
+      generateAccessToken: /:generateAccessToken`/,
+      bindEvidenceHoldTag: /params: \{ resourceManagerTags:/,
+    };
+    const unused = Object.keys(GCP_OPERATIONS).filter((name) =>
+      !(madeOtherwise[name] ?? new RegExp(`(call|callGcp)\\('${name}'`)).test(source),
+    );
+    expect(unused).toEqual([]);
   });
 
   it('the collector binding is conditioned on the collection tag (a Resource Manager tag, not a label)', () => {
