@@ -268,7 +268,7 @@ resource "google_iam_deny_policy" "evidence_hold" {
   count        = var.evidence_hold ? 1 : 0
   parent       = urlencode("cloudresourcemanager.googleapis.com/projects/${var.forensics_project}")
   name         = "cloud-custody-evidence-hold"
-  display_name = "Evidence snapshots cannot be deleted, re-keyed or re-labelled"
+  display_name = "Evidence snapshots cannot be deleted, re-keyed or shared"
 
   rules {
     description = "Opt-in (gcp.snapshots.evidenceHoldTag): snapshots bound to the EvidenceHold tag at creation are protected from everyone but the break-glass group."

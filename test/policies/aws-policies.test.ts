@@ -6,7 +6,7 @@
 import { describe, expect, it } from 'vitest';
 import { AWS_OPERATIONS, type AwsOperation } from '../../src/providers/aws/operations.js';
 import { readPolicyTemplate, type PolicyDocument } from '../../scripts/policies.js';
-import { collectorRoleArn, defaultWorld, evidenceBucketName, simulateRequest, type SimRequest, type SimVerdict } from './iam-simulator.js';
+import { collectorRoleArn, defaultWorld, evidenceBucketName, orchestratorRoleArn, simulateRequest, type SimRequest, type SimVerdict } from './iam-simulator.js';
 import {
   ANALYST,
   CASE_ID,
@@ -19,6 +19,7 @@ import {
   declaredRequests,
   orchestratorSession,
 } from './operation-requests.js';
+import { providerSource } from './provider-source.js';
 
 const world = defaultWorld();
 const F = world.forensicsAccount;
@@ -66,6 +67,16 @@ describe('every AWS call the provider declares is allowed for a tagged target', 
   );
 });
 
+describe('AWS operations are all made by the code', () => {
+  it('every declared operation is named by the provider where it calls AWS (callAws, a scope\'s ec2/kms/ebs, a waiter or reader given the operation)', () => {
+    // "Nothing unused" above is against AWS_OPERATIONS; this holds AWS_OPERATIONS to the code, so a
+    // declaration (and the grant it justifies) cannot outlive the call it was made for.
+    const source = providerSource('aws');
+    const unused = Object.keys(AWS_OPERATIONS).filter((name) => !source.includes(`'${name}'`));
+    expect(unused).toEqual([]);
+  });
+});
+
 describe('nothing the policies allow goes unused', () => {
   const actionsOf = (doc: PolicyDocument) =>
     new Set(doc.Statement.filter((s) => s.Effect === 'Allow').flatMap((s) => (Array.isArray(s.Action) ? s.Action : [s.Action])));
@@ -98,6 +109,18 @@ describe('nothing the policies allow goes unused', () => {
       ...statements('collector-trust-policy'),
     ].filter((s) => !used.has(s));
     expect(unused).toEqual([]);
+  });
+
+  it('every action the key policies allow the orchestrator is declared by a forensics-account operation', () => {
+    // A target account's key policy is its only say over what the forensics account does with its key.
+    for (const name of ['shareable-kms-key-policy', 'forensics-kms-key-policy'] as const) {
+      const toOrchestrator = readPolicyTemplate(name).Statement.filter(
+        (s) => s.Effect === 'Allow' && s.Condition?.ArnEquals?.['aws:PrincipalArn'] === '${OrchestratorRoleArn}',
+      );
+      expect(toOrchestrator.length, name).toBeGreaterThan(0);
+      const unused = [...actionsOf({ ...readPolicyTemplate(name), Statement: toOrchestrator })].filter((a) => !declaredActions('forensics').has(a));
+      expect(unused, name).toEqual([]);
+    }
   });
 
   it('no policy grants a wildcard action', () => {
@@ -142,6 +165,10 @@ const collectorDenials: DenyCase[] = [
     asCollector('ec2:CreateSnapshots', snapshot(), { ...caseTags, 'aws:RequestTag/Owner': 'x', 'aws:TagKeys': ['CaseId', 'EvidenceId', 'Owner'] }),
   ],
   ['retagging an existing snapshot (CreateTags outside creation)', asCollector('ec2:CreateTags', snapshot(), { ...caseTags, ...caseSnapshot })],
+  [
+    'tagging a new snapshot with another case while creating it',
+    asCollector('ec2:CreateTags', snapshot('snap-0new'), { ...caseTags, 'aws:RequestTag/CaseId': 'IR-OTHER', 'ec2:CreateAction': 'CreateSnapshots' }),
+  ],
   ['copying a snapshot of another case', asCollector('ec2:CopySnapshot', snapshot(), { 'aws:ResourceTag/CaseId': 'IR-OTHER' })],
   ['copying an untagged snapshot', asCollector('ec2:CopySnapshot', snapshot())],
   ['making a copy without the case tags', asCollector('ec2:CopySnapshot', snapshot('snap-0new'), { 'aws:RequestTag/CaseId': CASE_ID, 'aws:TagKeys': ['CaseId'] })],
@@ -201,6 +228,21 @@ const orchestratorDenials: DenyCase[] = [
     ),
   ],
   ['copying into the forensics account without the case tags', asOrchestrator('ec2:CopySnapshot', snapshot('snap-0copy'))],
+  [
+    'copying a snapshot shared from an account outside the organisation',
+    {
+      ...asOrchestrator('ec2:CopySnapshot', snapshot(), { 'ec2:Owner': '444444444444', 'aws:ResourceOrgID': 'o-elsewhere' }, '444444444444'),
+      snapshotSharedWith: [F],
+    },
+  ],
+  [
+    'copying one of its own snapshots (copies are made only from what a target account shared)',
+    asOrchestrator('ec2:CopySnapshot', snapshot('snap-0copy'), { 'ec2:Owner': F, 'aws:ResourceOrgID': world.organizationId, 'aws:ResourceTag/CaseId': CASE_ID }),
+  ],
+  [
+    'retagging an evidence copy (CreateTags outside a copy)',
+    asOrchestrator('ec2:CreateTags', snapshot('snap-0copy'), { 'aws:ResourceTag/CaseId': CASE_ID, 'aws:RequestTag/CaseId': 'IR-OTHER', 'aws:TagKeys': ['CaseId'] }),
+  ],
   ['locking a snapshot that is not evidence', asOrchestrator('ec2:LockSnapshot', snapshot('snap-0mine'), { 'ec2:Owner': F })],
   ['deleting an evidence copy', asOrchestrator('ec2:DeleteSnapshot', snapshot('snap-0copy'), { 'aws:ResourceTag/CaseId': CASE_ID })],
   [
@@ -213,6 +255,13 @@ const orchestratorDenials: DenyCase[] = [
   ],
   ['decrypting with a target account key directly (not through EC2)', asOrchestrator('kms:Decrypt', shareableKey, { 'aws:ResourceOrgID': world.organizationId }, T)],
   ['decrypting with the forensics key directly', asOrchestrator('kms:Decrypt', world.forensicsKeyArn)],
+  [
+    'decrypting with the shareable key directly, even with every IAM permission (the target account\'s key policy alone refuses)',
+    {
+      ...asOrchestrator('kms:Decrypt', shareableKey, { 'aws:PrincipalArn': orchestratorRoleArn(world), 'aws:ResourceOrgID': world.organizationId }, T),
+      identityPolicy: ALLOW_EVERYTHING,
+    },
+  ],
   ['unlocking an evidence copy', asOrchestrator('ec2:UnlockSnapshot', snapshot('snap-0copy'), { 'aws:ResourceTag/CaseId': CASE_ID })],
   ['scheduling the deletion of the forensics key', asOrchestrator('kms:ScheduleKeyDeletion', world.forensicsKeyArn)],
   ['reading the blocks of a snapshot that is not evidence (EBS direct APIs)', asOrchestrator('ebs:GetSnapshotBlock', snapshot('snap-0mine'), { 'ec2:Owner': F })],
@@ -294,6 +343,28 @@ const trustDenials: DenyCase[] = [
     },
   ],
   [
+    'the orchestrator tagging the collector session with more than the case id, even with every IAM permission (the trust policy alone refuses)',
+    {
+      principal: orchestrator,
+      action: 'sts:TagSession',
+      resource: collectorRoleArn(world, T),
+      resourceAccount: T,
+      identityPolicy: ALLOW_EVERYTHING,
+      context: { 'aws:PrincipalArn': orchestratorRoleArn(world), ...assumeRoleContext(world), 'aws:RequestTag/Team': 'x', 'aws:TagKeys': ['CaseId', 'Team'] },
+    },
+  ],
+  [
+    'another role of the forensics account (even an administrator) assuming the orchestrator role',
+    {
+      principal: `arn:aws:sts::${F}:assumed-role/Administrator/mallory`,
+      action: 'sts:AssumeRole',
+      resource: orchestratorRoleArn(world),
+      resourceAccount: F,
+      identityPolicy: ALLOW_EVERYTHING,
+      context: { 'aws:PrincipalArn': `arn:aws:iam::${F}:role/Administrator` },
+    },
+  ],
+  [
     'a role in the target account assuming the collector role',
     {
       principal: `arn:aws:sts::${T}:assumed-role/Administrator/mallory`,
@@ -347,6 +418,11 @@ const scpDenials: DenyCase[] = [
     'ExplicitlyDenied',
   ],
   [
+    'a workload administrator flipping the collection tag to false through the tagging API',
+    workloadAdmin('tag:TagResources', '*', { [`aws:RequestTag/${tagKey}`]: 'false', 'aws:TagKeys': [tagKey] }),
+    'ExplicitlyDenied',
+  ],
+  [
     'a workload administrator removing the collection tag through the tagging API',
     workloadAdmin('tag:UntagResources', '*', { 'aws:TagKeys': [tagKey] }),
     'ExplicitlyDenied',
@@ -364,6 +440,21 @@ describe('the deny matrix: each is refused', () => {
     const verdict = await simulateRequest(world, request);
     if (expected) expect(verdict.result, verdict.reason).toBe(expected);
     else expect(verdict.result, verdict.reason).not.toBe('Allowed');
+  });
+});
+
+describe('the orchestrator role is assumed by the responders', () => {
+  it('a responder role (ResponderPrincipalArnPattern) assumes it', async () => {
+    const verdict = await simulateRequest(world, {
+      principal: `arn:aws:sts::${F}:assumed-role/IncidentResponder/alice`,
+      action: 'sts:AssumeRole',
+      resource: orchestratorRoleArn(world),
+      resourceAccount: F,
+      identityPolicy: ALLOW_EVERYTHING,
+      context: { 'aws:PrincipalArn': `arn:aws:iam::${F}:role/responders/IncidentResponder` },
+    });
+    expect(verdict.result, verdict.reason).toBe('Allowed');
+    expect(verdict.allowedBy).toContain('orchestrator-trust-policy#RespondersOfTheForensicsAccountAssume');
   });
 });
 

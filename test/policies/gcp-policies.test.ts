@@ -19,6 +19,7 @@ import {
   type PolicyWorld,
 } from '../../src/lab/gcp/index.js';
 import { declaredPermissionsByRole, GCP_OPERATIONS, type GcpRoleName } from '../../src/providers/gcp/operations.js';
+import { providerSource } from './provider-source.js';
 
 const ROLE_FILE: Record<GcpRoleName, string> = {
   collector: 'collector-role',
@@ -57,6 +58,20 @@ describe('policies/gcp against the declared calls', () => {
         expect(p, `${file}: ${p}`).not.toMatch(/\.(delete|stop|suspend|reset|setIamPolicy|updateKmsKey|setMetadata|setLabels(?<!snapshots\.setLabels)|signBlob|signJwt|actAs|implicitDelegation)$/);
       }
     }
+  });
+
+  it('every declared operation is made by the code (no declaration, and no grant, outlives its call)', () => {
+    const source = providerSource('gcp');
+    // Two are made without callGcp: the token is minted by credentials.ts itself, and the hold's
+    // tag binding travels in snapshots.insert's params.
+    const madeOtherwise: Record<string, RegExp> = {
+      generateAccessToken: /:generateAccessToken`/,
+      bindEvidenceHoldTag: /params: \{ resourceManagerTags:/,
+    };
+    const unused = Object.keys(GCP_OPERATIONS).filter((name) =>
+      !(madeOtherwise[name] ?? new RegExp(`(call|callGcp)\\('${name}'`)).test(source),
+    );
+    expect(unused).toEqual([]);
   });
 
   it('the collector binding is conditioned on the collection tag (a Resource Manager tag, not a label)', () => {
@@ -127,11 +142,21 @@ describe('the deny matrix: what custody can never do', () => {
 
   it('the evidence-hold deny policy refuses deleting a held snapshot even to someone who could, except break-glass', () => {
     const held = snapshot([{ key: `${ORG}/EvidenceHold`, value: 'true' }]);
-    const denied = decide({ principal: 'project-owner@example.com', permission: 'compute.snapshots.delete', resource: held });
-    expect(denied).toMatchObject({ allowed: false, reason: expect.stringContaining('cloud-custody-evidence-hold') });
+    // Deleted, re-keyed or shared (README): each is refused by the hold itself.
+    for (const permission of ['compute.snapshots.delete', 'compute.snapshots.updateKmsKey', 'compute.snapshots.setIamPolicy']) {
+      const denied = decide({ principal: 'project-owner@example.com', permission, resource: held });
+      expect(denied, permission).toMatchObject({ allowed: false, reason: expect.stringContaining('cloud-custody-evidence-hold') });
+    }
     const breakGlass = decide({ principal: 'breakglass@example.com', permission: 'compute.snapshots.delete', resource: held });
     // Not denied by the hold (the exception applies); no custody role grants it either.
     expect(breakGlass).toMatchObject({ allowed: false, reason: expect.stringMatching(/^Required/) });
+  });
+
+  it('the evidence-hold deny policy\'s display name (what the console shows) promises only what its rules deny', () => {
+    const hold = readGcpDenyPolicy('evidence-hold-deny-policy');
+    const denied = hold.rules.flatMap((r) => r.denyRule.deniedPermissions);
+    expect(/label/i.test(hold.displayName), hold.displayName).toBe(denied.includes('compute.googleapis.com/snapshots.setLabels'));
+    expect(/shared/i.test(hold.displayName), hold.displayName).toBe(denied.includes('compute.googleapis.com/snapshots.setIamPolicy'));
   });
 
   it('only tag administrators may bind or unbind the collection tag', () => {
