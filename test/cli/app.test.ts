@@ -369,6 +369,26 @@ describe('custody preflight', () => {
     expect(run.code).toBe(EXIT.BAD_INPUT);
     expect(run.stderr).toContain('"prod" is not in the config');
   });
+
+  it('refuses a pod target in a cluster the config does not name, or with no kubernetes section, before any check (exit 3)', async () => {
+    // As collect refuses it: otherwise every other check runs and "all passed" hides the typo.
+    const world = fakeWorld();
+    let checked = false;
+    world.deps.preflight = async () => {
+      checked = true;
+      return [row('ok')];
+    };
+    writeConfig(world.dir, { ...GOOD_CONFIG, kubernetes: { clusters: { prod: { context: 'prod' } } } });
+    const unknown = await cli(world, ['preflight', 'k8s:staging/shop/web-1']);
+    expect(unknown.code).toBe(EXIT.BAD_INPUT);
+    expect(unknown.stderr).toContain('cluster "staging" is not in kubernetes.clusters');
+
+    writeConfig(world.dir, GOOD_CONFIG);
+    const unconfigured = await cli(world, ['preflight', 'k8s:prod/shop/web-1']);
+    expect(unconfigured.code).toBe(EXIT.BAD_INPUT);
+    expect(unconfigured.stderr).toContain('no "kubernetes" section');
+    expect(checked).toBe(false);
+  });
 });
 
 /** The least a folder needs to be taken for a case folder (the fakes do the rest). */

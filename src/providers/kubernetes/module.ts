@@ -6,7 +6,7 @@ import { defineProvider, type AnyConfig, type PreflightRow, type ProviderModule 
 import { CustodyError } from '../../core/errors.js';
 import type { CustodyConfig } from '../config.js';
 import { kubernetesConfigSection, type KubernetesConfig } from './config.js';
-import { parseKubernetesSelector, parseKubernetesTarget } from './targets.js';
+import { isPodTarget, parseKubernetesSelector, parseKubernetesTarget } from './targets.js';
 
 export const kubernetesModule: ProviderModule<'kubernetes', KubernetesConfig> = defineProvider({
   name: 'kubernetes',
@@ -48,6 +48,13 @@ export const kubernetesModule: ProviderModule<'kubernetes', KubernetesConfig> = 
   checkPreflight(section: KubernetesConfig, request) {
     const unknown = (request.scopes.cluster ?? []).find((c) => !section.clusters[c]);
     if (unknown) throw new CustodyError('E_INPUT', `--cluster "${unknown}" is not in the config's kubernetes.clusters`, { resource: unknown });
+    // A pod in a cluster the config does not name is refused as collect refuses it; otherwise
+    // every other check passes and the typo goes unnoticed until the incident.
+    const pod = request.targets.filter(isPodTarget).find((t) => !section.clusters[t.cluster]);
+    if (pod) {
+      const known = Object.keys(section.clusters).join(', ') || 'none';
+      throw new CustodyError('E_CONFIG', `${pod.key}: cluster "${pod.cluster}" is not in kubernetes.clusters (configured: ${known})`, { resource: pod.key });
+    }
   },
   async preflight(request, services): Promise<PreflightRow[]> {
     const { runKubernetesPreflight } = await import('./preflight.js');
