@@ -38,6 +38,21 @@ describe('custody help and version', () => {
     expect(run.code).toBe(EXIT.BAD_INPUT);
     expect(run.stderr).toMatch(/^custody: .*--presrve.*\[E_INPUT\]/);
   });
+
+  it('demo refuses an argument it would ignore (a folder meant for --dir), before any lab starts', async () => {
+    const world = fakeWorld();
+    let started = false;
+    world.deps.startDemoLab = async () => {
+      started = true;
+      throw new Error('no lab in CLI unit tests');
+    };
+    const run = await cli(world, ['demo', '--json', 'my-demo']);
+    expect(run.code).toBe(EXIT.BAD_INPUT);
+    expect(run.stderr).toContain('"my-demo"');
+    expect(run.stderr).toContain('--dir');
+    expect(JSON.parse(run.stdout).error.code).toBe('E_INPUT');
+    expect(started).toBe(false);
+  });
 });
 
 describe('custody collect: refusing bad input before anything is opened', () => {
