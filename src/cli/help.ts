@@ -158,17 +158,18 @@ Options:
   -h, --help    show this help`;
 
 export function preflightHelp(): string {
-  const scopes = REGISTRY.modules
-    .flatMap((m) => m.preflightScopes ?? [])
-    .map((f) => `  --${`${f.flag} ${f.flag === 'account' ? 'ID' : f.flag === 'cluster' ? 'NAME' : f.flag === 'namespace' ? 'NS' : 'VALUE'}`.padEnd(16)} ${f.help}`)
-    .join('\n');
+  const flags = REGISTRY.modules.flatMap((m) => m.preflightScopes ?? []);
+  const scopes = flags.map((f) => `  --${`${f.flag} ${f.placeholder ?? 'VALUE'}`.padEnd(16)} ${f.help}`).join('\n');
   return `Usage: custody preflight [options] [TARGET...]
 
 Before an incident: checks that collection would be allowed, changing nothing. AWS: in every
 allowed account (or --account, or the targets' accounts) assumes the collector role as a case
 would and asks EC2 with DryRun about every mutation. Kubernetes: asks each configured cluster
-(SelfSubjectAccessReview) about every operation the collector needs. Prints one row per check:
-ok, denied (with the action) or error.
+(SelfSubjectAccessReview) about every operation the collector needs. Azure: asks ARM for the
+effective permissions in every configured subscription (or --subscription) and at the evidence
+container. GCP: in every allowed project (or --project, or the targets' projects) impersonates
+the collector and asks IAM (testIamPermissions). Prints one row per check: ok, denied (with the
+action) or error.
 
 Exit codes: 0 every required check passed; 1 some could not be made (error); 2 one was denied
 (collection would fail there); 3 bad input or config.
@@ -180,7 +181,8 @@ ${scopes}
   --json             print the rows as JSON
   -h, --help         show this help
 
-A provider's own scoping flag (--account, --cluster) limits the checks to that provider.`;
+A provider's own scoping flag (${flags.map((f) => `--${f.flag}`).join(', ')})
+limits the checks to that provider.`;
 }
 
 export const COPY_CASE_HELP = `Usage: custody copy-case CASE [--config FILE] [--analyst NAME] [--json]

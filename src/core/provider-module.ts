@@ -64,6 +64,8 @@ export interface PreflightRequest<Config = unknown> {
 /** A preflight scoping flag a provider adds (`--account`, `--cluster`, repeatable). */
 export interface PreflightScopeFlag {
   flag: string;
+  /** What `--help` shows as the flag's value (`--account ID`); default `VALUE`. */
+  placeholder?: string;
   help: string;
 }
 

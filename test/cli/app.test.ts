@@ -26,6 +26,17 @@ describe('custody help and version', () => {
     expect(run.stdout).toContain('5 the ledger could not be written');
   });
 
+  it('preflight --help names every provider it checks, and each scoping flag with its own placeholder, aligned', async () => {
+    const run = await cli(fakeWorld(), ['preflight', '--help']);
+    for (const cloud of ['AWS', 'Kubernetes', 'Azure', 'GCP']) expect(run.stdout).toContain(`${cloud}:`);
+    expect(run.stdout).toMatch(/^ {2}--subscription ID {2,}a configured Azure subscription/m);
+    expect(run.stdout).toMatch(/^ {2}--project ID {2,}a GCP project/m);
+    expect(run.stdout).not.toContain('VALUE');
+    // The help texts start in one column, as every other command's options do.
+    const starts = ['account', 'cluster', 'namespace', 'subscription', 'project', 'analyst'].map((f) => run.stdout.split('\n').find((l) => l.startsWith(`  --${f} `))!.search(/ {2}[a-z(]/));
+    expect(new Set(starts).size).toBe(1);
+  });
+
   it('custody --version prints the package version', async () => {
     const run = await cli(fakeWorld(), ['--version']);
     expect(run.stdout).toMatch(/^custody \d+\.\d+\.\d+/);

@@ -40,7 +40,7 @@ export const awsModule: ProviderModule<'aws', AwsConfig> = defineProvider({
     },
   ],
   preflightColumns: ['ACCOUNT', 'REGION'],
-  preflightScopes: [{ flag: 'account', help: 'an AWS account to check (repeatable; default: the targets\' accounts, else every allowed account)' }],
+  preflightScopes: [{ flag: 'account', placeholder: 'ID', help: 'an AWS account to check (repeatable; default: the targets\' accounts, else every allowed account)' }],
   parseTarget: parseAwsTarget,
   parseSelector: parseAwsSelector,
   mapNode: mapAwsNode,

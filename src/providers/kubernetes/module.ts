@@ -22,8 +22,8 @@ export const kubernetesModule: ProviderModule<'kubernetes', KubernetesConfig> = 
   ],
   preflightColumns: ['CLUSTER', 'NAMESPACE'],
   preflightScopes: [
-    { flag: 'cluster', help: 'a configured cluster to check (repeatable; default: every configured cluster)' },
-    { flag: 'namespace', help: 'a namespace the collector must reach (repeatable; default: default)' },
+    { flag: 'cluster', placeholder: 'NAME', help: 'a configured cluster to check (repeatable; default: every configured cluster)' },
+    { flag: 'namespace', placeholder: 'NS', help: 'a namespace the collector must reach (repeatable; default: default)' },
   ],
   parseTarget: parseKubernetesTarget,
   parseSelector: parseKubernetesSelector,
