@@ -209,7 +209,9 @@ export const FETCH_CASE_HELP = `Usage: custody fetch-case s3://BUCKET/CASE --dir
 Restores a case folder from its copy in the evidence bucket into DIR (which must not exist:
 nothing is ever overwritten): the sealed ledger, manifest.json and every evidence file the ledger
 records (the newest version of each), then verifies the folder offline. Exit 0 when it verifies,
-4 when it does not.
+4 when it does not, 2 when the copy cannot be read (not in the bucket, or refused), 3 for bad
+input or configuration (DIR exists, a malformed URL, no credentials); a failed fetch leaves
+nothing behind.
 
 Options:
   --dir DIR          the new case folder  [required]
