@@ -165,7 +165,8 @@ export function refuseBadInput(providers: readonly Provider[], targets: readonly
   if (!first) return;
   const message =
     refused.length === 1
-      ? `${first.message}. Nothing was created: fix the command and run it again.`
+      ? // A provider's refusal may already end its sentence ("… if it should be collected.").
+        `${first.message.replace(/\.$/, '')}. Nothing was created: fix the command and run it again.`
       : `${refused.length} targets or selectors were refused, nothing was created (fix them and run again):\n${refused.map((e) => `  - ${e.message}`).join('\n')}`;
   throw new CustodyError(first.code, message, { ...(first.resource ? { resource: first.resource } : {}) });
 }

@@ -170,6 +170,19 @@ describe('custody collect: results and exit codes', () => {
     expect(rerun.code).toBe(EXIT.OK);
   });
 
+  it('a refusal that ends its own sentence reads as one sentence before "Nothing was created" (no "..")', async () => {
+    const world = fakeWorld();
+    writeConfig(world.dir, GOOD_CONFIG);
+    // The providers' refusals end with a full stop ("… Add the account to the config if it should be collected.").
+    world.provider.validate = () => {
+      throw new CustodyError('E_ACCOUNT_NOT_ALLOWED', 'account 999999999999 is not in aws.allowedAccounts. Add the account to the config if it should be collected.');
+    };
+    const run = await cli(world, ['collect', '--case', 'IR-1', I1]);
+    expect(run.code).toBe(EXIT.BAD_INPUT);
+    expect(run.stderr).toContain('if it should be collected. Nothing was created');
+    expect(run.stderr).not.toContain('..');
+  });
+
   it('--resume without targets continues the case (the ledger holds its targets and selectors)', async () => {
     const world = fakeWorld();
     writeConfig(world.dir, GOOD_CONFIG);
