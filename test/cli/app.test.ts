@@ -430,6 +430,34 @@ describe('custody preflight', () => {
   });
 });
 
+describe('custody copy-case', () => {
+  const withBucket = { ...GOOD_CONFIG, aws: { ...GOOD_CONFIG.aws, evidenceBucket: { name: 'cloud-custody-evidence-111111111111' } } };
+  const url = 's3://cloud-custody-evidence-111111111111/IR-1';
+
+  it('a refused copy (the case is still open) does not claim the case is closed or that the failure was recorded', async () => {
+    const world = fakeWorld();
+    writeConfig(world.dir, withBucket);
+    makeCaseFolder(join(world.dir, 'IR-1'));
+    const message = 'case IR-1 is not closed: only a closed case is copied (finish it with custody collect --case IR-1 --resume ...)';
+    world.deps.copyCase = async () => ({ ok: false, url, error: { code: 'E_INPUT', message } });
+    const run = await cli(world, ['copy-case', 'IR-1']);
+    expect(run.code).toBe(EXIT.BAD_INPUT);
+    expect(run.stdout).toContain(message);
+    expect(run.stdout).not.toContain('is closed and intact');
+    expect(run.stdout).not.toContain('recorded in its ledger');
+  });
+
+  it('a failed upload (recorded as copy.failed) says the failure is in the ledger (exit 6)', async () => {
+    const world = fakeWorld();
+    writeConfig(world.dir, withBucket);
+    makeCaseFolder(join(world.dir, 'IR-1'));
+    world.deps.copyCase = async () => ({ ok: false, url, error: { code: 'E_COPY', message: 'the copy failed at ledger.jsonl: Access Denied' } });
+    const run = await cli(world, ['copy-case', 'IR-1']);
+    expect(run.code).toBe(EXIT.COPY_FAILED);
+    expect(run.stdout).toContain('the failure is recorded in its ledger');
+  });
+});
+
 /** The least a folder needs to be taken for a case folder (the fakes do the rest). */
 function makeCaseFolder(dir: string): void {
   mkdirSync(dir);
