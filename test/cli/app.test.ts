@@ -50,6 +50,13 @@ describe('custody help and version', () => {
     expect(run.stderr).toMatch(/^custody: .*--presrve.*\[E_INPUT\]/);
   });
 
+  it('with --json, an unknown command is also a JSON document on stdout', async () => {
+    const run = await cli(fakeWorld(), ['colect', '--json', '--case', 'IR-1']);
+    expect(run.code).toBe(EXIT.BAD_INPUT);
+    expect(run.stderr).toContain('unknown command "colect"');
+    expect(JSON.parse(run.stdout)).toEqual({ error: { code: 'E_INPUT', message: expect.stringContaining('unknown command "colect"') }, exitCode: EXIT.BAD_INPUT });
+  });
+
   it('demo refuses an argument it would ignore (a folder meant for --dir), before any lab starts', async () => {
     const world = fakeWorld();
     let started = false;
