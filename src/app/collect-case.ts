@@ -71,7 +71,7 @@ export async function collectCase(input: CollectCaseInput, deps: AppDeps): Promi
     // Everything that can be refused without a cloud call is refused before the case exists, so
     // the corrected command runs as typed (no folder left behind to --resume).
     refuseBadInput(providers, input.targets, input.selectors);
-    await deps.prepareFolders?.(input.config);
+    await deps.prepareFolders?.(input.config, input.options);
     // The orchestrator's own identity: recorded beside the asserted analyst, and the first call
     // that needs credentials, so missing credentials are refused before anything is created.
     const principal = await deps.callerIdentity(input.config);

@@ -26,9 +26,15 @@ export function packageVersion(): string {
 export function appServices(): AppDeps {
   return {
     createProviders: (config) => REGISTRY.createProviders(config),
-    async prepareFolders(config) {
+    async prepareFolders(config, options = {}) {
       if (!config.signingKeyFile) await ensureConfiguredDir(config.keysDir ?? defaultKeysDir(), 'keysDir', 0o700);
       await ensureConfiguredDir(config.casesDir, 'casesDir');
+      // A folder option (--image DIR) would otherwise be found unusable only when the first disk
+      // is written, after the snapshots were taken.
+      for (const f of REGISTRY.flags()) {
+        const dir = options[f.option];
+        if (f.value?.folder && typeof dir === 'string') await ensureConfiguredDir(dir, `--${f.flag}`);
+      }
     },
     async openCase({ config, caseId, analyst, resume, principal }) {
       const handle = await openCase({

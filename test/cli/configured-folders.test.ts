@@ -20,7 +20,7 @@ describe('filesystem configuration errors are bad configuration (exit 3), naming
   });
   afterEach(() => rmSync(dir, { recursive: true, force: true }));
 
-  const collectWith = (paths: { casesDir?: string; keysDir?: string }) => {
+  const collectWith = (paths: { casesDir?: string; keysDir?: string }, extra: string[] = []) => {
     const config = {
       casesDir: paths.casesDir ?? 'cases',
       keysDir: paths.keysDir ?? 'keys',
@@ -33,7 +33,7 @@ describe('filesystem configuration errors are bad configuration (exit 3), naming
       },
     };
     writeFileSync(join(dir, 'custody.config.json'), JSON.stringify(config));
-    return custody(['collect', '--case', 'IR-1', '--analyst', 'alice', TARGET], { cwd: dir });
+    return custody(['collect', '--case', 'IR-1', '--analyst', 'alice', ...extra, TARGET], { cwd: dir });
   };
 
   it.each([
@@ -49,6 +49,16 @@ describe('filesystem configuration errors are bad configuration (exit 3), naming
     expect(run.stderr).toContain(`${field} ${abs} cannot be used as a folder`);
     expect(run.stderr).toContain('[E_CONFIG]');
     // Nothing left behind: no case folder (or .lock) for the corrected rerun to trip over.
+    const cases = join(dir, 'cases');
+    expect(existsSync(cases) ? readdirSync(cases) : []).toEqual([]);
+  }, 20_000);
+
+  it('collect --image naming a file is exit 3 naming it, before the case is opened or a cloud called', async () => {
+    // It was found only after the snapshots were taken, when the first disk's image was written.
+    const run = await collectWith({}, ['--image', join(dir, 'a-file')]);
+    expect(run.code).toBe(EXIT.BAD_INPUT);
+    expect(run.stderr).toContain(`--image ${join(dir, 'a-file')} cannot be used as a folder`);
+    expect(run.stderr).not.toContain('credentials');
     const cases = join(dir, 'cases');
     expect(existsSync(cases) ? readdirSync(cases) : []).toEqual([]);
   }, 20_000);

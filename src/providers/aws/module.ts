@@ -34,7 +34,7 @@ export const awsModule: ProviderModule<'aws', AwsConfig> = defineProvider({
     {
       flag: 'image',
       option: 'imageDir',
-      value: { placeholder: 'DIR', path: true },
+      value: { placeholder: 'DIR', path: true, folder: true },
       implies: ['hash'],
       help: '(AWS) also write each hashed disk as a sparse raw image file into DIR',
     },
