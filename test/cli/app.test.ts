@@ -454,6 +454,21 @@ describe('custody copy-case', () => {
     expect(run.stdout).not.toContain('recorded in its ledger');
   });
 
+  it.each(['', '  '])('--analyst %j is bad input (exit 3), as for collect: no ledger entry without a name', async (analyst) => {
+    const world = fakeWorld();
+    writeConfig(world.dir, withBucket);
+    makeCaseFolder(join(world.dir, 'IR-1'));
+    let copied = false;
+    world.deps.copyCase = async () => {
+      copied = true;
+      return { ok: true, url, copied: 0, alreadyCopied: 0, total: 0 };
+    };
+    const run = await cli(world, ['copy-case', 'IR-1', '--analyst', analyst]);
+    expect(run.code).toBe(EXIT.BAD_INPUT);
+    expect(run.stderr).toContain('--analyst is empty');
+    expect(copied).toBe(false);
+  });
+
   it('a failed upload (recorded as copy.failed) says the failure is in the ledger (exit 6)', async () => {
     const world = fakeWorld();
     writeConfig(world.dir, withBucket);
