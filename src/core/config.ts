@@ -28,7 +28,7 @@ export const coreConfigShape = {
     /** An existing Ed25519 private key (PEM, PKCS#8) to sign ledgers with. */
     signingKeyFile: z.string().min(1).optional(),
     /** The analyst, when not given with --analyst; otherwise the caller identity. */
-    analyst: z.string().min(1).optional(),
+    analyst: z.string().regex(/\S/, 'must name who collects, not be blank').optional(),
     concurrency: z
       .object({
         /** Targets collected at once in one account and region. */

@@ -61,6 +61,12 @@ describe('configuration', () => {
     expect(error.message).toMatch(new RegExp(`${where.replaceAll('.', '\\.')}: Unrecognized key`));
   });
 
+  it('refuses a blank analyst, naming the field (it would be signed into the ledger as who acted)', () => {
+    const error = configError({ ...minimal, analyst: '   ' });
+    expect(error.code).toBe('E_CONFIG');
+    expect(error.message).toMatch(/analyst: /);
+  });
+
   it('a file that is not JSON is named with the parse error', () => {
     const dir = mkdtempSync(join(tmpdir(), 'custody-config-'));
     const path = join(dir, 'custody.config.json');
