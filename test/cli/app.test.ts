@@ -416,15 +416,30 @@ describe('custody preflight', () => {
     expect(run.stderr).toContain('"prod" is not in the config');
   });
 
-  it('refuses a pod target in a cluster the config does not name, or with no kubernetes section, before any check (exit 3)', async () => {
-    // As collect refuses it: otherwise every other check runs and "all passed" hides the typo.
+  /** A config with cluster prod, and whether any check ran (a refusal comes before every call). */
+  function withClusterProd() {
     const world = fakeWorld();
-    let checked = false;
+    let ran = false;
     world.deps.preflight = async () => {
-      checked = true;
+      ran = true;
       return [row('ok')];
     };
     writeConfig(world.dir, { ...GOOD_CONFIG, kubernetes: { clusters: { prod: { context: 'prod' } } } });
+    return { world, checked: () => ran };
+  }
+
+  it('refuses a --namespace that is no namespace name (exit 3), as it refuses a malformed --account', async () => {
+    const { world, checked } = withClusterProd();
+    const run = await cli(world, ['preflight', '--namespace', 'Shop Prod']);
+    expect(run.code).toBe(EXIT.BAD_INPUT);
+    expect(run.stderr).toContain('--namespace "Shop Prod" is not a namespace name');
+    expect(checked()).toBe(false);
+    expect((await cli(world, ['preflight', '--namespace', 'shop-prod'])).code).toBe(EXIT.OK);
+  });
+
+  it('refuses a pod target in a cluster the config does not name, or with no kubernetes section, before any check (exit 3)', async () => {
+    // As collect refuses it: otherwise every other check runs and "all passed" hides the typo.
+    const { world, checked } = withClusterProd();
     const unknown = await cli(world, ['preflight', 'k8s:staging/shop/web-1']);
     expect(unknown.code).toBe(EXIT.BAD_INPUT);
     expect(unknown.stderr).toContain('cluster "staging" is not in kubernetes.clusters');
@@ -433,7 +448,7 @@ describe('custody preflight', () => {
     const unconfigured = await cli(world, ['preflight', 'k8s:prod/shop/web-1']);
     expect(unconfigured.code).toBe(EXIT.BAD_INPUT);
     expect(unconfigured.stderr).toContain('no "kubernetes" section');
-    expect(checked).toBe(false);
+    expect(checked()).toBe(false);
   });
 });
 

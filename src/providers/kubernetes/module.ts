@@ -6,7 +6,7 @@ import { defineProvider, type AnyConfig, type PreflightRow, type ProviderModule 
 import { CustodyError } from '../../core/errors.js';
 import type { CustodyConfig } from '../config.js';
 import { kubernetesConfigSection, type KubernetesConfig } from './config.js';
-import { isPodTarget, parseKubernetesSelector, parseKubernetesTarget } from './targets.js';
+import { isNamespaceName, isPodTarget, parseKubernetesSelector, parseKubernetesTarget } from './targets.js';
 
 export const kubernetesModule: ProviderModule<'kubernetes', KubernetesConfig> = defineProvider({
   name: 'kubernetes',
@@ -48,6 +48,11 @@ export const kubernetesModule: ProviderModule<'kubernetes', KubernetesConfig> = 
   checkPreflight(section: KubernetesConfig, request) {
     const unknown = (request.scopes.cluster ?? []).find((c) => !section.clusters[c]);
     if (unknown) throw new CustodyError('E_INPUT', `--cluster "${unknown}" is not in the config's kubernetes.clusters`, { resource: unknown });
+    // A name no namespace can have would only be asked about, and answered for, as if it were one.
+    const badNamespace = (request.scopes.namespace ?? []).find((n) => !isNamespaceName(n));
+    if (badNamespace !== undefined) {
+      throw new CustodyError('E_INPUT', `--namespace "${badNamespace}" is not a namespace name (lower-case letters, digits and "-")`, { resource: badNamespace });
+    }
     // A pod in a cluster the config does not name is refused as collect refuses it; otherwise
     // every other check passes and the typo goes unnoticed until the incident.
     const pod = request.targets.filter(isPodTarget).find((t) => !section.clusters[t.cluster]);

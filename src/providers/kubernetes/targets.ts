@@ -44,6 +44,11 @@ function inputError(raw: string, expected: string, why: string, what: 'target' |
   return new CustodyError('E_INPUT', `invalid ${what} "${raw}": ${why}. Expected ${expected}.`, { resource: raw });
 }
 
+/** Whether `name` can be a namespace (an RFC 1123 label, as Kubernetes requires). */
+export function isNamespaceName(name: string): boolean {
+  return DNS_LABEL.test(name);
+}
+
 /** A pod target from its parts (a label selector's match). */
 export function podTarget(cluster: string, namespace: string, pod: string, container?: string): KubernetesPodTarget {
   const key = `k8s:${cluster}/${namespace}/${pod}${container ? `/${container}` : ''}`;
