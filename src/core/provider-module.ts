@@ -30,9 +30,9 @@ export interface ProviderFlag {
   /**
    * Present when the flag takes a value (`--image DIR`): the placeholder `--help` shows. The
    * option is the text given (an empty one is refused); with `path`, made absolute against the
-   * working directory; with `folder` too, it names a folder, made to exist or refused (exit 3)
-   * before the case is opened, like casesDir. Not given: the option is absent. Without `value`
-   * the flag is boolean.
+   * working directory; with `folder` too, it names a folder: refused (exit 3) before the case is
+   * opened when it, or what exists above it, is not a folder (the provider makes it). Not given:
+   * the option is absent. Without `value` the flag is boolean.
    */
   value?: { placeholder: string; path?: boolean; folder?: boolean };
   /** Boolean options this flag also turns on when given (`--image DIR` implies `--hash`). */

@@ -63,6 +63,14 @@ describe('filesystem configuration errors are bad configuration (exit 3), naming
     expect(existsSync(cases) ? readdirSync(cases) : []).toEqual([]);
   }, 20_000);
 
+  it('collect --image inside the case folder is not made before the case is opened (it would read as "already exists")', async () => {
+    const run = await collectWith({}, ['--image', join(dir, 'cases', 'IR-1', 'images')]);
+    // Refused later, by the (unreachable) cloud, never by the folders.
+    expect(run.stderr).not.toContain('already exists');
+    expect(run.stderr).not.toContain('cannot be used as a folder');
+    expect(existsSync(join(dir, 'cases', 'IR-1'))).toBe(false);
+  }, 60_000);
+
   it('demo --dir naming a file is exit 3 naming it, before any lab starts', async () => {
     const run = await custody(['demo', '--dir', join(dir, 'a-file')]);
     expect(run.code).toBe(EXIT.BAD_INPUT);
