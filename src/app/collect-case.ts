@@ -71,7 +71,7 @@ export async function collectCase(input: CollectCaseInput, deps: AppDeps): Promi
     // Everything that can be refused without a cloud call is refused before the case exists, so
     // the corrected command runs as typed (no folder left behind to --resume).
     refuseBadInput(providers, input.targets, input.selectors);
-    await deps.prepareFolders?.(input.config);
+    await deps.prepareFolders?.(input.config, input.options);
     // The orchestrator's own identity: recorded beside the asserted analyst, and the first call
     // that needs credentials, so missing credentials are refused before anything is created.
     const principal = await deps.callerIdentity(input.config);
@@ -165,7 +165,8 @@ export function refuseBadInput(providers: readonly Provider[], targets: readonly
   if (!first) return;
   const message =
     refused.length === 1
-      ? `${first.message}. Nothing was created: fix the command and run it again.`
+      ? // A provider's refusal may already end its sentence ("… if it should be collected.").
+        `${first.message.replace(/\.$/, '')}. Nothing was created: fix the command and run it again.`
       : `${refused.length} targets or selectors were refused, nothing was created (fix them and run again):\n${refused.map((e) => `  - ${e.message}`).join('\n')}`;
   throw new CustodyError(first.code, message, { ...(first.resource ? { resource: first.resource } : {}) });
 }

@@ -3,7 +3,7 @@
  * the providers, as one object: `appServices()` wires the real ones; tests pass their own.
  */
 import type { CustodyConfig } from '../providers/config.js';
-import type { CaseRecorder, Provider, TargetOutcome } from '../core/ports.js';
+import type { CaseRecorder, CollectOptions, Provider, TargetOutcome } from '../core/ports.js';
 import type { CallerPrincipal } from '../core/provider-module.js';
 import type { HeadExpectation, KeyExpectation } from '../custody/expectations.js';
 
@@ -81,10 +81,11 @@ export interface AppDeps {
   /** The providers of every configured section, sharing one set of services (one case). */
   createProviders(config: CustodyConfig): Promise<Provider[]>;
   /**
-   * Checks (and makes) the folders the configuration names, before any cloud call: a bad path is
-   * bad configuration, found before the caller identity is asked for. Optional (test doubles).
+   * Checks (and makes) the folders the configuration and the run's folder options (`--image DIR`)
+   * name, before any cloud call: a bad path is bad configuration, found before the caller
+   * identity is asked for. Optional (test doubles).
    */
-  prepareFolders?(config: CustodyConfig): Promise<void>;
+  prepareFolders?(config: CustodyConfig, options?: CollectOptions): Promise<void>;
   openCase(input: OpenCaseInput): Promise<OpenedCase>;
   /** Verifies a case folder; a case that is not closed fails unless `allowOpen`. */
   verifyCase(caseDir: string, request?: VerifyRequest): Promise<VerifyOutcome>;

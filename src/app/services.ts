@@ -9,7 +9,7 @@ import type { VerifyResult } from '../custody/index.js';
 import { REGISTRY } from '../providers/registry.js';
 import { defaultKeysDir } from '../core/config.js';
 import { CustodyError, isCustodyError, isStopSignal } from '../core/errors.js';
-import { ensureConfiguredDir } from '../custody/configured-dir.js';
+import { assertCanBeFolder, ensureConfiguredDir } from '../custody/configured-dir.js';
 import type { AppDeps, CopyOutcome, VerifyOutcome, VerifyRequest } from './deps.js';
 
 /** The package version, read from package.json (two levels up from src/app and dist/app). */
@@ -26,9 +26,16 @@ export function packageVersion(): string {
 export function appServices(): AppDeps {
   return {
     createProviders: (config) => REGISTRY.createProviders(config),
-    async prepareFolders(config) {
+    async prepareFolders(config, options = {}) {
       if (!config.signingKeyFile) await ensureConfiguredDir(config.keysDir ?? defaultKeysDir(), 'keysDir', 0o700);
       await ensureConfiguredDir(config.casesDir, 'casesDir');
+      // A folder option (--image DIR) would otherwise be found unusable only when the first disk
+      // is written, after the snapshots were taken. Checked, not made: it may lie inside the case
+      // folder, which must not exist before the case is opened; the provider makes it.
+      for (const f of REGISTRY.flags()) {
+        const dir = options[f.option];
+        if (f.value?.folder && typeof dir === 'string') await assertCanBeFolder(dir, `--${f.flag}`);
+      }
     },
     async openCase({ config, caseId, analyst, resume, principal }) {
       const handle = await openCase({

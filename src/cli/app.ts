@@ -2,7 +2,7 @@
  * The CLI as a function: arguments in, exit code out. Only main.ts touches the process; tests
  * call `runCli` with their own IO and dependencies.
  */
-import { EXIT, exitCodeFor, isCustodyError } from '../core/errors.js';
+import { CustodyError, EXIT, exitCodeFor, isCustodyError } from '../core/errors.js';
 import { withoutUrlCredentials } from '../core/url-credentials.js';
 import { isCommandName } from './args.js';
 import type { CommandName } from './args.js';
@@ -44,11 +44,9 @@ export async function runCli(argv: readonly string[], io: CliIo, deps: () => Pro
     io.stdout(`custody ${packageVersion()}\n`);
     return EXIT.OK;
   }
-  if (!isCommandName(first)) {
-    io.stderr(`custody: unknown command "${first}" [E_INPUT]\nRun custody --help for the list of commands.\n`);
-    return EXIT.BAD_INPUT;
-  }
   try {
+    // Refused where every other error is, so a mistyped command with --json also gets a document.
+    if (!isCommandName(first)) throw new CustodyError('E_INPUT', `unknown command "${first}" (run custody --help for the list of commands)`);
     return await COMMANDS[first](rest, io, await deps());
   } catch (error) {
     reportError(error, io);

@@ -82,7 +82,8 @@ export function planHelp(): string {
   return `Usage: custody plan [options] TARGET...
 
 Shows, per target, the steps collect would take, the API calls (and which mutate), and the IAM
-permissions they need. Makes no cloud call and writes nothing.
+permissions they need. Makes no cloud call and writes nothing. A target collect would refuse is
+listed as refused; exit 3 when every target is (or on bad input), else 0.
 
 Options:
   --config FILE      configuration file
@@ -159,17 +160,18 @@ Options:
   -h, --help    show this help`;
 
 export function preflightHelp(): string {
-  const scopes = REGISTRY.modules
-    .flatMap((m) => m.preflightScopes ?? [])
-    .map((f) => `  --${`${f.flag} ${f.flag === 'account' ? 'ID' : f.flag === 'cluster' ? 'NAME' : f.flag === 'namespace' ? 'NS' : 'VALUE'}`.padEnd(16)} ${f.help}`)
-    .join('\n');
+  const flags = REGISTRY.modules.flatMap((m) => m.preflightScopes ?? []);
+  const scopes = flags.map((f) => `  --${`${f.flag} ${f.placeholder ?? 'VALUE'}`.padEnd(16)} ${f.help}`).join('\n');
   return `Usage: custody preflight [options] [TARGET...]
 
 Before an incident: checks that collection would be allowed, changing nothing. AWS: in every
 allowed account (or --account, or the targets' accounts) assumes the collector role as a case
 would and asks EC2 with DryRun about every mutation. Kubernetes: asks each configured cluster
-(SelfSubjectAccessReview) about every operation the collector needs. Prints one row per check:
-ok, denied (with the action) or error.
+(SelfSubjectAccessReview) about every operation the collector needs. Azure: asks ARM for the
+effective permissions in every configured subscription (or --subscription) and at the evidence
+container. GCP: in every allowed project (or --project, or the targets' projects) impersonates
+the collector and asks IAM (testIamPermissions). Prints one row per check: ok, denied (with the
+action) or error.
 
 Exit codes: 0 every required check passed; 1 some could not be made (error); 2 one was denied
 (collection would fail there); 3 bad input or config.
@@ -181,7 +183,8 @@ ${scopes}
   --json             print the rows as JSON
   -h, --help         show this help
 
-A provider's own scoping flag (--account, --cluster) limits the checks to that provider.`;
+A provider's own scoping flag (${flags.map((f) => `--${f.flag}`).join(', ')})
+limits the checks to that provider.`;
 }
 
 export const COPY_CASE_HELP = `Usage: custody copy-case CASE [--config FILE] [--analyst NAME] [--json]
@@ -208,7 +211,9 @@ export const FETCH_CASE_HELP = `Usage: custody fetch-case s3://BUCKET/CASE --dir
 Restores a case folder from its copy in the evidence bucket into DIR (which must not exist:
 nothing is ever overwritten): the sealed ledger, manifest.json and every evidence file the ledger
 records (the newest version of each), then verifies the folder offline. Exit 0 when it verifies,
-4 when it does not.
+4 when it does not, 2 when the copy cannot be read (not in the bucket, or refused), 3 for bad
+input or configuration (DIR exists, a malformed URL, no credentials); a failed fetch leaves
+nothing behind.
 
 Options:
   --dir DIR          the new case folder  [required]

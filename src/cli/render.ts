@@ -58,7 +58,10 @@ export function renderVerify(result: VerifyOutcome): string {
 /** One paragraph on the immutable copy: where, how many objects, until when — or why not and how to retry. */
 export function renderCopy(copy: CopyOutcome): string {
   if (!copy.ok) {
-    return `NOT copied to ${copy.url}: ${copy.error?.message ?? 'unknown failure'} [${copy.error?.code ?? 'E_INTERNAL'}]\n  The case is closed and intact here; the failure is recorded in its ledger.`;
+    const failed = `NOT copied to ${copy.url}: ${copy.error?.message ?? 'unknown failure'} [${copy.error?.code ?? 'E_INTERNAL'}]`;
+    // Only a failed upload (E_COPY) is of a closed case and recorded (copy.failed); a refusal
+    // (an open case, one that does not verify, a run holding the lock) recorded nothing.
+    return copy.error?.code === 'E_COPY' ? `${failed}\n  The case is closed and intact here; the failure is recorded in its ledger.` : failed;
   }
   const retention = copy.retention ? `, locked ${copy.retention.mode} for ${copy.retention.days} days` : '';
   const earlier = copy.alreadyCopied ? ` (${copy.alreadyCopied} already there from an earlier run)` : '';

@@ -17,7 +17,8 @@ export function credentialFreeUrl(value: string, ctx: z.RefinementCtx): void {
 
 /**
  * The provider-independent part of the config file. The registry (src/providers/config.ts) adds
- * one optional section per provider and makes the whole object strict.
+ * one optional section per provider and makes the whole object strict. Nested objects are strict
+ * too, here and in every section: a misspelt key is an error naming it, never silently dropped.
  */
 export const coreConfigShape = {
     /** Where case folders are created. Relative paths are relative to the config file. */
@@ -27,7 +28,7 @@ export const coreConfigShape = {
     /** An existing Ed25519 private key (PEM, PKCS#8) to sign ledgers with. */
     signingKeyFile: z.string().min(1).optional(),
     /** The analyst, when not given with --analyst; otherwise the caller identity. */
-    analyst: z.string().min(1).optional(),
+    analyst: z.string().regex(/\S/, 'must name who collects, not be blank').optional(),
     concurrency: z
       .object({
         /** Targets collected at once in one account and region. */
@@ -35,6 +36,7 @@ export const coreConfigShape = {
         /** Targets collected at once overall. */
         total: z.number().int().min(1).max(1000).default(64),
       })
+      .strict()
       .default({ perScope: 10, total: 64 }),
 };
 

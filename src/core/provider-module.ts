@@ -30,9 +30,11 @@ export interface ProviderFlag {
   /**
    * Present when the flag takes a value (`--image DIR`): the placeholder `--help` shows. The
    * option is the text given (an empty one is refused); with `path`, made absolute against the
-   * working directory. Not given: the option is absent. Without `value` the flag is boolean.
+   * working directory; with `folder` too, it names a folder: refused (exit 3) before the case is
+   * opened when it, or what exists above it, is not a folder (the provider makes it). Not given:
+   * the option is absent. Without `value` the flag is boolean.
    */
-  value?: { placeholder: string; path?: boolean };
+  value?: { placeholder: string; path?: boolean; folder?: boolean };
   /** Boolean options this flag also turns on when given (`--image DIR` implies `--hash`). */
   implies?: readonly string[];
 }
@@ -64,6 +66,8 @@ export interface PreflightRequest<Config = unknown> {
 /** A preflight scoping flag a provider adds (`--account`, `--cluster`, repeatable). */
 export interface PreflightScopeFlag {
   flag: string;
+  /** What `--help` shows as the flag's value (`--account ID`); default `VALUE`. */
+  placeholder?: string;
   help: string;
 }
 

@@ -17,6 +17,26 @@ import { CustodyError } from '../core/errors.js';
  */
 export async function ensureConfiguredDir(path: string, what: string, mode?: number): Promise<void> {
   const target = resolve(path);
+  for (const dir of await missingFolders(target, what)) {
+    await mkdir(dir, mode === undefined ? {} : { mode }).catch(async (cause: NodeJS.ErrnoException) => {
+      // Another run may have made it meanwhile; anything else cannot be created.
+      const made = cause.code === 'EEXIST' && (await lstat(dir).then((s) => s.isDirectory(), () => false));
+      if (!made) throw refused(what, target, `cannot create ${dir}: ${cause.message}`, cause);
+    });
+  }
+}
+
+/**
+ * Refuses `path` (`E_CONFIG`, exit 3) when it, or the nearest folder above it that exists, is not
+ * a folder; creates nothing. For a folder made later, possibly inside a case folder that must not
+ * exist before the case is opened (`--image DIR`).
+ */
+export async function assertCanBeFolder(path: string, what: string): Promise<void> {
+  await missingFolders(resolve(path), what);
+}
+
+/** The folders missing down to `target`, top first; throws when something in the way is not a folder. */
+async function missingFolders(target: string, what: string): Promise<string[]> {
   const missing: string[] = [];
   let at = target;
   for (;;) {
@@ -33,13 +53,7 @@ export async function ensureConfiguredDir(path: string, what: string, mode?: num
     if (parent === at) break;
     at = parent;
   }
-  for (const dir of missing) {
-    await mkdir(dir, mode === undefined ? {} : { mode }).catch(async (cause: NodeJS.ErrnoException) => {
-      // Another run may have made it meanwhile; anything else cannot be created.
-      const made = cause.code === 'EEXIST' && (await lstat(dir).then((s) => s.isDirectory(), () => false));
-      if (!made) throw refused(what, target, `cannot create ${dir}: ${cause.message}`, cause);
-    });
-  }
+  return missing;
 }
 
 function refused(what: string, path: string, detail: string, cause?: unknown): CustodyError {

@@ -13,7 +13,7 @@
  */
 import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
-import { lstat, mkdir, open, readFile, rename, rm } from 'node:fs/promises';
+import { lstat, mkdir, open, readFile, rename, rm, rmdir } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import { CustodyError, isCustodyError } from '../core/errors.js';
 import type { LedgerEntry } from '../core/ports.js';
@@ -495,6 +495,13 @@ export async function verifyAgainstCopy(caseDir: string, store: ImmutableStore, 
   return result();
 }
 
+/** Removes `from` and the folders above it up to `top`, each only if empty: never anything else. */
+async function removeEmptyFolders(from: string, top: string): Promise<void> {
+  for (let dir = from; ; dir = dirname(dir)) {
+    if (!(await rmdir(dir).then(() => true, () => false)) || dir === top || dirname(dir) === dir) return;
+  }
+}
+
 export interface FetchCaseResult {
   dir: string;
   objects: Array<{ path: string; versionId?: string; requestId?: string }>;
@@ -511,7 +518,9 @@ export async function fetchCase(store: ImmutableStore, dir: string): Promise<Fet
     throw new CustodyError('E_INPUT', `${target} already exists; fetch-case never overwrites: choose a new --dir`, { resource: target });
   }
   const temp = `${target}.fetching`;
-  await mkdir(dirname(target), { recursive: true });
+  // The first folder this made above the target (undefined when they all existed): a failed
+  // fetch removes them again, so a mistyped URL leaves nothing behind.
+  const madeParent = await mkdir(dirname(target), { recursive: true });
   await mkdir(temp, { mode: 0o700 }).catch((cause: unknown) => {
     throw new CustodyError('E_INPUT', `cannot create ${temp} (${(cause as Error).message}): is another fetch running? remove it if not`, { cause, resource: temp });
   });
@@ -544,6 +553,7 @@ export async function fetchCase(store: ImmutableStore, dir: string): Promise<Fet
     await rename(temp, target);
   } catch (error) {
     await rm(temp, { recursive: true, force: true });
+    if (madeParent) await removeEmptyFolders(dirname(target), madeParent);
     throw error;
   }
   return { dir: target, objects };

@@ -8,10 +8,13 @@ import type { LedgerEntry } from '../core/ports.js';
 import { checkChain } from './chain.js';
 import { sealIndex } from './copy-records.js';
 import { hashFile } from './file-hash.js';
-import { EVIDENCE_DIR, FILE_ENTRY_TYPES, MANIFEST_FILE, PARTIAL_DIR } from './layout.js';
+import { EVIDENCE_DIR, FILE_ENTRY_TYPES, LEDGER_FILE, LOCK_FILE, MANIFEST_FILE, PARTIAL_DIR } from './layout.js';
 import type { LedgerHead } from './ledger.js';
 import { segmentProblem } from './names.js';
 import { fingerprintOf } from './signing-key.js';
+
+/** What a run that died before its first entry can leave in its case folder (evidence/ empty). */
+const EMPTY_CASE_NAMES: ReadonlySet<string> = new Set([LEDGER_FILE, LOCK_FILE, PARTIAL_DIR, EVIDENCE_DIR]);
 
 export interface PreviousRun {
   entries: LedgerEntry[];
@@ -39,6 +42,17 @@ export async function readPreviousRun(ledgerPath: string, caseDir: string): Prom
       throw new CustodyError('E_LEDGER', `case folder ${caseDir} holds evidence but no ledger; it cannot be resumed`, {
         resource: ledgerPath,
       });
+    }
+    // Such a run leaves only its own names behind. Anything else is a folder this tool never
+    // opened (or one whose ledger was removed): starting a case in it would mix its files into
+    // the case.
+    const foreign = (await readdir(caseDir)).filter((name) => !EMPTY_CASE_NAMES.has(name)).sort();
+    if (foreign.length > 0) {
+      throw new CustodyError(
+        'E_INPUT',
+        `${caseDir} is not a case to resume: it has no ledger but holds ${foreign.slice(0, 3).join(', ')}${foreign.length > 3 ? ', …' : ''}; choose another case id`,
+        { resource: caseDir },
+      );
     }
     return undefined;
   }

@@ -11,7 +11,7 @@ import { coreConfigShape, type CoreConfig } from '../core/config.js';
 import { CustodyError } from '../core/errors.js';
 import type { AnyConfig, CallerPrincipal, NodeMachine, NodeMapping, PreflightRequest, PreflightRow, ProviderFlag, ProviderModule, ProviderServices } from '../core/provider-module.js';
 import type { CollectOptions, Provider } from '../core/ports.js';
-import type { Selector, Target } from '../core/targets.js';
+import { targetKey, type Selector, type Target } from '../core/targets.js';
 import { awsModule } from './aws/module.js';
 import { azureModule } from './azure/module.js';
 import { collectOptionsFor } from './collect-options.js';
@@ -132,6 +132,12 @@ export function createRegistry(modules: readonly AnyModule[]): Registry {
           if (given !== undefined) {
             throw new CustodyError('E_INPUT', `--${scope.flag} "${given}" is not in the config: it has no "${m.name}" section`, { resource: given });
           }
+        }
+        // Nor does a target of that provider: collect would refuse it, and the other providers'
+        // rows passing must not read as "this target can be collected".
+        const target = request.targets.find((t) => t.provider === m.name);
+        if (target) {
+          throw new CustodyError('E_INPUT', `${targetKey(target)} is not in the config: it has no "${m.name}" section`, { resource: targetKey(target) });
         }
       }
     },

@@ -26,6 +26,17 @@ describe('custody help and version', () => {
     expect(run.stdout).toContain('5 the ledger could not be written');
   });
 
+  it('preflight --help names every provider it checks, and each scoping flag with its own placeholder, aligned', async () => {
+    const run = await cli(fakeWorld(), ['preflight', '--help']);
+    for (const cloud of ['AWS', 'Kubernetes', 'Azure', 'GCP']) expect(run.stdout).toContain(`${cloud}:`);
+    expect(run.stdout).toMatch(/^ {2}--subscription ID {2,}a configured Azure subscription/m);
+    expect(run.stdout).toMatch(/^ {2}--project ID {2,}a GCP project/m);
+    expect(run.stdout).not.toContain('VALUE');
+    // The help texts start in one column, as every other command's options do.
+    const starts = ['account', 'cluster', 'namespace', 'subscription', 'project', 'analyst'].map((f) => run.stdout.split('\n').find((l) => l.startsWith(`  --${f} `))!.search(/ {2}[a-z(]/));
+    expect(new Set(starts).size).toBe(1);
+  });
+
   it('custody --version prints the package version', async () => {
     const run = await cli(fakeWorld(), ['--version']);
     expect(run.stdout).toMatch(/^custody \d+\.\d+\.\d+/);
@@ -37,6 +48,28 @@ describe('custody help and version', () => {
     const run = await cli(world, ['collect', '--case', 'IR-1', '--presrve', I1]);
     expect(run.code).toBe(EXIT.BAD_INPUT);
     expect(run.stderr).toMatch(/^custody: .*--presrve.*\[E_INPUT\]/);
+  });
+
+  it('with --json, an unknown command is also a JSON document on stdout', async () => {
+    const run = await cli(fakeWorld(), ['colect', '--json', '--case', 'IR-1']);
+    expect(run.code).toBe(EXIT.BAD_INPUT);
+    expect(run.stderr).toContain('unknown command "colect"');
+    expect(JSON.parse(run.stdout)).toEqual({ error: { code: 'E_INPUT', message: expect.stringContaining('unknown command "colect"') }, exitCode: EXIT.BAD_INPUT });
+  });
+
+  it('demo refuses an argument it would ignore (a folder meant for --dir), before any lab starts', async () => {
+    const world = fakeWorld();
+    let started = false;
+    world.deps.startDemoLab = async () => {
+      started = true;
+      throw new Error('no lab in CLI unit tests');
+    };
+    const run = await cli(world, ['demo', '--json', 'my-demo']);
+    expect(run.code).toBe(EXIT.BAD_INPUT);
+    expect(run.stderr).toContain('"my-demo"');
+    expect(run.stderr).toContain('--dir');
+    expect(JSON.parse(run.stdout).error.code).toBe('E_INPUT');
+    expect(started).toBe(false);
   });
 });
 
@@ -142,6 +175,19 @@ describe('custody collect: results and exit codes', () => {
     expect(world.provider.collected).toEqual([]);
     const rerun = await cli(world, ['collect', '--case', 'IR-1', I1]);
     expect(rerun.code).toBe(EXIT.OK);
+  });
+
+  it('a refusal that ends its own sentence reads as one sentence before "Nothing was created" (no "..")', async () => {
+    const world = fakeWorld();
+    writeConfig(world.dir, GOOD_CONFIG);
+    // The providers' refusals end with a full stop ("… Add the account to the config if it should be collected.").
+    world.provider.validate = () => {
+      throw new CustodyError('E_ACCOUNT_NOT_ALLOWED', 'account 999999999999 is not in aws.allowedAccounts. Add the account to the config if it should be collected.');
+    };
+    const run = await cli(world, ['collect', '--case', 'IR-1', I1]);
+    expect(run.code).toBe(EXIT.BAD_INPUT);
+    expect(run.stderr).toContain('if it should be collected. Nothing was created');
+    expect(run.stderr).not.toContain('..');
   });
 
   it('--resume without targets continues the case (the ledger holds its targets and selectors)', async () => {
@@ -368,6 +414,84 @@ describe('custody preflight', () => {
     const run = await cli(world, ['preflight', '--cluster', 'prod']);
     expect(run.code).toBe(EXIT.BAD_INPUT);
     expect(run.stderr).toContain('"prod" is not in the config');
+  });
+
+  /** A config with cluster prod, and whether any check ran (a refusal comes before every call). */
+  function withClusterProd() {
+    const world = fakeWorld();
+    let ran = false;
+    world.deps.preflight = async () => {
+      ran = true;
+      return [row('ok')];
+    };
+    writeConfig(world.dir, { ...GOOD_CONFIG, kubernetes: { clusters: { prod: { context: 'prod' } } } });
+    return { world, checked: () => ran };
+  }
+
+  it('refuses a --namespace that is no namespace name (exit 3), as it refuses a malformed --account', async () => {
+    const { world, checked } = withClusterProd();
+    const run = await cli(world, ['preflight', '--namespace', 'Shop Prod']);
+    expect(run.code).toBe(EXIT.BAD_INPUT);
+    expect(run.stderr).toContain('--namespace "Shop Prod" is not a namespace name');
+    expect(checked()).toBe(false);
+    expect((await cli(world, ['preflight', '--namespace', 'shop-prod'])).code).toBe(EXIT.OK);
+  });
+
+  it('refuses a pod target in a cluster the config does not name, or with no kubernetes section, before any check (exit 3)', async () => {
+    // As collect refuses it: otherwise every other check runs and "all passed" hides the typo.
+    const { world, checked } = withClusterProd();
+    const unknown = await cli(world, ['preflight', 'k8s:staging/shop/web-1']);
+    expect(unknown.code).toBe(EXIT.BAD_INPUT);
+    expect(unknown.stderr).toContain('cluster "staging" is not in kubernetes.clusters');
+
+    writeConfig(world.dir, GOOD_CONFIG);
+    const unconfigured = await cli(world, ['preflight', 'k8s:prod/shop/web-1']);
+    expect(unconfigured.code).toBe(EXIT.BAD_INPUT);
+    expect(unconfigured.stderr).toContain('no "kubernetes" section');
+    expect(checked()).toBe(false);
+  });
+});
+
+describe('custody copy-case', () => {
+  const withBucket = { ...GOOD_CONFIG, aws: { ...GOOD_CONFIG.aws, evidenceBucket: { name: 'cloud-custody-evidence-111111111111' } } };
+  const url = 's3://cloud-custody-evidence-111111111111/IR-1';
+
+  it('a refused copy (the case is still open) does not claim the case is closed or that the failure was recorded', async () => {
+    const world = fakeWorld();
+    writeConfig(world.dir, withBucket);
+    makeCaseFolder(join(world.dir, 'IR-1'));
+    const message = 'case IR-1 is not closed: only a closed case is copied (finish it with custody collect --case IR-1 --resume ...)';
+    world.deps.copyCase = async () => ({ ok: false, url, error: { code: 'E_INPUT', message } });
+    const run = await cli(world, ['copy-case', 'IR-1']);
+    expect(run.code).toBe(EXIT.BAD_INPUT);
+    expect(run.stdout).toContain(message);
+    expect(run.stdout).not.toContain('is closed and intact');
+    expect(run.stdout).not.toContain('recorded in its ledger');
+  });
+
+  it.each(['', '  '])('--analyst %j is bad input (exit 3), as for collect: no ledger entry without a name', async (analyst) => {
+    const world = fakeWorld();
+    writeConfig(world.dir, withBucket);
+    makeCaseFolder(join(world.dir, 'IR-1'));
+    let copied = false;
+    world.deps.copyCase = async () => {
+      copied = true;
+      return { ok: true, url, copied: 0, alreadyCopied: 0, total: 0 };
+    };
+    const run = await cli(world, ['copy-case', 'IR-1', '--analyst', analyst]);
+    expect(run.code).toBe(EXIT.BAD_INPUT);
+    expect(run.stderr).toContain('--analyst is empty');
+    expect(copied).toBe(false);
+  });
+
+  it('a failed upload (recorded as copy.failed) says the failure is in the ledger (exit 6)', async () => {
+    const world = fakeWorld();
+    writeConfig(world.dir, withBucket);
+    makeCaseFolder(join(world.dir, 'IR-1'));
+    world.deps.copyCase = async () => ({ ok: false, url, error: { code: 'E_COPY', message: 'the copy failed at ledger.jsonl: Access Denied' } });
+    const run = await cli(world, ['copy-case', 'IR-1']);
+    expect(run.code).toBe(EXIT.COPY_FAILED);
+    expect(run.stdout).toContain('the failure is recorded in its ledger');
   });
 });
 

@@ -20,7 +20,7 @@ describe('filesystem configuration errors are bad configuration (exit 3), naming
   });
   afterEach(() => rmSync(dir, { recursive: true, force: true }));
 
-  const collectWith = (paths: { casesDir?: string; keysDir?: string }) => {
+  const collectWith = (paths: { casesDir?: string; keysDir?: string }, extra: string[] = []) => {
     const config = {
       casesDir: paths.casesDir ?? 'cases',
       keysDir: paths.keysDir ?? 'keys',
@@ -33,7 +33,7 @@ describe('filesystem configuration errors are bad configuration (exit 3), naming
       },
     };
     writeFileSync(join(dir, 'custody.config.json'), JSON.stringify(config));
-    return custody(['collect', '--case', 'IR-1', '--analyst', 'alice', TARGET], { cwd: dir });
+    return custody(['collect', '--case', 'IR-1', '--analyst', 'alice', ...extra, TARGET], { cwd: dir });
   };
 
   it.each([
@@ -52,6 +52,24 @@ describe('filesystem configuration errors are bad configuration (exit 3), naming
     const cases = join(dir, 'cases');
     expect(existsSync(cases) ? readdirSync(cases) : []).toEqual([]);
   }, 20_000);
+
+  it('collect --image naming a file is exit 3 naming it, before the case is opened or a cloud called', async () => {
+    // It was found only after the snapshots were taken, when the first disk's image was written.
+    const run = await collectWith({}, ['--image', join(dir, 'a-file')]);
+    expect(run.code).toBe(EXIT.BAD_INPUT);
+    expect(run.stderr).toContain(`--image ${join(dir, 'a-file')} cannot be used as a folder`);
+    expect(run.stderr).not.toContain('credentials');
+    const cases = join(dir, 'cases');
+    expect(existsSync(cases) ? readdirSync(cases) : []).toEqual([]);
+  }, 20_000);
+
+  it('collect --image inside the case folder is not made before the case is opened (it would read as "already exists")', async () => {
+    const run = await collectWith({}, ['--image', join(dir, 'cases', 'IR-1', 'images')]);
+    // Refused later, by the (unreachable) cloud, never by the folders.
+    expect(run.stderr).not.toContain('already exists');
+    expect(run.stderr).not.toContain('cannot be used as a folder');
+    expect(existsSync(join(dir, 'cases', 'IR-1'))).toBe(false);
+  }, 60_000);
 
   it('demo --dir naming a file is exit 3 naming it, before any lab starts', async () => {
     const run = await custody(['demo', '--dir', join(dir, 'a-file')]);

@@ -44,6 +44,29 @@ describe('configuration', () => {
     expect(error.message).toMatch(/casesDri/);
   });
 
+  it.each([
+    // A misspelt key inside a nested object was dropped: forensics copies under the default key,
+    // a lock without its cooling-off period, a call to the real STS instead of the endpoint meant.
+    ['concurrency.perscope', { ...minimal, concurrency: { perscope: 2 } }, 'concurrency'],
+    ['aws.kms.forensicKey', { aws: { ...minimal.aws, kms: { forensicKey: 'arn:aws:kms:us-east-1:111111111111:alias/k' } } }, 'aws.kms'],
+    ['aws.endpoints.stss', { aws: { ...minimal.aws, endpoints: { stss: 'http://127.0.0.1:4566' } } }, 'aws.endpoints'],
+    ['aws.lock.coolOffHour', { aws: { ...minimal.aws, lock: { durationDays: 30, coolOffHour: 24 } } }, 'aws.lock'],
+    ['aws.collectionTag.vaule', { aws: { ...minimal.aws, collectionTag: { key: 'ForensicsEnabled', value: 'true', vaule: 'yes' } } }, 'aws.collectionTag'],
+    ['azure.collectionTag.vaule', { azure: { collectionTag: { key: 'ForensicsEnabled', value: 'true', vaule: 'x' } } }, 'azure.collectionTag'],
+    ['gcp.collectionTag.vaule', { gcp: { forensicsProject: 'custody-forensics', allowedProjects: ['web-prod'], collectionTag: { key: '1/ForensicsEnabled', value: 'true', vaule: 'x' } } }, 'gcp.collectionTag'],
+    ['gcp.snapshots.evidenceHoldTag.vaule', { gcp: { forensicsProject: 'custody-forensics', allowedProjects: ['web-prod'], snapshots: { evidenceHoldTag: { key: '1/Hold', value: 'true', vaule: 'x' } } } }, 'gcp.snapshots.evidenceHoldTag'],
+  ])('refuses an unknown key inside a section too (%s), naming where it is', (_name, raw, where) => {
+    const error = configError(raw);
+    expect(error.code).toBe('E_CONFIG');
+    expect(error.message).toMatch(new RegExp(`${where.replaceAll('.', '\\.')}: Unrecognized key`));
+  });
+
+  it('refuses a blank analyst, naming the field (it would be signed into the ledger as who acted)', () => {
+    const error = configError({ ...minimal, analyst: '   ' });
+    expect(error.code).toBe('E_CONFIG');
+    expect(error.message).toMatch(/analyst: /);
+  });
+
   it('a file that is not JSON is named with the parse error', () => {
     const dir = mkdtempSync(join(tmpdir(), 'custody-config-'));
     const path = join(dir, 'custody.config.json');

@@ -198,6 +198,20 @@ describe('opening, resuming and closing a case', () => {
     await kase.release();
   });
 
+  it('refuses to resume a folder that is not a case (files of its own, no ledger), changing nothing in it', async () => {
+    // Somebody's own folder under casesDir, named like the case id: `collect --case X` says it
+    // "already exists; add --resume", and --resume must not turn it into a case.
+    const dir = join(scratch.casesDir, 'IR-2026-0042');
+    await mkdir(dir, { recursive: true });
+    await writeFile(join(dir, 'notes.txt'), 'my own notes');
+    const error = await errorOf(openCase(caseOptions(scratch, { resume: true })));
+    expect(error.code).toBe('E_INPUT');
+    expect(exitCodeFor(error)).toBe(3);
+    expect(error.message).toContain(dir);
+    expect(error.message).toContain('notes.txt');
+    expect(await readdir(dir)).toEqual(['notes.txt']);
+  });
+
   it('closes with outcome counts and a signed manifest of every file and cloud artefact', async () => {
     const kase = await buildClosedCase(scratch);
     const closed = kase.entries().at(-1)!;

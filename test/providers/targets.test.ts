@@ -75,6 +75,17 @@ describe('selectors', () => {
     });
   });
 
+  it.each([
+    // A second condition written as its own parameter was dropped: the selector matched every
+    // app=api pod, tier or not (more pods collected, or isolated, than the responder asked for).
+    ['k8s:prod/payments?labels=app=api&tier=web', '"tier"'],
+    ['k8s:prod/payments?labels=app=api&labels=tier=web', '"labels" is given twice'],
+  ])('%s is refused, not narrowed to its first labels parameter', (raw, why) => {
+    const error = refusal(raw, parseSelector);
+    expect(error.code).toBe('E_INPUT');
+    expect(error.message).toContain(why);
+  });
+
   it.each(['tag:=x', 'tag:aws:cloudformation:stack-name=x', 'k8s:prod/payments', 'label:app=api', 'k8s:prod/payments?labels='])(
     '%s is refused',
     (raw) => {

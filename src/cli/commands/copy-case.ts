@@ -9,6 +9,7 @@ import type { CliDeps } from '../deps.js';
 import { COPY_CASE_HELP, FETCH_CASE_HELP } from '../help.js';
 import type { CliIo } from '../io.js';
 import { renderCopy, renderVerify } from '../render.js';
+import { analystValue } from './collect.js';
 
 /** `custody copy-case CASE_DIR`: the copy collect makes when the bucket is configured, or its retry. */
 export async function runCopyCaseCommand(args: readonly string[], io: CliIo, deps: CliDeps): Promise<number> {
@@ -18,13 +19,16 @@ export async function runCopyCaseCommand(args: readonly string[], io: CliIo, dep
     io.stdout(`${COPY_CASE_HELP}\n`);
     return EXIT.OK;
   }
+  // A blank --analyst is a mistake (an unset variable), refused as collect refuses it: the copy's
+  // ledger entries would name nobody.
+  const analyst = analystValue(stringValue(values, 'analyst'));
   const caseDir = await resolveCaseDir('copy-case', parsed, io);
   const { config } = loadCliConfig(stringValue(values, 'config'), io.env, io.cwd);
   if (!config.aws?.evidenceBucket) {
     throw new CustodyError('E_CONFIG', 'aws.evidenceBucket is not configured: there is no bucket to copy the case to (see docs/deploy-aws.md)');
   }
   if (!deps.copyCase) throw new CustodyError('E_UNSUPPORTED', 'this build cannot copy cases');
-  const actor = stringValue(values, 'analyst') ?? config.analyst ?? (await deps.callerIdentity(config))?.arn;
+  const actor = analyst ?? config.analyst ?? (await deps.callerIdentity(config))?.arn;
   if (!actor) throw new CustodyError('E_CONFIG', 'no analyst: pass --analyst NAME or set "analyst" in the config');
   const copy = await deps.copyCase({ config, caseDir, caseId: caseIdOf(caseDir), actor });
   const exitCode = copy.ok ? EXIT.OK : copy.error?.code === 'E_VERIFY' ? EXIT.VERIFY_FAILED : copy.error?.code === 'E_INPUT' ? EXIT.BAD_INPUT : EXIT.COPY_FAILED;

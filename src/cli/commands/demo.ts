@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { loadConfigFile } from '../../providers/config.js';
 import { ensureConfiguredDir } from '../../custody/configured-dir.js';
-import { EXIT } from '../../core/errors.js';
+import { CustodyError, EXIT } from '../../core/errors.js';
 import { exitCodeForOutcomes } from '../../core/outcomes.js';
 import { DEFAULT_COLLECT_OPTIONS } from '../../core/orchestrator.js';
 import { parseTarget } from '../../providers/targets.js';
@@ -23,10 +23,15 @@ import { renderAgainst, renderCopy, renderKeepApart, renderOutcomes, renderSumma
  * verified.
  */
 export async function runDemoCommand(args: readonly string[], io: CliIo, deps: CliDeps): Promise<number> {
-  const { values } = parseCommandArgs('demo', args);
+  const { values, positionals } = parseCommandArgs('demo', args);
   if (values.help) {
     io.stdout(`${DEMO_HELP}\n`);
     return EXIT.OK;
+  }
+  // The demo takes no argument: one given would be ignored (a folder meant for --dir, and the
+  // case would land in a temporary folder instead), so it is refused before anything starts.
+  if (positionals.length > 0) {
+    throw new CustodyError('E_INPUT', `demo takes no arguments, but was given "${positionals[0]}"; for the demo's folder use --dir D (see custody demo --help)`);
   }
   const json = values.json === true;
   const given = stringValue(values, 'dir');

@@ -64,6 +64,7 @@ export const awsConfigSection = z
     /** The tag that marks a workload as collectable (the collector policy requires it). */
     collectionTag: z
       .object({ key: z.string().min(1).max(128), value: z.string().max(256) })
+      .strict()
       .default({ key: 'ForensicsEnabled', value: 'true' }),
     kms: z
       .object({
@@ -75,6 +76,7 @@ export const awsConfigSection = z
         /** The forensics account's key for the copies it keeps. */
         forensicsKey: z.string().min(1).optional(),
       })
+      .strict()
       .default({ shareableKey: 'arn:aws:kms:{region}:{account}:alias/cloud-custody-share' }),
     /** copy: into the forensics account; share: share only; in-place: leave the snapshot where it is. */
     transfer: z.enum(['copy', 'share', 'in-place']).default('copy'),
@@ -85,12 +87,14 @@ export const awsConfigSection = z
         durationDays: z.number().int().min(1).max(36500),
         coolOffHours: z.number().int().min(1).max(72).optional(),
       })
+      .strict()
       .optional(),
     /** Default of `--hash`: a whole-disk SHA-256 of every preserved snapshot. */
     hash: z.boolean().default(false),
     /** Endpoint overrides (the lab, emulators). `AWS_ENDPOINT_URL_*` variables also work. */
     endpoints: z
       .object({ sts: endpoint.optional(), ec2: endpoint.optional(), kms: endpoint.optional(), ebs: endpoint.optional(), s3: endpoint.optional() })
+      .strict()
       .default({}),
     /** An S3 bucket with Object Lock: closing a case copies the case folder there (see docs/deploy-aws.md). */
     evidenceBucket: evidenceBucketSchema.optional(),

@@ -58,7 +58,7 @@ export const azureConfigSchema = z
     immutabilityDays: z.number().int().min(0).max(146_000).default(365),
     legalHold: z.boolean().default(true),
     /** The tag that marks a VM as collectable (selected by it; enforced by role assignment scope). */
-    collectionTag: z.object({ key: z.string().min(1).max(512), value: z.string().max(256) }).default({ key: 'ForensicsEnabled', value: 'true' }),
+    collectionTag: z.object({ key: z.string().min(1).max(512), value: z.string().max(256) }).strict().default({ key: 'ForensicsEnabled', value: 'true' }),
     /**
      * Multi-disk consistency for a VM: a crash-consistent restore point where the VM supports it
      * (else per-disk snapshots, recorded), or always per-disk incremental snapshots.

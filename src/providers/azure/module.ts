@@ -25,7 +25,7 @@ export const azureModule: ProviderModule<'azure', AzureConfig> = defineProvider(
     selectors: ['azure:tag:KEY=VALUE                          every Azure VM with that tag in azure.subscriptions'],
   },
   preflightColumns: ['SUBSCRIPTION', 'SCOPE'],
-  preflightScopes: [{ flag: 'subscription', help: 'a configured Azure subscription to check (repeatable; default: every configured one)' }],
+  preflightScopes: [{ flag: 'subscription', placeholder: 'ID', help: 'a configured Azure subscription to check (repeatable; default: every configured one)' }],
   parseTarget: (raw: string) => (isAzureTarget(raw) ? parseAzureTarget(raw) : undefined),
   parseSelector: (raw: string) => (isAzureSelector(raw) ? parseAzureSelector(raw) : undefined),
   mapNode(machine) {

@@ -35,6 +35,7 @@ export const gcpConfigSchema = z
     /** The tag whose binding makes a workload collectable (the collector role's IAM condition). */
     collectionTag: z
       .object({ key: z.string().regex(/^[^/]+\/[^/]+$/, 'must be a namespaced key such as 123456789012/ForensicsEnabled'), value: z.string().min(1) })
+      .strict()
       .optional(),
     snapshots: z
       .object({
@@ -49,7 +50,7 @@ export const gcpConfigSchema = z
          * snapshot at creation; the deny policy in policies/gcp/evidence-hold-deny-policy.json
          * then refuses snapshots.delete on it to everyone but the break-glass group.
          */
-        evidenceHoldTag: z.object({ key: z.string().min(1), value: z.string().min(1) }).optional(),
+        evidenceHoldTag: z.object({ key: z.string().min(1), value: z.string().min(1) }).strict().optional(),
       })
       .strict()
       .default({ guestFlush: false }),

@@ -23,7 +23,7 @@ export const gcpModule: ProviderModule<'gcp', GcpConfig> = defineProvider({
     ],
   },
   preflightColumns: ['PROJECT', 'RESOURCE'],
-  preflightScopes: [{ flag: 'project', help: 'a GCP project to check (repeatable; default: the targets\' projects, else every allowed project)' }],
+  preflightScopes: [{ flag: 'project', placeholder: 'ID', help: 'a GCP project to check (repeatable; default: the targets\' projects, else every allowed project)' }],
   parseTarget: (raw) => (looksLikeGcpTarget(raw) ? parseGcpTarget(raw) : undefined),
   parseSelector: (raw) => (looksLikeGcpSelector(raw) ? parseGcpSelector(raw) : undefined),
   mapNode(machine) {

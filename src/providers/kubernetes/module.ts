@@ -6,7 +6,7 @@ import { defineProvider, type AnyConfig, type PreflightRow, type ProviderModule 
 import { CustodyError } from '../../core/errors.js';
 import type { CustodyConfig } from '../config.js';
 import { kubernetesConfigSection, type KubernetesConfig } from './config.js';
-import { parseKubernetesSelector, parseKubernetesTarget } from './targets.js';
+import { isNamespaceName, isPodTarget, parseKubernetesSelector, parseKubernetesTarget } from './targets.js';
 
 export const kubernetesModule: ProviderModule<'kubernetes', KubernetesConfig> = defineProvider({
   name: 'kubernetes',
@@ -22,8 +22,8 @@ export const kubernetesModule: ProviderModule<'kubernetes', KubernetesConfig> = 
   ],
   preflightColumns: ['CLUSTER', 'NAMESPACE'],
   preflightScopes: [
-    { flag: 'cluster', help: 'a configured cluster to check (repeatable; default: every configured cluster)' },
-    { flag: 'namespace', help: 'a namespace the collector must reach (repeatable; default: default)' },
+    { flag: 'cluster', placeholder: 'NAME', help: 'a configured cluster to check (repeatable; default: every configured cluster)' },
+    { flag: 'namespace', placeholder: 'NS', help: 'a namespace the collector must reach (repeatable; default: default)' },
   ],
   parseTarget: parseKubernetesTarget,
   parseSelector: parseKubernetesSelector,
@@ -48,6 +48,18 @@ export const kubernetesModule: ProviderModule<'kubernetes', KubernetesConfig> = 
   checkPreflight(section: KubernetesConfig, request) {
     const unknown = (request.scopes.cluster ?? []).find((c) => !section.clusters[c]);
     if (unknown) throw new CustodyError('E_INPUT', `--cluster "${unknown}" is not in the config's kubernetes.clusters`, { resource: unknown });
+    // A name no namespace can have would only be asked about, and answered for, as if it were one.
+    const badNamespace = (request.scopes.namespace ?? []).find((n) => !isNamespaceName(n));
+    if (badNamespace !== undefined) {
+      throw new CustodyError('E_INPUT', `--namespace "${badNamespace}" is not a namespace name (lower-case letters, digits and "-")`, { resource: badNamespace });
+    }
+    // A pod in a cluster the config does not name is refused as collect refuses it; otherwise
+    // every other check passes and the typo goes unnoticed until the incident.
+    const pod = request.targets.filter(isPodTarget).find((t) => !section.clusters[t.cluster]);
+    if (pod) {
+      const known = Object.keys(section.clusters).join(', ') || 'none';
+      throw new CustodyError('E_CONFIG', `${pod.key}: cluster "${pod.cluster}" is not in kubernetes.clusters (configured: ${known})`, { resource: pod.key });
+    }
   },
   async preflight(request, services): Promise<PreflightRow[]> {
     const { runKubernetesPreflight } = await import('./preflight.js');

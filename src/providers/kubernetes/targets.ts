@@ -44,6 +44,11 @@ function inputError(raw: string, expected: string, why: string, what: 'target' |
   return new CustodyError('E_INPUT', `invalid ${what} "${raw}": ${why}. Expected ${expected}.`, { resource: raw });
 }
 
+/** Whether `name` can be a namespace (an RFC 1123 label, as Kubernetes requires). */
+export function isNamespaceName(name: string): boolean {
+  return DNS_LABEL.test(name);
+}
+
 /** A pod target from its parts (a label selector's match). */
 export function podTarget(cluster: string, namespace: string, pod: string, container?: string): KubernetesPodTarget {
   const key = `k8s:${cluster}/${namespace}/${pod}${container ? `/${container}` : ''}`;
@@ -79,7 +84,13 @@ export function parseKubernetesSelector(raw: string): KubernetesLabelSelector | 
   if (rest.length > 0 || !CLUSTER_NAME.test(cluster) || !DNS_LABEL.test(namespace)) {
     throw inputError(raw, K8S_SELECTOR_FORM, 'expected CLUSTER/NAMESPACE before "?"', 'selector');
   }
-  const labels = new URLSearchParams(body.slice(q + 1)).get('labels');
+  const params = new URLSearchParams(body.slice(q + 1));
+  // Only one labels= is read: anything else would be dropped, and a dropped condition widens
+  // the match (conditions go comma-separated inside labels=).
+  const other = [...params.keys()].find((name) => name !== 'labels');
+  if (other !== undefined) throw inputError(raw, K8S_SELECTOR_FORM, `"${other}" is not a parameter (put every condition in labels=, comma-separated)`, 'selector');
+  if (params.getAll('labels').length > 1) throw inputError(raw, K8S_SELECTOR_FORM, '"labels" is given twice (put every condition in one labels=, comma-separated)', 'selector');
+  const labels = params.get('labels');
   if (!labels) throw inputError(raw, K8S_SELECTOR_FORM, 'the labels= parameter is empty', 'selector');
   return { provider: 'kubernetes', kind: 'k8s-labels', key: `k8s:${cluster}/${namespace}?labels=${labels}`, cluster, namespace, labelSelector: labels };
 }
