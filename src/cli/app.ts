@@ -36,6 +36,8 @@ import { packageVersion } from '../app/services.js';
 /** Runs one command line. Errors become `custody: <message>` on stderr and their exit code. */
 export async function runCli(argv: readonly string[], io: CliIo, deps: () => Promise<CliDeps> | CliDeps): Promise<number> {
   const [first, ...rest] = argv;
+  // `custody help collect` is `custody collect --help`, as in git and npm.
+  if (first === 'help' && rest[0] !== undefined) return runCli([rest[0], '--help'], io, deps);
   if (first === undefined || first === '-h' || first === '--help' || first === 'help') {
     io.stdout(`${MAIN_HELP}\n`);
     return first === undefined ? EXIT.BAD_INPUT : EXIT.OK;

@@ -18,7 +18,7 @@ Commands:
   demo      run a whole case against a local rehearsal lab (no cloud account needed)
 
 Options:
-  -h, --help     show help (also: custody <command> --help)
+  -h, --help     show help (also: custody <command> --help, custody help <command>)
   -v, --version  show the version
 
 Configuration: --config FILE, else $CUSTODY_CONFIG, else ./custody.config.json.

@@ -19,6 +19,15 @@ describe('custody help and version', () => {
     expect(run.stdout).toContain(`Usage: custody ${command}`);
   });
 
+  it('custody help COMMAND is COMMAND --help; custody help NOSUCH is refused like an unknown command', async () => {
+    const run = await cli(fakeWorld(), ['help', 'verify']);
+    expect(run.code).toBe(EXIT.OK);
+    expect(run.stdout).toContain('Usage: custody verify');
+    const unknown = await cli(fakeWorld(), ['help', 'colect']);
+    expect(unknown.code).toBe(EXIT.BAD_INPUT);
+    expect(unknown.stderr).toContain('unknown command "colect"');
+  });
+
   it('custody --help lists every command and the exit codes', async () => {
     const run = await cli(fakeWorld(), ['--help']);
     expect(run.code).toBe(0);
