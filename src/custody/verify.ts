@@ -103,7 +103,7 @@ export async function verifyCase(caseDir: string, options: VerifyOptions = {}): 
   const signatures = pinned.checks ?? startSignatureChecks(undefined, 0);
   const entries = walk.entries;
   const items = collectEvidenceItems(entries);
-  const closed = await checkManifest(caseDir, walk.publicKey, walk.caseId, entries, items, fail, options.requireClosed ? fail : warn);
+  const closed = await checkManifest(caseDir, walk.publicKey, walk.caseId, entries, items, fail, options.requireClosed ? { report: fail, allowed: false } : { report: warn, allowed: true });
   if (options.expectedHead) checkHead(entries, options.expectedHead, fail);
   const copyNote = closed ? copyRecordWarning(entries) : undefined;
   if (copyNote) warn({ kind: 'copy-not-recorded', path: LEDGER_FILE, message: copyNote });
@@ -161,7 +161,8 @@ async function checkManifest(
   entries: readonly LedgerEntry[],
   items: ReturnType<typeof collectEvidenceItems>,
   fail: Report,
-  notClosed: Report,
+  /** How an open case is reported, and whether the caller allowed it (then --allow-open is not suggested: it was given). */
+  notClosed: { report: Report; allowed: boolean },
 ): Promise<boolean> {
   const path = MANIFEST_FILE;
   const last = entries[entries.length - 1];
@@ -180,10 +181,11 @@ async function checkManifest(
       });
       return false;
     }
-    notClosed({
+    const remedy = notClosed.allowed ? 'it was checked up to its last entry; finish it with collect --resume' : 'finish it with collect --resume, or verify it with --allow-open to check it up to its last entry';
+    notClosed.report({
       kind: 'not-closed',
       path,
-      message: `the case is not closed (its ledger ends in ${last?.type ?? 'no entry'}, not case.closed, and there is no manifest.json): entries cut from its end could not be noticed; finish it with collect --resume, or verify it with --allow-open to check it up to its last entry`,
+      message: `the case is not closed (its ledger ends in ${last?.type ?? 'no entry'}, not case.closed, and there is no manifest.json): entries cut from its end could not be noticed; ${remedy}`,
     });
     return false;
   }
