@@ -60,6 +60,23 @@ describe('bad input through the CLI: refused with the right exit code, nothing c
     expect(existsSync(join(fx.dir, 'cases', 'IR-NOCLUSTER'))).toBe(false);
   });
 
+  it('a cluster whose kubeconfig file is missing, or does not parse, is refused before the case exists (exit 3), naming the cluster and the file', async () => {
+    const config = JSON.parse(readFileSync(fx.configPath, 'utf8')) as Record<string, unknown>;
+    const broken = join(fx.dir, 'broken-kubeconfig.yaml');
+    writeFileSync(broken, 'apiVersion: v1\nclusters: [\n');
+    const kubeconfigs = { missing: join(fx.dir, 'no-such-kubeconfig.yaml'), broken };
+    for (const [caseId, kubeconfig] of [['IR-NOKUBECONFIG', kubeconfigs.missing], ['IR-BADKUBECONFIG', kubeconfigs.broken]] as const) {
+      const configPath = join(fx.dir, `${caseId}.config.json`);
+      writeFileSync(configPath, JSON.stringify({ ...config, kubernetes: { clusters: { prod: { kubeconfig } } } }));
+      const run = await custody(['collect', '--case', caseId, '--analyst', 'alice', '--config', configPath, 'k8s:prod/shop/web-1'], { cwd: fx.dir });
+      expect(run.code, run.stderr).toBe(EXIT.BAD_INPUT);
+      expect(run.stderr).toContain('k8s:prod/shop/web-1: cluster "prod": cannot load kubeconfig');
+      expect(run.stderr).toContain(kubeconfig);
+      expect(run.stderr).toContain('Nothing was created');
+      expect(existsSync(join(fx.dir, 'cases', caseId))).toBe(false);
+    }
+  }, 60_000);
+
   it('no AWS credentials at all: exit 3 with a hint about AWS_PROFILE / SSO, and no case folder', async () => {
     const home = mkdtempSync(join(tmpdir(), 'custody-nocreds-'));
     const env = {

@@ -91,6 +91,20 @@ function withApis(name: string, kc: KubeConfig, auth: ClusterAccess['auth'], con
 }
 
 function loadKubeconfig(name: string, cluster: ClusterConfig): ClusterAccess {
+  const kc = readKubeconfig(name, cluster);
+  return withApis(name, kc, 'kubeconfig', kc.getCurrentContext());
+}
+
+/**
+ * The cluster's kubeconfig read, its context chosen and the config's overrides applied: local
+ * work only (no request to the API server), so `validate` can refuse a missing or broken
+ * kubeconfig before the case is opened. EKS clusters have none to read.
+ */
+export function checkKubeconfig(name: string, cluster: ClusterConfig): void {
+  if (!cluster.eks) readKubeconfig(name, cluster);
+}
+
+function readKubeconfig(name: string, cluster: ClusterConfig): KubeConfig {
   const kc = new KubeConfig();
   try {
     if (cluster.kubeconfig) {
@@ -130,7 +144,7 @@ function loadKubeconfig(name: string, cluster: ClusterConfig): ClusterAccess {
       });
     }
   }
-  return withApis(name, kc, 'kubeconfig', kc.getCurrentContext());
+  return kc;
 }
 
 /**

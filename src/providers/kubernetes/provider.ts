@@ -11,7 +11,7 @@ import type { Selector, Target } from '../../core/targets.js';
 import { isLabelSelector, isPodTarget, podTarget, type KubernetesPodTarget } from './targets.js';
 import { collectorRoleArn, partitionOfRegion } from '../shared/aws-names.js';
 import { callKubernetes } from './call.js';
-import { connectCluster } from './cluster-access.js';
+import { checkKubeconfig, connectCluster } from './cluster-access.js';
 import { withEksCredentials } from './eks-credentials.js';
 import type { ClusterAccess, KubernetesDeps } from './cluster-access.js';
 import { collectPod } from './collect-pod.js';
@@ -91,11 +91,25 @@ export function createKubernetesProvider(config: CustodyConfig, deps: Kubernetes
   // provider's target types. Without the registry's services (a unit test) nothing is followed up.
   const followUps = services;
 
+  // Each cluster's kubeconfig is read once before the case opens: a missing file, one that does
+  // not parse or a context it lacks is refused then, not after the case exists (a target failed).
+  const kubeconfigRead = new Map<string, CustodyError | undefined>();
   const checkCluster = (cluster: string, what: string) => {
-    if (!clusters[cluster]) {
+    const configured = clusters[cluster];
+    if (!configured) {
       const known = Object.keys(clusters).join(', ') || 'none';
       throw new CustodyError('E_CONFIG', `${what}: cluster "${cluster}" is not in kubernetes.clusters (configured: ${known})`, { resource: what });
     }
+    if (!kubeconfigRead.has(cluster)) {
+      try {
+        checkKubeconfig(cluster, configured);
+        kubeconfigRead.set(cluster, undefined);
+      } catch (error) {
+        kubeconfigRead.set(cluster, error instanceof CustodyError ? error : new CustodyError('E_CONFIG', String(error), { resource: cluster }));
+      }
+    }
+    const unreadable = kubeconfigRead.get(cluster);
+    if (unreadable) throw new CustodyError('E_CONFIG', `${what}: ${unreadable.message}`, { resource: what });
   };
 
   return {
