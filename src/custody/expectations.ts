@@ -30,7 +30,8 @@ export function formatHead(head: HeadExpectation): string {
   return `${head.seq}:${head.hash}`;
 }
 
-const FINGERPRINT = /^(?:sha256:)?([0-9a-fA-F]{64})$/;
+// The prefix in either case too: a fingerprint copied from a document may have been upper-cased whole.
+const FINGERPRINT = /^(?:sha256:)?([0-9a-f]{64})$/i;
 
 /**
  * Parses `--expect-key`: `sha256:<64 hex>` or `<64 hex>` (the fingerprint collect prints, either

@@ -37,7 +37,7 @@ describe('custody verify: closed cases, expected key and head', () => {
   });
 
   it('--expect-key takes the fingerprint with or without sha256:, in either case, or the public key', async () => {
-    for (const key of [`sha256:${kase.fingerprint}`, kase.fingerprint, kase.fingerprint.toUpperCase(), kase.publicKey]) {
+    for (const key of [`sha256:${kase.fingerprint}`, kase.fingerprint, kase.fingerprint.toUpperCase(), `SHA256:${kase.fingerprint.toUpperCase()}`, kase.publicKey]) {
       const run = await custody(['verify', '--expect-key', key, kase.caseDir]);
       expect([key, run.code, run.stdout]).toEqual([key, EXIT.OK, expect.stringMatching(/^verified: /)]);
     }
