@@ -41,6 +41,7 @@ export async function collectVolatile(
       let firstStart: string | undefined;
       let next = '0';
       const chunks: string[] = [];
+      let reachedEnd = false;
       for (let page = 0; page < MAX_PAGES; page += 1) {
         const [output] = await session.call('getSerialPortOutput', target.project, name, evidenceId, (c, o) =>
           c.instances.getSerialPortOutput({ project: target.project, zone: target.zone, instance: target.instance, port, start }, o),
@@ -48,7 +49,10 @@ export async function collectVolatile(
         firstStart ??= String(output.start ?? '0');
         chunks.push(output.contents ?? '');
         next = String(output.next ?? start);
-        if (Number(next) <= start) break;
+        if (Number(next) <= start) {
+          reachedEnd = true;
+          break;
+        }
         start = Number(next);
       }
       // Stored once per case (the kernel's storeOnce): a resumed run finds what an earlier one
@@ -64,6 +68,13 @@ export async function collectVolatile(
         cloudIds: { instanceId: String(instance.id ?? ''), port: String(port), start: firstStart ?? '0', next },
       });
       result.stored.push(storedPath(evidenceId, stored));
+      if (!reachedEnd && stored.status === 'stored') {
+        // The file holds what was read, but the port had more: the record says where it stopped,
+        // and the target is partial rather than collected on output that was cut.
+        const reason = `serial port ${port}: reading stopped after ${MAX_PAGES} pages with more output from byte ${next} on`;
+        await recorder.record('volatile.incomplete', { what: `serial-port-${port}`, pages: MAX_PAGES, start: firstStart ?? '0', next, reason }, key);
+        result.unavailable.push({ what: `the rest of serial port ${port}`, reason });
+      }
     } catch (error) {
       const e = error as CustodyError;
       if (isStopSignal(e)) throw error;
