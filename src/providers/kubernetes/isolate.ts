@@ -52,8 +52,17 @@ export async function isolatePod(run: PodRun, pod: V1Pod): Promise<void> {
     recorder,
     run.key,
     { type: 'change.requested', data: { change: 'label-pod', resource: run.resource, labels: { [ISOLATION_LABEL]: value } } },
-    () => callKubernetes('labelPod', run.resource, () => core.patchNamespacedPod({ name, namespace, body: { metadata: { labels: { [ISOLATION_LABEL]: value } } } }, mergePatch)),
-    (labelled) => ({ type: 'change.applied', data: { change: 'label-pod', resource: run.resource, resourceVersion: labelled.metadata?.resourceVersion ?? null } }),
+    async () => {
+      const labelled = await callKubernetes('labelPod', run.resource, () => core.patchNamespacedPod({ name, namespace, body: { metadata: { labels: { [ISOLATION_LABEL]: value } } } }, mergePatch));
+      // Applied is the label the API server answered with: the deny-all policy selects the pod by
+      // it, so a pod stored without it (a mutating webhook) is not isolated whatever comes next.
+      const confirmed = labelled.metadata?.labels?.[ISOLATION_LABEL];
+      if (confirmed !== value) {
+        throw new CustodyError('E_CLOUD', `${run.resource} was stored with ${ISOLATION_LABEL}=${confirmed ?? '(none)'}, not ${value}: the deny-all policy would not select it, so the pod is not isolated`, { resource: run.resource });
+      }
+      return labelled;
+    },
+    (labelled) => ({ type: 'change.applied', data: { change: 'label-pod', resource: run.resource, resourceVersion: labelled.metadata?.resourceVersion ?? null, labels: { [ISOLATION_LABEL]: labelled.metadata?.labels?.[ISOLATION_LABEL] ?? null } } }),
   );
 
   const policyName = networkPolicyNameFor(caseId);

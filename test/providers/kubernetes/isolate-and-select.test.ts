@@ -30,6 +30,8 @@ describe('--isolate', () => {
     ]);
     const pod = lab.getObject('pods', 'shop', scenario.compromisedPod) as { metadata: { labels: Record<string, string> } };
     expect(pod.metadata.labels['cloud-custody.io/isolated']).toBe('IR-2026-042');
+    // The label recorded as applied is the one the API server answered with.
+    expect(kase.entries().find((e) => e.type === 'change.applied' && e.data.change === 'label-pod')?.data.labels).toEqual({ 'cloud-custody.io/isolated': 'IR-2026-042' });
     const policy = lab.getObject('networkpolicies', 'shop', 'cloud-custody-isolate-ir-2026-042') as { spec: Record<string, unknown> };
     expect(policy.spec).toEqual({ podSelector: { matchLabels: { 'cloud-custody.io/isolated': 'IR-2026-042' } }, policyTypes: ['Ingress', 'Egress'] });
     const node = lab.getObject('nodes', undefined, scenario.compromisedNode) as { spec: { unschedulable?: boolean } };
