@@ -19,6 +19,7 @@ export const LEDGER_EVENTS = {
   changeApplied: 'change.applied',
   snapshotRequested: 'snapshot.requested',
   snapshotAdopted: 'snapshot.adopted',
+  snapshotFailed: 'snapshot.failed',
   snapshotLocked: 'snapshot.locked',
   checkpointCreated: 'checkpoint.created',
   diskHashStarted: 'disk.hash.started',

@@ -1,4 +1,4 @@
-import { close, closeSync, constants, fdatasync, fstat, fsync, ftruncate, link, open, openSync, unlink, write } from 'node:fs';
+import { close, closeSync, constants, fdatasync, fstat, fsync, ftruncate, link, lstatSync, open, openSync, readlinkSync, unlink, write, type Stats } from 'node:fs';
 
 /*
  * The evidence store's and the ledger's file calls, as plain promises over Node's callback API.
@@ -117,4 +117,32 @@ async function drainDirSyncs(path: string, state: DirSyncs, sync: (path: string)
   }
   state.running = false;
   dirSyncs.delete(path);
+}
+
+/**
+ * What stands at `path` in place of a regular file, for a message ('a symlink to …', 'a folder',
+ * 'a FIFO', 'a socket or a device'); undefined when it is a regular file or nothing is there.
+ * lstat only: a symlink is named, never followed, and nothing is opened (opening a FIFO waits for
+ * its other end for ever). Verify and resume both check a case's ledger with it.
+ */
+export function notARegularFile(path: string): string | undefined {
+  let info: Stats;
+  try {
+    info = lstatSync(path);
+  } catch {
+    return undefined; // missing or unreadable: the caller's read says which
+  }
+  if (info.isFile()) return undefined;
+  if (info.isSymbolicLink()) {
+    let target = 'an unknown target';
+    try {
+      target = readlinkSync(path);
+    } catch {
+      // named without its target
+    }
+    return `a symlink to ${target}`;
+  }
+  if (info.isDirectory()) return 'a folder';
+  if (info.isFIFO()) return 'a FIFO';
+  return 'a socket or a device';
 }

@@ -8,6 +8,7 @@ import type { LedgerEntry } from '../core/ports.js';
 import { checkChain } from './chain.js';
 import { sealIndex } from './copy-records.js';
 import { hashFile } from './file-hash.js';
+import { notARegularFile } from './fs-util.js';
 import { EVIDENCE_DIR, FILE_ENTRY_TYPES, LEDGER_FILE, LOCK_FILE, MANIFEST_FILE, PARTIAL_DIR } from './layout.js';
 import type { LedgerHead } from './ledger.js';
 import { segmentProblem } from './names.js';
@@ -26,6 +27,17 @@ export interface PreviousRun {
 
 /** Re-reads and re-verifies an existing ledger; undefined when the case has none yet. */
 export async function readPreviousRun(ledgerPath: string, caseDir: string): Promise<PreviousRun | undefined> {
+  // Before any read or open, as verify does: a FIFO planted under the ledger's name would block the
+  // read (and the append open) for ever, and a symlink would be followed, so this run's entries
+  // would go to a file outside the case. Refused here, under the lock, before anything is written.
+  const what = notARegularFile(ledgerPath);
+  if (what !== undefined) {
+    throw new CustodyError(
+      'E_INPUT',
+      `${ledgerPath} is not a regular file (it is ${what}): the case's ledger was replaced, so the case cannot be continued; nothing was changed (custody verify reports the same)`,
+      { resource: ledgerPath },
+    );
+  }
   let text: string;
   try {
     text = await readFile(ledgerPath, 'utf8');

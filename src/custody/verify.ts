@@ -6,7 +6,7 @@
 // Synchronous calls for the whole files verify needs (ledger, manifest) and the case root: one
 // read of the size fstat gives, where the promise API reads 512 KiB at a time through the thread
 // pool and joins the pieces. (Evidence files: file-hash.ts.)
-import { lstatSync, readdirSync, readFileSync, readlinkSync, type Dirent, type Stats } from 'node:fs';
+import { lstatSync, readdirSync, readFileSync, type Dirent, type Stats } from 'node:fs';
 import { join } from 'node:path';
 import type { LedgerEntry } from '../core/ports.js';
 import { sameJson } from './canonical-json.js';
@@ -15,6 +15,7 @@ import { copyRecordWarning, isCopyRecord, sealIndex } from './copy-records.js';
 import { checkDiskImages, imageRoots } from './disk-images.js';
 import { hashBuffers, hashRegularFile, isNothingThere, type EvidenceFileState } from './file-hash.js';
 import { EVIDENCE_DIR, FILE_ENTRY_TYPES, HASH_PROGRESS_DIR, LEDGER_FILE, LOCK_FILE, MANIFEST_FILE, PARTIAL_DIR, REPORT_FILES } from './layout.js';
+import { notARegularFile } from './fs-util.js';
 import { linkedFolderFinder } from './linked-folders.js';
 import { collectEvidenceItems, ITEM_ENTRY_TYPES, verifyManifestSignature, type Manifest } from './manifest.js';
 import { segmentProblem } from './names.js';
@@ -79,9 +80,8 @@ export async function verifyCase(caseDir: string, options: VerifyOptions = {}): 
   try {
     // As for manifest.json and every evidence file: a symlink is not the case's own ledger, and a
     // FIFO planted under its name would block the read for ever.
-    const info = lstatOrUndefined(join(caseDir, LEDGER_FILE));
-    if (info && !info.isFile()) {
-      const what = notAFile(join(caseDir, LEDGER_FILE), info);
+    const what = notARegularFile(join(caseDir, LEDGER_FILE));
+    if (what !== undefined) {
       fail({ kind: 'ledger-missing', path: LEDGER_FILE, message: `${LEDGER_FILE} is not a regular file (it is ${what}): the case's ledger was replaced` });
       return finish({ problems, warnings, closed: false, entries: [], evidence: { files: 0, verified: 0, artifacts: 0 } });
     }
@@ -446,22 +446,6 @@ function lstatOrUndefined(path: string): Stats | undefined {
     return lstatSync(path);
   } catch {
     return undefined;
-  }
-}
-
-/** What the path that should be a regular file is instead, for a message. */
-function notAFile(path: string, info: Stats): string {
-  if (info.isSymbolicLink()) return `a symlink to ${readlinkOr(path)}`;
-  if (info.isDirectory()) return 'a folder';
-  if (info.isFIFO()) return 'a FIFO';
-  return 'a socket or a device';
-}
-
-function readlinkOr(path: string): string {
-  try {
-    return readlinkSync(path);
-  } catch {
-    return 'an unknown target';
   }
 }
 

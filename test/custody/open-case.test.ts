@@ -1,7 +1,9 @@
 import { exitCodeFor } from '../../src/core/errors.js';
+import { execFileSync, spawn } from 'node:child_process';
 import { generateKeyPairSync } from 'node:crypto';
+import { once } from 'node:events';
 import { existsSync } from 'node:fs';
-import { appendFile, mkdir, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { appendFile, lstat, mkdir, readdir, readFile, rm, stat, symlink, writeFile } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -196,6 +198,54 @@ describe('opening, resuming and closing a case', () => {
     const kase = await openCase(caseOptions(scratch, { resume: true }));
     expect(kase.entries().map((e) => e.type)).toEqual(['case.opened']);
     await kase.release();
+  });
+
+  it("refuses to resume a ledger replaced by a symlink, appending nothing to the file it points at", async () => {
+    const first = await openCase(caseOptions(scratch));
+    await first.storeEvidence({ evidenceId: 'ev-1', name: 'instance.json', kind: 'instance-description', source: INSTANCE, content: '{}' });
+    await first.release();
+    const ledgerPath = join(first.caseDir, 'ledger.jsonl');
+    const outside = join(scratch.root, 'elsewhere.jsonl');
+    await writeFile(outside, await readFile(ledgerPath));
+    await rm(ledgerPath);
+    await symlink(outside, ledgerPath);
+    const before = await readFile(outside, 'utf8');
+    const listing = await readdir(first.caseDir);
+
+    const error = await errorOf(openCase(caseOptions(scratch, { resume: true })));
+    expect(error.code).toBe('E_INPUT');
+    expect(exitCodeFor(error)).toBe(3);
+    expect(error.message).toBe(
+      `${ledgerPath} is not a regular file (it is a symlink to ${outside}): the case's ledger was replaced, so the case cannot be continued; nothing was changed (custody verify reports the same)`,
+    );
+    expect(await readFile(outside, 'utf8')).toBe(before);
+    expect(await readdir(first.caseDir)).toEqual(listing);
+    expect((await lstat(ledgerPath)).isSymbolicLink()).toBe(true);
+  });
+
+  it.skipIf(process.platform === 'win32')('refuses to resume a ledger replaced by a FIFO instead of waiting on it for ever', async () => {
+    const first = await openCase(caseOptions(scratch));
+    await first.storeEvidence({ evidenceId: 'ev-1', name: 'instance.json', kind: 'instance-description', source: INSTANCE, content: '{}' });
+    await first.release();
+    const ledgerPath = join(first.caseDir, 'ledger.jsonl');
+    await rm(ledgerPath);
+    execFileSync('mkfifo', [ledgerPath]);
+    const listing = await readdir(first.caseDir);
+    // Holds the FIFO open for writing a few seconds, so code that reads it gets EOF then and this
+    // test fails instead of hanging the run (as in verify.test.ts).
+    const writer = spawn('sh', ['-c', 'exec 3<>"$1"; echo ready; exec sleep 3', 'sh', ledgerPath], { stdio: ['ignore', 'pipe', 'ignore'] });
+    try {
+      await once(writer.stdout, 'data');
+      const error = await errorOf(openCase(caseOptions(scratch, { resume: true })));
+      expect(error.code).toBe('E_INPUT');
+      expect(error.message).toBe(
+        `${ledgerPath} is not a regular file (it is a FIFO): the case's ledger was replaced, so the case cannot be continued; nothing was changed (custody verify reports the same)`,
+      );
+      expect(await readdir(first.caseDir)).toEqual(listing);
+      expect((await lstat(ledgerPath)).isFIFO()).toBe(true);
+    } finally {
+      writer.kill();
+    }
   });
 
   it('refuses to resume a folder that is not a case (files of its own, no ledger), changing nothing in it', async () => {

@@ -319,7 +319,7 @@ function advance(state: LabGcpState, operation: LabGcpOperation): void {
     state.snapshots.delete(operation.snapshot!);
     return;
   }
-  snapshot.status = 'READY';
+  snapshot.status = state.failingSnapshots.has(operation.snapshot!) ? 'FAILED' : 'READY';
 }
 
 export function waitOperation(call: ComputeCall, project: string, name: string): unknown {

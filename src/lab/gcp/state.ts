@@ -113,6 +113,13 @@ export class LabGcpState {
   readonly operations = new Map<string, LabGcpOperation>();
   readonly tokens = new Map<string, LabGcpToken>();
   readonly requestIds = new Map<string, string>();
+  /**
+   * Snapshots (`projects/P/global/snapshots/N`) whose creation ends FAILED: the insert operation
+   * ends DONE and the snapshot stays, status FAILED, until someone deletes it, as Compute leaves
+   * one. (Whether Compute's operation then also carries an error is not documented; custody reads
+   * the snapshot's status either way.)
+   */
+  readonly failingSnapshots = new Set<string>();
   readonly audit: LabAuditRecord[] = [];
   private counter = 0;
 

@@ -5,9 +5,22 @@
  */
 import { createHash } from 'node:crypto';
 
-/** `custody-ev-0123456789ab`: RFC 1035, unique per case and disk (the evidence id hashes both). */
-export function snapshotNameFor(evidenceId: string): string {
-  return `custody-${evidenceId.toLowerCase().replace(/[^a-z0-9-]/g, '-')}`;
+/**
+ * `custody-ev-0123456789ab`: RFC 1035, unique per case and disk (the evidence id hashes both).
+ * A later attempt, after the snapshot under the earlier name ended FAILED (which is kept, never
+ * deleted, so its name stays taken), is `custody-ev-0123456789ab-2`, `-3`, …: 26 characters at
+ * most for any attempt below 1000, well within Compute's 63, still ending in a digit.
+ */
+export function snapshotNameFor(evidenceId: string, attempt = 1): string {
+  const base = `custody-${evidenceId.toLowerCase().replace(/[^a-z0-9-]/g, '-')}`;
+  return attempt === 1 ? base : `${base}-${attempt}`;
+}
+
+/** The insert's request id of one attempt: the first keeps the id it always had. */
+export function snapshotRequestIdFor(caseId: string, evidenceId: string, attempt = 1): string {
+  // A new attempt needs its own id: Compute answers a repeated request id with the first
+  // request's operation (the FAILED snapshot) and creates nothing.
+  return requestIdFor(caseId, evidenceId, attempt === 1 ? 'snapshots.insert' : `snapshots.insert#${attempt}`);
 }
 
 /** A name-based (version 5 layout) UUID from the case and evidence id; never the zero UUID. */

@@ -6,13 +6,19 @@
  * GCP offers no snapshot lock and no block-read API for snapshots, so what is recorded is what
  * the provider confirmed (ids, sizes, the source disk's id and last attach time) — and that no
  * content hash exists.
+ *
+ * A snapshot that ended FAILED keeps its name taken (custody never deletes a snapshot), so the next
+ * attempt goes under the next numbered name (ids.ts). Each is recorded as `snapshot.failed` with
+ * its attempt number, and the ledger's highest says where the next run starts: the same name on
+ * every resume, found again if an earlier run made it.
  */
 import { historyOf } from '../../core/case-history.js';
 import { evidenceIdFor } from '../../core/case-id.js';
 import { CustodyError, isCustodyError, isStopSignal } from '../../core/errors.js';
+import { LEDGER_EVENTS } from '../../core/ledger-events.js';
 import type { CaseRecorder } from '../../core/ports.js';
 import type { Disk } from './describe.js';
-import { requestIdFor, snapshotLabelsFor, snapshotNameFor } from './ids.js';
+import { snapshotLabelsFor, snapshotNameFor, snapshotRequestIdFor } from './ids.js';
 import type { GcpSession } from './session.js';
 import { gcpTargetKey, resourceNameOf, type GcpDiskTarget } from './targets.js';
 import type { protos } from '@google-cloud/compute';
@@ -22,6 +28,19 @@ type Snapshot = protos.google.cloud.compute.v1.ISnapshot;
 export const NO_CONTENT_HASH =
   'none: Compute Engine offers no content hash and no block-read API for snapshots; the snapshot id, storageBytes and source disk id are what the provider confirms';
 export const CONSISTENCY = 'per-disk: this snapshot is not consistent with the snapshots of the instance\'s other disks';
+export const FAILED_KEPT = 'kept: custody never deletes a snapshot; delete it by hand once it is no longer needed as a record';
+
+/** More FAILED snapshots of one disk than this and the disk is given up (`step.failed`), not retried. */
+export const MAX_SNAPSHOT_ATTEMPTS = 20;
+
+/** The attempt after the highest one the ledger records as FAILED for this evidence id (1 if none). */
+function nextAttempt(recorder: CaseRecorder, evidenceId: string): number {
+  let highest = 0;
+  for (const entry of historyOf(recorder).ofType(LEDGER_EVENTS.snapshotFailed)) {
+    if (entry.data.evidenceId === evidenceId && typeof entry.data.attempt === 'number') highest = Math.max(highest, entry.data.attempt);
+  }
+  return highest + 1;
+}
 
 export interface DiskSnapshotResult {
   disk: string;
@@ -80,16 +99,47 @@ export async function snapshotDisk(
   const forensics = config.forensicsProject;
   const diskKey = gcpTargetKey(disk);
   const evidenceId = evidenceIdFor(recorder.caseId, diskKey);
-  const name = snapshotNameFor(evidenceId);
-  const snapshotResource = `projects/${forensics}/global/snapshots/${name}`;
-  const requestId = requestIdFor(recorder.caseId, evidenceId);
+  let attempt = nextAttempt(recorder, evidenceId);
+  let name = snapshotNameFor(evidenceId, attempt);
+  let snapshotResource = `projects/${forensics}/global/snapshots/${name}`;
+  let requestId = snapshotRequestIdFor(recorder.caseId, evidenceId, attempt);
   const labels = snapshotLabelsFor(recorder.caseId, evidenceId);
   const result: DiskSnapshotResult = { disk: diskKey, evidenceId, status: 'failed', snapshotName: name };
+  /** Records the snapshot under `name` as FAILED (kept), naming the attempt that comes next. */
+  const recordFailed = (snapshot: Snapshot, found: string) =>
+    recorder.record(
+      LEDGER_EVENTS.snapshotFailed,
+      { snapshotName: name, snapshotId: String(snapshot.id ?? ''), status: snapshot.status ?? null, attempt, found, sourceDisk: sourceDiskOf(disk), evidenceId, kept: FAILED_KEPT, nextSnapshotName: snapshotNameFor(evidenceId, attempt + 1) },
+      target,
+    );
+  const endedFailed = (detail: string) =>
+    new CustodyError(
+      'E_CLOUD',
+      `snapshot ${name} of ${diskKey} ended FAILED${detail}; it is kept, and ${attempt < MAX_SNAPSHOT_ATTEMPTS ? `a resumed run takes a new snapshot as ${snapshotNameFor(evidenceId, attempt + 1)}` : `no further attempt is made (${MAX_SNAPSHOT_ATTEMPTS} at most)`}`,
+      { resource: snapshotResource },
+    );
   try {
+    if (attempt > MAX_SNAPSHOT_ATTEMPTS) {
+      throw new CustodyError('E_CLOUD', `${MAX_SNAPSHOT_ATTEMPTS} snapshots of ${diskKey} ended FAILED (the ledger records each as snapshot.failed): no further attempt is made`, { resource: diskKey });
+    }
     let snapshot = await getExisting(session, disk, name, evidenceId);
     let operationName: string | undefined;
-    const foreign = snapshot && notOurs(snapshot, labels, description);
-    if (foreign) throw refuseAdoption(snapshotResource, diskKey, foreign);
+    for (;;) {
+      const foreign = snapshot && notOurs(snapshot, labels, description);
+      if (foreign) throw refuseAdoption(snapshotResource, diskKey, foreign);
+      if (snapshot?.status !== 'FAILED') break;
+      // Left FAILED by an earlier run that did not live to record it (or by a second target of the
+      // case): never evidence and never READY later, so recorded and passed over, as it would
+      // have been had that run recorded it.
+      await recordFailed(snapshot, 'found FAILED under this name before any insert of this run');
+      if (attempt >= MAX_SNAPSHOT_ATTEMPTS) throw endedFailed('');
+      attempt += 1;
+      name = snapshotNameFor(evidenceId, attempt);
+      snapshotResource = `projects/${forensics}/global/snapshots/${name}`;
+      requestId = snapshotRequestIdFor(recorder.caseId, evidenceId, attempt);
+      result.snapshotName = name;
+      snapshot = await getExisting(session, disk, name, evidenceId);
+    }
     if (snapshot) {
       await recorder.record(
         'snapshot.adopted',
@@ -101,7 +151,7 @@ export async function snapshotDisk(
       const body: Snapshot = {
         name,
         sourceDisk: sourceDiskOf(disk),
-        description: `cloud-custody case ${recorder.caseId} evidence ${evidenceId} of ${diskKey}`,
+        description: `cloud-custody case ${recorder.caseId} evidence ${evidenceId} of ${diskKey}${attempt > 1 ? ` (attempt ${attempt})` : ''}`,
         labels,
         ...(config.snapshots.storageLocations ? { storageLocations: config.snapshots.storageLocations } : {}),
         ...(config.snapshots.kmsKeyName ? { snapshotEncryptionKey: { kmsKeyName: config.snapshots.kmsKeyName } } : {}),
@@ -117,6 +167,7 @@ export async function snapshotDisk(
           project: forensics,
           snapshotName: name,
           requestId,
+          ...(attempt > 1 ? { attempt } : {}),
           sourceDisk: body.sourceDisk,
           sourceDiskId: String(description.id ?? ''),
           labels,
@@ -155,12 +206,21 @@ export async function snapshotDisk(
       const failure = done.error?.errors?.[0];
       if (failure) {
         const gone = failure.code === 'RESOURCE_NOT_FOUND';
+        const left = gone ? undefined : await getExisting(session, disk, name, evidenceId);
+        if (left?.status === 'FAILED') {
+          await recordFailed(left, `ended FAILED (operation ${operationName}: ${failure.code}: ${failure.message})`);
+          throw endedFailed(` (operation ${operationName}: ${failure.code}: ${failure.message})`);
+        }
         throw new CustodyError(gone ? 'E_NOT_FOUND' : 'E_CLOUD', `the snapshot of ${diskKey} failed (operation ${operationName}): ${failure.code}: ${failure.message}`, {
           resource: diskKey,
         });
       }
     }
     snapshot = await waitUntilReady(session, disk, name, evidenceId);
+    if (snapshot.status === 'FAILED') {
+      await recordFailed(snapshot, 'ended FAILED');
+      throw endedFailed('');
+    }
     result.snapshotId = String(snapshot.id ?? '');
     if (historyOf(recorder).artifactRecorded(evidenceId, { snapshotId: result.snapshotId, snapshotName: name })) {
       // An earlier run of the case recorded this very snapshot as evidence: snapshot.adopted above
@@ -215,14 +275,15 @@ export async function snapshotDisk(
   }
 }
 
+/** The snapshot once READY, or FAILED (which it stays); DELETING, gone or too slow is thrown. */
 async function waitUntilReady(session: GcpSession, disk: GcpDiskTarget, name: string, evidenceId: string): Promise<Snapshot> {
   const deadline = Date.now() + session.config.snapshotTimeoutSeconds * 1000;
   const sleep = session.options.sleep ?? ((ms: number) => new Promise<void>((r) => setTimeout(r, ms)));
   for (;;) {
     const snapshot = await getExisting(session, disk, name, evidenceId);
     if (!snapshot) throw new CustodyError('E_NOT_FOUND', `snapshot ${name} disappeared before it was READY`, { resource: name });
-    if (snapshot.status === 'READY') return snapshot;
-    if (snapshot.status === 'FAILED' || snapshot.status === 'DELETING') {
+    if (snapshot.status === 'READY' || snapshot.status === 'FAILED') return snapshot;
+    if (snapshot.status === 'DELETING') {
       throw new CustodyError('E_CLOUD', `snapshot ${name} is ${snapshot.status}`, { resource: name });
     }
     if (Date.now() > deadline) throw new CustodyError('E_TIMEOUT', `snapshot ${name} was not READY after ${session.config.snapshotTimeoutSeconds} s (status ${snapshot.status})`, { resource: name });

@@ -229,6 +229,67 @@ describe('resume and faults', () => {
     expect(String(outcome.reason)).toContain(name);
   });
 
+  it('a snapshot that ended FAILED is kept and recorded; the resumed run takes a new one under the next name and collects the disk, and a further resume finds that one', async () => {
+    fx = await startGcpFixture();
+    const target = parseGcpTarget('projects/web-prod/zones/us-central1-a/disks/web-1');
+    const evidenceId = evidenceIdFor(fx.recorder.caseId, gcpTargetKey(target));
+    const [failed, second] = [snapshotNameFor(evidenceId), snapshotNameFor(evidenceId, 2)];
+    expect(second).toBe(`${failed}-2`);
+    fx.lab.state.failingSnapshots.add(`projects/custody-forensics/global/snapshots/${failed}`);
+
+    const first = await collectGcpTarget({ session: fx.session, recorder: fx.recorder }, target);
+    expect(first.status).toBe('failed');
+    expect(String(first.reason)).toContain(`snapshot ${failed} of ${gcpTargetKey(target)} ended FAILED; it is kept, and a resumed run takes a new snapshot as ${second}`);
+    expect(fx.recorder.ofType('snapshot.failed').map((e) => [e.data.snapshotName, e.data.attempt, e.data.status, e.data.found, e.data.nextSnapshotName])).toEqual([
+      [failed, 1, 'FAILED', 'ended FAILED', second],
+    ]);
+    expect(fx.recorder.ofType('artifact.recorded')).toEqual([]);
+
+    const resumed = new ContentRecorder(fx.recorder.log);
+    const outcome = await collectGcpTarget({ session: fx.newSession(resumed), recorder: resumed }, target);
+    expect(outcome.status, outcome.reason).toBe('collected');
+    const after = resumed.log.slice(fx.recorder.log.length).filter((e) => e.type.startsWith('snapshot.') || e.type === 'artifact.recorded');
+    expect(after.map((e) => [e.type, e.data.snapshotName ?? (e.data.cloudIds as Record<string, unknown>).snapshotName])).toEqual([
+      ['snapshot.requested', second],
+      ['snapshot.created', second],
+      ['snapshot.completed', second],
+      ['artifact.recorded', second],
+    ]);
+    // The FAILED one is still there: custody was not asked to delete it, and has no grant to.
+    expect(forensicsSnapshots(fx).map((s) => [s.name, s.status])).toEqual([[failed, 'FAILED'], [second, 'READY']]);
+
+    // A further resume asks for the same second name, finds it and records nothing twice.
+    const again = new ContentRecorder(resumed.log);
+    const inserts = fx.lab.server.calls.get('compute.snapshots.insert');
+    expect((await collectGcpTarget({ session: fx.newSession(again), recorder: again }, target)).status).toBe('collected');
+    expect(fx.lab.server.calls.get('compute.snapshots.insert')).toBe(inserts);
+    const last = again.log.slice(resumed.log.length).filter((e) => e.type.startsWith('snapshot.') || e.type === 'artifact.recorded');
+    expect(last.map((e) => [e.type, e.data.snapshotName])).toEqual([['snapshot.adopted', second]]);
+  });
+
+  it('a FAILED snapshot the interrupted run never recorded is recorded when found, and the same run takes the next name', async () => {
+    fx = await startGcpFixture();
+    const target = parseGcpTarget('projects/web-prod/zones/us-central1-a/disks/web-1');
+    const evidenceId = evidenceIdFor(fx.recorder.caseId, gcpTargetKey(target));
+    const [failed, second] = [snapshotNameFor(evidenceId), snapshotNameFor(evidenceId, 2)];
+    fx.lab.state.failingSnapshots.add(`projects/custody-forensics/global/snapshots/${failed}`);
+    const cut = new CutRecorder('snapshot.failed');
+    await expect(collectGcpTarget({ session: fx.newSession(cut), recorder: cut }, target)).rejects.toMatchObject({ code: 'E_LEDGER' });
+
+    const resumed = new ContentRecorder(cut.log);
+    const outcome = await collectGcpTarget({ session: fx.newSession(resumed), recorder: resumed }, target);
+    expect(outcome.status, outcome.reason).toBe('collected');
+    const after = resumed.log.slice(cut.log.length).filter((e) => e.type.startsWith('snapshot.'));
+    expect(after.map((e) => [e.type, e.data.snapshotName])).toEqual([
+      ['snapshot.failed', failed],
+      ['snapshot.requested', second],
+      ['snapshot.created', second],
+      ['snapshot.completed', second],
+    ]);
+    expect(after[0]!.data).toMatchObject({ attempt: 1, status: 'FAILED', found: 'found FAILED under this name before any insert of this run' });
+    expect(forensicsSnapshots(fx).map((s) => [s.name, s.status])).toEqual([[failed, 'FAILED'], [second, 'READY']]);
+  });
+
   it('a screenshot the API failed to give leaves the target partial, not collected (only an instance without a display has none to take)', async () => {
     fx = await startGcpFixture({ lab: { withoutPermissions: ['compute.instances.getScreenshot'] } });
     const outcome = await collectGcpTarget({ session: fx.session, recorder: fx.recorder }, parseGcpTarget(WEB_1));

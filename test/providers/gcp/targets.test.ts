@@ -6,7 +6,8 @@ import {
   parseGcpTarget,
   parseProviderIdTarget,
 } from '../../../src/providers/gcp/targets.js';
-import { labelValueOf, requestIdFor, snapshotNameFor } from '../../../src/providers/gcp/ids.js';
+import { labelValueOf, requestIdFor, snapshotNameFor, snapshotRequestIdFor } from '../../../src/providers/gcp/ids.js';
+import { MAX_SNAPSHOT_ATTEMPTS } from '../../../src/providers/gcp/snapshot.js';
 import { parseGcpConfig } from '../../../src/providers/gcp/config.js';
 
 describe('GCP targets', () => {
@@ -89,6 +90,16 @@ describe('deterministic names', () => {
     expect(requestIdFor('INC-42', 'ev-0123456789ac')).not.toBe(a);
     expect(snapshotNameFor('ev-0123456789ab')).toBe('custody-ev-0123456789ab');
     expect(labelValueOf('INC-42.b')).toBe('inc-42_b');
+  });
+
+  it('a later snapshot attempt has its own name within Compute\'s rules and its own request id; the first keeps both', () => {
+    const names = [1, 2, MAX_SNAPSHOT_ATTEMPTS].map((n) => snapshotNameFor('ev-0123456789ab', n));
+    expect(names).toEqual(['custody-ev-0123456789ab', 'custody-ev-0123456789ab-2', `custody-ev-0123456789ab-${MAX_SNAPSHOT_ATTEMPTS}`]);
+    for (const name of names) expect(name).toMatch(/^[a-z]([-a-z0-9]{0,61}[a-z0-9])?$/);
+    expect(snapshotRequestIdFor('INC-42', 'ev-0123456789ab')).toBe(requestIdFor('INC-42', 'ev-0123456789ab'));
+    const ids = [1, 2, 3].map((n) => snapshotRequestIdFor('INC-42', 'ev-0123456789ab', n));
+    expect(new Set(ids).size).toBe(3);
+    for (const id of ids) expect(id).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-5[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
   });
 });
 
