@@ -76,8 +76,12 @@ export async function openLedgerFile(path: string): Promise<LedgerFile> {
   };
 }
 
-/** `a`: write only, at the end, created if missing. */
-const APPEND = constants.O_WRONLY | constants.O_CREAT | constants.O_APPEND;
+/**
+ * `a`: write only, at the end, created if missing; never through a symlink (where the platform has
+ * O_NOFOLLOW). Resume refuses a ledger that is not a regular file before opening it; this closes
+ * the gap between that check and the open, so entries never land in a file outside the case.
+ */
+const APPEND = constants.O_WRONLY | constants.O_CREAT | constants.O_APPEND | (constants.O_NOFOLLOW ?? 0);
 
 /** A sealed entry waiting for the flush that makes it durable. */
 interface Queued {

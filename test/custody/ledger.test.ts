@@ -1,5 +1,5 @@
 import { createHash, createPrivateKey, createPublicKey, verify } from 'node:crypto';
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -419,5 +419,18 @@ describe('ledger group commit', () => {
     await settle();
     expect(a.value?.seq).toBe(1);
     expect(closing.settled).toBe(true);
+  });
+});
+
+describe('the ledger file', () => {
+  const scratch = useScratch();
+
+  it('is never opened through a symlink: entries cannot land in a file outside the case', async () => {
+    const outside = join(scratch.root, 'outside.jsonl');
+    writeFileSync(outside, '');
+    const inCase = join(scratch.root, 'ledger.jsonl');
+    symlinkSync(outside, inCase);
+    await expect(openLedgerFile(inCase)).rejects.toMatchObject({ code: 'ELOOP' });
+    expect(readFileSync(outside, 'utf8')).toBe('');
   });
 });
