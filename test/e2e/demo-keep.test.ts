@@ -83,11 +83,17 @@ describe('custody demo --keep: the kept lab is usable from another shell', () =>
     expect(demoOutput).toContain(`  custody collect --config ${configPath} --case LAB-CASE-1 --select tag:Incident=INC-42\n`);
   });
 
-  it('preflight with lab.env’s variables passes every AWS check in both target accounts and the forensics account, and every GCP check (exit 0)', async () => {
+  it('preflight with lab.env’s variables passes every AWS check in both target accounts and the forensics account, and every GCP check', async () => {
     const run = await runCliChild(['preflight', '--config', configPath, '--json'], sourceLabEnv(envFile));
     expect(run.stderr).toBe('');
-    expect(run.code).toBe(EXIT.OK);
-    const doc = JSON.parse(run.stdout) as { rows: Array<{ provider: string; scope: [string, string]; check: string; result: string; detail: string }> };
+    const doc = JSON.parse(run.stdout) as { rows: Array<{ provider: string; scope: [string, string]; check: string; result: string; need?: string; detail: string }> };
+    // The lab's clusters bind the collector as the shipped RoleBindings say, in the namespace each
+    // collects from; without --namespace preflight checks `default`, where nothing is bound, so
+    // the required Kubernetes rows there are denied (exit FAILED), and only those.
+    expect(run.code).toBe(EXIT.FAILED);
+    const k8sDenied = doc.rows.filter((r) => r.provider === 'kubernetes' && r.need === 'required' && r.result !== 'ok');
+    expect(k8sDenied.length).toBeGreaterThan(0);
+    expect(new Set(k8sDenied.map((r) => `${r.scope[1]} ${r.result}`))).toEqual(new Set(['default denied']));
     const aws = doc.rows.filter((r) => r.provider === 'aws');
     // Both target accounts, and the forensics account's own side (the copy it keeps).
     expect(new Set(aws.map((r) => r.scope[0]))).toEqual(new Set(['111111111111', '222222222222', '333333333333']));

@@ -52,7 +52,7 @@ export async function startKubernetesDemoLab(input: KubernetesDemoLabInput): Pro
   scenario.cluster.eks = {
     clusterName,
     // An EKS access entry maps the collector role to the group the shipped RBAC binds.
-    subject: collectorSubject(`arn:aws:iam::${account}:role/CloudCustodyCollector`),
+    subject: collectorSubject(`arn:aws:iam::${account}:role/CloudCustodyCollector`, scenario.binding),
     ...(input.secretFor ? { secretFor: input.secretFor } : {}),
     ...(input.awsTime ? { awsTime: input.awsTime } : {}),
   };

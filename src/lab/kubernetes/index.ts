@@ -1,10 +1,11 @@
 // The Kubernetes part of the rehearsal lab.
 export { startKubernetesLab } from './server.js';
 export type { KubernetesLab, LabAuditRecord, LabExecRecord, StartKubernetesLabOptions } from './server.js';
-export { k8sDemoScenario, collectorSubject, COLLECTOR_RULES, CONTAINMENT_RULES, NODE_CHECKPOINT_RULES, NODE_CORDON_RULES, NODE_READER_RULES, RETRIEVER_RULES, FORENSICS_NAMESPACE } from './scenario.js';
-export type { DemoNodeInstance, K8sDemoScenario } from './scenario.js';
+export { k8sDemoScenario, collectorSubject, FORENSICS_NAMESPACE } from './scenario.js';
+export type { CollectorBinding, DemoNodeInstance, K8sDemoScenario } from './scenario.js';
+export { COLLECTORS_GROUP, JUST_IN_TIME_ROLES, loadRbacManifests, roleRules, SHIPPED_RBAC_DIR, subjectFromManifests } from './rbac.js';
 export type * from './objects.js';
-export type { LabPolicyRule, LabSubject } from './rbac.js';
+export type { LabPolicyRule, LabSubject, RbacDeployment } from './rbac.js';
 export { generateArchiveChunks, generateLogChunks, generatedLogLine } from './logs.js';
 export { decodeEksToken, verifyEksSignature, EKS_TOKEN_PREFIX } from './eks-token.js';
 export { startGkeDemoLab, startKubernetesDemoLab } from './demo.js';

@@ -4,7 +4,9 @@
  * restarted), an init container, a minimal sidecar image without `ps`, and events.
  */
 import type { LabClusterSpec, LabContainerSpec, LabNodeSpec, LabPodSpec } from './objects.js';
-import type { LabPolicyRule, LabSubject } from './rbac.js';
+import type { KubernetesObject } from '@kubernetes/client-node';
+import { COLLECTORS_GROUP, loadRbacManifests, roleRules, subjectFromManifests } from './rbac.js';
+import type { LabSubject } from './rbac.js';
 
 /**
  * The instance a node runs on: structurally the AWS lab's `LabInstance`, or a GCE instance given
@@ -32,50 +34,27 @@ export interface K8sDemoScenario {
   compromisedInstanceId: string;
   /** Label of the pods the demo selects with `--select`. */
   appLabel: string;
+  /** How the collector token's subject is bound (for an EKS subject of the same cluster). */
+  binding: CollectorBinding;
+}
+
+export const FORENSICS_NAMESPACE = 'cloud-custody';
+
+export interface CollectorBinding {
+  /** Namespaces the namespaced roles are bound in (the manifests' `NAMESPACE`). */
+  namespaces: readonly string[];
+  /** Nodes the just-in-time checkpoint and cordon roles are created and bound for (`NODE`). */
+  nodes: readonly string[];
+  /** The manifests applied. Default: the shipped ones, read from policies/kubernetes/. */
+  manifests?: readonly KubernetesObject[];
 }
 
 /**
- * The rules of the shipped roles (policies/kubernetes/*.yaml), so the lab authorises the
- * collector exactly as a cluster with those roles bound would. A test keeps the two identical.
+ * A subject in the group the shipped bindings name, holding what the shipped manifests grant it
+ * once applied as they say: read from the YAML each time, so the lab enforces the files.
  */
-export const COLLECTOR_RULES: LabPolicyRule[] = [
-  { apiGroups: [''], resources: ['pods'], verbs: ['get', 'list'] },
-  { apiGroups: [''], resources: ['pods/log'], verbs: ['get'] },
-  { apiGroups: [''], resources: ['pods/exec'], verbs: ['create', 'get'] },
-  { apiGroups: [''], resources: ['serviceaccounts'], verbs: ['get'] },
-  { apiGroups: [''], resources: ['events'], verbs: ['list'] },
-  { apiGroups: ['apps'], resources: ['replicasets', 'deployments', 'statefulsets', 'daemonsets'], verbs: ['get'] },
-  { apiGroups: ['batch'], resources: ['jobs'], verbs: ['get'] },
-];
-export const CONTAINMENT_RULES: LabPolicyRule[] = [
-  { apiGroups: [''], resources: ['pods'], verbs: ['patch'] },
-  { apiGroups: ['networking.k8s.io'], resources: ['networkpolicies'], verbs: ['create', 'get'] },
-];
-export const NODE_READER_RULES: LabPolicyRule[] = [{ apiGroups: [''], resources: ['nodes'], verbs: ['get'] }];
-export const NODE_CHECKPOINT_RULES: LabPolicyRule[] = [{ apiGroups: [''], resources: ['nodes/proxy'], verbs: ['create'] }];
-export const NODE_CORDON_RULES: LabPolicyRule[] = [{ apiGroups: [''], resources: ['nodes'], verbs: ['patch'] }];
-/** Bound only in the forensics namespace (`cloud-custody`), where helper pods run. */
-export const RETRIEVER_RULES: LabPolicyRule[] = [
-  { apiGroups: [''], resources: ['pods'], verbs: ['create', 'get', 'delete'] },
-  { apiGroups: [''], resources: ['pods/exec'], verbs: ['create', 'get'] },
-];
-export const FORENSICS_NAMESPACE = 'cloud-custody';
-
-/** A subject holding every shipped role (the namespaced ones bound in `namespaces`). */
-export function collectorSubject(user: string, namespaces?: string[]): LabSubject {
-  const scoped = (rules: LabPolicyRule[]) => rules.map((r) => (namespaces ? { ...r, namespaces } : r));
-  return {
-    user,
-    groups: ['cloud-custody:collectors'],
-    rules: [
-      ...scoped(COLLECTOR_RULES),
-      ...scoped(CONTAINMENT_RULES),
-      ...NODE_READER_RULES,
-      ...NODE_CHECKPOINT_RULES,
-      ...NODE_CORDON_RULES,
-      ...RETRIEVER_RULES.map((r) => ({ ...r, namespaces: [FORENSICS_NAMESPACE] })),
-    ],
-  };
+export function collectorSubject(user: string, binding: CollectorBinding): LabSubject {
+  return subjectFromManifests(binding.manifests ?? loadRbacManifests(), { user, groups: [COLLECTORS_GROUP], namespaces: binding.namespaces, jitNodes: binding.nodes });
 }
 
 const PROC_NET_TCP =
@@ -134,7 +113,7 @@ function appContainer(): LabContainerSpec {
  * const k8s = k8sDemoScenario({ instances: [{ id: 'i-0abc…', availabilityZone: 'us-east-1a' }] });
  * const lab = await startKubernetesLab({ cluster: k8s.cluster });
  */
-export function k8sDemoScenario(input: { instances: readonly DemoNodeInstance[]; namespace?: string }): K8sDemoScenario {
+export function k8sDemoScenario(input: { instances: readonly DemoNodeInstance[]; namespace?: string; manifests?: readonly KubernetesObject[] }): K8sDemoScenario {
   const namespace = input.namespace ?? 'shop';
   if (input.instances.length === 0) throw new Error('k8sDemoScenario needs at least one instance for the node');
   const nodes: LabNodeSpec[] = input.instances.map((instance, i) => ({
@@ -176,6 +155,10 @@ export function k8sDemoScenario(input: { instances: readonly DemoNodeInstance[];
       containers: [{ name: 'app', image: 'registry.example.com/shop/web:1.8.2', log: { lines: [{ time: '2026-11-26T02:58:30.000000000Z', text: 'server listening on :8080' }] } }],
     },
   ];
+  const manifests = input.manifests ?? loadRbacManifests();
+  // Bound as the manifests say: in the workload namespace, the just-in-time roles for the node
+  // of the pod under investigation.
+  const binding: CollectorBinding = { namespaces: [namespace], nodes: [compromisedNode], manifests };
   const collectorToken = 'lab-k8s-collector-token';
   const noExecToken = 'lab-k8s-reader-without-exec-token';
   return {
@@ -184,6 +167,7 @@ export function k8sDemoScenario(input: { instances: readonly DemoNodeInstance[];
     compromisedNode,
     compromisedInstanceId: input.instances[0]!.id,
     appLabel: 'app=web',
+    binding,
     collectorToken,
     noExecToken,
     cluster: {
@@ -201,10 +185,11 @@ export function k8sDemoScenario(input: { instances: readonly DemoNodeInstance[];
         { namespace, involvedKind: 'Pod', involvedName: 'web-7d9f8b6c5d-q8m4z', reason: 'Started', message: 'Started container app', time: '2026-11-26T02:58:30Z' },
       ],
       subjects: {
-        [collectorToken]: collectorSubject('cloud-custody-collector'),
+        [collectorToken]: collectorSubject('cloud-custody-collector', binding),
+        // A reader bound to the shipped collector role without its pods/exec rule, and the node reader.
         [noExecToken]: {
           user: 'cloud-custody-reader',
-          rules: [...COLLECTOR_RULES.filter((r) => !r.resources.includes('pods/exec')), ...NODE_READER_RULES],
+          rules: [...roleRules(manifests, 'cloud-custody-collector', [namespace]).filter((r) => !r.resources.includes('pods/exec')), ...roleRules(manifests, 'cloud-custody-node-reader')],
         },
       },
     },

@@ -89,7 +89,7 @@ describe('an EKS cluster in the lab', () => {
     const scenario = k8sDemoScenario({ instances: NODE_INSTANCES });
     scenario.cluster.eks = {
       clusterName: 'lab-eks',
-      subject: collectorSubject('arn:aws:sts::222222222222:assumed-role/CloudCustodyCollector/custody-IR-EKS'),
+      subject: collectorSubject('arn:aws:sts::222222222222:assumed-role/CloudCustodyCollector/custody-IR-EKS', scenario.binding),
       secretFor: (id) => (id === credentials.accessKeyId ? credentials.secretAccessKey : undefined),
     };
     lab = await startKubernetesLab({ cluster: scenario.cluster });
@@ -123,7 +123,7 @@ describe('an EKS cluster in the lab', () => {
 
   it('refuses a token minted for another cluster: the case records E_CREDENTIALS', async () => {
     const scenario = k8sDemoScenario({ instances: NODE_INSTANCES });
-    scenario.cluster.eks = { clusterName: 'lab-eks', subject: collectorSubject('x'), secretFor: () => credentials.secretAccessKey };
+    scenario.cluster.eks = { clusterName: 'lab-eks', subject: collectorSubject('x', scenario.binding), secretFor: () => credentials.secretAccessKey };
     lab = await startKubernetesLab({ cluster: scenario.cluster });
     dir = await mkdtemp(join(tmpdir(), 'k8s-eks-'));
     const config = parseConfig({

@@ -4,7 +4,7 @@ import { parseTarget } from '../../../src/providers/targets.js';
 import { createKubernetesProvider } from '../../../src/providers/kubernetes/index.js';
 import type { K8sFixture } from './helpers.js';
 import { contextFor, entriesOf, openTestCase, startFixture } from './helpers.js';
-import { COLLECTOR_RULES } from '../../../src/lab/kubernetes/index.js';
+import { loadRbacManifests, roleRules } from '../../../src/lab/kubernetes/index.js';
 
 let fixture: K8sFixture | undefined;
 afterEach(async () => {
@@ -110,7 +110,8 @@ describe('when the pod or the cluster gets in the way', () => {
 
   it('a collector without nodes get still collects the pod and records why the node cannot be mapped', async () => {
     fixture = await startFixture((cluster, s) => {
-      cluster.subjects[s.collectorToken] = { user: 'namespace-only', rules: COLLECTOR_RULES.map((r) => ({ ...r, namespaces: ['shop'] })) };
+      // Only the shipped collector role, bound in shop: no node reader binding.
+      cluster.subjects[s.collectorToken] = { user: 'namespace-only', rules: roleRules(loadRbacManifests(), 'cloud-custody-collector', ['shop']) };
     });
     const { kase, outcome, names } = await collect(fixture);
     expect(outcome.status).toBe('partial');
