@@ -69,7 +69,7 @@ export async function startAzureDemoPart(): Promise<DemoPart> {
           pollIntervalMs: 50,
         },
       },
-      clusters: [{ configName: AKS_CLUSTER, clusterConfig: { kubeconfig, context: AKS_CLUSTER } }],
+      clusters: [{ configName: AKS_CLUSTER, clusterConfig: { kubeconfig, context: AKS_CLUSTER, namespaces: [scenario.namespace] } }],
       env: {},
       targets: {
         collectable: [ids.vm, `k8s:${AKS_CLUSTER}/${scenario.namespace}/${scenario.compromisedPod}`],

@@ -28,7 +28,7 @@ export interface KubernetesDemoLab {
   lab: KubernetesLab;
   scenario: K8sDemoScenario;
   /** Put under `kubernetes.clusters[configName]` of the demo config. */
-  clusterConfig: { eks: { name: string; account: string; region: string }; server: string; skipTLSVerify: true; nodeAccount: string; nodeRegion: string };
+  clusterConfig: { eks: { name: string; account: string; region: string }; server: string; skipTLSVerify: true; nodeAccount: string; nodeRegion: string; namespaces: string[] };
   configName: string;
   /** `k8s:demo-eks/shop/<compromised pod>`. */
   podTarget: string;
@@ -62,7 +62,7 @@ export async function startKubernetesDemoLab(input: KubernetesDemoLabInput): Pro
     lab,
     scenario,
     configName,
-    clusterConfig: { eks: { name: clusterName, account, region }, server: lab.url, skipTLSVerify: true, nodeAccount: account, nodeRegion: region },
+    clusterConfig: { eks: { name: clusterName, account, region }, server: lab.url, skipTLSVerify: true, nodeAccount: account, nodeRegion: region, namespaces: [scenario.namespace] },
     podTarget: `k8s:${configName}/${scenario.namespace}/${scenario.compromisedPod}`,
     selector: `k8s:${configName}/${scenario.namespace}?labels=${scenario.appLabel}`,
     close: () => lab.close(),
@@ -83,7 +83,7 @@ export interface GkeDemoLab {
   lab: KubernetesLab;
   scenario: K8sDemoScenario;
   /** Put under `kubernetes.clusters[configName]`: a kubeconfig, as a GKE cluster is reached. */
-  clusterConfig: { kubeconfig: string; context: string };
+  clusterConfig: { kubeconfig: string; context: string; namespaces: string[] };
   configName: string;
   podTarget: string;
   /** The node's instance as the GCP provider names it once the node is followed. */
@@ -128,7 +128,7 @@ export async function startGkeDemoLab(input: GkeDemoLabInput): Promise<GkeDemoLa
     lab,
     scenario,
     configName,
-    clusterConfig: { kubeconfig, context: configName },
+    clusterConfig: { kubeconfig, context: configName, namespaces: [scenario.namespace] },
     podTarget: `k8s:${configName}/${scenario.namespace}/${scenario.compromisedPod}`,
     nodeTarget: `//compute.googleapis.com/projects/${project}/zones/${zone}/instances/${name}`,
     close: () => lab.close(),

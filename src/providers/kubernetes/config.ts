@@ -26,6 +26,11 @@ const clusterSchema = z
      * admit hostPath volumes), and the image it runs (pin it by digest).
      */
     forensicsNamespace: z.string().regex(/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/, 'must be a namespace name').optional(),
+    /**
+     * The namespaces the collector's RoleBindings are applied in: what `preflight` checks when no
+     * --namespace is given (default: `default`). Collection itself goes wherever a target is.
+     */
+    namespaces: z.array(z.string().regex(/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/, 'must be a namespace name')).min(1).optional(),
     helperImage: z.string().min(1).optional(),
   })
   .strict();

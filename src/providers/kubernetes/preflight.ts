@@ -94,12 +94,13 @@ async function review(access: ClusterAccess, op: KubernetesOperation, namespace:
  */
 export async function runKubernetesPreflight(options: KubernetesPreflightOptions): Promise<KubernetesPreflightRow[]> {
   const clusters = options.clusters ?? Object.keys(options.config.kubernetes?.clusters ?? {});
-  const namespaces = options.namespaces?.length ? options.namespaces : ['default'];
   const recorder = discardingRecorder(options.analyst ?? options.config.analyst ?? 'cloud-custody-preflight');
   // EKS tokens are signed as a collection signs them: the collector role's session.
   const deps: KubernetesDeps = withEksCredentials(options.deps ?? {}, options.services);
   const rows: KubernetesPreflightRow[] = [];
   for (const cluster of clusters) {
+    // --namespace wins; else where the config says the collector is bound; else `default`.
+    const namespaces = options.namespaces?.length ? options.namespaces : (options.config.kubernetes?.clusters[cluster]?.namespaces ?? ['default']);
     let access: ClusterAccess;
     try {
       access = connectCluster(options.config, cluster, recorder, deps);

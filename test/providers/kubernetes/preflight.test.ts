@@ -29,6 +29,15 @@ describe('Kubernetes preflight', () => {
     expect(fixture.lab.audit.every((a) => a.resource === 'selfsubjectaccessreviews')).toBe(true);
   });
 
+  it('without --namespace checks the namespaces the cluster is configured with, else default; --namespace wins', async () => {
+    fixture = await startFixture();
+    const bound = { ...fixture.config, kubernetes: { clusters: { lab: { ...fixture.config.kubernetes!.clusters.lab!, namespaces: ['shop'] } } } };
+    const namespacesOf = (rows: Awaited<ReturnType<typeof runKubernetesPreflight>>) => [...new Set(rows.filter((r) => r.check === 'readPod').map((r) => r.namespace))];
+    expect(namespacesOf(await runKubernetesPreflight({ config: bound }))).toEqual(['shop']);
+    expect(namespacesOf(await runKubernetesPreflight({ config: fixture.config }))).toEqual(['default']);
+    expect(namespacesOf(await runKubernetesPreflight({ config: bound, namespaces: ['payments'] }))).toEqual(['payments']);
+  });
+
   it('names the missing grants of a collector bound without exec or containment, and which role grants them', async () => {
     fixture = await startFixture(undefined, 'lab-k8s-reader-without-exec-token');
     const rows = await runKubernetesPreflight({ config: fixture.config, namespaces: ['shop', 'payments'] });
