@@ -112,19 +112,23 @@ export async function exportSources(recorder: CaseRecorder, clients: AzureClient
     item.result.blobName = name;
     try {
       const props = await callAzure('readEvidence', name, () => container.getBlobClient(name).getProperties());
-      if (props.value.copyStatus === 'success') {
-        // Names are predictable: a blob there is this case's copy only if its metadata says so.
+      const copyStatus = props.value.copyStatus;
+      if (copyStatus === 'success' || copyStatus === 'pending') {
+        // Names are predictable: a blob there, finished or still being copied, is this case's copy
+        // only if its metadata (set when the copy was started) says so.
         const metadata = props.value.metadata ?? {};
         if (metadata.caseid !== recorder.caseId || metadata.evidenceid !== item.state.evidenceId) {
           throw new CustodyError('E_CLOUD', `${name} exists but was not copied by this case for ${item.state.evidenceId} (its metadata differs): refusing to adopt it`, { resource: name });
         }
+      }
+      if (copyStatus === 'success') {
         item.copyId = props.value.copyId ?? 'earlier run';
         const earlier = recordedForCopy(recorder, target, name, props.value.copyId);
         await recorder.record('copy.adopted', { blob: name, copyId: props.value.copyId, requestIds: requestIdsOf(props.exchanges) }, target);
         // What the case recorded of this very copy stands: it is not hashed or sealed twice.
         if (earlier.hashed) item.result.hashes = hashesOf(earlier.hashed);
         if (earlier.sealed) item.result.sealed = sealedOf(earlier.sealed);
-      } else if (props.value.copyStatus === 'pending') {
+      } else if (copyStatus === 'pending') {
         // An interrupted run started this copy and was cut off before it finished: it is awaited
         // as it is. A second grant and Copy Blob onto the same blob would export the source again
         // (Storage refuses a copy onto a blob with one pending: 409 PendingCopyOperation).

@@ -150,12 +150,12 @@ describe('a seal half made', () => {
 
 describe('a copy found under the expected name', () => {
   /** Puts a finished 1 KiB copy with `metadata` where the case will look for the VM's OS disk copy; returns its name. */
-  function plantCopy(caseId: string, metadata: (evidenceId: string) => Record<string, string>): string {
+  function plantCopy(caseId: string, metadata: (evidenceId: string) => Record<string, string>, status: 'success' | 'pending' = 'success'): string {
     const evidenceId = evidenceIdFor(caseId, resourceKey(fx.lab.estate.ids.vmOsDisk));
     const name = evidenceBlobName(caseId, evidenceId, snapshotName(evidenceId));
     const container = fx.lab.estate.blobStore.container(LAB_EVIDENCE_ACCOUNT, LAB_EVIDENCE_CONTAINER)!;
     const planted = fx.lab.estate.blobStore.write(container, name, { type: 'PageBlob', content: Buffer.alloc(1024), metadata: metadata(evidenceId) }, Date.now());
-    planted.copy = { id: 'planted', source: 'https://elsewhere.invalid/x.vhd', status: 'success', total: 1024, pendingReads: 0, completedOn: new Date() };
+    planted.copy = { id: 'planted', source: 'https://elsewhere.invalid/x.vhd', status, total: 1024, pendingReads: status === 'pending' ? 1_000_000 : 0, ...(status === 'success' ? { completedOn: new Date() } : {}) };
     return name;
   }
 
@@ -166,6 +166,17 @@ describe('a copy found under the expected name', () => {
     expect(outcome.status).toBe('partial');
     expect(kase.entries().filter((e) => e.type === 'copy.adopted')).toEqual([]);
     expect(kase.entries().filter((e) => e.type === 'evidence.hashed' && e.data.blob === name)).toEqual([]);
+    const refused = kase.entries().find((e) => e.type === 'step.failed' && e.data.step === 'copy')!;
+    expect(String((refused.data.error as { message: string }).message)).toContain('not copied by this case');
+    await kase.release();
+  });
+
+  it('a copy still pending under that name is adopted and awaited only if this case started it', async () => {
+    const kase = await fx.openTestCase('IR-AZ-PLANTED-PENDING');
+    plantCopy('IR-AZ-PLANTED-PENDING', () => ({ caseid: 'someone-else' }), 'pending');
+    const outcome = await collectAzureTarget(fx.run(kase, { consistency: 'per-disk' }), parseAzureTarget(fx.lab.estate.ids.vm));
+    expect(outcome.status).toBe('partial');
+    expect(kase.entries().filter((e) => e.type === 'copy.adopted')).toEqual([]);
     const refused = kase.entries().find((e) => e.type === 'step.failed' && e.data.step === 'copy')!;
     expect(String((refused.data.error as { message: string }).message)).toContain('not copied by this case');
     await kase.release();
