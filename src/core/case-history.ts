@@ -43,6 +43,14 @@ export class CaseHistory {
   }
 
   /**
+   * The sequence number of the last entry of `type` about `target` whose `data[field]` is `value`,
+   * or -1: which came last of a request and its answer ("asked, and never answered?").
+   */
+  lastSeqWhere(type: string, target: string, field: string, value: string): number {
+    return this.about(type, target).findLast((e) => e.data[field] === value)?.seq ?? -1;
+  }
+
+  /**
    * The name under which the case recorded `name` for `evidenceId`: the name itself or a resumed
    * copy of it (`name.resumed-<seq>.ext`), else undefined.
    */

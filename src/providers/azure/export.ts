@@ -316,7 +316,7 @@ function sealedOf(data: Record<string, unknown>): ExportResult['sealed'] {
 /** Whether an earlier run asked for read access to `source` for `target` and no `export.revoked` followed. */
 function grantLeftOpen(recorder: CaseRecorder, target: string, source: string): boolean {
   const history = historyOf(recorder);
-  const last = (type: string) => history.about(type, target).filter((e) => e.data.source === source).at(-1)?.seq ?? -1;
+  const last = (type: string) => history.lastSeqWhere(type, target, 'source', source);
   return last('export.requested') > last('export.revoked');
 }
 

@@ -45,7 +45,7 @@ const UNANSWERED =
  */
 function unanswered(run: PodRun, container: string): boolean {
   const history = historyOf(run.ctx.recorder);
-  const last = (type: string) => history.about(type, run.key).filter((e) => e.data.container === container).at(-1)?.seq ?? -1;
+  const last = (type: string) => history.lastSeqWhere(type, run.key, 'container', container);
   const asked = last('checkpoint.requested');
   return asked >= 0 && asked > Math.max(last(LEDGER_EVENTS.checkpointCreated), last('checkpoint.unavailable'));
 }
