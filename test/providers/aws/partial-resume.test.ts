@@ -284,6 +284,10 @@ describe('AWS provider: a run cut off after each cloud call, then resumed', () =
     await expect(provider(config).collect(target, contextFor(cutAt(first, type, nth), options))).rejects.toMatchObject({ code: 'E_LEDGER' });
     await first.release();
     const existing = world.snapshotsOf(caseId).map((s) => s.id);
+    // Locks the cut-off run set in the cloud but never recorded: with two volumes in flight, the
+    // other volume's lock can land before the cut whatever the cut entry is (timing, not order).
+    const recordedLocked = new Set(first.entries().filter((e) => e.type === 'snapshot.locked').map((e) => String(e.data.snapshotId)));
+    const lockedUnrecorded = world.snapshotsOf(caseId).filter((s) => s.lock !== undefined && !recordedLocked.has(s.id)).length;
 
     const kase = await openTestCase(caseId, true);
     const resumedFrom = kase.entries().length;
@@ -301,7 +305,8 @@ describe('AWS provider: a run cut off after each cloud call, then resumed', () =
     expect(existing.filter((id) => !adopted.includes(id))).toEqual([]);
     // A compliance lock the cut-off run put on a copy is found in place and said so, not asked for again in vain.
     const foundLocked = rerun.filter((e) => e.type === 'snapshot.locked' && e.data.foundLocked !== undefined);
-    expect(foundLocked).toHaveLength(type === 'snapshot.locked' ? 1 : 0);
+    expect(foundLocked).toHaveLength(lockedUnrecorded);
+    if (type === 'snapshot.locked') expect(foundLocked.length).toBeGreaterThanOrEqual(1);
     expect(kase.entries().filter((e) => e.type === 'disk.hashed').map((e) => e.data.volumeId).sort()).toEqual(host.blockDevices.map((d) => d.volumeId).sort());
     await kase.close({ outcomes: [outcome] });
     const verified = await verifyCase(join(world.dir, 'cases', caseId));
