@@ -375,6 +375,47 @@ describe('custody plan, verify, report', () => {
   });
 });
 
+describe('every --json document carries exitCode, the code the command exits with', () => {
+  const failedVerify = (caseDir: string) => ({ ok: false, caseDir, problems: [{ kind: 'hash-mismatch', severity: 'error' as const, entrySeq: 2, message: 'hash does not match the entry' }] });
+
+  /** Runs the command with --json: one document on stdout whose exitCode is the exit code. */
+  async function jsonExit(world: ReturnType<typeof fakeWorld>, argv: string[]): Promise<number> {
+    const run = await cli(world, [...argv, '--json']);
+    expect(JSON.parse(run.stdout)).toMatchObject({ exitCode: run.code });
+    return run.code;
+  }
+
+  it('plan: 0, and 3 when every target is refused', async () => {
+    const world = fakeWorld();
+    writeConfig(world.dir, GOOD_CONFIG);
+    expect(await jsonExit(world, ['plan', I1])).toBe(EXIT.OK);
+    expect(await jsonExit(world, ['plan', 'arn:aws:ec2:us-east-1:444444444444:instance/i-0123456789abcdef0'])).toBe(EXIT.BAD_INPUT);
+  });
+
+  it('report: 0, and 4 when the case does not verify', async () => {
+    const world = fakeWorld();
+    makeCaseFolder(join(world.dir, 'c'));
+    expect(await jsonExit(world, ['report', 'c'])).toBe(EXIT.OK);
+    world.deps.renderReport = async (caseDir) => ({ markdown: join(caseDir, 'report.md'), html: join(caseDir, 'report.html'), verify: failedVerify(caseDir) });
+    expect(await jsonExit(world, ['report', 'c'])).toBe(EXIT.VERIFY_FAILED);
+  });
+
+  it('collect, verify, preflight, copy-case and fetch-case', async () => {
+    const world = fakeWorld();
+    writeConfig(world.dir, GOOD_CONFIG);
+    expect(await jsonExit(world, ['collect', '--case', 'IR-1', I1])).toBe(EXIT.OK);
+    writeConfig(world.dir, { ...GOOD_CONFIG, aws: { ...GOOD_CONFIG.aws, evidenceBucket: { name: 'evidence-bucket' } } });
+    makeCaseFolder(join(world.dir, 'c'));
+    world.verifyResult = failedVerify(join(world.dir, 'c'));
+    expect(await jsonExit(world, ['verify', 'c'])).toBe(EXIT.VERIFY_FAILED);
+    expect(await jsonExit(world, ['preflight'])).toBe(EXIT.OK);
+    world.deps.copyCase = async () => ({ ok: false, url: 's3://evidence-bucket/c', error: { code: 'E_COPY', message: 'Access Denied' } });
+    expect(await jsonExit(world, ['copy-case', 'c'])).toBe(EXIT.COPY_FAILED);
+    world.deps.fetchCase = async (_url, dir) => ({ dir, objects: 3 });
+    expect(await jsonExit(world, ['fetch-case', 's3://evidence-bucket/c', '--dir', 'restored'])).toBe(EXIT.VERIFY_FAILED);
+  });
+});
+
 describe('custody preflight', () => {
   const row = (result: 'ok' | 'denied', need?: string) => ({
     provider: 'aws' as const,

@@ -27,9 +27,10 @@ export async function runPlanCommand(args: readonly string[], io: CliIo, deps: C
   const providers = await deps.createProviders(config);
   try {
     const plan = planCollection({ providers, targets, selectors, options: collectOptionsFrom(values) });
-    if (values.json === true) io.stdout(`${JSON.stringify(plan, null, 2)}\n`);
+    const exitCode = plan.targets.length > 0 && plan.targets.every((t) => t.refused) ? EXIT.BAD_INPUT : EXIT.OK;
+    if (values.json === true) io.stdout(`${JSON.stringify({ ...plan, exitCode }, null, 2)}\n`);
     else io.stdout(`${renderPlan(plan)}\n`);
-    return plan.targets.length > 0 && plan.targets.every((t) => t.refused) ? EXIT.BAD_INPUT : EXIT.OK;
+    return exitCode;
   } finally {
     await Promise.allSettled(providers.map((p) => p.close?.()));
   }

@@ -17,7 +17,8 @@ export async function runReportCommand(args: readonly string[], io: CliIo, deps:
   const caseDir = await resolveCaseDir('report', parsed, io);
   const { verify, ...paths } = await deps.renderReport(caseDir);
   const verified = verify === undefined || verify.ok;
-  if (values.json === true) io.stdout(`${JSON.stringify({ caseDir, report: paths, verify: verify ?? null }, null, 2)}\n`);
+  const exitCode = verified ? EXIT.OK : EXIT.VERIFY_FAILED;
+  if (values.json === true) io.stdout(`${JSON.stringify({ caseDir, report: paths, verify: verify ?? null, exitCode }, null, 2)}\n`);
   else io.stdout(`${paths.markdown}\n${paths.html}\n`);
   if (!verified) {
     const first = firstError(verify);
@@ -25,5 +26,5 @@ export async function runReportCommand(args: readonly string[], io: CliIo, deps:
       `custody: ${caseDir} does not verify${first ? ` (first problem: ${problemLocation(first)}: ${first.message})` : ''}; the report says so at the top [E_VERIFY]\n`,
     );
   }
-  return verified ? EXIT.OK : EXIT.VERIFY_FAILED;
+  return exitCode;
 }
