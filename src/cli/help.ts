@@ -1,5 +1,6 @@
 // Help texts: one per command, shown by `custody --help` and `custody <command> --help`. The
 // target forms and provider flags come from the registry's light descriptors (no SDK loaded).
+import { helpRows } from '../core/help-layout.js';
 import type { ProviderFlag } from '../core/provider-module.js';
 import { REGISTRY } from '../providers/registry.js';
 
@@ -96,7 +97,8 @@ ${planFlagLines()}   as for collect
 ${REGISTRY.helpForms()}`;
 }
 
-export const VERIFY_HELP = `Usage: custody verify CASE [--expect-key K] [--expect-head SEQ:HASH] [--allow-open] [--against s3://BUCKET/CASE] [--json]
+export const VERIFY_HELP = `Usage: custody verify CASE [--expect-key K] [--expect-head SEQ:HASH] [--allow-open]
+                            [--against s3://BUCKET/CASE] [--json]
 
 CASE is a case folder, or a case id looked up in casesDir of the configuration (--config,
 $CUSTODY_CONFIG, ./custody.config.json). Re-walks the ledger's hash chain, checks every
@@ -161,7 +163,7 @@ Options:
 
 export function preflightHelp(): string {
   const flags = REGISTRY.modules.flatMap((m) => m.preflightScopes ?? []);
-  const scopes = flags.map((f) => `  --${`${f.flag} ${f.placeholder ?? 'VALUE'}`.padEnd(16)} ${f.help}`).join('\n');
+  const scopes = helpRows(flags.map((f) => [`--${f.flag} ${f.placeholder ?? 'VALUE'}`, f.help] as const), 2, 21);
   return `Usage: custody preflight [options] [TARGET...]
 
 Before an incident: checks that collection would be allowed, changing nothing. AWS: in every

@@ -9,6 +9,7 @@
 import { z } from 'zod';
 import { coreConfigShape, type CoreConfig } from '../core/config.js';
 import { CustodyError } from '../core/errors.js';
+import { helpRows } from '../core/help-layout.js';
 import type { AnyConfig, CallerPrincipal, NodeMachine, NodeMapping, PreflightRequest, PreflightRow, ProviderFlag, ProviderModule, ProviderServices } from '../core/provider-module.js';
 import type { CollectOptions, Provider } from '../core/ports.js';
 import { targetKey, type Selector, type Target } from '../core/targets.js';
@@ -55,6 +56,9 @@ export interface Registry {
   /** Target and selector forms for `--help`. */
   helpForms(): string;
 }
+
+/** Where the descriptions of target and selector forms start in `--help`; a longer form gets its own line. */
+const FORM_COLUMN = 48;
 
 /** Builds a registry over `modules` (tests add a test-only provider this way). */
 export function createRegistry(modules: readonly AnyModule[]): Registry {
@@ -171,8 +175,17 @@ export function createRegistry(modules: readonly AnyModule[]): Registry {
       return summary;
     },
     helpForms() {
-      const indent = (lines: readonly string[]) => lines.map((l) => `  ${l}`).join('\n');
-      return `Targets:\n${indent(modules.flatMap((m) => m.help.targets))}\nSelectors (--select, repeatable):\n${indent(modules.flatMap((m) => m.help.selectors))}`;
+      // Each module's line is `FORM  what it is`; the columns are laid out here, for every module alike.
+      const rows = (lines: readonly string[]) =>
+        helpRows(
+          lines.map((line) => {
+            const at = line.search(/\s{2,}/);
+            return at < 0 ? ([line, ''] as const) : ([line.slice(0, at), line.slice(at).trim()] as const);
+          }),
+          2,
+          FORM_COLUMN,
+        );
+      return `Targets:\n${rows(modules.flatMap((m) => m.help.targets))}\nSelectors (--select, repeatable):\n${rows(modules.flatMap((m) => m.help.selectors))}`;
     },
   };
   return registry;

@@ -28,6 +28,20 @@ describe('custody help and version', () => {
     expect(unknown.stderr).toContain('unknown command "colect"');
   });
 
+  it.each(Object.keys(COMMAND_OPTIONS))('custody %s --help (and custody help COMMAND) fits a 100-column terminal', async (command) => {
+    for (const argv of [[command, '--help'], ['help', command]]) {
+      const run = await cli(fakeWorld(), argv);
+      expect(run.code).toBe(EXIT.OK);
+      const wide = run.stdout.split('\n').filter((line) => line.length > 100);
+      expect([argv.join(' '), wide]).toEqual([argv.join(' '), []]);
+    }
+  });
+
+  it('custody --help fits a 100-column terminal', async () => {
+    const run = await cli(fakeWorld(), ['--help']);
+    expect(run.stdout.split('\n').filter((line) => line.length > 100)).toEqual([]);
+  });
+
   it('custody --help lists every command and the exit codes', async () => {
     const run = await cli(fakeWorld(), ['--help']);
     expect(run.code).toBe(0);
