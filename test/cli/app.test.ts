@@ -1,4 +1,5 @@
 import { isAwsTarget } from '../../src/providers/targets.js';
+import { createProviders } from '../../src/providers/registry.js';
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -386,6 +387,58 @@ describe('custody plan, verify, report', () => {
     makeCaseFolder(join(world.dir, 'c'));
     const run = await cli(world, ['report', 'c']);
     expect(run.stdout.trim().split('\n')).toEqual([join(world.dir, 'c', 'report.md'), join(world.dir, 'c', 'report.html')]);
+  });
+});
+
+describe('targets pasted as URLs (a GCP selfLink, an Azure portal page)', () => {
+  const SUB = '11111111-2222-3333-4444-555555555555';
+  const VM_ID = `/subscriptions/${SUB}/resourceGroups/web-rg/providers/Microsoft.Compute/virtualMachines/web-1`;
+  const config = {
+    casesDir: 'cases',
+    gcp: { forensicsProject: 'custody-forensics', allowedProjects: ['web-prod'] },
+    azure: {
+      socTenantId: '99999999-2222-3333-4444-555555555555',
+      socSubscriptionId: '88888888-2222-3333-4444-555555555555',
+      clientId: '77777777-2222-3333-4444-555555555555',
+      assertion: { source: 'token-file', path: 'federated-token' },
+      subscriptions: [{ subscriptionId: SUB, tenantId: '66666666-2222-3333-4444-555555555555' }],
+      evidenceContainerUrl: 'https://socevidence.blob.core.windows.net/evidence',
+    },
+  };
+
+  it('plan takes each and plans the target by its canonical id, the key the ledger would record', async () => {
+    const world = fakeWorld();
+    world.deps.createProviders = (c) => createProviders(c);
+    writeConfig(world.dir, config);
+    const run = await cli(world, [
+      'plan',
+      '--json',
+      'https://www.googleapis.com/compute/v1/projects/web-prod/zones/us-central1-a/instances/web-1',
+      'https://compute.googleapis.com/compute/v1/projects/web-prod/zones/us-central1-a/disks/data-1',
+      `https://portal.azure.com/#@contoso.onmicrosoft.com/resource${VM_ID}/overview`,
+    ]);
+    expect([run.code, run.stderr]).toEqual([EXIT.OK, '']);
+    const plan = JSON.parse(run.stdout) as { targets: Array<{ target: string; refused?: unknown }> };
+    expect(plan.targets.map((t) => [t.target, t.refused ?? null])).toEqual([
+      ['//compute.googleapis.com/projects/web-prod/zones/us-central1-a/instances/web-1', null],
+      ['//compute.googleapis.com/projects/web-prod/zones/us-central1-a/disks/data-1', null],
+      [VM_ID, null],
+    ]);
+  });
+
+  it.each([
+    ['https://www.googleapis.com/compute/v1/projects/web-prod/global/images/base', 'www.googleapis.com/compute/v1/projects/'],
+    ['https://portal.azure.com/#view/HubsExtension/BrowseResourceGroups', 'portal.azure.com/#@TENANT/resource/subscriptions/'],
+    ['https://console.aws.amazon.com/ec2/home#InstanceDetails:instanceId=i-0123456789abcdef0', 'portal.azure.com/#@TENANT/resource/subscriptions/'],
+  ])('collect refuses %s before a case exists, naming the accepted forms', async (url, form) => {
+    const world = fakeWorld();
+    writeConfig(world.dir, config);
+    const run = await cli(world, ['collect', '--case', 'IR-1', url]);
+    expect(run.code).toBe(EXIT.BAD_INPUT);
+    expect(run.stderr).toContain(`invalid target "${url}"`);
+    // The forms are named after the input, not found in it.
+    expect(run.stderr.split('Expected ')[1]).toContain(form);
+    expect(world.opened).toEqual([]);
   });
 });
 

@@ -21,6 +21,7 @@ export const azureModule: ProviderModule<'azure', AzureConfig> = defineProvider(
       '/subscriptions/SUB/resourceGroups/RG/providers/Microsoft.Compute/virtualMachines/VM        an Azure VM (all its disks)',
       '/subscriptions/SUB/resourceGroups/RG/providers/Microsoft.Compute/disks/DISK                 an Azure managed disk',
       'azure:///subscriptions/SUB/…/virtualMachineScaleSets/VMSS/virtualMachines/N                 an AKS node (a node\'s providerID)',
+      'https://portal.azure.com/#@TENANT/resource/subscriptions/SUB/…    a VM, disk or scale-set VM by the portal URL of its page',
     ],
     selectors: ['azure:tag:KEY=VALUE                          every Azure VM with that tag in azure.subscriptions'],
   },

@@ -1,6 +1,7 @@
 /**
  * What a responder can name for Azure: a VM, a managed disk, a scale-set VM (an AKS node), by
- * ARM id or by a Kubernetes node's `spec.providerID` (`azure:///subscriptions/…`), and a tag
+ * ARM id, by the portal URL of its page, or by a Kubernetes node's `spec.providerID`
+ * (`azure:///subscriptions/…`), and a tag
  * selector across the configured subscriptions. Ids are parsed case-insensitively and kept as
  * written (resource-id.ts).
  */
@@ -45,7 +46,11 @@ export interface AzureTagSelector extends Selector {
 }
 
 const PROVIDER_ID_PREFIX = 'azure://';
-export const AZURE_TARGET_FORMS = `${RESOURCE_ID_FORM} for Microsoft.Compute/virtualMachines, disks or virtualMachineScaleSets/virtualMachines, or azure:///subscriptions/… (a node's providerID)`;
+// The Azure portal of the public cloud, Azure Government and Azure China: a resource's page is
+// `https://PORTAL/#@TENANT/resource` + its ARM id (+ the blade shown, `/overview`).
+const PORTAL_HOSTS: ReadonlySet<string> = new Set(['portal.azure.com', 'portal.azure.us', 'portal.azure.cn']);
+const PORTAL_FORM = 'https://portal.azure.com/#@TENANT/resource/subscriptions/…[/overview]';
+export const AZURE_TARGET_FORMS = `${RESOURCE_ID_FORM} for Microsoft.Compute/virtualMachines, disks or virtualMachineScaleSets/virtualMachines, a portal URL of one (${PORTAL_FORM}), or azure:///subscriptions/… (a node's providerID)`;
 export const AZURE_SELECTOR_FORM = 'azure:tag:KEY=VALUE';
 
 // Azure tag names: up to 512 characters, none of < > % & \ ? / (ARM tag rules).
@@ -55,13 +60,47 @@ const TAG_VALUE = /^[^]{0,256}$/u;
 /** Whether a command-line word looks like an Azure target (so the registry can route it). */
 export function isAzureTarget(raw: string): boolean {
   const text = raw.trim().toLowerCase();
-  return text.startsWith('/subscriptions/') || text.startsWith(PROVIDER_ID_PREFIX);
+  return text.startsWith('/subscriptions/') || text.startsWith(PROVIDER_ID_PREFIX) || portalUrl(text) !== undefined;
 }
 
-/** Parses an ARM id or a providerID into a target. Throws `E_INPUT` with the expected forms. */
+/** An `http(s)://` URL on an Azure portal host; undefined for anything else. */
+function portalUrl(text: string): URL | undefined {
+  if (!/^https?:\/\//i.test(text)) return undefined;
+  const url = URL.parse(text);
+  return url && PORTAL_HOSTS.has(url.hostname.toLowerCase()) ? url : undefined;
+}
+
+/**
+ * A portal URL (`https://portal.azure.com/#@contoso.onmicrosoft.com/resource/subscriptions/…/VM/overview`)
+ * → the ARM id it shows, as written there. The tenant and the blade are the page's, not the
+ * resource's: dropped.
+ */
+function armIdFromPortalUrl(url: URL, raw: string): string {
+  const fail = (why: string) => new CustodyError('E_INPUT', `invalid target "${raw}": ${why}. Expected ${AZURE_TARGET_FORMS}.`, { resource: raw });
+  if (url.protocol !== 'https:' || url.search !== '' || url.username !== '' || url.password !== '' || url.port !== '') {
+    throw fail(`a portal URL is ${PORTAL_FORM}, with no query, port or user`);
+  }
+  let fragment: string;
+  try {
+    fragment = decodeURIComponent(url.hash.slice(1));
+  } catch {
+    throw fail('the part after # is not a valid URL fragment');
+  }
+  const match = /^(?:@[^/]+\/)?resource(\/subscriptions\/.*)$/i.exec(fragment);
+  if (!match) throw fail(`it is not a resource page of the portal (${PORTAL_FORM})`);
+  const parts = match[1]!.replace(/\/+$/, '').split('/');
+  // `/subscriptions/S/resourceGroups/RG/providers/NS` then TYPE/NAME pairs: an odd segment left
+  // at the end is the blade the page shows (`overview`, `disks`).
+  const blade = parts.length > 7 && (parts.length - 7) % 2 === 1;
+  return (blade ? parts.slice(0, -1) : parts).join('/');
+}
+
+/** Parses an ARM id, a portal URL or a providerID into a target. Throws `E_INPUT` with the expected forms. */
 export function parseAzureTarget(raw: string): AzureTarget {
   const text = raw.trim();
-  const armId = text.toLowerCase().startsWith(PROVIDER_ID_PREFIX) ? text.slice(PROVIDER_ID_PREFIX.length) : text;
+  const portal = portalUrl(text);
+  // The ledger's key is the ARM id, whichever form was given.
+  const armId = portal ? armIdFromPortalUrl(portal, raw) : text.toLowerCase().startsWith(PROVIDER_ID_PREFIX) ? text.slice(PROVIDER_ID_PREFIX.length) : text;
   let resource: ResourceId;
   try {
     resource = parseResourceId(armId);

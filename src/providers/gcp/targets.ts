@@ -1,6 +1,6 @@
 /**
- * What a responder can name for GCP: instances and disks (zonal or regional) by resource name,
- * a GKE node's `spec.providerID`, and selectors by label or Resource Manager tag across the
+ * What a responder can name for GCP: instances and disks (zonal or regional) by resource name
+ * or by the URL Compute Engine gives them (`selfLink`), a GKE node's `spec.providerID`, and selectors by label or Resource Manager tag across the
  * configured projects. Parsing is strict and touches no cloud; a bad name says which form it expected.
  */
 import { CustodyError } from '../../core/errors.js';
@@ -69,9 +69,15 @@ const TAG_SHORT_NAME = /^[A-Za-z0-9]([A-Za-z0-9._-]{0,61}[A-Za-z0-9])?$/;
 const TAG_PARENT = /^(\d{1,20}|[a-z][a-z0-9-]{4,28}[a-z0-9])$/;
 
 const COMPUTE_HOST = '//compute.googleapis.com/';
+// The hosts of a Compute Engine URL: every answer's `selfLink` (www.googleapis.com) and the
+// current endpoint (compute.googleapis.com). Its path is `/compute/VERSION/` + the resource name.
+const COMPUTE_URL_HOSTS: ReadonlySet<string> = new Set(['www.googleapis.com', 'compute.googleapis.com']);
+const COMPUTE_URL_PATH = /^\/compute\/(v1|beta|alpha)\/(projects\/.*)$/;
 export const GCP_TARGET_FORMS =
   '//compute.googleapis.com/projects/PROJECT/zones/ZONE/instances/NAME, projects/PROJECT/zones/ZONE/instances/NAME, ' +
-  'projects/PROJECT/zones/ZONE/disks/NAME, projects/PROJECT/regions/REGION/disks/NAME, or gce://PROJECT/ZONE/INSTANCE';
+  'projects/PROJECT/zones/ZONE/disks/NAME, projects/PROJECT/regions/REGION/disks/NAME, ' +
+  'a selfLink https://www.googleapis.com/compute/v1/projects/… (or https://compute.googleapis.com/compute/v1/projects/…) of one of them, ' +
+  'or gce://PROJECT/ZONE/INSTANCE';
 export const GCP_SELECTOR_FORMS = 'gcp-label:KEY=VALUE or gcp-tag:ORG_OR_PROJECT/KEY=VALUE';
 
 function inputError(raw: string, expected: string, why: string, what: 'target' | 'selector' = 'target'): CustodyError {
@@ -81,7 +87,28 @@ function inputError(raw: string, expected: string, why: string, what: 'target' |
 /** Whether the text is meant as a GCP target (so the other providers' parsers are not asked). */
 export function looksLikeGcpTarget(raw: string): boolean {
   const text = raw.trim();
-  return text.startsWith(COMPUTE_HOST) || text.startsWith('projects/') || text.startsWith('gce://');
+  return text.startsWith(COMPUTE_HOST) || text.startsWith('projects/') || text.startsWith('gce://') || computeUrlHost(text) !== undefined;
+}
+
+/** The host of an `http(s)://` URL on a Compute Engine API host; undefined for anything else. */
+function computeUrlHost(text: string): string | undefined {
+  if (!/^https?:\/\//i.test(text)) return undefined;
+  const host = URL.parse(text)?.hostname.toLowerCase();
+  return host !== undefined && COMPUTE_URL_HOSTS.has(host) ? host : undefined;
+}
+
+/**
+ * A Compute Engine URL as the API writes it (`selfLink`: `https://www.googleapis.com/compute/v1/`
+ * + the resource name) → the resource name, which is then parsed like one typed by hand.
+ */
+function resourceNameFromUrl(text: string, raw: string): string {
+  const url = URL.parse(text);
+  if (!url || url.protocol !== 'https:' || url.search !== '' || url.hash !== '' || url.username !== '' || url.password !== '' || url.port !== '') {
+    throw inputError(raw, GCP_TARGET_FORMS, 'a Compute Engine URL is https://HOST/compute/v1/projects/… with no query, fragment, port or user');
+  }
+  const match = COMPUTE_URL_PATH.exec(url.pathname);
+  if (!match) throw inputError(raw, GCP_TARGET_FORMS, `the URL's path is not /compute/v1/projects/… (a Compute Engine selfLink)`);
+  return match[2]!;
 }
 
 export function looksLikeGcpSelector(raw: string): boolean {
@@ -98,7 +125,8 @@ export function looksLikeGcpSelector(raw: string): boolean {
 export function parseGcpTarget(raw: string): GcpTarget {
   const text = raw.trim();
   if (text.startsWith('gce://')) return parseProviderIdTarget(text, raw);
-  const path = text.startsWith(COMPUTE_HOST) ? text.slice(COMPUTE_HOST.length) : text;
+  // The ledger key is the full resource name whichever form was given (gcpTargetKey).
+  const path = computeUrlHost(text) !== undefined ? resourceNameFromUrl(text, raw) : text.startsWith(COMPUTE_HOST) ? text.slice(COMPUTE_HOST.length) : text;
   if (!path.startsWith('projects/')) throw inputError(raw, GCP_TARGET_FORMS, 'unrecognised form');
   const parts = path.split('/');
   if (parts.length !== 6) throw inputError(raw, GCP_TARGET_FORMS, 'expected projects/P/(zones|regions)/L/(instances|disks)/NAME');

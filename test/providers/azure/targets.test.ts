@@ -42,6 +42,30 @@ describe('Azure resource ids', () => {
 });
 
 describe('Azure targets', () => {
+  it.each([
+    [`https://portal.azure.com/#@contoso.onmicrosoft.com/resource${VM}/overview`, VM],
+    [`https://portal.azure.com/#@contoso.onmicrosoft.com/resource${VM}`, VM],
+    [`https://portal.azure.com/#resource${VM}/disks`, VM],
+    [`https://portal.azure.us/#@contoso.onmicrosoft.us/resource/subscriptions/${SUB}/resourceGroups/rg/providers/Microsoft.Compute/disks/web-1_OsDisk/overview`, `/subscriptions/${SUB}/resourceGroups/rg/providers/Microsoft.Compute/disks/web-1_OsDisk`],
+    [
+      `https://portal.azure.com/#@t/resource/subscriptions/${SUB}/resourceGroups/MC_rg/providers/Microsoft.Compute/virtualMachineScaleSets/aks-1/virtualMachines/3/overview`,
+      `/subscriptions/${SUB}/resourceGroups/MC_rg/providers/Microsoft.Compute/virtualMachineScaleSets/aks-1/virtualMachines/3`,
+    ],
+  ])('a pasted portal URL %s is the target its ARM id names (the ledger key)', (url, id) => {
+    expect(isAzureTarget(url)).toBe(true);
+    expect(parseAzureTarget(url)).toEqual(parseAzureTarget(id));
+    expect(parseAzureTarget(url).key).toBe(id);
+  });
+
+  it.each([
+    [`https://portal.azure.com/#@t/resource/subscriptions/${SUB}/resourceGroups/rg/overview`, 'the third segment must be providers'],
+    ['https://portal.azure.com/#view/HubsExtension/BrowseAll', 'is not a resource page of the portal'],
+    [`https://portal.azure.com/?feature.x=1#@t/resource${VM}`, 'no query'],
+    [`https://portal.azure.com/#@t/resource/subscriptions/${SUB}/resourceGroups/rg/providers/Microsoft.Network/networkInterfaces/nic-1/overview`, 'cannot be collected'],
+  ])('a portal URL that names no VM or disk, %s, is refused: %s', (url, why) => {
+    expect(() => parseAzureTarget(url)).toThrow(why);
+  });
+
   it('a VM, a disk and a scale-set VM parse into their kinds', () => {
     expect(parseAzureTarget(VM).kind).toBe('azure-vm');
     expect(parseAzureTarget(`/subscriptions/${SUB}/resourceGroups/rg/providers/Microsoft.Compute/disks/web-1_OsDisk`).kind).toBe('azure-disk');

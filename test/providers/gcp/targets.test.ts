@@ -38,6 +38,26 @@ describe('GCP targets', () => {
     }
   });
 
+  it.each([
+    ['https://www.googleapis.com/compute/v1/projects/web-prod/zones/us-central1-a/instances/web-1', '//compute.googleapis.com/projects/web-prod/zones/us-central1-a/instances/web-1'],
+    ['https://compute.googleapis.com/compute/v1/projects/web-prod/zones/us-central1-a/instances/web-1', '//compute.googleapis.com/projects/web-prod/zones/us-central1-a/instances/web-1'],
+    ['https://www.googleapis.com/compute/beta/projects/web-prod/zones/europe-west4-b/disks/data-1', '//compute.googleapis.com/projects/web-prod/zones/europe-west4-b/disks/data-1'],
+    ['https://www.googleapis.com/compute/v1/projects/web-prod/regions/us-central1/disks/shared', '//compute.googleapis.com/projects/web-prod/regions/us-central1/disks/shared'],
+  ])('a pasted selfLink %s is the target its full resource name names (the ledger key)', (url, key) => {
+    expect(parseGcpTarget(url).key).toBe(key);
+    expect(parseGcpTarget(url)).toEqual(parseGcpTarget(key));
+  });
+
+  it.each([
+    ['https://www.googleapis.com/compute/v1/projects/web-prod/global/snapshots/s-1', 'expected projects/P/(zones|regions)'],
+    ['https://www.googleapis.com/compute/v1/projects/web-prod/zones/us-central1-a/instances/web-1/serialPort?port=1', 'no query'],
+    ['https://www.googleapis.com/storage/v1/b/evidence', 'is not /compute/v1/projects/'],
+    ['http://www.googleapis.com/compute/v1/projects/web-prod/zones/us-central1-a/instances/web-1', 'https://HOST/compute/v1/projects/'],
+  ])('a Compute Engine URL that names no instance or disk, %s, is refused naming the forms', (url, why) => {
+    expect(() => parseGcpTarget(url)).toThrow(why);
+    expect(() => parseGcpTarget(url)).toThrow(/Expected .*selfLink https:\/\/www\.googleapis\.com\/compute\/v1\/projects/);
+  });
+
   it('the ledger key is the full resource name Cloud Audit Logs and IAM use', () => {
     expect(gcpTargetKey(parseGcpTarget('projects/web-prod/regions/us-central1/disks/shared'))).toBe('//compute.googleapis.com/projects/web-prod/regions/us-central1/disks/shared');
   });
