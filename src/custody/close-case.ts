@@ -5,7 +5,7 @@ import { mkdir, open, rename, rmdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { CustodyError } from '../core/errors.js';
 import type { LedgerEntry, OutcomeStatus, TargetOutcome } from '../core/ports.js';
-import { MANIFEST_FILE, PARTIAL_DIR } from './layout.js';
+import { MANIFEST_FILE, MANIFEST_TEMP_FILE, PARTIAL_DIR } from './layout.js';
 import { syncDir } from './fs-util.js';
 import type { Manifest } from './manifest.js';
 
@@ -43,10 +43,33 @@ export function closedData(summary: CloseSummary, entries: readonly LedgerEntry[
   };
 }
 
+/**
+ * Makes the manifest's temp file (empty, synced) before `case.closed` is appended: a ledger that
+ * ends in `case.closed` beside it and no manifest.json is a close that did not finish, which verify
+ * tells apart from a manifest that was put in place and later removed (nothing is left behind
+ * then). Throws `E_LEDGER` if it cannot, so the case is never sealed without it.
+ */
+export async function startManifest(caseDir: string): Promise<void> {
+  const tempPath = join(caseDir, MANIFEST_TEMP_FILE);
+  try {
+    await mkdir(join(caseDir, PARTIAL_DIR), { recursive: true, mode: 0o700 });
+    const handle = await open(tempPath, 'w', 0o600);
+    try {
+      await handle.sync();
+    } finally {
+      await handle.close();
+    }
+    await syncDir(join(caseDir, PARTIAL_DIR));
+    await syncDir(caseDir);
+  } catch (cause) {
+    throw new CustodyError('E_LEDGER', `cannot start closing the case: cannot write ${tempPath}: ${(cause as Error).message}`, { cause, resource: tempPath });
+  }
+}
+
 /** Writes manifest.json atomically (temp file, fsync, rename). Throws `E_LEDGER` if it cannot. */
 export async function writeManifest(caseDir: string, manifest: Manifest): Promise<string> {
   const finalPath = join(caseDir, MANIFEST_FILE);
-  const tempPath = join(caseDir, PARTIAL_DIR, `${MANIFEST_FILE}.tmp`);
+  const tempPath = join(caseDir, MANIFEST_TEMP_FILE);
   try {
     // Inside the try: a case with no evidence file has no partial folder yet, and failing to make
     // it (a full disk) is a case-folder write failure like any other step here.

@@ -4,6 +4,11 @@ export const MANIFEST_FILE = 'manifest.json';
 export const EVIDENCE_DIR = 'evidence';
 /** Where files are written before they are complete: at the case root, outside `evidence/`. */
 export const PARTIAL_DIR = '.partial';
+/**
+ * Where closing writes the manifest before renaming it into place (`.partial/manifest.json.tmp`):
+ * made before `case.closed` is appended, so a close that did not finish leaves it behind.
+ */
+export const MANIFEST_TEMP_FILE = `${PARTIAL_DIR}/${MANIFEST_FILE}.tmp`;
 export const LOCK_FILE = '.lock';
 /** Derived from the ledger, not evidence: verify ignores them. */
 export const REPORT_FILES = ['report.md', 'report.html'] as const;

@@ -11,7 +11,7 @@ import { evidenceFileOnDisk } from '../core/kernel.js';
 import { CustodyError } from '../core/errors.js';
 import type { ArtifactInput, CaseRecorder, EvidenceInput, LedgerEntry, StoredEvidence } from '../core/ports.js';
 import { acquireCaseLock, type CaseLock } from './case-lock.js';
-import { closedData, writeManifest, type CloseSummary } from './close-case.js';
+import { closedData, startManifest, writeManifest, type CloseSummary } from './close-case.js';
 import { knownEvidenceFile, recordArtifact, storeEvidence } from './evidence-store.js';
 import { LEDGER_FILE, PARTIAL_DIR } from './layout.js';
 import { ensureConfiguredDir } from './configured-dir.js';
@@ -288,6 +288,7 @@ function createHandle(
       if (ended) throw new CustodyError('E_INTERNAL', `case ${options.caseId} is already closed or released`);
       ended = true;
       try {
+        await startManifest(caseDir);
         await record('case.closed', closedData(summary, ledger.entries()));
         const manifest = signManifest(buildManifest(options.caseId, key.publicKey, ledger.entries()), key);
         const manifestPath = await writeManifest(caseDir, manifest);

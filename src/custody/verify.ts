@@ -14,7 +14,7 @@ import { settleChain, walkChain } from './chain.js';
 import { copyRecordWarning, isCopyRecord, sealIndex } from './copy-records.js';
 import { checkDiskImages, imageRoots } from './disk-images.js';
 import { hashBuffers, hashRegularFile, isNothingThere, type EvidenceFileState } from './file-hash.js';
-import { EVIDENCE_DIR, FILE_ENTRY_TYPES, HASH_PROGRESS_DIR, LEDGER_FILE, LOCK_FILE, MANIFEST_FILE, PARTIAL_DIR, REPORT_FILES } from './layout.js';
+import { EVIDENCE_DIR, FILE_ENTRY_TYPES, HASH_PROGRESS_DIR, LEDGER_FILE, LOCK_FILE, MANIFEST_FILE, MANIFEST_TEMP_FILE, PARTIAL_DIR, REPORT_FILES } from './layout.js';
 import { notARegularFile } from './fs-util.js';
 import { linkedFolderFinder } from './linked-folders.js';
 import { collectEvidenceItems, ITEM_ENTRY_TYPES, verifyManifestSignature, type Manifest } from './manifest.js';
@@ -170,6 +170,22 @@ async function checkManifest(
   if (!info) {
     // The seal: case.closed at the end, or followed only by the records of its copy.
     const seal = entries[sealIndex(entries)];
+    const remedy = notClosed.allowed ? 'it was checked up to its last entry; finish it with collect --resume' : 'finish it with collect --resume, or verify it with --allow-open to check it up to its last entry';
+    if (seal && lstatOrUndefined(join(caseDir, MANIFEST_TEMP_FILE))?.isFile()) {
+      // Closing makes this temp file before it appends case.closed and renames it into place
+      // last: the close did not finish, and no manifest was ever in place to be removed. Nothing
+      // seals the ledger, so it is reported as any open case is.
+      const resume = caseId !== undefined ? `custody collect --case ${caseId} --resume` : 'collect --resume';
+      notClosed.report({
+        kind: 'not-closed',
+        entrySeq: seal.seq,
+        path,
+        message:
+          `closing did not finish: the ledger ends in case.closed (entry ${seal.seq}) but manifest.json was never put in place (its unfinished write ${MANIFEST_TEMP_FILE} is there), ` +
+          `so the case is not sealed and entries cut from its end could not be noticed; ${remedy.replace('collect --resume', resume)}`,
+      });
+      return false;
+    }
     if (seal) {
       // Closing writes the manifest right after case.closed; only its removal explains this, and
       // without it a ledger cut back to an earlier entry could no longer be noticed.
@@ -177,11 +193,10 @@ async function checkManifest(
         kind: 'manifest-missing',
         entrySeq: seal.seq,
         path,
-        message: `the ledger ends in case.closed (entry ${seal.seq}) but manifest.json is missing: the signed manifest of a closed case was removed`,
+        message: `the ledger ends in case.closed (entry ${seal.seq}) but manifest.json is missing: the signed manifest of a closed case was removed (a close that did not finish leaves ${MANIFEST_TEMP_FILE}; there is none)`,
       });
       return false;
     }
-    const remedy = notClosed.allowed ? 'it was checked up to its last entry; finish it with collect --resume' : 'finish it with collect --resume, or verify it with --allow-open to check it up to its last entry';
     notClosed.report({
       kind: 'not-closed',
       path,

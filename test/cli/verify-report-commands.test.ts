@@ -84,6 +84,54 @@ describe('custody verify: closed cases, expected key and head', () => {
     expect((await custody(['verify', '--allow-open', kase.caseDir])).code).toBe(EXIT.VERIFY_FAILED);
   });
 
+  it('a case whose close was killed before manifest.json was in place is reported as not closed, with how to finish it, never as a removed manifest', async () => {
+    const open = await openCase(caseOptions(scratch, { caseId: 'IR-2026-0043' }));
+    await open.storeEvidence({ evidenceId: 'ev-1', name: 'a.json', kind: 'k', source: 's', content: '{}' });
+    // The rename that puts the manifest in place fails, as a kill just before it would leave the
+    // folder: case.closed appended, the manifest written to its temp file, never renamed.
+    await mkdir(join(open.caseDir, 'manifest.json', 'x'), { recursive: true });
+    await expect(open.close()).rejects.toMatchObject({ code: 'E_LEDGER' });
+    await rm(join(open.caseDir, 'manifest.json'), { recursive: true });
+    expect(JSON.parse((await readFile(join(open.caseDir, 'ledger.jsonl'), 'utf8')).trimEnd().split('\n').at(-1)!)).toMatchObject({ seq: 3, type: 'case.closed' });
+
+    const run = await custody(['verify', open.caseDir]);
+    expect(run.code).toBe(EXIT.VERIFY_FAILED);
+    expect(run.stdout).toMatch(
+      /first problem: manifest\.json \(ledger\.jsonl entry 3\): closing did not finish: the ledger ends in case\.closed \(entry 3\) but manifest\.json was never put in place .*finish it with custody collect --case IR-2026-0043 --resume, or verify it with --allow-open .*\[not-closed\]/,
+    );
+    expect(run.stdout).not.toContain('manifest of a closed case was removed');
+    const allowed = await custody(['verify', '--allow-open', open.caseDir]);
+    expect(allowed.code).toBe(EXIT.OK);
+    expect(allowed.stdout).toContain('warning: manifest.json (ledger.jsonl entry 3): closing did not finish');
+
+    // What the message says to do: the resumed case closes with a manifest and verifies.
+    const resumed = await openCase(caseOptions(scratch, { caseId: 'IR-2026-0043', resume: true }));
+    expect(resumed.entries().at(-1)).toMatchObject({ type: 'case.resumed', data: { wasClosed: true, discardedPartialFiles: ['manifest.json.tmp'] } });
+    await resumed.close();
+    expect((await custody(['verify', open.caseDir])).code).toBe(EXIT.OK);
+  });
+
+  it('a close that cannot make the manifest\'s temp file fails before case.closed: the case is left open, not sealed without a manifest', async () => {
+    const open = await openCase(caseOptions(scratch, { caseId: 'IR-2026-0044' }));
+    await open.storeEvidence({ evidenceId: 'ev-1', name: 'a.json', kind: 'k', source: 's', content: '{}' });
+    await rm(join(open.caseDir, '.partial'), { recursive: true, force: true });
+    await writeFile(join(open.caseDir, '.partial'), 'not a folder');
+    await expect(open.close()).rejects.toMatchObject({ code: 'E_LEDGER' });
+    await rm(join(open.caseDir, '.partial'));
+    const run = await custody(['verify', open.caseDir]);
+    expect(run.code).toBe(EXIT.VERIFY_FAILED);
+    expect(run.stdout).toMatch(/first problem: manifest\.json: the case is not closed \(its ledger ends in evidence\.stored.*\[not-closed\]/);
+    expect(run.stdout).not.toContain('manifest of a closed case was removed');
+  });
+
+  it('a cleanly closed case leaves no temp file behind, so its manifest deleted later is still a removed manifest', async () => {
+    expect(await readdir(kase.caseDir)).not.toContain('.partial');
+    await rm(join(kase.caseDir, 'manifest.json'));
+    const run = await custody(['verify', '--allow-open', kase.caseDir]);
+    expect(run.code).toBe(EXIT.VERIFY_FAILED);
+    expect(run.stdout).toContain('the signed manifest of a closed case was removed');
+  });
+
   it('a closed case whose manifest.json is replaced by a directory fails', async () => {
     await rm(join(kase.caseDir, 'manifest.json'));
     await mkdir(join(kase.caseDir, 'manifest.json'));

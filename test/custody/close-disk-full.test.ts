@@ -1,7 +1,8 @@
 /**
- * The disk fills while a case is closed: case.closed is on record, the manifest cannot be
- * written. The close fails as a case-folder write (E_LEDGER, whatever step of the manifest write
- * failed), and a resume of the case closes it again with a manifest, after which it verifies.
+ * The disk fills while a case is closed: the manifest's temp file, made before case.closed is
+ * appended, cannot be written. The close fails as a case-folder write (E_LEDGER, naming the
+ * manifest) before the ledger is sealed, so the case is left open (never closed without a
+ * manifest), and a resume of the case closes it with a manifest, after which it verifies.
  */
 import * as fsp from 'node:fs/promises';
 import { describe, expect, it, vi } from 'vitest';
@@ -33,10 +34,11 @@ describe('the disk fills while the case is closed', () => {
     full = false;
     expect(failed).toBeInstanceOf(CustodyError);
     expect(failed).toMatchObject({ code: 'E_LEDGER', message: expect.stringContaining('manifest.json') });
-    expect((await verifyCase(kase.caseDir)).ok).toBe(false); // case.closed without its manifest
+    expect(kase.entries().at(-1)?.type).toBe('artifact.recorded');
+    expect((await verifyCase(kase.caseDir, { requireClosed: true })).problems).toEqual([expect.objectContaining({ kind: 'not-closed', severity: 'error' })]);
 
     const again = await openCase({ ...caseOptions(scratch), resume: true });
-    expect(again.entries().at(-1)).toMatchObject({ type: 'case.resumed', data: { wasClosed: true } });
+    expect(again.entries().at(-1)).toMatchObject({ type: 'case.resumed', data: { wasClosed: false } });
     await again.close({ outcomes: [] });
     expect((await verifyCase(again.caseDir)).problems).toEqual([]);
   });
