@@ -290,6 +290,8 @@ export async function startGcpServer(options: LabGcpServerOptions): Promise<LabG
   };
 
   const http: Server = createServer((request, response) => {
+    // Dated by the lab's clock, as Google's services date their answers by their own.
+    response.setHeader('date', new Date(options.state.now()).toUTCString());
     handle(request, response).catch((error: unknown) => {
       if (!response.headersSent) send(response, 500, { error: { code: 500, message: String(error) } });
     });

@@ -6,7 +6,8 @@
  * Ledger entries it writes (target = the full resource name, `//compute.googleapis.com/…`):
  * - `credentials.impersonated` (case-level): project, serviceAccount, delegates, orchestrator,
  *   auditPrincipal, delegationChain, scopes, lifetimeSecondsRequested, expireTime,
- *   reason (`first` | `expiring` | `expired-token`). Never the token.
+ *   reason (`first` | `expiring` | `expired-token`), gcpClockOffsetMs (Google's clock minus this
+ *   machine's at IAM Credentials' answer, from its Date). Never the token.
  * - `evidence.stored` (through the recorder): instance.json, disks.json, serial-port-N.txt
  *   (cloudIds start/next: a gap shows as a start above 0), screenshot.png.
  * - `volatile.unavailable`: what could not be read (stopped VM, no display device) and why.

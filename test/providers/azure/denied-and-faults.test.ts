@@ -198,3 +198,21 @@ describe('a read grant left open', () => {
     await kase.release();
   });
 });
+
+describe('a collector whose clock is off', () => {
+  it('every credentials.obtained records how far Microsoft’s clock (the Date of the token answer) was from this machine’s, so the ledger lines up with the Activity Log', async () => {
+    const f = await fixture();
+    // Azure's clock 20 minutes ahead of this machine's.
+    f.lab.clock.offsetMs = 20 * 60_000;
+    const kase = await f.openTestCase('IR-AZ-CLOCK');
+    const outcome = await collectAzureTarget(f.run(kase), parseAzureTarget(f.lab.estate.ids.vmDataDisk));
+    expect(outcome.status).toBe('collected');
+    const obtained = kase.entries().filter((e) => e.type === 'credentials.obtained');
+    expect(obtained.map((e) => e.data.identity)).toEqual(expect.arrayContaining(['soc', 'target']));
+    for (const entry of obtained) {
+      // The Date header has whole seconds.
+      expect(Math.abs(Number(entry.data.azureClockOffsetMs) - 20 * 60_000)).toBeLessThan(1_500);
+    }
+    await kase.release();
+  });
+});

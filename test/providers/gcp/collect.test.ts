@@ -90,6 +90,16 @@ describe('collecting a tagged GCE instance', () => {
     expect(ledger).not.toMatch(/ya29\./);
   });
 
+  it('credentials.impersonated records how far Google’s clock (the Date of IAM Credentials’ answer) was from this machine’s, so the ledger lines up with Cloud Audit Logs', async () => {
+    // Google's clock 20 minutes ahead of this machine's.
+    fx = await startGcpFixture({ lab: { now: () => Date.now() + 20 * 60_000 } });
+    await collectGcpTarget({ session: fx.session, recorder: fx.recorder }, parseGcpTarget(WEB_1));
+    const impersonated = fx.recorder.ofType('credentials.impersonated');
+    expect(impersonated).toHaveLength(1);
+    // The Date header has whole seconds.
+    expect(Math.abs(Number(impersonated[0]!.data.gcpClockOffsetMs) - 20 * 60_000)).toBeLessThan(1_500);
+  });
+
   it('Cloud Audit Logs would show the collector as principal, the orchestrator as delegation, and the case in the user agent and request reason', async () => {
     fx = await startGcpFixture();
     await collectGcpTarget({ session: fx.session, recorder: fx.recorder }, parseGcpTarget(WEB_1));
