@@ -86,8 +86,36 @@ function refuseAdoption(snapshotResource: string, diskKey: string, why: string):
 /**
  * Snapshots one disk into the forensics project and waits for it. Failures are returned (the
  * caller decides the target's outcome); only a ledger failure is thrown.
+ *
+ * One snapshot per disk per case: the first target of the run to reach a disk snapshots it; any
+ * other target attaching or naming it records `disk.covered` and shares that result — the same
+ * snapshot, or the same failure (a snapshot that ended FAILED fails the disk for the whole run; a
+ * resume takes the next attempt), never a second snapshot in the same run.
  */
 export async function snapshotDisk(
+  session: GcpSession,
+  recorder: CaseRecorder,
+  target: string,
+  disk: GcpDiskTarget,
+  description: Disk,
+  signal?: AbortSignal,
+): Promise<DiskSnapshotResult> {
+  const diskKey = gcpTargetKey(disk);
+  const claim = session.diskClaims.get(diskKey);
+  if (claim && claim.by !== target) {
+    await recorder.record(
+      'disk.covered',
+      { disk: diskKey, evidenceId: evidenceIdFor(recorder.caseId, diskKey), coveredBy: claim.by, reason: 'another target of this case snapshots this disk in this run: one snapshot per disk per case, not a second one here' },
+      target,
+    );
+    return claim.result;
+  }
+  const result = takeSnapshot(session, recorder, target, disk, description, signal);
+  session.diskClaims.set(diskKey, { by: target, result });
+  return result;
+}
+
+async function takeSnapshot(
   session: GcpSession,
   recorder: CaseRecorder,
   target: string,
