@@ -46,7 +46,7 @@ export function diskResource(state: LabGcpState, d: LabGcpDisk): IamResource {
   return { name: LabGcpState.diskKey(d.project, d, d.name), type: 'compute.googleapis.com/Disk', project: d.project, tags: state.effectiveTags(d.project, d.tags) };
 }
 
-function snapshotResource(state: LabGcpState, project: string, name: string, tags: LabGcpSnapshot['tags'] = []): IamResource {
+export function snapshotResource(state: LabGcpState, project: string, name: string, tags: LabGcpSnapshot['tags'] = []): IamResource {
   return { name: `projects/${project}/global/snapshots/${name}`, type: 'compute.googleapis.com/Snapshot', project, tags: state.effectiveTags(project, tags) };
 }
 

@@ -15,9 +15,11 @@
  * - `snapshot.requested` before each insert: snapshotName, requestId, sourceDisk(+Id), labels,
  *   storageLocations, kmsKeyName, guestFlush, consistency (per disk: not multi-disk consistent).
  * - `snapshot.created` (operation name/id, user) | `snapshot.adopted` (found by its deterministic
- *   name: resume, or another target of the case took it).
+ *   name: resume, or a target of an earlier run took it); `disk.covered` (another target of this
+ *   run snapshots the disk: its result is shared, no second snapshot).
  * - `snapshot.completed`: snapshotId, storageBytes(+Status, read at), sourceDiskId,
- *   sourceDiskLastAttachTimestamp, kmsKeyName, contentHash ("none: …"), lock ("none: …").
+ *   sourceDiskLastAttachTimestamp, kmsKeyName, contentHash ("none: …"), lock ("none: …"),
+ *   evidenceHold (with the hold configured: the tag binding Resource Manager listed, or why not).
  * - `artifact.recorded` (kind `gce-snapshot`), `selector.searched` / `selector.failed`, `step.failed`.
  */
 import type { AuthClient } from 'google-auth-library';
