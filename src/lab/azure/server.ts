@@ -5,6 +5,7 @@
  * instead and the lab's Blob Storage is not started. Boot diagnostics are served by ARM itself.
  */
 import { createServer, type Server } from 'node:https';
+import type { ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { createArmHandler, type ArmExchange, type ArmFault } from './arm.js';
 import { InlineBlobHost, type LabBlobHost } from './blob-host.js';
@@ -72,14 +73,24 @@ export async function startAzureLab(options: AzureLabOptions = {}): Promise<Azur
     faults,
     operationPolls: options.operationPolls ?? 1,
   });
-  const armServer = createServer({ cert: tls.certPem, key: tls.keyPem }, (req, res) => void arm(req, res));
+  // Every answer is dated by the lab's clock, as Azure's services date theirs by their own.
+  const dated = (res: ServerResponse) => res.setHeader('date', new Date(now()).toUTCString());
+  const armServer = createServer({ cert: tls.certPem, key: tls.keyPem }, (req, res) => {
+    dated(res);
+    void arm(req, res);
+  });
   const entraServer = createServer({ cert: tls.certPem, key: tls.keyPem }, (req, res) => {
+    dated(res);
     handleEntra(req, res, estate.world, signer, entraBase, entraLog, now).catch((error: Error) => {
       res.writeHead(500);
       res.end(error.message);
     });
   });
-  const blobServer = blob ? createServer({ cert: tls.certPem, key: tls.keyPem }, (req, res) => void blob.handle(req, res)) : undefined;
+  const blobServer = blob ? createServer({ cert: tls.certPem, key: tls.keyPem }, (req, res) => {
+        dated(res);
+        void blob.handle(req, res);
+      })
+    : undefined;
   armBase = await listen(armServer);
   entraBase = await listen(entraServer);
   if (blob && blobServer) blob.baseUrl = await listen(blobServer);

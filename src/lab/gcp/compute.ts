@@ -46,7 +46,7 @@ export function diskResource(state: LabGcpState, d: LabGcpDisk): IamResource {
   return { name: LabGcpState.diskKey(d.project, d, d.name), type: 'compute.googleapis.com/Disk', project: d.project, tags: state.effectiveTags(d.project, d.tags) };
 }
 
-function snapshotResource(state: LabGcpState, project: string, name: string, tags: LabGcpSnapshot['tags'] = []): IamResource {
+export function snapshotResource(state: LabGcpState, project: string, name: string, tags: LabGcpSnapshot['tags'] = []): IamResource {
   return { name: `projects/${project}/global/snapshots/${name}`, type: 'compute.googleapis.com/Snapshot', project, tags: state.effectiveTags(project, tags) };
 }
 
@@ -142,7 +142,7 @@ export function renderOperation(o: LabGcpOperation): Record<string, unknown> {
     ...(o.status !== 'PENDING' ? { startTime: o.insertTime } : {}),
     ...(o.endTime ? { endTime: o.endTime } : {}),
     ...(o.error
-      ? { error: { errors: [{ code: o.error.code, message: o.error.message }] }, httpErrorStatusCode: 404, httpErrorMessage: 'NOT FOUND' }
+      ? { error: { errors: [{ code: o.error.code, message: o.error.message }] }, httpErrorStatusCode: o.error.httpStatus ?? 404, httpErrorMessage: o.error.httpMessage ?? 'NOT FOUND' }
       : {}),
     selfLink: link(`projects/${o.project}/global/operations/${o.name}`),
   };
@@ -320,6 +320,8 @@ function advance(state: LabGcpState, operation: LabGcpOperation): void {
     return;
   }
   snapshot.status = state.failingSnapshots.has(operation.snapshot!) ? 'FAILED' : 'READY';
+  const error = snapshot.status === 'FAILED' ? state.failingSnapshotErrors.get(operation.snapshot!) : undefined;
+  if (error) operation.error = error;
 }
 
 export function waitOperation(call: ComputeCall, project: string, name: string): unknown {

@@ -18,6 +18,7 @@ import {
   getSnapshot,
   insertSnapshot,
   instanceResource,
+  snapshotResource,
   stopInstance,
   testIamPermissions,
   testProjectPermissions,
@@ -226,16 +227,21 @@ export async function startGcpServer(options: LabGcpServerOptions): Promise<LabG
         return send(response, 200, answer);
       }
 
-      if (method === 'GET' && path === '/v3/effectiveTags') {
-        api = 'cloudresourcemanager.effectiveTags.list';
+      /** A Resource Manager list about one resource (`?parent=`): counted, authenticated, faults applied; its parent. */
+      const resourceManagerList = (name: string): string => {
+        api = name;
         calls.set(api, (calls.get(api) ?? 0) + 1);
         requests.push({ api, path, userAgent, ...(requestReason ? { requestReason } : {}) });
         const caller = authenticate(request);
         principal = caller.principal;
         delegation = caller.delegationChain;
         injectFault(api);
-        const parent = url.searchParams.get('parent') ?? '';
-        resourceName = parent;
+        resourceName = url.searchParams.get('parent') ?? '';
+        return resourceName;
+      };
+
+      if (method === 'GET' && path === '/v3/effectiveTags') {
+        const parent = resourceManagerList('cloudresourcemanager.effectiveTags.list');
         const match = /^\/\/compute\.googleapis\.com\/projects\/([^/]+)\/zones\/([^/]+)\/instances\/(\d+)$/.exec(parent);
         if (!match) throw badRequest(`Invalid parent "${parent}".`);
         const instance = [...state.instances.values()].find((i) => i.project === match[1] && i.zone === match[2] && i.id === match[3]);
@@ -252,6 +258,25 @@ export async function startGcpServer(options: LabGcpServerOptions): Promise<LabG
         }));
         responses.push({ api, status: 200, body: { effectiveTags } });
         return send(response, 200, { effectiveTags });
+      }
+
+      if (method === 'GET' && path === '/v3/tagBindings') {
+        // Resource Manager's tagBindings.list: the tags bound directly to one resource (here, a
+        // snapshot by its full resource name with its numeric id), never inherited ones.
+        const parent = resourceManagerList('cloudresourcemanager.tagBindings.list');
+        const match = /^\/\/compute\.googleapis\.com\/projects\/([^/]+)\/global\/snapshots\/(\d+)$/.exec(parent);
+        if (!match) throw badRequest(`Invalid parent "${parent}".`);
+        const snapshot = [...state.snapshots.values()].find((s) => s.project === match[1] && s.id === match[2]);
+        if (!snapshot) throw notFound(parent);
+        authorize('compute.snapshots.listTagBindings', snapshotResource(state, snapshot.project, snapshot.name, snapshot.tags));
+        const tagBindings = snapshot.tags.map((t) => ({
+          name: `tagBindings/${encodeURIComponent(parent)}/tagValues/${tagId(t.key + '/' + t.value)}`,
+          parent,
+          tagValue: `tagValues/${tagId(t.key + '/' + t.value)}`,
+          tagValueNamespacedName: `${t.key}/${t.value}`,
+        }));
+        responses.push({ api, status: 200, body: { tagBindings } });
+        return send(response, 200, { tagBindings });
       }
 
       const route = ROUTES.find((r) => r.method === method && r.pattern.test(path));
@@ -290,6 +315,8 @@ export async function startGcpServer(options: LabGcpServerOptions): Promise<LabG
   };
 
   const http: Server = createServer((request, response) => {
+    // Dated by the lab's clock, as Google's services date their answers by their own.
+    response.setHeader('date', new Date(options.state.now()).toUTCString());
     handle(request, response).catch((error: unknown) => {
       if (!response.headersSent) send(response, 500, { error: { code: 500, message: String(error) } });
     });

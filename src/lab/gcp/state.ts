@@ -80,7 +80,7 @@ export interface LabGcpOperation {
   endTime?: string;
   /** Waits left before the operation is DONE. */
   pollsLeft: number;
-  error?: { code: string; message: string };
+  error?: { code: string; message: string; httpStatus?: number; httpMessage?: string };
   snapshot?: string;
 }
 
@@ -120,6 +120,11 @@ export class LabGcpState {
    * the snapshot's status either way.)
    */
   readonly failingSnapshots = new Set<string>();
+  /**
+   * For a snapshot in `failingSnapshots`: the error its insert operation ends DONE with as well
+   * (a test of the branch that reads it); without one the operation ends DONE without an error.
+   */
+  readonly failingSnapshotErrors = new Map<string, { code: string; message: string; httpStatus: number; httpMessage: string }>();
   readonly audit: LabAuditRecord[] = [];
   private counter = 0;
 

@@ -34,15 +34,17 @@ import type { BlockSigner } from './block-signer.js';
 // the types), where a relative `.js` import would not resolve.
 type BlockHttp = typeof import('./block-http.js');
 type BlockSigning = typeof import('./block-signer.js');
-type AwsClock = typeof import('./aws-clock.js');
+// The clock: AWS's skew rules (aws-clock.ts) with the cloud-free offset of an answer (core).
+type AwsClock = typeof import('./aws-clock.js') & typeof import('../../core/clock-offset.js');
 const sibling = (name: string) => new URL(`./${name}${import.meta.url.endsWith('.ts') ? '.ts' : '.js'}`, import.meta.url).href;
 let sendingModules: Promise<[BlockHttp, BlockSigning, AwsClock]> | undefined;
 const loadSendingModules = () =>
   (sendingModules ??= Promise.all([
     import(sibling('block-http')) as Promise<BlockHttp>,
     import(sibling('block-signer')) as Promise<BlockSigning>,
-    import(sibling('aws-clock')) as Promise<AwsClock>,
-  ]));
+    import(sibling('aws-clock')) as Promise<typeof import('./aws-clock.js')>,
+    import(sibling('../../core/clock-offset')) as Promise<typeof import('../../core/clock-offset.js')>,
+  ]).then(([http, signing, skew, offset]): [BlockHttp, BlockSigning, AwsClock] => [http, signing, { ...skew, ...offset }]));
 
 /** What a GetSnapshotBlock answered, shaped like the SDK's output (minus the body, which is in `into`). */
 export interface BlockResponse {

@@ -137,6 +137,8 @@ export async function collectAzureTarget(ctx: AzureRunContext, target: AzureTarg
 
   for (const state of states.filter((s) => s.status === 'failed')) problems.push(`snapshot of ${state.plan.disk.id}: ${state.error?.message}`);
   for (const result of exports.filter((r) => r.error)) problems.push(`export of ${result.snapshotId}: ${result.error!.message}`);
+  // A grant still open is a live read path to the evidence: never a collected target.
+  for (const result of exports.filter((r) => r.grantOpen)) problems.push(`revoke (${result.grantOpen!.error.message})`);
   for (const result of exports) {
     if (result.sealed && 'unavailable' in result.sealed) problems.push(`copy ${result.blobName} is hashed but not sealed: ${result.sealed.unavailable}`);
     // A copy is the disk's evidence only as a whole fixed VHD of it: a file hash alone is not a disk hash.
@@ -151,7 +153,8 @@ export async function collectAzureTarget(ctx: AzureRunContext, target: AzureTarg
   if (problems.length === 0 && hashed === described.length && described.length === disks.length) return { target: label, status: 'collected', evidenceIds: unique };
   const preserved = sources.length;
   if (preserved === 0 && disks.length > 0) return { target: label, status: 'failed', reason: `no disk was preserved: ${problems.join('; ')}`, evidenceIds: unique };
-  return { target: label, status: 'partial', reason: problems.join('; ') || `${hashed} of ${disks.length} disks copied and hashed`, evidenceIds: unique };
+  const error = exports.map((r) => r.error ?? r.grantOpen?.error).find((e) => e !== undefined);
+  return { target: label, status: 'partial', reason: problems.join('; ') || `${hashed} of ${disks.length} disks copied and hashed`, ...(error ? { error: error.toRecord() } : {}), evidenceIds: unique };
 }
 
 /** Resolves `azure:tag:K=V` across the configured subscriptions (the discovery role's list). */

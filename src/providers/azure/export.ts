@@ -17,7 +17,7 @@ import { historyOf } from '../../core/case-history.js';
 import type { CaseRecorder } from '../../core/ports.js';
 import { CustodyError, isStopSignal } from '../../core/errors.js';
 import { callAzure, exchangesOf, failureOf, withOperation, type AzureExchange, type CallOptions } from './arm-call.js';
-import type { AzureOperationName } from './operations.js';
+import { AZURE_OPERATIONS, type AzureOperationName } from './operations.js';
 import type { AzureClients } from './clients.js';
 import type { AzureConfig } from './config.js';
 import { requestIdsOf } from './describe.js';
@@ -34,6 +34,11 @@ export interface ExportResult {
   hashes?: VhdHashes;
   sealed?: { immutableUntil?: string; legalHold?: boolean } | { unavailable: string };
   error?: CustodyError;
+  /**
+   * The read grant (SAS) ARM did not revoke: a live path to the evidence until it expires, so the
+   * target is not `collected` even when its copy is hashed and sealed.
+   */
+  grantOpen?: { error: CustodyError; expiresOn?: string };
 }
 
 interface Timing {
@@ -89,6 +94,8 @@ interface Pending {
   /** A copy into the evidence container is in flight (started here, or by an interrupted run) and is awaited below. */
   copying?: boolean;
   granted: boolean;
+  /** The grant's SAS expiry (`se`), as granted in this run or recorded by the run that granted it. */
+  grantExpiresOn?: string;
 }
 
 export function evidenceBlobName(caseId: string, evidenceId: string, snapshotName: string): string {
@@ -143,7 +150,11 @@ export async function exportSources(recorder: CaseRecorder, clients: AzureClient
     }
     // A copy adopted from an interrupted run may have left its grant open (killed before
     // endGetAccess): revoked below with this run's own, once the copy no longer needs it.
-    if (item.copyId && grantLeftOpen(recorder, target, item.state.id)) item.granted = true;
+    if (item.copyId && grantLeftOpen(recorder, target, item.state.id)) {
+      item.granted = true;
+      const expiresOn = historyOf(recorder).about('export.granted', target).findLast((e) => e.data.source === item.state.id)?.data.expiresOn;
+      if (typeof expiresOn === 'string') item.grantExpiresOn = expiresOn;
+    }
   }
 
   // 1. Grant read access (LROs: first responses now, polls in rounds).
@@ -181,6 +192,7 @@ export async function exportSources(recorder: CaseRecorder, clients: AzureClient
         continue;
       }
       item.sas = sas;
+      item.grantExpiresOn = sasFacts(sas).expiresOn;
       // The SAS is a credential: its path and expiry only.
       await recorder.record('export.granted', { source: item.state.id, ...sasFacts(sas), requestIds: requestIdsOf(item.exchanges), exchanges: item.exchanges }, target);
     }
@@ -252,7 +264,9 @@ export async function exportSources(recorder: CaseRecorder, clients: AzureClient
       await recorder.record('export.revoked', { source: item.state.id, requestIds: requestIdsOf(revoked.exchanges) }, target);
     } catch (error) {
       if (isStopSignal(error)) throw error;
-      await recorder.record('step.failed', { step: 'revoke', source: item.state.id, error: (error as CustodyError).toRecord?.() ?? String(error), exchanges: exchangesOf(error) }, target);
+      const open = grantStillOpen(item, error);
+      item.result.grantOpen = { error: open, ...(item.grantExpiresOn ? { expiresOn: item.grantExpiresOn } : {}) };
+      await recorder.record('step.failed', { step: 'revoke', source: item.state.id, error: open.toRecord(), grantStillOpen: true, ...(item.grantExpiresOn ? { grantExpiresOn: item.grantExpiresOn } : {}), exchanges: exchangesOf(error) }, target);
     }
   }
 
@@ -311,6 +325,23 @@ function hashesOf(data: Record<string, unknown>): VhdHashes {
 
 function sealedOf(data: Record<string, unknown>): ExportResult['sealed'] {
   return { ...(typeof data.immutableUntil === 'string' ? { immutableUntil: data.immutableUntil } : {}), ...(typeof data.legalHold === 'boolean' ? { legalHold: data.legalHold } : {}) };
+}
+
+/**
+ * A failed `endGetAccess` as what it leaves behind: the grant's SAS still reads the source until
+ * it expires. Names the action (Azure's, or the one the operation declares) and the source.
+ */
+function grantStillOpen(item: Pending, error: unknown): CustodyError {
+  const cause = error instanceof CustodyError ? error : failureOf(error, item.state.revokeOp, item.state.id, exchangesOf(error));
+  const action = cause.action ?? AZURE_OPERATIONS[item.state.revokeOp].permissions[0]?.action;
+  const until = item.grantExpiresOn ? ` until ${item.grantExpiresOn}` : ' until it expires (expiry not known)';
+  return new CustodyError(cause.code, `endGetAccess on ${item.state.id} failed, so its read grant (SAS) is still open${until}: ${cause.message}`, {
+    cause,
+    ...(action ? { action } : {}),
+    resource: item.state.id,
+    ...(cause.requestId ? { requestId: cause.requestId } : {}),
+    ...(cause.retryable ? { retryable: true } : {}),
+  });
 }
 
 /** Whether an earlier run asked for read access to `source` for `target` and no `export.revoked` followed. */

@@ -21,6 +21,8 @@ import {
   type GetTokenOptions,
   type TokenCredential,
 } from '@azure/identity';
+import type { PipelinePolicy } from '@azure/core-rest-pipeline';
+import { offsetFromAnswer } from '../../core/clock-offset.js';
 import { CustodyError } from '../../core/errors.js';
 import type { AzureConfig } from './config.js';
 import { recordableClaims, type RecordedClaims } from './token-claims.js';
@@ -39,6 +41,13 @@ export interface TokenRecord {
   scopes: string[];
   expiresOn: string;
   claims?: RecordedClaims;
+  /**
+   * Microsoft's clock minus this machine's (ms) when the token was issued, from the `Date` of the
+   * identity endpoint's answer (Entra ID; IMDS for a managed identity): the ledger's times are
+   * this machine's, the Activity Log's Microsoft's. Absent when no answer gave one (a token from
+   * the Azure CLI, a cached token).
+   */
+  azureClockOffsetMs?: number;
 }
 
 export type TokenObserver = (record: TokenRecord) => Promise<void> | void;
@@ -53,6 +62,7 @@ export class RecordingCredential implements TokenCredential {
     private readonly tenantId: string,
     private readonly credentialName: string,
     private readonly observe: TokenObserver,
+    private readonly clock?: ClockSample,
   ) {}
 
   async getToken(scopes: string | string[], options?: GetTokenOptions): Promise<AccessToken | null> {
@@ -78,10 +88,34 @@ export class RecordingCredential implements TokenCredential {
       };
       const claims = recordableClaims(token.token);
       if (claims) record.claims = claims;
+      if (this.clock?.offsetMs !== undefined) record.azureClockOffsetMs = Math.round(this.clock.offsetMs);
       await this.observe(record);
     }
     return token;
   }
+}
+
+/** The clock offset the latest answer to one credential's requests showed. */
+export interface ClockSample {
+  offsetMs?: number;
+}
+
+/**
+ * Pipeline options that let a credential's own requests (token answers) show the identity
+ * endpoint's clock in `sample`: every attempt's answer with a `Date` updates it.
+ */
+function sampleClockOptions(sample: ClockSample): { additionalPolicies: Array<{ policy: PipelinePolicy; position: 'perRetry' }> } {
+  const policy: PipelinePolicy = {
+    name: 'custodyClockSample',
+    async sendRequest(request, next) {
+      const sentAt = Date.now();
+      const response = await next(request);
+      const offset = offsetFromAnswer(response.headers.get('date'), response.headers.get('age'), sentAt);
+      if (offset !== undefined) sample.offsetMs = offset;
+      return response;
+    },
+  };
+  return { additionalPolicies: [{ policy, position: 'perRetry' }] };
 }
 
 function firstLine(error: unknown): string {
@@ -128,17 +162,18 @@ export function createAzureIdentity(config: AzureConfig, observe: TokenObserver,
   const tokenFile = config.assertion.source === 'token-file' ? (config.assertion.path ?? env.AZURE_FEDERATED_TOKEN_FILE) : undefined;
   let socInner: TokenCredential;
   let socName: string;
+  const socClock: ClockSample = {};
   if (deps.socCredential) {
     socInner = deps.socCredential;
     socName = deps.socCredential.constructor.name;
   } else if (tokenFile) {
-    socInner = new WorkloadIdentityCredential({ tenantId: config.socTenantId, clientId: config.clientId, tokenFilePath: tokenFile, ...auth });
+    socInner = new WorkloadIdentityCredential({ tenantId: config.socTenantId, clientId: config.clientId, tokenFilePath: tokenFile, ...auth, ...sampleClockOptions(socClock) });
     socName = 'WorkloadIdentityCredential';
   } else {
-    socInner = new DefaultAzureCredential({ tenantId: config.socTenantId, ...auth });
+    socInner = new DefaultAzureCredential({ tenantId: config.socTenantId, ...auth, ...sampleClockOptions(socClock) });
     socName = 'DefaultAzureCredential';
   }
-  const soc = new RecordingCredential(socInner, 'soc', config.socTenantId, socName, observe);
+  const soc = new RecordingCredential(socInner, 'soc', config.socTenantId, socName, observe, deps.socCredential ? undefined : socClock);
 
   const getAssertion = async (): Promise<string> => {
     if (config.assertion.source === 'soc-identity') {
@@ -160,8 +195,9 @@ export function createAzureIdentity(config: AzureConfig, observe: TokenObserver,
       const wanted = tenantId.toLowerCase();
       let credential = tenants.get(wanted);
       if (!credential) {
-        const inner = new ClientAssertionCredential(tenantId, config.clientId, getAssertion, auth);
-        credential = new RecordingCredential(inner, 'target', tenantId, 'ClientAssertionCredential', observe);
+        const clock: ClockSample = {};
+        const inner = new ClientAssertionCredential(tenantId, config.clientId, getAssertion, { ...auth, ...sampleClockOptions(clock) });
+        credential = new RecordingCredential(inner, 'target', tenantId, 'ClientAssertionCredential', observe, clock);
         tenants.set(wanted, credential);
       }
       return credential;

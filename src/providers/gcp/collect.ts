@@ -31,8 +31,10 @@ function outcomeOf(key: string, snapshots: DiskSnapshotResult[], evidenceIds: st
   const done = snapshots.filter((s) => s.status === 'completed');
   const bad = snapshots.filter((s) => s.status === 'failed');
   for (const s of snapshots) evidenceIds.push(s.evidenceId);
-  if (bad.length === 0 && extra.length === 0) return { target: key, status: 'collected', evidenceIds };
-  const reasons = [...bad.map((s) => `${s.disk}: ${s.error?.message ?? 'failed'}`), ...extra];
+  // A hold asked for and not confirmed: the snapshot is evidence, but not protected as configured.
+  const unheld = snapshots.flatMap((s) => (s.holdUnconfirmed ? [`${s.disk}: ${s.holdUnconfirmed}`] : []));
+  if (bad.length === 0 && extra.length === 0 && unheld.length === 0) return { target: key, status: 'collected', evidenceIds };
+  const reasons = [...bad.map((s) => `${s.disk}: ${s.error?.message ?? 'failed'}`), ...unheld, ...extra];
   if (done.length === 0 && snapshots.length > 0) {
     return { target: key, status: 'failed', reason: `no snapshot was preserved: ${reasons.join('; ')}`, ...(bad[0]?.error ? { error: bad[0].error.toRecord() } : {}), evidenceIds };
   }

@@ -11,6 +11,7 @@
  * scopes and the expiry.
  */
 import { GoogleAuth, OAuth2Client, type AuthClient } from 'google-auth-library';
+import { offsetFromAnswer } from '../../core/clock-offset.js';
 import { CustodyError } from '../../core/errors.js';
 import { collectorFor, type GcpConfig } from './config.js';
 import { attributionHeaders, type Attribution } from './attribution.js';
@@ -34,6 +35,11 @@ export interface ImpersonationRecord {
   /** As IAM Credentials returned it. */
   expireTime: string;
   reason: 'first' | 'expiring' | 'expired-token';
+  /**
+   * Google's clock minus this machine's (ms) when IAM Credentials answered, from its `Date`: the
+   * ledger's times are this machine's, Cloud Audit Logs' Google's. Absent when the answer had none.
+   */
+  gcpClockOffsetMs?: number;
 }
 
 export interface GcpCredentialBrokerOptions {
@@ -133,7 +139,9 @@ export class GcpCredentialBroker {
     const base = (config.endpoints.iamCredentials ?? IAM_CREDENTIALS).replace(/\/$/, '');
     const url = `${base}/v1/projects/-/serviceAccounts/${encodeURIComponent(serviceAccount)}:generateAccessToken`;
     let answer: { accessToken?: string; expireTime?: string };
+    let clockOffsetMs: number | undefined;
     try {
+      const sentAt = Date.now();
       const response = await source.request<{ accessToken?: string; expireTime?: string }>({
         method: 'POST',
         url,
@@ -143,6 +151,7 @@ export class GcpCredentialBroker {
         retry: false,
       });
       answer = response.data;
+      clockOffsetMs = offsetFromAnswer(headerOf(response.headers, 'date'), headerOf(response.headers, 'age'), sentAt);
     } catch (cause) {
       const status = (cause as { status?: number; response?: { status?: number } }).response?.status ?? (cause as { status?: number }).status;
       const message = (cause as { response?: { data?: { error?: { message?: string } } } }).response?.data?.error?.message ?? (cause as Error).message;
@@ -175,10 +184,18 @@ export class GcpCredentialBroker {
       lifetimeSecondsRequested: config.tokenLifetimeSeconds,
       expireTime: answer.expireTime,
       reason,
+      ...(clockOffsetMs !== undefined ? { gcpClockOffsetMs: Math.round(clockOffsetMs) } : {}),
     };
     // Recorded before the token is used for anything.
     await this.options.onImpersonated(record);
     this.held.set(project, { client, expiresAt });
     return client;
   }
+}
+
+/** One header of a gaxios answer (a `Headers` object, or a plain record in older gaxios). */
+function headerOf(headers: unknown, name: string): string | undefined {
+  if (headers && typeof (headers as Headers).get === 'function') return (headers as Headers).get(name) ?? undefined;
+  const value = (headers as Record<string, unknown> | undefined)?.[name];
+  return typeof value === 'string' ? value : undefined;
 }

@@ -148,6 +148,19 @@ export const GCP_OPERATIONS = {
     ],
   },
   /**
+   * Reads back the evidence hold: Resource Manager's `tagBindings.list` on the snapshot (its full
+   * resource name, by id), so the ledger records the binding Google confirmed, not only the tag
+   * the insert asked for. Permission from the `<service>.<resource>.listTagBindings` convention.
+   */
+  readEvidenceHold: {
+    api: 'cloudresourcemanager.tagBindings.list',
+    caller: 'collector',
+    project: 'forensics',
+    mutates: false,
+    role: 'evidenceHold',
+    permissions: [{ action: 'compute.snapshots.listTagBindings', resource: SNAPSHOT }],
+  },
+  /**
    * `custody preflight`: asks IAM which of the declared permissions the collector holds on each
    * resource (tag conditions are decided per resource, so a project-level answer cannot show them).
    * Compute's reference gives every `<collection>.testIamPermissions` method the permission
@@ -229,13 +242,19 @@ export function plannedGcpCalls(target: GcpTarget, _options: CollectOptions, con
   }
   const snapshotCalls = [planned(ops.getSnapshot, forensics), planned(ops.insertSnapshot, forensics)];
   if (config.snapshots.evidenceHoldTag) snapshotCalls.push(planned(ops.bindEvidenceHoldTag, forensics));
+  const waitCalls = [planned(ops.waitGlobalOperation, forensics), planned(ops.getSnapshot, forensics)];
+  if (config.snapshots.evidenceHoldTag) waitCalls.push(planned(ops.readEvidenceHold, forensics));
   steps.push(
     {
       step: 'snapshot',
       description: 'one snapshot per disk, created in the forensics project (per disk: not multi-disk consistent)',
       calls: snapshotCalls,
     },
-    { step: 'wait', description: 'the insert operations, awaited in batches; then each snapshot as stored', calls: [planned(ops.waitGlobalOperation, forensics), planned(ops.getSnapshot, forensics)] },
+    {
+      step: 'wait',
+      description: `the insert operations, awaited in batches; then each snapshot as stored${config.snapshots.evidenceHoldTag ? ', and its evidence-hold tag binding as Resource Manager lists it' : ''}`,
+      calls: waitCalls,
+    },
   );
   return steps;
 }

@@ -6,7 +6,8 @@
  * Ledger entries it writes (target = the full resource name, `//compute.googleapis.com/…`):
  * - `credentials.impersonated` (case-level): project, serviceAccount, delegates, orchestrator,
  *   auditPrincipal, delegationChain, scopes, lifetimeSecondsRequested, expireTime,
- *   reason (`first` | `expiring` | `expired-token`). Never the token.
+ *   reason (`first` | `expiring` | `expired-token`), gcpClockOffsetMs (Google's clock minus this
+ *   machine's at IAM Credentials' answer, from its Date). Never the token.
  * - `evidence.stored` (through the recorder): instance.json, disks.json, serial-port-N.txt
  *   (cloudIds start/next: a gap shows as a start above 0), screenshot.png.
  * - `volatile.unavailable`: what could not be read (stopped VM, no display device) and why.
@@ -14,9 +15,11 @@
  * - `snapshot.requested` before each insert: snapshotName, requestId, sourceDisk(+Id), labels,
  *   storageLocations, kmsKeyName, guestFlush, consistency (per disk: not multi-disk consistent).
  * - `snapshot.created` (operation name/id, user) | `snapshot.adopted` (found by its deterministic
- *   name: resume, or another target of the case took it).
+ *   name: resume, or a target of an earlier run took it); `disk.covered` (another target of this
+ *   run snapshots the disk: its result is shared, no second snapshot).
  * - `snapshot.completed`: snapshotId, storageBytes(+Status, read at), sourceDiskId,
- *   sourceDiskLastAttachTimestamp, kmsKeyName, contentHash ("none: …"), lock ("none: …").
+ *   sourceDiskLastAttachTimestamp, kmsKeyName, contentHash ("none: …"), lock ("none: …"),
+ *   evidenceHold (with the hold configured: the tag binding Resource Manager listed, or why not).
  * - `artifact.recorded` (kind `gce-snapshot`), `selector.searched` / `selector.failed`, `step.failed`.
  */
 import type { AuthClient } from 'google-auth-library';

@@ -10,6 +10,7 @@ import type { GcpConfig } from './config.js';
 import { GcpCredentialBroker, type ImpersonationRecord } from './credentials.js';
 import { OperationWaiter } from './operation-waiter.js';
 import type { GcpOperationName } from './operations.js';
+import type { DiskSnapshotResult } from './snapshot.js';
 import type { AuthClient } from 'google-auth-library';
 
 export interface GcpSessionOptions {
@@ -34,6 +35,8 @@ export class GcpSession {
   readonly retry: RetryPolicy;
   readonly attribution: Attribution;
   private readonly clients = new Map<string, Promise<ComputeClients>>();
+  /** Which target snapshots each disk in this run (by disk key), and its result: one snapshot per disk per case. */
+  readonly diskClaims = new Map<string, { by: string; result: Promise<DiskSnapshotResult> }>();
 
   constructor(readonly options: GcpSessionOptions) {
     this.attribution = { caseId: options.recorder.caseId, version: options.version };

@@ -49,6 +49,8 @@ export interface DiskSnapshotResult {
   snapshotName: string;
   snapshotId?: string;
   error?: CustodyError;
+  /** The evidence hold was asked for but Resource Manager did not confirm its binding: why. */
+  holdUnconfirmed?: string;
 }
 
 function sourceDiskOf(disk: GcpDiskTarget): string {
@@ -86,6 +88,11 @@ function refuseAdoption(snapshotResource: string, diskKey: string, why: string):
 /**
  * Snapshots one disk into the forensics project and waits for it. Failures are returned (the
  * caller decides the target's outcome); only a ledger failure is thrown.
+ *
+ * One snapshot per disk per case: the first target of the run to reach a disk snapshots it; any
+ * other target attaching or naming it records `disk.covered` and shares that result — the same
+ * snapshot, or the same failure (a snapshot that ended FAILED fails the disk for the whole run; a
+ * resume takes the next attempt), never a second snapshot in the same run.
  */
 export async function snapshotDisk(
   session: GcpSession,
@@ -95,6 +102,22 @@ export async function snapshotDisk(
   description: Disk,
   signal?: AbortSignal,
 ): Promise<DiskSnapshotResult> {
+  const diskKey = gcpTargetKey(disk);
+  const claim = session.diskClaims.get(diskKey);
+  if (claim && claim.by !== target) {
+    await recorder.record(
+      'disk.covered',
+      { disk: diskKey, evidenceId: evidenceIdFor(recorder.caseId, diskKey), coveredBy: claim.by, reason: 'another target of this case snapshots this disk in this run: one snapshot per disk per case, not a second one here' },
+      target,
+    );
+    return claim.result;
+  }
+  const result = takeSnapshot(session, recorder, target, disk, description, signal);
+  session.diskClaims.set(diskKey, { by: target, result });
+  return result;
+}
+
+async function takeSnapshot(...[session, recorder, target, disk, description, signal]: Parameters<typeof snapshotDisk>): Promise<DiskSnapshotResult> {
   const config = session.config;
   const forensics = config.forensicsProject;
   const diskKey = gcpTargetKey(disk);
@@ -228,6 +251,8 @@ export async function snapshotDisk(
       result.status = 'completed';
       return result;
     }
+    const hold = config.snapshots.evidenceHoldTag ? await readEvidenceHold(session, disk, forensics, String(snapshot.id ?? ''), config.snapshots.evidenceHoldTag) : undefined;
+    if (hold && !hold.confirmed) result.holdUnconfirmed = `evidence hold on ${name} not confirmed: ${hold.why}`;
     const record = {
       snapshotName: name,
       snapshotId: String(snapshot.id ?? ''),
@@ -247,6 +272,7 @@ export async function snapshotDisk(
       consistency: CONSISTENCY,
       contentHash: NO_CONTENT_HASH,
       lock: 'none: Compute Engine has no snapshot lock; see gcp.snapshots.evidenceHoldTag for the opt-in deny policy',
+      ...(hold ? { evidenceHold: hold } : {}),
       evidenceId,
     };
     await recorder.record('snapshot.completed', record, target);
@@ -272,6 +298,60 @@ export async function snapshotDisk(
     await recorder.record('step.failed', { step: 'snapshot', disk: diskKey, snapshotName: name, evidenceId, error: e.toRecord() }, target);
     result.error = e;
     return result;
+  }
+}
+
+/** What the ledger says of the evidence hold: the binding Resource Manager listed, or why none is confirmed. */
+type HoldRecord =
+  | { confirmed: true; requested: { key: string; value: string }; parent: string; tagBinding: { name: string; tagValue: string | null; tagValueNamespacedName: string | null } }
+  | { confirmed: false; requested: { key: string; value: string }; parent: string; why: string; error?: Record<string, unknown> };
+
+interface TagBinding {
+  name?: string;
+  parent?: string;
+  tagValue?: string;
+  tagValueNamespacedName?: string;
+}
+
+const RESOURCE_MANAGER = 'https://cloudresourcemanager.googleapis.com';
+
+/**
+ * Reads the snapshot's tag bindings (Resource Manager `tagBindings.list`, parent = its full
+ * resource name by id) and finds the hold asked for at insert: by namespaced value
+ * (`KEY/VALUE`), or by id when the config names `tagValues/ID`. A failed read is recorded, not
+ * thrown: the snapshot is evidence either way, only its hold is unconfirmed.
+ */
+async function readEvidenceHold(session: GcpSession, disk: GcpDiskTarget, forensics: string, snapshotId: string, requested: { key: string; value: string }): Promise<HoldRecord> {
+  const parent = `//compute.googleapis.com/projects/${forensics}/global/snapshots/${snapshotId}`;
+  const base = (session.config.endpoints.resourceManager ?? RESOURCE_MANAGER).replace(/\/$/, '');
+  const wanted = (b: TagBinding) => (requested.value.startsWith('tagValues/') ? b.tagValue === requested.value : b.tagValueNamespacedName === `${requested.key}/${requested.value}`);
+  try {
+    const bindings = await session.call('readEvidenceHold', disk.project, parent, undefined, async () => {
+      const auth = await session.broker.collector(disk.project);
+      const found: TagBinding[] = [];
+      let pageToken: string | undefined;
+      do {
+        const response = await auth.request<{ tagBindings?: TagBinding[]; nextPageToken?: string }>({
+          url: `${base}/v3/tagBindings`,
+          params: { parent, ...(pageToken ? { pageToken } : {}) },
+          headers: session.callOptions(undefined).otherArgs.headers,
+          retry: false,
+        });
+        found.push(...(response.data.tagBindings ?? []));
+        pageToken = response.data.nextPageToken || undefined;
+      } while (pageToken);
+      return found;
+    });
+    const binding = bindings.find(wanted);
+    if (!binding) {
+      const listed = bindings.map((b) => b.tagValueNamespacedName ?? b.tagValue ?? '?').join(', ') || 'none';
+      return { confirmed: false, requested, parent, why: `Resource Manager lists no binding of ${requested.key}/${requested.value} on the snapshot (bindings listed: ${listed})` };
+    }
+    return { confirmed: true, requested, parent, tagBinding: { name: binding.name ?? '', tagValue: binding.tagValue ?? null, tagValueNamespacedName: binding.tagValueNamespacedName ?? null } };
+  } catch (error) {
+    if (isStopSignal(error)) throw error;
+    const e = isCustodyError(error) ? error : new CustodyError('E_CLOUD', String((error as Error)?.message ?? error), { cause: error });
+    return { confirmed: false, requested, parent, why: `its tag bindings could not be read: ${e.message}`, error: e.toRecord() };
   }
 }
 

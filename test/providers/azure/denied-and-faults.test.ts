@@ -170,3 +170,49 @@ describe('faults', () => {
     await kase.release();
   });
 });
+
+describe('a read grant left open', () => {
+  it('an endGetAccess ARM refuses leaves the target partial, naming the action and the snapshot, and the ledger says the grant is still open and until when', async () => {
+    const f = await fixture();
+    f.lab.faults.push({ operation: 'snapshots.revokeAccess', status: 409, code: 'OperationNotAllowed', message: 'The access cannot be revoked now.', times: 1 });
+    const kase = await f.openTestCase('IR-AZ-REVOKE-FAILS');
+    const outcome = await collectAzureTarget(f.run(kase), parseAzureTarget(f.lab.estate.ids.vmDataDisk));
+    const snapshot = [...f.lab.estate.world.snapshots.values()][0]!;
+    expect(snapshot.activeSas, 'the lab still holds the grant open').toBeDefined();
+    const refused = f.lab.armLog.find((x) => x.operation === 'snapshots.revokeAccess' && x.status === 409)!;
+
+    expect(outcome.status).toBe('partial');
+    expect(outcome.reason).toContain('endGetAccess');
+    expect(outcome.reason).toContain(snapshot.id);
+    expect(outcome.error).toMatchObject({ action: 'Microsoft.Compute/snapshots/endGetAccess/action', resource: snapshot.id, requestId: refused.requestId });
+
+    const entries = kase.entries();
+    const granted = entries.find((e) => e.type === 'export.granted')!;
+    const failed = entries.filter((e) => e.type === 'step.failed');
+    expect(failed.map((e) => e.data.step)).toEqual(['revoke']);
+    expect(failed[0]!.data).toMatchObject({ source: snapshot.id, grantStillOpen: true, grantExpiresOn: granted.data.expiresOn });
+    expect(granted.data.expiresOn).toEqual(expect.any(String));
+    // The copy itself was made, hashed and sealed: the only thing wrong is the open grant.
+    expect(entries.map((e) => e.type)).toEqual(expect.arrayContaining(['copy.completed', 'evidence.hashed', 'evidence.sealed']));
+    expect(entries.map((e) => e.type)).not.toContain('export.revoked');
+    await kase.release();
+  });
+});
+
+describe('a collector whose clock is off', () => {
+  it('every credentials.obtained records how far Microsoft’s clock (the Date of the token answer) was from this machine’s, so the ledger lines up with the Activity Log', async () => {
+    const f = await fixture();
+    // Azure's clock 20 minutes ahead of this machine's.
+    f.lab.clock.offsetMs = 20 * 60_000;
+    const kase = await f.openTestCase('IR-AZ-CLOCK');
+    const outcome = await collectAzureTarget(f.run(kase), parseAzureTarget(f.lab.estate.ids.vmDataDisk));
+    expect(outcome.status).toBe('collected');
+    const obtained = kase.entries().filter((e) => e.type === 'credentials.obtained');
+    expect(obtained.map((e) => e.data.identity)).toEqual(expect.arrayContaining(['soc', 'target']));
+    for (const entry of obtained) {
+      // The Date header has whole seconds.
+      expect(Math.abs(Number(entry.data.azureClockOffsetMs) - 20 * 60_000)).toBeLessThan(1_500);
+    }
+    await kase.release();
+  });
+});

@@ -90,6 +90,16 @@ describe('collecting a tagged GCE instance', () => {
     expect(ledger).not.toMatch(/ya29\./);
   });
 
+  it('credentials.impersonated records how far Google’s clock (the Date of IAM Credentials’ answer) was from this machine’s, so the ledger lines up with Cloud Audit Logs', async () => {
+    // Google's clock 20 minutes ahead of this machine's.
+    fx = await startGcpFixture({ lab: { now: () => Date.now() + 20 * 60_000 } });
+    await collectGcpTarget({ session: fx.session, recorder: fx.recorder }, parseGcpTarget(WEB_1));
+    const impersonated = fx.recorder.ofType('credentials.impersonated');
+    expect(impersonated).toHaveLength(1);
+    // The Date header has whole seconds.
+    expect(Math.abs(Number(impersonated[0]!.data.gcpClockOffsetMs) - 20 * 60_000)).toBeLessThan(1_500);
+  });
+
   it('Cloud Audit Logs would show the collector as principal, the orchestrator as delegation, and the case in the user agent and request reason', async () => {
     fx = await startGcpFixture();
     await collectGcpTarget({ session: fx.session, recorder: fx.recorder }, parseGcpTarget(WEB_1));
@@ -265,6 +275,49 @@ describe('resume and faults', () => {
     expect(fx.lab.server.calls.get('compute.snapshots.insert')).toBe(inserts);
     const last = again.log.slice(resumed.log.length).filter((e) => e.type.startsWith('snapshot.') || e.type === 'artifact.recorded');
     expect(last.map((e) => [e.type, e.data.snapshotName])).toEqual([['snapshot.adopted', second]]);
+  });
+
+  it('a snapshot whose insert operation ends DONE with an error and the snapshot FAILED is recorded with the operation and its error, kept, and the disk fails for this run', async () => {
+    fx = await startGcpFixture();
+    const target = parseGcpTarget('projects/web-prod/zones/us-central1-a/disks/web-1');
+    const evidenceId = evidenceIdFor(fx.recorder.caseId, gcpTargetKey(target));
+    const [failed, second] = [snapshotNameFor(evidenceId), snapshotNameFor(evidenceId, 2)];
+    const resource = `projects/custody-forensics/global/snapshots/${failed}`;
+    fx.lab.state.failingSnapshots.add(resource);
+    fx.lab.state.failingSnapshotErrors.set(resource, { code: 'INTERNAL_ERROR', message: 'Internal error. Please try again.', httpStatus: 500, httpMessage: 'INTERNAL SERVER ERROR' });
+
+    const outcome = await collectGcpTarget({ session: fx.session, recorder: fx.recorder }, target);
+    const operationName = fx.recorder.ofType('snapshot.created')[0]!.data.operationName as string;
+    expect(operationName).toMatch(/^operation-/);
+    const detail = `(operation ${operationName}: INTERNAL_ERROR: Internal error. Please try again.)`;
+    expect(outcome.status).toBe('failed');
+    expect(String(outcome.reason)).toContain(`snapshot ${failed} of ${gcpTargetKey(target)} ended FAILED ${detail}; it is kept, and a resumed run takes a new snapshot as ${second}`);
+    expect(fx.recorder.ofType('snapshot.failed').map((e) => [e.data.snapshotName, e.data.attempt, e.data.status, e.data.found, e.data.nextSnapshotName])).toEqual([
+      [failed, 1, 'FAILED', `ended FAILED ${detail}`, second],
+    ]);
+    expect(fx.recorder.ofType('step.failed').map((e) => [e.data.step, e.data.snapshotName, (e.data.error as { code: string }).code])).toEqual([['snapshot', failed, 'E_CLOUD']]);
+    expect(fx.recorder.ofType('snapshot.completed')).toEqual([]);
+    expect(fx.recorder.ofType('artifact.recorded')).toEqual([]);
+    expect(forensicsSnapshots(fx).map((s) => [s.name, s.status])).toEqual([[failed, 'FAILED']]);
+  });
+
+  it('two targets of one run sharing a disk whose snapshot ended FAILED share that outcome: the second records the disk as covered and takes no second snapshot in the run', async () => {
+    fx = await startGcpFixture();
+    const disk = parseGcpTarget('projects/web-prod/zones/us-central1-a/disks/web-1');
+    const evidenceId = evidenceIdFor(fx.recorder.caseId, gcpTargetKey(disk));
+    const failed = snapshotNameFor(evidenceId);
+    fx.lab.state.failingSnapshots.add(`projects/custody-forensics/global/snapshots/${failed}`);
+
+    const instance = await collectGcpTarget({ session: fx.session, recorder: fx.recorder }, parseGcpTarget(WEB_1));
+    expect(instance.status).toBe('partial');
+    const inserts = fx.lab.server.calls.get('compute.snapshots.insert');
+    const named = await collectGcpTarget({ session: fx.session, recorder: fx.recorder }, disk);
+    expect(named.status).toBe('failed');
+    expect(String(named.reason)).toContain(`snapshot ${failed} of ${gcpTargetKey(disk)} ended FAILED`);
+    expect(fx.lab.server.calls.get('compute.snapshots.insert')).toBe(inserts);
+    expect(fx.recorder.ofType('disk.covered').map((e) => [e.target, e.data.disk, e.data.coveredBy])).toEqual([[gcpTargetKey(disk), gcpTargetKey(disk), WEB_1]]);
+    expect(fx.recorder.ofType('snapshot.failed').map((e) => e.data.snapshotName)).toEqual([failed]);
+    expect(forensicsSnapshots(fx).filter((s) => s.name.startsWith(failed)).map((s) => [s.name, s.status])).toEqual([[failed, 'FAILED']]);
   });
 
   it('a FAILED snapshot the interrupted run never recorded is recorded when found, and the same run takes the next name', async () => {

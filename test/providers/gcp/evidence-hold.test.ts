@@ -28,6 +28,17 @@ describe('evidence hold (opt-in)', () => {
     const [snapshot] = [...fx.lab.state.snapshots.values()];
     expect(snapshot!.tags).toEqual([{ key: '123456789012/EvidenceHold', value: 'true' }]);
     expect(fx.recorder.ofType('snapshot.requested')[0]!.data.evidenceHoldTag).toEqual({ key: '123456789012/EvidenceHold', value: 'true' });
+    // What is recorded as held is the binding Resource Manager listed on the snapshot, by its own name.
+    const listed = fx.lab.server.responses.filter((r) => r.api === 'cloudresourcemanager.tagBindings.list');
+    expect(listed).toHaveLength(1);
+    const binding = (listed[0]!.body as { tagBindings: Array<Record<string, string>> }).tagBindings[0]!;
+    expect(fx.recorder.ofType('snapshot.completed')[0]!.data.evidenceHold).toEqual({
+      confirmed: true,
+      requested: { key: '123456789012/EvidenceHold', value: 'true' },
+      parent: `//compute.googleapis.com/projects/custody-forensics/global/snapshots/${snapshot!.id}`,
+      tagBinding: { name: binding.name, tagValue: binding.tagValue, tagValueNamespacedName: '123456789012/EvidenceHold/true' },
+    });
+    expect(binding.name).toMatch(/^tagBindings\//);
     const decide = fx.lab.server;
     // Someone who could otherwise delete snapshots is refused by the hold.
     const { createPolicyAuthorizer } = await import('../../../src/lab/gcp/index.js');
@@ -53,5 +64,35 @@ describe('evidence hold (opt-in)', () => {
     const outcome = await collectGcpTarget({ session: fx.session, recorder: fx.recorder }, parseGcpTarget('projects/web-prod/regions/us-central1/disks/shared-data'));
     expect(outcome.status).toBe('failed');
     expect(outcome.error).toMatchObject({ code: 'E_ACCESS_DENIED', action: 'compute.snapshots.createTagBinding' });
+  });
+
+  it('a hold Resource Manager does not list on the snapshot is recorded as not confirmed and the target is partial, not collected', async () => {
+    fx = await startGcpFixture({
+      lab: { evidenceHold: true },
+      config: { snapshots: { evidenceHoldTag: { key: '123456789012/EvidenceHold', value: 'true' } } },
+    });
+    const lab = fx.lab;
+    // The binding is gone by the time the snapshot is read back (unbound by someone, or never made).
+    lab.server.beforeRequest = (api) => {
+      if (api === 'compute.snapshots.get') for (const s of lab.state.snapshots.values()) s.tags = [];
+    };
+    const outcome = await collectGcpTarget({ session: fx.session, recorder: fx.recorder }, parseGcpTarget('projects/web-prod/regions/us-central1/disks/shared-data'));
+    expect(outcome.status).toBe('partial');
+    expect(outcome.reason).toContain('evidence hold on custody-ev-');
+    expect(fx.recorder.ofType('snapshot.completed')[0]!.data.evidenceHold).toMatchObject({ confirmed: false, why: expect.stringContaining('lists no binding of 123456789012/EvidenceHold/true') });
+  });
+
+  it('without compute.snapshots.listTagBindings the hold cannot be confirmed: recorded with the refused permission, and the target is partial', async () => {
+    fx = await startGcpFixture({
+      lab: { evidenceHold: true, withoutPermissions: ['compute.snapshots.listTagBindings'] },
+      config: { snapshots: { evidenceHoldTag: { key: '123456789012/EvidenceHold', value: 'true' } } },
+    });
+    const outcome = await collectGcpTarget({ session: fx.session, recorder: fx.recorder }, parseGcpTarget('projects/web-prod/regions/us-central1/disks/shared-data'));
+    expect(outcome.status).toBe('partial');
+    const hold = fx.recorder.ofType('snapshot.completed')[0]!.data.evidenceHold as { confirmed: boolean; error: Record<string, unknown> };
+    expect(hold.confirmed).toBe(false);
+    expect(hold.error).toMatchObject({ code: 'E_ACCESS_DENIED', action: 'compute.snapshots.listTagBindings' });
+    // The snapshot itself is still the disk's evidence.
+    expect(fx.recorder.ofType('artifact.recorded')).toHaveLength(1);
   });
 });
