@@ -93,8 +93,7 @@ export async function collectAzureTarget(ctx: AzureRunContext, target: AzureTarg
     if (isStopSignal(error)) throw error;
     const e = asError(error);
     await recorder.record('step.failed', { step: 'describe', error: e.toRecord() }, label);
-    const status = e.code === 'E_NOT_FOUND' ? 'failed' : 'failed';
-    return { target: label, status, reason: e.message, error: e.toRecord(), evidenceIds };
+    return { target: label, status: 'failed', reason: e.message, error: e.toRecord(), evidenceIds };
   }
 
   const described: DiskFacts[] = [];

@@ -21,7 +21,7 @@ import { AZURE_OPERATIONS, type AzureOperationName } from './operations.js';
 import type { AzureClients } from './clients.js';
 import type { AzureConfig } from './config.js';
 import { requestIdsOf } from './describe.js';
-import { obj, str } from './raw.js';
+import { obj } from './raw.js';
 import { parseResourceId } from './resource-id.js';
 import { sasFacts } from './sas-download.js';
 import type { SnapshotState } from './snapshots.js';
@@ -394,11 +394,3 @@ async function sealEvidence(recorder: CaseRecorder, clients: AzureClients, confi
     return { unavailable: why };
   }
 }
-
-/** A short, credential-free summary of a grant's SAS, for tests and the report. */
-export function describeSas(url: string): string {
-  const facts = sasFacts(url);
-  return `${facts.blob}${facts.expiresOn ? ` (expires ${facts.expiresOn})` : ''}`;
-}
-
-void str;
