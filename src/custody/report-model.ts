@@ -87,10 +87,10 @@ export interface ReportModel {
   notCollected: FailureRow[];
   roles: RoleRow[];
   /**
-   * How far the collector's clock (the ledger's times) was from AWS's, from the sessions'
-   * `awsClockOffsetMs` (AWS's time minus the collector's at STS's answers), when any recorded it.
+   * How far the collector's clock (the ledger's times) was from each cloud's, from the clock
+   * offsets its credential entries recorded (cases recorded before those fields have none).
    */
-  awsClock?: { minMs: number; maxMs: number; sessions: number };
+  clocks: ClockRow[];
 }
 
 export function buildReportModel(entries: readonly LedgerEntry[], verification: VerifyResult, now: Date): ReportModel {
@@ -149,17 +149,46 @@ export function buildReportModel(entries: readonly LedgerEntry[], verification: 
     roles: entries
       .filter((e) => e.type === 'credentials.assumed')
       .map((e) => ({ seq: e.seq, time: e.time, target: e.target ?? '', summary: scalars(e.data, 8) })),
-    ...awsClockOf(entries),
+    clocks: clocksOf(entries),
   };
 }
 
-/** The range of the AWS sessions' recorded clock offsets (cases recorded before the field have none). */
-function awsClockOf(entries: readonly LedgerEntry[]): { awsClock?: ReportModel['awsClock'] } {
-  const offsets = entries
-    .filter((e) => e.type === 'credentials.assumed' && typeof e.data.awsClockOffsetMs === 'number' && Number.isFinite(e.data.awsClockOffsetMs))
-    .map((e) => e.data.awsClockOffsetMs as number);
-  if (offsets.length === 0) return {};
-  return { awsClock: { minMs: Math.min(...offsets), maxMs: Math.max(...offsets), sessions: offsets.length } };
+/**
+ * Where each cloud's credential entries record its clock: the cloud's time minus the collector's,
+ * measured from the Date of the answer that issued the credential. The field names are the
+ * ledger's; the words are for the report.
+ */
+const CLOCK_FIELDS: ReadonlyArray<Omit<ClockRow, 'minMs' | 'maxMs' | 'credentials'>> = [
+  { entryType: 'credentials.assumed', field: 'awsClockOffsetMs', cloud: 'AWS', answers: "STS's answers", credential: 'role session' },
+  { entryType: 'credentials.obtained', field: 'azureClockOffsetMs', cloud: 'Microsoft', answers: "the identity endpoint's answers", credential: 'token' },
+  { entryType: 'credentials.impersonated', field: 'gcpClockOffsetMs', cloud: 'Google', answers: "IAM Credentials' answers", credential: 'token' },
+];
+
+export interface ClockRow {
+  entryType: string;
+  field: string;
+  /** Whose clock: AWS, Microsoft, Google. */
+  cloud: string;
+  /** Which answers' Date the offsets come from. */
+  answers: string;
+  /** What one entry stands for (a role session, a token). */
+  credential: string;
+  minMs: number;
+  maxMs: number;
+  /** How many credential entries recorded an offset. */
+  credentials: number;
+}
+
+/** The range of each cloud's recorded clock offsets, for the clouds that recorded any. */
+function clocksOf(entries: readonly LedgerEntry[]): ClockRow[] {
+  const rows: ClockRow[] = [];
+  for (const source of CLOCK_FIELDS) {
+    const offsets = entries
+      .filter((e) => e.type === source.entryType && typeof e.data[source.field] === 'number' && Number.isFinite(e.data[source.field]))
+      .map((e) => e.data[source.field] as number);
+    if (offsets.length > 0) rows.push({ ...source, minMs: Math.min(...offsets), maxMs: Math.max(...offsets), credentials: offsets.length });
+  }
+  return rows;
 }
 
 function runRow(entry: LedgerEntry): RunRow {

@@ -4,7 +4,7 @@
  * ledger is untrusted (pod names, tags and error messages are attacker-controlled text) and is
  * escaped for the format it lands in: Markdown escapes for report.md, HTML entities for report.html.
  */
-import type { ReportModel } from './report-model.js';
+import type { ClockRow, ReportModel } from './report-model.js';
 import { clockOffsetWords, clockWithinASecond } from '../core/clock-offset.js';
 
 /**
@@ -94,7 +94,7 @@ function sectionsOf(model: ReportModel): Section[] {
         kv('Ledger head (last entry, SEQ:HASH)', head),
         kv('Signing key fingerprint (SHA-256 of the public key)', fingerprint),
         kv('Signed manifest', v.closed ? 'present and matching the ledger head' : 'none (the case is not closed)'),
-        ...(model.awsClock ? [kv("Collector's clock against AWS's", awsClockText(model.awsClock))] : []),
+        ...model.clocks.map((clock) => kv(`Collector's clock against ${clock.cloud}'s`, clockText(clock))),
         kv('Analyst(s), as asserted', model.analysts.join(', ') || '(none recorded)'),
         kv('Tool version(s)', model.toolVersions.join(', ') || '(unknown)'),
         kv('Report generated (UTC)', model.generatedAt),
@@ -332,11 +332,12 @@ export function renderHtml(model: ReportModel): string {
 }
 
 /**
- * How far the collector's clock — the ledger's times — was from AWS's. The offsets come from the
- * Date of STS's answers, which has whole seconds: within a second is as close as it can tell.
+ * How far the collector's clock — the ledger's times — was from a cloud's. The offsets come from
+ * the Date of the answers that issued credentials, which has whole seconds: within a second is as
+ * close as it can tell.
  */
-export function awsClockText(clock: { minMs: number; maxMs: number; sessions: number }): string {
-  const from = `STS's answers to ${clock.sessions} role session${clock.sessions === 1 ? '' : 's'}; the ledger's times are the collector's`;
+export function clockText(clock: Pick<ClockRow, 'cloud' | 'answers' | 'credential' | 'minMs' | 'maxMs' | 'credentials'>): string {
+  const from = `${clock.answers} to ${clock.credentials} ${clock.credential}${clock.credentials === 1 ? '' : 's'}; the ledger's times are the collector's`;
   const worst = Math.abs(clock.minMs) > Math.abs(clock.maxMs) ? clock.minMs : clock.maxMs;
-  return `${clockWithinASecond(worst) ? '' : 'up to '}${clockOffsetWords(worst)} AWS's (${from})`;
+  return `${clockWithinASecond(worst) ? '' : 'up to '}${clockOffsetWords(worst)} ${clock.cloud}'s (${from})`;
 }

@@ -4,7 +4,7 @@ import { readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { openCase, renderReport, verifyCase } from '../../src/custody/index.js';
-import { awsClockText } from '../../src/custody/report-render.js';
+import { clockText } from '../../src/custody/report-render.js';
 import { buildClosedCase, caseOptions, useScratch } from './helpers.js';
 
 describe('report', () => {
@@ -51,8 +51,26 @@ describe('report', () => {
       // The HTML writes an apostrophe as &#39;.
       expect((await readFile(path, 'utf8')).replaceAll('&#39;', "'")).toContain("up to 20 min 0 s behind AWS's (STS's answers to 2 role sessions; the ledger's times are the collector's)");
     }
-    expect(awsClockText({ minMs: -700, maxMs: -20, sessions: 1 })).toBe("within a second of AWS's (STS's answers to 1 role session; the ledger's times are the collector's)");
-    expect(awsClockText({ minMs: -90_400, maxMs: 300, sessions: 3 })).toMatch(/^up to 1 min 30 s ahead of AWS's/);
+    const aws = { cloud: 'AWS', answers: "STS's answers", credential: 'role session' };
+    expect(clockText({ ...aws, minMs: -700, maxMs: -20, credentials: 1 })).toBe("within a second of AWS's (STS's answers to 1 role session; the ledger's times are the collector's)");
+    expect(clockText({ ...aws, minMs: -90_400, maxMs: 300, credentials: 3 })).toMatch(/^up to 1 min 30 s ahead of AWS's/);
+  });
+
+  it("gives Microsoft's and Google's clocks too, from the Azure and GCP token entries, each beside its own cloud", async () => {
+    const kase = await openCase(caseOptions(scratch));
+    await kase.record('credentials.obtained', { provider: 'azure', tenantId: 'tenant-1', azureClockOffsetMs: -3_000 });
+    await kase.record('credentials.obtained', { provider: 'azure', tenantId: 'tenant-1', azureClockOffsetMs: 400 });
+    await kase.record('credentials.impersonated', { project: 'p-1', serviceAccount: 'sa@p-1.iam.gserviceaccount.com', gcpClockOffsetMs: 125_000 });
+    // A token from the Azure CLI records no offset: it is not counted.
+    await kase.record('credentials.obtained', { provider: 'azure', tenantId: 'tenant-1' });
+    await kase.close({ outcomes: [] });
+    const result = await renderReport(kase.caseDir);
+    for (const path of [result.markdown, result.html]) {
+      const text = (await readFile(path, 'utf8')).replaceAll('&#39;', "'");
+      expect(text).toContain("up to 3 s ahead of Microsoft's (the identity endpoint's answers to 2 tokens; the ledger's times are the collector's)");
+      expect(text).toContain("up to 2 min 5 s behind Google's (IAM Credentials' answers to 1 token; the ledger's times are the collector's)");
+      expect(text).not.toContain("clock against AWS's");
+    }
   });
 
   it('is one self-contained HTML file: inline style, no script, no external asset', async () => {
