@@ -74,13 +74,23 @@ async function runOne(run: PodRun, container: ContainerInfo, command: VolatileCo
     mediaType: 'text/plain',
     target: run.key,
     cloudIds: { container: container.name, containerID: container.status?.containerID ?? '' },
+    ...(session.requestId ? { requestIds: [session.requestId] } : {}),
   });
   run.stored.push(stored.name);
   const { status, idleTimedOut } = await session.finished;
   const errText = session.stderrText();
   let stderrFile: { path: string; sha256: string; size: number } | undefined;
   if (errText) {
-    const e = await recorder.storeEvidence({ evidenceId: run.evidenceId, name: freshName(run, `${base}.err`), kind: 'exec-stderr', source, content: errText, mediaType: 'text/plain', target: run.key });
+    const e = await recorder.storeEvidence({
+      evidenceId: run.evidenceId,
+      name: freshName(run, `${base}.err`),
+      kind: 'exec-stderr',
+      source,
+      content: errText,
+      mediaType: 'text/plain',
+      target: run.key,
+      ...(session.requestId ? { requestIds: [session.requestId] } : {}),
+    });
     run.stored.push(e.name);
     stderrFile = { path: e.path, sha256: e.sha256, size: e.size };
   }
@@ -94,6 +104,7 @@ async function runOne(run: PodRun, container: ContainerInfo, command: VolatileCo
       ...outcome,
       stdout: { path: stored.path, sha256: stored.sha256, size: stored.size },
       ...(stderrFile ? { stderr: stderrFile } : {}),
+      ...(session.requestId ? { requestId: session.requestId } : {}),
     },
     run.key,
   );
