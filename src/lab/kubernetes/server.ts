@@ -4,6 +4,7 @@
  * the `v4.channel.k8s.io` WebSocket subprotocol, the node proxy checkpoint, network policies,
  * merge patches, SelfSubjectAccessReview), behind bearer-token RBAC.
  */
+import { randomUUID } from 'node:crypto';
 import { createServer } from 'node:http';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -19,6 +20,8 @@ import { forbiddenStatus, isAllowed } from './rbac.js';
 import type { LabSubject, RequestAttributes } from './rbac.js';
 
 export interface LabAuditRecord extends RequestAttributes {
+  /** The request's audit id, also sent as its `Audit-Id` response header (a UUID, as kube-apiserver generates). */
+  auditId: string;
   method: string;
   path: string;
   user: string;
@@ -469,12 +472,15 @@ export async function startKubernetesLab(options: StartKubernetesLabOptions): Pr
     const url = new URL(req.url ?? '/', 'http://lab');
     const parsed = parsePath(url.pathname);
     const method = req.method ?? 'GET';
+    // kube-apiserver answers every request with the id its audit log files it under.
+    const auditId = randomUUID();
+    res.setHeader('Audit-Id', auditId);
     if (!parsed) {
       sendJson(res, 404, status(404, 'NotFound', 'the server could not find the requested resource'));
       return;
     }
     const auth = authorizeRequest(req, parsed, verbFor(method, parsed));
-    const record = (user: string, code: number) => audit.push({ ...auth.attrs, method, path: url.pathname, user, code });
+    const record = (user: string, code: number) => audit.push({ ...auth.attrs, auditId, method, path: url.pathname, user, code });
     if ('code' in auth) {
       record(auth.user, auth.code);
       sendJson(res, auth.code, auth.body);
@@ -497,37 +503,45 @@ export async function startKubernetesLab(options: StartKubernetesLabOptions): Pr
     noServer: true,
     handleProtocols: (protocols) => (protocols.has('v4.channel.k8s.io') ? 'v4.channel.k8s.io' : false),
   });
-  const refuseUpgrade = (socket: Duplex, code: number, body: Record<string, unknown>) => {
+  // The upgrade's answer carries the request's Audit-Id too: the 101 (added as ws writes it) or the refusal.
+  const upgradeAuditIds = new WeakMap<IncomingMessage, string>();
+  wss.on('headers', (headers, req) => {
+    const auditId = upgradeAuditIds.get(req);
+    if (auditId) headers.push(`Audit-Id: ${auditId}`);
+  });
+  const refuseUpgrade = (socket: Duplex, auditId: string, code: number, body: Record<string, unknown>) => {
     const text = JSON.stringify(body);
     const reason = code === 403 ? 'Forbidden' : code === 404 ? 'Not Found' : code === 401 ? 'Unauthorized' : 'Bad Request';
-    socket.end(`HTTP/1.1 ${code} ${reason}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(text)}\r\nConnection: close\r\n\r\n${text}`);
+    socket.end(`HTTP/1.1 ${code} ${reason}\r\nAudit-Id: ${auditId}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(text)}\r\nConnection: close\r\n\r\n${text}`);
   };
   server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
     const url = new URL(req.url ?? '/', 'http://lab');
     const parsed = parsePath(url.pathname);
+    const auditId = randomUUID();
+    upgradeAuditIds.set(req, auditId);
     if (!parsed || parsed.resource !== 'pods' || parsed.subresource !== 'exec' || !parsed.namespace || !parsed.name) {
-      refuseUpgrade(socket, 404, status(404, 'NotFound', 'the server could not find the requested resource'));
+      refuseUpgrade(socket, auditId, 404, status(404, 'NotFound', 'the server could not find the requested resource'));
       return;
     }
     const auth = authorizeRequest(req, parsed, spec.execVerb ?? 'create');
-    const record = (user: string, code: number) => audit.push({ ...auth.attrs, method: 'GET', path: url.pathname, user, code });
+    const record = (user: string, code: number) => audit.push({ ...auth.attrs, auditId, method: 'GET', path: url.pathname, user, code });
     if ('code' in auth) {
       record(auth.user, auth.code);
-      refuseUpgrade(socket, auth.code, auth.body);
+      refuseUpgrade(socket, auditId, auth.code, auth.body);
       return;
     }
     touchPod(parsed.namespace, parsed.name);
     const pod = podSpecs.get(`${parsed.namespace}/${parsed.name}`);
     if (!pod) {
       record(auth.subject.user, 404);
-      refuseUpgrade(socket, 404, notFound('pods', parsed.name));
+      refuseUpgrade(socket, auditId, 404, notFound('pods', parsed.name));
       return;
     }
     const containerName = url.searchParams.get('container') ?? pod.containers.find((c) => !c.init)?.name ?? '';
     const container = findContainer(pod, containerName);
     if (!container || container.init) {
       record(auth.subject.user, 400);
-      refuseUpgrade(socket, 400, status(400, 'BadRequest', `container ${containerName} is not valid for pod ${parsed.name}`));
+      refuseUpgrade(socket, auditId, 400, status(400, 'BadRequest', `container ${containerName} is not valid for pod ${parsed.name}`));
       return;
     }
     const command = url.searchParams.getAll('command');

@@ -14,10 +14,34 @@ export class KubernetesHttpError extends Error {
     readonly status: number,
     /** The response body, at most a few KiB (a Status object or the kubelet's text). */
     readonly body: string,
+    /** The answer's `Audit-Id` header. */
+    readonly auditId?: string,
   ) {
     super(`HTTP ${status}`);
     this.name = 'KubernetesHttpError';
   }
+}
+
+/**
+ * The `Audit-Id` header of an API server's answer: the id its audit log files the request under
+ * (`auditID`), what an examiner matches a ledger entry against. kube-apiserver sends it with
+ * every answer; fetch and node:http hand headers over with lower-case names.
+ */
+export function auditIdOf(headers: Record<string, string | string[] | undefined> | undefined): string | undefined {
+  const value = headers?.['audit-id'] ?? headers?.['Audit-Id'];
+  const id = Array.isArray(value) ? value[0] : value;
+  return id ? id : undefined;
+}
+
+/**
+ * The Audit-Id of the refusal behind `error`: client-node's ApiException, a raw answer, or a
+ * refused exec upgrade (ws hands `onerror` an ErrorEvent wrapping the error, see exec-upgrade.ts).
+ */
+export function auditIdOfError(error: unknown): string | undefined {
+  if (error instanceof KubernetesHttpError) return error.auditId;
+  const e = error as { headers?: unknown; error?: { headers?: unknown } } | undefined;
+  const headers = e?.headers ?? e?.error?.headers;
+  return headers && typeof headers === 'object' ? auditIdOf(headers as Record<string, string>) : undefined;
 }
 
 /** The HTTP status and the server's own message from whatever the client threw. */
@@ -65,23 +89,25 @@ export function toKubernetesError(name: KubernetesOperationName, resource: strin
   const action = `k8s:${describeOperation(op)}`;
   const { status, message, reason } = statusOf(error);
   const said = message ? `: ${message}` : '';
+  const requestId = auditIdOfError(error);
+  const base = { cause: error, action, resource, ...(requestId ? { requestId } : {}) };
   switch (true) {
     case status === 403:
       return new CustodyError(
         'E_ACCESS_DENIED',
         `Kubernetes refused ${describeOperation(op)} on ${resource}${said}. The ${op.role} role in policies/kubernetes/ grants it.`,
-        { cause: error, action, resource },
+        base,
       );
     case status === 404 || status === 410:
-      return new CustodyError('E_NOT_FOUND', `${resource} was not found (${describeOperation(op)}, HTTP ${status})${said}`, { cause: error, action, resource });
+      return new CustodyError('E_NOT_FOUND', `${resource} was not found (${describeOperation(op)}, HTTP ${status})${said}`, base);
     case status === 401:
-      return new CustodyError('E_CREDENTIALS', `the API server did not accept the credentials for ${resource} (HTTP 401); check the cluster's kubeconfig or EKS access entry`, { cause: error, action, resource });
+      return new CustodyError('E_CREDENTIALS', `the API server did not accept the credentials for ${resource} (HTTP 401); check the cluster's kubeconfig or EKS access entry`, base);
     case status === 429:
-      return new CustodyError('E_THROTTLED', `the API server throttled ${describeOperation(op)} on ${resource}${said}`, { cause: error, action, resource, retryable: true });
+      return new CustodyError('E_THROTTLED', `the API server throttled ${describeOperation(op)} on ${resource}${said}`, { ...base, retryable: true });
     case status !== undefined && status >= 500:
-      return new CustodyError('E_CLOUD', `the API server failed ${describeOperation(op)} on ${resource} (HTTP ${status}${reason ? ` ${reason}` : ''})${said}`, { cause: error, action, resource, retryable: true });
+      return new CustodyError('E_CLOUD', `the API server failed ${describeOperation(op)} on ${resource} (HTTP ${status}${reason ? ` ${reason}` : ''})${said}`, { ...base, retryable: true });
     case status !== undefined:
-      return new CustodyError('E_CLOUD', `${describeOperation(op)} on ${resource} was refused (HTTP ${status}${reason ? ` ${reason}` : ''})${said}`, { cause: error, action, resource });
+      return new CustodyError('E_CLOUD', `${describeOperation(op)} on ${resource} was refused (HTTP ${status}${reason ? ` ${reason}` : ''})${said}`, base);
     default: {
       const text = error instanceof Error ? error.message.split('\n')[0] : String(error);
       return new CustodyError('E_CLOUD', `${describeOperation(op)} on ${resource} failed: ${text}`, { cause: error, action, resource, retryable: true });
@@ -101,4 +127,24 @@ export async function callKubernetes<T>(name: KubernetesOperationName, resource:
   } catch (error) {
     throw toKubernetesError(name, resource, error);
   }
+}
+
+/** An answer of the generated client with the request id it came with. */
+export interface KubernetesAnswer<T> {
+  value: T;
+  /** The answer's Audit-Id; absent only from a server that sends none. */
+  requestId?: string;
+}
+
+/**
+ * `callKubernetes` for a generated client's `…WithHttpInfo` method: the answer and its Audit-Id,
+ * for entries that record what the API server answered.
+ *
+ * @example
+ * const { value: pod, requestId } = await callKubernetesAnswer('readPod', resource, () => core.readNamespacedPodWithHttpInfo({ name, namespace }));
+ */
+export async function callKubernetesAnswer<T>(name: KubernetesOperationName, resource: string, run: () => Promise<{ data: T; headers: Record<string, string> }>): Promise<KubernetesAnswer<T>> {
+  const answer = await callKubernetes(name, resource, run);
+  const requestId = auditIdOf(answer.headers);
+  return requestId ? { value: answer.data, requestId } : { value: answer.data };
 }

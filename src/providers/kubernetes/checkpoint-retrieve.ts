@@ -11,7 +11,7 @@ import { createHash } from 'node:crypto';
 import type { V1Pod } from '@kubernetes/client-node';
 import { CustodyError, isStopSignal } from '../../core/errors.js';
 import { recordMutation } from '../../core/kernel.js';
-import { callKubernetes } from './call.js';
+import { callKubernetes, callKubernetesAnswer } from './call.js';
 import type { ContainerInfo, PodRun } from './pod-run.js';
 import { freshName, safeName } from './pod-run.js';
 import { openExecStream } from './exec-stream.js';
@@ -90,10 +90,10 @@ export async function retrieveCheckpoint(run: PodRun, node: string, container: C
     recorder,
     run.key,
     { type: 'change.requested', data: { change: 'create-helper-pod', resource, node, image, hostPath: CHECKPOINT_DIR, readOnly: true, purpose: `copy ${archive} off the node` } },
-    async (): Promise<{ uid: string | null } | { alreadyExisted: true }> => {
+    async (): Promise<{ uid: string | null; requestId: string | null } | { alreadyExisted: true }> => {
       try {
-        const created = await callKubernetes('createHelperPod', resource, () => run.access.core.createNamespacedPod({ namespace, body: spec }));
-        return { uid: created.metadata?.uid ?? null };
+        const { value: created, requestId } = await callKubernetesAnswer('createHelperPod', resource, () => run.access.core.createNamespacedPodWithHttpInfo({ namespace, body: spec }));
+        return { uid: created.metadata?.uid ?? null, requestId: requestId ?? null };
       } catch (error) {
         if (!(error instanceof CustodyError) || !/already exists|HTTP 409/.test(error.message)) throw error;
         return { alreadyExisted: true };
@@ -116,23 +116,25 @@ export async function retrieveCheckpoint(run: PodRun, node: string, container: C
       mediaType: 'application/x-tar',
       target: run.key,
       cloudIds: { node, path: archive, container: container.name, containerID: container.status?.containerID ?? '' },
+      ...(session.requestId ? { requestIds: [session.requestId] } : {}),
     });
     run.stored.push(stored.name);
     const { status, idleTimedOut } = await session.finished;
     const result = idleTimedOut && !status ? { result: 'failed' as const, message: 'the archive stream stalled' } : interpretExecStatus(status);
+    const requestId = session.requestId ? { requestId: session.requestId } : {};
     if (result.result !== 'exited' || result.exitCode !== 0) {
-      await recorder.record('exec.completed', { pod: resource, container: 'retrieve', command: argv, ...result, stdout: { path: stored.path, sha256: stored.sha256, size: stored.size } }, run.key);
+      await recorder.record('exec.completed', { pod: resource, container: 'retrieve', command: argv, ...result, stdout: { path: stored.path, sha256: stored.sha256, size: stored.size }, ...requestId }, run.key);
       throw new CustodyError('E_CLOUD', `copying ${archive} off ${node} failed: ${'message' in result ? result.message : `exit code ${result.exitCode}`}; ${stored.path} holds only what arrived`, { resource });
     }
-    await recorder.record('checkpoint.retrieved', { node, container: container.name, archive, path: stored.path, sha256: stored.sha256, size: stored.size, leftOnNode: true }, run.key);
+    await recorder.record('checkpoint.retrieved', { node, container: container.name, archive, path: stored.path, sha256: stored.sha256, size: stored.size, leftOnNode: true, ...requestId }, run.key);
   } finally {
     // A helper pod left behind is recorded, not a reason to lose the archive already copied.
     await recordMutation(
       recorder,
       run.key,
       { type: 'change.requested', data: { change: 'delete-helper-pod', resource } },
-      () => callKubernetes('deleteHelperPod', resource, () => run.access.core.deleteNamespacedPod({ name, namespace, gracePeriodSeconds: 0 })),
-      () => ({ type: 'change.applied', data: { change: 'delete-helper-pod', resource } }),
+      () => callKubernetesAnswer('deleteHelperPod', resource, () => run.access.core.deleteNamespacedPodWithHttpInfo({ name, namespace, gracePeriodSeconds: 0 })),
+      ({ requestId }) => ({ type: 'change.applied', data: { change: 'delete-helper-pod', resource, requestId: requestId ?? null } }),
     ).catch(async (error: unknown) => {
       if (isStopSignal(error)) throw error;
       await recorder.record('step.failed', { step: 'delete-helper-pod', error: error instanceof CustodyError ? error.toRecord() : { message: String(error) } }, run.key);

@@ -11,12 +11,12 @@
  */
 import { isCustodyError, isStopSignal } from '../../core/errors.js';
 import { withoutUrlCredentials } from '../../core/url-credentials.js';
-import { callKubernetes, KubernetesHttpError, statusOf } from './call.js';
+import { auditIdOfError, callKubernetes, KubernetesHttpError, statusOf } from './call.js';
 import type { ContainerInfo, PodRun } from './pod-run.js';
 import { historyOf } from '../../core/case-history.js';
 import { LEDGER_EVENTS } from '../../core/ledger-events.js';
 import { recordMutation } from '../../core/kernel.js';
-import { readBody, requestKubernetes } from './http-stream.js';
+import { readBody, requestIdOf, requestKubernetes } from './http-stream.js';
 import { retrieveCheckpoint } from './checkpoint-retrieve.js';
 
 /** Seconds the kubelet may spend (the CRI default is 2 minutes; memory size drives it). */
@@ -75,15 +75,16 @@ export async function probeCheckpoint(run: PodRun, node: string, containers: rea
           const response = await callKubernetes('checkpointContainer', `k8s:${run.target.cluster}/node/${node}`, () =>
             requestKubernetes(run.access.kc, 'POST', path, { timeout: String(CHECKPOINT_TIMEOUT_S) }, run.ctx.signal),
           );
+          const answered = requestIdOf(response);
           const body = await readBody(response, 64 * 1024);
           try {
-            return ((JSON.parse(body) as { items?: unknown }).items as string[] | undefined)?.filter((i) => typeof i === 'string') ?? [];
+            return { archives: ((JSON.parse(body) as { items?: unknown }).items as string[] | undefined)?.filter((i) => typeof i === 'string') ?? [], ...answered };
           } catch {
-            return [];
+            return { archives: [], ...answered };
           }
         },
-        (archives) => ({ type: LEDGER_EVENTS.checkpointCreated, data: { node, container: container.name, archives } }),
-      );
+        ({ archives, requestId }) => ({ type: LEDGER_EVENTS.checkpointCreated, data: { node, container: container.name, archives, requestId: requestId ?? null } }),
+      ).then((answer) => answer.archives);
       for (const archive of archives) {
         await recorder.recordArtifact({
           evidenceId: run.evidenceId,
@@ -119,6 +120,7 @@ export async function probeCheckpoint(run: PodRun, node: string, containers: rea
       const cause = isCustodyError(error) ? error.cause : error;
       const { status, message } = statusOf(cause);
       const body = cause instanceof KubernetesHttpError ? cause.body : '';
+      const requestId = auditIdOfError(cause);
       await recorder.record(
         'checkpoint.unavailable',
         {
@@ -126,6 +128,7 @@ export async function probeCheckpoint(run: PodRun, node: string, containers: rea
           container: container.name,
           ...(status !== undefined ? { httpStatus: status, meaning: explainCheckpointStatus(status, body) } : {}),
           response: (message ?? (isCustodyError(error) ? error.message : withoutUrlCredentials(String(error)))).slice(0, 500),
+          ...(requestId ? { requestId } : {}),
         },
         run.key,
       );

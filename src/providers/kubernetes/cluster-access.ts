@@ -5,13 +5,15 @@
  */
 import { X509Certificate } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
-import { AppsV1Api, AuthenticationV1Api, AuthorizationV1Api, BatchV1Api, CoreV1Api, Exec, KubeConfig, NetworkingV1Api } from '@kubernetes/client-node';
+import { AppsV1Api, AuthenticationV1Api, AuthorizationV1Api, BatchV1Api, CoreV1Api, KubeConfig, NetworkingV1Api } from '@kubernetes/client-node';
+import type { Exec } from '@kubernetes/client-node';
 import type { Cluster } from '@kubernetes/client-node';
 import type { AwsCredentialIdentity } from '@aws-sdk/types';
 import type { ClusterConfig, CustodyConfig } from '../config.js';
 import { CustodyError } from '../../core/errors.js';
 import type { CaseRecorder } from '../../core/ports.js';
 import { EKS_AUTH_PROVIDER, EksAuthenticator, mintEksToken } from './eks-token.js';
+import { execClient } from './exec-upgrade.js';
 
 /** What the Kubernetes provider needs from outside. */
 export interface KubernetesDeps {
@@ -85,7 +87,7 @@ function withApis(name: string, kc: KubeConfig, auth: ClusterAccess['auth'], con
     networking: kc.makeApiClient(NetworkingV1Api),
     authorization: kc.makeApiClient(AuthorizationV1Api),
     authentication: kc.makeApiClient(AuthenticationV1Api),
-    exec: new Exec(kc),
+    exec: execClient(kc),
     ...(eks ? { eks } : {}),
   };
 }

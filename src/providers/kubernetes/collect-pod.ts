@@ -9,7 +9,7 @@
  * A step that fails is recorded and the next one runs; a pod that vanishes ends the pod steps,
  * keeping what was collected (outcome `partial`).
  */
-import type { V1Container, V1ContainerStatus, V1Node, V1Pod } from '@kubernetes/client-node';
+import type { V1Container, V1ContainerStatus, V1Node, V1OwnerReference, V1Pod } from '@kubernetes/client-node';
 import type { ClusterConfig } from '../config.js';
 import { evidenceIdFor } from '../../core/case-id.js';
 import { CustodyError, isCustodyError } from '../../core/errors.js';
@@ -17,7 +17,7 @@ import type { ProviderContext, TargetOutcome } from '../../core/ports.js';
 import { targetKey } from '../../core/targets.js';
 import type { Target } from '../../core/targets.js';
 import type { KubernetesPodTarget } from './targets.js';
-import { callKubernetes } from './call.js';
+import { callKubernetesAnswer } from './call.js';
 import type { ClusterAccess } from './cluster-access.js';
 import { probeCheckpoint } from './checkpoint.js';
 import { runVolatileCommands } from './exec.js';
@@ -38,9 +38,9 @@ const json = (value: unknown) => `${JSON.stringify(value, null, 2)}\n`;
  */
 async function whoAmI(access: ClusterAccess): Promise<Record<string, unknown>> {
   try {
-    const review = await callKubernetes('reviewIdentity', `k8s:${access.name}`, () => access.authentication.createSelfSubjectReview({ body: {} }));
+    const { value: review, requestId } = await callKubernetesAnswer('reviewIdentity', `k8s:${access.name}`, () => access.authentication.createSelfSubjectReviewWithHttpInfo({ body: {} }));
     const user = review.status?.userInfo;
-    return { username: user?.username ?? null, groups: user?.groups ?? [] };
+    return { username: user?.username ?? null, groups: user?.groups ?? [], ...(requestId ? { requestId } : {}) };
   } catch (error) {
     return { username: null, unknownBecause: isCustodyError(error) ? error.message : String(error) };
   }
@@ -58,15 +58,22 @@ export function containersOf(pod: V1Pod): ContainerInfo[] {
   return [...list(pod.spec?.initContainers, true), ...list(pod.spec?.containers, false)];
 }
 
+/** What the owner reads (ReplicaSet, Deployment, …) answer with, as far as the walk up needs. */
+type OwnerAnswer = { data: { metadata?: { ownerReferences?: V1OwnerReference[]; uid?: string } }; headers: Record<string, string> };
+
 async function describePod(run: PodRun): Promise<{ pod: V1Pod; node?: V1Node }> {
   const { namespace, pod: name } = run.target;
   const { core, apps, batch } = run.access;
-  const pod = await callKubernetes('readPod', run.resource, () => core.readNamespacedPod({ name, namespace }));
-  await storeOnce(run, 'pod.json', 'pod-description', `/api/v1/namespaces/${namespace}/pods/${name}`, json(pod), {
-    uid: pod.metadata?.uid ?? '',
-    resourceVersion: pod.metadata?.resourceVersion ?? '',
-    nodeName: pod.spec?.nodeName ?? '',
-  });
+  const { value: pod, requestId } = await callKubernetesAnswer('readPod', run.resource, () => core.readNamespacedPodWithHttpInfo({ name, namespace }));
+  await storeOnce(
+    run,
+    'pod.json',
+    'pod-description',
+    `/api/v1/namespaces/${namespace}/pods/${name}`,
+    json(pod),
+    { uid: pod.metadata?.uid ?? '', resourceVersion: pod.metadata?.resourceVersion ?? '', nodeName: pod.spec?.nodeName ?? '' },
+    requestId,
+  );
   let node: V1Node | undefined;
 
   await runStep(run, 'owners', async () => {
@@ -82,22 +89,22 @@ async function describePod(run: PodRun): Promise<{ pod: V1Pod; node?: V1Node }> 
         }
         const resource = `k8s:${run.target.cluster}/${namespace}/${ref.kind}/${ref.name}`;
         const args = { name: ref.name, namespace };
-        const owner = await callKubernetes(opName, resource, async (): Promise<{ metadata?: { ownerReferences?: typeof refs; uid?: string } }> => {
+        const { value: owner, requestId } = await callKubernetesAnswer(opName, resource, async (): Promise<OwnerAnswer> => {
           switch (ref.kind) {
             case 'ReplicaSet':
-              return apps.readNamespacedReplicaSet(args);
+              return apps.readNamespacedReplicaSetWithHttpInfo(args);
             case 'Deployment':
-              return apps.readNamespacedDeployment(args);
+              return apps.readNamespacedDeploymentWithHttpInfo(args);
             case 'StatefulSet':
-              return apps.readNamespacedStatefulSet(args);
+              return apps.readNamespacedStatefulSetWithHttpInfo(args);
             case 'DaemonSet':
-              return apps.readNamespacedDaemonSet(args);
+              return apps.readNamespacedDaemonSetWithHttpInfo(args);
             default:
-              return batch.readNamespacedJob(args);
+              return batch.readNamespacedJobWithHttpInfo(args);
           }
         });
         const op = K8S_OPERATIONS[opName];
-        await storeOnce(run, `owner-${ref.kind.toLowerCase()}-${safeName(ref.name)}.json`, 'workload-description', `/apis/${op.apiGroup}/v1/namespaces/${namespace}/${op.resource}/${ref.name}`, json(owner), { uid: owner.metadata?.uid ?? '' });
+        await storeOnce(run, `owner-${ref.kind.toLowerCase()}-${safeName(ref.name)}.json`, 'workload-description', `/apis/${op.apiGroup}/v1/namespaces/${namespace}/${op.resource}/${ref.name}`, json(owner), { uid: owner.metadata?.uid ?? '' }, requestId);
         next.push(...(owner.metadata?.ownerReferences ?? []));
       }
       refs = next;
@@ -106,10 +113,10 @@ async function describePod(run: PodRun): Promise<{ pod: V1Pod; node?: V1Node }> 
 
   await runStep(run, 'service-account', async () => {
     const saName = pod.spec?.serviceAccountName ?? 'default';
-    const sa = await callKubernetes('readServiceAccount', `k8s:${run.target.cluster}/${namespace}/serviceaccount/${saName}`, () =>
-      core.readNamespacedServiceAccount({ name: saName, namespace }),
+    const { value: sa, requestId } = await callKubernetesAnswer('readServiceAccount', `k8s:${run.target.cluster}/${namespace}/serviceaccount/${saName}`, () =>
+      core.readNamespacedServiceAccountWithHttpInfo({ name: saName, namespace }),
     );
-    await storeOnce(run, `serviceaccount-${safeName(saName)}.json`, 'serviceaccount-description', `/api/v1/namespaces/${namespace}/serviceaccounts/${saName}`, json(sa), { uid: sa.metadata?.uid ?? '' });
+    await storeOnce(run, `serviceaccount-${safeName(saName)}.json`, 'serviceaccount-description', `/api/v1/namespaces/${namespace}/serviceaccounts/${saName}`, json(sa), { uid: sa.metadata?.uid ?? '' }, requestId);
   });
 
   await runStep(run, 'node', async () => {
@@ -118,11 +125,9 @@ async function describePod(run: PodRun): Promise<{ pod: V1Pod; node?: V1Node }> 
       await run.ctx.recorder.record('node.unknown', { reason: 'the pod is not scheduled on a node' }, run.key);
       return;
     }
-    node = await callKubernetes('readNode', `k8s:${run.target.cluster}/node/${nodeName}`, () => core.readNode({ name: nodeName }));
-    await storeOnce(run, `node-${safeName(nodeName)}.json`, 'node-description', `/api/v1/nodes/${nodeName}`, json(node), {
-      uid: node.metadata?.uid ?? '',
-      providerID: node.spec?.providerID ?? '',
-    });
+    const answer = await callKubernetesAnswer('readNode', `k8s:${run.target.cluster}/node/${nodeName}`, () => core.readNodeWithHttpInfo({ name: nodeName }));
+    node = answer.value;
+    await storeOnce(run, `node-${safeName(nodeName)}.json`, 'node-description', `/api/v1/nodes/${nodeName}`, json(node), { uid: node.metadata?.uid ?? '', providerID: node.spec?.providerID ?? '' }, answer.requestId);
   });
   return node ? { pod, node } : { pod };
 }
@@ -130,12 +135,17 @@ async function describePod(run: PodRun): Promise<{ pod: V1Pod; node?: V1Node }> 
 async function collectEvents(run: PodRun, pod: V1Pod): Promise<void> {
   const { namespace, pod: name } = run.target;
   const fieldSelector = `involvedObject.kind=Pod,involvedObject.name=${name}`;
-  const events = await callKubernetes('listEvents', run.resource, () => run.access.core.listNamespacedEvent({ namespace, fieldSelector }));
+  const { value: events, requestId } = await callKubernetesAnswer('listEvents', run.resource, () => run.access.core.listNamespacedEventWithHttpInfo({ namespace, fieldSelector }));
   // Events of an earlier pod with the same name are kept too; its uid tells them apart.
-  await storeOnce(run, 'events.json', 'pod-events', `/api/v1/namespaces/${namespace}/events?fieldSelector=${fieldSelector}`, json(events), {
-    podUid: pod.metadata?.uid ?? '',
-    count: String(events.items.length),
-  });
+  await storeOnce(
+    run,
+    'events.json',
+    'pod-events',
+    `/api/v1/namespaces/${namespace}/events?fieldSelector=${fieldSelector}`,
+    json(events),
+    { podUid: pod.metadata?.uid ?? '', count: String(events.items.length) },
+    requestId,
+  );
 }
 
 /**

@@ -9,6 +9,7 @@ import type { V1Status } from '@kubernetes/client-node';
 import { callKubernetes } from './call.js';
 import type { ClusterAccess } from './cluster-access.js';
 import type { KubernetesOperationName } from './operations.js';
+import { upgradeAuditId } from './exec-upgrade.js';
 
 const MAX_STDERR = 64 * 1024;
 const HIGH_WATER_MARK = 1024 * 1024;
@@ -19,6 +20,8 @@ export interface ExecStream {
   stderrText(): string;
   /** Resolves when the session ends: the kubelet's status, or none (closed, idle too long). */
   finished: Promise<{ status?: V1Status; idleTimedOut: boolean }>;
+  /** The Audit-Id of the upgrade's 101 answer: the session's id in the API server's audit log. */
+  requestId?: string;
 }
 
 export interface OpenExecInput {
@@ -93,6 +96,7 @@ export async function openExecStream(input: OpenExecInput): Promise<ExecStream> 
     throw error;
   });
   socket = ws;
+  const requestId = upgradeAuditId(ws);
   armIdle();
   const onAbort = () => ws.close();
   input.signal.addEventListener('abort', onAbort, { once: true });
@@ -109,5 +113,6 @@ export async function openExecStream(input: OpenExecInput): Promise<ExecStream> 
     stdout: out,
     stderrText: () => Buffer.concat(errChunks).toString('utf8') + (errSize > MAX_STDERR ? `\n[… ${errSize - MAX_STDERR} more bytes not kept]\n` : ''),
     finished,
+    ...(requestId ? { requestId } : {}),
   };
 }

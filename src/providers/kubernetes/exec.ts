@@ -6,7 +6,10 @@
  * one runs. If RBAC refuses exec, the remaining commands are not attempted.
  */
 import type { V1Status } from '@kubernetes/client-node';
-import { CustodyError, isStopSignal } from '../../core/errors.js';
+import { historyOf } from '../../core/case-history.js';
+import { CustodyError, isCustodyError, isStopSignal } from '../../core/errors.js';
+import type { LedgerEntry } from '../../core/ports.js';
+import { auditIdOfError, statusOf } from './call.js';
 import { openExecStream } from './exec-stream.js';
 import type { ContainerInfo, PodRun } from './pod-run.js';
 import { freshName, safeName, storedBefore } from './pod-run.js';
@@ -39,6 +42,35 @@ export function interpretExecStatus(status: V1Status | undefined): ExecResult {
 }
 
 
+const STARTED_BEFORE =
+  "an earlier run of this case started it and was cut off before its result was on record: running it again would change the container a second time, and the first run's output (recoveredOutput, when the file was found) is the evidence";
+
+const sameCommand = (entry: LedgerEntry, container: string, argv: readonly string[]) =>
+  entry.data.container === container && entry.data.pod === undefined && Array.isArray(entry.data.command) && entry.data.command.join('\u0000') === argv.join('\u0000');
+
+/**
+ * The latest `exec.requested` of `argv` in `container` that has neither an `exec.completed` nor
+ * an `exec.refused` after it: a run recorded the request (before it opened the session) and
+ * ended before the answer was on record, so the command may have run.
+ */
+function startedUnanswered(run: PodRun, container: string, argv: readonly string[]): LedgerEntry | undefined {
+  const history = historyOf(run.ctx.recorder);
+  const last = (type: string) => history.about(type, run.key).findLast((e) => sameCommand(e, container, argv));
+  const asked = last('exec.requested');
+  if (!asked) return undefined;
+  const answered = Math.max(last('exec.completed')?.seq ?? -1, last('exec.refused')?.seq ?? -1);
+  return answered > asked.seq ? undefined : asked;
+}
+
+/** Output files of `base` that a resume recovered (`evidence.recovered`) for this pod: `.out` and `.err`, resumed copies too. */
+function recoveredOutput(run: PodRun, base: string): Array<{ name: string; path: string }> {
+  const ofBase = (name: string) => (name.endsWith('.out') || name.endsWith('.err')) && (name.length === base.length + 4 || name.startsWith(`${base}.resumed-`)) && name.startsWith(`${base}.`);
+  return historyOf(run.ctx.recorder)
+    .ofType('evidence.recovered')
+    .filter((e) => e.data.evidenceId === run.evidenceId && typeof e.data.name === 'string' && ofBase(e.data.name))
+    .map((e) => ({ name: String(e.data.name), path: String(e.data.path) }));
+}
+
 async function runOne(run: PodRun, container: ContainerInfo, command: VolatileCommand): Promise<void> {
   const { namespace, pod } = run.target;
   const { recorder } = run.ctx;
@@ -47,6 +79,18 @@ async function runOne(run: PodRun, container: ContainerInfo, command: VolatileCo
   const earlier = storedBefore(run, `${base}.out`);
   if (earlier) {
     run.stored.push(earlier); // a resumed case ran it already: never run a command twice
+    return;
+  }
+  const started = startedUnanswered(run, container.name, argv);
+  if (started) {
+    // Like a checkpoint asked for and never answered: not asked again, and the ledger says why.
+    const recovered = recoveredOutput(run, base);
+    run.stored.push(...recovered.map((r) => r.name));
+    await recorder.record(
+      'exec.skipped',
+      { container: container.name, command: argv, reason: STARTED_BEFORE, requestedSeq: started.seq, recoveredOutput: recovered.map((r) => r.path) },
+      run.key,
+    );
     return;
   }
   await recorder.record('exec.requested', { container: container.name, command: argv, purpose: command.why }, run.key);
@@ -64,6 +108,20 @@ async function runOne(run: PodRun, container: ContainerInfo, command: VolatileCo
     argv,
     signal: run.ctx.signal,
     idleTimeoutMs: EXEC_TIMEOUT_MS,
+  }).catch(async (error: unknown) => {
+    // An HTTP answer other than 101 to the upgrade means no session was opened, so the command
+    // never started: recorded as such, so a resumed case knows it may run it.
+    const cause = isCustodyError(error) ? error.cause : error;
+    const { status } = statusOf(cause);
+    if (status !== undefined && !isStopSignal(error)) {
+      const requestId = auditIdOfError(cause);
+      await recorder.record(
+        'exec.refused',
+        { container: container.name, command: argv, httpStatus: status, ...(requestId ? { requestId } : {}), error: isCustodyError(error) ? error.toRecord() : { message: String(error) } },
+        run.key,
+      );
+    }
+    throw error;
   });
   const stored = await recorder.storeEvidence({
     evidenceId: run.evidenceId,
@@ -74,13 +132,23 @@ async function runOne(run: PodRun, container: ContainerInfo, command: VolatileCo
     mediaType: 'text/plain',
     target: run.key,
     cloudIds: { container: container.name, containerID: container.status?.containerID ?? '' },
+    ...(session.requestId ? { requestIds: [session.requestId] } : {}),
   });
   run.stored.push(stored.name);
   const { status, idleTimedOut } = await session.finished;
   const errText = session.stderrText();
   let stderrFile: { path: string; sha256: string; size: number } | undefined;
   if (errText) {
-    const e = await recorder.storeEvidence({ evidenceId: run.evidenceId, name: freshName(run, `${base}.err`), kind: 'exec-stderr', source, content: errText, mediaType: 'text/plain', target: run.key });
+    const e = await recorder.storeEvidence({
+      evidenceId: run.evidenceId,
+      name: freshName(run, `${base}.err`),
+      kind: 'exec-stderr',
+      source,
+      content: errText,
+      mediaType: 'text/plain',
+      target: run.key,
+      ...(session.requestId ? { requestIds: [session.requestId] } : {}),
+    });
     run.stored.push(e.name);
     stderrFile = { path: e.path, sha256: e.sha256, size: e.size };
   }
@@ -94,6 +162,7 @@ async function runOne(run: PodRun, container: ContainerInfo, command: VolatileCo
       ...outcome,
       stdout: { path: stored.path, sha256: stored.sha256, size: stored.size },
       ...(stderrFile ? { stderr: stderrFile } : {}),
+      ...(session.requestId ? { requestId: session.requestId } : {}),
     },
     run.key,
   );

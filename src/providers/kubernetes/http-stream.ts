@@ -9,7 +9,7 @@ import type { IncomingMessage, RequestOptions } from 'node:http';
 import { request as httpsRequest } from 'node:https';
 import type { KubeConfig } from '@kubernetes/client-node';
 import { CustodyError } from '../../core/errors.js';
-import { KubernetesHttpError } from './call.js';
+import { auditIdOf, KubernetesHttpError } from './call.js';
 
 const MAX_ERROR_BODY = 16 * 1024;
 /** A response that sends nothing for this long is abandoned (a stalled log must not hang the case). */
@@ -54,7 +54,13 @@ export async function requestKubernetes(
   });
   const status = res.statusCode ?? 0;
   if (status >= 200 && status < 300) return res;
-  throw new KubernetesHttpError(status, await readCapped(res, MAX_ERROR_BODY));
+  throw new KubernetesHttpError(status, await readCapped(res, MAX_ERROR_BODY), auditIdOf(res.headers));
+}
+
+/** The Audit-Id of a raw answer (see `auditIdOf`), for the entry that records it. */
+export function requestIdOf(res: IncomingMessage): { requestId?: string } {
+  const requestId = auditIdOf(res.headers);
+  return requestId ? { requestId } : {};
 }
 
 /** Reads a (small) response body whole, capped. */

@@ -8,7 +8,7 @@ import type { V1NetworkPolicy, V1Pod } from '@kubernetes/client-node';
 import { PatchStrategy, setHeaderOptions } from '@kubernetes/client-node';
 import { CustodyError } from '../../core/errors.js';
 import { recordMutation } from '../../core/kernel.js';
-import { callKubernetes, statusOf } from './call.js';
+import { auditIdOfError, callKubernetesAnswer, statusOf } from './call.js';
 import type { PodRun } from './pod-run.js';
 
 export const ISOLATION_LABEL = 'cloud-custody.io/isolated';
@@ -53,16 +53,19 @@ export async function isolatePod(run: PodRun, pod: V1Pod): Promise<void> {
     run.key,
     { type: 'change.requested', data: { change: 'label-pod', resource: run.resource, labels: { [ISOLATION_LABEL]: value } } },
     async () => {
-      const labelled = await callKubernetes('labelPod', run.resource, () => core.patchNamespacedPod({ name, namespace, body: { metadata: { labels: { [ISOLATION_LABEL]: value } } } }, mergePatch));
+      const answer = await callKubernetesAnswer('labelPod', run.resource, () => core.patchNamespacedPodWithHttpInfo({ name, namespace, body: { metadata: { labels: { [ISOLATION_LABEL]: value } } } }, mergePatch));
       // Applied is the label the API server answered with: the deny-all policy selects the pod by
       // it, so a pod stored without it (a mutating webhook) is not isolated whatever comes next.
-      const confirmed = labelled.metadata?.labels?.[ISOLATION_LABEL];
+      const confirmed = answer.value.metadata?.labels?.[ISOLATION_LABEL];
       if (confirmed !== value) {
-        throw new CustodyError('E_CLOUD', `${run.resource} was stored with ${ISOLATION_LABEL}=${confirmed ?? '(none)'}, not ${value}: the deny-all policy would not select it, so the pod is not isolated`, { resource: run.resource });
+        throw new CustodyError('E_CLOUD', `${run.resource} was stored with ${ISOLATION_LABEL}=${confirmed ?? '(none)'}, not ${value}: the deny-all policy would not select it, so the pod is not isolated`, { resource: run.resource, ...(answer.requestId ? { requestId: answer.requestId } : {}) });
       }
-      return labelled;
+      return answer;
     },
-    (labelled) => ({ type: 'change.applied', data: { change: 'label-pod', resource: run.resource, resourceVersion: labelled.metadata?.resourceVersion ?? null, labels: { [ISOLATION_LABEL]: labelled.metadata?.labels?.[ISOLATION_LABEL] ?? null } } }),
+    ({ value: labelled, requestId }) => ({
+      type: 'change.applied',
+      data: { change: 'label-pod', resource: run.resource, resourceVersion: labelled.metadata?.resourceVersion ?? null, labels: { [ISOLATION_LABEL]: labelled.metadata?.labels?.[ISOLATION_LABEL] ?? null }, requestId: requestId ?? null },
+    }),
   );
 
   const policyName = networkPolicyNameFor(caseId);
@@ -78,23 +81,30 @@ export async function isolatePod(run: PodRun, pod: V1Pod): Promise<void> {
     recorder,
     run.key,
     { type: 'change.requested', data: { change: 'deny-all-network-policy', resource: policyResource, spec: policy.spec as Record<string, unknown> } },
-    async (): Promise<{ created: V1NetworkPolicy; alreadyExisted: boolean }> => {
-      let answered: { created: V1NetworkPolicy; alreadyExisted: boolean };
+    async (): Promise<{ created: V1NetworkPolicy; alreadyExisted: boolean; requestId?: string; conflictRequestId?: string }> => {
+      let answered: { created: V1NetworkPolicy; alreadyExisted: boolean; requestId?: string; conflictRequestId?: string };
       try {
-        answered = { created: await callKubernetes('createNetworkPolicy', policyResource, () => networking.createNamespacedNetworkPolicy({ namespace, body: policy })), alreadyExisted: false };
+        const { value: created, requestId } = await callKubernetesAnswer('createNetworkPolicy', policyResource, () => networking.createNamespacedNetworkPolicyWithHttpInfo({ namespace, body: policy }));
+        answered = { created, alreadyExisted: false, ...(requestId ? { requestId } : {}) };
       } catch (error) {
         // A resumed case finds the policy it created before: read it instead.
         if (!(error instanceof CustodyError) || statusOf(error.cause).status !== 409) throw error;
-        answered = { created: await callKubernetes('readNetworkPolicy', policyResource, () => networking.readNamespacedNetworkPolicy({ name: policyName, namespace })), alreadyExisted: true };
+        const { value: created, requestId } = await callKubernetesAnswer('readNetworkPolicy', policyResource, () => networking.readNamespacedNetworkPolicyWithHttpInfo({ name: policyName, namespace }));
+        const conflictRequestId = auditIdOfError(error.cause);
+        answered = { created, alreadyExisted: true, ...(requestId ? { requestId } : {}), ...(conflictRequestId ? { conflictRequestId } : {}) };
       }
       // Applied is what the API server answered, not what was sent: anyone who can edit policies
       // (or a mutating webhook) can have made it let traffic through.
       if (!deniesAll(answered.created.spec, value)) {
-        throw new CustodyError('E_CLOUD', `${policyResource} ${answered.alreadyExisted ? 'exists but' : 'was stored but'} does not deny all traffic to the pods labelled ${ISOLATION_LABEL}=${value}: the pod is not isolated`, { resource: policyResource });
+        throw new CustodyError('E_CLOUD', `${policyResource} ${answered.alreadyExisted ? 'exists but' : 'was stored but'} does not deny all traffic to the pods labelled ${ISOLATION_LABEL}=${value}: the pod is not isolated`, { resource: policyResource, ...(answered.requestId ? { requestId: answered.requestId } : {}) });
       }
       return answered;
     },
-    ({ created, alreadyExisted }) => ({ type: 'change.applied', data: { change: 'deny-all-network-policy', resource: policyResource, uid: created.metadata?.uid ?? null, alreadyExisted } }),
+    // requestId: the answer that showed the policy (the create, or the read after a 409 whose id is conflictRequestId).
+    ({ created, alreadyExisted, requestId, conflictRequestId }) => ({
+      type: 'change.applied',
+      data: { change: 'deny-all-network-policy', resource: policyResource, uid: created.metadata?.uid ?? null, alreadyExisted, requestId: requestId ?? null, ...(conflictRequestId ? { conflictRequestId } : {}) },
+    }),
   );
 
   const nodeName = pod.spec?.nodeName;
@@ -104,7 +114,7 @@ export async function isolatePod(run: PodRun, pod: V1Pod): Promise<void> {
     recorder,
     run.key,
     { type: 'change.requested', data: { change: 'cordon-node', resource: nodeResource, patch: { spec: { unschedulable: true } } } },
-    () => callKubernetes('cordonNode', nodeResource, () => core.patchNode({ name: nodeName, body: { spec: { unschedulable: true } } }, mergePatch)),
-    (cordoned) => ({ type: 'change.applied', data: { change: 'cordon-node', resource: nodeResource, unschedulable: cordoned.spec?.unschedulable ?? null } }),
+    () => callKubernetesAnswer('cordonNode', nodeResource, () => core.patchNodeWithHttpInfo({ name: nodeName, body: { spec: { unschedulable: true } } }, mergePatch)),
+    ({ value: cordoned, requestId }) => ({ type: 'change.applied', data: { change: 'cordon-node', resource: nodeResource, unschedulable: cordoned.spec?.unschedulable ?? null, requestId: requestId ?? null } }),
   );
 }

@@ -7,7 +7,7 @@ import { CustodyError } from '../../core/errors.js';
 import { callKubernetes, statusOf } from './call.js';
 import type { ContainerInfo, PodRun } from './pod-run.js';
 import { freshName, safeName, storedBefore } from './pod-run.js';
-import { requestKubernetes } from './http-stream.js';
+import { requestIdOf, requestKubernetes } from './http-stream.js';
 
 /** Whether the container has a previous (terminated) instance whose log the kubelet keeps. */
 function hasPrevious(container: ContainerInfo): boolean {
@@ -49,6 +49,7 @@ export async function streamContainerLog(run: PodRun, container: ContainerInfo, 
     }
     throw error;
   }
+  const { requestId } = requestIdOf(response);
   const stored = await callKubernetes('readPodLog', run.resource, () =>
     recorder.storeEvidence({
       evidenceId: run.evidenceId,
@@ -63,6 +64,7 @@ export async function streamContainerLog(run: PodRun, container: ContainerInfo, 
         containerID: (previous ? container.status?.lastState?.terminated?.containerID : container.status?.containerID) ?? '',
         init: String(container.init),
       },
+      ...(requestId ? { requestIds: [requestId] } : {}),
     }),
   );
   run.stored.push(stored.name);

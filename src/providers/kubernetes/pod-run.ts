@@ -47,8 +47,11 @@ export function storedBefore(run: PodRun, name: string): string | undefined {
   return historyOf(run.ctx.recorder).storedName(run.evidenceId, name);
 }
 
-/** Stores `content` under the pod's evidence id unless the case already holds it (kernel `storeOnce`). */
-export async function storeOnce(run: PodRun, name: string, kind: string, source: string, content: string, cloudIds?: Record<string, string>): Promise<void> {
+/**
+ * Stores `content` under the pod's evidence id unless the case already holds it (kernel
+ * `storeOnce`), with the Audit-Id of the answer it came from.
+ */
+export async function storeOnce(run: PodRun, name: string, kind: string, source: string, content: string, cloudIds?: Record<string, string>, requestId?: string): Promise<void> {
   const result = await kernelStoreOnce(run.ctx.recorder, {
     evidenceId: run.evidenceId,
     name,
@@ -58,6 +61,7 @@ export async function storeOnce(run: PodRun, name: string, kind: string, source:
     mediaType: 'application/json',
     target: run.key,
     ...(cloudIds ? { cloudIds } : {}),
+    ...(requestId ? { requestIds: [requestId] } : {}),
   });
   // Stored by an earlier run of this case: it counts, and is not stored twice.
   run.stored.push(result.status === 'stored' ? result.stored.name : result.name);

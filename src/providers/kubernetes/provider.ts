@@ -10,7 +10,7 @@ import { selectorKey, targetKey } from '../../core/targets.js';
 import type { Selector, Target } from '../../core/targets.js';
 import { isLabelSelector, isPodTarget, podTarget, type KubernetesPodTarget } from './targets.js';
 import { collectorRoleArn, partitionOfRegion } from '../shared/aws-names.js';
-import { callKubernetes } from './call.js';
+import { callKubernetesAnswer } from './call.js';
 import { checkKubeconfig, connectCluster } from './cluster-access.js';
 import { withEksCredentials } from './eks-credentials.js';
 import type { ClusterAccess, KubernetesDeps } from './cluster-access.js';
@@ -143,11 +143,11 @@ export function createKubernetesProvider(config: CustodyConfig, deps: Kubernetes
       const key = selectorKey(selector);
       checkCluster(selector.cluster, `selector ${key}`);
       const access = accessFor(selector.cluster, ctx.recorder);
-      const list = await callKubernetes('listPods', `k8s:${selector.cluster}/${selector.namespace}`, () =>
-        access.core.listNamespacedPod({ namespace: selector.namespace, labelSelector: selector.labelSelector }),
+      const { value: list, requestId } = await callKubernetesAnswer('listPods', `k8s:${selector.cluster}/${selector.namespace}`, () =>
+        access.core.listNamespacedPodWithHttpInfo({ namespace: selector.namespace, labelSelector: selector.labelSelector }),
       );
       const pods = list.items.map((p) => p.metadata?.name ?? '').filter(Boolean).sort();
-      await ctx.recorder.record('selector.resolved', { selector: key, cluster: selector.cluster, namespace: selector.namespace, labelSelector: selector.labelSelector, pods, resourceVersion: list.metadata?.resourceVersion ?? null });
+      await ctx.recorder.record('selector.resolved', { selector: key, cluster: selector.cluster, namespace: selector.namespace, labelSelector: selector.labelSelector, pods, resourceVersion: list.metadata?.resourceVersion ?? null, requestId: requestId ?? null });
       return pods.map((pod) => podTarget(selector.cluster, selector.namespace, pod));
     },
     async collect(target: Target, ctx: ProviderContext): Promise<TargetOutcome> {

@@ -1,4 +1,6 @@
+import type { IncomingMessage } from 'node:http';
 import { PassThrough } from 'node:stream';
+import WebSocket from 'ws';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AuthorizationV1Api, CoreV1Api, Exec, KubeConfig, PatchStrategy, setHeaderOptions } from '@kubernetes/client-node';
 import type { V1Status } from '@kubernetes/client-node';
@@ -109,5 +111,34 @@ describe('the lab Kubernetes API server', () => {
     await core.readNamespacedPod({ namespace: 'shop', name: 'short-lived' });
     await core.readNamespacedPod({ namespace: 'shop', name: 'short-lived' });
     await expect(core.readNamespacedPod({ namespace: 'shop', name: 'short-lived' })).rejects.toMatchObject({ code: 404 });
+  });
+  it('answers every request, the exec upgrade and its refusal too, with its own Audit-Id: the id its audit record carries', async () => {
+    const uuid = /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;
+    const path = `/api/v1/namespaces/shop/pods/${scenario.compromisedPod}`;
+    const answers = [await fetch(lab.url + path, { headers: { Authorization: `Bearer ${scenario.collectorToken}` } }), await fetch(lab.url + path)];
+    const ids = answers.map((r) => r.headers.get('audit-id') ?? '');
+    expect(answers.map((r) => r.status)).toEqual([200, 401]);
+    expect(ids.every((id) => uuid.test(id))).toBe(true);
+    expect(ids[0]).not.toBe(ids[1]);
+    expect(lab.audit.slice(-2).map((a) => [a.auditId, a.code])).toEqual([[ids[0], 200], [ids[1], 401]]);
+
+    const upgrade = (token: string) =>
+      new Promise<IncomingMessage>((resolve, reject) => {
+        const ws = new WebSocket(`${lab.url.replace('http', 'ws')}${path}/exec?container=app&command=id&stdout=true`, ['v4.channel.k8s.io'], { headers: { Authorization: `Bearer ${token}` } });
+        ws.once('upgrade', (res) => {
+          resolve(res);
+          ws.close();
+        });
+        ws.once('unexpected-response', (_req, res) => {
+          resolve(res);
+          res.resume();
+        });
+        ws.once('error', reject);
+      });
+    const [opened, refused] = [await upgrade(scenario.collectorToken), await upgrade(scenario.noExecToken)];
+    expect([opened.statusCode, refused.statusCode]).toEqual([101, 403]);
+    const execAudit = lab.audit.filter((a) => a.subresource === 'exec').slice(-2);
+    expect([opened.headers['audit-id'], refused.headers['audit-id']]).toEqual(execAudit.map((a) => a.auditId));
+    expect(execAudit.every((a) => uuid.test(a.auditId))).toBe(true);
   });
 });

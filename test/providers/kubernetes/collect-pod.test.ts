@@ -167,7 +167,11 @@ describe('the record of how the cluster was reached', () => {
     const kase = await openTestCase(fixture);
     await createKubernetesProvider(config, {}, REGISTRY.createServices()).collect(parseTarget(`k8s:lab/shop/${fixture.scenario.compromisedPod}`), contextFor(kase));
     expect(entriesOf(kase, 'cluster.connected')[0]!.data).toEqual({
-      identity: { username: 'cloud-custody-collector', groups: ['cloud-custody:collectors', 'system:authenticated'] },
+      identity: {
+        username: 'cloud-custody-collector',
+        groups: ['cloud-custody:collectors', 'system:authenticated'],
+        requestId: fixture.lab.audit.find((a) => a.resource === 'selfsubjectreviews')!.auditId,
+      },
       cluster: 'lab',
       server: fixture.lab.url,
       auth: 'kubeconfig',
