@@ -18,7 +18,7 @@ import type { LabLimits, LabState } from './aws/state.js';
 export type { Authorizer, AuthorizationDecision, AuthorizationRequest, DefaultAuthorizerOptions } from './aws/authorizer.js';
 export { allowAll, createDefaultAuthorizer, withSessionPolicy } from './aws/authorizer.js';
 export { evaluateSessionPolicy } from './aws/session-policy.js';
-export type { CallCounts, FaultSpec, LatencySpec, TerminationSchedule } from './aws/control.js';
+export type { CallCounts, FaultSpec, InstanceAttributeName, LatencySpec, TerminationSchedule } from './aws/control.js';
 export { LabControl } from './aws/control.js';
 export { ebsControl, EBS_LIMITS } from './aws/ebs-direct.js';
 export { diskOfVolume, LabDisk, setVolumeDisk, EBS_BLOCK_SIZE, type LabDiskSpec } from './aws/disk-content.js';

@@ -98,6 +98,7 @@ describe('a case in the lab under the shipped least-privilege policies', () => {
       'CloudCustodyOrchestrator:sts:AssumeRole',
       'CloudCustodyCollector:ec2:CreateSnapshots',
       'CloudCustodyCollector:ec2:ModifyInstanceAttribute',
+      'CloudCustodyCollector:ec2:DescribeInstanceAttribute',
       'CloudCustodyCollector:ec2:CopySnapshot',
       'CloudCustodyCollector:ec2:ModifySnapshotAttribute',
       'CloudCustodyOrchestrator:ec2:CopySnapshot',

@@ -115,7 +115,7 @@ describe('preflight in the lab, under the shipped policies', () => {
   it('a well-deployed account passes every check it can make, and nothing in the lab changes', async () => {
     const before = fingerprint();
     const rows = await preflight({ accounts: ['222222222222'] });
-    for (const check of ['assume-role', 'describe-instances', 'create-snapshots', 'preserve-instance', 'shareable-key']) {
+    for (const check of ['assume-role', 'describe-instances', 'create-snapshots', 'preserve-instance', 'preserve-readback', 'shareable-key']) {
       expect(row(rows, '222222222222', check).result, JSON.stringify(row(rows, '222222222222', check))).toBe('ok');
     }
     expect(row(rows, '222222222222', 'create-snapshots')).toMatchObject({ action: 'ec2:CreateSnapshots', detail: expect.stringContaining('DryRun') });
@@ -213,6 +213,8 @@ describe('preflight in the lab, under the shipped policies', () => {
     expect(snapshot.detail).toContain('lacks the collection tag ForensicsEnabled=true');
     expect(snapshot.detail).not.toMatch(/StackSet/);
     expect(row(rows, '222222222222', 'preserve-instance')).toMatchObject({ result: 'denied', action: 'ec2:ModifyInstanceAttribute' });
+    expect(row(rows, '222222222222', 'preserve-readback')).toMatchObject({ result: 'denied', action: 'ec2:DescribeInstanceAttribute' });
+    expect(row(rows, '222222222222', 'preserve-readback').detail).toContain(arn);
   });
 
   it('a wrong external id is denied by the trust policy', async () => {

@@ -10,6 +10,7 @@ import { AssumeRoleCommand, STSClient } from '@aws-sdk/client-sts';
 import {
   CreateSnapshotsCommand,
   GetConsoleOutputCommand,
+  DescribeInstanceAttributeCommand,
   DescribeInstancesCommand,
   DescribeSnapshotAttributeCommand,
   DescribeSnapshotsCommand,
@@ -54,6 +55,23 @@ async function caseSnapshots(caseId: string) {
   return out.Snapshots ?? [];
 }
 
+/** A tagged instance with two volumes (8 and 10 GiB) in moto; returns its id. */
+async function runTaggedInstance(ebs: { DeleteOnTermination?: boolean }, tags: Array<{ Key: string; Value: string }> = []): Promise<string> {
+  const run = await ec2.send(
+    new RunInstancesCommand({
+      ImageId: 'ami-12c6146b',
+      MinCount: 1,
+      MaxCount: 1,
+      BlockDeviceMappings: [
+        { DeviceName: '/dev/sda1', Ebs: { VolumeSize: 8, ...ebs } },
+        { DeviceName: '/dev/sdf', Ebs: { VolumeSize: 10, ...ebs } },
+      ],
+      TagSpecifications: [{ ResourceType: 'instance', Tags: [{ Key: 'ForensicsEnabled', Value: 'true' }, ...tags] }],
+    }),
+  );
+  return run.Instances![0]!.InstanceId!;
+}
+
 beforeAll(async () => {
   moto = await startMoto();
   const endpoint = moto.endpoint;
@@ -73,19 +91,7 @@ beforeAll(async () => {
   const key = await kms.send(new CreateKeyCommand({ Description: 'cloud-custody shareable key' }));
   await kms.send(new CreateAliasCommand({ AliasName: 'alias/cloud-custody-share', TargetKeyId: key.KeyMetadata!.KeyId! }));
   kms.destroy();
-  const run = await ec2.send(
-    new RunInstancesCommand({
-      ImageId: 'ami-12c6146b',
-      MinCount: 1,
-      MaxCount: 1,
-      BlockDeviceMappings: [
-        { DeviceName: '/dev/sda1', Ebs: { VolumeSize: 8 } },
-        { DeviceName: '/dev/sdf', Ebs: { VolumeSize: 10 } },
-      ],
-      TagSpecifications: [{ ResourceType: 'instance', Tags: [{ Key: 'ForensicsEnabled', Value: 'true' }, { Key: 'Incident', Value: 'ir-42' }] }],
-    }),
-  );
-  instanceId = run.Instances![0]!.InstanceId!;
+  instanceId = await runTaggedInstance({}, [{ Key: 'Incident', Value: 'ir-42' }]);
   instanceArn = `arn:aws:ec2:${REGION}:${TARGET_ACCOUNT}:instance/${instanceId}`;
 });
 
@@ -225,6 +231,25 @@ describe('AWS provider against moto', () => {
     expect(rerun.filter((e) => e.type === 'snapshot.requested' && e.data.operation !== 'ModifySnapshotAttribute')).toHaveLength(0);
     // The artefacts were recorded by the first run; the rerun does not record them twice.
     expect(rerun.filter((e) => e.type === 'artifact.recorded')).toHaveLength(0);
+  });
+
+  it('--preserve: termination protection read before and after (DescribeInstanceAttribute) and DeleteOnTermination read back (DescribeInstances), recorded as moto reports them', async () => {
+    const id = await runTaggedInstance({ DeleteOnTermination: true });
+    const aws = provider();
+    const recorder = new MemoryRecorder('case-moto-preserve');
+    const outcome = await aws.collect(parseTarget(`arn:aws:ec2:${REGION}:${TARGET_ACCOUNT}:instance/${id}`), contextFor(recorder, { preserve: true }));
+    await aws.close?.();
+    expect(outcome.status, outcome.reason).toBe('collected');
+    const [protection, volumes] = recorder.ofType('change.applied').map((e) => e.data);
+    expect(protection).toMatchObject({ attribute: 'disableApiTermination', before: false, after: true, confirmed: { disableApiTermination: true } });
+    expect(volumes).toMatchObject({ attribute: 'deleteOnTermination' });
+    expect((volumes!.volumes as Array<{ before: unknown; after: unknown }>).map((v) => [v.before, v.after])).toEqual([
+      [true, false],
+      [true, false],
+    ]);
+    expect(recorder.ofType('change.unconfirmed')).toEqual([]);
+    const read = await ec2.send(new DescribeInstanceAttributeCommand({ InstanceId: id, Attribute: 'disableApiTermination' }));
+    expect(read.DisableApiTermination?.Value).toBe(true);
   });
 
   it('an instance that does not exist fails with a reason naming it, and the ledger says why', async () => {

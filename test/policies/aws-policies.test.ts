@@ -154,6 +154,11 @@ const collectorDenials: DenyCase[] = [
   ['snapshotting an untagged volume of a tagged instance', asCollector('ec2:CreateSnapshots', volume())],
   ['snapshotting an untagged volume on its own', asCollector('ec2:CreateSnapshot', volume())],
   ['preserving (ModifyInstanceAttribute) an untagged instance', asCollector('ec2:ModifyInstanceAttribute', instance())],
+  ['reading the attributes (DescribeInstanceAttribute, e.g. its user data) of an untagged instance', asCollector('ec2:DescribeInstanceAttribute', instance())],
+  [
+    'reading the attributes of an instance tagged ForensicsEnabled=false',
+    asCollector('ec2:DescribeInstanceAttribute', instance(), { [`aws:ResourceTag/${tagKey}`]: 'false' }),
+  ],
   ['creating snapshots without the case tags', asCollector('ec2:CreateSnapshots', snapshot())],
   [
     'creating snapshots tagged with another case',

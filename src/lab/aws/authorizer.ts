@@ -79,7 +79,8 @@ function list(value: string | string[] | undefined): string[] {
 
 /**
  * The collector role's intent, simply: in target accounts a `CloudCustodyCollector` session may
- * read anything, act only on instances and volumes carrying the collection tag, create snapshots
+ * read anything (an instance's attributes only when it is tagged), act only on instances and
+ * volumes carrying the collection tag, create snapshots
  * only with a `CaseId` tag at creation, share only with the forensics account, and never delete,
  * stop or terminate. Other principals (the orchestrator) may do anything but destroy. A session's
  * inline policy narrows all of this further.
@@ -102,7 +103,8 @@ function collectorIntent(options: DefaultAuthorizerOptions): Authorizer {
       request.principal.roleName === collectorRole &&
       request.principal.account !== options.forensicsAccount;
     if (!isCollector) return { allowed: true };
-    if (READ_ONLY.test(action)) return { allowed: true };
+    // The one Describe action EC2 authorises on the instance (and its tags), as the shipped policy grants it.
+    if (READ_ONLY.test(action) && action !== 'ec2:DescribeInstanceAttribute') return { allowed: true };
 
     const resource = request.resources[0] ?? '*';
     const tagged = single(context[`aws:ResourceTag/${tag.key}`]) === tag.value;
@@ -114,6 +116,7 @@ function collectorIntent(options: DefaultAuthorizerOptions): Authorizer {
       case 'ec2:GetConsoleOutput':
       case 'ec2:GetConsoleScreenshot':
       case 'ec2:ModifyInstanceAttribute':
+      case 'ec2:DescribeInstanceAttribute':
         return tagged ? { allowed: true } : deny(`${resource} lacks the tag ${tag.key}=${tag.value}`);
       case 'ec2:CreateSnapshots':
       case 'ec2:CreateSnapshot':

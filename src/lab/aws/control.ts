@@ -20,6 +20,9 @@ export interface FaultSpec {
   account?: string;
 }
 
+/** The instance attributes `--preserve` changes. */
+export type InstanceAttributeName = 'disableApiTermination' | 'blockDeviceMapping';
+
 export interface TerminationSchedule {
   /** At this lab time (epoch ms). */
   at?: number;
@@ -60,6 +63,7 @@ export class LabControl {
   private readonly buckets = new Map<string, TokenBucket>();
   private faults: Array<FaultSpec & { remaining: number }> = [];
   private terminations: PendingTermination[] = [];
+  private readonly ignoredChanges = new Map<string, InstanceAttributeName[]>();
   private counts: CallCounts = {};
   private throttledCount = 0;
   private clockSkewMs: number | undefined;
@@ -91,6 +95,21 @@ export class LabControl {
   /** The next `count` (default 1) calls of `action` fail with `code`. */
   failNext(fault: FaultSpec): void {
     this.faults.push({ ...fault, remaining: fault.count ?? 1 });
+  }
+
+  /**
+   * From now on, ModifyInstanceAttribute on this instance answers `return true` as EC2 does but
+   * leaves these attributes as they were (default: both `--preserve` changes): the silent
+   * failure only a read-back can tell.
+   */
+  ignoreAttributeChanges(instanceId: string, attributes: InstanceAttributeName[] = ['disableApiTermination', 'blockDeviceMapping']): void {
+    if (!this.state.findInstance(instanceId)) throw new Error(`no instance ${instanceId} in the lab`);
+    this.ignoredChanges.set(instanceId, attributes);
+  }
+
+  /** The attribute changes this instance silently ignores (none unless `ignoreAttributeChanges`). */
+  ignoresAttributeChanges(instanceId: string): readonly InstanceAttributeName[] {
+    return this.ignoredChanges.get(instanceId) ?? [];
   }
 
   /** Terminates an instance now, at a lab time, or just before the Nth call of an action. */

@@ -1,6 +1,6 @@
 /**
  * EC2 instance and volume operations: DescribeInstances, DescribeVolumes, GetConsoleOutput,
- * GetConsoleScreenshot, ModifyInstanceAttribute.
+ * GetConsoleScreenshot, ModifyInstanceAttribute, DescribeInstanceAttribute.
  */
 import { authorize, resourceTagContext, type CallContext, type HandlerResult } from './context.js';
 import {
@@ -81,6 +81,22 @@ function instanceFilterValues(instance: LabInstance, name: string): string[] | u
   }
 }
 
+/** An instance's EBS mappings as EC2 writes them, in DescribeInstances and DescribeInstanceAttribute alike. */
+function renderBlockDevices(instance: LabInstance): XmlChild[] {
+  return items(instance.blockDevices, (d) => [
+    ['deviceName', d.deviceName],
+    [
+      'ebs',
+      [
+        ['volumeId', d.volumeId],
+        ['status', 'attached'],
+        ['attachTime', d.attachTime],
+        ['deleteOnTermination', d.deleteOnTermination],
+      ],
+    ],
+  ]);
+}
+
 function renderInstance(instance: LabInstance): XmlChild[] {
   const terminated = instance.state === 'terminated';
   const children: XmlChild[] = [
@@ -101,21 +117,7 @@ function renderInstance(instance: LabInstance): XmlChild[] {
     ['architecture', 'x86_64'],
     ['rootDeviceType', 'ebs'],
     ['rootDeviceName', instance.rootDeviceName],
-    [
-      'blockDeviceMapping',
-      items(instance.blockDevices, (d) => [
-        ['deviceName', d.deviceName],
-        [
-          'ebs',
-          [
-            ['volumeId', d.volumeId],
-            ['status', 'attached'],
-            ['attachTime', d.attachTime],
-            ['deleteOnTermination', d.deleteOnTermination],
-          ],
-        ],
-      ]),
-    ],
+    ['blockDeviceMapping', renderBlockDevices(instance)],
     ['virtualizationType', 'hvm'],
     ['hypervisor', 'xen'],
     ['ebsOptimized', false],
@@ -317,15 +319,41 @@ async function modifyInstanceAttribute(call: CallContext, params: QueryTree): Pr
       throw new LabAwsError('InvalidInstanceAttributeValue', `No device is currently mapped at ${mapping.deviceName}`, 400);
     }
   }
-  if (disableText !== undefined) {
-    if (!['true', 'false'].includes(disableText.toLowerCase())) throw invalidParameterValue(`Invalid value '${disableText}' for disableApiTermination`);
+  if (disableText !== undefined && !['true', 'false'].includes(disableText.toLowerCase())) {
+    throw invalidParameterValue(`Invalid value '${disableText}' for disableApiTermination`);
+  }
+  // An injected fault (LabControl.ignoreAttributeChanges): EC2 answers `return true` and the
+  // attribute stays as it was, which only a read-back can tell.
+  const ignored = call.lab.control.ignoresAttributeChanges(instance.id);
+  if (disableText !== undefined && !ignored.includes('disableApiTermination')) {
     instance.disableApiTermination = disableText.toLowerCase() === 'true';
   }
-  for (const mapping of mappings) {
+  for (const mapping of ignored.includes('blockDeviceMapping') ? [] : mappings) {
     const device = instance.blockDevices.find((d) => d.deviceName === mapping.deviceName);
     if (device && mapping.deleteOnTermination !== undefined) device.deleteOnTermination = mapping.deleteOnTermination;
   }
   return respond(call, 'ModifyInstanceAttribute', [['return', true]]);
+}
+
+/** The attributes the lab answers for; EC2's others (`userData`, `groupSet`, …) are refused as unknown here. */
+const DESCRIBABLE_ATTRIBUTES = ['disableApiTermination', 'blockDeviceMapping', 'instanceType', 'rootDeviceName'] as const;
+
+/** One attribute of one instance, in EC2's shape: `<instanceId>` and an element named after the attribute. */
+async function describeInstanceAttribute(call: CallContext, params: QueryTree): Promise<HandlerResult> {
+  const attribute = requireString(params, 'Attribute');
+  if (!(DESCRIBABLE_ATTRIBUTES as readonly string[]).includes(attribute)) throw invalidParameterValue(`Value (${attribute}) for parameter attribute is invalid. Unknown attribute.`);
+  const instance = oneInstance(call, params);
+  await authorize(call, 'ec2:DescribeInstanceAttribute', [{ resource: instanceArn(instance), context: resourceTagContext(instance.tags) }]);
+  endIfDryRun(params);
+  const value: XmlChild[] =
+    attribute === 'disableApiTermination'
+      ? [['disableApiTermination', [['value', instance.disableApiTermination]]]]
+      : attribute === 'blockDeviceMapping'
+        ? [['blockDeviceMapping', renderBlockDevices(instance)]]
+        : attribute === 'instanceType'
+          ? [['instanceType', [['value', instance.instanceType]]]]
+          : [['rootDeviceName', [['value', instance.rootDeviceName]]]];
+  return respond(call, 'DescribeInstanceAttribute', [['instanceId', instance.id], ...value]);
 }
 
 export const instanceHandlers: Record<string, (call: CallContext, params: QueryTree) => Promise<HandlerResult>> = {
@@ -334,4 +362,5 @@ export const instanceHandlers: Record<string, (call: CallContext, params: QueryT
   GetConsoleOutput: getConsoleOutput,
   GetConsoleScreenshot: getConsoleScreenshot,
   ModifyInstanceAttribute: modifyInstanceAttribute,
+  DescribeInstanceAttribute: describeInstanceAttribute,
 };

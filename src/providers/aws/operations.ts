@@ -144,6 +144,18 @@ export const AWS_OPERATIONS = {
     mutates: true,
     permissions: [{ action: 'ec2:ModifyInstanceAttribute', resource: INSTANCE, context: TAGGED }],
   },
+  /**
+   * `--preserve`: termination protection read before the change and read back after it, so the
+   * ledger records what EC2 reports rather than what was asked. Unlike the other Describe
+   * actions, the Service Authorization Reference gives it the instance as a required resource
+   * with `aws:ResourceTag`: it is held to tagged instances like the change itself.
+   */
+  describeInstanceAttribute: {
+    api: 'ec2:DescribeInstanceAttribute',
+    account: 'target',
+    mutates: false,
+    permissions: [{ action: 'ec2:DescribeInstanceAttribute', resource: INSTANCE, context: TAGGED }],
+  },
   /** One crash-consistent snapshot set per instance, tagged at creation. */
   createSnapshots: {
     api: 'ec2:CreateSnapshots',
@@ -461,8 +473,13 @@ export function plannedCalls(target: Target, options: CollectOptions, config: Cu
     if (options.preserve) {
       steps.push({
         step: 'preserve',
-        description: 'Termination protection on, DeleteOnTermination off for every volume (recorded changes)',
-        calls: [plannedCall('preserveInstance', targetWhere, inTarget)],
+        description:
+          'Termination protection on, DeleteOnTermination off for every volume (recorded changes, each read before and read back after: the ledger records what EC2 reports)',
+        calls: [
+          plannedCall('describeInstanceAttribute', targetWhere, inTarget),
+          plannedCall('preserveInstance', targetWhere, inTarget),
+          plannedCall('describeInstances', targetWhere, inTarget),
+        ],
       });
     }
   }

@@ -3,7 +3,8 @@
  * collection would be allowed — without changing anything. It assumes the collector role as the
  * orchestrator would, reads what is read-only anyway (DescribeInstances, DescribeSnapshots,
  * kms:DescribeKey of the shareable key), and asks EC2 with `DryRun` about every mutation it can
- * (CreateSnapshots with the case tags, ModifyInstanceAttribute, ModifySnapshotAttribute,
+ * (CreateSnapshots with the case tags, ModifyInstanceAttribute and the DescribeInstanceAttribute
+ * that reads it back, ModifySnapshotAttribute,
  * CopySnapshot): EC2 answers `DryRunOperation` when the call would have been allowed and
  * `UnauthorizedOperation` when not, and does nothing either way.
  */
@@ -11,6 +12,7 @@ import {
   CopySnapshotCommand,
   CreateSnapshotCommand,
   CreateSnapshotsCommand,
+  DescribeInstanceAttributeCommand,
   DescribeInstancesCommand,
   DescribeSnapshotsCommand,
   ModifyInstanceAttributeCommand,
@@ -42,7 +44,8 @@ export interface PreflightRow {
   account: string;
   region: string;
   /**
-   * `assume-role`, `describe-instances`, `create-snapshots`, `preserve-instance`, `shareable-key`,
+   * `assume-role`, `describe-instances`, `create-snapshots`, `preserve-instance`,
+   * `preserve-readback`, `shareable-key`,
    * `share-snapshot`, `copy-snapshot`, `create-snapshot`; in the forensics account
    * `forensics-copy` and (with `aws.lock`) `forensics-lock`.
    */
@@ -357,6 +360,7 @@ async function checkRegion(
       const why = `not checked: no instance in ${region} carries ${tag.key}=${tag.value} (tag a workload, or name a target)`;
       probe.push('create-snapshots', 'ec2:CreateSnapshots', 'error', why);
       probe.push('preserve-instance', 'ec2:ModifyInstanceAttribute', 'error', why);
+      probe.push('preserve-readback', 'ec2:DescribeInstanceAttribute', 'error', why);
     }
     for (const instanceId of instanceIds) {
       const arn = `arn:${partition}:ec2:${region}:${account}:instance/${instanceId}`;
@@ -386,6 +390,22 @@ async function checkRegion(
             'preserveInstance',
             clients.ec2,
             new ModifyInstanceAttributeCommand({ DryRun: true, InstanceId: instanceId, DisableApiTermination: { Value: true } }),
+            { resource: arn },
+          ),
+        cause,
+      );
+      // --preserve reads termination protection before and after the change: a role deployed
+      // before that read was granted would record the change as not confirmed.
+      await dryRun(
+        probe,
+        'preserve-readback',
+        'ec2:DescribeInstanceAttribute',
+        arn,
+        () =>
+          callAws(
+            'describeInstanceAttribute',
+            clients.ec2,
+            new DescribeInstanceAttributeCommand({ DryRun: true, InstanceId: instanceId, Attribute: 'disableApiTermination' }),
             { resource: arn },
           ),
         cause,

@@ -1,30 +1,99 @@
 /**
  * `--preserve`: termination protection on, and DeleteOnTermination off for every attached
  * volume, so the evidence survives someone terminating the instance. Each change is recorded
- * with its before and after values; nothing else about the instance is touched.
+ * with its before and after values as EC2 reports them: ModifyInstanceAttribute answers only
+ * `return true`, so the value is read before the change and read back after it, and a change EC2
+ * accepted but does not report is a failed step, never an applied one. Nothing else about the
+ * instance is touched.
  */
-import { ModifyInstanceAttributeCommand, type Instance } from '@aws-sdk/client-ec2';
-import { recordMutation } from '../../core/kernel.js';
+import { DescribeInstanceAttributeCommand, DescribeInstancesCommand, ModifyInstanceAttributeCommand, type Instance } from '@aws-sdk/client-ec2';
+import { CustodyError } from '../../core/errors.js';
+import { isStopSignal, recordMutation } from '../../core/kernel.js';
 import type { AwsInstanceTarget } from './targets.js';
 import { runStep, type TargetRun } from './run.js';
+
+/** A value as EC2 reported it, with the request id of the read. */
+interface Reading<T> {
+  value: T;
+  requestId: string | null;
+}
+
+async function readTerminationProtection(run: TargetRun<AwsInstanceTarget>): Promise<Reading<boolean | null>> {
+  const { output, requestId } = await run.scope.caller.ec2(
+    'describeInstanceAttribute',
+    new DescribeInstanceAttributeCommand({ InstanceId: run.target.instanceId, Attribute: 'disableApiTermination' }),
+    run.target.arn,
+    run.signal,
+  );
+  return { value: output.DisableApiTermination?.Value ?? null, requestId: requestId ?? null };
+}
+
+/** DeleteOnTermination of every EBS mapping, by device name, from a fresh DescribeInstances. */
+async function readDeleteOnTermination(run: TargetRun<AwsInstanceTarget>): Promise<Reading<Map<string, boolean | null>>> {
+  const { output, requestId } = await run.scope.caller.ec2(
+    'describeInstances',
+    new DescribeInstancesCommand({ InstanceIds: [run.target.instanceId] }),
+    run.target.arn,
+    run.signal,
+  );
+  const instance = (output.Reservations ?? []).flatMap((r) => r.Instances ?? []).find((i) => i.InstanceId === run.target.instanceId);
+  const byDevice = new Map<string, boolean | null>();
+  for (const m of instance?.BlockDeviceMappings ?? []) if (m.DeviceName) byDevice.set(m.DeviceName, m.Ebs?.DeleteOnTermination ?? null);
+  return { value: byDevice, requestId: requestId ?? null };
+}
+
+/**
+ * A change EC2 accepted that its read-back does not show: recorded as `change.unconfirmed` with
+ * what EC2 reports, then the step fails with an error naming the attribute and the instance.
+ */
+async function refuteChange(run: TargetRun<AwsInstanceTarget>, data: Record<string, unknown>, message: string, confirmRequestId: string | null): Promise<never> {
+  await run.recorder.record('change.unconfirmed', data, run.target.arn);
+  throw new CustodyError('E_CLOUD', `${message}: the change is not in effect (check the instance, and set it by hand if it must be)`, {
+    action: 'ec2:ModifyInstanceAttribute',
+    resource: run.target.arn,
+    ...(confirmRequestId ? { requestId: confirmRequestId } : {}),
+  });
+}
 
 export async function preserveInstance(run: TargetRun<AwsInstanceTarget>, instance: Instance): Promise<void> {
   const { target } = run;
   await runStep(run, 'preserve-termination-protection', async () => {
     const change = { attribute: 'disableApiTermination', instanceId: target.instanceId };
-    // DescribeInstances does not report this attribute; the before value is not read (no extra permission).
+    // The value before is read, not assumed. If the read is refused (a role deployed before this
+    // permission), protecting the instance still matters more: the change goes ahead with the
+    // before value recorded as not read, and the read-back below fails the step for the same reason.
+    let before: Reading<boolean | null> & { error?: Record<string, unknown> };
+    try {
+      before = await readTerminationProtection(run);
+    } catch (error) {
+      if (isStopSignal(error) || !(error instanceof CustodyError)) throw error;
+      before = { value: null, requestId: null, error: error.toRecord() };
+    }
+    const read = { before: before.value, beforeRequestId: before.requestId, ...(before.error ? { beforeReadError: before.error } : {}) };
     await recordMutation(
       run.recorder,
       target.arn,
-      { type: 'change.requested', data: { ...change, before: null, after: true } },
-      () =>
-        run.scope.caller.ec2(
+      { type: 'change.requested', data: { ...change, ...read, after: true } },
+      async () => {
+        const { requestId } = await run.scope.caller.ec2(
           'preserveInstance',
           new ModifyInstanceAttributeCommand({ InstanceId: target.instanceId, DisableApiTermination: { Value: true } }),
           target.arn,
           run.signal,
-        ),
-      ({ requestId }) => ({ type: 'change.applied', data: { ...change, before: null, after: true, requestId: requestId ?? null } }),
+        );
+        const after = await readTerminationProtection(run);
+        const reported = { ...change, ...read, after: after.value, requestId: requestId ?? null, confirmed: { disableApiTermination: after.value }, confirmRequestId: after.requestId };
+        if (after.value !== true) {
+          await refuteChange(
+            run,
+            { ...reported, requested: true },
+            `instance ${target.instanceId}: EC2 accepted disableApiTermination=true (ModifyInstanceAttribute) but DescribeInstanceAttribute reports disableApiTermination=${String(after.value)}`,
+            after.requestId,
+          );
+        }
+        return reported;
+      },
+      (reported) => ({ type: 'change.applied', data: reported }),
     );
   });
 
@@ -38,8 +107,8 @@ export async function preserveInstance(run: TargetRun<AwsInstanceTarget>, instan
       run.recorder,
       target.arn,
       { type: 'change.requested', data: change },
-      () =>
-        run.scope.caller.ec2(
+      async () => {
+        const { requestId } = await run.scope.caller.ec2(
           'preserveInstance',
           new ModifyInstanceAttributeCommand({
             InstanceId: target.instanceId,
@@ -47,8 +116,28 @@ export async function preserveInstance(run: TargetRun<AwsInstanceTarget>, instan
           }),
           target.arn,
           run.signal,
-        ),
-      ({ requestId }) => ({ type: 'change.applied', data: { ...change, requestId: requestId ?? null } }),
+        );
+        const read = await readDeleteOnTermination(run);
+        const reportedVolumes = volumes.map((v) => ({ ...v, after: read.value.get(v.deviceName) ?? null }));
+        const reported = {
+          ...change,
+          volumes: reportedVolumes,
+          requestId: requestId ?? null,
+          confirmed: { deleteOnTermination: Object.fromEntries(reportedVolumes.map((v) => [v.volumeId, v.after])) },
+          confirmRequestId: read.requestId,
+        };
+        const unchanged = reportedVolumes.filter((v) => v.after !== false).map((v) => `${v.volumeId} (${v.deviceName})`);
+        if (unchanged.length > 0) {
+          await refuteChange(
+            run,
+            { ...reported, requested: false },
+            `instance ${target.instanceId}: EC2 accepted deleteOnTermination=false (ModifyInstanceAttribute) but DescribeInstances reports it is not false for ${unchanged.join(', ')}`,
+            read.requestId,
+          );
+        }
+        return reported;
+      },
+      (reported) => ({ type: 'change.applied', data: reported }),
     );
   });
 }

@@ -15,7 +15,9 @@
  *   DescribeVolumes and DescribeKey answers, one section each), console-output.txt,
  *   console-screenshot.jpg; a volume target's volumes.json and kms-keys.json (a resumed run that
  *   finds an unrecorded file of the same name stores `<name>.resumed-<seq>.<ext>`).
- * - `change.requested` / `change.applied` (`--preserve`): attribute, before, after, requestId.
+ * - `change.requested` / `change.applied` | `change.unconfirmed` (`--preserve`): attribute,
+ *   before (as read), after (requested; then as read back), requestId, confirmed,
+ *   confirmRequestId (docs/ledger-format.md).
  * - `snapshot.requested` before every mutation: operation (CreateSnapshots | CreateSnapshot |
  *   CopySnapshot | ModifySnapshotAttribute | LockSnapshot), role (source | reencrypted | share |
  *   forensics | lock), ids and tags; then `snapshot.created` | `snapshot.copied` |

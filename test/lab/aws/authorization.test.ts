@@ -1,5 +1,6 @@
 import {
   CreateSnapshotsCommand,
+  DescribeInstanceAttributeCommand,
   DescribeSnapshotsCommand,
   ModifyInstanceAttributeCommand,
   ModifySnapshotAttributeCommand,
@@ -64,6 +65,40 @@ describe('lab authorization with the collector role intent', () => {
     const instance = lab.state.findInstance(web);
     expect(instance?.disableApiTermination).toBe(true);
     expect(instance?.blockDevices.find((d) => d.deviceName === '/dev/xvda')?.deleteOnTermination).toBe(false);
+  });
+
+  it('DescribeInstanceAttribute answers in EC2\'s shape on a tagged instance, and is refused on an untagged one (the attribute read is held to the tag)', async () => {
+    const web = await instanceNamed(target, 'web-01');
+    const batch = await instanceNamed(target, 'batch-01');
+    const instance = lab.state.findInstance(web)!;
+    const protection = await target.send(new DescribeInstanceAttributeCommand({ InstanceId: web, Attribute: 'disableApiTermination' }));
+    expect(protection.InstanceId).toBe(web);
+    expect(protection.DisableApiTermination).toEqual({ Value: instance.disableApiTermination });
+    expect(protection.BlockDeviceMappings).toBeUndefined();
+    const mappings = await target.send(new DescribeInstanceAttributeCommand({ InstanceId: web, Attribute: 'blockDeviceMapping' }));
+    expect(mappings.BlockDeviceMappings?.map((m) => [m.DeviceName, m.Ebs?.VolumeId, m.Ebs?.DeleteOnTermination])).toEqual(
+      instance.blockDevices.map((d) => [d.deviceName, d.volumeId, d.deleteOnTermination]),
+    );
+    const refused = await failureOf(target.send(new DescribeInstanceAttributeCommand({ InstanceId: batch, Attribute: 'disableApiTermination' })));
+    expect(refused.name).toBe('UnauthorizedOperation');
+    expect(refused.message).toContain(`ec2:DescribeInstanceAttribute on resource: arn:aws:ec2:us-east-1:222222222222:instance/${batch}`);
+    const dryRun = await failureOf(target.send(new DescribeInstanceAttributeCommand({ InstanceId: web, Attribute: 'disableApiTermination', DryRun: true })));
+    expect(dryRun.name).toBe('DryRunOperation');
+  });
+
+  it('an instance set to ignore attribute changes answers "true" and keeps them, as only a read-back can tell', async () => {
+    const db = await instanceNamed(target, 'db-01');
+    const instance = lab.state.findInstance(db)!;
+    const device = instance.blockDevices[0]!;
+    const before = { protection: instance.disableApiTermination, deleteOnTermination: device.deleteOnTermination };
+    lab.control.ignoreAttributeChanges(db);
+    await target.send(new ModifyInstanceAttributeCommand({ InstanceId: db, DisableApiTermination: { Value: !before.protection } }));
+    await target.send(
+      new ModifyInstanceAttributeCommand({ InstanceId: db, BlockDeviceMappings: [{ DeviceName: device.deviceName, Ebs: { DeleteOnTermination: !before.deleteOnTermination } }] }),
+    );
+    const read = await target.send(new DescribeInstanceAttributeCommand({ InstanceId: db, Attribute: 'disableApiTermination' }));
+    expect(read.DisableApiTermination?.Value).toBe(before.protection);
+    expect(device.deleteOnTermination).toBe(before.deleteOnTermination);
   });
 
   it('refuses to share evidence with any account but the forensics account', async () => {

@@ -83,6 +83,121 @@ describe('AWS provider options', () => {
   });
 });
 
+describe('--preserve records what EC2 reports, read before and read back after', () => {
+  const TAGGED = { ForensicsEnabled: 'true' };
+  const arnOf = (host: LabInstance) => `arn:aws:ec2:${REGION}:333333333333:instance/${host.id}`;
+  const preserveHost = (name: string, extra: { disableApiTermination?: boolean } = {}) =>
+    addInstance(lab.state, '333333333333', REGION, {
+      tags: { Name: name, ...TAGGED },
+      volumes: [
+        { sizeGiB: 8, encryption: 'none', tags: TAGGED, deleteOnTermination: true },
+        { sizeGiB: 8, encryption: 'none', tags: TAGGED, deleteOnTermination: true },
+      ],
+      consoleOutput: `${name} login: `,
+      ...extra,
+    });
+  const collect = async (host: LabInstance, caseId: string) => {
+    const aws = provider({ transfer: 'in-place' });
+    const recorder = new MemoryRecorder(caseId);
+    const outcome = await aws.collect(parseTarget(arnOf(host)), contextFor(recorder, { preserve: true }));
+    await aws.close?.();
+    return { outcome, recorder };
+  };
+  const changes = (recorder: MemoryRecorder) =>
+    recorder.log.filter((e) => e.type.startsWith('change.') || e.type === 'step.failed').map((e) => `${e.type}:${String(e.data.attribute ?? e.data.step)}`);
+
+  it('termination protection off before is read as false, and the applied entries carry the values EC2 reports with the read-back request ids', async () => {
+    const host = preserveHost('readback-01');
+    const { outcome, recorder } = await collect(host, 'IR-readback-1');
+    expect(outcome.status, outcome.reason).toBe('collected');
+    expect(changes(recorder)).toEqual([
+      'change.requested:disableApiTermination',
+      'change.applied:disableApiTermination',
+      'change.requested:deleteOnTermination',
+      'change.applied:deleteOnTermination',
+    ]);
+    const [protectionAsked, volumesAsked] = recorder.ofType('change.requested').map((r) => r.data);
+    expect(protectionAsked).toMatchObject({ attribute: 'disableApiTermination', before: false, after: true, beforeRequestId: expect.any(String) });
+    expect(volumesAsked).toMatchObject({ attribute: 'deleteOnTermination', volumes: host.blockDevices.map((d) => ({ volumeId: d.volumeId, before: true, after: false })) });
+    const [protection, volumes] = recorder.ofType('change.applied').map((a) => a.data);
+    expect(protection).toMatchObject({
+      attribute: 'disableApiTermination',
+      instanceId: host.id,
+      before: false,
+      after: true,
+      confirmed: { disableApiTermination: true },
+      requestId: expect.any(String),
+      confirmRequestId: expect.any(String),
+    });
+    // Three calls, three request ids: the read before, the change, the read back.
+    expect(new Set([protection!.beforeRequestId, protection!.requestId, protection!.confirmRequestId]).size).toBe(3);
+    expect(volumes).toMatchObject({
+      attribute: 'deleteOnTermination',
+      volumes: host.blockDevices.map((d) => ({ deviceName: d.deviceName, volumeId: d.volumeId, before: true, after: false })),
+      confirmed: { deleteOnTermination: Object.fromEntries(host.blockDevices.map((d) => [d.volumeId, false])) },
+      confirmRequestId: expect.any(String),
+    });
+    expect(volumes!.confirmRequestId).not.toBe(volumes!.requestId);
+    expect(recorder.ofType('change.unconfirmed')).toEqual([]);
+  });
+
+  it('protection that was already on is recorded as before: true', async () => {
+    const host = preserveHost('readback-02', { disableApiTermination: true });
+    const { outcome, recorder } = await collect(host, 'IR-readback-2');
+    expect(outcome.status, outcome.reason).toBe('collected');
+    expect(recorder.ofType('change.requested')[0]!.data).toMatchObject({ attribute: 'disableApiTermination', before: true });
+    expect(recorder.ofType('change.applied')[0]!.data).toMatchObject({ attribute: 'disableApiTermination', before: true, after: true, confirmed: { disableApiTermination: true } });
+  });
+
+  it('an instance that answers "true" and silently keeps its attributes: the target is partial, nothing is recorded as applied, and the ledger says what EC2 reports', async () => {
+    const host = preserveHost('readback-03');
+    lab.control.ignoreAttributeChanges(host.id);
+    const { outcome, recorder } = await collect(host, 'IR-readback-3');
+    expect(host.disableApiTermination).toBe(false);
+    expect(outcome.status).toBe('partial');
+    expect(outcome.reason).toContain('preserve-termination-protection');
+    expect(changes(recorder)).toEqual([
+      'change.requested:disableApiTermination',
+      'change.unconfirmed:disableApiTermination',
+      'step.failed:preserve-termination-protection',
+      'change.requested:deleteOnTermination',
+      'change.unconfirmed:deleteOnTermination',
+      'step.failed:preserve-volumes',
+    ]);
+    const [protection, volumes] = recorder.ofType('change.unconfirmed').map((e) => e.data);
+    expect(protection).toMatchObject({ attribute: 'disableApiTermination', instanceId: host.id, before: false, requested: true, after: false, confirmed: { disableApiTermination: false } });
+    expect(volumes).toMatchObject({
+      attribute: 'deleteOnTermination',
+      requested: false,
+      volumes: host.blockDevices.map((d) => ({ volumeId: d.volumeId, before: true, after: true })),
+      confirmed: { deleteOnTermination: Object.fromEntries(host.blockDevices.map((d) => [d.volumeId, true])) },
+    });
+    const failures = recorder.ofType('step.failed').map((e) => e.data.error as { code: string; message: string; action: string; resource: string; requestId: string });
+    expect(failures[0]).toMatchObject({ code: 'E_CLOUD', action: 'ec2:ModifyInstanceAttribute', resource: arnOf(host), requestId: protection!.confirmRequestId });
+    expect(failures[0]!.message).toContain(`instance ${host.id}`);
+    expect(failures[0]!.message).toContain('disableApiTermination');
+    for (const d of host.blockDevices) expect(failures[1]!.message).toContain(d.volumeId);
+    // The evidence is still taken: the snapshot goes ahead after the failed preserve steps.
+    expect(recorder.ofType('snapshot.created')).toHaveLength(1);
+  });
+
+  it('a refused read before the change does not stop the protection: before is recorded as not read, with the refusal', async () => {
+    const host = preserveHost('readback-04');
+    lab.control.failNext({ action: 'ec2:DescribeInstanceAttribute', code: 'UnauthorizedOperation', status: 403, message: 'You are not authorized to perform this operation.' });
+    const { outcome, recorder } = await collect(host, 'IR-readback-4');
+    expect(outcome.status, outcome.reason).toBe('collected');
+    expect(host.disableApiTermination).toBe(true);
+    expect(recorder.ofType('change.applied')[0]!.data).toMatchObject({
+      attribute: 'disableApiTermination',
+      before: null,
+      beforeRequestId: null,
+      beforeReadError: { code: 'E_ACCESS_DENIED', action: 'ec2:DescribeInstanceAttribute' },
+      after: true,
+      confirmed: { disableApiTermination: true },
+    });
+  });
+});
+
 describe('a cancelled run', () => {
   it('stops waiting for a slow snapshot, says so, and leaves the snapshot for a resumed run', async () => {
     const slow = await startLab(demoScenario({ snapshotDurationMs: 10 * 60_000 }));
