@@ -315,7 +315,10 @@ function snapshotLocks(entries: readonly LedgerEntry[]): Map<string, string> {
   return locks;
 }
 
-/** `change.requested` entries, each with what its `change.applied` (or a failure) said. */
+/**
+ * `change.requested` entries, each with what its `change.applied` said, or its
+ * `change.unconfirmed` (the provider accepted the change but reports otherwise), or neither.
+ */
 function changeRows(entries: readonly LedgerEntry[]): ChangeRow[] {
   const rows: ChangeRow[] = [];
   const nameOf = (d: Record<string, unknown>) =>
@@ -323,19 +326,32 @@ function changeRows(entries: readonly LedgerEntry[]): ChangeRow[] {
   entries.forEach((entry, index) => {
     if (entry.type !== 'change.requested') return;
     const name = nameOf(entry.data);
-    const outcome = entries.slice(index + 1).find((e) => e.type === 'change.applied' && e.target === entry.target && nameOf(e.data) === name);
-    const applied = outcome?.data;
+    const outcome = entries
+      .slice(index + 1)
+      .find((e) => (e.type === 'change.applied' || e.type === 'change.unconfirmed') && e.target === entry.target && nameOf(e.data) === name);
+    const answered = outcome?.data;
     rows.push({
       seq: entry.seq,
       time: entry.time,
       target: entry.target ?? '',
       change: name,
-      before: valueText(entry.data.before, 'not read'),
-      after: valueText(applied?.after ?? entry.data.after ?? entry.data.labels ?? entry.data.patch, 'see change'),
-      result: outcome ? `applied (entry ${outcome.seq})` : 'not confirmed: no change.applied follows (see Failures)',
+      before: valueText(entry.data.before ?? perVolume(entry.data.volumes, 'before'), 'not read'),
+      after: valueText(answered?.after ?? perVolume(answered?.volumes, 'after') ?? entry.data.after ?? entry.data.labels ?? entry.data.patch, 'see change'),
+      result: !outcome
+        ? 'not confirmed: no change.applied follows (see Failures)'
+        : outcome.type === 'change.applied'
+          ? `applied (entry ${outcome.seq})`
+          : `NOT APPLIED: accepted, but the provider reports the value in "after" (entry ${outcome.seq}; see Failures)`,
     });
   });
   return rows;
+}
+
+/** A change recorded per volume (AWS DeleteOnTermination) as `volumeId: value` pairs, or undefined. */
+function perVolume(volumes: unknown, field: 'before' | 'after'): string | undefined {
+  if (!Array.isArray(volumes) || volumes.length === 0) return undefined;
+  const pairs = volumes.map((v: Record<string, unknown>) => `${String(v?.volumeId ?? '?')}: ${valueText(v?.[field], 'not read')}`);
+  return pairs.join(', ');
 }
 
 function valueText(value: unknown, missing: string): string {

@@ -73,6 +73,23 @@ describe('report', () => {
     }
   });
 
+  it('lists a per-volume change with each volume\'s before and after, and a change the provider did not apply as NOT APPLIED', async () => {
+    const kase = await openCase(caseOptions(scratch));
+    const target = 'arn:aws:ec2:eu-west-1:222222222222:instance/i-0abc';
+    const change = { attribute: 'deleteOnTermination', instanceId: 'i-0abc' };
+    await kase.record('change.requested', { ...change, volumes: [{ deviceName: '/dev/xvda', volumeId: 'vol-1', before: true, after: false }] }, target);
+    await kase.record('change.applied', { ...change, volumes: [{ deviceName: '/dev/xvda', volumeId: 'vol-1', before: true, after: false }], requestId: 'req-2' }, target);
+    const protection = { attribute: 'disableApiTermination', instanceId: 'i-0abc' };
+    await kase.record('change.requested', { ...protection, before: false, after: true }, target);
+    await kase.record('change.unconfirmed', { ...protection, before: false, after: false, requested: true, requestId: 'req-3' }, target);
+    await kase.close({ outcomes: [] });
+    const markdown = await readFile((await renderReport(kase.caseDir)).markdown, 'utf8');
+    const rows = markdown.split('\n').filter((line) => line.includes('on i-0abc'));
+    expect(rows).toHaveLength(2);
+    expect(rows[0]).toMatch(/deleteOnTermination on i-0abc \| vol-1: true \| vol-1: false \| applied \(entry \d+\)/);
+    expect(rows[1]).toMatch(/disableApiTermination on i-0abc \| false \| false \| NOT APPLIED/);
+  });
+
   it('is one self-contained HTML file: inline style, no script, no external asset', async () => {
     const kase = await buildClosedCase(scratch);
     const html = await readFile((await renderReport(kase.caseDir)).html, 'utf8');
