@@ -30,8 +30,6 @@ import { withoutUrlCredentials } from '../../core/url-credentials.js';
 
 export type { ContainerInfo, PodRun } from './pod-run.js';
 
-const json = (value: unknown) => `${JSON.stringify(value, null, 2)}\n`;
-
 /**
  * The user and groups the API server authenticated the collector as (SelfSubjectReview, GA in
  * 1.28), for the record. An older or refusing server is recorded as unknown, never a failure.
@@ -62,7 +60,7 @@ async function describePod(run: PodRun): Promise<{ pod: V1Pod; node?: V1Node }> 
   const { namespace, pod: name } = run.target;
   const { core, apps, batch } = run.access;
   const pod = await callKubernetes('readPod', run.resource, () => core.readNamespacedPod({ name, namespace }));
-  await storeOnce(run, 'pod.json', 'pod-description', `/api/v1/namespaces/${namespace}/pods/${name}`, json(pod), {
+  await storeOnce(run, 'pod.json', 'pod-description', `/api/v1/namespaces/${namespace}/pods/${name}`, pod, {
     uid: pod.metadata?.uid ?? '',
     resourceVersion: pod.metadata?.resourceVersion ?? '',
     nodeName: pod.spec?.nodeName ?? '',
@@ -97,7 +95,7 @@ async function describePod(run: PodRun): Promise<{ pod: V1Pod; node?: V1Node }> 
           }
         });
         const op = K8S_OPERATIONS[opName];
-        await storeOnce(run, `owner-${ref.kind.toLowerCase()}-${safeName(ref.name)}.json`, 'workload-description', `/apis/${op.apiGroup}/v1/namespaces/${namespace}/${op.resource}/${ref.name}`, json(owner), { uid: owner.metadata?.uid ?? '' });
+        await storeOnce(run, `owner-${ref.kind.toLowerCase()}-${safeName(ref.name)}.json`, 'workload-description', `/apis/${op.apiGroup}/v1/namespaces/${namespace}/${op.resource}/${ref.name}`, owner, { uid: owner.metadata?.uid ?? '' });
         next.push(...(owner.metadata?.ownerReferences ?? []));
       }
       refs = next;
@@ -109,7 +107,7 @@ async function describePod(run: PodRun): Promise<{ pod: V1Pod; node?: V1Node }> 
     const sa = await callKubernetes('readServiceAccount', `k8s:${run.target.cluster}/${namespace}/serviceaccount/${saName}`, () =>
       core.readNamespacedServiceAccount({ name: saName, namespace }),
     );
-    await storeOnce(run, `serviceaccount-${safeName(saName)}.json`, 'serviceaccount-description', `/api/v1/namespaces/${namespace}/serviceaccounts/${saName}`, json(sa), { uid: sa.metadata?.uid ?? '' });
+    await storeOnce(run, `serviceaccount-${safeName(saName)}.json`, 'serviceaccount-description', `/api/v1/namespaces/${namespace}/serviceaccounts/${saName}`, sa, { uid: sa.metadata?.uid ?? '' });
   });
 
   await runStep(run, 'node', async () => {
@@ -119,7 +117,7 @@ async function describePod(run: PodRun): Promise<{ pod: V1Pod; node?: V1Node }> 
       return;
     }
     node = await callKubernetes('readNode', `k8s:${run.target.cluster}/node/${nodeName}`, () => core.readNode({ name: nodeName }));
-    await storeOnce(run, `node-${safeName(nodeName)}.json`, 'node-description', `/api/v1/nodes/${nodeName}`, json(node), {
+    await storeOnce(run, `node-${safeName(nodeName)}.json`, 'node-description', `/api/v1/nodes/${nodeName}`, node, {
       uid: node.metadata?.uid ?? '',
       providerID: node.spec?.providerID ?? '',
     });
@@ -132,7 +130,7 @@ async function collectEvents(run: PodRun, pod: V1Pod): Promise<void> {
   const fieldSelector = `involvedObject.kind=Pod,involvedObject.name=${name}`;
   const events = await callKubernetes('listEvents', run.resource, () => run.access.core.listNamespacedEvent({ namespace, fieldSelector }));
   // Events of an earlier pod with the same name are kept too; its uid tells them apart.
-  await storeOnce(run, 'events.json', 'pod-events', `/api/v1/namespaces/${namespace}/events?fieldSelector=${fieldSelector}`, json(events), {
+  await storeOnce(run, 'events.json', 'pod-events', `/api/v1/namespaces/${namespace}/events?fieldSelector=${fieldSelector}`, events, {
     podUid: pod.metadata?.uid ?? '',
     count: String(events.items.length),
   });

@@ -9,6 +9,7 @@ import { historyOf } from '../../core/case-history.js';
 import type { CustodyError } from '../../core/errors.js';
 import { freshName as kernelFreshName, runStep as kernelRunStep, storeOnce as kernelStoreOnce, type StepFailure } from '../../core/kernel.js';
 import type { ProviderContext } from '../../core/ports.js';
+import { jsonEvidence } from '../../core/redact-json.js';
 import type { ClusterAccess } from './cluster-access.js';
 import type { KubernetesPodTarget } from './targets.js';
 
@@ -47,14 +48,18 @@ export function storedBefore(run: PodRun, name: string): string | undefined {
   return historyOf(run.ctx.recorder).storedName(run.evidenceId, name);
 }
 
-/** Stores `content` under the pod's evidence id unless the case already holds it (kernel `storeOnce`). */
-export async function storeOnce(run: PodRun, name: string, kind: string, source: string, content: string, cloudIds?: Record<string, string>): Promise<void> {
+/**
+ * Stores an API object as JSON under the pod's evidence id, any credential it carries cut out
+ * (core's one redaction step: an `env` connection string, a signed URL in an annotation), unless
+ * the case already holds it (kernel `storeOnce`).
+ */
+export async function storeOnce(run: PodRun, name: string, kind: string, source: string, described: unknown, cloudIds?: Record<string, string>): Promise<void> {
   const result = await kernelStoreOnce(run.ctx.recorder, {
     evidenceId: run.evidenceId,
     name,
     kind,
     source,
-    content,
+    ...jsonEvidence(described),
     mediaType: 'application/json',
     target: run.key,
     ...(cloudIds ? { cloudIds } : {}),
