@@ -40,8 +40,19 @@ const CREDENTIAL_VALUES: ReadonlyArray<[RegExp, string]> = [
   [/(?:^|;)\s*(?:AccountKey|SharedAccessSignature|SharedAccessKey)\s*=/i, 'a connection string with a key'],
 ];
 
+// Every value pattern needs one of these: a signing parameter or a connection-string key needs
+// `=` (`%3D` when encoded), a URL password `@`, a PEM block `-----`; a bearer or EKS token starts
+// the text. Most strings (ids, names, states, dates) have none, and skip the six patterns.
+const TOKEN_START = /^\s*(?:bearer\s|k8s-aws-v1\.)/i;
+
+/** Whether `text` could match a value pattern below (a necessary condition, cheap to test). */
+function mayBeCredential(text: string): boolean {
+  return text.includes('=') || text.includes('@') || text.includes('%3') || text.includes('-----') || TOKEN_START.test(text);
+}
+
 /** What kind of credential `text` is, whatever key carries it, or undefined when it is none. */
 export function credentialText(text: string): string | undefined {
+  if (!mayBeCredential(text)) return undefined;
   // Indexed, not destructured: every string of every entry passes here, and a destructuring
   // walks an iterator (with its garbage) until the function is optimised.
   for (let i = 0; i < CREDENTIAL_VALUES.length; i++) {
