@@ -47,6 +47,19 @@ export interface EvidenceInput {
   cloudIds?: Record<string, string>;
   /** Request ids of the calls that produced the content. */
   requestIds?: string[];
+  /** What was cut out of a JSON description before storing it (src/core/redact-json.ts). */
+  redaction?: EvidenceRedaction;
+}
+
+/** Credentials cut out of a description: recorded in its `evidence.stored` entry, never the values. */
+export interface EvidenceRedaction {
+  /**
+   * SHA-256 (hex) of the file as it would have been without redaction: the provider's answer
+   * rendered the same way. A re-fetched answer that hashes to it proves what the original held.
+   */
+  originalSha256: string;
+  /** Each value cut: its JSON path in the stored file and what kind of credential it was. */
+  redacted: Array<{ path: string; kind: string }>;
 }
 
 export interface StoredEvidence {

@@ -24,8 +24,15 @@ const SIGNED_QUERY = new RegExp(`${PARAMETER_START}(?:${SIGNING_PARAMETERS})(?:=
 /** A `?` (or `%3F`) and the query text after it, up to whitespace, a quote or a bracket. */
 const QUERY_TEXT = /(?:\?|%3F)[^\s"'<>()[\]{}]*/gi;
 
-/** An http(s) or ws(s) URL with a user name and password (`https://user:password@host`). */
-const URL_PASSWORD = /\b(?:https?|wss?):\/\/[^/\s:@]+:[^/\s@]*@/i;
+/**
+ * The schemes whose URLs carry a user's password: web, file transfer, and the database and broker
+ * URLs an application's environment holds (`postgres://app:password@db:5432/app`). Not any
+ * scheme: `docker-pullable://nginx:1.25@sha256:…` is an image reference, not a password.
+ */
+const PASSWORD_SCHEMES = '(?:https?|wss?|s?ftps?|postgres(?:ql)?|mysql|mariadb|mongodb(?:\\+srv)?|rediss?|amqps?|mssql|sqlserver|smtps?|ldaps?)';
+
+/** A URL with a user name and password (`https://user:password@host`). */
+const URL_PASSWORD = new RegExp(`\\b${PASSWORD_SCHEMES}:\\/\\/[^/\\s:@]+:[^/\\s@]*@`, 'i');
 const URL_PASSWORD_ALL = new RegExp(URL_PASSWORD.source, 'gi');
 
 /** Whether `text` holds a signed URL's query (a SAS, a presigned or signed URL). */
@@ -47,6 +54,25 @@ export function withoutUrlCredentials(text: string): string {
   let out = text;
   if (hasSignedQuery(out)) out = out.replace(QUERY_TEXT, (query) => (SIGNED_QUERY.test(query) ? '?…' : query));
   if (hasUrlPassword(out)) out = out.replace(URL_PASSWORD_ALL, (url) => `${url.slice(0, url.indexOf('//') + 2)}…@`);
+  return out;
+}
+
+/** A signing parameter with its value (the value is group 2), as `SIGNED_QUERY` finds one. */
+const SIGNED_PARAMETER_ALL = new RegExp(`(${PARAMETER_START}(?:${SIGNING_PARAMETERS})(?:=|%3D))([^&#\\s"'<>]+)`, 'gi');
+
+/** A URL's password (group 2) after its scheme and user name (group 1). */
+const URL_PASSWORD_PART_ALL = new RegExp(`\\b(${PASSWORD_SCHEMES}:\\/\\/[^/\\s:@]+:)([^/\\s@]*)(?=@)`, 'gi');
+
+/**
+ * `text` with the value of every signing parameter (`sig=`, `X-Amz-Signature=`,
+ * `X-Goog-Signature=`, `access_token=`, …) and every URL's password replaced by `marker`, the
+ * rest kept as it was: the account, path, permissions and expiry of a SAS stay readable, and
+ * without its signature it grants nothing. For evidence that quotes a URL (src/core/redact-json.ts).
+ */
+export function redactUrlCredentials(text: string, marker: string): string {
+  let out = text;
+  if (hasSignedQuery(out)) out = out.replace(SIGNED_PARAMETER_ALL, (_all, name: string) => `${name}${marker}`);
+  if (hasUrlPassword(out)) out = out.replace(URL_PASSWORD_PART_ALL, (_all, before: string) => `${before}${marker}`);
   return out;
 }
 

@@ -173,6 +173,7 @@ async function storeOne(sink: EvidenceSink, input: EvidenceInput, relPath: strin
       mediaType: input.mediaType ?? guessMediaType(input.name),
       ...(input.cloudIds !== undefined ? { cloudIds: input.cloudIds } : {}),
       ...(input.requestIds !== undefined ? { requestIds: input.requestIds } : {}),
+      ...(input.redaction !== undefined ? { redaction: input.redaction } : {}),
     },
     input.target,
   );

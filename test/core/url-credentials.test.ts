@@ -54,6 +54,10 @@ describe('signed URLs', () => {
     // An image reference or a containerd id is no URL with a password.
     expect(hasUrlPassword('docker-pullable://nginx:1.25@sha256:0123')).toBe(false);
     expect(hasUrlPassword('containerd://4f2a')).toBe(false);
+    // A database or broker URL in an application's environment carries its password too.
+    for (const url of ['postgres://shop:s3cr3t@db:5432/shop', 'mongodb+srv://app:pw@cluster0.example.net/db', 'redis://default:pw@cache:6379', 'amqps://svc:pw@mq.example/vhost']) {
+      expect(hasUrlPassword(url), url).toBe(true);
+    }
   });
 
   it('never reach an error message, its resource or its record', () => {

@@ -132,6 +132,15 @@ function vmModel(vm: LabVm, world: AzureLabWorld, withInstanceView: boolean, now
   if (withInstanceView) properties.instanceView = instanceView(vm, now);
   const body: Record<string, unknown> = { name, id: vm.id, type: vm.scaleSet ? `${C}/virtualMachineScaleSets/virtualMachines` : `${C}/virtualMachines`, location: vm.location, tags: vm.tags, properties };
   if (vm.scaleSet) body.instanceId = vm.scaleSet.instanceId;
+  if (vm.extensions?.length) {
+    body.resources = vm.extensions.map((x) => ({
+      name: x.name,
+      id: `${vm.id}/extensions/${x.name}`,
+      type: `${C}/virtualMachines/extensions`,
+      location: vm.location,
+      properties: { autoUpgradeMinorVersion: true, provisioningState: 'Succeeded', publisher: x.publisher, type: x.type, typeHandlerVersion: x.typeHandlerVersion, settings: x.settings },
+    }));
+  }
   return body;
 }
 

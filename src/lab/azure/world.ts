@@ -31,6 +31,11 @@ export interface LabVm {
   powerState: 'running' | 'stopped' | 'deallocated';
   /** A uniform scale set's instance (AKS node): no restore points. */
   scaleSet?: { name: string; instanceId: string };
+  /**
+   * VM extensions, as the VM's `resources` list. A Custom Script extension's public `settings`
+   * often carry SAS `fileUris` (the customer's own credential, stored in the model).
+   */
+  extensions?: Array<{ name: string; publisher: string; type: string; typeHandlerVersion: string; settings: Record<string, unknown> }>;
   /** Serial log and screenshot, served through boot diagnostics SAS URLs. */
   serialLog: string;
   screenshot: Buffer;

@@ -70,6 +70,7 @@ export function renderInstance(state: LabGcpState, i: LabGcpInstance): Record<st
     labels: i.labels,
     labelFingerprint: fingerprint(),
     displayDevice: { enableDisplay: i.displayEnabled },
+    ...(i.metadata ? { metadata: { kind: 'compute#metadata', fingerprint: 'bGFibWV0YQ==', items: i.metadata } } : {}),
     disks: i.disks.map((d, index) => ({
       kind: 'compute#attachedDisk',
       type: 'PERSISTENT',

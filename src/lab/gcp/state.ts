@@ -44,6 +44,11 @@ export interface LabGcpInstance {
   /** Disk names in the same zone (or `regions/R/disks/D` for a regional disk); the first boots. */
   disks: string[];
   displayEnabled: boolean;
+  /**
+   * Instance metadata items (`metadata.items`): a `startup-script-url` is often a signed URL, a
+   * startup script may hold a key; the customer's own values, in the instance's description.
+   */
+  metadata?: Array<{ key: string; value: string }>;
   /** Per port 1-4: everything written so far. */
   serial: Record<number, string>;
   creationTimestamp: string;

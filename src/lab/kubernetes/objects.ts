@@ -38,6 +38,8 @@ export interface LabPodSpec {
   namespace: string;
   name: string;
   labels?: Record<string, string>;
+  /** The pod's annotations (tools put URLs and tokens there too). */
+  annotations?: Record<string, string>;
   nodeName: string;
   serviceAccountName?: string;
   owner?: LabOwnerRef;
@@ -171,6 +173,7 @@ export function buildPod(pod: LabPodSpec): Record<string, unknown> {
       resourceVersion: '48211',
       creationTimestamp: CREATED,
       labels: { ...(pod.labels ?? {}) },
+      ...(pod.annotations ? { annotations: { ...pod.annotations } } : {}),
       ...(pod.owner ? { ownerReferences: [ownerReference(pod.owner, pod.namespace)] } : {}),
     },
     spec: {

@@ -17,7 +17,8 @@ import type { Described } from './describe.js';
 import { describeKeys, type KeysDescribed } from './describe-keys.js';
 import { failedOutcome, outcomeOf } from './outcome.js';
 import { preserveInstance } from './preserve.js';
-import { isStopSignal, jsonEvidence, runStep, storedBefore, storeEvidenceOnce, volumeArnOf, type TargetRun } from './run.js';
+import { isStopSignal, runStep, storedBefore, storeEvidenceOnce, volumeArnOf, type TargetRun } from './run.js';
+import { jsonEvidence } from '../../core/redact-json.js';
 import { collectScreenshot, fetchConsoleOutput, storeConsoleOutput } from './volatile.js';
 import { runVolumeChain, startSourceWait, type ChainResult, type SnapshotFacts } from './volume-chain.js';
 import { earlierSourceHolders, ledgerChainResult, volumeKeyOf, type VolumeClaim } from './volume-plan.js';
@@ -284,7 +285,7 @@ function instanceDescription(
     name: 'instance.json',
     kind: 'instance-description',
     source: target.arn,
-    content: jsonEvidence({
+    ...jsonEvidence({
       instance: { api: 'ec2:DescribeInstances', ownerId: described.ownerId ?? null, instance: described.value },
       ...(withVolumes ? { volumes: { api: 'ec2:DescribeVolumes', volumes: volumes.volumes } } : {}),
       ...(keys?.section ? { kmsKeys: keys.section } : {}),

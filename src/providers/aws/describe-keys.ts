@@ -6,7 +6,8 @@
  */
 import type { Volume } from '@aws-sdk/client-ec2';
 import { fillKeyPattern, type DescribedKey } from './kms-keys.js';
-import { jsonEvidence, runStep, storedBefore, storeEvidenceOnce, type TargetRun } from './run.js';
+import { runStep, storedBefore, storeEvidenceOnce, type TargetRun } from './run.js';
+import { jsonEvidence } from '../../core/redact-json.js';
 
 /** What DescribeKey answered for a target: its evidence file's section (or file, `kms-keys.json`). */
 export interface KeySection {
@@ -70,7 +71,7 @@ export async function storeKeyDescriptions(run: TargetRun, keys: KeysDescribed):
       name: 'kms-keys.json',
       kind: 'kms-key-descriptions',
       source: run.target.arn,
-      content: jsonEvidence(section),
+      ...jsonEvidence(section),
       mediaType: 'application/json',
       target: run.target.arn,
       requestIds: keys.requestIds,

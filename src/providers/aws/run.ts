@@ -19,6 +19,7 @@ import type { CaseSnapshotIndex } from './snapshot-index.js';
 import type { SnapshotWaiter } from './snapshot-waiter.js';
 import type { VolumePlan } from './volume-plan.js';
 import { awsErrorText } from './call-aws.js';
+import { jsonEvidence } from '../../core/redact-json.js';
 
 export interface TargetScope {
   caller: ScopeCaller;
@@ -129,7 +130,7 @@ export async function storeVolumeDescriptions(
     name: 'volumes.json',
     kind: 'volumes-description',
     source: run.target.arn,
-    content: jsonEvidence({ api: 'ec2:DescribeVolumes', volumes }),
+    ...jsonEvidence({ api: 'ec2:DescribeVolumes', volumes }),
     mediaType: 'application/json',
     target: run.target.arn,
     cloudIds,
@@ -161,16 +162,4 @@ export async function loadIndexOrProceed(
       run.target.arn,
     );
   }
-}
-
-/**
- * Renders a JSON evidence file: stable, indented, with a trailing newline. Callers put only what
- * AWS returned in it (request ids and times go in the `evidence.stored` entry, and CloudTrail
- * dates a call by its request id): the same resource described twice gives the same bytes, so
- * a file an interrupted run wrote but never recorded is recognised and recorded on resume.
- */
-export function jsonEvidence(value: unknown): string {
-  // No replacer: a Date is written by its toJSON (its ISO string) before any replacer would see
-  // it, so the bytes are the same, and JSON.stringify keeps its fast path without one.
-  return `${JSON.stringify(value, null, 2)}\n`;
 }

@@ -7,6 +7,7 @@ import type { CaseRecorder, StoredEvidence } from '../../core/ports.js';
 import { CustodyError } from '../../core/errors.js';
 import { historyOf } from '../../core/case-history.js';
 import { storeOnce } from '../../core/kernel.js';
+import { jsonEvidence } from '../../core/redact-json.js';
 import { callAzure, type AzureExchange } from './arm-call.js';
 import type { AzureClients } from './clients.js';
 import { arr, at, obj, str, type Json } from './raw.js';
@@ -59,7 +60,7 @@ export async function storeJson(recorder: CaseRecorder, input: { evidenceId: str
     kind: input.kind,
     source: input.source,
     target: input.target,
-    content: `${JSON.stringify(input.body, null, 2)}\n`,
+    ...jsonEvidence(input.body),
     mediaType: 'application/json',
     requestIds: requestIdsOf(input.exchanges),
   });

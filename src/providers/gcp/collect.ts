@@ -6,6 +6,7 @@
 import { evidenceIdFor } from '../../core/case-id.js';
 import { CustodyError, isCustodyError, isStopSignal } from '../../core/errors.js';
 import { storeOnce } from '../../core/kernel.js';
+import { jsonEvidence } from '../../core/redact-json.js';
 import type { CaseRecorder, ProgressSink, TargetOutcome } from '../../core/ports.js';
 import { attachedDisks, getDisk, getInstance, toEvidenceJson, type Disk } from './describe.js';
 import type { GcpSession } from './session.js';
@@ -53,7 +54,7 @@ async function storeDisks(run: GcpTargetRun, key: string, evidenceId: string, de
     name: 'disks.json',
     kind: 'disks-description',
     source: described.map((d) => resourceNameOf(d.target)).join(' '),
-    content: toEvidenceJson(described.map((d) => d.disk)),
+    ...jsonEvidence(described.map((d) => d.disk), toEvidenceJson),
     mediaType: 'application/json',
     target: key,
     cloudIds: Object.fromEntries(described.map((d) => [resourceNameOf(d.target), String(d.disk.id ?? '')])),
@@ -80,7 +81,7 @@ export async function collectGcpInstance(run: GcpTargetRun, target: GcpInstanceT
       name: 'instance.json',
       kind: 'instance-description',
       source: resourceNameOf(target),
-      content: toEvidenceJson(instance),
+      ...jsonEvidence(instance, toEvidenceJson),
       mediaType: 'application/json',
       target: key,
       cloudIds: { instanceId: String(instance.id ?? ''), project: target.project, zone: target.zone },

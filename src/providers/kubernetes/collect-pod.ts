@@ -30,8 +30,6 @@ import { withoutUrlCredentials } from '../../core/url-credentials.js';
 
 export type { ContainerInfo, PodRun } from './pod-run.js';
 
-const json = (value: unknown) => `${JSON.stringify(value, null, 2)}\n`;
-
 /**
  * The user and groups the API server authenticated the collector as (SelfSubjectReview, GA in
  * 1.28), for the record. An older or refusing server is recorded as unknown, never a failure.
@@ -70,7 +68,7 @@ async function describePod(run: PodRun): Promise<{ pod: V1Pod; node?: V1Node }> 
     'pod.json',
     'pod-description',
     `/api/v1/namespaces/${namespace}/pods/${name}`,
-    json(pod),
+    pod,
     { uid: pod.metadata?.uid ?? '', resourceVersion: pod.metadata?.resourceVersion ?? '', nodeName: pod.spec?.nodeName ?? '' },
     requestId,
   );
@@ -104,7 +102,7 @@ async function describePod(run: PodRun): Promise<{ pod: V1Pod; node?: V1Node }> 
           }
         });
         const op = K8S_OPERATIONS[opName];
-        await storeOnce(run, `owner-${ref.kind.toLowerCase()}-${safeName(ref.name)}.json`, 'workload-description', `/apis/${op.apiGroup}/v1/namespaces/${namespace}/${op.resource}/${ref.name}`, json(owner), { uid: owner.metadata?.uid ?? '' }, requestId);
+        await storeOnce(run, `owner-${ref.kind.toLowerCase()}-${safeName(ref.name)}.json`, 'workload-description', `/apis/${op.apiGroup}/v1/namespaces/${namespace}/${op.resource}/${ref.name}`, owner, { uid: owner.metadata?.uid ?? '' }, requestId);
         next.push(...(owner.metadata?.ownerReferences ?? []));
       }
       refs = next;
@@ -116,7 +114,7 @@ async function describePod(run: PodRun): Promise<{ pod: V1Pod; node?: V1Node }> 
     const { value: sa, requestId } = await callKubernetesAnswer('readServiceAccount', `k8s:${run.target.cluster}/${namespace}/serviceaccount/${saName}`, () =>
       core.readNamespacedServiceAccountWithHttpInfo({ name: saName, namespace }),
     );
-    await storeOnce(run, `serviceaccount-${safeName(saName)}.json`, 'serviceaccount-description', `/api/v1/namespaces/${namespace}/serviceaccounts/${saName}`, json(sa), { uid: sa.metadata?.uid ?? '' }, requestId);
+    await storeOnce(run, `serviceaccount-${safeName(saName)}.json`, 'serviceaccount-description', `/api/v1/namespaces/${namespace}/serviceaccounts/${saName}`, sa, { uid: sa.metadata?.uid ?? '' }, requestId);
   });
 
   await runStep(run, 'node', async () => {
@@ -127,7 +125,7 @@ async function describePod(run: PodRun): Promise<{ pod: V1Pod; node?: V1Node }> 
     }
     const answer = await callKubernetesAnswer('readNode', `k8s:${run.target.cluster}/node/${nodeName}`, () => core.readNodeWithHttpInfo({ name: nodeName }));
     node = answer.value;
-    await storeOnce(run, `node-${safeName(nodeName)}.json`, 'node-description', `/api/v1/nodes/${nodeName}`, json(node), { uid: node.metadata?.uid ?? '', providerID: node.spec?.providerID ?? '' }, answer.requestId);
+    await storeOnce(run, `node-${safeName(nodeName)}.json`, 'node-description', `/api/v1/nodes/${nodeName}`, node, { uid: node.metadata?.uid ?? '', providerID: node.spec?.providerID ?? '' }, answer.requestId);
   });
   return node ? { pod, node } : { pod };
 }
@@ -142,7 +140,7 @@ async function collectEvents(run: PodRun, pod: V1Pod): Promise<void> {
     'events.json',
     'pod-events',
     `/api/v1/namespaces/${namespace}/events?fieldSelector=${fieldSelector}`,
-    json(events),
+    events,
     { podUid: pod.metadata?.uid ?? '', count: String(events.items.length) },
     requestId,
   );

@@ -9,6 +9,7 @@ import { historyOf } from '../../core/case-history.js';
 import type { CustodyError } from '../../core/errors.js';
 import { freshName as kernelFreshName, runStep as kernelRunStep, storeOnce as kernelStoreOnce, type StepFailure } from '../../core/kernel.js';
 import type { ProviderContext } from '../../core/ports.js';
+import { jsonEvidence } from '../../core/redact-json.js';
 import type { ClusterAccess } from './cluster-access.js';
 import type { KubernetesPodTarget } from './targets.js';
 
@@ -48,16 +49,17 @@ export function storedBefore(run: PodRun, name: string): string | undefined {
 }
 
 /**
- * Stores `content` under the pod's evidence id unless the case already holds it (kernel
- * `storeOnce`), with the Audit-Id of the answer it came from.
+ * Stores an API object as JSON under the pod's evidence id, any credential it carries cut out
+ * (core's one redaction step: an `env` connection string, a signed URL in an annotation), unless
+ * the case already holds it (kernel `storeOnce`), with the Audit-Id of the answer it came from.
  */
-export async function storeOnce(run: PodRun, name: string, kind: string, source: string, content: string, cloudIds?: Record<string, string>, requestId?: string): Promise<void> {
+export async function storeOnce(run: PodRun, name: string, kind: string, source: string, described: unknown, cloudIds?: Record<string, string>, requestId?: string): Promise<void> {
   const result = await kernelStoreOnce(run.ctx.recorder, {
     evidenceId: run.evidenceId,
     name,
     kind,
     source,
-    content,
+    ...jsonEvidence(described),
     mediaType: 'application/json',
     target: run.key,
     ...(cloudIds ? { cloudIds } : {}),
