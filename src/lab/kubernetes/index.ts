@@ -1,5 +1,5 @@
 // The Kubernetes part of the rehearsal lab.
-export { startKubernetesLab } from './server.js';
+export { mergePatch, startKubernetesLab } from './server.js';
 export type { KubernetesLab, LabAuditRecord, LabExecRecord, StartKubernetesLabOptions } from './server.js';
 export { k8sDemoScenario, collectorSubject, FORENSICS_NAMESPACE } from './scenario.js';
 export type { CollectorBinding, DemoNodeInstance, K8sDemoScenario } from './scenario.js';

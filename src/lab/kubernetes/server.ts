@@ -121,7 +121,8 @@ function notFound(resource: string, name: string, apiGroup = ''): Record<string,
   return status(404, 'NotFound', `${resource}${apiGroup ? `.${apiGroup}` : ''} "${name}" not found`, { name, ...(apiGroup ? { group: apiGroup } : {}), kind: resource });
 }
 
-function mergePatch(target: unknown, patch: unknown): unknown {
+/** Applies a JSON merge patch (RFC 7386) as the API server does: objects merge, `null` removes, anything else replaces. */
+export function mergePatch(target: unknown, patch: unknown): unknown {
   if (patch === null || typeof patch !== 'object' || Array.isArray(patch)) return patch;
   const base: Record<string, unknown> = target !== null && typeof target === 'object' && !Array.isArray(target) ? { ...(target as Record<string, unknown>) } : {};
   for (const [key, value] of Object.entries(patch as Record<string, unknown>)) {
