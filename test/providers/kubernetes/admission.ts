@@ -24,6 +24,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Environment } from '@marcbachmann/cel-js';
 import { loadAll } from 'js-yaml';
+import { mergePatch } from '../../../src/lab/kubernetes/index.js';
 import { expect, it } from 'vitest';
 
 export interface AdmissionPolicy {
@@ -62,16 +63,20 @@ export interface ShippedAdmissionPolicy {
   docs: Array<{ apiVersion: string; kind: string }>;
   policy: AdmissionPolicy;
   binding: AdmissionPolicyBinding;
+  /** The merge patches of the `kubectl patch --dry-run=server` check in the file's comment, with the answer it promises. */
+  dryRuns: Array<{ patch: unknown; answer: 'allowed' | 'denied' }>;
 }
 
 /** The policy and its binding, parsed from a file of policies/kubernetes/. */
 export function loadAdmissionPolicy(file: string): ShippedAdmissionPolicy {
   const path = join(import.meta.dirname, '../../../policies/kubernetes', file);
-  const docs = loadAll(readFileSync(path, 'utf8')) as Array<AdmissionPolicy | AdmissionPolicyBinding>;
+  const text = readFileSync(path, 'utf8');
+  const docs = loadAll(text) as Array<AdmissionPolicy | AdmissionPolicyBinding>;
   const policy = docs.find((d): d is AdmissionPolicy => d.kind === 'ValidatingAdmissionPolicy');
   const binding = docs.find((d): d is AdmissionPolicyBinding => d.kind === 'ValidatingAdmissionPolicyBinding');
   if (!policy || !binding) throw new Error(`${file} does not hold a ValidatingAdmissionPolicy and its binding`);
-  return { docs, policy, binding };
+  const dryRuns = [...text.matchAll(/-p '(\{.*\})'\s+# (allowed|denied)$/gm)].map((m) => ({ patch: JSON.parse(m[1]!) as unknown, answer: m[2] as 'allowed' | 'denied' }));
+  return { docs, policy, binding, dryRuns };
 }
 
 const environment = new Environment().registerVariable('object', 'map').registerVariable('oldObject', 'map').registerVariable('request', 'map');
@@ -141,5 +146,18 @@ export function itIsAGaPolicyThatDeniesAndFailsClosed({ docs, policy, binding }:
       expect(v.reason).toBe('Forbidden');
       expect(v.message).toMatch(/^cloud-custody collectors may /);
     }
+  });
+}
+
+/** The test of the dry-run check the policy's comment tells an operator to run: `target()` patched as it says answers as it says. */
+export function itAnswersItsDryRunCheckAsItsCommentSays<T>(shipped: ShippedAdmissionPolicy, target: () => Promise<T>, request: (before: T) => AdmissionRequest): void {
+  it('answers the dry-run check in its comment as the comment says', async () => {
+    const before = await target();
+    const answers = shipped.dryRuns.map(({ patch }) => {
+      const verdict = admitChange(shipped.policy, before, (copy) => mergePatch(copy, patch), request(before));
+      return verdict.matched && verdict.denied.length > 0 ? 'denied' : 'allowed';
+    });
+    expect(answers).toEqual(['allowed', 'denied']);
+    expect(shipped.dryRuns.map((d) => d.answer)).toEqual(answers);
   });
 }

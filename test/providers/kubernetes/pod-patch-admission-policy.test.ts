@@ -11,7 +11,7 @@ import { K8S_OPERATIONS } from '../../../src/providers/kubernetes/operations.js'
 import { createKubernetesProvider } from '../../../src/providers/kubernetes/index.js';
 import { parseTarget } from '../../../src/providers/targets.js';
 import type { AdmissionRequest } from './admission.js';
-import { admit, admitChange as admitShippedChange, itIsAGaPolicyThatDeniesAndFailsClosed, loadAdmissionPolicy, updateBy } from './admission.js';
+import { admit, admitChange as admitShippedChange, itAnswersItsDryRunCheckAsItsCommentSays, itIsAGaPolicyThatDeniesAndFailsClosed, loadAdmissionPolicy, updateBy } from './admission.js';
 import type { K8sFixture } from './helpers.js';
 import { contextFor, entriesOf, openTestCase, startFixture } from './helpers.js';
 
@@ -94,6 +94,8 @@ describe('the optional pod-patch admission policy (policies/kubernetes/pod-patch
     // A second case sets its own value: its deny-all NetworkPolicy selects the pod from then on.
     expect(admitChange(isolated, (pod) => mergePatch(pod, isolatePatch('IR-VAP-2')))).toEqual({ matched: true, denied: [] });
   });
+
+  itAnswersItsDryRunCheckAsItsCommentSays(shipped, labPod, (before) => patchBy(before));
 
   it('denies a collector credential every other change of the pod, naming what it may not do', async () => {
     const before = await labPod();

@@ -1,4 +1,4 @@
-import { readdirSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { loadAll } from 'js-yaml';
 import { describe, expect, it } from 'vitest';
@@ -66,6 +66,24 @@ describe('the shipped RBAC in policies/kubernetes', () => {
     for (const role of ['cloud-custody-node-checkpoint', 'cloud-custody-node-cordon']) {
       for (const rule of roles.get(role)!) expect(rule.resourceNames).toEqual(['NODE']);
     }
+  });
+});
+
+describe('the other objects in policies/kubernetes', () => {
+  it('are only the optional admission policies, each evaluated by a test of its own', () => {
+    const rbacKinds = new Set(['ClusterRole', 'Role', 'ClusterRoleBinding', 'RoleBinding']);
+    const others = readdirSync(dir)
+      .filter((f) => f.endsWith('.yaml'))
+      .sort()
+      .flatMap((f) => (loadAll(readFileSync(join(dir, f), 'utf8')) as Doc[]).filter((d) => !rbacKinds.has(d.kind)).map((d) => [f, d.kind]));
+    expect(others).toEqual([
+      ['node-cordon-admission-policy.yaml', 'ValidatingAdmissionPolicy'],
+      ['node-cordon-admission-policy.yaml', 'ValidatingAdmissionPolicyBinding'],
+      ['pod-patch-admission-policy.yaml', 'ValidatingAdmissionPolicy'],
+      ['pod-patch-admission-policy.yaml', 'ValidatingAdmissionPolicyBinding'],
+    ]);
+    // Their CEL is run by test/providers/kubernetes/<file>.test.ts (through ./admission.ts).
+    for (const [file] of others) expect(existsSync(join(import.meta.dirname, `${file!.replace(/\.yaml$/, '')}.test.ts`)), file).toBe(true);
   });
 });
 
