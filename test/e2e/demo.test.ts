@@ -11,7 +11,7 @@ interface DemoDoc {
   caseDir: string;
   outcomes: Array<{ target: string; status: string; reason?: string; error?: { code: string; action?: string; resource?: string } }>;
   verify: { ok: boolean };
-  report: { markdown: string; html: string };
+  report: { markdown: string; html: string; redactedFiles: number };
   refusedByDesign: string[];
   followed: string[];
   keyFingerprint: string;
@@ -166,6 +166,27 @@ describe('custody demo, end to end against the rehearsal lab', () => {
     expect(found).toEqual([]);
   });
 
+  it("cuts the password of each demo pod's DATABASE_URL out of its pod.json, records the cut, and the report lists it", () => {
+    const pods = demo.outcomes.filter((o) => o.target.startsWith('k8s:'));
+    expect(pods).toHaveLength(3);
+    const redacted = ledger().filter((e) => e.type === 'evidence.stored' && e.data.redaction !== undefined);
+    // One pod.json per pod, and no other description: nothing else in the lab holds a credential.
+    expect(redacted.map((e) => e.target).sort()).toEqual(pods.map((p) => p.target).sort());
+    for (const entry of redacted) {
+      expect(entry.data).toMatchObject({
+        name: 'pod.json',
+        redaction: { originalSha256: expect.stringMatching(/^[0-9a-f]{64}$/), redacted: [{ path: '$.spec.containers[0].env[1].value', kind: 'a URL with a password' }] },
+      });
+      const stored = readFileSync(join(demo.caseDir, entry.data.path as string), 'utf8');
+      expect(stored).toContain('"value": "postgres://shop:REDACTED@db:5432/shop"');
+      expect(stored).not.toContain('s3cr3t-lab-only');
+    }
+    expect(demo.report.redactedFiles).toBe(3);
+    const report = readFileSync(demo.report.markdown, 'utf8');
+    const section = report.slice(report.indexOf('## Redacted descriptions'));
+    for (const entry of redacted) expect(section).toContain(`| ${entry.data.path as string} | ${entry.target!} | 1 value: a URL with a password: 1 |`);
+  });
+
   it('each untagged instance’s refusal is in the ledger with the denied action and resource', () => {
     const aws = demo.refusedByDesign.find((t) => t.startsWith('arn:aws:'))!;
     const entries = readFileSync(join(demo.caseDir, 'ledger.jsonl'), 'utf8')
@@ -191,6 +212,7 @@ describe('custody demo, end to end against the rehearsal lab', () => {
       expect(run.stdout).toContain('refused by the collector policy');
       // The hash tally counts AWS volumes only and says GCP snapshots have none.
       expect(run.stdout).toMatch(/^Whole-disk SHA-256 recorded for (\d+) of \1 preserved AWS volumes/m);
+      expect(run.stdout).toMatch(/^Descriptions redacted: 3 JSON description files stored with a customer credential cut out \(each listed in the report with its pre-redaction SHA-256\)$/m);
       expect(run.stdout).toMatch(/^GCP snapshots have no content hash: 3 held in the forensics project .*; 3 of 3 created with the evidence-hold tag$/m);
       expect(run.stdout).toContain(`Demo GKE cluster "demo-gke"`);
       expect(run.stdout).toContain(`collected ${WEB_1}`);
@@ -378,6 +400,12 @@ describe('custody report', () => {
     expect(run.code).toBe(EXIT.OK);
     expect(run.stdout.trim().split('\n')).toEqual([join(demo.caseDir, 'report.md'), join(demo.caseDir, 'report.html')]);
     expect(readFileSync(join(demo.caseDir, 'report.md'), 'utf8')).toContain(demo.caseId);
+  });
+
+  it('--json counts the files the report lists as redacted (the three pod.json)', async () => {
+    const run = await custody(['report', '--json', demo.caseDir]);
+    expect(run.code).toBe(EXIT.OK);
+    expect(JSON.parse(run.stdout)).toMatchObject({ caseDir: demo.caseDir, report: { markdown: join(demo.caseDir, 'report.md'), redactedFiles: 3 }, verify: { ok: true } });
   });
 
   it('still writes the report of a tampered case, and exits 4 naming the first problem', async () => {
