@@ -165,7 +165,7 @@ function renderDemo(
   return lines.join('\n');
 }
 
-/** The demo's lab pods carry a database URL with a password in their env: it is cut from each pod.json. */
+/** How many descriptions lost a customer credential (the demo's pods' DATABASE_URL, the Azure VM's SAS). */
 function renderRedactedFiles(files: number): string {
   return `Descriptions redacted: ${files} JSON description file${files === 1 ? '' : 's'} stored with a customer credential cut out (each listed in the report with its pre-redaction SHA-256)`;
 }
