@@ -15,8 +15,8 @@ export function defaultDeps(): CliDeps {
     ...appServices(),
     preflight: (input) => REGISTRY.preflight({ config: input.config, targets: input.targets, scopes: input.scopes, ...(input.analyst ? { analyst: input.analyst } : {}) }),
     async renderReport(caseDir) {
-      const { markdown, html, verification } = await renderReport(caseDir);
-      return { markdown, html, verify: toVerifyOutcome(caseDir, verification) };
+      const { markdown, html, verification, redactedFiles } = await renderReport(caseDir);
+      return { markdown, html, redactedFiles, verify: toVerifyOutcome(caseDir, verification) };
     },
     startDemoLab,
     async verifyAgainst(caseDir, url, config) {

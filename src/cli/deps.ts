@@ -22,6 +22,8 @@ export interface AgainstOutcome {
 export interface ReportPaths {
   markdown: string;
   html: string;
+  /** How many evidence files the report lists as stored redacted (absent: not counted). */
+  redactedFiles?: number;
   /** The verification the report was rendered with (a failing case still gets a report). */
   verify?: VerifyOutcome;
 }

@@ -65,6 +65,24 @@ export interface ChangeRow {
   result: string;
 }
 
+/**
+ * A JSON description stored with customer credentials cut out (`evidence.stored` `redaction`):
+ * the file as kept, what was cut where, and the hash of the description before the cut.
+ */
+export interface RedactionRow {
+  /** `evidence/<evidenceId>/<name>` */
+  path: string;
+  target: string;
+  /** SHA-256 of the stored (redacted) file, as verify re-hashes it. */
+  sha256: string;
+  /** SHA-256 the file would have had without redaction; `(not recorded)` if the entry lacks it. */
+  originalSha256: string;
+  /** Each value cut, in document order: its JSON path in the stored file and its kind. */
+  cuts: Array<{ path: string; kind: string }>;
+  /** The `evidence.stored` entry that recorded the file and its redaction. */
+  entrySeq: number;
+}
+
 export interface ReportModel {
   caseId: string;
   generatedAt: string;
@@ -82,6 +100,8 @@ export interface ReportModel {
   verification: VerifyResult;
   timeline: TimelineRow[];
   files: ManifestFile[];
+  /** The files in `files` stored redacted, in the same order; empty when none was. */
+  redactions: RedactionRow[];
   artifacts: ManifestArtifact[];
   failures: FailureRow[];
   notCollected: FailureRow[];
@@ -128,6 +148,7 @@ export function buildReportModel(entries: readonly LedgerEntry[], verification: 
       summary: summarize(e),
     })),
     files,
+    redactions: redactionRows(entries, files),
     artifacts,
     failures: entries
       .filter((e) => e.type === 'step.failed')
@@ -286,6 +307,35 @@ function snapshotLine(artifact: ManifestArtifact, keys: Map<string, string>, loc
   const consistency = stringOf(artifact.details?.consistency);
   const notes = [hash ? `content hash: ${hash}` : undefined, consistency].filter((n): n is string => n !== undefined);
   return `${volume}: ${[...parts, ...other].join(' → ') || '(no snapshot id recorded)'}${notes.length > 0 ? ` (${notes.join('; ')})` : ''}`;
+}
+
+/**
+ * The files whose recording entry carries a `redaction`. A file's state is its latest entry (as in
+ * the manifest): a recovered file, or one recorded again without a redaction, has none.
+ */
+function redactionRows(entries: readonly LedgerEntry[], files: readonly ManifestFile[]): RedactionRow[] {
+  const bySeq = new Map(entries.map((e) => [e.seq, e]));
+  const rows: RedactionRow[] = [];
+  for (const file of files) {
+    const entry = bySeq.get(file.entrySeq);
+    if (file.recovered || entry?.type !== 'evidence.stored') continue;
+    const redaction = entry.data.redaction;
+    if (redaction === null || typeof redaction !== 'object') continue;
+    const { originalSha256, redacted } = redaction as Record<string, unknown>;
+    const cuts = (Array.isArray(redacted) ? redacted : []).map((cut: unknown) => {
+      const c = (cut ?? {}) as Record<string, unknown>;
+      return { path: stringOf(c.path) ?? '(no path recorded)', kind: stringOf(c.kind) ?? '(no kind recorded)' };
+    });
+    rows.push({
+      path: file.path,
+      target: file.target ?? '',
+      sha256: file.sha256,
+      originalSha256: stringOf(originalSha256) ?? '(not recorded)',
+      cuts,
+      entrySeq: entry.seq,
+    });
+  }
+  return rows;
 }
 
 /** `ACCOUNT:key/ID` of a KMS key ARN (the region is the snapshot's; the full ARN is in the timeline). */

@@ -4,7 +4,7 @@
  * ledger is untrusted (pod names, tags and error messages are attacker-controlled text) and is
  * escaped for the format it lands in: Markdown escapes for report.md, HTML entities for report.html.
  */
-import type { ClockRow, ReportModel } from './report-model.js';
+import type { ClockRow, RedactionRow, ReportModel } from './report-model.js';
 import { clockOffsetWords, clockWithinASecond } from '../core/clock-offset.js';
 
 /**
@@ -66,16 +66,22 @@ function sectionsOf(model: ReportModel): Section[] {
     const key = f.target ?? '';
     byTarget.set(key, [...(byTarget.get(key) ?? []), f]);
   }
+  const redactedByPath = new Map(model.redactions.map((r) => [r.path, r]));
+  // A redacted file's hash is that of what was kept, not of the provider's answer: said beside it.
+  const shaCell = (f: ReportModel['files'][number]): Content => {
+    const redacted = redactedByPath.get(f.path);
+    return redacted ? prose`${f.sha256} (REDACTED: ${valuesCut(redacted.cuts.length)} cut before storing; see Redacted descriptions)` : f.sha256;
+  };
   const fileRow = (f: ReportModel['files'][number]): Content[] =>
     f.recovered
       ? [f.path, `RECOVERED (entry ${f.entrySeq}), not attested before the resume`, '(not recorded by the interrupted run)', f.sha256, String(f.size), '']
-      : [f.path, f.kind ?? '', f.source ?? '', f.sha256, String(f.size), ids(f.cloudIds)];
+      : [f.path, f.kind ?? '', f.source ?? '', shaCell(f), String(f.size), ids(f.cloudIds)];
   const evidenceSections: Section[] = [...byTarget.entries()].map(([target, files], i) => ({
     title: `Evidence files: ${target || 'the case itself'}`,
     ...(i === 0
       ? {
           paragraphs: [
-            prose`Every file under evidence/, grouped by the target it was collected from, with the SHA-256 and size recorded when it was written.${model.files.some((f) => f.recovered) ? ' Files marked RECOVERED were found in the case folder when the case was resumed after an interrupted run: that run wrote them but was stopped before recording them. Their hash is recorded and checked from the resume on; what they held before it is not attested.' : ''}`,
+            prose`Every file under evidence/, grouped by the target it was collected from, with the SHA-256 and size recorded when it was written.${model.files.some((f) => f.recovered) ? ' Files marked RECOVERED were found in the case folder when the case was resumed after an interrupted run: that run wrote them but was stopped before recording them. Their hash is recorded and checked from the resume on; what they held before it is not attested.' : ''}${model.redactions.length > 0 ? ' Files marked REDACTED are descriptions with customer credentials cut out before they were written: their SHA-256 is that of the file as kept, not of the provider\'s answer (see Redacted descriptions).' : ''}`,
           ],
         }
       : {}),
@@ -95,6 +101,9 @@ function sectionsOf(model: ReportModel): Section[] {
         kv('Signing key fingerprint (SHA-256 of the public key)', fingerprint),
         kv('Signed manifest', v.closed ? 'present and matching the ledger head' : 'none (the case is not closed)'),
         ...model.clocks.map((clock) => kv(`Collector's clock against ${clock.cloud}'s`, clockText(clock))),
+        ...(model.redactions.length > 0
+          ? [prose`Descriptions stored redacted: ${String(model.redactions.length)} file${model.redactions.length === 1 ? '' : 's'} with customer credentials cut out before storing (see Redacted descriptions)`]
+          : []),
         kv('Analyst(s), as asserted', model.analysts.join(', ') || '(none recorded)'),
         kv('Tool version(s)', model.toolVersions.join(', ') || '(unknown)'),
         kv('Report generated (UTC)', model.generatedAt),
@@ -159,6 +168,7 @@ function sectionsOf(model: ReportModel): Section[] {
       ),
     },
     ...(evidenceSections.length > 0 ? evidenceSections : [{ title: 'Evidence files', table: { headers: ['Path'], rows: [] }, empty: 'No evidence files were recorded.' }]),
+    ...redactionSections(model.redactions),
     {
       title: 'Cloud artefacts (snapshots and their copies)',
       table: {
@@ -205,6 +215,51 @@ function sectionsOf(model: ReportModel): Section[] {
       empty: 'The ledger has no readable entries.',
     },
   ];
+}
+
+/** How many cut values a file's list shows; the rest are named by their entry. */
+const CUTS_SHOWN = 20;
+
+const valuesCut = (n: number) => `${n} value${n === 1 ? '' : 's'}`;
+
+/**
+ * The redacted files, beside the evidence tables: what was cut and where, and the hash before the
+ * cut with what it proves and where that stops. No section when nothing was redacted.
+ */
+function redactionSections(rows: readonly RedactionRow[]): Section[] {
+  if (rows.length === 0) return [];
+  return [
+    {
+      title: 'Redacted descriptions',
+      paragraphs: [
+        prose`These JSON descriptions of the customer's resources held credentials of the customer's own (a signed URL's signature, a URL's password, a connection string's key, a token, a value named like a secret). Each such value was replaced by \`REDACTED\` before the file was written, so the file kept is not byte for byte the provider's answer: its SHA-256 in the evidence table, which \`custody verify\` re-hashes, is that of the file as kept. Everything else in the file is the provider's answer. Raw evidence (console output, logs, exec output, checkpoints, disks) is never redacted.`,
+        prose`The SHA-256 before redaction is that of the provider's answer written the same way without the cut (2-space indented JSON and a newline). Fetching the resource again (if it has not changed since), writing it so and getting this hash proves what the original held and that only the listed values differ. Its limit: for a short or guessable secret (a password), anyone holding this hash and the file can test guesses offline; a signature or a key is out of reach.`,
+      ],
+      table: {
+        headers: ['File', 'Target', 'Values cut', 'Where (JSON path in the file kept: kind)', 'SHA-256 before redaction', 'Entry'],
+        narrow: [5],
+        rows: rows.map((r) => [r.path, r.target, `${valuesCut(r.cuts.length)}: ${kindTally(r.cuts)}`, whereCut(r), r.originalSha256, String(r.entrySeq)]),
+      },
+    },
+  ];
+}
+
+/** `a URL with a password: 2; a bearer token: 1`, in the order each kind was first cut. */
+function kindTally(cuts: RedactionRow['cuts']): string {
+  const counts = new Map<string, number>();
+  for (const cut of cuts) counts.set(cut.kind, (counts.get(cut.kind) ?? 0) + 1);
+  return [...counts].map(([kind, n]) => `${kind}: ${n}`).join('; ') || '(none listed)';
+}
+
+/**
+ * One cut a line (HTML; `; ` in Markdown, which folds the line breaks of a value); a long list
+ * stops at {@link CUTS_SHOWN} and names the entry that holds the rest.
+ */
+function whereCut(row: RedactionRow): string {
+  const shown = row.cuts.slice(0, CUTS_SHOWN).map((c) => `${c.path}: ${c.kind}`);
+  const rest = row.cuts.length - shown.length;
+  if (rest > 0) shown.push(`… and ${rest} more (every one in entry ${row.entrySeq}, redaction.redacted)`);
+  return shown.join(';\n');
 }
 
 /**

@@ -18,6 +18,8 @@ export interface ReportResult {
   markdown: string;
   html: string;
   verification: VerifyResult;
+  /** How many evidence files the report lists as stored redacted (its "Redacted descriptions"). */
+  redactedFiles: number;
 }
 
 /**
@@ -49,7 +51,7 @@ export async function renderReport(caseDir: string, options: { now?: Date } = {}
       resource: caseDir,
     });
   }
-  return { markdown, html, verification };
+  return { markdown, html, verification, redactedFiles: model.redactions.length };
 }
 
 /** Writes a fresh file: a symlink planted under a report's name is replaced, never followed. */

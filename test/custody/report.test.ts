@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { openCase, renderReport, verifyCase } from '../../src/custody/index.js';
 import { clockText } from '../../src/custody/report-render.js';
+import { jsonEvidence } from '../../src/core/redact-json.js';
 import { buildClosedCase, caseOptions, useScratch } from './helpers.js';
 
 describe('report', () => {
@@ -88,6 +89,69 @@ describe('report', () => {
     expect(rows).toHaveLength(2);
     expect(rows[0]).toMatch(/deleteOnTermination on i-0abc \| vol-1: true \| vol-1: false \| applied \(entry \d+\)/);
     expect(rows[1]).toMatch(/disableApiTermination on i-0abc \| false \| false \| NOT APPLIED/);
+  });
+
+  it('says which files were stored redacted, how many values of which kinds at which paths, and the hash before the cut, escaping a hostile annotation key', async () => {
+    const kase = await openCase(caseOptions(scratch));
+    const pod = 'k8s:prod/shop/pod/web-1';
+    const hostileKey = '<img src=x onerror=alert(1)>|](javascript:alert(2))\n# pwned';
+    const description = jsonEvidence({
+      metadata: { name: 'web-1', annotations: { [hostileKey]: 'https://acct.blob.core.windows.net/c/x?sv=2024-01-01&sig=c2lnbmF0dXJl' } },
+      spec: { containers: [{ name: 'app', env: [{ name: 'NODE_ENV', value: 'production' }, { name: 'DATABASE_URL', value: 'postgres://shop:hunter2@db:5432/shop' }] }] },
+    });
+    const pending = await kase.storeEvidence({ evidenceId: 'ev-dddddddddddd', name: 'pod.json', kind: 'pod-description', source: '/api/v1/namespaces/shop/pods/web-1', target: pod, mediaType: 'application/json', ...description });
+    // A description with many cuts: the list stops at twenty and names the entry holding the rest.
+    const many = jsonEvidence({ env: Array.from({ length: 25 }, (_, i) => ({ name: `SVC_${i}_TOKEN`, value: `t-${i}` })) });
+    const crowded = await kase.storeEvidence({ evidenceId: 'ev-eeeeeeeeeeee', name: 'owner-deployment.json', kind: 'owner-description', source: '/apis/apps/v1/deployments/web', target: pod, mediaType: 'application/json', ...many });
+    await kase.storeEvidence({ evidenceId: 'ev-dddddddddddd', name: 'events.json', kind: 'events', source: '/api/v1/events', target: pod, mediaType: 'application/json', ...jsonEvidence({ items: [] }) });
+    await kase.close({ outcomes: [{ target: pod, status: 'collected', evidenceIds: ['ev-dddddddddddd', 'ev-eeeeeeeeeeee'] }] });
+    const ledger = (await readFile(join(kase.caseDir, 'ledger.jsonl'), 'utf8')).trimEnd().split('\n').map((l) => JSON.parse(l) as { seq: number; type: string; data: { path?: string } });
+    const seqOf = (path: string) => ledger.find((e) => e.type === 'evidence.stored' && e.data.path === path)!.seq;
+    const result = await renderReport(kase.caseDir);
+    expect(result.verification.ok).toBe(true);
+    expect(description.redaction?.redacted).toHaveLength(2);
+
+    const md = await readFile(result.markdown, 'utf8');
+    const section = md.slice(md.indexOf('## Redacted descriptions'), md.indexOf('## Cloud artefacts'));
+    expect(md.indexOf('## Redacted descriptions')).toBeGreaterThan(md.indexOf(`## Evidence files: ${pod}`));
+    expect(section).toContain('test guesses offline');
+    expect(section).toContain('| File | Target | Values cut | Where (JSON path in the file kept: kind) | SHA-256 before redaction | Entry |');
+    const rows = section.split('\n').filter((line) => line.startsWith('| evidence/'));
+    // One row per redacted file, in path order; events.json had nothing to cut and has no row.
+    expect(rows.map((r) => r.split(' | ')[0])).toEqual([`| ${pending.path}`, `| ${crowded.path}`]);
+    expect(rows[0]).toBe(
+      `| ${pending.path} | ${pod} | 2 values: a signed URL (SAS, presigned or signed URL): 1; a URL with a password: 1 | ` +
+        '$.metadata.annotations\\["\\<img src=x onerror=alert(1)>\\|\\](javascript:alert(2))\\n# pwned"\\]: a signed URL (SAS, presigned or signed URL); ' +
+        `$.spec.containers\\[0\\].env\\[1\\].value: a URL with a password | ${description.redaction!.originalSha256} | ${seqOf(pending.path)} |`,
+    );
+    expect(rows[1]).toContain('25 values: a value named like a credential: 25 |');
+    expect(rows[1]).toContain('$.env\\[19\\].value: a value named like a credential; … and 5 more (every one in entry');
+    expect(rows[1]).not.toContain('$.env\\[20\\]');
+    expect(rows[1]).toContain(`entry ${seqOf(crowded.path)}, redaction.redacted)`);
+    // The evidence table says beside the hash that the file kept is not the provider's answer.
+    expect(md).toContain(`| ${pending.path} | pod-description | /api/v1/namespaces/shop/pods/web-1 | ${pending.sha256} (REDACTED: 2 values cut before storing; see Redacted descriptions) |`);
+    expect(md).toMatch(/\| evidence\/ev-dddddddddddd\/events\.json \| events \| \/api\/v1\/events \| [0-9a-f]{64} \|/);
+    expect(md).toContain('- Descriptions stored redacted: 2 files with customer credentials cut out before storing (see Redacted descriptions)');
+    expect(md).not.toMatch(/(^|[^\\])<img/m);
+    expect(md).not.toMatch(/^#+ pwned/m);
+
+    const html = await readFile(result.html, 'utf8');
+    expect(html).toContain('<h2>Redacted descriptions</h2>');
+    expect(html).not.toContain('<img');
+    expect(html).toContain('$.metadata.annotations[&quot;&lt;img src=x onerror=alert(1)&gt;|](javascript:alert(2))\\n# pwned&quot;]: a signed URL (SAS, presigned or signed URL);\n$.spec.containers[0].env[1].value: a URL with a password</td>');
+    expect(html).toContain(`<td>${description.redaction!.originalSha256}</td>`);
+    expect(html).toContain(`${pending.sha256} (REDACTED: 2 values cut before storing; see Redacted descriptions)`);
+  });
+
+  it('a case with no redacted file has no redaction section and marks no hash', async () => {
+    const kase = await buildClosedCase(scratch);
+    const result = await renderReport(kase.caseDir);
+    for (const path of [result.markdown, result.html]) {
+      const text = await readFile(path, 'utf8');
+      expect(text).toContain('instance.json');
+      expect(text).not.toContain('Redacted descriptions');
+      expect(text).not.toContain('REDACTED');
+    }
   });
 
   it('is one self-contained HTML file: inline style, no script, no external asset', async () => {

@@ -11,7 +11,7 @@ interface DemoDoc {
   caseDir: string;
   outcomes: Array<{ target: string; status: string; reason?: string; error?: { code: string; action?: string; resource?: string } }>;
   verify: { ok: boolean };
-  report: { markdown: string; html: string };
+  report: { markdown: string; html: string; redactedFiles: number };
   refusedByDesign: string[];
   followed: string[];
   keyFingerprint: string;
@@ -154,8 +154,9 @@ describe('custody demo, end to end against the rehearsal lab', () => {
     // Without --keep the lab's keys are written nowhere: they die with this run.
     expect(existsSync(join(dir, 'lab.env'))).toBe(false);
     // Every file of the case, not only the ledger: no AWS key, no Entra or storage bearer token
-    // (a JWT), no SAS signature, no GCP access token from any of the three clouds' labs.
-    const credential = /AKIA[0-9A-Z]{12}|ASIA[0-9A-Z]{12}|SecretAccessKey|SessionToken|eyJ[\w-]{8,}\.eyJ[\w-]{8,}|[?&]sig=|ya29\./;
+    // (a JWT), no SAS signature, no GCP access token from any of the three clouds' labs, and
+    // neither customer secret of the lab's descriptions (a SAS signature is cut to sig=REDACTED).
+    const credential = /AKIA[0-9A-Z]{12}|ASIA[0-9A-Z]{12}|SecretAccessKey|SessionToken|eyJ[\w-]{8,}\.eyJ[\w-]{8,}|[?&]sig=(?!REDACTED)|ya29\.|s3cr3t-lab-only|bGFiLW9ubHktc2FzLXNpZ25hdHVyZQ/;
     const found: string[] = [];
     for (const file of readdirSync(demo.caseDir, { recursive: true, withFileTypes: true })) {
       if (!file.isFile()) continue;
@@ -164,6 +165,37 @@ describe('custody demo, end to end against the rehearsal lab', () => {
       if (match) found.push(`${path}: ${match[0]}`);
     }
     expect(found).toEqual([]);
+  });
+
+  it("cuts each demo pod's DATABASE_URL password from its pod.json and the Azure VM's SAS signature from its vm-model.json, records each cut, and the report lists them", () => {
+    const pods = demo.outcomes.filter((o) => o.target.startsWith('k8s:'));
+    expect(pods).toHaveLength(3);
+    const redacted = ledger().filter((e) => e.type === 'evidence.stored' && e.data.redaction !== undefined);
+    // One pod.json per pod and the tagged VM's model; nothing else in the lab holds a credential.
+    const azureVm = demo.outcomes.find((o) => /^\/subscriptions\/.*\/virtualMachines\/web-1$/.test(o.target))!.target;
+    expect(redacted.map((e) => e.target).sort()).toEqual([...pods.map((p) => p.target), azureVm].sort());
+    const model = redacted.find((e) => e.target === azureVm)!;
+    expect(model.data).toMatchObject({
+      name: 'vm-model.json',
+      redaction: { originalSha256: expect.stringMatching(/^[0-9a-f]{64}$/), redacted: [{ path: '$.resources[0].properties.settings.fileUris[0]', kind: 'a signed URL (SAS, presigned or signed URL)' }] },
+    });
+    expect(readFileSync(join(demo.caseDir, model.data.path as string), 'utf8')).toContain('/scripts/bootstrap.sh?sv=2022-11-02&se=2027-01-31T00%3A00%3A00Z&sr=b&sp=r&sig=REDACTED"');
+    for (const entry of redacted.filter((e) => e !== model)) {
+      expect(entry.data).toMatchObject({
+        name: 'pod.json',
+        redaction: { originalSha256: expect.stringMatching(/^[0-9a-f]{64}$/), redacted: [{ path: '$.spec.containers[0].env[1].value', kind: 'a URL with a password' }] },
+      });
+      const stored = readFileSync(join(demo.caseDir, entry.data.path as string), 'utf8');
+      expect(stored).toContain('"value": "postgres://shop:REDACTED@db:5432/shop"');
+      expect(stored).not.toContain('s3cr3t-lab-only');
+    }
+    expect(demo.report.redactedFiles).toBe(4);
+    const report = readFileSync(demo.report.markdown, 'utf8');
+    const section = report.slice(report.indexOf('## Redacted descriptions'));
+    for (const entry of redacted) {
+      const kind = entry === model ? 'a signed URL (SAS, presigned or signed URL)' : 'a URL with a password';
+      expect(section).toContain(`| ${entry.data.path as string} | ${entry.target!} | 1 value: ${kind}: 1 |`);
+    }
   });
 
   it('each untagged instance’s refusal is in the ledger with the denied action and resource', () => {
@@ -191,6 +223,7 @@ describe('custody demo, end to end against the rehearsal lab', () => {
       expect(run.stdout).toContain('refused by the collector policy');
       // The hash tally counts AWS volumes only and says GCP snapshots have none.
       expect(run.stdout).toMatch(/^Whole-disk SHA-256 recorded for (\d+) of \1 preserved AWS volumes/m);
+      expect(run.stdout).toMatch(/^Descriptions redacted: 4 JSON description files stored with a customer credential cut out \(each listed in the report with its pre-redaction SHA-256\)$/m);
       expect(run.stdout).toMatch(/^GCP snapshots have no content hash: 3 held in the forensics project .*; 3 of 3 created with the evidence-hold tag$/m);
       expect(run.stdout).toContain(`Demo GKE cluster "demo-gke"`);
       expect(run.stdout).toContain(`collected ${WEB_1}`);
@@ -378,6 +411,12 @@ describe('custody report', () => {
     expect(run.code).toBe(EXIT.OK);
     expect(run.stdout.trim().split('\n')).toEqual([join(demo.caseDir, 'report.md'), join(demo.caseDir, 'report.html')]);
     expect(readFileSync(join(demo.caseDir, 'report.md'), 'utf8')).toContain(demo.caseId);
+  });
+
+  it('--json counts the files the report lists as redacted (the three pod.json, the VM model)', async () => {
+    const run = await custody(['report', '--json', demo.caseDir]);
+    expect(run.code).toBe(EXIT.OK);
+    expect(JSON.parse(run.stdout)).toMatchObject({ caseDir: demo.caseDir, report: { markdown: join(demo.caseDir, 'report.md'), redactedFiles: 4 }, verify: { ok: true } });
   });
 
   it('still writes the report of a tampered case, and exits 4 naming the first problem', async () => {

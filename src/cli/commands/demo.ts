@@ -142,6 +142,7 @@ function renderDemo(
     ...(against ? [renderAgainst(against)] : []),
     ...checkLines,
   ];
+  if (report?.redactedFiles !== undefined) lines.push(renderRedactedFiles(report.redactedFiles));
   if (report) lines.push(`Report: ${report.markdown}`, `        ${report.html}`);
   lines.push(`Case folder: ${result.caseDir}`);
   lines.push(...renderKeepApart(result.keyFingerprint, result.verify?.head));
@@ -162,6 +163,11 @@ function renderDemo(
     lines.push('The demo did NOT run as designed: see the outcomes above.');
   }
   return lines.join('\n');
+}
+
+/** How many descriptions lost a customer credential (the demo's pods' DATABASE_URL, the Azure VM's SAS). */
+function renderRedactedFiles(files: number): string {
+  return `Descriptions redacted: ${files} JSON description file${files === 1 ? '' : 's'} stored with a customer credential cut out (each listed in the report with its pre-redaction SHA-256)`;
 }
 
 function writeDemoConfig(dir: string, lab: DemoLab): string {

@@ -2,7 +2,8 @@
  * The Azure part of `custody demo`: the lab's Azure (https Entra, ARM and Blob Storage with a CA
  * made for this run) and an AKS cluster whose node is a scale-set VM of that lab. Its targets: a
  * tagged VM in a customer tenant (restore point, exports copied, hashed and sealed in the SOC
- * evidence container), the compromised pod on the AKS node (followed to the scale-set VM and its
+ * evidence container; its Custom Script extension fetches its script through a SAS URL, whose
+ * signature the description redaction cuts from vm-model.json), the compromised pod on the AKS node (followed to the scale-set VM and its
  * disks), and an untagged VM the collector role does not reach (ARM refuses it, naming action and
  * scope).
  *
@@ -16,15 +17,29 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { defaultAzureEstate, LAB_APP_CLIENT_ID, LAB_CUSTOMER_SUBSCRIPTION, LAB_CUSTOMER_TENANT, LAB_SOC_SUBSCRIPTION, LAB_SOC_TENANT } from '../azure/scenario.js';
 import { startAzureLab } from '../azure/server.js';
+import { key } from '../azure/world.js';
 import { startKubernetesLab } from '../kubernetes/server.js';
 import { k8sDemoScenario } from '../kubernetes/scenario.js';
 import type { DemoCaseCheck, DemoPart } from './part.js';
 
 const AKS_CLUSTER = 'demo-aks';
+/** `lab-only-sas-signature`, base64 and URL-encoded as a SAS `sig` is. */
+const DEMO_SAS_SIGNATURE = 'bGFiLW9ubHktc2FzLXNpZ25hdHVyZQ%3D%3D';
 
 export async function startAzureDemoPart(): Promise<DemoPart> {
   // The AKS node pool uses managed OS disks here, so the followed node is collected whole.
   const lab = await startAzureLab({ estate: defaultAzureEstate(undefined, { aksOsDisk: 'managed' }) });
+  // A customer's own credential in a description, as VMs commonly carry one: the signature is
+  // lab-made and signs nothing.
+  lab.estate.world.vms.get(key(lab.estate.ids.vm))!.extensions = [
+    {
+      name: 'CustomScript',
+      publisher: 'Microsoft.Azure.Extensions',
+      type: 'CustomScript',
+      typeHandlerVersion: '2.1',
+      settings: { fileUris: [`https://opsscripts.blob.core.windows.net/scripts/bootstrap.sh?sv=2022-11-02&se=2027-01-31T00%3A00%3A00Z&sr=b&sp=r&sig=${DEMO_SAS_SIGNATURE}`], commandToExecute: 'sh bootstrap.sh' },
+    },
+  ];
   const dir = mkdtempSync(join(tmpdir(), 'custody-demo-azure-'));
   let k8s: Awaited<ReturnType<typeof startKubernetesLab>> | undefined;
   try {
