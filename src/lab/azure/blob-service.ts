@@ -64,6 +64,18 @@ const notImplemented = (what: string) => new StorageError(501, 'NotImplemented',
 
 const xmlEscape = (text: string) => text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
 
+/**
+ * Something that happens to the evidence container just before the lab serves `operation` on a
+ * blob: another party writing to it (`before`), or an error answer — the lab's fault injection.
+ */
+export interface BlobFault {
+  operation: string;
+  /** How many matching requests it applies to (then it is spent). */
+  times: number;
+  before?: (blob: { store: LabBlobStore; container: LabContainer; name: string; now: number }) => void;
+  error?: { status: number; code: string; message: string };
+}
+
 export interface LabBlobServiceOptions {
   store?: LabBlobStore;
   signer: LabTokenSigner;
@@ -80,6 +92,7 @@ export class LabBlobService implements LabBlobHost {
   readonly copyable = true;
   readonly store: LabBlobStore;
   readonly log: BlobExchange[] = [];
+  readonly faults: BlobFault[] = [];
   baseUrl = '';
   copyReads: number;
   private readonly sasKey = randomBytes(32);
@@ -217,6 +230,13 @@ export class LabBlobService implements LabBlobHost {
       const lock = lockOf(v, now);
       if (lock) throw sealedError(lock);
     };
+
+    const fault = this.faults.find((f) => f.operation === operation && f.times > 0);
+    if (fault) {
+      fault.times -= 1;
+      fault.before?.({ store: this.store, container, name: blobName, now });
+      if (fault.error) throw new StorageError(fault.error.status, fault.error.code, fault.error.message);
+    }
 
     switch (operation) {
       case 'Blob_GetProperties':

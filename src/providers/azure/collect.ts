@@ -140,6 +140,7 @@ export async function collectAzureTarget(ctx: AzureRunContext, target: AzureTarg
   for (const result of exports.filter((r) => r.grantOpen)) problems.push(`revoke (${result.grantOpen!.error.message})`);
   for (const result of exports) {
     if (result.sealed && 'unavailable' in result.sealed) problems.push(`copy ${result.blobName} is hashed but not sealed: ${result.sealed.unavailable}`);
+    else if (result.sealed && 'overwritten' in result.sealed && result.sealed.overwritten) problems.push(result.sealed.overwritten);
     // A copy is the disk's evidence only as a whole fixed VHD of it: a file hash alone is not a disk hash.
     const size = described.find((d) => evidenceIdOf(d) === result.evidenceId)?.sizeBytes;
     const hashes = result.hashes;

@@ -11,6 +11,9 @@
  * 4. `endGetAccess` — always, also after a failed copy.
  * 5. Seal the verified copy: time-based immutability and/or legal hold (`immutableStorage/
  *    runAsSuperUser`). A page blob under a policy refuses writes, so sealing comes after the hash.
+ *    The seal must lock the bytes that were hashed (see `sealEvidence`): the hash read records the
+ *    ETag and version id Storage answered with, the seal names that version, and a read-back after
+ *    the seal proves the sealed version still has that ETag and length.
  * Grants and copies are awaited in rounds over the whole set, not one poller each.
  */
 import { historyOf } from '../../core/case-history.js';
@@ -32,13 +35,22 @@ export interface ExportResult {
   evidenceId: string;
   blobName?: string;
   hashes?: VhdHashes;
-  sealed?: { immutableUntil?: string; legalHold?: boolean } | { unavailable: string };
+  /** What Storage said of the bytes that were hashed (the download's answer): what the seal must lock. */
+  hashedBlob?: HashedBlob;
+  sealed?: { immutableUntil?: string; legalHold?: boolean; versionId?: string; overwritten?: string } | { unavailable: string };
   error?: CustodyError;
   /**
    * The read grant (SAS) ARM did not revoke: a live path to the evidence until it expires, so the
    * target is not `collected` even when its copy is hashed and sealed.
    */
   grantOpen?: { error: CustodyError; expiresOn?: string };
+}
+
+/** The blob the hash read saw, from Get Blob's answer headers (`ETag`, `x-ms-version-id`). */
+export interface HashedBlob {
+  etag?: string;
+  /** Present where the account has blob versioning (version-level immutability needs it). */
+  versionId?: string;
 }
 
 interface Timing {
@@ -133,7 +145,10 @@ export async function exportSources(recorder: CaseRecorder, clients: AzureClient
         const earlier = recordedForCopy(recorder, target, name, props.value.copyId);
         await recorder.record('copy.adopted', { blob: name, copyId: props.value.copyId, requestIds: requestIdsOf(props.exchanges) }, target);
         // What the case recorded of this very copy stands: it is not hashed or sealed twice.
-        if (earlier.hashed) item.result.hashes = hashesOf(earlier.hashed);
+        if (earlier.hashed) {
+          item.result.hashes = hashesOf(earlier.hashed);
+          item.result.hashedBlob = hashedBlobOf(earlier.hashed);
+        }
         if (earlier.sealed) item.result.sealed = sealedOf(earlier.sealed);
       } else if (copyStatus === 'pending') {
         // An interrupted run started this copy and was cut off before it finished: it is awaited
@@ -274,30 +289,33 @@ export async function exportSources(recorder: CaseRecorder, clients: AzureClient
   for (const item of items.filter((i) => i.copyId && !i.result.error)) {
     const name = item.result.blobName!;
     if (item.result.hashes) {
-      item.result.sealed ??= await sealEvidence(recorder, clients, config, name, target);
+      item.result.sealed ??= await sealEvidence(recorder, clients, config, name, target, item.result.hashes, item.result.hashedBlob);
       continue;
     }
     try {
       const read = await callAzure('readEvidence', name, async () => {
         const download = await container.getBlobClient(name).download(0);
         if (!download.readableStreamBody) throw new CustodyError('E_CLOUD', `download of ${name} returned no body`, { resource: name });
-        return hashVhdStream(download.readableStreamBody as AsyncIterable<Uint8Array>);
+        const hashes = await hashVhdStream(download.readableStreamBody as AsyncIterable<Uint8Array>);
+        const seen: HashedBlob = { ...(download.etag ? { etag: download.etag } : {}), ...(download.versionId ? { versionId: download.versionId } : {}) };
+        return { hashes, seen };
       });
-      item.result.hashes = read.value;
-      await recorder.record('evidence.hashed', { blob: name, ...read.value, requestIds: requestIdsOf(read.exchanges) }, target);
+      item.result.hashes = read.value.hashes;
+      item.result.hashedBlob = read.value.seen;
+      await recorder.record('evidence.hashed', { blob: name, ...read.value.hashes, ...read.value.seen, requestIds: requestIdsOf(read.exchanges) }, target);
       await recorder.recordArtifact({
         evidenceId: item.state.evidenceId,
         kind: 'azure-disk-export',
         source: item.state.diskId,
         target,
-        cloudIds: { blob: `${config.evidenceContainerUrl.replace(/\/+$/, '')}/${name}`, exportedFrom: item.state.id },
-        details: { ...read.value },
+        cloudIds: { blob: `${config.evidenceContainerUrl.replace(/\/+$/, '')}/${name}`, exportedFrom: item.state.id, ...(read.value.seen.versionId ? { versionId: read.value.seen.versionId } : {}) },
+        details: { ...read.value.hashes },
       });
     } catch (error) {
       await fail(recorder, target, item, 'hash', error);
       continue;
     }
-    item.result.sealed = await sealEvidence(recorder, clients, config, name, target);
+    item.result.sealed = await sealEvidence(recorder, clients, config, name, target, item.result.hashes, item.result.hashedBlob);
   }
   return items.map((i) => i.result);
 }
@@ -323,8 +341,12 @@ function hashesOf(data: Record<string, unknown>): VhdHashes {
   return { fileSha256, fileBytes, ...(diskSha256 !== undefined ? { diskSha256 } : {}), ...(diskBytes !== undefined ? { diskBytes } : {}), ...(footer !== undefined ? { footer } : {}) };
 }
 
+function hashedBlobOf(data: Record<string, unknown>): HashedBlob {
+  return { ...(typeof data.etag === 'string' ? { etag: data.etag } : {}), ...(typeof data.versionId === 'string' ? { versionId: data.versionId } : {}) };
+}
+
 function sealedOf(data: Record<string, unknown>): ExportResult['sealed'] {
-  return { ...(typeof data.immutableUntil === 'string' ? { immutableUntil: data.immutableUntil } : {}), ...(typeof data.legalHold === 'boolean' ? { legalHold: data.legalHold } : {}) };
+  return { ...(typeof data.versionId === 'string' ? { versionId: data.versionId } : {}), ...(typeof data.immutableUntil === 'string' ? { immutableUntil: data.immutableUntil } : {}), ...(typeof data.legalHold === 'boolean' ? { legalHold: data.legalHold } : {}) };
 }
 
 /**
@@ -351,15 +373,40 @@ function grantLeftOpen(recorder: CaseRecorder, target: string, source: string): 
   return last('export.requested') > last('export.revoked');
 }
 
-async function sealEvidence(recorder: CaseRecorder, clients: AzureClients, config: AzureConfig, name: string, target: string): Promise<ExportResult['sealed']> {
-  const blob = clients.evidence().getBlobClient(name);
+/**
+ * Seals the copy that was hashed, and proves it is that copy.
+ *
+ * What Storage offers (Blob service REST description, Azure/azure-rest-api-specs
+ * `specification/storage/data-plane/Microsoft.BlobStorage/stable/2026-06-06/blob.json`, and the
+ * operation specs `@azure/storage-blob` 12.34 generates from it; docs/azure.md "Sealing the bytes
+ * that were hashed"):
+ * - `Blob_SetImmutabilityPolicy` takes `versionid` (and `snapshot`) in the query and only
+ *   `If-Unmodified-Since` as a condition — no `If-Match`; `Blob_SetLegalHold` takes `versionid`
+ *   and no condition at all. Neither answers with an ETag (setting a policy does not change it).
+ * - `Blob_Download` / `Blob_GetProperties` answer `ETag` and, with versioning, `x-ms-version-id`;
+ *   Get Properties on a version also `x-ms-is-current-version`, its policy and hold.
+ * - `BlobClient.setImmutabilityPolicy` in @azure/storage-blob 12.34 declares a
+ *   `modifiedAccessCondition` option but does not send it, and `If-Unmodified-Since` has one-second
+ *   resolution anyway: it is not used.
+ * So: the seal names the version the hash read saw (`withVersion`: an overwrite that makes a new
+ * version cannot move the seal onto other bytes), and Get Properties on that version *after* the
+ * seal must show the hashed ETag and length. A version that changed in place before the seal
+ * (Put Page does not make a new version) has another ETag; after the seal it cannot change. Only
+ * then is `evidence.sealed` recorded; a mismatch is `seal.failed` naming both ETags. Where the blob
+ * was overwritten with a new version, the hashed version is sealed and `evidence.overwritten`
+ * names the version the blob's name now reads, so the target is `partial`.
+ */
+async function sealEvidence(recorder: CaseRecorder, clients: AzureClients, config: AzureConfig, name: string, target: string, hashes: VhdHashes | undefined, hashed: HashedBlob | undefined): Promise<ExportResult['sealed']> {
+  const named = clients.evidence().getBlobClient(name);
+  const blob = hashed?.versionId ? named.withVersion(hashed.versionId) : named;
   const until = config.immutabilityDays > 0 ? new Date(Date.now() + config.immutabilityDays * 86_400_000) : undefined;
   if (!until && !config.legalHold) {
     // Nothing to ask Storage for: say so, rather than record a seal no request made.
     await recorder.record('seal.skipped', { blob: name, reason: 'azure.immutabilityDays is 0 and azure.legalHold is false: this copy is not sealed' }, target);
     return undefined;
   }
-  await recorder.record('seal.requested', { blob: name, immutableUntil: until?.toISOString(), mode: until ? 'Unlocked' : undefined, legalHold: config.legalHold }, target);
+  const version = hashed?.versionId ? { versionId: hashed.versionId } : {};
+  await recorder.record('seal.requested', { blob: name, ...version, immutableUntil: until?.toISOString(), mode: until ? 'Unlocked' : undefined, legalHold: config.legalHold }, target);
   // What the ledger says sealed is what Storage answered, not what was asked; kept outside the
   // call so a hold refused after the policy was set still records the policy that exists.
   const confirmed: { immutableUntil?: string; mode?: string; legalHold?: boolean } = {};
@@ -381,16 +428,46 @@ async function sealEvidence(recorder: CaseRecorder, clients: AzureClients, confi
     const missing = [until && !sealed.immutableUntil ? 'an immutability policy expiry' : '', config.legalHold && sealed.legalHold !== true ? 'legal hold = true' : ''].filter(Boolean);
     if (missing.length > 0) {
       const why = `the storage service answered without confirming ${missing.join(' and ')}`;
-      await recorder.record('seal.failed', { blob: name, reason: why, confirmed: sealed, requestIds: requestIdsOf(result.exchanges), exchanges: result.exchanges }, target);
+      await recorder.record('seal.failed', { blob: name, ...version, reason: why, confirmed: sealed, requestIds: requestIdsOf(result.exchanges), exchanges: result.exchanges }, target);
       return { unavailable: why };
     }
-    await recorder.record('evidence.sealed', { blob: name, ...sealed, requestIds: requestIdsOf(result.exchanges), exchanges: result.exchanges }, target);
-    return { ...(sealed.immutableUntil ? { immutableUntil: sealed.immutableUntil } : {}), ...(sealed.legalHold !== undefined ? { legalHold: sealed.legalHold } : {}) };
+    // The read-back: what Storage reports of the sealed version now that it cannot change.
+    const props = await callAzure('readEvidence', name, () => blob.getProperties());
+    const found = { ...(props.value.etag ? { etag: props.value.etag } : {}), ...(props.value.versionId ? { versionId: props.value.versionId } : {}), ...(props.value.contentLength !== undefined ? { contentLength: props.value.contentLength } : {}) };
+    const readBack = { ...found, requestIds: requestIdsOf(props.exchanges) };
+    const hashedFacts = { ...(hashed?.etag ? { etag: hashed.etag } : {}), ...version, ...(hashes ? { contentLength: hashes.fileBytes } : {}) };
+    const differs = [
+      hashed?.etag !== undefined && found.etag !== hashed.etag ? `its ETag is ${found.etag ?? 'not reported'}, the hashed copy's was ${hashed.etag}` : '',
+      hashed?.versionId !== undefined && found.versionId !== hashed.versionId ? `its version is ${found.versionId ?? 'not reported'}, the hashed copy's was ${hashed.versionId}` : '',
+      hashes && found.contentLength !== hashes.fileBytes ? `it holds ${found.contentLength ?? 'an unreported number of'} bytes, the hashed copy ${hashes.fileBytes}` : '',
+    ].filter(Boolean);
+    if (differs.length > 0) {
+      const why = `the sealed blob is not the copy that was hashed (${differs.join('; ')}): it was written to between the hash and the seal, so the seal locks bytes whose SHA-256 this case does not hold`;
+      await recorder.record('seal.failed', { blob: name, reason: why, hashed: hashedFacts, found, confirmed: sealed, requestIds: requestIdsOf(result.exchanges), readBack, exchanges: [...result.exchanges, ...props.exchanges] }, target);
+      return { unavailable: why };
+    }
+    await recorder.record('evidence.sealed', { blob: name, ...version, ...(found.etag ? { etag: found.etag } : {}), ...sealed, requestIds: requestIdsOf(result.exchanges), readBack, exchanges: [...result.exchanges, ...props.exchanges] }, target);
+    const done = { ...version, ...(sealed.immutableUntil ? { immutableUntil: sealed.immutableUntil } : {}), ...(sealed.legalHold !== undefined ? { legalHold: sealed.legalHold } : {}) };
+    if (props.value.isCurrentVersion !== false) return done;
+    // The hashed version is sealed, but the blob's name now reads another version.
+    // The hashed version is sealed, but the blob's name now reads another version: name it (a
+    // failed read still leaves the fact Storage reported, `x-ms-is-current-version: false`).
+    let current: { versionId?: string; etag?: string; requestIds: string[]; error?: unknown } = { requestIds: [] };
+    try {
+      const read = await callAzure('readEvidence', name, () => named.getProperties());
+      current = { ...(read.value.versionId ? { versionId: read.value.versionId } : {}), ...(read.value.etag ? { etag: read.value.etag } : {}), requestIds: requestIdsOf(read.exchanges) };
+    } catch (error) {
+      if (isStopSignal(error)) throw error;
+      current = { requestIds: requestIdsOf(exchangesOf(error)), error: (error as CustodyError).toRecord?.() ?? String(error) };
+    }
+    const why = `${name} was overwritten after it was hashed: the hashed version ${hashed?.versionId} is sealed and kept, but the blob's name now reads version ${current.versionId ?? '(not read)'} (ETag ${current.etag ?? 'not read'}), which this case did not hash`;
+    await recorder.record('evidence.overwritten', { blob: name, ...version, ...(hashed?.etag ? { etag: hashed.etag } : {}), currentVersionId: current.versionId, currentEtag: current.etag, reason: why, requestIds: current.requestIds, ...(current.error ? { error: current.error } : {}) }, target);
+    return { ...done, overwritten: why };
   } catch (error) {
     if (isStopSignal(error)) throw error;
     const status = obj((error as { cause?: unknown }).cause).statusCode;
     const why = status === 501 ? 'the storage service does not implement blob immutability (HTTP 501 — Azurite has no immutability policies or legal holds)' : String((error as Error).message);
-    await recorder.record('seal.failed', { blob: name, reason: why, error: (error as CustodyError).toRecord?.(), ...(Object.keys(confirmed).length > 0 ? { confirmed } : {}), exchanges: exchangesOf(error) }, target);
+    await recorder.record('seal.failed', { blob: name, ...version, reason: why, error: (error as CustodyError).toRecord?.(), ...(Object.keys(confirmed).length > 0 ? { confirmed } : {}), exchanges: exchangesOf(error) }, target);
     return { unavailable: why };
   }
 }

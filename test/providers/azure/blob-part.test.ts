@@ -59,6 +59,11 @@ describe.each([
     // Hashes of the preserved copy: the disk (without the footer) and the file.
     const hashed = entries.find((e) => e.type === 'evidence.hashed')!;
     expect(hashed.data).toMatchObject({ diskSha256: sha(snapshot.content), fileSha256: sha(file), footer: { matchesLength: true } });
+    // …and the ETag of the bytes hashed, as Get Blob answered it (a seal must lock those, not later ones).
+    expect(hashed.data.etag).toBe(props.etag);
+    // Azurite has no blob versioning (no x-ms-version-id): there the seal can only name the blob.
+    if (azurite) expect(hashed.data.versionId).toBeUndefined();
+    else expect(hashed.data.versionId).toBe(props.versionId);
 
     if (azurite) {
       expect(outcome.status).toBe('partial');
@@ -66,7 +71,7 @@ describe.each([
       expect(entries.some((e) => e.type === 'evidence.sealed')).toBe(false);
     } else {
       expect(outcome.status, outcome.reason).toBe('collected');
-      expect(entries.find((e) => e.type === 'evidence.sealed')!.data).toMatchObject({ mode: 'Unlocked', legalHold: true });
+      expect(entries.find((e) => e.type === 'evidence.sealed')!.data).toMatchObject({ mode: 'Unlocked', legalHold: true, versionId: props.versionId, etag: props.etag });
       expect(await blob.getProperties()).toMatchObject({ legalHold: true, immutabilityPolicyMode: 'Unlocked' });
     }
     await kase.close();

@@ -123,21 +123,10 @@ describe('sealing turned off', () => {
 describe('a seal half made', () => {
   it('a legal hold Storage refuses after the immutability policy was set: seal.failed still records the policy Storage confirmed', async () => {
     const kase = await fx.openTestCase('IR-AZ-HALFSEAL');
-    const ctx = fx.run(kase, { consistency: 'per-disk' });
-    const container = ctx.clients.evidence();
-    const refusing = new Proxy(container, {
-      get(target, property, receiver) {
-        if (property !== 'getBlobClient') return Reflect.get(target, property, receiver);
-        return (name: string) => {
-          const blob = target.getBlobClient(name);
-          blob.setLegalHold = async () => {
-            throw Object.assign(new Error('The legal hold was refused.'), { statusCode: 409, code: 'OperationNotAllowed' });
-          };
-          return blob;
-        };
-      },
-    });
-    const outcome = await collectAzureTarget({ ...ctx, clients: { ...ctx.clients, evidence: () => refusing } }, parseAzureTarget(fx.lab.estate.ids.vm));
+    // The lab's Storage refuses the hold on both copies (the seal names the hashed version, so it is
+    // refused where Storage answers, not on a patched client).
+    fx.lab.blob!.faults.push({ operation: 'Blob_SetLegalHold', times: 2, error: { status: 409, code: 'OperationNotAllowed', message: 'The legal hold was refused.' } });
+    const outcome = await collectAzureTarget(fx.run(kase, { consistency: 'per-disk' }), parseAzureTarget(fx.lab.estate.ids.vm));
     expect(outcome.status).toBe('partial');
     const failed = kase.entries().filter((e) => e.type === 'seal.failed');
     expect(failed).toHaveLength(2);
