@@ -74,6 +74,23 @@ export interface StepRun {
 export type StepResult<T> = { ok: true; value: T } | { ok: false; error: CustodyError };
 
 /**
+ * `Promise.all` that answers only once every promise has settled, then throws the first failure
+ * (in the order given) if any failed. A provider running several chains of one target at once
+ * uses it so that when one throws the stop signal, its collect does not return while a sibling
+ * still has a cloud call in flight: after a stop nothing of the run may go on calling the cloud
+ * unseen (the orchestrator aborts the run's signal, so siblings end at their next wait or call).
+ */
+export async function allSettledOrThrow<T extends readonly unknown[] | []>(values: T): Promise<{ -readonly [K in keyof T]: Awaited<T[K]> }> {
+  const settled = (await Promise.allSettled(values as readonly unknown[])) as Array<PromiseSettledResult<unknown>>;
+  const answers: unknown[] = [];
+  for (const result of settled) {
+    if (result.status === 'rejected') throw result.reason;
+    answers.push(result.value);
+  }
+  return answers as { -readonly [K in keyof T]: Awaited<T[K]> };
+}
+
+/**
  * Runs one step of a target. A failure is recorded (`step.failed` with the error record and
  * `extra`), kept in `run.failures`, reported as progress and returned; only the stop signal
  * (`E_LEDGER`) propagates. One locked disk never aborts the case.

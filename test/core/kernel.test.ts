@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { CustodyError } from '../../src/core/errors.js';
-import { guardRecorder, isStopSignal, recordMutation, runStep, storeOnce, type StepFailure } from '../../src/core/kernel.js';
+import { allSettledOrThrow, guardRecorder, isStopSignal, recordMutation, runStep, storeOnce, type StepFailure } from '../../src/core/kernel.js';
 import { openCase } from '../../src/custody/index.js';
 
 let dir: string | undefined;
@@ -73,5 +73,32 @@ describe('the collection kernel', () => {
     const error = await guardRecorder(kase).record('step.failed', {}).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(CustodyError);
     expect((error as CustodyError).code).toBe('E_LEDGER');
+  });
+});
+
+describe('allSettledOrThrow', () => {
+  it('does not throw a chain\'s stop signal until its sibling chain has finished its call, then throws the first failure in order', async () => {
+    const events: string[] = [];
+    let finishSibling!: () => void;
+    const sibling = new Promise<string>((resolve) => {
+      finishSibling = () => {
+        events.push('sibling call answered');
+        resolve('copied');
+      };
+    });
+    const stopped = Promise.reject(new CustodyError('E_LEDGER', 'the ledger refused a write'));
+    const all = allSettledOrThrow([stopped, sibling, Promise.reject(new Error('later'))]).catch((error: unknown) => {
+      events.push(`rejected: ${(error as Error).message}`);
+    });
+    // Let every settled promise's reaction run: with Promise.all the rejection would be out by now.
+    for (let i = 0; i < 10; i++) await Promise.resolve();
+    events.push('sibling still in flight');
+    finishSibling();
+    await all;
+    expect(events).toEqual(['sibling still in flight', 'sibling call answered', 'rejected: the ledger refused a write']);
+  });
+
+  it('answers every value in order when none fails', async () => {
+    await expect(allSettledOrThrow([Promise.resolve(1), 'two', Promise.resolve([3])])).resolves.toEqual([1, 'two', [3]]);
   });
 });

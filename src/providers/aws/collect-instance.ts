@@ -10,6 +10,7 @@ import { historyOf } from '../../core/case-history.js';
 import { evidenceIdFor } from '../../core/case-id.js';
 import { isCustodyError, type CustodyError } from '../../core/errors.js';
 import type { EvidenceInput, TargetOutcome } from '../../core/ports.js';
+import { allSettledOrThrow } from '../../core/kernel.js';
 import type { AwsInstanceTarget } from './targets.js';
 import { adoptDetachedVolumes, type DetachedVolume } from './adopt-detached.js';
 import { snapshotInstance, type VolumeSnapshot } from './create-snapshots.js';
@@ -122,7 +123,7 @@ async function collectClaimedInstance(run: TargetRun<AwsInstanceTarget>): Promis
   const keys = (async () => describeKeys(run, (await volumesDescribed).volumes))();
   // Snapshots the case took of volumes detached since (a resume after an interruption).
   const detaching = runStep(run, 'adopt-detached', () => adoptDetachedVolumes(run, volumeIds, snapshotRecorded), { instanceId: target.instanceId });
-  const [consoleOutput, keysDescribed, snapshots, detachedFound] = await Promise.all([volatile, keys, snapshotting, detaching]);
+  const [consoleOutput, keysDescribed, snapshots, detachedFound] = await allSettledOrThrow([volatile, keys, snapshotting, detaching]);
   const shareableKey = keysDescribed.shareable;
   const volumesFound = await volumesDescribed;
   // The snapshot request is on record. The console output and the description are in memory and
@@ -165,7 +166,7 @@ async function collectClaimedInstance(run: TargetRun<AwsInstanceTarget>): Promis
       },
       shareableKey,
     ));
-  const chains: ChainResult[] = await Promise.all([
+  const chains: ChainResult[] = await allSettledOrThrow([
     ...covered.map(({ volumeId, claim }) => awaitCoveringChain(run, volumeId, claim)),
     ...(snapshots?.ok ? snapshots.value : []).map(chainOf),
     ...detached.map(async (d): Promise<ChainResult> => {

@@ -5,7 +5,7 @@
  */
 import { evidenceIdFor } from '../../core/case-id.js';
 import { CustodyError, isCustodyError, isStopSignal } from '../../core/errors.js';
-import { storeOnce } from '../../core/kernel.js';
+import { allSettledOrThrow, storeOnce } from '../../core/kernel.js';
 import { jsonEvidence } from '../../core/redact-json.js';
 import type { CaseRecorder, ProgressSink, TargetOutcome } from '../../core/ports.js';
 import { attachedDisks, getDisk, getInstance, toEvidenceJson, type Disk } from './describe.js';
@@ -109,7 +109,8 @@ export async function collectGcpInstance(run: GcpTargetRun, target: GcpInstanceT
   }
   if (described.length > 0) await storeDisks(run, key, evidenceId, described);
   run.progress?.({ target: key, step: 'snapshot', state: 'started' });
-  const snapshots = await Promise.all(described.map((d) => snapshotDisk(session, recorder, key, d.target, d.disk, run.signal)));
+  // Every disk's snapshot settles before a stop signal is thrown: none goes on calling Compute after collect returns.
+  const snapshots = await allSettledOrThrow(described.map((d) => snapshotDisk(session, recorder, key, d.target, d.disk, run.signal)));
   const outcome = outcomeOf(key, snapshots, evidenceIds, describeFailures);
   if (outcome.status === 'collected' && volatile.unavailable.some((u) => !u.absent)) {
     // The disks are safe; say plainly what volatile evidence could not be had.
