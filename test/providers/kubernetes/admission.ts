@@ -46,7 +46,7 @@ export interface AdmissionPolicyBinding {
   spec: { policyName: string; validationActions: string[]; matchResources?: unknown };
 }
 
-/** The admission request fields the policies read, as the API server fills them for a PATCH. */
+/** The admission request fields the policies read, as the API server fills them for a PATCH (or a CREATE). */
 export interface AdmissionRequest {
   operation: 'CREATE' | 'UPDATE' | 'DELETE' | 'CONNECT';
   resource: { group: string; version: string; resource: string };
@@ -131,7 +131,7 @@ export function admitChange<T>(policy: AdmissionPolicy, before: T, change: (copy
   return admit(policy, { request, object: changed ?? copy, oldObject: before });
 }
 
-/** The test both shipped policies owe: GA objects, a binding that denies in every namespace, fail closed, refusals that say who may not do what. */
+/** The test every shipped policy owes: GA objects, a binding that denies in every namespace, fail closed, refusals that say who may not do what. */
 export function itIsAGaPolicyThatDeniesAndFailsClosed({ docs, policy, binding }: ShippedAdmissionPolicy): void {
   it('is a GA ValidatingAdmissionPolicy with a binding that denies, and fails closed', () => {
     expect(docs.map((d) => [d.apiVersion, d.kind])).toEqual([

@@ -77,6 +77,8 @@ describe('the other objects in policies/kubernetes', () => {
       .sort()
       .flatMap((f) => (loadAll(readFileSync(join(dir, f), 'utf8')) as Doc[]).filter((d) => !rbacKinds.has(d.kind)).map((d) => [f, d.kind]));
     expect(others).toEqual([
+      ['networkpolicy-admission-policy.yaml', 'ValidatingAdmissionPolicy'],
+      ['networkpolicy-admission-policy.yaml', 'ValidatingAdmissionPolicyBinding'],
       ['node-cordon-admission-policy.yaml', 'ValidatingAdmissionPolicy'],
       ['node-cordon-admission-policy.yaml', 'ValidatingAdmissionPolicyBinding'],
       ['pod-patch-admission-policy.yaml', 'ValidatingAdmissionPolicy'],
