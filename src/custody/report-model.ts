@@ -386,12 +386,17 @@ function changeRows(entries: readonly LedgerEntry[]): ChangeRow[] {
       target: entry.target ?? '',
       change: name,
       before: valueText(entry.data.before ?? perVolume(entry.data.volumes, 'before'), 'not read'),
-      after: valueText(answered?.after ?? perVolume(answered?.volumes, 'after') ?? entry.data.after ?? entry.data.labels ?? entry.data.patch, 'see change'),
+      after:
+        outcome?.type === 'change.unconfirmed'
+          ? valueText(answered?.after ?? perVolume(answered?.volumes, 'after'), 'not read back')
+          : valueText(answered?.after ?? perVolume(answered?.volumes, 'after') ?? entry.data.after ?? entry.data.labels ?? entry.data.patch, 'see change'),
       result: !outcome
         ? 'not confirmed: no change.applied follows (see Failures)'
         : outcome.type === 'change.applied'
           ? `applied (entry ${outcome.seq})`
-          : `NOT APPLIED: accepted, but the provider reports the value in "after" (entry ${outcome.seq}; see Failures)`,
+          : answered?.readBackError !== undefined
+            ? `NOT CONFIRMED: sent and answered, but its read-back failed (entry ${outcome.seq}; see Failures)`
+            : `NOT APPLIED: accepted, but the provider reports the value in "after" (entry ${outcome.seq}; see Failures)`,
     });
   });
   return rows;

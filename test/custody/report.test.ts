@@ -91,6 +91,19 @@ describe('report', () => {
     expect(rows[1]).toMatch(/disableApiTermination on i-0abc \| false \| false \| NOT APPLIED/);
   });
 
+  it('a change whose read-back failed is NOT CONFIRMED with its after "not read back", never the value that was asked for', async () => {
+    const kase = await openCase(caseOptions(scratch));
+    const target = 'arn:aws:ec2:eu-west-1:222222222222:instance/i-0def';
+    const protection = { attribute: 'disableApiTermination', instanceId: 'i-0def' };
+    await kase.record('change.requested', { ...protection, before: null, after: true }, target);
+    await kase.record('change.unconfirmed', { ...protection, before: null, after: null, requested: true, confirmed: null, requestId: 'req-4', readBackError: { code: 'E_ACCESS_DENIED', message: 'denied' } }, target);
+    await kase.close({ outcomes: [] });
+    const markdown = await readFile((await renderReport(kase.caseDir)).markdown, 'utf8');
+    const rows = markdown.split('\n').filter((line) => line.includes('on i-0def'));
+    expect(rows).toHaveLength(1);
+    expect(rows[0]).toMatch(/disableApiTermination on i-0def \| not read \| not read back \| NOT CONFIRMED/);
+  });
+
   it('says which files were stored redacted, how many values of which kinds at which paths, and the hash before the cut, escaping a hostile annotation key', async () => {
     const kase = await openCase(caseOptions(scratch));
     const pod = 'k8s:prod/shop/pod/web-1';

@@ -55,6 +55,22 @@ async function refuteChange(run: TargetRun<AwsInstanceTarget>, data: Record<stri
   });
 }
 
+/**
+ * The read-back after a change EC2 answered. If it fails (refused, throttled out), the change was
+ * made but is not confirmed: `change.unconfirmed` records ModifyInstanceAttribute's request id with
+ * `after: null` and the read's error, so the ledger keeps the answer of the call that changed the
+ * instance; then the read's own error fails the step.
+ */
+async function readBackOrRecord<T>(run: TargetRun<AwsInstanceTarget>, read: () => Promise<Reading<T>>, sent: Record<string, unknown>): Promise<Reading<T>> {
+  try {
+    return await read();
+  } catch (error) {
+    if (isStopSignal(error) || !(error instanceof CustodyError)) throw error;
+    await run.recorder.record('change.unconfirmed', { ...sent, confirmed: null, readBackError: error.toRecord() }, run.target.arn);
+    throw error;
+  }
+}
+
 export async function preserveInstance(run: TargetRun<AwsInstanceTarget>, instance: Instance): Promise<void> {
   const { target } = run;
   await runStep(run, 'preserve-termination-protection', async () => {
@@ -81,7 +97,7 @@ export async function preserveInstance(run: TargetRun<AwsInstanceTarget>, instan
           target.arn,
           run.signal,
         );
-        const after = await readTerminationProtection(run);
+        const after = await readBackOrRecord(run, () => readTerminationProtection(run), { ...change, ...read, after: null, requestId: requestId ?? null, requested: true });
         const reported = { ...change, ...read, after: after.value, requestId: requestId ?? null, confirmed: { disableApiTermination: after.value }, confirmRequestId: after.requestId };
         if (after.value !== true) {
           await refuteChange(
@@ -117,7 +133,12 @@ export async function preserveInstance(run: TargetRun<AwsInstanceTarget>, instan
           target.arn,
           run.signal,
         );
-        const read = await readDeleteOnTermination(run);
+        const read = await readBackOrRecord(run, () => readDeleteOnTermination(run), {
+          ...change,
+          volumes: volumes.map((v) => ({ ...v, after: null })),
+          requestId: requestId ?? null,
+          requested: false,
+        });
         const reportedVolumes = volumes.map((v) => ({ ...v, after: read.value.get(v.deviceName) ?? null }));
         const reported = {
           ...change,

@@ -196,6 +196,29 @@ describe('--preserve records what EC2 reports, read before and read back after',
       confirmed: { disableApiTermination: true },
     });
   });
+
+  it('a read-back refused after EC2 made the change keeps ModifyInstanceAttribute\'s request id: change.unconfirmed with after null and the read\'s error, and the target is partial', async () => {
+    const host = preserveHost('readback-05');
+    // Both reads of termination protection refused (before and after); the change itself is allowed.
+    lab.control.failNext({ action: 'ec2:DescribeInstanceAttribute', code: 'UnauthorizedOperation', status: 403, message: 'You are not authorized to perform this operation.', count: 2 });
+    const { outcome, recorder } = await collect(host, 'IR-readback-5');
+    expect(outcome.status, outcome.reason).toBe('partial');
+    expect(host.disableApiTermination).toBe(true);
+    expect(recorder.ofType('change.applied').filter((e) => e.data.attribute === 'disableApiTermination')).toEqual([]);
+    const unconfirmed = recorder.ofType('change.unconfirmed');
+    expect(unconfirmed).toHaveLength(1);
+    expect(unconfirmed[0]!.data).toMatchObject({
+      attribute: 'disableApiTermination',
+      before: null,
+      after: null,
+      requested: true,
+      confirmed: null,
+      readBackError: { code: 'E_ACCESS_DENIED', action: 'ec2:DescribeInstanceAttribute' },
+    });
+    expect(unconfirmed[0]!.data.requestId).toEqual(expect.any(String));
+    const failed = recorder.ofType('step.failed').filter((e) => e.data.step === 'preserve-termination-protection');
+    expect(failed.map((e) => (e.data.error as { action?: string }).action)).toEqual(['ec2:DescribeInstanceAttribute']);
+  });
 });
 
 describe('a cancelled run', () => {
