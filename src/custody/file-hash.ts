@@ -35,8 +35,12 @@ export async function hashFile(path: string, buffers: HashBuffers = hashBuffers(
   }
 }
 
-/** What verify finds at a path that should hold a recorded file. */
-export type EvidenceFileState = { state: 'missing' } | { state: 'not-a-file' } | ({ state: 'hashed' } & FileDigest);
+/**
+ * What verify finds at a path that should hold a recorded file. `links` is the file's hard-link
+ * count: more than 1 means another name on the same filesystem, possibly outside the case
+ * folder, can change these bytes after they were checked.
+ */
+export type EvidenceFileState = { state: 'missing' } | { state: 'not-a-file' } | ({ state: 'hashed'; links: number } & FileDigest);
 
 // Not following a symlink, and not blocking on a FIFO planted where a file was: either is "no
 // longer a regular file", as lstat would say, found with the open that reads the file anyway.
@@ -74,13 +78,13 @@ export async function hashRegularFile(path: string, buffers: HashBuffers): Promi
     if (info.size > CHUNK) {
       const readAt = (buffer: Buffer, position: number) =>
         new Promise<number>((resolve, reject) => read(fd, buffer, 0, CHUNK, position, (error, bytesRead) => (error ? reject(error) : resolve(bytesRead))));
-      return { state: 'hashed', ...(await hashChunks(readAt, buffers)) };
+      return { state: 'hashed', links: info.nlink, ...(await hashChunks(readAt, buffers)) };
     }
     // Read to the size fstat gave, as readFileSync does: one read, not a second to find the end
     // (a fifth of the system calls of a small file). A file cut meanwhile ends early.
     let size = 0;
     for (let bytesRead; size < info.size && (bytesRead = readSync(fd, buffers[0], size, info.size - size, size)) > 0; ) size += bytesRead;
-    return { state: 'hashed', sha256: hash('sha256', buffers[0].subarray(0, size), 'hex'), size };
+    return { state: 'hashed', links: info.nlink, sha256: hash('sha256', buffers[0].subarray(0, size), 'hex'), size };
   } finally {
     closeSync(fd);
   }

@@ -24,6 +24,8 @@ export type ProblemKind =
   // not known to be changed, but not checked either
   | 'unreadable'
   | 'recovered-file'
+  // a recorded file that matches but has more than one name (a hard link): a warning
+  | 'linked-file'
   | 'not-closed'
   | 'leftover-partial'
   | 'lock-present'

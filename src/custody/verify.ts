@@ -367,6 +367,17 @@ async function checkFiles(caseDir: string, entries: readonly LedgerEntry[], fail
       });
     } else {
       verified++;
+      // The evidence store leaves one name per file (its temp name is unlinked). A second name
+      // is a hard link made since: the bytes are right now, but whoever holds the other name can
+      // change them after this check without touching the case folder.
+      if (got.links > 1) {
+        warn({
+          kind: 'linked-file',
+          entrySeq: want.seq,
+          path,
+          message: `${path} matches entry ${want.seq} but has ${got.links} names on its filesystem (hard links): another name, perhaps outside the case folder, can change its bytes after this check; keep the case on storage only the custodian can write, or copy it (cp without -l)`,
+        });
+      }
     }
   });
 

@@ -1,7 +1,7 @@
 import { execFileSync, spawn } from 'node:child_process';
 import { createHash, generateKeyPairSync } from 'node:crypto';
 import { once } from 'node:events';
-import { appendFile, cp, mkdir, readFile, rename, rm, symlink, truncate, writeFile } from 'node:fs/promises';
+import { appendFile, cp, link, mkdir, readFile, rename, rm, symlink, truncate, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { beforeEach, describe, expect, it } from 'vitest';
 import type { LedgerEntry } from '../../src/core/ports.js';
@@ -137,6 +137,22 @@ describe('verify', () => {
     const result = await verifyCase(kase.caseDir);
     expect(result.firstProblem).toMatchObject({ kind: 'changed-file', path: LOG, entrySeq: 4 });
     expect(result.firstProblem?.message).toMatch(/no longer a regular file/);
+  });
+
+  it('an evidence file with a hard link from outside the case verifies, with a warning that the other name can change it', async () => {
+    const fresh = await verifyCase(kase.caseDir);
+    expect(fresh.warnings.filter((w) => w.kind === 'linked-file')).toEqual([]);
+
+    const outside = join(scratch.root, 'kept-elsewhere.log');
+    await link(join(kase.caseDir, LOG), outside);
+    const result = await verifyCase(kase.caseDir);
+    expect(result.ok).toBe(true);
+    expect(result.warnings.filter((w) => w.kind === 'linked-file').map((w) => [w.path, w.entrySeq])).toEqual([[LOG, 4]]);
+    expect(result.warnings.find((w) => w.kind === 'linked-file')?.message).toMatch(/matches entry 4 but has 2 names on its filesystem/);
+
+    // What the warning is about: the bytes change through the other name, and verify then fails.
+    await appendFile(outside, 'written through the other name\n');
+    expect((await verifyCase(kase.caseDir)).firstProblem).toMatchObject({ kind: 'changed-file', path: LOG });
   });
 
   it("an evidence item's folder, or evidence/ itself, replaced by a symlink to a copy outside the case fails for every file under it, which is not read", async () => {
