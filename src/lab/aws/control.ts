@@ -62,6 +62,7 @@ export class LabControl {
   private throttlingOn = true;
   private readonly buckets = new Map<string, TokenBucket>();
   private faults: Array<FaultSpec & { remaining: number }> = [];
+  private holds: Array<{ action: string; arrive: () => void; released: Promise<void> }> = [];
   private terminations: PendingTermination[] = [];
   private readonly ignoredChanges = new Map<string, InstanceAttributeName[]>();
   private counts: CallCounts = {};
@@ -95,6 +96,29 @@ export class LabControl {
   /** The next `count` (default 1) calls of `action` fail with `code`. */
   failNext(fault: FaultSpec): void {
     this.faults.push({ ...fault, remaining: fault.count ?? 1 });
+  }
+
+  /**
+   * Holds the next call of `action` (`ec2:GetConsoleOutput`) before it is served: `arrived`
+   * resolves when the lab has it, and the answer goes out only after `release()`. A test then
+   * knows, without timing, that the collector has that call in flight.
+   */
+  holdNext(action: string): { arrived: Promise<void>; release: () => void } {
+    let arrive!: () => void;
+    let release!: () => void;
+    const arrived = new Promise<void>((resolve) => (arrive = resolve));
+    const released = new Promise<void>((resolve) => (release = resolve));
+    this.holds.push({ action, arrive, released });
+    return { arrived, release };
+  }
+
+  /** Waits while a `holdNext` of this action is set (the first matching call only). */
+  async heldUntilReleased(action: string): Promise<void> {
+    const i = this.holds.findIndex((h) => h.action === action);
+    if (i < 0) return;
+    const [hold] = this.holds.splice(i, 1);
+    hold!.arrive();
+    await hold!.released;
   }
 
   /**

@@ -120,6 +120,7 @@ async function serve(lab: LabContext, request: IncomingMessage, raw: Buffer, req
   });
   const latency = control.latencyFor(`${service}:${action}`);
   if (latency > 0) await sleep(latency);
+  await control.heldUntilReleased(`${service}:${action}`);
 
   if (!credential) throw invalidCredentials(service);
   if (credential.sessionToken !== undefined) {
