@@ -16,6 +16,7 @@ import { isStopSignal, volumeArnOf, type TargetRun } from './run.js';
 import { historyOf } from '../../core/case-history.js';
 import { LEDGER_EVENTS } from '../../core/ledger-events.js';
 import { awsErrorText } from './call-aws.js';
+import { allSettledOrThrow } from '../../core/kernel.js';
 
 /** What `snapshot.adopted` says about a snapshot whose volume was detached. */
 export const DETACHED_NOTE = 'volume no longer attached to the instance';
@@ -85,7 +86,7 @@ export async function adoptDetachedVolumes(run: TargetRun<AwsInstanceTarget>, at
   const volumeIds = [...new Set([...snapshotted, ...requestedDetached])].sort();
   if (volumeIds.length === 0) return [];
 
-  const now = await Promise.all(volumeIds.map((v) => describeNow(run, v)));
+  const now = await allSettledOrThrow(volumeIds.map((v) => describeNow(run, v)));
   await recordAfter;
   const result: DetachedVolume[] = [];
   for (const [i, volumeId] of volumeIds.entries()) {

@@ -132,7 +132,7 @@ async function collectClaimedInstance(run: TargetRun<AwsInstanceTarget>): Promis
   // volume chains do not wait for it; every outcome below does (a failed store makes the target
   // partial).
   const filesStored = run.background(() =>
-    Promise.all([consoleOutput ? storeConsoleOutput(run, consoleOutput) : undefined, storeDescription(volumesFound, keysDescribed)]),
+    allSettledOrThrow([consoleOutput ? storeConsoleOutput(run, consoleOutput) : undefined, storeDescription(volumesFound, keysDescribed)]),
   );
   filesStored.catch(() => undefined); // awaited below; a ledger failure is not unhandled meanwhile
   const detached = detachedFound.ok ? detachedFound.value : [];
@@ -255,7 +255,7 @@ interface VolumesDescribed {
 
 /** Describes the volumes (batched with other targets); one that cannot be is a recorded step. */
 async function describeVolumes(run: TargetRun<AwsInstanceTarget>, volumeIds: string[]): Promise<VolumesDescribed> {
-  const results = await Promise.all(
+  const results = await allSettledOrThrow(
     volumeIds.map(async (volumeId) => {
       const r = await runStep(run, 'describe-volume', () => run.scope.directory.describeVolume(volumeId), { volumeId });
       return r.ok ? r.value : undefined;

@@ -8,6 +8,7 @@ import type { Volume } from '@aws-sdk/client-ec2';
 import { fillKeyPattern, type DescribedKey } from './kms-keys.js';
 import { runStep, storedBefore, storeEvidenceOnce, type TargetRun } from './run.js';
 import { jsonEvidence } from '../../core/redact-json.js';
+import { allSettledOrThrow } from '../../core/kernel.js';
 
 /** What DescribeKey answered for a target: its evidence file's section (or file, `kms-keys.json`). */
 export interface KeySection {
@@ -33,7 +34,7 @@ export async function describeKeys(run: TargetRun, volumes: Volume[]): Promise<K
   const volumeKeys = [...new Set(volumes.map((v) => v.KmsKeyId).filter((k): k is string => typeof k === 'string'))];
   const described: DescribedKey[] = [];
   let shareable: DescribedKey | undefined;
-  await Promise.all(
+  await allSettledOrThrow(
     volumeKeys.map(async (keyId) => {
       const r = await runStep(run, 'describe-key', () => run.scope.keys.describe(keyId), { keyId });
       if (r.ok) described.push(r.value);

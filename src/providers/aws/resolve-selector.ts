@@ -12,6 +12,7 @@ import type { CaseRecorder } from '../../core/ports.js';
 import type { CaseState } from './case-state.js';
 import { isStopSignal } from './run.js';
 import { awsErrorText } from './call-aws.js';
+import { allSettledOrThrow } from '../../core/kernel.js';
 
 /** The partition a region belongs to. */
 export const partitionOf = partitionOfRegion;
@@ -33,7 +34,7 @@ export async function resolveTagSelector(
   const searches: Array<{ account: string; region: string }> = [];
   for (const account of aws.allowedAccounts) for (const region of regions) searches.push({ account, region });
 
-  await Promise.all(
+  await allSettledOrThrow(
     searches.map(async ({ account, region }) => {
       const partition = partitionOf(region);
       try {
