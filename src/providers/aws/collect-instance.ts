@@ -166,7 +166,9 @@ async function collectClaimedInstance(run: TargetRun<AwsInstanceTarget>): Promis
       },
       shareableKey,
     ));
-  const chains: ChainResult[] = await allSettledOrThrow([
+  // The files' job settles too before a stop signal from a chain propagates: a file placed after
+  // collect returned would be written after the run was told to stop, with no entry recording it.
+  const [chains] = await allSettledOrThrow([allSettledOrThrow([
     ...covered.map(({ volumeId, claim }) => awaitCoveringChain(run, volumeId, claim)),
     ...(snapshots?.ok ? snapshots.value : []).map(chainOf),
     ...detached.map(async (d): Promise<ChainResult> => {
@@ -174,12 +176,11 @@ async function collectClaimedInstance(run: TargetRun<AwsInstanceTarget>): Promis
       if (!d.snapshot) return { volumeId: d.volumeId, done: d.preservedBefore, cloudIds: {}, note };
       return { ...(await chainOf(d.snapshot)), note };
     }),
-  ]);
+  ]), filesStored]);
   // A volume the instance listed but that got no snapshot is a volume not preserved.
   for (const volumeId of volumeIds) {
     if (!chains.some((c) => c.volumeId === volumeId)) chains.push({ volumeId, done: false, cloudIds: {} });
   }
-  await filesStored;
   return outcomeOf(run, chains);
 }
 

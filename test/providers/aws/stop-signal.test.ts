@@ -9,7 +9,7 @@ import { describe, expect, it } from 'vitest';
 import { CustodyError } from '../../../src/core/errors.js';
 import type { CaseRecorder } from '../../../src/core/ports.js';
 import { parseTarget } from '../../../src/providers/targets.js';
-import type { CaseHandle } from '../../../src/custody/index.js';
+import { verifyCase, type CaseHandle } from '../../../src/custody/index.js';
 import { addInstance } from '../../../src/lab/index.js';
 import { contextFor } from './helpers.js';
 import { instanceArn, REGION, useAwsLab } from './lab-fixture.js';
@@ -18,8 +18,20 @@ const ACCOUNT = '222222222222';
 const TAGGED = { ForensicsEnabled: 'true' };
 const world = useAwsLab({ scratchPrefix: 'custody-aws-stop-' });
 
-/** `kase`, except that recording `type` fails as a full disk would; `refused` resolves when it has. */
-function refusing(kase: CaseHandle, type: string): { recorder: CaseRecorder; refused: Promise<void> } {
+/** A gate a test opens: `reached` resolves when work arrives at it, which waits for `open()`. */
+function gate(): { reached: Promise<void>; open: () => void; pass: () => Promise<void> } {
+  let reach!: () => void;
+  let open!: () => void;
+  const reached = new Promise<void>((resolve) => (reach = resolve));
+  const opened = new Promise<void>((resolve) => (open = resolve));
+  return { reached, open, pass: () => (reach(), opened) };
+}
+
+/**
+ * `kase`, except that recording `type` fails as a full disk would (`refused` resolves when it
+ * has), and storing a file named `holdFile` waits at `fileGate` first.
+ */
+function refusing(kase: CaseHandle, type: string, holdFile?: { name: string; at: ReturnType<typeof gate> }): { recorder: CaseRecorder; refused: Promise<void> } {
   let refusedNow!: () => void;
   const refused = new Promise<void>((resolve) => (refusedNow = resolve));
   const recorder: CaseRecorder = {
@@ -32,7 +44,10 @@ function refusing(kase: CaseHandle, type: string): { recorder: CaseRecorder; ref
       refusedNow();
       return Promise.reject(new CustodyError('E_LEDGER', `test: ${t} could not be written`));
     },
-    storeEvidence: (input) => kase.storeEvidence(input),
+    storeEvidence: async (input) => {
+      if (input.name === holdFile?.name) await holdFile.at.pass();
+      return kase.storeEvidence(input);
+    },
     recordArtifact: (input) => kase.recordArtifact(input),
   };
   return { recorder, refused };
@@ -69,5 +84,36 @@ describe('AWS provider: the stop signal', () => {
     consoleHeld.release();
     await expect(collecting).rejects.toMatchObject({ code: 'E_LEDGER' });
     expect(world.lab.control.calls()[ACCOUNT]?.['ec2:GetConsoleOutput']).toBe(1);
+  });
+
+  it('a ledger that fails when a snapshot completes stops the target only once its description file is stored: no file lands after collect returned', async () => {
+    const host = addInstance(world.lab.state, ACCOUNT, REGION, {
+      tags: { Name: 'stop-signal-02', ...TAGGED },
+      volumes: [{ sizeGiB: 8, encryption: 'alias/cloud-custody-share', tags: TAGGED }],
+      consoleOutput: 'stop-signal-02 login: ',
+    });
+    const kase = await world.newCase('stop');
+    const fileGate = gate();
+    const { recorder, refused } = refusing(kase, 'snapshot.completed', { name: 'instance.json', at: fileGate });
+
+    let settled = false;
+    const collecting = world
+      .provider()
+      .collect(parseTarget(instanceArn(host)), contextFor(recorder))
+      .finally(() => (settled = true));
+    collecting.catch(() => undefined);
+
+    // The volume's chain has hit the stop signal while instance.json waits to be stored.
+    await Promise.all([fileGate.reached, refused]);
+    await turns(20);
+    expect(settled).toBe(false);
+
+    fileGate.open();
+    await expect(collecting).rejects.toMatchObject({ code: 'E_LEDGER' });
+    // Everything the target placed in the case is on record by the time collect returned.
+    await kase.release();
+    const verified = await verifyCase(kase.caseDir, { requireClosed: false });
+    expect(verified.problems.filter((p) => p.kind === 'unrecorded-file')).toEqual([]);
+    expect(kase.entries().some((e) => e.type === 'evidence.stored' && e.data.name === 'instance.json')).toBe(true);
   });
 });
