@@ -58,28 +58,37 @@ const turns = async (n: number) => {
   for (let i = 0; i < n; i++) await new Promise((resolve) => setImmediate(resolve));
 };
 
+/** A one-volume tagged instance, collected into a new case through `recorder(kase)`; `isSettled` tells whether collect has returned. */
+async function startCollecting(name: string, recorderFor: (kase: CaseHandle) => CaseRecorder) {
+  const host = addInstance(world.lab.state, ACCOUNT, REGION, {
+    tags: { Name: name, ...TAGGED },
+    volumes: [{ sizeGiB: 8, encryption: 'alias/cloud-custody-share', tags: TAGGED }],
+    consoleOutput: `${name} login: `,
+  });
+  const kase = await world.newCase('stop');
+  let settled = false;
+  const collecting = world
+    .provider()
+    .collect(parseTarget(instanceArn(host)), contextFor(recorderFor(kase)))
+    .finally(() => (settled = true));
+  collecting.catch(() => undefined);
+  return { kase, collecting, isSettled: () => settled };
+}
+
 describe('AWS provider: the stop signal', () => {
   it('a ledger that fails after CreateSnapshots stops the target only once its GetConsoleOutput, still in flight, has been answered', async () => {
-    const host = addInstance(world.lab.state, ACCOUNT, REGION, {
-      tags: { Name: 'stop-signal-01', ...TAGGED },
-      volumes: [{ sizeGiB: 8, encryption: 'alias/cloud-custody-share', tags: TAGGED }],
-      consoleOutput: 'stop-signal-01 login: ',
-    });
-    const kase = await world.newCase('stop');
-    const { recorder, refused } = refusing(kase, 'snapshot.created');
+    let refused!: Promise<void>;
     const consoleHeld = world.lab.control.holdNext('ec2:GetConsoleOutput');
-
-    let settled = false;
-    const collecting = world
-      .provider()
-      .collect(parseTarget(instanceArn(host)), contextFor(recorder))
-      .finally(() => (settled = true));
-    collecting.catch(() => undefined);
+    const { collecting, isSettled } = await startCollecting('stop-signal-01', (kase) => {
+      const refusal = refusing(kase, 'snapshot.created');
+      refused = refusal.refused;
+      return refusal.recorder;
+    });
 
     // The snapshot branch has hit the stop signal while the console branch's call is at the lab.
     await Promise.all([consoleHeld.arrived, refused]);
     await turns(20);
-    expect(settled).toBe(false);
+    expect(isSettled()).toBe(false);
 
     consoleHeld.release();
     await expect(collecting).rejects.toMatchObject({ code: 'E_LEDGER' });
@@ -87,26 +96,18 @@ describe('AWS provider: the stop signal', () => {
   });
 
   it('a ledger that fails when a snapshot completes stops the target only once its description file is stored: no file lands after collect returned', async () => {
-    const host = addInstance(world.lab.state, ACCOUNT, REGION, {
-      tags: { Name: 'stop-signal-02', ...TAGGED },
-      volumes: [{ sizeGiB: 8, encryption: 'alias/cloud-custody-share', tags: TAGGED }],
-      consoleOutput: 'stop-signal-02 login: ',
-    });
-    const kase = await world.newCase('stop');
+    let refused!: Promise<void>;
     const fileGate = gate();
-    const { recorder, refused } = refusing(kase, 'snapshot.completed', { name: 'instance.json', at: fileGate });
-
-    let settled = false;
-    const collecting = world
-      .provider()
-      .collect(parseTarget(instanceArn(host)), contextFor(recorder))
-      .finally(() => (settled = true));
-    collecting.catch(() => undefined);
+    const { kase, collecting, isSettled } = await startCollecting('stop-signal-02', (kase) => {
+      const refusal = refusing(kase, 'snapshot.completed', { name: 'instance.json', at: fileGate });
+      refused = refusal.refused;
+      return refusal.recorder;
+    });
 
     // The volume's chain has hit the stop signal while instance.json waits to be stored.
     await Promise.all([fileGate.reached, refused]);
     await turns(20);
-    expect(settled).toBe(false);
+    expect(isSettled()).toBe(false);
 
     fileGate.open();
     await expect(collecting).rejects.toMatchObject({ code: 'E_LEDGER' });
