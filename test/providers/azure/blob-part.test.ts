@@ -65,6 +65,12 @@ describe.each([
     if (azurite) expect(hashed.data.versionId).toBeUndefined();
     else expect(hashed.data.versionId).toBe(props.versionId);
 
+    // Storage's clock, from its first answer (Azurite's own Date, or the lab's), named by that answer's request id.
+    const storageClock = entries.filter((e) => e.type === 'clock.observed' && e.data.service === 'storage');
+    expect(storageClock).toHaveLength(1);
+    expect(Math.abs(Number(storageClock[0]!.data.storageClockOffsetMs))).toBeLessThan(1_500);
+    expect(storageClock[0]!.data.requestId).toMatch(/\S/);
+
     if (azurite) {
       expect(outcome.status).toBe('partial');
       expect(String(entries.find((e) => e.type === 'seal.failed')!.data.reason)).toContain('HTTP 501');
