@@ -60,6 +60,20 @@ class StorageError extends Error {
   }
 }
 
+/**
+ * `If-Unmodified-Since`, as Storage evaluates it: refused (412 ConditionNotMet) when the version's
+ * Last-Modified, at the header's whole-second resolution, is later than the date given.
+ */
+function refuseIfModifiedSince(req: IncomingMessage, v: LabBlobVersion): void {
+  const text = req.headers['if-unmodified-since'];
+  if (typeof text !== 'string') return;
+  const since = Date.parse(text);
+  if (Number.isNaN(since)) return;
+  if (Math.floor(v.lastModified.getTime() / 1000) * 1000 > since) {
+    throw new StorageError(412, 'ConditionNotMet', 'The condition specified using HTTP conditional header(s) is not met.');
+  }
+}
+
 const notImplemented = (what: string) => new StorageError(501, 'NotImplemented', `The lab's Blob Storage does not implement ${what}.`);
 
 const xmlEscape = (text: string) => text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
@@ -295,6 +309,8 @@ export class LabBlobService implements LabBlobHost {
         needs(BLOB_DATA_ACTIONS.superUser);
         const v = found();
         if (!container.versionLevelWorm) throw new StorageError(409, 'InvalidOperation', 'The container does not have version-level immutability support enabled.');
+        // The one condition this operation takes (the REST description's Blob_SetImmutabilityPolicy).
+        refuseIfModifiedSince(req, v);
         const untilText = String(req.headers['x-ms-immutability-policy-until-date'] ?? '');
         const until = new Date(untilText);
         if (!untilText || Number.isNaN(until.getTime())) throw new StorageError(400, 'InvalidHeaderValue', 'The value for one of the HTTP headers is not in the correct format.', { HeaderName: 'x-ms-immutability-policy-until-date', HeaderValue: untilText });

@@ -9,7 +9,7 @@ import { Agent } from 'node:https';
 import type { TokenCredential } from '@azure/identity';
 import { ContainerClient, newPipeline, type RequestPolicy, type RequestPolicyFactory } from '@azure/storage-blob';
 import { CustodyError } from '../../core/errors.js';
-import { recordBlobExchange, requestIdPolicy } from './arm-call.js';
+import { recordBlobExchange, requestHeadersNow, requestIdPolicy } from './arm-call.js';
 import type { AzureConfig } from './config.js';
 import { ARM_SCOPE, clientTlsOptions, type AzureIdentity } from './identity.js';
 import { clockPolicy, FirstDatedAnswer, type ClockObserver } from './service-clock.js';
@@ -107,7 +107,8 @@ export function createAzureClients(config: AzureConfig, identity: AzureIdentity,
  * Storage's pipeline is the older kind (no `additionalPolicies`, no `tlsOptions`): a request
  * policy factory gives the same two things — the extra CA (through the request's agent) and the
  * request ids of every attempt (Blob echoes `x-ms-client-request-id` and adds `x-ms-request-id`),
- * and Storage's clock from the first dated answer.
+ * and Storage's clock from the first dated answer. It also adds the headers `withRequestHeaders`
+ * asks for (a condition an SDK method drops).
  */
 function blobExchangeFactory(config: AzureConfig, clock: FirstDatedAnswer): RequestPolicyFactory {
   const ca = clientTlsOptions(config).tlsOptions?.ca;
@@ -117,11 +118,23 @@ function blobExchangeFactory(config: AzureConfig, clock: FirstDatedAnswer): Requ
       return {
         async sendRequest(request) {
           if (agent) request.agent = agent;
+          for (const [name, value] of Object.entries(requestHeadersNow())) request.headers.set(name, value);
           const sentAt = Date.now();
-          const response = await next.sendRequest(request);
-          const header = (name: string) => response.headers.get(name);
-          recordBlobExchange(request.method, request.url, response.status, header);
-          await clock.sample({ method: request.method, url: request.url, header: (name) => request.headers.get(name) }, { status: response.status, header }, sentAt);
+          const answered = async (status: number, header: (name: string) => string | undefined) => {
+            recordBlobExchange(request.method, request.url, status, header);
+            await clock.sample({ method: request.method, url: request.url, header: (name) => request.headers.get(name) }, { status, header }, sentAt);
+          };
+          let response: Awaited<ReturnType<RequestPolicy['sendRequest']>>;
+          try {
+            response = await next.sendRequest(request);
+          } catch (error) {
+            // Storage's refusals come back as errors from the policies inside this one: their
+            // answer (status, x-ms-request-id) is the record of what Storage refused.
+            const refusal = (error as { response?: { status?: number; headers?: { get?: (name: string) => string | undefined } } }).response;
+            if (typeof refusal?.status === 'number' && typeof refusal.headers?.get === 'function') await answered(refusal.status, (name) => refusal.headers!.get!(name));
+            throw error;
+          }
+          await answered(response.status, (name) => response.headers.get(name));
           return response;
         },
       };
