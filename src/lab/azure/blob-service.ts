@@ -287,6 +287,8 @@ export class LabBlobService implements LabBlobHost {
         refuseIfSealed(v);
         const range = parseRange((req.headers['x-ms-range'] as string | undefined) ?? req.headers.range, v.content.length);
         if (!range || range === 'invalid' || range.start % 512 !== 0 || (range.end + 1) % 512 !== 0 || body.length !== range.end - range.start + 1) throw new StorageError(416, 'InvalidPageRange', 'The page range specified is invalid.');
+        // In place: Put Page makes no new version (versioning-overview, "Versioning on write
+        // operations"; docs/research/azure.md §6.3), only a new ETag and Last-Modified.
         body.copy(v.content, range.start);
         v.etag = newEtag();
         v.lastModified = new Date(now);

@@ -403,10 +403,14 @@ function grantLeftOpen(recorder: CaseRecorder, target: string, source: string): 
  * 1. the seal names the version the hash read saw (`withVersion`): an overwrite that makes a new
  *    version cannot move the seal onto other bytes;
  * 2. the policy carries `If-Unmodified-Since:` the hashed bytes' own Last-Modified, sent through
- *    the Blob pipeline since the SDK drops it: a write in place (Put Page does not make a new
- *    version) in a later second than that makes Storage refuse the policy (412 ConditionNotMet),
- *    so nothing is sealed on bytes this case did not hash. It is Storage's time against Storage's
- *    clock (no skew), but whole seconds: a write within the hashed Last-Modified's second passes;
+ *    the Blob pipeline since the SDK drops it: a write in place in a later second than that makes
+ *    Storage refuse the policy (412 ConditionNotMet) — on a page blob Put Page is such a write:
+ *    it makes no new version (learn.microsoft.com `storage/blobs/versioning-overview`, "Versioning
+ *    on write operations": for page and append blobs only Put Blob, Put Block List, Set Blob
+ *    Metadata and Copy Blob make one; docs/research/azure.md §6.3), so the version id stays and
+ *    only the ETag and Last-Modified tell. So nothing is sealed on bytes this case did not hash.
+ *    It is Storage's time against Storage's clock (no skew), but whole seconds: a write within
+ *    the hashed Last-Modified's second passes;
  * 3. Get Properties on that version *after* the seal must show the hashed ETag and length: that
  *    catches the same-second write, and after the seal the version cannot change.
  * Only then is `evidence.sealed` recorded; a mismatch is `seal.failed` naming both ETags. Where the
