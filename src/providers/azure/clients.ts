@@ -106,7 +106,9 @@ export function createAzureClients(config: AzureConfig, identity: AzureIdentity,
 /**
  * Storage's pipeline is the older kind (no `additionalPolicies`, no `tlsOptions`): a request
  * policy factory gives the same two things — the extra CA (through the request's agent) and the
- * request ids of every attempt (Blob echoes `x-ms-client-request-id` and adds `x-ms-request-id`),
+ * request ids of each request's answer (Blob echoes `x-ms-client-request-id` and adds
+ * `x-ms-request-id`; @azure/storage-blob 12.34 places such a factory outside its retry policy, so
+ * an attempt it retried is not seen, only the last),
  * and Storage's clock from the first dated answer. It also adds the headers `withRequestHeaders`
  * asks for (a condition an SDK method drops).
  */
