@@ -175,28 +175,32 @@ export function buildReportModel(entries: readonly LedgerEntry[], verification: 
 }
 
 /**
- * Where each cloud's credential entries record its clock: the cloud's time minus the collector's,
- * measured from the Date of the answer that issued the credential. The field names are the
- * ledger's; the words are for the report.
+ * Where the ledger records each cloud's clock: the cloud's time minus the collector's, measured
+ * from the Date of an answer — the one that issued a credential, or (Azure, whose services each
+ * keep a clock of their own and date different things) the first answer of ARM in a subscription
+ * and of Blob Storage in a run (`clock.observed`). The field names are the ledger's; the words are
+ * for the report.
  */
 const CLOCK_FIELDS: ReadonlyArray<Omit<ClockRow, 'minMs' | 'maxMs' | 'credentials'>> = [
   { entryType: 'credentials.assumed', field: 'awsClockOffsetMs', cloud: 'AWS', answers: "STS's answers", credential: 'role session' },
   { entryType: 'credentials.obtained', field: 'azureClockOffsetMs', cloud: 'Microsoft', answers: "the identity endpoint's answers", credential: 'token' },
+  { entryType: 'clock.observed', field: 'armClockOffsetMs', cloud: 'Azure Resource Manager', answers: "ARM's answers", credential: 'subscription session' },
+  { entryType: 'clock.observed', field: 'storageClockOffsetMs', cloud: 'Azure Blob Storage', answers: "the evidence account's answers", credential: 'run' },
   { entryType: 'credentials.impersonated', field: 'gcpClockOffsetMs', cloud: 'Google', answers: "IAM Credentials' answers", credential: 'token' },
 ];
 
 export interface ClockRow {
   entryType: string;
   field: string;
-  /** Whose clock: AWS, Microsoft, Google. */
+  /** Whose clock: AWS, Microsoft (Entra ID), Azure Resource Manager, Azure Blob Storage, Google. */
   cloud: string;
   /** Which answers' Date the offsets come from. */
   answers: string;
-  /** What one entry stands for (a role session, a token). */
+  /** What one entry stands for (a role session, a token, a subscription session, a run). */
   credential: string;
   minMs: number;
   maxMs: number;
-  /** How many credential entries recorded an offset. */
+  /** How many entries recorded an offset. */
   credentials: number;
 }
 

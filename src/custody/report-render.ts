@@ -388,8 +388,8 @@ export function renderHtml(model: ReportModel): string {
 
 /**
  * How far the collector's clock — the ledger's times — was from a cloud's. The offsets come from
- * the Date of the answers that issued credentials, which has whole seconds: within a second is as
- * close as it can tell.
+ * the Date of the answers that issued credentials (or, for ARM and Blob Storage, of their first
+ * answers), which has whole seconds: within a second is as close as it can tell.
  */
 export function clockText(clock: Pick<ClockRow, 'cloud' | 'answers' | 'credential' | 'minMs' | 'maxMs' | 'credentials'>): string {
   const from = `${clock.answers} to ${clock.credentials} ${clock.credential}${clock.credentials === 1 ? '' : 's'}; the ledger's times are the collector's`;

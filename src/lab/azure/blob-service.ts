@@ -60,6 +60,20 @@ class StorageError extends Error {
   }
 }
 
+/**
+ * `If-Unmodified-Since`, as Storage evaluates it: refused (412 ConditionNotMet) when the version's
+ * Last-Modified, at the header's whole-second resolution, is later than the date given.
+ */
+function refuseIfModifiedSince(req: IncomingMessage, v: LabBlobVersion): void {
+  const text = req.headers['if-unmodified-since'];
+  if (typeof text !== 'string') return;
+  const since = Date.parse(text);
+  if (Number.isNaN(since)) return;
+  if (Math.floor(v.lastModified.getTime() / 1000) * 1000 > since) {
+    throw new StorageError(412, 'ConditionNotMet', 'The condition specified using HTTP conditional header(s) is not met.');
+  }
+}
+
 const notImplemented = (what: string) => new StorageError(501, 'NotImplemented', `The lab's Blob Storage does not implement ${what}.`);
 
 const xmlEscape = (text: string) => text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
@@ -273,6 +287,8 @@ export class LabBlobService implements LabBlobHost {
         refuseIfSealed(v);
         const range = parseRange((req.headers['x-ms-range'] as string | undefined) ?? req.headers.range, v.content.length);
         if (!range || range === 'invalid' || range.start % 512 !== 0 || (range.end + 1) % 512 !== 0 || body.length !== range.end - range.start + 1) throw new StorageError(416, 'InvalidPageRange', 'The page range specified is invalid.');
+        // In place: Put Page makes no new version (versioning-overview, "Versioning on write
+        // operations"; docs/research/azure.md §6.3), only a new ETag and Last-Modified.
         body.copy(v.content, range.start);
         v.etag = newEtag();
         v.lastModified = new Date(now);
@@ -295,6 +311,8 @@ export class LabBlobService implements LabBlobHost {
         needs(BLOB_DATA_ACTIONS.superUser);
         const v = found();
         if (!container.versionLevelWorm) throw new StorageError(409, 'InvalidOperation', 'The container does not have version-level immutability support enabled.');
+        // The one condition this operation takes (the REST description's Blob_SetImmutabilityPolicy).
+        refuseIfModifiedSince(req, v);
         const untilText = String(req.headers['x-ms-immutability-policy-until-date'] ?? '');
         const until = new Date(untilText);
         if (!untilText || Number.isNaN(until.getTime())) throw new StorageError(400, 'InvalidHeaderValue', 'The value for one of the HTTP headers is not in the correct format.', { HeaderName: 'x-ms-immutability-policy-until-date', HeaderValue: untilText });

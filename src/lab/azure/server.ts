@@ -31,6 +31,12 @@ export interface AzureLab {
   workloadToken(lifetimeSeconds?: number): string;
   /** Lets tests move the lab's clock (token expiry, SAS expiry). */
   clock: { offsetMs: number };
+  /**
+   * A fault: ARM's or Blob Storage's clock runs this many ms ahead of the lab's (Entra's; negative:
+   * behind it), as when one Azure service's clock, or the collector's, is off. Everything that
+   * service dates — its answers' `Date`, `timeCreated`, Last-Modified, expiry checks — reads it.
+   */
+  clockSkew: { armMs: number; storageMs: number };
   close(): Promise<void>;
 }
 
@@ -55,28 +61,31 @@ export async function startAzureLab(options: AzureLabOptions = {}): Promise<Azur
   const signer = new LabTokenSigner();
   const clock = { offsetMs: 0 };
   const now = () => Date.now() + clock.offsetMs;
+  const clockSkew = { armMs: 0, storageMs: 0 };
+  const armNow = () => now() + clockSkew.armMs;
+  const storageNow = () => now() + clockSkew.storageMs;
   const armLog: ArmExchange[] = [];
   const entraLog: EntraLog[] = [];
   const faults: ArmFault[] = [];
   let armBase = '';
   let entraBase = '';
   const inlineBlobs = new InlineBlobHost(() => armBase);
-  const blob = options.blobHost ? undefined : new LabBlobService({ store: estate.blobStore, signer, rbac: estate.world.rbac, now, copyReads: options.copyReads ?? 1 });
+  const blob = options.blobHost ? undefined : new LabBlobService({ store: estate.blobStore, signer, rbac: estate.world.rbac, now: storageNow, copyReads: options.copyReads ?? 1 });
   const arm = createArmHandler({
     world: estate.world,
     signer,
     blobHost: options.blobHost ?? blob!,
     inlineBlobs,
     baseUrl: () => armBase,
-    now,
+    now: armNow,
     log: armLog,
     faults,
     operationPolls: options.operationPolls ?? 1,
   });
   // Every answer is dated by the lab's clock, as Azure's services date theirs by their own.
-  const dated = (res: ServerResponse) => res.setHeader('date', new Date(now()).toUTCString());
+  const dated = (res: ServerResponse, clockNow = now) => res.setHeader('date', new Date(clockNow()).toUTCString());
   const armServer = createServer({ cert: tls.certPem, key: tls.keyPem }, (req, res) => {
-    dated(res);
+    dated(res, armNow);
     void arm(req, res);
   });
   const entraServer = createServer({ cert: tls.certPem, key: tls.keyPem }, (req, res) => {
@@ -87,7 +96,7 @@ export async function startAzureLab(options: AzureLabOptions = {}): Promise<Azur
     });
   });
   const blobServer = blob ? createServer({ cert: tls.certPem, key: tls.keyPem }, (req, res) => {
-        dated(res);
+        dated(res, storageNow);
         void blob.handle(req, res);
       })
     : undefined;
@@ -104,6 +113,7 @@ export async function startAzureLab(options: AzureLabOptions = {}): Promise<Azur
     entraLog,
     faults,
     clock,
+    clockSkew,
     workloadToken: (lifetimeSeconds = 3600) => issueWorkloadToken(signer, LAB_WORKLOAD_ISSUER, LAB_WORKLOAD_SUBJECT, now(), lifetimeSeconds),
     async close() {
       for (const server of [armServer, entraServer, ...(blobServer ? [blobServer] : [])]) {

@@ -31,6 +31,8 @@ export interface AzureExchange {
 interface CallContext {
   operation: AzureOperationName;
   exchanges: AzureExchange[];
+  /** Headers the requests made under `withRequestHeaders` carry (ones an SDK method drops). */
+  headers?: Readonly<Record<string, string>>;
 }
 
 const current = new AsyncLocalStorage<CallContext>();
@@ -123,6 +125,22 @@ export function failureOf(error: unknown, operation: AzureOperationName, resourc
   const mapped = toCustodyError(error, operation, resource, exchanges);
   Object.assign(mapped, { exchanges });
   return mapped;
+}
+
+/**
+ * Runs `fn`, inside a running operation, with `headers` on each of its requests (every attempt):
+ * for a header the REST API takes and the SDK method drops. Only the Blob pipeline applies them
+ * (`requestHeadersNow`); keep `fn` to the one call that takes them.
+ */
+export function withRequestHeaders<T>(headers: Readonly<Record<string, string>>, fn: () => Promise<T>): Promise<T> {
+  const running = current.getStore();
+  if (!running) throw new CustodyError('E_INTERNAL', 'withRequestHeaders runs only inside callAzure');
+  return current.run({ ...running, headers }, fn);
+}
+
+/** The headers `withRequestHeaders` set for the request being sent, if any. */
+export function requestHeadersNow(): Readonly<Record<string, string>> {
+  return current.getStore()?.headers ?? {};
 }
 
 /** Runs `fn` with its exchanges filed under `operation` (for SDK pollers polled later). */

@@ -19,7 +19,7 @@
 import { historyOf } from '../../core/case-history.js';
 import type { CaseRecorder } from '../../core/ports.js';
 import { CustodyError, isStopSignal } from '../../core/errors.js';
-import { callAzure, exchangesOf, failureOf, withOperation, type AzureExchange, type CallOptions } from './arm-call.js';
+import { callAzure, exchangesOf, failureOf, withOperation, withRequestHeaders, type AzureExchange, type CallOptions } from './arm-call.js';
 import { AZURE_OPERATIONS, type AzureOperationName } from './operations.js';
 import type { AzureClients } from './clients.js';
 import type { AzureConfig } from './config.js';
@@ -46,11 +46,13 @@ export interface ExportResult {
   grantOpen?: { error: CustodyError; expiresOn?: string };
 }
 
-/** The blob the hash read saw, from Get Blob's answer headers (`ETag`, `x-ms-version-id`). */
+/** The blob the hash read saw, from Get Blob's answer headers (`ETag`, `x-ms-version-id`, `Last-Modified`). */
 export interface HashedBlob {
   etag?: string;
   /** Present where the account has blob versioning (version-level immutability needs it). */
   versionId?: string;
+  /** Storage's Last-Modified of those bytes (ISO, whole seconds, Storage's clock): the seal's `If-Unmodified-Since`. */
+  lastModified?: string;
 }
 
 interface Timing {
@@ -297,7 +299,11 @@ export async function exportSources(recorder: CaseRecorder, clients: AzureClient
         const download = await container.getBlobClient(name).download(0);
         if (!download.readableStreamBody) throw new CustodyError('E_CLOUD', `download of ${name} returned no body`, { resource: name });
         const hashes = await hashVhdStream(download.readableStreamBody as AsyncIterable<Uint8Array>);
-        const seen: HashedBlob = { ...(download.etag ? { etag: download.etag } : {}), ...(download.versionId ? { versionId: download.versionId } : {}) };
+        const seen: HashedBlob = {
+          ...(download.etag ? { etag: download.etag } : {}),
+          ...(download.versionId ? { versionId: download.versionId } : {}),
+          ...(download.lastModified ? { lastModified: download.lastModified.toISOString() } : {}),
+        };
         return { hashes, seen };
       });
       item.result.hashes = read.value.hashes;
@@ -342,7 +348,11 @@ function hashesOf(data: Record<string, unknown>): VhdHashes {
 }
 
 function hashedBlobOf(data: Record<string, unknown>): HashedBlob {
-  return { ...(typeof data.etag === 'string' ? { etag: data.etag } : {}), ...(typeof data.versionId === 'string' ? { versionId: data.versionId } : {}) };
+  return {
+    ...(typeof data.etag === 'string' ? { etag: data.etag } : {}),
+    ...(typeof data.versionId === 'string' ? { versionId: data.versionId } : {}),
+    ...(typeof data.lastModified === 'string' ? { lastModified: data.lastModified } : {}),
+  };
 }
 
 function sealedOf(data: Record<string, unknown>): ExportResult['sealed'] {
@@ -383,17 +393,28 @@ function grantLeftOpen(recorder: CaseRecorder, target: string, source: string): 
  * - `Blob_SetImmutabilityPolicy` takes `versionid` (and `snapshot`) in the query and only
  *   `If-Unmodified-Since` as a condition — no `If-Match`; `Blob_SetLegalHold` takes `versionid`
  *   and no condition at all. Neither answers with an ETag (setting a policy does not change it).
- * - `Blob_Download` / `Blob_GetProperties` answer `ETag` and, with versioning, `x-ms-version-id`;
- *   Get Properties on a version also `x-ms-is-current-version`, its policy and hold.
+ * - `Blob_Download` / `Blob_GetProperties` answer `ETag`, `Last-Modified` (RFC 1123: whole
+ *   seconds) and, with versioning, `x-ms-version-id`; Get Properties on a version also
+ *   `x-ms-is-current-version`, its policy and hold.
  * - `BlobClient.setImmutabilityPolicy` in @azure/storage-blob 12.34 declares a
- *   `modifiedAccessCondition` option but does not send it, and `If-Unmodified-Since` has one-second
- *   resolution anyway: it is not used.
- * So: the seal names the version the hash read saw (`withVersion`: an overwrite that makes a new
- * version cannot move the seal onto other bytes), and Get Properties on that version *after* the
- * seal must show the hashed ETag and length. A version that changed in place before the seal
- * (Put Page does not make a new version) has another ETag; after the seal it cannot change. Only
- * then is `evidence.sealed` recorded; a mismatch is `seal.failed` naming both ETags. Where the blob
- * was overwritten with a new version, the hashed version is sealed and `evidence.overwritten`
+ *   `modifiedAccessCondition` option but sends no condition (it passes only the expiry and mode
+ *   to the generated operation, which would take `If-Unmodified-Since`).
+ * So, three things, each covering what the one before cannot:
+ * 1. the seal names the version the hash read saw (`withVersion`): an overwrite that makes a new
+ *    version cannot move the seal onto other bytes;
+ * 2. the policy carries `If-Unmodified-Since:` the hashed bytes' own Last-Modified, sent through
+ *    the Blob pipeline since the SDK drops it: a write in place in a later second than that makes
+ *    Storage refuse the policy (412 ConditionNotMet) — on a page blob Put Page is such a write:
+ *    it makes no new version (learn.microsoft.com `storage/blobs/versioning-overview`, "Versioning
+ *    on write operations": for page and append blobs only Put Blob, Put Block List, Set Blob
+ *    Metadata and Copy Blob make one; docs/research/azure.md §6.3), so the version id stays and
+ *    only the ETag and Last-Modified tell. So nothing is sealed on bytes this case did not hash.
+ *    It is Storage's time against Storage's clock (no skew), but whole seconds: a write within
+ *    the hashed Last-Modified's second passes;
+ * 3. Get Properties on that version *after* the seal must show the hashed ETag and length: that
+ *    catches the same-second write, and after the seal the version cannot change.
+ * Only then is `evidence.sealed` recorded; a mismatch is `seal.failed` naming both ETags. Where the
+ * blob was overwritten with a new version, the hashed version is sealed and `evidence.overwritten`
  * names the version the blob's name now reads, so the target is `partial`.
  */
 async function sealEvidence(recorder: CaseRecorder, clients: AzureClients, config: AzureConfig, name: string, target: string, hashes: VhdHashes | undefined, hashed: HashedBlob | undefined): Promise<ExportResult['sealed']> {
@@ -406,14 +427,17 @@ async function sealEvidence(recorder: CaseRecorder, clients: AzureClients, confi
     return undefined;
   }
   const version = hashed?.versionId ? { versionId: hashed.versionId } : {};
-  await recorder.record('seal.requested', { blob: name, ...version, immutableUntil: until?.toISOString(), mode: until ? 'Unlocked' : undefined, legalHold: config.legalHold }, target);
+  // A copy hashed before the hash read recorded Last-Modified (older cases) is sealed without it.
+  const unmodifiedSince = hashed?.lastModified ? new Date(hashed.lastModified).toUTCString() : undefined;
+  await recorder.record('seal.requested', { blob: name, ...version, immutableUntil: until?.toISOString(), mode: until ? 'Unlocked' : undefined, legalHold: config.legalHold, ...(unmodifiedSince ? { ifUnmodifiedSince: unmodifiedSince } : {}) }, target);
   // What the ledger says sealed is what Storage answered, not what was asked; kept outside the
   // call so a hold refused after the policy was set still records the policy that exists.
   const confirmed: { immutableUntil?: string; mode?: string; legalHold?: boolean } = {};
   try {
     const result = await callAzure('sealEvidence', name, async () => {
       if (until) {
-        const policy = await blob.setImmutabilityPolicy({ expiriesOn: until, policyMode: 'Unlocked' });
+        const setPolicy = () => blob.setImmutabilityPolicy({ expiriesOn: until, policyMode: 'Unlocked' });
+        const policy = unmodifiedSince ? await withRequestHeaders({ 'If-Unmodified-Since': unmodifiedSince }, setPolicy) : await setPolicy();
         const expiry = policy.immutabilityPolicyExpiry as Date | string | undefined;
         if (expiry) confirmed.immutableUntil = new Date(expiry).toISOString();
         if (policy.immutabilityPolicyMode) confirmed.mode = policy.immutabilityPolicyMode;
@@ -466,7 +490,12 @@ async function sealEvidence(recorder: CaseRecorder, clients: AzureClients, confi
   } catch (error) {
     if (isStopSignal(error)) throw error;
     const status = obj((error as { cause?: unknown }).cause).statusCode;
-    const why = status === 501 ? 'the storage service does not implement blob immutability (HTTP 501 — Azurite has no immutability policies or legal holds)' : String((error as Error).message);
+    const why =
+      status === 501
+        ? 'the storage service does not implement blob immutability (HTTP 501 — Azurite has no immutability policies or legal holds)'
+        : status === 412 && unmodifiedSince
+          ? `Storage refused the immutability policy because ${name} was modified after ${unmodifiedSince}, the Last-Modified of the bytes that were hashed (412 ConditionNotMet on If-Unmodified-Since): nothing was sealed on bytes whose SHA-256 this case does not hold`
+          : String((error as Error).message);
     await recorder.record('seal.failed', { blob: name, ...version, reason: why, error: (error as CustodyError).toRecord?.(), ...(Object.keys(confirmed).length > 0 ? { confirmed } : {}), exchanges: exchangesOf(error) }, target);
     return { unavailable: why };
   }

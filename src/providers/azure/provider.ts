@@ -11,7 +11,7 @@ import { CustodyError } from '../../core/errors.js';
 import { createAzureClients, type AzureClients } from './clients.js';
 import { collectAzureTarget, resolveAzureSelector, type AzureRunContext } from './collect.js';
 import type { AzureConfig } from './config.js';
-import { createAzureIdentity, type IdentityDeps } from './identity.js';
+import { createAzureIdentity, type IdentityDeps, type TokenRecord } from './identity.js';
 import { planAzureTarget } from './plan.js';
 import { isAzureSelectorValue, isAzureTargetValue, type AzureTarget } from './targets.js';
 
@@ -28,6 +28,21 @@ export function checkSubscription(config: AzureConfig, subscriptionId: string, w
   }
 }
 
+/**
+ * A case's identities and clients, wired to its ledger: every new token (`credentials.obtained`)
+ * and the clocks of ARM and Storage, which date what the ledger copies from their answers
+ * (`clock.observed`), are recorded in the case `recorderOf` names when they happen.
+ */
+export function createRecordingClients(config: AzureConfig, recorderOf: () => CaseRecorder | undefined, correlationRequestId: string, deps: IdentityDeps = {}, onToken?: (record: TokenRecord) => void): AzureClients {
+  const identity = createAzureIdentity(config, async (record) => {
+    onToken?.(record);
+    await recorderOf()?.record('credentials.obtained', { provider: 'azure', ...record });
+  }, deps);
+  return createAzureClients(config, identity, correlationRequestId, async (observation) => {
+    await recorderOf()?.record('clock.observed', { provider: 'azure', ...observation });
+  });
+}
+
 export function createAzureProvider(config: AzureConfig, deps: AzureProviderDeps = {}, _services?: ProviderServices): Provider {
   let recorder: CaseRecorder | undefined;
   let clients: AzureClients | undefined;
@@ -36,12 +51,7 @@ export function createAzureProvider(config: AzureConfig, deps: AzureProviderDeps
   const contextFor = (ctx: ProviderContext): AzureRunContext => {
     // Token claims go into the case that is collecting (one provider per case).
     recorder = ctx.recorder;
-    if (!clients) {
-      const identity = createAzureIdentity(config, async (record) => {
-        await recorder?.record('credentials.obtained', { provider: 'azure', ...record });
-      }, deps);
-      clients = createAzureClients(config, identity, randomUUID());
-    }
+    clients ??= createRecordingClients(config, () => recorder, randomUUID(), deps);
     return { recorder: ctx.recorder, clients, config, signal: ctx.signal, sleep, now };
   };
   return {

@@ -61,9 +61,18 @@ describe.each([
     expect(hashed.data).toMatchObject({ diskSha256: sha(snapshot.content), fileSha256: sha(file), footer: { matchesLength: true } });
     // …and the ETag of the bytes hashed, as Get Blob answered it (a seal must lock those, not later ones).
     expect(hashed.data.etag).toBe(props.etag);
+    // …and their Last-Modified, Storage's own time of them: the seal's If-Unmodified-Since.
+    expect(hashed.data.lastModified).toBe(props.lastModified!.toISOString());
+    expect(entries.find((e) => e.type === 'seal.requested')!.data.ifUnmodifiedSince).toBe(props.lastModified!.toUTCString());
     // Azurite has no blob versioning (no x-ms-version-id): there the seal can only name the blob.
     if (azurite) expect(hashed.data.versionId).toBeUndefined();
     else expect(hashed.data.versionId).toBe(props.versionId);
+
+    // Storage's clock, from its first answer (Azurite's own Date, or the lab's), named by that answer's request id.
+    const storageClock = entries.filter((e) => e.type === 'clock.observed' && e.data.service === 'storage');
+    expect(storageClock).toHaveLength(1);
+    expect(Math.abs(Number(storageClock[0]!.data.storageClockOffsetMs))).toBeLessThan(1_500);
+    expect(storageClock[0]!.data.requestId).toMatch(/\S/);
 
     if (azurite) {
       expect(outcome.status).toBe('partial');

@@ -5,6 +5,8 @@ import { describeVm } from '../../../src/providers/azure/describe.js';
 import { LAB_SOC_TENANT } from '../../../src/lab/azure/scenario.js';
 import { startAzureFixture, type AzureFixture } from './fixture.js';
 import { CustodyError } from '../../../src/core/errors.js';
+import { renderReport } from '../../../src/custody/index.js';
+import { readFile } from 'node:fs/promises';
 
 let fx: AzureFixture | undefined;
 afterEach(async () => {
@@ -214,5 +216,45 @@ describe('a collector whose clock is off', () => {
       expect(Math.abs(Number(entry.data.azureClockOffsetMs) - 20 * 60_000)).toBeLessThan(1_500);
     }
     await kase.release();
+  });
+
+  it("ARM's and Blob Storage's own clocks, off from Entra's, are recorded from their first answers with the request id, once per subscription, and shown in the report", async () => {
+    const f = await fixture();
+    // Entra's clock is this machine's; ARM's runs 20 minutes ahead, the evidence account's 90 s behind.
+    f.lab.clockSkew.armMs = 20 * 60_000;
+    f.lab.clockSkew.storageMs = -90_000;
+    const kase = await f.openTestCase('IR-AZ-ARM-CLOCK');
+    const outcome = await collectAzureTarget(f.run(kase, { consistency: 'per-disk' }), parseAzureTarget(f.lab.estate.ids.vm));
+    expect(outcome.status).toBe('collected');
+    const entries = kase.entries();
+    for (const entry of entries.filter((e) => e.type === 'credentials.obtained')) expect(Math.abs(Number(entry.data.azureClockOffsetMs))).toBeLessThan(1_500);
+
+    const observed = entries.filter((e) => e.type === 'clock.observed');
+    // One for ARM in the target's subscription (every ARM call of this target is there), one for Storage.
+    expect(observed.map((e) => e.data.service)).toEqual(['arm', 'storage']);
+    const [arm, storage] = observed.map((e) => e.data);
+    expect(arm).toMatchObject({ provider: 'azure', service: 'arm', subscriptionId: f.lab.estate.ids.vm.split('/')[2] });
+    expect(Math.abs(Number(arm!.armClockOffsetMs) - 20 * 60_000)).toBeLessThan(1_500);
+    expect(Math.abs(Number(storage!.storageClockOffsetMs) + 90_000)).toBeLessThan(1_500);
+    // Each names the answer it was read from: ARM's, and Storage's, request id and Date.
+    const armAnswer = f.lab.armLog.find((x) => x.requestId === arm!.requestId)!;
+    expect(armAnswer).toBeDefined();
+    expect(arm!.clientRequestId).toBe(armAnswer.clientRequestId);
+    expect(Date.parse(String(arm!.date))).toBeGreaterThan(Date.now() + 19 * 60_000);
+    expect(f.lab.blob!.log.some((x) => x.requestId === storage!.requestId)).toBe(true);
+    expect(String(storage!.url)).not.toContain('?');
+    // Before the ARM times the ledger copies: the first snapshot's timeCreated is ARM's.
+    const firstArmTime = entries.findIndex((e) => e.type === 'snapshot.completed');
+    expect(entries.findIndex((e) => e.type === 'clock.observed' && e.data.service === 'arm')).toBeLessThan(firstArmTime);
+
+    await kase.close();
+    const report = await renderReport(kase.caseDir);
+    for (const path of [report.markdown, report.html]) {
+      const text = (await readFile(path, 'utf8')).replaceAll('&#39;', "'");
+      // The Date header has whole seconds: the words may be a second off either way.
+      expect(text).toMatch(/(20 min 0 s|19 min 59 s) behind Azure Resource Manager's \(ARM's answers to 1 subscription session;/);
+      expect(text).toMatch(/1 min (30|31) s ahead of Azure Blob Storage's \(the evidence account's answers to 1 run;/);
+      expect(text).toContain("within a second of Microsoft's (the identity endpoint's answers");
+    }
   });
 });

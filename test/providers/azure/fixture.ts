@@ -6,8 +6,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { openCase, type CaseHandle } from '../../../src/custody/open-case.js';
 import { azureConfigSchema, type AzureConfig } from '../../../src/providers/azure/config.js';
-import { createAzureClients, type AzureClients } from '../../../src/providers/azure/clients.js';
-import { createAzureIdentity, type TokenRecord } from '../../../src/providers/azure/identity.js';
+import type { AzureClients } from '../../../src/providers/azure/clients.js';
+import type { TokenRecord } from '../../../src/providers/azure/identity.js';
+import { createRecordingClients } from '../../../src/providers/azure/provider.js';
 import type { AzureRunContext } from '../../../src/providers/azure/collect.js';
 import { startAzurite, type AzuriteInstance } from '../../../src/lab/azure/azurite.js';
 import { startAzureLab, type AzureLab, type AzureLabOptions } from '../../../src/lab/azure/server.js';
@@ -66,11 +67,7 @@ export async function startAzureFixture(options: { azurite?: boolean; lab?: Azur
     },
     run(recorder, overrides = {}) {
       const merged = { ...config, ...overrides };
-      const identity = createAzureIdentity(merged, async (record) => {
-        tokens.push(record);
-        await recorder.record('credentials.obtained', { provider: 'azure', ...record });
-      });
-      const clients = createAzureClients(merged, identity, `corr-${recorder.caseId}`);
+      const clients = createRecordingClients(merged, () => recorder, `corr-${recorder.caseId}`, {}, (record) => tokens.push(record));
       return { recorder, clients, config: merged, sleep: async () => {}, now: () => Date.now() };
     },
     async close() {

@@ -18,7 +18,52 @@ afterAll(async () => fx?.close());
 const evidence = () => fx.lab.estate.blobStore.container(LAB_EVIDENCE_ACCOUNT, LAB_EVIDENCE_CONTAINER)!;
 
 describe('the evidence blob written to between its hash and its seal', () => {
-  it('changed in place (a Put Page on the hashed version): seal.failed names the blob and both ETags, no evidence.sealed for it, the target is partial', async () => {
+  it('changed in place in a later second than the hashed Last-Modified (a Put Page): Storage refuses the policy on If-Unmodified-Since, nothing is sealed on the changed bytes, the target is partial', async () => {
+    let tampered = '';
+    fx.lab.blob!.faults.push({
+      operation: 'Blob_SetImmutabilityPolicy',
+      times: 1,
+      before: ({ container, name, now }) => {
+        // As a Put Page two seconds after the copy was written does: new bytes, new ETag, new Last-Modified.
+        const version = container.blobs.get(name)!.current!;
+        version.content[0] = version.content[0]! ^ 0xff;
+        version.etag = newEtag();
+        version.lastModified = new Date(now + 2_000);
+        tampered = name;
+      },
+    });
+    const kase = await fx.openTestCase('IR-AZ-INPLACE-LATER');
+    const outcome = await collectAzureTarget(fx.run(kase, { consistency: 'per-disk' }), parseAzureTarget(fx.lab.estate.ids.vm));
+    expect(outcome.status).toBe('partial');
+    expect(outcome.reason).toContain(`copy ${tampered} is hashed but not sealed: Storage refused the immutability policy because ${tampered} was modified after`);
+
+    const about = kase.entries().filter((e) => e.data.blob === tampered);
+    expect(about.map((e) => e.type).slice(-3)).toEqual(['evidence.hashed', 'seal.requested', 'seal.failed']);
+    const hashed = about.find((e) => e.type === 'evidence.hashed')!.data;
+    const requested = about.find((e) => e.type === 'seal.requested')!.data;
+    const failed = about.find((e) => e.type === 'seal.failed')!.data;
+    // The condition is the hashed bytes' own Last-Modified, as Storage answered the hash read.
+    expect(typeof hashed.lastModified).toBe('string');
+    expect(requested.ifUnmodifiedSince).toBe(new Date(String(hashed.lastModified)).toUTCString());
+    expect(failed.error).toMatchObject({ requestId: expect.any(String) });
+    expect(String(failed.reason)).toContain('412 ConditionNotMet on If-Unmodified-Since');
+    expect(failed.confirmed).toBeUndefined();
+    // Storage put nothing on the bytes this case did not hash: no policy, no hold, and the hold was not asked for.
+    const now = evidence().blobs.get(tampered)!.current!;
+    expect(now.immutability).toBeUndefined();
+    expect(now.legalHold).toBe(false);
+    const refused = fx.lab.blob!.log.find((x) => x.requestId === (failed.error as { requestId: string }).requestId)!;
+    expect([refused.operation, refused.status, refused.errorCode]).toEqual(['Blob_SetImmutabilityPolicy', 412, 'ConditionNotMet']);
+    expect(fx.lab.blob!.log.filter((x) => x.operation === 'Blob_SetLegalHold' && x.path.endsWith(tampered))).toEqual([]);
+
+    // The other disk's copy was untouched: sealed, as hashed, under the same condition.
+    const sealed = kase.entries().filter((e) => e.type === 'evidence.sealed');
+    expect(sealed.map((e) => e.data.blob)).not.toContain(tampered);
+    expect(sealed).toHaveLength(1);
+    await kase.release();
+  });
+
+  it('changed in place within the second of the hashed Last-Modified (If-Unmodified-Since cannot tell): the read-back after the seal does; seal.failed names the blob and both ETags, no evidence.sealed for it, the target is partial', async () => {
     let tampered = '';
     fx.lab.blob!.faults.push({
       operation: 'Blob_SetImmutabilityPolicy',
