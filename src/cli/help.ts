@@ -4,19 +4,26 @@ import { helpRows } from '../core/help-layout.js';
 import type { ProviderFlag } from '../core/provider-module.js';
 import { REGISTRY } from '../providers/registry.js';
 
+/** Where an option's description starts in a command's help; a longer flag puts it on the next line. */
+const OPTION_COLUMN = 21;
+
+const COMMANDS: ReadonlyArray<readonly [string, string]> = [
+  ['collect', 'collect evidence from targets into a case folder (ledger, evidence, manifest)'],
+  ['plan', 'show what collect would do — steps, API calls, IAM permissions — touching nothing'],
+  ['preflight', 'check, changing nothing, that the roles in every account and cluster allow collection'],
+  ['verify', 'check a case folder: hash chain, signatures, every evidence file'],
+  ['report', 'write report.md and report.html into a case folder'],
+  ['copy-case', 'copy a closed case to the Object Lock evidence bucket (aws.evidenceBucket), or retry'],
+  ['fetch-case', 'restore a case folder from its copy in the evidence bucket'],
+  ['demo', 'run a whole case against a local rehearsal lab (no cloud account needed)'],
+];
+
 export const MAIN_HELP = `custody — cloud forensics evidence collection with a tamper-evident chain of custody
 
 Usage: custody <command> [options]
 
 Commands:
-  collect   collect evidence from targets into a case folder (ledger, evidence, manifest)
-  plan      show what collect would do — steps, API calls, IAM permissions — touching nothing
-  preflight check, changing nothing, that the roles in every account and cluster allow collection
-  verify    check a case folder: hash chain, signatures, every evidence file
-  report    write report.md and report.html into a case folder
-  copy-case copy a closed case to the Object Lock evidence bucket (aws.evidenceBucket), or retry
-  fetch-case restore a case folder from its copy in the evidence bucket
-  demo      run a whole case against a local rehearsal lab (no cloud account needed)
+${helpRows(COMMANDS, 2, 14)}
 
 Options:
   -h, --help     show help (also: custody <command> --help, custody help <command>)
@@ -29,22 +36,9 @@ evidence bucket failed (the case is closed and intact locally); 7 cancelled by C
 (the case is left open: finish it with --resume); 70 internal error.
 Set CUSTODY_DEBUG=1 to print stack traces.`;
 
-/** Flag lines for the providers' own options, aligned like the others. */
-function flagLines(): string {
-  return REGISTRY.flags()
-    .map((f) => `  ${flagForm(f).padEnd(17)}  ${f.help.replaceAll('\n', `\n${' '.repeat(21)}`)}`)
-    .join('\n');
-}
-
-/** The providers' flags for `plan --help`, comma-separated and wrapped like the other lines. */
-function planFlagLines(): string {
-  const lines: string[] = [];
-  for (const form of REGISTRY.flags().map(flagForm)) {
-    const last = lines.length - 1;
-    if (last >= 0 && lines[last]!.length + form.length + 2 <= 76) lines[last] += `, ${form}`;
-    else lines.push(form);
-  }
-  return lines.map((l, i) => `  ${l}${i < lines.length - 1 ? ',' : ''}`).join('\n');
+/** The providers' own flags as option rows, their help as declared. */
+function providerFlagRows(): Array<readonly [string, string]> {
+  return REGISTRY.flags().map((f) => [flagForm(f), f.help] as const);
 }
 
 /** `--preserve`, `--image DIR`. */
@@ -53,25 +47,35 @@ function flagForm(f: ProviderFlag): string {
 }
 
 export function collectHelp(): string {
+  const options = helpRows(
+    [
+      ['--case ID', 'case id (letters, digits, ".", "_", "-"; no "/" or "..") [required]'],
+      [
+        '--analyst NAME',
+        'who is collecting (default: config "analyst", else the caller identity of the first configured provider that has one, e.g. AWS); ' +
+          'the authenticated caller identity is recorded beside it either way',
+      ],
+      ['--config FILE', 'configuration file'],
+      ['--select EXPR', 'add the targets a selector finds (repeatable)'],
+      ...providerFlagRows(),
+      [
+        '--resume',
+        'continue an existing case: every target an earlier run admitted (named, selected or followed up) is finished; collected ones are not redone. ' +
+          "With no TARGET or --select, the case's recorded targets and selectors are continued. A case that does not exist is refused.",
+      ],
+      ['--json', 'print one JSON document on stdout (no progress lines)'],
+      ['-h, --help', 'show this help'],
+    ],
+    2,
+    OPTION_COLUMN,
+  );
   return `Usage: custody collect --case ID [options] TARGET...
 
 Collects evidence from each target into <casesDir>/<ID>/. One failing target never stops the
 others; every step is recorded in ledger.jsonl before and after it runs.
 
 Options:
-  --case ID          case id (letters, digits, ".", "_", "-"; no "/" or "..")  [required]
-  --analyst NAME     who is collecting (default: config "analyst", else the caller identity of
-                     the first configured provider that has one, e.g. AWS); the authenticated
-                     caller identity is recorded beside it either way
-  --config FILE      configuration file
-  --select EXPR      add the targets a selector finds (repeatable)
-${flagLines()}
-  --resume           continue an existing case: every target an earlier run admitted (named,
-                     selected or followed up) is finished; collected ones are not redone. With
-                     no TARGET or --select, the case's recorded targets and selectors are
-                     continued. A case that does not exist is refused.
-  --json             print one JSON document on stdout (no progress lines)
-  -h, --help         show this help
+${options}
 
 ${REGISTRY.helpForms()}`;
 }
@@ -80,19 +84,28 @@ ${REGISTRY.helpForms()}`;
 export const COLLECT_HELP = collectHelp();
 
 export function planHelp(): string {
+  const options = helpRows(
+    [
+      ['--config FILE', 'configuration file'],
+      ['--select EXPR', 'selectors (listed; they are expanded only when collecting)'],
+      ['--case ID', 'optional: the case id the plan is for'],
+      // The plan shows the steps and permissions these add, as collect would take them.
+      ...providerFlagRows(),
+      ['--json', 'print the plan as JSON'],
+      ['-h, --help', 'show this help'],
+    ],
+    2,
+    OPTION_COLUMN,
+  );
   return `Usage: custody plan [options] TARGET...
 
 Shows, per target, the steps collect would take, the API calls (and which mutate), and the IAM
 permissions they need. Makes no cloud call and writes nothing. A target collect would refuse is
-listed as refused; exit 3 when every target is (or on bad input), else 0.
+listed as refused; exit 3 when every target is (or on bad input), else 0. The providers' flags
+plan the steps they add, as collect would take them.
 
 Options:
-  --config FILE      configuration file
-  --select EXPR      selectors (listed; they are expanded only when collecting)
-  --case ID          optional: the case id the plan is for
-${planFlagLines()}   as for collect
-  --json             print the plan as JSON
-  -h, --help         show this help
+${options}
 
 ${REGISTRY.helpForms()}`;
 }
@@ -163,7 +176,7 @@ Options:
 
 export function preflightHelp(): string {
   const flags = REGISTRY.modules.flatMap((m) => m.preflightScopes ?? []);
-  const scopes = helpRows(flags.map((f) => [`--${f.flag} ${f.placeholder ?? 'VALUE'}`, f.help] as const), 2, 21);
+  const scopes = helpRows(flags.map((f) => [`--${f.flag} ${f.placeholder ?? 'VALUE'}`, f.help] as const), 2, OPTION_COLUMN);
   return `Usage: custody preflight [options] [TARGET...]
 
 Before an incident: checks that collection would be allowed, changing nothing. AWS: in every

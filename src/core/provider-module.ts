@@ -25,7 +25,7 @@ export interface ProviderFlag {
   flag: string;
   /** The key in `CollectOptions` (camelCase of `flag`): `preserve`, `includeEnv`. */
   option: string;
-  /** `--help` text; say which provider it concerns when that is not obvious. Lines after the first are indented under it. */
+  /** `--help` text; say which provider it concerns when that is not obvious. One paragraph: the help wraps it in the options' column. */
   help: string;
   /**
    * Present when the flag takes a value (`--image DIR`): the placeholder `--help` shows. The

@@ -7,6 +7,7 @@ import { COMMAND_OPTIONS, parseCommandArgs } from '../../src/cli/args.js';
 import { CustodyError, EXIT } from '../../src/core/errors.js';
 import { GOOD_CONFIG, cli, fakeWorld, removeWorlds, writeConfig } from './harness.js';
 import { MemoryRecorder } from '../core/fakes.js';
+import type { Provider } from '../../src/core/ports.js';
 
 afterAll(removeWorlds);
 
@@ -390,7 +391,7 @@ describe('custody plan, verify, report', () => {
   });
 });
 
-describe('targets pasted as URLs (a GCP selfLink, an Azure portal page)', () => {
+describe('targets pasted as URLs (a GCP selfLink or Cloud Console page, an Azure portal page, an AWS console page)', () => {
   const SUB = '11111111-2222-3333-4444-555555555555';
   const VM_ID = `/subscriptions/${SUB}/resourceGroups/web-rg/providers/Microsoft.Compute/virtualMachines/web-1`;
   const config = {
@@ -416,6 +417,8 @@ describe('targets pasted as URLs (a GCP selfLink, an Azure portal page)', () => 
       'https://www.googleapis.com/compute/v1/projects/web-prod/zones/us-central1-a/instances/web-1',
       'https://compute.googleapis.com/compute/v1/projects/web-prod/zones/us-central1-a/disks/data-1',
       `https://portal.azure.com/#@contoso.onmicrosoft.com/resource${VM_ID}/overview`,
+      'https://console.cloud.google.com/compute/instancesDetail/zones/us-central1-b/instances/web-2?project=web-prod&tab=details',
+      'https://console.cloud.google.com/compute/disksDetail/regions/us-central1/disks/shared?project=web-prod',
     ]);
     expect([run.code, run.stderr]).toEqual([EXIT.OK, '']);
     const plan = JSON.parse(run.stdout) as { targets: Array<{ target: string; refused?: unknown }> };
@@ -423,13 +426,66 @@ describe('targets pasted as URLs (a GCP selfLink, an Azure portal page)', () => 
       ['//compute.googleapis.com/projects/web-prod/zones/us-central1-a/instances/web-1', null],
       ['//compute.googleapis.com/projects/web-prod/zones/us-central1-a/disks/data-1', null],
       [VM_ID, null],
+      ['//compute.googleapis.com/projects/web-prod/zones/us-central1-b/instances/web-2', null],
+      ['//compute.googleapis.com/projects/web-prod/regions/us-central1/disks/shared', null],
     ]);
+  });
+
+  it('collect records a Cloud Console page by its canonical id: case.opened and the provider get the resource name, never the URL', async () => {
+    const world = fakeWorld();
+    world.recorder = new MemoryRecorder();
+    // A stand-in GCP provider: records one entry for the target it is given, as a real one does.
+    const given: string[] = [];
+    const gcp: Provider = {
+      name: 'gcp',
+      handles: (target) => target.provider === 'gcp',
+      handlesSelector: () => false,
+      resolveSelector: async () => [],
+      validate: () => {},
+      scopeOf: () => 'web-prod',
+      plan: () => [],
+      async collect(target, ctx) {
+        given.push(target.key);
+        await ctx.recorder.record('snapshot.requested', {}, target.key);
+        return { target: target.key, status: 'collected', evidenceIds: [] };
+      },
+    };
+    world.deps.createProviders = async () => [gcp];
+    writeConfig(world.dir, config);
+    const url = 'https://console.cloud.google.com/compute/instancesDetail/zones/us-central1-a/instances/web-1?project=web-prod&authuser=0';
+    const run = await cli(world, ['collect', '--case', 'IR-1', url]);
+    const key = '//compute.googleapis.com/projects/web-prod/zones/us-central1-a/instances/web-1';
+    expect([run.code, run.stderr]).toEqual([EXIT.OK, '']);
+    expect(given).toEqual([key]);
+    expect(world.recorder.log.filter((e) => e.type === 'snapshot.requested').map((e) => e.target)).toEqual([key]);
+    expect(JSON.stringify(world.recorder.log)).not.toContain('console.cloud.google.com');
+  });
+
+  it.each([
+    [
+      'https://us-east-1.console.aws.amazon.com/ec2/home?region=us-east-1#InstanceDetails:instanceId=i-0123456789abcdef0',
+      'arn:aws:ec2:us-east-1:ACCOUNT:instance/i-0123456789abcdef0',
+    ],
+    [
+      'https://eu-west-1.console.aws.amazon.com/ec2/home?region=eu-west-1#VolumeDetails:volumeId=vol-0123456789abcdef0',
+      'arn:aws:ec2:eu-west-1:ACCOUNT:volume/vol-0123456789abcdef0',
+    ],
+  ])('collect refuses the AWS console page %s before a case exists (exit 3), printing the ARN to use with ACCOUNT to fill in', async (url, arn) => {
+    const world = fakeWorld();
+    writeConfig(world.dir, GOOD_CONFIG);
+    const run = await cli(world, ['collect', '--case', 'IR-1', url]);
+    expect(run.code).toBe(EXIT.BAD_INPUT);
+    expect(run.stderr).toContain(`invalid target "${url}": an AWS console URL does not name the account`);
+    expect(run.stderr).toContain(arn);
+    expect(world.opened).toEqual([]);
   });
 
   it.each([
     ['https://www.googleapis.com/compute/v1/projects/web-prod/global/images/base', 'www.googleapis.com/compute/v1/projects/'],
     ['https://portal.azure.com/#view/HubsExtension/BrowseResourceGroups', 'portal.azure.com/#@TENANT/resource/subscriptions/'],
-    ['https://console.aws.amazon.com/ec2/home#InstanceDetails:instanceId=i-0123456789abcdef0', 'portal.azure.com/#@TENANT/resource/subscriptions/'],
+    ['https://console.cloud.google.com/compute/instances?project=web-prod', 'console.cloud.google.com/compute/instancesDetail/zones/ZONE/instances/NAME?project=PROJECT'],
+    ['https://us-east-1.console.aws.amazon.com/s3/buckets/evidence', 'arn:aws:ec2:REGION:ACCOUNT:instance/i-...'],
+    ['https://cloud.example.com/compute/instancesDetail/zones/us-central1-a/instances/web-1?project=web-prod', 'portal.azure.com/#@TENANT/resource/subscriptions/'],
   ])('collect refuses %s before a case exists, naming the accepted forms', async (url, form) => {
     const world = fakeWorld();
     writeConfig(world.dir, config);

@@ -31,6 +31,6 @@ describe('the AWS module\'s disk-hash flags, through the registry', () => {
   it('collect --help shows the value placeholder and the continuation line indented', () => {
     const help = collectHelp();
     expect(help).toMatch(/\n {2}--image DIR {7,}\(AWS\) also write each hashed disk/);
-    expect(help).toMatch(/\n {21}EBS direct APIs, with its block-hash list/);
+    expect(help).toMatch(/\n {21}direct APIs, with its block-hash list/);
   });
 });

@@ -28,7 +28,7 @@ export const awsModule: ProviderModule<'aws', AwsConfig> = defineProvider({
     {
       flag: 'hash',
       option: 'hash',
-      help: '(AWS) a whole-disk SHA-256 of every preserved snapshot, read through the\nEBS direct APIs, with its block-hash list (default: config aws.hash)',
+      help: '(AWS) a whole-disk SHA-256 of every preserved snapshot, read through the EBS direct APIs, with its block-hash list (default: config aws.hash)',
     },
     { flag: 'hash-source', option: 'hashSource', implies: ['hash'], help: '(AWS) also hash each source snapshot and record that it matches the copy' },
     {

@@ -5,7 +5,8 @@
  */
 import { CustodyError } from '../../core/errors.js';
 import type { Selector, Target } from '../../core/targets.js';
-import { AWS_ACCOUNT, AWS_PARTITIONS, AWS_REGION } from '../shared/aws-names.js';
+import { AWS_ACCOUNT, AWS_PARTITIONS, AWS_REGION, EBS_VOLUME_ID as VOLUME_ID, EC2_INSTANCE_ID as INSTANCE_ID } from '../shared/aws-names.js';
+import { consoleUrlError, isAwsConsoleUrl } from './console-url.js';
 
 export interface AwsInstanceTarget extends Target {
   provider: 'aws';
@@ -45,8 +46,6 @@ export function isAwsTagSelector(selector: Selector): selector is AwsTagSelector
   return selector.provider === 'aws' && selector.kind === 'aws-tag';
 }
 
-const INSTANCE_ID = /^i-(?:[0-9a-f]{8}|[0-9a-f]{17})$/;
-const VOLUME_ID = /^vol-(?:[0-9a-f]{8}|[0-9a-f]{17})$/;
 const TAG_KEY = /^[\p{L}\p{N}\s_.:/=+\-@]{1,128}$/u;
 const TAG_VALUE = /^[\p{L}\p{N}\s_.:/=+\-@]{0,256}$/u;
 
@@ -86,9 +85,13 @@ export function parseEc2Arn(raw: string): AwsTarget {
   throw inputError(raw, EC2_FORM, `resource type "${type}" cannot be collected`);
 }
 
-/** The registry's hook: an `arn:` is AWS's; anything else is not. */
+/**
+ * The registry's hook: an `arn:` is AWS's, and so is an AWS console URL, refused with the ARN to
+ * give instead (it names no account); anything else is not.
+ */
 export function parseAwsTarget(raw: string): AwsTarget | undefined {
   const text = raw.trim();
+  if (isAwsConsoleUrl(text)) throw consoleUrlError(raw, EC2_FORM);
   return text.startsWith('arn:') ? parseEc2Arn(text) : undefined;
 }
 

@@ -17,6 +17,7 @@ export const gcpModule: ProviderModule<'gcp', GcpConfig> = defineProvider({
       '//compute.googleapis.com/projects/P/zones/Z/instances/NAME    a GCE instance and all its disks (also projects/P/zones/Z/instances/NAME)',
       'projects/P/zones/Z/disks/NAME, projects/P/regions/R/disks/NAME    one zonal or regional disk',
       'https://www.googleapis.com/compute/v1/projects/…    an instance or disk by its selfLink URL (also with the host compute.googleapis.com)',
+      'https://console.cloud.google.com/compute/instancesDetail/…?project=P    an instance (or disksDetail/…: a disk) by its Cloud Console page',
     ],
     selectors: [
       'gcp-label:KEY=VALUE                           every instance with that label in gcp.allowedProjects (labels only select)',

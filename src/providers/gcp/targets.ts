@@ -1,7 +1,7 @@
 /**
- * What a responder can name for GCP: instances and disks (zonal or regional) by resource name
- * or by the URL Compute Engine gives them (`selfLink`), a GKE node's `spec.providerID`, and selectors by label or Resource Manager tag across the
- * configured projects. Parsing is strict and touches no cloud; a bad name says which form it expected.
+ * What a responder can name for GCP: instances and disks (zonal or regional) by resource name,
+ * by the URL Compute Engine gives them (`selfLink`) or by their Cloud Console page, a GKE node's
+ * `spec.providerID`, and selectors by label or Resource Manager tag across the configured projects. Parsing is strict and touches no cloud; a bad name says which form it expected.
  */
 import { CustodyError } from '../../core/errors.js';
 import type { Selector, Target } from '../../core/targets.js';
@@ -73,11 +73,17 @@ const COMPUTE_HOST = '//compute.googleapis.com/';
 // current endpoint (compute.googleapis.com). Its path is `/compute/VERSION/` + the resource name.
 const COMPUTE_URL_HOSTS: ReadonlySet<string> = new Set(['www.googleapis.com', 'compute.googleapis.com']);
 const COMPUTE_URL_PATH = /^\/compute\/(v1|beta|alpha)\/(projects\/.*)$/;
+// The Cloud Console's page of an instance or a disk: the path is the resource name without its
+// project (`/compute/instancesDetail/zones/Z/instances/N`, `/compute/disksDetail/regions/R/disks/N`),
+// the project is the `project` parameter; the other parameters (`tab`, `authuser`) are the page's.
+const CONSOLE_HOST = 'console.cloud.google.com';
+const CONSOLE_PAGES: Readonly<Record<string, string>> = { instancesDetail: 'instances', disksDetail: 'disks' };
+const CONSOLE_FORM = 'https://console.cloud.google.com/compute/instancesDetail/zones/ZONE/instances/NAME?project=PROJECT (or disksDetail/…/disks/NAME)';
 export const GCP_TARGET_FORMS =
   '//compute.googleapis.com/projects/PROJECT/zones/ZONE/instances/NAME, projects/PROJECT/zones/ZONE/instances/NAME, ' +
   'projects/PROJECT/zones/ZONE/disks/NAME, projects/PROJECT/regions/REGION/disks/NAME, ' +
   'a selfLink https://www.googleapis.com/compute/v1/projects/… (or https://compute.googleapis.com/compute/v1/projects/…) of one of them, ' +
-  'or gce://PROJECT/ZONE/INSTANCE';
+  `its Cloud Console page ${CONSOLE_FORM}, or gce://PROJECT/ZONE/INSTANCE`;
 export const GCP_SELECTOR_FORMS = 'gcp-label:KEY=VALUE or gcp-tag:ORG_OR_PROJECT/KEY=VALUE';
 
 function inputError(raw: string, expected: string, why: string, what: 'target' | 'selector' = 'target'): CustodyError {
@@ -87,14 +93,14 @@ function inputError(raw: string, expected: string, why: string, what: 'target' |
 /** Whether the text is meant as a GCP target (so the other providers' parsers are not asked). */
 export function looksLikeGcpTarget(raw: string): boolean {
   const text = raw.trim();
-  return text.startsWith(COMPUTE_HOST) || text.startsWith('projects/') || text.startsWith('gce://') || computeUrlHost(text) !== undefined;
+  return text.startsWith(COMPUTE_HOST) || text.startsWith('projects/') || text.startsWith('gce://') || urlHost(text) !== undefined;
 }
 
-/** The host of an `http(s)://` URL on a Compute Engine API host; undefined for anything else. */
-function computeUrlHost(text: string): string | undefined {
+/** The host of an `http(s)://` URL on a Compute Engine API host or the Cloud Console; undefined for anything else. */
+function urlHost(text: string): string | undefined {
   if (!/^https?:\/\//i.test(text)) return undefined;
   const host = URL.parse(text)?.hostname.toLowerCase();
-  return host !== undefined && COMPUTE_URL_HOSTS.has(host) ? host : undefined;
+  return host !== undefined && (COMPUTE_URL_HOSTS.has(host) || host === CONSOLE_HOST) ? host : undefined;
 }
 
 /**
@@ -109,6 +115,40 @@ function resourceNameFromUrl(text: string, raw: string): string {
   const match = COMPUTE_URL_PATH.exec(url.pathname);
   if (!match) throw inputError(raw, GCP_TARGET_FORMS, `the URL's path is not /compute/v1/projects/… (a Compute Engine selfLink)`);
   return match[2]!;
+}
+
+/**
+ * A Cloud Console page of an instance or a disk
+ * (`https://console.cloud.google.com/compute/instancesDetail/zones/Z/instances/N?project=P&tab=details`)
+ * → the resource name it shows, which is then parsed like one typed by hand.
+ */
+function resourceNameFromConsoleUrl(text: string, raw: string): string {
+  const url = URL.parse(text);
+  if (!url || url.protocol !== 'https:' || url.hash !== '' || url.username !== '' || url.password !== '' || url.port !== '') {
+    throw inputError(raw, GCP_TARGET_FORMS, `a Cloud Console URL is ${CONSOLE_FORM}, with no fragment, port or user`);
+  }
+  const match = /^\/compute\/([A-Za-z]+)\/(.*)$/.exec(url.pathname);
+  const collection = match ? CONSOLE_PAGES[match[1]!] : undefined;
+  if (!match || collection === undefined) throw inputError(raw, GCP_TARGET_FORMS, 'it is not the Cloud Console page of an instance or a disk');
+  const path = match[2]!.replace(/\/$/, '');
+  const [, , pageCollection] = path.split('/');
+  if (pageCollection !== collection) {
+    const form = collection === 'instances' ? 'zones/ZONE/instances/NAME' : 'zones/ZONE/disks/NAME or regions/REGION/disks/NAME';
+    throw inputError(raw, GCP_TARGET_FORMS, `the path of the ${match[1]} page is /compute/${match[1]}/${form}`);
+  }
+  const projects = url.searchParams.getAll('project');
+  if (projects.length !== 1 || projects[0] === '') {
+    throw inputError(raw, GCP_TARGET_FORMS, projects.length > 1 ? 'the URL names more than one project' : 'the URL names no project (the console gives it as ?project=PROJECT)');
+  }
+  return `projects/${projects[0]}/${path}`;
+}
+
+/** The resource name a target's text gives: typed, a full resource name, a selfLink or a console page. */
+function resourceNameOfText(text: string, raw: string): string {
+  const host = urlHost(text);
+  if (host === CONSOLE_HOST) return resourceNameFromConsoleUrl(text, raw);
+  if (host !== undefined) return resourceNameFromUrl(text, raw);
+  return text.startsWith(COMPUTE_HOST) ? text.slice(COMPUTE_HOST.length) : text;
 }
 
 export function looksLikeGcpSelector(raw: string): boolean {
@@ -126,7 +166,7 @@ export function parseGcpTarget(raw: string): GcpTarget {
   const text = raw.trim();
   if (text.startsWith('gce://')) return parseProviderIdTarget(text, raw);
   // The ledger key is the full resource name whichever form was given (gcpTargetKey).
-  const path = computeUrlHost(text) !== undefined ? resourceNameFromUrl(text, raw) : text.startsWith(COMPUTE_HOST) ? text.slice(COMPUTE_HOST.length) : text;
+  const path = resourceNameOfText(text, raw);
   if (!path.startsWith('projects/')) throw inputError(raw, GCP_TARGET_FORMS, 'unrecognised form');
   const parts = path.split('/');
   if (parts.length !== 6) throw inputError(raw, GCP_TARGET_FORMS, 'expected projects/P/(zones|regions)/L/(instances|disks)/NAME');

@@ -7,6 +7,9 @@ import { z } from 'zod';
 export const AWS_ACCOUNT = /^\d{12}$/;
 export const AWS_REGION = /^[a-z]{2}(-[a-z]+)+-\d$/;
 export const AWS_PARTITIONS = new Set(['aws', 'aws-cn', 'aws-us-gov']);
+/** EC2 instance and EBS volume ids: the prefix and 8 (older) or 17 hex digits. */
+export const EC2_INSTANCE_ID = /^i-(?:[0-9a-f]{8}|[0-9a-f]{17})$/;
+export const EBS_VOLUME_ID = /^vol-(?:[0-9a-f]{8}|[0-9a-f]{17})$/;
 
 export const awsAccountId = z.string().regex(AWS_ACCOUNT, 'must be a 12-digit AWS account id');
 export const awsRegion = z.string().regex(AWS_REGION, 'must be an AWS region such as us-east-1');

@@ -2,6 +2,7 @@
  * `spec.providerID` of a node → the cloud machine behind it, so its disks can be preserved by the
  * cloud's provider in the same case.
  */
+import { EC2_INSTANCE_ID as INSTANCE_ID } from './aws-names.js';
 
 export type ParsedProviderId =
   | { cloud: 'aws'; instanceId: string; zone?: string }
@@ -11,7 +12,6 @@ export type ParsedProviderId =
   | { cloud: 'azure'; subscription: string; resourceGroup: string; scaleSet?: string; instanceId?: string; vmName?: string }
   | { cloud: 'unknown'; reason: string };
 
-const INSTANCE_ID = /^i-(?:[0-9a-f]{8}|[0-9a-f]{17})$/;
 const ZONE = /^[a-z]{2}(-[a-z0-9]+)+[a-z]$/;
 
 /**

@@ -58,6 +58,35 @@ describe('GCP targets', () => {
     expect(() => parseGcpTarget(url)).toThrow(/Expected .*selfLink https:\/\/www\.googleapis\.com\/compute\/v1\/projects/);
   });
 
+  it.each([
+    ['https://console.cloud.google.com/compute/instancesDetail/zones/us-central1-a/instances/web-1?project=web-prod', '//compute.googleapis.com/projects/web-prod/zones/us-central1-a/instances/web-1'],
+    // The page's own parameters (the tab shown, the signed-in account) are not the resource's.
+    ['https://console.cloud.google.com/compute/instancesDetail/zones/us-central1-a/instances/web-1?project=web-prod&tab=monitoring&authuser=1', '//compute.googleapis.com/projects/web-prod/zones/us-central1-a/instances/web-1'],
+    ['https://console.cloud.google.com/compute/disksDetail/zones/europe-west4-b/disks/data-1?project=web-prod', '//compute.googleapis.com/projects/web-prod/zones/europe-west4-b/disks/data-1'],
+    ['https://console.cloud.google.com/compute/disksDetail/regions/us-central1/disks/shared?project=web-prod', '//compute.googleapis.com/projects/web-prod/regions/us-central1/disks/shared'],
+  ])('a pasted Cloud Console page %s is the target its resource name names (the ledger key)', (url, key) => {
+    expect(parseGcpTarget(url).key).toBe(key);
+    expect(parseGcpTarget(url)).toEqual(parseGcpTarget(key));
+  });
+
+  it.each([
+    ['https://console.cloud.google.com/compute/instancesDetail/zones/us-central1-a/instances/web-1', 'names no project (the console gives it as ?project=PROJECT)'],
+    ['https://console.cloud.google.com/compute/instancesDetail/zones/us-central1-a/instances/web-1?project=', 'names no project'],
+    ['https://console.cloud.google.com/compute/instancesDetail/zones/us-central1-a/instances/web-1?project=web-prod&project=web-test', 'names more than one project'],
+    ['https://console.cloud.google.com/compute/instancesDetail/zones/us-central1-a/instances/web-1?project=Web_Prod', '"Web_Prod" is not a project id'],
+    ['https://console.cloud.google.com/compute/instancesDetail/zones/us-central1/instances/web-1?project=web-prod', '"us-central1" is not a zone'],
+    ['https://console.cloud.google.com/compute/disksDetail/regions/us-central1-a/disks/shared?project=web-prod', '"us-central1-a" is not a region'],
+    ['https://console.cloud.google.com/compute/instancesDetail/regions/us-central1/instances/web-1?project=web-prod', 'instances are zonal'],
+    ['https://console.cloud.google.com/compute/instancesDetail/zones/us-central1-a/disks/data-1?project=web-prod', 'the path of the instancesDetail page is /compute/instancesDetail/zones/ZONE/instances/NAME'],
+    ['https://console.cloud.google.com/compute/instancesDetail/zones/us-central1-a/instances?project=web-prod', 'expected projects/P/(zones|regions)'],
+    ['https://console.cloud.google.com/compute/instances?project=web-prod', 'not the Cloud Console page of an instance or a disk'],
+    ['https://console.cloud.google.com/storage/browser/evidence?project=web-prod', 'not the Cloud Console page of an instance or a disk'],
+    ['http://console.cloud.google.com/compute/instancesDetail/zones/us-central1-a/instances/web-1?project=web-prod', 'with no fragment, port or user'],
+  ])('a malformed Cloud Console URL %s is refused: %s', (url, why) => {
+    expect(() => parseGcpTarget(url)).toThrow(why);
+    expect(() => parseGcpTarget(url)).toThrow(/Expected .*Cloud Console page https:\/\/console\.cloud\.google\.com\/compute\/instancesDetail/);
+  });
+
   it('the ledger key is the full resource name Cloud Audit Logs and IAM use', () => {
     expect(gcpTargetKey(parseGcpTarget('projects/web-prod/regions/us-central1/disks/shared'))).toBe('//compute.googleapis.com/projects/web-prod/regions/us-central1/disks/shared');
   });
