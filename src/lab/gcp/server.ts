@@ -2,8 +2,9 @@
  * One loopback HTTP server for the Google APIs the GCP provider uses: the GCE metadata server
  * (ADC's source of the orchestrator's token, reached through `GCE_METADATA_HOST`), IAM
  * Credentials `generateAccessToken`, Resource Manager (`effectiveTags.list`, `tagBindings.list`,
- * `projects.testIamPermissions`) and the Compute Engine REST subset. Every request is authenticated by its bearer token and authorized by the
- * lab's IAM; each is kept as a Cloud Audit Logs-shaped record.
+ * `projects.testIamPermissions`) and the Compute Engine REST subset. Every request is
+ * authenticated by its bearer token and authorized by the lab's IAM; each is kept as a Cloud Audit
+ * Logs-shaped record.
  */
 import { randomBytes } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
