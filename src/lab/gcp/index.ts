@@ -11,20 +11,20 @@
 import type { ComputeSettings } from './compute.js';
 import { createPolicyAuthorizer, type GcpAuthorizer } from './iam.js';
 import { buildGcpState, type LabGcpScenario } from './scenario.js';
-import { startGcpServer, type LabGcpServer } from './server.js';
+import { LOCATION_PREFIX, startGcpServer, type LabGcpServer } from './server.js';
 import type { LabGcpState } from './state.js';
 
 export { createPolicyAuthorizer, createConditionEnvironment, allowAllGcp, denyFormOf, type GcpAuthorizer, type IamRequest, type IamDecision, type IamResource, type PolicyWorld } from './iam.js';
 export { buildGcpState, gcpDemoScenario, GCP_LAB_ORG, type LabGcpScenario, type LabGcpScenarioInstance, type LabGcpScenarioDisk } from './scenario.js';
 export { LabGcpState, type LabAuditRecord, type LabGcpDisk, type LabGcpInstance, type LabGcpSnapshot, type LabGcpTag } from './state.js';
-export type { LabGcpFault, LabGcpServer } from './server.js';
+export type { LabGcpFault, LabGcpRequest, LabGcpServer } from './server.js';
 export * from './policies.js';
 
 export interface GcpLab {
   state: LabGcpState;
   server: LabGcpServer;
   /** For `gcp.endpoints`. */
-  endpoints: { compute: string; iamCredentials: string; resourceManager: string };
+  endpoints: { compute: string; iamCredentials: string; resourceManager: string; resourceManagerLocation: string };
   /** For `GCE_METADATA_HOST`: where ADC finds the orchestrator's token. */
   metadataHost: string;
   stop(): Promise<void>;
@@ -64,7 +64,7 @@ export async function startGcpLab(scenario: LabGcpScenario, options: StartGcpLab
   return {
     state,
     server,
-    endpoints: { compute: server.url, iamCredentials: server.url, resourceManager: server.url },
+    endpoints: { compute: server.url, iamCredentials: server.url, resourceManager: server.url, resourceManagerLocation: `${server.url}${LOCATION_PREFIX}{location}` },
     metadataHost: `${server.host}:${server.port}`,
     stop: () => server.stop(),
   };

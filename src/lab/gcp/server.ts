@@ -1,9 +1,10 @@
 /**
  * One loopback HTTP server for the Google APIs the GCP provider uses: the GCE metadata server
  * (ADC's source of the orchestrator's token, reached through `GCE_METADATA_HOST`), IAM
- * Credentials `generateAccessToken`, Resource Manager `effectiveTags.list` and the Compute
- * Engine REST subset. Every request is authenticated by its bearer token and authorized by the
- * lab's IAM; each is kept as a Cloud Audit Logs-shaped record.
+ * Credentials `generateAccessToken`, Resource Manager (`effectiveTags.list`, `tagBindings.list`,
+ * `projects.testIamPermissions`) and the Compute Engine REST subset. Every request is
+ * authenticated by its bearer token and authorized by the lab's IAM; each is kept as a Cloud Audit
+ * Logs-shaped record.
  */
 import { randomBytes } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
@@ -53,11 +54,44 @@ export interface LabGcpServer {
   beforeRequest?: (api: string, path: string) => void;
   /** Requests served, by api. */
   readonly calls: Map<string, number>;
-  /** Headers of every request, for attribution checks. */
-  readonly requests: Array<{ api: string; path: string; userAgent: string; requestReason?: string; body?: unknown }>;
+  /** Every request (method, path, query, body, headers that attribute it), for attribution and contract checks. */
+  readonly requests: Array<LabGcpRequest>;
   /** Every answer, for the contract test that holds them to the API description. */
   readonly responses: Array<{ api: string; status: number; body: unknown }>;
   stop(): Promise<void>;
+}
+
+export interface LabGcpRequest {
+  api: string;
+  method: string;
+  path: string;
+  query: Record<string, string>;
+  /** Resource Manager only: `global`, or the zone or region of the location-specific endpoint asked. */
+  endpoint?: string;
+  userAgent: string;
+  requestReason?: string;
+  body?: unknown;
+}
+
+/**
+ * Loopback has no per-location host names, so the lab stands for Resource Manager's
+ * location-specific endpoint `https://LOCATION-cloudresourcemanager.googleapis.com` by this path
+ * prefix: `/_location/us-central1-a/v3/effectiveTags` is that zone's endpoint.
+ */
+export const LOCATION_PREFIX = '/_location/';
+const LOCATION_PATH = /^\/_location\/([a-z]+-[a-z]+\d+(?:-[a-z])?)(\/v3\/.*)$/;
+
+/**
+ * Resource Manager's answer to a resource asked at the wrong endpoint. For a zonal resource at the
+ * global endpoint, the first sentence is the wording reported publicly for tagBindings.create
+ * (hashicorp/terraform-provider-google, Cloud Run tag bindings); the reverse case is inferred.
+ */
+function wrongEndpoint(parent: string, endpoint: string, expected: string) {
+  return badRequest(
+    endpoint === 'global'
+      ? `Must be a valid One Platform resource name of a tag-compatible global resource. Did you forget to specify the correct location? (${parent} is known at ${expected}-cloudresourcemanager.googleapis.com)`
+      : `${parent} is not known at the ${endpoint} endpoint; use ${expected === 'global' ? 'cloudresourcemanager.googleapis.com' : `${expected}-cloudresourcemanager.googleapis.com`}.`,
+  );
 }
 
 interface Route {
@@ -146,8 +180,11 @@ export async function startGcpServer(options: LabGcpServerOptions): Promise<LabG
 
   const handle = async (request: IncomingMessage, response: ServerResponse) => {
     const url = new URL(request.url ?? '/', 'http://lab.invalid');
-    const path = decodeURIComponent(url.pathname);
+    const located = LOCATION_PATH.exec(decodeURIComponent(url.pathname));
+    const path = located ? located[2]! : decodeURIComponent(url.pathname);
+    const endpoint = located ? located[1]! : 'global';
     const method = request.method ?? 'GET';
+    const query = Object.fromEntries(url.searchParams);
     const text = await readBody(request);
 
     // The GCE metadata server: ADC's last source, the one a forensics VM or Cloud Run job uses.
@@ -193,7 +230,7 @@ export async function startGcpServer(options: LabGcpServerOptions): Promise<LabG
         api = 'iamcredentials.serviceAccounts.generateAccessToken';
         resourceName = `projects/-/serviceAccounts/${tokenCall[2]}`;
         calls.set(api, (calls.get(api) ?? 0) + 1);
-        requests.push({ api, path, userAgent, ...(requestReason ? { requestReason } : {}), body });
+        requests.push({ api, method, path, query, userAgent, ...(requestReason ? { requestReason } : {}), body });
         const caller = authenticate(request);
         principal = caller.principal;
         delegation = [...caller.delegationChain];
@@ -231,7 +268,7 @@ export async function startGcpServer(options: LabGcpServerOptions): Promise<LabG
       const resourceManagerList = (name: string): string => {
         api = name;
         calls.set(api, (calls.get(api) ?? 0) + 1);
-        requests.push({ api, path, userAgent, ...(requestReason ? { requestReason } : {}) });
+        requests.push({ api, method, path, query, endpoint, userAgent, ...(requestReason ? { requestReason } : {}) });
         const caller = authenticate(request);
         principal = caller.principal;
         delegation = caller.delegationChain;
@@ -244,6 +281,8 @@ export async function startGcpServer(options: LabGcpServerOptions): Promise<LabG
         const parent = resourceManagerList('cloudresourcemanager.effectiveTags.list');
         const match = /^\/\/compute\.googleapis\.com\/projects\/([^/]+)\/zones\/([^/]+)\/instances\/(\d+)$/.exec(parent);
         if (!match) throw badRequest(`Invalid parent "${parent}".`);
+        // An instance is zonal: Resource Manager knows its tags only at its zone's endpoint.
+        if (endpoint !== match[2]) throw wrongEndpoint(parent, endpoint, match[2]!);
         const instance = [...state.instances.values()].find((i) => i.project === match[1] && i.zone === match[2] && i.id === match[3]);
         if (!instance) throw notFound(parent);
         const resource = instanceResource(state, instance);
@@ -266,6 +305,8 @@ export async function startGcpServer(options: LabGcpServerOptions): Promise<LabG
         const parent = resourceManagerList('cloudresourcemanager.tagBindings.list');
         const match = /^\/\/compute\.googleapis\.com\/projects\/([^/]+)\/global\/snapshots\/(\d+)$/.exec(parent);
         if (!match) throw badRequest(`Invalid parent "${parent}".`);
+        // A snapshot is global: its bindings are read at the global endpoint.
+        if (endpoint !== 'global') throw wrongEndpoint(parent, endpoint, 'global');
         const snapshot = [...state.snapshots.values()].find((s) => s.project === match[1] && s.id === match[2]);
         if (!snapshot) throw notFound(parent);
         authorize('compute.snapshots.listTagBindings', snapshotResource(state, snapshot.project, snapshot.name, snapshot.tags));
@@ -279,12 +320,13 @@ export async function startGcpServer(options: LabGcpServerOptions): Promise<LabG
         return send(response, 200, { tagBindings });
       }
 
-      const route = ROUTES.find((r) => r.method === method && r.pattern.test(path));
+      // The location-specific endpoint serves only the tag lists of zonal and regional resources here.
+      const route = located ? undefined : ROUTES.find((r) => r.method === method && r.pattern.test(path));
       if (!route) throw new LabGcpError(404, `The lab does not serve ${method} ${path}`, 'notFound', 'NOT_FOUND');
       api = route.api;
       resourceName = path.replace(/^\/compute\/v1\//, '');
       calls.set(api, (calls.get(api) ?? 0) + 1);
-      requests.push({ api, path, userAgent, ...(requestReason ? { requestReason } : {}), ...(body !== undefined ? { body } : {}) });
+      requests.push({ api, method, path, query, ...(path.startsWith('/v3/') ? { endpoint } : {}), userAgent, ...(requestReason ? { requestReason } : {}), ...(body !== undefined ? { body } : {}) });
       const caller = authenticate(request);
       principal = caller.principal;
       delegation = caller.delegationChain;

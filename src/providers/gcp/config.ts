@@ -8,6 +8,15 @@ import { CustodyError } from '../../core/errors.js';
 
 const project = z.string().regex(/^[a-z][a-z0-9-]{4,28}[a-z0-9]$/, 'must be a GCP project id such as forensics-prod');
 const endpoint = z.url({ message: 'must be a URL such as http://127.0.0.1:8085' }).superRefine(credentialFreeUrl);
+// A URL template with `{location}` (a zone or region) for location-specific endpoints.
+const locationEndpoint = z
+  .string()
+  .refine((v) => v.includes('{location}'), 'must contain {location}, such as https://{location}-cloudresourcemanager.googleapis.com')
+  .superRefine((v, ctx) => {
+    const sample = v.replaceAll('{location}', 'us-central1-a');
+    if (!URL.canParse(sample)) ctx.addIssue({ code: 'custom', message: 'must be a URL once {location} is filled in' });
+    else credentialFreeUrl(sample, ctx);
+  });
 const serviceAccount = z
   .string()
   .regex(/^[a-z0-9{}][a-z0-9{}._-]*@[a-z0-9{}._-]+\.iam\.gserviceaccount\.com$/, 'must be a service account email (may contain {project})');
@@ -58,9 +67,17 @@ export const gcpConfigSchema = z
     serialPorts: z.array(z.number().int().min(1).max(4)).min(1).default([1, 2, 3, 4]),
     /** Give up waiting for a snapshot after this long (recorded). */
     snapshotTimeoutSeconds: z.number().int().min(1).default(6 * 3600),
-    /** Endpoint overrides (the lab): Compute, IAM Credentials, Resource Manager, the OAuth token endpoint. */
+    /**
+     * Endpoint overrides (the lab): Compute, IAM Credentials, Resource Manager's global endpoint and
+     * its location-specific one (a template with `{location}`, used for zonal and regional resources).
+     */
     endpoints: z
-      .object({ compute: endpoint.optional(), iamCredentials: endpoint.optional(), resourceManager: endpoint.optional() })
+      .object({
+        compute: endpoint.optional(),
+        iamCredentials: endpoint.optional(),
+        resourceManager: endpoint.optional(),
+        resourceManagerLocation: locationEndpoint.optional(),
+      })
       .strict()
       .default({}),
   })

@@ -87,7 +87,10 @@ export const GCP_OPERATIONS = {
     role: 'inventory',
     permissions: [{ action: 'compute.instances.list', resource: 'projects/${TargetProject}' }],
   },
-  /** `gcp-tag:` selectors: an instance's effective Resource Manager tags (own and inherited). */
+  /**
+   * `gcp-tag:` selectors: an instance's effective Resource Manager tags (own and inherited), asked at
+   * the instance's zone endpoint (zonal resources are unknown to the global one).
+   */
   listEffectiveTags: {
     api: 'cloudresourcemanager.effectiveTags.list',
     caller: 'collector',
@@ -133,8 +136,9 @@ export const GCP_OPERATIONS = {
   },
   /**
    * Opt-in evidence hold (`gcp.snapshots.evidenceHoldTag`): the tag is bound at creation through
-   * `params.resourceManagerTags`. Permission names from the tag-binding convention; unconfirmed
-   * (docs/research/gcp.md open question 1).
+   * `params.resourceManagerTags`: the documented pair for attaching a tag, createTagBinding on the
+   * resource and tagValueBindings.create on the value (both names confirmed); that the insert
+   * checks exactly this pair is not (docs/research/gcp-tag-permissions.md).
    */
   bindEvidenceHoldTag: {
     api: 'compute.snapshots.insert#resourceManagerTags',
@@ -150,7 +154,8 @@ export const GCP_OPERATIONS = {
   /**
    * Reads back the evidence hold: Resource Manager's `tagBindings.list` on the snapshot (its full
    * resource name, by id), so the ledger records the binding Google confirmed, not only the tag
-   * the insert asked for. Permission from the `<service>.<resource>.listTagBindings` convention.
+   * the insert asked for, at the global endpoint (snapshots are global). `listTagBindings` for the
+   * resource type, as Google's tag guide says (docs/research/gcp-tag-permissions.md).
    */
   readEvidenceHold: {
     api: 'cloudresourcemanager.tagBindings.list',

@@ -7,6 +7,7 @@
 import { isCustodyError, type CustodyError } from '../../core/errors.js';
 import { attachedDisks } from './describe.js';
 import { GCP_OPERATIONS, permissionRole, type GcpOperation } from './operations.js';
+import { resourceManagerBase } from './resource-manager.js';
 import type { GcpSession } from './session.js';
 import { gcpTargetKey, resourceNameOf, type GcpDiskTarget, type GcpTarget } from './targets.js';
 
@@ -20,8 +21,6 @@ export interface GcpPreflightRow {
   detail?: string;
   missing?: string[];
 }
-
-const RESOURCE_MANAGER = 'https://cloudresourcemanager.googleapis.com';
 
 function declared(filter: (op: GcpOperation, action: string) => boolean): string[] {
   const out = new Set<string>();
@@ -43,7 +42,7 @@ function errorRow(scope: string, check: string, resource: string, error: unknown
 }
 
 async function projectPermissions(session: GcpSession, asProject: string, project: string, permissions: string[]): Promise<string[]> {
-  const base = (session.config.endpoints.resourceManager ?? RESOURCE_MANAGER).replace(/\/$/, '');
+  const base = resourceManagerBase(session.config);
   return session.call('testProjectPermissions', asProject, `projects/${project}`, undefined, async () => {
     const auth = await session.broker.collector(asProject);
     const response = await auth.request<{ permissions?: string[] }>({

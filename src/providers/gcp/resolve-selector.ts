@@ -7,10 +7,9 @@
  */
 import type { CaseRecorder } from '../../core/ports.js';
 import { CustodyError, isStopSignal } from '../../core/errors.js';
+import { resourceManagerBase } from './resource-manager.js';
 import type { GcpSession } from './session.js';
 import { gcpSelectorKey, instanceTarget, type GcpInstanceTarget, type GcpSelector } from './targets.js';
-
-const RESOURCE_MANAGER = 'https://cloudresourcemanager.googleapis.com';
 
 interface Listed {
   name: string;
@@ -33,7 +32,8 @@ async function listInstances(session: GcpSession, project: string, filter: strin
 }
 
 async function effectiveTags(session: GcpSession, project: string, instance: Listed): Promise<string[]> {
-  const base = (session.config.endpoints.resourceManager ?? RESOURCE_MANAGER).replace(/\/$/, '');
+  // An instance is zonal: its tags are known only at its zone's Resource Manager endpoint.
+  const base = resourceManagerBase(session.config, instance.zone);
   const parent = `//compute.googleapis.com/projects/${project}/zones/${instance.zone}/instances/${instance.id}`;
   const resource = `projects/${project}/zones/${instance.zone}/instances/${instance.name}`;
   return session.call('listEffectiveTags', project, resource, undefined, async () => {

@@ -19,6 +19,7 @@ import { LEDGER_EVENTS } from '../../core/ledger-events.js';
 import type { CaseRecorder } from '../../core/ports.js';
 import type { Disk } from './describe.js';
 import { snapshotLabelsFor, snapshotNameFor, snapshotRequestIdFor } from './ids.js';
+import { resourceManagerBase } from './resource-manager.js';
 import type { GcpSession } from './session.js';
 import { gcpTargetKey, resourceNameOf, type GcpDiskTarget } from './targets.js';
 import type { protos } from '@google-cloud/compute';
@@ -313,8 +314,6 @@ interface TagBinding {
   tagValueNamespacedName?: string;
 }
 
-const RESOURCE_MANAGER = 'https://cloudresourcemanager.googleapis.com';
-
 /**
  * Reads the snapshot's tag bindings (Resource Manager `tagBindings.list`, parent = its full
  * resource name by id) and finds the hold asked for at insert: by namespaced value
@@ -323,7 +322,8 @@ const RESOURCE_MANAGER = 'https://cloudresourcemanager.googleapis.com';
  */
 async function readEvidenceHold(session: GcpSession, disk: GcpDiskTarget, forensics: string, snapshotId: string, requested: { key: string; value: string }): Promise<HoldRecord> {
   const parent = `//compute.googleapis.com/projects/${forensics}/global/snapshots/${snapshotId}`;
-  const base = (session.config.endpoints.resourceManager ?? RESOURCE_MANAGER).replace(/\/$/, '');
+  // A snapshot is a global resource: its bindings are read at the global endpoint.
+  const base = resourceManagerBase(session.config);
   const wanted = (b: TagBinding) => (requested.value.startsWith('tagValues/') ? b.tagValue === requested.value : b.tagValueNamespacedName === `${requested.key}/${requested.value}`);
   try {
     const bindings = await session.call('readEvidenceHold', disk.project, parent, undefined, async () => {

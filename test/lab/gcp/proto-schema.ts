@@ -95,8 +95,8 @@ export function protoMethodOf(api: string): { service: string; method: string; r
   };
 }
 
-/** Whether a request path fits an HTTP rule template (`/compute/v1/projects/{project}/…`). */
+/** Whether a request path fits an HTTP rule or discovery flat-path template (`/compute/v1/projects/{project}/…`, `/v3/projects/{projectsId}:…`). */
 export function pathFitsTemplate(path: string, template: string): boolean {
-  const pattern = template.replace(/[.*+?^$()|[\]\\]/g, '\\$&').replace(/\\?\{[a-z_]+\\?\}|\{[a-z_]+\}/g, '[^/]+');
+  const pattern = template.replace(/[.*+?^$()|[\]\\]/g, '\\$&').replace(/\\?\{[A-Za-z_]+\\?\}|\{[A-Za-z_]+\}/g, '[^/]+');
   return new RegExp(`^${pattern}$`).test(path);
 }

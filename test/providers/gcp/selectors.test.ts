@@ -25,6 +25,10 @@ describe('GCP selectors across the configured projects', () => {
   it('a Resource Manager tag selects by effective tags (own or inherited)', async () => {
     const found = await resolveGcpSelector(fx.session, fx.recorder, parseGcpSelector('gcp-tag:123456789012/ForensicsEnabled=true'));
     expect(found.map((t) => `${t.project}/${t.instance}`).sort()).toEqual(['gke-prod/gke-prod-pool-1-abcd', 'web-prod/web-1']);
+    // Instances are zonal: each instance's tags were asked at its own zone's endpoint.
+    const asked = fx.lab.server.requests.filter((r) => r.api === 'cloudresourcemanager.effectiveTags.list');
+    expect(asked.length).toBeGreaterThan(0);
+    for (const r of asked) expect(r.endpoint, r.query.parent).toBe(/\/zones\/([^/]+)\//.exec(r.query.parent ?? '')?.[1]);
   });
 
   it('a project where listing is refused is recorded and the others still searched', async () => {
