@@ -79,6 +79,12 @@ export const gcpConfigSchema = z
         resourceManagerLocation: locationEndpoint.optional(),
       })
       .strict()
+      // A private Resource Manager endpoint set alone would leave the location-specific calls
+      // (instances' tags) going to Google's public endpoints: name both, or neither.
+      .refine((e) => e.resourceManager === undefined || e.resourceManagerLocation !== undefined, {
+        message: 'resourceManager is set but resourceManagerLocation is not: set both (the location one is a URL template with {location}, e.g. https://{location}-cloudresourcemanager.googleapis.com), or the calls about zonal resources would go to Google’s public endpoints',
+        path: ['resourceManagerLocation'],
+      })
       .default({}),
   })
   .strict();

@@ -27,4 +27,10 @@ describe('the Resource Manager endpoint a call goes to', () => {
     );
     expect(() => parseGcpConfig({ ...base, endpoints: { resourceManagerLocation: 'https://user:secret@{location}-crm.example.com' } })).toThrow(/gcp\.endpoints\.resourceManagerLocation/);
   });
+
+  it('a private global endpoint without its location template is refused: the zonal calls would otherwise go to Google’s public endpoints', () => {
+    expect(() => parseGcpConfig({ ...base, endpoints: { resourceManager: 'https://crm.private.example.com' } })).toThrow(
+      /gcp\.endpoints\.resourceManagerLocation: resourceManager is set but resourceManagerLocation is not: set both/,
+    );
+  });
 });
