@@ -114,6 +114,23 @@ describe('--isolate under the shipped admission policies, enforced by the lab', 
     ]);
   });
 
+  it('refuses a NetworkPolicy created ahead of a later case under that case\'s name, so the case\'s --isolate then succeeds', async () => {
+    fixture = await startFixture();
+    const { lab, scenario } = fixture;
+    // Deny-all, but selecting another value: the later case would find its name taken by a policy that does not select its pod.
+    const squatter = networkPolicy(networkPolicyNameFor('IR-2026-099'), 'decoy');
+    const refused = await asCollector('POST', '/apis/networking.k8s.io/v1/namespaces/shop/networkpolicies', squatter);
+    expect(refused).toMatchObject({ status: 403, body: { reason: 'Forbidden', code: 403 } });
+    expect(refused.body.message).toContain(`denied request: cloud-custody collectors may create a NetworkPolicy only under the name its isolate label's value gives`);
+    expect(lab.getObject('networkpolicies', 'shop', squatter.metadata.name)).toBeUndefined();
+
+    const kase = await openTestCase(fixture, 'IR-2026-099');
+    const outcome = await createKubernetesProvider(fixture.config, {}, REGISTRY.createServices()).collect(parseTarget(`k8s:lab/shop/${scenario.compromisedPod}`), contextFor(kase, { isolate: true }));
+    expect(outcome.status, outcome.reason).toBe('collected');
+    expect(entriesOf(kase, 'change.applied').find((e) => e.data.change === 'deny-all-network-policy')?.data.alreadyExisted).toBe(false);
+    await kase.release();
+  });
+
   it('without the policies installed the same squatter is stored, and the later case records a failed isolation (the lab as before)', async () => {
     fixture = await startFixture((cluster) => {
       delete cluster.admission;
