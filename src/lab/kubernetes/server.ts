@@ -62,7 +62,7 @@ export interface StartKubernetesLabOptions {
   port?: number;
 }
 
-const GROUP_OF: Record<string, string> = { replicasets: 'apps', deployments: 'apps', statefulsets: 'apps', daemonsets: 'apps', jobs: 'batch', networkpolicies: 'networking.k8s.io' };
+const GROUP_OF: Record<string, string> = { replicasets: 'apps', deployments: 'apps', statefulsets: 'apps', daemonsets: 'apps', jobs: 'batch', networkpolicies: 'networking.k8s.io', validatingadmissionpolicies: 'admissionregistration.k8s.io', validatingadmissionpolicybindings: 'admissionregistration.k8s.io' };
 const RESOURCE_OF_KIND: Record<string, string> = { ReplicaSet: 'replicasets', Deployment: 'deployments', StatefulSet: 'statefulsets', DaemonSet: 'daemonsets', Job: 'jobs' };
 
 /** Who sent a request the lab is handling, and what admission decided on it so far. */
@@ -202,6 +202,11 @@ export async function startKubernetesLab(options: StartKubernetesLabOptions): Pr
   }
   for (const w of spec.workloads ?? []) store.set(key(RESOURCE_OF_KIND[w.kind] ?? w.kind, w.namespace, w.name), buildWorkload(w));
   for (const sa of spec.serviceAccounts ?? []) store.set(key('serviceaccounts', sa.namespace, sa.name), buildServiceAccount(sa));
+  // The installed admission policies can be read back (GET), as preflight does.
+  for (const { policy, binding } of spec.admission ?? []) {
+    store.set(key('validatingadmissionpolicies', undefined, policy.metadata.name), structuredClone(policy) as unknown as Record<string, unknown>);
+    store.set(key('validatingadmissionpolicybindings', undefined, binding.metadata.name), structuredClone(binding) as unknown as Record<string, unknown>);
+  }
   const events = (spec.events ?? []).map((e, i) => buildEvent(e, i));
 
   const deletePod = (namespace: string, name: string) => {
