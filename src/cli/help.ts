@@ -186,7 +186,8 @@ would and asks EC2 with DryRun about every mutation. Kubernetes: asks each confi
 effective permissions in every configured subscription (or --subscription) and at the evidence
 container. GCP: in every allowed project (or --project, or the targets' projects) impersonates
 the collector and asks IAM (testIamPermissions). Prints one row per check: ok, denied (with the
-action) or error.
+action), error, or warning (an optional safeguard not in place, such as a Kubernetes admission
+policy; it never changes the exit code).
 
 Exit codes: 0 every required check passed; 1 some could not be made (error); 2 one was denied
 (collection would fail there); 3 bad input or config.

@@ -45,7 +45,8 @@ export interface PreflightRow {
   /** Two levels of where the check ran: AWS `[account, region]`, Kubernetes `[cluster, namespace]`. */
   scope: [string, string];
   check: string;
-  result: 'ok' | 'denied' | 'error';
+  /** `warning`: something optional is missing (it never decides the exit code, whatever its `need`). */
+  result: 'ok' | 'denied' | 'error' | 'warning';
   /** The permission the check concerns (`ec2:CreateSnapshots`, `create pods/exec`). */
   action: string;
   /** `required` (default), the option that needs it, or `just in time`: only required rows decide the exit code. */

@@ -540,7 +540,7 @@ describe('every --json document carries exitCode, the code the command exits wit
 });
 
 describe('custody preflight', () => {
-  const row = (result: 'ok' | 'denied', need?: string) => ({
+  const row = (result: 'ok' | 'denied' | 'warning', need?: string) => ({
     provider: 'aws' as const,
     scope: ['222222222222', 'us-east-1'] as [string, string],
     check: 'create-snapshots',
@@ -559,6 +559,16 @@ describe('custody preflight', () => {
     expect(run.stdout).toContain('All 1 required checks passed. Nothing was changed.');
     expect(run.stdout).toMatch(/^CLUSTER\s+NAMESPACE\s+CHECK\s+RESULT\s+ACTION\s+NEEDED\s+DETAIL$/m);
     expect(run.stdout).toMatch(/denied\s+ec2:CreateSnapshots\s+just in time/);
+  });
+
+  it('exits 0 with a warning row (an optional safeguard not in place), and counts it in the summary', async () => {
+    const world = fakeWorld();
+    writeConfig(world.dir, GOOD_CONFIG);
+    world.preflightRows = [row('ok'), { ...row('warning', 'optional'), provider: 'kubernetes' }];
+    const run = await cli(world, ['preflight']);
+    expect(run.code).toBe(EXIT.OK);
+    expect(run.stdout).toContain('All 1 required checks passed. 1 optional safeguard is not in place (warning rows). Nothing was changed.');
+    expect(run.stdout).toMatch(/warning\s+ec2:CreateSnapshots\s+optional/);
   });
 
   it('exits 2 when a required check is denied (collection would fail there), naming the action', async () => {

@@ -69,10 +69,13 @@ export function renderPreflight(rows: readonly PreflightRowView[], registry: Reg
   const required = rows.filter(isRequired);
   const denied = required.filter((r) => r.result === 'denied').length;
   const unchecked = required.filter((r) => r.result === 'error').length;
+  // Warnings (an optional safeguard not in place) never decide the exit code, but are not hidden.
+  const warnings = rows.filter((r) => r.result === 'warning').length;
+  const warned = warnings === 0 ? '' : ` ${warnings} optional safeguard${warnings === 1 ? ' is' : 's are'} not in place (warning rows).`;
   blocks.push(
     denied + unchecked === 0
-      ? `All ${required.length} required checks passed. Nothing was changed.`
-      : `Of ${required.length} required checks, ${denied} denied and ${unchecked} could not be checked (see each row). Nothing was changed.`,
+      ? `All ${required.length} required checks passed.${warned} Nothing was changed.`
+      : `Of ${required.length} required checks, ${denied} denied and ${unchecked} could not be checked (see each row).${warned} Nothing was changed.`,
   );
   return blocks.join('\n\n');
 }

@@ -4,6 +4,7 @@
  */
 import { createHash } from 'node:crypto';
 import type { LabLog } from './logs.js';
+import type { BoundAdmissionPolicy } from './admission.js';
 import type { LabSubject } from './rbac.js';
 
 export interface LabExecResult {
@@ -108,6 +109,11 @@ export interface LabClusterSpec {
   eks?: LabEksSpec;
   /** How the exec WebSocket upgrade is authorised: `create` (1.35+, default) or `get`. */
   execVerb?: 'create' | 'get';
+  /**
+   * The ValidatingAdmissionPolicies installed, each with its binding (boundAdmissionPolicies):
+   * enforced on every CREATE and UPDATE as the API server enforces them. Default: none.
+   */
+  admission?: readonly BoundAdmissionPolicy[];
 }
 
 const hex = (text: string, length = 64) => createHash('sha256').update(text).digest('hex').slice(0, length);

@@ -5,6 +5,7 @@
  */
 import type { LabClusterSpec, LabContainerSpec, LabNodeSpec, LabPodSpec } from './objects.js';
 import type { KubernetesObject } from '@kubernetes/client-node';
+import { boundAdmissionPolicies } from './admission.js';
 import { COLLECTORS_GROUP, loadRbacManifests, roleRules, subjectFromManifests } from './rbac.js';
 import type { LabSubject } from './rbac.js';
 
@@ -39,6 +40,9 @@ export interface K8sDemoScenario {
 }
 
 export const FORENSICS_NAMESPACE = 'cloud-custody';
+
+/** Whether a scenario's cluster has the optional admission policies installed unless told otherwise. */
+export const ENFORCE_ADMISSION_BY_DEFAULT = true;
 
 export interface CollectorBinding {
   /** Namespaces the namespaced roles are bound in (the manifests' `NAMESPACE`). */
@@ -113,7 +117,13 @@ function appContainer(): LabContainerSpec {
  * const k8s = k8sDemoScenario({ instances: [{ id: 'i-0abc…', availabilityZone: 'us-east-1a' }] });
  * const lab = await startKubernetesLab({ cluster: k8s.cluster });
  */
-export function k8sDemoScenario(input: { instances: readonly DemoNodeInstance[]; namespace?: string; manifests?: readonly KubernetesObject[] }): K8sDemoScenario {
+export function k8sDemoScenario(input: {
+  instances: readonly DemoNodeInstance[];
+  namespace?: string;
+  manifests?: readonly KubernetesObject[];
+  /** Install the manifests' optional ValidatingAdmissionPolicies, which the lab then enforces. Default: ENFORCE_ADMISSION_BY_DEFAULT. */
+  admission?: boolean;
+}): K8sDemoScenario {
   const namespace = input.namespace ?? 'shop';
   if (input.instances.length === 0) throw new Error('k8sDemoScenario needs at least one instance for the node');
   const nodes: LabNodeSpec[] = input.instances.map((instance, i) => ({
@@ -184,6 +194,7 @@ export function k8sDemoScenario(input: { instances: readonly DemoNodeInstance[];
         { namespace, involvedKind: 'Pod', involvedName: compromisedPod, reason: 'Started', message: 'Started container app', time: '2026-11-26T03:41:07Z', count: 2 },
         { namespace, involvedKind: 'Pod', involvedName: 'web-7d9f8b6c5d-q8m4z', reason: 'Started', message: 'Started container app', time: '2026-11-26T02:58:30Z' },
       ],
+      ...((input.admission ?? ENFORCE_ADMISSION_BY_DEFAULT) ? { admission: boundAdmissionPolicies(manifests) } : {}),
       subjects: {
         [collectorToken]: collectorSubject('cloud-custody-collector', binding),
         // A reader bound to the shipped collector role without its pods/exec rule, and the node reader.

@@ -16,6 +16,8 @@ import { generateArchiveChunks, generateLogChunks, renderLogLines } from './logs
 import type { LabLog } from './logs.js';
 import { buildEvent, buildNode, buildPod, buildServiceAccount, buildWorkload } from './objects.js';
 import type { LabCheckpointBehaviour, LabClusterSpec, LabContainerSpec, LabNodeSpec, LabPodSpec } from './objects.js';
+import { reviewAdmission } from './admission.js';
+import type { AdmissionDecision, AdmissionRequest } from './admission.js';
 import { forbiddenStatus, isAllowed } from './rbac.js';
 import type { LabSubject, RequestAttributes } from './rbac.js';
 
@@ -26,6 +28,8 @@ export interface LabAuditRecord extends RequestAttributes {
   path: string;
   user: string;
   code: number;
+  /** The admission policies the request met (only when the lab enforces some and one matched), and what each decided. */
+  admission?: AdmissionDecision[];
 }
 
 export interface LabExecRecord {
@@ -58,8 +62,19 @@ export interface StartKubernetesLabOptions {
   port?: number;
 }
 
-const GROUP_OF: Record<string, string> = { replicasets: 'apps', deployments: 'apps', statefulsets: 'apps', daemonsets: 'apps', jobs: 'batch', networkpolicies: 'networking.k8s.io' };
+const GROUP_OF: Record<string, string> = { replicasets: 'apps', deployments: 'apps', statefulsets: 'apps', daemonsets: 'apps', jobs: 'batch', networkpolicies: 'networking.k8s.io', validatingadmissionpolicies: 'admissionregistration.k8s.io', validatingadmissionpolicybindings: 'admissionregistration.k8s.io' };
 const RESOURCE_OF_KIND: Record<string, string> = { ReplicaSet: 'replicasets', Deployment: 'deployments', StatefulSet: 'statefulsets', DaemonSet: 'daemonsets', Job: 'jobs' };
+
+/** Who sent a request the lab is handling, and what admission decided on it so far. */
+interface RequestContext {
+  subject: LabSubject;
+  admission: AdmissionDecision[];
+}
+
+/** The user as authentication hands it on (SelfSubjectReview, admission's request.userInfo): every authenticated user is in system:authenticated. */
+function userInfoOf(subject: LabSubject): { username: string; groups: string[] } {
+  return { username: subject.user, groups: [...(subject.groups ?? []), 'system:authenticated'] };
+}
 
 interface ParsedPath extends Omit<RequestAttributes, 'verb'> {
   /** Path after the subresource (the node proxy's kubelet path). */
@@ -187,6 +202,11 @@ export async function startKubernetesLab(options: StartKubernetesLabOptions): Pr
   }
   for (const w of spec.workloads ?? []) store.set(key(RESOURCE_OF_KIND[w.kind] ?? w.kind, w.namespace, w.name), buildWorkload(w));
   for (const sa of spec.serviceAccounts ?? []) store.set(key('serviceaccounts', sa.namespace, sa.name), buildServiceAccount(sa));
+  // The installed admission policies can be read back (GET), as preflight does.
+  for (const { policy, binding } of spec.admission ?? []) {
+    store.set(key('validatingadmissionpolicies', undefined, policy.metadata.name), structuredClone(policy) as unknown as Record<string, unknown>);
+    store.set(key('validatingadmissionpolicybindings', undefined, binding.metadata.name), structuredClone(binding) as unknown as Record<string, unknown>);
+  }
   const events = (spec.events ?? []).map((e, i) => buildEvent(e, i));
 
   const deletePod = (namespace: string, name: string) => {
@@ -253,7 +273,25 @@ export async function startKubernetesLab(options: StartKubernetesLabOptions): Pr
     res.end();
   }
 
-  async function handle(req: IncomingMessage, res: ServerResponse, attrs: RequestAttributes, parsed: ParsedPath, url: URL): Promise<number> {
+  /**
+   * Runs the installed admission policies (spec.admission) on a CREATE or UPDATE, as the API server
+   * does once RBAC allowed it and before anything is stored: the Status of the denial, if one denies.
+   */
+  function admissionDenial(ctx: RequestContext, operation: AdmissionRequest['operation'], at: { resource: string; namespace: string | undefined; name: string }, object: unknown, oldObject: unknown): Record<string, unknown> | undefined {
+    if (!spec.admission?.length) return undefined;
+    const request: AdmissionRequest = {
+      operation,
+      resource: { group: GROUP_OF[at.resource] ?? '', version: 'v1', resource: at.resource },
+      name: at.name,
+      ...(at.namespace ? { namespace: at.namespace } : {}),
+      userInfo: userInfoOf(ctx.subject),
+    };
+    const { decisions, denial } = reviewAdmission(spec.admission, { request, object, oldObject });
+    ctx.admission.push(...decisions);
+    return denial ? status(denial.code, denial.reason, denial.message, denial.details) : undefined;
+  }
+
+  async function handle(req: IncomingMessage, res: ServerResponse, ctx: RequestContext, parsed: ParsedPath, url: URL): Promise<number> {
     const { resource, namespace, name, subresource } = parsed;
     const method = req.method ?? 'GET';
 
@@ -268,7 +306,7 @@ export async function startKubernetesLab(options: StartKubernetesLabOptions): Pr
 
     if (resource === 'selfsubjectreviews' && method === 'POST') {
       const subject = authenticate(req)!;
-      sendJson(res, 201, { kind: 'SelfSubjectReview', apiVersion: 'authentication.k8s.io/v1', metadata: {}, status: { userInfo: { username: subject.user, groups: [...(subject.groups ?? []), 'system:authenticated'] } } });
+      sendJson(res, 201, { kind: 'SelfSubjectReview', apiVersion: 'authentication.k8s.io/v1', metadata: {}, status: { userInfo: userInfoOf(subject) } });
       return 201;
     }
 
@@ -302,7 +340,7 @@ export async function startKubernetesLab(options: StartKubernetesLabOptions): Pr
     }
 
     if (resource === 'pods' && namespace) {
-      if (!name && method === 'POST') return createPod(req, res, namespace);
+      if (!name && method === 'POST') return createPod(req, res, ctx, namespace);
       if (!name) {
         if (method !== 'GET') return reply(res, status(405, 'MethodNotAllowed', 'the server does not allow this method on the requested resource'));
         const selector = url.searchParams.get('labelSelector') ?? '';
@@ -344,13 +382,13 @@ export async function startKubernetesLab(options: StartKubernetesLabOptions): Pr
         deletePod(namespace, name);
         return reply(res, { ...object, metadata: { ...(object.metadata as object), deletionTimestamp: new Date().toISOString().replace(/\.\d+Z$/, 'Z') } }, 200);
       }
-      if (method === 'PATCH') return patchObject(req, res, 'pods', namespace, name);
+      if (method === 'PATCH') return patchObject(req, res, ctx, 'pods', namespace, name);
       return reply(res, status(405, 'MethodNotAllowed', 'the server does not allow this method on the requested resource'));
     }
 
     if (resource === 'nodes' && name && !subresource) {
       if (!store.has(key('nodes', undefined, name))) return reply(res, notFound('nodes', name));
-      if (method === 'PATCH') return patchObject(req, res, 'nodes', undefined, name);
+      if (method === 'PATCH') return patchObject(req, res, ctx, 'nodes', undefined, name);
       return reply(res, store.get(key('nodes', undefined, name)), 200);
     }
 
@@ -378,6 +416,9 @@ export async function startKubernetesLab(options: StartKubernetesLabOptions): Pr
         const body = JSON.parse(await readBody(req)) as Record<string, unknown>;
         const meta = (body.metadata ?? {}) as Record<string, unknown>;
         const policyName = String(meta.name ?? '');
+        // Admission runs before the object reaches storage, so a denied create is refused even when the name is taken.
+        const denied = admissionDenial(ctx, 'CREATE', { resource: 'networkpolicies', namespace, name: policyName }, { ...body, kind: 'NetworkPolicy', apiVersion: 'networking.k8s.io/v1', metadata: { ...meta, namespace } }, null);
+        if (denied) return reply(res, denied);
         if (store.has(key('networkpolicies', namespace, policyName))) {
           return reply(res, status(409, 'AlreadyExists', `networkpolicies.networking.k8s.io "${policyName}" already exists`, { name: policyName, group: 'networking.k8s.io', kind: 'networkpolicies' }));
         }
@@ -405,9 +446,11 @@ export async function startKubernetesLab(options: StartKubernetesLabOptions): Pr
     return c;
   }
 
-  async function createPod(req: IncomingMessage, res: ServerResponse, namespace: string): Promise<number> {
+  async function createPod(req: IncomingMessage, res: ServerResponse, ctx: RequestContext, namespace: string): Promise<number> {
     const body = JSON.parse(await readBody(req)) as { metadata?: Record<string, unknown>; spec?: Record<string, unknown> };
     const podName = String(body.metadata?.name ?? '');
+    const denied = admissionDenial(ctx, 'CREATE', { resource: 'pods', namespace, name: podName }, { ...body, kind: 'Pod', apiVersion: 'v1', metadata: { ...body.metadata, namespace } }, null);
+    if (denied) return reply(res, denied);
     if (store.has(key('pods', namespace, podName))) {
       return reply(res, status(409, 'AlreadyExists', `pods "${podName}" already exists`, { name: podName, kind: 'pods' }));
     }
@@ -438,15 +481,18 @@ export async function startKubernetesLab(options: StartKubernetesLabOptions): Pr
     return reply(res, created, 201);
   }
 
-  async function patchObject(req: IncomingMessage, res: ServerResponse, resource: string, namespace: string | undefined, name: string): Promise<number> {
+  async function patchObject(req: IncomingMessage, res: ServerResponse, ctx: RequestContext, resource: string, namespace: string | undefined, name: string): Promise<number> {
     const type = (req.headers['content-type'] ?? '').split(';')[0];
     if (type !== 'application/merge-patch+json' && type !== 'application/strategic-merge-patch+json') {
       return reply(res, status(415, 'UnsupportedMediaType', `the body of the request was in an unknown format - accepted media types include: application/merge-patch+json, application/strategic-merge-patch+json`));
     }
     const patch = JSON.parse(await readBody(req)) as unknown;
     const current = store.get(key(resource, namespace, name))!;
-    resourceVersion += 1;
     const next = mergePatch(current, patch) as Record<string, unknown>;
+    // A patch is admitted as an UPDATE of the stored object into the patched one.
+    const denied = admissionDenial(ctx, 'UPDATE', { resource, namespace, name }, next, current);
+    if (denied) return reply(res, denied);
+    resourceVersion += 1;
     (next.metadata as Record<string, unknown>).resourceVersion = String(resourceVersion);
     store.set(key(resource, namespace, name), next);
     return reply(res, next, 200);
@@ -481,7 +527,8 @@ export async function startKubernetesLab(options: StartKubernetesLabOptions): Pr
       return;
     }
     const auth = authorizeRequest(req, parsed, verbFor(method, parsed));
-    const record = (user: string, code: number) => audit.push({ ...auth.attrs, auditId, method, path: url.pathname, user, code });
+    const admission: AdmissionDecision[] = [];
+    const record = (user: string, code: number) => audit.push({ ...auth.attrs, auditId, method, path: url.pathname, user, code, ...(admission.length > 0 ? { admission } : {}) });
     if ('code' in auth) {
       record(auth.user, auth.code);
       sendJson(res, auth.code, auth.body);
@@ -489,7 +536,7 @@ export async function startKubernetesLab(options: StartKubernetesLabOptions): Pr
     }
     if (parsed.resource === 'pods') touchPod(parsed.namespace, parsed.name);
     if (parsed.resource === 'nodes' && parsed.subresource === 'proxy') touchPod(parsed.rest[1], parsed.rest[2]);
-    handle(req, res, auth.attrs, parsed, url).then(
+    handle(req, res, { subject: auth.subject, admission }, parsed, url).then(
       (code) => record(auth.subject.user, code),
       (error: unknown) => {
         record(auth.subject.user, 500);

@@ -5,7 +5,7 @@
  */
 import { X509Certificate } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
-import { AppsV1Api, AuthenticationV1Api, AuthorizationV1Api, BatchV1Api, CoreV1Api, KubeConfig, NetworkingV1Api } from '@kubernetes/client-node';
+import { AdmissionregistrationV1Api, AppsV1Api, AuthenticationV1Api, AuthorizationV1Api, BatchV1Api, CoreV1Api, KubeConfig, NetworkingV1Api } from '@kubernetes/client-node';
 import type { Exec } from '@kubernetes/client-node';
 import type { Cluster } from '@kubernetes/client-node';
 import type { AwsCredentialIdentity } from '@aws-sdk/types';
@@ -47,6 +47,8 @@ export interface ClusterAccess {
   networking: NetworkingV1Api;
   authorization: AuthorizationV1Api;
   authentication: AuthenticationV1Api;
+  /** Preflight only: reads the optional admission policies. */
+  admission: AdmissionregistrationV1Api;
   exec: Exec;
   /** Who the API server takes us for (SelfSubjectReview), asked once per cluster and case. */
   identity?: Promise<Record<string, unknown>>;
@@ -87,6 +89,7 @@ function withApis(name: string, kc: KubeConfig, auth: ClusterAccess['auth'], con
     networking: kc.makeApiClient(NetworkingV1Api),
     authorization: kc.makeApiClient(AuthorizationV1Api),
     authentication: kc.makeApiClient(AuthenticationV1Api),
+    admission: kc.makeApiClient(AdmissionregistrationV1Api),
     exec: execClient(kc),
     ...(eks ? { eks } : {}),
   };

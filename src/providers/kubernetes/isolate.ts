@@ -18,10 +18,15 @@ export function labelValueFor(caseId: string): string {
   return caseId.slice(0, 63).replace(/[^A-Za-z0-9]+$/, '') || 'case';
 }
 
-/** `cloud-custody-isolate-<case>`: a DNS subdomain. */
+/**
+ * `cloud-custody-isolate-<label value>`, lower-cased, `_` made `-` (a case id's other characters,
+ * letters, digits, `.` and `-`, are a DNS subdomain's): derived from the label value alone, so the
+ * optional networkpolicy-admission-policy.yaml can check in CEL that a policy's name is the one its
+ * selector's value gives (`value.lowerAscii().replace('_', '-')`), and nobody can take a later
+ * case's name with a policy selecting anything else.
+ */
 export function networkPolicyNameFor(caseId: string): string {
-  const base = `cloud-custody-isolate-${caseId.toLowerCase().replace(/[^a-z0-9.-]/g, '-')}`;
-  return base.slice(0, 253).replace(/[^a-z0-9]+$/, '');
+  return `cloud-custody-isolate-${labelValueFor(caseId).toLowerCase().replaceAll('_', '-')}`;
 }
 
 const mergePatch = setHeaderOptions('Content-Type', PatchStrategy.MergePatch);

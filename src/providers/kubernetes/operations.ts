@@ -4,6 +4,7 @@
  * that grants it. A test holds the YAML to exactly this set, and every call goes through
  * `callKubernetes(operation, …)` so an undeclared call cannot slip in.
  */
+import { SHIPPED_ADMISSION_POLICIES } from './admission-policies.js';
 
 /** The roles shipped in policies/kubernetes/, by `metadata.name`. */
 export type KubernetesRoleName =
@@ -13,6 +14,7 @@ export type KubernetesRoleName =
   | 'cloud-custody-node-checkpoint'
   | 'cloud-custody-node-cordon'
   | 'cloud-custody-checkpoint-retriever'
+  | 'cloud-custody-preflight'
   /** Built into every cluster and bound to every authenticated user: nothing to ship. */
   | 'system:basic-user';
 
@@ -27,11 +29,19 @@ export interface KubernetesOperation {
   scope: 'namespace' | 'cluster';
   mutates: boolean;
   role: KubernetesRoleName;
+  /**
+   * The only objects it reaches, when they are known before a case: the role grants it for these
+   * names alone (`resourceNames`). `NODE` is the node under investigation, filled in when the
+   * just-in-time role is created.
+   */
+  resourceNames?: readonly string[];
   /** Why the collector needs it, for plans and the RBAC docs. */
   why: string;
 }
 
 const op = (o: KubernetesOperation): KubernetesOperation => o;
+
+const ADMISSION_POLICY_NAMES = SHIPPED_ADMISSION_POLICIES.map((p) => p.name);
 
 export const K8S_OPERATIONS = {
   readPod: op({ verb: 'get', apiGroup: '', resource: 'pods', scope: 'namespace', mutates: false, role: 'cloud-custody-collector', why: 'the pod object: uid, container ids, image digests, node' }),
@@ -50,7 +60,7 @@ export const K8S_OPERATIONS = {
   execInPodLegacy: op({ verb: 'get', apiGroup: '', resource: 'pods', subresource: 'exec', scope: 'namespace', mutates: false, role: 'cloud-custody-collector', why: 'the same exec, as API servers before 1.35 authorise it' }),
   readNode: op({ verb: 'get', apiGroup: '', resource: 'nodes', scope: 'cluster', mutates: false, role: 'cloud-custody-node-reader', why: "the pod's node: providerID (its cloud instance) and node info" }),
   // Mutates: CRIU freezes the container while it dumps it, and the archive is written to the node.
-  checkpointContainer: op({ verb: 'create', apiGroup: '', resource: 'nodes', subresource: 'proxy', scope: 'cluster', mutates: true, role: 'cloud-custody-node-checkpoint', why: 'kubelet checkpoint API through the API server node proxy' }),
+  checkpointContainer: op({ verb: 'create', apiGroup: '', resource: 'nodes', subresource: 'proxy', scope: 'cluster', mutates: true, role: 'cloud-custody-node-checkpoint', resourceNames: ['NODE'], why: 'kubelet checkpoint API through the API server node proxy' }),
   labelPod: op({ verb: 'patch', apiGroup: '', resource: 'pods', scope: 'namespace', mutates: true, role: 'cloud-custody-containment', why: '--isolate: label the pod so the deny-all NetworkPolicy selects it' }),
   createNetworkPolicy: op({ verb: 'create', apiGroup: 'networking.k8s.io', resource: 'networkpolicies', scope: 'namespace', mutates: true, role: 'cloud-custody-containment', why: '--isolate: deny all ingress and egress of the labelled pod' }),
   readNetworkPolicy: op({ verb: 'get', apiGroup: 'networking.k8s.io', resource: 'networkpolicies', scope: 'namespace', mutates: false, role: 'cloud-custody-containment', why: '--isolate: a resumed case finds the policy it created' }),
@@ -63,7 +73,10 @@ export const K8S_OPERATIONS = {
   deleteHelperPod: op({ verb: 'delete', apiGroup: '', resource: 'pods', scope: 'namespace', mutates: true, role: 'cloud-custody-checkpoint-retriever', why: '--retrieve-checkpoint: remove the helper pod (only in the forensics namespace)' }),
   reviewIdentity: op({ verb: 'create', apiGroup: 'authentication.k8s.io', resource: 'selfsubjectreviews', scope: 'cluster', mutates: false, role: 'system:basic-user', why: 'who the API server takes the collector for, recorded with the case' }),
   reviewAccess: op({ verb: 'create', apiGroup: 'authorization.k8s.io', resource: 'selfsubjectaccessreviews', scope: 'cluster', mutates: false, role: 'system:basic-user', why: 'preflight: ask the API server whether each declared operation is allowed' }),
-  cordonNode: op({ verb: 'patch', apiGroup: '', resource: 'nodes', scope: 'cluster', mutates: true, role: 'cloud-custody-node-cordon', why: '--isolate: cordon the node (never drain)' }),
+  cordonNode: op({ verb: 'patch', apiGroup: '', resource: 'nodes', scope: 'cluster', mutates: true, role: 'cloud-custody-node-cordon', resourceNames: ['NODE'], why: '--isolate: cordon the node (never drain)' }),
+  // Preflight only: whether the optional admission policies (and their bindings) are installed.
+  readAdmissionPolicy: op({ verb: 'get', apiGroup: 'admissionregistration.k8s.io', resource: 'validatingadmissionpolicies', scope: 'cluster', mutates: false, role: 'cloud-custody-preflight', resourceNames: ADMISSION_POLICY_NAMES, why: 'preflight: is each optional admission policy installed' }),
+  readAdmissionPolicyBinding: op({ verb: 'get', apiGroup: 'admissionregistration.k8s.io', resource: 'validatingadmissionpolicybindings', scope: 'cluster', mutates: false, role: 'cloud-custody-preflight', resourceNames: ADMISSION_POLICY_NAMES, why: 'preflight: is each optional admission policy bound' }),
 } as const;
 
 export type KubernetesOperationName = keyof typeof K8S_OPERATIONS;

@@ -1,7 +1,8 @@
 /**
  * Kubernetes preflight: before an incident, asks each configured cluster (SelfSubjectAccessReview,
  * which every authenticated user may do) whether the collector may perform each declared
- * operation, in each namespace it should be able to collect from. Changes nothing.
+ * operation, in each namespace it should be able to collect from, and whether the optional
+ * admission policies are installed (preflight-admission.ts). Changes nothing.
  */
 import type { CustodyConfig } from '../config.js';
 import { CustodyError, isCustodyError } from '../../core/errors.js';
@@ -13,6 +14,7 @@ import { connectCluster } from './cluster-access.js';
 import { withEksCredentials } from './eks-credentials.js';
 import type { ClusterAccess, KubernetesDeps } from './cluster-access.js';
 import { describeOperation, K8S_OPERATIONS } from './operations.js';
+import { admissionPolicyRows } from './preflight-admission.js';
 import type { KubernetesOperation, KubernetesOperationName } from './operations.js';
 
 export interface KubernetesPreflightRow {
@@ -20,11 +22,15 @@ export interface KubernetesPreflightRow {
   /** The namespace checked, or `(cluster)` for cluster-scoped operations. */
   namespace: string;
   check: KubernetesOperationName;
-  result: 'ok' | 'denied' | 'error';
+  /** `warning`: an optional safeguard (an admission policy) is not in place. */
+  result: 'ok' | 'denied' | 'error' | 'warning';
   /** `k8s:create pods/exec`. */
   action: string;
-  /** `required` for every case; the option that needs it; or `just in time` (bound per node during an incident). */
-  need: 'required' | '--isolate' | '--retrieve-checkpoint' | 'just in time';
+  /**
+   * `required` for every case; the option that needs it; `just in time` (bound per node during an
+   * incident); or `optional` (the admission policies: safer with them, collection works without).
+   */
+  need: 'required' | '--isolate' | '--retrieve-checkpoint' | 'just in time' | 'optional';
   detail: string;
 }
 
@@ -109,7 +115,8 @@ export async function runKubernetesPreflight(options: KubernetesPreflightOptions
       continue;
     }
     for (const [name, op] of Object.entries(K8S_OPERATIONS) as Array<[KubernetesOperationName, KubernetesOperation]>) {
-      if (name === 'reviewAccess' || name === 'reviewIdentity') continue;
+      // Preflight's own reads are checked by making them (below), not by asking about them.
+      if (name === 'reviewAccess' || name === 'reviewIdentity' || op.role === 'cloud-custody-preflight') continue;
       // Helper pods run in the forensics namespace, not in the namespaces collected from.
       const forensics = options.config.kubernetes?.clusters[cluster]?.forensicsNamespace ?? DEFAULT_FORENSICS_NAMESPACE;
       const scopes = op.scope === 'cluster' ? [undefined] : op.role === 'cloud-custody-checkpoint-retriever' ? [forensics] : namespaces;
@@ -124,6 +131,7 @@ export async function runKubernetesPreflight(options: KubernetesPreflightOptions
         }
       }
     }
+    rows.push(...(await admissionPolicyRows(access)));
   }
   return rows;
 }

@@ -1,63 +1,17 @@
-// Evaluates a shipped ValidatingAdmissionPolicy (policies/kubernetes/*-admission-policy.yaml) for
-// one request the way the API server does: matchConstraints, then every matchCondition, then
-// every validation, each expression read from the file and run by a real CEL engine
-// (@marcbachmann/cel-js, the one the GCP lab uses) with `object`, `oldObject` and `request` bound.
-//
-// Where this engine differs from the API server's CEL (cel-go with Kubernetes' libraries):
-// - The API server types `object` and `oldObject` by the resource's OpenAPI schema (metadata and
-//   spec are object types, labels and annotations map<string, string>); here they are plain maps.
-//   `has(x.f)` answers the same for both (is the field / key present), and absent fields are
-//   absent in both: the API server omits empty maps, lists and zero values (omitempty), so a pod
-//   without labels has no `metadata.labels` key, not `{}`. A map can be iterated (`.all()`) here
-//   but a typed object cannot there: the node policy names NodeSpec's fields for that reason.
-// - Kubernetes adds libraries (lists, strings, regex, quantity, authorizer, ...) and the `params`,
-//   `namespaceObject`, `authorizer` and `variables` bindings. The policies use none of them; an
-//   expression that did would fail here, and the test with it.
-// - Integers are int64 there and JSON numbers (double) here; equality answers the same.
-// - Lists the schema marks x-kubernetes-list-type set or map (ownerReferences, keyed by uid, is one)
-//   compare there without regard to order, here in order: a reordering that the API server would
-//   let through is refused here. No case below reorders a list.
-// - Type checking: the API server checks expressions against the schema when the policy is
-//   created, which this engine cannot do (it does not know the schema). The dry run in the
-//   policies' comments covers that.
+// Test helpers for the shipped ValidatingAdmissionPolicies (policies/kubernetes/*-admission-policy.yaml):
+// each file's policy and binding, and its expressions evaluated for one request by the lab's
+// admission plugin (src/lab/kubernetes/admission.ts, which says where its CEL engine differs from
+// the API server's), the same code that enforces them on the lab's API server.
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { Environment } from '@marcbachmann/cel-js';
 import { loadAll } from 'js-yaml';
-import { mergePatch } from '../../../src/lab/kubernetes/index.js';
+import type { KubernetesObject } from '@kubernetes/client-node';
+import { admit, boundAdmissionPolicies, mergePatch } from '../../../src/lab/kubernetes/index.js';
+import type { AdmissionPolicy, AdmissionPolicyBinding, AdmissionRequest, AdmissionVerdict } from '../../../src/lab/kubernetes/index.js';
 import { expect, it } from 'vitest';
 
-export interface AdmissionPolicy {
-  apiVersion: string;
-  kind: 'ValidatingAdmissionPolicy';
-  metadata: { name: string };
-  spec: {
-    failurePolicy?: 'Fail' | 'Ignore';
-    matchConstraints: { resourceRules: Array<{ apiGroups: string[]; apiVersions: string[]; operations: string[]; resources: string[] }> };
-    matchConditions?: Array<{ name: string; expression: string }>;
-    validations: Array<{ expression: string; message: string; reason?: string }>;
-  };
-}
-
-export interface AdmissionPolicyBinding {
-  apiVersion: string;
-  kind: 'ValidatingAdmissionPolicyBinding';
-  metadata: { name: string };
-  spec: { policyName: string; validationActions: string[]; matchResources?: unknown };
-}
-
-/** The admission request fields the policies read, as the API server fills them for a PATCH (or a CREATE). */
-export interface AdmissionRequest {
-  operation: 'CREATE' | 'UPDATE' | 'DELETE' | 'CONNECT';
-  resource: { group: string; version: string; resource: string };
-  subResource?: string;
-  name: string;
-  namespace?: string;
-  userInfo: { username: string; groups: string[] };
-}
-
-/** Not matched (the policy does not apply), or matched with the message of every validation that refused, in order. */
-export type AdmissionVerdict = { matched: false } | { matched: true; denied: string[] };
+export { admit };
+export type { AdmissionPolicy, AdmissionPolicyBinding, AdmissionRequest, AdmissionVerdict };
 
 export interface ShippedAdmissionPolicy {
   docs: Array<{ apiVersion: string; kind: string }>;
@@ -67,50 +21,15 @@ export interface ShippedAdmissionPolicy {
   dryRuns: Array<{ patch: unknown; answer: 'allowed' | 'denied' }>;
 }
 
-/** The policy and its binding, parsed from a file of policies/kubernetes/. */
+/** The policy and its binding, parsed from a file of policies/kubernetes/ as the lab loads them. */
 export function loadAdmissionPolicy(file: string): ShippedAdmissionPolicy {
   const path = join(import.meta.dirname, '../../../policies/kubernetes', file);
   const text = readFileSync(path, 'utf8');
-  const docs = loadAll(text) as Array<AdmissionPolicy | AdmissionPolicyBinding>;
-  const policy = docs.find((d): d is AdmissionPolicy => d.kind === 'ValidatingAdmissionPolicy');
-  const binding = docs.find((d): d is AdmissionPolicyBinding => d.kind === 'ValidatingAdmissionPolicyBinding');
-  if (!policy || !binding) throw new Error(`${file} does not hold a ValidatingAdmissionPolicy and its binding`);
+  const docs = loadAll(text) as Array<{ apiVersion: string; kind: string }>;
+  const [bound, ...more] = boundAdmissionPolicies(docs as KubernetesObject[]);
+  if (!bound || more.length > 0) throw new Error(`${file} does not hold one ValidatingAdmissionPolicy and its binding`);
   const dryRuns = [...text.matchAll(/-p '(\{.*\})'\s+# (allowed|denied)$/gm)].map((m) => ({ patch: JSON.parse(m[1]!) as unknown, answer: m[2] as 'allowed' | 'denied' }));
-  return { docs, policy, binding, dryRuns };
-}
-
-const environment = new Environment().registerVariable('object', 'map').registerVariable('oldObject', 'map').registerVariable('request', 'map');
-
-/** Evaluates `policy` for `request` updating `oldObject` into `object`. An expression that fails is a refusal under failurePolicy Fail, and says so. */
-export function admit(policy: AdmissionPolicy, input: { request: AdmissionRequest; object: unknown; oldObject: unknown }): AdmissionVerdict {
-  const { request } = input;
-  const constrained = !request.subResource && policy.spec.matchConstraints.resourceRules.some(
-    (r) => r.apiGroups.includes(request.resource.group) && r.apiVersions.includes(request.resource.version) && r.operations.includes(request.operation) && r.resources.includes(request.resource.resource),
-  );
-  if (!constrained) return { matched: false };
-  const bindings = { object: input.object, oldObject: input.oldObject, request };
-  const evaluate = (expression: string): boolean | Error => {
-    try {
-      const value: unknown = environment.evaluate(expression, bindings);
-      return typeof value === 'boolean' ? value : new Error(`evaluated to ${String(value)}, not a bool`);
-    } catch (error) {
-      return error instanceof Error ? error : new Error(String(error));
-    }
-  };
-  const failClosed = policy.spec.failurePolicy !== 'Ignore';
-  const denied: string[] = [];
-  for (const condition of policy.spec.matchConditions ?? []) {
-    const result = evaluate(condition.expression);
-    if (result === false) return { matched: false };
-    if (result instanceof Error && failClosed) denied.push(`matchCondition ${condition.name} failed: ${result.message}`);
-  }
-  if (denied.length > 0) return { matched: true, denied };
-  for (const validation of policy.spec.validations) {
-    const result = evaluate(validation.expression);
-    if (result === false) denied.push(validation.message);
-    if (result instanceof Error && failClosed) denied.push(`${validation.message} (expression failed: ${result.message})`);
-  }
-  return { matched: true, denied };
+  return { docs, policy: bound.policy, binding: bound.binding, dryRuns };
 }
 
 /** A PATCH of `resource` `name` by `username` in `groups`, admitted as UPDATE (the API server adds system:authenticated). */

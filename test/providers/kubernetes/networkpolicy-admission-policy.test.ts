@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { REGISTRY } from '../../../src/providers/registry.js';
 import { COLLECTORS_GROUP, loadRbacManifests } from '../../../src/lab/kubernetes/index.js';
-import { ISOLATION_LABEL, networkPolicyNameFor } from '../../../src/providers/kubernetes/isolate.js';
+import { ISOLATION_LABEL, labelValueFor, networkPolicyNameFor } from '../../../src/providers/kubernetes/isolate.js';
 import { K8S_OPERATIONS } from '../../../src/providers/kubernetes/operations.js';
 import { createKubernetesProvider } from '../../../src/providers/kubernetes/index.js';
 import { parseTarget } from '../../../src/providers/targets.js';
@@ -20,7 +20,7 @@ import { contextFor, entriesOf, openTestCase, startFixture } from './helpers.js'
 const FILE = 'networkpolicy-admission-policy.yaml';
 const shipped = loadAdmissionPolicy(FILE);
 const { policy } = shipped;
-const [POLICY_TYPES, INGRESS, EGRESS, SELECTOR] = policy.spec.validations.map((v) => v.message);
+const [POLICY_TYPES, INGRESS, EGRESS, SELECTOR, NAME] = policy.spec.validations.map((v) => v.message);
 
 interface NetworkPolicy {
   apiVersion: string;
@@ -113,7 +113,7 @@ describe('the optional NetworkPolicy admission policy (policies/kubernetes/netwo
       const verdict = admitCreate({ ...object, metadata: { ...object.metadata, namespace: 'shop' } });
       return verdict.matched && verdict.denied.length > 0 ? 'denied' : 'allowed';
     });
-    expect(answers).toEqual(['allowed', 'denied']);
+    expect(answers).toEqual(['allowed', 'denied', 'denied']);
     expect(runs.map((r) => r.answer)).toEqual(answers);
   });
 
@@ -141,7 +141,31 @@ describe('the optional NetworkPolicy admission policy (policies/kubernetes/netwo
     expect(denied((np) => { np.spec = { podSelector: {}, policyTypes: ['Ingress', 'Egress'], ingress: [{}], egress: [{}] }; })).toEqual({ matched: true, denied: [INGRESS, EGRESS, SELECTOR] });
   });
 
-  it('allows the deny-all shape whatever its name, labels and case, and empty rule lists as the API server omits them', async () => {
+  it('denies a policy whose name is not the one its isolate label value gives, so no later case\'s name can be taken ahead of it', async () => {
+    const { kase, stored } = await isolatedInLab('IR-VAP-NP5');
+    await kase.release();
+    const admitted = (change: (np: NetworkPolicy) => void) => admitCreate(changed(stored, change));
+    // A later case's name, selecting this case's value or a decoy: its --isolate would find the name taken.
+    expect(admitted((np) => { np.metadata.name = networkPolicyNameFor('IR-2026-099'); })).toEqual({ matched: true, denied: [NAME] });
+    expect(admitted((np) => { np.metadata.name = networkPolicyNameFor('IR-2026-099'); np.spec.podSelector!.matchLabels![ISOLATION_LABEL] = 'decoy'; })).toEqual({ matched: true, denied: [NAME] });
+    expect(admitted((np) => { np.metadata.name = 'cloud-custody-isolate'; })).toEqual({ matched: true, denied: [NAME] });
+    expect(admitted((np) => { np.metadata.name = `${networkPolicyNameFor('IR-VAP-NP5')}-2`; })).toEqual({ matched: true, denied: [NAME] });
+    // A selector without the isolate label is refused for that alone.
+    expect(admitted((np) => { np.metadata.name = 'anything'; np.spec.podSelector = {}; })).toEqual({ matched: true, denied: [SELECTOR] });
+  });
+
+  it('allows the name the provider derives for every form of case id (case, ".", "_", 64 characters)', async () => {
+    const { kase, stored } = await isolatedInLab('IR-VAP-NP6');
+    await kase.release();
+    const longest = `IR-${'9'.repeat(59)}-x`; // 64 characters: the label value is cut to 63
+    for (const caseId of ['IR-2026-042', 'ir-2026-042', 'Case_7.B', 'a', longest, `${'A'.repeat(62)}-b`]) {
+      const own = changed(stored, (np) => { np.metadata.name = networkPolicyNameFor(caseId); np.spec.podSelector!.matchLabels![ISOLATION_LABEL] = labelValueFor(caseId); });
+      expect(admitCreate(own), caseId).toEqual({ matched: true, denied: [] });
+      expect(own.metadata.name, caseId).toMatch(/^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/);
+    }
+  });
+
+  it('allows the deny-all shape under its own name whatever its labels and case, and empty rule lists as the API server omits them', async () => {
     const { kase, stored } = await isolatedInLab('IR-VAP-NP3');
     await kase.release();
     const allowed = (change: (np: NetworkPolicy) => void) => admitCreate(changed(stored, change));

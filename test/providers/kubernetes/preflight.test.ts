@@ -3,6 +3,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { runKubernetesPreflight } from '../../../src/providers/kubernetes/index.js';
+import { SHIPPED_ADMISSION_POLICIES } from '../../../src/providers/kubernetes/admission-policies.js';
+import { kubernetesModule } from '../../../src/providers/kubernetes/module.js';
+import { REGISTRY } from '../../../src/providers/registry.js';
+import { preflightExitCode } from '../../../src/cli/commands/preflight.js';
 import type { K8sFixture } from './helpers.js';
 import { startFixture } from './helpers.js';
 
@@ -26,7 +30,33 @@ describe('Kubernetes preflight', () => {
     expect(rows.find((r) => r.check === 'readPod')).toMatchObject({ cluster: 'lab', namespace: 'shop', action: 'k8s:get pods', need: 'required' });
     // Helper pods for --retrieve-checkpoint are checked where they run: the forensics namespace.
     expect(rows.filter((r) => r.need === '--retrieve-checkpoint').map((r) => r.namespace)).toEqual(Array(5).fill('cloud-custody'));
-    expect(fixture.lab.audit.every((a) => a.resource === 'selfsubjectaccessreviews')).toBe(true);
+    // The optional admission policies, installed in the lab: one row each, read by name.
+    expect(rows.filter((r) => r.check === 'readAdmissionPolicy').map((r) => [r.namespace, r.result, r.need, r.detail])).toEqual(
+      SHIPPED_ADMISSION_POLICIES.map((p) => ['(cluster)', 'ok', 'optional', `installed and bound with Deny (${p.file})`]),
+    );
+    // Reads only: access reviews, and the six admission objects by name.
+    const reads = fixture.lab.audit.filter((a) => a.resource !== 'selfsubjectaccessreviews');
+    expect(reads.map((a) => [a.method, a.resource, a.name, a.code])).toEqual(
+      SHIPPED_ADMISSION_POLICIES.flatMap((p) => [['GET', 'validatingadmissionpolicies', p.name, 200], ['GET', 'validatingadmissionpolicybindings', p.name, 200]]),
+    );
+  });
+
+  it('warns, without failing preflight, for each admission policy not installed or not denying, and says how to install it', async () => {
+    fixture = await startFixture((cluster) => {
+      // One policy bound to warn only, the other two not installed.
+      const pod = cluster.admission!.find((b) => b.policy.metadata.name === 'cloud-custody-pod-isolate-label-only')!;
+      cluster.admission = [{ policy: pod.policy, binding: { ...pod.binding, spec: { ...pod.binding.spec, validationActions: ['Warn'] } } }];
+    });
+    const rows = await kubernetesModule.preflight!({ config: fixture.config, targets: [], scopes: { namespace: ['shop'] } }, REGISTRY.createServices());
+    const admission = rows.filter((r) => r.check === 'readAdmissionPolicy');
+    expect(admission.map((r) => [r.scope, r.result, r.need])).toEqual(SHIPPED_ADMISSION_POLICIES.map(() => [['lab', '(cluster)'], 'warning', 'optional']));
+    expect(admission.map((r) => r.detail)).toEqual([
+      'not installed (optional, Kubernetes 1.30+; it narrows --isolate: create networkpolicies to the deny-all policy under its own name): kubectl apply -f policies/kubernetes/networkpolicy-admission-policy.yaml',
+      'not installed (optional, Kubernetes 1.30+; it narrows --isolate: the just-in-time patch nodes to the cordon): kubectl apply -f policies/kubernetes/node-cordon-admission-policy.yaml',
+      'the binding cloud-custody-pod-isolate-label-only does not deny with this policy (policyName cloud-custody-pod-isolate-label-only, validationActions Warn): kubectl apply -f policies/kubernetes/pod-patch-admission-policy.yaml',
+    ]);
+    // Optional: the exit code is that of the required checks alone.
+    expect(preflightExitCode(rows)).toBe(0);
   });
 
   it('without --namespace checks the namespaces the cluster is configured with, else default; --namespace wins', async () => {
@@ -49,6 +79,9 @@ describe('Kubernetes preflight', () => {
     expect(rows.find((r) => r.check === 'readPod' && r.namespace === 'payments')).toMatchObject({ result: 'denied', detail: expect.stringMatching(/bind cloud-custody-collector/) });
     expect(rows.find((r) => r.check === 'createNetworkPolicy' && r.namespace === 'shop')).toMatchObject({ result: 'denied', need: '--isolate' });
     expect(rows.find((r) => r.check === 'checkpointContainer')).toMatchObject({ result: 'denied', need: 'just in time' });
+    // Without the preflight role, whether the admission policies are installed cannot be told.
+    expect(rows.filter((r) => r.check === 'readAdmissionPolicy').map((r) => [r.result, r.need])).toEqual(SHIPPED_ADMISSION_POLICIES.map(() => ['denied', 'optional']));
+    expect(rows.find((r) => r.check === 'readAdmissionPolicy')?.detail).toMatch(/^cannot tell whether it is installed \(Kubernetes refused get admissionregistration\.k8s\.io\/validatingadmissionpolicies .*\): apply policies\/kubernetes\/preflight-role\.yaml$/);
   });
 
   it('reports an unreadable kubeconfig as an error row instead of throwing', async () => {

@@ -4,6 +4,7 @@ import { loadAll } from 'js-yaml';
 import { describe, expect, it } from 'vitest';
 import { K8S_OPERATIONS, OWNER_OPERATIONS } from '../../../src/providers/kubernetes/operations.js';
 import type { KubernetesOperation } from '../../../src/providers/kubernetes/operations.js';
+import { SHIPPED_ADMISSION_POLICIES } from '../../../src/providers/kubernetes/admission-policies.js';
 
 interface Rule { apiGroups: string[]; resources: string[]; verbs: string[]; resourceNames?: string[] }
 interface Doc { kind: string; metadata: { name: string; namespace?: string }; rules?: Rule[]; roleRef?: { kind: string; name: string } }
@@ -16,9 +17,14 @@ const roles = new Map(docs.filter((d) => d.kind === 'ClusterRole').map((d) => [d
 const operations = Object.entries(K8S_OPERATIONS) as Array<[string, KubernetesOperation]>;
 const resourceOf = (op: KubernetesOperation) => (op.subresource ? `${op.resource}/${op.subresource}` : op.resource);
 
-/** Every (group, resource, verb) a set of rules grants. */
+/** Every (group, resource, verb, name) a set of rules grants; `*` for every name (a rule without resourceNames). */
 function grants(rules: Rule[]): string[] {
-  return rules.flatMap((r) => r.apiGroups.flatMap((g) => r.resources.flatMap((res) => r.verbs.map((v) => `${g}|${res}|${v}`))));
+  return rules.flatMap((r) => r.apiGroups.flatMap((g) => r.resources.flatMap((res) => r.verbs.flatMap((v) => (r.resourceNames?.length ? r.resourceNames : ['*']).map((n) => `${g}|${res}|${v}|${n}`)))));
+}
+
+/** Every (group, resource, verb, name) an operation needs; `*` when it reaches objects named only during a case. */
+function needs(op: KubernetesOperation): string[] {
+  return (op.resourceNames ?? ['*']).map((n) => `${op.apiGroup}|${resourceOf(op)}|${op.verb}|${n}`);
 }
 
 describe('the shipped RBAC in policies/kubernetes', () => {
@@ -28,13 +34,16 @@ describe('the shipped RBAC in policies/kubernetes', () => {
       if (op.role.startsWith('system:')) continue;
       const rules = roles.get(op.role);
       expect(rules, `${name}: role ${op.role} is not shipped`).toBeDefined();
-      expect(grants(rules!), `${name} is not granted by ${op.role}`).toContain(`${op.apiGroup}|${resourceOf(op)}|${op.verb}`);
+      // A rule without resourceNames grants the named objects too (the next test refuses it as too broad).
+      const granted = grants(rules!);
+      for (const need of needs(op)) expect(granted.includes(need) || granted.includes(need.replace(/\|[^|]*$/, '|*')), `${name} is not granted by ${op.role}: ${need}`).toBe(true);
     }
   });
 
   it('grants nothing the provider does not use', () => {
     for (const [role, rules] of roles) {
-      const declared = operations.filter(([, op]) => op.role === role).map(([, op]) => `${op.apiGroup}|${resourceOf(op)}|${op.verb}`);
+      // A grant for every name where the operation names its objects is a grant it does not use.
+      const declared = operations.filter(([, op]) => op.role === role).flatMap(([, op]) => needs(op));
       for (const grant of grants(rules)) expect(declared, `${role} grants ${grant}, which no operation uses`).toContain(grant);
     }
   });
@@ -66,6 +75,23 @@ describe('the shipped RBAC in policies/kubernetes', () => {
     for (const role of ['cloud-custody-node-checkpoint', 'cloud-custody-node-cordon']) {
       for (const rule of roles.get(role)!) expect(rule.resourceNames).toEqual(['NODE']);
     }
+  });
+});
+
+describe('the preflight role', () => {
+  it('reads the shipped admission policies and their bindings by name, and nothing else, bound cluster-wide to the collectors\' group', () => {
+    const names = docs.filter((d) => d.kind === 'ValidatingAdmissionPolicy').map((d) => d.metadata.name).sort();
+    expect(docs.filter((d) => d.kind === 'ValidatingAdmissionPolicyBinding').map((d) => d.metadata.name).sort()).toEqual(names);
+    expect(SHIPPED_ADMISSION_POLICIES.map((p) => p.name).sort()).toEqual(names);
+    for (const shipped of SHIPPED_ADMISSION_POLICIES) {
+      const file = loadAll(readFileSync(join(dir, shipped.file), 'utf8')) as Doc[];
+      expect(file.map((d) => [d.kind, d.metadata.name]), shipped.file).toEqual([['ValidatingAdmissionPolicy', shipped.name], ['ValidatingAdmissionPolicyBinding', shipped.name]]);
+    }
+    expect(grants(roles.get('cloud-custody-preflight')!).sort()).toEqual(
+      ['validatingadmissionpolicies', 'validatingadmissionpolicybindings'].flatMap((r) => names.map((n) => `admissionregistration.k8s.io|${r}|get|${n}`)).sort(),
+    );
+    const bindings = docs.filter((d) => (d.kind === 'RoleBinding' || d.kind === 'ClusterRoleBinding') && d.roleRef?.name === 'cloud-custody-preflight') as Array<Doc & { subjects: Array<{ kind: string; name: string }> }>;
+    expect(bindings.map((b) => [b.kind, b.subjects])).toEqual([['ClusterRoleBinding', [{ apiGroup: 'rbac.authorization.k8s.io', kind: 'Group', name: 'cloud-custody:collectors' }]]]);
   });
 });
 
@@ -109,7 +135,7 @@ describe('the declared operations', () => {
     expect(source).toMatch(/callKubernetes(?:Answer)?\(opName,/);
     // Every API client method is called inside a callKubernetes(...) that opened just before it.
     const code = source.replace(/^\s*(\*|\/\/).*$/gm, '');
-    const rawCalls = [...code.matchAll(/\b(core|apps|batch|networking|authorization)\.(\w+)\(/g)];
+    const rawCalls = [...code.matchAll(/\b(core|apps|batch|networking|authorization|admission)\.(\w+)\(/g)];
     expect(rawCalls.length).toBeGreaterThan(5);
     for (const call of rawCalls) {
       const before = code.slice(Math.max(0, call.index - 600), call.index);
