@@ -50,8 +50,8 @@ export interface LabGcpServer {
   readonly host: string;
   readonly port: number;
   readonly faults: LabGcpFault[];
-  /** Runs before a request of `api` is served (e.g. delete a disk mid-run). */
-  beforeRequest?: (api: string, path: string) => void;
+  /** Runs before a request of `api` is served (e.g. delete a disk mid-run); the answer waits for a promise it returns. */
+  beforeRequest?: (api: string, path: string) => void | Promise<void>;
   /** Requests served, by api. */
   readonly calls: Map<string, number>;
   /** Every request (method, path, query, body, headers that attribute it), for attribution and contract checks. */
@@ -330,7 +330,7 @@ export async function startGcpServer(options: LabGcpServerOptions): Promise<LabG
       const caller = authenticate(request);
       principal = caller.principal;
       delegation = caller.delegationChain;
-      server.beforeRequest?.(api, path);
+      await server.beforeRequest?.(api, path);
       injectFault(api);
       const groups = route.pattern.exec(path)!.slice(1);
       const allowed = (permission: string, resource: IamResource) => authorizer({ principal, permission, resource }).allowed;
