@@ -474,7 +474,7 @@ export function plannedCalls(target: Target, options: CollectOptions, config: Cu
       steps.push({
         step: 'preserve',
         description:
-          'Termination protection on, DeleteOnTermination off for every volume (recorded changes, each read before and read back after: the ledger records what EC2 reports)',
+          'Termination protection on, DeleteOnTermination off for every volume (recorded changes, each read before and read back after: the ledger records what EC2 reports; an attribute already so is not changed again)',
         calls: [
           plannedCall('describeInstanceAttribute', targetWhere, inTarget),
           plannedCall('preserveInstance', targetWhere, inTarget),
