@@ -5,41 +5,21 @@
  * provider against the lab, with the lab's faults for a share EC2 accepts and does not make, and
  * for a refused read-back.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { parseConfig, type CustodyConfig } from '../../../src/providers/config.js';
+import { describe, expect, it } from 'vitest';
 import { parseTarget } from '../../../src/providers/targets.js';
-import { addInstance, demoScenario, startLab, type LabInstance, type RunningLab } from '../../../src/lab/index.js';
-import { createAwsProvider } from '../../../src/providers/aws/index.js';
+import { addInstance, type LabInstance } from '../../../src/lab/index.js';
 import { contextFor, MemoryRecorder } from './helpers.js';
+import { instanceArn, REGION, useAwsLab } from './lab-fixture.js';
 
-const REGION = 'us-east-1';
 const ACCOUNT = '333333333333';
 const TAGGED = { ForensicsEnabled: 'true' };
-let lab: RunningLab;
-let config: CustodyConfig;
+const world = useAwsLab({ scratchPrefix: 'custody-aws-share-', allowedAccounts: [ACCOUNT], snapshotDurationMs: 50, wait: { initialDelayMs: 20, maxDelayMs: 100 } });
 
-beforeAll(async () => {
-  lab = await startLab(demoScenario({ snapshotDurationMs: 50 }));
-  config = parseConfig({
-    aws: {
-      forensicsAccount: lab.forensicsAccount,
-      region: REGION,
-      allowedAccounts: [ACCOUNT],
-      endpoints: { sts: lab.endpoint, ec2: lab.endpoint, kms: lab.endpoint },
-    },
-  });
-});
-
-afterAll(async () => {
-  await lab?.stop();
-});
-
-const arnOf = (host: LabInstance) => `arn:aws:ec2:${REGION}:${ACCOUNT}:instance/${host.id}`;
 const snapshotArn = (id: string) => `arn:aws:ec2:${REGION}::snapshot/${id}`;
 
 /** Two volumes already under the shareable key: each source snapshot is shared as it is. */
 function host(name: string): LabInstance {
-  return addInstance(lab.state, ACCOUNT, REGION, {
+  return addInstance(world.lab.state, ACCOUNT, REGION, {
     tags: { Name: name, ...TAGGED },
     volumes: [
       { sizeGiB: 1, encryption: 'alias/cloud-custody-share', tags: TAGGED },
@@ -50,15 +30,10 @@ function host(name: string): LabInstance {
 }
 
 async function collect(target: LabInstance, caseId: string, transfer: 'copy' | 'in-place' = 'copy') {
-  const aws = createAwsProvider(
-    { ...config, aws: { ...config.aws!, transfer } },
-    { credentials: async () => lab.orchestratorCredentials, wait: { initialDelayMs: 20, maxDelayMs: 100 } },
-  );
   const recorder = new MemoryRecorder(caseId);
-  const reads = lab.control.totalCalls('ec2:DescribeSnapshotAttribute');
-  const outcome = await aws.collect(parseTarget(arnOf(target)), contextFor(recorder));
-  await aws.close?.();
-  return { outcome, recorder, readBacks: lab.control.totalCalls('ec2:DescribeSnapshotAttribute') - reads };
+  const reads = world.lab.control.totalCalls('ec2:DescribeSnapshotAttribute');
+  const outcome = await world.provider({ transfer }).collect(parseTarget(instanceArn(target)), contextFor(recorder));
+  return { outcome, recorder, readBacks: world.lab.control.totalCalls('ec2:DescribeSnapshotAttribute') - reads };
 }
 
 const TRAIL = new Set(['snapshot.requested', 'snapshot.shared', 'snapshot.share-unconfirmed', 'snapshot.copied', 'step.failed']);
@@ -86,9 +61,9 @@ describe('sharing with the forensics account is read back and recorded as EC2 re
       expect(entry.data).toEqual({
         snapshotId: expect.any(String),
         volumeId: expect.any(String),
-        withAccount: lab.forensicsAccount,
+        withAccount: world.lab.forensicsAccount,
         requestId: expect.any(String),
-        confirmed: { createVolumePermission: [{ userId: lab.forensicsAccount }] },
+        confirmed: { createVolumePermission: [{ userId: world.lab.forensicsAccount }] },
         confirmRequestId: expect.any(String),
       });
       expect(entry.data.confirmRequestId).not.toBe(entry.data.requestId);
@@ -99,22 +74,22 @@ describe('sharing with the forensics account is read back and recorded as EC2 re
 
   it('in-place collection shares nothing and reads nothing back', async () => {
     const target = host('share-02');
-    const shares = lab.control.totalCalls('ec2:ModifySnapshotAttribute');
+    const shares = world.lab.control.totalCalls('ec2:ModifySnapshotAttribute');
     const { outcome, recorder, readBacks } = await collect(target, 'IR-share-read-2', 'in-place');
     expect(outcome.status, outcome.reason).toBe('collected');
     expect(readBacks).toBe(0);
-    expect(lab.control.totalCalls('ec2:ModifySnapshotAttribute') - shares).toBe(0);
+    expect(world.lab.control.totalCalls('ec2:ModifySnapshotAttribute') - shares).toBe(0);
     expect(recorder.ofType('snapshot.shared')).toEqual([]);
   });
 
   it('a share EC2 accepts ("return true") but does not make: snapshot.share-unconfirmed with what EC2 lists, no snapshot.shared, no copy, and the target is partial', async () => {
     const target = host('share-03');
-    lab.control.ignoreSnapshotShares(ACCOUNT);
+    world.lab.control.ignoreSnapshotShares(ACCOUNT);
     let run: Awaited<ReturnType<typeof collect>>;
     try {
       run = await collect(target, 'IR-share-read-3');
     } finally {
-      lab.control.ignoreSnapshotShares(ACCOUNT, false);
+      world.lab.control.ignoreSnapshotShares(ACCOUNT, false);
     }
     const { outcome, recorder } = run;
     expect(outcome.status).toBe('partial');
@@ -128,7 +103,7 @@ describe('sharing with the forensics account is read back and recorded as EC2 re
       expect(entry.data).toEqual({
         snapshotId,
         volumeId: expect.any(String),
-        withAccount: lab.forensicsAccount,
+        withAccount: world.lab.forensicsAccount,
         requestId: expect.any(String),
         confirmed: { createVolumePermission: [] },
         confirmRequestId: expect.any(String),
@@ -136,14 +111,14 @@ describe('sharing with the forensics account is read back and recorded as EC2 re
       expect(shareTrail(recorder, snapshotId)).toEqual(['snapshot.requested:ModifySnapshotAttribute', 'snapshot.share-unconfirmed', 'step.failed:share']);
       const failure = failures.find((f) => f.data.snapshotId === snapshotId)!.data.error as Record<string, unknown>;
       expect(failure).toMatchObject({ code: 'E_CLOUD', action: 'ec2:ModifySnapshotAttribute', resource: snapshotArn(snapshotId), requestId: entry.data.confirmRequestId });
-      expect(String(failure.message)).toContain(lab.forensicsAccount);
+      expect(String(failure.message)).toContain(world.lab.forensicsAccount);
     }
     expect(recorder.ofType('snapshot.copied').filter((e) => e.data.role === 'forensics')).toEqual([]);
   });
 
   it('a refused read-back keeps ModifySnapshotAttribute\'s request id: snapshot.share-unconfirmed with confirmed null and the read\'s error, and the target is partial', async () => {
     const target = host('share-04');
-    lab.control.failNext({ action: 'ec2:DescribeSnapshotAttribute', account: ACCOUNT, code: 'UnauthorizedOperation', status: 403, message: 'You are not authorized to perform this operation.', count: 2 });
+    world.lab.control.failNext({ action: 'ec2:DescribeSnapshotAttribute', account: ACCOUNT, code: 'UnauthorizedOperation', status: 403, message: 'You are not authorized to perform this operation.', count: 2 });
     const { outcome, recorder } = await collect(target, 'IR-share-read-4');
     expect(outcome.status).toBe('partial');
     expect(recorder.ofType('snapshot.shared')).toEqual([]);
@@ -151,7 +126,7 @@ describe('sharing with the forensics account is read back and recorded as EC2 re
     expect(unconfirmed).toHaveLength(2);
     for (const entry of unconfirmed) {
       expect(entry.data).toMatchObject({
-        withAccount: lab.forensicsAccount,
+        withAccount: world.lab.forensicsAccount,
         requestId: expect.any(String),
         confirmed: null,
         readBackError: { code: 'E_ACCESS_DENIED', action: 'ec2:DescribeSnapshotAttribute' },
