@@ -6,11 +6,14 @@
  * copy completing costs the lab's completion time (D).
  *
  *   in-place:        AssumeRole → DescribeInstances → CreateSnapshots → (D) → DescribeSnapshots
- *   copy, share key: … → DescribeSnapshots → ModifySnapshotAttribute → CopySnapshot (forensics)
- *                    → (D) → DescribeSnapshots
+ *   copy, share key: … → DescribeSnapshots → ModifySnapshotAttribute → DescribeSnapshotAttribute
+ *                    → CopySnapshot (forensics) → (D) → DescribeSnapshots
  *   copy, aws/ebs:   … → DescribeSnapshots → CopySnapshot (re-encrypt, source account) → (D)
- *                    → DescribeSnapshots → ModifySnapshotAttribute → CopySnapshot (forensics)
- *                    → (D) → DescribeSnapshots
+ *                    → DescribeSnapshots → ModifySnapshotAttribute → DescribeSnapshotAttribute
+ *                    → CopySnapshot (forensics) → (D) → DescribeSnapshots
+ *
+ * (DescribeSnapshotAttribute reads the share back, so the ledger records what EC2 reports; the
+ * copy waits for it.)
  *
  * For a step S, lead(S) is the chain's time before S is sent and tail(S) the time from sending S
  * to the end (both the minimum over the chains that contain S: a lower bound).
@@ -34,8 +37,8 @@
  *
  * Calls needed (not made: throttled retries are the collector's cost, not the floor's): per source
  * account one DescribeInstances and one CreateSnapshots per instance; when copying, also one
- * re-encrypting CopySnapshot per aws/ebs volume and one ModifySnapshotAttribute per volume, and
- * one CopySnapshot per volume in the forensics account. DescribeSnapshots polling is left out of
+ * re-encrypting CopySnapshot per aws/ebs volume, one ModifySnapshotAttribute and one
+ * DescribeSnapshotAttribute per volume, and one CopySnapshot per volume in the forensics account. DescribeSnapshots polling is left out of
  * the buckets: the minimum (one batched call per account per round) never drains one.
  */
 import { ec2BucketFor } from '../src/lab/aws/token-bucket.js';
@@ -96,7 +99,7 @@ const call = (action: string, where: Where = 'source'): Step => ({ call: action,
 export function chainsFor(transfer: Transfer, awsEbs: boolean): Step[] {
   const inPlace = [call('sts:AssumeRole'), call('ec2:DescribeInstances'), call('ec2:CreateSnapshots'), WAIT, call('ec2:DescribeSnapshots')];
   if (transfer === 'in-place') return inPlace;
-  const share = [call('ec2:ModifySnapshotAttribute'), call('ec2:CopySnapshot', 'forensics'), WAIT, call('ec2:DescribeSnapshots', 'forensics')];
+  const share = [call('ec2:ModifySnapshotAttribute'), call('ec2:DescribeSnapshotAttribute'), call('ec2:CopySnapshot', 'forensics'), WAIT, call('ec2:DescribeSnapshots', 'forensics')];
   if (!awsEbs) return [...inPlace, ...share];
   return [...inPlace, call('ec2:CopySnapshot'), WAIT, call('ec2:DescribeSnapshots'), ...share];
 }
@@ -119,6 +122,7 @@ export function neededCalls(transfer: Transfer, forensicsAccount: string, instan
     if (transfer === 'copy') {
       add(instance.account, 'CopySnapshot', instance.volumes.filter((v) => v.awsEbs).length);
       add(instance.account, 'ModifySnapshotAttribute', instance.volumes.length);
+      add(instance.account, 'DescribeSnapshotAttribute', instance.volumes.length);
       add(forensicsAccount, 'CopySnapshot', instance.volumes.length);
     }
   }

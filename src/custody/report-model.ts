@@ -371,13 +371,28 @@ function snapshotLocks(entries: readonly LedgerEntry[]): Map<string, string> {
 
 /**
  * `change.requested` entries, each with what its `change.applied` said, or its
- * `change.unconfirmed` (the provider accepted the change but reports otherwise), or neither.
+ * `change.unconfirmed` (the provider accepted the change but reports otherwise), or neither; and
+ * `change.found-in-effect` entries (already as asked: no change sent).
  */
 function changeRows(entries: readonly LedgerEntry[]): ChangeRow[] {
   const rows: ChangeRow[] = [];
   const nameOf = (d: Record<string, unknown>) =>
     [stringOf(d.change) ?? stringOf(d.attribute) ?? '(change)', stringOf(d.resource) ?? stringOf(d.instanceId)].filter(Boolean).join(' on ');
   entries.forEach((entry, index) => {
+    if (entry.type === 'change.found-in-effect') {
+      // Already as asked when read: nothing was sent, so before and after are the value read.
+      const value = valueText(entry.data.value ?? perVolume(entry.data.volumes, 'value'), 'not read');
+      rows.push({
+        seq: entry.seq,
+        time: entry.time,
+        target: entry.target ?? '',
+        change: nameOf(entry.data),
+        before: value,
+        after: value,
+        result: `not changed: already in effect when read (entry ${entry.seq})`,
+      });
+      return;
+    }
     if (entry.type !== 'change.requested') return;
     const name = nameOf(entry.data);
     const outcome = entries
@@ -407,7 +422,7 @@ function changeRows(entries: readonly LedgerEntry[]): ChangeRow[] {
 }
 
 /** A change recorded per volume (AWS DeleteOnTermination) as `volumeId: value` pairs, or undefined. */
-function perVolume(volumes: unknown, field: 'before' | 'after'): string | undefined {
+function perVolume(volumes: unknown, field: 'before' | 'after' | 'value'): string | undefined {
   if (!Array.isArray(volumes) || volumes.length === 0) return undefined;
   const pairs = volumes.map((v: Record<string, unknown>) => `${String(v?.volumeId ?? '?')}: ${valueText(v?.[field], 'not read')}`);
   return pairs.join(', ');

@@ -104,6 +104,23 @@ describe('report', () => {
     expect(rows[0]).toMatch(/disableApiTermination on i-0def \| not read \| not read back \| NOT CONFIRMED/);
   });
 
+  it('a change found already in effect is listed as not changed, with the value read as before and after', async () => {
+    const kase = await openCase(caseOptions(scratch));
+    const target = 'arn:aws:ec2:eu-west-1:222222222222:instance/i-0fie';
+    await kase.record('change.found-in-effect', { attribute: 'disableApiTermination', instanceId: 'i-0fie', value: true, requested: true, readBy: 'ec2:DescribeInstanceAttribute', readRequestId: 'req-5' }, target);
+    await kase.record(
+      'change.found-in-effect',
+      { attribute: 'deleteOnTermination', instanceId: 'i-0fie', volumes: [{ deviceName: '/dev/xvda', volumeId: 'vol-9', value: false }], requested: false, readBy: 'ec2:DescribeInstances', readRequestId: 'req-6' },
+      target,
+    );
+    await kase.close({ outcomes: [] });
+    const markdown = await readFile((await renderReport(kase.caseDir)).markdown, 'utf8');
+    const rows = markdown.split('\n').filter((line) => line.includes('on i-0fie'));
+    expect(rows).toHaveLength(2);
+    expect(rows[0]).toMatch(/disableApiTermination on i-0fie \| true \| true \| not changed: already in effect when read \(entry \d+\)/);
+    expect(rows[1]).toMatch(/deleteOnTermination on i-0fie \| vol-9: false \| vol-9: false \| not changed: already in effect/);
+  });
+
   it('says which files were stored redacted, how many values of which kinds at which paths, and the hash before the cut, escaping a hostile annotation key', async () => {
     const kase = await openCase(caseOptions(scratch));
     const pod = 'k8s:prod/shop/pod/web-1';

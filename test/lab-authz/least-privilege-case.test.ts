@@ -101,6 +101,7 @@ describe('a case in the lab under the shipped least-privilege policies', () => {
       'CloudCustodyCollector:ec2:DescribeInstanceAttribute',
       'CloudCustodyCollector:ec2:CopySnapshot',
       'CloudCustodyCollector:ec2:ModifySnapshotAttribute',
+      'CloudCustodyCollector:ec2:DescribeSnapshotAttribute',
       'CloudCustodyOrchestrator:ec2:CopySnapshot',
       'CloudCustodyOrchestrator:ec2:LockSnapshot',
     ]) {

@@ -3,7 +3,7 @@ import { isAwsTarget } from '../../src/providers/targets.js';
  * The AWS provider against moto, an AWS emulator nobody here wrote. Within moto's known gaps
  * (no SourceIdentity or session tags, no IAM conditions, shared snapshots invisible to the other
  * account, no LockSnapshot / screenshot), this checks our requests are ones AWS-shaped code
- * accepts: assume-role, describes, CreateSnapshots, waiting, re-encryption and sharing.
+ * accepts: assume-role, describes, CreateSnapshots, waiting, re-encryption, sharing and its read-back.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AssumeRoleCommand, STSClient } from '@aws-sdk/client-sts';
@@ -209,6 +209,29 @@ describe('AWS provider against moto', () => {
     // Two source snapshots and two re-encrypted copies, every one carrying the case and evidence ids.
     expect(tagged).toHaveLength(4);
     for (const s of tagged) expect(s.Tags?.some((t) => t.Key === 'EvidenceId')).toBe(true);
+  });
+
+  it('each share is read back with DescribeSnapshotAttribute: snapshot.shared lists whom moto reports, with the share\'s and the read-back\'s request ids', async () => {
+    const aws = provider();
+    const recorder = new MemoryRecorder('case-moto-share-read');
+    const outcome = await aws.collect(parseTarget(instanceArn), contextFor(recorder));
+    await aws.close?.();
+    expect(outcome.status, outcome.reason).toBe('collected');
+    const shared = recorder.ofType('snapshot.shared');
+    expect(shared).toHaveLength(2);
+    for (const entry of shared) {
+      expect(entry.data).toMatchObject({
+        withAccount: '111111111111',
+        requestId: expect.any(String),
+        confirmed: { createVolumePermission: [{ userId: '111111111111' }] },
+        confirmRequestId: expect.any(String),
+      });
+      expect(entry.data.confirmRequestId).not.toBe(entry.data.requestId);
+      // What the ledger says is what moto says now.
+      const attr = await ec2.send(new DescribeSnapshotAttributeCommand({ SnapshotId: String(entry.data.snapshotId), Attribute: 'createVolumePermission' }));
+      expect(attr.CreateVolumePermissions).toEqual([{ UserId: '111111111111' }]);
+    }
+    expect(recorder.ofType('snapshot.share-unconfirmed')).toEqual([]);
   });
 
   it('a rerun of the same case adopts the snapshots and copies it finds instead of creating new ones', async () => {

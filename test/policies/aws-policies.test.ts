@@ -185,6 +185,8 @@ const collectorDenials: DenyCase[] = [
   ],
   ['sharing a snapshot of another case with the forensics account', asCollector('ec2:ModifySnapshotAttribute', snapshot(), { 'aws:ResourceTag/CaseId': 'IR-OTHER', 'ec2:Add/userId': F })],
   ['sharing an untagged snapshot with the forensics account', asCollector('ec2:ModifySnapshotAttribute', snapshot(), { 'ec2:Add/userId': F })],
+  ['reading who may use (DescribeSnapshotAttribute) a snapshot of another case', asCollector('ec2:DescribeSnapshotAttribute', snapshot(), { 'aws:ResourceTag/CaseId': 'IR-OTHER', 'ec2:Owner': T })],
+  ['reading who may use (DescribeSnapshotAttribute) a snapshot without a case tag', asCollector('ec2:DescribeSnapshotAttribute', snapshot(), { 'ec2:Owner': T })],
   ['deleting a case snapshot', asCollector('ec2:DeleteSnapshot', snapshot(), caseSnapshot)],
   ['deleting a tagged volume', asCollector('ec2:DeleteVolume', volume(), tagged)],
   ['detaching a tagged volume', asCollector('ec2:DetachVolume', volume(), tagged)],

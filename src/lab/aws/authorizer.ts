@@ -67,6 +67,8 @@ export const allowAll: Authorizer = () => ({ allowed: true });
 const DESTRUCTIVE = /^ec2:(Delete|Terminate|Stop|Detach|Disable|Deregister)|^s3:(Delete|BypassGovernanceRetention$)/;
 const READ_ONLY = /^(ec2:Describe|sts:GetCallerIdentity$|kms:DescribeKey$)/;
 const CREATE_ACTIONS = new Set(['CreateSnapshots', 'CreateSnapshot', 'CopySnapshot']);
+// Reads EC2 authorises on the resource with its tags, which the collector role holds to tagged ones.
+const TAG_HELD_READS = new Set(['ec2:DescribeInstanceAttribute', 'ec2:DescribeSnapshotAttribute']);
 
 function single(value: string | string[] | undefined): string | undefined {
   return Array.isArray(value) ? value[0] : value;
@@ -79,7 +81,8 @@ function list(value: string | string[] | undefined): string[] {
 
 /**
  * The collector role's intent, simply: in target accounts a `CloudCustodyCollector` session may
- * read anything (an instance's attributes only when it is tagged), act only on instances and
+ * read anything (an instance's attributes only when it is tagged, a snapshot's only when it
+ * carries a case tag), act only on instances and
  * volumes carrying the collection tag, create snapshots
  * only with a `CaseId` tag at creation, share only with the forensics account, and never delete,
  * stop or terminate. Other principals (the orchestrator) may do anything but destroy. A session's
@@ -103,8 +106,8 @@ function collectorIntent(options: DefaultAuthorizerOptions): Authorizer {
       request.principal.roleName === collectorRole &&
       request.principal.account !== options.forensicsAccount;
     if (!isCollector) return { allowed: true };
-    // The one Describe action EC2 authorises on the instance (and its tags), as the shipped policy grants it.
-    if (READ_ONLY.test(action) && action !== 'ec2:DescribeInstanceAttribute') return { allowed: true };
+    // The Describe actions EC2 authorises on the resource (and its tags), as the shipped policy grants them.
+    if (READ_ONLY.test(action) && !TAG_HELD_READS.has(action)) return { allowed: true };
 
     const resource = request.resources[0] ?? '*';
     const tagged = single(context[`aws:ResourceTag/${tag.key}`]) === tag.value;
@@ -136,6 +139,8 @@ function collectorIntent(options: DefaultAuthorizerOptions): Authorizer {
         if (list(context['ec2:Add/group']).length > 0) return deny('snapshots may not be made public');
         return hasCaseTag ? { allowed: true } : deny(`only snapshots tagged ${caseTag} may be shared`);
       }
+      case 'ec2:DescribeSnapshotAttribute':
+        return hasCaseTag ? { allowed: true } : deny(`only the attributes of snapshots tagged ${caseTag} may be read`);
       case 'ec2:LockSnapshot':
         return hasCaseTag ? { allowed: true } : deny(`only snapshots tagged ${caseTag} may be locked`);
       case 'ebs:ListSnapshotBlocks':

@@ -65,6 +65,7 @@ export class LabControl {
   private holds: Array<{ action: string; arrive: () => void; released: Promise<void> }> = [];
   private terminations: PendingTermination[] = [];
   private readonly ignoredChanges = new Map<string, InstanceAttributeName[]>();
+  private readonly sharesIgnoredIn = new Set<string>();
   private counts: CallCounts = {};
   private throttledCount = 0;
   private clockSkewMs: number | undefined;
@@ -134,6 +135,22 @@ export class LabControl {
   /** The attribute changes this instance silently ignores (none unless `ignoreAttributeChanges`). */
   ignoresAttributeChanges(instanceId: string): readonly InstanceAttributeName[] {
     return this.ignoredChanges.get(instanceId) ?? [];
+  }
+
+  /**
+   * From now on, ModifySnapshotAttribute on this account's snapshots answers `return true` as
+   * EC2 does but grants nothing: the share only a read-back (DescribeSnapshotAttribute) can tell
+   * did not happen. By account, since the snapshots a case shares are made during the case;
+   * `ignore: false` ends it.
+   */
+  ignoreSnapshotShares(account: string, ignore = true): void {
+    if (ignore) this.sharesIgnoredIn.add(account);
+    else this.sharesIgnoredIn.delete(account);
+  }
+
+  /** Whether ModifySnapshotAttribute in this account silently grants nothing (`ignoreSnapshotShares`). */
+  ignoresSnapshotShares(account: string): boolean {
+    return this.sharesIgnoredIn.has(account);
   }
 
   /** Terminates an instance now, at a lab time, or just before the Nth call of an action. */

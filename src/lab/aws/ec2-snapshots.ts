@@ -435,9 +435,12 @@ async function modifySnapshotAttribute(call: CallContext, params: QueryTree): Pr
       throw new LabAwsError('OperationNotPermitted', 'Encrypted snapshots cannot be made public', 400);
     }
   }
-  for (const id of changes.addUsers) snapshot.createVolumePermissions.add(id);
-  for (const group of changes.addGroups) snapshot.createVolumePermissions.add(group);
-  for (const id of [...changes.removeUsers, ...changes.removeGroups]) snapshot.createVolumePermissions.delete(id);
+  // An injected fault (LabControl.ignoreSnapshotShares): EC2 answers `return true`, nothing changes.
+  if (!call.lab.control.ignoresSnapshotShares(snapshot.ownerId)) {
+    for (const id of changes.addUsers) snapshot.createVolumePermissions.add(id);
+    for (const group of changes.addGroups) snapshot.createVolumePermissions.add(group);
+    for (const id of [...changes.removeUsers, ...changes.removeGroups]) snapshot.createVolumePermissions.delete(id);
+  }
   return respond(call, 'ModifySnapshotAttribute', [['return', true]]);
 }
 

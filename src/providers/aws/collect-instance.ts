@@ -95,7 +95,7 @@ async function collectClaimedInstance(run: TargetRun<AwsInstanceTarget>): Promis
     return consoleOutput;
   })();
   const snapshotting = (async () => {
-    if (run.options.preserve) await preserveInstance(run, instance);
+    if (run.options.preserve) await preserveInstance(run, described.value);
     if (own.length === 0) return undefined;
     return runStep(
       run,

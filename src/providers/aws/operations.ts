@@ -205,6 +205,19 @@ export const AWS_OPERATIONS = {
       },
     ],
   },
+  /**
+   * The share read back (createVolumePermission), so the ledger records whom EC2 reports the
+   * snapshot shared with, not whom it was asked to share with (ModifySnapshotAttribute answers
+   * only `return true`). Unlike DescribeSnapshots, the Service Authorization Reference gives it
+   * the `snapshot*` resource type with `aws:ResourceTag`: it is held to this case's snapshots,
+   * like the share itself, so the role cannot list who may use any other snapshot.
+   */
+  readBackShare: {
+    api: 'ec2:DescribeSnapshotAttribute',
+    account: 'target',
+    mutates: false,
+    permissions: [{ action: 'ec2:DescribeSnapshotAttribute', resource: SNAPSHOT, context: { 'aws:ResourceTag/CaseId': '${CaseId}' } }],
+  },
   /** In the forensics account: finds copies an interrupted run already made, and waits for them. */
   describeForensicsSnapshots: {
     api: 'ec2:DescribeSnapshots',
@@ -474,7 +487,7 @@ export function plannedCalls(target: Target, options: CollectOptions, config: Cu
       steps.push({
         step: 'preserve',
         description:
-          'Termination protection on, DeleteOnTermination off for every volume (recorded changes, each read before and read back after: the ledger records what EC2 reports)',
+          'Termination protection on, DeleteOnTermination off for every volume (recorded changes, each read before and read back after: the ledger records what EC2 reports; an attribute already so is not changed again)',
         calls: [
           plannedCall('describeInstanceAttribute', targetWhere, inTarget),
           plannedCall('preserveInstance', targetWhere, inTarget),
@@ -501,8 +514,8 @@ export function plannedCalls(target: Target, options: CollectOptions, config: Cu
   if (transfer !== 'in-place') {
     steps.push({
       step: 'share',
-      description: 'Re-encrypt under the shareable key when needed, then share with the forensics account only',
-      calls: [plannedCall('reencryptSnapshot', targetWhere, inTarget), plannedCall('shareSnapshot', targetWhere, inTarget)],
+      description: 'Re-encrypt under the shareable key when needed, then share with the forensics account only, and read the share back (the ledger records what EC2 reports)',
+      calls: [plannedCall('reencryptSnapshot', targetWhere, inTarget), plannedCall('shareSnapshot', targetWhere, inTarget), plannedCall('readBackShare', targetWhere, inTarget)],
     });
   }
   if (transfer === 'copy') {

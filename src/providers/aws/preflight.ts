@@ -4,8 +4,8 @@
  * orchestrator would, reads what is read-only anyway (DescribeInstances, DescribeSnapshots,
  * kms:DescribeKey of the shareable key), and asks EC2 with `DryRun` about every mutation it can
  * (CreateSnapshots with the case tags, ModifyInstanceAttribute and the DescribeInstanceAttribute
- * that reads it back, ModifySnapshotAttribute,
- * CopySnapshot): EC2 answers `DryRunOperation` when the call would have been allowed and
+ * that reads it back, ModifySnapshotAttribute and the DescribeSnapshotAttribute that reads it
+ * back, CopySnapshot): EC2 answers `DryRunOperation` when the call would have been allowed and
  * `UnauthorizedOperation` when not, and does nothing either way.
  */
 import {
@@ -13,6 +13,7 @@ import {
   CreateSnapshotCommand,
   CreateSnapshotsCommand,
   DescribeInstanceAttributeCommand,
+  DescribeSnapshotAttributeCommand,
   DescribeInstancesCommand,
   DescribeSnapshotsCommand,
   ModifyInstanceAttributeCommand,
@@ -46,7 +47,7 @@ export interface PreflightRow {
   /**
    * `assume-role`, `describe-instances`, `create-snapshots`, `preserve-instance`,
    * `preserve-readback`, `shareable-key`,
-   * `share-snapshot`, `copy-snapshot`, `create-snapshot`; in the forensics account
+   * `share-snapshot`, `share-readback`, `copy-snapshot`, `create-snapshot`; in the forensics account
    * `forensics-copy` and (with `aws.lock`) `forensics-lock`.
    */
   check: string;
@@ -489,6 +490,7 @@ async function checkSnapshotSharing(
   if (!sample) {
     const why = `not checked: no completed snapshot of an earlier case (tagged CaseId) in ${region}; sharing is allowed only on a case's own snapshots`;
     probe.push('share-snapshot', 'ec2:ModifySnapshotAttribute', 'error', why);
+    probe.push('share-readback', 'ec2:DescribeSnapshotAttribute', 'error', why);
     probe.push('copy-snapshot', 'ec2:CopySnapshot', 'error', why);
     return;
   }
@@ -513,6 +515,15 @@ async function checkSnapshotSharing(
           OperationType: 'add',
           UserIds: [aws.forensicsAccount],
         }),
+        { resource: arn },
+      ),
+    );
+    // Each share is read back: a role deployed before that read was granted leaves every share unconfirmed.
+    await dryRun(probe, 'share-readback', 'ec2:DescribeSnapshotAttribute', `createVolumePermission of ${arn} (case ${sample.caseId})`, () =>
+      callAws(
+        'readBackShare',
+        asCase.ec2,
+        new DescribeSnapshotAttributeCommand({ DryRun: true, SnapshotId: sample.id, Attribute: 'createVolumePermission' }),
         { resource: arn },
       ),
     );

@@ -3,14 +3,17 @@
  * volume, so the evidence survives someone terminating the instance. Each change is recorded
  * with its before and after values as EC2 reports them: ModifyInstanceAttribute answers only
  * `return true`, so the value is read before the change and read back after it, and a change EC2
- * accepted but does not report is a failed step, never an applied one. Nothing else about the
- * instance is touched.
+ * accepted but does not report is a failed step, never an applied one. An attribute the read
+ * before shows already as asked (a resumed run, a second case on a protected instance) is not
+ * changed again: ModifyInstanceAttribute is not called, and `change.found-in-effect` records the
+ * value with the request id of the read that showed it. Nothing else about the instance is touched.
  */
 import { DescribeInstanceAttributeCommand, DescribeInstancesCommand, ModifyInstanceAttributeCommand, type Instance } from '@aws-sdk/client-ec2';
 import { CustodyError } from '../../core/errors.js';
 import { isStopSignal, recordMutation } from '../../core/kernel.js';
 import type { AwsInstanceTarget } from './targets.js';
 import { runStep, type TargetRun } from './run.js';
+import type { Described } from './describe.js';
 
 /** A value as EC2 reported it, with the request id of the read. */
 interface Reading<T> {
@@ -71,8 +74,13 @@ async function readBackOrRecord<T>(run: TargetRun<AwsInstanceTarget>, read: () =
   }
 }
 
-export async function preserveInstance(run: TargetRun<AwsInstanceTarget>, instance: Instance): Promise<void> {
+/**
+ * `described` is the instance as the describe step read it: the DeleteOnTermination values before
+ * the change, and the request id that read them.
+ */
+export async function preserveInstance(run: TargetRun<AwsInstanceTarget>, described: Described<Instance>): Promise<void> {
   const { target } = run;
+  const instance = described.value;
   await runStep(run, 'preserve-termination-protection', async () => {
     const change = { attribute: 'disableApiTermination', instanceId: target.instanceId };
     // The value before is read, not assumed. If the read is refused (a role deployed before this
@@ -84,6 +92,15 @@ export async function preserveInstance(run: TargetRun<AwsInstanceTarget>, instan
     } catch (error) {
       if (isStopSignal(error) || !(error instanceof CustodyError)) throw error;
       before = { value: null, requestId: null, error: error.toRecord() };
+    }
+    if (before.value === true) {
+      // Asking again would change nothing and record a change that did not happen.
+      await run.recorder.record(
+        'change.found-in-effect',
+        { ...change, value: true, requested: true, readBy: 'ec2:DescribeInstanceAttribute', readRequestId: before.requestId },
+        target.arn,
+      );
+      return;
     }
     const read = { before: before.value, beforeRequestId: before.requestId, ...(before.error ? { beforeReadError: before.error } : {}) };
     await recordMutation(
@@ -115,6 +132,23 @@ export async function preserveInstance(run: TargetRun<AwsInstanceTarget>, instan
 
   const mappings = (instance.BlockDeviceMappings ?? []).filter((m) => m.DeviceName && m.Ebs?.VolumeId);
   const toChange = mappings.filter((m) => m.Ebs?.DeleteOnTermination !== false);
+  const alreadyKept = mappings.filter((m) => m.Ebs?.DeleteOnTermination === false);
+  if (alreadyKept.length > 0) {
+    // Volumes the instance already keeps on termination are left out of the change, and said so.
+    await run.recorder.record(
+      'change.found-in-effect',
+      {
+        attribute: 'deleteOnTermination',
+        instanceId: target.instanceId,
+        volumes: alreadyKept.map((m) => ({ deviceName: m.DeviceName as string, volumeId: m.Ebs?.VolumeId as string, value: false })),
+        requested: false,
+        readBy: 'ec2:DescribeInstances',
+        readRequestId: described.requestId ?? null,
+        readAt: described.describedAt,
+      },
+      target.arn,
+    );
+  }
   if (toChange.length === 0) return;
   await runStep(run, 'preserve-volumes', async () => {
     const volumes = toChange.map((m) => ({ deviceName: m.DeviceName as string, volumeId: m.Ebs?.VolumeId as string, before: m.Ebs?.DeleteOnTermination ?? null, after: false }));

@@ -17,7 +17,8 @@
  *   finds an unrecorded file of the same name stores `<name>.resumed-<seq>.<ext>`).
  * - `change.requested` / `change.applied` | `change.unconfirmed` (`--preserve`): attribute,
  *   before (as read), after (requested; then as read back), requestId, confirmed,
- *   confirmRequestId (docs/ledger-format.md).
+ *   confirmRequestId; `change.found-in-effect` instead when the read before shows the attribute
+ *   already as asked (no ModifyInstanceAttribute call) (docs/ledger-format.md).
  * - `snapshot.requested` before every mutation: operation (CreateSnapshots | CreateSnapshot |
  *   CopySnapshot | ModifySnapshotAttribute | LockSnapshot), role (source | reencrypted | share |
  *   forensics | lock), ids and tags; then `snapshot.created` | `snapshot.copied` |

@@ -1,14 +1,14 @@
 /**
  * One volume's chain after its snapshot was requested (or adopted): wait for it, re-encrypt
- * under the shareable key when needed, share with the forensics account only, copy into the
- * forensics account under its key, optionally lock, and record the artefact. Each mutation is
+ * under the shareable key when needed, share with the forensics account only (share.ts: read back
+ * and recorded as EC2 reports it), copy into the forensics account under its key, optionally
+ * lock, and record the artefact. Each mutation is
  * recorded before and after; each copy is first looked for (tags EvidenceId + SourceSnapshotId)
  * so a resumed run adopts instead of copying again.
  */
 import {
   CopySnapshotCommand,
   LockSnapshotCommand,
-  ModifySnapshotAttributeCommand,
   type CopySnapshotCommandOutput,
   type Snapshot,
 } from '@aws-sdk/client-ec2';
@@ -18,6 +18,7 @@ import type { DescribedKey } from './kms-keys.js';
 import type { Semaphore } from './limits.js';
 import { fillKeyPattern } from './kms-keys.js';
 import { hashPreservedVolume, wantsDiskHash } from './hash-volume.js';
+import { shareWithForensicsAccount } from './share.js';
 import { isStopSignal, loadIndexOrProceed, runStep, type TargetRun } from './run.js';
 import { historyOf } from '../../core/case-history.js';
 import { recordMutation } from '../../core/kernel.js';
@@ -336,39 +337,10 @@ export async function runVolumeChain(run: TargetRun, chain: SourceSnapshot, shar
     }
 
     const forensicsAccount = run.aws.forensicsAccount;
-    const shared = await runStep(
-      run,
-      'share',
-      async () => {
-        const snapshotArn = `arn:${target.partition}:ec2:${target.region}::snapshot/${shareable.snapshotId}`;
-        // Adding a permission that already exists changes nothing: sharing again on resume is safe.
-        await recordMutation(
-          run.recorder,
-          target.arn,
-          {
-            type: 'snapshot.requested',
-            data: { operation: 'ModifySnapshotAttribute', role: 'share', snapshotId: shareable.snapshotId, volumeId: chain.volumeId, attribute: 'createVolumePermission', add: [forensicsAccount] },
-          },
-          () =>
-            run.scope.caller.ec2(
-              'shareSnapshot',
-              new ModifySnapshotAttributeCommand({
-                SnapshotId: shareable.snapshotId,
-                Attribute: 'createVolumePermission',
-                OperationType: 'add',
-                UserIds: [forensicsAccount],
-              }),
-              snapshotArn,
-              run.signal,
-            ),
-          ({ requestId }) => ({
-            type: 'snapshot.shared',
-            data: { snapshotId: shareable.snapshotId, volumeId: chain.volumeId, withAccount: forensicsAccount, requestId: requestId ?? null },
-          }),
-        );
-      },
-      { volumeId: chain.volumeId, snapshotId: shareable.snapshotId },
-    );
+    const shared = await runStep(run, 'share', () => shareWithForensicsAccount(run, shareable.snapshotId, chain.volumeId), {
+      volumeId: chain.volumeId,
+      snapshotId: shareable.snapshotId,
+    });
     if (!shared.ok) return failed;
 
     if (transfer === 'copy') {

@@ -141,12 +141,47 @@ describe('--preserve records what EC2 reports, read before and read back after',
     expect(recorder.ofType('change.unconfirmed')).toEqual([]);
   });
 
-  it('protection that was already on is recorded as before: true', async () => {
+  it('protection that was already on is not asked for again: no ModifyInstanceAttribute for it, and change.found-in-effect names the read that showed it', async () => {
     const host = preserveHost('readback-02', { disableApiTermination: true });
+    const modifiesBefore = lab.control.totalCalls('ec2:ModifyInstanceAttribute');
     const { outcome, recorder } = await collect(host, 'IR-readback-2');
     expect(outcome.status, outcome.reason).toBe('collected');
-    expect(recorder.ofType('change.requested')[0]!.data).toMatchObject({ attribute: 'disableApiTermination', before: true });
-    expect(recorder.ofType('change.applied')[0]!.data).toMatchObject({ attribute: 'disableApiTermination', before: true, after: true, confirmed: { disableApiTermination: true } });
+    // Only the DeleteOnTermination change is sent.
+    expect(lab.control.totalCalls('ec2:ModifyInstanceAttribute') - modifiesBefore).toBe(1);
+    expect(changes(recorder)).toEqual(['change.found-in-effect:disableApiTermination', 'change.requested:deleteOnTermination', 'change.applied:deleteOnTermination']);
+    expect(recorder.ofType('change.found-in-effect')[0]!.data).toEqual({
+      attribute: 'disableApiTermination',
+      instanceId: host.id,
+      value: true,
+      requested: true,
+      readBy: 'ec2:DescribeInstanceAttribute',
+      readRequestId: expect.any(String),
+    });
+  });
+
+  it('a resumed case asks for nothing already in effect: no ModifyInstanceAttribute call at all, and the ledger says each attribute was found as asked, with the request id of the read', async () => {
+    const host = preserveHost('readback-06');
+    const { outcome: first, recorder: earlier } = await collect(host, 'IR-readback-6');
+    expect(first.status, first.reason).toBe('collected');
+    expect(host.disableApiTermination).toBe(true);
+
+    const modifiesBefore = lab.control.totalCalls('ec2:ModifyInstanceAttribute');
+    const aws = provider({ transfer: 'in-place' });
+    const resumed = new MemoryRecorder('IR-readback-6', undefined, earlier.log);
+    const from = resumed.log.length;
+    const outcome = await aws.collect(parseTarget(arnOf(host)), contextFor(resumed, { preserve: true }));
+    await aws.close?.();
+    expect(outcome.status, outcome.reason).toBe('collected');
+    expect(lab.control.totalCalls('ec2:ModifyInstanceAttribute') - modifiesBefore).toBe(0);
+    const now = resumed.log.slice(from).filter((e) => e.type.startsWith('change.'));
+    expect(now.map((e) => `${e.type}:${String(e.data.attribute)}`)).toEqual(['change.found-in-effect:disableApiTermination', 'change.found-in-effect:deleteOnTermination']);
+    expect(now[0]!.data).toMatchObject({ value: true, requested: true, readBy: 'ec2:DescribeInstanceAttribute', readRequestId: expect.any(String) });
+    expect(now[1]!.data).toMatchObject({
+      requested: false,
+      readBy: 'ec2:DescribeInstances',
+      readRequestId: expect.any(String),
+      volumes: host.blockDevices.map((d) => ({ deviceName: d.deviceName, volumeId: d.volumeId, value: false })),
+    });
   });
 
   it('an instance that answers "true" and silently keeps its attributes: the target is partial, nothing is recorded as applied, and the ledger says what EC2 reports', async () => {
