@@ -3,7 +3,7 @@
  * it. ModifySnapshotAttribute answers only `return true`, so the permission is read back with
  * DescribeSnapshotAttribute and `snapshot.shared` carries whom EC2 lists, with both request ids.
  * A share EC2 accepted but does not list, or whose read-back failed, is `snapshot.share-unconfirmed`
- * (with ModifySnapshotAttribute's request id) and a failed step: never a clean share.
+ * (with ModifySnapshotAttribute's request id): never a clean share.
  */
 import { DescribeSnapshotAttributeCommand, ModifySnapshotAttributeCommand } from '@aws-sdk/client-ec2';
 import { CustodyError } from '../../core/errors.js';
@@ -26,13 +26,23 @@ async function readShare(run: TargetRun, snapshotId: string, snapshotArn: string
   return { permissions, requestId: requestId ?? null };
 }
 
-/** Shares `snapshotId` with the forensics account and confirms it; throws (after recording) when EC2 does not confirm. */
-export async function shareWithForensicsAccount(run: TargetRun, snapshotId: string, volumeId: string): Promise<void> {
+/**
+ * Shares `snapshotId` with the forensics account and reads the share back. Returns whether EC2
+ * listed the account. Not listed, or not readable, is recorded as `snapshot.share-unconfirmed`
+ * (never as `snapshot.shared`). Then:
+ * - when a forensics copy follows (`copyFollows`), the chain goes on: EC2's reads are eventually
+ *   consistent, so a read right after the change may not show it yet, and a role deployed before
+ *   the read-back was shipped may not make the read at all; CopySnapshot from the forensics
+ *   account succeeds only if the share is in effect, so the copy decides, and its entries say so;
+ * - when nothing follows (`transfer: share`), the read-back is the only confirmation there is:
+ *   the step fails (the target is partial), after the record.
+ */
+export async function shareWithForensicsAccount(run: TargetRun, snapshotId: string, volumeId: string, copyFollows: boolean): Promise<boolean> {
   const { target } = run;
   const forensicsAccount = run.aws.forensicsAccount;
   const snapshotArn = `arn:${target.partition}:ec2:${target.region}::snapshot/${snapshotId}`;
   // Adding a permission that already exists changes nothing: sharing again on resume is safe.
-  await recordMutation(
+  const outcome = await recordMutation(
     run.recorder,
     target.arn,
     {
@@ -47,26 +57,25 @@ export async function shareWithForensicsAccount(run: TargetRun, snapshotId: stri
         run.signal,
       );
       const sent = { snapshotId, volumeId, withAccount: forensicsAccount, requestId: requestId ?? null };
-      let read: Awaited<ReturnType<typeof readShare>>;
+      const then = copyFollows ? { then: 'forensics copy attempted: CopySnapshot succeeds only if the share is in effect' } : {};
       try {
-        read = await readShare(run, snapshotId, snapshotArn);
+        const read = await readShare(run, snapshotId, snapshotArn);
+        const listed = read.permissions.some((p) => 'userId' in p && p.userId === forensicsAccount);
+        const reported = { ...sent, confirmed: { createVolumePermission: read.permissions }, confirmRequestId: read.requestId };
+        return { listed, data: listed ? reported : { ...reported, ...then }, readRequestId: read.requestId, readError: undefined };
       } catch (error) {
         if (isStopSignal(error) || !(error instanceof CustodyError)) throw error;
-        // The share was sent and answered: the ledger keeps that answer before the read's error fails the step.
-        await run.recorder.record('snapshot.share-unconfirmed', { ...sent, confirmed: null, readBackError: error.toRecord() }, target.arn);
-        throw error;
+        // The share was sent and answered: the ledger keeps that answer, with the read's error.
+        return { listed: false, data: { ...sent, confirmed: null, readBackError: error.toRecord(), ...then }, readRequestId: null, readError: error };
       }
-      const reported = { ...sent, confirmed: { createVolumePermission: read.permissions }, confirmRequestId: read.requestId };
-      if (!read.permissions.some((p) => 'userId' in p && p.userId === forensicsAccount)) {
-        await run.recorder.record('snapshot.share-unconfirmed', reported, target.arn);
-        throw new CustodyError(
-          'E_CLOUD',
-          `snapshot ${snapshotId}: EC2 accepted sharing it with ${forensicsAccount} (ModifySnapshotAttribute) but DescribeSnapshotAttribute does not list that account: the forensics account cannot use it`,
-          { action: 'ec2:ModifySnapshotAttribute', resource: snapshotArn, ...(read.requestId ? { requestId: read.requestId } : {}) },
-        );
-      }
-      return reported;
     },
-    (reported) => ({ type: 'snapshot.shared', data: reported }),
+    (r) => ({ type: r.listed ? 'snapshot.shared' : 'snapshot.share-unconfirmed', data: r.data }),
+  );
+  if (outcome.listed || copyFollows) return outcome.listed;
+  if (outcome.readError) throw outcome.readError;
+  throw new CustodyError(
+    'E_CLOUD',
+    `snapshot ${snapshotId}: EC2 accepted sharing it with ${forensicsAccount} (ModifySnapshotAttribute) but DescribeSnapshotAttribute does not list that account: the forensics account may not be able to use it; collect again to share and read it again`,
+    { action: 'ec2:ModifySnapshotAttribute', resource: snapshotArn, ...(outcome.readRequestId ? { requestId: outcome.readRequestId } : {}) },
   );
 }

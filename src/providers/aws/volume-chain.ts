@@ -337,7 +337,7 @@ export async function runVolumeChain(run: TargetRun, chain: SourceSnapshot, shar
     }
 
     const forensicsAccount = run.aws.forensicsAccount;
-    const shared = await runStep(run, 'share', () => shareWithForensicsAccount(run, shareable.snapshotId, chain.volumeId), {
+    const shared = await runStep(run, 'share', () => shareWithForensicsAccount(run, shareable.snapshotId, chain.volumeId, transfer === 'copy'), {
       volumeId: chain.volumeId,
       snapshotId: shareable.snapshotId,
     });

@@ -29,7 +29,7 @@ function host(name: string): LabInstance {
   });
 }
 
-async function collect(target: LabInstance, caseId: string, transfer: 'copy' | 'in-place' = 'copy') {
+async function collect(target: LabInstance, caseId: string, transfer: 'copy' | 'share' | 'in-place' = 'copy') {
   const recorder = new MemoryRecorder(caseId);
   const reads = world.lab.control.totalCalls('ec2:DescribeSnapshotAttribute');
   const outcome = await world.provider({ transfer }).collect(parseTarget(instanceArn(target)), contextFor(recorder));
@@ -82,22 +82,24 @@ describe('sharing with the forensics account is read back and recorded as EC2 re
     expect(recorder.ofType('snapshot.shared')).toEqual([]);
   });
 
-  it('a share EC2 accepts ("return true") but does not make: snapshot.share-unconfirmed with what EC2 lists, no snapshot.shared, no copy, and the target is partial', async () => {
-    const target = host('share-03');
+  const THEN_COPY = 'forensics copy attempted: CopySnapshot succeeds only if the share is in effect';
+
+  /** Collects with the lab ignoring this account's shares (they answer `return true`, grant nothing). */
+  async function collectIgnoringShares(target: LabInstance, caseId: string, transfer: 'copy' | 'share') {
     world.lab.control.ignoreSnapshotShares(ACCOUNT);
-    let run: Awaited<ReturnType<typeof collect>>;
     try {
-      run = await collect(target, 'IR-share-read-3');
+      return await collect(target, caseId, transfer);
     } finally {
       world.lab.control.ignoreSnapshotShares(ACCOUNT, false);
     }
-    const { outcome, recorder } = run;
+  }
+
+  it('a share EC2 accepts ("return true") but does not make, then a forensics copy: snapshot.share-unconfirmed with what EC2 lists, no snapshot.shared, the copy is attempted and fails, and the target is partial', async () => {
+    const { outcome, recorder } = await collectIgnoringShares(host('share-03'), 'IR-share-read-3', 'copy');
     expect(outcome.status).toBe('partial');
-    expect(outcome.reason).toContain('share');
     expect(recorder.ofType('snapshot.shared')).toEqual([]);
     const unconfirmed = recorder.ofType('snapshot.share-unconfirmed');
     expect(unconfirmed).toHaveLength(2);
-    const failures = recorder.ofType('step.failed').filter((e) => e.data.step === 'share');
     for (const entry of unconfirmed) {
       const snapshotId = String(entry.data.snapshotId);
       expect(entry.data).toEqual({
@@ -107,20 +109,38 @@ describe('sharing with the forensics account is read back and recorded as EC2 re
         requestId: expect.any(String),
         confirmed: { createVolumePermission: [] },
         confirmRequestId: expect.any(String),
+        then: THEN_COPY,
       });
+      expect(shareTrail(recorder, snapshotId)).toEqual(['snapshot.requested:ModifySnapshotAttribute', 'snapshot.share-unconfirmed', 'snapshot.requested:CopySnapshot', 'step.failed:forensics-copy']);
+    }
+    expect(recorder.ofType('snapshot.copied').filter((e) => e.data.role === 'forensics')).toEqual([]);
+  });
+
+  it('the same with transfer share, where the read-back is the only confirmation: the share step fails naming the account, and the target is partial', async () => {
+    const { outcome, recorder } = await collectIgnoringShares(host('share-05'), 'IR-share-read-5', 'share');
+    expect(outcome.status).toBe('partial');
+    expect(outcome.reason).toContain('share');
+    expect(recorder.ofType('snapshot.shared')).toEqual([]);
+    const unconfirmed = recorder.ofType('snapshot.share-unconfirmed');
+    expect(unconfirmed).toHaveLength(2);
+    const failures = recorder.ofType('step.failed').filter((e) => e.data.step === 'share');
+    for (const entry of unconfirmed) {
+      const snapshotId = String(entry.data.snapshotId);
+      expect(entry.data.then).toBeUndefined();
       expect(shareTrail(recorder, snapshotId)).toEqual(['snapshot.requested:ModifySnapshotAttribute', 'snapshot.share-unconfirmed', 'step.failed:share']);
       const failure = failures.find((f) => f.data.snapshotId === snapshotId)!.data.error as Record<string, unknown>;
       expect(failure).toMatchObject({ code: 'E_CLOUD', action: 'ec2:ModifySnapshotAttribute', resource: snapshotArn(snapshotId), requestId: entry.data.confirmRequestId });
       expect(String(failure.message)).toContain(world.lab.forensicsAccount);
     }
-    expect(recorder.ofType('snapshot.copied').filter((e) => e.data.role === 'forensics')).toEqual([]);
   });
 
-  it('a refused read-back keeps ModifySnapshotAttribute\'s request id: snapshot.share-unconfirmed with confirmed null and the read\'s error, and the target is partial', async () => {
-    const target = host('share-04');
+  const refuseReadBacks = () =>
     world.lab.control.failNext({ action: 'ec2:DescribeSnapshotAttribute', account: ACCOUNT, code: 'UnauthorizedOperation', status: 403, message: 'You are not authorized to perform this operation.', count: 2 });
-    const { outcome, recorder } = await collect(target, 'IR-share-read-4');
-    expect(outcome.status).toBe('partial');
+
+  it("a refused read-back (a role deployed before it was shipped) keeps ModifySnapshotAttribute's request id, and the forensics copy that follows confirms the share: collected", async () => {
+    refuseReadBacks();
+    const { outcome, recorder } = await collect(host('share-04'), 'IR-share-read-4');
+    expect(outcome.status, outcome.reason).toBe('collected');
     expect(recorder.ofType('snapshot.shared')).toEqual([]);
     const unconfirmed = recorder.ofType('snapshot.share-unconfirmed');
     expect(unconfirmed).toHaveLength(2);
@@ -130,10 +150,18 @@ describe('sharing with the forensics account is read back and recorded as EC2 re
         requestId: expect.any(String),
         confirmed: null,
         readBackError: { code: 'E_ACCESS_DENIED', action: 'ec2:DescribeSnapshotAttribute' },
+        then: THEN_COPY,
       });
       expect(entry.data.confirmRequestId).toBeUndefined();
-      expect(shareTrail(recorder, String(entry.data.snapshotId))).toEqual(['snapshot.requested:ModifySnapshotAttribute', 'snapshot.share-unconfirmed', 'step.failed:share']);
+      expect(shareTrail(recorder, String(entry.data.snapshotId))).toEqual(['snapshot.requested:ModifySnapshotAttribute', 'snapshot.share-unconfirmed', 'snapshot.requested:CopySnapshot', 'snapshot.copied:forensics']);
     }
+  });
+
+  it('a refused read-back with transfer share fails the share step with the read\'s error: partial', async () => {
+    refuseReadBacks();
+    const { outcome, recorder } = await collect(host('share-06'), 'IR-share-read-6', 'share');
+    expect(outcome.status).toBe('partial');
+    expect(recorder.ofType('snapshot.share-unconfirmed').map((e) => e.data.confirmed)).toEqual([null, null]);
     const failures = recorder.ofType('step.failed').filter((e) => e.data.step === 'share');
     expect(failures.map((f) => (f.data.error as { action?: string }).action)).toEqual(['ec2:DescribeSnapshotAttribute', 'ec2:DescribeSnapshotAttribute']);
   });
