@@ -456,6 +456,15 @@ export function summarize(entry: LedgerEntry): string {
       return `${String(d.path)} → s3://${String(d.bucket)}/${String(d.key)} version ${String(d.versionId)}, locked ${scalars((d.retention ?? {}) as Record<string, unknown>, 2)}`;
     case 'copy.failed':
       return `COPY FAILED ${String(d.path)} → s3://${String(d.bucket)}/${String(d.key)}: ${errorText(d)}`;
+    case 'snapshot.shared':
+      return `${String(d.snapshotId)} shared with ${String(d.withAccount)}: EC2 lists it (read back, request ${String(d.confirmRequestId ?? '?')})`;
+    case 'snapshot.share-unconfirmed': {
+      // The share was sent and answered, but EC2 did not show it: say so where a reader looks.
+      const listed = ((d.confirmed as { createVolumePermission?: unknown } | null)?.createVolumePermission ?? []) as Array<{ userId?: unknown; group?: unknown }>;
+      const names = Array.isArray(listed) ? listed.map((p) => (p.userId !== undefined ? String(p.userId) : `group ${String(p.group)}`)) : [];
+      const why = d.confirmed === null ? `its read-back failed: ${errorText({ error: d.readBackError })}` : `EC2 lists ${names.length > 0 ? names.join(', ') : 'no account'}`;
+      return `SHARE NOT CONFIRMED ${String(d.snapshotId)} with ${String(d.withAccount)}: ${why}${d.then ? `; ${String(d.then)}` : ''}`;
+    }
     default:
       return scalars(d, 5);
   }

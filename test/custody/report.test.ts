@@ -121,6 +121,20 @@ describe('report', () => {
     expect(rows[1]).toMatch(/deleteOnTermination on i-0fie \| vol-9: false \| vol-9: false \| not changed: already in effect/);
   });
 
+  it('the timeline says a share EC2 did not confirm in words, with what EC2 listed or the read-back error, and one it confirmed with the read request', async () => {
+    const kase = await openCase(caseOptions(scratch));
+    const target = 'arn:aws:ec2:eu-west-1:222222222222:instance/i-0sha';
+    const sent = { volumeId: 'vol-1', withAccount: '111111111111', requestId: 'req-share' };
+    await kase.record('snapshot.shared', { ...sent, snapshotId: 'snap-ok', confirmed: { createVolumePermission: [{ userId: '111111111111' }] }, confirmRequestId: 'req-read-1' }, target);
+    await kase.record('snapshot.share-unconfirmed', { ...sent, snapshotId: 'snap-unlisted', confirmed: { createVolumePermission: [] }, confirmRequestId: 'req-read-2', then: 'forensics copy attempted' }, target);
+    await kase.record('snapshot.share-unconfirmed', { ...sent, snapshotId: 'snap-unread', confirmed: null, readBackError: { code: 'E_ACCESS_DENIED', message: 'not authorized to perform ec2:DescribeSnapshotAttribute' } }, target);
+    await kase.close({ outcomes: [] });
+    const markdown = await readFile((await renderReport(kase.caseDir)).markdown, 'utf8');
+    expect(markdown).toContain('snap-ok shared with 111111111111: EC2 lists it (read back, request req-read-1)');
+    expect(markdown).toContain('SHARE NOT CONFIRMED snap-unlisted with 111111111111: EC2 lists no account; forensics copy attempted');
+    expect(markdown).toContain('SHARE NOT CONFIRMED snap-unread with 111111111111: its read-back failed: E_ACCESS_DENIED not authorized to perform ec2:DescribeSnapshotAttribute');
+  });
+
   it('says which files were stored redacted, how many values of which kinds at which paths, and the hash before the cut, escaping a hostile annotation key', async () => {
     const kase = await openCase(caseOptions(scratch));
     const pod = 'k8s:prod/shop/pod/web-1';
