@@ -19,14 +19,17 @@ export function labelValueFor(caseId: string): string {
 }
 
 /**
- * `cloud-custody-isolate-<label value>`, lower-cased, `_` made `-` (a case id's other characters,
- * letters, digits, `.` and `-`, are a DNS subdomain's): derived from the label value alone, so the
- * optional networkpolicy-admission-policy.yaml can check in CEL that a policy's name is the one its
- * selector's value gives (`value.lowerAscii().replace('_', '-')`), and nobody can take a later
- * case's name with a policy selecting anything else.
+ * `cloud-custody-isolate-<label value>`, lower-cased, `_` made `-`, then `-.` and `.-` made `--`
+ * (a case id's other characters, letters, digits, `.` and `-`, are a DNS subdomain's; but the API
+ * server refuses a name where `.` touches `-`, as in case id `IR.-7` or `IR_.7`): derived from the
+ * label value alone, so the optional networkpolicy-admission-policy.yaml can check in CEL that a
+ * policy's name is the one its selector's value gives (the same `lowerAscii()` and `replace`s), and
+ * nobody can take a later case's name with a policy selecting anything else. Each replacement is of
+ * every occurrence, left to right, as CEL's `replace` does.
  */
 export function networkPolicyNameFor(caseId: string): string {
-  return `cloud-custody-isolate-${labelValueFor(caseId).toLowerCase().replaceAll('_', '-')}`;
+  const value = labelValueFor(caseId).toLowerCase().replaceAll('_', '-').replaceAll('-.', '--').replaceAll('.-', '--');
+  return `cloud-custody-isolate-${value}`;
 }
 
 const mergePatch = setHeaderOptions('Content-Type', PatchStrategy.MergePatch);

@@ -154,15 +154,21 @@ describe('the optional NetworkPolicy admission policy (policies/kubernetes/netwo
     expect(admitted((np) => { np.metadata.name = 'anything'; np.spec.podSelector = {}; })).toEqual({ matched: true, denied: [SELECTOR] });
   });
 
-  it('allows the name the provider derives for every form of case id (case, ".", "_", 64 characters)', async () => {
+  it('allows the name the provider derives for every form of case id (case, ".", "_", ".-", 64 characters), and it is a DNS-1123 subdomain', async () => {
     const { kase, stored } = await isolatedInLab('IR-VAP-NP6');
     await kase.release();
     const longest = `IR-${'9'.repeat(59)}-x`; // 64 characters: the label value is cut to 63
-    for (const caseId of ['IR-2026-042', 'ir-2026-042', 'Case_7.B', 'a', longest, `${'A'.repeat(62)}-b`]) {
+    // The API server's validation of metadata.name (IsDNS1123Subdomain): dot-separated labels,
+    // each starting and ending alphanumeric, so `.-`, `-.`, `_.` and `._` in a case id must not reach it.
+    const dns1123Subdomain = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
+    for (const caseId of ['IR-2026-042', 'ir-2026-042', 'Case_7.B', 'a', longest, `${'A'.repeat(62)}-b`, 'IR.-7', 'IR-.7', 'IR_.7', 'IR._7', 'a.-.b', 'a-.-b', 'x._-.y']) {
       const own = changed(stored, (np) => { np.metadata.name = networkPolicyNameFor(caseId); np.spec.podSelector!.matchLabels![ISOLATION_LABEL] = labelValueFor(caseId); });
       expect(admitCreate(own), caseId).toEqual({ matched: true, denied: [] });
-      expect(own.metadata.name, caseId).toMatch(/^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/);
+      expect(own.metadata.name, caseId).toMatch(dns1123Subdomain);
+      expect(own.metadata.name.length, caseId).toBeLessThanOrEqual(253);
     }
+    // Names of case ids isolated before (letters, digits, ".", "-", "_") are unchanged, so a resumed case finds its policy.
+    expect(networkPolicyNameFor('IR-2026.12_03')).toBe('cloud-custody-isolate-ir-2026.12-03');
   });
 
   it('allows the deny-all shape under its own name whatever its labels and case, and empty rule lists as the API server omits them', async () => {
