@@ -428,7 +428,9 @@ async function sealEvidence(recorder: CaseRecorder, clients: AzureClients, confi
   }
   const version = hashed?.versionId ? { versionId: hashed.versionId } : {};
   // A copy hashed before the hash read recorded Last-Modified (older cases) is sealed without it.
-  const unmodifiedSince = hashed?.lastModified ? new Date(hashed.lastModified).toUTCString() : undefined;
+  // Only the immutability policy takes the condition (Set Legal Hold takes none): without a policy
+  // to set, none is sent, and seal.requested must not say one was.
+  const unmodifiedSince = until && hashed?.lastModified ? new Date(hashed.lastModified).toUTCString() : undefined;
   await recorder.record('seal.requested', { blob: name, ...version, immutableUntil: until?.toISOString(), mode: until ? 'Unlocked' : undefined, legalHold: config.legalHold, ...(unmodifiedSince ? { ifUnmodifiedSince: unmodifiedSince } : {}) }, target);
   // What the ledger says sealed is what Storage answered, not what was asked; kept outside the
   // call so a hold refused after the policy was set still records the policy that exists.

@@ -145,4 +145,20 @@ describe('the evidence blob written to between its hash and its seal', () => {
     });
     await kase.release();
   });
+
+  it('with a legal hold only (no immutability policy) no If-Unmodified-Since is sent, so seal.requested records none: Set Legal Hold takes no condition', async () => {
+    const kase = await fx.openTestCase('IR-AZ-HOLD-ONLY');
+    const outcome = await collectAzureTarget(fx.run(kase, { consistency: 'per-disk', immutabilityDays: 0, legalHold: true }), parseAzureTarget(fx.lab.estate.ids.vm));
+    expect(outcome.status, outcome.reason).toBe('collected');
+    const requested = kase.entries().filter((e) => e.type === 'seal.requested');
+    expect(requested).toHaveLength(2);
+    for (const entry of requested) {
+      expect(typeof kase.entries().find((e) => e.type === 'evidence.hashed' && e.data.blob === entry.data.blob)!.data.lastModified).toBe('string');
+      expect(entry.data).toMatchObject({ legalHold: true });
+      // The ledger says what was asked: only a hold, and it carried no condition.
+      expect(entry.data).not.toHaveProperty('ifUnmodifiedSince');
+      expect(fx.lab.blob!.log.filter((x) => x.operation === 'Blob_SetImmutabilityPolicy' && x.path.endsWith(String(entry.data.blob)))).toEqual([]);
+    }
+    await kase.release();
+  });
 });
