@@ -32,6 +32,21 @@ export function networkPolicyNameFor(caseId: string): string {
   return `cloud-custody-isolate-${value}`;
 }
 
+/**
+ * The policy name an earlier run of this case confirmed in `namespace`, when it is not the one
+ * `networkPolicyNameFor` gives now: before the name was derived from the label value, a case id of
+ * 64 characters kept its 64th (the label value holds 63). A resumed case reads that policy instead
+ * of creating a second one beside it.
+ */
+function earlierPolicyName(run: PodRun, derived: string): string | undefined {
+  const prefix = `k8s:${run.target.cluster}/${run.target.namespace}/networkpolicy/`;
+  const earlier = run.ctx.recorder
+    .entries()
+    .find((e) => e.type === 'change.applied' && e.data.change === 'deny-all-network-policy' && typeof e.data.resource === 'string' && e.data.resource.startsWith(prefix));
+  const name = earlier ? String(earlier.data.resource).slice(prefix.length) : undefined;
+  return name !== derived ? name : undefined;
+}
+
 const mergePatch = setHeaderOptions('Content-Type', PatchStrategy.MergePatch);
 
 /** Whether a policy's spec (as the API server answered it) selects the isolated pods and lets nothing in or out. */
@@ -76,7 +91,9 @@ export async function isolatePod(run: PodRun, pod: V1Pod): Promise<void> {
     }),
   );
 
-  const policyName = networkPolicyNameFor(caseId);
+  const derived = networkPolicyNameFor(caseId);
+  const earlier = earlierPolicyName(run, derived);
+  const policyName = earlier ?? derived;
   const policy: V1NetworkPolicy = {
     apiVersion: 'networking.k8s.io/v1',
     kind: 'NetworkPolicy',
@@ -90,16 +107,28 @@ export async function isolatePod(run: PodRun, pod: V1Pod): Promise<void> {
     run.key,
     { type: 'change.requested', data: { change: 'deny-all-network-policy', resource: policyResource, spec: policy.spec as Record<string, unknown> } },
     async (): Promise<{ created: V1NetworkPolicy; alreadyExisted: boolean; requestId?: string; conflictRequestId?: string }> => {
-      let answered: { created: V1NetworkPolicy; alreadyExisted: boolean; requestId?: string; conflictRequestId?: string };
-      try {
-        const { value: created, requestId } = await callKubernetesAnswer('createNetworkPolicy', policyResource, () => networking.createNamespacedNetworkPolicyWithHttpInfo({ namespace, body: policy }));
-        answered = { created, alreadyExisted: false, ...(requestId ? { requestId } : {}) };
-      } catch (error) {
-        // A resumed case finds the policy it created before: read it instead.
-        if (!(error instanceof CustodyError) || statusOf(error.cause).status !== 409) throw error;
-        const { value: created, requestId } = await callKubernetesAnswer('readNetworkPolicy', policyResource, () => networking.readNamespacedNetworkPolicyWithHttpInfo({ name: policyName, namespace }));
-        const conflictRequestId = auditIdOfError(error.cause);
-        answered = { created, alreadyExisted: true, ...(requestId ? { requestId } : {}), ...(conflictRequestId ? { conflictRequestId } : {}) };
+      let answered: { created: V1NetworkPolicy; alreadyExisted: boolean; requestId?: string; conflictRequestId?: string } | undefined;
+      if (earlier !== undefined) {
+        // Read, not created again: the optional admission policy refuses a create under a name
+        // the label value does not give, before the API server could answer 409 with it.
+        try {
+          const { value: found, requestId } = await callKubernetesAnswer('readNetworkPolicy', policyResource, () => networking.readNamespacedNetworkPolicyWithHttpInfo({ name: policyName, namespace }));
+          answered = { created: found, alreadyExisted: true, ...(requestId ? { requestId } : {}) };
+        } catch (error) {
+          if (!(error instanceof CustodyError) || statusOf(error.cause).status !== 404) throw error;
+        }
+      }
+      if (!answered) {
+        try {
+          const { value: created, requestId } = await callKubernetesAnswer('createNetworkPolicy', policyResource, () => networking.createNamespacedNetworkPolicyWithHttpInfo({ namespace, body: policy }));
+          answered = { created, alreadyExisted: false, ...(requestId ? { requestId } : {}) };
+        } catch (error) {
+          // A resumed case finds the policy it created before: read it instead.
+          if (!(error instanceof CustodyError) || statusOf(error.cause).status !== 409) throw error;
+          const { value: created, requestId } = await callKubernetesAnswer('readNetworkPolicy', policyResource, () => networking.readNamespacedNetworkPolicyWithHttpInfo({ name: policyName, namespace }));
+          const conflictRequestId = auditIdOfError(error.cause);
+          answered = { created, alreadyExisted: true, ...(requestId ? { requestId } : {}), ...(conflictRequestId ? { conflictRequestId } : {}) };
+        }
       }
       // Applied is what the API server answered, not what was sent: anyone who can edit policies
       // (or a mutating webhook) can have made it let traffic through.

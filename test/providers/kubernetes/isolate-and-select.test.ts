@@ -4,6 +4,9 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { parseConfig } from '../../../src/providers/config.js';
 import { parseSelector, parseTarget } from '../../../src/providers/targets.js';
 import { createKubernetesProvider, planPod } from '../../../src/providers/kubernetes/index.js';
+import { connectCluster } from '../../../src/providers/kubernetes/cluster-access.js';
+import { ISOLATION_LABEL, labelValueFor, networkPolicyNameFor } from '../../../src/providers/kubernetes/isolate.js';
+import type { LabClusterSpec } from '../../../src/lab/kubernetes/objects.js';
 import type { K8sFixture } from './helpers.js';
 import { NO_OPTIONS, contextFor, entriesOf, openTestCase, startFixture } from './helpers.js';
 
@@ -157,5 +160,46 @@ describe('plans', () => {
     const steps = provider.plan(parseTarget('k8s:prod/shop/web-1'), NO_OPTIONS);
     expect(steps[0]).toMatchObject({ step: 'cluster-access', calls: [{ api: 'sts:AssumeRole', permissions: [{ action: 'sts:AssumeRole', resource: 'arn:aws:iam::222222222222:role/CloudCustodyCollector' }] }] });
     expect(steps.map((s) => s.step)).toEqual(['cluster-access', 'describe', 'events', 'volatile', 'logs', 'checkpoint', 'node-follow-up']);
+  });
+});
+
+describe('--isolate resumed on a case isolated under the older policy name', () => {
+  it('a 64-character case id: the policy the earlier run confirmed (named from all 64 characters) is read, not a second one created under the name from the 63-character label value', async () => {
+    let cluster: LabClusterSpec | undefined;
+    fixture = await startFixture((c) => {
+      cluster = c;
+    });
+    const { scenario, lab } = fixture;
+    const caseId = `IR-${'7'.repeat(60)}x`; // 64 characters: the label value holds the first 63
+    expect(caseId).toHaveLength(64);
+    const kase = await openTestCase(fixture, caseId);
+    // What the earlier run (before the name was derived from the label value) created and recorded,
+    // before the cluster's admin installed the admission policies (which refuse that name's create).
+    const admission = cluster!.admission;
+    expect(admission?.length).toBeGreaterThan(0);
+    cluster!.admission = undefined;
+    const oldName = `cloud-custody-isolate-${caseId.toLowerCase()}`;
+    const access = connectCluster(fixture.config, 'lab', kase, {});
+    const value = labelValueFor(caseId);
+    const made = await access.networking.createNamespacedNetworkPolicy({ namespace: 'shop', body: { metadata: { name: oldName }, spec: { podSelector: { matchLabels: { [ISOLATION_LABEL]: value } }, policyTypes: ['Ingress', 'Egress'] } } });
+    const oldResource = `k8s:lab/shop/networkpolicy/${oldName}`;
+    const target = `k8s:lab/shop/${scenario.compromisedPod}`;
+    await kase.record('change.requested', { change: 'deny-all-network-policy', resource: oldResource, spec: { podSelector: { matchLabels: { [ISOLATION_LABEL]: value } }, policyTypes: ['Ingress', 'Egress'] } }, target);
+    await kase.record('change.applied', { change: 'deny-all-network-policy', resource: oldResource, uid: made.metadata?.uid ?? null, alreadyExisted: false, requestId: null }, target);
+    expect(networkPolicyNameFor(caseId)).not.toBe(oldName);
+    cluster!.admission = admission;
+
+    const provider = createKubernetesProvider(fixture.config, {}, REGISTRY.createServices());
+    const outcome = await provider.collect(parseTarget(target), contextFor(kase, { isolate: true }));
+    expect(outcome.status, outcome.reason).toBe('collected');
+    // One deny-all policy for the case, the one it already had.
+    expect(lab.getObject('networkpolicies', 'shop', networkPolicyNameFor(caseId))).toBeUndefined();
+    expect(lab.audit.filter((a) => a.resource === 'networkpolicies' && a.verb === 'create')).toHaveLength(1);
+    const applied = kase.entries().filter((e) => e.type === 'change.applied' && e.data.change === 'deny-all-network-policy');
+    expect(applied.map((e) => [e.data.resource, e.data.alreadyExisted, e.data.uid])).toEqual([
+      [oldResource, false, made.metadata?.uid],
+      [oldResource, true, made.metadata?.uid],
+    ]);
+    await kase.release();
   });
 });
