@@ -421,6 +421,13 @@ function changeRows(entries: readonly LedgerEntry[]): ChangeRow[] {
   return rows;
 }
 
+/** Whom a share's read-back lists (`confirmed.createVolumePermission`: accounts, `group all`); undefined when it was not read back. */
+function sharedWith(confirmed: unknown): string[] | undefined {
+  const listed = (confirmed as { createVolumePermission?: unknown } | null | undefined)?.createVolumePermission;
+  if (!Array.isArray(listed)) return undefined;
+  return listed.map((p: { userId?: unknown; group?: unknown }) => (p?.userId !== undefined ? String(p.userId) : `group ${String(p?.group)}`));
+}
+
 /** A change recorded per volume (AWS DeleteOnTermination) as `volumeId: value` pairs, or undefined. */
 function perVolume(volumes: unknown, field: 'before' | 'after' | 'value'): string | undefined {
   if (!Array.isArray(volumes) || volumes.length === 0) return undefined;
@@ -456,12 +463,18 @@ export function summarize(entry: LedgerEntry): string {
       return `${String(d.path)} → s3://${String(d.bucket)}/${String(d.key)} version ${String(d.versionId)}, locked ${scalars((d.retention ?? {}) as Record<string, unknown>, 2)}`;
     case 'copy.failed':
       return `COPY FAILED ${String(d.path)} → s3://${String(d.bucket)}/${String(d.key)}: ${errorText(d)}`;
-    case 'snapshot.shared':
-      return `${String(d.snapshotId)} shared with ${String(d.withAccount)}: EC2 lists it (read back, request ${String(d.confirmRequestId ?? '?')})`;
+    case 'snapshot.shared': {
+      const names = sharedWith(d.confirmed);
+      // A case recorded before shares were read back holds the request only: claim no read-back.
+      if (names === undefined) return `${String(d.snapshotId)} shared with ${String(d.withAccount)} (request ${String(d.requestId ?? '?')}): not read back`;
+      // Whom else EC2 lists (another account, the public group) is said, never left to the raw fields.
+      const others = names.filter((n) => n !== String(d.withAccount));
+      const also = others.length > 0 ? `; EC2 ALSO LISTS ${others.join(', ')}` : '';
+      return `${String(d.snapshotId)} shared with ${String(d.withAccount)}: EC2 lists it (read back, request ${String(d.confirmRequestId ?? '?')})${also}`;
+    }
     case 'snapshot.share-unconfirmed': {
       // The share was sent and answered, but EC2 did not show it: say so where a reader looks.
-      const listed = ((d.confirmed as { createVolumePermission?: unknown } | null)?.createVolumePermission ?? []) as Array<{ userId?: unknown; group?: unknown }>;
-      const names = Array.isArray(listed) ? listed.map((p) => (p.userId !== undefined ? String(p.userId) : `group ${String(p.group)}`)) : [];
+      const names = sharedWith(d.confirmed) ?? [];
       const why = d.confirmed === null ? `its read-back failed: ${errorText({ error: d.readBackError })}` : `EC2 lists ${names.length > 0 ? names.join(', ') : 'no account'}`;
       return `SHARE NOT CONFIRMED ${String(d.snapshotId)} with ${String(d.withAccount)}: ${why}${d.then ? `; ${String(d.then)}` : ''}`;
     }

@@ -135,6 +135,20 @@ describe('report', () => {
     expect(markdown).toContain('SHARE NOT CONFIRMED snap-unread with 111111111111: its read-back failed: E_ACCESS_DENIED not authorized to perform ec2:DescribeSnapshotAttribute');
   });
 
+  it('a share EC2 lists beside other accounts or the public group says so, and one recorded before shares were read back claims no read-back', async () => {
+    const kase = await openCase(caseOptions(scratch));
+    const target = 'arn:aws:ec2:eu-west-1:222222222222:instance/i-0shb';
+    const sent = { volumeId: 'vol-1', withAccount: '111111111111', requestId: 'req-share' };
+    const listed = [{ userId: '111111111111' }, { userId: '999999999999' }, { group: 'all' }];
+    await kase.record('snapshot.shared', { ...sent, snapshotId: 'snap-wide', confirmed: { createVolumePermission: listed }, confirmRequestId: 'req-read-3' }, target);
+    await kase.record('snapshot.shared', { ...sent, snapshotId: 'snap-old' }, target);
+    await kase.close({ outcomes: [] });
+    const markdown = await readFile((await renderReport(kase.caseDir)).markdown, 'utf8');
+    expect(markdown).toContain('snap-wide shared with 111111111111: EC2 lists it (read back, request req-read-3); EC2 ALSO LISTS 999999999999, group all');
+    expect(markdown).toContain('snap-old shared with 111111111111 (request req-share): not read back');
+    expect(markdown).not.toMatch(/snap-old shared with 111111111111: EC2 lists it/);
+  });
+
   it('says which files were stored redacted, how many values of which kinds at which paths, and the hash before the cut, escaping a hostile annotation key', async () => {
     const kase = await openCase(caseOptions(scratch));
     const pod = 'k8s:prod/shop/pod/web-1';

@@ -1,8 +1,9 @@
 /**
  * EC2 pages of the AWS console pasted as targets. Such a URL names the region and the instance or
- * volume, never the account that owns it (the console shows the account it is signed in to, not
- * the URL), and a target's account decides which collector role is assumed: it is refused with
- * the exact ARN to give, ACCOUNT left for the responder to fill in, rather than guessed.
+ * volume, and not the account that owns it (the console shows the account it is signed in to, not
+ * the URL) unless it is a multi-session console's, whose host starts with that account. A target's
+ * account decides which collector role is assumed: the URL is refused with the exact ARN to give,
+ * ACCOUNT left for the responder to fill in when the URL does not name it, rather than guessed.
  */
 import { CustodyError } from '../../core/errors.js';
 import { AWS_REGION, EBS_VOLUME_ID, EC2_INSTANCE_ID } from '../shared/aws-names.js';
@@ -56,12 +57,27 @@ export function consoleUrlError(raw: string, expected: string): CustodyError {
   }
   if (!IDS[shown.type].test(id)) return fail(`"${id}" is not ${shown.type === 'instance' ? 'an instance id (i-' : 'a volume id (vol-'} and 8 or 17 hex digits). Expected ${expected}`);
   const region = regionOf(url);
+  const account = sessionAccountOf(url);
+  if (account !== undefined) {
+    // A multi-session console's host starts with the signed-in account, the one whose instances
+    // and volumes the EC2 console shows: the URL does name it, so the message must not say otherwise.
+    const arn = `arn:${consolePartition(url)}:ec2:${region ?? 'REGION'}:${account}:${shown.type}/${id}`;
+    return fail(
+      `custody takes an ARN, not a console URL. This multi-session console URL's host names the account it was signed in to (${account}), ` +
+        `the account whose ${shown.type}s the EC2 console shows${region ? '' : ', but not the region (REGION: the region the console showed)'}. Give the ${shown.type}'s ARN: ${arn}`,
+    );
+  }
   const arn = `arn:${consolePartition(url)}:ec2:${region ?? 'REGION'}:ACCOUNT:${shown.type}/${id}`;
   return fail(
     `an AWS console URL does not name the account the ${shown.type} is in${region ? '' : ', nor its region'}, and custody does not guess it ` +
       `(the account decides which collector role is assumed). Give the ${shown.type}'s ARN with ACCOUNT replaced by the 12-digit id of the account ` +
       `that owns it (the account the console was signed in to${region ? '' : '; REGION: the region the console showed'}): ${arn}`,
   );
+}
+
+/** The signed-in account a multi-session console host starts with (`123456789012-abcd1234.us-east-1.console…`), if any. */
+function sessionAccountOf(url: URL): string | undefined {
+  return /^(\d{12})-[a-z0-9]+$/.exec(url.hostname.toLowerCase().split('.')[0] ?? '')?.[1];
 }
 
 /** The region the page is in: its `region` parameter, else the host's region label (`us-east-1.console…`). */

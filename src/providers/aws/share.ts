@@ -10,6 +10,10 @@ import { CustodyError } from '../../core/errors.js';
 import { isStopSignal, recordMutation } from '../../core/kernel.js';
 import type { TargetRun } from './run.js';
 
+/** What `snapshot.share-unconfirmed` says follows with `transfer: copy`. */
+const THEN_COPY =
+  'not stopping here: the forensics copy decides (CopySnapshot from the forensics account succeeds only if the share is in effect; a copy an earlier run made is adopted)';
+
 /** One createVolumePermission entry as EC2 lists it: an account, or the group `all` (public). */
 type Permission = { userId: string } | { group: string };
 
@@ -57,7 +61,9 @@ export async function shareWithForensicsAccount(run: TargetRun, snapshotId: stri
         run.signal,
       );
       const sent = { snapshotId, volumeId, withAccount: forensicsAccount, requestId: requestId ?? null };
-      const then = copyFollows ? { then: 'forensics copy attempted: CopySnapshot succeeds only if the share is in effect' } : {};
+      // Written before the copy step, which may adopt a copy an earlier run made instead of asking
+      // for one: it says what was decided, not that a copy was attempted.
+      const then = copyFollows ? { then: THEN_COPY } : {};
       try {
         const read = await readShare(run, snapshotId, snapshotArn);
         const listed = read.permissions.some((p) => 'userId' in p && p.userId === forensicsAccount);

@@ -79,11 +79,16 @@ export const gcpConfigSchema = z
         resourceManagerLocation: locationEndpoint.optional(),
       })
       .strict()
-      // A private Resource Manager endpoint set alone would leave the location-specific calls
-      // (instances' tags) going to Google's public endpoints: name both, or neither.
+      // A private Resource Manager endpoint set alone would leave the other one's calls going to
+      // Google's public endpoints: the location-specific one's (instances' tags), or the global
+      // one's (a snapshot's evidence-hold binding, preflight's project permissions). Name both, or neither.
       .refine((e) => e.resourceManager === undefined || e.resourceManagerLocation !== undefined, {
         message: 'resourceManager is set but resourceManagerLocation is not: set both (the location one is a URL template with {location}, e.g. https://{location}-cloudresourcemanager.googleapis.com), or the calls about zonal resources would go to Google’s public endpoints',
         path: ['resourceManagerLocation'],
+      })
+      .refine((e) => e.resourceManagerLocation === undefined || e.resourceManager !== undefined, {
+        message: 'resourceManagerLocation is set but resourceManager is not: set both (the global one is a URL such as https://cloudresourcemanager.googleapis.com), or the calls about global resources (a snapshot\'s evidence-hold tag, preflight\'s project permissions) would go to Google’s public endpoint',
+        path: ['resourceManager'],
       })
       .default({}),
   })

@@ -82,7 +82,7 @@ describe('sharing with the forensics account is read back and recorded as EC2 re
     expect(recorder.ofType('snapshot.shared')).toEqual([]);
   });
 
-  const THEN_COPY = 'forensics copy attempted: CopySnapshot succeeds only if the share is in effect';
+  const THEN_COPY = 'not stopping here: the forensics copy decides (CopySnapshot from the forensics account succeeds only if the share is in effect; a copy an earlier run made is adopted)';
 
   /** Collects with the lab ignoring this account's shares (they answer `return true`, grant nothing). */
   async function collectIgnoringShares(target: LabInstance, caseId: string, transfer: 'copy' | 'share') {
@@ -155,6 +155,28 @@ describe('sharing with the forensics account is read back and recorded as EC2 re
       expect(entry.data.confirmRequestId).toBeUndefined();
       expect(shareTrail(recorder, String(entry.data.snapshotId))).toEqual(['snapshot.requested:ModifySnapshotAttribute', 'snapshot.share-unconfirmed', 'snapshot.requested:CopySnapshot', 'snapshot.copied:forensics']);
     }
+  });
+
+  it('a resumed run whose read-back is refused adopts the copy an earlier run made: snapshot.share-unconfirmed does not claim a copy was attempted, and none is', async () => {
+    const target = host('share-07');
+    const first = await collect(target, 'IR-share-read-7');
+    expect(first.outcome.status, first.outcome.reason).toBe('collected');
+    refuseReadBacks();
+    const resumed = new MemoryRecorder('IR-share-read-7', undefined, first.recorder.log);
+    const from = resumed.log.length;
+    const copies = world.lab.control.totalCalls('ec2:CopySnapshot');
+    const outcome = await world.provider().collect(parseTarget(instanceArn(target)), contextFor(resumed));
+    expect(outcome.status, outcome.reason).toBe('collected');
+    expect(world.lab.control.totalCalls('ec2:CopySnapshot') - copies).toBe(0);
+    const now = resumed.log.slice(from);
+    const unconfirmed = now.filter((e) => e.type === 'snapshot.share-unconfirmed');
+    expect(unconfirmed).toHaveLength(2);
+    for (const entry of unconfirmed) {
+      // Written before the copy step: it says what was decided, never that a copy was attempted.
+      expect(String(entry.data.then)).not.toMatch(/attempted/);
+      expect(now.some((e) => e.type === 'snapshot.adopted' && e.data.role === 'forensics' && e.data.sourceSnapshotId === entry.data.snapshotId)).toBe(true);
+    }
+    expect(now.filter((e) => e.type === 'snapshot.requested' && e.data.operation === 'CopySnapshot')).toEqual([]);
   });
 
   it('a refused read-back with transfer share fails the share step with the read\'s error: partial', async () => {

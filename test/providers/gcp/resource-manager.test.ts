@@ -33,4 +33,10 @@ describe('the Resource Manager endpoint a call goes to', () => {
       /gcp\.endpoints\.resourceManagerLocation: resourceManager is set but resourceManagerLocation is not: set both/,
     );
   });
+
+  it('a private location template without its global endpoint is refused: the global calls (a snapshot\'s evidence hold, preflight) would otherwise go to Google’s public endpoint', () => {
+    expect(() => parseGcpConfig({ ...base, endpoints: { resourceManagerLocation: 'https://{location}-crm.private.example.com' } })).toThrow(
+      /gcp\.endpoints\.resourceManager: resourceManagerLocation is set but resourceManager is not: set both/,
+    );
+  });
 });
