@@ -11,7 +11,9 @@
 
 // The query parameters that carry a signature or a token, whatever cloud signed the URL; OAuth's
 // `access_token` is a bearer token (Google APIs take one in the query).
-const SIGNING_PARAMETERS = 'sig|signature|x-amz-signature|x-amz-security-token|x-goog-signature|access_token|refresh_token|client_secret';
+// `SigninToken`: an AWS console federation link (signin.aws.amazon.com/federation?Action=login&…),
+// which signs its holder in for the session's lifetime; responders paste such links by mistake.
+const SIGNING_PARAMETERS = 'sig|signature|x-amz-signature|x-amz-security-token|x-goog-signature|access_token|refresh_token|client_secret|signintoken';
 
 // A parameter starts after `?` or `&`, also as a URL quoted inside other text writes them: XML
 // (`&amp;`), JSON (`\u0026`) or percent-encoded (`%3F`, `%26`, `%3D`), as an error body that

@@ -28,6 +28,12 @@ describe('signed URLs', () => {
     }
   });
 
+  it('an AWS console federation link (SigninToken) is one, and a target given as one is refused without echoing the token', () => {
+    const link = 'https://signin.aws.amazon.com/federation?Action=login&Issuer=https%3A%2F%2Fsso.example.org&Destination=https%3A%2F%2Fconsole.aws.amazon.com%2Fec2%2F&SigninToken=VCQgTcSECRETtoken';
+    expect(hasSignedQuery(link)).toBe(true);
+    expect(withoutUrlCredentials(`invalid target "${link}"`)).toBe('invalid target "https://signin.aws.amazon.com/federation?…"');
+  });
+
   it('lose their query in error text, which still names the resource; other queries stay', () => {
     // A comma may belong to a query, so the cut takes the one after the GCS URL too: it errs on
     // the side of cutting.
