@@ -31,8 +31,8 @@ async function readShare(run: TargetRun, snapshotId: string, snapshotArn: string
 }
 
 /**
- * Shares `snapshotId` with the forensics account and reads the share back. Returns whether EC2
- * listed the account. Not listed, or not readable, is recorded as `snapshot.share-unconfirmed`
+ * Shares `snapshotId` with the forensics account and reads the share back. Not listed, or not
+ * readable, is recorded as `snapshot.share-unconfirmed`
  * (never as `snapshot.shared`). Then:
  * - when a forensics copy follows (`copyFollows`), the chain goes on: EC2's reads are eventually
  *   consistent, so a read right after the change may not show it yet, and a role deployed before
@@ -41,7 +41,7 @@ async function readShare(run: TargetRun, snapshotId: string, snapshotArn: string
  * - when nothing follows (`transfer: share`), the read-back is the only confirmation there is:
  *   the step fails (the target is partial), after the record.
  */
-export async function shareWithForensicsAccount(run: TargetRun, snapshotId: string, volumeId: string, copyFollows: boolean): Promise<boolean> {
+export async function shareWithForensicsAccount(run: TargetRun, snapshotId: string, volumeId: string, copyFollows: boolean): Promise<void> {
   const { target } = run;
   const forensicsAccount = run.aws.forensicsAccount;
   const snapshotArn = `arn:${target.partition}:ec2:${target.region}::snapshot/${snapshotId}`;
@@ -77,7 +77,7 @@ export async function shareWithForensicsAccount(run: TargetRun, snapshotId: stri
     },
     (r) => ({ type: r.listed ? 'snapshot.shared' : 'snapshot.share-unconfirmed', data: r.data }),
   );
-  if (outcome.listed || copyFollows) return outcome.listed;
+  if (outcome.listed || copyFollows) return;
   if (outcome.readError) throw outcome.readError;
   throw new CustodyError(
     'E_CLOUD',
