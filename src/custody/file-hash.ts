@@ -40,7 +40,12 @@ export async function hashFile(path: string, buffers: HashBuffers = hashBuffers(
  * count: more than 1 means another name on the same filesystem, possibly outside the case
  * folder, can change these bytes after they were checked.
  */
-export type EvidenceFileState = { state: 'missing' } | { state: 'not-a-file' } | ({ state: 'hashed'; links: number } & FileDigest);
+export type EvidenceFileState = { state: 'missing' } | { state: 'not-a-file' } | ({ state: 'hashed'; links: number; inode: string } & FileDigest);
+
+/** A file's identity on its machine (device and inode), to tell which names are one file. */
+export function inodeOf(info: { dev: number; ino: number }): string {
+  return `${info.dev}:${info.ino}`;
+}
 
 // Not following a symlink, and not blocking on a FIFO planted where a file was: either is "no
 // longer a regular file", as lstat would say, found with the open that reads the file anyway.
@@ -78,13 +83,13 @@ export async function hashRegularFile(path: string, buffers: HashBuffers): Promi
     if (info.size > CHUNK) {
       const readAt = (buffer: Buffer, position: number) =>
         new Promise<number>((resolve, reject) => read(fd, buffer, 0, CHUNK, position, (error, bytesRead) => (error ? reject(error) : resolve(bytesRead))));
-      return { state: 'hashed', links: info.nlink, ...(await hashChunks(readAt, buffers)) };
+      return { state: 'hashed', links: info.nlink, inode: inodeOf(info), ...(await hashChunks(readAt, buffers)) };
     }
     // Read to the size fstat gave, as readFileSync does: one read, not a second to find the end
     // (a fifth of the system calls of a small file). A file cut meanwhile ends early.
     let size = 0;
     for (let bytesRead; size < info.size && (bytesRead = readSync(fd, buffers[0], size, info.size - size, size)) > 0; ) size += bytesRead;
-    return { state: 'hashed', links: info.nlink, sha256: hash('sha256', buffers[0].subarray(0, size), 'hex'), size };
+    return { state: 'hashed', links: info.nlink, inode: inodeOf(info), sha256: hash('sha256', buffers[0].subarray(0, size), 'hex'), size };
   } finally {
     closeSync(fd);
   }

@@ -13,7 +13,7 @@ import { sameJson } from './canonical-json.js';
 import { settleChain, walkChain } from './chain.js';
 import { copyRecordWarning, isCopyRecord, sealIndex } from './copy-records.js';
 import { checkDiskImages, imageRoots } from './disk-images.js';
-import { hashBuffers, hashRegularFile, isNothingThere, type EvidenceFileState } from './file-hash.js';
+import { hashBuffers, hashRegularFile, inodeOf, isNothingThere, type EvidenceFileState } from './file-hash.js';
 import { EVIDENCE_DIR, FILE_ENTRY_TYPES, HASH_PROGRESS_DIR, LEDGER_FILE, LOCK_FILE, MANIFEST_FILE, MANIFEST_TEMP_FILE, PARTIAL_DIR, REPORT_FILES } from './layout.js';
 import { notARegularFile } from './fs-util.js';
 import { linkedFolderFinder } from './linked-folders.js';
@@ -342,6 +342,9 @@ async function checkFiles(caseDir: string, entries: readonly LedgerEntry[], fail
   const links = files.map(([path]) => linkedOn(path));
   const found = await hashEvidenceFiles(files.map(([path], i) => (links[i] ? undefined : join(caseDir, ...path.split('/')))));
   let verified = 0;
+  // The leftover temp files of .partial/ by inode, read only if a recorded file has a second name.
+  let partials: Map<string, string> | undefined;
+  const partialNames = () => (partials ??= inodesOf(caseDir, PARTIAL_DIR));
   files.forEach(([path, want], i) => {
     const got = found[i]!;
     const link = links[i];
@@ -371,11 +374,16 @@ async function checkFiles(caseDir: string, entries: readonly LedgerEntry[], fail
       // is a hard link made since: the bytes are right now, but whoever holds the other name can
       // change them after this check without touching the case folder.
       if (got.links > 1) {
+        // A run killed between linking a stored file into place and removing its temp name
+        // leaves that temp in .partial/: then the other name is the case's own, not someone's.
+        const temp = got.links === 2 ? partialNames().get(got.inode) : undefined;
         warn({
           kind: 'linked-file',
           entrySeq: want.seq,
           path,
-          message: `${path} matches entry ${want.seq} but has ${got.links} names on its filesystem (hard links): another name, perhaps outside the case folder, can change its bytes after this check; keep the case on storage only the custodian can write, or copy it (cp without -l)`,
+          message: temp
+            ? `${path} matches entry ${want.seq}; its second name is ${temp}, the temp name of that write, left by an interrupted run (removed on resume)`
+            : `${path} matches entry ${want.seq} but has ${got.links} names on its filesystem (hard links): another name, perhaps outside the case folder, can change its bytes after this check; keep the case on storage only the custodian can write, or copy it (cp without -l)`,
         });
       }
     }
@@ -448,6 +456,23 @@ async function checkCaseRoot(caseDir: string, warn: Report, imageDirs: ReadonlyS
  * there but cannot be read is handed to `unreadable` (a missing `dir` is simply empty).
  */
 async function listFiles(caseDir: string, dir: string, unreadable: (path: string, cause: unknown) => void): Promise<string[]> {
+  return filesUnder(caseDir, dir, unreadable);
+}
+
+/** The files under `dir` (as listFiles) by inode: which of them is another name of a file. */
+function inodesOf(caseDir: string, dir: string): Map<string, string> {
+  const names = new Map<string, string>();
+  for (const path of filesUnder(caseDir, dir, () => undefined)) {
+    try {
+      names.set(inodeOf(lstatSync(join(caseDir, ...path.split('/')))), path);
+    } catch {
+      // gone or unreadable: not a name of anything now
+    }
+  }
+  return names;
+}
+
+function filesUnder(caseDir: string, dir: string, unreadable: (path: string, cause: unknown) => void): string[] {
   const out: string[] = [];
   const walk = (rel: string): void => {
     let items: Dirent[];

@@ -155,6 +155,18 @@ describe('verify', () => {
     expect((await verifyCase(kase.caseDir)).firstProblem).toMatchObject({ kind: 'changed-file', path: LOG });
   });
 
+  it("an evidence file whose second name is a temp left in the case's .partial/ by an interrupted write is named as that, not as a link from outside", async () => {
+    await mkdir(join(kase.caseDir, '.partial'), { recursive: true });
+    await link(join(kase.caseDir, LOG), join(kase.caseDir, '.partial', 'console-output.log.tmp'));
+    const result = await verifyCase(kase.caseDir);
+    expect(result.ok).toBe(true);
+    const linked = result.warnings.filter((w) => w.kind === 'linked-file');
+    expect(linked.map((w) => w.message)).toEqual([
+      `${LOG} matches entry 4; its second name is .partial/console-output.log.tmp, the temp name of that write, left by an interrupted run (removed on resume)`,
+    ]);
+    expect(result.warnings.some((w) => w.kind === 'leftover-partial' && w.path === '.partial/console-output.log.tmp')).toBe(true);
+  });
+
   it("an evidence item's folder, or evidence/ itself, replaced by a symlink to a copy outside the case fails for every file under it, which is not read", async () => {
     const item = join(kase.caseDir, 'evidence/ev-aaaaaaaaaaaa');
     const elsewhere = join(scratch.root, 'elsewhere');
