@@ -6,6 +6,7 @@ import { LabAwsError, requestLimitExceeded, type ServiceName } from './errors.js
 import type { LabClock } from './clock.js';
 import type { LabState } from './state.js';
 import { ec2BucketFor, TokenBucket } from './token-bucket.js';
+import { CallHolds, type CallHold } from '../call-holds.js';
 
 export interface FaultSpec {
   /** `ec2:CreateSnapshots`, `sts:AssumeRole`, `kms:DescribeKey`. */
@@ -62,7 +63,7 @@ export class LabControl {
   private throttlingOn = true;
   private readonly buckets = new Map<string, TokenBucket>();
   private faults: Array<FaultSpec & { remaining: number }> = [];
-  private holds: Array<{ action: string; arrive: () => void; released: Promise<void> }> = [];
+  private readonly holds = new CallHolds();
   private terminations: PendingTermination[] = [];
   private readonly ignoredChanges = new Map<string, InstanceAttributeName[]>();
   private readonly sharesIgnoredIn = new Set<string>();
@@ -99,27 +100,14 @@ export class LabControl {
     this.faults.push({ ...fault, remaining: fault.count ?? 1 });
   }
 
-  /**
-   * Holds the next call of `action` (`ec2:GetConsoleOutput`) before it is served: `arrived`
-   * resolves when the lab has it, and the answer goes out only after `release()`. A test then
-   * knows, without timing, that the collector has that call in flight.
-   */
-  holdNext(action: string): { arrived: Promise<void>; release: () => void } {
-    let arrive!: () => void;
-    let release!: () => void;
-    const arrived = new Promise<void>((resolve) => (arrive = resolve));
-    const released = new Promise<void>((resolve) => (release = resolve));
-    this.holds.push({ action, arrive, released });
-    return { arrived, release };
+  /** Holds the next call of `action` (`ec2:GetConsoleOutput`) before it is served (call-holds.ts). */
+  holdNext(action: string): CallHold {
+    return this.holds.holdNext(action);
   }
 
-  /** Waits while a `holdNext` of this action is set (the first matching call only). */
-  async heldUntilReleased(action: string): Promise<void> {
-    const i = this.holds.findIndex((h) => h.action === action);
-    if (i < 0) return;
-    const [hold] = this.holds.splice(i, 1);
-    hold!.arrive();
-    await hold!.released;
+  /** Waits while a `holdNext` of this action is set. */
+  heldUntilReleased(action: string): Promise<void> {
+    return this.holds.heldUntilReleased(action);
   }
 
   /**

@@ -30,6 +30,7 @@ import {
 import { badRequest, forbidden, LabGcpError, notFound, quotaExceeded, rateLimited, unauthenticated, unavailable } from './errors.js';
 import type { GcpAuthorizer, IamResource } from './iam.js';
 import type { LabAuditRecord, LabGcpState } from './state.js';
+import { CallHolds, type CallHold } from '../call-holds.js';
 
 /** Faults a test injects: the next `times` calls of `api` fail with `kind`. */
 export interface LabGcpFault {
@@ -50,8 +51,10 @@ export interface LabGcpServer {
   readonly host: string;
   readonly port: number;
   readonly faults: LabGcpFault[];
-  /** Runs before a request of `api` is served (e.g. delete a disk mid-run); the answer waits for a promise it returns. */
-  beforeRequest?: (api: string, path: string) => void | Promise<void>;
+  /** Runs before a request of `api` is served (e.g. delete a disk mid-run). */
+  beforeRequest?: (api: string, path: string) => void;
+  /** Holds the next call of `api` (`compute.snapshots.insert`) before it is served (call-holds.ts). */
+  holdNext(api: string): CallHold;
   /** Requests served, by api. */
   readonly calls: Map<string, number>;
   /** Every request (method, path, query, body, headers that attribute it), for attribution and contract checks. */
@@ -148,6 +151,7 @@ const DURATION = /^(\d+)(?:\.\d+)?s$/;
 export async function startGcpServer(options: LabGcpServerOptions): Promise<LabGcpServer> {
   const { state, authorizer, settings } = options;
   const faults: LabGcpFault[] = [];
+  const holds = new CallHolds();
   const calls = new Map<string, number>();
   const requests: LabGcpServer['requests'] = [];
   const responses: LabGcpServer['responses'] = [];
@@ -330,7 +334,8 @@ export async function startGcpServer(options: LabGcpServerOptions): Promise<LabG
       const caller = authenticate(request);
       principal = caller.principal;
       delegation = caller.delegationChain;
-      await server.beforeRequest?.(api, path);
+      server.beforeRequest?.(api, path);
+      await holds.heldUntilReleased(api);
       injectFault(api);
       const groups = route.pattern.exec(path)!.slice(1);
       const allowed = (permission: string, resource: IamResource) => authorizer({ principal, permission, resource }).allowed;
@@ -373,6 +378,7 @@ export async function startGcpServer(options: LabGcpServerOptions): Promise<LabG
     calls,
     requests,
     responses,
+    holdNext: (api) => holds.holdNext(api),
     async stop() {
       http.closeAllConnections();
       await new Promise<void>((resolve) => http.close(() => resolve()));

@@ -46,18 +46,8 @@ const turns = async (n: number) => {
 describe('GCP provider: the stop signal', () => {
   it("one disk's snapshot.created cannot be written while the other disk's snapshots.insert is at Compute: collect returns only once that call is answered", async () => {
     fx = await startGcpFixture();
-    let arrived!: () => void;
-    let release!: () => void;
-    const insertArrived = new Promise<void>((resolve) => (arrived = resolve));
-    const released = new Promise<void>((resolve) => (release = resolve));
-    let held = false;
     // The first insert to reach Compute waits; the other is answered, and its record is refused.
-    fx.lab.server.beforeRequest = (api) => {
-      if (api !== 'compute.snapshots.insert' || held) return;
-      held = true;
-      arrived();
-      return released;
-    };
+    const insertHeld = fx.lab.server.holdNext('compute.snapshots.insert');
     const recorder = new RefusingRecorder('snapshot.created');
     const session = fx.newSession(recorder);
 
@@ -65,11 +55,11 @@ describe('GCP provider: the stop signal', () => {
     const collecting = collectGcpTarget({ session, recorder }, parseGcpTarget(WEB_1)).finally(() => (settled = true));
     collecting.catch(() => undefined);
 
-    await Promise.all([insertArrived, recorder.refused]);
+    await Promise.all([insertHeld.arrived, recorder.refused]);
     await turns(20);
     expect(settled).toBe(false);
 
-    release();
+    insertHeld.release();
     await expect(collecting).rejects.toMatchObject({ code: 'E_LEDGER' });
     expect(fx.lab.server.calls.get('compute.snapshots.insert')).toBe(2);
   });
