@@ -77,7 +77,11 @@ export function toCustodyError(error: unknown, op: GcpOperationName, resource: s
       const named = parseRequiredPermission(c.message);
       const permission = named.permission ?? GCP_OPERATIONS[op].permissions[0]?.action ?? api;
       const on = named.resource ?? resource;
-      return new CustodyError('E_ACCESS_DENIED', `${api} was refused: the collector lacks '${permission}' on '${on}'. ${c.message}`, {
+      // Worded as AWS's and Azure's refusals are: who refused what on which resource, and where to
+      // look. Google's own text is kept only when it says more than the permission and resource.
+      const why = c.reason ?? (c.httpStatus !== undefined ? `HTTP ${c.httpStatus}` : 'PERMISSION_DENIED');
+      const said = named.permission !== undefined && c.message.trim() === `Required '${named.permission}' permission for '${named.resource}'` ? '' : ` Google said: ${c.message}`;
+      return new CustodyError('E_ACCESS_DENIED', `GCP refused ${permission} on ${on} (${why}). Check that the collector role is granted in that project and that the resource carries the collection tag (docs/deploy-gcp.md).${said}`, {
         cause: error,
         action: permission,
         resource: on,

@@ -115,6 +115,11 @@ describe('collecting a tagged GCE instance', () => {
     const outcome = await collectGcpTarget({ session: fx.session, recorder: fx.recorder }, parseGcpTarget('projects/web-prod/zones/us-central1-a/instances/legacy-1'));
     expect(outcome.status).toBe('failed');
     expect(outcome.error).toMatchObject({ code: 'E_ACCESS_DENIED', action: 'compute.instances.get', resource: 'projects/web-prod/zones/us-central1-a/instances/legacy-1' });
+    // Worded as the other clouds' refusals: who refused what on which resource, and where to look;
+    // Google's own sentence says nothing more here, so it is not repeated.
+    expect(outcome.error!.message).toBe(
+      "GCP refused compute.instances.get on projects/web-prod/zones/us-central1-a/instances/legacy-1 (forbidden). Check that the collector role is granted in that project and that the resource carries the collection tag (docs/deploy-gcp.md).",
+    );
     expect(forensicsSnapshots(fx)).toEqual([]);
     expect(fx.recorder.ofType('step.failed')[0]!.data.step).toBe('describe');
   });
