@@ -171,6 +171,18 @@ describe('preflight in the lab, under the shipped policies', () => {
     expect(fingerprint()).toBe(before);
   });
 
+  it("when the earlier case's session cannot be assumed, the share, read-back and copy rows each say so", async () => {
+    // Runs after the test above, which left a case snapshot to check on. The collector's session
+    // is assumed; the second AssumeRole (as that case) is refused.
+    lab.control.failNext({ action: 'sts:AssumeRole', code: 'AccessDenied', status: 403, message: 'not authorized to perform sts:AssumeRole', skip: 1 });
+    const rows = await preflight({ accounts: ['222222222222'] });
+    expect(row(rows, '222222222222', 'assume-role').result).toBe('ok');
+    expect(row(rows, '222222222222', 'share-snapshot')).toMatchObject({ result: 'denied', action: 'sts:AssumeRole', detail: expect.stringContaining('as case IR-PREFLIGHT-SEED') });
+    for (const [check, action] of [['share-readback', 'ec2:DescribeSnapshotAttribute'], ['copy-snapshot', 'ec2:CopySnapshot']] as const) {
+      expect(row(rows, '222222222222', check)).toMatchObject({ result: 'error', action, detail: expect.stringContaining('not checked: the session of case IR-PREFLIGHT-SEED could not be assumed') });
+    }
+  });
+
   it('says how far this machine\'s clock is from AWS\'s, from STS\'s answers', async () => {
     expect(row(await preflight({ accounts: ['222222222222'] }), lab.forensicsAccount, 'clock')).toMatchObject({ result: 'ok', detail: expect.stringContaining("within a second of AWS's") });
     lab.control.setClockSkew(20 * 60_000);

@@ -19,6 +19,8 @@ export interface FaultSpec {
   message?: string;
   /** Only calls made in this account. */
   account?: string;
+  /** How many matching calls are served first, before the faults begin (default 0). */
+  skip?: number;
 }
 
 /** The instance attributes `--preserve` changes. */
@@ -62,7 +64,7 @@ export class LabControl {
   private latency: Required<LatencySpec> = { defaultMs: 0, perAction: {} };
   private throttlingOn = true;
   private readonly buckets = new Map<string, TokenBucket>();
-  private faults: Array<FaultSpec & { remaining: number }> = [];
+  private faults: Array<FaultSpec & { remaining: number; skipping: number }> = [];
   private readonly holds = new CallHolds();
   private terminations: PendingTermination[] = [];
   private readonly ignoredChanges = new Map<string, InstanceAttributeName[]>();
@@ -97,7 +99,7 @@ export class LabControl {
 
   /** The next `count` (default 1) calls of `action` fail with `code`. */
   failNext(fault: FaultSpec): void {
-    this.faults.push({ ...fault, remaining: fault.count ?? 1 });
+    this.faults.push({ ...fault, remaining: fault.count ?? 1, skipping: fault.skip ?? 0 });
   }
 
   /** Holds the next call of `action` (`ec2:GetConsoleOutput`) before it is served (call-holds.ts). */
@@ -221,7 +223,9 @@ export class LabControl {
     const fault = this.faults.find(
       (f) => f.remaining > 0 && f.action === info.action && (!f.account || f.account === info.account),
     );
-    if (fault) {
+    if (fault && fault.skipping > 0) {
+      fault.skipping -= 1;
+    } else if (fault) {
       fault.remaining -= 1;
       this.faults = this.faults.filter((f) => f.remaining > 0);
       return new LabAwsError(fault.code, fault.message ?? `Injected fault: ${fault.code}`, fault.status ?? 500);

@@ -485,6 +485,9 @@ async function checkSnapshotSharing(
   } catch (error) {
     const { result, detail } = classify(error);
     probe.push('share-snapshot', 'ec2:DescribeSnapshots', result, detail);
+    const why = `not checked: no earlier case's snapshot could be listed in ${region} (the share-snapshot row says why)`;
+    probe.push('share-readback', 'ec2:DescribeSnapshotAttribute', 'error', why);
+    probe.push('copy-snapshot', 'ec2:CopySnapshot', 'error', why);
     return;
   }
   if (!sample) {
@@ -498,6 +501,10 @@ async function checkSnapshotSharing(
   const session = await assumeForPreflight(config, forensics, account, partition, analyst, sample.caseId, (row) => rows.push(row));
   if (!session) {
     for (const row of rows) probe.push('share-snapshot', row.action, row.result, `as case ${sample.caseId}: ${row.detail}`);
+    // The checks that need the case's session still get their row, so a reader sees what was not checked.
+    const why = `not checked: the session of case ${sample.caseId} could not be assumed (the share-snapshot row says why)`;
+    probe.push('share-readback', 'ec2:DescribeSnapshotAttribute', 'error', why);
+    probe.push('copy-snapshot', 'ec2:CopySnapshot', 'error', why);
     return;
   }
   const caseClients = new AwsClients(aws, undefined);
