@@ -185,7 +185,7 @@ export function createRegistry(modules: readonly AnyModule[]): Registry {
           2,
           FORM_COLUMN,
         );
-      return `Targets:\n${rows(modules.flatMap((m) => m.help.targets))}\nSelectors (--select, repeatable):\n${rows(modules.flatMap((m) => m.help.selectors))}`;
+      return `Targets:\n${rows(modules.flatMap((m) => m.help.targets))}\n\nSelectors (--select, repeatable):\n${rows(modules.flatMap((m) => m.help.selectors))}`;
     },
   };
   return registry;

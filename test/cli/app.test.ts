@@ -484,7 +484,7 @@ describe('targets pasted as URLs (a GCP selfLink or Cloud Console page, an Azure
     ['https://www.googleapis.com/compute/v1/projects/web-prod/global/images/base', 'www.googleapis.com/compute/v1/projects/'],
     ['https://portal.azure.com/#view/HubsExtension/BrowseResourceGroups', 'portal.azure.com/#@TENANT/resource/subscriptions/'],
     ['https://console.cloud.google.com/compute/instances?project=web-prod', 'console.cloud.google.com/compute/instancesDetail/zones/ZONE/instances/NAME?project=PROJECT'],
-    ['https://us-east-1.console.aws.amazon.com/s3/buckets/evidence', 'arn:aws:ec2:REGION:ACCOUNT:instance/i-...'],
+    ['https://us-east-1.console.aws.amazon.com/s3/buckets/evidence', 'arn:aws:ec2:REGION:ACCOUNT:instance/i-…'],
     ['https://cloud.example.com/compute/instancesDetail/zones/us-central1-a/instances/web-1?project=web-prod', 'portal.azure.com/#@TENANT/resource/subscriptions/'],
   ])('collect refuses %s before a case exists, naming the accepted forms', async (url, form) => {
     const world = fakeWorld();

@@ -17,8 +17,8 @@ export const awsModule: ProviderModule<'aws', AwsConfig> = defineProvider({
   configSection: awsConfigSection,
   help: {
     targets: [
-      'arn:aws:ec2:REGION:ACCOUNT:instance/i-...    an instance and all its volumes',
-      'arn:aws:ec2:REGION:ACCOUNT:volume/vol-...    one volume',
+      'arn:aws:ec2:REGION:ACCOUNT:instance/i-…      an instance and all its volumes',
+      'arn:aws:ec2:REGION:ACCOUNT:volume/vol-…      one volume',
     ],
     selectors: ['tag:KEY=VALUE                                every instance with that tag in the allowed accounts'],
   },

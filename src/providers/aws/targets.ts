@@ -49,7 +49,7 @@ export function isAwsTagSelector(selector: Selector): selector is AwsTagSelector
 const TAG_KEY = /^[\p{L}\p{N}\s_.:/=+\-@]{1,128}$/u;
 const TAG_VALUE = /^[\p{L}\p{N}\s_.:/=+\-@]{0,256}$/u;
 
-export const EC2_FORM = 'arn:aws:ec2:REGION:ACCOUNT:instance/i-... or arn:aws:ec2:REGION:ACCOUNT:volume/vol-...';
+export const EC2_FORM = 'arn:aws:ec2:REGION:ACCOUNT:instance/i-… or arn:aws:ec2:REGION:ACCOUNT:volume/vol-…';
 export const TAG_FORM = 'tag:KEY=VALUE';
 
 function inputError(raw: string, expected: string, why: string, what: 'target' | 'selector' = 'target'): CustodyError {
