@@ -64,6 +64,18 @@ function deniesAll(spec: V1NetworkPolicy['spec'], value: string): boolean {
   );
 }
 
+/**
+ * Why a found policy can select other pods: case ids that differ only in letter case, `_` for `-`
+ * or the characters cut from a label value share a policy name (the name is derived from the label
+ * value, lower-cased, so the admission policy can check it), and the earlier case's policy keeps
+ * selecting that case's label. Its annotation names the case; the hint says so and what to do.
+ */
+function otherCaseHint(found: V1NetworkPolicy, caseId: string): string {
+  const owner = found.metadata?.annotations?.['cloud-custody.io/case-id'];
+  if (owner === undefined || owner === caseId) return '';
+  return `. The policy belongs to case ${owner}, whose id gives the same policy name as ${caseId}; isolate this pod under case ${owner}, or under a case id that differs from it in more than letter case and '_' or '-'`;
+}
+
 /** Applies the three containment changes to the pod of `run`. */
 export async function isolatePod(run: PodRun, pod: V1Pod): Promise<void> {
   const { namespace, pod: name, cluster } = run.target;
@@ -133,7 +145,7 @@ export async function isolatePod(run: PodRun, pod: V1Pod): Promise<void> {
       // Applied is what the API server answered, not what was sent: anyone who can edit policies
       // (or a mutating webhook) can have made it let traffic through.
       if (!deniesAll(answered.created.spec, value)) {
-        throw new CustodyError('E_CLOUD', `${policyResource} ${answered.alreadyExisted ? 'exists but' : 'was stored but'} does not deny all traffic to the pods labelled ${ISOLATION_LABEL}=${value}: the pod is not isolated`, { resource: policyResource, ...(answered.requestId ? { requestId: answered.requestId } : {}) });
+        throw new CustodyError('E_CLOUD', `${policyResource} ${answered.alreadyExisted ? 'exists but' : 'was stored but'} does not deny all traffic to the pods labelled ${ISOLATION_LABEL}=${value}: the pod is not isolated${otherCaseHint(answered.created, caseId)}`, { resource: policyResource, ...(answered.requestId ? { requestId: answered.requestId } : {}) });
       }
       return answered;
     },

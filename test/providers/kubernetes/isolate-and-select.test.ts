@@ -98,6 +98,26 @@ describe('--isolate', () => {
     await kase.release();
   });
 
+  it('a policy of that name made by another case, whose id differs only in letter case and `_`, is named in the refusal', async () => {
+    fixture = await startFixture();
+    const provider = createKubernetesProvider(fixture.config, {}, REGISTRY.createServices());
+    const first = await openTestCase(fixture, 'IR-K8S-1');
+    expect((await provider.collect(parseTarget('k8s:lab/shop/web-7d9f8b6c5d-x2x7k'), contextFor(first, { isolate: true }))).status).toBe('collected');
+    await first.release();
+    const second = await openTestCase(fixture, 'ir_k8s_1');
+    const outcome = await provider.collect(parseTarget('k8s:lab/shop/web-7d9f8b6c5d-q8m4z'), contextFor(second, { isolate: true }));
+    expect(outcome.status).toBe('partial');
+    expect(entriesOf(second, 'change.applied').filter((e) => e.data.change === 'deny-all-network-policy')).toHaveLength(0);
+    const failed = entriesOf(second, 'step.failed').filter((e) => e.data.step === 'isolate');
+    const message = String((failed[0]!.data.error as { message: string }).message);
+    expect(message).toContain('does not deny all traffic to the pods labelled cloud-custody.io/isolated=ir_k8s_1');
+    expect(message).toContain('The policy belongs to case IR-K8S-1, whose id gives the same policy name as ir_k8s_1');
+    // The first case's policy is untouched: it still selects that case's pods only.
+    const policy = fixture.lab.getObject('networkpolicies', 'shop', 'cloud-custody-isolate-ir-k8s-1') as { spec: { podSelector: { matchLabels: Record<string, string> } } };
+    expect(policy.spec.podSelector.matchLabels).toEqual({ 'cloud-custody.io/isolated': 'IR-K8S-1' });
+    await second.release();
+  });
+
   it('without --isolate the plan changes nothing but the checkpoint (which freezes the container briefly and writes on the node)', () => {
     const target = parseTarget('k8s:lab/shop/web-1');
     if (!isPodTarget(target)) throw new Error('unexpected');
