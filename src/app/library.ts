@@ -24,7 +24,7 @@ export interface CollectRequest {
   /** Relative folders in a plain-object config are resolved against this (default: the working directory). */
   configBase?: string;
   caseId: string;
-  /** Who is collecting; default: config `analyst`, else the caller identity. */
+  /** Who is collecting; default: config `analyst`, else the caller identity. A blank one is refused (`E_INPUT`). */
   analyst?: string;
   /** Targets as text (`arn:…`, `k8s:…`): every one is parsed before anything is created. */
   targets?: readonly string[];
@@ -50,6 +50,11 @@ export function loadConfig(path: string): CustodyConfig {
  */
 export async function collect(request: CollectRequest, deps: AppDeps = appServices()): Promise<CollectCaseResult> {
   const config = isValidated(request.config) ? request.config : resolveConfigPaths(parseConfig(request.config, 'config'), request.configBase ?? process.cwd());
+  // A blank analyst (an event field that was not filled in) would name nobody in the ledger; leaving
+  // it out is how to ask for the config's analyst or the caller identity.
+  if (request.analyst !== undefined && (typeof request.analyst !== 'string' || request.analyst.trim() === '')) {
+    throw new CustodyError('E_INPUT', "analyst is empty: give who is collecting (a person, or the automation's name), or leave analyst out to use the config's analyst or the caller identity");
+  }
   const targets = (request.targets ?? []).map((raw) => REGISTRY.parseTarget(raw));
   const selectors = (request.selectors ?? []).map((raw) => REGISTRY.parseSelector(raw));
   if (targets.length === 0 && selectors.length === 0 && request.resume !== true) {
