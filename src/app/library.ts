@@ -29,7 +29,7 @@ export interface CollectRequest {
   /** Targets as text (`arn:…`, `k8s:…`): every one is parsed before anything is created. */
   targets?: readonly string[];
   selectors?: readonly string[];
-  /** Provider flags by option name (`preserve`, `includeEnv`, …); every other one is off. */
+  /** Provider flags by option name (`preserve`, `includeEnv`, …) as `true`/`false` (`imageDir`: a path); every other one is off. Anything else is refused (`E_INPUT`). */
   options?: Readonly<Record<string, boolean | string>>;
   /** Continue an existing case (everything earlier runs admitted is finished). */
   resume?: boolean;

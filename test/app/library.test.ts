@@ -28,3 +28,33 @@ describe('collect (library): bad input is refused before anything is created', (
     expect(world.opened).toEqual([]);
   });
 });
+
+describe('collect (library): options', () => {
+  it.each([['true'], ['false'], [1]])('a boolean option given as %j (a JSON event field typed as text) is refused naming it, never silently off', async (value) => {
+    const world = fakeWorld();
+    const options = { preserve: value } as unknown as Record<string, boolean>;
+    const error = await refusal(collect({ config: GOOD_CONFIG, configBase: world.dir, caseId: 'IR-1', analyst: 'soar', targets: [I1], options }, world.deps));
+    expect(error.code).toBe('E_INPUT');
+    expect(error.message).toBe(`option preserve takes true or false, not ${JSON.stringify(value)}`);
+    expect(world.opened).toEqual([]);
+  });
+
+  it('a value option given as something other than text says which option and what it needs, by its option name', async () => {
+    const world = fakeWorld();
+    const error = await refusal(collect({ config: GOOD_CONFIG, configBase: world.dir, caseId: 'IR-1', analyst: 'soar', targets: [I1], options: { imageDir: true } }, world.deps));
+    expect(error.code).toBe('E_INPUT');
+    expect(error.message).toBe('option imageDir needs DIR (a non-empty text), not true');
+  });
+
+  it('true and false are taken as given; an option left out is off', async () => {
+    const world = fakeWorld();
+    const seen: unknown[] = [];
+    const collectTarget = world.provider.behaviour;
+    world.provider.behaviour = (target, ctx) => {
+      seen.push(ctx.options);
+      return collectTarget(target, ctx);
+    };
+    await collect({ config: GOOD_CONFIG, configBase: world.dir, caseId: 'IR-1', analyst: 'soar', targets: [I1], options: { preserve: true, screenshot: false } }, world.deps);
+    expect(seen).toEqual([expect.objectContaining({ preserve: true, screenshot: false, hash: false })]);
+  });
+});
