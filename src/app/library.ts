@@ -10,6 +10,7 @@
  *   analyst: 'guardduty-hook', targets: ['arn:aws:ec2:us-east-1:222222222222:instance/i-0abc…'] });
  * if (!result.verify?.ok) throw new Error('the case does not verify');
  */
+import { validateCaseId } from '../core/case-id.js';
 import { CustodyError } from '../core/errors.js';
 import type { CollectOptions, ProgressSink } from '../core/ports.js';
 import { loadConfigFile, parseConfig, resolveConfigPaths, type CustodyConfig } from '../providers/config.js';
@@ -50,6 +51,11 @@ export function loadConfig(path: string): CustodyConfig {
  */
 export async function collect(request: CollectRequest, deps: AppDeps = appServices()): Promise<CollectCaseResult> {
   const config = isValidated(request.config) ? request.config : resolveConfigPaths(parseConfig(request.config, 'config'), request.configBase ?? process.cwd());
+  // Checked before the case folder is looked for: "" would name casesDir itself ("already exists").
+  if (typeof request.caseId !== 'string' || request.caseId === '') {
+    throw new CustodyError('E_INPUT', `collect needs a caseId (letters, digits, ".", "_", "-"), not ${JSON.stringify(request.caseId ?? null)}`);
+  }
+  validateCaseId(request.caseId);
   // A blank analyst (an event field that was not filled in) would name nobody in the ledger; leaving
   // it out is how to ask for the config's analyst or the caller identity.
   if (request.analyst !== undefined && (typeof request.analyst !== 'string' || request.analyst.trim() === '')) {

@@ -29,6 +29,21 @@ describe('collect (library): bad input is refused before anything is created', (
   });
 });
 
+describe('collect (library): the case id', () => {
+  it.each([
+    ['', /^collect needs a caseId /],
+    [undefined, /^collect needs a caseId /],
+    ['..', /^invalid case id "\.\."/],
+    ['IR/1', /^invalid case id "IR\/1"/],
+  ])('%j is refused as an invalid case id, not as a folder that "already exists" (add --resume) or a crash', async (caseId, message) => {
+    const world = fakeWorld();
+    const error = await refusal(collect({ config: GOOD_CONFIG, configBase: world.dir, caseId: caseId as string, analyst: 'soar', targets: [I1] }, world.deps));
+    expect(error.code).toBe('E_INPUT');
+    expect(error.message).toMatch(message);
+    expect(world.opened).toEqual([]);
+  });
+});
+
 describe('collect (library): options', () => {
   it.each([['true'], ['false'], [1]])('a boolean option given as %j (a JSON event field typed as text) is refused naming it, never silently off', async (value) => {
     const world = fakeWorld();
