@@ -13,6 +13,7 @@
 import { validateCaseId } from '../core/case-id.js';
 import { CustodyError } from '../core/errors.js';
 import type { CollectOptions, ProgressSink } from '../core/ports.js';
+import { parseHeadExpectation, parseKeyExpectation, type HeadExpectation, type KeyExpectation } from '../custody/expectations.js';
 import { loadConfigFile, parseConfig, resolveConfigPaths, type CustodyConfig } from '../providers/config.js';
 import { REGISTRY } from '../providers/registry.js';
 import { collectCase, type CollectCaseResult } from './collect-case.js';
@@ -82,9 +83,36 @@ export async function collect(request: CollectRequest, deps: AppDeps = appServic
   );
 }
 
-/** Verifies a case folder offline (hash chain, signatures, every file, the signed manifest). */
-export function verify(caseDir: string, request: VerifyRequest = {}, deps: Pick<AppDeps, 'verifyCase'> = appServices()): Promise<VerifyOutcome> {
-  return deps.verifyCase(caseDir, request);
+/**
+ * What the verifier knows from elsewhere: the key and head as `collect` printed them (the text
+ * `sha256:…` and `SEQ:HASH`, or the `keyFingerprint` and `ledgerHead` of its JSON) or as objects.
+ */
+export interface VerifyExpectations {
+  /** `sha256:<hex>` (the prefix optional, either case), the base64 public key, or `{ fingerprint }` / `{ publicKey }`. */
+  expectKey?: KeyExpectation | string | undefined;
+  /** `SEQ:HASH`, or `{ seq, hash }` (a `VerifyOutcome.head`). */
+  expectHead?: HeadExpectation | string | undefined;
+  /** Verify a case that was not closed up to its last entry instead of failing it. */
+  allowOpen?: boolean | undefined;
+}
+
+/**
+ * Verifies a case folder offline (hash chain, signatures, every file, the signed manifest). A
+ * malformed expectation is refused (`E_INPUT`), never reported as a case that does not verify.
+ */
+export async function verify(caseDir: string, request: VerifyExpectations = {}, deps: Pick<AppDeps, 'verifyCase'> = appServices()): Promise<VerifyOutcome> {
+  return deps.verifyCase(caseDir, verifyRequestFrom(request));
+}
+
+function verifyRequestFrom(given: VerifyExpectations): VerifyRequest {
+  const key = given.expectKey;
+  const head = given.expectHead;
+  return {
+    // The fingerprint goes through the CLI's parser too: "sha256:…" as printed is the same key.
+    ...(key === undefined ? {} : { expectKey: typeof key === 'string' ? parseKeyExpectation(key, 'expectKey') : 'fingerprint' in key ? parseKeyExpectation(key.fingerprint, 'expectKey') : key }),
+    ...(head === undefined ? {} : { expectHead: typeof head === 'string' ? parseHeadExpectation(head, 'expectHead') : head }),
+    ...(given.allowOpen === true ? { allowOpen: true } : {}),
+  };
 }
 
 function optionsFrom(given: Readonly<Record<string, boolean | string>> = {}): CollectOptions {

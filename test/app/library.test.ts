@@ -1,10 +1,14 @@
 // The library API (`collect` from 'cloud-custody') as a Lambda function or a SOAR playbook calls it:
 // its input often comes from a JSON event, so what the CLI's parser would refuse is refused here too,
 // before anything is created.
-import { afterAll, describe, expect, it } from 'vitest';
-import { collect } from '../../src/app/library.js';
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { afterAll, beforeEach, describe, expect, it } from 'vitest';
+import { collect, verify } from '../../src/app/library.js';
 import { CustodyError } from '../../src/core/errors.js';
+import type { CaseHandle } from '../../src/custody/index.js';
 import { GOOD_CONFIG, fakeWorld, removeWorlds } from '../cli/harness.js';
+import { buildClosedCase, useScratch } from '../custody/helpers.js';
 
 afterAll(removeWorlds);
 
@@ -71,5 +75,42 @@ describe('collect (library): options', () => {
     };
     await collect({ config: GOOD_CONFIG, configBase: world.dir, caseId: 'IR-1', analyst: 'soar', targets: [I1], options: { preserve: true, screenshot: false } }, world.deps);
     expect(seen).toEqual([expect.objectContaining({ preserve: true, screenshot: false, hash: false })]);
+  });
+});
+
+describe('verify (library): the key and head known from elsewhere, as collect printed them', () => {
+  const scratch = useScratch();
+  let kase: CaseHandle;
+  let head: { seq: number; hash: string };
+  beforeEach(async () => {
+    kase = await buildClosedCase(scratch);
+    const lines = (await readFile(join(kase.caseDir, 'ledger.jsonl'), 'utf8')).trimEnd().split('\n');
+    const last = JSON.parse(lines[lines.length - 1]!) as { seq: number; hash: string };
+    head = { seq: last.seq, hash: last.hash };
+  });
+
+  it('takes the fingerprint as printed (sha256:…, either case) or bare, and the head as SEQ:HASH text or {seq, hash}', async () => {
+    const printed = `sha256:${kase.fingerprint}`;
+    const keys = [printed, kase.fingerprint.toUpperCase(), { fingerprint: printed }, { fingerprint: kase.fingerprint.toUpperCase() }, { fingerprint: kase.fingerprint }, kase.publicKey];
+    for (const expectKey of keys) {
+      for (const expectHead of [`${head.seq}:${head.hash}`, head]) {
+        const result = await verify(kase.caseDir, { expectKey, expectHead });
+        expect([expectKey, expectHead, result.ok, result.problems]).toEqual([expectKey, expectHead, true, []]);
+      }
+    }
+  });
+
+  it('another key or head still fails the case', async () => {
+    const other = await verify(kase.caseDir, { expectKey: `sha256:${'0'.repeat(64)}`, expectHead: `${head.seq}:${head.hash}` });
+    expect([other.ok, other.problems.map((p) => p.kind)]).toEqual([false, ['key-mismatch']]);
+    const cut = await verify(kase.caseDir, { expectHead: `${head.seq + 1}:${head.hash}` });
+    expect([cut.ok, cut.problems.map((p) => p.kind)]).toEqual([false, ['head-mismatch']]);
+  });
+
+  it('a malformed expectation is bad input naming the option (E_INPUT), never a verdict on the case', async () => {
+    const key = await refusal(verify(kase.caseDir, { expectKey: 'sha256:abc' }));
+    expect([key.code, key.message]).toEqual(['E_INPUT', 'expectKey "sha256:abc" is neither a key fingerprint (sha256:<64 hex digits>, as collect prints it) nor a base64 Ed25519 public key']);
+    const head = await refusal(verify(kase.caseDir, { expectHead: 'latest' }));
+    expect([head.code, head.message]).toEqual(['E_INPUT', 'expectHead "latest" is not a ledger head: use SEQ:HASH (the entry number and its 64-hex hash), as collect prints it']);
   });
 });
