@@ -1,5 +1,5 @@
 import { execFile } from 'node:child_process';
-import { mkdir, mkdtemp, rm, symlink, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, rm, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -25,7 +25,7 @@ afterAll(async () => {
 
 // A Lambda handler as a responder would write it: the package by name, a finding in, a case out.
 const HANDLER = `
-import { collect, REGISTRY } from 'cloud-custody';
+import { collect, REGISTRY, verify } from 'cloud-custody';
 
 export async function handler(event) {
   const result = await collect({
@@ -35,7 +35,9 @@ export async function handler(event) {
     analyst: 'guardduty-hook',
     targets: [event.instanceArn],
   });
-  return { caseDir: result.caseDir, outcomes: result.outcomes.map((o) => [o.target, o.status]), verified: result.verify?.ok, providers: REGISTRY.modules.map((m) => m.name) };
+  // Later, as the README shows: the case checked against the values kept apart from it.
+  const again = await verify(result.caseDir, { expectKey: 'sha256:' + result.keyFingerprint, expectHead: result.verify?.head });
+  return { caseDir: result.caseDir, outcomes: result.outcomes.map((o) => [o.target, o.status]), verified: result.verify?.ok, verifiedAgain: again.ok, providers: REGISTRY.modules.map((m) => m.name) };
 }
 
 const out = await handler(JSON.parse(process.env.EVENT));
@@ -68,12 +70,40 @@ describe('the library API, built and imported by name', () => {
         AWS_REGION: lab.region,
       },
     });
-    const out = JSON.parse(stdout) as { caseDir: string; outcomes: Array<[string, string]>; verified: boolean; providers: string[] };
+    const out = JSON.parse(stdout) as { caseDir: string; outcomes: Array<[string, string]>; verified: boolean; verifiedAgain: boolean; providers: string[] };
     expect(out.outcomes).toEqual([[instanceArn, 'collected']]);
     expect(out.verified).toBe(true);
+    expect(out.verifiedAgain).toBe(true);
     expect(out.caseDir).toBe(join(dir, 'cases', 'IR-LAMBDA-1'));
     expect(out.providers).toEqual(['aws', 'kubernetes', 'azure', 'gcp']);
   }, 120_000);
+
+  it("README's library example type-checks against the built package's types, by name, under strict settings", async () => {
+    // The README's own text: a change to the API that breaks it breaks this test.
+    const readme = await readFile(join(ROOT, 'README.md'), 'utf8');
+    const section = readme.slice(readme.indexOf('## Library API'));
+    const example = /```js\n([\s\S]*?)```/.exec(section)?.[1];
+    expect(example).toContain("from 'cloud-custody'");
+    // `signal` is the caller's (a Lambda's deadline, a playbook's cancel button).
+    await writeFile(join(dir, 'readme-example.ts'), `${example}\ndeclare const signal: AbortSignal;\n`);
+    await writeFile(join(dir, 'package.json'), JSON.stringify({ type: 'module' }));
+    await writeFile(
+      join(dir, 'tsconfig.json'),
+      JSON.stringify({
+        compilerOptions: {
+          target: 'ES2022', module: 'NodeNext', moduleResolution: 'NodeNext', strict: true, exactOptionalPropertyTypes: true,
+          noEmit: true, skipLibCheck: true, types: ['node'], typeRoots: [join(ROOT, 'node_modules', '@types')],
+        },
+        files: ['readme-example.ts'],
+      }),
+    );
+    const tsc = join(ROOT, 'node_modules', 'typescript', 'bin', 'tsc');
+    const checked = await run(process.execPath, [tsc, '-p', dir], { cwd: dir }).then(
+      () => '',
+      (e: { stdout?: string }) => e.stdout ?? String(e),
+    );
+    expect(checked).toBe('');
+  }, 60_000);
 
   it('the types resolve by name too (package.json exports and types)', async () => {
     const pkg = JSON.parse(await (await import('node:fs/promises')).readFile(join(ROOT, 'package.json'), 'utf8')) as { types: string; exports: Record<string, { types: string; import: string }> };
