@@ -98,6 +98,29 @@ describe('custody help and version', () => {
   });
 });
 
+describe('custody demo: stopped by Ctrl-C or SIGTERM', () => {
+  it('exits 7 (cancelled), as collect does, and says so in its --json document', async () => {
+    const world = fakeWorld();
+    const closed: string[] = [];
+    world.deps.startDemoLab = async () => ({
+      parts: [],
+      endpoint: 'http://127.0.0.1:1',
+      endpoints: { AWS: 'http://127.0.0.1:1' },
+      config: { aws: GOOD_CONFIG.aws },
+      env: {},
+      targets: { collectable: [I1], refusedByPolicy: [], followed: [] },
+      description: [],
+      checkCase: () => ({ ok: true, lines: [] }),
+      close: async () => void closed.push('lab'),
+    });
+    const stop = new AbortController();
+    stop.abort(new Error('interrupted by the user'));
+    const run = await cli(world, ['demo', '--json', '--dir', join(world.dir, 'demo')], { signal: stop.signal });
+    const doc = JSON.parse(run.stdout) as { interrupted: boolean; exitCode: number; ranAsDesigned: boolean };
+    expect([run.code, doc.exitCode, doc.interrupted, doc.ranAsDesigned, closed]).toEqual([EXIT.CANCELLED, EXIT.CANCELLED, true, false, ['lab']]);
+  });
+});
+
 describe('custody collect: refusing bad input before anything is opened', () => {
   it.each([
     ['a case id with a slash', ['--case', 'IR/1', I1], /invalid case id "IR\/1"/],

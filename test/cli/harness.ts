@@ -77,7 +77,7 @@ export const GOOD_CONFIG = {
   aws: { forensicsAccount: '111111111111', region: 'us-east-1', allowedAccounts: ['222222222222', '333333333333'] },
 };
 
-export async function cli(world: FakeWorld, argv: string[], options: { tty?: boolean; env?: NodeJS.ProcessEnv } = {}): Promise<CliRun> {
+export async function cli(world: FakeWorld, argv: string[], options: { tty?: boolean; env?: NodeJS.ProcessEnv; signal?: AbortSignal } = {}): Promise<CliRun> {
   let stdout = '';
   let stderr = '';
   const io: CliIo = {
@@ -86,6 +86,7 @@ export async function cli(world: FakeWorld, argv: string[], options: { tty?: boo
     stderrIsTTY: options.tty ?? false,
     env: options.env ?? {},
     cwd: world.dir,
+    ...(options.signal ? { signal: options.signal } : {}),
   };
   const code = await runCli(argv, io, () => world.deps);
   return { code, stdout, stderr };
