@@ -57,6 +57,9 @@ describe('custody help and version', () => {
     expect(run.stdout).toMatch(/^ {2}--subscription ID {2,}a configured Azure subscription/m);
     expect(run.stdout).toMatch(/^ {2}--project ID {2,}a GCP project/m);
     expect(run.stdout).not.toContain('VALUE');
+    // The default is the one preflight uses (and the README states): the cluster's configured namespaces first.
+    const namespace = /^ {2}--namespace NS {2,}([\s\S]*?)\n {2}--/m.exec(run.stdout)?.[1]?.replace(/\s+/g, ' ');
+    expect(namespace).toBe('a namespace the collector must reach (repeatable; default: the cluster\'s configured "namespaces", else default)');
     // The help texts start in one column, as every other command's options do.
     const starts = ['account', 'cluster', 'namespace', 'subscription', 'project', 'analyst'].map((f) => run.stdout.split('\n').find((l) => l.startsWith(`  --${f} `))!.search(/ {2}[a-z(]/));
     expect(new Set(starts).size).toBe(1);
