@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { COMMAND_OPTIONS, parseCommandArgs } from '../../src/cli/args.js';
 import { CustodyError, EXIT } from '../../src/core/errors.js';
-import { GOOD_CONFIG, cli, fakeWorld, removeWorlds, writeConfig } from './harness.js';
+import { GOOD_CONFIG, cli, fakeDemoLab, fakeWorld, removeWorlds, writeConfig } from './harness.js';
 import { MemoryRecorder } from '../core/fakes.js';
 import type { Provider } from '../../src/core/ports.js';
 
@@ -105,17 +105,7 @@ describe('custody demo: stopped by Ctrl-C or SIGTERM', () => {
   it('exits 7 (cancelled), as collect does, and says so in its --json document', async () => {
     const world = fakeWorld();
     const closed: string[] = [];
-    world.deps.startDemoLab = async () => ({
-      parts: [],
-      endpoint: 'http://127.0.0.1:1',
-      endpoints: { AWS: 'http://127.0.0.1:1' },
-      config: { aws: GOOD_CONFIG.aws },
-      env: {},
-      targets: { collectable: [I1], refusedByPolicy: [], followed: [] },
-      description: [],
-      checkCase: () => ({ ok: true, lines: [] }),
-      close: async () => void closed.push('lab'),
-    });
+    world.deps.startDemoLab = async () => fakeDemoLab([I1], () => closed.push('lab'));
     const stop = new AbortController();
     stop.abort(new Error('interrupted by the user'));
     const run = await cli(world, ['demo', '--json', '--dir', join(world.dir, 'demo')], { signal: stop.signal });
