@@ -78,6 +78,17 @@ describe('collect (library): options', () => {
   });
 });
 
+describe('collect (library): cancelled through its signal', () => {
+  it('returns interrupted: true with verify undefined, and leaves the case open (not closed) to resume', async () => {
+    const world = fakeWorld();
+    const stop = new AbortController();
+    stop.abort(new Error('the Lambda deadline is near'));
+    const result = await collect({ config: GOOD_CONFIG, configBase: world.dir, caseId: 'IR-1', analyst: 'soar', targets: [I1], signal: stop.signal }, world.deps);
+    expect([result.interrupted, result.verify, result.outcomes.map((o) => [o.target, o.status])]).toEqual([true, undefined, [[I1, 'skipped']]]);
+    expect(world.closed).toEqual([]);
+  });
+});
+
 describe('verify (library): the key and head known from elsewhere, as collect printed them', () => {
   const scratch = useScratch();
   let kase: CaseHandle;
