@@ -1,11 +1,12 @@
 // The library API (`collect` from 'cloud-custody') as a Lambda function or a SOAR playbook calls it:
 // its input often comes from a JSON event, so what the CLI's parser would refuse is refused here too,
 // before anything is created.
+import { readFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeEach, describe, expect, it } from 'vitest';
 import { collect, verify } from '../../src/app/library.js';
-import { CustodyError } from '../../src/core/errors.js';
+import { CustodyError, ERROR_CODES, exitCodeFor } from '../../src/core/errors.js';
 import type { CaseHandle } from '../../src/custody/index.js';
 import { GOOD_CONFIG, fakeWorld, removeWorlds } from '../cli/harness.js';
 import { buildClosedCase, useScratch } from '../custody/helpers.js';
@@ -123,5 +124,15 @@ describe('verify (library): the key and head known from elsewhere, as collect pr
     expect([key.code, key.message]).toEqual(['E_INPUT', 'expectKey "sha256:abc" is neither a key fingerprint (sha256:<64 hex digits>, as collect prints it) nor a base64 Ed25519 public key']);
     const head = await refusal(verify(kase.caseDir, { expectHead: 'latest' }));
     expect([head.code, head.message]).toEqual(['E_INPUT', 'expectHead "latest" is not a ledger head: use SEQ:HASH (the entry number and its 64-hex hash), as collect prints it']);
+  });
+});
+
+describe("README's error codes (what a library caller routes on)", () => {
+  it('lists every ErrorCode once, each with the exit code exitCodeFor gives it', () => {
+    const readme = readFileSync(join(import.meta.dirname, '..', '..', 'README.md'), 'utf8');
+    const library = readme.slice(readme.indexOf('## Library API'), readme.indexOf('## Layout'));
+    const rows = [...library.matchAll(/^\| `(E_[A-Z_]+)` \| [^|]+ \| (\d+) \|$/gm)].map((m) => [m[1], Number(m[2])]);
+    const byCode = (a: unknown[], b: unknown[]) => String(a[0]).localeCompare(String(b[0]));
+    expect(rows.sort(byCode)).toEqual(ERROR_CODES.map((code) => [code, exitCodeFor(new CustodyError(code, 'x'))]).sort(byCode));
   });
 });
