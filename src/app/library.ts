@@ -62,8 +62,8 @@ export async function collect(request: CollectRequest, deps: AppDeps = appServic
   if (request.analyst !== undefined && (typeof request.analyst !== 'string' || request.analyst.trim() === '')) {
     throw new CustodyError('E_INPUT', "analyst is empty: give who is collecting (a person, or the automation's name), or leave analyst out to use the config's analyst or the caller identity");
   }
-  const targets = (request.targets ?? []).map((raw) => REGISTRY.parseTarget(raw));
-  const selectors = (request.selectors ?? []).map((raw) => REGISTRY.parseSelector(raw));
+  const targets = texts(request.targets, 'targets', 'target').map((raw) => REGISTRY.parseTarget(raw));
+  const selectors = texts(request.selectors, 'selectors', 'selector').map((raw) => REGISTRY.parseSelector(raw));
   if (targets.length === 0 && selectors.length === 0 && request.resume !== true) {
     throw new CustodyError('E_INPUT', 'collect needs at least one target or selector, or resume: true to continue a case');
   }
@@ -113,6 +113,22 @@ function verifyRequestFrom(given: VerifyExpectations): VerifyRequest {
     ...(head === undefined ? {} : { expectHead: typeof head === 'string' ? parseHeadExpectation(head, 'expectHead') : head }),
     ...(given.allowOpen === true ? { allowOpen: true } : {}),
   };
+}
+
+/** A list of texts as a JS caller may pass it (an event's field): anything else is bad input, not a TypeError. */
+function texts(given: unknown, field: string, what: string): string[] {
+  if (given === undefined) return [];
+  if (!Array.isArray(given)) throw new CustodyError('E_INPUT', `${field} must be a list of texts (["arn:…", "k8s:…"]), not ${kindOf(given)}`);
+  given.forEach((item, i) => {
+    if (typeof item !== 'string') throw new CustodyError('E_INPUT', `${field}[${i}] must be a ${what} text, not ${kindOf(item)}`);
+  });
+  return given as string[];
+}
+
+function kindOf(value: unknown): string {
+  if (value === null || value === undefined) return String(value);
+  const type = typeof value;
+  return `${/^[aeiou]/.test(type) ? 'an' : 'a'} ${type}`;
 }
 
 function optionsFrom(given: Readonly<Record<string, boolean | string>> = {}): CollectOptions {

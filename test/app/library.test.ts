@@ -34,6 +34,21 @@ describe('collect (library): bad input is refused before anything is created', (
   });
 });
 
+describe('collect (library): targets and selectors from an event', () => {
+  it.each([
+    ['a single text, not a list', { targets: I1 }, /^targets must be a list of texts \(\["arn:…", "k8s:…"\]\), not a string$/],
+    ['a missing event field in the list', { targets: [undefined] }, /^targets\[0\] must be a target text, not undefined$/],
+    ['a selector that is not text', { selectors: [{ tag: 'Incident' }] }, /^selectors\[0\] must be a selector text, not an object$/],
+    ['selectors as one text', { selectors: 'tag:Incident=IR-1' }, /^selectors must be a list of texts/],
+  ])('%s is refused as bad input naming the field, not a TypeError', async (_name, given, message) => {
+    const world = fakeWorld();
+    const request = { config: GOOD_CONFIG, configBase: world.dir, caseId: 'IR-1', analyst: 'soar', ...given } as unknown as Parameters<typeof collect>[0];
+    const error = await refusal(collect(request, world.deps));
+    expect([error.code, error.message]).toEqual(['E_INPUT', expect.stringMatching(message)]);
+    expect(world.opened).toEqual([]);
+  });
+});
+
 describe('collect (library): the case id', () => {
   it.each([
     ['', /^collect needs a caseId /],
