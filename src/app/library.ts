@@ -20,24 +20,25 @@ import { collectCase, type CollectCaseResult } from './collect-case.js';
 import type { AppDeps, VerifyOutcome, VerifyRequest } from './deps.js';
 import { appServices } from './services.js';
 
+/** Optional fields take `undefined` too (an event's missing field passed straight through). */
 export interface CollectRequest {
   /** A validated config (`loadConfig`, `parseConfig`), or a plain object to validate here. */
   config: CustodyConfig | Record<string, unknown>;
   /** Relative folders in a plain-object config are resolved against this (default: the working directory). */
-  configBase?: string;
+  configBase?: string | undefined;
   caseId: string;
   /** Who is collecting; default: config `analyst`, else the caller identity. A blank one is refused (`E_INPUT`). */
-  analyst?: string;
+  analyst?: string | undefined;
   /** Targets as text (`arn:…`, `k8s:…`): every one is parsed before anything is created. */
-  targets?: readonly string[];
-  selectors?: readonly string[];
+  targets?: readonly string[] | undefined;
+  selectors?: readonly string[] | undefined;
   /** Provider flags by option name (`preserve`, `includeEnv`, …) as `true`/`false` (`imageDir`: a path); every other one is off. Anything else is refused (`E_INPUT`). */
-  options?: Readonly<Record<string, boolean | string>>;
+  options?: Readonly<Record<string, boolean | string>> | undefined;
   /** Continue an existing case (everything earlier runs admitted is finished). */
-  resume?: boolean;
-  progress?: ProgressSink;
+  resume?: boolean | undefined;
+  progress?: ProgressSink | undefined;
   /** Aborting stops new targets from starting; the case is left open to resume. */
-  signal?: AbortSignal;
+  signal?: AbortSignal | undefined;
 }
 
 /** Reads and validates a config file (relative folders resolved against the file's folder). */

@@ -44,6 +44,31 @@ const out = await handler(JSON.parse(process.env.EVENT));
 process.stdout.write(JSON.stringify(out));
 `;
 
+const TYPED_HANDLER = `
+import { collect, verify, CustodyError, exitCodeFor, type CollectCaseResult, type ErrorCode } from 'cloud-custody';
+
+interface Finding { caseId: string; analyst?: string; arns: string[]; preserve?: boolean; head?: string; resume?: boolean }
+
+export async function handler(event: Finding, signal?: AbortSignal): Promise<CollectCaseResult | { code: ErrorCode; exit: number }> {
+  try {
+    const result = await collect({
+      config: { casesDir: '/tmp/cases', aws: { forensicsAccount: '111111111111', region: 'us-east-1', allowedAccounts: ['222222222222'] } },
+      caseId: event.caseId,
+      analyst: event.analyst,
+      targets: event.arns,
+      options: { preserve: event.preserve === true },
+      resume: event.resume,
+      signal,
+    });
+    await verify(result.caseDir, { expectHead: event.head, expectKey: result.keyFingerprint });
+    return result;
+  } catch (error) {
+    if (error instanceof CustodyError) return { code: error.code, exit: exitCodeFor(error) };
+    throw error;
+  }
+}
+`;
+
 describe('the library API, built and imported by name', () => {
   it('npm run build, then a Lambda-style handler imports cloud-custody and collects a lab case that verifies', async () => {
     await run('npm', ['run', 'build'], { cwd: ROOT });
@@ -78,7 +103,7 @@ describe('the library API, built and imported by name', () => {
     expect(out.providers).toEqual(['aws', 'kubernetes', 'azure', 'gcp']);
   }, 120_000);
 
-  it("README's library example type-checks against the built package's types, by name, under strict settings", async () => {
+  it("README's library example, and a typed handler passing optional event fields through, type-check against the built package's types, by name, under strict settings", async () => {
     // The README's own text: a change to the API that breaks it breaks this test.
     const readme = await readFile(join(ROOT, 'README.md'), 'utf8');
     const section = readme.slice(readme.indexOf('## Library API'));
@@ -86,6 +111,8 @@ describe('the library API, built and imported by name', () => {
     expect(example).toContain("from 'cloud-custody'");
     // `signal` is the caller's (a Lambda's deadline, a playbook's cancel button).
     await writeFile(join(dir, 'readme-example.ts'), `${example}\ndeclare const signal: AbortSignal;\n`);
+    // A typed handler passes its event's optional fields straight through, as the JS one does.
+    await writeFile(join(dir, 'typed-handler.ts'), TYPED_HANDLER);
     await writeFile(join(dir, 'package.json'), JSON.stringify({ type: 'module' }));
     await writeFile(
       join(dir, 'tsconfig.json'),
@@ -94,7 +121,7 @@ describe('the library API, built and imported by name', () => {
           target: 'ES2022', module: 'NodeNext', moduleResolution: 'NodeNext', strict: true, exactOptionalPropertyTypes: true,
           noEmit: true, skipLibCheck: true, types: ['node'], typeRoots: [join(ROOT, 'node_modules', '@types')],
         },
-        files: ['readme-example.ts'],
+        files: ['readme-example.ts', 'typed-handler.ts'],
       }),
     );
     const tsc = join(ROOT, 'node_modules', 'typescript', 'bin', 'tsc');
