@@ -13,6 +13,7 @@
 import { validateCaseId } from '../core/case-id.js';
 import { CustodyError } from '../core/errors.js';
 import type { CollectOptions, ProgressSink } from '../core/ports.js';
+import { assertCaseFolder } from '../custody/case-folder.js';
 import { parseHeadExpectation, parseKeyExpectation, type HeadExpectation, type KeyExpectation } from '../custody/expectations.js';
 import { loadConfigFile, parseConfig, resolveConfigPaths, type CustodyConfig } from '../providers/config.js';
 import { REGISTRY } from '../providers/registry.js';
@@ -99,10 +100,14 @@ export interface VerifyExpectations {
 
 /**
  * Verifies a case folder offline (hash chain, signatures, every file, the signed manifest). A
- * malformed expectation is refused (`E_INPUT`), never reported as a case that does not verify.
+ * path that is not a case folder, or a malformed expectation, is refused (`E_INPUT`), never
+ * reported as a case that does not verify.
  */
 export async function verify(caseDir: string, request: VerifyExpectations = {}, deps: Pick<AppDeps, 'verifyCase'> = appServices()): Promise<VerifyOutcome> {
-  return deps.verifyCase(caseDir, verifyRequestFrom(request));
+  const expected = verifyRequestFrom(request);
+  // A wrong path is the caller's mistake, not evidence that failed (custody verify: exit 3, not 4).
+  await assertCaseFolder(caseDir);
+  return deps.verifyCase(caseDir, expected);
 }
 
 function verifyRequestFrom(given: VerifyExpectations): VerifyRequest {

@@ -134,6 +134,13 @@ describe('verify (library): the key and head known from elsewhere, as collect pr
     expect([cut.ok, cut.problems.map((p) => p.kind)]).toEqual([false, ['head-mismatch']]);
   });
 
+  it('a path that is not a case folder is bad input (E_INPUT), as custody verify says it (exit 3), never a case that does not verify', async () => {
+    const missing = await refusal(verify(join(scratch.root, 'no-such-case')));
+    expect([missing.code, missing.message]).toEqual(['E_INPUT', `there is no case folder at ${join(scratch.root, 'no-such-case')}`]);
+    const other = await refusal(verify(scratch.root));
+    expect([other.code, other.message]).toEqual(['E_INPUT', expect.stringMatching(/ is not a case folder \(it has no ledger\.jsonl, manifest\.json or evidence\/\)/)]);
+  });
+
   it('a malformed expectation is bad input naming the option (E_INPUT), never a verdict on the case', async () => {
     const key = await refusal(verify(kase.caseDir, { expectKey: 'sha256:abc' }));
     expect([key.code, key.message]).toEqual(['E_INPUT', 'expectKey "sha256:abc" is neither a key fingerprint (sha256:<64 hex digits>, as collect prints it) nor a base64 Ed25519 public key']);
