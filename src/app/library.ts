@@ -25,7 +25,7 @@ import { appServices } from './services.js';
 export interface CollectRequest {
   /** A validated config (`loadConfig`, `parseConfig`), or a plain object to validate here. */
   config: CustodyConfig | Record<string, unknown>;
-  /** Relative folders in a plain-object config are resolved against this (default: the working directory). */
+  /** Relative paths in a plain-object config (folders, a kubeconfig, CA files) are resolved against this (default: the working directory). */
   configBase?: string | undefined;
   caseId: string;
   /** Who is collecting; default: config `analyst`, else the caller identity. A blank one is refused (`E_INPUT`). */

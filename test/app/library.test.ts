@@ -49,6 +49,27 @@ describe('collect (library): targets and selectors from an event', () => {
   });
 });
 
+describe('collect (library): a plain-object config', () => {
+  it("resolves its relative paths against configBase, the providers' files too (a kubeconfig, a CA file)", async () => {
+    const world = fakeWorld();
+    const seen: Array<Record<string, unknown>> = [];
+    const create = world.deps.createProviders;
+    world.deps.createProviders = (config) => {
+      seen.push(config as unknown as Record<string, unknown>);
+      return create(config);
+    };
+    const config = {
+      ...GOOD_CONFIG,
+      kubernetes: { clusters: { prod: { kubeconfig: 'kube/config', caFile: 'ca.pem' }, abs: { kubeconfig: '/etc/kube/config' } } },
+    };
+    await collect({ config, configBase: world.dir, caseId: 'IR-1', analyst: 'soar', targets: [I1] }, world.deps);
+    const at = (path: string) => join(world.dir, path);
+    expect(seen.map((c) => [c.casesDir, c.kubernetes])).toEqual([
+      [at('cases'), { clusters: { prod: { kubeconfig: at('kube/config'), caFile: at('ca.pem') }, abs: { kubeconfig: '/etc/kube/config' } } }],
+    ]);
+  });
+});
+
 describe('collect (library): the case id', () => {
   it.each([
     ['', /^collect needs a caseId /],

@@ -27,6 +27,19 @@ export const kubernetesModule: ProviderModule<'kubernetes', KubernetesConfig> = 
   ],
   parseTarget: parseKubernetesTarget,
   parseSelector: parseKubernetesSelector,
+  resolvePaths: (section, resolvePath) => ({
+    ...section,
+    clusters: Object.fromEntries(
+      Object.entries(section.clusters).map(([name, cluster]) => [
+        name,
+        {
+          ...cluster,
+          ...(cluster.kubeconfig !== undefined ? { kubeconfig: resolvePath(cluster.kubeconfig) } : {}),
+          ...(cluster.caFile !== undefined ? { caFile: resolvePath(cluster.caFile) } : {}),
+        },
+      ]),
+    ),
+  }),
   summarizeConfig(section: KubernetesConfig): Record<string, unknown> {
     // Kubeconfig paths and CA files stay out of the case: where the cluster is and how it maps to nodes goes in.
     return {
