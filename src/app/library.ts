@@ -53,7 +53,9 @@ export function loadConfig(path: string): CustodyConfig {
  * `CustodyError` before anything is created; a failing target is an outcome, never an exception.
  */
 export async function collect(request: CollectRequest, deps: AppDeps = appServices()): Promise<CollectCaseResult> {
-  const config = isValidated(request.config) ? request.config : resolveConfigPaths(parseConfig(request.config, 'config'), request.configBase ?? process.cwd());
+  // configBase applies to a config validated beforehand (parseConfig) too; an absolute path stays as it is.
+  const parsed = isValidated(request.config) ? request.config : parseConfig(request.config, 'config');
+  const config = resolveConfigPaths(parsed, request.configBase ?? process.cwd());
   // Checked before the case folder is looked for: "" would name casesDir itself ("already exists").
   if (typeof request.caseId !== 'string' || request.caseId === '') {
     throw new CustodyError('E_INPUT', `collect needs a caseId (letters, digits, ".", "_", "-"), not ${JSON.stringify(request.caseId ?? null)}`);

@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import { afterAll, beforeEach, describe, expect, it } from 'vitest';
 import { collect, verify } from '../../src/app/library.js';
 import { CustodyError, ERROR_CODES, exitCodeFor } from '../../src/core/errors.js';
+import { parseConfig } from '../../src/providers/config.js';
 import type { CaseHandle } from '../../src/custody/index.js';
 import { GOOD_CONFIG, fakeWorld, removeWorlds } from '../cli/harness.js';
 import { buildClosedCase, useScratch } from '../custody/helpers.js';
@@ -67,6 +68,20 @@ describe('collect (library): a plain-object config', () => {
     expect(seen.map((c) => [c.casesDir, c.kubernetes])).toEqual([
       [at('cases'), { clusters: { prod: { kubeconfig: at('kube/config'), caFile: at('ca.pem') }, abs: { kubeconfig: '/etc/kube/config' } } }],
     ]);
+  });
+});
+
+describe('collect (library): a config validated with parseConfig', () => {
+  it('still has its relative paths resolved against configBase when one is given', async () => {
+    const world = fakeWorld();
+    const seen: string[] = [];
+    world.deps.createProviders = async (config) => {
+      seen.push(config.casesDir);
+      throw new CustodyError('E_CONFIG', 'stop here');
+    };
+    const config = parseConfig({ ...GOOD_CONFIG, casesDir: 'evidence-cases' });
+    await refusal(collect({ config, configBase: world.dir, caseId: 'IR-1', analyst: 'soar', targets: [I1] }, world.deps));
+    expect(seen).toEqual([join(world.dir, 'evidence-cases')]);
   });
 });
 
