@@ -1,6 +1,7 @@
 // The public library API (`import … from 'cloud-custody'`): what a Lambda function or a detection
 // hook calls. The CLI is a thin shell over the same functions.
-export { collect, loadConfig, verify, type CollectRequest } from './app/library.js';
+export { collect, loadConfig, verify, type CollectRequest, type VerifyExpectations } from './app/library.js';
+export type { HeadExpectation, KeyExpectation } from './custody/expectations.js';
 export type { CollectCaseResult } from './app/collect-case.js';
 export type { AppDeps, CopyOutcome, OpenCaseInput, OpenedCase, VerifyOutcome, VerifyProblem, VerifyRequest } from './app/deps.js';
 export { appServices } from './app/services.js';

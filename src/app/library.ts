@@ -10,32 +10,36 @@
  *   analyst: 'guardduty-hook', targets: ['arn:aws:ec2:us-east-1:222222222222:instance/i-0abc…'] });
  * if (!result.verify?.ok) throw new Error('the case does not verify');
  */
+import { validateCaseId } from '../core/case-id.js';
 import { CustodyError } from '../core/errors.js';
 import type { CollectOptions, ProgressSink } from '../core/ports.js';
+import { assertCaseFolder } from '../custody/case-folder.js';
+import { parseHeadExpectation, parseKeyExpectation, type HeadExpectation, type KeyExpectation } from '../custody/expectations.js';
 import { loadConfigFile, parseConfig, resolveConfigPaths, type CustodyConfig } from '../providers/config.js';
 import { REGISTRY } from '../providers/registry.js';
 import { collectCase, type CollectCaseResult } from './collect-case.js';
 import type { AppDeps, VerifyOutcome, VerifyRequest } from './deps.js';
 import { appServices } from './services.js';
 
+/** Optional fields take `undefined` too (an event's missing field passed straight through). */
 export interface CollectRequest {
   /** A validated config (`loadConfig`, `parseConfig`), or a plain object to validate here. */
   config: CustodyConfig | Record<string, unknown>;
-  /** Relative folders in a plain-object config are resolved against this (default: the working directory). */
-  configBase?: string;
+  /** Relative paths in a plain-object config (folders, a kubeconfig, CA files) are resolved against this (default: the working directory). */
+  configBase?: string | undefined;
   caseId: string;
-  /** Who is collecting; default: config `analyst`, else the caller identity. */
-  analyst?: string;
+  /** Who is collecting; default: config `analyst`, else the caller identity. A blank one is refused (`E_INPUT`). */
+  analyst?: string | undefined;
   /** Targets as text (`arn:…`, `k8s:…`): every one is parsed before anything is created. */
-  targets?: readonly string[];
-  selectors?: readonly string[];
-  /** Provider flags by option name (`preserve`, `includeEnv`, …); every other one is off. */
-  options?: Readonly<Record<string, boolean | string>>;
+  targets?: readonly string[] | undefined;
+  selectors?: readonly string[] | undefined;
+  /** Provider flags by option name (`preserve`, `includeEnv`, …) as `true`/`false` (`imageDir`: a path); every other one is off. Anything else is refused (`E_INPUT`). */
+  options?: Readonly<Record<string, boolean | string>> | undefined;
   /** Continue an existing case (everything earlier runs admitted is finished). */
-  resume?: boolean;
-  progress?: ProgressSink;
+  resume?: boolean | undefined;
+  progress?: ProgressSink | undefined;
   /** Aborting stops new targets from starting; the case is left open to resume. */
-  signal?: AbortSignal;
+  signal?: AbortSignal | undefined;
 }
 
 /** Reads and validates a config file (relative folders resolved against the file's folder). */
@@ -49,9 +53,21 @@ export function loadConfig(path: string): CustodyConfig {
  * `CustodyError` before anything is created; a failing target is an outcome, never an exception.
  */
 export async function collect(request: CollectRequest, deps: AppDeps = appServices()): Promise<CollectCaseResult> {
-  const config = isValidated(request.config) ? request.config : resolveConfigPaths(parseConfig(request.config, 'config'), request.configBase ?? process.cwd());
-  const targets = (request.targets ?? []).map((raw) => REGISTRY.parseTarget(raw));
-  const selectors = (request.selectors ?? []).map((raw) => REGISTRY.parseSelector(raw));
+  // configBase applies to a config validated beforehand (parseConfig) too; an absolute path stays as it is.
+  const parsed = isValidated(request.config) ? request.config : parseConfig(request.config, 'config');
+  const config = resolveConfigPaths(parsed, request.configBase ?? process.cwd());
+  // Checked before the case folder is looked for: "" would name casesDir itself ("already exists").
+  if (typeof request.caseId !== 'string' || request.caseId === '') {
+    throw new CustodyError('E_INPUT', `collect needs a caseId (letters, digits, ".", "_", "-"), not ${JSON.stringify(request.caseId ?? null)}`);
+  }
+  validateCaseId(request.caseId);
+  // A blank analyst (an event field that was not filled in) would name nobody in the ledger; leaving
+  // it out is how to ask for the config's analyst or the caller identity.
+  if (request.analyst !== undefined && (typeof request.analyst !== 'string' || request.analyst.trim() === '')) {
+    throw new CustodyError('E_INPUT', "analyst is empty: give who is collecting (a person, or the automation's name), or leave analyst out to use the config's analyst or the caller identity");
+  }
+  const targets = texts(request.targets, 'targets', 'target').map((raw) => REGISTRY.parseTarget(raw));
+  const selectors = texts(request.selectors, 'selectors', 'selector').map((raw) => REGISTRY.parseSelector(raw));
   if (targets.length === 0 && selectors.length === 0 && request.resume !== true) {
     throw new CustodyError('E_INPUT', 'collect needs at least one target or selector, or resume: true to continue a case');
   }
@@ -71,9 +87,56 @@ export async function collect(request: CollectRequest, deps: AppDeps = appServic
   );
 }
 
-/** Verifies a case folder offline (hash chain, signatures, every file, the signed manifest). */
-export function verify(caseDir: string, request: VerifyRequest = {}, deps: Pick<AppDeps, 'verifyCase'> = appServices()): Promise<VerifyOutcome> {
-  return deps.verifyCase(caseDir, request);
+/**
+ * What the verifier knows from elsewhere: the key and head as `collect` printed them (the text
+ * `sha256:…` and `SEQ:HASH`, or the `keyFingerprint` and `ledgerHead` of its JSON) or as objects.
+ */
+export interface VerifyExpectations {
+  /** `sha256:<hex>` (the prefix optional, either case), the base64 public key, or `{ fingerprint }` / `{ publicKey }`. */
+  expectKey?: KeyExpectation | string | undefined;
+  /** `SEQ:HASH`, or `{ seq, hash }` (a `VerifyOutcome.head`). */
+  expectHead?: HeadExpectation | string | undefined;
+  /** Verify a case that was not closed up to its last entry instead of failing it. */
+  allowOpen?: boolean | undefined;
+}
+
+/**
+ * Verifies a case folder offline (hash chain, signatures, every file, the signed manifest). A
+ * path that is not a case folder, or a malformed expectation, is refused (`E_INPUT`), never
+ * reported as a case that does not verify.
+ */
+export async function verify(caseDir: string, request: VerifyExpectations = {}, deps: Pick<AppDeps, 'verifyCase'> = appServices()): Promise<VerifyOutcome> {
+  const expected = verifyRequestFrom(request);
+  // A wrong path is the caller's mistake, not evidence that failed (custody verify: exit 3, not 4).
+  await assertCaseFolder(caseDir);
+  return deps.verifyCase(caseDir, expected);
+}
+
+function verifyRequestFrom(given: VerifyExpectations): VerifyRequest {
+  const key = given.expectKey;
+  const head = given.expectHead;
+  return {
+    // The fingerprint goes through the CLI's parser too: "sha256:…" as printed is the same key.
+    ...(key === undefined ? {} : { expectKey: typeof key === 'string' ? parseKeyExpectation(key, 'expectKey') : 'fingerprint' in key ? parseKeyExpectation(key.fingerprint, 'expectKey') : key }),
+    ...(head === undefined ? {} : { expectHead: typeof head === 'string' ? parseHeadExpectation(head, 'expectHead') : head }),
+    ...(given.allowOpen === true ? { allowOpen: true } : {}),
+  };
+}
+
+/** A list of texts as a JS caller may pass it (an event's field): anything else is bad input, not a TypeError. */
+function texts(given: unknown, field: string, what: string): string[] {
+  if (given === undefined) return [];
+  if (!Array.isArray(given)) throw new CustodyError('E_INPUT', `${field} must be a list of texts (["arn:…", "k8s:…"]), not ${kindOf(given)}`);
+  given.forEach((item, i) => {
+    if (typeof item !== 'string') throw new CustodyError('E_INPUT', `${field}[${i}] must be a ${what} text, not ${kindOf(item)}`);
+  });
+  return given as string[];
+}
+
+function kindOf(value: unknown): string {
+  if (value === null || value === undefined) return String(value);
+  const type = typeof value;
+  return `${/^[aeiou]/.test(type) ? 'an' : 'a'} ${type}`;
 }
 
 function optionsFrom(given: Readonly<Record<string, boolean | string>> = {}): CollectOptions {

@@ -4,21 +4,25 @@
  */
 import { withoutUrlCredentials } from './url-credentials.js';
 
-export type ErrorCode =
-  | 'E_INPUT' // malformed target, case id, flag
-  | 'E_CONFIG' // missing or invalid configuration
-  | 'E_ACCOUNT_NOT_ALLOWED' // target account is not in the allowed list
-  | 'E_NOT_FOUND' // target does not exist (or vanished mid-run)
-  | 'E_ACCESS_DENIED' // the cloud refused an action on a resource
-  | 'E_THROTTLED' // retries exhausted against a rate limit
-  | 'E_CREDENTIALS' // could not obtain or refresh credentials
-  | 'E_CLOUD' // any other provider-side failure
-  | 'E_TIMEOUT' // waited too long for the cloud (e.g. a snapshot never completed)
-  | 'E_LEDGER' // the ledger could not be written or read: collection must stop
-  | 'E_VERIFY' // a case folder failed verification
-  | 'E_COPY' // the off-machine copy of a closed case failed (the case stays closed and intact locally)
-  | 'E_UNSUPPORTED' // the target's provider or feature is not supported
-  | 'E_INTERNAL';
+/** Every code, for callers that check one at run time (a playbook routing on `error.code`). */
+export const ERROR_CODES = [
+  'E_INPUT', // malformed target, case id, flag
+  'E_CONFIG', // missing or invalid configuration
+  'E_ACCOUNT_NOT_ALLOWED', // target account is not in the allowed list
+  'E_NOT_FOUND', // target does not exist (or vanished mid-run)
+  'E_ACCESS_DENIED', // the cloud refused an action on a resource
+  'E_THROTTLED', // retries exhausted against a rate limit
+  'E_CREDENTIALS', // could not obtain or refresh credentials
+  'E_CLOUD', // any other provider-side failure
+  'E_TIMEOUT', // waited too long for the cloud (e.g. a snapshot never completed)
+  'E_LEDGER', // the ledger could not be written or read: collection must stop
+  'E_VERIFY', // a case folder failed verification
+  'E_COPY', // the off-machine copy of a closed case failed (the case stays closed and intact locally)
+  'E_UNSUPPORTED', // the target's provider or feature is not supported
+  'E_INTERNAL',
+] as const;
+
+export type ErrorCode = (typeof ERROR_CODES)[number];
 
 export interface CustodyErrorOptions {
   /** The provider's own error, kept for diagnosis. */

@@ -138,6 +138,11 @@ export interface ProviderModule<Name extends string = string, Section = unknown>
   /** The section as recorded in `case.opened`: nothing secret. Default: the section as is. */
   summarizeConfig?(section: Section): Record<string, unknown>;
   /**
+   * The section with each file path it names passed through `resolvePath` (relative paths in a
+   * config file are relative to the file, as `casesDir` is). Default: the section names no file.
+   */
+  resolvePaths?(section: Section, resolvePath: (path: string) => string): Section;
+  /**
    * Refuses, before any call, what the config forbids in a preflight request (an account not
    * allowed). Optional.
    */

@@ -40,14 +40,14 @@ const FINGERPRINT = /^(?:sha256:)?([0-9a-f]{64})$/i;
  * @example
  * parseKeyExpectation('sha256:e3011ea1…') // { fingerprint: 'e3011ea1…' }
  */
-export function parseKeyExpectation(text: string): KeyExpectation {
+export function parseKeyExpectation(text: string, name = '--expect-key'): KeyExpectation {
   const fingerprint = FINGERPRINT.exec(text)?.[1];
   if (fingerprint) return { fingerprint: fingerprint.toLowerCase() };
   const der = decodeCanonicalBase64(text);
   if (der && isEd25519PublicKey(der)) return { publicKey: text };
   throw new CustodyError(
     'E_INPUT',
-    `--expect-key ${JSON.stringify(text)} is neither a key fingerprint (sha256:<64 hex digits>, as collect prints it) nor a base64 Ed25519 public key`,
+    `${name} ${JSON.stringify(text)} is neither a key fingerprint (sha256:<64 hex digits>, as collect prints it) nor a base64 Ed25519 public key`,
   );
 }
 
@@ -57,13 +57,13 @@ export function parseKeyExpectation(text: string): KeyExpectation {
  * @example
  * parseHeadExpectation('189:5f0c…') // { seq: 189, hash: '5f0c…' }
  */
-export function parseHeadExpectation(text: string): HeadExpectation {
+export function parseHeadExpectation(text: string, name = '--expect-head'): HeadExpectation {
   const match = /^([1-9][0-9]{0,15}):([0-9a-fA-F]{64})$/.exec(text);
   const seq = match ? Number(match[1]) : NaN;
   if (!match || !Number.isSafeInteger(seq)) {
     throw new CustodyError(
       'E_INPUT',
-      `--expect-head ${JSON.stringify(text)} is not a ledger head: use SEQ:HASH (the entry number and its 64-hex hash), as collect prints it`,
+      `${name} ${JSON.stringify(text)} is not a ledger head: use SEQ:HASH (the entry number and its 64-hex hash), as collect prints it`,
     );
   }
   return { seq, hash: match[2]!.toLowerCase() };

@@ -1,8 +1,9 @@
 /**
  * The run's `CollectOptions` from the providers' flag declarations: the CLI passes the parsed
  * flags (keyed by flag name), the library its caller's options (keyed by option name). One rule
- * for both: a boolean flag is `true` only when given; a flag with a value is its text (an
- * absolute path when it names one), refused when empty; a given flag turns on what it implies.
+ * for both: a boolean flag is `true` only when given (the library: `true` or `false`, anything
+ * else refused); a flag with a value is its text (an absolute path when it names one), refused
+ * when empty; a given flag turns on what it implies.
  */
 import { resolve } from 'node:path';
 import { CustodyError } from '../core/errors.js';
@@ -14,13 +15,21 @@ export function collectOptionsFor(flags: readonly ProviderFlag[], given: Readonl
   const implied: string[] = [];
   for (const f of flags) {
     const v = given[keyedBy === 'flag' ? f.flag : f.option];
+    // The library's options often come from a JSON event: a "true" there must not be taken as off.
+    const library = keyedBy === 'option';
     if (f.value) {
       if (v === undefined) continue;
       if (typeof v !== 'string' || v === '') {
-        throw new CustodyError('E_INPUT', `--${f.flag} needs ${f.value.placeholder} (see custody collect --help)`);
+        throw new CustodyError(
+          'E_INPUT',
+          library ? `option ${f.option} needs ${f.value.placeholder} (a non-empty text), not ${JSON.stringify(v)}` : `--${f.flag} needs ${f.value.placeholder} (see custody collect --help)`,
+        );
       }
       out[f.option] = f.value.path ? resolve(v) : v;
     } else {
+      if (v !== undefined && typeof v !== 'boolean') {
+        throw new CustodyError('E_INPUT', library ? `option ${f.option} takes true or false, not ${JSON.stringify(v)}` : `--${f.flag} takes no value`);
+      }
       out[f.option] = v === true;
       if (v !== true) continue;
     }

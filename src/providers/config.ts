@@ -2,6 +2,7 @@
  * The config file as the registry composes it: the core fields plus one optional section per
  * provider module (`aws`, `kubernetes`, …). Files written for earlier versions parse unchanged.
  */
+import { dirname, resolve } from 'node:path';
 import type { z } from 'zod';
 import { loadConfigFileWith, parseConfigWith, type CoreConfig } from '../core/config.js';
 import type { ProviderModule } from '../core/provider-module.js';
@@ -18,7 +19,15 @@ export type { AwsConfig, EvidenceBucketConfig } from './aws/config.js';
 export { DEFAULT_RETENTION_DAYS } from './aws/config.js';
 export type { ClusterConfig, KubernetesConfig } from './kubernetes/config.js';
 export type { GcpConfig } from './gcp/config.js';
-export { defaultKeysDir, resolveConfigPaths } from '../core/config.js';
+export { defaultKeysDir } from '../core/config.js';
+
+/**
+ * The config with its relative paths resolved against `base` (a config file's folder): the cases,
+ * keys and signing-key paths, and each provider's files (a kubeconfig, a CA file, a token file).
+ */
+export function resolveConfigPaths(config: CustodyConfig, base: string): CustodyConfig {
+  return REGISTRY.resolveConfigPaths(config, base);
+}
 
 /**
  * Validates a parsed config object. Throws `E_CONFIG` naming every bad field
@@ -30,5 +39,5 @@ export function parseConfig(raw: unknown, source = 'config'): CustodyConfig {
 
 /** Reads and validates a JSON config file; relative paths in it are resolved against its folder. */
 export function loadConfigFile(path: string): CustodyConfig {
-  return loadConfigFileWith(REGISTRY.configSchema as z.ZodType<CustodyConfig>, path);
+  return resolveConfigPaths(loadConfigFileWith(REGISTRY.configSchema as z.ZodType<CustodyConfig>, path), dirname(resolve(path)));
 }

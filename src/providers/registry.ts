@@ -7,7 +7,8 @@
  * providers, loading each provider's SDK only then.
  */
 import { z } from 'zod';
-import { coreConfigShape, type CoreConfig } from '../core/config.js';
+import { isAbsolute, resolve } from 'node:path';
+import { coreConfigShape, resolveConfigPaths as resolveCorePaths, type CoreConfig } from '../core/config.js';
 import { CustodyError } from '../core/errors.js';
 import { helpRows } from '../core/help-layout.js';
 import type { AnyConfig, CallerPrincipal, NodeMachine, NodeMapping, PreflightRequest, PreflightRow, ProviderFlag, ProviderModule, ProviderServices } from '../core/provider-module.js';
@@ -53,6 +54,8 @@ export interface Registry {
   preflight(request: PreflightRequest<AnyConfig>): Promise<PreflightRow[]>;
   /** The config as `case.opened` records it: every section summarised by its provider. */
   summarizeConfig(config: AnyConfig): Record<string, unknown>;
+  /** The config with every relative file path it names (core's folders, each section's files) resolved against `base`. */
+  resolveConfigPaths<C extends CoreConfig & AnyConfig>(config: C, base: string): C;
   /** Target and selector forms for `--help`. */
   helpForms(): string;
 }
@@ -162,6 +165,14 @@ export function createRegistry(modules: readonly AnyModule[]): Registry {
       } finally {
         await Promise.allSettled(providers.map((p) => p.close?.()));
       }
+    },
+    resolveConfigPaths(config, base) {
+      const resolved: Record<string, unknown> = resolveCorePaths(config, base);
+      const resolvePath = (path: string) => (isAbsolute(path) ? path : resolve(base, path));
+      for (const m of configured(config)) {
+        if (m.resolvePaths) resolved[m.name] = m.resolvePaths(config[m.name], resolvePath);
+      }
+      return resolved as typeof config;
     },
     summarizeConfig(config) {
       const summary: Record<string, unknown> = {

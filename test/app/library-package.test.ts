@@ -1,5 +1,5 @@
 import { execFile } from 'node:child_process';
-import { mkdir, mkdtemp, rm, symlink, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, rm, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -25,7 +25,7 @@ afterAll(async () => {
 
 // A Lambda handler as a responder would write it: the package by name, a finding in, a case out.
 const HANDLER = `
-import { collect, REGISTRY } from 'cloud-custody';
+import { collect, REGISTRY, verify } from 'cloud-custody';
 
 export async function handler(event) {
   const result = await collect({
@@ -35,11 +35,38 @@ export async function handler(event) {
     analyst: 'guardduty-hook',
     targets: [event.instanceArn],
   });
-  return { caseDir: result.caseDir, outcomes: result.outcomes.map((o) => [o.target, o.status]), verified: result.verify?.ok, providers: REGISTRY.modules.map((m) => m.name) };
+  // Later, as the README shows: the case checked against the values kept apart from it.
+  const again = await verify(result.caseDir, { expectKey: 'sha256:' + result.keyFingerprint, expectHead: result.verify?.head });
+  return { caseDir: result.caseDir, outcomes: result.outcomes.map((o) => [o.target, o.status]), verified: result.verify?.ok, verifiedAgain: again.ok, providers: REGISTRY.modules.map((m) => m.name) };
 }
 
 const out = await handler(JSON.parse(process.env.EVENT));
 process.stdout.write(JSON.stringify(out));
+`;
+
+const TYPED_HANDLER = `
+import { collect, verify, CustodyError, exitCodeFor, type CollectCaseResult, type ErrorCode } from 'cloud-custody';
+
+interface Finding { caseId: string; analyst?: string; arns: string[]; preserve?: boolean; head?: string; resume?: boolean }
+
+export async function handler(event: Finding, signal?: AbortSignal): Promise<CollectCaseResult | { code: ErrorCode; exit: number }> {
+  try {
+    const result = await collect({
+      config: { casesDir: '/tmp/cases', aws: { forensicsAccount: '111111111111', region: 'us-east-1', allowedAccounts: ['222222222222'] } },
+      caseId: event.caseId,
+      analyst: event.analyst,
+      targets: event.arns,
+      options: { preserve: event.preserve === true },
+      resume: event.resume,
+      signal,
+    });
+    await verify(result.caseDir, { expectHead: event.head, expectKey: result.keyFingerprint });
+    return result;
+  } catch (error) {
+    if (error instanceof CustodyError) return { code: error.code, exit: exitCodeFor(error) };
+    throw error;
+  }
+}
 `;
 
 describe('the library API, built and imported by name', () => {
@@ -68,12 +95,42 @@ describe('the library API, built and imported by name', () => {
         AWS_REGION: lab.region,
       },
     });
-    const out = JSON.parse(stdout) as { caseDir: string; outcomes: Array<[string, string]>; verified: boolean; providers: string[] };
+    const out = JSON.parse(stdout) as { caseDir: string; outcomes: Array<[string, string]>; verified: boolean; verifiedAgain: boolean; providers: string[] };
     expect(out.outcomes).toEqual([[instanceArn, 'collected']]);
     expect(out.verified).toBe(true);
+    expect(out.verifiedAgain).toBe(true);
     expect(out.caseDir).toBe(join(dir, 'cases', 'IR-LAMBDA-1'));
     expect(out.providers).toEqual(['aws', 'kubernetes', 'azure', 'gcp']);
   }, 120_000);
+
+  it("README's library example, and a typed handler passing optional event fields through, type-check against the built package's types, by name, under strict settings", async () => {
+    // The README's own text: a change to the API that breaks it breaks this test.
+    const readme = await readFile(join(ROOT, 'README.md'), 'utf8');
+    const section = readme.slice(readme.indexOf('## Library API'));
+    const example = /```js\n([\s\S]*?)```/.exec(section)?.[1];
+    expect(example).toContain("from 'cloud-custody'");
+    // `signal` is the caller's (a Lambda's deadline, a playbook's cancel button).
+    await writeFile(join(dir, 'readme-example.ts'), `${example}\ndeclare const signal: AbortSignal;\n`);
+    // A typed handler passes its event's optional fields straight through, as the JS one does.
+    await writeFile(join(dir, 'typed-handler.ts'), TYPED_HANDLER);
+    await writeFile(join(dir, 'package.json'), JSON.stringify({ type: 'module' }));
+    await writeFile(
+      join(dir, 'tsconfig.json'),
+      JSON.stringify({
+        compilerOptions: {
+          target: 'ES2022', module: 'NodeNext', moduleResolution: 'NodeNext', strict: true, exactOptionalPropertyTypes: true,
+          noEmit: true, skipLibCheck: true, types: ['node'], typeRoots: [join(ROOT, 'node_modules', '@types')],
+        },
+        files: ['readme-example.ts', 'typed-handler.ts'],
+      }),
+    );
+    const tsc = join(ROOT, 'node_modules', 'typescript', 'bin', 'tsc');
+    const checked = await run(process.execPath, [tsc, '-p', dir], { cwd: dir }).then(
+      () => '',
+      (e: { stdout?: string }) => e.stdout ?? String(e),
+    );
+    expect(checked).toBe('');
+  }, 60_000);
 
   it('the types resolve by name too (package.json exports and types)', async () => {
     const pkg = JSON.parse(await (await import('node:fs/promises')).readFile(join(ROOT, 'package.json'), 'utf8')) as { types: string; exports: Record<string, { types: string; import: string }> };

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { COMMAND_OPTIONS, parseCommandArgs } from '../../src/cli/args.js';
 import { CustodyError, EXIT } from '../../src/core/errors.js';
-import { GOOD_CONFIG, cli, fakeWorld, removeWorlds, writeConfig } from './harness.js';
+import { GOOD_CONFIG, cli, fakeDemoLab, fakeWorld, removeWorlds, writeConfig } from './harness.js';
 import { MemoryRecorder } from '../core/fakes.js';
 import type { Provider } from '../../src/core/ports.js';
 
@@ -57,6 +57,9 @@ describe('custody help and version', () => {
     expect(run.stdout).toMatch(/^ {2}--subscription ID {2,}a configured Azure subscription/m);
     expect(run.stdout).toMatch(/^ {2}--project ID {2,}a GCP project/m);
     expect(run.stdout).not.toContain('VALUE');
+    // The default is the one preflight uses (and the README states): the cluster's configured namespaces first.
+    const namespace = /^ {2}--namespace NS {2,}([\s\S]*?)\n {2}--/m.exec(run.stdout)?.[1]?.replace(/\s+/g, ' ');
+    expect(namespace).toBe('a namespace the collector must reach (repeatable; default: the cluster\'s configured "namespaces", else default)');
     // The help texts start in one column, as every other command's options do.
     const starts = ['account', 'cluster', 'namespace', 'subscription', 'project', 'analyst'].map((f) => run.stdout.split('\n').find((l) => l.startsWith(`  --${f} `))!.search(/ {2}[a-z(]/));
     expect(new Set(starts).size).toBe(1);
@@ -95,6 +98,19 @@ describe('custody help and version', () => {
     expect(run.stderr).toContain('--dir');
     expect(JSON.parse(run.stdout).error.code).toBe('E_INPUT');
     expect(started).toBe(false);
+  });
+});
+
+describe('custody demo: stopped by Ctrl-C or SIGTERM', () => {
+  it('exits 7 (cancelled), as collect does, and says so in its --json document', async () => {
+    const world = fakeWorld();
+    const closed: string[] = [];
+    world.deps.startDemoLab = async () => fakeDemoLab([I1], () => closed.push('lab'));
+    const stop = new AbortController();
+    stop.abort(new Error('interrupted by the user'));
+    const run = await cli(world, ['demo', '--json', '--dir', join(world.dir, 'demo')], { signal: stop.signal });
+    const doc = JSON.parse(run.stdout) as { interrupted: boolean; exitCode: number; ranAsDesigned: boolean };
+    expect([run.code, doc.exitCode, doc.interrupted, doc.ranAsDesigned, closed]).toEqual([EXIT.CANCELLED, EXIT.CANCELLED, true, false, ['lab']]);
   });
 });
 

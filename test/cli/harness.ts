@@ -4,7 +4,7 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { runCli } from '../../src/cli/app.js';
-import type { CliDeps, PreflightRowView, VerifyOutcome } from '../../src/cli/deps.js';
+import type { CliDeps, DemoLab, PreflightRowView, VerifyOutcome } from '../../src/cli/deps.js';
 import type { CliIo } from '../../src/cli/io.js';
 import type { TargetOutcome } from '../../src/core/ports.js';
 import { FakeAwsProvider, MemoryRecorder } from '../core/fakes.js';
@@ -77,7 +77,7 @@ export const GOOD_CONFIG = {
   aws: { forensicsAccount: '111111111111', region: 'us-east-1', allowedAccounts: ['222222222222', '333333333333'] },
 };
 
-export async function cli(world: FakeWorld, argv: string[], options: { tty?: boolean; env?: NodeJS.ProcessEnv } = {}): Promise<CliRun> {
+export async function cli(world: FakeWorld, argv: string[], options: { tty?: boolean; env?: NodeJS.ProcessEnv; signal?: AbortSignal } = {}): Promise<CliRun> {
   let stdout = '';
   let stderr = '';
   const io: CliIo = {
@@ -86,7 +86,23 @@ export async function cli(world: FakeWorld, argv: string[], options: { tty?: boo
     stderrIsTTY: options.tty ?? false,
     env: options.env ?? {},
     cwd: world.dir,
+    ...(options.signal ? { signal: options.signal } : {}),
   };
   const code = await runCli(argv, io, () => world.deps);
   return { code, stdout, stderr };
+}
+
+/** A demo lab with no servers: its config is GOOD_CONFIG's aws section, its collectable targets `collectable`. */
+export function fakeDemoLab(collectable: string[], onClose: () => void = () => {}): DemoLab {
+  return {
+    parts: [],
+    endpoint: 'http://127.0.0.1:1',
+    endpoints: { AWS: 'http://127.0.0.1:1' },
+    config: { aws: GOOD_CONFIG.aws },
+    env: {},
+    targets: { collectable, refusedByPolicy: [], followed: [] },
+    description: [],
+    checkCase: () => ({ ok: true, lines: [] }),
+    close: async () => onClose(),
+  };
 }

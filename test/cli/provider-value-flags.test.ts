@@ -25,7 +25,7 @@ describe('the AWS module\'s disk-hash flags, through the registry', () => {
 
   it('library options by option name: a folder for imageDir, not a boolean', () => {
     expect(REGISTRY.collectOptions({ imageDir: '/tmp/x' }, 'option')).toMatchObject({ hash: true, imageDir: '/tmp/x' });
-    expect(() => REGISTRY.collectOptions({ imageDir: true }, 'option')).toThrow(/--image needs DIR/);
+    expect(() => REGISTRY.collectOptions({ imageDir: true }, 'option')).toThrow(/^option imageDir needs DIR/);
   });
 
   it('collect --help shows the value placeholder and the continuation line indented', () => {

@@ -88,6 +88,48 @@ describe('configuration', () => {
   });
 });
 
+describe("the providers' file paths in a config file (kubeconfig, CA files, Azure's token file)", () => {
+  const azure = (extra: Record<string, unknown>) => ({
+    socTenantId: '00000000-0000-4000-8000-000000000001',
+    socSubscriptionId: '00000000-0000-4000-8000-000000000002',
+    clientId: '00000000-0000-4000-8000-000000000003',
+    subscriptions: [{ subscriptionId: '00000000-0000-4000-8000-000000000004', tenantId: '00000000-0000-4000-8000-000000000005' }],
+    evidenceContainerUrl: 'https://socevidence.blob.core.windows.net/evidence',
+    ...extra,
+  });
+  const withPaths = {
+    ...minimal,
+    kubernetes: {
+      clusters: {
+        prod: { eks: { name: 'prod-eks', account: '222222222222', region: 'us-east-1' }, server: 'https://example.eks.amazonaws.com', caFile: 'prod-eks-ca.pem' },
+        staging: { kubeconfig: 'kube/config', context: 'staging' },
+        fixed: { kubeconfig: '/etc/kube/config', caFile: '/etc/ssl/ca.pem' },
+      },
+    },
+    azure: azure({ caFile: 'proxy-ca.pem', assertion: { source: 'token-file', path: 'tokens/azure' } }),
+  };
+
+  it('resolve against the file, as casesDir does, not the working directory (a Lambda runs in /var/task)', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'custody-config-'));
+    const path = join(dir, 'custody.config.json');
+    writeFileSync(path, JSON.stringify(withPaths));
+    const config = loadConfigFile(path);
+    const clusters = config.kubernetes!.clusters;
+    expect([clusters.prod!.caFile, clusters.staging!.kubeconfig, clusters.fixed!.kubeconfig, clusters.fixed!.caFile]).toEqual([
+      join(dir, 'prod-eks-ca.pem'),
+      join(dir, 'kube', 'config'),
+      '/etc/kube/config',
+      '/etc/ssl/ca.pem',
+    ]);
+    expect([config.azure!.caFile, config.azure!.assertion]).toEqual([join(dir, 'proxy-ca.pem'), { source: 'token-file', path: join(dir, 'tokens', 'azure') }]);
+  });
+
+  it("the example config's EKS CA file is the one beside it", () => {
+    const examples = join(__dirname, '..', '..', 'examples');
+    expect(loadConfigFile(join(examples, 'custody.config.json')).kubernetes?.clusters.prod?.caFile).toBe(join(examples, 'prod-eks-ca.pem'));
+  });
+});
+
 describe('the example config shipped in examples/', () => {
   it('is valid, so a user can start from it', () => {
     const config = loadConfigFile(join(__dirname, '..', '..', 'examples', 'custody.config.json'));

@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -18,6 +19,14 @@ afterEach(async () => {
 });
 
 describe('a provider added as one folder and one line', () => {
+  it("is the line docs/providers.md shows, as registry.ts has it", () => {
+    const line = (text: string) => /^export const PROVIDER_MODULES = .*$/m.exec(text)?.[0];
+    const root = join(import.meta.dirname, '..', '..');
+    const shown = line(readFileSync(join(root, 'docs', 'providers.md'), 'utf8'));
+    expect(shown).toBeDefined();
+    expect(shown).toBe(line(readFileSync(join(root, 'src', 'providers', 'registry.ts'), 'utf8')));
+  });
+
   it('owns its config section, composed with the others; the file stays strict', () => {
     const config = parseConfigWith(registry.configSchema, { toy: { region: 'r1', allowed: ['m-1'] }, aws: { forensicsAccount: '111111111111', region: 'us-east-1', allowedAccounts: ['222222222222'] } });
     expect(registry.configured(config).map((m) => m.name)).toEqual(['aws', 'toy']);

@@ -79,7 +79,14 @@ export async function runDemoCommand(args: readonly string[], io: CliIo, deps: C
     // Each part's own checks on the closed case (AWS: every preserved volume hashed).
     const checks = lab.checkCase(result.caseDir);
     const asDesigned = ranAsDesigned(result, lab) && checks.ok && (lab.evidenceBucket === undefined || against?.ok === true);
-    const exitCode = asDesigned ? EXIT.OK : result.verify && !verified ? EXIT.VERIFY_FAILED : Math.max(EXIT.PARTIAL, exitCodeForOutcomes(result.outcomes));
+    // Stopped by Ctrl-C or SIGTERM: cancelled (7), as collect says it, not a demo that went wrong.
+    const exitCode = result.interrupted
+      ? EXIT.CANCELLED
+      : asDesigned
+        ? EXIT.OK
+        : result.verify && !verified
+          ? EXIT.VERIFY_FAILED
+          : Math.max(EXIT.PARTIAL, exitCodeForOutcomes(result.outcomes));
 
     const keep = values.keep === true;
     // The lab's keys go to a file only when the lab outlives the case, for commands in another shell.

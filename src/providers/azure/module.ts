@@ -29,6 +29,11 @@ export const azureModule: ProviderModule<'azure', AzureConfig> = defineProvider(
   preflightScopes: [{ flag: 'subscription', placeholder: 'ID', help: 'a configured Azure subscription to check (repeatable; default: every configured one)' }],
   parseTarget: (raw: string) => (isAzureTarget(raw) ? parseAzureTarget(raw) : undefined),
   parseSelector: (raw: string) => (isAzureSelector(raw) ? parseAzureSelector(raw) : undefined),
+  resolvePaths: (section, resolvePath) => ({
+    ...section,
+    ...(section.caFile !== undefined ? { caFile: resolvePath(section.caFile) } : {}),
+    ...(section.assertion.source === 'token-file' && section.assertion.path !== undefined ? { assertion: { ...section.assertion, path: resolvePath(section.assertion.path) } } : {}),
+  }),
   mapNode(machine) {
     if (!machine.providerID.toLowerCase().startsWith('azure://')) return undefined;
     try {

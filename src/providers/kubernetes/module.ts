@@ -23,10 +23,23 @@ export const kubernetesModule: ProviderModule<'kubernetes', KubernetesConfig> = 
   preflightColumns: ['CLUSTER', 'NAMESPACE'],
   preflightScopes: [
     { flag: 'cluster', placeholder: 'NAME', help: 'a configured cluster to check (repeatable; default: every configured cluster)' },
-    { flag: 'namespace', placeholder: 'NS', help: 'a namespace the collector must reach (repeatable; default: default)' },
+    { flag: 'namespace', placeholder: 'NS', help: 'a namespace the collector must reach (repeatable; default: the cluster\'s configured "namespaces", else default)' },
   ],
   parseTarget: parseKubernetesTarget,
   parseSelector: parseKubernetesSelector,
+  resolvePaths: (section, resolvePath) => ({
+    ...section,
+    clusters: Object.fromEntries(
+      Object.entries(section.clusters).map(([name, cluster]) => [
+        name,
+        {
+          ...cluster,
+          ...(cluster.kubeconfig !== undefined ? { kubeconfig: resolvePath(cluster.kubeconfig) } : {}),
+          ...(cluster.caFile !== undefined ? { caFile: resolvePath(cluster.caFile) } : {}),
+        },
+      ]),
+    ),
+  }),
   summarizeConfig(section: KubernetesConfig): Record<string, unknown> {
     // Kubeconfig paths and CA files stay out of the case: where the cluster is and how it maps to nodes goes in.
     return {
