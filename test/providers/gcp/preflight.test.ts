@@ -58,6 +58,28 @@ describe('GCP preflight (testIamPermissions, nothing changed)', () => {
     expect(fx.lab.state.snapshots.size).toBe(0);
   });
 
+  it.each([
+    ['forensics project permissions', 'projects/custody-forensics', 'compute.globalOperations.get', 'snapshot-writer-role.json'],
+    ['target project permissions', 'projects/web-prod', 'compute.instances.listEffectiveTags', 'inventory-role.json'],
+  ])('the %s row asks for every permission of its role: without one it is denied, naming it and the role file', async (check, resource, permission, file) => {
+    fx = await startGcpFixture({ lab: { withoutPermissions: [permission] } });
+    const row = (await preflightGcp(fx.session, { projects: ['web-prod'] })).find((r) => r.check === check)!;
+    expect(row).toMatchObject({ result: 'denied', resource, missing: [permission] });
+    expect(row.detail).toContain(`policies/gcp/${file}`);
+  });
+
+  it('with gcp.snapshots.evidenceHoldTag, the forensics project row also asks for the hold: denied naming createTagBinding when the hold role is not bound, ok when it is', async () => {
+    const hold = { snapshots: { evidenceHoldTag: { key: '123456789012/EvidenceHold', value: 'true' } } };
+    fx = await startGcpFixture({ config: hold });
+    const unbound = (await preflightGcp(fx.session, { projects: ['web-prod'] })).find((r) => r.check === 'forensics project permissions')!;
+    expect(unbound).toMatchObject({ result: 'denied', missing: ['compute.snapshots.createTagBinding', 'compute.snapshots.listTagBindings'] });
+    expect(unbound.detail).toContain('evidence-hold-role.json');
+    await fx.stop();
+    fx = await startGcpFixture({ config: hold, lab: { evidenceHold: true } });
+    const bound = (await preflightGcp(fx.session, { projects: ['web-prod'] })).find((r) => r.check === 'forensics project permissions')!;
+    expect(bound.result).toBe('ok');
+  });
+
   it('an orchestrator that may not impersonate is denied for that project', async () => {
     fx = await startGcpFixture({ config: { collectorServiceAccount: 'nobody@{project}.iam.gserviceaccount.com' } });
     const rows = await preflightGcp(fx.session, { projects: ['web-prod'] });
