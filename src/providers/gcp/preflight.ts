@@ -20,6 +20,8 @@ export interface GcpPreflightRow {
   /** Permissions missing (denied) or the error's message. */
   detail?: string;
   missing?: string[];
+  /** What IAM was asked and granted (ok). */
+  granted?: string[];
 }
 
 function declared(filter: (op: GcpOperation, action: string) => boolean): string[] {
@@ -76,7 +78,7 @@ async function projectPermissions(session: GcpSession, asProject: string, projec
 function verdict(scope: string, check: string, resource: string, asked: string[], granted: string[]): GcpPreflightRow {
   const missing = asked.filter((p) => !granted.includes(p));
   return missing.length === 0
-    ? { scope, check, resource, result: 'ok' }
+    ? { scope, check, resource, result: 'ok', granted: asked }
     : { scope, check, resource, result: 'denied', missing, detail: `missing ${missing.join(', ')} on ${resource}` };
 }
 

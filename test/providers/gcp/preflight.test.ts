@@ -25,6 +25,9 @@ describe('GCP preflight (testIamPermissions, nothing changed)', () => {
       ['gke-prod', 'target project permissions', 'ok'],
       ['gke-prod', 'forensics project permissions', 'ok'],
     ]);
+    // An allowed row names what was asked and granted, as a denied one names what is missing.
+    expect(rows.find((r) => r.check === 'forensics project permissions')!.granted).toEqual(['compute.globalOperations.get', 'compute.snapshots.create', 'compute.snapshots.get', 'compute.snapshots.setLabels']);
+    expect(rows.find((r) => r.check === 'target project permissions')!.granted).toEqual(['compute.disks.list', 'compute.instances.list', 'compute.instances.listEffectiveTags']);
     expect(fx.lab.state.snapshots.size).toBe(0);
   });
 
