@@ -141,9 +141,9 @@ function denyPolicy(policy: GcpDenyPolicy, name: string): string {
   rules {
     description = ${str(rule.description)}
     deny_rule {
-      denied_principals     = ${list(rule.denyRule.deniedPrincipals, '      ')}
-      exception_principals  = ${list(rule.denyRule.exceptionPrincipals ?? [], '      ')}
-      denied_permissions    = ${list(rule.denyRule.deniedPermissions, '      ')}
+      denied_principals = ${list(rule.denyRule.deniedPrincipals, '      ')}
+      exception_principals = ${list(rule.denyRule.exceptionPrincipals ?? [], '      ')}
+      denied_permissions = ${list(rule.denyRule.deniedPermissions, '      ')}
       exception_permissions = ${list(rule.denyRule.exceptionPermissions ?? [], '      ')}${
         rule.denyRule.denialCondition
           ? `

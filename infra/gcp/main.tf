@@ -252,13 +252,13 @@ resource "google_iam_deny_policy" "protect_collection_tag" {
   rules {
     description = "The ForensicsEnabled tag decides what the collector may read and snapshot; binding or unbinding it is reserved to the tag administrators (the AWS SCP analogue)."
     deny_rule {
-      denied_principals     = [
+      denied_principals = [
         "principalSet://goog/public:all",
       ]
-      exception_principals  = [
+      exception_principals = [
         "principalSet://goog/group/${var.tag_admin_group}",
       ]
-      denied_permissions    = [
+      denied_permissions = [
         "cloudresourcemanager.googleapis.com/tagValueBindings.create",
         "cloudresourcemanager.googleapis.com/tagValueBindings.delete",
       ]
@@ -282,13 +282,13 @@ resource "google_iam_deny_policy" "evidence_hold" {
   rules {
     description = "Opt-in (gcp.snapshots.evidenceHoldTag): snapshots bound to the EvidenceHold tag at creation are protected from everyone but the break-glass group."
     deny_rule {
-      denied_principals     = [
+      denied_principals = [
         "principalSet://goog/public:all",
       ]
-      exception_principals  = [
+      exception_principals = [
         "principalSet://goog/group/${var.break_glass_group}",
       ]
-      denied_permissions    = [
+      denied_permissions = [
         "compute.googleapis.com/snapshots.delete",
         "compute.googleapis.com/snapshots.setIamPolicy",
         "compute.googleapis.com/snapshots.updateKmsKey",

@@ -29,6 +29,11 @@ describe('infra/gcp/main.tf', () => {
     expect(readFileSync(GCP_INFRA_FILE, 'utf8')).toBe(renderGcpTerraform());
   });
 
+  it('is laid out as terraform fmt lays it out: an attribute opening a multi-line list is not padded to align with its neighbours', () => {
+    const padded = readFileSync(GCP_INFRA_FILE, 'utf8').split('\n').filter((line) => /^\s*\w+ {2,}= \[$/.test(line));
+    expect(padded).toEqual([]);
+  });
+
   it('each custom role has exactly the permissions of its policy file', () => {
     const roles = Object.values(resources.google_organization_iam_custom_role!).map((blocks) => blocks[0]!);
     expect(roles.map((r) => r.role_id).sort()).toEqual(GCP_ROLE_FILES.map((f) => readGcpRole(f).roleId).sort());
