@@ -141,9 +141,9 @@ function denyPolicy(policy: GcpDenyPolicy, name: string): string {
   rules {
     description = ${str(rule.description)}
     deny_rule {
-      denied_principals     = ${list(rule.denyRule.deniedPrincipals, '      ')}
-      exception_principals  = ${list(rule.denyRule.exceptionPrincipals ?? [], '      ')}
-      denied_permissions    = ${list(rule.denyRule.deniedPermissions, '      ')}
+      denied_principals = ${list(rule.denyRule.deniedPrincipals, '      ')}
+      exception_principals = ${list(rule.denyRule.exceptionPrincipals ?? [], '      ')}
+      denied_permissions = ${list(rule.denyRule.deniedPermissions, '      ')}
       exception_permissions = ${list(rule.denyRule.exceptionPermissions ?? [], '      ')}${
         rule.denyRule.denialCondition
           ? `
@@ -203,13 +203,21 @@ variable "target_folders" {
 }
 
 variable "tag_admin_group" {
-  description = "The only group that may bind or unbind the collection tag."
+  description = "The email of the only group that may bind or unbind the collection tag (tag-admins@example.com; the deny policy names principalSet://goog/group/EMAIL)."
   type        = string
+  validation {
+    condition     = can(regex("^[^@:/, ]+@[^@:/, ]+$", var.tag_admin_group))
+    error_message = "tag_admin_group is one group's email address, without \\"group:\\" (tag-admins@example.com)."
+  }
 }
 
 variable "break_glass_group" {
-  description = "The only group that may delete, re-key or share held evidence snapshots (with evidence_hold)."
+  description = "The email of the only group that may delete, re-key or share held evidence snapshots (with evidence_hold; break-glass@example.com)."
   type        = string
+  validation {
+    condition     = can(regex("^[^@:/, ]+@[^@:/, ]+$", var.break_glass_group))
+    error_message = "break_glass_group is one group's email address, without \\"group:\\" (break-glass@example.com)."
+  }
 }
 
 variable "evidence_hold" {

@@ -32,13 +32,21 @@ variable "target_folders" {
 }
 
 variable "tag_admin_group" {
-  description = "The only group that may bind or unbind the collection tag."
+  description = "The email of the only group that may bind or unbind the collection tag (tag-admins@example.com; the deny policy names principalSet://goog/group/EMAIL)."
   type        = string
+  validation {
+    condition     = can(regex("^[^@:/, ]+@[^@:/, ]+$", var.tag_admin_group))
+    error_message = "tag_admin_group is one group's email address, without \"group:\" (tag-admins@example.com)."
+  }
 }
 
 variable "break_glass_group" {
-  description = "The only group that may delete, re-key or share held evidence snapshots (with evidence_hold)."
+  description = "The email of the only group that may delete, re-key or share held evidence snapshots (with evidence_hold; break-glass@example.com)."
   type        = string
+  validation {
+    condition     = can(regex("^[^@:/, ]+@[^@:/, ]+$", var.break_glass_group))
+    error_message = "break_glass_group is one group's email address, without \"group:\" (break-glass@example.com)."
+  }
 }
 
 variable "evidence_hold" {
@@ -244,13 +252,13 @@ resource "google_iam_deny_policy" "protect_collection_tag" {
   rules {
     description = "The ForensicsEnabled tag decides what the collector may read and snapshot; binding or unbinding it is reserved to the tag administrators (the AWS SCP analogue)."
     deny_rule {
-      denied_principals     = [
+      denied_principals = [
         "principalSet://goog/public:all",
       ]
-      exception_principals  = [
+      exception_principals = [
         "principalSet://goog/group/${var.tag_admin_group}",
       ]
-      denied_permissions    = [
+      denied_permissions = [
         "cloudresourcemanager.googleapis.com/tagValueBindings.create",
         "cloudresourcemanager.googleapis.com/tagValueBindings.delete",
       ]
@@ -274,13 +282,13 @@ resource "google_iam_deny_policy" "evidence_hold" {
   rules {
     description = "Opt-in (gcp.snapshots.evidenceHoldTag): snapshots bound to the EvidenceHold tag at creation are protected from everyone but the break-glass group."
     deny_rule {
-      denied_principals     = [
+      denied_principals = [
         "principalSet://goog/public:all",
       ]
-      exception_principals  = [
+      exception_principals = [
         "principalSet://goog/group/${var.break_glass_group}",
       ]
-      denied_permissions    = [
+      denied_permissions = [
         "compute.googleapis.com/snapshots.delete",
         "compute.googleapis.com/snapshots.setIamPolicy",
         "compute.googleapis.com/snapshots.updateKmsKey",

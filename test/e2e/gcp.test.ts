@@ -105,7 +105,8 @@ describe('custody with a gcp section', () => {
     expect(run.code).toBe(EXIT.FAILED);
     const doc = JSON.parse(run.stdout) as { rows: Array<{ provider: string; scope: string[]; check: string; result: string; action: string }> };
     expect(doc.rows).toContainEqual(expect.objectContaining({ provider: 'gcp', scope: ['web-prod', 'projects/web-prod'], result: 'ok', action: 'iam.serviceAccounts.getAccessToken' }));
-    expect(doc.rows).toContainEqual(expect.objectContaining({ scope: ['web-prod', WEB_1.replace('//compute.googleapis.com/', '')], result: 'ok' }));
+    expect(doc.rows).toContainEqual(expect.objectContaining({ scope: ['web-prod', WEB_1.replace('//compute.googleapis.com/', '')], result: 'ok', action: 'compute.instances.get, compute.instances.getScreenshot, compute.instances.getSerialPortOutput, compute.instances.listEffectiveTags' }));
+    expect(doc.rows).toContainEqual(expect.objectContaining({ scope: ['web-prod', 'projects/custody-forensics'], result: 'ok', action: expect.stringContaining('compute.snapshots.create') }));
     expect(doc.rows).toContainEqual(expect.objectContaining({ scope: ['web-prod', LEGACY], result: 'denied', action: expect.stringContaining('compute.instances.get') }));
   }, 240_000);
 

@@ -7,6 +7,9 @@ import { readFileSync } from 'node:fs';
 import { parse } from '@cdktf/hcl2json';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { GCP_INFRA_FILE, GCP_TERRAFORM_MAPPING, renderGcpTerraform } from '../../scripts/generate-gcp-infra.js';
+
+/** The group variables' validation: one email address, nothing else (HCL and JavaScript read it alike). */
+const EMAIL_ONLY = '^[^@:/, ]+@[^@:/, ]+$';
 import { GCP_DENY_POLICY_FILES, GCP_ROLE_FILES, readGcpBindings, readGcpDenyPolicy, readGcpRole } from '../../src/lab/gcp/policies.js';
 
 type Blocks = Record<string, Array<Record<string, any>>>;
@@ -24,6 +27,11 @@ beforeAll(async () => {
 describe('infra/gcp/main.tf', () => {
   it('is exactly what scripts/generate-gcp-infra.ts generates from policies/gcp (run npm run generate:infra)', () => {
     expect(readFileSync(GCP_INFRA_FILE, 'utf8')).toBe(renderGcpTerraform());
+  });
+
+  it('is laid out as terraform fmt lays it out: an attribute opening a multi-line list is not padded to align with its neighbours', () => {
+    const padded = readFileSync(GCP_INFRA_FILE, 'utf8').split('\n').filter((line) => /^\s*\w+ {2,}= \[$/.test(line));
+    expect(padded).toEqual([]);
   });
 
   it('each custom role has exactly the permissions of its policy file', () => {
@@ -62,6 +70,19 @@ describe('infra/gcp/main.tf', () => {
       expect(rule.exception_principals).toEqual((policy.rules[0]!.denyRule.exceptionPrincipals ?? []).map(terraformForm));
       expect(rule.denial_condition[0].expression).toBe(terraformForm(policy.rules[0]!.denyRule.denialCondition!.expression));
     }
+  });
+
+  it('takes each group as the email the deny policies name (principalSet://goog/group/EMAIL): an IAM member form such as group:EMAIL is refused at plan time', () => {
+    for (const name of ['tag_admin_group', 'break_glass_group']) {
+      const variable = (variables[name] as Array<{ description: string; validation?: Array<{ condition: string; error_message: string }> }>)[0]!;
+      expect(variable.description, name).toContain('email');
+      const validation = variable.validation?.[0];
+      expect(validation?.condition, name).toBe(`\${can(regex("${EMAIL_ONLY}", var.${name}))}`);
+      expect(validation?.error_message, name).toContain('without "group:"');
+    }
+    const email = new RegExp(EMAIL_ONLY);
+    expect(['tag-admins@example.com', 'break-glass@corp.example'].every((v) => email.test(v))).toBe(true);
+    expect(['group:tag-admins@example.com', 'principalSet://goog/group/tag-admins@example.com', 'tag-admins', 'a@b.com, c@d.com'].some((v) => email.test(v))).toBe(false);
   });
 
   it('asks for what a deployment must decide, and deploys the collection tag', () => {

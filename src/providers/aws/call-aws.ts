@@ -104,6 +104,19 @@ export function awsErrorText(error: unknown): string {
   return withoutSigningQuote(String((error as Error | undefined)?.message ?? error));
 }
 
+/**
+ * Where a refusal of `op` is decided: the collector role (calls in the target account, held to
+ * the collection tag), the collector's trust policy (assuming it), or the orchestrator role's
+ * policies (the forensics account's own calls).
+ */
+function whatToCheck(op: AwsOperationName): string {
+  const { account, api } = AWS_OPERATIONS[op];
+  if (account === 'target') return 'Check that the collector role allows it and that the resource carries the collection tag';
+  if (api === 'sts:AssumeRole') return "Check that the collector StackSet reached that account and that the role's trust policy admits this orchestrator role (aws.externalId, a source identity)";
+  const file = api.startsWith('s3:') ? 'orchestrator-evidence-bucket-policy.json' : 'orchestrator-policy.json';
+  return `Check that the orchestrator role allows it (policies/aws/${file})`;
+}
+
 /** Maps an SDK error to a `CustodyError`; exported for the paths that do not go through `callAws`. */
 export function toCustodyError(op: AwsOperationName, error: unknown, resource: string): CustodyError {
   if (isCustodyError(error)) return error;
@@ -126,11 +139,7 @@ export function toCustodyError(op: AwsOperationName, error: unknown, resource: s
     const parsed = parseDenial(message);
     const action = parsed.action ?? api;
     const on = parsed.resource ?? resource;
-    return new CustodyError(
-      'E_ACCESS_DENIED',
-      `AWS refused ${action} on ${on} (${name}). Check that the collector role allows it and that the resource carries the collection tag.`,
-      { ...base, action, resource: on },
-    );
+    return new CustodyError('E_ACCESS_DENIED', `AWS refused ${action} on ${on} (${name}). ${whatToCheck(op)} (docs/deploy-aws.md).`, { ...base, action, resource: on });
   }
   if (THROTTLED.has(name)) {
     return new CustodyError('E_THROTTLED', `${api} on ${resource} was still throttled after the SDK's retries (${name}): try again later or lower the concurrency.`, {

@@ -162,6 +162,16 @@ function azureError(error: RestLikeError): { code?: string; message: string } {
   return { code: inner?.code ?? error.code, message: inner?.message ?? error.message ?? String(error) };
 }
 
+/**
+ * The role assignment a refusal of `operation` is decided by: the collector's at the refused scope
+ * (a target subscription), or the SOC identity's evidence roles at the evidence container.
+ */
+function whoseAssignment(operation: AzureOperationName): string {
+  if (AZURE_OPERATIONS[operation].side === 'target') return 'the collector role assignment at that scope';
+  const role = operation === 'sealEvidence' ? 'Cloud Custody Evidence Sealer' : 'Cloud Custody Evidence Writer';
+  return `the ${role} role assignment of the SOC identity at the evidence container`;
+}
+
 export function toCustodyError(error: unknown, operation: AzureOperationName, resource: string, exchanges: AzureExchange[]): CustodyError {
   if (error instanceof CustodyError) return error;
   const e = error as RestLikeError;
@@ -176,7 +186,7 @@ export function toCustodyError(error: unknown, operation: AzureOperationName, re
     const direct = /perform action '([^']+)' over scope '([^']+)'/.exec(message);
     const action = linked?.[1] ?? direct?.[1] ?? declared;
     const scope = linked?.[2] ?? direct?.[2] ?? resource;
-    return new CustodyError('E_ACCESS_DENIED', `Azure refused ${action} on ${scope} (${code ?? 'Forbidden'}). Check the collector role assignment at that scope (docs/deploy-azure.md).`, {
+    return new CustodyError('E_ACCESS_DENIED', `Azure refused ${action} on ${scope} (${code ?? 'Forbidden'}). Check ${whoseAssignment(operation)} (docs/deploy-azure.md).`, {
       ...base,
       action,
       resource: scope,

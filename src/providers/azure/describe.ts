@@ -67,25 +67,23 @@ export async function storeJson(recorder: CaseRecorder, input: { evidenceId: str
   return result.status === 'stored' ? result.stored : undefined;
 }
 
-/** Reads a VM or scale-set VM model and instance view and stores both. */
-export async function describeVm(recorder: CaseRecorder, clients: AzureClients, target: AzureVmTarget | AzureVmssVmTarget, evidenceId: string): Promise<VmFacts> {
-  const { subscriptionId, resourceGroup } = target.resource;
-  const compute = clients.compute(subscriptionId);
-  const scaleSet = target.kind === 'azure-vmss-vm';
-  const model = scaleSet
+/** A VM's or scale-set VM's model, as ARM returns it (`getVirtualMachine` / `getScaleSetVm`). */
+export async function readVmModel(clients: AzureClients, target: AzureVmTarget | AzureVmssVmTarget) {
+  const compute = clients.compute(target.resource.subscriptionId);
+  const { resourceGroup } = target.resource;
+  return target.kind === 'azure-vmss-vm'
     ? await callAzure('getScaleSetVm', target.id, (o) => compute.virtualMachineScaleSetVMs.get(resourceGroup, target.scaleSet, target.instanceId, o))
     : await callAzure('getVirtualMachine', target.id, (o) => compute.virtualMachines.get(resourceGroup, target.resource.names[0]!, o));
-  const raw = obj(model.raw);
-  await storeJson(recorder, { evidenceId, name: 'vm-model.json', kind: 'azure-vm-model', source: target.id, target: target.id, body: raw, exchanges: model.exchanges });
-  const view = scaleSet
-    ? await callAzure('getScaleSetVmInstanceView', target.id, (o) => compute.virtualMachineScaleSetVMs.getInstanceView(resourceGroup, target.scaleSet, target.instanceId, o))
-    : await callAzure('getVirtualMachineInstanceView', target.id, (o) => compute.virtualMachines.instanceView(resourceGroup, target.resource.names[0]!, o));
-  await storeJson(recorder, { evidenceId, name: 'vm-instance-view.json', kind: 'azure-vm-instance-view', source: `${target.id}/instanceView`, target: target.id, body: view.raw, exchanges: view.exchanges });
+}
 
+/**
+ * The managed disks a VM model names (the OS disk, then the data disks as listed) and its
+ * ephemeral OS disk, which is no ARM resource (recorded, not collectable).
+ */
+export function disksOfVmModel(raw: Json, location: string): { disks: DiskFacts[]; ephemeralOsDisk?: string } {
   const storage = obj(at(raw, 'properties', 'storageProfile'));
   const osDisk = obj(storage.osDisk);
   const disks: DiskFacts[] = [];
-  const location = str(raw.location) ?? '';
   let ephemeralOsDisk: string | undefined;
   if (str(at(osDisk, 'diffDiskSettings', 'option'))?.toLowerCase() === 'local') {
     ephemeralOsDisk = str(osDisk.name) ?? 'os disk';
@@ -98,6 +96,24 @@ export async function describeVm(recorder: CaseRecorder, clients: AzureClients, 
     const lun = at(data, 'lun');
     if (id) disks.push({ id, role: 'data', ...(typeof lun === 'number' ? { lun } : {}), location, raw: {} });
   }
+  return ephemeralOsDisk ? { disks, ephemeralOsDisk } : { disks };
+}
+
+/** Reads a VM or scale-set VM model and instance view and stores both. */
+export async function describeVm(recorder: CaseRecorder, clients: AzureClients, target: AzureVmTarget | AzureVmssVmTarget, evidenceId: string): Promise<VmFacts> {
+  const { subscriptionId, resourceGroup } = target.resource;
+  const compute = clients.compute(subscriptionId);
+  const scaleSet = target.kind === 'azure-vmss-vm';
+  const model = await readVmModel(clients, target);
+  const raw = obj(model.raw);
+  await storeJson(recorder, { evidenceId, name: 'vm-model.json', kind: 'azure-vm-model', source: target.id, target: target.id, body: raw, exchanges: model.exchanges });
+  const view = scaleSet
+    ? await callAzure('getScaleSetVmInstanceView', target.id, (o) => compute.virtualMachineScaleSetVMs.getInstanceView(resourceGroup, target.scaleSet, target.instanceId, o))
+    : await callAzure('getVirtualMachineInstanceView', target.id, (o) => compute.virtualMachines.instanceView(resourceGroup, target.resource.names[0]!, o));
+  await storeJson(recorder, { evidenceId, name: 'vm-instance-view.json', kind: 'azure-vm-instance-view', source: `${target.id}/instanceView`, target: target.id, body: view.raw, exchanges: view.exchanges });
+
+  const location = str(raw.location) ?? '';
+  const { disks, ephemeralOsDisk } = disksOfVmModel(raw, location);
   const nicIds = arr(at(raw, 'properties', 'networkProfile', 'networkInterfaces'))
     .map((n) => str(obj(n).id))
     .filter((id): id is string => Boolean(id));

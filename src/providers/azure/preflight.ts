@@ -8,6 +8,9 @@
 import type { PreflightRow } from '../../core/provider-module.js';
 import type { AzureConfig } from './config.js';
 import { createAzureClients } from './clients.js';
+import { isCustodyError, type CustodyError } from '../../core/errors.js';
+import { disksOfVmModel, readVmModel } from './describe.js';
+import { parseResourceId } from './resource-id.js';
 import { ARM_SCOPE, createAzureIdentity, type IdentityDeps } from './identity.js';
 import { AZURE_OPERATIONS, type AzureOperation, type AzureScopeKind } from './operations.js';
 import { arr, obj, str } from './raw.js';
@@ -77,6 +80,20 @@ function remedy(kind: AzureScopeKind, config: AzureConfig): string {
     : 'assign the collector role there (docs/deploy-azure.md)';
 }
 
+const SCALE_SET_VM = 'Microsoft.Compute/virtualMachineScaleSets/virtualMachines/';
+
+/** A scope whose effective permissions are compared with what collection needs there. */
+interface CheckedScope {
+  scope: string;
+  /** The SCOPE column: the resource's name(s), or `subscription` / the staging group. */
+  label: string;
+  kind: AzureScopeKind;
+  /** A VM target that is a scale-set instance (an AKS node). */
+  scaleSetVm?: boolean;
+  /** A disk found through this VM's model (the VM's label). */
+  diskOf?: string;
+}
+
 export interface AzurePreflightRequest {
   config: AzureConfig;
   subscriptions?: string[];
@@ -100,15 +117,30 @@ export async function runAzurePreflight(request: AzurePreflightRequest): Promise
       rows.push(row('token in the target tenant', 'error', 'ClientAssertionCredential', String((error as Error).message)));
       continue;
     }
-    const scopes: Array<[string, string, AzureScopeKind]> = [
-      [`/subscriptions/${subscriptionId}`, 'subscription', 'subscription'],
-      [`/subscriptions/${subscriptionId}/resourceGroups/${config.stagingResourceGroup}`, config.stagingResourceGroup, 'staging'],
+    const scopes: CheckedScope[] = [
+      { scope: `/subscriptions/${subscriptionId}`, label: 'subscription', kind: 'subscription' },
+      { scope: `/subscriptions/${subscriptionId}/resourceGroups/${config.stagingResourceGroup}`, label: config.stagingResourceGroup, kind: 'staging' },
     ];
     for (const target of request.targets ?? []) {
       if (target.resource.subscriptionId.toLowerCase() !== subscriptionId.toLowerCase()) continue;
-      scopes.push([target.id, target.resource.names.join('/'), target.kind === 'azure-disk' ? 'disk' : 'vm']);
+      const label = target.resource.names.join('/');
+      if (target.kind === 'azure-disk') {
+        scopes.push({ scope: target.id, label, kind: 'disk' });
+        continue;
+      }
+      scopes.push({ scope: target.id, label, kind: 'vm', scaleSetVm: target.kind === 'azure-vmss-vm' });
+      // Collection reads and snapshots every disk at the disk's own scope, where a VM's tag (and so
+      // the policy's assignment on the VM) does not reach: each disk is checked there too.
+      try {
+        const model = await readVmModel(clients, target);
+        for (const disk of disksOfVmModel(obj(model.raw), '').disks) scopes.push({ scope: disk.id, label: parseResourceId(disk.id).names.join('/'), kind: 'disk', diskOf: label });
+      } catch (error) {
+        const e = error as CustodyError;
+        const denied = isCustodyError(error) && error.code === 'E_ACCESS_DENIED';
+        rows.push(row('disks of the vm', denied ? 'denied' : 'error', e.action ?? 'Microsoft.Compute/virtualMachines/read', `its disks were not checked: ${e.message}`, label));
+      }
     }
-    for (const [scope, label, kind] of scopes) {
+    for (const { scope, label, kind, scaleSetVm, diskOf } of scopes) {
       let permissions: unknown[];
       try {
         permissions = await effectivePermissions(clients.rawArm(subscriptionId), scope);
@@ -116,9 +148,12 @@ export async function runAzurePreflight(request: AzurePreflightRequest): Promise
         rows.push(row('effective permissions', 'error', 'Microsoft.Authorization/permissions', `${scope}: ${(error as Error).message}`, label));
         continue;
       }
-      for (const { action } of neededAt(kind)) {
+      // A VM needs the VM actions, a scale-set VM (an AKS node) the scale-set VM ones; never both.
+      const needed = neededAt(kind).filter(({ action }) => kind !== 'vm' || action.startsWith(SCALE_SET_VM) === Boolean(scaleSetVm));
+      for (const { action } of needed) {
         const ok = effectiveAllows(permissions, action);
-        rows.push(row(`${kind} scope`, ok ? 'ok' : 'denied', action, ok ? scope : `not granted at ${scope}: ${remedy(kind, config)}`, label));
+        const why = `${remedy(kind, config)}${diskOf ? ` (a disk of ${diskOf}: a VM's tag does not reach its disks)` : ''}`;
+        rows.push(row(`${kind} scope`, ok ? 'ok' : 'denied', action, ok ? scope : `not granted at ${scope}: ${why}`, label));
       }
     }
   }

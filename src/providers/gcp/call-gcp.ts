@@ -6,8 +6,8 @@
  * (docs/research/gcp.md §3.4).
  */
 import { CustodyError } from '../../core/errors.js';
-import type { GcpOperationName } from './operations.js';
-import { GCP_OPERATIONS } from './operations.js';
+import type { GcpOperation, GcpOperationName, GcpRoleName } from './operations.js';
+import { GCP_OPERATIONS, permissionRole } from './operations.js';
 
 export interface GoogleErrorShape {
   code?: number;
@@ -68,6 +68,32 @@ export function parseRequiredPermission(message: string): { permission?: string;
   return match ? { permission: match[1]!, resource: match[2]! } : {};
 }
 
+/**
+ * The role that grants a refused permission: that of the operation declaring it (Google may name
+ * a permission of another role than the call's own, as the evidence hold's createTagBinding on a
+ * snapshot insert), else the call's.
+ */
+function roleGranting(permission: string, op: GcpOperationName): GcpRoleName {
+  const declaring = (Object.values(GCP_OPERATIONS) as GcpOperation[]).find((o) => o.permissions.some((p) => p.action === permission)) ?? GCP_OPERATIONS[op];
+  return permissionRole(declaring, permission);
+}
+
+/** Where the role that grants a refused permission is bound (policies/gcp/bindings.json, infra/gcp). */
+function whereGranted(role: GcpRoleName): string {
+  switch (role) {
+    case 'collector':
+      return 'the collector role is granted in that project and that the resource carries the collection tag';
+    case 'inventory':
+      return 'the inventory role (policies/gcp/inventory-role.json) is granted to the collector in that project';
+    case 'snapshotWriter':
+      return 'the snapshot-writer role (policies/gcp/snapshot-writer-role.json) is granted to the collector in the forensics project';
+    case 'evidenceHold':
+      return 'the evidence-hold role (policies/gcp/evidence-hold-role.json) is granted to the collector in the forensics project and on the EvidenceHold tag value';
+    case 'tokenCreator':
+      return 'the orchestrator holds the token-creator role (policies/gcp/token-creator-role.json) on the collector service account';
+  }
+}
+
 export function toCustodyError(error: unknown, op: GcpOperationName, resource: string): CustodyError {
   if (error instanceof CustodyError) return error;
   const c = classifyGoogleError(error);
@@ -81,7 +107,7 @@ export function toCustodyError(error: unknown, op: GcpOperationName, resource: s
       // look. Google's own text is kept only when it says more than the permission and resource.
       const why = c.reason ?? (c.httpStatus !== undefined ? `HTTP ${c.httpStatus}` : 'PERMISSION_DENIED');
       const said = named.permission !== undefined && c.message.trim() === `Required '${named.permission}' permission for '${named.resource}'` ? '' : ` Google said: ${c.message}`;
-      return new CustodyError('E_ACCESS_DENIED', `GCP refused ${permission} on ${on} (${why}). Check that the collector role is granted in that project and that the resource carries the collection tag (docs/deploy-gcp.md).${said}`, {
+      return new CustodyError('E_ACCESS_DENIED', `GCP refused ${permission} on ${on} (${why}). Check that ${whereGranted(roleGranting(permission, op))} (docs/deploy-gcp.md).${said}`, {
         cause: error,
         action: permission,
         resource: on,

@@ -6,7 +6,7 @@
  */
 import { isCustodyError, type CustodyError } from '../../core/errors.js';
 import { attachedDisks } from './describe.js';
-import { GCP_OPERATIONS, permissionRole, type GcpOperation } from './operations.js';
+import { GCP_OPERATIONS, permissionRole, type GcpOperation, type GcpRoleName } from './operations.js';
 import { resourceManagerBase } from './resource-manager.js';
 import type { GcpSession } from './session.js';
 import { gcpTargetKey, resourceNameOf, type GcpDiskTarget, type GcpTarget } from './targets.js';
@@ -20,6 +20,8 @@ export interface GcpPreflightRow {
   /** Permissions missing (denied) or the error's message. */
   detail?: string;
   missing?: string[];
+  /** What IAM was asked and granted (ok). */
+  granted?: string[];
 }
 
 function declared(filter: (op: GcpOperation, action: string) => boolean): string[] {
@@ -30,8 +32,25 @@ function declared(filter: (op: GcpOperation, action: string) => boolean): string
 
 const INSTANCE_PERMISSIONS = declared((_op, a) => a.startsWith('compute.instances.') && a !== 'compute.instances.list');
 const DISK_PERMISSIONS = declared((_op, a) => a.startsWith('compute.disks.'));
-const TARGET_PROJECT_PERMISSIONS = declared((op, a) => permissionRole(op, a) === 'inventory' && a === 'compute.instances.list');
-const FORENSICS_PROJECT_PERMISSIONS = ['compute.snapshots.create'];
+/** Every permission of a role, as operations.ts declares it (and policies/gcp/ holds the role to). */
+const ofRole = (role: GcpRoleName) => declared((op, a) => permissionRole(op, a) === role);
+/** The inventory role, bound at the target project without a condition: selectors and preflight's own per-resource calls. */
+const TARGET_PROJECT_PERMISSIONS = ofRole('inventory');
+/** The snapshot writer, bound in the forensics project: create, label, wait on and read every snapshot. */
+const SNAPSHOT_WRITER_PERMISSIONS = ofRole('snapshotWriter');
+/**
+ * The evidence hold (with `gcp.snapshots.evidenceHoldTag`), on the forensics project's snapshots.
+ * Its `resourcemanager.tagValueBindings.create` is granted on the tag value, not the project, so a
+ * project's answer cannot show it.
+ */
+const EVIDENCE_HOLD_PERMISSIONS = ofRole('evidenceHold').filter((a) => a.startsWith('compute.'));
+
+/** The file in policies/gcp/ that grants each permission a project row asks about. */
+function roleFileOf(permission: string): string {
+  if (TARGET_PROJECT_PERMISSIONS.includes(permission)) return 'inventory-role.json';
+  if (EVIDENCE_HOLD_PERMISSIONS.includes(permission)) return 'evidence-hold-role.json';
+  return 'snapshot-writer-role.json';
+}
 
 function errorRow(scope: string, check: string, resource: string, error: unknown): GcpPreflightRow {
   const e = error as CustodyError;
@@ -59,8 +78,15 @@ async function projectPermissions(session: GcpSession, asProject: string, projec
 function verdict(scope: string, check: string, resource: string, asked: string[], granted: string[]): GcpPreflightRow {
   const missing = asked.filter((p) => !granted.includes(p));
   return missing.length === 0
-    ? { scope, check, resource, result: 'ok' }
+    ? { scope, check, resource, result: 'ok', granted: asked }
     : { scope, check, resource, result: 'denied', missing, detail: `missing ${missing.join(', ')} on ${resource}` };
+}
+
+/** A denied project row says which role file of policies/gcp/ grants what is missing, and where (infra/gcp binds them). */
+function withRoleFiles(row: GcpPreflightRow, where: string): GcpPreflightRow {
+  if (row.result !== 'denied' || !row.missing) return row;
+  const files = [...new Set(row.missing.map(roleFileOf))].map((f) => `policies/gcp/${f}`);
+  return { ...row, detail: `${row.detail}: grant ${files.join(' and ')} ${where} (infra/gcp/main.tf, docs/deploy-gcp.md)` };
 }
 
 /** How the collection tag is named in messages: the configured one, else the shipped default. */
@@ -104,13 +130,16 @@ export async function preflightGcp(session: GcpSession, options: { projects?: st
       continue;
     }
     try {
-      rows.push(verdict(project, 'target project permissions', `projects/${project}`, TARGET_PROJECT_PERMISSIONS, await projectPermissions(session, project, project, TARGET_PROJECT_PERMISSIONS)));
+      const row = verdict(project, 'target project permissions', `projects/${project}`, TARGET_PROJECT_PERMISSIONS, await projectPermissions(session, project, project, TARGET_PROJECT_PERMISSIONS));
+      rows.push(withRoleFiles(row, `to the collector in ${project}`));
     } catch (error) {
       rows.push(errorRow(project, 'target project permissions', `projects/${project}`, error));
     }
     try {
       const forensics = `projects/${config.forensicsProject}`;
-      rows.push(verdict(project, 'forensics project permissions', forensics, FORENSICS_PROJECT_PERMISSIONS, await projectPermissions(session, project, config.forensicsProject, FORENSICS_PROJECT_PERMISSIONS)));
+      const asked = config.snapshots.evidenceHoldTag ? [...SNAPSHOT_WRITER_PERMISSIONS, ...EVIDENCE_HOLD_PERMISSIONS] : SNAPSHOT_WRITER_PERMISSIONS;
+      const row = verdict(project, 'forensics project permissions', forensics, asked, await projectPermissions(session, project, config.forensicsProject, asked));
+      rows.push(withRoleFiles(row, `to this project's collector in ${config.forensicsProject}`));
     } catch (error) {
       rows.push(errorRow(project, 'forensics project permissions', `projects/${config.forensicsProject}`, error));
     }

@@ -160,7 +160,8 @@ export async function runGcpPreflightRows(config: GcpConfig, request: PreflightR
       scope: [row.scope, row.resource],
       check: row.check,
       result: row.result,
-      action: row.missing?.join(', ') ?? (row.check.includes('impersonate') ? 'iam.serviceAccounts.getAccessToken' : 'testIamPermissions'),
+      // The permissions a row is about: those missing (denied), else those asked and granted.
+      action: (row.missing ?? row.granted)?.join(', ') ?? (row.check.includes('impersonate') ? 'iam.serviceAccounts.getAccessToken' : 'testIamPermissions'),
       detail: row.detail ?? (row.result === 'ok' ? 'allowed' : ''),
     }));
   } finally {

@@ -5,8 +5,8 @@
  */
 import { CustodyError } from '../../core/errors.js';
 import { withoutUrlCredentials } from '../../core/url-credentials.js';
-import { describeOperation, K8S_OPERATIONS } from './operations.js';
-import type { KubernetesOperationName } from './operations.js';
+import { describeOperation, K8S_OPERATIONS, roleFileOf } from './operations.js';
+import type { KubernetesOperationName, KubernetesRoleName } from './operations.js';
 
 /** A non-2xx answer seen outside the generated client (streams, the node proxy, exec). */
 export class KubernetesHttpError extends Error {
@@ -78,6 +78,14 @@ function parseStatusBody(text: string): { message?: string; reason?: string } {
   }
 }
 
+/** Where the grant a refusal lacks comes from: the shipped role's file, or the cluster itself. */
+function whoGrants(role: KubernetesRoleName): string {
+  const file = roleFileOf(role);
+  return file
+    ? `The ${role} role grants it (${file}; how to bind it: docs/kubernetes.md).`
+    : `Every cluster grants it to authenticated users (${role}); check that the cluster's RBAC still does.`;
+}
+
 /**
  * Maps a failure of operation `name` on `resource` (`k8s:cluster/ns/pod`, `k8s:cluster/node/n`)
  * to a `CustodyError`: 403 → E_ACCESS_DENIED naming the verb and resource, 404/410 → E_NOT_FOUND,
@@ -95,7 +103,7 @@ export function toKubernetesError(name: KubernetesOperationName, resource: strin
     case status === 403:
       return new CustodyError(
         'E_ACCESS_DENIED',
-        `Kubernetes refused ${describeOperation(op)} on ${resource}${said}. The ${op.role} role in policies/kubernetes/ grants it.`,
+        `Kubernetes refused ${describeOperation(op)} on ${resource}${said}. ${whoGrants(op.role)}`,
         base,
       );
     case status === 404 || status === 410:

@@ -87,6 +87,15 @@ export function describeOperation(operation: KubernetesOperation): string {
   return `${operation.verb} ${operation.apiGroup ? `${operation.apiGroup}/` : ''}${resource}`;
 }
 
+/**
+ * The file of policies/kubernetes/ that defines a shipped role (`cloud-custody-collector` →
+ * `policies/kubernetes/collector-role.yaml`); none for a role every cluster has built in.
+ */
+export function roleFileOf(role: KubernetesRoleName): string | undefined {
+  const prefix = 'cloud-custody-';
+  return role.startsWith(prefix) ? `policies/kubernetes/${role.slice(prefix.length)}-role.yaml` : undefined;
+}
+
 /** The owner kinds the collector follows, and the operation that reads each. */
 export const OWNER_OPERATIONS: Readonly<Record<string, KubernetesOperationName>> = {
   ReplicaSet: 'readReplicaSet',

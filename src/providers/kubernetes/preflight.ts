@@ -13,7 +13,7 @@ import { DEFAULT_FORENSICS_NAMESPACE } from './checkpoint-retrieve.js';
 import { connectCluster } from './cluster-access.js';
 import { withEksCredentials } from './eks-credentials.js';
 import type { ClusterAccess, KubernetesDeps } from './cluster-access.js';
-import { describeOperation, K8S_OPERATIONS } from './operations.js';
+import { describeOperation, K8S_OPERATIONS, roleFileOf } from './operations.js';
 import { admissionPolicyRows } from './preflight-admission.js';
 import type { KubernetesOperation, KubernetesOperationName } from './operations.js';
 
@@ -125,7 +125,7 @@ export async function runKubernetesPreflight(options: KubernetesPreflightOptions
         try {
           const { allowed, reason } = await review(access, op, namespace);
           const grantedBy = `granted by ${op.role}`;
-          rows.push({ ...row, result: allowed ? 'ok' : 'denied', detail: allowed ? grantedBy : `not allowed${reason ? ` (${reason})` : ''}: bind ${op.role} (policies/kubernetes/)` });
+          rows.push({ ...row, result: allowed ? 'ok' : 'denied', detail: allowed ? grantedBy : `not allowed${reason ? ` (${reason})` : ''}: bind ${op.role} (${roleFileOf(op.role) ?? 'built into the cluster'})` });
         } catch (error) {
           rows.push({ ...row, result: 'error', detail: isCustodyError(error) ? error.message : String(error) });
         }

@@ -47,6 +47,18 @@ describe('callAws', () => {
     ).rejects.toMatchObject({ code: 'E_ACCESS_DENIED', action: 'ec2:CreateSnapshots', resource: ARN });
   });
 
+  it.each([
+    ['createSnapshots', 'ec2:CreateSnapshots', ARN, 'Check that the collector role allows it and that the resource carries the collection tag'],
+    ['copyToForensics', 'ec2:CopySnapshot', 'arn:aws:ec2:us-east-1::snapshot/snap-0abc', 'Check that the orchestrator role allows it (policies/aws/orchestrator-policy.json'],
+    ['putEvidenceObject', 's3:PutObject', 'arn:aws:s3:::evidence/IR-1/ledger.jsonl', 'Check that the orchestrator role allows it (policies/aws/orchestrator-evidence-bucket-policy.json'],
+    ['assumeCollectorRole', 'sts:AssumeRole', 'arn:aws:iam::222222222222:role/CloudCustodyCollector', "Check that the collector StackSet reached that account and that the role's trust policy admits this orchestrator role"],
+  ] as const)('an AccessDenied of %s says whose policy to check: the role that made the call', (op, action, resource, hint) => {
+    const error = toCustodyError(op, awsError('AccessDenied', 'not authorized'), resource);
+    expect(error).toMatchObject({ code: 'E_ACCESS_DENIED', action, resource });
+    expect(error.message).toContain(`AWS refused ${action} on ${resource} (AccessDenied). ${hint}`);
+    expect(error.message).toContain('docs/deploy-aws.md');
+  });
+
   it('throttling that outlasts the SDK retries is E_THROTTLED and retryable', async () => {
     ec2Mock.on(DescribeInstancesCommand).rejects(awsError('RequestLimitExceeded', 'Request limit exceeded.'));
     await expect(callAws('describeInstances', ec2, new DescribeInstancesCommand({}), { resource: ARN })).rejects.toMatchObject({

@@ -124,6 +124,14 @@ describe('collecting a tagged GCE instance', () => {
     expect(fx.recorder.ofType('step.failed')[0]!.data.step).toBe('describe');
   });
 
+  it('a snapshot the forensics project refuses points at the snapshot-writer role there, not at the collection tag', async () => {
+    fx = await startGcpFixture({ lab: { withoutPermissions: ['compute.snapshots.create'] } });
+    const outcome = await collectGcpTarget({ session: fx.session, recorder: fx.recorder }, parseGcpTarget(WEB_1));
+    expect(outcome.error).toMatchObject({ code: 'E_ACCESS_DENIED', action: 'compute.snapshots.create' });
+    expect(outcome.error!.message).toMatch(/^GCP refused compute\.snapshots\.create on projects\/custody-forensics\S* \(forbidden\)\. Check that the snapshot-writer role \(policies\/gcp\/snapshot-writer-role\.json\) is granted to the collector in the forensics project \(docs\/deploy-gcp\.md\)\./);
+    expect(forensicsSnapshots(fx)).toEqual([]);
+  });
+
   it('a regional disk named on its own is snapshotted into the forensics project', async () => {
     fx = await startGcpFixture();
     const outcome = await collectGcpTarget({ session: fx.session, recorder: fx.recorder }, parseGcpTarget('projects/web-prod/regions/us-central1/disks/shared-data'));

@@ -64,6 +64,7 @@ describe('evidence hold (opt-in)', () => {
     const outcome = await collectGcpTarget({ session: fx.session, recorder: fx.recorder }, parseGcpTarget('projects/web-prod/regions/us-central1/disks/shared-data'));
     expect(outcome.status).toBe('failed');
     expect(outcome.error).toMatchObject({ code: 'E_ACCESS_DENIED', action: 'compute.snapshots.createTagBinding' });
+    expect(outcome.error!.message).toContain('Check that the evidence-hold role (policies/gcp/evidence-hold-role.json) is granted to the collector in the forensics project and on the EvidenceHold tag value (docs/deploy-gcp.md).');
   });
 
   it('a hold Resource Manager does not list on the snapshot is recorded as not confirmed and the target is partial, not collected', async () => {

@@ -25,6 +25,9 @@ describe('GCP preflight (testIamPermissions, nothing changed)', () => {
       ['gke-prod', 'target project permissions', 'ok'],
       ['gke-prod', 'forensics project permissions', 'ok'],
     ]);
+    // An allowed row names what was asked and granted, as a denied one names what is missing.
+    expect(rows.find((r) => r.check === 'forensics project permissions')!.granted).toEqual(['compute.globalOperations.get', 'compute.snapshots.create', 'compute.snapshots.get', 'compute.snapshots.setLabels']);
+    expect(rows.find((r) => r.check === 'target project permissions')!.granted).toEqual(['compute.disks.list', 'compute.instances.list', 'compute.instances.listEffectiveTags']);
     expect(fx.lab.state.snapshots.size).toBe(0);
   });
 
@@ -56,6 +59,28 @@ describe('GCP preflight (testIamPermissions, nothing changed)', () => {
     ]);
     for (const row of resourceRows.slice(1)) expect(JSON.stringify(row)).toContain('compute.disks.list');
     expect(fx.lab.state.snapshots.size).toBe(0);
+  });
+
+  it.each([
+    ['forensics project permissions', 'projects/custody-forensics', 'compute.globalOperations.get', 'snapshot-writer-role.json'],
+    ['target project permissions', 'projects/web-prod', 'compute.instances.listEffectiveTags', 'inventory-role.json'],
+  ])('the %s row asks for every permission of its role: without one it is denied, naming it and the role file', async (check, resource, permission, file) => {
+    fx = await startGcpFixture({ lab: { withoutPermissions: [permission] } });
+    const row = (await preflightGcp(fx.session, { projects: ['web-prod'] })).find((r) => r.check === check)!;
+    expect(row).toMatchObject({ result: 'denied', resource, missing: [permission] });
+    expect(row.detail).toContain(`policies/gcp/${file}`);
+  });
+
+  it('with gcp.snapshots.evidenceHoldTag, the forensics project row also asks for the hold: denied naming createTagBinding when the hold role is not bound, ok when it is', async () => {
+    const hold = { snapshots: { evidenceHoldTag: { key: '123456789012/EvidenceHold', value: 'true' } } };
+    fx = await startGcpFixture({ config: hold });
+    const unbound = (await preflightGcp(fx.session, { projects: ['web-prod'] })).find((r) => r.check === 'forensics project permissions')!;
+    expect(unbound).toMatchObject({ result: 'denied', missing: ['compute.snapshots.createTagBinding', 'compute.snapshots.listTagBindings'] });
+    expect(unbound.detail).toContain('evidence-hold-role.json');
+    await fx.stop();
+    fx = await startGcpFixture({ config: hold, lab: { evidenceHold: true } });
+    const bound = (await preflightGcp(fx.session, { projects: ['web-prod'] })).find((r) => r.check === 'forensics project permissions')!;
+    expect(bound.result).toBe('ok');
   });
 
   it('an orchestrator that may not impersonate is denied for that project', async () => {

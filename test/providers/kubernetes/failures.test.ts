@@ -58,7 +58,7 @@ describe('when the pod or the cluster gets in the way', () => {
     const { kase, outcome, names } = await collect(fixture);
     expect(outcome.status).toBe('partial');
     expect(outcome.error).toMatchObject({ code: 'E_ACCESS_DENIED', action: 'k8s:create pods/exec', resource: 'k8s:lab/shop/web-7d9f8b6c5d-x2x7k' });
-    expect(outcome.reason).toMatch(/cloud-custody-collector role/);
+    expect(outcome.reason).toMatch(/Kubernetes refused create pods\/exec on k8s:lab\/shop\/web-7d9f8b6c5d-x2x7k(: .*)?\. The cloud-custody-collector role grants it \(policies\/kubernetes\/collector-role\.yaml; how to bind it: docs\/kubernetes\.md\)\.$/);
     // One refused attempt, not one per command.
     const refused = fixture.lab.audit.filter((a) => a.subresource === 'exec');
     expect(refused).toEqual([expect.objectContaining({ code: 403, verb: 'create', user: 'cloud-custody-reader' })]);

@@ -73,12 +73,12 @@ describe('Kubernetes preflight', () => {
     const rows = await runKubernetesPreflight({ config: fixture.config, namespaces: ['shop', 'payments'] });
     const denied = rows.filter((r) => r.result === 'denied' && r.need === 'required' && r.namespace === 'shop');
     expect(denied.map((r) => r.action).sort()).toEqual(['k8s:create pods/exec', 'k8s:get pods/exec']);
-    expect(denied[0]!.detail).toMatch(/bind cloud-custody-collector/);
+    expect(denied[0]!.detail).toMatch(/bind cloud-custody-collector \(policies\/kubernetes\/collector-role\.yaml\)/);
     // The reader is bound in shop only, as the shipped RoleBinding is bound per namespace.
     expect(rows.find((r) => r.check === 'readPod' && r.namespace === 'shop')?.result).toBe('ok');
     expect(rows.find((r) => r.check === 'readPod' && r.namespace === 'payments')).toMatchObject({ result: 'denied', detail: expect.stringMatching(/bind cloud-custody-collector/) });
     expect(rows.find((r) => r.check === 'createNetworkPolicy' && r.namespace === 'shop')).toMatchObject({ result: 'denied', need: '--isolate' });
-    expect(rows.find((r) => r.check === 'checkpointContainer')).toMatchObject({ result: 'denied', need: 'just in time' });
+    expect(rows.find((r) => r.check === 'checkpointContainer')).toMatchObject({ result: 'denied', need: 'just in time', detail: expect.stringContaining('policies/kubernetes/node-checkpoint-role.yaml') });
     // Without the preflight role, whether the admission policies are installed cannot be told.
     expect(rows.filter((r) => r.check === 'readAdmissionPolicy').map((r) => [r.result, r.need])).toEqual(SHIPPED_ADMISSION_POLICIES.map(() => ['denied', 'optional']));
     expect(rows.find((r) => r.check === 'readAdmissionPolicy')?.detail).toMatch(/^cannot tell whether it is installed \(Kubernetes refused get admissionregistration\.k8s\.io\/validatingadmissionpolicies .*\): apply policies\/kubernetes\/preflight-role\.yaml$/);

@@ -2,7 +2,7 @@ import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { loadAll } from 'js-yaml';
 import { describe, expect, it } from 'vitest';
-import { K8S_OPERATIONS, OWNER_OPERATIONS } from '../../../src/providers/kubernetes/operations.js';
+import { K8S_OPERATIONS, OWNER_OPERATIONS, roleFileOf } from '../../../src/providers/kubernetes/operations.js';
 import type { KubernetesOperation } from '../../../src/providers/kubernetes/operations.js';
 import { SHIPPED_ADMISSION_POLICIES } from '../../../src/providers/kubernetes/admission-policies.js';
 
@@ -37,6 +37,18 @@ describe('the shipped RBAC in policies/kubernetes', () => {
       // A rule without resourceNames grants the named objects too (the next test refuses it as too broad).
       const granted = grants(rules!);
       for (const need of needs(op)) expect(granted.includes(need) || granted.includes(need.replace(/\|[^|]*$/, '|*')), `${name} is not granted by ${op.role}: ${need}`).toBe(true);
+    }
+  });
+
+  it('defines each role in the file a refusal or a preflight row names for it', () => {
+    for (const [name, op] of operations) {
+      const file = roleFileOf(op.role);
+      if (op.role.startsWith('system:')) {
+        expect(file, name).toBeUndefined();
+        continue;
+      }
+      const defined = loadAll(readFileSync(join(dir, '../..', file!), 'utf8')) as Doc[];
+      expect(defined.some((d) => d.kind === 'ClusterRole' && d.metadata.name === op.role), `${name}: ${file} defines ${op.role}`).toBe(true);
     }
   });
 
