@@ -89,6 +89,7 @@ export function walkChain(text: string, options: CheckChainOptions = {}, handOve
   };
   const entries: LedgerEntry[] = [];
   const error = (problem: Omit<Problem, 'severity'>) => steps.push({ severity: 'error', ...problem });
+  const gaps: SeqGap[] = [];
 
   const lines = text.split('\n');
   const last = lines.pop();
@@ -139,11 +140,15 @@ export function walkChain(text: string, options: CheckChainOptions = {}, handOve
     }
 
     if (entry.seq !== expectedSeq) {
-      const why =
-        entry.seq > expectedSeq
-          ? `entries ${expectedSeq}..${entry.seq - 1} are missing before it`
-          : 'it repeats or goes back (an inserted or reordered entry)';
-      error({ entrySeq: entry.seq, line: lineNo, kind: 'seq-mismatch', message: `${nameOf(entry, lineNo)}: expected seq ${expectedSeq}, found ${entry.seq}: ${why}` });
+      const said = `${nameOf(entry, lineNo)}: expected seq ${expectedSeq}, found ${entry.seq}`;
+      if (entry.seq > expectedSeq) {
+        // Missing here, or only elsewhere (reordered): said once the whole ledger is walked.
+        const problem: Problem = { severity: 'error', entrySeq: entry.seq, line: lineNo, kind: 'seq-mismatch', message: said };
+        steps.push(problem);
+        gaps.push({ problem, from: expectedSeq, to: entry.seq - 1 });
+      } else {
+        error({ entrySeq: entry.seq, line: lineNo, kind: 'seq-mismatch', message: `${said}: it repeats or goes back (an inserted or reordered entry)` });
+      }
     }
     let sound = true;
     if (entry.prev !== prev) {
@@ -190,6 +195,7 @@ export function walkChain(text: string, options: CheckChainOptions = {}, handOve
   if (lines.length === 0 && steps.length === 0) {
     error({ kind: 'malformed-entry', message: 'ledger.jsonl has no entries' });
   }
+  if (gaps.length > 0) describeGaps(gaps, entries, lines.length, steps);
   return { entries, steps, signatures, ...(publicKey ? { publicKey } : {}), ...(caseId ? { caseId } : {}) };
 }
 
@@ -229,6 +235,55 @@ export function settleChain(walk: ChainWalk, verdicts: readonly boolean[]): Chai
     ...(walk.publicKey ? { publicKey: walk.publicKey } : {}),
     ...(walk.caseId ? { caseId: walk.caseId } : {}),
   };
+}
+
+/** Entries `from..to` were expected before the line of `problem` (whose message ends without the why). */
+interface SeqGap {
+  problem: Problem;
+  from: number;
+  to: number;
+}
+
+/**
+ * Says of each gap in the sequence whether its entries are missing or only elsewhere in the
+ * ledger (reordered): "missing" for an entry that is still there, lines later, would send the
+ * reader looking for a removal that did not happen. Runs only when the sequence has a gap.
+ */
+function describeGaps(gaps: readonly SeqGap[], entries: readonly LedgerEntry[], lineCount: number, steps: ChainWalk['steps']): void {
+  // Every line but a malformed one became an entry, in order: that gives each seq its first line.
+  const skipped = new Set<number>();
+  for (const step of steps) if (!('pending' in step) && step.kind === 'malformed-entry' && step.line !== undefined) skipped.add(step.line);
+  const lineOf = new Map<number, number>();
+  for (let line = 1, k = 0; line <= lineCount && k < entries.length; line++) {
+    if (skipped.has(line)) continue;
+    const seq = entries[k++]!.seq;
+    if (!lineOf.has(seq)) lineOf.set(seq, line);
+  }
+  for (const { problem, from, to } of gaps) {
+    const count = to - from + 1;
+    const found: Array<[seq: number, line: number]> = [];
+    if (count <= lineOf.size) {
+      for (let seq = from; seq <= to; seq++) {
+        const line = lineOf.get(seq);
+        if (line !== undefined) found.push([seq, line]);
+      }
+    } else {
+      for (const [seq, line] of lineOf) if (seq >= from && seq <= to) found.push([seq, line]);
+      found.sort((a, b) => a[0] - b[0]);
+    }
+    const range = count === 1 ? `entry ${from}` : `entries ${from}..${to}`;
+    let why: string;
+    const first = found[0];
+    if (!first) why = `${range} ${count === 1 ? 'is' : 'are'} missing before it`;
+    else if (found.length === count && count === 1) why = `entry ${from} is not before it but at line ${first[1]}: the entries are out of order`;
+    else if (found.length === count) why = `${range} are not before it but elsewhere in the ledger (entry ${first[0]} at line ${first[1]}): the entries are out of order`;
+    else why = `${range} are not before it: ${are(found.length)} elsewhere in the ledger, out of order (entry ${first[0]} at line ${first[1]}), and ${are(count - found.length)} missing`;
+    problem.message = `${problem.message}: ${why}`;
+  }
+}
+
+function are(n: number): string {
+  return `${n} ${n === 1 ? 'is' : 'are'}`;
 }
 
 function hashMismatch(entry: LedgerEntry, line: number): Omit<Problem, 'severity'> {

@@ -62,7 +62,13 @@ describe('verify', () => {
     await writeLines(lines.filter((_, i) => i !== 4));
     const result = await verifyCase(kase.caseDir);
     expect(result.firstProblem).toMatchObject({ kind: 'seq-mismatch', entrySeq: 6, line: 5 });
-    expect(result.firstProblem?.message).toMatch(/entries 5\.\.5 are missing/);
+    expect(result.firstProblem?.message).toBe('entry 6 (line 5, snapshot.created): expected seq 5, found 6: entry 5 is missing before it');
+  });
+
+  it('entries removed from the middle are named as a range', async () => {
+    await writeLines(lines.filter((_, i) => i !== 4 && i !== 5));
+    const result = await verifyCase(kase.caseDir);
+    expect(result.firstProblem?.message).toBe('entry 7 (line 5, artifact.recorded): expected seq 5, found 7: entries 5..6 are missing before it');
   });
 
   it('an inserted entry forged without the case key is named at its line', async () => {
@@ -83,12 +89,28 @@ describe('verify', () => {
     expect(result.firstProblem).toMatchObject({ kind: 'seq-mismatch', entrySeq: 3, line: 7 });
   });
 
-  it('reordered entries are named at the first line out of order', async () => {
+  it('reordered entries are named at the first line out of order, saying where the skipped entry is (not that it is missing)', async () => {
     const next = [...lines];
     [next[4], next[5]] = [next[5]!, next[4]!];
     await writeLines(next);
     const result = await verifyCase(kase.caseDir);
     expect(result.firstProblem).toMatchObject({ kind: 'seq-mismatch', entrySeq: 6, line: 5 });
+    expect(result.firstProblem?.message).toBe('entry 6 (line 5, snapshot.created): expected seq 5, found 6: entry 5 is not before it but at line 6: the entries are out of order');
+  });
+
+  it('a block of entries moved later is named as out of order; one moved and one removed says both', async () => {
+    // Lines 5-6 (entries 5, 6) moved after entry 8.
+    await writeLines([...lines.slice(0, 4), lines[6]!, lines[7]!, lines[4]!, lines[5]!, ...lines.slice(8)]);
+    const moved = await verifyCase(kase.caseDir);
+    expect(moved.firstProblem?.message).toBe(
+      'entry 7 (line 5, artifact.recorded): expected seq 5, found 7: entries 5..6 are not before it but elsewhere in the ledger (entry 5 at line 7): the entries are out of order',
+    );
+    // Entry 5 removed, entry 6 moved after entry 8.
+    await writeLines([...lines.slice(0, 4), lines[6]!, lines[7]!, lines[5]!, ...lines.slice(8)]);
+    const mixed = await verifyCase(kase.caseDir);
+    expect(mixed.firstProblem?.message).toBe(
+      'entry 7 (line 5, artifact.recorded): expected seq 5, found 7: entries 5..6 are not before it: 1 is elsewhere in the ledger, out of order (entry 6 at line 7), and 1 is missing',
+    );
   });
 
   it('a ledger cut short is caught against the signed manifest head', async () => {
