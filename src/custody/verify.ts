@@ -87,7 +87,13 @@ export async function verifyCase(caseDir: string, options: VerifyOptions = {}): 
     }
     text = readFileSync(join(caseDir, LEDGER_FILE), 'utf8');
   } catch (cause) {
-    fail({ kind: 'ledger-missing', path: LEDGER_FILE, message: `cannot read ${LEDGER_FILE}: ${(cause as Error).message}` });
+    fail({
+      kind: 'ledger-missing',
+      path: LEDGER_FILE,
+      message: isNothingThere(cause)
+        ? `${LEDGER_FILE} is missing: the case's signed record was removed (or not copied with the folder), so nothing in the folder can be checked`
+        : `cannot read ${LEDGER_FILE}: ${(cause as Error).message}`,
+    });
     return finish({ problems, warnings, closed: false, entries: [], evidence: { files: 0, verified: 0, artifacts: 0 } });
   }
 

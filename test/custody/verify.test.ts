@@ -431,9 +431,12 @@ describe('verify', () => {
     }
   });
 
-  it('a case folder without a ledger fails', async () => {
+  it('a case folder without a ledger fails, saying so in words (not an errno)', async () => {
     await rm(ledgerPath);
     const result = await verifyCase(kase.caseDir);
-    expect(result.firstProblem).toMatchObject({ kind: 'ledger-missing' });
+    expect(result.firstProblem).toMatchObject({ kind: 'ledger-missing', path: 'ledger.jsonl' });
+    expect(result.firstProblem?.message).toBe(
+      "ledger.jsonl is missing: the case's signed record was removed (or not copied with the folder), so nothing in the folder can be checked",
+    );
   });
 });
