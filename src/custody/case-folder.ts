@@ -5,7 +5,8 @@
  * that write into a case folder (report) refuse anything else, and a folder whose only case name
  * is `evidence/`, so they never write into an evidence tree or over somebody's own files.
  */
-import { readdir, stat } from 'node:fs/promises';
+import { lstat, readdir, stat } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
 import { CustodyError } from '../core/errors.js';
 import { EVIDENCE_DIR, LEDGER_FILE, MANIFEST_FILE } from './layout.js';
 
@@ -28,14 +29,18 @@ export async function assertCaseFolder(dir: string, options: { toWrite?: boolean
   // lookup of CASE already takes it); inside the case, verify follows no symlink.
   const info = await stat(dir).catch(() => undefined);
   if (!info) throw new CustodyError('E_INPUT', `there is no case folder at ${dir}`, { resource: dir });
-  if (!info.isDirectory()) throw new CustodyError('E_INPUT', `${dir} is not a case folder (it is not a folder)`, { resource: dir });
+  if (!info.isDirectory()) {
+    const within = await enclosingCase(dir);
+    throw new CustodyError('E_INPUT', `${dir} is not a case folder (it is not a folder)${within ? `; it is in the case folder ${within}: give that folder` : ''}`, { resource: dir });
+  }
   const names = await readdir(dir).catch((cause: unknown) => {
     throw new CustodyError('E_INPUT', `cannot read ${dir}: ${(cause as Error).message}`, { cause, resource: dir });
   });
   if (!names.some((name) => CASE_NAMES.has(name))) {
+    const within = await enclosingCase(dir);
     throw new CustodyError(
       'E_INPUT',
-      `${dir} is not a case folder (it has no ${LEDGER_FILE}, ${MANIFEST_FILE} or ${EVIDENCE_DIR}/); give the case folder itself, or a case id from casesDir`,
+      `${dir} is not a case folder (it has no ${LEDGER_FILE}, ${MANIFEST_FILE} or ${EVIDENCE_DIR}/); ${within ? `it is in the case folder ${within}: give that folder` : 'give the case folder itself, or a case id from casesDir'}`,
       { resource: dir },
     );
   }
@@ -46,4 +51,21 @@ export async function assertCaseFolder(dir: string, options: { toWrite?: boolean
       { resource: dir },
     );
   }
+}
+
+/**
+ * The case folder a path given by mistake lies in (its ledger.jsonl, manifest.json, an evidence
+ * folder or file: at most three levels down), so the refusal can name the folder to give.
+ */
+async function enclosingCase(path: string): Promise<string | undefined> {
+  let folder = path;
+  for (let level = 0; level < 3; level++) {
+    const parent = dirname(folder);
+    if (parent === folder) return undefined;
+    folder = parent;
+    for (const name of WRITABLE_CASE_NAMES) {
+      if (await lstat(join(folder, name)).then(() => true, () => false)) return folder;
+    }
+  }
+  return undefined;
 }

@@ -178,6 +178,8 @@ describe('custody verify and report: only case folders, by path or by case id', 
     await writeFile(configPath, JSON.stringify({ casesDir: 'cases', keysDir: 'keys' }));
   });
 
+  const escape = (text: string) => text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+
   /** Every file under `dir`, relative, sorted. */
   async function snapshotTree(dir: string): Promise<string[]> {
     const entries = await readdir(dir, { recursive: true, withFileTypes: true });
@@ -196,6 +198,17 @@ describe('custody verify and report: only case folders, by path or by case id', 
       expect(run.stderr).toContain(`${dir} is not a case folder`);
     }
     expect(await readFile(join(plain, 'report.md'), 'utf8')).toBe('my own notes');
+    expect(await snapshotTree(kase.caseDir)).toEqual(before);
+  });
+
+  it.each(['verify', 'report'])('%s of a file or folder inside a case folder is exit 3 naming the case folder to give instead', async (command) => {
+    const before = await snapshotTree(kase.caseDir);
+    const inside = [join(kase.caseDir, 'ledger.jsonl'), join(kase.caseDir, 'manifest.json'), join(kase.caseDir, 'evidence'), join(kase.caseDir, 'evidence', 'ev-aaaaaaaaaaaa'), join(kase.caseDir, 'evidence', 'ev-aaaaaaaaaaaa', 'console-output.log')];
+    for (const path of inside) {
+      const run = await custody([command, path]);
+      expect([path, run.code]).toEqual([path, EXIT.BAD_INPUT]);
+      expect(run.stderr).toMatch(new RegExp(`^custody: ${escape(path)} is not a case folder \\(.*\\); it is in the case folder ${escape(kase.caseDir)}: give that folder \\[E_INPUT\\]\n$`));
+    }
     expect(await snapshotTree(kase.caseDir)).toEqual(before);
   });
 
