@@ -36,6 +36,19 @@ describe('custody verify: closed cases, expected key and head', () => {
     expect(json).toMatchObject({ ok: true, closed: true, ledgerHead: head(10), keyFingerprint: `sha256:${kase.fingerprint}` });
   });
 
+  it('verify --json has exactly the keys README documents, and a problem the fields it names', async () => {
+    const readme = await readFile(join(import.meta.dirname, '../../README.md'), 'utf8');
+    const documented = /`--json` prints `\{([^}]*)\}` \(and `against`/.exec(readme)?.[1];
+    expect(documented).toBeDefined();
+    const keys = documented!.split(',').map((k) => k.trim()).sort();
+    const ok = JSON.parse((await custody(['verify', '--json', kase.caseDir])).stdout) as Record<string, unknown>;
+    expect(Object.keys(ok).sort()).toEqual(keys);
+    await writeFile(join(kase.caseDir, 'evidence', 'ev-aaaaaaaaaaaa', 'stray.txt'), 'x');
+    const failed = JSON.parse((await custody(['verify', '--json', kase.caseDir])).stdout) as { problems: Array<Record<string, unknown>>; firstProblem: Record<string, unknown> };
+    expect(failed.problems[0]).toEqual({ severity: 'error', kind: 'unrecorded-file', path: 'evidence/ev-aaaaaaaaaaaa/stray.txt', message: expect.any(String) });
+    expect(failed.firstProblem).toEqual({ ...failed.problems[0], location: 'evidence/ev-aaaaaaaaaaaa/stray.txt' });
+  });
+
   it('--expect-key takes the fingerprint with or without sha256:, in either case, or the public key', async () => {
     for (const key of [`sha256:${kase.fingerprint}`, kase.fingerprint, kase.fingerprint.toUpperCase(), `SHA256:${kase.fingerprint.toUpperCase()}`, kase.publicKey]) {
       const run = await custody(['verify', '--expect-key', key, kase.caseDir]);
