@@ -62,8 +62,8 @@ interface SignatureStep {
   pending: number;
   entry: LedgerEntry;
   line: number;
-  /** The entry is otherwise sound but its line is not canonical: said only if the signature verifies. */
-  nonCanonicalLine: boolean;
+  /** The entry is otherwise sound but its line is not canonical (what differs): said only if the signature verifies. */
+  nonCanonical: string | undefined;
   /** Its hash was checked over the line's own bytes ({@link unsealedTextOf}), not the canonical form. */
   hashedAsWritten: boolean;
 }
@@ -161,7 +161,7 @@ export function walkChain(text: string, options: CheckChainOptions = {}, handOve
     const spelled = isCanonicalSignature(entry.sig);
     const unsealed = spelled && publicKey !== undefined ? unsealedTextOf(line, entry) : undefined;
     if (unsealed !== undefined && hash('sha256', unsealed, 'hex') === entry.hash) {
-      steps.push({ pending: signatures.length, entry, line: lineNo, nonCanonicalLine: false, hashedAsWritten: true });
+      steps.push({ pending: signatures.length, entry, line: lineNo, nonCanonical: undefined, hashedAsWritten: true });
       pend(entry);
       expectedSeq = entry.seq + 1;
       prev = entry.hash;
@@ -180,13 +180,12 @@ export function walkChain(text: string, options: CheckChainOptions = {}, handOve
       });
     } else if (publicKey !== undefined) {
       // Whether this entry is sound now rests on its signature: the verdict decides what is said.
-      steps.push({ pending: signatures.length, entry, line: lineNo, nonCanonicalLine: sound && !isCanonicalLine(line, forms), hashedAsWritten: false });
+      steps.push({ pending: signatures.length, entry, line: lineNo, nonCanonical: sound ? nonCanonicalWhy(line, forms) : undefined, hashedAsWritten: false });
       pend(entry);
       sound = false; // reported by settleChain
     }
-    if (sound && !isCanonicalLine(line, forms)) {
-      error({ entrySeq: entry.seq, line: lineNo, kind: 'non-canonical-line', message: `${nameOf(entry, lineNo)}: the line is not in canonical form (bytes were changed outside the hashed values)` });
-    }
+    const why = sound ? nonCanonicalWhy(line, forms) : undefined;
+    if (why !== undefined) error({ entrySeq: entry.seq, line: lineNo, kind: 'non-canonical-line', message: `${nameOf(entry, lineNo)}: ${why}` });
     // Resynchronise on what the line claims, so one bad entry is reported once, not cascaded.
     expectedSeq = entry.seq + 1;
     prev = entry.hash;
@@ -219,13 +218,13 @@ export function settleChain(walk: ChainWalk, verdicts: readonly boolean[]): Chai
         kind: 'bad-signature',
         message: `${nameOf(step.entry, step.line)}: signature does not verify with the pinned key`,
       });
-    } else if (step.nonCanonicalLine) {
+    } else if (step.nonCanonical !== undefined) {
       problems.push({
         severity: 'error',
         entrySeq: step.entry.seq,
         line: step.line,
         kind: 'non-canonical-line',
-        message: `${nameOf(step.entry, step.line)}: the line is not in canonical form (bytes were changed outside the hashed values)`,
+        message: `${nameOf(step.entry, step.line)}: ${step.nonCanonical}; the entry's values, hash and signature match`,
       });
     }
   }
@@ -301,6 +300,19 @@ function safeForms(entry: LedgerEntry): ReturnType<typeof entryForms> | undefine
   } catch {
     return undefined; // e.g. a lone surrogate smuggled in through a \ud800 escape
   }
+}
+
+/**
+ * What is wrong with a line whose entry is otherwise sound, or undefined when it is canonical. A
+ * CR LF line ending (a Windows copy, git's core.autocrlf) is the commonest such change: named as
+ * what it is, so counsel reads an accident of transport, not an unexplained change.
+ */
+function nonCanonicalWhy(line: string, forms: ReturnType<typeof entryForms> | undefined): string | undefined {
+  if (isCanonicalLine(line, forms)) return undefined;
+  if (forms?.line !== undefined && line === `${forms.line}\r`) {
+    return 'the line ends in a carriage return (a CR LF line ending, as a Windows copy or git core.autocrlf writes): a byte outside the hashed values was added';
+  }
+  return 'the line is not in canonical form (bytes were changed outside the hashed values)';
 }
 
 function isCanonicalLine(line: string, forms: ReturnType<typeof entryForms> | undefined): boolean {

@@ -335,6 +335,19 @@ describe('verify', () => {
     await writeLines(next);
     const result = await verifyCase(kase.caseDir);
     expect(result.firstProblem).toMatchObject({ kind: 'non-canonical-line', entrySeq: 6 });
+    expect(result.firstProblem?.message).toBe(
+      "entry 6 (line 6, snapshot.created): the line is not in canonical form (bytes were changed outside the hashed values); the entry's values, hash and signature match",
+    );
+  });
+
+  it('a ledger converted to CR LF line endings fails every line, each named as a carriage return added (not an unexplained change)', async () => {
+    await writeFile(ledgerPath, lines.map((l) => `${l}\r\n`).join(''));
+    const result = await verifyCase(kase.caseDir);
+    expect(result.ok).toBe(false);
+    expect(result.problems.map((p) => [p.kind, p.line])).toEqual(lines.map((_, i) => ['non-canonical-line', i + 1]));
+    expect(result.firstProblem?.message).toBe(
+      "entry 1 (line 1, case.opened): the line ends in a carriage return (a CR LF line ending, as a Windows copy or git core.autocrlf writes): a byte outside the hashed values was added; the entry's values, hash and signature match",
+    );
   });
 
   it('an entry changed outside canonical form and given the hash of its own bytes is named as changed, not only as badly signed', async () => {
