@@ -91,7 +91,18 @@ export function walkChain(text: string, options: CheckChainOptions = {}, handOve
   const error = (problem: Omit<Problem, 'severity'>) => steps.push({ severity: 'error', ...problem });
   const gaps: SeqGap[] = [];
 
-  const lines = text.split('\n');
+  // A byte order mark (EF BB BF) is what an editor that saved the file on Windows adds: named as
+  // such, and the entries are checked without it rather than line 1 reported as not JSON and the
+  // whole ledger left without its pinned key.
+  const bom = text.startsWith('\uFEFF');
+  if (bom) {
+    error({
+      kind: 'non-canonical-line',
+      line: 1,
+      message: 'ledger.jsonl starts with a byte order mark (bytes EF BB BF, as an editor saving on Windows adds): bytes outside the entries were added; the entries are checked without it',
+    });
+  }
+  const lines = (bom ? text.slice(1) : text).split('\n');
   const last = lines.pop();
   if (last !== undefined && last !== '') {
     error({

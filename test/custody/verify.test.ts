@@ -340,6 +340,21 @@ describe('verify', () => {
     );
   });
 
+  it('a byte order mark put before the ledger is named as such, and the entries are still checked with the pinned key', async () => {
+    await writeFile(ledgerPath, `\uFEFF${lines.join('\n')}\n`);
+    const result = await verifyCase(kase.caseDir);
+    expect(result.ok).toBe(false);
+    expect(result.problems).toEqual([
+      {
+        severity: 'error',
+        kind: 'non-canonical-line',
+        line: 1,
+        message: 'ledger.jsonl starts with a byte order mark (bytes EF BB BF, as an editor saving on Windows adds): bytes outside the entries were added; the entries are checked without it',
+      },
+    ]);
+    expect(result).toMatchObject({ entries: 10, closed: true, fingerprint: kase.fingerprint });
+  });
+
   it('a ledger converted to CR LF line endings fails every line, each named as a carriage return added (not an unexplained change)', async () => {
     await writeFile(ledgerPath, lines.map((l) => `${l}\r\n`).join(''));
     const result = await verifyCase(kase.caseDir);
