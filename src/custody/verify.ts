@@ -263,7 +263,7 @@ async function checkManifest(
       kind: 'truncated',
       entrySeq: lastSeq + 1,
       path: LEDGER_FILE,
-      message: `the ledger ends at entry ${lastSeq} but the signed manifest records its head as entry ${head.seq}: entries ${lastSeq + 1}..${head.seq} were removed`,
+      message: `the ledger ends at entry ${lastSeq} but the signed manifest records its head as entry ${head.seq}: ${wereCut(lastSeq + 1, head.seq, 'removed')}`,
     });
     return false;
   }
@@ -301,14 +301,19 @@ function checkHead(entries: readonly LedgerEntry[], want: HeadExpectation, fail:
   let why: string;
   if (!last) why = 'the ledger has no entries';
   else if (atSeq && atSeq.hash !== want.hash) why = `entry ${want.seq} has another hash (${atSeq.hash}): the ledger was rewritten`;
-  else if (last.seq < want.seq) why = `the ledger ends at entry ${last.seq}: entries ${last.seq + 1}..${want.seq} were cut from its end`;
-  else why = `the ledger continues to entry ${last.seq}: ${last.seq - want.seq} entries were added after the expected head`;
+  else if (last.seq < want.seq) why = `the ledger ends at entry ${last.seq}: ${wereCut(last.seq + 1, want.seq, 'cut from its end')}`;
+  else why = `the ledger continues to entry ${last.seq}: ${last.seq - want.seq === 1 ? '1 entry was' : `${last.seq - want.seq} entries were`} added after the expected head`;
   fail({
     kind: 'head-mismatch',
     entrySeq: Math.min(last?.seq ?? 1, want.seq),
     path: LEDGER_FILE,
     message: `the ledger does not end at the expected head ${expected}: ${why}`,
   });
+}
+
+/** "entry 9 was removed", "entries 9..10 were removed". */
+function wereCut(from: number, to: number, how: string): string {
+  return from === to ? `entry ${from} was ${how}` : `entries ${from}..${to} were ${how}`;
 }
 
 /** Re-hashes every recorded file and looks for files nobody recorded. Returns how many matched. */

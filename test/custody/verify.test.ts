@@ -118,7 +118,19 @@ describe('verify', () => {
     const result = await verifyCase(kase.caseDir);
     expect(result.ok).toBe(false);
     expect(result.firstProblem).toMatchObject({ kind: 'truncated', entrySeq: 9 });
-    expect(result.firstProblem?.message).toMatch(/ends at entry 8 .* head as entry 10/);
+    expect(result.firstProblem?.message).toBe('the ledger ends at entry 8 but the signed manifest records its head as entry 10: entries 9..10 were removed');
+  });
+
+  it('a ledger cut by its last entry names that one entry', async () => {
+    await writeLines(lines.slice(0, 9));
+    const result = await verifyCase(kase.caseDir);
+    expect(result.firstProblem).toMatchObject({ kind: 'truncated', entrySeq: 10 });
+    expect(result.firstProblem?.message).toBe('the ledger ends at entry 9 but the signed manifest records its head as entry 10: entry 10 was removed');
+    const expected = JSON.parse(lines[9]!) as LedgerEntry;
+    const cut = await verifyCase(kase.caseDir, { expectedHead: { seq: 10, hash: expected.hash } });
+    expect(cut.problems.find((p) => p.kind === 'head-mismatch')?.message).toBe(
+      `the ledger does not end at the expected head 10:${expected.hash}: the ledger ends at entry 9: entry 10 was cut from its end`,
+    );
   });
 
   it('a last line cut mid-write is named', async () => {
