@@ -105,11 +105,24 @@ export function walkChain(text: string, options: CheckChainOptions = {}, handOve
   const lines = (bom ? text.slice(1) : text).split('\n');
   const last = lines.pop();
   if (last !== undefined && last !== '') {
-    error({
-      kind: 'partial-line',
-      line: lines.length + 1,
-      message: `line ${lines.length + 1} of ledger.jsonl is incomplete (no newline at the end): the writing run was interrupted, or the file was cut`,
-    });
+    const lineNo = lines.length + 1;
+    const parsed = parseEntryLine(last);
+    if ('entry' in parsed) {
+      // Only its newline is missing (an editor that drops the final newline): still checked as an
+      // entry, so the verdict names that and nothing it did not cause.
+      error({
+        kind: 'partial-line',
+        line: lineNo,
+        message: `line ${lineNo} of ledger.jsonl has no newline at the end, though it holds a whole entry (entry ${parsed.entry.seq}, ${parsed.entry.type}): the final newline was removed after it was written (an editor), or the write stopped just before it; the entry is checked as it stands`,
+      });
+      lines.push(last);
+    } else {
+      error({
+        kind: 'partial-line',
+        line: lineNo,
+        message: `line ${lineNo} of ledger.jsonl is incomplete (no newline at the end): the writing run was interrupted, or the file was cut`,
+      });
+    }
   }
 
   let publicKey: string | undefined;

@@ -140,6 +140,22 @@ describe('verify', () => {
     expect(result.firstProblem).toMatchObject({ kind: 'partial-line', line: 10 });
   });
 
+  it('a last line that lost only its final newline is named as such, and its entry is still checked', async () => {
+    const full = await readFile(ledgerPath);
+    await truncate(ledgerPath, full.length - 1);
+    const result = await verifyCase(kase.caseDir);
+    expect(result.problems).toEqual([
+      {
+        severity: 'error',
+        kind: 'partial-line',
+        line: 10,
+        message:
+          'line 10 of ledger.jsonl has no newline at the end, though it holds a whole entry (entry 10, case.closed): the final newline was removed after it was written (an editor), or the write stopped just before it; the entry is checked as it stands',
+      },
+    ]);
+    expect(result).toMatchObject({ entries: 10, closed: true, head: { seq: 10 } });
+  });
+
   it('a flipped byte in evidence/… is named by verify', async () => {
     const path = join(kase.caseDir, LOG);
     const bytes = await readFile(path);
