@@ -221,6 +221,11 @@ async function checkManifest(
     fail({ kind: 'manifest-invalid', path, message: `cannot read manifest.json: ${(cause as Error).message}` });
     return false;
   }
+  if (text.startsWith('\uFEFF')) {
+    // As for the ledger: named as what it is, and the manifest is checked without it.
+    fail({ kind: 'manifest-invalid', path, message: 'manifest.json starts with a byte order mark (bytes EF BB BF, as an editor saving on Windows adds): bytes were added; it is checked without them' });
+    text = text.slice(1);
+  }
   let manifest: Manifest;
   try {
     manifest = JSON.parse(text) as Manifest;

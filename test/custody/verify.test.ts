@@ -383,6 +383,21 @@ describe('verify', () => {
     expect(result).toMatchObject({ entries: 10, closed: true, fingerprint: kase.fingerprint });
   });
 
+  it('a byte order mark put before manifest.json is named as such, and the manifest is still checked', async () => {
+    const manifestPath = join(kase.caseDir, 'manifest.json');
+    await writeFile(manifestPath, `\uFEFF${await readFile(manifestPath, 'utf8')}`);
+    const result = await verifyCase(kase.caseDir);
+    expect(result.problems).toEqual([
+      {
+        severity: 'error',
+        kind: 'manifest-invalid',
+        path: 'manifest.json',
+        message: 'manifest.json starts with a byte order mark (bytes EF BB BF, as an editor saving on Windows adds): bytes were added; it is checked without them',
+      },
+    ]);
+    expect(result.closed).toBe(true);
+  });
+
   it('a ledger converted to CR LF line endings fails every line, each named as a carriage return added (not an unexplained change)', async () => {
     await writeFile(ledgerPath, lines.map((l) => `${l}\r\n`).join(''));
     const result = await verifyCase(kase.caseDir);
