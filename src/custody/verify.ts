@@ -351,6 +351,17 @@ async function checkFiles(caseDir: string, entries: readonly LedgerEntry[], fail
     });
   }
 
+  // Without its evidence folder (the ledger and manifest sent on their own, or the folder
+  // removed), every recorded file is missing for one reason: said once, not once per file.
+  const folder = recorded.size > 0 ? lstatOrUndefined(join(caseDir, EVIDENCE_DIR)) : undefined;
+  if (recorded.size > 0 && (!folder || (!folder.isDirectory() && !folder.isSymbolicLink()))) {
+    fail({
+      kind: 'missing-file',
+      path: EVIDENCE_DIR,
+      message: `${folder ? `${EVIDENCE_DIR} is not a folder` : `${EVIDENCE_DIR}/ is missing`}, so every file the ledger records (${recorded.size}) is missing: none of them could be checked (the folder was removed, replaced, or not copied with the case)`,
+    });
+    return 0;
+  }
   const files = [...recorded];
   // A file under a symlinked folder (evidence/ or its item's) is not read: its bytes are not in
   // the case folder, whatever they are (linked-folders.ts).

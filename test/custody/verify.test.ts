@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { beforeEach, describe, expect, it } from 'vitest';
 import type { LedgerEntry } from '../../src/core/ports.js';
 import { canonicalize } from '../../src/custody/canonical-json.js';
+import type { Problem } from '../../src/custody/problems.js';
 import { hashEntry, sealEntry } from '../../src/custody/entry.js';
 import { signManifest, type Manifest } from '../../src/custody/manifest.js';
 import { signingKeyFrom } from '../../src/custody/signing-key.js';
@@ -25,6 +26,8 @@ describe('verify', () => {
   const writeLines = (next: string[]) => writeFile(ledgerPath, `${next.join('\n')}\n`);
   const entryAt = (index: number) => JSON.parse(lines[index]!) as LedgerEntry;
   const attackerKey = () => signingKeyFrom(generateKeyPairSync('ed25519').privateKey);
+  /** The problems of a case with exactly this one error. */
+  const onlyError = (problem: Omit<Problem, 'severity'>): Problem[] => [{ severity: 'error', ...problem }];
 
   beforeEach(async () => {
     kase = await buildClosedCase(scratch);
@@ -144,16 +147,28 @@ describe('verify', () => {
     const full = await readFile(ledgerPath);
     await truncate(ledgerPath, full.length - 1);
     const result = await verifyCase(kase.caseDir);
-    expect(result.problems).toEqual([
-      {
-        severity: 'error',
-        kind: 'partial-line',
-        line: 10,
-        message:
-          'line 10 of ledger.jsonl has no newline at the end, though it holds a whole entry (entry 10, case.closed): the final newline was removed after it was written (an editor), or the write stopped just before it; the entry is checked as it stands',
-      },
-    ]);
+    expect(result.problems).toEqual(onlyError({
+      kind: 'partial-line',
+      line: 10,
+      message:
+        'line 10 of ledger.jsonl has no newline at the end, though it holds a whole entry (entry 10, case.closed): the final newline was removed after it was written (an editor), or the write stopped just before it; the entry is checked as it stands',
+    }));
     expect(result).toMatchObject({ entries: 10, closed: true, head: { seq: 10 } });
+  });
+
+  it('a case without its evidence folder (or with a file in its place) is named once, not once per recorded file', async () => {
+    await rm(join(kase.caseDir, 'evidence'), { recursive: true });
+    const removed = await verifyCase(kase.caseDir);
+    expect(removed.problems).toEqual(onlyError({
+      kind: 'missing-file',
+      path: 'evidence',
+      message: 'evidence/ is missing, so every file the ledger records (2) is missing: none of them could be checked (the folder was removed, replaced, or not copied with the case)',
+    }));
+    await writeFile(join(kase.caseDir, 'evidence'), 'not a folder');
+    const replaced = await verifyCase(kase.caseDir);
+    expect(replaced.problems.map((p) => p.message)).toEqual([
+      'evidence is not a folder, so every file the ledger records (2) is missing: none of them could be checked (the folder was removed, replaced, or not copied with the case)',
+    ]);
   });
 
   it('a flipped byte in evidence/… is named by verify', async () => {
@@ -372,14 +387,11 @@ describe('verify', () => {
     await writeFile(ledgerPath, `\uFEFF${lines.join('\n')}\n`);
     const result = await verifyCase(kase.caseDir);
     expect(result.ok).toBe(false);
-    expect(result.problems).toEqual([
-      {
-        severity: 'error',
-        kind: 'non-canonical-line',
-        line: 1,
-        message: 'ledger.jsonl starts with a byte order mark (bytes EF BB BF, as an editor saving on Windows adds): bytes outside the entries were added; the entries are checked without it',
-      },
-    ]);
+    expect(result.problems).toEqual(onlyError({
+      kind: 'non-canonical-line',
+      line: 1,
+      message: 'ledger.jsonl starts with a byte order mark (bytes EF BB BF, as an editor saving on Windows adds): bytes outside the entries were added; the entries are checked without it',
+    }));
     expect(result).toMatchObject({ entries: 10, closed: true, fingerprint: kase.fingerprint });
   });
 
@@ -387,14 +399,11 @@ describe('verify', () => {
     const manifestPath = join(kase.caseDir, 'manifest.json');
     await writeFile(manifestPath, `\uFEFF${await readFile(manifestPath, 'utf8')}`);
     const result = await verifyCase(kase.caseDir);
-    expect(result.problems).toEqual([
-      {
-        severity: 'error',
-        kind: 'manifest-invalid',
-        path: 'manifest.json',
-        message: 'manifest.json starts with a byte order mark (bytes EF BB BF, as an editor saving on Windows adds): bytes were added; it is checked without them',
-      },
-    ]);
+    expect(result.problems).toEqual(onlyError({
+      kind: 'manifest-invalid',
+      path: 'manifest.json',
+      message: 'manifest.json starts with a byte order mark (bytes EF BB BF, as an editor saving on Windows adds): bytes were added; it is checked without them',
+    }));
     expect(result.closed).toBe(true);
   });
 
