@@ -38,11 +38,13 @@ export async function assertCaseFolder(dir: string, options: { toWrite?: boolean
   });
   if (!names.some((name) => CASE_NAMES.has(name))) {
     const within = await enclosingCase(dir);
-    throw new CustodyError(
-      'E_INPUT',
-      `${dir} is not a case folder (it has no ${LEDGER_FILE}, ${MANIFEST_FILE} or ${EVIDENCE_DIR}/); ${within ? `it is in the case folder ${within}: give that folder` : 'give the case folder itself, or a case id from casesDir'}`,
-      { resource: dir },
-    );
+    const cases = within ? [] : await casesIn(dir, names);
+    const hint = within
+      ? `it is in the case folder ${within}: give that folder`
+      : cases.length > 0
+        ? `it holds case folders (${cases.slice(0, 3).join(', ')}${cases.length > 3 ? ', …' : ''}): give one of them`
+        : 'give the case folder itself, or a case id from casesDir';
+    throw new CustodyError('E_INPUT', `${dir} is not a case folder (it has no ${LEDGER_FILE}, ${MANIFEST_FILE} or ${EVIDENCE_DIR}/); ${hint}`, { resource: dir });
   }
   if (options.toWrite && !names.some((name) => WRITABLE_CASE_NAMES.has(name))) {
     throw new CustodyError(
@@ -51,6 +53,23 @@ export async function assertCaseFolder(dir: string, options: { toWrite?: boolean
       { resource: dir },
     );
   }
+}
+
+/** The folders in `dir` that are cases (a casesDir given for a case), sorted; a few are enough to name. */
+async function casesIn(dir: string, names: readonly string[]): Promise<string[]> {
+  const cases: string[] = [];
+  for (const name of [...names].sort().slice(0, 1000)) {
+    if (await holdsCaseName(join(dir, name))) cases.push(name);
+    if (cases.length > 3) break;
+  }
+  return cases;
+}
+
+async function holdsCaseName(folder: string): Promise<boolean> {
+  for (const name of WRITABLE_CASE_NAMES) {
+    if (await lstat(join(folder, name)).then(() => true, () => false)) return true;
+  }
+  return false;
 }
 
 /**
@@ -63,9 +82,7 @@ async function enclosingCase(path: string): Promise<string | undefined> {
     const parent = dirname(folder);
     if (parent === folder) return undefined;
     folder = parent;
-    for (const name of WRITABLE_CASE_NAMES) {
-      if (await lstat(join(folder, name)).then(() => true, () => false)) return folder;
-    }
+    if (await holdsCaseName(folder)) return folder;
   }
   return undefined;
 }

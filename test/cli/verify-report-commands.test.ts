@@ -225,6 +225,16 @@ describe('custody verify and report: only case folders, by path or by case id', 
     expect(await snapshotTree(kase.caseDir)).toEqual(before);
   });
 
+  it.each(['verify', 'report'])('%s of the folder that holds case folders (casesDir) is exit 3 naming the cases in it', async (command) => {
+    const other = await buildClosedCase(scratch, { caseId: 'IR-2026-0099' });
+    expect(join(other.caseDir, '..')).toBe(scratch.casesDir);
+    const run = await custody([command, scratch.casesDir]);
+    expect(run.code).toBe(EXIT.BAD_INPUT);
+    expect(run.stderr).toBe(
+      `custody: ${scratch.casesDir} is not a case folder (it has no ledger.jsonl, manifest.json or evidence/); it holds case folders (IR-2026-0042, IR-2026-0099): give one of them [E_INPUT]\n`,
+    );
+  });
+
   it.each(['verify', 'report'])('%s takes a case id and finds it in casesDir of the configuration', async (command) => {
     const run = await custody([command, '--config', configPath, kase.caseId], { cwd: scratch.root });
     expect(run.code).toBe(EXIT.OK);
