@@ -55,6 +55,18 @@ describe('custody verify: closed cases, expected key and head', () => {
     expect(Object.keys(report.verify).sort()).toEqual(keys.filter((k) => !left.has(k)));
   });
 
+  it('a text verdict with more than 21 problems shows 21 and says how to list them all', async () => {
+    for (let i = 0; i < 25; i++) await writeFile(join(kase.caseDir, 'evidence', 'ev-aaaaaaaaaaaa', `stray-${String(i).padStart(2, '0')}.txt`), 'x');
+    const run = await custody(['verify', kase.caseDir]);
+    expect(run.code).toBe(EXIT.VERIFY_FAILED);
+    const lines = run.stdout.trimEnd().split('\n');
+    expect(lines).toHaveLength(23);
+    expect(lines[1]).toBe('  first problem: evidence/ev-aaaaaaaaaaaa/stray-00.txt: evidence/ev-aaaaaaaaaaaa/stray-00.txt is in the case folder but no ledger entry records it [unrecorded-file]');
+    expect(lines[22]).toBe('  … and 4 more (--json lists every problem)');
+    const json = JSON.parse((await custody(['verify', '--json', kase.caseDir])).stdout) as { problems: unknown[] };
+    expect(json.problems).toHaveLength(25);
+  });
+
   it('--expect-key takes the fingerprint with or without sha256:, in either case, or the public key', async () => {
     for (const key of [`sha256:${kase.fingerprint}`, kase.fingerprint, kase.fingerprint.toUpperCase(), `SHA256:${kase.fingerprint.toUpperCase()}`, kase.publicKey]) {
       const run = await custody(['verify', '--expect-key', key, kase.caseDir]);
