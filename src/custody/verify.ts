@@ -176,19 +176,20 @@ async function checkManifest(
   if (!info) {
     // The seal: case.closed at the end, or followed only by the records of its copy.
     const seal = entries[sealIndex(entries)];
-    const remedy = notClosed.allowed ? 'it was checked up to its last entry; finish it with collect --resume' : 'finish it with collect --resume, or verify it with --allow-open to check it up to its last entry';
+    // The command that finishes it, with its case id when the ledger names one.
+    const resume = caseId !== undefined ? `custody collect --case ${caseId} --resume` : 'collect --resume';
+    const remedy = notClosed.allowed ? `it was checked up to its last entry; finish it with ${resume}` : `finish it with ${resume}, or verify it with --allow-open to check it up to its last entry`;
     if (seal && lstatOrUndefined(join(caseDir, MANIFEST_TEMP_FILE))?.isFile()) {
       // Closing makes this temp file before it appends case.closed and renames it into place
       // last: the close did not finish, and no manifest was ever in place to be removed. Nothing
       // seals the ledger, so it is reported as any open case is.
-      const resume = caseId !== undefined ? `custody collect --case ${caseId} --resume` : 'collect --resume';
       notClosed.report({
         kind: 'not-closed',
         entrySeq: seal.seq,
         path,
         message:
           `closing did not finish: the ledger ends in case.closed (entry ${seal.seq}) but manifest.json was never put in place (its unfinished write ${MANIFEST_TEMP_FILE} is there), ` +
-          `so the case is not sealed and entries cut from its end could not be noticed; ${remedy.replace('collect --resume', resume)}`,
+          `so the case is not sealed and entries cut from its end could not be noticed; ${remedy}`,
       });
       return false;
     }
