@@ -388,7 +388,9 @@ async function checkFiles(caseDir: string, entries: readonly LedgerEntry[], fail
     } else if (got.state === 'unreadable') {
       fail({ kind: 'unreadable', entrySeq: want.seq, path, message: `${path} (recorded in entry ${want.seq}) cannot be read, so it was not checked: ${got.error}` });
     } else if (got.state === 'not-a-file') {
-      fail({ kind: 'changed-file', entrySeq: want.seq, path, message: `${path} is no longer a regular file` });
+      // What is there instead (a symlink names its target), as for the ledger.
+      const what = notARegularFile(join(caseDir, ...path.split('/')));
+      fail({ kind: 'changed-file', entrySeq: want.seq, path, message: `${path} is no longer a regular file${what ? ` (it is ${what})` : ''}: the file recorded in entry ${want.seq} was replaced` });
     } else if (got.sha256 !== want.sha256 || got.size !== want.size) {
       fail({
         kind: 'changed-file',

@@ -201,7 +201,7 @@ describe('verify', () => {
     await symlink(copy, path);
     const result = await verifyCase(kase.caseDir);
     expect(result.firstProblem).toMatchObject({ kind: 'changed-file', path: LOG, entrySeq: 4 });
-    expect(result.firstProblem?.message).toMatch(/no longer a regular file/);
+    expect(result.firstProblem?.message).toBe(`${LOG} is no longer a regular file (it is a symlink to ${copy}): the file recorded in entry 4 was replaced`);
   });
 
   it('an evidence file with a hard link from outside the case verifies, with a warning that the other name can change it', async () => {
@@ -286,7 +286,7 @@ describe('verify', () => {
     await symlink(join(outside, 'vol-1.raw'), join(images, 'vol-1.raw'));
     result = await verifyCase(open.caseDir);
     expect(result.problems).toEqual([expect.objectContaining({ kind: 'changed-file', path: 'images/vol-1.raw', entrySeq: 2 })]);
-    expect(result.firstProblem?.message).toBe('the disk image images/vol-1.raw is no longer a regular file');
+    expect(result.firstProblem?.message).toBe(`the disk image images/vol-1.raw is no longer a regular file (it is a symlink to ${join(outside, 'vol-1.raw')}): the image recorded in entry 2 was replaced`);
   });
 
   it('an evidence file replaced by a directory is no longer a regular file', async () => {
@@ -295,7 +295,7 @@ describe('verify', () => {
     await mkdir(path);
     const result = await verifyCase(kase.caseDir);
     expect(result.firstProblem).toMatchObject({ kind: 'changed-file', path: LOG, entrySeq: 4 });
-    expect(result.firstProblem?.message).toMatch(/no longer a regular file/);
+    expect(result.firstProblem?.message).toBe(`${LOG} is no longer a regular file (it is a folder): the file recorded in entry 4 was replaced`);
   });
 
   it('a flipped byte deep in a large evidence file (past the first 1 MiB read) is named', async () => {
