@@ -55,6 +55,12 @@ describe('custody verify: closed cases, expected key and head', () => {
     expect(Object.keys(report.verify).sort()).toEqual(keys.filter((k) => !left.has(k)));
   });
 
+  it('verify --help says what each file is checked against: the hash the ledger recorded (the manifest is checked against the ledger)', async () => {
+    const help = (await custody(['verify', '--help'])).stdout.replace(/\s+/g, ' ');
+    expect(help).toContain('re-hashes every evidence file against the hash the ledger recorded for it, and checks the signed manifest against the ledger');
+    expect(help).not.toContain('against the signed manifest');
+  });
+
   it('a text verdict with more than 21 problems shows 21 and says how to list them all', async () => {
     for (let i = 0; i < 25; i++) await writeFile(join(kase.caseDir, 'evidence', 'ev-aaaaaaaaaaaa', `stray-${String(i).padStart(2, '0')}.txt`), 'x');
     const run = await custody(['verify', kase.caseDir]);
