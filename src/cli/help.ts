@@ -115,9 +115,10 @@ export const VERIFY_HELP = `Usage: custody verify CASE [--expect-key K] [--expec
 
 CASE is a case folder, or a case id looked up in casesDir of the configuration (--config,
 $CUSTODY_CONFIG, ./custody.config.json). Re-walks the ledger's hash chain, checks every
-signature, and re-hashes every evidence file against the signed manifest. Exit 0 when everything
-matches; exit 4 naming the first entry or file that does not; exit 3 when CASE is not a case
-folder or an option is malformed. Works offline.
+signature, re-hashes every evidence file against the hash the ledger recorded for it, and checks
+the signed manifest against the ledger. Exit 0 when everything matches; exit 4 naming the first
+entry or file that does not; exit 3 when CASE is not a case folder or an option is malformed.
+Works offline.
 
 A case must be closed (its ledger ends in case.closed — followed only by the records of its copy
 to the evidence bucket, if any — and its manifest.json matches): entries cut from the end of an

@@ -51,7 +51,7 @@ export function renderVerify(result: VerifyOutcome): string {
   const lines = [`NOT verified: ${result.caseDir}`, `  first problem: ${problemLocation(first)}: ${first.message} [${first.kind}]`];
   const rest = result.problems.filter((p) => p !== first);
   for (const p of rest.slice(0, 20)) lines.push(`  ${p.severity}: ${problemLocation(p)}: ${p.message} [${p.kind}]`);
-  if (rest.length > 20) lines.push(`  … and ${rest.length - 20} more`);
+  if (rest.length > 20) lines.push(`  … and ${rest.length - 20} more (--json lists every problem)`);
   return lines.join('\n');
 }
 

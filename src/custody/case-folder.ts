@@ -5,7 +5,8 @@
  * that write into a case folder (report) refuse anything else, and a folder whose only case name
  * is `evidence/`, so they never write into an evidence tree or over somebody's own files.
  */
-import { readdir, stat } from 'node:fs/promises';
+import { lstat, readdir, stat } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
 import { CustodyError } from '../core/errors.js';
 import { EVIDENCE_DIR, LEDGER_FILE, MANIFEST_FILE } from './layout.js';
 
@@ -28,16 +29,22 @@ export async function assertCaseFolder(dir: string, options: { toWrite?: boolean
   // lookup of CASE already takes it); inside the case, verify follows no symlink.
   const info = await stat(dir).catch(() => undefined);
   if (!info) throw new CustodyError('E_INPUT', `there is no case folder at ${dir}`, { resource: dir });
-  if (!info.isDirectory()) throw new CustodyError('E_INPUT', `${dir} is not a case folder (it is not a folder)`, { resource: dir });
+  if (!info.isDirectory()) {
+    const within = await enclosingCase(dir);
+    throw new CustodyError('E_INPUT', `${dir} is not a case folder (it is not a folder)${within ? `; it is in the case folder ${within}: give that folder` : ''}`, { resource: dir });
+  }
   const names = await readdir(dir).catch((cause: unknown) => {
     throw new CustodyError('E_INPUT', `cannot read ${dir}: ${(cause as Error).message}`, { cause, resource: dir });
   });
   if (!names.some((name) => CASE_NAMES.has(name))) {
-    throw new CustodyError(
-      'E_INPUT',
-      `${dir} is not a case folder (it has no ${LEDGER_FILE}, ${MANIFEST_FILE} or ${EVIDENCE_DIR}/); give the case folder itself, or a case id from casesDir`,
-      { resource: dir },
-    );
+    const within = await enclosingCase(dir);
+    const cases = within ? [] : await casesIn(dir, names);
+    const hint = within
+      ? `it is in the case folder ${within}: give that folder`
+      : cases.length > 0
+        ? `it holds case folders (${cases.slice(0, 3).join(', ')}${cases.length > 3 ? ', …' : ''}): give one of them`
+        : 'give the case folder itself, or a case id from casesDir';
+    throw new CustodyError('E_INPUT', `${dir} is not a case folder (it has no ${LEDGER_FILE}, ${MANIFEST_FILE} or ${EVIDENCE_DIR}/); ${hint}`, { resource: dir });
   }
   if (options.toWrite && !names.some((name) => WRITABLE_CASE_NAMES.has(name))) {
     throw new CustodyError(
@@ -46,4 +53,36 @@ export async function assertCaseFolder(dir: string, options: { toWrite?: boolean
       { resource: dir },
     );
   }
+}
+
+/** The folders in `dir` that are cases (a casesDir given for a case), sorted; a few are enough to name. */
+async function casesIn(dir: string, names: readonly string[]): Promise<string[]> {
+  const cases: string[] = [];
+  for (const name of [...names].sort().slice(0, 1000)) {
+    if (await holdsCaseName(join(dir, name))) cases.push(name);
+    if (cases.length > 3) break;
+  }
+  return cases;
+}
+
+async function holdsCaseName(folder: string): Promise<boolean> {
+  for (const name of WRITABLE_CASE_NAMES) {
+    if (await lstat(join(folder, name)).then(() => true, () => false)) return true;
+  }
+  return false;
+}
+
+/**
+ * The case folder a path given by mistake lies in (its ledger.jsonl, manifest.json, an evidence
+ * folder or file: at most three levels down), so the refusal can name the folder to give.
+ */
+async function enclosingCase(path: string): Promise<string | undefined> {
+  let folder = path;
+  for (let level = 0; level < 3; level++) {
+    const parent = dirname(folder);
+    if (parent === folder) return undefined;
+    folder = parent;
+    if (await holdsCaseName(folder)) return folder;
+  }
+  return undefined;
 }

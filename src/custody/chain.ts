@@ -62,8 +62,8 @@ interface SignatureStep {
   pending: number;
   entry: LedgerEntry;
   line: number;
-  /** The entry is otherwise sound but its line is not canonical: said only if the signature verifies. */
-  nonCanonicalLine: boolean;
+  /** The entry is otherwise sound but its line is not canonical (what differs): said only if the signature verifies. */
+  nonCanonical: string | undefined;
   /** Its hash was checked over the line's own bytes ({@link unsealedTextOf}), not the canonical form. */
   hashedAsWritten: boolean;
 }
@@ -89,15 +89,40 @@ export function walkChain(text: string, options: CheckChainOptions = {}, handOve
   };
   const entries: LedgerEntry[] = [];
   const error = (problem: Omit<Problem, 'severity'>) => steps.push({ severity: 'error', ...problem });
+  const gaps: SeqGap[] = [];
 
-  const lines = text.split('\n');
+  // A byte order mark (EF BB BF) is what an editor that saved the file on Windows adds: named as
+  // such, and the entries are checked without it rather than line 1 reported as not JSON and the
+  // whole ledger left without its pinned key.
+  const bom = text.startsWith('\uFEFF');
+  if (bom) {
+    error({
+      kind: 'non-canonical-line',
+      line: 1,
+      message: 'ledger.jsonl starts with a byte order mark (bytes EF BB BF, as an editor saving on Windows adds): bytes outside the entries were added; the entries are checked without it',
+    });
+  }
+  const lines = (bom ? text.slice(1) : text).split('\n');
   const last = lines.pop();
   if (last !== undefined && last !== '') {
-    error({
-      kind: 'partial-line',
-      line: lines.length + 1,
-      message: `line ${lines.length + 1} of ledger.jsonl is incomplete (no newline at the end): the writing run was interrupted, or the file was cut`,
-    });
+    const lineNo = lines.length + 1;
+    const parsed = parseEntryLine(last);
+    if ('entry' in parsed) {
+      // Only its newline is missing (an editor that drops the final newline): still checked as an
+      // entry, so the verdict names that and nothing it did not cause.
+      error({
+        kind: 'partial-line',
+        line: lineNo,
+        message: `line ${lineNo} of ledger.jsonl has no newline at the end, though it holds a whole entry (entry ${parsed.entry.seq}, ${parsed.entry.type}): the final newline was removed after it was written (an editor), or the write stopped just before it; the entry is checked as it stands`,
+      });
+      lines.push(last);
+    } else {
+      error({
+        kind: 'partial-line',
+        line: lineNo,
+        message: `line ${lineNo} of ledger.jsonl is incomplete (no newline at the end): the writing run was interrupted, or the file was cut`,
+      });
+    }
   }
 
   let publicKey: string | undefined;
@@ -139,11 +164,15 @@ export function walkChain(text: string, options: CheckChainOptions = {}, handOve
     }
 
     if (entry.seq !== expectedSeq) {
-      const why =
-        entry.seq > expectedSeq
-          ? `entries ${expectedSeq}..${entry.seq - 1} are missing before it`
-          : 'it repeats or goes back (an inserted or reordered entry)';
-      error({ entrySeq: entry.seq, line: lineNo, kind: 'seq-mismatch', message: `${nameOf(entry, lineNo)}: expected seq ${expectedSeq}, found ${entry.seq}: ${why}` });
+      const said = `${nameOf(entry, lineNo)}: expected seq ${expectedSeq}, found ${entry.seq}`;
+      if (entry.seq > expectedSeq) {
+        // Missing here, or only elsewhere (reordered): said once the whole ledger is walked.
+        const problem: Problem = { severity: 'error', entrySeq: entry.seq, line: lineNo, kind: 'seq-mismatch', message: said };
+        steps.push(problem);
+        gaps.push({ problem, from: expectedSeq, to: entry.seq - 1 });
+      } else {
+        error({ entrySeq: entry.seq, line: lineNo, kind: 'seq-mismatch', message: `${said}: it repeats or goes back (an inserted or reordered entry)` });
+      }
     }
     let sound = true;
     if (entry.prev !== prev) {
@@ -156,7 +185,7 @@ export function walkChain(text: string, options: CheckChainOptions = {}, handOve
     const spelled = isCanonicalSignature(entry.sig);
     const unsealed = spelled && publicKey !== undefined ? unsealedTextOf(line, entry) : undefined;
     if (unsealed !== undefined && hash('sha256', unsealed, 'hex') === entry.hash) {
-      steps.push({ pending: signatures.length, entry, line: lineNo, nonCanonicalLine: false, hashedAsWritten: true });
+      steps.push({ pending: signatures.length, entry, line: lineNo, nonCanonical: undefined, hashedAsWritten: true });
       pend(entry);
       expectedSeq = entry.seq + 1;
       prev = entry.hash;
@@ -175,13 +204,12 @@ export function walkChain(text: string, options: CheckChainOptions = {}, handOve
       });
     } else if (publicKey !== undefined) {
       // Whether this entry is sound now rests on its signature: the verdict decides what is said.
-      steps.push({ pending: signatures.length, entry, line: lineNo, nonCanonicalLine: sound && !isCanonicalLine(line, forms), hashedAsWritten: false });
+      steps.push({ pending: signatures.length, entry, line: lineNo, nonCanonical: sound ? nonCanonicalWhy(line, forms) : undefined, hashedAsWritten: false });
       pend(entry);
       sound = false; // reported by settleChain
     }
-    if (sound && !isCanonicalLine(line, forms)) {
-      error({ entrySeq: entry.seq, line: lineNo, kind: 'non-canonical-line', message: `${nameOf(entry, lineNo)}: the line is not in canonical form (bytes were changed outside the hashed values)` });
-    }
+    const why = sound ? nonCanonicalWhy(line, forms) : undefined;
+    if (why !== undefined) error({ entrySeq: entry.seq, line: lineNo, kind: 'non-canonical-line', message: `${nameOf(entry, lineNo)}: ${why}` });
     // Resynchronise on what the line claims, so one bad entry is reported once, not cascaded.
     expectedSeq = entry.seq + 1;
     prev = entry.hash;
@@ -190,6 +218,7 @@ export function walkChain(text: string, options: CheckChainOptions = {}, handOve
   if (lines.length === 0 && steps.length === 0) {
     error({ kind: 'malformed-entry', message: 'ledger.jsonl has no entries' });
   }
+  if (gaps.length > 0) describeGaps(gaps, entries, lines.length, steps);
   return { entries, steps, signatures, ...(publicKey ? { publicKey } : {}), ...(caseId ? { caseId } : {}) };
 }
 
@@ -213,13 +242,13 @@ export function settleChain(walk: ChainWalk, verdicts: readonly boolean[]): Chai
         kind: 'bad-signature',
         message: `${nameOf(step.entry, step.line)}: signature does not verify with the pinned key`,
       });
-    } else if (step.nonCanonicalLine) {
+    } else if (step.nonCanonical !== undefined) {
       problems.push({
         severity: 'error',
         entrySeq: step.entry.seq,
         line: step.line,
         kind: 'non-canonical-line',
-        message: `${nameOf(step.entry, step.line)}: the line is not in canonical form (bytes were changed outside the hashed values)`,
+        message: `${nameOf(step.entry, step.line)}: ${step.nonCanonical}; the entry's values, hash and signature match`,
       });
     }
   }
@@ -229,6 +258,55 @@ export function settleChain(walk: ChainWalk, verdicts: readonly boolean[]): Chai
     ...(walk.publicKey ? { publicKey: walk.publicKey } : {}),
     ...(walk.caseId ? { caseId: walk.caseId } : {}),
   };
+}
+
+/** Entries `from..to` were expected before the line of `problem` (whose message ends without the why). */
+interface SeqGap {
+  problem: Problem;
+  from: number;
+  to: number;
+}
+
+/**
+ * Says of each gap in the sequence whether its entries are missing or only elsewhere in the
+ * ledger (reordered): "missing" for an entry that is still there, lines later, would send the
+ * reader looking for a removal that did not happen. Runs only when the sequence has a gap.
+ */
+function describeGaps(gaps: readonly SeqGap[], entries: readonly LedgerEntry[], lineCount: number, steps: ChainWalk['steps']): void {
+  // Every line but a malformed one became an entry, in order: that gives each seq its first line.
+  const skipped = new Set<number>();
+  for (const step of steps) if (!('pending' in step) && step.kind === 'malformed-entry' && step.line !== undefined) skipped.add(step.line);
+  const lineOf = new Map<number, number>();
+  for (let line = 1, k = 0; line <= lineCount && k < entries.length; line++) {
+    if (skipped.has(line)) continue;
+    const seq = entries[k++]!.seq;
+    if (!lineOf.has(seq)) lineOf.set(seq, line);
+  }
+  for (const { problem, from, to } of gaps) {
+    const count = to - from + 1;
+    const found: Array<[seq: number, line: number]> = [];
+    if (count <= lineOf.size) {
+      for (let seq = from; seq <= to; seq++) {
+        const line = lineOf.get(seq);
+        if (line !== undefined) found.push([seq, line]);
+      }
+    } else {
+      for (const [seq, line] of lineOf) if (seq >= from && seq <= to) found.push([seq, line]);
+      found.sort((a, b) => a[0] - b[0]);
+    }
+    const range = count === 1 ? `entry ${from}` : `entries ${from}..${to}`;
+    let why: string;
+    const first = found[0];
+    if (!first) why = `${range} ${count === 1 ? 'is' : 'are'} missing before it`;
+    else if (found.length === count && count === 1) why = `entry ${from} is not before it but at line ${first[1]}: the entries are out of order`;
+    else if (found.length === count) why = `${range} are not before it but elsewhere in the ledger (entry ${first[0]} at line ${first[1]}): the entries are out of order`;
+    else why = `${range} are not before it: ${are(found.length)} elsewhere in the ledger, out of order (entry ${first[0]} at line ${first[1]}), and ${are(count - found.length)} missing`;
+    problem.message = `${problem.message}: ${why}`;
+  }
+}
+
+function are(n: number): string {
+  return `${n} ${n === 1 ? 'is' : 'are'}`;
 }
 
 function hashMismatch(entry: LedgerEntry, line: number): Omit<Problem, 'severity'> {
@@ -246,6 +324,19 @@ function safeForms(entry: LedgerEntry): ReturnType<typeof entryForms> | undefine
   } catch {
     return undefined; // e.g. a lone surrogate smuggled in through a \ud800 escape
   }
+}
+
+/**
+ * What is wrong with a line whose entry is otherwise sound, or undefined when it is canonical. A
+ * CR LF line ending (a Windows copy, git's core.autocrlf) is the commonest such change: named as
+ * what it is, so counsel reads an accident of transport, not an unexplained change.
+ */
+function nonCanonicalWhy(line: string, forms: ReturnType<typeof entryForms> | undefined): string | undefined {
+  if (isCanonicalLine(line, forms)) return undefined;
+  if (forms?.line !== undefined && line === `${forms.line}\r`) {
+    return 'the line ends in a carriage return (a CR LF line ending, as a Windows copy or git core.autocrlf writes): a byte outside the hashed values was added';
+  }
+  return 'the line is not in canonical form (bytes were changed outside the hashed values)';
 }
 
 function isCanonicalLine(line: string, forms: ReturnType<typeof entryForms> | undefined): boolean {

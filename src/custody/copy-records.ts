@@ -44,7 +44,13 @@ export function copyRecordWarning(entries: readonly LedgerEntry[]): string | und
   const last = after[after.length - 1];
   const where = `s3://${bucket.name}/${typeof bucket.prefix === 'string' ? bucket.prefix : ''}${String(entries[0]?.data.caseId ?? '')}`;
   if (!last) {
-    return `the case was to be copied to ${where}, but its ledger records no copy after case.closed (the copy never ran, or its records were cut off): check with custody verify --against ${where}, or copy it with custody copy-case`;
+    // A folder restored by fetch-case holds the sealed ledger as copied, which ends at case.closed:
+    // the warning must not send its reader to copy-case (it would append to the restored ledger).
+    return (
+      `the case was to be copied to ${where}, but its ledger records no copy after case.closed: the copy never ran, or its records were cut off ` +
+      `(check with custody verify --against ${where}, or copy it with custody copy-case); or this folder was restored from that copy with custody fetch-case, ` +
+      `whose ledger ends at case.closed as sealed (the copy's records stay in the ledger of the machine that made it)`
+    );
   }
   if (last.type !== 'case.copied') {
     // Stopped or failed — or the records after this one (a retry that completed) were cut from the

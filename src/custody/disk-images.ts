@@ -8,6 +8,7 @@ import { lstat } from 'node:fs/promises';
 import { isAbsolute, join } from 'node:path';
 import type { LedgerEntry } from '../core/ports.js';
 import { hashFile, isNothingThere } from './file-hash.js';
+import { notARegularFile } from './fs-util.js';
 import { linkedFolderFinder } from './linked-folders.js';
 import type { Problem } from './problems.js';
 
@@ -59,7 +60,8 @@ export async function checkDiskImages(caseDir: string, entries: readonly LedgerE
       }
       if (!info.isFile()) {
         // A symlink is not followed, as for an evidence file: what it points to is not the case's.
-        fail({ kind: 'changed-file', entrySeq: image.seq, path: image.path, message: `the disk image ${image.path} is no longer a regular file` });
+        const what = notARegularFile(abs);
+        fail({ kind: 'changed-file', entrySeq: image.seq, path: image.path, message: `the disk image ${image.path} is no longer a regular file${what ? ` (it is ${what})` : ''}: the image recorded in entry ${image.seq} was replaced` });
         continue;
       }
       got = await hashFile(abs);

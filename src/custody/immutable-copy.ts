@@ -434,7 +434,13 @@ export async function verifyAgainstCopy(caseDir: string, store: ImmutableStore, 
   const sealed = await readSealedCase(caseDir, chain.entries);
   const records = copiedRecords(chain.entries);
   if (records.size === 0) {
-    fail({ kind: 'copy-not-recorded', path: LEDGER_FILE, message: `the ledger records no copy after case.closed (no evidence.copied entry): copy it with custody copy-case ${caseDir}` });
+    fail({
+      kind: 'copy-not-recorded',
+      path: LEDGER_FILE,
+      message:
+        `the ledger records no copy after case.closed (no evidence.copied entry): copy it with custody copy-case ${caseDir}; ` +
+        'a folder restored with custody fetch-case has none (its ledger ends at case.closed as sealed): check the folder the copy was made from',
+    });
     return result();
   }
   const objects = (await caseObjects(caseDir, sealed)).filter((o) => !(REPORT_FILES as readonly string[]).includes(o.path));

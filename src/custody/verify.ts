@@ -87,7 +87,13 @@ export async function verifyCase(caseDir: string, options: VerifyOptions = {}): 
     }
     text = readFileSync(join(caseDir, LEDGER_FILE), 'utf8');
   } catch (cause) {
-    fail({ kind: 'ledger-missing', path: LEDGER_FILE, message: `cannot read ${LEDGER_FILE}: ${(cause as Error).message}` });
+    fail({
+      kind: 'ledger-missing',
+      path: LEDGER_FILE,
+      message: isNothingThere(cause)
+        ? `${LEDGER_FILE} is missing: the case's signed record was removed (or not copied with the folder), so nothing in the folder can be checked`
+        : `cannot read ${LEDGER_FILE}: ${(cause as Error).message}`,
+    });
     return finish({ problems, warnings, closed: false, entries: [], evidence: { files: 0, verified: 0, artifacts: 0 } });
   }
 
@@ -170,19 +176,20 @@ async function checkManifest(
   if (!info) {
     // The seal: case.closed at the end, or followed only by the records of its copy.
     const seal = entries[sealIndex(entries)];
-    const remedy = notClosed.allowed ? 'it was checked up to its last entry; finish it with collect --resume' : 'finish it with collect --resume, or verify it with --allow-open to check it up to its last entry';
+    // The command that finishes it, with its case id when the ledger names one.
+    const resume = caseId !== undefined ? `custody collect --case ${caseId} --resume` : 'collect --resume';
+    const remedy = notClosed.allowed ? `it was checked up to its last entry; finish it with ${resume}` : `finish it with ${resume}, or verify it with --allow-open to check it up to its last entry`;
     if (seal && lstatOrUndefined(join(caseDir, MANIFEST_TEMP_FILE))?.isFile()) {
       // Closing makes this temp file before it appends case.closed and renames it into place
       // last: the close did not finish, and no manifest was ever in place to be removed. Nothing
       // seals the ledger, so it is reported as any open case is.
-      const resume = caseId !== undefined ? `custody collect --case ${caseId} --resume` : 'collect --resume';
       notClosed.report({
         kind: 'not-closed',
         entrySeq: seal.seq,
         path,
         message:
           `closing did not finish: the ledger ends in case.closed (entry ${seal.seq}) but manifest.json was never put in place (its unfinished write ${MANIFEST_TEMP_FILE} is there), ` +
-          `so the case is not sealed and entries cut from its end could not be noticed; ${remedy.replace('collect --resume', resume)}`,
+          `so the case is not sealed and entries cut from its end could not be noticed; ${remedy}`,
       });
       return false;
     }
@@ -214,6 +221,11 @@ async function checkManifest(
   } catch (cause) {
     fail({ kind: 'manifest-invalid', path, message: `cannot read manifest.json: ${(cause as Error).message}` });
     return false;
+  }
+  if (text.startsWith('\uFEFF')) {
+    // As for the ledger: named as what it is, and the manifest is checked without it.
+    fail({ kind: 'manifest-invalid', path, message: 'manifest.json starts with a byte order mark (bytes EF BB BF, as an editor saving on Windows adds): bytes were added; it is checked without them' });
+    text = text.slice(1);
   }
   let manifest: Manifest;
   try {
@@ -257,7 +269,7 @@ async function checkManifest(
       kind: 'truncated',
       entrySeq: lastSeq + 1,
       path: LEDGER_FILE,
-      message: `the ledger ends at entry ${lastSeq} but the signed manifest records its head as entry ${head.seq}: entries ${lastSeq + 1}..${head.seq} were removed`,
+      message: `the ledger ends at entry ${lastSeq} but the signed manifest records its head as entry ${head.seq}: ${wereCut(lastSeq + 1, head.seq, 'removed')}`,
     });
     return false;
   }
@@ -295,14 +307,19 @@ function checkHead(entries: readonly LedgerEntry[], want: HeadExpectation, fail:
   let why: string;
   if (!last) why = 'the ledger has no entries';
   else if (atSeq && atSeq.hash !== want.hash) why = `entry ${want.seq} has another hash (${atSeq.hash}): the ledger was rewritten`;
-  else if (last.seq < want.seq) why = `the ledger ends at entry ${last.seq}: entries ${last.seq + 1}..${want.seq} were cut from its end`;
-  else why = `the ledger continues to entry ${last.seq}: ${last.seq - want.seq} entries were added after the expected head`;
+  else if (last.seq < want.seq) why = `the ledger ends at entry ${last.seq}: ${wereCut(last.seq + 1, want.seq, 'cut from its end')}`;
+  else why = `the ledger continues to entry ${last.seq}: ${last.seq - want.seq === 1 ? '1 entry was' : `${last.seq - want.seq} entries were`} added after the expected head`;
   fail({
     kind: 'head-mismatch',
     entrySeq: Math.min(last?.seq ?? 1, want.seq),
     path: LEDGER_FILE,
     message: `the ledger does not end at the expected head ${expected}: ${why}`,
   });
+}
+
+/** "entry 9 was removed", "entries 9..10 were removed". */
+function wereCut(from: number, to: number, how: string): string {
+  return from === to ? `entry ${from} was ${how}` : `entries ${from}..${to} were ${how}`;
 }
 
 /** Re-hashes every recorded file and looks for files nobody recorded. Returns how many matched. */
@@ -335,6 +352,17 @@ async function checkFiles(caseDir: string, entries: readonly LedgerEntry[], fail
     });
   }
 
+  // Without its evidence folder (the ledger and manifest sent on their own, or the folder
+  // removed), every recorded file is missing for one reason: said once, not once per file.
+  const folder = recorded.size > 0 ? lstatOrUndefined(join(caseDir, EVIDENCE_DIR)) : undefined;
+  if (recorded.size > 0 && (!folder || (!folder.isDirectory() && !folder.isSymbolicLink()))) {
+    fail({
+      kind: 'missing-file',
+      path: EVIDENCE_DIR,
+      message: `${folder ? `${EVIDENCE_DIR} is not a folder` : `${EVIDENCE_DIR}/ is missing`}, so every file the ledger records (${recorded.size}) is missing: none of them could be checked (the folder was removed, replaced, or not copied with the case)`,
+    });
+    return 0;
+  }
   const files = [...recorded];
   // A file under a symlinked folder (evidence/ or its item's) is not read: its bytes are not in
   // the case folder, whatever they are (linked-folders.ts).
@@ -360,7 +388,9 @@ async function checkFiles(caseDir: string, entries: readonly LedgerEntry[], fail
     } else if (got.state === 'unreadable') {
       fail({ kind: 'unreadable', entrySeq: want.seq, path, message: `${path} (recorded in entry ${want.seq}) cannot be read, so it was not checked: ${got.error}` });
     } else if (got.state === 'not-a-file') {
-      fail({ kind: 'changed-file', entrySeq: want.seq, path, message: `${path} is no longer a regular file` });
+      // What is there instead (a symlink names its target), as for the ledger.
+      const what = notARegularFile(join(caseDir, ...path.split('/')));
+      fail({ kind: 'changed-file', entrySeq: want.seq, path, message: `${path} is no longer a regular file${what ? ` (it is ${what})` : ''}: the file recorded in entry ${want.seq} was replaced` });
     } else if (got.sha256 !== want.sha256 || got.size !== want.size) {
       fail({
         kind: 'changed-file',

@@ -36,6 +36,43 @@ describe('custody verify: closed cases, expected key and head', () => {
     expect(json).toMatchObject({ ok: true, closed: true, ledgerHead: head(10), keyFingerprint: `sha256:${kase.fingerprint}` });
   });
 
+  it('verify --json has exactly the keys README documents, and a problem the fields it names', async () => {
+    const readme = await readFile(join(import.meta.dirname, '../../README.md'), 'utf8');
+    const documented = /`--json` prints `\{([^}]*)\}` \(and `against`/.exec(readme)?.[1];
+    expect(documented).toBeDefined();
+    const keys = documented!.split(',').map((k) => k.trim()).sort();
+    const ok = JSON.parse((await custody(['verify', '--json', kase.caseDir])).stdout) as Record<string, unknown>;
+    expect(Object.keys(ok).sort()).toEqual(keys);
+    await writeFile(join(kase.caseDir, 'evidence', 'ev-aaaaaaaaaaaa', 'stray.txt'), 'x');
+    const failed = JSON.parse((await custody(['verify', '--json', kase.caseDir])).stdout) as { problems: Array<Record<string, unknown>>; firstProblem: Record<string, unknown> };
+    expect(failed.problems[0]).toEqual({ severity: 'error', kind: 'unrecorded-file', path: 'evidence/ev-aaaaaaaaaaaa/stray.txt', message: expect.any(String) });
+    expect(failed.firstProblem).toEqual({ ...failed.problems[0], location: 'evidence/ev-aaaaaaaaaaaa/stray.txt' });
+    // The verify member of the other commands' documents: README names the keys it leaves out.
+    const without = /member of `collect`, `report`, `fetch-case` and `demo` `--json` is the same document without\s+([^.]*)\./.exec(readme)?.[1];
+    expect(without).toBeDefined();
+    const left = new Set([...without!.matchAll(/`(\w+)`/g)].map((m) => m[1]));
+    const report = JSON.parse((await custody(['report', '--json', kase.caseDir])).stdout) as { verify: Record<string, unknown> };
+    expect(Object.keys(report.verify).sort()).toEqual(keys.filter((k) => !left.has(k)));
+  });
+
+  it('verify --help says what each file is checked against: the hash the ledger recorded (the manifest is checked against the ledger)', async () => {
+    const help = (await custody(['verify', '--help'])).stdout.replace(/\s+/g, ' ');
+    expect(help).toContain('re-hashes every evidence file against the hash the ledger recorded for it, and checks the signed manifest against the ledger');
+    expect(help).not.toContain('against the signed manifest');
+  });
+
+  it('a text verdict with more than 21 problems shows 21 and says how to list them all', async () => {
+    for (let i = 0; i < 25; i++) await writeFile(join(kase.caseDir, 'evidence', 'ev-aaaaaaaaaaaa', `stray-${String(i).padStart(2, '0')}.txt`), 'x');
+    const run = await custody(['verify', kase.caseDir]);
+    expect(run.code).toBe(EXIT.VERIFY_FAILED);
+    const lines = run.stdout.trimEnd().split('\n');
+    expect(lines).toHaveLength(23);
+    expect(lines[1]).toBe('  first problem: evidence/ev-aaaaaaaaaaaa/stray-00.txt: evidence/ev-aaaaaaaaaaaa/stray-00.txt is in the case folder but no ledger entry records it [unrecorded-file]');
+    expect(lines[22]).toBe('  … and 4 more (--json lists every problem)');
+    const json = JSON.parse((await custody(['verify', '--json', kase.caseDir])).stdout) as { problems: unknown[] };
+    expect(json.problems).toHaveLength(25);
+  });
+
   it('--expect-key takes the fingerprint with or without sha256:, in either case, or the public key', async () => {
     for (const key of [`sha256:${kase.fingerprint}`, kase.fingerprint, kase.fingerprint.toUpperCase(), `SHA256:${kase.fingerprint.toUpperCase()}`, kase.publicKey]) {
       const run = await custody(['verify', '--expect-key', key, kase.caseDir]);
@@ -156,13 +193,15 @@ describe('custody verify: closed cases, expected key and head', () => {
     await open.release();
     const strict = await custody(['verify', open.caseDir]);
     expect(strict.code).toBe(EXIT.VERIFY_FAILED);
-    expect(strict.stdout).toMatch(/first problem: manifest\.json: the case is not closed .*--allow-open/);
+    expect(strict.stdout).toContain(
+      'first problem: manifest.json: the case is not closed (its ledger ends in evidence.stored, not case.closed, and there is no manifest.json): entries cut from its end could not be noticed; finish it with custody collect --case IR-2026-0043 --resume, or verify it with --allow-open to check it up to its last entry [not-closed]',
+    );
     const allowed = await custody(['verify', '--allow-open', open.caseDir]);
     expect(allowed.code).toBe(EXIT.OK);
     expect(allowed.stdout).toMatch(/ledger head: 2:[0-9a-f]{64} \(the case is not closed\)/);
     expect(allowed.stdout).toContain('warning: manifest.json: the case is not closed');
     // The warning does not tell the examiner to add the option they gave.
-    expect(allowed.stdout).toMatch(/the case is not closed .*it was checked up to its last entry; finish it with collect --resume/);
+    expect(allowed.stdout).toMatch(/the case is not closed .*it was checked up to its last entry; finish it with custody collect --case IR-2026-0043 --resume$/m);
     expect(allowed.stdout).not.toContain('verify it with --allow-open');
   });
 });
@@ -177,6 +216,8 @@ describe('custody verify and report: only case folders, by path or by case id', 
     configPath = join(scratch.root, 'custody.config.json');
     await writeFile(configPath, JSON.stringify({ casesDir: 'cases', keysDir: 'keys' }));
   });
+
+  const escape = (text: string) => text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 
   /** Every file under `dir`, relative, sorted. */
   async function snapshotTree(dir: string): Promise<string[]> {
@@ -197,6 +238,27 @@ describe('custody verify and report: only case folders, by path or by case id', 
     }
     expect(await readFile(join(plain, 'report.md'), 'utf8')).toBe('my own notes');
     expect(await snapshotTree(kase.caseDir)).toEqual(before);
+  });
+
+  it.each(['verify', 'report'])('%s of a file or folder inside a case folder is exit 3 naming the case folder to give instead', async (command) => {
+    const before = await snapshotTree(kase.caseDir);
+    const inside = [join(kase.caseDir, 'ledger.jsonl'), join(kase.caseDir, 'manifest.json'), join(kase.caseDir, 'evidence'), join(kase.caseDir, 'evidence', 'ev-aaaaaaaaaaaa'), join(kase.caseDir, 'evidence', 'ev-aaaaaaaaaaaa', 'console-output.log')];
+    for (const path of inside) {
+      const run = await custody([command, path]);
+      expect([path, run.code]).toEqual([path, EXIT.BAD_INPUT]);
+      expect(run.stderr).toMatch(new RegExp(`^custody: ${escape(path)} is not a case folder \\(.*\\); it is in the case folder ${escape(kase.caseDir)}: give that folder \\[E_INPUT\\]\n$`));
+    }
+    expect(await snapshotTree(kase.caseDir)).toEqual(before);
+  });
+
+  it.each(['verify', 'report'])('%s of the folder that holds case folders (casesDir) is exit 3 naming the cases in it', async (command) => {
+    const other = await buildClosedCase(scratch, { caseId: 'IR-2026-0099' });
+    expect(join(other.caseDir, '..')).toBe(scratch.casesDir);
+    const run = await custody([command, scratch.casesDir]);
+    expect(run.code).toBe(EXIT.BAD_INPUT);
+    expect(run.stderr).toBe(
+      `custody: ${scratch.casesDir} is not a case folder (it has no ledger.jsonl, manifest.json or evidence/); it holds case folders (IR-2026-0042, IR-2026-0099): give one of them [E_INPUT]\n`,
+    );
   });
 
   it.each(['verify', 'report'])('%s takes a case id and finds it in casesDir of the configuration', async (command) => {

@@ -20,6 +20,14 @@ describe('copyRecordWarning', () => {
     );
   });
 
+  it('a ledger that ends at case.closed may never have been copied, or be a folder restored from the copy: it says both, so a restored folder is not sent to copy-case alone', () => {
+    expect(copyRecordWarning([opened, closed])).toBe(
+      'the case was to be copied to s3://bucket/cases/IR-1, but its ledger records no copy after case.closed: the copy never ran, or its records were cut off ' +
+        '(check with custody verify --against s3://bucket/cases/IR-1, or copy it with custody copy-case); or this folder was restored from that copy with custody fetch-case, ' +
+        "whose ledger ends at case.closed as sealed (the copy's records stay in the ledger of the machine that made it)",
+    );
+  });
+
   it('a ledger that ends in copy.failed may have had a completed retry cut off too; a completed copy gives no warning', () => {
     expect(copyRecordWarning([opened, closed, entry(3, 'evidence.copied'), entry(4, 'copy.failed')])).toMatch(/^the last copy to s3:\/\/bucket\/cases\/IR-1 did not complete \(the ledger ends with copy\.failed\), or the records after it were cut off: check with/);
     expect(copyRecordWarning([opened, closed, entry(3, 'evidence.copied'), entry(4, 'case.copied')])).toBeUndefined();

@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { beforeEach, describe, expect, it } from 'vitest';
 import type { LedgerEntry } from '../../src/core/ports.js';
 import { canonicalize } from '../../src/custody/canonical-json.js';
+import type { Problem } from '../../src/custody/problems.js';
 import { hashEntry, sealEntry } from '../../src/custody/entry.js';
 import { signManifest, type Manifest } from '../../src/custody/manifest.js';
 import { signingKeyFrom } from '../../src/custody/signing-key.js';
@@ -25,6 +26,8 @@ describe('verify', () => {
   const writeLines = (next: string[]) => writeFile(ledgerPath, `${next.join('\n')}\n`);
   const entryAt = (index: number) => JSON.parse(lines[index]!) as LedgerEntry;
   const attackerKey = () => signingKeyFrom(generateKeyPairSync('ed25519').privateKey);
+  /** The problems of a case with exactly this one error. */
+  const onlyError = (problem: Omit<Problem, 'severity'>): Problem[] => [{ severity: 'error', ...problem }];
 
   beforeEach(async () => {
     kase = await buildClosedCase(scratch);
@@ -62,7 +65,13 @@ describe('verify', () => {
     await writeLines(lines.filter((_, i) => i !== 4));
     const result = await verifyCase(kase.caseDir);
     expect(result.firstProblem).toMatchObject({ kind: 'seq-mismatch', entrySeq: 6, line: 5 });
-    expect(result.firstProblem?.message).toMatch(/entries 5\.\.5 are missing/);
+    expect(result.firstProblem?.message).toBe('entry 6 (line 5, snapshot.created): expected seq 5, found 6: entry 5 is missing before it');
+  });
+
+  it('entries removed from the middle are named as a range', async () => {
+    await writeLines(lines.filter((_, i) => i !== 4 && i !== 5));
+    const result = await verifyCase(kase.caseDir);
+    expect(result.firstProblem?.message).toBe('entry 7 (line 5, artifact.recorded): expected seq 5, found 7: entries 5..6 are missing before it');
   });
 
   it('an inserted entry forged without the case key is named at its line', async () => {
@@ -83,12 +92,28 @@ describe('verify', () => {
     expect(result.firstProblem).toMatchObject({ kind: 'seq-mismatch', entrySeq: 3, line: 7 });
   });
 
-  it('reordered entries are named at the first line out of order', async () => {
+  it('reordered entries are named at the first line out of order, saying where the skipped entry is (not that it is missing)', async () => {
     const next = [...lines];
     [next[4], next[5]] = [next[5]!, next[4]!];
     await writeLines(next);
     const result = await verifyCase(kase.caseDir);
     expect(result.firstProblem).toMatchObject({ kind: 'seq-mismatch', entrySeq: 6, line: 5 });
+    expect(result.firstProblem?.message).toBe('entry 6 (line 5, snapshot.created): expected seq 5, found 6: entry 5 is not before it but at line 6: the entries are out of order');
+  });
+
+  it('a block of entries moved later is named as out of order; one moved and one removed says both', async () => {
+    // Lines 5-6 (entries 5, 6) moved after entry 8.
+    await writeLines([...lines.slice(0, 4), lines[6]!, lines[7]!, lines[4]!, lines[5]!, ...lines.slice(8)]);
+    const moved = await verifyCase(kase.caseDir);
+    expect(moved.firstProblem?.message).toBe(
+      'entry 7 (line 5, artifact.recorded): expected seq 5, found 7: entries 5..6 are not before it but elsewhere in the ledger (entry 5 at line 7): the entries are out of order',
+    );
+    // Entry 5 removed, entry 6 moved after entry 8.
+    await writeLines([...lines.slice(0, 4), lines[6]!, lines[7]!, lines[5]!, ...lines.slice(8)]);
+    const mixed = await verifyCase(kase.caseDir);
+    expect(mixed.firstProblem?.message).toBe(
+      'entry 7 (line 5, artifact.recorded): expected seq 5, found 7: entries 5..6 are not before it: 1 is elsewhere in the ledger, out of order (entry 6 at line 7), and 1 is missing',
+    );
   });
 
   it('a ledger cut short is caught against the signed manifest head', async () => {
@@ -96,7 +121,19 @@ describe('verify', () => {
     const result = await verifyCase(kase.caseDir);
     expect(result.ok).toBe(false);
     expect(result.firstProblem).toMatchObject({ kind: 'truncated', entrySeq: 9 });
-    expect(result.firstProblem?.message).toMatch(/ends at entry 8 .* head as entry 10/);
+    expect(result.firstProblem?.message).toBe('the ledger ends at entry 8 but the signed manifest records its head as entry 10: entries 9..10 were removed');
+  });
+
+  it('a ledger cut by its last entry names that one entry', async () => {
+    await writeLines(lines.slice(0, 9));
+    const result = await verifyCase(kase.caseDir);
+    expect(result.firstProblem).toMatchObject({ kind: 'truncated', entrySeq: 10 });
+    expect(result.firstProblem?.message).toBe('the ledger ends at entry 9 but the signed manifest records its head as entry 10: entry 10 was removed');
+    const expected = JSON.parse(lines[9]!) as LedgerEntry;
+    const cut = await verifyCase(kase.caseDir, { expectedHead: { seq: 10, hash: expected.hash } });
+    expect(cut.problems.find((p) => p.kind === 'head-mismatch')?.message).toBe(
+      `the ledger does not end at the expected head 10:${expected.hash}: the ledger ends at entry 9: entry 10 was cut from its end`,
+    );
   });
 
   it('a last line cut mid-write is named', async () => {
@@ -104,6 +141,34 @@ describe('verify', () => {
     await truncate(ledgerPath, full.length - 40);
     const result = await verifyCase(kase.caseDir);
     expect(result.firstProblem).toMatchObject({ kind: 'partial-line', line: 10 });
+  });
+
+  it('a last line that lost only its final newline is named as such, and its entry is still checked', async () => {
+    const full = await readFile(ledgerPath);
+    await truncate(ledgerPath, full.length - 1);
+    const result = await verifyCase(kase.caseDir);
+    expect(result.problems).toEqual(onlyError({
+      kind: 'partial-line',
+      line: 10,
+      message:
+        'line 10 of ledger.jsonl has no newline at the end, though it holds a whole entry (entry 10, case.closed): the final newline was removed after it was written (an editor), or the write stopped just before it; the entry is checked as it stands',
+    }));
+    expect(result).toMatchObject({ entries: 10, closed: true, head: { seq: 10 } });
+  });
+
+  it('a case without its evidence folder (or with a file in its place) is named once, not once per recorded file', async () => {
+    await rm(join(kase.caseDir, 'evidence'), { recursive: true });
+    const removed = await verifyCase(kase.caseDir);
+    expect(removed.problems).toEqual(onlyError({
+      kind: 'missing-file',
+      path: 'evidence',
+      message: 'evidence/ is missing, so every file the ledger records (2) is missing: none of them could be checked (the folder was removed, replaced, or not copied with the case)',
+    }));
+    await writeFile(join(kase.caseDir, 'evidence'), 'not a folder');
+    const replaced = await verifyCase(kase.caseDir);
+    expect(replaced.problems.map((p) => p.message)).toEqual([
+      'evidence is not a folder, so every file the ledger records (2) is missing: none of them could be checked (the folder was removed, replaced, or not copied with the case)',
+    ]);
   });
 
   it('a flipped byte in evidence/… is named by verify', async () => {
@@ -136,7 +201,7 @@ describe('verify', () => {
     await symlink(copy, path);
     const result = await verifyCase(kase.caseDir);
     expect(result.firstProblem).toMatchObject({ kind: 'changed-file', path: LOG, entrySeq: 4 });
-    expect(result.firstProblem?.message).toMatch(/no longer a regular file/);
+    expect(result.firstProblem?.message).toBe(`${LOG} is no longer a regular file (it is a symlink to ${copy}): the file recorded in entry 4 was replaced`);
   });
 
   it('an evidence file with a hard link from outside the case verifies, with a warning that the other name can change it', async () => {
@@ -221,7 +286,7 @@ describe('verify', () => {
     await symlink(join(outside, 'vol-1.raw'), join(images, 'vol-1.raw'));
     result = await verifyCase(open.caseDir);
     expect(result.problems).toEqual([expect.objectContaining({ kind: 'changed-file', path: 'images/vol-1.raw', entrySeq: 2 })]);
-    expect(result.firstProblem?.message).toBe('the disk image images/vol-1.raw is no longer a regular file');
+    expect(result.firstProblem?.message).toBe(`the disk image images/vol-1.raw is no longer a regular file (it is a symlink to ${join(outside, 'vol-1.raw')}): the image recorded in entry 2 was replaced`);
   });
 
   it('an evidence file replaced by a directory is no longer a regular file', async () => {
@@ -230,7 +295,7 @@ describe('verify', () => {
     await mkdir(path);
     const result = await verifyCase(kase.caseDir);
     expect(result.firstProblem).toMatchObject({ kind: 'changed-file', path: LOG, entrySeq: 4 });
-    expect(result.firstProblem?.message).toMatch(/no longer a regular file/);
+    expect(result.firstProblem?.message).toBe(`${LOG} is no longer a regular file (it is a folder): the file recorded in entry 4 was replaced`);
   });
 
   it('a flipped byte deep in a large evidence file (past the first 1 MiB read) is named', async () => {
@@ -313,6 +378,43 @@ describe('verify', () => {
     await writeLines(next);
     const result = await verifyCase(kase.caseDir);
     expect(result.firstProblem).toMatchObject({ kind: 'non-canonical-line', entrySeq: 6 });
+    expect(result.firstProblem?.message).toBe(
+      "entry 6 (line 6, snapshot.created): the line is not in canonical form (bytes were changed outside the hashed values); the entry's values, hash and signature match",
+    );
+  });
+
+  it('a byte order mark put before the ledger is named as such, and the entries are still checked with the pinned key', async () => {
+    await writeFile(ledgerPath, `\uFEFF${lines.join('\n')}\n`);
+    const result = await verifyCase(kase.caseDir);
+    expect(result.ok).toBe(false);
+    expect(result.problems).toEqual(onlyError({
+      kind: 'non-canonical-line',
+      line: 1,
+      message: 'ledger.jsonl starts with a byte order mark (bytes EF BB BF, as an editor saving on Windows adds): bytes outside the entries were added; the entries are checked without it',
+    }));
+    expect(result).toMatchObject({ entries: 10, closed: true, fingerprint: kase.fingerprint });
+  });
+
+  it('a byte order mark put before manifest.json is named as such, and the manifest is still checked', async () => {
+    const manifestPath = join(kase.caseDir, 'manifest.json');
+    await writeFile(manifestPath, `\uFEFF${await readFile(manifestPath, 'utf8')}`);
+    const result = await verifyCase(kase.caseDir);
+    expect(result.problems).toEqual(onlyError({
+      kind: 'manifest-invalid',
+      path: 'manifest.json',
+      message: 'manifest.json starts with a byte order mark (bytes EF BB BF, as an editor saving on Windows adds): bytes were added; it is checked without them',
+    }));
+    expect(result.closed).toBe(true);
+  });
+
+  it('a ledger converted to CR LF line endings fails every line, each named as a carriage return added (not an unexplained change)', async () => {
+    await writeFile(ledgerPath, lines.map((l) => `${l}\r\n`).join(''));
+    const result = await verifyCase(kase.caseDir);
+    expect(result.ok).toBe(false);
+    expect(result.problems.map((p) => [p.kind, p.line])).toEqual(lines.map((_, i) => ['non-canonical-line', i + 1]));
+    expect(result.firstProblem?.message).toBe(
+      "entry 1 (line 1, case.opened): the line ends in a carriage return (a CR LF line ending, as a Windows copy or git core.autocrlf writes): a byte outside the hashed values was added; the entry's values, hash and signature match",
+    );
   });
 
   it('an entry changed outside canonical form and given the hash of its own bytes is named as changed, not only as badly signed', async () => {
@@ -409,9 +511,12 @@ describe('verify', () => {
     }
   });
 
-  it('a case folder without a ledger fails', async () => {
+  it('a case folder without a ledger fails, saying so in words (not an errno)', async () => {
     await rm(ledgerPath);
     const result = await verifyCase(kase.caseDir);
-    expect(result.firstProblem).toMatchObject({ kind: 'ledger-missing' });
+    expect(result.firstProblem).toMatchObject({ kind: 'ledger-missing', path: 'ledger.jsonl' });
+    expect(result.firstProblem?.message).toBe(
+      "ledger.jsonl is missing: the case's signed record was removed (or not copied with the folder), so nothing in the folder can be checked",
+    );
   });
 });

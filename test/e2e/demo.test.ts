@@ -290,7 +290,7 @@ describe('custody verify catches tampering with a demo case', () => {
         lines.splice(5, 1);
         writeLines(c, lines);
       },
-      /first problem: ledger\.jsonl entry 7, line 6: .*entries 6\.\.6 are missing/,
+      /first problem: ledger\.jsonl entry 7, line 6: .*: entry 6 is missing before it \[seq-mismatch\]/,
     ],
     [
       'an inserted entry',
@@ -308,7 +308,7 @@ describe('custody verify catches tampering with a demo case', () => {
         [lines[5], lines[6]] = [lines[6]!, lines[5]!];
         writeLines(c, lines);
       },
-      /first problem: ledger\.jsonl entry 7, line 6: /,
+      /first problem: ledger\.jsonl entry 7, line 6: .*: entry 6 is not before it but at line 7: the entries are out of order \[seq-mismatch\]/,
     ],
     [
       'the last entries cut off',

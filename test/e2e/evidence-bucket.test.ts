@@ -43,6 +43,12 @@ describe('the evidence bucket from the CLI', () => {
     const fetched = await custody(['fetch-case', url('IR-S3-1'), '--dir', restored, '--config', config]);
     expect(fetched.code, fetched.stderr + fetched.stdout).toBe(0);
     expect(fetched.stdout).toContain('verified:');
+    // The restored ledger ends at case.closed, as sealed: what verify says of it must fit a
+    // restored folder, not only a case whose copy never ran (copy-case would append to it).
+    expect(fetched.stdout).toContain(`or this folder was restored from that copy with custody fetch-case, whose ledger ends at case.closed as sealed`);
+    const restoredAgainst = await custody(['verify', restored, '--against', url('IR-S3-1'), '--config', config]);
+    expect(restoredAgainst.code).toBe(4);
+    expect(restoredAgainst.stdout).toContain('a folder restored with custody fetch-case has none (its ledger ends at case.closed as sealed): check the folder the copy was made from [copy-not-recorded]');
     const again = await custody(['fetch-case', url('IR-S3-1'), '--dir', restored, '--config', config]);
     expect(again.code).toBe(3);
     expect(again.stderr).toContain('never overwrites');
