@@ -56,6 +56,8 @@ describe('custody help and version', () => {
     for (const cloud of ['AWS', 'Kubernetes', 'Azure', 'GCP']) expect(run.stdout).toContain(`${cloud}:`);
     expect(run.stdout).toMatch(/^ {2}--subscription ID {2,}a configured Azure subscription/m);
     expect(run.stdout).toMatch(/^ {2}--project ID {2,}a GCP project/m);
+    // Without --namespace, each cluster is checked in the namespaces its config lists (else default).
+    expect(run.stdout.replace(/\s+/g, ' ')).toContain("--namespace NS a namespace the collector must reach (repeatable; default: the cluster's configured namespaces, else default)");
     expect(run.stdout).not.toContain('VALUE');
     // The help texts start in one column, as every other command's options do.
     const starts = ['account', 'cluster', 'namespace', 'subscription', 'project', 'analyst'].map((f) => run.stdout.split('\n').find((l) => l.startsWith(`  --${f} `))!.search(/ {2}[a-z(]/));

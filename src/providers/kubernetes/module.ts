@@ -23,7 +23,7 @@ export const kubernetesModule: ProviderModule<'kubernetes', KubernetesConfig> = 
   preflightColumns: ['CLUSTER', 'NAMESPACE'],
   preflightScopes: [
     { flag: 'cluster', placeholder: 'NAME', help: 'a configured cluster to check (repeatable; default: every configured cluster)' },
-    { flag: 'namespace', placeholder: 'NS', help: 'a namespace the collector must reach (repeatable; default: default)' },
+    { flag: 'namespace', placeholder: 'NS', help: "a namespace the collector must reach (repeatable; default: the cluster's configured namespaces, else default)" },
   ],
   parseTarget: parseKubernetesTarget,
   parseSelector: parseKubernetesSelector,
