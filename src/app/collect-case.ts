@@ -36,6 +36,7 @@ export interface CollectCaseResult {
   verify: VerifyOutcome | undefined;
   /** The immutable copy, when `aws.evidenceBucket` is configured and the case was closed. */
   copy?: CopyOutcome;
+  /** Stopped through `signal` (the CLI: Ctrl-C or SIGTERM, exit 7): the case is left open to resume. */
   interrupted: boolean;
 }
 
