@@ -68,7 +68,8 @@ async function readEntriesLeniently(caseDir: string): Promise<LedgerEntry[]> {
   if (!(await lstat(path).catch(() => undefined))?.isFile()) return [];
   const text = await readFile(path, 'utf8').catch(() => '');
   const entries: LedgerEntry[] = [];
-  for (const line of text.split('\n')) {
+  // A byte order mark before the first entry: verify names it and reads the entries without it.
+  for (const line of (text.startsWith('\uFEFF') ? text.slice(1) : text).split('\n')) {
     if (!line) continue;
     const parsed = parseEntryLine(line);
     if ('entry' in parsed) entries.push(parsed.entry);

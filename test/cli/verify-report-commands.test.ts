@@ -5,7 +5,7 @@
  */
 import { mkdir, readFile, readdir, rm, symlink, writeFile } from 'node:fs/promises';
 import { join, relative } from 'node:path';
-import { beforeEach, describe, expect, it } from 'vitest';
+import { beforeEach, describe, expect, it, onTestFinished, vi } from 'vitest';
 import { EXIT } from '../../src/core/errors.js';
 import { openCase, type CaseHandle } from '../../src/custody/index.js';
 import { custody } from '../e2e/cli-run.js';
@@ -53,6 +53,25 @@ describe('custody verify: closed cases, expected key and head', () => {
     const left = new Set([...without!.matchAll(/`(\w+)`/g)].map((m) => m[1]));
     const report = JSON.parse((await custody(['report', '--json', kase.caseDir])).stdout) as { verify: Record<string, unknown> };
     expect(Object.keys(report.verify).sort()).toEqual(keys.filter((k) => !left.has(k)));
+  });
+
+  it('verify --against that cannot reach the copy still says the offline verdict: a failing case is exit 4 and named, an intact one exit 3 with the reason', async () => {
+    // No region anywhere: the copy check stops before any request (the bucket's options read the process's AWS variables).
+    vi.stubEnv('AWS_REGION', '');
+    vi.stubEnv('AWS_DEFAULT_REGION', '');
+    onTestFinished(() => void vi.unstubAllEnvs());
+    const env = {};
+    const url = 's3://evidence/cases/IR-2026-0042';
+    const intact = await custody(['verify', kase.caseDir, '--against', url], { env });
+    expect(intact.code).toBe(EXIT.BAD_INPUT);
+    expect(intact.stdout).toMatch(/^verified: /);
+    expect(intact.stderr).toMatch(/^custody: no region for the evidence bucket: .*\[E_CONFIG\]\n$/);
+    await writeFile(join(kase.caseDir, 'evidence', 'ev-aaaaaaaaaaaa', 'stray.txt'), 'x');
+    const failing = await custody(['verify', kase.caseDir, '--against', url], { env });
+    expect(failing.code).toBe(EXIT.VERIFY_FAILED);
+    expect(failing.stdout).toMatch(/^NOT verified: .*\n {2}first problem: evidence\/ev-aaaaaaaaaaaa\/stray\.txt: .*\nnot checked against its copy s3:\/\/evidence\/cases\/IR-2026-0042: no region for the evidence bucket: .*\[E_CONFIG\]\n$/);
+    const json = JSON.parse((await custody(['verify', '--json', kase.caseDir, '--against', url], { env })).stdout) as Record<string, unknown>;
+    expect(json).toMatchObject({ ok: false, exitCode: EXIT.VERIFY_FAILED, against: { ok: false, url, error: { code: 'E_CONFIG' } } });
   });
 
   it('verify --help says what each file is checked against: the hash the ledger recorded (the manifest is checked against the ledger)', async () => {

@@ -322,6 +322,17 @@ describe('report', () => {
     }
   });
 
+  it('a byte order mark before the ledger: the report names it as the problem and still shows the case as opened', async () => {
+    const kase = await buildClosedCase(scratch);
+    const ledger = join(kase.caseDir, 'ledger.jsonl');
+    const text = await readFile(ledger, 'utf8');
+    await writeFile(ledger, `\uFEFF${text}`);
+    const opened = (JSON.parse(text.split('\n')[0]!) as { time: string }).time;
+    const md = await readFile((await renderReport(kase.caseDir)).markdown, 'utf8');
+    expect(md).toContain('FAILED: 1 problem(s); the first: ledger.jsonl starts with a byte order mark');
+    expect(md).toContain(`- Opened (UTC): ${opened}\n`);
+  });
+
   it('writing the report does not change what verify sees', async () => {
     const kase = await buildClosedCase(scratch);
     const before = await verifyCase(kase.caseDir);

@@ -1,8 +1,8 @@
-import { CustodyError, EXIT } from '../../core/errors.js';
+import { CustodyError, EXIT, isCustodyError } from '../../core/errors.js';
 import { formatFingerprint, formatHead, parseHeadExpectation, parseKeyExpectation } from '../../custody/expectations.js';
 import { parseCommandArgs, stringValue, type ParsedCommand } from '../args.js';
 import { resolveCaseDir } from '../case-arg.js';
-import type { CliDeps, VerifyRequest } from '../deps.js';
+import type { AgainstOutcome, CliDeps, VerifyRequest } from '../deps.js';
 import { VERIFY_HELP } from '../help.js';
 import type { CliIo } from '../io.js';
 import { problemLocation, renderAgainst, renderVerify, firstError } from '../render.js';
@@ -25,8 +25,24 @@ export async function runVerifyCommand(args: readonly string[], io: CliIo, deps:
   const config = against !== undefined ? optionalConfig(stringValue(values, 'config'), io) : undefined;
   const result = await deps.verifyCase(caseDir, request);
   // The offline checks run first and unchanged; the copy is an extra check, never a substitute.
-  const copy = against !== undefined ? await deps.verifyAgainst!(caseDir, against, config) : undefined;
+  let copy: AgainstOutcome | undefined;
+  let copyError: CustodyError | undefined;
+  if (against !== undefined) {
+    try {
+      copy = await deps.verifyAgainst!(caseDir, against, config);
+    } catch (error) {
+      // The offline verdict is said whatever stopped the copy check (no credentials, no network):
+      // a case that fails is exit 4 and named, never hidden behind that error.
+      if (!isCustodyError(error)) throw error;
+      if (result.ok) {
+        if (values.json !== true) io.stdout(`${renderVerify(result)}\n`);
+        throw error;
+      }
+      copyError = error;
+    }
+  }
   const exitCode = result.ok && (copy?.ok ?? true) ? EXIT.OK : EXIT.VERIFY_FAILED;
+  const notChecked = copyError ? { ok: false, url: against, error: copyError.toRecord() } : undefined;
   if (values.json === true) {
     const first = firstError(result);
     io.stdout(
@@ -36,7 +52,7 @@ export async function runVerifyCommand(args: readonly string[], io: CliIo, deps:
           ledgerHead: result.head ? formatHead(result.head) : null,
           keyFingerprint: result.fingerprint ? formatFingerprint(result.fingerprint) : null,
           firstProblem: first ? { ...first, location: problemLocation(first) } : null,
-          ...(copy ? { against: copy } : {}),
+          ...(copy ? { against: copy } : notChecked ? { against: notChecked } : {}),
           exitCode,
         },
         null,
@@ -44,7 +60,8 @@ export async function runVerifyCommand(args: readonly string[], io: CliIo, deps:
       )}\n`,
     );
   } else {
-    io.stdout(`${renderVerify(result)}\n${copy ? `${renderAgainst(copy)}\n` : ''}`);
+    const copyLine = copy ? `${renderAgainst(copy)}\n` : copyError ? `not checked against its copy ${against}: ${copyError.message} [${copyError.code}]\n` : '';
+    io.stdout(`${renderVerify(result)}\n${copyLine}`);
   }
   return exitCode;
 }
