@@ -134,7 +134,10 @@ Options:
   --against URL           after the offline checks, also check the folder against its copy in
                           S3: every object recorded as copied is there under its recorded
                           version, with the same SHA-256, still under Object Lock until the
-                          recorded date (forensics account credentials, standard AWS chain)
+                          recorded date (forensics account credentials, standard AWS chain);
+                          if the copy cannot be checked (no credentials, no region), the
+                          offline verdict is still printed: exit 4 if it fails, else the
+                          error's exit code (3 for credentials or configuration)
   --config FILE           where to find casesDir when CASE is a case id; with --against, the
                           S3 endpoint and region
   --json                  print the verification result as JSON

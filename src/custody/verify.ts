@@ -73,7 +73,11 @@ export interface VerifyResult {
 export async function verifyCase(caseDir: string, options: VerifyOptions = {}): Promise<VerifyResult> {
   const problems: Problem[] = [];
   const warnings: Problem[] = [];
-  const fail = (p: Omit<Problem, 'severity'>) => problems.push({ severity: 'error', ...p });
+  const fail = (p: Omit<Problem, 'severity'>): Problem => {
+    const problem: Problem = { severity: 'error', ...p };
+    problems.push(problem);
+    return problem;
+  };
   const warn = (p: Omit<Problem, 'severity'>) => warnings.push({ severity: 'warning', ...p });
 
   let text: string;
@@ -158,6 +162,8 @@ function finish(parts: {
 }
 
 type Report = (p: Omit<Problem, 'severity'>) => void;
+/** Reports an error and returns it, for a message a later finding completes. */
+type Failure = (p: Omit<Problem, 'severity'>) => Problem;
 
 /** Checks manifest.json against the ledger; returns whether the case is properly closed. */
 async function checkManifest(
@@ -323,7 +329,7 @@ function wereCut(from: number, to: number, how: string): string {
 }
 
 /** Re-hashes every recorded file and looks for files nobody recorded. Returns how many matched. */
-async function checkFiles(caseDir: string, entries: readonly LedgerEntry[], fail: Report, warn: Report): Promise<number> {
+async function checkFiles(caseDir: string, entries: readonly LedgerEntry[], fail: Failure, warn: Report): Promise<number> {
   const recorded = new Map<string, { sha256: string; size: number; seq: number }>();
   // Per path, the entry that recorded it last: a recovered file later stored again with the same
   // bytes by the run that collected them is attested from then on.
@@ -373,6 +379,8 @@ async function checkFiles(caseDir: string, entries: readonly LedgerEntry[], fail
   // The leftover temp files of .partial/ by inode, read only if a recorded file has a second name.
   let partials: Map<string, string> | undefined;
   const partialNames = () => (partials ??= inodesOf(caseDir, PARTIAL_DIR));
+  // Missing files, to recognise one renamed or moved within evidence/ by its bytes.
+  const missing: MissingFile[] = [];
   files.forEach(([path, want], i) => {
     const got = found[i]!;
     const link = links[i];
@@ -384,7 +392,8 @@ async function checkFiles(caseDir: string, entries: readonly LedgerEntry[], fail
         message: `${path} (recorded in entry ${want.seq}) is reached through ${link.folder}, a symlink to ${link.target}: it is not stored in the case folder, so it was not checked`,
       });
     } else if (got.state === 'missing') {
-      fail({ kind: 'missing-file', entrySeq: want.seq, path, message: `${path} (recorded in entry ${want.seq}) is missing` });
+      const problem = fail({ kind: 'missing-file', entrySeq: want.seq, path, message: `${path} (recorded in entry ${want.seq}) is missing` });
+      missing.push({ path, ...want, problem });
     } else if (got.state === 'unreadable') {
       fail({ kind: 'unreadable', entrySeq: want.seq, path, message: `${path} (recorded in entry ${want.seq}) cannot be read, so it was not checked: ${got.error}` });
     } else if (got.state === 'not-a-file') {
@@ -425,10 +434,40 @@ async function checkFiles(caseDir: string, entries: readonly LedgerEntry[], fail
   const named = new Set(links.map((link) => link?.folder));
   for (const path of await listFiles(caseDir, EVIDENCE_DIR, unlisted)) {
     if (!recorded.has(path) && !named.has(path)) {
-      fail({ kind: 'unrecorded-file', path, message: `${path} is in the case folder but no ledger entry records it` });
+      const moved = missing.length > 0 ? await recordedBytesOf(caseDir, path, missing) : undefined;
+      if (!moved) {
+        fail({ kind: 'unrecorded-file', path, message: `${path} is in the case folder but no ledger entry records it` });
+        continue;
+      }
+      // Said on both: counsel reads an accident of a rename, not a file lost and one planted.
+      fail({
+        kind: 'unrecorded-file',
+        path,
+        message: `${path} is in the case folder but no ledger entry records it: it holds the bytes entry ${moved.seq} records for ${moved.path}, which is missing (the file was renamed or moved)`,
+      });
+      moved.problem.message += `: its recorded bytes are at ${path} (the file was renamed or moved)`;
     }
   }
   return verified;
+}
+
+interface MissingFile {
+  path: string;
+  sha256: string;
+  size: number;
+  seq: number;
+  problem: Problem;
+}
+
+/** The missing file whose recorded bytes `path` holds (first match, each used once), if any. */
+async function recordedBytesOf(caseDir: string, path: string, missing: MissingFile[]): Promise<MissingFile | undefined> {
+  const abs = join(caseDir, ...path.split('/'));
+  const size = lstatOrUndefined(abs)?.size;
+  if (!missing.some((m) => m.size === size)) return undefined;
+  const got = await hashRegularFile(abs, hashBuffers()).catch(() => undefined);
+  if (got?.state !== 'hashed') return undefined;
+  const index = missing.findIndex((m) => m.sha256 === got.sha256 && m.size === got.size);
+  return index < 0 ? undefined : missing.splice(index, 1)[0];
 }
 
 /**

@@ -78,6 +78,7 @@ describe('custody verify: closed cases, expected key and head', () => {
     const help = (await custody(['verify', '--help'])).stdout.replace(/\s+/g, ' ');
     expect(help).toContain('re-hashes every evidence file against the hash the ledger recorded for it, and checks the signed manifest against the ledger');
     expect(help).not.toContain('against the signed manifest');
+    expect(help).toContain("if the copy cannot be checked (no credentials, no region), the offline verdict is still printed: exit 4 if it fails, else the error's exit code (3 for credentials or configuration)");
   });
 
   it('a text verdict with more than 21 problems shows 21 and says how to list them all', async () => {

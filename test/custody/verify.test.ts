@@ -171,6 +171,26 @@ describe('verify', () => {
     ]);
   });
 
+  it('an evidence file renamed within evidence/ is named as renamed on both sides: missing under its name, its bytes under the new one', async () => {
+    await rename(join(kase.caseDir, LOG), join(kase.caseDir, 'evidence/ev-aaaaaaaaaaaa/renamed.log'));
+    const result = await verifyCase(kase.caseDir);
+    expect(result.problems.map((p) => [p.kind, p.path, p.message])).toEqual([
+      ['missing-file', LOG, `${LOG} (recorded in entry 4) is missing: its recorded bytes are at evidence/ev-aaaaaaaaaaaa/renamed.log (the file was renamed or moved)`],
+      [
+        'unrecorded-file',
+        'evidence/ev-aaaaaaaaaaaa/renamed.log',
+        `evidence/ev-aaaaaaaaaaaa/renamed.log is in the case folder but no ledger entry records it: it holds the bytes entry 4 records for ${LOG}, which is missing (the file was renamed or moved)`,
+      ],
+    ]);
+    // Other bytes under the new name are only what they are.
+    await writeFile(join(kase.caseDir, 'evidence/ev-aaaaaaaaaaaa/renamed.log'), 'other bytes');
+    const other = await verifyCase(kase.caseDir);
+    expect(other.problems.map((p) => p.message)).toEqual([
+      `${LOG} (recorded in entry 4) is missing`,
+      'evidence/ev-aaaaaaaaaaaa/renamed.log is in the case folder but no ledger entry records it',
+    ]);
+  });
+
   it('a flipped byte in evidence/… is named by verify', async () => {
     const path = join(kase.caseDir, LOG);
     const bytes = await readFile(path);
