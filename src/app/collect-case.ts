@@ -50,6 +50,7 @@ export function caseDirFor(config: CustodyConfig, caseId: string): string {
  * the whole `custody collect`, shared with `custody demo`.
  */
 export async function collectCase(input: CollectCaseInput, deps: AppDeps): Promise<CollectCaseResult> {
+  refuseIfCancelled(input);
   const caseDir = caseDirFor(input.config, input.caseId);
   const exists = existsSync(caseDir);
   if (exists && !input.resume) {
@@ -80,6 +81,8 @@ export async function collectCase(input: CollectCaseInput, deps: AppDeps): Promi
     if (!analyst) {
       throw new CustodyError('E_CONFIG', 'no analyst: pass --analyst NAME or set "analyst" in the config (no configured provider can tell the caller identity)');
     }
+    // Stopped while the run was being prepared (the caller identity can take a while): still nothing to resume.
+    refuseIfCancelled(input);
     const opened = await deps.openCase({ config: input.config, caseId: input.caseId, analyst, resume: input.resume, ...(principal ? { principal } : {}) });
     let result;
     try {
@@ -123,6 +126,16 @@ export async function collectCase(input: CollectCaseInput, deps: AppDeps): Promi
   } finally {
     await Promise.allSettled(providers.map((p) => p.close?.()));
   }
+}
+
+/**
+ * A run stopped before its case is opened or resumed is refused, not opened only to be recorded as
+ * interrupted: no case folder (or case.resumed entry) is left behind for a run that never started.
+ */
+function refuseIfCancelled(input: CollectCaseInput): void {
+  if (!input.signal?.aborted) return;
+  const action = input.resume ? `case ${input.caseId} was resumed: nothing was recorded` : `case ${input.caseId} was opened: nothing was created`;
+  throw new CustodyError('E_CANCELLED', `cancelled before ${action}`, { cause: input.signal.reason });
 }
 
 /**

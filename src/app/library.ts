@@ -38,7 +38,7 @@ export interface CollectRequest {
   /** Continue an existing case (everything earlier runs admitted is finished). */
   resume?: boolean | undefined;
   progress?: ProgressSink | undefined;
-  /** Aborting stops new targets from starting; the case is left open to resume. */
+  /** Aborting stops new targets from starting; the case is left open to resume. Already aborted before the case is opened: refused (`E_CANCELLED`), nothing created. */
   signal?: AbortSignal | undefined;
 }
 

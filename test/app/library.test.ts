@@ -1,7 +1,7 @@
 // The library API (`collect` from 'cloud-custody') as a Lambda function or a SOAR playbook calls it:
 // its input often comes from a JSON event, so what the CLI's parser would refuse is refused here too,
 // before anything is created.
-import { readFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeEach, describe, expect, it } from 'vitest';
@@ -131,13 +131,51 @@ describe('collect (library): options', () => {
 });
 
 describe('collect (library): cancelled through its signal', () => {
-  it('returns interrupted: true with verify undefined, and leaves the case open (not closed) to resume', async () => {
+  it('stopped after the case is opened: returns interrupted: true with verify undefined, and leaves the case open (not closed) to resume', async () => {
     const world = fakeWorld();
     const stop = new AbortController();
-    stop.abort(new Error('the Lambda deadline is near'));
+    const open = world.deps.openCase;
+    world.deps.openCase = async (request) => {
+      const opened = await open(request);
+      stop.abort(new Error('the Lambda deadline is near'));
+      return opened;
+    };
     const result = await collect({ config: GOOD_CONFIG, configBase: world.dir, caseId: 'IR-1', analyst: 'soar', targets: [I1], signal: stop.signal }, world.deps);
     expect([result.interrupted, result.verify, result.outcomes.map((o) => [o.target, o.status])]).toEqual([true, undefined, [[I1, 'skipped']]]);
+    expect(world.opened.map((o) => o.caseId)).toEqual(['IR-1']);
     expect(world.closed).toEqual([]);
+  });
+
+  it('already aborted: refused (E_CANCELLED, exit 7) before the case is created, so there is nothing to resume', async () => {
+    const world = fakeWorld();
+    const stop = new AbortController();
+    stop.abort(new Error('the Lambda deadline has passed'));
+    const error = await refusal(collect({ config: GOOD_CONFIG, configBase: world.dir, caseId: 'IR-1', analyst: 'soar', targets: [I1], signal: stop.signal }, world.deps));
+    expect([error.code, exitCodeFor(error), error.message]).toEqual(['E_CANCELLED', 7, 'cancelled before case IR-1 was opened: nothing was created']);
+    expect([world.opened, existsSync(join(world.dir, 'cases', 'IR-1'))]).toEqual([[], false]);
+  });
+
+  it('aborted while the run is prepared (the caller identity): refused before the case is opened', async () => {
+    const world = fakeWorld();
+    const stop = new AbortController();
+    const identity = world.deps.callerIdentity;
+    world.deps.callerIdentity = async (config) => {
+      stop.abort(new Error('playbook stopped'));
+      return identity(config);
+    };
+    const error = await refusal(collect({ config: GOOD_CONFIG, configBase: world.dir, caseId: 'IR-1', targets: [I1], signal: stop.signal }, world.deps));
+    expect([error.code, error.message]).toEqual(['E_CANCELLED', 'cancelled before case IR-1 was opened: nothing was created']);
+    expect([world.opened, existsSync(join(world.dir, 'cases', 'IR-1'))]).toEqual([[], false]);
+  });
+
+  it('already aborted with resume: true: refused before the case is resumed (no case.resumed recorded)', async () => {
+    const world = fakeWorld();
+    mkdirSync(join(world.dir, 'cases', 'IR-1'), { recursive: true });
+    const stop = new AbortController();
+    stop.abort();
+    const error = await refusal(collect({ config: GOOD_CONFIG, configBase: world.dir, caseId: 'IR-1', analyst: 'soar', resume: true, signal: stop.signal }, world.deps));
+    expect([error.code, error.message]).toEqual(['E_CANCELLED', 'cancelled before case IR-1 was resumed: nothing was recorded']);
+    expect(world.opened).toEqual([]);
   });
 });
 

@@ -107,10 +107,31 @@ describe('custody demo: stopped by Ctrl-C or SIGTERM', () => {
     const closed: string[] = [];
     world.deps.startDemoLab = async () => fakeDemoLab([I1], () => closed.push('lab'));
     const stop = new AbortController();
-    stop.abort(new Error('interrupted by the user'));
+    const open = world.deps.openCase;
+    world.deps.openCase = async (request) => {
+      const opened = await open(request);
+      stop.abort(new Error('interrupted by the user'));
+      return opened;
+    };
     const run = await cli(world, ['demo', '--json', '--dir', join(world.dir, 'demo')], { signal: stop.signal });
     const doc = JSON.parse(run.stdout) as { interrupted: boolean; exitCode: number; ranAsDesigned: boolean };
     expect([run.code, doc.exitCode, doc.interrupted, doc.ranAsDesigned, closed]).toEqual([EXIT.CANCELLED, EXIT.CANCELLED, true, false, ['lab']]);
+  });
+});
+
+describe('custody collect: stopped before the case is opened', () => {
+  it('exits 7 (cancelled) with an E_CANCELLED document, and opens no case to --resume', async () => {
+    const world = fakeWorld();
+    writeConfig(world.dir, GOOD_CONFIG);
+    const stop = new AbortController();
+    stop.abort(new Error('interrupted by the user'));
+    const run = await cli(world, ['collect', '--json', '--case', 'IR-1', I1], { signal: stop.signal });
+    expect([run.code, run.stderr, JSON.parse(run.stdout), world.opened]).toEqual([
+      EXIT.CANCELLED,
+      'custody: cancelled before case IR-1 was opened: nothing was created [E_CANCELLED]\n',
+      { error: { code: 'E_CANCELLED', message: 'cancelled before case IR-1 was opened: nothing was created' }, exitCode: EXIT.CANCELLED },
+      [],
+    ]);
   });
 });
 
