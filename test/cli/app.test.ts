@@ -675,14 +675,18 @@ describe('custody preflight', () => {
 describe('custody copy-case', () => {
   const withBucket = { ...GOOD_CONFIG, aws: { ...GOOD_CONFIG.aws, evidenceBucket: { name: 'cloud-custody-evidence-111111111111' } } };
   const url = 's3://cloud-custody-evidence-111111111111/IR-1';
-
-  it('a refused copy (the case is still open) does not claim the case is closed or that the failure was recorded', async () => {
+  /** copy-case IR-1 against a copy that comes back with `error`. */
+  async function copyCaseFailing(error: { code: string; message: string }, args: string[] = []) {
     const world = fakeWorld();
     writeConfig(world.dir, withBucket);
     makeCaseFolder(join(world.dir, 'IR-1'));
+    world.deps.copyCase = async () => ({ ok: false, url, error });
+    return cli(world, ['copy-case', 'IR-1', ...args]);
+  }
+
+  it('a refused copy (the case is still open) does not claim the case is closed or that the failure was recorded', async () => {
     const message = 'case IR-1 is not closed: only a closed case is copied (finish it with custody collect --case IR-1 --resume ...)';
-    world.deps.copyCase = async () => ({ ok: false, url, error: { code: 'E_INPUT', message } });
-    const run = await cli(world, ['copy-case', 'IR-1']);
+    const run = await copyCaseFailing({ code: 'E_INPUT', message });
     expect(run.code).toBe(EXIT.BAD_INPUT);
     expect(run.stdout).toContain(message);
     expect(run.stdout).not.toContain('is closed and intact');
@@ -704,12 +708,14 @@ describe('custody copy-case', () => {
     expect(copied).toBe(false);
   });
 
+  it('a copy refused for its configuration (an unreadable signingKeyFile, E_CONFIG) exits 3, as the exit-code table says, not 6', async () => {
+    const message = 'signing key /etc/custody/key.pem is not a readable PEM private key: bad base64';
+    const run = await copyCaseFailing({ code: 'E_CONFIG', message }, ['--json']);
+    expect([run.code, JSON.parse(run.stdout).exitCode, JSON.parse(run.stdout).copy.error]).toEqual([EXIT.BAD_INPUT, EXIT.BAD_INPUT, { code: 'E_CONFIG', message }]);
+  });
+
   it('a failed upload (recorded as copy.failed) says the failure is in the ledger (exit 6)', async () => {
-    const world = fakeWorld();
-    writeConfig(world.dir, withBucket);
-    makeCaseFolder(join(world.dir, 'IR-1'));
-    world.deps.copyCase = async () => ({ ok: false, url, error: { code: 'E_COPY', message: 'the copy failed at ledger.jsonl: Access Denied' } });
-    const run = await cli(world, ['copy-case', 'IR-1']);
+    const run = await copyCaseFailing({ code: 'E_COPY', message: 'the copy failed at ledger.jsonl: Access Denied' });
     expect(run.code).toBe(EXIT.COPY_FAILED);
     expect(run.stdout).toContain('the failure is recorded in its ledger');
   });
