@@ -117,6 +117,20 @@ describe('collect (library): options', () => {
     expect(error.message).toBe('option imageDir needs DIR (a non-empty text), not true');
   });
 
+  it('a relative imageDir is taken against configBase, as the config\'s own relative paths are; an absolute one as given', async () => {
+    const world = fakeWorld();
+    const seen: unknown[] = [];
+    const collectTarget = world.provider.behaviour;
+    world.provider.behaviour = (target, ctx) => {
+      seen.push(ctx.options.imageDir);
+      return collectTarget(target, ctx);
+    };
+    for (const [caseId, imageDir] of [['IR-1', 'images'], ['IR-2', '/srv/images']] as const) {
+      await collect({ config: GOOD_CONFIG, configBase: world.dir, caseId, analyst: 'soar', targets: [I1], options: { imageDir } }, world.deps);
+    }
+    expect(seen).toEqual([join(world.dir, 'images'), '/srv/images']);
+  });
+
   it('true and false are taken as given; an option left out is off', async () => {
     const world = fakeWorld();
     const seen: unknown[] = [];
