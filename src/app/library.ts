@@ -17,7 +17,7 @@ import { assertCaseFolder } from '../custody/case-folder.js';
 import { parseHeadExpectation, parseKeyExpectation, type HeadExpectation, type KeyExpectation } from '../custody/expectations.js';
 import { loadConfigFile, parseConfig, resolveConfigPaths, type CustodyConfig } from '../providers/config.js';
 import { REGISTRY } from '../providers/registry.js';
-import { collectCase, type CollectCaseResult } from './collect-case.js';
+import { collectCase, LIBRARY_TERMS, type CollectCaseResult } from './collect-case.js';
 import type { AppDeps, VerifyOutcome, VerifyRequest } from './deps.js';
 import { appServices } from './services.js';
 
@@ -83,6 +83,8 @@ export async function collect(request: CollectRequest, deps: AppDeps = appServic
       resume: request.resume === true,
       progress: request.progress ?? (() => {}),
       ...(request.signal ? { signal: request.signal } : {}),
+      // Refusals name the request's fields (resume: true, caseId), not the CLI's flags.
+      terms: LIBRARY_TERMS,
     },
     deps,
   );

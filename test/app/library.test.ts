@@ -100,6 +100,22 @@ describe('collect (library): the case id', () => {
   });
 });
 
+describe('collect (library): refusals name the request\'s fields, not the CLI\'s flags', () => {
+  it.each([
+    ['a case that exists, without resume', true, {}, 'E_INPUT', /^case folder .*IR-1 already exists; pass resume: true to continue that case \(targets already collected are not taken again\), or choose another caseId$/],
+    ['resume of a case that does not exist', false, { resume: true }, 'E_INPUT', /^there is no case IR-1 in .*cases to resume \(check caseId and casesDir\); to open a new case, leave resume out$/],
+    ['no analyst and no caller identity', false, { analyst: undefined }, 'E_CONFIG', /^no analyst: give analyst or set "analyst" in the config /],
+  ])('%s', async (_name, exists, given, code, message) => {
+    const world = fakeWorld();
+    if (exists) mkdirSync(join(world.dir, 'cases', 'IR-1'), { recursive: true });
+    world.deps.callerIdentity = async () => undefined;
+    const error = await refusal(collect({ config: GOOD_CONFIG, configBase: world.dir, caseId: 'IR-1', analyst: 'soar', targets: [I1], ...given }, world.deps));
+    expect([error.code, error.message]).toEqual([code, expect.stringMatching(message)]);
+    expect(error.message).not.toMatch(/--/);
+    expect(world.opened).toEqual([]);
+  });
+});
+
 describe('collect (library): options', () => {
   it.each([['true'], ['false'], [1]])('a boolean option given as %j (a JSON event field typed as text) is refused naming it, never silently off', async (value) => {
     const world = fakeWorld();

@@ -135,6 +135,21 @@ describe('custody collect: stopped before the case is opened', () => {
   });
 });
 
+describe('custody collect: refusals name the flags to type', () => {
+  it.each([
+    ['a case that exists, without --resume', true, ['--analyst', 'alice'], /case folder .*IR-1 already exists; add --resume to continue that case \(targets already collected are not taken again\), or choose another --case \[E_INPUT\]/],
+    ['--resume of a case that does not exist', false, ['--analyst', 'alice', '--resume'], /there is no case IR-1 in .*cases to resume \(check --case and casesDir\); to open a new case, run without --resume \[E_INPUT\]/],
+    ['no analyst and no caller identity', false, [], /no analyst: pass --analyst NAME or set "analyst" in the config /],
+  ])('%s', async (_name, exists, args, message) => {
+    const world = fakeWorld();
+    writeConfig(world.dir, GOOD_CONFIG);
+    if (exists) mkdirSync(join(world.dir, 'cases', 'IR-1'), { recursive: true });
+    world.deps.callerIdentity = async () => undefined;
+    const run = await cli(world, ['collect', '--case', 'IR-1', ...args, I1]);
+    expect([run.code, run.stderr, world.opened]).toEqual([EXIT.BAD_INPUT, expect.stringMatching(message), []]);
+  });
+});
+
 describe('custody collect: refusing bad input before anything is opened', () => {
   it.each([
     ['a case id with a slash', ['--case', 'IR/1', I1], /invalid case id "IR\/1"/],
