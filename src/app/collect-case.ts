@@ -20,7 +20,20 @@ export interface CollectCaseInput {
   resume: boolean;
   progress: ProgressSink;
   signal?: AbortSignal;
+  /** How the caller names what a refusal points to (default: the CLI's flags). */
+  terms?: CallerTerms;
 }
+
+/** The words a refusal uses for what the caller gives: the CLI's flags, or the library request's fields. */
+export interface CallerTerms {
+  caseId: string;
+  addResume: string;
+  withoutResume: string;
+  giveAnalyst: string;
+}
+
+export const CLI_TERMS: CallerTerms = { caseId: '--case', addResume: 'add --resume', withoutResume: 'run without --resume', giveAnalyst: 'pass --analyst NAME' };
+export const LIBRARY_TERMS: CallerTerms = { caseId: 'caseId', addResume: 'pass resume: true', withoutResume: 'leave resume out', giveAnalyst: 'give analyst' };
 
 export interface CollectCaseResult {
   caseId: string;
@@ -50,12 +63,14 @@ export function caseDirFor(config: CustodyConfig, caseId: string): string {
  * the whole `custody collect`, shared with `custody demo`.
  */
 export async function collectCase(input: CollectCaseInput, deps: AppDeps): Promise<CollectCaseResult> {
+  refuseIfCancelled(input);
   const caseDir = caseDirFor(input.config, input.caseId);
   const exists = existsSync(caseDir);
+  const terms = input.terms ?? CLI_TERMS;
   if (exists && !input.resume) {
     throw new CustodyError(
       'E_INPUT',
-      `case folder ${caseDir} already exists; add --resume to continue that case (targets already collected are not taken again), or choose another --case`,
+      `case folder ${caseDir} already exists; ${terms.addResume} to continue that case (targets already collected are not taken again), or choose another ${terms.caseId}`,
       { resource: caseDir },
     );
   }
@@ -63,7 +78,7 @@ export async function collectCase(input: CollectCaseInput, deps: AppDeps): Promi
     // A mistyped case id must not start a second case beside the one meant.
     throw new CustodyError(
       'E_INPUT',
-      `there is no case ${input.caseId} in ${input.config.casesDir} to resume (check --case and casesDir); to open a new case, run without --resume`,
+      `there is no case ${input.caseId} in ${input.config.casesDir} to resume (check ${terms.caseId} and casesDir); to open a new case, ${terms.withoutResume}`,
       { resource: caseDir },
     );
   }
@@ -78,8 +93,10 @@ export async function collectCase(input: CollectCaseInput, deps: AppDeps): Promi
     const principal = await deps.callerIdentity(input.config);
     const analyst = input.analyst ?? input.config.analyst ?? principal?.arn;
     if (!analyst) {
-      throw new CustodyError('E_CONFIG', 'no analyst: pass --analyst NAME or set "analyst" in the config (no configured provider can tell the caller identity)');
+      throw new CustodyError('E_CONFIG', `no analyst: ${terms.giveAnalyst} or set "analyst" in the config (no configured provider can tell the caller identity)`);
     }
+    // Stopped while the run was being prepared (the caller identity can take a while): still nothing to resume.
+    refuseIfCancelled(input);
     const opened = await deps.openCase({ config: input.config, caseId: input.caseId, analyst, resume: input.resume, ...(principal ? { principal } : {}) });
     let result;
     try {
@@ -123,6 +140,16 @@ export async function collectCase(input: CollectCaseInput, deps: AppDeps): Promi
   } finally {
     await Promise.allSettled(providers.map((p) => p.close?.()));
   }
+}
+
+/**
+ * A run stopped before its case is opened or resumed is refused, not opened only to be recorded as
+ * interrupted: no case folder (or case.resumed entry) is left behind for a run that never started.
+ */
+function refuseIfCancelled(input: CollectCaseInput): void {
+  if (!input.signal?.aborted) return;
+  const action = input.resume ? `case ${input.caseId} was resumed: nothing was recorded` : `case ${input.caseId} was opened: nothing was created`;
+  throw new CustodyError('E_CANCELLED', `cancelled before ${action}`, { cause: input.signal.reason });
 }
 
 /**

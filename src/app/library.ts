@@ -17,7 +17,7 @@ import { assertCaseFolder } from '../custody/case-folder.js';
 import { parseHeadExpectation, parseKeyExpectation, type HeadExpectation, type KeyExpectation } from '../custody/expectations.js';
 import { loadConfigFile, parseConfig, resolveConfigPaths, type CustodyConfig } from '../providers/config.js';
 import { REGISTRY } from '../providers/registry.js';
-import { collectCase, type CollectCaseResult } from './collect-case.js';
+import { collectCase, LIBRARY_TERMS, type CollectCaseResult } from './collect-case.js';
 import type { AppDeps, VerifyOutcome, VerifyRequest } from './deps.js';
 import { appServices } from './services.js';
 
@@ -25,7 +25,7 @@ import { appServices } from './services.js';
 export interface CollectRequest {
   /** A validated config (`loadConfig`, `parseConfig`), or a plain object to validate here. */
   config: CustodyConfig | Record<string, unknown>;
-  /** Relative paths in a plain-object config (folders, a kubeconfig, CA files) are resolved against this (default: the working directory). */
+  /** Relative paths in the config (folders, a kubeconfig, CA files) and the `imageDir` option are resolved against this (default: the working directory). */
   configBase?: string | undefined;
   caseId: string;
   /** Who is collecting; default: config `analyst`, else the caller identity. A blank one is refused (`E_INPUT`). */
@@ -38,7 +38,7 @@ export interface CollectRequest {
   /** Continue an existing case (everything earlier runs admitted is finished). */
   resume?: boolean | undefined;
   progress?: ProgressSink | undefined;
-  /** Aborting stops new targets from starting; the case is left open to resume. */
+  /** Aborting stops new targets from starting; the case is left open to resume. Already aborted before the case is opened: refused (`E_CANCELLED`), nothing created. */
   signal?: AbortSignal | undefined;
 }
 
@@ -55,7 +55,8 @@ export function loadConfig(path: string): CustodyConfig {
 export async function collect(request: CollectRequest, deps: AppDeps = appServices()): Promise<CollectCaseResult> {
   // configBase applies to a config validated beforehand (parseConfig) too; an absolute path stays as it is.
   const parsed = isValidated(request.config) ? request.config : parseConfig(request.config, 'config');
-  const config = resolveConfigPaths(parsed, request.configBase ?? process.cwd());
+  const base = request.configBase ?? process.cwd();
+  const config = resolveConfigPaths(parsed, base);
   // Checked before the case folder is looked for: "" would name casesDir itself ("already exists").
   if (typeof request.caseId !== 'string' || request.caseId === '') {
     throw new CustodyError('E_INPUT', `collect needs a caseId (letters, digits, ".", "_", "-"), not ${JSON.stringify(request.caseId ?? null)}`);
@@ -78,10 +79,12 @@ export async function collect(request: CollectRequest, deps: AppDeps = appServic
       ...(request.analyst !== undefined ? { analyst: request.analyst } : {}),
       targets,
       selectors,
-      options: optionsFrom(request.options),
+      options: optionsFrom(request.options, base),
       resume: request.resume === true,
       progress: request.progress ?? (() => {}),
       ...(request.signal ? { signal: request.signal } : {}),
+      // Refusals name the request's fields (resume: true, caseId), not the CLI's flags.
+      terms: LIBRARY_TERMS,
     },
     deps,
   );
@@ -139,11 +142,13 @@ function kindOf(value: unknown): string {
   return `${/^[aeiou]/.test(type) ? 'an' : 'a'} ${type}`;
 }
 
-function optionsFrom(given: Readonly<Record<string, boolean | string>> = {}): CollectOptions {
+/** A folder option (`imageDir`) relative like the config's own paths: against configBase, else the working directory. */
+function optionsFrom(given: Readonly<Record<string, boolean | string>> | undefined, base: string): CollectOptions {
+  given ??= {};
   const known = new Set(REGISTRY.flags().map((f) => f.option));
   const unknown = Object.keys(given).filter((k) => !known.has(k));
   if (unknown.length > 0) throw new CustodyError('E_INPUT', `unknown collect option ${unknown.join(', ')} (known: ${[...known].join(', ')})`);
-  return REGISTRY.collectOptions(given, 'option');
+  return REGISTRY.collectOptions(given, 'option', base);
 }
 
 // parseConfig fills every default (concurrency among them): a validated config carries them.

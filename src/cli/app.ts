@@ -53,8 +53,9 @@ export async function runCli(argv: readonly string[], io: CliIo, deps: () => Pro
   } catch (error) {
     reportError(error, io);
     const code = exitCodeFor(error);
-    // Automation asked for JSON: it gets a document even when the command could not run.
-    if (rest.includes('--json')) io.stdout(`${JSON.stringify({ error: errorRecord(error), exitCode: code }, null, 2)}\n`);
+    // Automation asked for JSON: it gets a document even when the command could not run, also when
+    // it gave --json a value (--json=yes: refused, --json takes none).
+    if (rest.some((arg) => arg === '--json' || arg.startsWith('--json='))) io.stdout(`${JSON.stringify({ error: errorRecord(error), exitCode: code }, null, 2)}\n`);
     return code;
   }
 }

@@ -2,15 +2,15 @@
  * The run's `CollectOptions` from the providers' flag declarations: the CLI passes the parsed
  * flags (keyed by flag name), the library its caller's options (keyed by option name). One rule
  * for both: a boolean flag is `true` only when given (the library: `true` or `false`, anything
- * else refused); a flag with a value is its text (an absolute path when it names one), refused
- * when empty; a given flag turns on what it implies.
+ * else refused); a flag with a value is its text (a path made absolute against `base`, default the
+ * working directory), refused when empty; a given flag turns on what it implies.
  */
 import { resolve } from 'node:path';
 import { CustodyError } from '../core/errors.js';
 import type { CollectOptions } from '../core/ports.js';
 import type { ProviderFlag } from '../core/provider-module.js';
 
-export function collectOptionsFor(flags: readonly ProviderFlag[], given: Readonly<Record<string, unknown>>, keyedBy: 'flag' | 'option'): CollectOptions {
+export function collectOptionsFor(flags: readonly ProviderFlag[], given: Readonly<Record<string, unknown>>, keyedBy: 'flag' | 'option', base = process.cwd()): CollectOptions {
   const out: Record<string, boolean | string> = {};
   const implied: string[] = [];
   for (const f of flags) {
@@ -25,7 +25,7 @@ export function collectOptionsFor(flags: readonly ProviderFlag[], given: Readonl
           library ? `option ${f.option} needs ${f.value.placeholder} (a non-empty text), not ${JSON.stringify(v)}` : `--${f.flag} needs ${f.value.placeholder} (see custody collect --help)`,
         );
       }
-      out[f.option] = f.value.path ? resolve(v) : v;
+      out[f.option] = f.value.path ? resolve(base, v) : v;
     } else {
       if (v !== undefined && typeof v !== 'boolean') {
         throw new CustodyError('E_INPUT', library ? `option ${f.option} takes true or false, not ${JSON.stringify(v)}` : `--${f.flag} takes no value`);

@@ -38,8 +38,8 @@ export interface Registry {
   mapNode(machine: NodeMachine): NodeMapping | undefined;
   /** Every provider's collect/plan flags. */
   flags(): ProviderFlag[];
-  /** The run's options from flags as given (by flag name: the CLI; by option name: the library). */
-  collectOptions(given: Readonly<Record<string, unknown>>, keyedBy: 'flag' | 'option'): CollectOptions;
+  /** The run's options from flags as given (by flag name: the CLI; by option name: the library); relative paths against `base` (default: the working directory). */
+  collectOptions(given: Readonly<Record<string, unknown>>, keyedBy: 'flag' | 'option', base?: string): CollectOptions;
   /** The modules whose config section is present. */
   configured(config: AnyConfig): AnyModule[];
   /** One set of shared services: one per case in library use (one credential broker per case). */
@@ -103,7 +103,7 @@ export function createRegistry(modules: readonly AnyModule[]): Registry {
       return undefined;
     },
     flags: () => modules.flatMap((m) => m.flags ?? []),
-    collectOptions: (given, keyedBy) => collectOptionsFor(registry.flags(), given, keyedBy),
+    collectOptions: (given, keyedBy, base) => collectOptionsFor(registry.flags(), given, keyedBy, base),
     configured,
     createServices() {
       const offered = new Map<string, unknown>();

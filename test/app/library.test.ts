@@ -1,7 +1,7 @@
 // The library API (`collect` from 'cloud-custody') as a Lambda function or a SOAR playbook calls it:
 // its input often comes from a JSON event, so what the CLI's parser would refuse is refused here too,
 // before anything is created.
-import { readFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeEach, describe, expect, it } from 'vitest';
@@ -100,6 +100,22 @@ describe('collect (library): the case id', () => {
   });
 });
 
+describe('collect (library): refusals name the request\'s fields, not the CLI\'s flags', () => {
+  it.each([
+    ['a case that exists, without resume', true, {}, 'E_INPUT', /^case folder .*IR-1 already exists; pass resume: true to continue that case \(targets already collected are not taken again\), or choose another caseId$/],
+    ['resume of a case that does not exist', false, { resume: true }, 'E_INPUT', /^there is no case IR-1 in .*cases to resume \(check caseId and casesDir\); to open a new case, leave resume out$/],
+    ['no analyst and no caller identity', false, { analyst: undefined }, 'E_CONFIG', /^no analyst: give analyst or set "analyst" in the config /],
+  ])('%s', async (_name, exists, given, code, message) => {
+    const world = fakeWorld();
+    if (exists) mkdirSync(join(world.dir, 'cases', 'IR-1'), { recursive: true });
+    world.deps.callerIdentity = async () => undefined;
+    const error = await refusal(collect({ config: GOOD_CONFIG, configBase: world.dir, caseId: 'IR-1', analyst: 'soar', targets: [I1], ...given }, world.deps));
+    expect([error.code, error.message]).toEqual([code, expect.stringMatching(message)]);
+    expect(error.message).not.toMatch(/--/);
+    expect(world.opened).toEqual([]);
+  });
+});
+
 describe('collect (library): options', () => {
   it.each([['true'], ['false'], [1]])('a boolean option given as %j (a JSON event field typed as text) is refused naming it, never silently off', async (value) => {
     const world = fakeWorld();
@@ -117,6 +133,20 @@ describe('collect (library): options', () => {
     expect(error.message).toBe('option imageDir needs DIR (a non-empty text), not true');
   });
 
+  it('a relative imageDir is taken against configBase, as the config\'s own relative paths are; an absolute one as given', async () => {
+    const world = fakeWorld();
+    const seen: unknown[] = [];
+    const collectTarget = world.provider.behaviour;
+    world.provider.behaviour = (target, ctx) => {
+      seen.push(ctx.options.imageDir);
+      return collectTarget(target, ctx);
+    };
+    for (const [caseId, imageDir] of [['IR-1', 'images'], ['IR-2', '/srv/images']] as const) {
+      await collect({ config: GOOD_CONFIG, configBase: world.dir, caseId, analyst: 'soar', targets: [I1], options: { imageDir } }, world.deps);
+    }
+    expect(seen).toEqual([join(world.dir, 'images'), '/srv/images']);
+  });
+
   it('true and false are taken as given; an option left out is off', async () => {
     const world = fakeWorld();
     const seen: unknown[] = [];
@@ -131,13 +161,51 @@ describe('collect (library): options', () => {
 });
 
 describe('collect (library): cancelled through its signal', () => {
-  it('returns interrupted: true with verify undefined, and leaves the case open (not closed) to resume', async () => {
+  it('stopped after the case is opened: returns interrupted: true with verify undefined, and leaves the case open (not closed) to resume', async () => {
     const world = fakeWorld();
     const stop = new AbortController();
-    stop.abort(new Error('the Lambda deadline is near'));
+    const open = world.deps.openCase;
+    world.deps.openCase = async (request) => {
+      const opened = await open(request);
+      stop.abort(new Error('the Lambda deadline is near'));
+      return opened;
+    };
     const result = await collect({ config: GOOD_CONFIG, configBase: world.dir, caseId: 'IR-1', analyst: 'soar', targets: [I1], signal: stop.signal }, world.deps);
     expect([result.interrupted, result.verify, result.outcomes.map((o) => [o.target, o.status])]).toEqual([true, undefined, [[I1, 'skipped']]]);
+    expect(world.opened.map((o) => o.caseId)).toEqual(['IR-1']);
     expect(world.closed).toEqual([]);
+  });
+
+  it('already aborted: refused (E_CANCELLED, exit 7) before the case is created, so there is nothing to resume', async () => {
+    const world = fakeWorld();
+    const stop = new AbortController();
+    stop.abort(new Error('the Lambda deadline has passed'));
+    const error = await refusal(collect({ config: GOOD_CONFIG, configBase: world.dir, caseId: 'IR-1', analyst: 'soar', targets: [I1], signal: stop.signal }, world.deps));
+    expect([error.code, exitCodeFor(error), error.message]).toEqual(['E_CANCELLED', 7, 'cancelled before case IR-1 was opened: nothing was created']);
+    expect([world.opened, existsSync(join(world.dir, 'cases', 'IR-1'))]).toEqual([[], false]);
+  });
+
+  it('aborted while the run is prepared (the caller identity): refused before the case is opened', async () => {
+    const world = fakeWorld();
+    const stop = new AbortController();
+    const identity = world.deps.callerIdentity;
+    world.deps.callerIdentity = async (config) => {
+      stop.abort(new Error('playbook stopped'));
+      return identity(config);
+    };
+    const error = await refusal(collect({ config: GOOD_CONFIG, configBase: world.dir, caseId: 'IR-1', targets: [I1], signal: stop.signal }, world.deps));
+    expect([error.code, error.message]).toEqual(['E_CANCELLED', 'cancelled before case IR-1 was opened: nothing was created']);
+    expect([world.opened, existsSync(join(world.dir, 'cases', 'IR-1'))]).toEqual([[], false]);
+  });
+
+  it('already aborted with resume: true: refused before the case is resumed (no case.resumed recorded)', async () => {
+    const world = fakeWorld();
+    mkdirSync(join(world.dir, 'cases', 'IR-1'), { recursive: true });
+    const stop = new AbortController();
+    stop.abort();
+    const error = await refusal(collect({ config: GOOD_CONFIG, configBase: world.dir, caseId: 'IR-1', analyst: 'soar', resume: true, signal: stop.signal }, world.deps));
+    expect([error.code, error.message]).toEqual(['E_CANCELLED', 'cancelled before case IR-1 was resumed: nothing was recorded']);
+    expect(world.opened).toEqual([]);
   });
 });
 

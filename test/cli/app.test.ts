@@ -107,10 +107,46 @@ describe('custody demo: stopped by Ctrl-C or SIGTERM', () => {
     const closed: string[] = [];
     world.deps.startDemoLab = async () => fakeDemoLab([I1], () => closed.push('lab'));
     const stop = new AbortController();
-    stop.abort(new Error('interrupted by the user'));
+    const open = world.deps.openCase;
+    world.deps.openCase = async (request) => {
+      const opened = await open(request);
+      stop.abort(new Error('interrupted by the user'));
+      return opened;
+    };
     const run = await cli(world, ['demo', '--json', '--dir', join(world.dir, 'demo')], { signal: stop.signal });
     const doc = JSON.parse(run.stdout) as { interrupted: boolean; exitCode: number; ranAsDesigned: boolean };
     expect([run.code, doc.exitCode, doc.interrupted, doc.ranAsDesigned, closed]).toEqual([EXIT.CANCELLED, EXIT.CANCELLED, true, false, ['lab']]);
+  });
+});
+
+describe('custody collect: stopped before the case is opened', () => {
+  it('exits 7 (cancelled) with an E_CANCELLED document, and opens no case to --resume', async () => {
+    const world = fakeWorld();
+    writeConfig(world.dir, GOOD_CONFIG);
+    const stop = new AbortController();
+    stop.abort(new Error('interrupted by the user'));
+    const run = await cli(world, ['collect', '--json', '--case', 'IR-1', I1], { signal: stop.signal });
+    expect([run.code, run.stderr, JSON.parse(run.stdout), world.opened]).toEqual([
+      EXIT.CANCELLED,
+      'custody: cancelled before case IR-1 was opened: nothing was created [E_CANCELLED]\n',
+      { error: { code: 'E_CANCELLED', message: 'cancelled before case IR-1 was opened: nothing was created' }, exitCode: EXIT.CANCELLED },
+      [],
+    ]);
+  });
+});
+
+describe('custody collect: refusals name the flags to type', () => {
+  it.each([
+    ['a case that exists, without --resume', true, ['--analyst', 'alice'], /case folder .*IR-1 already exists; add --resume to continue that case \(targets already collected are not taken again\), or choose another --case \[E_INPUT\]/],
+    ['--resume of a case that does not exist', false, ['--analyst', 'alice', '--resume'], /there is no case IR-1 in .*cases to resume \(check --case and casesDir\); to open a new case, run without --resume \[E_INPUT\]/],
+    ['no analyst and no caller identity', false, [], /no analyst: pass --analyst NAME or set "analyst" in the config /],
+  ])('%s', async (_name, exists, args, message) => {
+    const world = fakeWorld();
+    writeConfig(world.dir, GOOD_CONFIG);
+    if (exists) mkdirSync(join(world.dir, 'cases', 'IR-1'), { recursive: true });
+    world.deps.callerIdentity = async () => undefined;
+    const run = await cli(world, ['collect', '--case', 'IR-1', ...args, I1]);
+    expect([run.code, run.stderr, world.opened]).toEqual([EXIT.BAD_INPUT, expect.stringMatching(message), []]);
   });
 });
 
@@ -654,14 +690,18 @@ describe('custody preflight', () => {
 describe('custody copy-case', () => {
   const withBucket = { ...GOOD_CONFIG, aws: { ...GOOD_CONFIG.aws, evidenceBucket: { name: 'cloud-custody-evidence-111111111111' } } };
   const url = 's3://cloud-custody-evidence-111111111111/IR-1';
-
-  it('a refused copy (the case is still open) does not claim the case is closed or that the failure was recorded', async () => {
+  /** copy-case IR-1 against a copy that comes back with `error`. */
+  async function copyCaseFailing(error: { code: string; message: string }, args: string[] = []) {
     const world = fakeWorld();
     writeConfig(world.dir, withBucket);
     makeCaseFolder(join(world.dir, 'IR-1'));
+    world.deps.copyCase = async () => ({ ok: false, url, error });
+    return cli(world, ['copy-case', 'IR-1', ...args]);
+  }
+
+  it('a refused copy (the case is still open) does not claim the case is closed or that the failure was recorded', async () => {
     const message = 'case IR-1 is not closed: only a closed case is copied (finish it with custody collect --case IR-1 --resume ...)';
-    world.deps.copyCase = async () => ({ ok: false, url, error: { code: 'E_INPUT', message } });
-    const run = await cli(world, ['copy-case', 'IR-1']);
+    const run = await copyCaseFailing({ code: 'E_INPUT', message });
     expect(run.code).toBe(EXIT.BAD_INPUT);
     expect(run.stdout).toContain(message);
     expect(run.stdout).not.toContain('is closed and intact');
@@ -683,12 +723,14 @@ describe('custody copy-case', () => {
     expect(copied).toBe(false);
   });
 
+  it('a copy refused for its configuration (an unreadable signingKeyFile, E_CONFIG) exits 3, as the exit-code table says, not 6', async () => {
+    const message = 'signing key /etc/custody/key.pem is not a readable PEM private key: bad base64';
+    const run = await copyCaseFailing({ code: 'E_CONFIG', message }, ['--json']);
+    expect([run.code, JSON.parse(run.stdout).exitCode, JSON.parse(run.stdout).copy.error]).toEqual([EXIT.BAD_INPUT, EXIT.BAD_INPUT, { code: 'E_CONFIG', message }]);
+  });
+
   it('a failed upload (recorded as copy.failed) says the failure is in the ledger (exit 6)', async () => {
-    const world = fakeWorld();
-    writeConfig(world.dir, withBucket);
-    makeCaseFolder(join(world.dir, 'IR-1'));
-    world.deps.copyCase = async () => ({ ok: false, url, error: { code: 'E_COPY', message: 'the copy failed at ledger.jsonl: Access Denied' } });
-    const run = await cli(world, ['copy-case', 'IR-1']);
+    const run = await copyCaseFailing({ code: 'E_COPY', message: 'the copy failed at ledger.jsonl: Access Denied' });
     expect(run.code).toBe(EXIT.COPY_FAILED);
     expect(run.stdout).toContain('the failure is recorded in its ledger');
   });

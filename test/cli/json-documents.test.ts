@@ -98,3 +98,18 @@ describe("README's --json table", () => {
     expectDocumented('demo', doc, table.get('collect'));
   });
 });
+
+describe('--json beside --help, or given a value', () => {
+  it.each(['collect', 'verify', 'copy-case'])('%s --help --json: the help wins (help text, exit 0, no document), as README says', async (command) => {
+    const run = await cli(fakeWorld(), [command, '--help', '--json']);
+    expect([run.code, run.stdout.startsWith(`Usage: custody ${command} `), run.stderr]).toEqual([0, true, '']);
+  });
+
+  it.each(['--json=yes', '--json=true', '--json='])('collect %s is refused as a usage error (exit 3), in a JSON document as automation asked', async (flag) => {
+    const world = fakeWorld();
+    writeConfig(world.dir, GOOD_CONFIG);
+    const run = await cli(world, ['collect', '--case', 'IR-1', flag, I1]);
+    const message = "Option '--json' does not take an argument (see custody collect --help)";
+    expect([run.code, run.stderr, JSON.parse(run.stdout)]).toEqual([3, `custody: ${message} [E_INPUT]\n`, { error: { code: 'E_INPUT', message }, exitCode: 3 }]);
+  });
+});
