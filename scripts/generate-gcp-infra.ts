@@ -197,7 +197,7 @@ variable "target_projects" {
 }
 
 variable "target_folders" {
-  description = "Folders whose projects may be collected, through one shared collector service account in the forensics project (gcp.collectorServiceAccount without {project})."
+  description = "Folders whose projects may be collected, through one shared collector service account in the forensics project (gcp.collectorServiceAccount without {project}); not with target_projects."
   type        = list(string)
   default     = []
 }
@@ -239,11 +239,20 @@ resource "google_service_account" "collector" {
   display_name = "cloud-custody collector (reads tagged workloads, snapshots them into the forensics project)"
 }
 
+# One deployment serves one collector pattern (gcp.collectorServiceAccount): with both lists, the
+# forensics project listed as a target project would get two cloud-custody-collector accounts.
 resource "google_service_account" "shared_collector" {
   count        = length(var.target_folders) > 0 ? 1 : 0
   project      = var.forensics_project
   account_id   = "cloud-custody-collector"
   display_name = "cloud-custody collector for the target folders"
+
+  lifecycle {
+    precondition {
+      condition     = length(var.target_projects) == 0
+      error_message = "Set target_projects or target_folders, not both: target_folders deploys one shared collector (cloud-custody-collector in the forensics project; gcp.collectorServiceAccount without {project}), target_projects one collector in each project (with {project}), and custody impersonates one of the two. List the other projects' folders too, or every project in target_projects."
+    }
+  }
 }
 
 locals {

@@ -45,8 +45,11 @@ export interface PreflightRow {
   /** Two levels of where the check ran: AWS `[account, region]`, Kubernetes `[cluster, namespace]`. */
   scope: [string, string];
   check: string;
-  /** `warning`: something optional is missing (it never decides the exit code, whatever its `need`). */
-  result: 'ok' | 'denied' | 'error' | 'warning';
+  /**
+   * `warning`: something optional is missing (it never decides the exit code, whatever its `need`).
+   * `not bound`: a role bound only during an incident is not bound now, as expected.
+   */
+  result: 'ok' | 'denied' | 'error' | 'warning' | 'not bound';
   /** The permission the check concerns (`ec2:CreateSnapshots`, `create pods/exec`). */
   action: string;
   /** `required` (default), the option that needs it, or `just in time`: only required rows decide the exit code. */

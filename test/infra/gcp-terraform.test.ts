@@ -85,6 +85,18 @@ describe('infra/gcp/main.tf', () => {
     expect(['group:tag-admins@example.com', 'principalSet://goog/group/tag-admins@example.com', 'tag-admins', 'a@b.com, c@d.com'].some((v) => email.test(v))).toBe(false);
   });
 
+  it('refuses target_projects with target_folders at plan time: both would name cloud-custody-collector in the forensics project when it is a target too, and custody impersonates one collector pattern', () => {
+    const accounts = resources.google_service_account!;
+    const collectorIn = Object.entries(accounts).filter(([, b]) => b[0]!.account_id === 'cloud-custody-collector').map(([name, b]) => [name, b[0]!.project]);
+    expect(collectorIn).toEqual([['collector', '${each.value}'], ['shared_collector', '${var.forensics_project}']]);
+    // The shared collector exists only with target_folders; its precondition refuses target_projects beside them.
+    const shared = accounts.shared_collector![0]!;
+    expect(shared.count).toBe('${length(var.target_folders) > 0 ? 1 : 0}');
+    const precondition = shared.lifecycle?.[0]?.precondition?.[0];
+    expect(precondition?.condition).toBe('${length(var.target_projects) == 0}');
+    expect(precondition?.error_message).toMatch(/^Set target_projects or target_folders, not both: .*gcp\.collectorServiceAccount without \{project\}.*\(with \{project\}\)/);
+  });
+
   it('asks for what a deployment must decide, and deploys the collection tag', () => {
     expect(Object.keys(variables).sort()).toEqual(['break_glass_group', 'evidence_hold', 'forensics_project', 'org_id', 'tag_admin_group', 'target_folders', 'target_projects']);
     expect(resources.google_tags_tag_key!.forensics_enabled![0]!.short_name).toBe('ForensicsEnabled');

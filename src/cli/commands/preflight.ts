@@ -72,10 +72,13 @@ export function renderPreflight(rows: readonly PreflightRowView[], registry: Reg
   // Warnings (an optional safeguard not in place) never decide the exit code, but are not hidden.
   const warnings = rows.filter((r) => r.result === 'warning').length;
   const warned = warnings === 0 ? '' : ` ${warnings} optional safeguard${warnings === 1 ? ' is' : 's are'} not in place (warning rows).`;
+  // Roles bound only during an incident (Kubernetes' per-node ones) are not bound before one: said, not failed.
+  const unbound = rows.filter((r) => r.result === 'not bound').length;
+  const later = unbound === 0 ? '' : ` ${unbound} role${unbound === 1 ? '' : 's'} bound only during an incident ${unbound === 1 ? 'is' : 'are'} not bound now (not bound rows).`;
   blocks.push(
     denied + unchecked === 0
-      ? `All ${required.length} required checks passed.${warned} Nothing was changed.`
-      : `Of ${required.length} required checks, ${denied} denied and ${unchecked} could not be checked (see each row).${warned} Nothing was changed.`,
+      ? `All ${required.length} required checks passed.${warned}${later} Nothing was changed.`
+      : `Of ${required.length} required checks, ${denied} denied and ${unchecked} could not be checked (see each row).${warned}${later} Nothing was changed.`,
   );
   return blocks.join('\n\n');
 }

@@ -11,6 +11,7 @@ import { SHIPPED_ADMISSION_POLICIES } from './admission-policies.js';
 import type { ShippedAdmissionPolicy } from './admission-policies.js';
 import { callKubernetes } from './call.js';
 import type { ClusterAccess } from './cluster-access.js';
+import { describeOperation, K8S_OPERATIONS } from './operations.js';
 import type { KubernetesPreflightRow } from './preflight.js';
 
 type Read<T> = { found: T } | { missing: true } | { failed: unknown };
@@ -51,13 +52,16 @@ export async function admissionPolicyRows(access: ClusterAccess): Promise<Kubern
     const resource = `k8s:${access.name}/validatingadmissionpolicy/${shipped.name}`;
     const policy = await read(() => callKubernetes('readAdmissionPolicy', resource, () => access.admission.readValidatingAdmissionPolicy({ name: shipped.name })));
     const binding = await read(() => callKubernetes('readAdmissionPolicyBinding', resource, () => access.admission.readValidatingAdmissionPolicyBinding({ name: shipped.name })));
+    const { result, detail } = verdict(shipped, policy, binding);
     rows.push({
       cluster: access.name,
       namespace: '(cluster)',
       check: 'readAdmissionPolicy',
-      action: `k8s:get admissionregistration.k8s.io/validatingadmissionpolicies,validatingadmissionpolicybindings ${shipped.name}`,
+      // The API verb and resource, as every row names it; which objects were read goes in the detail.
+      action: `k8s:${describeOperation(K8S_OPERATIONS.readAdmissionPolicy)}`,
       need: 'optional',
-      ...verdict(shipped, policy, binding),
+      result,
+      detail: `ValidatingAdmissionPolicy and binding ${shipped.name}: ${detail}`,
     });
   }
   return rows;

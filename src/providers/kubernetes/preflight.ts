@@ -22,8 +22,11 @@ export interface KubernetesPreflightRow {
   /** The namespace checked, or `(cluster)` for cluster-scoped operations. */
   namespace: string;
   check: KubernetesOperationName;
-  /** `warning`: an optional safeguard (an admission policy) is not in place. */
-  result: 'ok' | 'denied' | 'error' | 'warning';
+  /**
+   * `warning`: an optional safeguard is not in place (an admission policy; a just-in-time grant
+   * held on every node). `not bound`: a just-in-time role, as expected before an incident.
+   */
+  result: 'ok' | 'denied' | 'error' | 'warning' | 'not bound';
   /** `k8s:create pods/exec`. */
   action: string;
   /**
@@ -70,6 +73,21 @@ function needOf(op: KubernetesOperation): KubernetesPreflightRow['need'] {
   if (op.role === 'cloud-custody-checkpoint-retriever') return '--retrieve-checkpoint';
   if (op.role === 'cloud-custody-node-checkpoint' || op.role === 'cloud-custody-node-cordon') return 'just in time';
   return 'required';
+}
+
+/**
+ * What a review's answer means for an operation. A just-in-time role names its node
+ * (`resourceNames`) and a review names none, so a denial is the deployment as shipped, and an
+ * allowance is a standing grant on every node (nodes/proxy reaches every pod's exec there).
+ */
+function verdictOf(op: KubernetesOperation, allowed: boolean, reason: string | undefined): Pick<KubernetesPreflightRow, 'result' | 'detail'> {
+  const role = `${op.role} (${roleFileOf(op.role) ?? 'built into the cluster'})`;
+  if (needOf(op) === 'just in time') {
+    return allowed
+      ? { result: 'warning', detail: `allowed on every node: a standing grant of ${describeOperation(op)}; bind ${role} for the one node, only during a collection (docs/kubernetes.md)` }
+      : { result: 'not bound', detail: `not held on every node, as intended: bind ${role} for the pod's node during a collection` };
+  }
+  return allowed ? { result: 'ok', detail: `granted by ${op.role}` } : { result: 'denied', detail: `not allowed${reason ? ` (${reason})` : ''}: bind ${role}` };
 }
 
 async function review(access: ClusterAccess, op: KubernetesOperation, namespace: string | undefined): Promise<{ allowed: boolean; reason?: string }> {
@@ -124,8 +142,7 @@ export async function runKubernetesPreflight(options: KubernetesPreflightOptions
         const row = { cluster, namespace: namespace ?? '(cluster)', check: name, action: `k8s:${describeOperation(op)}`, need: needOf(op) };
         try {
           const { allowed, reason } = await review(access, op, namespace);
-          const grantedBy = `granted by ${op.role}`;
-          rows.push({ ...row, result: allowed ? 'ok' : 'denied', detail: allowed ? grantedBy : `not allowed${reason ? ` (${reason})` : ''}: bind ${op.role} (${roleFileOf(op.role) ?? 'built into the cluster'})` });
+          rows.push({ ...row, ...verdictOf(op, allowed, reason) });
         } catch (error) {
           rows.push({ ...row, result: 'error', detail: isCustodyError(error) ? error.message : String(error) });
         }
