@@ -92,6 +92,30 @@ export function checkTarget(
 }
 
 /**
+ * Checks a selector without touching a cloud: a provider must resolve it and accept it (a
+ * Kubernetes selector names a configured cluster). Returns the provider, or the refusal.
+ */
+export function checkSelector(
+  providers: readonly Provider[],
+  selector: Selector,
+): { ok: true; provider: Provider } | { ok: false; error: CustodyError } {
+  const key = selectorKey(selector);
+  const provider = providers.find((p) => p.handlesSelector(selector));
+  if (!provider) {
+    return { ok: false, error: new CustodyError('E_UNSUPPORTED', `no configured provider resolves the selector ${key}`, { resource: key }) };
+  }
+  try {
+    provider.validateSelector?.(selector);
+    return { ok: true, provider };
+  } catch (error) {
+    return {
+      ok: false,
+      error: error instanceof CustodyError ? error : new CustodyError('E_INPUT', `selector ${key}: ${(error as Error).message}`, { resource: key }),
+    };
+  }
+}
+
+/**
  * Collects every target into the case behind `recorder`.
  *
  * Ledger entries it writes (providers add their own between them):

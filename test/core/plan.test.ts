@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { CustodyError } from '../../src/core/errors.js';
 import { DEFAULT_COLLECT_OPTIONS } from '../../src/core/orchestrator.js';
 import { planCollection } from '../../src/core/plan.js';
 import { parseSelector, targetKey } from '../../src/providers/targets.js';
@@ -30,5 +31,34 @@ describe('planCollection', () => {
       options: DEFAULT_COLLECT_OPTIONS,
     });
     expect(plan.targets[0]).toMatchObject({ refused: { code: 'E_ACCOUNT_NOT_ALLOWED' }, steps: [] });
+  });
+
+  it('shows a selector collect would refuse (its provider rejects it, or none resolves it) as refused, with the reason', () => {
+    // A typo in a selector's cluster: collect refuses it before the case exists, so plan must not call it fine.
+    const provider = Object.assign(new FakeAwsProvider(), {
+      validateSelector(selector: { kind: string }) {
+        if (selector.kind === 'aws-tag') throw new CustodyError('E_CONFIG', 'selector tag:Typo=1: cluster "prd" is not configured');
+      },
+    });
+    const plan = planCollection({
+      providers: [provider],
+      targets: [],
+      selectors: [parseSelector('tag:Typo=1'), parseSelector('gcp-label:app=web')],
+      options: DEFAULT_COLLECT_OPTIONS,
+    });
+    expect(provider.resolved).toEqual([]);
+    expect(plan.selectors).toEqual([
+      {
+        selector: 'tag:Typo=1',
+        provider: 'aws',
+        refused: { code: 'E_CONFIG', reason: 'selector tag:Typo=1: cluster "prd" is not configured' },
+        note: 'refused: collect would refuse this selector before anything is created',
+      },
+      {
+        selector: 'gcp-label:app=web',
+        refused: { code: 'E_UNSUPPORTED', reason: 'no configured provider resolves the selector gcp-label:app=web' },
+        note: 'refused: collect would refuse this selector before anything is created',
+      },
+    ]);
   });
 });
