@@ -14,7 +14,7 @@ import { collectedInEarlierRuns, earlierAdmissions, type TargetParser } from './
 import { summarizeOutcomes, toCustodyError } from './outcomes.js';
 import type { OutcomeSummary } from './outcomes.js';
 import type { CaseRecorder, CollectOptions, ProgressSink, Provider, TargetOutcome } from './ports.js';
-import { selectorKey, targetKey } from './targets.js';
+import { selectorKey, targetIdentity, targetKey } from './targets.js';
 import type { Selector, Target } from './targets.js';
 
 export interface RunCollectionInput {
@@ -179,8 +179,8 @@ export async function runCollection(input: RunCollectionInput): Promise<Collecti
       discovered = false,
     ): Promise<{ target: Target; provider: Provider } | undefined> => {
       const key = targetKey(target);
-      if (seen.has(key)) return undefined;
-      seen.add(key);
+      if (seen.has(targetIdentity(target))) return undefined;
+      seen.add(targetIdentity(target));
       if (discovered) await recorder.record('target.discovered', { from }, key);
       const checked = checkTarget(providers, target);
       if (!checked.ok) {

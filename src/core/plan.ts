@@ -4,7 +4,7 @@
  */
 import { checkSelector, checkTarget } from './orchestrator.js';
 import type { CollectOptions, PermissionNeed, PlannedStep, Provider } from './ports.js';
-import { selectorKey, targetKey } from './targets.js';
+import { selectorKey, targetIdentity, targetKey } from './targets.js';
 import type { Selector, Target } from './targets.js';
 
 export interface TargetPlan {
@@ -49,8 +49,8 @@ export function planCollection(input: PlanCollectionInput): CollectionPlan {
   const targets: TargetPlan[] = [];
   for (const target of input.targets) {
     const key = targetKey(target);
-    if (seen.has(key)) continue;
-    seen.add(key);
+    if (seen.has(targetIdentity(target))) continue;
+    seen.add(targetIdentity(target));
     const checked = checkTarget(input.providers, target);
     if (!checked.ok) {
       targets.push({

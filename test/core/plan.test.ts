@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { CustodyError } from '../../src/core/errors.js';
 import { DEFAULT_COLLECT_OPTIONS } from '../../src/core/orchestrator.js';
 import { planCollection } from '../../src/core/plan.js';
-import { parseSelector, targetKey } from '../../src/providers/targets.js';
+import { parseSelector, parseTarget, targetKey } from '../../src/providers/targets.js';
 import { FakeAwsProvider, instance, testConfig } from './fakes.js';
 
 describe('planCollection', () => {
@@ -22,6 +22,13 @@ describe('planCollection', () => {
     expect(plan.targets[0]!.calls.map((c) => c.api)).toEqual(['ec2:CreateSnapshots', 'ec2:DescribeSnapshots']);
     expect(plan.permissions.map((p) => p.action)).toEqual(['ec2:CreateSnapshots', 'ec2:DescribeSnapshots']);
     expect(plan.selectors[0]).toMatchObject({ selector: 'tag:ForensicsEnabled=true', provider: 'aws' });
+  });
+
+  it('plans once a target named in two spellings of one resource (Azure ids compare case-insensitively)', () => {
+    const provider = Object.assign(new FakeAwsProvider(), { handles: (target: { provider: string }) => target.provider === 'azure' });
+    const id = '/subscriptions/bbbbbbbb-1111-4111-8111-000000000002/resourceGroups/Web-RG/providers/Microsoft.Compute/disks/data-1';
+    const plan = planCollection({ providers: [provider], targets: [parseTarget(id), parseTarget(id.toUpperCase().replace('/SUBSCRIPTIONS/BBBBBBBB', '/subscriptions/bbbbbbbb'))], options: DEFAULT_COLLECT_OPTIONS });
+    expect(plan.targets.map((t) => t.target)).toEqual([id]);
   });
 
   it('shows a target the policy would refuse, with the reason, and no steps', () => {
