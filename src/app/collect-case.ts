@@ -2,10 +2,9 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import type { CustodyConfig } from '../providers/config.js';
 import { CustodyError } from '../core/errors.js';
-import { checkTarget, runCollection } from '../core/orchestrator.js';
+import { checkSelector, checkTarget, runCollection } from '../core/orchestrator.js';
 import type { OutcomeSummary } from '../core/outcomes.js';
 import type { CollectOptions, ProgressSink, Provider, TargetOutcome } from '../core/ports.js';
-import { selectorKey } from '../core/targets.js';
 import { REGISTRY } from '../providers/registry.js';
 import type { Selector, Target } from '../core/targets.js';
 import type { CallerPrincipal, AppDeps, CopyOutcome, VerifyOutcome } from './deps.js';
@@ -177,17 +176,8 @@ export function refuseBadInput(providers: readonly Provider[], targets: readonly
     if (!checked.ok) refused.push(checked.error);
   }
   for (const selector of selectors) {
-    const key = selectorKey(selector);
-    const provider = providers.find((p) => p.handlesSelector(selector));
-    if (!provider) {
-      refused.push(new CustodyError('E_UNSUPPORTED', `no configured provider resolves the selector ${key}`, { resource: key }));
-      continue;
-    }
-    try {
-      provider.validateSelector?.(selector);
-    } catch (error) {
-      refused.push(error instanceof CustodyError ? error : new CustodyError('E_INPUT', `selector ${key}: ${(error as Error).message}`, { resource: key }));
-    }
+    const checked = checkSelector(providers, selector);
+    if (!checked.ok) refused.push(checked.error);
   }
   const first = refused[0];
   if (!first) return;

@@ -101,9 +101,9 @@ export function planHelp(): string {
   return `Usage: custody plan [options] TARGET...
 
 Shows, per target, the steps collect would take, the API calls (and which mutate), and the IAM
-permissions they need. Makes no cloud call and writes nothing. A target collect would refuse is
-listed as refused; exit 3 when every target is (or on bad input), else 0. The providers' flags
-plan the steps they add, as collect would take them.
+permissions they need. Makes no cloud call and writes nothing. A target or selector collect
+would refuse is listed as refused; exit 3 when every one is (or on bad input), else 0. The
+providers' flags plan the steps they add, as collect would take them.
 
 Options:
 ${options}

@@ -98,7 +98,8 @@ export function renderPlan(plan: CollectionPlan): string {
     lines.push('');
   }
   for (const selector of plan.selectors) {
-    lines.push(`${selector.selector}`, `  ${selector.provider ? `provider ${selector.provider}: ` : ''}${selector.note}`, '');
+    const said = selector.refused ? `refused before any cloud call: ${selector.refused.reason} [${selector.refused.code}]` : selector.note;
+    lines.push(`${selector.selector}`, `  ${selector.provider ? `provider ${selector.provider}: ` : ''}${said}`, '');
   }
   if (plan.permissions.length > 0) {
     lines.push('All permissions needed:');

@@ -14,7 +14,7 @@ import { collectedInEarlierRuns, earlierAdmissions, type TargetParser } from './
 import { summarizeOutcomes, toCustodyError } from './outcomes.js';
 import type { OutcomeSummary } from './outcomes.js';
 import type { CaseRecorder, CollectOptions, ProgressSink, Provider, TargetOutcome } from './ports.js';
-import { selectorKey, targetKey } from './targets.js';
+import { selectorKey, targetIdentity, targetKey } from './targets.js';
 import type { Selector, Target } from './targets.js';
 
 export interface RunCollectionInput {
@@ -92,6 +92,30 @@ export function checkTarget(
 }
 
 /**
+ * Checks a selector without touching a cloud: a provider must resolve it and accept it (a
+ * Kubernetes selector names a configured cluster). Returns the provider, or the refusal.
+ */
+export function checkSelector(
+  providers: readonly Provider[],
+  selector: Selector,
+): { ok: true; provider: Provider } | { ok: false; error: CustodyError } {
+  const key = selectorKey(selector);
+  const provider = providers.find((p) => p.handlesSelector(selector));
+  if (!provider) {
+    return { ok: false, error: new CustodyError('E_UNSUPPORTED', `no configured provider resolves the selector ${key}`, { resource: key }) };
+  }
+  try {
+    provider.validateSelector?.(selector);
+    return { ok: true, provider };
+  } catch (error) {
+    return {
+      ok: false,
+      error: error instanceof CustodyError ? error : new CustodyError('E_INPUT', `selector ${key}: ${(error as Error).message}`, { resource: key }),
+    };
+  }
+}
+
+/**
  * Collects every target into the case behind `recorder`.
  *
  * Ledger entries it writes (providers add their own between them):
@@ -155,8 +179,8 @@ export async function runCollection(input: RunCollectionInput): Promise<Collecti
       discovered = false,
     ): Promise<{ target: Target; provider: Provider } | undefined> => {
       const key = targetKey(target);
-      if (seen.has(key)) return undefined;
-      seen.add(key);
+      if (seen.has(targetIdentity(target))) return undefined;
+      seen.add(targetIdentity(target));
       if (discovered) await recorder.record('target.discovered', { from }, key);
       const checked = checkTarget(providers, target);
       if (!checked.ok) {

@@ -2,9 +2,9 @@
  * What a collection would do, touching nothing: for each target, its provider's steps, the API
  * calls and the permissions they need. Targets the providers would refuse are listed with why.
  */
-import { checkTarget } from './orchestrator.js';
+import { checkSelector, checkTarget } from './orchestrator.js';
 import type { CollectOptions, PermissionNeed, PlannedStep, Provider } from './ports.js';
-import { selectorKey, targetKey } from './targets.js';
+import { selectorKey, targetIdentity, targetKey } from './targets.js';
 import type { Selector, Target } from './targets.js';
 
 export interface TargetPlan {
@@ -23,6 +23,8 @@ export interface TargetPlan {
 export interface SelectorPlan {
   selector: string;
   provider?: string;
+  /** Set when collect would refuse the selector before anything is created (an unknown cluster). */
+  refused?: { code: string; reason: string };
   /** Selectors are expanded only at collection time, by searching the cloud. */
   note: string;
 }
@@ -47,8 +49,8 @@ export function planCollection(input: PlanCollectionInput): CollectionPlan {
   const targets: TargetPlan[] = [];
   for (const target of input.targets) {
     const key = targetKey(target);
-    if (seen.has(key)) continue;
-    seen.add(key);
+    if (seen.has(targetIdentity(target))) continue;
+    seen.add(targetIdentity(target));
     const checked = checkTarget(input.providers, target);
     if (!checked.ok) {
       targets.push({
@@ -73,14 +75,21 @@ export function planCollection(input: PlanCollectionInput): CollectionPlan {
     });
   }
   const selectors: SelectorPlan[] = (input.selectors ?? []).map((selector) => {
-    const provider = input.providers.find((p) => p.handlesSelector(selector));
-    return provider
-      ? {
-          selector: selectorKey(selector),
-          provider: provider.name,
-          note: 'expanded at collection time by searching the configured accounts; each target found is then collected as planned above',
-        }
-      : { selector: selectorKey(selector), note: 'refused: no configured provider resolves this selector' };
+    const checked = checkSelector(input.providers, selector);
+    if (!checked.ok) {
+      const provider = input.providers.find((p) => p.handlesSelector(selector));
+      return {
+        selector: selectorKey(selector),
+        ...(provider ? { provider: provider.name } : {}),
+        refused: { code: checked.error.code, reason: checked.error.message },
+        note: 'refused: collect would refuse this selector before anything is created',
+      };
+    }
+    return {
+      selector: selectorKey(selector),
+      provider: checked.provider.name,
+      note: 'expanded at collection time by searching the configured accounts; each target found is then collected as planned above',
+    };
   });
   return { targets, selectors, permissions: uniquePermissions(targets.flatMap((t) => t.permissions)) };
 }

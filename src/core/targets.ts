@@ -11,6 +11,11 @@ export interface Target {
   readonly kind: string;
   /** Stable, human-readable, parses back to this target: the ledger's `target` field. */
   readonly key: string;
+  /**
+   * Set when other spellings of `key` name the same resource (Azure ids compare
+   * case-insensitively): the text they all share, so a case takes the target once. Default `key`.
+   */
+  readonly sameAs?: string;
 }
 
 /** A `--select` expression, parsed by the provider that claims it. */
@@ -24,6 +29,11 @@ export interface Selector {
 /** A stable, human-readable key for a target: used in the ledger's `target` field. */
 export function targetKey(target: Target): string {
   return target.key;
+}
+
+/** What two spellings of one target share (`sameAs`, else `key`): a case takes each target once. */
+export function targetIdentity(target: Target): string {
+  return target.sameAs ?? target.key;
 }
 
 export function selectorKey(selector: Selector): string {

@@ -567,6 +567,22 @@ describe('every --json document carries exitCode, the code the command exits wit
     expect(await jsonExit(world, ['plan', 'arn:aws:ec2:us-east-1:444444444444:instance/i-0123456789abcdef0'])).toBe(EXIT.BAD_INPUT);
   });
 
+  it('plan: a selector collect would refuse is listed as refused, with the reason, and exits 3 when nothing else is planned', async () => {
+    const world = fakeWorld();
+    writeConfig(world.dir, GOOD_CONFIG);
+    Object.assign(world.provider, {
+      validateSelector(selector: { kind: string }) {
+        if (selector.kind === 'aws-tag') throw new CustodyError('E_CONFIG', 'selector tag:Typo=1: not configured here');
+      },
+    });
+    const run = await cli(world, ['plan', '--select', 'tag:Typo=1']);
+    expect(run.code).toBe(EXIT.BAD_INPUT);
+    expect(run.stdout).toContain('tag:Typo=1\n  provider aws: refused before any cloud call: selector tag:Typo=1: not configured here [E_CONFIG]\n');
+    expect(run.stdout).not.toContain('expanded at collection time');
+    expect(await jsonExit(world, ['plan', '--select', 'tag:Typo=1'])).toBe(EXIT.BAD_INPUT);
+    expect(await jsonExit(world, ['plan', '--select', 'tag:Typo=1', I1])).toBe(EXIT.OK);
+  });
+
   it('report: 0, and 4 when the case does not verify', async () => {
     const world = fakeWorld();
     makeCaseFolder(join(world.dir, 'c'));

@@ -52,6 +52,18 @@ describe('runCollection', () => {
     expect(recorder.ofType('collection.finished')[0]!.data).toMatchObject({ total: 2, collected: 2 });
   });
 
+  it('collects once a target named twice in two spellings of one resource (an Azure id in another case), as first written', async () => {
+    // Two runs of one VM at once would take two restore points and copy both into one evidence blob.
+    const provider = Object.assign(new FakeAwsProvider(), { handles: (target: { provider: string }) => target.provider === 'azure' });
+    const recorder = new MemoryRecorder();
+    const id = '/subscriptions/bbbbbbbb-1111-4111-8111-000000000002/resourceGroups/Web-RG/providers/Microsoft.Compute/virtualMachines/web-1';
+    const other = '/subscriptions/bbbbbbbb-1111-4111-8111-000000000002/resourcegroups/web-rg/providers/microsoft.compute/virtualmachines/WEB-1';
+    const { outcomes } = await collectWith(provider, recorder, [parseTarget(id), parseTarget(other)]);
+    expect(provider.collected).toEqual([id]);
+    expect(outcomes.map((o) => o.target)).toEqual([id]);
+    expect(recorder.ofType('collection.started')[0]!.data.targets).toEqual([id, other]);
+  });
+
   it('collects a target named twice only once', async () => {
     const provider = new FakeAwsProvider();
     const arn = 'arn:aws:ec2:us-east-1:222222222222:instance/i-0123456789abcdef0';

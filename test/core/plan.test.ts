@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest';
+import { CustodyError } from '../../src/core/errors.js';
 import { DEFAULT_COLLECT_OPTIONS } from '../../src/core/orchestrator.js';
 import { planCollection } from '../../src/core/plan.js';
-import { parseSelector, targetKey } from '../../src/providers/targets.js';
+import { parseSelector, parseTarget, targetKey } from '../../src/providers/targets.js';
 import { FakeAwsProvider, instance, testConfig } from './fakes.js';
 
 describe('planCollection', () => {
@@ -23,6 +24,13 @@ describe('planCollection', () => {
     expect(plan.selectors[0]).toMatchObject({ selector: 'tag:ForensicsEnabled=true', provider: 'aws' });
   });
 
+  it('plans once a target named in two spellings of one resource (Azure ids compare case-insensitively)', () => {
+    const provider = Object.assign(new FakeAwsProvider(), { handles: (target: { provider: string }) => target.provider === 'azure' });
+    const id = '/subscriptions/bbbbbbbb-1111-4111-8111-000000000002/resourceGroups/Web-RG/providers/Microsoft.Compute/disks/data-1';
+    const plan = planCollection({ providers: [provider], targets: [parseTarget(id), parseTarget(id.toUpperCase().replace('/SUBSCRIPTIONS/BBBBBBBB', '/subscriptions/bbbbbbbb'))], options: DEFAULT_COLLECT_OPTIONS });
+    expect(plan.targets.map((t) => t.target)).toEqual([id]);
+  });
+
   it('shows a target the policy would refuse, with the reason, and no steps', () => {
     const plan = planCollection({
       providers: [new FakeAwsProvider()],
@@ -30,5 +38,34 @@ describe('planCollection', () => {
       options: DEFAULT_COLLECT_OPTIONS,
     });
     expect(plan.targets[0]).toMatchObject({ refused: { code: 'E_ACCOUNT_NOT_ALLOWED' }, steps: [] });
+  });
+
+  it('shows a selector collect would refuse (its provider rejects it, or none resolves it) as refused, with the reason', () => {
+    // A typo in a selector's cluster: collect refuses it before the case exists, so plan must not call it fine.
+    const provider = Object.assign(new FakeAwsProvider(), {
+      validateSelector(selector: { kind: string }) {
+        if (selector.kind === 'aws-tag') throw new CustodyError('E_CONFIG', 'selector tag:Typo=1: cluster "prd" is not configured');
+      },
+    });
+    const plan = planCollection({
+      providers: [provider],
+      targets: [],
+      selectors: [parseSelector('tag:Typo=1'), parseSelector('gcp-label:app=web')],
+      options: DEFAULT_COLLECT_OPTIONS,
+    });
+    expect(provider.resolved).toEqual([]);
+    expect(plan.selectors).toEqual([
+      {
+        selector: 'tag:Typo=1',
+        provider: 'aws',
+        refused: { code: 'E_CONFIG', reason: 'selector tag:Typo=1: cluster "prd" is not configured' },
+        note: 'refused: collect would refuse this selector before anything is created',
+      },
+      {
+        selector: 'gcp-label:app=web',
+        refused: { code: 'E_UNSUPPORTED', reason: 'no configured provider resolves the selector gcp-label:app=web' },
+        note: 'refused: collect would refuse this selector before anything is created',
+      },
+    ]);
   });
 });

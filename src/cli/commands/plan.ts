@@ -27,7 +27,9 @@ export async function runPlanCommand(args: readonly string[], io: CliIo, deps: C
   const providers = await deps.createProviders(config);
   try {
     const plan = planCollection({ providers, targets, selectors, options: collectOptionsFrom(values) });
-    const exitCode = plan.targets.length > 0 && plan.targets.every((t) => t.refused) ? EXIT.BAD_INPUT : EXIT.OK;
+    // As collect, which would refuse the whole command: exit 3 when nothing named could be collected.
+    const inputs = [...plan.targets, ...plan.selectors];
+    const exitCode = inputs.length > 0 && inputs.every((input) => input.refused) ? EXIT.BAD_INPUT : EXIT.OK;
     if (values.json === true) io.stdout(`${JSON.stringify({ ...plan, exitCode }, null, 2)}\n`);
     else io.stdout(`${renderPlan(plan)}\n`);
     return exitCode;

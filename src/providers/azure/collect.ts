@@ -8,6 +8,7 @@
  * across disks); `consistency.chosen` records which and why. A disk target is always per-disk.
  */
 import { evidenceIdFor } from '../../core/case-id.js';
+import { historyOf } from '../../core/case-history.js';
 import { CustodyError, isStopSignal } from '../../core/errors.js';
 import type { CaseRecorder, TargetOutcome } from '../../core/ports.js';
 import { collectBootDiagnostics } from './boot-diagnostics.js';
@@ -51,7 +52,8 @@ export async function collectAzureTarget(ctx: AzureRunContext, target: AzureTarg
   const { recorder, clients, config } = ctx;
   const label = target.id;
   const targetEvidence = evidenceIdFor(recorder.caseId, resourceKey(target.id));
-  const evidenceIds = [targetEvidence];
+  // Only ids the case holds something under: a VM or disk that was never read has no evidence.
+  const evidenceIds: string[] = [];
   const problems: string[] = [];
   try {
     clients.tenantOf(target.resource.subscriptionId);
@@ -69,6 +71,7 @@ export async function collectAzureTarget(ctx: AzureRunContext, target: AzureTarg
       disks = [{ id: target.id, role: 'data' }];
     } else {
       const vm = await describeVm(recorder, clients, target, targetEvidence);
+      evidenceIds.push(targetEvidence);
       disks = vm.disks;
       if (vm.ephemeralOsDisk) {
         await recorder.record('disk.uncollectable', { disk: vm.ephemeralOsDisk, reason: 'ephemeral OS disk: it lives on the host, is not an ARM resource and cannot be snapshotted' }, label);
@@ -93,15 +96,17 @@ export async function collectAzureTarget(ctx: AzureRunContext, target: AzureTarg
     if (isStopSignal(error)) throw error;
     const e = asError(error);
     await recorder.record('step.failed', { step: 'describe', error: e.toRecord() }, label);
-    return { target: label, status: 'failed', reason: e.message, error: e.toRecord(), evidenceIds };
+    // The VM model may be stored before a later read (its instance view) was refused.
+    const modelStored = historyOf(recorder).storedName(targetEvidence, 'vm-model.json') !== undefined;
+    return { target: label, status: 'failed', reason: e.message, error: e.toRecord(), evidenceIds: modelStored ? [targetEvidence] : [] };
   }
 
   const described: DiskFacts[] = [];
   for (const disk of disks) {
     const evidenceId = evidenceIdFor(recorder.caseId, resourceKey(disk.id));
-    evidenceIds.push(evidenceId);
     try {
       described.push(await describeDisk(recorder, clients, disk, evidenceId, label));
+      evidenceIds.push(evidenceId);
     } catch (error) {
       const e = stepError(error);
       problems.push(`disk ${disk.id}: ${e.message}`);

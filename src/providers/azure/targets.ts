@@ -111,15 +111,15 @@ export function parseAzureTarget(raw: string): AzureTarget {
   }
   switch (fullTypeKey(resource)) {
     case 'microsoft.compute/virtualmachines':
-      return { provider: 'azure', kind: 'azure-vm', key: resource.id, id: resource.id, resource };
+      return { provider: 'azure', kind: 'azure-vm', key: resource.id, id: resource.id, resource, sameAs: resourceKey(resource) };
     case 'microsoft.compute/disks':
-      return { provider: 'azure', kind: 'azure-disk', key: resource.id, id: resource.id, resource };
+      return { provider: 'azure', kind: 'azure-disk', key: resource.id, id: resource.id, resource, sameAs: resourceKey(resource) };
     case 'microsoft.compute/virtualmachinescalesets/virtualmachines': {
       const [scaleSet = '', instanceId = ''] = resource.names;
       if (!/^\d+$/.test(instanceId)) {
         throw new CustodyError('E_INPUT', `invalid target "${raw}": "${instanceId}" is not a scale-set instance id (a number). Expected ${AZURE_TARGET_FORMS}.`, { resource: raw });
       }
-      return { provider: 'azure', kind: 'azure-vmss-vm', key: resource.id, id: resource.id, resource, scaleSet, instanceId };
+      return { provider: 'azure', kind: 'azure-vmss-vm', key: resource.id, id: resource.id, sameAs: resourceKey(resource), resource, scaleSet, instanceId };
     }
     default:
       throw new CustodyError(

@@ -3,6 +3,7 @@
  * ports, screenshot), then one snapshot per disk in the forensics project, awaited in batches.
  * The outcome is data: one disk that fails never stops the others.
  */
+import { historyOf } from '../../core/case-history.js';
 import { evidenceIdFor } from '../../core/case-id.js';
 import { CustodyError, isCustodyError, isStopSignal } from '../../core/errors.js';
 import { allSettledOrThrow, storeOnce } from '../../core/kernel.js';
@@ -28,10 +29,12 @@ async function failed(run: GcpTargetRun, key: string, step: string, error: unkno
   return { target: key, status: 'failed', reason: e.message, error: e.toRecord(), evidenceIds };
 }
 
-function outcomeOf(key: string, snapshots: DiskSnapshotResult[], evidenceIds: string[], extra: string[]): TargetOutcome {
+function outcomeOf(run: GcpTargetRun, key: string, snapshots: DiskSnapshotResult[], stored: string[], extra: string[]): TargetOutcome {
   const done = snapshots.filter((s) => s.status === 'completed');
   const bad = snapshots.filter((s) => s.status === 'failed');
-  for (const s of snapshots) evidenceIds.push(s.evidenceId);
+  // Only ids the case holds something under: a snapshot never taken is no evidence item.
+  const history = historyOf(run.recorder);
+  const evidenceIds = [...new Set([...stored, ...snapshots.filter((s) => s.status === 'completed' || history.artifactRecorded(s.evidenceId)).map((s) => s.evidenceId)])];
   // A hold asked for and not confirmed: the snapshot is evidence, but not protected as configured.
   const unheld = snapshots.flatMap((s) => (s.holdUnconfirmed ? [`${s.disk}: ${s.holdUnconfirmed}`] : []));
   if (bad.length === 0 && extra.length === 0 && unheld.length === 0) return { target: key, status: 'collected', evidenceIds };
@@ -111,7 +114,7 @@ export async function collectGcpInstance(run: GcpTargetRun, target: GcpInstanceT
   run.progress?.({ target: key, step: 'snapshot', state: 'started' });
   // Every disk's snapshot settles before a stop signal is thrown: none goes on calling Compute after collect returns.
   const snapshots = await allSettledOrThrow(described.map((d) => snapshotDisk(session, recorder, key, d.target, d.disk, run.signal)));
-  const outcome = outcomeOf(key, snapshots, evidenceIds, describeFailures);
+  const outcome = outcomeOf(run, key, snapshots, evidenceIds, describeFailures);
   if (outcome.status === 'collected' && volatile.unavailable.some((u) => !u.absent)) {
     // The disks are safe; say plainly what volatile evidence could not be had.
     return { ...outcome, status: 'partial', reason: `volatile evidence unavailable: ${volatile.unavailable.map((u) => `${u.what} (${u.reason})`).join('; ')}` };
@@ -132,7 +135,8 @@ export async function collectGcpDisk(run: GcpTargetRun, target: GcpDiskTarget): 
     return failed(run, key, 'describe', error, []);
   }
   const snapshot = await snapshotDisk(session, recorder, key, target, disk, run.signal);
-  return outcomeOf(key, [snapshot], [], []);
+  // Its description is stored under the disk's evidence id, whatever became of the snapshot.
+  return outcomeOf(run, key, [snapshot], [evidenceId], []);
 }
 
 export function collectGcpTarget(run: GcpTargetRun, target: GcpTarget): Promise<TargetOutcome> {

@@ -191,9 +191,12 @@ export async function collectPod(target: KubernetesPodTarget, ctx: ProviderConte
     const { pod, node } = described;
     let containers = containersOf(pod);
     if (target.container) {
+      const names = containers.map((c) => c.name);
       containers = containers.filter((c) => c.name === target.container);
       if (containers.length === 0) {
-        run.failures.push(new CustodyError('E_NOT_FOUND', `container "${target.container}" is not in pod ${resource}`, { resource: `${resource}/${target.container}` }));
+        // Names what the pod has, so a mistyped container is corrected in one go.
+        const has = `its containers: ${names.join(', ') || 'none'}`;
+        run.failures.push(new CustodyError('E_NOT_FOUND', `container "${target.container}" is not in pod ${resource} (${has})`, { resource: `${resource}/${target.container}` }));
         await ctx.recorder.record('step.failed', { step: 'containers', error: run.failures[run.failures.length - 1]!.toRecord() }, key);
       }
     }

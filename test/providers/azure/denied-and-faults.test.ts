@@ -109,6 +109,24 @@ describe('faults', () => {
     await kase.release();
   });
 
+  it('a VM or disk id that does not exist (a typo) fails with no evidence claimed: nothing was stored under its evidence id', async () => {
+    const f = await fixture();
+    const kase = await f.openTestCase('IR-AZ-TYPO');
+    const vm = await collectAzureTarget(f.run(kase), parseAzureTarget(f.lab.estate.ids.vm.replace(/web-1$/, 'web-9')));
+    const disk = await collectAzureTarget(f.run(kase), parseAzureTarget(f.lab.estate.ids.vmDataDisk.replace(/[^/]+$/, 'no-such-disk')));
+    expect([vm, disk].map((o) => [o.status, o.error?.code, o.evidenceIds])).toEqual([
+      ['failed', 'E_NOT_FOUND', []],
+      ['failed', undefined, []],
+    ]);
+    expect(kase.entries().filter((e) => e.type === 'evidence.stored' || e.type === 'artifact.recorded')).toEqual([]);
+    // A VM whose model was stored before a later read was refused keeps that evidence id.
+    const denied = await collectAzureTarget(f.run(kase), parseAzureTarget(f.lab.estate.ids.untaggedVm));
+    const stored = kase.entries().filter((e) => e.type === 'evidence.stored').map((e) => e.data.evidenceId);
+    expect(stored).toHaveLength(1);
+    expect(denied.evidenceIds).toEqual(stored);
+    await kase.release();
+  });
+
   it('a subscription configured with the wrong tenant gets InvalidAuthenticationTokenTenant: a credentials error, not a silent cross-tenant call', async () => {
     const f = await fixture();
     const kase = await f.openTestCase('IR-AZ-TENANT');

@@ -132,6 +132,20 @@ describe('collecting a tagged GCE instance', () => {
     expect(forensicsSnapshots(fx)).toEqual([]);
   });
 
+  it('a target lists as evidence only the ids the case holds something under: no disk whose snapshot was never taken', async () => {
+    fx = await startGcpFixture({ lab: { withoutPermissions: ['compute.snapshots.create'] } });
+    const held = () => new Set(fx!.recorder.entries().filter((e) => e.type === 'evidence.stored' || e.type === 'artifact.recorded').map((e) => String(e.data.evidenceId)));
+    const instance = await collectGcpTarget({ session: fx.session, recorder: fx.recorder }, parseGcpTarget(WEB_1));
+    expect(instance.status).toBe('failed');
+    expect(instance.evidenceIds).toEqual([...held()]);
+    expect(instance.evidenceIds).toHaveLength(1);
+    // A disk named on its own keeps its id: its description is stored under it.
+    const disk = await collectGcpTarget({ session: fx.session, recorder: fx.recorder }, parseGcpTarget('projects/web-prod/regions/us-central1/disks/shared-data'));
+    expect(disk.status).toBe('failed');
+    expect(disk.evidenceIds).toHaveLength(1);
+    expect(held().has(disk.evidenceIds[0]!)).toBe(true);
+  });
+
   it('a regional disk named on its own is snapshotted into the forensics project', async () => {
     fx = await startGcpFixture();
     const outcome = await collectGcpTarget({ session: fx.session, recorder: fx.recorder }, parseGcpTarget('projects/web-prod/regions/us-central1/disks/shared-data'));

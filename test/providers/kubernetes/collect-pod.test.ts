@@ -71,6 +71,16 @@ describe('collecting a compromised pod from the lab cluster', () => {
 });
 
 describe('nodes outside AWS', () => {
+  it('a mistyped container is named as not in the pod, with the containers the pod has', async () => {
+    fixture = await startFixture();
+    const { scenario } = fixture;
+    const provider = createKubernetesProvider(fixture.config, {}, REGISTRY.createServices());
+    const kase = await openTestCase(fixture);
+    const outcome = await provider.collect(parseTarget(`k8s:lab/${scenario.namespace}/${scenario.compromisedPod}/ap`), contextFor(kase));
+    expect(outcome.status).toBe('partial');
+    expect(outcome.reason).toContain(`container "ap" is not in pod k8s:lab/${scenario.namespace}/${scenario.compromisedPod} (its containers: migrate, app, log-shipper)`);
+  });
+
   it('a pod on a GKE node is collected and its node followed to the GCP instance (mapped by the GCP module)', async () => {
     const providerID = 'gce://forensics-prj/europe-west1-b/gke-prod-pool-1-8f2c1a7e-x9zq';
     fixture = await startFixture((cluster) => {
