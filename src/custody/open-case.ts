@@ -135,6 +135,11 @@ export async function openCase(options: OpenCaseOptions): Promise<CaseHandle> {
     await ensureConfiguredDir(casesDir, 'casesDir');
     await mkdir(caseDir, { mode: 0o700 }).catch((cause: unknown) => {
       const code = (cause as NodeJS.ErrnoException).code;
+      // A casesDir this user may not write in (permissions, a read-only mount) is configuration:
+      // nothing was created, so it is not a ledger that stopped a collection (exit 5).
+      if (code === 'EACCES' || code === 'EPERM' || code === 'EROFS') {
+        throw new CustodyError('E_CONFIG', `casesDir ${casesDir} does not let this user create the case folder ${caseId} (${(cause as Error).message}): give a casesDir this user can write in, or change its permissions`, { cause, resource: caseDir });
+      }
       throw new CustodyError(
         code === 'EEXIST' ? 'E_INPUT' : 'E_LEDGER',
         `cannot create the case folder ${caseDir}: ${(cause as Error).message}`,

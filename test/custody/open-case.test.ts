@@ -3,7 +3,7 @@ import { execFileSync, spawn } from 'node:child_process';
 import { generateKeyPairSync } from 'node:crypto';
 import { once } from 'node:events';
 import { existsSync } from 'node:fs';
-import { appendFile, lstat, mkdir, readdir, readFile, rm, stat, symlink, writeFile } from 'node:fs/promises';
+import { appendFile, chmod, lstat, mkdir, readdir, readFile, rm, stat, symlink, writeFile } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -145,6 +145,24 @@ describe('opening, resuming and closing a case', () => {
     expect(error.message).toContain(first.fingerprint);
     expect(error.message).toMatch(/not the key this case was opened with/);
     expect(await readFile(join(first.caseDir, 'ledger.jsonl'), 'utf8')).toBe(before);
+  });
+
+  it('a casesDir this user cannot write in is a configuration error (exit 3) naming it, and nothing is created', async () => {
+    await mkdir(scratch.casesDir, { recursive: true });
+    // Root ignores permission bits, so as root the folder is made immutable instead (EPERM).
+    const asRoot = process.getuid?.() === 0;
+    if (asRoot) execFileSync('chattr', ['+i', scratch.casesDir]);
+    else await chmod(scratch.casesDir, 0o555);
+    try {
+      const error = await errorOf(openCase(caseOptions(scratch)));
+      expect(error.code).toBe('E_CONFIG');
+      expect(exitCodeFor(error)).toBe(3);
+      expect(error.message).toContain(`casesDir ${scratch.casesDir} does not let this user create the case folder IR-2026-0042`);
+      expect(await readdir(scratch.casesDir)).toEqual([]);
+    } finally {
+      if (asRoot) execFileSync('chattr', ['-i', scratch.casesDir]);
+      else await chmod(scratch.casesDir, 0o755);
+    }
   });
 
   it('refuses to resume when the per-case key is lost, instead of silently pinning a new one', async () => {
