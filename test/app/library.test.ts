@@ -9,7 +9,7 @@ import { collect, verify } from '../../src/app/library.js';
 import { CustodyError, ERROR_CODES, exitCodeFor } from '../../src/core/errors.js';
 import { parseConfig } from '../../src/providers/config.js';
 import type { CaseHandle } from '../../src/custody/index.js';
-import { GOOD_CONFIG, fakeWorld, removeWorlds } from '../cli/harness.js';
+import { GOOD_CONFIG, fakeWorld, removeWorlds, stopAfterCaseOpens } from '../cli/harness.js';
 import { buildClosedCase, useScratch } from '../custody/helpers.js';
 
 afterAll(removeWorlds);
@@ -163,14 +163,8 @@ describe('collect (library): options', () => {
 describe('collect (library): cancelled through its signal', () => {
   it('stopped after the case is opened: returns interrupted: true with verify undefined, and leaves the case open (not closed) to resume', async () => {
     const world = fakeWorld();
-    const stop = new AbortController();
-    const open = world.deps.openCase;
-    world.deps.openCase = async (request) => {
-      const opened = await open(request);
-      stop.abort(new Error('the Lambda deadline is near'));
-      return opened;
-    };
-    const result = await collect({ config: GOOD_CONFIG, configBase: world.dir, caseId: 'IR-1', analyst: 'soar', targets: [I1], signal: stop.signal }, world.deps);
+    const signal = stopAfterCaseOpens(world, 'the Lambda deadline is near');
+    const result = await collect({ config: GOOD_CONFIG, configBase: world.dir, caseId: 'IR-1', analyst: 'soar', targets: [I1], signal }, world.deps);
     expect([result.interrupted, result.verify, result.outcomes.map((o) => [o.target, o.status])]).toEqual([true, undefined, [[I1, 'skipped']]]);
     expect(world.opened.map((o) => o.caseId)).toEqual(['IR-1']);
     expect(world.closed).toEqual([]);

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { COMMAND_OPTIONS, parseCommandArgs } from '../../src/cli/args.js';
 import { CustodyError, EXIT } from '../../src/core/errors.js';
-import { GOOD_CONFIG, cli, fakeDemoLab, fakeWorld, removeWorlds, writeConfig } from './harness.js';
+import { GOOD_CONFIG, cli, fakeDemoLab, fakeWorld, removeWorlds, stopAfterCaseOpens, writeConfig } from './harness.js';
 import { MemoryRecorder } from '../core/fakes.js';
 import type { Provider } from '../../src/core/ports.js';
 
@@ -106,14 +106,8 @@ describe('custody demo: stopped by Ctrl-C or SIGTERM', () => {
     const world = fakeWorld();
     const closed: string[] = [];
     world.deps.startDemoLab = async () => fakeDemoLab([I1], () => closed.push('lab'));
-    const stop = new AbortController();
-    const open = world.deps.openCase;
-    world.deps.openCase = async (request) => {
-      const opened = await open(request);
-      stop.abort(new Error('interrupted by the user'));
-      return opened;
-    };
-    const run = await cli(world, ['demo', '--json', '--dir', join(world.dir, 'demo')], { signal: stop.signal });
+    const signal = stopAfterCaseOpens(world, 'interrupted by the user');
+    const run = await cli(world, ['demo', '--json', '--dir', join(world.dir, 'demo')], { signal });
     const doc = JSON.parse(run.stdout) as { interrupted: boolean; exitCode: number; ranAsDesigned: boolean };
     expect([run.code, doc.exitCode, doc.interrupted, doc.ranAsDesigned, closed]).toEqual([EXIT.CANCELLED, EXIT.CANCELLED, true, false, ['lab']]);
   });

@@ -66,6 +66,21 @@ export function fakeWorld(): FakeWorld {
   return world;
 }
 
+/**
+ * A stop signal that fires once the world's case is opened (Ctrl-C, SIGTERM or a Lambda deadline
+ * mid-run): what a run stopped after creating its case does.
+ */
+export function stopAfterCaseOpens(world: FakeWorld, reason: string): AbortSignal {
+  const stop = new AbortController();
+  const open = world.deps.openCase;
+  world.deps.openCase = async (request) => {
+    const opened = await open(request);
+    stop.abort(new Error(reason));
+    return opened;
+  };
+  return stop.signal;
+}
+
 export function writeConfig(dir: string, config: unknown, name = 'custody.config.json'): string {
   const path = join(dir, name);
   writeFileSync(path, typeof config === 'string' ? config : JSON.stringify(config));
