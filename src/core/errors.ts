@@ -105,8 +105,12 @@ export const EXIT = {
 } as const;
 
 export function exitCodeFor(error: unknown): number {
-  if (!isCustodyError(error)) return EXIT.INTERNAL;
-  switch (error.code) {
+  return isCustodyError(error) ? exitCodeForCode(error.code) : EXIT.INTERNAL;
+}
+
+/** The exit code an error code means, for a code carried as data (an outcome's, a copy's `error.code`). */
+export function exitCodeForCode(code: ErrorCode): number {
+  switch (code) {
     case 'E_INPUT':
     case 'E_CONFIG':
     case 'E_ACCOUNT_NOT_ALLOWED':

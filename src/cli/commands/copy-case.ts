@@ -1,7 +1,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { basename, join, resolve } from 'node:path';
 import type { CustodyConfig } from '../../providers/config.js';
-import { CustodyError, ERROR_CODES, EXIT, exitCodeFor, type ErrorCode } from '../../core/errors.js';
+import { CustodyError, ERROR_CODES, EXIT, exitCodeForCode, type ErrorCode } from '../../core/errors.js';
 import { parseCommandArgs, stringValue } from '../args.js';
 import { resolveCaseDir } from '../case-arg.js';
 import { DEFAULT_CONFIG_FILE, loadCliConfig } from '../config-source.js';
@@ -45,7 +45,7 @@ export async function runCopyCaseCommand(args: readonly string[], io: CliIo, dep
 function copyExitCode(copy: CopyOutcome): number {
   if (copy.ok) return EXIT.OK;
   const code = copy.error?.code;
-  const known = code !== undefined && (ERROR_CODES as readonly string[]).includes(code) ? exitCodeFor(new CustodyError(code as ErrorCode, code)) : undefined;
+  const known = code !== undefined && (ERROR_CODES as readonly string[]).includes(code) ? exitCodeForCode(code as ErrorCode) : undefined;
   return known === EXIT.BAD_INPUT || known === EXIT.VERIFY_FAILED ? known : EXIT.COPY_FAILED;
 }
 
