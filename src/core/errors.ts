@@ -130,3 +130,14 @@ export function exitCodeForCode(code: ErrorCode): number {
       return EXIT.FAILED;
   }
 }
+
+/**
+ * The exit code of a copy to the evidence bucket that failed with `code` (carried as data), for
+ * `collect` and `copy-case` alike: a refusal keeps the exit its code has everywhere (3 bad input or
+ * configuration, 4 a case that does not verify, 7 cancelled); a failure of the copy itself (an
+ * upload refused or lost, the bucket, anything else) is 6.
+ */
+export function exitCodeForFailedCopy(code: string | undefined): number {
+  const known = code !== undefined && (ERROR_CODES as readonly string[]).includes(code) ? exitCodeForCode(code as ErrorCode) : undefined;
+  return known === EXIT.BAD_INPUT || known === EXIT.VERIFY_FAILED || known === EXIT.CANCELLED ? known : EXIT.COPY_FAILED;
+}

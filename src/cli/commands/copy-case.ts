@@ -1,7 +1,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { basename, join, resolve } from 'node:path';
 import type { CustodyConfig } from '../../providers/config.js';
-import { CustodyError, ERROR_CODES, EXIT, exitCodeForCode, type ErrorCode } from '../../core/errors.js';
+import { CustodyError, EXIT, exitCodeForFailedCopy } from '../../core/errors.js';
 import { parseCommandArgs, stringValue } from '../args.js';
 import { resolveCaseDir } from '../case-arg.js';
 import { DEFAULT_CONFIG_FILE, loadCliConfig } from '../config-source.js';
@@ -38,15 +38,8 @@ export async function runCopyCaseCommand(args: readonly string[], io: CliIo, dep
   return exitCode;
 }
 
-/**
- * A refusal keeps the exit code its error has everywhere (3 bad input or configuration — an
- * unreadable signingKeyFile —, 4 a case that does not verify); any other failure is a failed copy (6).
- */
 function copyExitCode(copy: CopyOutcome): number {
-  if (copy.ok) return EXIT.OK;
-  const code = copy.error?.code;
-  const known = code !== undefined && (ERROR_CODES as readonly string[]).includes(code) ? exitCodeForCode(code as ErrorCode) : undefined;
-  return known === EXIT.BAD_INPUT || known === EXIT.VERIFY_FAILED ? known : EXIT.COPY_FAILED;
+  return copy.ok ? EXIT.OK : exitCodeForFailedCopy(copy.error?.code);
 }
 
 /** `custody fetch-case s3://BUCKET/CASE --dir DIR`: restore, then verify offline. */
