@@ -31,7 +31,7 @@ export async function runCopyCaseCommand(args: readonly string[], io: CliIo, dep
   if (!deps.copyCase) throw new CustodyError('E_UNSUPPORTED', 'this build cannot copy cases');
   const actor = analyst ?? config.analyst ?? (await deps.callerIdentity(config))?.arn;
   if (!actor) throw new CustodyError('E_CONFIG', 'no analyst: pass --analyst NAME or set "analyst" in the config');
-  const copy = await deps.copyCase({ config, caseDir, caseId: caseIdOf(caseDir), actor });
+  const copy = await deps.copyCase({ config, caseDir, caseId: caseIdOf(caseDir), actor, ...(io.signal ? { signal: io.signal } : {}) });
   const exitCode = copyExitCode(copy);
   if (values.json === true) io.stdout(`${JSON.stringify({ caseDir, copy, exitCode }, null, 2)}\n`);
   else io.stdout(`${renderCopy(copy)}\n`);
