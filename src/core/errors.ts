@@ -18,7 +18,7 @@ export const ERROR_CODES = [
   'E_LEDGER', // the ledger could not be written or read: collection must stop
   'E_VERIFY', // a case folder failed verification
   'E_COPY', // the off-machine copy of a closed case failed (the case stays closed and intact locally)
-  'E_CANCELLED', // stopped (an aborted signal, Ctrl-C, SIGTERM) before the case was opened: nothing was created
+  'E_CANCELLED', // stopped (an aborted signal, Ctrl-C, SIGTERM) before the case was opened: nothing was created; or a copy stopped after the upload in flight
   'E_UNSUPPORTED', // the target's provider or feature is not supported
   'E_INTERNAL',
 ] as const;
