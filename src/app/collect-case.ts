@@ -161,7 +161,8 @@ async function copyClosedCase(input: CollectCaseInput, deps: AppDeps, caseDir: s
   const url = `s3://${bucket.name}/${bucket.prefix}${input.caseId}`;
   if (!verify.ok) return { ok: false, url, error: { code: 'E_VERIFY', message: 'the case does not verify, so it was not copied' } };
   if (!deps.copyCase) return { ok: false, url, error: { code: 'E_UNSUPPORTED', message: 'this build cannot copy cases' } };
-  return deps.copyCase({ config: input.config, caseDir, caseId: input.caseId, actor: analyst });
+  // A stop (Ctrl-C, the signal) during the copy ends it at the next request: the case stays closed.
+  return deps.copyCase({ config: input.config, caseDir, caseId: input.caseId, actor: analyst, ...(input.signal ? { signal: input.signal } : {}) });
 }
 
 /**

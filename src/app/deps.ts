@@ -97,7 +97,8 @@ export interface AppDeps {
   callerIdentity(config: CustodyConfig): Promise<CallerPrincipal | undefined>;
   /**
    * The immutable copy (absent: the command refuses). Copies a closed case to the configured
-   * evidence bucket; a failure is recorded in the ledger and returned, not thrown.
+   * evidence bucket; a failure is recorded in the ledger and returned, not thrown. Aborting
+   * `signal` stops it at the next request (`E_CANCELLED`); what was confirmed stays recorded.
    */
-  copyCase?(input: { config: CustodyConfig; caseDir: string; caseId: string; actor: string }): Promise<CopyOutcome>;
+  copyCase?(input: { config: CustodyConfig; caseDir: string; caseId: string; actor: string; signal?: AbortSignal }): Promise<CopyOutcome>;
 }

@@ -67,7 +67,7 @@ export function appServices(): AppDeps {
  * standard chain). A failure is recorded in the ledger by the copy itself and returned with how
  * to retry; only a ledger that cannot be written is thrown.
  */
-async function copyToEvidenceBucket({ config, caseDir, caseId, actor }: Parameters<NonNullable<AppDeps['copyCase']>>[0]): Promise<CopyOutcome> {
+async function copyToEvidenceBucket({ config, caseDir, caseId, actor, signal }: Parameters<NonNullable<AppDeps['copyCase']>>[0]): Promise<CopyOutcome> {
   const bucket = config.aws?.evidenceBucket;
   if (!bucket) throw new CustodyError('E_CONFIG', 'aws.evidenceBucket is not configured: there is no bucket to copy the case to');
   const { copyCase } = await import('../custody/immutable-copy.js');
@@ -82,6 +82,7 @@ async function copyToEvidenceBucket({ config, caseDir, caseId, actor }: Paramete
       keysDir: config.keysDir ?? defaultKeysDir(),
       ...(config.signingKeyFile ? { signingKeyFile: config.signingKeyFile } : {}),
       retention,
+      ...(signal ? { signal } : {}),
     });
     return { ok: true, url: result.url, copied: result.copied, alreadyCopied: result.alreadyCopied, total: result.total, retention, head: result.head };
   } catch (error) {

@@ -219,7 +219,9 @@ only what is not yet recorded as copied. The case must verify first. CASE is a c
 case id in casesDir.
 
 Exit codes: 0 copied; 3 bad input or configuration; 4 the case does not verify; 6 the copy failed
-(recorded in the ledger; run the command again to retry).
+(recorded in the ledger; run the command again to retry); 7 stopped by Ctrl-C or SIGTERM after the
+upload in flight (recorded; run the command again to finish). collect exits the same way when its
+copy does not complete.
 
 Options:
   --config FILE      configuration file

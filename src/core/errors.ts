@@ -18,7 +18,7 @@ export const ERROR_CODES = [
   'E_LEDGER', // the ledger could not be written or read: collection must stop
   'E_VERIFY', // a case folder failed verification
   'E_COPY', // the off-machine copy of a closed case failed (the case stays closed and intact locally)
-  'E_CANCELLED', // stopped (an aborted signal, Ctrl-C, SIGTERM) before the case was opened: nothing was created
+  'E_CANCELLED', // stopped (an aborted signal, Ctrl-C, SIGTERM) before the case was opened: nothing was created; or a copy stopped after the upload in flight
   'E_UNSUPPORTED', // the target's provider or feature is not supported
   'E_INTERNAL',
 ] as const;
@@ -129,4 +129,15 @@ export function exitCodeForCode(code: ErrorCode): number {
     default:
       return EXIT.FAILED;
   }
+}
+
+/**
+ * The exit code of a copy to the evidence bucket that failed with `code` (carried as data), for
+ * `collect` and `copy-case` alike: a refusal keeps the exit its code has everywhere (3 bad input or
+ * configuration, 4 a case that does not verify, 7 cancelled); a failure of the copy itself (an
+ * upload refused or lost, the bucket, anything else) is 6.
+ */
+export function exitCodeForFailedCopy(code: string | undefined): number {
+  const known = code !== undefined && (ERROR_CODES as readonly string[]).includes(code) ? exitCodeForCode(code as ErrorCode) : undefined;
+  return known === EXIT.BAD_INPUT || known === EXIT.VERIFY_FAILED || known === EXIT.CANCELLED ? known : EXIT.COPY_FAILED;
 }

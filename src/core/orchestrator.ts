@@ -125,6 +125,7 @@ export function checkSelector(
  * - `selector.resolved` — `selector`, `provider`, `targets`; `selector.refused` / `selector.failed`
  *   — `selector`, `reason`, `error`
  * - `target.discovered` (target) — found while collecting another: `from`
+ * - `target.covered` (target) — another target of the run takes it whole (its pod): `coveredBy`, `reason`
  * - `target.skipped` (target) — an earlier run of the case collected it: `reason`, `evidenceIds`
  * - `target.requeued` (target) — a retryable failure, tried again: `attempt`, `status`,
  *   `reason?`, `error?`, `delayMs`
@@ -225,6 +226,12 @@ export async function runCollection(input: RunCollectionInput): Promise<Collecti
       }
     }
 
+    // A target another admitted target takes whole (a pod's container beside the pod) folds into it.
+    for (const { target } of coveredTargets(accepted)) {
+      accepted.splice(accepted.findIndex((a) => a.target === target), 1);
+      await recorder.record('target.covered', { coveredBy: target.within, reason: `collected as part of ${target.within}, also a target of this run, which takes it whole` }, targetKey(target));
+    }
+
     const scheduler = createScopedScheduler(config.concurrency);
     let fatal: unknown;
     const running = new Set<Promise<void>>();
@@ -291,6 +298,12 @@ export async function runCollection(input: RunCollectionInput): Promise<Collecti
   } finally {
     outer?.removeEventListener('abort', onOuterAbort);
   }
+}
+
+/** The admitted targets whose `within` names another admitted target: collecting that one takes them. */
+function coveredTargets(accepted: ReadonlyArray<{ target: Target }>): Array<{ target: Target & { within: string } }> {
+  const admitted = new Set(accepted.map((a) => targetIdentity(a.target)));
+  return accepted.filter((a): a is { target: Target & { within: string } } => a.target.within !== undefined && admitted.has(a.target.within));
 }
 
 const CANCELLED = Symbol('cancelled');

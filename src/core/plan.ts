@@ -46,10 +46,12 @@ export interface PlanCollectionInput {
 /** Plans a collection without any cloud call or write. */
 export function planCollection(input: PlanCollectionInput): CollectionPlan {
   const seen = new Set<string>();
+  const named = new Set(input.targets.map(targetIdentity));
   const targets: TargetPlan[] = [];
   for (const target of input.targets) {
     const key = targetKey(target);
-    if (seen.has(targetIdentity(target))) continue;
+    // A target another named target takes whole (a pod's container beside the pod) is planned with it.
+    if (seen.has(targetIdentity(target)) || (target.within !== undefined && named.has(target.within))) continue;
     seen.add(targetIdentity(target));
     const checked = checkTarget(input.providers, target);
     if (!checked.ok) {

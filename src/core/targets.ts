@@ -16,6 +16,11 @@ export interface Target {
    * case-insensitively): the text they all share, so a case takes the target once. Default `key`.
    */
   readonly sameAs?: string;
+  /**
+   * Set when another target takes everything this one takes and more (a pod takes each of its
+   * containers): that target's identity. A case given both takes the wider one only.
+   */
+  readonly within?: string;
 }
 
 /** A `--select` expression, parsed by the provider that claims it. */

@@ -55,6 +55,13 @@ export interface UploadRequest {
   source: { file: string } | { bytes: Uint8Array };
   size: number;
   retention: { mode: RetentionMode; retainUntil: Date };
+  /**
+   * Cancels the upload at its next request: a multipart upload checks it before each part and, when
+   * it is aborted, abandons the parts (no object is made) and throws `E_CANCELLED`. A request
+   * already sent is let finish: a PUT cut off mid-way may still leave a locked version in the
+   * bucket that no ledger entry records.
+   */
+  signal?: AbortSignal;
 }
 
 export interface UploadReceipt {
@@ -235,6 +242,11 @@ export interface CopyCaseOptions {
   now?: () => Date;
   /** Called after each object is confirmed. */
   onObject?: (path: string, index: number, total: number) => void;
+  /**
+   * Stops the copy at the next request (`E_CANCELLED`): each object already confirmed stays
+   * recorded, the cancel is recorded (`copy.failed`) and copying again uploads only the rest.
+   */
+  signal?: AbortSignal;
 }
 
 export interface CopyCaseResult {
@@ -264,6 +276,9 @@ export async function copyCase(options: CopyCaseOptions): Promise<CopyCaseResult
   const { caseDir, store } = options;
   const now = options.now ?? (() => new Date());
   const ledgerPath = join(caseDir, LEDGER_FILE);
+  if (options.signal?.aborted) {
+    throw new CustodyError('E_CANCELLED', `the copy to ${store.url} was cancelled before it started (${abortReason(options.signal)}): nothing was copied or recorded`, { resource: caseDir });
+  }
   // A copy of a case that does not verify would lock in whatever is wrong with it.
   const check = await verifyCase(caseDir);
   if (!check.ok) {
@@ -299,7 +314,10 @@ export async function copyCase(options: CopyCaseOptions): Promise<CopyCaseResult
     let copied = 0;
     for (const object of todo) {
       try {
-        const data = await uploadAndConfirm(store, object, { mode: options.retention.mode, retainUntil });
+        if (options.signal?.aborted) {
+          throw new CustodyError('E_CANCELLED', `cancelled (${abortReason(options.signal)}) before ${object.path} was uploaded`, { resource: store.keyFor(object.path) });
+        }
+        const data = await uploadAndConfirm(store, object, { mode: options.retention.mode, retainUntil }, options.signal);
         await ledger.append('evidence.copied', options.actor, data);
       } catch (error) {
         if (isCustodyError(error) && error.code === 'E_LEDGER') throw error;
@@ -312,9 +330,12 @@ export async function copyCase(options: CopyCaseOptions): Promise<CopyCaseResult
           copied: done.size + copied,
           remaining: todo.length - copied,
         });
+        const cancelled = isCustodyError(error) && error.code === 'E_CANCELLED';
         throw new CustodyError(
-          'E_COPY',
-          `the copy to ${store.url} failed at ${object.path}: ${failure.message}. The case is closed and intact here; ${copied} object(s) were copied by this run. Retry with: custody copy-case ${caseDir}`,
+          cancelled ? 'E_CANCELLED' : 'E_COPY',
+          cancelled
+            ? `the copy to ${store.url} was ${failure.message}: ${copied} object(s) were copied by this run and recorded, ${todo.length - copied} not. The case is closed and intact here. Finish the copy with: custody copy-case ${caseDir}`
+            : `the copy to ${store.url} failed at ${object.path}: ${failure.message}. The case is closed and intact here; ${copied} object(s) were copied by this run. Retry with: custody copy-case ${caseDir}`,
           { cause: error, resource: store.keyFor(object.path), ...(isCustodyError(error) && error.requestId ? { requestId: error.requestId } : {}) },
         );
       }
@@ -356,12 +377,19 @@ async function assertManifestSeals(caseDir: string, sealEntry: LedgerEntry): Pro
   }
 }
 
+/** What an aborted signal says of why (Ctrl-C: "interrupted by the user"). */
+export function abortReason(signal: AbortSignal): string {
+  const reason: unknown = signal.reason;
+  return reason instanceof Error ? reason.message : typeof reason === 'string' ? reason : 'aborted';
+}
+
 async function uploadAndConfirm(
   store: ImmutableStore,
   object: CaseObject,
   retention: { mode: RetentionMode; retainUntil: Date },
+  signal: AbortSignal | undefined,
 ): Promise<Record<string, unknown>> {
-  const receipt = await store.upload({ path: object.path, source: object.source, size: object.size, retention });
+  const receipt = await store.upload({ path: object.path, source: object.source, size: object.size, retention, ...(signal ? { signal } : {}) });
   const key = receipt.key;
   if (receipt.sentSha256 !== object.sha256) {
     throw new CustodyError('E_VERIFY', `${object.path} changed while it was copied (sent sha256 ${receipt.sentSha256}, recorded ${object.sha256})`, { resource: key });

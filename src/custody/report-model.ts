@@ -267,6 +267,9 @@ function targetRows(
     if (entry.type === 'target.completed') {
       row.status = stringOf(entry.data.status) ?? row.status;
       row.reason = stringOf(entry.data.reason) ?? errorText(entry.data);
+    } else if (entry.type === 'target.covered') {
+      row.status = 'covered';
+      row.reason = stringOf(entry.data.reason) ?? `collected as part of ${stringOf(entry.data.coveredBy) ?? 'another target'}`;
     }
   }
   for (const item of notCollected) {

@@ -192,6 +192,22 @@ describe('collect (library): cancelled through its signal', () => {
     expect([world.opened, existsSync(join(world.dir, 'cases', 'IR-1'))]).toEqual([[], false]);
   });
 
+  it('stopped during the copy to the evidence bucket: the copy gets the signal; the case is closed and verified (not interrupted), the copy says it was cancelled', async () => {
+    const world = fakeWorld();
+    const stop = new AbortController();
+    const config = { ...GOOD_CONFIG, aws: { ...GOOD_CONFIG.aws, evidenceBucket: { name: 'cloud-custody-evidence-111111111111' } } };
+    const url = 's3://cloud-custody-evidence-111111111111/IR-1';
+    let given: AbortSignal | undefined;
+    world.deps.copyCase = async ({ signal }) => {
+      given = signal;
+      stop.abort(new Error('the Lambda deadline is near'));
+      return { ok: false, url, error: { code: 'E_CANCELLED', message: 'the copy was cancelled (the Lambda deadline is near) before manifest.json was uploaded' } };
+    };
+    const result = await collect({ config, configBase: world.dir, caseId: 'IR-1', analyst: 'soar', targets: [I1], signal: stop.signal }, world.deps);
+    expect(given?.aborted).toBe(true);
+    expect([result.interrupted, result.verify?.ok, world.closed.length, result.copy?.error?.code]).toEqual([false, true, 1, 'E_CANCELLED']);
+  });
+
   it('already aborted with resume: true: refused before the case is resumed (no case.resumed recorded)', async () => {
     const world = fakeWorld();
     mkdirSync(join(world.dir, 'cases', 'IR-1'), { recursive: true });

@@ -739,6 +739,45 @@ describe('custody copy-case', () => {
     expect([run.code, JSON.parse(run.stdout).exitCode, JSON.parse(run.stdout).copy.error]).toEqual([EXIT.BAD_INPUT, EXIT.BAD_INPUT, { code: 'E_CONFIG', message }]);
   });
 
+  describe('collect with the copy failing after the case is closed: the exit code is the copy-case one for the same error', () => {
+    async function collectWithCopy(error: { code: string; message: string }) {
+      const world = fakeWorld();
+      writeConfig(world.dir, withBucket);
+      world.deps.copyCase = async () => ({ ok: false, url, error });
+      const text = await cli(world, ['collect', '--case', 'IR-1', I1]);
+      const json = await cli(world, ['collect', '--case', 'IR-2', I1, '--json']);
+      return { text, doc: JSON.parse(json.stdout) as { exitCode: number; copy: { error: unknown } }, code: json.code, world };
+    }
+
+    it('a copy refused for its configuration (E_CONFIG) exits 3, says the case is collected, closed and verified, and how to finish the copy', async () => {
+      const message = 'signing key /etc/custody/key.pem is not a readable PEM private key: bad base64';
+      const { text, doc, code, world } = await collectWithCopy({ code: 'E_CONFIG', message });
+      expect([text.code, code, doc.exitCode]).toEqual([EXIT.BAD_INPUT, EXIT.BAD_INPUT, EXIT.BAD_INPUT]);
+      expect(doc.copy.error).toEqual({ code: 'E_CONFIG', message });
+      const lines = text.stdout.split('\n');
+      const at = lines.findIndex((l) => l.startsWith('NOT copied to'));
+      expect(lines.slice(at, at + 2)).toEqual([
+        `NOT copied to ${url}: ${message} [E_CONFIG]`,
+        `  The case is collected, closed and verified here; only its copy did not complete. Finish it with: custody copy-case ${join(world.dir, 'cases', 'IR-1')}`,
+      ]);
+      expect(lines.findIndex((l) => l.startsWith('verified:'))).toBeLessThan(at);
+    });
+
+    it('a failed upload (E_COPY) exits 6 as before, with the copy\'s own retry line only', async () => {
+      const { text, code } = await collectWithCopy({ code: 'E_COPY', message: 'the copy failed at ledger.jsonl: Access Denied' });
+      expect([text.code, code]).toEqual([EXIT.COPY_FAILED, EXIT.COPY_FAILED]);
+      expect(text.stdout).toContain('the failure is recorded in its ledger');
+      expect(text.stdout).not.toContain('only its copy did not complete');
+    });
+
+    it('a cancelled copy (E_CANCELLED) exits 7, as copy-case does', async () => {
+      const { code } = await collectWithCopy({ code: 'E_CANCELLED', message: 'the copy was cancelled' });
+      expect(code).toBe(EXIT.CANCELLED);
+      const run = await copyCaseFailing({ code: 'E_CANCELLED', message: 'the copy was cancelled' });
+      expect(run.code).toBe(EXIT.CANCELLED);
+    });
+  });
+
   it('a failed upload (recorded as copy.failed) says the failure is in the ledger (exit 6)', async () => {
     const run = await copyCaseFailing({ code: 'E_COPY', message: 'the copy failed at ledger.jsonl: Access Denied' });
     expect(run.code).toBe(EXIT.COPY_FAILED);

@@ -64,6 +64,54 @@ describe('runCollection', () => {
     expect(recorder.ofType('collection.started')[0]!.data.targets).toEqual([id, other]);
   });
 
+  describe('a pod named beside one of its own containers is collected once, as the pod', () => {
+    const pod = 'k8s:prod/shop/api-7d9f8b6c5d-x2x7k';
+    const container = `${pod}/app`;
+    const kubernetes = () => Object.assign(new FakeAwsProvider(), { handles: (target: { provider: string }) => target.provider === 'kubernetes' });
+
+    it.each([
+      ['container first', [container, pod]],
+      ['pod first', [pod, container]],
+    ])('named %s: the pod is collected, the container target is recorded as covered by it before anything runs', async (_order, keys) => {
+      const provider = kubernetes();
+      const recorder = new MemoryRecorder();
+      const { outcomes } = await collectWith(provider, recorder, keys.map(parseTarget));
+      expect(provider.collected).toEqual([pod]);
+      expect(outcomes.map((o) => [o.target, o.status])).toEqual([[pod, 'collected']]);
+      expect(recorder.log.map((e) => [e.type, e.target ?? null])).toEqual([
+        ['collection.started', null],
+        ['target.covered', container],
+        ['snapshot.requested', pod],
+        ['target.completed', pod],
+        ['collection.finished', null],
+      ]);
+      expect(recorder.ofType('target.covered')[0]!.data.coveredBy).toBe(pod);
+    });
+
+    it('a selector that finds the pod takes the named container with it', async () => {
+      const provider = kubernetes();
+      provider.selectorResult = [parseTarget(pod)];
+      const recorder = new MemoryRecorder();
+      const { outcomes } = await collectWith(provider, recorder, [parseTarget(container)], { selectors: [parseSelector('tag:Incident=IR-1')] });
+      expect(provider.collected).toEqual([pod]);
+      expect(outcomes.map((o) => o.target)).toEqual([pod]);
+    });
+
+    it('a resume of a case that named both collects neither again once the pod is collected', async () => {
+      const provider = kubernetes();
+      const recorder = new MemoryRecorder([
+        { type: 'collection.started', data: { targets: [pod, container], selectors: [] } },
+        { type: 'target.covered', target: container, data: { coveredBy: pod } },
+        { type: 'target.completed', target: pod, data: { status: 'collected', evidenceIds: ['ev-pod'] } },
+        { type: 'collection.interrupted', data: {} },
+      ]);
+      const { outcomes } = await collectWith(provider, recorder, []);
+      expect(provider.collected).toEqual([]);
+      expect(outcomes.map((o) => [o.target, o.status])).toEqual([[pod, 'collected']]);
+      expect(recorder.ofType('target.skipped').map((e) => e.target)).toEqual([pod]);
+    });
+  });
+
   it('collects a target named twice only once', async () => {
     const provider = new FakeAwsProvider();
     const arn = 'arn:aws:ec2:us-east-1:222222222222:instance/i-0123456789abcdef0';

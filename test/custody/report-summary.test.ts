@@ -66,6 +66,7 @@ describe('report: the summary counsel reads first', () => {
     await kase.record('change.requested', { attribute: 'disableApiTermination', instanceId: 'i-0abc1234def567890', before: null, after: true }, INSTANCE);
     await kase.record('change.applied', { attribute: 'disableApiTermination', instanceId: 'i-0abc1234def567890', before: null, after: true, requestId: 'req-9' }, INSTANCE);
     await kase.record('change.requested', { change: 'label-pod', resource: 'pods/shop/web-1', labels: { 'cloud-custody/isolated': 'IR-2026-0042' } }, POD);
+    await kase.record('target.covered', { coveredBy: POD, reason: `collected as part of ${POD}, also a target of this run, which takes it whole` }, `${POD}/app`);
     await kase.record('target.completed', { status: 'collected', evidenceIds: [] }, POD);
     await kase.record('target.completed', { status: 'failed', reason: 'no snapshot was taken: denied', evidenceIds: [] }, SECOND);
     await kase.close({ outcomes: [] });
@@ -79,6 +80,8 @@ describe('report: the summary counsel reads first', () => {
     expect(changes).toContain('| label-pod on pods/shop/web-1 | not read | {"cloud-custody/isolated":"IR-2026-0042"} | not confirmed: no change.applied follows (see Failures) |');
     const targets = md.slice(md.indexOf('## Targets'), md.indexOf('## Changes made'));
     expect(targets).toContain(`| ${POD} | collected |`);
+    // A container named beside its pod says it was collected with the pod, not 'no outcome recorded'.
+    expect(targets).toContain(`| ${POD}/app | covered | (none) | 0 | collected as part of ${POD}, also a target of this run, which takes it whole |`);
     expect(targets).toContain(`| ${SECOND} | failed | (none) | 0 | no snapshot was taken: denied |`);
   });
 

@@ -8,6 +8,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { EVIDENCE_BUCKET } from '../../src/lab/index.js';
+import { startCli } from './child-cli.js';
 import { custody } from './cli-run.js';
 import { useLabFixture } from './lab-fixture.js';
 
@@ -71,6 +72,38 @@ describe('the evidence bucket from the CLI', () => {
     expect(retry.code, retry.stderr + retry.stdout).toBe(0);
     expect((await custody(['verify', caseDir, '--against', url('IR-S3-2'), '--config', config])).code).toBe(0);
   });
+
+  it('Ctrl-C during the copy: the upload in flight is finished and recorded, collect exits 7 saying the case is collected and closed, copy-case finishes the copy', async () => {
+    const config = configWithBucket();
+    const held = fx.lab.control.holdNext('s3:PutObject');
+    const run = startCli(['collect', '--case', 'IR-S3-5', '--config', config, '--analyst', 'alice', fx.instanceArn('web-01')], fx.env);
+    let stderr = '';
+    const stopping = new Promise<void>((resolve) =>
+      run.child.stderr!.on('data', (d: Buffer) => {
+        stderr += d.toString();
+        if (stderr.includes('stopping cleanly')) resolve();
+      }),
+    );
+    await held.arrived; // the first object (the sealed ledger) is on its way
+    run.child.kill('SIGINT');
+    await stopping;
+    held.release();
+    const done = await run.done;
+    const caseDir = join(fx.dir, 'cases', 'IR-S3-5');
+    expect(done.code, done.stdout + done.stderr).toBe(7);
+    expect(done.stdout).toContain(
+      `NOT copied to ${url('IR-S3-5')}: the copy to ${url('IR-S3-5')} was cancelled (interrupted by the user) before manifest.json was uploaded: 1 object(s) were copied by this run and recorded,`,
+    );
+    expect(done.stdout).toContain(`The case is collected, closed and verified here; only its copy did not complete. Finish it with: custody copy-case ${caseDir}`);
+    const types = readFileSync(join(caseDir, 'ledger.jsonl'), 'utf8').trim().split('\n').map((l) => (JSON.parse(l) as { type: string }).type);
+    expect(types.slice(types.indexOf('case.closed'))).toEqual(['case.closed', 'evidence.copied', 'copy.failed']);
+    expect((await custody(['verify', caseDir])).code).toBe(0);
+
+    const retry = await custody(['copy-case', caseDir, '--config', config, '--analyst', 'alice']);
+    expect(retry.code, retry.stderr + retry.stdout).toBe(0);
+    expect(retry.stdout).toContain('(1 already there from an earlier run)');
+    expect((await custody(['verify', caseDir, '--against', url('IR-S3-5'), '--config', config])).code).toBe(0);
+  }, 60_000);
 
   it('verify --against names an object whose retention was lifted, after the offline checks pass', async () => {
     const config = configWithBucket();

@@ -53,7 +53,7 @@ describe('targets named on the command line', () => {
 
   it('a pod target may name one container', () => {
     const target = parseTarget('k8s:prod-eks/payments/api-7d9f-x2x/sidecar');
-    expect(target).toEqual({ provider: 'kubernetes', kind: 'k8s-pod', key: 'k8s:prod-eks/payments/api-7d9f-x2x/sidecar', cluster: 'prod-eks', namespace: 'payments', pod: 'api-7d9f-x2x', container: 'sidecar' });
+    expect(target).toEqual({ provider: 'kubernetes', kind: 'k8s-pod', key: 'k8s:prod-eks/payments/api-7d9f-x2x/sidecar', cluster: 'prod-eks', namespace: 'payments', pod: 'api-7d9f-x2x', container: 'sidecar', within: 'k8s:prod-eks/payments/api-7d9f-x2x' });
     expect(targetKey(target)).toBe('k8s:prod-eks/payments/api-7d9f-x2x/sidecar');
   });
 });

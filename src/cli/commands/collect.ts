@@ -1,5 +1,5 @@
 import { validateCaseId } from '../../core/case-id.js';
-import { CustodyError, EXIT } from '../../core/errors.js';
+import { CustodyError, EXIT, exitCodeForFailedCopy } from '../../core/errors.js';
 import { exitCodeForOutcomes } from '../../core/outcomes.js';
 import { parseSelector, parseTarget } from '../../providers/targets.js';
 import { collectOptionsFrom, listValue, parseCommandArgs, stringValue } from '../args.js';
@@ -71,7 +71,8 @@ export function collectExitCode(result: CollectCaseResult): number {
   if (result.interrupted) return EXIT.CANCELLED;
   if (!result.verify?.ok) return EXIT.VERIFY_FAILED;
   // The case is valid here, but the copy that was asked for is not there: not a silent success.
-  if (result.copy && !result.copy.ok) return EXIT.COPY_FAILED;
+  // A refused copy (configuration, cancelled) exits as that refusal does, as copy-case does.
+  if (result.copy && !result.copy.ok) return exitCodeForFailedCopy(result.copy.error?.code);
   return exitCodeForOutcomes(result.outcomes);
 }
 
@@ -105,8 +106,17 @@ export function renderCollect(result: CollectCaseResult): string {
     result.verify
       ? renderVerify(result.verify)
       : `Interrupted: the case was left open. Finish it with the same command and --resume (custody collect --case ${result.caseId} --resume ...).`,
-    ...(result.copy ? [renderCopy(result.copy)] : []),
+    ...(result.copy ? [renderCopy(result.copy), ...copyNotMade(result)] : []),
     `Case folder: ${result.caseDir}`,
     ...renderKeepApart(result.keyFingerprint, result.verify?.head),
   ].join('\n');
+}
+
+/**
+ * A copy refused before any upload (its configuration) or cancelled says nothing of the case: say
+ * it here, where the case is known to be collected, closed and verified, and how to finish the copy.
+ */
+function copyNotMade(result: CollectCaseResult): string[] {
+  if (!result.copy || result.copy.ok || !result.verify?.ok || result.copy.error?.code === 'E_COPY') return [];
+  return [`  The case is collected, closed and verified here; only its copy did not complete. Finish it with: custody copy-case ${result.caseDir}`];
 }

@@ -1,7 +1,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { basename, join, resolve } from 'node:path';
 import type { CustodyConfig } from '../../providers/config.js';
-import { CustodyError, ERROR_CODES, EXIT, exitCodeForCode, type ErrorCode } from '../../core/errors.js';
+import { CustodyError, EXIT, exitCodeForFailedCopy } from '../../core/errors.js';
 import { parseCommandArgs, stringValue } from '../args.js';
 import { resolveCaseDir } from '../case-arg.js';
 import { DEFAULT_CONFIG_FILE, loadCliConfig } from '../config-source.js';
@@ -31,22 +31,15 @@ export async function runCopyCaseCommand(args: readonly string[], io: CliIo, dep
   if (!deps.copyCase) throw new CustodyError('E_UNSUPPORTED', 'this build cannot copy cases');
   const actor = analyst ?? config.analyst ?? (await deps.callerIdentity(config))?.arn;
   if (!actor) throw new CustodyError('E_CONFIG', 'no analyst: pass --analyst NAME or set "analyst" in the config');
-  const copy = await deps.copyCase({ config, caseDir, caseId: caseIdOf(caseDir), actor });
+  const copy = await deps.copyCase({ config, caseDir, caseId: caseIdOf(caseDir), actor, ...(io.signal ? { signal: io.signal } : {}) });
   const exitCode = copyExitCode(copy);
   if (values.json === true) io.stdout(`${JSON.stringify({ caseDir, copy, exitCode }, null, 2)}\n`);
   else io.stdout(`${renderCopy(copy)}\n`);
   return exitCode;
 }
 
-/**
- * A refusal keeps the exit code its error has everywhere (3 bad input or configuration — an
- * unreadable signingKeyFile —, 4 a case that does not verify); any other failure is a failed copy (6).
- */
 function copyExitCode(copy: CopyOutcome): number {
-  if (copy.ok) return EXIT.OK;
-  const code = copy.error?.code;
-  const known = code !== undefined && (ERROR_CODES as readonly string[]).includes(code) ? exitCodeForCode(code as ErrorCode) : undefined;
-  return known === EXIT.BAD_INPUT || known === EXIT.VERIFY_FAILED ? known : EXIT.COPY_FAILED;
+  return copy.ok ? EXIT.OK : exitCodeForFailedCopy(copy.error?.code);
 }
 
 /** `custody fetch-case s3://BUCKET/CASE --dir DIR`: restore, then verify offline. */

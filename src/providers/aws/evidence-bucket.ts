@@ -26,7 +26,7 @@ import {
 import type { AwsCredentialIdentityProvider } from '@aws-sdk/types';
 import type { CustodyConfig, EvidenceBucketConfig } from '../config.js';
 import { CustodyError, isCustodyError } from '../../core/errors.js';
-import type { ImmutableStore, RemoteObject, StoredChecksum, UploadReceipt, UploadRequest } from '../../custody/immutable-copy.js';
+import { abortReason, type ImmutableStore, type RemoteObject, type StoredChecksum, type UploadReceipt, type UploadRequest } from '../../custody/immutable-copy.js';
 import { callAws } from './call-aws.js';
 import { DEFAULT_RETRY } from './clients.js';
 
@@ -183,7 +183,7 @@ export function openEvidenceBucket(options: EvidenceBucketOptions): ImmutableSto
     };
   }
 
-  async function putInParts(key: string, file: string, size: number, retention: UploadRequest['retention']): Promise<UploadReceipt> {
+  async function putInParts(key: string, file: string, size: number, retention: UploadRequest['retention'], signal: AbortSignal | undefined): Promise<UploadReceipt> {
     const partSize = options.partSizeBytes;
     const requestIds: string[] = [];
     const started = await callAws(
@@ -207,6 +207,10 @@ export function openEvidenceBucket(options: EvidenceBucketOptions): ImmutableSto
     const handle = await open(file, 'r');
     try {
       for (let offset = 0, number = 1; offset < size; offset += partSize, number++) {
+        // Between parts, never inside one: the parts are abandoned below, so no object is made.
+        if (signal?.aborted) {
+          throw new CustodyError('E_CANCELLED', `cancelled (${abortReason(signal)}) after ${number - 1} of ${Math.ceil(size / partSize)} part(s) of ${where(key)}: the multipart upload was abandoned, no object was made`, { resource: where(key) });
+        }
         const length = Math.min(partSize, size - offset);
         const buffer = Buffer.alloc(length);
         let read = 0;
@@ -280,7 +284,7 @@ export function openEvidenceBucket(options: EvidenceBucketOptions): ImmutableSto
     async upload(request) {
       const key = keyFor(request.path);
       if ('file' in request.source && request.size >= options.multipartThresholdBytes) {
-        return putInParts(key, request.source.file, request.size, request.retention);
+        return putInParts(key, request.source.file, request.size, request.retention, request.signal);
       }
       const bytes = 'bytes' in request.source ? request.source.bytes : await readWhole(request.source.file);
       const receipt = await putWhole(key, bytes, request.retention);

@@ -52,9 +52,10 @@ export function isNamespaceName(name: string): boolean {
 /** A pod target from its parts (a label selector's match). */
 export function podTarget(cluster: string, namespace: string, pod: string, container?: string): KubernetesPodTarget {
   const key = `k8s:${cluster}/${namespace}/${pod}${container ? `/${container}` : ''}`;
+  // The pod's own target takes every container: a case given both collects the pod once.
   return container === undefined
     ? { provider: 'kubernetes', kind: 'k8s-pod', key, cluster, namespace, pod }
-    : { provider: 'kubernetes', kind: 'k8s-pod', key, cluster, namespace, pod, container };
+    : { provider: 'kubernetes', kind: 'k8s-pod', key, cluster, namespace, pod, container, within: `k8s:${cluster}/${namespace}/${pod}` };
 }
 
 /** `k8s:…` without `?`, or undefined when the text is not a Kubernetes target. */

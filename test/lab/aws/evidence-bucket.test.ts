@@ -196,6 +196,92 @@ describe('the immutable copy in the lab', () => {
     expect((await verifyAgainstCopy(caseDir, store('IR-COPY-5'))).problems).toEqual([]);
   });
 
+  describe('a cancel during the copy (the signal: Ctrl-C, a Lambda deadline)', () => {
+    /** Every version the lab's bucket holds under the case's prefix: key → how many versions. */
+    function versionsOf(caseId: string): Record<string, number> {
+      const bucket = lab.state.s3.buckets.get(EVIDENCE_BUCKET)!;
+      return Object.fromEntries([...bucket.objects].filter(([key]) => key.startsWith(`cases/${caseId}/`)).map(([key, versions]) => [key.slice(`cases/${caseId}/`.length), versions.length]));
+    }
+
+    it('stops after the object in flight: it is recorded, the cancel is recorded, the case verifies, and copy-case finishes it without a second version of anything', async () => {
+      const caseDir = await closedCase('IR-COPY-7');
+      const controller = new AbortController();
+      const error = await errorOf(
+        copyCase({
+          caseDir,
+          store: store('IR-COPY-7'),
+          actor: 'alice@example.org',
+          keysDir: scratch.keysDir,
+          retention: RETENTION,
+          signal: controller.signal,
+          onObject: () => controller.abort(new Error('interrupted by the user')),
+        }),
+      );
+      expect(error.code).toBe('E_CANCELLED');
+      expect(error.message).toBe(
+        `the copy to s3://${EVIDENCE_BUCKET}/cases/IR-COPY-7 was cancelled (interrupted by the user) before manifest.json was uploaded: 1 object(s) were copied by this run and recorded, 2 not. The case is closed and intact here. Finish the copy with: custody copy-case ${caseDir}`,
+      );
+      let entries = await ledgerOf(caseDir);
+      const closedAt = entries.findIndex((e) => e.type === 'case.closed');
+      expect(entries.slice(closedAt + 1).map((e) => [e.type, e.data.path])).toEqual([
+        ['evidence.copied', 'ledger.jsonl'],
+        ['copy.failed', 'manifest.json'],
+      ]);
+      expect(entries[entries.length - 1]!.data).toMatchObject({ error: { code: 'E_CANCELLED' }, copied: 1, remaining: 2 });
+      expect(versionsOf('IR-COPY-7')).toEqual({ 'ledger.jsonl': 1 });
+      expect((await verifyCase(caseDir)).ok).toBe(true);
+
+      expect(await copy(caseDir, 'IR-COPY-7')).toMatchObject({ copied: 2, alreadyCopied: 1 });
+      expect(versionsOf('IR-COPY-7')).toEqual({ 'ledger.jsonl': 1, 'manifest.json': 1, 'evidence/ev-small/console.txt': 1 });
+      entries = await ledgerOf(caseDir);
+      expect(entries.slice(closedAt + 1).map((e) => e.type)).toEqual(['evidence.copied', 'copy.failed', 'evidence.copied', 'evidence.copied', 'case.copied']);
+      expect((await verifyAgainstCopy(caseDir, store('IR-COPY-7'))).problems).toEqual([]);
+    });
+
+    it('a large file cancelled between its parts: the multipart upload is abandoned, no object is made, and the retry copies it whole', async () => {
+      const caseDir = await closedCase('IR-COPY-8', true);
+      const controller = new AbortController();
+      const real = store('IR-COPY-8');
+      // Cancelled once the big file's upload has begun, as a Ctrl-C mid-file would be.
+      const cancelling: ImmutableStore = {
+        ...real,
+        keyFor: (path) => real.keyFor(path),
+        upload: (request) => {
+          if (request.path.endsWith('memory.bin')) controller.abort(new Error('interrupted by the user'));
+          return real.upload(request);
+        },
+        inspect: (path, versionId) => real.inspect(path, versionId),
+        download: (path) => real.download(path),
+      };
+      const error = await errorOf(
+        copyCase({ caseDir, store: cancelling, actor: 'alice@example.org', keysDir: scratch.keysDir, retention: RETENTION, signal: controller.signal }),
+      );
+      expect(error.code).toBe('E_CANCELLED');
+      expect(error.message).toContain('after 0 of 2 part(s) of s3://');
+      const bucket = lab.state.s3.buckets.get(EVIDENCE_BUCKET)!;
+      expect([...bucket.uploads.values()].filter((u) => u.key.startsWith('cases/IR-COPY-8/'))).toEqual([]);
+      expect(versionsOf('IR-COPY-8')).toEqual({ 'ledger.jsonl': 1, 'manifest.json': 1 });
+      const entries = await ledgerOf(caseDir);
+      expect(entries[entries.length - 1]).toMatchObject({ type: 'copy.failed', data: { path: 'evidence/ev-big/memory.bin', error: { code: 'E_CANCELLED' }, copied: 2, remaining: 2 } });
+      expect((await verifyCase(caseDir)).ok).toBe(true);
+
+      expect(await copy(caseDir, 'IR-COPY-8')).toMatchObject({ copied: 2, alreadyCopied: 2 });
+      expect(versionsOf('IR-COPY-8')).toEqual({ 'ledger.jsonl': 1, 'manifest.json': 1, 'evidence/ev-big/memory.bin': 1, 'evidence/ev-small/console.txt': 1 });
+      expect((await verifyAgainstCopy(caseDir, store('IR-COPY-8'))).problems).toEqual([]);
+    });
+
+    it('a signal already aborted copies and records nothing', async () => {
+      const caseDir = await closedCase('IR-COPY-9');
+      const before = await readFile(join(caseDir, 'ledger.jsonl'));
+      const controller = new AbortController();
+      controller.abort(new Error('interrupted by the user'));
+      const error = await errorOf(copyCase({ caseDir, store: store('IR-COPY-9'), actor: 'alice@example.org', keysDir: scratch.keysDir, retention: RETENTION, signal: controller.signal }));
+      expect([error.code, error.message]).toEqual(['E_CANCELLED', `the copy to s3://${EVIDENCE_BUCKET}/cases/IR-COPY-9 was cancelled before it started (interrupted by the user): nothing was copied or recorded`]);
+      expect(await readFile(join(caseDir, 'ledger.jsonl'))).toEqual(before);
+      expect(versionsOf('IR-COPY-9')).toEqual({});
+    });
+  });
+
   it('an open case is not copied', async () => {
     const kase = await openCase(caseOptions(scratch, { caseId: 'IR-COPY-6' }));
     await kase.release();

@@ -95,6 +95,24 @@ describe('a compromised pod on an EKS node', () => {
   }, 60_000);
 });
 
+describe('a pod named beside one of its own containers', () => {
+  it('is collected once, as the pod (every container), the container target recorded as covered; the case verifies', async () => {
+    const { kase, result } = await collectIntoCase('IR-POD-TWICE', [parseTarget(`${k8s.podTarget}/app`), parseTarget(k8s.podTarget)]);
+    const nodeArn = `arn:aws:ec2:${worker.region}:${worker.ownerId}:instance/${worker.id}`;
+    expect(result.outcomes.map((o) => [o.target, o.status])).toEqual([
+      [k8s.podTarget, 'collected'],
+      [nodeArn, 'collected'],
+    ]);
+    const entries = kase.entries();
+    expect(entries.filter((e) => e.type === 'target.covered').map((e) => [e.target, e.data.coveredBy])).toEqual([[`${k8s.podTarget}/app`, k8s.podTarget]]);
+    // One run of the pod: its description stored once, one cluster connection, no entry for the container target beyond the fold.
+    expect(entries.filter((e) => e.type === 'evidence.stored' && e.data.name === 'pod.json')).toHaveLength(1);
+    expect(entries.filter((e) => e.type === 'cluster.connected').map((e) => e.target)).toEqual([k8s.podTarget]);
+    expect(entries.filter((e) => e.target === `${k8s.podTarget}/app`).map((e) => e.type)).toEqual(['target.covered']);
+    expect((await verifyCase(kase.caseDir)).ok).toBe(true);
+  }, 60_000);
+});
+
 describe('a collector whose clock is 20 minutes behind AWS\'s', () => {
   it('dates the EKS token on AWS\'s time, learnt from STS, so the cluster accepts it and the pod and its node are collected', async () => {
     aws.control.setClockSkew(20 * 60_000);
