@@ -59,6 +59,24 @@ export const DEFAULT_COLLECT_OPTIONS: CollectOptions = {
 
 export const DEFAULT_TARGET_RETRY = { attempts: 2, delayMs: 2_000 } as const;
 
+/**
+ * The options a run actually collects with: those given (flags, the library's options) with
+ * every option a provider's config section turns on (`aws.hash`) on too, and which config field
+ * turned each of those on (only the options the caller did not give on themselves).
+ */
+export function effectiveOptions(providers: readonly Provider[], given: CollectOptions): { options: CollectOptions; fromConfig: Record<string, string> } {
+  const options: Record<string, boolean | string | undefined> = { ...given };
+  const fromConfig: Record<string, string> = {};
+  for (const provider of providers) {
+    for (const [option, field] of Object.entries(provider.optionsFromConfig?.() ?? {})) {
+      if (options[option] === true) continue;
+      options[option] = true;
+      fromConfig[option] = field;
+    }
+  }
+  return { options, fromConfig };
+}
+
 /** The first provider that handles `target`, or undefined. */
 export function findProvider(providers: readonly Provider[], target: Target): Provider | undefined {
   return providers.find((provider) => provider.handles(target));
@@ -119,7 +137,9 @@ export function checkSelector(
  * Collects every target into the case behind `recorder`.
  *
  * Ledger entries it writes (providers add their own between them):
- * - `collection.started` — `targets`, `selectors`, `options`, `concurrency`, and on a resume
+ * - `collection.started` — `targets`, `selectors`, `options` (as the run uses them: the config's
+ *   defaults included), `optionsFromConfig?` (option → the config field that turned it on),
+ *   `concurrency`, and on a resume
  *   `fromEarlierRuns: { targets, selectors }` (taken up from the ledger, not named this run)
  * - `target.refused` (target) — refused before any cloud call: `reason`, `error`, `from?`
  * - `selector.resolved` — `selector`, `provider`, `targets`; `selector.refused` / `selector.failed`
@@ -136,7 +156,9 @@ export function checkSelector(
  *   options: DEFAULT_COLLECT_OPTIONS });
  */
 export async function runCollection(input: RunCollectionInput): Promise<CollectionResult> {
-  const { config, providers, recorder, options } = input;
+  const { config, providers, recorder } = input;
+  // What collection.started records is what the providers run with: the config's defaults included.
+  const { options, fromConfig } = effectiveOptions(providers, input.options);
   const earlier = earlierAdmissions(recorder.entries(), input.parser);
   const continuing = input.targets.length === 0 && (input.selectors ?? []).length === 0;
   const named = new Set(input.targets.map(targetKey));
@@ -164,6 +186,7 @@ export async function runCollection(input: RunCollectionInput): Promise<Collecti
       selectors: givenSelectors.map(selectorKey),
       ...fromEarlierRuns,
       options: { ...options },
+      ...(Object.keys(fromConfig).length > 0 ? { optionsFromConfig: fromConfig } : {}),
       concurrency: { perScope: config.concurrency.perScope, total: config.concurrency.total },
     });
 
