@@ -46,6 +46,12 @@ export interface CollectionResult {
   /** One per target (and per selector that could not be resolved), in the order they were queued. */
   outcomes: TargetOutcome[];
   summary: OutcomeSummary;
+  /**
+   * Present when the run ended with no target at all (every selector searched matched nothing,
+   * and the case holds no target from earlier runs): the selectors searched. The case has nothing
+   * to close: the caller leaves it open for a resume with a corrected selector.
+   */
+  nothingSelected?: { selectors: string[] };
 }
 
 /** Every collection option off: the least intrusive run. */
@@ -149,7 +155,9 @@ export function checkSelector(
  * - `target.requeued` (target) — a retryable failure, tried again: `attempt`, `status`,
  *   `reason?`, `error?`, `delayMs`
  * - `target.completed` (target) — `status`, `reason?`, `error?`, `evidenceIds`, `followUps?`, `attempts?`
- * - `collection.finished` or `collection.interrupted` — the counts per status
+ * - `collection.finished` or `collection.interrupted` — the counts per status; or
+ *   `collection.nothing-selected` — the counts (all 0) and `selectors`: no target at all was
+ *   selected, named or taken up from earlier runs (the case is left open)
  *
  * @example
  * const { outcomes } = await runCollection({ config, providers, recorder, targets: [parseTarget(arn)],
@@ -309,6 +317,13 @@ export async function runCollection(input: RunCollectionInput): Promise<Collecti
     if (fatal !== undefined) throw fatal;
 
     const summary = summarizeOutcomes(outcomes);
+    if (!signal.aborted && outcomes.length === 0) {
+      // Nothing named, nothing found, nothing from earlier runs, and no search failed: the
+      // selectors' searches (selector.resolved) are the whole record of this run.
+      const nothingSelected = { selectors: selectors.map(selectorKey) };
+      await recorder.record('collection.nothing-selected', { ...summary, ...nothingSelected });
+      return { outcomes, summary, nothingSelected };
+    }
     await recorder.record(signal.aborted ? 'collection.interrupted' : 'collection.finished', { ...summary });
     return { outcomes, summary };
   } finally {
