@@ -44,8 +44,14 @@ export interface CollectCaseResult {
   keyFingerprint?: string;
   outcomes: TargetOutcome[];
   summary: OutcomeSummary;
-  /** Absent when the run was interrupted: the case was left open to be resumed. */
+  /** Absent when the run was interrupted or selected nothing: the case was left open to be resumed. */
   verify: VerifyOutcome | undefined;
+  /**
+   * Present when no target was selected at all: every selector (`selectors`) matched nothing and
+   * the case holds no target. Its searches are recorded, and the case was left open — not closed,
+   * not copied — to be resumed with a corrected selector (the CLI exits 3).
+   */
+  nothingSelected?: { selectors: string[] };
   /** The immutable copy, when `aws.evidenceBucket` is configured and the case was closed. */
   copy?: CopyOutcome;
   /** Stopped through `signal` (the CLI: Ctrl-C or SIGTERM, exit 7): the case is left open to resume. */
@@ -128,6 +134,12 @@ export async function collectCase(input: CollectCaseInput, deps: AppDeps): Promi
     if (input.signal?.aborted) {
       await opened.release();
       return { ...base, verify: undefined, interrupted: true };
+    }
+    if (result.nothingSelected) {
+      // Closing would seal (and copy, locked) a case with nothing in it, and a corrected selector
+      // could then only reopen it: the case stays open for that resume.
+      await opened.release();
+      return { ...base, verify: undefined, nothingSelected: result.nothingSelected, interrupted: false };
     }
     await opened.close(outcomes);
     let verify = await deps.verifyCase(opened.recorder.caseDir);

@@ -33,7 +33,7 @@ export interface CollectRequest {
   /** Targets as text (`arn:…`, `k8s:…`): every one is parsed before anything is created. */
   targets?: readonly string[] | undefined;
   selectors?: readonly string[] | undefined;
-  /** Provider flags by option name (`preserve`, `includeEnv`, …) as `true`/`false` (`imageDir`: a path); every other one is off. Anything else is refused (`E_INPUT`). */
+  /** Provider flags by option name (`preserve`, `includeEnv`, …) as `true`/`false` (`imageDir`: a path); every other one is off unless the config turns it on (`aws.hash`). Anything else is refused (`E_INPUT`). */
   options?: Readonly<Record<string, boolean | string>> | undefined;
   /** Continue an existing case (everything earlier runs admitted is finished). */
   resume?: boolean | undefined;

@@ -46,6 +46,12 @@ export interface CollectionResult {
   /** One per target (and per selector that could not be resolved), in the order they were queued. */
   outcomes: TargetOutcome[];
   summary: OutcomeSummary;
+  /**
+   * Present when the run ended with no target at all (every selector searched matched nothing,
+   * and the case holds no target from earlier runs): the selectors searched. The case has nothing
+   * to close: the caller leaves it open for a resume with a corrected selector.
+   */
+  nothingSelected?: { selectors: string[] };
 }
 
 /** Every collection option off: the least intrusive run. */
@@ -58,6 +64,24 @@ export const DEFAULT_COLLECT_OPTIONS: CollectOptions = {
 };
 
 export const DEFAULT_TARGET_RETRY = { attempts: 2, delayMs: 2_000 } as const;
+
+/**
+ * The options a run actually collects with: those given (flags, the library's options) with
+ * every option a provider's config section turns on (`aws.hash`) on too, and which config field
+ * turned each of those on (only the options the caller did not give on themselves).
+ */
+export function effectiveOptions(providers: readonly Provider[], given: CollectOptions): { options: CollectOptions; fromConfig: Record<string, string> } {
+  const options: Record<string, boolean | string | undefined> = { ...given };
+  const fromConfig: Record<string, string> = {};
+  for (const provider of providers) {
+    for (const [option, field] of Object.entries(provider.optionsFromConfig?.() ?? {})) {
+      if (options[option] === true) continue;
+      options[option] = true;
+      fromConfig[option] = field;
+    }
+  }
+  return { options, fromConfig };
+}
 
 /** The first provider that handles `target`, or undefined. */
 export function findProvider(providers: readonly Provider[], target: Target): Provider | undefined {
@@ -119,7 +143,9 @@ export function checkSelector(
  * Collects every target into the case behind `recorder`.
  *
  * Ledger entries it writes (providers add their own between them):
- * - `collection.started` — `targets`, `selectors`, `options`, `concurrency`, and on a resume
+ * - `collection.started` — `targets`, `selectors`, `options` (as the run uses them: the config's
+ *   defaults included), `optionsFromConfig?` (option → the config field that turned it on),
+ *   `concurrency`, and on a resume
  *   `fromEarlierRuns: { targets, selectors }` (taken up from the ledger, not named this run)
  * - `target.refused` (target) — refused before any cloud call: `reason`, `error`, `from?`
  * - `selector.resolved` — `selector`, `provider`, `targets`; `selector.refused` / `selector.failed`
@@ -130,14 +156,18 @@ export function checkSelector(
  * - `target.requeued` (target) — a retryable failure, tried again: `attempt`, `status`,
  *   `reason?`, `error?`, `delayMs`
  * - `target.completed` (target) — `status`, `reason?`, `error?`, `evidenceIds`, `followUps?`, `attempts?`
- * - `collection.finished` or `collection.interrupted` — the counts per status
+ * - `collection.finished` or `collection.interrupted` — the counts per status; or
+ *   `collection.nothing-selected` — the counts (all 0) and `selectors`: no target at all was
+ *   selected, named or taken up from earlier runs (the case is left open)
  *
  * @example
  * const { outcomes } = await runCollection({ config, providers, recorder, targets: [parseTarget(arn)],
  *   options: DEFAULT_COLLECT_OPTIONS });
  */
 export async function runCollection(input: RunCollectionInput): Promise<CollectionResult> {
-  const { config, providers, recorder, options } = input;
+  const { config, providers, recorder } = input;
+  // What collection.started records is what the providers run with: the config's defaults included.
+  const { options, fromConfig } = effectiveOptions(providers, input.options);
   const earlier = earlierAdmissions(recorder.entries(), input.parser);
   const continuing = input.targets.length === 0 && (input.selectors ?? []).length === 0;
   const named = new Set(input.targets.map(targetKey));
@@ -165,6 +195,7 @@ export async function runCollection(input: RunCollectionInput): Promise<Collecti
       selectors: givenSelectors.map(selectorKey),
       ...fromEarlierRuns,
       options: { ...options },
+      ...(Object.keys(fromConfig).length > 0 ? { optionsFromConfig: fromConfig } : {}),
       concurrency: { perScope: config.concurrency.perScope, total: config.concurrency.total },
     });
 
@@ -293,6 +324,13 @@ export async function runCollection(input: RunCollectionInput): Promise<Collecti
     if (fatal !== undefined) throw fatal;
 
     const summary = summarizeOutcomes(outcomes);
+    if (!signal.aborted && outcomes.length === 0) {
+      // Nothing named, nothing found, nothing from earlier runs, and no search failed: the
+      // selectors' searches (selector.resolved) are the whole record of this run.
+      const nothingSelected = { selectors: selectors.map(selectorKey) };
+      await recorder.record('collection.nothing-selected', { ...summary, ...nothingSelected });
+      return { outcomes, summary, nothingSelected };
+    }
     await recorder.record(signal.aborted ? 'collection.interrupted' : 'collection.finished', { ...summary });
     return { outcomes, summary };
   } finally {

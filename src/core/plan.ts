@@ -2,7 +2,7 @@
  * What a collection would do, touching nothing: for each target, its provider's steps, the API
  * calls and the permissions they need. Targets the providers would refuse are listed with why.
  */
-import { checkSelector, checkTarget } from './orchestrator.js';
+import { checkSelector, checkTarget, effectiveOptions } from './orchestrator.js';
 import type { CollectOptions, PermissionNeed, PlannedStep, Provider } from './ports.js';
 import { selectorKey, targetIdentity, targetKey } from './targets.js';
 import type { Selector, Target } from './targets.js';
@@ -45,6 +45,8 @@ export interface PlanCollectionInput {
 
 /** Plans a collection without any cloud call or write. */
 export function planCollection(input: PlanCollectionInput): CollectionPlan {
+  // The options collect would run with: what the config turns on (aws.hash) is planned too.
+  const { options } = effectiveOptions(input.providers, input.options);
   const seen = new Set<string>();
   const named = new Set(input.targets.map(targetIdentity));
   const targets: TargetPlan[] = [];
@@ -64,7 +66,7 @@ export function planCollection(input: PlanCollectionInput): CollectionPlan {
       });
       continue;
     }
-    const steps = checked.provider.plan(target, input.options);
+    const steps = checked.provider.plan(target, options);
     targets.push({
       target: key,
       provider: checked.provider.name,

@@ -195,6 +195,12 @@ export interface Provider {
   validateSelector?(selector: Selector): void;
   /** Targets with the same scope share a concurrency limit (AWS: account and region). */
   scopeOf(target: Target): string;
+  /**
+   * The options this provider's config section turns on for every run (the config's default of a
+   * flag), each with the config field that does: `{ hash: 'aws.hash' }`. The orchestrator runs
+   * with them on and records them so in `collection.started`. Optional: none.
+   */
+  optionsFromConfig?(): Readonly<Record<string, string>>;
   /** What collecting this target would do, touching nothing. */
   plan(target: Target, options: CollectOptions): PlannedStep[];
   collect(target: Target, ctx: ProviderContext): Promise<TargetOutcome>;

@@ -4,9 +4,10 @@
  * copy exits 6 with the retry command, and copy-case retries it; fetch-case restores a folder
  * that verifies and refuses to overwrite one.
  */
-import { readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { collect, loadConfig } from '../../src/app/library.js';
 import { EVIDENCE_BUCKET } from '../../src/lab/index.js';
 import { startCli } from './child-cli.js';
 import { custody } from './cli-run.js';
@@ -139,6 +140,52 @@ describe('the evidence bucket from the CLI', () => {
     expect(against.code).toBe(4);
     expect(against.stdout).toContain('[copy-not-recorded]');
     expect((await custody(['verify', caseDir, '--expect-head', head!])).code).toBe(4);
+  });
+
+  const typesOf = (caseId: string) =>
+    readFileSync(join(fx.dir, 'cases', caseId, 'ledger.jsonl'), 'utf8')
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as { type: string; data: Record<string, unknown> });
+  const copiedKeys = (caseId: string) => [...(fx.lab.state.s3.buckets.get(EVIDENCE_BUCKET)?.objects.keys() ?? [])].filter((k) => k.startsWith(`cases/${caseId}/`));
+
+  it('a selector that matches nothing leaves the case open, not closed or copied, exits 3 naming the selector and the resume; --resume --select then closes and copies it', async () => {
+    const config = configWithBucket();
+    const run = await custody(['collect', '--case', 'IR-S3-EMPTY', '--config', config, '--analyst', 'alice', '--select', 'tag:Incident=INC-TYPO'], { cwd: fx.dir });
+    expect(run.code, run.stderr + run.stdout).toBe(3);
+    expect(run.stdout).toContain('Nothing was selected: tag:Incident=INC-TYPO matched no target.');
+    expect(run.stdout).toContain('Case IR-S3-EMPTY is left open (not closed, not copied): continue it with a corrected selector: custody collect --case IR-S3-EMPTY --resume --select EXPR');
+    expect(run.stdout).not.toContain('Interrupted');
+    const entries = typesOf('IR-S3-EMPTY');
+    expect(entries.map((e) => e.type).slice(-2)).toEqual(['selector.resolved', 'collection.nothing-selected']);
+    expect(entries.at(-2)?.data).toMatchObject({ selector: 'tag:Incident=INC-TYPO', targets: [] });
+    expect(entries.at(-1)?.data).toMatchObject({ selectors: ['tag:Incident=INC-TYPO'], total: 0 });
+    expect(existsSync(join(fx.dir, 'cases', 'IR-S3-EMPTY', 'manifest.json'))).toBe(false);
+    expect(copiedKeys('IR-S3-EMPTY')).toEqual([]);
+
+    const json = await custody(['collect', '--case', 'IR-S3-EMPTY', '--resume', '--config', config, '--analyst', 'alice', '--json'], { cwd: fx.dir });
+    expect(json.code).toBe(3);
+    expect(JSON.parse(json.stdout)).toMatchObject({ nothingSelected: { selectors: ['tag:Incident=INC-TYPO'] }, verify: null, interrupted: false, exitCode: 3 });
+
+    const resumed = await custody(['collect', '--case', 'IR-S3-EMPTY', '--resume', '--config', config, '--analyst', 'alice', '--select', 'tag:Incident=INC-42'], { cwd: fx.dir });
+    expect(resumed.code, resumed.stderr + resumed.stdout).toBe(0);
+    expect(resumed.stdout).toContain(`copied: ${url('IR-S3-EMPTY')}`);
+    expect(typesOf('IR-S3-EMPTY').filter((e) => e.type === 'case.closed')).toHaveLength(1);
+    expect(copiedKeys('IR-S3-EMPTY')).toContain('cases/IR-S3-EMPTY/manifest.json');
+  });
+
+  it('the library: a selector that matches nothing returns nothingSelected with the case left open; resume: true with another selector closes and copies it', async () => {
+    const config = loadConfig(configWithBucket());
+    const first = await collect({ config, caseId: 'IR-S3-EMPTY-LIB', analyst: 'hook', selectors: ['tag:Incident=INC-TYPO'] });
+    expect(first).toMatchObject({ nothingSelected: { selectors: ['tag:Incident=INC-TYPO'] }, verify: undefined, interrupted: false, outcomes: [] });
+    expect(first.copy).toBeUndefined();
+    expect(typesOf('IR-S3-EMPTY-LIB').some((e) => e.type === 'case.closed')).toBe(false);
+    expect(copiedKeys('IR-S3-EMPTY-LIB')).toEqual([]);
+    const second = await collect({ config, caseId: 'IR-S3-EMPTY-LIB', analyst: 'hook', selectors: ['tag:Incident=INC-42'], resume: true });
+    expect(second.nothingSelected).toBeUndefined();
+    expect(second.outcomes).toEqual([expect.objectContaining({ target: fx.instanceArn('worker-07'), status: 'collected' })]);
+    expect(second.verify?.ok).toBe(true);
+    expect(second.copy?.ok).toBe(true);
   });
 
   it('copy-case without a configured bucket is a configuration error', async () => {

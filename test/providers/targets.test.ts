@@ -86,6 +86,18 @@ describe('selectors', () => {
     expect(error.message).toContain(why);
   });
 
+  it.each([
+    // Blank to the API server: an empty label selector, which matches every pod in the namespace.
+    ['k8s:prod/payments?labels=+'],
+    ['k8s:prod/payments?labels=%20%09'],
+    // No condition at all, only separators.
+    ['k8s:prod/payments?labels=,'],
+    ['k8s:prod/payments?labels=%20,%20'],
+  ])('%s names no condition, so it is refused as empty before anything is created, not sent to match every pod', (raw) => {
+    const error = refusal(raw, parseSelector);
+    expect([error.code, error.message]).toEqual(['E_INPUT', expect.stringContaining('the labels= parameter is empty')]);
+  });
+
   it.each(['tag:=x', 'tag:aws:cloudformation:stack-name=x', 'k8s:prod/payments', 'label:app=api', 'k8s:prod/payments?labels='])(
     '%s is refused',
     (raw) => {

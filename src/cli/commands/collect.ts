@@ -69,6 +69,8 @@ export function analystValue(value: string | undefined): string | undefined {
 /** A cancelled run has its own code (the case is open, to resume); then verification outranks everything. */
 export function collectExitCode(result: CollectCaseResult): number {
   if (result.interrupted) return EXIT.CANCELLED;
+  // Nothing to collect, so nothing was closed to verify: the command was wrong, not the case.
+  if (result.nothingSelected) return EXIT.BAD_INPUT;
   if (!result.verify?.ok) return EXIT.VERIFY_FAILED;
   // The case is valid here, but the copy that was asked for is not there: not a silent success.
   // A refused copy (configuration, cancelled) exits as that refusal does, as copy-case does.
@@ -88,6 +90,7 @@ export function collectJson(result: CollectCaseResult, exitCode: number): Record
     summary: result.summary,
     verify: result.verify ?? null,
     ...(result.copy ? { copy: result.copy } : {}),
+    ...(result.nothingSelected ? { nothingSelected: result.nothingSelected } : {}),
     interrupted: result.interrupted,
     exitCode,
   };
@@ -98,14 +101,11 @@ export function renderCollect(result: CollectCaseResult): string {
     `Case ${result.caseId} (analyst ${result.analyst}${result.principal && result.principal.arn !== result.analyst ? `, authenticated as ${result.principal.arn}` : ''})`,
     renderOutcomes(result.outcomes),
     renderSummary(result.summary),
-    // Only a selector that matched nothing leaves a run with no target: its search (made with the
-    // case's own session) is recorded, so the case exists; it is continued, not opened again.
-    ...(result.outcomes.length === 0
-      ? [`Nothing matched: the selector search is recorded in case ${result.caseId}. Continue it with a corrected selector: custody collect --case ${result.caseId} --resume --select EXPR`]
-      : []),
-    result.verify
-      ? renderVerify(result.verify)
-      : `Interrupted: the case was left open. Finish it with the same command and --resume (custody collect --case ${result.caseId} --resume ...).`,
+    result.nothingSelected
+      ? renderNothingSelected(result.caseId, result.nothingSelected.selectors)
+      : result.verify
+        ? renderVerify(result.verify)
+        : `Interrupted: the case was left open. Finish it with the same command and --resume (custody collect --case ${result.caseId} --resume ...).`,
     ...(result.copy ? [renderCopy(result.copy), ...copyNotMade(result)] : []),
     `Case folder: ${result.caseDir}`,
     ...renderKeepApart(result.keyFingerprint, result.verify?.head),
@@ -119,4 +119,15 @@ export function renderCollect(result: CollectCaseResult): string {
 function copyNotMade(result: CollectCaseResult): string[] {
   if (!result.copy || result.copy.ok || !result.verify?.ok || result.copy.error?.code === 'E_COPY') return [];
   return [`  The case is collected, closed and verified here; only its copy did not complete. Finish it with: custody copy-case ${result.caseDir}`];
+}
+
+/**
+ * No target was selected: the selectors' searches (made with the case's own sessions) are
+ * recorded, so the case exists, left open; it is continued with a corrected selector, not opened again.
+ */
+function renderNothingSelected(caseId: string, selectors: readonly string[]): string {
+  if (selectors.length === 0) {
+    return `Nothing was selected: case ${caseId} holds no target. Case ${caseId} is left open (not closed, not copied): continue it with a target or a selector: custody collect --case ${caseId} --resume TARGET (or --select EXPR)`;
+  }
+  return `Nothing was selected: ${selectors.join(', ')} matched no target. Case ${caseId} is left open (not closed, not copied): continue it with a corrected selector: custody collect --case ${caseId} --resume --select EXPR`;
 }

@@ -31,9 +31,13 @@ export interface HashableChain {
   cloudIds: Record<string, string>;
 }
 
-/** Whether this run hashes disks (`--hash`, `--hash-source`, `--image`, or config `aws.hash`). */
+/**
+ * Whether this run hashes disks (`--hash`, `--hash-source`, `--image`, or config `aws.hash`, which
+ * the orchestrator turns into `hash: true` through `optionsFromConfig`, so the options it records
+ * are the ones read here).
+ */
 export function wantsDiskHash(run: TargetRun): boolean {
-  return run.options.hash === true || run.aws.hash === true;
+  return run.options.hash === true;
 }
 
 interface HashSubject {

@@ -529,7 +529,7 @@ export function plannedCalls(target: Target, options: CollectOptions, config: Cu
       ],
     });
   }
-  if (options.hash || aws?.hash) {
+  if (options.hash) {
     const copyHashed = transfer === 'copy';
     steps.push({
       step: 'hash',

@@ -162,6 +162,9 @@ export function createAwsProvider(config: CustodyConfig, deps: AwsProviderDeps =
       return isAwsTarget(target) ? `aws:${target.account}:${target.region}` : 'aws';
     },
 
+    // The config's default of --hash: the run hashes, and collection.started says so.
+    optionsFromConfig: (): Record<string, string> => (aws.hash ? { hash: 'aws.hash' } : {}),
+
     plan(target: Target, options: CollectOptions): PlannedStep[] {
       return isAwsTarget(target) ? plannedCalls(target, options, config) : [];
     },

@@ -92,6 +92,8 @@ export function parseKubernetesSelector(raw: string): KubernetesLabelSelector | 
   if (other !== undefined) throw inputError(raw, K8S_SELECTOR_FORM, `"${other}" is not a parameter (put every condition in labels=, comma-separated)`, 'selector');
   if (params.getAll('labels').length > 1) throw inputError(raw, K8S_SELECTOR_FORM, '"labels" is given twice (put every condition in one labels=, comma-separated)', 'selector');
   const labels = params.get('labels');
-  if (!labels) throw inputError(raw, K8S_SELECTOR_FORM, 'the labels= parameter is empty', 'selector');
+  // Blanks and commas alone name no condition: the API server would take a blank selector as
+  // "every pod in the namespace" (a responder's --isolate with it would isolate them all).
+  if (!labels || /^[\s,]*$/.test(labels)) throw inputError(raw, K8S_SELECTOR_FORM, 'the labels= parameter is empty (it names no condition)', 'selector');
   return { provider: 'kubernetes', kind: 'k8s-labels', key: `k8s:${cluster}/${namespace}?labels=${labels}`, cluster, namespace, labelSelector: labels };
 }
