@@ -3,9 +3,11 @@
  * closed case: what the verifier knows from elsewhere (key, head), closed vs open cases, and what
  * is and is not a case folder.
  */
-import { mkdir, readFile, readdir, rm, symlink, writeFile } from 'node:fs/promises';
+import { execFileSync, spawnSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { lstat, mkdir, readFile, readdir, rm, symlink, writeFile } from 'node:fs/promises';
 import { join, relative } from 'node:path';
-import { beforeEach, describe, expect, it, onTestFinished, vi } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it, onTestFinished, vi } from 'vitest';
 import { EXIT } from '../../src/core/errors.js';
 import { openCase, type CaseHandle } from '../../src/custody/index.js';
 import { custody } from '../e2e/cli-run.js';
@@ -328,5 +330,113 @@ describe('custody verify and report: only case folders, by path or by case id', 
     const run = await custody(['verify', kase.caseDir]);
     expect(run.code).toBe(EXIT.VERIFY_FAILED);
     expect(run.stdout).toContain('[ledger-missing]');
+  });
+});
+
+describe('custody verify and report on write-protected media (the examiner, months later)', () => {
+  const scratch = useScratch();
+  let kase: CaseHandle;
+  const undo: Array<() => void> = [];
+
+  beforeEach(async () => {
+    kase = await buildClosedCase(scratch);
+    await custody(['report', kase.caseDir]); // a case as collect leaves it: with its report
+  });
+  // Before the scratch folder is removed (its after-hook runs after this one).
+  afterEach(() => {
+    for (const step of undo.splice(0)) step();
+  });
+
+  /** Every folder and file under `dir` with its type, mode, size, mtime and (files) SHA-256. */
+  async function listing(dir: string): Promise<string[]> {
+    const rows: string[] = [];
+    for (const rel of ['.', ...(await readdir(dir, { recursive: true })).sort()]) {
+      const path = join(dir, rel);
+      const info = await lstat(path);
+      const sha = info.isFile() ? createHash('sha256').update(await readFile(path)).digest('hex') : '-';
+      rows.push(`${rel} ${info.mode.toString(8)} ${info.size} ${info.mtimeMs} ${sha}`);
+    }
+    return rows;
+  }
+
+  /** Makes the folder unwritable: chmod for a user, the immutable attribute for root (which ignores modes). */
+  async function writeProtect(dir: string): Promise<void> {
+    const asRoot = process.getuid?.() === 0;
+    if (asRoot) execFileSync('chattr', ['-R', '+i', dir]);
+    else execFileSync('chmod', ['-R', 'a-w', dir]);
+    undo.push(() => {
+      if (asRoot) execFileSync('chattr', ['-R', '-i', dir]);
+      else execFileSync('chmod', ['-R', 'u+w', dir]);
+    });
+  }
+
+  it('a read-only case verifies and reports with --out, and nothing in it changes', async () => {
+    const before = await listing(kase.caseDir);
+    await writeProtect(kase.caseDir);
+    const verify = await custody(['verify', kase.caseDir]);
+    expect([verify.code, verify.stderr]).toEqual([EXIT.OK, '']);
+    expect(verify.stdout).toMatch(/^verified: /);
+    expect(JSON.parse((await custody(['verify', '--json', kase.caseDir])).stdout)).toMatchObject({ ok: true, exitCode: EXIT.OK });
+
+    const out = join(scratch.root, 'examiner', 'IR-2026-0042');
+    const report = await custody(['report', kase.caseDir, '--out', out]);
+    expect([report.code, report.stderr]).toEqual([EXIT.OK, '']);
+    expect(report.stdout).toBe(`${join(out, 'report.md')}\n${join(out, 'report.html')}\n`);
+    expect(await readFile(join(out, 'report.md'), 'utf8')).toContain('PASSED');
+    expect(await readFile(join(out, 'report.html'), 'utf8')).toContain(kase.fingerprint);
+    // A relative --out is taken against the working directory.
+    const relative = await custody(['report', '--json', kase.caseDir, '--out', 'again'], { cwd: scratch.root });
+    expect(JSON.parse(relative.stdout)).toMatchObject({ report: { markdown: join(scratch.root, 'again', 'report.md') }, exitCode: EXIT.OK });
+
+    expect(await listing(kase.caseDir)).toEqual(before);
+  });
+
+  it('report without --out on a read-only case is exit 3 naming the folder and --out, before anything is written', async () => {
+    const before = await listing(kase.caseDir);
+    await writeProtect(kase.caseDir);
+    const run = await custody(['report', kase.caseDir]);
+    expect(run.code).toBe(EXIT.BAD_INPUT);
+    expect(run.stdout).toBe('');
+    expect(run.stderr).toMatch(
+      new RegExp(`^custody: cannot write the report into the case folder ${kase.caseDir.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')} \\((EACCES|EPERM): read-only media, or this user may not write there\\); give --out DIR to write report\\.md and report\\.html into another folder \\(the case folder is then only read\\) \\[E_INPUT\\]\n$`),
+    );
+    const json = JSON.parse((await custody(['report', '--json', kase.caseDir])).stdout) as { error: { code: string; resource: string }; exitCode: number };
+    expect(json).toMatchObject({ error: { code: 'E_INPUT', resource: kase.caseDir }, exitCode: EXIT.BAD_INPUT });
+    expect(await listing(kase.caseDir)).toEqual(before);
+  });
+
+  it('a report write that fails part-way (a file size limit: EFBIG) leaves no partial report in the case folder', async () => {
+    const html = await readFile(join(kase.caseDir, 'report.html'), 'utf8');
+    const main = join(import.meta.dirname, '../../src/cli/main.ts');
+    // 8 KiB per file: the small case's report.md and report.html are larger.
+    const run = spawnSync('sh', ['-c', 'ulimit -f 8 && exec "$@"', 'sh', process.execPath, '--import', 'tsx', main, 'report', kase.caseDir], {
+      cwd: join(import.meta.dirname, '../..'),
+      encoding: 'utf8',
+      env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/tmp' },
+    });
+    expect(run.status).toBe(EXIT.INTERNAL);
+    expect(run.stderr).toContain(`custody: cannot write the report in ${kase.caseDir}: EFBIG`);
+    // report.md (written first) is gone rather than cut short; report.html is the earlier one, whole.
+    expect((await readdir(kase.caseDir)).sort()).toEqual(['evidence', 'ledger.jsonl', 'manifest.json', 'report.html']);
+    expect(await readFile(join(kase.caseDir, 'report.html'), 'utf8')).toBe(html);
+  });
+
+  it('report --out never writes inside the case folder nor over a report already in DIR', async () => {
+    const before = await listing(kase.caseDir);
+    const inside = join(kase.caseDir, 'evidence', 'ev-aaaaaaaaaaaa');
+    const refused = await custody(['report', kase.caseDir, '--out', inside]);
+    expect(refused.code).toBe(EXIT.BAD_INPUT);
+    expect(refused.stderr).toBe(`custody: --out ${inside} is inside the case folder ${kase.caseDir}: a report there would change the case; give a folder outside it [E_INPUT]\n`);
+    expect(await listing(kase.caseDir)).toEqual(before);
+
+    const matter = join(scratch.root, 'matter');
+    await mkdir(matter);
+    await writeFile(join(matter, 'report.html'), 'counsel notes');
+    const taken = await custody(['report', kase.caseDir, '--out', matter]);
+    expect(taken.code).toBe(EXIT.BAD_INPUT);
+    expect(taken.stderr).toContain(`${join(matter, 'report.html')} already exists: a report never replaces a file outside the case folder`);
+    expect(await readdir(matter)).toEqual(['report.html']);
+    expect(await readFile(join(matter, 'report.html'), 'utf8')).toBe('counsel notes');
+    expect((await custody(['report', kase.caseDir, '--out', ''])).code).toBe(EXIT.BAD_INPUT);
   });
 });
