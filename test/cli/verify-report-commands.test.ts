@@ -38,6 +38,24 @@ describe('custody verify: closed cases, expected key and head', () => {
     expect(json).toMatchObject({ ok: true, closed: true, ledgerHead: head(10), keyFingerprint: `sha256:${kase.fingerprint}` });
   });
 
+  it('a NOT verified verdict names the ledger head and signing key examined, in the lines a verified one prints', async () => {
+    const intact = (await custody(['verify', kase.caseDir])).stdout.split('\n');
+    await writeFile(join(kase.caseDir, 'evidence', 'ev-aaaaaaaaaaaa', 'stray.txt'), 'x');
+    const failed = (await custody(['verify', kase.caseDir])).stdout.split('\n');
+    expect(failed.slice(0, 4)).toEqual([
+      `NOT verified: ${kase.caseDir}`,
+      `  ledger head: ${head(10)}`,
+      `  signing key: sha256:${kase.fingerprint}`,
+      expect.stringMatching(/^ {2}first problem: evidence\/ev-aaaaaaaaaaaa\/stray\.txt: /),
+    ]);
+    expect(failed.slice(1, 3)).toEqual(intact.slice(1, 3));
+    // An open case: the head is said with that, as --allow-open says it.
+    await rm(join(kase.caseDir, 'manifest.json'));
+    await cutTo(9);
+    const open = (await custody(['verify', kase.caseDir])).stdout.split('\n');
+    expect(open.slice(0, 3)).toEqual([`NOT verified: ${kase.caseDir}`, `  ledger head: ${head(9)} (the case is not closed)`, `  signing key: sha256:${kase.fingerprint}`]);
+  });
+
   it('verify --json has exactly the keys README documents, and a problem the fields it names', async () => {
     const readme = await readFile(join(import.meta.dirname, '../../README.md'), 'utf8');
     const documented = /`--json` prints `\{([^}]*)\}` \(and `against`/.exec(readme)?.[1];
@@ -71,7 +89,7 @@ describe('custody verify: closed cases, expected key and head', () => {
     await writeFile(join(kase.caseDir, 'evidence', 'ev-aaaaaaaaaaaa', 'stray.txt'), 'x');
     const failing = await custody(['verify', kase.caseDir, '--against', url], { env });
     expect(failing.code).toBe(EXIT.VERIFY_FAILED);
-    expect(failing.stdout).toMatch(/^NOT verified: .*\n {2}first problem: evidence\/ev-aaaaaaaaaaaa\/stray\.txt: .*\nnot checked against its copy s3:\/\/evidence\/cases\/IR-2026-0042: no region for the evidence bucket: .*\[E_CONFIG\]\n$/);
+    expect(failing.stdout).toMatch(/^NOT verified: .*\n {2}ledger head: 10:[0-9a-f]{64}\n {2}signing key: sha256:[0-9a-f]{64}\n {2}first problem: evidence\/ev-aaaaaaaaaaaa\/stray\.txt: .*\nnot checked against its copy s3:\/\/evidence\/cases\/IR-2026-0042: no region for the evidence bucket: .*\[E_CONFIG\]\n$/);
     const json = JSON.parse((await custody(['verify', '--json', kase.caseDir, '--against', url], { env })).stdout) as Record<string, unknown>;
     expect(json).toMatchObject({ ok: false, exitCode: EXIT.VERIFY_FAILED, against: { ok: false, url, error: { code: 'E_CONFIG' } } });
   });
@@ -88,9 +106,9 @@ describe('custody verify: closed cases, expected key and head', () => {
     const run = await custody(['verify', kase.caseDir]);
     expect(run.code).toBe(EXIT.VERIFY_FAILED);
     const lines = run.stdout.trimEnd().split('\n');
-    expect(lines).toHaveLength(23);
-    expect(lines[1]).toBe('  first problem: evidence/ev-aaaaaaaaaaaa/stray-00.txt: evidence/ev-aaaaaaaaaaaa/stray-00.txt is in the case folder but no ledger entry records it [unrecorded-file]');
-    expect(lines[22]).toBe('  … and 4 more (--json lists every problem)');
+    expect(lines).toHaveLength(25);
+    expect(lines[3]).toBe('  first problem: evidence/ev-aaaaaaaaaaaa/stray-00.txt: evidence/ev-aaaaaaaaaaaa/stray-00.txt is in the case folder but no ledger entry records it [unrecorded-file]');
+    expect(lines[24]).toBe('  … and 4 more (--json lists every problem)');
     const json = JSON.parse((await custody(['verify', '--json', kase.caseDir])).stdout) as { problems: unknown[] };
     expect(json.problems).toHaveLength(25);
   });
