@@ -91,6 +91,8 @@ export interface ReportModel {
   closedAt?: string;
   /** `SEQ:HASH` of the ledger's last entry. */
   head?: string;
+  /** Ledger lines that are not an entry (not JSON, cut short): the report cannot show them. */
+  unreadableLines: number[];
   targets: TargetRow[];
   changes: ChangeRow[];
   analysts: string[];
@@ -113,7 +115,7 @@ export interface ReportModel {
   clocks: ClockRow[];
 }
 
-export function buildReportModel(entries: readonly LedgerEntry[], verification: VerifyResult, now: Date): ReportModel {
+export function buildReportModel(entries: readonly LedgerEntry[], verification: VerifyResult, now: Date, unreadableLines: readonly number[] = []): ReportModel {
   const runs = entries.filter((e) => e.type === 'case.opened' || e.type === 'case.resumed');
   const unique = (values: unknown[]) => [...new Set(values.filter((v): v is string => typeof v === 'string' && v !== ''))];
   const { files, artifacts } = collectEvidenceItems(entries);
@@ -129,6 +131,7 @@ export function buildReportModel(entries: readonly LedgerEntry[], verification: 
     // Closed: case.closed at the end, or followed only by the records of its copy.
     ...(sealed ? { closedAt: sealed.time } : {}),
     ...(verification.head ? { head: `${verification.head.seq}:${verification.head.hash}` } : {}),
+    unreadableLines: [...unreadableLines],
     targets: targetRows(entries, artifacts, files, notCollected),
     changes: changeRows(entries),
     analysts: unique([...runs.map((e) => e.data.analyst), ...entries.map((e) => e.actor)]),

@@ -46,8 +46,8 @@ export async function renderReport(caseDir: string, options: { now?: Date; outDi
   // The verdict `custody verify` gives, which the report tells counsel to run: a case that is not
   // closed is not vouched for (entries cut from its end could not be noticed), so it never PASSES.
   const verification = await verifyCase(caseDir, { requireClosed: true });
-  const entries = await readEntriesLeniently(caseDir);
-  const model = buildReportModel(entries, verification, options.now ?? new Date());
+  const { entries, unreadableLines } = await readEntriesLeniently(caseDir);
+  const model = buildReportModel(entries, verification, options.now ?? new Date(), unreadableLines);
   const [mdName, htmlName] = REPORT_FILES;
   const dir = out ?? caseDir;
   const markdown = join(dir, mdName);
@@ -126,19 +126,24 @@ async function writeReportFile(path: string, text: string, replace: boolean): Pr
   }
 }
 
-/** Every line that parses as an entry; a report of a damaged ledger shows what is readable. */
-async function readEntriesLeniently(caseDir: string): Promise<LedgerEntry[]> {
+/**
+ * Every line that parses as an entry; a report of a damaged ledger shows what is readable, and
+ * says which lines it could not read (numbered as verify numbers them).
+ */
+async function readEntriesLeniently(caseDir: string): Promise<{ entries: LedgerEntry[]; unreadableLines: number[] }> {
+  const entries: LedgerEntry[] = [];
+  const unreadableLines: number[] = [];
   // Only a regular file, as verify reads it: a FIFO planted under the ledger's name would block
   // the read for ever (verify has named what is there instead).
   const path = join(caseDir, LEDGER_FILE);
-  if (!(await lstat(path).catch(() => undefined))?.isFile()) return [];
+  if (!(await lstat(path).catch(() => undefined))?.isFile()) return { entries, unreadableLines };
   const text = await readFile(path, 'utf8').catch(() => '');
-  const entries: LedgerEntry[] = [];
   // A byte order mark before the first entry: verify names it and reads the entries without it.
-  for (const line of (text.startsWith('\uFEFF') ? text.slice(1) : text).split('\n')) {
-    if (!line) continue;
+  (text.startsWith('\uFEFF') ? text.slice(1) : text).split('\n').forEach((line, index) => {
+    if (!line) return;
     const parsed = parseEntryLine(line);
     if ('entry' in parsed) entries.push(parsed.entry);
-  }
-  return entries;
+    else unreadableLines.push(index + 1);
+  });
+  return { entries, unreadableLines };
 }
