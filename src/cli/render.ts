@@ -42,7 +42,9 @@ export function renderVerify(result: VerifyOutcome): string {
   ].filter(Boolean);
   // Which ledger and key were examined, whatever the verdict (as far as the ledger can be read).
   const examined: string[] = [];
-  if (result.head) examined.push(`  ledger head: ${formatHead(result.head)}${result.closed === false ? ' (the case is not closed)' : ''}`);
+  // Not closed as such, not merely not proven closed (a manifest that cannot be checked).
+  const notClosed = result.closed === false && (!first || result.problems.some((p) => p.kind === 'not-closed'));
+  if (result.head) examined.push(`  ledger head: ${formatHead(result.head)}${notClosed ? ' (the case is not closed)' : ''}`);
   if (result.fingerprint) examined.push(`  signing key: ${formatFingerprint(result.fingerprint)}`);
   if (!first) {
     const warnings = result.problems.filter((p) => p.severity === 'warning');

@@ -49,6 +49,11 @@ describe('custody verify: closed cases, expected key and head', () => {
       expect.stringMatching(/^ {2}first problem: evidence\/ev-aaaaaaaaaaaa\/stray\.txt: /),
     ]);
     expect(failed.slice(1, 3)).toEqual(intact.slice(1, 3));
+    // A closed case whose first line is unreadable: its head is named, and not as that of an open case.
+    await writeFile(ledgerPath(), `x${lines.join('\n')}\n`);
+    const unreadable = (await custody(['verify', kase.caseDir])).stdout.split('\n');
+    expect(unreadable.slice(0, 3)).toEqual([`NOT verified: ${kase.caseDir}`, `  ledger head: ${head(10)}`, expect.stringMatching(/^ {2}first problem: ledger\.jsonl line 1: line 1 is not a ledger entry/)]);
+    await writeFile(ledgerPath(), `${lines.join('\n')}\n`);
     // An open case: the head is said with that, as --allow-open says it.
     await rm(join(kase.caseDir, 'manifest.json'));
     await cutTo(9);
