@@ -93,6 +93,8 @@ export interface ReportModel {
   head?: string;
   /** Ledger lines that are not an entry (not JSON, cut short): the report cannot show them. */
   unreadableLines: number[];
+  /** manifest.json is in the case folder (whether or not it verifies). */
+  manifestPresent: boolean;
   targets: TargetRow[];
   changes: ChangeRow[];
   analysts: string[];
@@ -115,7 +117,13 @@ export interface ReportModel {
   clocks: ClockRow[];
 }
 
-export function buildReportModel(entries: readonly LedgerEntry[], verification: VerifyResult, now: Date, unreadableLines: readonly number[] = []): ReportModel {
+export function buildReportModel(
+  entries: readonly LedgerEntry[],
+  verification: VerifyResult,
+  now: Date,
+  /** What the report read besides the entries: lines that are not one, and whether manifest.json is there. */
+  read: { unreadableLines?: readonly number[]; manifestPresent?: boolean } = {},
+): ReportModel {
   const runs = entries.filter((e) => e.type === 'case.opened' || e.type === 'case.resumed');
   const unique = (values: unknown[]) => [...new Set(values.filter((v): v is string => typeof v === 'string' && v !== ''))];
   const { files, artifacts } = collectEvidenceItems(entries);
@@ -131,7 +139,8 @@ export function buildReportModel(entries: readonly LedgerEntry[], verification: 
     // Closed: case.closed at the end, or followed only by the records of its copy.
     ...(sealed ? { closedAt: sealed.time } : {}),
     ...(verification.head ? { head: `${verification.head.seq}:${verification.head.hash}` } : {}),
-    unreadableLines: [...unreadableLines],
+    unreadableLines: [...(read.unreadableLines ?? [])],
+    manifestPresent: read.manifestPresent ?? verification.closed,
     targets: targetRows(entries, artifacts, files, notCollected),
     changes: changeRows(entries),
     analysts: unique([...runs.map((e) => e.data.analyst), ...entries.map((e) => e.actor)]),

@@ -106,7 +106,7 @@ function sectionsOf(model: ReportModel): Section[] {
         kv('Ledger head (last entry, SEQ:HASH)', head),
         kv('Signing key fingerprint (SHA-256 of the public key)', fingerprint),
         ...unreadable,
-        kv('Signed manifest', v.closed ? 'present and matching the ledger head' : 'none (the case is not closed)'),
+        kv('Signed manifest', manifestState(model)),
         ...model.clocks.map((clock) => kv(`Collector's clock against ${clock.cloud}'s`, clockText(clock))),
         ...(model.redactions.length > 0
           ? [prose`Descriptions stored redacted: ${String(model.redactions.length)} file${model.redactions.length === 1 ? '' : 's'} with customer credentials cut out before storing (see Redacted descriptions)`]
@@ -402,4 +402,12 @@ export function clockText(clock: Pick<ClockRow, 'cloud' | 'answers' | 'credentia
   const from = `${clock.answers} to ${clock.credentials} ${clock.credential}${clock.credentials === 1 ? '' : 's'}; the ledger's times are the collector's`;
   const worst = Math.abs(clock.minMs) > Math.abs(clock.maxMs) ? clock.minMs : clock.maxMs;
   return `${clockWithinASecond(worst) ? '' : 'up to '}${clockOffsetWords(worst)} ${clock.cloud}'s (${from})`;
+}
+
+/** What the summary says of manifest.json: one that is there but does not verify is not "none". */
+function manifestState(model: ReportModel): string {
+  if (model.verification.closed) return 'present and matching the ledger head';
+  if (model.manifestPresent) return 'present, but it does not verify (see Verification details)';
+  if (model.verification.problems.some((p) => p.kind === 'manifest-missing')) return 'missing: the ledger ends in case.closed but manifest.json is not there (see Verification details)';
+  return 'none (the case is not closed)';
 }

@@ -10,7 +10,7 @@ import { CustodyError } from '../core/errors.js';
 import { parseEntryLine } from './entry.js';
 import { assertCaseFolder } from './case-folder.js';
 import { ensureConfiguredDir } from './configured-dir.js';
-import { LEDGER_FILE, REPORT_FILES } from './layout.js';
+import { LEDGER_FILE, MANIFEST_FILE, REPORT_FILES } from './layout.js';
 import { buildReportModel } from './report-model.js';
 import { renderHtml, renderMarkdown } from './report-render.js';
 import { verifyCase, type VerifyResult } from './verify.js';
@@ -47,7 +47,8 @@ export async function renderReport(caseDir: string, options: { now?: Date; outDi
   // closed is not vouched for (entries cut from its end could not be noticed), so it never PASSES.
   const verification = await verifyCase(caseDir, { requireClosed: true });
   const { entries, unreadableLines } = await readEntriesLeniently(caseDir);
-  const model = buildReportModel(entries, verification, options.now ?? new Date(), unreadableLines);
+  const manifestPresent = await lstat(join(caseDir, MANIFEST_FILE)).then(() => true, () => false);
+  const model = buildReportModel(entries, verification, options.now ?? new Date(), { unreadableLines, manifestPresent });
   const [mdName, htmlName] = REPORT_FILES;
   const dir = out ?? caseDir;
   const markdown = join(dir, mdName);
