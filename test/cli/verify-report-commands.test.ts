@@ -444,6 +444,14 @@ describe('custody verify and report on write-protected media (the examiner, mont
     expect(await readFile(join(kase.caseDir, 'report.html'), 'utf8')).toBe(html);
   });
 
+  it('on a writable case too, verify and report --out leave every name, mode, mtime and byte of the case as it was', async () => {
+    const before = await listing(kase.caseDir);
+    expect((await custody(['verify', kase.caseDir])).code).toBe(EXIT.OK);
+    expect((await custody(['verify', '--json', kase.caseDir])).code).toBe(EXIT.OK);
+    expect((await custody(['report', kase.caseDir, '--out', join(scratch.root, 'out')])).code).toBe(EXIT.OK);
+    expect(await listing(kase.caseDir)).toEqual(before);
+  });
+
   it('report --out never writes inside the case folder nor over a report already in DIR', async () => {
     const before = await listing(kase.caseDir);
     const inside = join(kase.caseDir, 'evidence', 'ev-aaaaaaaaaaaa');
