@@ -45,7 +45,7 @@ export const COMMAND_OPTIONS = {
     json: { type: 'boolean' },
     help: { type: 'boolean', short: 'h' },
   },
-  report: { json: { type: 'boolean' }, config: { type: 'string' }, help: { type: 'boolean', short: 'h' } },
+  report: { json: { type: 'boolean' }, config: { type: 'string' }, out: { type: 'string' }, help: { type: 'boolean', short: 'h' } },
   demo: {
     keep: { type: 'boolean' },
     json: { type: 'boolean' },

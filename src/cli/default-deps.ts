@@ -14,8 +14,8 @@ export function defaultDeps(): CliDeps {
   return {
     ...appServices(),
     preflight: (input) => REGISTRY.preflight({ config: input.config, targets: input.targets, scopes: input.scopes, ...(input.analyst ? { analyst: input.analyst } : {}) }),
-    async renderReport(caseDir) {
-      const { markdown, html, verification, redactedFiles } = await renderReport(caseDir);
+    async renderReport(caseDir, options) {
+      const { markdown, html, verification, redactedFiles } = await renderReport(caseDir, options);
       return { markdown, html, redactedFiles, verify: toVerifyOutcome(caseDir, verification) };
     },
     startDemoLab,

@@ -49,7 +49,8 @@ export interface PreflightInput {
 export interface CliDeps extends AppDeps {
   /** Checks, changing nothing, that collection would be allowed. */
   preflight(input: PreflightInput): Promise<PreflightRowView[]>;
-  renderReport(caseDir: string): Promise<ReportPaths>;
+  /** Writes the report into the case folder, or into `outDir` (the case folder is then only read). */
+  renderReport(caseDir: string, options?: { outDir?: string }): Promise<ReportPaths>;
   startDemoLab(): Promise<DemoLab>;
   /** Checks a case folder against its copy at `url` (s3://BUCKET/CASE). */
   verifyAgainst?(caseDir: string, url: string, config: CustodyConfig | undefined): Promise<AgainstOutcome>;

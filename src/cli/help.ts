@@ -144,15 +144,18 @@ Options:
   --json                  print the verification result as JSON
   -h, --help              show this help`;
 
-export const REPORT_HELP = `Usage: custody report CASE [--config FILE] [--json]
+export const REPORT_HELP = `Usage: custody report CASE [--out DIR] [--config FILE] [--json]
 
 CASE is a case folder, or a case id looked up in casesDir of the configuration. Writes report.md
-and report.html into the case folder and prints their paths; anything that is not a case folder
-holding its ledger.jsonl or manifest.json is refused (exit 3) and nothing is written. Verifies the
-case first, as custody verify does (a case that is not closed fails); the report says whether it
-verified, and the exit code is 4 when it did not.
+and report.html into the case folder (or into --out DIR) and prints their paths; anything that is
+not a case folder holding its ledger.jsonl or manifest.json is refused (exit 3) and nothing is
+written. Verifies the case first, as custody verify does (a case that is not closed fails); the
+report says whether it verified, and the exit code is 4 when it did not. A case folder this user
+cannot write (read-only media) is refused (exit 3) before it is verified: give --out.
 
 Options:
+  --out DIR       write the report into DIR (made if missing; outside the case folder) instead;
+                  the case folder is only read, and a report already in DIR is never replaced
   --config FILE   where to find casesDir when CASE is a case id
   --json          print the paths and the verification as JSON
   -h, --help      show this help`;

@@ -40,15 +40,19 @@ export function renderVerify(result: VerifyOutcome): string {
     result.entries === undefined ? undefined : `${result.entries} ledger entries`,
     result.files === undefined ? undefined : `${result.files} evidence files`,
   ].filter(Boolean);
+  // Which ledger and key were examined, whatever the verdict (as far as the ledger can be read).
+  const examined: string[] = [];
+  // Not closed as such, not merely not proven closed (a manifest that cannot be checked).
+  const notClosed = result.closed === false && (!first || result.problems.some((p) => p.kind === 'not-closed'));
+  if (result.head) examined.push(`  ledger head: ${formatHead(result.head)}${notClosed ? ' (the case is not closed)' : ''}`);
+  if (result.fingerprint) examined.push(`  signing key: ${formatFingerprint(result.fingerprint)}`);
   if (!first) {
     const warnings = result.problems.filter((p) => p.severity === 'warning');
-    const lines = [`verified: ${result.caseDir}${counts.length ? ` (${counts.join(', ')})` : ''}`];
-    if (result.head) lines.push(`  ledger head: ${formatHead(result.head)}${result.closed === false ? ' (the case is not closed)' : ''}`);
-    if (result.fingerprint) lines.push(`  signing key: ${formatFingerprint(result.fingerprint)}`);
+    const lines = [`verified: ${result.caseDir}${counts.length ? ` (${counts.join(', ')})` : ''}`, ...examined];
     for (const w of warnings) lines.push(`  warning: ${problemLocation(w)}: ${w.message}`);
     return lines.join('\n');
   }
-  const lines = [`NOT verified: ${result.caseDir}`, `  first problem: ${problemLocation(first)}: ${first.message} [${first.kind}]`];
+  const lines = [`NOT verified: ${result.caseDir}`, ...examined, `  first problem: ${problemLocation(first)}: ${first.message} [${first.kind}]`];
   const rest = result.problems.filter((p) => p !== first);
   for (const p of rest.slice(0, 20)) lines.push(`  ${p.severity}: ${problemLocation(p)}: ${p.message} [${p.kind}]`);
   if (rest.length > 20) lines.push(`  … and ${rest.length - 20} more (--json lists every problem)`);

@@ -554,9 +554,17 @@ export async function fetchCase(store: ImmutableStore, dir: string): Promise<Fet
   const temp = `${target}.fetching`;
   // The first folder this made above the target (undefined when they all existed): a failed
   // fetch removes them again, so a mistyped URL leaves nothing behind.
-  const madeParent = await mkdir(dirname(target), { recursive: true });
+  // A --dir this user cannot write in (read-only media, another user's folder) is bad input, said
+  // as such; only a temp folder that is already there can be another fetch's.
+  const cannotCreate = (cause: unknown): CustodyError =>
+    (cause as NodeJS.ErrnoException).code === 'EEXIST'
+      ? new CustodyError('E_INPUT', `cannot create ${temp} (${(cause as Error).message}): is another fetch running? remove it if not`, { cause, resource: temp })
+      : new CustodyError('E_INPUT', `cannot create the folder for --dir ${target} (${(cause as Error).message}): give a --dir this user can write`, { cause, resource: target });
+  const madeParent = await mkdir(dirname(target), { recursive: true }).catch((cause: unknown) => {
+    throw cannotCreate(cause);
+  });
   await mkdir(temp, { mode: 0o700 }).catch((cause: unknown) => {
-    throw new CustodyError('E_INPUT', `cannot create ${temp} (${(cause as Error).message}): is another fetch running? remove it if not`, { cause, resource: temp });
+    throw cannotCreate(cause);
   });
   const objects: FetchCaseResult['objects'] = [];
   try {

@@ -91,6 +91,10 @@ export interface ReportModel {
   closedAt?: string;
   /** `SEQ:HASH` of the ledger's last entry. */
   head?: string;
+  /** Ledger lines that are not an entry (not JSON, cut short): the report cannot show them. */
+  unreadableLines: number[];
+  /** manifest.json is in the case folder (whether or not it verifies). */
+  manifestPresent: boolean;
   targets: TargetRow[];
   changes: ChangeRow[];
   analysts: string[];
@@ -113,7 +117,13 @@ export interface ReportModel {
   clocks: ClockRow[];
 }
 
-export function buildReportModel(entries: readonly LedgerEntry[], verification: VerifyResult, now: Date): ReportModel {
+export function buildReportModel(
+  entries: readonly LedgerEntry[],
+  verification: VerifyResult,
+  now: Date,
+  /** What the report read besides the entries: lines that are not one, and whether manifest.json is there. */
+  read: { unreadableLines?: readonly number[]; manifestPresent?: boolean } = {},
+): ReportModel {
   const runs = entries.filter((e) => e.type === 'case.opened' || e.type === 'case.resumed');
   const unique = (values: unknown[]) => [...new Set(values.filter((v): v is string => typeof v === 'string' && v !== ''))];
   const { files, artifacts } = collectEvidenceItems(entries);
@@ -129,6 +139,8 @@ export function buildReportModel(entries: readonly LedgerEntry[], verification: 
     // Closed: case.closed at the end, or followed only by the records of its copy.
     ...(sealed ? { closedAt: sealed.time } : {}),
     ...(verification.head ? { head: `${verification.head.seq}:${verification.head.hash}` } : {}),
+    unreadableLines: [...(read.unreadableLines ?? [])],
+    manifestPresent: read.manifestPresent ?? verification.closed,
     targets: targetRows(entries, artifacts, files, notCollected),
     changes: changeRows(entries),
     analysts: unique([...runs.map((e) => e.data.analyst), ...entries.map((e) => e.actor)]),

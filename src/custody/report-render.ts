@@ -60,7 +60,10 @@ function sectionsOf(model: ReportModel): Section[] {
     Object.entries(record ?? {})
       .map(([k, value]) => `${k}=${typeof value === 'string' ? value : JSON.stringify(value)}`)
       .join(', ');
-  const fingerprint = v.fingerprint ? `sha256:${v.fingerprint}` : model.fingerprint;
+  // Line 1 holds case.opened, which pins the key: unreadable, neither is known, and the case did
+  // not lack them.
+  const firstUnreadable = model.unreadableLines[0] === 1 ? 'unknown: ledger.jsonl line 1 (case.opened, which pins the key) is unreadable; custody verify names the problem' : undefined;
+  const fingerprint = v.fingerprint ? `sha256:${v.fingerprint}` : firstUnreadable ?? model.fingerprint;
   const byTarget = new Map<string, ReportModel['files']>();
   for (const f of model.files) {
     const key = f.target ?? '';
@@ -88,18 +91,22 @@ function sectionsOf(model: ReportModel): Section[] {
     table: { headers: ['Path', 'Kind', 'Source', 'SHA-256', 'Size (bytes)', 'Cloud ids'], rows: files.map(fileRow), narrow: [4] },
   }));
   const head = model.head ?? '(no entries)';
+  const unreadable = model.unreadableLines.length > 0
+    ? [kv('Unreadable ledger lines (not shown in this report)', `${model.unreadableLines.slice(0, 20).join(', ')}${model.unreadableLines.length > 20 ? `, … (${model.unreadableLines.length} in all)` : ''}; custody verify names the problem with each`)]
+    : [];
   return [
     {
       title: 'Summary',
       paragraphs: [verdict],
       list: [
         kv('Case id', model.caseId),
-        kv('Opened (UTC)', model.openedAt ?? '(no case.opened entry)'),
+        kv('Opened (UTC)', model.openedAt ?? firstUnreadable ?? '(no case.opened entry)'),
         kv('Closed (UTC)', model.closedAt ?? (v.closed ? '(closed)' : 'not closed: the ledger does not end in case.closed')),
         { parts: [{ prose: 'Time zone: all times in this report are UTC (ISO 8601, ' }, { prose: '`Z`' }, { prose: '), as the ledger records them' }] },
         kv('Ledger head (last entry, SEQ:HASH)', head),
         kv('Signing key fingerprint (SHA-256 of the public key)', fingerprint),
-        kv('Signed manifest', v.closed ? 'present and matching the ledger head' : 'none (the case is not closed)'),
+        ...unreadable,
+        kv('Signed manifest', manifestState(model)),
         ...model.clocks.map((clock) => kv(`Collector's clock against ${clock.cloud}'s`, clockText(clock))),
         ...(model.redactions.length > 0
           ? [prose`Descriptions stored redacted: ${String(model.redactions.length)} file${model.redactions.length === 1 ? '' : 's'} with customer credentials cut out before storing (see Redacted descriptions)`]
@@ -395,4 +402,12 @@ export function clockText(clock: Pick<ClockRow, 'cloud' | 'answers' | 'credentia
   const from = `${clock.answers} to ${clock.credentials} ${clock.credential}${clock.credentials === 1 ? '' : 's'}; the ledger's times are the collector's`;
   const worst = Math.abs(clock.minMs) > Math.abs(clock.maxMs) ? clock.minMs : clock.maxMs;
   return `${clockWithinASecond(worst) ? '' : 'up to '}${clockOffsetWords(worst)} ${clock.cloud}'s (${from})`;
+}
+
+/** What the summary says of manifest.json: one that is there but does not verify is not "none". */
+function manifestState(model: ReportModel): string {
+  if (model.verification.closed) return 'present and matching the ledger head';
+  if (model.manifestPresent) return 'present, but it does not verify (see Verification details)';
+  if (model.verification.problems.some((p) => p.kind === 'manifest-missing')) return 'missing: the ledger ends in case.closed but manifest.json is not there (see Verification details)';
+  return 'none (the case is not closed)';
 }

@@ -2,13 +2,15 @@
  * Writes report.md and report.html into a case folder: who did what, when, to which target,
  * what was collected with its hashes, what failed, and whether the case verifies.
  */
-import { lstat, readFile, rm, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { constants } from 'node:fs';
+import { access, lstat, open, readFile, unlink } from 'node:fs/promises';
+import { isAbsolute, join, relative, resolve, sep } from 'node:path';
 import type { LedgerEntry } from '../core/ports.js';
 import { CustodyError } from '../core/errors.js';
 import { parseEntryLine } from './entry.js';
 import { assertCaseFolder } from './case-folder.js';
-import { LEDGER_FILE, REPORT_FILES } from './layout.js';
+import { ensureConfiguredDir } from './configured-dir.js';
+import { LEDGER_FILE, MANIFEST_FILE, REPORT_FILES } from './layout.js';
 import { buildReportModel } from './report-model.js';
 import { renderHtml, renderMarkdown } from './report-render.js';
 import { verifyCase, type VerifyResult } from './verify.js';
@@ -25,54 +27,124 @@ export interface ReportResult {
 /**
  * Verifies the case as `custody verify` does, then renders its report. A case that fails
  * verification (or is not closed) still gets a report, which says so at the top and lists every
- * problem.
+ * problem. The report goes into the case folder unless `outDir` names another folder (made if
+ * missing): then the case folder is only read, as on write-protected media, and a report.md or
+ * report.html already in `outDir` is never replaced.
  *
  * @example
  * const { html } = await renderReport('cases/IR-2024-001'); // cases/IR-2024-001/report.html
+ * await renderReport('/media/ro/IR-2024-001', { outDir: 'reports/IR-2024-001' });
  */
-export async function renderReport(caseDir: string, options: { now?: Date } = {}): Promise<ReportResult> {
+export async function renderReport(caseDir: string, options: { now?: Date; outDir?: string } = {}): Promise<ReportResult> {
+  const out = options.outDir === undefined ? undefined : elsewhere(caseDir, options.outDir);
   // Never write report files into a folder that is not a case (an evidence tree, someone's own
   // folder with a report.md of its own, beside an evidence/ folder of its own).
-  await assertCaseFolder(caseDir, { toWrite: true });
+  await assertCaseFolder(caseDir, { toWrite: out === undefined });
+  // Where the report cannot go is said before the case is verified (a large case takes a while).
+  if (out === undefined) await access(caseDir, constants.W_OK).catch((cause: unknown) => { throw notWritable(caseDir, cause); });
+  else await prepareOutDir(out);
   // The verdict `custody verify` gives, which the report tells counsel to run: a case that is not
   // closed is not vouched for (entries cut from its end could not be noticed), so it never PASSES.
   const verification = await verifyCase(caseDir, { requireClosed: true });
-  const entries = await readEntriesLeniently(caseDir);
-  const model = buildReportModel(entries, verification, options.now ?? new Date());
+  const { entries, unreadableLines } = await readEntriesLeniently(caseDir);
+  const manifestPresent = await lstat(join(caseDir, MANIFEST_FILE)).then(() => true, () => false);
+  const model = buildReportModel(entries, verification, options.now ?? new Date(), { unreadableLines, manifestPresent });
   const [mdName, htmlName] = REPORT_FILES;
-  const markdown = join(caseDir, mdName);
-  const html = join(caseDir, htmlName);
+  const dir = out ?? caseDir;
+  const markdown = join(dir, mdName);
+  const html = join(dir, htmlName);
   try {
-    await replaceFile(markdown, renderMarkdown(model));
-    await replaceFile(html, renderHtml(model));
+    await writeReportFile(markdown, renderMarkdown(model), out === undefined);
+    await writeReportFile(html, renderHtml(model), out === undefined);
   } catch (cause) {
-    throw new CustodyError('E_INTERNAL', `cannot write the report in ${caseDir}: ${(cause as Error).message}`, {
+    if (isNotWritable(cause)) throw out === undefined ? notWritable(caseDir, cause) : outNotWritable(out, cause);
+    throw new CustodyError('E_INTERNAL', `cannot write the report in ${dir}: ${(cause as Error).message}`, {
       cause,
-      resource: caseDir,
+      resource: dir,
     });
   }
   return { markdown, html, verification, redactedFiles: model.redactions.length };
 }
 
-/** Writes a fresh file: a symlink planted under a report's name is replaced, never followed. */
-async function replaceFile(path: string, text: string): Promise<void> {
-  await rm(path, { force: true });
-  await writeFile(path, text, { mode: 0o600, flag: 'wx' });
+/** `outDir` as an absolute path, or undefined when it is the case folder itself; never a folder inside the case. */
+function elsewhere(caseDir: string, outDir: string): string | undefined {
+  const out = resolve(outDir);
+  const within = relative(resolve(caseDir), out);
+  if (within === '') return undefined;
+  if (within !== '..' && !within.startsWith(`..${sep}`) && !isAbsolute(within)) {
+    throw new CustodyError('E_INPUT', `--out ${out} is inside the case folder ${caseDir}: a report there would change the case; give a folder outside it`, { resource: out });
+  }
+  return out;
 }
 
-/** Every line that parses as an entry; a report of a damaged ledger shows what is readable. */
-async function readEntriesLeniently(caseDir: string): Promise<LedgerEntry[]> {
+/** Makes the folder; refuses one that already holds a report (someone's own, or another case's). */
+async function prepareOutDir(out: string): Promise<void> {
+  await ensureConfiguredDir(out, '--out');
+  for (const name of REPORT_FILES) {
+    const path = join(out, name);
+    if (await lstat(path).then(() => true, () => false)) {
+      throw new CustodyError('E_INPUT', `${path} already exists: a report never replaces a file outside the case folder; remove it or give another --out folder`, { resource: path });
+    }
+  }
+}
+
+function isNotWritable(cause: unknown): boolean {
+  const code = (cause as NodeJS.ErrnoException | undefined)?.code;
+  return code === 'EACCES' || code === 'EPERM' || code === 'EROFS';
+}
+
+function notWritable(caseDir: string, cause: unknown): CustodyError {
+  return new CustodyError(
+    'E_INPUT',
+    `cannot write the report into the case folder ${caseDir} (${(cause as NodeJS.ErrnoException).code ?? (cause as Error).message}: read-only media, or this user may not write there); ` +
+      'give --out DIR to write report.md and report.html into another folder (the case folder is then only read)',
+    { cause, resource: caseDir },
+  );
+}
+
+function outNotWritable(out: string, cause: unknown): CustodyError {
+  return new CustodyError('E_CONFIG', `--out ${out} cannot be written into (${(cause as Error).message}); give a folder this user can write`, { cause, resource: out });
+}
+
+/**
+ * Writes a fresh file: in the case folder, a symlink planted under a report's name is replaced,
+ * never followed (elsewhere nothing is replaced). A write that fails part-way removes its file.
+ */
+async function writeReportFile(path: string, text: string, replace: boolean): Promise<void> {
+  if (replace) {
+    await unlink(path).catch((cause: NodeJS.ErrnoException) => {
+      if (cause.code !== 'ENOENT') throw cause;
+    });
+  }
+  const file = await open(path, 'wx', 0o600);
+  try {
+    await file.writeFile(text);
+    await file.close();
+  } catch (cause) {
+    await file.close().catch(() => undefined);
+    await unlink(path).catch(() => undefined);
+    throw cause;
+  }
+}
+
+/**
+ * Every line that parses as an entry; a report of a damaged ledger shows what is readable, and
+ * says which lines it could not read (numbered as verify numbers them).
+ */
+async function readEntriesLeniently(caseDir: string): Promise<{ entries: LedgerEntry[]; unreadableLines: number[] }> {
+  const entries: LedgerEntry[] = [];
+  const unreadableLines: number[] = [];
   // Only a regular file, as verify reads it: a FIFO planted under the ledger's name would block
   // the read for ever (verify has named what is there instead).
   const path = join(caseDir, LEDGER_FILE);
-  if (!(await lstat(path).catch(() => undefined))?.isFile()) return [];
+  if (!(await lstat(path).catch(() => undefined))?.isFile()) return { entries, unreadableLines };
   const text = await readFile(path, 'utf8').catch(() => '');
-  const entries: LedgerEntry[] = [];
   // A byte order mark before the first entry: verify names it and reads the entries without it.
-  for (const line of (text.startsWith('\uFEFF') ? text.slice(1) : text).split('\n')) {
-    if (!line) continue;
+  (text.startsWith('\uFEFF') ? text.slice(1) : text).split('\n').forEach((line, index) => {
+    if (!line) return;
     const parsed = parseEntryLine(line);
     if ('entry' in parsed) entries.push(parsed.entry);
-  }
-  return entries;
+    else unreadableLines.push(index + 1);
+  });
+  return { entries, unreadableLines };
 }

@@ -120,7 +120,7 @@ export async function verifyCase(caseDir: string, options: VerifyOptions = {}): 
   // Raw disk images written into the case folder (`--image`) are re-hashed like evidence, after
   // the evidence files (a case without images pays one pass over the entries for them).
   const verified = (await checkFiles(caseDir, entries, fail, warn)) + (await checkDiskImages(caseDir, entries, fail));
-  await checkCaseRoot(caseDir, warn, imageRoots(entries));
+  await checkCaseRoot(caseDir, warn, imageRoots(entries), closed);
   const chain = settleChain(walk, await signatures.finish());
 
   const last = entries[entries.length - 1];
@@ -501,13 +501,13 @@ async function hashEvidenceFiles(paths: ReadonlyArray<string | undefined>): Prom
   return results;
 }
 
-async function checkCaseRoot(caseDir: string, warn: Report, imageDirs: ReadonlySet<string>): Promise<void> {
+async function checkCaseRoot(caseDir: string, warn: Report, imageDirs: ReadonlySet<string>, closed: boolean): Promise<void> {
   const known = new Set<string>([LEDGER_FILE, MANIFEST_FILE, EVIDENCE_DIR, PARTIAL_DIR, ...REPORT_FILES, ...imageDirs]);
   for (const name of readdirOrEmpty(caseDir)) {
     if (name === HASH_PROGRESS_DIR) {
       warn({ kind: 'leftover-partial', path: name, message: 'a disk hash was interrupted: its progress is kept here for --resume (not evidence)' });
     } else if (name === LOCK_FILE) {
-      warn({ kind: 'lock-present', path: name, message: 'the case is open in a run, or its last run was interrupted (.lock is present)' });
+      warn({ kind: 'lock-present', path: name, message: closed ? staleLockMessage(caseDir) : 'the case is open in a run, or its last run was interrupted (.lock is present)' });
     } else if (!known.has(name) && !/^report\.[A-Za-z0-9]+$/.test(name)) {
       warn({ kind: 'unknown-file', path: name, message: `${name} at the case root is not part of the case (ignored)` });
     }
@@ -516,6 +516,29 @@ async function checkCaseRoot(caseDir: string, warn: Report, imageDirs: ReadonlyS
   for (const path of await listFiles(caseDir, PARTIAL_DIR, () => undefined)) {
     warn({ kind: 'leftover-partial', path, message: `${path} is an incomplete write from an interrupted run (not evidence; removed on resume)` });
   }
+}
+
+/**
+ * A lock on a closed case: no collection runs into it, so it was left behind (or a copy-case, or a
+ * resume reopening the case, holds it now). Named with the run that wrote it, where the file says.
+ */
+function staleLockMessage(caseDir: string): string {
+  let by = '';
+  try {
+    const path = join(caseDir, LOCK_FILE);
+    // A small regular file only: a FIFO under its name would block the read.
+    const info = lstatSync(path);
+    if (info.isFile() && info.size < 4096) {
+      const holder = JSON.parse(readFileSync(path, 'utf8')) as { pid?: unknown; host?: unknown };
+      if (typeof holder.pid === 'number' && typeof holder.host === 'string') by = ` (written by pid ${holder.pid} on host ${holder.host})`;
+    }
+  } catch {
+    // unreadable or not JSON: said without its writer
+  }
+  return (
+    `.lock on a closed case${by} is stale: a closed case is not being collected, so a run left it without removing it (unless a custody copy-case, or a collect --resume reopening the case, holds it on that host right now). ` +
+    'It is harmless to verify and does not change this verdict; if no such run is going, the custodian may delete it from the original folder (leave it on a copy or write-protected media)'
+  );
 }
 
 /**

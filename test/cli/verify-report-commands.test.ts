@@ -3,9 +3,11 @@
  * closed case: what the verifier knows from elsewhere (key, head), closed vs open cases, and what
  * is and is not a case folder.
  */
-import { mkdir, readFile, readdir, rm, symlink, writeFile } from 'node:fs/promises';
+import { execFileSync, spawnSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { lstat, mkdir, readFile, readdir, rm, symlink, writeFile } from 'node:fs/promises';
 import { join, relative } from 'node:path';
-import { beforeEach, describe, expect, it, onTestFinished, vi } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it, onTestFinished, vi } from 'vitest';
 import { EXIT } from '../../src/core/errors.js';
 import { openCase, type CaseHandle } from '../../src/custody/index.js';
 import { custody } from '../e2e/cli-run.js';
@@ -34,6 +36,29 @@ describe('custody verify: closed cases, expected key and head', () => {
     expect(run.stdout).toContain(`signing key: sha256:${kase.fingerprint}`);
     const json = JSON.parse((await custody(['verify', '--json', kase.caseDir])).stdout) as Record<string, unknown>;
     expect(json).toMatchObject({ ok: true, closed: true, ledgerHead: head(10), keyFingerprint: `sha256:${kase.fingerprint}` });
+  });
+
+  it('a NOT verified verdict names the ledger head and signing key examined, in the lines a verified one prints', async () => {
+    const intact = (await custody(['verify', kase.caseDir])).stdout.split('\n');
+    await writeFile(join(kase.caseDir, 'evidence', 'ev-aaaaaaaaaaaa', 'stray.txt'), 'x');
+    const failed = (await custody(['verify', kase.caseDir])).stdout.split('\n');
+    expect(failed.slice(0, 4)).toEqual([
+      `NOT verified: ${kase.caseDir}`,
+      `  ledger head: ${head(10)}`,
+      `  signing key: sha256:${kase.fingerprint}`,
+      expect.stringMatching(/^ {2}first problem: evidence\/ev-aaaaaaaaaaaa\/stray\.txt: /),
+    ]);
+    expect(failed.slice(1, 3)).toEqual(intact.slice(1, 3));
+    // A closed case whose first line is unreadable: its head is named, and not as that of an open case.
+    await writeFile(ledgerPath(), `x${lines.join('\n')}\n`);
+    const unreadable = (await custody(['verify', kase.caseDir])).stdout.split('\n');
+    expect(unreadable.slice(0, 3)).toEqual([`NOT verified: ${kase.caseDir}`, `  ledger head: ${head(10)}`, expect.stringMatching(/^ {2}first problem: ledger\.jsonl line 1: line 1 is not a ledger entry/)]);
+    await writeFile(ledgerPath(), `${lines.join('\n')}\n`);
+    // An open case: the head is said with that, as --allow-open says it.
+    await rm(join(kase.caseDir, 'manifest.json'));
+    await cutTo(9);
+    const open = (await custody(['verify', kase.caseDir])).stdout.split('\n');
+    expect(open.slice(0, 3)).toEqual([`NOT verified: ${kase.caseDir}`, `  ledger head: ${head(9)} (the case is not closed)`, `  signing key: sha256:${kase.fingerprint}`]);
   });
 
   it('verify --json has exactly the keys README documents, and a problem the fields it names', async () => {
@@ -69,7 +94,7 @@ describe('custody verify: closed cases, expected key and head', () => {
     await writeFile(join(kase.caseDir, 'evidence', 'ev-aaaaaaaaaaaa', 'stray.txt'), 'x');
     const failing = await custody(['verify', kase.caseDir, '--against', url], { env });
     expect(failing.code).toBe(EXIT.VERIFY_FAILED);
-    expect(failing.stdout).toMatch(/^NOT verified: .*\n {2}first problem: evidence\/ev-aaaaaaaaaaaa\/stray\.txt: .*\nnot checked against its copy s3:\/\/evidence\/cases\/IR-2026-0042: no region for the evidence bucket: .*\[E_CONFIG\]\n$/);
+    expect(failing.stdout).toMatch(/^NOT verified: .*\n {2}ledger head: 10:[0-9a-f]{64}\n {2}signing key: sha256:[0-9a-f]{64}\n {2}first problem: evidence\/ev-aaaaaaaaaaaa\/stray\.txt: .*\nnot checked against its copy s3:\/\/evidence\/cases\/IR-2026-0042: no region for the evidence bucket: .*\[E_CONFIG\]\n$/);
     const json = JSON.parse((await custody(['verify', '--json', kase.caseDir, '--against', url], { env })).stdout) as Record<string, unknown>;
     expect(json).toMatchObject({ ok: false, exitCode: EXIT.VERIFY_FAILED, against: { ok: false, url, error: { code: 'E_CONFIG' } } });
   });
@@ -86,9 +111,9 @@ describe('custody verify: closed cases, expected key and head', () => {
     const run = await custody(['verify', kase.caseDir]);
     expect(run.code).toBe(EXIT.VERIFY_FAILED);
     const lines = run.stdout.trimEnd().split('\n');
-    expect(lines).toHaveLength(23);
-    expect(lines[1]).toBe('  first problem: evidence/ev-aaaaaaaaaaaa/stray-00.txt: evidence/ev-aaaaaaaaaaaa/stray-00.txt is in the case folder but no ledger entry records it [unrecorded-file]');
-    expect(lines[22]).toBe('  … and 4 more (--json lists every problem)');
+    expect(lines).toHaveLength(25);
+    expect(lines[3]).toBe('  first problem: evidence/ev-aaaaaaaaaaaa/stray-00.txt: evidence/ev-aaaaaaaaaaaa/stray-00.txt is in the case folder but no ledger entry records it [unrecorded-file]');
+    expect(lines[24]).toBe('  … and 4 more (--json lists every problem)');
     const json = JSON.parse((await custody(['verify', '--json', kase.caseDir])).stdout) as { problems: unknown[] };
     expect(json.problems).toHaveLength(25);
   });
@@ -328,5 +353,121 @@ describe('custody verify and report: only case folders, by path or by case id', 
     const run = await custody(['verify', kase.caseDir]);
     expect(run.code).toBe(EXIT.VERIFY_FAILED);
     expect(run.stdout).toContain('[ledger-missing]');
+  });
+});
+
+describe('custody verify and report on write-protected media (the examiner, months later)', () => {
+  const scratch = useScratch();
+  let kase: CaseHandle;
+  const undo: Array<() => void> = [];
+
+  beforeEach(async () => {
+    kase = await buildClosedCase(scratch);
+    await custody(['report', kase.caseDir]); // a case as collect leaves it: with its report
+  });
+  // Before the scratch folder is removed (its after-hook runs after this one).
+  afterEach(() => {
+    for (const step of undo.splice(0)) step();
+  });
+
+  /** Every folder and file under `dir` with its type, mode, size, mtime and (files) SHA-256. */
+  async function listing(dir: string): Promise<string[]> {
+    const rows: string[] = [];
+    for (const rel of ['.', ...(await readdir(dir, { recursive: true })).sort()]) {
+      const path = join(dir, rel);
+      const info = await lstat(path);
+      const sha = info.isFile() ? createHash('sha256').update(await readFile(path)).digest('hex') : '-';
+      rows.push(`${rel} ${info.mode.toString(8)} ${info.size} ${info.mtimeMs} ${sha}`);
+    }
+    return rows;
+  }
+
+  /** Makes the folder unwritable: chmod for a user, the immutable attribute for root (which ignores modes). */
+  async function writeProtect(dir: string): Promise<void> {
+    const asRoot = process.getuid?.() === 0;
+    if (asRoot) execFileSync('chattr', ['-R', '+i', dir]);
+    else execFileSync('chmod', ['-R', 'a-w', dir]);
+    undo.push(() => {
+      if (asRoot) execFileSync('chattr', ['-R', '-i', dir]);
+      else execFileSync('chmod', ['-R', 'u+w', dir]);
+    });
+  }
+
+  it('a read-only case verifies and reports with --out, and nothing in it changes', async () => {
+    const before = await listing(kase.caseDir);
+    await writeProtect(kase.caseDir);
+    const verify = await custody(['verify', kase.caseDir]);
+    expect([verify.code, verify.stderr]).toEqual([EXIT.OK, '']);
+    expect(verify.stdout).toMatch(/^verified: /);
+    expect(JSON.parse((await custody(['verify', '--json', kase.caseDir])).stdout)).toMatchObject({ ok: true, exitCode: EXIT.OK });
+
+    const out = join(scratch.root, 'examiner', 'IR-2026-0042');
+    const report = await custody(['report', kase.caseDir, '--out', out]);
+    expect([report.code, report.stderr]).toEqual([EXIT.OK, '']);
+    expect(report.stdout).toBe(`${join(out, 'report.md')}\n${join(out, 'report.html')}\n`);
+    expect(await readFile(join(out, 'report.md'), 'utf8')).toContain('PASSED');
+    expect(await readFile(join(out, 'report.html'), 'utf8')).toContain(kase.fingerprint);
+    // A relative --out is taken against the working directory.
+    const relative = await custody(['report', '--json', kase.caseDir, '--out', 'again'], { cwd: scratch.root });
+    expect(JSON.parse(relative.stdout)).toMatchObject({ report: { markdown: join(scratch.root, 'again', 'report.md') }, exitCode: EXIT.OK });
+
+    expect(await listing(kase.caseDir)).toEqual(before);
+  });
+
+  it('report without --out on a read-only case is exit 3 naming the folder and --out, before anything is written', async () => {
+    const before = await listing(kase.caseDir);
+    await writeProtect(kase.caseDir);
+    const run = await custody(['report', kase.caseDir]);
+    expect(run.code).toBe(EXIT.BAD_INPUT);
+    expect(run.stdout).toBe('');
+    expect(run.stderr).toMatch(
+      new RegExp(`^custody: cannot write the report into the case folder ${kase.caseDir.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')} \\((EACCES|EPERM): read-only media, or this user may not write there\\); give --out DIR to write report\\.md and report\\.html into another folder \\(the case folder is then only read\\) \\[E_INPUT\\]\n$`),
+    );
+    const json = JSON.parse((await custody(['report', '--json', kase.caseDir])).stdout) as { error: { code: string; resource: string }; exitCode: number };
+    expect(json).toMatchObject({ error: { code: 'E_INPUT', resource: kase.caseDir }, exitCode: EXIT.BAD_INPUT });
+    expect(await listing(kase.caseDir)).toEqual(before);
+  });
+
+  it('a report write that fails part-way (a file size limit: EFBIG) leaves no partial report in the case folder', async () => {
+    const html = await readFile(join(kase.caseDir, 'report.html'), 'utf8');
+    const main = join(import.meta.dirname, '../../src/cli/main.ts');
+    // 8 KiB per file: the small case's report.md and report.html are larger.
+    const run = spawnSync('sh', ['-c', 'ulimit -f 8 && exec "$@"', 'sh', process.execPath, '--import', 'tsx', main, 'report', kase.caseDir], {
+      cwd: join(import.meta.dirname, '../..'),
+      encoding: 'utf8',
+      env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/tmp' },
+    });
+    expect(run.status).toBe(EXIT.INTERNAL);
+    expect(run.stderr).toContain(`custody: cannot write the report in ${kase.caseDir}: EFBIG`);
+    // report.md (written first) is gone rather than cut short; report.html is the earlier one, whole.
+    expect((await readdir(kase.caseDir)).sort()).toEqual(['evidence', 'ledger.jsonl', 'manifest.json', 'report.html']);
+    expect(await readFile(join(kase.caseDir, 'report.html'), 'utf8')).toBe(html);
+  });
+
+  it('on a writable case too, verify and report --out leave every name, mode, mtime and byte of the case as it was', async () => {
+    const before = await listing(kase.caseDir);
+    expect((await custody(['verify', kase.caseDir])).code).toBe(EXIT.OK);
+    expect((await custody(['verify', '--json', kase.caseDir])).code).toBe(EXIT.OK);
+    expect((await custody(['report', kase.caseDir, '--out', join(scratch.root, 'out')])).code).toBe(EXIT.OK);
+    expect(await listing(kase.caseDir)).toEqual(before);
+  });
+
+  it('report --out never writes inside the case folder nor over a report already in DIR', async () => {
+    const before = await listing(kase.caseDir);
+    const inside = join(kase.caseDir, 'evidence', 'ev-aaaaaaaaaaaa');
+    const refused = await custody(['report', kase.caseDir, '--out', inside]);
+    expect(refused.code).toBe(EXIT.BAD_INPUT);
+    expect(refused.stderr).toBe(`custody: --out ${inside} is inside the case folder ${kase.caseDir}: a report there would change the case; give a folder outside it [E_INPUT]\n`);
+    expect(await listing(kase.caseDir)).toEqual(before);
+
+    const matter = join(scratch.root, 'matter');
+    await mkdir(matter);
+    await writeFile(join(matter, 'report.html'), 'counsel notes');
+    const taken = await custody(['report', kase.caseDir, '--out', matter]);
+    expect(taken.code).toBe(EXIT.BAD_INPUT);
+    expect(taken.stderr).toContain(`${join(matter, 'report.html')} already exists: a report never replaces a file outside the case folder`);
+    expect(await readdir(matter)).toEqual(['report.html']);
+    expect(await readFile(join(matter, 'report.html'), 'utf8')).toBe('counsel notes');
+    expect((await custody(['report', kase.caseDir, '--out', ''])).code).toBe(EXIT.BAD_INPUT);
   });
 });

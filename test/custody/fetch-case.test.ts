@@ -2,10 +2,11 @@
  * fetch-case that fails (a case not in the bucket, a mistyped URL) leaves nothing behind: not
  * the folder, nor the folders above it that it made for it.
  */
+import { execFileSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { readdir } from 'node:fs/promises';
+import { mkdir, readdir } from 'node:fs/promises';
 import { join } from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it } from 'vitest';
 import { CustodyError } from '../../src/core/errors.js';
 import { fetchCase, type ImmutableStore } from '../../src/custody/immutable-copy.js';
 import { errorOf, useScratch } from './helpers.js';
@@ -30,5 +31,28 @@ describe('fetch-case of a copy that is not there', () => {
     expect(error.message).toContain('ledger.jsonl is not in the bucket');
     expect(existsSync(join(scratch.root, 'restored'))).toBe(false);
     expect(await readdir(scratch.root)).toEqual(before);
+  });
+});
+
+describe('fetch-case into a folder this user cannot write (read-only media)', () => {
+  const scratch = useScratch();
+  const undo: Array<() => void> = [];
+  afterEach(() => {
+    for (const step of undo.splice(0)) step();
+  });
+
+  it('is bad input naming --dir, never an internal error or a hint that another fetch is running', async () => {
+    const media = join(scratch.root, 'media');
+    await mkdir(media);
+    // Root ignores permission bits, so as root the folder is made immutable instead (EPERM).
+    const asRoot = process.getuid?.() === 0;
+    execFileSync(asRoot ? 'chattr' : 'chmod', [asRoot ? '+i' : 'a-w', media]);
+    undo.push(() => execFileSync(asRoot ? 'chattr' : 'chmod', [asRoot ? '-i' : 'u+w', media]));
+    for (const dir of [join(media, 'IR-NONE'), join(media, 'restored', 'IR-NONE')]) {
+      const error = await errorOf(fetchCase(emptyStore, dir));
+      expect([dir, error.code]).toEqual([dir, 'E_INPUT']);
+      expect(error.message).toMatch(new RegExp(`^cannot create the folder for --dir ${dir.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')} \\((EACCES|EPERM): .*\\): give a --dir this user can write$`));
+    }
+    expect(await readdir(media)).toEqual([]);
   });
 });

@@ -290,6 +290,59 @@ describe('report', () => {
     expect(md).toMatch(/ERROR changed-file \(entry 4\)/);
   });
 
+  it('a report of a ledger whose first line is unreadable says so (and points to verify), never that the case has no opening entry or key', async () => {
+    const kase = await buildClosedCase(scratch);
+    const ledger = join(kase.caseDir, 'ledger.jsonl');
+    const lines = (await readFile(ledger, 'utf8')).split('\n');
+    lines[0] = `x${lines[0]}`;
+    lines[4] = lines[4]!.slice(0, 20);
+    await writeFile(ledger, lines.join('\n'));
+    const result = await renderReport(kase.caseDir);
+    expect(result.verification.ok).toBe(false);
+    const md = await readFile(result.markdown, 'utf8');
+    const unknown = 'unknown: ledger.jsonl line 1 (case.opened, which pins the key) is unreadable; custody verify names the problem';
+    expect(md).toContain(`- Opened (UTC): ${unknown}\n`);
+    expect(md).toContain(`- Signing key fingerprint (SHA-256 of the public key): ${unknown}\n`);
+    expect(md).toContain('- Unreadable ledger lines (not shown in this report): 1, 5; custody verify names the problem with each\n');
+    expect(md).not.toContain('no case.opened entry');
+    expect(md).not.toContain('no key pinned');
+    expect(md).toContain('- Signed manifest: present, but it does not verify (see Verification details)\n');
+  });
+
+  it('a report of a ledger with a readable first line says when it was opened, and lists only the unreadable lines', async () => {
+    const kase = await buildClosedCase(scratch);
+    const ledger = join(kase.caseDir, 'ledger.jsonl');
+    const lines = (await readFile(ledger, 'utf8')).split('\n');
+    const opened = (JSON.parse(lines[0]!) as { time: string }).time;
+    lines[2] = '{not json';
+    await writeFile(ledger, lines.join('\n'));
+    const md = await readFile((await renderReport(kase.caseDir)).markdown, 'utf8');
+    expect(md).toContain(`- Opened (UTC): ${opened}\n`);
+    expect(md).toContain(`- Signing key fingerprint (SHA-256 of the public key): sha256:${kase.fingerprint}\n`);
+    expect(md).toContain('- Unreadable ledger lines (not shown in this report): 3; custody verify names the problem with each\n');
+    // An intact case has no such line.
+    const intact = await buildClosedCase(scratch, { caseId: 'IR-2026-0048' });
+    expect(await readFile((await renderReport(intact.caseDir)).markdown, 'utf8')).not.toContain('Unreadable ledger lines');
+  });
+
+  it("the summary's 'Signed manifest' says present-but-failing or missing as such, and 'none' only for a case that is not closed", async () => {
+    const state = async (caseDir: string) => /^- Signed manifest: (.*)$/m.exec(await readFile((await renderReport(caseDir)).markdown, 'utf8'))?.[1];
+    const kase = await buildClosedCase(scratch);
+    expect(await state(kase.caseDir)).toBe('present and matching the ledger head');
+    const ledger = join(kase.caseDir, 'ledger.jsonl');
+    const text = await readFile(ledger, 'utf8');
+    await writeFile(ledger, `x${text}`); // its first line unreadable: no key to check the manifest with
+    expect(await state(kase.caseDir)).toBe('present, but it does not verify (see Verification details)');
+    await writeFile(ledger, `${text.trimEnd().split('\n').slice(0, 8).join('\n')}\n`); // cut back behind the manifest's head
+    expect(await state(kase.caseDir)).toBe('present, but it does not verify (see Verification details)');
+    await writeFile(ledger, text);
+    await rm(join(kase.caseDir, 'manifest.json'));
+    expect(await state(kase.caseDir)).toBe('missing: the ledger ends in case.closed but manifest.json is not there (see Verification details)');
+    const open = await openCase(caseOptions(scratch, { caseId: 'IR-2026-0049' }));
+    await open.release();
+    expect(await state(open.caseDir)).toBe('none (the case is not closed)');
+  });
+
   it('a report of a case that was never closed does not say PASSED: its verdict is the one custody verify gives', async () => {
     const open = await openCase(caseOptions(scratch, { caseId: 'IR-2026-0047' }));
     await open.storeEvidence({ evidenceId: 'ev-1', name: 'a.json', kind: 'k', source: 's', content: '{}' });

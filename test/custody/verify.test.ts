@@ -252,6 +252,31 @@ describe('verify', () => {
     expect(result.warnings.some((w) => w.kind === 'leftover-partial' && w.path === '.partial/console-output.log.tmp')).toBe(true);
   });
 
+  it('a .lock left on a closed case is named as a stale lock (with its writer), not as a case being collected; the verdict is unchanged', async () => {
+    await writeFile(join(kase.caseDir, '.lock'), JSON.stringify({ pid: 4242, host: 'collector-1' }));
+    const result = await verifyCase(kase.caseDir);
+    expect(result.ok).toBe(true);
+    expect(result.warnings).toEqual([
+      {
+        severity: 'warning',
+        kind: 'lock-present',
+        path: '.lock',
+        message:
+          '.lock on a closed case (written by pid 4242 on host collector-1) is stale: a closed case is not being collected, so a run left it without removing it (unless a custody copy-case, or a collect --resume reopening the case, holds it on that host right now). ' +
+          'It is harmless to verify and does not change this verdict; if no such run is going, the custodian may delete it from the original folder (leave it on a copy or write-protected media)',
+      },
+    ]);
+    await writeFile(join(kase.caseDir, '.lock'), 'half-writ');
+    expect((await verifyCase(kase.caseDir)).warnings[0]?.message).toMatch(/^\.lock on a closed case is stale: /);
+  });
+
+  it('a .lock on a case that is not closed is named as a run that is collecting or was interrupted', async () => {
+    const open = await openCase(caseOptions(scratch, { caseId: 'IR-2026-0043' }));
+    const result = await verifyCase(open.caseDir);
+    expect(result.warnings.filter((w) => w.kind === 'lock-present').map((w) => w.message)).toEqual(['the case is open in a run, or its last run was interrupted (.lock is present)']);
+    await open.release();
+  });
+
   it("an evidence item's folder, or evidence/ itself, replaced by a symlink to a copy outside the case fails for every file under it, which is not read", async () => {
     const item = join(kase.caseDir, 'evidence/ev-aaaaaaaaaaaa');
     const elsewhere = join(scratch.root, 'elsewhere');
