@@ -162,6 +162,8 @@ export function createAwsProvider(config: CustodyConfig, deps: AwsProviderDeps =
       return isAwsTarget(target) ? `aws:${target.account}:${target.region}` : 'aws';
     },
 
+    selectorScope: () => `the allowed accounts (aws.allowedAccounts: ${aws.allowedAccounts.join(', ')}) in ${(aws.regions ?? [aws.region]).join(', ')}`,
+
     plan(target: Target, options: CollectOptions): PlannedStep[] {
       return isAwsTarget(target) ? plannedCalls(target, options, config) : [];
     },

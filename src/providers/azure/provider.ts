@@ -63,6 +63,7 @@ export function createAzureProvider(config: AzureConfig, deps: AzureProviderDeps
       checkSubscription(config, target.resource.subscriptionId, target.key);
     },
     scopeOf: (target: Target) => (isAzureTargetValue(target) ? `azure:${target.resource.subscriptionId.toLowerCase()}` : `azure:${target.key}`),
+    selectorScope: () => `the configured subscriptions (azure.subscriptions: ${config.subscriptions.map((s) => s.subscriptionId).join(', ')})`,
     plan(target: Target, _options: CollectOptions): PlannedStep[] {
       return isAzureTargetValue(target) ? planAzureTarget(config, target) : [];
     },

@@ -185,6 +185,7 @@ export function createGcpCoreProvider(config: GcpConfig, deps: GcpProviderDeps =
     handlesSelector: isGcpSelector,
     validate: (target) => gcp.validate(own(target)),
     scopeOf: (target) => (isGcpTarget(target) ? gcp.scopeOf(target) : 'gcp'),
+    selectorScope: () => `the allowed projects (gcp.allowedProjects: ${config.allowedProjects.join(', ')})`,
     plan: (target, options) => gcp.plan(own(target), options),
     async resolveSelector(selector: Selector, ctx: ProviderContext): Promise<Target[]> {
       if (!isGcpSelector(selector)) throw new CustodyError('E_UNSUPPORTED', `the GCP provider does not resolve ${selector.kind} selectors`);
