@@ -42,4 +42,12 @@ describe('plan of a selector', () => {
     ]);
     await Promise.all(providers.map((p) => p.close?.()));
   });
+
+  it('counts the ids instead of listing them when there are more than three (an organisation may allow hundreds of accounts)', async () => {
+    const accounts = ['222222222222', '333333333333', '444444444444', '555555555555'];
+    const providers = await createProviders(parseConfig({ aws: { ...aws, allowedAccounts: accounts } }));
+    const plan = planCollection({ providers, targets: [], selectors: [REGISTRY.parseSelector('tag:Incident=IR-1')], options: DEFAULT_COLLECT_OPTIONS });
+    expect(plan.selectors[0]!.note).toBe('expanded at collection time by searching the 4 allowed accounts of aws.allowedAccounts in us-east-1; each target found is then collected as planned above');
+    await Promise.all(providers.map((p) => p.close?.()));
+  });
 });
