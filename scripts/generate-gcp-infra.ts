@@ -174,6 +174,10 @@ export function renderGcpTerraform(): string {
 # How to deploy: docs/deploy-gcp.md.
 
 terraform {
+  # The oldest Terraform that reads this file: lifecycle preconditions came in 1.2
+  # (test/infra/gcp-terraform.test.ts derives it from the language features the file uses).
+  required_version = ">= 1.2.0"
+
   required_providers {
     google      = { source = "hashicorp/google" }
     google-beta = { source = "hashicorp/google-beta" }

@@ -3,6 +3,10 @@
 # How to deploy: docs/deploy-gcp.md.
 
 terraform {
+  # The oldest Terraform that reads this file: lifecycle preconditions came in 1.2
+  # (test/infra/gcp-terraform.test.ts derives it from the language features the file uses).
+  required_version = ">= 1.2.0"
+
   required_providers {
     google      = { source = "hashicorp/google" }
     google-beta = { source = "hashicorp/google-beta" }
@@ -159,12 +163,13 @@ resource "google_organization_iam_custom_role" "evidence_hold" {
   org_id      = var.org_id
   role_id     = "cloudCustodyEvidenceHold"
   title       = "cloud-custody evidence hold"
-  description = "Opt-in (gcp.snapshots.evidenceHoldTag): binds the EvidenceHold tag to each evidence snapshot at creation, so the evidence-hold deny policy protects it, and lists the snapshot's tag bindings to confirm it. Bind only when the hold is configured."
+  description = "Opt-in (gcp.snapshots.evidenceHoldTag): binds the EvidenceHold tag to each evidence snapshot at creation, so the evidence-hold deny policy protects it, and lists the snapshot's tag bindings to confirm it; reads the tag value so custody preflight can ask IAM about it. Bind only when the hold is configured."
   stage       = "GA"
   permissions = [
     "compute.snapshots.createTagBinding",
     "compute.snapshots.listTagBindings",
     "resourcemanager.tagValueBindings.create",
+    "resourcemanager.tagValues.get",
   ]
 }
 

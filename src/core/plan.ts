@@ -92,7 +92,7 @@ export function planCollection(input: PlanCollectionInput): CollectionPlan {
     return {
       selector: selectorKey(selector),
       provider: checked.provider.name,
-      note: 'expanded at collection time by searching the configured accounts; each target found is then collected as planned above',
+      note: `expanded at collection time by searching ${checked.provider.selectorScope?.(selector) ?? `${checked.provider.name}'s configured scope`}; each target found is then collected as planned above`,
     };
   });
   return { targets, selectors, permissions: uniquePermissions(targets.flatMap((t) => t.permissions)) };

@@ -193,6 +193,8 @@ export interface Provider {
   validate(target: Target): void;
   /** Refuses a selector before any cloud call (e.g. an unknown cluster); optional. */
   validateSelector?(selector: Selector): void;
+  /** Where collect would search for a selector's targets, in words (`the allowed projects …`), for `plan`. */
+  selectorScope?(selector: Selector): string;
   /** Targets with the same scope share a concurrency limit (AWS: account and region). */
   scopeOf(target: Target): string;
   /**

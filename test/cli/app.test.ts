@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { COMMAND_OPTIONS, parseCommandArgs } from '../../src/cli/args.js';
 import { CustodyError, EXIT } from '../../src/core/errors.js';
-import { GOOD_CONFIG, cli, fakeDemoLab, fakeWorld, removeWorlds, stopAfterCaseOpens, writeConfig } from './harness.js';
+import { GOOD_CONFIG, azureSection, cli, fakeDemoLab, fakeWorld, removeWorlds, stopAfterCaseOpens, writeConfig } from './harness.js';
 import { MemoryRecorder } from '../core/fakes.js';
 import type { Provider } from '../../src/core/ports.js';
 
@@ -443,14 +443,7 @@ describe('targets pasted as URLs (a GCP selfLink or Cloud Console page, an Azure
   const config = {
     casesDir: 'cases',
     gcp: { forensicsProject: 'custody-forensics', allowedProjects: ['web-prod'] },
-    azure: {
-      socTenantId: '99999999-2222-3333-4444-555555555555',
-      socSubscriptionId: '88888888-2222-3333-4444-555555555555',
-      clientId: '77777777-2222-3333-4444-555555555555',
-      assertion: { source: 'token-file', path: 'federated-token' },
-      subscriptions: [{ subscriptionId: SUB, tenantId: '66666666-2222-3333-4444-555555555555' }],
-      evidenceContainerUrl: 'https://socevidence.blob.core.windows.net/evidence',
-    },
+    azure: azureSection(SUB),
   };
 
   it('plan takes each and plans the target by its canonical id, the key the ledger would record', async () => {

@@ -92,6 +92,18 @@ export const GOOD_CONFIG = {
   aws: { forensicsAccount: '111111111111', region: 'us-east-1', allowedAccounts: ['222222222222', '333333333333'] },
 };
 
+/** An Azure section that parses (no lab behind it): one customer subscription, SUB. */
+export function azureSection(subscriptionId: string) {
+  return {
+    socTenantId: '99999999-2222-3333-4444-555555555555',
+    socSubscriptionId: '88888888-2222-3333-4444-555555555555',
+    clientId: '77777777-2222-3333-4444-555555555555',
+    assertion: { source: 'token-file', path: 'federated-token' },
+    subscriptions: [{ subscriptionId, tenantId: '66666666-2222-3333-4444-555555555555' }],
+    evidenceContainerUrl: 'https://socevidence.blob.core.windows.net/evidence',
+  };
+}
+
 export async function cli(world: FakeWorld, argv: string[], options: { tty?: boolean; env?: NodeJS.ProcessEnv; signal?: AbortSignal } = {}): Promise<CliRun> {
   let stdout = '';
   let stderr = '';

@@ -54,6 +54,10 @@ const mgFill = {
 const resourcesOf = (template: Template, type: string) => (template.resources as Template[]).filter((r) => r.type === type);
 
 describe('infra/azure does not drift from policies/azure', () => {
+  it.each(Object.keys(AZURE_INFRA_TEMPLATES))('infra/azure/%s needs no tool version (infra/azure/README.md): plain ARM JSON, no languageVersion', (file) => {
+    expect([load(file).languageVersion, typeof load(file).$schema]).toEqual([undefined, 'string']);
+  });
+
   it.each(Object.keys(AZURE_INFRA_TEMPLATES))('infra/azure/%s is exactly what `npm run generate:infra` writes', (file) => {
     expect(readFileSync(join(AZURE_INFRA_DIR, file), 'utf8'), `infra/azure/${file} is stale: run npm run generate:infra`).toBe(renderAzureTemplate(AZURE_INFRA_TEMPLATES[file]!()));
     expect(driftedAzureTemplates()).toEqual([]);

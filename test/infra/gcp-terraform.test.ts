@@ -15,13 +15,30 @@ import { GCP_DENY_POLICY_FILES, GCP_ROLE_FILES, readGcpBindings, readGcpDenyPoli
 type Blocks = Record<string, Array<Record<string, any>>>;
 let resources: Record<string, Blocks>;
 let variables: Record<string, unknown>;
+let terraformBlock: Record<string, unknown>;
+
+/**
+ * The Terraform release that introduced each language feature a generated file might use (Terraform's
+ * upgrade guides and changelogs), and how to find it in the file's text: the file needs the newest.
+ */
+const FEATURES: Array<{ feature: string; since: string; used: (text: string) => boolean }> = [
+  { feature: 'required_providers with source, variable validation, provider = bare reference', since: '0.13.0', used: (t) => /\bsource\s*=|\bvalidation\s*\{/.test(t) },
+  { feature: 'moved blocks, nullable variables', since: '1.1.0', used: (t) => /^moved\s*\{|\bnullable\s*=/m.test(t) },
+  { feature: 'lifecycle precondition / postcondition', since: '1.2.0', used: (t) => /\b(pre|post)condition\s*\{/.test(t) },
+  { feature: 'optional() object attributes, startswith/endswith', since: '1.3.0', used: (t) => /\b(optional|startswith|endswith)\(/.test(t) },
+  { feature: 'check and import blocks, strcontains', since: '1.5.0', used: (t) => /^(check\s+"|import\s*\{)|\bstrcontains\(/m.test(t) },
+  { feature: 'removed blocks', since: '1.7.0', used: (t) => /^removed\s*\{/m.test(t) },
+  { feature: 'ephemeral resources and values', since: '1.10.0', used: (t) => /^ephemeral\s+"|\bephemeral\s*=/m.test(t) },
+];
+const newer = (a: string, b: string) => (a.split('.').map(Number).reduce((d, n, i) => d || n - Number(b.split('.')[i]), 0) > 0 ? a : b);
 
 const terraformForm = (text: string) => text.replace(/\$\{([A-Za-z]+)\}/g, (_, name: string) => GCP_TERRAFORM_MAPPING[name]!);
 
 beforeAll(async () => {
-  const parsed = (await parse('main.tf', readFileSync(GCP_INFRA_FILE, 'utf8'))) as { resource: Record<string, Blocks>; variable: Record<string, unknown> };
+  const parsed = (await parse('main.tf', readFileSync(GCP_INFRA_FILE, 'utf8'))) as { resource: Record<string, Blocks>; variable: Record<string, unknown>; terraform: Array<Record<string, unknown>> };
   resources = parsed.resource;
   variables = parsed.variable;
+  terraformBlock = parsed.terraform[0]!;
 });
 
 describe('infra/gcp/main.tf', () => {
@@ -95,6 +112,18 @@ describe('infra/gcp/main.tf', () => {
     const precondition = shared.lifecycle?.[0]?.precondition?.[0];
     expect(precondition?.condition).toBe('${length(var.target_projects) == 0}');
     expect(precondition?.error_message).toMatch(/^Set target_projects or target_folders, not both: .*gcp\.collectorServiceAccount without \{project\}.*\(with \{project\}\)/);
+  });
+
+  it('states the oldest Terraform that reads it (required_version): the release of the newest language feature it uses, lifecycle preconditions (1.2)', () => {
+    const text = readFileSync(GCP_INFRA_FILE, 'utf8').replace(/^\s*#.*$/gm, '');
+    const used = FEATURES.filter((f) => f.used(text));
+    expect(used.map((f) => f.since)).toEqual(['0.13.0', '1.2.0']);
+    const oldest = used.map((f) => f.since).reduce(newer);
+    expect(terraformBlock.required_version).toBe(`>= ${oldest}`);
+    // A variable's validation that names another variable needs 1.9: each names only its own.
+    for (const [name, [variable]] of Object.entries(variables as Record<string, Array<{ validation?: Array<{ condition: string }> }>>)) {
+      for (const v of variable!.validation ?? []) expect([...v.condition.matchAll(/var\.(\w+)/g)].map((m) => m[1]), name).toEqual([name]);
+    }
   });
 
   it('asks for what a deployment must decide, and deploys the collection tag', () => {

@@ -17,6 +17,11 @@ describe('the shipped templates are valid CloudFormation', () => {
     expect(validateTemplate(load(file))).toEqual([]);
   });
 
+  it.each(files)('%s needs no tool version (infra/aws/README.md): the only template format version, and no transform', (file) => {
+    const t = load(file);
+    expect([t.AWSTemplateFormatVersion, t.Transform]).toEqual(['2010-09-09', undefined]);
+  });
+
   it('every resource type the templates use is in the vendored schema subset (and nothing else is vendored)', () => {
     const used = new Set(files.flatMap((file) => Object.values(load(file).Resources as Record<string, { Type: string }>).map((r) => r.Type)));
     expect([...used].sort()).toEqual(Object.keys(RESOURCE_SCHEMAS).sort());

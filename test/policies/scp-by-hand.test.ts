@@ -15,14 +15,21 @@ import { REPO_ROOT, fillPolicy } from '../../scripts/policies.js';
 
 const run = promisify(execFile);
 
-/** The first ```sh block after `heading` in `file`, up to the attaching `aws organizations` command. */
+/**
+ * The first ```sh block after `heading` in `file`, up to the attaching `aws organizations` command,
+ * after the page's `CC=` line when the block uses `$CC` without setting it (a page sets it once, in
+ * an earlier step).
+ */
 function fillingCommands(file: string, heading: string): string {
   const text = readFileSync(join(REPO_ROOT, file), 'utf8');
   const after = text.slice(text.indexOf(heading));
   const block = /```sh\n([\s\S]*?)```/.exec(after)![1]!;
   const lines = block.split('\n');
   const attach = lines.findIndex((l) => l.startsWith('aws organizations'));
-  return lines.slice(0, attach === -1 ? undefined : attach).join('\n');
+  const commands = lines.slice(0, attach === -1 ? undefined : attach);
+  const setsCc = (line: string) => line.startsWith('CC=');
+  if (commands.some((l) => l.includes('$CC')) && !commands.some(setsCc)) commands.unshift(text.split('\n').find(setsCc)!);
+  return commands.join('\n');
 }
 
 let dir: string;

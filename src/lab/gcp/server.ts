@@ -113,6 +113,8 @@ const ROUTES: Route[] = [
   { method: 'POST', pattern: new RegExp(`^${C}${P}/zones/${SEG}/disks/${SEG}/testIamPermissions$`), api: 'compute.disks.testIamPermissions', handle: (c, [p, z, n]) => testIamPermissions(c, 'disk', p!, { zone: z! }, n!) },
   { method: 'POST', pattern: new RegExp(`^${C}${P}/regions/${SEG}/disks/${SEG}/testIamPermissions$`), api: 'compute.regionDisks.testIamPermissions', handle: (c, [p, r, n]) => testIamPermissions(c, 'disk', p!, { region: r! }, n!) },
   { method: 'POST', pattern: /^\/v3\/projects\/([a-z][a-z0-9-]+):testIamPermissions$/, api: 'cloudresourcemanager.projects.testIamPermissions', handle: (c, [p]) => testProjectPermissions(c, p!) },
+  { method: 'GET', pattern: /^\/v3\/tagValues\/namespaced$/, api: 'cloudresourcemanager.tagValues.getNamespaced', handle: (c) => getNamespacedTagValue(c) },
+  { method: 'POST', pattern: /^\/v3\/(tagValues\/[^/:]+):testIamPermissions$/, api: 'cloudresourcemanager.tagValues.testIamPermissions', handle: (c, [name]) => testTagValuePermissions(c, name!) },
   { method: 'GET', pattern: new RegExp(`^${C}${P}/zones/${SEG}/instances/${SEG}/serialPort$`), api: 'compute.instances.getSerialPortOutput', handle: (c, [p, z, n]) => getSerialPortOutput(c, p!, z!, n!) },
   { method: 'GET', pattern: new RegExp(`^${C}${P}/zones/${SEG}/instances/${SEG}/screenshot$`), api: 'compute.instances.getScreenshot', handle: (c, [p, z, n]) => getScreenshot(c, p!, z!, n!) },
   { method: 'POST', pattern: new RegExp(`^${C}${P}/zones/${SEG}/instances/${SEG}/stop$`), api: 'compute.instances.stop', handle: (c, [p, z, n]) => stopInstance(c, p!, z!, n!) },
@@ -385,6 +387,37 @@ export async function startGcpServer(options: LabGcpServerOptions): Promise<LabG
     },
   };
   return server;
+}
+
+/**
+ * A tag value as the lab's IAM names it (policies' `evidence-hold-tag-value` binding, and the
+ * insert's `tagValueBindings.create`): `tagValues/PARENT/KEY/VALUE`, or `tagValues/ID` as given.
+ */
+function tagValueResource(name: string): IamResource {
+  return { name, type: 'cloudresourcemanager.googleapis.com/TagValue', tags: [] };
+}
+
+/**
+ * Resource Manager's tagValues.getNamespaced: PERMISSION_DENIED unless the caller may view the
+ * value (as Google answers for a value that does not exist, too).
+ */
+function getNamespacedTagValue(call: ComputeCall): unknown {
+  const namespaced = call.query.get('name') ?? '';
+  const parts = /^([^/]+)\/([^/]+)\/([^/]+)$/.exec(namespaced);
+  if (!parts) throw badRequest(`Invalid namespaced name "${namespaced}": use {parentId}/{tagKeyShort}/{tagValueShort}.`);
+  call.authorize('resourcemanager.tagValues.get', tagValueResource(`tagValues/${namespaced}`));
+  const name = `tagValues/${tagId(namespaced)}`;
+  call.state.tagValueNames.set(name, namespaced);
+  const created = call.state.timestamp();
+  return { name, parent: `tagKeys/${tagId(`${parts[1]}/${parts[2]}`)}`, shortName: parts[3], namespacedName: namespaced, createTime: created, updateTime: created, etag: `W/"${tagId(name)}"` };
+}
+
+/** Resource Manager's tagValues.testIamPermissions: the asked permissions the caller holds on the value. */
+function testTagValuePermissions(call: ComputeCall, name: string): unknown {
+  const namespaced = call.state.tagValueNames.get(name);
+  const resource = tagValueResource(namespaced ? `tagValues/${namespaced}` : name);
+  const asked = ((call.body ?? {}) as { permissions?: string[] }).permissions ?? [];
+  return { permissions: asked.filter((p) => call.allowed(p, resource)) };
 }
 
 function tagId(text: string): string {

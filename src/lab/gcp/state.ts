@@ -118,6 +118,8 @@ export class LabGcpState {
   readonly operations = new Map<string, LabGcpOperation>();
   readonly tokens = new Map<string, LabGcpToken>();
   readonly requestIds = new Map<string, string>();
+  /** Tag values Resource Manager answered by namespaced name: `tagValues/ID` → `PARENT/KEY/VALUE`. */
+  readonly tagValueNames = new Map<string, string>();
   /**
    * Snapshots (`projects/P/global/snapshots/N`) whose creation ends FAILED: the insert operation
    * ends DONE and the snapshot stays, status FAILED, until someone deletes it, as Compute leaves

@@ -37,7 +37,7 @@ function existing(chain: ChainResult): string | undefined {
     ids.reencryptedSnapshotId ? `re-encrypted ${ids.reencryptedSnapshotId}` : undefined,
     ids.forensicsSnapshotId ? `forensics copy ${ids.forensicsSnapshotId}` : undefined,
   ].filter((p): p is string => p !== undefined);
-  return parts.length > 0 ? `${chain.volumeId}: ${parts.join(', ')} exist` : undefined;
+  return parts.length > 0 ? `${chain.volumeId}: ${parts.join(', ')} ${parts.length === 1 ? 'exists' : 'exist'}` : undefined;
 }
 
 /**

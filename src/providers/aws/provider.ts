@@ -56,6 +56,7 @@ import { plannedCalls } from './operations.js';
 import { partitionOf, resolveTagSelector } from './resolve-selector.js';
 import { awsRunOptions, guardRecorder, type TargetRun } from './run.js';
 import { DEFAULT_WAIT, type WaitSettings } from './snapshot-waiter.js';
+import { configuredScope } from '../shared/scope-words.js';
 
 export interface AwsProviderDeps {
   /** The forensics account's credentials. Default: the SDK's standard chain. */
@@ -164,6 +165,8 @@ export function createAwsProvider(config: CustodyConfig, deps: AwsProviderDeps =
 
     // The config's default of --hash: the run hashes, and collection.started says so.
     optionsFromConfig: (): Record<string, string> => (aws.hash ? { hash: 'aws.hash' } : {}),
+
+    selectorScope: () => `${configuredScope('allowed accounts', 'aws.allowedAccounts', aws.allowedAccounts)} in ${(aws.regions ?? [aws.region]).join(', ')}`,
 
     plan(target: Target, options: CollectOptions): PlannedStep[] {
       return isAwsTarget(target) ? plannedCalls(target, options, config) : [];

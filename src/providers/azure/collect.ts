@@ -109,8 +109,15 @@ export async function collectAzureTarget(ctx: AzureRunContext, target: AzureTarg
       evidenceIds.push(evidenceId);
     } catch (error) {
       const e = stepError(error);
-      problems.push(`disk ${disk.id}: ${e.message}`);
       await recorder.record('step.failed', { step: 'describe-disk', disk: disk.id, error: e.toRecord() }, label);
+      // A disk named as the target that cannot be read fails as a VM does: with its error. ARM
+      // answers 404 only where the collector may read the scope; a disk-scoped assignment makes
+      // a mistyped id a 403, so the reason says so.
+      if (target.kind === 'azure-disk') {
+        const reason = e.code === 'E_ACCESS_DENIED' ? `${e.message} Azure answers the same for a disk id that does not exist: check ${target.id} first.` : e.message;
+        return { target: label, status: 'failed', reason, error: e.toRecord(), evidenceIds: [] };
+      }
+      problems.push(`disk ${disk.id}: ${e.message}`);
     }
   }
   const timing = { intervalMs: config.pollIntervalMs, timeoutMs: config.waitTimeoutMs, sleep: ctx.sleep, now: ctx.now };

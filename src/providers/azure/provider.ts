@@ -14,6 +14,7 @@ import type { AzureConfig } from './config.js';
 import { createAzureIdentity, type IdentityDeps, type TokenRecord } from './identity.js';
 import { planAzureTarget } from './plan.js';
 import { isAzureSelectorValue, isAzureTargetValue, type AzureTarget } from './targets.js';
+import { configuredScope } from '../shared/scope-words.js';
 
 export interface AzureProviderDeps extends IdentityDeps {
   sleep?: (ms: number) => Promise<void>;
@@ -63,6 +64,7 @@ export function createAzureProvider(config: AzureConfig, deps: AzureProviderDeps
       checkSubscription(config, target.resource.subscriptionId, target.key);
     },
     scopeOf: (target: Target) => (isAzureTargetValue(target) ? `azure:${target.resource.subscriptionId.toLowerCase()}` : `azure:${target.key}`),
+    selectorScope: () => configuredScope('configured subscriptions', 'azure.subscriptions', config.subscriptions.map((s) => s.subscriptionId)),
     plan(target: Target, _options: CollectOptions): PlannedStep[] {
       return isAzureTargetValue(target) ? planAzureTarget(config, target) : [];
     },

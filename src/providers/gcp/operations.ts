@@ -191,6 +191,30 @@ export const GCP_OPERATIONS = {
     role: 'inventory',
     permissions: [],
   },
+  /**
+   * `custody preflight` with the evidence hold: the hold's `tagValueBindings.create` is granted on
+   * the tag value, so preflight asks the tag value. A hold configured by its namespaced name
+   * (`ORG/EvidenceHold` = `true`) is first resolved to `tagValues/ID` (getNamespaced answers
+   * PERMISSION_DENIED unless the caller may view the value: `resourcemanager.tagValues.get`, the
+   * tag guide's viewing permission; granted with the hold role on that value).
+   */
+  resolveEvidenceHoldTag: {
+    api: 'cloudresourcemanager.tagValues.getNamespaced',
+    caller: 'collector',
+    project: 'forensics',
+    mutates: false,
+    role: 'evidenceHold',
+    permissions: [{ action: 'resourcemanager.tagValues.get', resource: 'tagValues/*' }],
+  },
+  /** Resource Manager's reference: no permission is required to ask about oneself on a tag value. */
+  testTagValuePermissions: {
+    api: 'cloudresourcemanager.tagValues.testIamPermissions',
+    caller: 'collector',
+    project: 'forensics',
+    mutates: false,
+    role: 'evidenceHold',
+    permissions: [],
+  },
 } as const satisfies Record<string, GcpOperation>;
 
 export type GcpOperationName = keyof typeof GCP_OPERATIONS;

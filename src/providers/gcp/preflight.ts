@@ -1,8 +1,9 @@
 /**
  * `custody preflight` for GCP, before an incident: per allowed project, impersonate the collector
  * as a case would, then ask IAM (testIamPermissions) whether it holds every permission the code
- * declares — on the projects for project-level grants, and on each named instance and its disks
- * for the tag-conditioned ones. Nothing is created or changed.
+ * declares — on the projects for project-level grants, on the evidence hold's tag value (where its
+ * binding permission is granted), and on each named instance and its disks for the tag-conditioned
+ * ones. Nothing is created or changed.
  */
 import { isCustodyError, type CustodyError } from '../../core/errors.js';
 import { attachedDisks } from './describe.js';
@@ -38,17 +39,18 @@ const ofRole = (role: GcpRoleName) => declared((op, a) => permissionRole(op, a) 
 const TARGET_PROJECT_PERMISSIONS = ofRole('inventory');
 /** The snapshot writer, bound in the forensics project: create, label, wait on and read every snapshot. */
 const SNAPSHOT_WRITER_PERMISSIONS = ofRole('snapshotWriter');
-/**
- * The evidence hold (with `gcp.snapshots.evidenceHoldTag`), on the forensics project's snapshots.
- * Its `resourcemanager.tagValueBindings.create` is granted on the tag value, not the project, so a
- * project's answer cannot show it.
- */
+/** The evidence hold (with `gcp.snapshots.evidenceHoldTag`), on the forensics project's snapshots. */
 const EVIDENCE_HOLD_PERMISSIONS = ofRole('evidenceHold').filter((a) => a.startsWith('compute.'));
+/**
+ * The evidence hold's binding of its tag value, granted on the tag value (not the project, whose
+ * answer cannot show it): asked of the tag value itself.
+ */
+const TAG_VALUE_PERMISSIONS = ofRole('evidenceHold').filter((a) => a.startsWith('resourcemanager.tagValueBindings.'));
 
-/** The file in policies/gcp/ that grants each permission a project row asks about. */
+/** The file in policies/gcp/ that grants each permission a project or tag-value row asks about. */
 function roleFileOf(permission: string): string {
   if (TARGET_PROJECT_PERMISSIONS.includes(permission)) return 'inventory-role.json';
-  if (EVIDENCE_HOLD_PERMISSIONS.includes(permission)) return 'evidence-hold-role.json';
+  if (ofRole('evidenceHold').includes(permission)) return 'evidence-hold-role.json';
   return 'snapshot-writer-role.json';
 }
 
@@ -71,6 +73,28 @@ async function projectPermissions(session: GcpSession, asProject: string, projec
       headers: session.callOptions(undefined).otherArgs.headers,
       retry: false,
     });
+    return response.data.permissions ?? [];
+  });
+}
+
+/**
+ * Asks the evidence hold's tag value which of `permissions` the project's collector holds there:
+ * by `tagValues/ID` as configured, else resolved from its namespaced name (`ORG/KEY/VALUE`).
+ */
+async function tagValuePermissions(session: GcpSession, asProject: string, tag: { key: string; value: string }, permissions: string[]): Promise<string[]> {
+  const base = resourceManagerBase(session.config);
+  const namespaced = `${tag.key}/${tag.value}`;
+  const headers = session.callOptions(undefined).otherArgs.headers;
+  const name = tag.value.startsWith('tagValues/')
+    ? tag.value
+    : await session.call('resolveEvidenceHoldTag', asProject, namespaced, undefined, async () => {
+        const auth = await session.broker.collector(asProject);
+        const response = await auth.request<{ name?: string }>({ method: 'GET', url: `${base}/v3/tagValues/namespaced`, params: { name: namespaced }, headers, retry: false });
+        return response.data.name ?? namespaced;
+      });
+  return session.call('testTagValuePermissions', asProject, name, undefined, async () => {
+    const auth = await session.broker.collector(asProject);
+    const response = await auth.request<{ permissions?: string[] }>({ method: 'POST', url: `${base}/v3/${name}:testIamPermissions`, data: { permissions }, headers, retry: false });
     return response.data.permissions ?? [];
   });
 }
@@ -142,6 +166,16 @@ export async function preflightGcp(session: GcpSession, options: { projects?: st
       rows.push(withRoleFiles(row, `to this project's collector in ${config.forensicsProject}`));
     } catch (error) {
       rows.push(errorRow(project, 'forensics project permissions', `projects/${config.forensicsProject}`, error));
+    }
+    const hold = config.snapshots.evidenceHoldTag;
+    if (hold) {
+      const value = hold.value.startsWith('tagValues/') ? hold.value : `${hold.key}/${hold.value}`;
+      try {
+        const row = verdict(project, 'evidence hold tag value permissions', value, TAG_VALUE_PERMISSIONS, await tagValuePermissions(session, project, hold, TAG_VALUE_PERMISSIONS));
+        rows.push(withRoleFiles(row, `to this project's collector on the tag value ${value}`));
+      } catch (error) {
+        rows.push(errorRow(project, 'evidence hold tag value permissions', value, error));
+      }
     }
   }
   for (const target of options.targets ?? []) {

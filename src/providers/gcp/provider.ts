@@ -34,6 +34,7 @@ import { preflightGcp, type GcpPreflightRow } from './preflight.js';
 import { resolveGcpSelector } from './resolve-selector.js';
 import { GcpSession, type GcpSessionOptions } from './session.js';
 import { gcpTargetKey, isGcpSelector, isGcpTarget, parseProviderIdTarget, type GcpInstanceTarget, type GcpSelector, type GcpTarget } from './targets.js';
+import { configuredScope } from '../shared/scope-words.js';
 
 export interface GcpProviderDeps {
   /** The orchestrator's credentials (default: ADC). */
@@ -185,6 +186,7 @@ export function createGcpCoreProvider(config: GcpConfig, deps: GcpProviderDeps =
     handlesSelector: isGcpSelector,
     validate: (target) => gcp.validate(own(target)),
     scopeOf: (target) => (isGcpTarget(target) ? gcp.scopeOf(target) : 'gcp'),
+    selectorScope: () => configuredScope('allowed projects', 'gcp.allowedProjects', config.allowedProjects),
     plan: (target, options) => gcp.plan(own(target), options),
     async resolveSelector(selector: Selector, ctx: ProviderContext): Promise<Target[]> {
       if (!isGcpSelector(selector)) throw new CustodyError('E_UNSUPPORTED', `the GCP provider does not resolve ${selector.kind} selectors`);

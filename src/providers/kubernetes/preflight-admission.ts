@@ -5,6 +5,7 @@
  * nothing. A missing policy is a warning, never a failure: the policies are optional (Kubernetes
  * 1.30+), and collection works without them.
  */
+import { fileURLToPath } from 'node:url';
 import type { V1ValidatingAdmissionPolicy, V1ValidatingAdmissionPolicyBinding } from '@kubernetes/client-node';
 import { isCustodyError } from '../../core/errors.js';
 import { SHIPPED_ADMISSION_POLICIES } from './admission-policies.js';
@@ -16,6 +17,16 @@ import type { KubernetesPreflightRow } from './preflight.js';
 
 type Read<T> = { found: T } | { missing: true } | { failed: unknown };
 
+/**
+ * A file of policies/kubernetes/ where this custody runs from (the installed package, or a
+ * checkout; src/ and dist/ sit at the same depth), quoted for a shell when it needs it: the
+ * command a warning gives works from any folder, not only from a checkout's root.
+ */
+export function shippedFile(file: string): string {
+  const path = fileURLToPath(new URL(`../../../policies/kubernetes/${file}`, import.meta.url));
+  return /^[\w./-]+$/.test(path) ? path : `'${path.replace(/'/g, `'\\''`)}'`;
+}
+
 async function read<T>(run: () => Promise<T>): Promise<Read<T>> {
   try {
     return { found: await run() };
@@ -25,13 +36,13 @@ async function read<T>(run: () => Promise<T>): Promise<Read<T>> {
 }
 
 function verdict(shipped: ShippedAdmissionPolicy, policy: Read<V1ValidatingAdmissionPolicy>, binding: Read<V1ValidatingAdmissionPolicyBinding>): Pick<KubernetesPreflightRow, 'result' | 'detail'> {
-  const apply = `kubectl apply -f policies/kubernetes/${shipped.file}`;
+  const apply = `kubectl apply -f ${shippedFile(shipped.file)}`;
   const failed = 'failed' in policy ? policy.failed : 'failed' in binding ? binding.failed : undefined;
   if (failed !== undefined) {
     const denied = isCustodyError(failed) && failed.code === 'E_ACCESS_DENIED';
     const message = isCustodyError(failed) ? failed.message : String(failed);
     return denied
-      ? { result: 'denied', detail: `cannot tell whether it is installed (${message}): apply policies/kubernetes/preflight-role.yaml` }
+      ? { result: 'denied', detail: `cannot tell whether it is installed (${message}): kubectl apply -f ${shippedFile('preflight-role.yaml')}` }
       : { result: 'error', detail: message };
   }
   if ('missing' in policy && 'missing' in binding) return { result: 'warning', detail: `not installed (optional, Kubernetes 1.30+; it narrows ${shipped.narrows}): ${apply}` };

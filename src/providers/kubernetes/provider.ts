@@ -124,6 +124,7 @@ export function createKubernetesProvider(config: CustodyConfig, deps: Kubernetes
       if (isLabelSelector(selector)) checkCluster(selector.cluster, `selector ${selectorKey(selector)}`);
     },
     scopeOf: (target: Target) => (isPodTarget(target) ? `k8s:${target.cluster}` : 'k8s'),
+    selectorScope: (selector: Selector) => (isLabelSelector(selector) ? `namespace ${selector.namespace} of the configured cluster ${selector.cluster}` : 'the configured clusters'),
     plan(target: Target, options: CollectOptions): PlannedStep[] {
       if (!isPodTarget(target)) return [];
       const eks = clusters[target.cluster]?.eks;

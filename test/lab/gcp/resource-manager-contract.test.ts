@@ -46,7 +46,13 @@ function documentedEndpoint(parent: string): string | undefined {
 describe('the GCP lab against the Resource Manager v3 discovery document', () => {
   it('served every Resource Manager method the provider uses in this case', () => {
     const apis = new Set(fx.lab.server.requests.map((r) => r.api).filter(isRm));
-    expect([...apis].sort()).toEqual(['cloudresourcemanager.effectiveTags.list', 'cloudresourcemanager.projects.testIamPermissions', 'cloudresourcemanager.tagBindings.list']);
+    expect([...apis].sort()).toEqual([
+      'cloudresourcemanager.effectiveTags.list',
+      'cloudresourcemanager.projects.testIamPermissions',
+      'cloudresourcemanager.tagBindings.list',
+      'cloudresourcemanager.tagValues.getNamespaced',
+      'cloudresourcemanager.tagValues.testIamPermissions',
+    ]);
   });
 
   it('every request fits its method: HTTP method, flat path, documented query parameters, request fields', () => {
@@ -57,7 +63,7 @@ describe('the GCP lab against the Resource Manager v3 discovery document', () =>
 
   it('every successful answer fits its response schema and the documented name formats', () => {
     const ok = fx.lab.server.responses.filter((r) => isRm(r.api) && r.status === 200);
-    expect(new Set(ok.map((r) => r.api)).size).toBe(3);
+    expect(new Set(ok.map((r) => r.api)).size).toBe(5);
     for (const response of ok) expect(validateSchema(RM_FACTS.methods[response.api]!.response, response.body), response.api).toEqual([]);
   });
 

@@ -286,7 +286,7 @@ describe('a cancelled run', () => {
       // The snapshot exists (pending, it continues in AWS): partial, and the manifest names it.
       expect(outcome.status).toBe('partial');
       expect(outcome.reason).toMatch(/cancelled/);
-      expect(outcome.reason).toMatch(/source snapshot snap-\w+ exist/);
+      expect(outcome.reason).toMatch(/what exists \(in the manifest\): vol-\w+: source snapshot snap-\w+ exists(;|$)/);
       expect(manifestArtifacts(recorder.log)).toHaveLength(1);
       expect([...slow.state.region(REGION).snapshots.values()].filter((s) => s.tags.CaseId === 'IR-cancel')).toHaveLength(1);
     } finally {

@@ -44,7 +44,7 @@ describe('a step refused by AWS', () => {
     // The snapshots exist and are in the manifest: partial, never "no snapshot was preserved".
     expect(outcome.status).toBe('partial');
     expect(outcome.reason).toMatch(/share \(vol-\w+\): AWS refused ec2:ModifySnapshotAttribute/);
-    expect(outcome.reason).toMatch(/what exists \(in the manifest\): vol-\w+: source snapshot snap-\w+, re-encrypted snap-\w+ exist/);
+    expect(outcome.reason).toMatch(/what exists \(in the manifest\): vol-\w+: source snapshot snap-\w+, re-encrypted snap-\w+ exist(;|$)/);
     const failed = kase.ofType('step.failed').map((e) => e.data);
     expect(failed).toContainEqual(expect.objectContaining({ error: expect.objectContaining({ code: 'E_ACCESS_DENIED', action: 'ec2:ModifySnapshotAttribute' }) }));
     const created = kase.ofType('snapshot.created');

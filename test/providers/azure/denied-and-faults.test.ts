@@ -109,15 +109,25 @@ describe('faults', () => {
     await kase.release();
   });
 
-  it('a VM or disk id that does not exist (a typo) fails with no evidence claimed: nothing was stored under its evidence id', async () => {
+  it('a VM, scale-set VM or disk id that does not exist (a typo) fails with an error naming the id and no evidence claimed: nothing was stored under its evidence id', async () => {
     const f = await fixture();
     const kase = await f.openTestCase('IR-AZ-TYPO');
-    const vm = await collectAzureTarget(f.run(kase), parseAzureTarget(f.lab.estate.ids.vm.replace(/web-1$/, 'web-9')));
-    const disk = await collectAzureTarget(f.run(kase), parseAzureTarget(f.lab.estate.ids.vmDataDisk.replace(/[^/]+$/, 'no-such-disk')));
-    expect([vm, disk].map((o) => [o.status, o.error?.code, o.evidenceIds])).toEqual([
-      ['failed', 'E_NOT_FOUND', []],
-      ['failed', undefined, []],
+    const ids = [f.lab.estate.ids.vm.replace(/web-1$/, 'web-9'), f.lab.estate.ids.aksNode.replace(/\/0$/, '/7'), f.lab.estate.ids.vmDataDisk.replace(/[^/]+$/, 'no-such-disk')];
+    const outcomes = [];
+    for (const id of ids) outcomes.push(await collectAzureTarget(f.run(kase), parseAzureTarget(id)));
+    // The discovery role reads VMs subscription-wide, so ARM says 404; a disk is readable only
+    // through its own (disk-scoped) assignment, so ARM answers a mistyped disk id with 403.
+    expect(outcomes.map((o) => [o.status, o.error?.code, o.error?.resource, o.evidenceIds])).toEqual([
+      ['failed', 'E_NOT_FOUND', ids[0], []],
+      ['failed', 'E_NOT_FOUND', ids[1], []],
+      ['failed', 'E_ACCESS_DENIED', ids[2], []],
     ]);
+    for (const [i, o] of outcomes.entries()) expect(o.reason).toContain(ids[i]);
+    expect(outcomes[2]!.reason).toContain(`Azure answers the same for a disk id that does not exist: check ${ids[2]} first.`);
+    // Where the collector may read the disk's resource group, ARM says 404: E_NOT_FOUND, as for a VM.
+    f.lab.estate.world.rbac.assign(f.lab.estate.principals.customer, 'collector-role', ids[2]!.replace(/\/providers\/.*$/, ''));
+    const disk = await collectAzureTarget(f.run(kase), parseAzureTarget(ids[2]!));
+    expect([disk.status, disk.error?.code, disk.error?.resource, disk.reason]).toEqual(['failed', 'E_NOT_FOUND', ids[2], `${ids[2]} was not found (ResourceNotFound)`]);
     expect(kase.entries().filter((e) => e.type === 'evidence.stored' || e.type === 'artifact.recorded')).toEqual([]);
     // A VM whose model was stored before a later read was refused keeps that evidence id.
     const denied = await collectAzureTarget(f.run(kase), parseAzureTarget(f.lab.estate.ids.untaggedVm));

@@ -1,4 +1,5 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
+import { collectGcpTarget } from '../../../src/providers/gcp/collect.js';
 import { preflightGcp } from '../../../src/providers/gcp/preflight.js';
 import { parseGcpTarget } from '../../../src/providers/gcp/targets.js';
 import { startGcpFixture, type GcpFixture } from './fixture.js';
@@ -81,6 +82,44 @@ describe('GCP preflight (testIamPermissions, nothing changed)', () => {
     fx = await startGcpFixture({ config: hold, lab: { evidenceHold: true } });
     const bound = (await preflightGcp(fx.session, { projects: ['web-prod'] })).find((r) => r.check === 'forensics project permissions')!;
     expect(bound.result).toBe('ok');
+  });
+
+  it('with gcp.snapshots.evidenceHoldTag, the tag value is asked for tagValueBindings.create (granted there, not on the project): a hold role without it is denied there, naming the permission, the value and the role file, and that role fails the hold in a collection', async () => {
+    const hold = { snapshots: { evidenceHoldTag: { key: '123456789012/EvidenceHold', value: 'true' } } };
+    fx = await startGcpFixture({ config: hold, lab: { evidenceHold: true, withoutPermissions: ['resourcemanager.tagValueBindings.create'] } });
+    const rows = await preflightGcp(fx.session, { projects: ['web-prod'] });
+    expect(rows.map((r) => [r.check, r.resource, r.result])).toEqual([
+      ['impersonate the collector (iam.serviceAccounts.getAccessToken)', 'projects/web-prod', 'ok'],
+      ['target project permissions', 'projects/web-prod', 'ok'],
+      ['forensics project permissions', 'projects/custody-forensics', 'ok'],
+      ['evidence hold tag value permissions', '123456789012/EvidenceHold/true', 'denied'],
+    ]);
+    const denied = rows.at(-1)!;
+    expect(denied.missing).toEqual(['resourcemanager.tagValueBindings.create']);
+    expect(denied.detail).toBe(
+      'missing resourcemanager.tagValueBindings.create on 123456789012/EvidenceHold/true: grant policies/gcp/evidence-hold-role.json to this project\'s collector on the tag value 123456789012/EvidenceHold/true (infra/gcp/main.tf, docs/deploy-gcp.md)',
+    );
+    // Resolved by its namespaced name, then asked of tagValues/ID itself; nothing created.
+    expect(fx.lab.server.requests.filter((r) => r.api.startsWith('cloudresourcemanager.tagValues.')).map((r) => [r.api, r.method])).toEqual([
+      ['cloudresourcemanager.tagValues.getNamespaced', 'GET'],
+      ['cloudresourcemanager.tagValues.testIamPermissions', 'POST'],
+    ]);
+    expect(fx.lab.state.snapshots.size).toBe(0);
+    // What preflight warned of: the same role cannot bind the hold when collecting.
+    const outcome = await collectGcpTarget({ session: fx.session, recorder: fx.recorder }, parseGcpTarget('projects/web-prod/zones/us-central1-a/disks/web-1-data'));
+    expect(outcome.status).not.toBe('collected');
+    expect(JSON.stringify(outcome)).toContain('resourcemanager.tagValueBindings.create');
+    await fx.stop();
+    fx = await startGcpFixture({ config: hold, lab: { evidenceHold: true } });
+    const bound = (await preflightGcp(fx.session, { projects: ['web-prod'] })).find((r) => r.check === 'evidence hold tag value permissions')!;
+    expect(bound).toMatchObject({ result: 'ok', resource: '123456789012/EvidenceHold/true', granted: ['resourcemanager.tagValueBindings.create'] });
+  });
+
+  it('a hold role without resourcemanager.tagValues.get cannot resolve the namespaced tag value: the row is denied, naming that permission', async () => {
+    fx = await startGcpFixture({ config: { snapshots: { evidenceHoldTag: { key: '123456789012/EvidenceHold', value: 'true' } } }, lab: { evidenceHold: true, withoutPermissions: ['resourcemanager.tagValues.get'] } });
+    const row = (await preflightGcp(fx.session, { projects: ['web-prod'] })).find((r) => r.check === 'evidence hold tag value permissions')!;
+    expect(row).toMatchObject({ result: 'denied', missing: ['resourcemanager.tagValues.get'], resource: '123456789012/EvidenceHold/true' });
+    expect(row.detail).toContain('evidence-hold-role.json');
   });
 
   it('an orchestrator that may not impersonate is denied for that project', async () => {

@@ -1,4 +1,6 @@
+import { existsSync } from 'node:fs';
 import { mkdtemp, writeFile } from 'node:fs/promises';
+import { fileURLToPath } from 'node:url';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -9,6 +11,9 @@ import { REGISTRY } from '../../../src/providers/registry.js';
 import { preflightExitCode, renderPreflight } from '../../../src/cli/commands/preflight.js';
 import { describeOperation, K8S_OPERATIONS } from '../../../src/providers/kubernetes/operations.js';
 import type { K8sFixture } from './helpers.js';
+
+/** policies/kubernetes/ of this checkout, by absolute path: where the product under test runs from. */
+const SHIPPED = fileURLToPath(new URL('../../../policies/kubernetes', import.meta.url));
 import { startFixture } from './helpers.js';
 
 let fixture: K8sFixture | undefined;
@@ -54,10 +59,12 @@ describe('Kubernetes preflight', () => {
     const admission = rows.filter((r) => r.check === 'readAdmissionPolicy');
     expect(admission.map((r) => [r.scope, r.result, r.need])).toEqual(SHIPPED_ADMISSION_POLICIES.map(() => [['lab', '(cluster)'], 'warning', 'optional']));
     expect(admission.map((r) => r.detail)).toEqual([
-      'ValidatingAdmissionPolicy and binding cloud-custody-networkpolicy-deny-all-only: not installed (optional, Kubernetes 1.30+; it narrows --isolate: create networkpolicies to the deny-all policy under its own name): kubectl apply -f policies/kubernetes/networkpolicy-admission-policy.yaml',
-      'ValidatingAdmissionPolicy and binding cloud-custody-node-cordon-only: not installed (optional, Kubernetes 1.30+; it narrows --isolate: the just-in-time patch nodes to the cordon): kubectl apply -f policies/kubernetes/node-cordon-admission-policy.yaml',
-      'ValidatingAdmissionPolicy and binding cloud-custody-pod-isolate-label-only: the binding cloud-custody-pod-isolate-label-only does not deny with this policy (policyName cloud-custody-pod-isolate-label-only, validationActions Warn): kubectl apply -f policies/kubernetes/pod-patch-admission-policy.yaml',
+      `ValidatingAdmissionPolicy and binding cloud-custody-networkpolicy-deny-all-only: not installed (optional, Kubernetes 1.30+; it narrows --isolate: create networkpolicies to the deny-all policy under its own name): kubectl apply -f ${SHIPPED}/networkpolicy-admission-policy.yaml`,
+      `ValidatingAdmissionPolicy and binding cloud-custody-node-cordon-only: not installed (optional, Kubernetes 1.30+; it narrows --isolate: the just-in-time patch nodes to the cordon): kubectl apply -f ${SHIPPED}/node-cordon-admission-policy.yaml`,
+      `ValidatingAdmissionPolicy and binding cloud-custody-pod-isolate-label-only: the binding cloud-custody-pod-isolate-label-only does not deny with this policy (policyName cloud-custody-pod-isolate-label-only, validationActions Warn): kubectl apply -f ${SHIPPED}/pod-patch-admission-policy.yaml`,
     ]);
+    // The command names the file where this custody is installed: it works from any folder.
+    for (const p of SHIPPED_ADMISSION_POLICIES) expect(existsSync(join(SHIPPED, p.file)), p.file).toBe(true);
     // Optional: the exit code is that of the required checks alone.
     expect(preflightExitCode(rows)).toBe(0);
   });
@@ -116,7 +123,8 @@ describe('Kubernetes preflight', () => {
     expect(rows.find((r) => r.check === 'checkpointContainer')).toMatchObject({ result: 'not bound', need: 'just in time', detail: expect.stringContaining('policies/kubernetes/node-checkpoint-role.yaml') });
     // Without the preflight role, whether the admission policies are installed cannot be told.
     expect(rows.filter((r) => r.check === 'readAdmissionPolicy').map((r) => [r.result, r.need])).toEqual(SHIPPED_ADMISSION_POLICIES.map(() => ['denied', 'optional']));
-    expect(rows.find((r) => r.check === 'readAdmissionPolicy')?.detail).toMatch(/^ValidatingAdmissionPolicy and binding cloud-custody-[a-z-]+: cannot tell whether it is installed \(Kubernetes refused get admissionregistration\.k8s\.io\/validatingadmissionpolicies .*\): apply policies\/kubernetes\/preflight-role\.yaml$/);
+    expect(rows.find((r) => r.check === 'readAdmissionPolicy')?.detail).toMatch(/^ValidatingAdmissionPolicy and binding cloud-custody-[a-z-]+: cannot tell whether it is installed \(Kubernetes refused get admissionregistration\.k8s\.io\/validatingadmissionpolicies .*\): kubectl apply -f (\S+)$/);
+    expect(rows.find((r) => r.check === 'readAdmissionPolicy')?.detail).toMatch(new RegExp(`: kubectl apply -f ${SHIPPED}/preflight-role\\.yaml$`));
   });
 
   it('reports an unreadable kubeconfig as an error row instead of throwing', async () => {
