@@ -90,6 +90,8 @@ describe('Ctrl-C during the node follow-up, then --resume', () => {
     expect(before.some((e) => e.type === 'target.completed' && e.target === k8s.podTarget && e.data.status === 'collected')).toBe(true);
     expect(before.some((e) => e.type === 'target.completed' && e.target === nodeArn && e.data.status === 'collected')).toBe(false);
 
+    // The resumed run needs no window to land in: its new snapshots and copies complete quickly.
+    aws.state.snapshotDurationMs = 300;
     const resumed = await runCliChild([...args, "--resume"], env);
     expect(resumed.code, resumed.stdout.slice(0, 2000) + resumed.stderr).toBe(EXIT.OK);
     const doc = JSON.parse(resumed.stdout) as { outcomes: Array<{ target: string; status: string }> };
