@@ -105,6 +105,33 @@ describe('the evidence bucket from the CLI', () => {
     expect((await custody(['verify', caseDir, '--against', url('IR-S3-5'), '--config', config])).code).toBe(0);
   }, 60_000);
 
+  it('Ctrl-C during copy-case says what stops for a copy (not "no new target starts"), exits 7, and copy-case finishes the copy', async () => {
+    const config = configWithBucket();
+    const collected = await custody(['collect', '--case', 'IR-S3-6', '--config', fx.configPath, '--analyst', 'alice', fx.instanceArn('web-01')], { cwd: fx.dir });
+    expect(collected.code, collected.stdout).toBe(0);
+    const caseDir = join(fx.dir, 'cases', 'IR-S3-6');
+    const held = fx.lab.control.holdNext('s3:PutObject');
+    const run = startCli(['copy-case', caseDir, '--config', config, '--analyst', 'alice'], fx.env);
+    let stderr = '';
+    const stopping = new Promise<void>((resolve) =>
+      run.child.stderr!.on('data', (d: Buffer) => {
+        stderr += d.toString();
+        if (stderr.includes('stopping')) resolve();
+      }),
+    );
+    await held.arrived;
+    run.child.kill('SIGINT');
+    await stopping;
+    held.release();
+    const done = await run.done;
+    expect(done.code, done.stdout + done.stderr).toBe(7);
+    expect(done.stderr).toContain('custody: interrupted; stopping the copy cleanly: the upload in flight is finished and recorded, nothing more is uploaded, and custody copy-case copies the rest (Ctrl-C again to quit at once)');
+    expect(done.stderr).not.toContain('no new target starts');
+    const retry = await custody(['copy-case', caseDir, '--config', config, '--analyst', 'alice']);
+    expect(retry.code, retry.stderr + retry.stdout).toBe(0);
+    expect((await custody(['verify', caseDir, '--against', url('IR-S3-6'), '--config', config])).code).toBe(0);
+  }, 60_000);
+
   it('verify --against names an object whose retention was lifted, after the offline checks pass', async () => {
     const config = configWithBucket();
     const run = await custody(['collect', '--case', 'IR-S3-3', '--config', config, '--analyst', 'alice', fx.instanceArn('web-01')], { cwd: fx.dir });
