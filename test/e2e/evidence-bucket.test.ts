@@ -4,11 +4,12 @@
  * copy exits 6 with the retry command, and copy-case retries it; fetch-case restores a folder
  * that verifies and refuses to overwrite one.
  */
-import { readFileSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { EVIDENCE_BUCKET } from '../../src/lab/index.js';
-import { startCli } from './child-cli.js';
+import { runCliChild, startCli } from './child-cli.js';
 import { custody } from './cli-run.js';
 import { useLabFixture } from './lab-fixture.js';
 
@@ -167,6 +168,24 @@ describe('the evidence bucket from the CLI', () => {
     expect(against.stdout).toContain('[copy-not-recorded]');
     expect((await custody(['verify', caseDir, '--expect-head', head!])).code).toBe(4);
   });
+
+  it('copy-case --analyst with no AWS credentials at all exits 3 (configuration, nothing sent) with the AWS_PROFILE / SSO hint, records the refusal, and a copy-case with credentials then copies', async () => {
+    const config = configWithBucket();
+    const collected = await custody(['collect', '--case', 'IR-S3-7', '--config', fx.configPath, '--analyst', 'alice', fx.instanceArn('web-01')], { cwd: fx.dir });
+    expect(collected.code, collected.stdout).toBe(0);
+    const caseDir = join(fx.dir, 'cases', 'IR-S3-7');
+    const home = mkdtempSync(join(tmpdir(), 'custody-nocreds-'));
+    const env = { HOME: home, AWS_EC2_METADATA_DISABLED: 'true', AWS_CONFIG_FILE: join(home, 'none'), AWS_SHARED_CREDENTIALS_FILE: join(home, 'none'), AWS_REGION: fx.lab.region };
+    const puts = fx.lab.control.totalCalls('s3:PutObject');
+    const run = await runCliChild(['copy-case', caseDir, '--config', config, '--analyst', 'alice'], env);
+    expect(run.code, run.stdout + run.stderr).toBe(3);
+    expect(run.stdout + run.stderr).toContain('aws sso login');
+    expect(fx.lab.control.totalCalls('s3:PutObject')).toBe(puts);
+    const failed = readFileSync(join(caseDir, 'ledger.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { type: string; data: { error?: { code?: string } } }).filter((e) => e.type === 'copy.failed');
+    expect(failed.map((e) => e.data.error?.code)).toEqual(['E_CONFIG']);
+    const retry = await custody(['copy-case', caseDir, '--config', config, '--analyst', 'alice']);
+    expect(retry.code, retry.stderr + retry.stdout).toBe(0);
+  }, 60_000);
 
   it('copy-case without a configured bucket is a configuration error', async () => {
     const run = await custody(['copy-case', join(fx.dir, 'cases', 'IR-S3-1'), '--config', fx.configPath]);
