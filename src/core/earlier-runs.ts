@@ -71,14 +71,24 @@ export function earlierAdmissions(entries: readonly LedgerEntry[], parser: Targe
 }
 
 /**
- * Targets whose latest `target.completed` says `collected`, with their evidence ids and the
+ * Targets whose latest `target.completed` says `collected` (or that were covered by one whose
+ * next `target.completed` said so), with their evidence ids and the
  * follow-ups that collection found: a resumed run does not take them again, but still takes up
  * what they led to.
  */
 export function collectedInEarlierRuns(entries: readonly LedgerEntry[], parser: TargetParser): Map<string, EarlierCollection> {
   const done = new Map<string, EarlierCollection>();
+  // Targets recorded as covered by another, until that one's next `target.completed`: collected
+  // with it when it says `collected` (a container taken with another container of its pod).
+  const coveredBy = new Map<string, string[]>();
   for (const entry of entries) {
+    if (entry.type === 'target.covered' && entry.target && typeof entry.data.coveredBy === 'string') {
+      coveredBy.set(entry.data.coveredBy, [...(coveredBy.get(entry.data.coveredBy) ?? []), entry.target]);
+      continue;
+    }
     if (entry.type !== LEDGER_EVENTS.targetCompleted || !entry.target) continue;
+    const covered = coveredBy.get(entry.target) ?? [];
+    coveredBy.delete(entry.target);
     if (entry.data.status !== 'collected') {
       done.delete(entry.target);
       continue;
@@ -88,6 +98,7 @@ export function collectedInEarlierRuns(entries: readonly LedgerEntry[], parser: 
       .map((key) => parseOrUndefined(() => parser.parseTarget(key)))
       .filter((t): t is Target => t !== undefined);
     done.set(entry.target, { evidenceIds, followUps });
+    for (const key of covered) done.set(key, { evidenceIds, followUps: [] });
   }
   return done;
 }

@@ -151,7 +151,9 @@ export function checkSelector(
  * - `selector.resolved` — `selector`, `provider`, `targets`; `selector.refused` / `selector.failed`
  *   — `selector`, `reason`, `error`
  * - `target.discovered` (target) — found while collecting another: `from`
- * - `target.covered` (target) — another target of the run takes it whole (its pod): `coveredBy`, `reason`
+ * - `target.covered` (target) — another target of the run takes it whole (its pod): `coveredBy`, `reason`;
+ *   or it is collected with another part of the same wider target (a container beside another
+ *   container of its pod): also `within`
  * - `target.skipped` (target) — an earlier run of the case collected it: `reason`, `evidenceIds`
  * - `target.requeued` (target) — a retryable failure, tried again: `attempt`, `status`,
  *   `reason?`, `error?`, `delayMs`
@@ -262,6 +264,16 @@ export async function runCollection(input: RunCollectionInput): Promise<Collecti
       accepted.splice(accepted.findIndex((a) => a.target === target), 1);
       await recorder.record('target.covered', { coveredBy: target.within, reason: `collected as part of ${target.within}, also a target of this run, which takes it whole` }, targetKey(target));
     }
+    // Targets that are parts of one wider target the run does not name (two containers of one pod)
+    // are collected together, by the first of them: the wider one's own steps run once.
+    for (const { first, others } of partsTogether(accepted, previouslyCollected)) {
+      const at = accepted.findIndex((a) => a.target === first);
+      accepted[at] = { ...accepted[at]!, target: { ...first, alongside: others } };
+      for (const other of others) {
+        accepted.splice(accepted.findIndex((a) => a.target === other), 1);
+        await recorder.record('target.covered', { coveredBy: targetKey(first), within: first.within, reason: `collected with ${targetKey(first)}: both are parts of ${first.within}, which is collected once for both` }, targetKey(other));
+      }
+    }
 
     const scheduler = createScopedScheduler(config.concurrency);
     let fatal: unknown;
@@ -342,6 +354,19 @@ export async function runCollection(input: RunCollectionInput): Promise<Collecti
 function coveredTargets(accepted: ReadonlyArray<{ target: Target }>): Array<{ target: Target & { within: string } }> {
   const admitted = new Set(accepted.map((a) => targetIdentity(a.target)));
   return accepted.filter((a): a is { target: Target & { within: string } } => a.target.within !== undefined && admitted.has(a.target.within));
+}
+
+/**
+ * Groups of admitted targets that share a `within` no admitted target is, in admission order;
+ * one an earlier run of the case collected stays out (it is skipped, and takes nothing with it).
+ */
+function partsTogether(accepted: ReadonlyArray<{ target: Target }>, previouslyCollected: ReadonlyMap<string, unknown>): Array<{ first: Target; others: Target[] }> {
+  const groups = new Map<string, Target[]>();
+  for (const { target } of accepted) {
+    if (target.within === undefined || previouslyCollected.has(targetKey(target))) continue;
+    groups.set(target.within, [...(groups.get(target.within) ?? []), target]);
+  }
+  return [...groups.values()].filter((group) => group.length > 1).map(([first, ...others]) => ({ first: first!, others }));
 }
 
 const CANCELLED = Symbol('cancelled');

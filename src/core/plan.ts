@@ -49,12 +49,15 @@ export function planCollection(input: PlanCollectionInput): CollectionPlan {
   const { options } = effectiveOptions(input.providers, input.options);
   const seen = new Set<string>();
   const named = new Set(input.targets.map(targetIdentity));
+  const parts = new Set<string>();
   const targets: TargetPlan[] = [];
   for (const target of input.targets) {
     const key = targetKey(target);
-    // A target another named target takes whole (a pod's container beside the pod) is planned with it.
-    if (seen.has(targetIdentity(target)) || (target.within !== undefined && named.has(target.within))) continue;
+    // A target another named target takes whole (a pod's container beside the pod), or that is
+    // collected with an earlier part of the same wider target (another container of its pod), is planned with it.
+    if (seen.has(targetIdentity(target)) || (target.within !== undefined && (named.has(target.within) || parts.has(target.within)))) continue;
     seen.add(targetIdentity(target));
+    if (target.within !== undefined) parts.add(target.within);
     const checked = checkTarget(input.providers, target);
     if (!checked.ok) {
       targets.push({

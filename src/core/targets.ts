@@ -21,6 +21,12 @@ export interface Target {
    * containers): that target's identity. A case given both takes the wider one only.
    */
   readonly within?: string;
+  /**
+   * Set by core, never parsed: other targets of the run that share this one's `within` when that
+   * wider target is not itself one (two containers of one pod, named without the pod). They are
+   * recorded as covered by this target, and its provider takes them in this one collection.
+   */
+  readonly alongside?: readonly Target[];
 }
 
 /** A `--select` expression, parsed by the provider that claims it. */

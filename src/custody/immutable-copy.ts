@@ -15,7 +15,7 @@ import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { lstat, mkdir, open, readFile, rename, rm, rmdir } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
-import { CustodyError, isCustodyError } from '../core/errors.js';
+import { CustodyError, EXIT, exitCodeForCode, isCustodyError } from '../core/errors.js';
 import type { LedgerEntry } from '../core/ports.js';
 import { acquireCaseLock } from './case-lock.js';
 import { checkChain } from './chain.js';
@@ -265,8 +265,9 @@ export interface CopyCaseResult {
 /**
  * Copies a closed, intact case to the store and records each object as it is confirmed. Refuses
  * an open case (`E_INPUT`) or one that does not verify (`E_VERIFY`, nothing uploaded). A failure
- * is recorded (`copy.failed`) and thrown as `E_COPY` with how to retry; running it again copies
- * only what is missing.
+ * is recorded (`copy.failed`) and thrown as `E_COPY` with how to retry (a stop as `E_CANCELLED`;
+ * a configuration refusal before anything was sent, such as no AWS credentials, keeps its own
+ * code, `E_CONFIG`); running it again copies only what is missing.
  *
  * @example
  * await copyCase({ caseDir, store: await openEvidenceBucket(config, caseId), actor: 'alice',
@@ -331,11 +332,16 @@ export async function copyCase(options: CopyCaseOptions): Promise<CopyCaseResult
           remaining: todo.length - copied,
         });
         const cancelled = isCustodyError(error) && error.code === 'E_CANCELLED';
+        // Refused before anything was sent (no credentials, bad configuration): a configuration
+        // problem keeps its own code (exit 3, as everywhere else), not that of a failed upload.
+        const refused = isCustodyError(error) && exitCodeForCode(error.code) === EXIT.BAD_INPUT ? error.code : undefined;
         throw new CustodyError(
-          cancelled ? 'E_CANCELLED' : 'E_COPY',
+          cancelled ? 'E_CANCELLED' : (refused ?? 'E_COPY'),
           cancelled
             ? `the copy to ${store.url} was ${failure.message}: ${copied} object(s) were copied by this run and recorded, ${todo.length - copied} not. The case is closed and intact here. Finish the copy with: custody copy-case ${caseDir}`
-            : `the copy to ${store.url} failed at ${object.path}: ${failure.message}. The case is closed and intact here; ${copied} object(s) were copied by this run. Retry with: custody copy-case ${caseDir}`,
+            : refused
+              ? `the copy to ${store.url} was refused before ${object.path} was uploaded (nothing was sent): ${failure.message.replace(/\.$/, '')}. The case is closed and intact here; ${copied} object(s) were copied by this run. Once that is fixed, finish the copy with: custody copy-case ${caseDir}`
+              : `the copy to ${store.url} failed at ${object.path}: ${failure.message}. The case is closed and intact here; ${copied} object(s) were copied by this run. Retry with: custody copy-case ${caseDir}`,
           { cause: error, resource: store.keyFor(object.path), ...(isCustodyError(error) && error.requestId ? { requestId: error.requestId } : {}) },
         );
       }

@@ -64,6 +64,15 @@ describe('runCollection', () => {
     expect(recorder.ofType('collection.started')[0]!.data.targets).toEqual([id, other]);
   });
 
+  /** The entries of a run whose one target `by` covers `covered` and is collected. */
+  const coveredThenCollected = (covered: string, by: string) => [
+    ['collection.started', null],
+    ['target.covered', covered],
+    ['snapshot.requested', by],
+    ['target.completed', by],
+    ['collection.finished', null],
+  ];
+
   describe('a pod named beside one of its own containers is collected once, as the pod', () => {
     const pod = 'k8s:prod/shop/api-7d9f8b6c5d-x2x7k';
     const container = `${pod}/app`;
@@ -78,13 +87,7 @@ describe('runCollection', () => {
       const { outcomes } = await collectWith(provider, recorder, keys.map(parseTarget));
       expect(provider.collected).toEqual([pod]);
       expect(outcomes.map((o) => [o.target, o.status])).toEqual([[pod, 'collected']]);
-      expect(recorder.log.map((e) => [e.type, e.target ?? null])).toEqual([
-        ['collection.started', null],
-        ['target.covered', container],
-        ['snapshot.requested', pod],
-        ['target.completed', pod],
-        ['collection.finished', null],
-      ]);
+      expect(recorder.log.map((e) => [e.type, e.target ?? null])).toEqual(coveredThenCollected(container, pod));
       expect(recorder.ofType('target.covered')[0]!.data.coveredBy).toBe(pod);
     });
 
@@ -109,6 +112,66 @@ describe('runCollection', () => {
       expect(provider.collected).toEqual([]);
       expect(outcomes.map((o) => [o.target, o.status])).toEqual([[pod, 'collected']]);
       expect(recorder.ofType('target.skipped').map((e) => e.target)).toEqual([pod]);
+    });
+  });
+
+  describe('two containers of one pod named without the pod are collected together, by the first', () => {
+    const pod = 'k8s:prod/shop/api-7d9f8b6c5d-x2x7k';
+    const [app, sidecar] = [`${pod}/app`, `${pod}/sidecar`];
+    const kubernetes = () => Object.assign(new FakeAwsProvider(), { handles: (target: { provider: string }) => target.provider === 'kubernetes' });
+
+    it('the first takes the second (alongside), which is recorded as covered by it before anything runs', async () => {
+      const provider = kubernetes();
+      const taken: string[][] = [];
+      provider.behaviour = async (target, ctx) => {
+        taken.push([target.key, ...(target.alongside ?? []).map((t) => t.key)]);
+        await ctx.recorder.record('snapshot.requested', {}, target.key);
+        return { target: target.key, status: 'collected', evidenceIds: ['ev-pod'] };
+      };
+      const recorder = new MemoryRecorder();
+      const { outcomes } = await collectWith(provider, recorder, [parseTarget(app), parseTarget(sidecar)]);
+      expect(taken).toEqual([[app, sidecar]]);
+      expect(outcomes.map((o) => [o.target, o.status])).toEqual([[app, 'collected']]);
+      expect(recorder.log.map((e) => [e.type, e.target ?? null])).toEqual(coveredThenCollected(sidecar, app));
+      expect(recorder.ofType('target.covered')[0]!.data).toMatchObject({ coveredBy: app, within: pod });
+    });
+
+    it('a resume after the first was collected collects neither again: the covered one is skipped as collected with it', async () => {
+      const provider = kubernetes();
+      const recorder = new MemoryRecorder([
+        { type: 'collection.started', data: { targets: [app, sidecar], selectors: [] } },
+        { type: 'target.covered', target: sidecar, data: { coveredBy: app, within: pod } },
+        { type: 'target.completed', target: app, data: { status: 'collected', evidenceIds: ['ev-pod'] } },
+        { type: 'collection.interrupted', data: {} },
+      ]);
+      const { outcomes } = await collectWith(provider, recorder, []);
+      expect(provider.collected).toEqual([]);
+      expect(outcomes.map((o) => [o.target, o.status])).toEqual([[app, 'collected'], [sidecar, 'collected']]);
+      expect(recorder.ofType('target.skipped').map((e) => e.target)).toEqual([app, sidecar]);
+    });
+
+    it('a container added to a case whose other container an earlier run collected alone is collected, not folded into the skipped one', async () => {
+      const provider = kubernetes();
+      const recorder = new MemoryRecorder([
+        { type: 'collection.started', data: { targets: [app], selectors: [] } },
+        { type: 'target.completed', target: app, data: { status: 'collected', evidenceIds: ['ev-pod'] } },
+        { type: 'collection.finished', data: {} },
+      ]);
+      await collectWith(provider, recorder, [parseTarget(sidecar)]);
+      expect(provider.collected).toEqual([sidecar]);
+      expect(recorder.ofType('target.covered')).toEqual([]);
+    });
+
+    it('a resume after the first was interrupted folds them again', async () => {
+      const provider = kubernetes();
+      const recorder = new MemoryRecorder([
+        { type: 'collection.started', data: { targets: [app, sidecar], selectors: [] } },
+        { type: 'target.covered', target: sidecar, data: { coveredBy: app, within: pod } },
+        { type: 'collection.interrupted', data: {} },
+      ]);
+      await collectWith(provider, recorder, []);
+      expect(provider.collected).toEqual([app]);
+      expect(recorder.ofType('target.covered').map((e) => [e.target, e.data.coveredBy])).toEqual([[sidecar, app], [sidecar, app]]);
     });
   });
 

@@ -38,6 +38,13 @@ describe('planCollection', () => {
     expect(plan.targets.map((t) => t.target)).toEqual([pod]);
   });
 
+  it('plans two containers of one pod named without the pod once, as the first (collect takes both in one run)', () => {
+    const provider = Object.assign(new FakeAwsProvider(), { handles: (target: { provider: string }) => target.provider === 'kubernetes' });
+    const pod = 'k8s:prod/shop/api-7d9f8b6c5d-x2x7k';
+    const plan = planCollection({ providers: [provider], targets: [parseTarget(`${pod}/app`), parseTarget(`${pod}/sidecar`)], options: DEFAULT_COLLECT_OPTIONS });
+    expect(plan.targets.map((t) => t.target)).toEqual([`${pod}/app`]);
+  });
+
   it('shows a target the policy would refuse, with the reason, and no steps', () => {
     const plan = planCollection({
       providers: [new FakeAwsProvider()],

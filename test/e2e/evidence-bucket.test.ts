@@ -4,12 +4,13 @@
  * copy exits 6 with the retry command, and copy-case retries it; fetch-case restores a folder
  * that verifies and refuses to overwrite one.
  */
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { collect, loadConfig } from '../../src/app/library.js';
 import { EVIDENCE_BUCKET } from '../../src/lab/index.js';
-import { startCli } from './child-cli.js';
+import { runCliChild, startCli } from './child-cli.js';
 import { custody } from './cli-run.js';
 import { useLabFixture } from './lab-fixture.js';
 
@@ -106,6 +107,33 @@ describe('the evidence bucket from the CLI', () => {
     expect((await custody(['verify', caseDir, '--against', url('IR-S3-5'), '--config', config])).code).toBe(0);
   }, 60_000);
 
+  it('Ctrl-C during copy-case says what stops for a copy (not "no new target starts"), exits 7, and copy-case finishes the copy', async () => {
+    const config = configWithBucket();
+    const collected = await custody(['collect', '--case', 'IR-S3-6', '--config', fx.configPath, '--analyst', 'alice', fx.instanceArn('web-01')], { cwd: fx.dir });
+    expect(collected.code, collected.stdout).toBe(0);
+    const caseDir = join(fx.dir, 'cases', 'IR-S3-6');
+    const held = fx.lab.control.holdNext('s3:PutObject');
+    const run = startCli(['copy-case', caseDir, '--config', config, '--analyst', 'alice'], fx.env);
+    let stderr = '';
+    const stopping = new Promise<void>((resolve) =>
+      run.child.stderr!.on('data', (d: Buffer) => {
+        stderr += d.toString();
+        if (stderr.includes('stopping')) resolve();
+      }),
+    );
+    await held.arrived;
+    run.child.kill('SIGINT');
+    await stopping;
+    held.release();
+    const done = await run.done;
+    expect(done.code, done.stdout + done.stderr).toBe(7);
+    expect(done.stderr).toContain('custody: interrupted; stopping the copy cleanly: the upload in flight is finished and recorded, nothing more is uploaded, and custody copy-case copies the rest (Ctrl-C again to quit at once)');
+    expect(done.stderr).not.toContain('no new target starts');
+    const retry = await custody(['copy-case', caseDir, '--config', config, '--analyst', 'alice']);
+    expect(retry.code, retry.stderr + retry.stdout).toBe(0);
+    expect((await custody(['verify', caseDir, '--against', url('IR-S3-6'), '--config', config])).code).toBe(0);
+  }, 60_000);
+
   it('verify --against names an object whose retention was lifted, after the offline checks pass', async () => {
     const config = configWithBucket();
     const run = await custody(['collect', '--case', 'IR-S3-3', '--config', config, '--analyst', 'alice', fx.instanceArn('web-01')], { cwd: fx.dir });
@@ -187,6 +215,24 @@ describe('the evidence bucket from the CLI', () => {
     expect(second.verify?.ok).toBe(true);
     expect(second.copy?.ok).toBe(true);
   });
+
+  it('copy-case --analyst with no AWS credentials at all exits 3 (configuration, nothing sent) with the AWS_PROFILE / SSO hint, records the refusal, and a copy-case with credentials then copies', async () => {
+    const config = configWithBucket();
+    const collected = await custody(['collect', '--case', 'IR-S3-7', '--config', fx.configPath, '--analyst', 'alice', fx.instanceArn('web-01')], { cwd: fx.dir });
+    expect(collected.code, collected.stdout).toBe(0);
+    const caseDir = join(fx.dir, 'cases', 'IR-S3-7');
+    const home = mkdtempSync(join(tmpdir(), 'custody-nocreds-'));
+    const env = { HOME: home, AWS_EC2_METADATA_DISABLED: 'true', AWS_CONFIG_FILE: join(home, 'none'), AWS_SHARED_CREDENTIALS_FILE: join(home, 'none'), AWS_REGION: fx.lab.region };
+    const puts = fx.lab.control.totalCalls('s3:PutObject');
+    const run = await runCliChild(['copy-case', caseDir, '--config', config, '--analyst', 'alice'], env);
+    expect(run.code, run.stdout + run.stderr).toBe(3);
+    expect(run.stdout + run.stderr).toContain('aws sso login');
+    expect(fx.lab.control.totalCalls('s3:PutObject')).toBe(puts);
+    const failed = readFileSync(join(caseDir, 'ledger.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { type: string; data: { error?: { code?: string } } }).filter((e) => e.type === 'copy.failed');
+    expect(failed.map((e) => e.data.error?.code)).toEqual(['E_CONFIG']);
+    const retry = await custody(['copy-case', caseDir, '--config', config, '--analyst', 'alice']);
+    expect(retry.code, retry.stderr + retry.stdout).toBe(0);
+  }, 60_000);
 
   it('copy-case without a configured bucket is a configuration error', async () => {
     const run = await custody(['copy-case', join(fx.dir, 'cases', 'IR-S3-1'), '--config', fx.configPath]);

@@ -17,7 +17,7 @@ import type { AzureConfig } from './config.js';
 import { describeDisk, describeNics, describeVm, type DiskFacts, type VmFacts } from './describe.js';
 import { exportSources, snapshotExportSource, type ExportSource } from './export.js';
 import { restorePointUnsupported, takeRestorePoint } from './restore-point.js';
-import { resourceKey } from './resource-id.js';
+import { resourceKey, sameResource } from './resource-id.js';
 import { awaitSnapshots, planSnapshot, requestSnapshots, type SnapshotState } from './snapshots.js';
 import { tagsMatch, type AzureTagSelector, type AzureTarget } from './targets.js';
 import { parseAzureTarget } from './targets.js';
@@ -31,7 +31,27 @@ export interface AzureRunContext {
   signal?: AbortSignal;
   sleep: (ms: number) => Promise<void>;
   now: () => number;
+  /** The case's disks claimed in this run (shared by its targets); without it, this target's own. */
+  diskClaims?: DiskClaims;
 }
+
+/** What became of one disk, shared with every other target of the run that names or attaches it. */
+export interface DiskResult {
+  /** The case holds something under the disk's evidence id (its description). */
+  described: boolean;
+  /** A snapshot or disk restore point of it exists. */
+  preserved: boolean;
+  /** Its copy in the evidence container is hashed. */
+  hashed: boolean;
+  problems: string[];
+  error?: CustodyError;
+}
+
+/**
+ * One export per disk per case: the first target of the run to reach a disk (by `resourceKey`)
+ * collects it; any other records `disk.covered` and shares its result.
+ */
+export type DiskClaims = Map<string, { by: string; result: Promise<DiskResult> }>;
 
 function asError(error: unknown): CustodyError {
   return error instanceof CustodyError ? error : new CustodyError('E_INTERNAL', String((error as Error)?.message ?? error), { cause: error });
@@ -101,72 +121,139 @@ export async function collectAzureTarget(ctx: AzureRunContext, target: AzureTarg
     return { target: label, status: 'failed', reason: e.message, error: e.toRecord(), evidenceIds: modelStored ? [targetEvidence] : [] };
   }
 
-  const described: DiskFacts[] = [];
-  for (const disk of disks) {
-    const evidenceId = evidenceIdFor(recorder.caseId, resourceKey(disk.id));
-    try {
-      described.push(await describeDisk(recorder, clients, disk, evidenceId, label));
-      evidenceIds.push(evidenceId);
-    } catch (error) {
-      const e = stepError(error);
-      await recorder.record('step.failed', { step: 'describe-disk', disk: disk.id, error: e.toRecord() }, label);
-      // A disk named as the target that cannot be read fails as a VM does: with its error. ARM
-      // answers 404 only where the collector may read the scope; a disk-scoped assignment makes
-      // a mistyped id a 403, so the reason says so.
-      if (target.kind === 'azure-disk') {
-        const reason = e.code === 'E_ACCESS_DENIED' ? `${e.message} Azure answers the same for a disk id that does not exist: check ${target.id} first.` : e.message;
-        return { target: label, status: 'failed', reason, error: e.toRecord(), evidenceIds: [] };
-      }
-      problems.push(`disk ${disk.id}: ${e.message}`);
+  const evidenceIdOf = (disk: Pick<DiskFacts, 'id'>) => evidenceIdFor(recorder.caseId, resourceKey(disk.id));
+  const { own, covered, settle } = claimDisks(ctx, label, disks);
+  try {
+    for (const { disk, by } of covered) {
+      await recorder.record('disk.covered', { disk: disk.id, evidenceId: evidenceIdOf(disk), coveredBy: by, reason: 'another target of this case collects this disk: it is exported, copied and hashed once per case, by that target, not a second time here' }, label);
     }
-  }
-  const timing = { intervalMs: config.pollIntervalMs, timeoutMs: config.waitTimeoutMs, sleep: ctx.sleep, now: ctx.now };
-  const evidenceIdOf = (disk: DiskFacts) => evidenceIdFor(recorder.caseId, resourceKey(disk.id));
-  let sources: ExportSource[] | undefined;
-  let states: SnapshotState[] = [];
-  if (vmFacts) {
-    const unsupported = config.consistency === 'per-disk' ? 'azure.consistency is per-disk' : restorePointUnsupported(vmFacts, described);
-    let fallback = unsupported;
-    if (!unsupported) {
-      const taken = await takeRestorePoint(recorder, clients, config, vmFacts, described, evidenceIdOf, targetEvidence, timing);
-      if ('sources' in taken) {
-        sources = taken.sources;
-        await recorder.record('consistency.chosen', { mode: 'crash-consistent-restore-point', restorePointId: taken.restorePointId, disks: described.map((d) => d.id) }, label);
-      } else fallback = taken.fallback;
+    const results = new Map(own.map((disk) => [evidenceIdOf(disk), { described: false, preserved: false, hashed: false, problems: [] } as DiskResult]));
+    const resultOf = (evidenceId: string) => results.get(evidenceId)!;
+    const described: DiskFacts[] = [];
+    for (const disk of own) {
+      const evidenceId = evidenceIdOf(disk);
+      try {
+        described.push(await describeDisk(recorder, clients, disk, evidenceId, label));
+        evidenceIds.push(evidenceId);
+        resultOf(evidenceId).described = true;
+      } catch (error) {
+        const e = stepError(error);
+        await recorder.record('step.failed', { step: 'describe-disk', disk: disk.id, error: e.toRecord() }, label);
+        // A disk named as the target that cannot be read fails as a VM does: with its error. ARM
+        // answers 404 only where the collector may read the scope; a disk-scoped assignment makes
+        // a mistyped id a 403, so the reason says so.
+        if (target.kind === 'azure-disk') {
+          const reason = e.code === 'E_ACCESS_DENIED' ? `${e.message} Azure answers the same for a disk id that does not exist: check ${target.id} first.` : e.message;
+          return { target: label, status: 'failed', reason, error: e.toRecord(), evidenceIds: [] };
+        }
+        resultOf(evidenceId).problems.push(`disk ${disk.id}: ${e.message}`);
+      }
+    }
+    const timing = { intervalMs: config.pollIntervalMs, timeoutMs: config.waitTimeoutMs, sleep: ctx.sleep, now: ctx.now };
+    let sources: ExportSource[] | undefined;
+    let states: SnapshotState[] = [];
+    if (vmFacts && own.length > 0) {
+      // Only the disks this VM collects: one another target collects is not one it failed to describe.
+      const mine = { ...vmFacts, disks: vmFacts.disks.filter((d) => results.has(evidenceIdOf(d))) };
+      const unsupported = config.consistency === 'per-disk' ? 'azure.consistency is per-disk' : restorePointUnsupported(mine, described);
+      let fallback = unsupported;
+      if (!unsupported) {
+        const taken = await takeRestorePoint(recorder, clients, config, vmFacts, described, evidenceIdOf, targetEvidence, timing);
+        if ('sources' in taken) {
+          sources = taken.sources;
+          await recorder.record('consistency.chosen', { mode: 'crash-consistent-restore-point', restorePointId: taken.restorePointId, disks: described.map((d) => d.id) }, label);
+        } else fallback = taken.fallback;
+      }
+      if (!sources) {
+        await recorder.record('consistency.chosen', { mode: 'per-disk', reason: `${fallback}: one incremental snapshot per disk, each crash-consistent on its own, not consistent across disks`, disks: described.map((d) => d.id) }, label);
+      }
     }
     if (!sources) {
-      await recorder.record('consistency.chosen', { mode: 'per-disk', reason: `${fallback}: one incremental snapshot per disk, each crash-consistent on its own, not consistent across disks`, disks: described.map((d) => d.id) }, label);
+      const plans = described.map((disk) => planSnapshot(config, recorder.caseId, disk, evidenceIdOf(disk), label));
+      states = await requestSnapshots(recorder, clients, plans, label);
+      await awaitSnapshots(recorder, clients, states, label, timing);
+      sources = states.filter((s) => s.status === 'succeeded').map((s) => snapshotExportSource(clients, s));
+    }
+    const exports = await exportSources(recorder, clients, config, sources, label, timing);
+
+    for (const source of sources) resultOf(source.evidenceId).preserved = true;
+    for (const state of states.filter((s) => s.status === 'failed')) resultOf(state.plan.evidenceId).problems.push(`snapshot of ${state.plan.disk.id}: ${state.error?.message}`);
+    for (const result of exports) {
+      const disk = resultOf(result.evidenceId);
+      const error = result.error ?? result.grantOpen?.error;
+      if (error) disk.error ??= error;
+      if (result.error) disk.problems.push(`export of ${result.snapshotId}: ${result.error.message}`);
+      // A grant still open is a live read path to the evidence: never a collected target.
+      if (result.grantOpen) disk.problems.push(`revoke (${result.grantOpen.error.message})`);
+      if (result.sealed && 'unavailable' in result.sealed) disk.problems.push(`copy ${result.blobName} is hashed but not sealed: ${result.sealed.unavailable}`);
+      else if (result.sealed && 'overwritten' in result.sealed && result.sealed.overwritten) disk.problems.push(result.sealed.overwritten);
+      // A copy is the disk's evidence only as a whole fixed VHD of it: a file hash alone is not a disk hash.
+      const size = described.find((d) => evidenceIdOf(d) === result.evidenceId)?.sizeBytes;
+      const hashes = result.hashes;
+      if (hashes) disk.hashed = true;
+      if (hashes && !hashes.footer) disk.problems.push(`copy ${result.blobName} has no VHD footer: only the file is hashed, not the disk`);
+      else if (hashes?.footer && !hashes.footer.matchesLength) disk.problems.push(`copy ${result.blobName}: its VHD footer states ${hashes.footer.currentSize} bytes, the file holds ${hashes.diskBytes}`);
+      else if (hashes && size !== undefined && hashes.diskBytes !== size) disk.problems.push(`copy ${result.blobName} holds ${hashes.diskBytes} disk bytes, the disk has ${size}`);
+    }
+    for (const [evidenceId, result] of results) settle.get(evidenceId)?.(result);
+
+    // The disks another target collects count as that target found them.
+    const all = [...results.values()];
+    for (const { disk, by, result } of covered) {
+      const shared = await result;
+      if (shared.described || shared.preserved) evidenceIds.push(evidenceIdOf(disk));
+      all.push({ ...shared, problems: shared.problems.map((p) => `${p} (collected for the case by ${by})`) });
+    }
+    problems.push(...all.flatMap((r) => r.problems));
+    const hashed = all.filter((r) => r.hashed).length;
+    const unique = [...new Set(evidenceIds)];
+    if (problems.length === 0 && hashed === disks.length) return { target: label, status: 'collected', evidenceIds: unique };
+    const preserved = all.filter((r) => r.preserved).length;
+    if (preserved === 0 && disks.length > 0) return { target: label, status: 'failed', reason: `no disk was preserved: ${problems.join('; ')}`, evidenceIds: unique };
+    const error = all.map((r) => r.error).find((e) => e !== undefined);
+    return { target: label, status: 'partial', reason: problems.join('; ') || `${hashed} of ${disks.length} disks copied and hashed`, ...(error ? { error: error.toRecord() } : {}), evidenceIds: unique };
+  } finally {
+    // A target that stopped part way still answers the targets waiting on its disks.
+    for (const done of settle.values()) done();
+  }
+}
+
+/**
+ * Claims each of a target's disks for it, or finds the target that collects it: one that claimed
+ * it first in this run, or one that an earlier run of the case already copied and hashed it for
+ * (never a wait on a target that may be queued behind this one).
+ */
+function claimDisks(ctx: AzureRunContext, label: string, disks: Array<Pick<DiskFacts, 'id' | 'role' | 'lun'>>) {
+  const claims = ctx.diskClaims ?? new Map();
+  const own: typeof disks = [];
+  const covered: Array<{ disk: (typeof disks)[number]; by: string; result: Promise<DiskResult> }> = [];
+  const settle = new Map<string, (result?: DiskResult) => void>();
+  const hashedBy = hashedEarlierBy(ctx.recorder);
+  for (const disk of disks) {
+    const key = resourceKey(disk.id);
+    const evidenceId = evidenceIdFor(ctx.recorder.caseId, key);
+    const claim = claims.get(key);
+    const earlier = hashedBy.get(evidenceId);
+    if (claim && !sameResource(claim.by, label)) covered.push({ disk, ...claim });
+    else if (earlier !== undefined && !sameResource(earlier, label)) covered.push({ disk, by: earlier, result: Promise.resolve({ described: true, preserved: true, hashed: true, problems: [] }) });
+    else {
+      own.push(disk);
+      const result = new Promise<DiskResult>((resolve) => settle.set(evidenceId, (r) => {
+        settle.delete(evidenceId);
+        resolve(r ?? { described: false, preserved: false, hashed: false, problems: [`disk ${disk.id}: ${label} stopped before it finished collecting it`] });
+      }));
+      claims.set(key, { by: label, result });
     }
   }
-  if (!sources) {
-    const plans = described.map((disk) => planSnapshot(config, recorder.caseId, disk, evidenceIdOf(disk), label));
-    states = await requestSnapshots(recorder, clients, plans, label);
-    await awaitSnapshots(recorder, clients, states, label, timing);
-    sources = states.filter((s) => s.status === 'succeeded').map((s) => snapshotExportSource(clients, s));
-  }
-  const exports = await exportSources(recorder, clients, config, sources, label, timing);
+  return { own, covered, settle };
+}
 
-  for (const state of states.filter((s) => s.status === 'failed')) problems.push(`snapshot of ${state.plan.disk.id}: ${state.error?.message}`);
-  for (const result of exports.filter((r) => r.error)) problems.push(`export of ${result.snapshotId}: ${result.error!.message}`);
-  // A grant still open is a live read path to the evidence: never a collected target.
-  for (const result of exports.filter((r) => r.grantOpen)) problems.push(`revoke (${result.grantOpen!.error.message})`);
-  for (const result of exports) {
-    if (result.sealed && 'unavailable' in result.sealed) problems.push(`copy ${result.blobName} is hashed but not sealed: ${result.sealed.unavailable}`);
-    else if (result.sealed && 'overwritten' in result.sealed && result.sealed.overwritten) problems.push(result.sealed.overwritten);
-    // A copy is the disk's evidence only as a whole fixed VHD of it: a file hash alone is not a disk hash.
-    const size = described.find((d) => evidenceIdOf(d) === result.evidenceId)?.sizeBytes;
-    const hashes = result.hashes;
-    if (hashes && !hashes.footer) problems.push(`copy ${result.blobName} has no VHD footer: only the file is hashed, not the disk`);
-    else if (hashes?.footer && !hashes.footer.matchesLength) problems.push(`copy ${result.blobName}: its VHD footer states ${hashes.footer.currentSize} bytes, the file holds ${hashes.diskBytes}`);
-    else if (hashes && size !== undefined && hashes.diskBytes !== size) problems.push(`copy ${result.blobName} holds ${hashes.diskBytes} disk bytes, the disk has ${size}`);
-  }
-  const hashed = exports.filter((r) => r.hashes).length;
-  const unique = [...new Set(evidenceIds)];
-  if (problems.length === 0 && hashed === described.length && described.length === disks.length) return { target: label, status: 'collected', evidenceIds: unique };
-  const preserved = sources.length;
-  if (preserved === 0 && disks.length > 0) return { target: label, status: 'failed', reason: `no disk was preserved: ${problems.join('; ')}`, evidenceIds: unique };
-  const error = exports.map((r) => r.error ?? r.grantOpen?.error).find((e) => e !== undefined);
-  return { target: label, status: 'partial', reason: problems.join('; ') || `${hashed} of ${disks.length} disks copied and hashed`, ...(error ? { error: error.toRecord() } : {}), evidenceIds: unique };
+/** Evidence id → the target whose copy of that disk an earlier run (or this one) hashed first. */
+function hashedEarlierBy(recorder: CaseRecorder): Map<string, string> {
+  return historyOf(recorder).derived('azure.diskExportHashedBy', () => new Map<string, string>(), (first, entry) => {
+    const evidenceId = entry.data.evidenceId;
+    if (entry.type === 'artifact.recorded' && entry.data.kind === 'azure-disk-export' && typeof evidenceId === 'string' && entry.target && !first.has(evidenceId)) first.set(evidenceId, entry.target);
+  });
 }
 
 /** Resolves `azure:tag:K=V` across the configured subscriptions (the discovery role's list). */

@@ -9,7 +9,7 @@ import type { ProviderServices } from '../../core/provider-module.js';
 import type { Selector, Target } from '../../core/targets.js';
 import { CustodyError } from '../../core/errors.js';
 import { createAzureClients, type AzureClients } from './clients.js';
-import { collectAzureTarget, resolveAzureSelector, type AzureRunContext } from './collect.js';
+import { collectAzureTarget, resolveAzureSelector, type AzureRunContext, type DiskClaims } from './collect.js';
 import type { AzureConfig } from './config.js';
 import { createAzureIdentity, type IdentityDeps, type TokenRecord } from './identity.js';
 import { planAzureTarget } from './plan.js';
@@ -49,11 +49,15 @@ export function createAzureProvider(config: AzureConfig, deps: AzureProviderDeps
   let clients: AzureClients | undefined;
   const sleep = deps.sleep ?? ((ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms)));
   const now = deps.now ?? Date.now;
+  // One export per disk per case: every target of the case sees which disks the others took.
+  const diskClaims = new Map<string, DiskClaims>();
   const contextFor = (ctx: ProviderContext): AzureRunContext => {
     // Token claims go into the case that is collecting (one provider per case).
     recorder = ctx.recorder;
     clients ??= createRecordingClients(config, () => recorder, randomUUID(), deps);
-    return { recorder: ctx.recorder, clients, config, signal: ctx.signal, sleep, now };
+    let claims = diskClaims.get(ctx.recorder.caseId);
+    if (!claims) diskClaims.set(ctx.recorder.caseId, (claims = new Map()));
+    return { recorder: ctx.recorder, clients, config, signal: ctx.signal, sleep, now, diskClaims: claims };
   };
   return {
     name: 'azure',

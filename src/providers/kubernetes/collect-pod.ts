@@ -16,7 +16,7 @@ import { CustodyError, isCustodyError } from '../../core/errors.js';
 import type { ProviderContext, TargetOutcome } from '../../core/ports.js';
 import { targetKey } from '../../core/targets.js';
 import type { Target } from '../../core/targets.js';
-import type { KubernetesPodTarget } from './targets.js';
+import { isPodTarget, type KubernetesPodTarget } from './targets.js';
 import { callKubernetesAnswer } from './call.js';
 import type { ClusterAccess } from './cluster-access.js';
 import { probeCheckpoint } from './checkpoint.js';
@@ -191,12 +191,14 @@ export async function collectPod(target: KubernetesPodTarget, ctx: ProviderConte
     const { pod, node } = described;
     let containers = containersOf(pod);
     if (target.container) {
+      // The named container, and those of other targets of the run core folded into this one.
+      const named = [target.container, ...(target.alongside ?? []).flatMap((t) => (isPodTarget(t) && t.container ? [t.container] : []))];
       const names = containers.map((c) => c.name);
-      containers = containers.filter((c) => c.name === target.container);
-      if (containers.length === 0) {
+      containers = containers.filter((c) => named.includes(c.name));
+      for (const missing of named.filter((name) => !names.includes(name))) {
         // Names what the pod has, so a mistyped container is corrected in one go.
         const has = `its containers: ${names.join(', ') || 'none'}`;
-        run.failures.push(new CustodyError('E_NOT_FOUND', `container "${target.container}" is not in pod ${resource} (${has})`, { resource: `${resource}/${target.container}` }));
+        run.failures.push(new CustodyError('E_NOT_FOUND', `container "${missing}" is not in pod ${resource} (${has})`, { resource: `${resource}/${missing}` }));
         await ctx.recorder.record('step.failed', { step: 'containers', error: run.failures[run.failures.length - 1]!.toRecord() }, key);
       }
     }

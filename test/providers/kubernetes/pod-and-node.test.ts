@@ -41,7 +41,7 @@ afterAll(async () => {
 });
 
 /** Collects `targets` with the AWS and Kubernetes providers, both at the labs, into a new case, closed after. */
-async function collectIntoCase(caseId: string, targets: Target[]) {
+async function collectIntoCase(caseId: string, targets: Target[], options = DEFAULT_COLLECT_OPTIONS) {
   const config = parseConfig({
     casesDir: join(dir, 'cases'),
     keysDir: join(dir, 'keys'),
@@ -59,7 +59,7 @@ async function collectIntoCase(caseId: string, targets: Target[]) {
   const services = REGISTRY.createServices();
   const providers = [createAwsProvider(config, { credentials, wait: { initialDelayMs: 50, maxDelayMs: 200 } }, services), createKubernetesProvider(config, {}, services)];
   const kase = await openCase({ casesDir: config.casesDir, keysDir: join(dir, 'keys'), caseId, analyst: 'alice', toolVersion: 'test' });
-  const result = await runCollection({ config, parser: REGISTRY, providers, recorder: kase, targets, options: DEFAULT_COLLECT_OPTIONS });
+  const result = await runCollection({ config, parser: REGISTRY, providers, recorder: kase, targets, options });
   await kase.close({ outcomes: result.outcomes });
   return { kase, result };
 }
@@ -109,6 +109,37 @@ describe('a pod named beside one of its own containers', () => {
     expect(entries.filter((e) => e.type === 'evidence.stored' && e.data.name === 'pod.json')).toHaveLength(1);
     expect(entries.filter((e) => e.type === 'cluster.connected').map((e) => e.target)).toEqual([k8s.podTarget]);
     expect(entries.filter((e) => e.target === `${k8s.podTarget}/app`).map((e) => e.type)).toEqual(['target.covered']);
+    expect((await verifyCase(kase.caseDir)).ok).toBe(true);
+  }, 60_000);
+});
+
+describe('two containers of one pod named without the pod', () => {
+  it('are collected in one run of the pod: described, isolated and followed to its node once, each named container exec\'d and logged; the second recorded as covered by the first; the case verifies', async () => {
+    const [app, shipper] = [`${k8s.podTarget}/app`, `${k8s.podTarget}/log-shipper`];
+    const { kase, result } = await collectIntoCase('IR-POD-TWO-CONTAINERS', [parseTarget(app), parseTarget(shipper)], { ...DEFAULT_COLLECT_OPTIONS, isolate: true });
+    const nodeArn = `arn:aws:ec2:${worker.region}:${worker.ownerId}:instance/${worker.id}`;
+    expect(result.outcomes.map((o) => [o.target, o.status, o.reason])).toEqual([
+      [app, 'collected', undefined],
+      [nodeArn, 'collected', undefined],
+    ]);
+    const entries = kase.entries();
+    expect(entries.filter((e) => e.type === 'target.covered').map((e) => [e.target, e.data.coveredBy])).toEqual([[shipper, app]]);
+    expect(entries.filter((e) => e.target === shipper).map((e) => e.type)).toEqual(['target.covered']);
+    expect(entries.filter((e) => e.type === 'evidence.stored' && e.data.name === 'pod.json')).toHaveLength(1);
+    expect(entries.filter((e) => e.type === 'cluster.connected').map((e) => e.target)).toEqual([app]);
+    // Each containment change once, after the volatile commands of both containers.
+    const changes = entries.filter((e) => e.type === 'change.applied').map((e) => e.data.change);
+    expect(changes).toEqual([...new Set(changes)]);
+    expect(changes).toContain('label-pod');
+    const firstChange = entries.findIndex((e) => e.type === 'change.requested');
+    const execs = entries.filter((e) => e.type === 'exec.requested' || e.type === 'exec.skipped');
+    expect([...new Set(execs.map((e) => e.data.container))]).toEqual(['app', 'log-shipper']);
+    expect(execs.every((e) => e.seq < firstChange)).toBe(true);
+    // Logs of the named containers only (not the init container).
+    const logs = entries.filter((e) => e.type === 'evidence.stored' && String(e.data.name).startsWith('log-')).map((e) => e.data.name);
+    expect(logs.every((n) => /^log-(app|log-shipper)/.test(String(n)))).toBe(true);
+    expect(logs).toEqual(expect.arrayContaining(['log-app.log', 'log-log-shipper.log']));
+    expect(entries.filter((e) => e.type === 'node.mapped')).toHaveLength(1);
     expect((await verifyCase(kase.caseDir)).ok).toBe(true);
   }, 60_000);
 });
