@@ -4,7 +4,7 @@
  * taken over, so an interrupted case can always be resumed.
  */
 import { hostname } from 'node:os';
-import { readFile, unlink, writeFile } from 'node:fs/promises';
+import { lstat, readFile, unlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { CustodyError } from '../core/errors.js';
 
@@ -27,7 +27,7 @@ export async function acquireCaseLock(caseDir: string, caseId: string): Promise<
         throw new CustodyError('E_LEDGER', `cannot lock case ${caseId} (${path}): ${(cause as Error).message}`, { cause });
       }
     }
-    const holder = await readHolder(path);
+    const holder = await readLockHolder(path);
     if (holder && holder.host === hostname() && isAlive(holder.pid)) {
       throw new CustodyError(
         'E_INPUT',
@@ -47,8 +47,14 @@ export async function acquireCaseLock(caseDir: string, caseId: string): Promise<
   throw new CustodyError('E_INPUT', `case ${caseId} is being opened by another run at the same moment`, { resource: caseDir });
 }
 
-async function readHolder(path: string): Promise<{ pid: number; host: string } | undefined> {
+/**
+ * The run a lock file names (`{pid, host}`), or undefined when it names none (half-written, not
+ * JSON). Only a small regular file is read: a FIFO planted under the lock's name would block.
+ */
+export async function readLockHolder(path: string): Promise<{ pid: number; host: string } | undefined> {
   try {
+    const info = await lstat(path);
+    if (!info.isFile() || info.size >= 4096) return undefined;
     const parsed = JSON.parse(await readFile(path, 'utf8')) as { pid?: unknown; host?: unknown };
     if (typeof parsed.pid === 'number' && typeof parsed.host === 'string') return { pid: parsed.pid, host: parsed.host };
   } catch {

@@ -12,6 +12,7 @@ import type { LedgerEntry } from '../core/ports.js';
 import { sameJson } from './canonical-json.js';
 import { settleChain, walkChain } from './chain.js';
 import { copyRecordWarning, isCopyRecord, sealIndex } from './copy-records.js';
+import { readLockHolder } from './case-lock.js';
 import { checkDiskImages, imageRoots } from './disk-images.js';
 import { hashBuffers, hashRegularFile, inodeOf, isNothingThere, type EvidenceFileState } from './file-hash.js';
 import { EVIDENCE_DIR, FILE_ENTRY_TYPES, HASH_PROGRESS_DIR, LEDGER_FILE, LOCK_FILE, MANIFEST_FILE, MANIFEST_TEMP_FILE, PARTIAL_DIR, REPORT_FILES } from './layout.js';
@@ -507,7 +508,7 @@ async function checkCaseRoot(caseDir: string, warn: Report, imageDirs: ReadonlyS
     if (name === HASH_PROGRESS_DIR) {
       warn({ kind: 'leftover-partial', path: name, message: 'a disk hash was interrupted: its progress is kept here for --resume (not evidence)' });
     } else if (name === LOCK_FILE) {
-      warn({ kind: 'lock-present', path: name, message: closed ? staleLockMessage(caseDir) : 'the case is open in a run, or its last run was interrupted (.lock is present)' });
+      warn({ kind: 'lock-present', path: name, message: closed ? await staleLockMessage(caseDir) : 'the case is open in a run, or its last run was interrupted (.lock is present)' });
     } else if (!known.has(name) && !/^report\.[A-Za-z0-9]+$/.test(name)) {
       warn({ kind: 'unknown-file', path: name, message: `${name} at the case root is not part of the case (ignored)` });
     }
@@ -522,19 +523,9 @@ async function checkCaseRoot(caseDir: string, warn: Report, imageDirs: ReadonlyS
  * A lock on a closed case: no collection runs into it, so it was left behind (or a copy-case, or a
  * resume reopening the case, holds it now). Named with the run that wrote it, where the file says.
  */
-function staleLockMessage(caseDir: string): string {
-  let by = '';
-  try {
-    const path = join(caseDir, LOCK_FILE);
-    // A small regular file only: a FIFO under its name would block the read.
-    const info = lstatSync(path);
-    if (info.isFile() && info.size < 4096) {
-      const holder = JSON.parse(readFileSync(path, 'utf8')) as { pid?: unknown; host?: unknown };
-      if (typeof holder.pid === 'number' && typeof holder.host === 'string') by = ` (written by pid ${holder.pid} on host ${holder.host})`;
-    }
-  } catch {
-    // unreadable or not JSON: said without its writer
-  }
+async function staleLockMessage(caseDir: string): Promise<string> {
+  const holder = await readLockHolder(join(caseDir, LOCK_FILE));
+  const by = holder ? ` (written by pid ${holder.pid} on host ${holder.host})` : '';
   return (
     `.lock on a closed case${by} is stale: a closed case is not being collected, so a run left it without removing it (unless a custody copy-case, or a collect --resume reopening the case, holds it on that host right now). ` +
     'It is harmless to verify and does not change this verdict; if no such run is going, the custodian may delete it from the original folder (leave it on a copy or write-protected media)'
