@@ -1,7 +1,8 @@
 /**
  * A disk two targets of a case reach, across runs: the target that preserved it in an earlier
  * run keeps it (its snapshot or restore point, its blob), and it counts as collected for the
- * other target only once the ledger shows its copy hashed and sealed.
+ * other target only once the ledger shows its copy hashed and sealed. And a provider object used
+ * for two runs of one case hands the second nothing of the first's claims.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DEFAULT_COLLECT_OPTIONS, runCollection } from '../../../src/core/orchestrator.js';
@@ -38,6 +39,28 @@ async function closeAndVerify(kase: CaseHandle, outcomes: TargetOutcome[]): Prom
   const verified = await verifyCase(kase.caseDir);
   expect(verified.ok, JSON.stringify(verified.problems)).toBe(true);
 }
+
+describe('one Azure provider object used for two runs of one case', () => {
+  it("the second run's disk.covered comes from the case's ledger, not from the first run's claim on the disk", async () => {
+    const { ids } = fx.lab.estate;
+    const caseId = 'IR-AZ-TWO-RUNS';
+    const provider = createAzureProvider({ ...fx.config, consistency: 'per-disk' }, { sleep: async () => {} });
+    const config = parseConfig({ concurrency: { perScope: 10, total: 64 } });
+    const first = await fx.openTestCase(caseId);
+    const one = await runCollection({ config, parser: REGISTRY, providers: [provider], recorder: first, targets: [parseTarget(ids.vm)], options: DEFAULT_COLLECT_OPTIONS });
+    expect(one.outcomes.map((o) => o.status)).toEqual(['collected']);
+    await first.release();
+
+    const again = await fx.openTestCase(caseId, true);
+    const two = await runCollection({ config, parser: REGISTRY, providers: [provider], recorder: again, targets: [parseTarget(ids.vmDataDisk)], options: DEFAULT_COLLECT_OPTIONS });
+    expect(two.outcomes.map((o) => [o.target, o.status])).toEqual([[ids.vm, 'collected'], [ids.vmDataDisk, 'collected']]);
+    // The VM is skipped in this run: nothing of this run collects the disk, the first run did.
+    const covered = resumedEntries(again).filter((e) => e.type === 'disk.covered');
+    expect(covered.map((e) => [e.target, e.data.coveredBy])).toEqual([[ids.vmDataDisk, ids.vm]]);
+    expect(String(covered[0]!.data.reason)).toContain('since an earlier run');
+    await closeAndVerify(again, two.outcomes);
+  });
+});
 
 describe("a disk whose earlier run hashed its copy but could not seal it", () => {
   it('a resumed run never counts it as collected for another target: that target takes no export of its own, the holder seals the copy it hashed, and only then is the disk covered as collected', async () => {
