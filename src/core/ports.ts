@@ -144,6 +144,10 @@ export interface ProviderContext {
   recorder: CaseRecorder;
   progress: ProgressSink;
   options: CollectOptions;
+  /**
+   * Aborts when the run stops. One object per run, shared by all its targets and selectors:
+   * providers key state that must not outlive a run (disk claims, a session's recorder) by it.
+   */
   signal: AbortSignal;
   /**
    * Says the target's request phase is over (described, volatile evidence taken, snapshots

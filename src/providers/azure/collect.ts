@@ -15,6 +15,7 @@ import { collectBootDiagnostics } from './boot-diagnostics.js';
 import type { AzureClients } from './clients.js';
 import type { AzureConfig } from './config.js';
 import { describeDisk, describeNics, describeVm, type DiskFacts, type VmFacts } from './describe.js';
+import { diskLedger, type DiskLedgerState } from './disk-ledger.js';
 import { exportSources, snapshotExportSource, type ExportSource } from './export.js';
 import { restorePointUnsupported, takeRestorePoint } from './restore-point.js';
 import { resourceKey, sameResource } from './resource-id.js';
@@ -124,8 +125,11 @@ export async function collectAzureTarget(ctx: AzureRunContext, target: AzureTarg
   const evidenceIdOf = (disk: Pick<DiskFacts, 'id'>) => evidenceIdFor(recorder.caseId, resourceKey(disk.id));
   const { own, covered, settle } = claimDisks(ctx, label, disks);
   try {
-    for (const { disk, by } of covered) {
-      await recorder.record('disk.covered', { disk: disk.id, evidenceId: evidenceIdOf(disk), coveredBy: by, reason: 'another target of this case collects this disk: it is exported, copied and hashed once per case, by that target, not a second time here' }, label);
+    for (const { disk, by, earlier } of covered) {
+      const reason = earlier
+        ? 'another target of this case holds this disk since an earlier run (it preserved it, or asked to): it is exported, copied and hashed once per case, by that target, not a second time here'
+        : 'another target of this case collects this disk: it is exported, copied and hashed once per case, by that target, not a second time here';
+      await recorder.record('disk.covered', { disk: disk.id, evidenceId: evidenceIdOf(disk), coveredBy: by, reason }, label);
     }
     const results = new Map(own.map((disk) => [evidenceIdOf(disk), { described: false, preserved: false, hashed: false, problems: [] } as DiskResult]));
     const resultOf = (evidenceId: string) => results.get(evidenceId)!;
@@ -220,22 +224,24 @@ export async function collectAzureTarget(ctx: AzureRunContext, target: AzureTarg
 
 /**
  * Claims each of a target's disks for it, or finds the target that collects it: one that claimed
- * it first in this run, or one that an earlier run of the case already copied and hashed it for
- * (never a wait on a target that may be queued behind this one).
+ * it first in this run, or one that holds it since an earlier run of the case (diskLedger): that
+ * one resumes it when the run takes it up, so this target takes no second snapshot, restore point
+ * export or copy of it. Never a wait on a target that may be queued behind this one: a holder
+ * that has not claimed the disk in this run yet counts as the ledger shows it.
  */
 function claimDisks(ctx: AzureRunContext, label: string, disks: Array<Pick<DiskFacts, 'id' | 'role' | 'lun'>>) {
   const claims = ctx.diskClaims ?? new Map();
   const own: typeof disks = [];
-  const covered: Array<{ disk: (typeof disks)[number]; by: string; result: Promise<DiskResult> }> = [];
+  const covered: Array<{ disk: (typeof disks)[number]; by: string; earlier?: true; result: Promise<DiskResult> }> = [];
   const settle = new Map<string, (result?: DiskResult) => void>();
-  const hashedBy = hashedEarlierBy(ctx.recorder);
+  const ledger = diskLedger(ctx.recorder);
   for (const disk of disks) {
     const key = resourceKey(disk.id);
     const evidenceId = evidenceIdFor(ctx.recorder.caseId, key);
     const claim = claims.get(key);
-    const earlier = hashedBy.get(evidenceId);
+    const held = ledger.get(evidenceId);
     if (claim && !sameResource(claim.by, label)) covered.push({ disk, ...claim });
-    else if (earlier !== undefined && !sameResource(earlier, label)) covered.push({ disk, by: earlier, result: Promise.resolve({ described: true, preserved: true, hashed: true, problems: [] }) });
+    else if (held && !sameResource(held.holder, label)) covered.push({ disk, by: held.holder, earlier: true, result: Promise.resolve(ledgerResult(ctx.recorder, disk, evidenceId, held)) });
     else {
       own.push(disk);
       const result = new Promise<DiskResult>((resolve) => settle.set(evidenceId, (r) => {
@@ -248,12 +254,17 @@ function claimDisks(ctx: AzureRunContext, label: string, disks: Array<Pick<DiskF
   return { own, covered, settle };
 }
 
-/** Evidence id → the target whose copy of that disk an earlier run (or this one) hashed first. */
-function hashedEarlierBy(recorder: CaseRecorder): Map<string, string> {
-  return historyOf(recorder).derived('azure.diskExportHashedBy', () => new Map<string, string>(), (first, entry) => {
-    const evidenceId = entry.data.evidenceId;
-    if (entry.type === 'artifact.recorded' && entry.data.kind === 'azure-disk-export' && typeof evidenceId === 'string' && entry.target && !first.has(evidenceId)) first.set(evidenceId, entry.target);
-  });
+/**
+ * A disk another target holds since an earlier run, as far as the ledger shows that target got:
+ * hashed only once its copy is hashed and then sealed (or sealing is off), never on a hash alone.
+ */
+function ledgerResult(recorder: CaseRecorder, disk: Pick<DiskFacts, 'id'>, evidenceId: string, held: DiskLedgerState): DiskResult {
+  const history = historyOf(recorder);
+  const described = history.storedName(evidenceId, 'disk.json') !== undefined;
+  const preserved = history.artifactRecorded(evidenceId);
+  if (held.hashed && held.sealed) return { described, preserved, hashed: true, problems: [] };
+  const got = held.hashed ? 'its copy is hashed but not sealed' : preserved ? 'no copy of it is hashed yet' : 'it is not preserved yet';
+  return { described, preserved, hashed: false, problems: [`disk ${disk.id}: ${held.holder} began collecting it in an earlier run of this case and has not finished (${got}); that target finishes it when a run takes it up, not a second export here`] };
 }
 
 /** Resolves `azure:tag:K=V` across the configured subscriptions (the discovery role's list). */

@@ -116,6 +116,11 @@ export function evidenceBlobName(caseId: string, evidenceId: string, snapshotNam
   return `${caseId}/${evidenceId}/${snapshotName}.vhd`;
 }
 
+/** The evidence id in a name `evidenceBlobName` made (case ids and evidence ids hold no `/`). */
+export function evidenceIdOfBlob(blob: string): string {
+  return blob.split('/')[1] ?? '';
+}
+
 async function fail(recorder: CaseRecorder, target: string, item: Pending, step: string, error: unknown): Promise<void> {
   if (isStopSignal(error)) throw error;
   const failure = error instanceof CustodyError ? error : new CustodyError('E_CLOUD', String((error as Error)?.message ?? error), { cause: error });

@@ -49,14 +49,17 @@ export function createAzureProvider(config: AzureConfig, deps: AzureProviderDeps
   let clients: AzureClients | undefined;
   const sleep = deps.sleep ?? ((ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms)));
   const now = deps.now ?? Date.now;
-  // One export per disk per case: every target of the case sees which disks the others took.
-  const diskClaims = new Map<string, DiskClaims>();
+  // One export per disk per case: every target of a run sees which disks the others took. Keyed
+  // by the run's signal (runCollection makes one per run and hands it to every target and
+  // selector of that run): a provider object reused for a later run of the case must not hand
+  // that run the claims, and the results, of the one before.
+  const diskClaims = new WeakMap<AbortSignal, DiskClaims>();
   const contextFor = (ctx: ProviderContext): AzureRunContext => {
     // Token claims go into the case that is collecting (one provider per case).
     recorder = ctx.recorder;
     clients ??= createRecordingClients(config, () => recorder, randomUUID(), deps);
-    let claims = diskClaims.get(ctx.recorder.caseId);
-    if (!claims) diskClaims.set(ctx.recorder.caseId, (claims = new Map()));
+    let claims = diskClaims.get(ctx.signal);
+    if (!claims) diskClaims.set(ctx.signal, (claims = new Map()));
     return { recorder: ctx.recorder, clients, config, signal: ctx.signal, sleep, now, diskClaims: claims };
   };
   return {

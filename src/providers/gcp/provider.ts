@@ -51,7 +51,8 @@ export interface GcpProvider {
   /** Targets of one project share a concurrency limit (Compute's rate quotas are per project). */
   scopeOf(target: GcpTarget): string;
   plan(target: GcpTarget, options: CollectOptions): PlannedStep[];
-  resolveSelector(selector: GcpSelector, recorder: CaseRecorder): Promise<GcpInstanceTarget[]>;
+  /** `run`: the run's signal, as `collect` gets it (one session per run of a case). */
+  resolveSelector(selector: GcpSelector, recorder: CaseRecorder, run?: AbortSignal): Promise<GcpInstanceTarget[]>;
   collect(target: GcpTarget, ctx: { recorder: CaseRecorder; progress?: ProgressSink; signal?: AbortSignal }): Promise<TargetOutcome>;
   preflight(recorder: CaseRecorder, options?: { projects?: string[]; targets?: GcpTarget[] }): Promise<GcpPreflightRow[]>;
   /** The orchestrator's identity as ADC reports it. */
@@ -69,20 +70,29 @@ export interface GcpProvider {
  * const outcome = await gcp.collect(parseGcpTarget('projects/web-prod/zones/us-central1-a/instances/web-1'), { recorder });
  */
 export function createGcpProvider(config: GcpConfig, deps: GcpProviderDeps = {}): GcpProvider {
-  const sessions = new Map<string, GcpSession>();
-  const sessionFor = (recorder: CaseRecorder): GcpSession => {
-    let session = sessions.get(recorder.caseId);
-    if (!session) {
-      session = new GcpSession({
-        config,
-        recorder,
-        version: deps.version ?? '0.1.0',
-        ...(deps.sourceAuth ? { sourceAuth: deps.sourceAuth } : {}),
-        ...(deps.orchestratorEmail ? { orchestratorEmail: deps.orchestratorEmail } : {}),
-        ...deps.session,
-      });
-      sessions.set(recorder.caseId, session);
+  // One session per run of a case: its tokens are recorded in that run's recorder, and its disk
+  // claims are that run's. The run is its signal (runCollection makes one per run and hands it
+  // to every target and selector of that run); calls without one share a session. A provider
+  // object reused for a later run of the case must not record into the earlier run's recorder
+  // nor hand the later run the earlier one's claims: the earlier run's session is closed.
+  const sessions = new Map<string, { run: AbortSignal | undefined; session: GcpSession }>();
+  let retired: Promise<void> = Promise.resolve();
+  const sessionFor = (recorder: CaseRecorder, run?: AbortSignal): GcpSession => {
+    const current = sessions.get(recorder.caseId);
+    if (current && current.run === run) return current.session;
+    if (current) {
+      const earlier = current.session;
+      retired = retired.then(() => earlier.close()).catch(() => undefined);
     }
+    const session = new GcpSession({
+      config,
+      recorder,
+      version: deps.version ?? '0.1.0',
+      ...(deps.sourceAuth ? { sourceAuth: deps.sourceAuth } : {}),
+      ...(deps.orchestratorEmail ? { orchestratorEmail: deps.orchestratorEmail } : {}),
+      ...deps.session,
+    });
+    sessions.set(recorder.caseId, { run, session });
     return session;
   };
   const validate = (target: GcpTarget) => {
@@ -100,7 +110,7 @@ export function createGcpProvider(config: GcpConfig, deps: GcpProviderDeps = {})
     validate,
     scopeOf: (target) => `gcp:${target.project}`,
     plan: (target, options) => plannedGcpCalls(target, options, config),
-    resolveSelector: (selector, recorder) => resolveGcpSelector(sessionFor(recorder), recorder, selector),
+    resolveSelector: (selector, recorder, run) => resolveGcpSelector(sessionFor(recorder, run), recorder, selector),
     async collect(target, ctx) {
       try {
         validate(target);
@@ -109,7 +119,7 @@ export function createGcpProvider(config: GcpConfig, deps: GcpProviderDeps = {})
         await ctx.recorder.record('step.failed', { step: 'validate', error: e.toRecord() }, gcpTargetKey(target));
         return { target: gcpTargetKey(target), status: 'failed', reason: e.message, error: e.toRecord(), evidenceIds: [] };
       }
-      return collectGcpTarget({ session: sessionFor(ctx.recorder), recorder: ctx.recorder, ...(ctx.progress ? { progress: ctx.progress } : {}), ...(ctx.signal ? { signal: ctx.signal } : {}) }, target);
+      return collectGcpTarget({ session: sessionFor(ctx.recorder, ctx.signal), recorder: ctx.recorder, ...(ctx.progress ? { progress: ctx.progress } : {}), ...(ctx.signal ? { signal: ctx.signal } : {}) }, target);
     },
     async preflight(recorder, options = {}) {
       for (const t of options.targets ?? []) validate(t);
@@ -130,8 +140,9 @@ export function createGcpProvider(config: GcpConfig, deps: GcpProviderDeps = {})
       return target;
     },
     async close() {
-      for (const s of sessions.values()) await s.close();
+      for (const { session } of sessions.values()) await session.close();
       sessions.clear();
+      await retired;
       await identitySession?.close();
     },
   };
@@ -190,7 +201,7 @@ export function createGcpCoreProvider(config: GcpConfig, deps: GcpProviderDeps =
     plan: (target, options) => gcp.plan(own(target), options),
     async resolveSelector(selector: Selector, ctx: ProviderContext): Promise<Target[]> {
       if (!isGcpSelector(selector)) throw new CustodyError('E_UNSUPPORTED', `the GCP provider does not resolve ${selector.kind} selectors`);
-      return gcp.resolveSelector(selector, ctx.recorder);
+      return gcp.resolveSelector(selector, ctx.recorder, ctx.signal);
     },
     collect: (target, ctx) => gcp.collect(own(target), ctx),
     close: () => gcp.close(),

@@ -1,6 +1,7 @@
 /**
- * One case's GCP session: the credential broker (a token per target project), the Compute
- * clients on those tokens, the batched operation waiter and the call options every call uses.
+ * One run's GCP session for a case: the credential broker (a token per target project, recorded
+ * in the run's recorder), the Compute clients on those tokens, the batched operation waiter, the
+ * call options every call uses, and the run's disk claims.
  */
 import type { CaseRecorder } from '../../core/ports.js';
 import { attributionHeaders, type Attribution } from './attribution.js';

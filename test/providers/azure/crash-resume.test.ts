@@ -13,49 +13,15 @@ import { CustodyError } from '../../../src/core/errors.js';
 import type { CaseRecorder } from '../../../src/core/ports.js';
 import type { CaseHandle } from '../../../src/custody/open-case.js';
 import { verifyCase } from '../../../src/custody/index.js';
-import { LAB_EVIDENCE_ACCOUNT, LAB_EVIDENCE_CONTAINER } from '../../../src/lab/azure/scenario.js';
 import { collectAzureTarget } from '../../../src/providers/azure/collect.js';
 import { parseAzureTarget } from '../../../src/providers/azure/targets.js';
-import { startAzureFixture, type AzureFixture } from './fixture.js';
+import { cutAt, evidenceVersions, startAzureFixture, type AzureFixture } from './fixture.js';
 
 let fx: AzureFixture;
 beforeAll(async () => {
   fx = await startAzureFixture({ lab: { copyReads: 3 } });
 });
 afterAll(async () => fx?.close());
-
-/**
- * `kase` as the collector sees it, except that from the first `type` entry on nothing can be
- * recorded any more (E_LEDGER, as a poisoned ledger answers): that entry and everything after it
- * never reach the ledger.
- */
-function cutAt(kase: CaseHandle, type: string): CaseHandle {
-  let cut = false;
-  const refuse = (what: string) => {
-    cut = true;
-    return Promise.reject(new CustodyError('E_LEDGER', `test cut: ${what} was not recorded`));
-  };
-  const recorder: CaseRecorder = {
-    caseId: kase.caseId,
-    analyst: kase.analyst,
-    caseDir: kase.caseDir,
-    entries: () => kase.entries(),
-    record: (t, data, target) => (cut || t === type ? refuse(t) : kase.record(t, data, target)),
-    storeEvidence: (input) => (cut ? refuse(input.name) : kase.storeEvidence(input)),
-    recordArtifact: (input) => (cut ? refuse(input.kind) : kase.recordArtifact(input)),
-  };
-  return recorder as CaseHandle;
-}
-
-/** Versions the evidence container holds for each blob of `caseId` (current + previous). */
-function evidenceVersions(caseId: string): Record<string, number> {
-  const container = fx.lab.estate.blobStore.container(LAB_EVIDENCE_ACCOUNT, LAB_EVIDENCE_CONTAINER)!;
-  const counts: Record<string, number> = {};
-  for (const [name, blob] of container.blobs) {
-    if (name.startsWith(`${caseId}/`)) counts[name] = blob.previous.length + (blob.current ? 1 : 0);
-  }
-  return counts;
-}
 
 describe('an Azure run cut off after Copy Blob was sent, before copy.started was recorded', () => {
   it('the resumed run adopts the copy still in flight: no second export grant, no second copy, one version per blob, the cut-off run’s grant revoked once the copy is done, and the case verifies', async () => {
@@ -64,7 +30,7 @@ describe('an Azure run cut off after Copy Blob was sent, before copy.started was
     const first = await fx.openTestCase(caseId);
     await expect(collectAzureTarget(fx.run(cutAt(first, 'copy.started'), { consistency: 'per-disk' }), target)).rejects.toMatchObject({ code: 'E_LEDGER' });
     await first.release();
-    const blobs = evidenceVersions(caseId);
+    const blobs = evidenceVersions(fx, caseId);
     expect(Object.values(blobs)).toEqual([1]); // the cut came at the first disk's copy
 
     const again = await fx.openTestCase(caseId, true);
@@ -79,7 +45,7 @@ describe('an Azure run cut off after Copy Blob was sent, before copy.started was
     // Exactly one export grant and one copy in the resumed run: the other disk's.
     expect(resumed.filter((e) => e.type === 'export.requested')).toHaveLength(1);
     expect(resumed.filter((e) => e.type === 'copy.requested').map((e) => e.data.blob)).not.toContain(cutBlob);
-    expect(Object.values(evidenceVersions(caseId))).toEqual([1, 1]);
+    expect(Object.values(evidenceVersions(fx, caseId))).toEqual([1, 1]);
     // The cut-off run's grant was never revoked by it: the resumed run ends it once the copy is done.
     const cutSource = resumed.find((e) => e.type === 'copy.adopted')!;
     const source = first.entries().find((e) => e.type === 'export.granted')!.data.source;
@@ -125,7 +91,7 @@ describe('an Azure run cut off at each step that follows a cloud call', () => {
     const resumed = again.entries().slice(again.entries().findIndex((e) => e.type === 'case.resumed'));
     expect(resumed.filter((e) => e.type === 'snapshot.adopted')).toHaveLength(made.snapshots);
     expect(resumed.filter((e) => e.type === 'restorepoint.adopted')).toHaveLength(made.restorePoints);
-    expect(Object.values(evidenceVersions(caseId))).toEqual([1, 1]);
+    expect(Object.values(evidenceVersions(fx, caseId))).toEqual([1, 1]);
     for (const s of fx.lab.estate.world.snapshots.values()) expect(s.activeSas).toBeUndefined();
     for (const c of fx.lab.estate.world.restorePointCollections.values()) {
       for (const p of c.points.values()) for (const d of p.diskRestorePoints.values()) expect(d.activeSas).toBeUndefined();

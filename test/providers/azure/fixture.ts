@@ -13,7 +13,9 @@ import type { AzureRunContext } from '../../../src/providers/azure/collect.js';
 import { startAzurite, type AzuriteInstance } from '../../../src/lab/azure/azurite.js';
 import { startAzureLab, type AzureLab, type AzureLabOptions } from '../../../src/lab/azure/server.js';
 import { createLabTls } from '../../../src/lab/azure/tls.js';
-import { LAB_APP_CLIENT_ID, LAB_CUSTOMER_SUBSCRIPTION, LAB_CUSTOMER_TENANT, LAB_SOC_SUBSCRIPTION, LAB_SOC_TENANT } from '../../../src/lab/azure/scenario.js';
+import { LAB_APP_CLIENT_ID, LAB_CUSTOMER_SUBSCRIPTION, LAB_CUSTOMER_TENANT, LAB_EVIDENCE_ACCOUNT, LAB_EVIDENCE_CONTAINER, LAB_SOC_SUBSCRIPTION, LAB_SOC_TENANT } from '../../../src/lab/azure/scenario.js';
+import { CustodyError } from '../../../src/core/errors.js';
+import type { CaseRecorder } from '../../../src/core/ports.js';
 
 export const EVIDENCE_CONTAINER = 'evidence';
 
@@ -77,4 +79,38 @@ export async function startAzureFixture(options: { azurite?: boolean; lab?: Azur
       await rm(dir, { recursive: true, force: true });
     },
   };
+}
+
+/**
+ * `kase` as the collector sees it, except that from the first `type` entry on nothing can be
+ * recorded any more (E_LEDGER, as a poisoned ledger answers): that entry and everything after it
+ * never reach the ledger — what a kill -9 or a full disk leaves: the cloud did the work, the case
+ * never heard the answer.
+ */
+export function cutAt(kase: CaseHandle, type: string): CaseHandle {
+  let cut = false;
+  const refuse = (what: string) => {
+    cut = true;
+    return Promise.reject(new CustodyError('E_LEDGER', `test cut: ${what} was not recorded`));
+  };
+  const recorder: CaseRecorder = {
+    caseId: kase.caseId,
+    analyst: kase.analyst,
+    caseDir: kase.caseDir,
+    entries: () => kase.entries(),
+    record: (t, data, target) => (cut || t === type ? refuse(t) : kase.record(t, data, target)),
+    storeEvidence: (input) => (cut ? refuse(input.name) : kase.storeEvidence(input)),
+    recordArtifact: (input) => (cut ? refuse(input.kind) : kase.recordArtifact(input)),
+  };
+  return recorder as CaseHandle;
+}
+
+/** Versions the lab's evidence container holds for each blob of `caseId` (current + previous). */
+export function evidenceVersions(fx: AzureFixture, caseId: string): Record<string, number> {
+  const container = fx.lab.estate.blobStore.container(LAB_EVIDENCE_ACCOUNT, LAB_EVIDENCE_CONTAINER)!;
+  const counts: Record<string, number> = {};
+  for (const [name, blob] of container.blobs) {
+    if (name.startsWith(`${caseId}/`)) counts[name] = blob.previous.length + (blob.current ? 1 : 0);
+  }
+  return counts;
 }
