@@ -207,6 +207,42 @@ describe('the evidence bucket from the CLI', () => {
     expect(copiedKeys('IR-S3-EMPTY')).toContain('cases/IR-S3-EMPTY/manifest.json');
   });
 
+  it('a selector whose every search is denied leaves the case open, not closed or copied, records the failures with their codes, exits 2 naming the selector and the resume; --resume searches it again, then closes and copies', async () => {
+    const config = configWithBucket();
+    // Both allowed accounts' searches are refused: the selector failed, it did not match nothing.
+    fx.lab.control.failNext({ action: 'ec2:DescribeInstances', code: 'UnauthorizedOperation', status: 403, message: 'You are not authorized to perform this operation.', count: 2 });
+    const run = await custody(['collect', '--case', 'IR-S3-DENIED', '--config', config, '--analyst', 'alice', '--select', 'tag:Incident=INC-42'], { cwd: fx.dir });
+    expect(run.code, run.stderr + run.stdout).toBe(2);
+    expect(run.stdout).toContain('Nothing was selected: the search for tag:Incident=INC-42 failed (E_ACCESS_DENIED).');
+    expect(run.stdout).toContain(
+      'Case IR-S3-DENIED is left open (not closed, not copied): once the search can run (the reason is above: a permission, the provider), search again with custody collect --case IR-S3-DENIED --resume, or continue it with a corrected selector: --resume --select EXPR',
+    );
+    const entries = typesOf('IR-S3-DENIED');
+    expect(entries.map((e) => e.type).slice(-2)).toEqual(['selector.failed', 'collection.nothing-selected']);
+    expect(entries.at(-2)?.data).toMatchObject({ selector: 'tag:Incident=INC-42', error: { code: 'E_ACCESS_DENIED' } });
+    expect(entries.at(-1)?.data).toMatchObject({ selectors: ['tag:Incident=INC-42'], failedSearches: [{ selector: 'tag:Incident=INC-42', code: 'E_ACCESS_DENIED' }], total: 1 });
+    expect(entries.some((e) => e.type === 'case.closed')).toBe(false);
+    expect(existsSync(join(fx.dir, 'cases', 'IR-S3-DENIED', 'manifest.json'))).toBe(false);
+    expect(copiedKeys('IR-S3-DENIED')).toEqual([]);
+
+    fx.lab.control.failNext({ action: 'ec2:DescribeInstances', code: 'UnauthorizedOperation', status: 403, message: 'You are not authorized to perform this operation.', count: 2 });
+    const json = await custody(['collect', '--case', 'IR-S3-DENIED', '--resume', '--config', config, '--analyst', 'alice', '--json'], { cwd: fx.dir });
+    expect(json.code).toBe(2);
+    expect(JSON.parse(json.stdout)).toMatchObject({
+      nothingSelected: { selectors: ['tag:Incident=INC-42'], failedSearches: [{ selector: 'tag:Incident=INC-42', code: 'E_ACCESS_DENIED' }] },
+      outcomes: [{ target: 'tag:Incident=INC-42', status: 'failed', error: { code: 'E_ACCESS_DENIED' } }],
+      verify: null,
+      interrupted: false,
+      exitCode: 2,
+    });
+
+    // The permission fixed: --resume alone searches the recorded selector again.
+    const resumed = await custody(['collect', '--case', 'IR-S3-DENIED', '--resume', '--config', config, '--analyst', 'alice'], { cwd: fx.dir });
+    expect(resumed.code, resumed.stderr + resumed.stdout).toBe(0);
+    expect(resumed.stdout).toContain(`copied: ${url('IR-S3-DENIED')}`);
+    expect(typesOf('IR-S3-DENIED').filter((e) => e.type === 'case.closed')).toHaveLength(1);
+  });
+
   it('the library: a selector that matches nothing returns nothingSelected with the case left open; resume: true with another selector closes and copies it', async () => {
     const config = loadConfig(configWithBucket());
     const first = await collect({ config, caseId: 'IR-S3-EMPTY-LIB', analyst: 'hook', selectors: ['tag:Incident=INC-TYPO'] });
