@@ -151,6 +151,8 @@ describe('custody collect: refusing bad input before anything is opened', () => 
     ['no case id', [I1], /--case ID/],
     ['a malformed ARN', ['--case', 'IR-1', 'arn:aws:ec2:us-east-1:2222:instance/i-1'], /"2222" is not a 12-digit account id/],
     ['no target', ['--case', 'IR-1'], /at least one TARGET/],
+    // --select tag:Env=$ENV with ENV unset.
+    ['a tag selector with an empty value', ['--case', 'IR-1', '--select', 'tag:Env='], /^custody: invalid selector "tag:Env=": the tag value is empty \(a shell variable that was not set\?\)/],
   ])('%s → exit 3, nothing opened', async (_name, args, message) => {
     const world = fakeWorld();
     writeConfig(world.dir, GOOD_CONFIG);
