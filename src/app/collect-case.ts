@@ -2,7 +2,7 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import type { CustodyConfig } from '../providers/config.js';
 import { CustodyError } from '../core/errors.js';
-import { checkSelector, checkTarget, runCollection } from '../core/orchestrator.js';
+import { checkSelector, checkTarget, runCollection, type NothingSelected } from '../core/orchestrator.js';
 import type { OutcomeSummary } from '../core/outcomes.js';
 import type { CollectOptions, ProgressSink, Provider, TargetOutcome } from '../core/ports.js';
 import { REGISTRY } from '../providers/registry.js';
@@ -47,11 +47,13 @@ export interface CollectCaseResult {
   /** Absent when the run was interrupted or selected nothing: the case was left open to be resumed. */
   verify: VerifyOutcome | undefined;
   /**
-   * Present when no target was selected at all: every selector (`selectors`) matched nothing and
-   * the case holds no target. Its searches are recorded, and the case was left open — not closed,
-   * not copied — to be resumed with a corrected selector (the CLI exits 3).
+   * Present when no target was selected at all: every selector searched (`selectors`) matched
+   * nothing or its search failed (`failedSearches`: selector and error code; its outcome says
+   * why), and the case holds no target. Its searches are recorded, and the case was left open —
+   * not closed, not copied — to be resumed with a corrected selector, or the same one once its
+   * search can succeed (the CLI exits 3 when no search failed, else as the failures' outcomes do).
    */
-  nothingSelected?: { selectors: string[] };
+  nothingSelected?: NothingSelected;
   /** The immutable copy, when `aws.evidenceBucket` is configured and the case was closed. */
   copy?: CopyOutcome;
   /** Stopped through `signal` (the CLI: Ctrl-C or SIGTERM, exit 7): the case is left open to resume. */
@@ -137,7 +139,7 @@ export async function collectCase(input: CollectCaseInput, deps: AppDeps): Promi
     }
     if (result.nothingSelected) {
       // Closing would seal (and copy, locked) a case with nothing in it, and a corrected selector
-      // could then only reopen it: the case stays open for that resume.
+      // (or a search that can run now) could then only reopen it: the case stays open for that resume.
       await opened.release();
       return { ...base, verify: undefined, nothingSelected: result.nothingSelected, interrupted: false };
     }

@@ -6,6 +6,6 @@ export interface CliIo {
   stderrIsTTY: boolean;
   env: NodeJS.ProcessEnv;
   cwd: string;
-  /** Aborted on Ctrl-C or SIGTERM: no new target starts, the case is left resumable. */
+  /** Aborted on Ctrl-C or SIGTERM: no new target or upload starts, the case (or its copy) is left to be continued. */
   signal?: AbortSignal;
 }

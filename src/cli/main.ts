@@ -6,11 +6,12 @@ import type { CliIo } from './io.js';
 
 const controller = new AbortController();
 let stops = 0;
-// What a first stop does, in the terms of the command it stops: copy-case starts no target.
-const stopping =
-  process.argv[2] === 'copy-case'
-    ? 'stopping the copy cleanly: the upload in flight is finished and recorded, nothing more is uploaded, and custody copy-case copies the rest'
-    : 'stopping cleanly, no new target starts';
+// What a first stop does, in words true of every command and every phase (collect before or while
+// collecting, collect's copy of the closed case to the evidence bucket, copy-case): a stop can
+// arrive in any of them, and collect's copy runs under collect's command line, so the words
+// cannot depend on the command line.
+const STOPPING =
+  'stopping cleanly: no new target or upload starts, what is in flight is finished and recorded, and the command then says how to continue (custody collect --resume, or custody copy-case for a closed case)';
 /**
  * Ctrl-C (SIGINT) and SIGTERM (what containers, Lambda and Kubernetes Jobs send before killing)
  * stop the same way: the first lets running steps record how they ended and leaves the case
@@ -21,7 +22,7 @@ function stopOn(signal: 'SIGINT' | 'SIGTERM', exitCode: number, how: string): vo
   process.on(signal, () => {
     stops += 1;
     if (stops > 1) process.exit(exitCode);
-    process.stderr.write(`custody: ${how}; ${stopping} (${signal === 'SIGINT' ? 'Ctrl-C' : 'send SIGTERM'} again to quit at once)\n`);
+    process.stderr.write(`custody: ${how}; ${STOPPING} (${signal === 'SIGINT' ? 'Ctrl-C' : 'send SIGTERM'} again to quit at once)\n`);
     controller.abort(new Error(signal === 'SIGINT' ? 'interrupted by the user' : 'stopped by SIGTERM'));
   });
 }

@@ -86,6 +86,8 @@ export function renderPlan(plan: CollectionPlan): string {
   const lines: string[] = [];
   for (const target of plan.targets) {
     lines.push(target.target);
+    // Named targets collect takes in this one's run: listed, or the plan would seem to drop them.
+    for (const also of target.alsoCollects ?? []) lines.push(`  also collects ${also.target}: ${also.reason}`);
     if (target.refused) {
       lines.push(`  refused before any cloud call: ${target.refused.reason} [${target.refused.code}]`, '');
       continue;

@@ -47,11 +47,25 @@ export interface CollectionResult {
   outcomes: TargetOutcome[];
   summary: OutcomeSummary;
   /**
-   * Present when the run ended with no target at all (every selector searched matched nothing,
-   * and the case holds no target from earlier runs): the selectors searched. The case has nothing
-   * to close: the caller leaves it open for a resume with a corrected selector.
+   * Present when the run ended with no target at all (every selector searched matched nothing or
+   * its search failed, and the case holds no target from earlier runs): the selectors searched,
+   * and `failedSearches`, those whose search failed or could not run, with the error code. The
+   * case has nothing to close: the caller leaves it open for a resume (a corrected selector, or
+   * the same one once its search can succeed).
    */
-  nothingSelected?: { selectors: string[] };
+  nothingSelected?: NothingSelected;
+}
+
+export interface NothingSelected {
+  selectors: string[];
+  /** The selectors whose search failed (or no provider could run), in order; absent when none did. */
+  failedSearches?: FailedSearch[];
+}
+
+/** A selector whose search failed: its key and the error code that ended it. */
+export interface FailedSearch {
+  selector: string;
+  code: string;
 }
 
 /** Every collection option off: the least intrusive run. */
@@ -159,8 +173,9 @@ export function checkSelector(
  *   `reason?`, `error?`, `delayMs`
  * - `target.completed` (target) — `status`, `reason?`, `error?`, `evidenceIds`, `followUps?`, `attempts?`
  * - `collection.finished` or `collection.interrupted` — the counts per status; or
- *   `collection.nothing-selected` — the counts (all 0) and `selectors`: no target at all was
- *   selected, named or taken up from earlier runs (the case is left open)
+ *   `collection.nothing-selected` — the counts, `selectors` and `failedSearches?` (`selector`,
+ *   `code` of each search that failed): no target at all was selected, named or taken up from
+ *   earlier runs, because the searches matched nothing or failed (the case is left open)
  *
  * @example
  * const { outcomes } = await runCollection({ config, providers, recorder, targets: [parseTarget(arn)],
@@ -205,6 +220,8 @@ export async function runCollection(input: RunCollectionInput): Promise<Collecti
     const seen = new Set<string>();
     const previouslyCollected = collectedInEarlierRuns(recorder.entries(), input.parser);
     const accepted: Array<{ target: Target; provider: Provider }> = [];
+    // Selectors whose search did not run to an answer: each is also a failed outcome.
+    const failedSearches: FailedSearch[] = [];
 
     // Refuse bad targets before anything reaches a cloud, and record why.
     const admit = async (
@@ -242,6 +259,7 @@ export async function runCollection(input: RunCollectionInput): Promise<Collecti
         const error = new CustodyError('E_UNSUPPORTED', `no configured provider resolves the selector ${key}`, { resource: key });
         await recorder.record('selector.refused', { selector: key, reason: error.message, error: error.toRecord() });
         outcomes.push({ target: key, status: 'failed', reason: error.message, error: error.toRecord(), evidenceIds: [] });
+        failedSearches.push({ selector: key, code: error.code });
         continue;
       }
       progress({ step: 'resolve', state: 'started', detail: key });
@@ -256,6 +274,7 @@ export async function runCollection(input: RunCollectionInput): Promise<Collecti
         await recorder.record('selector.failed', { selector: key, reason: failure.message, error: failure.toRecord() });
         progress({ step: 'resolve', state: 'failed', detail: `${key}: ${failure.message}` });
         outcomes.push({ target: key, status: 'failed', reason: failure.message, error: failure.toRecord(), evidenceIds: [] });
+        failedSearches.push({ selector: key, code: failure.code });
       }
     }
 
@@ -336,10 +355,15 @@ export async function runCollection(input: RunCollectionInput): Promise<Collecti
     if (fatal !== undefined) throw fatal;
 
     const summary = summarizeOutcomes(outcomes);
-    if (!signal.aborted && outcomes.length === 0) {
-      // Nothing named, nothing found, nothing from earlier runs, and no search failed: the
-      // selectors' searches (selector.resolved) are the whole record of this run.
-      const nothingSelected = { selectors: selectors.map(selectorKey) };
+    if (!signal.aborted && outcomes.length === failedSearches.length) {
+      // Nothing named, nothing found, nothing from earlier runs: the selectors' searches
+      // (selector.resolved, selector.failed) are the whole record of this run. A search that
+      // failed (access denied, the provider's error) found nothing either: closing would seal an
+      // empty case that the search, once it can run, could then only reopen.
+      const nothingSelected: NothingSelected = {
+        selectors: selectors.map(selectorKey),
+        ...(failedSearches.length > 0 ? { failedSearches } : {}),
+      };
       await recorder.record('collection.nothing-selected', { ...summary, ...nothingSelected });
       return { outcomes, summary, nothingSelected };
     }

@@ -18,6 +18,12 @@ export interface TargetPlan {
   calls: Array<{ step: string; api: string; where: string; mutates: boolean }>;
   /** The distinct permissions the steps need. */
   permissions: PermissionNeed[];
+  /**
+   * Other named targets collect takes in this target's one run, in the order named: a container of
+   * this pod, or another container of the same pod when the pod is not named. They have no plan
+   * of their own, so each is listed here, with why.
+   */
+  alsoCollects?: Array<{ target: string; reason: string }>;
 }
 
 export interface SelectorPlan {
@@ -49,18 +55,33 @@ export function planCollection(input: PlanCollectionInput): CollectionPlan {
   const { options } = effectiveOptions(input.providers, input.options);
   const seen = new Set<string>();
   const named = new Set(input.targets.map(targetIdentity));
-  const parts = new Set<string>();
-  const targets: TargetPlan[] = [];
+  // The first named part of each wider target that is not itself named: it takes the later parts.
+  const firstParts = new Map<string, string>();
+  // What each planned target takes with it, by its identity (as collect folds them: src/core/orchestrator.ts).
+  const taken = new Map<string, Array<{ target: string; reason: string }>>();
+  const take = (by: string, target: string, reason: string) => taken.set(by, [...(taken.get(by) ?? []), { target, reason }]);
+  const targets: Array<TargetPlan & { identity: string }> = [];
   for (const target of input.targets) {
     const key = targetKey(target);
+    const identity = targetIdentity(target);
+    if (seen.has(identity)) continue;
+    seen.add(identity);
     // A target another named target takes whole (a pod's container beside the pod), or that is
     // collected with an earlier part of the same wider target (another container of its pod), is planned with it.
-    if (seen.has(targetIdentity(target)) || (target.within !== undefined && (named.has(target.within) || parts.has(target.within)))) continue;
-    seen.add(targetIdentity(target));
-    if (target.within !== undefined) parts.add(target.within);
+    if (target.within !== undefined && named.has(target.within)) {
+      take(target.within, key, `a part of ${target.within}, also named, which takes it whole`);
+      continue;
+    }
+    const firstPart = target.within === undefined ? undefined : firstParts.get(target.within);
+    if (firstPart !== undefined) {
+      take(firstPart, key, `collected with it: both are parts of ${target.within}, which is collected once for both`);
+      continue;
+    }
+    if (target.within !== undefined) firstParts.set(target.within, identity);
     const checked = checkTarget(input.providers, target);
     if (!checked.ok) {
       targets.push({
+        identity,
         target: key,
         refused: { code: checked.error.code, reason: checked.error.message },
         steps: [],
@@ -71,6 +92,7 @@ export function planCollection(input: PlanCollectionInput): CollectionPlan {
     }
     const steps = checked.provider.plan(target, options);
     targets.push({
+      identity,
       target: key,
       provider: checked.provider.name,
       scope: checked.provider.scopeOf(target),
@@ -98,7 +120,11 @@ export function planCollection(input: PlanCollectionInput): CollectionPlan {
       note: `expanded at collection time by searching ${checked.provider.selectorScope?.(selector) ?? `${checked.provider.name}'s configured scope`}; each target found is then collected as planned above`,
     };
   });
-  return { targets, selectors, permissions: uniquePermissions(targets.flatMap((t) => t.permissions)) };
+  const plans = targets.map(({ identity, ...plan }): TargetPlan => {
+    const also = taken.get(identity);
+    return also ? { ...plan, alsoCollects: also } : plan;
+  });
+  return { targets: plans, selectors, permissions: uniquePermissions(plans.flatMap((t) => t.permissions)) };
 }
 
 /** Removes duplicate permissions (same action, resource and context). */

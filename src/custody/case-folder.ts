@@ -5,9 +5,11 @@
  * that write into a case folder (report) refuse anything else, and a folder whose only case name
  * is `evidence/`, so they never write into an evidence tree or over somebody's own files.
  */
-import { lstat, readdir, stat } from 'node:fs/promises';
+import { constants } from 'node:fs';
+import { access, lstat, readdir, stat } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { CustodyError } from '../core/errors.js';
+import { caseNotReadable, isPermissionDenied } from './case-access.js';
 import { EVIDENCE_DIR, LEDGER_FILE, MANIFEST_FILE } from './layout.js';
 
 const CASE_NAMES: ReadonlySet<string> = new Set([LEDGER_FILE, MANIFEST_FILE, EVIDENCE_DIR]);
@@ -19,7 +21,9 @@ const WRITABLE_CASE_NAMES: ReadonlySet<string> = new Set([LEDGER_FILE, MANIFEST_
 
 /**
  * Throws `E_INPUT` unless `dir` is a folder holding a ledger, a manifest or an evidence folder;
- * with `toWrite` (report), a ledger or a manifest.
+ * with `toWrite` (report), a ledger or a manifest. A folder or ledger this user may not read
+ * (another user's case) is refused as such, naming whose it is, never as "no case folder" or
+ * as a case that fails verification.
  *
  * @example
  * await assertCaseFolder('cases/IR-2024-001');
@@ -27,13 +31,17 @@ const WRITABLE_CASE_NAMES: ReadonlySet<string> = new Set([LEDGER_FILE, MANIFEST_
 export async function assertCaseFolder(dir: string, options: { toWrite?: boolean } = {}): Promise<void> {
   // The path the user named is followed (`cases/latest` → a case folder is that case, as the
   // lookup of CASE already takes it); inside the case, verify follows no symlink.
-  const info = await stat(dir).catch(() => undefined);
+  const info = await stat(dir).catch(async (cause: unknown) => {
+    if (isPermissionDenied(cause)) throw await caseNotReadable(dir, 'the case folder', cause);
+    return undefined;
+  });
   if (!info) throw new CustodyError('E_INPUT', `there is no case folder at ${dir}`, { resource: dir });
   if (!info.isDirectory()) {
     const within = await enclosingCase(dir);
     throw new CustodyError('E_INPUT', `${dir} is not a case folder (it is not a folder)${within ? `; it is in the case folder ${within}: give that folder` : ''}`, { resource: dir });
   }
-  const names = await readdir(dir).catch((cause: unknown) => {
+  const names = await readdir(dir).catch(async (cause: unknown) => {
+    if (isPermissionDenied(cause)) throw await caseNotReadable(dir, 'the case folder', cause);
     throw new CustodyError('E_INPUT', `cannot read ${dir}: ${(cause as Error).message}`, { cause, resource: dir });
   });
   if (!names.some((name) => CASE_NAMES.has(name))) {
@@ -45,6 +53,15 @@ export async function assertCaseFolder(dir: string, options: { toWrite?: boolean
         ? `it holds case folders (${cases.slice(0, 3).join(', ')}${cases.length > 3 ? ', …' : ''}): give one of them`
         : 'give the case folder itself, or a case id from casesDir';
     throw new CustodyError('E_INPUT', `${dir} is not a case folder (it has no ${LEDGER_FILE}, ${MANIFEST_FILE} or ${EVIDENCE_DIR}/); ${hint}`, { resource: dir });
+  }
+  // A folder opened to others (g+rx) with its files still 0600: verify would call the case's
+  // ledger unreadable and the case NOT verified, which says nothing true of the case itself.
+  // (Only a regular file: verify names anything else planted under the ledger's name.)
+  const ledger = join(dir, LEDGER_FILE);
+  if (names.includes(LEDGER_FILE) && (await lstat(ledger).catch(() => undefined))?.isFile()) {
+    await access(ledger, constants.R_OK).catch(async (cause: unknown) => {
+      if (isPermissionDenied(cause)) throw await caseNotReadable(ledger, "the case's ledger", cause);
+    });
   }
   if (options.toWrite && !names.some((name) => WRITABLE_CASE_NAMES.has(name))) {
     throw new CustodyError(

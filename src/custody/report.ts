@@ -12,6 +12,7 @@ import { assertCaseFolder } from './case-folder.js';
 import { ensureConfiguredDir } from './configured-dir.js';
 import { LEDGER_FILE, MANIFEST_FILE, REPORT_FILES } from './layout.js';
 import { buildReportModel } from './report-model.js';
+import { realPathOfNearest } from './real-path.js';
 import { renderHtml, renderMarkdown } from './report-render.js';
 import { verifyCase, type VerifyResult } from './verify.js';
 
@@ -36,7 +37,7 @@ export interface ReportResult {
  * await renderReport('/media/ro/IR-2024-001', { outDir: 'reports/IR-2024-001' });
  */
 export async function renderReport(caseDir: string, options: { now?: Date; outDir?: string } = {}): Promise<ReportResult> {
-  const out = options.outDir === undefined ? undefined : elsewhere(caseDir, options.outDir);
+  const out = options.outDir === undefined ? undefined : await elsewhere(caseDir, options.outDir);
   // Never write report files into a folder that is not a case (an evidence tree, someone's own
   // folder with a report.md of its own, beside an evidence/ folder of its own).
   await assertCaseFolder(caseDir, { toWrite: out === undefined });
@@ -66,13 +67,19 @@ export async function renderReport(caseDir: string, options: { now?: Date; outDi
   return { markdown, html, verification, redactedFiles: model.redactions.length };
 }
 
-/** `outDir` as an absolute path, or undefined when it is the case folder itself; never a folder inside the case. */
-function elsewhere(caseDir: string, outDir: string): string | undefined {
+/**
+ * `outDir` as an absolute path, or undefined when it is the case folder itself; never a folder
+ * inside the case. Compared where both really are: a symlink (or a folder under one) that leads
+ * into the case is inside it, whatever its name says.
+ */
+async function elsewhere(caseDir: string, outDir: string): Promise<string | undefined> {
   const out = resolve(outDir);
-  const within = relative(resolve(caseDir), out);
+  const real = await realPathOfNearest(out);
+  const within = relative(await realPathOfNearest(caseDir), real);
   if (within === '') return undefined;
   if (within !== '..' && !within.startsWith(`..${sep}`) && !isAbsolute(within)) {
-    throw new CustodyError('E_INPUT', `--out ${out} is inside the case folder ${caseDir}: a report there would change the case; give a folder outside it`, { resource: out });
+    const leads = real === out ? '' : ` (it leads to ${real})`;
+    throw new CustodyError('E_INPUT', `--out ${out}${leads} is inside the case folder ${caseDir}: a report there would change the case; give a folder outside it`, { resource: out });
   }
   return out;
 }

@@ -6,7 +6,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { COMMAND_OPTIONS, parseCommandArgs } from '../../src/cli/args.js';
 import { CustodyError, EXIT } from '../../src/core/errors.js';
 import { GOOD_CONFIG, azureSection, cli, fakeDemoLab, fakeWorld, removeWorlds, stopAfterCaseOpens, writeConfig } from './harness.js';
-import { MemoryRecorder } from '../core/fakes.js';
+import { FakeAwsProvider, MemoryRecorder } from '../core/fakes.js';
 import type { Provider } from '../../src/core/ports.js';
 
 afterAll(removeWorlds);
@@ -151,6 +151,8 @@ describe('custody collect: refusing bad input before anything is opened', () => 
     ['no case id', [I1], /--case ID/],
     ['a malformed ARN', ['--case', 'IR-1', 'arn:aws:ec2:us-east-1:2222:instance/i-1'], /"2222" is not a 12-digit account id/],
     ['no target', ['--case', 'IR-1'], /at least one TARGET/],
+    // --select tag:Env=$ENV with ENV unset.
+    ['a tag selector with an empty value', ['--case', 'IR-1', '--select', 'tag:Env='], /^custody: invalid selector "tag:Env=": the tag value is empty \(a shell variable that was not set\?\)/],
   ])('%s → exit 3, nothing opened', async (_name, args, message) => {
     const world = fakeWorld();
     writeConfig(world.dir, GOOD_CONFIG);
@@ -392,6 +394,19 @@ describe('custody plan, verify, report', () => {
     expect(existsSync(join(world.dir, 'cases'))).toBe(false);
     const json = JSON.parse((await cli(world, ['plan', '--json', I1])).stdout) as { targets: unknown[] };
     expect(json.targets).toHaveLength(1);
+  });
+
+  it('plan of containers of one pod named without the pod prints every container, not only the first', async () => {
+    const world = fakeWorld();
+    writeConfig(world.dir, GOOD_CONFIG);
+    world.provider = Object.assign(new FakeAwsProvider(), { handles: (target: { provider: string }) => target.provider === 'kubernetes' });
+    const pod = 'k8s:prod/shop/api-7d9f8b6c5d-x2x7k';
+    const run = await cli(world, ['plan', `${pod}/app`, `${pod}/sidecar`, `${pod}/init-db`]);
+    expect(run.code).toBe(EXIT.OK);
+    const together = `collected with it: both are parts of ${pod}, which is collected once for both`;
+    expect(run.stdout.split('\n').slice(0, 3)).toEqual([`${pod}/app`, `  also collects ${pod}/sidecar: ${together}`, `  also collects ${pod}/init-db: ${together}`]);
+    const json = JSON.parse((await cli(world, ['plan', '--json', `${pod}/app`, `${pod}/sidecar`])).stdout) as { targets: Array<{ target: string; alsoCollects?: Array<{ target: string }> }> };
+    expect(json.targets.map((t) => [t.target, t.alsoCollects?.map((a) => a.target)])).toEqual([[`${pod}/app`, [`${pod}/sidecar`]]]);
   });
 
   it('verify or report of a path that is not a folder is bad input (exit 3), not a failed verification', async () => {

@@ -470,4 +470,27 @@ describe('custody verify and report on write-protected media (the examiner, mont
     expect(await readFile(join(matter, 'report.html'), 'utf8')).toBe('counsel notes');
     expect((await custody(['report', kase.caseDir, '--out', ''])).code).toBe(EXIT.BAD_INPUT);
   });
+
+  it('report --out through a symlink that leads into the case folder is refused as inside it, for a folder that exists or one under it to be made', async () => {
+    const before = await listing(kase.caseDir);
+    const evidence = join(kase.caseDir, 'evidence', 'ev-aaaaaaaaaaaa');
+    const link = join(scratch.root, 'reports');
+    await symlink(evidence, link);
+    for (const [out, leads] of [
+      [link, evidence],
+      [join(link, 'new', 'deeper'), join(evidence, 'new', 'deeper')],
+    ] as const) {
+      const refused = await custody(['report', kase.caseDir, '--out', out]);
+      expect(refused.code).toBe(EXIT.BAD_INPUT);
+      expect(refused.stderr).toBe(`custody: --out ${out} (it leads to ${leads}) is inside the case folder ${kase.caseDir}: a report there would change the case; give a folder outside it [E_INPUT]\n`);
+    }
+    // The case named through a symlink, --out a real folder inside it: refused the same way.
+    const caseLink = join(scratch.root, 'case-link');
+    await symlink(kase.caseDir, caseLink);
+    const inside = join(kase.caseDir, 'evidence', 'made-here');
+    const throughLink = await custody(['report', caseLink, '--out', inside]);
+    expect(throughLink.code).toBe(EXIT.BAD_INPUT);
+    expect(throughLink.stderr).toContain(`custody: --out ${inside} is inside the case folder`);
+    expect(await listing(kase.caseDir)).toEqual(before);
+  });
 });

@@ -407,6 +407,37 @@ describe('runCollection', () => {
     expect(outcomes.map((o) => o.status).sort()).toEqual(['collected', 'failed']);
   });
 
+  /** A provider whose search for `denied` is refused by the cloud, and whose other searches find nothing. */
+  const denyingSearch = (denied: string): FakeAwsProvider =>
+    Object.assign(new FakeAwsProvider(), {
+      resolveSelector: async (selector: Parameters<FakeAwsProvider['resolveSelector']>[0]) => {
+        if (selector.key === denied) throw new CustodyError('E_ACCESS_DENIED', `ec2:DescribeInstances was denied for ${denied}`, { action: 'ec2:DescribeInstances' });
+        return [];
+      },
+    });
+
+  it('a search that fails, with nothing named and nothing from earlier runs, ends as nothing selected with the failure and its code, not as a finished collection', async () => {
+    const recorder = new MemoryRecorder();
+    const result = await collectWith(denyingSearch('tag:Incident=IR-1'), recorder, [], { selectors: [parseSelector('tag:Incident=IR-1'), parseSelector('tag:Incident=IR-2')] });
+    expect(result.nothingSelected).toEqual({ selectors: ['tag:Incident=IR-1', 'tag:Incident=IR-2'], failedSearches: [{ selector: 'tag:Incident=IR-1', code: 'E_ACCESS_DENIED' }] });
+    expect(result.outcomes).toEqual([expect.objectContaining({ target: 'tag:Incident=IR-1', status: 'failed', error: expect.objectContaining({ code: 'E_ACCESS_DENIED' }) })]);
+    expect(recorder.log.map((e) => e.type).slice(1)).toEqual(['selector.failed', 'selector.resolved', 'collection.nothing-selected']);
+    expect(recorder.log.at(-1)!.data).toMatchObject({ total: 1, failed: 1, selectors: ['tag:Incident=IR-1', 'tag:Incident=IR-2'], failedSearches: [{ selector: 'tag:Incident=IR-1', code: 'E_ACCESS_DENIED' }] });
+  });
+
+  it('a search that fails beside a target an earlier run admitted ends as a finished collection: the case has something to close', async () => {
+    const earlier = instance('222222222222', 1);
+    const recorder = new MemoryRecorder([{ type: 'collection.started', data: { targets: [targetKey(earlier)], selectors: [] } }]);
+    const result = await collectWith(denyingSearch('tag:Incident=IR-1'), recorder, [], { selectors: [parseSelector('tag:Incident=IR-1')] });
+    expect(result.nothingSelected).toBeUndefined();
+    // Outcomes are in queue order: the search's failure is known before any target runs.
+    expect(result.outcomes.map((o) => [o.target, o.status])).toEqual([
+      ['tag:Incident=IR-1', 'failed'],
+      [targetKey(earlier), 'collected'],
+    ]);
+    expect(recorder.log.at(-1)!.type).toBe('collection.finished');
+  });
+
   it('a resumed run does not collect again a target an earlier run finished', async () => {
     const done = instance('222222222222', 1);
     const interrupted = instance('222222222222', 2);

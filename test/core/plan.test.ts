@@ -31,18 +31,31 @@ describe('planCollection', () => {
     expect(plan.targets.map((t) => t.target)).toEqual([id]);
   });
 
-  it('plans a pod once when one of its containers is also named (the pod takes every container)', () => {
+  it('plans a pod once when one of its containers is also named (the pod takes every container), and lists the container with it', () => {
     const provider = Object.assign(new FakeAwsProvider(), { handles: (target: { provider: string }) => target.provider === 'kubernetes' });
     const pod = 'k8s:prod/shop/api-7d9f8b6c5d-x2x7k';
     const plan = planCollection({ providers: [provider], targets: [parseTarget(`${pod}/app`), parseTarget(pod)], options: DEFAULT_COLLECT_OPTIONS });
-    expect(plan.targets.map((t) => t.target)).toEqual([pod]);
+    expect(plan.targets.map((t) => [t.target, t.alsoCollects])).toEqual([[pod, [{ target: `${pod}/app`, reason: `a part of ${pod}, also named, which takes it whole` }]]]);
   });
 
-  it('plans two containers of one pod named without the pod once, as the first (collect takes both in one run)', () => {
+  it('plans three containers of one pod named without the pod once, as the first, and lists every other container collect takes in that run', () => {
+    // Listing only the first made the plan look as if the sidecar and the init container were dropped.
     const provider = Object.assign(new FakeAwsProvider(), { handles: (target: { provider: string }) => target.provider === 'kubernetes' });
     const pod = 'k8s:prod/shop/api-7d9f8b6c5d-x2x7k';
-    const plan = planCollection({ providers: [provider], targets: [parseTarget(`${pod}/app`), parseTarget(`${pod}/sidecar`)], options: DEFAULT_COLLECT_OPTIONS });
-    expect(plan.targets.map((t) => t.target)).toEqual([`${pod}/app`]);
+    const other = 'k8s:prod/shop/web-1/app';
+    const targets = [`${pod}/app`, other, `${pod}/sidecar`, `${pod}/init-db`, `${pod}/sidecar`].map(parseTarget);
+    const plan = planCollection({ providers: [provider], targets, options: DEFAULT_COLLECT_OPTIONS });
+    const together = `both are parts of ${pod}, which is collected once for both`;
+    expect(plan.targets.map((t) => [t.target, t.alsoCollects])).toEqual([
+      [
+        `${pod}/app`,
+        [
+          { target: `${pod}/sidecar`, reason: `collected with it: ${together}` },
+          { target: `${pod}/init-db`, reason: `collected with it: ${together}` },
+        ],
+      ],
+      [other, undefined],
+    ]);
   });
 
   it('shows a target the policy would refuse, with the reason, and no steps', () => {

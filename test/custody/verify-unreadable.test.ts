@@ -11,57 +11,10 @@ import { join } from 'node:path';
 import { beforeEach, describe, expect, it, vi } from 'vitest';
 import { openCase, verifyCase, type CaseHandle } from '../../src/custody/index.js';
 import { buildClosedCase, caseOptions, useScratch } from './helpers.js';
+import { denied } from './denied-fs.js';
 
-const denied = vi.hoisted(() => ({
-  /** Mode 000 files: cannot be opened. */
-  files: new Set<string>(),
-  /** Mode 000 folders: cannot be listed, and nothing under them can be reached. */
-  folders: new Set<string>(),
-  /** Mode 0111 folders: can be searched, but not listed. */
-  listing: new Set<string>(),
-}));
-
-function eacces(syscall: string, path: string): Error {
-  return Object.assign(new Error(`EACCES: permission denied, ${syscall} '${path}'`), { code: 'EACCES', errno: -13, syscall, path });
-}
-
-function under(path: unknown): boolean {
-  return typeof path === 'string' && [...denied.folders].some((dir) => path.startsWith(`${dir}/`));
-}
-
-vi.mock('node:fs', async (importOriginal) => {
-  const fs = await importOriginal<typeof import('node:fs')>();
-  const guarded = {
-    openSync: ((path: string, ...rest: unknown[]) => {
-      if (denied.files.has(path) || under(path)) throw eacces('open', path);
-      return (fs.openSync as (...a: unknown[]) => number)(path, ...rest);
-    }) as typeof fs.openSync,
-    lstatSync: ((path: string, ...rest: unknown[]) => {
-      if (under(path)) throw eacces('lstat', path);
-      return (fs.lstatSync as (...a: unknown[]) => unknown)(path, ...rest);
-    }) as typeof fs.lstatSync,
-    readdirSync: ((path: string, ...rest: unknown[]) => {
-      if (denied.folders.has(path) || denied.listing.has(path) || under(path)) throw eacces('scandir', path);
-      return (fs.readdirSync as (...a: unknown[]) => unknown)(path, ...rest);
-    }) as typeof fs.readdirSync,
-  };
-  return { ...fs, ...guarded, default: { ...fs, ...guarded } };
-});
-
-vi.mock('node:fs/promises', async (importOriginal) => {
-  const fs = await importOriginal<typeof import('node:fs/promises')>();
-  const guarded = {
-    open: (async (path: string, ...rest: unknown[]) => {
-      if (denied.files.has(path) || under(path)) throw eacces('open', path);
-      return (fs.open as (...a: unknown[]) => Promise<unknown>)(path, ...rest);
-    }) as typeof fs.open,
-    lstat: (async (path: string, ...rest: unknown[]) => {
-      if (under(path)) throw eacces('lstat', path);
-      return (fs.lstat as (...a: unknown[]) => Promise<unknown>)(path, ...rest);
-    }) as typeof fs.lstat,
-  };
-  return { ...fs, ...guarded, default: { ...fs, ...guarded } };
-});
+vi.mock('node:fs', async (original) => (await import('./denied-fs.js')).deniedFs(await original()));
+vi.mock('node:fs/promises', async (original) => (await import('./denied-fs.js')).deniedFsPromises(await original()));
 
 // The case built by buildClosedCase records its two files in entries 3 and 4.
 const ITEM = 'evidence/ev-aaaaaaaaaaaa';
@@ -73,9 +26,7 @@ describe('verify of files that cannot be read', () => {
   let kase: CaseHandle;
 
   beforeEach(async () => {
-    denied.files.clear();
-    denied.folders.clear();
-    denied.listing.clear();
+    denied.clear();
     kase = await buildClosedCase(scratch);
   });
 

@@ -14,6 +14,9 @@ import { runCliChild, startCli } from './child-cli.js';
 import { custody } from './cli-run.js';
 import { useLabFixture } from './lab-fixture.js';
 
+// The one first-stop message, the same for collect's copy phase and for copy-case.
+const STOP_MESSAGE = `custody: interrupted; stopping cleanly: no new target or upload starts, what is in flight is finished and recorded, and the command then says how to continue (custody collect --resume, or custody copy-case for a closed case) (Ctrl-C again to quit at once)`;
+
 describe('the evidence bucket from the CLI', () => {
   const fx = useLabFixture({ credentials: true });
   const configWithBucket = () => {
@@ -76,6 +79,8 @@ describe('the evidence bucket from the CLI', () => {
   });
 
   it('Ctrl-C during the copy: the upload in flight is finished and recorded, collect exits 7 saying the case is collected and closed, copy-case finishes the copy', async () => {
+    // collect's copy phase runs under collect's command line: its stop message must be as true of
+    // an upload as copy-case's, not "no new target starts" alone.
     const config = configWithBucket();
     const held = fx.lab.control.holdNext('s3:PutObject');
     const run = startCli(['collect', '--case', 'IR-S3-5', '--config', config, '--analyst', 'alice', fx.instanceArn('web-01')], fx.env);
@@ -83,7 +88,7 @@ describe('the evidence bucket from the CLI', () => {
     const stopping = new Promise<void>((resolve) =>
       run.child.stderr!.on('data', (d: Buffer) => {
         stderr += d.toString();
-        if (stderr.includes('stopping cleanly')) resolve();
+        if (stderr.includes('stopping')) resolve();
       }),
     );
     await held.arrived; // the first object (the sealed ledger) is on its way
@@ -93,6 +98,7 @@ describe('the evidence bucket from the CLI', () => {
     const done = await run.done;
     const caseDir = join(fx.dir, 'cases', 'IR-S3-5');
     expect(done.code, done.stdout + done.stderr).toBe(7);
+    expect(done.stderr).toContain(STOP_MESSAGE);
     expect(done.stdout).toContain(
       `NOT copied to ${url('IR-S3-5')}: the copy to ${url('IR-S3-5')} was cancelled (interrupted by the user) before manifest.json was uploaded: 1 object(s) were copied by this run and recorded,`,
     );
@@ -107,7 +113,7 @@ describe('the evidence bucket from the CLI', () => {
     expect((await custody(['verify', caseDir, '--against', url('IR-S3-5'), '--config', config])).code).toBe(0);
   }, 60_000);
 
-  it('Ctrl-C during copy-case says what stops for a copy (not "no new target starts"), exits 7, and copy-case finishes the copy', async () => {
+  it('Ctrl-C during copy-case says what stops for a copy (no new upload starts), exits 7, and copy-case finishes the copy', async () => {
     const config = configWithBucket();
     const collected = await custody(['collect', '--case', 'IR-S3-6', '--config', fx.configPath, '--analyst', 'alice', fx.instanceArn('web-01')], { cwd: fx.dir });
     expect(collected.code, collected.stdout).toBe(0);
@@ -127,8 +133,7 @@ describe('the evidence bucket from the CLI', () => {
     held.release();
     const done = await run.done;
     expect(done.code, done.stdout + done.stderr).toBe(7);
-    expect(done.stderr).toContain('custody: interrupted; stopping the copy cleanly: the upload in flight is finished and recorded, nothing more is uploaded, and custody copy-case copies the rest (Ctrl-C again to quit at once)');
-    expect(done.stderr).not.toContain('no new target starts');
+    expect(done.stderr).toContain(STOP_MESSAGE);
     const retry = await custody(['copy-case', caseDir, '--config', config, '--analyst', 'alice']);
     expect(retry.code, retry.stderr + retry.stdout).toBe(0);
     expect((await custody(['verify', caseDir, '--against', url('IR-S3-6'), '--config', config])).code).toBe(0);
@@ -200,6 +205,42 @@ describe('the evidence bucket from the CLI', () => {
     expect(resumed.stdout).toContain(`copied: ${url('IR-S3-EMPTY')}`);
     expect(typesOf('IR-S3-EMPTY').filter((e) => e.type === 'case.closed')).toHaveLength(1);
     expect(copiedKeys('IR-S3-EMPTY')).toContain('cases/IR-S3-EMPTY/manifest.json');
+  });
+
+  it('a selector whose every search is denied leaves the case open, not closed or copied, records the failures with their codes, exits 2 naming the selector and the resume; --resume searches it again, then closes and copies', async () => {
+    const config = configWithBucket();
+    // Both allowed accounts' searches are refused: the selector failed, it did not match nothing.
+    fx.lab.control.failNext({ action: 'ec2:DescribeInstances', code: 'UnauthorizedOperation', status: 403, message: 'You are not authorized to perform this operation.', count: 2 });
+    const run = await custody(['collect', '--case', 'IR-S3-DENIED', '--config', config, '--analyst', 'alice', '--select', 'tag:Incident=INC-42'], { cwd: fx.dir });
+    expect(run.code, run.stderr + run.stdout).toBe(2);
+    expect(run.stdout).toContain('Nothing was selected: the search for tag:Incident=INC-42 failed (E_ACCESS_DENIED).');
+    expect(run.stdout).toContain(
+      'Case IR-S3-DENIED is left open (not closed, not copied): once the search can run (the reason is above: a permission, the provider), search again with custody collect --case IR-S3-DENIED --resume, or continue it with a corrected selector: --resume --select EXPR',
+    );
+    const entries = typesOf('IR-S3-DENIED');
+    expect(entries.map((e) => e.type).slice(-2)).toEqual(['selector.failed', 'collection.nothing-selected']);
+    expect(entries.at(-2)?.data).toMatchObject({ selector: 'tag:Incident=INC-42', error: { code: 'E_ACCESS_DENIED' } });
+    expect(entries.at(-1)?.data).toMatchObject({ selectors: ['tag:Incident=INC-42'], failedSearches: [{ selector: 'tag:Incident=INC-42', code: 'E_ACCESS_DENIED' }], total: 1 });
+    expect(entries.some((e) => e.type === 'case.closed')).toBe(false);
+    expect(existsSync(join(fx.dir, 'cases', 'IR-S3-DENIED', 'manifest.json'))).toBe(false);
+    expect(copiedKeys('IR-S3-DENIED')).toEqual([]);
+
+    fx.lab.control.failNext({ action: 'ec2:DescribeInstances', code: 'UnauthorizedOperation', status: 403, message: 'You are not authorized to perform this operation.', count: 2 });
+    const json = await custody(['collect', '--case', 'IR-S3-DENIED', '--resume', '--config', config, '--analyst', 'alice', '--json'], { cwd: fx.dir });
+    expect(json.code).toBe(2);
+    expect(JSON.parse(json.stdout)).toMatchObject({
+      nothingSelected: { selectors: ['tag:Incident=INC-42'], failedSearches: [{ selector: 'tag:Incident=INC-42', code: 'E_ACCESS_DENIED' }] },
+      outcomes: [{ target: 'tag:Incident=INC-42', status: 'failed', error: { code: 'E_ACCESS_DENIED' } }],
+      verify: null,
+      interrupted: false,
+      exitCode: 2,
+    });
+
+    // The permission fixed: --resume alone searches the recorded selector again.
+    const resumed = await custody(['collect', '--case', 'IR-S3-DENIED', '--resume', '--config', config, '--analyst', 'alice'], { cwd: fx.dir });
+    expect(resumed.code, resumed.stderr + resumed.stdout).toBe(0);
+    expect(resumed.stdout).toContain(`copied: ${url('IR-S3-DENIED')}`);
+    expect(typesOf('IR-S3-DENIED').filter((e) => e.type === 'case.closed')).toHaveLength(1);
   });
 
   it('the library: a selector that matches nothing returns nothingSelected with the case left open; resume: true with another selector closes and copies it', async () => {

@@ -25,7 +25,10 @@ describe.each([
     run.child.kill(signal);
     const interrupted = await run.done;
     expect(interrupted.signal).toBeNull(); // handled, not killed by the signal
-    expect(interrupted.stderr).toContain('stopping cleanly, no new target starts');
+    // The same words as a stop during collect's copy or copy-case (test/e2e/evidence-bucket.test.ts).
+    expect(interrupted.stderr).toContain(
+      `custody: ${signal === 'SIGINT' ? 'interrupted' : 'SIGTERM received'}; stopping cleanly: no new target or upload starts, what is in flight is finished and recorded, and the command then says how to continue (custody collect --resume, or custody copy-case for a closed case) (${signal === 'SIGINT' ? 'Ctrl-C' : 'send SIGTERM'} again to quit at once)`,
+    );
     expect(interrupted.code).toBe(EXIT.CANCELLED);
     expect(interrupted.stdout).toContain('--resume');
     expect(interrupted.stdout).toMatch(/skipped/);

@@ -98,6 +98,26 @@ describe('selectors', () => {
     expect([error.code, error.message]).toEqual(['E_INPUT', expect.stringContaining('the labels= parameter is empty')]);
   });
 
+  it.each([
+    // The shell gave nothing for an unset variable (tag:Env=$ENV): searching would select by the
+    // key alone (EC2, Azure: an empty value), or every pod whose label is not empty (app!=).
+    ['tag:Env=', 'tag value'],
+    ['tag:Env=   ', 'tag value'],
+    ['azure:tag:Env=', 'tag value'],
+    ['gcp-label:env=', 'label value'],
+    ['gcp-tag:123456789012/env=', 'tag value'],
+    ['k8s:prod/payments?labels=app=', 'label value in "app="'],
+    ['k8s:prod/payments?labels=tier=web,app!=', 'label value in "app!="'],
+    ['k8s:prod/payments?labels=tier in (web,api),app==', 'label value in "app=="'],
+  ])('%s has an empty value, so it is refused before anything is created, naming the selector', (raw, what) => {
+    const error = refusal(raw, parseSelector);
+    expect([error.code, error.message.slice(0, error.message.indexOf(' Expected '))]).toEqual(['E_INPUT', `invalid selector "${raw}": the ${what} is empty (a shell variable that was not set?): give the value to match.`]);
+  });
+
+  it('a set condition keeps its commas, and a condition without a value (exists, !exists) is not an empty value', () => {
+    expect(parseSelector('k8s:prod/payments?labels=tier in (web,api),app,!canary')).toMatchObject({ labelSelector: 'tier in (web,api),app,!canary' });
+  });
+
   it.each(['tag:=x', 'tag:aws:cloudformation:stack-name=x', 'k8s:prod/payments', 'label:app=api', 'k8s:prod/payments?labels='])(
     '%s is refused',
     (raw) => {

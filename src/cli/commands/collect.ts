@@ -5,6 +5,7 @@ import { parseSelector, parseTarget } from '../../providers/targets.js';
 import { collectOptionsFrom, listValue, parseCommandArgs, stringValue } from '../args.js';
 import { collectCase } from '../../app/collect-case.js';
 import type { CollectCaseResult } from '../../app/collect-case.js';
+import type { NothingSelected } from '../../core/orchestrator.js';
 import { loadCliConfig } from '../config-source.js';
 import type { CliDeps } from '../deps.js';
 import { collectHelp } from '../help.js';
@@ -69,8 +70,9 @@ export function analystValue(value: string | undefined): string | undefined {
 /** A cancelled run has its own code (the case is open, to resume); then verification outranks everything. */
 export function collectExitCode(result: CollectCaseResult): number {
   if (result.interrupted) return EXIT.CANCELLED;
-  // Nothing to collect, so nothing was closed to verify: the command was wrong, not the case.
-  if (result.nothingSelected) return EXIT.BAD_INPUT;
+  // Nothing to collect, so nothing was closed to verify: the command was wrong, not the case; or
+  // a search failed, and exits as that failure does (an access denied is not a typo).
+  if (result.nothingSelected) return result.nothingSelected.failedSearches ? exitCodeForOutcomes(result.outcomes) : EXIT.BAD_INPUT;
   if (!result.verify?.ok) return EXIT.VERIFY_FAILED;
   // The case is valid here, but the copy that was asked for is not there: not a silent success.
   // A refused copy (configuration, cancelled) exits as that refusal does, as copy-case does.
@@ -102,7 +104,7 @@ export function renderCollect(result: CollectCaseResult): string {
     renderOutcomes(result.outcomes),
     renderSummary(result.summary),
     result.nothingSelected
-      ? renderNothingSelected(result.caseId, result.nothingSelected.selectors)
+      ? renderNothingSelected(result.caseId, result.nothingSelected)
       : result.verify
         ? renderVerify(result.verify)
         : `Interrupted: the case was left open. Finish it with the same command and --resume (custody collect --case ${result.caseId} --resume ...).`,
@@ -123,11 +125,19 @@ function copyNotMade(result: CollectCaseResult): string[] {
 
 /**
  * No target was selected: the selectors' searches (made with the case's own sessions) are
- * recorded, so the case exists, left open; it is continued with a corrected selector, not opened again.
+ * recorded, so the case exists, left open; it is continued with a corrected selector, or with the
+ * same selectors once a failed search can run (`--resume` alone searches them again), not opened again.
  */
-function renderNothingSelected(caseId: string, selectors: readonly string[]): string {
+function renderNothingSelected(caseId: string, { selectors, failedSearches: failed = [] }: NothingSelected): string {
+  const open = `Case ${caseId} is left open (not closed, not copied)`;
   if (selectors.length === 0) {
-    return `Nothing was selected: case ${caseId} holds no target. Case ${caseId} is left open (not closed, not copied): continue it with a target or a selector: custody collect --case ${caseId} --resume TARGET (or --select EXPR)`;
+    return `Nothing was selected: case ${caseId} holds no target. ${open}: continue it with a target or a selector: custody collect --case ${caseId} --resume TARGET (or --select EXPR)`;
   }
-  return `Nothing was selected: ${selectors.join(', ')} matched no target. Case ${caseId} is left open (not closed, not copied): continue it with a corrected selector: custody collect --case ${caseId} --resume --select EXPR`;
+  const failedKeys = new Set(failed.map((f) => f.selector));
+  const empty = selectors.filter((s) => !failedKeys.has(s));
+  const said = [...failed.map((f) => `the search for ${f.selector} failed (${f.code})`), ...(empty.length > 0 ? [`${empty.join(', ')} matched no target`] : [])].join('; ');
+  if (failed.length === 0) {
+    return `Nothing was selected: ${said}. ${open}: continue it with a corrected selector: custody collect --case ${caseId} --resume --select EXPR`;
+  }
+  return `Nothing was selected: ${said}. ${open}: once the search can run (the reason is above: a permission, the provider), search again with custody collect --case ${caseId} --resume, or continue it with a corrected selector: --resume --select EXPR`;
 }

@@ -6,6 +6,7 @@
 import { CustodyError } from '../../core/errors.js';
 import type { Selector, Target } from '../../core/targets.js';
 import { AWS_ACCOUNT, AWS_PARTITIONS, AWS_REGION, EBS_VOLUME_ID as VOLUME_ID, EC2_INSTANCE_ID as INSTANCE_ID } from '../shared/aws-names.js';
+import { emptyValueReason } from '../shared/selector-values.js';
 import { consoleUrlError, isAwsConsoleUrl } from './console-url.js';
 
 export interface AwsInstanceTarget extends Target {
@@ -105,6 +106,7 @@ export function parseAwsSelector(raw: string): AwsTagSelector | undefined {
   const tagKey = body.slice(0, eq);
   const value = body.slice(eq + 1);
   if (!TAG_KEY.test(tagKey) || tagKey.toLowerCase().startsWith('aws:')) throw inputError(raw, TAG_FORM, `"${tagKey}" is not a valid tag key`, 'selector');
+  if (value.trim() === '') throw inputError(raw, TAG_FORM, emptyValueReason('tag value'), 'selector');
   if (!TAG_VALUE.test(value)) throw inputError(raw, TAG_FORM, `"${value}" is not a valid tag value`, 'selector');
   return { provider: 'aws', kind: 'aws-tag', key: `tag:${tagKey}=${value}`, tagKey, value };
 }

@@ -7,6 +7,7 @@
  */
 import { CustodyError } from '../../core/errors.js';
 import type { Selector, Target } from '../../core/targets.js';
+import { emptyValueReason } from '../shared/selector-values.js';
 import { fullTypeKey, parseResourceId, resourceKey, RESOURCE_ID_FORM, type ResourceId } from './resource-id.js';
 
 export interface AzureVmTarget extends Target {
@@ -159,6 +160,7 @@ export function parseAzureSelector(raw: string): AzureTagSelector {
   const key = body.slice(0, eq);
   const value = body.slice(eq + 1);
   if (!TAG_NAME.test(key)) throw fail(`"${key}" is not a valid Azure tag name`);
+  if (value.trim() === '') throw fail(emptyValueReason('tag value'));
   if (!TAG_VALUE.test(value)) throw fail('the tag value is longer than 256 characters');
   return { provider: 'azure', kind: 'azure-tag', key: `azure:tag:${key}=${value}`, tagKey: key, value };
 }

@@ -5,6 +5,7 @@
  */
 import { CustodyError } from '../../core/errors.js';
 import type { Selector, Target } from '../../core/targets.js';
+import { emptyValueReason } from '../shared/selector-values.js';
 
 export interface GcpInstanceTarget {
   provider: 'gcp';
@@ -226,6 +227,7 @@ export function parseGcpSelector(raw: string): GcpSelector {
   }
   const key = body.slice(0, eq);
   const value = body.slice(eq + 1);
+  if (value.trim() === '') throw inputError(raw, GCP_SELECTOR_FORMS, emptyValueReason(prefix === 'gcp-label:' ? 'label value' : 'tag value'), 'selector');
   if (prefix === 'gcp-label:') {
     if (!LABEL_KEY.test(key)) throw inputError(raw, GCP_SELECTOR_FORMS, `"${key}" is not a label key (lowercase, starts with a letter)`, 'selector');
     if (!LABEL_VALUE.test(value)) throw inputError(raw, GCP_SELECTOR_FORMS, `"${value}" is not a label value`, 'selector');

@@ -4,6 +4,7 @@
  */
 import { CustodyError } from '../../core/errors.js';
 import type { Selector, Target } from '../../core/targets.js';
+import { emptyValueReason } from '../shared/selector-values.js';
 
 export interface KubernetesPodTarget extends Target {
   provider: 'kubernetes';
@@ -74,6 +75,29 @@ export function parseKubernetesTarget(raw: string): KubernetesPodTarget | undefi
   return podTarget(cluster, namespace, pod, container);
 }
 
+/**
+ * The conditions of a label selector: split at the commas between them, not those inside a set
+ * (`tier in (web,api)`), so that one with an empty value (`app=`, `app!=`) can be refused:
+ * `app!=$APP` with the variable unset matches every pod whose app label is not empty or which has
+ * none — nearly the whole namespace, for a responder's --isolate.
+ */
+function conditionsOf(labels: string): string[] {
+  const conditions: string[] = [];
+  let depth = 0;
+  let start = 0;
+  for (let i = 0; i < labels.length; i += 1) {
+    const c = labels[i];
+    if (c === '(') depth += 1;
+    else if (c === ')') depth = Math.max(0, depth - 1);
+    else if (c === ',' && depth === 0) {
+      conditions.push(labels.slice(start, i));
+      start = i + 1;
+    }
+  }
+  conditions.push(labels.slice(start));
+  return conditions;
+}
+
 /** `k8s:CLUSTER/NAMESPACE?labels=…`, or undefined when the text is not a Kubernetes selector. */
 export function parseKubernetesSelector(raw: string): KubernetesLabelSelector | undefined {
   const text = raw.trim();
@@ -95,5 +119,7 @@ export function parseKubernetesSelector(raw: string): KubernetesLabelSelector | 
   // Blanks and commas alone name no condition: the API server would take a blank selector as
   // "every pod in the namespace" (a responder's --isolate with it would isolate them all).
   if (!labels || /^[\s,]*$/.test(labels)) throw inputError(raw, K8S_SELECTOR_FORM, 'the labels= parameter is empty (it names no condition)', 'selector');
+  const empty = conditionsOf(labels).find((condition) => /^[^=!]+(==?|!=)\s*$/.test(condition));
+  if (empty !== undefined) throw inputError(raw, K8S_SELECTOR_FORM, emptyValueReason(`label value in "${empty.trim()}"`), 'selector');
   return { provider: 'kubernetes', kind: 'k8s-labels', key: `k8s:${cluster}/${namespace}?labels=${labels}`, cluster, namespace, labelSelector: labels };
 }
