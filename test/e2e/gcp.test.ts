@@ -23,9 +23,10 @@ let configPath: string;
 const WEB_1 = '//compute.googleapis.com/projects/web-prod/zones/us-central1-a/instances/web-1';
 const LEGACY = 'projects/web-prod/zones/us-central1-a/instances/legacy-1';
 
+let restoreAdc: (() => void) | undefined;
 beforeAll(async () => {
   lab = await startGcpLab(gcpDemoScenario());
-  pointAdcAt(lab);
+  restoreAdc = pointAdcAt(lab);
   dir = mkdtempSync(join(tmpdir(), 'custody-gcp-e2e-'));
   configPath = join(dir, 'custody.config.json');
   writeFileSync(
@@ -39,6 +40,7 @@ beforeAll(async () => {
 });
 afterAll(async () => {
   await lab?.stop();
+  restoreAdc?.();
   if (dir) rmSync(dir, { recursive: true, force: true });
 });
 
