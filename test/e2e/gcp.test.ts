@@ -34,7 +34,8 @@ beforeAll(async () => {
     JSON.stringify({
       casesDir: 'cases',
       keysDir: 'keys',
-      gcp: { forensicsProject: 'custody-forensics', allowedProjects: ['web-prod', 'gke-prod'], collectionTag: { key: '123456789012/ForensicsEnabled', value: 'true' }, endpoints: lab.endpoints },
+      // operationPollMs: the lab's operations finish at the first wait; 50 ms, not the shipped 2 s.
+      gcp: { forensicsProject: 'custody-forensics', allowedProjects: ['web-prod', 'gke-prod'], collectionTag: { key: '123456789012/ForensicsEnabled', value: 'true' }, endpoints: lab.endpoints, operationPollMs: 50 },
     }),
   );
 });

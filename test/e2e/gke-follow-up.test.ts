@@ -39,7 +39,8 @@ beforeAll(async () => {
     JSON.stringify({
       casesDir: 'cases',
       keysDir: 'keys',
-      gcp: { forensicsProject: 'custody-forensics', allowedProjects: ['web-prod', 'gke-prod'], endpoints: gcp.endpoints },
+      // operationPollMs: the lab's operations finish at the first wait; 50 ms, not the shipped 2 s.
+      gcp: { forensicsProject: 'custody-forensics', allowedProjects: ['web-prod', 'gke-prod'], endpoints: gcp.endpoints, operationPollMs: 50 },
       kubernetes: { clusters: { gke: { kubeconfig, context: 'lab' } } },
     }),
   );
