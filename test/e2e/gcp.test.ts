@@ -23,9 +23,10 @@ let configPath: string;
 const WEB_1 = '//compute.googleapis.com/projects/web-prod/zones/us-central1-a/instances/web-1';
 const LEGACY = 'projects/web-prod/zones/us-central1-a/instances/legacy-1';
 
+let restoreAdc: (() => void) | undefined;
 beforeAll(async () => {
   lab = await startGcpLab(gcpDemoScenario());
-  pointAdcAt(lab);
+  restoreAdc = pointAdcAt(lab);
   dir = mkdtempSync(join(tmpdir(), 'custody-gcp-e2e-'));
   configPath = join(dir, 'custody.config.json');
   writeFileSync(
@@ -33,12 +34,14 @@ beforeAll(async () => {
     JSON.stringify({
       casesDir: 'cases',
       keysDir: 'keys',
-      gcp: { forensicsProject: 'custody-forensics', allowedProjects: ['web-prod', 'gke-prod'], collectionTag: { key: '123456789012/ForensicsEnabled', value: 'true' }, endpoints: lab.endpoints },
+      // operationPollMs: the lab's operations finish at the first wait; 50 ms, not the shipped 2 s.
+      gcp: { forensicsProject: 'custody-forensics', allowedProjects: ['web-prod', 'gke-prod'], collectionTag: { key: '123456789012/ForensicsEnabled', value: 'true' }, endpoints: lab.endpoints, operationPollMs: 50 },
     }),
   );
 });
 afterAll(async () => {
   await lab?.stop();
+  restoreAdc?.();
   if (dir) rmSync(dir, { recursive: true, force: true });
 });
 

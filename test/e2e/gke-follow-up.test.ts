@@ -25,10 +25,11 @@ let configPath: string;
 const scenario = k8sDemoScenario({ instances: [{ id: 'i-0123456789abcdef0', availabilityZone: 'us-central1-b' }] });
 const NODE = '//compute.googleapis.com/projects/gke-prod/zones/us-central1-b/instances/gke-prod-pool-1-abcd';
 
+let restoreAdc: (() => void) | undefined;
 beforeAll(async () => {
   for (const node of scenario.cluster.nodes) node.providerID = 'gce://gke-prod/us-central1-b/gke-prod-pool-1-abcd';
   gcp = await startGcpLab(gcpDemoScenario());
-  pointAdcAt(gcp);
+  restoreAdc = pointAdcAt(gcp);
   k8s = await startKubernetesLab({ cluster: scenario.cluster });
   dir = mkdtempSync(join(tmpdir(), 'custody-gke-'));
   const kubeconfig = await writeKubeconfig(dir, k8s.url, scenario.collectorToken);
@@ -38,7 +39,8 @@ beforeAll(async () => {
     JSON.stringify({
       casesDir: 'cases',
       keysDir: 'keys',
-      gcp: { forensicsProject: 'custody-forensics', allowedProjects: ['web-prod', 'gke-prod'], endpoints: gcp.endpoints },
+      // operationPollMs: the lab's operations finish at the first wait; 50 ms, not the shipped 2 s.
+      gcp: { forensicsProject: 'custody-forensics', allowedProjects: ['web-prod', 'gke-prod'], endpoints: gcp.endpoints, operationPollMs: 50 },
       kubernetes: { clusters: { gke: { kubeconfig, context: 'lab' } } },
     }),
   );
@@ -46,6 +48,7 @@ beforeAll(async () => {
 afterAll(async () => {
   await k8s?.close();
   await gcp?.stop();
+  restoreAdc?.();
   if (dir) rmSync(dir, { recursive: true, force: true });
 });
 

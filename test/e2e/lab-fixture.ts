@@ -33,6 +33,8 @@ export async function startLabFixture(options: StartLabOptions = {}, config: Rec
         region: lab.region,
         allowedAccounts: ['222222222222', '333333333333'],
         endpoints: { sts: lab.endpoint, ec2: lab.endpoint, kms: lab.endpoint },
+        // The lab's snapshots finish in 300 ms: the shipped 1 s first poll would be most of each run.
+        snapshotPollMs: 50,
         ...((config.aws as Record<string, unknown> | undefined) ?? {}),
       },
     }),

@@ -44,6 +44,8 @@ beforeAll(async () => {
         region: aws.region,
         allowedAccounts: ['222222222222', '333333333333'],
         endpoints: { sts: aws.endpoint, ec2: aws.endpoint, kms: aws.endpoint },
+        // The lab's snapshots finish in moments: the shipped 1 s first poll would be most of the run.
+        snapshotPollMs: 50,
       },
       kubernetes: { clusters: { [k8s.configName]: k8s.clusterConfig } },
     }),

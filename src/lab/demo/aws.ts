@@ -61,6 +61,9 @@ export async function startAwsDemoPart(): Promise<DemoPart> {
         endpoints: { sts: lab.endpoint, ec2: lab.endpoint, kms: lab.endpoint, ebs: lab.endpoint, s3: lab.endpoint },
         // Closing the case copies it to the lab's Object Lock bucket, as aws.evidenceBucket does in a deployment.
         evidenceBucket: { name: EVIDENCE_BUCKET, retention: { mode: 'COMPLIANCE', days: 30 } },
+        // The lab's snapshots finish in 1.5 s: polled from 50 ms, each is noticed as it finishes
+        // rather than up to a second later (as azure.pollIntervalMs does for the Azure lab).
+        snapshotPollMs: 50,
       },
     },
     clusters: [{ configName: k8s.configName, clusterConfig: { ...k8s.clusterConfig } }],

@@ -46,6 +46,9 @@ export async function startGcpDemoPart(): Promise<DemoPart> {
         snapshots: { evidenceHoldTag: { key: `${GCP_LAB_ORG}/EvidenceHold`, value: 'true' } },
         // Every GCP endpoint points at the lab, so nothing can reach Google by accident.
         endpoints: gcpLab.endpoints,
+        // The lab's operations finish at the first wait after the insert: waited again after
+        // 50 ms, not the shipped 2 s (as azure.pollIntervalMs: 50 does for the Azure lab).
+        operationPollMs: 50,
       },
     },
     clusters: [{ configName: cluster.configName, clusterConfig: { ...cluster.clusterConfig } }],

@@ -100,6 +100,12 @@ export const awsConfigSection = z
     evidenceBucket: evidenceBucketSchema.optional(),
     /** How long to wait for a snapshot to complete before recording a timeout. */
     snapshotTimeoutSeconds: z.number().int().min(1).default(6 * 3600),
+    /**
+     * The pause before a snapshot's first DescribeSnapshots poll, from which the polls back off
+     * to 30 s (default 1000, DEFAULT_WAIT in snapshot-waiter.ts). Lower only for a lab whose
+     * snapshots finish in milliseconds; no default here, so a config without it records none.
+     */
+    snapshotPollMs: z.number().int().min(10).max(60_000).optional(),
   })
   .strict();
 

@@ -64,7 +64,7 @@ export interface AwsProviderDeps {
   clock?: Clock;
   /** SDK retry settings (default adaptive, 8 attempts). */
   retry?: Partial<RetrySettings>;
-  /** Snapshot-wait polling (defaults: 3 s first pause, backing off to 30 s). */
+  /** Snapshot-wait polling (defaults: DEFAULT_WAIT, 1 s first pause backing off to 30 s; config aws.snapshotPollMs sets the first pause). */
   wait?: Partial<Omit<WaitSettings, 'timeoutMs'>>;
   /** Reuse a description fetched for another target this long (default 5 minutes). */
   describeMaxAgeMs?: number;
@@ -89,7 +89,8 @@ export function createAwsProvider(config: CustodyConfig, deps: AwsProviderDeps =
   const withAws = config as CustodyConfig & { aws: AwsConfig };
   const clock = deps.clock ?? systemClock;
   const retry: RetrySettings = { ...DEFAULT_RETRY, ...deps.retry };
-  const wait: WaitSettings = { ...DEFAULT_WAIT, ...deps.wait, timeoutMs: aws.snapshotTimeoutSeconds * 1000 };
+  const configuredWait = aws.snapshotPollMs === undefined ? {} : { initialDelayMs: aws.snapshotPollMs };
+  const wait: WaitSettings = { ...DEFAULT_WAIT, ...configuredWait, ...deps.wait, timeoutMs: aws.snapshotTimeoutSeconds * 1000 };
   const describeMaxAgeMs = deps.describeMaxAgeMs ?? 5 * 60_000;
   const cases = new Map<string, CaseState>();
   // Targets announced by validate(): every case state learns them so describes can batch them.

@@ -68,6 +68,12 @@ export const gcpConfigSchema = z
     /** Give up waiting for a snapshot after this long (recorded). */
     snapshotTimeoutSeconds: z.number().int().min(1).default(6 * 3600),
     /**
+     * The pause between rounds of operation waits in which no operation finished (default 2000,
+     * in session.ts). Lower only for a lab whose operations finish at once; no default here, so a
+     * config without it records none.
+     */
+    operationPollMs: z.number().int().min(10).max(60_000).optional(),
+    /**
      * Endpoint overrides (the lab): Compute, IAM Credentials, Resource Manager's global endpoint and
      * its location-specific one (a template with `{location}`, used for zonal and regional resources).
      */

@@ -84,10 +84,21 @@ export class GcpCredentialBroker {
     this.source = options.sourceAuth;
   }
 
+  /**
+   * ADC. Building its client also looks up a project id, which where gcloud is installed means
+   * running `gcloud config config-helper` (a Python process of about a second that may refresh
+   * gcloud's own login). The broker never uses that project: impersonation names the collector
+   * service account. Naming the forensics project, where the orchestrator works from, answers
+   * the lookup without it.
+   */
+  private adcAuth(scopes?: string[]): GoogleAuth {
+    return new GoogleAuth({ ...(scopes ? { scopes } : {}), projectId: this.options.config.forensicsProject });
+  }
+
   private async sourceClient(): Promise<AuthClient> {
     if (!this.source) {
       try {
-        this.adc = new GoogleAuth({ scopes: ['https://www.googleapis.com/auth/cloud-platform'] });
+        this.adc = this.adcAuth(['https://www.googleapis.com/auth/cloud-platform']);
         this.source = (await this.adc.getClient()) as AuthClient;
       } catch (cause) {
         throw new CustodyError(
@@ -109,7 +120,7 @@ export class GcpCredentialBroker {
     if (email) return (this.orchestratorEmail = email);
     try {
       // On a VM or job the metadata server answers; with a key file the file names it.
-      const credentials = await (this.adc ?? new GoogleAuth()).getCredentials();
+      const credentials = await (this.adc ?? this.adcAuth()).getCredentials();
       this.orchestratorEmail = credentials.client_email ?? 'unknown (ADC gave no email)';
     } catch {
       this.orchestratorEmail = 'unknown (ADC gave no email)';

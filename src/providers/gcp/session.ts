@@ -23,12 +23,15 @@ export interface GcpSessionOptions {
   orchestratorEmail?: string;
   retry?: Partial<RetryPolicy>;
   sleep?: (ms: number) => Promise<void>;
-  /** Pause between wait rounds in which nothing finished (default 2 s). */
+  /** Pause between wait rounds in which nothing finished (default: config gcp.operationPollMs, else 2 s). */
   waitIdleDelayMs?: number;
   /** Pause between snapshots.get polls for a snapshot not yet READY after its operation (default 5 s). */
   readyPollMs?: number;
   now?: () => number;
 }
+
+/** The pause between operation-wait rounds in which nothing finished, unless the config sets one. */
+export const DEFAULT_OPERATION_POLL_MS = 2000;
 
 export class GcpSession {
   readonly broker: GcpCredentialBroker;
@@ -58,7 +61,7 @@ export class GcpSession {
           const [op] = await c.globalOperations.wait({ project: options.config.forensicsProject, operation: name }, o);
           return { name: op.name ?? name, status: String(op.status ?? ''), error: op.error ?? null, targetId: op.targetId == null ? null : String(op.targetId), user: op.user ?? null, endTime: op.endTime ?? null };
         }),
-      idleDelayMs: options.waitIdleDelayMs ?? 2000,
+      idleDelayMs: options.waitIdleDelayMs ?? options.config.operationPollMs ?? DEFAULT_OPERATION_POLL_MS,
       ...(options.sleep ? { sleep: options.sleep } : {}),
     });
   }

@@ -3,7 +3,7 @@
  * ADC finds the orchestrator's token on the (lab's) metadata server through GCE_METADATA_HOST;
  * the collector tokens come from the lab's IAM Credentials; Compute is the real client.
  */
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { EvidenceInput, StoredEvidence } from '../../../src/core/ports.js';
@@ -33,12 +33,27 @@ export class ContentRecorder extends MemoryRecorder {
   }
 }
 
-/** ADC, as on a forensics VM: the metadata server is the lab; no key file, no gcloud login. */
-export function pointAdcAt(lab: GcpLab): void {
+/** The variables pointAdcAt sets: vitest may run another test file in this process next. */
+const ADC_VARIABLES = ['GCE_METADATA_HOST', 'METADATA_SERVER_DETECTION', 'GOOGLE_APPLICATION_CREDENTIALS', 'CLOUDSDK_CONFIG'] as const;
+
+/**
+ * ADC, as on a forensics VM: the metadata server is the lab; no key file, no gcloud login.
+ * Returns what puts the environment back as it was (and removes the empty gcloud folder).
+ */
+export function pointAdcAt(lab: GcpLab): () => void {
+  const before = new Map(ADC_VARIABLES.map((name) => [name, process.env[name]]));
+  const gcloudDir = mkdtempSync(join(tmpdir(), 'custody-gcloud-'));
   process.env.GCE_METADATA_HOST = lab.metadataHost;
   process.env.METADATA_SERVER_DETECTION = 'assume-present';
   delete process.env.GOOGLE_APPLICATION_CREDENTIALS;
-  process.env.CLOUDSDK_CONFIG = mkdtempSync(join(tmpdir(), 'custody-gcloud-'));
+  process.env.CLOUDSDK_CONFIG = gcloudDir;
+  return () => {
+    for (const [name, value] of before) {
+      if (value === undefined) delete process.env[name];
+      else process.env[name] = value;
+    }
+    rmSync(gcloudDir, { recursive: true, force: true });
+  };
 }
 
 export interface GcpFixture {
@@ -54,7 +69,7 @@ export async function startGcpFixture(
   options: { config?: Record<string, unknown>; lab?: StartGcpLabOptions; scenario?: LabGcpScenario } = {},
 ): Promise<GcpFixture> {
   const lab = await startGcpLab(options.scenario ?? gcpDemoScenario(), options.lab);
-  pointAdcAt(lab);
+  const restoreAdc = pointAdcAt(lab);
   const config = parseGcpConfig({
     forensicsProject: 'custody-forensics',
     allowedProjects: ['web-prod', 'gke-prod'],
@@ -76,8 +91,12 @@ export async function startGcpFixture(
     session,
     newSession,
     async stop() {
-      for (const s of sessions) await s.close();
-      await lab.stop();
+      try {
+        for (const s of sessions) await s.close();
+        await lab.stop();
+      } finally {
+        restoreAdc();
+      }
     },
   };
 }
