@@ -1,6 +1,6 @@
 /**
- * Everything the provider keeps for one case: its collector sessions (their names and tags carry
- * the case id), its clients, and per account and region the shared describe batchers, snapshot
+ * Everything the provider keeps for one run of a case (provider.ts keys it by the run's signal):
+ * its collector sessions (their names and tags carry the case id), its clients, and per account and region the shared describe batchers, snapshot
  * index, waiter and key cache. The forensics account has its own scope per region.
  */
 import type { AwsCredentialIdentityProvider } from '@aws-sdk/types';
@@ -31,7 +31,7 @@ export class CaseState {
   readonly aws: AwsConfig;
   readonly clients: AwsClients;
   readonly sessions: CollectorSessions;
-  /** Which target snapshots each volume: one snapshot per volume per case. */
+  /** Which target of this run snapshots each volume (earlier runs' holders are in the ledger). */
   readonly volumes = new VolumePlan();
   private readonly scopes = new Map<string, TargetScope>();
   private readonly forensicsScopes = new Map<string, ForensicsScope>();

@@ -56,6 +56,7 @@ import { plannedCalls } from './operations.js';
 import { partitionOf, resolveTagSelector } from './resolve-selector.js';
 import { awsRunOptions, guardRecorder, type TargetRun } from './run.js';
 import { DEFAULT_WAIT, type WaitSettings } from './snapshot-waiter.js';
+import { RunStates } from '../shared/run-state.js';
 import { configuredScope } from '../shared/scope-words.js';
 
 export interface AwsProviderDeps {
@@ -72,7 +73,7 @@ export interface AwsProviderDeps {
 
 /** The extra surface tests and the benchmark use beyond `Provider`. */
 export interface AwsProvider extends Provider {
-  /** Snapshot-wait polls made for a case (excluded from the benchmark's call budget). */
+  /** Snapshot-wait polls made for a case in its latest run (excluded from the benchmark's call budget). */
   waitPolls(caseId: string): number;
 }
 
@@ -92,8 +93,7 @@ export function createAwsProvider(config: CustodyConfig, deps: AwsProviderDeps =
   const configuredWait = aws.snapshotPollMs === undefined ? {} : { initialDelayMs: aws.snapshotPollMs };
   const wait: WaitSettings = { ...DEFAULT_WAIT, ...configuredWait, ...deps.wait, timeoutMs: aws.snapshotTimeoutSeconds * 1000 };
   const describeMaxAgeMs = deps.describeMaxAgeMs ?? 5 * 60_000;
-  const cases = new Map<string, CaseState>();
-  // Targets announced by validate(): every case state learns them so describes can batch them.
+  // Targets announced by validate(): every run's state learns them so describes can batch them.
   const expected: AwsTarget[] = [];
   const expectedArns = new Set<string>();
 
@@ -108,15 +108,16 @@ export function createAwsProvider(config: CustodyConfig, deps: AwsProviderDeps =
     }
   };
 
-  const stateFor = (caseId: string): CaseState => {
-    let state = cases.get(caseId);
-    if (!state) {
-      state = new CaseState({ config: withAws, caseId, credentials: deps.credentials, clock, retry, wait, describeMaxAgeMs });
+  // One state per run of a case (shared/run-state.ts): its sessions are assumed and recorded in
+  // that run, its volume claims are that run's, and its descriptions are fetched in that run.
+  const runs = new RunStates<CaseState>(
+    (recorder) => {
+      const state = new CaseState({ config: withAws, caseId: recorder.caseId, credentials: deps.credentials, clock, retry, wait, describeMaxAgeMs });
       for (const t of expected) expect(state, t);
-      cases.set(caseId, state);
-    }
-    return state;
-  };
+      return state;
+    },
+    (state) => state.close(),
+  );
 
   const checkAllowed = (target: AwsTarget) => {
     if (!aws.allowedAccounts.includes(target.account)) {
@@ -130,17 +131,17 @@ export function createAwsProvider(config: CustodyConfig, deps: AwsProviderDeps =
 
   // The case's sessions, shared with the Kubernetes provider (EKS tokens) through the registry.
   const broker: AwsSessionBroker = {
-    async credentialsFor(account, region, recorder) {
+    async credentialsFor(account, region, recorder, run) {
       const guarded = guardRecorder(recorder);
-      const state = stateFor(guarded.caseId);
+      const state = runs.of(guarded, run);
       // Declares the account's partition without widening what the session covers.
       state.sessions.cover(account, partitionOf(region), region, {});
       await state.sessions.ensure(account, guarded);
       return state.sessions.providerFor(account)();
     },
     stsEndpoint: aws.endpoints.sts,
-    awsTime(recorder) {
-      return Date.now() + (stateFor(recorder.caseId).clients.sts().config.systemClockOffset ?? 0);
+    awsTime(recorder, run) {
+      return Date.now() + (runs.of(recorder, run).clients.sts().config.systemClockOffset ?? 0);
     },
   };
   services?.offer(AWS_SESSIONS, broker);
@@ -156,7 +157,7 @@ export function createAwsProvider(config: CustodyConfig, deps: AwsProviderDeps =
       if (!expectedArns.has(target.arn)) {
         expectedArns.add(target.arn);
         expected.push(target);
-        for (const state of cases.values()) expect(state, target);
+        for (const state of runs.states()) expect(state, target);
       }
     },
 
@@ -176,7 +177,7 @@ export function createAwsProvider(config: CustodyConfig, deps: AwsProviderDeps =
     async resolveSelector(selector: Selector, ctx: ProviderContext): Promise<Target[]> {
       if (!isAwsTagSelector(selector)) throw new CustodyError('E_UNSUPPORTED', `the AWS provider does not resolve ${selector.kind} selectors`);
       const recorder = guardRecorder(ctx.recorder);
-      return resolveTagSelector(selector, stateFor(recorder.caseId), recorder, ctx.signal);
+      return resolveTagSelector(selector, runs.of(recorder, ctx.signal), recorder, ctx.signal);
     },
 
     async collect(target: Target, ctx: ProviderContext): Promise<TargetOutcome> {
@@ -191,7 +192,7 @@ export function createAwsProvider(config: CustodyConfig, deps: AwsProviderDeps =
         await recorder.record('step.failed', { step: 'validate', error: e.toRecord() }, target.arn);
         return { target: target.arn, status: 'failed', reason: e.message, error: e.toRecord(), evidenceIds: [] };
       }
-      const state = stateFor(recorder.caseId);
+      const state = runs.of(recorder, ctx.signal);
       expect(state, target);
       const partition = target.partition || partitionOf(target.region);
       const run: TargetRun = {
@@ -218,13 +219,10 @@ export function createAwsProvider(config: CustodyConfig, deps: AwsProviderDeps =
     },
 
     waitPolls(caseId: string): number {
-      return cases.get(caseId)?.waitPolls() ?? 0;
+      return runs.latest(caseId)?.waitPolls() ?? 0;
     },
 
-    async close(): Promise<void> {
-      for (const state of cases.values()) state.close();
-      cases.clear();
-    },
+    close: () => runs.close(),
   };
 }
 

@@ -1,6 +1,6 @@
 /**
- * The collecting Azure provider (imports the Azure SDKs; module.ts loads this lazily). One per
- * case: one set of identities (a credential per tenant) and clients, one correlation id for the
+ * The collecting Azure provider (imports the Azure SDKs; module.ts loads this lazily). Per run of
+ * a case: one set of identities (a credential per tenant) and clients, one correlation id for the
  * run's ARM requests.
  */
 import { randomUUID } from 'node:crypto';
@@ -14,6 +14,7 @@ import type { AzureConfig } from './config.js';
 import { createAzureIdentity, type IdentityDeps, type TokenRecord } from './identity.js';
 import { planAzureTarget } from './plan.js';
 import { isAzureSelectorValue, isAzureTargetValue, type AzureTarget } from './targets.js';
+import { RunStates } from '../shared/run-state.js';
 import { configuredScope } from '../shared/scope-words.js';
 
 export interface AzureProviderDeps extends IdentityDeps {
@@ -45,22 +46,20 @@ export function createRecordingClients(config: AzureConfig, recorderOf: () => Ca
 }
 
 export function createAzureProvider(config: AzureConfig, deps: AzureProviderDeps = {}, _services?: ProviderServices): Provider {
-  let recorder: CaseRecorder | undefined;
-  let clients: AzureClients | undefined;
   const sleep = deps.sleep ?? ((ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms)));
   const now = deps.now ?? Date.now;
-  // One export per disk per case: every target of a run sees which disks the others took. Keyed
-  // by the run's signal (runCollection makes one per run and hands it to every target and
-  // selector of that run): a provider object reused for a later run of the case must not hand
-  // that run the claims, and the results, of the one before.
-  const diskClaims = new WeakMap<AbortSignal, DiskClaims>();
+  // One set of clients and disk claims per run of a case (shared/run-state.ts). Clients per run:
+  // each run obtains its own tokens and observes ARM's and Storage's clocks, and records them
+  // (credentials.obtained, clock.observed) in its own recorder, under its own correlation id; a
+  // provider object reused for a later run hands that run neither the earlier one's tokens nor
+  // its claims on disks, nor their results (a later run reads the earlier ones from the ledger).
+  const runs = new RunStates((recorder) => ({
+    clients: createRecordingClients(config, () => recorder, randomUUID(), deps),
+    diskClaims: new Map() as DiskClaims,
+  }));
   const contextFor = (ctx: ProviderContext): AzureRunContext => {
-    // Token claims go into the case that is collecting (one provider per case).
-    recorder = ctx.recorder;
-    clients ??= createRecordingClients(config, () => recorder, randomUUID(), deps);
-    let claims = diskClaims.get(ctx.signal);
-    if (!claims) diskClaims.set(ctx.signal, (claims = new Map()));
-    return { recorder: ctx.recorder, clients, config, signal: ctx.signal, sleep, now, diskClaims: claims };
+    const { clients, diskClaims } = runs.of(ctx.recorder, ctx.signal);
+    return { recorder: ctx.recorder, clients, config, signal: ctx.signal, sleep, now, diskClaims };
   };
   return {
     name: 'azure',
@@ -83,5 +82,6 @@ export function createAzureProvider(config: AzureConfig, deps: AzureProviderDeps
       if (!isAzureTargetValue(target)) throw new CustodyError('E_UNSUPPORTED', `the azure provider does not collect ${target.kind} targets`);
       return collectAzureTarget(contextFor(ctx), target as AzureTarget);
     },
+    close: () => runs.close(),
   };
 }

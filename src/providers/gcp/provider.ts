@@ -34,6 +34,7 @@ import { preflightGcp, type GcpPreflightRow } from './preflight.js';
 import { resolveGcpSelector } from './resolve-selector.js';
 import { GcpSession, type GcpSessionOptions } from './session.js';
 import { gcpTargetKey, isGcpSelector, isGcpTarget, parseProviderIdTarget, type GcpInstanceTarget, type GcpSelector, type GcpTarget } from './targets.js';
+import { RunStates } from '../shared/run-state.js';
 import { configuredScope } from '../shared/scope-words.js';
 
 export interface GcpProviderDeps {
@@ -70,31 +71,23 @@ export interface GcpProvider {
  * const outcome = await gcp.collect(parseGcpTarget('projects/web-prod/zones/us-central1-a/instances/web-1'), { recorder });
  */
 export function createGcpProvider(config: GcpConfig, deps: GcpProviderDeps = {}): GcpProvider {
-  // One session per run of a case: its tokens are recorded in that run's recorder, and its disk
-  // claims are that run's. The run is its signal (runCollection makes one per run and hands it
-  // to every target and selector of that run); calls without one share a session. A provider
-  // object reused for a later run of the case must not record into the earlier run's recorder
-  // nor hand the later run the earlier one's claims: the earlier run's session is closed.
-  const sessions = new Map<string, { run: AbortSignal | undefined; session: GcpSession }>();
-  let retired: Promise<void> = Promise.resolve();
-  const sessionFor = (recorder: CaseRecorder, run?: AbortSignal): GcpSession => {
-    const current = sessions.get(recorder.caseId);
-    if (current && current.run === run) return current.session;
-    if (current) {
-      const earlier = current.session;
-      retired = retired.then(() => earlier.close()).catch(() => undefined);
-    }
-    const session = new GcpSession({
-      config,
-      recorder,
-      version: deps.version ?? '0.1.0',
-      ...(deps.sourceAuth ? { sourceAuth: deps.sourceAuth } : {}),
-      ...(deps.orchestratorEmail ? { orchestratorEmail: deps.orchestratorEmail } : {}),
-      ...deps.session,
-    });
-    sessions.set(recorder.caseId, { run, session });
-    return session;
-  };
+  // One session per run of a case (shared/run-state.ts): its tokens are recorded in that run's
+  // recorder, and its disk claims are that run's. A provider object reused for a later run of
+  // the case must not record into the earlier run's recorder nor hand the later run the earlier
+  // one's claims: the earlier run's session is closed.
+  const runs = new RunStates(
+    (recorder) =>
+      new GcpSession({
+        config,
+        recorder,
+        version: deps.version ?? '0.1.0',
+        ...(deps.sourceAuth ? { sourceAuth: deps.sourceAuth } : {}),
+        ...(deps.orchestratorEmail ? { orchestratorEmail: deps.orchestratorEmail } : {}),
+        ...deps.session,
+      }),
+    (session) => session.close(),
+  );
+  const sessionFor = (recorder: CaseRecorder, run?: AbortSignal): GcpSession => runs.of(recorder, run);
   const validate = (target: GcpTarget) => {
     if (!config.allowedProjects.includes(target.project)) {
       throw new CustodyError(
@@ -140,9 +133,7 @@ export function createGcpProvider(config: GcpConfig, deps: GcpProviderDeps = {})
       return target;
     },
     async close() {
-      for (const { session } of sessions.values()) await session.close();
-      sessions.clear();
-      await retired;
+      await runs.close();
       await identitySession?.close();
     },
   };

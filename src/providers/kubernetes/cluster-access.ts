@@ -19,10 +19,10 @@ import { execClient } from './exec-upgrade.js';
 export interface KubernetesDeps {
   /**
    * Credentials of the collector role in `account` (the cluster's account and region), to sign
-   * EKS tokens. Default: the AWS provider's session broker from the registry's services, so one
-   * AssumeRole per account and case serves both providers.
+   * EKS tokens; `run` is the run's signal. Default: the AWS provider's session broker from the
+   * registry's services, so one AssumeRole per account and run of a case serves both providers.
    */
-  awsCredentials?: (account: string, recorder: CaseRecorder, region: string) => Promise<AwsCredentialIdentity>;
+  awsCredentials?: (account: string, recorder: CaseRecorder, region: string, run: AbortSignal | undefined) => Promise<AwsCredentialIdentity>;
   /** The STS endpoint EKS tokens are presigned for (default: the broker's, else AWS's). */
   stsEndpoint?: string;
   /**
@@ -30,7 +30,7 @@ export interface KubernetesDeps {
    * broker's, this machine's clock corrected by what STS answered), so a collector whose clock is
    * off mints tokens EKS accepts.
    */
-  awsTime?: (recorder: CaseRecorder) => number;
+  awsTime?: (recorder: CaseRecorder, run: AbortSignal | undefined) => number;
   /** Clock for token dates and refresh (tests); wins over `awsTime`. */
   now?: () => number;
 }
@@ -153,13 +153,14 @@ function readKubeconfig(name: string, cluster: ClusterConfig): KubeConfig {
 }
 
 /**
- * Builds the client for cluster `name` of the config.
+ * Builds the client for cluster `name` of the config. `run` is the run's signal: an EKS token is
+ * signed with that run's AWS session, recorded in that run's recorder.
  *
  * @example
  * const access = connectCluster(config, 'prod', recorder, deps);
  * await access.core.readNamespacedPod({ name: 'web-1', namespace: 'shop' });
  */
-export function connectCluster(config: CustodyConfig, name: string, recorder: CaseRecorder, deps: KubernetesDeps): ClusterAccess {
+export function connectCluster(config: CustodyConfig, name: string, recorder: CaseRecorder, deps: KubernetesDeps, run?: AbortSignal): ClusterAccess {
   const cluster = config.kubernetes?.clusters[name];
   if (!cluster) throw new CustodyError('E_CONFIG', `cluster "${name}" is not in kubernetes.clusters of the config`, { resource: name });
   if (!cluster.eks) return loadKubeconfig(name, cluster);
@@ -170,9 +171,9 @@ export function connectCluster(config: CustodyConfig, name: string, recorder: Ca
   if (!credentialsFor) throw new CustodyError('E_CONFIG', `cluster "${name}": EKS tokens need AWS credentials, but no "aws" section is configured`, { resource: name });
   // Tokens are dated, and their refresh timed, on AWS's clock: EKS checks the date against its own.
   const awsTime = deps.awsTime;
-  const tokenClock = deps.now ?? (awsTime ? () => awsTime(recorder) : Date.now);
+  const tokenClock = deps.now ?? (awsTime ? () => awsTime(recorder, run) : Date.now);
   const authenticator = new EksAuthenticator(async () => {
-    const credentials = await credentialsFor(eks.account, recorder, eks.region);
+    const credentials = await credentialsFor(eks.account, recorder, eks.region, run);
     // Read after the AssumeRole: by then STS has told the SDK what time AWS has.
     return mintEksToken({
       clusterName: eks.name,

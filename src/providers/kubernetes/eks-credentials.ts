@@ -1,7 +1,7 @@
 /**
  * The AWS credentials EKS tokens are signed with: the AWS provider's session broker, found in the
  * registry's shared services, so collection and preflight authenticate to a cluster exactly as the
- * case's AWS targets do — one AssumeRole per account and case, and never a wider session.
+ * case's AWS targets do — one AssumeRole per account and run of a case, and never a wider session.
  */
 import type { ProviderServices } from '../../core/provider-module.js';
 import { CustodyError } from '../../core/errors.js';
@@ -19,8 +19,8 @@ export function withEksCredentials(deps: KubernetesDeps, services: ProviderServi
   };
   return {
     ...deps,
-    awsCredentials: (account, recorder, region) => broker().credentialsFor(account, region, recorder),
-    awsTime: deps.awsTime ?? ((recorder) => broker().awsTime(recorder)),
+    awsCredentials: (account, recorder, region, run) => broker().credentialsFor(account, region, recorder, run),
+    awsTime: deps.awsTime ?? ((recorder, run) => broker().awsTime(recorder, run)),
     get stsEndpoint() {
       return deps.stsEndpoint ?? services.lookup<AwsSessionBroker>(AWS_SESSIONS)?.stsEndpoint;
     },

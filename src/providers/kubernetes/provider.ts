@@ -4,12 +4,13 @@
  */
 import type { CustodyConfig } from '../config.js';
 import { CustodyError } from '../../core/errors.js';
-import type { CaseRecorder, CollectOptions, PlannedCall, PlannedStep, Provider, ProviderContext, TargetOutcome } from '../../core/ports.js';
+import type { CollectOptions, PlannedCall, PlannedStep, Provider, ProviderContext, TargetOutcome } from '../../core/ports.js';
 import type { ProviderServices } from '../../core/provider-module.js';
 import { selectorKey, targetKey } from '../../core/targets.js';
 import type { Selector, Target } from '../../core/targets.js';
 import { isLabelSelector, isPodTarget, podTarget, type KubernetesPodTarget } from './targets.js';
 import { collectorRoleArn, partitionOfRegion } from '../shared/aws-names.js';
+import { RunStates } from '../shared/run-state.js';
 import { callKubernetesAnswer } from './call.js';
 import { checkKubeconfig, connectCluster } from './cluster-access.js';
 import { withEksCredentials } from './eks-credentials.js';
@@ -77,13 +78,16 @@ export function createKubernetesProvider(config: CustodyConfig, deps: Kubernetes
   const clusters = config.kubernetes?.clusters;
   if (!clusters) throw new CustodyError('E_CONFIG', 'the config has no "kubernetes" section: name the clusters to collect from in kubernetes.clusters');
   const resolvedDeps = withEksCredentials(deps, services);
-  // One client per cluster and case: the EKS authenticator caches its token across targets.
-  const accesses = new Map<string, { recorder: CaseRecorder; access: ClusterAccess }>();
-  const accessFor = (cluster: string, recorder: CaseRecorder): ClusterAccess => {
-    const cached = accesses.get(cluster);
-    if (cached && cached.recorder === recorder) return cached.access;
-    const access = connectCluster(config, cluster, recorder, resolvedDeps);
-    accesses.set(cluster, { recorder, access });
+  // One client per cluster and run of a case (shared/run-state.ts): the EKS authenticator caches
+  // its token across the run's targets, and signs it with that run's AWS session.
+  const runs = new RunStates<Map<string, ClusterAccess>>(() => new Map());
+  const accessFor = (cluster: string, ctx: ProviderContext): ClusterAccess => {
+    const accesses = runs.of(ctx.recorder, ctx.signal);
+    let access = accesses.get(cluster);
+    if (!access) {
+      access = connectCluster(config, cluster, ctx.recorder, resolvedDeps, ctx.signal);
+      accesses.set(cluster, access);
+    }
     return access;
   };
 
@@ -143,7 +147,7 @@ export function createKubernetesProvider(config: CustodyConfig, deps: Kubernetes
       if (!isLabelSelector(selector)) return [];
       const key = selectorKey(selector);
       checkCluster(selector.cluster, `selector ${key}`);
-      const access = accessFor(selector.cluster, ctx.recorder);
+      const access = accessFor(selector.cluster, ctx);
       const { value: list, requestId } = await callKubernetesAnswer('listPods', `k8s:${selector.cluster}/${selector.namespace}`, () =>
         access.core.listNamespacedPodWithHttpInfo({ namespace: selector.namespace, labelSelector: selector.labelSelector }),
       );
@@ -155,10 +159,8 @@ export function createKubernetesProvider(config: CustodyConfig, deps: Kubernetes
       if (!isPodTarget(target)) throw new CustodyError('E_UNSUPPORTED', `the kubernetes provider does not collect ${target.kind} targets`);
       const cluster = clusters[target.cluster];
       if (!cluster) throw new CustodyError('E_CONFIG', `cluster "${target.cluster}" is not in kubernetes.clusters`);
-      return collectPod(target, ctx, accessFor(target.cluster, ctx.recorder), cluster, followUps);
+      return collectPod(target, ctx, accessFor(target.cluster, ctx), cluster, followUps);
     },
-    async close(): Promise<void> {
-      accesses.clear();
-    },
+    close: () => runs.close(),
   };
 }

@@ -119,10 +119,12 @@ describe('AWS provider in the lab', () => {
     const db = parseTarget(arnOf(instanceNamed('db-01')));
     aws.validate(web);
     aws.validate(db);
-    const first = await aws.collect(web, contextFor(kase));
+    // One run (one context, one signal): the run's session is the one that expires.
+    const run = contextFor(kase);
+    const first = await aws.collect(web, run);
     expect(first.status, first.reason).toBe('collected');
     expect(world.lab.control.expireSessions()).toBeGreaterThan(0);
-    const second = await aws.collect(db, contextFor(kase));
+    const second = await aws.collect(db, run);
     expect(second.status, second.reason).toBe('collected');
     const sessions = kase.entries().filter((e) => e.type === 'credentials.assumed');
     expect(sessions.map((e) => e.data.reason)).toEqual(['first', 'expired-token']);

@@ -57,13 +57,15 @@ describe('AWS provider call budget', () => {
     for (const t of targets) aws.validate(t);
     const recorder = new MemoryRecorder('case-budget');
     lab.control.resetCalls();
-    // Per account, ten at a time (the default per-scope concurrency); accounts in parallel.
+    // One run (one context, one signal): per account, ten at a time (the default per-scope
+    // concurrency); accounts in parallel.
+    const run = contextFor(recorder);
     const outcomes: TargetOutcome[] = (
       await Promise.all(
         accounts.map((account) =>
           withLimit(
             10,
-            targets.filter((t) => t.account === account).map((t) => () => aws.collect(t, contextFor(recorder))),
+            targets.filter((t) => t.account === account).map((t) => () => aws.collect(t, run)),
           ),
         ),
       )

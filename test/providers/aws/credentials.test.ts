@@ -107,7 +107,9 @@ describe('collector sessions in the lab', () => {
     const recorder = new MemoryRecorder('IR-sessions', 'arn:aws:sts::111111111111:assumed-role/Responder/alice');
     const targets = arnsOf('222222222222').map((a) => parseTarget(a));
     for (const t of targets) aws.validate(t);
-    const outcomes = await Promise.all(targets.map((t) => aws.collect(t, contextFor(recorder))));
+    // One run: every target gets that run's context (its signal is what the session is kept by).
+    const run = contextFor(recorder);
+    const outcomes = await Promise.all(targets.map((t) => aws.collect(t, run)));
     await aws.close?.();
     expect(outcomes.map((o) => o.status)).toEqual(targets.map(() => 'collected'));
     const assumed = recorder.ofType('credentials.assumed');
@@ -139,7 +141,7 @@ describe('collector sessions in the lab', () => {
     aws.validate(target);
     expect((await aws.collect(target, contextFor(first))).status).toBe('collected');
     const broker = services[0]!.lookup<AwsSessionBroker>(AWS_SESSIONS)!;
-    await broker.credentialsFor('222222222222', 'us-east-1', second);
+    await broker.credentialsFor('222222222222', 'us-east-1', second, new AbortController().signal);
     await aws.close?.();
     // Case B's ledger has its own AssumeRole, named and attributed for case B: nothing of case A's session.
     expect(first.ofType('credentials.assumed').map((e) => [e.data.sessionName, e.data.sourceIdentityRequested, e.data.reason])).toEqual([['custody-IR-case-a', 'alice', 'first']]);
@@ -157,10 +159,12 @@ describe('collector sessions in the lab', () => {
     const [first, second] = arnsOf('333333333333').map((a) => parseTarget(a));
     aws.validate(first!);
     aws.validate(second!);
-    expect((await aws.collect(first!, contextFor(recorder))).status).toBe('collected');
+    // Both targets in one run (one context, one signal): the run's session is the one that ages.
+    const run = contextFor(recorder);
+    expect((await aws.collect(first!, run)).status).toBe('collected');
     // 900 s sessions: at 800 s the session has 100 s left, inside the two-minute margin.
     offset = 800_000;
-    expect((await aws.collect(second!, contextFor(recorder))).status).toBe('collected');
+    expect((await aws.collect(second!, run)).status).toBe('collected');
     await aws.close?.();
     expect(recorder.ofType('credentials.assumed').map((e) => e.data.reason)).toEqual(['first', 'expiring']);
   });

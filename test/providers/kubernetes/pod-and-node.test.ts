@@ -40,9 +40,9 @@ afterAll(async () => {
   await rm(dir, { recursive: true, force: true });
 });
 
-/** Collects `targets` with the AWS and Kubernetes providers, both at the labs, into a new case, closed after. */
-async function collectIntoCase(caseId: string, targets: Target[], options = DEFAULT_COLLECT_OPTIONS) {
-  const config = parseConfig({
+/** The config of both labs: AWS and the EKS cluster. */
+function labConfig() {
+  return parseConfig({
     casesDir: join(dir, 'cases'),
     keysDir: join(dir, 'keys'),
     aws: {
@@ -54,10 +54,20 @@ async function collectIntoCase(caseId: string, targets: Target[], options = DEFA
     },
     kubernetes: { clusters: { [k8s.configName]: k8s.clusterConfig } },
   });
+}
+
+/** The AWS and Kubernetes providers at the labs, on one set of registry services, as one case gets. */
+function labProviders(config: ReturnType<typeof labConfig>) {
   const credentials = async () => aws.orchestratorCredentials;
-  // One set of registry services, as one case gets: the pod's node is mapped through the registry.
+  // The pod's node is mapped through the registry; the EKS token is signed by the AWS broker.
   const services = REGISTRY.createServices();
-  const providers = [createAwsProvider(config, { credentials, wait: { initialDelayMs: 50, maxDelayMs: 200 } }, services), createKubernetesProvider(config, {}, services)];
+  return [createAwsProvider(config, { credentials, wait: { initialDelayMs: 50, maxDelayMs: 200 } }, services), createKubernetesProvider(config, {}, services)];
+}
+
+/** Collects `targets` with the AWS and Kubernetes providers, both at the labs, into a new case, closed after. */
+async function collectIntoCase(caseId: string, targets: Target[], options = DEFAULT_COLLECT_OPTIONS) {
+  const config = labConfig();
+  const providers = labProviders(config);
   const kase = await openCase({ casesDir: config.casesDir, keysDir: join(dir, 'keys'), caseId, analyst: 'alice', toolVersion: 'test' });
   const result = await runCollection({ config, parser: REGISTRY, providers, recorder: kase, targets, options });
   await kase.close({ outcomes: result.outcomes });
@@ -92,6 +102,38 @@ describe('a compromised pod on an EKS node', () => {
     // No session covered every instance of the region (the old EKS session did: instance/*).
     const narrowed = assumed.flatMap((e) => ((e.data.sessionPolicy as { narrowedTo?: string[] } | null)?.narrowedTo ?? []));
     expect(narrowed.filter((arn) => arn.endsWith(':instance/*'))).toEqual([]);
+  }, 60_000);
+});
+
+describe('one AWS and one Kubernetes provider object used for two runs of one case', () => {
+  it("the second run signs its EKS token with a session it assumed and recorded itself, not the first run's", async () => {
+    const config = labConfig();
+    const providers = labProviders(config);
+    const nodeArn = `arn:aws:ec2:${worker.region}:${worker.ownerId}:instance/${worker.id}`;
+    const open = (resume: boolean) => openCase({ casesDir: config.casesDir, keysDir: join(dir, 'keys'), caseId: 'IR-POD-TWO-RUNS', analyst: 'alice', toolVersion: 'test', resume });
+    const collect = (kase: Awaited<ReturnType<typeof open>>, target: string) =>
+      runCollection({ config, parser: REGISTRY, providers, recorder: kase, targets: [parseTarget(target)], options: DEFAULT_COLLECT_OPTIONS });
+    try {
+      // Run 1 assumes the collector role in the node's account for the node itself.
+      const first = await open(false);
+      const one = await collect(first, nodeArn);
+      expect(one.outcomes.map((o) => [o.target, o.status])).toEqual([[nodeArn, 'collected']]);
+      await first.release();
+
+      // Run 2 names the pod: its EKS token needs a session in that account, this run's own.
+      const again = await open(true);
+      const from = again.entries().length;
+      const logins = k8s.lab.eksLogins.length;
+      const two = await collect(again, k8s.podTarget);
+      expect(two.outcomes.find((o) => o.target === k8s.podTarget)?.status).toBe('collected');
+      expect(k8s.lab.eksLogins.length).toBeGreaterThan(logins);
+      const assumed = again.entries().slice(from).filter((e) => e.type === 'credentials.assumed' && e.data.account === worker.ownerId);
+      expect(assumed.map((e) => e.data.reason)[0]).toBe('first');
+      await again.close({ outcomes: two.outcomes });
+      expect((await verifyCase(again.caseDir)).ok).toBe(true);
+    } finally {
+      for (const provider of providers) await provider.close?.();
+    }
   }, 60_000);
 });
 
