@@ -9,7 +9,9 @@ import { defineConfig } from 'vitest/config';
 const SHARED_FOLDERS = ['architecture', 'cli', 'core', 'custody', 'infra', 'lab', 'policies'];
 // In those folders, files that need their own process: vi.mock of node:fs (a shared process has
 // already loaded the real module), or vi.setConfig (it would outlast the file).
+// test/architecture/test-processes.test.ts finds every such file and fails if one is missing here.
 const OWN_PROCESS = [
+  'test/custody/case-access.test.ts',
   'test/custody/close-disk-full.test.ts',
   'test/custody/evidence-durability.test.ts',
   'test/custody/ledger-disk-full.test.ts',
