@@ -15,6 +15,7 @@ const OWN_PROCESS = [
   'test/custody/close-disk-full.test.ts',
   'test/custody/evidence-durability.test.ts',
   'test/custody/ledger-disk-full.test.ts',
+  'test/custody/report-pair.test.ts',
   'test/custody/verify-unreadable.test.ts',
   'test/lab/gcp/contract.test.ts',
   'test/lab/gcp/resource-manager-contract.test.ts',

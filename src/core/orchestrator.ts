@@ -60,6 +60,19 @@ export interface NothingSelected {
   selectors: string[];
   /** The selectors whose search failed (or no provider could run), in order; absent when none did. */
   failedSearches?: FailedSearch[];
+  /**
+   * The scopes a selector's search could not look in while it answered elsewhere (found nothing
+   * there), in the order the provider met them; absent when there were none. Not in the ledger's
+   * `collection.nothing-selected`: each is already a failure entry of the provider's own.
+   */
+  unsearchedScopes?: UnsearchedScope[];
+}
+
+/** One scope (an account and region, a project) a selector's search could not look in. */
+export interface UnsearchedScope {
+  selector: string;
+  scope: string;
+  code: string;
 }
 
 /** A selector whose search failed: its key and the error code that ended it. */
@@ -222,6 +235,7 @@ export async function runCollection(input: RunCollectionInput): Promise<Collecti
     const accepted: Array<{ target: Target; provider: Provider }> = [];
     // Selectors whose search did not run to an answer: each is also a failed outcome.
     const failedSearches: FailedSearch[] = [];
+    const unsearchedScopes: UnsearchedScope[] = [];
 
     // Refuse bad targets before anything reaches a cloud, and record why.
     const admit = async (
@@ -263,8 +277,12 @@ export async function runCollection(input: RunCollectionInput): Promise<Collecti
         continue;
       }
       progress({ step: 'resolve', state: 'started', detail: key });
+      // Kept only if the search answers: a selector that failed outright is a failed search.
+      const unsearched: UnsearchedScope[] = [];
+      const searchIncomplete = (scope: string, code: string) => void unsearched.push({ selector: key, scope, code });
       try {
-        const found = await provider.resolveSelector(selector, contextFor(recorder, progress, options, signal, undefined));
+        const found = await provider.resolveSelector(selector, { ...contextFor(recorder, progress, options, signal, undefined), searchIncomplete });
+        unsearchedScopes.push(...unsearched);
         await recorder.record('selector.resolved', { selector: key, provider: provider.name, targets: found.map(targetKey) });
         progress({ step: 'resolve', state: 'done', detail: `${key}: ${found.length} target(s)` });
         for (const target of found) await admitInto(target, key);
@@ -364,8 +382,9 @@ export async function runCollection(input: RunCollectionInput): Promise<Collecti
         selectors: selectors.map(selectorKey),
         ...(failedSearches.length > 0 ? { failedSearches } : {}),
       };
+      // The entry keeps its fields: each unsearched scope is already a failure entry of the provider's.
       await recorder.record('collection.nothing-selected', { ...summary, ...nothingSelected });
-      return { outcomes, summary, nothingSelected };
+      return { outcomes, summary, nothingSelected: unsearchedScopes.length > 0 ? { ...nothingSelected, unsearchedScopes } : nothingSelected };
     }
     await recorder.record(signal.aborted ? 'collection.interrupted' : 'collection.finished', { ...summary });
     return { outcomes, summary };

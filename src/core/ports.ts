@@ -161,6 +161,13 @@ export interface ProviderContext {
    * src/core/background.ts). Absent: run the work at once.
    */
   background?: <T>(work: () => Promise<T>) => Promise<T>;
+  /**
+   * Given while a selector is resolved: the provider calls it for each scope (an account and
+   * region, a project) its search could not look in while others answered, after recording that
+   * failure itself. A search that then finds nothing has not shown that nothing is there, and the
+   * run's "nothing selected" says so, naming the scope and the error code.
+   */
+  searchIncomplete?: (scope: string, code: string) => void;
 }
 
 /** An IAM-style permission an operation needs; held against `policies/` by tests. */

@@ -107,8 +107,8 @@ export async function openCase(options: OpenCaseOptions): Promise<CaseHandle> {
   const caseDir = join(casesDir, caseId);
   const keysDir = resolve(options.keysDir ?? defaultKeysDir());
   // Checked before anything is created: a refused configuration leaves no folder behind.
-  if (options.signingKeyFile) refuseInsideCase(options.signingKeyFile, caseDir, 'signingKeyFile');
-  else refuseInsideCase(keysDir, caseDir, 'keysDir');
+  if (options.signingKeyFile) await refuseInsideCase(options.signingKeyFile, caseDir, 'signingKeyFile');
+  else await refuseInsideCase(keysDir, caseDir, 'keysDir');
   const exists = await lstat(caseDir).then(
     (s) => {
       if (!s.isDirectory()) throw new CustodyError('E_INPUT', `${caseDir} exists and is not a case folder`, { resource: caseDir });

@@ -3,7 +3,8 @@
  * what was collected with its hashes, what failed, and whether the case verifies.
  */
 import { constants } from 'node:fs';
-import { access, lstat, open, readFile, unlink } from 'node:fs/promises';
+import { randomBytes } from 'node:crypto';
+import { access, lstat, open, readFile, rename, unlink } from 'node:fs/promises';
 import { isAbsolute, join, relative, resolve, sep } from 'node:path';
 import type { LedgerEntry } from '../core/ports.js';
 import { CustodyError } from '../core/errors.js';
@@ -54,9 +55,13 @@ export async function renderReport(caseDir: string, options: { now?: Date; outDi
   const dir = out ?? caseDir;
   const markdown = join(dir, mdName);
   const html = join(dir, htmlName);
+  const files = [
+    { path: markdown, text: renderMarkdown(model) },
+    { path: html, text: renderHtml(model) },
+  ];
   try {
-    await writeReportFile(markdown, renderMarkdown(model), out === undefined);
-    await writeReportFile(html, renderHtml(model), out === undefined);
+    if (out === undefined) await replaceReportPair(files);
+    else for (const file of files) await writeNewFile(file.path, file.text);
   } catch (cause) {
     if (isNotWritable(cause)) throw out === undefined ? notWritable(caseDir, cause) : outNotWritable(out, cause);
     throw new CustodyError('E_INTERNAL', `cannot write the report in ${dir}: ${(cause as Error).message}`, {
@@ -114,15 +119,35 @@ function outNotWritable(out: string, cause: unknown): CustodyError {
 }
 
 /**
- * Writes a fresh file: in the case folder, a symlink planted under a report's name is replaced,
- * never followed (elsewhere nothing is replaced). A write that fails part-way removes its file.
+ * Replaces the case folder's report pair together: a report.md beside the report.html of another
+ * run would be a pair that disagrees. Both are written in full under temporary names beside them
+ * first; only then are both renamed into place. A rename replaces a symlink planted under a
+ * report's name, never follows it. A failure before the renames removes the temporaries and
+ * leaves the old pair as it was.
  */
-async function writeReportFile(path: string, text: string, replace: boolean): Promise<void> {
-  if (replace) {
-    await unlink(path).catch((cause: NodeJS.ErrnoException) => {
-      if (cause.code !== 'ENOENT') throw cause;
-    });
+async function replaceReportPair(files: readonly { path: string; text: string }[]): Promise<void> {
+  const temps: string[] = [];
+  try {
+    for (const { path, text } of files) {
+      // Random, so a name planted in advance cannot be waited for; never matches report.<ext>, so
+      // one left by a killed run is named by verify as not part of the case.
+      const temp = `${path}.${randomBytes(6).toString('hex')}.tmp`;
+      await writeNewFile(temp, text);
+      temps.push(temp);
+    }
+  } catch (cause) {
+    await Promise.all(temps.map((temp) => unlink(temp).catch(() => undefined)));
+    throw cause;
   }
+  for (const [i, { path }] of files.entries()) await rename(temps[i]!, path);
+}
+
+/**
+ * Writes a file that must not exist yet (exclusive create, 0600: a planted symlink is never
+ * followed, and nothing outside the case folder is replaced). A write that fails part-way
+ * removes its file.
+ */
+async function writeNewFile(path: string, text: string): Promise<void> {
   const file = await open(path, 'wx', 0o600);
   try {
     await file.writeFile(text);

@@ -8,6 +8,7 @@ import { chmod, readFile, writeFile } from 'node:fs/promises';
 import { isAbsolute, join, relative, resolve, sep } from 'node:path';
 import { CustodyError } from '../core/errors.js';
 import { ensureConfiguredDir } from './configured-dir.js';
+import { realPathOfNearest } from './real-path.js';
 
 export interface SigningKey {
   readonly privateKey: KeyObject;
@@ -48,11 +49,11 @@ export function caseKeyPath(keysDir: string, caseId: string): string {
 export async function resolveSigningKey(options: ResolveSigningKeyOptions): Promise<SigningKey> {
   const { caseId, keysDir, signingKeyFile, allowCreate, caseDir } = options;
   if (signingKeyFile) {
-    refuseInsideCase(signingKeyFile, caseDir, 'signingKeyFile');
+    await refuseInsideCase(signingKeyFile, caseDir, 'signingKeyFile');
     const pem = await readKeyFile(signingKeyFile, 'E_CONFIG');
     return describeKey(parsePrivateKey(pem, signingKeyFile), resolve(signingKeyFile), 'file', false);
   }
-  refuseInsideCase(keysDir, caseDir, 'keysDir');
+  await refuseInsideCase(keysDir, caseDir, 'keysDir');
   const path = caseKeyPath(keysDir, caseId);
   const existing = await readKeyFile(path, 'E_LEDGER', true);
   if (existing !== undefined) return describeKey(parsePrivateKey(existing, path), path, 'case', false);
@@ -218,12 +219,15 @@ async function readKeyFile(path: string, code: 'E_CONFIG' | 'E_LEDGER', missingO
 }
 
 /** Throws `E_CONFIG` when `path` is the case folder or inside it. */
-export function refuseInsideCase(path: string, caseDir: string, what: string): void {
-  const rel = relative(resolve(caseDir), resolve(path));
+export async function refuseInsideCase(path: string, caseDir: string, what: string): Promise<void> {
+  // Compared where both really are: a link to a folder inside the case is inside it, whatever its name.
+  const real = await realPathOfNearest(path);
+  const rel = relative(await realPathOfNearest(caseDir), real);
   if (rel === '' || (rel !== '..' && !rel.startsWith(`..${sep}`) && !isAbsolute(rel))) {
+    const leads = real === resolve(path) ? '' : ` (it leads to ${real})`;
     throw new CustodyError(
       'E_CONFIG',
-      `${what} ${path} is inside the case folder ${caseDir}; keep signing keys outside it (the folder is handed to others)`,
+      `${what} ${path}${leads} is inside the case folder ${caseDir}; keep signing keys outside it (the folder is handed to others)`,
       { resource: path },
     );
   }

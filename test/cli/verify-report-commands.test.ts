@@ -428,7 +428,8 @@ describe('custody verify and report on write-protected media (the examiner, mont
     expect(await listing(kase.caseDir)).toEqual(before);
   });
 
-  it('a report write that fails part-way (a file size limit: EFBIG) leaves no partial report in the case folder', async () => {
+  it('a report write that fails part-way (a file size limit: EFBIG) leaves the earlier pair whole, and no partial file', async () => {
+    const md = await readFile(join(kase.caseDir, 'report.md'), 'utf8');
     const html = await readFile(join(kase.caseDir, 'report.html'), 'utf8');
     const main = join(import.meta.dirname, '../../src/cli/main.ts');
     // 8 KiB per file: the small case's report.md and report.html are larger.
@@ -439,8 +440,9 @@ describe('custody verify and report on write-protected media (the examiner, mont
     });
     expect(run.status).toBe(EXIT.INTERNAL);
     expect(run.stderr).toContain(`custody: cannot write the report in ${kase.caseDir}: EFBIG`);
-    // report.md (written first) is gone rather than cut short; report.html is the earlier one, whole.
-    expect((await readdir(kase.caseDir)).sort()).toEqual(['evidence', 'ledger.jsonl', 'manifest.json', 'report.html']);
+    // Neither file is replaced (the pair stays one run's), and no temporary is left behind.
+    expect((await readdir(kase.caseDir)).sort()).toEqual(['evidence', 'ledger.jsonl', 'manifest.json', 'report.html', 'report.md']);
+    expect(await readFile(join(kase.caseDir, 'report.md'), 'utf8')).toBe(md);
     expect(await readFile(join(kase.caseDir, 'report.html'), 'utf8')).toBe(html);
   });
 

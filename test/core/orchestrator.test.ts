@@ -1,6 +1,7 @@
 import { REGISTRY } from '../../src/providers/registry.js';
 import { describe, expect, it } from 'vitest';
 import { CustodyError } from '../../src/core/errors.js';
+import type { ProviderContext } from '../../src/core/ports.js';
 import { DEFAULT_COLLECT_OPTIONS, runCollection, type CollectionResult, type RunCollectionInput } from '../../src/core/orchestrator.js';
 import { parseSelector, parseTarget, targetKey } from '../../src/providers/targets.js';
 import { FakeAwsProvider, MemoryRecorder, deferred, instance, testConfig } from './fakes.js';
@@ -423,6 +424,24 @@ describe('runCollection', () => {
     expect(result.outcomes).toEqual([expect.objectContaining({ target: 'tag:Incident=IR-1', status: 'failed', error: expect.objectContaining({ code: 'E_ACCESS_DENIED' }) })]);
     expect(recorder.log.map((e) => e.type).slice(1)).toEqual(['selector.failed', 'selector.resolved', 'collection.nothing-selected']);
     expect(recorder.log.at(-1)!.data).toMatchObject({ total: 1, failed: 1, selectors: ['tag:Incident=IR-1', 'tag:Incident=IR-2'], failedSearches: [{ selector: 'tag:Incident=IR-1', code: 'E_ACCESS_DENIED' }] });
+  });
+
+  it('scopes a search could not look in are named in nothing selected for a selector that answered, not for one that failed outright; the ledger entry keeps its fields', async () => {
+    const provider = Object.assign(new FakeAwsProvider(), {
+      resolveSelector: async (selector: Parameters<FakeAwsProvider['resolveSelector']>[0], ctx: ProviderContext) => {
+        ctx.searchIncomplete?.('account 333333333333 in us-east-1', 'E_ACCESS_DENIED');
+        if (selector.key === 'tag:Incident=IR-1') throw new CustodyError('E_ACCESS_DENIED', 'denied everywhere');
+        return [];
+      },
+    });
+    const recorder = new MemoryRecorder();
+    const result = await collectWith(provider, recorder, [], { selectors: [parseSelector('tag:Incident=IR-1'), parseSelector('tag:Incident=IR-2')] });
+    expect(result.nothingSelected).toEqual({
+      selectors: ['tag:Incident=IR-1', 'tag:Incident=IR-2'],
+      failedSearches: [{ selector: 'tag:Incident=IR-1', code: 'E_ACCESS_DENIED' }],
+      unsearchedScopes: [{ selector: 'tag:Incident=IR-2', scope: 'account 333333333333 in us-east-1', code: 'E_ACCESS_DENIED' }],
+    });
+    expect(Object.keys(recorder.log.at(-1)!.data)).not.toContain('unsearchedScopes');
   });
 
   it('a search that fails beside a target an earlier run admitted ends as a finished collection: the case has something to close', async () => {

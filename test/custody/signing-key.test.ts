@@ -1,6 +1,6 @@
 import { generateKeyPairSync, sign } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { mkdir, readdir, readFile, stat, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, readFile, stat, symlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { caseKeyPath, fingerprintOf, openCase, publicKeyPem } from '../../src/custody/index.js';
@@ -66,6 +66,32 @@ describe('signing keys', () => {
     await mkdir(scratch.casesDir, { recursive: true });
     const keyError = await errorOf(openCase(caseOptions(scratch, { signingKeyFile: join(caseDir, 'key.pem') })));
     expect(keyError.code).toBe('E_CONFIG');
+  });
+
+  it('refuses keys reached through a symlink that leads into the case folder', async () => {
+    const caseDir = join(scratch.casesDir, 'IR-2026-0042');
+    const links = join(scratch.root, 'links');
+    await mkdir(links);
+    // A new case: the link leads to a folder that does not exist yet, inside the case to be made.
+    await symlink(join(caseDir, 'keys'), join(links, 'keys-new'));
+    const newError = await errorOf(openCase(caseOptions(scratch, { keysDir: join(links, 'keys-new') })));
+    expect(newError.code).toBe('E_CONFIG');
+    expect(newError.message).toMatch(/inside the case folder/);
+    expect(existsSync(caseDir)).toBe(false);
+
+    // A resumed case: links to the case folder itself, and to a key file kept inside it.
+    await (await openCase(caseOptions(scratch))).release();
+    await symlink(caseDir, join(links, 'case'));
+    const resumeError = await errorOf(openCase(caseOptions(scratch, { resume: true, keysDir: join(links, 'case') })));
+    expect(resumeError.code).toBe('E_CONFIG');
+    expect(resumeError.message).toMatch(/keysDir .* is inside the case folder/);
+
+    const keyInCase = join(caseDir, 'operator.pem');
+    await writeFile(keyInCase, generateKeyPairSync('ed25519').privateKey.export({ format: 'pem', type: 'pkcs8' }), { mode: 0o600 });
+    await symlink(keyInCase, join(links, 'operator.pem'));
+    const fileError = await errorOf(openCase(caseOptions(scratch, { resume: true, signingKeyFile: join(links, 'operator.pem') })));
+    expect(fileError.code).toBe('E_CONFIG');
+    expect(fileError.message).toMatch(/signingKeyFile .* is inside the case folder/);
   });
 });
 

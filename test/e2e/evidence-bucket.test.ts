@@ -207,6 +207,35 @@ describe('the evidence bucket from the CLI', () => {
     expect(copiedKeys('IR-S3-EMPTY')).toContain('cases/IR-S3-EMPTY/manifest.json');
   });
 
+  it('a selector denied in one account that finds nothing in the other says the search could not look in that account, with the code, and how to resume; --json and the library say the same', async () => {
+    // 333333333333 refuses the search; 222222222222 holds no instance with this tag.
+    const deny = () => fx.lab.control.failNext({ action: 'ec2:DescribeInstances', account: '333333333333', code: 'UnauthorizedOperation', status: 403, message: 'You are not authorized to perform this operation.' });
+    deny();
+    const run = await custody(['collect', '--case', 'IR-S3-PART', '--config', fx.configPath, '--analyst', 'alice', '--select', 'tag:Incident=INC-TYPO'], { cwd: fx.dir });
+    expect(run.code, run.stderr + run.stdout).toBe(3);
+    expect(run.stdout).toContain(
+      `Nothing was selected: tag:Incident=INC-TYPO matched no target where it could search, but its search could not look in 1 scope: account 333333333333 in ${fx.lab.region} (E_ACCESS_DENIED).`,
+    );
+    expect(run.stdout).toContain(
+      'Case IR-S3-PART is left open (not closed, not copied): once the search can look there (the reason is above: a permission, the provider), search again with custody collect --case IR-S3-PART --resume, or continue it with a corrected selector: --resume --select EXPR',
+    );
+    // The ledger is as it was: each failed search its own step.failed, the run's end unchanged.
+    const entries = typesOf('IR-S3-PART');
+    expect(entries.filter((e) => e.type === 'step.failed').map((e) => e.data)).toMatchObject([{ step: 'resolve-selector', account: '333333333333', region: fx.lab.region, error: { code: 'E_ACCESS_DENIED' } }]);
+    expect(entries.at(-1)?.type).toBe('collection.nothing-selected');
+    expect(Object.keys(entries.at(-1)!.data)).not.toContain('unsearchedScopes');
+
+    const unsearched = [{ selector: 'tag:Incident=INC-TYPO', scope: `account 333333333333 in ${fx.lab.region}`, code: 'E_ACCESS_DENIED' }];
+    deny();
+    const json = await custody(['collect', '--case', 'IR-S3-PART', '--resume', '--config', fx.configPath, '--analyst', 'alice', '--json'], { cwd: fx.dir });
+    expect(json.code).toBe(3);
+    expect(JSON.parse(json.stdout)).toMatchObject({ nothingSelected: { selectors: ['tag:Incident=INC-TYPO'], unsearchedScopes: unsearched }, exitCode: 3 });
+
+    deny();
+    const result = await collect({ config: loadConfig(fx.configPath), caseId: 'IR-S3-PART', resume: true, analyst: 'alice' });
+    expect(result.nothingSelected).toEqual({ selectors: ['tag:Incident=INC-TYPO'], unsearchedScopes: unsearched });
+  });
+
   it('a selector whose every search is denied leaves the case open, not closed or copied, records the failures with their codes, exits 2 naming the selector and the resume; --resume searches it again, then closes and copies', async () => {
     const config = configWithBucket();
     // Both allowed accounts' searches are refused: the selector failed, it did not match nothing.

@@ -5,7 +5,7 @@ import { parseSelector, parseTarget } from '../../providers/targets.js';
 import { collectOptionsFrom, listValue, parseCommandArgs, stringValue } from '../args.js';
 import { collectCase } from '../../app/collect-case.js';
 import type { CollectCaseResult } from '../../app/collect-case.js';
-import type { NothingSelected } from '../../core/orchestrator.js';
+import type { NothingSelected, UnsearchedScope } from '../../core/orchestrator.js';
 import { loadCliConfig } from '../config-source.js';
 import type { CliDeps } from '../deps.js';
 import { collectHelp } from '../help.js';
@@ -128,16 +128,30 @@ function copyNotMade(result: CollectCaseResult): string[] {
  * recorded, so the case exists, left open; it is continued with a corrected selector, or with the
  * same selectors once a failed search can run (`--resume` alone searches them again), not opened again.
  */
-function renderNothingSelected(caseId: string, { selectors, failedSearches: failed = [] }: NothingSelected): string {
+function renderNothingSelected(caseId: string, { selectors, failedSearches: failed = [], unsearchedScopes: unsearched = [] }: NothingSelected): string {
   const open = `Case ${caseId} is left open (not closed, not copied)`;
   if (selectors.length === 0) {
     return `Nothing was selected: case ${caseId} holds no target. ${open}: continue it with a target or a selector: custody collect --case ${caseId} --resume TARGET (or --select EXPR)`;
   }
   const failedKeys = new Set(failed.map((f) => f.selector));
-  const empty = selectors.filter((s) => !failedKeys.has(s));
-  const said = [...failed.map((f) => `the search for ${f.selector} failed (${f.code})`), ...(empty.length > 0 ? [`${empty.join(', ')} matched no target`] : [])].join('; ');
-  if (failed.length === 0) {
+  const answered = selectors.filter((s) => !failedKeys.has(s));
+  // A search denied in some scopes that found nothing in the rest is not a wrong selector: say
+  // where it could not look, so the fix is the access and a --resume, not another tag.
+  const partly = answered.filter((s) => unsearched.some((u) => u.selector === s));
+  const empty = answered.filter((s) => !partly.includes(s));
+  const said = [
+    ...failed.map((f) => `the search for ${f.selector} failed (${f.code})`),
+    ...(empty.length > 0 ? [`${empty.join(', ')} matched no target`] : []),
+    ...partly.map((s) => unsearchedText(s, unsearched.filter((u) => u.selector === s))),
+  ].join('; ');
+  if (failed.length === 0 && partly.length === 0) {
     return `Nothing was selected: ${said}. ${open}: continue it with a corrected selector: custody collect --case ${caseId} --resume --select EXPR`;
   }
-  return `Nothing was selected: ${said}. ${open}: once the search can run (the reason is above: a permission, the provider), search again with custody collect --case ${caseId} --resume, or continue it with a corrected selector: --resume --select EXPR`;
+  const can = failed.length > 0 ? 'can run' : 'can look there';
+  return `Nothing was selected: ${said}. ${open}: once the search ${can} (the reason is above: a permission, the provider), search again with custody collect --case ${caseId} --resume, or continue it with a corrected selector: --resume --select EXPR`;
+}
+
+function unsearchedText(selector: string, scopes: readonly UnsearchedScope[]): string {
+  const count = scopes.length === 1 ? '1 scope' : `${scopes.length} scopes`;
+  return `${selector} matched no target where it could search, but its search could not look in ${count}: ${scopes.map((u) => `${u.scope} (${u.code})`).join(', ')}`;
 }

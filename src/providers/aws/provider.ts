@@ -177,7 +177,7 @@ export function createAwsProvider(config: CustodyConfig, deps: AwsProviderDeps =
     async resolveSelector(selector: Selector, ctx: ProviderContext): Promise<Target[]> {
       if (!isAwsTagSelector(selector)) throw new CustodyError('E_UNSUPPORTED', `the AWS provider does not resolve ${selector.kind} selectors`);
       const recorder = guardRecorder(ctx.recorder);
-      return resolveTagSelector(selector, runs.of(recorder, ctx.signal), recorder, ctx.signal);
+      return resolveTagSelector(selector, runs.of(recorder, ctx.signal), recorder, ctx.signal, ctx.searchIncomplete);
     },
 
     async collect(target: Target, ctx: ProviderContext): Promise<TargetOutcome> {

@@ -25,17 +25,19 @@ export async function resolveTagSelector(
   state: CaseState,
   recorder: CaseRecorder,
   signal: AbortSignal,
+  searchIncomplete?: (scope: string, code: string) => void,
 ): Promise<AwsInstanceTarget[]> {
   const aws = state.aws;
   const key = selectorKey(selector);
   const regions = aws.regions ?? [aws.region];
   const found: AwsInstanceTarget[] = [];
-  const failures: CustodyError[] = [];
+  // By search, in the order of `searches`: the searches run at once, and finish in any order.
+  const failures = new Map<number, CustodyError>();
   const searches: Array<{ account: string; region: string }> = [];
   for (const account of aws.allowedAccounts) for (const region of regions) searches.push({ account, region });
 
   await allSettledOrThrow(
-    searches.map(async ({ account, region }) => {
+    searches.map(async ({ account, region }, index) => {
       const partition = partitionOf(region);
       try {
         state.sessions.cover(account, partition, region, { anyInstance: true });
@@ -78,13 +80,17 @@ export async function resolveTagSelector(
       } catch (error) {
         if (isStopSignal(error)) throw error;
         const e = isCustodyError(error) ? error : new CustodyError('E_CLOUD', awsErrorText(error), { cause: error });
-        failures.push(e);
+        failures.set(index, e);
         await recorder.record('step.failed', { step: 'resolve-selector', selector: key, account, region, error: e.toRecord() }, key);
       }
     }),
   );
   // Nothing could be searched at all: that is the selector failing, not an empty result.
-  if (failures.length === searches.length && failures[0]) throw failures[0];
+  if (failures.size === searches.length && failures.get(0)) throw failures.get(0);
+  searches.forEach(({ account, region }, index) => {
+    const failure = failures.get(index);
+    if (failure) searchIncomplete?.(`account ${account} in ${region}`, failure.code);
+  });
   // The orchestrator records `selector.resolved` with the targets; failed searches are `step.failed` above.
   return found.sort((a, b) => a.arn.localeCompare(b.arn));
 }

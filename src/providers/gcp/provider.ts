@@ -53,7 +53,7 @@ export interface GcpProvider {
   scopeOf(target: GcpTarget): string;
   plan(target: GcpTarget, options: CollectOptions): PlannedStep[];
   /** `run`: the run's signal, as `collect` gets it (one session per run of a case). */
-  resolveSelector(selector: GcpSelector, recorder: CaseRecorder, run?: AbortSignal): Promise<GcpInstanceTarget[]>;
+  resolveSelector(selector: GcpSelector, recorder: CaseRecorder, run?: AbortSignal, searchIncomplete?: (scope: string, code: string) => void): Promise<GcpInstanceTarget[]>;
   collect(target: GcpTarget, ctx: { recorder: CaseRecorder; progress?: ProgressSink; signal?: AbortSignal }): Promise<TargetOutcome>;
   preflight(recorder: CaseRecorder, options?: { projects?: string[]; targets?: GcpTarget[] }): Promise<GcpPreflightRow[]>;
   /** The orchestrator's identity as ADC reports it. */
@@ -103,7 +103,7 @@ export function createGcpProvider(config: GcpConfig, deps: GcpProviderDeps = {})
     validate,
     scopeOf: (target) => `gcp:${target.project}`,
     plan: (target, options) => plannedGcpCalls(target, options, config),
-    resolveSelector: (selector, recorder, run) => resolveGcpSelector(sessionFor(recorder, run), recorder, selector),
+    resolveSelector: (selector, recorder, run, searchIncomplete) => resolveGcpSelector(sessionFor(recorder, run), recorder, selector, searchIncomplete),
     async collect(target, ctx) {
       try {
         validate(target);
@@ -192,7 +192,7 @@ export function createGcpCoreProvider(config: GcpConfig, deps: GcpProviderDeps =
     plan: (target, options) => gcp.plan(own(target), options),
     async resolveSelector(selector: Selector, ctx: ProviderContext): Promise<Target[]> {
       if (!isGcpSelector(selector)) throw new CustodyError('E_UNSUPPORTED', `the GCP provider does not resolve ${selector.kind} selectors`);
-      return gcp.resolveSelector(selector, ctx.recorder, ctx.signal);
+      return gcp.resolveSelector(selector, ctx.recorder, ctx.signal, ctx.searchIncomplete);
     },
     collect: (target, ctx) => gcp.collect(own(target), ctx),
     close: () => gcp.close(),

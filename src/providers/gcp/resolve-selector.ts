@@ -55,7 +55,12 @@ async function effectiveTags(session: GcpSession, project: string, instance: Lis
 }
 
 /** Expands a selector into instance targets in every allowed project, recording each search. */
-export async function resolveGcpSelector(session: GcpSession, recorder: CaseRecorder, selector: GcpSelector): Promise<GcpInstanceTarget[]> {
+export async function resolveGcpSelector(
+  session: GcpSession,
+  recorder: CaseRecorder,
+  selector: GcpSelector,
+  searchIncomplete?: (scope: string, code: string) => void,
+): Promise<GcpInstanceTarget[]> {
   const key = gcpSelectorKey(selector);
   const targets: GcpInstanceTarget[] = [];
   for (const project of session.config.allowedProjects) {
@@ -77,6 +82,7 @@ export async function resolveGcpSelector(session: GcpSession, recorder: CaseReco
       const e = error instanceof CustodyError ? error : new CustodyError('E_CLOUD', String(error));
       if (isStopSignal(e)) throw e;
       await recorder.record('selector.failed', { project, error: e.toRecord() }, key);
+      searchIncomplete?.(`project ${project}`, e.code);
     }
   }
   return targets;

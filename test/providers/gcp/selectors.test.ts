@@ -31,11 +31,13 @@ describe('GCP selectors across the configured projects', () => {
     for (const r of asked) expect(r.endpoint, r.query.parent).toBe(/\/zones\/([^/]+)\//.exec(r.query.parent ?? '')?.[1]);
   });
 
-  it('a project where listing is refused is recorded and the others still searched', async () => {
+  it('a project where listing is refused is recorded, told to the run as a scope not searched, and the others still searched', async () => {
     fx.lab.server.faults.push({ api: 'compute.instances.aggregatedList', kind: 'quota', times: 1 });
-    const found = await resolveGcpSelector(fx.session, fx.recorder, parseGcpSelector('gcp-label:app=web'));
+    const unsearched: Array<[string, string]> = [];
+    const found = await resolveGcpSelector(fx.session, fx.recorder, parseGcpSelector('gcp-label:app=web'), (scope, code) => unsearched.push([scope, code]));
     expect(found.length).toBe(0);
     const failed = fx.recorder.ofType('selector.failed');
     expect(failed.at(-1)!.data.project).toBe('web-prod');
+    expect(unsearched).toEqual([['project web-prod', (failed.at(-1)!.data.error as { code: string }).code]]);
   });
 });
