@@ -47,8 +47,8 @@ async function collectClaimedInstance(run: TargetRun<AwsInstanceTarget>): Promis
   run.scope.snapshots.load(run.signal).catch(() => undefined);
   const described = await runStep(run, 'describe-instance', () => run.scope.directory.describeInstance(target.instanceId));
   if (!described.ok) {
-    const why = described.error.code === 'E_NOT_FOUND' ? `instance ${target.instanceId} was not found in ${target.account} ${target.region}` : described.error.message;
-    return failedOutcome(run, why);
+    if (described.error.code !== 'E_NOT_FOUND') return failedOutcome(run, described.error.message);
+    return carryEarlierSnapshots(run, `instance ${target.instanceId} was not found in ${target.account} ${target.region}`);
   }
   const instance: Instance = described.value.value;
   run.evidenceIds.add(run.evidenceId);
@@ -62,7 +62,7 @@ async function collectClaimedInstance(run: TargetRun<AwsInstanceTarget>): Promis
   const state = instance.State?.Name;
   if (state === 'terminated' || state === 'shutting-down') {
     await storeDescription();
-    return failedOutcome(run, `instance ${target.instanceId} is ${state}: its volumes cannot be snapshotted; its description was recorded`);
+    return carryEarlierSnapshots(run, `instance ${target.instanceId} is ${state}: its volumes cannot be snapshotted; its description was recorded`);
   }
 
   const volumeIds = (instance.BlockDeviceMappings ?? []).map((m) => m.Ebs?.VolumeId).filter((v): v is string => typeof v === 'string');
@@ -152,20 +152,7 @@ async function collectClaimedInstance(run: TargetRun<AwsInstanceTarget>): Promis
     );
   }
 
-  const chainOf = (s: VolumeSnapshot): Promise<ChainResult> =>
-    runOwnChain(run, s, () => runVolumeChain(
-      run,
-      {
-        snapshotId: s.snapshotId,
-        volumeId: s.volumeId,
-        volumeArn: volumeArnOf(target, s.volumeId),
-        evidenceId: evidenceIdFor(run.caseId, volumeArnOf(target, s.volumeId)),
-        ...(s.completed ? { completed: s.completed } : {}),
-        ...(s.release ? { release: s.release } : {}),
-        ...(sourceWaits.has(s.snapshotId) ? { completion: sourceWaits.get(s.snapshotId) } : {}),
-      },
-      shareableKey,
-    ));
+  const chainOf = (s: VolumeSnapshot): Promise<ChainResult> => ownChain(run, s, shareableKey, sourceWaits.get(s.snapshotId));
   // The files' job settles too before a stop signal from a chain propagates: a file placed after
   // collect returned would be written after the run was told to stop, with no entry recording it.
   const [chains] = await allSettledOrThrow([allSettledOrThrow([
@@ -182,6 +169,56 @@ async function collectClaimedInstance(run: TargetRun<AwsInstanceTarget>): Promis
     if (!chains.some((c) => c.volumeId === volumeId)) chains.push({ volumeId, done: false, cloudIds: {} });
   }
   return outcomeOf(run, chains);
+}
+
+/** One of this instance's own snapshots carried through its chain (`completion`: its wait, when already watched). */
+function ownChain(run: TargetRun<AwsInstanceTarget>, s: VolumeSnapshot, shareableKey: KeysDescribed['shareable'], completion?: Promise<SnapshotFacts>): Promise<ChainResult> {
+  const volumeArn = volumeArnOf(run.target, s.volumeId);
+  return runOwnChain(run, s, () => runVolumeChain(
+    run,
+    {
+      snapshotId: s.snapshotId,
+      volumeId: s.volumeId,
+      volumeArn,
+      evidenceId: evidenceIdFor(run.caseId, volumeArn),
+      ...(s.completed ? { completed: s.completed } : {}),
+      ...(s.release ? { release: s.release } : {}),
+      ...(completion ? { completion } : {}),
+    },
+    shareableKey,
+  ));
+}
+
+/**
+ * An instance terminated or gone when its target runs: nothing of it can be snapshotted any more.
+ * On a resume, the snapshots the case took of its volumes before (a killed run's) are evidence
+ * all the same: they are adopted and carried through as a detached volume's are (waited for,
+ * re-encrypted, shared, copied) instead of being left behind in the source account. Never
+ * `collected`: the instance itself could not be; `failed` when the case holds no snapshot of it.
+ */
+async function carryEarlierSnapshots(run: TargetRun<AwsInstanceTarget>, why: string): Promise<TargetOutcome> {
+  const found = await runStep(run, 'adopt-detached', () => adoptDetachedVolumes(run, [], Promise.resolve()), { instanceId: run.target.instanceId });
+  const earlier = found.ok ? found.value : [];
+  if (earlier.length === 0) return failedOutcome(run, why);
+  // Nothing is requested from here on: the admission slot goes to the next target before the waits.
+  run.requested();
+  const { shareable } = await describeKeys(run, []);
+  const chains = await allSettledOrThrow(
+    earlier.map(async (d): Promise<ChainResult> => {
+      const note = d.snapshot
+        ? `${d.volumeId}: the snapshot the case took before the instance went (${d.snapshot.snapshotId}) was adopted`
+        : d.preservedBefore
+          ? `${d.volumeId}: its evidence was carried through by an earlier run`
+          : `${d.volumeId}: the case holds no snapshot of it`;
+      if (!d.snapshot) return { volumeId: d.volumeId, done: d.preservedBefore, cloudIds: {}, note };
+      return { ...(await ownChain(run, d.snapshot, shareable)), note };
+    }),
+  );
+  const outcome = outcomeOf(run, chains);
+  if (outcome.status === 'failed') return { ...outcome, reason: `${why}; ${outcome.reason}` };
+  const done = chains.filter((c) => c.done).length;
+  const carried = `the snapshots the case took of its volumes in an earlier run were carried through (${done} of ${chains.length} to the end)`;
+  return { ...outcome, status: 'partial', reason: [why, carried, outcome.reason].filter(Boolean).join('; ') };
 }
 
 /** Runs one of this instance's own chains and ends its claim with the result, for any waiter. */

@@ -251,6 +251,50 @@ function cutAt(kase: CaseHandle, type: string, nth: number): CaseRecorder {
   };
 }
 
+describe('AWS provider: resuming an instance that was terminated or is gone since the killed run', () => {
+  it.each([
+    ['terminated', false],
+    ['gone from DescribeInstances', true],
+  ] as const)('instance %s: the snapshots the case took before are carried to the forensics account, none is retaken, the outcome is partial and says why, and the case verifies', async (label, gone) => {
+    const host = threeDiskHost(`vanished-${gone ? 'gone' : 'terminated'}`);
+    const target = parseTarget(arnOf(host));
+    const caseId = `IR-partial-vanished-${gone ? 'gone' : 'terminated'}`;
+    const first = await openTestCase(caseId, false);
+    // kill -9 right after CreateSnapshots returned: all three snapshots exist, the result is not on record.
+    await expect(provider().collect(target, contextFor(cutAt(first, 'snapshot.created', 1)))).rejects.toMatchObject({ code: 'E_LEDGER' });
+    await first.release();
+    const volumes = host.blockDevices.map((d) => d.volumeId);
+    const taken = world.snapshotsOf(caseId).map((s) => s.id).sort();
+    expect(taken).toHaveLength(3);
+    // Whoever the case is about terminates the instance before the resume (its volumes go with it).
+    world.lab.control.terminateInstance(host.id);
+    if (gone) world.lab.state.region(REGION).instances.delete(host.id);
+
+    const kase = await openTestCase(caseId, true);
+    const resumedFrom = kase.entries().length;
+    world.lab.control.resetCalls();
+    const outcome = await provider().collect(target, contextFor(kase));
+
+    expect(world.lab.calls()[ACCOUNT]?.['ec2:CreateSnapshots'] ?? 0).toBe(0);
+    expect(world.lab.calls()[ACCOUNT]?.['ec2:CreateSnapshot'] ?? 0).toBe(0);
+    expect(sourceSnapshotsPerVolume(caseId)).toEqual(Object.fromEntries(volumes.map((v) => [v, 1])));
+    const copies = world.snapshotsOf(caseId).filter((s) => s.ownerId === world.lab.forensicsAccount);
+    expect(copies.map((s) => s.tags.SourceSnapshotId !== undefined)).toEqual([true, true, true]);
+    const rerun = kase.entries().slice(resumedFrom);
+    expect(rerun.filter((e) => e.type === 'snapshot.adopted').map((e) => e.data.snapshotId).sort()).toEqual(taken);
+    expect(rerun.filter((e) => e.type === 'volume.detached-since-request').map((e) => e.data.volumeId).sort()).toEqual([...volumes].sort());
+    expect(manifestArtifacts(kase.entries()).map((a) => a.volumeId).sort()).toEqual([...volumes].sort());
+    // Partial, never collected: the instance itself could not be collected again.
+    expect(outcome.status, outcome.reason).toBe('partial');
+    expect(outcome.reason).toContain(gone ? 'was not found' : 'is terminated');
+    expect(outcome.reason).toContain('carried through');
+
+    await kase.close({ outcomes: [outcome] });
+    const verified = await verifyCase(join(world.dir, 'cases', caseId));
+    expect(verified.problems).toEqual([]);
+  });
+});
+
 describe('AWS provider: a run cut off after each cloud call, then resumed', () => {
   // Preserve, an aws/ebs root (re-encrypted before sharing), a forensics copy, a lock and the disk hash: every step there is.
   const options = { preserve: true, hash: true };
