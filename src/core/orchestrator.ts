@@ -68,7 +68,7 @@ export interface NothingSelected {
   unsearchedScopes?: UnsearchedScope[];
 }
 
-/** One scope (an account and region, a project) a selector's search could not look in. */
+/** One scope (an account and region, a subscription, a project) a selector's search could not look in. */
 export interface UnsearchedScope {
   selector: string;
   scope: string;

@@ -163,7 +163,7 @@ export interface ProviderContext {
   background?: <T>(work: () => Promise<T>) => Promise<T>;
   /**
    * Given while a selector is resolved: the provider calls it for each scope (an account and
-   * region, a project) its search could not look in while others answered, after recording that
+   * region, a subscription, a project) its search could not look in while others answered, after recording that
    * failure itself. A search that then finds nothing has not shown that nothing is there, and the
    * run's "nothing selected" says so, naming the scope and the error code.
    */
