@@ -2,7 +2,7 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import type { CustodyConfig } from '../providers/config.js';
 import { CustodyError } from '../core/errors.js';
-import { checkSelector, checkTarget, runCollection, type NothingSelected } from '../core/orchestrator.js';
+import { checkSelector, checkTarget, runCollection, type NothingSelected, type UnsearchedScope } from '../core/orchestrator.js';
 import type { OutcomeSummary } from '../core/outcomes.js';
 import type { CollectOptions, ProgressSink, Provider, TargetOutcome } from '../core/ports.js';
 import { REGISTRY } from '../providers/registry.js';
@@ -54,6 +54,13 @@ export interface CollectCaseResult {
    * search can succeed (the CLI exits 3 when no search failed, else as the failures' outcomes do).
    */
   nothingSelected?: NothingSelected;
+  /**
+   * The scopes a selector's search could not look in (access denied, unknown, throttled) while it
+   * answered elsewhere: `selector`, `scope` (`account A in REGION`, `subscription S`, `project P`),
+   * `code`. Present whenever there are any, targets found or not: what those scopes hold is not in
+   * the case, and a `resume` once the access is fixed searches them again.
+   */
+  unsearchedScopes?: UnsearchedScope[];
   /** The immutable copy, when `aws.evidenceBucket` is configured and the case was closed. */
   copy?: CopyOutcome;
   /** Stopped through `signal` (the CLI: Ctrl-C or SIGTERM, exit 7): the case is left open to resume. */
@@ -123,7 +130,7 @@ export async function collectCase(input: CollectCaseInput, deps: AppDeps): Promi
       await opened.release().catch(() => undefined);
       throw error;
     }
-    const { outcomes, summary } = result;
+    const { outcomes, summary, unsearchedScopes } = result;
     const base = {
       caseId: input.caseId,
       caseDir: opened.recorder.caseDir,
@@ -132,6 +139,7 @@ export async function collectCase(input: CollectCaseInput, deps: AppDeps): Promi
       ...(opened.fingerprint ? { keyFingerprint: opened.fingerprint } : {}),
       outcomes,
       summary,
+      ...(unsearchedScopes ? { unsearchedScopes } : {}),
     };
     if (input.signal?.aborted) {
       await opened.release();

@@ -54,6 +54,13 @@ export interface CollectionResult {
    * the same one once its search can succeed).
    */
   nothingSelected?: NothingSelected;
+  /**
+   * The scopes a selector's search could not look in while it answered elsewhere, in the order
+   * the provider met them; absent when there were none. Whatever the run found, a target there
+   * is not in the case: the caller says so, not only the ledger (each is a failure entry of the
+   * provider's). Also in `nothingSelected` when the run selected nothing.
+   */
+  unsearchedScopes?: UnsearchedScope[];
 }
 
 export interface NothingSelected {
@@ -68,7 +75,7 @@ export interface NothingSelected {
   unsearchedScopes?: UnsearchedScope[];
 }
 
-/** One scope (an account and region, a project) a selector's search could not look in. */
+/** One scope (an account and region, a subscription, a project) a selector's search could not look in. */
 export interface UnsearchedScope {
   selector: string;
   scope: string;
@@ -373,6 +380,8 @@ export async function runCollection(input: RunCollectionInput): Promise<Collecti
     if (fatal !== undefined) throw fatal;
 
     const summary = summarizeOutcomes(outcomes);
+    // Not in the ledger's closing entries: each unsearched scope is already a failure entry of the provider's.
+    const unsearched = unsearchedScopes.length > 0 ? { unsearchedScopes } : undefined;
     if (!signal.aborted && outcomes.length === failedSearches.length) {
       // Nothing named, nothing found, nothing from earlier runs: the selectors' searches
       // (selector.resolved, selector.failed) are the whole record of this run. A search that
@@ -382,12 +391,11 @@ export async function runCollection(input: RunCollectionInput): Promise<Collecti
         selectors: selectors.map(selectorKey),
         ...(failedSearches.length > 0 ? { failedSearches } : {}),
       };
-      // The entry keeps its fields: each unsearched scope is already a failure entry of the provider's.
       await recorder.record('collection.nothing-selected', { ...summary, ...nothingSelected });
-      return { outcomes, summary, nothingSelected: unsearchedScopes.length > 0 ? { ...nothingSelected, unsearchedScopes } : nothingSelected };
+      return { outcomes, summary, nothingSelected: { ...nothingSelected, ...unsearched }, ...unsearched };
     }
     await recorder.record(signal.aborted ? 'collection.interrupted' : 'collection.finished', { ...summary });
-    return { outcomes, summary };
+    return { outcomes, summary, ...unsearched };
   } finally {
     outer?.removeEventListener('abort', onOuterAbort);
   }

@@ -163,9 +163,9 @@ export interface ProviderContext {
   background?: <T>(work: () => Promise<T>) => Promise<T>;
   /**
    * Given while a selector is resolved: the provider calls it for each scope (an account and
-   * region, a project) its search could not look in while others answered, after recording that
-   * failure itself. A search that then finds nothing has not shown that nothing is there, and the
-   * run's "nothing selected" says so, naming the scope and the error code.
+   * region, a subscription, a project) its search could not look in while others answered, after
+   * recording that failure itself. What the search found elsewhere is not all there is: the run's
+   * result names the scope and the error code (`unsearchedScopes`), found anything or not.
    */
   searchIncomplete?: (scope: string, code: string) => void;
 }

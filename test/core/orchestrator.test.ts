@@ -441,6 +441,24 @@ describe('runCollection', () => {
       failedSearches: [{ selector: 'tag:Incident=IR-1', code: 'E_ACCESS_DENIED' }],
       unsearchedScopes: [{ selector: 'tag:Incident=IR-2', scope: 'account 333333333333 in us-east-1', code: 'E_ACCESS_DENIED' }],
     });
+    expect(result.unsearchedScopes).toEqual(result.nothingSelected!.unsearchedScopes);
+    expect(Object.keys(recorder.log.at(-1)!.data)).not.toContain('unsearchedScopes');
+  });
+
+  it('a search that could not look in one scope but found a target elsewhere collects it, and the result names the scope (not as nothing selected); the ledger entries keep their fields', async () => {
+    const found = instance('222222222222', 1);
+    const provider = Object.assign(new FakeAwsProvider(), {
+      resolveSelector: async (_selector: Parameters<FakeAwsProvider['resolveSelector']>[0], ctx: ProviderContext) => {
+        ctx.searchIncomplete?.('account 333333333333 in us-east-1', 'E_ACCESS_DENIED');
+        return [found];
+      },
+    });
+    const recorder = new MemoryRecorder();
+    const result = await collectWith(provider, recorder, [], { selectors: [parseSelector('tag:Incident=IR-3')] });
+    expect(result.outcomes.map((o) => [o.target, o.status])).toEqual([[targetKey(found), 'collected']]);
+    expect(result.nothingSelected).toBeUndefined();
+    expect(result.unsearchedScopes).toEqual([{ selector: 'tag:Incident=IR-3', scope: 'account 333333333333 in us-east-1', code: 'E_ACCESS_DENIED' }]);
+    expect(recorder.log.at(-1)!.type).toBe('collection.finished');
     expect(Object.keys(recorder.log.at(-1)!.data)).not.toContain('unsearchedScopes');
   });
 

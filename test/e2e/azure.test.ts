@@ -10,6 +10,7 @@ import { k8sDemoScenario } from '../../src/lab/kubernetes/scenario.js';
 import { startAzureFixture, type AzureFixture } from '../providers/azure/fixture.js';
 import { writeKubeconfig } from '../providers/kubernetes/helpers.js';
 import { custody } from './cli-run.js';
+import { LAB_SOC_SUBSCRIPTION, LAB_SOC_TENANT } from '../../src/lab/azure/scenario.js';
 
 let fx: AzureFixture;
 let k8s: Awaited<ReturnType<typeof startKubernetesLab>>;
@@ -106,6 +107,42 @@ describe('custody with an azure section', () => {
     const run = await custody(['collect', '--case', 'INC-43', '--config', configPath, '--json', '--select', 'azure:tag:ForensicsEnabled=true'], { cwd: fx.dir });
     const doc = JSON.parse(run.stdout) as { outcomes: Array<{ target: string; status: string }> };
     expect(doc.outcomes.map((o) => o.target)).toEqual([fx.lab.estate.ids.vm]);
+  });
+
+  it('a tag search that cannot list one subscription collects what the others hold, and the summary and --json name the subscription with the code and the --resume that searches it again; the exit code stays that of the targets', async () => {
+    // The SOC subscription first: the shipped deployment gives the collector no discovery role there.
+    const partialConfig = join(fx.dir, 'custody-partial.json');
+    const config = JSON.parse(readFileSync(configPath, 'utf8')) as { azure: { subscriptions: unknown[] } };
+    config.azure.subscriptions = [{ subscriptionId: LAB_SOC_SUBSCRIPTION, tenantId: LAB_SOC_TENANT }, ...config.azure.subscriptions];
+    await writeFile(partialConfig, JSON.stringify(config, null, 2));
+    const select = 'azure:tag:ForensicsEnabled=true';
+
+    const run = await custody(['collect', '--case', 'INC-47', '--config', partialConfig, '--select', select], { cwd: fx.dir });
+    expect(run.code, run.stderr + run.stdout).toBe(EXIT.OK);
+    expect(run.stdout).toContain(
+      `Not searched: ${select} could not look in 1 scope: subscription ${LAB_SOC_SUBSCRIPTION} (E_ACCESS_DENIED). Targets there are not in this case: once that access is fixed, search again with custody collect --case INC-47 --resume (what is already collected is not collected again).`,
+    );
+    // Said after the summary and before the verification, where the reader decides what to do next.
+    const lines = run.stdout.split('\n');
+    const said = lines.findIndex((l) => l.startsWith('Not searched: '));
+    expect(lines[said - 1]).toBe('1 target: 1 collected, 0 partial, 0 failed, 0 skipped');
+    expect(lines[said + 1]).toMatch(/^verified: /);
+    const entries = ledger('INC-47');
+    expect(entries.filter((e) => e.type === 'step.failed').map((e) => [e.target, e.data.step, e.data.subscriptionId, (e.data.error as { code: string }).code])).toEqual([
+      [select, 'resolve-selector', LAB_SOC_SUBSCRIPTION, 'E_ACCESS_DENIED'],
+    ]);
+    expect(entries.filter((e) => e.type === 'target.completed').map((e) => [e.target, e.data.status])).toEqual([[fx.lab.estate.ids.vm, 'collected']]);
+
+    // The resume it points to: the closed case is searched again (still refused there), the VM is not taken twice.
+    const again = await custody(['collect', '--case', 'INC-47', '--resume', '--config', partialConfig, '--json'], { cwd: fx.dir });
+    const doc = JSON.parse(again.stdout) as { outcomes: Array<{ target: string; status: string; reason?: string }>; unsearchedScopes?: unknown; nothingSelected?: unknown; exitCode: number };
+    expect(doc.outcomes.map((o) => [o.target, o.status, o.reason])).toEqual([[fx.lab.estate.ids.vm, 'collected', 'collected by an earlier run of this case']]);
+    const resumed = ledger('INC-47').slice(ledger('INC-47').findIndex((e) => e.type === 'case.resumed'));
+    expect(resumed.filter((e) => e.type === 'target.skipped').map((e) => e.target)).toEqual([fx.lab.estate.ids.vm]);
+    expect(resumed.filter((e) => e.type === 'step.failed').map((e) => e.data.subscriptionId)).toEqual([LAB_SOC_SUBSCRIPTION]);
+    expect(doc.unsearchedScopes).toEqual([{ selector: select, scope: `subscription ${LAB_SOC_SUBSCRIPTION}`, code: 'E_ACCESS_DENIED' }]);
+    expect(doc.nothingSelected).toBeUndefined();
+    expect(doc.exitCode).toBe(again.code);
   });
 
   it('an AKS pod is followed to its scale-set VM node and that node\'s data disk', async () => {

@@ -93,6 +93,7 @@ export function collectJson(result: CollectCaseResult, exitCode: number): Record
     verify: result.verify ?? null,
     ...(result.copy ? { copy: result.copy } : {}),
     ...(result.nothingSelected ? { nothingSelected: result.nothingSelected } : {}),
+    ...(result.unsearchedScopes ? { unsearchedScopes: result.unsearchedScopes } : {}),
     interrupted: result.interrupted,
     exitCode,
   };
@@ -103,6 +104,8 @@ export function renderCollect(result: CollectCaseResult): string {
     `Case ${result.caseId} (analyst ${result.analyst}${result.principal && result.principal.arn !== result.analyst ? `, authenticated as ${result.principal.arn}` : ''})`,
     renderOutcomes(result.outcomes),
     renderSummary(result.summary),
+    // Nothing selected names them itself, as the reason it found nothing.
+    ...(result.unsearchedScopes && !result.nothingSelected ? [renderNotSearched(result.caseId, result.unsearchedScopes)] : []),
     result.nothingSelected
       ? renderNothingSelected(result.caseId, result.nothingSelected)
       : result.verify
@@ -152,6 +155,20 @@ function renderNothingSelected(caseId: string, { selectors, failedSearches: fail
 }
 
 function unsearchedText(selector: string, scopes: readonly UnsearchedScope[]): string {
+  return `${selector} matched no target where it could search, but its search ${couldNotLook(scopes)}`;
+}
+
+/**
+ * A run that collected what its searches found elsewhere: a target in a scope the search could
+ * not look in is not in the case, and a success summary alone would hide that (the ledger has it).
+ */
+function renderNotSearched(caseId: string, unsearched: readonly UnsearchedScope[]): string {
+  const selectors = [...new Set(unsearched.map((u) => u.selector))];
+  const said = selectors.map((s) => `${s} ${couldNotLook(unsearched.filter((u) => u.selector === s))}`).join('; ');
+  return `Not searched: ${said}. Targets there are not in this case: once that access is fixed, search again with custody collect --case ${caseId} --resume (what is already collected is not collected again).`;
+}
+
+function couldNotLook(scopes: readonly UnsearchedScope[]): string {
   const count = scopes.length === 1 ? '1 scope' : `${scopes.length} scopes`;
-  return `${selector} matched no target where it could search, but its search could not look in ${count}: ${scopes.map((u) => `${u.scope} (${u.code})`).join(', ')}`;
+  return `could not look in ${count}: ${scopes.map((u) => `${u.scope} (${u.code})`).join(', ')}`;
 }

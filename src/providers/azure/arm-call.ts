@@ -164,10 +164,17 @@ function azureError(error: RestLikeError): { code?: string; message: string } {
 
 /**
  * The role assignment a refusal of `operation` is decided by: the collector's at the refused scope
- * (a target subscription), or the SOC identity's evidence roles at the evidence container.
+ * in a target subscription (its discovery role for a subscription-wide read), or the SOC
+ * identity's evidence roles at the evidence container.
  */
 function whoseAssignment(operation: AzureOperationName): string {
-  if (AZURE_OPERATIONS[operation].side === 'target') return 'the collector role assignment at that scope';
+  const { side, permissions } = AZURE_OPERATIONS[operation];
+  // Subscription-wide reads (the tag search's VM list, operation status) are the discovery role's,
+  // not the collector role's that Azure Policy assigns at each tagged resource.
+  if (side === 'target' && permissions.some((p) => p.scope === 'subscription')) {
+    return 'the Cloud Custody Collector Discovery role assignment at that subscription (or the management group above it)';
+  }
+  if (side === 'target') return 'the collector role assignment at that scope';
   const role = operation === 'sealEvidence' ? 'Cloud Custody Evidence Sealer' : 'Cloud Custody Evidence Writer';
   return `the ${role} role assignment of the SOC identity at the evidence container`;
 }

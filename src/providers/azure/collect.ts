@@ -20,10 +20,7 @@ import { exportSources, snapshotExportSource, type ExportSource } from './export
 import { restorePointUnsupported, takeRestorePoint } from './restore-point.js';
 import { resourceKey, sameResource } from './resource-id.js';
 import { awaitSnapshots, planSnapshot, requestSnapshots, type SnapshotState } from './snapshots.js';
-import { tagsMatch, type AzureTagSelector, type AzureTarget } from './targets.js';
-import { parseAzureTarget } from './targets.js';
-import { callAzure } from './arm-call.js';
-import { obj, str } from './raw.js';
+import type { AzureTarget } from './targets.js';
 
 export interface AzureRunContext {
   recorder: CaseRecorder;
@@ -265,28 +262,4 @@ function ledgerResult(recorder: CaseRecorder, disk: Pick<DiskFacts, 'id'>, evide
   if (held.hashed && held.sealed) return { described, preserved, hashed: true, problems: [] };
   const got = held.hashed ? 'its copy is hashed but not sealed' : preserved ? 'no copy of it is hashed yet' : 'it is not preserved yet';
   return { described, preserved, hashed: false, problems: [`disk ${disk.id}: ${held.holder} began collecting it in an earlier run of this case and has not finished (${got}); that target finishes it when a run takes it up, not a second export here`] };
-}
-
-/** Resolves `azure:tag:K=V` across the configured subscriptions (the discovery role's list). */
-export async function resolveAzureSelector(ctx: AzureRunContext, selector: AzureTagSelector): Promise<AzureTarget[]> {
-  const found: AzureTarget[] = [];
-  for (const { subscriptionId } of ctx.config.subscriptions) {
-    const pages: unknown[] = [];
-    const listed = await callAzure('listVirtualMachines', `/subscriptions/${subscriptionId}`, async (o) => {
-      for await (const _ of ctx.clients.compute(subscriptionId).virtualMachines.listAll({ ...o, onResponse: (r) => pages.push(r.parsedBody) })) void _;
-    });
-    const matched: string[] = [];
-    for (const page of pages) {
-      for (const vm of (obj(page).value as unknown[]) ?? []) {
-        const raw = obj(vm);
-        const id = str(raw.id);
-        if (id && tagsMatch(obj(raw.tags) as Record<string, string>, selector.tagKey, selector.value)) {
-          matched.push(id);
-          found.push(parseAzureTarget(id));
-        }
-      }
-    }
-    await ctx.recorder.record('selector.resolved', { selector: selector.key, subscriptionId, matched, requestIds: listed.exchanges.map((x) => x.requestId).filter(Boolean) });
-  }
-  return found;
 }

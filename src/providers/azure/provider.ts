@@ -9,7 +9,8 @@ import type { ProviderServices } from '../../core/provider-module.js';
 import type { Selector, Target } from '../../core/targets.js';
 import { CustodyError } from '../../core/errors.js';
 import { createAzureClients, type AzureClients } from './clients.js';
-import { collectAzureTarget, resolveAzureSelector, type AzureRunContext, type DiskClaims } from './collect.js';
+import { collectAzureTarget, type AzureRunContext, type DiskClaims } from './collect.js';
+import { resolveAzureSelector } from './resolve-selector.js';
 import type { AzureConfig } from './config.js';
 import { createAzureIdentity, type IdentityDeps, type TokenRecord } from './identity.js';
 import { planAzureTarget } from './plan.js';
@@ -76,7 +77,7 @@ export function createAzureProvider(config: AzureConfig, deps: AzureProviderDeps
     },
     async resolveSelector(selector: Selector, ctx: ProviderContext): Promise<Target[]> {
       if (!isAzureSelectorValue(selector)) return [];
-      return resolveAzureSelector(contextFor(ctx), selector);
+      return resolveAzureSelector(contextFor(ctx), selector, ctx.searchIncomplete);
     },
     async collect(target: Target, ctx: ProviderContext): Promise<TargetOutcome> {
       if (!isAzureTargetValue(target)) throw new CustodyError('E_UNSUPPORTED', `the azure provider does not collect ${target.kind} targets`);

@@ -54,7 +54,11 @@ async function effectiveTags(session: GcpSession, project: string, instance: Lis
   });
 }
 
-/** Expands a selector into instance targets in every allowed project, recording each search. */
+/**
+ * Expands a selector into instance targets in every allowed project, recording each search. A
+ * project whose search fails is recorded (`selector.failed`) and told to the run through
+ * `searchIncomplete`; when every project failed, the selector fails with the first failure.
+ */
 export async function resolveGcpSelector(
   session: GcpSession,
   recorder: CaseRecorder,
@@ -63,6 +67,7 @@ export async function resolveGcpSelector(
 ): Promise<GcpInstanceTarget[]> {
   const key = gcpSelectorKey(selector);
   const targets: GcpInstanceTarget[] = [];
+  const failures: Array<{ project: string; error: CustodyError }> = [];
   for (const project of session.config.allowedProjects) {
     try {
       if (selector.kind === 'gcp-label') {
@@ -82,8 +87,12 @@ export async function resolveGcpSelector(
       const e = error instanceof CustodyError ? error : new CustodyError('E_CLOUD', String(error));
       if (isStopSignal(e)) throw e;
       await recorder.record('selector.failed', { project, error: e.toRecord() }, key);
-      searchIncomplete?.(`project ${project}`, e.code);
+      failures.push({ project, error: e });
     }
   }
+  // No project could be searched: the selector failed, it did not match nothing (as AWS's, Azure's).
+  const first = failures[0];
+  if (first && failures.length === session.config.allowedProjects.length) throw first.error;
+  for (const { project, error } of failures) searchIncomplete?.(`project ${project}`, error.code);
   return targets;
 }

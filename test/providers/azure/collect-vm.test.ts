@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { collectAzureTarget, resolveAzureSelector } from '../../../src/providers/azure/collect.js';
+import { collectAzureTarget } from '../../../src/providers/azure/collect.js';
+import { resolveAzureSelector } from '../../../src/providers/azure/resolve-selector.js';
 import { azureTargetFromProviderId, parseAzureSelector, parseAzureTarget } from '../../../src/providers/azure/targets.js';
 import { AZURE_OPERATIONS } from '../../../src/providers/azure/operations.js';
 import { vhdFile } from '../../../src/lab/azure/vhd-export.js';

@@ -25,6 +25,20 @@ describe('Azure refusals', () => {
     expect(error.message).toBe(`Azure refused Microsoft.Compute/virtualMachines/instanceView/read on ${VM} (AuthorizationFailed). Check the collector role assignment at that scope (docs/deploy-azure.md).`);
   });
 
+  it('a refused subscription-wide list (the tag search) points at the discovery role there, as policies/azure names it', () => {
+    const SUB = '/subscriptions/aaaaaaaa-1111-4111-8111-000000000001';
+    const error = toCustodyError(
+      { statusCode: 403, code: 'AuthorizationFailed', message: `The client 'x' with object id 'y' does not have authorization to perform action 'Microsoft.Compute/virtualMachines/read' over scope '${SUB}' or the scope is invalid.` },
+      'listVirtualMachines',
+      SUB,
+      [],
+    );
+    expect(error).toMatchObject({ code: 'E_ACCESS_DENIED', action: 'Microsoft.Compute/virtualMachines/read', resource: SUB });
+    expect(error.message).toBe(`Azure refused Microsoft.Compute/virtualMachines/read on ${SUB} (AuthorizationFailed). Check the Cloud Custody Collector Discovery role assignment at that subscription (or the management group above it) (docs/deploy-azure.md).`);
+    const role = JSON.parse(readFileSync(new URL('../../../policies/azure/collector-discovery-role.json', import.meta.url), 'utf8')) as { properties: { roleName: string } };
+    expect(role.properties.roleName).toBe('Cloud Custody Collector Discovery');
+  });
+
   it('names the evidence roles as policies/azure names them', () => {
     const roleName = (file: string) => (JSON.parse(readFileSync(new URL(`../../../policies/azure/${file}`, import.meta.url), 'utf8')) as { properties: { roleName: string } }).properties.roleName;
     expect([roleName('evidence-writer-role.json'), roleName('evidence-sealer-role.json')]).toEqual(['Cloud Custody Evidence Writer', 'Cloud Custody Evidence Sealer']);

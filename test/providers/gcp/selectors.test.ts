@@ -40,4 +40,18 @@ describe('GCP selectors across the configured projects', () => {
     expect(failed.at(-1)!.data.project).toBe('web-prod');
     expect(unsearched).toEqual([['project web-prod', (failed.at(-1)!.data.error as { code: string }).code]]);
   });
+
+  it('when no project can be searched, the selector fails with the first failure, after each is recorded, as AWS and Azure do: nothing is told as merely unsearched', async () => {
+    fx.lab.server.faults.push({ api: 'compute.instances.aggregatedList', kind: 'quota', times: 2 });
+    const before = fx.recorder.ofType('selector.failed').length;
+    const unsearched: Array<[string, string]> = [];
+    const error = await resolveGcpSelector(fx.session, fx.recorder, parseGcpSelector('gcp-label:app=web'), (scope, code) => unsearched.push([scope, code])).then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+    const failed = fx.recorder.ofType('selector.failed').slice(before);
+    expect(failed.map((e) => e.data.project)).toEqual(['web-prod', 'gke-prod']);
+    expect(error).toMatchObject(failed[0]!.data.error as object);
+    expect(unsearched).toEqual([]);
+  });
 });

@@ -1,0 +1,70 @@
+/**
+ * `azure:tag:KEY=VALUE`: every VM carrying the tag in the configured subscriptions, listed with
+ * the discovery role (one subscription-wide list each). Each subscription searched is recorded
+ * with what it matched, and each that could not be searched with why: a subscription that refuses
+ * the list, or that ARM does not know, must not hide the VMs the others hold (as AWS's accounts
+ * and regions, GCP's projects).
+ */
+import { CustodyError, isStopSignal } from '../../core/errors.js';
+import type { AzureRunContext } from './collect.js';
+import { callAzure, exchangesOf } from './arm-call.js';
+import { obj, str } from './raw.js';
+import { parseAzureTarget, tagsMatch, type AzureTagSelector, type AzureTarget } from './targets.js';
+
+/**
+ * Resolves `azure:tag:K=V` across `azure.subscriptions`, in their configured order. A subscription
+ * whose search fails is recorded (`step.failed`, step `resolve-selector`) and told to the run
+ * through `searchIncomplete` (`subscription ID`, the error code); the others still count. When no
+ * subscription could be searched at all, the selector fails with the first failure, as AWS's does:
+ * that is a search that did not run, not one that matched nothing. The stop signal (E_LEDGER) and
+ * a stopped run end the search at once.
+ */
+export async function resolveAzureSelector(
+  ctx: AzureRunContext,
+  selector: AzureTagSelector,
+  searchIncomplete?: (scope: string, code: string) => void,
+): Promise<AzureTarget[]> {
+  const found: AzureTarget[] = [];
+  const failures: Array<{ subscriptionId: string; error: CustodyError }> = [];
+  for (const { subscriptionId } of ctx.config.subscriptions) {
+    // Stopped (Ctrl-C, SIGTERM) between two subscriptions: the rest are not asked.
+    if (ctx.signal?.aborted) {
+      throw new CustodyError('E_CANCELLED', `the search for ${selector.key} was stopped before subscription ${subscriptionId}: the run was cancelled`, {
+        cause: ctx.signal.reason,
+        resource: `/subscriptions/${subscriptionId}`,
+      });
+    }
+    try {
+      found.push(...(await searchSubscription(ctx, selector, subscriptionId)));
+    } catch (error) {
+      // A request cut short by the stop is the run ending, not a subscription that failed.
+      if (isStopSignal(error) || ctx.signal?.aborted) throw error;
+      const e = error instanceof CustodyError ? error : new CustodyError('E_CLOUD', String((error as Error)?.message ?? error), { cause: error });
+      await ctx.recorder.record('step.failed', { step: 'resolve-selector', selector: selector.key, subscriptionId, error: e.toRecord(), exchanges: exchangesOf(error) }, selector.key);
+      failures.push({ subscriptionId, error: e });
+    }
+  }
+  const first = failures[0];
+  if (first && failures.length === ctx.config.subscriptions.length) throw first.error;
+  for (const { subscriptionId, error } of failures) searchIncomplete?.(`subscription ${subscriptionId}`, error.code);
+  return found;
+}
+
+/** One subscription's VMs with the tag, recorded as `selector.resolved` with the list's request ids. */
+async function searchSubscription(ctx: AzureRunContext, selector: AzureTagSelector, subscriptionId: string): Promise<AzureTarget[]> {
+  const pages: unknown[] = [];
+  const listed = await callAzure('listVirtualMachines', `/subscriptions/${subscriptionId}`, async (o) => {
+    const options = { ...o, onResponse: (r: { parsedBody?: unknown }) => pages.push(r.parsedBody), ...(ctx.signal ? { abortSignal: ctx.signal } : {}) };
+    for await (const _ of ctx.clients.compute(subscriptionId).virtualMachines.listAll(options)) void _;
+  });
+  const matched: string[] = [];
+  for (const page of pages) {
+    for (const vm of (obj(page).value as unknown[]) ?? []) {
+      const raw = obj(vm);
+      const id = str(raw.id);
+      if (id && tagsMatch(obj(raw.tags) as Record<string, string>, selector.tagKey, selector.value)) matched.push(id);
+    }
+  }
+  await ctx.recorder.record('selector.resolved', { selector: selector.key, subscriptionId, matched, requestIds: listed.exchanges.map((x) => x.requestId).filter(Boolean) });
+  return matched.map((id) => parseAzureTarget(id));
+}
