@@ -150,6 +150,22 @@ describe('the lean EC2 sender against the lab', () => {
     expect((viaLean as { requestId?: string }).requestId).toMatch(/\S/);
   });
 
+  it('on a skewed clock, retries the refusal that corrected it and not the error answers after it', async () => {
+    const missing = 'i-0000000000000beef';
+    lab.control.resetCalls();
+    lab.control.setClockSkew(20 * 60_000);
+    try {
+      const error = await callAws('getConsoleOutput', lean(), new GetConsoleOutputCommand({ InstanceId: missing }), { resource: missing }).catch((e: unknown) => e);
+      expect(error).toMatchObject({ action: 'ec2:GetConsoleOutput', resource: missing, message: expect.stringContaining(missing) });
+      // The first request was refused for its signing time and retried on AWS's time; the answer
+      // to that one (no such instance) moved the offset by under a second: it is the call's answer.
+      expect(lab.control.skewRefusals()).toMatchObject({ ec2: 1 });
+      expect(lab.control.totalCalls('ec2:GetConsoleOutput')).toBe(1);
+    } finally {
+      lab.control.setClockSkew(undefined);
+    }
+  });
+
   it('retries throttling and server errors with the client’s retry strategy, and gives up after its attempts', async () => {
     lab.control.failNext({ action: 'ec2:GetConsoleOutput', code: 'RequestLimitExceeded', status: 503, count: 1 });
     lab.control.failNext({ action: 'ec2:GetConsoleOutput', code: 'InternalError', status: 500, count: 1 });
