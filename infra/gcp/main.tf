@@ -7,9 +7,13 @@ terraform {
   # (test/infra/gcp-terraform.test.ts derives it from the language features the file uses).
   required_version = ">= 1.2.0"
 
+  # The oldest provider release with every resource type the file uses (the providers'
+  # changelogs): google 3.64.0 for the tags resources, google-beta 4.17.0 for
+  # google_iam_deny_policy; below the next major, whose upgrade guide has not been checked
+  # (test/infra/gcp-terraform.test.ts derives both from the resource types the file uses).
   required_providers {
-    google      = { source = "hashicorp/google" }
-    google-beta = { source = "hashicorp/google-beta" }
+    google      = { source = "hashicorp/google", version = ">= 3.64.0, < 8.0.0" }
+    google-beta = { source = "hashicorp/google-beta", version = ">= 4.17.0, < 8.0.0" }
   }
 }
 

@@ -2,7 +2,7 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import type { CustodyConfig } from '../providers/config.js';
 import { CustodyError } from '../core/errors.js';
-import { checkSelector, checkTarget, runCollection, type NothingSelected, type UnsearchedScope } from '../core/orchestrator.js';
+import { checkSelector, checkTarget, runCollection, type NothingSelected, type TargetRetry, type UnsearchedScope } from '../core/orchestrator.js';
 import type { OutcomeSummary } from '../core/outcomes.js';
 import type { CollectOptions, ProgressSink, Provider, TargetOutcome } from '../core/ports.js';
 import { REGISTRY } from '../providers/registry.js';
@@ -19,6 +19,8 @@ export interface CollectCaseInput {
   resume: boolean;
   progress: ProgressSink;
   signal?: AbortSignal;
+  /** Retries of a target whose failure is retryable; default: the orchestrator's (DEFAULT_TARGET_RETRY). */
+  retry?: TargetRetry;
   /** How the caller names what a refusal points to (default: the CLI's flags). */
   terms?: CallerTerms;
 }
@@ -124,6 +126,7 @@ export async function collectCase(input: CollectCaseInput, deps: AppDeps): Promi
         options: input.options,
         progress: input.progress,
         ...(input.signal ? { signal: input.signal } : {}),
+        ...(input.retry ? { retry: input.retry } : {}),
       });
     } catch (error) {
       // The ledger failed (or something unexpected): leave the case resumable, then report.

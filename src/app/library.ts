@@ -12,6 +12,7 @@
  */
 import { validateCaseId } from '../core/case-id.js';
 import { CustodyError } from '../core/errors.js';
+import { DEFAULT_TARGET_RETRY, type TargetRetry } from '../core/orchestrator.js';
 import type { CollectOptions, ProgressSink } from '../core/ports.js';
 import { assertCaseFolder } from '../custody/case-folder.js';
 import { parseHeadExpectation, parseKeyExpectation, type HeadExpectation, type KeyExpectation } from '../custody/expectations.js';
@@ -40,6 +41,13 @@ export interface CollectRequest {
   progress?: ProgressSink | undefined;
   /** Aborting stops new targets from starting; the case is left open to resume. Already aborted before the case is opened: refused (`E_CANCELLED`), nothing created. */
   signal?: AbortSignal | undefined;
+  /**
+   * A target whose failure is retryable (throttling, a 5xx that outlived the SDK's own retries)
+   * is collected again up to `attempts` more times, after `delayMs` doubling each time; either
+   * left out keeps its default (2 attempts, from 2 s). Whole numbers from 0; anything else is
+   * refused (`E_INPUT`).
+   */
+  retry?: { attempts?: number | undefined; delayMs?: number | undefined } | undefined;
 }
 
 /** Reads and validates a config file (relative folders resolved against the file's folder). */
@@ -72,6 +80,7 @@ export async function collect(request: CollectRequest, deps: AppDeps = appServic
   if (targets.length === 0 && selectors.length === 0 && request.resume !== true) {
     throw new CustodyError('E_INPUT', 'collect needs at least one target or selector, or resume: true to continue a case');
   }
+  const retry = retryFrom(request.retry);
   return collectCase(
     {
       config,
@@ -83,6 +92,7 @@ export async function collect(request: CollectRequest, deps: AppDeps = appServic
       resume: request.resume === true,
       progress: request.progress ?? (() => {}),
       ...(request.signal ? { signal: request.signal } : {}),
+      retry,
       // Refusals name the request's fields (resume: true, caseId), not the CLI's flags.
       terms: LIBRARY_TERMS,
     },
@@ -140,6 +150,21 @@ function kindOf(value: unknown): string {
   if (value === null || value === undefined) return String(value);
   const type = typeof value;
   return `${/^[aeiou]/.test(type) ? 'an' : 'a'} ${type}`;
+}
+
+/** The request's retry policy over the default; a count or pause that is not a whole number from 0 is bad input. */
+function retryFrom(given: CollectRequest['retry']): TargetRetry {
+  if (given === undefined) return DEFAULT_TARGET_RETRY;
+  if (typeof given !== 'object' || given === null) throw new CustodyError('E_INPUT', `retry must be { attempts, delayMs }, not ${kindOf(given)}`);
+  const field = (name: 'attempts' | 'delayMs'): number => {
+    const value: unknown = given[name];
+    if (value === undefined) return DEFAULT_TARGET_RETRY[name];
+    if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < 0) {
+      throw new CustodyError('E_INPUT', `retry.${name} must be a whole number from 0, not ${typeof value === 'number' ? value : kindOf(value)}`);
+    }
+    return value;
+  };
+  return { attempts: field('attempts'), delayMs: field('delayMs') };
 }
 
 /** A folder option (`imageDir`) relative like the config's own paths: against configBase, else the working directory. */

@@ -39,7 +39,13 @@ export interface RunCollectionInput {
    * retries) is collected again, up to `attempts` more times, after `delayMs` doubling each time.
    * Default: 2 more attempts, from 2 s.
    */
-  retry?: { attempts: number; delayMs: number };
+  retry?: TargetRetry;
+}
+
+/** More attempts allowed after a retryable failure, and the first pause before one (doubling). */
+export interface TargetRetry {
+  attempts: number;
+  delayMs: number;
 }
 
 export interface CollectionResult {
@@ -97,7 +103,7 @@ export const DEFAULT_COLLECT_OPTIONS: CollectOptions = {
   retrieveCheckpoint: false,
 };
 
-export const DEFAULT_TARGET_RETRY = { attempts: 2, delayMs: 2_000 } as const;
+export const DEFAULT_TARGET_RETRY: Readonly<TargetRetry> = { attempts: 2, delayMs: 2_000 };
 
 /**
  * The options a run actually collects with: those given (flags, the library's options) with

@@ -41,6 +41,9 @@ describe('collect (library): targets and selectors from an event', () => {
     ['a missing event field in the list', { targets: [undefined] }, /^targets\[0\] must be a target text, not undefined$/],
     ['a selector that is not text', { selectors: [{ tag: 'Incident' }] }, /^selectors\[0\] must be a selector text, not an object$/],
     ['selectors as one text', { selectors: 'tag:Incident=IR-1' }, /^selectors must be a list of texts/],
+    ['a retry pause that is negative', { targets: [I1], retry: { delayMs: -1 } }, /^retry\.delayMs must be a whole number from 0, not -1$/],
+    ['a retry count as text', { targets: [I1], retry: { attempts: '3' } }, /^retry\.attempts must be a whole number from 0, not a string$/],
+    ['a retry policy as a number', { targets: [I1], retry: 3 }, /^retry must be \{ attempts, delayMs \}, not a number$/],
   ])('%s is refused as bad input naming the field, not a TypeError', async (_name, given, message) => {
     const world = fakeWorld();
     const request = { config: GOOD_CONFIG, configBase: world.dir, caseId: 'IR-1', analyst: 'soar', ...given } as unknown as Parameters<typeof collect>[0];

@@ -30,6 +30,28 @@ const FEATURES: Array<{ feature: string; since: string; used: (text: string) => 
   { feature: 'removed blocks', since: '1.7.0', used: (t) => /^removed\s*\{/m.test(t) },
   { feature: 'ephemeral resources and values', since: '1.10.0', used: (t) => /^ephemeral\s+"|\bephemeral\s*=/m.test(t) },
 ];
+/**
+ * The provider release that introduced each resource type the file might use (the providers'
+ * CHANGELOG.md, "New Resource"), by the provider it is deployed with. `undefined`: long in both
+ * providers before anything dated here (the IAM member resources and custom roles; their
+ * `condition` block went GA in July 2020, before google 3.64.0).
+ */
+const RESOURCE_SINCE: Record<string, { provider: 'google' | 'google-beta'; since: string | undefined }> = {
+  google_service_account: { provider: 'google', since: undefined },
+  google_organization_iam_custom_role: { provider: 'google', since: undefined },
+  google_project_iam_member: { provider: 'google', since: undefined },
+  google_folder_iam_member: { provider: 'google', since: undefined },
+  google_service_account_iam_member: { provider: 'google', since: undefined },
+  google_tags_tag_key: { provider: 'google', since: '3.64.0' },
+  google_tags_tag_value: { provider: 'google', since: '3.64.0' },
+  google_tags_tag_value_iam_member: { provider: 'google', since: '3.64.0' },
+  google_iam_deny_policy: { provider: 'google-beta', since: '4.17.0' },
+};
+/**
+ * The first major release not checked: the upgrade guides up to 7.0.0 change nothing the file
+ * uses (google 3.0.0 removed `policy_data` from google_service_account, which it never set).
+ */
+const UNCHECKED_MAJOR = '8.0.0';
 const newer = (a: string, b: string) => (a.split('.').map(Number).reduce((d, n, i) => d || n - Number(b.split('.')[i]), 0) > 0 ? a : b);
 
 const terraformForm = (text: string) => text.replace(/\$\{([A-Za-z]+)\}/g, (_, name: string) => GCP_TERRAFORM_MAPPING[name]!);
@@ -124,6 +146,26 @@ describe('infra/gcp/main.tf', () => {
     for (const [name, [variable]] of Object.entries(variables as Record<string, Array<{ validation?: Array<{ condition: string }> }>>)) {
       for (const v of variable!.validation ?? []) expect([...v.condition.matchAll(/var\.(\w+)/g)].map((m) => m[1]), name).toEqual([name]);
     }
+  });
+
+  it('pins each provider (required_providers version) from the oldest release with every resource type deployed with it, to below the first major not checked', () => {
+    const byProvider = new Map<string, Set<string>>();
+    for (const [type, blocks] of Object.entries(resources)) {
+      for (const [block] of Object.values(blocks)) {
+        const provider = block!.provider === '${google-beta}' ? 'google-beta' : 'google';
+        byProvider.set(provider, (byProvider.get(provider) ?? new Set()).add(type));
+      }
+    }
+    const pinned = (terraformBlock.required_providers as Array<Record<string, { source: string; version?: string }>>)[0]!;
+    expect(Object.keys(pinned).sort()).toEqual([...byProvider.keys()].sort());
+    for (const [provider, types] of byProvider) {
+      // A resource type not in the table has no known first release: look it up in the provider's changelog.
+      for (const type of types) expect(RESOURCE_SINCE[type]?.provider, `${type}: add the ${provider} release that introduced it`).toBe(provider);
+      const oldest = [...types].map((t) => RESOURCE_SINCE[t]!.since).filter((v): v is string => v !== undefined).reduce(newer);
+      expect(pinned[provider], provider).toEqual({ source: `hashicorp/${provider}`, version: `>= ${oldest}, < ${UNCHECKED_MAJOR}` });
+    }
+    expect(pinned.google?.version).toBe('>= 3.64.0, < 8.0.0');
+    expect(pinned['google-beta']?.version).toBe('>= 4.17.0, < 8.0.0');
   });
 
   it('asks for what a deployment must decide, and deploys the collection tag', () => {

@@ -2,7 +2,8 @@
  * SDK clients, one per account and region (EC2, KMS) plus the forensics account's STS client.
  * Endpoints come from config `aws.endpoints.*`; when config is silent we pass nothing, so the
  * SDK's own `AWS_ENDPOINT_URL*` handling keeps working. Retries are the SDK's (adaptive mode:
- * it backs off on throttling and rate-limits itself), never our own.
+ * it backs off on throttling and rate-limits itself), never our own — except that a clock-skew
+ * retry needs a real correction (sdk-skew.ts).
  *
  * EC2, KMS and STS clients share one keep-alive agent per protocol: every account's calls in a
  * region go to the same regional endpoint, so a socket (and its TLS session) opened for one
@@ -20,6 +21,7 @@ import type { AwsCredentialIdentityProvider } from '@aws-sdk/types';
 import type { AwsConfig } from '../config.js';
 import type { SendsCommands } from './call-aws.js';
 import { Ec2QuerySender } from './ec2-query.js';
+import { retryOnlyRealSkewCorrections } from './sdk-skew.js';
 import { FastXmlEc2QueryProtocol } from './xml-parse.js';
 
 export interface RetrySettings {
@@ -71,10 +73,12 @@ export class AwsClients {
 
   /** STS in the forensics account, with the forensics credentials. */
   sts(): STSClient {
-    this.stsClient ??= new STSClient({
-      ...this.common(this.config.region, this.config.endpoints.sts),
-      ...(this.forensicsCredentials ? { credentials: this.forensicsCredentials } : {}),
-    });
+    this.stsClient ??= retryOnlyRealSkewCorrections(
+      new STSClient({
+        ...this.common(this.config.region, this.config.endpoints.sts),
+        ...(this.forensicsCredentials ? { credentials: this.forensicsCredentials } : {}),
+      }),
+    );
     return this.stsClient;
   }
 
@@ -91,13 +95,13 @@ export class AwsClients {
       // EBS direct reads keep the SDK's own handler: block reads are many and large, and their
       // pacing (request-pacer.ts) assumes a client of their own.
       const ebsCommon = this.common(region, this.config.endpoints.ebs, false);
-      const ec2 = new EC2Client({ ...this.common(region, this.config.endpoints.ec2), ...creds, protocol: FastXmlEc2QueryProtocol });
+      const ec2 = retryOnlyRealSkewCorrections(new EC2Client({ ...this.common(region, this.config.endpoints.ec2), ...creds, protocol: FastXmlEc2QueryProtocol }));
       clients = {
         ec2,
         ec2Calls: new Ec2QuerySender(ec2, { httpAgent: this.httpAgent, httpsAgent: this.httpsAgent }),
-        kms: new KMSClient({ ...this.common(region, this.config.endpoints.kms), ...creds }),
+        kms: retryOnlyRealSkewCorrections(new KMSClient({ ...this.common(region, this.config.endpoints.kms), ...creds })),
         get ebs() {
-          ebs ??= new EBSClient({ ...ebsCommon, ...creds });
+          ebs ??= retryOnlyRealSkewCorrections(new EBSClient({ ...ebsCommon, ...creds }));
           return ebs;
         },
         destroyEbs: () => ebs?.destroy(),

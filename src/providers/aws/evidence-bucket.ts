@@ -29,6 +29,7 @@ import { CustodyError, isCustodyError } from '../../core/errors.js';
 import { abortReason, type ImmutableStore, type RemoteObject, type StoredChecksum, type UploadReceipt, type UploadRequest } from '../../custody/immutable-copy.js';
 import { callAws } from './call-aws.js';
 import { DEFAULT_RETRY } from './clients.js';
+import { retryOnlyRealSkewCorrections } from './sdk-skew.js';
 
 export interface EvidenceBucketOptions {
   bucket: string;
@@ -93,7 +94,7 @@ function isAbsent(error: unknown): boolean {
 }
 
 function s3ClientFor(options: EvidenceBucketOptions): S3Client {
-  return new S3Client({
+  return retryOnlyRealSkewCorrections(new S3Client({
     region: options.region,
     retryMode: DEFAULT_RETRY.mode,
     maxAttempts: DEFAULT_RETRY.maxAttempts,
@@ -103,7 +104,7 @@ function s3ClientFor(options: EvidenceBucketOptions): S3Client {
     // An endpoint override (the lab, an emulator) speaks path-style: http://host/BUCKET/KEY.
     ...(options.endpoint ? { endpoint: options.endpoint, forcePathStyle: true } : {}),
     ...(options.credentials ? { credentials: options.credentials } : {}),
-  });
+  }));
 }
 
 /** The evidence bucket's Object Lock configuration, as S3 answers it. */

@@ -150,17 +150,96 @@ describe('the lean EC2 sender against the lab', () => {
     expect((viaLean as { requestId?: string }).requestId).toMatch(/\S/);
   });
 
-  it('retries throttling and server errors with the client’s retry strategy, and gives up after its attempts', async () => {
-    lab.control.failNext({ action: 'ec2:GetConsoleOutput', code: 'RequestLimitExceeded', status: 503, count: 1 });
-    lab.control.failNext({ action: 'ec2:GetConsoleOutput', code: 'InternalError', status: 500, count: 1 });
-    const ok = await callAws('getConsoleOutput', lean(), new GetConsoleOutputCommand({ InstanceId: instanceId }), { resource: instanceId });
-    expect(ok.output.$metadata.attempts).toBe(3);
+  it('on a skewed clock, retries the refusal that corrected it and not the error answers after it', async () => {
+    const missing = 'i-0000000000000beef';
+    lab.control.resetCalls();
+    lab.control.setClockSkew(20 * 60_000);
+    try {
+      const error = await callAws('getConsoleOutput', lean(), new GetConsoleOutputCommand({ InstanceId: missing }), { resource: missing }).catch((e: unknown) => e);
+      expect(error).toMatchObject({ action: 'ec2:GetConsoleOutput', resource: missing, message: expect.stringContaining(missing) });
+      // The first request was refused for its signing time and retried on AWS's time; the answer
+      // to that one (no such instance) moved the offset by under a second: it is the call's answer.
+      expect(lab.control.skewRefusals()).toMatchObject({ ec2: 1 });
+      expect(lab.control.totalCalls('ec2:GetConsoleOutput')).toBe(1);
+    } finally {
+      lab.control.setClockSkew(undefined);
+    }
+  });
 
-    lab.control.failNext({ action: 'ec2:GetConsoleOutput', code: 'RequestLimitExceeded', status: 503, count: 4 });
-    const error = await callAws('getConsoleOutput', lean(), new GetConsoleOutputCommand({ InstanceId: instanceId }), { resource: instanceId }).catch((e: unknown) => e);
-    expect(error).toMatchObject({ code: 'E_THROTTLED', action: 'ec2:GetConsoleOutput', resource: instanceId, retryable: true });
-    expect((error as { cause?: { $metadata?: { attempts?: number } } }).cause?.$metadata?.attempts).toBe(4);
+  it('retries throttling and server errors with the client’s retry strategy, and gives up after its attempts', async () => {
+    // Clients of its own: the throttling slows their adaptive rate limiter (seconds per call
+    // after it), which the other tests' clients must not inherit.
+    const own = await collectorClients(lab, ACCOUNT, 'lean-throttled', { mode: 'adaptive', maxAttempts: 4 });
+    try {
+      const sender = own.account.ec2Calls!;
+      lab.control.failNext({ action: 'ec2:GetConsoleOutput', code: 'RequestLimitExceeded', status: 503, count: 1 });
+      lab.control.failNext({ action: 'ec2:GetConsoleOutput', code: 'InternalError', status: 500, count: 1 });
+      const ok = await callAws('getConsoleOutput', sender, new GetConsoleOutputCommand({ InstanceId: instanceId }), { resource: instanceId });
+      expect(ok.output.$metadata.attempts).toBe(3);
+
+      lab.control.failNext({ action: 'ec2:GetConsoleOutput', code: 'RequestLimitExceeded', status: 503, count: 4 });
+      const error = await callAws('getConsoleOutput', sender, new GetConsoleOutputCommand({ InstanceId: instanceId }), { resource: instanceId }).catch((e: unknown) => e);
+      expect(error).toMatchObject({ code: 'E_THROTTLED', action: 'ec2:GetConsoleOutput', resource: instanceId, retryable: true });
+      expect((error as { cause?: { $metadata?: { attempts?: number } } }).cause?.$metadata?.attempts).toBe(4);
+    } finally {
+      own.clients.destroy();
+    }
   }, 30_000);
+
+  it("an abort ends a call waiting on the retry strategy (the rate limiter's first token, a retry's back-off) as cancelled, and nothing more is sent", async () => {
+    const own = await collectorClients(lab, ACCOUNT, 'lean-gated', { mode: 'adaptive', maxAttempts: 4 });
+    try {
+      // The client's own strategy behind gates the test opens: a wait that has not ended yet.
+      const config = own.account.ec2.config as unknown as { retryStrategy: () => Promise<unknown> };
+      type Strategy = { acquireInitialRetryToken(s: string): Promise<unknown>; refreshRetryTokenForRetry(t: unknown, i: unknown): Promise<unknown>; recordSuccess(t: unknown): void };
+      const real = (await config.retryStrategy()) as Strategy;
+      const waits: string[] = [];
+      const gates: Array<() => void> = [];
+      const gated = <T>(name: string, next: () => Promise<T>) => {
+        waits.push(name);
+        return new Promise<void>((open) => gates.push(open)).then(next);
+      };
+      config.retryStrategy = async () => ({
+        acquireInitialRetryToken: (scope: string) => gated('token', () => real.acquireInitialRetryToken(scope)),
+        refreshRetryTokenForRetry: (token: unknown, info: unknown) => gated('back-off', () => real.refreshRetryTokenForRetry(token, info)),
+        recordSuccess: (token: unknown) => real.recordSuccess(token),
+      });
+      const sender = own.account.ec2Calls!;
+      const call = (signal: AbortSignal) =>
+        callAws('getConsoleOutput', sender, new GetConsoleOutputCommand({ InstanceId: instanceId }), { resource: instanceId, signal }).catch((e: unknown) => e);
+      const cancelled = { code: 'E_CLOUD', action: 'ec2:GetConsoleOutput', message: expect.stringContaining('cancelled') };
+
+      // Aborted while waiting for its first token: cancelled, and the token granted after sends nothing.
+      const before = lab.control.totalCalls('ec2:GetConsoleOutput');
+      const first = new AbortController();
+      const waiting = call(first.signal);
+      while (waits.length < 1) await new Promise((r) => setImmediate(r));
+      first.abort();
+      expect(await waiting).toMatchObject(cancelled);
+      for (const open of gates.splice(0)) open();
+      // A later call on another signal goes through the same gates and answers: the sender is still usable.
+      const later = call(new AbortController().signal);
+      while (waits.length < 2) await new Promise((r) => setImmediate(r));
+      for (const open of gates.splice(0)) open();
+      expect(await later).toMatchObject({ output: { InstanceId: instanceId } });
+      expect(lab.control.totalCalls('ec2:GetConsoleOutput') - before).toBe(1);
+
+      // Aborted in a retry's back-off after a throttled answer: cancelled, not the throttling error, and not sent again.
+      lab.control.failNext({ action: 'ec2:GetConsoleOutput', code: 'RequestLimitExceeded', status: 503, count: 1 });
+      const second = new AbortController();
+      const throttled = call(second.signal);
+      while (waits.length < 3) await new Promise((r) => setImmediate(r));
+      for (const open of gates.splice(0)) open();
+      while (waits.length < 4) await new Promise((r) => setImmediate(r));
+      expect(waits).toEqual(['token', 'token', 'token', 'back-off']);
+      second.abort();
+      expect(await throttled).toMatchObject(cancelled);
+      for (const open of gates.splice(0)) open();
+      expect(lab.control.totalCalls('ec2:GetConsoleOutput') - before).toBe(2);
+    } finally {
+      own.clients.destroy();
+    }
+  });
 
   it('finds EC2 where the SDK would: AWS_ENDPOINT_URL_EC2 when the config names no endpoint', async () => {
     const before = process.env['AWS_ENDPOINT_URL_EC2'];
