@@ -38,6 +38,8 @@ export interface RunRequest {
    * the second is one-time cost (compilation, first-use set-up), not per-run cost.
    */
   warmUp?: boolean;
+  /** The folder the run's case folder is made in (default: the system's temporary folder). */
+  scratchDir?: string;
 }
 
 export interface RunResult {
@@ -140,7 +142,7 @@ async function runOnce(request: RunRequest): Promise<RunResult> {
   const { transfer } = request;
   const lab = await startLabProcess(request.lab);
   const { ready } = lab;
-  const dir = mkdtempSync(join(tmpdir(), `custody-bench-${transfer}-`));
+  const dir = mkdtempSync(join(request.scratchDir ?? tmpdir(), `custody-bench-${transfer}-`));
   let kept: string | undefined;
   try {
     const targetAccounts = [...new Set(ready.instances.map((i) => i.account))].sort();

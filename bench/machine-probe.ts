@@ -10,6 +10,7 @@
  * machine's price for the custody format and how fast the machine was in that run. They are
  * informational: no goal is computed from them.
  */
+import { execFileSync } from 'node:child_process';
 import { constants, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import { createHash, generateKeyPairSync, sign } from 'node:crypto';
@@ -34,9 +35,25 @@ const cpuMs = (since: NodeJS.CpuUsage) => {
   return (used.user + used.system) / 1000;
 };
 
-/** Runs in the calling process: call it while nothing else of that process is busy. */
-export async function probeMachine(instances = 200, concurrency = 16): Promise<MachineProbe> {
-  const root = mkdtempSync(join(tmpdir(), 'custody-bench-probe-'));
+/**
+ * Writes out what the machine's page cache and file-system journal still hold (`sync`), so the
+ * next measured process does not pay for it: on ext4 a new file's fdatasync commits the journal
+ * and writes out other files' dirty data with it, and the collector's first fsyncs used to pay
+ * for the probe's folders (and the previous run's case) just deleted — ~0.1–0.15 s of its libuv
+ * pool's CPU at 200 instances, ~0.6 ms a target (bench/README.md). False where `sync` cannot run.
+ */
+export function flushDisks(): boolean {
+  try {
+    execFileSync('sync', { stdio: 'ignore' });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** Runs in the calling process: call it while nothing else of that process is busy. `dir`: where the case folders of the runs go. */
+export async function probeMachine(dir = tmpdir(), instances = 200, concurrency = 16): Promise<MachineProbe> {
+  const root = mkdtempSync(join(dir, 'custody-bench-probe-'));
   try {
     const files = await probeFiles(root, instances, concurrency);
     return { filesMs: files / instances, entriesMs: probeEntries(instances) / instances };

@@ -9,12 +9,14 @@
  * (`npm run bench -- --help`).
  */
 import { fork } from 'node:child_process';
-import { availableParallelism } from 'node:os';
+import { existsSync, statSync } from 'node:fs';
+import { availableParallelism, tmpdir } from 'node:os';
+import { resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { benchArgs, usageError } from './args.js';
 import type { RunRequest, RunResult, Settings } from './collect-process.js';
 import { CPU_GOAL_MS_PER_TARGET, type Transfer } from './floor.js';
-import { probeMachine, type MachineProbe } from './machine-probe.js';
+import { flushDisks, probeMachine, type MachineProbe } from './machine-probe.js';
 import type { LabProcessOptions } from './lab-process.js';
 
 const SCALES: Record<string, LabProcessOptions> = {
@@ -129,6 +131,8 @@ npm run bench -- [options]          issue 9's goals at 200 and 1,000 instances a
   --cpu-prof DIR                    a V8 CPU profile of each run's collection (runCollection only)
   --warm-up                         an unmeasured collection first, in the same process
   --node-options=OPTS               Node / V8 options of the collector process (diagnosis)
+  --dir DIR                         make the case folders (and the machine probe's) in DIR
+                                    (default: the system's temporary folder, TMPDIR)
   BENCH_KEEP=1 npm run bench        keep the case folders (each ledger is a timeline of its run)
 `;
 const values = benchArgs(USAGE, {
@@ -140,6 +144,7 @@ const values = benchArgs(USAGE, {
   'warm-up': { type: 'boolean' },
   'node-options': { type: 'string' },
   concurrency: { type: 'string' },
+  dir: { type: 'string' },
 });
 if (values.only !== undefined && values.only !== 'copy') usageError(USAGE, `--only must be copy, not ${values.only}`);
 const transfer: Transfer = values.only === 'copy' ? 'copy' : 'in-place';
@@ -155,6 +160,14 @@ if (values.concurrency !== undefined && !(Number.isInteger(perScope) && Number.i
 const concurrency = perScope && total ? { perScope, total } : undefined;
 // Node / V8 options of the collector process only (diagnosis, e.g. --always-sparkplug), printed with the results.
 const nodeOptions = values['node-options']?.split(/\s+/).filter(Boolean) ?? [];
+// Where the case folders go: on this VM creating files in the much-churned /tmp costs several
+// times what it costs elsewhere on the same disk (bench/README.md), so it is printed, and settable.
+let scratchDir = tmpdir();
+if (values.dir !== undefined) {
+  scratchDir = resolve(values.dir);
+  if (!existsSync(scratchDir) || !statSync(scratchDir).isDirectory()) usageError(USAGE, `--dir must be an existing folder, not ${values.dir}`);
+}
+out(`case folders in ${scratchDir}; the machine's pending disk writes are flushed (sync) before each probe and each run${flushDisks() ? '' : ' — sync could not run here, so they are NOT flushed'}`);
 
 const summary: Array<{ scale: string; results: Measured[] }> = [];
 let allPass = true;
@@ -165,8 +178,11 @@ for (const scale of scales) {
   const results: Measured[] = [];
   for (let i = 0; i < runs; i += 1) {
     // Measured in this process before the collector starts, so the two never share the cores.
-    const machine = await probeMachine();
-    const collected = await runInProcess({ lab, transfer, settings, keep: process.env.BENCH_KEEP === '1', ...(concurrency ? { concurrency } : {}), ...(values['cpu-prof'] ? { cpuProfDir: values['cpu-prof'] } : {}), warmUp: values['warm-up'] === true }, nodeOptions);
+    // Each flush keeps one measurement from paying for the disk writes the one before left.
+    flushDisks();
+    const machine = await probeMachine(scratchDir);
+    flushDisks();
+    const collected = await runInProcess({ lab, transfer, settings, scratchDir, keep: process.env.BENCH_KEEP === '1', ...(concurrency ? { concurrency } : {}), ...(values['cpu-prof'] ? { cpuProfDir: values['cpu-prof'] } : {}), warmUp: values['warm-up'] === true }, nodeOptions);
     const result = { ...collected, machine };
     printRun(result, i);
     results.push(result);
