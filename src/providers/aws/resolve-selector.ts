@@ -78,7 +78,8 @@ export async function resolveTagSelector(
           found.push(instanceTarget(partition, region, account, id));
         }
       } catch (error) {
-        if (isStopSignal(error)) throw error;
+        // A call cut short by the run's stop says nothing about this account's access: the search ends.
+        if (isStopSignal(error) || signal.aborted) throw error;
         const e = isCustodyError(error) ? error : new CustodyError('E_CLOUD', awsErrorText(error), { cause: error });
         failures.set(index, e);
         await recorder.record('step.failed', { step: 'resolve-selector', selector: key, account, region, error: e.toRecord() }, key);

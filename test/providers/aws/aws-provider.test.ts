@@ -290,6 +290,15 @@ describe('AWS provider in the lab', () => {
     expect(snapshotsOf('IR-lookup')).toHaveLength(1);
   });
 
+  it('a tag search stopped by the run ends the search: no account is recorded as a failed search', async () => {
+    const kase = await newCase('selector-stopped');
+    const stopped = { ...contextFor(kase), signal: AbortSignal.abort(new Error('Ctrl-C')) };
+    await expect(provider().resolveSelector(parseSelector('tag:Incident=INC-42'), stopped)).rejects.toThrow(/cancelled/);
+    // A search cut short by the stop says nothing about the account's access.
+    expect(kase.entries().filter((e) => e.type === 'step.failed')).toEqual([]);
+    await kase.release();
+  });
+
   it('a tag selector searches every allowed account and finds the tagged host', async () => {
     const kase = await newCase('selector');
     const aws = provider();
