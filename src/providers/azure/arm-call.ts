@@ -14,7 +14,7 @@ import { AsyncLocalStorage } from 'node:async_hooks';
 import { randomUUID } from 'node:crypto';
 import type { PipelinePolicy } from '@azure/core-rest-pipeline';
 import { CustodyError } from '../../core/errors.js';
-import { AZURE_OPERATIONS, type AzureOperationName } from './operations.js';
+import { AZURE_OPERATIONS, type AzureOperationName, type AzureScopeKind } from './operations.js';
 
 /** One HTTP exchange, as recorded: no URL query (it may hold a SAS), no headers beyond the ids. */
 export interface AzureExchange {
@@ -163,18 +163,25 @@ function azureError(error: RestLikeError): { code?: string; message: string } {
 }
 
 /**
- * The role assignment a refusal of `operation` is decided by: the collector's at the refused scope
- * in a target subscription (its discovery role for a subscription-wide read), or the SOC
- * identity's evidence roles at the evidence container.
+ * Target-side scopes whose permissions the Collector Discovery role grants (assigned at the
+ * subscription or a management group above it): subscription-wide reads, and network interfaces,
+ * which carry no tag for Azure Policy to assign the collector role at. Every other target-side
+ * scope (a tagged VM or disk, the staging group) is the Cloud Custody Collector role's.
+ * policies/azure holds each role to this (refusal-hints.test.ts).
+ */
+const DISCOVERY_SCOPES: ReadonlySet<AzureScopeKind> = new Set(['subscription', 'nic']);
+
+/**
+ * The role assignment a refusal of `operation` is decided by, named as policies/azure names the
+ * role: the collector's or its discovery role in a target subscription, or the SOC identity's
+ * evidence roles at the evidence container.
  */
 function whoseAssignment(operation: AzureOperationName): string {
   const { side, permissions } = AZURE_OPERATIONS[operation];
-  // Subscription-wide reads (the tag search's VM list, operation status) are the discovery role's,
-  // not the collector role's that Azure Policy assigns at each tagged resource.
-  if (side === 'target' && permissions.some((p) => p.scope === 'subscription')) {
+  if (side === 'target' && permissions.some((p) => DISCOVERY_SCOPES.has(p.scope))) {
     return 'the Cloud Custody Collector Discovery role assignment at that subscription (or the management group above it)';
   }
-  if (side === 'target') return 'the collector role assignment at that scope';
+  if (side === 'target') return 'the Cloud Custody Collector role assignment at that scope';
   const role = operation === 'sealEvidence' ? 'Cloud Custody Evidence Sealer' : 'Cloud Custody Evidence Writer';
   return `the ${role} role assignment of the SOC identity at the evidence container`;
 }

@@ -6,6 +6,7 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { toCustodyError } from '../../../src/providers/azure/arm-call.js';
+import { AZURE_OPERATIONS, type AzureOperationName } from '../../../src/providers/azure/operations.js';
 
 const VM = '/subscriptions/bbbbbbbb-1111-4111-8111-000000000002/resourceGroups/legacy/providers/Microsoft.Compute/virtualMachines/build-7';
 const BLOB = 'IR-1/ev-0123/disk-os.vhd';
@@ -22,7 +23,7 @@ describe('Azure refusals', () => {
       [],
     );
     expect(error).toMatchObject({ code: 'E_ACCESS_DENIED', action: 'Microsoft.Compute/virtualMachines/instanceView/read', resource: VM });
-    expect(error.message).toBe(`Azure refused Microsoft.Compute/virtualMachines/instanceView/read on ${VM} (AuthorizationFailed). Check the collector role assignment at that scope (docs/deploy-azure.md).`);
+    expect(error.message).toBe(`Azure refused Microsoft.Compute/virtualMachines/instanceView/read on ${VM} (AuthorizationFailed). Check the Cloud Custody Collector role assignment at that scope (docs/deploy-azure.md).`);
   });
 
   it('a refused subscription-wide list (the tag search) points at the discovery role there, as policies/azure names it', () => {
@@ -37,6 +38,23 @@ describe('Azure refusals', () => {
     expect(error.message).toBe(`Azure refused Microsoft.Compute/virtualMachines/read on ${SUB} (AuthorizationFailed). Check the Cloud Custody Collector Discovery role assignment at that subscription (or the management group above it) (docs/deploy-azure.md).`);
     const role = JSON.parse(readFileSync(new URL('../../../policies/azure/collector-discovery-role.json', import.meta.url), 'utf8')) as { properties: { roleName: string } };
     expect(role.properties.roleName).toBe('Cloud Custody Collector Discovery');
+  });
+
+  it("every target-side refusal names the role that grants the refused action, as policies/azure grants it (a NIC is read by the discovery role)", () => {
+    const role = (file: string) => JSON.parse(readFileSync(new URL(`../../../policies/azure/${file}`, import.meta.url), 'utf8')) as { properties: { roleName: string; permissions: Array<{ actions: string[] }> } };
+    const roles = ['collector-role.json', 'collector-discovery-role.json'].map(role).map((r) => ({ name: r.properties.roleName, actions: r.properties.permissions.flatMap((p) => p.actions) }));
+    const named: string[] = [];
+    for (const [operation, declared] of Object.entries(AZURE_OPERATIONS) as Array<[AzureOperationName, (typeof AZURE_OPERATIONS)[AzureOperationName]]>) {
+      if (declared.side !== 'target') continue;
+      for (const need of declared.permissions.filter((p) => !p.data && !p.linked)) {
+        const message = toCustodyError({ statusCode: 403, code: 'AuthorizationFailed', message: `does not have authorization to perform action '${need.action}' over scope '${VM}'` }, operation, VM, []).message;
+        // The most specific role name the hint contains ("Collector Discovery" before "Collector").
+        const hinted = roles.filter((r) => message.toLowerCase().includes(r.name.toLowerCase())).sort((a, b) => b.name.length - a.name.length)[0];
+        named.push(`${operation} ${need.action}: ${hinted?.name ?? 'no role named'} ${hinted?.actions.includes(need.action) ? 'grants it' : 'does NOT grant it'}`);
+      }
+    }
+    expect(named.filter((n) => !n.endsWith('grants it') || n.includes('NOT'))).toEqual([]);
+    expect(named.find((n) => n.startsWith('getNetworkInterface'))).toBe('getNetworkInterface Microsoft.Network/networkInterfaces/read: Cloud Custody Collector Discovery grants it');
   });
 
   it('names the evidence roles as policies/azure names them', () => {
