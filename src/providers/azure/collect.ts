@@ -15,7 +15,7 @@ import { collectBootDiagnostics } from './boot-diagnostics.js';
 import type { AzureClients } from './clients.js';
 import type { AzureConfig } from './config.js';
 import { describeDisk, describeNics, describeVm, type DiskFacts, type VmFacts } from './describe.js';
-import { diskLedger, type DiskLedgerState } from './disk-ledger.js';
+import { diskLedger, earlierSnapshotRequests, type DiskLedgerState, type EarlierSnapshotRequest } from './disk-ledger.js';
 import { exportSources, snapshotExportSource, type ExportSource } from './export.js';
 import { restorePointUnsupported, takeRestorePoint } from './restore-point.js';
 import { resourceKey, sameResource } from './resource-id.js';
@@ -84,6 +84,9 @@ export async function collectAzureTarget(ctx: AzureRunContext, target: AzureTarg
 
   let disks: Array<Pick<DiskFacts, 'id' | 'role' | 'lun'>> = [];
   let vmFacts: VmFacts | undefined;
+  // A VM gone since an earlier run: why, and the disks that run asked to snapshot.
+  let vmGone: CustodyError | undefined;
+  let earlier: EarlierSnapshotRequest[] = [];
   try {
     if (target.kind === 'azure-disk') {
       disks = [{ id: target.id, role: 'data' }];
@@ -116,7 +119,13 @@ export async function collectAzureTarget(ctx: AzureRunContext, target: AzureTarg
     await recorder.record('step.failed', { step: 'describe', error: e.toRecord() }, label);
     // The VM model may be stored before a later read (its instance view) was refused.
     const modelStored = historyOf(recorder).storedName(targetEvidence, 'vm-model.json') !== undefined;
-    return { target: label, status: 'failed', reason: e.message, error: e.toRecord(), evidenceIds: modelStored ? [targetEvidence] : [] };
+    if (modelStored) evidenceIds.push(targetEvidence);
+    // Deleted since an earlier run of the case: the per-disk snapshots that run asked for are
+    // evidence all the same, carried through below (adopted by name, never requested again).
+    earlier = e.code === 'E_NOT_FOUND' && target.kind !== 'azure-disk' ? earlierSnapshotRequests(recorder, label) : [];
+    if (earlier.length === 0) return { target: label, status: 'failed', reason: `${e.message}${restorePointKept(recorder, label)}`, error: e.toRecord(), evidenceIds };
+    vmGone = e;
+    disks = earlier.map((r) => r.disk);
   }
 
   const evidenceIdOf = (disk: Pick<DiskFacts, 'id'>) => evidenceIdFor(recorder.caseId, resourceKey(disk.id));
@@ -133,6 +142,13 @@ export async function collectAzureTarget(ctx: AzureRunContext, target: AzureTarg
     const described: DiskFacts[] = [];
     for (const disk of own) {
       const evidenceId = evidenceIdOf(disk);
+      const asked = earlier.find((r) => r.evidenceId === evidenceId);
+      if (vmGone && asked) {
+        // Not read again: the snapshot is adopted by the facts its request recorded.
+        described.push(asked.disk);
+        resultOf(evidenceId).described = historyOf(recorder).storedName(evidenceId, 'disk.json') !== undefined;
+        continue;
+      }
       try {
         described.push(await describeDisk(recorder, clients, disk, evidenceId, label));
         evidenceIds.push(evidenceId);
@@ -171,7 +187,7 @@ export async function collectAzureTarget(ctx: AzureRunContext, target: AzureTarg
     }
     if (!sources) {
       const plans = described.map((disk) => planSnapshot(config, recorder.caseId, disk, evidenceIdOf(disk), label));
-      states = await requestSnapshots(recorder, clients, plans, label);
+      states = await requestSnapshots(recorder, clients, plans, label, { adoptOnly: vmGone !== undefined });
       await awaitSnapshots(recorder, clients, states, label, timing);
       sources = states.filter((s) => s.status === 'succeeded').map((s) => snapshotExportSource(clients, s));
     }
@@ -207,6 +223,8 @@ export async function collectAzureTarget(ctx: AzureRunContext, target: AzureTarg
     }
     problems.push(...all.flatMap((r) => r.problems));
     const hashed = all.filter((r) => r.hashed).length;
+    // Never collected: the VM itself could not be read again.
+    if (vmGone) problems.unshift(`${vmGone.message}; the snapshots an earlier run of the case took of its disks were carried through (${hashed} of ${disks.length} copied and hashed)`);
     const unique = [...new Set(evidenceIds)];
     if (problems.length === 0 && hashed === disks.length) return { target: label, status: 'collected', evidenceIds: unique };
     const preserved = all.filter((r) => r.preserved).length;
@@ -217,6 +235,13 @@ export async function collectAzureTarget(ctx: AzureRunContext, target: AzureTarg
     // A target that stopped part way still answers the targets waiting on its disks.
     for (const done of settle.values()) done();
   }
+}
+
+/** For a VM that is gone: the restore point an earlier run took of it, which stays where it is. */
+function restorePointKept(recorder: CaseRecorder, label: string): string {
+  const requested = historyOf(recorder).about('restorepoint.requested', label).at(-1);
+  if (!requested || typeof requested.data.restorePointId !== 'string') return '';
+  return `; the restore point an earlier run of the case took of it (${requested.data.restorePointId}) is kept, not exported without the VM`;
 }
 
 /**

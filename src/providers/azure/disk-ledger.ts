@@ -11,6 +11,7 @@
  */
 import { historyOf } from '../../core/case-history.js';
 import type { CaseRecorder, LedgerEntry } from '../../core/ports.js';
+import type { DiskFacts } from './describe.js';
 import { evidenceIdOfBlob } from './export.js';
 
 /** Per evidence id: the holding target, and how far the ledger shows it got. */
@@ -54,4 +55,36 @@ function addEntry(disks: Map<string, DiskLedgerState>, entry: LedgerEntry): void
   if (sealed === undefined || typeof d.blob !== 'string') return;
   const state = disks.get(evidenceIdOfBlob(d.blob));
   if (state?.hashed) state.sealed = sealed;
+}
+
+/** A disk an earlier run of the case asked to snapshot for a target, as its `snapshot.requested` entry names it. */
+export interface EarlierSnapshotRequest {
+  disk: DiskFacts;
+  evidenceId: string;
+}
+
+/**
+ * The disks `target`'s per-disk snapshot requests named, first request of each evidence id, in
+ * ledger order: what a resumed run can still find by the snapshot names the case gave them when
+ * the VM itself is gone. The facts are the request's (id, unique id, role, LUN); location and size
+ * are not recorded there and are not needed to adopt a snapshot.
+ */
+export function earlierSnapshotRequests(recorder: CaseRecorder, target: string): EarlierSnapshotRequest[] {
+  const seen = new Map<string, EarlierSnapshotRequest>();
+  for (const entry of historyOf(recorder).about('snapshot.requested', target)) {
+    const d = entry.data;
+    if (d.operation !== 'snapshots.createOrUpdate' || typeof d.disk !== 'string' || typeof d.evidenceId !== 'string' || seen.has(d.evidenceId)) continue;
+    seen.set(d.evidenceId, {
+      evidenceId: d.evidenceId,
+      disk: {
+        id: d.disk,
+        role: d.role === 'os' ? 'os' : 'data',
+        ...(typeof d.lun === 'number' ? { lun: d.lun } : {}),
+        ...(typeof d.diskUniqueId === 'string' ? { uniqueId: d.diskUniqueId } : {}),
+        location: '',
+        raw: {},
+      },
+    });
+  }
+  return [...seen.values()];
 }

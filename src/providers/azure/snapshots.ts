@@ -103,13 +103,23 @@ function snapshotId(plan: SnapshotPlan): string {
   return `/subscriptions/${plan.subscriptionId}/resourceGroups/${plan.resourceGroup}/providers/Microsoft.Compute/snapshots/${plan.name}`;
 }
 
-/** Adopts or requests one snapshot per plan. Records before and after every PUT. */
-export async function requestSnapshots(recorder: CaseRecorder, clients: AzureClients, plans: SnapshotPlan[], target: string): Promise<SnapshotState[]> {
+/**
+ * Adopts or requests one snapshot per plan. Records before and after every PUT. `adoptOnly`: a
+ * snapshot the case does not hold is not requested (its VM is gone: a disk left behind no longer
+ * holds what the case set out to preserve); that disk is a failed step instead.
+ */
+export async function requestSnapshots(recorder: CaseRecorder, clients: AzureClients, plans: SnapshotPlan[], target: string, options: { adoptOnly?: boolean } = {}): Promise<SnapshotState[]> {
   const existing = await existingSnapshots(clients, plans);
   const states: SnapshotState[] = [];
   for (const plan of plans) {
     const id = snapshotId(plan);
     const listed = existing.get(resourceKey(id));
+    if (!listed && options.adoptOnly) {
+      const error = new CustodyError('E_NOT_FOUND', `the case holds no snapshot of ${plan.disk.id} (${id} is not there): its VM is gone, and the disk is not snapshotted again`, { resource: id });
+      await recorder.record('step.failed', { step: 'snapshot', disk: plan.disk.id, snapshotId: id, error: error.toRecord() }, target);
+      states.push({ plan, id, status: 'failed', error });
+      continue;
+    }
     if (listed) {
       const found = listed.raw;
       const sameSource = str(at(found, 'properties', 'creationData', 'sourceUniqueId')) === plan.disk.uniqueId && obj(found.tags).EvidenceId === plan.evidenceId;
