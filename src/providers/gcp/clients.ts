@@ -3,7 +3,15 @@
  * package's only one); `gcp.endpoints.compute` points them at the lab with plain http
  * (docs/research/gcp.md §4). Built once per project and case: the token inside is renewed in place.
  */
-import { DisksClient, GlobalOperationsClient, InstancesClient, RegionDisksClient, SnapshotsClient } from '@google-cloud/compute';
+// The five clients the provider uses, each from its own module: the package's index loads every
+// Compute Engine client of every API version (~2.3 s of CPU per process on the development VM),
+// these five ~0.6 s. The package declares no `exports`, so these paths are its published files;
+// gcp-clients-load.test.ts holds each to the class the index exports.
+import { DisksClient } from '@google-cloud/compute/build/src/v1/disks_client.js';
+import { GlobalOperationsClient } from '@google-cloud/compute/build/src/v1/global_operations_client.js';
+import { InstancesClient } from '@google-cloud/compute/build/src/v1/instances_client.js';
+import { RegionDisksClient } from '@google-cloud/compute/build/src/v1/region_disks_client.js';
+import { SnapshotsClient } from '@google-cloud/compute/build/src/v1/snapshots_client.js';
 import type { OAuth2Client } from 'google-auth-library';
 import type { GcpConfig } from './config.js';
 
