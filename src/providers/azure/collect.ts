@@ -21,13 +21,15 @@ import { restorePointUnsupported, takeRestorePoint } from './restore-point.js';
 import { resourceKey, sameResource } from './resource-id.js';
 import { awaitSnapshots, planSnapshot, requestSnapshots, type SnapshotState } from './snapshots.js';
 import type { AzureTarget } from './targets.js';
+import type { Sleep } from '../shared/stoppable-sleep.js';
 
 export interface AzureRunContext {
   recorder: CaseRecorder;
   clients: AzureClients;
   config: AzureConfig;
+  /** The run's: once it aborts (the first Ctrl-C), every wait ends at its next pause. */
   signal?: AbortSignal;
-  sleep: (ms: number) => Promise<void>;
+  sleep: Sleep;
   now: () => number;
   /** The case's disks claimed in this run (shared by its targets); without it, this target's own. */
   diskClaims?: DiskClaims;
@@ -166,7 +168,7 @@ export async function collectAzureTarget(ctx: AzureRunContext, target: AzureTarg
         resultOf(evidenceId).problems.push(`disk ${disk.id}: ${e.message}`);
       }
     }
-    const timing = { intervalMs: config.pollIntervalMs, timeoutMs: config.waitTimeoutMs, sleep: ctx.sleep, now: ctx.now };
+    const timing = { intervalMs: config.pollIntervalMs, timeoutMs: config.waitTimeoutMs, sleep: ctx.sleep, now: ctx.now, ...(ctx.signal ? { signal: ctx.signal } : {}) };
     let sources: ExportSource[] | undefined;
     let states: SnapshotState[] = [];
     if (vmFacts && own.length > 0) {
@@ -179,6 +181,10 @@ export async function collectAzureTarget(ctx: AzureRunContext, target: AzureTarg
         if ('sources' in taken) {
           sources = taken.sources;
           await recorder.record('consistency.chosen', { mode: 'crash-consistent-restore-point', restorePointId: taken.restorePointId, disks: described.map((d) => d.id) }, label);
+        } else if ('stopped' in taken) {
+          // No per-disk fallback after a stop: the restore point carries on, and a resume adopts it.
+          sources = [];
+          for (const disk of described) resultOf(evidenceIdOf(disk)).problems.push(`disk ${disk.id}: ${taken.stopped.message}`);
         } else fallback = taken.fallback;
       }
       if (!sources) {

@@ -29,6 +29,8 @@ import { parseResourceId } from './resource-id.js';
 import { sasFacts } from './sas-download.js';
 import type { SnapshotState } from './snapshots.js';
 import { hashVhdStream, type VhdHashes } from './vhd.js';
+import { pauseUnlessStopped, type Sleep } from '../shared/stoppable-sleep.js';
+import { stoppedBefore, stoppedWaiting } from './stopped.js';
 
 export interface ExportResult {
   snapshotId: string;
@@ -58,8 +60,10 @@ export interface HashedBlob {
 interface Timing {
   intervalMs: number;
   timeoutMs: number;
-  sleep: (ms: number) => Promise<void>;
+  sleep: Sleep;
   now: () => number;
+  /** The run's: once it aborts, no grant or copy starts, and the waits end at their next pause. */
+  signal?: AbortSignal;
 }
 
 /** A poller as far as custody uses it: first response awaited, then polled in rounds. Never awaited itself (it is thenable). */
@@ -110,6 +114,12 @@ interface Pending {
   granted: boolean;
   /** The grant's SAS expiry (`se`), as granted in this run or recorded by the run that granted it. */
   grantExpiresOn?: string;
+  /**
+   * The run stopped while this copy was still pending: the copy reads through the grant's SAS, so
+   * the grant is left open for it (revoking it would break the copy); a resume adopts the copy
+   * and revokes the grant once it is done.
+   */
+  grantKeptForCopy?: boolean;
 }
 
 export function evidenceBlobName(caseId: string, evidenceId: string, snapshotName: string): string {
@@ -180,7 +190,12 @@ export async function exportSources(recorder: CaseRecorder, clients: AzureClient
   }
 
   // 1. Grant read access (LROs: first responses now, polls in rounds).
+  const stopped = () => timing.signal?.aborted === true;
   for (const item of items.filter((i) => !i.copyId && !i.result.error)) {
+    if (stopped()) {
+      await fail(recorder, target, item, 'export', stoppedBefore(`the export of ${item.state.id}`, item.state.id, 'resume the case to export it'));
+      continue;
+    }
     await recorder.record('export.requested', { operation: item.state.grantOp, source: item.state.id, access: 'Read', fileFormat: 'VHD', durationInSeconds: config.exportSasSeconds }, target);
     try {
       const sent = await callAzure(item.state.grantOp, item.state.id, async (o) => {
@@ -224,12 +239,20 @@ export async function exportSources(recorder: CaseRecorder, clients: AzureClient
       for (const item of waiting) await fail(recorder, target, item, 'export', new CustodyError('E_TIMEOUT', `beginGetAccess on ${item.state.id} did not finish`, { resource: item.state.id, retryable: true }));
       break;
     }
-    await timing.sleep(timing.intervalMs);
+    if (!(await pauseUnlessStopped(timing.sleep, timing.intervalMs, timing.signal))) {
+      // No copy reads through these grants yet: each is revoked below, as after any failed export.
+      for (const item of waiting) await fail(recorder, target, item, 'export', stoppedWaiting(`read access to ${item.state.id}`, item.state.id, 'its grant is revoked; resume the case to export it'));
+      break;
+    }
   }
 
   // 2. Server-side copies into the evidence container, awaited in rounds.
   for (const item of items.filter((i) => i.sas && !i.result.error)) {
     const name = item.result.blobName!;
+    if (stopped()) {
+      await fail(recorder, target, item, 'copy', stoppedBefore(`the copy into ${name}`, name, 'its grant is revoked; resume the case to export it'));
+      continue;
+    }
     await recorder.record('copy.requested', { blob: name, container: config.evidenceContainerUrl, source: sasFacts(item.sas!).blob }, target);
     try {
       const started = await callAzure('copyToEvidence', name, async () => {
@@ -269,11 +292,22 @@ export async function exportSources(recorder: CaseRecorder, clients: AzureClient
       for (const item of copying) await fail(recorder, target, item, 'copy', new CustodyError('E_TIMEOUT', `copy into ${item.result.blobName} did not finish`, { resource: item.result.blobName!, retryable: true }));
       break;
     }
-    await timing.sleep(timing.intervalMs);
+    if (!(await pauseUnlessStopped(timing.sleep, timing.intervalMs, timing.signal))) {
+      for (const item of copying) {
+        item.grantKeptForCopy = item.granted;
+        const grant = item.granted ? `, reading through the export grant of ${item.state.id}, which is left open for it` : '';
+        const after = `the server-side copy keeps running in Azure${grant}; resume the case to adopt the copy${item.granted ? ', which then revokes the grant' : ''}`;
+        await fail(recorder, target, item, 'copy', stoppedWaiting(`the copy into ${item.result.blobName}`, item.result.blobName!, after));
+      }
+      break;
+    }
   }
 
+  // A stopped run's copy still pending reads through its grant: revoking it would break the copy.
+  for (const item of items.filter((i) => i.grantKeptForCopy)) await leaveGrantOpen(recorder, target, item);
+
   // 4 (before 3: the SAS is not needed to hash the copy). Revoke every grant that was made.
-  for (const item of items.filter((i) => i.granted)) {
+  for (const item of items.filter((i) => i.granted && !i.grantKeptForCopy)) {
     try {
       const revoked = await callAzure(item.state.revokeOp, item.state.id, async (o) => {
         const poller = item.state.revoke(o);
@@ -379,6 +413,19 @@ function grantStillOpen(item: Pending, error: unknown): CustodyError {
     ...(cause.requestId ? { requestId: cause.requestId } : {}),
     ...(cause.retryable ? { retryable: true } : {}),
   });
+}
+
+/**
+ * Records a grant left open on purpose, for the copy still pending that reads through it: still a
+ * live read path to the evidence (`grantOpen`: the target is never `collected`), until the resume
+ * that adopts the copy revokes it (`grantLeftOpen` finds it: no `export.revoked` followed).
+ */
+async function leaveGrantOpen(recorder: CaseRecorder, target: string, item: Pending): Promise<void> {
+  const until = item.grantExpiresOn ? ` until ${item.grantExpiresOn}` : ' until it expires (expiry not known)';
+  const reason = `the run was cancelled while the copy into ${item.result.blobName} was still pending: the copy reads ${item.state.id} through this grant, so it is left open${until}, not revoked (that would break the copy); a resume adopts the copy and revokes the grant once it is done`;
+  const open = new CustodyError('E_CLOUD', `the read grant (SAS) on ${item.state.id} is left open${until} for the copy into ${item.result.blobName}, still pending`, { resource: item.state.id });
+  item.result.grantOpen = { error: open, ...(item.grantExpiresOn ? { expiresOn: item.grantExpiresOn } : {}) };
+  await recorder.record('export.left-open', { source: item.state.id, blob: item.result.blobName, copyId: item.copyId, ...(item.grantExpiresOn ? { grantExpiresOn: item.grantExpiresOn } : {}), reason }, target);
 }
 
 /** Whether an earlier run asked for read access to `source` for `target` and no `export.revoked` followed. */

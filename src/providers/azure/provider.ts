@@ -17,9 +17,11 @@ import { planAzureTarget } from './plan.js';
 import { isAzureSelectorValue, isAzureTargetValue, type AzureTarget } from './targets.js';
 import { RunStates } from '../shared/run-state.js';
 import { configuredScope } from '../shared/scope-words.js';
+import { timerSleep, type Sleep } from '../shared/stoppable-sleep.js';
 
 export interface AzureProviderDeps extends IdentityDeps {
-  sleep?: (ms: number) => Promise<void>;
+  /** The pause of every wait loop (the run's signal ends it early); tests inject one. */
+  sleep?: Sleep;
   now?: () => number;
 }
 
@@ -47,7 +49,7 @@ export function createRecordingClients(config: AzureConfig, recorderOf: () => Ca
 }
 
 export function createAzureProvider(config: AzureConfig, deps: AzureProviderDeps = {}, _services?: ProviderServices): Provider {
-  const sleep = deps.sleep ?? ((ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms)));
+  const sleep = deps.sleep ?? timerSleep;
   const now = deps.now ?? Date.now;
   // One set of clients and disk claims per run of a case (shared/run-state.ts). Clients per run:
   // each run obtains its own tokens and observes ARM's and Storage's clocks, and records them

@@ -18,6 +18,8 @@ import { requestIdsOf, type DiskFacts, type VmFacts } from './describe.js';
 import type { ExportSource, GrantPoller } from './export.js';
 import { arr, at, obj, str, type Json } from './raw.js';
 import { parseResourceId, resourceKey } from './resource-id.js';
+import { pauseUnlessStopped, type Sleep } from '../shared/stoppable-sleep.js';
+import { stoppedWaiting } from './stopped.js';
 
 export interface RestorePointPlan {
   subscriptionId: string;
@@ -45,14 +47,18 @@ export function planRestorePoint(config: AzureConfig, vm: VmFacts, targetEvidenc
 interface Timing {
   intervalMs: number;
   timeoutMs: number;
-  sleep: (ms: number) => Promise<void>;
+  sleep: Sleep;
   now: () => number;
+  /** The run's: once it aborts, the wait ends at its next pause. */
+  signal?: AbortSignal;
 }
 
 /**
  * Creates (or adopts) the restore point and waits for it. Returns the export sources, one per
  * disk, or a reason to fall back to per-disk snapshots (nothing is half-made by a fallback: a
- * failed restore point leaves no disk restore points to export).
+ * failed restore point leaves no disk restore points to export), or — the run was stopped while
+ * it was being made — `stopped`: no fallback then, the restore point carries on in Azure and a
+ * resume adopts it (a stopped run starts nothing new).
  */
 export async function takeRestorePoint(
   recorder: CaseRecorder,
@@ -63,7 +69,7 @@ export async function takeRestorePoint(
   evidenceIdOf: (disk: DiskFacts) => string,
   targetEvidenceId: string,
   timing: Timing,
-): Promise<{ sources: ExportSource[]; restorePointId: string } | { fallback: string }> {
+): Promise<{ sources: ExportSource[]; restorePointId: string } | { fallback: string } | { stopped: CustodyError }> {
   const plan = planRestorePoint(config, vm, targetEvidenceId);
   const compute = clients.compute(plan.subscriptionId);
   const collectionId = `/subscriptions/${plan.subscriptionId}/resourceGroups/${plan.resourceGroup}/providers/Microsoft.Compute/restorePointCollections/${plan.collection}`;
@@ -102,7 +108,9 @@ export async function takeRestorePoint(
       const state = str(at(raw, 'properties', 'provisioningState'));
       if (state === 'Failed' || state === 'Canceled') throw new CustodyError('E_CLOUD', `restore point ${pointId} ended ${state}`, { resource: pointId });
       if (timing.now() > deadline) throw new CustodyError('E_TIMEOUT', `restore point ${pointId} did not finish`, { resource: pointId, retryable: true });
-      await timing.sleep(timing.intervalMs);
+      if (!(await pauseUnlessStopped(timing.sleep, timing.intervalMs, timing.signal))) {
+        throw stoppedWaiting(`restore point ${pointId}`, pointId, 'the restore point continues in Azure; resume the case to adopt it');
+      }
       const polled = await callAzure('getRestorePoint', pointId, (o) => compute.restorePoints.get(plan.resourceGroup, plan.collection, plan.point, o));
       raw = obj(polled.raw);
       answeredBy = requestIdsOf(polled.exchanges);
@@ -111,6 +119,7 @@ export async function takeRestorePoint(
     if (isStopSignal(error)) throw error;
     const e = error instanceof CustodyError ? error : new CustodyError('E_CLOUD', String(error), { cause: error });
     await recorder.record('step.failed', { step: 'restore-point', restorePointId: pointId, error: e.toRecord(), exchanges: exchangesOf(error) }, vm.id);
+    if (timing.signal?.aborted) return { stopped: e };
     return { fallback: `the crash-consistent restore point failed (${e.message})` };
   }
   const storage = obj(at(raw, 'properties', 'sourceMetadata', 'storageProfile'));

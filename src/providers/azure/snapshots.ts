@@ -24,6 +24,8 @@ import type { DiskFacts } from './describe.js';
 import { requestIdsOf } from './describe.js';
 import { at, obj, str, type Json } from './raw.js';
 import { parseResourceId, resourceKey, type ResourceId } from './resource-id.js';
+import { pauseUnlessStopped, type Sleep } from '../shared/stoppable-sleep.js';
+import { stoppedWaiting } from './stopped.js';
 
 export interface SnapshotPlan {
   disk: DiskFacts;
@@ -162,14 +164,16 @@ export async function requestSnapshots(recorder: CaseRecorder, clients: AzureCli
 
 /**
  * Waits until every requested or adopted snapshot is `Succeeded` (or `Failed`), listing each
- * resource group once per round.
+ * resource group once per round. A stopped run (`signal`) ends the wait at its next pause: each
+ * snapshot still being made is recorded as stopped waiting for (it carries on in Azure, and a
+ * resume adopts it by its name).
  */
 export async function awaitSnapshots(
   recorder: CaseRecorder,
   clients: AzureClients,
   states: SnapshotState[],
   target: string,
-  options: { intervalMs: number; timeoutMs: number; sleep: (ms: number) => Promise<void>; now: () => number },
+  options: { intervalMs: number; timeoutMs: number; sleep: Sleep; now: () => number; signal?: AbortSignal },
 ): Promise<void> {
   const pending = () => states.filter((s) => s.status === 'requested' || (s.status === 'adopted' && str(at(s.raw, 'properties', 'provisioningState')) !== 'Succeeded'));
   const settle = async (state: SnapshotState, raw: Json, requestIds: string[]) => {
@@ -207,19 +211,24 @@ export async function awaitSnapshots(
       await recorder.record('step.failed', { step: 'snapshot', snapshotId: state.id, error: state.error.toRecord(), requestIds }, target);
     }
   };
+  /** Ends the wait: every snapshot still pending fails with `errorOf` its state. */
+  const giveUp = async (errorOf: (state: SnapshotState) => CustodyError) => {
+    for (const state of pending()) {
+      state.status = 'failed';
+      state.error = errorOf(state);
+      await recorder.record('step.failed', { step: 'snapshot', snapshotId: state.id, error: state.error.toRecord() }, target);
+    }
+  };
   // Adopted snapshots that had already finished are settled without a request.
   for (const state of states.filter((s) => s.status === 'adopted' && str(at(s.raw, 'properties', 'provisioningState')) === 'Succeeded')) await settle(state, state.raw!, state.requestIds ?? []);
   const deadline = options.now() + options.timeoutMs;
   while (pending().length > 0) {
     if (options.now() > deadline) {
-      for (const state of pending()) {
-        state.status = 'failed';
-        state.error = new CustodyError('E_TIMEOUT', `snapshot ${state.id} did not finish within ${options.timeoutMs} ms`, { resource: state.id, retryable: true });
-        await recorder.record('step.failed', { step: 'snapshot', snapshotId: state.id, error: state.error.toRecord() }, target);
-      }
-      return;
+      return giveUp((state) => new CustodyError('E_TIMEOUT', `snapshot ${state.id} did not finish within ${options.timeoutMs} ms`, { resource: state.id, retryable: true }));
     }
-    await options.sleep(options.intervalMs);
+    if (!(await pauseUnlessStopped(options.sleep, options.intervalMs, options.signal))) {
+      return giveUp((state) => stoppedWaiting(`snapshot ${state.id}`, state.id, 'the snapshot continues in Azure; resume the case to adopt it'));
+    }
     const listed = await existingSnapshots(clients, pending().map((s) => s.plan));
     for (const state of pending()) {
       const found = listed.get(resourceKey(state.id));

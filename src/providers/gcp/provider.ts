@@ -76,10 +76,11 @@ export function createGcpProvider(config: GcpConfig, deps: GcpProviderDeps = {})
   // the case must not record into the earlier run's recorder nor hand the later run the earlier
   // one's claims: the earlier run's session is closed.
   const runs = new RunStates(
-    (recorder) =>
+    (recorder, run) =>
       new GcpSession({
         config,
         recorder,
+        ...(run ? { signal: run } : {}),
         version: deps.version ?? '0.1.0',
         ...(deps.sourceAuth ? { sourceAuth: deps.sourceAuth } : {}),
         ...(deps.orchestratorEmail ? { orchestratorEmail: deps.orchestratorEmail } : {}),

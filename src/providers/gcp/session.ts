@@ -13,6 +13,7 @@ import { OperationWaiter } from './operation-waiter.js';
 import type { GcpOperationName } from './operations.js';
 import type { DiskSnapshotResult } from './snapshot.js';
 import type { AuthClient } from 'google-auth-library';
+import type { Sleep } from '../shared/stoppable-sleep.js';
 
 export interface GcpSessionOptions {
   config: GcpConfig;
@@ -22,7 +23,9 @@ export interface GcpSessionOptions {
   /** The orchestrator's email when `sourceAuth` does not carry one. */
   orchestratorEmail?: string;
   retry?: Partial<RetryPolicy>;
-  sleep?: (ms: number) => Promise<void>;
+  sleep?: Sleep;
+  /** The run's signal: once it aborts (the first Ctrl-C), the session's waits end at once. */
+  signal?: AbortSignal;
   /** Pause between wait rounds in which nothing finished (default: config gcp.operationPollMs, else 2 s). */
   waitIdleDelayMs?: number;
   /** Pause between snapshots.get polls for a snapshot not yet READY after its operation (default 5 s). */
@@ -58,11 +61,13 @@ export class GcpSession {
     this.waiter = new OperationWaiter({
       wait: (name, project) =>
         this.call('waitGlobalOperation', project, `projects/${options.config.forensicsProject}/global/operations/${name}`, undefined, async (c, o) => {
-          const [op] = await c.globalOperations.wait({ project: options.config.forensicsProject, operation: name }, o);
+          // The run's signal ends the long poll itself (google-gax call option), not only the loop.
+          const [op] = await c.globalOperations.wait({ project: options.config.forensicsProject, operation: name }, { ...o, ...(options.signal ? { signal: options.signal } : {}) });
           return { name: op.name ?? name, status: String(op.status ?? ''), error: op.error ?? null, targetId: op.targetId == null ? null : String(op.targetId), user: op.user ?? null, endTime: op.endTime ?? null };
         }),
       idleDelayMs: options.waitIdleDelayMs ?? options.config.operationPollMs ?? DEFAULT_OPERATION_POLL_MS,
       ...(options.sleep ? { sleep: options.sleep } : {}),
+      ...(options.signal ? { signal: options.signal } : {}),
     });
   }
 

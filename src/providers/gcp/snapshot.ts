@@ -22,6 +22,7 @@ import { snapshotLabelsFor, snapshotNameFor, snapshotRequestIdFor } from './ids.
 import { resourceManagerBase } from './resource-manager.js';
 import type { GcpSession } from './session.js';
 import { gcpTargetKey, resourceNameOf, type GcpDiskTarget } from './targets.js';
+import { pauseUnlessStopped, timerSleep } from '../shared/stoppable-sleep.js';
 import type { protos } from '@google-cloud/compute';
 
 type Snapshot = protos.google.cloud.compute.v1.ISnapshot;
@@ -226,7 +227,7 @@ async function takeSnapshot(...[session, recorder, target, disk, description, si
       }
     }
     if (operationName) {
-      const done = await session.waiter.waitFor(operationName, disk.project);
+      const done = await session.waiter.waitFor(operationName, disk.project, `snapshot ${name} (operation ${operationName})`);
       const failure = done.error?.errors?.[0];
       if (failure) {
         const gone = failure.code === 'RESOURCE_NOT_FOUND';
@@ -358,7 +359,7 @@ async function readEvidenceHold(session: GcpSession, disk: GcpDiskTarget, forens
 /** The snapshot once READY, or FAILED (which it stays); DELETING, gone or too slow is thrown. */
 async function waitUntilReady(session: GcpSession, disk: GcpDiskTarget, name: string, evidenceId: string): Promise<Snapshot> {
   const deadline = Date.now() + session.config.snapshotTimeoutSeconds * 1000;
-  const sleep = session.options.sleep ?? ((ms: number) => new Promise<void>((r) => setTimeout(r, ms)));
+  const sleep = session.options.sleep ?? timerSleep;
   for (;;) {
     const snapshot = await getExisting(session, disk, name, evidenceId);
     if (!snapshot) throw new CustodyError('E_NOT_FOUND', `snapshot ${name} disappeared before it was READY`, { resource: name });
@@ -367,6 +368,8 @@ async function waitUntilReady(session: GcpSession, disk: GcpDiskTarget, name: st
       throw new CustodyError('E_CLOUD', `snapshot ${name} is ${snapshot.status}`, { resource: name });
     }
     if (Date.now() > deadline) throw new CustodyError('E_TIMEOUT', `snapshot ${name} was not READY after ${session.config.snapshotTimeoutSeconds} s (status ${snapshot.status})`, { resource: name });
-    await sleep(session.options.readyPollMs ?? 5000);
+    if (!(await pauseUnlessStopped(sleep, session.options.readyPollMs ?? 5000, session.options.signal))) {
+      throw new CustodyError('E_CLOUD', `stopped waiting for snapshot ${name} to be READY: the run was cancelled (the snapshot continues in GCP; resume the case to adopt it)`, { resource: name });
+    }
   }
 }

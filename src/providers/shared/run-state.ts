@@ -13,11 +13,12 @@ export class RunStates<State> {
   private ended: Promise<void> = Promise.resolve();
 
   /**
-   * @param start makes a run's state on its first use, with the recorder of that run.
+   * @param start makes a run's state on its first use, with the recorder and the signal of that
+   *   run (a state whose waits must end when the run is stopped listens to it).
    * @param end releases a state once a later run of its case replaced it, or on close.
    */
   constructor(
-    private readonly start: (recorder: CaseRecorder) => State,
+    private readonly start: (recorder: CaseRecorder, run: AbortSignal | undefined) => State,
     private readonly end: (state: State) => void | Promise<void> = () => {},
   ) {}
 
@@ -30,7 +31,7 @@ export class RunStates<State> {
     const held = this.current.get(recorder.caseId);
     if (held && held.run === run) return held.state;
     if (held) this.retire(held.state);
-    const state = this.start(recorder);
+    const state = this.start(recorder, run);
     this.current.set(recorder.caseId, { run, state });
     return state;
   }
