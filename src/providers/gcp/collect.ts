@@ -11,7 +11,7 @@ import { jsonEvidence } from '../../core/redact-json.js';
 import type { CaseRecorder, ProgressSink, TargetOutcome } from '../../core/ports.js';
 import { attachedDisks, getDisk, getInstance, toEvidenceJson, type Disk } from './describe.js';
 import type { GcpSession } from './session.js';
-import { snapshotDisk, type DiskSnapshotResult } from './snapshot.js';
+import { earlierSnapshotRequests, snapshotDisk, type DiskSnapshotResult } from './snapshot.js';
 import { gcpTargetKey, resourceNameOf, type GcpDiskTarget, type GcpInstanceTarget, type GcpTarget } from './targets.js';
 import { collectVolatile } from './volatile.js';
 
@@ -90,6 +90,11 @@ export async function collectGcpInstance(run: GcpTargetRun, target: GcpInstanceT
       cloudIds: { instanceId: String(instance.id ?? ''), project: target.project, zone: target.zone },
     });
   } catch (error) {
+    // Deleted since an earlier run of the case: the snapshots that run asked for are still carried through.
+    if (isCustodyError(error) && error.code === 'E_NOT_FOUND') {
+      const carried = await carryEarlierSnapshots(run, key, evidenceId, error);
+      if (carried) return carried;
+    }
     return failed(run, key, 'describe', error, []);
   }
   run.progress?.({ target: key, step: 'volatile', state: 'started' });
@@ -120,6 +125,22 @@ export async function collectGcpInstance(run: GcpTargetRun, target: GcpInstanceT
     return { ...outcome, status: 'partial', reason: `volatile evidence unavailable: ${volatile.unavailable.map((u) => `${u.what} (${u.reason})`).join('; ')}` };
   }
   return outcome;
+}
+
+/**
+ * An instance deleted since an earlier run of the case: nothing of it can be read or snapshotted
+ * any more, but the snapshots that run asked for (in the forensics project, under the names the
+ * case gave them) are evidence. They are adopted by name, waited for until READY and recorded as
+ * the case's artefacts; a disk with no snapshot there is not snapshotted again. Never `collected`.
+ * Undefined when no earlier run asked for a snapshot: the target fails as before.
+ */
+async function carryEarlierSnapshots(run: GcpTargetRun, key: string, evidenceId: string, gone: CustodyError): Promise<TargetOutcome | undefined> {
+  const asked = earlierSnapshotRequests(run.recorder, key);
+  if (asked.length === 0) return undefined;
+  await run.recorder.record('step.failed', { step: 'describe', error: gone.toRecord() }, key);
+  const snapshots = await allSettledOrThrow(asked.map(({ disk, description }) => snapshotDisk(run.session, run.recorder, key, disk, description, run.signal, { adoptOnly: true })));
+  const stored = historyOf(run.recorder).storedName(evidenceId, 'instance.json') !== undefined ? [evidenceId] : [];
+  return outcomeOf(run, key, snapshots, stored, [`${gone.message}; the snapshots an earlier run of the case asked for were carried through`]);
 }
 
 /** A disk named on its own (zonal or regional). */

@@ -21,7 +21,7 @@ import type { Disk } from './describe.js';
 import { snapshotLabelsFor, snapshotNameFor, snapshotRequestIdFor } from './ids.js';
 import { resourceManagerBase } from './resource-manager.js';
 import type { GcpSession } from './session.js';
-import { gcpTargetKey, resourceNameOf, type GcpDiskTarget } from './targets.js';
+import { diskTargetFromUrl, gcpTargetKey, resourceNameOf, type GcpDiskTarget } from './targets.js';
 import { pauseUnlessStopped, timerSleep } from '../shared/stoppable-sleep.js';
 import type { protos } from '@google-cloud/compute';
 
@@ -103,6 +103,8 @@ export async function snapshotDisk(
   disk: GcpDiskTarget,
   description: Disk,
   signal?: AbortSignal,
+  /** `adoptOnly`: a snapshot the case does not hold under the disk's name is not inserted (its instance is gone). */
+  options: { adoptOnly?: boolean } = {},
 ): Promise<DiskSnapshotResult> {
   const diskKey = gcpTargetKey(disk);
   const claim = session.diskClaims.get(diskKey);
@@ -114,12 +116,12 @@ export async function snapshotDisk(
     );
     return claim.result;
   }
-  const result = takeSnapshot(session, recorder, target, disk, description, signal);
+  const result = takeSnapshot(session, recorder, target, disk, description, signal, options);
   session.diskClaims.set(diskKey, { by: target, result });
   return result;
 }
 
-async function takeSnapshot(...[session, recorder, target, disk, description, signal]: Parameters<typeof snapshotDisk>): Promise<DiskSnapshotResult> {
+async function takeSnapshot(...[session, recorder, target, disk, description, signal, options]: Parameters<typeof snapshotDisk>): Promise<DiskSnapshotResult> {
   const config = session.config;
   const forensics = config.forensicsProject;
   const diskKey = gcpTargetKey(disk);
@@ -164,6 +166,10 @@ async function takeSnapshot(...[session, recorder, target, disk, description, si
       requestId = snapshotRequestIdFor(recorder.caseId, evidenceId, attempt);
       result.snapshotName = name;
       snapshot = await getExisting(session, disk, name, evidenceId);
+    }
+    if (!snapshot && options?.adoptOnly) {
+      // The instance is gone: a disk left behind no longer holds what the case set out to preserve.
+      throw new CustodyError('E_NOT_FOUND', `the case holds no snapshot of ${diskKey} (${name} is not in ${forensics}): its instance is gone, and the disk is not snapshotted again`, { resource: snapshotResource });
     }
     if (snapshot) {
       await recorder.record(
@@ -372,4 +378,23 @@ async function waitUntilReady(session: GcpSession, disk: GcpDiskTarget, name: st
       throw new CustodyError('E_CLOUD', `stopped waiting for snapshot ${name} to be READY: the run was cancelled (the snapshot continues in GCP; resume the case to adopt it)`, { resource: name });
     }
   }
+}
+
+/** A disk an earlier run of the case asked to snapshot for a target, as its `snapshot.requested` entry names it. */
+export interface EarlierSnapshotRequest {
+  disk: GcpDiskTarget;
+  /** The disk's id when the request was made: what an adopted snapshot's `sourceDiskId` must match. */
+  description: Disk;
+}
+
+/** The disks `target`'s snapshot requests named (first request of each evidence id, in ledger order). */
+export function earlierSnapshotRequests(recorder: CaseRecorder, target: string): EarlierSnapshotRequest[] {
+  const seen = new Map<string, EarlierSnapshotRequest>();
+  for (const entry of historyOf(recorder).about('snapshot.requested', target)) {
+    const d = entry.data;
+    if (d.operation !== 'compute.snapshots.insert' || typeof d.evidenceId !== 'string' || typeof d.sourceDisk !== 'string' || seen.has(d.evidenceId)) continue;
+    const disk = diskTargetFromUrl(d.sourceDisk);
+    if (disk) seen.set(d.evidenceId, { disk, description: { id: typeof d.sourceDiskId === 'string' ? d.sourceDiskId : null } });
+  }
+  return [...seen.values()];
 }

@@ -453,6 +453,36 @@ describe('a run cut off after a cloud call (what a kill -9 or a full disk leaves
   );
 });
 
+describe('an instance deleted between a cut-off run and its resume', () => {
+  it.each([
+    ['its disks kept', false],
+    ['its disks deleted with it', true],
+  ] as const)('%s: the snapshots the cut-off run asked for are adopted by name and recorded as evidence, none is inserted again, and the instance is partial, saying why', async (_label, disksToo) => {
+    fx = await startGcpFixture();
+    const first = new CutRecorder('snapshot.completed');
+    await expect(collectGcpTarget({ session: fx.newSession(first), recorder: first }, parseGcpTarget(WEB_1))).rejects.toMatchObject({ code: 'E_LEDGER' });
+    const sent = first.log.filter((e) => e.type === 'snapshot.requested').length;
+    while ((fx.lab.server.calls.get('compute.snapshots.insert') ?? 0) < sent) await new Promise((r) => setTimeout(r, 5));
+    const existing = [...fx.lab.state.snapshots.values()].filter((s) => s.project === 'custody-forensics').map((s) => s.name).sort();
+    expect(existing).toHaveLength(2);
+    const inserts = fx.lab.server.calls.get('compute.snapshots.insert');
+    // Whoever the case is about deletes the instance (and, with auto-delete, its disks).
+    const instance = fx.lab.state.instances.get(LabGcpState.instanceKey('web-prod', 'us-central1-a', 'web-1'))!;
+    fx.lab.state.instances.delete(LabGcpState.instanceKey('web-prod', 'us-central1-a', 'web-1'));
+    if (disksToo) for (const [key, disk] of fx.lab.state.disks) if (disk.users.some((u) => u.endsWith(`/instances/${instance.name}`))) fx.lab.state.disks.delete(key);
+
+    const resumed = new ContentRecorder(first.log);
+    const outcome = await collectGcpTarget({ session: fx.newSession(resumed), recorder: resumed }, parseGcpTarget(WEB_1));
+    const after = resumed.log.slice(first.log.length);
+    expect(fx.lab.server.calls.get('compute.snapshots.insert')).toBe(inserts);
+    expect(after.filter((e) => e.type === 'snapshot.adopted').map((e) => e.data.snapshotName).sort()).toEqual(existing);
+    expect(after.filter((e) => e.type === 'artifact.recorded')).toHaveLength(2);
+    expect(outcome.status, outcome.reason).toBe('partial');
+    expect(outcome.reason).toContain('was not found');
+    expect(outcome.reason).toContain('2 of 2 disks preserved');
+  });
+});
+
 // Serial port output is paged (start/next) up to a fixed number of pages: output that goes on past
 // them is recorded as cut, and the target is partial, never collected on a file that stops short.
 describe('serial port output longer than the pages read', () => {
