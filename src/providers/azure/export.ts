@@ -289,7 +289,12 @@ export async function exportSources(recorder: CaseRecorder, clients: AzureClient
     copying = copying.filter((i) => i.copying && !i.result.error);
     if (copying.length === 0) break;
     if (timing.now() > deadline) {
-      for (const item of copying) await fail(recorder, target, item, 'copy', new CustodyError('E_TIMEOUT', `copy into ${item.result.blobName} did not finish`, { resource: item.result.blobName!, retryable: true }));
+      // Still pending in Azure: like a stopped run's, each copy keeps the grant it reads through.
+      for (const item of copying) {
+        item.grantKeptForCopy = item.granted;
+        const grant = item.granted ? `; it keeps reading through the export grant of ${item.state.id}, which is left open for it` : '';
+        await fail(recorder, target, item, 'copy', new CustodyError('E_TIMEOUT', `copy into ${item.result.blobName} did not finish within ${timing.timeoutMs} ms${grant}; resume the case to adopt the copy${item.granted ? ', which then revokes the grant' : ''}`, { resource: item.result.blobName!, retryable: true }));
+      }
       break;
     }
     if (!(await pauseUnlessStopped(timing.sleep, timing.intervalMs, timing.signal))) {
@@ -303,7 +308,7 @@ export async function exportSources(recorder: CaseRecorder, clients: AzureClient
     }
   }
 
-  // A stopped run's copy still pending reads through its grant: revoking it would break the copy.
+  // A copy still pending (the run stopped, or its wait timed out) reads through its grant: revoking it would break the copy.
   for (const item of items.filter((i) => i.grantKeptForCopy)) await leaveGrantOpen(recorder, target, item);
 
   // 4 (before 3: the SAS is not needed to hash the copy). Revoke every grant that was made.
@@ -422,7 +427,8 @@ function grantStillOpen(item: Pending, error: unknown): CustodyError {
  */
 async function leaveGrantOpen(recorder: CaseRecorder, target: string, item: Pending): Promise<void> {
   const until = item.grantExpiresOn ? ` until ${item.grantExpiresOn}` : ' until it expires (expiry not known)';
-  const reason = `the run was cancelled while the copy into ${item.result.blobName} was still pending: the copy reads ${item.state.id} through this grant, so it is left open${until}, not revoked (that would break the copy); a resume adopts the copy and revokes the grant once it is done`;
+  const why = item.result.error?.code === 'E_TIMEOUT' ? 'the wait for it timed out' : 'the run was cancelled';
+  const reason = `${why} while the copy into ${item.result.blobName} was still pending: the copy reads ${item.state.id} through this grant, so it is left open${until}, not revoked (that would break the copy); a resume adopts the copy and revokes the grant once it is done`;
   const open = new CustodyError('E_CLOUD', `the read grant (SAS) on ${item.state.id} is left open${until} for the copy into ${item.result.blobName}, still pending`, { resource: item.state.id });
   item.result.grantOpen = { error: open, ...(item.grantExpiresOn ? { expiresOn: item.grantExpiresOn } : {}) };
   await recorder.record('export.left-open', { source: item.state.id, blob: item.result.blobName, copyId: item.copyId, ...(item.grantExpiresOn ? { grantExpiresOn: item.grantExpiresOn } : {}), reason }, target);
