@@ -486,27 +486,27 @@ export function createArmHandler(ctx: ArmContext) {
           if (!found) throw notFound(`${C}/restorePointCollections/restorePoints`, `${names[1]}/${names[3]}`, rg);
           return found;
         };
-        const rpModel = (p: LabRestorePoint) => {
-          const c = collection();
-          const vm = world.vms.get(key(c.sourceId));
-          const drpFor = (diskId: string | undefined) => [...p.diskRestorePoints.values()].find((d) => diskId && key(d.sourceDiskId) === key(diskId));
-          const done = p.pendingPolls <= 0;
+        const rpModel = (p: LabRestorePoint) => ({
+          name: p.id.split('/').pop(),
+          id: p.id,
+          type: `${C}/restorePointCollections/restorePoints`,
+          properties: {
+            consistencyMode: p.consistencyMode,
+            timeCreated: p.timeCreated,
+            provisioningState: p.pendingPolls <= 0 ? 'Succeeded' : 'Creating',
+            sourceMetadata: p.sourceMetadata,
+          },
+        });
+        // Read-only and captured once, as the spec's RestorePointSourceMetadata is: a point read
+        // after its VM (or a disk) is deleted still names them (test/lab/azure/spec-facts.json).
+        const sourceMetadataOf = (vm: LabVm, c: LabRestorePointCollection, drps: LabRestorePoint['diskRestorePoints']) => {
+          const drpFor = (diskId: string) => [...drps.values()].find((d) => key(d.sourceDiskId) === key(diskId));
           return {
-            name: p.id.split('/').pop(),
-            id: p.id,
-            type: `${C}/restorePointCollections/restorePoints`,
-            properties: {
-              consistencyMode: p.consistencyMode,
-              timeCreated: p.timeCreated,
-              provisioningState: done ? 'Succeeded' : 'Creating',
-              sourceMetadata: {
-                vmId: vm?.vmId,
-                location: c.location,
-                storageProfile: {
-                  osDisk: vm?.osDiskId ? { name: vm.osDiskId.split('/').pop(), managedDisk: { id: vm.osDiskId }, diskRestorePoint: { id: drpFor(vm.osDiskId)?.id } } : undefined,
-                  dataDisks: (vm?.dataDisks ?? []).map((d) => ({ lun: d.lun, name: d.id.split('/').pop(), managedDisk: { id: d.id }, diskRestorePoint: { id: drpFor(d.id)?.id } })),
-                },
-              },
+            vmId: vm.vmId,
+            location: c.location,
+            storageProfile: {
+              osDisk: vm.osDiskId ? { name: vm.osDiskId.split('/').pop(), managedDisk: { id: vm.osDiskId }, diskRestorePoint: { id: drpFor(vm.osDiskId)?.id } } : undefined,
+              dataDisks: vm.dataDisks.map((d) => ({ lun: d.lun, name: d.id.split('/').pop(), managedDisk: { id: d.id }, diskRestorePoint: { id: drpFor(d.id)?.id } })),
             },
           };
         };
@@ -521,13 +521,14 @@ export function createArmHandler(ctx: ArmContext) {
               if (vm.scaleSet) throw new ArmError(400, 'OperationNotAllowed', 'Restore points are not supported for virtual machines in a uniform virtual machine scale set.');
               if (mode !== undefined && mode !== 'CrashConsistent') throw new ArmError(400, 'InvalidParameter', "Only 'CrashConsistent' may be requested as consistencyMode.");
               if (c.points.get(key(rpId))) return { status: 200, body: rpModel(c.points.get(key(rpId))!) };
-              const p: LabRestorePoint = { id: rpId, consistencyMode: mode ?? 'ApplicationConsistent', timeCreated: new Date(ctx.now()).toISOString(), pendingPolls: ctx.operationPolls, diskRestorePoints: new Map() };
+              const drps: LabRestorePoint['diskRestorePoints'] = new Map();
               for (const diskId of [vm.osDiskId, ...vm.dataDisks.map((d) => d.id)]) {
                 const disk = diskId ? world.disks.get(key(diskId)) : undefined;
                 if (!disk) continue;
                 const drpId = `${rpId}/diskRestorePoints/${disk.id.split('/').pop()}_${disk.uniqueId}`;
-                p.diskRestorePoints.set(key(drpId), { id: drpId, sourceDiskId: disk.id, content: Buffer.from(disk.content) });
+                drps.set(key(drpId), { id: drpId, sourceDiskId: disk.id, content: Buffer.from(disk.content) });
               }
+              const p: LabRestorePoint = { id: rpId, consistencyMode: mode ?? 'ApplicationConsistent', timeCreated: new Date(ctx.now()).toISOString(), pendingPolls: ctx.operationPolls, diskRestorePoints: drps, sourceMetadata: sourceMetadataOf(vm, c, drps) };
               c.points.set(key(rpId), p);
               return { status: 201, body: rpModel(p), headers: startOperation(sub, c.location, () => rpModel(p), apiVersion) };
             } };

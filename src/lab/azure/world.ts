@@ -72,6 +72,8 @@ export interface LabRestorePoint {
   timeCreated: string;
   pendingPolls: number;
   diskRestorePoints: Map<string, { id: string; sourceDiskId: string; content: Buffer; activeSas?: { url: string; blob: string; expiresOn: string } }>;
+  /** The VM as it was when the point was made (ARM's read-only sourceMetadata): kept after the VM is deleted. */
+  sourceMetadata: Record<string, unknown>;
 }
 
 export interface LabAsyncOperation {

@@ -6,6 +6,8 @@
  * Multi-disk consistency: a VM gets a crash-consistent restore point where it supports one
  * (restore-point.ts), else one incremental snapshot per disk (crash-consistent per disk, not
  * across disks); `consistency.chosen` records which and why. A disk target is always per-disk.
+ * A VM deleted since an earlier run of the case is carried through from what that run asked for
+ * (its snapshots by name, or its restore point by id: kept-restore-point.ts), never taken again.
  */
 import { evidenceIdFor } from '../../core/case-id.js';
 import { historyOf } from '../../core/case-history.js';
@@ -17,7 +19,8 @@ import type { AzureConfig } from './config.js';
 import { describeDisk, describeNics, describeVm, type DiskFacts, type VmFacts } from './describe.js';
 import { diskLedger, earlierSnapshotRequests, type DiskLedgerState, type EarlierSnapshotRequest } from './disk-ledger.js';
 import { exportSources, snapshotExportSource, type ExportSource } from './export.js';
-import { restorePointUnsupported, takeRestorePoint } from './restore-point.js';
+import { earlierRestorePointRequest, findKeptRestorePoint } from './kept-restore-point.js';
+import { restorePointUnsupported, takeRestorePoint, type FoundRestorePoint } from './restore-point.js';
 import { resourceKey, sameResource } from './resource-id.js';
 import { awaitSnapshots, planSnapshot, requestSnapshots, type SnapshotState } from './snapshots.js';
 import type { AzureTarget } from './targets.js';
@@ -86,9 +89,11 @@ export async function collectAzureTarget(ctx: AzureRunContext, target: AzureTarg
 
   let disks: Array<Pick<DiskFacts, 'id' | 'role' | 'lun'>> = [];
   let vmFacts: VmFacts | undefined;
-  // A VM gone since an earlier run: why, and the disks that run asked to snapshot.
+  // A VM gone since an earlier run: why, and the disks that run asked to snapshot, or the restore
+  // point it asked for (kept-restore-point.ts) with the disks that point holds.
   let vmGone: CustodyError | undefined;
   let earlier: EarlierSnapshotRequest[] = [];
+  let keptPoint: { restorePointId: string; found: FoundRestorePoint; disks: DiskFacts[] } | undefined;
   try {
     if (target.kind === 'azure-disk') {
       disks = [{ id: target.id, role: 'data' }];
@@ -125,9 +130,21 @@ export async function collectAzureTarget(ctx: AzureRunContext, target: AzureTarg
     // Deleted since an earlier run of the case: the per-disk snapshots that run asked for are
     // evidence all the same, carried through below (adopted by name, never requested again).
     earlier = e.code === 'E_NOT_FOUND' && target.kind !== 'azure-disk' ? earlierSnapshotRequests(recorder, label) : [];
-    if (earlier.length === 0) return { target: label, status: 'failed', reason: `${e.message}${restorePointKept(recorder, label)}`, error: e.toRecord(), evidenceIds };
+    // Or the restore point it asked for, adopted by the id the ledger holds, never made again.
+    const pointId = e.code === 'E_NOT_FOUND' && target.kind !== 'azure-disk' && earlier.length === 0 ? earlierRestorePointRequest(recorder, label) : undefined;
+    if (pointId) {
+      const kept = await findKeptRestorePoint(recorder, clients, pointId, label);
+      const asked = `the restore point an earlier run of the case asked for (${pointId})`;
+      if ('error' in kept) {
+        const why = kept.error.code === 'E_NOT_FOUND' ? `${asked} is gone too (${kept.error.message})` : `${asked} could not be read (${kept.error.message})`;
+        return { target: label, status: 'failed', reason: `${e.message}; ${why}`, error: e.toRecord(), evidenceIds };
+      }
+      if (kept.disks.length === 0) return { target: label, status: 'failed', reason: `${e.message}; ${asked} names no disk restore point to carry through`, error: e.toRecord(), evidenceIds };
+      keptPoint = { restorePointId: pointId, ...kept };
+    }
+    if (earlier.length === 0 && !keptPoint) return { target: label, status: 'failed', reason: e.message, error: e.toRecord(), evidenceIds };
     vmGone = e;
-    disks = earlier.map((r) => r.disk);
+    disks = keptPoint ? keptPoint.disks : earlier.map((r) => r.disk);
   }
 
   const evidenceIdOf = (disk: Pick<DiskFacts, 'id'>) => evidenceIdFor(recorder.caseId, resourceKey(disk.id));
@@ -144,10 +161,11 @@ export async function collectAzureTarget(ctx: AzureRunContext, target: AzureTarg
     const described: DiskFacts[] = [];
     for (const disk of own) {
       const evidenceId = evidenceIdOf(disk);
-      const asked = earlier.find((r) => r.evidenceId === evidenceId);
+      const asked = earlier.find((r) => r.evidenceId === evidenceId)?.disk ?? keptPoint?.disks.find((d) => evidenceIdOf(d) === evidenceId);
       if (vmGone && asked) {
-        // Not read again: the snapshot is adopted by the facts its request recorded.
-        described.push(asked.disk);
+        // Not read again: the snapshot or disk restore point is adopted by the facts its request
+        // (or the restore point's sourceMetadata) recorded.
+        described.push(asked);
         resultOf(evidenceId).described = historyOf(recorder).storedName(evidenceId, 'disk.json') !== undefined;
         continue;
       }
@@ -190,6 +208,21 @@ export async function collectAzureTarget(ctx: AzureRunContext, target: AzureTarg
       if (!sources) {
         await recorder.record('consistency.chosen', { mode: 'per-disk', reason: `${fallback}: one incremental snapshot per disk, each crash-consistent on its own, not consistent across disks`, disks: described.map((d) => d.id) }, label);
       }
+    } else if (keptPoint) {
+      // The VM is gone: its restore point is carried through as a normal run carries it, or not at
+      // all. Never a snapshot in its place: it would hold what is left of the disks now, not the
+      // disks at the instant the case preserved them.
+      sources = [];
+      if (described.length > 0) {
+        const taken = await takeRestorePoint(recorder, clients, config, { id: label, location: '' }, described, evidenceIdOf, targetEvidence, timing, keptPoint.found);
+        if ('sources' in taken) {
+          sources = taken.sources;
+          await recorder.record('consistency.chosen', { mode: 'crash-consistent-restore-point', restorePointId: taken.restorePointId, disks: described.map((d) => d.id) }, label);
+        } else {
+          const why = 'stopped' in taken ? taken.stopped.message : `${taken.fallback}; no snapshot is taken in its place of a VM that is gone`;
+          for (const disk of described) resultOf(evidenceIdOf(disk)).problems.push(`disk ${disk.id}: ${why}`);
+        }
+      }
     }
     if (!sources) {
       const plans = described.map((disk) => planSnapshot(config, recorder.caseId, disk, evidenceIdOf(disk), label));
@@ -199,7 +232,12 @@ export async function collectAzureTarget(ctx: AzureRunContext, target: AzureTarg
     }
     const exports = await exportSources(recorder, clients, config, sources, label, timing);
 
-    for (const source of sources) resultOf(source.evidenceId).preserved = true;
+    for (const source of sources) {
+      resultOf(source.evidenceId).preserved = true;
+      // The case holds its snapshot or disk restore point: evidence of the target even where the
+      // disk was not described in this run (its VM gone).
+      evidenceIds.push(source.evidenceId);
+    }
     for (const state of states.filter((s) => s.status === 'failed')) resultOf(state.plan.evidenceId).problems.push(`snapshot of ${state.plan.disk.id}: ${state.error?.message}`);
     for (const result of exports) {
       const disk = resultOf(result.evidenceId);
@@ -230,7 +268,10 @@ export async function collectAzureTarget(ctx: AzureRunContext, target: AzureTarg
     problems.push(...all.flatMap((r) => r.problems));
     const hashed = all.filter((r) => r.hashed).length;
     // Never collected: the VM itself could not be read again.
-    if (vmGone) problems.unshift(`${vmGone.message}; the snapshots an earlier run of the case took of its disks were carried through (${hashed} of ${disks.length} copied and hashed)`);
+    if (vmGone) {
+      const carried = keptPoint ? `the restore point an earlier run of the case asked for (${keptPoint.restorePointId}) was carried through (${hashed} of ${disks.length} disks copied and hashed)` : `the snapshots an earlier run of the case took of its disks were carried through (${hashed} of ${disks.length} copied and hashed)`;
+      problems.unshift(`${vmGone.message}; ${carried}`);
+    }
     const unique = [...new Set(evidenceIds)];
     if (problems.length === 0 && hashed === disks.length) return { target: label, status: 'collected', evidenceIds: unique };
     const preserved = all.filter((r) => r.preserved).length;
@@ -241,13 +282,6 @@ export async function collectAzureTarget(ctx: AzureRunContext, target: AzureTarg
     // A target that stopped part way still answers the targets waiting on its disks.
     for (const done of settle.values()) done();
   }
-}
-
-/** For a VM that is gone: the restore point an earlier run took of it, which stays where it is. */
-function restorePointKept(recorder: CaseRecorder, label: string): string {
-  const requested = historyOf(recorder).about('restorepoint.requested', label).at(-1);
-  if (!requested || typeof requested.data.restorePointId !== 'string') return '';
-  return `; the restore point an earlier run of the case took of it (${requested.data.restorePointId}) is kept, not exported without the VM`;
 }
 
 /**

@@ -11,7 +11,7 @@
 import { historyOf } from '../../core/case-history.js';
 import type { CaseRecorder } from '../../core/ports.js';
 import { CustodyError, isStopSignal } from '../../core/errors.js';
-import { callAzure, exchangesOf } from './arm-call.js';
+import { callAzure, exchangesOf, type AzureExchange } from './arm-call.js';
 import type { AzureClients } from './clients.js';
 import type { AzureConfig } from './config.js';
 import { requestIdsOf, type DiskFacts, type VmFacts } from './describe.js';
@@ -38,7 +38,18 @@ export function restorePointUnsupported(vm: VmFacts, disks: DiskFacts[]): string
   return undefined;
 }
 
-export function planRestorePoint(config: AzureConfig, vm: VmFacts, targetEvidenceId: string): RestorePointPlan {
+/**
+ * A restore point a resume read again before calling `takeRestorePoint` (kept-restore-point.ts: the
+ * VM is gone): its plan and answer, adopted as they are, and what the adoption entry adds.
+ */
+export interface FoundRestorePoint {
+  plan: RestorePointPlan;
+  raw: Json;
+  exchanges: AzureExchange[];
+  because: Record<string, unknown>;
+}
+
+export function planRestorePoint(config: AzureConfig, vm: Pick<VmFacts, 'id'>, targetEvidenceId: string): RestorePointPlan {
   const id = parseResourceId(vm.id);
   const inSoc = id.subscriptionId.toLowerCase() === config.socSubscriptionId.toLowerCase();
   return { subscriptionId: id.subscriptionId, resourceGroup: inSoc ? config.evidenceResourceGroup : config.stagingResourceGroup, collection: `custody-${targetEvidenceId}`, point: `custody-${targetEvidenceId}-crash` };
@@ -58,19 +69,21 @@ interface Timing {
  * disk, or a reason to fall back to per-disk snapshots (nothing is half-made by a fallback: a
  * failed restore point leaves no disk restore points to export), or — the run was stopped while
  * it was being made — `stopped`: no fallback then, the restore point carries on in Azure and a
- * resume adopts it (a stopped run starts nothing new).
+ * resume adopts it (a stopped run starts nothing new). With `found`, that point is adopted and
+ * nothing is created, whatever it answers.
  */
 export async function takeRestorePoint(
   recorder: CaseRecorder,
   clients: AzureClients,
   config: AzureConfig,
-  vm: VmFacts,
+  vm: Pick<VmFacts, 'id' | 'location'>,
   disks: DiskFacts[],
   evidenceIdOf: (disk: DiskFacts) => string,
   targetEvidenceId: string,
   timing: Timing,
+  found?: FoundRestorePoint,
 ): Promise<{ sources: ExportSource[]; restorePointId: string } | { fallback: string } | { stopped: CustodyError }> {
-  const plan = planRestorePoint(config, vm, targetEvidenceId);
+  const plan = found?.plan ?? planRestorePoint(config, vm, targetEvidenceId);
   const compute = clients.compute(plan.subscriptionId);
   const collectionId = `/subscriptions/${plan.subscriptionId}/resourceGroups/${plan.resourceGroup}/providers/Microsoft.Compute/restorePointCollections/${plan.collection}`;
   const pointId = `${collectionId}/restorePoints/${plan.point}`;
@@ -79,7 +92,7 @@ export async function takeRestorePoint(
   let answeredBy: string[] = [];
   let adopted = false;
   try {
-    const existing = await callAzure('getRestorePoint', pointId, (o) => compute.restorePoints.get(plan.resourceGroup, plan.collection, plan.point, o)).catch((error: CustodyError) => {
+    const existing = found ?? await callAzure('getRestorePoint', pointId, (o) => compute.restorePoints.get(plan.resourceGroup, plan.collection, plan.point, o)).catch((error: CustodyError) => {
       if (error.code === 'E_NOT_FOUND') return undefined;
       throw error;
     });
@@ -87,7 +100,7 @@ export async function takeRestorePoint(
       adopted = true;
       raw = obj(existing.raw);
       answeredBy = requestIdsOf(existing.exchanges);
-      await recorder.record('restorepoint.adopted', { restorePointId: str(raw.id) ?? pointId, provisioningState: str(at(raw, 'properties', 'provisioningState')), requestIds: answeredBy }, vm.id);
+      await recorder.record('restorepoint.adopted', { restorePointId: str(raw.id) ?? pointId, provisioningState: str(at(raw, 'properties', 'provisioningState')), requestIds: answeredBy, ...found?.because }, vm.id);
     } else {
       const tags = { CaseId: recorder.caseId, EvidenceId: targetEvidenceId, CreatedBy: 'cloud-custody' };
       await recorder.record('restorepoint.requested', { operation: 'restorePointCollections.createOrUpdate + restorePoints.create', collectionId, restorePointId: pointId, consistencyMode: 'CrashConsistent', vm: vm.id, tags }, vm.id);

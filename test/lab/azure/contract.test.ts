@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startAzureLab, type AzureLab } from '../../../src/lab/azure/server.js';
 import { LAB_APP_CLIENT_ID, LAB_CUSTOMER_SUBSCRIPTION, LAB_CUSTOMER_TENANT, LAB_STAGING_RG } from '../../../src/lab/azure/scenario.js';
+import { key } from '../../../src/lab/azure/world.js';
 
 const facts = JSON.parse(readFileSync(join(import.meta.dirname, 'spec-facts.json'), 'utf8')) as {
   operations: Record<string, { statuses: number[]; requestFields?: string[]; responseFields?: string[]; asyncHeader?: string; asyncPath?: string; finalFields?: string[] }>;
@@ -110,6 +111,29 @@ describe('the lab ARM holds to the REST descriptions', () => {
     expectShape({ ...done, status: 201 }, 'RestorePoints_Create');
     const drp = String(field(done.body, 'properties.sourceMetadata.storageProfile.osDisk.diskRestorePoint.id'));
     expect(drp).toMatch(/\/restorePoints\/rp1\/diskRestorePoints\/[^/]+_[0-9a-f-]{36}$/);
+  });
+
+  it('RestorePoints_Get after the VM and its disks are deleted: the point stays, with the sourceMetadata captured when it was made', async () => {
+    const { ids, world } = lab.estate;
+    const rpc = `/subscriptions/${sub}/resourceGroups/${LAB_STAGING_RG}/providers/Microsoft.Compute/restorePointCollections/contract-gone`;
+    await send('PUT', arm(rpc, '2025-04-01'), JSON.stringify({ location: 'eastus', properties: { source: { id: ids.vm } } }), json);
+    await send('PUT', arm(`${rpc}/restorePoints/rp1`, '2025-04-01'), JSON.stringify({ properties: { consistencyMode: 'CrashConsistent' } }), json);
+    const before = await send('GET', arm(`${rpc}/restorePoints/rp1`, '2025-04-01'));
+    const deleted = [ids.vm, ids.vmOsDisk, ids.vmDataDisk].map((id) => [key(id), world.vms.get(key(id)), world.disks.get(key(id))] as const);
+    world.vms.delete(key(ids.vm));
+    for (const id of [ids.vmOsDisk, ids.vmDataDisk]) world.disks.delete(key(id));
+    try {
+      const after = await send('GET', arm(`${rpc}/restorePoints/rp1`, '2025-04-01'));
+      expectShape(after, 'RestorePoints_Get');
+      expect(field(after.body, 'properties.sourceMetadata')).toEqual(field(before.body, 'properties.sourceMetadata'));
+      expect(field(after.body, 'properties.sourceMetadata.storageProfile.osDisk.managedDisk.id')).toBe(ids.vmOsDisk);
+      expect(field(after.body, 'properties.sourceMetadata.storageProfile.dataDisks')).toEqual([expect.objectContaining({ lun: 0, managedDisk: { id: ids.vmDataDisk } })]);
+    } finally {
+      for (const [k, vm, disk] of deleted) {
+        if (vm) world.vms.set(k, vm);
+        if (disk) world.disks.set(k, disk);
+      }
+    }
   });
 
   it('VirtualMachines_RetrieveBootDiagnosticsData returns both blob URIs', async () => {

@@ -2,14 +2,18 @@
  * An Azure VM deleted between a cut-off run and its resume. Its per-disk snapshots, taken by the
  * cut-off run, are evidence. The resume does not leave them in the staging group: it adopts them
  * by the names the case gave them, then exports, copies, hashes and seals them. No disk is
- * snapshotted a second time. The VM itself could not be collected again, so the target ends
- * `partial`, never `collected`. One fixture per test: each deletes the estate's VM.
+ * snapshotted a second time. A crash-consistent restore point the cut-off run asked for instead
+ * is adopted by its id and its disk restore points carried through the same way; none is made
+ * again, and a point deleted too fails the target with a reason naming it. The VM itself could
+ * not be collected again, so the target ends `partial`, never `collected`. One fixture per test:
+ * each deletes the estate's VM.
  */
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { verifyCase } from '../../../src/custody/index.js';
 import { collectAzureTarget } from '../../../src/providers/azure/collect.js';
 import { parseAzureTarget } from '../../../src/providers/azure/targets.js';
 import { key } from '../../../src/lab/azure/world.js';
+import { evidenceIdFor } from '../../../src/core/case-id.js';
 import { cutAt, evidenceVersions, startAzureFixture, type AzureFixture } from './fixture.js';
 
 let fx: AzureFixture;
@@ -60,9 +64,72 @@ describe('an Azure VM deleted between a cut-off run and its resume (per-disk sna
     const verified = await verifyCase(again.caseDir);
     expect(verified.problems).toEqual([]);
   });
+});
 
-  it('restore point: the VM fails as before and its reason names the restore point the case keeps (no snapshot is taken of a disk left behind)', async () => {
-    const caseId = 'IR-AZ-GONE-RP';
+describe('an Azure VM deleted between a cut-off run and its resume (crash-consistent restore point)', () => {
+  const pointsOf = (caseId: string) => [...fx.lab.estate.world.restorePointCollections.values()].filter((c) => c.tags.CaseId === caseId).flatMap((c) => [...c.points.values()]);
+
+  it.each([
+    ['cut before any export, its disks kept', 'export.requested', false],
+    ['cut before the completed restore point was recorded, its disks deleted with it', 'restorepoint.completed', true],
+  ] as const)('%s: the restore point the cut-off run asked for is adopted, its disk restore points exported, hashed and sealed, none is made again, the VM is partial and says why, and the case verifies', async (_label, cut, disksToo) => {
+    const caseId = `IR-AZ-GONE-RP-${disksToo ? 'DISKS' : 'VM'}`;
+    const { ids, world } = fx.lab.estate;
+    const target = parseAzureTarget(ids.vm);
+    const first = await fx.openTestCase(caseId);
+    await expect(collectAzureTarget(fx.run(cutAt(first, cut)), target)).rejects.toMatchObject({ code: 'E_LEDGER' });
+    await first.release();
+    const point = first.entries().find((e) => e.type === 'restorepoint.requested')!.data.restorePointId as string;
+    const made = pointsOf(caseId);
+    expect(made.map((p) => p.id)).toEqual([point]);
+    const drps = [...made[0]!.diskRestorePoints.values()].map((d) => d.id).sort();
+    expect(drps).toHaveLength(2);
+    expect(evidenceVersions(fx, caseId)).toEqual({});
+
+    world.vms.delete(key(ids.vm));
+    if (disksToo) for (const disk of [ids.vmOsDisk, ids.vmDataDisk]) world.disks.delete(key(disk));
+
+    const again = await fx.openTestCase(caseId, true);
+    const outcome = await collectAzureTarget(fx.run(again), target);
+    const resumed = again.entries().slice(again.entries().findIndex((e) => e.type === 'case.resumed'));
+
+    // Nothing new asked of Azure: the point the cut-off run asked for is adopted, by its id.
+    expect(resumed.filter((e) => ['restorepoint.requested', 'snapshot.requested', 'snapshot.adopted'].includes(e.type))).toEqual([]);
+    const adopted = resumed.filter((e) => e.type === 'restorepoint.adopted');
+    expect(adopted).toHaveLength(1);
+    expect(adopted[0]!.data).toMatchObject({ restorePointId: point, provisioningState: 'Succeeded', vmGone: true, requestIds: [expect.any(String)] });
+    expect(Object.values(adopted[0]!.data.diskRestorePoints as Record<string, string>).sort()).toEqual(drps);
+    expect(pointsOf(caseId)).toHaveLength(1);
+    expect([...world.snapshots.values()].filter((s) => s.tags.CaseId === caseId)).toEqual([]);
+    // Each disk restore point is exported as a normal run exports it: granted, copied, hashed,
+    // sealed, revoked, in that order, and the disks' evidence is what the target lists.
+    const exports = resumed.filter((e) => e.type === 'export.requested');
+    expect(exports.map((e) => e.data.source).sort()).toEqual(drps);
+    expect(exports.map((e) => e.data.operation)).toEqual(['grantDiskRestorePointAccess', 'grantDiskRestorePointAccess']);
+    expect(resumed.indexOf(adopted[0]!)).toBeLessThan(resumed.indexOf(exports[0]!));
+    expect(Object.values(evidenceVersions(fx, caseId))).toEqual([1, 1]);
+    expect(resumed.filter((e) => e.type === 'artifact.recorded' && e.data.kind === 'azure-disk-export')).toHaveLength(2);
+    expect(resumed.filter((e) => e.type === 'evidence.sealed')).toHaveLength(2);
+    expect(resumed.filter((e) => e.type === 'export.revoked')).toHaveLength(2);
+    for (const d of made[0]!.diskRestorePoints.values()) expect(d.activeSas).toBeUndefined();
+    const disks = [ids.vmOsDisk, ids.vmDataDisk].map((d) => evidenceIdFor(caseId, d.toLowerCase()));
+    expect(outcome.evidenceIds).toEqual(expect.arrayContaining(disks));
+    // The restore point's record and its artefacts are on the ledger once, whichever run wrote them.
+    const all = again.entries();
+    expect(all.filter((e) => e.type === 'restorepoint.completed')).toHaveLength(1);
+    expect(all.filter((e) => e.type === 'artifact.recorded' && e.data.kind === 'azure-disk-restore-point')).toHaveLength(2);
+    // Partial, never collected: the VM itself is gone.
+    expect(outcome.status, outcome.reason).toBe('partial');
+    expect(outcome.reason).toContain('not found');
+    expect(outcome.reason).toContain(`the restore point an earlier run of the case asked for (${point}) was carried through (2 of 2 disks copied and hashed)`);
+
+    await again.close({ outcomes: [outcome] });
+    const verified = await verifyCase(again.caseDir);
+    expect(verified.problems).toEqual([]);
+  });
+
+  it('the restore point deleted too: the VM fails, its reason names the restore point looked for, and nothing is made in its place', async () => {
+    const caseId = 'IR-AZ-GONE-RP-GONE';
     const { ids, world } = fx.lab.estate;
     const target = parseAzureTarget(ids.vm);
     const first = await fx.openTestCase(caseId);
@@ -70,14 +137,21 @@ describe('an Azure VM deleted between a cut-off run and its resume (per-disk sna
     await first.release();
     const point = first.entries().find((e) => e.type === 'restorepoint.requested')!.data.restorePointId as string;
     world.vms.delete(key(ids.vm));
+    // Someone deletes the collection, and with it the point (RestorePointCollections_Delete).
+    for (const [k, c] of world.restorePointCollections) if (c.tags.CaseId === caseId) world.restorePointCollections.delete(k);
 
     const again = await fx.openTestCase(caseId, true);
     const outcome = await collectAzureTarget(fx.run(again), target);
     const resumed = again.entries().slice(again.entries().findIndex((e) => e.type === 'case.resumed'));
-    expect(resumed.filter((e) => e.type === 'snapshot.requested' || e.type === 'restorepoint.requested')).toEqual([]);
+    expect(resumed.filter((e) => ['restorepoint.requested', 'restorepoint.adopted', 'snapshot.requested', 'export.requested'].includes(e.type))).toEqual([]);
+    expect(pointsOf(caseId)).toEqual([]);
     expect([...world.snapshots.values()].filter((s) => s.tags.CaseId === caseId)).toEqual([]);
+    const failed = resumed.filter((e) => e.type === 'step.failed').map((e) => e.data);
+    expect(failed).toEqual([expect.objectContaining({ step: 'describe' }), expect.objectContaining({ step: 'adopt-restore-point', restorePointId: point, error: expect.objectContaining({ code: 'E_NOT_FOUND' }) })]);
     expect(outcome.status).toBe('failed');
-    expect(outcome.reason).toContain(`the restore point an earlier run of the case took of it (${point}) is kept`);
-    await again.release();
+    expect(outcome.reason).toContain('not found');
+    expect(outcome.reason).toContain(`the restore point an earlier run of the case asked for (${point}) is gone too`);
+    await again.close({ outcomes: [outcome] });
+    expect((await verifyCase(again.caseDir)).problems).toEqual([]);
   });
 });

@@ -1,0 +1,68 @@
+/**
+ * A VM deleted since an earlier run of the case asked for its crash-consistent restore point.
+ * Azure keeps the point (and its collection) until someone deletes it, and its `sourceMetadata`
+ * is the VM as it was when the point was made (read-only, captured at creation: the spec's
+ * RestorePointSourceMetadata; docs/research/azure.md §5.5). So the point still names every disk
+ * and its disk restore point, whether or not the VM or its disks are still there. The resume
+ * finds it by the id the earlier run recorded and carries it through; it never makes one: there
+ * is no VM to make one of.
+ */
+import { historyOf } from '../../core/case-history.js';
+import type { CaseRecorder } from '../../core/ports.js';
+import { CustodyError, isStopSignal } from '../../core/errors.js';
+import { callAzure, exchangesOf } from './arm-call.js';
+import type { AzureClients } from './clients.js';
+import type { DiskFacts } from './describe.js';
+import { arr, at, obj, str } from './raw.js';
+import type { FoundRestorePoint } from './restore-point.js';
+import { parseResourceId } from './resource-id.js';
+
+/** The restore point the case's ledger says an earlier run asked for `target`, by its id. */
+export function earlierRestorePointRequest(recorder: CaseRecorder, target: string): string | undefined {
+  const requested = historyOf(recorder).about('restorepoint.requested', target).at(-1);
+  return typeof requested?.data.restorePointId === 'string' ? requested.data.restorePointId : undefined;
+}
+
+/**
+ * Reads the restore point `restorePointId` again. Found: the answer, to adopt, and the disks its
+ * sourceMetadata names with a disk restore point (the facts a resume has of them: the VM and its
+ * disks may be gone). Not found or not readable: the error, recorded as a failed step.
+ */
+export async function findKeptRestorePoint(
+  recorder: CaseRecorder,
+  clients: AzureClients,
+  restorePointId: string,
+  target: string,
+): Promise<{ found: FoundRestorePoint; disks: DiskFacts[] } | { error: CustodyError }> {
+  try {
+    const id = parseResourceId(restorePointId);
+    const [collection = '', point = ''] = id.names;
+    const plan = { subscriptionId: id.subscriptionId, resourceGroup: id.resourceGroup, collection, point };
+    const read = await callAzure('getRestorePoint', restorePointId, (o) => clients.compute(plan.subscriptionId).restorePoints.get(plan.resourceGroup, collection, point, o));
+    const raw = obj(read.raw);
+    const metadata = obj(at(raw, 'properties', 'sourceMetadata'));
+    const storage = obj(metadata.storageProfile);
+    const disks: DiskFacts[] = [];
+    const diskRestorePoints: Record<string, string> = {};
+    for (const [d, role] of [[storage.osDisk, 'os'], ...arr(storage.dataDisks).map((x) => [x, 'data'] as const)] as const) {
+      const diskId = str(at(d, 'managedDisk', 'id'));
+      const drp = str(at(d, 'diskRestorePoint', 'id'));
+      if (!diskId || !drp) continue;
+      const lun = at(d, 'lun');
+      disks.push({ id: diskId, role, ...(typeof lun === 'number' ? { lun } : {}), location: str(metadata.location) ?? '', raw: {} });
+      diskRestorePoints[diskId] = drp;
+    }
+    const because = {
+      vmGone: true,
+      sourceVmId: str(metadata.vmId),
+      diskRestorePoints,
+      reason: 'the VM is gone since an earlier run of the case asked for this restore point: its disk restore points, made then, are the disks\' evidence; no restore point or snapshot is made of a VM that is gone',
+    };
+    return { found: { plan, raw, exchanges: read.exchanges, because }, disks };
+  } catch (error) {
+    if (isStopSignal(error)) throw error;
+    const e = error instanceof CustodyError ? error : new CustodyError('E_CLOUD', String(error), { cause: error });
+    await recorder.record('step.failed', { step: 'adopt-restore-point', restorePointId, error: e.toRecord(), exchanges: exchangesOf(error) }, target);
+    return { error: e };
+  }
+}
