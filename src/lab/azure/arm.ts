@@ -11,10 +11,12 @@
  *   `/subscriptions/S/providers/Microsoft.Compute/locations/L/operations/ID`, 202 while running,
  *   200 with the final body when done;
  * - faults: throttling (429 + `Retry-After`), a 409 on exporting an attached disk, a VM deleted
- *   mid-run — injected per operation by tests.
+ *   mid-run — injected per operation by tests; and a call held in flight until a test releases
+ *   it (`holds`), so a test knows without timing that the collector has that call out.
  */
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { CallHolds } from '../call-holds.js';
 import type { LabBlobHost, InlineBlobHost } from './blob-host.js';
 import type { LabTokenSigner } from './tokens.js';
 import { vhdFile } from './vhd-export.js';
@@ -58,6 +60,8 @@ export interface ArmContext {
   now: () => number;
   log: ArmExchange[];
   faults: ArmFault[];
+  /** Calls a test holds in flight (`holdNext(operation)`), served once released. */
+  holds?: CallHolds;
   /** Polls an async operation answers 202 before it finishes. */
   operationPolls: number;
 }
@@ -658,6 +662,8 @@ export function createArmHandler(ctx: ArmContext) {
       exchange.principal = who.principal;
       exchange.tenant = who.tenant;
       caller.id = who.principal;
+      // Held before any fault or answer: a test may arm a fault, or stop the run, while it waits.
+      await ctx.holds?.heldUntilReleased(r.operation);
       const fault = ctx.faults.find((f) => f.operation === r.operation && f.times > 0);
       if (fault) {
         fault.times -= 1;

@@ -20,6 +20,7 @@
  */
 import { createHmac, randomBytes, randomUUID, timingSafeEqual } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { CallHolds } from '../call-holds.js';
 import type { LabBlobHost } from './blob-host.js';
 import { blobScope, LabBlobStore, lockOf, LOCK_MESSAGES, newEtag, type LabBlobVersion, type LabContainer, type LabStorageAccount, type LockCode } from './blob-store.js';
 import type { RbacModel } from './rbac.js';
@@ -97,6 +98,8 @@ export interface LabBlobServiceOptions {
   now: () => number;
   /** Reads of a copy's destination that still see `pending` before `success` (default 1). */
   copyReads?: number;
+  /** Calls a test holds in flight (`holdNext('Blob_GetProperties')`), served once released. */
+  holds?: CallHolds;
 }
 
 /** The Azure-owned account the lab's disk exports and boot diagnostics are published in. */
@@ -217,6 +220,7 @@ export class LabBlobService implements LabBlobHost {
     const operation = this.operationOf(method, comp, req);
     exchange.operation = operation ?? 'unknown';
     if (!operation) throw notImplemented(`${method}${comp ? ` ?comp=${comp}` : ''}`);
+    await this.options.holds?.heldUntilReleased(operation);
 
     // Who is asking, and may they: a SAS on Azure-owned accounts (reads only), a token elsewhere.
     let principal: string | undefined;

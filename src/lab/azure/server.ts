@@ -7,6 +7,7 @@
 import { createServer, type Server } from 'node:https';
 import type { ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { CallHolds, type CallHold } from '../call-holds.js';
 import { createArmHandler, type ArmExchange, type ArmFault } from './arm.js';
 import { InlineBlobHost, type LabBlobHost } from './blob-host.js';
 import { LabBlobService } from './blob-service.js';
@@ -27,6 +28,12 @@ export interface AzureLab {
   armLog: ArmExchange[];
   entraLog: EntraLog[];
   faults: ArmFault[];
+  /**
+   * Holds the next call of `api` in flight until the test releases it: an ARM operation as the
+   * lab's log names it (`snapshots.listByResourceGroup`, `restorePoints.get`) or a lab Blob
+   * Storage operation (`Blob_GetProperties`; not with Azurite).
+   */
+  holdNext(api: string): CallHold;
   /** A federated token for the SOC workload (what a projected service-account token file holds). */
   workloadToken(lifetimeSeconds?: number): string;
   /** Lets tests move the lab's clock (token expiry, SAS expiry). */
@@ -67,10 +74,11 @@ export async function startAzureLab(options: AzureLabOptions = {}): Promise<Azur
   const armLog: ArmExchange[] = [];
   const entraLog: EntraLog[] = [];
   const faults: ArmFault[] = [];
+  const holds = new CallHolds();
   let armBase = '';
   let entraBase = '';
   const inlineBlobs = new InlineBlobHost(() => armBase);
-  const blob = options.blobHost ? undefined : new LabBlobService({ store: estate.blobStore, signer, rbac: estate.world.rbac, now: storageNow, copyReads: options.copyReads ?? 1 });
+  const blob = options.blobHost ? undefined : new LabBlobService({ store: estate.blobStore, signer, rbac: estate.world.rbac, now: storageNow, copyReads: options.copyReads ?? 1, holds });
   const arm = createArmHandler({
     world: estate.world,
     signer,
@@ -80,6 +88,7 @@ export async function startAzureLab(options: AzureLabOptions = {}): Promise<Azur
     now: armNow,
     log: armLog,
     faults,
+    holds,
     operationPolls: options.operationPolls ?? 1,
   });
   // Every answer is dated by the lab's clock, as Azure's services date theirs by their own.
@@ -112,6 +121,7 @@ export async function startAzureLab(options: AzureLabOptions = {}): Promise<Azur
     armLog,
     entraLog,
     faults,
+    holdNext: (api) => holds.holdNext(api),
     clock,
     clockSkew,
     workloadToken: (lifetimeSeconds = 3600) => issueWorkloadToken(signer, LAB_WORKLOAD_ISSUER, LAB_WORKLOAD_SUBJECT, now(), lifetimeSeconds),

@@ -88,6 +88,8 @@ export interface CallResult<T> {
 export interface CallOptions {
   requestOptions?: { headers?: Record<string, string> };
   onResponse?: (response: { parsedBody?: unknown; status: number }) => void;
+  /** The run's stop signal, on a read only (`callAzure`'s `signal`): the SDK call ends when it aborts. */
+  abortSignal?: AbortSignal;
 }
 
 /** What a failed call left behind: its exchanges, for the ledger. */
@@ -97,16 +99,25 @@ export function exchangesOf(error: unknown): AzureExchange[] {
 
 /**
  * Runs one declared operation. `fn` gets the options to pass to the SDK call (they capture the
- * raw body). Resolves with the value, the raw JSON and every exchange; rejects with a
- * `CustodyError` that carries the exchanges too.
+ * raw body, and carry `signal` as the SDK's `abortSignal`). Resolves with the value, the raw JSON
+ * and every exchange; rejects with a `CustodyError` that carries the exchanges too.
+ *
+ * `signal` (the run's stop signal) is for reads only — a wait loop's listing or status read, which
+ * a stopped run may cut off with nothing lost. An operation that changes something is refused it:
+ * cut off mid-flight, Azure may still make the change while the case never hears the answer, so
+ * the ledger could not say what was done. Passing one is a programming error (E_INTERNAL).
  */
-export async function callAzure<T>(operation: AzureOperationName, resource: string, fn: (options: CallOptions) => Promise<T>): Promise<CallResult<T>> {
+export async function callAzure<T>(operation: AzureOperationName, resource: string, fn: (options: CallOptions) => Promise<T>, call: { signal?: AbortSignal } = {}): Promise<CallResult<T>> {
+  if (call.signal && AZURE_OPERATIONS[operation].mutates) {
+    throw new CustodyError('E_INTERNAL', `${operation} changes something in Azure and is never given the run's stop signal: an answer cut off mid-flight could not be recorded`, { resource });
+  }
   const context: CallContext = { operation, exchanges: [] };
   let raw: unknown;
   const options: CallOptions = {
     onResponse: (response) => {
       raw = response.parsedBody;
     },
+    ...(call.signal ? { abortSignal: call.signal } : {}),
   };
   try {
     const value = await current.run(context, () => fn(options));

@@ -69,7 +69,7 @@ interface Timing {
 /** A poller as far as custody uses it: first response awaited, then polled in rounds. Never awaited itself (it is thenable). */
 export interface GrantPoller {
   submitted(): Promise<void>;
-  poll(): Promise<unknown>;
+  poll(options?: { abortSignal?: AbortSignal }): Promise<unknown>;
   readonly isDone: boolean;
   readonly result?: { accessSAS?: string } | void;
 }
@@ -115,11 +115,12 @@ interface Pending {
   /** The grant's SAS expiry (`se`), as granted in this run or recorded by the run that granted it. */
   grantExpiresOn?: string;
   /**
-   * The run stopped while this copy was still pending: the copy reads through the grant's SAS, so
+   * The wait for this copy ended while it was (or may be) still pending — the run stopped, the
+   * wait timed out, or its status could not be read: the copy reads through the grant's SAS, so
    * the grant is left open for it (revoking it would break the copy); a resume adopts the copy
-   * and revokes the grant once it is done.
+   * and revokes the grant once it is done. `why` says which, for `export.left-open`.
    */
-  grantKeptForCopy?: boolean;
+  grantKeptForCopy?: { why: string; statusUnknown?: true };
 }
 
 export function evidenceBlobName(caseId: string, evidenceId: string, snapshotName: string): string {
@@ -216,8 +217,11 @@ export async function exportSources(recorder: CaseRecorder, clients: AzureClient
     for (const item of waiting) {
       if (item.poller!.isDone) continue;
       try {
-        await withOperation('pollComputeOperation', item.exchanges, () => item.poller!.poll());
+        // A wait's read: the run's signal cuts it off (the grant itself was asked for without it).
+        await withOperation('pollComputeOperation', item.exchanges, () => item.poller!.poll(timing.signal ? { abortSignal: timing.signal } : undefined));
       } catch (error) {
+        // Cut off by the stop: recorded below with the others still waiting, as at the pause.
+        if (stopped()) break;
         // The poller's own error: Azure's code and the request id are in the polls' exchanges.
         await fail(recorder, target, item, 'export', failureOf(error, 'pollComputeOperation', item.state.id, item.exchanges));
       }
@@ -273,7 +277,8 @@ export async function exportSources(recorder: CaseRecorder, clients: AzureClient
   while (copying.length > 0) {
     for (const item of copying) {
       try {
-        const props = await callAzure('readEvidence', item.result.blobName!, () => container.getBlobClient(item.result.blobName!).getProperties());
+        // A wait's read: the run's signal cuts it off.
+        const props = await callAzure('readEvidence', item.result.blobName!, (o) => container.getBlobClient(item.result.blobName!).getProperties({ abortSignal: o.abortSignal }), { signal: timing.signal });
         const status = props.value.copyStatus;
         if (status === 'success') {
           await recorder.record('copy.completed', { blob: item.result.blobName, copyId: props.value.copyId, copyProgress: props.value.copyProgress, contentLength: props.value.contentLength, requestIds: requestIdsOf(props.exchanges) }, target);
@@ -283,6 +288,11 @@ export async function exportSources(recorder: CaseRecorder, clients: AzureClient
           await fail(recorder, target, item, 'copy', new CustodyError('E_CLOUD', `copy into ${item.result.blobName} ${status}: ${props.value.copyStatusDescription ?? ''}`, { resource: item.result.blobName! }));
         }
       } catch (error) {
+        if (isStopSignal(error)) throw error;
+        // Cut off by the stop: recorded below with every copy still pending, as at the pause.
+        if (stopped()) break;
+        // Not known done: the copy may still be reading through its grant, which stays open for it.
+        if (item.granted) item.grantKeptForCopy = { why: `the status of the copy into ${item.result.blobName} could not be read (${(error as Error).message})`, statusUnknown: true };
         await fail(recorder, target, item, 'copy', error);
       }
     }
@@ -291,7 +301,7 @@ export async function exportSources(recorder: CaseRecorder, clients: AzureClient
     if (timing.now() > deadline) {
       // Still pending in Azure: like a stopped run's, each copy keeps the grant it reads through.
       for (const item of copying) {
-        item.grantKeptForCopy = item.granted;
+        if (item.granted) item.grantKeptForCopy = { why: `the wait for the copy into ${item.result.blobName} timed out while it was still pending` };
         const grant = item.granted ? `; it keeps reading through the export grant of ${item.state.id}, which is left open for it` : '';
         await fail(recorder, target, item, 'copy', new CustodyError('E_TIMEOUT', `copy into ${item.result.blobName} did not finish within ${timing.timeoutMs} ms${grant}; resume the case to adopt the copy${item.granted ? ', which then revokes the grant' : ''}`, { resource: item.result.blobName!, retryable: true }));
       }
@@ -299,7 +309,7 @@ export async function exportSources(recorder: CaseRecorder, clients: AzureClient
     }
     if (!(await pauseUnlessStopped(timing.sleep, timing.intervalMs, timing.signal))) {
       for (const item of copying) {
-        item.grantKeptForCopy = item.granted;
+        if (item.granted) item.grantKeptForCopy = { why: `the run was cancelled while the copy into ${item.result.blobName} was still pending` };
         const grant = item.granted ? `, reading through the export grant of ${item.state.id}, which is left open for it` : '';
         const after = `the server-side copy keeps running in Azure${grant}; resume the case to adopt the copy${item.granted ? ', which then revokes the grant' : ''}`;
         await fail(recorder, target, item, 'copy', stoppedWaiting(`the copy into ${item.result.blobName}`, item.result.blobName!, after));
@@ -308,7 +318,7 @@ export async function exportSources(recorder: CaseRecorder, clients: AzureClient
     }
   }
 
-  // A copy still pending (the run stopped, or its wait timed out) reads through its grant: revoking it would break the copy.
+  // A copy still pending (the run stopped, its wait timed out, or its status could not be read) reads through its grant: revoking it would break the copy.
   for (const item of items.filter((i) => i.grantKeptForCopy)) await leaveGrantOpen(recorder, target, item);
 
   // 4 (before 3: the SAS is not needed to hash the copy). Revoke every grant that was made.
@@ -426,10 +436,11 @@ function grantStillOpen(item: Pending, error: unknown): CustodyError {
  * that adopts the copy revokes it (`grantLeftOpen` finds it: no `export.revoked` followed).
  */
 async function leaveGrantOpen(recorder: CaseRecorder, target: string, item: Pending): Promise<void> {
+  const kept = item.grantKeptForCopy!;
   const until = item.grantExpiresOn ? ` until ${item.grantExpiresOn}` : ' until it expires (expiry not known)';
-  const why = item.result.error?.code === 'E_TIMEOUT' ? 'the wait for it timed out' : 'the run was cancelled';
-  const reason = `${why} while the copy into ${item.result.blobName} was still pending: the copy reads ${item.state.id} through this grant, so it is left open${until}, not revoked (that would break the copy); a resume adopts the copy and revokes the grant once it is done`;
-  const open = new CustodyError('E_CLOUD', `the read grant (SAS) on ${item.state.id} is left open${until} for the copy into ${item.result.blobName}, still pending`, { resource: item.state.id });
+  const pending = kept.statusUnknown ? 'which may still be pending' : 'still pending';
+  const reason = `${kept.why}: the copy reads ${item.state.id} through this grant, so it is left open${until}, not revoked (that would break the copy); a resume adopts the copy and revokes the grant once it is done`;
+  const open = new CustodyError('E_CLOUD', `the read grant (SAS) on ${item.state.id} is left open${until} for the copy into ${item.result.blobName}, ${pending}`, { resource: item.state.id });
   item.result.grantOpen = { error: open, ...(item.grantExpiresOn ? { expiresOn: item.grantExpiresOn } : {}) };
   await recorder.record('export.left-open', { source: item.state.id, blob: item.result.blobName, copyId: item.copyId, ...(item.grantExpiresOn ? { grantExpiresOn: item.grantExpiresOn } : {}), reason }, target);
 }

@@ -54,9 +54,8 @@ export async function resolveAzureSelector(
 async function searchSubscription(ctx: AzureRunContext, selector: AzureTagSelector, subscriptionId: string): Promise<AzureTarget[]> {
   const pages: unknown[] = [];
   const listed = await callAzure('listVirtualMachines', `/subscriptions/${subscriptionId}`, async (o) => {
-    const options = { ...o, onResponse: (r: { parsedBody?: unknown }) => pages.push(r.parsedBody), ...(ctx.signal ? { abortSignal: ctx.signal } : {}) };
-    for await (const _ of ctx.clients.compute(subscriptionId).virtualMachines.listAll(options)) void _;
-  });
+    for await (const _ of ctx.clients.compute(subscriptionId).virtualMachines.listAll({ ...o, onResponse: (r: { parsedBody?: unknown }) => pages.push(r.parsedBody) })) void _;
+  }, { signal: ctx.signal });
   const matched: string[] = [];
   for (const page of pages) {
     for (const vm of (obj(page).value as unknown[]) ?? []) {

@@ -117,14 +117,16 @@ export async function takeRestorePoint(
       await recorder.record('restorepoint.created', { restorePointId: str(raw.id) ?? pointId, provisioningState: str(at(raw, 'properties', 'provisioningState')), requestIds: [...requestIdsOf(made.exchanges), ...requestIdsOf(sent.exchanges)] }, vm.id);
     }
     const deadline = timing.now() + timing.timeoutMs;
+    const stopped = () => stoppedWaiting(`restore point ${pointId}`, pointId, 'the restore point continues in Azure; resume the case to adopt it');
     while (str(at(raw, 'properties', 'provisioningState')) !== 'Succeeded') {
       const state = str(at(raw, 'properties', 'provisioningState'));
       if (state === 'Failed' || state === 'Canceled') throw new CustodyError('E_CLOUD', `restore point ${pointId} ended ${state}`, { resource: pointId });
       if (timing.now() > deadline) throw new CustodyError('E_TIMEOUT', `restore point ${pointId} did not finish`, { resource: pointId, retryable: true });
-      if (!(await pauseUnlessStopped(timing.sleep, timing.intervalMs, timing.signal))) {
-        throw stoppedWaiting(`restore point ${pointId}`, pointId, 'the restore point continues in Azure; resume the case to adopt it');
-      }
-      const polled = await callAzure('getRestorePoint', pointId, (o) => compute.restorePoints.get(plan.resourceGroup, plan.collection, plan.point, o));
+      if (!(await pauseUnlessStopped(timing.sleep, timing.intervalMs, timing.signal))) throw stopped();
+      // The wait's read takes the run's signal: a stop cuts it off, the same as a stop at the pause.
+      const polled = await callAzure('getRestorePoint', pointId, (o) => compute.restorePoints.get(plan.resourceGroup, plan.collection, plan.point, o), { signal: timing.signal }).catch((error: unknown) => {
+        throw timing.signal?.aborted && !isStopSignal(error) ? stopped() : error;
+      });
       raw = obj(polled.raw);
       answeredBy = requestIdsOf(polled.exchanges);
     }

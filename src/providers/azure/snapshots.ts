@@ -81,21 +81,35 @@ const PLACEMENT_WHY = {
 /** Lists the case's existing snapshots in each group once: name (lower-case) → raw snapshot and the listing's request ids. */
 export async function existingSnapshots(clients: AzureClients, plans: SnapshotPlan[]): Promise<Map<string, ListedSnapshot>> {
   const found = new Map<string, ListedSnapshot>();
+  for (const group of groupsOf(plans)) {
+    for (const [id, listed] of await listGroup(clients, group)) found.set(id, listed);
+  }
+  return found;
+}
+
+/** One plan per resource group the plans place snapshots in. */
+function groupsOf(plans: SnapshotPlan[]): SnapshotPlan[] {
   const groups = new Map<string, SnapshotPlan>();
-  for (const plan of plans) groups.set(`${plan.subscriptionId}/${plan.resourceGroup}`.toLowerCase(), plan);
-  for (const plan of groups.values()) {
-    const compute = clients.compute(plan.subscriptionId);
-    const pages: unknown[] = [];
-    const listed = await callAzure('listSnapshots', `/subscriptions/${plan.subscriptionId}/resourceGroups/${plan.resourceGroup}`, async (o) => {
-      for await (const _ of compute.snapshots.listByResourceGroup(plan.resourceGroup, { ...o, onResponse: (r) => pages.push(r.parsedBody) })) void _;
-    });
-    const requestIds = requestIdsOf(listed.exchanges);
-    for (const page of pages) {
-      for (const item of (obj(page).value as unknown[]) ?? []) {
-        const raw = obj(item);
-        const id = str(raw.id);
-        if (id) found.set(resourceKey(id), { raw, requestIds });
-      }
+  for (const plan of plans) groups.set(groupKey(plan), plan);
+  return [...groups.values()];
+}
+
+const groupKey = (plan: SnapshotPlan) => `${plan.subscriptionId}/${plan.resourceGroup}`.toLowerCase();
+
+/** Every snapshot in `group`'s resource group, by resource key. `signal`: a wait's read, which a stopped run cuts off. */
+async function listGroup(clients: AzureClients, group: SnapshotPlan, signal?: AbortSignal): Promise<Map<string, ListedSnapshot>> {
+  const found = new Map<string, ListedSnapshot>();
+  const compute = clients.compute(group.subscriptionId);
+  const pages: unknown[] = [];
+  const listed = await callAzure('listSnapshots', `/subscriptions/${group.subscriptionId}/resourceGroups/${group.resourceGroup}`, async (o) => {
+    for await (const _ of compute.snapshots.listByResourceGroup(group.resourceGroup, { ...o, onResponse: (r) => pages.push(r.parsedBody) })) void _;
+  }, { signal });
+  const requestIds = requestIdsOf(listed.exchanges);
+  for (const page of pages) {
+    for (const item of (obj(page).value as unknown[]) ?? []) {
+      const raw = obj(item);
+      const id = str(raw.id);
+      if (id) found.set(resourceKey(id), { raw, requestIds });
     }
   }
   return found;
@@ -164,9 +178,14 @@ export async function requestSnapshots(recorder: CaseRecorder, clients: AzureCli
 
 /**
  * Waits until every requested or adopted snapshot is `Succeeded` (or `Failed`), listing each
- * resource group once per round. A stopped run (`signal`) ends the wait at its next pause: each
- * snapshot still being made is recorded as stopped waiting for (it carries on in Azure, and a
- * resume adopts it by its name).
+ * resource group once per round. A stopped run (`signal`) ends the wait at its next pause, or cuts
+ * off the listing it is reading: each snapshot still being made is recorded as stopped waiting
+ * for (it carries on in Azure, and a resume adopts it by its name).
+ *
+ * A listing that fails (after the SDK's retries) ends the wait for that group only: one
+ * `step.failed` (`snapshot-wait`) names the group, the snapshots it could not settle and the
+ * failing call's exchanges; those snapshots fail, claimed neither made nor lost (a resume adopts
+ * them). What Azure confirmed before, and the other groups, stand.
  */
 export async function awaitSnapshots(
   recorder: CaseRecorder,
@@ -219,6 +238,22 @@ export async function awaitSnapshots(
       await recorder.record('step.failed', { step: 'snapshot', snapshotId: state.id, error: state.error.toRecord() }, target);
     }
   };
+  const stopped = (state: SnapshotState) => stoppedWaiting(`snapshot ${state.id}`, state.id, 'the snapshot continues in Azure; resume the case to adopt it');
+  /** A group's listing failed: its snapshots still pending are not known made or lost. */
+  const unreadable = async (group: SnapshotPlan, states: SnapshotState[], error: unknown) => {
+    const failure = error instanceof CustodyError ? error : new CustodyError('E_CLOUD', String((error as Error)?.message ?? error), { cause: error });
+    const exchanges = exchangesOf(error);
+    await recorder.record('step.failed', { step: 'snapshot-wait', subscriptionId: group.subscriptionId, resourceGroup: group.resourceGroup, snapshots: states.map((s) => s.id), error: failure.toRecord(), requestIds: requestIdsOf(exchanges), exchanges }, target);
+    for (const state of states) {
+      state.status = 'failed';
+      state.error = new CustodyError(failure.code, `the state of snapshot ${state.id} could not be read (${failure.message}): it may still be being made in Azure, and nothing is claimed of it; resume the case to adopt it`, {
+        cause: failure,
+        resource: state.id,
+        ...(failure.requestId ? { requestId: failure.requestId } : {}),
+        ...(failure.retryable ? { retryable: true } : {}),
+      });
+    }
+  };
   // Adopted snapshots that had already finished are settled without a request.
   for (const state of states.filter((s) => s.status === 'adopted' && str(at(s.raw, 'properties', 'provisioningState')) === 'Succeeded')) await settle(state, state.raw!, state.requestIds ?? []);
   const deadline = options.now() + options.timeoutMs;
@@ -226,13 +261,23 @@ export async function awaitSnapshots(
     if (options.now() > deadline) {
       return giveUp((state) => new CustodyError('E_TIMEOUT', `snapshot ${state.id} did not finish within ${options.timeoutMs} ms`, { resource: state.id, retryable: true }));
     }
-    if (!(await pauseUnlessStopped(options.sleep, options.intervalMs, options.signal))) {
-      return giveUp((state) => stoppedWaiting(`snapshot ${state.id}`, state.id, 'the snapshot continues in Azure; resume the case to adopt it'));
-    }
-    const listed = await existingSnapshots(clients, pending().map((s) => s.plan));
-    for (const state of pending()) {
-      const found = listed.get(resourceKey(state.id));
-      if (found) await settle(state, found.raw, found.requestIds);
+    if (!(await pauseUnlessStopped(options.sleep, options.intervalMs, options.signal))) return giveUp(stopped);
+    for (const group of groupsOf(pending().map((s) => s.plan))) {
+      const inGroup = () => pending().filter((s) => groupKey(s.plan) === groupKey(group));
+      let listed: Map<string, ListedSnapshot>;
+      try {
+        listed = await listGroup(clients, group, options.signal);
+      } catch (error) {
+        if (isStopSignal(error)) throw error;
+        // Cut off by the stop: the same as a stop at the pause.
+        if (options.signal?.aborted) return giveUp(stopped);
+        await unreadable(group, inGroup(), error);
+        continue;
+      }
+      for (const state of inGroup()) {
+        const found = listed.get(resourceKey(state.id));
+        if (found) await settle(state, found.raw, found.requestIds);
+      }
     }
   }
 }

@@ -2,6 +2,7 @@
 // `azurite: true`, Azurite on the same CA in place of the lab's Blob Storage — a config pointing
 // the unchanged product at them, and real case folders.
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { expect } from 'vitest';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { openCase, type CaseHandle } from '../../../src/custody/open-case.js';
@@ -9,7 +10,9 @@ import { azureConfigSchema, type AzureConfig } from '../../../src/providers/azur
 import type { AzureClients } from '../../../src/providers/azure/clients.js';
 import type { TokenRecord } from '../../../src/providers/azure/identity.js';
 import { createRecordingClients } from '../../../src/providers/azure/provider.js';
-import type { AzureRunContext } from '../../../src/providers/azure/collect.js';
+import { collectAzureTarget, type AzureRunContext } from '../../../src/providers/azure/collect.js';
+import { parseAzureTarget } from '../../../src/providers/azure/targets.js';
+import { verifyCase } from '../../../src/custody/index.js';
 import { startAzurite, type AzuriteInstance } from '../../../src/lab/azure/azurite.js';
 import { startAzureLab, type AzureLab, type AzureLabOptions } from '../../../src/lab/azure/server.js';
 import { createLabTls } from '../../../src/lab/azure/tls.js';
@@ -79,6 +82,20 @@ export async function startAzureFixture(options: { azurite?: boolean; lab?: Azur
       await rm(dir, { recursive: true, force: true });
     },
   };
+}
+
+/**
+ * Resumes `caseId` and collects the lab's tagged VM again, which must end `collected`; closes the
+ * case, which must verify. Returns the entries from `case.resumed` on.
+ */
+export async function resumeCollected(fx: AzureFixture, caseId: string, overrides: Partial<AzureConfig> = {}) {
+  const again = await fx.openTestCase(caseId, true);
+  const outcome = await collectAzureTarget(fx.run(again, overrides), parseAzureTarget(fx.lab.estate.ids.vm));
+  expect(outcome.status, outcome.reason).toBe('collected');
+  const resumed = again.entries().slice(again.entries().findIndex((e) => e.type === 'case.resumed'));
+  await again.close({ outcomes: [outcome] });
+  expect((await verifyCase(again.caseDir)).ok).toBe(true);
+  return resumed;
 }
 
 /**

@@ -4,16 +4,20 @@
  * as such, and nothing is harmed — a server-side copy still pending keeps the grant it reads
  * through. A resume of the case adopts what the stopped run left running and finishes it.
  *
- * The stop comes from the injected sleep (the loops' pause), so the tests assert on what was
- * asked of the lab after the stop, never on time.
+ * The stop comes from the injected sleep (the loops' pause), or while a wait's read is held at
+ * the lab (`holdNext`): the read takes the run's signal, so the run ends with it unanswered. The
+ * tests assert on what was asked of the lab after the stop, never on time. A call that changes
+ * something is never given the signal (`callAzure` refuses it).
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { verifyCase } from '../../../src/custody/index.js';
 import type { CaseHandle } from '../../../src/custody/open-case.js';
 import { collectAzureTarget } from '../../../src/providers/azure/collect.js';
 import type { AzureConfig } from '../../../src/providers/azure/config.js';
 import { parseAzureTarget } from '../../../src/providers/azure/targets.js';
-import { startAzureFixture, type AzureFixture } from './fixture.js';
+import { callAzure } from '../../../src/providers/azure/arm-call.js';
+import { AZURE_OPERATIONS, type AzureOperationName } from '../../../src/providers/azure/operations.js';
+import type { CallHold } from '../../../src/lab/call-holds.js';
+import { resumeCollected, startAzureFixture, type AzureFixture } from './fixture.js';
 
 let fx: AzureFixture;
 beforeAll(async () => {
@@ -46,16 +50,6 @@ const ofCase = (caseId: string) => ({
   restorePoints: [...fx.lab.estate.world.restorePointCollections.values()].filter((c) => c.tags.CaseId === caseId).flatMap((c) => [...c.points.values()]),
 });
 
-async function resumeAndVerify(caseId: string, overrides: Partial<AzureConfig>) {
-  const again = await fx.openTestCase(caseId, true);
-  const outcome = await collectAzureTarget(fx.run(again, overrides), parseAzureTarget(fx.lab.estate.ids.vm));
-  expect(outcome.status, outcome.reason).toBe('collected');
-  const resumed = again.entries().slice(again.entries().findIndex((e) => e.type === 'case.resumed'));
-  await again.close({ outcomes: [outcome] });
-  expect((await verifyCase(again.caseDir)).ok).toBe(true);
-  return resumed;
-}
-
 describe('an Azure run stopped while its snapshots are being made', () => {
   it('stops listing at once, records each snapshot as stopped waiting for (it continues in Azure), exports nothing; a resume adopts both and the case verifies', async () => {
     const caseId = 'IR-AZ-STOP-SNAP';
@@ -74,7 +68,7 @@ describe('an Azure run stopped while its snapshots are being made', () => {
     expect(ofCase(caseId).snapshots).toHaveLength(2);
     await kase.release();
 
-    const resumed = await resumeAndVerify(caseId, { consistency: 'per-disk' });
+    const resumed = await resumeCollected(fx, caseId, { consistency: 'per-disk' });
     expect(resumed.filter((e) => e.type === 'snapshot.adopted')).toHaveLength(2);
     expect(resumed.filter((e) => e.type === 'snapshot.requested')).toEqual([]);
     expect(ofCase(caseId).snapshots).toHaveLength(2);
@@ -94,7 +88,7 @@ describe('an Azure run stopped while its snapshots are being made', () => {
     expect(ofCase(caseId)).toMatchObject({ snapshots: [], restorePoints: [expect.anything()] });
     await kase.release();
 
-    const resumed = await resumeAndVerify(caseId, {});
+    const resumed = await resumeCollected(fx, caseId, {});
     expect(resumed.filter((e) => e.type === 'restorepoint.adopted')).toHaveLength(1);
     expect(ofCase(caseId)).toMatchObject({ snapshots: [], restorePoints: [expect.anything()] });
   });
@@ -130,7 +124,7 @@ describe('an Azure run stopped while its server-side copies are pending', () => 
     for (const s of ofCase(caseId).snapshots) expect(s.activeSas, 'the grant the pending copy reads through').toBeDefined();
     await kase.release();
 
-    const resumed = await resumeAndVerify(caseId, { consistency: 'per-disk' });
+    const resumed = await resumeCollected(fx, caseId, { consistency: 'per-disk' });
     for (const e of leftOpen) {
       const about = resumed.filter((r) => r.data.blob === e.data.blob || r.data.source === e.data.source).map((r) => r.type);
       expect(about).toEqual(['copy.adopted', 'copy.completed', 'export.revoked', 'evidence.hashed', 'seal.requested', 'evidence.sealed']);
@@ -138,5 +132,131 @@ describe('an Azure run stopped while its server-side copies are pending', () => 
     expect(resumed.filter((e) => e.type === 'copy.adopted').map((e) => e.data.copyStatus)).toEqual(['pending', 'pending']);
     expect(resumed.filter((e) => e.type === 'export.requested' || e.type === 'copy.requested')).toEqual([]);
     for (const s of ofCase(caseId).snapshots) expect(s.activeSas).toBeUndefined();
+  });
+});
+
+/**
+ * Runs `kase` until a wait loop's read of `api` is at the lab, held there (`holdNext`, armed from
+ * the loop's pause once `holdWhen`), then stops the run: the run must end while that read is
+ * still unanswered — the read took the run's signal. Returns the outcome and the ARM operations
+ * made after the stop; the held read is released only afterwards.
+ */
+async function stoppedDuringRead(kase: CaseHandle, overrides: Partial<AzureConfig>, api: string, holdWhen: () => boolean) {
+  const controller = new AbortController();
+  let armHold!: (hold: CallHold) => void;
+  const armed = new Promise<CallHold>((resolve) => (armHold = resolve));
+  let holding = false;
+  const sleep = async () => {
+    if (holding || !holdWhen()) return;
+    holding = true;
+    armHold(fx.lab.holdNext(api));
+  };
+  const collecting = collectAzureTarget({ ...fx.run(kase, overrides), sleep, signal: controller.signal }, parseAzureTarget(fx.lab.estate.ids.vm));
+  const hold = await armed;
+  await hold.arrived;
+  const stoppedAt = fx.lab.armLog.length;
+  controller.abort(new Error('interrupted by the user'));
+  // Settles with the read still held: without the signal on the read, this never returns.
+  const outcome = await collecting;
+  const after = fx.lab.armLog.slice(stoppedAt).filter((x) => x.operation !== 'lab.blob').map((x) => x.operation);
+  hold.release();
+  return { outcome, after };
+}
+
+describe("a stop while a wait's read is at Azure ends the wait at once (the read takes the run's signal)", () => {
+  it('a snapshot listing: each snapshot is recorded as stopped waiting for, none is claimed completed, nothing more is asked', async () => {
+    const caseId = 'IR-AZ-STOP-LISTING';
+    const kase = await fx.openTestCase(caseId);
+    const created = () => kase.entries().filter((e) => e.type === 'snapshot.created').length === 2;
+    const { outcome, after } = await stoppedDuringRead(kase, { consistency: 'per-disk' }, 'snapshots.listByResourceGroup', created);
+    expect(after).toEqual([]);
+    const entries = kase.entries();
+    expect(entries.filter((e) => e.type === 'snapshot.requested')).toHaveLength(2);
+    expect(entries.filter((e) => e.type === 'snapshot.completed')).toEqual([]);
+    const failed = entries.filter((e) => e.type === 'step.failed');
+    expect(failed.map((e) => e.data.step)).toEqual(['snapshot', 'snapshot']);
+    for (const e of failed) {
+      expect(e.data.error).toMatchObject({ code: 'E_CLOUD', message: expect.stringMatching(/^stopped waiting for snapshot \/subscriptions\/.+: the run was cancelled \(the snapshot continues in Azure; resume the case to adopt it\)$/) });
+    }
+    expect(entries.map((e) => e.type).filter((t) => /^(export|copy)\./.test(t))).toEqual([]);
+    expect(outcome.status).toBe('failed');
+    expect(ofCase(caseId).snapshots).toHaveLength(2);
+    await kase.release();
+  });
+
+  it('a restore point read: recorded as stopped waiting for, no per-disk snapshots instead, nothing more is asked', async () => {
+    const caseId = 'IR-AZ-STOP-RP-READ';
+    const kase = await fx.openTestCase(caseId);
+    const created = () => kase.entries().some((e) => e.type === 'restorepoint.created');
+    const { outcome, after } = await stoppedDuringRead(kase, {}, 'restorePoints.get', created);
+    expect(after).toEqual([]);
+    const entries = kase.entries();
+    expect(entries.map((e) => e.type).filter((t) => /^(snapshot|export|copy)\.|^restorepoint\.completed/.test(t))).toEqual([]);
+    const failed = entries.filter((e) => e.type === 'step.failed');
+    expect(failed.map((e) => e.data.step)).toEqual(['restore-point']);
+    expect(failed[0]!.data.error).toMatchObject({ code: 'E_CLOUD', message: expect.stringMatching(/^stopped waiting for restore point \/subscriptions\/.+: the run was cancelled \(the restore point continues in Azure; resume the case to adopt it\)$/) });
+    expect(outcome.status).toBe('failed');
+    expect(ofCase(caseId)).toMatchObject({ snapshots: [], restorePoints: [expect.anything()] });
+    await kase.release();
+  });
+
+  it('a read-access poll: no copy reads through the grants yet, so each export is recorded as stopped waiting for and its grant is revoked; nothing is copied', async () => {
+    const caseId = 'IR-AZ-STOP-GRANT-POLL';
+    const kase = await fx.openTestCase(caseId);
+    const granting = () => kase.entries().filter((e) => e.type === 'export.requested').length === 2;
+    const { outcome, after } = await stoppedDuringRead(kase, { consistency: 'per-disk' }, 'locations.operations', granting);
+    // After the stop only the revokes (and their operations' polls): nothing new is started.
+    expect([...new Set(after)]).toEqual(['snapshots.revokeAccess', 'locations.operations']);
+    const entries = kase.entries();
+    expect(entries.map((e) => e.type).filter((t) => /^copy\.|^export\.(granted|left-open)$/.test(t))).toEqual([]);
+    const failed = entries.filter((e) => e.type === 'step.failed');
+    expect(failed.map((e) => e.data.step)).toEqual(['export', 'export']);
+    for (const e of failed) {
+      expect(e.data.error).toMatchObject({ message: expect.stringMatching(/^stopped waiting for read access to \/subscriptions\/.+: the run was cancelled \(its grant is revoked; resume the case to export it\)$/) });
+    }
+    expect(entries.filter((e) => e.type === 'export.revoked')).toHaveLength(2);
+    expect(outcome.status).toBe('partial');
+    for (const snapshot of ofCase(caseId).snapshots) expect(snapshot.activeSas).toBeUndefined();
+    await kase.release();
+  });
+
+  it("a copy's status read: each pending copy keeps its grant (export.left-open, no revoke), is recorded as stopped waiting for, nothing is hashed", async () => {
+    const caseId = 'IR-AZ-STOP-COPY-READ';
+    const kase = await fx.openTestCase(caseId);
+    const copying = () => kase.entries().filter((e) => e.type === 'copy.started').length === 2;
+    const { outcome, after } = await stoppedDuringRead(kase, { consistency: 'per-disk' }, 'Blob_GetProperties', copying);
+    // No revoke after the stop: the copies read through the grants.
+    expect(after).toEqual([]);
+    const entries = kase.entries();
+    expect(entries.map((e) => e.type).filter((t) => t === 'export.revoked' || t === 'copy.completed' || t === 'evidence.hashed')).toEqual([]);
+    const failed = entries.filter((e) => e.type === 'step.failed');
+    expect(failed.map((e) => e.data.step)).toEqual(['copy', 'copy']);
+    for (const e of failed) {
+      expect(e.data.error).toMatchObject({ message: expect.stringMatching(/^stopped waiting for the copy into IR-AZ-STOP-COPY-READ\/.+\.vhd: the run was cancelled \(the server-side copy keeps running in Azure, reading through the export grant of .+, which is left open for it; resume the case to adopt the copy, which then revokes the grant\)$/) });
+    }
+    const granted = entries.filter((e) => e.type === 'export.granted').map((e) => e.data.source);
+    expect(entries.filter((e) => e.type === 'export.left-open').map((e) => e.data.source).sort()).toEqual([...granted].sort());
+    expect(outcome.status).toBe('partial');
+    for (const snapshot of ofCase(caseId).snapshots) expect(snapshot.activeSas).toBeDefined();
+    await kase.release();
+  });
+});
+
+describe("the run's signal and Azure calls that change something", () => {
+  const signal = new AbortController().signal;
+  const names = Object.keys(AZURE_OPERATIONS) as AzureOperationName[];
+
+  it.each(names.filter((name) => AZURE_OPERATIONS[name].mutates))('%s refuses the signal (a change cut off mid-flight leaves no answer to record), before any request', async (name) => {
+    let called = false;
+    const call = callAzure(name, '/subscriptions/s/resourceGroups/g', async () => {
+      called = true;
+    }, { signal });
+    await expect(call).rejects.toMatchObject({ code: 'E_INTERNAL' });
+    expect(called).toBe(false);
+  });
+
+  it.each(names.filter((name) => !AZURE_OPERATIONS[name].mutates))('%s, a read, passes the signal to the SDK call', async (name) => {
+    const passed = await callAzure(name, '/subscriptions/s/resourceGroups/g', async (o) => o.abortSignal, { signal });
+    expect(passed.value).toBe(signal);
   });
 });
