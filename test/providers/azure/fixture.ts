@@ -4,6 +4,7 @@
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { afterAll, afterEach, beforeAll, beforeEach } from 'vitest';
 import { openCase, type CaseHandle } from '../../../src/custody/open-case.js';
 import { azureConfigSchema, type AzureConfig } from '../../../src/providers/azure/config.js';
 import type { AzureClients } from '../../../src/providers/azure/clients.js';
@@ -31,7 +32,12 @@ export interface AzureFixture {
   close(): Promise<void>;
 }
 
-export async function startAzureFixture(options: { azurite?: boolean; lab?: AzureLabOptions } = {}): Promise<AzureFixture> {
+export interface AzureFixtureOptions {
+  azurite?: boolean;
+  lab?: AzureLabOptions;
+}
+
+export async function startAzureFixture(options: AzureFixtureOptions = {}): Promise<AzureFixture> {
   const dir = await mkdtemp(join(tmpdir(), 'custody-azure-'));
   const tls = createLabTls();
   const azurite = options.azurite ? await startAzurite(tls) : undefined;
@@ -79,6 +85,27 @@ export async function startAzureFixture(options: { azurite?: boolean; lab?: Azur
       await rm(dir, { recursive: true, force: true });
     },
   };
+}
+
+/**
+ * The fixture of the calling test file (or describe block), started before its tests and closed
+ * after them: once for all of them, or afresh for each test with `perTest` (a test that changes
+ * the lab for good). The object returned is filled in when the fixture starts, so tests and
+ * helpers read `fx.lab`, `fx.run(…)` as usual; `startTimeoutMs` for a slow start (Azurite).
+ */
+export function useAzureFixture(options: AzureFixtureOptions = {}, how: { perTest?: boolean; startTimeoutMs?: number } = {}): AzureFixture {
+  const fx = {} as AzureFixture;
+  const [before, after] = how.perTest ? [beforeEach, afterEach] : [beforeAll, afterAll];
+  let started: AzureFixture | undefined;
+  before(async () => {
+    started = await startAzureFixture(options);
+    Object.assign(fx, started);
+  }, how.startTimeoutMs);
+  after(async () => {
+    await started?.close();
+    started = undefined;
+  });
+  return fx;
 }
 
 /**

@@ -7,7 +7,7 @@
 import { createHash } from 'node:crypto';
 import { mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { CustodyError } from '../../../src/core/errors.js';
 import type { CaseRecorder } from '../../../src/core/ports.js';
 import type { CaseHandle } from '../../../src/custody/open-case.js';
@@ -16,19 +16,18 @@ import { collectAzureTarget } from '../../../src/providers/azure/collect.js';
 import { parseAzureTarget } from '../../../src/providers/azure/targets.js';
 import { key } from '../../../src/lab/azure/world.js';
 import { filesHolding } from '../../support/case-bytes.js';
-import { startAzureFixture, type AzureFixture } from './fixture.js';
+import { useAzureFixture } from './fixture.js';
 
 const SIGNATURE = 'Zm9yZW5zaWNzU0FTc2lnbmF0dXJl%2BSECRET%3D';
 const SAS = `https://opsscripts.blob.core.windows.net/scripts/install.sh?sv=2022-11-02&se=2026-12-31T00%3A00%3A00Z&sr=b&sp=r&sig=${SIGNATURE}`;
 
-let fx: AzureFixture;
-beforeAll(async () => {
-  fx = await startAzureFixture();
+const fx = useAzureFixture();
+// Runs after the fixture's own beforeAll (registered first): the lab is up.
+beforeAll(() => {
   fx.lab.estate.world.vms.get(key(fx.lab.estate.ids.vm))!.extensions = [
     { name: 'CustomScript', publisher: 'Microsoft.Azure.Extensions', type: 'CustomScript', typeHandlerVersion: '2.1', settings: { fileUris: [SAS], commandToExecute: 'sh install.sh' } },
   ];
 });
-afterAll(async () => fx?.close());
 
 const sha = (text: string | Buffer) => createHash('sha256').update(text).digest('hex');
 

@@ -7,20 +7,16 @@
  * The stop comes from the injected sleep (the loops' pause), so the tests assert on what was
  * asked of the lab after the stop, never on time.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { verifyCase } from '../../../src/custody/index.js';
 import type { CaseHandle } from '../../../src/custody/open-case.js';
 import { collectAzureTarget } from '../../../src/providers/azure/collect.js';
 import type { AzureConfig } from '../../../src/providers/azure/config.js';
 import { parseAzureTarget } from '../../../src/providers/azure/targets.js';
-import { startAzureFixture, type AzureFixture } from './fixture.js';
+import { useAzureFixture } from './fixture.js';
 
-let fx: AzureFixture;
-beforeAll(async () => {
-  // Snapshots and restore points stay Creating for three reads, copies pending for four.
-  fx = await startAzureFixture({ lab: { operationPolls: 3, copyReads: 4 } });
-});
-afterAll(async () => fx?.close());
+// Snapshots and restore points stay Creating for three reads, copies pending for four.
+const fx = useAzureFixture({ lab: { operationPolls: 3, copyReads: 4 } });
 
 /**
  * Runs `kase` with a run signal that `stopWhen` aborts from inside a loop's pause; returns the
