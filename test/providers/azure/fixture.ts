@@ -16,7 +16,7 @@ import { startAzureLab, type AzureLab, type AzureLabOptions } from '../../../src
 import { createLabTls } from '../../../src/lab/azure/tls.js';
 import { LAB_APP_CLIENT_ID, LAB_CUSTOMER_SUBSCRIPTION, LAB_CUSTOMER_TENANT, LAB_EVIDENCE_ACCOUNT, LAB_EVIDENCE_CONTAINER, LAB_SOC_SUBSCRIPTION, LAB_SOC_TENANT } from '../../../src/lab/azure/scenario.js';
 import { CustodyError } from '../../../src/core/errors.js';
-import type { CaseRecorder } from '../../../src/core/ports.js';
+import { caseWith } from '../../support/case-with.js';
 
 export const EVIDENCE_CONTAINER = 'evidence';
 
@@ -120,16 +120,11 @@ export function cutAt(kase: CaseHandle, type: string): CaseHandle {
     cut = true;
     return Promise.reject(new CustodyError('E_LEDGER', `test cut: ${what} was not recorded`));
   };
-  const recorder: CaseRecorder = {
-    caseId: kase.caseId,
-    analyst: kase.analyst,
-    caseDir: kase.caseDir,
-    entries: () => kase.entries(),
+  return caseWith(kase, {
     record: (t, data, target) => (cut || t === type ? refuse(t) : kase.record(t, data, target)),
     storeEvidence: (input) => (cut ? refuse(input.name) : kase.storeEvidence(input)),
     recordArtifact: (input) => (cut ? refuse(input.kind) : kase.recordArtifact(input)),
-  };
-  return recorder as CaseHandle;
+  });
 }
 
 /** Versions the lab's evidence container holds for each blob of `caseId` (current + previous). */
