@@ -51,6 +51,20 @@ export class CaseHistory {
   }
 
   /**
+   * The first entry of `type` about `target` for each evidence id (`data.evidenceId`), in ledger
+   * order, among the entries `where` accepts: what earlier runs asked for, once per piece of
+   * evidence however often they asked again. Entries without a string evidence id are skipped.
+   */
+  firstPerEvidenceId(type: string, target: string, where: (entry: LedgerEntry) => boolean = () => true): LedgerEntry[] {
+    const first = new Map<string, LedgerEntry>();
+    for (const entry of this.about(type, target)) {
+      const evidenceId = entry.data.evidenceId;
+      if (typeof evidenceId === 'string' && !first.has(evidenceId) && where(entry)) first.set(evidenceId, entry);
+    }
+    return [...first.values()];
+  }
+
+  /**
    * The name under which the case recorded `name` for `evidenceId`: the name itself or a resumed
    * copy of it (`name.resumed-<seq>.ext`), else undefined.
    */

@@ -44,6 +44,32 @@ describe('the case history', () => {
     expect(history.firstWhere('disk.hashed', 'snapshotId', '7')).toBeUndefined();
   });
 
+  it('answers "what did earlier runs ask for?": the first entry of each evidence id about a target, in ledger order', () => {
+    const vm = 'cloud:vm-1';
+    const log: LedgerEntry[] = [
+      entry(0, 'snapshot.requested', { evidenceId: 'ev-b', disk: 'b', attempt: 1 }, vm),
+      entry(1, 'snapshot.requested', { evidenceId: 'ev-a', disk: 'a', attempt: 1 }, vm),
+      // Another target's request for the same evidence id, and another type about this target.
+      entry(2, 'snapshot.requested', { evidenceId: 'ev-c', disk: 'c' }, 'cloud:vm-2'),
+      entry(3, 'snapshot.adopted', { evidenceId: 'ev-d', disk: 'd' }, vm),
+      // No (string) evidence id: not a request for a piece of evidence.
+      entry(4, 'snapshot.requested', { disk: 'x' }, vm),
+      entry(5, 'snapshot.requested', { evidenceId: 7, disk: 'y' }, vm),
+      // Asked again: the first request stays the one named.
+      entry(6, 'snapshot.requested', { evidenceId: 'ev-b', disk: 'b', attempt: 2 }, vm),
+      entry(7, 'snapshot.requested', { evidenceId: 'ev-c', disk: 'c' }, vm),
+    ];
+    const history = new CaseHistory(() => log);
+    expect(history.firstPerEvidenceId('snapshot.requested', vm).map((e) => e.seq)).toEqual([0, 1, 7]);
+    expect(history.firstPerEvidenceId('snapshot.requested', 'cloud:vm-2').map((e) => e.seq)).toEqual([2]);
+    expect(history.firstPerEvidenceId('snapshot.adopted', vm).map((e) => e.seq)).toEqual([3]);
+    // Entries the filter refuses do not count as the first of their evidence id.
+    expect(history.firstPerEvidenceId('snapshot.requested', vm, (e) => e.data.attempt !== 1).map((e) => e.seq)).toEqual([6, 7]);
+    // Entries appended later are answered too.
+    log.push(entry(8, 'snapshot.requested', { evidenceId: 'ev-e', disk: 'e' }, vm));
+    expect(history.firstPerEvidenceId('snapshot.requested', vm).map((e) => e.seq)).toEqual([0, 1, 7, 8]);
+  });
+
   it('is shared by every wrapper of the same case (keyed by its entries), so no target rebuilds it', () => {
     const log: LedgerEntry[] = [];
     const a = historyOf({ entries: () => log });

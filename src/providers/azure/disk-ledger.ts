@@ -10,6 +10,7 @@
  * ledger shows its copy hashed and sealed, not as soon as a hash was recorded.
  */
 import { historyOf } from '../../core/case-history.js';
+import { LEDGER_EVENTS } from '../../core/ledger-events.js';
 import type { CaseRecorder, LedgerEntry } from '../../core/ports.js';
 import type { DiskFacts } from './describe.js';
 import { evidenceIdOfBlob } from './export.js';
@@ -70,21 +71,17 @@ export interface EarlierSnapshotRequest {
  * are not recorded there and are not needed to adopt a snapshot.
  */
 export function earlierSnapshotRequests(recorder: CaseRecorder, target: string): EarlierSnapshotRequest[] {
-  const seen = new Map<string, EarlierSnapshotRequest>();
-  for (const entry of historyOf(recorder).about('snapshot.requested', target)) {
-    const d = entry.data;
-    if (d.operation !== 'snapshots.createOrUpdate' || typeof d.disk !== 'string' || typeof d.evidenceId !== 'string' || seen.has(d.evidenceId)) continue;
-    seen.set(d.evidenceId, {
-      evidenceId: d.evidenceId,
+  return historyOf(recorder)
+    .firstPerEvidenceId(LEDGER_EVENTS.snapshotRequested, target, (e) => e.data.operation === 'snapshots.createOrUpdate' && typeof e.data.disk === 'string')
+    .map(({ data: d }) => ({
+      evidenceId: d.evidenceId as string,
       disk: {
-        id: d.disk,
+        id: d.disk as string,
         role: d.role === 'os' ? 'os' : 'data',
         ...(typeof d.lun === 'number' ? { lun: d.lun } : {}),
         ...(typeof d.diskUniqueId === 'string' ? { uniqueId: d.diskUniqueId } : {}),
         location: '',
         raw: {},
       },
-    });
-  }
-  return [...seen.values()];
+    }));
 }

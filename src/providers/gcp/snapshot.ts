@@ -16,7 +16,7 @@ import { historyOf } from '../../core/case-history.js';
 import { evidenceIdFor } from '../../core/case-id.js';
 import { CustodyError, isCustodyError, isStopSignal } from '../../core/errors.js';
 import { LEDGER_EVENTS } from '../../core/ledger-events.js';
-import type { CaseRecorder } from '../../core/ports.js';
+import type { CaseRecorder, LedgerEntry } from '../../core/ports.js';
 import type { Disk } from './describe.js';
 import { snapshotLabelsFor, snapshotNameFor, snapshotRequestIdFor } from './ids.js';
 import { resourceManagerBase } from './resource-manager.js';
@@ -389,12 +389,12 @@ export interface EarlierSnapshotRequest {
 
 /** The disks `target`'s snapshot requests named (first request of each evidence id, in ledger order). */
 export function earlierSnapshotRequests(recorder: CaseRecorder, target: string): EarlierSnapshotRequest[] {
-  const seen = new Map<string, EarlierSnapshotRequest>();
-  for (const entry of historyOf(recorder).about('snapshot.requested', target)) {
-    const d = entry.data;
-    if (d.operation !== 'compute.snapshots.insert' || typeof d.evidenceId !== 'string' || typeof d.sourceDisk !== 'string' || seen.has(d.evidenceId)) continue;
-    const disk = diskTargetFromUrl(d.sourceDisk);
-    if (disk) seen.set(d.evidenceId, { disk, description: { id: typeof d.sourceDiskId === 'string' ? d.sourceDiskId : null } });
-  }
-  return [...seen.values()];
+  return historyOf(recorder)
+    .firstPerEvidenceId(LEDGER_EVENTS.snapshotRequested, target, (e) => e.data.operation === 'compute.snapshots.insert' && requestedDisk(e) !== undefined)
+    .map((e) => ({ disk: requestedDisk(e)!, description: { id: typeof e.data.sourceDiskId === 'string' ? e.data.sourceDiskId : null } }));
+}
+
+/** The disk a `snapshot.requested` entry names, when its `sourceDisk` is a disk's URL. */
+function requestedDisk(entry: LedgerEntry): GcpDiskTarget | undefined {
+  return typeof entry.data.sourceDisk === 'string' ? diskTargetFromUrl(entry.data.sourceDisk) : undefined;
 }

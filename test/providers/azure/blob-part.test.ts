@@ -7,11 +7,11 @@
  * what it confirmed. `npm run test:azurite` runs this file.
  */
 import { createHash } from 'node:crypto';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { collectAzureTarget } from '../../../src/providers/azure/collect.js';
 import { parseAzureTarget } from '../../../src/providers/azure/targets.js';
 import { vhdFile } from '../../../src/lab/azure/vhd-export.js';
-import { startAzureFixture, type AzureFixture } from './fixture.js';
+import { useAzureFixture } from './fixture.js';
 
 const sha = (b: Buffer) => createHash('sha256').update(b).digest('hex');
 
@@ -25,11 +25,8 @@ describe.each([
   { service: 'Azurite', azurite: true },
   { service: 'the lab Blob Storage', azurite: false },
 ])('the blob part against $service', ({ azurite }) => {
-  let fx: AzureFixture;
-  beforeAll(async () => {
-    fx = await startAzureFixture({ azurite });
-  }, 90_000); // Azurite is a child process: on a loaded machine it takes a while to listen
-  afterAll(async () => fx?.close());
+  // Azurite is a child process: on a loaded machine it takes a while to listen.
+  const fx = useAzureFixture({ azurite }, { startTimeoutMs: 90_000 });
 
   it('copies the disk export server-side, reads it whole and by ranges, hashes disk and file; seals only where the service can', async () => {
     const kase = await fx.openTestCase('IR-BLOB');

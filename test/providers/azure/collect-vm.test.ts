@@ -1,22 +1,18 @@
 import { createHash } from 'node:crypto';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { collectAzureTarget } from '../../../src/providers/azure/collect.js';
 import { resolveAzureSelector } from '../../../src/providers/azure/resolve-selector.js';
 import { azureTargetFromProviderId, parseAzureSelector, parseAzureTarget } from '../../../src/providers/azure/targets.js';
 import { AZURE_OPERATIONS } from '../../../src/providers/azure/operations.js';
 import { vhdFile } from '../../../src/lab/azure/vhd-export.js';
 import { LAB_EVIDENCE_ACCOUNT, LAB_EVIDENCE_CONTAINER } from '../../../src/lab/azure/scenario.js';
-import { startAzureFixture, type AzureFixture } from './fixture.js';
+import { useAzureFixture } from './fixture.js';
 import { evidenceIdFor } from '../../../src/core/case-id.js';
 import { resourceKey } from '../../../src/providers/azure/resource-id.js';
 import { evidenceBlobName } from '../../../src/providers/azure/export.js';
 import { snapshotName } from '../../../src/providers/azure/snapshots.js';
 
-let fx: AzureFixture;
-beforeAll(async () => {
-  fx = await startAzureFixture();
-});
-afterAll(async () => fx?.close());
+const fx = useAzureFixture();
 
 const sha = (b: Buffer) => createHash('sha256').update(b).digest('hex');
 

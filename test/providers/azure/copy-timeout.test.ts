@@ -5,18 +5,14 @@
  * partial (a live read path is never `collected`), and a resume adopts the copy, waits for it,
  * then revokes the grant, hashes and seals, as after a stopped run.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { verifyCase } from '../../../src/custody/index.js';
 import { collectAzureTarget } from '../../../src/providers/azure/collect.js';
 import { parseAzureTarget } from '../../../src/providers/azure/targets.js';
-import { startAzureFixture, type AzureFixture } from './fixture.js';
+import { useAzureFixture } from './fixture.js';
 
-let fx: AzureFixture;
-beforeAll(async () => {
-  // Copies stay pending for 40 reads: longer than the first run waits.
-  fx = await startAzureFixture({ lab: { copyReads: 40 } });
-});
-afterAll(async () => fx?.close());
+// Copies stay pending for 40 reads: longer than the first run waits.
+const fx = useAzureFixture({ lab: { copyReads: 40 } });
 
 describe('an Azure copy still pending when its wait times out', () => {
   it('keeps the grant it reads through (export.left-open, no revoke), leaves the target partial, and a resume adopts the copy, revokes, hashes and seals', async () => {

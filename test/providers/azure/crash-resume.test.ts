@@ -8,20 +8,16 @@
  * `pending` for a few reads (the lab's `copyReads`), so the resumed run meets the copy the
  * cut-off run started still in flight.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { CustodyError } from '../../../src/core/errors.js';
-import type { CaseRecorder } from '../../../src/core/ports.js';
 import type { CaseHandle } from '../../../src/custody/open-case.js';
 import { verifyCase } from '../../../src/custody/index.js';
 import { collectAzureTarget } from '../../../src/providers/azure/collect.js';
 import { parseAzureTarget } from '../../../src/providers/azure/targets.js';
-import { cutAt, evidenceVersions, startAzureFixture, type AzureFixture } from './fixture.js';
+import { caseWith } from '../../support/case-with.js';
+import { cutAt, evidenceVersions, useAzureFixture } from './fixture.js';
 
-let fx: AzureFixture;
-beforeAll(async () => {
-  fx = await startAzureFixture({ lab: { copyReads: 3 } });
-});
-afterAll(async () => fx?.close());
+const fx = useAzureFixture({ lab: { copyReads: 3 } });
 
 describe('an Azure run cut off after Copy Blob was sent, before copy.started was recorded', () => {
   it('the resumed run adopts the copy still in flight: no second export grant, no second copy, one version per blob, the cut-off run’s grant revoked once the copy is done, and the case verifies', async () => {
@@ -104,19 +100,12 @@ describe('an Azure run cut off at each step that follows a cloud call', () => {
 describe('an Azure run whose case folder cannot take an evidence file (the disk is full for it, not yet for the ledger)', () => {
   /** `kase`, except that storing a file named `name` fails as the evidence store fails when it cannot write. */
   function fullFor(kase: CaseHandle, name: RegExp): CaseHandle {
-    const recorder: CaseRecorder = {
-      caseId: kase.caseId,
-      analyst: kase.analyst,
-      caseDir: kase.caseDir,
-      entries: () => kase.entries(),
-      record: (t, data, target) => kase.record(t, data, target),
+    return caseWith(kase, {
       storeEvidence: (input) =>
         name.test(input.name)
           ? Promise.reject(new CustodyError('E_LEDGER', `cannot write evidence/${input.evidenceId}/${input.name} in the case folder: ENOSPC: no space left on device`))
           : kase.storeEvidence(input),
-      recordArtifact: (input) => kase.recordArtifact(input),
-    };
-    return recorder as CaseHandle;
+    });
   }
 
   it.each([

@@ -2,9 +2,9 @@
 // `azurite: true`, Azurite on the same CA in place of the lab's Blob Storage — a config pointing
 // the unchanged product at them, and real case folders.
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { expect } from 'vitest';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { afterAll, afterEach, beforeAll, beforeEach, expect } from 'vitest';
 import { openCase, type CaseHandle } from '../../../src/custody/open-case.js';
 import { azureConfigSchema, type AzureConfig } from '../../../src/providers/azure/config.js';
 import type { AzureClients } from '../../../src/providers/azure/clients.js';
@@ -18,7 +18,7 @@ import { startAzureLab, type AzureLab, type AzureLabOptions } from '../../../src
 import { createLabTls } from '../../../src/lab/azure/tls.js';
 import { LAB_APP_CLIENT_ID, LAB_CUSTOMER_SUBSCRIPTION, LAB_CUSTOMER_TENANT, LAB_EVIDENCE_ACCOUNT, LAB_EVIDENCE_CONTAINER, LAB_SOC_SUBSCRIPTION, LAB_SOC_TENANT } from '../../../src/lab/azure/scenario.js';
 import { CustodyError } from '../../../src/core/errors.js';
-import type { CaseRecorder } from '../../../src/core/ports.js';
+import { caseWith } from '../../support/case-with.js';
 
 export const EVIDENCE_CONTAINER = 'evidence';
 
@@ -34,7 +34,12 @@ export interface AzureFixture {
   close(): Promise<void>;
 }
 
-export async function startAzureFixture(options: { azurite?: boolean; lab?: AzureLabOptions } = {}): Promise<AzureFixture> {
+export interface AzureFixtureOptions {
+  azurite?: boolean;
+  lab?: AzureLabOptions;
+}
+
+export async function startAzureFixture(options: AzureFixtureOptions = {}): Promise<AzureFixture> {
   const dir = await mkdtemp(join(tmpdir(), 'custody-azure-'));
   const tls = createLabTls();
   const azurite = options.azurite ? await startAzurite(tls) : undefined;
@@ -99,6 +104,27 @@ export async function resumeCollected(fx: AzureFixture, caseId: string, override
 }
 
 /**
+ * The fixture of the calling test file (or describe block), started before its tests and closed
+ * after them: once for all of them, or afresh for each test with `perTest` (a test that changes
+ * the lab for good). The object returned is filled in when the fixture starts, so tests and
+ * helpers read `fx.lab`, `fx.run(…)` as usual; `startTimeoutMs` for a slow start (Azurite).
+ */
+export function useAzureFixture(options: AzureFixtureOptions = {}, how: { perTest?: boolean; startTimeoutMs?: number } = {}): AzureFixture {
+  const fx = {} as AzureFixture;
+  const [before, after] = how.perTest ? [beforeEach, afterEach] : [beforeAll, afterAll];
+  let started: AzureFixture | undefined;
+  before(async () => {
+    started = await startAzureFixture(options);
+    Object.assign(fx, started);
+  }, how.startTimeoutMs);
+  after(async () => {
+    await started?.close();
+    started = undefined;
+  });
+  return fx;
+}
+
+/**
  * `kase` as the collector sees it, except that from the first `type` entry on nothing can be
  * recorded any more (E_LEDGER, as a poisoned ledger answers): that entry and everything after it
  * never reach the ledger — what a kill -9 or a full disk leaves: the cloud did the work, the case
@@ -110,16 +136,11 @@ export function cutAt(kase: CaseHandle, type: string): CaseHandle {
     cut = true;
     return Promise.reject(new CustodyError('E_LEDGER', `test cut: ${what} was not recorded`));
   };
-  const recorder: CaseRecorder = {
-    caseId: kase.caseId,
-    analyst: kase.analyst,
-    caseDir: kase.caseDir,
-    entries: () => kase.entries(),
+  return caseWith(kase, {
     record: (t, data, target) => (cut || t === type ? refuse(t) : kase.record(t, data, target)),
     storeEvidence: (input) => (cut ? refuse(input.name) : kase.storeEvidence(input)),
     recordArtifact: (input) => (cut ? refuse(input.kind) : kase.recordArtifact(input)),
-  };
-  return recorder as CaseHandle;
+  });
 }
 
 /** Versions the lab's evidence container holds for each blob of `caseId` (current + previous). */

@@ -5,7 +5,7 @@
  * (the snapshot name is deterministic, so it was reused) and hashed it twice.
  */
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { DEFAULT_COLLECT_OPTIONS, runCollection } from '../../../src/core/orchestrator.js';
 import { verifyCase } from '../../../src/custody/index.js';
 import { createAzureProvider } from '../../../src/providers/azure/provider.js';
@@ -13,13 +13,9 @@ import type { AzureConfig } from '../../../src/providers/azure/config.js';
 import { parseConfig } from '../../../src/providers/config.js';
 import { REGISTRY } from '../../../src/providers/registry.js';
 import { parseTarget } from '../../../src/providers/targets.js';
-import { startAzureFixture, type AzureFixture } from './fixture.js';
+import { useAzureFixture } from './fixture.js';
 
-let fx: AzureFixture;
-beforeAll(async () => {
-  fx = await startAzureFixture();
-});
-afterAll(async () => fx?.close());
+const fx = useAzureFixture();
 
 async function collect(caseId: string, keys: string[], overrides: Partial<AzureConfig>, perScope: number, resume = false) {
   const kase = await fx.openTestCase(caseId, resume);

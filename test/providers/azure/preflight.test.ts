@@ -1,21 +1,14 @@
 // Preflight of the SOC evidence container: ARM's effective permissions for the SOC identity at the
 // container, served by the lab from the shipped role files and assignments, against the data
 // actions the writer and sealer steps declare.
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { evidenceContainerScope, runAzurePreflight } from '../../../src/providers/azure/preflight.js';
 import { LAB_EVIDENCE_CONTAINER_SCOPE } from '../../../src/lab/azure/scenario.js';
 import { parseAzureTarget } from '../../../src/providers/azure/targets.js';
-import { startAzureFixture, type AzureFixture } from './fixture.js';
+import { useAzureFixture } from './fixture.js';
 
 const BLOBS = 'Microsoft.Storage/storageAccounts/blobServices/containers/blobs';
-let fx: AzureFixture;
-
-beforeAll(async () => {
-  fx = await startAzureFixture();
-});
-afterAll(async () => {
-  await fx?.close();
-});
+const fx = useAzureFixture();
 
 const containerRows = async () => (await runAzurePreflight({ config: fx.config })).filter((r) => r.check === 'container scope');
 

@@ -7,28 +7,26 @@
 import { createHash } from 'node:crypto';
 import { mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { CustodyError } from '../../../src/core/errors.js';
-import type { CaseRecorder } from '../../../src/core/ports.js';
-import type { CaseHandle } from '../../../src/custody/open-case.js';
 import { verifyCase } from '../../../src/custody/index.js';
 import { collectAzureTarget } from '../../../src/providers/azure/collect.js';
 import { parseAzureTarget } from '../../../src/providers/azure/targets.js';
 import { key } from '../../../src/lab/azure/world.js';
 import { filesHolding } from '../../support/case-bytes.js';
-import { startAzureFixture, type AzureFixture } from './fixture.js';
+import { caseWith } from '../../support/case-with.js';
+import { useAzureFixture } from './fixture.js';
 
 const SIGNATURE = 'Zm9yZW5zaWNzU0FTc2lnbmF0dXJl%2BSECRET%3D';
 const SAS = `https://opsscripts.blob.core.windows.net/scripts/install.sh?sv=2022-11-02&se=2026-12-31T00%3A00%3A00Z&sr=b&sp=r&sig=${SIGNATURE}`;
 
-let fx: AzureFixture;
-beforeAll(async () => {
-  fx = await startAzureFixture();
+const fx = useAzureFixture();
+// Runs after the fixture's own beforeAll (registered first): the lab is up.
+beforeAll(() => {
   fx.lab.estate.world.vms.get(key(fx.lab.estate.ids.vm))!.extensions = [
     { name: 'CustomScript', publisher: 'Microsoft.Azure.Extensions', type: 'CustomScript', typeHandlerVersion: '2.1', settings: { fileUris: [SAS], commandToExecute: 'sh install.sh' } },
   ];
 });
-afterAll(async () => fx?.close());
 
 const sha = (text: string | Buffer) => createHash('sha256').update(text).digest('hex');
 
@@ -66,21 +64,15 @@ describe('an Azure VM whose extension settings carry a SAS', () => {
     const target = parseAzureTarget(fx.lab.estate.ids.vm);
     const first = await fx.openTestCase(caseId);
     // The store places the file, then the process dies before the entry is written.
-    const killed: CaseRecorder = {
-      caseId: first.caseId,
-      analyst: first.analyst,
-      caseDir: first.caseDir,
-      entries: () => first.entries(),
-      record: (t, data, at) => first.record(t, data, at),
-      recordArtifact: (input) => first.recordArtifact(input),
+    const killed = caseWith(first, {
       storeEvidence: async (input) => {
         const dir = join(first.caseDir, 'evidence', input.evidenceId);
         mkdirSync(dir, { recursive: true });
         writeFileSync(join(dir, input.name), input.content as string);
         throw new CustodyError('E_LEDGER', `test cut: ${input.name} was placed but not recorded`);
       },
-    };
-    await expect(collectAzureTarget(fx.run(killed as CaseHandle), target)).rejects.toMatchObject({ code: 'E_LEDGER' });
+    });
+    await expect(collectAzureTarget(fx.run(killed), target)).rejects.toMatchObject({ code: 'E_LEDGER' });
     await first.release();
 
     const again = await fx.openTestCase(caseId, true);

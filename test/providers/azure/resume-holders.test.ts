@@ -4,7 +4,7 @@
  * other target only once the ledger shows its copy hashed and sealed. And a provider object used
  * for two runs of one case hands the second nothing of the first's claims.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { DEFAULT_COLLECT_OPTIONS, runCollection } from '../../../src/core/orchestrator.js';
 import type { TargetOutcome } from '../../../src/core/ports.js';
 import { verifyCase } from '../../../src/custody/index.js';
@@ -15,13 +15,9 @@ import { parseAzureTarget } from '../../../src/providers/azure/targets.js';
 import { parseConfig } from '../../../src/providers/config.js';
 import { REGISTRY } from '../../../src/providers/registry.js';
 import { parseTarget } from '../../../src/providers/targets.js';
-import { cutAt, evidenceVersions, startAzureFixture, type AzureFixture } from './fixture.js';
+import { cutAt, evidenceVersions, useAzureFixture } from './fixture.js';
 
-let fx: AzureFixture;
-beforeAll(async () => {
-  fx = await startAzureFixture();
-});
-afterAll(async () => fx?.close());
+const fx = useAzureFixture();
 
 /** The entries a resumed run of `kase` wrote (from its `case.resumed` on). */
 function resumedEntries(kase: CaseHandle) {

@@ -2,18 +2,14 @@
 // records. Between the hash read and the seal someone with the storage account's key (a
 // colleague, a script, an attacker) writes to the evidence blob; the lab's Blob Storage does it
 // just before the seal's first request. The ledger must then never say that copy is sealed as hashed.
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { collectAzureTarget } from '../../../src/providers/azure/collect.js';
 import { parseAzureTarget } from '../../../src/providers/azure/targets.js';
 import { newEtag } from '../../../src/lab/azure/blob-store.js';
 import { LAB_EVIDENCE_ACCOUNT, LAB_EVIDENCE_CONTAINER } from '../../../src/lab/azure/scenario.js';
-import { startAzureFixture, type AzureFixture } from './fixture.js';
+import { useAzureFixture } from './fixture.js';
 
-let fx: AzureFixture;
-beforeAll(async () => {
-  fx = await startAzureFixture();
-});
-afterAll(async () => fx?.close());
+const fx = useAzureFixture();
 
 const evidence = () => fx.lab.estate.blobStore.container(LAB_EVIDENCE_ACCOUNT, LAB_EVIDENCE_CONTAINER)!;
 

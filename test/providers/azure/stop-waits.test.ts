@@ -9,7 +9,7 @@
  * tests assert on what was asked of the lab after the stop, never on time. A call that changes
  * something is never given the signal (`callAzure` refuses it).
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { CaseHandle } from '../../../src/custody/open-case.js';
 import { collectAzureTarget } from '../../../src/providers/azure/collect.js';
 import type { AzureConfig } from '../../../src/providers/azure/config.js';
@@ -17,14 +17,10 @@ import { parseAzureTarget } from '../../../src/providers/azure/targets.js';
 import { callAzure } from '../../../src/providers/azure/arm-call.js';
 import { AZURE_OPERATIONS, type AzureOperationName } from '../../../src/providers/azure/operations.js';
 import type { CallHold } from '../../../src/lab/call-holds.js';
-import { resumeCollected, startAzureFixture, type AzureFixture } from './fixture.js';
+import { resumeCollected, useAzureFixture } from './fixture.js';
 
-let fx: AzureFixture;
-beforeAll(async () => {
-  // Snapshots and restore points stay Creating for three reads, copies pending for four.
-  fx = await startAzureFixture({ lab: { operationPolls: 3, copyReads: 4 } });
-});
-afterAll(async () => fx?.close());
+// Snapshots and restore points stay Creating for three reads, copies pending for four.
+const fx = useAzureFixture({ lab: { operationPolls: 3, copyReads: 4 } });
 
 /**
  * Runs `kase` with a run signal that `stopWhen` aborts from inside a loop's pause; returns the

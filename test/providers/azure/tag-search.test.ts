@@ -1,18 +1,14 @@
 // `azure:tag:` searched across several subscriptions when some of them cannot be searched: the SOC
 // subscription, where the shipped deployment gives the collector no discovery role (ARM answers
 // 403 AuthorizationFailed), and a subscription ARM does not know (404 SubscriptionNotFound).
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { resolveAzureSelector } from '../../../src/providers/azure/resolve-selector.js';
 import { parseAzureSelector } from '../../../src/providers/azure/targets.js';
 import { LAB_CUSTOMER_SUBSCRIPTION, LAB_CUSTOMER_TENANT, LAB_SOC_SUBSCRIPTION, LAB_SOC_TENANT } from '../../../src/lab/azure/scenario.js';
 import type { CaseHandle } from '../../../src/custody/open-case.js';
-import { cutAt, startAzureFixture, type AzureFixture } from './fixture.js';
+import { cutAt, useAzureFixture } from './fixture.js';
 
-let fx: AzureFixture;
-beforeAll(async () => {
-  fx = await startAzureFixture();
-});
-afterAll(async () => fx?.close());
+const fx = useAzureFixture();
 
 const SELECTOR = parseAzureSelector('azure:tag:ForensicsEnabled=true');
 const customer = { subscriptionId: LAB_CUSTOMER_SUBSCRIPTION, tenantId: LAB_CUSTOMER_TENANT };

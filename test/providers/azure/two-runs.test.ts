@@ -3,20 +3,16 @@
  * obtains its own tokens and observes ARM's clock itself, so each run's part of the ledger says
  * which identity it used and how ARM's clock stood (`clock.observed` is once per run).
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { DEFAULT_COLLECT_OPTIONS, runCollection } from '../../../src/core/orchestrator.js';
 import type { CaseHandle } from '../../../src/custody/open-case.js';
 import { createAzureProvider } from '../../../src/providers/azure/provider.js';
 import { parseConfig } from '../../../src/providers/config.js';
 import { REGISTRY } from '../../../src/providers/registry.js';
 import { parseTarget } from '../../../src/providers/targets.js';
-import { startAzureFixture, type AzureFixture } from './fixture.js';
+import { useAzureFixture } from './fixture.js';
 
-let fx: AzureFixture;
-beforeAll(async () => {
-  fx = await startAzureFixture();
-});
-afterAll(async () => fx?.close());
+const fx = useAzureFixture();
 
 /** What each run recorded of its identities and ARM's clock: `[type, identity or service]`. */
 function accessEntries(kase: CaseHandle, from: number): Array<[string, unknown]> {

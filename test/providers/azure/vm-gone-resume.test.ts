@@ -8,19 +8,15 @@
  * not be collected again, so the target ends `partial`, never `collected`. One fixture per test:
  * each deletes the estate's VM.
  */
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { verifyCase } from '../../../src/custody/index.js';
 import { collectAzureTarget } from '../../../src/providers/azure/collect.js';
 import { parseAzureTarget } from '../../../src/providers/azure/targets.js';
 import { key } from '../../../src/lab/azure/world.js';
 import { evidenceIdFor } from '../../../src/core/case-id.js';
-import { cutAt, evidenceVersions, startAzureFixture, type AzureFixture } from './fixture.js';
+import { cutAt, evidenceVersions, useAzureFixture } from './fixture.js';
 
-let fx: AzureFixture;
-beforeEach(async () => {
-  fx = await startAzureFixture();
-});
-afterEach(async () => fx?.close());
+const fx = useAzureFixture({}, { perTest: true });
 
 describe('an Azure VM deleted between a cut-off run and its resume (per-disk snapshots)', () => {
   it.each([

@@ -9,21 +9,17 @@
  * The faults are armed from the injected sleep (the wait loops' pause), so the tests assert on
  * what was asked and recorded, never on time.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { verifyCase } from '../../../src/custody/index.js';
 import type { CaseHandle } from '../../../src/custody/open-case.js';
 import { collectAzureTarget } from '../../../src/providers/azure/collect.js';
 import type { AzureConfig } from '../../../src/providers/azure/config.js';
 import { parseAzureTarget } from '../../../src/providers/azure/targets.js';
 import { LAB_CUSTOMER_SUBSCRIPTION } from '../../../src/lab/azure/scenario.js';
-import { resumeCollected, startAzureFixture, type AzureFixture } from './fixture.js';
+import { resumeCollected, useAzureFixture } from './fixture.js';
 
-let fx: AzureFixture;
-beforeAll(async () => {
-  // Snapshots stay Creating for three listings, copies pending for four reads.
-  fx = await startAzureFixture({ lab: { operationPolls: 3, copyReads: 4 } });
-});
-afterAll(async () => fx?.close());
+// Snapshots stay Creating for three listings, copies pending for four reads.
+const fx = useAzureFixture({ lab: { operationPolls: 3, copyReads: 4 } });
 
 const PER_DISK: Partial<AzureConfig> = { consistency: 'per-disk' };
 const snapshotOf = (caseId: string, diskId: string) => [...fx.lab.estate.world.snapshots.values()].find((s) => s.tags.CaseId === caseId && s.sourceResourceId === diskId)!;

@@ -5,7 +5,7 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterEach, describe, expect, it, vi } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { CustodyError } from '../../../src/core/errors.js';
 import type { LedgerEntry } from '../../../src/core/ports.js';
 import { LabGcpState } from '../../../src/lab/gcp/index.js';
@@ -15,18 +15,14 @@ import { CONSISTENCY, NO_CONTENT_HASH } from '../../../src/providers/gcp/snapsho
 import { gcpTargetKey, parseGcpTarget } from '../../../src/providers/gcp/targets.js';
 import { snapshotNameFor } from '../../../src/providers/gcp/ids.js';
 import { evidenceIdFor } from '../../../src/core/case-id.js';
-import { ContentRecorder, startGcpFixture, type GcpFixture } from './fixture.js';
+import { ContentRecorder, useGcpFixtures, type GcpFixture } from './fixture.js';
 
 // Each test runs whole collections against the loopback lab with the real Google clients: on a
 // loaded machine that can take longer than the default; correctness never depends on the time.
 vi.setConfig({ testTimeout: 240_000, hookTimeout: 240_000 });
 
 const WEB_1 = '//compute.googleapis.com/projects/web-prod/zones/us-central1-a/instances/web-1';
-let fx: GcpFixture | undefined;
-afterEach(async () => {
-  await fx?.stop();
-  fx = undefined;
-});
+const startFixture = useGcpFixtures();
 
 function forensicsSnapshots(f: GcpFixture) {
   return [...f.lab.state.snapshots.values()].filter((s) => s.project === 'custody-forensics');
@@ -34,7 +30,7 @@ function forensicsSnapshots(f: GcpFixture) {
 
 describe('collecting a tagged GCE instance', () => {
   it('describes it, reads every serial port and the screenshot first, then snapshots each disk into the forensics project', async () => {
-    fx = await startGcpFixture();
+    const fx = await startFixture();
     const outcome = await collectGcpTarget({ session: fx.session, recorder: fx.recorder }, parseGcpTarget(WEB_1));
     expect(outcome).toMatchObject({ target: WEB_1, status: 'collected' });
 
@@ -71,7 +67,7 @@ describe('collecting a tagged GCE instance', () => {
   });
 
   it('impersonates the collector with the lifetime it sends, records who/chain/scopes/expiry and never the token', async () => {
-    fx = await startGcpFixture({ config: { tokenLifetimeSeconds: 1200 } });
+    const fx = await startFixture({ config: { tokenLifetimeSeconds: 1200 } });
     await collectGcpTarget({ session: fx.session, recorder: fx.recorder }, parseGcpTarget(WEB_1));
     const minted = fx.lab.server.requests.filter((r) => r.api === 'iamcredentials.serviceAccounts.generateAccessToken');
     expect(minted).toHaveLength(1);
@@ -92,7 +88,7 @@ describe('collecting a tagged GCE instance', () => {
 
   it('credentials.impersonated records how far Google’s clock (the Date of IAM Credentials’ answer) was from this machine’s, so the ledger lines up with Cloud Audit Logs', async () => {
     // Google's clock 20 minutes ahead of this machine's.
-    fx = await startGcpFixture({ lab: { now: () => Date.now() + 20 * 60_000 } });
+    const fx = await startFixture({ lab: { now: () => Date.now() + 20 * 60_000 } });
     await collectGcpTarget({ session: fx.session, recorder: fx.recorder }, parseGcpTarget(WEB_1));
     const impersonated = fx.recorder.ofType('credentials.impersonated');
     expect(impersonated).toHaveLength(1);
@@ -101,7 +97,7 @@ describe('collecting a tagged GCE instance', () => {
   });
 
   it('Cloud Audit Logs would show the collector as principal, the orchestrator as delegation, and the case in the user agent and request reason', async () => {
-    fx = await startGcpFixture();
+    const fx = await startFixture();
     await collectGcpTarget({ session: fx.session, recorder: fx.recorder }, parseGcpTarget(WEB_1));
     const insert = fx.lab.state.audit.find((a) => a.methodName === 'compute.snapshots.insert')!;
     expect(insert.principalEmail).toBe('cloud-custody-collector@web-prod.iam.gserviceaccount.com');
@@ -111,7 +107,7 @@ describe('collecting a tagged GCE instance', () => {
   });
 
   it('an instance without the collection tag is refused, naming the permission and the resource', async () => {
-    fx = await startGcpFixture();
+    const fx = await startFixture();
     const outcome = await collectGcpTarget({ session: fx.session, recorder: fx.recorder }, parseGcpTarget('projects/web-prod/zones/us-central1-a/instances/legacy-1'));
     expect(outcome.status).toBe('failed');
     expect(outcome.error).toMatchObject({ code: 'E_ACCESS_DENIED', action: 'compute.instances.get', resource: 'projects/web-prod/zones/us-central1-a/instances/legacy-1' });
@@ -125,7 +121,7 @@ describe('collecting a tagged GCE instance', () => {
   });
 
   it('a snapshot the forensics project refuses points at the snapshot-writer role there, not at the collection tag', async () => {
-    fx = await startGcpFixture({ lab: { withoutPermissions: ['compute.snapshots.create'] } });
+    const fx = await startFixture({ lab: { withoutPermissions: ['compute.snapshots.create'] } });
     const outcome = await collectGcpTarget({ session: fx.session, recorder: fx.recorder }, parseGcpTarget(WEB_1));
     expect(outcome.error).toMatchObject({ code: 'E_ACCESS_DENIED', action: 'compute.snapshots.create' });
     expect(outcome.error!.message).toMatch(/^GCP refused compute\.snapshots\.create on projects\/custody-forensics\S* \(forbidden\)\. Check that the snapshot-writer role \(policies\/gcp\/snapshot-writer-role\.json\) is granted to the collector in the forensics project \(docs\/deploy-gcp\.md\)\./);
@@ -133,8 +129,8 @@ describe('collecting a tagged GCE instance', () => {
   });
 
   it('a target lists as evidence only the ids the case holds something under: no disk whose snapshot was never taken', async () => {
-    fx = await startGcpFixture({ lab: { withoutPermissions: ['compute.snapshots.create'] } });
-    const held = () => new Set(fx!.recorder.entries().filter((e) => e.type === 'evidence.stored' || e.type === 'artifact.recorded').map((e) => String(e.data.evidenceId)));
+    const fx = await startFixture({ lab: { withoutPermissions: ['compute.snapshots.create'] } });
+    const held = () => new Set(fx.recorder.entries().filter((e) => e.type === 'evidence.stored' || e.type === 'artifact.recorded').map((e) => String(e.data.evidenceId)));
     const instance = await collectGcpTarget({ session: fx.session, recorder: fx.recorder }, parseGcpTarget(WEB_1));
     expect(instance.status).toBe('failed');
     expect(instance.evidenceIds).toEqual([...held()]);
@@ -147,14 +143,14 @@ describe('collecting a tagged GCE instance', () => {
   });
 
   it('a regional disk named on its own is snapshotted into the forensics project', async () => {
-    fx = await startGcpFixture();
+    const fx = await startFixture();
     const outcome = await collectGcpTarget({ session: fx.session, recorder: fx.recorder }, parseGcpTarget('projects/web-prod/regions/us-central1/disks/shared-data'));
     expect(outcome.status).toBe('collected');
     expect(forensicsSnapshots(fx).map((s) => s.sourceDisk)).toEqual(['projects/web-prod/regions/us-central1/disks/shared-data']);
   });
 
   it('storage location, CMEK and guest flush from the config reach snapshots.insert', async () => {
-    fx = await startGcpFixture({
+    const fx = await startFixture({
       config: { snapshots: { storageLocations: ['europe-west4'], kmsKeyName: 'projects/custody-forensics/locations/europe-west4/keyRings/custody/cryptoKeys/evidence', guestFlush: true } },
     });
     await collectGcpTarget({ session: fx.session, recorder: fx.recorder }, parseGcpTarget('projects/web-prod/regions/us-central1/disks/shared-data'));
@@ -168,7 +164,7 @@ describe('collecting a tagged GCE instance', () => {
 
 describe('resume and faults', () => {
   it('a resumed run adopts the snapshots the interrupted one created and never inserts twice', async () => {
-    fx = await startGcpFixture();
+    const fx = await startFixture();
     await collectGcpTarget({ session: fx.session, recorder: fx.recorder }, parseGcpTarget(WEB_1));
     const resumed = new ContentRecorder(fx.recorder.log);
     const outcome = await collectGcpTarget({ session: fx.newSession(resumed), recorder: resumed }, parseGcpTarget(WEB_1));
@@ -183,7 +179,7 @@ describe('resume and faults', () => {
   });
 
   it('a resumed run whose serial console has grown finds the output an earlier run stored: a result, not a refusal recorded as unavailable', async () => {
-    fx = await startGcpFixture();
+    const fx = await startFixture();
     const dir = await mkdtemp(join(tmpdir(), 'gcp-resume-'));
     try {
       const options = { casesDir: join(dir, 'cases'), keysDir: join(dir, 'keys'), caseId: 'IR-GCP-RESUME', analyst: 'alice', toolVersion: 'test' };
@@ -203,7 +199,7 @@ describe('resume and faults', () => {
   });
 
   it('an instance and its own disk named in one case share one snapshot (same name and request id)', async () => {
-    fx = await startGcpFixture();
+    const fx = await startFixture();
     const run = { session: fx.session, recorder: fx.recorder };
     const [a, b] = await Promise.all([
       collectGcpTarget(run, parseGcpTarget(WEB_1)),
@@ -214,7 +210,7 @@ describe('resume and faults', () => {
   });
 
   it('rate limits (403 rateLimitExceeded, which the client calls PERMISSION_DENIED) are retried, not reported as denials', async () => {
-    fx = await startGcpFixture();
+    const fx = await startFixture();
     fx.lab.server.faults.push({ api: 'compute.snapshots.insert', kind: 'rate-limit', times: 2 });
     const outcome = await collectGcpTarget({ session: fx.session, recorder: fx.recorder }, parseGcpTarget('projects/web-prod/zones/us-central1-a/disks/web-1'));
     expect(outcome.status).toBe('collected');
@@ -222,7 +218,7 @@ describe('resume and faults', () => {
   });
 
   it('a rate limit that never lifts ends as E_THROTTLED for that disk', async () => {
-    fx = await startGcpFixture();
+    const fx = await startFixture();
     fx.lab.server.faults.push({ api: 'compute.snapshots.insert', kind: 'rate-limit', times: 100 });
     const outcome = await collectGcpTarget({ session: fx.session, recorder: fx.recorder }, parseGcpTarget('projects/web-prod/zones/us-central1-a/disks/web-1'));
     expect(outcome.status).toBe('failed');
@@ -230,7 +226,7 @@ describe('resume and faults', () => {
   });
 
   it('an exhausted snapshot quota is named as a quota, not a denial, and the other disk still completes', async () => {
-    fx = await startGcpFixture({ lab: { settings: { snapshotQuota: 1 } } });
+    const fx = await startFixture({ lab: { settings: { snapshotQuota: 1 } } });
     const outcome = await collectGcpTarget({ session: fx.session, recorder: fx.recorder }, parseGcpTarget(WEB_1));
     expect(outcome.status).toBe('partial');
     expect(outcome.reason).toMatch(/1 of 2 disks preserved/);
@@ -238,9 +234,9 @@ describe('resume and faults', () => {
   });
 
   it('a disk deleted while its snapshot runs: the operation ends DONE with an error and the target is partial, naming the disk', async () => {
-    fx = await startGcpFixture({ lab: { settings: { operationPolls: 2 } } });
+    const fx = await startFixture({ lab: { settings: { operationPolls: 2 } } });
     fx.lab.server.beforeRequest = (api) => {
-      if (api === 'compute.globalOperations.wait') fx!.lab.state.disks.delete('projects/web-prod/zones/us-central1-a/disks/web-1-data');
+      if (api === 'compute.globalOperations.wait') fx.lab.state.disks.delete('projects/web-prod/zones/us-central1-a/disks/web-1-data');
     };
     const outcome = await collectGcpTarget({ session: fx.session, recorder: fx.recorder }, parseGcpTarget(WEB_1));
     expect(outcome.status).toBe('partial');
@@ -249,7 +245,7 @@ describe('resume and faults', () => {
   });
 
   it('a snapshot of the expected name made from another disk is not adopted as this disk\'s evidence', async () => {
-    fx = await startGcpFixture();
+    const fx = await startFixture();
     const target = parseGcpTarget('projects/web-prod/zones/us-central1-a/disks/web-1');
     const name = snapshotNameFor(evidenceIdFor(fx.recorder.caseId, gcpTargetKey(target)));
     // Someone with access to the forensics project made it first, from the data disk.
@@ -267,7 +263,7 @@ describe('resume and faults', () => {
   });
 
   it('a snapshot that ended FAILED is kept and recorded; the resumed run takes a new one under the next name and collects the disk, and a further resume finds that one', async () => {
-    fx = await startGcpFixture();
+    const fx = await startFixture();
     const target = parseGcpTarget('projects/web-prod/zones/us-central1-a/disks/web-1');
     const evidenceId = evidenceIdFor(fx.recorder.caseId, gcpTargetKey(target));
     const [failed, second] = [snapshotNameFor(evidenceId), snapshotNameFor(evidenceId, 2)];
@@ -305,7 +301,7 @@ describe('resume and faults', () => {
   });
 
   it('a snapshot whose insert operation ends DONE with an error and the snapshot FAILED is recorded with the operation and its error, kept, and the disk fails for this run', async () => {
-    fx = await startGcpFixture();
+    const fx = await startFixture();
     const target = parseGcpTarget('projects/web-prod/zones/us-central1-a/disks/web-1');
     const evidenceId = evidenceIdFor(fx.recorder.caseId, gcpTargetKey(target));
     const [failed, second] = [snapshotNameFor(evidenceId), snapshotNameFor(evidenceId, 2)];
@@ -329,7 +325,7 @@ describe('resume and faults', () => {
   });
 
   it('two targets of one run sharing a disk whose snapshot ended FAILED share that outcome: the second records the disk as covered and takes no second snapshot in the run', async () => {
-    fx = await startGcpFixture();
+    const fx = await startFixture();
     const disk = parseGcpTarget('projects/web-prod/zones/us-central1-a/disks/web-1');
     const evidenceId = evidenceIdFor(fx.recorder.caseId, gcpTargetKey(disk));
     const failed = snapshotNameFor(evidenceId);
@@ -348,7 +344,7 @@ describe('resume and faults', () => {
   });
 
   it('a FAILED snapshot the interrupted run never recorded is recorded when found, and the same run takes the next name', async () => {
-    fx = await startGcpFixture();
+    const fx = await startFixture();
     const target = parseGcpTarget('projects/web-prod/zones/us-central1-a/disks/web-1');
     const evidenceId = evidenceIdFor(fx.recorder.caseId, gcpTargetKey(target));
     const [failed, second] = [snapshotNameFor(evidenceId), snapshotNameFor(evidenceId, 2)];
@@ -371,7 +367,7 @@ describe('resume and faults', () => {
   });
 
   it('a screenshot the API failed to give leaves the target partial, not collected (only an instance without a display has none to take)', async () => {
-    fx = await startGcpFixture({ lab: { withoutPermissions: ['compute.instances.getScreenshot'] } });
+    const fx = await startFixture({ lab: { withoutPermissions: ['compute.instances.getScreenshot'] } });
     const outcome = await collectGcpTarget({ session: fx.session, recorder: fx.recorder }, parseGcpTarget(WEB_1));
     expect(fx.recorder.ofType('volatile.unavailable').map((e) => e.data.what)).toEqual(['screenshot']);
     expect(outcome.status).toBe('partial');
@@ -379,7 +375,7 @@ describe('resume and faults', () => {
   });
 
   it('an expired token is renewed once and the call goes through (recorded as expired-token)', async () => {
-    fx = await startGcpFixture();
+    const fx = await startFixture();
     const run = { session: fx.session, recorder: fx.recorder };
     await collectGcpTarget(run, parseGcpTarget('projects/web-prod/zones/us-central1-a/disks/web-1'));
     // The collector's token lapses early (revoked, clock skew): the broker believes it still valid.
@@ -390,14 +386,14 @@ describe('resume and faults', () => {
   });
 
   it('an orchestrator without token-creator on the collector is refused naming iam.serviceAccounts.getAccessToken', async () => {
-    fx = await startGcpFixture({ config: { collectorServiceAccount: 'someone-else@{project}.iam.gserviceaccount.com' } });
+    const fx = await startFixture({ config: { collectorServiceAccount: 'someone-else@{project}.iam.gserviceaccount.com' } });
     const outcome = await collectGcpTarget({ session: fx.session, recorder: fx.recorder }, parseGcpTarget(WEB_1));
     expect(outcome.status).toBe('failed');
     expect(outcome.error).toMatchObject({ code: 'E_ACCESS_DENIED', action: 'iam.serviceAccounts.getAccessToken' });
   });
 
   it('snapshot operations are awaited in rounds over all pending operations, not one poller per disk', async () => {
-    fx = await startGcpFixture({ lab: { settings: { operationPolls: 3 } } });
+    const fx = await startFixture({ lab: { settings: { operationPolls: 3 } } });
     const run = { session: fx.session, recorder: fx.recorder };
     const outcomes = await Promise.all([
       collectGcpTarget(run, parseGcpTarget(WEB_1)),
@@ -430,7 +426,7 @@ describe('a run cut off after a cloud call (what a kill -9 or a full disk leaves
   it.each(['snapshot.created', 'snapshot.completed', 'artifact.recorded'])(
     'cut at %s: the resumed run adopts each snapshot that exists, inserts only the missing ones, and the instance is collected',
     async (cut) => {
-      fx = await startGcpFixture();
+      const fx = await startFixture();
       const first = new CutRecorder(cut);
       await expect(collectGcpTarget({ session: fx.newSession(first), recorder: first }, parseGcpTarget(WEB_1))).rejects.toMatchObject({ code: 'E_LEDGER' });
       // As after a kill: the cut-off run's inserts already sent have landed, nothing else follows.
@@ -458,7 +454,7 @@ describe('an instance deleted between a cut-off run and its resume', () => {
     ['its disks kept', false],
     ['its disks deleted with it', true],
   ] as const)('%s: the snapshots the cut-off run asked for are adopted by name and recorded as evidence, none is inserted again, and the instance is partial, saying why', async (_label, disksToo) => {
-    fx = await startGcpFixture();
+    const fx = await startFixture();
     const first = new CutRecorder('snapshot.completed');
     await expect(collectGcpTarget({ session: fx.newSession(first), recorder: first }, parseGcpTarget(WEB_1))).rejects.toMatchObject({ code: 'E_LEDGER' });
     const sent = first.log.filter((e) => e.type === 'snapshot.requested').length;
@@ -488,7 +484,7 @@ describe('an instance deleted between a cut-off run and its resume', () => {
 describe('serial port output longer than the pages read', () => {
   it('is stored as far as it was read, recorded as volatile.incomplete with where it stopped, and leaves the target partial', async () => {
     // 16-byte pages: 64 pages read 1,024 bytes; port 2 is given more than that.
-    fx = await startGcpFixture({ lab: { settings: { operationPolls: 1, serialPageBytes: 16 } }, config: { serialPorts: [1, 2] } });
+    const fx = await startFixture({ lab: { settings: { operationPolls: 1, serialPageBytes: 16 } }, config: { serialPorts: [1, 2] } });
     const key = LabGcpState.instanceKey('web-prod', 'us-central1-a', 'web-1');
     const port1 = fx.lab.state.instances.get(key)!.serial[1] ?? '';
     fx.lab.state.appendSerial(key, 2, 'x'.repeat(3000));

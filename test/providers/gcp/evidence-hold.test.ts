@@ -2,24 +2,20 @@
  * The opt-in evidence hold: each snapshot is bound to the EvidenceHold tag at creation, and the
  * evidence-hold deny policy then refuses deleting it — decided by the lab's IAM from policies/gcp.
  */
-import { afterEach, describe, expect, it, vi } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { collectGcpTarget } from '../../../src/providers/gcp/collect.js';
 import { parseGcpTarget } from '../../../src/providers/gcp/targets.js';
-import { startGcpFixture, type GcpFixture } from './fixture.js';
+import { useGcpFixtures } from './fixture.js';
 
 // Each test runs whole collections against the loopback lab with the real Google clients: on a
 // loaded machine that can take longer than the default; correctness never depends on the time.
 vi.setConfig({ testTimeout: 240_000, hookTimeout: 240_000 });
 
-let fx: GcpFixture | undefined;
-afterEach(async () => {
-  await fx?.stop();
-  fx = undefined;
-});
+const startFixture = useGcpFixtures();
 
 describe('evidence hold (opt-in)', () => {
   it('binds the hold tag at creation; the deny policy then refuses deleting the snapshot', async () => {
-    fx = await startGcpFixture({
+    const fx = await startFixture({
       lab: { evidenceHold: true },
       config: { snapshots: { evidenceHoldTag: { key: '123456789012/EvidenceHold', value: 'true' } } },
     });
@@ -60,7 +56,7 @@ describe('evidence hold (opt-in)', () => {
   });
 
   it('without the hold role bound, the insert is refused naming the tag-binding permission', async () => {
-    fx = await startGcpFixture({ config: { snapshots: { evidenceHoldTag: { key: '123456789012/EvidenceHold', value: 'true' } } } });
+    const fx = await startFixture({ config: { snapshots: { evidenceHoldTag: { key: '123456789012/EvidenceHold', value: 'true' } } } });
     const outcome = await collectGcpTarget({ session: fx.session, recorder: fx.recorder }, parseGcpTarget('projects/web-prod/regions/us-central1/disks/shared-data'));
     expect(outcome.status).toBe('failed');
     expect(outcome.error).toMatchObject({ code: 'E_ACCESS_DENIED', action: 'compute.snapshots.createTagBinding' });
@@ -68,7 +64,7 @@ describe('evidence hold (opt-in)', () => {
   });
 
   it('a hold Resource Manager does not list on the snapshot is recorded as not confirmed and the target is partial, not collected', async () => {
-    fx = await startGcpFixture({
+    const fx = await startFixture({
       lab: { evidenceHold: true },
       config: { snapshots: { evidenceHoldTag: { key: '123456789012/EvidenceHold', value: 'true' } } },
     });
@@ -84,7 +80,7 @@ describe('evidence hold (opt-in)', () => {
   });
 
   it('without compute.snapshots.listTagBindings the hold cannot be confirmed: recorded with the refused permission, and the target is partial', async () => {
-    fx = await startGcpFixture({
+    const fx = await startFixture({
       lab: { evidenceHold: true, withoutPermissions: ['compute.snapshots.listTagBindings'] },
       config: { snapshots: { evidenceHoldTag: { key: '123456789012/EvidenceHold', value: 'true' } } },
     });

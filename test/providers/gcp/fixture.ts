@@ -6,10 +6,11 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { afterEach } from 'vitest';
 import type { EvidenceInput, StoredEvidence } from '../../../src/core/ports.js';
 import { gcpDemoScenario, startGcpLab, type GcpLab, type LabGcpScenario, type StartGcpLabOptions } from '../../../src/lab/gcp/index.js';
 import { parseGcpConfig, type GcpConfig } from '../../../src/providers/gcp/config.js';
-import { GcpSession } from '../../../src/providers/gcp/session.js';
+import { GcpSession, type GcpSessionOptions } from '../../../src/providers/gcp/session.js';
 import { MemoryRecorder } from '../../core/fakes.js';
 
 /** Keeps what was stored, so tests can read the evidence. */
@@ -61,13 +62,19 @@ export interface GcpFixture {
   config: GcpConfig;
   recorder: ContentRecorder;
   session: GcpSession;
-  newSession(recorder?: ContentRecorder): GcpSession;
+  /** A session on the lab (quick pauses unless `options` say otherwise), closed when the fixture stops. */
+  newSession(recorder?: ContentRecorder, options?: Partial<Omit<GcpSessionOptions, 'config' | 'recorder'>>): GcpSession;
+  /** Closes its sessions, stops the lab and puts ADC back; once, however often it is called. */
   stop(): Promise<void>;
 }
 
-export async function startGcpFixture(
-  options: { config?: Record<string, unknown>; lab?: StartGcpLabOptions; scenario?: LabGcpScenario } = {},
-): Promise<GcpFixture> {
+export interface GcpFixtureOptions {
+  config?: Record<string, unknown>;
+  lab?: StartGcpLabOptions;
+  scenario?: LabGcpScenario;
+}
+
+export async function startGcpFixture(options: GcpFixtureOptions = {}): Promise<GcpFixture> {
   const lab = await startGcpLab(options.scenario ?? gcpDemoScenario(), options.lab);
   const restoreAdc = pointAdcAt(lab);
   const config = parseGcpConfig({
@@ -77,26 +84,37 @@ export async function startGcpFixture(
     ...options.config,
   });
   const sessions: GcpSession[] = [];
-  const newSession = (recorder: ContentRecorder = new ContentRecorder()) => {
-    const session = new GcpSession({ config, recorder, version: '0.1.0', sleep: async () => {}, waitIdleDelayMs: 0, readyPollMs: 0, retry: { baseDelayMs: 0 } });
+  const newSession: GcpFixture['newSession'] = (recorder = new ContentRecorder(), sessionOptions = {}) => {
+    const session = new GcpSession({ version: '0.1.0', sleep: async () => {}, waitIdleDelayMs: 0, readyPollMs: 0, retry: { baseDelayMs: 0 }, ...sessionOptions, config, recorder });
     sessions.push(session);
     return session;
   };
   const recorder = new ContentRecorder();
   const session = newSession(recorder);
-  return {
-    lab,
-    config,
-    recorder,
-    session,
-    newSession,
-    async stop() {
-      try {
-        for (const s of sessions) await s.close();
-        await lab.stop();
-      } finally {
-        restoreAdc();
-      }
-    },
+  let stopped: Promise<void> | undefined;
+  const stop = async () => {
+    try {
+      for (const s of sessions) await s.close();
+      await lab.stop();
+    } finally {
+      restoreAdc();
+    }
+  };
+  return { lab, config, recorder, session, newSession, stop: () => (stopped ??= stop()) };
+}
+
+/**
+ * What starts a fixture in a test of the calling file; each one started is stopped after its test,
+ * the last started first (each puts back the ADC variables the one before it set).
+ */
+export function useGcpFixtures(): (options?: GcpFixtureOptions) => Promise<GcpFixture> {
+  const started: GcpFixture[] = [];
+  afterEach(async () => {
+    for (let fx = started.pop(); fx; fx = started.pop()) await fx.stop();
+  });
+  return async (options) => {
+    const fx = await startGcpFixture(options);
+    started.push(fx);
+    return fx;
   };
 }

@@ -3,29 +3,23 @@
  * 2 s unless the config says otherwise: the demo's lab, whose operations finish at the first
  * wait after the insert, need not pause two seconds for each round.
  */
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { collectGcpTarget } from '../../../src/providers/gcp/collect.js';
 import { parseGcpConfig } from '../../../src/providers/gcp/config.js';
-import { GcpSession } from '../../../src/providers/gcp/session.js';
 import { parseGcpTarget } from '../../../src/providers/gcp/targets.js';
-import { ContentRecorder, startGcpFixture, type GcpFixture } from './fixture.js';
+import { ContentRecorder, useGcpFixtures } from './fixture.js';
 
 const WEB_1 = '//compute.googleapis.com/projects/web-prod/zones/us-central1-a/instances/web-1';
-let fx: GcpFixture | undefined;
-let session: GcpSession | undefined;
-afterEach(async () => {
-  await session?.close();
-  await fx?.stop();
-  fx = session = undefined;
-});
+const startFixture = useGcpFixtures();
 
 /** The non-zero pauses a collection of web-1 asks for (each returned at once). */
 async function pausesOf(config: Record<string, unknown>): Promise<number[]> {
-  fx = await startGcpFixture({ config });
+  const fx = await startFixture({ config });
   const pauses: number[] = [];
   const recorder = new ContentRecorder();
   // Retries and READY polls pause 0 here: what is left is the operation waiter's idle pause.
-  session = new GcpSession({ config: fx.config, recorder, version: '0.1.0', sleep: async (ms) => void pauses.push(ms), readyPollMs: 0, retry: { baseDelayMs: 0 } });
+  // No waitIdleDelayMs: the pause is the config's (or the default), as in a deployment.
+  const session = fx.newSession(recorder, { sleep: async (ms) => void pauses.push(ms), waitIdleDelayMs: undefined });
   const outcome = await collectGcpTarget({ session, recorder }, parseGcpTarget(WEB_1));
   expect(outcome.status).toBe('collected');
   return pauses.filter((ms) => ms > 0);
@@ -36,9 +30,6 @@ describe('gcp.operationPollMs', () => {
     const byDefault = await pausesOf({});
     expect(byDefault.length).toBeGreaterThan(0);
     expect(new Set(byDefault)).toEqual(new Set([2000]));
-    await session?.close();
-    await fx?.stop();
-    fx = session = undefined;
     const configured = await pausesOf({ operationPollMs: 40 });
     expect(configured.length).toBeGreaterThan(0);
     expect(new Set(configured)).toEqual(new Set([40]));

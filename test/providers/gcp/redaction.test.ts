@@ -12,7 +12,7 @@ import { openCase, verifyCase } from '../../../src/custody/index.js';
 import { collectGcpTarget } from '../../../src/providers/gcp/collect.js';
 import { parseGcpTarget } from '../../../src/providers/gcp/targets.js';
 import { expectRedactionRecord, filesHolding } from '../../support/case-bytes.js';
-import { startGcpFixture, type ContentRecorder, type GcpFixture } from './fixture.js';
+import { useGcpFixtures, type ContentRecorder } from './fixture.js';
 
 vi.setConfig({ testTimeout: 240_000, hookTimeout: 240_000 });
 
@@ -20,17 +20,15 @@ const WEB_1 = '//compute.googleapis.com/projects/web-prod/zones/us-central1-a/in
 const SIGNED = 'https://storage.googleapis.com/ops-scripts/boot.sh?X-Goog-Algorithm=GOOG4-RSA-SHA256&X-Goog-Credential=deployer%40web-prod.iam.gserviceaccount.com%2F20261203%2Fauto%2Fstorage%2Fgoog4_request&X-Goog-Date=20261203T120000Z&X-Goog-Expires=604800&X-Goog-SignedHeaders=host&X-Goog-Signature=8f3a0cSECRET';
 const SCRIPT = '#!/bin/sh\nexport AZ_CONN="DefaultEndpointsProtocol=https;AccountName=opsdata;AccountKey=b3BzZGF0YQSECRET==;EndpointSuffix=core.windows.net"\n/opt/app/start\n';
 
-let fx: GcpFixture | undefined;
+const startFixture = useGcpFixtures();
 let dir: string | undefined;
 afterEach(async () => {
-  await fx?.stop();
-  fx = undefined;
   if (dir) await rm(dir, { recursive: true, force: true });
 });
 
 describe('a GCE instance whose metadata carries a signed URL and a connection string', () => {
   it('is collected with both secrets cut out of instance.json, each cut and the pre-redaction hash recorded, and the case verifies', async () => {
-    fx = await startGcpFixture();
+    const fx = await startFixture();
     fx.lab.state.instances.get(LabGcpState.instanceKey('web-prod', 'us-central1-a', 'web-1'))!.metadata = [
       { key: 'startup-script-url', value: SIGNED },
       { key: 'startup-script', value: SCRIPT },

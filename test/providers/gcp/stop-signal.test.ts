@@ -4,19 +4,15 @@
  * side, and a disk's chain that gave up first must not leave its sibling's call in flight after
  * the caller was told the run had stopped.
  */
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { CustodyError } from '../../../src/core/errors.js';
 import type { LedgerEntry } from '../../../src/core/ports.js';
 import { collectGcpTarget } from '../../../src/providers/gcp/collect.js';
 import { parseGcpTarget } from '../../../src/providers/gcp/targets.js';
-import { ContentRecorder, startGcpFixture, type GcpFixture } from './fixture.js';
+import { ContentRecorder, useGcpFixtures } from './fixture.js';
 
 const WEB_1 = '//compute.googleapis.com/projects/web-prod/zones/us-central1-a/instances/web-1';
-let fx: GcpFixture | undefined;
-afterEach(async () => {
-  await fx?.stop();
-  fx = undefined;
-});
+const startFixture = useGcpFixtures();
 
 /** A recorder whose ledger fails, as a full disk would, on the first entry of `type`; `refused` resolves then. */
 class RefusingRecorder extends ContentRecorder {
@@ -45,7 +41,7 @@ const turns = async (n: number) => {
 
 describe('GCP provider: the stop signal', () => {
   it("one disk's snapshot.created cannot be written while the other disk's snapshots.insert is at Compute: collect returns only once that call is answered", async () => {
-    fx = await startGcpFixture();
+    const fx = await startFixture();
     // The first insert to reach Compute waits; the other is answered, and its record is refused.
     const insertHeld = fx.lab.server.holdNext('compute.snapshots.insert');
     const recorder = new RefusingRecorder('snapshot.created');

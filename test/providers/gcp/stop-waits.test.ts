@@ -7,30 +7,24 @@
  * The stop comes from inside the waiter's idle pause (the injected sleep), so the test asserts on
  * the calls made after it, never on time.
  */
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { collectGcpTarget } from '../../../src/providers/gcp/collect.js';
 import { createGcpProvider } from '../../../src/providers/gcp/provider.js';
-import { GcpSession } from '../../../src/providers/gcp/session.js';
+import type { GcpSession } from '../../../src/providers/gcp/session.js';
 import { parseGcpTarget } from '../../../src/providers/gcp/targets.js';
-import { ContentRecorder, startGcpFixture, type GcpFixture } from './fixture.js';
+import { ContentRecorder, useGcpFixtures } from './fixture.js';
 
 const WEB_1 = '//compute.googleapis.com/projects/web-prod/zones/us-central1-a/instances/web-1';
-let fx: GcpFixture | undefined;
-let session: GcpSession | undefined;
-afterEach(async () => {
-  await session?.close();
-  await fx?.stop();
-  fx = session = undefined;
-});
+const startFixture = useGcpFixtures();
 
 describe('GCP: a run stopped while its snapshot operations are pending', () => {
   // `provider`: the provider hands the run's signal to the run's session (shared/run-state.ts).
   it.each(['session', 'provider'] as const)('(%s) rejects every pending wait at once, asks Compute for no further wait, records each snapshot as stopped waiting for; a second run adopts both snapshots', async (via) => {
     // Each insert needs ten waits before it is DONE: rounds find none finished for a while.
-    fx = await startGcpFixture({ lab: { settings: { operationPolls: 10 } } });
+    const fx = await startFixture({ lab: { settings: { operationPolls: 10 } } });
     const recorder = new ContentRecorder();
     const controller = new AbortController();
-    const waits = () => fx!.lab.server.calls.get('compute.globalOperations.wait') ?? 0;
+    const waits = () => fx.lab.server.calls.get('compute.globalOperations.wait') ?? 0;
     let waitsAtStop: number | undefined;
     // Retries and READY polls pause 0 ms; the waiter's idle pause (50 ms) is where the run is
     // stopped, once both disks' inserts were answered (both operations are waited on).
@@ -43,8 +37,9 @@ describe('GCP: a run stopped while its snapshot operations are pending', () => {
     };
     const quick = { sleep, waitIdleDelayMs: 50, readyPollMs: 0, retry: { baseDelayMs: 0 } };
     let outcome;
+    let session: GcpSession | undefined;
     if (via === 'session') {
-      session = new GcpSession({ config: fx.config, recorder, version: '0.1.0', ...quick, signal: controller.signal });
+      session = fx.newSession(recorder, { ...quick, signal: controller.signal });
       outcome = await collectGcpTarget({ session, recorder, signal: controller.signal }, parseGcpTarget(WEB_1));
     } else {
       const provider = createGcpProvider(fx.config, { session: quick });

@@ -3,13 +3,13 @@
  * run has its own session — its tokens recorded in its own recorder, its own disk claims — and
  * never records into the first run's recorder nor shares the first run's snapshot results.
  */
-import { afterEach, describe, expect, it, vi } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { DEFAULT_COLLECT_OPTIONS, runCollection } from '../../../src/core/orchestrator.js';
 import { parseConfig } from '../../../src/providers/config.js';
 import { createGcpCoreProvider } from '../../../src/providers/gcp/provider.js';
 import { REGISTRY } from '../../../src/providers/registry.js';
 import { parseTarget } from '../../../src/providers/targets.js';
-import { ContentRecorder, startGcpFixture, type GcpFixture } from './fixture.js';
+import { ContentRecorder, useGcpFixtures } from './fixture.js';
 
 // Whole collections against the loopback lab with the real Google clients (see collect.test.ts).
 vi.setConfig({ testTimeout: 240_000, hookTimeout: 240_000 });
@@ -18,15 +18,11 @@ const WEB_1 = '//compute.googleapis.com/projects/web-prod/zones/us-central1-a/in
 const WEB_1_DISK = '//compute.googleapis.com/projects/web-prod/zones/us-central1-a/disks/web-1';
 const GKE_NODE = '//compute.googleapis.com/projects/gke-prod/zones/us-central1-b/instances/gke-prod-pool-1-abcd';
 
-let fx: GcpFixture | undefined;
-afterEach(async () => {
-  await fx?.stop();
-  fx = undefined;
-});
+const startFixture = useGcpFixtures();
 
 describe('one GCP provider object, two runs of one case', () => {
   it("the second run mints and records its own tokens in its own recorder, and takes a disk the first run snapshotted itself (adopted by name), not as covered by the first run's claim", async () => {
-    fx = await startGcpFixture();
+    const fx = await startFixture();
     const provider = createGcpCoreProvider(fx.config, { session: { sleep: async () => {}, waitIdleDelayMs: 0, readyPollMs: 0, retry: { baseDelayMs: 0 } } });
     const config = parseConfig({ concurrency: { perScope: 4, total: 8 } });
     const collect = (recorder: ContentRecorder, keys: string[]) =>
