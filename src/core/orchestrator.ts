@@ -388,11 +388,11 @@ export async function runCollection(input: RunCollectionInput): Promise<Collecti
     if (fatal !== undefined) throw fatal;
 
     const summary = summarizeOutcomes(outcomes);
-    // Not in the ledger's closing entries: each unsearched scope is already a failure entry of the provider's.
+    // Not in the ledger's closing entries: each unsearched scope is already the provider's `step.failed` (step `resolve-selector`).
     const unsearched = unsearchedScopes.length > 0 ? { unsearchedScopes } : undefined;
     if (!signal.aborted && outcomes.length === failedSearches.length) {
       // Nothing named, nothing found, nothing from earlier runs: the selectors' searches
-      // (selector.resolved, selector.failed) are the whole record of this run. A search that
+      // (each scope's selector.searched or step.failed, then selector.resolved or selector.failed) are the whole record of this run. A search that
       // failed (access denied, the provider's error) found nothing either: closing would seal an
       // empty case that the search, once it can run, could then only reopen.
       const nothingSelected: NothingSelected = {
