@@ -491,7 +491,7 @@ export function summarize(entry: LedgerEntry): string {
     case 'selector.failed': {
       const search = readSelectorSearchEntry(entry);
       if (search?.kind === 'scope-searched') return `${search.where}: ${search.found.length} found${search.found.length > 0 ? ` (${search.found.slice(0, 5).join(', ')}${search.found.length > 5 ? ', …' : ''})` : ''}, request ids ${search.requestIds.slice(0, 3).join(', ') || '(none recorded)'}${search.requestIds.length > 3 ? ', …' : ''}`;
-      if (search?.kind === 'scope-failed') return `resolve-selector ${search.where}: ${search.error}`;
+      if (search?.kind === 'scope-failed') return `resolve-selector ${search.where}: ${search.error}${search.requestIds.length > 0 ? ` (request ${search.requestIds[0]})` : ''}`;
       if (search?.kind === 'resolved') return `${search.selector}: ${search.targets.length} target(s)${search.provider ? ` (provider ${search.provider})` : ''}`;
       if (entry.type === 'step.failed') return `${stringOf(d.step) ?? ''} ${errorText(d)}`.trim();
       return scalars(d, 5);

@@ -248,7 +248,7 @@ function selectorSearchSections(rows: readonly SelectorSearchRow[]): Section[] {
       table: {
         headers: ['Entry', 'Time (UTC)', 'Selector', 'Scope', 'Result', 'Found', 'Request ids', 'Recorded as'],
         narrow: [0],
-        rows: rows.map((r) => [String(r.seq), r.time, r.selector, r.where, r.result, idList(r.found, ''), idList(r.requestIds, r.where === WHOLE_SELECTOR ? '' : '(none recorded)'), r.recordedAs]),
+        rows: rows.map((r) => [String(r.seq), r.time, r.selector, r.where, r.result, idList(r.found, ''), idList(r.requestIds, r.searched ? '(none recorded)' : ''), r.recordedAs]),
       },
     },
   ];

@@ -19,7 +19,7 @@ import type { LedgerEntry } from '../core/ports.js';
 /** What one ledger entry says of a selector's search, or undefined when it says nothing of one. */
 export type SelectorSearchEntry =
   | { kind: 'scope-searched'; selector: string; provider?: string; where: string; found: string[]; requestIds: string[]; legacy: boolean }
-  | { kind: 'scope-failed'; selector: string; provider?: string; where: string; error: string; legacy: boolean }
+  | { kind: 'scope-failed'; selector: string; provider?: string; where: string; error: string; requestIds: string[]; legacy: boolean }
   | { kind: 'resolved'; selector: string; provider?: string; targets: string[] }
   | { kind: 'failed' | 'refused'; selector: string; error: string };
 
@@ -32,8 +32,12 @@ export interface SelectorSearchRow {
   where: string;
   /** `searched: 2 found`, `FAILED: E_ACCESS_DENIED …`, `resolved: 1 target`, `refused: …`. */
   result: string;
+  /** What the scope's search found, or the targets the whole selector came to. */
   found: string[];
+  /** A searched scope's request ids; a failed one's refused request, when its error names it. */
   requestIds: string[];
+  /** A scope searched (its request ids are worth saying absent), not a failure or the whole selector. */
+  searched: boolean;
   /** The entry's type, and `older form` for a provider's entry from before the shared one. */
   recordedAs: string;
 }
@@ -55,12 +59,12 @@ export function readSelectorSearchEntry(entry: LedgerEntry): SelectorSearchEntry
     case 'step.failed': {
       if (d.step !== 'resolve-selector') return undefined;
       const where = stringOf(d.where) ?? legacyWhere(d) ?? '(scope not recorded)';
-      return { kind: 'scope-failed', selector, ...withProvider(provider ?? legacyProvider(d)), where, error: errorText(d), legacy: stringOf(d.where) === undefined };
+      return { kind: 'scope-failed', selector, ...withProvider(provider ?? legacyProvider(d)), where, error: errorText(d), requestIds: refusedRequest(d), legacy: stringOf(d.where) === undefined };
     }
     case 'selector.failed': {
       // GCP's older per-project failure names its project; the orchestrator's names none.
       const where = legacyWhere(d);
-      if (where) return { kind: 'scope-failed', selector, provider: 'gcp', where, error: errorText(d), legacy: true };
+      if (where) return { kind: 'scope-failed', selector, provider: 'gcp', where, error: errorText(d), requestIds: refusedRequest(d), legacy: true };
       return { kind: 'failed', selector, error: errorText(d) };
     }
     case 'selector.refused':
@@ -88,17 +92,17 @@ export function selectorSearchRows(entries: readonly LedgerEntry[]): SelectorSea
     const base = { seq: entry.seq, time: entry.time, selector: read.selector, recordedAs: entry.type };
     switch (read.kind) {
       case 'scope-searched':
-        rows.push({ ...base, where: read.where, result: `searched: ${read.found.length} found`, found: read.found, requestIds: read.requestIds, recordedAs: olderForm(entry.type, read.legacy) });
+        rows.push({ ...base, where: read.where, result: `searched: ${read.found.length} found`, found: read.found, requestIds: read.requestIds, searched: true, recordedAs: olderForm(entry.type, read.legacy) });
         break;
       case 'scope-failed':
-        rows.push({ ...base, where: read.where, result: `FAILED: ${read.error}`, found: [], requestIds: [], recordedAs: olderForm(entry.type, read.legacy) });
+        rows.push({ ...base, where: read.where, result: `FAILED: ${read.error}`, found: [], requestIds: read.requestIds, searched: false, recordedAs: olderForm(entry.type, read.legacy) });
         break;
       case 'resolved':
-        rows.push({ ...base, where: WHOLE_SELECTOR, result: `resolved: ${read.targets.length} target${read.targets.length === 1 ? '' : 's'}`, found: read.targets, requestIds: [] });
+        rows.push({ ...base, where: WHOLE_SELECTOR, result: `resolved: ${read.targets.length} target${read.targets.length === 1 ? '' : 's'}`, found: read.targets, requestIds: [], searched: false });
         break;
       case 'failed':
       case 'refused':
-        rows.push({ ...base, where: WHOLE_SELECTOR, result: `${read.kind === 'failed' ? 'FAILED' : 'REFUSED'}: ${read.error}`, found: [], requestIds: [] });
+        rows.push({ ...base, where: WHOLE_SELECTOR, result: `${read.kind === 'failed' ? 'FAILED' : 'REFUSED'}: ${read.error}`, found: [], requestIds: [], searched: false });
         break;
     }
   }
@@ -126,6 +130,11 @@ function legacyProvider(d: Record<string, unknown>): string | undefined {
   if (stringOf(d.project)) return 'gcp';
   if (stringOf(d.cluster)) return 'kubernetes';
   return undefined;
+}
+
+/** The request a failed search's error names (the refusal's request id), when it names one. */
+function refusedRequest(d: Record<string, unknown>): string[] {
+  return listOf([(d.error as Record<string, unknown> | undefined)?.requestId]);
 }
 
 function olderForm(type: string, legacy: boolean): string {

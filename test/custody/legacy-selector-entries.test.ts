@@ -45,7 +45,7 @@ async function legacyCase() {
   await kase.record('selector.searched', { project: 'gke-prod', filter: 'labels.incident = "inc-42"', found: [GCP_FOUND] }, GCP_SELECTOR);
   await kase.record('selector.resolved', { selector: GCP_SELECTOR, provider: 'gcp', targets: [GCP_TARGET] });
   // Azure: a refused subscription, and the answered one as the provider's own `selector.resolved`.
-  await kase.record('step.failed', { step: 'resolve-selector', selector: AZURE_SELECTOR, subscriptionId: 'bbbbbbbb-2222-4222-8222-000000000002', error: denied('Microsoft.Compute/virtualMachines/read refused'), exchanges: [] }, AZURE_SELECTOR);
+  await kase.record('step.failed', { step: 'resolve-selector', selector: AZURE_SELECTOR, subscriptionId: 'bbbbbbbb-2222-4222-8222-000000000002', error: { ...denied('Microsoft.Compute/virtualMachines/read refused'), requestId: 'arm-req-denied' }, exchanges: [] }, AZURE_SELECTOR);
   await kase.record('selector.resolved', { selector: AZURE_SELECTOR, subscriptionId: 'aaaaaaaa-1111-4111-8111-000000000001', matched: [AZURE_VM], requestIds: ['arm-req-1'] });
   await kase.record('selector.resolved', { selector: AZURE_SELECTOR, provider: 'azure', targets: [AZURE_VM] });
   // Kubernetes: the provider's own `selector.resolved` for its namespace, then the orchestrator's.
@@ -69,7 +69,7 @@ describe('a case sealed with the older per-provider selector entries', () => {
       [GCP_SELECTOR, 'project web-prod', 'FAILED: E_QUOTA quota exceeded in web-prod', [], [], 'selector.failed (older form)'],
       [GCP_SELECTOR, 'project gke-prod', 'searched: 1 found', [GCP_FOUND], [], 'selector.searched (older form)'],
       [GCP_SELECTOR, '(the whole selector)', 'resolved: 1 target', [GCP_TARGET], [], 'selector.resolved'],
-      [AZURE_SELECTOR, 'subscription bbbbbbbb-2222-4222-8222-000000000002', 'FAILED: E_ACCESS_DENIED Microsoft.Compute/virtualMachines/read refused', [], [], 'step.failed (older form)'],
+      [AZURE_SELECTOR, 'subscription bbbbbbbb-2222-4222-8222-000000000002', 'FAILED: E_ACCESS_DENIED Microsoft.Compute/virtualMachines/read refused', [], ['arm-req-denied'], 'step.failed (older form)'],
       [AZURE_SELECTOR, 'subscription aaaaaaaa-1111-4111-8111-000000000001', 'searched: 1 found', [AZURE_VM], ['arm-req-1'], 'selector.resolved (older form)'],
       [AZURE_SELECTOR, '(the whole selector)', 'resolved: 1 target', [AZURE_VM], [], 'selector.resolved'],
       [K8S_SELECTOR, 'namespace shop of cluster lab', 'searched: 1 found', ['web-1'], ['audit-1'], 'selector.resolved (older form)'],
