@@ -56,7 +56,8 @@ export function earlierAdmissions(entries: readonly LedgerEntry[], parser: Targe
         for (const key of listOf((d.fromEarlierRuns as { selectors?: unknown } | undefined)?.selectors)) addSelector(key);
         break;
       case LEDGER_EVENTS.selectorResolved:
-        // The orchestrator's entry lists targets; a provider's own (Kubernetes: `pods`) does not.
+        // The orchestrator's entry lists targets; the per-scope `selector.resolved` Azure and
+        // Kubernetes wrote in cases sealed before src/core/selector-search.ts do not.
         for (const key of listOf(d.targets)) addTarget(key);
         break;
       case LEDGER_EVENTS.targetDiscovered:

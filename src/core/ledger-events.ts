@@ -8,7 +8,13 @@ export const LEDGER_EVENTS = {
   caseResumed: 'case.resumed',
   caseClosed: 'case.closed',
   collectionStarted: 'collection.started',
+  /** One scope of a selector searched (src/core/selector-search.ts). */
+  selectorSearched: 'selector.searched',
+  /** The orchestrator's: the targets a whole selector came to. */
   selectorResolved: 'selector.resolved',
+  /** The orchestrator's: a whole selector's search failed (its provider threw). */
+  selectorFailed: 'selector.failed',
+  selectorRefused: 'selector.refused',
   targetDiscovered: 'target.discovered',
   targetCompleted: 'target.completed',
   targetSkipped: 'target.skipped',

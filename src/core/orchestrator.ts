@@ -14,6 +14,7 @@ import { collectedInEarlierRuns, earlierAdmissions, type TargetParser } from './
 import { summarizeOutcomes, toCustodyError } from './outcomes.js';
 import type { OutcomeSummary } from './outcomes.js';
 import type { CaseRecorder, CollectOptions, ProgressSink, Provider, TargetOutcome } from './ports.js';
+import { LEDGER_EVENTS } from './ledger-events.js';
 import { selectorKey, targetIdentity, targetKey } from './targets.js';
 import type { Selector, Target } from './targets.js';
 
@@ -188,8 +189,9 @@ export function checkSelector(
  *   `concurrency`, and on a resume
  *   `fromEarlierRuns: { targets, selectors }` (taken up from the ledger, not named this run)
  * - `target.refused` (target) — refused before any cloud call: `reason`, `error`, `from?`
- * - `selector.resolved` — `selector`, `provider`, `targets`; `selector.refused` / `selector.failed`
- *   — `selector`, `reason`, `error`
+ * - `selector.resolved` — `selector`, `provider`, `targets`: the whole selector's resolution (the
+ *   provider records each scope it searched before it: src/core/selector-search.ts);
+ *   `selector.refused` / `selector.failed` — `selector`, `reason`, `error`
  * - `target.discovered` (target) — found while collecting another: `from`
  * - `target.covered` (target) — another target of the run takes it whole (its pod): `coveredBy`, `reason`;
  *   or it is collected with another part of the same wider target (a container beside another
@@ -284,7 +286,7 @@ export async function runCollection(input: RunCollectionInput): Promise<Collecti
       const provider = providers.find((p) => p.handlesSelector(selector));
       if (!provider) {
         const error = new CustodyError('E_UNSUPPORTED', `no configured provider resolves the selector ${key}`, { resource: key });
-        await recorder.record('selector.refused', { selector: key, reason: error.message, error: error.toRecord() });
+        await recorder.record(LEDGER_EVENTS.selectorRefused, { selector: key, reason: error.message, error: error.toRecord() });
         outcomes.push({ target: key, status: 'failed', reason: error.message, error: error.toRecord(), evidenceIds: [] });
         failedSearches.push({ selector: key, code: error.code });
         continue;
@@ -296,13 +298,13 @@ export async function runCollection(input: RunCollectionInput): Promise<Collecti
       try {
         const found = await provider.resolveSelector(selector, { ...contextFor(recorder, progress, options, signal, undefined), searchIncomplete });
         unsearchedScopes.push(...unsearched);
-        await recorder.record('selector.resolved', { selector: key, provider: provider.name, targets: found.map(targetKey) });
+        await recorder.record(LEDGER_EVENTS.selectorResolved, { selector: key, provider: provider.name, targets: found.map(targetKey) });
         progress({ step: 'resolve', state: 'done', detail: `${key}: ${found.length} target(s)` });
         for (const target of found) await admitInto(target, key);
       } catch (error) {
         if (isStopSignal(error)) throw error;
         const failure = toCustodyError(error);
-        await recorder.record('selector.failed', { selector: key, reason: failure.message, error: failure.toRecord() });
+        await recorder.record(LEDGER_EVENTS.selectorFailed, { selector: key, reason: failure.message, error: failure.toRecord() });
         progress({ step: 'resolve', state: 'failed', detail: `${key}: ${failure.message}` });
         outcomes.push({ target: key, status: 'failed', reason: failure.message, error: failure.toRecord(), evidenceIds: [] });
         failedSearches.push({ selector: key, code: failure.code });
@@ -386,11 +388,11 @@ export async function runCollection(input: RunCollectionInput): Promise<Collecti
     if (fatal !== undefined) throw fatal;
 
     const summary = summarizeOutcomes(outcomes);
-    // Not in the ledger's closing entries: each unsearched scope is already a failure entry of the provider's.
+    // Not in the ledger's closing entries: each unsearched scope is already the provider's `step.failed` (step `resolve-selector`).
     const unsearched = unsearchedScopes.length > 0 ? { unsearchedScopes } : undefined;
     if (!signal.aborted && outcomes.length === failedSearches.length) {
       // Nothing named, nothing found, nothing from earlier runs: the selectors' searches
-      // (selector.resolved, selector.failed) are the whole record of this run. A search that
+      // (each scope's selector.searched or step.failed, then selector.resolved or selector.failed) are the whole record of this run. A search that
       // failed (access denied, the provider's error) found nothing either: closing would seal an
       // empty case that the search, once it can run, could then only reopen.
       const nothingSelected: NothingSelected = {

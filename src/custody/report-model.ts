@@ -6,6 +6,7 @@ import type { LedgerEntry } from '../core/ports.js';
 import { collectEvidenceItems, type ManifestArtifact, type ManifestFile } from './manifest.js';
 import type { VerifyResult } from './verify.js';
 import { sealIndex } from './copy-records.js';
+import { readSelectorSearchEntry, selectorSearchRows, type SelectorSearchRow } from './selector-searches.js';
 
 export interface TimelineRow {
   seq: number;
@@ -109,6 +110,8 @@ export interface ReportModel {
   artifacts: ManifestArtifact[];
   failures: FailureRow[];
   notCollected: FailureRow[];
+  /** Each selector's search, scope by scope, and its resolution, in ledger order (older forms read too). */
+  selectorSearches: SelectorSearchRow[];
   roles: RoleRow[];
   /**
    * How far the collector's clock (the ledger's times) was from each cloud's, from the clock
@@ -162,15 +165,7 @@ export function buildReportModel(
     files,
     redactions: redactionRows(entries, files),
     artifacts,
-    failures: entries
-      .filter((e) => e.type === 'step.failed')
-      .map((e) => ({
-        seq: e.seq,
-        time: e.time,
-        target: e.target ?? '',
-        what: stringOf(e.data.step) ?? stringOf(e.data.action) ?? '',
-        message: errorText(e.data),
-      })),
+    failures: failureRows(entries),
     notCollected: notCollected.map((item) => {
       const row = (item ?? {}) as Record<string, unknown>;
       return {
@@ -179,11 +174,29 @@ export function buildReportModel(
         message: stringOf(row.reason) ?? errorText(row),
       };
     }),
+    selectorSearches: selectorSearchRows(entries),
     roles: entries
       .filter((e) => e.type === 'credentials.assumed')
       .map((e) => ({ seq: e.seq, time: e.time, target: e.target ?? '', summary: scalars(e.data, 8) })),
     clocks: clocksOf(entries),
   };
+}
+
+/**
+ * Each failed step; a selector's scope that could not be searched says which scope (in a case
+ * sealed before the shared form, GCP recorded a failed project as `selector.failed`: it is one too).
+ */
+function failureRows(entries: readonly LedgerEntry[]): FailureRow[] {
+  const rows: FailureRow[] = [];
+  for (const e of entries) {
+    const search = readSelectorSearchEntry(e);
+    if (search?.kind === 'scope-failed') {
+      rows.push({ seq: e.seq, time: e.time, target: e.target ?? search.selector, what: `resolve-selector (${search.where})`, message: search.error });
+    } else if (e.type === 'step.failed') {
+      rows.push({ seq: e.seq, time: e.time, target: e.target ?? '', what: stringOf(e.data.step) ?? stringOf(e.data.action) ?? '', message: errorText(e.data) });
+    }
+  }
+  return rows;
 }
 
 /**
@@ -473,7 +486,16 @@ export function summarize(entry: LedgerEntry): string {
     case 'artifact.recorded':
       return `${String(d.kind)} ${String(d.evidenceId)}: ${scalars((d.cloudIds ?? {}) as Record<string, unknown>, 6)}`;
     case 'step.failed':
-      return `${stringOf(d.step) ?? ''} ${errorText(d)}`.trim();
+    case 'selector.searched':
+    case 'selector.resolved':
+    case 'selector.failed': {
+      const search = readSelectorSearchEntry(entry);
+      if (search?.kind === 'scope-searched') return `${search.where}: ${search.found.length} found${search.found.length > 0 ? ` (${search.found.slice(0, 5).join(', ')}${search.found.length > 5 ? ', …' : ''})` : ''}, request ids ${search.requestIds.slice(0, 3).join(', ') || '(none recorded)'}${search.requestIds.length > 3 ? ', …' : ''}`;
+      if (search?.kind === 'scope-failed') return `resolve-selector ${search.where}: ${search.error}${search.requestIds.length > 0 ? ` (request ${search.requestIds[0]})` : ''}`;
+      if (search?.kind === 'resolved') return `${search.selector}: ${search.targets.length} target(s)${search.provider ? ` (provider ${search.provider})` : ''}`;
+      if (entry.type === 'step.failed') return `${stringOf(d.step) ?? ''} ${errorText(d)}`.trim();
+      return scalars(d, 5);
+    }
     case 'evidence.copied':
       return `${String(d.path)} → s3://${String(d.bucket)}/${String(d.key)} version ${String(d.versionId)}, locked ${scalars((d.retention ?? {}) as Record<string, unknown>, 2)}`;
     case 'copy.failed':

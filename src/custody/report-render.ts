@@ -5,6 +5,7 @@
  * escaped for the format it lands in: Markdown escapes for report.md, HTML entities for report.html.
  */
 import type { ClockRow, RedactionRow, ReportModel } from './report-model.js';
+import { WHOLE_SELECTOR, type SelectorSearchRow } from './selector-searches.js';
 import { clockOffsetWords, clockWithinASecond } from '../core/clock-offset.js';
 
 /**
@@ -184,6 +185,7 @@ function sectionsOf(model: ReportModel): Section[] {
       },
       empty: 'No cloud artefacts were recorded.',
     },
+    ...selectorSearchSections(model.selectorSearches),
     {
       title: 'Failures',
       table: {
@@ -220,6 +222,34 @@ function sectionsOf(model: ReportModel): Section[] {
         rows: model.timeline.map((t) => [String(t.seq), t.time, t.type, t.actor, t.target, t.summary]),
       },
       empty: 'The ledger has no readable entries.',
+    },
+  ];
+}
+
+/** How many ids of one scope's search a row lists; the rest are counted. */
+const IDS_SHOWN = 20;
+
+const idList = (ids: readonly string[], none: string) =>
+  ids.length === 0 ? none : `${ids.slice(0, IDS_SHOWN).join(', ')}${ids.length > IDS_SHOWN ? `, … (${ids.length} in all; see entry)` : ''}`;
+
+/**
+ * Each selector's search, scope by scope, then what the whole selector came to: which scopes were
+ * searched, what each found and under which request ids, and which could not be searched and why.
+ * No section when the case searched no selector.
+ */
+function selectorSearchSections(rows: readonly SelectorSearchRow[]): Section[] {
+  if (rows.length === 0) return [];
+  return [
+    {
+      title: 'Selector searches',
+      paragraphs: [
+        prose`A selector is searched in each scope its provider is configured for (an AWS account in a region, an Azure subscription, a GCP project, a Kubernetes namespace). Each scope searched is listed with the provider's ids of what it found and the provider's request ids (GCP's Compute lists give none); a scope that could not be searched is listed with its error, and the other scopes still count. "${WHOLE_SELECTOR}" rows are the targets the selector came to, or why it failed as a whole. Entries marked "older form" were written by an earlier version of the tool, before every provider recorded its searches the same way.`,
+      ],
+      table: {
+        headers: ['Entry', 'Time (UTC)', 'Selector', 'Scope', 'Result', 'Found', 'Request ids', 'Recorded as'],
+        narrow: [0],
+        rows: rows.map((r) => [String(r.seq), r.time, r.selector, r.where, r.result, idList(r.found, ''), idList(r.requestIds, r.searched ? '(none recorded)' : ''), r.recordedAs]),
+      },
     },
   ];
 }

@@ -128,7 +128,7 @@ describe('custody with an azure section', () => {
     expect(lines[said - 1]).toBe('1 target: 1 collected, 0 partial, 0 failed, 0 skipped');
     expect(lines[said + 1]).toMatch(/^verified: /);
     const entries = ledger('INC-47');
-    expect(entries.filter((e) => e.type === 'step.failed').map((e) => [e.target, e.data.step, e.data.subscriptionId, (e.data.error as { code: string }).code])).toEqual([
+    expect(entries.filter((e) => e.type === 'step.failed').map((e) => [e.target, e.data.step, (e.data.scope as { subscriptionId: string }).subscriptionId, (e.data.error as { code: string }).code])).toEqual([
       [select, 'resolve-selector', LAB_SOC_SUBSCRIPTION, 'E_ACCESS_DENIED'],
     ]);
     expect(entries.filter((e) => e.type === 'target.completed').map((e) => [e.target, e.data.status])).toEqual([[fx.lab.estate.ids.vm, 'collected']]);
@@ -139,7 +139,7 @@ describe('custody with an azure section', () => {
     expect(doc.outcomes.map((o) => [o.target, o.status, o.reason])).toEqual([[fx.lab.estate.ids.vm, 'collected', 'collected by an earlier run of this case']]);
     const resumed = ledger('INC-47').slice(ledger('INC-47').findIndex((e) => e.type === 'case.resumed'));
     expect(resumed.filter((e) => e.type === 'target.skipped').map((e) => e.target)).toEqual([fx.lab.estate.ids.vm]);
-    expect(resumed.filter((e) => e.type === 'step.failed').map((e) => e.data.subscriptionId)).toEqual([LAB_SOC_SUBSCRIPTION]);
+    expect(resumed.filter((e) => e.type === 'step.failed').map((e) => (e.data.scope as { subscriptionId: string }).subscriptionId)).toEqual([LAB_SOC_SUBSCRIPTION]);
     expect(doc.unsearchedScopes).toEqual([{ selector: select, scope: `subscription ${LAB_SOC_SUBSCRIPTION}`, code: 'E_ACCESS_DENIED' }]);
     expect(doc.nothingSelected).toBeUndefined();
     expect(doc.exitCode).toBe(again.code);

@@ -221,7 +221,7 @@ describe('the evidence bucket from the CLI', () => {
     );
     // The ledger is as it was: each failed search its own step.failed, the run's end unchanged.
     const entries = typesOf('IR-S3-PART');
-    expect(entries.filter((e) => e.type === 'step.failed').map((e) => e.data)).toMatchObject([{ step: 'resolve-selector', account: '333333333333', region: fx.lab.region, error: { code: 'E_ACCESS_DENIED' } }]);
+    expect(entries.filter((e) => e.type === 'step.failed').map((e) => e.data)).toMatchObject([{ step: 'resolve-selector', scope: { account: '333333333333', region: fx.lab.region }, error: { code: 'E_ACCESS_DENIED' } }]);
     expect(entries.at(-1)?.type).toBe('collection.nothing-selected');
     expect(Object.keys(entries.at(-1)!.data)).not.toContain('unsearchedScopes');
 

@@ -100,7 +100,7 @@ describe('custody with a gcp section', () => {
       [`//compute.googleapis.com/${LEGACY}`, 'failed'],
       [WEB_1, 'collected'],
     ]);
-    expect(ledger('INC-43').filter((e) => e.type === 'selector.searched').map((e) => e.data.project)).toEqual(['web-prod', 'gke-prod']);
+    expect(ledger('INC-43').filter((e) => e.type === 'selector.searched').map((e) => e.data.scope)).toEqual([{ project: 'web-prod' }, { project: 'gke-prod' }]);
   }, 240_000);
 
   it('preflight --json: impersonation and grants per project, and a named untagged instance denied', async () => {

@@ -309,6 +309,6 @@ describe('AWS provider against moto', () => {
     const targets = await aws.resolveSelector(parseSelector('tag:Incident=ir-42'), contextFor(recorder));
     await aws.close?.();
     expect(targets.map((t) => (isAwsTarget(t) && t.kind === 'aws-instance' ? t.instanceId : ''))).toEqual([instanceId]);
-    expect(recorder.ofType('selector.searched')[0]!.data).toMatchObject({ account: TARGET_ACCOUNT, region: REGION, found: [instanceId] });
+    expect(recorder.ofType('selector.searched')[0]!.data).toMatchObject({ scope: { account: TARGET_ACCOUNT, region: REGION }, found: [instanceId] });
   });
 });

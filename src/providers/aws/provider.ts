@@ -10,7 +10,9 @@
  *   reason (`first` | `expiring` | `expired-token` | `wider-scope`), awsClockOffsetMs (AWS's clock
  *   minus this machine's at STS's answer, from its Date header: ledger times are this machine's),
  *   requestId. Never a secret.
- * - `selector.searched` (target = the selector): account, region, filters, found, requestIds.
+ * - `selector.searched` / `step.failed` step `resolve-selector` (target = the selector): one account
+ *   and region searched or not, as every provider records a scope (src/core/selector-search.ts),
+ *   with `filters`.
  * - `evidence.stored` (through the recorder): an instance's instance.json (its DescribeInstances,
  *   DescribeVolumes and DescribeKey answers, one section each), console-output.txt,
  *   console-screenshot.jpg; a volume target's volumes.json and kms-keys.json (a resumed run that

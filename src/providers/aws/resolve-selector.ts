@@ -1,7 +1,9 @@
 /**
  * `tag:KEY=VALUE`: every instance carrying the tag, in every allowed account and configured
- * region. Each account and region searched is recorded with what it found, including searches
- * that failed (a role missing in one account must not hide the others).
+ * region. Each account and region searched is recorded with what it found and EC2's request ids
+ * (`selector.searched`), and each that could not be searched with why (`step.failed`, step
+ * `resolve-selector`): a role missing in one account must not hide the others
+ * (src/core/selector-search.ts, as every provider records its searches).
  */
 import { DescribeInstancesCommand, type Instance } from '@aws-sdk/client-ec2';
 import { isCustodyError, CustodyError } from '../../core/errors.js';
@@ -13,6 +15,7 @@ import type { CaseState } from './case-state.js';
 import { isStopSignal } from './run.js';
 import { awsErrorText } from './call-aws.js';
 import { allSettledOrThrow } from '../../core/kernel.js';
+import { startSelectorSearch, type SearchScope } from '../../core/selector-search.js';
 
 /** The partition a region belongs to. */
 export const partitionOf = partitionOfRegion;
@@ -31,13 +34,15 @@ export async function resolveTagSelector(
   const key = selectorKey(selector);
   const regions = aws.regions ?? [aws.region];
   const found: AwsInstanceTarget[] = [];
-  // By search, in the order of `searches`: the searches run at once, and finish in any order.
-  const failures = new Map<number, CustodyError>();
-  const searches: Array<{ account: string; region: string }> = [];
-  for (const account of aws.allowedAccounts) for (const region of regions) searches.push({ account, region });
+  const search = startSelectorSearch({ recorder, selector: key, provider: 'aws', ...(searchIncomplete ? { searchIncomplete } : {}) });
+  const scopes: Array<SearchScope & { account: string; region: string }> = [];
+  for (const account of aws.allowedAccounts) for (const region of regions) scopes.push({ account, region, where: `account ${account} in ${region}`, fields: { account, region } });
+  const filters = { [`tag:${selector.tagKey}`]: selector.value, 'instance-state-name': LIVE_STATES };
 
+  // The searches run at once and finish in any order; `finish` tells their failures in `scopes` order.
   await allSettledOrThrow(
-    searches.map(async ({ account, region }, index) => {
+    scopes.map(async (where) => {
+      const { account, region } = where;
       const partition = partitionOf(region);
       try {
         state.sessions.cover(account, partition, region, { anyInstance: true });
@@ -73,25 +78,19 @@ export async function resolveTagSelector(
         // The search already described them: collecting them needs no second DescribeInstances.
         scope.directory.seedInstances(instances, requestIds[0], owners);
         const ids = instances.map((i) => i.InstanceId as string).sort();
-        await recorder.record('selector.searched', { selector: key, account, region, filters: { [`tag:${selector.tagKey}`]: selector.value, 'instance-state-name': LIVE_STATES }, found: ids, requestIds }, key);
+        await search.searched(where, { found: ids, requestIds, detail: { filters } });
         for (const id of ids) {
           found.push(instanceTarget(partition, region, account, id));
         }
       } catch (error) {
         // A call cut short by the run's stop says nothing about this account's access: the search ends.
         if (isStopSignal(error) || signal.aborted) throw error;
-        const e = isCustodyError(error) ? error : new CustodyError('E_CLOUD', awsErrorText(error), { cause: error });
-        failures.set(index, e);
-        await recorder.record('step.failed', { step: 'resolve-selector', selector: key, account, region, error: e.toRecord() }, key);
+        await search.failed(where, isCustodyError(error) ? error : new CustodyError('E_CLOUD', awsErrorText(error), { cause: error }));
       }
     }),
   );
   // Nothing could be searched at all: that is the selector failing, not an empty result.
-  if (failures.size === searches.length && failures.get(0)) throw failures.get(0);
-  searches.forEach(({ account, region }, index) => {
-    const failure = failures.get(index);
-    if (failure) searchIncomplete?.(`account ${account} in ${region}`, failure.code);
-  });
-  // The orchestrator records `selector.resolved` with the targets; failed searches are `step.failed` above.
+  search.finish(scopes);
+  // The orchestrator records `selector.resolved` with the targets.
   return found.sort((a, b) => a.arn.localeCompare(b.arn));
 }

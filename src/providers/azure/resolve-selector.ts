@@ -6,18 +6,22 @@
  * and regions, GCP's projects).
  */
 import { CustodyError, isStopSignal } from '../../core/errors.js';
+import { startSelectorSearch, type SearchScope } from '../../core/selector-search.js';
 import type { AzureRunContext } from './collect.js';
 import { callAzure, exchangesOf } from './arm-call.js';
 import { obj, str } from './raw.js';
 import { parseAzureTarget, tagsMatch, type AzureTagSelector, type AzureTarget } from './targets.js';
 
 /**
- * Resolves `azure:tag:K=V` across `azure.subscriptions`, in their configured order. A subscription
- * whose search fails is recorded (`step.failed`, step `resolve-selector`) and told to the run
+ * Resolves `azure:tag:K=V` across `azure.subscriptions`, in their configured order. Each
+ * subscription searched is recorded with the VMs it matched and the listing's request ids
+ * (`selector.searched`); one whose search fails is recorded (`step.failed`, step
+ * `resolve-selector`, with its exchanges) and told to the run
  * through `searchIncomplete` (`subscription ID`, the error code); the others still count. When no
  * subscription could be searched at all, the selector fails with the first failure, as AWS's does:
  * that is a search that did not run, not one that matched nothing. The stop signal (E_LEDGER) and
- * a stopped run end the search at once.
+ * a stopped run end the search at once. (src/core/selector-search.ts: as every provider records
+ * its searches.)
  */
 export async function resolveAzureSelector(
   ctx: AzureRunContext,
@@ -25,8 +29,10 @@ export async function resolveAzureSelector(
   searchIncomplete?: (scope: string, code: string) => void,
 ): Promise<AzureTarget[]> {
   const found: AzureTarget[] = [];
-  const failures: Array<{ subscriptionId: string; error: CustodyError }> = [];
-  for (const { subscriptionId } of ctx.config.subscriptions) {
+  const search = startSelectorSearch({ recorder: ctx.recorder, selector: selector.key, provider: 'azure', ...(searchIncomplete ? { searchIncomplete } : {}) });
+  const scopes: Array<SearchScope & { subscriptionId: string }> = ctx.config.subscriptions.map(({ subscriptionId }) => ({ subscriptionId, where: `subscription ${subscriptionId}`, fields: { subscriptionId } }));
+  for (const where of scopes) {
+    const { subscriptionId } = where;
     // Stopped (Ctrl-C, SIGTERM) between two subscriptions: the rest are not asked.
     if (ctx.signal?.aborted) {
       throw new CustodyError('E_CANCELLED', `the search for ${selector.key} was stopped before subscription ${subscriptionId}: the run was cancelled`, {
@@ -35,23 +41,22 @@ export async function resolveAzureSelector(
       });
     }
     try {
-      found.push(...(await searchSubscription(ctx, selector, subscriptionId)));
+      const { matched, requestIds } = await searchSubscription(ctx, selector, subscriptionId);
+      await search.searched(where, { found: matched, requestIds });
+      found.push(...matched.map((id) => parseAzureTarget(id)));
     } catch (error) {
       // A request cut short by the stop is the run ending, not a subscription that failed.
       if (isStopSignal(error) || ctx.signal?.aborted) throw error;
       const e = error instanceof CustodyError ? error : new CustodyError('E_CLOUD', String((error as Error)?.message ?? error), { cause: error });
-      await ctx.recorder.record('step.failed', { step: 'resolve-selector', selector: selector.key, subscriptionId, error: e.toRecord(), exchanges: exchangesOf(error) }, selector.key);
-      failures.push({ subscriptionId, error: e });
+      await search.failed(where, e, { exchanges: exchangesOf(error) });
     }
   }
-  const first = failures[0];
-  if (first && failures.length === ctx.config.subscriptions.length) throw first.error;
-  for (const { subscriptionId, error } of failures) searchIncomplete?.(`subscription ${subscriptionId}`, error.code);
+  search.finish(scopes);
   return found;
 }
 
-/** One subscription's VMs with the tag, recorded as `selector.resolved` with the list's request ids. */
-async function searchSubscription(ctx: AzureRunContext, selector: AzureTagSelector, subscriptionId: string): Promise<AzureTarget[]> {
+/** One subscription's VMs with the tag (their ARM ids), and the list's request ids. */
+async function searchSubscription(ctx: AzureRunContext, selector: AzureTagSelector, subscriptionId: string): Promise<{ matched: string[]; requestIds: string[] }> {
   const pages: unknown[] = [];
   const listed = await callAzure('listVirtualMachines', `/subscriptions/${subscriptionId}`, async (o) => {
     for await (const _ of ctx.clients.compute(subscriptionId).virtualMachines.listAll({ ...o, onResponse: (r: { parsedBody?: unknown }) => pages.push(r.parsedBody) })) void _;
@@ -64,6 +69,5 @@ async function searchSubscription(ctx: AzureRunContext, selector: AzureTagSelect
       if (id && tagsMatch(obj(raw.tags) as Record<string, string>, selector.tagKey, selector.value)) matched.push(id);
     }
   }
-  await ctx.recorder.record('selector.resolved', { selector: selector.key, subscriptionId, matched, requestIds: listed.exchanges.map((x) => x.requestId).filter(Boolean) });
-  return matched.map((id) => parseAzureTarget(id));
+  return { matched, requestIds: listed.exchanges.map((x) => x.requestId).filter((id): id is string => Boolean(id)) };
 }

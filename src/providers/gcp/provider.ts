@@ -20,7 +20,7 @@
  * - `snapshot.completed`: snapshotId, storageBytes(+Status, read at), sourceDiskId,
  *   sourceDiskLastAttachTimestamp, kmsKeyName, contentHash ("none: …"), lock ("none: …"),
  *   evidenceHold (with the hold configured: the tag binding Resource Manager listed, or why not).
- * - `artifact.recorded` (kind `gce-snapshot`), `selector.searched` / `selector.failed`, `step.failed`.
+ * - `artifact.recorded` (kind `gce-snapshot`), `selector.searched`, `step.failed` (a failed project search: step `resolve-selector`).
  */
 import type { AuthClient } from 'google-auth-library';
 import { CustodyError } from '../../core/errors.js';

@@ -3,9 +3,10 @@
  * label (one aggregated list per project, filtered server-side); `gcp-tag:` lists each project's
  * instances and keeps those whose effective Resource Manager tags (own or inherited) hold the
  * value. Labels only select — IAM cannot condition on them; the tag is what IAM enforces.
- * Every search is recorded, with what it found.
+ * Every project's search is recorded, with what it found, or why it failed.
  */
 import type { CaseRecorder } from '../../core/ports.js';
+import { startSelectorSearch, type SearchScope } from '../../core/selector-search.js';
 import { CustodyError, isStopSignal } from '../../core/errors.js';
 import { resourceManagerBase } from './resource-manager.js';
 import type { GcpSession } from './session.js';
@@ -55,9 +56,11 @@ async function effectiveTags(session: GcpSession, project: string, instance: Lis
 }
 
 /**
- * Expands a selector into instance targets in every allowed project, recording each search. A
- * project whose search fails is recorded (`selector.failed`) and told to the run through
- * `searchIncomplete`; when every project failed, the selector fails with the first failure.
+ * Expands a selector into instance targets in every allowed project, recording each project's
+ * search (`selector.searched`; Compute's list answers carry no request id) and each project whose
+ * search failed (`step.failed`, step `resolve-selector`), which is also told to the run through
+ * `searchIncomplete`; when every project failed, the selector fails with the first failure
+ * (src/core/selector-search.ts, as every provider records its searches).
  */
 export async function resolveGcpSelector(
   session: GcpSession,
@@ -67,32 +70,34 @@ export async function resolveGcpSelector(
 ): Promise<GcpInstanceTarget[]> {
   const key = gcpSelectorKey(selector);
   const targets: GcpInstanceTarget[] = [];
-  const failures: Array<{ project: string; error: CustodyError }> = [];
-  for (const project of session.config.allowedProjects) {
+  const search = startSelectorSearch({ recorder, selector: key, provider: 'gcp', ...(searchIncomplete ? { searchIncomplete } : {}) });
+  const scopes: Array<SearchScope & { project: string }> = session.config.allowedProjects.map((project) => ({ project, where: `project ${project}`, fields: { project } }));
+  for (const where of scopes) {
+    const { project } = where;
     try {
-      if (selector.kind === 'gcp-label') {
-        const filter = `labels.${selector.label} = "${selector.value}"`;
-        const found = await listInstances(session, project, filter);
-        await recorder.record('selector.searched', { project, filter, found: found.map((f) => `projects/${project}/zones/${f.zone}/instances/${f.name}`) }, key);
-        for (const f of found) targets.push(instanceTarget(project, f.zone, f.name));
-      } else {
-        const wanted = `${selector.parent}/${selector.tagKey}/${selector.value}`;
-        const listed = await listInstances(session, project, undefined);
-        const found: Listed[] = [];
-        for (const instance of listed) if ((await effectiveTags(session, project, instance)).includes(wanted)) found.push(instance);
-        await recorder.record('selector.searched', { project, tagValue: wanted, examined: listed.length, found: found.map((f) => `projects/${project}/zones/${f.zone}/instances/${f.name}`) }, key);
-        for (const f of found) targets.push(instanceTarget(project, f.zone, f.name));
-      }
+      const { found, detail } = await searchProject(session, project, selector);
+      await search.searched(where, { found: found.map((f) => `projects/${project}/zones/${f.zone}/instances/${f.name}`), requestIds: [], detail });
+      for (const f of found) targets.push(instanceTarget(project, f.zone, f.name));
     } catch (error) {
       const e = error instanceof CustodyError ? error : new CustodyError('E_CLOUD', String(error));
       if (isStopSignal(e)) throw e;
-      await recorder.record('selector.failed', { project, error: e.toRecord() }, key);
-      failures.push({ project, error: e });
+      await search.failed(where, e);
     }
   }
   // No project could be searched: the selector failed, it did not match nothing (as AWS's, Azure's).
-  const first = failures[0];
-  if (first && failures.length === session.config.allowedProjects.length) throw first.error;
-  for (const { project, error } of failures) searchIncomplete?.(`project ${project}`, error.code);
+  search.finish(scopes);
   return targets;
+}
+
+/** One project's instances the selector matches, with what the search sent (the filter, or the tag value and how many it examined). */
+async function searchProject(session: GcpSession, project: string, selector: GcpSelector): Promise<{ found: Listed[]; detail: Record<string, unknown> }> {
+  if (selector.kind === 'gcp-label') {
+    const filter = `labels.${selector.label} = "${selector.value}"`;
+    return { found: await listInstances(session, project, filter), detail: { filter } };
+  }
+  const tagValue = `${selector.parent}/${selector.tagKey}/${selector.value}`;
+  const listed = await listInstances(session, project, undefined);
+  const found: Listed[] = [];
+  for (const instance of listed) if ((await effectiveTags(session, project, instance)).includes(tagValue)) found.push(instance);
+  return { found, detail: { tagValue, examined: listed.length } };
 }

@@ -305,7 +305,7 @@ describe('AWS provider in the lab', () => {
     const targets = await aws.resolveSelector(parseSelector('tag:Incident=INC-42'), contextFor(kase));
     expect(targets.map((t) => isAwsTarget(t) && t.kind === 'aws-instance' && t.instanceId)).toEqual([instanceNamed('worker-07').id]);
     const searched = kase.entries().filter((e) => e.type === 'selector.searched');
-    expect(searched.map((e) => e.data.account).sort()).toEqual(['222222222222', '333333333333']);
+    expect(searched.map((e) => (e.data.scope as { account: string }).account).sort()).toEqual(['222222222222', '333333333333']);
     await kase.release();
   });
 });

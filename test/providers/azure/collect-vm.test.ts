@@ -270,7 +270,7 @@ describe('the tag selector', () => {
     const kase = await fx.openTestCase('IR-AZ-SELECT');
     const targets = await resolveAzureSelector(fx.run(kase), parseAzureSelector('azure:tag:forensicsenabled=true'));
     expect(targets.map((t) => t.id)).toEqual([fx.lab.estate.ids.vm]);
-    expect(kase.entries().find((e) => e.type === 'selector.resolved')!.data.matched).toEqual([fx.lab.estate.ids.vm]);
+    expect(kase.entries().find((e) => e.type === 'selector.searched')!.data.found).toEqual([fx.lab.estate.ids.vm]);
     await kase.close();
   });
 });

@@ -1,6 +1,9 @@
 // `azure:tag:` searched across several subscriptions when some of them cannot be searched: the SOC
 // subscription, where the shipped deployment gives the collector no discovery role (ARM answers
-// 403 AuthorizationFailed), and a subscription ARM does not know (404 SubscriptionNotFound).
+// 403 AuthorizationFailed), and a subscription ARM does not know (404 SubscriptionNotFound). Each
+// subscription is recorded as every provider records a scope (src/core/selector-search.ts): a
+// `selector.searched` with what it found and ARM's request ids, or a `step.failed` (step
+// `resolve-selector`); `selector.resolved` is the orchestrator's alone.
 import { describe, expect, it } from 'vitest';
 import { resolveAzureSelector } from '../../../src/providers/azure/resolve-selector.js';
 import { parseAzureSelector } from '../../../src/providers/azure/targets.js';
@@ -41,7 +44,7 @@ describe('an Azure tag search that cannot look in every subscription', () => {
     // As AWS's: a step.failed of the search per scope, under the selector, naming the refused
     // action and the subscription; the answered subscription keeps its own entry.
     const failed = failures(kase);
-    expect(failed.map((e) => [e.target, e.data.step, e.data.selector, e.data.subscriptionId])).toEqual([
+    expect(failed.map((e) => [e.target, e.data.step, e.data.selector, (e.data.scope as { subscriptionId: string }).subscriptionId])).toEqual([
       [SELECTOR.key, 'resolve-selector', SELECTOR.key, LAB_SOC_SUBSCRIPTION],
       [SELECTOR.key, 'resolve-selector', SELECTOR.key, 'dddddddd-1111-4111-8111-000000000009'],
     ]);
@@ -49,7 +52,7 @@ describe('an Azure tag search that cannot look in every subscription', () => {
     expect(String((failed[0]!.data.error as { message: string }).message)).toContain('Cloud Custody Collector Discovery');
     expect(failed[1]!.data.error).toMatchObject({ code: 'E_NOT_FOUND', resource: '/subscriptions/dddddddd-1111-4111-8111-000000000009' });
     expect(String((failed[1]!.data.error as { message: string }).message)).toContain('SubscriptionNotFound');
-    expect(kase.entries().filter((e) => e.type === 'selector.resolved').map((e) => [e.data.subscriptionId, e.data.matched])).toEqual([[LAB_CUSTOMER_SUBSCRIPTION, [fx.lab.estate.ids.vm]]]);
+    expect(kase.entries().filter((e) => e.type === 'selector.searched').map((e) => [e.data.scope, e.data.found])).toEqual([[{ subscriptionId: LAB_CUSTOMER_SUBSCRIPTION }, [fx.lab.estate.ids.vm]]]);
     await kase.close();
   });
 
@@ -61,7 +64,7 @@ describe('an Azure tag search that cannot look in every subscription', () => {
       action: 'Microsoft.Compute/virtualMachines/read',
       resource: `/subscriptions/${LAB_SOC_SUBSCRIPTION}`,
     });
-    expect(failures(kase).map((e) => [e.data.subscriptionId, (e.data.error as { code: string }).code])).toEqual([
+    expect(failures(kase).map((e) => [(e.data.scope as { subscriptionId: string }).subscriptionId, (e.data.error as { code: string }).code])).toEqual([
       [LAB_SOC_SUBSCRIPTION, 'E_ACCESS_DENIED'],
       ['dddddddd-1111-4111-8111-000000000009', 'E_NOT_FOUND'],
     ]);
@@ -87,7 +90,7 @@ describe('an Azure tag search that cannot look in every subscription', () => {
     const recorder: CaseHandle = Object.assign(Object.create(kase) as CaseHandle, {
       record: async (type: string, data: Record<string, unknown>, target?: string) => {
         const entry = await kase.record(type, data, target);
-        if (type === 'selector.resolved') stop.abort(new Error('Ctrl-C'));
+        if (type === 'selector.searched') stop.abort(new Error('Ctrl-C'));
         return entry;
       },
     });
@@ -97,6 +100,28 @@ describe('an Azure tag search that cannot look in every subscription', () => {
     expect(listingsSince(before)).toEqual([[LAB_CUSTOMER_SUBSCRIPTION, 200]]);
     expect(failures(kase)).toEqual([]);
     expect(unsearched).toEqual([]);
+    await kase.close();
+  });
+
+  it('records each subscription searched with what it found and the request ids; a refused one is a step.failed, and the other still resolves', async () => {
+    const kase = await fx.openTestCase('IR-AZ-SCOPES');
+    const before = fx.lab.armLog.length;
+    const found = await resolveAzureSelector(fx.run(kase, { subscriptions: [denied, customer] }), SELECTOR);
+    expect(found.map((t) => t.id)).toEqual([fx.lab.estate.ids.vm]);
+    const listed = fx.lab.armLog.slice(before).filter((x) => x.operation === 'virtualMachines.listAll' && x.status === 200);
+
+    const searched = kase.entries().filter((e) => e.type === 'selector.searched');
+    expect(searched.map((e) => [e.target, e.data.selector, e.data.provider, e.data.where, e.data.scope, e.data.found, e.data.requestIds])).toEqual([
+      [SELECTOR.key, SELECTOR.key, 'azure', `subscription ${LAB_CUSTOMER_SUBSCRIPTION}`, { subscriptionId: LAB_CUSTOMER_SUBSCRIPTION }, [fx.lab.estate.ids.vm], listed.map((x) => x.requestId)],
+    ]);
+    expect(listed.length).toBeGreaterThan(0);
+
+    const failed = kase.entries().filter((e) => e.type === 'step.failed');
+    expect(failed.map((e) => [e.target, e.data.step, e.data.selector, e.data.provider, e.data.where, e.data.scope])).toEqual([
+      [SELECTOR.key, 'resolve-selector', SELECTOR.key, 'azure', `subscription ${LAB_SOC_SUBSCRIPTION}`, { subscriptionId: LAB_SOC_SUBSCRIPTION }],
+    ]);
+    expect(failed[0]!.data.error).toMatchObject({ code: 'E_ACCESS_DENIED', requestId: expect.any(String) });
+    expect(kase.entries().filter((e) => e.type === 'selector.resolved' || e.type === 'selector.failed')).toEqual([]);
     await kase.close();
   });
 });

@@ -18,7 +18,7 @@ describe('GCP selectors across the configured projects', () => {
     const found = await resolveGcpSelector(fx.session, fx.recorder, parseGcpSelector('gcp-label:incident=inc-42'));
     expect(found.map((t) => t.instance).sort()).toEqual(['legacy-1', 'web-1']);
     const searched = fx.recorder.ofType('selector.searched');
-    expect(searched.map((e) => e.data.project)).toEqual(['web-prod', 'gke-prod']);
+    expect(searched.map((e) => e.data.scope)).toEqual([{ project: 'web-prod' }, { project: 'gke-prod' }]);
     expect(searched[0]!.data.filter).toBe('labels.incident = "inc-42"');
   });
 
@@ -36,21 +36,21 @@ describe('GCP selectors across the configured projects', () => {
     const unsearched: Array<[string, string]> = [];
     const found = await resolveGcpSelector(fx.session, fx.recorder, parseGcpSelector('gcp-label:app=web'), (scope, code) => unsearched.push([scope, code]));
     expect(found.length).toBe(0);
-    const failed = fx.recorder.ofType('selector.failed');
-    expect(failed.at(-1)!.data.project).toBe('web-prod');
+    const failed = fx.recorder.ofType('step.failed');
+    expect(failed.at(-1)!.data).toMatchObject({ step: 'resolve-selector', scope: { project: 'web-prod' } });
     expect(unsearched).toEqual([['project web-prod', (failed.at(-1)!.data.error as { code: string }).code]]);
   });
 
   it('when no project can be searched, the selector fails with the first failure, after each is recorded, as AWS and Azure do: nothing is told as merely unsearched', async () => {
     fx.lab.server.faults.push({ api: 'compute.instances.aggregatedList', kind: 'quota', times: 2 });
-    const before = fx.recorder.ofType('selector.failed').length;
+    const before = fx.recorder.ofType('step.failed').length;
     const unsearched: Array<[string, string]> = [];
     const error = await resolveGcpSelector(fx.session, fx.recorder, parseGcpSelector('gcp-label:app=web'), (scope, code) => unsearched.push([scope, code])).then(
       () => undefined,
       (e: unknown) => e,
     );
-    const failed = fx.recorder.ofType('selector.failed').slice(before);
-    expect(failed.map((e) => e.data.project)).toEqual(['web-prod', 'gke-prod']);
+    const failed = fx.recorder.ofType('step.failed').slice(before);
+    expect(failed.map((e) => e.data.scope)).toEqual([{ project: 'web-prod' }, { project: 'gke-prod' }]);
     expect(error).toMatchObject(failed[0]!.data.error as object);
     expect(unsearched).toEqual([]);
   });

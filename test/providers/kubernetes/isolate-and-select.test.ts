@@ -135,10 +135,10 @@ describe('selectors and container targets', () => {
     const kase = await openTestCase(fixture);
     const targets = await provider.resolveSelector(parseSelector('k8s:lab/shop?labels=app=web'), contextFor(kase));
     expect(targets.map((t) => (isPodTarget(t) ? t.pod : ''))).toEqual(['web-7d9f8b6c5d-q8m4z', 'web-7d9f8b6c5d-x2x7k']);
-    expect(entriesOf(kase, 'selector.resolved')[0]!.data).toMatchObject({ labelSelector: 'app=web', pods: ['web-7d9f8b6c5d-q8m4z', 'web-7d9f8b6c5d-x2x7k'] });
+    expect(entriesOf(kase, 'selector.searched')[0]!.data).toMatchObject({ labelSelector: 'app=web', found: ['web-7d9f8b6c5d-q8m4z', 'web-7d9f8b6c5d-x2x7k'] });
     // The list's Audit-Id: the request the cluster's audit log files it under.
     const list = fixture.lab.audit.filter((a) => a.verb === 'list' && a.resource === 'pods');
-    expect(entriesOf(kase, 'selector.resolved')[0]!.data.requestId).toBe(list[0]!.auditId);
+    expect(entriesOf(kase, 'selector.searched')[0]!.data.requestIds).toEqual([list[0]!.auditId]);
     expect(await provider.resolveSelector(parseSelector('k8s:lab/shop?labels=app=nothing'), contextFor(kase))).toEqual([]);
     await kase.release();
   });
