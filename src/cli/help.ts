@@ -90,6 +90,8 @@ export function planHelp(): string {
       ['--config FILE', 'configuration file'],
       ['--select EXPR', 'selectors (listed; they are expanded only when collecting)'],
       ['--case ID', 'optional: the case id the plan is for'],
+      // Taken, as collect takes it, so a collect command line can be planned as typed.
+      ['--analyst NAME', 'accepted as collect takes it; not used (the plan makes no call)'],
       // The plan shows the steps and permissions these add, as collect would take them.
       ...providerFlagRows(),
       ['--json', 'print the plan as JSON'],
@@ -164,14 +166,15 @@ export const DEMO_HELP = `Usage: custody demo [--keep] [--json] [--dir D]
 
 Starts a local rehearsal lab on 127.0.0.1 that speaks the AWS wire protocols (STS, EC2, KMS, S3,
 EBS direct), Azure's (Entra, Resource Manager, Blob Storage; https with a CA made for the run) and
-GCP's (metadata server, IAM Credentials, Compute Engine), and Kubernetes API servers for a demo
-EKS, AKS and GKE cluster, points custody at them, and runs one case across the three clouds:
-tagged AWS instances (every volume hashed), a volume under the aws/ebs key, an Azure VM (restore
-point, disks copied into the evidence container, hashed and sealed), a GCE instance and its disks
-(snapshotted into the forensics project), a compromised pod in each cluster whose node is followed
-to the machine behind it, and one AWS instance, one Azure VM and one GCE instance outside the
-collector's reach that the collector policy refuses (by design). Then closes, verifies and reports
-the case. No cloud account or credentials are needed.
+GCP's (metadata server, IAM Credentials, Cloud Resource Manager, Compute Engine), and Kubernetes
+API servers for a demo EKS, AKS and GKE cluster, points custody at them, and runs one case across
+the three clouds: tagged AWS instances (every volume hashed), a volume under the aws/ebs key, an
+Azure VM (restore point, disks copied into the evidence container, hashed and sealed), a GCE
+instance and its disks (snapshotted into the forensics project), a compromised pod in each cluster
+whose node is followed to the machine behind it, and one AWS instance, one Azure VM and one GCE
+instance outside the collector's reach that the collector policy refuses (by design). Then closes
+and verifies the case, copies it to the lab's Object Lock bucket and checks it against that copy,
+and reports it. No cloud account or credentials are needed.
 
 Options:
   --dir D       where to put the demo's config, keys and case folder (default: a new temporary

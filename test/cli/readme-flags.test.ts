@@ -1,10 +1,13 @@
 // The README's command sections say which flags each command takes: every flag a section gives its
 // own command (not one quoted with another command, as in "`collect --case ID --resume`") must be
-// one that command accepts, or a user typing it from the README gets "Unknown option".
+// one that command accepts, or a user typing it from the README gets "Unknown option"; and the
+// other way round, every flag a command accepts is named in its section (or, for the flags every
+// command shares, where the README says so for all), or the README's command list is incomplete.
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { COMMAND_OPTIONS, isCommandName, parseCommandArgs, type CommandName } from '../../src/cli/args.js';
+import { acceptedFlags } from './accepted-flags.js';
 
 const README = readFileSync(join(import.meta.dirname, '..', '..', 'README.md'), 'utf8');
 const COMMANDS = Object.keys(COMMAND_OPTIONS) as CommandName[];
@@ -56,5 +59,40 @@ describe("README's command sections", () => {
     expect(found.length).toBeGreaterThan(20);
     const wrong = found.filter((f) => !f.commands.some((c) => accepts(c, f.flag))).map((f) => `${f.where}: --${f.flag}`);
     expect(wrong).toEqual([]);
+  });
+});
+
+/** Each command's own section of README.md, heading and body up to the next section. */
+function sections(): Map<CommandName, string> {
+  const found = new Map<CommandName, string>();
+  for (const section of README.split('\n### ').slice(1)) {
+    const text = section.split('\n## ')[0]!;
+    const heading = text.split('\n')[0]!;
+    for (const m of heading.matchAll(/`custody ([a-z-]+)/g)) if (isCommandName(m[1]!)) found.set(m[1]!, (found.get(m[1]!) ?? '') + text);
+  }
+  return found;
+}
+
+/** The README's words for the flags every command takes: `## Commands` (--help, --json) and `## Configuration` (--config). */
+function sharedText(): string {
+  const part = (title: string): string => README.split(`\n## ${title}\n`)[1]!.split('\n### ')[0]!;
+  return part('Commands') + part('Configuration');
+}
+
+// `plan` takes collect's inputs, and its section says so ("Same inputs as `collect`", nothing to resume).
+const DOCUMENTED_WITH: Partial<Record<CommandName, CommandName>> = { plan: 'collect' };
+
+describe("README's command list", () => {
+  it('names every flag each command accepts', () => {
+    const own = sections();
+    const shared = sharedText();
+    const named = (text: string, flag: string): boolean => new RegExp(String.raw`(?<![\w-])--${flag}(?![\w-])`).test(text);
+    const missing = COMMANDS.flatMap((command) => {
+      const text = (own.get(command) ?? '') + (own.get(DOCUMENTED_WITH[command]!) ?? '');
+      return acceptedFlags(command)
+        .filter((flag) => !named(text, flag) && !(['help', 'json', 'config'].includes(flag) && named(shared, flag)))
+        .map((flag) => `custody ${command} --${flag}`);
+    });
+    expect(missing).toEqual([]);
   });
 });

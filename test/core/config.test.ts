@@ -1,4 +1,4 @@
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -131,9 +131,53 @@ describe("the providers' file paths in a config file (kubeconfig, CA files, Azur
 });
 
 describe('the example config shipped in examples/', () => {
+  const examples = join(__dirname, '..', '..', 'examples');
+
+  it('holds only examples that load, so a user can start from any of them', () => {
+    const files = readdirSync(examples).filter((name) => name.endsWith('.json'));
+    expect(files).toContain('custody.config.json');
+    const refused = files.flatMap((name) => {
+      try {
+        loadConfigFile(join(examples, name));
+        return [];
+      } catch (error) {
+        return [`${name}: ${(error as Error).message}`];
+      }
+    });
+    expect(refused).toEqual([]);
+  });
+
   it('is valid, so a user can start from it', () => {
     const config = loadConfigFile(join(__dirname, '..', '..', 'examples', 'custody.config.json'));
     expect(config.aws?.allowedAccounts).toEqual(['222222222222', '333333333333']);
     expect(Object.keys(config.kubernetes?.clusters ?? {})).toEqual(['prod', 'staging']);
+  });
+});
+
+describe('the whole config files README.md and docs/ show', () => {
+  const root = join(__dirname, '..', '..');
+  const pages = ['README.md', ...readdirSync(join(root, 'docs')).filter((name) => name.endsWith('.md')).map((name) => join('docs', name))];
+  // A ```json block that is a whole config (an object naming a config section) with nothing left
+  // to fill in (`<your …>`, `…`): a user can copy it as it stands, so it must load.
+  const blocks = pages.flatMap((page) =>
+    [...readFileSync(join(root, page), 'utf8').matchAll(/```json\n(\{[\s\S]*?)```/g)]
+      .map((m) => ({ page, text: m[1]! }))
+      .filter(({ text }) => /^\{\s*"(?:casesDir|aws|gcp|azure|kubernetes)"/.test(text) && !/[<…]/.test(text)),
+  );
+
+  it('finds the copyable ones', () => {
+    expect(blocks.length).toBeGreaterThanOrEqual(2);
+  });
+
+  it('load with the real config loader', () => {
+    const refused = blocks.flatMap(({ page, text }) => {
+      try {
+        parseConfig(JSON.parse(text));
+        return [];
+      } catch (error) {
+        return [`${page}: ${(error as Error).message}`];
+      }
+    });
+    expect(refused).toEqual([]);
   });
 });
