@@ -226,7 +226,7 @@ export async function collectAzureTarget(ctx: AzureRunContext, target: AzureTarg
     }
     if (!sources) {
       const plans = described.map((disk) => planSnapshot(config, recorder.caseId, disk, evidenceIdOf(disk), label));
-      states = await requestSnapshots(recorder, clients, plans, label, { adoptOnly: vmGone !== undefined });
+      states = await requestSnapshots(recorder, clients, plans, label, { adoptOnly: vmGone !== undefined, ...(ctx.signal ? { signal: ctx.signal } : {}) });
       await awaitSnapshots(recorder, clients, states, label, timing);
       sources = states.filter((s) => s.status === 'succeeded').map((s) => snapshotExportSource(clients, s));
     }
