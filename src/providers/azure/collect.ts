@@ -189,6 +189,8 @@ export async function collectAzureTarget(ctx: AzureRunContext, target: AzureTarg
     const timing = { intervalMs: config.pollIntervalMs, timeoutMs: config.waitTimeoutMs, sleep: ctx.sleep, now: ctx.now, ...(ctx.signal ? { signal: ctx.signal } : {}) };
     let sources: ExportSource[] | undefined;
     let states: SnapshotState[] = [];
+    // A restore point asked for whose state could not be read: why the target is partial.
+    let pointLeft: string | undefined;
     if (vmFacts && own.length > 0) {
       // Only the disks this VM collects: one another target collects is not one it failed to describe.
       const mine = { ...vmFacts, disks: vmFacts.disks.filter((d) => results.has(evidenceIdOf(d))) };
@@ -203,6 +205,10 @@ export async function collectAzureTarget(ctx: AzureRunContext, target: AzureTarg
           // No per-disk fallback after a stop: the restore point carries on, and a resume adopts it.
           sources = [];
           for (const disk of described) resultOf(evidenceIdOf(disk)).problems.push(`disk ${disk.id}: ${taken.stopped.message}`);
+        } else if ('unsettled' in taken) {
+          // Nor after a point Azure may still be making: the disks are preserved once, by it.
+          sources = [];
+          pointLeft = taken.reason;
         } else fallback = taken.fallback;
       }
       if (!sources) {
@@ -219,7 +225,7 @@ export async function collectAzureTarget(ctx: AzureRunContext, target: AzureTarg
           sources = taken.sources;
           await recorder.record('consistency.chosen', { mode: 'crash-consistent-restore-point', restorePointId: taken.restorePointId, disks: described.map((d) => d.id) }, label);
         } else {
-          const why = 'stopped' in taken ? taken.stopped.message : `${taken.fallback}; no snapshot is taken in its place of a VM that is gone`;
+          const why = 'stopped' in taken ? taken.stopped.message : 'unsettled' in taken ? taken.reason : `${taken.fallback}; no snapshot is taken in its place of a VM that is gone`;
           for (const disk of described) resultOf(evidenceIdOf(disk)).problems.push(`disk ${disk.id}: ${why}`);
         }
       }
@@ -272,10 +278,12 @@ export async function collectAzureTarget(ctx: AzureRunContext, target: AzureTarg
       const carried = keptPoint ? `the restore point an earlier run of the case asked for (${keptPoint.restorePointId}) was carried through (${hashed} of ${disks.length} disks copied and hashed)` : `the snapshots an earlier run of the case took of its disks were carried through (${hashed} of ${disks.length} copied and hashed)`;
       problems.unshift(`${vmGone.message}; ${carried}`);
     }
+    if (pointLeft) problems.unshift(pointLeft);
     const unique = [...new Set(evidenceIds)];
     if (problems.length === 0 && hashed === disks.length) return { target: label, status: 'collected', evidenceIds: unique };
     const preserved = all.filter((r) => r.preserved).length;
-    if (preserved === 0 && disks.length > 0) return { target: label, status: 'failed', reason: `no disk was preserved: ${problems.join('; ')}`, evidenceIds: unique };
+    // A restore point that may still be being made is not "nothing preserved": a resume adopts it.
+    if (preserved === 0 && disks.length > 0 && !pointLeft) return { target: label, status: 'failed', reason: `no disk was preserved: ${problems.join('; ')}`, evidenceIds: unique };
     const error = all.map((r) => r.error).find((e) => e !== undefined);
     return { target: label, status: 'partial', reason: problems.join('; ') || `${hashed} of ${disks.length} disks copied and hashed`, ...(error ? { error: error.toRecord() } : {}), evidenceIds: unique };
   } finally {
