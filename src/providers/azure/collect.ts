@@ -7,7 +7,9 @@
  * (restore-point.ts), else one incremental snapshot per disk (crash-consistent per disk, not
  * across disks); `consistency.chosen` records which and why. A disk target is always per-disk.
  * A VM deleted since an earlier run of the case is carried through from what that run asked for
- * (its snapshots by name, or its restore point by id: kept-restore-point.ts), never taken again.
+ * (its snapshots by name, or its restore point by id: kept-restore-point.ts), never taken again;
+ * a disk earlier runs asked for both ways is carried once (carry-once.ts). A restore point Azure
+ * may still be making is never abandoned for snapshots: the target is partial, a resume adopts it.
  */
 import { evidenceIdFor } from '../../core/case-id.js';
 import { historyOf } from '../../core/case-history.js';
@@ -20,7 +22,8 @@ import { describeDisk, describeNics, describeVm, type DiskFacts, type VmFacts } 
 import { diskLedger, earlierSnapshotRequests, type DiskLedgerState, type EarlierSnapshotRequest } from './disk-ledger.js';
 import { exportSources, snapshotExportSource, type ExportSource } from './export.js';
 import { earlierRestorePointRequest, findKeptRestorePoint } from './kept-restore-point.js';
-import { restorePointUnsupported, takeRestorePoint, type FoundRestorePoint } from './restore-point.js';
+import { carryOnce, type KeptPoint } from './carry-once.js';
+import { restorePointUnsupported, takeRestorePoint } from './restore-point.js';
 import { resourceKey, sameResource } from './resource-id.js';
 import { awaitSnapshots, planSnapshot, requestSnapshots, type SnapshotState } from './snapshots.js';
 import type { AzureTarget } from './targets.js';
@@ -93,7 +96,7 @@ export async function collectAzureTarget(ctx: AzureRunContext, target: AzureTarg
   // point it asked for (kept-restore-point.ts) with the disks that point holds.
   let vmGone: CustodyError | undefined;
   let earlier: EarlierSnapshotRequest[] = [];
-  let keptPoint: { restorePointId: string; found: FoundRestorePoint; disks: DiskFacts[] } | undefined;
+  let keptPoint: KeptPoint | undefined;
   try {
     if (target.kind === 'azure-disk') {
       disks = [{ id: target.id, role: 'data' }];
@@ -130,21 +133,28 @@ export async function collectAzureTarget(ctx: AzureRunContext, target: AzureTarg
     // Deleted since an earlier run of the case: the per-disk snapshots that run asked for are
     // evidence all the same, carried through below (adopted by name, never requested again).
     earlier = e.code === 'E_NOT_FOUND' && target.kind !== 'azure-disk' ? earlierSnapshotRequests(recorder, label) : [];
-    // Or the restore point it asked for, adopted by the id the ledger holds, never made again.
-    const pointId = e.code === 'E_NOT_FOUND' && target.kind !== 'azure-disk' && earlier.length === 0 ? earlierRestorePointRequest(recorder, label) : undefined;
+    // Or the restore point it asked for, adopted by the id the ledger holds, never made again;
+    // where earlier runs asked for both, each disk is carried through once (carry-once.ts).
+    const pointId = e.code === 'E_NOT_FOUND' && target.kind !== 'azure-disk' ? earlierRestorePointRequest(recorder, label) : undefined;
     if (pointId) {
       const kept = await findKeptRestorePoint(recorder, clients, pointId, label);
       const asked = `the restore point an earlier run of the case asked for (${pointId})`;
-      if ('error' in kept) {
-        const why = kept.error.code === 'E_NOT_FOUND' ? `${asked} is gone too (${kept.error.message})` : `${asked} could not be read (${kept.error.message})`;
-        return { target: label, status: 'failed', reason: `${e.message}; ${why}`, error: e.toRecord(), evidenceIds };
-      }
-      if (kept.disks.length === 0) return { target: label, status: 'failed', reason: `${e.message}; ${asked} names no disk restore point to carry through`, error: e.toRecord(), evidenceIds };
-      keptPoint = { restorePointId: pointId, ...kept };
+      let why: string | undefined;
+      if ('error' in kept) why = kept.error.code === 'E_NOT_FOUND' ? `${asked} is gone too (${kept.error.message})` : `${asked} could not be read (${kept.error.message})`;
+      else if (kept.disks.length === 0) why = `${asked} names no disk restore point to carry through`;
+      else keptPoint = { restorePointId: pointId, ...kept };
+      if (why && earlier.length === 0) return { target: label, status: 'failed', reason: `${e.message}; ${why}`, error: e.toRecord(), evidenceIds };
+      if (why) problems.push(`${why}: only the snapshots earlier runs asked for are carried through`);
     }
     if (earlier.length === 0 && !keptPoint) return { target: label, status: 'failed', reason: e.message, error: e.toRecord(), evidenceIds };
     vmGone = e;
-    disks = keptPoint ? keptPoint.disks : earlier.map((r) => r.disk);
+    if (keptPoint && earlier.length > 0) {
+      const evidenceIdOfDisk = (disk: Pick<DiskFacts, 'id'>) => evidenceIdFor(recorder.caseId, resourceKey(disk.id));
+      const carried = await carryOnce(recorder, label, evidenceIdOfDisk, keptPoint, earlier);
+      keptPoint = { ...keptPoint, disks: carried.viaPoint };
+      earlier = carried.viaSnapshots;
+    }
+    disks = [...(keptPoint?.disks ?? []), ...earlier.map((r) => r.disk)];
   }
 
   const evidenceIdOf = (disk: Pick<DiskFacts, 'id'>) => evidenceIdFor(recorder.caseId, resourceKey(disk.id));
@@ -189,6 +199,8 @@ export async function collectAzureTarget(ctx: AzureRunContext, target: AzureTarg
     const timing = { intervalMs: config.pollIntervalMs, timeoutMs: config.waitTimeoutMs, sleep: ctx.sleep, now: ctx.now, ...(ctx.signal ? { signal: ctx.signal } : {}) };
     let sources: ExportSource[] | undefined;
     let states: SnapshotState[] = [];
+    // A restore point asked for whose state could not be read: why the target is partial.
+    let pointLeft: string | undefined;
     if (vmFacts && own.length > 0) {
       // Only the disks this VM collects: one another target collects is not one it failed to describe.
       const mine = { ...vmFacts, disks: vmFacts.disks.filter((d) => results.has(evidenceIdOf(d))) };
@@ -203,32 +215,40 @@ export async function collectAzureTarget(ctx: AzureRunContext, target: AzureTarg
           // No per-disk fallback after a stop: the restore point carries on, and a resume adopts it.
           sources = [];
           for (const disk of described) resultOf(evidenceIdOf(disk)).problems.push(`disk ${disk.id}: ${taken.stopped.message}`);
+        } else if ('unsettled' in taken) {
+          // Nor after a point Azure may still be making: the disks are preserved once, by it.
+          sources = [];
+          pointLeft = taken.reason;
         } else fallback = taken.fallback;
       }
       if (!sources) {
         await recorder.record('consistency.chosen', { mode: 'per-disk', reason: `${fallback}: one incremental snapshot per disk, each crash-consistent on its own, not consistent across disks`, disks: described.map((d) => d.id) }, label);
       }
-    } else if (keptPoint) {
-      // The VM is gone: its restore point is carried through as a normal run carries it, or not at
-      // all. Never a snapshot in its place: it would hold what is left of the disks now, not the
-      // disks at the instant the case preserved them.
-      sources = [];
-      if (described.length > 0) {
-        const taken = await takeRestorePoint(recorder, clients, config, { id: label, location: '' }, described, evidenceIdOf, targetEvidence, timing, keptPoint.found);
+    }
+    // The VM is gone: the disks its restore point holds are carried through as a normal run
+    // carries them, or not at all. Never a snapshot in its place: it would hold what is left of
+    // the disks now, not the disks at the instant the case preserved them. The others, by the
+    // snapshots earlier runs asked for (adopted, never requested).
+    let bySnapshot = described;
+    if (vmGone) {
+      const viaPoint = described.filter((d) => keptPoint?.disks.some((k) => evidenceIdOf(k) === evidenceIdOf(d)));
+      bySnapshot = described.filter((d) => !viaPoint.includes(d));
+      if (keptPoint && viaPoint.length > 0) {
+        const taken = await takeRestorePoint(recorder, clients, config, { id: label, location: '' }, viaPoint, evidenceIdOf, targetEvidence, timing, keptPoint.found);
         if ('sources' in taken) {
           sources = taken.sources;
-          await recorder.record('consistency.chosen', { mode: 'crash-consistent-restore-point', restorePointId: taken.restorePointId, disks: described.map((d) => d.id) }, label);
+          await recorder.record('consistency.chosen', { mode: 'crash-consistent-restore-point', restorePointId: taken.restorePointId, disks: viaPoint.map((d) => d.id) }, label);
         } else {
-          const why = 'stopped' in taken ? taken.stopped.message : `${taken.fallback}; no snapshot is taken in its place of a VM that is gone`;
-          for (const disk of described) resultOf(evidenceIdOf(disk)).problems.push(`disk ${disk.id}: ${why}`);
+          const why = 'stopped' in taken ? taken.stopped.message : 'unsettled' in taken ? taken.reason : `${taken.fallback}; no snapshot is taken in its place of a VM that is gone`;
+          for (const disk of viaPoint) resultOf(evidenceIdOf(disk)).problems.push(`disk ${disk.id}: ${why}`);
         }
       }
     }
-    if (!sources) {
-      const plans = described.map((disk) => planSnapshot(config, recorder.caseId, disk, evidenceIdOf(disk), label));
-      states = await requestSnapshots(recorder, clients, plans, label, { adoptOnly: vmGone !== undefined });
+    if (!sources || (vmGone && bySnapshot.length > 0)) {
+      const plans = bySnapshot.map((disk) => planSnapshot(config, recorder.caseId, disk, evidenceIdOf(disk), label));
+      states = await requestSnapshots(recorder, clients, plans, label, { adoptOnly: vmGone !== undefined, ...(ctx.signal ? { signal: ctx.signal } : {}) });
       await awaitSnapshots(recorder, clients, states, label, timing);
-      sources = states.filter((s) => s.status === 'succeeded').map((s) => snapshotExportSource(clients, s));
+      sources = [...(sources ?? []), ...states.filter((s) => s.status === 'succeeded').map((s) => snapshotExportSource(clients, s))];
     }
     const exports = await exportSources(recorder, clients, config, sources, label, timing);
 
@@ -269,13 +289,17 @@ export async function collectAzureTarget(ctx: AzureRunContext, target: AzureTarg
     const hashed = all.filter((r) => r.hashed).length;
     // Never collected: the VM itself could not be read again.
     if (vmGone) {
-      const carried = keptPoint ? `the restore point an earlier run of the case asked for (${keptPoint.restorePointId}) was carried through (${hashed} of ${disks.length} disks copied and hashed)` : `the snapshots an earlier run of the case took of its disks were carried through (${hashed} of ${disks.length} copied and hashed)`;
+      const point = keptPoint && keptPoint.disks.length > 0 ? `the restore point an earlier run of the case asked for (${keptPoint.restorePointId})` : undefined;
+      const snapshots = earlier.length > 0 ? 'the snapshots an earlier run of the case took of its disks' : undefined;
+      const carried = point && snapshots ? `${point} and ${snapshots} were carried through, each disk once (${hashed} of ${disks.length} disks copied and hashed)` : point ? `${point} was carried through (${hashed} of ${disks.length} disks copied and hashed)` : `${snapshots} were carried through (${hashed} of ${disks.length} copied and hashed)`;
       problems.unshift(`${vmGone.message}; ${carried}`);
     }
+    if (pointLeft) problems.unshift(pointLeft);
     const unique = [...new Set(evidenceIds)];
     if (problems.length === 0 && hashed === disks.length) return { target: label, status: 'collected', evidenceIds: unique };
     const preserved = all.filter((r) => r.preserved).length;
-    if (preserved === 0 && disks.length > 0) return { target: label, status: 'failed', reason: `no disk was preserved: ${problems.join('; ')}`, evidenceIds: unique };
+    // A restore point that may still be being made is not "nothing preserved": a resume adopts it.
+    if (preserved === 0 && disks.length > 0 && !pointLeft) return { target: label, status: 'failed', reason: `no disk was preserved: ${problems.join('; ')}`, evidenceIds: unique };
     const error = all.map((r) => r.error).find((e) => e !== undefined);
     return { target: label, status: 'partial', reason: problems.join('; ') || `${hashed} of ${disks.length} disks copied and hashed`, ...(error ? { error: error.toRecord() } : {}), evidenceIds: unique };
   } finally {

@@ -62,6 +62,8 @@ function addEntry(disks: Map<string, DiskLedgerState>, entry: LedgerEntry): void
 export interface EarlierSnapshotRequest {
   disk: DiskFacts;
   evidenceId: string;
+  /** The snapshot the request named. */
+  snapshotId: string;
 }
 
 /**
@@ -75,6 +77,7 @@ export function earlierSnapshotRequests(recorder: CaseRecorder, target: string):
     .firstPerEvidenceId(LEDGER_EVENTS.snapshotRequested, target, (e) => e.data.operation === 'snapshots.createOrUpdate' && typeof e.data.disk === 'string')
     .map(({ data: d }) => ({
       evidenceId: d.evidenceId as string,
+      snapshotId: typeof d.snapshotId === 'string' ? d.snapshotId : '',
       disk: {
         id: d.disk as string,
         role: d.role === 'os' ? 'os' : 'data',

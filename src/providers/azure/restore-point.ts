@@ -71,6 +71,13 @@ interface Timing {
  * it was being made — `stopped`: no fallback then, the restore point carries on in Azure and a
  * resume adopts it (a stopped run starts nothing new). With `found`, that point is adopted and
  * nothing is created, whatever it answers.
+ *
+ * `unsettled`: Azure accepted the point (or it was there already, or the case asked for it in an
+ * earlier run) but its state could not be read to the end — a read refused or throttled past the
+ * retries, a PUT answered 5xx or not at all, the wait's time up. It may still be being made: no
+ * fallback then either (per-disk snapshots beside it would preserve the disks twice, and a resume
+ * would export them twice); a resume adopts it. Only a point Azure refused outright (its PUT
+ * answered 4xx) or confirmed `Failed`/`Canceled` falls back.
  */
 export async function takeRestorePoint(
   recorder: CaseRecorder,
@@ -82,7 +89,7 @@ export async function takeRestorePoint(
   targetEvidenceId: string,
   timing: Timing,
   found?: FoundRestorePoint,
-): Promise<{ sources: ExportSource[]; restorePointId: string } | { fallback: string } | { stopped: CustodyError }> {
+): Promise<{ sources: ExportSource[]; restorePointId: string } | { fallback: string } | { stopped: CustodyError } | { unsettled: CustodyError; reason: string }> {
   const plan = found?.plan ?? planRestorePoint(config, vm, targetEvidenceId);
   const compute = clients.compute(plan.subscriptionId);
   const collectionId = `/subscriptions/${plan.subscriptionId}/resourceGroups/${plan.resourceGroup}/providers/Microsoft.Compute/restorePointCollections/${plan.collection}`;
@@ -91,6 +98,11 @@ export async function takeRestorePoint(
   // The request ids of the answer `raw` is: what the ledger's "adopted" and "completed" stand on.
   let answeredBy: string[] = [];
   let adopted = false;
+  // Whether Azure may be making the point: once it is found, or its PUT is sent; a resume's
+  // failed first read of a point an earlier run of the case asked for counts the same.
+  let mayExist = historyOf(recorder).about('restorepoint.requested', vm.id).some((e) => e.data.restorePointId === pointId);
+  // Azure's answer to the point's PUT was a refusal (4xx): nothing is being made.
+  let refused = false;
   try {
     const existing = found ?? await callAzure('getRestorePoint', pointId, (o) => compute.restorePoints.get(plan.resourceGroup, plan.collection, plan.point, o)).catch((error: CustodyError) => {
       if (error.code === 'E_NOT_FOUND') return undefined;
@@ -98,6 +110,7 @@ export async function takeRestorePoint(
     });
     if (existing) {
       adopted = true;
+      mayExist = true;
       raw = obj(existing.raw);
       answeredBy = requestIdsOf(existing.exchanges);
       await recorder.record('restorepoint.adopted', { restorePointId: str(raw.id) ?? pointId, provisioningState: str(at(raw, 'properties', 'provisioningState')), requestIds: answeredBy, ...found?.because }, vm.id);
@@ -108,9 +121,14 @@ export async function takeRestorePoint(
       // A change of its own: on the record before the restore point is asked for, which can fail.
       const collection = obj(made.raw);
       await recorder.record('restorepoint.collection.created', { collectionId: str(collection.id) ?? collectionId, provisioningState: str(at(collection, 'properties', 'provisioningState')), requestIds: requestIdsOf(made.exchanges) }, vm.id);
+      mayExist = true;
       const sent = await callAzure('createRestorePoint', pointId, async (o) => {
         const poller = compute.restorePoints.create(plan.resourceGroup, plan.collection, plan.point, { consistencyMode: 'CrashConsistent' }, o);
         await poller.submitted();
+      }).catch((error: unknown) => {
+        const status = exchangesOf(error).at(-1)?.status;
+        refused = status !== undefined && status >= 400 && status < 500 && status !== 408;
+        throw error;
       });
       raw = obj(sent.raw);
       answeredBy = requestIdsOf(sent.exchanges);
@@ -120,7 +138,11 @@ export async function takeRestorePoint(
     const stopped = () => stoppedWaiting(`restore point ${pointId}`, pointId, 'the restore point continues in Azure; resume the case to adopt it');
     while (str(at(raw, 'properties', 'provisioningState')) !== 'Succeeded') {
       const state = str(at(raw, 'properties', 'provisioningState'));
-      if (state === 'Failed' || state === 'Canceled') throw new CustodyError('E_CLOUD', `restore point ${pointId} ended ${state}`, { resource: pointId });
+      if (state === 'Failed' || state === 'Canceled') {
+        // Azure confirmed it is not being made.
+        mayExist = false;
+        throw new CustodyError('E_CLOUD', `restore point ${pointId} ended ${state}`, { resource: pointId });
+      }
       if (timing.now() > deadline) throw new CustodyError('E_TIMEOUT', `restore point ${pointId} did not finish`, { resource: pointId, retryable: true });
       if (!(await pauseUnlessStopped(timing.sleep, timing.intervalMs, timing.signal))) throw stopped();
       // The wait's read takes the run's signal: a stop cuts it off, the same as a stop at the pause.
@@ -133,8 +155,11 @@ export async function takeRestorePoint(
   } catch (error) {
     if (isStopSignal(error)) throw error;
     const e = error instanceof CustodyError ? error : new CustodyError('E_CLOUD', String(error), { cause: error });
-    await recorder.record('step.failed', { step: 'restore-point', restorePointId: pointId, error: e.toRecord(), exchanges: exchangesOf(error) }, vm.id);
+    const exchanges = exchangesOf(error);
+    const unsettled = mayExist && !refused && !timing.signal?.aborted ? `restore point ${pointId} was asked for and may still be being made; a resume adopts it` : undefined;
+    await recorder.record('step.failed', { step: 'restore-point', restorePointId: pointId, error: e.toRecord(), requestIds: requestIdsOf(exchanges), exchanges, ...(unsettled ? { leftInAzure: unsettled } : {}) }, vm.id);
     if (timing.signal?.aborted) return { stopped: e };
+    if (unsettled) return { unsettled: e, reason: unsettled };
     return { fallback: `the crash-consistent restore point failed (${e.message})` };
   }
   const storage = obj(at(raw, 'properties', 'sourceMetadata', 'storageProfile'));

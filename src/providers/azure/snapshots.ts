@@ -25,7 +25,7 @@ import { requestIdsOf } from './describe.js';
 import { at, obj, str, type Json } from './raw.js';
 import { parseResourceId, resourceKey, type ResourceId } from './resource-id.js';
 import { pauseUnlessStopped, type Sleep } from '../shared/stoppable-sleep.js';
-import { stoppedWaiting } from './stopped.js';
+import { stoppedBefore, stoppedWaiting } from './stopped.js';
 
 export interface SnapshotPlan {
   disk: DiskFacts;
@@ -78,13 +78,21 @@ const PLACEMENT_WHY = {
   'target-staging-group': "incremental snapshots cannot be created outside the disk's subscription",
 } as const;
 
-/** Lists the case's existing snapshots in each group once: name (lower-case) → raw snapshot and the listing's request ids. */
-export async function existingSnapshots(clients: AzureClients, plans: SnapshotPlan[]): Promise<Map<string, ListedSnapshot>> {
+/**
+ * Lists the case's existing snapshots in each group once: name (lower-case) → raw snapshot and the
+ * listing's request ids; or the first group whose listing failed, and why. A read, so it takes
+ * the run's `signal`.
+ */
+export async function existingSnapshots(clients: AzureClients, plans: SnapshotPlan[], signal?: AbortSignal): Promise<{ found: Map<string, ListedSnapshot> } | { group: SnapshotPlan; error: unknown }> {
   const found = new Map<string, ListedSnapshot>();
   for (const group of groupsOf(plans)) {
-    for (const [id, listed] of await listGroup(clients, group)) found.set(id, listed);
+    try {
+      for (const [id, listed] of await listGroup(clients, group, signal)) found.set(id, listed);
+    } catch (error) {
+      return { group, error };
+    }
   }
-  return found;
+  return { found };
 }
 
 /** One plan per resource group the plans place snapshots in. */
@@ -124,9 +132,22 @@ function snapshotId(plan: SnapshotPlan): string {
  * snapshot the case does not hold is not requested (its VM is gone: a disk left behind no longer
  * holds what the case set out to preserve); that disk is a failed step instead.
  */
-export async function requestSnapshots(recorder: CaseRecorder, clients: AzureClients, plans: SnapshotPlan[], target: string, options: { adoptOnly?: boolean } = {}): Promise<SnapshotState[]> {
-  const existing = await existingSnapshots(clients, plans);
+export async function requestSnapshots(recorder: CaseRecorder, clients: AzureClients, plans: SnapshotPlan[], target: string, options: { adoptOnly?: boolean; signal?: AbortSignal } = {}): Promise<SnapshotState[]> {
   const states: SnapshotState[] = [];
+  const listing = await existingSnapshots(clients, plans, options.signal);
+  if ('error' in listing) {
+    // Nothing was asked for yet: the listing's failure is every plan's, recorded once.
+    const { group, error } = listing;
+    if (isStopSignal(error)) throw error;
+    const where = `/subscriptions/${group.subscriptionId}/resourceGroups/${group.resourceGroup}`;
+    const failure = options.signal?.aborted
+      ? stoppedBefore('the snapshots', where, 'nothing was asked of Azure; resume the case to take them')
+      : error instanceof CustodyError ? error : new CustodyError('E_CLOUD', String((error as Error)?.message ?? error), { cause: error });
+    const exchanges = exchangesOf(error);
+    await recorder.record('step.failed', { step: 'snapshot-list', subscriptionId: group.subscriptionId, resourceGroup: group.resourceGroup, disks: plans.map((p) => p.disk.id), error: failure.toRecord(), requestIds: requestIdsOf(exchanges), exchanges }, target);
+    return plans.map((plan) => ({ plan, id: snapshotId(plan), status: 'failed', error: failure }));
+  }
+  const existing = listing.found;
   for (const plan of plans) {
     const id = snapshotId(plan);
     const listed = existing.get(resourceKey(id));

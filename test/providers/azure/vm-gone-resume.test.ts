@@ -5,8 +5,9 @@
  * snapshotted a second time. A crash-consistent restore point the cut-off run asked for instead
  * is adopted by its id and its disk restore points carried through the same way; none is made
  * again, and a point deleted too fails the target with a reason naming it. The VM itself could
- * not be collected again, so the target ends `partial`, never `collected`. One fixture per test:
- * each deletes the estate's VM.
+ * not be collected again, so the target ends `partial`, never `collected`. Where earlier runs
+ * asked for both a restore point and snapshots, each disk is carried once (`disk.carried` says
+ * which and what became of the other). One fixture per test: each deletes the estate's VM.
  */
 import { describe, expect, it } from 'vitest';
 import { verifyCase } from '../../../src/custody/index.js';
@@ -147,6 +148,91 @@ describe('an Azure VM deleted between a cut-off run and its resume (crash-consis
     expect(outcome.status).toBe('failed');
     expect(outcome.reason).toContain('not found');
     expect(outcome.reason).toContain(`the restore point an earlier run of the case asked for (${point}) is gone too`);
+    await again.close({ outcomes: [outcome] });
+    expect((await verifyCase(again.caseDir)).problems).toEqual([]);
+  });
+});
+
+describe('an Azure VM deleted after earlier runs asked for both a restore point and per-disk snapshots of its disks', () => {
+  const pointsOf = (caseId: string) => [...fx.lab.estate.world.restorePointCollections.values()].filter((c) => c.tags.CaseId === caseId).flatMap((c) => [...c.points.values()]);
+  /** A run that takes the VM's restore point, cut at `cut`; then a per-disk one, cut before any export. Returns the point's id. */
+  const askedBothWays = async (caseId: string, cut: string) => {
+    const target = parseAzureTarget(fx.lab.estate.ids.vm);
+    const first = await fx.openTestCase(caseId);
+    await expect(collectAzureTarget(fx.run(cutAt(first, cut)), target)).rejects.toMatchObject({ code: 'E_LEDGER' });
+    await first.release();
+    const second = await fx.openTestCase(caseId, true);
+    await expect(collectAzureTarget(fx.run(cutAt(second, 'export.requested'), { consistency: 'per-disk' }), target)).rejects.toMatchObject({ code: 'E_LEDGER' });
+    await second.release();
+    return first.entries().find((e) => e.type === 'restorepoint.requested')!.data.restorePointId as string;
+  };
+
+  it.each([
+    // The first run recorded the point completed (its disk restore points are artefacts of the
+    // case), a second, per-disk run the snapshots too: the point is preferred, one instant for all.
+    ['both confirmed on the ledger: the disk restore points are carried', 'export.requested', 'point'],
+    // The first run was cut before the point's completion reached the ledger; the per-disk run's
+    // snapshots are confirmed there: they are carried, the point is left.
+    ['only the snapshots confirmed on the ledger: the snapshots are carried', 'restorepoint.completed', 'snapshot'],
+  ] as const)('%s, each disk once, and the ledger says what became of the other', async (_label, cut, carried) => {
+    const caseId = `IR-AZ-GONE-BOTH-${carried.toUpperCase()}`;
+    const { ids, world } = fx.lab.estate;
+    const target = parseAzureTarget(ids.vm);
+    const point = await askedBothWays(caseId, cut);
+    const drps = [...pointsOf(caseId)[0]!.diskRestorePoints.values()].map((d) => d.id).sort();
+    const snapshots = [...world.snapshots.values()].filter((s) => s.tags.CaseId === caseId).map((s) => s.id).sort();
+    expect(drps).toHaveLength(2);
+    expect(snapshots).toHaveLength(2);
+
+    world.vms.delete(key(ids.vm));
+    const again = await fx.openTestCase(caseId, true);
+    const outcome = await collectAzureTarget(fx.run(again), target);
+    const resumed = again.entries().slice(again.entries().findLastIndex((e) => e.type === 'case.resumed'));
+
+    // Nothing new asked of Azure, and each disk exported once, from what was carried.
+    expect(resumed.filter((e) => ['restorepoint.requested', 'snapshot.requested'].includes(e.type))).toEqual([]);
+    const exported = resumed.filter((e) => e.type === 'export.requested').map((e) => e.data.source).sort();
+    expect(exported).toEqual(carried === 'point' ? drps : snapshots);
+    expect(Object.keys(evidenceVersions(fx, caseId))).toHaveLength(2);
+    expect(resumed.filter((e) => e.type === 'evidence.sealed')).toHaveLength(2);
+    // The other is not carried, and the ledger says so for each disk, naming both.
+    const chosen = resumed.filter((e) => e.type === 'disk.carried');
+    expect(chosen.map((e) => e.data.disk).sort()).toEqual([ids.vmOsDisk, ids.vmDataDisk].sort());
+    for (const e of chosen) {
+      expect(e.data).toMatchObject({ carried: carried === 'point' ? expect.stringContaining(point) : expect.stringContaining('/snapshots/'), notCarried: carried === 'point' ? expect.stringContaining('/snapshots/') : expect.stringContaining(point), reason: expect.any(String) });
+    }
+    expect(resumed.indexOf(chosen[1]!)).toBeLessThan(resumed.indexOf(resumed.find((e) => e.type === 'export.requested')!));
+    if (carried === 'point') expect(resumed.filter((e) => e.type === 'snapshot.adopted')).toEqual([]);
+    else expect(resumed.filter((e) => e.type === 'export.requested' && e.data.operation === 'grantDiskRestorePointAccess')).toEqual([]);
+    // Nothing deleted.
+    expect(pointsOf(caseId)).toHaveLength(1);
+    expect([...world.snapshots.values()].filter((s) => s.tags.CaseId === caseId)).toHaveLength(2);
+    expect(outcome.status, outcome.reason).toBe('partial');
+    expect(outcome.reason).toContain('not found');
+    expect(outcome.reason).toContain('2 of 2');
+    await again.close({ outcomes: [outcome] });
+    expect((await verifyCase(again.caseDir)).problems).toEqual([]);
+  });
+
+  it('the restore point gone too: the snapshots are carried, the point\'s read is a failed step, and the reason names it', async () => {
+    const caseId = 'IR-AZ-GONE-BOTH-RP-GONE';
+    const { ids, world } = fx.lab.estate;
+    const point = await askedBothWays(caseId, 'export.requested');
+    const snapshots = [...world.snapshots.values()].filter((s) => s.tags.CaseId === caseId).map((s) => s.id).sort();
+    world.vms.delete(key(ids.vm));
+    for (const [k, c] of world.restorePointCollections) if (c.tags.CaseId === caseId) world.restorePointCollections.delete(k);
+
+    const again = await fx.openTestCase(caseId, true);
+    const outcome = await collectAzureTarget(fx.run(again), parseAzureTarget(ids.vm));
+    const resumed = again.entries().slice(again.entries().findLastIndex((e) => e.type === 'case.resumed'));
+    const failed = resumed.filter((e) => e.type === 'step.failed').map((e) => e.data);
+    expect(failed).toEqual([expect.objectContaining({ step: 'describe' }), expect.objectContaining({ step: 'adopt-restore-point', restorePointId: point, error: expect.objectContaining({ code: 'E_NOT_FOUND' }) })]);
+    expect(resumed.filter((e) => ['restorepoint.requested', 'snapshot.requested', 'disk.carried'].includes(e.type))).toEqual([]);
+    expect(resumed.filter((e) => e.type === 'export.requested').map((e) => e.data.source).sort()).toEqual(snapshots);
+    expect(resumed.filter((e) => e.type === 'evidence.sealed')).toHaveLength(2);
+    expect(outcome.status, outcome.reason).toBe('partial');
+    expect(outcome.reason).toContain(`the restore point an earlier run of the case asked for (${point}) is gone too`);
+    expect(outcome.reason).toContain('2 of 2');
     await again.close({ outcomes: [outcome] });
     expect((await verifyCase(again.caseDir)).problems).toEqual([]);
   });
