@@ -49,7 +49,8 @@ export function renderVerify(result: VerifyOutcome): string {
   if (!first) {
     const warnings = result.problems.filter((p) => p.severity === 'warning');
     const lines = [`verified: ${result.caseDir}${counts.length ? ` (${counts.join(', ')})` : ''}`, ...examined];
-    for (const w of warnings) lines.push(`  warning: ${problemLocation(w)}: ${w.message}`);
+    // With its kind, as an error's line has: what it means is looked up by it (docs/verify.md).
+    for (const w of warnings) lines.push(`  warning: ${problemLocation(w)}: ${w.message} [${w.kind}]`);
     return lines.join('\n');
   }
   const lines = [`NOT verified: ${result.caseDir}`, ...examined, `  first problem: ${problemLocation(first)}: ${first.message} [${first.kind}]`];
@@ -76,7 +77,7 @@ export function renderCopy(copy: CopyOutcome): string {
 /** verify --against: the first object that does not match its copy, or how many matched. */
 export function renderAgainst(result: AgainstOutcome): string {
   const first = result.problems.find((p) => p.severity === 'error');
-  const warnings = result.problems.filter((p) => p.severity === 'warning').map((w) => `  warning: ${w.path ?? ''}: ${w.message}`);
+  const warnings = result.problems.filter((p) => p.severity === 'warning').map((w) => `  warning: ${problemLocation(w)}: ${w.message} [${w.kind}]`);
   if (!first) return [`matches its copy: ${result.url} (${result.checked} objects: version, SHA-256 and retention as recorded)`, ...warnings].join('\n');
   const rest = result.problems.filter((p) => p !== first && p.severity === 'error').map((p) => `  error: ${problemLocation(p)}: ${p.message} [${p.kind}]`);
   return [`does NOT match its copy: ${result.url}`, `  first problem: ${problemLocation(first)}: ${first.message} [${first.kind}]`, ...rest, ...warnings].join('\n');

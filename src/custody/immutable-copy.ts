@@ -528,7 +528,13 @@ export async function verifyAgainstCopy(caseDir: string, store: ImmutableStore, 
       continue;
     }
     if (remoteUntil <= now().getTime()) {
-      warnings.push({ severity: 'warning', kind: 'copy-retention-ended', path: object.path, message: `the retention of ${key} ended on ${remote.retention.retainUntil}: it is no longer locked` });
+      warnings.push({
+        severity: 'warning',
+        kind: 'copy-retention-ended',
+        entrySeq: record.seq,
+        path: object.path,
+        message: `the retention of ${key} (entry ${record.seq}) ended on ${remote.retention.retainUntil}: it is no longer locked`,
+      });
     }
     checked++;
   }

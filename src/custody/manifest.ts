@@ -3,7 +3,7 @@
  * artefacts that live in a cloud — tied to the ledger by its head `{seq, hash}`.
  */
 import type { LedgerEntry } from '../core/ports.js';
-import { canonicalize } from './canonical-json.js';
+import { canonicalize, sameJson } from './canonical-json.js';
 import { signText, verifyText, type SigningKey } from './signing-key.js';
 
 export { MANIFEST_FILE } from './layout.js';
@@ -96,7 +96,7 @@ export function collectEvidenceItems(entries: readonly LedgerEntry[]): { files: 
         entrySeq: entry.seq,
       });
     } else if (entry.type === 'artifact.recorded') {
-      const key = `${String(d.evidenceId)}\n${String(d.kind)}\n${String(d.source)}`;
+      const key = artifactKey(d);
       const before = artifacts.get(key);
       const details = { ...(before?.details ?? {}), ...(isRecord(d.details) ? d.details : {}) };
       artifacts.set(key, {
@@ -114,6 +114,60 @@ export function collectEvidenceItems(entries: readonly LedgerEntry[]): { files: 
     files: [...files.values()].sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0)),
     artifacts: [...artifacts.values()],
   };
+}
+
+/**
+ * How the evidence a manifest lists differs from what the ledger records, item by item, for the
+ * examiner: the first difference (files by path, then artefacts), and how many more. Undefined
+ * when every item agrees (the lists then differ only in order or repetition).
+ *
+ * @example
+ * itemDifference(manifest, collectEvidenceItems(entries))
+ * // 'evidence/ev-1/a.json is listed otherwise than entry 3 records it (sha256, size)'
+ */
+export function itemDifference(listed: { files?: unknown; artifacts?: unknown }, recorded: ReturnType<typeof collectEvidenceItems>): string | undefined {
+  const differences = [
+    ...differencesOf(listed.files, recorded.files, (f) => String(f.path), (path) => path),
+    ...differencesOf(listed.artifacts, recorded.artifacts, artifactKey, (key) => {
+      const [evidenceId, kind, source] = key.split('\n');
+      return `the ${kind} artefact of ${evidenceId} from ${source}`;
+    }),
+  ];
+  const [first, next] = differences;
+  if (first === undefined) return undefined;
+  const more = differences.length - 1;
+  if (more === 0) return first;
+  return more === 1 ? `${first} (and 1 more difference: ${next})` : `${first} (and ${more} more differences, the next: ${next})`;
+}
+
+/** One artefact of the manifest: its evidence item, kind and source (its cloud ids merge under it). */
+function artifactKey(a: { evidenceId?: unknown; kind?: unknown; source?: unknown }): string {
+  return `${String(a.evidenceId)}\n${String(a.kind)}\n${String(a.source)}`;
+}
+
+function differencesOf<T extends { entrySeq: number }>(
+  listedItems: unknown,
+  recordedItems: readonly T[],
+  keyOf: (item: Record<string, unknown>) => string,
+  nameOf: (key: string) => string,
+): string[] {
+  const listed = new Map<string, Record<string, unknown>>();
+  for (const item of Array.isArray(listedItems) ? listedItems : []) if (isRecord(item) && !listed.has(keyOf(item))) listed.set(keyOf(item), item);
+  const out: string[] = [];
+  const recordedKeys = new Set<string>();
+  for (const item of recordedItems) {
+    const key = keyOf(item as unknown as Record<string, unknown>);
+    recordedKeys.add(key);
+    const there = listed.get(key);
+    if (!there) {
+      out.push(`${nameOf(key)} (entry ${item.entrySeq}) is not listed in manifest.json`);
+      continue;
+    }
+    const fields = [...new Set([...Object.keys(item), ...Object.keys(there)])].filter((k) => !sameJson((item as Record<string, unknown>)[k], there[k]));
+    if (fields.length > 0) out.push(`${nameOf(key)} is listed otherwise than entry ${item.entrySeq} records it (${fields.join(', ')})`);
+  }
+  for (const key of listed.keys()) if (!recordedKeys.has(key)) out.push(`${nameOf(key)} is listed in manifest.json but no ledger entry records it`);
+  return out;
 }
 
 /** Builds the unsigned manifest for a ledger whose last entry is the head. */

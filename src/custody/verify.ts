@@ -18,7 +18,7 @@ import { hashBuffers, hashRegularFile, inodeOf, isNothingThere, type EvidenceFil
 import { EVIDENCE_DIR, FILE_ENTRY_TYPES, HASH_PROGRESS_DIR, LEDGER_FILE, LOCK_FILE, MANIFEST_FILE, MANIFEST_TEMP_FILE, PARTIAL_DIR, REPORT_FILES } from './layout.js';
 import { notARegularFile } from './fs-util.js';
 import { linkedFolderFinder } from './linked-folders.js';
-import { collectEvidenceItems, ITEM_ENTRY_TYPES, verifyManifestSignature, type Manifest } from './manifest.js';
+import { collectEvidenceItems, itemDifference, ITEM_ENTRY_TYPES, verifyManifestSignature, type Manifest } from './manifest.js';
 import { segmentProblem } from './names.js';
 import { startSignatureChecks, type SignatureChecks } from './signature-check.js';
 import type { Problem } from './problems.js';
@@ -288,7 +288,8 @@ async function checkManifest(
   // The items of the whole ledger are those up to the head unless an entry after it records one.
   const expected = afterSeal.some((e) => ITEM_ENTRY_TYPES.has(e.type)) ? collectEvidenceItems(entries.filter((e) => e.seq <= head.seq)) : items;
   if (!sameJson({ f: manifest.files, a: manifest.artifacts }, { f: expected.files, a: expected.artifacts })) {
-    fail({ kind: 'manifest-mismatch', path, message: 'the evidence listed in manifest.json differs from what the ledger records' });
+    const which = itemDifference(manifest, expected);
+    fail({ kind: 'manifest-mismatch', path, message: `the evidence listed in manifest.json differs from what the ledger records${which ? `: ${which}` : ' (in the order or repetition of its items)'}` });
   }
   // The records of the off-machine copy are appended after the seal (copy-records.ts); any other
   // entry there means the ledger was extended behind the manifest's back.

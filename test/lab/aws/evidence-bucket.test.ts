@@ -149,6 +149,23 @@ describe('the immutable copy in the lab', () => {
     });
   });
 
+  it('a retention that has ended as recorded is a warning naming the object and the entry that recorded its copy', async () => {
+    const caseDir = await closedCase('IR-COPY-RETAIN');
+    await copy(caseDir, 'IR-COPY-RETAIN');
+    const record = (await ledgerOf(caseDir)).find((e) => e.type === 'evidence.copied' && e.data.path === 'evidence/ev-small/console.txt')!;
+    const until = (record.data.retention as { retainUntil: string }).retainUntil;
+    const result = await verifyAgainstCopy(caseDir, store('IR-COPY-RETAIN'), () => new Date(Date.parse(until) + 1000));
+    expect(result.problems).toEqual([]);
+    const warning = result.warnings.find((w) => w.path === 'evidence/ev-small/console.txt');
+    expect(warning).toEqual({
+      severity: 'warning',
+      kind: 'copy-retention-ended',
+      entrySeq: record.seq,
+      path: 'evidence/ev-small/console.txt',
+      message: `the retention of cases/IR-COPY-RETAIN/evidence/ev-small/console.txt (entry ${record.seq}) ended on ${until}: it is no longer locked`,
+    });
+  });
+
   it('a local file changed after the copy is named by verify and by verify --against', async () => {
     const caseDir = await closedCase('IR-COPY-3');
     await copy(caseDir, 'IR-COPY-3');
