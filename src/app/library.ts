@@ -15,7 +15,7 @@ import { CustodyError } from '../core/errors.js';
 import { DEFAULT_TARGET_RETRY, type TargetRetry } from '../core/orchestrator.js';
 import type { CollectOptions, ProgressSink } from '../core/ports.js';
 import { assertCaseFolder } from '../custody/case-folder.js';
-import { parseHeadExpectation, parseKeyExpectation, type HeadExpectation, type KeyExpectation } from '../custody/expectations.js';
+import { parseHeadExpectation, parseKeyExpectation, parsePublicKeyExpectation, type HeadExpectation, type KeyExpectation } from '../custody/expectations.js';
 import { loadConfigFile, parseConfig, resolveConfigPaths, type CustodyConfig } from '../providers/config.js';
 import { REGISTRY } from '../providers/registry.js';
 import { collectCase, LIBRARY_TERMS, type CollectCaseResult } from './collect-case.js';
@@ -129,11 +129,22 @@ function verifyRequestFrom(given: VerifyExpectations): VerifyRequest {
   const key = given.expectKey;
   const head = given.expectHead;
   return {
-    // The fingerprint goes through the CLI's parser too: "sha256:…" as printed is the same key.
-    ...(key === undefined ? {} : { expectKey: typeof key === 'string' ? parseKeyExpectation(key, 'expectKey') : 'fingerprint' in key ? parseKeyExpectation(key.fingerprint, 'expectKey') : key }),
+    ...(key === undefined ? {} : { expectKey: keyExpectationFrom(key) }),
     ...(head === undefined ? {} : { expectHead: typeof head === 'string' ? parseHeadExpectation(head, 'expectHead') : head }),
     ...(given.allowOpen === true ? { allowOpen: true } : {}),
   };
+}
+
+/**
+ * The key as a JS caller may pass it. Every form is checked: an object that is neither
+ * `{ fingerprint }` nor a well-formed `{ publicKey }` would otherwise skip the key check unsaid.
+ */
+function keyExpectationFrom(key: KeyExpectation | string): KeyExpectation {
+  if (typeof key === 'string') return parseKeyExpectation(key, 'expectKey');
+  // The fingerprint goes through the CLI's parser too: "sha256:…" as printed is the same key.
+  if (typeof key === 'object' && key !== null && 'fingerprint' in key) return parseKeyExpectation(key.fingerprint, 'expectKey');
+  if (typeof key === 'object' && key !== null && 'publicKey' in key) return parsePublicKeyExpectation(key.publicKey, 'expectKey.publicKey');
+  throw new CustodyError('E_INPUT', `expectKey ${JSON.stringify(key)} is neither a key as text nor { fingerprint } or { publicKey }`);
 }
 
 /** A list of texts as a JS caller may pass it (an event's field): anything else is bad input, not a TypeError. */

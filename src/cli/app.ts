@@ -40,6 +40,7 @@ export async function runCli(argv: readonly string[], io: CliIo, deps: () => Pro
   if (first === 'help' && rest[0] !== undefined) return runCli([rest[0], '--help'], io, deps);
   if (first === undefined || first === '-h' || first === '--help' || first === 'help') {
     io.stdout(`${MAIN_HELP}\n`);
+    // No command is a usage error, the bad-input code every other bad argument gets (README, exit codes).
     return first === undefined ? EXIT.BAD_INPUT : EXIT.OK;
   }
   if (first === '-v' || first === '--version' || first === 'version') {

@@ -25,7 +25,8 @@ export function defaultDeps(): CliDeps {
       const store = openEvidenceBucket(evidenceBucketOptions(config ?? {}, { url }));
       try {
         const result = await verifyAgainstCopy(caseDir, store);
-        return { ok: result.ok, url: result.url, checked: result.checked, problems: [...result.problems, ...result.warnings] };
+        const { warnings, problems, ...rest } = result;
+        return { ...rest, problems: [...problems, ...warnings] };
       } finally {
         store.destroy();
       }

@@ -16,6 +16,12 @@ export interface AgainstOutcome {
   ok: boolean;
   url: string;
   checked: number;
+  /** Objects of the sealed case the copy must hold. */
+  objects: number;
+  /** Where the ledger records the case's copy; null when it records none. */
+  recordedUrl: string | null;
+  /** One line when none of the case's objects is at `url`; `problems` still names each. */
+  summary?: string;
   problems: VerifyProblem[];
 }
 

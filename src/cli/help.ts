@@ -31,10 +31,10 @@ Options:
 
 Configuration: --config FILE, else $CUSTODY_CONFIG, else ./custody.config.json.
 Exit codes: 0 all collected; 1 some targets partial or failed; 2 all failed; 3 bad input or
-configuration; 4 verification failed; 5 the ledger could not be written; 6 the copy to the
-evidence bucket failed (the case is closed and intact locally); 7 cancelled by Ctrl-C or SIGTERM
-(the case is left open: finish it with --resume; stopped before it was opened, nothing was
-created); 70 internal error.
+configuration (also no command or an unknown one); 4 verification failed;
+5 the ledger could not be written; 6 the copy to the evidence bucket failed (the case is closed
+and intact locally); 7 cancelled by Ctrl-C or SIGTERM (the case is left open: finish it with
+--resume; stopped before it was opened, nothing was created); 70 internal error.
 Set CUSTODY_DEBUG=1 to print stack traces.`;
 
 /** The providers' own flags as option rows, their help as declared. */

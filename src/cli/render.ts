@@ -79,6 +79,8 @@ export function renderAgainst(result: AgainstOutcome): string {
   const first = result.problems.find((p) => p.severity === 'error');
   const warnings = result.problems.filter((p) => p.severity === 'warning').map((w) => `  warning: ${problemLocation(w)}: ${w.message} [${w.kind}]`);
   if (!first) return [`matches its copy: ${result.url} (${result.checked} objects: version, SHA-256 and retention as recorded)`, ...warnings].join('\n');
+  // Not one object there (a mistyped URL, another case's copy): one line says so, not one per object.
+  if (result.summary) return [`does NOT match its copy: ${result.url}`, `  ${result.summary} (--json lists each object's problem)`, ...warnings].join('\n');
   const rest = result.problems.filter((p) => p !== first && p.severity === 'error').map((p) => `  error: ${problemLocation(p)}: ${p.message} [${p.kind}]`);
   return [`does NOT match its copy: ${result.url}`, `  first problem: ${problemLocation(first)}: ${first.message} [${first.kind}]`, ...rest, ...warnings].join('\n');
 }

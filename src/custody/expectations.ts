@@ -52,6 +52,17 @@ export function parseKeyExpectation(text: string, name = '--expect-key'): KeyExp
 }
 
 /**
+ * Checks a public key given as one (the library's `{ publicKey }`): the base64 Ed25519 key pinned
+ * in `case.opened`, nothing else. Throws `E_INPUT` naming `name` otherwise: a malformed key is the
+ * caller's mistake, never a case that fails.
+ */
+export function parsePublicKeyExpectation(given: unknown, name: string): KeyExpectation {
+  const der = typeof given === 'string' ? decodeCanonicalBase64(given) : undefined;
+  if (der && isEd25519PublicKey(der)) return { publicKey: given as string };
+  throw new CustodyError('E_INPUT', `${name} ${JSON.stringify(given)} is not a base64 Ed25519 public key`);
+}
+
+/**
  * Parses `--expect-head SEQ:HASH` (as collect prints it). Throws `E_INPUT` for anything else.
  *
  * @example

@@ -444,8 +444,55 @@ export interface AgainstResult {
   url: string;
   /** Objects found in the store as recorded. */
   checked: number;
+  /** Objects of the sealed case the copy must hold (0 when the ledger records no copy to check). */
+  objects: number;
+  /** Where the ledger records the case's copy (its last `case.copied`, else its `evidence.copied`); null when it records none. */
+  recordedUrl: string | null;
+  /**
+   * One line for the whole result when no object of the case is at `url` (a mistyped URL, another
+   * case's copy): `problems` still names each object, this says what they add up to.
+   */
+  summary?: string;
   problems: Problem[];
   warnings: Problem[];
+}
+
+/**
+ * Where the ledger records the case's copy: the URL of its last `case.copied`, else the location
+ * its `evidence.copied` entries name (their key less the path). Null when it records none.
+ */
+export function recordedCopyUrl(entries: readonly LedgerEntry[]): string | null {
+  const seal = sealIndex(entries);
+  if (seal < 0) return null;
+  const after = entries.slice(seal + 1);
+  const completed = after.filter((e) => e.type === 'case.copied' && typeof e.data.url === 'string').pop();
+  if (completed) return String(completed.data.url);
+  for (const entry of [...copiedRecords(entries).values()]) {
+    const { bucket, key, path } = entry.data as { bucket?: unknown; key?: unknown; path?: unknown };
+    if (typeof bucket === 'string' && typeof key === 'string' && typeof path === 'string' && key.endsWith(`/${path}`)) {
+      return `s3://${bucket}/${key.slice(0, -path.length - 1)}`;
+    }
+  }
+  return null;
+}
+
+/**
+ * The one line for a check where not one object of the case is at `url`: every object was
+ * recorded as copied elsewhere, or is not in that bucket under its recorded version. Undefined
+ * when any object is there (then each problem is real information and is named on its own).
+ */
+function nothingThereSummary(caseDir: string, url: string, objects: number, problems: readonly Problem[], recordedUrl: string | null): string | undefined {
+  const elsewhere = new Set<string>(['copy-location', 'copy-missing']);
+  const paths = new Set(problems.filter((p) => p.path !== undefined && elsewhere.has(p.kind)).map((p) => p.path));
+  if (objects < 1 || paths.size < objects) return undefined;
+  const recorded = recordedUrl && recordedUrl !== url ? `the ledger records the case's copy at ${recordedUrl}: check it with custody verify ${caseDir} --against ${recordedUrl}` : undefined;
+  if (problems.some((p) => p.kind === 'copy-location')) {
+    return `none of the case's ${objects} objects was copied to ${url}: is this the case's copy? ${recorded ?? 'the ledger records no copy of the case there'}`;
+  }
+  return (
+    `none of the case's ${objects} objects is at ${url} under the version the ledger recorded for it: is this the bucket the case was copied to ` +
+    `(its account, region or endpoint)?${recorded ? ` ${recorded}` : ''}`
+  );
 }
 
 /**
@@ -458,9 +505,14 @@ export async function verifyAgainstCopy(caseDir: string, store: ImmutableStore, 
   const problems: Problem[] = [];
   const warnings: Problem[] = [];
   const fail = (p: Omit<Problem, 'severity'>) => problems.push({ severity: 'error', ...p });
-  const result = () => ({ ok: problems.length === 0, url: store.url, checked, problems, warnings });
   let checked = 0;
+  let objectCount = 0;
   const chain = checkChain(await readFile(join(caseDir, LEDGER_FILE), 'utf8').catch(() => ''));
+  const recordedUrl = recordedCopyUrl(chain.entries);
+  const result = (): AgainstResult => {
+    const summary = nothingThereSummary(caseDir, store.url, objectCount, problems, recordedUrl);
+    return { ok: problems.length === 0, url: store.url, checked, objects: objectCount, recordedUrl, ...(summary ? { summary } : {}), problems, warnings };
+  };
   if (sealIndex(chain.entries) < 0) {
     fail({ kind: 'copy-not-recorded', path: LEDGER_FILE, message: 'the case is not closed, so it has no copy to check against' });
     return result();
@@ -478,6 +530,7 @@ export async function verifyAgainstCopy(caseDir: string, store: ImmutableStore, 
     return result();
   }
   const objects = (await caseObjects(caseDir, sealed)).filter((o) => !(REPORT_FILES as readonly string[]).includes(o.path));
+  objectCount = objects.length;
   for (const object of objects) {
     const record = records.get(object.path);
     if (!record) {

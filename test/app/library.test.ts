@@ -244,6 +244,19 @@ describe('verify (library): the key and head known from elsewhere, as collect pr
     }
   });
 
+  it('takes the public key as an object ({ publicKey }: the base64 key the case was opened with), and refuses a malformed one (E_INPUT)', async () => {
+    const result = await verify(kase.caseDir, { expectKey: { publicKey: kase.publicKey } });
+    expect([result.ok, result.problems]).toEqual([true, []]);
+    const malformed = await refusal(verify(kase.caseDir, { expectKey: { publicKey: 'not-a-key' } }));
+    expect([malformed.code, malformed.message]).toEqual(['E_INPUT', 'expectKey.publicKey "not-a-key" is not a base64 Ed25519 public key']);
+    // A fingerprint is not a public key: given as one, it is refused rather than taken as a fingerprint.
+    const fingerprint = await refusal(verify(kase.caseDir, { expectKey: { publicKey: `sha256:${kase.fingerprint}` } }));
+    expect(fingerprint.code).toBe('E_INPUT');
+    // An object of neither form would skip the key check unsaid.
+    const neither = await refusal(verify(kase.caseDir, { expectKey: {} as never }));
+    expect([neither.code, neither.message]).toEqual(['E_INPUT', 'expectKey {} is neither a key as text nor { fingerprint } or { publicKey }']);
+  });
+
   it('another key or head still fails the case', async () => {
     const other = await verify(kase.caseDir, { expectKey: `sha256:${'0'.repeat(64)}`, expectHead: `${head.seq}:${head.hash}` });
     expect([other.ok, other.problems.map((p) => p.kind)]).toEqual([false, ['key-mismatch']]);

@@ -67,7 +67,7 @@ describe("README's --json table", () => {
     writeConfig(world.dir, { ...GOOD_CONFIG, aws: { ...GOOD_CONFIG.aws, evidenceBucket: { name: 'evidence-bucket' } } });
     world.verifyResult = VERIFIED(join(world.dir, 'cases', 'IR-1'));
     world.deps.copyCase = async () => ({ ok: true, url: 's3://evidence-bucket/IR-1', copied: 3, total: 3 });
-    world.deps.verifyAgainst = async (_dir, url) => ({ ok: true, url, checked: 3, problems: [] });
+    world.deps.verifyAgainst = async (_dir, url) => ({ ok: true, url, checked: 3, objects: 3, recordedUrl: url, problems: [] });
     world.deps.fetchCase = async (_url, dir) => ({ dir, objects: 3 });
     const json = async (argv: string[]) => {
       const run = await cli(world, [...argv, '--json']);

@@ -38,6 +38,16 @@ describe("README's exit codes", () => {
     expect(Object.fromEntries(documented)).toEqual(Object.fromEntries(ERROR_CODES.map((code: ErrorCode) => [code, exitCodeForCode(code)])));
   });
 
+  it('custody with no command is a usage error: the help, and the bad-input exit code that README and --help give it', async () => {
+    const run = await cli(fakeWorld(), []);
+    expect(run.code).toBe(EXIT.BAD_INPUT);
+    expect(run.stdout).toMatch(/^custody — .*\n\nUsage: custody <command> \[options\]\n/);
+    const [, meaning] = tableAfter('### Exit codes').find(([code]) => Number(code) === EXIT.BAD_INPUT)!;
+    expect(meaning).toContain('no command or an unknown one (`custody` alone prints the help)');
+    const help = (await cli(fakeWorld(), ['--help'])).stdout.replace(/\s+/g, ' ');
+    expect(help).toContain(`${EXIT.BAD_INPUT} bad input or configuration (also no command or an unknown one)`);
+  });
+
   it('custody --help names the same exit codes', async () => {
     const run = await cli(fakeWorld(), ['--help']);
     const line = run.stdout.split('Exit codes:')[1]!.split('Set CUSTODY_DEBUG')[0]!;

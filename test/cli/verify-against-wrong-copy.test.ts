@@ -1,0 +1,103 @@
+/**
+ * custody verify --against pointed at the wrong place, against the lab's S3: a mistyped URL or
+ * another case's copy is said in one line (how many objects, where the ledger records the copy),
+ * not one line per object; when some objects differ each is still named; `--json` lists every
+ * problem either way; exit 4 throughout.
+ */
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { EXIT } from '../../src/core/errors.js';
+import { copyCase } from '../../src/custody/immutable-copy.js';
+import { EVIDENCE_BUCKET } from '../../src/lab/index.js';
+import { evidenceBucketOptions, openEvidenceBucket } from '../../src/providers/aws/evidence-bucket.js';
+import { buildClosedCase, useScratch } from '../custody/helpers.js';
+import { custody } from '../e2e/cli-run.js';
+import { useLabFixture } from '../e2e/lab-fixture.js';
+
+interface AgainstDoc {
+  ok: boolean;
+  exitCode: number;
+  against: { ok: boolean; url: string; checked: number; objects: number; recordedUrl: string | null; summary?: string; problems: Array<{ kind: string; path?: string }> };
+}
+
+describe('custody verify --against a location that does not hold the case', () => {
+  const fx = useLabFixture({ credentials: true });
+  const scratch = useScratch();
+  const url = (caseId: string) => `s3://${EVIDENCE_BUCKET}/cases/${caseId}`;
+
+  /** A closed case copied to the lab's bucket under cases/IR-2026-0042, and a config that reaches that bucket. */
+  async function copiedCase(): Promise<{ caseDir: string; config: string }> {
+    const kase = await buildClosedCase(scratch);
+    const labConfig = JSON.parse(readFileSync(fx.configPath, 'utf8')) as { aws: { endpoints: Record<string, string> } };
+    labConfig.aws.endpoints.s3 = fx.lab.endpoint;
+    const config = join(scratch.root, 'custody.config.json');
+    writeFileSync(config, JSON.stringify(labConfig));
+    const store = openEvidenceBucket(evidenceBucketOptions(labConfig as Parameters<typeof evidenceBucketOptions>[0], { url: url('IR-2026-0042') }));
+    try {
+      await copyCase({ caseDir: kase.caseDir, store, actor: 'alice@example.org', keysDir: scratch.keysDir, retention: { mode: 'COMPLIANCE', days: 7 } });
+    } finally {
+      store.destroy();
+    }
+    return { caseDir: kase.caseDir, config };
+  }
+
+  it("another case's URL: one line naming how many objects and where the ledger records the copy; --json keeps every object's problem", async () => {
+    const { caseDir, config } = await copiedCase();
+    expect((await custody(['verify', caseDir, '--against', url('IR-2026-0042'), '--config', config])).code).toBe(EXIT.OK);
+
+    const wrong = url('IR-2026-0099');
+    const run = await custody(['verify', caseDir, '--against', wrong, '--config', config]);
+    expect(run.code).toBe(EXIT.VERIFY_FAILED);
+    const lines = run.stdout.trimEnd().split('\n');
+    expect(lines[0]).toMatch(/^verified: /);
+    expect(lines.slice(3)).toEqual([
+      `does NOT match its copy: ${wrong}`,
+      `  none of the case's 4 objects was copied to ${wrong}: is this the case's copy? the ledger records the case's copy at ${url('IR-2026-0042')}: ` +
+        `check it with custody verify ${caseDir} --against ${url('IR-2026-0042')} (--json lists each object's problem)`,
+    ]);
+
+    const doc = JSON.parse((await custody(['verify', caseDir, '--against', wrong, '--config', config, '--json'])).stdout) as AgainstDoc;
+    expect(doc.exitCode).toBe(EXIT.VERIFY_FAILED);
+    expect(doc.against).toMatchObject({ ok: false, url: wrong, checked: 0, objects: 4, recordedUrl: url('IR-2026-0042'), summary: expect.stringContaining("none of the case's 4 objects") });
+    expect(doc.against.problems.map((p) => [p.kind, p.path])).toEqual([
+      ['copy-location', 'ledger.jsonl'],
+      ['copy-location', 'manifest.json'],
+      ['copy-location', 'evidence/ev-aaaaaaaaaaaa/console-output.log'],
+      ['copy-location', 'evidence/ev-aaaaaaaaaaaa/instance.json'],
+    ]);
+  });
+
+  it('the recorded location in a bucket that holds none of the objects (another account or endpoint): one line; some missing: each named', async () => {
+    const { caseDir, config } = await copiedCase();
+    const bucket = fx.lab.state.s3.buckets.get(EVIDENCE_BUCKET)!;
+    const keys = ['ledger.jsonl', 'manifest.json', 'evidence/ev-aaaaaaaaaaaa/console-output.log', 'evidence/ev-aaaaaaaaaaaa/instance.json'].map((path) => `cases/IR-2026-0042/${path}`);
+    // S3 would refuse this on locked versions; the lab plays a bucket that holds nothing of the case.
+    const saved = keys.map((key) => bucket.objects.get(key)!.splice(0));
+    try {
+      const run = await custody(['verify', caseDir, '--against', url('IR-2026-0042'), '--config', config]);
+      expect(run.code).toBe(EXIT.VERIFY_FAILED);
+      expect(run.stdout.trimEnd().split('\n').slice(3)).toEqual([
+        `does NOT match its copy: ${url('IR-2026-0042')}`,
+        `  none of the case's 4 objects is at ${url('IR-2026-0042')} under the version the ledger recorded for it: ` +
+          "is this the bucket the case was copied to (its account, region or endpoint)? (--json lists each object's problem)",
+      ]);
+      const doc = JSON.parse((await custody(['verify', caseDir, '--against', url('IR-2026-0042'), '--config', config, '--json'])).stdout) as AgainstDoc;
+      expect(doc.against.problems.map((p) => p.kind)).toEqual(['copy-missing', 'copy-missing', 'copy-missing', 'copy-missing']);
+
+      // Only the manifest missing: that is real information, named on its own line.
+      for (const i of [0, 2, 3]) bucket.objects.get(keys[i]!)!.push(...saved[i]!);
+      const some = await custody(['verify', caseDir, '--against', url('IR-2026-0042'), '--config', config]);
+      expect(some.code).toBe(EXIT.VERIFY_FAILED);
+      expect(some.stdout.trimEnd().split('\n').slice(3)).toEqual([
+        `does NOT match its copy: ${url('IR-2026-0042')}`,
+        expect.stringMatching(/^ {2}first problem: manifest\.json \(ledger\.jsonl entry \d+\): cases\/IR-2026-0042\/manifest\.json version \S+ \(entry \d+\) is not in the bucket \[copy-missing\]$/),
+      ]);
+      const someDoc = JSON.parse((await custody(['verify', caseDir, '--against', url('IR-2026-0042'), '--config', config, '--json'])).stdout) as AgainstDoc;
+      expect(someDoc.against.summary).toBeUndefined();
+      expect(someDoc.against.problems.map((p) => [p.kind, p.path])).toEqual([['copy-missing', 'manifest.json']]);
+    } finally {
+      keys.forEach((key, i) => bucket.objects.get(key)!.splice(0, Infinity, ...saved[i]!));
+    }
+  });
+});
