@@ -11,6 +11,8 @@ describe('verify --against, rendered', () => {
       ok: true,
       url: 's3://evidence/cases/IR-1',
       checked: 3,
+      objects: 3,
+      recordedUrl: 's3://evidence/cases/IR-1',
       problems: [
         {
           kind: 'copy-retention-ended',
