@@ -54,10 +54,18 @@ export function renderVerify(result: VerifyOutcome): string {
     return lines.join('\n');
   }
   const lines = [`NOT verified: ${result.caseDir}`, ...examined, `  first problem: ${problemLocation(first)}: ${first.message} [${first.kind}]`];
-  const rest = result.problems.filter((p) => p !== first);
-  for (const p of rest.slice(0, 20)) lines.push(`  ${p.severity}: ${problemLocation(p)}: ${p.message} [${p.kind}]`);
-  if (rest.length > 20) lines.push(`  … and ${rest.length - 20} more (--json lists every problem)`);
+  lines.push(...moreProblems(result.problems.filter((p) => p !== first)));
   return lines.join('\n');
+}
+
+/** How many problems after the first a human reads before the rest is counted, not listed. */
+const LISTED_PROBLEMS = 20;
+
+/** The problems after the first, one line each up to LISTED_PROBLEMS, then how many more: `--json` has them all. */
+function moreProblems(rest: readonly VerifyOutcome['problems'][number][]): string[] {
+  const lines = rest.slice(0, LISTED_PROBLEMS).map((p) => `  ${p.severity}: ${problemLocation(p)}: ${p.message} [${p.kind}]`);
+  if (rest.length > LISTED_PROBLEMS) lines.push(`  … and ${rest.length - LISTED_PROBLEMS} more (--json lists every problem)`);
+  return lines;
 }
 
 /** One paragraph on the immutable copy: where, how many objects, until when — or why not and how to retry. */
@@ -81,8 +89,9 @@ export function renderAgainst(result: AgainstOutcome): string {
   if (!first) return [`matches its copy: ${result.url} (${result.checked} objects: version, SHA-256 and retention as recorded)`, ...warnings].join('\n');
   // Not one object there (a mistyped URL, another case's copy): one line says so, not one per object.
   if (result.summary) return [`does NOT match its copy: ${result.url}`, `  ${result.summary} (--json lists each object's problem)`, ...warnings].join('\n');
-  const rest = result.problems.filter((p) => p !== first && p.severity === 'error').map((p) => `  error: ${problemLocation(p)}: ${p.message} [${p.kind}]`);
-  return [`does NOT match its copy: ${result.url}`, `  first problem: ${problemLocation(first)}: ${first.message} [${first.kind}]`, ...rest, ...warnings].join('\n');
+  // Errors before warnings, as `problems` orders them; a long list is cut as plain verify cuts it.
+  const rest = result.problems.filter((p) => p !== first);
+  return [`does NOT match its copy: ${result.url}`, `  first problem: ${problemLocation(first)}: ${first.message} [${first.kind}]`, ...moreProblems(rest)].join('\n');
 }
 
 export function renderPlan(plan: CollectionPlan): string {

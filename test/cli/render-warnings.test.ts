@@ -29,3 +29,22 @@ describe('verify --against, rendered', () => {
     ]);
   });
 });
+
+describe('verify --against, many objects not matching', () => {
+  it('lists the first 20 after the first problem and counts the rest, as plain verify does', () => {
+    const problems = Array.from({ length: 26 }, (_, i) => ({
+      kind: 'copy-changed',
+      severity: 'error' as const,
+      entrySeq: 100 + i,
+      path: `evidence/ev-${i}/console.txt`,
+      message: `cases/IR-1/evidence/ev-${i}/console.txt is not the object recorded (entry ${100 + i})`,
+    }));
+    const warning = { kind: 'copy-retention-ended', severity: 'warning' as const, entrySeq: 7, path: 'manifest.json', message: 'the retention of cases/IR-1/manifest.json (entry 7) ended' };
+    const lines = renderAgainst({ ok: false, url: 's3://evidence/cases/IR-1', checked: 30, objects: 30, recordedUrl: 's3://evidence/cases/IR-1', problems: [...problems, warning] }).split('\n');
+    expect(lines[0]).toBe('does NOT match its copy: s3://evidence/cases/IR-1');
+    expect(lines[1]).toContain('first problem: evidence/ev-0/console.txt (ledger.jsonl entry 100)');
+    expect(lines.slice(2, 22)).toEqual(problems.slice(1, 21).map((p) => `  error: ${p.path} (ledger.jsonl entry ${p.entrySeq}): ${p.message} [copy-changed]`));
+    // 25 errors and one warning after the first: 20 listed, 6 counted.
+    expect(lines.slice(22)).toEqual(['  … and 6 more (--json lists every problem)']);
+  });
+});
