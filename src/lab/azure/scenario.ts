@@ -193,3 +193,21 @@ export function defaultAzureEstate(policiesDir = POLICIES, options: AzureEstateO
   for (const a of socAssignments.assignments) rbac.assign(a.principalId, a.role, socAssignments.scope, a.condition);
   return { world, ids, principals: { soc, customer, verifier }, blobStore };
 }
+
+/**
+ * Attaches a new empty managed disk, tagged as the VM is, to `vmId` as its next data disk: what a
+ * VM update adding a `dataDisks` entry (`createOption: Empty`) does. The collector role is assigned
+ * at it as the shipped policy does at every tagged disk. A restore point made before keeps its
+ * `sourceMetadata` (read-only, captured when the point was made), so it holds no disk restore
+ * point of this disk. Returns the disk's id.
+ */
+export function attachNewDataDisk(estate: AzureLabEstate, vmId: string, name: string): string {
+  const vm = estate.world.vms.get(key(vmId));
+  if (!vm) throw new Error(`lab: no VM ${vmId}`);
+  const id = `${vmId.replace(/\/providers\/Microsoft\.Compute\/virtualMachines\/[^/]+$/i, '')}/providers/Microsoft.Compute/disks/${name}`;
+  const disk: LabDisk = { id, location: vm.location, tags: { ...vm.tags }, uniqueId: newUniqueId(), content: labDiskContent(id), sku: 'Premium_LRS', managedBy: vm.id };
+  estate.world.disks.set(key(id), disk);
+  vm.dataDisks.push({ lun: Math.max(-1, ...vm.dataDisks.map((d) => d.lun)) + 1, id });
+  estate.world.rbac.assign(estate.principals.customer, 'collector-role', id);
+  return id;
+}

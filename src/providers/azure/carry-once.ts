@@ -11,11 +11,17 @@
  * 4. else the snapshot (the point is not made, or not yet).
  * The one not carried is left in Azure as it is (neither exported nor deleted), and a
  * `disk.carried` entry names both and why. docs/azure.md describes the rule.
+ *
+ * A VM still there on resume is carried the same way (carryEarlierRuns) when earlier runs asked
+ * for both; nothing new is asked for a disk an earlier run preserved or asked to, whatever the
+ * run's consistency now.
  */
 import { historyOf } from '../../core/case-history.js';
 import type { CaseRecorder } from '../../core/ports.js';
+import type { AzureClients } from './clients.js';
 import type { DiskFacts } from './describe.js';
-import type { EarlierSnapshotRequest } from './disk-ledger.js';
+import { earlierSnapshotRequests, type EarlierSnapshotRequest } from './disk-ledger.js';
+import { earlierRestorePointRequest, findKeptRestorePoint } from './kept-restore-point.js';
 import { at, str } from './raw.js';
 import type { FoundRestorePoint } from './restore-point.js';
 
@@ -66,4 +72,62 @@ export async function carryOnce(
     }, target);
   }
   return { viaPoint, viaSnapshots };
+}
+
+/** What a resume of a VM still there carries from earlier runs of the case, and how. */
+export interface CarriedFromEarlierRuns {
+  /** The restore point an earlier run asked for, with the disks it carries (none: not adopted). */
+  point?: KeptPoint;
+  /** Disks carried by snapshots: adopted by name where an earlier run asked, else requested (a disk no earlier run preserved). */
+  bySnapshot: DiskFacts[];
+  /** Why those disks are per-disk, for `consistency.chosen`. */
+  snapshotsWhy: string;
+  /** The point could not be read: the disks it may hold that no snapshot was asked for get nothing new, and why. */
+  pointLeft?: { disks: DiskFacts[]; reason: string };
+}
+
+/** Why a VM still there is per-disk when an earlier run of the case asked for snapshots of its disks. */
+export const EARLIER_SNAPSHOTS = 'an earlier run of the case asked for per-disk snapshots of these disks: they are carried through (adopted by name), not preserved a second time by a restore point';
+
+/** Whether an earlier run of the case asked `target` for a per-disk snapshot of any of `disks`. */
+export function earlierSnapshotsOf(recorder: CaseRecorder, target: string, evidenceIdOf: (disk: Pick<DiskFacts, 'id'>) => string, disks: DiskFacts[]): EarlierSnapshotRequest[] {
+  return earlierSnapshotRequests(recorder, target).filter((r) => disks.some((d) => evidenceIdOf(d) === r.evidenceId));
+}
+
+/**
+ * A VM still there, `disks` as this run described them. Undefined unless earlier runs of the
+ * case asked for both its restore point and snapshots of some of them: else the run takes per-disk
+ * snapshots (adopted by name) or its restore point (adopted by name) as one way only. With both,
+ * the point is read again by the id the ledger holds and each disk asked for both ways is
+ * carried once (carryOnce, recording `disk.carried`); a disk no earlier run preserved gets a
+ * snapshot of its own.
+ */
+export async function carryEarlierRuns(
+  recorder: CaseRecorder,
+  clients: AzureClients,
+  target: string,
+  evidenceIdOf: (disk: Pick<DiskFacts, 'id'>) => string,
+  disks: DiskFacts[],
+): Promise<CarriedFromEarlierRuns | undefined> {
+  const earlier = earlierSnapshotsOf(recorder, target, evidenceIdOf, disks);
+  const pointId = earlierRestorePointRequest(recorder, target);
+  if (earlier.length === 0 || !pointId) return undefined;
+  const snapshotsWhy = EARLIER_SNAPSHOTS;
+  const asked = `the restore point an earlier run of the case asked for (${pointId})`;
+  const kept = await findKeptRestorePoint(recorder, clients, pointId, target, false);
+  if ('error' in kept) {
+    if (kept.error.code === 'E_NOT_FOUND') return { bySnapshot: disks, snapshotsWhy: `${snapshotsWhy}; ${asked} is not there` };
+    // It may be there, holding the disks no snapshot was asked for: nothing new for those.
+    const snapshotAsked = (d: DiskFacts) => earlier.some((r) => r.evidenceId === evidenceIdOf(d));
+    const left = disks.filter((d) => !snapshotAsked(d));
+    const reason = `${asked} could not be read (${kept.error.message}) and may still be being made; a resume adopts it`;
+    return { bySnapshot: disks.filter(snapshotAsked), snapshotsWhy, ...(left.length > 0 ? { pointLeft: { disks: left, reason } } : {}) };
+  }
+  const carried = await carryOnce(recorder, target, evidenceIdOf, { restorePointId: pointId, ...kept }, earlier);
+  const viaPoint = disks.filter((d) => carried.viaPoint.some((k) => evidenceIdOf(k) === evidenceIdOf(d)));
+  return {
+    point: { restorePointId: pointId, ...kept, disks: viaPoint },
+    bySnapshot: disks.filter((d) => !viaPoint.includes(d)),
+    snapshotsWhy: `earlier runs of the case asked for per-disk snapshots of these disks, or ${asked} holds no disk restore point of them: each disk is carried through once (disk.carried says which where both were asked for), a disk no earlier run preserved by a snapshot of its own`,
+  };
 }

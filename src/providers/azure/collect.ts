@@ -8,8 +8,10 @@
  * across disks); `consistency.chosen` records which and why. A disk target is always per-disk.
  * A VM deleted since an earlier run of the case is carried through from what that run asked for
  * (its snapshots by name, or its restore point by id: kept-restore-point.ts), never taken again;
- * a disk earlier runs asked for both ways is carried once (carry-once.ts). A restore point Azure
- * may still be making is never abandoned for snapshots: the target is partial, a resume adopts it.
+ * a disk earlier runs asked for both ways is carried once (carry-once.ts), and so is a VM still
+ * there, whatever the run's consistency now. A restore point Azure may still be making is never
+ * abandoned for snapshots: the target is partial, a resume adopts it. A point without a disk
+ * restore point of some disk carries the others; only that disk is snapshotted.
  */
 import { evidenceIdFor } from '../../core/case-id.js';
 import { historyOf } from '../../core/case-history.js';
@@ -22,7 +24,7 @@ import { describeDisk, describeNics, describeVm, type DiskFacts, type VmFacts } 
 import { diskLedger, earlierSnapshotRequests, type DiskLedgerState, type EarlierSnapshotRequest } from './disk-ledger.js';
 import { exportSources, snapshotExportSource, type ExportSource } from './export.js';
 import { earlierRestorePointRequest, findKeptRestorePoint } from './kept-restore-point.js';
-import { carryOnce, type KeptPoint } from './carry-once.js';
+import { carryEarlierRuns, carryOnce, EARLIER_SNAPSHOTS, earlierSnapshotsOf, type KeptPoint } from './carry-once.js';
 import { restorePointUnsupported, takeRestorePoint } from './restore-point.js';
 import { resourceKey, sameResource } from './resource-id.js';
 import { awaitSnapshots, planSnapshot, requestSnapshots, type SnapshotState } from './snapshots.js';
@@ -199,21 +201,44 @@ export async function collectAzureTarget(ctx: AzureRunContext, target: AzureTarg
     const timing = { intervalMs: config.pollIntervalMs, timeoutMs: config.waitTimeoutMs, sleep: ctx.sleep, now: ctx.now, ...(ctx.signal ? { signal: ctx.signal } : {}) };
     let sources: ExportSource[] | undefined;
     let states: SnapshotState[] = [];
-    // A restore point asked for whose state could not be read: why the target is partial.
+    // A restore point asked for that Azure may still be making: why the target is partial.
     let pointLeft: string | undefined;
-    if (vmFacts && own.length > 0) {
+    // The disks this run snapshots (adopting by name what an earlier run of the case made).
+    let bySnapshot: DiskFacts[] = [];
+    // A VM still there whose disks earlier runs of the case asked per-disk snapshots of (and
+    // perhaps its restore point too): each disk is carried once from what they asked for.
+    const carrying = vmFacts && own.length > 0 ? await carryEarlierRuns(recorder, clients, label, evidenceIdOf, described) : undefined;
+    if (carrying) {
+      keptPoint = carrying.point;
+      if (carrying.pointLeft) {
+        pointLeft = carrying.pointLeft.reason;
+        for (const disk of carrying.pointLeft.disks) resultOf(evidenceIdOf(disk)).problems.push(`disk ${disk.id}: ${carrying.pointLeft.reason}`);
+      }
+    } else if (vmFacts && own.length > 0) {
       // Only the disks this VM collects: one another target collects is not one it failed to describe.
       const mine = { ...vmFacts, disks: vmFacts.disks.filter((d) => results.has(evidenceIdOf(d))) };
-      const unsupported = config.consistency === 'per-disk' ? 'azure.consistency is per-disk' : restorePointUnsupported(mine, described);
+      // What an earlier run of the case asked for is carried whatever the consistency now: its
+      // point adopted, or its snapshots (never a point beside them: the disks preserved twice).
+      const pointAsked = earlierRestorePointRequest(recorder, label) !== undefined;
+      const perDiskNow = config.consistency === 'per-disk';
+      const snapshotsAsked = earlierSnapshotsOf(recorder, label, evidenceIdOf, described).length > 0;
+      const unsupported = perDiskNow && !pointAsked ? 'azure.consistency is per-disk' : restorePointUnsupported(mine, described) ?? (snapshotsAsked ? EARLIER_SNAPSHOTS : undefined);
       let fallback = unsupported;
       if (!unsupported) {
-        const taken = await takeRestorePoint(recorder, clients, config, vmFacts, described, evidenceIdOf, targetEvidence, timing);
+        const taken = await takeRestorePoint(recorder, clients, config, vmFacts, described, evidenceIdOf, targetEvidence, timing, undefined, perDiskNow);
         if ('sources' in taken) {
           sources = taken.sources;
-          await recorder.record('consistency.chosen', { mode: 'crash-consistent-restore-point', restorePointId: taken.restorePointId, disks: described.map((d) => d.id) }, label);
+          const adoptedWhy = perDiskNow ? { reason: 'an earlier run of the case asked for this restore point: it is carried through, not preserved a second time by per-disk snapshots (azure.consistency is per-disk now)' } : {};
+          await recorder.record('consistency.chosen', { mode: 'crash-consistent-restore-point', restorePointId: taken.restorePointId, ...adoptedWhy, disks: taken.sources.map((s) => s.diskId) }, label);
+          if (taken.uncovered) {
+            // Only the disks the point does not hold: the others are carried by it, once.
+            bySnapshot = taken.uncovered.disks;
+            await recorder.record('consistency.chosen', { mode: 'per-disk', reason: `${taken.uncovered.reason}: one incremental snapshot of it, crash-consistent on its own, not consistent with the restore point's disks`, disks: bySnapshot.map((d) => d.id) }, label);
+          }
         } else if ('stopped' in taken) {
           // No per-disk fallback after a stop: the restore point carries on, and a resume adopts it.
           sources = [];
+          if (taken.leftInAzure) pointLeft = taken.leftInAzure;
           for (const disk of described) resultOf(evidenceIdOf(disk)).problems.push(`disk ${disk.id}: ${taken.stopped.message}`);
         } else if ('unsettled' in taken) {
           // Nor after a point Azure may still be making: the disks are preserved once, by it.
@@ -222,33 +247,46 @@ export async function collectAzureTarget(ctx: AzureRunContext, target: AzureTarg
         } else fallback = taken.fallback;
       }
       if (!sources) {
+        bySnapshot = described;
         await recorder.record('consistency.chosen', { mode: 'per-disk', reason: `${fallback}: one incremental snapshot per disk, each crash-consistent on its own, not consistent across disks`, disks: described.map((d) => d.id) }, label);
       }
-    }
+    } else if (!vmGone) bySnapshot = described;
     // The VM is gone: the disks its restore point holds are carried through as a normal run
     // carries them, or not at all. Never a snapshot in its place: it would hold what is left of
     // the disks now, not the disks at the instant the case preserved them. The others, by the
-    // snapshots earlier runs asked for (adopted, never requested).
-    let bySnapshot = described;
-    if (vmGone) {
+    // snapshots earlier runs asked for (adopted, never requested). A VM still there carries the
+    // same way what earlier runs asked for (carry-once.ts).
+    if (vmGone || carrying) {
       const viaPoint = described.filter((d) => keptPoint?.disks.some((k) => evidenceIdOf(k) === evidenceIdOf(d)));
-      bySnapshot = described.filter((d) => !viaPoint.includes(d));
+      bySnapshot = carrying ? carrying.bySnapshot : described.filter((d) => !viaPoint.includes(d));
+      let snapshotsWhy = carrying?.snapshotsWhy;
+      sources = [];
       if (keptPoint && viaPoint.length > 0) {
-        const taken = await takeRestorePoint(recorder, clients, config, { id: label, location: '' }, viaPoint, evidenceIdOf, targetEvidence, timing, keptPoint.found);
+        const taken = await takeRestorePoint(recorder, clients, config, vmFacts ?? { id: label, location: '' }, viaPoint, evidenceIdOf, targetEvidence, timing, keptPoint.found);
         if ('sources' in taken) {
           sources = taken.sources;
           await recorder.record('consistency.chosen', { mode: 'crash-consistent-restore-point', restorePointId: taken.restorePointId, disks: viaPoint.map((d) => d.id) }, label);
+        } else if (carrying && 'fallback' in taken) {
+          // Azure confirmed the point not made, and the VM is there: its disks get snapshots.
+          bySnapshot = [...bySnapshot, ...viaPoint];
+          snapshotsWhy = `${snapshotsWhy}; ${taken.fallback}`;
         } else {
           const why = 'stopped' in taken ? taken.stopped.message : 'unsettled' in taken ? taken.reason : `${taken.fallback}; no snapshot is taken in its place of a VM that is gone`;
+          if ('unsettled' in taken) pointLeft = taken.reason;
+          else if ('stopped' in taken && taken.leftInAzure) pointLeft = taken.leftInAzure;
           for (const disk of viaPoint) resultOf(evidenceIdOf(disk)).problems.push(`disk ${disk.id}: ${why}`);
         }
       }
+      if (snapshotsWhy && bySnapshot.length > 0) {
+        await recorder.record('consistency.chosen', { mode: 'per-disk', reason: `${snapshotsWhy}: one incremental snapshot per disk, each crash-consistent on its own, not consistent across disks`, disks: bySnapshot.map((d) => d.id) }, label);
+      }
     }
-    if (!sources || (vmGone && bySnapshot.length > 0)) {
+    sources ??= [];
+    if (bySnapshot.length > 0) {
       const plans = bySnapshot.map((disk) => planSnapshot(config, recorder.caseId, disk, evidenceIdOf(disk), label));
       states = await requestSnapshots(recorder, clients, plans, label, { adoptOnly: vmGone !== undefined, ...(ctx.signal ? { signal: ctx.signal } : {}) });
       await awaitSnapshots(recorder, clients, states, label, timing);
-      sources = [...(sources ?? []), ...states.filter((s) => s.status === 'succeeded').map((s) => snapshotExportSource(clients, s))];
+      sources = [...sources, ...states.filter((s) => s.status === 'succeeded').map((s) => snapshotExportSource(clients, s))];
     }
     const exports = await exportSources(recorder, clients, config, sources, label, timing);
 

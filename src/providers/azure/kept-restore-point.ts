@@ -26,13 +26,16 @@ export function earlierRestorePointRequest(recorder: CaseRecorder, target: strin
 /**
  * Reads the restore point `restorePointId` again. Found: the answer, to adopt, and the disks its
  * sourceMetadata names with a disk restore point (the facts a resume has of them: the VM and its
- * disks may be gone). Not found or not readable: the error, recorded as a failed step.
+ * disks may be gone). Not found or not readable: the error, recorded as a failed step. `vmGone`:
+ * why it is read again, as its adoption entry says: the VM is gone, or (false) earlier runs of the
+ * case asked for its disks both ways and each disk is carried once (carry-once.ts).
  */
 export async function findKeptRestorePoint(
   recorder: CaseRecorder,
   clients: AzureClients,
   restorePointId: string,
   target: string,
+  vmGone = true,
 ): Promise<{ found: FoundRestorePoint; disks: DiskFacts[] } | { error: CustodyError }> {
   try {
     const id = parseResourceId(restorePointId);
@@ -52,12 +55,18 @@ export async function findKeptRestorePoint(
       disks.push({ id: diskId, role, ...(typeof lun === 'number' ? { lun } : {}), location: str(metadata.location) ?? '', raw: {} });
       diskRestorePoints[diskId] = drp;
     }
-    const because = {
-      vmGone: true,
-      sourceVmId: str(metadata.vmId),
-      diskRestorePoints,
-      reason: 'the VM is gone since an earlier run of the case asked for this restore point: its disk restore points, made then, are the disks\' evidence; no restore point or snapshot is made of a VM that is gone',
-    };
+    const because = vmGone
+      ? {
+          vmGone: true,
+          sourceVmId: str(metadata.vmId),
+          diskRestorePoints,
+          reason: 'the VM is gone since an earlier run of the case asked for this restore point: its disk restore points, made then, are the disks\' evidence; no restore point or snapshot is made of a VM that is gone',
+        }
+      : {
+          sourceVmId: str(metadata.vmId),
+          diskRestorePoints,
+          reason: 'an earlier run of the case asked for this restore point, and earlier runs per-disk snapshots of the VM\'s disks too: each disk is carried through once (disk.carried), nothing new is asked for',
+        };
     return { found: { plan, raw, exchanges: read.exchanges, because }, disks };
   } catch (error) {
     if (isStopSignal(error)) throw error;

@@ -70,14 +70,20 @@ interface Timing {
  * failed restore point leaves no disk restore points to export), or — the run was stopped while
  * it was being made — `stopped`: no fallback then, the restore point carries on in Azure and a
  * resume adopts it (a stopped run starts nothing new). With `found`, that point is adopted and
- * nothing is created, whatever it answers.
+ * nothing is created, whatever it answers. `adoptOnly`: a point not found is not made either (an
+ * earlier run of the case asked for it; the run's consistency is per-disk now): a fallback.
+ *
+ * A point `Succeeded` without a disk restore point of some of `disks` (attached after it was
+ * made, or excluded from it) is carried for the disks it holds; the others are `uncovered`, with
+ * why, for per-disk snapshots of those disks only.
  *
  * `unsettled`: Azure accepted the point (or it was there already, or the case asked for it in an
  * earlier run) but its state could not be read to the end — a read refused or throttled past the
  * retries, a PUT answered 5xx or not at all, the wait's time up. It may still be being made: no
  * fallback then either (per-disk snapshots beside it would preserve the disks twice, and a resume
  * would export them twice); a resume adopts it. Only a point Azure refused outright (its PUT
- * answered 4xx) or confirmed `Failed`/`Canceled` falls back.
+ * answered 4xx) or confirmed `Failed`/`Canceled` falls back. A `stopped` run's point that was
+ * asked for is the same: `leftInAzure` says so.
  */
 export async function takeRestorePoint(
   recorder: CaseRecorder,
@@ -89,7 +95,8 @@ export async function takeRestorePoint(
   targetEvidenceId: string,
   timing: Timing,
   found?: FoundRestorePoint,
-): Promise<{ sources: ExportSource[]; restorePointId: string } | { fallback: string } | { stopped: CustodyError } | { unsettled: CustodyError; reason: string }> {
+  adoptOnly = false,
+): Promise<{ sources: ExportSource[]; restorePointId: string; uncovered?: { disks: DiskFacts[]; reason: string } } | { fallback: string } | { stopped: CustodyError; leftInAzure?: string } | { unsettled: CustodyError; reason: string }> {
   const plan = found?.plan ?? planRestorePoint(config, vm, targetEvidenceId);
   const compute = clients.compute(plan.subscriptionId);
   const collectionId = `/subscriptions/${plan.subscriptionId}/resourceGroups/${plan.resourceGroup}/providers/Microsoft.Compute/restorePointCollections/${plan.collection}`;
@@ -108,6 +115,7 @@ export async function takeRestorePoint(
       if (error.code === 'E_NOT_FOUND') return undefined;
       throw error;
     });
+    if (!existing && adoptOnly) return { fallback: `the restore point an earlier run of the case asked for (${pointId}) is not there` };
     if (existing) {
       adopted = true;
       mayExist = true;
@@ -156,10 +164,11 @@ export async function takeRestorePoint(
     if (isStopSignal(error)) throw error;
     const e = error instanceof CustodyError ? error : new CustodyError('E_CLOUD', String(error), { cause: error });
     const exchanges = exchangesOf(error);
-    const unsettled = mayExist && !refused && !timing.signal?.aborted ? `restore point ${pointId} was asked for and may still be being made; a resume adopts it` : undefined;
-    await recorder.record('step.failed', { step: 'restore-point', restorePointId: pointId, error: e.toRecord(), requestIds: requestIdsOf(exchanges), exchanges, ...(unsettled ? { leftInAzure: unsettled } : {}) }, vm.id);
-    if (timing.signal?.aborted) return { stopped: e };
-    if (unsettled) return { unsettled: e, reason: unsettled };
+    // Asked for and not refused: stopped or not, Azure may be making it, and a resume adopts it.
+    const leftInAzure = mayExist && !refused ? `restore point ${pointId} was asked for and may still be being made; a resume adopts it` : undefined;
+    await recorder.record('step.failed', { step: 'restore-point', restorePointId: pointId, error: e.toRecord(), requestIds: requestIdsOf(exchanges), exchanges, ...(leftInAzure ? { leftInAzure } : {}) }, vm.id);
+    if (timing.signal?.aborted) return { stopped: e, ...(leftInAzure ? { leftInAzure } : {}) };
+    if (leftInAzure) return { unsettled: e, reason: leftInAzure };
     return { fallback: `the crash-consistent restore point failed (${e.message})` };
   }
   const storage = obj(at(raw, 'properties', 'sourceMetadata', 'storageProfile'));
@@ -169,9 +178,12 @@ export async function takeRestorePoint(
     const drp = str(at(d, 'diskRestorePoint', 'id'));
     if (diskId && drp) byDisk.set(resourceKey(diskId), drp);
   }
+  // A disk the point holds no disk restore point of is left to a snapshot of its own; the
+  // others are carried by the point, never snapshotted beside it.
   const missing = disks.filter((d) => !byDisk.has(resourceKey(d.id)));
-  if (missing.length > 0) return { fallback: `the restore point has no disk restore point for ${missing.map((d) => d.id).join(', ')}` };
-  const sources = disks.map((disk): ExportSource => {
+  const uncovered = missing.length > 0 ? { disks: missing, reason: `the restore point ${str(raw!.id) ?? pointId} has no disk restore point of this disk (attached after the point was made, or excluded from it)` } : undefined;
+  const held = disks.filter((d) => byDisk.has(resourceKey(d.id)));
+  const sources = held.map((disk): ExportSource => {
     const drpId = byDisk.get(resourceKey(disk.id))!;
     const drpName = drpId.split('/').pop()!;
     const evidenceId = evidenceIdOf(disk);
@@ -190,17 +202,17 @@ export async function takeRestorePoint(
   // says it was found again; recording its completion and artefacts twice would count them twice.
   const history = historyOf(recorder);
   if (adopted && sources.every((source) => history.artifactRecorded(source.evidenceId, { diskRestorePointId: source.id }))) {
-    return { sources, restorePointId: str(raw!.id) ?? pointId };
+    return { sources, restorePointId: str(raw!.id) ?? pointId, ...(uncovered ? { uncovered } : {}) };
   }
   await recorder.record('restorepoint.completed', {
     restorePointId: str(raw!.id) ?? pointId,
     consistencyMode: str(at(raw, 'properties', 'consistencyMode')),
     timeCreated: str(at(raw, 'properties', 'timeCreated')),
-    diskRestorePoints: Object.fromEntries(disks.map((d) => [d.id, byDisk.get(resourceKey(d.id))])),
+    diskRestorePoints: Object.fromEntries(held.map((d) => [d.id, byDisk.get(resourceKey(d.id))])),
     requestIds: answeredBy,
   }, vm.id);
   for (const source of sources) {
     await recorder.recordArtifact({ evidenceId: source.evidenceId, kind: 'azure-disk-restore-point', source: source.diskId, target: vm.id, cloudIds: { diskRestorePointId: source.id, restorePointId: str(raw!.id) ?? pointId }, details: { consistencyMode: 'CrashConsistent', multiDisk: true } });
   }
-  return { sources, restorePointId: str(raw!.id) ?? pointId };
+  return { sources, restorePointId: str(raw!.id) ?? pointId, ...(uncovered ? { uncovered } : {}) };
 }

@@ -91,13 +91,13 @@ export async function startAzureFixture(options: AzureFixtureOptions = {}): Prom
 
 /**
  * Resumes `caseId` and collects the lab's tagged VM again, which must end `collected`; closes the
- * case, which must verify. Returns the entries from `case.resumed` on.
+ * case, which must verify. Returns the entries from its `case.resumed` on (the last resume's).
  */
 export async function resumeCollected(fx: AzureFixture, caseId: string, overrides: Partial<AzureConfig> = {}) {
   const again = await fx.openTestCase(caseId, true);
   const outcome = await collectAzureTarget(fx.run(again, overrides), parseAzureTarget(fx.lab.estate.ids.vm));
   expect(outcome.status, outcome.reason).toBe('collected');
-  const resumed = again.entries().slice(again.entries().findIndex((e) => e.type === 'case.resumed'));
+  const resumed = again.entries().slice(again.entries().findLastIndex((e) => e.type === 'case.resumed'));
   await again.close({ outcomes: [outcome] });
   expect((await verifyCase(again.caseDir)).ok).toBe(true);
   return resumed;

@@ -80,7 +80,12 @@ describe('an Azure run stopped while its snapshots are being made', () => {
     const failed = kase.entries().filter((e) => e.type === 'step.failed');
     expect(failed.map((e) => e.data.step)).toEqual(['restore-point']);
     expect(failed[0]!.data.error).toMatchObject({ message: expect.stringContaining('the run was cancelled (the restore point continues in Azure; resume the case to adopt it)') });
-    expect(outcome.status).toBe('failed');
+    // Asked for (its PUT sent): as a point whose state could not be read, partial, and says so.
+    const point = kase.entries().find((e) => e.type === 'restorepoint.requested')!.data.restorePointId as string;
+    const left = `restore point ${point} was asked for and may still be being made; a resume adopts it`;
+    expect(failed[0]!.data.leftInAzure).toBe(left);
+    expect(outcome.status).toBe('partial');
+    expect(outcome.reason).toContain(left);
     expect(ofCase(caseId)).toMatchObject({ snapshots: [], restorePoints: [expect.anything()] });
     await kase.release();
 
@@ -191,7 +196,8 @@ describe("a stop while a wait's read is at Azure ends the wait at once (the read
     const failed = entries.filter((e) => e.type === 'step.failed');
     expect(failed.map((e) => e.data.step)).toEqual(['restore-point']);
     expect(failed[0]!.data.error).toMatchObject({ code: 'E_CLOUD', message: expect.stringMatching(/^stopped waiting for restore point \/subscriptions\/.+: the run was cancelled \(the restore point continues in Azure; resume the case to adopt it\)$/) });
-    expect(outcome.status).toBe('failed');
+    expect(failed[0]!.data.leftInAzure).toContain('was asked for and may still be being made; a resume adopts it');
+    expect(outcome.status).toBe('partial');
     expect(ofCase(caseId)).toMatchObject({ snapshots: [], restorePoints: [expect.anything()] });
     await kase.release();
   });

@@ -155,12 +155,17 @@ describe('an Azure VM deleted between a cut-off run and its resume (crash-consis
 
 describe('an Azure VM deleted after earlier runs asked for both a restore point and per-disk snapshots of its disks', () => {
   const pointsOf = (caseId: string) => [...fx.lab.estate.world.restorePointCollections.values()].filter((c) => c.tags.CaseId === caseId).flatMap((c) => [...c.points.values()]);
-  /** A run that takes the VM's restore point, cut at `cut`; then a per-disk one, cut before any export. Returns the point's id. */
+  /**
+   * A run that takes the VM's restore point, cut at `cut`; then a per-disk one, cut before any
+   * export, whose read of the point found nothing (a 404), so it took snapshots beside it.
+   * Returns the point's id.
+   */
   const askedBothWays = async (caseId: string, cut: string) => {
     const target = parseAzureTarget(fx.lab.estate.ids.vm);
     const first = await fx.openTestCase(caseId);
     await expect(collectAzureTarget(fx.run(cutAt(first, cut)), target)).rejects.toMatchObject({ code: 'E_LEDGER' });
     await first.release();
+    fx.lab.faults.push({ operation: 'restorePoints.get', status: 404, code: 'NotFound', message: 'The Resource was not found.', times: 1 });
     const second = await fx.openTestCase(caseId, true);
     await expect(collectAzureTarget(fx.run(cutAt(second, 'export.requested'), { consistency: 'per-disk' }), target)).rejects.toMatchObject({ code: 'E_LEDGER' });
     await second.release();

@@ -1,0 +1,135 @@
+/**
+ * A resume of an Azure VM that is still there, after earlier runs of the case asked for its
+ * disks' preservation one way (per-disk snapshots, or the crash-consistent restore point) or
+ * both ways (a point that fell back, a change of `azure.consistency` between runs). Each disk is
+ * preserved once: what an earlier run asked for is carried through, nothing new is asked for a
+ * disk it already covers, and where both were asked for `disk.carried` says which is carried and
+ * what is left in Azure. A restore point that holds no disk restore point of a disk (attached
+ * after it was made) is carried for the disks it holds; only the missing disk gets a snapshot.
+ * One fixture per test: some attach a disk to the estate's VM.
+ */
+import { describe, expect, it } from 'vitest';
+import { collectAzureTarget } from '../../../src/providers/azure/collect.js';
+import { parseAzureTarget } from '../../../src/providers/azure/targets.js';
+import { attachNewDataDisk } from '../../../src/lab/azure/scenario.js';
+import type { AzureConfig } from '../../../src/providers/azure/config.js';
+import { cutAt, evidenceVersions, resumeCollected, useAzureFixture } from './fixture.js';
+
+const fx = useAzureFixture({}, { perTest: true });
+
+const ofCase = (caseId: string) => ({
+  snapshots: [...fx.lab.estate.world.snapshots.values()].filter((s) => s.tags.CaseId === caseId).map((s) => s.id).sort(),
+  restorePoints: [...fx.lab.estate.world.restorePointCollections.values()].filter((c) => c.tags.CaseId === caseId).flatMap((c) => [...c.points.values()]),
+});
+
+/** One run of the lab's VM, cut before any export; returns its entries. */
+async function cutBeforeExport(caseId: string, resume: boolean, overrides: Partial<AzureConfig> = {}) {
+  const kase = await fx.openTestCase(caseId, resume);
+  await expect(collectAzureTarget(fx.run(cutAt(kase, 'export.requested'), overrides), parseAzureTarget(fx.lab.estate.ids.vm))).rejects.toMatchObject({ code: 'E_LEDGER' });
+  await kase.release();
+  return kase.entries();
+}
+
+const NEW_REQUESTS = ['restorepoint.requested', 'snapshot.requested'];
+
+describe('a resume of a VM still there, after an earlier run asked for its disks one way', () => {
+  it('per-disk snapshots, then a resume under restore-point consistency: the snapshots are adopted and carried, no restore point is asked for', async () => {
+    const caseId = 'IR-AZ-PRESENT-SNAP';
+    await cutBeforeExport(caseId, false, { consistency: 'per-disk' });
+    const taken = ofCase(caseId).snapshots;
+    expect(taken).toHaveLength(2);
+
+    const resumed = await resumeCollected(fx, caseId);
+    expect(resumed.filter((e) => NEW_REQUESTS.includes(e.type))).toEqual([]);
+    expect(resumed.filter((e) => e.type === 'snapshot.adopted').map((e) => e.data.snapshotId).sort()).toEqual(taken);
+    const chosen = resumed.filter((e) => e.type === 'consistency.chosen');
+    expect(chosen.map((e) => e.data.mode)).toEqual(['per-disk']);
+    expect(chosen[0]!.data.reason).toContain('an earlier run of the case asked for per-disk snapshots of these disks');
+    expect(resumed.filter((e) => e.type === 'export.requested').map((e) => e.data.source).sort()).toEqual(taken);
+    expect(ofCase(caseId)).toEqual({ snapshots: taken, restorePoints: [] });
+  });
+
+  it('the restore point, then a resume under per-disk consistency: the point is adopted and carried, no snapshot is asked for', async () => {
+    const caseId = 'IR-AZ-PRESENT-RP';
+    const first = await cutBeforeExport(caseId, false);
+    const point = first.find((e) => e.type === 'restorepoint.requested')!.data.restorePointId as string;
+
+    const resumed = await resumeCollected(fx, caseId, { consistency: 'per-disk' });
+    expect(resumed.filter((e) => [...NEW_REQUESTS, 'snapshot.adopted'].includes(e.type))).toEqual([]);
+    expect(resumed.filter((e) => e.type === 'restorepoint.adopted').map((e) => e.data.restorePointId)).toEqual([point]);
+    expect(resumed.filter((e) => e.type === 'consistency.chosen').map((e) => e.data.mode)).toEqual(['crash-consistent-restore-point']);
+    expect(resumed.filter((e) => e.type === 'export.requested').map((e) => e.data.operation)).toEqual(['grantDiskRestorePointAccess', 'grantDiskRestorePointAccess']);
+    expect(ofCase(caseId)).toMatchObject({ snapshots: [], restorePoints: [expect.anything()] });
+  });
+});
+
+describe('a resume of a VM still there, after earlier runs asked for its disks both ways', () => {
+  it('the restore point made, and snapshots a later run took beside it: each disk is carried once, by the point, and disk.carried names the snapshot left in Azure', async () => {
+    const caseId = 'IR-AZ-PRESENT-BOTH';
+    const first = await cutBeforeExport(caseId, false);
+    const point = first.find((e) => e.type === 'restorepoint.requested')!.data.restorePointId as string;
+    // A second run under per-disk consistency, whose read of the point found nothing (a 404):
+    // it took snapshots of both disks beside the point.
+    fx.lab.faults.push({ operation: 'restorePoints.get', status: 404, code: 'NotFound', message: 'The Resource was not found.', times: 1 });
+    await cutBeforeExport(caseId, true, { consistency: 'per-disk' });
+    const snapshots = ofCase(caseId).snapshots;
+    const drps = [...ofCase(caseId).restorePoints[0]!.diskRestorePoints.values()].map((d) => d.id).sort();
+    expect(snapshots).toHaveLength(2);
+    expect(drps).toHaveLength(2);
+
+    const resumed = await resumeCollected(fx, caseId);
+    expect(resumed.filter((e) => [...NEW_REQUESTS, 'snapshot.adopted'].includes(e.type))).toEqual([]);
+    const carried = resumed.filter((e) => e.type === 'disk.carried');
+    expect(carried.map((e) => e.data.disk).sort()).toEqual([fx.lab.estate.ids.vmOsDisk, fx.lab.estate.ids.vmDataDisk].sort());
+    for (const e of carried) expect(e.data).toMatchObject({ carried: expect.stringContaining(point), notCarried: expect.stringContaining('/snapshots/'), reason: expect.stringContaining('left in Azure') });
+    const exports = resumed.filter((e) => e.type === 'export.requested');
+    expect(resumed.indexOf(carried[1]!)).toBeLessThan(resumed.indexOf(exports[0]!));
+    expect(exports.map((e) => e.data.source).sort()).toEqual(drps);
+    expect(Object.keys(evidenceVersions(fx, caseId))).toHaveLength(2);
+    // Nothing deleted, nothing new.
+    expect(ofCase(caseId).snapshots).toEqual(snapshots);
+    expect(ofCase(caseId).restorePoints).toHaveLength(1);
+  });
+
+  it('the restore point refused and the run fell back to snapshots: a resume carries the snapshots and asks for no restore point again', async () => {
+    const caseId = 'IR-AZ-PRESENT-REFUSED';
+    fx.lab.faults.push({ operation: 'restorePoints.create', status: 400, code: 'OperationNotAllowed', message: 'Restore points are not allowed now.', times: 1 });
+    const first = await cutBeforeExport(caseId, false);
+    const point = first.find((e) => e.type === 'restorepoint.requested')!.data.restorePointId as string;
+    const taken = ofCase(caseId).snapshots;
+    expect(taken).toHaveLength(2);
+
+    const resumed = await resumeCollected(fx, caseId);
+    expect(resumed.filter((e) => NEW_REQUESTS.includes(e.type))).toEqual([]);
+    // The resume looked for the point by its id and says it is not there.
+    expect(resumed.filter((e) => e.type === 'step.failed').map((e) => e.data)).toEqual([expect.objectContaining({ step: 'adopt-restore-point', restorePointId: point, error: expect.objectContaining({ code: 'E_NOT_FOUND' }) })]);
+    expect(resumed.filter((e) => e.type === 'snapshot.adopted').map((e) => e.data.snapshotId).sort()).toEqual(taken);
+    expect(resumed.filter((e) => e.type === 'consistency.chosen').map((e) => e.data.mode)).toEqual(['per-disk']);
+    expect(ofCase(caseId)).toEqual({ snapshots: taken, restorePoints: [] });
+  });
+});
+
+describe('a restore point Succeeded without a disk restore point of one of the VM\'s disks', () => {
+  it('a disk attached after the point was made: the point\'s disk restore points are carried, only the new disk is snapshotted, and the ledger says why', async () => {
+    const caseId = 'IR-AZ-PRESENT-ATTACHED';
+    const first = await cutBeforeExport(caseId, false);
+    const point = first.find((e) => e.type === 'restorepoint.requested')!.data.restorePointId as string;
+    const drps = [...ofCase(caseId).restorePoints[0]!.diskRestorePoints.values()].map((d) => d.id).sort();
+    const attached = attachNewDataDisk(fx.lab.estate, fx.lab.estate.ids.vm, 'web-1_data_1');
+
+    const resumed = await resumeCollected(fx, caseId);
+    expect(resumed.filter((e) => e.type === 'restorepoint.requested')).toEqual([]);
+    expect(resumed.filter((e) => e.type === 'restorepoint.adopted').map((e) => e.data.restorePointId)).toEqual([point]);
+    expect(resumed.filter((e) => e.type === 'snapshot.requested').map((e) => e.data.disk)).toEqual([attached]);
+    const chosen = resumed.filter((e) => e.type === 'consistency.chosen').map((e) => e.data);
+    expect(chosen).toEqual([
+      expect.objectContaining({ mode: 'crash-consistent-restore-point', restorePointId: point, disks: [fx.lab.estate.ids.vmOsDisk, fx.lab.estate.ids.vmDataDisk] }),
+      expect.objectContaining({ mode: 'per-disk', disks: [attached], reason: expect.stringContaining(`the restore point ${point} has no disk restore point of this disk`) }),
+    ]);
+    const exports = resumed.filter((e) => e.type === 'export.requested');
+    expect(exports.filter((e) => e.data.operation === 'grantDiskRestorePointAccess').map((e) => e.data.source).sort()).toEqual(drps);
+    expect(exports.filter((e) => e.data.operation === 'grantSnapshotAccess')).toHaveLength(1);
+    expect(resumed.filter((e) => e.type === 'evidence.sealed')).toHaveLength(3);
+    expect(ofCase(caseId).snapshots).toHaveLength(1);
+  });
+});
