@@ -23,7 +23,7 @@ import { segmentProblem } from './names.js';
 import { startSignatureChecks, type SignatureChecks } from './signature-check.js';
 import type { Problem } from './problems.js';
 import { fingerprintOf } from './signing-key.js';
-import { formatHead, type HeadExpectation } from './expectations.js';
+import { formatFingerprint, formatHead, type HeadExpectation } from './expectations.js';
 
 export { REPORT_FILES } from './layout.js';
 
@@ -251,14 +251,7 @@ async function checkManifest(
     return false;
   }
   if (manifest.publicKey !== publicKey) {
-    const otherCase = caseId !== undefined && typeof manifest.caseId === 'string' && manifest.caseId !== caseId;
-    fail({
-      kind: 'manifest-signature',
-      path,
-      message: otherCase
-        ? `manifest.json is for case ${manifest.caseId}, signed with another key; the ledger is case ${caseId}'s: another case's manifest was put in its place`
-        : 'manifest.json names a different public key than the one pinned in the ledger',
-    });
+    fail({ kind: 'manifest-signature', path, message: otherKeyMessage(manifest, publicKey, caseId) });
     return false;
   }
   if (!verifyManifestSignature(manifest, publicKey)) {
@@ -304,6 +297,21 @@ async function checkManifest(
     return false;
   }
   return atHead.type === 'case.closed';
+}
+
+/**
+ * A manifest that names another key than the ledger pins: both by their fingerprints, as collect
+ * prints them, so the examiner can tell which key signed what and hold either to --expect-key.
+ * The ledger's key is always pinned by its first entry.
+ */
+function otherKeyMessage(manifest: Manifest, publicKey: string, caseId: string | undefined): string {
+  const pinned = `${formatFingerprint(fingerprintOf(publicKey))} (entry 1)`;
+  if (typeof manifest.publicKey !== 'string') return `manifest.json names no public key; the ledger pins ${pinned}`;
+  const named = formatFingerprint(fingerprintOf(manifest.publicKey));
+  if (caseId !== undefined && typeof manifest.caseId === 'string' && manifest.caseId !== caseId) {
+    return `manifest.json is for case ${manifest.caseId}, signed with key ${named}; the ledger is case ${caseId}'s, pinning ${pinned}: another case's manifest was put in its place`;
+  }
+  return `manifest.json names key ${named}, but the ledger pins ${pinned}: the manifest was signed with another key (compare both with the fingerprint collect printed; --expect-key checks the ledger's)`;
 }
 
 /** The ledger must end exactly at the head the verifier was given. */
