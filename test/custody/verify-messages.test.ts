@@ -5,6 +5,7 @@ import { generateKeyPairSync } from 'node:crypto';
 import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { beforeEach, describe, expect, it } from 'vitest';
+import type { LedgerEntry } from '../../src/core/ports.js';
 import { signManifest, type Manifest } from '../../src/custody/manifest.js';
 import { signingKeyFrom } from '../../src/custody/signing-key.js';
 import { verifyCase, type CaseHandle } from '../../src/custody/index.js';
@@ -15,12 +16,28 @@ import { buildClosedCase, useScratch } from './helpers.js';
 describe('verify messages', () => {
   const scratch = useScratch();
   let kase: CaseHandle;
+  let ledgerPath: string;
   let manifestPath: string;
+  let lines: string[];
 
+  const writeLines = (next: string[]) => writeFile(ledgerPath, `${next.join('\n')}\n`);
   const attackerKey = () => signingKeyFrom(generateKeyPairSync('ed25519').privateKey);
+  /** Ledger lines with entry 3 (evidence.stored, line 3) given `data` in place of its own; its hash no longer matches. */
+  const withStoredData = (change: (data: Record<string, unknown>) => Record<string, unknown>): string[] => {
+    const entry = JSON.parse(lines[2]!) as LedgerEntry;
+    expect(entry.type).toBe('evidence.stored');
+    const next = [...lines];
+    next[2] = JSON.stringify({ ...entry, data: change(entry.data) });
+    return next;
+  };
+  const malformed = async () => (await verifyCase(kase.caseDir)).problems.filter((p) => p.kind === 'malformed-entry');
+
   beforeEach(async () => {
     kase = await buildClosedCase(scratch);
+    ledgerPath = join(kase.caseDir, 'ledger.jsonl');
     manifestPath = join(kase.caseDir, 'manifest.json');
+    lines = (await readFile(ledgerPath, 'utf8')).trimEnd().split('\n');
+    expect(lines).toHaveLength(10);
   });
 
   describe('manifest-signature: a manifest signed with another key', () => {
@@ -41,6 +58,65 @@ describe('verify messages', () => {
       const result = await verifyCase(kase.caseDir);
       expect(result.firstProblem).toMatchObject({ kind: 'manifest-signature', path: 'manifest.json' });
       expect(result.firstProblem?.message).toBe(`manifest.json names no public key; the ledger pins sha256:${kase.fingerprint} (entry 1)`);
+    });
+  });
+
+  describe('malformed-entry: an evidence record that names no valid evidence file', () => {
+    it('names its line and seq, and what its path says', async () => {
+      const next = withStoredData((data) => ({ ...data, path: 'evidence/ev-aaaaaaaaaaaa/../../../etc/passwd' }));
+      // A line that is not an entry before it: the evidence record is entry 3 on line 4.
+      next.splice(1, 0, 'not an entry');
+      await writeLines(next);
+      const found = await malformed();
+      expect(found.map((p) => p.line)).toEqual([2, 4]);
+      expect(found[1]).toMatchObject({ entrySeq: 3, line: 4 });
+      expect(found[1]!.path).toBeUndefined();
+      expect(found[1]!.message).toBe(
+        'entry 3 (line 4, evidence.stored) does not name a valid evidence file: its path "evidence/ev-aaaaaaaaaaaa/../../../etc/passwd" is not evidence/<id>/<name> (it has 7 segments)',
+      );
+    });
+
+    it('says which segment of the path is not a safe name', async () => {
+      await writeLines(withStoredData((data) => ({ ...data, path: 'evidence/ev-aaaaaaaaaaaa/..' })));
+      const [problem] = await malformed();
+      expect(problem?.message).toBe(
+        'entry 3 (line 3, evidence.stored) does not name a valid evidence file: its path "evidence/ev-aaaaaaaaaaaa/.." is not evidence/<id>/<name> (its name contains "..")',
+      );
+    });
+
+    it('names each field that is missing or of the wrong type, without printing what is not text', async () => {
+      await writeLines(withStoredData(({ path: _p, ...data }) => ({ ...data, sha256: { value: 'x' }, size: '24' })));
+      const [problem] = await malformed();
+      expect(problem?.message).toBe(
+        'entry 3 (line 3, evidence.stored) does not name a valid evidence file: its path is missing; its sha256 is an object, not a string; its size is a string, not a number',
+      );
+    });
+
+    it('escapes control characters and invisible formatting in the path', async () => {
+      await writeLines(withStoredData((data) => ({ ...data, path: 'evidence/ev-\u001b[2J\r\n\u202eexe.txt\u0085/x' })));
+      const [problem] = await malformed();
+      expect(problem?.message).toContain(String.raw`its path "evidence/ev-\u001b[2J\r\n\u202eexe.txt\u0085/x"`);
+      // eslint-disable-next-line no-control-regex
+      expect(problem?.message).not.toMatch(/[\u0000-\u001f\u007f-\u009f\u202e]/);
+    });
+
+    it('cuts a very long path short and says how long it was', async () => {
+      const long = `evidence/${'A'.repeat(100_000)}/x`;
+      await writeLines(withStoredData((data) => ({ ...data, path: long })));
+      const [problem] = await malformed();
+      expect(problem!.message.length).toBeLessThan(400);
+      expect(problem!.message).toContain(`its path "evidence/${'A'.repeat(71)}"… (${long.length} characters) is not evidence/<id>/<name>`);
+    });
+
+    it('never prints a path that looks like a credential', async () => {
+      const signed = 'https://bucket.s3.amazonaws.com/evidence/x?X-Amz-Signature=0123456789abcdef&X-Amz-Expires=600';
+      await writeLines(withStoredData((data) => ({ ...data, path: signed })));
+      const [problem] = await malformed();
+      expect(problem?.message).not.toContain('X-Amz-Signature');
+      expect(problem?.message).not.toContain('0123456789abcdef');
+      expect(problem?.message).toBe(
+        'entry 3 (line 3, evidence.stored) does not name a valid evidence file: its path is not evidence/<id>/<name>, and is not shown: it looks like a signed URL (SAS, presigned or signed URL)',
+      );
     });
   });
 });
