@@ -119,4 +119,22 @@ describe('verify messages', () => {
       );
     });
   });
+  describe('malformed-entry: a line that is not an entry', () => {
+    it('does not echo the start of a line that is not JSON: only its first character, escaped', async () => {
+      const next = [...lines];
+      next.splice(1, 0, '\u001b]0;pwned\u0007Bearer eyJhbGciOiJIUzI1NiJ9');
+      await writeLines(next);
+      const [problem] = await malformed();
+      expect(problem).toMatchObject({ line: 2 });
+      expect(problem?.message).toBe(String.raw`line 2 is not a ledger entry: not valid JSON (Unexpected token "\u001b")`);
+    });
+
+    it('quotes an unexpected field name safely', async () => {
+      const next = [...lines];
+      next[1] = JSON.stringify({ ...(JSON.parse(lines[1]!) as LedgerEntry), ['note\u001b[2J\u202e']: 1 });
+      await writeLines(next);
+      const [problem] = await malformed();
+      expect(problem?.message).toBe(String.raw`line 2 is not a ledger entry: unexpected field "note\u001b[2J\u202e"`);
+    });
+  });
 });
