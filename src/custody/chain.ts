@@ -115,6 +115,7 @@ export function walkChain(text: string, options: CheckChainOptions = {}, handOve
       // entry, so the verdict names that and nothing it did not cause.
       error({
         kind: 'partial-line',
+        entrySeq: parsed.entry.seq,
         line: lineNo,
         message: `line ${lineNo} of ledger.jsonl has no newline at the end, though it holds a whole entry (entry ${parsed.entry.seq}, ${parsed.entry.type}): the final newline was removed after it was written (an editor), or the write stopped just before it; the entry is checked as it stands`,
       });

@@ -149,6 +149,7 @@ describe('verify', () => {
     const result = await verifyCase(kase.caseDir);
     expect(result.problems).toEqual(onlyError({
       kind: 'partial-line',
+      entrySeq: 10,
       line: 10,
       message:
         'line 10 of ledger.jsonl has no newline at the end, though it holds a whole entry (entry 10, case.closed): the final newline was removed after it was written (an editor), or the write stopped just before it; the entry is checked as it stands',
