@@ -50,6 +50,8 @@ export interface PendingSignature {
  */
 export interface ChainWalk {
   entries: LedgerEntry[];
+  /** The 1-based line of ledger.jsonl each of `entries` was read from (not its seq, which may be wrong). */
+  entryLines: number[];
   publicKey?: string;
   caseId?: string;
   /** Problems in line order, with a placeholder where a signature's verdict decides. */
@@ -88,6 +90,7 @@ export function walkChain(text: string, options: CheckChainOptions = {}, handOve
     hand?.(entry);
   };
   const entries: LedgerEntry[] = [];
+  const entryLines: number[] = [];
   const error = (problem: Omit<Problem, 'severity'>) => steps.push({ severity: 'error', ...problem });
   const gaps: SeqGap[] = [];
 
@@ -112,6 +115,7 @@ export function walkChain(text: string, options: CheckChainOptions = {}, handOve
       // entry, so the verdict names that and nothing it did not cause.
       error({
         kind: 'partial-line',
+        entrySeq: parsed.entry.seq,
         line: lineNo,
         message: `line ${lineNo} of ledger.jsonl has no newline at the end, though it holds a whole entry (entry ${parsed.entry.seq}, ${parsed.entry.type}): the final newline was removed after it was written (an editor), or the write stopped just before it; the entry is checked as it stands`,
       });
@@ -139,6 +143,7 @@ export function walkChain(text: string, options: CheckChainOptions = {}, handOve
     }
     const entry = parsed.entry;
     entries.push(entry);
+    entryLines.push(lineNo);
     // Where and what, written out only for a problem: most entries have none.
 
     if (lineNo === 1) {
@@ -218,8 +223,8 @@ export function walkChain(text: string, options: CheckChainOptions = {}, handOve
   if (lines.length === 0 && steps.length === 0) {
     error({ kind: 'malformed-entry', message: 'ledger.jsonl has no entries' });
   }
-  if (gaps.length > 0) describeGaps(gaps, entries, lines.length, steps);
-  return { entries, steps, signatures, ...(publicKey ? { publicKey } : {}), ...(caseId ? { caseId } : {}) };
+  if (gaps.length > 0) describeGaps(gaps, entries, entryLines);
+  return { entries, entryLines, steps, signatures, ...(publicKey ? { publicKey } : {}), ...(caseId ? { caseId } : {}) };
 }
 
 /** The chain's result, given one verdict per pending signature of `walk` (true: it verifies). */
@@ -272,16 +277,12 @@ interface SeqGap {
  * ledger (reordered): "missing" for an entry that is still there, lines later, would send the
  * reader looking for a removal that did not happen. Runs only when the sequence has a gap.
  */
-function describeGaps(gaps: readonly SeqGap[], entries: readonly LedgerEntry[], lineCount: number, steps: ChainWalk['steps']): void {
-  // Every line but a malformed one became an entry, in order: that gives each seq its first line.
-  const skipped = new Set<number>();
-  for (const step of steps) if (!('pending' in step) && step.kind === 'malformed-entry' && step.line !== undefined) skipped.add(step.line);
+function describeGaps(gaps: readonly SeqGap[], entries: readonly LedgerEntry[], entryLines: readonly number[]): void {
+  // The first line of each seq.
   const lineOf = new Map<number, number>();
-  for (let line = 1, k = 0; line <= lineCount && k < entries.length; line++) {
-    if (skipped.has(line)) continue;
-    const seq = entries[k++]!.seq;
-    if (!lineOf.has(seq)) lineOf.set(seq, line);
-  }
+  entries.forEach((entry, k) => {
+    if (!lineOf.has(entry.seq)) lineOf.set(entry.seq, entryLines[k]!);
+  });
   for (const { problem, from, to } of gaps) {
     const count = to - from + 1;
     const found: Array<[seq: number, line: number]> = [];

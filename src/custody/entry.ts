@@ -5,7 +5,9 @@
 import { hash } from 'node:crypto';
 import type { LedgerEntry } from '../core/ports.js';
 import { canonicalize } from './canonical-json.js';
+import { credentialText } from './credential-guard.js';
 import { signText, type SigningKey } from './signing-key.js';
+import { quoteUntrusted } from './untrusted-text.js';
 
 /** `prev` of the first entry. */
 export const GENESIS_PREV = '0'.repeat(64);
@@ -109,6 +111,16 @@ const HEX64 = /^[0-9a-f]{64}$/;
 const FIELDS = new Set(['seq', 'time', 'type', 'actor', 'target', 'data', 'prev', 'hash', 'sig']);
 
 /**
+ * V8's error for text that is not JSON, without the start of the text it quotes raw in "Unexpected
+ * token 'x', "…" is not valid JSON" (control characters, the first characters of a secret): the
+ * token alone, quoted safely. Its other errors name a position, not the text.
+ */
+function jsonErrorOf(cause: Error): string {
+  const token = /^Unexpected token '(.+?)', /su.exec(cause.message)?.[1];
+  return token === undefined ? cause.message : `Unexpected token ${quoteUntrusted(token) ?? '(not shown)'}`;
+}
+
+/**
  * Parses one line into an entry, or says what is wrong with its shape. Values are not trusted
  * here; the chain walk checks hashes and signatures.
  */
@@ -117,11 +129,11 @@ export function parseEntryLine(line: string): { entry: LedgerEntry } | { error: 
   try {
     raw = JSON.parse(line);
   } catch (cause) {
-    return { error: `not valid JSON (${(cause as Error).message})` };
+    return { error: `not valid JSON (${jsonErrorOf(cause as Error)})` };
   }
   if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) return { error: 'not a JSON object' };
   const e = raw as Record<string, unknown>;
-  for (const key of Object.keys(e)) if (!FIELDS.has(key)) return { error: `unexpected field "${key}"` };
+  for (const key of Object.keys(e)) if (!FIELDS.has(key)) return { error: `unexpected field ${quoteUntrusted(key) ?? `(not shown: it looks like ${credentialText(key)})`}` };
   if (!Number.isSafeInteger(e.seq) || (e.seq as number) < 1) return { error: 'seq is not a positive integer' };
   if (typeof e.time !== 'string') return { error: 'time is not a string' };
   if (typeof e.type !== 'string' || e.type === '') return { error: 'type is missing' };

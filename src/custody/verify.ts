@@ -15,15 +15,15 @@ import { copyRecordWarning, isCopyRecord, sealIndex } from './copy-records.js';
 import { readLockHolder } from './case-lock.js';
 import { checkDiskImages, imageRoots } from './disk-images.js';
 import { hashBuffers, hashRegularFile, inodeOf, isNothingThere, type EvidenceFileState } from './file-hash.js';
+import { evidenceRecordProblem, type EvidenceRecord } from './evidence-record.js';
 import { EVIDENCE_DIR, FILE_ENTRY_TYPES, HASH_PROGRESS_DIR, LEDGER_FILE, LOCK_FILE, MANIFEST_FILE, MANIFEST_TEMP_FILE, PARTIAL_DIR, REPORT_FILES } from './layout.js';
 import { notARegularFile } from './fs-util.js';
 import { linkedFolderFinder } from './linked-folders.js';
 import { collectEvidenceItems, itemDifference, ITEM_ENTRY_TYPES, verifyManifestSignature, type Manifest } from './manifest.js';
-import { segmentProblem } from './names.js';
 import { startSignatureChecks, type SignatureChecks } from './signature-check.js';
 import type { Problem } from './problems.js';
 import { fingerprintOf } from './signing-key.js';
-import { formatHead, type HeadExpectation } from './expectations.js';
+import { formatFingerprint, formatHead, type HeadExpectation } from './expectations.js';
 
 export { REPORT_FILES } from './layout.js';
 
@@ -120,7 +120,7 @@ export async function verifyCase(caseDir: string, options: VerifyOptions = {}): 
   if (copyNote) warn({ kind: 'copy-not-recorded', path: LEDGER_FILE, message: copyNote });
   // Raw disk images written into the case folder (`--image`) are re-hashed like evidence, after
   // the evidence files (a case without images pays one pass over the entries for them).
-  const verified = (await checkFiles(caseDir, entries, fail, warn)) + (await checkDiskImages(caseDir, entries, fail));
+  const verified = (await checkFiles(caseDir, entries, walk.entryLines, fail, warn)) + (await checkDiskImages(caseDir, entries, fail));
   await checkCaseRoot(caseDir, warn, imageRoots(entries), closed);
   const chain = settleChain(walk, await signatures.finish());
 
@@ -251,14 +251,7 @@ async function checkManifest(
     return false;
   }
   if (manifest.publicKey !== publicKey) {
-    const otherCase = caseId !== undefined && typeof manifest.caseId === 'string' && manifest.caseId !== caseId;
-    fail({
-      kind: 'manifest-signature',
-      path,
-      message: otherCase
-        ? `manifest.json is for case ${manifest.caseId}, signed with another key; the ledger is case ${caseId}'s: another case's manifest was put in its place`
-        : 'manifest.json names a different public key than the one pinned in the ledger',
-    });
+    fail({ kind: 'manifest-signature', path, message: otherKeyMessage(manifest, publicKey, caseId) });
     return false;
   }
   if (!verifyManifestSignature(manifest, publicKey)) {
@@ -306,6 +299,21 @@ async function checkManifest(
   return atHead.type === 'case.closed';
 }
 
+/**
+ * A manifest that names another key than the ledger pins: both by their fingerprints, as collect
+ * prints them, so the examiner can tell which key signed what and hold either to --expect-key.
+ * The ledger's key is always pinned by its first entry.
+ */
+function otherKeyMessage(manifest: Manifest, publicKey: string, caseId: string | undefined): string {
+  const pinned = `${formatFingerprint(fingerprintOf(publicKey))} (entry 1)`;
+  if (typeof manifest.publicKey !== 'string') return `manifest.json names no public key; the ledger pins ${pinned}`;
+  const named = formatFingerprint(fingerprintOf(manifest.publicKey));
+  if (caseId !== undefined && typeof manifest.caseId === 'string' && manifest.caseId !== caseId) {
+    return `manifest.json is for case ${manifest.caseId}, signed with key ${named}; the ledger is case ${caseId}'s, pinning ${pinned}: another case's manifest was put in its place`;
+  }
+  return `manifest.json names key ${named}, but the ledger pins ${pinned}: the manifest was signed with another key (compare both with the fingerprint collect printed; --expect-key checks the ledger's)`;
+}
+
 /** The ledger must end exactly at the head the verifier was given. */
 function checkHead(entries: readonly LedgerEntry[], want: HeadExpectation, fail: Report): void {
   const last = entries[entries.length - 1];
@@ -331,25 +339,28 @@ function wereCut(from: number, to: number, how: string): string {
 }
 
 /** Re-hashes every recorded file and looks for files nobody recorded. Returns how many matched. */
-async function checkFiles(caseDir: string, entries: readonly LedgerEntry[], fail: Failure, warn: Report): Promise<number> {
+async function checkFiles(caseDir: string, entries: readonly LedgerEntry[], entryLines: readonly number[], fail: Failure, warn: Report): Promise<number> {
   const recorded = new Map<string, { sha256: string; size: number; seq: number }>();
   // Per path, the entry that recorded it last: a recovered file later stored again with the same
   // bytes by the run that collected them is attested from then on.
   const latest = new Map<string, LedgerEntry>();
-  for (const entry of entries) {
-    if (!FILE_ENTRY_TYPES.has(entry.type)) continue;
-    const { path, sha256, size } = entry.data;
-    if (typeof path !== 'string' || typeof sha256 !== 'string' || typeof size !== 'number' || !isEvidencePath(path)) {
-      fail({ kind: 'malformed-entry', entrySeq: entry.seq, message: `entry ${entry.seq} (${entry.type}) does not name a valid evidence file` });
-      continue;
+  entries.forEach((entry, k) => {
+    if (!FILE_ENTRY_TYPES.has(entry.type)) return;
+    const malformed = evidenceRecordProblem(entry.data);
+    if (malformed !== undefined) {
+      // No path of the problem: the entry's is not one, and is shown only quoted in the message.
+      const line = entryLines[k]!;
+      fail({ kind: 'malformed-entry', entrySeq: entry.seq, line, message: `entry ${entry.seq} (line ${line}, ${entry.type}) does not name a valid evidence file: ${malformed}` });
+      return;
     }
+    const { path, sha256, size } = entry.data as unknown as EvidenceRecord;
     const before = recorded.get(path);
     if (before && before.sha256 !== sha256) {
       fail({ kind: 'changed-file', entrySeq: entry.seq, path, message: `${path} is recorded twice with different hashes (entries ${before.seq} and ${entry.seq})` });
     }
     if (!before) recorded.set(path, { sha256, size, seq: entry.seq });
     latest.set(path, entry);
-  }
+  });
   for (const [path, entry] of latest) {
     if (entry.type !== 'evidence.recovered') continue;
     warn({
@@ -590,9 +601,4 @@ function readdirOrEmpty(path: string): string[] {
   } catch {
     return [];
   }
-}
-
-function isEvidencePath(path: string): boolean {
-  const parts = path.split('/');
-  return parts.length === 3 && parts[0] === EVIDENCE_DIR && parts.slice(1).every((p) => segmentProblem(p) === undefined);
 }

@@ -149,6 +149,7 @@ describe('verify', () => {
     const result = await verifyCase(kase.caseDir);
     expect(result.problems).toEqual(onlyError({
       kind: 'partial-line',
+      entrySeq: 10,
       line: 10,
       message:
         'line 10 of ledger.jsonl has no newline at the end, though it holds a whole entry (entry 10, case.closed): the final newline was removed after it was written (an editor), or the write stopped just before it; the entry is checked as it stands',
@@ -413,7 +414,7 @@ describe('verify', () => {
     const result = await verifyCase(kase.caseDir);
     expect(result.firstProblem).toMatchObject({ kind: 'manifest-signature', path: 'manifest.json' });
     expect(result.firstProblem?.message).toBe(
-      "manifest.json is for case IR-2026-0099, signed with another key; the ledger is case IR-2026-0042's: another case's manifest was put in its place",
+      `manifest.json is for case IR-2026-0099, signed with key sha256:${other.fingerprint}; the ledger is case IR-2026-0042's, pinning sha256:${kase.fingerprint} (entry 1): another case's manifest was put in its place`,
     );
   });
 

@@ -1,0 +1,39 @@
+/**
+ * Values read from a ledger or manifest that may have been tampered with, shown in a verify
+ * message. The message reaches a terminal and a report that travels to counsel, so a value is
+ * quoted with every control and invisible formatting character escaped (an escape sequence could
+ * repaint the verdict, a right-to-left override could reverse a name), cut short (one field could
+ * hold megabytes), and never shown at all when it looks like a credential.
+ */
+import { credentialText } from '../core/credentials.js';
+
+/** How many characters of a value are shown; the rest is counted, not printed. */
+const SHOWN_CHARACTERS = 80;
+
+// What JSON.stringify leaves as it is but a terminal or a reader should not be handed raw: DEL
+// and the C1 controls, the soft hyphen, and the invisible marks, joiners, separators and
+// direction overrides of Unicode.
+const INVISIBLE = /[\u007f-\u009f\u00ad\u061c\u180e\u200b-\u200f\u2028-\u202e\u2060-\u206f\ufeff\ufff9-\ufffb]/g;
+
+/**
+ * The text quoted for a message (`"evidence/ev-1/x\u001b"`, `"evidence/AAA…"… (100011
+ * characters)`), or undefined when it looks like a credential: then the caller says what kind
+ * ({@link credentialText}) and shows nothing of it.
+ */
+export function quoteUntrusted(text: string): string | undefined {
+  if (credentialText(text) !== undefined) return undefined;
+  // By code point, so a cut never splits a surrogate pair; sliced first, so a huge value is not
+  // spread into an array whole.
+  const shown = Array.from(text.slice(0, SHOWN_CHARACTERS * 2)).slice(0, SHOWN_CHARACTERS).join('');
+  const quoted = JSON.stringify(shown).replace(INVISIBLE, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
+  return shown.length < text.length ? `${quoted}… (${text.length} characters)` : quoted;
+}
+
+/** The type of a value that is not what was expected, for a message: 'missing', 'a number', 'an object'. */
+export function typeOfUntrusted(value: unknown): string {
+  if (value === undefined) return 'missing';
+  if (value === null) return 'null';
+  if (Array.isArray(value)) return 'an array';
+  const type = typeof value;
+  return type === 'object' ? 'an object' : `a ${type}`;
+}
