@@ -11,6 +11,7 @@ import type { CaseRecorder } from '../../../src/core/ports.js';
 import { parseSelector, parseTarget } from '../../../src/providers/targets.js';
 import { verifyCase, type CaseHandle } from '../../../src/custody/index.js';
 import { addInstance } from '../../../src/lab/index.js';
+import { caseWith } from '../../support/case-with.js';
 import { contextFor, ledgerText, manifestArtifacts, MemoryRecorder } from './helpers.js';
 import { instanceArn as arnOf, REGION, useAwsLab } from './lab-fixture.js';
 import { evidenceIdFor } from '../../../src/core/case-id.js';
@@ -159,24 +160,13 @@ describe('AWS provider in the lab', () => {
   it('a run killed right after CreateSnapshots and again after the forensics copy resumes without a single duplicate snapshot', async () => {
     const web = instanceNamed('web-01');
     const target = parseTarget(arnOf(web));
-    const crashOn = (kase: CaseHandle, type: string, when: (data: Record<string, unknown>) => boolean): CaseRecorder => ({
-      get caseId() {
-        return kase.caseId;
-      },
-      get analyst() {
-        return kase.analyst;
-      },
-      get caseDir() {
-        return kase.caseDir;
-      },
-      record: async (t, data, tgt) => {
-        if (t === type && when(data ?? {})) throw new CustodyError('E_LEDGER', 'simulated kill -9');
-        return kase.record(t, data, tgt);
-      },
-      entries: () => kase.entries(),
-      storeEvidence: (input) => kase.storeEvidence(input),
-      recordArtifact: (input) => kase.recordArtifact(input),
-    });
+    const crashOn = (kase: CaseHandle, type: string, when: (data: Record<string, unknown>) => boolean): CaseRecorder =>
+      caseWith(kase, {
+        record: async (t, data, tgt) => {
+          if (t === type && when(data ?? {})) throw new CustodyError('E_LEDGER', 'simulated kill -9');
+          return kase.record(t, data, tgt);
+        },
+      });
 
     const first = await newCase('crash');
     const caseId = first.caseId;

@@ -17,6 +17,7 @@ import { verifyCase, type CaseHandle } from '../../../src/custody/index.js';
 import { attachVolume } from '../../../src/lab/aws/scenario.js';
 import { addInstance, type LabInstance } from '../../../src/lab/index.js';
 import { assumeCollector, ec2Client } from '../../lab/aws/helpers.js';
+import { caseWith } from '../../support/case-with.js';
 import { contextFor, manifestArtifacts } from './helpers.js';
 import { instanceArn as arnOf, REGION, useAwsLab } from './lab-fixture.js';
 
@@ -136,16 +137,12 @@ describe('AWS provider: resuming an instance whose snapshots are only partly the
     const caseId = 'IR-partial-detached-1';
     const first = await openTestCase(caseId, false);
     // kill -9 right after CreateSnapshots returned: all three snapshots exist, the result is not on record.
-    const killedAfterCreate: CaseRecorder = {
-      caseId: first.caseId, analyst: first.analyst, caseDir: first.caseDir,
+    const killedAfterCreate = caseWith(first, {
       record: async (type, data, tgt) => {
         if (type === 'snapshot.created') throw new CustodyError('E_LEDGER', 'simulated kill -9');
         return first.record(type, data, tgt);
       },
-      entries: () => first.entries(),
-      storeEvidence: (input) => first.storeEvidence(input),
-      recordArtifact: (input) => first.recordArtifact(input),
-    };
+    });
     await expect(provider().collect(target, contextFor(killedAfterCreate))).rejects.toMatchObject({ code: 'E_LEDGER' });
     await first.release();
     const volumes = host.blockDevices.map((d) => d.volumeId);
@@ -189,17 +186,13 @@ describe('AWS provider: resuming an instance whose snapshots are only partly the
     const caseId = 'IR-partial-detached-2';
     const first = await openTestCase(caseId, false);
     // kill -9 right after the request was on record, before the call left: no snapshot exists.
-    const killedAfterRequest: CaseRecorder = {
-      caseId: first.caseId, analyst: first.analyst, caseDir: first.caseDir,
+    const killedAfterRequest = caseWith(first, {
       record: async (type, data, tgt) => {
         const entry = await first.record(type, data, tgt);
         if (type === 'snapshot.requested') throw new CustodyError('E_LEDGER', 'simulated kill -9');
         return entry;
       },
-      entries: () => first.entries(),
-      storeEvidence: (input) => first.storeEvidence(input),
-      recordArtifact: (input) => first.recordArtifact(input),
-    };
+    });
     await expect(provider().collect(target, contextFor(killedAfterRequest))).rejects.toMatchObject({ code: 'E_LEDGER' });
     await first.release();
     expect(sourceSnapshotsPerVolume(caseId)).toEqual({});
@@ -240,15 +233,11 @@ function cutAt(kase: CaseHandle, type: string, nth: number): CaseRecorder {
     return Promise.reject(new CustodyError('E_LEDGER', `test cut: ${what} was not recorded`));
   };
   const reaches = (what: string) => what === type && (seen += 1) === nth;
-  return {
-    caseId: kase.caseId,
-    analyst: kase.analyst,
-    caseDir: kase.caseDir,
-    entries: () => kase.entries(),
+  return caseWith(kase, {
     record: (t, data, target) => (cut || reaches(`${t} ${String(data?.role ?? '')}`.trim()) ? refuse(t) : kase.record(t, data, target)),
     storeEvidence: (input) => (cut ? refuse(input.name) : kase.storeEvidence(input)),
     recordArtifact: (input) => (cut || reaches('artifact.recorded') ? refuse(input.kind) : kase.recordArtifact(input)),
-  };
+  });
 }
 
 describe('AWS provider: resuming an instance that was terminated or is gone since the killed run', () => {

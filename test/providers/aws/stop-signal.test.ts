@@ -11,6 +11,7 @@ import type { CaseRecorder } from '../../../src/core/ports.js';
 import { parseTarget } from '../../../src/providers/targets.js';
 import { verifyCase, type CaseHandle } from '../../../src/custody/index.js';
 import { addInstance } from '../../../src/lab/index.js';
+import { caseWith } from '../../support/case-with.js';
 import { contextFor } from './helpers.js';
 import { instanceArn, REGION, useAwsLab } from './lab-fixture.js';
 
@@ -34,11 +35,7 @@ function gate(): { reached: Promise<void>; open: () => void; pass: () => Promise
 function refusing(kase: CaseHandle, type: string, holdFile?: { name: string; at: ReturnType<typeof gate> }): { recorder: CaseRecorder; refused: Promise<void> } {
   let refusedNow!: () => void;
   const refused = new Promise<void>((resolve) => (refusedNow = resolve));
-  const recorder: CaseRecorder = {
-    caseId: kase.caseId,
-    analyst: kase.analyst,
-    caseDir: kase.caseDir,
-    entries: () => kase.entries(),
+  const recorder = caseWith(kase, {
     record: (t, data, target) => {
       if (t !== type) return kase.record(t, data, target);
       refusedNow();
@@ -48,8 +45,7 @@ function refusing(kase: CaseHandle, type: string, holdFile?: { name: string; at:
       if (input.name === holdFile?.name) await holdFile.at.pass();
       return kase.storeEvidence(input);
     },
-    recordArtifact: (input) => kase.recordArtifact(input),
-  };
+  });
   return { recorder, refused };
 }
 

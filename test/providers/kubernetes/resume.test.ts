@@ -7,10 +7,11 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { parseTarget } from '../../../src/providers/targets.js';
 import { openCase, type CaseHandle } from '../../../src/custody/open-case.js';
 import { CustodyError } from '../../../src/core/errors.js';
-import type { CaseRecorder, EvidenceInput } from '../../../src/core/ports.js';
+import type { EvidenceInput } from '../../../src/core/ports.js';
 import { verifyCase } from '../../../src/custody/verify.js';
 import { createKubernetesProvider } from '../../../src/providers/kubernetes/index.js';
 import type { K8sFixture } from './helpers.js';
+import { caseWith } from '../../support/case-with.js';
 import { contextFor, openTestCase, startFixture } from './helpers.js';
 
 let fixture: K8sFixture | undefined;
@@ -29,16 +30,11 @@ function cutOff(kase: CaseHandle, at: { record?: (type: string) => boolean; stor
     cut = true;
     return Promise.reject(new CustodyError('E_LEDGER', 'test cut'));
   };
-  const recorder: CaseRecorder = {
-    caseId: kase.caseId,
-    analyst: kase.analyst,
-    caseDir: kase.caseDir,
-    entries: () => kase.entries(),
+  return caseWith(kase, {
     record: (type, data, t) => (cut || at.record?.(type) ? refuse() : kase.record(type, data, t)),
     storeEvidence: async (input) => (cut || (await at.storeEvidence?.(input)) ? refuse() : kase.storeEvidence(input)),
     recordArtifact: (input) => (cut ? refuse() : kase.recordArtifact(input)),
-  };
-  return recorder as CaseHandle;
+  });
 }
 
 describe('a resumed case', () => {
