@@ -35,30 +35,44 @@ import { packageVersion } from '../app/services.js';
 
 /** Runs one command line. Errors become `custody: <message>` on stderr and their exit code. */
 export async function runCli(argv: readonly string[], io: CliIo, deps: () => Promise<CliDeps> | CliDeps): Promise<number> {
-  const [first, ...rest] = argv;
-  // `custody help collect` is `custody collect --help`, as in git and npm.
-  if (first === 'help' && rest[0] !== undefined) return runCli([rest[0], '--help'], io, deps);
-  if (first === undefined || first === '-h' || first === '--help' || first === 'help') {
+  // Automation asked for JSON: it gets a document even when no command could run, wherever it put
+  // --json (before the command, or with none), also when it gave --json a value (--json=yes: refused).
+  const wantsJson = argv.some(isJsonFlag);
+  // A --json before the command names no command: what follows it says what was asked for.
+  const leadingJson = argv.findIndex((arg) => !isJsonFlag(arg));
+  const [first, ...rest] = leadingJson === -1 ? [] : argv.slice(leadingJson);
+  // `custody help collect` is `custody collect --help`, as in git and npm (what follows is kept: a --json
+  // with a mistyped command still gets its document).
+  if (first === 'help' && rest[0] !== undefined && !isJsonFlag(rest[0])) return runCli([rest[0], '--help', ...rest.slice(1)], io, deps);
+  // Help asked for is output (stdout, exit 0), and wins over --json as it does for every command.
+  if (first === '-h' || first === '--help' || first === 'help') {
     io.stdout(`${MAIN_HELP}\n`);
-    // No command is a usage error, the bad-input code every other bad argument gets (README, exit codes).
-    return first === undefined ? EXIT.BAD_INPUT : EXIT.OK;
+    return EXIT.OK;
   }
   if (first === '-v' || first === '--version' || first === 'version') {
     io.stdout(`custody ${packageVersion()}\n`);
     return EXIT.OK;
   }
   try {
+    if (first === undefined) {
+      // A usage error: its text goes to stderr, so a pipe reading stdout gets nothing it would take for output.
+      io.stderr(`${MAIN_HELP}\n\n`);
+      throw new CustodyError('E_INPUT', 'no command given (run custody --help for the list of commands)');
+    }
     // Refused where every other error is, so a mistyped command with --json also gets a document.
     if (!isCommandName(first)) throw new CustodyError('E_INPUT', `unknown command "${first}" (run custody --help for the list of commands)`);
+    if (leadingJson > 0) throw new CustodyError('E_INPUT', `--json goes after the command: custody ${first} --json (see custody ${first} --help)`);
     return await COMMANDS[first](rest, io, await deps());
   } catch (error) {
     reportError(error, io);
     const code = exitCodeFor(error);
-    // Automation asked for JSON: it gets a document even when the command could not run, also when
-    // it gave --json a value (--json=yes: refused, --json takes none).
-    if (rest.some((arg) => arg === '--json' || arg.startsWith('--json='))) io.stdout(`${JSON.stringify({ error: errorRecord(error), exitCode: code }, null, 2)}\n`);
+    if (wantsJson) io.stdout(`${JSON.stringify({ error: errorRecord(error), exitCode: code }, null, 2)}\n`);
     return code;
   }
+}
+
+function isJsonFlag(arg: string): boolean {
+  return arg === '--json' || arg.startsWith('--json=');
 }
 
 function errorRecord(error: unknown): Record<string, unknown> {

@@ -38,12 +38,12 @@ describe("README's exit codes", () => {
     expect(Object.fromEntries(documented)).toEqual(Object.fromEntries(ERROR_CODES.map((code: ErrorCode) => [code, exitCodeForCode(code)])));
   });
 
-  it('custody with no command is a usage error: the help, and the bad-input exit code that README and --help give it', async () => {
+  it('custody with no command is a usage error: the help on stderr, and the bad-input exit code that README and --help give it', async () => {
     const run = await cli(fakeWorld(), []);
-    expect(run.code).toBe(EXIT.BAD_INPUT);
-    expect(run.stdout).toMatch(/^custody — .*\n\nUsage: custody <command> \[options\]\n/);
+    expect([run.code, run.stdout]).toEqual([EXIT.BAD_INPUT, '']);
+    expect(run.stderr).toMatch(/^custody — .*\n\nUsage: custody <command> \[options\]\n/);
     const [, meaning] = tableAfter('### Exit codes').find(([code]) => Number(code) === EXIT.BAD_INPUT)!;
-    expect(meaning).toContain('no command or an unknown one (`custody` alone prints the help)');
+    expect(meaning).toContain('no command or an unknown one (`custody` alone prints the help, on stderr)');
     const help = (await cli(fakeWorld(), ['--help'])).stdout.replace(/\s+/g, ' ');
     expect(help).toContain(`${EXIT.BAD_INPUT} bad input or configuration (also no command or an unknown one)`);
   });
