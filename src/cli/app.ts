@@ -60,6 +60,8 @@ export async function runCli(argv: readonly string[], io: CliIo, deps: () => Pro
       throw new CustodyError('E_INPUT', 'no command given (run custody --help for the list of commands)');
     }
     // Refused where every other error is, so a mistyped command with --json also gets a document.
+    // An option where the command belongs (custody --resume …): say where options go, not only that it is no command.
+    if (!isCommandName(first) && first.startsWith('-')) throw new CustodyError('E_INPUT', `"${first}" is an option, not a command: options go after the command (custody <command> ${first}; run custody --help for the list of commands)`);
     if (!isCommandName(first)) throw new CustodyError('E_INPUT', `unknown command "${first}" (run custody --help for the list of commands)`);
     if (leadingJson > 0) throw new CustodyError('E_INPUT', `--json goes after the command: custody ${first} --json (see custody ${first} --help)`);
     return await COMMANDS[first](rest, io, await deps());

@@ -111,3 +111,13 @@ describe('as a user runs it (the process entry point)', () => {
     expect([json.status, JSON.parse(json.stdout)]).toEqual([EXIT.BAD_INPUT, errorDocument('no command given')]);
   });
 });
+
+describe('an option where the command belongs', () => {
+  it('says options go after the command (exit 3; with --json, the error document)', async () => {
+    const run = await cli(fakeWorld(), ['--presrve', 'INC-1']);
+    expect([run.code, run.stdout]).toEqual([EXIT.BAD_INPUT, '']);
+    expect(run.stderr).toContain('custody: "--presrve" is an option, not a command: options go after the command (custody <command> --presrve; run custody --help for the list of commands) [E_INPUT]');
+    const json = await cli(fakeWorld(), ['--presrve', '--json']);
+    expect([json.code, JSON.parse(json.stdout)]).toEqual([EXIT.BAD_INPUT, errorDocument('options go after the command')]);
+  });
+});
