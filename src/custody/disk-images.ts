@@ -2,7 +2,8 @@
  * Raw disk images (`collect --image DIR`) that lie inside the case folder are evidence like any
  * file: verify re-hashes each one a `disk.imaged` entry records (its SHA-256 is the disk's
  * whole-disk hash, computed while it was written) and names one that changed or went missing.
- * Images outside the case folder are recorded with their absolute path and not checked here.
+ * Images outside the case folder are recorded with their absolute path and not checked here. An
+ * entry that does not describe its image is reported (`malformed-entry`), never passed over.
  */
 import { lstat } from 'node:fs/promises';
 import { isAbsolute, join } from 'node:path';
@@ -11,25 +12,68 @@ import { hashFile, isNothingThere } from './file-hash.js';
 import { notARegularFile } from './fs-util.js';
 import { linkedFolderFinder } from './linked-folders.js';
 import type { Problem } from './problems.js';
+import { fileRecordProblem } from './evidence-record.js';
+import { showUntrusted } from './untrusted-text.js';
 
 type Report = (p: Omit<Problem, 'severity'>) => void;
 
-/** The images inside the case folder the ledger records, by relative path. */
+/** What the path of a `disk.imaged` entry must be: collect records one of these two, nothing else. */
+const IMAGE_PATH = 'an absolute path or one inside the case folder';
+
+/** Why a recorded image path is neither absolute nor a plain path inside the case folder, or undefined. */
+function imagePathProblem(path: string): string | undefined {
+  if (path === '') return 'it is empty';
+  if (isAbsolute(path)) return undefined;
+  const parts = path.split('/');
+  if (parts.includes('..')) return 'it has a ".." segment';
+  if (parts.includes('')) return 'it has an empty segment';
+  return undefined;
+}
+
+/**
+ * Why a `disk.imaged` entry does not describe its image (its path, SHA-256 and size, as for an
+ * evidence file), or undefined when it does.
+ */
+export function imageRecordProblem(data: Readonly<Record<string, unknown>>): string | undefined {
+  return fileRecordProblem(data, IMAGE_PATH, imagePathProblem);
+}
+
+/** The well-formed images inside the case folder the ledger records, by relative path. */
 export function recordedImages(entries: readonly LedgerEntry[]): Array<{ path: string; sha256: string; size: number; seq: number }> {
   const out: Array<{ path: string; sha256: string; size: number; seq: number }> = [];
   for (const e of entries) {
-    if (e.type !== 'disk.imaged') continue;
-    const { path, sha256, size } = e.data;
-    if (typeof path !== 'string' || typeof sha256 !== 'string' || typeof size !== 'number') continue;
-    if (isAbsolute(path) || path.split('/').some((p) => p === '..' || p === '')) continue;
-    out.push({ path, sha256, size, seq: e.seq });
+    if (e.type !== 'disk.imaged' || imageRecordProblem(e.data) !== undefined) continue;
+    const { path, sha256, size } = e.data as { path: string; sha256: string; size: number };
+    if (!isAbsolute(path)) out.push({ path, sha256, size, seq: e.seq });
   }
   return out;
 }
 
-/** The case-root folders that hold recorded images (not "unknown" to verify). */
+/**
+ * The case-root folders that hold recorded images (not "unknown" to verify), also of an entry
+ * that is malformed for want of its hash or size: the ledger claims the folder either way.
+ */
 export function imageRoots(entries: readonly LedgerEntry[]): Set<string> {
-  return new Set(recordedImages(entries).map((i) => i.path.split('/')[0] ?? ''));
+  const roots = new Set<string>();
+  for (const e of entries) {
+    const { path } = e.data;
+    if (e.type === 'disk.imaged' && typeof path === 'string' && imagePathProblem(path) === undefined && !isAbsolute(path)) roots.add(path.split('/')[0]!);
+  }
+  return roots;
+}
+
+/**
+ * Reports every `disk.imaged` entry that does not describe its image (a case that claims an image
+ * it cannot describe does not verify clean), by its seq and line as for an evidence entry.
+ */
+export function checkImageRecords(entries: readonly LedgerEntry[], entryLines: readonly number[], fail: Report): void {
+  entries.forEach((entry, k) => {
+    if (entry.type !== 'disk.imaged') return;
+    const malformed = imageRecordProblem(entry.data);
+    if (malformed === undefined) return;
+    const line = entryLines[k]!;
+    fail({ kind: 'malformed-entry', entrySeq: entry.seq, line, message: `entry ${entry.seq} (line ${line}, disk.imaged) does not name a valid disk image: ${malformed}` });
+  });
 }
 
 /** Re-hashes every recorded image inside the case folder; returns how many matched. */
@@ -37,6 +81,8 @@ export async function checkDiskImages(caseDir: string, entries: readonly LedgerE
   let verified = 0;
   const linkedOn = linkedFolderFinder(caseDir);
   for (const image of recordedImages(entries)) {
+    // The path as the ledger records it: plain, or quoted with what could repaint a terminal escaped.
+    const shown = showUntrusted(image.path);
     const abs = join(caseDir, ...image.path.split('/'));
     const link = linkedOn(image.path);
     if (link) {
@@ -44,7 +90,7 @@ export async function checkDiskImages(caseDir: string, entries: readonly LedgerE
         kind: 'changed-file',
         entrySeq: image.seq,
         path: image.path,
-        message: `the disk image ${image.path} (recorded in entry ${image.seq}) is reached through ${link.folder}, a symlink to ${link.target}: it is not stored in the case folder, so it was not checked`,
+        message: `the disk image ${shown} (recorded in entry ${image.seq}) is reached through ${showUntrusted(link.folder)}, a symlink to ${showUntrusted(link.target)}: it is not stored in the case folder, so it was not checked`,
       });
       continue;
     }
@@ -55,13 +101,13 @@ export async function checkDiskImages(caseDir: string, entries: readonly LedgerE
         throw cause;
       });
       if (!info) {
-        fail({ kind: 'missing-file', entrySeq: image.seq, path: image.path, message: `the disk image ${image.path} (recorded in entry ${image.seq}) is missing` });
+        fail({ kind: 'missing-file', entrySeq: image.seq, path: image.path, message: `the disk image ${shown} (recorded in entry ${image.seq}) is missing` });
         continue;
       }
       if (!info.isFile()) {
         // A symlink is not followed, as for an evidence file: what it points to is not the case's.
         const what = notARegularFile(abs);
-        fail({ kind: 'changed-file', entrySeq: image.seq, path: image.path, message: `the disk image ${image.path} is no longer a regular file${what ? ` (it is ${what})` : ''}: the image recorded in entry ${image.seq} was replaced` });
+        fail({ kind: 'changed-file', entrySeq: image.seq, path: image.path, message: `the disk image ${shown} is no longer a regular file${what ? ` (it is ${what})` : ''}: the image recorded in entry ${image.seq} was replaced` });
         continue;
       }
       got = await hashFile(abs);
@@ -71,7 +117,7 @@ export async function checkDiskImages(caseDir: string, entries: readonly LedgerE
         kind: 'unreadable',
         entrySeq: image.seq,
         path: image.path,
-        message: `the disk image ${image.path} (recorded in entry ${image.seq}) cannot be read, so it was not checked: ${(cause as Error).message}`,
+        message: `the disk image ${shown} (recorded in entry ${image.seq}) cannot be read, so it was not checked: ${(cause as Error).message}`,
       });
       continue;
     }
@@ -80,7 +126,7 @@ export async function checkDiskImages(caseDir: string, entries: readonly LedgerE
         kind: 'changed-file',
         entrySeq: image.seq,
         path: image.path,
-        message: `the disk image ${image.path} does not match entry ${image.seq}: sha256 ${got.sha256} (${got.size} bytes), recorded ${image.sha256} (${image.size} bytes)`,
+        message: `the disk image ${shown} does not match entry ${image.seq}: sha256 ${got.sha256} (${got.size} bytes), recorded ${image.sha256} (${image.size} bytes)`,
       });
       continue;
     }

@@ -2,7 +2,8 @@
  * What an `evidence.stored` or `evidence.recovered` entry must say of its file for verify to check
  * it: a path `evidence/<id>/<name>` of safe names, a SHA-256 and a size. An entry of a tampered
  * ledger may say anything there, so what is wrong is described with its value quoted safely
- * (untrusted-text.ts), never printed as it stands.
+ * (untrusted-text.ts), never printed as it stands. A `disk.imaged` entry is held to the same
+ * fields (disk-images.ts) with its own rule for the path.
  */
 import { credentialText } from './credential-guard.js';
 import { EVIDENCE_DIR } from './layout.js';
@@ -21,6 +22,15 @@ export interface EvidenceRecord {
  * name contains "..")", "its size is a string, not a number"), or undefined when it does.
  */
 export function evidenceRecordProblem(data: Readonly<Record<string, unknown>>): string | undefined {
+  return fileRecordProblem(data, `${EVIDENCE_DIR}/<id>/<name>`, pathProblem);
+}
+
+/**
+ * Why `data` does not record a file by its path, SHA-256 and size (an evidence file, a disk
+ * image), or undefined when it does: `expected` says what the path must be, `pathProblem` why it
+ * is not ("it has 7 segments").
+ */
+export function fileRecordProblem(data: Readonly<Record<string, unknown>>, expected: string, pathProblem: (path: string) => string | undefined): string | undefined {
   const { path, sha256, size } = data;
   const problems: string[] = [];
   if (typeof path !== 'string') problems.push(`its path is ${notA(path, 'a string')}`);
@@ -28,11 +38,7 @@ export function evidenceRecordProblem(data: Readonly<Record<string, unknown>>): 
     const why = pathProblem(path);
     if (why !== undefined) {
       const quoted = quoteUntrusted(path);
-      problems.push(
-        quoted === undefined
-          ? `its path is not ${EVIDENCE_DIR}/<id>/<name>, and is not shown: it looks like ${credentialText(path)}`
-          : `its path ${quoted} is not ${EVIDENCE_DIR}/<id>/<name> (${why})`,
-      );
+      problems.push(quoted === undefined ? `its path is not ${expected}, and is not shown: it looks like ${credentialText(path)}` : `its path ${quoted} is not ${expected} (${why})`);
     }
   }
   if (typeof sha256 !== 'string') problems.push(`its sha256 is ${notA(sha256, 'a string')}`);

@@ -1,4 +1,5 @@
 import { close, closeSync, constants, fdatasync, fstat, fsync, ftruncate, link, lstatSync, open, openSync, readlinkSync, unlink, write, type Stats } from 'node:fs';
+import { showUntrusted } from './untrusted-text.js';
 
 /*
  * The evidence store's and the ledger's file calls, as plain promises over Node's callback API.
@@ -136,7 +137,8 @@ export function notARegularFile(path: string): string | undefined {
   if (info.isSymbolicLink()) {
     let target = 'an unknown target';
     try {
-      target = readlinkSync(path);
+      // Whatever the link says: shown as untrusted text (untrusted-text.ts).
+      target = showUntrusted(readlinkSync(path));
     } catch {
       // named without its target
     }

@@ -5,6 +5,7 @@
 import type { LedgerEntry } from '../core/ports.js';
 import { canonicalize, sameJson } from './canonical-json.js';
 import { signText, verifyText, type SigningKey } from './signing-key.js';
+import { showUntrusted } from './untrusted-text.js';
 
 export { MANIFEST_FILE } from './layout.js';
 
@@ -116,28 +117,34 @@ export function collectEvidenceItems(entries: readonly LedgerEntry[]): { files: 
   };
 }
 
+/** One way a manifest's list differs from the ledger: said for the examiner, with the entry it names. */
+export interface ItemDifference {
+  message: string;
+  /** The entry that records the item, when there is one (not for an item only the manifest lists). */
+  entrySeq?: number;
+}
+
 /**
  * How the evidence a manifest lists differs from what the ledger records, item by item, for the
  * examiner: the first difference (files by path, then artefacts), and how many more. Undefined
- * when every item agrees (the lists then differ only in order or repetition).
+ * when every item agrees (the lists then differ only in order or repetition). Paths, artefact
+ * keys and field names come from manifest.json, so they are shown as untrusted text.
  *
  * @example
  * itemDifference(manifest, collectEvidenceItems(entries))
- * // 'evidence/ev-1/a.json is listed otherwise than entry 3 records it (sha256, size)'
+ * // { message: 'evidence/ev-1/a.json is listed otherwise than entry 3 records it (sha256, size)', entrySeq: 3 }
  */
-export function itemDifference(listed: { files?: unknown; artifacts?: unknown }, recorded: ReturnType<typeof collectEvidenceItems>): string | undefined {
+export function itemDifference(listed: { files?: unknown; artifacts?: unknown }, recorded: ReturnType<typeof collectEvidenceItems>): ItemDifference | undefined {
   const differences = [
-    ...differencesOf(listed.files, recorded.files, (f) => String(f.path), (path) => path),
-    ...differencesOf(listed.artifacts, recorded.artifacts, artifactKey, (key) => {
-      const [evidenceId, kind, source] = key.split('\n');
-      return `the ${kind} artefact of ${evidenceId} from ${source}`;
-    }),
+    ...differencesOf(listed.files, recorded.files, (f) => String(f.path), (f) => showUntrusted(String(f.path))),
+    ...differencesOf(listed.artifacts, recorded.artifacts, artifactKey, (a) => `the ${showUntrusted(String(a.kind))} artefact of ${showUntrusted(String(a.evidenceId))} from ${showUntrusted(String(a.source))}`),
   ];
   const [first, next] = differences;
   if (first === undefined) return undefined;
   const more = differences.length - 1;
-  if (more === 0) return first;
-  return more === 1 ? `${first} (and 1 more difference: ${next})` : `${first} (and ${more} more differences, the next: ${next})`;
+  const message =
+    more === 0 ? first.message : more === 1 ? `${first.message} (and 1 more difference: ${next!.message})` : `${first.message} (and ${more} more differences, the next: ${next!.message})`;
+  return { message, ...(first.entrySeq !== undefined ? { entrySeq: first.entrySeq } : {}) };
 }
 
 /** One artefact of the manifest: its evidence item, kind and source (its cloud ids merge under it). */
@@ -149,24 +156,26 @@ function differencesOf<T extends { entrySeq: number }>(
   listedItems: unknown,
   recordedItems: readonly T[],
   keyOf: (item: Record<string, unknown>) => string,
-  nameOf: (key: string) => string,
-): string[] {
+  nameOf: (item: Record<string, unknown>) => string,
+): ItemDifference[] {
   const listed = new Map<string, Record<string, unknown>>();
   for (const item of Array.isArray(listedItems) ? listedItems : []) if (isRecord(item) && !listed.has(keyOf(item))) listed.set(keyOf(item), item);
-  const out: string[] = [];
+  const out: ItemDifference[] = [];
   const recordedKeys = new Set<string>();
-  for (const item of recordedItems) {
-    const key = keyOf(item as unknown as Record<string, unknown>);
+  for (const recordedItem of recordedItems) {
+    const item = recordedItem as unknown as Record<string, unknown>;
+    const entrySeq = recordedItem.entrySeq;
+    const key = keyOf(item);
     recordedKeys.add(key);
     const there = listed.get(key);
     if (!there) {
-      out.push(`${nameOf(key)} (entry ${item.entrySeq}) is not listed in manifest.json`);
+      out.push({ message: `${nameOf(item)} (entry ${entrySeq}) is not listed in manifest.json`, entrySeq });
       continue;
     }
-    const fields = [...new Set([...Object.keys(item), ...Object.keys(there)])].filter((k) => !sameJson((item as Record<string, unknown>)[k], there[k]));
-    if (fields.length > 0) out.push(`${nameOf(key)} is listed otherwise than entry ${item.entrySeq} records it (${fields.join(', ')})`);
+    const fields = [...new Set([...Object.keys(item), ...Object.keys(there)])].filter((k) => !sameJson(item[k], there[k]));
+    if (fields.length > 0) out.push({ message: `${nameOf(item)} is listed otherwise than entry ${entrySeq} records it (${fields.map(showUntrusted).join(', ')})`, entrySeq });
   }
-  for (const key of listed.keys()) if (!recordedKeys.has(key)) out.push(`${nameOf(key)} is listed in manifest.json but no ledger entry records it`);
+  for (const [key, item] of listed) if (!recordedKeys.has(key)) out.push({ message: `${nameOf(item)} is listed in manifest.json but no ledger entry records it` });
   return out;
 }
 

@@ -29,6 +29,22 @@ export function quoteUntrusted(text: string): string | undefined {
   return shown.length < text.length ? `${quoted}… (${text.length} characters)` : quoted;
 }
 
+// A value of these characters alone (case ids, evidence paths, ARNs, field names) cannot repaint
+// a terminal or be misread, and cannot run into the words around it: shown as it is, so an
+// ordinary message reads as it always did.
+const PLAIN = new RegExp(`^[A-Za-z0-9._:@/+-]{1,${SHOWN_CHARACTERS}}$`);
+
+/**
+ * A value for the running text of a message: as it is when it is plain (`IR-2026-0042`,
+ * `evidence/ev-1/a.json`), else quoted as {@link quoteUntrusted} quotes it, and in place of one
+ * that looks like a credential, `(not shown: it looks like …)`.
+ */
+export function showUntrusted(text: string): string {
+  const credential = credentialText(text);
+  if (credential !== undefined) return `(not shown: it looks like ${credential})`;
+  return PLAIN.test(text) ? text : quoteUntrusted(text)!;
+}
+
 /** The type of a value that is not what was expected, for a message: 'missing', 'a number', 'an object'. */
 export function typeOfUntrusted(value: unknown): string {
   if (value === undefined) return 'missing';

@@ -13,7 +13,7 @@ import { sameJson } from './canonical-json.js';
 import { settleChain, walkChain } from './chain.js';
 import { copyRecordWarning, isCopyRecord, sealIndex } from './copy-records.js';
 import { readLockHolder } from './case-lock.js';
-import { checkDiskImages, imageRoots } from './disk-images.js';
+import { checkDiskImages, checkImageRecords, imageRoots } from './disk-images.js';
 import { hashBuffers, hashRegularFile, inodeOf, isNothingThere, type EvidenceFileState } from './file-hash.js';
 import { evidenceRecordProblem, type EvidenceRecord } from './evidence-record.js';
 import { EVIDENCE_DIR, FILE_ENTRY_TYPES, HASH_PROGRESS_DIR, LEDGER_FILE, LOCK_FILE, MANIFEST_FILE, MANIFEST_TEMP_FILE, PARTIAL_DIR, REPORT_FILES } from './layout.js';
@@ -24,6 +24,7 @@ import { startSignatureChecks, type SignatureChecks } from './signature-check.js
 import type { Problem } from './problems.js';
 import { fingerprintOf } from './signing-key.js';
 import { formatFingerprint, formatHead, type HeadExpectation } from './expectations.js';
+import { showUntrusted } from './untrusted-text.js';
 
 export { REPORT_FILES } from './layout.js';
 
@@ -120,6 +121,8 @@ export async function verifyCase(caseDir: string, options: VerifyOptions = {}): 
   if (copyNote) warn({ kind: 'copy-not-recorded', path: LEDGER_FILE, message: copyNote });
   // Raw disk images written into the case folder (`--image`) are re-hashed like evidence, after
   // the evidence files (a case without images pays one pass over the entries for them).
+  // A disk.imaged entry that cannot describe its image is named with the malformed evidence entries.
+  checkImageRecords(entries, walk.entryLines, fail);
   const verified = (await checkFiles(caseDir, entries, walk.entryLines, fail, warn)) + (await checkDiskImages(caseDir, entries, fail));
   await checkCaseRoot(caseDir, warn, imageRoots(entries), closed);
   const chain = settleChain(walk, await signatures.finish());
@@ -184,7 +187,7 @@ async function checkManifest(
     // The seal: case.closed at the end, or followed only by the records of its copy.
     const seal = entries[sealIndex(entries)];
     // The command that finishes it, with its case id when the ledger names one.
-    const resume = caseId !== undefined ? `custody collect --case ${caseId} --resume` : 'collect --resume';
+    const resume = caseId !== undefined ? `custody collect --case ${showUntrusted(caseId)} --resume` : 'collect --resume';
     const remedy = notClosed.allowed ? `it was checked up to its last entry; finish it with ${resume}` : `finish it with ${resume}, or verify it with --allow-open to check it up to its last entry`;
     if (seal && lstatOrUndefined(join(caseDir, MANIFEST_TEMP_FILE))?.isFile()) {
       // Closing makes this temp file before it appends case.closed and renames it into place
@@ -213,6 +216,7 @@ async function checkManifest(
     }
     notClosed.report({
       kind: 'not-closed',
+      ...(last ? { entrySeq: last.seq } : {}),
       path,
       message: `the case is not closed (its ledger ends in ${last?.type ?? 'no entry'}, not case.closed, and there is no manifest.json): entries cut from its end could not be noticed; ${remedy}`,
     });
@@ -259,7 +263,8 @@ async function checkManifest(
     return false;
   }
   if (caseId !== undefined && manifest.caseId !== caseId) {
-    fail({ kind: 'manifest-mismatch', path, message: `manifest.json is for case ${manifest.caseId}, the ledger for ${caseId}` });
+    // Either id may be anything a tampered file says (a manifest's need not even be text).
+    fail({ kind: 'manifest-mismatch', path, message: `manifest.json is for case ${showUntrusted(String(manifest.caseId))}, the ledger for ${showUntrusted(caseId)}` });
   }
   const head = manifest.ledgerHead;
   const atHead = entries.find((e) => e.seq === head.seq);
@@ -282,7 +287,12 @@ async function checkManifest(
   const expected = afterSeal.some((e) => ITEM_ENTRY_TYPES.has(e.type)) ? collectEvidenceItems(entries.filter((e) => e.seq <= head.seq)) : items;
   if (!sameJson({ f: manifest.files, a: manifest.artifacts }, { f: expected.files, a: expected.artifacts })) {
     const which = itemDifference(manifest, expected);
-    fail({ kind: 'manifest-mismatch', path, message: `the evidence listed in manifest.json differs from what the ledger records${which ? `: ${which}` : ' (in the order or repetition of its items)'}` });
+    fail({
+      kind: 'manifest-mismatch',
+      ...(which?.entrySeq !== undefined ? { entrySeq: which.entrySeq } : {}),
+      path,
+      message: `the evidence listed in manifest.json differs from what the ledger records${which ? `: ${which.message}` : ' (in the order or repetition of its items)'}`,
+    });
   }
   // The records of the off-machine copy are appended after the seal (copy-records.ts); any other
   // entry there means the ledger was extended behind the manifest's back.
@@ -309,7 +319,7 @@ function otherKeyMessage(manifest: Manifest, publicKey: string, caseId: string |
   if (typeof manifest.publicKey !== 'string') return `manifest.json names no public key; the ledger pins ${pinned}`;
   const named = formatFingerprint(fingerprintOf(manifest.publicKey));
   if (caseId !== undefined && typeof manifest.caseId === 'string' && manifest.caseId !== caseId) {
-    return `manifest.json is for case ${manifest.caseId}, signed with key ${named}; the ledger is case ${caseId}'s, pinning ${pinned}: another case's manifest was put in its place`;
+    return `manifest.json is for case ${showUntrusted(manifest.caseId)}, signed with key ${named}; the ledger is case ${showUntrusted(caseId)}'s, pinning ${pinned}: another case's manifest was put in its place`;
   }
   return `manifest.json names key ${named}, but the ledger pins ${pinned}: the manifest was signed with another key (compare both with the fingerprint collect printed; --expect-key checks the ledger's)`;
 }
@@ -356,7 +366,7 @@ async function checkFiles(caseDir: string, entries: readonly LedgerEntry[], entr
     const { path, sha256, size } = entry.data as unknown as EvidenceRecord;
     const before = recorded.get(path);
     if (before && before.sha256 !== sha256) {
-      fail({ kind: 'changed-file', entrySeq: entry.seq, path, message: `${path} is recorded twice with different hashes (entries ${before.seq} and ${entry.seq})` });
+      fail({ kind: 'changed-file', entrySeq: entry.seq, path, message: `${showUntrusted(path)} is recorded twice with different hashes (entries ${before.seq} and ${entry.seq})` });
     }
     if (!before) recorded.set(path, { sha256, size, seq: entry.seq });
     latest.set(path, entry);
@@ -367,7 +377,7 @@ async function checkFiles(caseDir: string, entries: readonly LedgerEntry[], entr
       kind: 'recovered-file',
       entrySeq: entry.seq,
       path,
-      message: `${path} was found unrecorded after an interrupted run and recorded when the case was resumed (entry ${entry.seq}): its hash is checked, but its content before then is not attested`,
+      message: `${showUntrusted(path)} was found unrecorded after an interrupted run and recorded when the case was resumed (entry ${entry.seq}): its hash is checked, but its content before then is not attested`,
     });
   }
 
@@ -395,6 +405,9 @@ async function checkFiles(caseDir: string, entries: readonly LedgerEntry[], entr
   // Missing files, to recognise one renamed or moved within evidence/ by its bytes.
   const missing: MissingFile[] = [];
   files.forEach(([path, want], i) => {
+    // The path as messages show it: a recorded path passed evidenceRecordProblem, but bidi and
+    // other invisible characters are allowed in a name and are escaped here (untrusted-text.ts).
+    const shown = showUntrusted(path);
     const got = found[i]!;
     const link = links[i];
     if (link) {
@@ -402,23 +415,23 @@ async function checkFiles(caseDir: string, entries: readonly LedgerEntry[], entr
         kind: 'changed-file',
         entrySeq: want.seq,
         path,
-        message: `${path} (recorded in entry ${want.seq}) is reached through ${link.folder}, a symlink to ${link.target}: it is not stored in the case folder, so it was not checked`,
+        message: `${shown} (recorded in entry ${want.seq}) is reached through ${showUntrusted(link.folder)}, a symlink to ${showUntrusted(link.target)}: it is not stored in the case folder, so it was not checked`,
       });
     } else if (got.state === 'missing') {
-      const problem = fail({ kind: 'missing-file', entrySeq: want.seq, path, message: `${path} (recorded in entry ${want.seq}) is missing` });
+      const problem = fail({ kind: 'missing-file', entrySeq: want.seq, path, message: `${shown} (recorded in entry ${want.seq}) is missing` });
       missing.push({ path, ...want, problem });
     } else if (got.state === 'unreadable') {
-      fail({ kind: 'unreadable', entrySeq: want.seq, path, message: `${path} (recorded in entry ${want.seq}) cannot be read, so it was not checked: ${got.error}` });
+      fail({ kind: 'unreadable', entrySeq: want.seq, path, message: `${shown} (recorded in entry ${want.seq}) cannot be read, so it was not checked: ${got.error}` });
     } else if (got.state === 'not-a-file') {
       // What is there instead (a symlink names its target), as for the ledger.
       const what = notARegularFile(join(caseDir, ...path.split('/')));
-      fail({ kind: 'changed-file', entrySeq: want.seq, path, message: `${path} is no longer a regular file${what ? ` (it is ${what})` : ''}: the file recorded in entry ${want.seq} was replaced` });
+      fail({ kind: 'changed-file', entrySeq: want.seq, path, message: `${shown} is no longer a regular file${what ? ` (it is ${what})` : ''}: the file recorded in entry ${want.seq} was replaced` });
     } else if (got.sha256 !== want.sha256 || got.size !== want.size) {
       fail({
         kind: 'changed-file',
         entrySeq: want.seq,
         path,
-        message: `${path} does not match entry ${want.seq}: sha256 ${got.sha256} (${got.size} bytes), recorded ${want.sha256} (${want.size} bytes)`,
+        message: `${shown} does not match entry ${want.seq}: sha256 ${got.sha256} (${got.size} bytes), recorded ${want.sha256} (${want.size} bytes)`,
       });
     } else {
       verified++;
@@ -434,31 +447,33 @@ async function checkFiles(caseDir: string, entries: readonly LedgerEntry[], entr
           entrySeq: want.seq,
           path,
           message: temp
-            ? `${path} matches entry ${want.seq}; its second name is ${temp}, the temp name of that write, left by an interrupted run (removed on resume)`
-            : `${path} matches entry ${want.seq} but has ${got.links} names on its filesystem (hard links): another name, perhaps outside the case folder, can change its bytes after this check; keep the case on storage only the custodian can write, or copy it (cp without -l)`,
+            ? `${shown} matches entry ${want.seq}; its second name is ${showUntrusted(temp)}, the temp name of that write, left by an interrupted run (removed on resume)`
+            : `${shown} matches entry ${want.seq} but has ${got.links} names on its filesystem (hard links): another name, perhaps outside the case folder, can change its bytes after this check; keep the case on storage only the custodian can write, or copy it (cp without -l)`,
         });
       }
     }
   });
 
   const unlisted = (path: string, cause: unknown) =>
-    fail({ kind: 'unreadable', path, message: `${path} cannot be listed, so a file in it that no entry records could not be looked for: ${(cause as Error).message}` });
+    fail({ kind: 'unreadable', path, message: `${showUntrusted(path)} cannot be listed, so a file in it that no entry records could not be looked for: ${(cause as Error).message}` });
   // A symlinked item folder is listed as a file; if recorded files lie under it, it is named above.
   const named = new Set(links.map((link) => link?.folder));
   for (const path of await listFiles(caseDir, EVIDENCE_DIR, unlisted)) {
     if (!recorded.has(path) && !named.has(path)) {
+      // A name found on disk: anything a file may be called.
+      const shown = showUntrusted(path);
       const moved = missing.length > 0 ? await recordedBytesOf(caseDir, path, missing) : undefined;
       if (!moved) {
-        fail({ kind: 'unrecorded-file', path, message: `${path} is in the case folder but no ledger entry records it` });
+        fail({ kind: 'unrecorded-file', path, message: `${shown} is in the case folder but no ledger entry records it` });
         continue;
       }
       // Said on both: counsel reads an accident of a rename, not a file lost and one planted.
       fail({
         kind: 'unrecorded-file',
         path,
-        message: `${path} is in the case folder but no ledger entry records it: it holds the bytes entry ${moved.seq} records for ${moved.path}, which is missing (the file was renamed or moved)`,
+        message: `${shown} is in the case folder but no ledger entry records it: it holds the bytes entry ${moved.seq} records for ${showUntrusted(moved.path)}, which is missing (the file was renamed or moved)`,
       });
-      moved.problem.message += `: its recorded bytes are at ${path} (the file was renamed or moved)`;
+      moved.problem.message += `: its recorded bytes are at ${shown} (the file was renamed or moved)`;
     }
   }
   return verified;
@@ -522,12 +537,12 @@ async function checkCaseRoot(caseDir: string, warn: Report, imageDirs: ReadonlyS
     } else if (name === LOCK_FILE) {
       warn({ kind: 'lock-present', path: name, message: closed ? await staleLockMessage(caseDir) : 'the case is open in a run, or its last run was interrupted (.lock is present)' });
     } else if (!known.has(name) && !/^report\.[A-Za-z0-9]+$/.test(name)) {
-      warn({ kind: 'unknown-file', path: name, message: `${name} at the case root is not part of the case (ignored)` });
+      warn({ kind: 'unknown-file', path: name, message: `${showUntrusted(name)} at the case root is not part of the case (ignored)` });
     }
   }
   // Not evidence: a leftover write that cannot be listed leaves nothing to warn about.
   for (const path of await listFiles(caseDir, PARTIAL_DIR, () => undefined)) {
-    warn({ kind: 'leftover-partial', path, message: `${path} is an incomplete write from an interrupted run (not evidence; removed on resume)` });
+    warn({ kind: 'leftover-partial', path, message: `${showUntrusted(path)} is an incomplete write from an interrupted run (not evidence; removed on resume)` });
   }
 }
 
@@ -537,7 +552,7 @@ async function checkCaseRoot(caseDir: string, warn: Report, imageDirs: ReadonlyS
  */
 async function staleLockMessage(caseDir: string): Promise<string> {
   const holder = await readLockHolder(join(caseDir, LOCK_FILE));
-  const by = holder ? ` (written by pid ${holder.pid} on host ${holder.host})` : '';
+  const by = holder ? ` (written by pid ${holder.pid} on host ${showUntrusted(holder.host)})` : '';
   return (
     `.lock on a closed case${by} is stale: a closed case is not being collected, so a run left it without removing it (unless a custody copy-case, or a collect --resume reopening the case, holds it on that host right now). ` +
     'It is harmless to verify and does not change this verdict; if no such run is going, the custodian may delete it from the original folder (leave it on a copy or write-protected media)'

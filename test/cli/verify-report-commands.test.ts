@@ -202,7 +202,7 @@ describe('custody verify: closed cases, expected key and head', () => {
     await rm(join(open.caseDir, '.partial'));
     const run = await custody(['verify', open.caseDir]);
     expect(run.code).toBe(EXIT.VERIFY_FAILED);
-    expect(run.stdout).toMatch(/first problem: manifest\.json: the case is not closed \(its ledger ends in evidence\.stored.*\[not-closed\]/);
+    expect(run.stdout).toMatch(/first problem: manifest\.json \(ledger\.jsonl entry 2\): the case is not closed \(its ledger ends in evidence\.stored.*\[not-closed\]/);
     expect(run.stdout).not.toContain('manifest of a closed case was removed');
   });
 
@@ -239,12 +239,12 @@ describe('custody verify: closed cases, expected key and head', () => {
     const strict = await custody(['verify', open.caseDir]);
     expect(strict.code).toBe(EXIT.VERIFY_FAILED);
     expect(strict.stdout).toContain(
-      'first problem: manifest.json: the case is not closed (its ledger ends in evidence.stored, not case.closed, and there is no manifest.json): entries cut from its end could not be noticed; finish it with custody collect --case IR-2026-0043 --resume, or verify it with --allow-open to check it up to its last entry [not-closed]',
+      'first problem: manifest.json (ledger.jsonl entry 2): the case is not closed (its ledger ends in evidence.stored, not case.closed, and there is no manifest.json): entries cut from its end could not be noticed; finish it with custody collect --case IR-2026-0043 --resume, or verify it with --allow-open to check it up to its last entry [not-closed]',
     );
     const allowed = await custody(['verify', '--allow-open', open.caseDir]);
     expect(allowed.code).toBe(EXIT.OK);
     expect(allowed.stdout).toMatch(/ledger head: 2:[0-9a-f]{64} \(the case is not closed\)/);
-    expect(allowed.stdout).toContain('warning: manifest.json: the case is not closed');
+    expect(allowed.stdout).toContain('warning: manifest.json (ledger.jsonl entry 2): the case is not closed');
     // The warning does not tell the examiner to add the option they gave; it ends in its kind,
     // as an error's line does, to look up in docs/verify.md.
     expect(allowed.stdout).toMatch(/the case is not closed .*it was checked up to its last entry; finish it with custody collect --case IR-2026-0043 --resume \[not-closed\]$/m);

@@ -1,9 +1,12 @@
-import { mkdtemp, rm } from 'node:fs/promises';
+import { createPrivateKey } from 'node:crypto';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, expect } from 'vitest';
 import { CustodyError } from '../../src/core/errors.js';
 import { openCase, type CaseHandle, type OpenCaseOptions } from '../../src/custody/index.js';
+import { signManifest, type Manifest, type UnsignedManifest } from '../../src/custody/manifest.js';
+import { signingKeyFrom } from '../../src/custody/signing-key.js';
 
 /** A scratch folder with separate cases and keys folders, as a real deployment has. */
 export interface Scratch {
@@ -116,4 +119,16 @@ export async function buildClosedCase(scratch: Scratch, overrides: Partial<OpenC
     ],
   });
   return kase;
+}
+
+/** The manifest.json of a closed case without its signature, to be changed and signed again. */
+export async function unsignedManifestOf(kase: CaseHandle): Promise<UnsignedManifest> {
+  const { signature: _signature, ...rest } = JSON.parse(await readFile(join(kase.caseDir, 'manifest.json'), 'utf8')) as Manifest;
+  return rest;
+}
+
+/** Writes `changed` as the case's manifest.json signed with the case's own key, so only its contents can differ. */
+export async function resignManifest(kase: CaseHandle, changed: UnsignedManifest): Promise<void> {
+  const pem = await readFile(kase.keyPath, 'utf8');
+  await writeFile(join(kase.caseDir, 'manifest.json'), JSON.stringify(signManifest(changed, signingKeyFrom(createPrivateKey(pem)))));
 }

@@ -3,14 +3,10 @@
  * (the key holder signed other contents): verify names the first item that differs, so the
  * examiner need not diff the two by hand to learn which file or artefact it is.
  */
-import { createPrivateKey } from 'node:crypto';
-import { readFile, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
 import { beforeEach, describe, expect, it } from 'vitest';
-import { signManifest, type Manifest, type UnsignedManifest } from '../../src/custody/manifest.js';
-import { caseKeyPath, signingKeyFrom } from '../../src/custody/signing-key.js';
+import type { UnsignedManifest } from '../../src/custody/manifest.js';
 import { verifyCase, type CaseHandle } from '../../src/custody/index.js';
-import { buildClosedCase, useScratch } from './helpers.js';
+import { buildClosedCase, resignManifest, unsignedManifestOf, useScratch } from './helpers.js';
 
 // buildClosedCase: 3-4 evidence.stored (instance.json, console-output.log), 7-8 artifact.recorded.
 const INSTANCE_JSON = 'evidence/ev-aaaaaaaaaaaa/instance.json';
@@ -18,14 +14,9 @@ const INSTANCE_JSON = 'evidence/ev-aaaaaaaaaaaa/instance.json';
 describe('verify: a signed manifest that lists other evidence than the ledger', () => {
   const scratch = useScratch();
   let kase: CaseHandle;
-  let manifestPath: string;
   let manifest: UnsignedManifest;
 
-  /** Writes `changed` signed with the case's own key, so only its contents can differ. */
-  const resign = async (changed: UnsignedManifest) => {
-    const pem = await readFile(caseKeyPath(scratch.keysDir, 'IR-2026-0042'), 'utf8');
-    await writeFile(manifestPath, JSON.stringify(signManifest(changed, signingKeyFrom(createPrivateKey(pem)))));
-  };
+  const resign = (changed: UnsignedManifest) => resignManifest(kase, changed);
   const mismatch = async () => {
     const result = await verifyCase(kase.caseDir);
     expect(result.problems.map((p) => [p.kind, p.path])).toEqual([['manifest-mismatch', 'manifest.json']]);
@@ -34,9 +25,7 @@ describe('verify: a signed manifest that lists other evidence than the ledger', 
 
   beforeEach(async () => {
     kase = await buildClosedCase(scratch);
-    manifestPath = join(kase.caseDir, 'manifest.json');
-    const { signature: _signature, ...rest } = JSON.parse(await readFile(manifestPath, 'utf8')) as Manifest;
-    manifest = rest;
+    manifest = await unsignedManifestOf(kase);
     await resign(manifest);
     expect((await verifyCase(kase.caseDir)).ok).toBe(true);
   });
