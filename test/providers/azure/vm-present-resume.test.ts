@@ -99,10 +99,14 @@ describe('a resume of a VM still there, after earlier runs asked for its disks b
     const taken = ofCase(caseId).snapshots;
     expect(taken).toHaveLength(2);
 
+    const before = fx.lab.armLog.length;
     const resumed = await resumeCollected(fx, caseId);
     expect(resumed.filter((e) => NEW_REQUESTS.includes(e.type))).toEqual([]);
-    // The resume looked for the point by its id and says it is not there.
-    expect(resumed.filter((e) => e.type === 'step.failed').map((e) => e.data)).toEqual([expect.objectContaining({ step: 'adopt-restore-point', restorePointId: point, error: expect.objectContaining({ code: 'E_NOT_FOUND' }) })]);
+    // The ledger shows the point refused, never made: the resume does not look for it, and
+    // records no failure for an absence the ledger already explains.
+    expect(first.filter((e) => e.type === 'step.failed').map((e) => e.data)).toEqual([expect.objectContaining({ step: 'restore-point', restorePointId: point })]);
+    expect(resumed.filter((e) => e.type === 'step.failed')).toEqual([]);
+    expect(fx.lab.armLog.slice(before).filter((x) => x.operation === 'restorePoints.get')).toEqual([]);
     expect(resumed.filter((e) => e.type === 'snapshot.adopted').map((e) => e.data.snapshotId).sort()).toEqual(taken);
     expect(resumed.filter((e) => e.type === 'consistency.chosen').map((e) => e.data.mode)).toEqual(['per-disk']);
     expect(ofCase(caseId)).toEqual({ snapshots: taken, restorePoints: [] });
