@@ -332,12 +332,15 @@ export async function collectAzureTarget(ctx: AzureRunContext, target: AzureTarg
       const carried = point && snapshots ? `${point} and ${snapshots} were carried through, each disk once (${hashed} of ${disks.length} disks copied and hashed)` : point ? `${point} was carried through (${hashed} of ${disks.length} disks copied and hashed)` : `${snapshots} were carried through (${hashed} of ${disks.length} copied and hashed)`;
       problems.unshift(`${vmGone.message}; ${carried}`);
     }
+    // Snapshots a stopped run left being made, as a restore point stopped mid-creation: a resume adopts them.
+    const snapshotsLeft = states.flatMap((s) => (s.leftInAzure ? [s.leftInAzure] : []));
+    problems.unshift(...snapshotsLeft);
     if (pointLeft) problems.unshift(pointLeft);
     const unique = [...new Set(evidenceIds)];
     if (problems.length === 0 && hashed === disks.length) return { target: label, status: 'collected', evidenceIds: unique };
     const preserved = all.filter((r) => r.preserved).length;
-    // A restore point that may still be being made is not "nothing preserved": a resume adopts it.
-    if (preserved === 0 && disks.length > 0 && !pointLeft) return { target: label, status: 'failed', reason: `no disk was preserved: ${problems.join('; ')}`, evidenceIds: unique };
+    // A restore point or snapshot that may still be being made is not "nothing preserved": a resume adopts it.
+    if (preserved === 0 && disks.length > 0 && !pointLeft && snapshotsLeft.length === 0) return { target: label, status: 'failed', reason: `no disk was preserved: ${problems.join('; ')}`, evidenceIds: unique };
     const error = all.map((r) => r.error).find((e) => e !== undefined);
     return { target: label, status: 'partial', reason: problems.join('; ') || `${hashed} of ${disks.length} disks copied and hashed`, ...(error ? { error: error.toRecord() } : {}), evidenceIds: unique };
   } finally {
