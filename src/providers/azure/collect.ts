@@ -203,6 +203,15 @@ export async function collectAzureTarget(ctx: AzureRunContext, target: AzureTarg
     let states: SnapshotState[] = [];
     // A restore point asked for that Azure may still be making: why the target is partial.
     let pointLeft: string | undefined;
+    // The per-disk problems that only restate `pointLeft` or a snapshot's `leftInAzure`: shared
+    // with any other target of the disk, and left out of this target's own reason, which says it once.
+    const restated = new Set<string>();
+    const diskProblem = (evidenceId: string, problem: string, restatesLeft: boolean) => {
+      resultOf(evidenceId).problems.push(problem);
+      if (restatesLeft) restated.add(problem);
+    };
+    // A VM gone: the restore point an earlier run asked for was not carried through in this run.
+    let pointNotCarried = false;
     // The disks this run snapshots (adopting by name what an earlier run of the case made).
     let bySnapshot: DiskFacts[] = [];
     // A VM still there whose disks earlier runs of the case asked per-disk snapshots of (and
@@ -212,7 +221,7 @@ export async function collectAzureTarget(ctx: AzureRunContext, target: AzureTarg
       keptPoint = carrying.point;
       if (carrying.pointLeft) {
         pointLeft = carrying.pointLeft.reason;
-        for (const disk of carrying.pointLeft.disks) resultOf(evidenceIdOf(disk)).problems.push(`disk ${disk.id}: ${carrying.pointLeft.reason}`);
+        for (const disk of carrying.pointLeft.disks) diskProblem(evidenceIdOf(disk), `disk ${disk.id}: ${carrying.pointLeft.reason}`, true);
       }
     } else if (vmFacts && own.length > 0) {
       // Only the disks this VM collects: one another target collects is not one it failed to describe.
@@ -239,7 +248,7 @@ export async function collectAzureTarget(ctx: AzureRunContext, target: AzureTarg
           // No per-disk fallback after a stop: the restore point carries on, and a resume adopts it.
           sources = [];
           if (taken.leftInAzure) pointLeft = taken.leftInAzure;
-          for (const disk of described) resultOf(evidenceIdOf(disk)).problems.push(`disk ${disk.id}: ${taken.stopped.message}`);
+          for (const disk of described) diskProblem(evidenceIdOf(disk), `disk ${disk.id}: ${taken.stopped.message}`, pointLeft !== undefined);
         } else if ('unsettled' in taken) {
           // Nor after a point Azure may still be making: the disks are preserved once, by it.
           sources = [];
@@ -274,7 +283,8 @@ export async function collectAzureTarget(ctx: AzureRunContext, target: AzureTarg
           const why = 'stopped' in taken ? taken.stopped.message : 'unsettled' in taken ? taken.reason : `${taken.fallback}; no snapshot is taken in its place of a VM that is gone`;
           if ('unsettled' in taken) pointLeft = taken.reason;
           else if ('stopped' in taken && taken.leftInAzure) pointLeft = taken.leftInAzure;
-          for (const disk of viaPoint) resultOf(evidenceIdOf(disk)).problems.push(`disk ${disk.id}: ${why}`);
+          pointNotCarried = true;
+          for (const disk of viaPoint) diskProblem(evidenceIdOf(disk), `disk ${disk.id}: ${why}`, pointLeft !== undefined);
         }
       }
       if (snapshotsWhy && bySnapshot.length > 0) {
@@ -296,7 +306,7 @@ export async function collectAzureTarget(ctx: AzureRunContext, target: AzureTarg
       // disk was not described in this run (its VM gone).
       evidenceIds.push(source.evidenceId);
     }
-    for (const state of states.filter((s) => s.status === 'failed')) resultOf(state.plan.evidenceId).problems.push(`snapshot of ${state.plan.disk.id}: ${state.error?.message}`);
+    for (const state of states.filter((s) => s.status === 'failed')) diskProblem(state.plan.evidenceId, `snapshot of ${state.plan.disk.id}: ${state.error?.message}`, state.leftInAzure !== undefined);
     for (const result of exports) {
       const disk = resultOf(result.evidenceId);
       const error = result.error ?? result.grantOpen?.error;
@@ -323,13 +333,16 @@ export async function collectAzureTarget(ctx: AzureRunContext, target: AzureTarg
       if (shared.described || shared.preserved) evidenceIds.push(evidenceIdOf(disk));
       all.push({ ...shared, problems: shared.problems.map((p) => `${p} (collected for the case by ${by})`) });
     }
-    problems.push(...all.flatMap((r) => r.problems));
+    problems.push(...all.flatMap((r) => r.problems).filter((p) => !restated.has(p)));
     const hashed = all.filter((r) => r.hashed).length;
     // Never collected: the VM itself could not be read again.
     if (vmGone) {
       const point = keptPoint && keptPoint.disks.length > 0 ? `the restore point an earlier run of the case asked for (${keptPoint.restorePointId})` : undefined;
       const snapshots = earlier.length > 0 ? 'the snapshots an earlier run of the case took of its disks' : undefined;
-      const carried = point && snapshots ? `${point} and ${snapshots} were carried through, each disk once (${hashed} of ${disks.length} disks copied and hashed)` : point ? `${point} was carried through (${hashed} of ${disks.length} disks copied and hashed)` : `${snapshots} were carried through (${hashed} of ${disks.length} copied and hashed)`;
+      const count = `${hashed} of ${disks.length} disks copied and hashed`;
+      const carried = point && pointNotCarried
+        ? snapshots ? `${snapshots} were carried through; ${point} was not (${count})` : `${point} was not carried through in this run (${count})`
+        : point && snapshots ? `${point} and ${snapshots} were carried through, each disk once (${count})` : point ? `${point} was carried through (${count})` : `${snapshots} were carried through (${hashed} of ${disks.length} copied and hashed)`;
       problems.unshift(`${vmGone.message}; ${carried}`);
     }
     // Snapshots a stopped run left being made, as a restore point stopped mid-creation: a resume adopts them.

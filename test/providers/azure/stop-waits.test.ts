@@ -63,8 +63,8 @@ describe('an Azure run stopped while its snapshots are being made', () => {
     const left = asked.map((id) => `snapshot ${id} was asked for and may still be being made; a resume adopts it`);
     expect(failed.map((e) => e.data.leftInAzure)).toEqual(left);
     expect(outcome.status).toBe('partial');
-    expect(outcome.reason!.startsWith(`${left.join('; ')}; `), outcome.reason).toBe(true);
-    expect(outcome.reason).toContain('stopped waiting for snapshot');
+    // Each said once: the stop's step.failed says the run was cancelled.
+    expect(outcome.reason).toBe(left.join('; '));
     // Nothing was deleted: both snapshots are still being made.
     expect(ofCase(caseId).snapshots).toHaveLength(2);
     await kase.release();
