@@ -11,7 +11,8 @@
  * a disk earlier runs asked for both ways is carried once (carry-once.ts), and so is a VM still
  * there, whatever the run's consistency now. A restore point Azure may still be making is never
  * abandoned for snapshots: the target is partial, a resume adopts it. A point without a disk
- * restore point of some disk carries the others; only that disk is snapshotted.
+ * restore point of some disk carries the others; only that disk is snapshotted. A disk detached
+ * from a VM still there since an earlier run preserved it is carried from what that run asked for.
  */
 import { evidenceIdFor } from '../../core/case-id.js';
 import { historyOf } from '../../core/case-history.js';
@@ -24,7 +25,7 @@ import { describeDisk, describeNics, describeVm, type DiskFacts, type VmFacts } 
 import { diskLedger, earlierSnapshotRequests, type DiskLedgerState, type EarlierSnapshotRequest } from './disk-ledger.js';
 import { exportSources, snapshotExportSource, type ExportSource } from './export.js';
 import { earlierRestorePointRequest, findKeptRestorePoint } from './kept-restore-point.js';
-import { carryEarlierRuns, carryOnce, EARLIER_SNAPSHOTS, earlierSnapshotsOf, type KeptPoint } from './carry-once.js';
+import { carryEarlierRuns, carryOnce, detachedSince, EARLIER_SNAPSHOTS, earlierSnapshotsOf, type KeptPoint } from './carry-once.js';
 import { restorePointUnsupported, takeRestorePoint } from './restore-point.js';
 import { resourceKey, sameResource } from './resource-id.js';
 import { awaitSnapshots, planSnapshot, requestSnapshots, type SnapshotState } from './snapshots.js';
@@ -160,6 +161,10 @@ export async function collectAzureTarget(ctx: AzureRunContext, target: AzureTarg
   }
 
   const evidenceIdOf = (disk: Pick<DiskFacts, 'id'>) => evidenceIdFor(recorder.caseId, resourceKey(disk.id));
+  // A VM still there: the disks earlier runs of the case preserved (or asked to) that have left it
+  // since are carried through all the same, from what those runs asked for (carry-once.ts).
+  const detached = vmFacts ? detachedSince(recorder, label, evidenceIdOf, vmFacts.disks) : [];
+  disks = [...disks, ...detached.map((d) => d.disk)];
   const { own, covered, settle } = claimDisks(ctx, label, disks);
   try {
     for (const { disk, by, earlier } of covered) {
@@ -171,8 +176,19 @@ export async function collectAzureTarget(ctx: AzureRunContext, target: AzureTarg
     const results = new Map(own.map((disk) => [evidenceIdOf(disk), { described: false, preserved: false, hashed: false, problems: [] } as DiskResult]));
     const resultOf = (evidenceId: string) => results.get(evidenceId)!;
     const described: DiskFacts[] = [];
+    // The detached disks this target carries: not described again, nothing new asked of them.
+    const detachedOwn: DiskFacts[] = [];
     for (const disk of own) {
       const evidenceId = evidenceIdOf(disk);
+      const left = detached.find((d) => evidenceIdOf(d.disk) === evidenceId);
+      if (left) {
+        detachedOwn.push(left.disk);
+        resultOf(evidenceId).described = historyOf(recorder).storedName(evidenceId, 'disk.json') !== undefined;
+        const reason = `the disk is no longer attached to the VM (detached since an earlier run of the case preserved it, or asked to): what that run asked for is carried through, nothing new is asked of a disk that left the VM`;
+        // Asked both ways: carryOnce names which is carried, and says why.
+        if (left.asked.length === 1) await recorder.record('disk.carried', { disk: disk.id, evidenceId, carried: left.asked[0], detached: true, reason }, label);
+        continue;
+      }
       const asked = earlier.find((r) => r.evidenceId === evidenceId)?.disk ?? keptPoint?.disks.find((d) => evidenceIdOf(d) === evidenceId);
       if (vmGone && asked) {
         // Not read again: the snapshot or disk restore point is adopted by the facts its request
@@ -216,7 +232,9 @@ export async function collectAzureTarget(ctx: AzureRunContext, target: AzureTarg
     let bySnapshot: DiskFacts[] = [];
     // A VM still there whose disks earlier runs of the case asked per-disk snapshots of (and
     // perhaps its restore point too): each disk is carried once from what they asked for.
-    const carrying = vmFacts && own.length > 0 ? await carryEarlierRuns(recorder, clients, label, evidenceIdOf, described) : undefined;
+    // The disks this run preserves: those it described, and those it carries though detached.
+    const kept = [...described, ...detachedOwn];
+    const carrying = vmFacts && own.length > 0 ? await carryEarlierRuns(recorder, clients, label, evidenceIdOf, kept) : undefined;
     if (carrying) {
       keptPoint = carrying.point;
       if (carrying.pointLeft) {
@@ -230,11 +248,11 @@ export async function collectAzureTarget(ctx: AzureRunContext, target: AzureTarg
       // point adopted, or its snapshots (never a point beside them: the disks preserved twice).
       const pointAsked = earlierRestorePointRequest(recorder, label) !== undefined;
       const perDiskNow = config.consistency === 'per-disk';
-      const snapshotsAsked = earlierSnapshotsOf(recorder, label, evidenceIdOf, described).length > 0;
+      const snapshotsAsked = earlierSnapshotsOf(recorder, label, evidenceIdOf, kept).length > 0;
       const unsupported = perDiskNow && !pointAsked ? 'azure.consistency is per-disk' : restorePointUnsupported(mine, described) ?? (snapshotsAsked ? EARLIER_SNAPSHOTS : undefined);
       let fallback = unsupported;
       if (!unsupported) {
-        const taken = await takeRestorePoint(recorder, clients, config, vmFacts, described, evidenceIdOf, targetEvidence, timing, undefined, perDiskNow);
+        const taken = await takeRestorePoint(recorder, clients, config, vmFacts, kept, evidenceIdOf, targetEvidence, timing, undefined, perDiskNow);
         if ('sources' in taken) {
           sources = taken.sources;
           const adoptedWhy = perDiskNow ? { reason: 'an earlier run of the case asked for this restore point: it is carried through, not preserved a second time by per-disk snapshots (azure.consistency is per-disk now)' } : {};
@@ -248,7 +266,7 @@ export async function collectAzureTarget(ctx: AzureRunContext, target: AzureTarg
           // No per-disk fallback after a stop: the restore point carries on, and a resume adopts it.
           sources = [];
           if (taken.leftInAzure) pointLeft = taken.leftInAzure;
-          for (const disk of described) diskProblem(evidenceIdOf(disk), `disk ${disk.id}: ${taken.stopped.message}`, pointLeft !== undefined);
+          for (const disk of kept) diskProblem(evidenceIdOf(disk), `disk ${disk.id}: ${taken.stopped.message}`, pointLeft !== undefined);
         } else if ('unsettled' in taken) {
           // Nor after a point Azure may still be making: the disks are preserved once, by it.
           sources = [];
@@ -256,8 +274,8 @@ export async function collectAzureTarget(ctx: AzureRunContext, target: AzureTarg
         } else fallback = taken.fallback;
       }
       if (!sources) {
-        bySnapshot = described;
-        await recorder.record('consistency.chosen', { mode: 'per-disk', reason: `${fallback}: one incremental snapshot per disk, each crash-consistent on its own, not consistent across disks`, disks: described.map((d) => d.id) }, label);
+        bySnapshot = kept;
+        await recorder.record('consistency.chosen', { mode: 'per-disk', reason: `${fallback}: one incremental snapshot per disk, each crash-consistent on its own, not consistent across disks`, disks: kept.map((d) => d.id) }, label);
       }
     } else if (!vmGone) bySnapshot = described;
     // The VM is gone: the disks its restore point holds are carried through as a normal run
@@ -294,7 +312,7 @@ export async function collectAzureTarget(ctx: AzureRunContext, target: AzureTarg
     sources ??= [];
     if (bySnapshot.length > 0) {
       const plans = bySnapshot.map((disk) => planSnapshot(config, recorder.caseId, disk, evidenceIdOf(disk), label));
-      states = await requestSnapshots(recorder, clients, plans, label, { adoptOnly: vmGone !== undefined, ...(ctx.signal ? { signal: ctx.signal } : {}) });
+      states = await requestSnapshots(recorder, clients, plans, label, { adoptOnly: (plan) => (vmGone ? 'its VM is gone' : detachedOwn.some((d) => evidenceIdOf(d) === plan.evidenceId) ? 'it is no longer attached to the VM' : undefined), ...(ctx.signal ? { signal: ctx.signal } : {}) });
       await awaitSnapshots(recorder, clients, states, label, timing);
       sources = [...sources, ...states.filter((s) => s.status === 'succeeded').map((s) => snapshotExportSource(clients, s))];
     }

@@ -130,11 +130,12 @@ function snapshotId(plan: SnapshotPlan): string {
 }
 
 /**
- * Adopts or requests one snapshot per plan. Records before and after every PUT. `adoptOnly`: a
- * snapshot the case does not hold is not requested (its VM is gone: a disk left behind no longer
- * holds what the case set out to preserve); that disk is a failed step instead.
+ * Adopts or requests one snapshot per plan. Records before and after every PUT. `adoptOnly`: for a
+ * plan it gives a reason for, a snapshot the case does not hold is not requested (its VM is gone,
+ * or the disk left it: the disk no longer holds what the case set out to preserve); that disk is a
+ * failed step instead, naming the reason.
  */
-export async function requestSnapshots(recorder: CaseRecorder, clients: AzureClients, plans: SnapshotPlan[], target: string, options: { adoptOnly?: boolean; signal?: AbortSignal } = {}): Promise<SnapshotState[]> {
+export async function requestSnapshots(recorder: CaseRecorder, clients: AzureClients, plans: SnapshotPlan[], target: string, options: { adoptOnly?: (plan: SnapshotPlan) => string | undefined; signal?: AbortSignal } = {}): Promise<SnapshotState[]> {
   const states: SnapshotState[] = [];
   const listing = await existingSnapshots(clients, plans, options.signal);
   if ('error' in listing) {
@@ -153,8 +154,9 @@ export async function requestSnapshots(recorder: CaseRecorder, clients: AzureCli
   for (const plan of plans) {
     const id = snapshotId(plan);
     const listed = existing.get(resourceKey(id));
-    if (!listed && options.adoptOnly) {
-      const error = new CustodyError('E_NOT_FOUND', `the case holds no snapshot of ${plan.disk.id} (${id} is not there): its VM is gone, and the disk is not snapshotted again`, { resource: id });
+    const adoptOnly = options.adoptOnly?.(plan);
+    if (!listed && adoptOnly) {
+      const error = new CustodyError('E_NOT_FOUND', `the case holds no snapshot of ${plan.disk.id} (${id} is not there): ${adoptOnly}, and the disk is not snapshotted again`, { resource: id });
       await recorder.record('step.failed', { step: 'snapshot', disk: plan.disk.id, snapshotId: id, error: error.toRecord() }, target);
       states.push({ plan, id, status: 'failed', error });
       continue;

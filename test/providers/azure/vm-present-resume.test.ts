@@ -11,7 +11,7 @@
 import { describe, expect, it } from 'vitest';
 import { collectAzureTarget } from '../../../src/providers/azure/collect.js';
 import { parseAzureTarget } from '../../../src/providers/azure/targets.js';
-import { attachNewDataDisk } from '../../../src/lab/azure/scenario.js';
+import { attachNewDataDisk, detachDataDisk } from '../../../src/lab/azure/scenario.js';
 import type { AzureConfig } from '../../../src/providers/azure/config.js';
 import { cutAt, evidenceVersions, resumeCollected, useAzureFixture } from './fixture.js';
 
@@ -135,5 +135,35 @@ describe('a restore point Succeeded without a disk restore point of one of the V
     expect(exports.filter((e) => e.data.operation === 'grantSnapshotAccess')).toHaveLength(1);
     expect(resumed.filter((e) => e.type === 'evidence.sealed')).toHaveLength(3);
     expect(ofCase(caseId).snapshots).toHaveLength(1);
+  });
+});
+
+describe('a disk detached from the VM since an earlier run preserved it', () => {
+  it.each([
+    ['per-disk snapshots', 'per-disk', 'snapshot'],
+    ['the restore point', 'restore-point', 'point'],
+  ] as const)('%s: the detached disk\'s evidence the earlier run asked for is still carried through, and disk.carried says it is no longer attached', async (_label, consistency, way) => {
+    const caseId = `IR-AZ-PRESENT-DETACHED-${way.toUpperCase()}`;
+    const { ids } = fx.lab.estate;
+    const first = await cutBeforeExport(caseId, false, { consistency });
+    const asked = way === 'snapshot'
+      ? first.find((e) => e.type === 'snapshot.requested' && e.data.disk === ids.vmDataDisk)!.data.snapshotId as string
+      : (first.find((e) => e.type === 'restorepoint.completed')!.data.diskRestorePoints as Record<string, string>)[ids.vmDataDisk]!;
+    const before = ofCase(caseId);
+    detachDataDisk(fx.lab.estate, ids.vm, ids.vmDataDisk);
+
+    const resumed = await resumeCollected(fx, caseId, { consistency });
+    expect(resumed.filter((e) => NEW_REQUESTS.includes(e.type))).toEqual([]);
+    const carried = resumed.filter((e) => e.type === 'disk.carried');
+    expect(carried.map((e) => e.data)).toEqual([expect.objectContaining({ disk: ids.vmDataDisk, carried: asked, reason: expect.stringContaining('no longer attached to the VM') })]);
+    const exports = resumed.filter((e) => e.type === 'export.requested');
+    expect(resumed.indexOf(carried[0]!)).toBeLessThan(resumed.indexOf(exports[0]!));
+    expect(exports.map((e) => e.data.source)).toContain(asked);
+    expect(exports).toHaveLength(2);
+    expect(resumed.filter((e) => e.type === 'evidence.sealed')).toHaveLength(2);
+    expect(Object.keys(evidenceVersions(fx, caseId))).toHaveLength(2);
+    // Nothing new, nothing deleted.
+    expect(ofCase(caseId).snapshots).toEqual(before.snapshots);
+    expect(ofCase(caseId).restorePoints).toHaveLength(before.restorePoints.length);
   });
 });
