@@ -211,3 +211,15 @@ export function attachNewDataDisk(estate: AzureLabEstate, vmId: string, name: st
   estate.world.rbac.assign(estate.principals.customer, 'collector-role', id);
   return id;
 }
+
+/**
+ * Detaches data disk `diskId` from `vmId`, as a VM update dropping it from
+ * `storageProfile.dataDisks` does: the disk is kept, no longer managed by the VM (Unattached).
+ */
+export function detachDataDisk(estate: AzureLabEstate, vmId: string, diskId: string): void {
+  const vm = estate.world.vms.get(key(vmId));
+  const disk = estate.world.disks.get(key(diskId));
+  if (!vm || !disk) throw new Error(`lab: no VM ${vmId} or disk ${diskId}`);
+  vm.dataDisks = vm.dataDisks.filter((d) => key(d.id) !== key(diskId));
+  delete disk.managedBy;
+}

@@ -131,3 +131,39 @@ export async function carryEarlierRuns(
     snapshotsWhy: `earlier runs of the case asked for per-disk snapshots of these disks, or ${asked} holds no disk restore point of them: each disk is carried through once (disk.carried says which where both were asked for), a disk no earlier run preserved by a snapshot of its own`,
   };
 }
+
+/** A disk an earlier run of the case preserved (or asked to) for a VM still there, no longer attached to it now. */
+export interface DetachedDisk {
+  disk: DiskFacts;
+  /** The snapshot or disk restore point the ledger shows asked for it; both: carryOnce decides. */
+  asked: string[];
+}
+
+/**
+ * The disks `target`'s earlier runs asked to preserve (a per-disk snapshot, or a disk restore
+ * point the ledger shows its restore point made) that are not among `attached`, the VM's disks
+ * now. They were evidence when the case preserved them: their snapshot or disk restore point is
+ * carried through like the others, never a new one of a disk that left the VM. The facts are the
+ * ledger's (a snapshot request's; a disk restore point names only the disk, a data disk: an OS
+ * disk cannot be detached).
+ */
+export function detachedSince(recorder: CaseRecorder, target: string, evidenceIdOf: (disk: Pick<DiskFacts, 'id'>) => string, attached: Array<Pick<DiskFacts, 'id'>>): DetachedDisk[] {
+  const now = new Set(attached.map(evidenceIdOf));
+  const detached = new Map<string, DetachedDisk>();
+  for (const r of earlierSnapshotRequests(recorder, target)) {
+    if (!now.has(r.evidenceId)) detached.set(r.evidenceId, { disk: r.disk, asked: [r.snapshotId] });
+  }
+  const pointId = earlierRestorePointRequest(recorder, target);
+  const history = historyOf(recorder);
+  const made = pointId ? [...history.about('restorepoint.completed', target), ...history.about('restorepoint.adopted', target)].filter((e) => e.data.restorePointId === pointId) : [];
+  for (const entry of made) {
+    for (const [diskId, drp] of Object.entries((entry.data.diskRestorePoints ?? {}) as Record<string, unknown>)) {
+      const evidenceId = evidenceIdOf({ id: diskId });
+      if (now.has(evidenceId) || typeof drp !== 'string') continue;
+      const known = detached.get(evidenceId) ?? { disk: { id: diskId, role: 'data', location: '', raw: {} }, asked: [] };
+      if (!known.asked.includes(drp)) known.asked.push(drp);
+      detached.set(evidenceId, known);
+    }
+  }
+  return [...detached.values()];
+}

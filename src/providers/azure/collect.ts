@@ -11,7 +11,8 @@
  * a disk earlier runs asked for both ways is carried once (carry-once.ts), and so is a VM still
  * there, whatever the run's consistency now. A restore point Azure may still be making is never
  * abandoned for snapshots: the target is partial, a resume adopts it. A point without a disk
- * restore point of some disk carries the others; only that disk is snapshotted.
+ * restore point of some disk carries the others; only that disk is snapshotted. A disk detached
+ * from a VM still there since an earlier run preserved it is carried from what that run asked for.
  */
 import { evidenceIdFor } from '../../core/case-id.js';
 import { historyOf } from '../../core/case-history.js';
@@ -24,7 +25,7 @@ import { describeDisk, describeNics, describeVm, type DiskFacts, type VmFacts } 
 import { diskLedger, earlierSnapshotRequests, type DiskLedgerState, type EarlierSnapshotRequest } from './disk-ledger.js';
 import { exportSources, snapshotExportSource, type ExportSource } from './export.js';
 import { earlierRestorePointRequest, findKeptRestorePoint } from './kept-restore-point.js';
-import { carryEarlierRuns, carryOnce, EARLIER_SNAPSHOTS, earlierSnapshotsOf, type KeptPoint } from './carry-once.js';
+import { carryEarlierRuns, carryOnce, detachedSince, EARLIER_SNAPSHOTS, earlierSnapshotsOf, type KeptPoint } from './carry-once.js';
 import { restorePointUnsupported, takeRestorePoint } from './restore-point.js';
 import { resourceKey, sameResource } from './resource-id.js';
 import { awaitSnapshots, planSnapshot, requestSnapshots, type SnapshotState } from './snapshots.js';
@@ -160,6 +161,10 @@ export async function collectAzureTarget(ctx: AzureRunContext, target: AzureTarg
   }
 
   const evidenceIdOf = (disk: Pick<DiskFacts, 'id'>) => evidenceIdFor(recorder.caseId, resourceKey(disk.id));
+  // A VM still there: the disks earlier runs of the case preserved (or asked to) that have left it
+  // since are carried through all the same, from what those runs asked for (carry-once.ts).
+  const detached = vmFacts ? detachedSince(recorder, label, evidenceIdOf, vmFacts.disks) : [];
+  disks = [...disks, ...detached.map((d) => d.disk)];
   const { own, covered, settle } = claimDisks(ctx, label, disks);
   try {
     for (const { disk, by, earlier } of covered) {
@@ -171,8 +176,19 @@ export async function collectAzureTarget(ctx: AzureRunContext, target: AzureTarg
     const results = new Map(own.map((disk) => [evidenceIdOf(disk), { described: false, preserved: false, hashed: false, problems: [] } as DiskResult]));
     const resultOf = (evidenceId: string) => results.get(evidenceId)!;
     const described: DiskFacts[] = [];
+    // The detached disks this target carries: not described again, nothing new asked of them.
+    const detachedOwn: DiskFacts[] = [];
     for (const disk of own) {
       const evidenceId = evidenceIdOf(disk);
+      const left = detached.find((d) => evidenceIdOf(d.disk) === evidenceId);
+      if (left) {
+        detachedOwn.push(left.disk);
+        resultOf(evidenceId).described = historyOf(recorder).storedName(evidenceId, 'disk.json') !== undefined;
+        const reason = `the disk is no longer attached to the VM (detached since an earlier run of the case preserved it, or asked to): what that run asked for is carried through, nothing new is asked of a disk that left the VM`;
+        // Asked both ways: carryOnce names which is carried, and says why.
+        if (left.asked.length === 1) await recorder.record('disk.carried', { disk: disk.id, evidenceId, carried: left.asked[0], detached: true, reason }, label);
+        continue;
+      }
       const asked = earlier.find((r) => r.evidenceId === evidenceId)?.disk ?? keptPoint?.disks.find((d) => evidenceIdOf(d) === evidenceId);
       if (vmGone && asked) {
         // Not read again: the snapshot or disk restore point is adopted by the facts its request
@@ -203,16 +219,27 @@ export async function collectAzureTarget(ctx: AzureRunContext, target: AzureTarg
     let states: SnapshotState[] = [];
     // A restore point asked for that Azure may still be making: why the target is partial.
     let pointLeft: string | undefined;
+    // The per-disk problems that only restate `pointLeft` or a snapshot's `leftInAzure`: shared
+    // with any other target of the disk, and left out of this target's own reason, which says it once.
+    const restated = new Set<string>();
+    const diskProblem = (evidenceId: string, problem: string, restatesLeft: boolean) => {
+      resultOf(evidenceId).problems.push(problem);
+      if (restatesLeft) restated.add(problem);
+    };
+    // A VM gone: the restore point an earlier run asked for was not carried through in this run.
+    let pointNotCarried = false;
     // The disks this run snapshots (adopting by name what an earlier run of the case made).
     let bySnapshot: DiskFacts[] = [];
     // A VM still there whose disks earlier runs of the case asked per-disk snapshots of (and
     // perhaps its restore point too): each disk is carried once from what they asked for.
-    const carrying = vmFacts && own.length > 0 ? await carryEarlierRuns(recorder, clients, label, evidenceIdOf, described) : undefined;
+    // The disks this run preserves: those it described, and those it carries though detached.
+    const kept = [...described, ...detachedOwn];
+    const carrying = vmFacts && own.length > 0 ? await carryEarlierRuns(recorder, clients, label, evidenceIdOf, kept) : undefined;
     if (carrying) {
       keptPoint = carrying.point;
       if (carrying.pointLeft) {
         pointLeft = carrying.pointLeft.reason;
-        for (const disk of carrying.pointLeft.disks) resultOf(evidenceIdOf(disk)).problems.push(`disk ${disk.id}: ${carrying.pointLeft.reason}`);
+        for (const disk of carrying.pointLeft.disks) diskProblem(evidenceIdOf(disk), `disk ${disk.id}: ${carrying.pointLeft.reason}`, true);
       }
     } else if (vmFacts && own.length > 0) {
       // Only the disks this VM collects: one another target collects is not one it failed to describe.
@@ -221,11 +248,11 @@ export async function collectAzureTarget(ctx: AzureRunContext, target: AzureTarg
       // point adopted, or its snapshots (never a point beside them: the disks preserved twice).
       const pointAsked = earlierRestorePointRequest(recorder, label) !== undefined;
       const perDiskNow = config.consistency === 'per-disk';
-      const snapshotsAsked = earlierSnapshotsOf(recorder, label, evidenceIdOf, described).length > 0;
+      const snapshotsAsked = earlierSnapshotsOf(recorder, label, evidenceIdOf, kept).length > 0;
       const unsupported = perDiskNow && !pointAsked ? 'azure.consistency is per-disk' : restorePointUnsupported(mine, described) ?? (snapshotsAsked ? EARLIER_SNAPSHOTS : undefined);
       let fallback = unsupported;
       if (!unsupported) {
-        const taken = await takeRestorePoint(recorder, clients, config, vmFacts, described, evidenceIdOf, targetEvidence, timing, undefined, perDiskNow);
+        const taken = await takeRestorePoint(recorder, clients, config, vmFacts, kept, evidenceIdOf, targetEvidence, timing, undefined, perDiskNow);
         if ('sources' in taken) {
           sources = taken.sources;
           const adoptedWhy = perDiskNow ? { reason: 'an earlier run of the case asked for this restore point: it is carried through, not preserved a second time by per-disk snapshots (azure.consistency is per-disk now)' } : {};
@@ -239,7 +266,7 @@ export async function collectAzureTarget(ctx: AzureRunContext, target: AzureTarg
           // No per-disk fallback after a stop: the restore point carries on, and a resume adopts it.
           sources = [];
           if (taken.leftInAzure) pointLeft = taken.leftInAzure;
-          for (const disk of described) resultOf(evidenceIdOf(disk)).problems.push(`disk ${disk.id}: ${taken.stopped.message}`);
+          for (const disk of kept) diskProblem(evidenceIdOf(disk), `disk ${disk.id}: ${taken.stopped.message}`, pointLeft !== undefined);
         } else if ('unsettled' in taken) {
           // Nor after a point Azure may still be making: the disks are preserved once, by it.
           sources = [];
@@ -247,8 +274,8 @@ export async function collectAzureTarget(ctx: AzureRunContext, target: AzureTarg
         } else fallback = taken.fallback;
       }
       if (!sources) {
-        bySnapshot = described;
-        await recorder.record('consistency.chosen', { mode: 'per-disk', reason: `${fallback}: one incremental snapshot per disk, each crash-consistent on its own, not consistent across disks`, disks: described.map((d) => d.id) }, label);
+        bySnapshot = kept;
+        await recorder.record('consistency.chosen', { mode: 'per-disk', reason: `${fallback}: one incremental snapshot per disk, each crash-consistent on its own, not consistent across disks`, disks: kept.map((d) => d.id) }, label);
       }
     } else if (!vmGone) bySnapshot = described;
     // The VM is gone: the disks its restore point holds are carried through as a normal run
@@ -274,7 +301,8 @@ export async function collectAzureTarget(ctx: AzureRunContext, target: AzureTarg
           const why = 'stopped' in taken ? taken.stopped.message : 'unsettled' in taken ? taken.reason : `${taken.fallback}; no snapshot is taken in its place of a VM that is gone`;
           if ('unsettled' in taken) pointLeft = taken.reason;
           else if ('stopped' in taken && taken.leftInAzure) pointLeft = taken.leftInAzure;
-          for (const disk of viaPoint) resultOf(evidenceIdOf(disk)).problems.push(`disk ${disk.id}: ${why}`);
+          pointNotCarried = true;
+          for (const disk of viaPoint) diskProblem(evidenceIdOf(disk), `disk ${disk.id}: ${why}`, pointLeft !== undefined);
         }
       }
       if (snapshotsWhy && bySnapshot.length > 0) {
@@ -284,7 +312,7 @@ export async function collectAzureTarget(ctx: AzureRunContext, target: AzureTarg
     sources ??= [];
     if (bySnapshot.length > 0) {
       const plans = bySnapshot.map((disk) => planSnapshot(config, recorder.caseId, disk, evidenceIdOf(disk), label));
-      states = await requestSnapshots(recorder, clients, plans, label, { adoptOnly: vmGone !== undefined, ...(ctx.signal ? { signal: ctx.signal } : {}) });
+      states = await requestSnapshots(recorder, clients, plans, label, { adoptOnly: (plan) => (vmGone ? 'its VM is gone' : detachedOwn.some((d) => evidenceIdOf(d) === plan.evidenceId) ? 'it is no longer attached to the VM' : undefined), ...(ctx.signal ? { signal: ctx.signal } : {}) });
       await awaitSnapshots(recorder, clients, states, label, timing);
       sources = [...sources, ...states.filter((s) => s.status === 'succeeded').map((s) => snapshotExportSource(clients, s))];
     }
@@ -296,7 +324,7 @@ export async function collectAzureTarget(ctx: AzureRunContext, target: AzureTarg
       // disk was not described in this run (its VM gone).
       evidenceIds.push(source.evidenceId);
     }
-    for (const state of states.filter((s) => s.status === 'failed')) resultOf(state.plan.evidenceId).problems.push(`snapshot of ${state.plan.disk.id}: ${state.error?.message}`);
+    for (const state of states.filter((s) => s.status === 'failed')) diskProblem(state.plan.evidenceId, `snapshot of ${state.plan.disk.id}: ${state.error?.message}`, state.leftInAzure !== undefined);
     for (const result of exports) {
       const disk = resultOf(result.evidenceId);
       const error = result.error ?? result.grantOpen?.error;
@@ -323,21 +351,27 @@ export async function collectAzureTarget(ctx: AzureRunContext, target: AzureTarg
       if (shared.described || shared.preserved) evidenceIds.push(evidenceIdOf(disk));
       all.push({ ...shared, problems: shared.problems.map((p) => `${p} (collected for the case by ${by})`) });
     }
-    problems.push(...all.flatMap((r) => r.problems));
+    problems.push(...all.flatMap((r) => r.problems).filter((p) => !restated.has(p)));
     const hashed = all.filter((r) => r.hashed).length;
     // Never collected: the VM itself could not be read again.
     if (vmGone) {
       const point = keptPoint && keptPoint.disks.length > 0 ? `the restore point an earlier run of the case asked for (${keptPoint.restorePointId})` : undefined;
       const snapshots = earlier.length > 0 ? 'the snapshots an earlier run of the case took of its disks' : undefined;
-      const carried = point && snapshots ? `${point} and ${snapshots} were carried through, each disk once (${hashed} of ${disks.length} disks copied and hashed)` : point ? `${point} was carried through (${hashed} of ${disks.length} disks copied and hashed)` : `${snapshots} were carried through (${hashed} of ${disks.length} copied and hashed)`;
+      const count = `${hashed} of ${disks.length} disks copied and hashed`;
+      const carried = point && pointNotCarried
+        ? snapshots ? `${snapshots} were carried through; ${point} was not (${count})` : `${point} was not carried through in this run (${count})`
+        : point && snapshots ? `${point} and ${snapshots} were carried through, each disk once (${count})` : point ? `${point} was carried through (${count})` : `${snapshots} were carried through (${hashed} of ${disks.length} copied and hashed)`;
       problems.unshift(`${vmGone.message}; ${carried}`);
     }
+    // Snapshots a stopped run left being made, as a restore point stopped mid-creation: a resume adopts them.
+    const snapshotsLeft = states.flatMap((s) => (s.leftInAzure ? [s.leftInAzure] : []));
+    problems.unshift(...snapshotsLeft);
     if (pointLeft) problems.unshift(pointLeft);
     const unique = [...new Set(evidenceIds)];
     if (problems.length === 0 && hashed === disks.length) return { target: label, status: 'collected', evidenceIds: unique };
     const preserved = all.filter((r) => r.preserved).length;
-    // A restore point that may still be being made is not "nothing preserved": a resume adopts it.
-    if (preserved === 0 && disks.length > 0 && !pointLeft) return { target: label, status: 'failed', reason: `no disk was preserved: ${problems.join('; ')}`, evidenceIds: unique };
+    // A restore point or snapshot that may still be being made is not "nothing preserved": a resume adopts it.
+    if (preserved === 0 && disks.length > 0 && !pointLeft && snapshotsLeft.length === 0) return { target: label, status: 'failed', reason: `no disk was preserved: ${problems.join('; ')}`, evidenceIds: unique };
     const error = all.map((r) => r.error).find((e) => e !== undefined);
     return { target: label, status: 'partial', reason: problems.join('; ') || `${hashed} of ${disks.length} disks copied and hashed`, ...(error ? { error: error.toRecord() } : {}), evidenceIds: unique };
   } finally {

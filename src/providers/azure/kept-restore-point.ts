@@ -14,13 +14,27 @@ import { callAzure, exchangesOf } from './arm-call.js';
 import type { AzureClients } from './clients.js';
 import type { DiskFacts } from './describe.js';
 import { arr, at, obj, str } from './raw.js';
-import type { FoundRestorePoint } from './restore-point.js';
+import { refusedOutright, type FoundRestorePoint } from './restore-point.js';
 import { parseResourceId } from './resource-id.js';
 
-/** The restore point the case's ledger says an earlier run asked for `target`, by its id. */
+/**
+ * The restore point the case's ledger says an earlier run asked for `target`, by its id; none
+ * where the ledger shows Azure refused that request outright (its PUT answered 4xx, and the run
+ * fell back to snapshots): that point was never made, so there is nothing to look for.
+ */
 export function earlierRestorePointRequest(recorder: CaseRecorder, target: string): string | undefined {
-  const requested = historyOf(recorder).about('restorepoint.requested', target).at(-1);
-  return typeof requested?.data.restorePointId === 'string' ? requested.data.restorePointId : undefined;
+  const history = historyOf(recorder);
+  const requested = history.about('restorepoint.requested', target).at(-1);
+  const pointId = requested?.data.restorePointId;
+  if (typeof pointId !== 'string') return undefined;
+  const refused = history.about('step.failed', target).some((e) => e.seq > requested!.seq && e.data.step === 'restore-point' && e.data.restorePointId === pointId && refusedOutright(lastStatus(e.data.exchanges)));
+  return refused ? undefined : pointId;
+}
+
+/** The status of the last exchange a ledger entry records, if any. */
+function lastStatus(exchanges: unknown): number | undefined {
+  const last = Array.isArray(exchanges) ? (exchanges.at(-1) as { status?: unknown } | undefined) : undefined;
+  return typeof last?.status === 'number' ? last.status : undefined;
 }
 
 /**

@@ -21,6 +21,14 @@ import { parseResourceId, resourceKey } from './resource-id.js';
 import { pauseUnlessStopped, type Sleep } from '../shared/stoppable-sleep.js';
 import { stoppedWaiting } from './stopped.js';
 
+/**
+ * Whether Azure's answer to a restore point's PUT refused it outright (4xx but a request timeout):
+ * nothing is being made, as an earlier run's ledger shows it too (kept-restore-point.ts).
+ */
+export function refusedOutright(status: number | undefined): boolean {
+  return status !== undefined && status >= 400 && status < 500 && status !== 408;
+}
+
 export interface RestorePointPlan {
   subscriptionId: string;
   resourceGroup: string;
@@ -134,8 +142,7 @@ export async function takeRestorePoint(
         const poller = compute.restorePoints.create(plan.resourceGroup, plan.collection, plan.point, { consistencyMode: 'CrashConsistent' }, o);
         await poller.submitted();
       }).catch((error: unknown) => {
-        const status = exchangesOf(error).at(-1)?.status;
-        refused = status !== undefined && status >= 400 && status < 500 && status !== 408;
+        refused = refusedOutright(exchangesOf(error).at(-1)?.status);
         throw error;
       });
       raw = obj(sent.raw);

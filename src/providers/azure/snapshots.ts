@@ -46,6 +46,8 @@ export interface SnapshotState {
   /** The request ids of the answer `raw` came from (a listing of its group). */
   requestIds?: string[];
   error?: CustodyError;
+  /** The run stopped waiting for it: Azure may still be making it, and a resume adopts it (why the target is partial). */
+  leftInAzure?: string;
 }
 
 /** A snapshot as a listing of its resource group answered it, with that listing's request ids. */
@@ -128,11 +130,12 @@ function snapshotId(plan: SnapshotPlan): string {
 }
 
 /**
- * Adopts or requests one snapshot per plan. Records before and after every PUT. `adoptOnly`: a
- * snapshot the case does not hold is not requested (its VM is gone: a disk left behind no longer
- * holds what the case set out to preserve); that disk is a failed step instead.
+ * Adopts or requests one snapshot per plan. Records before and after every PUT. `adoptOnly`: for a
+ * plan it gives a reason for, a snapshot the case does not hold is not requested (its VM is gone,
+ * or the disk left it: the disk no longer holds what the case set out to preserve); that disk is a
+ * failed step instead, naming the reason.
  */
-export async function requestSnapshots(recorder: CaseRecorder, clients: AzureClients, plans: SnapshotPlan[], target: string, options: { adoptOnly?: boolean; signal?: AbortSignal } = {}): Promise<SnapshotState[]> {
+export async function requestSnapshots(recorder: CaseRecorder, clients: AzureClients, plans: SnapshotPlan[], target: string, options: { adoptOnly?: (plan: SnapshotPlan) => string | undefined; signal?: AbortSignal } = {}): Promise<SnapshotState[]> {
   const states: SnapshotState[] = [];
   const listing = await existingSnapshots(clients, plans, options.signal);
   if ('error' in listing) {
@@ -151,8 +154,9 @@ export async function requestSnapshots(recorder: CaseRecorder, clients: AzureCli
   for (const plan of plans) {
     const id = snapshotId(plan);
     const listed = existing.get(resourceKey(id));
-    if (!listed && options.adoptOnly) {
-      const error = new CustodyError('E_NOT_FOUND', `the case holds no snapshot of ${plan.disk.id} (${id} is not there): its VM is gone, and the disk is not snapshotted again`, { resource: id });
+    const adoptOnly = options.adoptOnly?.(plan);
+    if (!listed && adoptOnly) {
+      const error = new CustodyError('E_NOT_FOUND', `the case holds no snapshot of ${plan.disk.id} (${id} is not there): ${adoptOnly}, and the disk is not snapshotted again`, { resource: id });
       await recorder.record('step.failed', { step: 'snapshot', disk: plan.disk.id, snapshotId: id, error: error.toRecord() }, target);
       states.push({ plan, id, status: 'failed', error });
       continue;
@@ -201,7 +205,7 @@ export async function requestSnapshots(recorder: CaseRecorder, clients: AzureCli
  * Waits until every requested or adopted snapshot is `Succeeded` (or `Failed`), listing each
  * resource group once per round. A stopped run (`signal`) ends the wait at its next pause, or cuts
  * off the listing it is reading: each snapshot still being made is recorded as stopped waiting
- * for (it carries on in Azure, and a resume adopts it by its name).
+ * for, with `leftInAzure` (it carries on in Azure, and a resume adopts it by its name).
  *
  * A listing that fails (after the SDK's retries) ends the wait for that group only: one
  * `step.failed` (`snapshot-wait`) names the group, the snapshots it could not settle and the
@@ -251,12 +255,16 @@ export async function awaitSnapshots(
       await recorder.record('step.failed', { step: 'snapshot', snapshotId: state.id, error: state.error.toRecord(), requestIds }, target);
     }
   };
-  /** Ends the wait: every snapshot still pending fails with `errorOf` its state. */
-  const giveUp = async (errorOf: (state: SnapshotState) => CustodyError) => {
+  /**
+   * Ends the wait: every snapshot still pending fails with `errorOf` its state. `stop`: the run
+   * stopped; each was asked for (or found) and may still be being made, as `leftInAzure` says.
+   */
+  const giveUp = async (errorOf: (state: SnapshotState) => CustodyError, stop = false) => {
     for (const state of pending()) {
       state.status = 'failed';
       state.error = errorOf(state);
-      await recorder.record('step.failed', { step: 'snapshot', snapshotId: state.id, error: state.error.toRecord() }, target);
+      if (stop) state.leftInAzure = `snapshot ${state.id} was asked for and may still be being made; a resume adopts it`;
+      await recorder.record('step.failed', { step: 'snapshot', snapshotId: state.id, error: state.error.toRecord(), ...(state.leftInAzure ? { leftInAzure: state.leftInAzure } : {}) }, target);
     }
   };
   const stopped = (state: SnapshotState) => stoppedWaiting(`snapshot ${state.id}`, state.id, 'the snapshot continues in Azure; resume the case to adopt it');
@@ -282,7 +290,7 @@ export async function awaitSnapshots(
     if (options.now() > deadline) {
       return giveUp((state) => new CustodyError('E_TIMEOUT', `snapshot ${state.id} did not finish within ${options.timeoutMs} ms`, { resource: state.id, retryable: true }));
     }
-    if (!(await pauseUnlessStopped(options.sleep, options.intervalMs, options.signal))) return giveUp(stopped);
+    if (!(await pauseUnlessStopped(options.sleep, options.intervalMs, options.signal))) return giveUp(stopped, true);
     for (const group of groupsOf(pending().map((s) => s.plan))) {
       const inGroup = () => pending().filter((s) => groupKey(s.plan) === groupKey(group));
       let listed: Map<string, ListedSnapshot>;
@@ -291,7 +299,7 @@ export async function awaitSnapshots(
       } catch (error) {
         if (isStopSignal(error)) throw error;
         // Cut off by the stop: the same as a stop at the pause.
-        if (options.signal?.aborted) return giveUp(stopped);
+        if (options.signal?.aborted) return giveUp(stopped, true);
         await unreadable(group, inGroup(), error);
         continue;
       }

@@ -242,3 +242,45 @@ describe('an Azure VM deleted after earlier runs asked for both a restore point 
     expect((await verifyCase(again.caseDir)).problems).toEqual([]);
   });
 });
+
+describe('an Azure VM deleted while the restore point an earlier run asked for is still being made', () => {
+  // Restore points stay Creating for three reads: the resume adopts the point and waits on it.
+  const fx = useAzureFixture({ lab: { operationPolls: 3 } }, { perTest: true });
+
+  /** A run cut once the point's PUT was sent, then the VM deleted; returns the case id's point. */
+  async function askedThenGone(caseId: string) {
+    const first = await fx.openTestCase(caseId);
+    await expect(collectAzureTarget(fx.run(cutAt(first, 'restorepoint.created')), parseAzureTarget(fx.lab.estate.ids.vm))).rejects.toMatchObject({ code: 'E_LEDGER' });
+    await first.release();
+    fx.lab.estate.world.vms.delete(key(fx.lab.estate.ids.vm));
+    return first.entries().find((e) => e.type === 'restorepoint.requested')!.data.restorePointId as string;
+  }
+
+  it.each([
+    ['the resume is stopped while it waits on the point', 'stop'],
+    ['the point cannot be read to the end (403)', 'unreadable'],
+  ] as const)('%s: partial, and the reason says once that the point may still be being made', async (_label, how) => {
+    const caseId = `IR-AZ-GONE-RP-LEFT-${how.toUpperCase()}`;
+    const point = await askedThenGone(caseId);
+    const again = await fx.openTestCase(caseId, true);
+    const controller = new AbortController();
+    let armed = false;
+    const sleep = async () => {
+      if (armed) return;
+      armed = true;
+      if (how === 'stop') controller.abort(new Error('interrupted by the user'));
+      else fx.lab.faults.push({ operation: 'restorePoints.get', status: 403, code: 'AuthorizationFailed', message: 'The client does not have authorization to perform action read.', times: 1 });
+    };
+    const outcome = await collectAzureTarget({ ...fx.run(again), sleep, signal: controller.signal }, parseAzureTarget(fx.lab.estate.ids.vm));
+    const resumed = again.entries().slice(again.entries().findIndex((e) => e.type === 'case.resumed'));
+    expect(resumed.filter((e) => ['restorepoint.requested', 'snapshot.requested', 'export.requested'].includes(e.type))).toEqual([]);
+    const left = `restore point ${point} was asked for and may still be being made; a resume adopts it`;
+    const failed = resumed.filter((e) => e.type === 'step.failed').map((e) => e.data);
+    expect(failed).toEqual([expect.objectContaining({ step: 'describe' }), expect.objectContaining({ step: 'restore-point', restorePointId: point, leftInAzure: left })]);
+    const describeError = (failed[0]!.error as { message: string }).message;
+    expect(outcome.status, outcome.reason).toBe('partial');
+    expect(outcome.reason).toBe(`${left}; ${describeError}; the restore point an earlier run of the case asked for (${point}) was not carried through in this run (0 of 2 disks copied and hashed)`);
+    await again.close({ outcomes: [outcome] });
+    expect((await verifyCase(again.caseDir)).problems).toEqual([]);
+  });
+});

@@ -11,7 +11,7 @@
 import { describe, expect, it } from 'vitest';
 import { collectAzureTarget } from '../../../src/providers/azure/collect.js';
 import { parseAzureTarget } from '../../../src/providers/azure/targets.js';
-import { attachNewDataDisk } from '../../../src/lab/azure/scenario.js';
+import { attachNewDataDisk, detachDataDisk } from '../../../src/lab/azure/scenario.js';
 import type { AzureConfig } from '../../../src/providers/azure/config.js';
 import { cutAt, evidenceVersions, resumeCollected, useAzureFixture } from './fixture.js';
 
@@ -99,10 +99,14 @@ describe('a resume of a VM still there, after earlier runs asked for its disks b
     const taken = ofCase(caseId).snapshots;
     expect(taken).toHaveLength(2);
 
+    const before = fx.lab.armLog.length;
     const resumed = await resumeCollected(fx, caseId);
     expect(resumed.filter((e) => NEW_REQUESTS.includes(e.type))).toEqual([]);
-    // The resume looked for the point by its id and says it is not there.
-    expect(resumed.filter((e) => e.type === 'step.failed').map((e) => e.data)).toEqual([expect.objectContaining({ step: 'adopt-restore-point', restorePointId: point, error: expect.objectContaining({ code: 'E_NOT_FOUND' }) })]);
+    // The ledger shows the point refused, never made: the resume does not look for it, and
+    // records no failure for an absence the ledger already explains.
+    expect(first.filter((e) => e.type === 'step.failed').map((e) => e.data)).toEqual([expect.objectContaining({ step: 'restore-point', restorePointId: point })]);
+    expect(resumed.filter((e) => e.type === 'step.failed')).toEqual([]);
+    expect(fx.lab.armLog.slice(before).filter((x) => x.operation === 'restorePoints.get')).toEqual([]);
     expect(resumed.filter((e) => e.type === 'snapshot.adopted').map((e) => e.data.snapshotId).sort()).toEqual(taken);
     expect(resumed.filter((e) => e.type === 'consistency.chosen').map((e) => e.data.mode)).toEqual(['per-disk']);
     expect(ofCase(caseId)).toEqual({ snapshots: taken, restorePoints: [] });
@@ -131,5 +135,35 @@ describe('a restore point Succeeded without a disk restore point of one of the V
     expect(exports.filter((e) => e.data.operation === 'grantSnapshotAccess')).toHaveLength(1);
     expect(resumed.filter((e) => e.type === 'evidence.sealed')).toHaveLength(3);
     expect(ofCase(caseId).snapshots).toHaveLength(1);
+  });
+});
+
+describe('a disk detached from the VM since an earlier run preserved it', () => {
+  it.each([
+    ['per-disk snapshots', 'per-disk', 'snapshot'],
+    ['the restore point', 'restore-point', 'point'],
+  ] as const)('%s: the detached disk\'s evidence the earlier run asked for is still carried through, and disk.carried says it is no longer attached', async (_label, consistency, way) => {
+    const caseId = `IR-AZ-PRESENT-DETACHED-${way.toUpperCase()}`;
+    const { ids } = fx.lab.estate;
+    const first = await cutBeforeExport(caseId, false, { consistency });
+    const asked = way === 'snapshot'
+      ? first.find((e) => e.type === 'snapshot.requested' && e.data.disk === ids.vmDataDisk)!.data.snapshotId as string
+      : (first.find((e) => e.type === 'restorepoint.completed')!.data.diskRestorePoints as Record<string, string>)[ids.vmDataDisk]!;
+    const before = ofCase(caseId);
+    detachDataDisk(fx.lab.estate, ids.vm, ids.vmDataDisk);
+
+    const resumed = await resumeCollected(fx, caseId, { consistency });
+    expect(resumed.filter((e) => NEW_REQUESTS.includes(e.type))).toEqual([]);
+    const carried = resumed.filter((e) => e.type === 'disk.carried');
+    expect(carried.map((e) => e.data)).toEqual([expect.objectContaining({ disk: ids.vmDataDisk, carried: asked, reason: expect.stringContaining('no longer attached to the VM') })]);
+    const exports = resumed.filter((e) => e.type === 'export.requested');
+    expect(resumed.indexOf(carried[0]!)).toBeLessThan(resumed.indexOf(exports[0]!));
+    expect(exports.map((e) => e.data.source)).toContain(asked);
+    expect(exports).toHaveLength(2);
+    expect(resumed.filter((e) => e.type === 'evidence.sealed')).toHaveLength(2);
+    expect(Object.keys(evidenceVersions(fx, caseId))).toHaveLength(2);
+    // Nothing new, nothing deleted.
+    expect(ofCase(caseId).snapshots).toEqual(before.snapshots);
+    expect(ofCase(caseId).restorePoints).toHaveLength(before.restorePoints.length);
   });
 });
