@@ -363,7 +363,7 @@ export async function collectAzureTarget(ctx: AzureRunContext, target: AzureTarg
         : point && snapshots ? `${point} and ${snapshots} were carried through, each disk once (${count})` : point ? `${point} was carried through (${count})` : `${snapshots} were carried through (${hashed} of ${disks.length} copied and hashed)`;
       problems.unshift(`${vmGone.message}; ${carried}`);
     }
-    // Snapshots a stopped run left being made, as a restore point stopped mid-creation: a resume adopts them.
+    // Snapshots a wait left being made (stopped, timed out or unreadable), as such a restore point: a resume adopts them.
     const snapshotsLeft = states.flatMap((s) => (s.leftInAzure ? [s.leftInAzure] : []));
     problems.unshift(...snapshotsLeft);
     if (pointLeft) problems.unshift(pointLeft);

@@ -46,7 +46,7 @@ export interface SnapshotState {
   /** The request ids of the answer `raw` came from (a listing of its group). */
   requestIds?: string[];
   error?: CustodyError;
-  /** The run stopped waiting for it: Azure may still be making it, and a resume adopts it (why the target is partial). */
+  /** The wait ended without settling it (stopped, timed out, or its group unreadable): Azure may still be making it, and a resume adopts it (why the target is partial). */
   leftInAzure?: string;
 }
 
@@ -204,13 +204,14 @@ export async function requestSnapshots(recorder: CaseRecorder, clients: AzureCli
 /**
  * Waits until every requested or adopted snapshot is `Succeeded` (or `Failed`), listing each
  * resource group once per round. A stopped run (`signal`) ends the wait at its next pause, or cuts
- * off the listing it is reading: each snapshot still being made is recorded as stopped waiting
- * for, with `leftInAzure` (it carries on in Azure, and a resume adopts it by its name).
+ * off the listing it is reading; the wait's limit (`timeoutMs`) ends it too. A listing that fails
+ * (after the SDK's retries) ends the wait for that group only: one `step.failed` (`snapshot-wait`)
+ * names the group, the snapshots it could not settle and the failing call's exchanges. What Azure
+ * confirmed before, and the other groups, stand.
  *
- * A listing that fails (after the SDK's retries) ends the wait for that group only: one
- * `step.failed` (`snapshot-wait`) names the group, the snapshots it could not settle and the
- * failing call's exchanges; those snapshots fail, claimed neither made nor lost (a resume adopts
- * them). What Azure confirmed before, and the other groups, stand.
+ * Whatever cut the wait, each snapshot it did not settle is left in Azure by one rule
+ * (`leaveInAzure`): Azure accepted it and may still be making it, so its `step.failed` carries
+ * `leftInAzure`, it is claimed neither made nor lost, and a resume adopts it by its name.
  */
 export async function awaitSnapshots(
   recorder: CaseRecorder,
@@ -256,16 +257,19 @@ export async function awaitSnapshots(
     }
   };
   /**
-   * Ends the wait: every snapshot still pending fails with `errorOf` its state. `stop`: the run
-   * stopped; each was asked for (or found) and may still be being made, as `leftInAzure` says.
+   * The one rule for a snapshot the wait ends without settling, whatever ended it: Azure accepted
+   * it (asked for, or found) and may still be making it, so it fails with `error`, is claimed
+   * neither made nor lost, and is left in Azure, as `leftInAzure` says: a resume adopts it.
    */
-  const giveUp = async (errorOf: (state: SnapshotState) => CustodyError, stop = false) => {
-    for (const state of pending()) {
-      state.status = 'failed';
-      state.error = errorOf(state);
-      if (stop) state.leftInAzure = `snapshot ${state.id} was asked for and may still be being made; a resume adopts it`;
-      await recorder.record('step.failed', { step: 'snapshot', snapshotId: state.id, error: state.error.toRecord(), ...(state.leftInAzure ? { leftInAzure: state.leftInAzure } : {}) }, target);
-    }
+  const leaveInAzure = async (state: SnapshotState, error: CustodyError) => {
+    state.status = 'failed';
+    state.error = error;
+    state.leftInAzure = `snapshot ${state.id} was asked for and may still be being made; a resume adopts it`;
+    await recorder.record('step.failed', { step: 'snapshot', snapshotId: state.id, error: error.toRecord(), leftInAzure: state.leftInAzure }, target);
+  };
+  /** Ends the wait (stopped, or past its limit): every snapshot still pending is left in Azure with `errorOf` its state. */
+  const giveUp = async (errorOf: (state: SnapshotState) => CustodyError) => {
+    for (const state of pending()) await leaveInAzure(state, errorOf(state));
   };
   const stopped = (state: SnapshotState) => stoppedWaiting(`snapshot ${state.id}`, state.id, 'the snapshot continues in Azure; resume the case to adopt it');
   /** A group's listing failed: its snapshots still pending are not known made or lost. */
@@ -274,13 +278,12 @@ export async function awaitSnapshots(
     const exchanges = exchangesOf(error);
     await recorder.record('step.failed', { step: 'snapshot-wait', subscriptionId: group.subscriptionId, resourceGroup: group.resourceGroup, snapshots: states.map((s) => s.id), error: failure.toRecord(), requestIds: requestIdsOf(exchanges), exchanges }, target);
     for (const state of states) {
-      state.status = 'failed';
-      state.error = new CustodyError(failure.code, `the state of snapshot ${state.id} could not be read (${failure.message}): it may still be being made in Azure, and nothing is claimed of it; resume the case to adopt it`, {
+      await leaveInAzure(state, new CustodyError(failure.code, `the state of snapshot ${state.id} could not be read (${failure.message}): it may still be being made in Azure, and nothing is claimed of it; resume the case to adopt it`, {
         cause: failure,
         resource: state.id,
         ...(failure.requestId ? { requestId: failure.requestId } : {}),
         ...(failure.retryable ? { retryable: true } : {}),
-      });
+      }));
     }
   };
   // Adopted snapshots that had already finished are settled without a request.
@@ -290,7 +293,7 @@ export async function awaitSnapshots(
     if (options.now() > deadline) {
       return giveUp((state) => new CustodyError('E_TIMEOUT', `snapshot ${state.id} did not finish within ${options.timeoutMs} ms`, { resource: state.id, retryable: true }));
     }
-    if (!(await pauseUnlessStopped(options.sleep, options.intervalMs, options.signal))) return giveUp(stopped, true);
+    if (!(await pauseUnlessStopped(options.sleep, options.intervalMs, options.signal))) return giveUp(stopped);
     for (const group of groupsOf(pending().map((s) => s.plan))) {
       const inGroup = () => pending().filter((s) => groupKey(s.plan) === groupKey(group));
       let listed: Map<string, ListedSnapshot>;
@@ -299,7 +302,7 @@ export async function awaitSnapshots(
       } catch (error) {
         if (isStopSignal(error)) throw error;
         // Cut off by the stop: the same as a stop at the pause.
-        if (options.signal?.aborted) return giveUp(stopped, true);
+        if (options.signal?.aborted) return giveUp(stopped);
         await unreadable(group, inGroup(), error);
         continue;
       }

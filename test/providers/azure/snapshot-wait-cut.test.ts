@@ -1,0 +1,85 @@
+/**
+ * A per-disk snapshot wait cut short by something other than a stop — its time limit
+ * (`azure.waitTimeoutMs`), or the listing of its group failing after the SDK's retries — leaves
+ * the snapshots as a stop leaves them: Azure accepted them and may still be making them, so each
+ * gets `leftInAzure` on its `step.failed` (`snapshot`), the target ends `partial` (never
+ * `failed`: a resume adopts them), and a resume adopts and exports those very snapshots,
+ * requesting none again.
+ *
+ * The cut is made from the injected sleep and clock (the wait loop's pause), so the tests
+ * assert on what was asked and recorded, never on time.
+ */
+import { describe, expect, it } from 'vitest';
+import type { CaseHandle } from '../../../src/custody/open-case.js';
+import { collectAzureTarget } from '../../../src/providers/azure/collect.js';
+import type { AzureConfig } from '../../../src/providers/azure/config.js';
+import { parseAzureTarget } from '../../../src/providers/azure/targets.js';
+import { resumeCollected, useAzureFixture } from './fixture.js';
+
+// Snapshots stay Creating for three listings.
+const fx = useAzureFixture({ lab: { operationPolls: 3 } });
+
+const PER_DISK: Partial<AzureConfig> = { consistency: 'per-disk' };
+const count = (kase: CaseHandle, type: string) => kase.entries().filter((e) => e.type === type).length;
+const snapshotsOf = (caseId: string) => [...fx.lab.estate.world.snapshots.values()].filter((s) => s.tags.CaseId === caseId);
+
+/** What every cut leaves: each snapshot asked for, left in Azure and said so once; then a resume adopts and exports them. */
+async function expectLeftAndAdopted(kase: CaseHandle, caseId: string, outcome: { status: string; reason?: string }, error: { code: string; message: RegExp }) {
+  const entries = kase.entries();
+  const asked = entries.filter((e) => e.type === 'snapshot.requested').map((e) => e.data.snapshotId as string);
+  expect(asked).toHaveLength(2);
+  expect(entries.filter((e) => e.type === 'snapshot.completed')).toEqual([]);
+  expect(entries.map((e) => e.type).filter((t) => /^(export|copy)\.|^evidence\.(hashed|sealed)/.test(t))).toEqual([]);
+  const perSnapshot = entries.filter((e) => e.type === 'step.failed' && e.data.step === 'snapshot');
+  expect(perSnapshot.map((e) => e.data.snapshotId)).toEqual(asked);
+  for (const e of perSnapshot) expect(e.data.error).toMatchObject({ code: error.code, message: expect.stringMatching(error.message) });
+  const left = asked.map((id) => `snapshot ${id} was asked for and may still be being made; a resume adopts it`);
+  expect(perSnapshot.map((e) => e.data.leftInAzure)).toEqual(left);
+  expect(outcome.status, outcome.reason).toBe('partial');
+  // Each said once: the step.failed entries carry why.
+  expect(outcome.reason).toBe(left.join('; '));
+  // Nothing was deleted: both are still being made.
+  expect(snapshotsOf(caseId).map((s) => s.id).sort()).toEqual([...asked].sort());
+  await kase.close({ outcomes: [outcome as never] });
+
+  const resumed = await resumeCollected(fx, caseId, PER_DISK);
+  expect(resumed.filter((e) => e.type === 'snapshot.adopted').map((e) => e.data.snapshotId)).toEqual(asked);
+  expect(resumed.filter((e) => e.type === 'snapshot.requested')).toEqual([]);
+  expect(resumed.filter((e) => e.type === 'export.requested').map((e) => e.data.source)).toEqual(asked);
+  expect(snapshotsOf(caseId).map((s) => s.id).sort()).toEqual([...asked].sort());
+}
+
+describe('a per-disk snapshot wait cut short by something other than a stop', () => {
+  it('its time limit: each snapshot still being made is left in Azure (leftInAzure), the target is partial; a resume adopts and exports the same snapshots, none requested again', async () => {
+    const caseId = 'IR-AZ-SNAP-TIMEOUT';
+    const kase = await fx.openTestCase(caseId);
+    let clock = 0;
+    let jumped = false;
+    const sleep = async () => {
+      // Once both are asked for, the first pause outlasts the wait's limit.
+      if (jumped || count(kase, 'snapshot.created') < 2) return;
+      jumped = true;
+      clock += fx.config.waitTimeoutMs + 1;
+    };
+    const outcome = await collectAzureTarget({ ...fx.run(kase, PER_DISK), sleep, now: () => clock }, parseAzureTarget(fx.lab.estate.ids.vm));
+    expect(kase.entries().filter((e) => e.type === 'step.failed').map((e) => e.data.step)).toEqual(['snapshot', 'snapshot']);
+    await expectLeftAndAdopted(kase, caseId, outcome, { code: 'E_TIMEOUT', message: /^snapshot \/subscriptions\/.+ did not finish within 30000 ms$/ });
+  });
+
+  it("its group's listing failing after retries: recorded once for the group, each snapshot left in Azure (leftInAzure), the target is partial; a resume adopts and exports the same snapshots, none requested again", async () => {
+    const caseId = 'IR-AZ-SNAP-UNREAD';
+    const kase = await fx.openTestCase(caseId);
+    let armed = false;
+    const sleep = async () => {
+      if (armed || count(kase, 'snapshot.created') < 2) return;
+      armed = true;
+      // The first listing of the wait: ARM throttles it past the SDK's retries (three attempts).
+      fx.lab.faults.push({ operation: 'snapshots.listByResourceGroup', status: 429, code: 'TooManyRequests', message: 'throttled', times: 3, retryAfterSeconds: 0 });
+    };
+    const outcome = await collectAzureTarget({ ...fx.run(kase, PER_DISK), sleep }, parseAzureTarget(fx.lab.estate.ids.vm));
+    const failed = kase.entries().filter((e) => e.type === 'step.failed');
+    expect(failed.map((e) => e.data.step)).toEqual(['snapshot-wait', 'snapshot', 'snapshot']);
+    expect(failed[0]!.data).toMatchObject({ resourceGroup: fx.config.stagingResourceGroup, error: { code: 'E_THROTTLED' } });
+    await expectLeftAndAdopted(kase, caseId, outcome, { code: 'E_THROTTLED', message: /^the state of snapshot \/subscriptions\/.+ could not be read \(.+\): it may still be being made in Azure/ });
+  });
+});
