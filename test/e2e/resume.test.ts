@@ -66,6 +66,15 @@ describe('kill -9 and --resume', () => {
       const target = ledgerLines(ledger) + extra;
       const run = startCli(collectArgs(caseId, resume), fx.env);
       const seen = await killAfterLedgerLines(run, ledger, target);
+      if (seen === undefined) {
+        // A resume ended before writing `extra` more entries. On a loaded machine a kill lands late
+        // (the watcher is not scheduled), so the run it cut may have left this one little to do: it
+        // must then have finished the case, as any resume does. A fresh run always has more to do.
+        expect(resume, 'the first run ended before it could be killed').toBe(true);
+        const ended = await run.done;
+        expect(ended.code, ended.stderr).toBe(EXIT.OK);
+        break;
+      }
       expect(seen).toBeGreaterThanOrEqual(target);
       resume = true;
     }
