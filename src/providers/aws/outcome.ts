@@ -67,6 +67,8 @@ export function outcomeOf(run: TargetRun, chains: ChainResult[], noVolumesReason
     if (missing.length > 0) parts.push(`not preserved: ${missing.join(', ')}`);
     if (f) parts.push(describeFailure(f));
     if (exists.length > 0) parts.push(`what exists (in the manifest): ${exists.join('; ')}`);
+    // A snapshot whose wait was cut: still being made in AWS, and what a resume does with it.
+    parts.push(...run.failures.flatMap((x) => (x.leftInAws !== undefined ? [x.leftInAws] : [])));
     parts.push(...notes);
     return { ...base, status: 'partial', reason: parts.join('; '), ...(f ? { error: f.error.toRecord() } : {}) };
   }

@@ -44,6 +44,8 @@ export interface StepFailure {
   step: string;
   error: CustodyError;
   volumeId?: string;
+  /** The snapshot's wait was cut while EC2 may still be making it (`step.failed` `leftInAws`): a resume adopts it. */
+  leftInAws?: string;
 }
 
 /** The run's options as the AWS steps read them: `imageDir` (`--image DIR`) is a folder path. */

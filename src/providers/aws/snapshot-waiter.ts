@@ -48,6 +48,23 @@ export interface CompletedSnapshot {
   requestId: string | undefined;
 }
 
+/**
+ * The errors that end a wait before the snapshot ended — the run was stopped, the wait's time
+ * limit passed, DescribeSnapshots could not be read, or the provider closed — as opposed to the
+ * snapshot ending (error state, vanished). EC2 goes on making a snapshot whose wait was cut.
+ */
+const cuts = new WeakSet<object>();
+
+function cut<E>(error: E): E {
+  if (typeof error === 'object' && error !== null) cuts.add(error);
+  return error;
+}
+
+/** Whether `error` ended a wait while its snapshot may still be being made (a resume adopts it). */
+export function isWaitCut(error: unknown): boolean {
+  return typeof error === 'object' && error !== null && cuts.has(error);
+}
+
 export class SnapshotWaiter {
   private readonly pending = new Map<string, Pending>();
   private running = false;
@@ -113,7 +130,7 @@ export class SnapshotWaiter {
   close(): void {
     this.closed = true;
     this.wake?.controller.abort();
-    const error = new CustodyError('E_CLOUD', 'the provider was closed while snapshots were still pending');
+    const error = cut(new CustodyError('E_CLOUD', 'the provider was closed while snapshots were still pending'));
     for (const entry of this.pending.values()) for (const r of entry.reject) r(error);
     this.pending.clear();
   }
@@ -188,12 +205,12 @@ export class SnapshotWaiter {
           const now = this.clock.now();
           for (const entry of chunk) {
             if (now - entry.addedAt > this.settings.timeoutMs) {
-              this.settle(entry, { error: new CustodyError('E_TIMEOUT', `snapshot ${entry.snapshotId} could not be checked before its deadline: ${error.message}`, { resource: entry.snapshotId, cause: error, retryable: true }) });
+              this.settle(entry, { error: cut(new CustodyError('E_TIMEOUT', `snapshot ${entry.snapshotId} could not be checked before its deadline: ${error.message}`, { resource: entry.snapshotId, cause: error, retryable: true })) });
             }
           }
           continue;
         }
-        for (const entry of chunk) this.settle(entry, { error });
+        for (const entry of chunk) this.settle(entry, { error: cut(error) });
         continue;
       }
       const now = this.clock.now();
@@ -223,10 +240,10 @@ export class SnapshotWaiter {
           });
         } else if (now - entry.addedAt > this.settings.timeoutMs) {
           this.settle(entry, {
-            error: new CustodyError('E_TIMEOUT', `snapshot ${entry.snapshotId} was still ${s.State ?? 'pending'} (${s.Progress ?? '?'}) after ${Math.round(this.settings.timeoutMs / 1000)} s`, {
+            error: cut(new CustodyError('E_TIMEOUT', `snapshot ${entry.snapshotId} was still ${s.State ?? 'pending'} (${s.Progress ?? '?'}) after ${Math.round(this.settings.timeoutMs / 1000)} s`, {
               resource: entry.snapshotId,
               retryable: true,
-            }),
+            })),
           });
         } else {
           const fraction = parseProgress(s.Progress);
@@ -240,9 +257,9 @@ export class SnapshotWaiter {
 }
 
 function cancelled(snapshotId: string): CustodyError {
-  return new CustodyError('E_CLOUD', `stopped waiting for ${snapshotId}: the run was cancelled (the snapshot continues in AWS; resume the case to adopt it)`, {
+  return cut(new CustodyError('E_CLOUD', `stopped waiting for ${snapshotId}: the run was cancelled (the snapshot continues in AWS; resume the case to adopt it)`, {
     resource: snapshotId,
-  });
+  }));
 }
 
 /**

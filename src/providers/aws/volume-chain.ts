@@ -24,7 +24,7 @@ import { historyOf } from '../../core/case-history.js';
 import { recordMutation } from '../../core/kernel.js';
 import { LEDGER_EVENTS } from '../../core/ledger-events.js';
 import type { CaseSnapshotIndex, IndexedSnapshot } from './snapshot-index.js';
-import type { SnapshotWaiter } from './snapshot-waiter.js';
+import { isWaitCut, type SnapshotWaiter } from './snapshot-waiter.js';
 
 export interface SourceSnapshot {
   snapshotId: string;
@@ -266,7 +266,7 @@ export async function runVolumeChain(run: TargetRun, chain: SourceSnapshot, shar
   const cloudIds: Record<string, string> = { snapshotId: chain.snapshotId, volumeId: chain.volumeId };
   // A chain that stops early still names what exists (cloudIds grows as each snapshot appears).
   const failed: ChainResult = { volumeId: chain.volumeId, done: false, cloudIds };
-  const extra = { volumeId: chain.volumeId, snapshotId: chain.snapshotId };
+  const extra: Record<string, unknown> = { volumeId: chain.volumeId, snapshotId: chain.snapshotId };
   // The source snapshot exists from its request on: it is evidence whatever happens next.
   await recordArtifactSoFar(run, chain, cloudIds, 'source snapshot requested');
 
@@ -277,6 +277,11 @@ export async function runVolumeChain(run: TargetRun, chain: SourceSnapshot, shar
       try {
         if (chain.completed) return factsOf(chain.completed);
         return await (chain.completion ?? waitCompleted(run, run.scope.waiter, chain.snapshotId, chain.volumeId, 'source'));
+      } catch (error) {
+        // A cut wait (stopped, timed out, unreadable) leaves the snapshot being made in AWS: the
+        // step's entry says so (runStep records `extra` once this throws), and a resume adopts it.
+        if (isWaitCut(error)) extra.leftInAws = `snapshot ${chain.snapshotId} was asked for and may still be being made; a resume adopts it`;
+        throw error;
       } finally {
         chain.release?.();
       }

@@ -38,8 +38,10 @@ function outcomeOf(run: GcpTargetRun, key: string, snapshots: DiskSnapshotResult
   // A hold asked for and not confirmed: the snapshot is evidence, but not protected as configured.
   const unheld = snapshots.flatMap((s) => (s.holdUnconfirmed ? [`${s.disk}: ${s.holdUnconfirmed}`] : []));
   if (bad.length === 0 && extra.length === 0 && unheld.length === 0) return { target: key, status: 'collected', evidenceIds };
-  const reasons = [...bad.map((s) => `${s.disk}: ${s.error?.message ?? 'failed'}`), ...unheld, ...extra];
-  if (done.length === 0 && snapshots.length > 0) {
+  // A snapshot whose wait was cut is left in GCP (its step.failed says why): evidence a resume adopts, so never `failed`.
+  const left = bad.filter((s) => s.leftInGcp !== undefined);
+  const reasons = [...bad.map((s) => `${s.disk}: ${s.leftInGcp ?? s.error?.message ?? 'failed'}`), ...unheld, ...extra];
+  if (done.length === 0 && left.length === 0 && snapshots.length > 0) {
     return { target: key, status: 'failed', reason: `no snapshot was preserved: ${reasons.join('; ')}`, ...(bad[0]?.error ? { error: bad[0].error.toRecord() } : {}), evidenceIds };
   }
   return {

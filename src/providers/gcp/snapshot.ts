@@ -53,6 +53,12 @@ export interface DiskSnapshotResult {
   error?: CustodyError;
   /** The evidence hold was asked for but Resource Manager did not confirm its binding: why. */
   holdUnconfirmed?: string;
+  /**
+   * The wait ended before the snapshot did (the run was stopped, the READY wait timed out, or a
+   * read of the operation or the snapshot failed): Compute accepted it and may still be making
+   * it. Claimed neither made nor lost; the sentence says so, and a resume adopts it by its name.
+   */
+  leftInGcp?: string;
 }
 
 function sourceDiskOf(disk: GcpDiskTarget): string {
@@ -132,6 +138,16 @@ async function takeSnapshot(...[session, recorder, target, disk, description, si
   let requestId = snapshotRequestIdFor(recorder.caseId, evidenceId, attempt);
   const labels = snapshotLabelsFor(recorder.caseId, evidenceId);
   const result: DiskSnapshotResult = { disk: diskKey, evidenceId, status: 'failed', snapshotName: name };
+  // Set when a wait for a snapshot Compute accepted (inserted or adopted) ends before the snapshot does.
+  let waitCut = false;
+  const unlessCut = async <T>(wait: () => Promise<T>): Promise<T> => {
+    try {
+      return await wait();
+    } catch (error) {
+      waitCut = true;
+      throw error;
+    }
+  };
   /** Records the snapshot under `name` as FAILED (kept), naming the attempt that comes next. */
   const recordFailed = (snapshot: Snapshot, found: string) =>
     recorder.record(
@@ -233,7 +249,7 @@ async function takeSnapshot(...[session, recorder, target, disk, description, si
       }
     }
     if (operationName) {
-      const done = await session.waiter.waitFor(operationName, disk.project, `snapshot ${name} (operation ${operationName})`);
+      const done = await unlessCut(() => session.waiter.waitFor(operationName!, disk.project, `snapshot ${name} (operation ${operationName})`));
       const failure = done.error?.errors?.[0];
       if (failure) {
         const gone = failure.code === 'RESOURCE_NOT_FOUND';
@@ -247,7 +263,9 @@ async function takeSnapshot(...[session, recorder, target, disk, description, si
         });
       }
     }
-    snapshot = await waitUntilReady(session, disk, name, evidenceId);
+    snapshot = await unlessCut(() => waitUntilSettled(session, disk, name, evidenceId));
+    if (!snapshot) throw new CustodyError('E_NOT_FOUND', `snapshot ${name} disappeared before it was READY`, { resource: name });
+    if (snapshot.status === 'DELETING') throw new CustodyError('E_CLOUD', `snapshot ${name} is ${snapshot.status}`, { resource: name });
     if (snapshot.status === 'FAILED') {
       await recordFailed(snapshot, 'ended FAILED');
       throw endedFailed('');
@@ -303,8 +321,10 @@ async function takeSnapshot(...[session, recorder, target, disk, description, si
   } catch (error) {
     if (isStopSignal(error)) throw error;
     const e = isCustodyError(error) ? error : new CustodyError('E_CLOUD', `snapshot of ${diskKey} failed: ${(error as Error).message}`, { cause: error, resource: diskKey });
-    await recorder.record('step.failed', { step: 'snapshot', disk: diskKey, snapshotName: name, evidenceId, error: e.toRecord() }, target);
+    const leftInGcp = waitCut ? `snapshot ${name} was asked for and may still be being made; a resume adopts it` : undefined;
+    await recorder.record('step.failed', { step: 'snapshot', disk: diskKey, snapshotName: name, evidenceId, error: e.toRecord(), ...(leftInGcp ? { leftInGcp } : {}) }, target);
     result.error = e;
+    if (leftInGcp) result.leftInGcp = leftInGcp;
     return result;
   }
 }
@@ -362,18 +382,19 @@ async function readEvidenceHold(session: GcpSession, disk: GcpDiskTarget, forens
   }
 }
 
-/** The snapshot once READY, or FAILED (which it stays); DELETING, gone or too slow is thrown. */
-async function waitUntilReady(session: GcpSession, disk: GcpDiskTarget, name: string, evidenceId: string): Promise<Snapshot> {
-  const deadline = Date.now() + session.config.snapshotTimeoutSeconds * 1000;
+/**
+ * The snapshot once it settled: READY, FAILED (which it stays) or DELETING; undefined once gone.
+ * Throws only when the wait is cut before that — a read fails, the time limit passes, or the run is
+ * stopped — so the caller knows the snapshot may still be being made.
+ */
+async function waitUntilSettled(session: GcpSession, disk: GcpDiskTarget, name: string, evidenceId: string): Promise<Snapshot | undefined> {
+  const now = session.options.now ?? Date.now;
+  const deadline = now() + session.config.snapshotTimeoutSeconds * 1000;
   const sleep = session.options.sleep ?? timerSleep;
   for (;;) {
     const snapshot = await getExisting(session, disk, name, evidenceId);
-    if (!snapshot) throw new CustodyError('E_NOT_FOUND', `snapshot ${name} disappeared before it was READY`, { resource: name });
-    if (snapshot.status === 'READY' || snapshot.status === 'FAILED') return snapshot;
-    if (snapshot.status === 'DELETING') {
-      throw new CustodyError('E_CLOUD', `snapshot ${name} is ${snapshot.status}`, { resource: name });
-    }
-    if (Date.now() > deadline) throw new CustodyError('E_TIMEOUT', `snapshot ${name} was not READY after ${session.config.snapshotTimeoutSeconds} s (status ${snapshot.status})`, { resource: name });
+    if (!snapshot || snapshot.status === 'READY' || snapshot.status === 'FAILED' || snapshot.status === 'DELETING') return snapshot;
+    if (now() > deadline) throw new CustodyError('E_TIMEOUT', `snapshot ${name} was not READY after ${session.config.snapshotTimeoutSeconds} s (status ${snapshot.status})`, { resource: name });
     if (!(await pauseUnlessStopped(sleep, session.options.readyPollMs ?? 5000, session.options.signal))) {
       throw new CustodyError('E_CLOUD', `stopped waiting for snapshot ${name} to be READY: the run was cancelled (the snapshot continues in GCP; resume the case to adopt it)`, { resource: name });
     }
