@@ -93,7 +93,9 @@ export async function allSettledOrThrow<T extends readonly unknown[] | []>(value
 /**
  * Runs one step of a target. A failure is recorded (`step.failed` with the error record and
  * `extra`), kept in `run.failures`, reported as progress and returned; only the stop signal
- * (`E_LEDGER`) propagates. One locked disk never aborts the case.
+ * (`E_LEDGER`) propagates. One locked disk never aborts the case. `extra` is read when the step
+ * fails, not when it starts: `work` may add what it learned before failing (e.g. that a snapshot
+ * it waited on is still being made), and the failure's entry carries it.
  */
 export async function runStep<T>(run: StepRun, step: string, work: () => Promise<T>, extra: Record<string, unknown> = {}): Promise<StepResult<T>> {
   const detail = typeof extra.volumeId === 'string' ? { detail: extra.volumeId } : {};
