@@ -194,6 +194,22 @@ async function requestCopy(run: TargetRun, args: CopyArgs, tags: Record<string, 
   return waitCompleted(run, args.waiter, copyId, args.chain.volumeId, args.role);
 }
 
+/**
+ * Runs a step's wait. A cut wait (stopped, timed out, unreadable) leaves the snapshot being made
+ * in AWS — the source snapshot or a copy EC2 accepted: the step's entry says so in `leftInAws`
+ * (runStep reads `extra` once the step fails), and a resume adopts it. No id yet: nothing was
+ * accepted, nothing is left.
+ */
+async function notingLeft<T>(extra: Record<string, unknown>, snapshotId: () => string | undefined, wait: () => Promise<T>): Promise<T> {
+  try {
+    return await wait();
+  } catch (error) {
+    const id = snapshotId();
+    if (id && isWaitCut(error)) extra.leftInAws = `snapshot ${id} was asked for and may still be being made; a resume adopts it`;
+    throw error;
+  }
+}
+
 function alreadyLocked(run: TargetRun, snapshotId: string): boolean {
   return historyOf(run.recorder)
     .derived('aws.lockedSnapshots', () => new Set<string>(), (locked, e) => {
@@ -276,12 +292,7 @@ export async function runVolumeChain(run: TargetRun, chain: SourceSnapshot, shar
     async () => {
       try {
         if (chain.completed) return factsOf(chain.completed);
-        return await (chain.completion ?? waitCompleted(run, run.scope.waiter, chain.snapshotId, chain.volumeId, 'source'));
-      } catch (error) {
-        // A cut wait (stopped, timed out, unreadable) leaves the snapshot being made in AWS: the
-        // step's entry says so (runStep records `extra` once this throws), and a resume adopts it.
-        if (isWaitCut(error)) extra.leftInAws = `snapshot ${chain.snapshotId} was asked for and may still be being made; a resume adopts it`;
-        throw error;
+        return await notingLeft(extra, () => chain.snapshotId, () => chain.completion ?? waitCompleted(run, run.scope.waiter, chain.snapshotId, chain.volumeId, 'source'));
       } finally {
         chain.release?.();
       }
@@ -317,7 +328,7 @@ export async function runVolumeChain(run: TargetRun, chain: SourceSnapshot, shar
             : sourceKey?.metadata.KeyManager === 'AWS'
               ? 'AWS-managed key (aws/ebs) cannot be shared'
               : 'encrypted under a key other than the shareable key';
-          return copyOnce(run, {
+          return notingLeft(extra, () => cloudIds.reencryptedSnapshotId, () => copyOnce(run, {
             role: 'reencrypted',
             index: run.scope.snapshots,
             waiter: run.scope.waiter,
@@ -332,7 +343,7 @@ export async function runVolumeChain(run: TargetRun, chain: SourceSnapshot, shar
               cloudIds.reencryptedSnapshotId = snapshotId;
               await recordArtifactSoFar(run, chain, cloudIds, 're-encrypted copy requested');
             },
-          });
+          }));
         },
         extra,
       );
@@ -355,12 +366,13 @@ export async function runVolumeChain(run: TargetRun, chain: SourceSnapshot, shar
         forensicsAccount,
         forensicsRegion,
       );
+      const copyExtra: Record<string, unknown> = { volumeId: chain.volumeId, snapshotId: shareable.snapshotId };
       const copied = await runStep(
         run,
         'forensics-copy',
         async () => {
           const forensics = run.forensics();
-          return copyOnce(run, {
+          return notingLeft(copyExtra, () => cloudIds.forensicsSnapshotId, () => copyOnce(run, {
             role: 'forensics',
             index: forensics.snapshots,
             waiter: forensics.waiter,
@@ -375,9 +387,9 @@ export async function runVolumeChain(run: TargetRun, chain: SourceSnapshot, shar
               cloudIds.forensicsSnapshotId = snapshotId;
               await recordArtifactSoFar(run, chain, cloudIds, 'forensics copy requested');
             },
-          });
+          }));
         },
-        { volumeId: chain.volumeId, snapshotId: shareable.snapshotId },
+        copyExtra,
       );
       if (!copied.ok) return failed;
       cloudIds.forensicsSnapshotId = copied.value.snapshotId;

@@ -110,3 +110,47 @@ describe('AWS: a source-snapshot wait cut short', () => {
     await expectLeftAndAdopted(run, { code: 'E_ACCESS_DENIED' });
   });
 });
+
+describe('AWS: a copy wait cut short', () => {
+  it('a re-encryption copy EC2 accepted is left in AWS (leftInAws on reencrypt), the target is partial; a resume adopts that copy, none requested again', async () => {
+    const host = addInstance(world.lab.state, ACCOUNT, REGION, {
+      tags: { Name: 'copycut', ...TAGGED },
+      // aws/ebs cannot be shared: the chain re-encrypts under the shareable key first.
+      volumes: [{ sizeGiB: 8, encryption: 'aws/ebs', tags: TAGGED }],
+      consoleOutput: 'copycut login: ',
+    });
+    const target = parseTarget(instanceArn(host));
+    const kase = await world.newCase('copycut');
+    const stop = new AbortController();
+    const recorder = caseWith(kase, {
+      record: async (type, data, about) => {
+        const entry = await kase.record(type, data, about);
+        // The source snapshot completes at once (lab time); the copy EC2 accepts then takes an hour.
+        if (type === 'snapshot.created') world.lab.clock.advance(HOUR + 1);
+        if (type === 'snapshot.copied') stop.abort(new Error('Ctrl-C'));
+        return entry;
+      },
+    });
+    const outcome = await world.provider({ transfer: 'share' }).collect(target, { ...contextFor(recorder), signal: stop.signal });
+    const entries = kase.entries();
+    const copies = entries.filter((e) => e.type === 'snapshot.copied').map((e) => e.data.snapshotId);
+    expect(copies).toHaveLength(1);
+    const cut = entries.filter((e) => e.type === 'step.failed');
+    expect(cut.map((e) => e.data.step)).toEqual(['reencrypt']);
+    expect(cut[0]!.data.leftInAws).toBe(left(copies[0]));
+    expect(outcome.status, outcome.reason).toBe('partial');
+    expect(outcome.reason).toContain(left(copies[0]));
+    await kase.close({ outcomes: [outcome] });
+
+    world.lab.clock.advance(HOUR + 1);
+    const resumed = await world.openCase(kase.caseId, true);
+    const from = resumed.entries().length;
+    const again = await world.provider({ transfer: 'share' }).collect(target, contextFor(resumed));
+    const after = resumed.entries().slice(from);
+    expect(again.status, again.reason).toBe('collected');
+    // Sharing the copy is asked for now (ModifySnapshotAttribute); no snapshot or copy is made again.
+    expect(after.filter((e) => e.type === 'snapshot.requested').map((e) => e.data.operation)).toEqual(['ModifySnapshotAttribute']);
+    expect(after.filter((e) => e.type === 'snapshot.adopted' && e.data.role === 'reencrypted').map((e) => e.data.snapshotId)).toEqual([copies[0]]);
+    await resumed.close({ outcomes: [again] });
+  });
+});
