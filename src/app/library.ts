@@ -16,6 +16,7 @@ import { DEFAULT_TARGET_RETRY, type TargetRetry } from '../core/orchestrator.js'
 import type { CollectOptions, ProgressSink } from '../core/ports.js';
 import { assertCaseFolder } from '../custody/case-folder.js';
 import { parseHeadExpectation, parseKeyExpectation, parsePublicKeyExpectation, type HeadExpectation, type KeyExpectation } from '../custody/expectations.js';
+import { showUntrusted, typeOfUntrusted } from '../custody/untrusted-text.js';
 import { loadConfigFile, parseConfig, resolveConfigPaths, type CustodyConfig } from '../providers/config.js';
 import { REGISTRY } from '../providers/registry.js';
 import { collectCase, LIBRARY_TERMS, type CollectCaseResult } from './collect-case.js';
@@ -141,10 +142,17 @@ function verifyRequestFrom(given: VerifyExpectations): VerifyRequest {
  */
 function keyExpectationFrom(key: KeyExpectation | string): KeyExpectation {
   if (typeof key === 'string') return parseKeyExpectation(key, 'expectKey');
+  // Exactly one form: { fingerprint, publicKey } together would check one and ignore the other.
+  const fields = typeof key === 'object' && key !== null ? Object.keys(key) : [];
+  const [form] = fields;
+  const value = fields.length === 1 ? (key as unknown as Record<string, unknown>)[form!] : undefined;
+  if (typeof value !== 'string' || (form !== 'fingerprint' && form !== 'publicKey')) {
+    const given = typeof key === 'object' && key !== null ? `{${fields.length > 0 ? ` ${fields.map((f) => showUntrusted(f)).join(', ')} ` : ''}}` : typeOfUntrusted(key);
+    const hint = fields.length > 1 ? ' (one of them, not both)' : fields.length === 1 && (form === 'fingerprint' || form === 'publicKey') ? ` (its ${form} is ${typeOfUntrusted(value)}, not a string)` : '';
+    throw new CustodyError('E_INPUT', `expectKey ${given} is neither a key as text nor { fingerprint } or { publicKey }${hint}`);
+  }
   // The fingerprint goes through the CLI's parser too: "sha256:…" as printed is the same key.
-  if (typeof key === 'object' && key !== null && 'fingerprint' in key) return parseKeyExpectation(key.fingerprint, 'expectKey');
-  if (typeof key === 'object' && key !== null && 'publicKey' in key) return parsePublicKeyExpectation(key.publicKey, 'expectKey.publicKey');
-  throw new CustodyError('E_INPUT', `expectKey ${JSON.stringify(key)} is neither a key as text nor { fingerprint } or { publicKey }`);
+  return form === 'fingerprint' ? parseKeyExpectation(value, 'expectKey') : parsePublicKeyExpectation(value, 'expectKey.publicKey');
 }
 
 /** A list of texts as a JS caller may pass it (an event's field): anything else is bad input, not a TypeError. */

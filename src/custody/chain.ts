@@ -7,6 +7,7 @@ import { hash } from 'node:crypto';
 import type { LedgerEntry } from '../core/ports.js';
 import { entryForms, GENESIS_PREV, parseEntryLine, unsealedTextOf } from './entry.js';
 import type { Problem } from './problems.js';
+import { showUntrusted } from './untrusted-text.js';
 import { decodeCanonicalBase64, fingerprintOf, isCanonicalSignature, textVerifier } from './signing-key.js';
 
 export interface ChainResult {
@@ -315,7 +316,7 @@ function hashMismatch(entry: LedgerEntry, line: number): Omit<Problem, 'severity
 }
 
 function nameOf(entry: LedgerEntry, line: number): string {
-  return `entry ${entry.seq} (line ${line}, ${entry.type})`;
+  return `entry ${entry.seq} (line ${line}, ${showUntrusted(entry.type)})`;
 }
 
 /** The entry's canonical texts, or undefined when it cannot be canonicalised (its hash cannot match). */

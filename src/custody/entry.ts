@@ -115,7 +115,8 @@ const FIELDS = new Set(['seq', 'time', 'type', 'actor', 'target', 'data', 'prev'
  * token 'x', "…" is not valid JSON" (control characters, the first characters of a secret): the
  * token alone, quoted safely. Its other errors name a position, not the text.
  */
-function jsonErrorOf(cause: Error): string {
+/** `JSON.parse`'s error without the raw start of the input V8 puts in it (a hostile file's bytes). */
+export function jsonErrorOf(cause: Error): string {
   const token = /^Unexpected token '(.+?)', /su.exec(cause.message)?.[1];
   return token === undefined ? cause.message : `Unexpected token ${quoteUntrusted(token) ?? '(not shown)'}`;
 }

@@ -25,6 +25,8 @@ import { EVIDENCE_DIR, LEDGER_FILE, MANIFEST_FILE, REPORT_FILES } from './layout
 import { Ledger } from './ledger.js';
 import { collectEvidenceItems, type Manifest } from './manifest.js';
 import { segmentProblem } from './names.js';
+import { showUntrusted } from './untrusted-text.js';
+import { withoutUrlCredentials } from '../core/url-credentials.js';
 import type { Problem } from './problems.js';
 import { readPreviousRun } from './resume.js';
 import { resolveSigningKey } from './signing-key.js';
@@ -485,7 +487,16 @@ function nothingThereSummary(caseDir: string, url: string, objects: number, prob
   const elsewhere = new Set<string>(['copy-location', 'copy-missing']);
   const paths = new Set(problems.filter((p) => p.path !== undefined && elsewhere.has(p.kind)).map((p) => p.path));
   if (objects < 1 || paths.size < objects) return undefined;
-  const recorded = recordedUrl && recordedUrl !== url ? `the ledger records the case's copy at ${recordedUrl}: check it with custody verify ${caseDir} --against ${recordedUrl}` : undefined;
+  // The recorded location is ledger text: shown without URL credentials and escaped, and offered as a
+  // command only when it is plain text a shell takes as it is.
+  const shown = recordedUrl === null ? null : showUntrusted(withoutUrlCredentials(recordedUrl));
+  const pasteable = shown !== null && shown === recordedUrl && /^s3:\/\/[\w.\/-]+$/u.test(shown);
+  const recorded = shown !== null && recordedUrl !== url ? `the ledger records the case's copy at ${shown}${pasteable ? `: check it with custody verify ${caseDir} --against ${shown}` : ''}` : undefined;
+  if (recordedUrl === url && problems.every((p) => p.kind === 'copy-missing' || !elsewhere.has(p.kind))) {
+    // Where the ledger says the copy is, and not one recorded version is there: not a typo to fix
+    // but a copy gone or altered (or the wrong account, region or endpoint for that bucket).
+    return `the ledger records the case's copy at ${url}, and none of its ${objects} recorded object versions is there: the copy was deleted or replaced, or this is not the account, region or endpoint it was made in`;
+  }
   if (problems.some((p) => p.kind === 'copy-location')) {
     return `none of the case's ${objects} objects was copied to ${url}: is this the case's copy? ${recorded ?? 'the ledger records no copy of the case there'}`;
   }

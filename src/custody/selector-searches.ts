@@ -15,6 +15,7 @@
  *   `pods`, `requestId`.
  */
 import type { LedgerEntry } from '../core/ports.js';
+import { RESOLVE_SELECTOR_STEP } from '../core/selector-search.js';
 
 /** What one ledger entry says of a selector's search, or undefined when it says nothing of one. */
 export type SelectorSearchEntry =
@@ -57,7 +58,7 @@ export function readSelectorSearchEntry(entry: LedgerEntry): SelectorSearchEntry
       return { kind: 'scope-searched', selector, ...withProvider(provider ?? legacyProvider(d)), where, found: listOf(d.found), requestIds: listOf(d.requestIds), legacy: stringOf(d.where) === undefined };
     }
     case 'step.failed': {
-      if (d.step !== 'resolve-selector') return undefined;
+      if (d.step !== RESOLVE_SELECTOR_STEP) return undefined;
       const where = stringOf(d.where) ?? legacyWhere(d) ?? '(scope not recorded)';
       return { kind: 'scope-failed', selector, ...withProvider(provider ?? legacyProvider(d)), where, error: errorText(d), requestIds: refusedRequest(d), legacy: stringOf(d.where) === undefined };
     }

@@ -16,6 +16,7 @@ import { readLockHolder } from './case-lock.js';
 import { checkDiskImages, checkImageRecords, imageRoots } from './disk-images.js';
 import { hashBuffers, hashRegularFile, inodeOf, isNothingThere, type EvidenceFileState } from './file-hash.js';
 import { evidenceRecordProblem, type EvidenceRecord } from './evidence-record.js';
+import { jsonErrorOf } from './entry.js';
 import { EVIDENCE_DIR, FILE_ENTRY_TYPES, HASH_PROGRESS_DIR, LEDGER_FILE, LOCK_FILE, MANIFEST_FILE, MANIFEST_TEMP_FILE, PARTIAL_DIR, REPORT_FILES } from './layout.js';
 import { notARegularFile } from './fs-util.js';
 import { linkedFolderFinder } from './linked-folders.js';
@@ -242,7 +243,7 @@ async function checkManifest(
   try {
     manifest = JSON.parse(text) as Manifest;
   } catch (cause) {
-    fail({ kind: 'manifest-invalid', path, message: `manifest.json is not valid JSON: ${(cause as Error).message}` });
+    fail({ kind: 'manifest-invalid', path, message: `manifest.json is not valid JSON: ${jsonErrorOf(cause as Error)}` });
     return false;
   }
   if (manifest === null || typeof manifest !== 'object' || typeof manifest.ledgerHead?.seq !== 'number') {

@@ -255,6 +255,11 @@ describe('verify (library): the key and head known from elsewhere, as collect pr
     // An object of neither form would skip the key check unsaid.
     const neither = await refusal(verify(kase.caseDir, { expectKey: {} as never }));
     expect([neither.code, neither.message]).toEqual(['E_INPUT', 'expectKey {} is neither a key as text nor { fingerprint } or { publicKey }']);
+    // Both forms at once, or a form that is not a string: refused as bad input, never one checked and the other ignored.
+    const both = await refusal(verify(kase.caseDir, { expectKey: { fingerprint: `sha256:${kase.fingerprint}`, publicKey: 'not-a-key' } as never }));
+    expect([both.code, both.message]).toEqual(['E_INPUT', 'expectKey { fingerprint, publicKey } is neither a key as text nor { fingerprint } or { publicKey } (one of them, not both)']);
+    const notText = await refusal(verify(kase.caseDir, { expectKey: { fingerprint: 1234 } as never }));
+    expect([notText.code, notText.message]).toEqual(['E_INPUT', 'expectKey { fingerprint } is neither a key as text nor { fingerprint } or { publicKey } (its fingerprint is a number, not a string)']);
   });
 
   it('another key or head still fails the case', async () => {

@@ -79,8 +79,9 @@ describe('custody verify --against a location that does not hold the case', () =
       expect(run.code).toBe(EXIT.VERIFY_FAILED);
       expect(run.stdout.trimEnd().split('\n').slice(3)).toEqual([
         `does NOT match its copy: ${url('IR-2026-0042')}`,
-        `  none of the case's 4 objects is at ${url('IR-2026-0042')} under the version the ledger recorded for it: ` +
-          "is this the bucket the case was copied to (its account, region or endpoint)? (--json lists each object's problem)",
+        // The location the ledger records: not a typo, a copy gone or replaced (or another account).
+        `  the ledger records the case's copy at ${url('IR-2026-0042')}, and none of its 4 recorded object versions is there: ` +
+          "the copy was deleted or replaced, or this is not the account, region or endpoint it was made in (--json lists each object's problem)",
       ]);
       const doc = JSON.parse((await custody(['verify', caseDir, '--against', url('IR-2026-0042'), '--config', config, '--json'])).stdout) as AgainstDoc;
       expect(doc.against.problems.map((p) => p.kind)).toEqual(['copy-missing', 'copy-missing', 'copy-missing', 'copy-missing']);

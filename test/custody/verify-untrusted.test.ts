@@ -6,7 +6,7 @@
  * skipped. Where a message names one entry, `--json` names it too (`entrySeq`).
  */
 import { createHash, generateKeyPairSync } from 'node:crypto';
-import { mkdir, rm, symlink, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, rm, symlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { signManifest, type UnsignedManifest } from '../../src/custody/manifest.js';
@@ -193,5 +193,33 @@ describe('verify --json: the entry a not-closed warning names', () => {
     const [warning] = (await verifyCase(open.caseDir)).warnings;
     expect(warning).toMatchObject({ kind: 'not-closed', path: 'manifest.json', entrySeq: 2 });
     expect(warning?.message).toMatch(/^the case is not closed \(its ledger ends in evidence\.stored, /);
+  });
+});
+
+describe('verify: a hostile ledger or manifest file', () => {
+  const scratch = useScratch();
+
+  it("an entry's type is escaped where a chain problem names the entry", async () => {
+    const open = await openCase(caseOptions(scratch, { caseId: 'IR-2026-6001' }));
+    await open.record('note\u001b[2J\u202e', { text: 'x' });
+    await open.close();
+    const ledger = join(open.caseDir, 'ledger.jsonl');
+    const lines = (await readFile(ledger, 'utf8')).split('\n');
+    const at = lines.findIndex((l) => l.includes('"text":"x"'));
+    lines[at] = lines[at]!.replace('"text":"x"', '"text":"y"');
+    await writeFile(ledger, lines.join('\n'));
+    const { problems } = await verifyCase(open.caseDir);
+    const mismatch = problems.find((p) => p.kind === 'hash-mismatch')!;
+    expect(mismatch.message).toContain(String.raw`"note\u001b[2J\u202e"`);
+    for (const p of problems) expect(p.message).not.toMatch(RAW_CONTROL);
+  });
+
+  it('manifest.json that is not JSON: the parse error does not repeat its bytes', async () => {
+    const kase = await buildClosedCase(scratch);
+    await writeFile(join(kase.caseDir, 'manifest.json'), '\u001b]0;pwned\u0007 Bearer abcdefghijklmnop');
+    const problem = (await verifyCase(kase.caseDir)).problems.find((p) => p.kind === 'manifest-invalid')!;
+    expect(problem.message).toMatch(/^manifest\.json is not valid JSON: /);
+    expect(problem.message).not.toMatch(RAW_CONTROL);
+    expect(problem.message).not.toContain('Bearer');
   });
 });

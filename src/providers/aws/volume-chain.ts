@@ -307,6 +307,8 @@ export async function runVolumeChain(run: TargetRun, chain: SourceSnapshot, shar
     const shareKeyArn = shareableKey?.metadata.Arn;
     const needsCopy = !source.value.encrypted || !shareKeyArn || source.value.kmsKeyId !== shareKeyArn;
     if (needsCopy) {
+      // Its own entry's fields: the wait on the copy may add leftInAws to them.
+      const reencryptExtra: Record<string, unknown> = { ...extra };
       const reencrypted = await runStep(
         run,
         'reencrypt',
@@ -328,7 +330,7 @@ export async function runVolumeChain(run: TargetRun, chain: SourceSnapshot, shar
             : sourceKey?.metadata.KeyManager === 'AWS'
               ? 'AWS-managed key (aws/ebs) cannot be shared'
               : 'encrypted under a key other than the shareable key';
-          return notingLeft(extra, () => cloudIds.reencryptedSnapshotId, () => copyOnce(run, {
+          return notingLeft(reencryptExtra, () => cloudIds.reencryptedSnapshotId, () => copyOnce(run, {
             role: 'reencrypted',
             index: run.scope.snapshots,
             waiter: run.scope.waiter,
@@ -345,7 +347,7 @@ export async function runVolumeChain(run: TargetRun, chain: SourceSnapshot, shar
             },
           }));
         },
-        extra,
+        reencryptExtra,
       );
       if (!reencrypted.ok) return failed;
       shareable = reencrypted.value;

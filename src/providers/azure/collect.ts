@@ -81,6 +81,7 @@ export async function collectAzureTarget(ctx: AzureRunContext, target: AzureTarg
   const { recorder, clients, config } = ctx;
   const label = target.id;
   const targetEvidence = evidenceIdFor(recorder.caseId, resourceKey(target.id));
+  const evidenceIdOf = (disk: Pick<DiskFacts, 'id'>) => evidenceIdFor(recorder.caseId, resourceKey(disk.id));
   // Only ids the case holds something under: a VM or disk that was never read has no evidence.
   const evidenceIds: string[] = [];
   const problems: string[] = [];
@@ -152,15 +153,13 @@ export async function collectAzureTarget(ctx: AzureRunContext, target: AzureTarg
     if (earlier.length === 0 && !keptPoint) return { target: label, status: 'failed', reason: e.message, error: e.toRecord(), evidenceIds };
     vmGone = e;
     if (keptPoint && earlier.length > 0) {
-      const evidenceIdOfDisk = (disk: Pick<DiskFacts, 'id'>) => evidenceIdFor(recorder.caseId, resourceKey(disk.id));
-      const carried = await carryOnce(recorder, label, evidenceIdOfDisk, keptPoint, earlier);
+      const carried = await carryOnce(recorder, label, evidenceIdOf, keptPoint, earlier);
       keptPoint = { ...keptPoint, disks: carried.viaPoint };
       earlier = carried.viaSnapshots;
     }
     disks = [...(keptPoint?.disks ?? []), ...earlier.map((r) => r.disk)];
   }
 
-  const evidenceIdOf = (disk: Pick<DiskFacts, 'id'>) => evidenceIdFor(recorder.caseId, resourceKey(disk.id));
   // A VM still there: the disks earlier runs of the case preserved (or asked to) that have left it
   // since are carried through all the same, from what those runs asked for (carry-once.ts).
   const detached = vmFacts ? detachedSince(recorder, label, evidenceIdOf, vmFacts.disks) : [];

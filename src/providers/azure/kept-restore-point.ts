@@ -27,8 +27,20 @@ export function earlierRestorePointRequest(recorder: CaseRecorder, target: strin
   const requested = history.about('restorepoint.requested', target).at(-1);
   const pointId = requested?.data.restorePointId;
   if (typeof pointId !== 'string') return undefined;
-  const refused = history.about('step.failed', target).some((e) => e.seq > requested!.seq && e.data.step === 'restore-point' && e.data.restorePointId === pointId && refusedOutright(lastStatus(e.data.exchanges)));
+  const refused = history.about('step.failed', target).some((e) => e.seq > requested!.seq && e.data.step === 'restore-point' && e.data.restorePointId === pointId && wasRefused(e.data));
   return refused ? undefined : pointId;
+}
+
+/**
+ * Whether a restore point's `step.failed` says Azure refused its PUT. The run that recorded it
+ * knew (`refusedOutright`); a point it left in Azure (`leftInAzure`) was not refused, whatever its
+ * last exchange was (a status read refused with 403 is not the PUT refused). Entries written
+ * before either field existed are judged by their last exchange.
+ */
+function wasRefused(data: Record<string, unknown>): boolean {
+  if (typeof data.refusedOutright === 'boolean') return data.refusedOutright;
+  if (data.leftInAzure !== undefined) return false;
+  return refusedOutright(lastStatus(data.exchanges));
 }
 
 /** The status of the last exchange a ledger entry records, if any. */

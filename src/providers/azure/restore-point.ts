@@ -173,7 +173,8 @@ export async function takeRestorePoint(
     const exchanges = exchangesOf(error);
     // Asked for and not refused: stopped or not, Azure may be making it, and a resume adopts it.
     const leftInAzure = mayExist && !refused ? `restore point ${pointId} was asked for and may still be being made; a resume adopts it` : undefined;
-    await recorder.record('step.failed', { step: 'restore-point', restorePointId: pointId, error: e.toRecord(), requestIds: requestIdsOf(exchanges), exchanges, ...(leftInAzure ? { leftInAzure } : {}) }, vm.id);
+    // `refusedOutright` is what a resume reads: a later read refused (403) is not the PUT refused.
+    await recorder.record('step.failed', { step: 'restore-point', restorePointId: pointId, error: e.toRecord(), requestIds: requestIdsOf(exchanges), exchanges, refusedOutright: refused, ...(leftInAzure ? { leftInAzure } : {}) }, vm.id);
     if (timing.signal?.aborted) return { stopped: e, ...(leftInAzure ? { leftInAzure } : {}) };
     if (leftInAzure) return { unsettled: e, reason: leftInAzure };
     return { fallback: `the crash-consistent restore point failed (${e.message})` };

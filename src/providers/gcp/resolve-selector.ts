@@ -7,7 +7,7 @@
  */
 import type { CaseRecorder } from '../../core/ports.js';
 import { startSelectorSearch, type SearchScope } from '../../core/selector-search.js';
-import { CustodyError, isStopSignal } from '../../core/errors.js';
+import { CustodyError, isCustodyError, isStopSignal } from '../../core/errors.js';
 import { resourceManagerBase } from './resource-manager.js';
 import type { GcpSession } from './session.js';
 import { gcpSelectorKey, instanceTarget, type GcpInstanceTarget, type GcpSelector } from './targets.js';
@@ -79,8 +79,9 @@ export async function resolveGcpSelector(
       await search.searched(where, { found: found.map((f) => `projects/${project}/zones/${f.zone}/instances/${f.name}`), requestIds: [], detail });
       for (const f of found) targets.push(instanceTarget(project, f.zone, f.name));
     } catch (error) {
-      const e = error instanceof CustodyError ? error : new CustodyError('E_CLOUD', String(error));
-      if (isStopSignal(e)) throw e;
+      // A call cut off by the run's stop is the stop, not a project that could not be searched (as AWS's, Kubernetes').
+      if (isStopSignal(error) || session.options.signal?.aborted) throw error;
+      const e = isCustodyError(error) ? error : new CustodyError('E_CLOUD', String(error), { cause: error });
       await search.failed(where, e);
     }
   }

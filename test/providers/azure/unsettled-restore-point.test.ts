@@ -66,6 +66,27 @@ describe('the restore point a run asked for cannot be read while it waits on it'
     expect(ofCase(caseId)).toMatchObject({ snapshots: [], restorePoints: [expect.anything()] });
   });
 
+  it('a status read refused (403) is not the PUT refused: a resume under per-disk consistency adopts the point, no snapshot beside it', async () => {
+    const caseId = 'IR-AZ-RP-UNREAD-PERDISK';
+    const kase = await fx.openTestCase(caseId);
+    let armed = false;
+    const sleep = async () => {
+      if (armed || count(kase, 'restorepoint.created') === 0) return;
+      armed = true;
+      fx.lab.faults.push({ operation: 'restorePoints.get', times: 1, status: 403, code: 'AuthorizationFailed', message: 'The client does not have authorization to perform action read.' });
+    };
+    const outcome = await collectAzureTarget({ ...fx.run(kase), sleep }, parseAzureTarget(fx.lab.estate.ids.vm));
+    const point = kase.entries().find((e) => e.type === 'restorepoint.requested')!.data.restorePointId as string;
+    expect(kase.entries().filter((e) => e.type === 'step.failed').map((e) => e.data.refusedOutright)).toEqual([false]);
+    expect(outcome.status, outcome.reason).toBe('partial');
+    await kase.close({ outcomes: [outcome] });
+
+    const resumed = await resumeCollected(fx, caseId, { consistency: 'per-disk' });
+    expect(resumed.filter((e) => ['restorepoint.requested', 'snapshot.requested'].includes(e.type))).toEqual([]);
+    expect(resumed.filter((e) => e.type === 'restorepoint.adopted').map((e) => e.data.restorePointId)).toEqual([point]);
+    expect(ofCase(caseId)).toMatchObject({ snapshots: [], restorePoints: [expect.anything()] });
+  });
+
   it('a restore point Azure refused outright (its PUT answered 400) still falls back to per-disk snapshots', async () => {
     const caseId = 'IR-AZ-RP-REFUSED';
     fx.lab.faults.push({ operation: 'restorePoints.create', status: 400, code: 'OperationNotAllowed', message: 'Restore points are not allowed now.', times: 1 });

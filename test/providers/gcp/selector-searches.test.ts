@@ -24,6 +24,18 @@ afterAll(async () => fx?.stop());
 const SELECTOR = 'gcp-tag:123456789012/ForensicsEnabled=true';
 
 describe('a GCP selector search, project by project', () => {
+  it('a project whose listing fails once the run is stopped ends the search: the stop, not a project that could not be searched', async () => {
+    const stop = new AbortController();
+    const recorder = new ContentRecorder();
+    const session = fx.newSession(recorder, { signal: stop.signal });
+    stop.abort(new Error('Ctrl-C'));
+    fx.lab.server.faults.push({ api: 'compute.instances.aggregatedList', kind: 'quota', times: 1 });
+    const unsearched: string[] = [];
+    await expect(resolveGcpSelector(session, recorder, parseGcpSelector(SELECTOR), (scope) => unsearched.push(scope))).rejects.toBeDefined();
+    expect(recorder.ofType('step.failed')).toEqual([]);
+    expect(unsearched).toEqual([]);
+  });
+
   it('records each project searched with what it found; a project whose listing fails is a step.failed, and the other still resolves', async () => {
     // The first aggregated list (web-prod, the first allowed project) fails.
     fx.lab.server.faults.push({ api: 'compute.instances.aggregatedList', kind: 'quota', times: 1 });
