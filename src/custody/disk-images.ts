@@ -13,7 +13,7 @@ import { notARegularFile } from './fs-util.js';
 import { linkedFolderFinder } from './linked-folders.js';
 import type { Problem } from './problems.js';
 import { fileRecordProblem } from './evidence-record.js';
-import { showUntrusted } from './untrusted-text.js';
+import { showFsError, showUntrusted } from './untrusted-text.js';
 
 type Report = (p: Omit<Problem, 'severity'>) => void;
 
@@ -117,7 +117,7 @@ export async function checkDiskImages(caseDir: string, entries: readonly LedgerE
         kind: 'unreadable',
         entrySeq: image.seq,
         path: image.path,
-        message: `the disk image ${shown} (recorded in entry ${image.seq}) cannot be read, so it was not checked: ${(cause as Error).message}`,
+        message: `the disk image ${shown} (recorded in entry ${image.seq}) cannot be read, so it was not checked: ${showFsError(cause, caseDir)}`,
       });
       continue;
     }
