@@ -26,6 +26,7 @@ import { Ledger } from './ledger.js';
 import { collectEvidenceItems, type Manifest } from './manifest.js';
 import { segmentProblem } from './names.js';
 import { showUntrusted } from './untrusted-text.js';
+import { credentialText } from './credential-guard.js';
 import { withoutUrlCredentials } from '../core/url-credentials.js';
 import type { Problem } from './problems.js';
 import { readPreviousRun } from './resume.js';
@@ -448,7 +449,11 @@ export interface AgainstResult {
   checked: number;
   /** Objects of the sealed case the copy must hold (0 when the ledger records no copy to check). */
   objects: number;
-  /** Where the ledger records the case's copy (its last `case.copied`, else its `evidence.copied`); null when it records none. */
+  /**
+   * Where the ledger records the case's copy (its last `case.copied`, else its `evidence.copied`);
+   * null when it records none. Ledger text, without the signature or password it may hold
+   * ({@link recordedUrlForResult}).
+   */
   recordedUrl: string | null;
   /**
    * One line for the whole result when no object of the case is at `url` (a mistyped URL, another
@@ -476,6 +481,17 @@ export function recordedCopyUrl(entries: readonly LedgerEntry[]): string | null 
     }
   }
   return null;
+}
+
+/**
+ * The recorded location as the result hands it on (`--json` prints it): ledger text, which a
+ * tampered ledger may make a signed URL, so its signature or password is cut (`?…`, `…@`) as the
+ * summary cuts it, and a value that still looks like a credential is not handed on at all.
+ */
+function recordedUrlForResult(recorded: string | null): string | null {
+  if (recorded === null) return null;
+  const cut = withoutUrlCredentials(recorded);
+  return credentialText(cut) === undefined ? cut : showUntrusted(cut);
 }
 
 /**
@@ -522,7 +538,7 @@ export async function verifyAgainstCopy(caseDir: string, store: ImmutableStore, 
   const recordedUrl = recordedCopyUrl(chain.entries);
   const result = (): AgainstResult => {
     const summary = nothingThereSummary(caseDir, store.url, objectCount, problems, recordedUrl);
-    return { ok: problems.length === 0, url: store.url, checked, objects: objectCount, recordedUrl, ...(summary ? { summary } : {}), problems, warnings };
+    return { ok: problems.length === 0, url: store.url, checked, objects: objectCount, recordedUrl: recordedUrlForResult(recordedUrl), ...(summary ? { summary } : {}), problems, warnings };
   };
   if (sealIndex(chain.entries) < 0) {
     fail({ kind: 'copy-not-recorded', path: LEDGER_FILE, message: 'the case is not closed, so it has no copy to check against' });
