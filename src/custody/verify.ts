@@ -13,7 +13,7 @@ import { sameJson } from './canonical-json.js';
 import { settleChain, walkChain } from './chain.js';
 import { copyRecordWarning, isCopyRecord, sealIndex } from './copy-records.js';
 import { readLockHolder } from './case-lock.js';
-import { checkDiskImages, checkImageRecords, imageRoots } from './disk-images.js';
+import { checkDiskImages, recordedImages } from './disk-images.js';
 import { hashBuffers, hashRegularFile, inodeOf, isNothingThere, type EvidenceFileState } from './file-hash.js';
 import { evidenceRecordProblem, type EvidenceRecord } from './evidence-record.js';
 import { jsonErrorOf } from './entry.js';
@@ -123,9 +123,9 @@ export async function verifyCase(caseDir: string, options: VerifyOptions = {}): 
   // Raw disk images written into the case folder (`--image`) are re-hashed like evidence, after
   // the evidence files (a case without images pays one pass over the entries for them).
   // A disk.imaged entry that cannot describe its image is named with the malformed evidence entries.
-  checkImageRecords(entries, walk.entryLines, fail);
-  const verified = (await checkFiles(caseDir, entries, walk.entryLines, fail, warn)) + (await checkDiskImages(caseDir, entries, fail));
-  await checkCaseRoot(caseDir, warn, imageRoots(entries), closed);
+  const images = recordedImages(entries, walk.entryLines, fail);
+  const verified = (await checkFiles(caseDir, entries, walk.entryLines, fail, warn)) + (await checkDiskImages(caseDir, images.inside, fail));
+  await checkCaseRoot(caseDir, warn, images.roots, closed);
   const chain = settleChain(walk, await signatures.finish());
 
   const last = entries[entries.length - 1];
