@@ -136,6 +136,36 @@ describe('custody verify --against a location that does not hold the case', () =
       expect(run.stdout.split('\n').filter((line) => line.startsWith('verified: OK'))).toEqual([]);
     });
 
+    it("an object's recorded location and version are ledger text too: escaped in the object's problem", async () => {
+      const copied = await copiedCase();
+      const ledgerPath = join(copied.caseDir, 'ledger.jsonl');
+      const lines = readFileSync(ledgerPath, 'utf8').trimEnd().split('\n');
+      const copiedOf = (path: string) => lines.findIndex((line) => line.includes('"evidence.copied"') && line.includes(`"path":"${path}"`));
+      const rewrite = (at: number, change: (data: Record<string, unknown>) => void) => {
+        const entry = JSON.parse(lines[at]!) as { data: Record<string, unknown> };
+        change(entry.data);
+        lines[at] = JSON.stringify(entry);
+      };
+      rewrite(copiedOf('manifest.json'), (data) => (data.bucket = `${EVIDENCE_BUCKET}\u001b[2J\r\nOK`));
+      rewrite(copiedOf('ledger.jsonl'), (data) => (data.versionId = 'v1\u001b]0;owned\u0007\u202e'));
+      writeFileSync(ledgerPath, `${lines.join('\n')}\n`);
+
+      const doc = JSON.parse((await custody(['verify', copied.caseDir, '--against', url('IR-2026-0042'), '--config', copied.config, '--json'])).stdout) as AgainstDoc & {
+        against: { problems: Array<{ kind: string; path?: string; message: string }> };
+      };
+      const byPath = new Map(doc.against.problems.map((p) => [p.path, p]));
+      expect(byPath.get('manifest.json')).toMatchObject({
+        kind: 'copy-location',
+        message: expect.stringContaining(`manifest.json was copied to s3://"${EVIDENCE_BUCKET}${String.raw`\u001b[2J\r\nOK`}"/cases/IR-2026-0042/manifest.json (entry `),
+      });
+      expect(byPath.get('ledger.jsonl')).toMatchObject({ kind: 'copy-missing', message: expect.stringContaining(String.raw`version "v1\u001b]0;owned\u0007\u202e" (entry `) });
+      for (const problem of doc.against.problems) expect(problem.message).not.toMatch(RAW_CONTROL);
+
+      const run = await custody(['verify', copied.caseDir, '--against', url('IR-2026-0042'), '--config', copied.config]);
+      expect(run.code).toBe(EXIT.VERIFY_FAILED);
+      expect(run.stdout).not.toMatch(RAW_CONTROL);
+    });
+
     it.each([
       ['an Azure SAS', 'https://evidenceacct.blob.core.windows.net/cases/IR-2026-0042?sv=2024-08-04&sp=rl&sig=c2VjcmV0LXNhcy1zaWduYXR1cmU%3D', 'c2VjcmV0LXNhcy1zaWduYXR1cmU'],
       ['an S3 presigned URL', `${url('IR-2026-0042')}?X-Amz-Algorithm=AWS4-HMAC-SHA256&X-Amz-Credential=AKIAEXAMPLE&X-Amz-Signature=0f1e2d3c4b5a69788796a5b4c3d2e1f0`, '0f1e2d3c4b5a69788796a5b4c3d2e1f0'],
