@@ -18,7 +18,7 @@ export interface AgainstOutcome {
   checked: number;
   /** Objects of the sealed case the copy must hold. */
   objects: number;
-  /** Where the ledger records the case's copy; null when it records none. */
+  /** Where the ledger records the case's copy, without any signature or password it holds; null when it records none. */
   recordedUrl: string | null;
   /** One line when none of the case's objects is at `url`; `problems` still names each. */
   summary?: string;

@@ -3,6 +3,7 @@ import type { CollectionPlan } from '../core/plan.js';
 import type { OutcomeSummary } from '../core/outcomes.js';
 import type { TargetOutcome } from '../core/ports.js';
 import { formatFingerprint, formatHead } from '../custody/expectations.js';
+import { showUntrusted } from '../custody/untrusted-text.js';
 import type { AgainstOutcome, CopyOutcome, VerifyOutcome } from './deps.js';
 
 export function renderOutcomes(outcomes: readonly TargetOutcome[]): string {
@@ -20,14 +21,19 @@ export function renderSummary(summary: OutcomeSummary): string {
   return `${summary.total} target${summary.total === 1 ? '' : 's'}: ${summary.collected} collected, ${summary.partial} partial, ${summary.failed} failed, ${summary.skipped} skipped`;
 }
 
-/** Where the first problem is: `ledger.jsonl entry 12 (line 13)` or `evidence/ev-…/x.json`. */
+/**
+ * Where the first problem is: `ledger.jsonl entry 12 (line 13)` or `evidence/ev-…/x.json`. The
+ * path is as found in the case folder or its ledger (`--json` keeps it so): shown as the
+ * messages show it, escaped (untrusted-text.ts), for it reaches the terminal too.
+ */
 export function problemLocation(problem: VerifyOutcome['problems'][number]): string {
-  if (problem.path && problem.entrySeq === undefined && problem.line === undefined) return problem.path;
+  const path = problem.path ? showUntrusted(problem.path) : undefined;
+  if (path && problem.entrySeq === undefined && problem.line === undefined) return path;
   const parts: string[] = [];
   if (problem.entrySeq !== undefined) parts.push(`entry ${problem.entrySeq}`);
   if (problem.line !== undefined) parts.push(`line ${problem.line}`);
   const where = parts.length > 0 ? `ledger.jsonl ${parts.join(', ')}` : 'ledger.jsonl';
-  return problem.path && problem.path !== 'ledger.jsonl' ? `${problem.path} (${where})` : where;
+  return path && problem.path !== 'ledger.jsonl' ? `${path} (${where})` : where;
 }
 
 export function firstError(result: VerifyOutcome): VerifyOutcome['problems'][number] | undefined {

@@ -13,7 +13,7 @@ import { notARegularFile } from './fs-util.js';
 import { linkedFolderFinder } from './linked-folders.js';
 import type { Problem } from './problems.js';
 import { fileRecordProblem } from './evidence-record.js';
-import { showUntrusted } from './untrusted-text.js';
+import { showFsError, showUntrusted } from './untrusted-text.js';
 
 type Report = (p: Omit<Problem, 'severity'>) => void;
 
@@ -34,53 +34,58 @@ function imagePathProblem(path: string): string | undefined {
  * Why a `disk.imaged` entry does not describe its image (its path, SHA-256 and size, as for an
  * evidence file), or undefined when it does.
  */
-export function imageRecordProblem(data: Readonly<Record<string, unknown>>): string | undefined {
+function imageRecordProblem(data: Readonly<Record<string, unknown>>): string | undefined {
   return fileRecordProblem(data, IMAGE_PATH, imagePathProblem);
 }
 
-/** The well-formed images inside the case folder the ledger records, by relative path. */
-export function recordedImages(entries: readonly LedgerEntry[]): Array<{ path: string; sha256: string; size: number; seq: number }> {
-  const out: Array<{ path: string; sha256: string; size: number; seq: number }> = [];
-  for (const e of entries) {
-    if (e.type !== 'disk.imaged' || imageRecordProblem(e.data) !== undefined) continue;
-    const { path, sha256, size } = e.data as { path: string; sha256: string; size: number };
-    if (!isAbsolute(path)) out.push({ path, sha256, size, seq: e.seq });
-  }
-  return out;
+/** An image inside the case folder that a well-formed `disk.imaged` entry records. */
+interface RecordedImage {
+  /** Relative to the case folder, `/`-separated. */
+  path: string;
+  sha256: string;
+  size: number;
+  seq: number;
+}
+
+/** What the ledger records of disk images, read in one pass over its entries. */
+export interface RecordedImages {
+  /** The well-formed images inside the case folder, to re-hash ({@link checkDiskImages}). */
+  inside: RecordedImage[];
+  /**
+   * The case-root folders that hold recorded images (not "unknown" to verify), also of an entry
+   * that is malformed for want of its hash or size: the ledger claims the folder either way.
+   */
+  roots: Set<string>;
 }
 
 /**
- * The case-root folders that hold recorded images (not "unknown" to verify), also of an entry
- * that is malformed for want of its hash or size: the ledger claims the folder either way.
+ * The disk images the ledger records, and every `disk.imaged` entry that does not describe its
+ * image reported (a case that claims an image it cannot describe does not verify clean), by its
+ * seq and line as for an evidence entry.
  */
-export function imageRoots(entries: readonly LedgerEntry[]): Set<string> {
-  const roots = new Set<string>();
-  for (const e of entries) {
-    const { path } = e.data;
-    if (e.type === 'disk.imaged' && typeof path === 'string' && imagePathProblem(path) === undefined && !isAbsolute(path)) roots.add(path.split('/')[0]!);
-  }
-  return roots;
-}
-
-/**
- * Reports every `disk.imaged` entry that does not describe its image (a case that claims an image
- * it cannot describe does not verify clean), by its seq and line as for an evidence entry.
- */
-export function checkImageRecords(entries: readonly LedgerEntry[], entryLines: readonly number[], fail: Report): void {
+export function recordedImages(entries: readonly LedgerEntry[], entryLines: readonly number[], fail: Report): RecordedImages {
+  const images: RecordedImages = { inside: [], roots: new Set() };
   entries.forEach((entry, k) => {
     if (entry.type !== 'disk.imaged') return;
+    const { path } = entry.data;
+    if (typeof path === 'string' && imagePathProblem(path) === undefined && !isAbsolute(path)) images.roots.add(path.split('/')[0]!);
     const malformed = imageRecordProblem(entry.data);
-    if (malformed === undefined) return;
-    const line = entryLines[k]!;
-    fail({ kind: 'malformed-entry', entrySeq: entry.seq, line, message: `entry ${entry.seq} (line ${line}, disk.imaged) does not name a valid disk image: ${malformed}` });
+    if (malformed !== undefined) {
+      const line = entryLines[k]!;
+      fail({ kind: 'malformed-entry', entrySeq: entry.seq, line, message: `entry ${entry.seq} (line ${line}, disk.imaged) does not name a valid disk image: ${malformed}` });
+      return;
+    }
+    const image = entry.data as { path: string; sha256: string; size: number };
+    if (!isAbsolute(image.path)) images.inside.push({ path: image.path, sha256: image.sha256, size: image.size, seq: entry.seq });
   });
+  return images;
 }
 
 /** Re-hashes every recorded image inside the case folder; returns how many matched. */
-export async function checkDiskImages(caseDir: string, entries: readonly LedgerEntry[], fail: Report): Promise<number> {
+export async function checkDiskImages(caseDir: string, images: readonly RecordedImage[], fail: Report): Promise<number> {
   let verified = 0;
   const linkedOn = linkedFolderFinder(caseDir);
-  for (const image of recordedImages(entries)) {
+  for (const image of images) {
     // The path as the ledger records it: plain, or quoted with what could repaint a terminal escaped.
     const shown = showUntrusted(image.path);
     const abs = join(caseDir, ...image.path.split('/'));
@@ -117,7 +122,7 @@ export async function checkDiskImages(caseDir: string, entries: readonly LedgerE
         kind: 'unreadable',
         entrySeq: image.seq,
         path: image.path,
-        message: `the disk image ${shown} (recorded in entry ${image.seq}) cannot be read, so it was not checked: ${(cause as Error).message}`,
+        message: `the disk image ${shown} (recorded in entry ${image.seq}) cannot be read, so it was not checked: ${showFsError(cause, caseDir)}`,
       });
       continue;
     }

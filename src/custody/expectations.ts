@@ -43,8 +43,7 @@ const FINGERPRINT = /^(?:sha256:)?([0-9a-f]{64})$/i;
 export function parseKeyExpectation(text: string, name = '--expect-key'): KeyExpectation {
   const fingerprint = FINGERPRINT.exec(text)?.[1];
   if (fingerprint) return { fingerprint: fingerprint.toLowerCase() };
-  const der = decodeCanonicalBase64(text);
-  if (der && isEd25519PublicKey(der)) return { publicKey: text };
+  if (isEd25519PublicKey(text)) return { publicKey: text };
   throw new CustodyError(
     'E_INPUT',
     `${name} ${JSON.stringify(text)} is neither a key fingerprint (sha256:<64 hex digits>, as collect prints it) nor a base64 Ed25519 public key`,
@@ -57,8 +56,7 @@ export function parseKeyExpectation(text: string, name = '--expect-key'): KeyExp
  * caller's mistake, never a case that fails.
  */
 export function parsePublicKeyExpectation(given: unknown, name: string): KeyExpectation {
-  const der = typeof given === 'string' ? decodeCanonicalBase64(given) : undefined;
-  if (der && isEd25519PublicKey(der)) return { publicKey: given as string };
+  if (isEd25519PublicKey(given)) return { publicKey: given };
   throw new CustodyError('E_INPUT', `${name} ${JSON.stringify(given)} is not a base64 Ed25519 public key`);
 }
 
@@ -80,7 +78,13 @@ export function parseHeadExpectation(text: string, name = '--expect-head'): Head
   return { seq, hash: match[2]!.toLowerCase() };
 }
 
-function isEd25519PublicKey(der: Buffer): boolean {
+/**
+ * Whether `given` is an Ed25519 public key as `case.opened` pins it (the canonical base64 of its
+ * SPKI DER): what either form of a key expectation given as the key itself must be.
+ */
+function isEd25519PublicKey(given: unknown): given is string {
+  const der = typeof given === 'string' ? decodeCanonicalBase64(given) : undefined;
+  if (!der) return false;
   try {
     return createPublicKey({ key: der, format: 'der', type: 'spki' }).asymmetricKeyType === 'ed25519';
   } catch {

@@ -26,6 +26,7 @@ import { Ledger } from './ledger.js';
 import { collectEvidenceItems, type Manifest } from './manifest.js';
 import { segmentProblem } from './names.js';
 import { showUntrusted } from './untrusted-text.js';
+import { credentialText } from './credential-guard.js';
 import { withoutUrlCredentials } from '../core/url-credentials.js';
 import type { Problem } from './problems.js';
 import { readPreviousRun } from './resume.js';
@@ -448,7 +449,11 @@ export interface AgainstResult {
   checked: number;
   /** Objects of the sealed case the copy must hold (0 when the ledger records no copy to check). */
   objects: number;
-  /** Where the ledger records the case's copy (its last `case.copied`, else its `evidence.copied`); null when it records none. */
+  /**
+   * Where the ledger records the case's copy (its last `case.copied`, else its `evidence.copied`);
+   * null when it records none. Ledger text, without the signature or password it may hold
+   * ({@link recordedUrlForResult}).
+   */
   recordedUrl: string | null;
   /**
    * One line for the whole result when no object of the case is at `url` (a mistyped URL, another
@@ -476,6 +481,17 @@ export function recordedCopyUrl(entries: readonly LedgerEntry[]): string | null 
     }
   }
   return null;
+}
+
+/**
+ * The recorded location as the result hands it on (`--json` prints it): ledger text, which a
+ * tampered ledger may make a signed URL, so its signature or password is cut (`?…`, `…@`) as the
+ * summary cuts it, and a value that still looks like a credential is not handed on at all.
+ */
+function recordedUrlForResult(recorded: string | null): string | null {
+  if (recorded === null) return null;
+  const cut = withoutUrlCredentials(recorded);
+  return credentialText(cut) === undefined ? cut : showUntrusted(cut);
 }
 
 /**
@@ -522,7 +538,7 @@ export async function verifyAgainstCopy(caseDir: string, store: ImmutableStore, 
   const recordedUrl = recordedCopyUrl(chain.entries);
   const result = (): AgainstResult => {
     const summary = nothingThereSummary(caseDir, store.url, objectCount, problems, recordedUrl);
-    return { ok: problems.length === 0, url: store.url, checked, objects: objectCount, recordedUrl, ...(summary ? { summary } : {}), problems, warnings };
+    return { ok: problems.length === 0, url: store.url, checked, objects: objectCount, recordedUrl: recordedUrlForResult(recordedUrl), ...(summary ? { summary } : {}), problems, warnings };
   };
   if (sealIndex(chain.entries) < 0) {
     fail({ kind: 'copy-not-recorded', path: LEDGER_FILE, message: 'the case is not closed, so it has no copy to check against' });
@@ -543,15 +559,20 @@ export async function verifyAgainstCopy(caseDir: string, store: ImmutableStore, 
   const objects = (await caseObjects(caseDir, sealed)).filter((o) => !(REPORT_FILES as readonly string[]).includes(o.path));
   objectCount = objects.length;
   for (const object of objects) {
+    // Ledger text (the paths the ledger records, where and under what version it says each was
+    // copied), and what the store answers, are shown as verify shows untrusted text: escaped,
+    // and never a credential.
+    const path = showUntrusted(object.path);
     const record = records.get(object.path);
     if (!record) {
-      fail({ kind: 'copy-not-recorded', path: object.path, message: `${object.path} is not recorded as copied (no evidence.copied entry for it)` });
+      fail({ kind: 'copy-not-recorded', path: object.path, message: `${path} is not recorded as copied (no evidence.copied entry for it)` });
       continue;
     }
     const d = record.data as { key?: string; bucket?: string; versionId?: string; checksum?: StoredChecksum; retention?: { mode?: string; retainUntil?: string } };
     const key = store.keyFor(object.path);
     if (d.bucket !== store.bucket || d.key !== key) {
-      fail({ kind: 'copy-location', entrySeq: record.seq, path: object.path, message: `${object.path} was copied to s3://${d.bucket}/${d.key} (entry ${record.seq}), not to ${store.url}` });
+      const location = `s3://${showUntrusted(String(d.bucket))}/${showUntrusted(String(d.key))}`;
+      fail({ kind: 'copy-location', entrySeq: record.seq, path: object.path, message: `${path} was copied to ${location} (entry ${record.seq}), not to ${store.url}` });
       continue;
     }
     const checksum = d.checksum;
@@ -559,16 +580,18 @@ export async function verifyAgainstCopy(caseDir: string, store: ImmutableStore, 
     const localSha256 = 'file' in object.source ? (await hashFile(object.source.file).catch(() => undefined))?.sha256 : object.sha256;
     const localExpected = checksum && localSha256 ? await expectedChecksumOf(object.source, localSha256, checksum) : undefined;
     if (!checksum || !localExpected || !sameChecksum(checksum.value, localExpected)) {
-      fail({ kind: 'copy-changed', entrySeq: record.seq, path: object.path, message: `${object.path} here does not match the SHA-256 recorded for its copy in entry ${record.seq}` });
+      fail({ kind: 'copy-changed', entrySeq: record.seq, path: object.path, message: `${path} here does not match the SHA-256 recorded for its copy in entry ${record.seq}` });
       continue;
     }
     const remote = await store.inspect(object.path, String(d.versionId ?? ''));
+    const shownKey = showUntrusted(key);
+    const version = showUntrusted(String(d.versionId));
     if (!remote) {
-      fail({ kind: 'copy-missing', entrySeq: record.seq, path: object.path, message: `${key} version ${String(d.versionId)} (entry ${record.seq}) is not in the bucket` });
+      fail({ kind: 'copy-missing', entrySeq: record.seq, path: object.path, message: `${shownKey} version ${version} (entry ${record.seq}) is not in the bucket` });
       continue;
     }
     if (remote.versionId !== undefined && remote.versionId !== d.versionId) {
-      fail({ kind: 'copy-version', entrySeq: record.seq, path: object.path, message: `${key} answers with version ${remote.versionId}, entry ${record.seq} recorded ${String(d.versionId)}` });
+      fail({ kind: 'copy-version', entrySeq: record.seq, path: object.path, message: `${shownKey} answers with version ${showUntrusted(remote.versionId)}, entry ${record.seq} recorded ${version}` });
       continue;
     }
     if (!sameChecksum(remote.checksum?.value, localExpected)) {
@@ -576,7 +599,7 @@ export async function verifyAgainstCopy(caseDir: string, store: ImmutableStore, 
         kind: 'copy-changed',
         entrySeq: record.seq,
         path: object.path,
-        message: `${key} version ${String(d.versionId)} reports SHA-256 ${remote.checksum?.value ?? '(none)'}, recorded ${checksum.value} (entry ${record.seq})`,
+        message: `${shownKey} version ${version} reports SHA-256 ${remote.checksum ? showUntrusted(remote.checksum.value) : '(none)'}, recorded ${showUntrusted(String(checksum.value))} (entry ${record.seq})`,
       });
       continue;
     }
@@ -587,7 +610,9 @@ export async function verifyAgainstCopy(caseDir: string, store: ImmutableStore, 
         kind: 'copy-unlocked',
         entrySeq: record.seq,
         path: object.path,
-        message: `${key} version ${String(d.versionId)} is held ${remote.retention?.mode ?? 'without retention'}${remote.retention?.retainUntil ? ` until ${remote.retention.retainUntil}` : ''}, recorded ${String(d.retention?.mode)} until ${String(d.retention?.retainUntil)} (entry ${record.seq})`,
+        message:
+          `${shownKey} version ${version} is held ${remote.retention?.mode ? showUntrusted(remote.retention.mode) : 'without retention'}${remote.retention?.retainUntil ? ` until ${showUntrusted(remote.retention.retainUntil)}` : ''}, ` +
+          `recorded ${showUntrusted(String(d.retention?.mode))} until ${showUntrusted(String(d.retention?.retainUntil))} (entry ${record.seq})`,
       });
       continue;
     }
@@ -597,7 +622,7 @@ export async function verifyAgainstCopy(caseDir: string, store: ImmutableStore, 
         kind: 'copy-retention-ended',
         entrySeq: record.seq,
         path: object.path,
-        message: `the retention of ${key} (entry ${record.seq}) ended on ${remote.retention.retainUntil}: it is no longer locked`,
+        message: `the retention of ${shownKey} (entry ${record.seq}) ended on ${showUntrusted(String(remote.retention.retainUntil))}: it is no longer locked`,
       });
     }
     checked++;

@@ -6,6 +6,7 @@ import type { LedgerEntry } from '../core/ports.js';
 import { collectEvidenceItems, type ManifestArtifact, type ManifestFile } from './manifest.js';
 import type { VerifyResult } from './verify.js';
 import { sealIndex } from './copy-records.js';
+import { errorText, stringOf } from './recorded-fields.js';
 import { readSelectorSearchEntry, selectorSearchRows, type SelectorSearchRow } from './selector-searches.js';
 
 export interface TimelineRow {
@@ -520,14 +521,6 @@ export function summarize(entry: LedgerEntry): string {
   }
 }
 
-function errorText(data: Record<string, unknown>): string {
-  const error = data.error as Record<string, unknown> | undefined;
-  if (error && typeof error === 'object') {
-    return [stringOf(error.code), stringOf(error.message)].filter(Boolean).join(' ');
-  }
-  return stringOf(data.reason) ?? stringOf(data.message) ?? '';
-}
-
 /** `key=value` for the first scalar fields, cut to a readable length. */
 function scalars(data: Record<string, unknown>, max: number): string {
   const parts: string[] = [];
@@ -539,8 +532,4 @@ function scalars(data: Record<string, unknown>, max: number): string {
   }
   const text = parts.join(', ');
   return text.length > 200 ? `${text.slice(0, 199)}…` : text;
-}
-
-function stringOf(value: unknown): string | undefined {
-  return typeof value === 'string' && value !== '' ? value : undefined;
 }

@@ -16,6 +16,7 @@
  */
 import type { LedgerEntry } from '../core/ports.js';
 import { RESOLVE_SELECTOR_STEP } from '../core/selector-search.js';
+import { errorText, stringOf } from './recorded-fields.js';
 
 /** What one ledger entry says of a selector's search, or undefined when it says nothing of one. */
 export type SelectorSearchEntry =
@@ -60,16 +61,16 @@ export function readSelectorSearchEntry(entry: LedgerEntry): SelectorSearchEntry
     case 'step.failed': {
       if (d.step !== RESOLVE_SELECTOR_STEP) return undefined;
       const where = stringOf(d.where) ?? legacyWhere(d) ?? '(scope not recorded)';
-      return { kind: 'scope-failed', selector, ...withProvider(provider ?? legacyProvider(d)), where, error: errorText(d), requestIds: refusedRequest(d), legacy: stringOf(d.where) === undefined };
+      return { kind: 'scope-failed', selector, ...withProvider(provider ?? legacyProvider(d)), where, error: errorText(d, NO_ERROR), requestIds: refusedRequest(d), legacy: stringOf(d.where) === undefined };
     }
     case 'selector.failed': {
       // GCP's older per-project failure names its project; the orchestrator's names none.
       const where = legacyWhere(d);
-      if (where) return { kind: 'scope-failed', selector, provider: 'gcp', where, error: errorText(d), requestIds: refusedRequest(d), legacy: true };
-      return { kind: 'failed', selector, error: errorText(d) };
+      if (where) return { kind: 'scope-failed', selector, provider: 'gcp', where, error: errorText(d, NO_ERROR), requestIds: refusedRequest(d), legacy: true };
+      return { kind: 'failed', selector, error: errorText(d, NO_ERROR) };
     }
     case 'selector.refused':
-      return { kind: 'refused', selector, error: errorText(d) };
+      return { kind: 'refused', selector, error: errorText(d, NO_ERROR) };
     case 'selector.resolved': {
       // The orchestrator's lists `targets`; Azure's and Kubernetes' older per-scope entries do not.
       if (Array.isArray(d.targets)) return { kind: 'resolved', selector, ...withProvider(provider), targets: listOf(d.targets) };
@@ -133,6 +134,9 @@ function legacyProvider(d: Record<string, unknown>): string | undefined {
   return undefined;
 }
 
+/** What a failed search says when its entry records no error at all. */
+const NO_ERROR = '(no error recorded)';
+
 /** The request a failed search's error names (the refusal's request id), when it names one. */
 function refusedRequest(d: Record<string, unknown>): string[] {
   return listOf([(d.error as Record<string, unknown> | undefined)?.requestId]);
@@ -142,16 +146,6 @@ function olderForm(type: string, legacy: boolean): string {
   return legacy ? `${type} (older form)` : type;
 }
 
-function errorText(d: Record<string, unknown>): string {
-  const error = d.error as Record<string, unknown> | undefined;
-  if (error && typeof error === 'object') return [stringOf(error.code), stringOf(error.message)].filter(Boolean).join(' ');
-  return stringOf(d.reason) ?? '(no error recorded)';
-}
-
 function listOf(value: unknown): string[] {
   return Array.isArray(value) ? value.filter((v): v is string => typeof v === 'string' && v !== '') : [];
-}
-
-function stringOf(value: unknown): string | undefined {
-  return typeof value === 'string' && value !== '' ? value : undefined;
 }

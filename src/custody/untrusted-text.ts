@@ -5,6 +5,7 @@
  * repaint the verdict, a right-to-left override could reverse a name), cut short (one field could
  * hold megabytes), and never shown at all when it looks like a credential.
  */
+import { isAbsolute, relative, sep } from 'node:path';
 import { credentialText } from '../core/credentials.js';
 
 /** How many characters of a value are shown; the rest is counted, not printed. */
@@ -25,7 +26,7 @@ export function quoteUntrusted(text: string): string | undefined {
   // By code point, so a cut never splits a surrogate pair; sliced first, so a huge value is not
   // spread into an array whole.
   const shown = Array.from(text.slice(0, SHOWN_CHARACTERS * 2)).slice(0, SHOWN_CHARACTERS).join('');
-  const quoted = JSON.stringify(shown).replace(INVISIBLE, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
+  const quoted = JSON.stringify(shown).replace(INVISIBLE, escapeCharacter);
   return shown.length < text.length ? `${quoted}… (${text.length} characters)` : quoted;
 }
 
@@ -43,6 +44,40 @@ export function showUntrusted(text: string): string {
   const credential = credentialText(text);
   if (credential !== undefined) return `(not shown: it looks like ${credential})`;
   return PLAIN.test(text) ? text : quoteUntrusted(text)!;
+}
+
+// Every character a message must not carry raw: the C0 controls (newline, escape, …) besides the
+// invisible ones above.
+// eslint-disable-next-line no-control-regex
+const UNSAFE = new RegExp(`[\\u0000-\\u001f]|${INVISIBLE.source}`, 'g');
+
+/**
+ * A filesystem error for a message about the case folder (`EACCES: permission denied, open
+ * evidence/ev-1/x.log`). Node writes the path it failed on into its message as it stands, and a
+ * name in the case folder may hold anything (an escape sequence, a newline, a direction
+ * override): each path the error names is shown as untrusted text, relative to the case folder
+ * as every path verify names, and whatever else the message holds has its control and invisible
+ * characters escaped.
+ */
+export function showFsError(cause: unknown, caseDir: string): string {
+  const error = cause as { path?: unknown; dest?: unknown };
+  let message = cause instanceof Error ? cause.message : String(cause);
+  for (const path of [error.path, error.dest]) {
+    if (typeof path === 'string' && path !== '') message = message.split(`'${path}'`).join(showCasePath(path, caseDir));
+  }
+  return message.replace(UNSAFE, escapeCharacter);
+}
+
+/** `\u001b` for ESC: how JSON writes a character, as text that shows what it is. */
+function escapeCharacter(c: string): string {
+  return `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`;
+}
+
+/** `path` as {@link showUntrusted} shows it, relative to `caseDir` (`/`-separated) when it lies in it. */
+function showCasePath(path: string, caseDir: string): string {
+  const inCase = relative(caseDir, path);
+  if (inCase === '' || inCase === '..' || inCase.startsWith(`..${sep}`) || isAbsolute(inCase)) return showUntrusted(path);
+  return showUntrusted(inCase.split(sep).join('/'));
 }
 
 /** The type of a value that is not what was expected, for a message: 'missing', 'a number', 'an object'. */

@@ -13,7 +13,7 @@ import { sameJson } from './canonical-json.js';
 import { settleChain, walkChain } from './chain.js';
 import { copyRecordWarning, isCopyRecord, sealIndex } from './copy-records.js';
 import { readLockHolder } from './case-lock.js';
-import { checkDiskImages, checkImageRecords, imageRoots } from './disk-images.js';
+import { checkDiskImages, recordedImages } from './disk-images.js';
 import { hashBuffers, hashRegularFile, inodeOf, isNothingThere, type EvidenceFileState } from './file-hash.js';
 import { evidenceRecordProblem, type EvidenceRecord } from './evidence-record.js';
 import { jsonErrorOf } from './entry.js';
@@ -25,7 +25,7 @@ import { startSignatureChecks, type SignatureChecks } from './signature-check.js
 import type { Problem } from './problems.js';
 import { fingerprintOf } from './signing-key.js';
 import { formatFingerprint, formatHead, type HeadExpectation } from './expectations.js';
-import { showUntrusted } from './untrusted-text.js';
+import { showFsError, showUntrusted } from './untrusted-text.js';
 
 export { REPORT_FILES } from './layout.js';
 
@@ -99,7 +99,7 @@ export async function verifyCase(caseDir: string, options: VerifyOptions = {}): 
       path: LEDGER_FILE,
       message: isNothingThere(cause)
         ? `${LEDGER_FILE} is missing: the case's signed record was removed (or not copied with the folder), so nothing in the folder can be checked`
-        : `cannot read ${LEDGER_FILE}: ${(cause as Error).message}`,
+        : `cannot read ${LEDGER_FILE}: ${showFsError(cause, caseDir)}`,
     });
     return finish({ problems, warnings, closed: false, entries: [], evidence: { files: 0, verified: 0, artifacts: 0 } });
   }
@@ -123,9 +123,9 @@ export async function verifyCase(caseDir: string, options: VerifyOptions = {}): 
   // Raw disk images written into the case folder (`--image`) are re-hashed like evidence, after
   // the evidence files (a case without images pays one pass over the entries for them).
   // A disk.imaged entry that cannot describe its image is named with the malformed evidence entries.
-  checkImageRecords(entries, walk.entryLines, fail);
-  const verified = (await checkFiles(caseDir, entries, walk.entryLines, fail, warn)) + (await checkDiskImages(caseDir, entries, fail));
-  await checkCaseRoot(caseDir, warn, imageRoots(entries), closed);
+  const images = recordedImages(entries, walk.entryLines, fail);
+  const verified = (await checkFiles(caseDir, entries, walk.entryLines, fail, warn)) + (await checkDiskImages(caseDir, images.inside, fail));
+  await checkCaseRoot(caseDir, warn, images.roots, closed);
   const chain = settleChain(walk, await signatures.finish());
 
   const last = entries[entries.length - 1];
@@ -231,7 +231,7 @@ async function checkManifest(
   try {
     text = readFileSync(join(caseDir, MANIFEST_FILE), 'utf8');
   } catch (cause) {
-    fail({ kind: 'manifest-invalid', path, message: `cannot read manifest.json: ${(cause as Error).message}` });
+    fail({ kind: 'manifest-invalid', path, message: `cannot read manifest.json: ${showFsError(cause, caseDir)}` });
     return false;
   }
   if (text.startsWith('\uFEFF')) {
@@ -422,7 +422,7 @@ async function checkFiles(caseDir: string, entries: readonly LedgerEntry[], entr
       const problem = fail({ kind: 'missing-file', entrySeq: want.seq, path, message: `${shown} (recorded in entry ${want.seq}) is missing` });
       missing.push({ path, ...want, problem });
     } else if (got.state === 'unreadable') {
-      fail({ kind: 'unreadable', entrySeq: want.seq, path, message: `${shown} (recorded in entry ${want.seq}) cannot be read, so it was not checked: ${got.error}` });
+      fail({ kind: 'unreadable', entrySeq: want.seq, path, message: `${shown} (recorded in entry ${want.seq}) cannot be read, so it was not checked: ${showFsError(got.cause, caseDir)}` });
     } else if (got.state === 'not-a-file') {
       // What is there instead (a symlink names its target), as for the ledger.
       const what = notARegularFile(join(caseDir, ...path.split('/')));
@@ -456,7 +456,7 @@ async function checkFiles(caseDir: string, entries: readonly LedgerEntry[], entr
   });
 
   const unlisted = (path: string, cause: unknown) =>
-    fail({ kind: 'unreadable', path, message: `${showUntrusted(path)} cannot be listed, so a file in it that no entry records could not be looked for: ${(cause as Error).message}` });
+    fail({ kind: 'unreadable', path, message: `${showUntrusted(path)} cannot be listed, so a file in it that no entry records could not be looked for: ${showFsError(cause, caseDir)}` });
   // A symlinked item folder is listed as a file; if recorded files lie under it, it is named above.
   const named = new Set(links.map((link) => link?.folder));
   for (const path of await listFiles(caseDir, EVIDENCE_DIR, unlisted)) {
@@ -507,7 +507,7 @@ async function recordedBytesOf(caseDir: string, path: string, missing: MissingFi
 const FILES_IN_FLIGHT = 2;
 
 /** A recorded file as found; `unreadable`: it is there, or may be, but cannot be read (EACCES). */
-type FileCheck = EvidenceFileState | { state: 'unreadable'; error: string };
+type FileCheck = EvidenceFileState | { state: 'unreadable'; cause: unknown };
 
 async function hashEvidenceFiles(paths: ReadonlyArray<string | undefined>): Promise<FileCheck[]> {
   const results = new Array<FileCheck>(paths.length);
@@ -523,7 +523,7 @@ async function hashEvidenceFiles(paths: ReadonlyArray<string | undefined>): Prom
         continue;
       }
       // One file that cannot be read is a problem with that file, not the end of the verdict.
-      results[i] = await hashRegularFile(path, buffers).catch((cause: unknown) => ({ state: 'unreadable' as const, error: (cause as Error).message }));
+      results[i] = await hashRegularFile(path, buffers).catch((cause: unknown) => ({ state: 'unreadable' as const, cause }));
     }
   };
   await Promise.all(Array.from({ length: Math.min(FILES_IN_FLIGHT, paths.length) }, worker));

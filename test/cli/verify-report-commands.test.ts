@@ -61,6 +61,18 @@ describe('custody verify: closed cases, expected key and head', () => {
     expect(open.slice(0, 3)).toEqual([`NOT verified: ${kase.caseDir}`, `  ledger head: ${head(9)} (the case is not closed)`, `  signing key: sha256:${kase.fingerprint}`]);
   });
 
+  it('a name found in the case folder is shown escaped where the text verdict says where the problem is, not only in its message', async () => {
+    const name = 'x\u001b[2J\r\nverified: OK\u202e';
+    await writeFile(join(kase.caseDir, 'evidence', 'ev-aaaaaaaaaaaa', name), 'x');
+    const run = await custody(['verify', kase.caseDir]);
+    expect(run.code).toBe(EXIT.VERIFY_FAILED);
+    const shown = `"evidence/ev-aaaaaaaaaaaa/${String.raw`x\u001b[2J\r\nverified: OK\u202e`}"`;
+    expect(run.stdout.split('\n')[3]).toBe(`  first problem: ${shown}: ${shown} is in the case folder but no ledger entry records it [unrecorded-file]`);
+    // A line break is the only control character the verdict may hold: between its lines.
+    // eslint-disable-next-line no-control-regex
+    expect(run.stdout).not.toMatch(/[\u0000-\u0009\u000b-\u001f\u007f-\u009f\u202e]/);
+  });
+
   it('verify --json has exactly the keys README documents, and a problem the fields it names', async () => {
     const readme = await readFile(join(import.meta.dirname, '../../README.md'), 'utf8');
     const documented = /`--json` prints `\{([^}]*)\}` \(and `against`/.exec(readme)?.[1];

@@ -114,4 +114,16 @@ describe('a case sealed with the older per-provider selector entries', () => {
     ]);
     expect(model.failures.map((f) => f.what)).toEqual(['resolve-selector (account 333333333333 in us-east-1)']);
   });
+
+  it("a failure that records only a message (no error, no reason) is read with it, as the report's other failures are", async () => {
+    const kase = await openCase(caseOptions(scratch));
+    await kase.record('selector.refused', { selector: FAILED_SELECTOR, message: 'the selector names no configured project' });
+    await kase.record('selector.failed', { selector: AWS_SELECTOR });
+    await kase.close({});
+    const model = buildReportModel(kase.entries(), await verifyCase(kase.caseDir), new Date('2026-12-06T00:00:00Z'));
+    expect(model.selectorSearches.map((r) => [r.selector, r.result])).toEqual([
+      [FAILED_SELECTOR, 'REFUSED: the selector names no configured project'],
+      [AWS_SELECTOR, 'FAILED: (no error recorded)'],
+    ]);
+  });
 });

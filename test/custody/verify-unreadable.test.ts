@@ -72,6 +72,49 @@ describe('verify of files that cannot be read', () => {
     expect(result.problems).toEqual([expect.objectContaining({ kind: 'unreadable', path: 'images/vol-1.raw', entrySeq: 2 })]);
   });
 
+  describe('a name from the case folder inside a filesystem error', () => {
+    // Node writes the path it failed on into its message as it stands; a name in the case folder
+    // may hold an escape sequence, a newline, a direction override.
+    const HOSTILE = 'x\u001b[2J\r\nOK\u202e';
+    const shown = (path: string) => `"${path}${String.raw`x\u001b[2J\r\nOK\u202e`}"`;
+    // eslint-disable-next-line no-control-regex
+    const RAW_CONTROL = /[\u0000-\u001f\u007f-\u009f\u202e]/;
+
+    it('a folder of evidence/ that cannot be listed: its name is escaped in the error too', async () => {
+      const folder = `${ITEM}/${HOSTILE}`;
+      await mkdir(join(kase.caseDir, folder));
+      denied.listing.add(join(kase.caseDir, folder));
+      const result = await verifyCase(kase.caseDir);
+      expect(result.problems).toEqual([expect.objectContaining({ kind: 'unreadable', path: folder })]);
+      const { message } = result.firstProblem!;
+      expect(message).toBe(`${shown(`${ITEM}/`)} cannot be listed, so a file in it that no entry records could not be looked for: EACCES: permission denied, scandir ${shown(`${ITEM}/`)}`);
+      expect(message).not.toMatch(RAW_CONTROL);
+    });
+
+    it('a disk image that cannot be read: its recorded name is escaped in the error too', async () => {
+      const open = await openCase(caseOptions(scratch, { caseId: 'IR-2026-0046' }));
+      const bytes = Buffer.alloc(4096, 7);
+      const path = `images/${HOSTILE}`;
+      await mkdir(join(open.caseDir, 'images'));
+      await writeFile(join(open.caseDir, path), bytes);
+      const sha256 = createHash('sha256').update(bytes).digest('hex');
+      await open.record('disk.imaged', { volumeId: 'vol-1', path, insideCase: true, sha256, size: bytes.length });
+      await open.close();
+      denied.files.add(join(open.caseDir, path));
+      const result = await verifyCase(open.caseDir);
+      expect(result.problems).toEqual([expect.objectContaining({ kind: 'unreadable', path, entrySeq: 2 })]);
+      const { message } = result.firstProblem!;
+      expect(message).toBe(`the disk image ${shown('images/')} (recorded in entry 2) cannot be read, so it was not checked: EACCES: permission denied, open ${shown('images/')}`);
+      expect(message).not.toMatch(RAW_CONTROL);
+    });
+
+    it('the ledger that cannot be read: named within the case folder, not by the path verify was given', async () => {
+      denied.files.add(join(kase.caseDir, 'ledger.jsonl'));
+      const result = await verifyCase(kase.caseDir);
+      expect(result.firstProblem).toMatchObject({ kind: 'ledger-missing', message: 'cannot read ledger.jsonl: EACCES: permission denied, open ledger.jsonl' });
+    });
+  });
+
   it.skipIf(process.getuid?.() === 0 || process.platform === 'win32')('with real permissions: a file of mode 000 is unreadable, not a crash', async () => {
     await chmod(join(kase.caseDir, LOG), 0o000);
     const result = await verifyCase(kase.caseDir);
