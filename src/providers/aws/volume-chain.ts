@@ -25,6 +25,7 @@ import { recordMutation } from '../../core/kernel.js';
 import { LEDGER_EVENTS } from '../../core/ledger-events.js';
 import type { CaseSnapshotIndex, IndexedSnapshot } from './snapshot-index.js';
 import { isWaitCut, type SnapshotWaiter } from './snapshot-waiter.js';
+import { leftInCloud } from '../shared/left-in-cloud.js';
 
 export interface SourceSnapshot {
   snapshotId: string;
@@ -205,7 +206,7 @@ async function notingLeft<T>(extra: Record<string, unknown>, snapshotId: () => s
     return await wait();
   } catch (error) {
     const id = snapshotId();
-    if (id && isWaitCut(error)) extra.leftInAws = `snapshot ${id} was asked for and may still be being made; a resume adopts it`;
+    if (id && isWaitCut(error)) extra.leftInAws = leftInCloud(`snapshot ${id}`);
     throw error;
   }
 }

@@ -23,6 +23,7 @@ import { resourceManagerBase } from './resource-manager.js';
 import type { GcpSession } from './session.js';
 import { diskTargetFromUrl, gcpTargetKey, resourceNameOf, type GcpDiskTarget } from './targets.js';
 import { pauseUnlessStopped, timerSleep } from '../shared/stoppable-sleep.js';
+import { leftInCloud } from '../shared/left-in-cloud.js';
 import type { protos } from '@google-cloud/compute';
 
 type Snapshot = protos.google.cloud.compute.v1.ISnapshot;
@@ -321,7 +322,7 @@ async function takeSnapshot(...[session, recorder, target, disk, description, si
   } catch (error) {
     if (isStopSignal(error)) throw error;
     const e = isCustodyError(error) ? error : new CustodyError('E_CLOUD', `snapshot of ${diskKey} failed: ${(error as Error).message}`, { cause: error, resource: diskKey });
-    const leftInGcp = waitCut ? `snapshot ${name} was asked for and may still be being made; a resume adopts it` : undefined;
+    const leftInGcp = waitCut ? leftInCloud(`snapshot ${name}`) : undefined;
     await recorder.record('step.failed', { step: 'snapshot', disk: diskKey, snapshotName: name, evidenceId, error: e.toRecord(), ...(leftInGcp ? { leftInGcp } : {}) }, target);
     result.error = e;
     if (leftInGcp) result.leftInGcp = leftInGcp;
