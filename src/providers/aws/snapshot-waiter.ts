@@ -269,8 +269,13 @@ export class SnapshotWaiter {
   }
 }
 
+/**
+ * The run stopped while `snapshotId` was pending. Says what cut the wait, as the other cuts do:
+ * that the snapshot carries on in AWS and a resume adopts it is the chain step's `leftInAws`,
+ * said once beside it (in the entry and in the target's reason).
+ */
 function cancelled(snapshotId: string): SnapshotWaitCut {
-  return new SnapshotWaitCut('E_CLOUD', `stopped waiting for ${snapshotId}: the run was cancelled (the snapshot continues in AWS; resume the case to adopt it)`, {
+  return new SnapshotWaitCut('E_CLOUD', `stopped waiting for ${snapshotId}: the run was cancelled`, {
     resource: snapshotId,
   });
 }
