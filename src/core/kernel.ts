@@ -91,13 +91,25 @@ export async function allSettledOrThrow<T extends readonly unknown[] | []>(value
 }
 
 /**
- * Runs one step of a target. A failure is recorded (`step.failed` with the error record and
- * `extra`), kept in `run.failures`, reported as progress and returned; only the stop signal
- * (`E_LEDGER`) propagates. One locked disk never aborts the case. `extra` is read when the step
- * fails, not when it starts: `work` may add what it learned before failing (e.g. that a snapshot
- * it waited on is still being made), and the failure's entry carries it.
+ * What a failed step's entry adds from its failure (`runStep`'s `onFailure`): fields only the
+ * error tells, e.g. that a snapshot whose wait it cut is still being made. Undefined: nothing.
  */
-export async function runStep<T>(run: StepRun, step: string, work: () => Promise<T>, extra: Record<string, unknown> = {}): Promise<StepResult<T>> {
+export type FailureFields = (error: CustodyError) => Record<string, unknown> | undefined;
+
+/**
+ * Runs one step of a target. A failure is recorded (`step.failed` with the error record,
+ * `extra`, and what `onFailure` makes of the error), kept in `run.failures`, reported as progress
+ * and returned; only the stop signal (`E_LEDGER`) propagates. One locked disk never aborts the
+ * case. `extra` is what the step is about, fixed when it starts; what only its failure tells comes
+ * from `onFailure`, asked once the step failed.
+ */
+export async function runStep<T>(
+  run: StepRun,
+  step: string,
+  work: () => Promise<T>,
+  extra: Readonly<Record<string, unknown>> = {},
+  onFailure?: FailureFields,
+): Promise<StepResult<T>> {
   const detail = typeof extra.volumeId === 'string' ? { detail: extra.volumeId } : {};
   run.progress({ target: run.key, step, state: 'started', ...detail });
   try {
@@ -107,8 +119,9 @@ export async function runStep<T>(run: StepRun, step: string, work: () => Promise
   } catch (raw) {
     if (isStopSignal(raw)) throw raw;
     const error = isCustodyError(raw) ? raw : new CustodyError('E_INTERNAL', `unexpected failure: ${(raw as Error)?.message ?? String(raw)}`, { cause: raw });
-    run.failures.push({ step, error, ...extra });
-    await run.recorder.record(LEDGER_EVENTS.stepFailed, { step, ...extra, error: error.toRecord() }, run.key);
+    const fields = { ...extra, ...onFailure?.(error) };
+    run.failures.push({ step, error, ...fields });
+    await run.recorder.record(LEDGER_EVENTS.stepFailed, { step, ...fields, error: error.toRecord() }, run.key);
     run.progress({ target: run.key, step, state: 'failed', detail: error.message });
     return { ok: false, error };
   }

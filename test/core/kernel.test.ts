@@ -67,6 +67,33 @@ describe('the collection kernel', () => {
     await kase.release();
   });
 
+  it("a failed step's entry and remembered failure carry its extra and what onFailure makes of the error, asked only once it failed", async () => {
+    const kase = await freshCase();
+    const failures: StepFailure[] = [];
+    const run = { recorder: guardRecorder(kase), progress: () => undefined, key: 't1', failures };
+    const asked: string[] = [];
+    const onFailure = (error: CustodyError) => {
+      asked.push(error.code);
+      return error.code === 'E_TIMEOUT' ? { leftBehind: `${error.resource ?? '?'} is still being made` } : undefined;
+    };
+    const extra = { volumeId: 'vol-1' };
+    expect(await runStep(run, 'copy', async () => 'done', extra, onFailure)).toEqual({ ok: true, value: 'done' });
+    await runStep(run, 'wait', async () => Promise.reject(new CustodyError('E_TIMEOUT', 'not yet', { resource: 'snap-1' })), extra, onFailure);
+    await runStep(run, 'share', async () => Promise.reject(new CustodyError('E_ACCESS_DENIED', 'refused')), extra, onFailure);
+    expect(asked).toEqual(['E_TIMEOUT', 'E_ACCESS_DENIED']);
+    expect(kase.entries().filter((e) => e.type === 'step.failed').map((e) => e.data)).toEqual([
+      { step: 'wait', volumeId: 'vol-1', leftBehind: 'snap-1 is still being made', error: { code: 'E_TIMEOUT', message: 'not yet', resource: 'snap-1' } },
+      { step: 'share', volumeId: 'vol-1', error: { code: 'E_ACCESS_DENIED', message: 'refused' } },
+    ]);
+    expect(failures.map(({ error, ...rest }) => ({ ...rest, code: error.code }))).toEqual([
+      { step: 'wait', volumeId: 'vol-1', leftBehind: 'snap-1 is still being made', code: 'E_TIMEOUT' },
+      { step: 'share', volumeId: 'vol-1', code: 'E_ACCESS_DENIED' },
+    ]);
+    // The step's own fields are its own: nothing the failure told was written into them.
+    expect(extra).toEqual({ volumeId: 'vol-1' });
+    await kase.release();
+  });
+
   it('the ledger guard turns any failure to record into the stop signal (E_LEDGER)', async () => {
     const kase = await freshCase();
     await kase.release();

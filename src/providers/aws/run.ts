@@ -6,7 +6,7 @@
 import type { AwsConfig } from '../config.js';
 import { CustodyError, isCustodyError } from '../../core/errors.js';
 import { historyOf } from '../../core/case-history.js';
-import { isStopSignal, runStep as kernelRunStep, storeOnce, type StepFailure as KernelStepFailure, type StepResult } from '../../core/kernel.js';
+import { isStopSignal, runStep as kernelRunStep, storeOnce, type FailureFields, type StepFailure as KernelStepFailure, type StepResult } from '../../core/kernel.js';
 import { LEDGER_EVENTS } from '../../core/ledger-events.js';
 import type { CaseRecorder, CollectOptions, EvidenceInput, ProgressSink, StoredEvidence } from '../../core/ports.js';
 import type { AwsInstanceTarget, AwsVolumeTarget } from './targets.js';
@@ -92,10 +92,11 @@ export type { StepResult } from '../../core/kernel.js';
 
 /**
  * Runs one step of this target (the kernel's `runStep`): a failure becomes a `step.failed` entry
- * and a remembered failure; only the stop signal escapes.
+ * (with `extra`, and the fields `onFailure` makes of the error) and a remembered failure; only the
+ * stop signal escapes.
  */
-export function runStep<T>(run: TargetRun, step: string, fn: () => Promise<T>, extra: Record<string, unknown> = {}): Promise<StepResult<T>> {
-  return kernelRunStep({ recorder: run.recorder, progress: run.progress, key: run.target.arn, failures: run.failures as KernelStepFailure[] }, step, fn, extra);
+export function runStep<T>(run: TargetRun, step: string, fn: () => Promise<T>, extra: Readonly<Record<string, unknown>> = {}, onFailure?: FailureFields): Promise<StepResult<T>> {
+  return kernelRunStep({ recorder: run.recorder, progress: run.progress, key: run.target.arn, failures: run.failures as KernelStepFailure[] }, step, fn, extra, onFailure);
 }
 
 export function volumeArnOf(target: AwsInstanceTarget | AwsVolumeTarget, volumeId: string): string {

@@ -11,6 +11,7 @@
  */
 import { DescribeSnapshotsCommand, type Snapshot } from '@aws-sdk/client-ec2';
 import { CustodyError, isCustodyError } from '../../core/errors.js';
+import { awsErrorText } from './call-aws.js';
 import type { Clock } from './clock.js';
 import type { AwsOperationName } from './operations.js';
 import type { ScopeCaller } from './scope.js';
@@ -49,20 +50,30 @@ export interface CompletedSnapshot {
 }
 
 /**
- * The errors that end a wait before the snapshot ended — the run was stopped, the wait's time
+ * The error of a wait that ended before its snapshot did — the run was stopped, the wait's time
  * limit passed, DescribeSnapshots could not be read, or the provider closed — as opposed to the
- * snapshot ending (error state, vanished). EC2 goes on making a snapshot whose wait was cut.
+ * snapshot ending (error state, vanished), which is a plain `CustodyError`. EC2 goes on making a
+ * snapshot whose wait was cut, and a resume adopts it: the chain's step says so (`leftInAws`).
+ * Its ledger record is a `CustodyError`'s (code, message, ids), nothing more.
  */
-const cuts = new WeakSet<object>();
-
-function cut<E>(error: E): E {
-  if (typeof error === 'object' && error !== null) cuts.add(error);
-  return error;
+export class SnapshotWaitCut extends CustodyError {
+  /** The failure that cut the wait, as one: a `CustodyError`'s code, message and ids are kept. */
+  static from(error: unknown): SnapshotWaitCut {
+    if (error instanceof SnapshotWaitCut) return error;
+    if (!isCustodyError(error)) return new SnapshotWaitCut('E_CLOUD', awsErrorText(error), { cause: error });
+    return new SnapshotWaitCut(error.code, error.message, {
+      cause: error.cause ?? error,
+      retryable: error.retryable,
+      ...(error.action !== undefined ? { action: error.action } : {}),
+      ...(error.resource !== undefined ? { resource: error.resource } : {}),
+      ...(error.requestId !== undefined ? { requestId: error.requestId } : {}),
+    });
+  }
 }
 
 /** Whether `error` ended a wait while its snapshot may still be being made (a resume adopts it). */
-export function isWaitCut(error: unknown): boolean {
-  return typeof error === 'object' && error !== null && cuts.has(error);
+export function isWaitCut(error: unknown): error is SnapshotWaitCut {
+  return error instanceof SnapshotWaitCut;
 }
 
 export class SnapshotWaiter {
@@ -85,8 +96,9 @@ export class SnapshotWaiter {
   ) {}
 
   /**
-   * Resolves when `snapshotId` is `completed`; rejects on `error`, timeout, disappearance, or
-   * when `signal` aborts (the snapshot itself carries on in AWS; a resumed run adopts it).
+   * Resolves when `snapshotId` is `completed`. Rejects when the snapshot ends (`error` state,
+   * disappearance), or with a `SnapshotWaitCut` when the wait ends first: timeout, unreadable, or
+   * `signal` aborts (the snapshot itself carries on in AWS; a resumed run adopts it).
    */
   wait(snapshotId: string, onProgress?: (fraction: number, snapshot: Snapshot) => void, signal?: AbortSignal): Promise<CompletedSnapshot> {
     return new Promise<CompletedSnapshot>((resolve, reject) => {
@@ -130,7 +142,7 @@ export class SnapshotWaiter {
   close(): void {
     this.closed = true;
     this.wake?.controller.abort();
-    const error = cut(new CustodyError('E_CLOUD', 'the provider was closed while snapshots were still pending'));
+    const error = new SnapshotWaitCut('E_CLOUD', 'the provider was closed while snapshots were still pending');
     for (const entry of this.pending.values()) for (const r of entry.reject) r(error);
     this.pending.clear();
   }
@@ -205,12 +217,13 @@ export class SnapshotWaiter {
           const now = this.clock.now();
           for (const entry of chunk) {
             if (now - entry.addedAt > this.settings.timeoutMs) {
-              this.settle(entry, { error: cut(new CustodyError('E_TIMEOUT', `snapshot ${entry.snapshotId} could not be checked before its deadline: ${error.message}`, { resource: entry.snapshotId, cause: error, retryable: true })) });
+              this.settle(entry, { error: new SnapshotWaitCut('E_TIMEOUT', `snapshot ${entry.snapshotId} could not be checked before its deadline: ${error.message}`, { resource: entry.snapshotId, cause: error, retryable: true }) });
             }
           }
           continue;
         }
-        for (const entry of chunk) this.settle(entry, { error: cut(error) });
+        const cut = SnapshotWaitCut.from(error);
+        for (const entry of chunk) this.settle(entry, { error: cut });
         continue;
       }
       const now = this.clock.now();
@@ -240,10 +253,10 @@ export class SnapshotWaiter {
           });
         } else if (now - entry.addedAt > this.settings.timeoutMs) {
           this.settle(entry, {
-            error: cut(new CustodyError('E_TIMEOUT', `snapshot ${entry.snapshotId} was still ${s.State ?? 'pending'} (${s.Progress ?? '?'}) after ${Math.round(this.settings.timeoutMs / 1000)} s`, {
+            error: new SnapshotWaitCut('E_TIMEOUT', `snapshot ${entry.snapshotId} was still ${s.State ?? 'pending'} (${s.Progress ?? '?'}) after ${Math.round(this.settings.timeoutMs / 1000)} s`, {
               resource: entry.snapshotId,
               retryable: true,
-            })),
+            }),
           });
         } else {
           const fraction = parseProgress(s.Progress);
@@ -256,10 +269,15 @@ export class SnapshotWaiter {
   }
 }
 
-function cancelled(snapshotId: string): CustodyError {
-  return cut(new CustodyError('E_CLOUD', `stopped waiting for ${snapshotId}: the run was cancelled (the snapshot continues in AWS; resume the case to adopt it)`, {
+/**
+ * The run stopped while `snapshotId` was pending. Says what cut the wait, as the other cuts do:
+ * that the snapshot carries on in AWS and a resume adopts it is the chain step's `leftInAws`,
+ * said once beside it (in the entry and in the target's reason).
+ */
+function cancelled(snapshotId: string): SnapshotWaitCut {
+  return new SnapshotWaitCut('E_CLOUD', `stopped waiting for ${snapshotId}: the run was cancelled`, {
     resource: snapshotId,
-  }));
+  });
 }
 
 /**

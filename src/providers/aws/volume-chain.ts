@@ -21,10 +21,11 @@ import { hashPreservedVolume, wantsDiskHash } from './hash-volume.js';
 import { shareWithForensicsAccount } from './share.js';
 import { isStopSignal, loadIndexOrProceed, runStep, type TargetRun } from './run.js';
 import { historyOf } from '../../core/case-history.js';
-import { recordMutation } from '../../core/kernel.js';
+import { recordMutation, type FailureFields } from '../../core/kernel.js';
 import { LEDGER_EVENTS } from '../../core/ledger-events.js';
 import type { CaseSnapshotIndex, IndexedSnapshot } from './snapshot-index.js';
 import { isWaitCut, type SnapshotWaiter } from './snapshot-waiter.js';
+import { leftInCloud } from '../shared/left-in-cloud.js';
 
 export interface SourceSnapshot {
   snapshotId: string;
@@ -195,19 +196,16 @@ async function requestCopy(run: TargetRun, args: CopyArgs, tags: Record<string, 
 }
 
 /**
- * Runs a step's wait. A cut wait (stopped, timed out, unreadable) leaves the snapshot being made
- * in AWS — the source snapshot or a copy EC2 accepted: the step's entry says so in `leftInAws`
- * (runStep reads `extra` once the step fails), and a resume adopts it. No id yet: nothing was
- * accepted, nothing is left.
+ * A chain step's `onFailure`: a cut wait (stopped, timed out, unreadable) leaves the snapshot
+ * being made in AWS — the source snapshot or a copy EC2 accepted, `snapshotId()` as the step
+ * knows it when it fails: the step's entry says so in `leftInAws`, and a resume adopts it. No id
+ * yet: nothing was accepted, nothing is left.
  */
-async function notingLeft<T>(extra: Record<string, unknown>, snapshotId: () => string | undefined, wait: () => Promise<T>): Promise<T> {
-  try {
-    return await wait();
-  } catch (error) {
+function leftInAws(snapshotId: () => string | undefined): FailureFields {
+  return (error) => {
     const id = snapshotId();
-    if (id && isWaitCut(error)) extra.leftInAws = `snapshot ${id} was asked for and may still be being made; a resume adopts it`;
-    throw error;
-  }
+    return id && isWaitCut(error) ? { leftInAws: leftInCloud(`snapshot ${id}`) } : undefined;
+  };
 }
 
 function alreadyLocked(run: TargetRun, snapshotId: string): boolean {
@@ -282,7 +280,7 @@ export async function runVolumeChain(run: TargetRun, chain: SourceSnapshot, shar
   const cloudIds: Record<string, string> = { snapshotId: chain.snapshotId, volumeId: chain.volumeId };
   // A chain that stops early still names what exists (cloudIds grows as each snapshot appears).
   const failed: ChainResult = { volumeId: chain.volumeId, done: false, cloudIds };
-  const extra: Record<string, unknown> = { volumeId: chain.volumeId, snapshotId: chain.snapshotId };
+  const extra = { volumeId: chain.volumeId, snapshotId: chain.snapshotId };
   // The source snapshot exists from its request on: it is evidence whatever happens next.
   await recordArtifactSoFar(run, chain, cloudIds, 'source snapshot requested');
 
@@ -292,12 +290,13 @@ export async function runVolumeChain(run: TargetRun, chain: SourceSnapshot, shar
     async () => {
       try {
         if (chain.completed) return factsOf(chain.completed);
-        return await notingLeft(extra, () => chain.snapshotId, () => chain.completion ?? waitCompleted(run, run.scope.waiter, chain.snapshotId, chain.volumeId, 'source'));
+        return await (chain.completion ?? waitCompleted(run, run.scope.waiter, chain.snapshotId, chain.volumeId, 'source'));
       } finally {
         chain.release?.();
       }
     },
     extra,
+    leftInAws(() => chain.snapshotId),
   );
   if (!source.ok) return failed;
 
@@ -307,8 +306,6 @@ export async function runVolumeChain(run: TargetRun, chain: SourceSnapshot, shar
     const shareKeyArn = shareableKey?.metadata.Arn;
     const needsCopy = !source.value.encrypted || !shareKeyArn || source.value.kmsKeyId !== shareKeyArn;
     if (needsCopy) {
-      // Its own entry's fields: the wait on the copy may add leftInAws to them.
-      const reencryptExtra: Record<string, unknown> = { ...extra };
       const reencrypted = await runStep(
         run,
         'reencrypt',
@@ -330,7 +327,7 @@ export async function runVolumeChain(run: TargetRun, chain: SourceSnapshot, shar
             : sourceKey?.metadata.KeyManager === 'AWS'
               ? 'AWS-managed key (aws/ebs) cannot be shared'
               : 'encrypted under a key other than the shareable key';
-          return notingLeft(reencryptExtra, () => cloudIds.reencryptedSnapshotId, () => copyOnce(run, {
+          return copyOnce(run, {
             role: 'reencrypted',
             index: run.scope.snapshots,
             waiter: run.scope.waiter,
@@ -345,9 +342,10 @@ export async function runVolumeChain(run: TargetRun, chain: SourceSnapshot, shar
               cloudIds.reencryptedSnapshotId = snapshotId;
               await recordArtifactSoFar(run, chain, cloudIds, 're-encrypted copy requested');
             },
-          }));
+          });
         },
-        reencryptExtra,
+        extra,
+        leftInAws(() => cloudIds.reencryptedSnapshotId),
       );
       if (!reencrypted.ok) return failed;
       shareable = reencrypted.value;
@@ -368,13 +366,12 @@ export async function runVolumeChain(run: TargetRun, chain: SourceSnapshot, shar
         forensicsAccount,
         forensicsRegion,
       );
-      const copyExtra: Record<string, unknown> = { volumeId: chain.volumeId, snapshotId: shareable.snapshotId };
       const copied = await runStep(
         run,
         'forensics-copy',
         async () => {
           const forensics = run.forensics();
-          return notingLeft(copyExtra, () => cloudIds.forensicsSnapshotId, () => copyOnce(run, {
+          return copyOnce(run, {
             role: 'forensics',
             index: forensics.snapshots,
             waiter: forensics.waiter,
@@ -389,9 +386,10 @@ export async function runVolumeChain(run: TargetRun, chain: SourceSnapshot, shar
               cloudIds.forensicsSnapshotId = snapshotId;
               await recordArtifactSoFar(run, chain, cloudIds, 'forensics copy requested');
             },
-          }));
+          });
         },
-        copyExtra,
+        { volumeId: chain.volumeId, snapshotId: shareable.snapshotId },
+        leftInAws(() => cloudIds.forensicsSnapshotId),
       );
       if (!copied.ok) return failed;
       cloudIds.forensicsSnapshotId = copied.value.snapshotId;

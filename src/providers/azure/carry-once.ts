@@ -24,6 +24,7 @@ import { earlierSnapshotRequests, type EarlierSnapshotRequest } from './disk-led
 import { earlierRestorePointRequest, findKeptRestorePoint } from './kept-restore-point.js';
 import { at, str } from './raw.js';
 import type { FoundRestorePoint } from './restore-point.js';
+import { leftInCloud } from '../shared/left-in-cloud.js';
 
 export interface KeptPoint {
   restorePointId: string;
@@ -120,7 +121,7 @@ export async function carryEarlierRuns(
     // It may be there, holding the disks no snapshot was asked for: nothing new for those.
     const snapshotAsked = (d: DiskFacts) => earlier.some((r) => r.evidenceId === evidenceIdOf(d));
     const left = disks.filter((d) => !snapshotAsked(d));
-    const reason = `${asked} could not be read (${kept.error.message}) and may still be being made; a resume adopts it`;
+    const reason = leftInCloud(asked, `could not be read (${kept.error.message})`);
     return { bySnapshot: disks.filter(snapshotAsked), snapshotsWhy, ...(left.length > 0 ? { pointLeft: { disks: left, reason } } : {}) };
   }
   const carried = await carryOnce(recorder, target, evidenceIdOf, { restorePointId: pointId, ...kept }, earlier);

@@ -20,6 +20,7 @@ import { arr, at, obj, str, type Json } from './raw.js';
 import { parseResourceId, resourceKey } from './resource-id.js';
 import { pauseUnlessStopped, type Sleep } from '../shared/stoppable-sleep.js';
 import { stoppedWaiting } from './stopped.js';
+import { leftInCloud } from '../shared/left-in-cloud.js';
 
 /**
  * Whether Azure's answer to a restore point's PUT refused it outright (4xx but a request timeout):
@@ -172,7 +173,7 @@ export async function takeRestorePoint(
     const e = error instanceof CustodyError ? error : new CustodyError('E_CLOUD', String(error), { cause: error });
     const exchanges = exchangesOf(error);
     // Asked for and not refused: stopped or not, Azure may be making it, and a resume adopts it.
-    const leftInAzure = mayExist && !refused ? `restore point ${pointId} was asked for and may still be being made; a resume adopts it` : undefined;
+    const leftInAzure = mayExist && !refused ? leftInCloud(`restore point ${pointId}`) : undefined;
     // `refusedOutright` is what a resume reads: a later read refused (403) is not the PUT refused.
     await recorder.record('step.failed', { step: 'restore-point', restorePointId: pointId, error: e.toRecord(), requestIds: requestIdsOf(exchanges), exchanges, refusedOutright: refused, ...(leftInAzure ? { leftInAzure } : {}) }, vm.id);
     if (timing.signal?.aborted) return { stopped: e, ...(leftInAzure ? { leftInAzure } : {}) };

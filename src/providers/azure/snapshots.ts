@@ -26,6 +26,7 @@ import { at, obj, str, type Json } from './raw.js';
 import { parseResourceId, resourceKey, type ResourceId } from './resource-id.js';
 import { pauseUnlessStopped, type Sleep } from '../shared/stoppable-sleep.js';
 import { stoppedBefore, stoppedWaiting } from './stopped.js';
+import { leftInCloud } from '../shared/left-in-cloud.js';
 
 export interface SnapshotPlan {
   disk: DiskFacts;
@@ -264,7 +265,7 @@ export async function awaitSnapshots(
   const leaveInAzure = async (state: SnapshotState, error: CustodyError) => {
     state.status = 'failed';
     state.error = error;
-    state.leftInAzure = `snapshot ${state.id} was asked for and may still be being made; a resume adopts it`;
+    state.leftInAzure = leftInCloud(`snapshot ${state.id}`);
     await recorder.record('step.failed', { step: 'snapshot', snapshotId: state.id, error: error.toRecord(), leftInAzure: state.leftInAzure }, target);
   };
   /** Ends the wait (stopped, or past its limit): every snapshot still pending is left in Azure with `errorOf` its state. */

@@ -1,7 +1,8 @@
 /**
  * What a stopped run (the first Ctrl-C or SIGTERM) records for the Azure work it stopped waiting
- * for. As AWS's snapshot waiter (aws/snapshot-waiter.ts `cancelled`): `E_CLOUD`, not retryable
- * within the run, and the message says what carries on in Azure and what a resume does with it.
+ * for. `E_CLOUD` as AWS's stopped snapshot wait (aws/snapshot-waiter.ts `cancelled`), not
+ * retryable within the run; the message also says what carries on in Azure and what a resume does
+ * with it, since not every wait a stop cuts here has a `leftInAzure` to say so (a grant, a copy).
  */
 import { CustodyError } from '../../core/errors.js';
 

@@ -110,7 +110,7 @@ export class OperationWaiter {
   }
 }
 
-/** As AWS's cancelled snapshot wait (aws/snapshot-waiter.ts): E_CLOUD, and what a resume does. */
+/** E_CLOUD as AWS's stopped snapshot wait (aws/snapshot-waiter.ts), and what a resume does (the target's reason says `leftInGcp` in its place). */
 function stoppedWaiting(about: string, operation: string): CustodyError {
   return new CustodyError('E_CLOUD', `stopped waiting for ${about}: the run was cancelled (the snapshot continues in GCP; resume the case to adopt it)`, { resource: operation });
 }

@@ -23,6 +23,7 @@ import { resourceManagerBase } from './resource-manager.js';
 import type { GcpSession } from './session.js';
 import { diskTargetFromUrl, gcpTargetKey, resourceNameOf, type GcpDiskTarget } from './targets.js';
 import { pauseUnlessStopped, timerSleep } from '../shared/stoppable-sleep.js';
+import { leftInCloud } from '../shared/left-in-cloud.js';
 import type { protos } from '@google-cloud/compute';
 
 type Snapshot = protos.google.cloud.compute.v1.ISnapshot;
@@ -59,6 +60,11 @@ export interface DiskSnapshotResult {
    * it. Claimed neither made nor lost; the sentence says so, and a resume adopts it by its name.
    */
   leftInGcp?: string;
+}
+
+/** The id Compute gave `snapshot`, when it says one. */
+function idOf(snapshot: Snapshot): string | undefined {
+  return String(snapshot.id ?? '') || undefined;
 }
 
 function sourceDiskOf(disk: GcpDiskTarget): string {
@@ -140,6 +146,9 @@ async function takeSnapshot(...[session, recorder, target, disk, description, si
   const result: DiskSnapshotResult = { disk: diskKey, evidenceId, status: 'failed', snapshotName: name };
   // Set when a wait for a snapshot Compute accepted (inserted or adopted) ends before the snapshot does.
   let waitCut = false;
+  // The id Compute gave the snapshot under `name` it accepted (the insert's operation, or the
+  // snapshot adopted): a failed step names it as a field, as it names the snapshot.
+  let acceptedId: string | undefined;
   const unlessCut = async <T>(wait: () => Promise<T>): Promise<T> => {
     try {
       return await wait();
@@ -188,6 +197,7 @@ async function takeSnapshot(...[session, recorder, target, disk, description, si
       throw new CustodyError('E_NOT_FOUND', `the case holds no snapshot of ${diskKey} (${name} is not in ${forensics}): its instance is gone, and the disk is not snapshotted again`, { resource: snapshotResource });
     }
     if (snapshot) {
+      acceptedId = idOf(snapshot);
       await recorder.record(
         'snapshot.adopted',
         { snapshotName: name, snapshotId: String(snapshot.id ?? ''), status: snapshot.status ?? null, sourceDisk: sourceDiskOf(disk), evidenceId, labels: snapshot.labels ?? {} },
@@ -233,6 +243,7 @@ async function takeSnapshot(...[session, recorder, target, disk, description, si
         );
         const latest = (operation as unknown as { latestResponse?: { name?: string; id?: string; user?: string; targetId?: string } }).latestResponse ?? {};
         operationName = latest.name;
+        acceptedId = latest.targetId || undefined;
         await recorder.record(
           'snapshot.created',
           { snapshotName: name, operationName: latest.name ?? null, operationId: latest.id ?? null, snapshotId: latest.targetId ?? null, user: latest.user ?? null, requestId, evidenceId },
@@ -245,6 +256,7 @@ async function takeSnapshot(...[session, recorder, target, disk, description, si
         if (!snapshot) throw error;
         const why = notOurs(snapshot, labels, description);
         if (why) throw refuseAdoption(snapshotResource, diskKey, why);
+        acceptedId = idOf(snapshot);
         await recorder.record('snapshot.adopted', { snapshotName: name, snapshotId: String(snapshot.id ?? ''), status: snapshot.status ?? null, sourceDisk: sourceDiskOf(disk), evidenceId, reason: 'insert answered already exists' }, target);
       }
     }
@@ -321,8 +333,12 @@ async function takeSnapshot(...[session, recorder, target, disk, description, si
   } catch (error) {
     if (isStopSignal(error)) throw error;
     const e = isCustodyError(error) ? error : new CustodyError('E_CLOUD', `snapshot of ${diskKey} failed: ${(error as Error).message}`, { cause: error, resource: diskKey });
-    const leftInGcp = waitCut ? `snapshot ${name} was asked for and may still be being made; a resume adopts it` : undefined;
-    await recorder.record('step.failed', { step: 'snapshot', disk: diskKey, snapshotName: name, evidenceId, error: e.toRecord(), ...(leftInGcp ? { leftInGcp } : {}) }, target);
+    const leftInGcp = waitCut ? leftInCloud(`snapshot ${name}`) : undefined;
+    await recorder.record(
+      'step.failed',
+      { step: 'snapshot', disk: diskKey, snapshotName: name, ...(acceptedId ? { snapshotId: acceptedId } : {}), evidenceId, error: e.toRecord(), ...(leftInGcp ? { leftInGcp } : {}) },
+      target,
+    );
     result.error = e;
     if (leftInGcp) result.leftInGcp = leftInGcp;
     return result;

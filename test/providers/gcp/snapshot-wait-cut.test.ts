@@ -18,6 +18,17 @@ const WEB_1 = '//compute.googleapis.com/projects/web-prod/zones/us-central1-a/in
 const startFixture = useGcpFixtures();
 const left = (name: unknown) => `snapshot ${String(name)} was asked for and may still be being made; a resume adopts it`;
 
+type Entries = ReturnType<ContentRecorder['entries']>;
+/**
+ * What a cut snapshot's step.failed says of it as fields, not only in its sentence: its name and
+ * the id Compute gave it (as `accepted`, the snapshot.created or snapshot.adopted entry, says) —
+ * as AWS's and Azure's name their snapshot — and that no artefact claims it.
+ */
+function expectNamedNotClaimed(cut: Entries, accepted: Entries, idOf: (name: unknown) => string | undefined) {
+  expect(cut.map((e) => [e.data.snapshotName, e.data.snapshotId]).sort()).toEqual(accepted.map((e) => [e.data.snapshotName, e.data.snapshotId]).sort());
+  for (const e of cut) expect(e.data.snapshotId).toBe(idOf(e.data.snapshotName));
+}
+
 describe('a GCP snapshot wait cut short by something other than a stop', () => {
   it("its operation's wait failing, then a resume's READY wait timing out: each time every snapshot is left in GCP (leftInGcp) and the target is partial; the next resume adopts and completes the same snapshots, none requested again", async () => {
     // Each insert needs ten waits (or reads) before it is DONE.
@@ -41,6 +52,9 @@ describe('a GCP snapshot wait cut short by something other than a stop', () => {
     for (const e of cut1) expect(first.reason).toContain(left(e.data.snapshotName));
     const made = [...fx.lab.state.snapshots.keys()];
     expect(made).toHaveLength(2);
+    const idOf = (name: unknown) => [...fx.lab.state.snapshots.values()].find((s) => s.name === name)?.id;
+    expectNamedNotClaimed(cut1, types(0, 'snapshot.created'), idOf);
+    expect(types(0, 'artifact.recorded')).toEqual([]);
 
     // Run 2: adopts both, still being made; the READY wait's first pause outlasts its limit.
     const from2 = recorder.entries().length;
@@ -60,6 +74,8 @@ describe('a GCP snapshot wait cut short by something other than a stop', () => {
     }
     expect(types(from2, 'snapshot.completed')).toEqual([]);
     expect(second.status, second.reason).toBe('partial');
+    expectNamedNotClaimed(cut2, types(from2, 'snapshot.adopted'), idOf);
+    expect(types(from2, 'artifact.recorded')).toEqual([]);
 
     // Run 3: adopts the same two and sees them READY.
     const from3 = recorder.entries().length;
