@@ -20,6 +20,9 @@ const SIGNING_PARAMETERS = 'sig|signature|x-amz-signature|x-amz-security-token|x
 // quotes a URL it was given may.
 const PARAMETER_START = '(?:[?&]|&amp;|\\\\u0026|%26|%3F)';
 
+/** A signing parameter with its value (the value is group 2), as `SIGNED_QUERY` finds one. */
+const SIGNED_PARAMETER_ALL = new RegExp(`(${PARAMETER_START}(?:${SIGNING_PARAMETERS})(?:=|%3D))([^&#\\s"'<>]+)`, 'gi');
+
 /** A query (or a bare `?…&…` fragment) with a signing parameter that has a value. */
 const SIGNED_QUERY = new RegExp(`${PARAMETER_START}(?:${SIGNING_PARAMETERS})(?:=|%3D)[^&#\\s]`, 'i');
 
@@ -55,12 +58,12 @@ export function hasUrlPassword(text: string): boolean {
 export function withoutUrlCredentials(text: string): string {
   let out = text;
   if (hasSignedQuery(out)) out = out.replace(QUERY_TEXT, (query) => (SIGNED_QUERY.test(query) ? '?…' : query));
+  // A query cut short at a bracket or quote (`?a=(1)&sig=…`) leaves its signing parameter
+  // outside the text QUERY_TEXT found: its value goes on its own.
+  if (hasSignedQuery(out)) out = out.replace(SIGNED_PARAMETER_ALL, (_all, name: string) => `${name}…`);
   if (hasUrlPassword(out)) out = out.replace(URL_PASSWORD_ALL, (url) => `${url.slice(0, url.indexOf('//') + 2)}…@`);
   return out;
 }
-
-/** A signing parameter with its value (the value is group 2), as `SIGNED_QUERY` finds one. */
-const SIGNED_PARAMETER_ALL = new RegExp(`(${PARAMETER_START}(?:${SIGNING_PARAMETERS})(?:=|%3D))([^&#\\s"'<>]+)`, 'gi');
 
 /** A URL's password (group 2) after its scheme and user name (group 1). */
 const URL_PASSWORD_PART_ALL = new RegExp(`\\b(${PASSWORD_SCHEMES}:\\/\\/[^/\\s:@]+:)([^/\\s@]*)(?=@)`, 'gi');

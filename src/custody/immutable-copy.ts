@@ -25,6 +25,7 @@ import { EVIDENCE_DIR, LEDGER_FILE, MANIFEST_FILE, REPORT_FILES } from './layout
 import { Ledger } from './ledger.js';
 import { collectEvidenceItems, type Manifest } from './manifest.js';
 import { segmentProblem } from './names.js';
+import { evidenceRecordProblem } from './evidence-record.js';
 import { showUntrusted } from './untrusted-text.js';
 import { credentialText } from './credential-guard.js';
 import { withoutUrlCredentials } from '../core/url-credentials.js';
@@ -212,6 +213,12 @@ async function caseObjects(caseDir: string, sealed: SealedCase): Promise<CaseObj
   objects.push({ path: MANIFEST_FILE, source: { file: manifestPath }, ...(await hashFile(manifestPath)) });
   const { files } = collectEvidenceItems(sealed.entries.slice(0, sealed.seal + 1));
   for (const file of files) {
+    // The path comes from the ledger: one a tampered ledger leads out of evidence/ is never read
+    // (copy-case verified the case first; verify --against did not).
+    const problem = evidenceRecordProblem({ path: file.path, sha256: file.sha256, size: file.size });
+    if (problem !== undefined) {
+      throw new CustodyError('E_VERIFY', `entry ${file.entrySeq} does not name a valid evidence file: ${problem}; run custody verify ${showUntrusted(caseDir)}`, { resource: caseDir });
+    }
     objects.push({ path: file.path, source: { file: join(caseDir, ...file.path.split('/')) }, sha256: file.sha256, size: file.size });
   }
   // Reports are a convenience, not evidence, but a copy of what counsel read is worth keeping.

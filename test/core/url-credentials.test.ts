@@ -66,6 +66,23 @@ describe('signed URLs', () => {
     }
   });
 
+  it('are cut when a bracket, quote or angle bracket in the query comes before the signature', () => {
+    // QUERY_TEXT stops at a bracket, so the signing parameter after it is outside the query it finds.
+    for (const text of [
+      'GET https://acct.blob.core.windows.net/c/d.vhd?a=(1)&sig=N2I0SECRET failed',
+      'GET https://acct.blob.core.windows.net/c/d.vhd?a=[x]&sv=2022-11-02&sig=N2I0SECRET failed',
+      "copy https://bucket.s3.amazonaws.com/key?note='x'&X-Amz-Signature=abcdefSECRET denied",
+      'https://storage.googleapis.com/b/o?x={y}&X-Goog-Signature=0a1bSECRET',
+    ]) {
+      expect(hasSignedQuery(text), text).toBe(true);
+      expect(withoutUrlCredentials(text), text).not.toContain('SECRET');
+    }
+    // What is not a credential stays readable.
+    expect(withoutUrlCredentials('GET https://acct.blob.core.windows.net/c/d.vhd?a=(1)&sig=N2I0SECRET failed')).toBe(
+      'GET https://acct.blob.core.windows.net/c/d.vhd?a=(1)&sig=… failed',
+    );
+  });
+
   it('never reach an error message, its resource or its record', () => {
     const error = new CustodyError('E_CLOUD', `beginCopyFromURL ${SAS} answered 409`, { resource: SAS });
     expect(error.message).toBe('beginCopyFromURL https://socevidence.blob.core.windows.net/evidence/disk.vhd?… answered 409');

@@ -177,6 +177,19 @@ describe('the immutable copy in the lab', () => {
     });
   });
 
+  it('an evidence path a tampered ledger leads out of the case folder is refused, never read', async () => {
+    const caseDir = await closedCase('IR-COPY-ESCAPE');
+    await copy(caseDir, 'IR-COPY-ESCAPE');
+    // Both the stored file and its copy record rewritten to a path that climbs out of evidence/.
+    const escape = 'evidence/../../outside.txt';
+    const text = await readFile(join(caseDir, 'ledger.jsonl'), 'utf8');
+    await writeFile(join(caseDir, 'ledger.jsonl'), text.replaceAll('evidence/ev-small/console.txt', escape));
+    await writeFile(join(caseDir, '..', 'outside.txt'), 'not evidence\n');
+    const error = await errorOf(verifyAgainstCopy(caseDir, store('IR-COPY-ESCAPE')));
+    expect(error).toMatchObject({ code: 'E_VERIFY' });
+    expect(error.message).toMatch(/^entry \d+ does not name a valid evidence file: its path "evidence\/\.\.\/\.\.\/outside\.txt" is not evidence\/<id>\/<name> .*; run custody verify /);
+  });
+
   it('fetch-case restores a folder that verifies, and never overwrites one', async () => {
     const caseDir = await closedCase('IR-COPY-4', true);
     await copy(caseDir, 'IR-COPY-4');
