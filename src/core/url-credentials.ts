@@ -23,6 +23,9 @@ const PARAMETER_START = '(?:[?&]|&amp;|\\\\u0026|%26|%3F)';
 /** A signing parameter with its value (the value is group 2), as `SIGNED_QUERY` finds one. */
 const SIGNED_PARAMETER_ALL = new RegExp(`(${PARAMETER_START}(?:${SIGNING_PARAMETERS})(?:=|%3D))([^&#\\s"'<>]+)`, 'gi');
 
+/** As {@link SIGNED_PARAMETER_ALL}, the value up to where {@link QUERY_TEXT} would stop. */
+const SIGNED_VALUE_ALL = new RegExp(`(${PARAMETER_START}(?:${SIGNING_PARAMETERS})(?:=|%3D))([^&#\\s"'<>()[\\]{}]+)`, 'gi');
+
 /** A query (or a bare `?…&…` fragment) with a signing parameter that has a value. */
 const SIGNED_QUERY = new RegExp(`${PARAMETER_START}(?:${SIGNING_PARAMETERS})(?:=|%3D)[^&#\\s]`, 'i');
 
@@ -59,8 +62,9 @@ export function withoutUrlCredentials(text: string): string {
   let out = text;
   if (hasSignedQuery(out)) out = out.replace(QUERY_TEXT, (query) => (SIGNED_QUERY.test(query) ? '?…' : query));
   // A query cut short at a bracket or quote (`?a=(1)&sig=…`) leaves its signing parameter
-  // outside the text QUERY_TEXT found: its value goes on its own.
-  if (hasSignedQuery(out)) out = out.replace(SIGNED_PARAMETER_ALL, (_all, name: string) => `${name}…`);
+  // outside the text QUERY_TEXT found: its value goes on its own. A value that starts with a
+  // bracket is no signature (a `[not kept]` marker an earlier mask left).
+  if (hasSignedQuery(out)) out = out.replace(SIGNED_VALUE_ALL, (_all, name: string) => `${name}…`);
   if (hasUrlPassword(out)) out = out.replace(URL_PASSWORD_ALL, (url) => `${url.slice(0, url.indexOf('//') + 2)}…@`);
   return out;
 }
