@@ -13,8 +13,8 @@ import { CustodyError, isStopSignal } from '../../core/errors.js';
 import { callAzure, exchangesOf } from './arm-call.js';
 import type { AzureClients } from './clients.js';
 import type { DiskFacts } from './describe.js';
-import { arr, at, obj, str } from './raw.js';
-import { refusedOutright, type FoundRestorePoint } from './restore-point.js';
+import { at, obj, str } from './raw.js';
+import { diskRestorePointsOf, refusedOutright, type FoundRestorePoint } from './restore-point.js';
 import { parseResourceId } from './resource-id.js';
 
 /**
@@ -70,17 +70,9 @@ export async function findKeptRestorePoint(
     const read = await callAzure('getRestorePoint', restorePointId, (o) => clients.compute(plan.subscriptionId).restorePoints.get(plan.resourceGroup, collection, point, o));
     const raw = obj(read.raw);
     const metadata = obj(at(raw, 'properties', 'sourceMetadata'));
-    const storage = obj(metadata.storageProfile);
-    const disks: DiskFacts[] = [];
-    const diskRestorePoints: Record<string, string> = {};
-    for (const [d, role] of [[storage.osDisk, 'os'], ...arr(storage.dataDisks).map((x) => [x, 'data'] as const)] as const) {
-      const diskId = str(at(d, 'managedDisk', 'id'));
-      const drp = str(at(d, 'diskRestorePoint', 'id'));
-      if (!diskId || !drp) continue;
-      const lun = at(d, 'lun');
-      disks.push({ id: diskId, role, ...(typeof lun === 'number' ? { lun } : {}), location: str(metadata.location) ?? '', raw: {} });
-      diskRestorePoints[diskId] = drp;
-    }
+    const held = diskRestorePointsOf(raw);
+    const disks: DiskFacts[] = held.map(({ diskId, role, lun }) => ({ id: diskId, role, ...(lun !== undefined ? { lun } : {}), location: str(metadata.location) ?? '', raw: {} }));
+    const diskRestorePoints = Object.fromEntries(held.map((h) => [h.diskId, h.diskRestorePointId]));
     const because = vmGone
       ? {
           vmGone: true,
