@@ -160,14 +160,16 @@ describe('an Azure VM deleted after earlier runs asked for both a restore point 
    * export, whose read of the point found nothing (a 404), so it took snapshots beside it.
    * Returns the point's id.
    */
-  const askedBothWays = async (caseId: string, cut: string) => {
+  const askedBothWays = async (caseId: string, cut: string, whileSnapshotting: () => void = () => {}) => {
     const target = parseAzureTarget(fx.lab.estate.ids.vm);
     const first = await fx.openTestCase(caseId);
     await expect(collectAzureTarget(fx.run(cutAt(first, cut)), target)).rejects.toMatchObject({ code: 'E_LEDGER' });
     await first.release();
     fx.lab.faults.push({ operation: 'restorePoints.get', status: 404, code: 'NotFound', message: 'The Resource was not found.', times: 1 });
     const second = await fx.openTestCase(caseId, true);
-    await expect(collectAzureTarget(fx.run(cutAt(second, 'export.requested'), { consistency: 'per-disk' }), target)).rejects.toMatchObject({ code: 'E_LEDGER' });
+    // The second run's only pause is its snapshot wait's, before the listing that settles them.
+    const sleep = async () => whileSnapshotting();
+    await expect(collectAzureTarget({ ...fx.run(cutAt(second, 'export.requested'), { consistency: 'per-disk' }), sleep }, target)).rejects.toMatchObject({ code: 'E_LEDGER' });
     await second.release();
     return first.entries().find((e) => e.type === 'restorepoint.requested')!.data.restorePointId as string;
   };
@@ -207,6 +209,10 @@ describe('an Azure VM deleted after earlier runs asked for both a restore point 
       expect(e.data).toMatchObject({ carried: carried === 'point' ? expect.stringContaining(point) : expect.stringContaining('/snapshots/'), notCarried: carried === 'point' ? expect.stringContaining('/snapshots/') : expect.stringContaining(point), reason: expect.any(String) });
     }
     expect(resumed.indexOf(chosen[1]!)).toBeLessThan(resumed.indexOf(resumed.find((e) => e.type === 'export.requested')!));
+    // Recorded once Azure confirmed what is carried: after its adoption, never before.
+    const adoption = resumed.findLastIndex((e) => e.type === (carried === 'point' ? 'restorepoint.adopted' : 'snapshot.adopted'));
+    expect(adoption).toBeGreaterThan(-1);
+    expect(resumed.indexOf(chosen[0]!)).toBeGreaterThan(adoption);
     if (carried === 'point') expect(resumed.filter((e) => e.type === 'snapshot.adopted')).toEqual([]);
     else expect(resumed.filter((e) => e.type === 'export.requested' && e.data.operation === 'grantDiskRestorePointAccess')).toEqual([]);
     // Nothing deleted.
@@ -241,6 +247,54 @@ describe('an Azure VM deleted after earlier runs asked for both a restore point 
     await again.close({ outcomes: [outcome] });
     expect((await verifyCase(again.caseDir)).problems).toEqual([]);
   });
+
+  it('a snapshot to carry deleted since: disk.carried is recorded only for the disk whose carried copy was adopted, never for the one that was not', async () => {
+    const caseId = 'IR-AZ-GONE-BOTH-SNAP-DELETED';
+    const { ids, world } = fx.lab.estate;
+    await askedBothWays(caseId, 'restorepoint.completed');
+    const snapshots = [...world.snapshots.values()].filter((s) => s.tags.CaseId === caseId);
+    const osSnapshot = snapshots.find((s) => key(s.sourceResourceId) === key(ids.vmOsDisk))!;
+    const dataSnapshot = snapshots.find((s) => key(s.sourceResourceId) === key(ids.vmDataDisk))!;
+    world.vms.delete(key(ids.vm));
+    // Someone deletes the OS disk's snapshot: the ledger shows it made, Azure no longer has it.
+    world.snapshots.delete(key(osSnapshot.id));
+
+    const again = await fx.openTestCase(caseId, true);
+    const outcome = await collectAzureTarget(fx.run(again), parseAzureTarget(ids.vm));
+    const resumed = again.entries().slice(again.entries().findLastIndex((e) => e.type === 'case.resumed'));
+    expect(resumed.filter((e) => e.type === 'step.failed' && e.data.step === 'snapshot').map((e) => e.data.snapshotId)).toEqual([osSnapshot.id]);
+    const carried = resumed.filter((e) => e.type === 'disk.carried');
+    expect(carried.map((e) => e.data)).toEqual([expect.objectContaining({ disk: ids.vmDataDisk, carried: dataSnapshot.id })]);
+    expect(resumed.indexOf(carried[0]!)).toBeGreaterThan(resumed.findIndex((e) => e.type === 'snapshot.adopted' && e.data.snapshotId === dataSnapshot.id));
+    expect(outcome.status, outcome.reason).toBe('partial');
+    await again.close({ outcomes: [outcome] });
+    expect((await verifyCase(again.caseDir)).problems).toEqual([]);
+  });
+
+  it('a later resume of the same disks records no second disk.carried: the ledger says it once, when the carried copy was adopted', async () => {
+    const caseId = 'IR-AZ-GONE-BOTH-TWICE';
+    const { ids, world } = fx.lab.estate;
+    const point = await askedBothWays(caseId, 'export.requested');
+    world.vms.delete(key(ids.vm));
+    // A resume that adopts the point and is cut before any export, then one that finishes.
+    const cutResume = await fx.openTestCase(caseId, true);
+    await expect(collectAzureTarget(fx.run(cutAt(cutResume, 'export.requested')), parseAzureTarget(ids.vm))).rejects.toMatchObject({ code: 'E_LEDGER' });
+    await cutResume.release();
+    expect(cutResume.entries().filter((e) => e.type === 'disk.carried')).toHaveLength(2);
+
+    const again = await fx.openTestCase(caseId, true);
+    const outcome = await collectAzureTarget(fx.run(again), parseAzureTarget(ids.vm));
+    const resumed = again.entries().slice(again.entries().findLastIndex((e) => e.type === 'case.resumed'));
+    expect(resumed.filter((e) => e.type === 'disk.carried')).toEqual([]);
+    expect(resumed.filter((e) => e.type === 'export.requested').map((e) => e.data.source).every((s) => String(s).startsWith(point))).toBe(true);
+    const all = again.entries().filter((e) => e.type === 'disk.carried');
+    expect(all.map((e) => e.data.disk).sort()).toEqual([ids.vmOsDisk, ids.vmDataDisk].sort());
+    expect(outcome.status, outcome.reason).toBe('partial');
+    expect(outcome.reason).toContain('2 of 2');
+    await again.close({ outcomes: [outcome] });
+    expect((await verifyCase(again.caseDir)).problems).toEqual([]);
+  });
+
 });
 
 describe('an Azure VM deleted while the restore point an earlier run asked for is still being made', () => {
