@@ -91,6 +91,25 @@ describe('a resume of a VM still there, after earlier runs asked for its disks b
     expect(ofCase(caseId).restorePoints).toHaveLength(1);
   });
 
+  it('the restore point the ledger shows made, answered Failed now: the snapshot carries each disk, and disk.carried says so (not the point)', async () => {
+    const caseId = 'IR-AZ-PRESENT-BOTH-FAILED';
+    await cutBeforeExport(caseId, false);
+    fx.lab.faults.push({ operation: 'restorePoints.get', status: 404, code: 'NotFound', message: 'The Resource was not found.', times: 1 });
+    await cutBeforeExport(caseId, true, { consistency: 'per-disk' });
+    const snapshots = ofCase(caseId).snapshots;
+    const point = ofCase(caseId).restorePoints[0]!;
+    const drps = [...point.diskRestorePoints.values()].map((d) => d.id).sort();
+    point.failed = true;
+
+    const resumed = await resumeCollected(fx, caseId);
+    expect(resumed.filter((e) => NEW_REQUESTS.includes(e.type))).toEqual([]);
+    expect(resumed.filter((e) => e.type === 'export.requested').map((e) => e.data.source).sort()).toEqual(snapshots);
+    const carried = resumed.filter((e) => e.type === 'disk.carried');
+    expect(carried.map((e) => e.data.carried).sort()).toEqual(snapshots);
+    expect(carried.map((e) => e.data.notCarried).sort()).toEqual(drps);
+    for (const e of carried) expect(e.data.reason).toContain(`restore point ${point.id} ended Failed`);
+  });
+
   it('the restore point refused and the run fell back to snapshots: a resume carries the snapshots and asks for no restore point again', async () => {
     const caseId = 'IR-AZ-PRESENT-REFUSED';
     fx.lab.faults.push({ operation: 'restorePoints.create', status: 400, code: 'OperationNotAllowed', message: 'Restore points are not allowed now.', times: 1 });
