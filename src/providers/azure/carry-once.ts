@@ -74,8 +74,9 @@ export function carryOnce(
       viaPoint.push(disk);
       continue;
     }
-    const pointMade = history.artifactRecorded(evidenceId, { restorePointId: point.restorePointId });
-    const snapshotMade = history.artifactRecorded(evidenceId, { snapshotId: snapshot.snapshotId });
+    // The ledger's request names the id as the case asked for it, the artefact as Azure answered it.
+    const pointMade = history.artifactRecorded(evidenceId, { restorePointId: point.restorePointId }, sameId);
+    const snapshotMade = history.artifactRecorded(evidenceId, { snapshotId: snapshot.snapshotId }, sameId);
     const [byPoint, reason] = pointMade
       ? [true, `the case recorded the disk restore point made (${snapshotMade ? 'the snapshot too; the restore point holds every disk at one instant' : 'not the snapshot'})`]
       : snapshotMade
@@ -220,7 +221,7 @@ export function detachedSince(recorder: CaseRecorder, target: string, evidenceId
   }
   const pointId = earlierRestorePointRequest(recorder, target);
   const history = historyOf(recorder);
-  const made = pointId ? [...history.about('restorepoint.completed', target), ...history.about('restorepoint.adopted', target)].filter((e) => e.data.restorePointId === pointId) : [];
+  const made = pointId ? [...history.about('restorepoint.completed', target), ...history.about('restorepoint.adopted', target)].filter((e) => sameId(e.data.restorePointId, pointId)) : [];
   for (const entry of made) {
     for (const [diskId, drp] of Object.entries((entry.data.diskRestorePoints ?? {}) as Record<string, unknown>)) {
       const evidenceId = evidenceIdOf({ id: diskId });

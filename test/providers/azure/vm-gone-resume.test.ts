@@ -295,6 +295,32 @@ describe('an Azure VM deleted after earlier runs asked for both a restore point 
     expect((await verifyCase(again.caseDir)).problems).toEqual([]);
   });
 
+
+  it('Azure answers the snapshots\' ids in another casing than the case asked for them: they are still the snapshots the ledger recorded made, and are carried as Azure names them', async () => {
+    const caseId = 'IR-AZ-GONE-BOTH-CASING';
+    const { ids, world } = fx.lab.estate;
+    // ARM compares ids case-insensitively and may answer a resource group in another casing.
+    const recase = () => {
+      for (const s of world.snapshots.values()) if (s.tags.CaseId === caseId) s.id = s.id.replace(/(\/resourceGroups\/)([^/]+)/, (_m, p: string, rg: string) => `${p}${rg.toUpperCase()}`);
+    };
+    const point = await askedBothWays(caseId, 'restorepoint.completed', recase);
+    const snapshots = [...world.snapshots.values()].filter((s) => s.tags.CaseId === caseId).map((s) => s.id).sort();
+    expect(snapshots.every((id) => /resourceGroups\/[^/a-z]+\//.test(id))).toBe(true);
+    world.vms.delete(key(ids.vm));
+
+    const again = await fx.openTestCase(caseId, true);
+    const outcome = await collectAzureTarget(fx.run(again), parseAzureTarget(ids.vm));
+    const resumed = again.entries().slice(again.entries().findLastIndex((e) => e.type === 'case.resumed'));
+    // The ledger recorded the snapshots made (in Azure's casing), not the point: the snapshots are carried.
+    expect(resumed.filter((e) => e.type === 'export.requested').map((e) => e.data.source).sort()).toEqual(snapshots);
+    const carried = resumed.filter((e) => e.type === 'disk.carried');
+    expect(carried.map((e) => e.data.carried).sort()).toEqual(snapshots);
+    for (const e of carried) expect(e.data.notCarried).toContain(point);
+    expect(outcome.status, outcome.reason).toBe('partial');
+    expect(outcome.reason).toContain('2 of 2');
+    await again.close({ outcomes: [outcome] });
+    expect((await verifyCase(again.caseDir)).problems).toEqual([]);
+  });
 });
 
 describe('an Azure VM deleted while the restore point an earlier run asked for is still being made', () => {

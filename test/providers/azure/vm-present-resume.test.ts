@@ -185,4 +185,32 @@ describe('a disk detached from the VM since an earlier run preserved it', () => 
     expect(ofCase(caseId).snapshots).toEqual(before.snapshots);
     expect(ofCase(caseId).restorePoints).toHaveLength(before.restorePoints.length);
   });
+
+  it('the restore point named by Azure in another casing than the case asked for it: the detached disk is still found as one the point made, and carried', async () => {
+    const caseId = 'IR-AZ-PRESENT-DETACHED-CASING';
+    const { ids, world } = fx.lab.estate;
+    // ARM compares ids case-insensitively and may answer a resource group in another casing:
+    // from the point's first read on, the lab names it so (the request named it as planned).
+    const recase = () => {
+      for (const c of world.restorePointCollections.values()) {
+        if (c.tags.CaseId !== caseId) continue;
+        for (const p of c.points.values()) p.id = p.id.replace(/(\/resourceGroups\/)([^/]+)/, (_m, at: string, rg: string) => `${at}${rg.toUpperCase()}`);
+      }
+    };
+    const first = await fx.openTestCase(caseId);
+    await expect(collectAzureTarget({ ...fx.run(cutAt(first, 'export.requested')), sleep: async () => recase() }, parseAzureTarget(ids.vm))).rejects.toMatchObject({ code: 'E_LEDGER' });
+    await first.release();
+    const requested = first.entries().find((e) => e.type === 'restorepoint.requested')!.data.restorePointId as string;
+    const completed = first.entries().find((e) => e.type === 'restorepoint.completed')!.data;
+    expect(completed.restorePointId).not.toBe(requested);
+    expect(String(completed.restorePointId).toLowerCase()).toBe(requested.toLowerCase());
+    const asked = (completed.diskRestorePoints as Record<string, string>)[ids.vmDataDisk]!;
+    detachDataDisk(fx.lab.estate, ids.vm, ids.vmDataDisk);
+
+    const resumed = await resumeCollected(fx, caseId);
+    expect(resumed.filter((e) => NEW_REQUESTS.includes(e.type))).toEqual([]);
+    expect(resumed.filter((e) => e.type === 'disk.carried').map((e) => e.data)).toEqual([expect.objectContaining({ disk: ids.vmDataDisk, carried: asked, detached: true })]);
+    expect(resumed.filter((e) => e.type === 'export.requested').map((e) => e.data.source)).toContain(asked);
+    expect(resumed.filter((e) => e.type === 'evidence.sealed')).toHaveLength(2);
+  });
 });
