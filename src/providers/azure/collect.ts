@@ -104,6 +104,8 @@ export async function collectAzureTarget(ctx: AzureRunContext, target: AzureTarg
   // What carries each disk earlier runs asked for both ways, or a disk detached since: said on the
   // ledger (`disk.carried`) only once Azure confirms it, just before the exports.
   const choices: CarryChoice[] = [];
+  // A VM gone whose restore point could not be read (not a 404): it may still be there, and a resume reads it again.
+  let pointUnread: string | undefined;
   try {
     if (target.kind === 'azure-disk') {
       disks = [{ id: target.id, role: 'data' }];
@@ -150,7 +152,9 @@ export async function collectAzureTarget(ctx: AzureRunContext, target: AzureTarg
       if ('error' in kept) why = kept.error.code === 'E_NOT_FOUND' ? `${asked} is gone too (${kept.error.message})` : `${asked} could not be read (${kept.error.message})`;
       else if (kept.disks.length === 0) why = `${asked} names no disk restore point to carry through`;
       else keptPoint = { restorePointId: pointId, ...kept };
-      if (why && earlier.length === 0) return { target: label, status: 'failed', reason: `${e.message}; ${why}`, error: e.toRecord(), evidenceIds };
+      if ('error' in kept) pointUnread = kept.leftInAzure;
+      // A point that may still be there is not "nothing preserved": the target is partial, as one still being made.
+      if (why && earlier.length === 0) return { target: label, status: pointUnread ? 'partial' : 'failed', reason: `${pointUnread ? `${pointUnread}; ` : ''}${e.message}; ${why}`, error: e.toRecord(), evidenceIds };
       if (why) problems.push(`${why}: only the snapshots earlier runs asked for are carried through`);
     }
     if (earlier.length === 0 && !keptPoint) return { target: label, status: 'failed', reason: e.message, error: e.toRecord(), evidenceIds };
@@ -220,8 +224,9 @@ export async function collectAzureTarget(ctx: AzureRunContext, target: AzureTarg
     const timing = { intervalMs: config.pollIntervalMs, timeoutMs: config.waitTimeoutMs, sleep: ctx.sleep, now: ctx.now, ...(ctx.signal ? { signal: ctx.signal } : {}) };
     let sources: ExportSource[] | undefined;
     let states: SnapshotState[] = [];
-    // A restore point asked for that Azure may still be making: why the target is partial.
-    let pointLeft: string | undefined;
+    // A restore point asked for that Azure may still be making (or that may still be there,
+    // unread): why the target is partial.
+    let pointLeft: string | undefined = pointUnread;
     // The per-disk problems that only restate `pointLeft` or a snapshot's `leftInAzure`: shared
     // with any other target of the disk, and left out of this target's own reason, which says it once.
     const restated = new Set<string>();
