@@ -73,13 +73,17 @@ export class CaseHistory {
     return this.stored.get(evidenceId)?.get(name);
   }
 
-  /** Whether an `artifact.recorded` for `evidenceId` carries all of `cloudIds` (any, when omitted). */
-  artifactRecorded(evidenceId: string, cloudIds?: Record<string, string>): boolean {
+  /**
+   * Whether an `artifact.recorded` for `evidenceId` carries all of `cloudIds` (any, when omitted).
+   * `same` compares a recorded id with the one asked for, where the cloud's ids are not compared
+   * exactly (a provider knows how its cloud compares them); by default they must be equal.
+   */
+  artifactRecorded(evidenceId: string, cloudIds?: Record<string, string>, same: (recorded: unknown, asked: string) => boolean = (r, a) => r === a): boolean {
     this.sync();
     const records = this.artifacts.get(evidenceId);
     if (!records) return false;
     if (!cloudIds) return true;
-    return records.some((recorded) => Object.entries(cloudIds).every(([k, v]) => recorded[k] === v));
+    return records.some((recorded) => Object.entries(cloudIds).every(([k, v]) => same(recorded[k], v)));
   }
 
   /**

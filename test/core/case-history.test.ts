@@ -19,6 +19,9 @@ describe('the case history', () => {
     expect(history.storedName('ev-1', 'log-app.log')).toBe('log-app.resumed-7.log');
     expect(history.artifactRecorded('ev-2', { snapshotId: 'snap-1' })).toBe(true);
     expect(history.artifactRecorded('ev-2', { snapshotId: 'snap-9' })).toBe(false);
+    // Compared exactly, unless the caller says how its cloud compares ids.
+    expect(history.artifactRecorded('ev-2', { snapshotId: 'SNAP-1' })).toBe(false);
+    expect(history.artifactRecorded('ev-2', { snapshotId: 'SNAP-1' }, (r, a) => typeof r === 'string' && r.toLowerCase() === a.toLowerCase())).toBe(true);
     expect(history.about('evidence.stored', 'k8s:c/ns/p').map((e) => e.seq)).toEqual([1, 2]);
 
     let folded = 0;

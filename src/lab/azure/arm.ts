@@ -497,7 +497,7 @@ export function createArmHandler(ctx: ArmContext) {
           properties: {
             consistencyMode: p.consistencyMode,
             timeCreated: p.timeCreated,
-            provisioningState: p.pendingPolls <= 0 ? 'Succeeded' : 'Creating',
+            provisioningState: p.failed ? 'Failed' : p.pendingPolls <= 0 ? 'Succeeded' : 'Creating',
             sourceMetadata: p.sourceMetadata,
           },
         });

@@ -71,6 +71,8 @@ export interface LabRestorePoint {
   consistencyMode: string;
   timeCreated: string;
   pendingPolls: number;
+  /** Azure answers the point `Failed` (a test sets it: a point that ended so after it was read made). */
+  failed?: boolean;
   diskRestorePoints: Map<string, { id: string; sourceDiskId: string; content: Buffer; activeSas?: { url: string; blob: string; expiresOn: string } }>;
   /** The VM as it was when the point was made (ARM's read-only sourceMetadata): kept after the VM is deleted. */
   sourceMetadata: Record<string, unknown>;

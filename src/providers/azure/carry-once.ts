@@ -10,7 +10,9 @@
  * 3. Azure answers the point `Succeeded` now: the point;
  * 4. else the snapshot (the point is not made, or not yet).
  * The one not carried is left in Azure as it is (neither exported nor deleted), and a
- * `disk.carried` entry names both and why. docs/azure.md describes the rule.
+ * `disk.carried` entry names both and why, once Azure confirms the carried one (it is adopted and
+ * made: recordCarried), and once per case: a later resume of the same disk does not say it again.
+ * docs/azure.md describes the rule.
  *
  * A VM still there on resume is carried the same way (carryEarlierRuns) when earlier runs asked
  * for both; nothing new is asked for a disk an earlier run preserved or asked to, whatever the
@@ -23,8 +25,12 @@ import type { DiskFacts } from './describe.js';
 import { earlierSnapshotRequests, type EarlierSnapshotRequest } from './disk-ledger.js';
 import { earlierRestorePointRequest, findKeptRestorePoint } from './kept-restore-point.js';
 import { at, str } from './raw.js';
+import { sameResource } from './resource-id.js';
 import type { FoundRestorePoint } from './restore-point.js';
 import { leftInCloud } from '../shared/left-in-cloud.js';
+
+/** ARM's comparison of two ids (case-insensitive: docs/research/azure.md §4.2), for a recorded value of any type. */
+const sameId = (recorded: unknown, asked: string) => typeof recorded === 'string' && sameResource(recorded, asked);
 
 export interface KeptPoint {
   restorePointId: string;
@@ -32,19 +38,36 @@ export interface KeptPoint {
   disks: DiskFacts[];
 }
 
-/** Which of the two each disk is carried through by; records `disk.carried` for each disk asked for both ways. */
-export async function carryOnce(
+/**
+ * What carries a disk's evidence through, decided from the ledger and Azure's answer before it is
+ * adopted: `disk.carried` says it only once Azure confirms `carried` (recordCarried).
+ */
+export interface CarryChoice {
+  disk: string;
+  evidenceId: string;
+  /** The disk restore point or snapshot that carries the disk. */
+  carried: string;
+  /** Where earlier runs asked for both: the other, left in Azure. */
+  notCarried?: string;
+  /** The disk is no longer attached to the VM. */
+  detached?: true;
+  reason: string;
+}
+
+/** Which of the two each disk asked for both ways is carried through by, and why (`choices`, for recordCarried). */
+export function carryOnce(
   recorder: CaseRecorder,
   target: string,
   evidenceIdOf: (disk: Pick<DiskFacts, 'id'>) => string,
   point: KeptPoint,
   earlier: EarlierSnapshotRequest[],
-): Promise<{ viaPoint: DiskFacts[]; viaSnapshots: EarlierSnapshotRequest[] }> {
+): { viaPoint: DiskFacts[]; viaSnapshots: EarlierSnapshotRequest[]; choices: CarryChoice[] } {
   const history = historyOf(recorder);
   const state = str(at(point.found.raw, 'properties', 'provisioningState'));
   const drpOf = (disk: DiskFacts) => (point.found.because.diskRestorePoints as Record<string, string> | undefined)?.[disk.id] ?? point.restorePointId;
   const viaPoint: DiskFacts[] = [];
   const viaSnapshots = earlier.filter((r) => !point.disks.some((d) => evidenceIdOf(d) === r.evidenceId));
+  const choices: CarryChoice[] = [];
   for (const disk of point.disks) {
     const evidenceId = evidenceIdOf(disk);
     const snapshot = earlier.find((r) => r.evidenceId === evidenceId);
@@ -52,8 +75,9 @@ export async function carryOnce(
       viaPoint.push(disk);
       continue;
     }
-    const pointMade = history.artifactRecorded(evidenceId, { restorePointId: point.restorePointId });
-    const snapshotMade = history.artifactRecorded(evidenceId, { snapshotId: snapshot.snapshotId });
+    // The ledger's request names the id as the case asked for it, the artefact as Azure answered it.
+    const pointMade = history.artifactRecorded(evidenceId, { restorePointId: point.restorePointId }, sameId);
+    const snapshotMade = history.artifactRecorded(evidenceId, { snapshotId: snapshot.snapshotId }, sameId);
     const [byPoint, reason] = pointMade
       ? [true, `the case recorded the disk restore point made (${snapshotMade ? 'the snapshot too; the restore point holds every disk at one instant' : 'not the snapshot'})`]
       : snapshotMade
@@ -64,21 +88,62 @@ export async function carryOnce(
     if (byPoint) viaPoint.push(disk);
     else viaSnapshots.push(snapshot);
     const [carried, notCarried] = byPoint ? [drpOf(disk), snapshot.snapshotId] : [snapshot.snapshotId, drpOf(disk)];
-    await recorder.record('disk.carried', {
+    choices.push({
       disk: disk.id,
       evidenceId,
       carried,
       notCarried,
       reason: `earlier runs of the case asked for both; the disk's evidence is carried through once: ${reason}. ${notCarried} is left in Azure as it is, not exported`,
+    });
+  }
+  return { viaPoint, viaSnapshots, choices };
+}
+
+/**
+ * The choice turned round: `carried` could not carry the disk (`why`: Azure confirmed it not
+ * made), so the other one asked for does, if the run adopts it.
+ */
+export function carriedInstead(choice: CarryChoice, why: string): CarryChoice {
+  if (!choice.notCarried) return choice;
+  return {
+    ...choice,
+    carried: choice.notCarried,
+    notCarried: choice.carried,
+    reason: `earlier runs of the case asked for both; ${choice.carried} was to carry the disk's evidence, but ${why}: ${choice.notCarried} carries it instead. ${choice.carried} is left in Azure as it is, not exported`,
+  };
+}
+
+/**
+ * Records `disk.carried` for each choice whose carried snapshot or disk restore point Azure
+ * confirmed in this run (`confirmed`: the run's export sources, each adopted and made), naming it
+ * as Azure answered. Nothing is said of a disk whose carried copy was not confirmed (not found,
+ * unreadable, stopped): a resume says it once it is. A choice the case's ledger already holds
+ * (the same disk carried by the same copy, in an earlier run) is not recorded again.
+ */
+export async function recordCarried(recorder: CaseRecorder, target: string, choices: CarryChoice[], confirmed: Array<{ evidenceId: string; id: string }>): Promise<void> {
+  const history = historyOf(recorder);
+  for (const choice of choices) {
+    const source = confirmed.find((s) => s.evidenceId === choice.evidenceId && sameResource(s.id, choice.carried));
+    if (!source) continue;
+    const said = history.about('disk.carried', target).some((e) => e.data.evidenceId === choice.evidenceId && sameId(e.data.carried, source.id));
+    if (said) continue;
+    await recorder.record('disk.carried', {
+      disk: choice.disk,
+      evidenceId: choice.evidenceId,
+      carried: source.id,
+      ...(choice.notCarried ? { notCarried: choice.notCarried } : {}),
+      ...(choice.detached ? { detached: true } : {}),
+      reason: choice.reason,
     }, target);
   }
-  return { viaPoint, viaSnapshots };
 }
 
 /** What a resume of a VM still there carries from earlier runs of the case, and how. */
 export interface CarriedFromEarlierRuns {
   /** The restore point an earlier run asked for, with the disks it carries (none: not adopted). */
   point?: KeptPoint;
+  /** What carries each disk asked for both ways, for recordCarried once Azure confirms it. */
+  choices: CarryChoice[];
   /** Disks carried by snapshots: adopted by name where an earlier run asked, else requested (a disk no earlier run preserved). */
   bySnapshot: DiskFacts[];
   /** Why those disks are per-disk, for `consistency.chosen`. */
@@ -100,7 +165,7 @@ export function earlierSnapshotsOf(recorder: CaseRecorder, target: string, evide
  * case asked for both its restore point and snapshots of some of them: else the run takes per-disk
  * snapshots (adopted by name) or its restore point (adopted by name) as one way only. With both,
  * the point is read again by the id the ledger holds and each disk asked for both ways is
- * carried once (carryOnce, recording `disk.carried`); a disk no earlier run preserved gets a
+ * carried once (carryOnce; `disk.carried` once it is adopted); a disk no earlier run preserved gets a
  * snapshot of its own.
  */
 export async function carryEarlierRuns(
@@ -117,17 +182,18 @@ export async function carryEarlierRuns(
   const asked = `the restore point an earlier run of the case asked for (${pointId})`;
   const kept = await findKeptRestorePoint(recorder, clients, pointId, target, false);
   if ('error' in kept) {
-    if (kept.error.code === 'E_NOT_FOUND') return { bySnapshot: disks, snapshotsWhy: `${snapshotsWhy}; ${asked} is not there` };
+    if (kept.error.code === 'E_NOT_FOUND') return { bySnapshot: disks, choices: [], snapshotsWhy: `${snapshotsWhy}; ${asked} is not there` };
     // It may be there, holding the disks no snapshot was asked for: nothing new for those.
     const snapshotAsked = (d: DiskFacts) => earlier.some((r) => r.evidenceId === evidenceIdOf(d));
     const left = disks.filter((d) => !snapshotAsked(d));
     const reason = leftInCloud(asked, `could not be read (${kept.error.message})`);
-    return { bySnapshot: disks.filter(snapshotAsked), snapshotsWhy, ...(left.length > 0 ? { pointLeft: { disks: left, reason } } : {}) };
+    return { bySnapshot: disks.filter(snapshotAsked), choices: [], snapshotsWhy, ...(left.length > 0 ? { pointLeft: { disks: left, reason } } : {}) };
   }
-  const carried = await carryOnce(recorder, target, evidenceIdOf, { restorePointId: pointId, ...kept }, earlier);
+  const carried = carryOnce(recorder, target, evidenceIdOf, { restorePointId: pointId, ...kept }, earlier);
   const viaPoint = disks.filter((d) => carried.viaPoint.some((k) => evidenceIdOf(k) === evidenceIdOf(d)));
   return {
     point: { restorePointId: pointId, ...kept, disks: viaPoint },
+    choices: carried.choices,
     bySnapshot: disks.filter((d) => !viaPoint.includes(d)),
     snapshotsWhy: `earlier runs of the case asked for per-disk snapshots of these disks, or ${asked} holds no disk restore point of them: each disk is carried through once (disk.carried says which where both were asked for), a disk no earlier run preserved by a snapshot of its own`,
   };
@@ -156,7 +222,7 @@ export function detachedSince(recorder: CaseRecorder, target: string, evidenceId
   }
   const pointId = earlierRestorePointRequest(recorder, target);
   const history = historyOf(recorder);
-  const made = pointId ? [...history.about('restorepoint.completed', target), ...history.about('restorepoint.adopted', target)].filter((e) => e.data.restorePointId === pointId) : [];
+  const made = pointId ? [...history.about('restorepoint.completed', target), ...history.about('restorepoint.adopted', target)].filter((e) => sameId(e.data.restorePointId, pointId)) : [];
   for (const entry of made) {
     for (const [diskId, drp] of Object.entries((entry.data.diskRestorePoints ?? {}) as Record<string, unknown>)) {
       const evidenceId = evidenceIdOf({ id: diskId });

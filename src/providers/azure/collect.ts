@@ -25,7 +25,7 @@ import { describeDisk, describeNics, describeVm, type DiskFacts, type VmFacts } 
 import { diskLedger, earlierSnapshotRequests, type DiskLedgerState, type EarlierSnapshotRequest } from './disk-ledger.js';
 import { exportSources, snapshotExportSource, type ExportSource } from './export.js';
 import { earlierRestorePointRequest, findKeptRestorePoint } from './kept-restore-point.js';
-import { carryEarlierRuns, carryOnce, detachedSince, EARLIER_SNAPSHOTS, earlierSnapshotsOf, type KeptPoint } from './carry-once.js';
+import { carriedInstead, carryEarlierRuns, carryOnce, detachedSince, EARLIER_SNAPSHOTS, earlierSnapshotsOf, recordCarried, type CarryChoice, type KeptPoint } from './carry-once.js';
 import { restorePointUnsupported, takeRestorePoint } from './restore-point.js';
 import { resourceKey, sameResource } from './resource-id.js';
 import { awaitSnapshots, planSnapshot, requestSnapshots, type SnapshotState } from './snapshots.js';
@@ -101,6 +101,11 @@ export async function collectAzureTarget(ctx: AzureRunContext, target: AzureTarg
   let vmGone: CustodyError | undefined;
   let earlier: EarlierSnapshotRequest[] = [];
   let keptPoint: KeptPoint | undefined;
+  // What carries each disk earlier runs asked for both ways, or a disk detached since: said on the
+  // ledger (`disk.carried`) only once Azure confirms it, just before the exports.
+  const choices: CarryChoice[] = [];
+  // A VM gone whose restore point could not be read (not a 404): it may still be there, and a resume reads it again.
+  let pointUnread: string | undefined;
   try {
     if (target.kind === 'azure-disk') {
       disks = [{ id: target.id, role: 'data' }];
@@ -147,13 +152,16 @@ export async function collectAzureTarget(ctx: AzureRunContext, target: AzureTarg
       if ('error' in kept) why = kept.error.code === 'E_NOT_FOUND' ? `${asked} is gone too (${kept.error.message})` : `${asked} could not be read (${kept.error.message})`;
       else if (kept.disks.length === 0) why = `${asked} names no disk restore point to carry through`;
       else keptPoint = { restorePointId: pointId, ...kept };
-      if (why && earlier.length === 0) return { target: label, status: 'failed', reason: `${e.message}; ${why}`, error: e.toRecord(), evidenceIds };
+      if ('error' in kept) pointUnread = kept.leftInAzure;
+      // A point that may still be there is not "nothing preserved": the target is partial, as one still being made.
+      if (why && earlier.length === 0) return { target: label, status: pointUnread ? 'partial' : 'failed', reason: `${pointUnread ? `${pointUnread}; ` : ''}${e.message}; ${why}`, error: e.toRecord(), evidenceIds };
       if (why) problems.push(`${why}: only the snapshots earlier runs asked for are carried through`);
     }
     if (earlier.length === 0 && !keptPoint) return { target: label, status: 'failed', reason: e.message, error: e.toRecord(), evidenceIds };
     vmGone = e;
     if (keptPoint && earlier.length > 0) {
-      const carried = await carryOnce(recorder, label, evidenceIdOf, keptPoint, earlier);
+      const carried = carryOnce(recorder, label, evidenceIdOf, keptPoint, earlier);
+      choices.push(...carried.choices);
       keptPoint = { ...keptPoint, disks: carried.viaPoint };
       earlier = carried.viaSnapshots;
     }
@@ -185,7 +193,7 @@ export async function collectAzureTarget(ctx: AzureRunContext, target: AzureTarg
         resultOf(evidenceId).described = historyOf(recorder).storedName(evidenceId, 'disk.json') !== undefined;
         const reason = `the disk is no longer attached to the VM (detached since an earlier run of the case preserved it, or asked to): what that run asked for is carried through, nothing new is asked of a disk that left the VM`;
         // Asked both ways: carryOnce names which is carried, and says why.
-        if (left.asked.length === 1) await recorder.record('disk.carried', { disk: disk.id, evidenceId, carried: left.asked[0], detached: true, reason }, label);
+        if (left.asked.length === 1) choices.push({ disk: disk.id, evidenceId, carried: left.asked[0]!, detached: true, reason });
         continue;
       }
       const asked = earlier.find((r) => r.evidenceId === evidenceId)?.disk ?? keptPoint?.disks.find((d) => evidenceIdOf(d) === evidenceId);
@@ -216,8 +224,9 @@ export async function collectAzureTarget(ctx: AzureRunContext, target: AzureTarg
     const timing = { intervalMs: config.pollIntervalMs, timeoutMs: config.waitTimeoutMs, sleep: ctx.sleep, now: ctx.now, ...(ctx.signal ? { signal: ctx.signal } : {}) };
     let sources: ExportSource[] | undefined;
     let states: SnapshotState[] = [];
-    // A restore point asked for that Azure may still be making: why the target is partial.
-    let pointLeft: string | undefined;
+    // A restore point asked for that Azure may still be making (or that may still be there,
+    // unread): why the target is partial.
+    let pointLeft: string | undefined = pointUnread;
     // The per-disk problems that only restate `pointLeft` or a snapshot's `leftInAzure`: shared
     // with any other target of the disk, and left out of this target's own reason, which says it once.
     const restated = new Set<string>();
@@ -236,6 +245,7 @@ export async function collectAzureTarget(ctx: AzureRunContext, target: AzureTarg
     const carrying = vmFacts && own.length > 0 ? await carryEarlierRuns(recorder, clients, label, evidenceIdOf, kept) : undefined;
     if (carrying) {
       keptPoint = carrying.point;
+      choices.push(...carrying.choices);
       if (carrying.pointLeft) {
         pointLeft = carrying.pointLeft.reason;
         for (const disk of carrying.pointLeft.disks) diskProblem(evidenceIdOf(disk), `disk ${disk.id}: ${carrying.pointLeft.reason}`, true);
@@ -296,6 +306,8 @@ export async function collectAzureTarget(ctx: AzureRunContext, target: AzureTarg
           // Azure confirmed the point not made, and the VM is there: its disks get snapshots.
           bySnapshot = [...bySnapshot, ...viaPoint];
           snapshotsWhy = `${snapshotsWhy}; ${taken.fallback}`;
+          const fellBack = new Set(viaPoint.map(evidenceIdOf));
+          choices.splice(0, choices.length, ...choices.map((c) => (fellBack.has(c.evidenceId) ? carriedInstead(c, taken.fallback) : c)));
         } else {
           const why = 'stopped' in taken ? taken.stopped.message : 'unsettled' in taken ? taken.reason : `${taken.fallback}; no snapshot is taken in its place of a VM that is gone`;
           if ('unsettled' in taken) pointLeft = taken.reason;
@@ -315,6 +327,8 @@ export async function collectAzureTarget(ctx: AzureRunContext, target: AzureTarg
       await awaitSnapshots(recorder, clients, states, label, timing);
       sources = [...sources, ...states.filter((s) => s.status === 'succeeded').map((s) => snapshotExportSource(clients, s))];
     }
+    // Each source is adopted (or made) and Azure answered it made: what carries a disk is confirmed now.
+    await recordCarried(recorder, label, choices, sources);
     const exports = await exportSources(recorder, clients, config, sources, label, timing);
 
     for (const source of sources) {

@@ -244,8 +244,9 @@ export async function exportSources(recorder: CaseRecorder, clients: AzureClient
       break;
     }
     if (!(await pauseUnlessStopped(timing.sleep, timing.intervalMs, timing.signal))) {
-      // No copy reads through these grants yet: each is revoked below, as after any failed export.
-      for (const item of waiting) await fail(recorder, target, item, 'export', stoppedWaiting(`read access to ${item.state.id}`, item.state.id, 'its grant is revoked; resume the case to export it'));
+      // No copy reads through these grants yet: each is revoked below, as after any failed export
+      // (asked for; the stopped run does not wait to see it finish).
+      for (const item of waiting) await fail(recorder, target, item, 'export', stoppedWaiting(`read access to ${item.state.id}`, item.state.id, 'endGetAccess is asked for its grant; resume the case to export it'));
       break;
     }
   }
@@ -254,7 +255,7 @@ export async function exportSources(recorder: CaseRecorder, clients: AzureClient
   for (const item of items.filter((i) => i.sas && !i.result.error)) {
     const name = item.result.blobName!;
     if (stopped()) {
-      await fail(recorder, target, item, 'copy', stoppedBefore(`the copy into ${name}`, name, 'its grant is revoked; resume the case to export it'));
+      await fail(recorder, target, item, 'copy', stoppedBefore(`the copy into ${name}`, name, 'endGetAccess is asked for its grant; resume the case to export it'));
       continue;
     }
     await recorder.record('copy.requested', { blob: name, container: config.evidenceContainerUrl, source: sasFacts(item.sas!).blob }, target);
@@ -322,24 +323,7 @@ export async function exportSources(recorder: CaseRecorder, clients: AzureClient
   for (const item of items.filter((i) => i.grantKeptForCopy)) await leaveGrantOpen(recorder, target, item);
 
   // 4 (before 3: the SAS is not needed to hash the copy). Revoke every grant that was made.
-  for (const item of items.filter((i) => i.granted && !i.grantKeptForCopy)) {
-    try {
-      const revoked = await callAzure(item.state.revokeOp, item.state.id, async (o) => {
-        const poller = item.state.revoke(o);
-        await poller.submitted();
-        while (!poller.isDone) {
-          await timing.sleep(timing.intervalMs);
-          await poller.poll();
-        }
-      });
-      await recorder.record('export.revoked', { source: item.state.id, requestIds: requestIdsOf(revoked.exchanges) }, target);
-    } catch (error) {
-      if (isStopSignal(error)) throw error;
-      const open = grantStillOpen(item, error);
-      item.result.grantOpen = { error: open, ...(item.grantExpiresOn ? { expiresOn: item.grantExpiresOn } : {}) };
-      await recorder.record('step.failed', { step: 'revoke', source: item.state.id, error: open.toRecord(), grantStillOpen: true, ...(item.grantExpiresOn ? { grantExpiresOn: item.grantExpiresOn } : {}), exchanges: exchangesOf(error) }, target);
-    }
-  }
+  await revokeGrants(recorder, items.filter((i) => i.granted && !i.grantKeptForCopy), target, timing);
 
   // 3. Hash the preserved copy, then 5. seal it.
   for (const item of items.filter((i) => i.copyId && !i.result.error)) {
@@ -378,6 +362,85 @@ export async function exportSources(recorder: CaseRecorder, clients: AzureClient
     item.result.sealed = await sealEvidence(recorder, clients, config, name, target, item.result.hashes, item.result.hashedBlob);
   }
   return items.map((i) => i.result);
+}
+
+/**
+ * Revokes each grant (`endGetAccess`) and waits for the revokes in rounds, as the grants were
+ * awaited. Every revoke is asked for, also after a stop (closing a read path to the evidence is
+ * never skipped, and the call is never given the signal); only the wait ends early: at a pause
+ * once the run is stopped, or with the poll the stop cuts off, or past `timeoutMs`. A revoke the
+ * wait did not see finish may not have closed the grant: `export.left-open` says so, and the
+ * grant counts as open (`grantOpen`: the target is never `collected`); a resume revokes it
+ * (`grantLeftOpen`: no `export.revoked` followed its request).
+ */
+async function revokeGrants(recorder: CaseRecorder, items: Pending[], target: string, timing: Timing): Promise<void> {
+  const deadline = timing.now() + timing.timeoutMs;
+  const revoking: Array<{ item: Pending; poller: GrantPoller; exchanges: AzureExchange[]; failed?: true }> = [];
+  const failed = async (item: Pending, error: unknown) => {
+    if (isStopSignal(error)) throw error;
+    const open = grantStillOpen(item, error);
+    item.result.grantOpen = { error: open, ...(item.grantExpiresOn ? { expiresOn: item.grantExpiresOn } : {}) };
+    await recorder.record('step.failed', { step: 'revoke', source: item.state.id, error: open.toRecord(), grantStillOpen: true, ...(item.grantExpiresOn ? { grantExpiresOn: item.grantExpiresOn } : {}), exchanges: exchangesOf(error) }, target);
+  };
+  for (const item of items) {
+    try {
+      const sent = await callAzure(item.state.revokeOp, item.state.id, async (o) => {
+        const poller = item.state.revoke(o);
+        await poller.submitted();
+        return { poller };
+      });
+      revoking.push({ item, poller: sent.value.poller, exchanges: [...sent.exchanges] });
+    } catch (error) {
+      await failed(item, error);
+    }
+  }
+  const stopped = () => timing.signal?.aborted === true;
+  let waiting = revoking;
+  while (waiting.length > 0) {
+    for (const r of waiting) {
+      if (r.poller.isDone) continue;
+      try {
+        // A wait's read: the run's signal cuts it off (the revoke itself was asked for without it).
+        await withOperation('pollComputeOperation', r.exchanges, () => r.poller.poll(timing.signal ? { abortSignal: timing.signal } : undefined));
+      } catch (error) {
+        // Cut off by the stop: recorded below with the others still waiting, as at the pause.
+        if (stopped()) break;
+        r.failed = true;
+        await failed(r.item, failureOf(error, 'pollComputeOperation', r.item.state.id, r.exchanges));
+      }
+    }
+    for (const r of waiting.filter((x) => x.poller.isDone && !x.failed)) {
+      await recorder.record('export.revoked', { source: r.item.state.id, requestIds: requestIdsOf(r.exchanges) }, target);
+    }
+    waiting = waiting.filter((x) => !x.poller.isDone && !x.failed);
+    if (waiting.length === 0) break;
+    const timedOut = !stopped() && timing.now() > deadline;
+    if (!timedOut && !stopped() && (await pauseUnlessStopped(timing.sleep, timing.intervalMs, timing.signal))) continue;
+    for (const r of waiting) {
+      const why = timedOut ? `the wait for endGetAccess on ${r.item.state.id} timed out while it was still being processed` : `the run was cancelled while endGetAccess on ${r.item.state.id} was still being processed`;
+      await leaveRevokeUnconfirmed(recorder, target, r.item, why, r.exchanges);
+    }
+    break;
+  }
+}
+
+/**
+ * Records a grant whose revoke was asked for but not seen to finish: it may still read the source,
+ * so it counts as open (the target is never `collected`), and `export.left-open` says why, until
+ * a resume revokes it.
+ */
+async function leaveRevokeUnconfirmed(recorder: CaseRecorder, target: string, item: Pending, why: string, exchanges: AzureExchange[]): Promise<void> {
+  const until = item.grantExpiresOn ? ` until ${item.grantExpiresOn}` : ' until it expires (expiry not known)';
+  const open = new CustodyError('E_CLOUD', `endGetAccess on ${item.state.id} was not seen to finish, so its read grant (SAS) may still be open${until}`, { resource: item.state.id });
+  item.result.grantOpen = { error: open, ...(item.grantExpiresOn ? { expiresOn: item.grantExpiresOn } : {}) };
+  await recorder.record('export.left-open', {
+    source: item.state.id,
+    blob: item.result.blobName,
+    ...(item.copyId ? { copyId: item.copyId } : {}),
+    ...(item.grantExpiresOn ? { grantExpiresOn: item.grantExpiresOn } : {}),
+    requestIds: requestIdsOf(exchanges),
+    reason: `${why}: the read grant (SAS) may still be open${until}; a resume revokes it`,
+  }, target);
 }
 
 /**

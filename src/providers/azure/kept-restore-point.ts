@@ -13,8 +13,8 @@ import { CustodyError, isStopSignal } from '../../core/errors.js';
 import { callAzure, exchangesOf } from './arm-call.js';
 import type { AzureClients } from './clients.js';
 import type { DiskFacts } from './describe.js';
-import { arr, at, obj, str } from './raw.js';
-import { refusedOutright, type FoundRestorePoint } from './restore-point.js';
+import { at, obj, str } from './raw.js';
+import { diskRestorePointsOf, refusedOutright, type FoundRestorePoint } from './restore-point.js';
 import { parseResourceId } from './resource-id.js';
 
 /**
@@ -52,7 +52,10 @@ function lastStatus(exchanges: unknown): number | undefined {
 /**
  * Reads the restore point `restorePointId` again. Found: the answer, to adopt, and the disks its
  * sourceMetadata names with a disk restore point (the facts a resume has of them: the VM and its
- * disks may be gone). Not found or not readable: the error, recorded as a failed step. `vmGone`:
+ * disks may be gone). Not found or not readable: the error, recorded as a failed step. Only a 404
+ * says the point is gone; any other failure of the read (throttled past the SDK's retries, a
+ * server error, a refusal) leaves it possibly there: `leftInAzure` says so, on the failed step
+ * too, and a resume reads it again (nothing on the ledger stops it). `vmGone`:
  * why it is read again, as its adoption entry says: the VM is gone, or (false) earlier runs of the
  * case asked for its disks both ways and each disk is carried once (carry-once.ts).
  */
@@ -62,7 +65,7 @@ export async function findKeptRestorePoint(
   restorePointId: string,
   target: string,
   vmGone = true,
-): Promise<{ found: FoundRestorePoint; disks: DiskFacts[] } | { error: CustodyError }> {
+): Promise<{ found: FoundRestorePoint; disks: DiskFacts[] } | { error: CustodyError; leftInAzure?: string }> {
   try {
     const id = parseResourceId(restorePointId);
     const [collection = '', point = ''] = id.names;
@@ -70,17 +73,9 @@ export async function findKeptRestorePoint(
     const read = await callAzure('getRestorePoint', restorePointId, (o) => clients.compute(plan.subscriptionId).restorePoints.get(plan.resourceGroup, collection, point, o));
     const raw = obj(read.raw);
     const metadata = obj(at(raw, 'properties', 'sourceMetadata'));
-    const storage = obj(metadata.storageProfile);
-    const disks: DiskFacts[] = [];
-    const diskRestorePoints: Record<string, string> = {};
-    for (const [d, role] of [[storage.osDisk, 'os'], ...arr(storage.dataDisks).map((x) => [x, 'data'] as const)] as const) {
-      const diskId = str(at(d, 'managedDisk', 'id'));
-      const drp = str(at(d, 'diskRestorePoint', 'id'));
-      if (!diskId || !drp) continue;
-      const lun = at(d, 'lun');
-      disks.push({ id: diskId, role, ...(typeof lun === 'number' ? { lun } : {}), location: str(metadata.location) ?? '', raw: {} });
-      diskRestorePoints[diskId] = drp;
-    }
+    const held = diskRestorePointsOf(raw);
+    const disks: DiskFacts[] = held.map(({ diskId, role, lun }) => ({ id: diskId, role, ...(lun !== undefined ? { lun } : {}), location: str(metadata.location) ?? '', raw: {} }));
+    const diskRestorePoints = Object.fromEntries(held.map((h) => [h.diskId, h.diskRestorePointId]));
     const because = vmGone
       ? {
           vmGone: true,
@@ -97,7 +92,9 @@ export async function findKeptRestorePoint(
   } catch (error) {
     if (isStopSignal(error)) throw error;
     const e = error instanceof CustodyError ? error : new CustodyError('E_CLOUD', String(error), { cause: error });
-    await recorder.record('step.failed', { step: 'adopt-restore-point', restorePointId, error: e.toRecord(), exchanges: exchangesOf(error) }, target);
-    return { error: e };
+    // Azure did not say the point is gone (E_INPUT: the ledger's id is not one, nothing was read).
+    const leftInAzure = e.code === 'E_NOT_FOUND' || e.code === 'E_INPUT' ? undefined : `restore point ${restorePointId} was asked for and may still be there; it could not be read, and a resume tries again to adopt it`;
+    await recorder.record('step.failed', { step: 'adopt-restore-point', restorePointId, error: e.toRecord(), exchanges: exchangesOf(error), ...(leftInAzure ? { leftInAzure } : {}) }, target);
+    return { error: e, ...(leftInAzure ? { leftInAzure } : {}) };
   }
 }

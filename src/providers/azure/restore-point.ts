@@ -58,6 +58,33 @@ export interface FoundRestorePoint {
   because: Record<string, unknown>;
 }
 
+/** A disk a restore point holds a disk restore point of, as the point's sourceMetadata names it. */
+export interface HeldDisk {
+  /** The disk's id, as Azure wrote it in the point. */
+  diskId: string;
+  diskRestorePointId: string;
+  role: 'os' | 'data';
+  lun?: number;
+}
+
+/**
+ * The disks a restore point's answer (`raw`) holds a disk restore point of, from its
+ * `sourceMetadata` (captured when the point was made: the VM and its disks may be gone since). A
+ * disk named without one (attached later, or excluded) is not held.
+ */
+export function diskRestorePointsOf(raw: Json | undefined): HeldDisk[] {
+  const storage = obj(at(raw, 'properties', 'sourceMetadata', 'storageProfile'));
+  const held: HeldDisk[] = [];
+  for (const [d, role] of [[storage.osDisk, 'os'], ...arr(storage.dataDisks).map((x) => [x, 'data'] as const)] as const) {
+    const diskId = str(at(d, 'managedDisk', 'id'));
+    const diskRestorePointId = str(at(d, 'diskRestorePoint', 'id'));
+    if (!diskId || !diskRestorePointId) continue;
+    const lun = at(d, 'lun');
+    held.push({ diskId, diskRestorePointId, role, ...(typeof lun === 'number' ? { lun } : {}) });
+  }
+  return held;
+}
+
 export function planRestorePoint(config: AzureConfig, vm: Pick<VmFacts, 'id'>, targetEvidenceId: string): RestorePointPlan {
   const id = parseResourceId(vm.id);
   const inSoc = id.subscriptionId.toLowerCase() === config.socSubscriptionId.toLowerCase();
@@ -180,13 +207,7 @@ export async function takeRestorePoint(
     if (leftInAzure) return { unsettled: e, reason: leftInAzure };
     return { fallback: `the crash-consistent restore point failed (${e.message})` };
   }
-  const storage = obj(at(raw, 'properties', 'sourceMetadata', 'storageProfile'));
-  const byDisk = new Map<string, string>();
-  for (const d of [storage.osDisk, ...arr(storage.dataDisks)]) {
-    const diskId = str(at(d, 'managedDisk', 'id'));
-    const drp = str(at(d, 'diskRestorePoint', 'id'));
-    if (diskId && drp) byDisk.set(resourceKey(diskId), drp);
-  }
+  const byDisk = new Map(diskRestorePointsOf(raw).map((held) => [resourceKey(held.diskId), held.diskRestorePointId]));
   // A disk the point holds no disk restore point of is left to a snapshot of its own; the
   // others are carried by the point, never snapshotted beside it.
   const missing = disks.filter((d) => !byDisk.has(resourceKey(d.id)));

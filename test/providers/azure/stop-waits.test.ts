@@ -210,21 +210,25 @@ describe("a stop while a wait's read is at Azure ends the wait at once (the read
     await kase.release();
   });
 
-  it('a read-access poll: no copy reads through the grants yet, so each export is recorded as stopped waiting for and its grant is revoked; nothing is copied', async () => {
+  it('a read-access poll: no copy reads through the grants yet, so each export is recorded as stopped waiting for and its grant\'s revoke is asked for (not waited on: export.left-open); nothing is copied', async () => {
     const caseId = 'IR-AZ-STOP-GRANT-POLL';
     const kase = await fx.openTestCase(caseId);
     const granting = () => kase.entries().filter((e) => e.type === 'export.requested').length === 2;
     const { outcome, after } = await stoppedDuringRead(kase, { consistency: 'per-disk' }, 'locations.operations', granting);
-    // After the stop only the revokes (and their operations' polls): nothing new is started.
-    expect([...new Set(after)]).toEqual(['snapshots.revokeAccess', 'locations.operations']);
+    // After the stop only the revokes, never a poll of them: nothing new is started, no wait goes on.
+    expect(after).toEqual(['snapshots.revokeAccess', 'snapshots.revokeAccess']);
     const entries = kase.entries();
-    expect(entries.map((e) => e.type).filter((t) => /^copy\.|^export\.(granted|left-open)$/.test(t))).toEqual([]);
+    expect(entries.map((e) => e.type).filter((t) => /^copy\.|^export\.granted$/.test(t))).toEqual([]);
     const failed = entries.filter((e) => e.type === 'step.failed');
     expect(failed.map((e) => e.data.step)).toEqual(['export', 'export']);
     for (const e of failed) {
-      expect(e.data.error).toMatchObject({ message: expect.stringMatching(/^stopped waiting for read access to \/subscriptions\/.+: the run was cancelled \(its grant is revoked; resume the case to export it\)$/) });
+      expect(e.data.error).toMatchObject({ message: expect.stringMatching(/^stopped waiting for read access to \/subscriptions\/.+: the run was cancelled \(endGetAccess is asked for its grant; resume the case to export it\)$/) });
     }
-    expect(entries.filter((e) => e.type === 'export.revoked')).toHaveLength(2);
+    // Asked for, not seen to finish: each grant may still be open, and a resume revokes it.
+    expect(entries.filter((e) => e.type === 'export.revoked')).toEqual([]);
+    const leftOpen = entries.filter((e) => e.type === 'export.left-open');
+    expect(leftOpen.map((e) => e.data.source).sort()).toEqual(failed.map((e) => e.data.source).sort());
+    for (const e of leftOpen) expect(e.data.reason).toMatch(/^the run was cancelled while endGetAccess on .+ was still being processed: the read grant \(SAS\) may still be open until it expires \(expiry not known\); a resume revokes it$/);
     expect(outcome.status).toBe('partial');
     for (const snapshot of ofCase(caseId).snapshots) expect(snapshot.activeSas).toBeUndefined();
     await kase.release();
@@ -248,6 +252,55 @@ describe("a stop while a wait's read is at Azure ends the wait at once (the read
     expect(entries.filter((e) => e.type === 'export.left-open').map((e) => e.data.source).sort()).toEqual([...granted].sort());
     expect(outcome.status).toBe('partial');
     for (const snapshot of ofCase(caseId).snapshots) expect(snapshot.activeSas).toBeDefined();
+    await kase.release();
+  });
+});
+
+describe("an Azure run whose grants' revoke (endGetAccess) has not finished", () => {
+  // The lab is shared by the file's tests: only this test's revokes count.
+  let from = 0;
+  const revoking = () => fx.lab.armLog.slice(from).some((x) => x.operation === 'snapshots.revokeAccess');
+
+  it('stopped while it waits on the revokes: no further poll, each grant is recorded as maybe still open (export.left-open), the target is partial; a resume revokes them and the case verifies', async () => {
+    const caseId = 'IR-AZ-STOP-REVOKE';
+    from = fx.lab.armLog.length;
+    const kase = await fx.openTestCase(caseId);
+    const { outcome, after } = await stoppedRun(kase, { consistency: 'per-disk' }, revoking);
+    // The second revoke is still sent (closing a read path is never skipped); no poll of either after the stop.
+    expect(after.filter((op) => op !== 'snapshots.revokeAccess')).toEqual([]);
+    const entries = kase.entries();
+    expect(entries.filter((e) => e.type === 'export.revoked')).toEqual([]);
+    const granted = entries.filter((e) => e.type === 'export.granted').map((e) => e.data.source);
+    const leftOpen = entries.filter((e) => e.type === 'export.left-open');
+    expect(leftOpen.map((e) => e.data.source).sort()).toEqual([...granted].sort());
+    for (const e of leftOpen) {
+      expect(e.data).toMatchObject({ blob: expect.stringMatching(/^IR-AZ-STOP-REVOKE\//), grantExpiresOn: expect.any(String), reason: expect.stringMatching(/^the run was cancelled while endGetAccess on .+ was still being processed: the read grant \(SAS\) may still be open until .+; a resume revokes it$/) });
+      // Said after the revoke was asked for, and before the copy's hash.
+      const copied = entries.find((x) => x.type === 'evidence.hashed' && x.data.blob === e.data.blob)!;
+      expect(entries.indexOf(e)).toBeLessThan(entries.indexOf(copied));
+    }
+    expect(outcome.status).toBe('partial');
+    expect(outcome.reason).toContain('may still be open');
+    await kase.release();
+
+    const resumed = await resumeCollected(fx, caseId, { consistency: 'per-disk' });
+    expect(resumed.filter((e) => e.type === 'export.revoked').map((e) => e.data.source).sort()).toEqual([...granted].sort());
+    expect(resumed.filter((e) => e.type === 'export.requested' || e.type === 'copy.requested')).toEqual([]);
+  });
+
+  it("its wait passes azure.waitTimeoutMs: the same, said as the wait's time up", async () => {
+    const caseId = 'IR-AZ-REVOKE-TIMEOUT';
+    from = fx.lab.armLog.length;
+    const kase = await fx.openTestCase(caseId);
+    // The clock jumps past the wait's limit once a revoke is asked for: no timing involved.
+    const now = () => Date.now() + (revoking() ? 86_400_000 : 0);
+    const outcome = await collectAzureTarget({ ...fx.run(kase, { consistency: 'per-disk' }), now }, parseAzureTarget(fx.lab.estate.ids.vm));
+    const entries = kase.entries();
+    expect(entries.filter((e) => e.type === 'export.revoked')).toEqual([]);
+    const leftOpen = entries.filter((e) => e.type === 'export.left-open');
+    expect(leftOpen).toHaveLength(2);
+    for (const e of leftOpen) expect(e.data.reason).toMatch(/^the wait for endGetAccess on .+ timed out while it was still being processed: the read grant \(SAS\) may still be open until .+; a resume revokes it$/);
+    expect(outcome.status).toBe('partial');
     await kase.release();
   });
 });

@@ -19,6 +19,15 @@ import { cutAt, evidenceVersions, useAzureFixture } from './fixture.js';
 
 const fx = useAzureFixture({}, { perTest: true });
 
+/** A run that makes the VM's restore point, cut before any export; then the VM is deleted. Returns the point's id. */
+async function pointAskedThenVmGone(caseId: string): Promise<string> {
+  const first = await fx.openTestCase(caseId);
+  await expect(collectAzureTarget(fx.run(cutAt(first, 'export.requested')), parseAzureTarget(fx.lab.estate.ids.vm))).rejects.toMatchObject({ code: 'E_LEDGER' });
+  await first.release();
+  fx.lab.estate.world.vms.delete(key(fx.lab.estate.ids.vm));
+  return first.entries().find((e) => e.type === 'restorepoint.requested')!.data.restorePointId as string;
+}
+
 describe('an Azure VM deleted between a cut-off run and its resume (per-disk snapshots)', () => {
   it.each([
     ['its disks kept', false],
@@ -129,11 +138,7 @@ describe('an Azure VM deleted between a cut-off run and its resume (crash-consis
     const caseId = 'IR-AZ-GONE-RP-GONE';
     const { ids, world } = fx.lab.estate;
     const target = parseAzureTarget(ids.vm);
-    const first = await fx.openTestCase(caseId);
-    await expect(collectAzureTarget(fx.run(cutAt(first, 'export.requested')), target)).rejects.toMatchObject({ code: 'E_LEDGER' });
-    await first.release();
-    const point = first.entries().find((e) => e.type === 'restorepoint.requested')!.data.restorePointId as string;
-    world.vms.delete(key(ids.vm));
+    const point = await pointAskedThenVmGone(caseId);
     // Someone deletes the collection, and with it the point (RestorePointCollections_Delete).
     for (const [k, c] of world.restorePointCollections) if (c.tags.CaseId === caseId) world.restorePointCollections.delete(k);
 
@@ -160,14 +165,16 @@ describe('an Azure VM deleted after earlier runs asked for both a restore point 
    * export, whose read of the point found nothing (a 404), so it took snapshots beside it.
    * Returns the point's id.
    */
-  const askedBothWays = async (caseId: string, cut: string) => {
+  const askedBothWays = async (caseId: string, cut: string, whileSnapshotting: () => void = () => {}) => {
     const target = parseAzureTarget(fx.lab.estate.ids.vm);
     const first = await fx.openTestCase(caseId);
     await expect(collectAzureTarget(fx.run(cutAt(first, cut)), target)).rejects.toMatchObject({ code: 'E_LEDGER' });
     await first.release();
     fx.lab.faults.push({ operation: 'restorePoints.get', status: 404, code: 'NotFound', message: 'The Resource was not found.', times: 1 });
     const second = await fx.openTestCase(caseId, true);
-    await expect(collectAzureTarget(fx.run(cutAt(second, 'export.requested'), { consistency: 'per-disk' }), target)).rejects.toMatchObject({ code: 'E_LEDGER' });
+    // The second run's only pause is its snapshot wait's, before the listing that settles them.
+    const sleep = async () => whileSnapshotting();
+    await expect(collectAzureTarget({ ...fx.run(cutAt(second, 'export.requested'), { consistency: 'per-disk' }), sleep }, target)).rejects.toMatchObject({ code: 'E_LEDGER' });
     await second.release();
     return first.entries().find((e) => e.type === 'restorepoint.requested')!.data.restorePointId as string;
   };
@@ -207,6 +214,10 @@ describe('an Azure VM deleted after earlier runs asked for both a restore point 
       expect(e.data).toMatchObject({ carried: carried === 'point' ? expect.stringContaining(point) : expect.stringContaining('/snapshots/'), notCarried: carried === 'point' ? expect.stringContaining('/snapshots/') : expect.stringContaining(point), reason: expect.any(String) });
     }
     expect(resumed.indexOf(chosen[1]!)).toBeLessThan(resumed.indexOf(resumed.find((e) => e.type === 'export.requested')!));
+    // Recorded once Azure confirmed what is carried: after its adoption, never before.
+    const adoption = resumed.findLastIndex((e) => e.type === (carried === 'point' ? 'restorepoint.adopted' : 'snapshot.adopted'));
+    expect(adoption).toBeGreaterThan(-1);
+    expect(resumed.indexOf(chosen[0]!)).toBeGreaterThan(adoption);
     if (carried === 'point') expect(resumed.filter((e) => e.type === 'snapshot.adopted')).toEqual([]);
     else expect(resumed.filter((e) => e.type === 'export.requested' && e.data.operation === 'grantDiskRestorePointAccess')).toEqual([]);
     // Nothing deleted.
@@ -240,6 +251,143 @@ describe('an Azure VM deleted after earlier runs asked for both a restore point 
     expect(outcome.reason).toContain('2 of 2');
     await again.close({ outcomes: [outcome] });
     expect((await verifyCase(again.caseDir)).problems).toEqual([]);
+  });
+
+  it('the restore point throttled past the retries: the snapshots are carried, and the reason says first that the point may still be there and a resume tries again', async () => {
+    const caseId = 'IR-AZ-GONE-BOTH-RP-THROTTLED';
+    const { ids, world } = fx.lab.estate;
+    const point = await askedBothWays(caseId, 'export.requested');
+    const snapshots = [...world.snapshots.values()].filter((s) => s.tags.CaseId === caseId).map((s) => s.id).sort();
+    world.vms.delete(key(ids.vm));
+    fx.lab.faults.push({ operation: 'restorePoints.get', status: 429, code: 'TooManyRequests', message: 'throttled', times: 10, retryAfterSeconds: 0 });
+
+    const again = await fx.openTestCase(caseId, true);
+    const outcome = await collectAzureTarget(fx.run(again), parseAzureTarget(ids.vm));
+    fx.lab.faults.length = 0;
+    const resumed = again.entries().slice(again.entries().findLastIndex((e) => e.type === 'case.resumed'));
+    const left = `restore point ${point} was asked for and may still be there; it could not be read, and a resume tries again to adopt it`;
+    expect(resumed.filter((e) => e.type === 'step.failed').map((e) => e.data)).toEqual([expect.objectContaining({ step: 'describe' }), expect.objectContaining({ step: 'adopt-restore-point', restorePointId: point, leftInAzure: left })]);
+    expect(resumed.filter((e) => e.type === 'export.requested').map((e) => e.data.source).sort()).toEqual(snapshots);
+    expect(outcome.status, outcome.reason).toBe('partial');
+    expect(outcome.reason!.startsWith(`${left}; `)).toBe(true);
+    expect(outcome.reason).toContain('2 of 2');
+    await again.close({ outcomes: [outcome] });
+    expect((await verifyCase(again.caseDir)).problems).toEqual([]);
+  });
+
+  it('a snapshot to carry deleted since: disk.carried is recorded only for the disk whose carried copy was adopted, never for the one that was not', async () => {
+    const caseId = 'IR-AZ-GONE-BOTH-SNAP-DELETED';
+    const { ids, world } = fx.lab.estate;
+    await askedBothWays(caseId, 'restorepoint.completed');
+    const snapshots = [...world.snapshots.values()].filter((s) => s.tags.CaseId === caseId);
+    const osSnapshot = snapshots.find((s) => key(s.sourceResourceId) === key(ids.vmOsDisk))!;
+    const dataSnapshot = snapshots.find((s) => key(s.sourceResourceId) === key(ids.vmDataDisk))!;
+    world.vms.delete(key(ids.vm));
+    // Someone deletes the OS disk's snapshot: the ledger shows it made, Azure no longer has it.
+    world.snapshots.delete(key(osSnapshot.id));
+
+    const again = await fx.openTestCase(caseId, true);
+    const outcome = await collectAzureTarget(fx.run(again), parseAzureTarget(ids.vm));
+    const resumed = again.entries().slice(again.entries().findLastIndex((e) => e.type === 'case.resumed'));
+    expect(resumed.filter((e) => e.type === 'step.failed' && e.data.step === 'snapshot').map((e) => e.data.snapshotId)).toEqual([osSnapshot.id]);
+    const carried = resumed.filter((e) => e.type === 'disk.carried');
+    expect(carried.map((e) => e.data)).toEqual([expect.objectContaining({ disk: ids.vmDataDisk, carried: dataSnapshot.id })]);
+    expect(resumed.indexOf(carried[0]!)).toBeGreaterThan(resumed.findIndex((e) => e.type === 'snapshot.adopted' && e.data.snapshotId === dataSnapshot.id));
+    expect(outcome.status, outcome.reason).toBe('partial');
+    await again.close({ outcomes: [outcome] });
+    expect((await verifyCase(again.caseDir)).problems).toEqual([]);
+  });
+
+  it('a later resume of the same disks records no second disk.carried: the ledger says it once, when the carried copy was adopted', async () => {
+    const caseId = 'IR-AZ-GONE-BOTH-TWICE';
+    const { ids, world } = fx.lab.estate;
+    const point = await askedBothWays(caseId, 'export.requested');
+    world.vms.delete(key(ids.vm));
+    // A resume that adopts the point and is cut before any export, then one that finishes.
+    const cutResume = await fx.openTestCase(caseId, true);
+    await expect(collectAzureTarget(fx.run(cutAt(cutResume, 'export.requested')), parseAzureTarget(ids.vm))).rejects.toMatchObject({ code: 'E_LEDGER' });
+    await cutResume.release();
+    expect(cutResume.entries().filter((e) => e.type === 'disk.carried')).toHaveLength(2);
+
+    const again = await fx.openTestCase(caseId, true);
+    const outcome = await collectAzureTarget(fx.run(again), parseAzureTarget(ids.vm));
+    const resumed = again.entries().slice(again.entries().findLastIndex((e) => e.type === 'case.resumed'));
+    expect(resumed.filter((e) => e.type === 'disk.carried')).toEqual([]);
+    expect(resumed.filter((e) => e.type === 'export.requested').map((e) => e.data.source).every((s) => String(s).startsWith(point))).toBe(true);
+    const all = again.entries().filter((e) => e.type === 'disk.carried');
+    expect(all.map((e) => e.data.disk).sort()).toEqual([ids.vmOsDisk, ids.vmDataDisk].sort());
+    expect(outcome.status, outcome.reason).toBe('partial');
+    expect(outcome.reason).toContain('2 of 2');
+    await again.close({ outcomes: [outcome] });
+    expect((await verifyCase(again.caseDir)).problems).toEqual([]);
+  });
+
+
+  it('Azure answers the snapshots\' ids in another casing than the case asked for them: they are still the snapshots the ledger recorded made, and are carried as Azure names them', async () => {
+    const caseId = 'IR-AZ-GONE-BOTH-CASING';
+    const { ids, world } = fx.lab.estate;
+    // ARM compares ids case-insensitively and may answer a resource group in another casing.
+    const recase = () => {
+      for (const s of world.snapshots.values()) if (s.tags.CaseId === caseId) s.id = s.id.replace(/(\/resourceGroups\/)([^/]+)/, (_m, p: string, rg: string) => `${p}${rg.toUpperCase()}`);
+    };
+    const point = await askedBothWays(caseId, 'restorepoint.completed', recase);
+    const snapshots = [...world.snapshots.values()].filter((s) => s.tags.CaseId === caseId).map((s) => s.id).sort();
+    expect(snapshots.every((id) => /resourceGroups\/[^/a-z]+\//.test(id))).toBe(true);
+    world.vms.delete(key(ids.vm));
+
+    const again = await fx.openTestCase(caseId, true);
+    const outcome = await collectAzureTarget(fx.run(again), parseAzureTarget(ids.vm));
+    const resumed = again.entries().slice(again.entries().findLastIndex((e) => e.type === 'case.resumed'));
+    // The ledger recorded the snapshots made (in Azure's casing), not the point: the snapshots are carried.
+    expect(resumed.filter((e) => e.type === 'export.requested').map((e) => e.data.source).sort()).toEqual(snapshots);
+    const carried = resumed.filter((e) => e.type === 'disk.carried');
+    expect(carried.map((e) => e.data.carried).sort()).toEqual(snapshots);
+    for (const e of carried) expect(e.data.notCarried).toContain(point);
+    expect(outcome.status, outcome.reason).toBe('partial');
+    expect(outcome.reason).toContain('2 of 2');
+    await again.close({ outcomes: [outcome] });
+    expect((await verifyCase(again.caseDir)).problems).toEqual([]);
+  });
+});
+
+describe('an Azure VM deleted between runs whose restore point Azure does not answer for (throttled, or a server error)', () => {
+  const pointsOf = (caseId: string) => [...fx.lab.estate.world.restorePointCollections.values()].filter((c) => c.tags.CaseId === caseId).flatMap((c) => [...c.points.values()]);
+
+  it.each([
+    ['throttled (429)', 429, 'TooManyRequests'],
+    ['a server error (503)', 503, 'ServiceUnavailable'],
+  ] as const)('%s: the point may still be there, so the VM is partial, not failed, the ledger says it is left in Azure, and a later resume carries it', async (_label, status, code) => {
+    const caseId = `IR-AZ-GONE-RP-UNREAD-${status}`;
+    const { ids } = fx.lab.estate;
+    const target = parseAzureTarget(ids.vm);
+    const point = await pointAskedThenVmGone(caseId);
+    // Every attempt of the point's read (the SDK's retries too) is answered so.
+    fx.lab.faults.push({ operation: 'restorePoints.get', status, code, message: 'not now', times: 10, retryAfterSeconds: 0 });
+
+    const again = await fx.openTestCase(caseId, true);
+    const outcome = await collectAzureTarget(fx.run(again), target);
+    fx.lab.faults.length = 0;
+    const resumed = again.entries().slice(again.entries().findIndex((e) => e.type === 'case.resumed'));
+    expect(resumed.filter((e) => ['restorepoint.requested', 'restorepoint.adopted', 'snapshot.requested', 'export.requested', 'disk.carried'].includes(e.type))).toEqual([]);
+    const left = `restore point ${point} was asked for and may still be there; it could not be read, and a resume tries again to adopt it`;
+    const failed = resumed.filter((e) => e.type === 'step.failed').map((e) => e.data);
+    expect(failed).toEqual([expect.objectContaining({ step: 'describe' }), expect.objectContaining({ step: 'adopt-restore-point', restorePointId: point, leftInAzure: left })]);
+    expect(outcome.status, outcome.reason).toBe('partial');
+    expect(outcome.reason).toContain(left);
+    expect(outcome.reason).toContain('not found');
+    expect(outcome.reason).toContain(`the restore point an earlier run of the case asked for (${point}) could not be read`);
+    // Nothing made or deleted in Azure.
+    expect(pointsOf(caseId)).toHaveLength(1);
+    await again.close({ outcomes: [outcome] });
+    expect((await verifyCase(again.caseDir)).problems).toEqual([]);
+
+    // Azure answers again: the next resume adopts the point and carries it through.
+    const later = await fx.openTestCase(caseId, true);
+    const carried = await collectAzureTarget(fx.run(later), target);
+    expect(carried.status, carried.reason).toBe('partial');
+    expect(carried.reason).toContain(`the restore point an earlier run of the case asked for (${point}) was carried through (2 of 2 disks copied and hashed)`);
+    await later.close({ outcomes: [carried] });
+    expect((await verifyCase(later.caseDir)).problems).toEqual([]);
   });
 });
 

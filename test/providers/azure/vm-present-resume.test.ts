@@ -91,6 +91,25 @@ describe('a resume of a VM still there, after earlier runs asked for its disks b
     expect(ofCase(caseId).restorePoints).toHaveLength(1);
   });
 
+  it('the restore point the ledger shows made, answered Failed now: the snapshot carries each disk, and disk.carried says so (not the point)', async () => {
+    const caseId = 'IR-AZ-PRESENT-BOTH-FAILED';
+    await cutBeforeExport(caseId, false);
+    fx.lab.faults.push({ operation: 'restorePoints.get', status: 404, code: 'NotFound', message: 'The Resource was not found.', times: 1 });
+    await cutBeforeExport(caseId, true, { consistency: 'per-disk' });
+    const snapshots = ofCase(caseId).snapshots;
+    const point = ofCase(caseId).restorePoints[0]!;
+    const drps = [...point.diskRestorePoints.values()].map((d) => d.id).sort();
+    point.failed = true;
+
+    const resumed = await resumeCollected(fx, caseId);
+    expect(resumed.filter((e) => NEW_REQUESTS.includes(e.type))).toEqual([]);
+    expect(resumed.filter((e) => e.type === 'export.requested').map((e) => e.data.source).sort()).toEqual(snapshots);
+    const carried = resumed.filter((e) => e.type === 'disk.carried');
+    expect(carried.map((e) => e.data.carried).sort()).toEqual(snapshots);
+    expect(carried.map((e) => e.data.notCarried).sort()).toEqual(drps);
+    for (const e of carried) expect(e.data.reason).toContain(`restore point ${point.id} ended Failed`);
+  });
+
   it('the restore point refused and the run fell back to snapshots: a resume carries the snapshots and asks for no restore point again', async () => {
     const caseId = 'IR-AZ-PRESENT-REFUSED';
     fx.lab.faults.push({ operation: 'restorePoints.create', status: 400, code: 'OperationNotAllowed', message: 'Restore points are not allowed now.', times: 1 });
@@ -165,5 +184,33 @@ describe('a disk detached from the VM since an earlier run preserved it', () => 
     // Nothing new, nothing deleted.
     expect(ofCase(caseId).snapshots).toEqual(before.snapshots);
     expect(ofCase(caseId).restorePoints).toHaveLength(before.restorePoints.length);
+  });
+
+  it('the restore point named by Azure in another casing than the case asked for it: the detached disk is still found as one the point made, and carried', async () => {
+    const caseId = 'IR-AZ-PRESENT-DETACHED-CASING';
+    const { ids, world } = fx.lab.estate;
+    // ARM compares ids case-insensitively and may answer a resource group in another casing:
+    // from the point's first read on, the lab names it so (the request named it as planned).
+    const recase = () => {
+      for (const c of world.restorePointCollections.values()) {
+        if (c.tags.CaseId !== caseId) continue;
+        for (const p of c.points.values()) p.id = p.id.replace(/(\/resourceGroups\/)([^/]+)/, (_m, at: string, rg: string) => `${at}${rg.toUpperCase()}`);
+      }
+    };
+    const first = await fx.openTestCase(caseId);
+    await expect(collectAzureTarget({ ...fx.run(cutAt(first, 'export.requested')), sleep: async () => recase() }, parseAzureTarget(ids.vm))).rejects.toMatchObject({ code: 'E_LEDGER' });
+    await first.release();
+    const requested = first.entries().find((e) => e.type === 'restorepoint.requested')!.data.restorePointId as string;
+    const completed = first.entries().find((e) => e.type === 'restorepoint.completed')!.data;
+    expect(completed.restorePointId).not.toBe(requested);
+    expect(String(completed.restorePointId).toLowerCase()).toBe(requested.toLowerCase());
+    const asked = (completed.diskRestorePoints as Record<string, string>)[ids.vmDataDisk]!;
+    detachDataDisk(fx.lab.estate, ids.vm, ids.vmDataDisk);
+
+    const resumed = await resumeCollected(fx, caseId);
+    expect(resumed.filter((e) => NEW_REQUESTS.includes(e.type))).toEqual([]);
+    expect(resumed.filter((e) => e.type === 'disk.carried').map((e) => e.data)).toEqual([expect.objectContaining({ disk: ids.vmDataDisk, carried: asked, detached: true })]);
+    expect(resumed.filter((e) => e.type === 'export.requested').map((e) => e.data.source)).toContain(asked);
+    expect(resumed.filter((e) => e.type === 'evidence.sealed')).toHaveLength(2);
   });
 });
