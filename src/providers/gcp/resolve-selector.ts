@@ -56,7 +56,8 @@ async function effectiveTags(session: GcpSession, project: string, instance: Lis
 
 /**
  * Expands a selector into instance targets in every allowed project, recording each project's
- * search (`selector.searched`; Compute's list answers carry no request id) and each project whose
+ * search (`selector.searched`; `requestIds` empty: Compute's list answers carry no request id, as
+ * docs/ledger-format.md says) and each project whose
  * search failed (`step.failed`, step `resolve-selector`), which is also told to the run through
  * `searchIncomplete`; when every project failed, the selector fails with the first failure
  * (src/core/selector-search.ts, as every provider records its searches).
