@@ -48,8 +48,12 @@ export async function resolveAzureSelector(
         resource: `/subscriptions/${subscriptionId}`,
       });
     }
-    const answer = await search.scope(where, () => searchSubscription(ctx, selector, subscriptionId));
-    found.push(...(answer?.found ?? []).map((id) => parseAzureTarget(id)));
+    // The ids are read as targets inside the search: one ARM id that does not parse is this subscription's failure, not the whole search's.
+    const answer = await search.scope(where, async () => {
+      const listed = await searchSubscription(ctx, selector, subscriptionId);
+      return { ...listed, targets: listed.found.map((id) => parseAzureTarget(id)) };
+    });
+    found.push(...(answer?.targets ?? []));
   }
   search.finish(scopes);
   return found;
