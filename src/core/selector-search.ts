@@ -16,7 +16,7 @@
  * passes.
  */
 import type { CaseRecorder } from './ports.js';
-import type { CustodyError } from './errors.js';
+import { CustodyError, isCustodyError, isStopSignal } from './errors.js';
 import { LEDGER_EVENTS } from './ledger-events.js';
 
 /** The `step` of a scope's failed search. */
@@ -40,10 +40,15 @@ export interface ScopeAnswer {
 }
 
 export interface SelectorSearch {
-  /** Records one scope's answer (`selector.searched`). */
-  searched(scope: SearchScope, answer: ScopeAnswer): Promise<void>;
-  /** Records one scope that could not be searched (`step.failed`, step `resolve-selector`). */
-  failed(scope: SearchScope, error: CustodyError, detail?: Readonly<Record<string, unknown>>): Promise<void>;
+  /**
+   * Searches one scope and records how it went. `search` answers with what the scope held: it is
+   * recorded (`selector.searched`) and returned. When `search` throws, the failure is recorded
+   * (`step.failed`, step `resolve-selector`, with the error record, its request id among it, and
+   * the provider's `failureDetail`), remembered for `finish`, and `undefined` is returned: the
+   * other scopes still count. The stop signal (`E_LEDGER`), and any failure once the run's signal
+   * is aborted, are the run ending, not a scope that failed: they are thrown as they came.
+   */
+  scope<A extends ScopeAnswer>(scope: SearchScope, search: () => Promise<A>): Promise<A | undefined>;
   /**
    * After every scope was tried: when each of `scopes` failed, throws the first one's error (in
    * the order given) — a search that did not run, not one that matched nothing; otherwise tells
@@ -59,20 +64,36 @@ export interface SelectorSearchInput {
   /** The provider's name, as the orchestrator's `selector.resolved` records it. */
   provider: string;
   searchIncomplete?: (scope: string, code: string) => void;
+  /** The run's stop (Ctrl-C, SIGTERM): a call it cut short says nothing about the scope. */
+  signal?: AbortSignal | undefined;
+  /**
+   * The words of a failure that is not already a `CustodyError` (recorded as `E_CLOUD`), when the
+   * provider reads its own errors better than their `message` (AWS's error text).
+   */
+  describeError?: (error: unknown) => string;
+  /** What the provider adds to a failed scope's entry (Azure's exchanges). */
+  failureDetail?: (error: unknown) => Readonly<Record<string, unknown>>;
 }
 
 export function startSelectorSearch(input: SelectorSearchInput): SelectorSearch {
   const { recorder, selector, provider } = input;
   const failures = new Map<string, CustodyError>();
+  const describe = input.describeError ?? ((error: unknown) => String((error as Error)?.message ?? error));
   // The provider's own fields come first and the shared ones last, so neither can stand in for the other.
   const head = (scope: SearchScope) => ({ selector, provider, where: scope.where, scope: { ...scope.fields } });
   return {
-    async searched(scope, answer) {
-      await recorder.record(LEDGER_EVENTS.selectorSearched, { ...answer.detail, ...head(scope), found: [...answer.found], requestIds: [...answer.requestIds] }, selector);
-    },
-    async failed(scope, error, detail) {
-      failures.set(scope.where, error);
-      await recorder.record(LEDGER_EVENTS.stepFailed, { ...detail, step: RESOLVE_SELECTOR_STEP, ...head(scope), error: error.toRecord() }, selector);
+    async scope(scope, search) {
+      try {
+        const answer = await search();
+        await recorder.record(LEDGER_EVENTS.selectorSearched, { ...answer.detail, ...head(scope), found: [...answer.found], requestIds: [...answer.requestIds] }, selector);
+        return answer;
+      } catch (raw) {
+        if (isStopSignal(raw) || input.signal?.aborted) throw raw;
+        const error = isCustodyError(raw) ? raw : new CustodyError('E_CLOUD', describe(raw), { cause: raw });
+        failures.set(scope.where, error);
+        await recorder.record(LEDGER_EVENTS.stepFailed, { ...input.failureDetail?.(raw), step: RESOLVE_SELECTOR_STEP, ...head(scope), error: error.toRecord() }, selector);
+        return undefined;
+      }
     },
     finish(scopes) {
       const failed = scopes.filter((s) => failures.has(s.where));

@@ -101,8 +101,10 @@ describe('a case sealed with the older per-provider selector entries', () => {
     const search = startSelectorSearch({ recorder: kase, selector: AWS_SELECTOR, provider: 'aws' });
     const answered = { where: 'account 222222222222 in us-east-1', fields: { account: '222222222222', region: 'us-east-1' } };
     const refused = { where: 'account 333333333333 in us-east-1', fields: { account: '333333333333', region: 'us-east-1' } };
-    await search.searched(answered, { found: ['i-0123456789abcdef0'], requestIds: ['aws-req-1'], detail: { filters: { 'tag:Incident': 'INC-42' } } });
-    await search.failed(refused, new CustodyError('E_ACCESS_DENIED', 'ec2:DescribeInstances refused in 333333333333'));
+    await search.scope(answered, async () => ({ found: ['i-0123456789abcdef0'], requestIds: ['aws-req-1'], detail: { filters: { 'tag:Incident': 'INC-42' } } }));
+    await search.scope(refused, async () => {
+      throw new CustodyError('E_ACCESS_DENIED', 'ec2:DescribeInstances refused in 333333333333');
+    });
     search.finish([answered, refused]);
     await kase.record('selector.resolved', { selector: AWS_SELECTOR, provider: 'aws', targets: [AWS_TARGET] });
     await kase.close({});

@@ -29,7 +29,18 @@ export interface DetachedVolume {
   preservedBefore: boolean;
 }
 
-/** Volume ids this target's earlier snapshot requests named, with the seq of the first request naming each. */
+/**
+ * Volume ids this target's earlier snapshot requests named, with the seq of the first request naming each.
+ *
+ * Keyed by volume id alone on purpose: only this target's own `CreateSnapshots` entries are read
+ * (the ledger target is this instance's ARN, so one account and region, where a volume id names
+ * one volume), and what is adopted for them is found by this target's evidence id
+ * (`findExisting`). A volume that has since moved to another instance is this target's still: its
+ * snapshot was taken while it was attached here, and `describeNow` records where it is now. The
+ * other instance, if a target of the case, reads only its own requests and evidence id (and
+ * `earlierSourceHolders` leaves the volume to this target); a volume named as a target of its own
+ * has other entries (`CreateSnapshot`, its own ARN). Neither can be adopted here.
+ */
 function requestedEarlier(run: TargetRun<AwsInstanceTarget>): Map<string, number> {
   const requested = new Map<string, number>();
   for (const e of historyOf(run.recorder).about(LEDGER_EVENTS.snapshotRequested, run.target.arn)) {

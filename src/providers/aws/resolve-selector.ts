@@ -6,13 +6,11 @@
  * (src/core/selector-search.ts, as every provider records its searches).
  */
 import { DescribeInstancesCommand, type Instance } from '@aws-sdk/client-ec2';
-import { isCustodyError, CustodyError } from '../../core/errors.js';
 import { selectorKey } from '../../core/targets.js';
 import { instanceTarget, type AwsInstanceTarget, type AwsTagSelector } from './targets.js';
 import { partitionOfRegion } from '../shared/aws-names.js';
 import type { CaseRecorder } from '../../core/ports.js';
 import type { CaseState } from './case-state.js';
-import { isStopSignal } from './run.js';
 import { awsErrorText } from './call-aws.js';
 import { allSettledOrThrow } from '../../core/kernel.js';
 import { startSelectorSearch, type SearchScope } from '../../core/selector-search.js';
@@ -34,7 +32,8 @@ export async function resolveTagSelector(
   const key = selectorKey(selector);
   const regions = aws.regions ?? [aws.region];
   const found: AwsInstanceTarget[] = [];
-  const search = startSelectorSearch({ recorder, selector: key, provider: 'aws', ...(searchIncomplete ? { searchIncomplete } : {}) });
+  // A call cut short by the run's stop says nothing about an account's access: the search ends.
+  const search = startSelectorSearch({ recorder, selector: key, provider: 'aws', signal, describeError: awsErrorText, ...(searchIncomplete ? { searchIncomplete } : {}) });
   const scopes: Array<SearchScope & { account: string; region: string }> = [];
   for (const account of aws.allowedAccounts) for (const region of regions) scopes.push({ account, region, where: `account ${account} in ${region}`, fields: { account, region } });
   const filters = { [`tag:${selector.tagKey}`]: selector.value, 'instance-state-name': LIVE_STATES };
@@ -44,7 +43,7 @@ export async function resolveTagSelector(
     scopes.map(async (where) => {
       const { account, region } = where;
       const partition = partitionOf(region);
-      try {
+      const answer = await search.scope(where, async () => {
         state.sessions.cover(account, partition, region, { anyInstance: true });
         await state.sessions.ensure(account, recorder);
         const scope = state.targetScope(account, region, partition);
@@ -77,16 +76,9 @@ export async function resolveTagSelector(
         } while (nextToken);
         // The search already described them: collecting them needs no second DescribeInstances.
         scope.directory.seedInstances(instances, requestIds[0], owners);
-        const ids = instances.map((i) => i.InstanceId as string).sort();
-        await search.searched(where, { found: ids, requestIds, detail: { filters } });
-        for (const id of ids) {
-          found.push(instanceTarget(partition, region, account, id));
-        }
-      } catch (error) {
-        // A call cut short by the run's stop says nothing about this account's access: the search ends.
-        if (isStopSignal(error) || signal.aborted) throw error;
-        await search.failed(where, isCustodyError(error) ? error : new CustodyError('E_CLOUD', awsErrorText(error), { cause: error }));
-      }
+        return { found: instances.map((i) => i.InstanceId as string).sort(), requestIds, detail: { filters } };
+      });
+      for (const id of answer?.found ?? []) found.push(instanceTarget(partition, region, account, id));
     }),
   );
   // Nothing could be searched at all: that is the selector failing, not an empty result.

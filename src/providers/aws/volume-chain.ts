@@ -6,12 +6,7 @@
  * recorded before and after; each copy is first looked for (tags EvidenceId + SourceSnapshotId)
  * so a resumed run adopts instead of copying again.
  */
-import {
-  CopySnapshotCommand,
-  LockSnapshotCommand,
-  type CopySnapshotCommandOutput,
-  type Snapshot,
-} from '@aws-sdk/client-ec2';
+import { CopySnapshotCommand, LockSnapshotCommand, type CopySnapshotCommandOutput } from '@aws-sdk/client-ec2';
 import type { AwsResult } from './call-aws.js';
 import { CustodyError } from '../../core/errors.js';
 import type { DescribedKey } from './kms-keys.js';
@@ -51,9 +46,8 @@ export interface ChainResult {
 
 export type SnapshotFacts = { snapshotId: string; encrypted: boolean; kmsKeyId: string | undefined };
 
-function factsOf(s: Snapshot | IndexedSnapshot): SnapshotFacts {
-  if ('snapshotId' in s) return { snapshotId: s.snapshotId, encrypted: s.encrypted, kmsKeyId: s.kmsKeyId };
-  return { snapshotId: s.SnapshotId ?? '', encrypted: s.Encrypted === true, kmsKeyId: s.KmsKeyId };
+function factsOf(s: IndexedSnapshot): SnapshotFacts {
+  return { snapshotId: s.snapshotId, encrypted: s.encrypted, kmsKeyId: s.kmsKeyId };
 }
 
 async function waitCompleted(
@@ -84,7 +78,9 @@ async function waitCompleted(
     },
     target,
   );
-  return factsOf(snapshot);
+  // Named by the id it was waited for (the waiter answers for that id only), never by an empty
+  // id that the share, lock and copy requests after it would record.
+  return { snapshotId, encrypted: snapshot.Encrypted === true, kmsKeyId: snapshot.KmsKeyId };
 }
 
 /**

@@ -5,7 +5,7 @@
  * the list, or that ARM does not know, must not hide the VMs the others hold (as AWS's accounts
  * and regions, GCP's projects).
  */
-import { CustodyError, isStopSignal } from '../../core/errors.js';
+import { CustodyError } from '../../core/errors.js';
 import { startSelectorSearch, type SearchScope } from '../../core/selector-search.js';
 import type { AzureRunContext } from './collect.js';
 import { callAzure, exchangesOf } from './arm-call.js';
@@ -29,7 +29,15 @@ export async function resolveAzureSelector(
   searchIncomplete?: (scope: string, code: string) => void,
 ): Promise<AzureTarget[]> {
   const found: AzureTarget[] = [];
-  const search = startSelectorSearch({ recorder: ctx.recorder, selector: selector.key, provider: 'azure', ...(searchIncomplete ? { searchIncomplete } : {}) });
+  // A request cut short by the stop is the run ending, not a subscription that failed.
+  const search = startSelectorSearch({
+    recorder: ctx.recorder,
+    selector: selector.key,
+    provider: 'azure',
+    signal: ctx.signal,
+    failureDetail: (error) => ({ exchanges: exchangesOf(error) }),
+    ...(searchIncomplete ? { searchIncomplete } : {}),
+  });
   const scopes: Array<SearchScope & { subscriptionId: string }> = ctx.config.subscriptions.map(({ subscriptionId }) => ({ subscriptionId, where: `subscription ${subscriptionId}`, fields: { subscriptionId } }));
   for (const where of scopes) {
     const { subscriptionId } = where;
@@ -40,23 +48,19 @@ export async function resolveAzureSelector(
         resource: `/subscriptions/${subscriptionId}`,
       });
     }
-    try {
-      const { matched, requestIds } = await searchSubscription(ctx, selector, subscriptionId);
-      await search.searched(where, { found: matched, requestIds });
-      found.push(...matched.map((id) => parseAzureTarget(id)));
-    } catch (error) {
-      // A request cut short by the stop is the run ending, not a subscription that failed.
-      if (isStopSignal(error) || ctx.signal?.aborted) throw error;
-      const e = error instanceof CustodyError ? error : new CustodyError('E_CLOUD', String((error as Error)?.message ?? error), { cause: error });
-      await search.failed(where, e, { exchanges: exchangesOf(error) });
-    }
+    // The ids are read as targets inside the search: one ARM id that does not parse is this subscription's failure, not the whole search's.
+    const answer = await search.scope(where, async () => {
+      const listed = await searchSubscription(ctx, selector, subscriptionId);
+      return { ...listed, targets: listed.found.map((id) => parseAzureTarget(id)) };
+    });
+    found.push(...(answer?.targets ?? []));
   }
   search.finish(scopes);
   return found;
 }
 
 /** One subscription's VMs with the tag (their ARM ids), and the list's request ids. */
-async function searchSubscription(ctx: AzureRunContext, selector: AzureTagSelector, subscriptionId: string): Promise<{ matched: string[]; requestIds: string[] }> {
+async function searchSubscription(ctx: AzureRunContext, selector: AzureTagSelector, subscriptionId: string): Promise<{ found: string[]; requestIds: string[] }> {
   const pages: unknown[] = [];
   const listed = await callAzure('listVirtualMachines', `/subscriptions/${subscriptionId}`, async (o) => {
     for await (const _ of ctx.clients.compute(subscriptionId).virtualMachines.listAll({ ...o, onResponse: (r: { parsedBody?: unknown }) => pages.push(r.parsedBody) })) void _;
@@ -69,5 +73,5 @@ async function searchSubscription(ctx: AzureRunContext, selector: AzureTagSelect
       if (id && tagsMatch(obj(raw.tags) as Record<string, string>, selector.tagKey, selector.value)) matched.push(id);
     }
   }
-  return { matched, requestIds: listed.exchanges.map((x) => x.requestId).filter((id): id is string => Boolean(id)) };
+  return { found: matched, requestIds: listed.exchanges.map((x) => x.requestId).filter((id): id is string => Boolean(id)) };
 }

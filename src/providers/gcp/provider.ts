@@ -12,7 +12,7 @@
  *   (cloudIds start/next: a gap shows as a start above 0), screenshot.png.
  * - `volatile.unavailable`: what could not be read (stopped VM, no display device) and why.
  * - `disk.skipped`: attached devices without a persistent disk (local SSD).
- * - `snapshot.requested` before each insert: snapshotName, requestId, sourceDisk(+Id), labels,
+ * - `snapshot.requested` before each insert: snapshotName, requestId, sourceDisk(+Id: null when Compute gave none), labels,
  *   storageLocations, kmsKeyName, guestFlush, consistency (per disk: not multi-disk consistent).
  * - `snapshot.created` (operation name/id, user) | `snapshot.adopted` (found by its deterministic
  *   name: resume, or a target of an earlier run took it); `disk.covered` (another target of this

@@ -7,7 +7,6 @@
  */
 import type { CaseRecorder } from '../../core/ports.js';
 import { startSelectorSearch, type SearchScope } from '../../core/selector-search.js';
-import { CustodyError, isCustodyError, isStopSignal } from '../../core/errors.js';
 import { resourceManagerBase } from './resource-manager.js';
 import type { GcpSession } from './session.js';
 import { gcpSelectorKey, instanceTarget, type GcpInstanceTarget, type GcpSelector } from './targets.js';
@@ -57,7 +56,8 @@ async function effectiveTags(session: GcpSession, project: string, instance: Lis
 
 /**
  * Expands a selector into instance targets in every allowed project, recording each project's
- * search (`selector.searched`; Compute's list answers carry no request id) and each project whose
+ * search (`selector.searched`; `requestIds` empty: Compute's list answers carry no request id, as
+ * docs/ledger-format.md says) and each project whose
  * search failed (`step.failed`, step `resolve-selector`), which is also told to the run through
  * `searchIncomplete`; when every project failed, the selector fails with the first failure
  * (src/core/selector-search.ts, as every provider records its searches).
@@ -70,20 +70,16 @@ export async function resolveGcpSelector(
 ): Promise<GcpInstanceTarget[]> {
   const key = gcpSelectorKey(selector);
   const targets: GcpInstanceTarget[] = [];
-  const search = startSelectorSearch({ recorder, selector: key, provider: 'gcp', ...(searchIncomplete ? { searchIncomplete } : {}) });
+  // A call cut off by the run's stop is the stop, not a project that could not be searched (as AWS's, Kubernetes').
+  const search = startSelectorSearch({ recorder, selector: key, provider: 'gcp', signal: session.options.signal, describeError: String, ...(searchIncomplete ? { searchIncomplete } : {}) });
   const scopes: Array<SearchScope & { project: string }> = session.config.allowedProjects.map((project) => ({ project, where: `project ${project}`, fields: { project } }));
   for (const where of scopes) {
     const { project } = where;
-    try {
+    const answer = await search.scope(where, async () => {
       const { found, detail } = await searchProject(session, project, selector);
-      await search.searched(where, { found: found.map((f) => `projects/${project}/zones/${f.zone}/instances/${f.name}`), requestIds: [], detail });
-      for (const f of found) targets.push(instanceTarget(project, f.zone, f.name));
-    } catch (error) {
-      // A call cut off by the run's stop is the stop, not a project that could not be searched (as AWS's, Kubernetes').
-      if (isStopSignal(error) || session.options.signal?.aborted) throw error;
-      const e = isCustodyError(error) ? error : new CustodyError('E_CLOUD', String(error), { cause: error });
-      await search.failed(where, e);
-    }
+      return { found: found.map((f) => `projects/${project}/zones/${f.zone}/instances/${f.name}`), requestIds: [], detail, listed: found };
+    });
+    for (const f of answer?.listed ?? []) targets.push(instanceTarget(project, f.zone, f.name));
   }
   // No project could be searched: the selector failed, it did not match nothing (as AWS's, Azure's).
   search.finish(scopes);

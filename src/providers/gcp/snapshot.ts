@@ -84,14 +84,27 @@ async function getExisting(session: GcpSession, disk: GcpDiskTarget, name: strin
   }
 }
 
+/** A disk id Compute gave (its `id`, a snapshot's `sourceDiskId`), or null: an empty one names no disk. */
+function diskIdOf(id: { toString(): string } | null | undefined): string | null {
+  return id === null || id === undefined || String(id) === '' ? null : String(id);
+}
+
 /**
  * Why a snapshot found under this disk's name cannot be adopted as its evidence: not labelled with
  * this case's evidence id, or made from another disk (the provider's `sourceDiskId`). Names are
- * predictable, so the forensics project could hold one somebody else made.
+ * predictable, so the forensics project could hold one somebody else made. When the disk's id is
+ * not known (an earlier run's request recorded none), the snapshot's `sourceDisk` must name this
+ * disk; two unknown ids are never taken for the same disk.
  */
-function notOurs(snapshot: Snapshot, labels: Record<string, string>, description: Disk): string | undefined {
+function notOurs(snapshot: Snapshot, labels: Record<string, string>, disk: GcpDiskTarget, description: Disk): string | undefined {
   if (snapshot.labels?.['custody-evidence'] !== labels['custody-evidence'] || snapshot.labels?.['custody-case'] !== labels['custody-case']) return 'its labels are not this case\'s';
-  if (String(snapshot.sourceDiskId ?? '') !== String(description.id ?? '')) return `it was made from disk id ${snapshot.sourceDiskId ?? 'unknown'}, not ${description.id ?? 'unknown'}`;
+  const diskId = diskIdOf(description.id);
+  if (diskId === null) {
+    const made = snapshot.sourceDisk ? diskTargetFromUrl(snapshot.sourceDisk) : undefined;
+    if (!made || gcpTargetKey(made) !== gcpTargetKey(disk)) return `it was made from ${snapshot.sourceDisk || 'a disk it does not name'}, not ${gcpTargetKey(disk)} (whose id the case did not record)`;
+    return undefined;
+  }
+  if (diskIdOf(snapshot.sourceDiskId) !== diskId) return `it was made from disk id ${diskIdOf(snapshot.sourceDiskId) ?? 'unknown'}, not ${diskId}`;
   return undefined;
 }
 
@@ -177,7 +190,7 @@ async function takeSnapshot(...[session, recorder, target, disk, description, si
     let snapshot = await getExisting(session, disk, name, evidenceId);
     let operationName: string | undefined;
     for (;;) {
-      const foreign = snapshot && notOurs(snapshot, labels, description);
+      const foreign = snapshot && notOurs(snapshot, labels, disk, description);
       if (foreign) throw refuseAdoption(snapshotResource, diskKey, foreign);
       if (snapshot?.status !== 'FAILED') break;
       // Left FAILED by an earlier run that did not live to record it (or by a second target of the
@@ -226,7 +239,8 @@ async function takeSnapshot(...[session, recorder, target, disk, description, si
           requestId,
           ...(attempt > 1 ? { attempt } : {}),
           sourceDisk: body.sourceDisk,
-          sourceDiskId: String(description.id ?? ''),
+          // null when Compute's description of the disk gave no id: an empty string would claim one.
+          sourceDiskId: diskIdOf(description.id),
           labels,
           storageLocations: config.snapshots.storageLocations ?? 'default (nearest multi-region)',
           kmsKeyName: config.snapshots.kmsKeyName ?? 'Google-managed',
@@ -254,7 +268,7 @@ async function takeSnapshot(...[session, recorder, target, disk, description, si
         if (!(isCustodyError(error) && /already exists/i.test(error.message))) throw error;
         snapshot = await getExisting(session, disk, name, evidenceId);
         if (!snapshot) throw error;
-        const why = notOurs(snapshot, labels, description);
+        const why = notOurs(snapshot, labels, disk, description);
         if (why) throw refuseAdoption(snapshotResource, diskKey, why);
         acceptedId = idOf(snapshot);
         await recorder.record('snapshot.adopted', { snapshotName: name, snapshotId: String(snapshot.id ?? ''), status: snapshot.status ?? null, sourceDisk: sourceDiskOf(disk), evidenceId, reason: 'insert answered already exists' }, target);
@@ -319,7 +333,7 @@ async function takeSnapshot(...[session, recorder, target, disk, description, si
       kind: 'gce-snapshot',
       source: diskKey,
       target,
-      cloudIds: { snapshotId: record.snapshotId, snapshotName: name, project: forensics, sourceDiskId: String(record.sourceDiskId ?? '') },
+      cloudIds: { snapshotId: record.snapshotId, snapshotName: name, project: forensics, ...(diskIdOf(record.sourceDiskId) ? { sourceDiskId: diskIdOf(record.sourceDiskId)! } : {}) },
       details: {
         storageBytes: record.storageBytes,
         storageBytesStatus: record.storageBytesStatus,
@@ -420,7 +434,7 @@ async function waitUntilSettled(session: GcpSession, disk: GcpDiskTarget, name: 
 /** A disk an earlier run of the case asked to snapshot for a target, as its `snapshot.requested` entry names it. */
 export interface EarlierSnapshotRequest {
   disk: GcpDiskTarget;
-  /** The disk's id when the request was made: what an adopted snapshot's `sourceDiskId` must match. */
+  /** The disk's id when the request was made (null when it recorded none): what an adopted snapshot's `sourceDiskId` must match. */
   description: Disk;
 }
 
@@ -428,7 +442,8 @@ export interface EarlierSnapshotRequest {
 export function earlierSnapshotRequests(recorder: CaseRecorder, target: string): EarlierSnapshotRequest[] {
   return historyOf(recorder)
     .firstPerEvidenceId(LEDGER_EVENTS.snapshotRequested, target, (e) => e.data.operation === 'compute.snapshots.insert' && requestedDisk(e) !== undefined)
-    .map((e) => ({ disk: requestedDisk(e)!, description: { id: typeof e.data.sourceDiskId === 'string' ? e.data.sourceDiskId : null } }));
+    // Older entries wrote '' for an id Compute did not give: that is no id either.
+    .map((e) => ({ disk: requestedDisk(e)!, description: { id: typeof e.data.sourceDiskId === 'string' ? diskIdOf(e.data.sourceDiskId) : null } }));
 }
 
 /** The disk a `snapshot.requested` entry names, when its `sourceDisk` is a disk's URL. */

@@ -3,7 +3,7 @@
  * `k8s:CLUSTER/NAMESPACE?labels=…` selectors, for clusters named in `kubernetes.clusters`.
  */
 import type { CustodyConfig } from '../config.js';
-import { CustodyError, isCustodyError, isStopSignal } from '../../core/errors.js';
+import { CustodyError } from '../../core/errors.js';
 import { startSelectorSearch } from '../../core/selector-search.js';
 import type { CollectOptions, PlannedCall, PlannedStep, Provider, ProviderContext, TargetOutcome } from '../../core/ports.js';
 import type { ProviderServices } from '../../core/provider-module.js';
@@ -149,25 +149,21 @@ export function createKubernetesProvider(config: CustodyConfig, deps: Kubernetes
       const key = selectorKey(selector);
       checkCluster(selector.cluster, `selector ${key}`);
       // One scope: the namespace of the cluster. Recorded as every provider's (src/core/selector-search.ts).
-      const search = startSelectorSearch({ recorder: ctx.recorder, selector: key, provider: 'kubernetes', ...(ctx.searchIncomplete ? { searchIncomplete: ctx.searchIncomplete } : {}) });
+      // A stopped run, or a ledger that cannot be written, ends the search: it is not a scope that failed.
+      const search = startSelectorSearch({ recorder: ctx.recorder, selector: key, provider: 'kubernetes', signal: ctx.signal, ...(ctx.searchIncomplete ? { searchIncomplete: ctx.searchIncomplete } : {}) });
       const where = { where: `namespace ${selector.namespace} of cluster ${selector.cluster}`, fields: { cluster: selector.cluster, namespace: selector.namespace } };
-      try {
+      const answer = await search.scope(where, async () => {
         const access = accessFor(selector.cluster, ctx);
         const { value: list, requestId } = await callKubernetesAnswer('listPods', `k8s:${selector.cluster}/${selector.namespace}`, () =>
           access.core.listNamespacedPodWithHttpInfo({ namespace: selector.namespace, labelSelector: selector.labelSelector }),
         );
         const pods = list.items.map((p) => p.metadata?.name ?? '').filter(Boolean).sort();
         const detail = { labelSelector: selector.labelSelector, resourceVersion: list.metadata?.resourceVersion ?? null };
-        await search.searched(where, { found: pods, requestIds: requestId ? [requestId] : [], detail });
-        return pods.map((pod) => podTarget(selector.cluster, selector.namespace, pod));
-      } catch (error) {
-        // A stopped run, or a ledger that cannot be written, ends the search: it is not a scope that failed.
-        if (isStopSignal(error) || ctx.signal.aborted) throw error;
-        await search.failed(where, isCustodyError(error) ? error : new CustodyError('E_CLOUD', String((error as Error)?.message ?? error), { cause: error }));
-      }
+        return { found: pods, requestIds: requestId ? [requestId] : [], detail };
+      });
       // Its only scope failed: the selector fails with that error (the orchestrator's `selector.failed`).
       search.finish([where]);
-      return [];
+      return (answer?.found ?? []).map((pod) => podTarget(selector.cluster, selector.namespace, pod));
     },
     async collect(target: Target, ctx: ProviderContext): Promise<TargetOutcome> {
       if (!isPodTarget(target)) throw new CustodyError('E_UNSUPPORTED', `the kubernetes provider does not collect ${target.kind} targets`);

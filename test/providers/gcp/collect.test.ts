@@ -449,16 +449,22 @@ describe('a run cut off after a cloud call (what a kill -9 or a full disk leaves
   );
 });
 
+/** A run of WEB_1 whose ledger fails at its first snapshot.completed, once Compute has every insert it asked for. */
+async function cutOffAtCompletion(fx: GcpFixture): Promise<CutRecorder> {
+  const first = new CutRecorder('snapshot.completed');
+  await expect(collectGcpTarget({ session: fx.newSession(first), recorder: first }, parseGcpTarget(WEB_1))).rejects.toMatchObject({ code: 'E_LEDGER' });
+  const sent = first.log.filter((e) => e.type === 'snapshot.requested').length;
+  while ((fx.lab.server.calls.get('compute.snapshots.insert') ?? 0) < sent) await new Promise((r) => setTimeout(r, 5));
+  return first;
+}
+
 describe('an instance deleted between a cut-off run and its resume', () => {
   it.each([
     ['its disks kept', false],
     ['its disks deleted with it', true],
   ] as const)('%s: the snapshots the cut-off run asked for are adopted by name and recorded as evidence, none is inserted again, and the instance is partial, saying why', async (_label, disksToo) => {
     const fx = await startFixture();
-    const first = new CutRecorder('snapshot.completed');
-    await expect(collectGcpTarget({ session: fx.newSession(first), recorder: first }, parseGcpTarget(WEB_1))).rejects.toMatchObject({ code: 'E_LEDGER' });
-    const sent = first.log.filter((e) => e.type === 'snapshot.requested').length;
-    while ((fx.lab.server.calls.get('compute.snapshots.insert') ?? 0) < sent) await new Promise((r) => setTimeout(r, 5));
+    const first = await cutOffAtCompletion(fx);
     const existing = [...fx.lab.state.snapshots.values()].filter((s) => s.project === 'custody-forensics').map((s) => s.name).sort();
     expect(existing).toHaveLength(2);
     const inserts = fx.lab.server.calls.get('compute.snapshots.insert');
@@ -476,6 +482,56 @@ describe('an instance deleted between a cut-off run and its resume', () => {
     expect(outcome.status, outcome.reason).toBe('partial');
     expect(outcome.reason).toContain('was not found');
     expect(outcome.reason).toContain('2 of 2 disks preserved');
+  });
+
+  it.each([
+    ['null, as requests record an id Compute did not give', null],
+    ["'', as older requests recorded it", ''],
+  ] as const)('a request that recorded no disk id (%s): the snapshot made from the disk it names is adopted, not refused as made from another disk', async (_label, recorded) => {
+    const fx = await startFixture();
+    const first = await cutOffAtCompletion(fx);
+    // The earlier run's requests as written when Compute's description of the disk gave no id.
+    for (const e of first.log) if (e.type === 'snapshot.requested') e.data.sourceDiskId = recorded;
+    fx.lab.state.instances.delete(LabGcpState.instanceKey('web-prod', 'us-central1-a', 'web-1'));
+
+    const resumed = new ContentRecorder(first.log);
+    const outcome = await collectGcpTarget({ session: fx.newSession(resumed), recorder: resumed }, parseGcpTarget(WEB_1));
+    const after = resumed.log.slice(first.log.length);
+    expect(after.filter((e) => e.type === 'step.failed' && e.data.step === 'snapshot')).toEqual([]);
+    expect(after.filter((e) => e.type === 'snapshot.adopted')).toHaveLength(2);
+    expect(outcome.reason).toContain('2 of 2 disks preserved');
+  });
+
+  it('a request that recorded no disk id: a snapshot under the name made from another disk is still refused', async () => {
+    const fx = await startFixture();
+    const first = await cutOffAtCompletion(fx);
+    for (const e of first.log) if (e.type === 'snapshot.requested') e.data.sourceDiskId = null;
+    // The boot disk's snapshot, as if somebody had made it from the data disk under the boot disk's name.
+    const boot = [...fx.lab.state.snapshots.values()].find((s) => s.project === 'custody-forensics' && s.sourceDisk.endsWith('/disks/web-1'))!;
+    boot.sourceDisk = 'projects/web-prod/zones/us-central1-a/disks/web-1-data';
+    fx.lab.state.instances.delete(LabGcpState.instanceKey('web-prod', 'us-central1-a', 'web-1'));
+
+    const resumed = new ContentRecorder(first.log);
+    await collectGcpTarget({ session: fx.newSession(resumed), recorder: resumed }, parseGcpTarget(WEB_1));
+    const after = resumed.log.slice(first.log.length);
+    const refused = after.filter((e) => e.type === 'step.failed' && e.data.step === 'snapshot');
+    expect(refused.map((e) => e.data.disk)).toEqual(['//compute.googleapis.com/projects/web-prod/zones/us-central1-a/disks/web-1']);
+    expect(String((refused[0]!.data.error as { message: string }).message)).toContain('refusing to adopt it');
+    expect(after.filter((e) => e.type === 'snapshot.adopted')).toHaveLength(1);
+  });
+});
+
+describe('a disk Compute describes without an id', () => {
+  it('is requested with sourceDiskId null, not an empty id, and its artefact names no sourceDiskId', async () => {
+    const fx = await startFixture();
+    const target = parseGcpTarget('projects/web-prod/zones/us-central1-a/disks/web-1-data');
+    (fx.lab.state.disks.get('projects/web-prod/zones/us-central1-a/disks/web-1-data') as { id?: string }).id = undefined;
+    const outcome = await collectGcpTarget({ session: fx.session, recorder: fx.recorder }, target);
+    expect(outcome.status, outcome.reason).toBe('collected');
+    expect(fx.recorder.ofType('snapshot.requested').map((e) => e.data.sourceDiskId)).toEqual([null]);
+    const artifacts = fx.recorder.ofType('artifact.recorded');
+    expect(artifacts).toHaveLength(1);
+    expect(artifacts[0]!.data.cloudIds).not.toHaveProperty('sourceDiskId');
   });
 });
 

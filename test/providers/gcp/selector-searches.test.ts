@@ -57,5 +57,13 @@ describe('a GCP selector search, project by project', () => {
     ]);
     expect(unsearched).toEqual([['project web-prod', (failed[0]!.data.error as { code: string }).code]]);
     expect(recorder.log.filter((e) => e.type === 'selector.failed' || e.type === 'selector.resolved')).toEqual([]);
+
+    // With no request id to record, what ties the search to Cloud Audit Logs is the case's attribution on each list call.
+    const lists = fx.lab.state.audit.filter((a) => a.methodName === 'compute.instances.aggregatedList' && a.status === 200);
+    expect(lists.length).toBeGreaterThan(0);
+    for (const list of lists) {
+      expect(list.callerSuppliedUserAgent).toMatch(/^cloud-custody\/0\.1\.0 case\//);
+      expect(list.requestReason).toMatch(/^cloud-custody case /);
+    }
   });
 });
