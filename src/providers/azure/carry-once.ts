@@ -4,6 +4,11 @@
  * before such points were kept; or a later per-disk run). Each disk's evidence is carried through
  * once, never both: two copies of one disk taken at different instants would be two exports of
  * it. Per disk, the first that holds:
+ * 0. an earlier run of the case already carried the disk by one of them: that one again, whatever
+ *    the ledger or Azure says of the other now. Its `disk.carried` names it; else the first
+ *    `export.*` entry naming either as its `source` (a resume that could not read the point
+ *    exports the snapshots and says no `disk.carried`: a later one that reads it must not export
+ *    the disk a second time from the point);
  * 1. the case recorded the point's disk restore point as made (its artefact): the point, whose
  *    disks share one instant;
  * 2. the case recorded the snapshot as made: the snapshot;
@@ -78,7 +83,10 @@ export function carryOnce(
     // The ledger's request names the id as the case asked for it, the artefact as Azure answered it.
     const pointMade = history.artifactRecorded(evidenceId, { restorePointId: point.restorePointId }, sameId);
     const snapshotMade = history.artifactRecorded(evidenceId, { snapshotId: snapshot.snapshotId }, sameId);
-    const [byPoint, reason] = pointMade
+    const before = carriedBefore(recorder, target, evidenceId, snapshot.snapshotId, drpOf(disk));
+    const [byPoint, reason] = before
+      ? [before.byPoint, before.reason]
+      : pointMade
       ? [true, `the case recorded the disk restore point made (${snapshotMade ? 'the snapshot too; the restore point holds every disk at one instant' : 'not the snapshot'})`]
       : snapshotMade
         ? [false, 'the case recorded the snapshot made, not the restore point']
@@ -97,6 +105,26 @@ export function carryOnce(
     });
   }
   return { viaPoint, viaSnapshots, choices };
+}
+
+/** The ledger entries that name what a disk was exported from (`source`), in any run of the case. */
+const EXPORT_ENTRIES = ['export.requested', 'export.granted', 'export.left-open', 'export.revoked'];
+
+/**
+ * Whether an earlier run of the case already carried `evidenceId` by its snapshot or by its disk
+ * restore point, and why that one carries it again: its `disk.carried` (the last), else the first
+ * export of either the ledger shows. Undefined where no run carried it yet.
+ */
+function carriedBefore(recorder: CaseRecorder, target: string, evidenceId: string, snapshotId: string, drpId: string): { byPoint: boolean; reason: string } | undefined {
+  const history = historyOf(recorder);
+  const said = history.about('disk.carried', target).findLast((e) => e.data.evidenceId === evidenceId)?.data.carried;
+  if (sameId(said, snapshotId) || sameId(said, drpId)) {
+    return { byPoint: sameId(said, drpId), reason: `an earlier run of the case carried the disk by ${String(said)} (disk.carried): it carries it again, never the other beside it` };
+  }
+  const exports = EXPORT_ENTRIES.flatMap((type) => history.about(type, target)).sort((a, b) => a.seq - b.seq);
+  const first = exports.find((e) => sameId(e.data.source, snapshotId) || sameId(e.data.source, drpId));
+  if (!first) return undefined;
+  return { byPoint: sameId(first.data.source, drpId), reason: `an earlier run of the case exported the disk from ${String(first.data.source)} (${first.type}, seq ${first.seq}): it carries it again, never a second export of the disk from the other` };
 }
 
 /**
