@@ -30,12 +30,9 @@ import type { DiskFacts } from './describe.js';
 import { earlierSnapshotRequests, type EarlierSnapshotRequest } from './disk-ledger.js';
 import { earlierRestorePointRequest, findKeptRestorePoint } from './kept-restore-point.js';
 import { at, str } from './raw.js';
-import { sameResource } from './resource-id.js';
+import { sameRecordedResource as sameId, sameResource } from './resource-id.js';
 import type { FoundRestorePoint } from './restore-point.js';
 import { leftInCloud } from '../shared/left-in-cloud.js';
-
-/** ARM's comparison of two ids (case-insensitive: docs/research/azure.md §4.2), for a recorded value of any type. */
-const sameId = (recorded: unknown, asked: string) => typeof recorded === 'string' && sameResource(recorded, asked);
 
 export interface KeptPoint {
   restorePointId: string;

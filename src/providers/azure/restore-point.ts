@@ -17,7 +17,7 @@ import type { AzureConfig } from './config.js';
 import { requestIdsOf, type DiskFacts, type VmFacts } from './describe.js';
 import type { ExportSource, GrantPoller } from './export.js';
 import { arr, at, obj, str, type Json } from './raw.js';
-import { parseResourceId, resourceKey } from './resource-id.js';
+import { parseResourceId, resourceKey, sameRecordedResource } from './resource-id.js';
 import { pauseUnlessStopped, type Sleep } from '../shared/stoppable-sleep.js';
 import { stoppedWaiting } from './stopped.js';
 import { leftInCloud } from '../shared/left-in-cloud.js';
@@ -230,8 +230,9 @@ export async function takeRestorePoint(
   });
   // An earlier run of the case recorded this restore point's disks as evidence: restorepoint.adopted
   // says it was found again; recording its completion and artefacts twice would count them twice.
+  // ARM's ids are case-insensitive: Azure may name a disk restore point in another casing now.
   const history = historyOf(recorder);
-  if (adopted && sources.every((source) => history.artifactRecorded(source.evidenceId, { diskRestorePointId: source.id }))) {
+  if (adopted && sources.every((source) => history.artifactRecorded(source.evidenceId, { diskRestorePointId: source.id }, sameRecordedResource))) {
     return { sources, restorePointId: str(raw!.id) ?? pointId, ...(uncovered ? { uncovered } : {}) };
   }
   await recorder.record('restorepoint.completed', {

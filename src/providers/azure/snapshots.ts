@@ -23,7 +23,7 @@ import type { AzureConfig } from './config.js';
 import type { DiskFacts } from './describe.js';
 import { requestIdsOf } from './describe.js';
 import { at, obj, str, type Json } from './raw.js';
-import { parseResourceId, resourceKey, type ResourceId } from './resource-id.js';
+import { parseResourceId, resourceKey, sameRecordedResource, type ResourceId } from './resource-id.js';
 import { pauseUnlessStopped, type Sleep } from '../shared/stoppable-sleep.js';
 import { stoppedBefore, stoppedWaiting } from './stopped.js';
 import { leftInCloud } from '../shared/left-in-cloud.js';
@@ -231,7 +231,8 @@ export async function awaitSnapshots(
       state.status = 'succeeded';
       // An earlier run of the case recorded this very snapshot as evidence: snapshot.adopted says
       // it was found again; recording its completion and artefact twice would count it twice.
-      if (adopted && historyOf(recorder).artifactRecorded(state.plan.evidenceId, { snapshotId: str(raw.id) ?? state.id })) return;
+      // ARM's ids are case-insensitive: Azure may name the snapshot in another casing now.
+      if (adopted && historyOf(recorder).artifactRecorded(state.plan.evidenceId, { snapshotId: str(raw.id) ?? state.id }, sameRecordedResource)) return;
       await recorder.record('snapshot.completed', {
         snapshotId: str(raw.id) ?? state.id,
         uniqueId: str(at(raw, 'properties', 'uniqueId')),

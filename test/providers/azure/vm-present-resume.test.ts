@@ -132,6 +132,36 @@ describe('a resume of a VM still there, after earlier runs asked for its disks b
   });
 });
 
+describe('Azure answers what an earlier run recorded made in another casing than it recorded it', () => {
+  // ARM compares ids case-insensitively and may answer a resource group in another casing.
+  const upperGroup = (id: string) => id.replace(/(\/resourceGroups\/)([^/]+)/, (_m, at: string, rg: string) => `${at}${rg.toUpperCase()}`);
+
+  it('the restore point\'s disk restore points: they are the ones the ledger recorded made, and their completion and artefacts are not recorded a second time', async () => {
+    const caseId = 'IR-AZ-PRESENT-DRP-CASING';
+    await cutBeforeExport(caseId, false);
+    const point = ofCase(caseId).restorePoints[0]!;
+    const profile = (point.sourceMetadata as { storageProfile: { osDisk: { diskRestorePoint: { id: string } }; dataDisks: Array<{ diskRestorePoint: { id: string } }> } }).storageProfile;
+    for (const d of [profile.osDisk, ...profile.dataDisks]) d.diskRestorePoint.id = upperGroup(d.diskRestorePoint.id);
+    for (const d of point.diskRestorePoints.values()) d.id = upperGroup(d.id);
+
+    await resumeCollected(fx, caseId);
+    const all = fx.cases.at(-1)!.entries();
+    expect(all.filter((e) => e.type === 'restorepoint.completed')).toHaveLength(1);
+    expect(all.filter((e) => e.type === 'artifact.recorded' && e.data.kind === 'azure-disk-restore-point')).toHaveLength(2);
+  });
+
+  it('the snapshots: they are the ones the ledger recorded made, and their completion and artefacts are not recorded a second time', async () => {
+    const caseId = 'IR-AZ-PRESENT-SNAP-CASING';
+    await cutBeforeExport(caseId, false, { consistency: 'per-disk' });
+    for (const s of fx.lab.estate.world.snapshots.values()) if (s.tags.CaseId === caseId) s.id = upperGroup(s.id);
+
+    await resumeCollected(fx, caseId, { consistency: 'per-disk' });
+    const all = fx.cases.at(-1)!.entries();
+    expect(all.filter((e) => e.type === 'snapshot.completed')).toHaveLength(2);
+    expect(all.filter((e) => e.type === 'artifact.recorded' && e.data.kind === 'azure-incremental-snapshot')).toHaveLength(2);
+  });
+});
+
 describe('a restore point Succeeded without a disk restore point of one of the VM\'s disks', () => {
   it('a disk attached after the point was made: the point\'s disk restore points are carried, only the new disk is snapshotted, and the ledger says why', async () => {
     const caseId = 'IR-AZ-PRESENT-ATTACHED';
