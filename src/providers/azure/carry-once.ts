@@ -229,6 +229,12 @@ export interface DetachedDisk {
   disk: DiskFacts;
   /** The snapshot or disk restore point the ledger shows asked for it; both: carryOnce decides. */
   asked: string[];
+  /**
+   * The restore point's request names the disk among the VM's, but no entry names its disk
+   * restore point yet (the run was cut before `restorepoint.completed`): the point, read again,
+   * names it. With a snapshot asked too, carryOnce decides.
+   */
+  inPoint?: true;
 }
 
 /**
@@ -237,7 +243,8 @@ export interface DetachedDisk {
  * now. They were evidence when the case preserved them: their snapshot or disk restore point is
  * carried through like the others, never a new one of a disk that left the VM. The facts are the
  * ledger's (a snapshot request's; a disk restore point names only the disk, a data disk: an OS
- * disk cannot be detached).
+ * disk cannot be detached). A point not yet recorded made counts by the disks its
+ * `restorepoint.requested` names (`inPoint`); requests written before they named them do not.
  */
 export function detachedSince(recorder: CaseRecorder, target: string, evidenceIdOf: (disk: Pick<DiskFacts, 'id'>) => string, attached: Array<Pick<DiskFacts, 'id'>>): DetachedDisk[] {
   const now = new Set(attached.map(evidenceIdOf));
@@ -252,10 +259,22 @@ export function detachedSince(recorder: CaseRecorder, target: string, evidenceId
     for (const [diskId, drp] of Object.entries((entry.data.diskRestorePoints ?? {}) as Record<string, unknown>)) {
       const evidenceId = evidenceIdOf({ id: diskId });
       if (now.has(evidenceId) || typeof drp !== 'string') continue;
-      const known = detached.get(evidenceId) ?? { disk: { id: diskId, role: 'data', location: '', raw: {} }, asked: [] };
+      const known = detached.get(evidenceId) ?? { disk: dataDisk(diskId), asked: [] };
       if (!known.asked.includes(drp)) known.asked.push(drp);
       detached.set(evidenceId, known);
     }
   }
+  if (pointId && made.length === 0) {
+    const requested = history.about('restorepoint.requested', target).findLast((e) => sameId(e.data.restorePointId, pointId));
+    const named = Array.isArray(requested?.data.disks) ? requested.data.disks.filter((d): d is string => typeof d === 'string') : [];
+    for (const diskId of named) {
+      const evidenceId = evidenceIdOf({ id: diskId });
+      if (now.has(evidenceId)) continue;
+      detached.set(evidenceId, { ...(detached.get(evidenceId) ?? { disk: dataDisk(diskId), asked: [] }), inPoint: true });
+    }
+  }
   return [...detached.values()];
 }
+
+/** A detached disk as the ledger names it: by id only, a data disk (an OS disk cannot be detached). */
+const dataDisk = (id: string): DiskFacts => ({ id, role: 'data', location: '', raw: {} });

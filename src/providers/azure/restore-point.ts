@@ -125,7 +125,7 @@ export async function takeRestorePoint(
   recorder: CaseRecorder,
   clients: AzureClients,
   config: AzureConfig,
-  vm: Pick<VmFacts, 'id' | 'location'>,
+  vm: Pick<VmFacts, 'id' | 'location'> & Partial<Pick<VmFacts, 'disks'>>,
   disks: DiskFacts[],
   evidenceIdOf: (disk: DiskFacts) => string,
   targetEvidenceId: string,
@@ -160,7 +160,11 @@ export async function takeRestorePoint(
       await recorder.record('restorepoint.adopted', { restorePointId: str(raw.id) ?? pointId, provisioningState: str(at(raw, 'properties', 'provisioningState')), requestIds: answeredBy, ...found?.because }, vm.id);
     } else {
       const tags = { CaseId: recorder.caseId, EvidenceId: targetEvidenceId, CreatedBy: 'cloud-custody' };
-      await recorder.record('restorepoint.requested', { operation: 'restorePointCollections.createOrUpdate + restorePoints.create', collectionId, restorePointId: pointId, consistencyMode: 'CrashConsistent', vm: vm.id, tags }, vm.id);
+      // The VM's disks as this run described them, just before: the point is made of them. A
+      // resume cut off before `restorepoint.completed` (which names each disk's disk restore
+      // point) still knows which disks the point holds, one detached since among them.
+      const vmDisks = vm.disks ? { disks: vm.disks.map((d) => d.id) } : {};
+      await recorder.record('restorepoint.requested', { operation: 'restorePointCollections.createOrUpdate + restorePoints.create', collectionId, restorePointId: pointId, consistencyMode: 'CrashConsistent', vm: vm.id, ...vmDisks, tags }, vm.id);
       const made = await callAzure('createRestorePointCollection', collectionId, (o) => compute.restorePointCollections.createOrUpdate(plan.resourceGroup, plan.collection, { location: vm.location, tags, source: { id: vm.id } }, o));
       // A change of its own: on the record before the restore point is asked for, which can fail.
       const collection = obj(made.raw);

@@ -216,6 +216,33 @@ describe('a disk detached from the VM since an earlier run preserved it', () => 
     expect(ofCase(caseId).restorePoints).toHaveLength(before.restorePoints.length);
   });
 
+  it('the restore point asked for, the run cut before its completion reached the ledger: the disks its request named find the detached disk, whose disk restore point is carried once', async () => {
+    const caseId = 'IR-AZ-PRESENT-DETACHED-UNCOMPLETED';
+    const { ids } = fx.lab.estate;
+    const first = await fx.openTestCase(caseId);
+    await expect(collectAzureTarget(fx.run(cutAt(first, 'restorepoint.completed')), parseAzureTarget(ids.vm))).rejects.toMatchObject({ code: 'E_LEDGER' });
+    await first.release();
+    const requested = first.entries().find((e) => e.type === 'restorepoint.requested')!.data;
+    // The VM was described before the point was asked for: the request names the disks it held then.
+    expect(requested.disks).toEqual([ids.vmOsDisk, ids.vmDataDisk]);
+    expect(first.entries().filter((e) => e.type === 'restorepoint.completed')).toEqual([]);
+    const point = ofCase(caseId).restorePoints[0]!;
+    const drp = [...point.diskRestorePoints.values()].find((d) => d.sourceDiskId.toLowerCase() === ids.vmDataDisk.toLowerCase())!.id;
+    detachDataDisk(fx.lab.estate, ids.vm, ids.vmDataDisk);
+
+    const resumed = await resumeCollected(fx, caseId);
+    expect(resumed.filter((e) => NEW_REQUESTS.includes(e.type))).toEqual([]);
+    const carried = resumed.filter((e) => e.type === 'disk.carried');
+    expect(carried.map((e) => e.data)).toEqual([expect.objectContaining({ disk: ids.vmDataDisk, carried: drp, detached: true, reason: expect.stringContaining('no longer attached to the VM') })]);
+    const exports = resumed.filter((e) => e.type === 'export.requested');
+    expect(resumed.indexOf(carried[0]!)).toBeLessThan(resumed.indexOf(exports[0]!));
+    expect(exports.map((e) => e.data.source).filter((s) => s === drp)).toHaveLength(1);
+    expect(exports).toHaveLength(2);
+    expect(resumed.filter((e) => e.type === 'evidence.sealed')).toHaveLength(2);
+    expect(Object.keys(evidenceVersions(fx, caseId))).toHaveLength(2);
+    expect(ofCase(caseId)).toMatchObject({ snapshots: [], restorePoints: [expect.anything()] });
+  });
+
   it('the restore point named by Azure in another casing than the case asked for it: the detached disk is still found as one the point made, and carried', async () => {
     const caseId = 'IR-AZ-PRESENT-DETACHED-CASING';
     const { ids, world } = fx.lab.estate;
