@@ -4,6 +4,11 @@
  * before such points were kept; or a later per-disk run). Each disk's evidence is carried through
  * once, never both: two copies of one disk taken at different instants would be two exports of
  * it. Per disk, the first that holds:
+ * 0. an earlier run of the case already carried the disk by one of them: that one again, whatever
+ *    the ledger or Azure says of the other now. Its `disk.carried` names it; else the first
+ *    `export.*` entry naming either as its `source` (a resume that could not read the point
+ *    exports the snapshots and says no `disk.carried`: a later one that reads it must not export
+ *    the disk a second time from the point);
  * 1. the case recorded the point's disk restore point as made (its artefact): the point, whose
  *    disks share one instant;
  * 2. the case recorded the snapshot as made: the snapshot;
@@ -25,12 +30,9 @@ import type { DiskFacts } from './describe.js';
 import { earlierSnapshotRequests, type EarlierSnapshotRequest } from './disk-ledger.js';
 import { earlierRestorePointRequest, findKeptRestorePoint } from './kept-restore-point.js';
 import { at, str } from './raw.js';
-import { sameResource } from './resource-id.js';
+import { sameRecordedResource as sameId, sameResource } from './resource-id.js';
 import type { FoundRestorePoint } from './restore-point.js';
 import { leftInCloud } from '../shared/left-in-cloud.js';
-
-/** ARM's comparison of two ids (case-insensitive: docs/research/azure.md §4.2), for a recorded value of any type. */
-const sameId = (recorded: unknown, asked: string) => typeof recorded === 'string' && sameResource(recorded, asked);
 
 export interface KeptPoint {
   restorePointId: string;
@@ -78,7 +80,10 @@ export function carryOnce(
     // The ledger's request names the id as the case asked for it, the artefact as Azure answered it.
     const pointMade = history.artifactRecorded(evidenceId, { restorePointId: point.restorePointId }, sameId);
     const snapshotMade = history.artifactRecorded(evidenceId, { snapshotId: snapshot.snapshotId }, sameId);
-    const [byPoint, reason] = pointMade
+    const before = carriedBefore(recorder, target, evidenceId, snapshot.snapshotId, drpOf(disk));
+    const [byPoint, reason] = before
+      ? [before.byPoint, before.reason]
+      : pointMade
       ? [true, `the case recorded the disk restore point made (${snapshotMade ? 'the snapshot too; the restore point holds every disk at one instant' : 'not the snapshot'})`]
       : snapshotMade
         ? [false, 'the case recorded the snapshot made, not the restore point']
@@ -97,6 +102,26 @@ export function carryOnce(
     });
   }
   return { viaPoint, viaSnapshots, choices };
+}
+
+/** The ledger entries that name what a disk was exported from (`source`), in any run of the case. */
+const EXPORT_ENTRIES = ['export.requested', 'export.granted', 'export.left-open', 'export.revoked'];
+
+/**
+ * Whether an earlier run of the case already carried `evidenceId` by its snapshot or by its disk
+ * restore point, and why that one carries it again: its `disk.carried` (the last), else the first
+ * export of either the ledger shows. Undefined where no run carried it yet.
+ */
+function carriedBefore(recorder: CaseRecorder, target: string, evidenceId: string, snapshotId: string, drpId: string): { byPoint: boolean; reason: string } | undefined {
+  const history = historyOf(recorder);
+  const said = history.about('disk.carried', target).findLast((e) => e.data.evidenceId === evidenceId)?.data.carried;
+  if (sameId(said, snapshotId) || sameId(said, drpId)) {
+    return { byPoint: sameId(said, drpId), reason: `an earlier run of the case carried the disk by ${String(said)} (disk.carried): it carries it again, never the other beside it` };
+  }
+  const exports = EXPORT_ENTRIES.flatMap((type) => history.about(type, target)).sort((a, b) => a.seq - b.seq);
+  const first = exports.find((e) => sameId(e.data.source, snapshotId) || sameId(e.data.source, drpId));
+  if (!first) return undefined;
+  return { byPoint: sameId(first.data.source, drpId), reason: `an earlier run of the case exported the disk from ${String(first.data.source)} (${first.type}, seq ${first.seq}): it carries it again, never a second export of the disk from the other` };
 }
 
 /**
@@ -204,6 +229,12 @@ export interface DetachedDisk {
   disk: DiskFacts;
   /** The snapshot or disk restore point the ledger shows asked for it; both: carryOnce decides. */
   asked: string[];
+  /**
+   * The restore point's request names the disk among the VM's, but no entry names its disk
+   * restore point yet (the run was cut before `restorepoint.completed`): the point, read again,
+   * names it. With a snapshot asked too, carryOnce decides.
+   */
+  inPoint?: true;
 }
 
 /**
@@ -212,7 +243,8 @@ export interface DetachedDisk {
  * now. They were evidence when the case preserved them: their snapshot or disk restore point is
  * carried through like the others, never a new one of a disk that left the VM. The facts are the
  * ledger's (a snapshot request's; a disk restore point names only the disk, a data disk: an OS
- * disk cannot be detached).
+ * disk cannot be detached). A point not yet recorded made counts by the disks its
+ * `restorepoint.requested` names (`inPoint`); requests written before they named them do not.
  */
 export function detachedSince(recorder: CaseRecorder, target: string, evidenceIdOf: (disk: Pick<DiskFacts, 'id'>) => string, attached: Array<Pick<DiskFacts, 'id'>>): DetachedDisk[] {
   const now = new Set(attached.map(evidenceIdOf));
@@ -227,10 +259,22 @@ export function detachedSince(recorder: CaseRecorder, target: string, evidenceId
     for (const [diskId, drp] of Object.entries((entry.data.diskRestorePoints ?? {}) as Record<string, unknown>)) {
       const evidenceId = evidenceIdOf({ id: diskId });
       if (now.has(evidenceId) || typeof drp !== 'string') continue;
-      const known = detached.get(evidenceId) ?? { disk: { id: diskId, role: 'data', location: '', raw: {} }, asked: [] };
+      const known = detached.get(evidenceId) ?? { disk: dataDisk(diskId), asked: [] };
       if (!known.asked.includes(drp)) known.asked.push(drp);
       detached.set(evidenceId, known);
     }
   }
+  if (pointId && made.length === 0) {
+    const requested = history.about('restorepoint.requested', target).findLast((e) => sameId(e.data.restorePointId, pointId));
+    const named = Array.isArray(requested?.data.disks) ? requested.data.disks.filter((d): d is string => typeof d === 'string') : [];
+    for (const diskId of named) {
+      const evidenceId = evidenceIdOf({ id: diskId });
+      if (now.has(evidenceId)) continue;
+      detached.set(evidenceId, { ...(detached.get(evidenceId) ?? { disk: dataDisk(diskId), asked: [] }), inPoint: true });
+    }
+  }
   return [...detached.values()];
 }
+
+/** A detached disk as the ledger names it: by id only, a data disk (an OS disk cannot be detached). */
+const dataDisk = (id: string): DiskFacts => ({ id, role: 'data', location: '', raw: {} });

@@ -185,6 +185,9 @@ export async function collectAzureTarget(ctx: AzureRunContext, target: AzureTarg
     const described: DiskFacts[] = [];
     // The detached disks this target carries: not described again, nothing new asked of them.
     const detachedOwn: DiskFacts[] = [];
+    // Those whose disk restore point no entry names yet (detachedSince: `inPoint`): the point
+    // names it once read again, and what carries them is known once it is adopted.
+    const detachedInPoint: Array<Omit<CarryChoice, 'carried'>> = [];
     for (const disk of own) {
       const evidenceId = evidenceIdOf(disk);
       const left = detached.find((d) => evidenceIdOf(d.disk) === evidenceId);
@@ -193,7 +196,8 @@ export async function collectAzureTarget(ctx: AzureRunContext, target: AzureTarg
         resultOf(evidenceId).described = historyOf(recorder).storedName(evidenceId, 'disk.json') !== undefined;
         const reason = `the disk is no longer attached to the VM (detached since an earlier run of the case preserved it, or asked to): what that run asked for is carried through, nothing new is asked of a disk that left the VM`;
         // Asked both ways: carryOnce names which is carried, and says why.
-        if (left.asked.length === 1) choices.push({ disk: disk.id, evidenceId, carried: left.asked[0]!, detached: true, reason });
+        if (left.asked.length === 1 && !left.inPoint) choices.push({ disk: disk.id, evidenceId, carried: left.asked[0]!, detached: true, reason });
+        else if (left.asked.length === 0 && left.inPoint) detachedInPoint.push({ disk: disk.id, evidenceId, detached: true, reason });
         continue;
       }
       const asked = earlier.find((r) => r.evidenceId === evidenceId)?.disk ?? keptPoint?.disks.find((d) => evidenceIdOf(d) === evidenceId);
@@ -328,6 +332,10 @@ export async function collectAzureTarget(ctx: AzureRunContext, target: AzureTarg
       sources = [...sources, ...states.filter((s) => s.status === 'succeeded').map((s) => snapshotExportSource(clients, s))];
     }
     // Each source is adopted (or made) and Azure answered it made: what carries a disk is confirmed now.
+    for (const choice of detachedInPoint) {
+      const source = sources.find((s) => s.evidenceId === choice.evidenceId);
+      if (source) choices.push({ ...choice, carried: source.id });
+    }
     await recordCarried(recorder, label, choices, sources);
     const exports = await exportSources(recorder, clients, config, sources, label, timing);
 

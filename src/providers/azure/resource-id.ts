@@ -68,6 +68,15 @@ export function sameResource(a: string | ResourceId, b: string | ResourceId): bo
   return resourceKey(a) === resourceKey(b);
 }
 
+/**
+ * ARM's comparison for an id a ledger entry recorded (a value of any type) and one asked for: the
+ * "don't record twice" checks compare a recorded artefact's ids so, since Azure may answer an id
+ * in another casing on a later read than the one the case recorded.
+ */
+export function sameRecordedResource(recorded: unknown, asked: string): boolean {
+  return typeof recorded === 'string' && sameResource(recorded, asked);
+}
+
 /** `Microsoft.Compute/virtualMachines`, lower-cased, for matching a parsed id's kind. */
 export function fullTypeKey(id: ResourceId): string {
   return `${id.namespace}/${id.type}`.toLowerCase();

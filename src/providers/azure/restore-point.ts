@@ -17,7 +17,7 @@ import type { AzureConfig } from './config.js';
 import { requestIdsOf, type DiskFacts, type VmFacts } from './describe.js';
 import type { ExportSource, GrantPoller } from './export.js';
 import { arr, at, obj, str, type Json } from './raw.js';
-import { parseResourceId, resourceKey } from './resource-id.js';
+import { parseResourceId, resourceKey, sameRecordedResource } from './resource-id.js';
 import { pauseUnlessStopped, type Sleep } from '../shared/stoppable-sleep.js';
 import { stoppedWaiting } from './stopped.js';
 import { leftInCloud } from '../shared/left-in-cloud.js';
@@ -125,7 +125,7 @@ export async function takeRestorePoint(
   recorder: CaseRecorder,
   clients: AzureClients,
   config: AzureConfig,
-  vm: Pick<VmFacts, 'id' | 'location'>,
+  vm: Pick<VmFacts, 'id' | 'location'> & Partial<Pick<VmFacts, 'disks'>>,
   disks: DiskFacts[],
   evidenceIdOf: (disk: DiskFacts) => string,
   targetEvidenceId: string,
@@ -160,7 +160,11 @@ export async function takeRestorePoint(
       await recorder.record('restorepoint.adopted', { restorePointId: str(raw.id) ?? pointId, provisioningState: str(at(raw, 'properties', 'provisioningState')), requestIds: answeredBy, ...found?.because }, vm.id);
     } else {
       const tags = { CaseId: recorder.caseId, EvidenceId: targetEvidenceId, CreatedBy: 'cloud-custody' };
-      await recorder.record('restorepoint.requested', { operation: 'restorePointCollections.createOrUpdate + restorePoints.create', collectionId, restorePointId: pointId, consistencyMode: 'CrashConsistent', vm: vm.id, tags }, vm.id);
+      // The VM's disks as this run described them, just before: the point is made of them. A
+      // resume cut off before `restorepoint.completed` (which names each disk's disk restore
+      // point) still knows which disks the point holds, one detached since among them.
+      const vmDisks = vm.disks ? { disks: vm.disks.map((d) => d.id) } : {};
+      await recorder.record('restorepoint.requested', { operation: 'restorePointCollections.createOrUpdate + restorePoints.create', collectionId, restorePointId: pointId, consistencyMode: 'CrashConsistent', vm: vm.id, ...vmDisks, tags }, vm.id);
       const made = await callAzure('createRestorePointCollection', collectionId, (o) => compute.restorePointCollections.createOrUpdate(plan.resourceGroup, plan.collection, { location: vm.location, tags, source: { id: vm.id } }, o));
       // A change of its own: on the record before the restore point is asked for, which can fail.
       const collection = obj(made.raw);
@@ -230,8 +234,9 @@ export async function takeRestorePoint(
   });
   // An earlier run of the case recorded this restore point's disks as evidence: restorepoint.adopted
   // says it was found again; recording its completion and artefacts twice would count them twice.
+  // ARM's ids are case-insensitive: Azure may name a disk restore point in another casing now.
   const history = historyOf(recorder);
-  if (adopted && sources.every((source) => history.artifactRecorded(source.evidenceId, { diskRestorePointId: source.id }))) {
+  if (adopted && sources.every((source) => history.artifactRecorded(source.evidenceId, { diskRestorePointId: source.id }, sameRecordedResource))) {
     return { sources, restorePointId: str(raw!.id) ?? pointId, ...(uncovered ? { uncovered } : {}) };
   }
   await recorder.record('restorepoint.completed', {

@@ -23,7 +23,7 @@ import type { AzureConfig } from './config.js';
 import type { DiskFacts } from './describe.js';
 import { requestIdsOf } from './describe.js';
 import { at, obj, str, type Json } from './raw.js';
-import { parseResourceId, resourceKey, type ResourceId } from './resource-id.js';
+import { parseResourceId, resourceKey, sameRecordedResource, type ResourceId } from './resource-id.js';
 import { pauseUnlessStopped, type Sleep } from '../shared/stoppable-sleep.js';
 import { stoppedBefore, stoppedWaiting } from './stopped.js';
 import { leftInCloud } from '../shared/left-in-cloud.js';
@@ -231,7 +231,8 @@ export async function awaitSnapshots(
       state.status = 'succeeded';
       // An earlier run of the case recorded this very snapshot as evidence: snapshot.adopted says
       // it was found again; recording its completion and artefact twice would count it twice.
-      if (adopted && historyOf(recorder).artifactRecorded(state.plan.evidenceId, { snapshotId: str(raw.id) ?? state.id })) return;
+      // ARM's ids are case-insensitive: Azure may name the snapshot in another casing now.
+      if (adopted && historyOf(recorder).artifactRecorded(state.plan.evidenceId, { snapshotId: str(raw.id) ?? state.id }, sameRecordedResource)) return;
       await recorder.record('snapshot.completed', {
         snapshotId: str(raw.id) ?? state.id,
         uniqueId: str(at(raw, 'properties', 'uniqueId')),
@@ -262,29 +263,35 @@ export async function awaitSnapshots(
    * it (asked for, or found) and may still be making it, so it fails with `error`, is claimed
    * neither made nor lost, and is left in Azure, as `leftInAzure` says: a resume adopts it.
    */
-  const leaveInAzure = async (state: SnapshotState, error: CustodyError) => {
+  const leaveInAzure = async (state: SnapshotState, error: CustodyError, cutBy?: { waitCutBy: { step: string; seq: number } }) => {
     state.status = 'failed';
     state.error = error;
     state.leftInAzure = leftInCloud(`snapshot ${state.id}`);
-    await recorder.record('step.failed', { step: 'snapshot', snapshotId: state.id, error: error.toRecord(), leftInAzure: state.leftInAzure }, target);
+    await recorder.record('step.failed', { step: 'snapshot', snapshotId: state.id, error: error.toRecord(), ...cutBy, leftInAzure: state.leftInAzure }, target);
   };
   /** Ends the wait (stopped, or past its limit): every snapshot still pending is left in Azure with `errorOf` its state. */
   const giveUp = async (errorOf: (state: SnapshotState) => CustodyError) => {
     for (const state of pending()) await leaveInAzure(state, errorOf(state));
   };
   const stopped = (state: SnapshotState) => stoppedWaiting(`snapshot ${state.id}`, state.id, 'the snapshot continues in Azure; resume the case to adopt it');
-  /** A group's listing failed: its snapshots still pending are not known made or lost. */
+  /**
+   * A group's listing failed: its snapshots still pending are not known made or lost. The one
+   * failure is the listing's, recorded once on the group's entry (its error, request ids and
+   * exchanges); each snapshot's wait it cut says so by that entry's seq (`waitCutBy`), not by
+   * repeating the listing's error.
+   */
   const unreadable = async (group: SnapshotPlan, states: SnapshotState[], error: unknown) => {
     const failure = error instanceof CustodyError ? error : new CustodyError('E_CLOUD', String((error as Error)?.message ?? error), { cause: error });
     const exchanges = exchangesOf(error);
-    await recorder.record('step.failed', { step: 'snapshot-wait', subscriptionId: group.subscriptionId, resourceGroup: group.resourceGroup, snapshots: states.map((s) => s.id), error: failure.toRecord(), requestIds: requestIdsOf(exchanges), exchanges }, target);
+    const listing = await recorder.record('step.failed', { step: 'snapshot-wait', subscriptionId: group.subscriptionId, resourceGroup: group.resourceGroup, snapshots: states.map((s) => s.id), error: failure.toRecord(), requestIds: requestIdsOf(exchanges), exchanges }, target);
+    const waitCutBy = { step: 'snapshot-wait', seq: listing.seq };
     for (const state of states) {
-      await leaveInAzure(state, new CustodyError(failure.code, `the state of snapshot ${state.id} could not be read (${failure.message}): it may still be being made in Azure, and nothing is claimed of it; resume the case to adopt it`, {
+      const cut = new CustodyError(failure.code, `the state of snapshot ${state.id} could not be read: the listing of its resource group failed (step.failed snapshot-wait, seq ${listing.seq}); it may still be being made in Azure, and nothing is claimed of it; resume the case to adopt it`, {
         cause: failure,
         resource: state.id,
-        ...(failure.requestId ? { requestId: failure.requestId } : {}),
         ...(failure.retryable ? { retryable: true } : {}),
-      }));
+      });
+      await leaveInAzure(state, cut, { waitCutBy });
     }
   };
   // Adopted snapshots that had already finished are settled without a request.

@@ -275,6 +275,36 @@ describe('an Azure VM deleted after earlier runs asked for both a restore point 
     expect((await verifyCase(again.caseDir)).problems).toEqual([]);
   });
 
+  it('a resume that could not read the point carried the snapshots; a later resume that reads it carries the same snapshots again, never the disk restore points the ledger shows made: each disk exported once across the resumes', async () => {
+    const caseId = 'IR-AZ-GONE-BOTH-UNREAD-THEN-READ';
+    const { ids, world } = fx.lab.estate;
+    const point = await askedBothWays(caseId, 'export.requested');
+    const snapshots = [...world.snapshots.values()].filter((s) => s.tags.CaseId === caseId).map((s) => s.id).sort();
+    world.vms.delete(key(ids.vm));
+    // The first resume cannot read the point (throttled past the retries): the snapshots carry the disks.
+    fx.lab.faults.push({ operation: 'restorePoints.get', status: 429, code: 'TooManyRequests', message: 'throttled', times: 10, retryAfterSeconds: 0 });
+    const unread = await fx.openTestCase(caseId, true);
+    const first = await collectAzureTarget(fx.run(unread), parseAzureTarget(ids.vm));
+    fx.lab.faults.length = 0;
+    await unread.close({ outcomes: [first] });
+    expect(unread.entries().filter((e) => e.type === 'export.requested').map((e) => e.data.source).sort()).toEqual(snapshots);
+
+    // The next resume reads the point, whose disk restore points the ledger shows made.
+    const again = await fx.openTestCase(caseId, true);
+    const outcome = await collectAzureTarget(fx.run(again), parseAzureTarget(ids.vm));
+    const resumed = again.entries().slice(again.entries().findLastIndex((e) => e.type === 'case.resumed'));
+    // Each disk's evidence is the export the earlier resume made: no disk restore point is exported beside it.
+    expect(again.entries().filter((e) => e.type === 'export.requested').map((e) => e.data.source).sort()).toEqual(snapshots);
+    expect(Object.keys(evidenceVersions(fx, caseId))).toHaveLength(2);
+    const carried = resumed.filter((e) => e.type === 'disk.carried');
+    expect(carried.map((e) => e.data.carried).sort()).toEqual(snapshots);
+    for (const e of carried) expect(e.data).toMatchObject({ notCarried: expect.stringContaining(point), reason: expect.stringContaining('an earlier run of the case exported the disk from') });
+    expect(outcome.status, outcome.reason).toBe('partial');
+    expect(outcome.reason).toContain('2 of 2');
+    await again.close({ outcomes: [outcome] });
+    expect((await verifyCase(again.caseDir)).problems).toEqual([]);
+  });
+
   it('a snapshot to carry deleted since: disk.carried is recorded only for the disk whose carried copy was adopted, never for the one that was not', async () => {
     const caseId = 'IR-AZ-GONE-BOTH-SNAP-DELETED';
     const { ids, world } = fx.lab.estate;

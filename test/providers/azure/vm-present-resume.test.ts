@@ -132,6 +132,36 @@ describe('a resume of a VM still there, after earlier runs asked for its disks b
   });
 });
 
+describe('Azure answers what an earlier run recorded made in another casing than it recorded it', () => {
+  // ARM compares ids case-insensitively and may answer a resource group in another casing.
+  const upperGroup = (id: string) => id.replace(/(\/resourceGroups\/)([^/]+)/, (_m, at: string, rg: string) => `${at}${rg.toUpperCase()}`);
+
+  it('the restore point\'s disk restore points: they are the ones the ledger recorded made, and their completion and artefacts are not recorded a second time', async () => {
+    const caseId = 'IR-AZ-PRESENT-DRP-CASING';
+    await cutBeforeExport(caseId, false);
+    const point = ofCase(caseId).restorePoints[0]!;
+    const profile = (point.sourceMetadata as { storageProfile: { osDisk: { diskRestorePoint: { id: string } }; dataDisks: Array<{ diskRestorePoint: { id: string } }> } }).storageProfile;
+    for (const d of [profile.osDisk, ...profile.dataDisks]) d.diskRestorePoint.id = upperGroup(d.diskRestorePoint.id);
+    for (const d of point.diskRestorePoints.values()) d.id = upperGroup(d.id);
+
+    await resumeCollected(fx, caseId);
+    const all = fx.cases.at(-1)!.entries();
+    expect(all.filter((e) => e.type === 'restorepoint.completed')).toHaveLength(1);
+    expect(all.filter((e) => e.type === 'artifact.recorded' && e.data.kind === 'azure-disk-restore-point')).toHaveLength(2);
+  });
+
+  it('the snapshots: they are the ones the ledger recorded made, and their completion and artefacts are not recorded a second time', async () => {
+    const caseId = 'IR-AZ-PRESENT-SNAP-CASING';
+    await cutBeforeExport(caseId, false, { consistency: 'per-disk' });
+    for (const s of fx.lab.estate.world.snapshots.values()) if (s.tags.CaseId === caseId) s.id = upperGroup(s.id);
+
+    await resumeCollected(fx, caseId, { consistency: 'per-disk' });
+    const all = fx.cases.at(-1)!.entries();
+    expect(all.filter((e) => e.type === 'snapshot.completed')).toHaveLength(2);
+    expect(all.filter((e) => e.type === 'artifact.recorded' && e.data.kind === 'azure-incremental-snapshot')).toHaveLength(2);
+  });
+});
+
 describe('a restore point Succeeded without a disk restore point of one of the VM\'s disks', () => {
   it('a disk attached after the point was made: the point\'s disk restore points are carried, only the new disk is snapshotted, and the ledger says why', async () => {
     const caseId = 'IR-AZ-PRESENT-ATTACHED';
@@ -184,6 +214,33 @@ describe('a disk detached from the VM since an earlier run preserved it', () => 
     // Nothing new, nothing deleted.
     expect(ofCase(caseId).snapshots).toEqual(before.snapshots);
     expect(ofCase(caseId).restorePoints).toHaveLength(before.restorePoints.length);
+  });
+
+  it('the restore point asked for, the run cut before its completion reached the ledger: the disks its request named find the detached disk, whose disk restore point is carried once', async () => {
+    const caseId = 'IR-AZ-PRESENT-DETACHED-UNCOMPLETED';
+    const { ids } = fx.lab.estate;
+    const first = await fx.openTestCase(caseId);
+    await expect(collectAzureTarget(fx.run(cutAt(first, 'restorepoint.completed')), parseAzureTarget(ids.vm))).rejects.toMatchObject({ code: 'E_LEDGER' });
+    await first.release();
+    const requested = first.entries().find((e) => e.type === 'restorepoint.requested')!.data;
+    // The VM was described before the point was asked for: the request names the disks it held then.
+    expect(requested.disks).toEqual([ids.vmOsDisk, ids.vmDataDisk]);
+    expect(first.entries().filter((e) => e.type === 'restorepoint.completed')).toEqual([]);
+    const point = ofCase(caseId).restorePoints[0]!;
+    const drp = [...point.diskRestorePoints.values()].find((d) => d.sourceDiskId.toLowerCase() === ids.vmDataDisk.toLowerCase())!.id;
+    detachDataDisk(fx.lab.estate, ids.vm, ids.vmDataDisk);
+
+    const resumed = await resumeCollected(fx, caseId);
+    expect(resumed.filter((e) => NEW_REQUESTS.includes(e.type))).toEqual([]);
+    const carried = resumed.filter((e) => e.type === 'disk.carried');
+    expect(carried.map((e) => e.data)).toEqual([expect.objectContaining({ disk: ids.vmDataDisk, carried: drp, detached: true, reason: expect.stringContaining('no longer attached to the VM') })]);
+    const exports = resumed.filter((e) => e.type === 'export.requested');
+    expect(resumed.indexOf(carried[0]!)).toBeLessThan(resumed.indexOf(exports[0]!));
+    expect(exports.map((e) => e.data.source).filter((s) => s === drp)).toHaveLength(1);
+    expect(exports).toHaveLength(2);
+    expect(resumed.filter((e) => e.type === 'evidence.sealed')).toHaveLength(2);
+    expect(Object.keys(evidenceVersions(fx, caseId))).toHaveLength(2);
+    expect(ofCase(caseId)).toMatchObject({ snapshots: [], restorePoints: [expect.anything()] });
   });
 
   it('the restore point named by Azure in another casing than the case asked for it: the detached disk is still found as one the point made, and carried', async () => {
