@@ -174,7 +174,7 @@ async function takeSnapshot(...[session, recorder, target, disk, description, si
   const recordFailed = (snapshot: Snapshot, found: string) =>
     recorder.record(
       LEDGER_EVENTS.snapshotFailed,
-      { snapshotName: name, snapshotId: String(snapshot.id ?? ''), status: snapshot.status ?? null, attempt, found, sourceDisk: sourceDiskOf(disk), evidenceId, kept: FAILED_KEPT, nextSnapshotName: snapshotNameFor(evidenceId, attempt + 1) },
+      { snapshotName: name, snapshotId: idOf(snapshot) ?? null, status: snapshot.status ?? null, attempt, found, sourceDisk: sourceDiskOf(disk), evidenceId, kept: FAILED_KEPT, nextSnapshotName: snapshotNameFor(evidenceId, attempt + 1) },
       target,
     );
   const endedFailed = (detail: string) =>
@@ -213,7 +213,7 @@ async function takeSnapshot(...[session, recorder, target, disk, description, si
       acceptedId = idOf(snapshot);
       await recorder.record(
         'snapshot.adopted',
-        { snapshotName: name, snapshotId: String(snapshot.id ?? ''), status: snapshot.status ?? null, sourceDisk: sourceDiskOf(disk), evidenceId, labels: snapshot.labels ?? {} },
+        { snapshotName: name, snapshotId: idOf(snapshot) ?? null, status: snapshot.status ?? null, sourceDisk: sourceDiskOf(disk), evidenceId, labels: snapshot.labels ?? {} },
         target,
       );
     } else {
@@ -271,7 +271,7 @@ async function takeSnapshot(...[session, recorder, target, disk, description, si
         const why = notOurs(snapshot, labels, disk, description);
         if (why) throw refuseAdoption(snapshotResource, diskKey, why);
         acceptedId = idOf(snapshot);
-        await recorder.record('snapshot.adopted', { snapshotName: name, snapshotId: String(snapshot.id ?? ''), status: snapshot.status ?? null, sourceDisk: sourceDiskOf(disk), evidenceId, reason: 'insert answered already exists' }, target);
+        await recorder.record('snapshot.adopted', { snapshotName: name, snapshotId: idOf(snapshot) ?? null, status: snapshot.status ?? null, sourceDisk: sourceDiskOf(disk), evidenceId, reason: 'insert answered already exists' }, target);
       }
     }
     if (operationName) {
@@ -296,8 +296,9 @@ async function takeSnapshot(...[session, recorder, target, disk, description, si
       await recordFailed(snapshot, 'ended FAILED');
       throw endedFailed('');
     }
-    result.snapshotId = String(snapshot.id ?? '');
-    if (historyOf(recorder).artifactRecorded(evidenceId, { snapshotId: result.snapshotId, snapshotName: name })) {
+    result.snapshotId = idOf(snapshot);
+    // Without an id from Compute, the name (unique in the forensics project) says which snapshot.
+    if (historyOf(recorder).artifactRecorded(evidenceId, { ...(result.snapshotId ? { snapshotId: result.snapshotId } : {}), snapshotName: name })) {
       // An earlier run of the case recorded this very snapshot as evidence: snapshot.adopted above
       // says it was found again; recording its completion and artefact twice would count it twice.
       result.status = 'completed';
@@ -307,7 +308,7 @@ async function takeSnapshot(...[session, recorder, target, disk, description, si
     if (hold && !hold.confirmed) result.holdUnconfirmed = `evidence hold on ${name} not confirmed: ${hold.why}`;
     const record = {
       snapshotName: name,
-      snapshotId: String(snapshot.id ?? ''),
+      snapshotId: idOf(snapshot) ?? null,
       selfLink: snapshot.selfLink ?? null,
       status: snapshot.status ?? null,
       storageBytes: snapshot.storageBytes ?? null,
@@ -333,7 +334,7 @@ async function takeSnapshot(...[session, recorder, target, disk, description, si
       kind: 'gce-snapshot',
       source: diskKey,
       target,
-      cloudIds: { snapshotId: record.snapshotId, snapshotName: name, project: forensics, ...(diskIdOf(record.sourceDiskId) ? { sourceDiskId: diskIdOf(record.sourceDiskId)! } : {}) },
+      cloudIds: { ...(record.snapshotId ? { snapshotId: record.snapshotId } : {}), snapshotName: name, project: forensics, ...(diskIdOf(record.sourceDiskId) ? { sourceDiskId: diskIdOf(record.sourceDiskId)! } : {}) },
       details: {
         storageBytes: record.storageBytes,
         storageBytesStatus: record.storageBytesStatus,
