@@ -304,7 +304,8 @@ async function takeSnapshot(...[session, recorder, target, disk, description, si
       result.status = 'completed';
       return result;
     }
-    const hold = config.snapshots.evidenceHoldTag ? await readEvidenceHold(session, disk, forensics, String(snapshot.id ?? ''), config.snapshots.evidenceHoldTag) : undefined;
+    const requestedHold = config.snapshots.evidenceHoldTag;
+    const hold = requestedHold ? (result.snapshotId ? await readEvidenceHold(session, disk, forensics, result.snapshotId, requestedHold) : holdWithoutId(requestedHold)) : undefined;
     if (hold && !hold.confirmed) result.holdUnconfirmed = `evidence hold on ${name} not confirmed: ${hold.why}`;
     const record = {
       snapshotName: name,
@@ -363,7 +364,15 @@ async function takeSnapshot(...[session, recorder, target, disk, description, si
 /** What the ledger says of the evidence hold: the binding Resource Manager listed, or why none is confirmed. */
 type HoldRecord =
   | { confirmed: true; requested: { key: string; value: string }; parent: string; tagBinding: { name: string; tagValue: string | null; tagValueNamespacedName: string | null } }
-  | { confirmed: false; requested: { key: string; value: string }; parent: string; why: string; error?: Record<string, unknown> };
+  | { confirmed: false; requested: { key: string; value: string }; parent: string | null; why: string; error?: Record<string, unknown> };
+
+/**
+ * The hold of a snapshot Compute gave no id: its bindings are listed under its resource name by
+ * id, so none is read (a list under an empty id would answer for no snapshot), and it is unconfirmed.
+ */
+function holdWithoutId(requested: { key: string; value: string }): HoldRecord {
+  return { confirmed: false, requested, parent: null, why: "Compute's answer gave the snapshot no id, and Resource Manager names a snapshot by its id: its tag bindings were not read" };
+}
 
 interface TagBinding {
   name?: string;

@@ -15,7 +15,7 @@ import { CONSISTENCY, NO_CONTENT_HASH } from '../../../src/providers/gcp/snapsho
 import { gcpTargetKey, parseGcpTarget } from '../../../src/providers/gcp/targets.js';
 import { snapshotNameFor } from '../../../src/providers/gcp/ids.js';
 import { evidenceIdFor } from '../../../src/core/case-id.js';
-import { ContentRecorder, useGcpFixtures, type GcpFixture } from './fixture.js';
+import { ContentRecorder, snapshotsWithoutIds, useGcpFixtures, type GcpFixture } from './fixture.js';
 
 // Each test runs whole collections against the loopback lab with the real Google clients: on a
 // loaded machine that can take longer than the default; correctness never depends on the time.
@@ -534,14 +534,6 @@ describe('a disk Compute describes without an id', () => {
     expect(artifacts[0]!.data.cloudIds).not.toHaveProperty('sourceDiskId');
   });
 });
-
-/** Compute's snapshots from now on, as if it described each without an id (the field is optional). */
-function snapshotsWithoutIds(fx: GcpFixture): void {
-  const snapshots = fx.lab.state.snapshots;
-  for (const snapshot of snapshots.values()) (snapshot as { id?: string }).id = undefined;
-  const set = snapshots.set.bind(snapshots);
-  snapshots.set = (key, snapshot) => set(key, { ...snapshot, id: undefined as unknown as string });
-}
 
 describe('a snapshot Compute describes without an id', () => {
   it('is completed with snapshotId null, not an empty id, and its artefact names no snapshotId', async () => {
