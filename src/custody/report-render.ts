@@ -253,7 +253,7 @@ function leftInCloudSections(rows: readonly LeftInCloudRow[]): Section[] {
     {
       title: 'Left in the cloud',
       paragraphs: [
-        prose`What the cloud may still hold that the case did not collect, as the ledger records it: a snapshot or restore point asked for whose wait was cut (the run was stopped, the wait timed out, or its state could not be read; \`leftInAws\`, \`leftInGcp\`, \`leftInAzure\`), and a read grant that may still be open (\`export.left-open\`). Each is claimed neither made nor lost; "What the ledger says" is the entry's own sentence, with what a resume does. "Since then" names the later entry of the same target that adopted, completed or revoked the very id the note's entry records; without one, the note stands as recorded in its entry. Nothing here is read from the cloud or inferred.`,
+        prose`What the cloud may still hold that the case did not collect, as the ledger records it: a snapshot or restore point asked for whose wait was cut (the run was stopped, the wait timed out, or its state could not be read; \`leftInAws\`, \`leftInGcp\`, \`leftInAzure\`), and a read grant that may still be open (\`export.left-open\`, or a failed revoke's \`grantStillOpen\`). Each is claimed neither made nor lost; "What the ledger says" is the entry's own sentence, with what a resume does. "Since then" names the later entry of the same target that adopted, completed or revoked the very id the note's entry records; without one, the note stands as recorded in its entry. Nothing here is read from the cloud or inferred.`,
       ],
       table: {
         headers: ['Target', 'Entry', 'Time (UTC)', 'Step', 'Provider ids', 'What the ledger says', 'Since then'],
