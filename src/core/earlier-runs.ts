@@ -7,6 +7,7 @@ import type { LedgerEntry } from './ports.js';
 import { LEDGER_EVENTS } from './ledger-events.js';
 import { selectorKey, targetKey } from './targets.js';
 import type { Selector, Target } from './targets.js';
+import { recordedStrings } from './recorded-list.js';
 
 /** Turns a recorded key back into its target or selector: the registry does (src/providers/registry.ts). */
 export interface TargetParser {
@@ -50,21 +51,21 @@ export function earlierAdmissions(entries: readonly LedgerEntry[], parser: Targe
     const d = entry.data;
     switch (entry.type) {
       case LEDGER_EVENTS.collectionStarted:
-        for (const key of listOf(d.targets)) addTarget(key);
-        for (const key of listOf((d.fromEarlierRuns as { targets?: unknown } | undefined)?.targets)) addTarget(key);
-        for (const key of listOf(d.selectors)) addSelector(key);
-        for (const key of listOf((d.fromEarlierRuns as { selectors?: unknown } | undefined)?.selectors)) addSelector(key);
+        for (const key of recordedStrings(d.targets)) addTarget(key);
+        for (const key of recordedStrings((d.fromEarlierRuns as { targets?: unknown } | undefined)?.targets)) addTarget(key);
+        for (const key of recordedStrings(d.selectors)) addSelector(key);
+        for (const key of recordedStrings((d.fromEarlierRuns as { selectors?: unknown } | undefined)?.selectors)) addSelector(key);
         break;
       case LEDGER_EVENTS.selectorResolved:
         // The orchestrator's entry lists targets; the per-scope `selector.resolved` Azure and
         // Kubernetes wrote in cases sealed before src/core/selector-search.ts do not.
-        for (const key of listOf(d.targets)) addTarget(key);
+        for (const key of recordedStrings(d.targets)) addTarget(key);
         break;
       case LEDGER_EVENTS.targetDiscovered:
         addTarget(entry.target);
         break;
       case LEDGER_EVENTS.targetCompleted:
-        for (const key of listOf(d.followUps)) addTarget(key);
+        for (const key of recordedStrings(d.followUps)) addTarget(key);
         break;
     }
   }
@@ -94,18 +95,14 @@ export function collectedInEarlierRuns(entries: readonly LedgerEntry[], parser: 
       done.delete(entry.target);
       continue;
     }
-    const evidenceIds = listOf(entry.data.evidenceIds);
-    const followUps = listOf(entry.data.followUps)
+    const evidenceIds = recordedStrings(entry.data.evidenceIds);
+    const followUps = recordedStrings(entry.data.followUps)
       .map((key) => parseOrUndefined(() => parser.parseTarget(key)))
       .filter((t): t is Target => t !== undefined);
     done.set(entry.target, { evidenceIds, followUps });
     for (const key of covered) done.set(key, { evidenceIds, followUps: [] });
   }
   return done;
-}
-
-function listOf(value: unknown): string[] {
-  return Array.isArray(value) ? value.filter((v): v is string => typeof v === 'string') : [];
 }
 
 function parseOrUndefined<T>(parse: () => T): T | undefined {

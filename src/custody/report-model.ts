@@ -8,6 +8,7 @@ import type { VerifyResult } from './verify.js';
 import { sealIndex } from './copy-records.js';
 import { errorText, stringOf } from './recorded-fields.js';
 import { readSelectorSearchEntry, selectorSearchRows, type SelectorSearchRow } from './selector-searches.js';
+import { leftInCloudRows, type LeftInCloudRow } from './left-in-cloud.js';
 
 export interface TimelineRow {
   seq: number;
@@ -99,6 +100,11 @@ export interface ReportModel {
   manifestPresent: boolean;
   targets: TargetRow[];
   changes: ChangeRow[];
+  /**
+   * What the cloud may still hold that the case did not collect (`leftIn*` notes,
+   * `export.left-open`), in ledger order, each with the later entry that took it up, if any.
+   */
+  leftInCloud: LeftInCloudRow[];
   analysts: string[];
   toolVersions: string[];
   hosts: string[];
@@ -147,6 +153,7 @@ export function buildReportModel(
     manifestPresent: read.manifestPresent ?? verification.closed,
     targets: targetRows(entries, artifacts, files, notCollected),
     changes: changeRows(entries),
+    leftInCloud: leftInCloudRows(entries),
     analysts: unique([...runs.map((e) => e.data.analyst), ...entries.map((e) => e.actor)]),
     toolVersions: unique(runs.map((e) => {
       const tool = e.data.tool as { name?: unknown; version?: unknown } | undefined;

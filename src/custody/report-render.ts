@@ -5,6 +5,7 @@
  * escaped for the format it lands in: Markdown escapes for report.md, HTML entities for report.html.
  */
 import type { ClockRow, RedactionRow, ReportModel } from './report-model.js';
+import type { LeftInCloudRow } from './left-in-cloud.js';
 import { WHOLE_SELECTOR, type SelectorSearchRow } from './selector-searches.js';
 import { clockOffsetWords, clockWithinASecond } from '../core/clock-offset.js';
 
@@ -109,6 +110,7 @@ function sectionsOf(model: ReportModel): Section[] {
         ...unreadable,
         kv('Signed manifest', manifestState(model)),
         ...model.clocks.map((clock) => kv(`Collector's clock against ${clock.cloud}'s`, clockText(clock))),
+        ...leftInCloudSummary(model.leftInCloud),
         ...(model.redactions.length > 0
           ? [prose`Descriptions stored redacted: ${String(model.redactions.length)} file${model.redactions.length === 1 ? '' : 's'} with customer credentials cut out before storing (see Redacted descriptions)`]
           : []),
@@ -138,6 +140,7 @@ function sectionsOf(model: ReportModel): Section[] {
       },
       empty: 'The ledger names no target.',
     },
+    ...leftInCloudSections(model.leftInCloud),
     {
       title: 'Changes made to targets',
       paragraphs: [prose`The tool changes a target only when asked (--preserve, --isolate, or retrieving a checkpoint through a helper pod), and records each change before and after making it.`],
@@ -224,6 +227,48 @@ function sectionsOf(model: ReportModel): Section[] {
       empty: 'The ledger has no readable entries.',
     },
   ];
+}
+
+/** The summary's line on what was left in the cloud; none when the ledger records nothing left. */
+function leftInCloudSummary(rows: readonly LeftInCloudRow[]): Prose[] {
+  if (rows.length === 0) return [];
+  const left = rows.filter((r) => r.takenUp === undefined).length;
+  const taken = rows.length - left;
+  return [
+    prose`Left in the cloud: ${String(left)} item${left === 1 ? '' : 's'} the case did not collect, as the ledger last records them${taken > 0 ? `; ${taken} taken up by later entries` : ''} (see Left in the cloud)`,
+  ];
+}
+
+/**
+ * Per target, what the cloud may still hold that the case did not collect, with the provider's
+ * ids and the ledger's own sentence of what a resume does, and whether a later entry took it up.
+ * No section when the ledger records nothing left.
+ */
+function leftInCloudSections(rows: readonly LeftInCloudRow[]): Section[] {
+  if (rows.length === 0) return [];
+  // Grouped by target, in the order of each target's first note; ledger order within a target.
+  const order = [...new Set(rows.map((r) => r.target))];
+  const sorted = [...rows].sort((a, b) => order.indexOf(a.target) - order.indexOf(b.target) || a.seq - b.seq);
+  return [
+    {
+      title: 'Left in the cloud',
+      paragraphs: [
+        prose`What the cloud may still hold that the case did not collect, as the ledger records it: a snapshot or restore point asked for whose wait was cut (the run was stopped, the wait timed out, or its state could not be read; \`leftInAws\`, \`leftInGcp\`, \`leftInAzure\`), and a read grant that may still be open (\`export.left-open\`, or a failed revoke's \`grantStillOpen\`). Each is claimed neither made nor lost; "What the ledger says" is the entry's own sentence, with what a resume does. "Since then" names the later entry of the same target that adopted, completed or revoked the very id the note's entry records; without one, the note stands as recorded in its entry. Nothing here is read from the cloud or inferred.`,
+      ],
+      table: {
+        headers: ['Target', 'Entry', 'Time (UTC)', 'Step', 'Provider ids', 'What the ledger says', 'Since then'],
+        narrow: [1],
+        rows: sorted.map((r) => [r.target, String(r.seq), r.time, r.what, r.ids.join(', ') || '(none recorded)', r.note, sinceThen(r)]),
+      },
+    },
+  ];
+}
+
+function sinceThen(row: LeftInCloudRow): string {
+  const taken = row.takenUp;
+  if (taken) return `${taken.how} in entry ${taken.seq} (${[taken.type, ...taken.detail].join(', ')})`;
+  if (row.awaits === undefined) return `as recorded in entry ${row.seq}: the report reads no later entry as taking this step up`;
+  return `still left, as recorded in entry ${row.seq}: no later entry records it ${row.awaits}`;
 }
 
 /** How many ids of one scope's search a row lists; the rest are counted. */

@@ -17,6 +17,7 @@
 import type { LedgerEntry } from '../core/ports.js';
 import { RESOLVE_SELECTOR_STEP } from '../core/selector-search.js';
 import { errorText, stringOf } from './recorded-fields.js';
+import { recordedStrings } from '../core/recorded-list.js';
 
 /** What one ledger entry says of a selector's search, or undefined when it says nothing of one. */
 export type SelectorSearchEntry =
@@ -56,7 +57,7 @@ export function readSelectorSearchEntry(entry: LedgerEntry): SelectorSearchEntry
     case 'selector.searched': {
       const where = stringOf(d.where) ?? legacyWhere(d);
       if (!where) return undefined;
-      return { kind: 'scope-searched', selector, ...withProvider(provider ?? legacyProvider(d)), where, found: listOf(d.found), requestIds: listOf(d.requestIds), legacy: stringOf(d.where) === undefined };
+      return { kind: 'scope-searched', selector, ...withProvider(provider ?? legacyProvider(d)), where, found: recordedStrings(d.found), requestIds: recordedStrings(d.requestIds), legacy: stringOf(d.where) === undefined };
     }
     case 'step.failed': {
       if (d.step !== RESOLVE_SELECTOR_STEP) return undefined;
@@ -73,11 +74,11 @@ export function readSelectorSearchEntry(entry: LedgerEntry): SelectorSearchEntry
       return { kind: 'refused', selector, error: errorText(d, NO_ERROR) };
     case 'selector.resolved': {
       // The orchestrator's lists `targets`; Azure's and Kubernetes' older per-scope entries do not.
-      if (Array.isArray(d.targets)) return { kind: 'resolved', selector, ...withProvider(provider), targets: listOf(d.targets) };
+      if (Array.isArray(d.targets)) return { kind: 'resolved', selector, ...withProvider(provider), targets: recordedStrings(d.targets) };
       const where = legacyWhere(d);
       if (!where) return undefined;
-      const found = Array.isArray(d.matched) ? listOf(d.matched) : listOf(d.pods);
-      const requestIds = Array.isArray(d.requestIds) ? listOf(d.requestIds) : listOf([d.requestId]);
+      const found = Array.isArray(d.matched) ? recordedStrings(d.matched) : recordedStrings(d.pods);
+      const requestIds = Array.isArray(d.requestIds) ? recordedStrings(d.requestIds) : recordedStrings([d.requestId]);
       return { kind: 'scope-searched', selector, ...withProvider(legacyProvider(d)), where, found, requestIds, legacy: true };
     }
     default:
@@ -139,13 +140,10 @@ const NO_ERROR = '(no error recorded)';
 
 /** The request a failed search's error names (the refusal's request id), when it names one. */
 function refusedRequest(d: Record<string, unknown>): string[] {
-  return listOf([(d.error as Record<string, unknown> | undefined)?.requestId]);
+  return recordedStrings([(d.error as Record<string, unknown> | undefined)?.requestId]);
 }
 
 function olderForm(type: string, legacy: boolean): string {
   return legacy ? `${type} (older form)` : type;
 }
 
-function listOf(value: unknown): string[] {
-  return Array.isArray(value) ? value.filter((v): v is string => typeof v === 'string' && v !== '') : [];
-}

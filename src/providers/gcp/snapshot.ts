@@ -174,7 +174,7 @@ async function takeSnapshot(...[session, recorder, target, disk, description, si
   const recordFailed = (snapshot: Snapshot, found: string) =>
     recorder.record(
       LEDGER_EVENTS.snapshotFailed,
-      { snapshotName: name, snapshotId: String(snapshot.id ?? ''), status: snapshot.status ?? null, attempt, found, sourceDisk: sourceDiskOf(disk), evidenceId, kept: FAILED_KEPT, nextSnapshotName: snapshotNameFor(evidenceId, attempt + 1) },
+      { snapshotName: name, snapshotId: idOf(snapshot) ?? null, status: snapshot.status ?? null, attempt, found, sourceDisk: sourceDiskOf(disk), evidenceId, kept: FAILED_KEPT, nextSnapshotName: snapshotNameFor(evidenceId, attempt + 1) },
       target,
     );
   const endedFailed = (detail: string) =>
@@ -213,7 +213,7 @@ async function takeSnapshot(...[session, recorder, target, disk, description, si
       acceptedId = idOf(snapshot);
       await recorder.record(
         'snapshot.adopted',
-        { snapshotName: name, snapshotId: String(snapshot.id ?? ''), status: snapshot.status ?? null, sourceDisk: sourceDiskOf(disk), evidenceId, labels: snapshot.labels ?? {} },
+        { snapshotName: name, snapshotId: idOf(snapshot) ?? null, status: snapshot.status ?? null, sourceDisk: sourceDiskOf(disk), evidenceId, labels: snapshot.labels ?? {} },
         target,
       );
     } else {
@@ -271,7 +271,7 @@ async function takeSnapshot(...[session, recorder, target, disk, description, si
         const why = notOurs(snapshot, labels, disk, description);
         if (why) throw refuseAdoption(snapshotResource, diskKey, why);
         acceptedId = idOf(snapshot);
-        await recorder.record('snapshot.adopted', { snapshotName: name, snapshotId: String(snapshot.id ?? ''), status: snapshot.status ?? null, sourceDisk: sourceDiskOf(disk), evidenceId, reason: 'insert answered already exists' }, target);
+        await recorder.record('snapshot.adopted', { snapshotName: name, snapshotId: idOf(snapshot) ?? null, status: snapshot.status ?? null, sourceDisk: sourceDiskOf(disk), evidenceId, reason: 'insert answered already exists' }, target);
       }
     }
     if (operationName) {
@@ -296,18 +296,20 @@ async function takeSnapshot(...[session, recorder, target, disk, description, si
       await recordFailed(snapshot, 'ended FAILED');
       throw endedFailed('');
     }
-    result.snapshotId = String(snapshot.id ?? '');
-    if (historyOf(recorder).artifactRecorded(evidenceId, { snapshotId: result.snapshotId, snapshotName: name })) {
+    result.snapshotId = idOf(snapshot);
+    // Without an id from Compute, the name (unique in the forensics project) says which snapshot.
+    if (historyOf(recorder).artifactRecorded(evidenceId, { ...(result.snapshotId ? { snapshotId: result.snapshotId } : {}), snapshotName: name })) {
       // An earlier run of the case recorded this very snapshot as evidence: snapshot.adopted above
       // says it was found again; recording its completion and artefact twice would count it twice.
       result.status = 'completed';
       return result;
     }
-    const hold = config.snapshots.evidenceHoldTag ? await readEvidenceHold(session, disk, forensics, String(snapshot.id ?? ''), config.snapshots.evidenceHoldTag) : undefined;
+    const requestedHold = config.snapshots.evidenceHoldTag;
+    const hold = requestedHold ? (result.snapshotId ? await readEvidenceHold(session, disk, forensics, result.snapshotId, requestedHold) : holdWithoutId(requestedHold)) : undefined;
     if (hold && !hold.confirmed) result.holdUnconfirmed = `evidence hold on ${name} not confirmed: ${hold.why}`;
     const record = {
       snapshotName: name,
-      snapshotId: String(snapshot.id ?? ''),
+      snapshotId: idOf(snapshot) ?? null,
       selfLink: snapshot.selfLink ?? null,
       status: snapshot.status ?? null,
       storageBytes: snapshot.storageBytes ?? null,
@@ -333,7 +335,7 @@ async function takeSnapshot(...[session, recorder, target, disk, description, si
       kind: 'gce-snapshot',
       source: diskKey,
       target,
-      cloudIds: { snapshotId: record.snapshotId, snapshotName: name, project: forensics, ...(diskIdOf(record.sourceDiskId) ? { sourceDiskId: diskIdOf(record.sourceDiskId)! } : {}) },
+      cloudIds: { ...(record.snapshotId ? { snapshotId: record.snapshotId } : {}), snapshotName: name, project: forensics, ...(diskIdOf(record.sourceDiskId) ? { sourceDiskId: diskIdOf(record.sourceDiskId)! } : {}) },
       details: {
         storageBytes: record.storageBytes,
         storageBytesStatus: record.storageBytesStatus,
@@ -362,7 +364,15 @@ async function takeSnapshot(...[session, recorder, target, disk, description, si
 /** What the ledger says of the evidence hold: the binding Resource Manager listed, or why none is confirmed. */
 type HoldRecord =
   | { confirmed: true; requested: { key: string; value: string }; parent: string; tagBinding: { name: string; tagValue: string | null; tagValueNamespacedName: string | null } }
-  | { confirmed: false; requested: { key: string; value: string }; parent: string; why: string; error?: Record<string, unknown> };
+  | { confirmed: false; requested: { key: string; value: string }; parent: string | null; why: string; error?: Record<string, unknown> };
+
+/**
+ * The hold of a snapshot Compute gave no id: its bindings are listed under its resource name by
+ * id, so none is read (a list under an empty id would answer for no snapshot), and it is unconfirmed.
+ */
+function holdWithoutId(requested: { key: string; value: string }): HoldRecord {
+  return { confirmed: false, requested, parent: null, why: "Compute's answer gave the snapshot no id, and Resource Manager names a snapshot by its id: its tag bindings were not read" };
+}
 
 interface TagBinding {
   name?: string;

@@ -15,7 +15,7 @@ import { CONSISTENCY, NO_CONTENT_HASH } from '../../../src/providers/gcp/snapsho
 import { gcpTargetKey, parseGcpTarget } from '../../../src/providers/gcp/targets.js';
 import { snapshotNameFor } from '../../../src/providers/gcp/ids.js';
 import { evidenceIdFor } from '../../../src/core/case-id.js';
-import { ContentRecorder, useGcpFixtures, type GcpFixture } from './fixture.js';
+import { ContentRecorder, snapshotsWithoutIds, useGcpFixtures, type GcpFixture } from './fixture.js';
 
 // Each test runs whole collections against the loopback lab with the real Google clients: on a
 // loaded machine that can take longer than the default; correctness never depends on the time.
@@ -532,6 +532,42 @@ describe('a disk Compute describes without an id', () => {
     const artifacts = fx.recorder.ofType('artifact.recorded');
     expect(artifacts).toHaveLength(1);
     expect(artifacts[0]!.data.cloudIds).not.toHaveProperty('sourceDiskId');
+  });
+});
+
+describe('a snapshot Compute describes without an id', () => {
+  it('is completed with snapshotId null, not an empty id, and its artefact names no snapshotId', async () => {
+    const fx = await startFixture();
+    snapshotsWithoutIds(fx);
+    const outcome = await collectGcpTarget({ session: fx.session, recorder: fx.recorder }, parseGcpTarget('projects/web-prod/zones/us-central1-a/disks/web-1-data'));
+    expect(outcome.status, outcome.reason).toBe('collected');
+    expect(fx.recorder.ofType('snapshot.completed').map((e) => e.data.snapshotId)).toEqual([null]);
+    const artifacts = fx.recorder.ofType('artifact.recorded');
+    expect(artifacts).toHaveLength(1);
+    expect(artifacts[0]!.data.cloudIds).not.toHaveProperty('snapshotId');
+  });
+
+  it('that ended FAILED is recorded with snapshotId null', async () => {
+    const fx = await startFixture();
+    snapshotsWithoutIds(fx);
+    const target = parseGcpTarget('projects/web-prod/zones/us-central1-a/disks/web-1');
+    fx.lab.state.failingSnapshots.add(`projects/custody-forensics/global/snapshots/${snapshotNameFor(evidenceIdFor(fx.recorder.caseId, gcpTargetKey(target)))}`);
+    const outcome = await collectGcpTarget({ session: fx.session, recorder: fx.recorder }, target);
+    expect(outcome.status).toBe('failed');
+    expect(fx.recorder.ofType('snapshot.failed').map((e) => e.data.snapshotId)).toEqual([null]);
+  });
+
+  it('adopted by a resume is recorded with snapshotId null, and recorded as evidence once', async () => {
+    const fx = await startFixture();
+    const first = await cutOffAtCompletion(fx);
+    snapshotsWithoutIds(fx);
+    const resumed = new ContentRecorder(first.log);
+    const outcome = await collectGcpTarget({ session: fx.newSession(resumed), recorder: resumed }, parseGcpTarget(WEB_1));
+    expect(outcome.status, outcome.reason).toBe('collected');
+    const after = resumed.log.slice(first.log.length);
+    expect(after.filter((e) => e.type === 'snapshot.adopted').map((e) => e.data.snapshotId)).toEqual([null, null]);
+    expect(after.filter((e) => e.type === 'snapshot.completed').map((e) => e.data.snapshotId)).toEqual([null, null]);
+    expect(after.filter((e) => e.type === 'artifact.recorded')).toHaveLength(2);
   });
 });
 

@@ -5,7 +5,7 @@
 import { describe, expect, it, vi } from 'vitest';
 import { collectGcpTarget } from '../../../src/providers/gcp/collect.js';
 import { parseGcpTarget } from '../../../src/providers/gcp/targets.js';
-import { useGcpFixtures } from './fixture.js';
+import { snapshotsWithoutIds, useGcpFixtures } from './fixture.js';
 
 // Each test runs whole collections against the loopback lab with the real Google clients: on a
 // loaded machine that can take longer than the default; correctness never depends on the time.
@@ -53,6 +53,23 @@ describe('evidence hold (opt-in)', () => {
     });
     expect(verdict).toMatchObject({ allowed: false, reason: expect.stringContaining('cloud-custody-evidence-hold') });
     expect(decide.calls.get('compute.snapshots.insert')).toBe(1);
+  });
+
+  it('a snapshot Compute describes without an id: its hold is recorded unconfirmed and not read, never read under an empty id', async () => {
+    const fx = await startFixture({
+      lab: { evidenceHold: true },
+      config: { snapshots: { evidenceHoldTag: { key: '123456789012/EvidenceHold', value: 'true' } } },
+    });
+    snapshotsWithoutIds(fx);
+    const outcome = await collectGcpTarget({ session: fx.session, recorder: fx.recorder }, parseGcpTarget('projects/web-prod/regions/us-central1/disks/shared-data'));
+    expect(outcome.status).toBe('partial');
+    expect(fx.lab.server.calls.get('cloudresourcemanager.tagBindings.list') ?? 0).toBe(0);
+    expect(fx.recorder.ofType('snapshot.completed')[0]!.data.evidenceHold).toEqual({
+      confirmed: false,
+      requested: { key: '123456789012/EvidenceHold', value: 'true' },
+      parent: null,
+      why: "Compute's answer gave the snapshot no id, and Resource Manager names a snapshot by its id: its tag bindings were not read",
+    });
   });
 
   it('without the hold role bound, the insert is refused naming the tag-binding permission', async () => {

@@ -118,3 +118,11 @@ export function useGcpFixtures(): (options?: GcpFixtureOptions) => Promise<GcpFi
     return fx;
   };
 }
+
+/** Compute's snapshots from now on, as if it described each without an id (the field is optional). */
+export function snapshotsWithoutIds(fx: GcpFixture): void {
+  const snapshots = fx.lab.state.snapshots;
+  for (const snapshot of snapshots.values()) (snapshot as { id?: string }).id = undefined;
+  const set = snapshots.set.bind(snapshots);
+  snapshots.set = (key, snapshot) => set(key, { ...snapshot, id: undefined as unknown as string });
+}
