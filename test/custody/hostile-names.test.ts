@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { openCase } from '../../src/custody/index.js';
 import { ensureConfiguredDir } from '../../src/custody/configured-dir.js';
+import { showFsError, showGivenPath } from '../../src/custody/untrusted-text.js';
 import { caseOptions, errorOf, useScratch } from './helpers.js';
 import { expectNoRawControls, HOSTILE, HOSTILE_SHOWN } from './hostile-text.js';
 
@@ -44,5 +45,16 @@ describe('case folder names and lock contents in messages outside verify', () =>
     expect(error.code).toBe('E_CONFIG');
     expect(error.message).toContain('ENOTDIR');
     expectNoRawControls(error.message);
+  });
+
+  it('a path the user gave is shown whole when plain, however long, and escaped when not', () => {
+    const long = `/srv/custody/${'matter-'.repeat(20)}/cases with spaces/IR-2026-0042`;
+    expect(showGivenPath(long)).toBe(long);
+    expect(showGivenPath(`/srv/${HOSTILE}`)).toBe(`"/srv/${HOSTILE_SHOWN}"`);
+  });
+
+  it('an fs error about no case folder keeps its paths where Node put them, escaped', () => {
+    const cause = Object.assign(new Error(`ENOTDIR: not a directory, stat '/srv/${HOSTILE}/cases'`), { code: 'ENOTDIR', path: `/srv/${HOSTILE}/cases` });
+    expect(showFsError(cause)).toBe("ENOTDIR: not a directory, stat '/srv/x\\u001b[2J\\u000averified: OK\\u202e/cases'");
   });
 });
