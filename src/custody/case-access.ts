@@ -6,6 +6,7 @@
 import { stat } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { CustodyError } from '../core/errors.js';
+import { showGivenPath } from './untrusted-text.js';
 
 /** EACCES or EPERM: the file is there (or may be), but this user may not read or search it. */
 export function isPermissionDenied(cause: unknown): boolean {
@@ -33,9 +34,9 @@ export async function caseNotReadable(path: string, what: string, cause: unknown
   const where = own
     ? ` (${own})`
     : blocked
-      ? `: this user may not search ${blocked.path} above it (${blocked.owner})`
+      ? `: this user may not search ${showGivenPath(blocked.path)} above it (${blocked.owner})`
       : '';
-  return new CustodyError('E_INPUT', `cannot read ${what} ${path}${where}, ${userNow()} [${code}]; ${HINT}`, { cause, resource: path });
+  return new CustodyError('E_INPUT', `cannot read ${what} ${showGivenPath(path)}${where}, ${userNow()} [${code}]; ${HINT}`, { cause, resource: path });
 }
 
 /** "mode 700, owner uid 1001", or undefined when `path` cannot be looked at. */

@@ -11,6 +11,7 @@ import { dirname, join } from 'node:path';
 import { CustodyError } from '../core/errors.js';
 import { caseNotReadable, isPermissionDenied } from './case-access.js';
 import { EVIDENCE_DIR, LEDGER_FILE, MANIFEST_FILE } from './layout.js';
+import { showFsError, showGivenPath, showUntrusted } from './untrusted-text.js';
 
 const CASE_NAMES: ReadonlySet<string> = new Set([LEDGER_FILE, MANIFEST_FILE, EVIDENCE_DIR]);
 /**
@@ -35,24 +36,25 @@ export async function assertCaseFolder(dir: string, options: { toWrite?: boolean
     if (isPermissionDenied(cause)) throw await caseNotReadable(dir, 'the case folder', cause);
     return undefined;
   });
-  if (!info) throw new CustodyError('E_INPUT', `there is no case folder at ${dir}`, { resource: dir });
+  const shown = showGivenPath(dir);
+  if (!info) throw new CustodyError('E_INPUT', `there is no case folder at ${shown}`, { resource: dir });
   if (!info.isDirectory()) {
     const within = await enclosingCase(dir);
-    throw new CustodyError('E_INPUT', `${dir} is not a case folder (it is not a folder)${within ? `; it is in the case folder ${within}: give that folder` : ''}`, { resource: dir });
+    throw new CustodyError('E_INPUT', `${shown} is not a case folder (it is not a folder)${within ? `; it is in the case folder ${showGivenPath(within)}: give that folder` : ''}`, { resource: dir });
   }
   const names = await readdir(dir).catch(async (cause: unknown) => {
     if (isPermissionDenied(cause)) throw await caseNotReadable(dir, 'the case folder', cause);
-    throw new CustodyError('E_INPUT', `cannot read ${dir}: ${(cause as Error).message}`, { cause, resource: dir });
+    throw new CustodyError('E_INPUT', `cannot read ${shown}: ${showFsError(cause, dir)}`, { cause, resource: dir });
   });
   if (!names.some((name) => CASE_NAMES.has(name))) {
     const within = await enclosingCase(dir);
     const cases = within ? [] : await casesIn(dir, names);
     const hint = within
-      ? `it is in the case folder ${within}: give that folder`
+      ? `it is in the case folder ${showGivenPath(within)}: give that folder`
       : cases.length > 0
-        ? `it holds case folders (${cases.slice(0, 3).join(', ')}${cases.length > 3 ? ', …' : ''}): give one of them`
+        ? `it holds case folders (${cases.slice(0, 3).map(showUntrusted).join(', ')}${cases.length > 3 ? ', …' : ''}): give one of them`
         : 'give the case folder itself, or a case id from casesDir';
-    throw new CustodyError('E_INPUT', `${dir} is not a case folder (it has no ${LEDGER_FILE}, ${MANIFEST_FILE} or ${EVIDENCE_DIR}/); ${hint}`, { resource: dir });
+    throw new CustodyError('E_INPUT', `${shown} is not a case folder (it has no ${LEDGER_FILE}, ${MANIFEST_FILE} or ${EVIDENCE_DIR}/); ${hint}`, { resource: dir });
   }
   // A folder opened to others (g+rx) with its files still 0600: verify would call the case's
   // ledger unreadable and the case NOT verified, which says nothing true of the case itself.
@@ -66,7 +68,7 @@ export async function assertCaseFolder(dir: string, options: { toWrite?: boolean
   if (options.toWrite && !names.some((name) => WRITABLE_CASE_NAMES.has(name))) {
     throw new CustodyError(
       'E_INPUT',
-      `${dir} has an ${EVIDENCE_DIR}/ folder but no ${LEDGER_FILE} or ${MANIFEST_FILE}: nothing is written into it (custody verify says what is wrong if it was a case)`,
+      `${shown} has an ${EVIDENCE_DIR}/ folder but no ${LEDGER_FILE} or ${MANIFEST_FILE}: nothing is written into it (custody verify says what is wrong if it was a case)`,
       { resource: dir },
     );
   }

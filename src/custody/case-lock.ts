@@ -7,8 +7,8 @@ import { hostname } from 'node:os';
 import { lstat, readFile, unlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { CustodyError } from '../core/errors.js';
-
 import { LOCK_FILE } from './layout.js';
+import { showFsError, showGivenPath, showUntrusted } from './untrusted-text.js';
 
 export interface CaseLock {
   release(): Promise<void>;
@@ -18,33 +18,37 @@ export interface CaseLock {
 export async function acquireCaseLock(caseDir: string, caseId: string): Promise<CaseLock> {
   const path = join(caseDir, LOCK_FILE);
   const body = JSON.stringify({ pid: process.pid, host: hostname() });
+  const shownPath = showGivenPath(path);
+  // A case id may come from a case's ledger (copy-case reads it there), not only from the user.
+  const shownId = showUntrusted(caseId);
   for (let attempt = 0; attempt < 2; attempt++) {
     try {
       await writeFile(path, body, { flag: 'wx', mode: 0o600 });
       return { release: () => unlink(path).catch(() => undefined) };
     } catch (cause) {
       if ((cause as NodeJS.ErrnoException).code !== 'EEXIST') {
-        throw new CustodyError('E_LEDGER', `cannot lock case ${caseId} (${path}): ${(cause as Error).message}`, { cause });
+        throw new CustodyError('E_LEDGER', `cannot lock case ${shownId} (${shownPath}): ${showFsError(cause, caseDir)}`, { cause });
       }
     }
     const holder = await readLockHolder(path);
     if (holder && holder.host === hostname() && isAlive(holder.pid)) {
       throw new CustodyError(
         'E_INPUT',
-        `case ${caseId} is open in another run (pid ${holder.pid}); wait for it to finish or stop it, and if no such run exists delete ${path}`,
+        `case ${shownId} is open in another run (pid ${holder.pid}); wait for it to finish or stop it, and if no such run exists delete ${shownPath}`,
         { resource: caseDir },
       );
     }
     if (holder && holder.host !== hostname()) {
+      // The host is what the lock file says: anyone who could write the case folder wrote it.
       throw new CustodyError(
         'E_INPUT',
-        `case ${caseId} is locked by a run on host ${holder.host} (pid ${holder.pid}); if that run is gone, delete ${path}`,
+        `case ${shownId} is locked by a run on host ${showUntrusted(holder.host)} (pid ${holder.pid}); if that run is gone, delete ${shownPath}`,
         { resource: caseDir },
       );
     }
     await unlink(path).catch(() => undefined); // stale: its run died without releasing it
   }
-  throw new CustodyError('E_INPUT', `case ${caseId} is being opened by another run at the same moment`, { resource: caseDir });
+  throw new CustodyError('E_INPUT', `case ${shownId} is being opened by another run at the same moment`, { resource: caseDir });
 }
 
 /**

@@ -8,6 +8,7 @@ import type { LedgerEntry, OutcomeStatus, TargetOutcome } from '../core/ports.js
 import { MANIFEST_FILE, MANIFEST_TEMP_FILE, PARTIAL_DIR } from './layout.js';
 import { syncDir } from './fs-util.js';
 import type { Manifest } from './manifest.js';
+import { showFsError, showGivenPath } from './untrusted-text.js';
 
 export interface CloseSummary {
   /** Per-target outcomes: counted in `case.closed`, and every target not collected is listed. */
@@ -62,7 +63,7 @@ export async function startManifest(caseDir: string): Promise<void> {
     await syncDir(join(caseDir, PARTIAL_DIR));
     await syncDir(caseDir);
   } catch (cause) {
-    throw new CustodyError('E_LEDGER', `cannot start closing the case: cannot write ${tempPath}: ${(cause as Error).message}`, { cause, resource: tempPath });
+    throw new CustodyError('E_LEDGER', `cannot start closing the case: cannot write ${showGivenPath(tempPath)}: ${showFsError(cause, caseDir)}`, { cause, resource: tempPath });
   }
 }
 
@@ -85,7 +86,7 @@ export async function writeManifest(caseDir: string, manifest: Manifest): Promis
     await rmdir(join(caseDir, PARTIAL_DIR)).catch(() => undefined); // only if empty
     await syncDir(caseDir);
   } catch (cause) {
-    throw new CustodyError('E_LEDGER', `cannot write ${finalPath}: ${(cause as Error).message}`, { cause, resource: finalPath });
+    throw new CustodyError('E_LEDGER', `cannot write ${showGivenPath(finalPath)}: ${showFsError(cause, caseDir)}`, { cause, resource: finalPath });
   }
   return finalPath;
 }

@@ -6,6 +6,7 @@
 import { lstat, mkdir, stat } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
 import { CustodyError } from '../core/errors.js';
+import { showFsError, showGivenPath } from './untrusted-text.js';
 
 /**
  * Makes `path` a folder, creating missing parents one level at a time. Node's recursive mkdir
@@ -21,7 +22,7 @@ export async function ensureConfiguredDir(path: string, what: string, mode?: num
     await mkdir(dir, mode === undefined ? {} : { mode }).catch(async (cause: NodeJS.ErrnoException) => {
       // Another run may have made it meanwhile; anything else cannot be created.
       const made = cause.code === 'EEXIST' && (await lstat(dir).then((s) => s.isDirectory(), () => false));
-      if (!made) throw refused(what, target, `cannot create ${dir}: ${cause.message}`, cause);
+      if (!made) throw refused(what, target, `cannot create ${showGivenPath(dir)}: ${showFsError(cause)}`, cause);
     });
   }
 }
@@ -42,10 +43,10 @@ async function missingFolders(target: string, what: string): Promise<string[]> {
   for (;;) {
     const info = await stat(at).catch((cause: NodeJS.ErrnoException) => {
       if (cause.code === 'ENOENT') return undefined;
-      throw refused(what, target, `${at}: ${cause.message}`, cause);
+      throw refused(what, target, `${showGivenPath(at)}: ${showFsError(cause)}`, cause);
     });
     if (info) {
-      if (!info.isDirectory()) throw refused(what, target, `${at} is ${at === target ? 'a file' : 'not a folder'}, not a folder`);
+      if (!info.isDirectory()) throw refused(what, target, `${showGivenPath(at)} is ${at === target ? 'a file' : 'not a folder'}, not a folder`);
       break;
     }
     missing.unshift(at);
@@ -57,7 +58,7 @@ async function missingFolders(target: string, what: string): Promise<string[]> {
 }
 
 function refused(what: string, path: string, detail: string, cause?: unknown): CustodyError {
-  return new CustodyError('E_CONFIG', `${what} ${path} cannot be used as a folder (${detail})`, {
+  return new CustodyError('E_CONFIG', `${what} ${showGivenPath(path)} cannot be used as a folder (${detail})`, {
     resource: path,
     ...(cause !== undefined ? { cause } : {}),
   });

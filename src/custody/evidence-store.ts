@@ -16,6 +16,7 @@ import { hashFile } from './file-hash.js';
 import { closeFd, fdatasyncFd, linkPath, openFd, syncDirShared, unlinkPath, writeAllFd } from './fs-util.js';
 import { EVIDENCE_DIR, PARTIAL_DIR } from './layout.js';
 import { validateSegment } from './names.js';
+import { showFsError, showGivenPath, showUntrusted } from './untrusted-text.js';
 
 /** What the store needs from the case: where it is and how to record. */
 export interface EvidenceSink {
@@ -67,8 +68,10 @@ function releaseContent(content: EvidenceContent): void {
 async function storeValidated(sink: EvidenceSink, input: EvidenceInput): Promise<StoredEvidence> {
   validateSegment(input.evidenceId, 'evidence id');
   validateSegment(input.name, 'evidence file name');
-  if (!input.kind) throw new CustodyError('E_INPUT', `evidence ${input.evidenceId}/${input.name} needs a kind`);
-  if (!input.source) throw new CustodyError('E_INPUT', `evidence ${input.evidenceId}/${input.name} needs a source`);
+  // Validated as path segments, yet a cloud's name may still hold a direction override.
+  const shown = showUntrusted(`${input.evidenceId}/${input.name}`);
+  if (!input.kind) throw new CustodyError('E_INPUT', `evidence ${shown} needs a kind`);
+  if (!input.source) throw new CustodyError('E_INPUT', `evidence ${shown} needs a source`);
   // Checked before any byte is written: a refusal after placing the file would leave it unrecorded.
   const { content: _content, ...metadata } = input;
   assertNoCredentials(metadata, `evidence ${input.evidenceId}/${input.name}`);
@@ -88,8 +91,8 @@ async function storeValidated(sink: EvidenceSink, input: EvidenceInput): Promise
 /** Records `artifact.recorded` for something that lives in a cloud (a snapshot and its copies). */
 export async function recordArtifact(sink: EvidenceSink, input: ArtifactInput): Promise<LedgerEntry> {
   validateSegment(input.evidenceId, 'evidence id');
-  if (!input.kind) throw new CustodyError('E_INPUT', `artifact ${input.evidenceId} needs a kind`);
-  if (!input.source) throw new CustodyError('E_INPUT', `artifact ${input.evidenceId} needs a source`);
+  if (!input.kind) throw new CustodyError('E_INPUT', `artifact ${showUntrusted(input.evidenceId)} needs a kind`);
+  if (!input.source) throw new CustodyError('E_INPUT', `artifact ${showUntrusted(input.evidenceId)} needs a source`);
   return sink.record(
     'artifact.recorded',
     {
@@ -140,7 +143,7 @@ async function storeOne(sink: EvidenceSink, input: EvidenceInput, relPath: strin
   if (placed) madeHere.get(finalDir)?.set(input.name, sha256);
   if (!placed) {
     const existing = await hashFile(finalPath).catch((cause: unknown) => {
-      throw new CustodyError('E_INPUT', `${relPath} already exists and cannot be read: ${(cause as Error).message}`, {
+      throw new CustodyError('E_INPUT', `${showUntrusted(relPath)} already exists and cannot be read: ${showFsError(cause, sink.caseDir)}`, {
         cause,
         resource: relPath,
       });
@@ -148,7 +151,7 @@ async function storeOne(sink: EvidenceSink, input: EvidenceInput, relPath: strin
     if (existing.sha256 !== sha256 || existing.size !== size) {
       throw new CustodyError(
         'E_INPUT',
-        `${relPath} already exists with different content (sha256 ${existing.sha256}, new ${sha256}); evidence is never overwritten, store the new content under another name`,
+        `${showUntrusted(relPath)} already exists with different content (sha256 ${existing.sha256}, new ${sha256}); evidence is never overwritten, store the new content under another name`,
         { resource: relPath },
       );
     }
@@ -343,8 +346,9 @@ async function exists(path: string): Promise<boolean> {
 }
 
 function localWriteError(what: string, cause: unknown): CustodyError {
-  // The case folder is the custody record: if it cannot be written, collection must stop.
-  return new CustodyError('E_LEDGER', `cannot write ${what} in the case folder: ${(cause as Error).message}`, {
+  // The case folder is the custody record: if it cannot be written, collection must stop. Its
+  // path ends in names a cloud chose (evidence ids, file names), so it is shown escaped.
+  return new CustodyError('E_LEDGER', `cannot write ${showGivenPath(what)} in the case folder: ${showFsError(cause)}`, {
     cause,
     resource: what,
   });

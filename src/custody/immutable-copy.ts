@@ -26,7 +26,7 @@ import { Ledger } from './ledger.js';
 import { collectEvidenceItems, type Manifest } from './manifest.js';
 import { segmentProblem } from './names.js';
 import { evidenceRecordProblem } from './evidence-record.js';
-import { showUntrusted } from './untrusted-text.js';
+import { showFsError, showGivenPath, showUntrusted } from './untrusted-text.js';
 import { credentialText } from './credential-guard.js';
 import { withoutUrlCredentials } from '../core/url-credentials.js';
 import type { Problem } from './problems.js';
@@ -188,7 +188,7 @@ async function readSealedCase(caseDir: string, entries: LedgerEntry[]): Promise<
   if (seal < 0) {
     throw new CustodyError(
       'E_INPUT',
-      `case ${caseId} in ${caseDir} is not closed: only a closed case is copied (finish it with custody collect --case ${caseId} --resume ...)`,
+      `case ${showUntrusted(caseId)} in ${showGivenPath(caseDir)} is not closed: only a closed case is copied (finish it with custody collect --case ${showUntrusted(caseId)} --resume ...)`,
       { resource: caseDir },
     );
   }
@@ -314,7 +314,7 @@ export async function copyCase(options: CopyCaseOptions): Promise<CopyCaseResult
       caseDir,
     });
     if (key.publicKey !== current.publicKey) {
-      throw new CustodyError('E_LEDGER', `the signing key ${key.path} is not the key case ${sealed.caseId} was opened with`, { resource: key.path });
+      throw new CustodyError('E_LEDGER', `the signing key ${showGivenPath(key.path)} is not the key case ${showUntrusted(sealed.caseId)} was opened with`, { resource: key.path });
     }
     const objects = await caseObjects(caseDir, sealed);
     const done = copiedRecords(current.entries);
@@ -666,8 +666,8 @@ export async function fetchCase(store: ImmutableStore, dir: string): Promise<Fet
   // as such; only a temp folder that is already there can be another fetch's.
   const cannotCreate = (cause: unknown): CustodyError =>
     (cause as NodeJS.ErrnoException).code === 'EEXIST'
-      ? new CustodyError('E_INPUT', `cannot create ${temp} (${(cause as Error).message}): is another fetch running? remove it if not`, { cause, resource: temp })
-      : new CustodyError('E_INPUT', `cannot create the folder for --dir ${target} (${(cause as Error).message}): give a --dir this user can write`, { cause, resource: target });
+      ? new CustodyError('E_INPUT', `cannot create ${showGivenPath(temp)} (${showFsError(cause)}): is another fetch running? remove it if not`, { cause, resource: temp })
+      : new CustodyError('E_INPUT', `cannot create the folder for --dir ${showGivenPath(target)} (${showFsError(cause)}): give a --dir this user can write`, { cause, resource: target });
   const madeParent = await mkdir(dirname(target), { recursive: true }).catch((cause: unknown) => {
     throw cannotCreate(cause);
   });

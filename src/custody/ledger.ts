@@ -20,6 +20,7 @@ import { GENESIS_PREV, sealEntryLine } from './entry.js';
 import { closeFd, fdatasyncFd, openFd, sizeOfFd, truncateFd, writeAllFd } from './fs-util.js';
 import { deepFreeze, toJsonData } from './json-data.js';
 import type { SigningKey } from './signing-key.js';
+import { showFsError, showGivenPath } from './untrusted-text.js';
 
 export interface LedgerHead {
   seq: number;
@@ -122,7 +123,7 @@ export class Ledger {
     try {
       file = await (options.openFile ?? openLedgerFile)(options.path);
     } catch (cause) {
-      throw new CustodyError('E_LEDGER', `cannot open the ledger ${options.path}: ${(cause as Error).message}`, {
+      throw new CustodyError('E_LEDGER', `cannot open the ledger ${showGivenPath(options.path)}: ${showFsError(cause)}`, {
         cause,
         resource: options.path,
       });
@@ -139,7 +140,7 @@ export class Ledger {
   append(type: string, actor: string, data: Record<string, unknown> = {}, target?: string): Promise<LedgerEntry> {
     if (this.failure) return Promise.reject(this.failure);
     if (this.closing) {
-      return Promise.reject(new CustodyError('E_LEDGER', `the ledger ${this.path} is closed; ${type} was not recorded`));
+      return Promise.reject(new CustodyError('E_LEDGER', `the ledger ${showGivenPath(this.path)} is closed; ${type} was not recorded`));
     }
     let entry: LedgerEntry;
     let line: string;
@@ -251,7 +252,7 @@ export class Ledger {
         : `entries ${first.seq}..${last.seq} (${[...new Set(batch.map((q) => q.entry.type))].join(', ')}) were`;
     return new CustodyError(
       'E_LEDGER',
-      `cannot write the ledger ${this.path} (${(cause as Error).message}); ${what} not recorded and collection must stop`,
+      `cannot write the ledger ${showGivenPath(this.path)} (${showFsError(cause)}); ${what} not recorded and collection must stop`,
       { cause, resource: this.path },
     );
   }

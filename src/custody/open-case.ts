@@ -20,6 +20,7 @@ import { Ledger, type LedgerHead } from './ledger.js';
 import { buildManifest, signManifest, type Manifest } from './manifest.js';
 import { findUnrecordedFiles, readPreviousRun, RECOVERED_NOTE, tidyForResume } from './resume.js';
 import { refuseInsideCase, resolveSigningKey, type SigningKey } from './signing-key.js';
+import { showFsError, showGivenPath } from './untrusted-text.js';
 
 export { LEDGER_FILE } from './layout.js';
 export const TOOL_NAME = 'cloud-custody';
@@ -111,7 +112,7 @@ export async function openCase(options: OpenCaseOptions): Promise<CaseHandle> {
   else await refuseInsideCase(keysDir, caseDir, 'keysDir');
   const exists = await lstat(caseDir).then(
     (s) => {
-      if (!s.isDirectory()) throw new CustodyError('E_INPUT', `${caseDir} exists and is not a case folder`, { resource: caseDir });
+      if (!s.isDirectory()) throw new CustodyError('E_INPUT', `${showGivenPath(caseDir)} exists and is not a case folder`, { resource: caseDir });
       return true;
     },
     () => false,
@@ -119,12 +120,12 @@ export async function openCase(options: OpenCaseOptions): Promise<CaseHandle> {
   if (exists && !options.resume) {
     throw new CustodyError(
       'E_INPUT',
-      `case ${caseId} already exists in ${casesDir}; pass --resume to continue it, or choose another case id`,
+      `case ${caseId} already exists in ${showGivenPath(casesDir)}; pass --resume to continue it, or choose another case id`,
       { resource: caseDir },
     );
   }
   if (!exists && options.resume) {
-    throw new CustodyError('E_INPUT', `there is no case ${caseId} in ${casesDir} to resume (check the case id)`, {
+    throw new CustodyError('E_INPUT', `there is no case ${caseId} in ${showGivenPath(casesDir)} to resume (check the case id)`, {
       resource: caseDir,
     });
   }
@@ -138,11 +139,11 @@ export async function openCase(options: OpenCaseOptions): Promise<CaseHandle> {
       // A casesDir this user may not write in (permissions, a read-only mount) is configuration:
       // nothing was created, so it is not a ledger that stopped a collection (exit 5).
       if (code === 'EACCES' || code === 'EPERM' || code === 'EROFS') {
-        throw new CustodyError('E_CONFIG', `casesDir ${casesDir} does not let this user create the case folder ${caseId} (${(cause as Error).message}): give a casesDir this user can write in, or change its permissions`, { cause, resource: caseDir });
+        throw new CustodyError('E_CONFIG', `casesDir ${showGivenPath(casesDir)} does not let this user create the case folder ${caseId} (${showFsError(cause, casesDir)}): give a casesDir this user can write in, or change its permissions`, { cause, resource: caseDir });
       }
       throw new CustodyError(
         code === 'EEXIST' ? 'E_INPUT' : 'E_LEDGER',
-        `cannot create the case folder ${caseDir}: ${(cause as Error).message}`,
+        `cannot create the case folder ${showGivenPath(caseDir)}: ${showFsError(cause, casesDir)}`,
         { cause, resource: caseDir },
       );
     });
@@ -183,7 +184,7 @@ async function startRun(options: OpenCaseOptions, caseDir: string, keysDir: stri
     // The ledger is fine; the configuration points at the wrong key: bad configuration (exit 3).
     throw new CustodyError(
       'E_CONFIG',
-      `the signing key ${key.path} (fingerprint ${key.fingerprint}) is not the key this case was opened with (fingerprint ${previous.fingerprint}); resume with the key that signed the case`,
+      `the signing key ${showGivenPath(key.path)} (fingerprint ${key.fingerprint}) is not the key this case was opened with (fingerprint ${previous.fingerprint}); resume with the key that signed the case`,
       { resource: key.path },
     );
   }

@@ -15,6 +15,7 @@ import { LEDGER_FILE, MANIFEST_FILE, REPORT_FILES } from './layout.js';
 import { buildReportModel } from './report-model.js';
 import { realPathOfNearest } from './real-path.js';
 import { renderHtml, renderMarkdown } from './report-render.js';
+import { showFsError, showGivenPath } from './untrusted-text.js';
 import { verifyCase, type VerifyResult } from './verify.js';
 
 export interface ReportResult {
@@ -64,7 +65,7 @@ export async function renderReport(caseDir: string, options: { now?: Date; outDi
     else for (const file of files) await writeNewFile(file.path, file.text);
   } catch (cause) {
     if (isNotWritable(cause)) throw out === undefined ? notWritable(caseDir, cause) : outNotWritable(out, cause);
-    throw new CustodyError('E_INTERNAL', `cannot write the report in ${dir}: ${(cause as Error).message}`, {
+    throw new CustodyError('E_INTERNAL', `cannot write the report in ${showGivenPath(dir)}: ${showFsError(cause, dir)}`, {
       cause,
       resource: dir,
     });
@@ -83,8 +84,9 @@ async function elsewhere(caseDir: string, outDir: string): Promise<string | unde
   const within = relative(await realPathOfNearest(caseDir), real);
   if (within === '') return undefined;
   if (within !== '..' && !within.startsWith(`..${sep}`) && !isAbsolute(within)) {
-    const leads = real === out ? '' : ` (it leads to ${real})`;
-    throw new CustodyError('E_INPUT', `--out ${out}${leads} is inside the case folder ${caseDir}: a report there would change the case; give a folder outside it`, { resource: out });
+    // Where a symlink leads is whatever its target says.
+    const leads = real === out ? '' : ` (it leads to ${showGivenPath(real)})`;
+    throw new CustodyError('E_INPUT', `--out ${showGivenPath(out)}${leads} is inside the case folder ${showGivenPath(caseDir)}: a report there would change the case; give a folder outside it`, { resource: out });
   }
   return out;
 }
@@ -95,7 +97,7 @@ async function prepareOutDir(out: string): Promise<void> {
   for (const name of REPORT_FILES) {
     const path = join(out, name);
     if (await lstat(path).then(() => true, () => false)) {
-      throw new CustodyError('E_INPUT', `${path} already exists: a report never replaces a file outside the case folder; remove it or give another --out folder`, { resource: path });
+      throw new CustodyError('E_INPUT', `${showGivenPath(path)} already exists: a report never replaces a file outside the case folder; remove it or give another --out folder`, { resource: path });
     }
   }
 }
@@ -108,14 +110,14 @@ function isNotWritable(cause: unknown): boolean {
 function notWritable(caseDir: string, cause: unknown): CustodyError {
   return new CustodyError(
     'E_INPUT',
-    `cannot write the report into the case folder ${caseDir} (${(cause as NodeJS.ErrnoException).code ?? (cause as Error).message}: read-only media, or this user may not write there); ` +
+    `cannot write the report into the case folder ${showGivenPath(caseDir)} (${(cause as NodeJS.ErrnoException).code ?? showFsError(cause, caseDir)}: read-only media, or this user may not write there); ` +
       'give --out DIR to write report.md and report.html into another folder (the case folder is then only read)',
     { cause, resource: caseDir },
   );
 }
 
 function outNotWritable(out: string, cause: unknown): CustodyError {
-  return new CustodyError('E_CONFIG', `--out ${out} cannot be written into (${(cause as Error).message}); give a folder this user can write`, { cause, resource: out });
+  return new CustodyError('E_CONFIG', `--out ${showGivenPath(out)} cannot be written into (${showFsError(cause, out)}); give a folder this user can write`, { cause, resource: out });
 }
 
 /**

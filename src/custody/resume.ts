@@ -13,6 +13,7 @@ import { EVIDENCE_DIR, FILE_ENTRY_TYPES, LEDGER_FILE, LOCK_FILE, MANIFEST_FILE, 
 import type { LedgerHead } from './ledger.js';
 import { segmentProblem } from './names.js';
 import { fingerprintOf } from './signing-key.js';
+import { showFsError, showGivenPath, showUntrusted } from './untrusted-text.js';
 
 /** What a run that died before its first entry can leave in its case folder (evidence/ empty). */
 const EMPTY_CASE_NAMES: ReadonlySet<string> = new Set([LEDGER_FILE, LOCK_FILE, PARTIAL_DIR, EVIDENCE_DIR]);
@@ -34,7 +35,7 @@ export async function readPreviousRun(ledgerPath: string, caseDir: string): Prom
   if (what !== undefined) {
     throw new CustodyError(
       'E_INPUT',
-      `${ledgerPath} is not a regular file (it is ${what}): the case's ledger was replaced, so the case cannot be continued; nothing was changed (custody verify reports the same)`,
+      `${showGivenPath(ledgerPath)} is not a regular file (it is ${what}): the case's ledger was replaced, so the case cannot be continued; nothing was changed (custody verify reports the same)`,
       { resource: ledgerPath },
     );
   }
@@ -43,7 +44,7 @@ export async function readPreviousRun(ledgerPath: string, caseDir: string): Prom
     text = await readFile(ledgerPath, 'utf8');
   } catch (cause) {
     if ((cause as NodeJS.ErrnoException).code !== 'ENOENT') {
-      throw new CustodyError('E_LEDGER', `cannot read the ledger ${ledgerPath}: ${(cause as Error).message}`, { cause });
+      throw new CustodyError('E_LEDGER', `cannot read the ledger ${showGivenPath(ledgerPath)}: ${showFsError(cause, caseDir)}`, { cause });
     }
     text = '';
   }
@@ -51,18 +52,19 @@ export async function readPreviousRun(ledgerPath: string, caseDir: string): Prom
     // The earlier run died before its first entry; only an empty case can start over.
     const evidence = await readdir(join(caseDir, EVIDENCE_DIR)).catch(() => []);
     if (evidence.length > 0) {
-      throw new CustodyError('E_LEDGER', `case folder ${caseDir} holds evidence but no ledger; it cannot be resumed`, {
+      throw new CustodyError('E_LEDGER', `case folder ${showGivenPath(caseDir)} holds evidence but no ledger; it cannot be resumed`, {
         resource: ledgerPath,
       });
     }
     // Such a run leaves only its own names behind. Anything else is a folder this tool never
     // opened (or one whose ledger was removed): starting a case in it would mix its files into
     // the case.
+    // Names found on disk: any of them may hold an escape sequence or a newline.
     const foreign = (await readdir(caseDir)).filter((name) => !EMPTY_CASE_NAMES.has(name)).sort();
     if (foreign.length > 0) {
       throw new CustodyError(
         'E_INPUT',
-        `${caseDir} is not a case to resume: it has no ledger but holds ${foreign.slice(0, 3).join(', ')}${foreign.length > 3 ? ', …' : ''}; choose another case id`,
+        `${showGivenPath(caseDir)} is not a case to resume: it has no ledger but holds ${foreign.slice(0, 3).map(showUntrusted).join(', ')}${foreign.length > 3 ? ', …' : ''}; choose another case id`,
         { resource: caseDir },
       );
     }
@@ -78,7 +80,7 @@ export async function readPreviousRun(ledgerPath: string, caseDir: string): Prom
     );
   }
   const last = chain.entries[chain.entries.length - 1];
-  if (!chain.publicKey || !last) throw new CustodyError('E_LEDGER', `cannot resume: ${ledgerPath} pins no public key`);
+  if (!chain.publicKey || !last) throw new CustodyError('E_LEDGER', `cannot resume: ${showGivenPath(ledgerPath)} pins no public key`);
   return {
     entries: chain.entries,
     publicKey: chain.publicKey,

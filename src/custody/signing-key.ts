@@ -9,6 +9,7 @@ import { isAbsolute, join, relative, resolve, sep } from 'node:path';
 import { CustodyError } from '../core/errors.js';
 import { ensureConfiguredDir } from './configured-dir.js';
 import { realPathOfNearest } from './real-path.js';
+import { showFsError, showGivenPath } from './untrusted-text.js';
 
 export interface SigningKey {
   readonly privateKey: KeyObject;
@@ -60,7 +61,7 @@ export async function resolveSigningKey(options: ResolveSigningKeyOptions): Prom
   if (!allowCreate) {
     throw new CustodyError(
       'E_CONFIG',
-      `the signing key of case ${caseId} is missing (${path}); restore it, or pass the key that signed the case with signingKeyFile`,
+      `the signing key of case ${caseId} is missing (${showGivenPath(path)}); restore it, or pass the key that signed the case with signingKeyFile`,
       { resource: path },
     );
   }
@@ -76,7 +77,7 @@ export async function resolveSigningKey(options: ResolveSigningKeyOptions): Prom
       const raced = await readKeyFile(path, 'E_LEDGER');
       return describeKey(parsePrivateKey(raced, path), path, 'case', false);
     }
-    throw new CustodyError('E_CONFIG', `cannot write the case signing key ${path}: ${(cause as Error).message}`, {
+    throw new CustodyError('E_CONFIG', `cannot write the case signing key ${showGivenPath(path)}: ${showFsError(cause)}`, {
       cause,
       resource: path,
     });
@@ -87,7 +88,7 @@ export async function resolveSigningKey(options: ResolveSigningKeyOptions): Prom
 /** Wraps an in-memory private key (tests, automation holding its own key). */
 export function signingKeyFrom(privateKey: KeyObject, path = '(memory)'): SigningKey {
   if (privateKey.asymmetricKeyType !== 'ed25519') {
-    throw new CustodyError('E_CONFIG', `signing key ${path} is ${privateKey.asymmetricKeyType ?? 'not asymmetric'}, not Ed25519`);
+    throw new CustodyError('E_CONFIG', `signing key ${showGivenPath(path)} is ${privateKey.asymmetricKeyType ?? 'not asymmetric'}, not Ed25519`);
   }
   return describeKey(privateKey, path, 'file', false);
 }
@@ -192,7 +193,7 @@ function parsePrivateKey(pem: string, path: string): KeyObject {
   try {
     key = createPrivateKey({ key: pem, format: 'pem' });
   } catch (cause) {
-    throw new CustodyError('E_CONFIG', `signing key ${path} is not a readable PEM private key: ${(cause as Error).message}`, {
+    throw new CustodyError('E_CONFIG', `signing key ${showGivenPath(path)} is not a readable PEM private key: ${showFsError(cause)}`, {
       cause,
       resource: path,
     });
@@ -200,7 +201,7 @@ function parsePrivateKey(pem: string, path: string): KeyObject {
   if (key.asymmetricKeyType !== 'ed25519') {
     throw new CustodyError(
       'E_CONFIG',
-      `signing key ${path} is ${key.asymmetricKeyType ?? 'unknown'}, not Ed25519; create one with: openssl genpkey -algorithm ed25519 -out key.pem`,
+      `signing key ${showGivenPath(path)} is ${key.asymmetricKeyType ?? 'unknown'}, not Ed25519; create one with: openssl genpkey -algorithm ed25519 -out key.pem`,
       { resource: path },
     );
   }
@@ -214,7 +215,7 @@ async function readKeyFile(path: string, code: 'E_CONFIG' | 'E_LEDGER', missingO
     return await readFile(path, 'utf8');
   } catch (cause) {
     if (missingOk && (cause as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
-    throw new CustodyError(code, `cannot read signing key ${path}: ${(cause as Error).message}`, { cause, resource: path });
+    throw new CustodyError(code, `cannot read signing key ${showGivenPath(path)}: ${showFsError(cause)}`, { cause, resource: path });
   }
 }
 
@@ -224,10 +225,10 @@ export async function refuseInsideCase(path: string, caseDir: string, what: stri
   const real = await realPathOfNearest(path);
   const rel = relative(await realPathOfNearest(caseDir), real);
   if (rel === '' || (rel !== '..' && !rel.startsWith(`..${sep}`) && !isAbsolute(rel))) {
-    const leads = real === resolve(path) ? '' : ` (it leads to ${real})`;
+    const leads = real === resolve(path) ? '' : ` (it leads to ${showGivenPath(real)})`;
     throw new CustodyError(
       'E_CONFIG',
-      `${what} ${path}${leads} is inside the case folder ${caseDir}; keep signing keys outside it (the folder is handed to others)`,
+      `${what} ${showGivenPath(path)}${leads} is inside the case folder ${showGivenPath(caseDir)}; keep signing keys outside it (the folder is handed to others)`,
       { resource: path },
     );
   }

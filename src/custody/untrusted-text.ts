@@ -57,15 +57,26 @@ const UNSAFE = new RegExp(`[\\u0000-\\u001f]|${INVISIBLE.source}`, 'g');
  * name in the case folder may hold anything (an escape sequence, a newline, a direction
  * override): each path the error names is shown as untrusted text, relative to the case folder
  * as every path verify names, and whatever else the message holds has its control and invisible
- * characters escaped.
+ * characters escaped. Without `caseDir` (an error about a folder the configuration names, not
+ * about a case) the paths stay where Node put them, whole, with only those characters escaped.
  */
-export function showFsError(cause: unknown, caseDir: string): string {
+export function showFsError(cause: unknown, caseDir?: string): string {
   const error = cause as { path?: unknown; dest?: unknown };
   let message = cause instanceof Error ? cause.message : String(cause);
   for (const path of [error.path, error.dest]) {
-    if (typeof path === 'string' && path !== '') message = message.split(`'${path}'`).join(showCasePath(path, caseDir));
+    if (caseDir !== undefined && typeof path === 'string' && path !== '') message = message.split(`'${path}'`).join(showCasePath(path, caseDir));
   }
   return message.replace(UNSAFE, escapeCharacter);
+}
+
+/**
+ * A path this run was given or built from what it was given (casesDir, a case folder, `--out`)
+ * for a message: whole, as the user wrote it, when it holds no control or invisible character (a
+ * long path cut short would no longer say where), else quoted as {@link showUntrusted} quotes it,
+ * for a folder's name may come from anywhere.
+ */
+export function showGivenPath(path: string): string {
+  return new RegExp(UNSAFE.source).test(path) ? showUntrusted(path) : path;
 }
 
 /** `\u001b` for ESC: how JSON writes a character, as text that shows what it is. */
