@@ -3,6 +3,7 @@
  * and cluster data (pod and container names), so they are checked, never trusted.
  */
 import { CustodyError } from '../core/errors.js';
+import { quoteUntrusted, showUntrusted } from './untrusted-text.js';
 
 const MAX_SEGMENT_BYTES = 200;
 
@@ -10,7 +11,10 @@ const MAX_SEGMENT_BYTES = 200;
 export function validateSegment(value: string, what: string): string {
   const problem = segmentProblem(value);
   if (problem) {
-    throw new CustodyError('E_INPUT', `refused ${what} ${JSON.stringify(value)}: ${problem}`, { resource: value });
+    // Quoted as verify quotes untrusted text: a cloud chose the name, and a direction override
+    // or a credential in it must not reach a terminal or a log raw.
+    const shown = typeof value === 'string' ? (quoteUntrusted(value) ?? showUntrusted(value)) : String(value);
+    throw new CustodyError('E_INPUT', `refused ${what} ${shown}: ${problem}`, { resource: value });
   }
   return value;
 }

@@ -114,6 +114,14 @@ describe('evidence store', () => {
     expect(existsSync(join(kase.caseDir, 'evidence'))).toBe(false);
   });
 
+  it('a refused name is shown escaped: a direction override in it never reaches the message raw', async () => {
+    // A cloud chooses pod and container names; U+202E turns the rest of a terminal line around.
+    const error = await errorOf(kase.storeEvidence({ ...base, evidenceId: 'ev-1', name: 'gol.\u202etxt/../x', content: 'x' }));
+    expect(error.code).toBe('E_INPUT');
+    expect(error.message).not.toContain('\u202e');
+    expect(error.message).toContain('"gol.\\u202etxt/../x"');
+  });
+
   it('never overwrites evidence: different bytes under an existing name are refused and the original stays', async () => {
     await kase.storeEvidence({ ...base, name: 'web-0.log', content: 'original log' });
     const error = await errorOf(kase.storeEvidence({ ...base, name: 'web-0.log', content: 'rewritten log' }));
