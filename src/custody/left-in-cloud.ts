@@ -28,6 +28,16 @@ export interface LeftInCloudRow {
   awaits?: string;
 }
 
+/** How many rows there are, and how many of them no later entry took up (the report's summary line, `report --json`). */
+export interface LeftInCloudCount {
+  total: number;
+  stillLeft: number;
+}
+
+export function countLeftInCloud(rows: readonly LeftInCloudRow[]): LeftInCloudCount {
+  return { total: rows.length, stillLeft: rows.filter((r) => r.takenUp === undefined).length };
+}
+
 const LEFT_NOTES = ['leftInAws', 'leftInGcp', 'leftInAzure'] as const;
 
 /** The id fields a left note may carry, in the order the report lists them. */
