@@ -11,7 +11,7 @@
 import { describe, expect, it } from 'vitest';
 import { collectAzureTarget } from '../../../src/providers/azure/collect.js';
 import { parseAzureTarget } from '../../../src/providers/azure/targets.js';
-import { attachNewDataDisk, detachDataDisk } from '../../../src/lab/azure/scenario.js';
+import { attachNewDataDisk, detachDataDisk, LAB_STAGING_RG } from '../../../src/lab/azure/scenario.js';
 import type { AzureConfig } from '../../../src/providers/azure/config.js';
 import { cutAt, evidenceVersions, resumeCollected, useAzureFixture } from './fixture.js';
 
@@ -148,6 +148,29 @@ describe('Azure answers what an earlier run recorded made in another casing than
     const all = fx.cases.at(-1)!.entries();
     expect(all.filter((e) => e.type === 'restorepoint.completed')).toHaveLength(1);
     expect(all.filter((e) => e.type === 'artifact.recorded' && e.data.kind === 'azure-disk-restore-point')).toHaveLength(2);
+  });
+
+  it('the restore point a resume plans in another casing (the staging group as the config now spells it), whose read fails: the point the case asked for may still be there (leftInAzure), and no snapshots are taken beside it', async () => {
+    const caseId = 'IR-AZ-PRESENT-RP-CASING';
+    const first = await fx.openTestCase(caseId);
+    // The point's PUT was sent, and the run cut before Azure's answer reached the ledger.
+    await expect(collectAzureTarget(fx.run(cutAt(first, 'restorepoint.created')), parseAzureTarget(fx.lab.estate.ids.vm))).rejects.toMatchObject({ code: 'E_LEDGER' });
+    await first.release();
+    const requested = first.entries().find((e) => e.type === 'restorepoint.requested')!.data.restorePointId as string;
+
+    const again = await fx.openTestCase(caseId, true);
+    fx.lab.faults.push({ operation: 'restorePoints.get', status: 403, code: 'AuthorizationFailed', message: 'not authorized to read the restore point', times: 1 });
+    const outcome = await collectAzureTarget(fx.run(again, { stagingResourceGroup: LAB_STAGING_RG.toUpperCase() }), parseAzureTarget(fx.lab.estate.ids.vm));
+    const resumed = again.entries().slice(again.entries().findLastIndex((e) => e.type === 'case.resumed'));
+    const failed = resumed.filter((e) => e.type === 'step.failed' && e.data.step === 'restore-point');
+    expect(failed).toHaveLength(1);
+    // The same point, as ARM compares ids, in the casing this run planned it.
+    expect(failed[0]!.data.restorePointId).not.toBe(requested);
+    expect(String(failed[0]!.data.restorePointId).toLowerCase()).toBe(requested.toLowerCase());
+    expect(failed[0]!.data.leftInAzure).toEqual(expect.stringContaining('was asked for and may still be being made'));
+    expect(resumed.filter((e) => NEW_REQUESTS.includes(e.type))).toEqual([]);
+    expect(outcome.status, outcome.reason).toBe('partial');
+    await again.release();
   });
 
   it('the snapshots: they are the ones the ledger recorded made, and their completion and artefacts are not recorded a second time', async () => {
