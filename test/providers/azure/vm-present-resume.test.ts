@@ -239,6 +239,53 @@ describe('a disk detached from the VM since an earlier run preserved it', () => 
     expect(ofCase(caseId).restorePoints).toHaveLength(before.restorePoints.length);
   });
 
+  it.each([
+    ['the point carries it', false],
+    ['the point answered Failed now: the snapshot carries it', true],
+  ] as const)('asked for both ways (the restore point, and snapshots a later run took beside it), %s: the detached disk is carried once, and its disk.carried says it is detached as the attached disk\'s does not', async (_label, pointFailed) => {
+    const caseId = `IR-AZ-PRESENT-DETACHED-BOTH-${pointFailed ? 'FAILED' : 'MADE'}`;
+    const { ids } = fx.lab.estate;
+    await cutBeforeExport(caseId, false);
+    // A second run under per-disk consistency, whose read of the point found nothing (a 404).
+    fx.lab.faults.push({ operation: 'restorePoints.get', status: 404, code: 'NotFound', message: 'The Resource was not found.', times: 1 });
+    await cutBeforeExport(caseId, true, { consistency: 'per-disk' });
+    const before = ofCase(caseId);
+    expect(before.snapshots).toHaveLength(2);
+    const point = before.restorePoints[0]!;
+    point.failed = pointFailed;
+    detachDataDisk(fx.lab.estate, ids.vm, ids.vmDataDisk);
+
+    const resumed = await resumeCollected(fx, caseId);
+    expect(resumed.filter((e) => NEW_REQUESTS.includes(e.type))).toEqual([]);
+    const carried = resumed.filter((e) => e.type === 'disk.carried').map((e) => e.data);
+    expect(carried.map((d) => d.disk).sort()).toEqual([ids.vmOsDisk, ids.vmDataDisk].sort());
+    const data = carried.find((d) => d.disk === ids.vmDataDisk)!;
+    const [by, other] = pointFailed ? ['/snapshots/', point.id] : [point.id, '/snapshots/'];
+    expect(data).toMatchObject({ carried: expect.stringContaining(by), notCarried: expect.stringContaining(other), detached: true, reason: expect.stringContaining('no longer attached to the VM') });
+    expect(carried.find((d) => d.disk === ids.vmOsDisk)).not.toHaveProperty('detached');
+    expect(resumed.filter((e) => e.type === 'export.requested').map((e) => e.data.source)).toContain(data.carried);
+    expect(resumed.filter((e) => e.type === 'evidence.sealed')).toHaveLength(2);
+    expect(ofCase(caseId).snapshots).toEqual(before.snapshots);
+  });
+
+  it('asked for both ways, the snapshot recorded made and the restore point not (its run cut before its completion): the snapshot carries the detached disk, and disk.carried says it is detached', async () => {
+    const caseId = 'IR-AZ-PRESENT-DETACHED-BOTH-SNAP';
+    const { ids } = fx.lab.estate;
+    const first = await fx.openTestCase(caseId);
+    await expect(collectAzureTarget(fx.run(cutAt(first, 'restorepoint.completed')), parseAzureTarget(ids.vm))).rejects.toMatchObject({ code: 'E_LEDGER' });
+    await first.release();
+    fx.lab.faults.push({ operation: 'restorePoints.get', status: 404, code: 'NotFound', message: 'The Resource was not found.', times: 1 });
+    const second = await cutBeforeExport(caseId, true, { consistency: 'per-disk' });
+    const snapshot = second.find((e) => e.type === 'snapshot.requested' && e.data.disk === ids.vmDataDisk)!.data.snapshotId as string;
+    detachDataDisk(fx.lab.estate, ids.vm, ids.vmDataDisk);
+
+    const resumed = await resumeCollected(fx, caseId);
+    expect(resumed.filter((e) => NEW_REQUESTS.includes(e.type))).toEqual([]);
+    const data = resumed.filter((e) => e.type === 'disk.carried' && e.data.disk === ids.vmDataDisk).map((e) => e.data);
+    expect(data).toEqual([expect.objectContaining({ carried: snapshot, notCarried: expect.stringContaining('/restorePoints/'), detached: true, reason: expect.stringContaining('no longer attached to the VM') })]);
+    expect(resumed.filter((e) => e.type === 'export.requested').map((e) => e.data.source)).toContain(snapshot);
+  });
+
   it('the restore point asked for, the run cut before its completion reached the ledger: the disks its request named find the detached disk, whose disk restore point is carried once', async () => {
     const caseId = 'IR-AZ-PRESENT-DETACHED-UNCOMPLETED';
     const { ids } = fx.lab.estate;
