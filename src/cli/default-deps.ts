@@ -15,8 +15,8 @@ export function defaultDeps(): CliDeps {
     ...appServices(),
     preflight: (input) => REGISTRY.preflight({ config: input.config, targets: input.targets, scopes: input.scopes, ...(input.analyst ? { analyst: input.analyst } : {}) }),
     async renderReport(caseDir, options) {
-      const { markdown, html, verification, redactedFiles } = await renderReport(caseDir, options);
-      return { markdown, html, redactedFiles, verify: toVerifyOutcome(caseDir, verification) };
+      const { markdown, html, verification, redactedFiles, leftInCloud } = await renderReport(caseDir, options);
+      return { markdown, html, redactedFiles, leftInCloud, verify: toVerifyOutcome(caseDir, verification) };
     },
     startDemoLab,
     async verifyAgainst(caseDir, url, config) {

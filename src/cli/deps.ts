@@ -30,6 +30,8 @@ export interface ReportPaths {
   html: string;
   /** How many evidence files the report lists as stored redacted (absent: not counted). */
   redactedFiles?: number;
+  /** How many items the report's "Left in the cloud" lists, and how many are still left (absent: not counted). */
+  leftInCloud?: { total: number; stillLeft: number };
   /** The verification the report was rendered with (a failing case still gets a report). */
   verify?: VerifyOutcome;
 }

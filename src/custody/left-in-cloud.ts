@@ -28,12 +28,25 @@ export interface LeftInCloudRow {
   awaits?: string;
 }
 
+/** How many rows there are, and how many of them no later entry took up (the report's summary line, `report --json`). */
+export interface LeftInCloudCount {
+  total: number;
+  stillLeft: number;
+}
+
+export function countLeftInCloud(rows: readonly LeftInCloudRow[]): LeftInCloudCount {
+  return { total: rows.length, stillLeft: rows.filter((r) => r.takenUp === undefined).length };
+}
+
 const LEFT_NOTES = ['leftInAws', 'leftInGcp', 'leftInAzure'] as const;
 
 /** The id fields a left note may carry, in the order the report lists them. */
-const ID_FIELDS = ['snapshotName', 'snapshotId', 'restorePointId', 'volumeId', 'disk', 'source', 'blob', 'copyId', 'grantExpiresOn'];
+const ID_FIELDS = ['snapshotName', 'snapshotId', 'copySnapshotId', 'restorePointId', 'volumeId', 'disk', 'source', 'blob', 'copyId', 'grantExpiresOn'];
 
-/** An AWS copy step records its source as `snapshotId`; the copy it left is named by its note. */
+/**
+ * An AWS copy step records its source as `snapshotId`; the copy it left is named by its note, and
+ * by `copySnapshotId` in entries written since that field was (older ones lack it).
+ */
 const AWS_COPY_ROLE: Readonly<Record<string, string>> = { reencrypt: 'reencrypted', 'forensics-copy': 'forensics' };
 
 /** What an entry that takes a note up records of the thing's state, by cloud. */
@@ -62,7 +75,9 @@ function ruleFor(entry: LedgerEntry): Rule | undefined {
   if (d.leftInAws !== undefined) {
     if (step === 'wait-snapshot') return { by: SNAPSHOT_TAKEN, names: (later, left) => same(later.snapshotId, left.snapshotId) };
     const role = step ? AWS_COPY_ROLE[step] : undefined;
-    // Found again by the case's tags: the adoption names the copy's source and role, as the step did.
+    // The copy's own id, where the entry records it: only the adoption of that very copy takes it up.
+    if (role && typeof d.copySnapshotId === 'string') return { by: { 'snapshot.adopted': 'adopted' }, names: (later, left) => same(later.snapshotId, left.copySnapshotId) };
+    // Without it, found again by the case's tags: the adoption names the copy's source and role, as the step did.
     if (role) return { by: { 'snapshot.adopted': 'adopted' }, names: (later, left) => later.role === role && same(later.sourceSnapshotId, left.snapshotId), shows: ['snapshotId'] };
     return undefined;
   }

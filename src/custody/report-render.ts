@@ -5,7 +5,7 @@
  * escaped for the format it lands in: Markdown escapes for report.md, HTML entities for report.html.
  */
 import type { ClockRow, RedactionRow, ReportModel } from './report-model.js';
-import type { LeftInCloudRow } from './left-in-cloud.js';
+import { countLeftInCloud, type LeftInCloudRow } from './left-in-cloud.js';
 import { WHOLE_SELECTOR, type SelectorSearchRow } from './selector-searches.js';
 import { clockOffsetWords, clockWithinASecond } from '../core/clock-offset.js';
 
@@ -231,9 +231,9 @@ function sectionsOf(model: ReportModel): Section[] {
 
 /** The summary's line on what was left in the cloud; none when the ledger records nothing left. */
 function leftInCloudSummary(rows: readonly LeftInCloudRow[]): Prose[] {
-  if (rows.length === 0) return [];
-  const left = rows.filter((r) => r.takenUp === undefined).length;
-  const taken = rows.length - left;
+  const { total, stillLeft: left } = countLeftInCloud(rows);
+  if (total === 0) return [];
+  const taken = total - left;
   return [
     prose`Left in the cloud: ${String(left)} item${left === 1 ? '' : 's'} the case did not collect, as the ledger last records them${taken > 0 ? `; ${taken} taken up by later entries` : ''} (see Left in the cloud)`,
   ];

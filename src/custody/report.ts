@@ -12,6 +12,7 @@ import { parseEntryLine } from './entry.js';
 import { assertCaseFolder } from './case-folder.js';
 import { ensureConfiguredDir } from './configured-dir.js';
 import { LEDGER_FILE, MANIFEST_FILE, REPORT_FILES } from './layout.js';
+import { countLeftInCloud, type LeftInCloudCount } from './left-in-cloud.js';
 import { buildReportModel } from './report-model.js';
 import { realPathOfNearest } from './real-path.js';
 import { renderHtml, renderMarkdown } from './report-render.js';
@@ -25,6 +26,8 @@ export interface ReportResult {
   verification: VerifyResult;
   /** How many evidence files the report lists as stored redacted (its "Redacted descriptions"). */
   redactedFiles: number;
+  /** How many items its "Left in the cloud" section lists, and how many no later entry took up. */
+  leftInCloud: LeftInCloudCount;
 }
 
 /**
@@ -70,7 +73,7 @@ export async function renderReport(caseDir: string, options: { now?: Date; outDi
       resource: dir,
     });
   }
-  return { markdown, html, verification, redactedFiles: model.redactions.length };
+  return { markdown, html, verification, redactedFiles: model.redactions.length, leftInCloud: countLeftInCloud(model.leftInCloud) };
 }
 
 /**

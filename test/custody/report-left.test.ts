@@ -99,6 +99,26 @@ describe('report: left in the cloud', () => {
     expect(markdown).toContain('- Left in the cloud: 1 item the case did not collect, as the ledger last records them; 5 taken up by later entries (see Left in the cloud)');
   });
 
+  it("takes a copy step's note up by the copy's own id (copySnapshotId) when the entry records it", async () => {
+    const kase = await openCase(caseOptions(scratch));
+    const reCut = await kase.record('step.failed', { step: 'reencrypt', volumeId: 'vol-0123', snapshotId: 'snap-0src', copySnapshotId: 'snap-0re', error: { code: 'E_CLOUD', message: 'stopped' }, leftInAws: leftInCloud('snapshot snap-0re') }, INSTANCE);
+    const fCut = await kase.record('step.failed', { step: 'forensics-copy', volumeId: 'vol-0123', snapshotId: 'snap-0re', copySnapshotId: 'snap-0fcopy', error: { code: 'E_CLOUD', message: 'stopped' }, leftInAws: leftInCloud('snapshot snap-0fcopy') }, INSTANCE);
+    await kase.record('case.resumed', { analyst: 'alice@example.org' });
+    // Another copy of the same source and role (not the one this entry left) takes nothing up.
+    await kase.record('snapshot.adopted', { snapshotId: 'snap-0other', volumeId: 'vol-0123', role: 'reencrypted', state: 'completed', sourceSnapshotId: 'snap-0src' }, INSTANCE);
+    const reAdopted = await kase.record('snapshot.adopted', { snapshotId: 'snap-0re', volumeId: 'vol-0123', role: 'reencrypted', state: 'completed', sourceSnapshotId: 'snap-0src' }, INSTANCE);
+    // The forensics copy adopted by its own id, whatever source the adoption records.
+    const fAdopted = await kase.record('snapshot.adopted', { snapshotId: 'snap-0fcopy', volumeId: 'vol-0123', role: 'forensics', state: 'pending' }, INSTANCE);
+    await kase.close({});
+    const markdown = await readFile((await renderReport(kase.caseDir)).markdown, 'utf8');
+    const section = sectionOf(markdown, 'Left in the cloud');
+    const lastCell = (seq: number) => rowsOf(section, `| ${seq} |`).map((row) => row.split(' | ').at(-1));
+
+    expect(rowsOf(section, `| ${reCut.seq} |`)[0]).toContain("| reencrypt | snapshotId=snap-0src (the copy's source), copySnapshotId=snap-0re, volumeId=vol-0123 | snapshot snap-0re was asked for");
+    expect(lastCell(reCut.seq)).toEqual([`adopted in entry ${reAdopted.seq} (snapshot.adopted, state completed) |`]);
+    expect(lastCell(fCut.seq)).toEqual([`adopted in entry ${fAdopted.seq} (snapshot.adopted, state pending) |`]);
+  });
+
   it('escapes what the ledger says in both formats', async () => {
     const kase = await openCase(caseOptions(scratch));
     const hostile = 'snap-<img src=x onerror=alert(1)>|[x](javascript:alert(2))\n# pwned';

@@ -204,6 +204,19 @@ function leftInAws(snapshotId: () => string | undefined): FailureFields {
   };
 }
 
+/**
+ * A copy step's `onFailure`: its entry's `snapshotId` is the copy's source (what the step is
+ * about), so the copy EC2 accepted, `copyId()` once it exists, is named in `copySnapshotId` — for
+ * any failure, as the copy exists whatever ended its step — beside `leftInAws` when its wait was cut.
+ */
+function copyLeftInAws(copyId: () => string | undefined): FailureFields {
+  const left = leftInAws(copyId);
+  return (error) => {
+    const id = copyId();
+    return id ? { copySnapshotId: id, ...left(error) } : undefined;
+  };
+}
+
 function alreadyLocked(run: TargetRun, snapshotId: string): boolean {
   return historyOf(run.recorder)
     .derived('aws.lockedSnapshots', () => new Set<string>(), (locked, e) => {
@@ -341,7 +354,7 @@ export async function runVolumeChain(run: TargetRun, chain: SourceSnapshot, shar
           });
         },
         extra,
-        leftInAws(() => cloudIds.reencryptedSnapshotId),
+        copyLeftInAws(() => cloudIds.reencryptedSnapshotId),
       );
       if (!reencrypted.ok) return failed;
       shareable = reencrypted.value;
@@ -385,7 +398,7 @@ export async function runVolumeChain(run: TargetRun, chain: SourceSnapshot, shar
           });
         },
         { volumeId: chain.volumeId, snapshotId: shareable.snapshotId },
-        leftInAws(() => cloudIds.forensicsSnapshotId),
+        copyLeftInAws(() => cloudIds.forensicsSnapshotId),
       );
       if (!copied.ok) return failed;
       cloudIds.forensicsSnapshotId = copied.value.snapshotId;

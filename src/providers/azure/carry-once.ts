@@ -56,6 +56,14 @@ export interface CarryChoice {
   reason: string;
 }
 
+/** Why a disk earlier runs of the case asked for is carried though this run does not describe it. */
+export const DETACHED = 'the disk is no longer attached to the VM (detached since an earlier run of the case preserved it, or asked to)';
+
+/** `choice` (carryOnce's) for a disk detached since: `disk.carried` says so, as for a disk asked for one way. */
+export function detachedChoice(choice: CarryChoice): CarryChoice {
+  return { ...choice, detached: true, reason: `${choice.reason}; ${DETACHED}` };
+}
+
 /** Which of the two each disk asked for both ways is carried through by, and why (`choices`, for recordCarried). */
 export function carryOnce(
   recorder: CaseRecorder,
@@ -130,12 +138,9 @@ function carriedBefore(recorder: CaseRecorder, target: string, evidenceId: strin
  */
 export function carriedInstead(choice: CarryChoice, why: string): CarryChoice {
   if (!choice.notCarried) return choice;
-  return {
-    ...choice,
-    carried: choice.notCarried,
-    notCarried: choice.carried,
-    reason: `earlier runs of the case asked for both; ${choice.carried} was to carry the disk's evidence, but ${why}: ${choice.notCarried} carries it instead. ${choice.carried} is left in Azure as it is, not exported`,
-  };
+  const reason = `earlier runs of the case asked for both; ${choice.carried} was to carry the disk's evidence, but ${why}: ${choice.notCarried} carries it instead. ${choice.carried} is left in Azure as it is, not exported`;
+  // A detached disk's choice keeps saying so, whichever carries it.
+  return { ...choice, carried: choice.notCarried, notCarried: choice.carried, reason: choice.detached ? `${reason}; ${DETACHED}` : reason };
 }
 
 /**

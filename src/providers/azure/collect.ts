@@ -25,7 +25,7 @@ import { describeDisk, describeNics, describeVm, type DiskFacts, type VmFacts } 
 import { diskLedger, earlierSnapshotRequests, type DiskLedgerState, type EarlierSnapshotRequest } from './disk-ledger.js';
 import { exportSources, snapshotExportSource, type ExportSource } from './export.js';
 import { earlierRestorePointRequest, findKeptRestorePoint } from './kept-restore-point.js';
-import { carriedInstead, carryEarlierRuns, carryOnce, detachedSince, EARLIER_SNAPSHOTS, earlierSnapshotsOf, recordCarried, type CarryChoice, type KeptPoint } from './carry-once.js';
+import { carriedInstead, carryEarlierRuns, carryOnce, DETACHED, detachedChoice, detachedSince, EARLIER_SNAPSHOTS, earlierSnapshotsOf, recordCarried, type CarryChoice, type KeptPoint } from './carry-once.js';
 import { restorePointUnsupported, takeRestorePoint } from './restore-point.js';
 import { resourceKey, sameResource } from './resource-id.js';
 import { awaitSnapshots, planSnapshot, requestSnapshots, type SnapshotState } from './snapshots.js';
@@ -194,7 +194,7 @@ export async function collectAzureTarget(ctx: AzureRunContext, target: AzureTarg
       if (left) {
         detachedOwn.push(left.disk);
         resultOf(evidenceId).described = historyOf(recorder).storedName(evidenceId, 'disk.json') !== undefined;
-        const reason = `the disk is no longer attached to the VM (detached since an earlier run of the case preserved it, or asked to): what that run asked for is carried through, nothing new is asked of a disk that left the VM`;
+        const reason = `${DETACHED}: what that run asked for is carried through, nothing new is asked of a disk that left the VM`;
         // Asked both ways: carryOnce names which is carried, and says why.
         if (left.asked.length === 1 && !left.inPoint) choices.push({ disk: disk.id, evidenceId, carried: left.asked[0]!, detached: true, reason });
         else if (left.asked.length === 0 && left.inPoint) detachedInPoint.push({ disk: disk.id, evidenceId, detached: true, reason });
@@ -249,7 +249,10 @@ export async function collectAzureTarget(ctx: AzureRunContext, target: AzureTarg
     const carrying = vmFacts && own.length > 0 ? await carryEarlierRuns(recorder, clients, label, evidenceIdOf, kept) : undefined;
     if (carrying) {
       keptPoint = carrying.point;
-      choices.push(...carrying.choices);
+      // A detached disk asked for both ways: carryOnce says which carries it, and disk.carried
+      // says it is detached as it does for a disk asked for one way.
+      const detachedIds = new Set(detachedOwn.map(evidenceIdOf));
+      choices.push(...carrying.choices.map((c) => (detachedIds.has(c.evidenceId) ? detachedChoice(c) : c)));
       if (carrying.pointLeft) {
         pointLeft = carrying.pointLeft.reason;
         for (const disk of carrying.pointLeft.disks) diskProblem(evidenceIdOf(disk), `disk ${disk.id}: ${carrying.pointLeft.reason}`, true);
@@ -297,7 +300,8 @@ export async function collectAzureTarget(ctx: AzureRunContext, target: AzureTarg
     // snapshots earlier runs asked for (adopted, never requested). A VM still there carries the
     // same way what earlier runs asked for (carry-once.ts).
     if (vmGone || carrying) {
-      const viaPoint = described.filter((d) => keptPoint?.disks.some((k) => evidenceIdOf(k) === evidenceIdOf(d)));
+      // Every disk this run preserves (a detached one too: carried, not described again).
+      const viaPoint = kept.filter((d) => keptPoint?.disks.some((k) => evidenceIdOf(k) === evidenceIdOf(d)));
       bySnapshot = carrying ? carrying.bySnapshot : described.filter((d) => !viaPoint.includes(d));
       let snapshotsWhy = carrying?.snapshotsWhy;
       sources = [];

@@ -15,19 +15,20 @@ import type { AzureClients } from './clients.js';
 import type { DiskFacts } from './describe.js';
 import { at, obj, str } from './raw.js';
 import { diskRestorePointsOf, refusedOutright, type FoundRestorePoint } from './restore-point.js';
-import { parseResourceId } from './resource-id.js';
+import { parseResourceId, sameRecordedResource } from './resource-id.js';
 
 /**
  * The restore point the case's ledger says an earlier run asked for `target`, by its id; none
  * where the ledger shows Azure refused that request outright (its PUT answered 4xx, and the run
- * fell back to snapshots): that point was never made, so there is nothing to look for.
+ * fell back to snapshots): that point was never made, so there is nothing to look for. The
+ * refusal's id is compared as ARM compares ids (case-insensitively), as every recorded id is.
  */
 export function earlierRestorePointRequest(recorder: CaseRecorder, target: string): string | undefined {
   const history = historyOf(recorder);
   const requested = history.about('restorepoint.requested', target).at(-1);
   const pointId = requested?.data.restorePointId;
   if (typeof pointId !== 'string') return undefined;
-  const refused = history.about('step.failed', target).some((e) => e.seq > requested!.seq && e.data.step === 'restore-point' && e.data.restorePointId === pointId && wasRefused(e.data));
+  const refused = history.about('step.failed', target).some((e) => e.seq > requested!.seq && e.data.step === 'restore-point' && sameRecordedResource(e.data.restorePointId, pointId) && wasRefused(e.data));
   return refused ? undefined : pointId;
 }
 

@@ -142,8 +142,9 @@ export async function takeRestorePoint(
   let answeredBy: string[] = [];
   let adopted = false;
   // Whether Azure may be making the point: once it is found, or its PUT is sent; a resume's
-  // failed first read of a point an earlier run of the case asked for counts the same.
-  let mayExist = historyOf(recorder).about('restorepoint.requested', vm.id).some((e) => e.data.restorePointId === pointId);
+  // failed first read of a point an earlier run of the case asked for counts the same (the id as
+  // ARM compares it: this run may plan it in another casing, as its config now spells a group).
+  let mayExist = historyOf(recorder).about('restorepoint.requested', vm.id).some((e) => sameRecordedResource(e.data.restorePointId, pointId));
   // Azure's answer to the point's PUT was a refusal (4xx): nothing is being made.
   let refused = false;
   try {

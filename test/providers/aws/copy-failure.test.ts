@@ -36,5 +36,10 @@ describe('a forensics copy that fails', () => {
     expect(outcome.reason).toContain(`re-encrypted ${artifact!.cloudIds.reencryptedSnapshotId}`);
     expect(outcome.error).toMatchObject({ code: 'E_ACCESS_DENIED', action: 'ec2:CopySnapshot' });
     expect(outcome.evidenceIds).toContain(artifact!.evidenceId);
+    // EC2 accepted no forensics copy: the failed step names none.
+    const failed = kase.log.filter((e) => e.type === 'step.failed' && e.data.step === 'forensics-copy');
+    expect(failed).toHaveLength(1);
+    expect(failed[0]!.data).not.toHaveProperty('copySnapshotId');
+    expect(failed[0]!.data).not.toHaveProperty('leftInAws');
   });
 });

@@ -119,7 +119,7 @@ describe('AWS: a source-snapshot wait cut short', () => {
 });
 
 describe('AWS: a copy wait cut short', () => {
-  it('a re-encryption copy EC2 accepted is left in AWS (leftInAws on reencrypt), the target is partial; a resume adopts that copy, none requested again', async () => {
+  it('a re-encryption copy EC2 accepted is left in AWS (leftInAws and copySnapshotId on reencrypt), the target is partial; a resume adopts that copy, none requested again', async () => {
     const host = addInstance(world.lab.state, ACCOUNT, REGION, {
       tags: { Name: 'copycut', ...TAGGED },
       // aws/ebs cannot be shared: the chain re-encrypts under the shareable key first.
@@ -145,6 +145,9 @@ describe('AWS: a copy wait cut short', () => {
     const cut = entries.filter((e) => e.type === 'step.failed' && CHAIN_STEPS.has(e.data.step as string));
     expect(cut.map((e) => e.data.step)).toEqual(['reencrypt']);
     expect(cut[0]!.data.leftInAws).toBe(left(copies[0]));
+    // The step is about the copy's source; the copy EC2 accepted is named in a field of its own.
+    const source = entries.find((e) => e.type === 'snapshot.copied')!.data.sourceSnapshotId;
+    expect(cut[0]!.data).toMatchObject({ snapshotId: source, copySnapshotId: copies[0] });
     expect(outcome.status, outcome.reason).toBe('partial');
     expect(outcome.reason).toContain(left(copies[0]));
     expect(outcome.reason!.match(/continues|adopt/g)).toEqual(['adopt']);

@@ -11,7 +11,7 @@
 import { describe, expect, it } from 'vitest';
 import { collectAzureTarget } from '../../../src/providers/azure/collect.js';
 import { parseAzureTarget } from '../../../src/providers/azure/targets.js';
-import { attachNewDataDisk, detachDataDisk } from '../../../src/lab/azure/scenario.js';
+import { attachNewDataDisk, detachDataDisk, LAB_STAGING_RG } from '../../../src/lab/azure/scenario.js';
 import type { AzureConfig } from '../../../src/providers/azure/config.js';
 import { cutAt, evidenceVersions, resumeCollected, useAzureFixture } from './fixture.js';
 
@@ -150,6 +150,29 @@ describe('Azure answers what an earlier run recorded made in another casing than
     expect(all.filter((e) => e.type === 'artifact.recorded' && e.data.kind === 'azure-disk-restore-point')).toHaveLength(2);
   });
 
+  it('the restore point a resume plans in another casing (the staging group as the config now spells it), whose read fails: the point the case asked for may still be there (leftInAzure), and no snapshots are taken beside it', async () => {
+    const caseId = 'IR-AZ-PRESENT-RP-CASING';
+    const first = await fx.openTestCase(caseId);
+    // The point's PUT was sent, and the run cut before Azure's answer reached the ledger.
+    await expect(collectAzureTarget(fx.run(cutAt(first, 'restorepoint.created')), parseAzureTarget(fx.lab.estate.ids.vm))).rejects.toMatchObject({ code: 'E_LEDGER' });
+    await first.release();
+    const requested = first.entries().find((e) => e.type === 'restorepoint.requested')!.data.restorePointId as string;
+
+    const again = await fx.openTestCase(caseId, true);
+    fx.lab.faults.push({ operation: 'restorePoints.get', status: 403, code: 'AuthorizationFailed', message: 'not authorized to read the restore point', times: 1 });
+    const outcome = await collectAzureTarget(fx.run(again, { stagingResourceGroup: LAB_STAGING_RG.toUpperCase() }), parseAzureTarget(fx.lab.estate.ids.vm));
+    const resumed = again.entries().slice(again.entries().findLastIndex((e) => e.type === 'case.resumed'));
+    const failed = resumed.filter((e) => e.type === 'step.failed' && e.data.step === 'restore-point');
+    expect(failed).toHaveLength(1);
+    // The same point, as ARM compares ids, in the casing this run planned it.
+    expect(failed[0]!.data.restorePointId).not.toBe(requested);
+    expect(String(failed[0]!.data.restorePointId).toLowerCase()).toBe(requested.toLowerCase());
+    expect(failed[0]!.data.leftInAzure).toEqual(expect.stringContaining('was asked for and may still be being made'));
+    expect(resumed.filter((e) => NEW_REQUESTS.includes(e.type))).toEqual([]);
+    expect(outcome.status, outcome.reason).toBe('partial');
+    await again.release();
+  });
+
   it('the snapshots: they are the ones the ledger recorded made, and their completion and artefacts are not recorded a second time', async () => {
     const caseId = 'IR-AZ-PRESENT-SNAP-CASING';
     await cutBeforeExport(caseId, false, { consistency: 'per-disk' });
@@ -214,6 +237,53 @@ describe('a disk detached from the VM since an earlier run preserved it', () => 
     // Nothing new, nothing deleted.
     expect(ofCase(caseId).snapshots).toEqual(before.snapshots);
     expect(ofCase(caseId).restorePoints).toHaveLength(before.restorePoints.length);
+  });
+
+  it.each([
+    ['the point carries it', false],
+    ['the point answered Failed now: the snapshot carries it', true],
+  ] as const)('asked for both ways (the restore point, and snapshots a later run took beside it), %s: the detached disk is carried once, and its disk.carried says it is detached as the attached disk\'s does not', async (_label, pointFailed) => {
+    const caseId = `IR-AZ-PRESENT-DETACHED-BOTH-${pointFailed ? 'FAILED' : 'MADE'}`;
+    const { ids } = fx.lab.estate;
+    await cutBeforeExport(caseId, false);
+    // A second run under per-disk consistency, whose read of the point found nothing (a 404).
+    fx.lab.faults.push({ operation: 'restorePoints.get', status: 404, code: 'NotFound', message: 'The Resource was not found.', times: 1 });
+    await cutBeforeExport(caseId, true, { consistency: 'per-disk' });
+    const before = ofCase(caseId);
+    expect(before.snapshots).toHaveLength(2);
+    const point = before.restorePoints[0]!;
+    point.failed = pointFailed;
+    detachDataDisk(fx.lab.estate, ids.vm, ids.vmDataDisk);
+
+    const resumed = await resumeCollected(fx, caseId);
+    expect(resumed.filter((e) => NEW_REQUESTS.includes(e.type))).toEqual([]);
+    const carried = resumed.filter((e) => e.type === 'disk.carried').map((e) => e.data);
+    expect(carried.map((d) => d.disk).sort()).toEqual([ids.vmOsDisk, ids.vmDataDisk].sort());
+    const data = carried.find((d) => d.disk === ids.vmDataDisk)!;
+    const [by, other] = pointFailed ? ['/snapshots/', point.id] : [point.id, '/snapshots/'];
+    expect(data).toMatchObject({ carried: expect.stringContaining(by), notCarried: expect.stringContaining(other), detached: true, reason: expect.stringContaining('no longer attached to the VM') });
+    expect(carried.find((d) => d.disk === ids.vmOsDisk)).not.toHaveProperty('detached');
+    expect(resumed.filter((e) => e.type === 'export.requested').map((e) => e.data.source)).toContain(data.carried);
+    expect(resumed.filter((e) => e.type === 'evidence.sealed')).toHaveLength(2);
+    expect(ofCase(caseId).snapshots).toEqual(before.snapshots);
+  });
+
+  it('asked for both ways, the snapshot recorded made and the restore point not (its run cut before its completion): the snapshot carries the detached disk, and disk.carried says it is detached', async () => {
+    const caseId = 'IR-AZ-PRESENT-DETACHED-BOTH-SNAP';
+    const { ids } = fx.lab.estate;
+    const first = await fx.openTestCase(caseId);
+    await expect(collectAzureTarget(fx.run(cutAt(first, 'restorepoint.completed')), parseAzureTarget(ids.vm))).rejects.toMatchObject({ code: 'E_LEDGER' });
+    await first.release();
+    fx.lab.faults.push({ operation: 'restorePoints.get', status: 404, code: 'NotFound', message: 'The Resource was not found.', times: 1 });
+    const second = await cutBeforeExport(caseId, true, { consistency: 'per-disk' });
+    const snapshot = second.find((e) => e.type === 'snapshot.requested' && e.data.disk === ids.vmDataDisk)!.data.snapshotId as string;
+    detachDataDisk(fx.lab.estate, ids.vm, ids.vmDataDisk);
+
+    const resumed = await resumeCollected(fx, caseId);
+    expect(resumed.filter((e) => NEW_REQUESTS.includes(e.type))).toEqual([]);
+    const data = resumed.filter((e) => e.type === 'disk.carried' && e.data.disk === ids.vmDataDisk).map((e) => e.data);
+    expect(data).toEqual([expect.objectContaining({ carried: snapshot, notCarried: expect.stringContaining('/restorePoints/'), detached: true, reason: expect.stringContaining('no longer attached to the VM') })]);
+    expect(resumed.filter((e) => e.type === 'export.requested').map((e) => e.data.source)).toContain(snapshot);
   });
 
   it('the restore point asked for, the run cut before its completion reached the ledger: the disks its request named find the detached disk, whose disk restore point is carried once', async () => {
