@@ -26,7 +26,7 @@ import { Ledger } from './ledger.js';
 import { collectEvidenceItems, type Manifest } from './manifest.js';
 import { segmentProblem } from './names.js';
 import { evidenceRecordProblem } from './evidence-record.js';
-import { showFsError, showGivenPath, showUntrusted } from './untrusted-text.js';
+import { quoteUntrusted, showFsError, showGivenPath, showUntrusted } from './untrusted-text.js';
 import { credentialText } from './credential-guard.js';
 import { withoutUrlCredentials } from '../core/url-credentials.js';
 import type { Problem } from './problems.js';
@@ -699,7 +699,7 @@ export async function fetchCase(store: ImmutableStore, dir: string): Promise<Fet
       const parts = file.path.split('/');
       // Paths come from a downloaded ledger: never let one point outside the folder.
       if (parts.length !== 3 || parts[0] !== EVIDENCE_DIR || parts.slice(1).some((p) => segmentProblem(p) !== undefined)) {
-        throw new CustodyError('E_VERIFY', `the copied ledger names an unsafe evidence path ${JSON.stringify(file.path)}`, { resource: file.path });
+        throw new CustodyError('E_VERIFY', `the copied ledger names an unsafe evidence path ${quoteUntrusted(file.path) ?? showUntrusted(file.path)}`, { resource: file.path });
       }
       await fetchOne(file.path);
     }
