@@ -20,11 +20,14 @@ const SIGNING_PARAMETERS = 'sig|signature|x-amz-signature|x-amz-security-token|x
 // quotes a URL it was given may.
 const PARAMETER_START = '(?:[?&]|&amp;|\\\\u0026|%26|%3F)';
 
-/** A signing parameter with its value (the value is group 2), as `SIGNED_QUERY` finds one. */
-const SIGNED_PARAMETER_ALL = new RegExp(`(${PARAMETER_START}(?:${SIGNING_PARAMETERS})(?:=|%3D))([^&#\\s"'<>]+)`, 'gi');
-
-/** What an earlier mask left in place of a token (src/providers/aws/call-aws.ts): no value to cut. */
+/** What an earlier mask left in place of a token (src/providers/aws/call-aws.ts): as a whole value, nothing to cut. */
 const EARLIER_MASK = '[not kept]';
+
+/**
+ * A signing parameter with its value (the value is group 2), as `SIGNED_QUERY` finds one. A value
+ * that starts with {@link EARLIER_MASK} runs on through its space, so the mask is seen whole.
+ */
+const SIGNED_PARAMETER_ALL = new RegExp(`(${PARAMETER_START}(?:${SIGNING_PARAMETERS})(?:=|%3D))(\\[not kept\\][^&#\\s"'<>]*|[^&#\\s"'<>]+)`, 'gi');
 
 const OPENING: Readonly<Record<string, string>> = { ')': '(', ']': '[', '}': '{' };
 
@@ -46,8 +49,8 @@ function valueLength(value: string): number {
 
 /** `text` with every signing parameter's value replaced by `marker`. */
 function cutSigningValues(text: string, marker: string): string {
-  return text.replace(SIGNED_PARAMETER_ALL, (all: string, name: string, value: string, offset: number) => {
-    if (text.startsWith(EARLIER_MASK, offset + name.length)) return all;
+  return text.replace(SIGNED_PARAMETER_ALL, (all: string, name: string, value: string) => {
+    if (value === EARLIER_MASK) return all;
     return `${name}${marker}${value.slice(valueLength(value))}`;
   });
 }

@@ -104,6 +104,8 @@ describe('signed URLs', () => {
     );
     // A token an earlier mask replaced stays whole.
     expect(withoutUrlCredentials('x-amz-security-token=[not kept] &X-Amz-Security-Token=[not kept]')).toBe('x-amz-security-token=[not kept] &X-Amz-Security-Token=[not kept]');
+    // Only the marker itself: a value that merely starts with it is cut.
+    expect(withoutUrlCredentials('https://x.example/t?a=1&access_token=[not kept]SECRET')).not.toContain('SECRET');
   });
 
   it('a URL with a password and no user name (redis://:password@host) is found and cut', () => {
