@@ -20,11 +20,40 @@ const SIGNING_PARAMETERS = 'sig|signature|x-amz-signature|x-amz-security-token|x
 // quotes a URL it was given may.
 const PARAMETER_START = '(?:[?&]|&amp;|\\\\u0026|%26|%3F)';
 
-/** A signing parameter with its value (the value is group 2), as `SIGNED_QUERY` finds one. */
-const SIGNED_PARAMETER_ALL = new RegExp(`(${PARAMETER_START}(?:${SIGNING_PARAMETERS})(?:=|%3D))([^&#\\s"'<>]+)`, 'gi');
+/** What an earlier mask left in place of a token (src/providers/aws/call-aws.ts): as a whole value, nothing to cut. */
+const EARLIER_MASK = '[not kept]';
 
-/** As {@link SIGNED_PARAMETER_ALL}, the value up to where {@link QUERY_TEXT} would stop. */
-const SIGNED_VALUE_ALL = new RegExp(`(${PARAMETER_START}(?:${SIGNING_PARAMETERS})(?:=|%3D))([^&#\\s"'<>()[\\]{}]+)`, 'gi');
+/**
+ * A signing parameter with its value (the value is group 2), as `SIGNED_QUERY` finds one. A value
+ * that starts with {@link EARLIER_MASK} runs on through its space, so the mask is seen whole.
+ */
+const SIGNED_PARAMETER_ALL = new RegExp(`(${PARAMETER_START}(?:${SIGNING_PARAMETERS})(?:=|%3D))(\\[not kept\\][^&#\\s"'<>]*|[^&#\\s"'<>]+)`, 'gi');
+
+const OPENING: Readonly<Record<string, string>> = { ')': '(', ']': '[', '}': '{' };
+
+/**
+ * How much of a signing value to cut: all of it, brackets too (an Azure AD client secret may hold
+ * `[`, `(` or `{`), but not closing brackets at its end that it did not open, which close the
+ * text around the URL (`(see https://…?sig=…)`).
+ */
+function valueLength(value: string): number {
+  let end = value.length;
+  for (;;) {
+    const opening = OPENING[value[end - 1] ?? ''];
+    if (opening === undefined) return end;
+    const kept = value.slice(0, end);
+    if (kept.split(value[end - 1]!).length <= kept.split(opening).length) return end;
+    end -= 1;
+  }
+}
+
+/** `text` with every signing parameter's value replaced by `marker`. */
+function cutSigningValues(text: string, marker: string): string {
+  return text.replace(SIGNED_PARAMETER_ALL, (all: string, name: string, value: string) => {
+    if (value === EARLIER_MASK) return all;
+    return `${name}${marker}${value.slice(valueLength(value))}`;
+  });
+}
 
 /** A query (or a bare `?…&…` fragment) with a signing parameter that has a value. */
 const SIGNED_QUERY = new RegExp(`${PARAMETER_START}(?:${SIGNING_PARAMETERS})(?:=|%3D)[^&#\\s]`, 'i');
@@ -39,8 +68,8 @@ const QUERY_TEXT = /(?:\?|%3F)[^\s"'<>()[\]{}]*/gi;
  */
 const PASSWORD_SCHEMES = '(?:https?|wss?|s?ftps?|postgres(?:ql)?|mysql|mariadb|mongodb(?:\\+srv)?|rediss?|amqps?|mssql|sqlserver|smtps?|ldaps?)';
 
-/** A URL with a user name and password (`https://user:password@host`). */
-const URL_PASSWORD = new RegExp(`\\b${PASSWORD_SCHEMES}:\\/\\/[^/\\s:@]+:[^/\\s@]*@`, 'i');
+/** A URL with a password, after a user name or none (`https://user:password@host`, `redis://:password@host`). */
+const URL_PASSWORD = new RegExp(`\\b${PASSWORD_SCHEMES}:\\/\\/[^/\\s:@]*:[^/\\s@]*@`, 'i');
 const URL_PASSWORD_ALL = new RegExp(URL_PASSWORD.source, 'gi');
 
 /** Whether `text` holds a signed URL's query (a SAS, a presigned or signed URL). */
@@ -60,17 +89,17 @@ export function hasUrlPassword(text: string): boolean {
  */
 export function withoutUrlCredentials(text: string): string {
   let out = text;
+  // Each value goes first, whole: QUERY_TEXT stops at a bracket or quote, so a query cut short
+  // there (`?a=(1)&sig=…`) leaves its signing parameter outside the text it finds, and a value
+  // that holds a bracket (`client_secret=J8.x(…)`) would keep what follows the bracket.
+  if (hasSignedQuery(out)) out = cutSigningValues(out, '…');
   if (hasSignedQuery(out)) out = out.replace(QUERY_TEXT, (query) => (SIGNED_QUERY.test(query) ? '?…' : query));
-  // A query cut short at a bracket or quote (`?a=(1)&sig=…`) leaves its signing parameter
-  // outside the text QUERY_TEXT found: its value goes on its own. A value that starts with a
-  // bracket is no signature (a `[not kept]` marker an earlier mask left).
-  if (hasSignedQuery(out)) out = out.replace(SIGNED_VALUE_ALL, (_all, name: string) => `${name}…`);
   if (hasUrlPassword(out)) out = out.replace(URL_PASSWORD_ALL, (url) => `${url.slice(0, url.indexOf('//') + 2)}…@`);
   return out;
 }
 
 /** A URL's password (group 2) after its scheme and user name (group 1). */
-const URL_PASSWORD_PART_ALL = new RegExp(`\\b(${PASSWORD_SCHEMES}:\\/\\/[^/\\s:@]+:)([^/\\s@]*)(?=@)`, 'gi');
+const URL_PASSWORD_PART_ALL = new RegExp(`\\b(${PASSWORD_SCHEMES}:\\/\\/[^/\\s:@]*:)([^/\\s@]*)(?=@)`, 'gi');
 
 /**
  * `text` with the value of every signing parameter (`sig=`, `X-Amz-Signature=`,
@@ -80,7 +109,7 @@ const URL_PASSWORD_PART_ALL = new RegExp(`\\b(${PASSWORD_SCHEMES}:\\/\\/[^/\\s:@
  */
 export function redactUrlCredentials(text: string, marker: string): string {
   let out = text;
-  if (hasSignedQuery(out)) out = out.replace(SIGNED_PARAMETER_ALL, (_all, name: string) => `${name}${marker}`);
+  if (hasSignedQuery(out)) out = cutSigningValues(out, marker);
   if (hasUrlPassword(out)) out = out.replace(URL_PASSWORD_PART_ALL, (_all, before: string) => `${before}${marker}`);
   return out;
 }

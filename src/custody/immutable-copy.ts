@@ -26,7 +26,7 @@ import { Ledger } from './ledger.js';
 import { collectEvidenceItems, type Manifest } from './manifest.js';
 import { segmentProblem } from './names.js';
 import { evidenceRecordProblem } from './evidence-record.js';
-import { showFsError, showGivenPath, showUntrusted } from './untrusted-text.js';
+import { quoteUntrusted, showFsError, showGivenPath, showUntrusted } from './untrusted-text.js';
 import { credentialText } from './credential-guard.js';
 import { withoutUrlCredentials } from '../core/url-credentials.js';
 import type { Problem } from './problems.js';
@@ -332,7 +332,10 @@ export async function copyCase(options: CopyCaseOptions): Promise<CopyCaseResult
         await ledger.append('evidence.copied', options.actor, data);
       } catch (error) {
         if (isCustodyError(error) && error.code === 'E_LEDGER') throw error;
-        const failure = error instanceof Error ? error : new Error(String(error));
+        // Not a CustodyError: most likely the filesystem's, whose message holds the path as it
+        // stands, and the path ends in names a cloud chose (a direction override, a C1 control).
+        const failure = isCustodyError(error) ? error : new Error(showFsError(error, caseDir));
+        const path = showUntrusted(object.path);
         await ledger.append('copy.failed', options.actor, {
           bucket: store.bucket,
           key: store.keyFor(object.path),
@@ -350,8 +353,8 @@ export async function copyCase(options: CopyCaseOptions): Promise<CopyCaseResult
           cancelled
             ? `the copy to ${store.url} was ${failure.message}: ${copied} object(s) were copied by this run and recorded, ${todo.length - copied} not. The case is closed and intact here. Finish the copy with: custody copy-case ${caseDir}`
             : refused
-              ? `the copy to ${store.url} was refused before ${object.path} was uploaded (nothing was sent): ${failure.message.replace(/\.$/, '')}. The case is closed and intact here; ${copied} object(s) were copied by this run. Once that is fixed, finish the copy with: custody copy-case ${caseDir}`
-              : `the copy to ${store.url} failed at ${object.path}: ${failure.message}. The case is closed and intact here; ${copied} object(s) were copied by this run. Retry with: custody copy-case ${caseDir}`,
+              ? `the copy to ${store.url} was refused before ${path} was uploaded (nothing was sent): ${failure.message.replace(/\.$/, '')}. The case is closed and intact here; ${copied} object(s) were copied by this run. Once that is fixed, finish the copy with: custody copy-case ${caseDir}`
+              : `the copy to ${store.url} failed at ${path}: ${failure.message}. The case is closed and intact here; ${copied} object(s) were copied by this run. Retry with: custody copy-case ${caseDir}`,
           { cause: error, resource: store.keyFor(object.path), ...(isCustodyError(error) && error.requestId ? { requestId: error.requestId } : {}) },
         );
       }
@@ -696,7 +699,7 @@ export async function fetchCase(store: ImmutableStore, dir: string): Promise<Fet
       const parts = file.path.split('/');
       // Paths come from a downloaded ledger: never let one point outside the folder.
       if (parts.length !== 3 || parts[0] !== EVIDENCE_DIR || parts.slice(1).some((p) => segmentProblem(p) !== undefined)) {
-        throw new CustodyError('E_VERIFY', `the copied ledger names an unsafe evidence path ${JSON.stringify(file.path)}`, { resource: file.path });
+        throw new CustodyError('E_VERIFY', `the copied ledger names an unsafe evidence path ${quoteUntrusted(file.path) ?? showUntrusted(file.path)}`, { resource: file.path });
       }
       await fetchOne(file.path);
     }

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { CustodyError } from '../../src/core/errors.js';
-import { hasSignedQuery, hasUrlPassword, urlCredentialProblem, withoutUrlCredentials } from '../../src/core/url-credentials.js';
+import { hasSignedQuery, hasUrlPassword, redactUrlCredentials, urlCredentialProblem, withoutUrlCredentials } from '../../src/core/url-credentials.js';
 import { parseConfig } from '../../src/providers/config.js';
 import { KubernetesHttpError, statusOf } from '../../src/providers/kubernetes/call.js';
 
@@ -81,6 +81,40 @@ describe('signed URLs', () => {
     expect(withoutUrlCredentials('GET https://acct.blob.core.windows.net/c/d.vhd?a=(1)&sig=N2I0SECRET failed')).toBe(
       'GET https://acct.blob.core.windows.net/c/d.vhd?a=(1)&sig=… failed',
     );
+  });
+
+  it('are cut whole when the value itself holds a bracket (a client secret may), and a closing bracket after the URL stays', () => {
+    // Azure AD client secrets may hold [ ] ( ) { }: QUERY_TEXT stops there, so the value must be cut on its own, whole.
+    for (const text of [
+      'POST https://login.example/token?client_id=app&client_secret=J8.xy(SECRET)tail refused',
+      'POST https://login.example/token?client_id=app&client_secret=[SECRET]tail refused',
+      'POST https://login.example/token?client_id=app&client_secret={SECRET} refused',
+      'GET https://acct.blob.core.windows.net/c/d.vhd?sv=1&sig=N2I0]SECRET failed',
+    ]) {
+      expect(withoutUrlCredentials(text), text).not.toContain('SECRET');
+      expect(redactUrlCredentials(text, 'REDACTED'), text).not.toContain('SECRET');
+    }
+    expect(withoutUrlCredentials('POST https://login.example/token?client_secret=J8.xy(SECRET)tail refused')).toBe('POST https://login.example/token?… refused');
+    // The bracket that closes the text around a URL is no part of its signature.
+    expect(withoutUrlCredentials('copy failed (https://acct.blob.core.windows.net/c/d.vhd?sig=N2I0SECRET) at 12:00')).toBe(
+      'copy failed (https://acct.blob.core.windows.net/c/d.vhd?…) at 12:00',
+    );
+    expect(redactUrlCredentials('see (https://acct.blob.core.windows.net/c/d.vhd?sig=N2I0SECRET) here', 'REDACTED')).toBe(
+      'see (https://acct.blob.core.windows.net/c/d.vhd?sig=REDACTED) here',
+    );
+    // A token an earlier mask replaced stays whole.
+    expect(withoutUrlCredentials('x-amz-security-token=[not kept] &X-Amz-Security-Token=[not kept]')).toBe('x-amz-security-token=[not kept] &X-Amz-Security-Token=[not kept]');
+    // Only the marker itself: a value that merely starts with it is cut.
+    expect(withoutUrlCredentials('https://x.example/t?a=1&access_token=[not kept]SECRET')).not.toContain('SECRET');
+  });
+
+  it('a URL with a password and no user name (redis://:password@host) is found and cut', () => {
+    for (const url of ['redis://:s3cr3tSECRET@cache:6379/0', 'rediss://:s3cr3tSECRET@cache.example:6380']) {
+      expect(hasUrlPassword(url), url).toBe(true);
+      expect(withoutUrlCredentials(`connect ${url} refused`), url).not.toContain('SECRET');
+      expect(redactUrlCredentials(url, 'REDACTED'), url).not.toContain('SECRET');
+    }
+    expect(withoutUrlCredentials('connect redis://:s3cr3tSECRET@cache:6379/0 refused')).toBe('connect redis://…@cache:6379/0 refused');
   });
 
   it('never reach an error message, its resource or its record', () => {

@@ -4,12 +4,13 @@
  */
 import { execFileSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { mkdir, readdir } from 'node:fs/promises';
+import { mkdir, readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { CustodyError } from '../../src/core/errors.js';
 import { fetchCase, type ImmutableStore } from '../../src/custody/immutable-copy.js';
-import { errorOf, useScratch } from './helpers.js';
+import { openCase } from '../../src/custody/index.js';
+import { caseOptions, errorOf, useScratch } from './helpers.js';
 
 /** A bucket that holds no copy of the case. */
 const emptyStore: ImmutableStore = {
@@ -54,5 +55,26 @@ describe('fetch-case into a folder this user cannot write (read-only media)', ()
       expect(error.message).toMatch(new RegExp(`^cannot create the folder for --dir ${dir.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')} \\((EACCES|EPERM): .*\\): give a --dir this user can write$`));
     }
     expect(await readdir(media)).toEqual([]);
+  });
+});
+
+describe('fetch-case of a copy whose ledger names an unsafe evidence path', () => {
+  const scratch = useScratch();
+
+  it('refuses it, quoting the path with its direction override escaped', async () => {
+    const kase = await openCase(caseOptions(scratch, { caseId: 'IR-FETCH-ODD' }));
+    await kase.storeEvidence({ evidenceId: 'ev-1', name: 'a.txt', kind: 'console-output', source: 'i-1', content: 'log\n' });
+    await kase.close({ outcomes: [] });
+    // A tampered copy: its ledger leads the evidence path out of evidence/, behind a direction override.
+    const ledger = (await readFile(join(kase.caseDir, 'ledger.jsonl'), 'utf8')).replace('"evidence/ev-1/a.txt"', '"evidence/../\\u202etxt.exe"');
+    const bodies: Record<string, string> = { 'ledger.jsonl': ledger, 'manifest.json': await readFile(join(kase.caseDir, 'manifest.json'), 'utf8') };
+    const tampered: ImmutableStore = {
+      ...emptyStore,
+      download: (path) => Promise.resolve({ body: (async function* () { yield Buffer.from(bodies[path] ?? ''); })() }),
+    };
+    const error = await errorOf(fetchCase(tampered, join(scratch.root, 'restored', 'IR-FETCH-ODD')));
+    expect(error.code).toBe('E_VERIFY');
+    expect(error.message).toContain('unsafe evidence path "evidence/../\\u202etxt.exe"');
+    expect(error.message).not.toContain('\u202e');
   });
 });

@@ -5,7 +5,7 @@
  * verifies, and a failed upload is recorded, never a silent success.
  */
 import { createHash } from 'node:crypto';
-import { readFile, writeFile } from 'node:fs/promises';
+import { readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { copyCase, fetchCase, verifyAgainstCopy, type ImmutableStore } from '../../../src/custody/immutable-copy.js';
@@ -224,6 +224,34 @@ describe('the immutable copy in the lab', () => {
     entries = await ledgerOf(caseDir);
     expect(entries[entries.length - 1]!.type).toBe('case.copied');
     expect((await verifyAgainstCopy(caseDir, store('IR-COPY-5'))).problems).toEqual([]);
+  });
+
+  it('a filesystem error on an evidence file a cloud named is shown escaped, in the error and in copy.failed', async () => {
+    // Path segments may hold a direction override or a C1 control (CSI): names a cloud chose.
+    const name = 'pod\u202eexe.txt\u009b2J';
+    const kase = await openCase(caseOptions(scratch, { caseId: 'IR-COPY-FS' }));
+    await kase.storeEvidence({ evidenceId: 'ev-odd', name, kind: 'console-output', source: 'i-1', content: 'log\n' });
+    await kase.close({ outcomes: [] });
+    const real = store('IR-COPY-FS');
+    // The file goes away after verify, before its upload opens it: the upload's own ENOENT.
+    const vanishing: ImmutableStore = {
+      ...real,
+      keyFor: (path) => real.keyFor(path),
+      inspect: (path, version) => real.inspect(path, version),
+      download: (path) => real.download(path),
+      async upload(request) {
+        if ('file' in request.source && request.path.includes('ev-odd')) await rm(request.source.file);
+        return real.upload(request);
+      },
+    };
+    const error = await errorOf(copy(kase.caseDir, 'IR-COPY-FS', vanishing));
+    expect(error.code).toBe('E_COPY');
+    expect(error.message).toContain('ENOENT');
+    expect(error.message).not.toMatch(/[\u202e\u009b]/);
+    expect(error.message).toContain('"evidence/ev-odd/pod\\u202eexe.txt\\u009b2J"');
+    const failed = (await ledgerOf(kase.caseDir)).at(-1)!;
+    expect(failed.type).toBe('copy.failed');
+    expect(JSON.stringify((failed.data.error as { message: string }).message)).not.toMatch(/[\u202e\u009b]/);
   });
 
   describe('a cancel during the copy (the signal: Ctrl-C, a Lambda deadline)', () => {
