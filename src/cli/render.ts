@@ -3,7 +3,7 @@ import type { CollectionPlan } from '../core/plan.js';
 import type { OutcomeSummary } from '../core/outcomes.js';
 import type { TargetOutcome } from '../core/ports.js';
 import { formatFingerprint, formatHead } from '../custody/expectations.js';
-import { showUntrusted } from '../custody/untrusted-text.js';
+import { showGivenPath, showUntrusted } from '../custody/untrusted-text.js';
 import type { AgainstOutcome, CopyOutcome, VerifyOutcome } from './deps.js';
 
 export function renderOutcomes(outcomes: readonly TargetOutcome[]): string {
@@ -54,12 +54,12 @@ export function renderVerify(result: VerifyOutcome): string {
   if (result.fingerprint) examined.push(`  signing key: ${formatFingerprint(result.fingerprint)}`);
   if (!first) {
     const warnings = result.problems.filter((p) => p.severity === 'warning');
-    const lines = [`verified: ${result.caseDir}${counts.length ? ` (${counts.join(', ')})` : ''}`, ...examined];
+    const lines = [`verified: ${showGivenPath(result.caseDir)}${counts.length ? ` (${counts.join(', ')})` : ''}`, ...examined];
     // With its kind, as an error's line has: what it means is looked up by it (docs/verify.md).
     for (const w of warnings) lines.push(`  warning: ${problemLocation(w)}: ${w.message} [${w.kind}]`);
     return lines.join('\n');
   }
-  const lines = [`NOT verified: ${result.caseDir}`, ...examined, `  first problem: ${problemLocation(first)}: ${first.message} [${first.kind}]`];
+  const lines = [`NOT verified: ${showGivenPath(result.caseDir)}`, ...examined, `  first problem: ${problemLocation(first)}: ${first.message} [${first.kind}]`];
   lines.push(...moreProblems(result.problems.filter((p) => p !== first)));
   return lines.join('\n');
 }

@@ -69,6 +69,8 @@ export async function readLockHolder(path: string): Promise<{ pid: number; host:
 
 function isAlive(pid: number): boolean {
   if (pid === process.pid) return true;
+  // kill(0) and kill(-n) signal a process group and succeed: a lock naming no process is stale.
+  if (!Number.isSafeInteger(pid) || pid <= 0) return false;
   try {
     process.kill(pid, 0);
     return true;

@@ -660,7 +660,7 @@ export interface FetchCaseResult {
 export async function fetchCase(store: ImmutableStore, dir: string): Promise<FetchCaseResult> {
   const target = resolve(dir);
   if (await lstat(target).then(() => true, () => false)) {
-    throw new CustodyError('E_INPUT', `${target} already exists; fetch-case never overwrites: choose a new --dir`, { resource: target });
+    throw new CustodyError('E_INPUT', `${showGivenPath(target)} already exists; fetch-case never overwrites: choose a new --dir`, { resource: target });
   }
   const temp = `${target}.fetching`;
   // The first folder this made above the target (undefined when they all existed): a failed

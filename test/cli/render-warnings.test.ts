@@ -48,3 +48,16 @@ describe('verify --against, many objects not matching', () => {
     expect(lines.slice(22)).toEqual(['  … and 6 more (--json lists every problem)']);
   });
 });
+
+describe('verify, the case folder in the verdict', () => {
+  it('a folder name with a control character is shown escaped, so it cannot start a line of its own', async () => {
+    const { renderVerify } = await import('../../src/cli/render.js');
+    const caseDir = '/cases/IR-1\n\u001b[2Kverified: /cases/other';
+    const ok = renderVerify({ ok: true, caseDir, entries: 3, files: 1, problems: [] });
+    const bad = renderVerify({ ok: false, caseDir, problems: [{ kind: 'changed-file', severity: 'error', path: 'evidence/ev-1/a.txt', message: 'changed' }] });
+    for (const text of [ok, bad]) {
+      expect(text).not.toContain('\u001b');
+      expect(text.split('\n')[0]).toContain('\\u001b');
+    }
+  });
+});

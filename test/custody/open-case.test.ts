@@ -72,6 +72,19 @@ describe('opening, resuming and closing a case', () => {
     expect(error.message).toMatch(/locked by a run on host forensics-bastion-2/);
   });
 
+  it('a lock naming no process (pid 0, negative, fractional) is stale, not a run that is alive', async () => {
+    // process.kill(0, 0) and kill(-1, 0) signal a process group and succeed: such a lock would
+    // never be taken over, though no run can hold it.
+    const first = await openCase(caseOptions(scratch));
+    await first.release();
+    const lockPath = join(first.caseDir, '.lock');
+    for (const pid of [0, -1, 1.5]) {
+      await writeFile(lockPath, JSON.stringify({ pid, host: hostname() }));
+      const again = await openCase(caseOptions(scratch, { resume: true }));
+      await again.release();
+    }
+  });
+
   it('resumes an interrupted run with the same key, re-verified, and appends case.resumed', async () => {
     const first = await openCase(caseOptions(scratch));
     await first.storeEvidence({ evidenceId: 'ev-1', name: 'instance.json', kind: 'instance-description', source: INSTANCE, content: '{}' });

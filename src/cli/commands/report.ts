@@ -1,5 +1,6 @@
 import { resolve } from 'node:path';
 import { CustodyError, EXIT } from '../../core/errors.js';
+import { showGivenPath } from '../../custody/untrusted-text.js';
 import { parseCommandArgs, stringValue } from '../args.js';
 import { resolveCaseDir } from '../case-arg.js';
 import type { CliDeps } from '../deps.js';
@@ -26,7 +27,7 @@ export async function runReportCommand(args: readonly string[], io: CliIo, deps:
   if (!verified) {
     const first = firstError(verify);
     io.stderr(
-      `custody: ${caseDir} does not verify${first ? ` (first problem: ${problemLocation(first)}: ${first.message})` : ''}; the report says so at the top [E_VERIFY]\n`,
+      `custody: ${showGivenPath(caseDir)} does not verify${first ? ` (first problem: ${problemLocation(first)}: ${first.message})` : ''}; the report says so at the top [E_VERIFY]\n`,
     );
   }
   return exitCode;
