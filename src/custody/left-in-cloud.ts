@@ -19,8 +19,8 @@ export interface LeftInCloudRow {
   ids: string[];
   /** The entry's own sentence: the `leftIn*` note, the left-open grant's `reason`, or the failed revoke's error. */
   note: string;
-  /** The later entry that adopted, completed or revoked it, when one names the same id. */
-  takenUp?: { seq: number; type: string; how: 'adopted' | 'completed' | 'revoked'; detail: string[] };
+  /** The later entry that adopted, completed, found FAILED (GCP) or revoked it, when one names the same id. */
+  takenUp?: { seq: number; type: string; how: 'adopted' | 'completed' | 'failed' | 'revoked'; detail: string[] };
   /**
    * What a later entry would record to take it up (`adopted or completed`, `revoked`); absent for
    * a step whose taking up the report does not know how to read: the note stands as recorded.
@@ -54,7 +54,7 @@ const STATE_FIELDS = ['state', 'status', 'provisioningState'];
 
 interface Rule {
   /** Entry types that take the note up, and what each says happened. */
-  by: Readonly<Record<string, 'adopted' | 'completed' | 'revoked'>>;
+  by: Readonly<Record<string, 'adopted' | 'completed' | 'failed' | 'revoked'>>;
   /** Whether `later` names what the note's entry `left` left. */
   names: (later: Record<string, unknown>, left: Record<string, unknown>) => boolean;
   /** Fields of the taking entry the report repeats (the copy's own id: the note's entry lacks it). */
@@ -81,7 +81,11 @@ function ruleFor(entry: LedgerEntry): Rule | undefined {
     if (role) return { by: { 'snapshot.adopted': 'adopted' }, names: (later, left) => later.role === role && same(later.sourceSnapshotId, left.snapshotId), shows: ['snapshotId'] };
     return undefined;
   }
-  if (d.leftInGcp !== undefined) return step === 'snapshot' ? { by: SNAPSHOT_TAKEN, names: (later, left) => same(later.snapshotName, left.snapshotName) } : undefined;
+  // A GCP snapshot a resume found FAILED is settled: kept in GCP, nothing is being made under that
+  // name any more, and the resume took the next name (its own entries say so).
+  if (d.leftInGcp !== undefined) {
+    return step === 'snapshot' ? { by: { ...SNAPSHOT_TAKEN, 'snapshot.failed': 'failed' }, names: (later, left) => same(later.snapshotName, left.snapshotName) } : undefined;
+  }
   if (d.leftInAzure !== undefined) {
     if (step === 'snapshot') return { by: SNAPSHOT_TAKEN, names: (later, left) => sameArmId(later.snapshotId, left.snapshotId) };
     if (step === 'restore-point' || step === 'adopt-restore-point') {
@@ -138,7 +142,7 @@ export function leftInCloudRows(entries: readonly LedgerEntry[]): LeftInCloudRow
       what: entry.type === 'export.left-open' ? entry.type : stringOf(entry.data.step) ?? '',
       ids: idsOf(entry),
       note,
-      ...(rule ? { awaits: [...new Set(Object.values(rule.by))].join(' or ') } : {}),
+      ...(rule ? { awaits: inWords([...new Set(Object.values(rule.by))]) } : {}),
       ...(taker && rule
         ? {
             takenUp: {
@@ -155,4 +159,9 @@ export function leftInCloudRows(entries: readonly LedgerEntry[]): LeftInCloudRow
     });
   });
   return rows;
+}
+
+/** `a`, `a or b`, `a, b or c`. */
+function inWords(words: readonly string[]): string {
+  return words.length <= 2 ? words.join(' or ') : `${words.slice(0, -1).join(', ')} or ${words.at(-1)}`;
 }

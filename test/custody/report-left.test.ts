@@ -45,7 +45,7 @@ describe('report: left in the cloud', () => {
       `| ${INSTANCE} | ${aws.seq} | ${aws.time} | wait-snapshot | snapshotId=snap-0left, volumeId=vol-0123 | snapshot snap-0left was asked for and may still be being made; a resume adopts it | still left, as recorded in entry ${aws.seq}: no later entry records it adopted or completed |`,
     ]);
     expect(rowsOf(section, 'custody-ev-0123456789ab')).toEqual([
-      `| ${GCE} | ${gcp.seq} | ${gcp.time} | snapshot | snapshotName=custody-ev-0123456789ab, snapshotId=4711, disk=web-1 | snapshot custody-ev-0123456789ab was asked for and may still be being made; a resume adopts it | still left, as recorded in entry ${gcp.seq}: no later entry records it adopted or completed |`,
+      `| ${GCE} | ${gcp.seq} | ${gcp.time} | snapshot | snapshotName=custody-ev-0123456789ab, snapshotId=4711, disk=web-1 | snapshot custody-ev-0123456789ab was asked for and may still be being made; a resume adopts it | still left, as recorded in entry ${gcp.seq}: no later entry records it adopted, completed or failed |`,
     ]);
     expect(rowsOf(section, `| ${point.seq} |`)).toEqual([
       `| ${VM} | ${point.seq} | ${point.time} | restore-point | restorePointId=${AZ_POINT} | restore point ${AZ_POINT} was asked for and may still be being made; a resume adopts it | still left, as recorded in entry ${point.seq}: no later entry records it adopted or completed |`,
@@ -65,11 +65,12 @@ describe('report: left in the cloud', () => {
     expect(html).toContain(`<td>still left, as recorded in entry ${grant.seq}: no later entry records it revoked</td>`);
   });
 
-  it('says which later entry adopted, completed or revoked each, and keeps a note cut again after its adoption', async () => {
+  it('says which later entry adopted, completed, failed or revoked each, and keeps a note cut again after its adoption', async () => {
     const kase = await openCase(caseOptions(scratch));
     const cut = await kase.record('step.failed', { step: 'wait-snapshot', volumeId: 'vol-0123', snapshotId: 'snap-0cut', error: { code: 'E_CLOUD', message: 'stopped' }, leftInAws: leftInCloud('snapshot snap-0cut') }, INSTANCE);
     const copyCut = await kase.record('step.failed', { step: 'forensics-copy', volumeId: 'vol-0123', snapshotId: 'snap-0src', error: { code: 'E_CLOUD', message: 'stopped' }, leftInAws: leftInCloud('snapshot snap-0fcopy') }, INSTANCE);
     const gcpCut = await kase.record('step.failed', { step: 'snapshot', disk: 'web-1', snapshotName: 'custody-ev-1', evidenceId: 'ev-1', error: { code: 'E_CLOUD', message: 'stopped' }, leftInGcp: leftInCloud('snapshot custody-ev-1') }, GCE);
+    const gcpCutFailed = await kase.record('step.failed', { step: 'snapshot', disk: 'db-1', snapshotName: 'custody-ev-2', evidenceId: 'ev-2', error: { code: 'E_CLOUD', message: 'stopped' }, leftInGcp: leftInCloud('snapshot custody-ev-2') }, GCE);
     const azCut = await kase.record('step.failed', { step: 'snapshot', snapshotId: AZ_SNAPSHOT, error: { code: 'E_CLOUD', message: 'stopped' }, leftInAzure: leftInCloud(`snapshot ${AZ_SNAPSHOT}`) }, VM);
     const open = await kase.record('export.left-open', { source: DISK, blob: 'ev-2/disk.vhd', reason: 'stopped: the read grant (SAS) may still be open until it expires (expiry not known); a resume revokes it' }, VM);
     await kase.record('case.resumed', { analyst: 'alice@example.org' });
@@ -80,6 +81,8 @@ describe('report: left in the cloud', () => {
     const cutAgain = await kase.record('step.failed', { step: 'wait-snapshot', volumeId: 'vol-0123', snapshotId: 'snap-0cut', error: { code: 'E_CLOUD', message: 'timed out' }, leftInAws: leftInCloud('snapshot snap-0cut') }, INSTANCE);
     const copyAdopted = await kase.record('snapshot.adopted', { snapshotId: 'snap-0fcopy', volumeId: 'vol-0123', role: 'forensics', state: 'completed', sourceSnapshotId: 'snap-0src' }, INSTANCE);
     const gcpDone = await kase.record('snapshot.completed', { snapshotName: 'custody-ev-1', snapshotId: '99', status: 'READY', evidenceId: 'ev-1' }, GCE);
+    // A snapshot a resume found FAILED is settled (kept in GCP; the resume took the next name).
+    const gcpFailed = await kase.record('snapshot.failed', { snapshotName: 'custody-ev-2', snapshotId: '98', status: 'FAILED', attempt: 1, evidenceId: 'ev-2', kept: true, nextSnapshotName: 'custody-ev-2-2' }, GCE);
     // ARM ids are compared without regard to case, as Azure compares them.
     const azAdopted = await kase.record('snapshot.adopted', { disk: DISK, snapshotId: AZ_SNAPSHOT.toLowerCase(), evidenceId: 'ev-1', provisioningState: 'Succeeded' }, VM);
     const revoked = await kase.record('export.revoked', { source: DISK, requestIds: ['arm-9'] }, VM);
@@ -94,9 +97,10 @@ describe('report: left in the cloud', () => {
     expect(rowsOf(section, `| ${copyCut.seq} |`)[0]).toContain("| forensics-copy | snapshotId=snap-0src (the copy's source), volumeId=vol-0123 | snapshot snap-0fcopy was asked for");
     expect(lastCell(copyCut.seq)).toEqual([`adopted in entry ${copyAdopted.seq} (snapshot.adopted, snapshotId snap-0fcopy, state completed) |`]);
     expect(lastCell(gcpCut.seq)).toEqual([`completed in entry ${gcpDone.seq} (snapshot.completed, status READY) |`]);
+    expect(lastCell(gcpCutFailed.seq)).toEqual([`failed in entry ${gcpFailed.seq} (snapshot.failed, status FAILED) |`]);
     expect(lastCell(azCut.seq)).toEqual([`adopted in entry ${azAdopted.seq} (snapshot.adopted, provisioningState Succeeded) |`]);
     expect(lastCell(open.seq)).toEqual([`revoked in entry ${revoked.seq} (export.revoked) |`]);
-    expect(markdown).toContain('- Left in the cloud: 1 item the case did not collect, as the ledger last records them; 5 taken up by later entries (see Left in the cloud)');
+    expect(markdown).toContain('- Left in the cloud: 1 item the case did not collect, as the ledger last records them; 6 taken up by later entries (see Left in the cloud)');
   });
 
   it("takes a copy step's note up by the copy's own id (copySnapshotId) when the entry records it", async () => {
