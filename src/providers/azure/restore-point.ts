@@ -233,22 +233,26 @@ export async function takeRestorePoint(
       revoke: (o) => compute.diskRestorePoint.revokeAccess(plan.resourceGroup, plan.collection, plan.point, drpName, o) as unknown as GrantPoller,
     };
   });
-  // An earlier run of the case recorded this restore point's disks as evidence: restorepoint.adopted
-  // says it was found again; recording its completion and artefacts twice would count them twice.
-  // ARM's ids are case-insensitive: Azure may name a disk restore point in another casing now.
+  // An earlier run of the case recorded this restore point's completion, or disks of it as
+  // evidence: restorepoint.adopted says it was found again; recording either twice would count it
+  // twice. A run cut between the point's artefacts recorded some: only the others are recorded now.
+  // ARM's ids are case-insensitive: Azure may name the point or a disk restore point in another casing now.
   const history = historyOf(recorder);
-  if (adopted && sources.every((source) => history.artifactRecorded(source.evidenceId, { diskRestorePointId: source.id }, sameRecordedResource))) {
-    return { sources, restorePointId: str(raw!.id) ?? pointId, ...(uncovered ? { uncovered } : {}) };
+  const madeId = str(raw!.id) ?? pointId;
+  const unrecorded = adopted ? sources.filter((source) => !history.artifactRecorded(source.evidenceId, { diskRestorePointId: source.id }, sameRecordedResource)) : sources;
+  const completions = adopted ? history.about('restorepoint.completed', vm.id).filter((e) => sameRecordedResource(e.data.restorePointId, madeId)) : [];
+  const completedBefore = completions.length > 0 && sources.every((source) => completions.some((e) => Object.values((e.data.diskRestorePoints ?? {}) as Record<string, unknown>).some((drp) => sameRecordedResource(drp, source.id))));
+  if (!completedBefore) {
+    await recorder.record('restorepoint.completed', {
+      restorePointId: madeId,
+      consistencyMode: str(at(raw, 'properties', 'consistencyMode')),
+      timeCreated: str(at(raw, 'properties', 'timeCreated')),
+      diskRestorePoints: Object.fromEntries(held.map((d) => [d.id, byDisk.get(resourceKey(d.id))])),
+      requestIds: answeredBy,
+    }, vm.id);
   }
-  await recorder.record('restorepoint.completed', {
-    restorePointId: str(raw!.id) ?? pointId,
-    consistencyMode: str(at(raw, 'properties', 'consistencyMode')),
-    timeCreated: str(at(raw, 'properties', 'timeCreated')),
-    diskRestorePoints: Object.fromEntries(held.map((d) => [d.id, byDisk.get(resourceKey(d.id))])),
-    requestIds: answeredBy,
-  }, vm.id);
-  for (const source of sources) {
-    await recorder.recordArtifact({ evidenceId: source.evidenceId, kind: 'azure-disk-restore-point', source: source.diskId, target: vm.id, cloudIds: { diskRestorePointId: source.id, restorePointId: str(raw!.id) ?? pointId }, details: { consistencyMode: 'CrashConsistent', multiDisk: true } });
+  for (const source of unrecorded) {
+    await recorder.recordArtifact({ evidenceId: source.evidenceId, kind: 'azure-disk-restore-point', source: source.diskId, target: vm.id, cloudIds: { diskRestorePointId: source.id, restorePointId: madeId }, details: { consistencyMode: 'CrashConsistent', multiDisk: true } });
   }
-  return { sources, restorePointId: str(raw!.id) ?? pointId, ...(uncovered ? { uncovered } : {}) };
+  return { sources, restorePointId: madeId, ...(uncovered ? { uncovered } : {}) };
 }

@@ -147,3 +147,34 @@ describe('an Azure VM a finished run already collected, taken again by a resumed
     expect((await verifyCase(again.caseDir)).ok).toBe(true);
   });
 });
+
+describe('an Azure VM whose run was cut between the restore point\'s artefacts (one recorded, the other not)', () => {
+  it('the resume records the missing artefact only: neither the point\'s completion nor the recorded disk\'s artefact a second time', async () => {
+    const caseId = 'IR-AZ-CUT-BETWEEN-ARTEFACTS';
+    const target = parseAzureTarget(fx.lab.estate.ids.vm);
+    const first = await fx.openTestCase(caseId);
+    // The ledger takes the first disk restore point's artefact, then answers as a poisoned ledger.
+    let artefacts = 0;
+    const cut = caseWith(first, {
+      recordArtifact: (input) => (++artefacts > 1 ? Promise.reject(new CustodyError('E_LEDGER', `test cut: ${input.kind} was not recorded`)) : first.recordArtifact(input)),
+    });
+    await expect(collectAzureTarget(fx.run(cut), target)).rejects.toMatchObject({ code: 'E_LEDGER' });
+    await first.release();
+    const recordedBefore = first.entries().filter((e) => e.type === 'artifact.recorded').map((e) => e.data.evidenceId);
+    expect(recordedBefore).toHaveLength(1);
+
+    const again = await fx.openTestCase(caseId, true);
+    const outcome = await collectAzureTarget(fx.run(again), target);
+    expect(outcome.status, outcome.reason).toBe('collected');
+    const resumed = again.entries().slice(again.entries().findIndex((e) => e.type === 'case.resumed'));
+    expect(resumed.filter((e) => e.type === 'restorepoint.completed')).toEqual([]);
+    const points = resumed.filter((e) => e.type === 'artifact.recorded' && e.data.kind === 'azure-disk-restore-point').map((e) => e.data.evidenceId);
+    expect(points).toHaveLength(1);
+    expect(points).not.toContain(recordedBefore[0]);
+    // Each disk restore point is one artefact of the case, whatever run recorded it.
+    const all = again.entries().filter((e) => e.type === 'artifact.recorded' && e.data.kind === 'azure-disk-restore-point').map((e) => e.data.evidenceId);
+    expect(new Set(all).size).toBe(all.length);
+    await again.close({ outcomes: [outcome] });
+    expect((await verifyCase(again.caseDir)).ok).toBe(true);
+  });
+});
