@@ -118,7 +118,8 @@ interface Timing {
  * retries, a PUT answered 5xx or not at all, the wait's time up. It may still be being made: no
  * fallback then either (per-disk snapshots beside it would preserve the disks twice, and a resume
  * would export them twice); a resume adopts it. Only a point Azure refused outright (its PUT
- * answered 4xx) or confirmed `Failed`/`Canceled` falls back. A `stopped` run's point that was
+ * answered 4xx), confirmed `Failed`/`Canceled`, or answered 404 after a read found it (deleted
+ * meanwhile) falls back. A `stopped` run's point that was
  * asked for is the same: `leftInAzure` says so.
  */
 export async function takeRestorePoint(
@@ -147,6 +148,9 @@ export async function takeRestorePoint(
   let mayExist = historyOf(recorder).about('restorepoint.requested', vm.id).some((e) => sameRecordedResource(e.data.restorePointId, pointId));
   // Azure's answer to the point's PUT was a refusal (4xx): nothing is being made.
   let refused = false;
+  // A read (GET) answered the point: a later 404 is Azure saying it is gone (deleted meanwhile),
+  // not a point it may still be making that a read did not reach yet.
+  let readFound = false;
   try {
     const existing = found ?? await callAzure('getRestorePoint', pointId, (o) => compute.restorePoints.get(plan.resourceGroup, plan.collection, plan.point, o)).catch((error: CustodyError) => {
       if (error.code === 'E_NOT_FOUND') return undefined;
@@ -156,6 +160,7 @@ export async function takeRestorePoint(
     if (existing) {
       adopted = true;
       mayExist = true;
+      readFound = true;
       raw = obj(existing.raw);
       answeredBy = requestIdsOf(existing.exchanges);
       await recorder.record('restorepoint.adopted', { restorePointId: str(raw.id) ?? pointId, provisioningState: str(at(raw, 'properties', 'provisioningState')), requestIds: answeredBy, ...found?.because }, vm.id);
@@ -195,8 +200,12 @@ export async function takeRestorePoint(
       if (!(await pauseUnlessStopped(timing.sleep, timing.intervalMs, timing.signal))) throw stopped();
       // The wait's read takes the run's signal: a stop cuts it off, the same as a stop at the pause.
       const polled = await callAzure('getRestorePoint', pointId, (o) => compute.restorePoints.get(plan.resourceGroup, plan.collection, plan.point, o), { signal: timing.signal }).catch((error: unknown) => {
-        throw timing.signal?.aborted && !isStopSignal(error) ? stopped() : error;
+        if (timing.signal?.aborted && !isStopSignal(error)) throw stopped();
+        // Its error (with its exchanges) is recorded as it came: Azure's 404 says the point is gone.
+        if (readFound && (error as CustodyError).code === 'E_NOT_FOUND') mayExist = false;
+        throw error;
       });
+      readFound = true;
       raw = obj(polled.raw);
       answeredBy = requestIdsOf(polled.exchanges);
     }
