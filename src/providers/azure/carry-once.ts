@@ -248,7 +248,8 @@ export interface DetachedDisk {
  * now. They were evidence when the case preserved them: their snapshot or disk restore point is
  * carried through like the others, never a new one of a disk that left the VM. The facts are the
  * ledger's (a snapshot request's; a disk restore point names only the disk, a data disk: an OS
- * disk cannot be detached). A point not yet recorded made counts by the disks its
+ * disk cannot be detached). A point no entry names the disk restore points of yet (not recorded
+ * completed; an adoption that did not read them names none) counts by the disks its
  * `restorepoint.requested` names (`inPoint`); requests written before they named them do not.
  */
 export function detachedSince(recorder: CaseRecorder, target: string, evidenceIdOf: (disk: Pick<DiskFacts, 'id'>) => string, attached: Array<Pick<DiskFacts, 'id'>>): DetachedDisk[] {
@@ -259,7 +260,11 @@ export function detachedSince(recorder: CaseRecorder, target: string, evidenceId
   }
   const pointId = earlierRestorePointRequest(recorder, target);
   const history = historyOf(recorder);
-  const made = pointId ? [...history.about('restorepoint.completed', target), ...history.about('restorepoint.adopted', target)].filter((e) => sameId(e.data.restorePointId, pointId)) : [];
+  // The entries that name the point's disk restore points: its completion, or an adoption that
+  // read them (a VM gone, or both ways asked). A plain adoption names none: it tells no disk.
+  const made = pointId
+    ? [...history.about('restorepoint.completed', target), ...history.about('restorepoint.adopted', target)].filter((e) => sameId(e.data.restorePointId, pointId) && typeof e.data.diskRestorePoints === 'object' && e.data.diskRestorePoints !== null)
+    : [];
   for (const entry of made) {
     for (const [diskId, drp] of Object.entries((entry.data.diskRestorePoints ?? {}) as Record<string, unknown>)) {
       const evidenceId = evidenceIdOf({ id: diskId });

@@ -304,24 +304,37 @@ export async function collectAzureTarget(ctx: AzureRunContext, target: AzureTarg
       const viaPoint = kept.filter((d) => keptPoint?.disks.some((k) => evidenceIdOf(k) === evidenceIdOf(d)));
       bySnapshot = carrying ? carrying.bySnapshot : described.filter((d) => !viaPoint.includes(d));
       let snapshotsWhy = carrying?.snapshotsWhy;
+      // A disk earlier runs asked for both ways (carryOnce chose the point): its snapshot exists.
+      const snapshotAskedToo = (disk: DiskFacts) => choices.some((c) => c.evidenceId === evidenceIdOf(disk) && c.notCarried !== undefined);
+      const notCarriedByPoint = (notCarried: DiskFacts[], why: string) => {
+        if (notCarried.length > 0) pointNotCarried = true;
+        for (const disk of notCarried) diskProblem(evidenceIdOf(disk), `disk ${disk.id}: ${why}`, pointLeft !== undefined);
+      };
       sources = [];
       if (keptPoint && viaPoint.length > 0) {
         const taken = await takeRestorePoint(recorder, clients, config, vmFacts ?? { id: label, location: '' }, viaPoint, evidenceIdOf, targetEvidence, timing, keptPoint.found);
         if ('sources' in taken) {
           sources = taken.sources;
           await recorder.record('consistency.chosen', { mode: 'crash-consistent-restore-point', restorePointId: taken.restorePointId, disks: viaPoint.map((d) => d.id) }, label);
-        } else if (carrying && 'fallback' in taken) {
-          // Azure confirmed the point not made, and the VM is there: its disks get snapshots.
-          bySnapshot = [...bySnapshot, ...viaPoint];
-          snapshotsWhy = `${snapshotsWhy}; ${taken.fallback}`;
-          const fellBack = new Set(viaPoint.map(evidenceIdOf));
+        } else if ('fallback' in taken && (carrying || viaPoint.some(snapshotAskedToo))) {
+          // Azure confirmed the point not made. The VM is there: its disks get snapshots. The VM
+          // is gone: a disk earlier runs asked a snapshot of too is carried by that snapshot
+          // (adopted, never asked for again); any other is not carried, as below.
+          const fellBackDisks = carrying ? viaPoint : viaPoint.filter(snapshotAskedToo);
+          const fellBack = new Set(fellBackDisks.map(evidenceIdOf));
+          // Of a VM gone, a snapshot is adopted by the disk's facts its request recorded (its
+          // uniqueId: what makes the snapshot this case's), not those the point's metadata names.
+          const requests = carrying ? [] : earlierSnapshotRequests(recorder, label);
+          bySnapshot = [...bySnapshot, ...fellBackDisks.map((d) => requests.find((r) => r.evidenceId === evidenceIdOf(d))?.disk ?? d)];
+          snapshotsWhy = carrying ? `${snapshotsWhy}; ${taken.fallback}` : `${taken.fallback}: the snapshots earlier runs of the case asked for carry its disks instead`;
           choices.splice(0, choices.length, ...choices.map((c) => (fellBack.has(c.evidenceId) ? carriedInstead(c, taken.fallback) : c)));
+          keptPoint = { ...keptPoint, disks: keptPoint.disks.filter((d) => !fellBack.has(evidenceIdOf(d))) };
+          notCarriedByPoint(viaPoint.filter((d) => !fellBack.has(evidenceIdOf(d))), `${taken.fallback}; no snapshot is taken in its place of a VM that is gone`);
         } else {
           const why = 'stopped' in taken ? taken.stopped.message : 'unsettled' in taken ? taken.reason : `${taken.fallback}; no snapshot is taken in its place of a VM that is gone`;
           if ('unsettled' in taken) pointLeft = taken.reason;
           else if ('stopped' in taken && taken.leftInAzure) pointLeft = taken.leftInAzure;
-          pointNotCarried = true;
-          for (const disk of viaPoint) diskProblem(evidenceIdOf(disk), `disk ${disk.id}: ${why}`, pointLeft !== undefined);
+          notCarriedByPoint(viaPoint, why);
         }
       }
       if (snapshotsWhy && bySnapshot.length > 0) {
@@ -381,7 +394,8 @@ export async function collectAzureTarget(ctx: AzureRunContext, target: AzureTarg
     // Never collected: the VM itself could not be read again.
     if (vmGone) {
       const point = keptPoint && keptPoint.disks.length > 0 ? `the restore point an earlier run of the case asked for (${keptPoint.restorePointId})` : undefined;
-      const snapshots = earlier.length > 0 ? 'the snapshots an earlier run of the case took of its disks' : undefined;
+      // What carries a disk by snapshot: one an earlier run took (adopted, never asked for again).
+      const snapshots = bySnapshot.length > 0 ? 'the snapshots an earlier run of the case took of its disks' : undefined;
       const count = `${hashed} of ${disks.length} disks copied and hashed`;
       const carried = point && pointNotCarried
         ? snapshots ? `${snapshots} were carried through; ${point} was not (${count})` : `${point} was not carried through in this run (${count})`

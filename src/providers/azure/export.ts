@@ -25,7 +25,7 @@ import type { AzureClients } from './clients.js';
 import type { AzureConfig } from './config.js';
 import { requestIdsOf } from './describe.js';
 import { obj } from './raw.js';
-import { parseResourceId } from './resource-id.js';
+import { parseResourceId, sameRecordedResource } from './resource-id.js';
 import { sasFacts } from './sas-download.js';
 import type { SnapshotState } from './snapshots.js';
 import { hashVhdStream, type VhdHashes } from './vhd.js';
@@ -185,7 +185,7 @@ export async function exportSources(recorder: CaseRecorder, clients: AzureClient
     // endGetAccess): revoked below with this run's own, once the copy no longer needs it.
     if (item.copyId && grantLeftOpen(recorder, target, item.state.id)) {
       item.granted = true;
-      const expiresOn = historyOf(recorder).about('export.granted', target).findLast((e) => e.data.source === item.state.id)?.data.expiresOn;
+      const expiresOn = historyOf(recorder).about('export.granted', target).findLast((e) => sameRecordedResource(e.data.source, item.state.id))?.data.expiresOn;
       if (typeof expiresOn === 'string') item.grantExpiresOn = expiresOn;
     }
   }
@@ -508,10 +508,15 @@ async function leaveGrantOpen(recorder: CaseRecorder, target: string, item: Pend
   await recorder.record('export.left-open', { source: item.state.id, blob: item.result.blobName, copyId: item.copyId, ...(item.grantExpiresOn ? { grantExpiresOn: item.grantExpiresOn } : {}), reason }, target);
 }
 
-/** Whether an earlier run asked for read access to `source` for `target` and no `export.revoked` followed. */
+/**
+ * Whether an earlier run asked for read access to `source` for `target` and no `export.revoked`
+ * followed. The recorded source is compared as ARM compares ids: Azure may name the snapshot or
+ * disk restore point in another casing now than when the grant was asked for, and a grant missed
+ * here would stay open.
+ */
 function grantLeftOpen(recorder: CaseRecorder, target: string, source: string): boolean {
   const history = historyOf(recorder);
-  const last = (type: string) => history.lastSeqWhere(type, target, 'source', source);
+  const last = (type: string) => history.about(type, target).findLast((e) => sameRecordedResource(e.data.source, source))?.seq ?? -1;
   return last('export.requested') > last('export.revoked');
 }
 

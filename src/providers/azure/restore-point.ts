@@ -118,7 +118,8 @@ interface Timing {
  * retries, a PUT answered 5xx or not at all, the wait's time up. It may still be being made: no
  * fallback then either (per-disk snapshots beside it would preserve the disks twice, and a resume
  * would export them twice); a resume adopts it. Only a point Azure refused outright (its PUT
- * answered 4xx) or confirmed `Failed`/`Canceled` falls back. A `stopped` run's point that was
+ * answered 4xx), confirmed `Failed`/`Canceled`, or answered 404 after a read found it (deleted
+ * meanwhile) falls back. A `stopped` run's point that was
  * asked for is the same: `leftInAzure` says so.
  */
 export async function takeRestorePoint(
@@ -147,6 +148,9 @@ export async function takeRestorePoint(
   let mayExist = historyOf(recorder).about('restorepoint.requested', vm.id).some((e) => sameRecordedResource(e.data.restorePointId, pointId));
   // Azure's answer to the point's PUT was a refusal (4xx): nothing is being made.
   let refused = false;
+  // A read (GET) answered the point: a later 404 is Azure saying it is gone (deleted meanwhile),
+  // not a point it may still be making that a read did not reach yet.
+  let readFound = false;
   try {
     const existing = found ?? await callAzure('getRestorePoint', pointId, (o) => compute.restorePoints.get(plan.resourceGroup, plan.collection, plan.point, o)).catch((error: CustodyError) => {
       if (error.code === 'E_NOT_FOUND') return undefined;
@@ -156,6 +160,7 @@ export async function takeRestorePoint(
     if (existing) {
       adopted = true;
       mayExist = true;
+      readFound = true;
       raw = obj(existing.raw);
       answeredBy = requestIdsOf(existing.exchanges);
       await recorder.record('restorepoint.adopted', { restorePointId: str(raw.id) ?? pointId, provisioningState: str(at(raw, 'properties', 'provisioningState')), requestIds: answeredBy, ...found?.because }, vm.id);
@@ -195,8 +200,12 @@ export async function takeRestorePoint(
       if (!(await pauseUnlessStopped(timing.sleep, timing.intervalMs, timing.signal))) throw stopped();
       // The wait's read takes the run's signal: a stop cuts it off, the same as a stop at the pause.
       const polled = await callAzure('getRestorePoint', pointId, (o) => compute.restorePoints.get(plan.resourceGroup, plan.collection, plan.point, o), { signal: timing.signal }).catch((error: unknown) => {
-        throw timing.signal?.aborted && !isStopSignal(error) ? stopped() : error;
+        if (timing.signal?.aborted && !isStopSignal(error)) throw stopped();
+        // Its error (with its exchanges) is recorded as it came: Azure's 404 says the point is gone.
+        if (readFound && (error as CustodyError).code === 'E_NOT_FOUND') mayExist = false;
+        throw error;
       });
+      readFound = true;
       raw = obj(polled.raw);
       answeredBy = requestIdsOf(polled.exchanges);
     }
@@ -233,22 +242,26 @@ export async function takeRestorePoint(
       revoke: (o) => compute.diskRestorePoint.revokeAccess(plan.resourceGroup, plan.collection, plan.point, drpName, o) as unknown as GrantPoller,
     };
   });
-  // An earlier run of the case recorded this restore point's disks as evidence: restorepoint.adopted
-  // says it was found again; recording its completion and artefacts twice would count them twice.
-  // ARM's ids are case-insensitive: Azure may name a disk restore point in another casing now.
+  // An earlier run of the case recorded this restore point's completion, or disks of it as
+  // evidence: restorepoint.adopted says it was found again; recording either twice would count it
+  // twice. A run cut between the point's artefacts recorded some: only the others are recorded now.
+  // ARM's ids are case-insensitive: Azure may name the point or a disk restore point in another casing now.
   const history = historyOf(recorder);
-  if (adopted && sources.every((source) => history.artifactRecorded(source.evidenceId, { diskRestorePointId: source.id }, sameRecordedResource))) {
-    return { sources, restorePointId: str(raw!.id) ?? pointId, ...(uncovered ? { uncovered } : {}) };
+  const madeId = str(raw!.id) ?? pointId;
+  const unrecorded = adopted ? sources.filter((source) => !history.artifactRecorded(source.evidenceId, { diskRestorePointId: source.id }, sameRecordedResource)) : sources;
+  const completions = adopted ? history.about('restorepoint.completed', vm.id).filter((e) => sameRecordedResource(e.data.restorePointId, madeId)) : [];
+  const completedBefore = completions.length > 0 && sources.every((source) => completions.some((e) => Object.values((e.data.diskRestorePoints ?? {}) as Record<string, unknown>).some((drp) => sameRecordedResource(drp, source.id))));
+  if (!completedBefore) {
+    await recorder.record('restorepoint.completed', {
+      restorePointId: madeId,
+      consistencyMode: str(at(raw, 'properties', 'consistencyMode')),
+      timeCreated: str(at(raw, 'properties', 'timeCreated')),
+      diskRestorePoints: Object.fromEntries(held.map((d) => [d.id, byDisk.get(resourceKey(d.id))])),
+      requestIds: answeredBy,
+    }, vm.id);
   }
-  await recorder.record('restorepoint.completed', {
-    restorePointId: str(raw!.id) ?? pointId,
-    consistencyMode: str(at(raw, 'properties', 'consistencyMode')),
-    timeCreated: str(at(raw, 'properties', 'timeCreated')),
-    diskRestorePoints: Object.fromEntries(held.map((d) => [d.id, byDisk.get(resourceKey(d.id))])),
-    requestIds: answeredBy,
-  }, vm.id);
-  for (const source of sources) {
-    await recorder.recordArtifact({ evidenceId: source.evidenceId, kind: 'azure-disk-restore-point', source: source.diskId, target: vm.id, cloudIds: { diskRestorePointId: source.id, restorePointId: str(raw!.id) ?? pointId }, details: { consistencyMode: 'CrashConsistent', multiDisk: true } });
+  for (const source of unrecorded) {
+    await recorder.recordArtifact({ evidenceId: source.evidenceId, kind: 'azure-disk-restore-point', source: source.diskId, target: vm.id, cloudIds: { diskRestorePointId: source.id, restorePointId: madeId }, details: { consistencyMode: 'CrashConsistent', multiDisk: true } });
   }
-  return { sources, restorePointId: str(raw!.id) ?? pointId, ...(uncovered ? { uncovered } : {}) };
+  return { sources, restorePointId: madeId, ...(uncovered ? { uncovered } : {}) };
 }

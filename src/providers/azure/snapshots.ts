@@ -90,7 +90,7 @@ export async function existingSnapshots(clients: AzureClients, plans: SnapshotPl
   const found = new Map<string, ListedSnapshot>();
   for (const group of groupsOf(plans)) {
     try {
-      for (const [id, listed] of await listGroup(clients, group, signal)) found.set(id, listed);
+      for (const [id, listed] of (await listGroup(clients, group, signal)).snapshots) found.set(id, listed);
     } catch (error) {
       return { group, error };
     }
@@ -108,7 +108,7 @@ function groupsOf(plans: SnapshotPlan[]): SnapshotPlan[] {
 const groupKey = (plan: SnapshotPlan) => `${plan.subscriptionId}/${plan.resourceGroup}`.toLowerCase();
 
 /** Every snapshot in `group`'s resource group, by resource key. `signal`: a wait's read, which a stopped run cuts off. */
-async function listGroup(clients: AzureClients, group: SnapshotPlan, signal?: AbortSignal): Promise<Map<string, ListedSnapshot>> {
+async function listGroup(clients: AzureClients, group: SnapshotPlan, signal?: AbortSignal): Promise<{ snapshots: Map<string, ListedSnapshot>; requestIds: string[] }> {
   const found = new Map<string, ListedSnapshot>();
   const compute = clients.compute(group.subscriptionId);
   const pages: unknown[] = [];
@@ -123,7 +123,7 @@ async function listGroup(clients: AzureClients, group: SnapshotPlan, signal?: Ab
       if (id) found.set(resourceKey(id), { raw, requestIds });
     }
   }
-  return found;
+  return { snapshots: found, requestIds };
 }
 
 function snapshotId(plan: SnapshotPlan): string {
@@ -212,7 +212,9 @@ export async function requestSnapshots(recorder: CaseRecorder, clients: AzureCli
  *
  * Whatever cut the wait, each snapshot it did not settle is left in Azure by one rule
  * (`leaveInAzure`): Azure accepted it and may still be making it, so its `step.failed` carries
- * `leftInAzure`, it is claimed neither made nor lost, and a resume adopts it by its name.
+ * `leftInAzure`, it is claimed neither made nor lost, and a resume adopts it by its name. A
+ * snapshot a listing named that a later one does not was deleted meanwhile (`vanished`): that is
+ * Azure's answer, not a cut wait.
  */
 export async function awaitSnapshots(
   recorder: CaseRecorder,
@@ -294,6 +296,18 @@ export async function awaitSnapshots(
       await leaveInAzure(state, cut, { waitCutBy });
     }
   };
+  /**
+   * A snapshot a listing of its group named (or that was adopted: found by one) that a later
+   * listing does not: deleted while the run waited. Azure answered it is not there, so it is not
+   * left in Azure as one that may still be being made: it vanished, as AWS's and GCP's waits say.
+   * One not yet named by any listing may only not be listed yet after its PUT: it is waited for.
+   */
+  const listedBefore = new Set<SnapshotState>(states.filter((s) => s.status === 'adopted'));
+  const vanished = async (state: SnapshotState, requestIds: string[]) => {
+    state.status = 'failed';
+    state.error = new CustodyError('E_NOT_FOUND', `snapshot ${state.id} vanished while the run waited for it: an earlier listing of its resource group named it, a later one does not`, { resource: state.id });
+    await recorder.record('step.failed', { step: 'snapshot', snapshotId: state.id, error: state.error.toRecord(), requestIds }, target);
+  };
   // Adopted snapshots that had already finished are settled without a request.
   for (const state of states.filter((s) => s.status === 'adopted' && str(at(s.raw, 'properties', 'provisioningState')) === 'Succeeded')) await settle(state, state.raw!, state.requestIds ?? []);
   const deadline = options.now() + options.timeoutMs;
@@ -304,7 +318,7 @@ export async function awaitSnapshots(
     if (!(await pauseUnlessStopped(options.sleep, options.intervalMs, options.signal))) return giveUp(stopped);
     for (const group of groupsOf(pending().map((s) => s.plan))) {
       const inGroup = () => pending().filter((s) => groupKey(s.plan) === groupKey(group));
-      let listed: Map<string, ListedSnapshot>;
+      let listed: { snapshots: Map<string, ListedSnapshot>; requestIds: string[] };
       try {
         listed = await listGroup(clients, group, options.signal);
       } catch (error) {
@@ -315,8 +329,11 @@ export async function awaitSnapshots(
         continue;
       }
       for (const state of inGroup()) {
-        const found = listed.get(resourceKey(state.id));
-        if (found) await settle(state, found.raw, found.requestIds);
+        const found = listed.snapshots.get(resourceKey(state.id));
+        if (found) {
+          listedBefore.add(state);
+          await settle(state, found.raw, found.requestIds);
+        } else if (listedBefore.has(state)) await vanished(state, listed.requestIds);
       }
     }
   }

@@ -55,6 +55,30 @@ describe('an Azure run cut off after Copy Blob was sent, before copy.started was
   });
 });
 
+describe('an Azure run cut off while its copy read through its grant, resumed when Azure names the snapshot in another casing', () => {
+  it('the resumed run still finds the grant the cut-off run left open (ARM ids compare case-insensitively) and revokes it once the copy is done', async () => {
+    const caseId = 'IR-AZ-CUT-COPY-CASING';
+    const target = parseAzureTarget(fx.lab.estate.ids.vm);
+    const first = await fx.openTestCase(caseId);
+    await expect(collectAzureTarget(fx.run(cutAt(first, 'copy.started'), { consistency: 'per-disk' }), target)).rejects.toMatchObject({ code: 'E_LEDGER' });
+    await first.release();
+    const source = first.entries().find((e) => e.type === 'export.granted')!.data.source as string;
+    // ARM may answer a resource group in another casing on a later read than the one the case recorded.
+    const snapshots = [...fx.lab.estate.world.snapshots.values()].filter((s) => s.tags.CaseId === caseId);
+    for (const s of snapshots) s.id = s.id.replace(/(\/resourceGroups\/)([^/]+)/, (_m, p: string, rg: string) => `${p}${rg.toUpperCase()}`);
+    expect(snapshots.find((s) => s.activeSas)?.id.toLowerCase()).toBe(source.toLowerCase());
+
+    const again = await fx.openTestCase(caseId, true);
+    const outcome = await collectAzureTarget(fx.run(again, { consistency: 'per-disk' }), target);
+    const resumed = again.entries().slice(again.entries().findIndex((e) => e.type === 'case.resumed'));
+    for (const s of snapshots) expect(s.activeSas, 'endGetAccess on every grant of the case').toBeUndefined();
+    expect(resumed.filter((e) => e.type === 'export.revoked').map((e) => String(e.data.source).toLowerCase())).toContain(source.toLowerCase());
+    expect(outcome.status, outcome.reason).toBe('collected');
+    await again.close({ outcomes: [outcome] });
+    expect((await verifyCase(again.caseDir)).ok).toBe(true);
+  });
+});
+
 describe('an Azure run cut off at each step that follows a cloud call', () => {
   const counts = (caseId: string) => ({
     snapshots: [...fx.lab.estate.world.snapshots.values()].filter((s) => s.tags.CaseId === caseId).length,
@@ -143,6 +167,37 @@ describe('an Azure VM a finished run already collected, taken again by a resumed
     expect(adoptions).toEqual(consistency === 'per-disk' ? ['snapshot.adopted', 'snapshot.adopted', 'copy.adopted', 'copy.adopted'] : ['restorepoint.adopted', 'copy.adopted', 'copy.adopted']);
     const twice = ['snapshot.completed', 'restorepoint.completed', 'artifact.recorded', 'evidence.hashed', 'seal.requested', 'evidence.sealed'];
     expect(resumed.filter((e) => twice.includes(e.type)).map((e) => e.type)).toEqual([]);
+    await again.close({ outcomes: [outcome] });
+    expect((await verifyCase(again.caseDir)).ok).toBe(true);
+  });
+});
+
+describe('an Azure VM whose run was cut between the restore point\'s artefacts (one recorded, the other not)', () => {
+  it('the resume records the missing artefact only: neither the point\'s completion nor the recorded disk\'s artefact a second time', async () => {
+    const caseId = 'IR-AZ-CUT-BETWEEN-ARTEFACTS';
+    const target = parseAzureTarget(fx.lab.estate.ids.vm);
+    const first = await fx.openTestCase(caseId);
+    // The ledger takes the first disk restore point's artefact, then answers as a poisoned ledger.
+    let artefacts = 0;
+    const cut = caseWith(first, {
+      recordArtifact: (input) => (++artefacts > 1 ? Promise.reject(new CustodyError('E_LEDGER', `test cut: ${input.kind} was not recorded`)) : first.recordArtifact(input)),
+    });
+    await expect(collectAzureTarget(fx.run(cut), target)).rejects.toMatchObject({ code: 'E_LEDGER' });
+    await first.release();
+    const recordedBefore = first.entries().filter((e) => e.type === 'artifact.recorded').map((e) => e.data.evidenceId);
+    expect(recordedBefore).toHaveLength(1);
+
+    const again = await fx.openTestCase(caseId, true);
+    const outcome = await collectAzureTarget(fx.run(again), target);
+    expect(outcome.status, outcome.reason).toBe('collected');
+    const resumed = again.entries().slice(again.entries().findIndex((e) => e.type === 'case.resumed'));
+    expect(resumed.filter((e) => e.type === 'restorepoint.completed')).toEqual([]);
+    const points = resumed.filter((e) => e.type === 'artifact.recorded' && e.data.kind === 'azure-disk-restore-point').map((e) => e.data.evidenceId);
+    expect(points).toHaveLength(1);
+    expect(points).not.toContain(recordedBefore[0]);
+    // Each disk restore point is one artefact of the case, whatever run recorded it.
+    const all = again.entries().filter((e) => e.type === 'artifact.recorded' && e.data.kind === 'azure-disk-restore-point').map((e) => e.data.evidenceId);
+    expect(new Set(all).size).toBe(all.length);
     await again.close({ outcomes: [outcome] });
     expect((await verifyCase(again.caseDir)).ok).toBe(true);
   });

@@ -91,3 +91,39 @@ describe('a per-disk snapshot wait cut short by something other than a stop', ()
     await expectLeftAndAdopted(kase, caseId, outcome, { code: 'E_THROTTLED', message: new RegExp(`^the state of snapshot /subscriptions/.+ could not be read: the listing of its resource group failed \\(step\\.failed snapshot-wait, seq ${failed[0]!.seq}\\); it may still be being made in Azure`) });
   });
 });
+
+describe('a per-disk snapshot deleted while the run waits for it', () => {
+  it('a listing that named it no longer does: it vanished (E_NOT_FOUND), nothing says it may still be being made, and the other disk is carried on', async () => {
+    const caseId = 'IR-AZ-SNAP-VANISHED';
+    const kase = await fx.openTestCase(caseId);
+    let clock = 0;
+    let pauses = 0;
+    let deleted: string | undefined;
+    const sleep = async () => {
+      if (count(kase, 'snapshot.created') < 2) return;
+      pauses += 1;
+      // The wait's second pause: the first listing named both snapshots, still being made; then
+      // someone deletes the OS disk's. Each pause moves the clock on, so a wait that never ends
+      // reaches its limit instead of running on.
+      if (pauses === 2) {
+        const os = snapshotsOf(caseId).find((s) => s.sourceResourceId.toLowerCase() === fx.lab.estate.ids.vmOsDisk.toLowerCase())!;
+        deleted = os.id;
+        fx.lab.estate.world.snapshots.delete(os.id.toLowerCase());
+      }
+      clock += fx.config.waitTimeoutMs / 4;
+    };
+    const outcome = await collectAzureTarget({ ...fx.run(kase, PER_DISK), sleep, now: () => clock }, parseAzureTarget(fx.lab.estate.ids.vm));
+    expect(deleted).toBeDefined();
+    const failed = kase.entries().filter((e) => e.type === 'step.failed');
+    expect(failed.map((e) => e.data)).toEqual([expect.objectContaining({ step: 'snapshot', snapshotId: deleted, error: expect.objectContaining({ code: 'E_NOT_FOUND' }) })]);
+    expect(failed[0]!.data).not.toHaveProperty('leftInAzure');
+    expect((failed[0]!.data.requestIds as string[]).length).toBeGreaterThan(0);
+    expect(kase.entries().filter((e) => e.type === 'snapshot.completed').map((e) => e.data.snapshotId)).not.toContain(deleted);
+    expect(kase.entries().filter((e) => e.type === 'export.requested').map((e) => e.data.source)).toHaveLength(1);
+    expect(outcome.status, outcome.reason).toBe('partial');
+    expect(outcome.reason).not.toContain('may still be being made');
+    expect(outcome.reason).toContain(`snapshot ${deleted} vanished`);
+    await kase.close({ outcomes: [outcome] });
+  });
+});
+

@@ -101,3 +101,29 @@ describe('the restore point a run asked for cannot be read while it waits on it'
     await kase.release();
   });
 });
+
+describe('the restore point a run asked for is deleted while it waits on it', () => {
+  it('a read that found it, then a 404: Azure answered it is gone, so nothing says it may still be being made, and the disks fall back to per-disk snapshots', async () => {
+    const caseId = 'IR-AZ-RP-VANISHED';
+    const kase = await fx.openTestCase(caseId);
+    let pauses = 0;
+    const sleep = async () => {
+      if (count(kase, 'restorepoint.created') === 0) return;
+      pauses += 1;
+      // The first read after the PUT found the point still Creating; then someone deletes it.
+      if (pauses === 2) for (const c of fx.lab.estate.world.restorePointCollections.values()) if (c.tags.CaseId === caseId) c.points.clear();
+    };
+    const outcome = await collectAzureTarget({ ...fx.run(kase), sleep }, parseAzureTarget(fx.lab.estate.ids.vm));
+    expect(pauses).toBeGreaterThanOrEqual(2);
+    const failed = kase.entries().filter((e) => e.type === 'step.failed').map((e) => e.data);
+    expect(failed).toEqual([expect.objectContaining({ step: 'restore-point', error: expect.objectContaining({ code: 'E_NOT_FOUND' }) })]);
+    expect(failed[0]).not.toHaveProperty('leftInAzure');
+    expect((failed[0]!.requestIds as string[]).length).toBeGreaterThan(0);
+    expect(kase.entries().filter((e) => e.type === 'consistency.chosen').map((e) => e.data.mode)).toEqual(['per-disk']);
+    expect(ofCase(caseId).snapshots).toHaveLength(2);
+    expect(outcome.status, outcome.reason).toBe('collected');
+    await kase.close({ outcomes: [outcome] });
+    expect((await verifyCase(kase.caseDir)).ok).toBe(true);
+  });
+});
+

@@ -305,6 +305,34 @@ describe('an Azure VM deleted after earlier runs asked for both a restore point 
     expect((await verifyCase(again.caseDir)).problems).toEqual([]);
   });
 
+  it('the restore point the ledger shows made, answered Failed now: the snapshots earlier runs made carry each disk instead (adopted, none asked for), and disk.carried says why', async () => {
+    const caseId = 'IR-AZ-GONE-BOTH-RP-FAILED';
+    const { ids, world } = fx.lab.estate;
+    const point = await askedBothWays(caseId, 'export.requested');
+    const snapshots = [...world.snapshots.values()].filter((s) => s.tags.CaseId === caseId).map((s) => s.id).sort();
+    pointsOf(caseId)[0]!.failed = true;
+    world.vms.delete(key(ids.vm));
+
+    const again = await fx.openTestCase(caseId, true);
+    const outcome = await collectAzureTarget(fx.run(again), parseAzureTarget(ids.vm));
+    const resumed = again.entries().slice(again.entries().findLastIndex((e) => e.type === 'case.resumed'));
+    // Nothing new is asked of Azure for a VM that is gone: the snapshots are adopted by name.
+    expect(resumed.filter((e) => ['restorepoint.requested', 'snapshot.requested'].includes(e.type))).toEqual([]);
+    expect(resumed.filter((e) => e.type === 'snapshot.adopted').map((e) => e.data.snapshotId).sort()).toEqual(snapshots);
+    expect(resumed.filter((e) => e.type === 'export.requested').map((e) => e.data.source).sort()).toEqual(snapshots);
+    const carried = resumed.filter((e) => e.type === 'disk.carried');
+    expect(carried.map((e) => e.data.carried).sort()).toEqual(snapshots);
+    for (const e of carried) expect(e.data).toMatchObject({ notCarried: expect.stringContaining(point), reason: expect.stringContaining(`restore point ${point} ended Failed`) });
+    expect(outcome.status, outcome.reason).toBe('partial');
+    expect(outcome.reason).toContain('the snapshots an earlier run of the case took of its disks were carried through (2 of 2');
+    expect(outcome.reason).not.toContain(`(${point}) was carried`);
+    // Nothing deleted.
+    expect(pointsOf(caseId)).toHaveLength(1);
+    expect([...world.snapshots.values()].filter((s) => s.tags.CaseId === caseId)).toHaveLength(2);
+    await again.close({ outcomes: [outcome] });
+    expect((await verifyCase(again.caseDir)).problems).toEqual([]);
+  });
+
   it('a snapshot to carry deleted since: disk.carried is recorded only for the disk whose carried copy was adopted, never for the one that was not', async () => {
     const caseId = 'IR-AZ-GONE-BOTH-SNAP-DELETED';
     const { ids, world } = fx.lab.estate;

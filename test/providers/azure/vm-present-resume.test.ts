@@ -286,8 +286,12 @@ describe('a disk detached from the VM since an earlier run preserved it', () => 
     expect(resumed.filter((e) => e.type === 'export.requested').map((e) => e.data.source)).toContain(snapshot);
   });
 
-  it('the restore point asked for, the run cut before its completion reached the ledger: the disks its request named find the detached disk, whose disk restore point is carried once', async () => {
-    const caseId = 'IR-AZ-PRESENT-DETACHED-UNCOMPLETED';
+  it.each([
+    ['the run cut before its completion reached the ledger', 0],
+    // A resume that adopted the point (a plain adoption names no disk restore point), cut as well.
+    ['then adopted by a resume also cut before its completion reached the ledger', 1],
+  ] as const)('the restore point asked for, %s: the disks its request named find the detached disk, whose disk restore point is carried once', async (_label, adoptions) => {
+    const caseId = `IR-AZ-PRESENT-DETACHED-UNCOMPLETED-${adoptions}`;
     const { ids } = fx.lab.estate;
     const first = await fx.openTestCase(caseId);
     await expect(collectAzureTarget(fx.run(cutAt(first, 'restorepoint.completed')), parseAzureTarget(ids.vm))).rejects.toMatchObject({ code: 'E_LEDGER' });
@@ -296,6 +300,13 @@ describe('a disk detached from the VM since an earlier run preserved it', () => 
     // The VM was described before the point was asked for: the request names the disks it held then.
     expect(requested.disks).toEqual([ids.vmOsDisk, ids.vmDataDisk]);
     expect(first.entries().filter((e) => e.type === 'restorepoint.completed')).toEqual([]);
+    if (adoptions > 0) {
+      const adopting = await fx.openTestCase(caseId, true);
+      await expect(collectAzureTarget(fx.run(cutAt(adopting, 'restorepoint.completed')), parseAzureTarget(ids.vm))).rejects.toMatchObject({ code: 'E_LEDGER' });
+      await adopting.release();
+      expect(adopting.entries().filter((e) => e.type === 'restorepoint.adopted')).toHaveLength(1);
+      expect(adopting.entries().filter((e) => e.type === 'restorepoint.completed')).toEqual([]);
+    }
     const point = ofCase(caseId).restorePoints[0]!;
     const drp = [...point.diskRestorePoints.values()].find((d) => d.sourceDiskId.toLowerCase() === ids.vmDataDisk.toLowerCase())!.id;
     detachDataDisk(fx.lab.estate, ids.vm, ids.vmDataDisk);
