@@ -29,6 +29,7 @@ import { parseResourceId, sameRecordedResource } from './resource-id.js';
 import { sasFacts } from './sas-download.js';
 import type { SnapshotState } from './snapshots.js';
 import { hashVhdStream, type VhdHashes } from './vhd.js';
+import { carriedByCopyReason, type EarlierCopy } from './copied-before.js';
 import { pauseUnlessStopped, type Sleep } from '../shared/stoppable-sleep.js';
 import { stoppedBefore, stoppedWaiting } from './stopped.js';
 
@@ -85,6 +86,11 @@ export interface ExportSource {
   revokeOp: AzureOperationName;
   grant(options: CallOptions, body: { access: 'Read'; durationInSeconds: number; fileFormat: 'VHD' }): GrantPoller;
   revoke(options: CallOptions): GrantPoller;
+  /**
+   * The source is an earlier run's finished copy, not the snapshot (copied-before.ts): only that
+   * copy is adopted, never a grant or a Copy Blob; `id` is the snapshot it was copied from.
+   */
+  copied?: EarlierCopy;
 }
 
 export function snapshotExportSource(clients: AzureClients, state: SnapshotState): ExportSource {
@@ -100,6 +106,14 @@ export function snapshotExportSource(clients: AzureClients, state: SnapshotState
     grant: (o, body) => snapshots().grantAccess(id.resourceGroup, id.names[0]!, body, o) as unknown as GrantPoller,
     revoke: (o) => snapshots().revokeAccess(id.resourceGroup, id.names[0]!, o) as unknown as GrantPoller,
   };
+}
+
+/**
+ * A disk an earlier run finished copying whose snapshot is gone (or is not the one copied): the
+ * copy is its export, named as copied from the snapshot the ledger recorded.
+ */
+export function copyExportSource(clients: AzureClients, state: SnapshotState, copy: EarlierCopy): ExportSource {
+  return { ...snapshotExportSource(clients, { ...state, id: copy.snapshotId }), copied: copy };
 }
 
 interface Pending {
@@ -158,10 +172,14 @@ export async function exportSources(recorder: CaseRecorder, clients: AzureClient
           throw new CustodyError('E_CLOUD', `${name} exists but was not copied by this case for ${item.state.evidenceId} (its metadata differs): refusing to adopt it`, { resource: name });
         }
       }
+      if (item.state.copied && copyStatus !== 'success') {
+        throw new CustodyError('E_CLOUD', `${name} is not the finished copy an earlier run of the case recorded (its copy status is ${copyStatus ?? 'not reported'}), and the snapshot it was copied from, ${item.state.id}, is not the one in Azure now: nothing carries the disk in this run`, { resource: name });
+      }
       if (copyStatus === 'success') {
         item.copyId = props.value.copyId ?? 'earlier run';
         const earlier = recordedForCopy(recorder, target, name, props.value.copyId);
         await recorder.record('copy.adopted', { blob: name, copyId: props.value.copyId, requestIds: requestIdsOf(props.exchanges) }, target);
+        if (item.state.copied) await recordCarriedByCopy(recorder, target, item.state, item.state.copied);
         // What the case recorded of this very copy stands: it is not hashed or sealed twice.
         if (earlier.hashed) {
           item.result.hashes = hashesOf(earlier.hashed);
@@ -179,11 +197,14 @@ export async function exportSources(recorder: CaseRecorder, clients: AzureClient
     } catch (error) {
       if ((error as CustodyError).code !== 'E_NOT_FOUND') {
         await fail(recorder, target, item, 'copy', error);
+      } else if (item.state.copied) {
+        await fail(recorder, target, item, 'copy', new CustodyError('E_NOT_FOUND', `${name}, the finished copy an earlier run of the case recorded, is not there, and the snapshot it was copied from, ${item.state.id}, is not the one in Azure now: nothing carries the disk in this run`, { resource: name, cause: error }));
       }
     }
     // A copy adopted from an interrupted run may have left its grant open (killed before
-    // endGetAccess): revoked below with this run's own, once the copy no longer needs it.
-    if (item.copyId && grantLeftOpen(recorder, target, item.state.id)) {
+    // endGetAccess): revoked below with this run's own, once the copy no longer needs it. Not
+    // one whose snapshot is gone: the grant went with it.
+    if (item.copyId && !item.state.copied && grantLeftOpen(recorder, target, item.state.id)) {
       item.granted = true;
       const expiresOn = historyOf(recorder).about('export.granted', target).findLast((e) => sameRecordedResource(e.data.source, item.state.id))?.data.expiresOn;
       if (typeof expiresOn === 'string') item.grantExpiresOn = expiresOn;
@@ -352,7 +373,7 @@ export async function exportSources(recorder: CaseRecorder, clients: AzureClient
         kind: 'azure-disk-export',
         source: item.state.diskId,
         target,
-        cloudIds: { blob: `${config.evidenceContainerUrl.replace(/\/+$/, '')}/${name}`, exportedFrom: item.state.id, ...(read.value.seen.versionId ? { versionId: read.value.seen.versionId } : {}) },
+        cloudIds: { blob: `${config.evidenceContainerUrl.replace(/\/+$/, '')}/${name}`, exportedFrom: item.state.id, ...(item.state.copied ? { exportedFromUniqueId: item.state.copied.snapshotUniqueId } : {}), ...(read.value.seen.versionId ? { versionId: read.value.seen.versionId } : {}) },
         details: { ...read.value.hashes },
       });
     } catch (error) {
@@ -362,6 +383,24 @@ export async function exportSources(recorder: CaseRecorder, clients: AzureClient
     item.result.sealed = await sealEvidence(recorder, clients, config, name, target, item.result.hashes, item.result.hashedBlob);
   }
   return items.map((i) => i.result);
+}
+
+/**
+ * Says, once per case, that `copy` carries the disk: Storage answered it there and finished, and
+ * the snapshot it was copied from is not the one in Azure now (gone, another of its name, or not
+ * settled), so no new snapshot was taken.
+ */
+async function recordCarriedByCopy(recorder: CaseRecorder, target: string, source: ExportSource, copy: EarlierCopy): Promise<void> {
+  const said = historyOf(recorder).about('disk.carried', target).some((e) => e.data.evidenceId === source.evidenceId && e.data.carried === copy.blob);
+  if (said) return;
+  await recorder.record('disk.carried', {
+    disk: source.diskId,
+    evidenceId: source.evidenceId,
+    carried: copy.blob,
+    copiedFrom: copy.snapshotId,
+    copiedFromUniqueId: copy.snapshotUniqueId,
+    reason: `${carriedByCopyReason(copy)}; that snapshot is not there in Azure now (or not as that snapshot), so the copy carries the disk and no new snapshot is taken`,
+  }, target);
 }
 
 /**
