@@ -23,7 +23,7 @@ import type { AzureClients } from './clients.js';
 import type { AzureConfig } from './config.js';
 import { describeDisk, describeNics, describeVm, type DiskFacts, type VmFacts } from './describe.js';
 import { diskLedger, earlierSnapshotRequests, type DiskLedgerState, type EarlierSnapshotRequest } from './disk-ledger.js';
-import { copyExportSource, evidenceBlobName, exportSources, snapshotExportSource, type ExportSource } from './export.js';
+import { copyExportSource, exportSources, isSnapshotBlob, snapshotExportSource, type ExportSource } from './export.js';
 import { carriedByCopyReason, earlierFinishedCopy } from './copied-before.js';
 import { at, str } from './raw.js';
 import { earlierRestorePointRequest, findKeptRestorePoint } from './kept-restore-point.js';
@@ -350,7 +350,7 @@ export async function collectAzureTarget(ctx: AzureRunContext, target: AzureTarg
       const plans = bySnapshot.map((disk) => planSnapshot(config, recorder.caseId, disk, evidenceIdOf(disk), label));
       // A disk an earlier run finished copying: never a new snapshot (copied-before.ts).
       const copies = new Map(plans.flatMap((p) => {
-        const copy = earlierFinishedCopy(recorder, label, p.evidenceId, evidenceBlobName(recorder.caseId, p.evidenceId, p.name));
+        const copy = earlierFinishedCopy(recorder, label, p.evidenceId, (blob) => isSnapshotBlob(recorder.caseId, p.evidenceId, p.name, blob));
         return copy ? [[p.evidenceId, copy] as const] : [];
       }));
       const adoptOnly = (plan: SnapshotPlan) => {

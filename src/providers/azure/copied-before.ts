@@ -22,17 +22,20 @@ export interface EarlierCopy {
 }
 
 /**
- * The finished copy into `blob` an earlier run of `target` recorded, with the snapshot it was
+ * The last finished copy into a blob `blobOf` names an earlier run of `target` recorded, with the snapshot it was
  * exported from: the last snapshot of `evidenceId` recorded made (`artifact.recorded`) before the
  * copy was asked for, which the grant the copy read through (`export.requested`) names. Undefined
  * where the ledger does not show both: then which snapshot the copy holds is not known.
  */
-export function earlierFinishedCopy(recorder: CaseRecorder, target: string, evidenceId: string, blob: string): EarlierCopy | undefined {
+export function earlierFinishedCopy(recorder: CaseRecorder, target: string, evidenceId: string, blobOf: (blob: string) => boolean): EarlierCopy | undefined {
   const history = historyOf(recorder);
+  // The last snapshot copy of the disk the ledger shows finished: a snapshot asked for again gets a blob of its own (export.ts blobNameFor).
   const finished = [...history.about('copy.completed', target), ...history.about('copy.adopted', target)]
-    .filter((e) => e.data.blob === blob && e.data.copyStatus === undefined)
-    .sort((a, b) => a.seq - b.seq)[0];
+    .filter((e) => typeof e.data.blob === 'string' && blobOf(e.data.blob) && e.data.copyStatus === undefined)
+    .sort((a, b) => a.seq - b.seq)
+    .at(-1);
   if (!finished) return undefined;
+  const blob = finished.data.blob as string;
   const asked = history.about('copy.requested', target).filter((e) => e.data.blob === blob && e.seq < finished.seq).at(0);
   if (!asked) return undefined;
   const made = history.ofType('artifact.recorded').filter((e) => e.seq < asked.seq && e.data.evidenceId === evidenceId && e.data.kind === 'azure-incremental-snapshot').at(-1);

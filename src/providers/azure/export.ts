@@ -135,10 +135,38 @@ interface Pending {
    * and revokes the grant once it is done. `why` says which, for `export.left-open`.
    */
   grantKeptForCopy?: { why: string; statusUnknown?: true };
+  /** The source's usual blob holds a copy of an earlier snapshot of its name: why it gets another (blobNameFor). */
+  notAdopted?: { notAdopted: string; reason: string };
+}
+
+/**
+ * The blob `source` is exported into. Snapshot names derive from the evidence id, so a snapshot
+ * asked for again (the one an earlier run asked for was gone) has the id of the one before it;
+ * where a copy into the usual blob was asked for before that request, the blob holds (or was to
+ * hold) the earlier snapshot's bytes and is never adopted as this one's export: this snapshot
+ * gets a blob of its own, named by the seq of its request (the same for every resume of it).
+ */
+function blobNameFor(recorder: CaseRecorder, target: string, source: ExportSource): { name: string; notAdopted?: { notAdopted: string; reason: string } } {
+  const name = evidenceBlobName(recorder.caseId, source.evidenceId, source.name);
+  if (source.copied) return { name: source.copied.blob };
+  const history = historyOf(recorder);
+  const asked = history.about('snapshot.requested', target).findLast((e) => sameRecordedResource(e.data.snapshotId, source.id));
+  const before = asked && history.about('copy.requested', target).find((e) => e.data.blob === name && e.seq < asked.seq);
+  if (!asked || !before) return { name };
+  const reason = `${name} was copied into from an earlier snapshot of the name ${source.id} (copy.requested seq ${before.seq}), before this one was asked for (snapshot.requested seq ${asked.seq}): it is not this snapshot's export and is not adopted for it`;
+  return { name: evidenceBlobName(recorder.caseId, source.evidenceId, `${source.name}-${asked.seq}`), notAdopted: { notAdopted: name, reason } };
 }
 
 export function evidenceBlobName(caseId: string, evidenceId: string, snapshotName: string): string {
   return `${caseId}/${evidenceId}/${snapshotName}.vhd`;
+}
+
+/** Whether `blob` is a copy of a snapshot named `snapshotName` (its usual blob, or one of a snapshot asked for again: blobNameFor). */
+export function isSnapshotBlob(caseId: string, evidenceId: string, snapshotName: string, blob: string): boolean {
+  const usual = evidenceBlobName(caseId, evidenceId, snapshotName);
+  if (blob === usual) return true;
+  const stem = usual.slice(0, -'.vhd'.length);
+  return blob.startsWith(`${stem}-`) && blob.endsWith('.vhd') && /^\d+$/.test(blob.slice(stem.length + 1, -'.vhd'.length));
 }
 
 /** The evidence id in a name `evidenceBlobName` made (case ids and evidence ids hold no `/`). */
@@ -159,8 +187,9 @@ export async function exportSources(recorder: CaseRecorder, clients: AzureClient
 
   // 0. A copy an earlier run finished is reused: hash it again if the ledger has no hash.
   for (const item of items) {
-    const name = evidenceBlobName(recorder.caseId, item.state.evidenceId, item.state.name);
+    const { name, notAdopted } = blobNameFor(recorder, target, item.state);
     item.result.blobName = name;
+    if (notAdopted) item.notAdopted = notAdopted;
     try {
       const props = await callAzure('readEvidence', name, () => container.getBlobClient(name).getProperties());
       const copyStatus = props.value.copyStatus;
@@ -279,7 +308,7 @@ export async function exportSources(recorder: CaseRecorder, clients: AzureClient
       await fail(recorder, target, item, 'copy', stoppedBefore(`the copy into ${name}`, name, 'endGetAccess is asked for its grant; resume the case to export it'));
       continue;
     }
-    await recorder.record('copy.requested', { blob: name, container: config.evidenceContainerUrl, source: sasFacts(item.sas!).blob }, target);
+    await recorder.record('copy.requested', { blob: name, container: config.evidenceContainerUrl, source: sasFacts(item.sas!).blob, ...item.notAdopted }, target);
     try {
       const started = await callAzure('copyToEvidence', name, async () => {
         // The storage poller sends Copy Blob on its first poll; progress is read below in rounds.
