@@ -374,7 +374,8 @@ export async function collectAzureTarget(ctx: AzureRunContext, target: AzureTarg
       const source = sources.find((s) => s.evidenceId === choice.evidenceId);
       if (source) choices.push({ ...choice, carried: source.id });
     }
-    await recordCarried(recorder, label, choices, sources);
+    // A copy carrying a disk whose snapshot is gone is no snapshot Azure confirmed: its own disk.carried says so (export.ts).
+    await recordCarried(recorder, label, choices, sources.filter((s) => !s.copied));
     const exports = await exportSources(recorder, clients, config, sources, label, timing);
 
     for (const source of sources) {
