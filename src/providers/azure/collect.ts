@@ -23,12 +23,14 @@ import type { AzureClients } from './clients.js';
 import type { AzureConfig } from './config.js';
 import { describeDisk, describeNics, describeVm, type DiskFacts, type VmFacts } from './describe.js';
 import { diskLedger, earlierSnapshotRequests, type DiskLedgerState, type EarlierSnapshotRequest } from './disk-ledger.js';
-import { exportSources, snapshotExportSource, type ExportSource } from './export.js';
+import { copyExportSource, exportSources, isSnapshotBlob, snapshotExportSource, type ExportSource } from './export.js';
+import { carriedByCopyReason, earlierFinishedCopy } from './copied-before.js';
+import { at, str } from './raw.js';
 import { earlierRestorePointRequest, findKeptRestorePoint } from './kept-restore-point.js';
 import { carriedInstead, carryEarlierRuns, carryOnce, DETACHED, detachedChoice, detachedSince, EARLIER_SNAPSHOTS, earlierSnapshotsOf, recordCarried, type CarryChoice, type KeptPoint } from './carry-once.js';
 import { restorePointUnsupported, takeRestorePoint } from './restore-point.js';
 import { resourceKey, sameResource } from './resource-id.js';
-import { awaitSnapshots, planSnapshot, requestSnapshots, type SnapshotState } from './snapshots.js';
+import { awaitSnapshots, planSnapshot, requestSnapshots, type SnapshotPlan, type SnapshotState } from './snapshots.js';
 import type { AzureTarget } from './targets.js';
 import type { Sleep } from '../shared/stoppable-sleep.js';
 
@@ -342,18 +344,38 @@ export async function collectAzureTarget(ctx: AzureRunContext, target: AzureTarg
       }
     }
     sources ??= [];
+    // The disks an earlier run's finished copy carries, their snapshot gone (or not the one copied).
+    const carriedByCopy = new Set<string>();
     if (bySnapshot.length > 0) {
       const plans = bySnapshot.map((disk) => planSnapshot(config, recorder.caseId, disk, evidenceIdOf(disk), label));
-      states = await requestSnapshots(recorder, clients, plans, label, { adoptOnly: (plan) => (vmGone ? 'its VM is gone' : detachedOwn.some((d) => evidenceIdOf(d) === plan.evidenceId) ? 'it is no longer attached to the VM' : undefined), ...(ctx.signal ? { signal: ctx.signal } : {}) });
+      // A disk an earlier run finished copying: never a new snapshot (copied-before.ts).
+      const copies = new Map(plans.flatMap((p) => {
+        const copy = earlierFinishedCopy(recorder, label, p.evidenceId, (blob) => isSnapshotBlob(recorder.caseId, p.evidenceId, p.name, blob));
+        return copy ? [[p.evidenceId, copy] as const] : [];
+      }));
+      const adoptOnly = (plan: SnapshotPlan) => {
+        const copy = copies.get(plan.evidenceId);
+        return vmGone ? 'its VM is gone' : detachedOwn.some((d) => evidenceIdOf(d) === plan.evidenceId) ? 'it is no longer attached to the VM' : copy ? carriedByCopyReason(copy) : undefined;
+      };
+      states = await requestSnapshots(recorder, clients, plans, label, { adoptOnly, ...(ctx.signal ? { signal: ctx.signal } : {}) });
       await awaitSnapshots(recorder, clients, states, label, timing);
-      sources = [...sources, ...states.filter((s) => s.status === 'succeeded').map((s) => snapshotExportSource(clients, s))];
+      for (const state of states) {
+        const copy = copies.get(state.plan.evidenceId);
+        // The snapshot the copy was made from, found again: its export is that copy, adopted by name.
+        if (!copy || (state.status === 'succeeded' && str(at(state.raw, 'properties', 'uniqueId')) === copy.snapshotUniqueId)) continue;
+        // Gone, another of its name, or not settled: the finished copy carries the disk.
+        carriedByCopy.add(state.plan.evidenceId);
+        sources.push(copyExportSource(clients, state, copy));
+      }
+      sources = [...sources, ...states.filter((s) => s.status === 'succeeded' && !carriedByCopy.has(s.plan.evidenceId)).map((s) => snapshotExportSource(clients, s))];
     }
     // Each source is adopted (or made) and Azure answered it made: what carries a disk is confirmed now.
     for (const choice of detachedInPoint) {
       const source = sources.find((s) => s.evidenceId === choice.evidenceId);
       if (source) choices.push({ ...choice, carried: source.id });
     }
-    await recordCarried(recorder, label, choices, sources);
+    // A copy carrying a disk whose snapshot is gone is no snapshot Azure confirmed: its own disk.carried says so (export.ts).
+    await recordCarried(recorder, label, choices, sources.filter((s) => !s.copied));
     const exports = await exportSources(recorder, clients, config, sources, label, timing);
 
     for (const source of sources) {
@@ -362,7 +384,7 @@ export async function collectAzureTarget(ctx: AzureRunContext, target: AzureTarg
       // disk was not described in this run (its VM gone).
       evidenceIds.push(source.evidenceId);
     }
-    for (const state of states.filter((s) => s.status === 'failed')) diskProblem(state.plan.evidenceId, `snapshot of ${state.plan.disk.id}: ${state.error?.message}`, state.leftInAzure !== undefined);
+    for (const state of states.filter((s) => s.status === 'failed' && !carriedByCopy.has(s.plan.evidenceId))) diskProblem(state.plan.evidenceId, `snapshot of ${state.plan.disk.id}: ${state.error?.message}`, state.leftInAzure !== undefined);
     for (const result of exports) {
       const disk = resultOf(result.evidenceId);
       const error = result.error ?? result.grantOpen?.error;

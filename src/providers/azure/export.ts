@@ -29,6 +29,7 @@ import { parseResourceId, sameRecordedResource } from './resource-id.js';
 import { sasFacts } from './sas-download.js';
 import type { SnapshotState } from './snapshots.js';
 import { hashVhdStream, type VhdHashes } from './vhd.js';
+import { carriedByCopyReason, type EarlierCopy } from './copied-before.js';
 import { pauseUnlessStopped, type Sleep } from '../shared/stoppable-sleep.js';
 import { stoppedBefore, stoppedWaiting } from './stopped.js';
 
@@ -85,6 +86,11 @@ export interface ExportSource {
   revokeOp: AzureOperationName;
   grant(options: CallOptions, body: { access: 'Read'; durationInSeconds: number; fileFormat: 'VHD' }): GrantPoller;
   revoke(options: CallOptions): GrantPoller;
+  /**
+   * The source is an earlier run's finished copy, not the snapshot (copied-before.ts): only that
+   * copy is adopted, never a grant or a Copy Blob; `id` is the snapshot it was copied from.
+   */
+  copied?: EarlierCopy;
 }
 
 export function snapshotExportSource(clients: AzureClients, state: SnapshotState): ExportSource {
@@ -100,6 +106,14 @@ export function snapshotExportSource(clients: AzureClients, state: SnapshotState
     grant: (o, body) => snapshots().grantAccess(id.resourceGroup, id.names[0]!, body, o) as unknown as GrantPoller,
     revoke: (o) => snapshots().revokeAccess(id.resourceGroup, id.names[0]!, o) as unknown as GrantPoller,
   };
+}
+
+/**
+ * A disk an earlier run finished copying whose snapshot is gone (or is not the one copied): the
+ * copy is its export, named as copied from the snapshot the ledger recorded.
+ */
+export function copyExportSource(clients: AzureClients, state: SnapshotState, copy: EarlierCopy): ExportSource {
+  return { ...snapshotExportSource(clients, { ...state, id: copy.snapshotId }), copied: copy };
 }
 
 interface Pending {
@@ -121,10 +135,38 @@ interface Pending {
    * and revokes the grant once it is done. `why` says which, for `export.left-open`.
    */
   grantKeptForCopy?: { why: string; statusUnknown?: true };
+  /** The source's usual blob holds a copy of an earlier snapshot of its name: why it gets another (blobNameFor). */
+  notAdopted?: { notAdopted: string; reason: string };
+}
+
+/**
+ * The blob `source` is exported into. Snapshot names derive from the evidence id, so a snapshot
+ * asked for again (the one an earlier run asked for was gone) has the id of the one before it;
+ * where a copy into the usual blob was asked for before that request, the blob holds (or was to
+ * hold) the earlier snapshot's bytes and is never adopted as this one's export: this snapshot
+ * gets a blob of its own, named by the seq of its request (the same for every resume of it).
+ */
+function blobNameFor(recorder: CaseRecorder, target: string, source: ExportSource): { name: string; notAdopted?: { notAdopted: string; reason: string } } {
+  const name = evidenceBlobName(recorder.caseId, source.evidenceId, source.name);
+  if (source.copied) return { name: source.copied.blob };
+  const history = historyOf(recorder);
+  const asked = history.about('snapshot.requested', target).findLast((e) => sameRecordedResource(e.data.snapshotId, source.id));
+  const before = asked && history.about('copy.requested', target).find((e) => e.data.blob === name && e.seq < asked.seq);
+  if (!asked || !before) return { name };
+  const reason = `${name} was copied into from an earlier snapshot of the name ${source.id} (copy.requested seq ${before.seq}), before this one was asked for (snapshot.requested seq ${asked.seq}): it is not this snapshot's export and is not adopted for it`;
+  return { name: evidenceBlobName(recorder.caseId, source.evidenceId, `${source.name}-${asked.seq}`), notAdopted: { notAdopted: name, reason } };
 }
 
 export function evidenceBlobName(caseId: string, evidenceId: string, snapshotName: string): string {
   return `${caseId}/${evidenceId}/${snapshotName}.vhd`;
+}
+
+/** Whether `blob` is a copy of a snapshot named `snapshotName` (its usual blob, or one of a snapshot asked for again: blobNameFor). */
+export function isSnapshotBlob(caseId: string, evidenceId: string, snapshotName: string, blob: string): boolean {
+  const usual = evidenceBlobName(caseId, evidenceId, snapshotName);
+  if (blob === usual) return true;
+  const stem = usual.slice(0, -'.vhd'.length);
+  return blob.startsWith(`${stem}-`) && blob.endsWith('.vhd') && /^\d+$/.test(blob.slice(stem.length + 1, -'.vhd'.length));
 }
 
 /** The evidence id in a name `evidenceBlobName` made (case ids and evidence ids hold no `/`). */
@@ -145,8 +187,9 @@ export async function exportSources(recorder: CaseRecorder, clients: AzureClient
 
   // 0. A copy an earlier run finished is reused: hash it again if the ledger has no hash.
   for (const item of items) {
-    const name = evidenceBlobName(recorder.caseId, item.state.evidenceId, item.state.name);
+    const { name, notAdopted } = blobNameFor(recorder, target, item.state);
     item.result.blobName = name;
+    if (notAdopted) item.notAdopted = notAdopted;
     try {
       const props = await callAzure('readEvidence', name, () => container.getBlobClient(name).getProperties());
       const copyStatus = props.value.copyStatus;
@@ -158,10 +201,14 @@ export async function exportSources(recorder: CaseRecorder, clients: AzureClient
           throw new CustodyError('E_CLOUD', `${name} exists but was not copied by this case for ${item.state.evidenceId} (its metadata differs): refusing to adopt it`, { resource: name });
         }
       }
+      if (item.state.copied && copyStatus !== 'success') {
+        throw new CustodyError('E_CLOUD', `${name} is not the finished copy an earlier run of the case recorded (its copy status is ${copyStatus ?? 'not reported'}), and the snapshot it was copied from, ${item.state.id}, is not the one in Azure now: nothing carries the disk in this run`, { resource: name });
+      }
       if (copyStatus === 'success') {
         item.copyId = props.value.copyId ?? 'earlier run';
         const earlier = recordedForCopy(recorder, target, name, props.value.copyId);
         await recorder.record('copy.adopted', { blob: name, copyId: props.value.copyId, requestIds: requestIdsOf(props.exchanges) }, target);
+        if (item.state.copied) await recordCarriedByCopy(recorder, target, item.state, item.state.copied);
         // What the case recorded of this very copy stands: it is not hashed or sealed twice.
         if (earlier.hashed) {
           item.result.hashes = hashesOf(earlier.hashed);
@@ -179,11 +226,14 @@ export async function exportSources(recorder: CaseRecorder, clients: AzureClient
     } catch (error) {
       if ((error as CustodyError).code !== 'E_NOT_FOUND') {
         await fail(recorder, target, item, 'copy', error);
+      } else if (item.state.copied) {
+        await fail(recorder, target, item, 'copy', new CustodyError('E_NOT_FOUND', `${name}, the finished copy an earlier run of the case recorded, is not there, and the snapshot it was copied from, ${item.state.id}, is not the one in Azure now: nothing carries the disk in this run`, { resource: name, cause: error }));
       }
     }
     // A copy adopted from an interrupted run may have left its grant open (killed before
-    // endGetAccess): revoked below with this run's own, once the copy no longer needs it.
-    if (item.copyId && grantLeftOpen(recorder, target, item.state.id)) {
+    // endGetAccess): revoked below with this run's own, once the copy no longer needs it. Not
+    // one whose snapshot is gone: the grant went with it.
+    if (item.copyId && !item.state.copied && grantLeftOpen(recorder, target, item.state.id)) {
       item.granted = true;
       const expiresOn = historyOf(recorder).about('export.granted', target).findLast((e) => sameRecordedResource(e.data.source, item.state.id))?.data.expiresOn;
       if (typeof expiresOn === 'string') item.grantExpiresOn = expiresOn;
@@ -258,7 +308,7 @@ export async function exportSources(recorder: CaseRecorder, clients: AzureClient
       await fail(recorder, target, item, 'copy', stoppedBefore(`the copy into ${name}`, name, 'endGetAccess is asked for its grant; resume the case to export it'));
       continue;
     }
-    await recorder.record('copy.requested', { blob: name, container: config.evidenceContainerUrl, source: sasFacts(item.sas!).blob }, target);
+    await recorder.record('copy.requested', { blob: name, container: config.evidenceContainerUrl, source: sasFacts(item.sas!).blob, ...item.notAdopted }, target);
     try {
       const started = await callAzure('copyToEvidence', name, async () => {
         // The storage poller sends Copy Blob on its first poll; progress is read below in rounds.
@@ -352,7 +402,7 @@ export async function exportSources(recorder: CaseRecorder, clients: AzureClient
         kind: 'azure-disk-export',
         source: item.state.diskId,
         target,
-        cloudIds: { blob: `${config.evidenceContainerUrl.replace(/\/+$/, '')}/${name}`, exportedFrom: item.state.id, ...(read.value.seen.versionId ? { versionId: read.value.seen.versionId } : {}) },
+        cloudIds: { blob: `${config.evidenceContainerUrl.replace(/\/+$/, '')}/${name}`, exportedFrom: item.state.id, ...(item.state.copied ? { exportedFromUniqueId: item.state.copied.snapshotUniqueId } : {}), ...(read.value.seen.versionId ? { versionId: read.value.seen.versionId } : {}) },
         details: { ...read.value.hashes },
       });
     } catch (error) {
@@ -362,6 +412,24 @@ export async function exportSources(recorder: CaseRecorder, clients: AzureClient
     item.result.sealed = await sealEvidence(recorder, clients, config, name, target, item.result.hashes, item.result.hashedBlob);
   }
   return items.map((i) => i.result);
+}
+
+/**
+ * Says, once per case, that `copy` carries the disk: Storage answered it there and finished, and
+ * the snapshot it was copied from is not the one in Azure now (gone, another of its name, or not
+ * settled), so no new snapshot was taken.
+ */
+async function recordCarriedByCopy(recorder: CaseRecorder, target: string, source: ExportSource, copy: EarlierCopy): Promise<void> {
+  const said = historyOf(recorder).about('disk.carried', target).some((e) => e.data.evidenceId === source.evidenceId && e.data.carried === copy.blob);
+  if (said) return;
+  await recorder.record('disk.carried', {
+    disk: source.diskId,
+    evidenceId: source.evidenceId,
+    carried: copy.blob,
+    copiedFrom: copy.snapshotId,
+    copiedFromUniqueId: copy.snapshotUniqueId,
+    reason: `${carriedByCopyReason(copy)}; that snapshot is not there in Azure now (or not as that snapshot), so the copy carries the disk and no new snapshot is taken`,
+  }, target);
 }
 
 /**

@@ -205,10 +205,13 @@ export async function requestSnapshots(recorder: CaseRecorder, clients: AzureCli
 /**
  * Waits until every requested or adopted snapshot is `Succeeded` (or `Failed`), listing each
  * resource group once per round. A stopped run (`signal`) ends the wait at its next pause, or cuts
- * off the listing it is reading; the wait's limit (`timeoutMs`) ends it too. A listing that fails
- * (after the SDK's retries) ends the wait for that group only: one `step.failed` (`snapshot-wait`)
- * names the group, the snapshots it could not settle and the failing call's exchanges. What Azure
- * confirmed before, and the other groups, stand.
+ * off the listing it is reading; the wait's limit (`timeoutMs`) ends it too. A listing throttled
+ * past the SDK's retries (429, `E_THROTTLED`) is one failed poll: the group is listed again at the
+ * next round, until the wait's limit; a group whose last listing by then was throttled is cut as
+ * an unreadable one below. Any other listing failure (a refusal, a 5xx after the SDK's retries)
+ * ends the wait for that group only: one `step.failed` (`snapshot-wait`) names the group, the
+ * snapshots it could not settle and the failing call's exchanges. What Azure confirmed before,
+ * and the other groups, stand.
  *
  * Whatever cut the wait, each snapshot it did not settle is left in Azure by one rule
  * (`leaveInAzure`): Azure accepted it and may still be making it, so its `step.failed` carries
@@ -311,8 +314,15 @@ export async function awaitSnapshots(
   // Adopted snapshots that had already finished are settled without a request.
   for (const state of states.filter((s) => s.status === 'adopted' && str(at(s.raw, 'properties', 'provisioningState')) === 'Succeeded')) await settle(state, state.raw!, state.requestIds ?? []);
   const deadline = options.now() + options.timeoutMs;
+  // Per group: its last listing, throttled past the SDK's retries, counted as one failed poll.
+  const throttled = new Map<string, unknown>();
   while (pending().length > 0) {
     if (options.now() > deadline) {
+      // A group still throttled at the limit: its listing's failure is what cut the wait, said once.
+      for (const group of groupsOf(pending().map((s) => s.plan))) {
+        const error = throttled.get(groupKey(group));
+        if (error !== undefined) await unreadable(group, pending().filter((s) => groupKey(s.plan) === groupKey(group)), error);
+      }
       return giveUp((state) => new CustodyError('E_TIMEOUT', `snapshot ${state.id} did not finish within ${options.timeoutMs} ms`, { resource: state.id, retryable: true }));
     }
     if (!(await pauseUnlessStopped(options.sleep, options.intervalMs, options.signal))) return giveUp(stopped);
@@ -325,9 +335,15 @@ export async function awaitSnapshots(
         if (isStopSignal(error)) throw error;
         // Cut off by the stop: the same as a stop at the pause.
         if (options.signal?.aborted) return giveUp(stopped);
+        // Throttled: one failed poll, the next round lists the group again, until the wait's limit.
+        if ((error as CustodyError).code === 'E_THROTTLED') {
+          throttled.set(groupKey(group), error);
+          continue;
+        }
         await unreadable(group, inGroup(), error);
         continue;
       }
+      throttled.delete(groupKey(group));
       for (const state of inGroup()) {
         const found = listed.snapshots.get(resourceKey(state.id));
         if (found) {

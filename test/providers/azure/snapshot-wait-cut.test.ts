@@ -1,6 +1,7 @@
 /**
  * A per-disk snapshot wait cut short by something other than a stop — its time limit
- * (`azure.waitTimeoutMs`), or the listing of its group failing after the SDK's retries — leaves
+ * (`azure.waitTimeoutMs`), or the listing of its group refused or failing after the SDK's retries,
+ * or throttled at every poll until that limit (one throttled listing is only a failed poll) — leaves
  * the snapshots as a stop leaves them: Azure accepted them and may still be making them, so each
  * gets `leftInAzure` on its `step.failed` (`snapshot`), the target ends `partial` (never
  * `failed`: a resume adopts them), and a resume adopts and exports those very snapshots,
@@ -22,6 +23,20 @@ const fx = useAzureFixture({ lab: { operationPolls: 3 } });
 const PER_DISK: Partial<AzureConfig> = { consistency: 'per-disk' };
 const count = (kase: CaseHandle, type: string) => kase.entries().filter((e) => e.type === type).length;
 const snapshotsOf = (caseId: string) => [...fx.lab.estate.world.snapshots.values()].filter((s) => s.tags.CaseId === caseId);
+
+/** A listing throttled past the SDK's retries (three attempts). */
+const THROTTLED = { status: 429, code: 'TooManyRequests', message: 'throttled', times: 3, retryAfterSeconds: 0 };
+
+/** A sleep that, at the wait's first pause (both snapshots asked for), makes the lab answer the next listing with `fault`. */
+function faultFirstWaitListing(kase: CaseHandle, fault: { status: number; code: string; message: string; times: number; retryAfterSeconds?: number }) {
+  let armed = false;
+  const sleep = async () => {
+    if (armed || count(kase, 'snapshot.created') < 2) return;
+    armed = true;
+    fx.lab.faults.push({ operation: 'snapshots.listByResourceGroup', ...fault });
+  };
+  return { sleep, armed: () => armed };
+}
 
 /** What every cut leaves: each snapshot asked for, left in Azure and said so once; then a resume adopts and exports them. */
 async function expectLeftAndAdopted(kase: CaseHandle, caseId: string, outcome: { status: string; reason?: string }, error: { code: string; message: RegExp }) {
@@ -66,20 +81,15 @@ describe('a per-disk snapshot wait cut short by something other than a stop', ()
     await expectLeftAndAdopted(kase, caseId, outcome, { code: 'E_TIMEOUT', message: /^snapshot \/subscriptions\/.+ did not finish within 30000 ms$/ });
   });
 
-  it("its group's listing failing after retries: recorded once for the group, each snapshot left in Azure (leftInAzure), the target is partial; a resume adopts and exports the same snapshots, none requested again", async () => {
+  it("its group's listing refused: recorded once for the group, each snapshot left in Azure (leftInAzure), the target is partial; a resume adopts and exports the same snapshots, none requested again", async () => {
     const caseId = 'IR-AZ-SNAP-UNREAD';
     const kase = await fx.openTestCase(caseId);
-    let armed = false;
-    const sleep = async () => {
-      if (armed || count(kase, 'snapshot.created') < 2) return;
-      armed = true;
-      // The first listing of the wait: ARM throttles it past the SDK's retries (three attempts).
-      fx.lab.faults.push({ operation: 'snapshots.listByResourceGroup', status: 429, code: 'TooManyRequests', message: 'throttled', times: 3, retryAfterSeconds: 0 });
-    };
+    // The first listing of the wait: ARM refuses it (not a throttle: the wait ends for the group).
+    const { sleep } = faultFirstWaitListing(kase, { status: 403, code: 'AuthorizationFailed', message: 'The client does not have authorization to perform action list.', times: 1 });
     const outcome = await collectAzureTarget({ ...fx.run(kase, PER_DISK), sleep }, parseAzureTarget(fx.lab.estate.ids.vm));
     const failed = kase.entries().filter((e) => e.type === 'step.failed');
     expect(failed.map((e) => e.data.step)).toEqual(['snapshot-wait', 'snapshot', 'snapshot']);
-    expect(failed[0]!.data).toMatchObject({ resourceGroup: fx.config.stagingResourceGroup, error: { code: 'E_THROTTLED' } });
+    expect(failed[0]!.data).toMatchObject({ resourceGroup: fx.config.stagingResourceGroup, error: { code: 'E_ACCESS_DENIED' } });
     // The one listing failure is recorded once, on its group's entry; each snapshot's wait it cut
     // refers to that entry by its seq, and does not repeat the listing's error or request id.
     const listing = failed[0]!.data.error as { message: string; requestId?: string };
@@ -88,6 +98,41 @@ describe('a per-disk snapshot wait cut short by something other than a stop', ()
       expect(JSON.stringify(e.data)).not.toContain(listing.message);
       expect(e.data.error).not.toHaveProperty('requestId');
     }
+    await expectLeftAndAdopted(kase, caseId, outcome, { code: 'E_ACCESS_DENIED', message: new RegExp(`^the state of snapshot /subscriptions/.+ could not be read: the listing of its resource group failed \\(step\\.failed snapshot-wait, seq ${failed[0]!.seq}\\); it may still be being made in Azure`) });
+  });
+
+  it("its group's listing throttled past the SDK's retries once: one failed poll, the next round lists the group again, and the snapshots are carried on as usual", async () => {
+    const caseId = 'IR-AZ-SNAP-THROTTLED-ONCE';
+    const kase = await fx.openTestCase(caseId);
+    // The first listing of the wait: ARM throttles it past the SDK's retries (three attempts).
+    const first = faultFirstWaitListing(kase, THROTTLED);
+    const outcome = await collectAzureTarget({ ...fx.run(kase, PER_DISK), sleep: first.sleep }, parseAzureTarget(fx.lab.estate.ids.vm));
+    expect(first.armed()).toBe(true);
+    expect(kase.entries().filter((e) => e.type === 'step.failed')).toEqual([]);
+    expect(kase.entries().filter((e) => e.type === 'snapshot.completed')).toHaveLength(2);
+    expect(outcome.status, outcome.reason).toBe('collected');
+    await kase.close({ outcomes: [outcome] });
+  });
+
+  it("its group's listing throttled at every poll until the wait's limit: then the cut is recorded once for the group (E_THROTTLED), each snapshot left in Azure; a resume adopts them", async () => {
+    const caseId = 'IR-AZ-SNAP-THROTTLED';
+    const kase = await fx.openTestCase(caseId);
+    let clock = 0;
+    let throttledPolls = 0;
+    const sleep = async () => {
+      if (count(kase, 'snapshot.created') < 2) return;
+      // Every listing of the wait is throttled past the SDK's retries; each pause moves the clock
+      // on by half the wait's limit, so the third throttled poll is the last before the limit.
+      throttledPolls += 1;
+      fx.lab.faults.push({ operation: 'snapshots.listByResourceGroup', ...THROTTLED });
+      clock += fx.config.waitTimeoutMs / 2;
+    };
+    const outcome = await collectAzureTarget({ ...fx.run(kase, PER_DISK), sleep, now: () => clock }, parseAzureTarget(fx.lab.estate.ids.vm));
+    expect(throttledPolls).toBe(3);
+    const failed = kase.entries().filter((e) => e.type === 'step.failed');
+    expect(failed.map((e) => e.data.step)).toEqual(['snapshot-wait', 'snapshot', 'snapshot']);
+    expect(failed[0]!.data).toMatchObject({ resourceGroup: fx.config.stagingResourceGroup, error: { code: 'E_THROTTLED' } });
+    for (const e of failed.slice(1)) expect(e.data.waitCutBy).toEqual({ step: 'snapshot-wait', seq: failed[0]!.seq });
     await expectLeftAndAdopted(kase, caseId, outcome, { code: 'E_THROTTLED', message: new RegExp(`^the state of snapshot /subscriptions/.+ could not be read: the listing of its resource group failed \\(step\\.failed snapshot-wait, seq ${failed[0]!.seq}\\); it may still be being made in Azure`) });
   });
 });

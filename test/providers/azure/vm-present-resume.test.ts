@@ -110,6 +110,30 @@ describe('a resume of a VM still there, after earlier runs asked for its disks b
     for (const e of carried) expect(e.data.reason).toContain(`restore point ${point.id} ended Failed`);
   });
 
+  it('the snapshots an earlier run carried the disks by, one deleted in Azure after its copy finished: that copy carries its disk, and neither a new snapshot nor the restore point is taken up', async () => {
+    const caseId = 'IR-AZ-PRESENT-BOTH-SNAP-GONE';
+    await cutBeforeExport(caseId, false);
+    // A second run that could not find the point took snapshots, exported and copied them, and was cut before hashing.
+    fx.lab.faults.push({ operation: 'restorePoints.get', status: 404, code: 'NotFound', message: 'The Resource was not found.', times: 1 });
+    const second = await fx.openTestCase(caseId, true);
+    await expect(collectAzureTarget(fx.run(cutAt(second, 'evidence.hashed'), { consistency: 'per-disk' }), parseAzureTarget(fx.lab.estate.ids.vm))).rejects.toMatchObject({ code: 'E_LEDGER' });
+    await second.release();
+    const copied = second.entries().filter((e) => e.type === 'copy.completed').map((e) => e.data.blob as string);
+    expect(copied).toHaveLength(2);
+    const [gone, kept] = ofCase(caseId).snapshots;
+    const goneUniqueId = second.entries().find((e) => e.type === 'snapshot.completed' && e.data.snapshotId === gone)!.data.uniqueId;
+    fx.lab.estate.world.snapshots.delete(gone!.toLowerCase());
+
+    const resumed = await resumeCollected(fx, caseId);
+    expect(resumed.filter((e) => NEW_REQUESTS.includes(e.type) || e.type === 'export.requested')).toEqual([]);
+    const carried = resumed.filter((e) => e.type === 'disk.carried').map((e) => e.data);
+    const goneBlob = copied.find((b) => b.includes(`/${gone!.split('custody-').pop()}/`));
+    expect(carried).toEqual(expect.arrayContaining([expect.objectContaining({ carried: goneBlob, copiedFrom: gone, copiedFromUniqueId: goneUniqueId }), expect.objectContaining({ carried: kept })]));
+    expect(carried.map((e) => e.carried)).not.toContain(gone);
+    expect(resumed.filter((e) => e.type === 'evidence.hashed').map((e) => e.data.blob).sort()).toEqual([...copied].sort());
+    expect(ofCase(caseId).snapshots).toEqual([kept]);
+  });
+
   it('the restore point refused and the run fell back to snapshots: a resume carries the snapshots and asks for no restore point again', async () => {
     const caseId = 'IR-AZ-PRESENT-REFUSED';
     fx.lab.faults.push({ operation: 'restorePoints.create', status: 400, code: 'OperationNotAllowed', message: 'Restore points are not allowed now.', times: 1 });

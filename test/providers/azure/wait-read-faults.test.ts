@@ -41,8 +41,9 @@ describe('the listing a snapshot wait reads fails after retries', () => {
       pauses += 1;
       // Before the first listing: the OS disk's snapshot is done, the data disk's is not.
       if (pauses === 1) snapshotOf(caseId, vmOsDisk).pendingPolls = 0;
-      // Before the second: ARM throttles that listing past the SDK's retries (three attempts).
-      if (pauses === 2) fx.lab.faults.push({ operation: 'snapshots.listByResourceGroup', status: 429, code: 'TooManyRequests', message: 'throttled', times: 3, retryAfterSeconds: 0 });
+      // Before the second: that listing fails past the SDK's retries (three attempts) with a 5xx,
+      // not a throttle (a throttled listing is only a failed poll: snapshot-wait-cut.test.ts).
+      if (pauses === 2) fx.lab.faults.push({ operation: 'snapshots.listByResourceGroup', status: 503, code: 'ServerBusy', message: 'busy', times: 3, retryAfterSeconds: 0 });
     };
     const outcome = await collectAzureTarget({ ...fx.run(kase, PER_DISK), sleep }, parseAzureTarget(fx.lab.estate.ids.vm));
     const entries = kase.entries();
@@ -55,8 +56,8 @@ describe('the listing a snapshot wait reads fails after retries', () => {
     expect(entries.filter((e) => e.type === 'export.requested').map((e) => e.data.source)).toEqual([osSnapshot]);
 
     // The failed listing: one entry for its group, naming the snapshot it could not settle, with the exchanges ARM answered.
-    const throttled = fx.lab.armLog.filter((x) => x.operation === 'snapshots.listByResourceGroup' && x.status === 429);
-    expect(throttled).toHaveLength(3);
+    const failing = fx.lab.armLog.filter((x) => x.operation === 'snapshots.listByResourceGroup' && x.status === 503);
+    expect(failing).toHaveLength(3);
     const failed = entries.filter((e) => e.type === 'step.failed');
     // Then the snapshot it could not settle, left in Azure (as a stopped or timed-out wait leaves one).
     expect(failed.map((e) => e.data.step)).toEqual(['snapshot-wait', 'snapshot']);
@@ -64,12 +65,12 @@ describe('the listing a snapshot wait reads fails after retries', () => {
       subscriptionId: LAB_CUSTOMER_SUBSCRIPTION,
       resourceGroup: fx.config.stagingResourceGroup,
       snapshots: [dataSnapshot],
-      error: { code: 'E_THROTTLED', requestId: throttled[2]!.requestId },
-      requestIds: throttled.map((x) => x.requestId),
+      error: { code: 'E_CLOUD', requestId: failing[2]!.requestId },
+      requestIds: failing.map((x) => x.requestId),
     });
-    expect((failed[0]!.data.exchanges as Array<{ status: number }>).map((x) => x.status)).toEqual([429, 429, 429]);
+    expect((failed[0]!.data.exchanges as Array<{ status: number }>).map((x) => x.status)).toEqual([503, 503, 503]);
     const left = `snapshot ${dataSnapshot} was asked for and may still be being made; a resume adopts it`;
-    expect(failed[1]!.data).toMatchObject({ snapshotId: dataSnapshot, error: { code: 'E_THROTTLED', message: expect.stringContaining('it may still be being made in Azure') }, leftInAzure: left });
+    expect(failed[1]!.data).toMatchObject({ snapshotId: dataSnapshot, error: { code: 'E_CLOUD', message: expect.stringContaining('it may still be being made in Azure') }, leftInAzure: left });
     // Nothing is claimed of the data disk's snapshot: not completed, not exported.
     expect(entries.filter((e) => e.data.snapshotId === dataSnapshot || e.data.source === dataSnapshot).map((e) => e.type)).toEqual(['snapshot.requested', 'snapshot.created', 'step.failed']);
 
