@@ -119,12 +119,27 @@ export async function runStep<T>(
   } catch (raw) {
     if (isStopSignal(raw)) throw raw;
     const error = isCustodyError(raw) ? raw : new CustodyError('E_INTERNAL', `unexpected failure: ${(raw as Error)?.message ?? String(raw)}`, { cause: raw });
-    const fields = { ...extra, ...onFailure?.(error) };
+    const fields = { ...extra, ...addedFields(onFailure, error, extra) };
     run.failures.push({ step, error, ...fields });
     await run.recorder.record(LEDGER_EVENTS.stepFailed, { step, ...fields, error: error.toRecord() }, run.key);
     run.progress({ target: run.key, step, state: 'failed', detail: error.message });
     return { ok: false, error };
   }
+}
+
+/**
+ * What `onFailure` adds to a failed step's entry: only fields the step does not have (its own ids,
+ * `step` and `error` stay what they are). A hook that throws adds nothing: the step's failure is
+ * what the ledger must hold, and it is recorded all the same.
+ */
+function addedFields(onFailure: FailureFields | undefined, error: CustodyError, extra: Readonly<Record<string, unknown>>): Record<string, unknown> {
+  let added: Record<string, unknown> | undefined;
+  try {
+    added = onFailure?.(error);
+  } catch {
+    return {};
+  }
+  return Object.fromEntries(Object.entries(added ?? {}).filter(([key]) => key !== 'step' && key !== 'error' && !(key in extra)));
 }
 
 /**

@@ -94,6 +94,24 @@ describe('the collection kernel', () => {
     await kase.release();
   });
 
+  it("onFailure adds fields, never replaces the step's own, and one that throws still leaves the failure recorded", async () => {
+    const kase = await freshCase();
+    const failures: StepFailure[] = [];
+    const run = { recorder: guardRecorder(kase), progress: () => undefined, key: 't1', failures };
+    const fail = async () => Promise.reject(new CustodyError('E_TIMEOUT', 'not yet'));
+    await runStep(run, 'wait', fail, { volumeId: 'vol-1' }, () => ({ volumeId: 'vol-other', step: 'other', error: 'x', leftBehind: 'snap-1' }));
+    const throwing = await runStep(run, 'copy', fail, { volumeId: 'vol-2' }, () => {
+      throw new TypeError('a bug in the hook');
+    });
+    expect(throwing).toMatchObject({ ok: false, error: { code: 'E_TIMEOUT' } });
+    expect(kase.entries().filter((e) => e.type === 'step.failed').map((e) => e.data)).toEqual([
+      { step: 'wait', volumeId: 'vol-1', leftBehind: 'snap-1', error: { code: 'E_TIMEOUT', message: 'not yet' } },
+      { step: 'copy', volumeId: 'vol-2', error: { code: 'E_TIMEOUT', message: 'not yet' } },
+    ]);
+    expect(failures.map((f) => f.step)).toEqual(['wait', 'copy']);
+    await kase.release();
+  });
+
   it('the ledger guard turns any failure to record into the stop signal (E_LEDGER)', async () => {
     const kase = await freshCase();
     await kase.release();
