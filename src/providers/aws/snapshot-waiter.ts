@@ -106,6 +106,11 @@ export class SnapshotWaiter {
         reject(cancelled(snapshotId));
         return;
       }
+      // A closed waiter polls no more: a wait it took now would never settle.
+      if (this.closed) {
+        reject(new SnapshotWaitCut('E_CLOUD', `the provider was closed before the wait for ${snapshotId} began`));
+        return;
+      }
       let entry = this.pending.get(snapshotId);
       if (!entry) {
         entry = { snapshotId, addedAt: this.clock.now(), onProgress: [], resolve: [], reject: [] };

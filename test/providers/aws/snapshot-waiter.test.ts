@@ -2,7 +2,7 @@ import type { Snapshot } from '@aws-sdk/client-ec2';
 import { describe, expect, it } from 'vitest';
 import type { Clock } from '../../../src/providers/aws/clock.js';
 import type { ScopeCaller } from '../../../src/providers/aws/scope.js';
-import { SnapshotWaiter } from '../../../src/providers/aws/snapshot-waiter.js';
+import { SnapshotWaitCut, SnapshotWaiter } from '../../../src/providers/aws/snapshot-waiter.js';
 
 /** A clock that moves only when the test says so; sleeps are timers the test can inspect. */
 class VirtualClock implements Clock {
@@ -95,5 +95,16 @@ describe('snapshot waiter', () => {
     await expect(done).resolves.toMatchObject({ snapshot: { SnapshotId: 'snap-new' } });
     expect(polls.length).toBe(pollsBefore + 1);
     waiter.close();
+  });
+
+  it('a wait asked for after the provider closed is cut at once, never left pending', async () => {
+    const clock = new VirtualClock();
+    const { caller, polls } = fakeEc2(clock, new Map([['snap-1', (): Snapshot => ({ SnapshotId: 'snap-1', State: 'pending', Progress: '0%' })]]));
+    const waiter = new SnapshotWaiter(caller, clock, settings, 'describeSnapshots');
+    waiter.close();
+    const error = await waiter.wait('snap-1').catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(SnapshotWaitCut);
+    expect(error).toMatchObject({ code: 'E_CLOUD', message: 'the provider was closed before the wait for snap-1 began' });
+    expect(polls).toEqual([]);
   });
 });
