@@ -37,12 +37,17 @@ const OPENING: Readonly<Record<string, string>> = { ')': '(', ']': '[', '}': '{'
  * text around the URL (`(see https://…?sig=…)`).
  */
 function valueLength(value: string): number {
+  // Counted once and kept up to date as closings are trimmed: the value may be text a target
+  // controls, and counting again for every bracket trimmed is quadratic in a long run of them.
+  const count = new Map<string, number>();
+  for (const ch of value) count.set(ch, (count.get(ch) ?? 0) + 1);
   let end = value.length;
   for (;;) {
-    const opening = OPENING[value[end - 1] ?? ''];
+    const closing = value[end - 1] ?? '';
+    const opening = OPENING[closing];
     if (opening === undefined) return end;
-    const kept = value.slice(0, end);
-    if (kept.split(value[end - 1]!).length <= kept.split(opening).length) return end;
+    if ((count.get(closing) ?? 0) <= (count.get(opening) ?? 0)) return end;
+    count.set(closing, count.get(closing)! - 1);
     end -= 1;
   }
 }
