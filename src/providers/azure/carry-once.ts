@@ -278,7 +278,7 @@ export function detachedSince(recorder: CaseRecorder, target: string, evidenceId
       const evidenceId = evidenceIdOf({ id: diskId });
       if (now.has(evidenceId) || typeof drp !== 'string') continue;
       const known = detached.get(evidenceId) ?? { disk: dataDisk(diskId), asked: [] };
-      if (!known.asked.includes(drp)) known.asked.push(drp);
+      if (!known.asked.some((a) => sameResource(a, drp))) known.asked.push(drp);
       detached.set(evidenceId, known);
     }
   }
