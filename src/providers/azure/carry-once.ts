@@ -30,8 +30,8 @@ import type { DiskFacts } from './describe.js';
 import { earlierSnapshotRequests, type EarlierSnapshotRequest } from './disk-ledger.js';
 import { earlierRestorePointRequest, findKeptRestorePoint } from './kept-restore-point.js';
 import { at, str } from './raw.js';
-import { sameRecordedResource as sameId, sameResource } from './resource-id.js';
-import type { FoundRestorePoint } from './restore-point.js';
+import { resourceKey, sameRecordedResource as sameId, sameResource } from './resource-id.js';
+import { diskRestorePointsOf, type FoundRestorePoint } from './restore-point.js';
 import { leftInCloud } from '../shared/left-in-cloud.js';
 
 export interface KeptPoint {
@@ -74,21 +74,29 @@ export function carryOnce(
 ): { viaPoint: DiskFacts[]; viaSnapshots: EarlierSnapshotRequest[]; choices: CarryChoice[] } {
   const history = historyOf(recorder);
   const state = str(at(point.found.raw, 'properties', 'provisioningState'));
-  const drpOf = (disk: DiskFacts) => (point.found.because.diskRestorePoints as Record<string, string> | undefined)?.[disk.id] ?? point.restorePointId;
+  // Each disk's own disk restore point, as the point's answer names it (findKeptRestorePoint built
+  // `point.disks` from the same answer). Never the whole point's id: that is not the disk's copy.
+  const drpIds = new Map(diskRestorePointsOf(point.found.raw).map((h) => [resourceKey(h.diskId), h.diskRestorePointId]));
   const viaPoint: DiskFacts[] = [];
   const viaSnapshots = earlier.filter((r) => !point.disks.some((d) => evidenceIdOf(d) === r.evidenceId));
   const choices: CarryChoice[] = [];
   for (const disk of point.disks) {
     const evidenceId = evidenceIdOf(disk);
     const snapshot = earlier.find((r) => r.evidenceId === evidenceId);
+    const drp = drpIds.get(resourceKey(disk.id));
     if (!snapshot) {
       viaPoint.push(disk);
+      continue;
+    }
+    // The point's answer names no disk restore point of the disk: only the snapshot can carry it.
+    if (!drp) {
+      viaSnapshots.push(snapshot);
       continue;
     }
     // The ledger's request names the id as the case asked for it, the artefact as Azure answered it.
     const pointMade = history.artifactRecorded(evidenceId, { restorePointId: point.restorePointId }, sameId);
     const snapshotMade = history.artifactRecorded(evidenceId, { snapshotId: snapshot.snapshotId }, sameId);
-    const before = carriedBefore(recorder, target, evidenceId, snapshot.snapshotId, drpOf(disk));
+    const before = carriedBefore(recorder, target, evidenceId, snapshot.snapshotId, drp);
     const [byPoint, reason] = before
       ? [before.byPoint, before.reason]
       : pointMade
@@ -100,7 +108,7 @@ export function carryOnce(
           : [false, `neither is recorded made; Azure answers the restore point ${state ?? 'without a state'}, not made`];
     if (byPoint) viaPoint.push(disk);
     else viaSnapshots.push(snapshot);
-    const [carried, notCarried] = byPoint ? [drpOf(disk), snapshot.snapshotId] : [snapshot.snapshotId, drpOf(disk)];
+    const [carried, notCarried] = byPoint ? [drp, snapshot.snapshotId] : [snapshot.snapshotId, drp];
     choices.push({
       disk: disk.id,
       evidenceId,
@@ -270,7 +278,7 @@ export function detachedSince(recorder: CaseRecorder, target: string, evidenceId
       const evidenceId = evidenceIdOf({ id: diskId });
       if (now.has(evidenceId) || typeof drp !== 'string') continue;
       const known = detached.get(evidenceId) ?? { disk: dataDisk(diskId), asked: [] };
-      if (!known.asked.includes(drp)) known.asked.push(drp);
+      if (!known.asked.some((a) => sameResource(a, drp))) known.asked.push(drp);
       detached.set(evidenceId, known);
     }
   }
