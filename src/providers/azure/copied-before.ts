@@ -36,9 +36,10 @@ export function earlierFinishedCopy(recorder: CaseRecorder, target: string, evid
     .at(-1);
   if (!finished) return undefined;
   const blob = finished.data.blob as string;
-  const asked = history.about('copy.requested', target).filter((e) => e.data.blob === blob && e.seq < finished.seq).at(0);
+  // The request the finished copy answered: the last one into that blob before it finished.
+  const asked = history.about('copy.requested', target).filter((e) => e.data.blob === blob && e.seq < finished.seq).at(-1);
   if (!asked) return undefined;
-  const made = history.ofType('artifact.recorded').filter((e) => e.seq < asked.seq && e.data.evidenceId === evidenceId && e.data.kind === 'azure-incremental-snapshot').at(-1);
+  const made = history.about('artifact.recorded', target).filter((e) => e.seq < asked.seq && e.data.evidenceId === evidenceId && e.data.kind === 'azure-incremental-snapshot').at(-1);
   const cloudIds = (made?.data.cloudIds ?? {}) as Record<string, unknown>;
   const snapshotId = cloudIds.snapshotId;
   const uniqueId = cloudIds.uniqueId;
