@@ -5,9 +5,8 @@
 import { hash } from 'node:crypto';
 import type { LedgerEntry } from '../core/ports.js';
 import { canonicalize } from './canonical-json.js';
-import { credentialText } from './credential-guard.js';
 import { signText, type SigningKey } from './signing-key.js';
-import { quoteUntrusted } from './untrusted-text.js';
+import { quoteOrWithhold, quoteUntrusted } from './untrusted-text.js';
 
 /** `prev` of the first entry. */
 export const GENESIS_PREV = '0'.repeat(64);
@@ -134,7 +133,7 @@ export function parseEntryLine(line: string): { entry: LedgerEntry } | { error: 
   }
   if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) return { error: 'not a JSON object' };
   const e = raw as Record<string, unknown>;
-  for (const key of Object.keys(e)) if (!FIELDS.has(key)) return { error: `unexpected field ${quoteUntrusted(key) ?? `(not shown: it looks like ${credentialText(key)})`}` };
+  for (const key of Object.keys(e)) if (!FIELDS.has(key)) return { error: `unexpected field ${quoteOrWithhold(key)}` };
   if (!Number.isSafeInteger(e.seq) || (e.seq as number) < 1) return { error: 'seq is not a positive integer' };
   if (typeof e.time !== 'string') return { error: 'time is not a string' };
   if (typeof e.type !== 'string' || e.type === '') return { error: 'type is missing' };

@@ -7,6 +7,9 @@
 import { createPublicKey } from 'node:crypto';
 import { CustodyError } from '../core/errors.js';
 import { decodeCanonicalBase64 } from './signing-key.js';
+// What was given is repeated in a refusal, but never a credential pasted by mistake (a private key
+// where the public key goes): the message reaches a terminal and logs.
+import { quoteOrWithhold, typeOfUntrusted } from './untrusted-text.js';
 
 /** A key the ledger must pin: its SHA-256 fingerprint (lowercase hex) or its base64 SPKI DER. */
 export type KeyExpectation = { fingerprint: string } | { publicKey: string };
@@ -46,7 +49,7 @@ export function parseKeyExpectation(text: string, name = '--expect-key'): KeyExp
   if (isEd25519PublicKey(text)) return { publicKey: text };
   throw new CustodyError(
     'E_INPUT',
-    `${name} ${JSON.stringify(text)} is neither a key fingerprint (sha256:<64 hex digits>, as collect prints it) nor a base64 Ed25519 public key`,
+    `${name} ${quoteOrWithhold(text)} is neither a key fingerprint (sha256:<64 hex digits>, as collect prints it) nor a base64 Ed25519 public key`,
   );
 }
 
@@ -57,7 +60,7 @@ export function parseKeyExpectation(text: string, name = '--expect-key'): KeyExp
  */
 export function parsePublicKeyExpectation(given: unknown, name: string): KeyExpectation {
   if (isEd25519PublicKey(given)) return { publicKey: given };
-  throw new CustodyError('E_INPUT', `${name} ${JSON.stringify(given)} is not a base64 Ed25519 public key`);
+  throw new CustodyError('E_INPUT', `${name} ${typeof given === 'string' ? quoteOrWithhold(given) : typeOfUntrusted(given)} is not a base64 Ed25519 public key`);
 }
 
 /**
@@ -72,7 +75,7 @@ export function parseHeadExpectation(text: string, name = '--expect-head'): Head
   if (!match || !Number.isSafeInteger(seq)) {
     throw new CustodyError(
       'E_INPUT',
-      `${name} ${JSON.stringify(text)} is not a ledger head: use SEQ:HASH (the entry number and its 64-hex hash), as collect prints it`,
+      `${name} ${quoteOrWithhold(text)} is not a ledger head: use SEQ:HASH (the entry number and its 64-hex hash), as collect prints it`,
     );
   }
   return { seq, hash: match[2]!.toLowerCase() };

@@ -42,8 +42,20 @@ const PLAIN = new RegExp(`^[A-Za-z0-9._:@/+-]{1,${SHOWN_CHARACTERS}}$`);
  */
 export function showUntrusted(text: string): string {
   const credential = credentialText(text);
-  if (credential !== undefined) return `(not shown: it looks like ${credential})`;
+  if (credential !== undefined) return notShown(credential);
   return PLAIN.test(text) ? text : quoteUntrusted(text)!;
+}
+
+/**
+ * A value always shown quoted (`"not-a-key"`), as {@link quoteUntrusted} quotes it, and in place
+ * of one that looks like a credential, `(not shown: it looks like …)`.
+ */
+export function quoteOrWithhold(text: string): string {
+  return quoteUntrusted(text) ?? notShown(credentialText(text)!);
+}
+
+function notShown(credential: string): string {
+  return `(not shown: it looks like ${credential})`;
 }
 
 // Every character a message must not carry raw: the C0 controls (newline, escape, …) besides the

@@ -28,6 +28,23 @@ const world = useAwsLab({ scratchPrefix: 'custody-aws-waitcut-', snapshotDuratio
 const CHAIN_STEPS = new Set(['wait-snapshot', 'reencrypt', 'share', 'forensics-copy', 'lock']);
 const left = (id: unknown) => `snapshot ${String(id)} was asked for and may still be being made; a resume adopts it`;
 
+/**
+ * The volume chain's one cut step (`step`), the snapshot it says is left (`leftId`), and the
+ * target partial with a reason that says so, naming what a resume does once. Returns the step's data.
+ */
+function expectOneCutLeft(entries: ReturnType<CaseHandle['entries']>, outcome: { status: string; reason?: string }, step: string, leftId: unknown) {
+  // The volume chain's steps only: the console read runs beside the snapshot and a stop may cut it
+  // too, depending on which finished first (the machine's load, not the product).
+  const cut = entries.filter((e) => e.type === 'step.failed' && CHAIN_STEPS.has(e.data.step as string));
+  expect(cut.map((e) => e.data.step)).toEqual([step]);
+  expect(cut[0]!.data.leftInAws).toBe(left(leftId));
+  expect(outcome.status, outcome.reason).toBe('partial');
+  expect(outcome.reason).toContain(left(leftId));
+  // Said once: the failure says what cut the wait, leftInAws what is left and what a resume does.
+  expect(outcome.reason!.match(/continues|adopt/g)).toEqual(['adopt']);
+  return cut[0]!.data;
+}
+
 /** Collects a one-volume instance; `onCreated` runs once its snapshot.created is on record. */
 async function collectCut(name: string, cut: (ctx: { kase: CaseHandle; stop: AbortController }) => { onCreated: () => void; provider?: ReturnType<typeof world.provider> }) {
   const host = addInstance(world.lab.state, ACCOUNT, REGION, {
@@ -57,15 +74,7 @@ async function expectLeftAndAdopted(run: Awaited<ReturnType<typeof collectCut>>,
   const created = entries.filter((e) => e.type === 'snapshot.created').flatMap((e) => (e.data.snapshots as Array<{ snapshotId: string }>).map((s) => s.snapshotId));
   expect(created).toHaveLength(1);
   expect(entries.filter((e) => e.type === 'snapshot.completed')).toEqual([]);
-  // The volume chain's steps only: the console read runs beside the snapshot and a stop may cut it
-  // too, depending on which finished first (the machine's load, not the product).
-  const cut = entries.filter((e) => e.type === 'step.failed' && CHAIN_STEPS.has(e.data.step as string));
-  expect(cut.map((e) => e.data.step)).toEqual(['wait-snapshot']);
-  expect(cut[0]!.data).toMatchObject({ snapshotId: created[0], error, leftInAws: left(created[0]) });
-  expect(outcome.status, outcome.reason).toBe('partial');
-  expect(outcome.reason).toContain(left(created[0]));
-  // Said once: the failure says what cut the wait, leftInAws what is left and what a resume does.
-  expect(outcome.reason!.match(/continues|adopt/g)).toEqual(['adopt']);
+  expect(expectOneCutLeft(entries, outcome, 'wait-snapshot', created[0])).toMatchObject({ snapshotId: created[0], error });
   await kase.close({ outcomes: [outcome] });
 
   world.lab.clock.advance(HOUR + 1);
@@ -142,15 +151,10 @@ describe('AWS: a copy wait cut short', () => {
     const entries = kase.entries();
     const copies = entries.filter((e) => e.type === 'snapshot.copied').map((e) => e.data.snapshotId);
     expect(copies).toHaveLength(1);
-    const cut = entries.filter((e) => e.type === 'step.failed' && CHAIN_STEPS.has(e.data.step as string));
-    expect(cut.map((e) => e.data.step)).toEqual(['reencrypt']);
-    expect(cut[0]!.data.leftInAws).toBe(left(copies[0]));
+    const cut = expectOneCutLeft(entries, outcome, 'reencrypt', copies[0]);
     // The step is about the copy's source; the copy EC2 accepted is named in a field of its own.
     const source = entries.find((e) => e.type === 'snapshot.copied')!.data.sourceSnapshotId;
-    expect(cut[0]!.data).toMatchObject({ snapshotId: source, copySnapshotId: copies[0] });
-    expect(outcome.status, outcome.reason).toBe('partial');
-    expect(outcome.reason).toContain(left(copies[0]));
-    expect(outcome.reason!.match(/continues|adopt/g)).toEqual(['adopt']);
+    expect(cut).toMatchObject({ snapshotId: source, copySnapshotId: copies[0] });
     await kase.close({ outcomes: [outcome] });
 
     world.lab.clock.advance(HOUR + 1);

@@ -178,6 +178,22 @@ describe('an Azure VM deleted after earlier runs asked for both a restore point 
     await second.release();
     return first.entries().find((e) => e.type === 'restorepoint.requested')!.data.restorePointId as string;
   };
+  /**
+   * Both asked for (cut before any export), the VM deleted, then a resume whose every read of the
+   * point is throttled past the retries. Returns the point, the case's snapshots (sorted), the
+   * resumed case and its outcome; the faults are cleared again.
+   */
+  const resumeWithPointThrottled = async (caseId: string) => {
+    const { ids, world } = fx.lab.estate;
+    const point = await askedBothWays(caseId, 'export.requested');
+    const snapshots = [...world.snapshots.values()].filter((s) => s.tags.CaseId === caseId).map((s) => s.id).sort();
+    world.vms.delete(key(ids.vm));
+    fx.lab.faults.push({ operation: 'restorePoints.get', status: 429, code: 'TooManyRequests', message: 'throttled', times: 10, retryAfterSeconds: 0 });
+    const kase = await fx.openTestCase(caseId, true);
+    const outcome = await collectAzureTarget(fx.run(kase), parseAzureTarget(ids.vm));
+    fx.lab.faults.length = 0;
+    return { point, snapshots, kase, outcome };
+  };
 
   it.each([
     // The first run recorded the point completed (its disk restore points are artefacts of the
@@ -254,16 +270,7 @@ describe('an Azure VM deleted after earlier runs asked for both a restore point 
   });
 
   it('the restore point throttled past the retries: the snapshots are carried, and the reason says first that the point may still be there and a resume tries again', async () => {
-    const caseId = 'IR-AZ-GONE-BOTH-RP-THROTTLED';
-    const { ids, world } = fx.lab.estate;
-    const point = await askedBothWays(caseId, 'export.requested');
-    const snapshots = [...world.snapshots.values()].filter((s) => s.tags.CaseId === caseId).map((s) => s.id).sort();
-    world.vms.delete(key(ids.vm));
-    fx.lab.faults.push({ operation: 'restorePoints.get', status: 429, code: 'TooManyRequests', message: 'throttled', times: 10, retryAfterSeconds: 0 });
-
-    const again = await fx.openTestCase(caseId, true);
-    const outcome = await collectAzureTarget(fx.run(again), parseAzureTarget(ids.vm));
-    fx.lab.faults.length = 0;
+    const { point, snapshots, kase: again, outcome } = await resumeWithPointThrottled('IR-AZ-GONE-BOTH-RP-THROTTLED');
     const resumed = again.entries().slice(again.entries().findLastIndex((e) => e.type === 'case.resumed'));
     const left = `restore point ${point} was asked for and may still be there; it could not be read, and a resume tries again to adopt it`;
     expect(resumed.filter((e) => e.type === 'step.failed').map((e) => e.data)).toEqual([expect.objectContaining({ step: 'describe' }), expect.objectContaining({ step: 'adopt-restore-point', restorePointId: point, leftInAzure: left })]);
@@ -277,15 +284,9 @@ describe('an Azure VM deleted after earlier runs asked for both a restore point 
 
   it('a resume that could not read the point carried the snapshots; a later resume that reads it carries the same snapshots again, never the disk restore points the ledger shows made: each disk exported once across the resumes', async () => {
     const caseId = 'IR-AZ-GONE-BOTH-UNREAD-THEN-READ';
-    const { ids, world } = fx.lab.estate;
-    const point = await askedBothWays(caseId, 'export.requested');
-    const snapshots = [...world.snapshots.values()].filter((s) => s.tags.CaseId === caseId).map((s) => s.id).sort();
-    world.vms.delete(key(ids.vm));
+    const { ids } = fx.lab.estate;
     // The first resume cannot read the point (throttled past the retries): the snapshots carry the disks.
-    fx.lab.faults.push({ operation: 'restorePoints.get', status: 429, code: 'TooManyRequests', message: 'throttled', times: 10, retryAfterSeconds: 0 });
-    const unread = await fx.openTestCase(caseId, true);
-    const first = await collectAzureTarget(fx.run(unread), parseAzureTarget(ids.vm));
-    fx.lab.faults.length = 0;
+    const { point, snapshots, kase: unread, outcome: first } = await resumeWithPointThrottled(caseId);
     await unread.close({ outcomes: [first] });
     expect(unread.entries().filter((e) => e.type === 'export.requested').map((e) => e.data.source).sort()).toEqual(snapshots);
 
